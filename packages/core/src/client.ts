@@ -1,0 +1,45 @@
+import type { NodeId } from "./ids.ts";
+import type { Outbound } from "./replica.ts";
+import type { Outcome, Rejection } from "./results.ts";
+
+/** Completion reports that the request with `sequence` has ended with `outcome`. */
+export interface Completion {
+  readonly sequence: number;
+  readonly outcome: Outcome;
+}
+
+/** ClientReady is what a client needs the runtime to do: send messages and report completions. */
+export interface ClientReady<M> {
+  readonly messages: readonly Outbound<M>[];
+  readonly completions: readonly Completion[];
+}
+
+/** SubmitOptions describe a request beyond its command bytes. */
+export interface SubmitOptions {
+  /** readOnly marks a command that does not change state, so that protocols may serve it without a log entry. */
+  readonly readOnly: boolean;
+}
+
+/**
+ * SubmitResult is the sequence number given to an accepted request, or the
+ * rejection of a client that cannot take one now.
+ */
+export type SubmitResult = { readonly kind: "accepted"; readonly sequence: number } | { readonly kind: "rejected"; readonly rejection: Rejection };
+
+/**
+ * Client is the client side of a protocol, a deterministic state machine like
+ * {@link Replica}. It carries exactly-once sessions: every request has
+ * (clientId, sequence), sequences increase by one, and at most one request is
+ * outstanding at a time (open more clients for more concurrency).
+ */
+export interface Client<M> {
+  readonly id: NodeId;
+  /** submit starts a request, or rejects it with `overloaded` while one is outstanding. */
+  submit(command: Uint8Array, options: SubmitOptions): SubmitResult;
+  tick(): void;
+  step(from: NodeId, message: M): void;
+  ready(): ClientReady<M> | undefined;
+  advance(done: ClientReady<M>): void;
+  /** outstanding tells whether a request is in flight. */
+  outstanding(): boolean;
+}

@@ -1,0 +1,56 @@
+import protobuf from "protobufjs/light.js";
+import { CorruptionError } from "./errors.ts";
+
+/**
+ * MessageCodec turns a protocol's messages into wire bytes and back. Runtimes
+ * encode every message they carry, so byte counts are real; `typeName` keys
+ * the per-type counters.
+ */
+export interface MessageCodec<M> {
+  encode(message: M): Uint8Array;
+  /** decode parses wire bytes, throwing a {@link CorruptionError} that says what is wrong. */
+  decode(bytes: Uint8Array): M;
+  typeName(message: M): string;
+}
+
+/** ProtoDescriptor is a protobufjs JSON descriptor, as generated from a `.proto` file by `scripts/gen-proto.ts`. */
+export type ProtoDescriptor = protobuf.INamespace;
+
+/**
+ * createProtobufCodec builds a codec for a discriminated union whose `type`
+ * names a field of the `oneof body` in the envelope message `envelopeName`.
+ * Each variant's other fields must match the fields of that message type.
+ */
+export function createProtobufCodec<M extends { readonly type: string }>(
+  descriptor: ProtoDescriptor,
+  envelopeName: string,
+): MessageCodec<M> {
+  const root = protobuf.Root.fromJSON(descriptor);
+  const envelope = root.lookupType(envelopeName);
+  const oneof = envelope.oneofs?.["body"];
+  if (oneof === undefined) throw new Error(`${envelopeName} has no 'oneof body'`);
+  const variants = new Set(oneof.oneof);
+  const conversion: protobuf.IConversionOptions = { longs: Number, enums: String, bytes: Uint8Array as unknown as typeof Array, defaults: true, arrays: true, oneofs: true };
+  return {
+    encode(message: M): Uint8Array {
+      return envelope.encode({ [message.type]: message }).finish();
+    },
+    decode(bytes: Uint8Array): M {
+      let decoded: protobuf.Message;
+      try {
+        decoded = envelope.decode(bytes);
+      } catch (error) {
+        throw new CorruptionError(`${envelopeName}: undecodable frame of ${bytes.length} bytes: ${(error as Error).message}`);
+      }
+      const object = envelope.toObject(decoded, conversion) as Record<string, unknown>;
+      const type = object["body"];
+      if (typeof type !== "string" || !variants.has(type)) {
+        throw new CorruptionError(`${envelopeName}: frame carries no known message (body=${String(type)})`);
+      }
+      return { type, ...(object[type] as object) } as unknown as M;
+    },
+    typeName(message: M): string {
+      return message.type;
+    },
+  };
+}

@@ -1,0 +1,48 @@
+// @concord/core: the interfaces every protocol and runtime share. Imports nothing of ours.
+export { type NodeId, isNodeId, firstClientId } from "./ids.ts";
+export { AssertionError, ConfigError, CorruptionError, assert, unreachable } from "./errors.ts";
+export { type Rng, Xoshiro128Rng, createRng, deriveSeed } from "./rng.ts";
+export { type Rejection, type Outcome, notLeader, dropped, overloaded, timedOut } from "./results.ts";
+export { type Outbound, type Ready, type Replica, type ReplicaRole, type ReplicaStatus, isEmptyReady } from "./replica.ts";
+export { type Client, type ClientReady, type Completion, type SubmitOptions, type SubmitResult } from "./client.ts";
+export { type StateMachine } from "./state-machine.ts";
+export { type ClientRequest, type Execution, SessionStateMachine, defaultMaxSessions } from "./sessions.ts";
+export {
+  type DurableState,
+  type Storage,
+  type RecordLog,
+  emptyDurableState,
+  frameRecord,
+  readRecordLog,
+  recordHeaderBytes,
+  maxRecordBytes,
+} from "./storage.ts";
+export { crc32 } from "./crc32.ts";
+export { type Crypto, bytesEqual } from "./crypto.ts";
+export { type MessageCodec, type ProtoDescriptor, createProtobufCodec } from "./codec.ts";
+export { type InvariantMonitor, type InvariantViolation, type MonitorEventContext } from "./monitor.ts";
+export {
+  type ByzantineStrategy,
+  type ByzantineStrategyDefinition,
+  type ByzantineContext,
+  type ByzantineOutbound,
+} from "./byzantine.ts";
+export {
+  type AlgorithmDefinition,
+  type AnyAlgorithm,
+  type ClientContext,
+  type ReplicaContext,
+  type ProtocolOptions,
+  type FaultModel,
+} from "./algorithm.ts";
+export { type History, type HistoryOperation, type OperationStatus } from "./history.ts";
+export { nodeIdSchema, replicaSetSchema, parseConfig } from "./config.ts";
+export {
+  LeaderClient,
+  type LeaderClientAdapter,
+  type LeaderClientTiming,
+  type LeaderReply,
+  type LeaderRequest,
+} from "./leader-client.ts";
+export { type SoloMessage, type SoloRequest, type SoloReply, soloCodec } from "./solo/messages.ts";
+export { solo, SoloReplica, createSoloClient, soloOptionsSchema, type SoloOptions } from "./solo/solo.ts";

@@ -1,0 +1,132 @@
+import type { ClientContext } from "./algorithm.ts";
+import type { Client, ClientReady, Completion, SubmitOptions, SubmitResult } from "./client.ts";
+import { assert } from "./errors.ts";
+import type { NodeId } from "./ids.ts";
+import type { Outbound } from "./replica.ts";
+import { overloaded, timedOut } from "./results.ts";
+
+/** LeaderRequest is what a leader-based client sends: one session request. */
+export interface LeaderRequest {
+  readonly clientId: NodeId;
+  readonly sequence: number;
+  readonly command: Uint8Array;
+  readonly readOnly: boolean;
+}
+
+/** LeaderReply is a replica's answer as a leader-based client understands it. */
+export type LeaderReply =
+  | { readonly kind: "result"; readonly sequence: number; readonly result: Uint8Array }
+  | { readonly kind: "notLeader"; readonly sequence: number; readonly leaderHint: NodeId | undefined };
+
+/** LeaderClientAdapter maps a protocol's own client messages to and from the shared client logic. */
+export interface LeaderClientAdapter<M> {
+  request(request: LeaderRequest): M;
+  /** reply interprets a message as a reply, or returns undefined for anything else. */
+  reply(message: M): LeaderReply | undefined;
+}
+
+/** LeaderClientTiming bounds how long a leader-based client waits, in its own ticks. */
+export interface LeaderClientTiming {
+  /** retryTicks: with no answer for this long, resend the request to the next replica. */
+  readonly retryTicks: number;
+  /** giveUpTicks: with no result for this long, report the request as indeterminate. */
+  readonly giveUpTicks: number;
+}
+
+/**
+ * LeaderClient is the client of a leader-based protocol (solo, Raft,
+ * Multi-Paxos), after the Raft thesis §6: send to the believed leader, follow
+ * `notLeader` hints, resend the same (clientId, sequence) to the next replica
+ * on timeout (the session table makes retries safe), and after `giveUpTicks`
+ * report the outcome as indeterminate, since the request may have executed.
+ */
+export class LeaderClient<M> implements Client<M> {
+  readonly id: NodeId;
+  private readonly replicas: readonly NodeId[];
+  private leaderGuess: NodeId;
+  private sequence = 0;
+  private pending: { request: LeaderRequest; ticksSinceSend: number; ticksSinceSubmit: number } | undefined;
+  private outbox: Outbound<M>[] = [];
+  private completions: Completion[] = [];
+
+  constructor(
+    context: ClientContext,
+    private readonly adapter: LeaderClientAdapter<M>,
+    private readonly timing: LeaderClientTiming,
+  ) {
+    assert(context.replicas.length > 0, "a client needs at least one replica");
+    assert(timing.retryTicks > 0 && timing.giveUpTicks >= timing.retryTicks, "client timing: need 0 < retryTicks <= giveUpTicks");
+    this.id = context.id;
+    this.replicas = context.replicas;
+    this.leaderGuess = context.replicas[context.rng.nextInt(context.replicas.length)] as NodeId;
+  }
+
+  submit(command: Uint8Array, options: SubmitOptions): SubmitResult {
+    if (this.pending !== undefined) return { kind: "rejected", rejection: overloaded(1) };
+    this.sequence++;
+    const request: LeaderRequest = { clientId: this.id, sequence: this.sequence, command, readOnly: options.readOnly };
+    this.pending = { request, ticksSinceSend: 0, ticksSinceSubmit: 0 };
+    this.send(this.leaderGuess);
+    return { kind: "accepted", sequence: this.sequence };
+  }
+
+  tick(): void {
+    const pending = this.pending;
+    if (pending === undefined) return;
+    pending.ticksSinceSubmit++;
+    pending.ticksSinceSend++;
+    if (pending.ticksSinceSubmit >= this.timing.giveUpTicks) {
+      this.finish({ sequence: pending.request.sequence, outcome: { kind: "indeterminate", rejection: timedOut(pending.ticksSinceSubmit) } });
+      return;
+    }
+    if (pending.ticksSinceSend >= this.timing.retryTicks) {
+      this.leaderGuess = this.nextReplica(this.leaderGuess);
+      this.send(this.leaderGuess);
+    }
+  }
+
+  step(from: NodeId, message: M): void {
+    const reply = this.adapter.reply(message);
+    const pending = this.pending;
+    if (reply === undefined || pending === undefined || reply.sequence !== pending.request.sequence) return;
+    if (reply.kind === "result") {
+      this.leaderGuess = from;
+      this.finish({ sequence: reply.sequence, outcome: { kind: "ok", result: reply.result } });
+      return;
+    }
+    const hint = reply.leaderHint;
+    this.leaderGuess = hint !== undefined && hint !== from && this.replicas.includes(hint) ? hint : this.nextReplica(from);
+    this.send(this.leaderGuess);
+  }
+
+  ready(): ClientReady<M> | undefined {
+    if (this.outbox.length === 0 && this.completions.length === 0) return undefined;
+    return { messages: this.outbox, completions: this.completions };
+  }
+
+  advance(done: ClientReady<M>): void {
+    if (done.messages === this.outbox) this.outbox = [];
+    if (done.completions === this.completions) this.completions = [];
+  }
+
+  outstanding(): boolean {
+    return this.pending !== undefined;
+  }
+
+  private send(to: NodeId): void {
+    const pending = this.pending;
+    assert(pending !== undefined, "send without a pending request");
+    pending.ticksSinceSend = 0;
+    this.outbox.push({ to, message: this.adapter.request(pending.request) });
+  }
+
+  private finish(completion: Completion): void {
+    this.pending = undefined;
+    this.completions.push(completion);
+  }
+
+  private nextReplica(after: NodeId): NodeId {
+    const index = this.replicas.indexOf(after);
+    return this.replicas[(index + 1) % this.replicas.length] as NodeId;
+  }
+}

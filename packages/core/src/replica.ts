@@ -1,0 +1,70 @@
+import type { NodeId } from "./ids.ts";
+
+/** Outbound is one message a replica or client asks the runtime to send. */
+export interface Outbound<M> {
+  readonly to: NodeId;
+  readonly message: M;
+}
+
+/**
+ * Ready is what a replica needs the runtime to do now. The runtime must, in
+ * this order:
+ * 1. if `snapshot` is set, durably replace everything the replica persisted
+ *    before with that snapshot (the log is emptied);
+ * 2. append every record of `persist` and sync them to stable storage;
+ * 3. only then send `messages` (a message may promise what was just persisted:
+ *    a vote, an acceptance);
+ * 4. call `advance(ready)`.
+ *
+ * Invariant: the runtime never sends a message of a Ready whose records are
+ * not yet synced.
+ */
+export interface Ready<M> {
+  readonly snapshot: Uint8Array | undefined;
+  readonly persist: readonly Uint8Array[];
+  readonly messages: readonly Outbound<M>[];
+}
+
+/** ReplicaRole is the role a replica reports; protocols map their own roles onto it. */
+export type ReplicaRole = "leader" | "follower" | "candidate" | "learner" | "backup" | "primary" | "stopped";
+
+/**
+ * ReplicaStatus is a read-only view of a replica for runtimes, monitors and
+ * reports. `epoch` is the protocol's logical clock: Raft's term, the Paxos
+ * ballot round, the PBFT view.
+ */
+export interface ReplicaStatus {
+  readonly id: NodeId;
+  readonly role: ReplicaRole;
+  readonly epoch: number;
+  readonly leader: NodeId | undefined;
+  /** commitIndex is the highest log position known committed (chosen, committed-local). */
+  readonly commitIndex: number;
+  /** appliedIndex is the highest log position applied to the state machine. */
+  readonly appliedIndex: number;
+}
+
+/**
+ * Replica is one consensus participant as a synchronous, I/O-free,
+ * deterministic state machine (the etcd-io/raft model). Its inputs are the
+ * calls below; its only outputs are what `ready()` returns. Time, randomness,
+ * network and disk belong to the runtime that drives it.
+ */
+export interface Replica<M> {
+  readonly id: NodeId;
+  /** tick advances the replica's logical clock by one tick. */
+  tick(): void;
+  /** step hands the replica one message that arrived from `from`. */
+  step(from: NodeId, message: M): void;
+  /** ready returns the work the runtime must do now, or undefined if there is none. */
+  ready(): Ready<M> | undefined;
+  /** advance tells the replica that the runtime has done `done` (the value `ready()` returned). */
+  advance(done: Ready<M>): void;
+  /** status reports role, epoch, leader and commit point. */
+  status(): ReplicaStatus;
+}
+
+/** emptyReady is a Ready with nothing in it, for replicas to compare against. */
+export function isEmptyReady<M>(ready: Ready<M>): boolean {
+  return ready.snapshot === undefined && ready.persist.length === 0 && ready.messages.length === 0;
+}

@@ -1,0 +1,151 @@
+import { z } from "zod";
+import type { AlgorithmDefinition, ClientContext, ReplicaContext } from "../algorithm.ts";
+import { parseConfig } from "../config.ts";
+import { LeaderClient } from "../leader-client.ts";
+import type { NodeId } from "../ids.ts";
+import type { Outbound, Ready, Replica, ReplicaStatus } from "../replica.ts";
+import { SessionStateMachine } from "../sessions.ts";
+import { assert } from "../errors.ts";
+import { soloCodec, type SoloMessage, type SoloRequest } from "./messages.ts";
+
+/** soloOptionsSchema validates solo's options. */
+export const soloOptionsSchema = z
+  .object({
+    /** snapshotEveryEntries: compact the log into a snapshot after this many logged requests. */
+    snapshotEveryEntries: z.number().int().min(1).default(10_000),
+    /** clientRetryTicks / clientGiveUpTicks: the client's patience, in ticks. */
+    clientRetryTicks: z.number().int().min(1).default(20),
+    clientGiveUpTicks: z.number().int().min(1).default(200),
+  })
+  .strict();
+
+/** SoloOptions are solo's validated options. */
+export type SoloOptions = z.output<typeof soloOptionsSchema>;
+
+/**
+ * SoloReplica is the unreplicated baseline: one server that logs each write
+ * durably, applies it and replies. It tolerates no faults and shows the floor
+ * for latency and the ceiling for throughput beside the real algorithms.
+ */
+export class SoloReplica implements Replica<SoloMessage> {
+  readonly id: NodeId;
+  private readonly sessions: SessionStateMachine;
+  private readonly options: SoloOptions;
+  private applied = 0;
+  private loggedSinceSnapshot = 0;
+  private persist: Uint8Array[] = [];
+  private outbox: Outbound<SoloMessage>[] = [];
+  private pendingSnapshot: Uint8Array | undefined;
+
+  constructor(context: ReplicaContext) {
+    assert(context.replicas.length === 1 && context.replicas[0] === context.id, "solo runs on exactly one replica");
+    this.id = context.id;
+    this.options = parseConfig(soloOptionsSchema, context.options, "solo");
+    this.sessions = new SessionStateMachine(context.stateMachine);
+    this.recover(context.durable.snapshot, context.durable.records);
+  }
+
+  tick(): void {}
+
+  step(from: NodeId, message: SoloMessage): void {
+    if (message.type !== "request") return;
+    if (message.clientId !== from) return; // a request must come from its own session
+    if (message.readOnly) {
+      this.reply(message, this.sessions.query(message.command));
+      return;
+    }
+    const execution = this.sessions.execute(message);
+    if (execution.kind === "stale") return;
+    if (execution.kind === "applied") {
+      this.persist.push(soloCodec.encode(message));
+      this.applied++;
+      this.loggedSinceSnapshot++;
+      if (this.loggedSinceSnapshot >= this.options.snapshotEveryEntries) this.compact();
+    }
+    this.reply(message, execution.result);
+  }
+
+  ready(): Ready<SoloMessage> | undefined {
+    if (this.persist.length === 0 && this.outbox.length === 0 && this.pendingSnapshot === undefined) return undefined;
+    return { snapshot: this.pendingSnapshot, persist: this.persist, messages: this.outbox };
+  }
+
+  advance(done: Ready<SoloMessage>): void {
+    if (done.persist === this.persist) this.persist = [];
+    if (done.messages === this.outbox) this.outbox = [];
+    if (done.snapshot === this.pendingSnapshot) this.pendingSnapshot = undefined;
+  }
+
+  status(): ReplicaStatus {
+    return { id: this.id, role: "leader", epoch: 1, leader: this.id, commitIndex: this.applied, appliedIndex: this.applied };
+  }
+
+  private reply(request: SoloRequest, result: Uint8Array): void {
+    this.outbox.push({ to: request.clientId, message: { type: "reply", sequence: request.sequence, result } });
+  }
+
+  private compact(): void {
+    // The snapshot already covers the requests logged in this round, so they need not be persisted as records.
+    this.pendingSnapshot = encodeSnapshot(this.applied, this.sessions.snapshot());
+    this.persist = [];
+    this.loggedSinceSnapshot = 0;
+  }
+
+  private recover(snapshot: Uint8Array | undefined, records: readonly Uint8Array[]): void {
+    if (snapshot !== undefined) {
+      const decoded = decodeSnapshot(snapshot);
+      this.sessions.restore(decoded.state);
+      this.applied = decoded.applied;
+    }
+    for (const record of records) {
+      const message = soloCodec.decode(record);
+      assert(message.type === "request", "solo log holds only requests");
+      this.sessions.execute(message);
+      this.applied++;
+      this.loggedSinceSnapshot++;
+    }
+  }
+}
+
+function encodeSnapshot(applied: number, state: Uint8Array): Uint8Array {
+  const bytes = new Uint8Array(8 + state.length);
+  new DataView(bytes.buffer).setFloat64(0, applied, true);
+  bytes.set(state, 8);
+  return bytes;
+}
+
+function decodeSnapshot(bytes: Uint8Array): { applied: number; state: Uint8Array } {
+  assert(bytes.length >= 8, "solo snapshot too short");
+  const applied = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(0, true);
+  return { applied, state: bytes.subarray(8) };
+}
+
+/** createSoloClient builds the client of solo: the shared leader-based client with one replica. */
+export function createSoloClient(context: ClientContext): LeaderClient<SoloMessage> {
+  const options = parseConfig(soloOptionsSchema, context.options, "solo");
+  return new LeaderClient<SoloMessage>(
+    context,
+    {
+      request: (request) => ({ type: "request", ...request }),
+      reply: (message) => (message.type === "reply" ? { kind: "result", sequence: message.sequence, result: message.result } : undefined),
+    },
+    { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks },
+  );
+}
+
+/** solo is the unreplicated baseline's {@link AlgorithmDefinition}. */
+export const solo: AlgorithmDefinition<SoloMessage> = {
+  name: "solo",
+  description: "Unreplicated single server: the latency floor and throughput ceiling (tolerates no faults).",
+  faultModel: "crash",
+  codec: soloCodec,
+  clusterSizeError: (n) => (n === 1 ? undefined : `solo runs on exactly 1 node, not ${n}`),
+  replicasToTolerate: (f) => (f === 0 ? 1 : Number.NaN),
+  faultsTolerated: () => 0,
+  createReplica: (context) => new SoloReplica(context),
+  createClient: (context) => createSoloClient(context),
+  createMonitors: () => [],
+  byzantineStrategies: [],
+  analyticMessagesPerOp: () => 2,
+  oneWayDelaysPerOp: 2,
+};
