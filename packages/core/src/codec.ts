@@ -30,7 +30,7 @@ export function createProtobufCodec<M extends { readonly type: string }>(
   const oneof = envelope.oneofs?.["body"];
   if (oneof === undefined) throw new Error(`${envelopeName} has no 'oneof body'`);
   const variants = new Set(oneof.oneof);
-  const conversion: protobuf.IConversionOptions = { longs: Number, enums: String, bytes: Uint8Array as unknown as typeof Array, defaults: true, arrays: true, oneofs: true };
+  const conversion: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true, oneofs: true };
   return {
     encode(message: M): Uint8Array {
       return envelope.encode({ [message.type]: message }).finish();

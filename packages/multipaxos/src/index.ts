@@ -1,0 +1,1 @@
+// @concord/multipaxos: see package.json's description. Exports are added as the package is built.
