@@ -1,0 +1,69 @@
+import type { AnyAlgorithm, History, InvariantViolation, NodeId, ProtocolOptions } from "@concord/core";
+import type { KvCommand, KvResult } from "@concord/kv";
+import type { Scenario, ScenarioInput } from "./scenario.ts";
+
+/** SimulationOptions are the inputs of one simulated run. The same options give the same run, byte for byte. */
+export interface SimulationOptions {
+  readonly algorithm: AnyAlgorithm;
+  readonly nodes: number;
+  /** scenario is a built-in scenario's name or a scenario object. */
+  readonly scenario: string | ScenarioInput;
+  readonly seed: number;
+  /** ops overrides the scenario's operation count. */
+  readonly ops?: number;
+  /** clients overrides the scenario's client count. */
+  readonly clients?: number;
+  readonly protocolOptions?: ProtocolOptions;
+  /** byzantineStrategy names the strategy Byzantine replicas play (default: the protocol's first, else "silent"). */
+  readonly byzantineStrategy?: string;
+  /** byzantineNodes overrides which replicas are Byzantine (default: the scenario's count, the first primary among them). */
+  readonly byzantineNodes?: readonly NodeId[];
+  /** encode: really encode and decode every message (default true); off for raw speed. */
+  readonly encode?: boolean;
+  /** checkReadyOrder: assert that no message leaves before its Ready's records were synced (default true). */
+  readonly checkReadyOrder?: boolean;
+}
+
+/** LatencySummary holds latency percentiles of completed operations, in milliseconds of virtual time. */
+export interface LatencySummary {
+  readonly p50: number;
+  readonly p95: number;
+  readonly p99: number;
+  readonly max: number;
+}
+
+/** OperationCounts splits invoked operations by how they ended. */
+export interface OperationCounts {
+  readonly invoked: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly indeterminate: number;
+}
+
+/** SimulationResult is everything one run measured. It holds no wall-clock figures. */
+export interface SimulationResult {
+  readonly algo: string;
+  readonly nodes: number;
+  readonly scenario: string;
+  readonly seed: number;
+  readonly ops: OperationCounts;
+  readonly virtualSeconds: number;
+  readonly throughputOpsPerSec: number;
+  readonly latencyMs: LatencySummary;
+  readonly messages: { readonly total: number; readonly perOp: number; readonly byType: Readonly<Record<string, number>> };
+  readonly bytes: { readonly total: number; readonly perOp: number };
+  readonly leaderChanges: number;
+  /** invariantViolations lists every broken safety or liveness property (empty when none). */
+  readonly invariantViolations: readonly InvariantViolation[];
+  /** history is every client operation, for the linearizability checker. */
+  readonly history: History<KvCommand, KvResult>;
+  /** byzantineNodes lists the replicas that ran a Byzantine strategy. */
+  readonly byzantineNodes: readonly NodeId[];
+  readonly byzantineStrategy: string | undefined;
+  /** healedAtSeconds is when every fault had been lifted (virtual time). */
+  readonly healedAtSeconds: number;
+  /** faultLog lists each fault as it fired, for reports and replay. */
+  readonly faultLog: readonly string[];
+  /** scenarioDefinition is the validated scenario that ran. */
+  readonly scenarioDefinition: Scenario;
+}
