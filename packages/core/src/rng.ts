@@ -29,17 +29,20 @@ export class Xoshiro128Rng implements Rng {
 
   constructor(seed: number) {
     assert(Number.isSafeInteger(seed), () => `Rng seed must be a safe integer, got ${seed}`);
-    let state = (seed ^ Math.floor(seed / 0x1_0000_0000)) >>> 0;
+    // The low 32 bits seed splitmix32; the high bits are mixed into `c` apart,
+    // so that seeds differing only above bit 32 (2^32 and 1, -1 and 0) do not
+    // collide. Invariant: seeding is injective over the safe integers (`a` fixes
+    // the low word, then `c` fixes the high word), and seeds in [0, 2^32) keep
+    // the plain splitmix32 streams (fmix32(0) = 0).
+    const high = Math.floor(seed / 0x1_0000_0000) >>> 0;
+    let state = seed >>> 0;
     const next = (): number => {
       state = (state + 0x9e3779b9) >>> 0;
-      let z = state;
-      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
-      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
-      return (z ^ (z >>> 16)) >>> 0;
+      return fmix32(state);
     };
     this.a = next();
     this.b = next();
-    this.c = next();
+    this.c = (next() ^ fmix32(high)) >>> 0;
     this.d = next();
     if ((this.a | this.b | this.c | this.d) === 0) this.a = 1;
   }
@@ -83,6 +86,14 @@ export class Xoshiro128Rng implements Rng {
   fork(label: string): Rng {
     return new Xoshiro128Rng(deriveSeed(this.nextUint32(), label));
   }
+}
+
+/** fmix32 is MurmurHash3's finalizer: a bijection on uint32 that maps 0 to 0. */
+function fmix32(value: number): number {
+  let z = value >>> 0;
+  z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+  z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+  return (z ^ (z >>> 16)) >>> 0;
 }
 
 function rotateLeft(value: number, shift: number): number {

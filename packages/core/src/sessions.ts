@@ -121,6 +121,8 @@ export class SessionStateMachine {
         sessions.set(clientId, { sequence, lastUsed, result });
       }
       const application = reader.bytes();
+      // Checked before anything changes: bytes past the end mean the snapshot is not what was written.
+      if (reader.pos !== reader.len) throw new CorruptionError(`session snapshot: ${reader.len - reader.pos} unexpected trailing bytes`);
       this.application.restore(application);
       this.clock = clock;
       this.sessions.clear();

@@ -1,5 +1,5 @@
 import { crc32 } from "./crc32.ts";
-import { CorruptionError } from "./errors.ts";
+import { CorruptionError, assert } from "./errors.ts";
 
 /**
  * DurableState is what a replica recovers from stable storage after a restart:
@@ -39,6 +39,8 @@ export const maxRecordBytes = 64 * 1024 * 1024;
 
 /** frameRecord encodes one record as `length | crc32 | payload`, the format both runtimes write. */
 export function frameRecord(record: Uint8Array): Uint8Array {
+  // Recovery reads a longer record as a torn tail and would drop it with everything after it.
+  assert(record.length <= maxRecordBytes, () => `record of ${record.length} bytes exceeds maxRecordBytes (${maxRecordBytes})`);
   const framed = new Uint8Array(recordHeaderBytes + record.length);
   const view = new DataView(framed.buffer);
   view.setUint32(0, record.length, true);

@@ -1,0 +1,216 @@
+import { describe, expect, test } from "vitest";
+import { CorruptionError, SessionStateMachine, defaultMaxSessions, type ClientRequest } from "@concord/core";
+import { CountingKv, append, bytes, get, put, result } from "./helpers.ts";
+
+const alice = 1_000_000;
+const bob = 1_000_001;
+
+function request(clientId: number, sequence: number, command: Uint8Array): ClientRequest {
+  return { clientId, sequence, command };
+}
+
+function sessionMachine(maxSessions?: number): { app: CountingKv; sessions: SessionStateMachine } {
+  const app = new CountingKv();
+  return { app, sessions: new SessionStateMachine(app, maxSessions) };
+}
+
+describe("SessionStateMachine.execute", () => {
+  test("applies a new request once and returns its result", () => {
+    const { app, sessions } = sessionMachine();
+    const execution = sessions.execute(request(alice, 1, put("x", "1")));
+    expect(execution.kind).toBe("applied");
+    expect(app.applies).toBe(1);
+    expect(result(sessions.query(get("x")))).toEqual({ type: "get", value: bytes("1") });
+  });
+
+  test("returns the cached result of a duplicate without applying it again (Raft thesis §6.3)", () => {
+    const { app, sessions } = sessionMachine();
+    const first = sessions.execute(request(alice, 1, append("x", "a")));
+    const retry = sessions.execute(request(alice, 1, append("x", "a")));
+    expect(retry).toEqual({ kind: "duplicate", result: first.kind === "stale" ? undefined : first.result });
+    expect(app.applies).toBe(1);
+    expect(result(sessions.query(get("x")))).toEqual({ type: "get", value: bytes("a") });
+  });
+
+  test("the duplicate's result is the original one even after other clients changed the state", () => {
+    const { sessions } = sessionMachine();
+    sessions.execute(request(alice, 1, put("x", "1")));
+    const read = sessions.execute(request(alice, 2, get("x")));
+    sessions.execute(request(bob, 1, put("x", "2")));
+    const retry = sessions.execute(request(alice, 2, get("x")));
+    expect(retry.kind).toBe("duplicate");
+    expect(retry.kind !== "stale" && result(retry.result)).toEqual({ type: "get", value: bytes("1") });
+    expect(read.kind !== "stale" && result(read.result)).toEqual({ type: "get", value: bytes("1") });
+  });
+
+  test("ignores a stale request (older than the session's last) without applying it", () => {
+    const { app, sessions } = sessionMachine();
+    sessions.execute(request(alice, 1, append("x", "a")));
+    sessions.execute(request(alice, 2, append("x", "b")));
+    expect(sessions.execute(request(alice, 1, append("x", "a")))).toEqual({ kind: "stale" });
+    expect(app.applies).toBe(2);
+    expect(result(sessions.query(get("x")))).toEqual({ type: "get", value: bytes("ab") });
+  });
+
+  test("keeps one session per client: clients do not see each other's sequences", () => {
+    const { app, sessions } = sessionMachine();
+    expect(sessions.execute(request(alice, 1, append("x", "a"))).kind).toBe("applied");
+    expect(sessions.execute(request(bob, 1, append("x", "b"))).kind).toBe("applied");
+    expect(app.applies).toBe(2);
+    expect(sessions.lastSequence(alice)).toBe(1);
+    expect(sessions.lastSequence(bob)).toBe(1);
+    expect(sessions.lastSequence(42)).toBe(0);
+  });
+
+  test("cachedResult answers only for the session's latest sequence", () => {
+    const { sessions } = sessionMachine();
+    const first = sessions.execute(request(alice, 1, put("x", "1")));
+    expect(sessions.cachedResult(alice, 1)).toEqual(first.kind === "stale" ? undefined : first.result);
+    sessions.execute(request(alice, 2, put("x", "2")));
+    expect(sessions.cachedResult(alice, 1)).toBeUndefined();
+    expect(sessions.cachedResult(alice, 2)).toBeDefined();
+    expect(sessions.cachedResult(bob, 1)).toBeUndefined();
+  });
+
+  test("query reads the application without touching sessions", () => {
+    const { app, sessions } = sessionMachine();
+    sessions.execute(request(alice, 1, put("x", "1")));
+    const before = sessions.snapshot();
+    expect(result(sessions.query(get("x")))).toEqual({ type: "get", value: bytes("1") });
+    expect(app.applies).toBe(1);
+    expect(sessions.snapshot()).toEqual(before);
+  });
+
+  test("refuses a non-positive session bound", () => {
+    expect(() => new SessionStateMachine(new CountingKv(), 0)).toThrow();
+    expect(defaultMaxSessions).toBeGreaterThan(0);
+  });
+});
+
+describe("SessionStateMachine eviction", () => {
+  test("holds at most maxSessions sessions, evicting the least recently used", () => {
+    const { sessions } = sessionMachine(3);
+    sessions.execute(request(1, 1, put("a", "1")));
+    sessions.execute(request(2, 1, put("b", "1")));
+    sessions.execute(request(3, 1, put("c", "1")));
+    sessions.execute(request(1, 1, put("a", "1"))); // a duplicate refreshes client 1
+    sessions.execute(request(4, 1, put("d", "1")));
+    expect([1, 2, 3, 4].map((id) => sessions.lastSequence(id))).toEqual([1, 0, 1, 1]);
+    sessions.execute(request(5, 1, put("e", "1")));
+    expect([1, 2, 3, 4, 5].map((id) => sessions.lastSequence(id))).toEqual([1, 0, 0, 1, 1]);
+  });
+
+  test("the table never grows beyond its bound over many clients", () => {
+    const { sessions } = sessionMachine(10);
+    for (let client = 0; client < 500; client++) sessions.execute(request(client, 1, put("k", String(client))));
+    const live = Array.from({ length: 500 }, (_, client) => sessions.lastSequence(client)).filter((sequence) => sequence > 0);
+    expect(live.length).toBe(10);
+    // The ten most recent clients survive.
+    expect(Array.from({ length: 10 }, (_, i) => sessions.lastSequence(490 + i))).toEqual(new Array(10).fill(1));
+  });
+
+  test("replicas that execute the same requests, one of them restored from a snapshot midway, hold identical tables", () => {
+    const workload: ClientRequest[] = [];
+    for (let i = 0; i < 60; i++) workload.push(request(i % 7, Math.floor(i / 7) + 1, append(`k${i % 3}`, String(i))));
+    for (let i = 0; i < 20; i++) workload.push(request(i % 5, 1 + Math.floor((i + 35) / 7), get("k0"))); // duplicates and stale ones
+    for (let i = 0; i < 40; i++) workload.push(request(10 + (i % 9), 1 + Math.floor(i / 9), put(`k${i % 4}`, String(i))));
+
+    const straight = sessionMachine(5).sessions;
+    for (const each of workload) straight.execute(each);
+
+    const restarted = sessionMachine(5).sessions;
+    const cut = 70;
+    for (const each of workload.slice(0, cut)) restarted.execute(each);
+    const rebuilt = sessionMachine(5).sessions;
+    rebuilt.restore(restarted.snapshot());
+    for (const each of workload.slice(cut)) rebuilt.execute(each);
+
+    expect(rebuilt.snapshot()).toEqual(straight.snapshot());
+  });
+});
+
+describe("SessionStateMachine snapshots", () => {
+  test("restore brings back the application state and every session", () => {
+    const { sessions } = sessionMachine();
+    sessions.execute(request(alice, 1, put("x", "1")));
+    sessions.execute(request(alice, 2, append("x", "2")));
+    sessions.execute(request(bob, 5, put("y", "")));
+    const snapshot = sessions.snapshot();
+
+    const { app, sessions: restored } = sessionMachine();
+    restored.restore(snapshot);
+    expect(restored.snapshot()).toEqual(snapshot);
+    expect(result(restored.query(get("x")))).toEqual({ type: "get", value: bytes("12") });
+    expect(result(restored.query(get("y")))).toEqual({ type: "get", value: new Uint8Array(0) });
+    expect(restored.lastSequence(alice)).toBe(2);
+    expect(restored.lastSequence(bob)).toBe(5);
+    // Exactly-once survives the restore: the retry is a duplicate, the older one stale.
+    expect(restored.execute(request(alice, 2, append("x", "2"))).kind).toBe("duplicate");
+    expect(restored.execute(request(alice, 1, put("x", "1")))).toEqual({ kind: "stale" });
+    expect(app.applies).toBe(0);
+    expect(result(restored.query(get("x")))).toEqual({ type: "get", value: bytes("12") });
+  });
+
+  test("restore replaces whatever state was there before", () => {
+    const source = sessionMachine().sessions;
+    source.execute(request(alice, 1, put("x", "1")));
+    const target = sessionMachine().sessions;
+    target.execute(request(bob, 3, put("y", "2")));
+    target.restore(source.snapshot());
+    expect(target.snapshot()).toEqual(source.snapshot());
+    expect(target.lastSequence(bob)).toBe(0);
+    expect(result(target.query(get("y")))).toEqual({ type: "get", value: undefined });
+  });
+
+  test("an empty table round-trips", () => {
+    const empty = sessionMachine().sessions.snapshot();
+    const restored = sessionMachine().sessions;
+    restored.restore(empty);
+    expect(restored.snapshot()).toEqual(empty);
+  });
+
+  test("every truncation of a snapshot is a CorruptionError and changes nothing", () => {
+    const source = sessionMachine().sessions;
+    source.execute(request(alice, 1, put("x", "1")));
+    source.execute(request(bob, 2, put("y", "2")));
+    const snapshot = source.snapshot();
+
+    const target = sessionMachine().sessions;
+    target.execute(request(7, 1, put("z", "9")));
+    const before = target.snapshot();
+    for (let length = 0; length < snapshot.length; length++) {
+      expect(() => target.restore(snapshot.slice(0, length)), `truncated to ${length} bytes`).toThrow(CorruptionError);
+      expect(target.snapshot()).toEqual(before);
+    }
+  });
+
+  test("trailing bytes after a snapshot are a CorruptionError, not silently ignored", () => {
+    const source = sessionMachine().sessions;
+    source.execute(request(alice, 1, put("x", "1")));
+    const snapshot = source.snapshot();
+    const padded = new Uint8Array(snapshot.length + 1);
+    padded.set(snapshot);
+    padded[snapshot.length] = 1;
+    const target = sessionMachine().sessions;
+    const before = target.snapshot();
+    expect(() => target.restore(padded)).toThrow(CorruptionError);
+    expect(target.snapshot()).toEqual(before);
+  });
+
+  test("an unknown snapshot version is a CorruptionError naming the version", () => {
+    const snapshot = sessionMachine().sessions.snapshot().slice();
+    snapshot[0] = 9;
+    expect(() => sessionMachine().sessions.restore(snapshot)).toThrow(/version 9/);
+    expect(() => sessionMachine().sessions.restore(snapshot)).toThrow(CorruptionError);
+  });
+
+  test("a corrupted application snapshot inside is a CorruptionError and changes nothing", () => {
+    // version 1, clock 0, no sessions, then 3 bytes of application snapshot that are not a KV snapshot.
+    const corrupted = new Uint8Array([1, 0, 0, 3, 0xff, 0xff, 0xff]);
+    const target = sessionMachine().sessions;
+    target.execute(request(alice, 1, put("x", "1")));
+    const before = target.snapshot();
+    expect(() => target.restore(corrupted)).toThrow(CorruptionError);
+    expect(target.snapshot()).toEqual(before);
+  });
+});
