@@ -47,10 +47,30 @@ export function createProtobufCodec<M extends { readonly type: string }>(
       if (typeof type !== "string" || !variants.has(type)) {
         throw new CorruptionError(`${envelopeName}: frame carries no known message (body=${String(type)})`);
       }
-      return { type, ...(object[type] as object) } as unknown as M;
+      return { type, ...(ownBytes(object[type]) as object) } as unknown as M;
     },
     typeName(message: M): string {
       return message.type;
     },
   };
+}
+
+/**
+ * ownBytes replaces, in place, every bytes field of a decoded object with a
+ * plain Uint8Array copy. protobufjs hands out Node Buffers that are views into
+ * the frame: a replica that keeps a decoded command would alias (and pin) the
+ * runtime's receive buffer, and Buffer's `slice` shares memory where
+ * Uint8Array's copies.
+ */
+function ownBytes(value: unknown): unknown {
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) value[i] = ownBytes(value[i]);
+    return value;
+  }
+  if (value !== null && typeof value === "object") {
+    const record = value as Record<string, unknown>;
+    for (const key of Object.keys(record)) record[key] = ownBytes(record[key]);
+  }
+  return value;
 }

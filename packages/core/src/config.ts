@@ -26,7 +26,7 @@ export function parseConfig<S extends z.ZodType>(schema: S, input: unknown, what
   if (issue === undefined) throw new ConfigError("", `${what}: invalid`);
   const path = issue.path.map(String).join(".");
   const value = valueAt(input, issue.path);
-  const shown = value === undefined ? "" : ` (got ${JSON.stringify(value)})`;
+  const shown = value === undefined ? "" : ` (got ${show(value)})`;
   throw new ConfigError(path === "" ? what : `${what}.${path}`, `${issue.message}${shown}`);
 }
 
@@ -37,4 +37,16 @@ function valueAt(input: unknown, path: readonly PropertyKey[]): unknown {
     current = (current as Record<PropertyKey, unknown>)[key];
   }
   return current;
+}
+
+/** show renders an offending value as its author wrote it: NaN as NaN (JSON would say null), bigints without throwing. */
+function show(value: unknown): string {
+  if (typeof value === "number") return String(value);
+  if (typeof value === "bigint") return `${value}n`;
+  if (typeof value === "function" || typeof value === "symbol") return String(value);
+  try {
+    return JSON.stringify(value, (_key, inner: unknown) => (typeof inner === "bigint" ? `${inner}n` : inner)) ?? String(value);
+  } catch {
+    return String(value); // a cycle
+  }
 }

@@ -18,6 +18,10 @@ export interface Outbound<M> {
  *
  * Invariant: the runtime never sends a message of a Ready whose records are
  * not yet synced.
+ * Invariant: between `ready()` and `advance()` the runtime calls no other
+ * method of the replica (messages and ticks that arrive meanwhile wait), so a
+ * replica may hand out its own buffers in a Ready and start new ones in
+ * `advance()`.
  */
 export interface Ready<M> {
   readonly snapshot: Uint8Array | undefined;

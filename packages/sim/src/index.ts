@@ -1,1 +1,29 @@
-// @concord/sim: see package.json's description. Exports are added as the package is built.
+// @concord/sim: the deterministic discrete-event simulator.
+export { runSimulation, replayCommand, Simulation } from "./simulation.ts";
+export type { SimulationOptions, SimulationResult, LatencySummary, OperationCounts } from "./result.ts";
+export {
+  scenarioSchema,
+  linkSchema,
+  latencySchema,
+  cpuSchema,
+  diskSchema,
+  workloadSchema,
+  faultSchema,
+  targetSchema,
+  mixSchema,
+  type Scenario,
+  type ScenarioInput,
+  type Fault,
+  type Target,
+  type LinkModel,
+  type CpuModel,
+  type Workload,
+} from "./scenario.ts";
+export { builtInScenarios, scenarioNames, resolveScenario, drawChaosFaults, faultEndMs } from "./scenarios.ts";
+export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy } from "./byzantine.ts";
+export { EventQueue } from "./event-queue.ts";
+export { SimStorage, type CrashReport } from "./sim-storage.ts";
+export { Network, type Partition } from "./links.ts";
+export { KeyRing, NodeCrypto, type CryptoCounters } from "./sim-crypto.ts";
+export { AppliedLogOracle, RecordingStateMachine } from "./applied-log.ts";
+export { KeyChooser, OperationGenerator, keyName } from "./workload.ts";

@@ -20,8 +20,6 @@ export interface SimulationOptions {
   readonly byzantineNodes?: readonly NodeId[];
   /** encode: really encode and decode every message (default true); off for raw speed. */
   readonly encode?: boolean;
-  /** checkReadyOrder: assert that no message leaves before its Ready's records were synced (default true). */
-  readonly checkReadyOrder?: boolean;
 }
 
 /** LatencySummary holds latency percentiles of completed operations, in milliseconds of virtual time. */

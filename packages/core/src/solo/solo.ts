@@ -19,6 +19,9 @@ export const soloOptionsSchema = z
   })
   .strict();
 
+/** maxUnstableRequests bounds the requests waiting for their sync; past it, requests are dropped and clients retry. */
+const maxUnstableRequests = 10_000;
+
 /** SoloOptions are solo's validated options. */
 export type SoloOptions = z.output<typeof soloOptionsSchema>;
 
@@ -36,6 +39,8 @@ export class SoloReplica implements Replica<SoloMessage> {
   private persist: Uint8Array[] = [];
   private outbox: Outbound<SoloMessage>[] = [];
   private pendingSnapshot: Uint8Array | undefined;
+  /** unstable holds requests whose records are in `persist` but not yet synced, in log order. */
+  private unstable: SoloRequest[] = [];
 
   constructor(context: ReplicaContext) {
     assert(context.replicas.length === 1 && context.replicas[0] === context.id, "solo runs on exactly one replica");
@@ -51,29 +56,42 @@ export class SoloReplica implements Replica<SoloMessage> {
     if (message.type !== "request") return;
     if (message.clientId !== from) return; // a request must come from its own session
     if (message.readOnly) {
+      // Reads see only applied state, and a request is applied only once its record is synced,
+      // so no read can observe a write that a crash could still take back.
       this.reply(message, this.sessions.query(message.command));
       return;
     }
-    const execution = this.sessions.execute(message);
-    if (execution.kind === "stale") return;
-    if (execution.kind === "applied") {
-      this.persist.push(soloCodec.encode(message));
-      this.applied++;
-      this.loggedSinceSnapshot++;
-      if (this.loggedSinceSnapshot >= this.options.snapshotEveryEntries) this.compact();
-    }
-    this.reply(message, execution.result);
+    if (this.unstable.length >= maxUnstableRequests) return; // overloaded: the client will retry
+    this.unstable.push(message);
+    this.persist.push(soloCodec.encode(message));
   }
 
   ready(): Ready<SoloMessage> | undefined {
     if (this.persist.length === 0 && this.outbox.length === 0 && this.pendingSnapshot === undefined) return undefined;
-    return { snapshot: this.pendingSnapshot, persist: this.persist, messages: this.outbox };
+    // Hand the buffers over; advance() learns from them what was done.
+    const ready: Ready<SoloMessage> = { snapshot: this.pendingSnapshot, persist: this.persist, messages: this.outbox };
+    this.persist = [];
+    this.outbox = [];
+    this.pendingSnapshot = undefined;
+    return ready;
   }
 
   advance(done: Ready<SoloMessage>): void {
-    if (done.persist === this.persist) this.persist = [];
-    if (done.messages === this.outbox) this.outbox = [];
-    if (done.snapshot === this.pendingSnapshot) this.pendingSnapshot = undefined;
+    // done.persist is synced: those requests may now take effect and be answered, in log order.
+    const synced = this.unstable.splice(0, done.persist.length);
+    for (const request of synced) this.applyRequest(request);
+    // Compact only between Readies: the snapshot must cover every record it discards.
+    if (this.loggedSinceSnapshot >= this.options.snapshotEveryEntries) this.compact();
+  }
+
+  private applyRequest(request: SoloRequest): void {
+    const execution = this.sessions.execute(request);
+    if (execution.kind === "stale") return;
+    if (execution.kind === "applied") {
+      this.applied++;
+      this.loggedSinceSnapshot++;
+    }
+    this.reply(request, execution.result);
   }
 
   status(): ReplicaStatus {
@@ -85,9 +103,9 @@ export class SoloReplica implements Replica<SoloMessage> {
   }
 
   private compact(): void {
-    // The snapshot already covers the requests logged in this round, so they need not be persisted as records.
+    // The snapshot covers every applied request; requests still unstable are re-persisted after it.
     this.pendingSnapshot = encodeSnapshot(this.applied, this.sessions.snapshot());
-    this.persist = [];
+    this.persist = this.unstable.map((request) => soloCodec.encode(request));
     this.loggedSinceSnapshot = 0;
   }
 

@@ -1,0 +1,160 @@
+import type { NodeId, Rng } from "@concord/core";
+import type { LinkModel } from "./scenario.ts";
+
+/** Partition is one active cut: `isolated` nodes cannot talk to the rest (only outbound is cut when oneWay). */
+export interface Partition {
+  readonly id: number;
+  readonly isolated: ReadonlySet<NodeId>;
+  readonly oneWay: boolean;
+}
+
+/**
+ * Network holds the link model and the active partitions, and decides for
+ * each message whether it arrives, when, and how many times. All randomness
+ * comes from its own seeded stream.
+ */
+export class Network {
+  private base: LinkModel;
+  private effective: LinkModel;
+  private readonly overrides: { id: number; link: { readonly [K in keyof LinkModel]?: LinkModel[K] | undefined } }[] = [];
+  private readonly partitions: Partition[] = [];
+  private readonly linkFreeAtUs = new Map<number, number>();
+  private readonly extraLatencyUs = new Map<NodeId, number>();
+  /** dropped counts messages lost to drops and partitions. */
+  dropped = 0;
+  duplicated = 0;
+
+  constructor(
+    link: LinkModel,
+    private readonly rng: Rng,
+  ) {
+    this.base = link;
+    this.effective = link;
+  }
+
+  /** link returns the link model in force now. */
+  link(): LinkModel {
+    return this.effective;
+  }
+
+  addOverride(id: number, link: { readonly [K in keyof LinkModel]?: LinkModel[K] | undefined }): void {
+    this.overrides.push({ id, link });
+    this.recompute();
+  }
+
+  removeOverride(id: number): void {
+    const index = this.overrides.findIndex((override) => override.id === id);
+    if (index >= 0) this.overrides.splice(index, 1);
+    this.recompute();
+  }
+
+  addPartition(partition: Partition): void {
+    this.partitions.push(partition);
+  }
+
+  removePartition(id: number): void {
+    const index = this.partitions.findIndex((partition) => partition.id === id);
+    if (index >= 0) this.partitions.splice(index, 1);
+  }
+
+  setExtraLatency(node: NodeId, extraUs: number): void {
+    if (extraUs > 0) this.extraLatencyUs.set(node, extraUs);
+    else this.extraLatencyUs.delete(node);
+  }
+
+  /** healAll lifts every partition, link fault and slow link. */
+  healAll(): void {
+    this.partitions.length = 0;
+    this.overrides.length = 0;
+    this.extraLatencyUs.clear();
+    this.recompute();
+  }
+
+  /** activePartitions counts the partitions in force. */
+  activePartitions(): number {
+    return this.partitions.length;
+  }
+
+  /** blocked tells whether a partition cuts the link from `from` to `to`. */
+  blocked(from: NodeId, to: NodeId): boolean {
+    for (let i = 0; i < this.partitions.length; i++) {
+      const partition = this.partitions[i] as Partition;
+      const fromInside = partition.isolated.has(from);
+      const toInside = partition.isolated.has(to);
+      if (partition.oneWay ? fromInside && !toInside : fromInside !== toInside) return true;
+    }
+    return false;
+  }
+
+  /**
+   * arrivals decides the fate of one message leaving at `departUs`: an empty
+   * result when it is lost, else one arrival time (two when duplicated).
+   * Writes into `out` and returns how many arrivals there are.
+   */
+  arrivals(from: NodeId, to: NodeId, departUs: number, bytes: number, out: Float64Array): number {
+    if (this.partitions.length > 0 && this.blocked(from, to)) {
+      this.dropped++;
+      return 0;
+    }
+    const link = this.effective;
+    if (link.dropPercent > 0 && this.rng.nextInt(1_000_000) < link.dropPercent * 10_000) {
+      this.dropped++;
+      return 0;
+    }
+    let startUs = departUs;
+    if (link.bandwidthBytesPerSec > 0) {
+      const key = from * 4_194_304 + to;
+      const freeAt = this.linkFreeAtUs.get(key) ?? 0;
+      if (freeAt > startUs) startUs = freeAt;
+      const transmitUs = Math.ceil((bytes * 1_000_000) / link.bandwidthBytesPerSec);
+      this.linkFreeAtUs.set(key, startUs + transmitUs);
+      startUs += transmitUs;
+    }
+    out[0] = startUs + this.delayUs(link, from, to);
+    if (link.duplicatePercent > 0 && this.rng.nextInt(1_000_000) < link.duplicatePercent * 10_000) {
+      this.duplicated++;
+      out[1] = startUs + this.delayUs(link, from, to);
+      return 2;
+    }
+    return 1;
+  }
+
+  private delayUs(link: LinkModel, from: NodeId, to: NodeId): number {
+    let delay: number;
+    const latency = link.latency;
+    switch (latency.kind) {
+      case "constant":
+        delay = Math.round(latency.ms * 1000);
+        break;
+      case "uniform": {
+        const low = Math.round(Math.min(latency.minMs, latency.maxMs) * 1000);
+        const high = Math.round(Math.max(latency.minMs, latency.maxMs) * 1000);
+        delay = this.rng.nextIntBetween(low, high);
+        break;
+      }
+      case "exponential": {
+        const u = (this.rng.nextUint32() + 1) / 0x1_0000_0001;
+        delay = Math.round(latency.minMs * 1000 - Math.log(u) * latency.meanExtraMs * 1000);
+        break;
+      }
+    }
+    if (link.jitterMs > 0) delay += this.rng.nextInt(Math.round(link.jitterMs * 1000) + 1);
+    if (link.reorderPercent > 0 && this.rng.nextInt(1_000_000) < link.reorderPercent * 10_000) {
+      delay += this.rng.nextInt(Math.round(link.reorderDelayMs * 1000) + 1);
+    }
+    if (this.extraLatencyUs.size > 0) delay += (this.extraLatencyUs.get(from) ?? 0) + (this.extraLatencyUs.get(to) ?? 0);
+    return delay;
+  }
+
+  private recompute(): void {
+    let link = this.base;
+    for (const override of this.overrides) link = { ...link, ...(definedOnly(override.link) as Partial<LinkModel>) };
+    this.effective = link;
+  }
+}
+
+function definedOnly(value: object): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [key, entry] of Object.entries(value)) if (entry !== undefined) out[key] = entry;
+  return out;
+}

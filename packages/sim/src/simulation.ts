@@ -1,0 +1,851 @@
+import {
+  type AnyAlgorithm,
+  type ByzantineContext,
+  type ByzantineOutbound,
+  type ByzantineStrategy,
+  type Client,
+  type ClientReady,
+  ConfigError,
+  type HistoryOperation,
+  type InvariantMonitor,
+  type InvariantViolation,
+  type NodeId,
+  type Outbound,
+  type Ready,
+  type Replica,
+  type Rng,
+  assert,
+  createRng,
+  deriveSeed,
+  firstClientId,
+} from "@concord/core";
+import { type KvCommand, type KvResult, KvStateMachine, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
+import { EventQueue } from "./event-queue.ts";
+import { AppliedLogOracle, RecordingStateMachine } from "./applied-log.ts";
+import { findByzantineStrategy } from "./byzantine.ts";
+import { Network } from "./links.ts";
+import type { LatencySummary, SimulationOptions, SimulationResult } from "./result.ts";
+import type { Fault, Scenario, Target } from "./scenario.ts";
+import { drawChaosFaults, faultEndMs, resolveScenario } from "./scenarios.ts";
+import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
+import { SimStorage } from "./sim-storage.ts";
+import { OperationGenerator, keyName } from "./workload.ts";
+
+const eventDeliver = 0;
+const eventTick = 1;
+const eventSyncDone = 2;
+const eventFault = 3;
+const eventFaultEnd = 4;
+const eventClientNext = 5;
+const eventArrival = 6;
+const eventHealAll = 7;
+const eventWatchdog = 8;
+const eventByzantineSend = 9;
+
+/** Delivery is a message in flight. */
+interface Delivery {
+  readonly from: NodeId;
+  readonly message: unknown;
+  readonly bytes: number;
+}
+
+interface ReplicaNode {
+  readonly id: NodeId;
+  replica: Replica<unknown> | undefined;
+  readonly storage: SimStorage;
+  readonly crypto: NodeCrypto;
+  stateMachine: RecordingStateMachine;
+  readonly rng: Rng;
+  incarnation: number;
+  paused: boolean;
+  pausedInbox: Delivery[];
+  busyUntilUs: number;
+  inflight: Ready<unknown> | undefined;
+  missedTicks: number;
+  readonly strategy: ByzantineStrategy<unknown> | undefined;
+  cpuFactor: number;
+  cryptoCharged: number;
+}
+
+interface ClientNode {
+  readonly id: NodeId;
+  readonly index: number;
+  readonly client: Client<unknown>;
+  pending: MutableOperation | undefined;
+  finalRead: boolean;
+}
+
+type MutableOperation = { -readonly [K in keyof HistoryOperation<KvCommand, KvResult>]: HistoryOperation<KvCommand, KvResult>[K] };
+
+interface FaultRecord {
+  readonly fault: Fault;
+  readonly id: number;
+  hit: NodeId[];
+}
+
+/**
+ * Simulation runs one algorithm on one scenario in virtual time. Every source
+ * of randomness derives from the root seed (links, workload, faults, each
+ * replica), so the same options replay the same run byte for byte.
+ */
+export class Simulation {
+  private readonly algorithm: AnyAlgorithm;
+  private readonly scenario: Scenario;
+  private readonly options: SimulationOptions;
+  private readonly queue = new EventQueue();
+  private readonly network: Network;
+  private readonly keyRing: KeyRing;
+  private readonly replicaIds: NodeId[];
+  private readonly replicas = new Map<NodeId, ReplicaNode>();
+  private readonly clients: ClientNode[] = [];
+  private readonly clientById = new Map<NodeId, ClientNode>();
+  private readonly monitors: InvariantMonitor<unknown>[];
+  private readonly oracle = new AppliedLogOracle();
+  private readonly generator: OperationGenerator;
+  private readonly faultRng: Rng;
+  private readonly tickUs: number;
+  private readonly encode: boolean;
+  private readonly history: MutableOperation[] = [];
+  private readonly latenciesUs: number[] = [];
+  private readonly messagesByType = new Map<string, number>();
+  private readonly leaderEpochs = new Set<number>();
+  private readonly violations: InvariantViolation[] = [];
+  private readonly faultLog: string[] = [];
+  private readonly faults: FaultRecord[] = [];
+  private readonly byzantineNodes: NodeId[];
+  private readonly byzantineStrategy: string | undefined;
+  private readonly arrivalsOut = new Float64Array(2);
+  private readonly openQueue: KvCommand[] = [];
+  private nowUs = 0;
+  private messagesTotal = 0;
+  private bytesTotal = 0;
+  private invoked = 0;
+  private workloadInvoked = 0;
+  private workloadDone = 0;
+  private rejected = 0;
+  private finalReadKeys: string[] = [];
+  private finalReadsStarted = false;
+  private healUs: number;
+  private healed = false;
+  private lastProgressUs = 0;
+  private firstInvokeUs = -1;
+  private lastWorkloadCompleteUs = 0;
+  private finished = false;
+  private nextFaultId = 1;
+  private readonly thinkUs: number;
+
+  constructor(options: SimulationOptions) {
+    this.options = options;
+    this.algorithm = options.algorithm;
+    const scenario = resolveScenario(options.scenario);
+    const workload = {
+      ...scenario.workload,
+      ...(options.ops !== undefined ? { ops: options.ops } : {}),
+      ...(options.clients !== undefined ? { clients: options.clients } : {}),
+    };
+    if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new ConfigError("seed", `must be a non-negative integer (got ${options.seed})`);
+    if (!Number.isInteger(workload.ops) || workload.ops < 0) throw new ConfigError("ops", `must be a non-negative integer (got ${workload.ops})`);
+    if (!Number.isInteger(workload.clients) || workload.clients < 1) throw new ConfigError("clients", `must be a positive integer (got ${workload.clients})`);
+    const sizeError = this.algorithm.clusterSizeError(options.nodes);
+    if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new ConfigError("nodes", `must be a positive integer (got ${options.nodes})`);
+    if (sizeError !== undefined) throw new ConfigError("nodes", sizeError);
+
+    const root = options.seed;
+    this.faultRng = createRng(deriveSeed(root, "faults"));
+    const faults = scenario.chaos ? drawChaosFaults(this.faultRng, Math.max(1000, workload.spreadMs)) : scenario.faults;
+    this.scenario = { ...scenario, workload, faults };
+    this.tickUs = Math.round(scenario.tickMs * 1000);
+    this.encode = options.encode ?? true;
+    this.network = new Network(scenario.link, createRng(deriveSeed(root, "network")));
+    this.keyRing = new KeyRing(deriveSeed(root, "keys"));
+    this.generator = new OperationGenerator(workload, createRng(deriveSeed(root, "workload")));
+    this.thinkUs = workload.ops > 0 ? Math.round((workload.spreadMs * 1000 * workload.clients) / workload.ops) : 0;
+    this.replicaIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
+    this.monitors = this.algorithm.createMonitors() as InvariantMonitor<unknown>[];
+
+    const byzantineCount = scenario.byzantine === "f" ? Math.max(1, this.algorithm.faultsTolerated(options.nodes)) : scenario.byzantine;
+    this.byzantineNodes = [...(options.byzantineNodes ?? this.replicaIds.slice(0, Math.min(byzantineCount, options.nodes)))];
+    for (const node of this.byzantineNodes) {
+      if (!this.replicaIds.includes(node)) throw new ConfigError("byzantineNodes", `node ${node} is not a replica (replicas are ${this.replicaIds.join(", ")})`);
+    }
+    const strategyDefinition = this.byzantineNodes.length > 0 ? findByzantineStrategy(this.algorithm, options.byzantineStrategy) : undefined;
+    this.byzantineStrategy = strategyDefinition?.name;
+
+    const faultEnds = this.scenario.faults.map(faultEndMs);
+    const healMs = scenario.healAtMs > 0 ? scenario.healAtMs : Math.max(0, ...faultEnds);
+    this.healUs = Math.round(healMs * 1000);
+
+    for (const id of this.replicaIds) {
+      const rng = createRng(deriveSeed(root, `replica:${id}`));
+      const node: ReplicaNode = {
+        id,
+        replica: undefined,
+        storage: new SimStorage(),
+        crypto: new NodeCrypto(id, this.keyRing),
+        stateMachine: new RecordingStateMachine(id, new KvStateMachine(), undefined),
+        rng,
+        incarnation: 0,
+        paused: false,
+        pausedInbox: [],
+        busyUntilUs: 0,
+        inflight: undefined,
+        missedTicks: 0,
+        strategy: this.byzantineNodes.includes(id) ? strategyDefinition?.create(id) : undefined,
+        cpuFactor: 1,
+        cryptoCharged: 0,
+      };
+      this.replicas.set(id, node);
+    }
+    for (let index = 0; index < workload.clients; index++) {
+      const id = firstClientId + index;
+      const client = this.algorithm.createClient({
+        id,
+        replicas: this.replicaIds,
+        rng: createRng(deriveSeed(root, `client:${id}`)),
+        crypto: new NodeCrypto(id, this.keyRing),
+        options: options.protocolOptions ?? {},
+      }) as Client<unknown>;
+      const node: ClientNode = { id, index, client, pending: undefined, finalRead: false };
+      this.clients.push(node);
+      this.clientById.set(id, node);
+    }
+  }
+
+  /** run executes the simulation to its end and returns what it measured. */
+  run(): SimulationResult {
+    this.start();
+    const events = this.queue;
+    const stopUs = Math.round(this.scenario.maxVirtualMs * 1000);
+    while (!this.finished && events.pop()) {
+      const timeUs = events.poppedTimeUs;
+      if (timeUs > stopUs) {
+        this.violation("liveness", `the run reached its limit of ${this.scenario.maxVirtualMs} ms of virtual time before finishing its workload`);
+        break;
+      }
+      this.nowUs = timeUs;
+      this.oracle.timeUs = timeUs;
+      this.dispatch(events.poppedKind, events.poppedNode, events.poppedPayload);
+    }
+    return this.result();
+  }
+
+  private start(): void {
+    const events = this.queue;
+    for (const id of this.replicaIds) {
+      this.boot(this.node(id));
+      events.push(this.startRng().nextInt(Math.max(1, this.tickUs)), eventTick, id, undefined);
+    }
+    for (const client of this.clients) {
+      events.push(this.startRng().nextInt(Math.max(1, this.tickUs)), eventTick, client.id, undefined);
+    }
+    this.scenario.faults.forEach((fault, index) => {
+      events.push(Math.round(fault.atMs * 1000), eventFault, index, undefined);
+    });
+    if (this.healUs > 0) events.push(this.healUs, eventHealAll, 0, undefined);
+    events.push(100_000, eventWatchdog, 0, undefined);
+    if (this.scenario.workload.kind === "closed") {
+      for (const client of this.clients) events.push(0, eventClientNext, client.id, undefined);
+    } else if (this.scenario.workload.ops > 0) {
+      events.push(0, eventArrival, 0, undefined);
+    }
+    this.maybeFinish();
+  }
+
+  private startRngCache: Rng | undefined;
+  private startRng(): Rng {
+    this.startRngCache ??= createRng(deriveSeed(this.options.seed, "start"));
+    return this.startRngCache;
+  }
+
+  private dispatch(kind: number, node: number, payload: unknown): void {
+    switch (kind) {
+      case eventDeliver:
+        this.deliver(node, payload as Delivery);
+        return;
+      case eventTick:
+        this.tick(node);
+        return;
+      case eventSyncDone:
+        this.syncDone(node, payload as number);
+        return;
+      case eventFault:
+        this.fireFault(node);
+        return;
+      case eventFaultEnd:
+        this.endFault(payload as FaultRecord);
+        return;
+      case eventClientNext:
+        this.clientNext(this.clientById.get(node) as ClientNode);
+        return;
+      case eventArrival:
+        this.arrival();
+        return;
+      case eventHealAll:
+        this.healAll();
+        return;
+      case eventWatchdog:
+        this.watchdog();
+        return;
+      case eventByzantineSend: {
+        const { from, to, message } = payload as { from: NodeId; to: NodeId; message: unknown };
+        this.transmit(from, to, message, this.nowUs);
+        return;
+      }
+    }
+    assert(false, `unknown event kind ${kind}`);
+  }
+
+  // ----- replicas -------------------------------------------------------
+
+  private node(id: NodeId): ReplicaNode {
+    const node = this.replicas.get(id);
+    assert(node !== undefined, `no replica ${id}`);
+    return node;
+  }
+
+  private boot(node: ReplicaNode): void {
+    const durable = node.storage.recover();
+    node.stateMachine = new RecordingStateMachine(node.id, new KvStateMachine(), node.strategy === undefined ? this.oracle : undefined);
+    node.replica = this.algorithm.createReplica({
+      id: node.id,
+      replicas: this.replicaIds,
+      rng: node.rng.fork(`incarnation:${node.incarnation}`),
+      durable,
+      stateMachine: node.stateMachine,
+      crypto: node.crypto,
+      options: this.options.protocolOptions ?? {},
+    }) as Replica<unknown>;
+    this.afterReplicaEvent(node, 0);
+  }
+
+  private deliver(to: NodeId, delivery: Delivery): void {
+    const client = this.clientById.get(to);
+    if (client !== undefined) {
+      client.client.step(delivery.from, delivery.message);
+      this.drainClient(client);
+      return;
+    }
+    const node = this.replicas.get(to);
+    if (node === undefined || node.replica === undefined) return;
+    if (node.paused || node.inflight !== undefined) {
+      // Paused, or busy with a Ready (the replica's contract): the message waits.
+      node.pausedInbox.push(delivery);
+      return;
+    }
+    if (node.busyUntilUs > this.nowUs) {
+      // The node's CPU is busy: the message waits in its socket buffer.
+      this.queue.push(node.busyUntilUs, eventDeliver, to, delivery);
+      return;
+    }
+    let message: unknown = delivery.message;
+    if (node.strategy?.inbound !== undefined) {
+      message = node.strategy.inbound(delivery.from, message, this.byzantineContext(node));
+      if (message === undefined) return;
+    }
+    node.replica.step(delivery.from, message);
+    const cpu = this.scenario.cpu;
+    this.afterReplicaEvent(node, cpu.perMessageUs + (delivery.bytes / 1024) * cpu.perKilobyteUs);
+  }
+
+  private tick(id: NodeId): void {
+    this.queue.push(this.nowUs + this.tickUs, eventTick, id, undefined);
+    const client = this.clientById.get(id);
+    if (client !== undefined) {
+      client.client.tick();
+      this.drainClient(client);
+      return;
+    }
+    const node = this.node(id);
+    if (node.replica === undefined || node.paused) return;
+    if (node.inflight !== undefined) {
+      node.missedTicks++;
+      return;
+    }
+    node.replica.tick();
+    this.afterReplicaEvent(node, 0);
+  }
+
+  /** afterReplicaEvent charges the CPU, lets monitors look, and carries out the replica's Ready. */
+  private afterReplicaEvent(node: ReplicaNode, baseCostUs: number): void {
+    const replica = node.replica;
+    if (replica === undefined) return;
+    const costUs = Math.round((baseCostUs + this.cryptoCostUs(node)) * node.cpuFactor);
+    if (costUs > 0) node.busyUntilUs = Math.max(node.busyUntilUs, this.nowUs) + costUs;
+    this.observe(node, replica);
+    this.drainReplica(node);
+  }
+
+  private cryptoCostUs(node: ReplicaNode): number {
+    const counters = node.crypto.counters;
+    const total = counters.digests + counters.macs + counters.signatures + counters.verifications;
+    if (total === node.cryptoCharged) return 0;
+    node.cryptoCharged = total;
+    const cpu = this.scenario.cpu;
+    const cost =
+      counters.digests * cpu.perDigestUs + counters.macs * cpu.perMacUs + counters.signatures * cpu.perSignatureUs + counters.verifications * cpu.perVerifyUs;
+    counters.digests = 0;
+    counters.macs = 0;
+    counters.signatures = 0;
+    counters.verifications = 0;
+    node.cryptoCharged = 0;
+    return cost;
+  }
+
+  private observe(node: ReplicaNode, replica: Replica<unknown>): void {
+    const faulty = node.strategy !== undefined;
+    if (!faulty) {
+      const status = replica.status();
+      if (status.role === "leader" || status.role === "primary") this.leaderEpochs.add(status.epoch);
+    }
+    if (this.monitors.length === 0) return;
+    const context = { timeUs: this.nowUs, faulty };
+    for (const monitor of this.monitors) monitor.observeReplica?.(replica, context);
+  }
+
+  private drainReplica(node: ReplicaNode): void {
+    const replica = node.replica;
+    if (replica === undefined) return;
+    const syncUs = Math.round(this.scenario.disk.syncMs * 1000);
+    while (node.inflight === undefined) {
+      const ready = replica.ready();
+      if (ready === undefined) return;
+      if (ready.snapshot !== undefined) node.storage.replaceWithSnapshot(ready.snapshot);
+      for (const record of ready.persist) node.storage.append(record);
+      if (ready.persist.length > 0 && syncUs > 0) {
+        // Messages wait for the sync (Ready's rule); a crash before it completes loses the records.
+        node.inflight = ready;
+        this.queue.push(Math.max(this.nowUs, node.busyUntilUs) + syncUs, eventSyncDone, node.id, node.incarnation);
+        return;
+      }
+      if (ready.persist.length > 0) node.storage.sync();
+      this.sendAll(node, ready.messages, Math.max(this.nowUs, node.busyUntilUs));
+      replica.advance(ready);
+    }
+  }
+
+  private syncDone(id: NodeId, incarnation: number): void {
+    const node = this.node(id);
+    const ready = node.inflight;
+    if (node.replica === undefined || node.incarnation !== incarnation || ready === undefined) return;
+    node.storage.sync();
+    node.inflight = undefined;
+    this.sendAll(node, ready.messages, this.nowUs);
+    node.replica.advance(ready);
+    // Ticks and messages that arrived during the sync are handled now, in order.
+    for (; node.missedTicks > 0; node.missedTicks--) node.replica.tick();
+    this.afterReplicaEvent(node, 0);
+    this.releaseInbox(node);
+  }
+
+  private sendAll(node: ReplicaNode, messages: readonly Outbound<unknown>[], departUs: number): void {
+    if (messages.length === 0) return;
+    let outgoing: readonly ByzantineOutbound<unknown>[] = messages;
+    if (node.strategy !== undefined) outgoing = node.strategy.outbound(messages, this.byzantineContext(node));
+    const faulty = node.strategy !== undefined;
+    for (const outbound of outgoing) {
+      if (this.monitors.length > 0) {
+        const context = { timeUs: this.nowUs, faulty };
+        for (const monitor of this.monitors) monitor.observeSend?.(node.id, outbound.to, outbound.message, context);
+      }
+      const delayUs = outbound.delayUs ?? 0;
+      if (delayUs > 0) {
+        this.queue.push(departUs + Math.round(delayUs), eventByzantineSend, node.id, { from: node.id, to: outbound.to, message: outbound.message });
+      } else {
+        this.transmit(node.id, outbound.to, outbound.message, departUs);
+      }
+    }
+  }
+
+  private byzantineContext(node: ReplicaNode): ByzantineContext<unknown> {
+    return {
+      self: node.id,
+      replicas: this.replicaIds,
+      rng: node.rng,
+      crypto: node.crypto,
+      replica: node.replica as Replica<unknown>,
+      timeUs: this.nowUs,
+    };
+  }
+
+  /** transmit counts, encodes and hands one message to the network. */
+  private transmit(from: NodeId, to: NodeId, message: unknown, departUs: number): void {
+    const codec = this.algorithm.codec;
+    const type = codec.typeName(message);
+    this.messagesTotal++;
+    this.messagesByType.set(type, (this.messagesByType.get(type) ?? 0) + 1);
+    let delivered = message;
+    let bytes = 0;
+    if (this.encode) {
+      const encoded = codec.encode(message);
+      bytes = encoded.length;
+      delivered = codec.decode(encoded);
+    }
+    this.bytesTotal += bytes;
+    const count = this.network.arrivals(from, to, departUs, bytes, this.arrivalsOut);
+    for (let i = 0; i < count; i++) {
+      this.queue.push(this.arrivalsOut[i] as number, eventDeliver, to, { from, message: delivered, bytes });
+    }
+  }
+
+  // ----- clients and workload ------------------------------------------
+
+  private drainClient(client: ClientNode): void {
+    for (;;) {
+      const ready: ClientReady<unknown> | undefined = client.client.ready();
+      if (ready === undefined) return;
+      // Advance first: handling a completion may submit the next request, which re-enters this drain.
+      const { messages, completions } = ready;
+      client.client.advance(ready);
+      for (const outbound of messages) this.transmit(client.id, outbound.to, outbound.message, this.nowUs);
+      for (const completion of completions) this.complete(client, completion.sequence, completion.outcome);
+    }
+  }
+
+  private submit(client: ClientNode, command: KvCommand, finalRead: boolean): void {
+    const result = client.client.submit(encodeCommand(command), { readOnly: isReadOnly(command) });
+    assert(result.kind === "accepted", () => `client ${client.id} refused a request while idle`);
+    const operation: MutableOperation = {
+      id: this.history.length,
+      clientId: client.id,
+      input: command,
+      invokeUs: this.nowUs,
+      completeUs: undefined,
+      status: "info",
+      output: undefined,
+    };
+    this.history.push(operation);
+    client.pending = operation;
+    client.finalRead = finalRead;
+    this.invoked++;
+    if (!finalRead) this.workloadInvoked++;
+    if (this.firstInvokeUs < 0) this.firstInvokeUs = this.nowUs;
+    this.drainClient(client);
+  }
+
+  private complete(client: ClientNode, _sequence: number, outcome: import("@concord/core").Outcome): void {
+    const operation = client.pending;
+    if (operation === undefined) return;
+    client.pending = undefined;
+    operation.completeUs = this.nowUs;
+    const finalRead = client.finalRead;
+    if (outcome.kind === "ok") {
+      operation.status = "ok";
+      const output = decodeResult(outcome.result);
+      operation.output = output;
+      this.lastProgressUs = this.nowUs;
+      if (output.type === "get") this.generator.observe(client.index, operation.input.key, output.value);
+      if (!finalRead) this.latenciesUs.push(this.nowUs - operation.invokeUs);
+    } else {
+      operation.status = outcome.kind === "failed" ? "fail" : "info";
+      // An indeterminate operation has no known effect; Jepsen's convention is to leave completeUs unset.
+      if (outcome.kind === "indeterminate") operation.completeUs = undefined;
+    }
+    if (finalRead) {
+      if (operation.status !== "ok") this.finalReadKeys.push(operation.input.key);
+    } else {
+      this.workloadDone++;
+      this.lastWorkloadCompleteUs = this.nowUs;
+    }
+    this.afterClientIdle(client);
+  }
+
+  private afterClientIdle(client: ClientNode): void {
+    if (this.finalReadsStarted) {
+      this.nextFinalRead(client);
+    } else if (this.scenario.workload.kind === "closed") {
+      this.queue.push(this.nowUs + this.thinkUs, eventClientNext, client.id, undefined);
+    } else {
+      const next = this.openQueue.shift();
+      if (next !== undefined) this.submit(client, next, false);
+    }
+    this.maybeFinish();
+  }
+
+  private clientNext(client: ClientNode): void {
+    if (client.pending !== undefined || this.finalReadsStarted) return;
+    if (this.workloadInvoked >= this.scenario.workload.ops) {
+      this.maybeFinish();
+      return;
+    }
+    this.submit(client, this.generator.next(client.index), false);
+  }
+
+  private arrival(): void {
+    const workload = this.scenario.workload;
+    if (this.workloadInvoked + this.openQueue.length + this.rejected >= workload.ops) return;
+    const command = this.generator.next(this.workloadInvoked % workload.clients);
+    const idle = this.clients.find((client) => client.pending === undefined);
+    if (idle !== undefined) this.submit(idle, command, false);
+    else if (this.openQueue.length < workload.queueLimit) this.openQueue.push(command);
+    else this.rejected++;
+    const u = (this.faultRng.nextUint32() + 1) / 0x1_0000_0001;
+    const gapUs = Math.max(1, Math.round((-Math.log(u) * 1_000_000) / Math.max(workload.ratePerSec, 1e-9)));
+    this.queue.push(this.nowUs + gapUs, eventArrival, 0, undefined);
+  }
+
+  private workloadComplete(): boolean {
+    const ops = this.scenario.workload.ops;
+    return this.workloadInvoked + this.rejected >= ops && this.workloadDone >= this.workloadInvoked && this.openQueue.length === 0;
+  }
+
+  private maybeFinish(): void {
+    if (this.finished || !this.workloadComplete() || this.nowUs < this.healUs) return;
+    if (!this.finalReadsStarted) {
+      this.finalReadsStarted = true;
+      if (this.scenario.workload.finalReads && this.scenario.workload.ops > 0) {
+        this.finalReadKeys = Array.from({ length: this.scenario.workload.keys }, (_, i) => keyName(i));
+        for (const client of this.clients) this.nextFinalRead(client);
+      }
+    }
+    if (this.finalReadKeys.length === 0 && this.clients.every((client) => client.pending === undefined)) this.finished = true;
+  }
+
+  private nextFinalRead(client: ClientNode): void {
+    if (client.pending !== undefined) return;
+    const key = this.finalReadKeys.shift();
+    if (key !== undefined) this.submit(client, { type: "get", key }, true);
+  }
+
+  private watchdog(): void {
+    const limitUs = Math.round(this.scenario.livenessTimeoutMs * 1000);
+    const since = Math.max(this.lastProgressUs, this.healUs);
+    const waiting = this.clients.some((client) => client.pending !== undefined) || !this.workloadComplete() || this.finalReadKeys.length > 0;
+    if (this.healed || this.healUs === 0) {
+      if (waiting && this.nowUs - since > limitUs) {
+        this.violation(
+          "liveness",
+          `no operation completed for ${this.scenario.livenessTimeoutMs} ms after the faults healed at ${this.healUs / 1000} ms (${this.workloadDone}/${this.scenario.workload.ops} workload ops done)`,
+        );
+        this.finished = true;
+        return;
+      }
+    }
+    this.maybeFinish();
+    this.queue.push(this.nowUs + 100_000, eventWatchdog, 0, undefined);
+  }
+
+  // ----- faults ---------------------------------------------------------
+
+  private fireFault(index: number): void {
+    const fault = this.scenario.faults[index] as Fault;
+    const record: FaultRecord = { fault, id: this.nextFaultId++, hit: [] };
+    this.faults.push(record);
+    switch (fault.type) {
+      case "crash": {
+        record.hit = this.select(fault.target);
+        for (const id of record.hit) this.crash(id);
+        if (fault.restartAfterMs !== undefined) this.queue.push(this.nowUs + Math.round(fault.restartAfterMs * 1000), eventFaultEnd, 0, record);
+        break;
+      }
+      case "restart":
+        record.hit = this.select(fault.target);
+        for (const id of record.hit) this.restart(id);
+        break;
+      case "pause":
+        record.hit = this.select(fault.target);
+        for (const id of record.hit) this.node(id).paused = true;
+        this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
+        break;
+      case "partition": {
+        const isolated = new Set<NodeId>();
+        for (const target of fault.isolate) for (const id of this.select(target, isolated)) isolated.add(id);
+        record.hit = [...isolated].sort((a, b) => a - b);
+        this.network.addPartition({ id: record.id, isolated, oneWay: fault.oneWay });
+        this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
+        break;
+      }
+      case "link":
+        this.network.addOverride(record.id, fault.link);
+        this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
+        break;
+      case "slow":
+        record.hit = this.select(fault.target);
+        for (const id of record.hit) {
+          this.network.setExtraLatency(id, Math.round(fault.extraLatencyMs * 1000));
+          this.node(id).cpuFactor = fault.cpuFactor;
+        }
+        this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
+        break;
+    }
+    this.logFault(`${fault.type}${fault.type === "partition" && fault.oneWay ? " (one-way)" : ""}`, record.hit, fault.type === "link" ? JSON.stringify(fault.link) : "");
+  }
+
+  private endFault(record: FaultRecord): void {
+    const fault = record.fault;
+    switch (fault.type) {
+      case "crash":
+        for (const id of record.hit) this.restart(id);
+        break;
+      case "pause":
+        for (const id of record.hit) this.resume(id);
+        break;
+      case "partition":
+        this.network.removePartition(record.id);
+        break;
+      case "link":
+        this.network.removeOverride(record.id);
+        break;
+      case "slow":
+        for (const id of record.hit) {
+          this.network.setExtraLatency(id, 0);
+          this.node(id).cpuFactor = 1;
+        }
+        break;
+      case "restart":
+        break;
+    }
+    this.logFault(`end ${fault.type}`, record.hit, "");
+  }
+
+  private healAll(): void {
+    this.healed = true;
+    this.network.healAll();
+    for (const node of this.replicas.values()) {
+      if (node.replica === undefined) this.restart(node.id);
+      if (node.paused) this.resume(node.id);
+      node.cpuFactor = 1;
+    }
+    this.logFault("heal all", [], "");
+    this.lastProgressUs = Math.max(this.lastProgressUs, this.nowUs);
+    this.maybeFinish();
+  }
+
+  private crash(id: NodeId): void {
+    const node = this.node(id);
+    if (node.replica === undefined) return;
+    const report = node.storage.crash(node.rng, this.scenario.disk.tearPercent);
+    node.replica = undefined;
+    node.incarnation++;
+    node.inflight = undefined;
+    node.missedTicks = 0;
+    node.paused = false;
+    node.pausedInbox = [];
+    node.busyUntilUs = 0;
+    if (report.lostRecords > 0 || report.tornBytes > 0) {
+      this.faultLog.push(`${(this.nowUs / 1000).toFixed(3)} ms: node ${id} lost ${report.lostRecords} unsynced record(s)${report.tornBytes > 0 ? `, ${report.tornBytes} torn byte(s) left` : ""}`);
+    }
+  }
+
+  private restart(id: NodeId): void {
+    const node = this.node(id);
+    if (node.replica !== undefined) return;
+    this.boot(node);
+  }
+
+  private resume(id: NodeId): void {
+    const node = this.node(id);
+    if (!node.paused) return;
+    node.paused = false;
+    this.releaseInbox(node);
+  }
+
+  private releaseInbox(node: ReplicaNode): void {
+    if (node.pausedInbox.length === 0) return;
+    const inbox = node.pausedInbox;
+    node.pausedInbox = [];
+    for (const delivery of inbox) this.queue.push(this.nowUs, eventDeliver, node.id, delivery);
+  }
+
+  /** select resolves a fault target to replica ids at the moment the fault fires. */
+  private select(target: Target, exclude: ReadonlySet<NodeId> = new Set()): NodeId[] {
+    const candidates = this.replicaIds.filter((id) => !exclude.has(id));
+    if (candidates.length === 0) return [];
+    if (target === "all") return candidates;
+    if (typeof target === "object") {
+      const id = this.replicaIds[target.index % this.replicaIds.length] as NodeId;
+      return exclude.has(id) ? [] : [id];
+    }
+    const leader = this.currentLeader();
+    if (target === "leader" && leader !== undefined && !exclude.has(leader)) return [leader];
+    if (target === "follower") {
+      const followers = candidates.filter((id) => id !== leader);
+      if (followers.length > 0) return [followers[this.faultRng.nextInt(followers.length)] as NodeId];
+    }
+    return [candidates[this.faultRng.nextInt(candidates.length)] as NodeId];
+  }
+
+  /** currentLeader is the live, correct replica that claims leadership in the highest epoch. */
+  private currentLeader(): NodeId | undefined {
+    let best: NodeId | undefined;
+    let bestEpoch = -1;
+    for (const node of this.replicas.values()) {
+      if (node.replica === undefined || node.strategy !== undefined) continue;
+      const status = node.replica.status();
+      if ((status.role === "leader" || status.role === "primary") && status.epoch > bestEpoch) {
+        best = node.id;
+        bestEpoch = status.epoch;
+      }
+    }
+    return best;
+  }
+
+  private logFault(what: string, nodes: readonly NodeId[], detail: string): void {
+    const who = nodes.length > 0 ? ` node${nodes.length > 1 ? "s" : ""} ${nodes.join(",")}` : "";
+    this.faultLog.push(`${(this.nowUs / 1000).toFixed(3)} ms: ${what}${who}${detail === "" ? "" : ` ${detail}`}`);
+  }
+
+  private violation(invariant: string, message: string): void {
+    this.violations.push({ invariant, timeUs: this.nowUs, message });
+  }
+
+  // ----- results --------------------------------------------------------
+
+  private result(): SimulationResult {
+    const completed = this.history.filter((op) => op.status === "ok").length;
+    const failed = this.history.filter((op) => op.status === "fail").length;
+    const indeterminate = this.history.length - completed - failed;
+    const workloadUs = this.lastWorkloadCompleteUs - Math.max(0, this.firstInvokeUs);
+    const okWorkload = this.latenciesUs.length;
+    const violations = [...this.violations, ...this.oracle.violations()];
+    for (const monitor of this.monitors) violations.push(...monitor.violations());
+    violations.sort((a, b) => a.timeUs - b.timeUs);
+    const byType: Record<string, number> = {};
+    for (const type of [...this.messagesByType.keys()].sort()) byType[type] = this.messagesByType.get(type) as number;
+    return {
+      algo: this.algorithm.name,
+      nodes: this.options.nodes,
+      scenario: this.scenario.name,
+      seed: this.options.seed,
+      ops: { invoked: this.invoked, completed, failed, indeterminate },
+      virtualSeconds: round(this.nowUs / 1_000_000, 6),
+      throughputOpsPerSec: workloadUs > 0 ? round((okWorkload * 1_000_000) / workloadUs, 3) : 0,
+      latencyMs: summarize(this.latenciesUs),
+      messages: { total: this.messagesTotal, perOp: completed > 0 ? round(this.messagesTotal / completed, 3) : 0, byType },
+      bytes: { total: this.bytesTotal, perOp: completed > 0 ? round(this.bytesTotal / completed, 3) : 0 },
+      leaderChanges: Math.max(0, this.leaderEpochs.size - 1),
+      invariantViolations: violations,
+      history: this.history,
+      byzantineNodes: this.byzantineNodes,
+      byzantineStrategy: this.byzantineStrategy,
+      healedAtSeconds: round(this.healUs / 1_000_000, 6),
+      faultLog: this.faultLog,
+      scenarioDefinition: this.scenario,
+    };
+  }
+}
+
+function summarize(latenciesUs: number[]): LatencySummary {
+  if (latenciesUs.length === 0) return { p50: 0, p95: 0, p99: 0, max: 0 };
+  const sorted = [...latenciesUs].sort((a, b) => a - b);
+  const at = (q: number): number => sorted[Math.min(sorted.length - 1, Math.ceil(q * sorted.length) - 1)] as number;
+  return { p50: round(at(0.5) / 1000, 3), p95: round(at(0.95) / 1000, 3), p99: round(at(0.99) / 1000, 3), max: round((sorted[sorted.length - 1] as number) / 1000, 3) };
+}
+
+function round(value: number, digits: number): number {
+  const factor = 10 ** digits;
+  return Math.round(value * factor) / factor;
+}
+
+/** runSimulation runs one simulation to completion. */
+export function runSimulation(options: SimulationOptions): SimulationResult {
+  return new Simulation(options).run();
+}
+
+/** replayCommand is the CLI command that replays a run with these options. */
+export function replayCommand(options: Pick<SimulationOptions, "nodes" | "seed" | "ops" | "clients" | "byzantineStrategy"> & { algo: string; scenario: string }): string {
+  const parts = [`pnpm concord sim --algo ${options.algo} --nodes ${options.nodes} --scenario ${options.scenario} --seed ${options.seed}`];
+  if (options.ops !== undefined) parts.push(`--ops ${options.ops}`);
+  if (options.clients !== undefined) parts.push(`--clients ${options.clients}`);
+  if (options.byzantineStrategy !== undefined) parts.push(`--byzantine-strategy ${options.byzantineStrategy}`);
+  return parts.join(" ");
+}
