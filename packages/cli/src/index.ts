@@ -1,1 +1,7 @@
-// @concord/cli: see package.json's description. Exports are added as the package is built.
+// @concord/cli: the `concord` command, and the algorithm registry that the benchmarks share.
+export { algorithms, algorithmNames, findAlgorithm } from "./algorithms.ts";
+export { runCli } from "./cli.ts";
+export { runSimCommand, renderReport } from "./commands/sim.ts";
+export { simulate, notChecked, type SimulationReport, type SimulateOptions, type HistoryChecker, type HistoryVerdict } from "./simulate.ts";
+export { type CommandIo, UsageError } from "./io.ts";
+export { renderTable } from "./table.ts";

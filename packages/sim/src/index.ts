@@ -4,6 +4,7 @@ export type { SimulationOptions, SimulationResult, LatencySummary, OperationCoun
 export {
   scenarioSchema,
   linkSchema,
+  linkOverrideSchema,
   latencySchema,
   cpuSchema,
   diskSchema,

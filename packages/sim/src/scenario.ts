@@ -23,6 +23,19 @@ export const linkSchema = z
   })
   .strict();
 
+/** linkOverrideSchema changes some link properties for a while (fields left out keep their current value). */
+export const linkOverrideSchema = z
+  .object({
+    latency: latencySchema.optional(),
+    jitterMs: z.number().min(0).optional(),
+    bandwidthBytesPerSec: z.number().min(0).optional(),
+    dropPercent: z.number().min(0).max(100).optional(),
+    duplicatePercent: z.number().min(0).max(100).optional(),
+    reorderPercent: z.number().min(0).max(100).optional(),
+    reorderDelayMs: z.number().min(0).optional(),
+  })
+  .strict();
+
 /** cpuSchema is the per-node CPU cost model: time a node is busy handling each message. */
 export const cpuSchema = z
   .object({
@@ -104,7 +117,7 @@ export const faultSchema = z.discriminatedUnion("type", [
       durationMs: z.number().min(0),
     })
     .strict(),
-  z.object({ type: z.literal("link"), atMs: z.number().min(0), durationMs: z.number().min(0), link: linkSchema.partial() }).strict(),
+  z.object({ type: z.literal("link"), atMs: z.number().min(0), durationMs: z.number().min(0), link: linkOverrideSchema }).strict(),
   z.object({ type: z.literal("slow"), atMs: z.number().min(0), target: targetSchema, durationMs: z.number().min(0), extraLatencyMs: z.number().min(0), cpuFactor: z.number().min(1).default(1) }).strict(),
 ]);
 

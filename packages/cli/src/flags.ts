@@ -1,0 +1,53 @@
+import { parseArgs } from "node:util";
+import { UsageError } from "./io.ts";
+
+/** FlagSpec declares one flag: a string value or a boolean switch. */
+export interface FlagSpec {
+  readonly type: "string" | "boolean";
+  readonly description: string;
+}
+
+/**
+ * parseFlags reads `--name value` flags with node's own parser, turning its
+ * errors into a {@link UsageError} that names the flag and lists the allowed
+ * ones. Positional arguments are returned in order.
+ */
+export function parseFlags(
+  args: readonly string[],
+  specs: Readonly<Record<string, FlagSpec>>,
+  allowPositionals: boolean,
+): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
+  const options: Record<string, { type: "string" | "boolean" }> = {};
+  for (const [name, spec] of Object.entries(specs)) options[name] = { type: spec.type };
+  try {
+    const parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals });
+    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+  } catch (error) {
+    const message = (error as Error).message.split("\n")[0] ?? "bad arguments";
+    const allowed = Object.keys(specs).map((name) => `--${name}`).join(", ");
+    throw new UsageError(`${message.replace(/\. To specify a positional argument.*$/, "")} (allowed flags: ${allowed})`);
+  }
+}
+
+/** integerFlag parses an integer flag in [min, max], naming the flag on error. */
+export function integerFlag(name: string, raw: string | boolean | undefined, min: number, max: number): number | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== "string" || !/^-?\d+$/.test(raw.trim())) throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got "${String(raw)}"`);
+  const value = Number(raw);
+  if (!Number.isSafeInteger(value) || value < min || value > max) throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got ${raw}`);
+  return value;
+}
+
+/** choiceFlag checks a flag against its allowed values, naming them on error. */
+export function choiceFlag(name: string, raw: string | boolean | undefined, allowed: readonly string[]): string | undefined {
+  if (raw === undefined) return undefined;
+  if (typeof raw !== "string" || !allowed.includes(raw)) throw new UsageError(`--${name}: unknown value "${String(raw)}"; allowed: ${allowed.join(", ")}`);
+  return raw;
+}
+
+/** helpText renders the flags of a command. */
+export function helpText(usage: string, specs: Readonly<Record<string, FlagSpec>>): string {
+  const lines = [`usage: ${usage}`, "", "flags:"];
+  for (const [name, spec] of Object.entries(specs)) lines.push(`  --${name}${spec.type === "string" ? " <value>" : ""}`.padEnd(30) + spec.description);
+  return lines.join("\n") + "\n";
+}

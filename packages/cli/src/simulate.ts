@@ -1,0 +1,83 @@
+import type { AnyAlgorithm, InvariantViolation, ProtocolOptions } from "@concord/core";
+import { type SimulationResult, runSimulation } from "@concord/sim";
+
+/** SimulationReport is one run's figures as `concord sim --json` prints them: deterministic, no wall-clock time. */
+export interface SimulationReport {
+  readonly algo: string;
+  readonly nodes: number;
+  readonly scenario: string;
+  readonly seed: number;
+  readonly ops: SimulationResult["ops"];
+  readonly virtualSeconds: number;
+  readonly throughputOpsPerSec: number;
+  readonly latencyMs: SimulationResult["latencyMs"];
+  readonly messages: SimulationResult["messages"];
+  readonly bytes: SimulationResult["bytes"];
+  readonly leaderChanges: number;
+  /** linearizable is the checker's verdict on the run's history: null when it could not decide. */
+  readonly linearizable: boolean | null;
+  readonly linearizability: string;
+  readonly invariantViolations: readonly InvariantViolation[];
+  readonly byzantine: { readonly nodes: readonly number[]; readonly strategy: string | null };
+  readonly faults: readonly string[];
+}
+
+/** SimulateOptions select one run. */
+export interface SimulateOptions {
+  readonly algorithm: AnyAlgorithm;
+  readonly nodes: number;
+  readonly scenario: string;
+  readonly seed: number;
+  readonly ops?: number;
+  readonly clients?: number;
+  readonly byzantineStrategy?: string;
+  readonly protocolOptions?: ProtocolOptions;
+  readonly encode?: boolean;
+}
+
+/** Verdict is what the linearizability check said of a history. */
+export interface HistoryVerdict {
+  readonly linearizable: boolean | null;
+  readonly summary: string;
+}
+
+/** HistoryChecker checks a run's history; the CLI plugs in @concord/check's checker. */
+export type HistoryChecker = (result: SimulationResult) => HistoryVerdict;
+
+/** notChecked is the verdict when no checker is available. */
+export const notChecked: HistoryChecker = () => ({ linearizable: null, summary: "not checked" });
+
+/** simulate runs one simulation and checks its history. */
+export function simulate(options: SimulateOptions, checker: HistoryChecker): { result: SimulationResult; report: SimulationReport } {
+  const result = runSimulation({
+    algorithm: options.algorithm,
+    nodes: options.nodes,
+    scenario: options.scenario,
+    seed: options.seed,
+    ...(options.ops !== undefined ? { ops: options.ops } : {}),
+    ...(options.clients !== undefined ? { clients: options.clients } : {}),
+    ...(options.byzantineStrategy !== undefined ? { byzantineStrategy: options.byzantineStrategy } : {}),
+    ...(options.protocolOptions !== undefined ? { protocolOptions: options.protocolOptions } : {}),
+    ...(options.encode !== undefined ? { encode: options.encode } : {}),
+  });
+  const verdict = checker(result);
+  const report: SimulationReport = {
+    algo: result.algo,
+    nodes: result.nodes,
+    scenario: result.scenario,
+    seed: result.seed,
+    ops: result.ops,
+    virtualSeconds: result.virtualSeconds,
+    throughputOpsPerSec: result.throughputOpsPerSec,
+    latencyMs: result.latencyMs,
+    messages: result.messages,
+    bytes: result.bytes,
+    leaderChanges: result.leaderChanges,
+    linearizable: verdict.linearizable,
+    linearizability: verdict.summary,
+    invariantViolations: result.invariantViolations,
+    byzantine: { nodes: result.byzantineNodes, strategy: result.byzantineStrategy ?? null },
+    faults: result.faultLog,
+  };
+  return { result, report };
+}
