@@ -1,1 +1,33 @@
-// @concord/multipaxos: see package.json's description. Exports are added as the package is built.
+// @concord/multipaxos: Multi-Paxos as a deterministic, I/O-free replica behind core's Replica interface.
+export { multipaxos, multiPaxosMessagesPerOp } from "./algorithm.ts";
+export { MultiPaxosReplica, type MultiPaxosRole, type MultiPaxosCounters } from "./replica.ts";
+export { createMultiPaxosClient } from "./client.ts";
+export { OneValuePerSlotMonitor } from "./monitor.ts";
+export { multiPaxosOptionsSchema, type MultiPaxosOptions, safeLeaseTicks } from "./options.ts";
+export { type Ballot, compareBallots, ballotEquals, formatBallot, zeroBallot } from "./ballot.ts";
+export { validateMessage } from "./validate.ts";
+export {
+  type MultiPaxosMessage,
+  type MultiPaxosRequest,
+  type MultiPaxosReply,
+  type NotLeaderReply,
+  type PrepareMessage,
+  type PromiseMessage,
+  type NackMessage,
+  type AcceptMessage,
+  type AcceptedMessage,
+  type HeartbeatMessage,
+  type HeartbeatAckMessage,
+  type CatchupRequestMessage,
+  type ChosenMessage,
+  type SnapshotTransferMessage,
+  type Command,
+  type SlotValue,
+  type BallotFields,
+  type MultiPaxosRecord,
+  type PromiseRecord,
+  type AcceptanceRecord,
+  type SnapshotRecord,
+  multiPaxosCodec,
+  multiPaxosRecordCodec,
+} from "./messages.ts";

@@ -1,0 +1,34 @@
+import type { AlgorithmDefinition } from "@concord/core";
+import { createMultiPaxosClient } from "./client.ts";
+import { type MultiPaxosMessage, multiPaxosCodec } from "./messages.ts";
+import { OneValuePerSlotMonitor } from "./monitor.ts";
+import { MultiPaxosReplica } from "./replica.ts";
+
+/**
+ * multiPaxosMessagesPerOp is the steady-state message count per committed
+ * operation (docs/multipaxos.md): one Accept and one Accepted per follower per
+ * slot, shared by the `batchSize` commands of the slot, plus each command's
+ * request and reply. The chosen watermark rides on later Accepts, and
+ * heartbeats are suppressed while phase 2 traffic flows.
+ */
+export function multiPaxosMessagesPerOp(n: number, batchSize: number): number {
+  return (2 * (n - 1)) / batchSize + 2;
+}
+
+/** multipaxos is Multi-Paxos's {@link AlgorithmDefinition}. */
+export const multipaxos: AlgorithmDefinition<MultiPaxosMessage> = {
+  name: "multipaxos",
+  description: "Multi-Paxos with a distinguished proposer, pipelined and batched phase 2, leases opt-in (tolerates f crashes with 2f+1 nodes).",
+  faultModel: "crash",
+  codec: multiPaxosCodec,
+  clusterSizeError: (n) => (Number.isInteger(n) && n >= 1 ? undefined : `multipaxos needs at least 1 node, not ${n}`),
+  replicasToTolerate: (f) => 2 * f + 1,
+  faultsTolerated: (n) => Math.floor((n - 1) / 2),
+  createReplica: (context) => new MultiPaxosReplica(context),
+  createClient: (context) => createMultiPaxosClient(context),
+  createMonitors: () => [new OneValuePerSlotMonitor()],
+  byzantineStrategies: [],
+  analyticMessagesPerOp: multiPaxosMessagesPerOp,
+  // client -> leader, Accept, Accepted, leader -> client.
+  oneWayDelaysPerOp: 4,
+};

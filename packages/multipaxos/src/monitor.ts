@@ -1,0 +1,100 @@
+import type { InvariantMonitor, InvariantViolation, MonitorEventContext, NodeId } from "@concord/core";
+import { formatBallot } from "./ballot.ts";
+import type { Command, MultiPaxosMessage } from "./messages.ts";
+
+interface Proposal {
+  readonly valueKey: string;
+  readonly acceptors: Set<NodeId>;
+}
+
+const maxViolations = 100;
+
+/**
+ * OneValuePerSlotMonitor is the Paxos safety oracle (Paxos Made Simple §2.1:
+ * "only a single value is chosen"). It sees every message sent, so it sees
+ * every acceptance: an Accept is its sender's own acceptance (the leader
+ * persisted it before sending) and an Accepted is its sender's. When a
+ * majority of a ballot's acceptors accepted one (slot, ballot) the value is
+ * chosen; a second, different value chosen for that slot is a violation. It
+ * also flags a proposer that sends two values for one (slot, ballot).
+ *
+ * The membership of a ballot is learned from its Accept fan-out: the leader
+ * sends each Accept to every other member in one Ready, before any Accepted
+ * can come back.
+ */
+export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessage> {
+  readonly name = "multipaxos-one-value-per-slot";
+  private readonly proposals = new Map<string, Proposal>();
+  private readonly membersByBallot = new Map<string, Set<NodeId>>();
+  private readonly chosenBySlot = new Map<number, string>();
+  private readonly found: InvariantViolation[] = [];
+
+  observeSend(from: NodeId, to: NodeId, message: MultiPaxosMessage, context: MonitorEventContext): void {
+    if (message.type === "accept") {
+      const ballot = formatBallot({ round: message.ballotRound, node: message.ballotNode });
+      const members = this.membersOf(ballot);
+      members.add(from);
+      members.add(to);
+      const key = `${message.slot}@${ballot}`;
+      const valueKey = valueKeyOf(message.commands);
+      let proposal = this.proposals.get(key);
+      if (proposal === undefined) {
+        proposal = { valueKey, acceptors: new Set() };
+        this.proposals.set(key, proposal);
+      } else if (proposal.valueKey !== valueKey) {
+        this.report(context, `ballot ${ballot} proposed two values for slot ${message.slot}`);
+        return;
+      }
+      this.accept(message.slot, ballot, proposal, from, context);
+      return;
+    }
+    if (message.type === "accepted") {
+      const ballot = formatBallot({ round: message.ballotRound, node: message.ballotNode });
+      const proposal = this.proposals.get(`${message.slot}@${ballot}`);
+      if (proposal === undefined) {
+        this.report(context, `${from} accepted slot ${message.slot} in ballot ${ballot}, which proposed nothing there`);
+        return;
+      }
+      this.accept(message.slot, ballot, proposal, from, context);
+    }
+  }
+
+  violations(): readonly InvariantViolation[] {
+    return this.found;
+  }
+
+  private accept(slot: number, ballot: string, proposal: Proposal, acceptor: NodeId, context: MonitorEventContext): void {
+    proposal.acceptors.add(acceptor);
+    const quorum = Math.floor(this.membersOf(ballot).size / 2) + 1;
+    if (proposal.acceptors.size < quorum) return;
+    const chosen = this.chosenBySlot.get(slot);
+    if (chosen === undefined) this.chosenBySlot.set(slot, proposal.valueKey);
+    else if (chosen !== proposal.valueKey) this.report(context, `two different values chosen for slot ${slot} (the second in ballot ${ballot})`);
+  }
+
+  private membersOf(ballot: string): Set<NodeId> {
+    let members = this.membersByBallot.get(ballot);
+    if (members === undefined) {
+      members = new Set();
+      this.membersByBallot.set(ballot, members);
+    }
+    return members;
+  }
+
+  private report(context: MonitorEventContext, message: string): void {
+    if (this.found.length < maxViolations) this.found.push({ invariant: this.name, timeUs: context.timeUs, message });
+  }
+}
+
+function valueKeyOf(commands: readonly Command[]): string {
+  if (commands.length === 0) return "noop";
+  let key = "";
+  for (const command of commands) key += `${command.clientId}:${command.sequence}:${hashBytes(command.command)};`;
+  return key;
+}
+
+function hashBytes(bytes: Uint8Array): number {
+  let hash = 0x811c9dc5;
+  for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ (bytes[i] as number), 0x01000193) >>> 0;
+  return hash;
+}

@@ -1,0 +1,65 @@
+import { z } from "zod";
+
+/**
+ * multiPaxosOptionsSchema validates Multi-Paxos's options. Times are in ticks of
+ * the runtime's clock; every limit is bounded.
+ */
+export const multiPaxosOptionsSchema = z
+  .object({
+    /** heartbeatTicks: an idle leader sends a heartbeat to a peer it sent nothing to for this long. */
+    heartbeatTicks: z.number().int().min(1).default(3),
+    /** electionTimeoutTicks: a follower that hears no leader for a random time in [this, 2 x this) starts phase 1. */
+    electionTimeoutTicks: z.number().int().min(2).default(15),
+    /** windowSlots bounds the slots a leader has proposed but not yet seen chosen (phase 2 pipelining). */
+    windowSlots: z.number().int().min(1).max(10_000).default(64),
+    /** maxBatchCommands bounds the client commands batched into one slot. */
+    maxBatchCommands: z.number().int().min(1).max(10_000).default(64),
+    /** maxQueuedRequests bounds the client requests a leader holds while its window is full; past it they are dropped. */
+    maxQueuedRequests: z.number().int().min(1).default(10_000),
+    /** retransmitTicks: a slot still open after this long is sent again to the acceptors that have not accepted it. */
+    retransmitTicks: z.number().int().min(1).default(5),
+    /** catchupRetryTicks: a replica with a hole asks a peer again after this long. */
+    catchupRetryTicks: z.number().int().min(1).default(5),
+    /** catchupMaxSlots bounds the chosen values one Chosen message carries. */
+    catchupMaxSlots: z.number().int().min(1).default(256),
+    /** snapshotEveryEntries: compact the log into a snapshot after this many applied slots. */
+    snapshotEveryEntries: z.number().int().min(1).default(1_000),
+    /** leaseTicks: leader leases for local reads, off at 0 (reads then go through the log). */
+    leaseTicks: z.number().int().min(0).default(0),
+    /** clockDriftBoundPercent is the assumed bound on how much two replicas' tick rates differ. */
+    clockDriftBoundPercent: z.number().int().min(0).max(40).default(10),
+    /** clientRetryTicks / clientGiveUpTicks: the client's patience, in its ticks. */
+    clientRetryTicks: z.number().int().min(1).default(20),
+    clientGiveUpTicks: z.number().int().min(1).default(300),
+  })
+  .strict()
+  .refine((options) => options.heartbeatTicks < options.electionTimeoutTicks, {
+    message: "heartbeatTicks must be below electionTimeoutTicks",
+    path: ["heartbeatTicks"],
+  })
+  .refine((options) => options.leaseTicks === 0 || safeLeaseTicks(options.leaseTicks, options.clockDriftBoundPercent) > options.heartbeatTicks, {
+    message: "leaseTicks, less the clock drift bound, must outlast heartbeatTicks so that heartbeats can renew the lease",
+    path: ["leaseTicks"],
+  })
+  .refine((options) => options.leaseTicks <= options.electionTimeoutTicks, {
+    message: "leaseTicks must not exceed electionTimeoutTicks (a follower waits out a lease before it starts phase 1)",
+    path: ["leaseTicks"],
+  })
+  .refine((options) => options.clientGiveUpTicks >= options.clientRetryTicks, {
+    message: "clientGiveUpTicks must be at least clientRetryTicks",
+    path: ["clientGiveUpTicks"],
+  });
+
+/** MultiPaxosOptions are Multi-Paxos's validated options. */
+export type MultiPaxosOptions = z.output<typeof multiPaxosOptionsSchema>;
+
+/**
+ * safeLeaseTicks is how long a leader may count on a lease granted at its tick
+ * t: acceptors hold the grant for leaseTicks of their own clock from when they
+ * received the message (after t), and two clocks may differ in rate by up to
+ * the drift bound each way, so the leader trusts only leaseTicks x (1 - 2 x
+ * drift), less one tick for the granularity of tick counting.
+ */
+export function safeLeaseTicks(leaseTicks: number, clockDriftBoundPercent: number): number {
+  return Math.floor((leaseTicks * (100 - 2 * clockDriftBoundPercent)) / 100) - 1;
+}

@@ -1,0 +1,826 @@
+import {
+  type NodeId,
+  type Outbound,
+  type Ready,
+  type Replica,
+  type ReplicaContext,
+  type ReplicaStatus,
+  type Rng,
+  SessionStateMachine,
+  assert,
+  firstClientId,
+  parseConfig,
+  unreachable,
+} from "@concord/core";
+import { type Ballot, ballotEquals, ballotFields, ballotOf, compareBallots, zeroBallot } from "./ballot.ts";
+import {
+  type AcceptMessage,
+  type AcceptedMessage,
+  type CatchupRequestMessage,
+  type ChosenMessage,
+  type Command,
+  type HeartbeatAckMessage,
+  type HeartbeatMessage,
+  type MultiPaxosMessage,
+  type MultiPaxosRecord,
+  type MultiPaxosRequest,
+  type NackMessage,
+  type PrepareMessage,
+  type PromiseMessage,
+  type SlotValue,
+  type SnapshotTransferMessage,
+  multiPaxosRecordCodec,
+} from "./messages.ts";
+import { type MultiPaxosOptions, multiPaxosOptionsSchema, safeLeaseTicks } from "./options.ts";
+import { validateMessage } from "./validate.ts";
+
+/** MultiPaxosRole is the role a Multi-Paxos replica plays: a follower, a proposer in phase 1, or the distinguished proposer. */
+export type MultiPaxosRole = "follower" | "candidate" | "leader";
+
+/** MultiPaxosCounters count what a replica refused, elected, served and transferred, for tests and reports. */
+export interface MultiPaxosCounters {
+  /** rejectedMessages counts malformed input: impossible ballots or slots, non-members, wrong senders. */
+  rejectedMessages: number;
+  /** phase1Started counts the ballots this replica tried to lead. */
+  phase1Started: number;
+  /** preparesRefusedForLease counts Prepares ignored because a lease granted to another leader may be live. */
+  preparesRefusedForLease: number;
+  /** leaseReads counts reads served locally under a leader lease. */
+  leaseReads: number;
+  /** droppedRequests counts client requests dropped because the leader's queue was full. */
+  droppedRequests: number;
+  snapshotsSent: number;
+  snapshotsInstalled: number;
+  noopsProposed: number;
+}
+
+interface LogEntry {
+  acceptedBallot: Ballot | undefined;
+  acceptedCommands: readonly Command[] | undefined;
+  /** chosen is the slot's chosen value once this replica knows it. */
+  chosen: readonly Command[] | undefined;
+}
+
+interface OpenSlot {
+  readonly commands: readonly Command[];
+  readonly acks: Set<NodeId>;
+  sentTick: number;
+}
+
+const neverTick = Number.NEGATIVE_INFINITY;
+
+/**
+ * MultiPaxosReplica is one Multi-Paxos participant, acting as proposer,
+ * acceptor and learner at once (Paxos Made Simple §3; Paxos Made Moderately
+ * Complex §2), as a deterministic, I/O-free state machine.
+ *
+ * - A distinguished proposer runs phase 1 once for every slot above its chosen
+ *   watermark, adopts the highest-ballot accepted value per slot and fills the
+ *   gaps with no-ops (PMS §3), then runs phase 2 per slot, pipelined within a
+ *   window of open slots, batching client commands into one slot.
+ * - Acceptor state (promised ballot, accepted ballot and value per slot) is
+ *   persisted in the same Ready as the promise or acceptance that reveals it,
+ *   so it is synced before the message leaves (Paxos Made Live §4).
+ * - Chosen slots are learned from the leader's chosen watermark, piggybacked on
+ *   Accept and Heartbeat messages, and executed strictly in slot order; holes
+ *   are recovered from peers, or by a snapshot when they were compacted.
+ *
+ * Invariant: commitIndex >= appliedIndex >= compactedSlot, and every slot in
+ * (compactedSlot, commitIndex] has a chosen value in the log.
+ */
+export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
+  readonly id: NodeId;
+  private readonly members: readonly NodeId[];
+  private readonly memberSet: ReadonlySet<NodeId>;
+  private readonly peers: readonly NodeId[];
+  private readonly quorum: number;
+  private readonly options: MultiPaxosOptions;
+  private readonly rng: Rng;
+  private readonly sessions: SessionStateMachine;
+  private readonly counters: MultiPaxosCounters = {
+    rejectedMessages: 0,
+    phase1Started: 0,
+    preparesRefusedForLease: 0,
+    leaseReads: 0,
+    droppedRequests: 0,
+    snapshotsSent: 0,
+    snapshotsInstalled: 0,
+    noopsProposed: 0,
+  };
+
+  // Acceptor state (durable).
+  private promised: Ballot = zeroBallot;
+  private readonly log = new Map<number, LogEntry>();
+
+  // Learner state.
+  private compactedSlot = 0;
+  private commitIndex = 0;
+  private appliedIndex = 0;
+  /** chosenHint is the highest chosen watermark heard of; below it, this replica has holes to recover. */
+  private chosenHint = 0;
+  private catchupDueTick = 0;
+  private catchupPeer: NodeId | undefined;
+
+  // Proposer state.
+  private role: MultiPaxosRole = "follower";
+  private ballot: Ballot = zeroBallot;
+  private highestRoundSeen = 0;
+  /** leaderBallot is the ballot of the leader this replica last heard from, for redirects. */
+  private leaderBallot: Ballot | undefined;
+  private now = 0;
+  private electionDeadlineTick = 0;
+  private readonly promises = new Map<NodeId, PromiseMessage>();
+  private readonly open = new Map<number, OpenSlot>();
+  private nextSlot = 1;
+  /** takeoverSlot is the highest slot phase 1 found; a lease read waits until it is applied. */
+  private takeoverSlot = 0;
+  private queue: Command[] = [];
+  /** inflight maps a client to the sequence this leader queued or proposed for it, so that retries are not proposed twice. */
+  private readonly inflight = new Map<NodeId, number>();
+  private readonly lastSentTick = new Map<NodeId, number>();
+  private readonly leaseAckTick = new Map<NodeId, number>();
+
+  // Acceptor side of leases: no promise to another proposer before grantUntilTick.
+  private grantUntilTick = 0;
+  private grantNode: NodeId | undefined;
+
+  // Output buffers.
+  private persist: Uint8Array[] = [];
+  private outbox: Outbound<MultiPaxosMessage>[] = [];
+  private pendingSnapshot: Uint8Array | undefined;
+
+  constructor(context: ReplicaContext) {
+    assert(context.replicas.includes(context.id), () => `replica ${context.id} is not among ${context.replicas.join(",")}`);
+    this.id = context.id;
+    this.members = [...context.replicas].sort((a, b) => a - b);
+    this.memberSet = new Set(this.members);
+    this.peers = this.members.filter((member) => member !== this.id);
+    this.quorum = Math.floor(this.members.length / 2) + 1;
+    this.options = parseConfig(multiPaxosOptionsSchema, context.options, "multipaxos");
+    this.rng = context.rng;
+    this.sessions = new SessionStateMachine(context.stateMachine);
+    const firstBoot = context.durable.snapshot === undefined && context.durable.records.length === 0;
+    this.recover(context.durable.snapshot, context.durable.records);
+    if (this.options.leaseTicks > 0) {
+      // A restarted acceptor forgot which lease it granted: it waits one whole lease before promising anyone (PML §5.2).
+      this.grantUntilTick = this.options.leaseTicks;
+      this.grantNode = undefined;
+    }
+    const initialLeader = this.members[0] as NodeId;
+    if (firstBoot) this.leaderBallot = { round: 1, node: initialLeader };
+    if (firstBoot && initialLeader === this.id) this.becomeInitialLeader();
+    else this.resetElectionDeadline();
+  }
+
+  tick(): void {
+    this.now++;
+    if (this.role === "leader") {
+      this.sendHeartbeats();
+      this.retransmitOpenSlots();
+    } else if (this.now >= this.electionDeadlineTick) {
+      if (this.now < this.grantUntilTick) this.electionDeadlineTick = this.grantUntilTick;
+      else this.startPhase1();
+    }
+    this.requestCatchupIfBehind();
+  }
+
+  step(from: NodeId, message: MultiPaxosMessage): void {
+    const rejection = validateMessage(from, message, this.id, this.memberSet);
+    if (rejection !== undefined) {
+      this.counters.rejectedMessages++;
+      return;
+    }
+    switch (message.type) {
+      case "request":
+        return this.onRequest(message);
+      case "prepare":
+        return this.onPrepare(from, message);
+      case "promise":
+        return this.onPromise(from, message);
+      case "nack":
+        return this.onNack(message);
+      case "accept":
+        return this.onAccept(from, message);
+      case "accepted":
+        return this.onAccepted(from, message);
+      case "heartbeat":
+        return this.onHeartbeat(from, message);
+      case "heartbeatAck":
+        return this.onHeartbeatAck(from, message);
+      case "catchupRequest":
+        return this.onCatchupRequest(from, message);
+      case "chosen":
+        return this.onChosen(message);
+      case "snapshotTransfer":
+        return this.onSnapshotTransfer(message);
+      case "reply":
+      case "notLeader":
+        // validateMessage refuses replies: only clients receive them.
+        return;
+      default:
+        return unreachable(message);
+    }
+  }
+
+  ready(): Ready<MultiPaxosMessage> | undefined {
+    if (this.persist.length === 0 && this.outbox.length === 0 && this.pendingSnapshot === undefined) return undefined;
+    const ready: Ready<MultiPaxosMessage> = { snapshot: this.pendingSnapshot, persist: this.persist, messages: this.outbox };
+    // Handing the buffers out (rather than clearing them in advance) keeps a step between ready() and advance() from losing output.
+    this.persist = [];
+    this.outbox = [];
+    this.pendingSnapshot = undefined;
+    return ready;
+  }
+
+  advance(_done: Ready<MultiPaxosMessage>): void {}
+
+  status(): ReplicaStatus {
+    return {
+      id: this.id,
+      role: this.role,
+      epoch: this.role === "follower" ? this.promised.round : this.ballot.round,
+      leader: this.role === "leader" ? this.id : this.role === "candidate" ? undefined : this.leaderBallot?.node,
+      commitIndex: this.commitIndex,
+      appliedIndex: this.appliedIndex,
+    };
+  }
+
+  /** stats returns a copy of the replica's counters. */
+  stats(): MultiPaxosCounters {
+    return { ...this.counters };
+  }
+
+  /** promisedBallot is the acceptor's promised ballot (for tests and monitors). */
+  promisedBallot(): Ballot {
+    return this.promised;
+  }
+
+  /** acceptedAt returns what the acceptor accepted in `slot`, if anything (for tests). */
+  acceptedAt(slot: number): { ballot: Ballot; commands: readonly Command[] } | undefined {
+    const entry = this.log.get(slot);
+    if (entry?.acceptedBallot === undefined || entry.acceptedCommands === undefined) return undefined;
+    return { ballot: entry.acceptedBallot, commands: entry.acceptedCommands };
+  }
+
+  /** chosenAt returns the chosen value of `slot` if this replica knows it and has not compacted it (for tests). */
+  chosenAt(slot: number): readonly Command[] | undefined {
+    return this.log.get(slot)?.chosen;
+  }
+
+  /** compactionSlot is the slot through which the log was folded into a snapshot. */
+  compactionSlot(): number {
+    return this.compactedSlot;
+  }
+
+  /** leaseValid tells whether this replica is a leader holding a lease that is certainly still live. */
+  leaseValid(): boolean {
+    if (this.role !== "leader" || this.options.leaseTicks === 0) return false;
+    return this.now < this.leaseStartTick() + safeLeaseTicks(this.options.leaseTicks, this.options.clockDriftBoundPercent);
+  }
+
+  // ---- Client requests -------------------------------------------------------------------------
+
+  private onRequest(request: MultiPaxosRequest): void {
+    if (this.role === "follower") {
+      const hint = this.leaderBallot !== undefined && this.leaderBallot.node !== this.id ? this.leaderBallot.node : undefined;
+      this.sendNotLeader(request.clientId, request.sequence, hint);
+      return;
+    }
+    const cached = this.sessions.cachedResult(request.clientId, request.sequence);
+    if (cached !== undefined) {
+      this.send(request.clientId, { type: "reply", sequence: request.sequence, result: cached });
+      return;
+    }
+    if (request.sequence < this.sessions.lastSequence(request.clientId)) return; // its client has moved on
+    if (this.inflight.get(request.clientId) === request.sequence) return; // already queued or proposed
+    if (request.readOnly && this.canServeLeaseRead()) {
+      this.counters.leaseReads++;
+      this.send(request.clientId, { type: "reply", sequence: request.sequence, result: this.sessions.query(request.command) });
+      return;
+    }
+    if (this.queue.length >= this.options.maxQueuedRequests) {
+      this.counters.droppedRequests++;
+      return;
+    }
+    const { clientId, sequence, command, readOnly } = request;
+    this.queue.push({ clientId, sequence, command, readOnly });
+    this.inflight.set(clientId, sequence);
+    this.proposeQueued();
+  }
+
+  /**
+   * canServeLeaseRead: a leader may answer a read from its own state while its
+   * lease is live (no other leader can have been elected, PML §5.2) and once it
+   * has applied every slot phase 1 found, so that every write acknowledged by
+   * an earlier leader is in its state.
+   */
+  private canServeLeaseRead(): boolean {
+    return this.leaseValid() && this.appliedIndex >= this.takeoverSlot;
+  }
+
+  private sendNotLeader(clientId: NodeId, sequence: number, hint: NodeId | undefined): void {
+    this.send(clientId, { type: "notLeader", sequence, leaderHint: hint ?? 0, hasLeaderHint: hint !== undefined });
+  }
+
+  // ---- Phase 1 ---------------------------------------------------------------------------------
+
+  private startPhase1(): void {
+    assert(this.role !== "leader", "a leader does not time out");
+    // A candidate retrying keeps its queued requests for the ballot it tries next.
+    this.role = "candidate";
+    this.counters.phase1Started++;
+    const round = Math.max(this.promised.round, this.highestRoundSeen) + 1;
+    this.ballot = { round, node: this.id };
+    this.highestRoundSeen = round;
+    this.promise(this.ballot);
+    this.leaderBallot = undefined;
+    const fromSlot = this.commitIndex + 1;
+    this.promises.clear();
+    this.promises.set(this.id, this.buildPromise(this.ballot, fromSlot));
+    for (const peer of this.peers) this.send(peer, { type: "prepare", ...ballotFields(this.ballot), fromSlot });
+    this.resetElectionDeadline();
+    if (this.promises.size >= this.quorum) this.becomeLeader();
+  }
+
+  private onPrepare(from: NodeId, message: PrepareMessage): void {
+    const ballot = ballotOf(message);
+    this.noteRound(ballot);
+    if (this.now < this.grantUntilTick && this.grantNode !== ballot.node) {
+      // A lease granted to another leader may still be live: promising now could let two leaders serve reads.
+      this.counters.preparesRefusedForLease++;
+      return;
+    }
+    if (compareBallots(ballot, this.promised) < 0) {
+      this.send(from, { type: "nack", ...ballotFields(this.promised) });
+      return;
+    }
+    if (this.role !== "follower" && compareBallots(ballot, this.ballot) > 0) this.stepDown(undefined);
+    this.promise(ballot);
+    this.resetElectionDeadline();
+    this.send(from, this.buildPromise(ballot, message.fromSlot));
+  }
+
+  /** buildPromise is phase 1b: every value accepted from `fromSlot` on, with the compaction point (PMS §2.2). */
+  private buildPromise(ballot: Ballot, fromSlot: number): PromiseMessage {
+    const accepted: SlotValue[] = [];
+    for (const [slot, entry] of this.log) {
+      if (slot < fromSlot || entry.acceptedBallot === undefined || entry.acceptedCommands === undefined) continue;
+      accepted.push({ slot, ...ballotFields(entry.acceptedBallot), commands: entry.acceptedCommands });
+    }
+    accepted.sort((a, b) => a.slot - b.slot);
+    return { type: "promise", ...ballotFields(ballot), fromSlot, compactedSlot: this.compactedSlot, accepted };
+  }
+
+  private onPromise(from: NodeId, message: PromiseMessage): void {
+    if (this.role !== "candidate" || !ballotEquals(ballotOf(message), this.ballot)) return;
+    this.promises.set(from, message);
+    if (this.promises.size >= this.quorum) this.becomeLeader();
+  }
+
+  /**
+   * becomeLeader ends phase 1: for every slot above the watermark it proposes
+   * the value accepted in the highest ballot, or a no-op where no acceptor of
+   * the quorum accepted anything (PMS §3; PMMC §3 "pmax"). Slots at or below a
+   * promiser's compaction point are chosen already and are recovered by
+   * snapshot instead.
+   */
+  private becomeLeader(): void {
+    assert(this.role === "candidate", "becomeLeader outside phase 1");
+    const highest = new Map<number, SlotValue>();
+    let compactedMax = 0;
+    let compactedPeer: NodeId | undefined;
+    for (const [node, promise] of this.promises) {
+      if (promise.compactedSlot > compactedMax) {
+        compactedMax = promise.compactedSlot;
+        compactedPeer = node;
+      }
+      for (const value of promise.accepted) {
+        const known = highest.get(value.slot);
+        if (known === undefined || compareBallots(ballotOf(value), ballotOf(known)) > 0) highest.set(value.slot, value);
+      }
+    }
+    this.promises.clear();
+    this.role = "leader";
+    this.leaderBallot = this.ballot;
+    this.open.clear();
+    this.lastSentTick.clear();
+    this.leaseAckTick.clear();
+    if (compactedMax > this.commitIndex) {
+      this.chosenHint = Math.max(this.chosenHint, compactedMax);
+      this.catchupPeer = compactedPeer;
+      this.catchupDueTick = this.now;
+    }
+    let lastSlot = Math.max(this.commitIndex, compactedMax);
+    for (const slot of highest.keys()) lastSlot = Math.max(lastSlot, slot);
+    for (let slot = Math.max(this.commitIndex, compactedMax) + 1; slot <= lastSlot; slot++) {
+      if (this.log.get(slot)?.chosen !== undefined) continue;
+      const commands = highest.get(slot)?.commands ?? [];
+      if (commands.length === 0) this.counters.noopsProposed++;
+      this.propose(slot, commands);
+    }
+    this.nextSlot = lastSlot + 1;
+    this.takeoverSlot = lastSlot;
+    this.sendHeartbeats();
+    this.requestCatchupIfBehind();
+    this.proposeQueued();
+  }
+
+  private becomeInitialLeader(): void {
+    // The ballot (1, lowest id) is the smallest any proposer uses, so no acceptor can have accepted a lower one:
+    // phase 1 for it is vacuous and the first leader skips it.
+    this.role = "leader";
+    this.ballot = { round: 1, node: this.id };
+    this.highestRoundSeen = 1;
+    this.promise(this.ballot);
+    this.leaderBallot = this.ballot;
+    this.nextSlot = this.commitIndex + 1;
+    this.takeoverSlot = this.commitIndex;
+  }
+
+  private onNack(message: NackMessage): void {
+    const ballot = ballotOf(message);
+    this.noteRound(ballot);
+    if (this.role === "follower" || compareBallots(ballot, this.ballot) <= 0) return;
+    // Preempted (PMMC §3): yield to the higher ballot and wait a randomized timeout before trying again,
+    // so that two proposers do not keep outbidding each other.
+    this.stepDown(ballot.node);
+  }
+
+  /** stepDown leaves the proposer roles, telling waiting clients where to go. */
+  private stepDown(hint: NodeId | undefined): void {
+    if (this.role === "follower") return;
+    this.role = "follower";
+    this.promises.clear();
+    const waiting: Command[] = [...this.queue];
+    for (const slot of this.open.values()) waiting.push(...slot.commands);
+    this.open.clear();
+    this.queue = [];
+    this.inflight.clear();
+    const redirect = hint !== undefined && hint !== this.id ? hint : undefined;
+    for (const command of waiting) {
+      if (command.clientId >= firstClientId) this.sendNotLeader(command.clientId, command.sequence, redirect);
+    }
+    this.resetElectionDeadline();
+  }
+
+  // ---- Phase 2 ---------------------------------------------------------------------------------
+
+  private proposeQueued(): void {
+    while (this.role === "leader" && this.queue.length > 0 && this.open.size < this.options.windowSlots) {
+      const batch = this.queue.splice(0, this.options.maxBatchCommands);
+      // Take the slot before proposing: with a quorum of one, propose chooses at once and re-enters this loop.
+      const slot = this.nextSlot++;
+      this.propose(slot, batch);
+    }
+  }
+
+  private propose(slot: number, commands: readonly Command[]): void {
+    assert(this.role === "leader", "only the leader proposes");
+    assert(slot > this.compactedSlot, () => `proposal at compacted slot ${slot}`);
+    this.acceptLocally(slot, this.ballot, commands);
+    const proposal: OpenSlot = { commands, acks: new Set([this.id]), sentTick: this.now };
+    this.open.set(slot, proposal);
+    for (const peer of this.peers) this.sendAccept(peer, slot, commands);
+    if (proposal.acks.size >= this.quorum) this.choose(slot, commands);
+  }
+
+  private sendAccept(peer: NodeId, slot: number, commands: readonly Command[]): void {
+    this.lastSentTick.set(peer, this.now);
+    this.send(peer, {
+      type: "accept",
+      ...ballotFields(this.ballot),
+      slot,
+      commands,
+      chosenWatermark: this.commitIndex,
+      leaseTick: this.now,
+    });
+  }
+
+  private onAccept(from: NodeId, message: AcceptMessage): void {
+    const ballot = ballotOf(message);
+    this.noteRound(ballot);
+    if (compareBallots(ballot, this.promised) < 0) {
+      this.send(from, { type: "nack", ...ballotFields(this.promised) });
+      return;
+    }
+    this.follow(ballot);
+    if (message.slot > this.compactedSlot) this.acceptLocally(message.slot, ballot, message.commands);
+    this.send(from, { type: "accepted", ...ballotFields(ballot), slot: message.slot, leaseTick: message.leaseTick });
+    this.learnWatermark(ballot, message.chosenWatermark);
+  }
+
+  /** acceptLocally is the acceptor's phase 2b: record and persist the acceptance (PML §4: synced before the reply leaves). */
+  private acceptLocally(slot: number, ballot: Ballot, commands: readonly Command[]): void {
+    assert(compareBallots(ballot, this.promised) >= 0, "acceptance below the promised ballot");
+    this.promised = ballot;
+    const entry = this.entry(slot);
+    if (entry.acceptedBallot !== undefined && ballotEquals(entry.acceptedBallot, ballot)) return; // a retransmission
+    entry.acceptedBallot = ballot;
+    entry.acceptedCommands = commands;
+    this.persist.push(multiPaxosRecordCodec.encode({ type: "acceptance", slot, ...ballotFields(ballot), commands }));
+  }
+
+  private onAccepted(from: NodeId, message: AcceptedMessage): void {
+    if (this.role !== "leader" || !ballotEquals(ballotOf(message), this.ballot)) return;
+    this.noteLeaseAck(from, message.leaseTick);
+    const proposal = this.open.get(message.slot);
+    if (proposal === undefined) return;
+    proposal.acks.add(from);
+    if (proposal.acks.size >= this.quorum) this.choose(message.slot, proposal.commands);
+  }
+
+  private choose(slot: number, commands: readonly Command[]): void {
+    this.open.delete(slot);
+    const entry = this.entry(slot);
+    if (entry.chosen === undefined) entry.chosen = commands;
+    this.advanceCommit();
+    this.proposeQueued();
+  }
+
+  /**
+   * closeChosenOpenSlots drops open proposals that the watermark passed (learned
+   * from a peer or a snapshot rather than from acceptances): they need no more
+   * retransmission. The open map is in slot order, since slots are proposed in
+   * increasing order.
+   */
+  private closeChosenOpenSlots(): void {
+    for (const [slot, proposal] of this.open) {
+      if (slot > this.commitIndex) break;
+      this.open.delete(slot);
+      this.forgetInflight(proposal.commands);
+    }
+  }
+
+  private forgetInflight(commands: readonly Command[]): void {
+    for (const command of commands) {
+      if (this.inflight.get(command.clientId) === command.sequence) this.inflight.delete(command.clientId);
+    }
+  }
+
+  private retransmitOpenSlots(): void {
+    for (const [slot, proposal] of this.open) {
+      if (this.now - proposal.sentTick < this.options.retransmitTicks) continue;
+      proposal.sentTick = this.now;
+      for (const peer of this.peers) if (!proposal.acks.has(peer)) this.sendAccept(peer, slot, proposal.commands);
+    }
+  }
+
+  // ---- Heartbeats, failure detection and leases -----------------------------------------------
+
+  private sendHeartbeats(): void {
+    for (const peer of this.peers) {
+      if (this.now - (this.lastSentTick.get(peer) ?? neverTick) < this.options.heartbeatTicks) continue;
+      this.lastSentTick.set(peer, this.now);
+      this.send(peer, { type: "heartbeat", ...ballotFields(this.ballot), chosenWatermark: this.commitIndex, leaseTick: this.now });
+    }
+  }
+
+  private onHeartbeat(from: NodeId, message: HeartbeatMessage): void {
+    const ballot = ballotOf(message);
+    this.noteRound(ballot);
+    if (compareBallots(ballot, this.promised) < 0) {
+      this.send(from, { type: "nack", ...ballotFields(this.promised) });
+      return;
+    }
+    if (compareBallots(ballot, this.promised) > 0) this.promise(ballot);
+    this.follow(ballot);
+    if (this.options.leaseTicks > 0) this.send(from, { type: "heartbeatAck", ...ballotFields(ballot), leaseTick: message.leaseTick });
+    this.learnWatermark(ballot, message.chosenWatermark);
+  }
+
+  private onHeartbeatAck(from: NodeId, message: HeartbeatAckMessage): void {
+    if (this.role !== "leader" || !ballotEquals(ballotOf(message), this.ballot)) return;
+    this.noteLeaseAck(from, message.leaseTick);
+  }
+
+  /** follow accepts `ballot`'s proposer as leader: it resets the failure detector and grants the lease. */
+  private follow(ballot: Ballot): void {
+    if (this.role !== "follower" && compareBallots(ballot, this.ballot) > 0) this.stepDown(ballot.node);
+    this.leaderBallot = ballot;
+    if (this.role === "follower") this.resetElectionDeadline();
+    if (this.options.leaseTicks > 0 && ballot.node !== this.id) {
+      this.grantNode = ballot.node;
+      this.grantUntilTick = this.now + this.options.leaseTicks;
+    }
+  }
+
+  private noteLeaseAck(from: NodeId, leaseTick: number): void {
+    if (leaseTick > this.now) return; // a tick from the future is not ours
+    if (leaseTick > (this.leaseAckTick.get(from) ?? neverTick)) this.leaseAckTick.set(from, leaseTick);
+  }
+
+  /** leaseStartTick is the latest send tick that a quorum (this leader included) has acknowledged. */
+  private leaseStartTick(): number {
+    const ticks = [this.now];
+    for (const peer of this.peers) ticks.push(this.leaseAckTick.get(peer) ?? neverTick);
+    ticks.sort((a, b) => b - a);
+    return ticks[this.quorum - 1] ?? neverTick;
+  }
+
+  private resetElectionDeadline(): void {
+    const base = this.options.electionTimeoutTicks;
+    this.electionDeadlineTick = this.now + this.rng.nextIntBetween(base, 2 * base - 1);
+  }
+
+  private noteRound(ballot: Ballot): void {
+    if (ballot.round > this.highestRoundSeen) this.highestRoundSeen = ballot.round;
+  }
+
+  private promise(ballot: Ballot): void {
+    if (compareBallots(ballot, this.promised) === 0) return;
+    assert(compareBallots(ballot, this.promised) > 0, "a promise never goes back");
+    this.promised = ballot;
+    this.persist.push(multiPaxosRecordCodec.encode({ type: "promise", ...ballotFields(ballot) }));
+  }
+
+  // ---- Learning, execution and catch-up ------------------------------------------------------
+
+  /**
+   * learnWatermark marks slots chosen from a leader's watermark: every slot up
+   * to it is chosen, and a slot this acceptor accepted in the leader's own
+   * ballot holds the leader's proposal, which is the chosen value.
+   */
+  private learnWatermark(ballot: Ballot, watermark: number): void {
+    if (watermark > this.chosenHint) this.chosenHint = watermark;
+    if (watermark <= this.commitIndex) return;
+    const mark = (slot: number, entry: LogEntry): void => {
+      if (slot > this.commitIndex && slot <= watermark && entry.chosen === undefined && entry.acceptedBallot !== undefined && ballotEquals(entry.acceptedBallot, ballot)) {
+        entry.chosen = entry.acceptedCommands;
+      }
+    };
+    if (watermark - this.commitIndex <= this.log.size) {
+      for (let slot = this.commitIndex + 1; slot <= watermark; slot++) {
+        const entry = this.log.get(slot);
+        if (entry !== undefined) mark(slot, entry);
+      }
+    } else {
+      for (const [slot, entry] of this.log) mark(slot, entry);
+    }
+    this.advanceCommit();
+  }
+
+  private advanceCommit(): void {
+    while (this.log.get(this.commitIndex + 1)?.chosen !== undefined) this.commitIndex++;
+    this.closeChosenOpenSlots();
+    if (this.commitIndex > this.chosenHint) this.chosenHint = this.commitIndex;
+    this.applyChosen();
+  }
+
+  /** applyChosen executes chosen slots strictly in slot order, through the session table (exactly once). */
+  private applyChosen(): void {
+    while (this.appliedIndex < this.commitIndex) {
+      const slot = this.appliedIndex + 1;
+      const commands = this.log.get(slot)?.chosen;
+      assert(commands !== undefined, () => `slot ${slot} below the watermark has no chosen value`);
+      for (const command of commands) {
+        const execution = this.sessions.execute(command);
+        if (this.inflight.get(command.clientId) === command.sequence) this.inflight.delete(command.clientId);
+        if (this.role !== "leader" || execution.kind === "stale") continue;
+        this.send(command.clientId, { type: "reply", sequence: command.sequence, result: execution.result });
+      }
+      this.appliedIndex = slot;
+    }
+    this.maybeCompact();
+  }
+
+  private requestCatchupIfBehind(): void {
+    if (this.commitIndex >= this.chosenHint || this.now < this.catchupDueTick || this.peers.length === 0) return;
+    this.catchupDueTick = this.now + this.options.catchupRetryTicks;
+    this.send(this.chooseCatchupPeer(), { type: "catchupRequest", fromSlot: this.commitIndex + 1 });
+  }
+
+  private chooseCatchupPeer(): NodeId {
+    const preferred = this.catchupPeer ?? (this.role === "follower" ? this.leaderBallot?.node : undefined);
+    this.catchupPeer = undefined;
+    if (preferred !== undefined && preferred !== this.id && this.rng.chance(3, 4)) return preferred;
+    return this.peers[this.rng.nextInt(this.peers.length)] as NodeId;
+  }
+
+  private onCatchupRequest(from: NodeId, message: CatchupRequestMessage): void {
+    if (message.fromSlot <= this.compactedSlot) {
+      // The hole was compacted away here: transfer the whole state instead.
+      this.counters.snapshotsSent++;
+      this.send(from, { type: "snapshotTransfer", slot: this.appliedIndex, state: this.sessions.snapshot() });
+      return;
+    }
+    const entries: SlotValue[] = [];
+    const last = Math.min(this.commitIndex, message.fromSlot + this.options.catchupMaxSlots - 1);
+    for (let slot = message.fromSlot; slot <= last; slot++) {
+      const chosen = this.log.get(slot)?.chosen;
+      assert(chosen !== undefined, () => `slot ${slot} below the watermark has no chosen value`);
+      entries.push({ slot, ballotRound: 0, ballotNode: 0, commands: chosen });
+    }
+    if (entries.length > 0) this.send(from, { type: "chosen", entries });
+  }
+
+  private onChosen(message: ChosenMessage): void {
+    for (const value of message.entries) {
+      if (value.slot <= this.commitIndex) continue;
+      const entry = this.entry(value.slot);
+      if (entry.chosen === undefined) entry.chosen = value.commands;
+    }
+    this.catchupDueTick = this.now; // more may be missing: ask again on the next tick
+    this.advanceCommit();
+  }
+
+  private onSnapshotTransfer(message: SnapshotTransferMessage): void {
+    if (message.slot <= this.appliedIndex) return;
+    this.counters.snapshotsInstalled++;
+    this.sessions.restore(message.state);
+    this.appliedIndex = message.slot;
+    this.commitIndex = Math.max(this.commitIndex, message.slot);
+    if (this.role === "leader" && this.nextSlot <= message.slot) this.nextSlot = message.slot + 1;
+    this.compactTo(message.slot, message.state);
+    this.advanceCommit();
+    this.catchupDueTick = this.now;
+  }
+
+  private maybeCompact(): void {
+    if (this.appliedIndex - this.compactedSlot < this.options.snapshotEveryEntries) return;
+    this.compactTo(this.appliedIndex, this.sessions.snapshot());
+  }
+
+  /** compactTo folds every slot through `slot` into a snapshot that also keeps the acceptor state above it. */
+  private compactTo(slot: number, state: Uint8Array): void {
+    assert(slot <= this.appliedIndex, "compaction beyond the applied slot");
+    this.compactedSlot = slot;
+    const accepted: SlotValue[] = [];
+    for (const [entrySlot, entry] of this.log) {
+      if (entrySlot <= slot) {
+        this.log.delete(entrySlot);
+        continue;
+      }
+      if (entry.acceptedBallot !== undefined && entry.acceptedCommands !== undefined) {
+        accepted.push({ slot: entrySlot, ...ballotFields(entry.acceptedBallot), commands: entry.acceptedCommands });
+      }
+    }
+    this.pendingSnapshot = multiPaxosRecordCodec.encode({ type: "snapshot", slot, state, ...ballotFields(this.promised), accepted });
+  }
+
+  // ---- Recovery --------------------------------------------------------------------------------
+
+  /**
+   * recover rebuilds the acceptor state from the snapshot and the records after
+   * it. Records are applied monotonically (a promise only raises the promised
+   * ballot, an acceptance only replaces a lower-ballot one), so their order
+   * relative to a snapshot never matters. Chosen-ness is not durable: it is
+   * learned again from the leader and peers.
+   */
+  private recover(snapshot: Uint8Array | undefined, records: readonly Uint8Array[]): void {
+    if (snapshot !== undefined) {
+      const decoded = multiPaxosRecordCodec.decode(snapshot);
+      assert(decoded.type === "snapshot", () => `multipaxos snapshot holds a ${decoded.type} record`);
+      this.sessions.restore(decoded.state);
+      this.compactedSlot = decoded.slot;
+      this.commitIndex = decoded.slot;
+      this.appliedIndex = decoded.slot;
+      this.recoverPromise(ballotOf(decoded));
+      for (const value of decoded.accepted) this.recoverAcceptance(value.slot, ballotOf(value), value.commands);
+    }
+    for (const bytes of records) this.recoverRecord(multiPaxosRecordCodec.decode(bytes));
+    this.highestRoundSeen = this.promised.round;
+    this.chosenHint = this.commitIndex;
+  }
+
+  private recoverRecord(record: MultiPaxosRecord): void {
+    switch (record.type) {
+      case "promise":
+        return this.recoverPromise(ballotOf(record));
+      case "acceptance":
+        return this.recoverAcceptance(record.slot, ballotOf(record), record.commands);
+      case "snapshot":
+        assert(false, "a snapshot record in the log");
+        return;
+      default:
+        return unreachable(record);
+    }
+  }
+
+  private recoverPromise(ballot: Ballot): void {
+    if (compareBallots(ballot, this.promised) > 0) this.promised = ballot;
+  }
+
+  private recoverAcceptance(slot: number, ballot: Ballot, commands: readonly Command[]): void {
+    this.recoverPromise(ballot);
+    if (slot <= this.compactedSlot) return;
+    const entry = this.entry(slot);
+    if (entry.acceptedBallot !== undefined && compareBallots(entry.acceptedBallot, ballot) >= 0) return;
+    entry.acceptedBallot = ballot;
+    entry.acceptedCommands = commands;
+  }
+
+  // ---- Helpers ---------------------------------------------------------------------------------
+
+  private entry(slot: number): LogEntry {
+    let entry = this.log.get(slot);
+    if (entry === undefined) {
+      entry = { acceptedBallot: undefined, acceptedCommands: undefined, chosen: undefined };
+      this.log.set(slot, entry);
+    }
+    return entry;
+  }
+
+  private send(to: NodeId, message: MultiPaxosMessage): void {
+    this.outbox.push({ to, message });
+  }
+}

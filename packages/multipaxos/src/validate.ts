@@ -1,0 +1,90 @@
+import { type NodeId, firstClientId, unreachable } from "@concord/core";
+import type { BallotFields, Command, MultiPaxosMessage, SlotValue } from "./messages.ts";
+
+/**
+ * validateMessage checks what the types cannot: that a message comes from a
+ * sender allowed to send it and carries a possible ballot and slot. It returns
+ * the reason to reject it, or undefined for a message to handle. A rejected
+ * message changes nothing; the replica counts it.
+ */
+export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: NodeId, members: ReadonlySet<NodeId>): string | undefined {
+  if (message.type === "request") {
+    if (from < firstClientId) return `request from ${from}, which is not a client`;
+    if (message.clientId !== from) return `request for session ${message.clientId} sent by ${from}`;
+    return sequenceError(message.sequence);
+  }
+  if (!members.has(from)) return `${message.type} from ${from}, which is not a member`;
+  switch (message.type) {
+    case "reply":
+    case "notLeader":
+      return `${message.type} sent to a replica`;
+    case "prepare":
+      return ballotError(message, members) ?? senderOwnsBallot(from, message) ?? slotError(message.fromSlot, "fromSlot");
+    case "promise":
+      return ballotError(message, members) ?? ownBallot(self, message) ?? slotError(message.fromSlot, "fromSlot") ?? valuesError(message.accepted, members, true);
+    case "nack":
+      return ballotError(message, members);
+    case "accept":
+      return (
+        ballotError(message, members) ??
+        senderOwnsBallot(from, message) ??
+        slotError(message.slot, "slot") ??
+        (message.slot <= message.chosenWatermark ? `accept for slot ${message.slot}, at or below its own watermark ${message.chosenWatermark}` : undefined) ??
+        commandsError(message.commands)
+      );
+    case "accepted":
+      return ballotError(message, members) ?? ownBallot(self, message) ?? slotError(message.slot, "slot");
+    case "heartbeat":
+      return ballotError(message, members) ?? senderOwnsBallot(from, message);
+    case "heartbeatAck":
+      return ballotError(message, members) ?? ownBallot(self, message);
+    case "catchupRequest":
+      return slotError(message.fromSlot, "fromSlot");
+    case "chosen":
+      return valuesError(message.entries, members, false);
+    case "snapshotTransfer":
+      return slotError(message.slot, "slot");
+    default:
+      return unreachable(message);
+  }
+}
+
+function ballotError(fields: BallotFields, members: ReadonlySet<NodeId>): string | undefined {
+  if (!Number.isSafeInteger(fields.ballotRound) || fields.ballotRound < 1) return `impossible ballot round ${fields.ballotRound}`;
+  if (!members.has(fields.ballotNode)) return `ballot of ${fields.ballotNode}, which is not a member`;
+  return undefined;
+}
+
+function senderOwnsBallot(from: NodeId, fields: BallotFields): string | undefined {
+  return fields.ballotNode === from ? undefined : `${from} sent a message of ${fields.ballotNode}'s ballot`;
+}
+
+function ownBallot(self: NodeId, fields: BallotFields): string | undefined {
+  return fields.ballotNode === self ? undefined : `reply for ${fields.ballotNode}'s ballot sent to ${self}`;
+}
+
+function slotError(slot: number, field: string): string | undefined {
+  return Number.isSafeInteger(slot) && slot >= 1 ? undefined : `impossible ${field} ${slot}`;
+}
+
+function sequenceError(sequence: number): string | undefined {
+  return Number.isSafeInteger(sequence) && sequence >= 1 ? undefined : `impossible sequence ${sequence}`;
+}
+
+function commandsError(commands: readonly Command[]): string | undefined {
+  for (const command of commands) {
+    if (command.clientId < firstClientId) return `command of ${command.clientId}, which is not a client`;
+    const error = sequenceError(command.sequence);
+    if (error !== undefined) return error;
+  }
+  return undefined;
+}
+
+function valuesError(values: readonly SlotValue[], members: ReadonlySet<NodeId>, withBallots: boolean): string | undefined {
+  for (const value of values) {
+    const error =
+      slotError(value.slot, "slot") ?? (withBallots ? ballotError(value, members) : undefined) ?? commandsError(value.commands);
+    if (error !== undefined) return error;
+  }
+  return undefined;
+}
