@@ -1,6 +1,6 @@
 import { runSimCommand } from "./commands/sim.ts";
 import { type CommandIo, UsageError } from "./io.ts";
-import { notChecked } from "./simulate.ts";
+import { checkRun } from "./check-run.ts";
 
 const commands = ["sim"] as const;
 
@@ -16,7 +16,7 @@ export function runCli(args: readonly string[], io: CommandIo): number {
   try {
     switch (command) {
       case "sim":
-        return runSimCommand(rest, io, notChecked);
+        return runSimCommand(rest, io, checkRun);
       case undefined:
       case "help":
       case "--help":
