@@ -9,24 +9,24 @@ export function bytes(value: string): Uint8Array {
   return text.encode(value);
 }
 
-/** command encodes a KV command. */
+/** command encodes a KV command as a plain Uint8Array (protobufjs hands out Node Buffers, which compare unequal). */
 export function command(value: KvCommand): Uint8Array {
-  return encodeCommand(value);
+  return new Uint8Array(encodeCommand(value));
 }
 
 /** put encodes `put key value`. */
 export function put(key: string, value: string): Uint8Array {
-  return encodeCommand({ type: "put", key, value: bytes(value) });
+  return command({ type: "put", key, value: bytes(value) });
 }
 
 /** append encodes `append key value`. */
 export function append(key: string, value: string): Uint8Array {
-  return encodeCommand({ type: "append", key, value: bytes(value) });
+  return command({ type: "append", key, value: bytes(value) });
 }
 
 /** get encodes `get key`. */
 export function get(key: string): Uint8Array {
-  return encodeCommand({ type: "get", key });
+  return command({ type: "get", key });
 }
 
 /** result decodes a KV result. */

@@ -5,7 +5,7 @@ import { LeaderClient } from "../leader-client.ts";
 import type { NodeId } from "../ids.ts";
 import type { Outbound, Ready, Replica, ReplicaStatus } from "../replica.ts";
 import { SessionStateMachine } from "../sessions.ts";
-import { assert } from "../errors.ts";
+import { CorruptionError, assert } from "../errors.ts";
 import { soloCodec, type SoloMessage, type SoloRequest } from "./messages.ts";
 
 /** soloOptionsSchema validates solo's options. */
@@ -17,7 +17,11 @@ export const soloOptionsSchema = z
     clientRetryTicks: z.number().int().min(1).default(20),
     clientGiveUpTicks: z.number().int().min(1).default(200),
   })
-  .strict();
+  .strict()
+  .refine((options) => options.clientGiveUpTicks >= options.clientRetryTicks, {
+    message: "clientGiveUpTicks must be at least clientRetryTicks",
+    path: ["clientGiveUpTicks"],
+  });
 
 /** maxUnstableRequests bounds the requests waiting for their sync; past it, requests are dropped and clients retry. */
 const maxUnstableRequests = 10_000;
@@ -118,7 +122,8 @@ export class SoloReplica implements Replica<SoloMessage> {
     for (const record of records) {
       const message = soloCodec.decode(record);
       assert(message.type === "request", "solo log holds only requests");
-      this.sessions.execute(message);
+      // Count as advance() does: the log also holds retries and stale requests, which apply nothing.
+      if (this.sessions.execute(message).kind !== "applied") continue;
       this.applied++;
       this.loggedSinceSnapshot++;
     }
@@ -133,7 +138,7 @@ function encodeSnapshot(applied: number, state: Uint8Array): Uint8Array {
 }
 
 function decodeSnapshot(bytes: Uint8Array): { applied: number; state: Uint8Array } {
-  assert(bytes.length >= 8, "solo snapshot too short");
+  if (bytes.length < 8) throw new CorruptionError(`solo snapshot: ${bytes.length} bytes, shorter than its 8-byte header`);
   const applied = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getFloat64(0, true);
   return { applied, state: bytes.subarray(8) };
 }

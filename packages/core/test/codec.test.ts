@@ -1,0 +1,112 @@
+import { describe, expect, test } from "vitest";
+import { CorruptionError, createProtobufCodec, createRng, soloCodec, type ProtoDescriptor, type SoloMessage } from "@concord/core";
+
+/** A test protocol whose messages nest bytes inside repeated sub-messages. */
+type TestMessage =
+  | { readonly type: "batch"; readonly term: number; readonly entries: readonly { readonly index: number; readonly data: Uint8Array }[] }
+  | { readonly type: "ping"; readonly note: string };
+
+const testDescriptor = {
+  nested: {
+    test: {
+      nested: {
+        Entry: { fields: { index: { type: "uint64", id: 1 }, data: { type: "bytes", id: 2 } } },
+        Batch: { fields: { term: { type: "uint64", id: 1 }, entries: { rule: "repeated", type: "Entry", id: 2 } } },
+        Ping: { fields: { note: { type: "string", id: 1 } } },
+        Envelope: {
+          oneofs: { body: { oneof: ["batch", "ping"] } },
+          fields: { batch: { type: "Batch", id: 1 }, ping: { type: "Ping", id: 2 } },
+        },
+        NoOneof: { fields: { x: { type: "uint32", id: 1 } } },
+      },
+    },
+  },
+} as ProtoDescriptor;
+
+const testCodec = createProtobufCodec<TestMessage>(testDescriptor, "test.Envelope");
+
+const soloMessages: SoloMessage[] = [
+  { type: "request", clientId: 1_000_000, sequence: 1, command: new Uint8Array([1, 2, 3]), readOnly: false },
+  { type: "request", clientId: 0, sequence: 2 ** 40 + 1, command: new Uint8Array(0), readOnly: true },
+  { type: "reply", sequence: 7, result: new Uint8Array([0xff]) },
+  { type: "reply", sequence: 0, result: new Uint8Array(0) },
+];
+
+describe("createProtobufCodec", () => {
+  test("round-trips every solo message exactly, empty bytes and 64-bit sequences included", () => {
+    for (const message of soloMessages) {
+      expect(soloCodec.decode(soloCodec.encode(message))).toEqual(message);
+    }
+  });
+
+  test("round-trips nested repeated messages", () => {
+    const message: TestMessage = {
+      type: "batch",
+      term: 3,
+      entries: [
+        { index: 1, data: new Uint8Array([9]) },
+        { index: 2, data: new Uint8Array(0) },
+      ],
+    };
+    expect(testCodec.decode(testCodec.encode(message))).toEqual(message);
+    expect(testCodec.decode(testCodec.encode({ type: "ping", note: "héllo 🙂" }))).toEqual({ type: "ping", note: "héllo 🙂" });
+  });
+
+  test("fills absent fields with their defaults", () => {
+    expect(testCodec.decode(testCodec.encode({ type: "batch", term: 0, entries: [] }))).toEqual({ type: "batch", term: 0, entries: [] });
+  });
+
+  test("decodes bytes as plain Uint8Arrays that own their memory, at every depth", () => {
+    const frame = testCodec.encode({ type: "batch", term: 1, entries: [{ index: 1, data: new Uint8Array([5, 6]) }] });
+    const decoded = testCodec.decode(frame);
+    const data = decoded.type === "batch" ? decoded.entries[0]?.data : undefined;
+    expect(data?.constructor).toBe(Uint8Array);
+    frame.fill(0);
+    expect(data).toEqual(new Uint8Array([5, 6]));
+
+    const request = soloCodec.decode(soloCodec.encode(soloMessages[0] as SoloMessage));
+    expect(request.type === "request" && request.command.constructor).toBe(Uint8Array);
+  });
+
+  test("typeName is the variant's type", () => {
+    expect(soloMessages.map((message) => soloCodec.typeName(message))).toEqual(["request", "request", "reply", "reply"]);
+  });
+
+  test("an empty frame carries no message: CorruptionError", () => {
+    expect(() => soloCodec.decode(new Uint8Array(0))).toThrow(CorruptionError);
+  });
+
+  test("every truncation of a valid frame is a CorruptionError", () => {
+    for (const message of soloMessages) {
+      const frame = soloCodec.encode(message);
+      for (let length = 0; length < frame.length; length++) {
+        expect(() => soloCodec.decode(frame.slice(0, length)), `${message.type} cut to ${length} bytes`).toThrow(CorruptionError);
+      }
+    }
+  });
+
+  test("garbage either decodes to a known message or throws CorruptionError, never anything else", () => {
+    const rng = createRng(17);
+    const known = new Set(["request", "reply"]);
+    let corrupt = 0;
+    for (let i = 0; i < 3000; i++) {
+      const garbage = Uint8Array.from({ length: rng.nextInt(24) }, () => rng.nextInt(256));
+      try {
+        const message = soloCodec.decode(garbage);
+        expect(known.has(message.type)).toBe(true);
+      } catch (error) {
+        expect(error).toBeInstanceOf(CorruptionError);
+        corrupt++;
+      }
+    }
+    expect(corrupt).toBeGreaterThan(1000);
+  });
+
+  test("the error names the envelope and the frame size", () => {
+    expect(() => soloCodec.decode(new Uint8Array([0xff]))).toThrow(/concord\.solo\.SoloMessage.*1 bytes/);
+  });
+
+  test("refuses an envelope without a oneof body", () => {
+    expect(() => createProtobufCodec(testDescriptor, "test.NoOneof")).toThrow(/oneof body/);
+  });
+});

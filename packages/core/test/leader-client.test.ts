@@ -1,0 +1,217 @@
+import { describe, expect, test } from "vitest";
+import { AssertionError, LeaderClient, type ClientReady, type Completion, type LeaderClientAdapter, type LeaderRequest, type NodeId } from "@concord/core";
+import { bytes, clientContext } from "./helpers.ts";
+
+type TestMessage =
+  | { readonly type: "request"; readonly request: LeaderRequest }
+  | { readonly type: "result"; readonly sequence: number; readonly result: Uint8Array }
+  | { readonly type: "notLeader"; readonly sequence: number; readonly leaderHint: NodeId | undefined }
+  | { readonly type: "gossip" };
+
+const adapter: LeaderClientAdapter<TestMessage> = {
+  request: (request) => ({ type: "request", request }),
+  reply: (message) => {
+    switch (message.type) {
+      case "result":
+        return { kind: "result", sequence: message.sequence, result: message.result };
+      case "notLeader":
+        return { kind: "notLeader", sequence: message.sequence, leaderHint: message.leaderHint };
+      default:
+        return undefined;
+    }
+  },
+};
+
+const replicas = [0, 1, 2];
+const clientId = 1_000_000;
+const timing = { retryTicks: 5, giveUpTicks: 20 };
+
+interface Sent {
+  to: NodeId;
+  sequence: number;
+}
+
+/** Harness drives a LeaderClient the way a runtime does: ready, then advance. */
+class Harness {
+  readonly client: LeaderClient<TestMessage>;
+
+  constructor(seed = 1, clientTiming = timing) {
+    this.client = new LeaderClient(clientContext(clientId, replicas, seed), adapter, clientTiming);
+  }
+
+  drain(): { sent: Sent[]; completions: Completion[] } {
+    const ready: ClientReady<TestMessage> | undefined = this.client.ready();
+    if (ready === undefined) return { sent: [], completions: [] };
+    const sent = ready.messages.map(({ to, message }) => {
+      expect(message.type).toBe("request");
+      const request = (message as { request: LeaderRequest }).request;
+      expect(request.clientId).toBe(clientId);
+      return { to, sequence: request.sequence };
+    });
+    const completions = [...ready.completions];
+    this.client.advance(ready);
+    return { sent, completions };
+  }
+
+  submit(command = "c"): number {
+    const submitted = this.client.submit(bytes(command), { readOnly: false });
+    if (submitted.kind !== "accepted") throw new Error("submit rejected");
+    return submitted.sequence;
+  }
+
+  ticks(count: number): { sent: Sent[]; completions: Completion[] } {
+    const sent: Sent[] = [];
+    const completions: Completion[] = [];
+    for (let i = 0; i < count; i++) {
+      this.client.tick();
+      const drained = this.drain();
+      sent.push(...drained.sent);
+      completions.push(...drained.completions);
+    }
+    return { sent, completions };
+  }
+}
+
+function firstTarget(harness: Harness): NodeId {
+  harness.submit();
+  const { sent } = harness.drain();
+  expect(sent.length).toBe(1);
+  return (sent[0] as Sent).to;
+}
+
+describe("LeaderClient", () => {
+  test("sends a submitted request, with clientId and sequence 1, to one replica", () => {
+    const harness = new Harness();
+    const sequence = harness.submit();
+    expect(sequence).toBe(1);
+    const { sent, completions } = harness.drain();
+    expect(sent).toHaveLength(1);
+    expect(replicas).toContain(sent[0]?.to);
+    expect(sent[0]?.sequence).toBe(1);
+    expect(completions).toEqual([]);
+    expect(harness.client.outstanding()).toBe(true);
+    expect(harness.client.ready()).toBeUndefined();
+  });
+
+  test("the first replica it tries depends on its seed", () => {
+    const targets = new Set(Array.from({ length: 30 }, (_, seed) => firstTarget(new Harness(seed))));
+    expect(targets.size).toBeGreaterThan(1);
+  });
+
+  test("after retryTicks without an answer, resends the same request to the next replica", () => {
+    const harness = new Harness();
+    const first = firstTarget(harness);
+    expect(harness.ticks(timing.retryTicks - 1).sent).toEqual([]);
+    const retry = harness.ticks(1).sent;
+    expect(retry).toEqual([{ to: replicas[(replicas.indexOf(first) + 1) % 3], sequence: 1 }]);
+    const again = harness.ticks(timing.retryTicks).sent;
+    expect(again).toEqual([{ to: replicas[(replicas.indexOf(first) + 2) % 3], sequence: 1 }]);
+  });
+
+  test("follows a notLeader hint at once, and restarts its retry timer", () => {
+    const harness = new Harness();
+    const first = firstTarget(harness);
+    const hint = replicas[(replicas.indexOf(first) + 2) % 3] as NodeId;
+    harness.ticks(3);
+    harness.client.step(first, { type: "notLeader", sequence: 1, leaderHint: hint });
+    expect(harness.drain().sent).toEqual([{ to: hint, sequence: 1 }]);
+    expect(harness.ticks(timing.retryTicks - 1).sent).toEqual([]);
+    expect(harness.ticks(1).sent).toEqual([{ to: replicas[(replicas.indexOf(hint) + 1) % 3], sequence: 1 }]);
+  });
+
+  test("without a usable hint (none, the sender itself, or not a replica), tries the replica after the sender", () => {
+    for (const leaderHint of [undefined, "self", 77] as const) {
+      const harness = new Harness();
+      const first = firstTarget(harness);
+      harness.client.step(first, { type: "notLeader", sequence: 1, leaderHint: leaderHint === "self" ? first : leaderHint });
+      expect(harness.drain().sent).toEqual([{ to: replicas[(replicas.indexOf(first) + 1) % 3], sequence: 1 }]);
+    }
+  });
+
+  test("completes with the result, and sends the next request to the replica that answered", () => {
+    const harness = new Harness();
+    const first = firstTarget(harness);
+    const leader = replicas[(replicas.indexOf(first) + 1) % 3] as NodeId;
+    harness.client.step(leader, { type: "result", sequence: 1, result: bytes("ok") });
+    expect(harness.drain().completions).toEqual([{ sequence: 1, outcome: { kind: "ok", result: bytes("ok") } }]);
+    expect(harness.client.outstanding()).toBe(false);
+    expect(harness.submit()).toBe(2);
+    expect(harness.drain().sent).toEqual([{ to: leader, sequence: 2 }]);
+  });
+
+  test("gives up after giveUpTicks as indeterminate (it may have executed), however often it was redirected", () => {
+    const harness = new Harness();
+    let target = firstTarget(harness);
+    const completions: Completion[] = [];
+    for (let tick = 1; tick <= timing.giveUpTicks; tick++) {
+      if (tick % 3 === 0 && harness.client.outstanding()) {
+        harness.client.step(target, { type: "notLeader", sequence: 1, leaderHint: undefined });
+      }
+      const drained = harness.ticks(1);
+      completions.push(...drained.completions);
+      const last = drained.sent[drained.sent.length - 1];
+      if (last !== undefined) target = last.to;
+      if (tick < timing.giveUpTicks) expect(completions).toEqual([]);
+    }
+    expect(completions).toEqual([{ sequence: 1, outcome: { kind: "indeterminate", rejection: { kind: "timedOut", afterTicks: timing.giveUpTicks } } }]);
+    expect(harness.client.outstanding()).toBe(false);
+    expect(harness.ticks(100)).toEqual({ sent: [], completions: [] });
+  });
+
+  test("a late reply to a request it gave up on is ignored", () => {
+    const harness = new Harness();
+    const first = firstTarget(harness);
+    harness.ticks(timing.giveUpTicks);
+    harness.client.step(first, { type: "result", sequence: 1, result: bytes("late") });
+    expect(harness.client.ready()).toBeUndefined();
+  });
+
+  test("refuses a second submit while one is outstanding, without using up a sequence number", () => {
+    const harness = new Harness();
+    const first = firstTarget(harness);
+    expect(harness.client.submit(bytes("again"), { readOnly: false })).toEqual({ kind: "rejected", rejection: { kind: "overloaded", limit: 1 } });
+    expect(harness.drain()).toEqual({ sent: [], completions: [] });
+    harness.client.step(first, { type: "result", sequence: 1, result: bytes("1") });
+    harness.drain();
+    expect(harness.submit()).toBe(2);
+  });
+
+  test("ignores replies for other sequences and messages that are not replies", () => {
+    const harness = new Harness();
+    const first = firstTarget(harness);
+    harness.client.step(first, { type: "result", sequence: 2, result: bytes("future") });
+    harness.client.step(first, { type: "result", sequence: 0, result: bytes("past") });
+    harness.client.step(first, { type: "notLeader", sequence: 5, leaderHint: 2 });
+    harness.client.step(first, { type: "gossip" });
+    expect(harness.client.ready()).toBeUndefined();
+    expect(harness.client.outstanding()).toBe(true);
+  });
+
+  test("ignores a reply when nothing is outstanding", () => {
+    const harness = new Harness();
+    harness.client.step(0, { type: "result", sequence: 1, result: bytes("x") });
+    expect(harness.client.ready()).toBeUndefined();
+  });
+
+  test("carries readOnly and the command bytes in the request", () => {
+    const harness = new Harness();
+    harness.client.submit(bytes("read"), { readOnly: true });
+    const ready = harness.client.ready();
+    expect(ready?.messages[0]?.message).toEqual({ type: "request", request: { clientId, sequence: 1, command: bytes("read"), readOnly: true } });
+  });
+
+  test("advance keeps what was produced after the Ready it acknowledges", () => {
+    const harness = new Harness();
+    harness.submit();
+    const ready = harness.client.ready();
+    expect(ready).toBeDefined();
+    harness.client.advance({ messages: [], completions: [] }); // not the Ready it returned: nothing is cleared
+    expect(harness.client.ready()?.messages).toHaveLength(1);
+  });
+
+  test("refuses impossible timing and an empty replica list", () => {
+    expect(() => new LeaderClient(clientContext(clientId, replicas), adapter, { retryTicks: 0, giveUpTicks: 5 })).toThrow(AssertionError);
+    expect(() => new LeaderClient(clientContext(clientId, replicas), adapter, { retryTicks: 10, giveUpTicks: 5 })).toThrow(AssertionError);
+    expect(() => new LeaderClient(clientContext(clientId, []), adapter, timing)).toThrow(AssertionError);
+  });
+});
