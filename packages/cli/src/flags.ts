@@ -19,8 +19,21 @@ export function parseFlags(
 ): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
   const options: Record<string, { type: "string" | "boolean" }> = {};
   for (const [name, spec] of Object.entries(specs)) options[name] = { type: spec.type };
+  // A value that starts with "-" (say --seed -4) would read as a flag; join it so the value check can name it.
+  const joined: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string;
+    const next = args[i + 1];
+    const name = arg.startsWith("--") ? arg.slice(2) : "";
+    if (specs[name]?.type === "string" && next !== undefined && next.startsWith("-") && next !== "--") {
+      joined.push(`${arg}=${next}`);
+      i++;
+    } else {
+      joined.push(arg);
+    }
+  }
   try {
-    const parsed = parseArgs({ args: [...args], options, strict: true, allowPositionals });
+    const parsed = parseArgs({ args: joined, options, strict: true, allowPositionals });
     return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
   } catch (error) {
     const message = (error as Error).message.split("\n")[0] ?? "bad arguments";

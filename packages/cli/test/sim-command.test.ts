@@ -1,0 +1,67 @@
+import { describe, expect, it } from "vitest";
+import { runCli } from "@concord/cli";
+import { captureIo } from "./helpers.ts";
+
+function run(args: string[]): { code: number; out: string; err: string } {
+  const io = captureIo();
+  const code = runCli(args, io);
+  return { code, out: io.out, err: io.err };
+}
+
+describe("concord sim", () => {
+  it("prints exactly one JSON object with every required field", () => {
+    const { code, out } = run(["sim", "--algo", "solo", "--nodes", "1", "--scenario", "steady", "--seed", "3", "--ops", "50", "--clients", "2", "--json"]);
+    expect(code).toBe(0);
+    expect(out.trim().split("\n")).toHaveLength(1);
+    const report = JSON.parse(out);
+    for (const field of ["algo", "nodes", "scenario", "seed", "ops", "virtualSeconds", "throughputOpsPerSec", "latencyMs", "messages", "bytes", "leaderChanges", "linearizable", "invariantViolations"]) {
+      expect(report).toHaveProperty(field);
+    }
+    expect(report.ops).toEqual({ invoked: 58, completed: 58, failed: 0, indeterminate: 0 });
+    expect(Object.keys(report.latencyMs)).toEqual(["p50", "p95", "p99", "max"]);
+    expect(Object.keys(report.messages)).toEqual(["total", "perOp", "byType"]);
+    expect(report.linearizable).toBe(true);
+    expect(report.invariantViolations).toEqual([]);
+  });
+
+  it("prints the same bytes for the same arguments", () => {
+    const args = ["sim", "--algo", "solo", "--scenario", "chaos", "--seed", "11", "--json"];
+    const first = run(args);
+    const second = run(args);
+    expect(second.out).toBe(first.out);
+    expect(run(["sim", "--algo", "solo", "--scenario", "chaos", "--seed", "12", "--json"]).out).not.toBe(first.out);
+  });
+
+  it("prints a readable table without --json", () => {
+    const { code, out } = run(["sim", "--algo", "solo", "--scenario", "steady", "--ops", "20"]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/throughput \(ops\/s\)/);
+    expect(out).toMatch(/linearizable\s+yes/);
+  });
+
+  it.each([
+    [["sim", "--algo", "nope"], /--algo: unknown value "nope"; allowed: solo/],
+    [["sim"], /--algo is required; allowed: /],
+    [["sim", "--algo", "solo", "--scenario", "storm"], /--scenario: unknown value "storm"; allowed: steady, leader-crash, partition, lossy, slow-node, crash-restart, byzantine, chaos/],
+    [["sim", "--algo", "solo", "--seed", "-4"], /--seed: expected an integer from 0 to/],
+    [["sim", "--algo", "solo", "--ops", "many"], /--ops: expected an integer/],
+    [["sim", "--algo", "solo", "--nodes", "3"], /--nodes: solo runs on exactly 1 node, not 3/],
+    [["sim", "--algo", "solo", "--frobnicate"], /Unknown option '--frobnicate'.*allowed flags: --algo/],
+    [["sim", "--algo", "solo", "--byzantine-strategy", "lie"], /--byzantine-strategy: unknown value "lie"; allowed: silent, replay, delay/],
+    [["launch"], /unknown command "launch"/],
+  ])("refuses %j with exit code 2 and one line naming the flag", (args, message) => {
+    const { code, out, err } = run(args as string[]);
+    expect(code).toBe(2);
+    expect(out).toBe("");
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(err).toMatch(message as RegExp);
+  });
+
+  it("exits 1 and prints the replay command when a run breaks its guarantees", () => {
+    // solo tolerates no faults: a silent Byzantine server stops all progress, which the liveness check reports.
+    const { code, err, out } = run(["sim", "--algo", "solo", "--scenario", "byzantine", "--seed", "2", "--ops", "10", "--json"]);
+    expect(code).toBe(1);
+    expect(JSON.parse(out).invariantViolations[0].invariant).toBe("liveness");
+    expect(err).toContain("pnpm concord sim --algo solo --nodes 1 --scenario byzantine --seed 2 --ops 10");
+  });
+});
