@@ -1,0 +1,24 @@
+import { LeaderClient, parseConfig, type ClientContext, type LeaderClientAdapter } from "@concord/core";
+import type { RaftMessage } from "./messages.ts";
+import { raftOptionsSchema } from "./options.ts";
+
+/** raftClientAdapter maps Raft's client messages to the shared leader-based client (thesis §6). */
+export const raftClientAdapter: LeaderClientAdapter<RaftMessage> = {
+  request: (request) => ({ type: "clientRequest", clientId: request.clientId, sequence: request.sequence, command: request.command, readOnly: request.readOnly }),
+  reply: (message) => {
+    switch (message.type) {
+      case "clientReply":
+        return { kind: "result", sequence: message.sequence, result: message.result };
+      case "notLeader":
+        return { kind: "notLeader", sequence: message.sequence, leaderHint: message.hasLeaderHint ? message.leaderHint : undefined };
+      default:
+        return undefined;
+    }
+  },
+};
+
+/** createRaftClient builds Raft's client: core's LeaderClient with Raft's messages and the configured patience. */
+export function createRaftClient(context: ClientContext): LeaderClient<RaftMessage> {
+  const options = parseConfig(raftOptionsSchema, context.options, "raft");
+  return new LeaderClient<RaftMessage>(context, raftClientAdapter, { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks });
+}

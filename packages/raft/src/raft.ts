@@ -1,0 +1,1140 @@
+import {
+  CorruptionError,
+  SessionStateMachine,
+  assert,
+  dropped,
+  notLeader,
+  parseConfig,
+  unreachable,
+  type NodeId,
+  type Outbound,
+  type Ready,
+  type Rejection,
+  type Replica,
+  type ReplicaContext,
+  type ReplicaStatus,
+  type Rng,
+} from "@concord/core";
+import { isJoint, isVoter, members, planConfigChange, sortedIds, type ClusterConfig, type ConfigChange } from "./cluster-config.ts";
+import { RaftLog } from "./log.ts";
+import {
+  entryKind,
+  type AppendEntries,
+  type AppendResponse,
+  type ClientRequest,
+  type Entry,
+  type Heartbeat,
+  type HeartbeatResponse,
+  type InstallSnapshot,
+  type PeerMessage,
+  type RaftMessage,
+  type RequestVote,
+  type SnapshotResponse,
+  type VoteResponse,
+} from "./messages.ts";
+import { raftOptionsSchema, type RaftOptions } from "./options.ts";
+import { Progress } from "./progress.ts";
+import { jointIndex, jointVote, type VoteResult } from "./quorum.ts";
+import { decodeRecord, decodeSnapshot, encodeEntryRecord, encodeHardState, encodeSnapshot, type HardState, type RaftSnapshot } from "./records.ts";
+import { messageProblem } from "./validate.ts";
+
+/** RaftRole is a replica's role in its current term; a pre-candidate has not yet raised its term (thesis §9.6). */
+export type RaftRole = "follower" | "preCandidate" | "candidate" | "leader";
+
+/** ProposalResult is the log index a proposal was appended at, or why it was refused. */
+export type ProposalResult = { readonly kind: "accepted"; readonly index: number } | { readonly kind: "rejected"; readonly rejection: Rejection };
+
+/** TransferResult tells whether a leadership transfer started, or why not. */
+export type TransferResult = { readonly kind: "started" } | { readonly kind: "rejected"; readonly rejection: Rejection };
+
+/** ConfigChangeOptions: `joint` forces joint consensus even for a single-server change. */
+export interface ConfigChangeOptions {
+  readonly joint: boolean;
+}
+
+interface PendingRead {
+  readonly clientId: NodeId;
+  readonly sequence: number;
+  readonly command: Uint8Array;
+  readonly context: number;
+  readonly readIndex: number;
+}
+
+interface IncomingSnapshot {
+  readonly index: number;
+  readonly term: number;
+  readonly config: ClusterConfig;
+  readonly totalBytes: number;
+  readonly chunks: Uint8Array[];
+  received: number;
+}
+
+type Campaign = "preElection" | "election" | "transfer";
+
+type EntryBody = Omit<Entry, "term" | "index">;
+
+const noopBody: EntryBody = { kind: entryKind.noop, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] };
+
+function configBody(config: ClusterConfig): EntryBody {
+  return { ...noopBody, kind: entryKind.config, voters: config.voters, outgoing: config.outgoing, learners: config.learners };
+}
+
+/**
+ * RaftReplica is one Raft server (Ongaro and Ousterhout 2014, with Ongaro's
+ * thesis for pre-vote, check-quorum, ReadIndex, leadership transfer and
+ * membership changes) as a deterministic, I/O-free state machine in the
+ * manner of etcd-io/raft: `step` applies the checks every role shares, then
+ * dispatches to `stepLeader` / `stepCandidate` / `stepFollower`; roles change
+ * only through the `becomeX` methods. Committed entries are executed through
+ * the session table and the leader replies to clients.
+ *
+ * Invariant: a message that depends on a term, vote or entry leaves only in a
+ * Ready whose records persist that term, vote or entry (§5.1, Figure 2).
+ */
+export class RaftReplica implements Replica<RaftMessage> {
+  readonly id: NodeId;
+  private readonly options: RaftOptions;
+  private readonly rng: Rng;
+  private readonly sessions: SessionStateMachine;
+  private readonly log = new RaftLog();
+  private config: ClusterConfig;
+  private progress = new Map<NodeId, Progress>();
+
+  private term = 0;
+  private vote: NodeId | undefined;
+  private leader: NodeId | undefined;
+  private role: RaftRole = "follower";
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTimeout = 0;
+  private ticks = 0;
+  private readonly votes = new Map<NodeId, boolean>();
+
+  private transferee: NodeId | undefined;
+  private transferElapsed = 0;
+  private pendingConfigIndex = 0;
+  private applied = 0;
+  private recovering = false;
+  private latestSnapshot: RaftSnapshot | undefined;
+  private incoming: IncomingSnapshot | undefined;
+
+  private readContext = 0;
+  private readsAwaitingCommit: ClientRequest[] = [];
+  private pendingReads: PendingRead[] = [];
+  private confirmedReads: PendingRead[] = [];
+  private needReadRound = false;
+  private needBroadcast = false;
+  private readonly proposed = new Map<NodeId, { sequence: number; index: number }>();
+
+  private records: Uint8Array[] = [];
+  private persistedHardState: HardState | undefined;
+  private pendingSnapshotBytes: Uint8Array | undefined;
+  private outbox: Outbound<RaftMessage>[] = [];
+  private readonly rejectedByReason = new Map<string, number>();
+
+  constructor(context: ReplicaContext) {
+    this.id = context.id;
+    this.options = parseConfig(raftOptionsSchema, context.options, "raft");
+    this.rng = context.rng;
+    this.sessions = new SessionStateMachine(context.stateMachine);
+    this.config = { voters: sortedIds(context.replicas), outgoing: [], learners: [] };
+    this.recover(context.durable.snapshot, context.durable.records);
+  }
+
+  // ---------------------------------------------------------------- Replica
+
+  tick(): void {
+    this.ticks++;
+    if (this.role === "leader") this.tickHeartbeat();
+    else this.tickElection();
+    this.applyCommitted();
+  }
+
+  step(from: NodeId, message: RaftMessage): void {
+    const problem = messageProblem(from, message, (id) => this.progress.has(id));
+    if (problem !== undefined) {
+      this.countRejected(problem);
+      return;
+    }
+    switch (message.type) {
+      case "clientRequest":
+        this.handleClientRequest(message);
+        break;
+      case "clientReply":
+      case "notLeader":
+        break; // messageProblem rejects these
+      default:
+        this.stepPeer(from, message);
+    }
+    this.applyCommitted();
+  }
+
+  ready(): Ready<RaftMessage> | undefined {
+    this.flush();
+    const hardState: HardState = { term: this.term, vote: this.vote, commit: this.log.committed };
+    const persisted = this.persistedHardState;
+    if (persisted === undefined || persisted.term !== hardState.term || persisted.vote !== hardState.vote || persisted.commit !== hardState.commit) {
+      this.records.push(encodeHardState(hardState));
+      this.persistedHardState = hardState;
+    }
+    if (this.records.length === 0 && this.outbox.length === 0 && this.pendingSnapshotBytes === undefined) return undefined;
+    return { snapshot: this.pendingSnapshotBytes, persist: this.records, messages: this.outbox };
+  }
+
+  advance(done: Ready<RaftMessage>): void {
+    if (done.persist === this.records) this.records = [];
+    if (done.messages === this.outbox) this.outbox = [];
+    if (done.snapshot !== undefined && done.snapshot === this.pendingSnapshotBytes) this.pendingSnapshotBytes = undefined;
+  }
+
+  status(): ReplicaStatus {
+    return {
+      id: this.id,
+      role: this.reportedRole(),
+      epoch: this.term,
+      leader: this.leader,
+      commitIndex: this.log.committed,
+      appliedIndex: this.applied,
+    };
+  }
+
+  // ------------------------------------------------------- public operations
+
+  /**
+   * proposeConfigChange asks the leader to change the membership (thesis §4):
+   * one voter added or removed at a time directly, anything more through the
+   * joint configuration. It is refused until the leader has applied an entry
+   * of its own term (the fix to single-server changes, thesis §4.1 errata)
+   * and while another change is pending or a transfer runs.
+   */
+  proposeConfigChange(changes: readonly ConfigChange[], options: ConfigChangeOptions = { joint: false }): ProposalResult {
+    if (this.role !== "leader") return { kind: "rejected", rejection: notLeader(this.leader) };
+    if (this.transferee !== undefined) return { kind: "rejected", rejection: dropped("a leadership transfer is in progress") };
+    if (this.pendingConfigIndex > this.applied) return { kind: "rejected", rejection: dropped("an earlier configuration change (or the term's first entry) is not yet applied") };
+    const plan = planConfigChange(this.config, changes, options.joint);
+    if (plan.kind === "invalid") return { kind: "rejected", rejection: dropped(plan.reason) };
+    const index = this.appendAsLeader([configBody(plan.config)]);
+    this.pendingConfigIndex = index;
+    return { kind: "accepted", index };
+  }
+
+  /**
+   * transferLeadership hands leadership to `target` (thesis §3.10): the leader
+   * stops taking proposals, catches the target up, then sends it TimeoutNow.
+   * The transfer is abandoned after `transferTimeoutTicks`.
+   */
+  transferLeadership(target: NodeId): TransferResult {
+    if (this.role !== "leader") return { kind: "rejected", rejection: notLeader(this.leader) };
+    if (target === this.id) return { kind: "rejected", rejection: dropped("already the leader") };
+    const progress = this.progress.get(target);
+    if (progress === undefined || !isVoter(this.config, target)) return { kind: "rejected", rejection: dropped(`node ${target} is not a voter`) };
+    if (this.transferee === target) return { kind: "started" };
+    this.transferee = target;
+    this.transferElapsed = 0;
+    if (progress.match === this.log.lastIndex()) this.sendTimeoutNow(target);
+    else this.sendAppend(target, true);
+    return { kind: "started" };
+  }
+
+  /** campaign starts an election now, as an election timeout would (for tests and operators). */
+  campaign(): void {
+    this.hup(false);
+  }
+
+  // ---------------------------------------------------------- introspection
+
+  /** raftRole is the replica's exact role (status() folds pre-candidate into candidate). */
+  raftRole(): RaftRole {
+    return this.role;
+  }
+
+  /** hardState is the term, vote and commit index the replica holds now. */
+  hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  /** configuration is the configuration in force (the last one applied). */
+  configuration(): ClusterConfig {
+    return this.config;
+  }
+
+  /** logEntries lists the entries held after the snapshot. */
+  logEntries(): readonly Entry[] {
+    return this.log.entriesAfter(this.log.snapshotIndex);
+  }
+
+  /** lastIndex is the index of the last log entry. */
+  lastIndex(): number {
+    return this.log.lastIndex();
+  }
+
+  /** snapshotIndex is the index the log is compacted up to. */
+  snapshotIndex(): number {
+    return this.log.snapshotIndex;
+  }
+
+  /** entryTerm returns the term of the entry at `index`, or undefined if it is compacted or absent. */
+  entryTerm(index: number): number | undefined {
+    return this.log.term(index);
+  }
+
+  /** progressOf returns the leader's progress record for a member (undefined elsewhere). */
+  progressOf(id: NodeId): Readonly<Progress> | undefined {
+    return this.role === "leader" ? this.progress.get(id) : undefined;
+  }
+
+  /** leadershipTransferee is the target of the transfer in progress, if any. */
+  leadershipTransferee(): NodeId | undefined {
+    return this.transferee;
+  }
+
+  /** rejectedMessages counts the impossible messages rejected unapplied, by reason. */
+  rejectedMessages(): ReadonlyMap<string, number> {
+    return this.rejectedByReason;
+  }
+
+  /** rejectedMessageCount is the total of {@link rejectedMessages}. */
+  rejectedMessageCount(): number {
+    let total = 0;
+    for (const count of this.rejectedByReason.values()) total += count;
+    return total;
+  }
+
+  // ----------------------------------------------------------------- step
+
+  private stepPeer(from: NodeId, message: PeerMessage): void {
+    if (message.term > this.term) {
+      if (message.type === "requestVote" && !message.transfer && this.inLease()) {
+        // Thesis §4.2.3 and §6.2: a server that heard from a live leader within
+        // the minimum election timeout ignores vote requests, so a rejoining
+        // or removed server cannot depose a healthy leader.
+        return;
+      }
+      if (message.type === "requestVote" && message.preVote) {
+        // A pre-vote never changes our term (thesis §9.6).
+      } else if (message.type === "voteResponse" && message.preVote && !message.reject) {
+        // A granted pre-vote carries the term we will campaign in; it is counted below.
+      } else if (message.type === "appendEntries" || message.type === "heartbeat" || message.type === "installSnapshot") {
+        this.becomeFollower(message.term, from);
+      } else {
+        this.becomeFollower(message.term, undefined);
+      }
+    } else if (message.term < this.term) {
+      this.stepStale(from, message);
+      return;
+    }
+
+    if (message.type === "requestVote") {
+      this.handleVoteRequest(from, message);
+      return;
+    }
+    switch (this.role) {
+      case "leader":
+        this.stepLeader(from, message);
+        return;
+      case "candidate":
+      case "preCandidate":
+        this.stepCandidate(from, message);
+        return;
+      case "follower":
+        this.stepFollower(from, message);
+        return;
+      default:
+        unreachable(this.role);
+    }
+  }
+
+  /** stepStale answers a message of an older term (§5.1: it is otherwise ignored). */
+  private stepStale(from: NodeId, message: PeerMessage): void {
+    if ((this.options.checkQuorum || this.options.preVote) && (message.type === "appendEntries" || message.type === "heartbeat")) {
+      // With check-quorum or pre-vote a stranded node's term may run ahead; telling a
+      // stale leader our term makes it step down (etcd-io/raft, thesis §9.6).
+      this.send(from, { type: "appendResponse", term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+    } else if (message.type === "requestVote" && message.preVote) {
+      this.send(from, { type: "voteResponse", term: this.term, reject: true, preVote: true });
+    }
+  }
+
+  private handleVoteRequest(from: NodeId, message: RequestVote): void {
+    // §5.2: one vote per term; thesis §9.6: a pre-vote for a later term binds nothing.
+    const canVote = this.vote === from || (this.vote === undefined && this.leader === undefined) || (message.preVote && message.term > this.term);
+    // §5.4.1: vote only for a candidate whose log is at least as up to date.
+    if (canVote && this.log.isUpToDate(message.lastLogIndex, message.lastLogTerm)) {
+      this.send(from, { type: "voteResponse", term: message.preVote ? message.term : this.term, reject: false, preVote: message.preVote });
+      if (!message.preVote) {
+        this.electionElapsed = 0;
+        this.vote = from;
+      }
+      return;
+    }
+    this.send(from, { type: "voteResponse", term: this.term, reject: true, preVote: message.preVote });
+  }
+
+  private stepLeader(from: NodeId, message: PeerMessage): void {
+    const progress = this.progress.get(from);
+    switch (message.type) {
+      case "appendResponse":
+        if (progress !== undefined) this.handleAppendResponse(from, progress, message);
+        return;
+      case "heartbeatResponse":
+        if (progress !== undefined) this.handleHeartbeatResponse(from, progress, message);
+        return;
+      case "snapshotResponse":
+        if (progress !== undefined) this.handleSnapshotResponse(from, progress, message);
+        return;
+      case "voteResponse":
+        return; // late votes of the election we already won
+      case "appendEntries":
+      case "heartbeat":
+      case "installSnapshot":
+        // Election Safety (§5.2) says no other leader exists in our term.
+        this.countRejected(`${message.type} from ${from} claims leadership of our own term ${this.term}`);
+        return;
+      case "timeoutNow":
+        return;
+      case "requestVote":
+        return; // handled in stepPeer
+      default:
+        unreachable(message);
+    }
+  }
+
+  private stepCandidate(from: NodeId, message: PeerMessage): void {
+    switch (message.type) {
+      case "appendEntries":
+        this.becomeFollower(message.term, from);
+        this.handleAppendEntries(from, message);
+        return;
+      case "heartbeat":
+        this.becomeFollower(message.term, from);
+        this.handleHeartbeat(from, message);
+        return;
+      case "installSnapshot":
+        this.becomeFollower(message.term, from);
+        this.handleInstallSnapshot(from, message);
+        return;
+      case "voteResponse":
+        this.handleVoteResponse(from, message);
+        return;
+      case "appendResponse":
+      case "heartbeatResponse":
+      case "snapshotResponse":
+      case "timeoutNow":
+      case "requestVote":
+        return;
+      default:
+        unreachable(message);
+    }
+  }
+
+  private stepFollower(from: NodeId, message: PeerMessage): void {
+    switch (message.type) {
+      case "appendEntries":
+        this.heardFromLeader(from);
+        this.handleAppendEntries(from, message);
+        return;
+      case "heartbeat":
+        this.heardFromLeader(from);
+        this.handleHeartbeat(from, message);
+        return;
+      case "installSnapshot":
+        this.heardFromLeader(from);
+        this.handleInstallSnapshot(from, message);
+        return;
+      case "timeoutNow":
+        // Thesis §3.10: the transfer target campaigns at once, skipping pre-vote.
+        this.hup(true);
+        return;
+      case "voteResponse":
+      case "appendResponse":
+      case "heartbeatResponse":
+      case "snapshotResponse":
+      case "requestVote":
+        return;
+      default:
+        unreachable(message);
+    }
+  }
+
+  private heardFromLeader(from: NodeId): void {
+    this.electionElapsed = 0;
+    this.leader = from;
+  }
+
+  // -------------------------------------------------------- follower side
+
+  private handleAppendEntries(from: NodeId, message: AppendEntries): void {
+    const readContext = message.readContext;
+    if (message.prevLogIndex < this.log.committed) {
+      this.send(from, { type: "appendResponse", term: this.term, index: this.log.committed, reject: false, rejectHint: 0, logTerm: 0, readContext });
+      return;
+    }
+    const outcome = this.log.maybeAppend(message.prevLogIndex, message.prevLogTerm, message.entries);
+    if (outcome.kind === "mismatch") {
+      // §5.3 consistency check failed; hint where our log could match (fast back-off).
+      const hint = this.log.findConflictByTerm(Math.min(message.prevLogIndex, this.log.lastIndex()), message.prevLogTerm);
+      this.send(from, { type: "appendResponse", term: this.term, index: message.prevLogIndex, reject: true, rejectHint: hint.index, logTerm: hint.term, readContext });
+      return;
+    }
+    if (outcome.appendedFrom !== undefined) this.persistEntriesFrom(outcome.appendedFrom);
+    // §5.3: commit up to the leader's commit, but only what this append proved we hold.
+    this.log.commitTo(Math.min(message.commit, outcome.lastNewIndex));
+    this.send(from, { type: "appendResponse", term: this.term, index: outcome.lastNewIndex, reject: false, rejectHint: 0, logTerm: 0, readContext });
+  }
+
+  private handleHeartbeat(from: NodeId, message: Heartbeat): void {
+    // The leader sends min(match, commit), which our log is known to hold.
+    this.log.commitTo(Math.min(message.commit, this.log.lastIndex()));
+    this.send(from, { type: "heartbeatResponse", term: this.term, readContext: message.readContext });
+  }
+
+  private handleInstallSnapshot(from: NodeId, message: InstallSnapshot): void {
+    if (message.snapshotIndex <= this.log.committed) {
+      this.incoming = undefined;
+      this.send(from, { type: "appendResponse", term: this.term, index: this.log.committed, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+      return;
+    }
+    if (message.offset === 0) {
+      this.incoming = {
+        index: message.snapshotIndex,
+        term: message.snapshotTerm,
+        config: { voters: message.voters, outgoing: message.outgoing, learners: message.learners },
+        totalBytes: message.totalBytes,
+        chunks: [],
+        received: 0,
+      };
+    }
+    const incoming = this.incoming;
+    const sameSnapshot = incoming !== undefined && incoming.index === message.snapshotIndex && incoming.term === message.snapshotTerm && incoming.totalBytes === message.totalBytes;
+    if (!sameSnapshot || message.offset !== incoming.received) {
+      this.send(from, { type: "snapshotResponse", term: this.term, snapshotIndex: message.snapshotIndex, offset: sameSnapshot ? incoming.received : 0 });
+      return;
+    }
+    incoming.chunks.push(message.data);
+    incoming.received += message.data.length;
+    if (!message.done) {
+      this.send(from, { type: "snapshotResponse", term: this.term, snapshotIndex: message.snapshotIndex, offset: incoming.received });
+      return;
+    }
+    this.incoming = undefined;
+    const data = new Uint8Array(incoming.received);
+    let offset = 0;
+    for (const chunk of incoming.chunks) {
+      data.set(chunk, offset);
+      offset += chunk.length;
+    }
+    this.restoreSnapshot({ index: incoming.index, term: incoming.term, config: incoming.config, data });
+    this.send(from, { type: "appendResponse", term: this.term, index: this.log.lastIndex(), reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+  }
+
+  /**
+   * restoreSnapshot installs a leader's snapshot (§7). If the log already
+   * holds the snapshot's last entry, the entries after it are kept and only
+   * the commit index moves; otherwise the snapshot covers the log, and the
+   * whole log is discarded.
+   */
+  private restoreSnapshot(snapshot: RaftSnapshot): void {
+    if (this.log.matchTerm(snapshot.index, snapshot.term)) {
+      this.log.commitTo(snapshot.index);
+      return;
+    }
+    this.log.restore(snapshot.index, snapshot.term);
+    this.sessions.restore(snapshot.data);
+    this.applied = snapshot.index;
+    this.latestSnapshot = snapshot;
+    this.switchToConfig(snapshot.config);
+    this.pendingSnapshotBytes = encodeSnapshot(snapshot);
+    this.records = [];
+    this.persistedHardState = undefined;
+  }
+
+  // ---------------------------------------------------------- leader side
+
+  private handleAppendResponse(from: NodeId, progress: Progress, message: AppendResponse): void {
+    this.noteActive(progress, message.readContext);
+    if (message.reject) {
+      let nextProbe = message.rejectHint;
+      if (message.logTerm > 0) nextProbe = this.log.findConflictByTerm(message.rejectHint, message.logTerm).index;
+      if (progress.maybeDecreaseTo(message.index, nextProbe)) {
+        if (progress.state === "replicate") progress.becomeProbe();
+        this.sendAppend(from, true);
+      }
+      return;
+    }
+    const wasPaused = progress.isPaused();
+    if (progress.maybeUpdate(message.index)) {
+      if (progress.state === "probe") progress.becomeReplicate();
+      else if (progress.state === "snapshot" && progress.match + 1 >= this.log.firstIndex()) {
+        progress.becomeProbe();
+        progress.becomeReplicate();
+      } else if (progress.state === "replicate") progress.inflights.freeUpTo(message.index);
+      // §5.3: the new commit index reaches followers on the next append or heartbeat.
+      this.maybeCommit();
+      while (this.sendAppend(from, false)) {
+        // keep the pipeline full
+      }
+      if (this.transferee === from && progress.match === this.log.lastIndex()) this.sendTimeoutNow(from);
+    } else if (wasPaused && !progress.isPaused()) {
+      this.sendAppend(from, false);
+    }
+  }
+
+  private handleHeartbeatResponse(from: NodeId, progress: Progress, message: HeartbeatResponse): void {
+    this.noteActive(progress, message.readContext);
+    progress.probeSent = false;
+    if (progress.state === "snapshot") this.sendSnapshotChunk(from, progress);
+    else if (progress.match < this.log.lastIndex()) this.sendAppend(from, true);
+  }
+
+  private handleSnapshotResponse(from: NodeId, progress: Progress, message: SnapshotResponse): void {
+    this.noteActive(progress, 0);
+    if (progress.state !== "snapshot" || message.snapshotIndex !== progress.pendingSnapshot) return;
+    progress.snapshotOffset = message.offset;
+    this.sendSnapshotChunk(from, progress);
+  }
+
+  private noteActive(progress: Progress, readContext: number): void {
+    progress.recentActive = true;
+    progress.lastAckTick = this.ticks;
+    if (readContext > progress.ackedReadContext) {
+      progress.ackedReadContext = readContext;
+      this.checkReads();
+    }
+  }
+
+  /** maybeCommit advances the commit index to what a quorum holds, counting only entries of this term (§5.4.2). */
+  private maybeCommit(): boolean {
+    const index = jointIndex(this.config.voters, this.config.outgoing, (id) => this.progress.get(id)?.match ?? 0);
+    return this.log.maybeCommit(index, this.term);
+  }
+
+  /**
+   * sendAppend sends the follower the entries from its next index, or a
+   * snapshot if they are compacted. With `sendIfEmpty` false it sends
+   * nothing when there is nothing new. It returns whether it sent.
+   */
+  private sendAppend(to: NodeId, sendIfEmpty: boolean): boolean {
+    const progress = this.progress.get(to);
+    if (progress === undefined || progress.isPaused()) return false;
+    const prevLogIndex = progress.next - 1;
+    const prevLogTerm = this.log.term(prevLogIndex);
+    if (prevLogTerm === undefined) {
+      this.startSnapshot(to, progress);
+      return false;
+    }
+    const entries = progress.next <= this.log.lastIndex() ? this.log.slice(progress.next, this.options.maxBatchEntries, this.options.maxBytesPerMessage) : [];
+    if (entries.length === 0 && !sendIfEmpty) return false;
+    this.send(to, { type: "appendEntries", term: this.term, prevLogIndex, prevLogTerm, entries, commit: this.log.committed, readContext: this.readContext });
+    progress.sentReadContext = this.readContext;
+    progress.sentSinceHeartbeat = true;
+    const last = entries[entries.length - 1];
+    if (progress.state === "probe") progress.probeSent = true;
+    else if (last !== undefined) {
+      progress.optimisticUpdate(last.index);
+      progress.inflights.add(last.index);
+    }
+    return true;
+  }
+
+  private sendHeartbeat(to: NodeId, progress: Progress): void {
+    this.send(to, { type: "heartbeat", term: this.term, commit: Math.min(progress.match, this.log.committed), readContext: this.readContext });
+    progress.sentReadContext = this.readContext;
+  }
+
+  private startSnapshot(to: NodeId, progress: Progress): void {
+    const snapshot = this.latestSnapshot;
+    assert(snapshot !== undefined, "the log is compacted but there is no snapshot");
+    progress.becomeSnapshot(snapshot.index);
+    this.sendSnapshotChunk(to, progress);
+  }
+
+  /** sendSnapshotChunk sends the chunk the follower asked for (§7: InstallSnapshot in chunks). */
+  private sendSnapshotChunk(to: NodeId, progress: Progress): void {
+    const snapshot = this.latestSnapshot;
+    if (snapshot === undefined || snapshot.index !== progress.pendingSnapshot) {
+      // A newer snapshot replaced the one being sent: start over with it.
+      progress.becomeProbe();
+      this.sendAppend(to, true);
+      return;
+    }
+    const offset = Math.min(progress.snapshotOffset, snapshot.data.length);
+    const data = snapshot.data.subarray(offset, offset + this.options.maxBytesPerMessage);
+    this.send(to, {
+      type: "installSnapshot",
+      term: this.term,
+      snapshotIndex: snapshot.index,
+      snapshotTerm: snapshot.term,
+      voters: snapshot.config.voters,
+      outgoing: snapshot.config.outgoing,
+      learners: snapshot.config.learners,
+      offset,
+      data,
+      done: offset + data.length === snapshot.data.length,
+      totalBytes: snapshot.data.length,
+    });
+  }
+
+  private sendTimeoutNow(to: NodeId): void {
+    this.send(to, { type: "timeoutNow", term: this.term });
+  }
+
+  private bcastHeartbeat(): void {
+    for (const [id, progress] of this.progress) {
+      if (id === this.id) continue;
+      // An append sent since the last round already reset the follower's timer.
+      const redundant = progress.sentSinceHeartbeat && progress.sentReadContext >= this.readContext && progress.state !== "snapshot";
+      progress.sentSinceHeartbeat = false;
+      if (!redundant) this.sendHeartbeat(id, progress);
+    }
+  }
+
+  /** flush sends what batching held back: one append per follower for all new entries, one read round for all new reads. */
+  private flush(): void {
+    if (this.role !== "leader") return;
+    if (this.needBroadcast) {
+      this.needBroadcast = false;
+      for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, false);
+    }
+    if (this.needReadRound) {
+      this.needReadRound = false;
+      for (const [id, progress] of this.progress) {
+        if (id !== this.id && progress.sentReadContext < this.readContext && isVoter(this.config, id)) this.sendHeartbeat(id, progress);
+      }
+    }
+    this.checkReads();
+  }
+
+  /** appendAsLeader appends entries of the current term to the leader's log and returns the last index. */
+  private appendAsLeader(bodies: readonly EntryBody[]): number {
+    assert(this.role === "leader", "only a leader appends its own entries");
+    const first = this.log.lastIndex() + 1;
+    const entries: Entry[] = bodies.map((body, k) => ({ ...body, term: this.term, index: first + k }));
+    this.log.append(entries);
+    this.persistEntriesFrom(first);
+    const self = this.progress.get(this.id);
+    assert(self !== undefined, "a leader tracks its own progress");
+    self.maybeUpdate(this.log.lastIndex());
+    this.needBroadcast = true;
+    this.maybeCommit();
+    return this.log.lastIndex();
+  }
+
+  private persistEntriesFrom(index: number): void {
+    for (const entry of this.log.entriesAfter(index - 1)) this.records.push(encodeEntryRecord(entry));
+  }
+
+  // --------------------------------------------------------- clients, reads
+
+  private handleClientRequest(request: ClientRequest): void {
+    if (this.role !== "leader") {
+      const hint = this.leader;
+      this.send(request.clientId, { type: "notLeader", sequence: request.sequence, hasLeaderHint: hint !== undefined, leaderHint: hint ?? 0 });
+      return;
+    }
+    // Thesis §3.10: no proposals while leadership moves; the client retries.
+    if (this.transferee !== undefined) return;
+    if (request.readOnly) {
+      this.handleRead(request);
+      return;
+    }
+    const cached = this.sessions.cachedResult(request.clientId, request.sequence);
+    if (cached !== undefined) {
+      this.reply(request.clientId, request.sequence, cached);
+      return;
+    }
+    if (request.sequence < this.sessions.lastSequence(request.clientId)) return;
+    const prior = this.proposed.get(request.clientId);
+    if (prior !== undefined && prior.sequence === request.sequence && prior.index > this.applied && this.log.term(prior.index) === this.term) return;
+    if (this.log.lastIndex() - this.log.committed >= this.options.maxUncommittedEntries) return;
+    const index = this.appendAsLeader([{ ...noopBody, kind: entryKind.command, clientId: request.clientId, sequence: request.sequence, command: request.command }]);
+    this.proposed.set(request.clientId, { sequence: request.sequence, index });
+  }
+
+  /**
+   * handleRead serves a read linearizably without a log entry: by ReadIndex
+   * (thesis §6.4: note the commit index, confirm leadership with a round of
+   * heartbeats, wait to apply up to it) or, as an opt-in, by lease (§6.4.1).
+   * A new leader holds reads until an entry of its term commits, since only
+   * then is its commit index known to be current.
+   */
+  private handleRead(request: ClientRequest): void {
+    if (!this.committedInTerm()) {
+      if (this.readsAwaitingCommit.length < this.options.maxPendingReads) this.readsAwaitingCommit.push(request);
+      return;
+    }
+    if (this.pendingReads.length + this.confirmedReads.length >= this.options.maxPendingReads) return;
+    const read = { clientId: request.clientId, sequence: request.sequence, command: request.command, readIndex: this.log.committed };
+    if (this.options.leaseReads && this.leaseValid()) {
+      this.confirmedReads.push({ ...read, context: 0 });
+      this.serveReads();
+      return;
+    }
+    this.readContext++;
+    this.pendingReads.push({ ...read, context: this.readContext });
+    this.needReadRound = true;
+  }
+
+  private committedInTerm(): boolean {
+    return this.log.term(this.log.committed) === this.term;
+  }
+
+  /** leaseValid: a quorum answered within half an election timeout, so no other leader can have been elected (needs checkQuorum). */
+  private leaseValid(): boolean {
+    const horizon = this.ticks - Math.floor(this.options.electionTimeoutTicks / 2);
+    const votes = new Map<NodeId, boolean>();
+    for (const [id, progress] of this.progress) votes.set(id, id === this.id || progress.lastAckTick > horizon);
+    return jointVote(this.config.voters, this.config.outgoing, votes) === "won";
+  }
+
+  private checkReads(): void {
+    if (this.role !== "leader" || this.pendingReads.length === 0) return;
+    const confirmed = jointIndex(this.config.voters, this.config.outgoing, (id) =>
+      id === this.id ? this.readContext : (this.progress.get(id)?.ackedReadContext ?? 0),
+    );
+    let k = 0;
+    while (k < this.pendingReads.length && (this.pendingReads[k] as PendingRead).context <= confirmed) k++;
+    if (k === 0) return;
+    for (const read of this.pendingReads.splice(0, k)) this.confirmedReads.push(read);
+    this.serveReads();
+  }
+
+  private serveReads(): void {
+    let k = 0;
+    while (k < this.confirmedReads.length && (this.confirmedReads[k] as PendingRead).readIndex <= this.applied) {
+      const read = this.confirmedReads[k] as PendingRead;
+      this.reply(read.clientId, read.sequence, this.sessions.query(read.command));
+      k++;
+    }
+    if (k > 0) this.confirmedReads.splice(0, k);
+  }
+
+  private reply(clientId: NodeId, sequence: number, result: Uint8Array): void {
+    this.send(clientId, { type: "clientReply", sequence, result });
+  }
+
+  // ----------------------------------------------------------------- apply
+
+  private applyCommitted(): void {
+    while (this.applied < this.log.committed) {
+      const entry = this.log.entry(this.applied + 1);
+      assert(entry !== undefined, () => `committed entry ${this.applied + 1} is missing`);
+      this.applied++;
+      this.applyEntry(entry);
+    }
+    this.maybeSnapshot();
+    if (this.role === "leader" && this.readsAwaitingCommit.length > 0 && this.committedInTerm()) {
+      const waiting = this.readsAwaitingCommit;
+      this.readsAwaitingCommit = [];
+      for (const request of waiting) this.handleRead(request);
+    }
+    this.serveReads();
+  }
+
+  private applyEntry(entry: Entry): void {
+    switch (entry.kind) {
+      case entryKind.command: {
+        const execution = this.sessions.execute({ clientId: entry.clientId, sequence: entry.sequence, command: entry.command });
+        if (this.role === "leader" && !this.recovering && execution.kind !== "stale") this.reply(entry.clientId, entry.sequence, execution.result);
+        return;
+      }
+      case entryKind.noop:
+        if (this.role === "leader" && !this.recovering && entry.index === this.pendingConfigIndex) this.maybeLeaveJoint();
+        return;
+      case entryKind.config:
+        this.applyConfigEntry(entry);
+        return;
+      default:
+        assert(false, () => `entry ${entry.index} has unknown kind ${entry.kind}`);
+    }
+  }
+
+  /**
+   * applyConfigEntry puts a configuration in force once it is committed (the
+   * etcd-io/raft variant of thesis §4.1: one change pending at a time makes
+   * applying at commit time safe). A leader that is no longer a voter steps
+   * down (thesis §4.2.2); a leader that applied a joint configuration
+   * proposes leaving it (thesis §4.3).
+   */
+  private applyConfigEntry(entry: Entry): void {
+    this.switchToConfig({ voters: entry.voters, outgoing: entry.outgoing, learners: entry.learners });
+    if (this.role !== "leader" || this.recovering) return;
+    if (!isVoter(this.config, this.id)) {
+      this.becomeFollower(this.term, undefined);
+      return;
+    }
+    if (this.transferee !== undefined && !isVoter(this.config, this.transferee)) this.abortTransfer();
+    if (entry.index >= this.pendingConfigIndex) this.maybeLeaveJoint();
+    this.needBroadcast = true;
+    this.maybeCommit();
+  }
+
+  /**
+   * maybeLeaveJoint proposes C_new once C_old,new is in force and nothing
+   * else is pending (thesis §4.3), also for a leader elected while joint.
+   */
+  private maybeLeaveJoint(): void {
+    if (!isJoint(this.config)) return;
+    for (let index = this.applied + 1; index <= this.log.lastIndex(); index++) {
+      if (this.log.entry(index)?.kind === entryKind.config) return;
+    }
+    this.pendingConfigIndex = this.appendAsLeader([configBody({ voters: this.config.voters, outgoing: [], learners: this.config.learners })]);
+  }
+
+  private switchToConfig(config: ClusterConfig): void {
+    this.config = config;
+    const next = new Map<NodeId, Progress>();
+    for (const id of members(config)) {
+      next.set(id, this.progress.get(id) ?? this.newProgress(id));
+    }
+    this.progress = next;
+  }
+
+  private newProgress(id: NodeId): Progress {
+    const progress = new Progress(id, this.log.lastIndex(), this.options.maxInflightMessages);
+    if (id === this.id) progress.match = this.log.lastIndex();
+    return progress;
+  }
+
+  /** maybeSnapshot compacts the log once enough entries were applied since the last snapshot (§7). */
+  private maybeSnapshot(): void {
+    const previous = this.latestSnapshot?.index ?? 0;
+    if (this.applied - previous < this.options.snapshotEveryEntries) return;
+    const term = this.log.term(this.applied);
+    assert(term !== undefined, "the applied entry is in the log");
+    const snapshot: RaftSnapshot = { index: this.applied, term, config: this.config, data: this.sessions.snapshot() };
+    // Entries since the previous snapshot stay in memory, so that a follower a
+    // little behind gets entries rather than the whole snapshot.
+    this.log.compact(Math.max(previous, this.log.snapshotIndex));
+    this.latestSnapshot = snapshot;
+    this.pendingSnapshotBytes = encodeSnapshot(snapshot);
+    this.records = [];
+    this.persistEntriesFrom(this.applied + 1);
+    this.persistedHardState = undefined;
+  }
+
+  // ----------------------------------------------------------------- ticks
+
+  private tickElection(): void {
+    this.electionElapsed++;
+    if (this.promotable() && this.electionElapsed >= this.randomizedElectionTimeout) {
+      this.electionElapsed = 0;
+      this.hup(false);
+    }
+  }
+
+  private tickHeartbeat(): void {
+    this.heartbeatElapsed++;
+    this.electionElapsed++;
+    if (this.transferee !== undefined) {
+      this.transferElapsed++;
+      if (this.transferElapsed >= (this.options.transferTimeoutTicks ?? this.options.electionTimeoutTicks)) this.abortTransfer();
+    }
+    if (this.electionElapsed >= this.options.electionTimeoutTicks) {
+      this.electionElapsed = 0;
+      if (this.options.checkQuorum) {
+        // Thesis §6.2: a leader that cannot reach a quorum for an election timeout steps down.
+        if (!this.quorumActive()) {
+          this.becomeFollower(this.term, undefined);
+          return;
+        }
+        for (const [id, progress] of this.progress) progress.recentActive = id === this.id;
+      }
+    }
+    if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      this.bcastHeartbeat();
+    }
+  }
+
+  private quorumActive(): boolean {
+    const votes = new Map<NodeId, boolean>();
+    for (const [id, progress] of this.progress) votes.set(id, id === this.id || progress.recentActive);
+    return jointVote(this.config.voters, this.config.outgoing, votes) === "won";
+  }
+
+  private inLease(): boolean {
+    return this.options.checkQuorum && this.leader !== undefined && this.electionElapsed < this.options.electionTimeoutTicks;
+  }
+
+  // -------------------------------------------------------------- elections
+
+  private promotable(): boolean {
+    return isVoter(this.config, this.id);
+  }
+
+  private hup(transfer: boolean): void {
+    if (this.role === "leader" || !this.promotable()) return;
+    this.startCampaign(transfer ? "transfer" : this.options.preVote ? "preElection" : "election");
+  }
+
+  private startCampaign(kind: Campaign): void {
+    let voteTerm: number;
+    if (kind === "preElection") {
+      this.becomePreCandidate();
+      voteTerm = this.term + 1;
+    } else {
+      this.becomeCandidate();
+      voteTerm = this.term;
+    }
+    this.votes.set(this.id, true);
+    if (this.poll() === "won") {
+      if (kind === "preElection") this.startCampaign("election");
+      else this.becomeLeader();
+      return;
+    }
+    for (const id of sortedIds([...this.config.voters, ...this.config.outgoing])) {
+      if (id === this.id) continue;
+      this.send(id, {
+        type: "requestVote",
+        term: voteTerm,
+        lastLogIndex: this.log.lastIndex(),
+        lastLogTerm: this.log.lastTerm(),
+        preVote: kind === "preElection",
+        transfer: kind === "transfer",
+      });
+    }
+  }
+
+  private handleVoteResponse(from: NodeId, message: VoteResponse): void {
+    if (message.preVote !== (this.role === "preCandidate")) return;
+    this.votes.set(from, !message.reject);
+    switch (this.poll()) {
+      case "won":
+        if (this.role === "preCandidate") this.startCampaign("election");
+        else this.becomeLeader();
+        return;
+      case "lost":
+        this.becomeFollower(this.term, undefined);
+        return;
+      case "pending":
+        return;
+    }
+  }
+
+  private poll(): VoteResult {
+    return jointVote(this.config.voters, this.config.outgoing, this.votes);
+  }
+
+  // ------------------------------------------------------------ transitions
+
+  private reset(term: number): void {
+    if (term !== this.term) {
+      assert(term > this.term, () => `term may not go back from ${this.term} to ${term}`);
+      this.term = term;
+      this.vote = undefined;
+    }
+    this.leader = undefined;
+    this.electionElapsed = 0;
+    this.heartbeatElapsed = 0;
+    this.randomizedElectionTimeout = this.options.electionTimeoutTicks + this.rng.nextInt(this.options.electionTimeoutTicks);
+    this.abortTransfer();
+    this.votes.clear();
+    const progress = new Map<NodeId, Progress>();
+    for (const id of members(this.config)) progress.set(id, this.newProgress(id));
+    this.progress = progress;
+    this.pendingReads = [];
+    this.confirmedReads = [];
+    this.readsAwaitingCommit = [];
+    this.needReadRound = false;
+    this.needBroadcast = false;
+    this.proposed.clear();
+  }
+
+  private becomeFollower(term: number, leader: NodeId | undefined): void {
+    this.reset(term);
+    this.leader = leader;
+    this.role = "follower";
+  }
+
+  private becomePreCandidate(): void {
+    assert(this.role !== "leader", "invalid transition: leader -> pre-candidate");
+    // Thesis §9.6: a pre-candidate keeps its term and vote.
+    this.votes.clear();
+    this.leader = undefined;
+    this.role = "preCandidate";
+  }
+
+  private becomeCandidate(): void {
+    assert(this.role !== "leader", "invalid transition: leader -> candidate");
+    this.reset(this.term + 1);
+    this.vote = this.id;
+    this.role = "candidate";
+  }
+
+  private becomeLeader(): void {
+    assert(this.role === "candidate", () => `invalid transition: ${this.role} -> leader`);
+    this.reset(this.term);
+    this.leader = this.id;
+    this.role = "leader";
+    for (const [id, progress] of this.progress) {
+      if (id === this.id) progress.becomeReplicate();
+      progress.recentActive = true;
+    }
+    // Thesis §6.4: commit an entry of the new term at once, so that earlier
+    // entries commit (§5.4.2) and reads and configuration changes may proceed.
+    this.pendingConfigIndex = this.appendAsLeader([noopBody]);
+  }
+
+  private abortTransfer(): void {
+    this.transferee = undefined;
+    this.transferElapsed = 0;
+  }
+
+  // ----------------------------------------------------------------- misc
+
+  private send(to: NodeId, message: RaftMessage): void {
+    this.outbox.push({ to, message });
+  }
+
+  private countRejected(reason: string): void {
+    this.rejectedByReason.set(reason, (this.rejectedByReason.get(reason) ?? 0) + 1);
+  }
+
+  private reportedRole(): ReplicaStatus["role"] {
+    switch (this.role) {
+      case "leader":
+        return "leader";
+      case "candidate":
+      case "preCandidate":
+        return "candidate";
+      case "follower":
+        return this.config.learners.includes(this.id) ? "learner" : "follower";
+      default:
+        return unreachable(this.role);
+    }
+  }
+
+  /** recover rebuilds the replica from its snapshot and records (§5.1: term, vote and log survive crashes). */
+  private recover(snapshotBytes: Uint8Array | undefined, records: readonly Uint8Array[]): void {
+    if (snapshotBytes !== undefined) {
+      const snapshot = decodeSnapshot(snapshotBytes);
+      this.log.restore(snapshot.index, snapshot.term);
+      this.sessions.restore(snapshot.data);
+      this.applied = snapshot.index;
+      this.config = snapshot.config;
+      this.latestSnapshot = snapshot;
+    }
+    let hardState: HardState = { term: 0, vote: undefined, commit: 0 };
+    for (const bytes of records) {
+      const record = decodeRecord(bytes);
+      if (record.type === "hardState") {
+        hardState = record.hardState;
+        continue;
+      }
+      const entry = record.entry;
+      if (entry.index <= this.log.snapshotIndex) continue; // already in the snapshot
+      if (entry.index > this.log.lastIndex() + 1) throw new CorruptionError(`raft log: entry record ${entry.index} leaves a gap after ${this.log.lastIndex()}`);
+      this.log.append([entry]);
+    }
+    if (hardState.commit > this.log.lastIndex()) throw new CorruptionError(`raft log: commit ${hardState.commit} is beyond the last entry ${this.log.lastIndex()}`);
+    this.term = hardState.term;
+    this.vote = hardState.vote;
+    this.persistedHardState = hardState;
+    this.log.commitTo(hardState.commit);
+    this.switchToConfig(this.config);
+    this.recovering = true;
+    this.applyCommitted();
+    this.recovering = false;
+    this.becomeFollower(this.term, undefined);
+  }
+}
