@@ -105,7 +105,12 @@ function decodeOneof(type: protobuf.Type, bytes: Uint8Array, what: string): { ty
   return { type: which, body: object[which] };
 }
 
+/**
+ * asBytes copies a decoded bytes field into a plain Uint8Array. protobufjs
+ * returns views into the frame, and the store keeps values: a view would tie
+ * the replicated state to a buffer its caller may reuse.
+ */
 function asBytes(value: unknown): Uint8Array {
-  if (value instanceof Uint8Array) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
-  return empty;
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  return new Uint8Array(0);
 }
