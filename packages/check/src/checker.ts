@@ -1,0 +1,73 @@
+import { ConfigError, type History, type HistoryOperation } from "@concord/core";
+import { buildEvidence } from "./evidence.ts";
+import type { Model, Partition } from "./model.ts";
+import { searchLinearization } from "./search.ts";
+import { defaultBudgetMs, type CheckOptions, type Verdict } from "./verdict.ts";
+
+/**
+ * checkHistory decides whether `history` is linearizable with respect to
+ * `model` (Herlihy and Wing 1990): whether every operation that took effect
+ * can be given a point between its invocation and its completion such that the
+ * operations, in the order of those points, are a legal sequential run of the
+ * model with the outputs the history shows.
+ *
+ * "fail" operations did not happen and are left out; "info" operations (and
+ * operations that never completed) may have happened at any time after their
+ * invocation, with any output. The history is split by `model.partition` and
+ * each part is searched apart, smallest first, within one time budget; when
+ * the budget runs out before a violation is found the verdict is "unknown".
+ *
+ * Throws a ConfigError for an operation that completes before it is invoked.
+ */
+export function checkHistory<S, I, O>(model: Model<S, I, O>, history: History<I, O>, options: CheckOptions = {}): Verdict {
+  const now = (): number => performance.now();
+  const budgetMs = options.budgetMs ?? defaultBudgetMs;
+  const deadlineMs = now() + budgetMs;
+  const parts = preparePartitions(model, history);
+  for (const part of parts) {
+    const outcome = searchLinearization(model, part.history, deadlineMs, now);
+    switch (outcome.kind) {
+      case "linearizable":
+        break;
+      case "illegal":
+        return { kind: "not-linearizable", evidence: buildEvidence(model, part.label, part.history, outcome.deepest) };
+      case "timeout":
+        return {
+          kind: "unknown",
+          reason:
+            `the time budget of ${budgetMs / 1000} s ran out on ${part.label} ` +
+            `(${part.history.length} operations, ${outcome.steps} search steps)`,
+        };
+    }
+  }
+  return { kind: "linearizable" };
+}
+
+/**
+ * preparePartitions leaves out the operations that cannot matter (failed
+ * ones, and indeterminate read-only ones), splits the rest with the model's
+ * partition, and sorts each part by invocation time and the parts by size.
+ */
+export function preparePartitions<S, I, O>(model: Model<S, I, O>, history: History<I, O>): Partition<I, O>[] {
+  const kept: HistoryOperation<I, O>[] = [];
+  for (const operation of history) {
+    if (operation.completeUs !== undefined && operation.completeUs < operation.invokeUs) {
+      throw new ConfigError(
+        `history[${operation.id}]`,
+        `completes at ${operation.completeUs} us, before its invocation at ${operation.invokeUs} us`,
+      );
+    }
+    if (operation.status === "fail") continue;
+    if (operation.status === "info" && model.readOnly?.(operation.input) === true) continue;
+    kept.push(operation);
+  }
+  const parts = model.partition === undefined ? [{ label: "the history", history: kept }] : model.partition(kept);
+  return parts
+    .map((part) => ({ label: part.label, history: [...part.history].sort(byInvocation) }))
+    .filter((part) => part.history.length > 0)
+    .sort((a, b) => a.history.length - b.history.length);
+}
+
+function byInvocation<I, O>(a: HistoryOperation<I, O>, b: HistoryOperation<I, O>): number {
+  return a.invokeUs - b.invokeUs;
+}

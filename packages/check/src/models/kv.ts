@@ -1,0 +1,77 @@
+import type { History } from "@concord/core";
+import { describeCommand, describeResult, type KvCommand, type KvResult } from "@concord/kv";
+import type { Model, Partition, StepResult } from "../model.ts";
+import { hashString } from "./hash.ts";
+import { partitionByKey } from "./partition.ts";
+
+/**
+ * KvKeyState is the model state of one key: its bytes as a binary string (one
+ * character per byte, so comparison and concatenation are the engine's own),
+ * or undefined when the key is absent.
+ */
+export type KvKeyState = string | undefined;
+
+const binaryForms = new WeakMap<Uint8Array, string>();
+
+/** binaryString returns the bytes as a string of one character per byte (memoised per array). */
+export function binaryString(bytes: Uint8Array): string {
+  let form = binaryForms.get(bytes);
+  if (form === undefined) {
+    form = "";
+    for (let i = 0; i < bytes.length; i += 4096) form += String.fromCharCode(...bytes.subarray(i, i + 4096));
+    binaryForms.set(bytes, form);
+  }
+  return form;
+}
+
+function optionalBinaryString(bytes: Uint8Array | undefined): KvKeyState {
+  return bytes === undefined ? undefined : binaryString(bytes);
+}
+
+/**
+ * kvModel is the sequential specification of Concord's key-value store
+ * (`KvStore` in @concord/kv) for the operations on one key: get, put, append,
+ * cas (expected undefined means "absent") and delete. Keys are independent,
+ * so the model partitions a history per key. An `invalid` result means the
+ * store refused the command without changing anything.
+ */
+export const kvModel: Model<KvKeyState, KvCommand, KvResult> = {
+  name: "kv",
+  init: () => undefined,
+  step: stepKv,
+  equal: (a, b) => a === b,
+  hash: (state) => (state === undefined ? 0x5bd1e995 : hashString(state)),
+  partition: (history: History<KvCommand, KvResult>): readonly Partition<KvCommand, KvResult>[] =>
+    partitionByKey(history, (command) => command.key, "no key"),
+  readOnly: (command) => command.type === "get",
+  describeOperation: (command, result) => `${describeCommand(command)} -> ${result === undefined ? "?" : describeResult(result)}`,
+  describeState: (state) => (state === undefined ? "nil" : JSON.stringify(new TextDecoder().decode(bytesOf(state)))),
+};
+
+function stepKv(state: KvKeyState, command: KvCommand, result: KvResult | undefined): StepResult<KvKeyState> {
+  if (result !== undefined && result.type === "invalid") return { ok: true, state };
+  if (result !== undefined && result.type !== command.type) return { ok: false, state };
+  switch (command.type) {
+    case "get":
+      return { ok: result === undefined || (result.type === "get" && optionalBinaryString(result.value) === state), state };
+    case "put":
+      return { ok: true, state: binaryString(command.value) };
+    case "append":
+      return { ok: true, state: state === undefined ? binaryString(command.value) : state + binaryString(command.value) };
+    case "cas": {
+      const matches = state === optionalBinaryString(command.expected);
+      const after = matches ? binaryString(command.value) : state;
+      return { ok: result === undefined || (result.type === "cas" && result.ok === matches), state: after };
+    }
+    case "delete": {
+      const existed = state !== undefined;
+      return { ok: result === undefined || (result.type === "delete" && result.existed === existed), state: undefined };
+    }
+  }
+}
+
+function bytesOf(binary: string): Uint8Array {
+  const bytes = new Uint8Array(binary.length);
+  for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+  return bytes;
+}

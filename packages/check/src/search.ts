@@ -1,0 +1,235 @@
+import type { HistoryOperation } from "@concord/core";
+import { Memo } from "./memo.ts";
+import type { Model } from "./model.ts";
+
+/** Deepest is where a failed search got furthest: the prefix it ordered, the state after it, and the frontier it could not pass. */
+export interface Deepest<S> {
+  /** order lists operation indexes in the order they were linearized. */
+  readonly order: Int32Array;
+  readonly state: S;
+  /** blocking is the operation whose return the search reached with it still pending. */
+  readonly blocking: number;
+  /** pending lists the operations invoked before that return and not yet linearized; none can take effect from `state`. */
+  readonly pending: readonly number[];
+}
+
+/** SearchOutcome is the result of searching one partition. */
+export type SearchOutcome<S> =
+  | { readonly kind: "linearizable"; readonly order: Int32Array; readonly steps: number }
+  | { readonly kind: "illegal"; readonly deepest: Deepest<S>; readonly steps: number }
+  | { readonly kind: "timeout"; readonly steps: number };
+
+const noEntry = -1;
+const stepsBetweenClockReads = 1024;
+
+/**
+ * searchLinearization decides whether `operations` (one partition, sorted by
+ * invocation time) can be linearized against `model`: the Wing and Gong depth
+ * first search over the operations that may take effect next (Wing and Gong,
+ * "Testing and verifying concurrent objects", 1993), with Lowe's memo of
+ * (linearized set, state) pairs already expanded (Lowe 2017, §4), as in
+ * porcupine's checkSingle. Call and return events live in one doubly linked
+ * list over typed arrays; linearizing an operation lifts its call and return
+ * out of the list and backtracking puts them back (dancing links).
+ *
+ * An operation with `status` "info" (or no completion) returns at infinity and
+ * accepts any output; an "ok" operation without output accepts any output
+ * between its invocation and completion. "fail" operations must be left out by
+ * the caller. `now` reads a clock in milliseconds; past `deadlineMs` the
+ * search gives up.
+ */
+export function searchLinearization<S, I, O>(
+  model: Model<S, I, O>,
+  operations: readonly HistoryOperation<I, O>[],
+  deadlineMs: number,
+  now: () => number,
+): SearchOutcome<S> {
+  const n = operations.length;
+  const head = 2 * n;
+  const { next, prev } = linkEvents(operations);
+  const inputs: I[] = new Array<I>(n);
+  const outputs: (O | undefined)[] = new Array<O | undefined>(n);
+  const readOnly = new Uint8Array(n);
+  const zobrist = new Int32Array(n);
+  let seed = 0x2545f491;
+  for (let i = 0; i < n; i++) {
+    const operation = operations[i]!;
+    inputs[i] = operation.input;
+    outputs[i] = operation.status === "ok" ? operation.output : undefined;
+    readOnly[i] = model.readOnly?.(operation.input) === true ? 1 : 0;
+    seed = xorshift32(seed);
+    zobrist[i] = seed;
+  }
+
+  const linearized = new Uint32Array((n + 31) >>> 5);
+  const stackEntry = new Int32Array(n);
+  const stackHigh = new Int32Array(n);
+  const stackState: S[] = new Array<S>(n);
+  const stackHash = new Int32Array(n);
+  const memo = new Memo<S>((a, b) => model.equal(a, b));
+
+  let depth = 0;
+  let high = 0;
+  let setHash = 0;
+  let state = model.init();
+  let stateHash = model.hash(state) | 0;
+  let bestDepth = -1;
+  let best: Deepest<S> | undefined;
+  let steps = 0;
+  let entry = next[head]!;
+  // Each node is scanned twice: first for a legal pending read, which alone
+  // decides the node (see the backtracking below), then for the other
+  // operations in invocation order.
+  let readsScanned = false;
+
+  search: while (next[head] !== noEntry) {
+    if (++steps % stepsBetweenClockReads === 0 && now() > deadlineMs) return { kind: "timeout", steps };
+    if (entry >= n) {
+      // The first return: only the calls before it may be linearized next.
+      if (!readsScanned) {
+        readsScanned = true;
+        entry = next[head]!;
+        continue;
+      }
+      // Every candidate failed, and this return's operation must be linearized before it: a dead end.
+      if (depth > bestDepth) {
+        bestDepth = depth;
+        best = deepestHere(stackEntry, depth, state, entry - n, n, next);
+      }
+    } else if ((readOnly[entry] === 1) === readsScanned) {
+      entry = next[entry]!;
+      continue;
+    } else {
+      const result = model.step(state, inputs[entry]!, outputs[entry]);
+      if (!result.ok) {
+        entry = next[entry]!;
+        continue;
+      }
+      const word = entry >>> 5;
+      const bit = 1 << (entry & 31);
+      linearized[word]! |= bit;
+      const newSetHash = setHash ^ zobrist[entry]!;
+      const newState = result.state;
+      const newStateHash = newState === state ? stateHash : model.hash(newState) | 0;
+      const newHigh = entry + 1 > high ? entry + 1 : high;
+      const key = (newSetHash ^ Math.imul(newStateHash, 0x9e3779b1)) | 0;
+      if (memo.addIfAbsent(key, linearized, depth + 1, newHigh, newState)) {
+        stackEntry[depth] = entry;
+        stackHigh[depth] = high;
+        stackState[depth] = state;
+        stackHash[depth] = stateHash;
+        depth++;
+        high = newHigh;
+        setHash = newSetHash;
+        state = newState;
+        stateHash = newStateHash;
+        lift(entry, n, next, prev);
+        entry = next[head]!;
+        readsScanned = false;
+        continue;
+      }
+      linearized[word]! &= ~bit;
+      if (readOnly[entry] === 0) {
+        entry = next[entry]!;
+        continue;
+      }
+      // The child through a legal read was explored and failed, so this node fails too (see below).
+    }
+    // Backtrack. A legal pending read decides its node: whenever a
+    // linearization exists from a node, one exists that starts with any legal
+    // pending read (moving a read earlier, to a point where it is pending and
+    // legal, keeps every later state and every real-time order), so a failed
+    // read fails its parent too, and the backtracking goes on past it.
+    for (;;) {
+      if (depth === 0) break search;
+      depth--;
+      const undone = stackEntry[depth]!;
+      high = stackHigh[depth]!;
+      state = stackState[depth]!;
+      stateHash = stackHash[depth]!;
+      setHash ^= zobrist[undone]!;
+      linearized[undone >>> 5]! &= ~(1 << (undone & 31));
+      unlift(undone, n, next, prev);
+      entry = next[undone]!;
+      if (readOnly[undone] === 0) break;
+    }
+    readsScanned = true;
+  }
+  if ((globalThis as { debugMemo?: number[] }).debugMemo) (globalThis as unknown as { debugMemo: number[] }).debugMemo.push(memo.size);
+  if (next[head] === noEntry) return { kind: "linearizable", order: stackEntry.slice(0, depth), steps };
+  if (best === undefined) throw new Error("search failed without reaching a return");
+  return { kind: "illegal", deepest: best, steps };
+}
+
+function deepestHere<S>(stackEntry: Int32Array, depth: number, state: S, blocking: number, n: number, next: Int32Array): Deepest<S> {
+  const pending: number[] = [];
+  const blockingReturn = blocking + n;
+  for (let entry = next[2 * n]!; entry !== noEntry && entry !== blockingReturn; entry = next[entry]!) {
+    if (entry < n) pending.push(entry);
+  }
+  return { order: stackEntry.slice(0, depth), state, blocking, pending };
+}
+
+// Builds the event list: calls and returns ordered by time, a call before a
+// return at the same time (so touching operations count as concurrent, as in
+// porcupine), and an indeterminate operation's return at infinity. Entry i < n
+// is operation i's call, entry n + i its return, entry 2n the head.
+function linkEvents<I, O>(operations: readonly HistoryOperation<I, O>[]): { next: Int32Array; prev: Int32Array } {
+  const n = operations.length;
+  const times = new Float64Array(2 * n);
+  const order = new Int32Array(2 * n);
+  for (let i = 0; i < n; i++) {
+    const operation = operations[i]!;
+    times[i] = operation.invokeUs;
+    const returns = operation.status === "ok" && operation.completeUs !== undefined;
+    times[n + i] = returns ? operation.completeUs! : Number.POSITIVE_INFINITY;
+    order[i] = i;
+    order[n + i] = n + i;
+  }
+  order.sort((a, b) => {
+    const byTime = times[a]! - times[b]!;
+    if (byTime !== 0 && !Number.isNaN(byTime)) return byTime;
+    const aReturn = a >= n ? 1 : 0;
+    const bReturn = b >= n ? 1 : 0;
+    return aReturn !== bReturn ? aReturn - bReturn : a - b;
+  });
+  const next = new Int32Array(2 * n + 1);
+  const prev = new Int32Array(2 * n + 1);
+  let last = 2 * n;
+  prev[last] = noEntry;
+  for (let k = 0; k < order.length; k++) {
+    const entry = order[k]!;
+    next[last] = entry;
+    prev[entry] = last;
+    last = entry;
+  }
+  next[last] = noEntry;
+  return { next, prev };
+}
+
+function lift(call: number, n: number, next: Int32Array, prev: Int32Array): void {
+  next[prev[call]!] = next[call]!;
+  prev[next[call]!] = prev[call]!;
+  const ret = call + n;
+  const before = prev[ret]!;
+  const after = next[ret]!;
+  next[before] = after;
+  if (after !== noEntry) prev[after] = before;
+}
+
+function unlift(call: number, n: number, next: Int32Array, prev: Int32Array): void {
+  const ret = call + n;
+  const before = prev[ret]!;
+  const after = next[ret]!;
+  next[before] = ret;
+  if (after !== noEntry) prev[after] = ret;
+  next[prev[call]!] = call;
+  prev[next[call]!] = call;
+}
+
+function xorshift32(x: number): number {
+  x ^= x << 13;
+  x ^= x >>> 17;
+  x ^= x << 5;
+  return x | 0;
+}
