@@ -47,7 +47,7 @@ export interface MultiPaxosCounters {
   preparesRefusedForLease: number;
   /** leaseReads counts reads served locally under a leader lease. */
   leaseReads: number;
-  /** droppedRequests counts client requests dropped because the leader's queue was full. */
+  /** droppedRequests counts client requests dropped: the leader's queue was full, or a follower knew no leader to name. */
   droppedRequests: number;
   snapshotsSent: number;
   snapshotsInstalled: number;
@@ -283,7 +283,10 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private onRequest(request: MultiPaxosRequest): void {
     if (this.role === "follower") {
       const hint = this.leaderBallot !== undefined && this.leaderBallot.node !== this.id ? this.leaderBallot.node : undefined;
-      this.sendNotLeader(request.clientId, request.sequence, hint);
+      // With no leader to name, an answer would only send the client round the replicas at network speed while the
+      // election runs; it retries on its own timeout instead (as etcd-raft drops proposals without a leader).
+      if (hint === undefined) this.counters.droppedRequests++;
+      else this.sendNotLeader(request.clientId, request.sequence, hint);
       return;
     }
     const cached = this.sessions.cachedResult(request.clientId, request.sequence);
@@ -450,6 +453,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private stepDown(hint: NodeId | undefined): void {
     if (this.role === "follower") return;
     this.role = "follower";
+    this.leaderBallot = undefined;
     this.promises.clear();
     const waiting: Command[] = [...this.queue];
     for (const slot of this.open.values()) waiting.push(...slot.commands);

@@ -1,0 +1,177 @@
+// A tiny in-memory cluster for behaviour tests that drive replicas directly
+// (in the manner of etcd-io/raft's raft_paper_test.go): the test decides which
+// messages are delivered, dropped or held, and when replicas tick.
+import { type Crypto, type DurableState, type NodeId, type ProtocolOptions, createRng, firstClientId } from "@concord/core";
+import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvResult } from "@concord/kv";
+import { type MultiPaxosMessage, MultiPaxosReplica, OneValuePerSlotMonitor, multiPaxosCodec } from "@concord/multipaxos";
+
+export interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly message: MultiPaxosMessage;
+}
+
+interface Disk {
+  snapshot: Uint8Array | undefined;
+  records: Uint8Array[];
+}
+
+const noCrypto: Crypto = {
+  digest: () => new Uint8Array(32),
+  mac: () => new Uint8Array(32),
+  sign: () => new Uint8Array(64),
+  verify: () => true,
+  macKey: () => new Uint8Array(32),
+};
+
+/** TestCluster holds replicas, their disks, the messages in flight and what clients received. */
+export class TestCluster {
+  readonly ids: NodeId[];
+  readonly replicas = new Map<NodeId, MultiPaxosReplica>();
+  readonly machines = new Map<NodeId, KvStateMachine>();
+  readonly disks = new Map<NodeId, Disk>();
+  /** network holds messages sent between replicas and not yet delivered or dropped. */
+  network: Envelope[] = [];
+  /** toClients holds every message a replica sent to a client. */
+  readonly toClients: Envelope[] = [];
+  readonly monitor = new OneValuePerSlotMonitor();
+  /** down lists replicas whose messages (both ways) are dropped on delivery. */
+  readonly down = new Set<NodeId>();
+  private sequence = new Map<NodeId, number>();
+
+  constructor(
+    n: number,
+    readonly options: ProtocolOptions = {},
+    seed = 1,
+  ) {
+    this.ids = Array.from({ length: n }, (_, i) => i);
+    for (const id of this.ids) {
+      this.disks.set(id, { snapshot: undefined, records: [] });
+      this.start(id, seed);
+    }
+  }
+
+  replica(id: NodeId): MultiPaxosReplica {
+    const replica = this.replicas.get(id);
+    if (replica === undefined) throw new Error(`no replica ${id}`);
+    return replica;
+  }
+
+  /** start (re)builds a replica from its disk, as a runtime does after a crash. */
+  start(id: NodeId, seed = 1): void {
+    const disk = this.disks.get(id) as Disk;
+    const durable: DurableState = { snapshot: disk.snapshot, records: [...disk.records] };
+    const machine = new KvStateMachine();
+    this.machines.set(id, machine);
+    this.replicas.set(
+      id,
+      new MultiPaxosReplica({
+        id,
+        replicas: this.ids,
+        rng: createRng(seed * 1000 + id),
+        durable,
+        stateMachine: machine,
+        crypto: noCrypto,
+        options: this.options,
+      }),
+    );
+    this.flush(id);
+  }
+
+  /** flush carries out a replica's Ready: snapshot, records, then messages (re-encoded, as a runtime would). */
+  flush(id: NodeId): void {
+    const replica = this.replica(id);
+    const disk = this.disks.get(id) as Disk;
+    for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
+      if (ready.snapshot !== undefined) {
+        disk.snapshot = ready.snapshot;
+        disk.records = [];
+      }
+      disk.records.push(...ready.persist);
+      for (const { to, message } of ready.messages) {
+        const copy = multiPaxosCodec.decode(multiPaxosCodec.encode(message));
+        this.monitor.observeSend(id, to, copy, { timeUs: 0, faulty: false });
+        const envelope = { from: id, to, message: copy };
+        if (to >= firstClientId) this.toClients.push(envelope);
+        else this.network.push(envelope);
+      }
+      replica.advance(ready);
+    }
+  }
+
+  /** deliver hands one message to its replica, unless either end is down. */
+  deliver(envelope: Envelope): void {
+    if (this.down.has(envelope.from) || this.down.has(envelope.to)) return;
+    this.replica(envelope.to).step(envelope.from, envelope.message);
+    this.flush(envelope.to);
+  }
+
+  /** deliverAll delivers messages (those `filter` keeps; the rest are dropped) until the network is quiet. */
+  deliverAll(filter: (envelope: Envelope) => boolean = () => true, maxRounds = 10_000): void {
+    for (let round = 0; round < maxRounds && this.network.length > 0; round++) {
+      const batch = this.network;
+      this.network = [];
+      for (const envelope of batch) if (filter(envelope)) this.deliver(envelope);
+    }
+  }
+
+  /** take removes and returns the in-flight messages that match. */
+  take(match: (envelope: Envelope) => boolean): Envelope[] {
+    const taken = this.network.filter(match);
+    this.network = this.network.filter((envelope) => !match(envelope));
+    return taken;
+  }
+
+  tick(ids: readonly NodeId[] = this.ids, times = 1): void {
+    for (let i = 0; i < times; i++) {
+      for (const id of ids) {
+        if (this.down.has(id)) continue;
+        this.replica(id).tick();
+        this.flush(id);
+      }
+    }
+  }
+
+  /** tickAndDeliver alternates ticks and full deliveries, like time passing on a healthy network. */
+  tickAndDeliver(times: number, filter?: (envelope: Envelope) => boolean): void {
+    for (let i = 0; i < times; i++) {
+      this.tick();
+      this.deliverAll(filter);
+    }
+  }
+
+  /** request sends a KV command from a client to a replica; it returns the request's sequence. */
+  request(to: NodeId, command: KvCommand, clientId: NodeId = firstClientId, readOnly = false): number {
+    const sequence = (this.sequence.get(clientId) ?? 0) + 1;
+    this.sequence.set(clientId, sequence);
+    this.deliver({ from: clientId, to, message: { type: "request", clientId, sequence, command: encodeCommand(command), readOnly } });
+    return sequence;
+  }
+
+  /** replyTo returns the result a replica sent for (clientId, sequence), if any. */
+  replyTo(clientId: NodeId, sequence: number): KvResult | undefined {
+    for (const { to, message } of this.toClients) {
+      if (to === clientId && message.type === "reply" && message.sequence === sequence) return decodeResult(message.result);
+    }
+    return undefined;
+  }
+
+  leaders(): NodeId[] {
+    return this.ids.filter((id) => !this.down.has(id) && this.replica(id).status().role === "leader");
+  }
+
+  valueAt(id: NodeId, key: string): string | undefined {
+    const value = (this.machines.get(id) as KvStateMachine).store.get(key);
+    return value !== undefined ? new TextDecoder().decode(value) : undefined;
+  }
+}
+
+/** put builds a KV put of a string value. */
+export function put(key: string, value: string): KvCommand {
+  return { type: "put", key, value: new TextEncoder().encode(value) };
+}
+
+/** isType narrows envelopes by message type. */
+export function isType<T extends MultiPaxosMessage["type"]>(type: T) {
+  return (envelope: Envelope): envelope is Envelope & { message: Extract<MultiPaxosMessage, { type: T }> } => envelope.message.type === type;
+}
