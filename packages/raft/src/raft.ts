@@ -693,7 +693,12 @@ export class RaftReplica implements Replica<RaftMessage> {
     if (this.role !== "leader") return;
     if (this.needBroadcast) {
       this.needBroadcast = false;
-      for (const id of this.progress.keys()) if (id !== this.id) this.sendAppend(id, false);
+      for (const id of this.progress.keys()) {
+        if (id === this.id) continue;
+        while (this.sendAppend(id, false)) {
+          // fill the pipeline up to the in-flight limit
+        }
+      }
     }
     if (this.needReadRound) {
       this.needReadRound = false;

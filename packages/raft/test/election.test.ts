@@ -1,0 +1,272 @@
+// Leader election, keyed to the Raft paper (Ongaro and Ousterhout 2014) §5.1,
+// §5.2 and §5.4.1, after etcd-io/raft's raft_paper_test.go.
+import { describe, expect, it } from "vitest";
+import type { RaftMessage, RequestVote } from "../src/index.ts";
+import { TestNetwork, seedLog } from "./network.ts";
+
+function heartbeat(term: number): RaftMessage {
+  return { type: "heartbeat", term, commit: 0, readContext: 0 };
+}
+
+function voteRequest(term: number, lastLogIndex: number, lastLogTerm: number, preVote = false): RequestVote {
+  return { type: "requestVote", term, lastLogIndex, lastLogTerm, preVote, transfer: false };
+}
+
+describe("§5.1 terms", () => {
+  it.each(["follower", "candidate", "leader"] as const)("a %s that sees a higher term becomes a follower in that term", (role) => {
+    const net = new TestNetwork([1, 2, 3]);
+    if (role === "candidate") {
+      net.isolate(1);
+      net.node(1).campaign();
+      net.deliverAll();
+    } else if (role === "leader") {
+      net.elect(1);
+    }
+    expect(net.node(1).status().role).toBe(role);
+    const before = net.node(1).status().epoch;
+    net.node(1).step(2, heartbeat(before + 5));
+    expect(net.node(1).raftRole()).toBe("follower");
+    expect(net.node(1).status().epoch).toBe(before + 5);
+    expect(net.node(1).status().leader).toBe(2);
+  });
+
+  it("a replica ignores a message of a stale term", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.elect(2);
+    expect(net.node(2).status()).toMatchObject({ role: "leader", epoch: 2 });
+    net.node(2).step(1, { type: "appendEntries", term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0, readContext: 0 });
+    net.node(2).step(3, voteRequest(1, 100, 1));
+    expect(net.node(2).status()).toMatchObject({ role: "leader", epoch: 2, leader: 2 });
+    expect(net.node(2).hardState().vote).toBe(2);
+  });
+
+  it("a replica that restarts keeps its term and vote, and does not vote twice in that term", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.node(1).step(2, voteRequest(1, 0, 0));
+    net.deliverAll();
+    expect(net.node(1).hardState()).toMatchObject({ term: 1, vote: 2 });
+    net.crash(1);
+    net.start(1);
+    expect(net.node(1).hardState()).toMatchObject({ term: 1, vote: 2 });
+    net.queue = [];
+    net.node(1).step(3, voteRequest(1, 0, 0));
+    net.collect(1);
+    expect(net.queue).toEqual([{ from: 1, to: 3, message: { type: "voteResponse", term: 1, reject: true, preVote: false } }]);
+  });
+});
+
+describe("§5.2 leader election", () => {
+  it("a follower campaigns after a randomized election timeout in [electionTimeoutTicks, 2*electionTimeoutTicks)", () => {
+    const timeouts = new Set<number>();
+    for (let seed = 1; seed <= 40; seed++) {
+      const net = new TestNetwork([1, 2, 3], { preVote: false, checkQuorum: false, electionTimeoutTicks: 10 }, seed);
+      net.isolate(1);
+      let ticks = 0;
+      while (net.node(1).raftRole() === "follower") {
+        net.node(1).tick();
+        ticks++;
+        expect(ticks).toBeLessThan(20);
+      }
+      expect(ticks).toBeGreaterThanOrEqual(10);
+      timeouts.add(ticks);
+    }
+    expect(timeouts.size).toBeGreaterThan(3);
+  });
+
+  it("a candidate votes for itself, raises its term and asks every other voter", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.node(1).campaign();
+    net.collect(1);
+    expect(net.node(1).status()).toMatchObject({ role: "candidate", epoch: 1 });
+    expect(net.node(1).hardState().vote).toBe(1);
+    const requests = net.queue.map((e) => [e.to, e.message.type]);
+    expect(requests).toEqual([
+      [2, "requestVote"],
+      [3, "requestVote"],
+    ]);
+  });
+
+  it("a candidate with a majority of votes becomes leader and appends a no-op of its term", () => {
+    const net = new TestNetwork([1, 2, 3, 4, 5]);
+    net.crash(4);
+    net.crash(5);
+    net.elect(1);
+    expect(net.node(1).status()).toMatchObject({ role: "leader", epoch: 1, leader: 1 });
+    expect(net.terms(1)).toEqual([1]);
+    expect(net.node(2).status().leader).toBe(1);
+    expect(net.node(1).status().commitIndex).toBe(1);
+  });
+
+  it("a candidate without a majority stays a candidate and retries in a later term", () => {
+    const net = new TestNetwork([1, 2, 3, 4, 5]);
+    net.crash(4);
+    net.crash(5);
+    net.node(2).step(5, voteRequest(1, 0, 0)); // nodes 2 and 3 already voted for 5 in term 1
+    net.node(3).step(5, voteRequest(1, 0, 0));
+    net.deliverAll();
+    net.elect(1);
+    expect(net.node(1).status()).toMatchObject({ role: "candidate", epoch: 1 });
+    net.tick(1, 20);
+    expect(net.node(1).status()).toMatchObject({ role: "leader", epoch: 2 });
+  });
+
+  it("a candidate that a majority rejects returns to follower", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 2, [1, 1], 1);
+    seedLog(net, 3, [1, 1], 1);
+    net.elect(1);
+    expect(net.node(1).raftRole()).toBe("follower");
+    expect(net.node(1).status().epoch).toBe(1);
+  });
+
+  it("a replica grants at most one vote per term, but repeats a vote it already gave", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    const responses = (): RaftMessage[] => {
+      net.collect(1);
+      const out = net.queue.filter((e) => e.from === 1).map((e) => e.message);
+      net.queue = [];
+      return out;
+    };
+    net.node(1).step(2, voteRequest(1, 0, 0));
+    expect(responses()).toEqual([{ type: "voteResponse", term: 1, reject: false, preVote: false }]);
+    net.node(1).step(3, voteRequest(1, 0, 0));
+    expect(responses()).toEqual([{ type: "voteResponse", term: 1, reject: true, preVote: false }]);
+    net.node(1).step(2, voteRequest(1, 0, 0));
+    expect(responses()).toEqual([{ type: "voteResponse", term: 1, reject: false, preVote: false }]);
+  });
+
+  it("a follower that granted a vote resets its election timer", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.isolate(1);
+    net.node(1).tick();
+    net.node(1).tick();
+    net.node(1).tick();
+    net.node(1).tick();
+    net.node(1).tick();
+    net.node(1).tick();
+    net.node(1).tick();
+    net.node(1).tick();
+    net.node(1).tick();
+    net.node(1).step(2, voteRequest(1, 0, 0));
+    for (let i = 0; i < 9; i++) net.node(1).tick();
+    expect(net.node(1).raftRole()).toBe("follower");
+  });
+});
+
+describe("§5.4.1 election restriction", () => {
+  // Each row: the voter's log terms, then the candidate's (lastLogIndex, lastLogTerm), then whether it gets the vote.
+  const cases: [number[], number, number, boolean][] = [
+    [[1, 1], 2, 1, true], // same last term, same length
+    [[1, 1], 3, 1, true], // same last term, longer
+    [[1, 1], 1, 1, false], // same last term, shorter
+    [[1, 1], 1, 2, true], // higher last term wins even when shorter
+    [[1, 2], 5, 1, false], // lower last term loses even when longer
+    [[1, 2], 2, 2, true],
+    [[1, 2], 1, 2, false],
+    [[], 0, 0, true],
+    [[1], 0, 0, false],
+  ];
+  it.each(cases)("a voter with log %j votes for (lastIndex %i, lastTerm %i): %s", (terms, lastIndex, lastTerm, granted) => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 1, terms, 2);
+    net.queue = [];
+    net.node(1).step(2, voteRequest(3, lastIndex, lastTerm));
+    net.collect(1);
+    expect(net.queue).toEqual([{ from: 1, to: 2, message: { type: "voteResponse", term: 3, reject: !granted, preVote: false } }]);
+  });
+
+  it("only a replica with every committed entry can be elected", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.isolate(3);
+    net.put(1, "k", "v");
+    expect(net.node(1).status().commitIndex).toBe(2);
+    expect(net.node(2).lastIndex()).toBe(2);
+    net.heal();
+    net.crash(1);
+    net.elect(3);
+    expect(net.node(3).raftRole()).not.toBe("leader");
+    net.elect(2);
+    expect(net.node(2).raftRole()).toBe("leader");
+  });
+});
+
+describe("pre-vote and check-quorum (thesis §9.6, §6.2)", () => {
+  const options = { preVote: true, checkQuorum: true };
+
+  it("a pre-candidate does not raise its term until it wins the pre-vote", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    net.isolate(1);
+    net.node(1).campaign();
+    net.deliverAll();
+    expect(net.node(1).raftRole()).toBe("preCandidate");
+    expect(net.node(1).status().epoch).toBe(0);
+    net.tick(1, 100);
+    expect(net.node(1).status().epoch).toBe(0);
+    net.heal();
+    net.elect(1);
+    expect(net.node(1).status()).toMatchObject({ role: "leader", epoch: 1 });
+  });
+
+  it("a partitioned node that rejoins does not depose a healthy leader", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    net.elect(1);
+    net.isolate(3);
+    for (let i = 0; i < 100; i++) net.tickAll();
+    expect(net.node(3).status().epoch).toBe(1);
+    net.heal();
+    for (let i = 0; i < 50; i++) net.tickAll();
+    expect(net.node(1).status()).toMatchObject({ role: "leader", epoch: 1 });
+    expect(net.node(3).status().leader).toBe(1);
+  });
+
+  it("without pre-vote a node with a raised term forces a new election when it rejoins", () => {
+    const net = new TestNetwork([1, 2, 3], { preVote: false, checkQuorum: false });
+    net.elect(1);
+    net.isolate(3);
+    for (let i = 0; i < 30; i++) net.node(3).tick();
+    expect(net.node(3).status().epoch).toBeGreaterThan(1);
+    net.heal();
+    for (let i = 0; i < 3; i++) net.tickAll();
+    expect(net.node(1).status().epoch).toBeGreaterThan(1);
+  });
+
+  it("a leader that loses its quorum steps down after an election timeout", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    net.elect(1);
+    net.isolate(1);
+    for (let i = 0; i < 9; i++) net.tick(1);
+    expect(net.node(1).raftRole()).toBe("leader");
+    for (let i = 0; i < 11; i++) net.tick(1);
+    expect(net.node(1).raftRole()).toBe("follower");
+    expect(net.node(1).status().epoch).toBe(1);
+  });
+
+  it("a leader without check-quorum stays leader however long it is cut off", () => {
+    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: false });
+    net.elect(1);
+    net.isolate(1);
+    net.tick(1, 100);
+    expect(net.node(1).raftRole()).toBe("leader");
+  });
+
+  it("a follower that hears from its leader ignores a vote request of a higher term (leader lease)", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    net.elect(1);
+    net.queue = [];
+    net.node(2).step(3, voteRequest(5, 10, 5));
+    net.collect(2);
+    expect(net.queue).toEqual([]);
+    expect(net.node(2).status()).toMatchObject({ epoch: 1, leader: 1 });
+  });
+
+  it("a pre-vote is granted for a later term without changing the voter's term or vote", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    net.queue = [];
+    net.node(1).step(2, voteRequest(1, 0, 0, true));
+    net.collect(1);
+    expect(net.queue.map((e) => e.message)).toEqual([{ type: "voteResponse", term: 1, reject: false, preVote: true }]);
+    expect(net.node(1).hardState()).toMatchObject({ term: 0, vote: undefined });
+  });
+});

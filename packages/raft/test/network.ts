@@ -1,0 +1,246 @@
+// A tiny synchronous in-memory network for behaviour tests (after
+// etcd-io/raft's `network` in raft_test.go): replicas are driven directly,
+// every Ready is persisted to an in-memory store before its messages are
+// queued, and every message is encoded and decoded on the way.
+import { createRng, firstClientId, type NodeId, type ProtocolOptions, type Ready } from "@concord/core";
+import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvResult } from "@concord/kv";
+import { RaftReplica, raftCodec, type Entry, type RaftMessage } from "../src/index.ts";
+import { encodeEntryRecord, encodeHardState } from "../src/records.ts";
+
+/** Envelope is one message in flight. */
+export interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly message: RaftMessage;
+}
+
+/** StoredState is what a replica's disk holds. */
+export interface StoredState {
+  snapshot: Uint8Array | undefined;
+  records: Uint8Array[];
+}
+
+/** testOptions turns pre-vote and check-quorum off (the paper's plain Raft) unless a test asks for them. */
+export const plainOptions: ProtocolOptions = { preVote: false, checkQuorum: false };
+
+/** TestNetwork drives a cluster of RaftReplicas by hand. */
+export class TestNetwork {
+  readonly replicas = new Map<NodeId, RaftReplica>();
+  readonly disks = new Map<NodeId, StoredState>();
+  readonly machines = new Map<NodeId, KvStateMachine>();
+  /** readies records every Ready each replica produced, in order. */
+  readonly readies = new Map<NodeId, Ready<RaftMessage>[]>();
+  queue: Envelope[] = [];
+  /** clientInbox collects what replicas sent to clients. */
+  readonly clientInbox: Envelope[] = [];
+  /** delivered counts delivered peer messages by type. */
+  readonly delivered = new Map<string, number>();
+  private readonly cut = new Set<string>();
+  /** drop, when set, discards the messages it returns true for. */
+  drop: ((envelope: Envelope) => boolean) | undefined;
+  private seed: number;
+
+  constructor(
+    readonly ids: readonly NodeId[],
+    readonly options: ProtocolOptions = plainOptions,
+    seed = 1,
+    readonly initialConfig: readonly NodeId[] = ids,
+  ) {
+    this.seed = seed;
+    for (const id of ids) {
+      this.disks.set(id, { snapshot: undefined, records: [] });
+      this.start(id);
+    }
+  }
+
+  /** start builds (or rebuilds after a crash) a replica from its disk. */
+  start(id: NodeId, options: ProtocolOptions = this.options): RaftReplica {
+    const disk = this.disks.get(id) ?? { snapshot: undefined, records: [] };
+    this.disks.set(id, disk);
+    const machine = new KvStateMachine();
+    const replica = new RaftReplica({
+      id,
+      replicas: this.initialConfig,
+      rng: createRng(this.seed++ * 7919 + id),
+      durable: { snapshot: disk.snapshot, records: [...disk.records] },
+      stateMachine: machine,
+      crypto: undefined as never,
+      options,
+    });
+    this.replicas.set(id, replica);
+    this.machines.set(id, machine);
+    return replica;
+  }
+
+  /** crash loses the replica's memory (its disk survives) and the messages in flight to it. */
+  crash(id: NodeId): void {
+    this.replicas.delete(id);
+    this.queue = this.queue.filter((e) => e.to !== id);
+  }
+
+  node(id: NodeId): RaftReplica {
+    const replica = this.replicas.get(id);
+    if (replica === undefined) throw new Error(`replica ${id} is not running`);
+    return replica;
+  }
+
+  /** collect runs one replica's Ready: persist, then queue messages, then advance. */
+  collect(id: NodeId): Ready<RaftMessage> | undefined {
+    const replica = this.replicas.get(id);
+    if (replica === undefined) return undefined;
+    const ready = replica.ready();
+    if (ready === undefined) return undefined;
+    const disk = this.disks.get(id) as StoredState;
+    if (ready.snapshot !== undefined) {
+      disk.snapshot = ready.snapshot;
+      disk.records = [];
+    }
+    disk.records.push(...ready.persist);
+    const list = this.readies.get(id) ?? [];
+    list.push({ snapshot: ready.snapshot, persist: [...ready.persist], messages: [...ready.messages] });
+    this.readies.set(id, list);
+    for (const out of ready.messages) {
+      const message = raftCodec.decode(raftCodec.encode(out.message));
+      this.queue.push({ from: id, to: out.to, message });
+    }
+    replica.advance(ready);
+    return ready;
+  }
+
+  collectAll(): void {
+    for (const id of this.replicas.keys()) this.collect(id);
+  }
+
+  /** isolate cuts every link between `id` and the other replicas (both ways). */
+  isolate(id: NodeId): void {
+    for (const other of this.ids) if (other !== id) this.cutLink(id, other);
+  }
+
+  cutLink(a: NodeId, b: NodeId): void {
+    this.cut.add(`${a}>${b}`);
+    this.cut.add(`${b}>${a}`);
+  }
+
+  /** heal restores every link. */
+  heal(): void {
+    this.cut.clear();
+  }
+
+  private blocked(envelope: Envelope): boolean {
+    return this.cut.has(`${envelope.from}>${envelope.to}`) || (this.drop?.(envelope) ?? false);
+  }
+
+  /** deliverAll runs Readies and delivers messages until the network is quiet. */
+  deliverAll(maxMessages = 100_000): void {
+    for (let delivered = 0; ; delivered++) {
+      this.collectAll();
+      const envelope = this.queue.shift();
+      if (envelope === undefined) return;
+      if (delivered >= maxMessages) throw new Error("the network did not go quiet");
+      this.deliver(envelope);
+    }
+  }
+
+  /** deliver hands one message to its destination (unless the link is cut). */
+  deliver(envelope: Envelope): void {
+    if (this.blocked(envelope)) return;
+    if (envelope.to >= firstClientId) {
+      this.clientInbox.push(envelope);
+      return;
+    }
+    const replica = this.replicas.get(envelope.to);
+    if (replica === undefined) return;
+    this.delivered.set(envelope.message.type, (this.delivered.get(envelope.message.type) ?? 0) + 1);
+    replica.step(envelope.from, envelope.message);
+  }
+
+  /** tick advances one replica's clock `n` times, delivering between ticks. */
+  tick(id: NodeId, n = 1): void {
+    for (let i = 0; i < n; i++) {
+      this.replicas.get(id)?.tick();
+      this.deliverAll();
+    }
+  }
+
+  /** tickAll advances every replica's clock `n` times, delivering between ticks. */
+  tickAll(n = 1): void {
+    for (let i = 0; i < n; i++) {
+      for (const replica of this.replicas.values()) replica.tick();
+      this.deliverAll();
+    }
+  }
+
+  /** elect makes `id` campaign and delivers until quiet. */
+  elect(id: NodeId): void {
+    this.node(id).campaign();
+    this.deliverAll();
+  }
+
+  /** leaderOf returns the replica that believes it leads, if exactly one does in the highest term. */
+  leader(): RaftReplica | undefined {
+    let best: RaftReplica | undefined;
+    for (const replica of this.replicas.values()) {
+      if (replica.raftRole() === "leader" && (best === undefined || replica.status().epoch > best.status().epoch)) best = replica;
+    }
+    return best;
+  }
+
+  /** request steps a client request into a replica (without delivering). */
+  request(to: NodeId, clientId: NodeId, sequence: number, command: KvCommand, readOnly = command.type === "get"): void {
+    this.node(to).step(clientId, { type: "clientRequest", clientId, sequence, command: encodeCommand(command), readOnly });
+  }
+
+  /** put proposes a put through `to` and delivers until quiet. */
+  put(to: NodeId, key: string, value: string, clientId = firstClientId, sequence = this.nextSequence(clientId)): void {
+    this.request(to, clientId, sequence, { type: "put", key, value: new TextEncoder().encode(value) });
+    this.deliverAll();
+  }
+
+  private readonly sequences = new Map<NodeId, number>();
+
+  /** nextSequence numbers a client's requests 1, 2, 3, ... */
+  nextSequence(clientId: NodeId): number {
+    const next = (this.sequences.get(clientId) ?? 0) + 1;
+    this.sequences.set(clientId, next);
+    return next;
+  }
+
+  /** repliesTo lists the decoded results sent to `clientId`, by sequence. */
+  repliesTo(clientId: NodeId): { sequence: number; result: KvResult; from: NodeId }[] {
+    const replies: { sequence: number; result: KvResult; from: NodeId }[] = [];
+    for (const envelope of this.clientInbox) {
+      if (envelope.to === clientId && envelope.message.type === "clientReply") {
+        replies.push({ sequence: envelope.message.sequence, result: decodeResult(envelope.message.result), from: envelope.from });
+      }
+    }
+    return replies;
+  }
+
+  /** value reads a key straight from a replica's store. */
+  value(id: NodeId, key: string): string | undefined {
+    const bytes = this.machines.get(id)?.store.get(key);
+    return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
+  }
+
+  /** terms lists the terms of a replica's log entries after its snapshot. */
+  terms(id: NodeId): number[] {
+    return this.node(id).logEntries().map((e) => e.term);
+  }
+}
+
+/** entriesOfTerms builds no-op log entries with the given terms, starting at index 1. */
+export function entriesOfTerms(terms: readonly number[]): Entry[] {
+  return terms.map((term, k) => ({ term, index: k + 1, kind: 1, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] }));
+}
+
+/**
+ * seedLog restarts replica `id` from a disk holding `terms` as its log and
+ * `term` as its current term, as etcd-io/raft's tests preload a MemoryStorage.
+ */
+export function seedLog(network: TestNetwork, id: NodeId, terms: readonly number[], term: number, options?: ProtocolOptions): RaftReplica {
+  network.crash(id);
+  const disk = network.disks.get(id) as StoredState;
+  disk.snapshot = undefined;
+  disk.records = [...entriesOfTerms(terms).map(encodeEntryRecord), encodeHardState({ term, vote: undefined, commit: 0 })];
+  return network.start(id, options);
+}

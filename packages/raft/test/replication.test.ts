@@ -1,0 +1,234 @@
+// Log replication, keyed to the Raft paper §5.3 and §5.4.2 (after etcd-io/raft's
+// raft_paper_test.go and TestLeaderSyncFollowerLog).
+import { firstClientId } from "@concord/core";
+import { encodeCommand } from "@concord/kv";
+import { describe, expect, it } from "vitest";
+import type { AppendEntries, Entry, RaftMessage } from "../src/index.ts";
+import { TestNetwork, entriesOfTerms, seedLog } from "./network.ts";
+
+const client = firstClientId;
+
+function append(term: number, prevLogIndex: number, prevLogTerm: number, entries: Entry[], commit = 0): AppendEntries {
+  return { type: "appendEntries", term, prevLogIndex, prevLogTerm, entries, commit, readContext: 0 };
+}
+
+function entriesFrom(index: number, terms: number[]): Entry[] {
+  return entriesOfTerms(terms.map((t) => t)).map((e, k) => ({ ...e, index: index + k }));
+}
+
+function sent(net: TestNetwork, from: number): RaftMessage[] {
+  net.collect(from);
+  const out = net.queue.filter((e) => e.from === from).map((e) => e.message);
+  net.queue = net.queue.filter((e) => e.from !== from);
+  return out;
+}
+
+describe("§5.3 log replication", () => {
+  it("a leader commits a proposal once a majority holds it, then applies it and replies to the client", () => {
+    const net = new TestNetwork([1, 2, 3, 4, 5]);
+    net.elect(1);
+    net.crash(4);
+    net.crash(5);
+    net.put(1, "x", "1");
+    expect(net.node(1).status().commitIndex).toBe(2);
+    expect(net.value(1, "x")).toBe("1");
+    expect(net.repliesTo(client)).toEqual([{ sequence: 1, result: { type: "put" }, from: 1 }]);
+  });
+
+  it("a leader does not commit without a majority", () => {
+    const net = new TestNetwork([1, 2, 3, 4, 5]);
+    net.elect(1);
+    net.crash(3);
+    net.crash(4);
+    net.crash(5);
+    net.put(1, "x", "1");
+    expect(net.node(1).status().commitIndex).toBe(1);
+    expect(net.repliesTo(client)).toEqual([]);
+  });
+
+  it("the commit index reaches followers on the next append or heartbeat", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.put(1, "x", "1");
+    expect(net.node(1).status().commitIndex).toBe(2);
+    expect(net.node(2).status().commitIndex).toBe(1);
+    net.put(1, "y", "2");
+    expect(net.node(2).status().commitIndex).toBe(2);
+    expect(net.value(2, "x")).toBe("1");
+    // The first heartbeat round after an append is skipped as redundant; the next one carries the commit index.
+    net.tick(1, 2);
+    expect(net.node(2).status().commitIndex).toBe(3);
+    expect(net.value(2, "y")).toBe("2");
+  });
+
+  it("a follower rejects an append whose (prevLogIndex, prevLogTerm) it does not hold, with a conflict hint", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 2, [1, 1, 2], 2);
+    net.queue = [];
+    net.node(2).step(1, append(3, 3, 3, entriesFrom(4, [3])));
+    expect(sent(net, 2)).toEqual([{ type: "appendResponse", term: 3, index: 3, reject: true, rejectHint: 3, logTerm: 2, readContext: 0 }]);
+    net.node(2).step(1, append(3, 5, 3, entriesFrom(6, [3])));
+    expect(sent(net, 2)).toEqual([{ type: "appendResponse", term: 3, index: 5, reject: true, rejectHint: 3, logTerm: 2, readContext: 0 }]);
+    expect(net.terms(2)).toEqual([1, 1, 2]);
+  });
+
+  it("a follower truncates a conflicting suffix and keeps what agrees", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 2, [1, 1, 2, 2], 2);
+    net.node(2).step(1, append(3, 2, 1, entriesFrom(3, [2, 3])));
+    expect(net.terms(2)).toEqual([1, 1, 2, 3]);
+    net.node(2).step(1, append(3, 1, 1, entriesFrom(2, [1])));
+    expect(net.terms(2)).toEqual([1, 1, 2, 3]); // an old, shorter append truncates nothing
+    net.node(2).step(1, append(4, 2, 1, entriesFrom(3, [4])));
+    expect(net.terms(2)).toEqual([1, 1, 4]);
+  });
+
+  it("a follower commits only up to the last entry the append proved it holds", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 2, [1, 1, 1, 1], 1);
+    net.node(2).step(1, append(2, 1, 1, entriesFrom(2, [1]), 4));
+    expect(net.node(2).status().commitIndex).toBe(2);
+  });
+
+  // Figure 7: the leader of term 8 and six possible follower logs.
+  const leaderLog = [1, 1, 1, 4, 4, 5, 5, 6, 6, 6];
+  const figure7: Record<string, number[]> = {
+    a: [1, 1, 1, 4, 4, 5, 5, 6, 6],
+    b: [1, 1, 1, 4],
+    c: [1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 6],
+    d: [1, 1, 1, 4, 4, 5, 5, 6, 6, 6, 7, 7],
+    e: [1, 1, 1, 4, 4, 4, 4],
+    f: [1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3],
+  };
+  it.each(Object.entries(figure7))("a leader repairs follower log (%s) of Figure 7 with fast back-off", (_name, followerLog) => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 1, leaderLog, 7);
+    seedLog(net, 2, followerLog, 7);
+    seedLog(net, 3, [], 7);
+    net.elect(1);
+    expect(net.node(1).status()).toMatchObject({ role: "leader", epoch: 8 });
+    net.put(1, "k", "v");
+    expect(net.terms(2)).toEqual([...leaderLog, 8, 8]);
+    expect(net.node(1).status().commitIndex).toBe(12);
+    // One probe, one hinted retry per diverging term at most: never one append per entry.
+    expect(net.delivered.get("appendEntries") ?? 0).toBeLessThanOrEqual(8);
+  });
+
+  it("a new leader overwrites a follower's uncommitted entries, even of a higher term", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 1, [1, 2, 4], 5);
+    seedLog(net, 2, [1, 3], 5);
+    seedLog(net, 3, [1], 5);
+    net.elect(1);
+    expect(net.terms(2)).toEqual([1, 2, 4, 6]);
+    expect(net.node(1).status().commitIndex).toBe(4);
+  });
+});
+
+describe("§5.4.2 committing entries from previous terms", () => {
+  it("a leader commits only entries of its own term by counting replicas", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 1, [1, 2], 2);
+    seedLog(net, 2, [1, 2], 2);
+    const leader = net.node(1);
+    leader.campaign();
+    leader.step(2, { type: "voteResponse", term: 3, reject: false, preVote: false });
+    expect(leader.raftRole()).toBe("leader");
+    expect(net.terms(1)).toEqual([1, 2, 3]);
+    leader.step(2, { type: "appendResponse", term: 3, index: 2, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+    expect(leader.status().commitIndex).toBe(0); // index 2 is on a majority, but of term 2
+    leader.step(2, { type: "appendResponse", term: 3, index: 3, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+    expect(leader.status().commitIndex).toBe(3); // the term-3 entry commits, and with it everything before
+  });
+
+  it("Figure 8: an entry of an older term on a majority may still be overwritten, so it is not committed", () => {
+    const net = new TestNetwork([1, 2, 3, 4, 5]);
+    // (c) S1 leads term 4 and has spread its term-2 entry to S2 and S3; S5 has a term-3 entry.
+    seedLog(net, 1, [1, 2], 4);
+    seedLog(net, 2, [1, 2], 4);
+    seedLog(net, 3, [1, 2], 4);
+    seedLog(net, 4, [1], 4);
+    seedLog(net, 5, [1, 3], 4);
+    for (const id of [1, 2, 3, 4, 5]) expect(net.node(id).status().commitIndex).toBe(0);
+    // (d) S5 can be elected (S2, S3, S4 vote for it: its last term 3 beats 2) and overwrites index 2.
+    net.isolate(1);
+    net.elect(5);
+    expect(net.node(5).raftRole()).toBe("leader");
+    expect(net.terms(2)).toEqual([1, 3, 5]);
+  });
+});
+
+describe("flow control: batching, pipelining and limits", () => {
+  it("proposals stepped before one Ready go to each follower in one append", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.queue = [];
+    for (let i = 1; i <= 3; i++) net.request(1, client + i, 1, { type: "put", key: `k${i}`, value: new Uint8Array([i]) });
+    const appends = sent(net, 1).filter((m): m is AppendEntries => m.type === "appendEntries");
+    expect(appends.map((m) => m.entries.length)).toEqual([3, 3]);
+  });
+
+  it("a leader pipelines appends to a follower in replicate state, up to maxInflightMessages", () => {
+    const net = new TestNetwork([1, 2, 3], { preVote: false, checkQuorum: false, maxInflightMessages: 2 });
+    net.elect(1);
+    expect(net.node(1).progressOf(2)?.state).toBe("replicate");
+    net.queue = [];
+    for (let i = 1; i <= 4; i++) {
+      net.request(1, client, i, { type: "put", key: "k", value: new Uint8Array([i]) });
+      net.collect(1);
+    }
+    const appendsTo2 = net.queue.filter((e) => e.to === 2 && e.message.type === "appendEntries");
+    expect(appendsTo2.length).toBe(2); // the window is full after two unacknowledged appends
+    net.deliverAll();
+    expect(net.node(2).lastIndex()).toBe(5);
+    expect(net.node(1).status().commitIndex).toBe(5);
+  });
+
+  it("maxBatchEntries and maxBytesPerMessage bound one append", () => {
+    const net = new TestNetwork([1, 2, 3], { preVote: false, checkQuorum: false, maxBatchEntries: 2, maxBytesPerMessage: 200 });
+    net.elect(1);
+    net.queue = [];
+    for (let i = 1; i <= 5; i++) net.request(1, client + i, 1, { type: "put", key: `k${i}`, value: new Uint8Array(10) });
+    const small = sent(net, 1).filter((m): m is AppendEntries => m.type === "appendEntries" && m.entries.length > 0);
+    expect(small.every((m) => m.entries.length <= 2)).toBe(true);
+    net.deliverAll();
+    for (let i = 1; i <= 3; i++) net.request(1, client + 10 + i, 1, { type: "put", key: `big${i}`, value: new Uint8Array(150) });
+    const big = sent(net, 1).filter((m): m is AppendEntries => m.type === "appendEntries" && m.entries.length > 0);
+    expect(big.length).toBe(6);
+    expect(big.every((m) => m.entries.length === 1)).toBe(true);
+  });
+
+  it("a follower that misses appends is probed back into replication", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.drop = (e) => e.to === 3 && e.message.type === "appendEntries";
+    net.put(1, "a", "1");
+    net.put(1, "b", "2");
+    net.drop = undefined;
+    net.put(1, "c", "3");
+    net.tick(1, 2);
+    expect(net.node(3).lastIndex()).toBe(4);
+    expect(net.value(3, "c")).toBe("3");
+  });
+
+  it("a leader retried with the same (clientId, sequence) executes it once", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    const command = encodeCommand({ type: "append", key: "k", value: new Uint8Array([7]) });
+    for (let i = 0; i < 3; i++) net.node(1).step(client, { type: "clientRequest", clientId: client, sequence: 1, command, readOnly: false });
+    net.deliverAll();
+    net.node(1).step(client, { type: "clientRequest", clientId: client, sequence: 1, command, readOnly: false });
+    net.deliverAll();
+    expect(net.node(1).lastIndex()).toBe(2);
+    expect(net.machines.get(1)?.store.get("k")).toEqual(new Uint8Array([7]));
+    expect(net.repliesTo(client).map((r) => r.sequence)).toEqual([1, 1]);
+  });
+
+  it("a follower answers a client with the leader's id", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.request(2, client, 1, { type: "put", key: "k", value: new Uint8Array(1) });
+    net.deliverAll();
+    expect(net.clientInbox.map((e) => e.message)).toEqual([{ type: "notLeader", sequence: 1, hasLeaderHint: true, leaderHint: 1 }]);
+  });
+});
