@@ -1,0 +1,334 @@
+// import-rules checks the dependency rules of DESIGN.md ("Import rules") and
+// the determinism rules of STYLE.md on TypeScript sources, by parsing them
+// with the TypeScript compiler (so comments, strings and property names never
+// count as uses).
+import ts from "typescript";
+import { builtinModules } from "node:module";
+import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+
+/** protocolPackages are the consensus protocols: they may import only core (and zod, protobufjs). */
+export const protocolPackages: readonly string[] = ["raft", "multipaxos", "pbft"];
+
+/** deterministicPackages must not touch time, randomness, timers, promises or the host (STYLE.md "Ours"). */
+export const deterministicPackages: readonly string[] = ["core", ...protocolPackages];
+
+/** allowedProtocolImports are the bare specifiers a protocol's src may use. */
+const allowedProtocolImports = ["@concord/core", "zod", "protobufjs"];
+
+/** forbiddenGlobals are host facilities a deterministic package must not reach for. */
+const forbiddenGlobals = new Set([
+  "Date",
+  "performance",
+  "process",
+  "setTimeout",
+  "setInterval",
+  "setImmediate",
+  "clearTimeout",
+  "clearInterval",
+  "clearImmediate",
+  "queueMicrotask",
+  "Promise",
+  "fetch",
+  "require",
+  "Buffer",
+  "__dirname",
+  "__filename",
+]);
+
+/** globalObjects are the names through which a global can be reached as a property. */
+const globalObjects = new Set(["globalThis", "window", "global", "self"]);
+
+/** randomSources are `object.member` pairs that draw host randomness. */
+const randomSources = new Map([
+  ["Math", new Set(["random"])],
+  ["crypto", new Set(["getRandomValues", "randomUUID", "randomBytes", "subtle"])],
+]);
+
+/** ImportUse is one module specifier in a file. */
+export interface ImportUse {
+  readonly specifier: string;
+  readonly line: number;
+}
+
+/** Violation is one broken rule, located for a person to fix. */
+export interface Violation {
+  readonly file: string;
+  readonly line: number;
+  readonly rule: string;
+  readonly detail: string;
+}
+
+/** SourceLocation says where a file sits: which package, and whether it is src or a test. */
+export interface SourceLocation {
+  /** file is the path relative to the repository root, with forward slashes. */
+  readonly file: string;
+  /** packageName is the directory under packages/ (or "bench"). */
+  readonly packageName: string;
+  readonly kind: "src" | "test";
+}
+
+/** PackageManifest is the part of a package.json the rules read. */
+export interface PackageManifest {
+  readonly name: string;
+  readonly dependencies: readonly string[];
+  readonly devDependencies: readonly string[];
+  /** workspaceDevDependencies are the repository root's devDependencies, available to tests. */
+  readonly workspaceDevDependencies?: readonly string[];
+}
+
+function parse(file: string, source: string): ts.SourceFile {
+  return ts.createSourceFile(file, source, ts.ScriptTarget.Latest, true, ts.ScriptKind.TS);
+}
+
+function lineOf(sourceFile: ts.SourceFile, node: ts.Node): number {
+  return sourceFile.getLineAndCharacterOfPosition(node.getStart(sourceFile)).line + 1;
+}
+
+/** collectImports lists every static, dynamic, type-only, re-export and require specifier in a source. */
+export function collectImports(file: string, source: string): ImportUse[] {
+  const sourceFile = parse(file, source);
+  const found: ImportUse[] = [];
+  const add = (literal: ts.Node): void => {
+    if (ts.isStringLiteralLike(literal)) found.push({ specifier: literal.text, line: lineOf(sourceFile, literal) });
+  };
+  const visit = (node: ts.Node): void => {
+    if ((ts.isImportDeclaration(node) || ts.isExportDeclaration(node)) && node.moduleSpecifier !== undefined) {
+      add(node.moduleSpecifier);
+    } else if (ts.isImportEqualsDeclaration(node) && ts.isExternalModuleReference(node.moduleReference)) {
+      add(node.moduleReference.expression);
+    } else if (ts.isCallExpression(node)) {
+      const callee = node.expression;
+      const isImport = callee.kind === ts.SyntaxKind.ImportKeyword;
+      const isRequire = ts.isIdentifier(callee) && callee.text === "require";
+      if ((isImport || isRequire) && node.arguments[0] !== undefined) add(node.arguments[0]);
+    } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
+      add(node.argument.literal);
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
+}
+
+/** declaredNames lists every name a file binds itself (imports, variables, parameters, functions, classes, types). */
+function declaredNames(sourceFile: ts.SourceFile): Set<string> {
+  const names = new Set<string>();
+  const visit = (node: ts.Node): void => {
+    const name = (node as { name?: ts.Node }).name;
+    const binds =
+      ts.isVariableDeclaration(node) ||
+      ts.isParameter(node) ||
+      ts.isBindingElement(node) ||
+      ts.isFunctionDeclaration(node) ||
+      ts.isClassDeclaration(node) ||
+      ts.isInterfaceDeclaration(node) ||
+      ts.isTypeAliasDeclaration(node) ||
+      ts.isEnumDeclaration(node) ||
+      ts.isImportSpecifier(node) ||
+      ts.isImportClause(node) ||
+      ts.isNamespaceImport(node);
+    if (binds && name !== undefined && ts.isIdentifier(name)) names.add(name.text);
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return names;
+}
+
+/** isNameOnly tells whether an identifier names a member or a declaration rather than referring to a binding. */
+function isNameOnly(node: ts.Identifier): boolean {
+  const parent = node.parent;
+  if ((ts.isPropertyAccessExpression(parent) || ts.isQualifiedName(parent)) && (ts.isPropertyAccessExpression(parent) ? parent.name : parent.right) === node) {
+    return true;
+  }
+  const named =
+    ts.isPropertyAssignment(parent) ||
+    ts.isPropertyDeclaration(parent) ||
+    ts.isPropertySignature(parent) ||
+    ts.isMethodDeclaration(parent) ||
+    ts.isMethodSignature(parent) ||
+    ts.isGetAccessorDeclaration(parent) ||
+    ts.isSetAccessorDeclaration(parent) ||
+    ts.isEnumMember(parent) ||
+    ts.isVariableDeclaration(parent) ||
+    ts.isParameter(parent) ||
+    ts.isBindingElement(parent) ||
+    ts.isFunctionDeclaration(parent) ||
+    ts.isClassDeclaration(parent) ||
+    ts.isInterfaceDeclaration(parent) ||
+    ts.isTypeAliasDeclaration(parent) ||
+    ts.isImportSpecifier(parent) ||
+    ts.isExportSpecifier(parent) ||
+    ts.isLabeledStatement(parent);
+  return named && (parent as { name?: ts.Node }).name === node;
+}
+
+/** findNondeterminism lists uses of time, host randomness, timers, promises and host globals in a source. */
+export function findNondeterminism(file: string, source: string): { line: number; detail: string }[] {
+  const sourceFile = parse(file, source);
+  const local = declaredNames(sourceFile);
+  const found: { line: number; detail: string }[] = [];
+  const report = (node: ts.Node, detail: string): void => {
+    found.push({ line: lineOf(sourceFile, node), detail });
+  };
+  const visit = (node: ts.Node): void => {
+    if (ts.isIdentifier(node) && forbiddenGlobals.has(node.text) && !local.has(node.text) && !isNameOnly(node)) {
+      report(node, `uses the global ${node.text}`);
+    } else if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression)) {
+      const object = node.expression.text;
+      const member = node.name.text;
+      if (globalObjects.has(object) && (forbiddenGlobals.has(member) || randomSources.has(member))) {
+        report(node, `uses ${object}.${member}`);
+      } else if (randomSources.get(object)?.has(member) === true && !local.has(object)) {
+        report(node, `uses ${object}.${member}`);
+      }
+    } else if (ts.isElementAccessExpression(node) && ts.isIdentifier(node.expression) && ts.isStringLiteralLike(node.argumentExpression)) {
+      const object = node.expression.text;
+      const member = node.argumentExpression.text;
+      if ((globalObjects.has(object) && forbiddenGlobals.has(member)) || randomSources.get(object)?.has(member) === true) {
+        report(node, `uses ${object}["${member}"]`);
+      }
+    } else if (ts.isAwaitExpression(node)) {
+      report(node, "awaits a promise");
+    } else if (ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((modifier) => modifier.kind === ts.SyntaxKind.AsyncKeyword) === true) {
+      report(node, "declares an async function");
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
+}
+
+function isNodeBuiltin(specifier: string): boolean {
+  return specifier.startsWith("node:") || builtinModules.includes(specifier.split("/")[0] ?? "");
+}
+
+/** packageOf returns the npm package a bare specifier names (`@scope/name` or `name`). */
+export function packageOf(specifier: string): string {
+  const parts = specifier.split("/");
+  return specifier.startsWith("@") ? parts.slice(0, 2).join("/") : (parts[0] ?? specifier);
+}
+
+function isRelative(specifier: string): boolean {
+  return specifier.startsWith("./") || specifier.startsWith("../");
+}
+
+/**
+ * checkImports applies DESIGN.md's import rules to the imports of one file:
+ * core imports nothing of ours; protocols import only core, zod and
+ * protobufjs; deterministic packages import no Node builtin; nobody reaches
+ * into another package's files or past a package's `exports`; relative
+ * imports name their `.ts` file; and every package imported is declared in
+ * package.json.
+ */
+export function checkImports(location: SourceLocation, imports: readonly ImportUse[], manifest: PackageManifest | undefined): Violation[] {
+  const violations: Violation[] = [];
+  const { file, packageName, kind } = location;
+  const add = (use: ImportUse, rule: string, detail: string): void => {
+    violations.push({ file, line: use.line, rule, detail: `${detail} ("${use.specifier}")` });
+  };
+  const ownRoot = packageName === "bench" ? "bench" : `packages/${packageName}`;
+  const ownArea = `${ownRoot}/${kind}`;
+  for (const use of imports) {
+    const { specifier } = use;
+    if (isRelative(specifier)) {
+      const target = join(dirname(file), specifier).split(sep).join("/");
+      if (!target.startsWith(`${ownRoot}/`)) add(use, "no-cross-package-path", "imports another package's files by path; import its package name");
+      else if (kind === "src" && !target.startsWith(`${ownArea}/`)) add(use, "src-stays-in-src", "src imports a file outside its package's src");
+      if (!specifier.endsWith(".ts") && !specifier.endsWith(".json")) add(use, "ts-extension", "imports an own file without its .ts extension");
+      continue;
+    }
+    if (specifier.startsWith("/") || /(^|\/)packages\/[^/]+\/(src|test)\//.test(specifier)) {
+      add(use, "no-cross-package-path", "imports a package's files by path; import its package name");
+      continue;
+    }
+    if (specifier.startsWith("@concord/") && specifier !== packageOf(specifier)) {
+      add(use, "no-deep-import", "imports past a package's exports map; import the package name");
+      continue;
+    }
+    if (isNodeBuiltin(specifier)) {
+      if (kind === "src" && deterministicPackages.includes(packageName)) add(use, "no-node-builtins", `${packageName} must not import Node modules`);
+      continue;
+    }
+    const imported = packageOf(specifier);
+    if (kind === "src" && packageName === "core" && imported.startsWith("@concord/")) {
+      add(use, "core-imports-nothing-of-ours", "core must not import another Concord package");
+    }
+    if (kind === "src" && protocolPackages.includes(packageName) && !allowedProtocolImports.includes(imported)) {
+      add(use, "protocol-imports-only-core", `${packageName} may import only @concord/core, zod and protobufjs`);
+    }
+    if (manifest !== undefined && imported !== manifest.name) {
+      // Tests also see the root's devDependencies (vitest), which every workspace package resolves.
+      const declared = kind === "src" ? manifest.dependencies : [...manifest.dependencies, ...manifest.devDependencies, ...(manifest.workspaceDevDependencies ?? [])];
+      if (!declared.includes(imported)) {
+        add(use, "declared-dependency", `${imported} is not in ${ownRoot}/package.json ${kind === "src" ? "dependencies" : "dependencies or devDependencies"}`);
+      }
+    }
+  }
+  return violations;
+}
+
+/** checkSource runs every rule that applies to one file. */
+export function checkSource(location: SourceLocation, source: string, manifest: PackageManifest | undefined): Violation[] {
+  const violations = checkImports(location, collectImports(location.file, source), manifest);
+  if (location.kind === "src" && deterministicPackages.includes(location.packageName)) {
+    for (const use of findNondeterminism(location.file, source)) {
+      violations.push({ file: location.file, line: use.line, rule: "deterministic", detail: `${location.packageName} ${use.detail}` });
+    }
+  }
+  return violations;
+}
+
+function walkTs(dir: string, into: string[]): void {
+  if (!existsSync(dir)) return;
+  for (const entry of readdirSync(dir).sort()) {
+    if (entry === "node_modules") continue;
+    const path = join(dir, entry);
+    if (statSync(path).isDirectory()) walkTs(path, into);
+    else if (entry.endsWith(".ts") && !entry.endsWith(".d.ts")) into.push(path);
+  }
+}
+
+/** readManifest reads the dependency names of a package.json. */
+export function readManifest(packageDir: string): PackageManifest | undefined {
+  const path = join(packageDir, "package.json");
+  if (!existsSync(path)) return undefined;
+  const json = JSON.parse(readFileSync(path, "utf8")) as { name?: string; dependencies?: object; devDependencies?: object };
+  return {
+    name: json.name ?? "",
+    dependencies: Object.keys(json.dependencies ?? {}),
+    devDependencies: Object.keys(json.devDependencies ?? {}),
+  };
+}
+
+/** RepoSource is one file the rules apply to, read from the repository. */
+export interface RepoSource {
+  readonly location: SourceLocation;
+  readonly path: string;
+  readonly manifest: PackageManifest | undefined;
+}
+
+/** findRepoSources lists packages/<name>/{src,test}/**.ts and bench/{src,test}/**.ts. */
+export function findRepoSources(repoRoot: string): RepoSource[] {
+  const roots: { packageName: string; dir: string }[] = [];
+  const packagesDir = join(repoRoot, "packages");
+  for (const name of readdirSync(packagesDir).sort()) {
+    if (statSync(join(packagesDir, name)).isDirectory()) roots.push({ packageName: name, dir: join(packagesDir, name) });
+  }
+  if (existsSync(join(repoRoot, "bench"))) roots.push({ packageName: "bench", dir: join(repoRoot, "bench") });
+  const sources: RepoSource[] = [];
+  const workspaceDevDependencies = readManifest(repoRoot)?.devDependencies ?? [];
+  for (const { packageName, dir } of roots) {
+    const own = readManifest(dir);
+    const manifest = own === undefined ? undefined : { ...own, workspaceDevDependencies };
+    for (const kind of ["src", "test"] as const) {
+      const files: string[] = [];
+      walkTs(join(dir, kind), files);
+      for (const path of files) {
+        const file = relative(repoRoot, path).split(sep).join("/");
+        sources.push({ location: { file, packageName, kind }, path: resolve(path), manifest });
+      }
+    }
+  }
+  return sources;
+}
