@@ -1,0 +1,37 @@
+import type { AlgorithmDefinition } from "@concord/core";
+import { pbftByzantineStrategies } from "./byzantine.ts";
+import { PbftClient } from "./client.ts";
+import { pbftCodec, type PbftMessage } from "./messages.ts";
+import { PbftAgreementMonitor } from "./monitor.ts";
+import { pbftOptionsSchema } from "./options.ts";
+import { clusterSizeError } from "./quorum.ts";
+import { PbftReplica } from "./replica.ts";
+
+const defaultCheckpointIntervalSeqs = pbftOptionsSchema.parse({}).checkpointIntervalSeqs;
+
+/**
+ * pbftMessagesPerBatch counts the messages one batch of `batchSize` writes
+ * costs in the normal case with n replicas (docs/pbft.md): b requests, n-1
+ * pre-prepares, (n-1)^2 prepares, n(n-1) commits, b*n replies, plus a share
+ * n(n-1)/K of the checkpoint messages sent every K sequence numbers.
+ */
+export function pbftMessagesPerBatch(n: number, batchSize: number, checkpointIntervalSeqs: number = defaultCheckpointIntervalSeqs): number {
+  return batchSize + (n - 1) + (n - 1) * (n - 1) + n * (n - 1) + batchSize * n + (n * (n - 1)) / checkpointIntervalSeqs;
+}
+
+/** pbft is PBFT's {@link AlgorithmDefinition}: `--algo pbft`. */
+export const pbft: AlgorithmDefinition<PbftMessage> = {
+  name: "pbft",
+  description: "Practical Byzantine Fault Tolerance (Castro and Liskov 1999/2002): n = 3f+1 replicas tolerate f Byzantine ones.",
+  faultModel: "byzantine",
+  codec: pbftCodec,
+  clusterSizeError,
+  replicasToTolerate: (f) => 3 * f + 1,
+  faultsTolerated: (n) => Math.max(0, Math.floor((n - 1) / 3)),
+  createReplica: (context) => new PbftReplica(context),
+  createClient: (context) => new PbftClient(context),
+  createMonitors: () => [new PbftAgreementMonitor()],
+  byzantineStrategies: pbftByzantineStrategies,
+  analyticMessagesPerOp: (n, batchSize) => pbftMessagesPerBatch(n, batchSize) / batchSize,
+  oneWayDelaysPerOp: 5,
+};

@@ -1,0 +1,112 @@
+import { bytesEqual, type Crypto, type NodeId } from "@concord/core";
+import { pbftCodec, type PbftMessage, type PbftReply, type PbftReplicaMessage, type PbftRequest } from "./messages.ts";
+
+/**
+ * AuthenticationMode says how replica-to-replica messages are authenticated:
+ * `macs` with an authenticator (a vector of HMAC-SHA256, one per receiver;
+ * TOCS §3.2), `signatures` with one Ed25519 signature (OSDI §4's BFT-PK).
+ * VIEW-CHANGE and NEW-VIEW are signed in both modes, since a NEW-VIEW carries
+ * them as proof to third parties.
+ */
+export type AuthenticationMode = "macs" | "signatures";
+
+const noBytes = new Uint8Array(0);
+
+/** authenticatedBytes returns the bytes a message's MACs or signature cover: its encoding with those fields emptied. */
+export function authenticatedBytes(message: PbftMessage): Uint8Array {
+  switch (message.type) {
+    case "reply":
+      return pbftCodec.encode({ ...message, mac: noBytes });
+    case "request":
+      return pbftCodec.encode({ ...message, macs: [] });
+    case "viewChange":
+    case "newView":
+      return pbftCodec.encode({ ...message, signature: noBytes });
+    default:
+      return pbftCodec.encode({ ...message, macs: [], signature: noBytes });
+  }
+}
+
+/** alwaysSigned tells whether a message type is signed in every authentication mode. */
+export function alwaysSigned(message: PbftMessage): message is Extract<PbftMessage, { type: "viewChange" | "newView" }> {
+  return message.type === "viewChange" || message.type === "newView";
+}
+
+/**
+ * Authenticator computes and checks the authentication of one node's messages.
+ * It holds the sorted replica list, so that MAC vectors are indexed the same
+ * way by every node.
+ */
+export class Authenticator {
+  constructor(
+    private readonly crypto: Crypto,
+    private readonly self: NodeId,
+    private readonly replicas: readonly NodeId[],
+    readonly mode: AuthenticationMode,
+  ) {}
+
+  /** macVector returns one MAC of `bytes` for every replica (the authenticator); this node's own entry is empty. */
+  macVector(bytes: Uint8Array): Uint8Array[] {
+    return this.replicas.map((replica) => (replica === this.self ? noBytes : this.crypto.mac(this.crypto.macKey(replica), bytes)));
+  }
+
+  /** sealBroadcast authenticates a replica message for every replica. */
+  sealBroadcast<T extends PbftReplicaMessage>(message: T): T {
+    const bytes = authenticatedBytes(message);
+    if (alwaysSigned(message) || this.mode === "signatures") return { ...message, signature: this.crypto.sign(bytes) };
+    return { ...message, macs: this.macVector(bytes) };
+  }
+
+  /** sealUnicast authenticates a replica message for one receiving replica. */
+  sealUnicast<T extends PbftReplicaMessage>(message: T, to: NodeId): T {
+    const bytes = authenticatedBytes(message);
+    if (alwaysSigned(message) || this.mode === "signatures") return { ...message, signature: this.crypto.sign(bytes) };
+    return { ...message, macs: [this.crypto.mac(this.crypto.macKey(to), bytes)] };
+  }
+
+  /** sealRequest authenticates a client request for every replica. */
+  sealRequest(request: PbftRequest): PbftRequest {
+    return { ...request, macs: this.macVector(authenticatedBytes(request)) };
+  }
+
+  /** sealReply authenticates a reply for its client. */
+  sealReply(reply: PbftReply): PbftReply {
+    return { ...reply, mac: this.crypto.mac(this.crypto.macKey(reply.clientId), authenticatedBytes(reply)) };
+  }
+
+  /** verifyReplicaMessage checks that `sender` authenticated `message` for this node. */
+  verifyReplicaMessage(sender: NodeId, message: PbftReplicaMessage): boolean {
+    if (!this.replicas.includes(sender)) return false;
+    const bytes = authenticatedBytes(message);
+    if (alwaysSigned(message) || this.mode === "signatures") {
+      return message.signature.length > 0 && this.crypto.verify(sender, bytes, message.signature);
+    }
+    return this.checkMac(sender, bytes, message.macs);
+  }
+
+  /** verifySignature checks a signed message (a VIEW-CHANGE inside a NEW-VIEW) by `signer`. */
+  verifySignature(signer: NodeId, message: PbftReplicaMessage): boolean {
+    if (!this.replicas.includes(signer) || message.signature.length === 0) return false;
+    return this.crypto.verify(signer, authenticatedBytes(message), message.signature);
+  }
+
+  /** verifyRequest checks this replica's entry of a client request's authenticator. */
+  verifyRequest(request: PbftRequest): boolean {
+    return this.checkMac(request.clientId, authenticatedBytes(request), request.macs);
+  }
+
+  /** verifyReply checks the MAC of a reply sent to this client by `replica`. */
+  verifyReply(replica: NodeId, reply: PbftReply): boolean {
+    if (!this.replicas.includes(replica)) return false;
+    const expected = this.crypto.mac(this.crypto.macKey(replica), authenticatedBytes(reply));
+    return bytesEqual(expected, reply.mac);
+  }
+
+  private checkMac(sender: NodeId, bytes: Uint8Array, macs: readonly Uint8Array[]): boolean {
+    // A broadcast carries one MAC per replica; a point-to-point message carries just the receiver's.
+    const index = macs.length === 1 ? 0 : this.replicas.indexOf(this.self);
+    const mac = macs[index];
+    if (mac === undefined || macs.length !== 1 && macs.length !== this.replicas.length) return false;
+    return bytesEqual(this.crypto.mac(this.crypto.macKey(sender), bytes), mac);
+  }
+}

@@ -1,0 +1,272 @@
+import type { ByzantineContext, ByzantineOutbound, ByzantineStrategy, ByzantineStrategyDefinition, NodeId, Outbound } from "@concord/core";
+import { alwaysSigned, authenticatedBytes } from "./authenticator.ts";
+import { encodeBatch, type PbftMessage, type PbftNewView, type PbftRequest, type PbftViewChange } from "./messages.ts";
+import { pbftOptionsSchema } from "./options.ts";
+
+type Context = ByzantineContext<PbftMessage>;
+
+/**
+ * reseal re-authenticates a message the faulty replica altered, with its own
+ * keys, so that the lie is authentic: receivers must catch it by the protocol's
+ * checks, not by a bad MAC. Client requests are left alone (a replica does not
+ * hold the client's keys).
+ */
+function reseal(message: PbftMessage, to: NodeId, context: Context): PbftMessage {
+  const { crypto } = context;
+  switch (message.type) {
+    case "request":
+      return message;
+    case "reply":
+      return { ...message, mac: crypto.mac(crypto.macKey(message.clientId), authenticatedBytes(message)) };
+    default: {
+      const bytes = authenticatedBytes(message);
+      if (alwaysSigned(message) || message.signature.length > 0) return { ...message, signature: crypto.sign(bytes) };
+      if (message.macs.length === 1) return { ...message, macs: [crypto.mac(crypto.macKey(to), bytes)] };
+      return { ...message, macs: context.replicas.map((r) => (r === context.self ? new Uint8Array(0) : crypto.mac(crypto.macKey(r), bytes))) };
+    }
+  }
+}
+
+function flipped(bytes: Uint8Array): Uint8Array {
+  const copy = Uint8Array.from(bytes.length > 0 ? bytes : [0]);
+  copy[0] = (copy[0] as number) ^ 0xff;
+  return copy;
+}
+
+function isReplica(to: NodeId, context: Context): boolean {
+  return context.replicas.includes(to);
+}
+
+function currentView(context: Context): number {
+  return context.replica.status().epoch;
+}
+
+function mapEach(messages: readonly Outbound<PbftMessage>[], change: (message: PbftMessage, to: NodeId) => PbftMessage | undefined): ByzantineOutbound<PbftMessage>[] {
+  const out: ByzantineOutbound<PbftMessage>[] = [];
+  for (const { to, message } of messages) {
+    const changed = change(message, to);
+    if (changed !== undefined) out.push({ to, message: changed });
+  }
+  return out;
+}
+
+function define(name: string, description: string, create: (self: NodeId) => ByzantineStrategy<PbftMessage>): ByzantineStrategyDefinition<PbftMessage> {
+  return { name, description, create };
+}
+
+/** silentStrategy drops everything the faulty replica would send: a crashed primary or backup, from the others' view. */
+export const silentStrategy = define("silent", "sends nothing at all (a crash that never restarts)", () => ({
+  name: "silent",
+  outbound: () => [],
+}));
+
+/** equivocateStrategy tells different replicas different things: half get another batch in a pre-prepare, or another digest in a vote. */
+export const equivocateStrategy = define("equivocate", "sends different pre-prepares, prepares and commits to different replicas", () => ({
+  name: "equivocate",
+  outbound: (messages, context) =>
+    mapEach(messages, (message, to) => {
+      const odd = context.replicas.indexOf(to) % 2 === 1;
+      if (!odd || !isReplica(to, context)) return message;
+      switch (message.type) {
+        case "prePrepare": {
+          // Another batch for the odd half: drop the last request (the null request for a batch of one).
+          const requests = message.requests.slice(0, -1);
+          return reseal({ ...message, requests, digest: context.crypto.digest(encodeBatch(requests)) }, to, context);
+        }
+        case "prepare":
+        case "commit":
+        case "checkpoint":
+          return reseal(message.type === "checkpoint" ? { ...message, stateDigest: flipped(message.stateDigest) } : { ...message, digest: flipped(message.digest) }, to, context);
+        default:
+          return message;
+      }
+    }),
+}));
+
+/** corruptDigestsStrategy sends authentic messages whose digests match nothing: pre-prepares that disagree with their batch, votes and checkpoints for no batch. */
+export const corruptDigestsStrategy = define("corrupt-digests", "flips the digest of every pre-prepare, prepare, commit and checkpoint", () => ({
+  name: "corrupt-digests",
+  outbound: (messages, context) =>
+    mapEach(messages, (message, to) => {
+      switch (message.type) {
+        case "prePrepare":
+        case "prepare":
+        case "commit":
+          return reseal({ ...message, digest: flipped(message.digest) }, to, context);
+        case "checkpoint":
+          return reseal({ ...message, stateDigest: flipped(message.stateDigest) }, to, context);
+        default:
+          return message;
+      }
+    }),
+}));
+
+/** corruptResultsStrategy answers clients with authentic but wrong results. */
+export const corruptResultsStrategy = define("corrupt-results", "replies to clients with wrong results (correctly MACed)", () => ({
+  name: "corrupt-results",
+  outbound: (messages, context) =>
+    mapEach(messages, (message, to) => (message.type === "reply" ? reseal({ ...message, result: flipped(message.result) }, to, context) : message)),
+}));
+
+/** corruptMacsStrategy breaks the MAC or signature of everything it sends. */
+export const corruptMacsStrategy = define("corrupt-macs", "sends every message with broken MACs or signatures", () => ({
+  name: "corrupt-macs",
+  outbound: (messages) =>
+    mapEach(messages, (message) => {
+      switch (message.type) {
+        case "request":
+          return message;
+        case "reply":
+          return { ...message, mac: flipped(message.mac) };
+        default:
+          if (alwaysSigned(message) || message.signature.length > 0) return { ...message, signature: flipped(message.signature) };
+          return { ...message, macs: message.macs.map(flipped) };
+      }
+    }),
+}));
+
+/** replayStrategy behaves, but also re-sends old messages (its own, still authentic) to random peers. */
+export const replayStrategy = define("replay", "also re-sends a few of its old messages to random peers", () => {
+  const history: Outbound<PbftMessage>[] = [];
+  return {
+    name: "replay",
+    outbound: (messages, context) => {
+      const out: ByzantineOutbound<PbftMessage>[] = [...messages];
+      for (const message of messages) {
+        if (history.length < 256) history.push(message);
+        else history[context.rng.nextInt(history.length)] = message;
+      }
+      if (history.length > 8 && messages.length > 0) {
+        for (let i = 0; i < 2; i++) {
+          const old = history[context.rng.nextInt(history.length)] as Outbound<PbftMessage>;
+          const to = old.message.type === "reply" ? old.to : (context.replicas[context.rng.nextInt(context.replicas.length)] as NodeId);
+          if (to !== context.self) out.push({ to, message: old.message });
+        }
+      }
+      return out;
+    },
+  };
+});
+
+function fakeRequest(context: Context): PbftRequest {
+  const command = new Uint8Array(8);
+  for (let i = 0; i < command.length; i++) command[i] = context.rng.nextInt(256);
+  return { type: "request", clientId: 999_999_999, sequence: 1 + context.rng.nextInt(1000), command, readOnly: false, macs: [] };
+}
+
+function forgedViewChange(newView: number, context: Context): PbftViewChange {
+  const requests = [fakeRequest(context)];
+  const seq = 1 + context.rng.nextInt(8);
+  const digest = context.crypto.digest(encodeBatch(requests));
+  const base: PbftViewChange = {
+    type: "viewChange",
+    newView,
+    replica: context.self,
+    stableSeq: 0,
+    checkpoints: [{ seq: 0, stateDigest: new Uint8Array(32) }],
+    prepared: [{ seq, view: Math.max(0, newView - 1), digest, requests }],
+    prePrepared: [{ seq, view: Math.max(0, newView - 1), digest }],
+    signature: new Uint8Array(0),
+  };
+  return base;
+}
+
+/** forgeViewChangeStrategy behaves, but keeps asking for view changes with fabricated prepared certificates, also in other replicas' names. */
+export const forgeViewChangeStrategy = define("forge-view-change", "sends VIEW-CHANGEs with fabricated prepared certificates, its own and forged in others' names", () => ({
+  name: "forge-view-change",
+  outbound: (messages, context) => {
+    const out: ByzantineOutbound<PbftMessage>[] = [...messages];
+    if (messages.length === 0 || !context.rng.chance(1, 8)) return out;
+    const view = currentView(context) + 1;
+    const own = forgedViewChange(view, context);
+    const victim = context.replicas[context.rng.nextInt(context.replicas.length)] as NodeId;
+    const inOthersName: PbftViewChange = { ...forgedViewChange(view, context), replica: victim };
+    for (const to of context.replicas) {
+      if (to === context.self) continue;
+      out.push({ to, message: reseal(own, to, context) });
+      out.push({ to, message: reseal(inOthersName, to, context) });
+    }
+    return out;
+  },
+}));
+
+/** forgeNewViewStrategy tampers with the NEW-VIEWs it sends as primary (dropping or replacing re-issued requests) and forges NEW-VIEWs for views it does not lead. */
+export const forgeNewViewStrategy = define("forge-new-view", "sends tampered NEW-VIEWs as primary and forged NEW-VIEWs otherwise", () => {
+  const seenViewChanges = new Map<number, Map<NodeId, PbftViewChange>>();
+  return {
+    name: "forge-new-view",
+    inbound: (_from, message) => {
+      if (message.type === "viewChange") {
+        let byView = seenViewChanges.get(message.newView);
+        if (byView === undefined) {
+          byView = new Map();
+          seenViewChanges.set(message.newView, byView);
+        }
+        byView.set(message.replica, message);
+      }
+      return message;
+    },
+    outbound: (messages, context) => {
+      const out: ByzantineOutbound<PbftMessage>[] = [];
+      for (const { to, message } of messages) {
+        if (message.type === "newView") out.push({ to, message: reseal(tamper(message, context), to, context) });
+        else out.push({ to, message });
+      }
+      if (messages.length > 0 && context.rng.chance(1, 8)) {
+        const view = currentView(context) + 1;
+        const set = [...(seenViewChanges.get(view)?.values() ?? [])];
+        const forged: PbftNewView = {
+          type: "newView",
+          view,
+          replica: context.replicas[view % context.replicas.length] as NodeId,
+          viewChanges: set,
+          checkpointSeq: 0,
+          checkpointDigest: new Uint8Array(32),
+          entries: [{ seq: 1, digest: new Uint8Array(32), requests: [] }],
+          signature: new Uint8Array(0),
+        };
+        for (const to of context.replicas) if (to !== context.self) out.push({ to, message: reseal(forged, to, context) });
+      }
+      return out;
+    },
+  };
+});
+
+function tamper(message: PbftNewView, context: Context): PbftNewView {
+  if (message.entries.length === 0) {
+    const requests = [fakeRequest(context)];
+    return { ...message, entries: [{ seq: message.checkpointSeq + 1, digest: context.crypto.digest(encodeBatch(requests)), requests }] };
+  }
+  // Replace every re-issued request with the null request: the classic attempt to undo committed work.
+  const nullDigest = context.crypto.digest(encodeBatch([]));
+  return { ...message, entries: message.entries.map((e) => ({ seq: e.seq, digest: nullDigest, requests: [] })) };
+}
+
+const defaults = pbftOptionsSchema.parse({});
+/** defaultTickUs is the runtime tick the slow primary assumes (the simulator's default 10 ms). */
+const defaultTickUs = 10_000;
+
+/** slowPrimaryDelayUs is how long the slow primary holds its messages: just below the backups' default view-change timeout. */
+export const slowPrimaryDelayUs = (defaults.viewChangeTimeoutTicks - 4) * defaultTickUs;
+
+/** slowPrimaryStrategy holds everything it sends as primary just below the view-change timeout (the performance attack of Aardvark, NSDI 2009). */
+export const slowPrimaryStrategy = define("slow-primary", `as primary, delays every message by ${slowPrimaryDelayUs / 1000} ms, just below the default view-change timeout`, () => ({
+  name: "slow-primary",
+  outbound: (messages, context) => {
+    const primary = context.replica.status().role === "primary";
+    return messages.map(({ to, message }) => (primary && message.type !== "reply" ? { to, message, delayUs: slowPrimaryDelayUs } : { to, message }));
+  },
+}));
+
+/** pbftByzantineStrategies lists every way a faulty PBFT replica lies in the simulator's `byzantine` scenario. */
+export const pbftByzantineStrategies: readonly ByzantineStrategyDefinition<PbftMessage>[] = [
+  silentStrategy,
+  equivocateStrategy,
+  corruptDigestsStrategy,
+  corruptResultsStrategy,
+  corruptMacsStrategy,
+  replayStrategy,
+  forgeViewChangeStrategy,
+  forgeNewViewStrategy,
+  slowPrimaryStrategy,
+];
