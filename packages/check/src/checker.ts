@@ -58,7 +58,7 @@ export function preparePartitions<S, I, O>(model: Model<S, I, O>, history: Histo
       );
     }
     if (operation.status === "fail") continue;
-    if (operation.status === "info" && model.readOnly?.(operation.input) === true) continue;
+    if (operation.status === "info" && model.readOnly?.(operation.input, undefined) === true) continue;
     kept.push(operation);
   }
   const parts = model.partition === undefined ? [{ label: "the history", history: kept }] : model.partition(kept);

@@ -44,8 +44,12 @@ export interface Model<S, I, O> {
    * Without it the history is one part.
    */
   partition?(history: History<I, O>): readonly Partition<I, O>[];
-  /** readOnly tells whether an input never changes the state, so that an indeterminate one can be left out. */
-  readOnly?(input: I): boolean;
+  /**
+   * readOnly tells whether an operation leaves the state unchanged whenever it
+   * is legal with `output` (undefined: unknown). The search places such an
+   * operation as soon as it is legal, and leaves out an indeterminate one.
+   */
+  readOnly?(input: I, output: O | undefined): boolean;
   /** describeOperation renders an operation for people: `put x "1" -> ok`. */
   describeOperation(input: I, output: O | undefined): string;
   /** describeState renders a state for people. */

@@ -46,7 +46,7 @@ export function searchLinearization<S, I, O>(
 ): SearchOutcome<S> {
   const n = operations.length;
   const head = 2 * n;
-  const { next, prev } = linkEvents(operations);
+  const { next, prev, returnRank } = linkEvents(operations);
   const inputs: I[] = new Array<I>(n);
   const outputs: (O | undefined)[] = new Array<O | undefined>(n);
   const readOnly = new Uint8Array(n);
@@ -56,16 +56,21 @@ export function searchLinearization<S, I, O>(
     const operation = operations[i]!;
     inputs[i] = operation.input;
     outputs[i] = operation.status === "ok" ? operation.output : undefined;
-    readOnly[i] = model.readOnly?.(operation.input) === true ? 1 : 0;
+    readOnly[i] = model.readOnly?.(operation.input, outputs[i]) === true ? 1 : 0;
     seed = xorshift32(seed);
     zobrist[i] = seed;
   }
 
   const linearized = new Uint32Array((n + 31) >>> 5);
+  // The stack: one frame per linearized operation, holding what undoes it and
+  // the parent node's remaining candidates (a slice of `candidates`).
   const stackEntry = new Int32Array(n);
   const stackHigh = new Int32Array(n);
   const stackState: S[] = new Array<S>(n);
   const stackHash = new Int32Array(n);
+  const stackCursor = new Int32Array(n);
+  const stackEnd = new Int32Array(n);
+  let candidates: Int32Array = new Int32Array(1024);
   const memo = new Memo<S>((a, b) => model.equal(a, b));
 
   let depth = 0;
@@ -76,35 +81,41 @@ export function searchLinearization<S, I, O>(
   let bestDepth = -1;
   let best: Deepest<S> | undefined;
   let steps = 0;
-  let entry = next[head]!;
-  // Each node is scanned twice: first for a legal pending read, which alone
-  // decides the node (see the backtracking below), then for the other
-  // operations in invocation order.
-  let readsScanned = false;
+  // The current node's candidates are candidates[cursor, end).
+  let cursor = 0;
+  let end = 0;
+  let fresh = true;
 
   search: while (next[head] !== noEntry) {
     if (++steps % stepsBetweenClockReads === 0 && now() > deadlineMs) return { kind: "timeout", steps };
-    if (entry >= n) {
-      // The first return: only the calls before it may be linearized next.
-      if (!readsScanned) {
-        readsScanned = true;
-        entry = next[head]!;
-        continue;
+    if (fresh) {
+      // A new node: its candidates are the calls before the first return.
+      fresh = false;
+      const start = end;
+      let count = 0;
+      for (let entry = next[head]!; entry < n; entry = next[entry]!) count++;
+      if (start + count > candidates.length) candidates = grown(candidates, start + count);
+      let read = -1;
+      for (let entry = next[head]!; entry < n; entry = next[entry]!) {
+        if (readOnly[entry] === 1) {
+          if (read === -1 && model.step(state, inputs[entry]!, outputs[entry]).ok) read = entry;
+        } else {
+          candidates[end++] = entry;
+        }
       }
-      // Every candidate failed, and this return's operation must be linearized before it: a dead end.
-      if (depth > bestDepth) {
-        bestDepth = depth;
-        best = deepestHere(stackEntry, depth, state, entry - n, n, next);
+      cursor = start;
+      if (read !== -1) {
+        // A legal pending read decides this node (see the backtracking below): it is the only candidate.
+        candidates[start] = read;
+        end = start + 1;
+      } else {
+        sortByReturn(candidates, start, end, returnRank);
       }
-    } else if ((readOnly[entry] === 1) === readsScanned) {
-      entry = next[entry]!;
-      continue;
-    } else {
+    }
+    if (cursor < end) {
+      const entry = candidates[cursor++]!;
       const result = model.step(state, inputs[entry]!, outputs[entry]);
-      if (!result.ok) {
-        entry = next[entry]!;
-        continue;
-      }
+      if (!result.ok) continue;
       const word = entry >>> 5;
       const bit = 1 << (entry & 31);
       linearized[word]! |= bit;
@@ -118,63 +129,89 @@ export function searchLinearization<S, I, O>(
         stackHigh[depth] = high;
         stackState[depth] = state;
         stackHash[depth] = stateHash;
+        stackCursor[depth] = cursor;
+        stackEnd[depth] = end;
         depth++;
         high = newHigh;
         setHash = newSetHash;
         state = newState;
         stateHash = newStateHash;
         lift(entry, n, next, prev);
-        entry = next[head]!;
-        readsScanned = false;
+        fresh = true;
         continue;
       }
       linearized[word]! &= ~bit;
-      if (readOnly[entry] === 0) {
-        entry = next[entry]!;
-        continue;
-      }
-      // The child through a legal read was explored and failed, so this node fails too (see below).
+      continue;
+    }
+    // Every candidate failed: a dead end, since the first return's operation
+    // had to be linearized before it.
+    if (depth > bestDepth) {
+      bestDepth = depth;
+      best = deepestHere(stackEntry, depth, state, n, next);
     }
     // Backtrack. A legal pending read decides its node: whenever a
     // linearization exists from a node, one exists that starts with any legal
     // pending read (moving a read earlier, to a point where it is pending and
-    // legal, keeps every later state and every real-time order), so a failed
-    // read fails its parent too, and the backtracking goes on past it.
-    for (;;) {
-      if (depth === 0) break search;
-      depth--;
-      const undone = stackEntry[depth]!;
-      high = stackHigh[depth]!;
-      state = stackState[depth]!;
-      stateHash = stackHash[depth]!;
-      setHash ^= zobrist[undone]!;
-      linearized[undone >>> 5]! &= ~(1 << (undone & 31));
-      unlift(undone, n, next, prev);
-      entry = next[undone]!;
-      if (readOnly[undone] === 0) break;
-    }
-    readsScanned = true;
+    // legal, keeps every later state and every real-time order), so the read
+    // is the node's only candidate and its failure is the node's.
+    if (depth === 0) break search;
+    depth--;
+    const undone = stackEntry[depth]!;
+    high = stackHigh[depth]!;
+    state = stackState[depth]!;
+    stateHash = stackHash[depth]!;
+    cursor = stackCursor[depth]!;
+    end = stackEnd[depth]!;
+    setHash ^= zobrist[undone]!;
+    linearized[undone >>> 5]! &= ~(1 << (undone & 31));
+    unlift(undone, n, next, prev);
   }
-  if ((globalThis as { debugMemo?: number[] }).debugMemo) (globalThis as unknown as { debugMemo: number[] }).debugMemo.push(memo.size);
   if (next[head] === noEntry) return { kind: "linearizable", order: stackEntry.slice(0, depth), steps };
   if (best === undefined) throw new Error("search failed without reaching a return");
   return { kind: "illegal", deepest: best, steps };
 }
 
-function deepestHere<S>(stackEntry: Int32Array, depth: number, state: S, blocking: number, n: number, next: Int32Array): Deepest<S> {
-  const pending: number[] = [];
-  const blockingReturn = blocking + n;
-  for (let entry = next[2 * n]!; entry !== noEntry && entry !== blockingReturn; entry = next[entry]!) {
-    if (entry < n) pending.push(entry);
+function grown(array: Int32Array, atLeast: number): Int32Array {
+  const bigger = new Int32Array(Math.max(array.length * 2, atLeast));
+  bigger.set(array);
+  return bigger;
+}
+
+// Orders candidates[start, end) by when their operations returned, earliest
+// first: the operation that must take effect soonest is tried first.
+function sortByReturn(candidates: Int32Array, start: number, end: number, returnRank: Int32Array): void {
+  if (end - start > 32) {
+    candidates.subarray(start, end).sort((a, b) => returnRank[a]! - returnRank[b]!);
+    return;
   }
-  return { order: stackEntry.slice(0, depth), state, blocking, pending };
+  for (let i = start + 1; i < end; i++) {
+    const value = candidates[i]!;
+    const rank = returnRank[value]!;
+    let j = i - 1;
+    while (j >= start && returnRank[candidates[j]!]! > rank) {
+      candidates[j + 1] = candidates[j]!;
+      j--;
+    }
+    candidates[j + 1] = value;
+  }
+}
+
+function deepestHere<S>(stackEntry: Int32Array, depth: number, state: S, n: number, next: Int32Array): Deepest<S> {
+  const pending: number[] = [];
+  let entry = next[2 * n]!;
+  for (; entry < n; entry = next[entry]!) pending.push(entry);
+  return { order: stackEntry.slice(0, depth), state, blocking: entry - n, pending };
 }
 
 // Builds the event list: calls and returns ordered by time, a call before a
 // return at the same time (so touching operations count as concurrent, as in
 // porcupine), and an indeterminate operation's return at infinity. Entry i < n
 // is operation i's call, entry n + i its return, entry 2n the head.
-function linkEvents<I, O>(operations: readonly HistoryOperation<I, O>[]): { next: Int32Array; prev: Int32Array } {
+function linkEvents<I, O>(operations: readonly HistoryOperation<I, O>[]): {
+  next: Int32Array;
+  prev: Int32Array;
+  returnRank: Int32Array;
+} {
   const n = operations.length;
   const times = new Float64Array(2 * n);
   const order = new Int32Array(2 * n);
@@ -195,16 +232,19 @@ function linkEvents<I, O>(operations: readonly HistoryOperation<I, O>[]): { next
   });
   const next = new Int32Array(2 * n + 1);
   const prev = new Int32Array(2 * n + 1);
+  const returnRank = new Int32Array(n);
   let last = 2 * n;
   prev[last] = noEntry;
   for (let k = 0; k < order.length; k++) {
     const entry = order[k]!;
+    if (entry >= n && times[entry] !== Number.POSITIVE_INFINITY) returnRank[entry - n] = k;
+    else if (entry < n && times[entry + n] === Number.POSITIVE_INFINITY) returnRank[entry] = k;
     next[last] = entry;
     prev[entry] = last;
     last = entry;
   }
   next[last] = noEntry;
-  return { next, prev };
+  return { next, prev, returnRank };
 }
 
 function lift(call: number, n: number, next: Int32Array, prev: Int32Array): void {

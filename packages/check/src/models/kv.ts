@@ -43,7 +43,11 @@ export const kvModel: Model<KvKeyState, KvCommand, KvResult> = {
   hash: (state) => (state === undefined ? 0x5bd1e995 : hashString(state)),
   partition: (history: History<KvCommand, KvResult>): readonly Partition<KvCommand, KvResult>[] =>
     partitionByKey(history, (command) => command.key, "no key"),
-  readOnly: (command) => command.type === "get",
+  readOnly: (command, result) =>
+    command.type === "get" ||
+    result?.type === "invalid" ||
+    (command.type === "cas" && result?.type === "cas" && !result.ok) ||
+    (command.type === "delete" && result?.type === "delete" && !result.existed),
   describeOperation: (command, result) => `${describeCommand(command)} -> ${result === undefined ? "?" : describeResult(result)}`,
   describeState: (state) => (state === undefined ? "nil" : JSON.stringify(new TextDecoder().decode(bytesOf(state)))),
 };

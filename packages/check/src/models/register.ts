@@ -35,7 +35,7 @@ export const registerModel: Model<RegisterValue, RegisterInput, RegisterOutput> 
   hash: hashRegisterValue,
   partition: (history: History<RegisterInput, RegisterOutput>): readonly Partition<RegisterInput, RegisterOutput>[] =>
     partitionByKey(history, (input) => input.key, "the register"),
-  readOnly: (input) => input.type === "read",
+  readOnly: (input, output) => input.type === "read" || (output?.type === "cas" && !output.ok),
   describeOperation: describeRegisterOperation,
   describeState: showRegisterValue,
 };
