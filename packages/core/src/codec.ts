@@ -30,6 +30,13 @@ export function createProtobufCodec<M extends { readonly type: string }>(
   const oneof = envelope.oneofs?.["body"];
   if (oneof === undefined) throw new Error(`${envelopeName} has no 'oneof body'`);
   const variants = new Set(oneof.oneof);
+  for (const variant of variants) {
+    // The union's discriminant is `type`: a field of that name would overwrite it on decode.
+    const fields = envelope.fields[variant]?.resolve().resolvedType;
+    if (fields instanceof protobuf.Type && fields.fields["type"] !== undefined) {
+      throw new Error(`${envelopeName}: ${variant} has a field named 'type', which the codec uses as the discriminant`);
+    }
+  }
   const conversion: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true, oneofs: true };
   return {
     encode(message: M): Uint8Array {

@@ -73,11 +73,19 @@ export class Xoshiro128Rng implements Rng {
   }
 
   nextIntBetween(low: number, highInclusive: number): number {
-    assert(highInclusive >= low, () => `nextIntBetween: empty range [${low}, ${highInclusive}]`);
+    assert(
+      Number.isSafeInteger(low) && Number.isSafeInteger(highInclusive) && highInclusive >= low,
+      () => `nextIntBetween: need integers low <= highInclusive, got [${low}, ${highInclusive}]`,
+    );
     return low + this.nextInt(highInclusive - low + 1);
   }
 
   chance(numerator: number, denominator: number): boolean {
+    // A fractional numerator would be rounded up silently (chance(0.5, 1) is always true).
+    assert(
+      Number.isInteger(numerator) && Number.isInteger(denominator) && denominator > 0,
+      () => `chance: need an integer numerator and a positive integer denominator, got ${numerator}/${denominator}`,
+    );
     if (numerator <= 0) return false;
     if (numerator >= denominator) return true;
     return this.nextInt(denominator) < numerator;

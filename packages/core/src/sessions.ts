@@ -117,7 +117,7 @@ export class SessionStateMachine {
         const clientId = reader.uint32();
         const sequence = reader.uint32();
         const lastUsed = reader.uint32();
-        const result = reader.bytes();
+        const result = new Uint8Array(reader.bytes()); // own memory: the reader hands out views of the snapshot
         sessions.set(clientId, { sequence, lastUsed, result });
       }
       const application = reader.bytes();

@@ -85,7 +85,8 @@ export function readRecordLog(bytes: Uint8Array, source = "log"): RecordLog {
         `${source}: record ${records.length} at byte ${offset} fails its CRC (expected ${hex(expectedCrc)}, found ${hex(actualCrc)}) and is followed by ${bytes.length - end} more bytes; refusing to guess`,
       );
     }
-    records.push(bytes.slice(offset + recordHeaderBytes, end));
+    // A copy, and a plain Uint8Array even when `bytes` is a Node Buffer (whose slice is a view).
+    records.push(new Uint8Array(bytes.subarray(offset + recordHeaderBytes, end)));
     offset = end;
   }
   return { records, validBytes: offset, tornBytes: 0 };

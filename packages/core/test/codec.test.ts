@@ -18,6 +18,8 @@ const testDescriptor = {
           fields: { batch: { type: "Batch", id: 1 }, ping: { type: "Ping", id: 2 } },
         },
         NoOneof: { fields: { x: { type: "uint32", id: 1 } } },
+        Typed: { fields: { type: { type: "string", id: 1 } } },
+        TypedEnvelope: { oneofs: { body: { oneof: ["typed"] } }, fields: { typed: { type: "Typed", id: 1 } } },
       },
     },
   },
@@ -104,6 +106,10 @@ describe("createProtobufCodec", () => {
 
   test("the error names the envelope and the frame size", () => {
     expect(() => soloCodec.decode(new Uint8Array([0xff]))).toThrow(/concord\.solo\.SoloMessage.*1 bytes/);
+  });
+
+  test("refuses a variant with a field named 'type', which would overwrite the discriminant on decode", () => {
+    expect(() => createProtobufCodec(testDescriptor, "test.TypedEnvelope")).toThrow(/field named 'type'/);
   });
 
   test("refuses an envelope without a oneof body", () => {

@@ -98,6 +98,7 @@ describe("Xoshiro128Rng", () => {
     expect([...seen].sort((a, b) => a - b)).toEqual([-2, -1, 0, 1, 2]);
     expect(rng.nextIntBetween(4, 4)).toBe(4);
     expect(() => rng.nextIntBetween(5, 4)).toThrow(AssertionError);
+    expect(() => rng.nextIntBetween(0.5, 3.5)).toThrow(AssertionError);
   });
 
   test("chance is never for 0, always for numerator >= denominator, and near the ratio otherwise", () => {
@@ -112,6 +113,14 @@ describe("Xoshiro128Rng", () => {
     expect(wrong).toBe(0);
     // Binomial(40000, 1/4): standard deviation ~87; allow 5 sigma.
     expect(Math.abs(hits - total / 4)).toBeLessThan(450);
+  });
+
+  test("chance refuses a fractional numerator (which would round up silently) and a non-positive denominator", () => {
+    const rng = createRng(1);
+    expect(() => rng.chance(0.5, 1)).toThrow(AssertionError);
+    expect(() => rng.chance(1, 2.5)).toThrow(AssertionError);
+    expect(() => rng.chance(1, 0)).toThrow(AssertionError);
+    expect(() => rng.chance(0, 0)).toThrow(AssertionError);
   });
 
   test("the seed must be a safe integer", () => {

@@ -151,6 +151,20 @@ describe("SessionStateMachine snapshots", () => {
     expect(result(restored.query(get("x")))).toEqual({ type: "get", value: bytes("12") });
   });
 
+  test("restored cached results own their memory: reusing the snapshot buffer changes no reply", () => {
+    const source = sessionMachine().sessions;
+    source.execute(request(alice, 1, get("missing")));
+    source.execute(request(bob, 1, put("x", "1")));
+    source.execute(request(bob, 2, get("x")));
+    const snapshot = new Uint8Array(source.snapshot());
+    const restored = sessionMachine().sessions;
+    restored.restore(snapshot);
+    snapshot.fill(0);
+    expect(result(restored.cachedResult(bob, 2) ?? new Uint8Array(0))).toEqual({ type: "get", value: bytes("1") });
+    expect(restored.cachedResult(bob, 2)?.constructor).toBe(Uint8Array);
+    expect(restored.snapshot()).toEqual(source.snapshot());
+  });
+
   test("restore replaces whatever state was there before", () => {
     const source = sessionMachine().sessions;
     source.execute(request(alice, 1, put("x", "1")));

@@ -1,3 +1,4 @@
+import { Buffer } from "node:buffer";
 import { describe, expect, test } from "vitest";
 import {
   AssertionError,
@@ -105,6 +106,15 @@ describe("readRecordLog", () => {
     const log = readRecordLog(bytes);
     bytes.fill(0);
     expect(log.records[0]).toEqual(text.encode("abc"));
+  });
+
+  test("returns plain, independent Uint8Arrays when the log is a Node Buffer (whose slice is a view)", () => {
+    const { bytes } = framedLog(sampleRecords);
+    const file = Buffer.from(bytes);
+    const log = readRecordLog(file);
+    file.fill(0);
+    expect(log.records).toEqual(sampleRecords);
+    expect(log.records.every((record) => record.constructor === Uint8Array)).toBe(true);
   });
 
   test("reads a log that is a view into a larger buffer (non-zero byteOffset)", () => {
