@@ -13,6 +13,7 @@ import {
   type Outbound,
   type Ready,
   type Replica,
+  type ReplicaStatus,
   type Rng,
   assert,
   createRng,
@@ -41,6 +42,7 @@ const eventArrival = 6;
 const eventHealAll = 7;
 const eventWatchdog = 8;
 const eventByzantineSend = 9;
+const eventCpuFree = 10;
 
 /** Delivery is a message in flight. */
 interface Delivery {
@@ -58,9 +60,21 @@ interface ReplicaNode {
   readonly rng: Rng;
   incarnation: number;
   paused: boolean;
-  pausedInbox: Delivery[];
+  /**
+   * inbox holds, in arrival order, messages that wait for the node: while it is
+   * paused, busy with a Ready (the replica's contract) or its CPU is busy. The
+   * node takes all of them at once when it is free, as an event loop drains its
+   * sockets, so that they share one Ready.
+   */
+  inbox: Delivery[];
+  /** cpuWakePending: an eventCpuFree is queued for this node. */
+  cpuWakePending: boolean;
   busyUntilUs: number;
   inflight: Ready<unknown> | undefined;
+  /** inflightSynced: the in-flight Ready is synced, but the node was paused, so it finishes on resume. */
+  inflightSynced: boolean;
+  /** lastStatus is the replica's status after its latest event, for readers that may not call it during a Ready. */
+  lastStatus: ReplicaStatus | undefined;
   missedTicks: number;
   readonly strategy: ByzantineStrategy<unknown> | undefined;
   cpuFactor: number;
@@ -186,9 +200,12 @@ export class Simulation {
         rng,
         incarnation: 0,
         paused: false,
-        pausedInbox: [],
+        inbox: [],
+        cpuWakePending: false,
         busyUntilUs: 0,
         inflight: undefined,
+        inflightSynced: false,
+        lastStatus: undefined,
         missedTicks: 0,
         strategy: this.byzantineNodes.includes(id) ? strategyDefinition?.create(id) : undefined,
         cpuFactor: 1,
@@ -291,6 +308,12 @@ export class Simulation {
         this.transmit(from, to, message, this.nowUs);
         return;
       }
+      case eventCpuFree: {
+        const replica = this.node(node);
+        replica.cpuWakePending = false;
+        if (this.takeInbox(replica)) this.drainReplica(replica);
+        return;
+      }
     }
     assert(false, `unknown event kind ${kind}`);
   }
@@ -327,24 +350,47 @@ export class Simulation {
     }
     const node = this.replicas.get(to);
     if (node === undefined || node.replica === undefined) return;
-    if (node.paused || node.inflight !== undefined) {
-      // Paused, or busy with a Ready (the replica's contract): the message waits.
-      node.pausedInbox.push(delivery);
+    if (node.inbox.length === 0 && !node.paused && node.inflight === undefined && node.busyUntilUs <= this.nowUs) {
+      this.stepMessage(node, delivery);
+      this.drainReplica(node);
       return;
     }
+    // Paused, busy with a Ready, or its CPU is busy: the message waits in the node's socket buffer, in order.
+    node.inbox.push(delivery);
+    if (this.takeInbox(node)) this.drainReplica(node);
+  }
+
+  /**
+   * takeInbox steps every waiting message into the replica if it can take them
+   * now (else, if only its CPU is busy, wakes it when the CPU frees up), and
+   * tells whether it stepped any. The caller drains the replica's Ready.
+   */
+  private takeInbox(node: ReplicaNode): boolean {
+    if (node.inbox.length === 0 || node.replica === undefined || node.paused || node.inflight !== undefined) return false;
     if (node.busyUntilUs > this.nowUs) {
-      // The node's CPU is busy: the message waits in its socket buffer.
-      this.queue.push(node.busyUntilUs, eventDeliver, to, delivery);
-      return;
+      if (!node.cpuWakePending) {
+        node.cpuWakePending = true;
+        this.queue.push(node.busyUntilUs, eventCpuFree, node.id, undefined);
+      }
+      return false;
     }
+    const inbox = node.inbox;
+    node.inbox = [];
+    for (const delivery of inbox) this.stepMessage(node, delivery);
+    return true;
+  }
+
+  /** stepMessage steps one message into a free replica, charges its CPU cost and lets monitors look. */
+  private stepMessage(node: ReplicaNode, delivery: Delivery): void {
+    const replica = node.replica as Replica<unknown>;
     let message: unknown = delivery.message;
     if (node.strategy?.inbound !== undefined) {
       message = node.strategy.inbound(delivery.from, message, this.byzantineContext(node));
       if (message === undefined) return;
     }
-    node.replica.step(delivery.from, message);
+    replica.step(delivery.from, message);
     const cpu = this.scenario.cpu;
-    this.afterReplicaEvent(node, cpu.perMessageUs + (delivery.bytes / 1024) * cpu.perKilobyteUs);
+    this.account(node, replica, cpu.perMessageUs + (delivery.bytes / 1024) * cpu.perKilobyteUs);
   }
 
   private tick(id: NodeId): void {
@@ -369,10 +415,15 @@ export class Simulation {
   private afterReplicaEvent(node: ReplicaNode, baseCostUs: number): void {
     const replica = node.replica;
     if (replica === undefined) return;
+    this.account(node, replica, baseCostUs);
+    this.drainReplica(node);
+  }
+
+  /** account charges the CPU for one replica event (and its crypto work) and lets monitors look. */
+  private account(node: ReplicaNode, replica: Replica<unknown>, baseCostUs: number): void {
     const costUs = Math.round((baseCostUs + this.cryptoCostUs(node)) * node.cpuFactor);
     if (costUs > 0) node.busyUntilUs = Math.max(node.busyUntilUs, this.nowUs) + costUs;
     this.observe(node, replica);
-    this.drainReplica(node);
   }
 
   private cryptoCostUs(node: ReplicaNode): number {
@@ -393,10 +444,9 @@ export class Simulation {
 
   private observe(node: ReplicaNode, replica: Replica<unknown>): void {
     const faulty = node.strategy !== undefined;
-    if (!faulty) {
-      const status = replica.status();
-      if (status.role === "leader" || status.role === "primary") this.leaderEpochs.add(status.epoch);
-    }
+    const status = replica.status();
+    node.lastStatus = status;
+    if (!faulty && (status.role === "leader" || status.role === "primary")) this.leaderEpochs.add(status.epoch);
     if (this.monitors.length === 0) return;
     const context = { timeUs: this.nowUs, faulty };
     for (const monitor of this.monitors) monitor.observeReplica?.(replica, context);
@@ -409,6 +459,9 @@ export class Simulation {
     while (node.inflight === undefined) {
       const ready = replica.ready();
       if (ready === undefined) return;
+      // Crypto work done while building this Ready (or in the last advance) delays what it sends.
+      const cryptoUs = this.cryptoCostUs(node);
+      if (cryptoUs > 0) node.busyUntilUs = Math.max(node.busyUntilUs, this.nowUs) + Math.round(cryptoUs * node.cpuFactor);
       if (ready.snapshot !== undefined) node.storage.replaceWithSnapshot(ready.snapshot);
       for (const record of ready.persist) node.storage.append(record);
       if (ready.persist.length > 0 && syncUs > 0) {
@@ -425,16 +478,29 @@ export class Simulation {
 
   private syncDone(id: NodeId, incarnation: number): void {
     const node = this.node(id);
-    const ready = node.inflight;
-    if (node.replica === undefined || node.incarnation !== incarnation || ready === undefined) return;
+    if (node.replica === undefined || node.incarnation !== incarnation || node.inflight === undefined) return;
     node.storage.sync();
+    // A paused process cannot act on its finished sync: it sends and advances when it resumes.
+    if (node.paused) node.inflightSynced = true;
+    else this.finishReady(node);
+  }
+
+  /** finishReady sends the messages of a synced Ready, advances the replica, then catches up on what waited. */
+  private finishReady(node: ReplicaNode): void {
+    const replica = node.replica;
+    const ready = node.inflight;
+    assert(replica !== undefined && ready !== undefined, () => `node ${node.id} has no Ready in flight`);
     node.inflight = undefined;
-    this.sendAll(node, ready.messages, this.nowUs);
-    node.replica.advance(ready);
-    // Ticks and messages that arrived during the sync are handled now, in order.
-    for (; node.missedTicks > 0; node.missedTicks--) node.replica.tick();
-    this.afterReplicaEvent(node, 0);
-    this.releaseInbox(node);
+    node.inflightSynced = false;
+    this.sendAll(node, ready.messages, Math.max(this.nowUs, node.busyUntilUs));
+    replica.advance(ready);
+    // Ticks and messages that arrived during the sync are handled now, in order, and share the next Ready.
+    for (; node.missedTicks > 0; node.missedTicks--) {
+      replica.tick();
+      this.account(node, replica, 0);
+    }
+    this.takeInbox(node);
+    this.drainReplica(node);
   }
 
   private sendAll(node: ReplicaNode, messages: readonly Outbound<unknown>[], departUs: number): void {
@@ -717,9 +783,11 @@ export class Simulation {
     node.replica = undefined;
     node.incarnation++;
     node.inflight = undefined;
+    node.inflightSynced = false;
+    node.lastStatus = undefined;
     node.missedTicks = 0;
     node.paused = false;
-    node.pausedInbox = [];
+    node.inbox = [];
     node.busyUntilUs = 0;
     if (report.lostRecords > 0 || report.tornBytes > 0) {
       this.faultLog.push(`${(this.nowUs / 1000).toFixed(3)} ms: node ${id} lost ${report.lostRecords} unsynced record(s)${report.tornBytes > 0 ? `, ${report.tornBytes} torn byte(s) left` : ""}`);
@@ -736,14 +804,8 @@ export class Simulation {
     const node = this.node(id);
     if (!node.paused) return;
     node.paused = false;
-    this.releaseInbox(node);
-  }
-
-  private releaseInbox(node: ReplicaNode): void {
-    if (node.pausedInbox.length === 0) return;
-    const inbox = node.pausedInbox;
-    node.pausedInbox = [];
-    for (const delivery of inbox) this.queue.push(this.nowUs, eventDeliver, node.id, delivery);
+    if (node.inflightSynced) this.finishReady(node);
+    else if (this.takeInbox(node)) this.drainReplica(node);
   }
 
   /** select resolves a fault target to replica ids at the moment the fault fires. */
@@ -770,7 +832,9 @@ export class Simulation {
     let bestEpoch = -1;
     for (const node of this.replicas.values()) {
       if (node.replica === undefined || node.strategy !== undefined) continue;
-      const status = node.replica.status();
+      // The replica's contract forbids calls between ready() and advance(): read its last status then.
+      const status = node.inflight === undefined ? node.replica.status() : node.lastStatus;
+      if (status === undefined) continue;
       if ((status.role === "leader" || status.role === "primary") && status.epoch > bestEpoch) {
         best = node.id;
         bestEpoch = status.epoch;

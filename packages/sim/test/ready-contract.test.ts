@@ -1,0 +1,71 @@
+import { describe, expect, test } from "vitest";
+import { type ScenarioInput, type SimulationOptions, runSimulation } from "@concord/sim";
+import { createProbeAlgorithm } from "./probe-algorithm.ts";
+import { replayOf } from "./helpers.ts";
+
+// The probe replica throws an AssertionError from any method called between ready() and advance().
+const faultyTimeline: ScenarioInput = {
+  name: "ready-contract",
+  description: "Syncs longer than a tick, a record persisted every tick, and leader-targeted faults.",
+  tickMs: 1,
+  disk: { syncMs: 3, tearPercent: 50 },
+  workload: { ops: 300, clients: 4, spreadMs: 1500 },
+  faults: [
+    { type: "pause", atMs: 200, target: "leader", durationMs: 100 },
+    { type: "partition", atMs: 400, isolate: ["leader"], durationMs: 100 },
+    { type: "slow", atMs: 600, target: "leader", durationMs: 200, extraLatencyMs: 2, cpuFactor: 3 },
+    { type: "crash", atMs: 900, target: "leader", restartAfterMs: 50 },
+    { type: "crash", atMs: 1000, target: "follower", restartAfterMs: 50 },
+  ],
+};
+
+describe("the Ready contract", () => {
+  test.each([1, 2, 3, 4, 5])("no replica method runs between ready() and advance(), with syncs in flight while faults pick the leader (seed %i)", (seed) => {
+    const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1, persistPings: true });
+    const options: SimulationOptions = { algorithm, nodes: 3, scenario: faultyTimeline, seed };
+    const result = runSimulation(options);
+    expect(log.replicaObservations, replayOf(options)).toBeGreaterThan(1000);
+    expect(result.invariantViolations, replayOf(options)).toEqual([]);
+  });
+
+  test("messages that arrive during a sync are taken with the next Ready, even when every Ready persists (no starvation)", () => {
+    const { algorithm } = createProbeAlgorithm({ pingEveryTicks: 1, persistPings: true });
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 3,
+      scenario: { name: "busy-disk", description: "A record every 1 ms tick, 3 ms syncs.", tickMs: 1, disk: { syncMs: 3, tearPercent: 0 }, workload: { ops: 100, clients: 2 } },
+    };
+    const result = runSimulation(options);
+    expect(result.ops.completed, replayOf(options)).toBe(result.ops.invoked);
+    expect(result.ops.invoked, replayOf(options)).toBe(100 + 8);
+    // A write travels 1 ms, waits at most for the sync in flight (3 ms), then for its own (3 ms); its reply
+    // shares a Ready with the records of the ticks missed meanwhile (3 ms), then travels back (1 ms).
+    expect(result.latencyMs.max, replayOf(options)).toBeLessThanOrEqual(11);
+  });
+
+  test("a paused node sends nothing, not even the messages of a sync that completes during the pause", () => {
+    const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1, persistPings: true });
+    const pausedFromUs = 500_000;
+    const pausedUntilUs = 700_000;
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 5,
+      scenario: {
+        name: "pause-during-sync",
+        description: "Node 2 pauses while its syncs are in flight.",
+        tickMs: 1,
+        disk: { syncMs: 3, tearPercent: 0 },
+        workload: { ops: 0 },
+        healAtMs: 1000,
+        faults: [{ type: "pause", atMs: pausedFromUs / 1000, target: { index: 1 }, durationMs: (pausedUntilUs - pausedFromUs) / 1000 }],
+      },
+    };
+    runSimulation(options);
+    const fromPaused = log.sends.filter((send) => send.from === 2);
+    expect(fromPaused.filter((send) => send.timeUs > pausedFromUs && send.timeUs < pausedUntilUs), replayOf(options)).toEqual([]);
+    expect(fromPaused.filter((send) => send.timeUs < pausedFromUs).length, replayOf(options)).toBeGreaterThan(100);
+    expect(fromPaused.filter((send) => send.timeUs >= pausedUntilUs).length, replayOf(options)).toBeGreaterThan(100);
+  });
+});
