@@ -116,8 +116,8 @@ export class TestCluster {
   }
 
   /** take removes and returns the in-flight messages that match. */
-  take(match: (envelope: Envelope) => boolean): Envelope[] {
-    const taken = this.network.filter(match);
+  take<E extends Envelope>(match: ((envelope: Envelope) => envelope is E) | ((envelope: Envelope) => boolean)): E[] {
+    const taken = this.network.filter(match) as E[];
     this.network = this.network.filter((envelope) => !match(envelope));
     return taken;
   }

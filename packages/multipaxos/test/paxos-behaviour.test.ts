@@ -219,7 +219,7 @@ describe("phase 2, batching and clients", () => {
     ]);
     second.forEach((envelope) => cluster.deliver(envelope));
     cluster.deliverAll();
-    expect([1, 2, 3].map((sequence, i) => cluster.replyTo(client + i, 1)?.type)).toEqual(["put", "put", "put"]);
+    expect([0, 1, 2].map((i) => cluster.replyTo(client + i, 1)?.type)).toEqual(["put", "put", "put"]);
   });
 
   test("a follower answers a client with notLeader and the leader's id", () => {

@@ -1,0 +1,121 @@
+// Randomized and steady-state tests in the deterministic simulator. Every
+// failure names its seed and the command that replays it.
+import { checkKvHistory } from "@concord/check";
+import type { ProtocolOptions } from "@concord/core";
+import { multipaxos } from "@concord/multipaxos";
+import { type SimulationResult, replayCommand, runSimulation, scenarioNames } from "@concord/sim";
+import { describe, expect, test } from "vitest";
+
+/** seedCount is 200 in the regular run; CONCORD_SEEDS=2000 runs more. */
+const seedCount = Number(process.env["CONCORD_SEEDS"] ?? 200);
+
+interface Run {
+  readonly nodes: number;
+  readonly scenario: string;
+  readonly seed: number;
+  readonly ops?: number;
+  readonly protocolOptions?: ProtocolOptions;
+}
+
+function simulate(run: Run): SimulationResult {
+  return runSimulation({ algorithm: multipaxos, ...run });
+}
+
+/** problems lists what is wrong with a run: broken invariants (the one-value-per-slot oracle included), a history that is not linearizable, operations that never ended. */
+function problems(run: Run, result: SimulationResult): string[] {
+  const found = result.invariantViolations.map((violation) => `${violation.invariant}: ${violation.message}`);
+  const verdict = checkKvHistory(result.history, { budgetMs: 20_000 });
+  if (verdict.kind === "not-linearizable") found.push("history is not linearizable");
+  const { invoked, completed, failed, indeterminate } = result.ops;
+  if (completed + failed + indeterminate !== invoked) found.push(`${invoked - completed - failed - indeterminate} operations never ended`);
+  if (found.length === 0) return [];
+  const options = run.protocolOptions === undefined ? "" : ` (protocol options ${JSON.stringify(run.protocolOptions)})`;
+  const replay = replayCommand({ algo: "multipaxos", nodes: run.nodes, scenario: run.scenario, seed: run.seed, ...(run.ops === undefined ? {} : { ops: run.ops }) }) + options;
+  return [`seed ${run.seed}: ${found.slice(0, 3).join("; ")}\n  replay: ${replay}`];
+}
+
+function sweep(runs: readonly Run[]): string[] {
+  const failures: string[] = [];
+  for (const run of runs) failures.push(...problems(run, simulate(run)));
+  return failures;
+}
+
+function seeds(count: number, first = 1): number[] {
+  return Array.from({ length: count }, (_, i) => first + i);
+}
+
+describe("chaos (swarm testing): at most one value chosen per slot, applied logs are prefixes, histories linearizable, progress after healing", () => {
+  for (const nodes of [3, 5]) {
+    test(`${seedCount} seeds of chaos on ${nodes} nodes`, () => {
+      const failures = sweep(seeds(seedCount).map((seed) => ({ nodes, scenario: "chaos", seed })));
+      expect(failures).toEqual([]);
+    });
+  }
+
+  const variants: [string, ProtocolOptions][] = [
+    ["frequent snapshots and state transfer", { snapshotEveryEntries: 4 }],
+    ["leader leases and lease reads", { leaseTicks: 10, snapshotEveryEntries: 16 }],
+    ["a window of 2 slots, batches of 2 and catch-up of 2 slots", { windowSlots: 2, maxBatchCommands: 2, catchupMaxSlots: 2, snapshotEveryEntries: 3 }],
+    ["hair-trigger elections (duelling proposers)", { heartbeatTicks: 1, electionTimeoutTicks: 2 }],
+  ];
+  for (const [name, protocolOptions] of variants) {
+    test(`chaos with ${name}, 40 seeds each on 3 and 5 nodes`, () => {
+      const runs = [3, 5].flatMap((nodes) => seeds(Math.max(40, seedCount / 5), 1001).map((seed) => ({ nodes, scenario: "chaos", seed, protocolOptions })));
+      expect(sweep(runs)).toEqual([]);
+    });
+  }
+});
+
+describe("built-in scenarios", () => {
+  for (const scenario of scenarioNames) {
+    test(`${scenario} runs on 3 and 5 nodes with no broken invariant and a linearizable history`, () => {
+      const runs = [3, 5].flatMap((nodes) => seeds(5).map((seed) => ({ nodes, scenario, seed })));
+      expect(sweep(runs)).toEqual([]);
+    });
+  }
+
+  test("crash-restart loses no acknowledged write: final reads see every write acknowledged before the crash", () => {
+    const runs = [3, 5].flatMap((nodes) => seeds(20, 101).map((seed) => ({ nodes, scenario: "crash-restart", seed })));
+    expect(sweep(runs)).toEqual([]);
+    // The check has teeth: writes were acknowledged before the crash at 800 ms, and reads completed after every node restarted.
+    const result = simulate({ nodes: 3, scenario: "crash-restart", seed: 101 });
+    const crashUs = 800_000;
+    const restartedUs = 1_100_000;
+    const acknowledgedBefore = result.history.filter((op) => op.status === "ok" && op.input.type !== "get" && (op.completeUs ?? Infinity) < crashUs);
+    const readsAfter = result.history.filter((op) => op.status === "ok" && op.input.type === "get" && op.invokeUs > restartedUs);
+    expect(acknowledgedBefore.length).toBeGreaterThan(10);
+    expect(readsAfter.length).toBeGreaterThan(0);
+  });
+
+  test("a lost leader is replaced: leader-crash and partition each change the leader and finish every operation", () => {
+    for (const scenario of ["leader-crash", "partition"]) {
+      const result = simulate({ nodes: 3, scenario, seed: 3 });
+      expect(result.leaderChanges, scenario).toBeGreaterThanOrEqual(1);
+      expect(result.ops.completed, scenario).toBe(result.ops.invoked);
+    }
+  });
+});
+
+describe("steady state", () => {
+  for (const nodes of [3, 5]) {
+    test(`on ${nodes} nodes the median latency is the link model's 4 one-way delays, within 10%`, () => {
+      const result = simulate({ nodes, scenario: "steady", seed: 1 });
+      const predictedMs = multipaxos.oneWayDelaysPerOp * 1; // steady links: 1 ms one way, no jitter
+      expect(Math.abs(result.latencyMs.p50 - predictedMs)).toBeLessThanOrEqual(predictedMs * 0.1);
+      expect(result.invariantViolations).toEqual([]);
+    });
+
+    test(`on ${nodes} nodes each further operation costs at most the analytic 2(n-1)/batch + 2 messages`, () => {
+      // The marginal cost (messages of 400 operations minus those of 200, per operation) leaves out the fixed
+      // start-up cost: each client's first request may land on a follower and be redirected once.
+      const small = simulate({ nodes, scenario: "steady", seed: 1, ops: 200 });
+      const large = simulate({ nodes, scenario: "steady", seed: 1, ops: 400 });
+      const marginal = (large.messages.total - small.messages.total) / (large.ops.completed - small.ops.completed);
+      expect(marginal).toBeLessThanOrEqual(multipaxos.analyticMessagesPerOp(nodes, 1));
+      const clients = 4;
+      expect(large.messages.perOp).toBeLessThanOrEqual(multipaxos.analyticMessagesPerOp(nodes, 1) + (2 * clients) / large.ops.completed);
+      // No election, no heartbeat and no catch-up traffic while phase 2 flows.
+      for (const type of ["prepare", "promise", "nack", "heartbeat", "catchupRequest"]) expect(large.messages.byType[type] ?? 0, type).toBe(0);
+    });
+  }
+});
