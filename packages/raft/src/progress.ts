@@ -71,6 +71,8 @@ export class Progress {
   sentReadContext = 0;
   /** lastAckTick is the leader's tick count when the member last answered, for lease reads. */
   lastAckTick = 0;
+  /** stalledTicks counts the leader's ticks since the follower last acknowledged anything while appends were outstanding. */
+  stalledTicks = 0;
   /** sentSinceHeartbeat: an append went out since the last heartbeat round, so the next heartbeat is redundant. */
   sentSinceHeartbeat = false;
   readonly inflights: Inflights;
@@ -123,6 +125,7 @@ export class Progress {
       this.match = index;
       updated = true;
       this.probeSent = false;
+      this.stalledTicks = 0;
     }
     this.next = Math.max(this.next, index + 1);
     return updated;

@@ -71,6 +71,9 @@ interface IncomingSnapshot {
 
 type Campaign = "preElection" | "election" | "transfer";
 
+/** stalledPipelineTicks: appends unacknowledged for this many ticks are presumed lost. */
+const stalledPipelineTicks = 3;
+
 type EntryBody = Omit<Entry, "term" | "index">;
 
 const noopBody: EntryBody = { kind: entryKind.noop, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] };
@@ -125,6 +128,7 @@ export class RaftReplica implements Replica<RaftMessage> {
   private needReadRound = false;
   private needBroadcast = false;
   private readonly proposed = new Map<NodeId, { sequence: number; index: number }>();
+  private awaitingLeader: ClientRequest[] = [];
 
   private records: Uint8Array[] = [];
   private persistedHardState: HardState | undefined;
@@ -148,6 +152,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     if (this.role === "leader") this.tickHeartbeat();
     else this.tickElection();
     this.applyCommitted();
+    this.releaseAwaitingLeader();
   }
 
   step(from: NodeId, message: RaftMessage): void {
@@ -167,6 +172,15 @@ export class RaftReplica implements Replica<RaftMessage> {
         this.stepPeer(from, message);
     }
     this.applyCommitted();
+    this.releaseAwaitingLeader();
+  }
+
+  /** releaseAwaitingLeader answers the client requests held while no leader was known. */
+  private releaseAwaitingLeader(): void {
+    if (this.awaitingLeader.length === 0 || this.leader === undefined) return;
+    const held = this.awaitingLeader;
+    this.awaitingLeader = [];
+    for (const request of held) this.handleClientRequest(request);
   }
 
   ready(): Ready<RaftMessage> | undefined {
@@ -583,7 +597,15 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.noteActive(progress, message.readContext);
     progress.probeSent = false;
     if (progress.state === "snapshot") this.sendSnapshotChunk(from, progress);
-    else if (progress.match < this.log.lastIndex()) this.sendAppend(from, true);
+    else if (progress.match < this.log.lastIndex()) {
+      if (progress.state === "probe") this.sendAppend(from, true);
+      else if (progress.stalledTicks >= stalledPipelineTicks) {
+        // No acknowledgement for several ticks while appends are outstanding:
+        // they were probably lost, so probe again.
+        progress.becomeProbe();
+        this.sendAppend(from, true);
+      } else this.sendAppend(from, false);
+    }
   }
 
   private handleSnapshotResponse(from: NodeId, progress: Progress, message: SnapshotResponse): void {
@@ -732,8 +754,12 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   private handleClientRequest(request: ClientRequest): void {
     if (this.role !== "leader") {
-      const hint = this.leader;
-      this.send(request.clientId, { type: "notLeader", sequence: request.sequence, hasLeaderHint: hint !== undefined, leaderHint: hint ?? 0 });
+      if (this.leader === undefined) {
+        // Hold the request until a leader is known, rather than bounce the client around a leaderless cluster.
+        if (this.awaitingLeader.length < this.options.maxPendingReads) this.awaitingLeader.push(request);
+        return;
+      }
+      this.send(request.clientId, { type: "notLeader", sequence: request.sequence, hasLeaderHint: true, leaderHint: this.leader });
       return;
     }
     // Thesis §3.10: no proposals while leadership moves; the client retries.
@@ -944,6 +970,10 @@ export class RaftReplica implements Replica<RaftMessage> {
         }
         for (const [id, progress] of this.progress) progress.recentActive = id === this.id;
       }
+    }
+    for (const progress of this.progress.values()) {
+      const waiting = progress.state === "replicate" && progress.match < this.log.lastIndex();
+      progress.stalledTicks = waiting ? progress.stalledTicks + 1 : 0;
     }
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
