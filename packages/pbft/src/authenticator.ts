@@ -18,13 +18,22 @@ export function authenticatedBytes(message: PbftMessage): Uint8Array {
     case "reply":
       return pbftCodec.encode({ ...message, mac: noBytes });
     case "request":
-      return pbftCodec.encode({ ...message, macs: [] });
+      return requestBytes(message);
     case "viewChange":
     case "newView":
       return pbftCodec.encode({ ...message, signature: noBytes });
     default:
       return pbftCodec.encode({ ...message, macs: [], signature: noBytes });
   }
+}
+
+/**
+ * requestBytes returns the bytes a client's authenticator covers. Requests
+ * nested in a pre-prepare decode without their `type` tag, so the fields are
+ * named one by one.
+ */
+function requestBytes(request: PbftRequest): Uint8Array {
+  return pbftCodec.encode({ type: "request", clientId: request.clientId, sequence: request.sequence, command: request.command, readOnly: request.readOnly, macs: [] });
 }
 
 /** alwaysSigned tells whether a message type is signed in every authentication mode. */
@@ -66,7 +75,7 @@ export class Authenticator {
 
   /** sealRequest authenticates a client request for every replica. */
   sealRequest(request: PbftRequest): PbftRequest {
-    return { ...request, macs: this.macVector(authenticatedBytes(request)) };
+    return { ...request, macs: this.macVector(requestBytes(request)) };
   }
 
   /** sealReply authenticates a reply for its client. */
@@ -92,7 +101,7 @@ export class Authenticator {
 
   /** verifyRequest checks this replica's entry of a client request's authenticator. */
   verifyRequest(request: PbftRequest): boolean {
-    return this.checkMac(request.clientId, authenticatedBytes(request), request.macs);
+    return this.checkMac(request.clientId, requestBytes(request), request.macs);
   }
 
   /** verifyReply checks the MAC of a reply sent to this client by `replica`. */

@@ -123,6 +123,7 @@ export class PbftReplica implements Replica<PbftMessage> {
   private viewChangeAttempts = 0;
   private viewChangeTimerTicks = 0;
   private stuckTicks = 0;
+  private highestSeqSeen = 0;
 
   private pending: PbftRequest[] = [];
   private readonly queued = new Map<NodeId, number>();
@@ -444,6 +445,8 @@ export class PbftReplica implements Replica<PbftMessage> {
     }
     if (!this.inWindow(message.seq)) {
       this.reject("outsideWatermarks");
+      // Work above the window means this replica fell behind: ask around (status) until state transfer catches it up.
+      if (message.seq > this.lowWatermark()) this.highestSeqSeen = Math.max(this.highestSeqSeen, message.seq);
       return;
     }
     switch (message.type) {
@@ -844,8 +847,10 @@ export class PbftReplica implements Replica<PbftMessage> {
     this.installView(newView, decision, set);
   }
 
-  private onNewView(_from: NodeId, message: PbftNewView): void {
-    if (message.view < this.view || (message.view === this.view && this.active)) return;
+  private onNewView(_from: NodeId, received: PbftNewView): void {
+    if (received.view < this.view || (received.view === this.view && this.active)) return;
+    // View changes nested in a NEW-VIEW decode without their `type` tag, which their signatures cover.
+    const message: PbftNewView = { ...received, viewChanges: received.viewChanges.map((m) => ({ ...m, type: "viewChange" })) };
     const decision = this.validateNewView(message);
     if (decision === undefined) {
       this.reject("badNewView");
@@ -937,7 +942,7 @@ export class PbftReplica implements Replica<PbftMessage> {
   private hasWork(): boolean {
     if (!this.active || this.waiting.size > 0 || this.pending.length > 0) return true;
     for (const slot of this.slots.values()) if (slot.seq > this.executedSeq && slot.current !== undefined) return true;
-    return this.newViewCheckpointSeq() > this.executedSeq;
+    return this.newViewCheckpointSeq() > this.executedSeq || this.highestSeqSeen > this.executedSeq;
   }
 
   /** onStatus retransmits to a stuck peer what it lacks: the NEW-VIEW, this replica's VIEW-CHANGE, votes of the current view, or checkpoints. */

@@ -1,0 +1,97 @@
+import { describe, expect, it } from "vitest";
+import { ConfigError } from "@concord/core";
+import { Authenticator, silentStrategy, corruptDigestsStrategy, corruptMacsStrategy, equivocateStrategy, pbft, replayStrategy, type PbftPrepare } from "@concord/pbft";
+import { FakeCrypto, TestCluster } from "./harness.ts";
+
+const value = (text: string): Uint8Array => new TextEncoder().encode(text);
+
+function firstSent<T>(cluster: TestCluster, type: string, to: number): T {
+  const found = cluster.sent.find((e) => e.message.type === type && e.to === to);
+  if (found === undefined) throw new Error(`no ${type} to ${to}`);
+  return found.message as T;
+}
+
+describe("PBFT bad input is dropped and counted, never acted on", () => {
+  it("drops a prepare whose MAC does not verify", () => {
+    const cluster = new TestCluster(4);
+    cluster.submit({ type: "put", key: "x", value: value("1") });
+    cluster.deliverAll();
+    const prepare = firstSent<PbftPrepare>(cluster, "prepare", 3);
+    const macs = prepare.macs.map((mac) => Uint8Array.from(mac, (b) => b ^ 1));
+    cluster.inject(prepare.replica, 3, { ...prepare, seq: 2, macs });
+    cluster.deliverAll();
+    expect(cluster.replica(3).rejections().get("badAuthentication")).toBe(1);
+    expect(cluster.replica(3).logSize()).toBe(1);
+  });
+
+  it("drops a pre-prepare whose digest does not match its batch", () => {
+    const cluster = new TestCluster(4);
+    cluster.makeByzantine(0, corruptDigestsStrategy);
+    cluster.submit({ type: "put", key: "x", value: value("1") });
+    cluster.deliverAll();
+    for (const id of [1, 2, 3]) {
+      expect(cluster.replica(id).rejections().get("badDigest")).toBe(1);
+      expect(cluster.replica(id).status().commitIndex).toBe(0);
+    }
+  });
+
+  it("drops an authentic prepare outside the watermarks, and one of an earlier view", () => {
+    const cluster = new TestCluster(4, { checkpointIntervalSeqs: 2, watermarkWindowSeqs: 4 });
+    cluster.makeByzantine(0, silentStrategy);
+    cluster.submit({ type: "put", key: "x", value: value("1") });
+    cluster.runUntil(() => cluster.idle(), 500);
+    const replica = cluster.replica(3);
+    expect(replica.status().epoch).toBe(1);
+    const sealer = new Authenticator(new FakeCrypto(2), 2, cluster.ids, "macs");
+    const prepare = (view: number, seq: number): PbftPrepare =>
+      sealer.sealBroadcast({ type: "prepare", view, seq, digest: new Uint8Array(32), replica: 2, macs: [], signature: new Uint8Array(0) });
+    const logBefore = replica.logSize();
+    cluster.inject(2, 3, prepare(1, 99));
+    cluster.inject(2, 3, prepare(0, 2));
+    cluster.deliverAll();
+    expect(replica.rejections().get("outsideWatermarks")).toBe(1);
+    expect(replica.rejections().get("staleView")).toBe(1);
+    expect(replica.logSize()).toBe(logBefore);
+  });
+
+  it("counts but survives MAC-corrupting, digest-corrupting, equivocating and replaying replicas in one cluster of seven", () => {
+    const cluster = new TestCluster(7, {}, 2);
+    cluster.makeByzantine(3, corruptMacsStrategy);
+    cluster.makeByzantine(6, replayStrategy);
+    for (let i = 0; i < 10; i++) {
+      cluster.submit({ type: "append", key: "log", value: value(`${i};`) }, i % 2);
+      cluster.runUntil(() => cluster.idle(), 500);
+    }
+    expect(cluster.results(0).length + cluster.results(1).length).toBe(10);
+    expect(cluster.replica(0).rejections().get("badAuthentication") ?? 0).toBeGreaterThan(0);
+    expect(cluster.monitor.violations()).toEqual([]);
+
+    const equivocating = new TestCluster(7, {}, 1);
+    equivocating.makeByzantine(0, equivocateStrategy);
+    equivocating.makeByzantine(4, corruptDigestsStrategy);
+    for (let i = 0; i < 6; i++) {
+      equivocating.submit({ type: "put", key: "k", value: value(`${i}`) });
+      equivocating.runUntil(() => equivocating.idle(), 2000);
+    }
+    expect(equivocating.results().length).toBe(6);
+    expect(equivocating.monitor.violations()).toEqual([]);
+  });
+});
+
+describe("PBFT configuration", () => {
+  it("refuses cluster sizes other than 3f+1 with a message that says why", () => {
+    expect(pbft.clusterSizeError(4)).toBeUndefined();
+    expect(pbft.clusterSizeError(7)).toBeUndefined();
+    expect(pbft.clusterSizeError(3)).toMatch(/n = 3f\+1.*not 3/);
+    expect(pbft.clusterSizeError(5)).toMatch(/5 replicas tolerate f = 1 Byzantine faults, as 4 do; use 4 or 7/);
+    expect(pbft.replicasToTolerate(2)).toBe(7);
+    expect(pbft.faultsTolerated(10)).toBe(3);
+  });
+
+  it("rejects bad options naming the field", () => {
+    expect(() => new TestCluster(4, { checkpointIntervalSeqs: 10, watermarkWindowSeqs: 10 })).toThrow(ConfigError);
+    expect(() => new TestCluster(4, { checkpointIntervalSeqs: 10, watermarkWindowSeqs: 10 })).toThrow(/watermarkWindowSeqs/);
+    expect(() => new TestCluster(4, { batchSizeMax: 0 })).toThrow(/pbft\.batchSizeMax/);
+    expect(() => new TestCluster(4, { viewChangeTimeout: 3 })).toThrow(ConfigError);
+  });
+});

@@ -1,0 +1,236 @@
+// A tiny deterministic network that drives PBFT replicas and clients by hand,
+// in the manner of etcd-io/raft's raft_paper_test.go: the test decides what is
+// delivered, dropped or lied about, and when time passes.
+import { createHash, createHmac } from "node:crypto";
+import {
+  createRng,
+  emptyDurableState,
+  type ByzantineStrategy,
+  type ByzantineStrategyDefinition,
+  type Completion,
+  type Crypto,
+  type DurableState,
+  type NodeId,
+  type ProtocolOptions,
+} from "@concord/core";
+import { decodeResult, encodeCommand, KvStateMachine, type KvCommand, type KvResult } from "@concord/kv";
+import { PbftAgreementMonitor, PbftClient, PbftReplica, pbftCodec, type PbftMessage } from "@concord/pbft";
+
+/** FakeCrypto is node:crypto's SHA-256 and HMAC-SHA256, with "signatures" that are HMACs under a per-node secret (deterministic, checkable by every node of the test). */
+export class FakeCrypto implements Crypto {
+  macCount = 0;
+  constructor(private readonly self: NodeId) {}
+  digest(data: Uint8Array): Uint8Array {
+    return new Uint8Array(createHash("sha256").update(data).digest());
+  }
+  mac(key: Uint8Array, data: Uint8Array): Uint8Array {
+    this.macCount++;
+    return new Uint8Array(createHmac("sha256", key).update(data).digest());
+  }
+  sign(data: Uint8Array): Uint8Array {
+    return signatureOf(this.self, data);
+  }
+  verify(signer: number, data: Uint8Array, signature: Uint8Array): boolean {
+    return Buffer.from(signatureOf(signer, data)).equals(Buffer.from(signature));
+  }
+  macKey(peer: number): Uint8Array {
+    const [low, high] = this.self < peer ? [this.self, peer] : [peer, this.self];
+    return new TextEncoder().encode(`pairwise:${low}:${high}`);
+  }
+}
+
+function signatureOf(signer: number, data: Uint8Array): Uint8Array {
+  return new Uint8Array(createHmac("sha256", `signing-key:${signer}`).update(data).digest());
+}
+
+/** Envelope is one message in flight. */
+export interface Envelope {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly message: PbftMessage;
+}
+
+/** DeliveryFilter returns false to drop a message. */
+export type DeliveryFilter = (envelope: Envelope) => boolean;
+
+/** firstTestClient is the id of the first client (ids at or above 1,000,000 are clients). */
+export const firstTestClient = 1_000_000;
+
+/** TestCluster runs n PBFT replicas and some clients over a FIFO network the test controls. */
+export class TestCluster {
+  readonly replicas: PbftReplica[] = [];
+  readonly clients = new Map<NodeId, PbftClient>();
+  readonly completions = new Map<NodeId, Completion[]>();
+  readonly sent: Envelope[] = [];
+  readonly monitor = new PbftAgreementMonitor();
+  readonly ids: NodeId[];
+  private queue: Envelope[] = [];
+  private readonly durable = new Map<NodeId, { snapshot: Uint8Array | undefined; records: Uint8Array[] }>();
+  private readonly strategies = new Map<NodeId, ByzantineStrategy<PbftMessage>>();
+  private readonly down = new Set<NodeId>();
+  private readonly rng = createRng(42);
+  filter: DeliveryFilter = () => true;
+  timeUs = 0;
+
+  constructor(
+    readonly n: number,
+    readonly options: ProtocolOptions = {},
+    clients = 1,
+  ) {
+    this.ids = Array.from({ length: n }, (_, i) => i);
+    for (const id of this.ids) {
+      this.durable.set(id, { snapshot: undefined, records: [] });
+      this.replicas.push(this.build(id, emptyDurableState));
+    }
+    for (let i = 0; i < clients; i++) {
+      const id = firstTestClient + i;
+      this.clients.set(id, new PbftClient({ id, replicas: this.ids, rng: createRng(id), crypto: new FakeCrypto(id), options }));
+      this.completions.set(id, []);
+    }
+  }
+
+  /** makeByzantine wraps replica `id` with a strategy, as the simulator does. */
+  makeByzantine(id: NodeId, definition: ByzantineStrategyDefinition<PbftMessage>): void {
+    this.strategies.set(id, definition.create(id));
+  }
+
+  replica(id: NodeId): PbftReplica {
+    return this.replicas[id] as PbftReplica;
+  }
+
+  client(index = 0): PbftClient {
+    return this.clients.get(firstTestClient + index) as PbftClient;
+  }
+
+  /** submit starts a KV command on client `index` and delivers until quiet. */
+  submit(command: KvCommand, index = 0, readOnly = command.type === "get"): void {
+    const result = this.client(index).submit(encodeCommand(command), { readOnly });
+    if (result.kind !== "accepted") throw new Error(`submit rejected: ${JSON.stringify(result)}`);
+    this.collectClient(firstTestClient + index);
+  }
+
+  /** results decodes the ok results of a client's completed requests. */
+  results(index = 0): (KvResult | string)[] {
+    return (this.completions.get(firstTestClient + index) ?? []).map((c) => (c.outcome.kind === "ok" ? decodeResult(c.outcome.result) : c.outcome.kind));
+  }
+
+  /** deliverAll delivers messages until none is in flight (bounded, so a livelock fails the test). */
+  deliverAll(maxMessages = 200_000): void {
+    let delivered = 0;
+    while (this.queue.length > 0) {
+      if (++delivered > maxMessages) throw new Error("deliverAll: the network never went quiet");
+      const envelope = this.queue.shift() as Envelope;
+      this.deliver(envelope);
+    }
+  }
+
+  /** tick advances every live node by `ticks` ticks, delivering everything after each. */
+  tick(ticks = 1): void {
+    for (let t = 0; t < ticks; t++) {
+      this.timeUs += 10_000;
+      for (const id of this.ids) {
+        if (this.down.has(id)) continue;
+        this.replica(id).tick();
+        this.collectReplica(id);
+      }
+      for (const [id, client] of this.clients) {
+        client.tick();
+        this.collectClient(id);
+      }
+      this.deliverAll();
+    }
+  }
+
+  /** runUntil ticks until `done` holds, failing after `maxTicks`. */
+  runUntil(done: () => boolean, maxTicks = 2000): void {
+    this.deliverAll();
+    for (let t = 0; t < maxTicks && !done(); t++) this.tick();
+    if (!done()) throw new Error(`runUntil: condition not reached in ${maxTicks} ticks`);
+  }
+
+  /** idle tells whether no client has a request outstanding. */
+  idle(): boolean {
+    return [...this.clients.values()].every((c) => !c.outstanding());
+  }
+
+  /** crash stops a replica; its unsent work is lost, its synced records stay. */
+  crash(id: NodeId): void {
+    this.down.add(id);
+  }
+
+  /** restart rebuilds a crashed replica from what it persisted. */
+  restart(id: NodeId): void {
+    this.down.delete(id);
+    const durable = this.durable.get(id) as { snapshot: Uint8Array | undefined; records: Uint8Array[] };
+    this.replicas[id] = this.build(id, { snapshot: durable.snapshot, records: [...durable.records] });
+    this.collectReplica(id);
+  }
+
+  /** countSent counts the messages of one type sent so far (after Byzantine rewriting). */
+  countSent(type: PbftMessage["type"]): number {
+    return this.sent.filter((e) => e.message.type === type).length;
+  }
+
+  /** inject puts a message on the wire as if `from` had sent it. */
+  inject(from: NodeId, to: NodeId, message: PbftMessage): void {
+    this.queue.push({ from, to, message });
+  }
+
+  private build(id: NodeId, durable: DurableState): PbftReplica {
+    return new PbftReplica({ id, replicas: this.ids, rng: createRng(id), durable, stateMachine: new KvStateMachine(), crypto: new FakeCrypto(id), options: this.options });
+  }
+
+  private deliver(envelope: Envelope): void {
+    if (!this.filter(envelope)) return;
+    // Every message crosses the wire encoded, as in the simulator, so codec bugs surface here too.
+    const message = pbftCodec.decode(pbftCodec.encode(envelope.message));
+    if (envelope.to >= firstTestClient) {
+      const client = this.clients.get(envelope.to);
+      if (client === undefined) return;
+      client.step(envelope.from, message);
+      this.collectClient(envelope.to);
+      return;
+    }
+    if (this.down.has(envelope.to)) return;
+    const strategy = this.strategies.get(envelope.to);
+    const seen = strategy?.inbound === undefined ? message : strategy.inbound(envelope.from, message, this.context(envelope.to));
+    if (seen === undefined) return;
+    this.replica(envelope.to).step(envelope.from, seen);
+    this.collectReplica(envelope.to);
+  }
+
+  private collectReplica(id: NodeId): void {
+    const replica = this.replica(id);
+    for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
+      const durable = this.durable.get(id) as { snapshot: Uint8Array | undefined; records: Uint8Array[] };
+      if (ready.snapshot !== undefined) {
+        durable.snapshot = ready.snapshot;
+        durable.records = [];
+      }
+      durable.records.push(...ready.persist);
+      const strategy = this.strategies.get(id);
+      const messages = strategy === undefined ? ready.messages : strategy.outbound(ready.messages, this.context(id));
+      for (const { to, message } of messages) this.send({ from: id, to, message });
+      replica.advance(ready);
+    }
+    this.monitor.observeReplica(replica, { timeUs: this.timeUs, faulty: this.strategies.has(id) });
+  }
+
+  private collectClient(id: NodeId): void {
+    const client = this.clients.get(id) as PbftClient;
+    for (let ready = client.ready(); ready !== undefined; ready = client.ready()) {
+      for (const { to, message } of ready.messages) this.send({ from: id, to, message });
+      (this.completions.get(id) as Completion[]).push(...ready.completions);
+      client.advance(ready);
+    }
+  }
+
+  private send(envelope: Envelope): void {
+    this.sent.push(envelope);
+    this.queue.push(envelope);
+  }
+
+  private context(id: NodeId) {
+    return { self: id, replicas: this.ids, rng: this.rng, crypto: new FakeCrypto(id), replica: this.replica(id), timeUs: this.timeUs };
+  }
+}
