@@ -1,0 +1,100 @@
+// Randomized and scenario tests in the deterministic simulator. Every failure
+// names the command that replays it. CONCORD_SEEDS raises the chaos seed count
+// (default 200 per cluster size).
+import { checkKvHistory } from "@concord/check";
+import type { ProtocolOptions } from "@concord/core";
+import { replayCommand, runSimulation, scenarioNames, type SimulationResult } from "@concord/sim";
+import { describe, expect, it } from "vitest";
+import { raft } from "../src/index.ts";
+
+const chaosSeeds = Number(process.env["CONCORD_SEEDS"] ?? 200);
+const variantSeeds = Math.max(25, Math.floor(chaosSeeds / 4));
+
+/** problems lists what is wrong with a run: invariant violations, a non-linearizable history, unfinished operations. */
+function problems(result: SimulationResult): string[] {
+  const found = result.invariantViolations.map((v) => `${v.invariant}: ${v.message}`);
+  const verdict = checkKvHistory(result.history);
+  if (verdict.kind === "not-linearizable") found.push("history is not linearizable");
+  const { invoked, completed, failed, indeterminate } = result.ops;
+  if (completed + failed + indeterminate !== invoked) found.push(`only ${completed + failed + indeterminate} of ${invoked} operations finished`);
+  return found;
+}
+
+function run(nodes: number, scenario: string, seed: number, protocolOptions?: ProtocolOptions): string[] {
+  const result = runSimulation({ algorithm: raft, nodes, scenario, seed, ...(protocolOptions !== undefined ? { protocolOptions } : {}) });
+  const found = problems(result);
+  if (found.length === 0) return [];
+  const replay = replayCommand({ algo: "raft", nodes, scenario, seed });
+  const options = protocolOptions === undefined ? "" : ` with protocol options ${JSON.stringify(protocolOptions)}`;
+  return [`${replay}${options}: ${found.slice(0, 3).join("; ")}`];
+}
+
+function runSeeds(nodes: number, scenario: string, seeds: number, protocolOptions?: ProtocolOptions): string[] {
+  const failures: string[] = [];
+  for (let seed = 1; seed <= seeds; seed++) failures.push(...run(nodes, scenario, seed, protocolOptions));
+  return failures;
+}
+
+describe("chaos (swarm testing)", () => {
+  it.each([3, 5])(`${chaosSeeds} seeds of chaos on %i nodes: one leader per term, applied logs agree, linearizable, live after healing`, (nodes) => {
+    expect(runSeeds(nodes, "chaos", chaosSeeds)).toEqual([]);
+  });
+
+  const variants: [string, ProtocolOptions][] = [
+    ["snapshots every 16 entries sent in 64-byte chunks", { snapshotEveryEntries: 16, maxBytesPerMessage: 64 }],
+    ["plain Raft without pre-vote or check-quorum, snapshots every 7 entries", { preVote: false, checkQuorum: false, snapshotEveryEntries: 7 }],
+    ["lease reads, one append in flight, two entries per append", { leaseReads: true, maxInflightMessages: 1, maxBatchEntries: 2 }],
+  ];
+  it.each(variants)(`chaos with %s on 3 and 5 nodes (${variantSeeds} seeds each)`, (_name, options) => {
+    expect([...runSeeds(3, "chaos", variantSeeds, options), ...runSeeds(5, "chaos", variantSeeds, options)]).toEqual([]);
+  });
+});
+
+describe("built-in scenarios", () => {
+  it.each([3, 5])("crash-restart on %i nodes loses no acknowledged write (40 seeds)", (nodes) => {
+    expect(runSeeds(nodes, "crash-restart", 40)).toEqual([]);
+  });
+
+  it.each(scenarioNames.flatMap((scenario) => [3, 5].map((nodes) => [scenario, nodes] as const)))("%s on %i nodes completes every operation safely", (scenario, nodes) => {
+    const failures = runSeeds(nodes, scenario, 3);
+    expect(failures).toEqual([]);
+    const result = runSimulation({ algorithm: raft, nodes, scenario, seed: 1 });
+    expect(result.ops.completed).toBeGreaterThan(0);
+  });
+
+  it("a single-node cluster serves every operation", () => {
+    expect(runSeeds(1, "steady", 3)).toEqual([]);
+  });
+});
+
+describe("steady state cost (Raft §5.3, thesis §6.4)", () => {
+  it.each([3, 5])("messages per committed operation stay at the analytic 2(n-1)/batch + 2 on %i nodes", (nodes) => {
+    // The marginal cost of more operations excludes the one-off election.
+    const small = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed: 3, ops: 200 });
+    const large = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed: 3, ops: 600 });
+    const marginal = (large.messages.total - small.messages.total) / (large.ops.completed - small.ops.completed);
+    expect(marginal).toBeLessThanOrEqual(raft.analyticMessagesPerOp(nodes, 1) + 1e-9);
+    // The whole run, election included, stays within 2% of it.
+    expect(large.messages.perOp).toBeLessThanOrEqual(raft.analyticMessagesPerOp(nodes, 1) * 1.02);
+    expect(large.invariantViolations).toEqual([]);
+  });
+
+  it.each([3, 5])("with a disk sync per Ready, proposals batch and messages per operation fall below the unbatched figure on %i nodes", (nodes) => {
+    const result = runSimulation({
+      algorithm: raft,
+      nodes,
+      scenario: { name: "steady-sync", description: "steady with 1 ms syncs and 16 clients", disk: { syncMs: 1, tearPercent: 0 }, workload: { clients: 16, ops: 800 } },
+      seed: 5,
+    });
+    expect(result.invariantViolations).toEqual([]);
+    const betweenReplicas = result.messages.perOp - 2;
+    expect(betweenReplicas).toBeLessThan(raft.analyticMessagesPerOp(nodes, 1) - 2);
+    expect(result.messages.perOp).toBeLessThanOrEqual(raft.analyticMessagesPerOp(nodes, 1.5));
+  });
+
+  it.each([3, 5])("median latency on %i nodes is within 10%% of four one-way link delays", (nodes) => {
+    const result = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed: 11, ops: 400 });
+    const predictedMs = raft.oneWayDelaysPerOp * 1; // the steady scenario's links take 1 ms one way
+    expect(Math.abs(result.latencyMs.p50 - predictedMs)).toBeLessThanOrEqual(predictedMs * 0.1);
+  });
+});
