@@ -21,8 +21,13 @@ function problems(result: SimulationResult): string[] {
 }
 
 function run(nodes: number, scenario: string, seed: number, protocolOptions?: ProtocolOptions): string[] {
-  const result = runSimulation({ algorithm: raft, nodes, scenario, seed, ...(protocolOptions !== undefined ? { protocolOptions } : {}) });
-  const found = problems(result);
+  let found: string[];
+  try {
+    found = problems(runSimulation({ algorithm: raft, nodes, scenario, seed, ...(protocolOptions !== undefined ? { protocolOptions } : {}) }));
+  } catch (error) {
+    // An assertion inside a replica is a failure of this seed, not of the whole test run.
+    found = [`threw ${(error as Error).name}: ${(error as Error).message}`];
+  }
   if (found.length === 0) return [];
   const replay = replayCommand({ algo: "raft", nodes, scenario, seed });
   const options = protocolOptions === undefined ? "" : ` with protocol options ${JSON.stringify(protocolOptions)}`;
