@@ -134,10 +134,20 @@ describe("the import-rules checker itself", () => {
     expect(findNondeterminism("x.ts", source)).toEqual([]);
   });
 
-  test("checks determinism only in core and the protocols' src", () => {
+  test("checks determinism in the src of core, kv and the protocols, not in their tests", () => {
     expect(rules(at("raft"), "const now = Date.now();", protocolManifest)).toEqual(["deterministic"]);
+    expect(rules(at("core"), "const later = Promise.resolve();", coreManifest)).toEqual(["deterministic"]);
+    expect(rules(at("kv"), "const r = Math.random();", { ...coreManifest, name: "@concord/kv" })).toEqual(["deterministic"]);
     expect(rules(at("raft", "test"), "const now = Date.now();", protocolManifest)).toEqual([]);
-    expect(rules(at("sim"), "const now = Date.now();", simManifest)).toEqual([]);
+  });
+
+  test("keeps the simulator off the host's clock, timers and randomness, and leaves check and cli alone", () => {
+    expect(rules(at("sim"), "const now = Date.now();", simManifest)).toEqual(["replayable"]);
+    expect(rules(at("sim"), "const r = Math.random();", simManifest)).toEqual(["replayable"]);
+    expect(rules(at("sim"), "setTimeout(() => {}, 0);", simManifest)).toEqual(["replayable"]);
+    expect(rules(at("sim"), "async function load(): Promise<void> {}", simManifest)).toEqual([]);
+    const checkManifest = { name: "@concord/check", dependencies: [], devDependencies: [] };
+    expect(rules(at("check"), "const now = performance.now();", checkManifest)).toEqual([]);
   });
 });
 

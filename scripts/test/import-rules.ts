@@ -10,8 +10,18 @@ import { dirname, join, relative, resolve, sep } from "node:path";
 /** protocolPackages are the consensus protocols: they may import only core (and zod, protobufjs). */
 export const protocolPackages: readonly string[] = ["raft", "multipaxos", "pbft"];
 
-/** deterministicPackages must not touch time, randomness, timers, promises or the host (STYLE.md "Ours"). */
-export const deterministicPackages: readonly string[] = ["core", ...protocolPackages];
+/**
+ * deterministicPackages must not touch time, randomness, timers, promises or
+ * the host (STYLE.md "Ours"): core, the protocols, and kv, the replicated
+ * state machine (StateMachine: "must be deterministic").
+ */
+export const deterministicPackages: readonly string[] = ["core", "kv", ...protocolPackages];
+
+/**
+ * replayablePackages run on virtual time from one seed (DESIGN.md "sim"): the
+ * host's clock, timers and randomness would break replay byte for byte.
+ */
+export const replayablePackages: readonly string[] = ["sim"];
 
 /** allowedProtocolImports are the bare specifiers a protocol's src may use. */
 const allowedProtocolImports = ["@concord/core", "zod", "protobufjs"];
@@ -34,6 +44,19 @@ const forbiddenGlobals = new Set([
   "Buffer",
   "__dirname",
   "__filename",
+]);
+
+/** clockAndTimerGlobals are what a replayable package must not use: the host's time and scheduling. */
+const clockAndTimerGlobals = new Set([
+  "Date",
+  "performance",
+  "setTimeout",
+  "setInterval",
+  "setImmediate",
+  "clearTimeout",
+  "clearInterval",
+  "clearImmediate",
+  "queueMicrotask",
 ]);
 
 /** globalObjects are the names through which a global can be reached as a property. */
@@ -163,8 +186,13 @@ function isNameOnly(node: ts.Identifier): boolean {
   return named && (parent as { name?: ts.Node }).name === node;
 }
 
-/** findNondeterminism lists uses of time, host randomness, timers, promises and host globals in a source. */
-export function findNondeterminism(file: string, source: string): { line: number; detail: string }[] {
+/**
+ * findNondeterminism lists uses of time, host randomness, timers, promises and
+ * host globals in a source; with `strictness` "replayable", only the clock,
+ * timers and host randomness count.
+ */
+export function findNondeterminism(file: string, source: string, strictness: "deterministic" | "replayable" = "deterministic"): { line: number; detail: string }[] {
+  const forbidden = strictness === "deterministic" ? forbiddenGlobals : clockAndTimerGlobals;
   const sourceFile = parse(file, source);
   const local = declaredNames(sourceFile);
   const found: { line: number; detail: string }[] = [];
@@ -172,12 +200,12 @@ export function findNondeterminism(file: string, source: string): { line: number
     found.push({ line: lineOf(sourceFile, node), detail });
   };
   const visit = (node: ts.Node): void => {
-    if (ts.isIdentifier(node) && forbiddenGlobals.has(node.text) && !local.has(node.text) && !isNameOnly(node)) {
+    if (ts.isIdentifier(node) && forbidden.has(node.text) && !local.has(node.text) && !isNameOnly(node)) {
       report(node, `uses the global ${node.text}`);
     } else if (ts.isPropertyAccessExpression(node) && ts.isIdentifier(node.expression)) {
       const object = node.expression.text;
       const member = node.name.text;
-      if (globalObjects.has(object) && (forbiddenGlobals.has(member) || randomSources.has(member))) {
+      if (globalObjects.has(object) && (forbidden.has(member) || randomSources.has(member))) {
         report(node, `uses ${object}.${member}`);
       } else if (randomSources.get(object)?.has(member) === true && !local.has(object)) {
         report(node, `uses ${object}.${member}`);
@@ -185,12 +213,12 @@ export function findNondeterminism(file: string, source: string): { line: number
     } else if (ts.isElementAccessExpression(node) && ts.isIdentifier(node.expression) && ts.isStringLiteralLike(node.argumentExpression)) {
       const object = node.expression.text;
       const member = node.argumentExpression.text;
-      if ((globalObjects.has(object) && forbiddenGlobals.has(member)) || randomSources.get(object)?.has(member) === true) {
+      if ((globalObjects.has(object) && forbidden.has(member)) || randomSources.get(object)?.has(member) === true) {
         report(node, `uses ${object}["${member}"]`);
       }
-    } else if (ts.isAwaitExpression(node)) {
+    } else if (strictness === "deterministic" && ts.isAwaitExpression(node)) {
       report(node, "awaits a promise");
-    } else if (ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((modifier) => modifier.kind === ts.SyntaxKind.AsyncKeyword) === true) {
+    } else if (strictness === "deterministic" && ts.canHaveModifiers(node) && ts.getModifiers(node)?.some((modifier) => modifier.kind === ts.SyntaxKind.AsyncKeyword) === true) {
       report(node, "declares an async function");
     }
     ts.forEachChild(node, visit);
@@ -271,9 +299,16 @@ export function checkImports(location: SourceLocation, imports: readonly ImportU
 /** checkSource runs every rule that applies to one file. */
 export function checkSource(location: SourceLocation, source: string, manifest: PackageManifest | undefined): Violation[] {
   const violations = checkImports(location, collectImports(location.file, source), manifest);
-  if (location.kind === "src" && deterministicPackages.includes(location.packageName)) {
-    for (const use of findNondeterminism(location.file, source)) {
-      violations.push({ file: location.file, line: use.line, rule: "deterministic", detail: `${location.packageName} ${use.detail}` });
+  if (location.kind === "src") {
+    const strictness = deterministicPackages.includes(location.packageName)
+      ? "deterministic"
+      : replayablePackages.includes(location.packageName)
+        ? "replayable"
+        : undefined;
+    if (strictness !== undefined) {
+      for (const use of findNondeterminism(location.file, source, strictness)) {
+        violations.push({ file: location.file, line: use.line, rule: strictness, detail: `${location.packageName} ${use.detail}` });
+      }
     }
   }
   return violations;
