@@ -200,7 +200,7 @@ describe("LeaderClient", () => {
     expect(ready?.messages[0]?.message).toEqual({ type: "request", request: { clientId, sequence: 1, command: bytes("read"), readOnly: true } });
   });
 
-  test("advance keeps what was produced after the Ready it acknowledges", () => {
+  test("advance clears only the Ready that ready() returned", () => {
     const harness = new Harness();
     harness.submit();
     const ready = harness.client.ready();
