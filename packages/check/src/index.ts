@@ -15,3 +15,9 @@ export {
 export { kvModel, type KvKeyState, binaryString } from "./models/kv.ts";
 export { partitionByKey } from "./models/partition.ts";
 export { generateKvHistory, type KvWorkload } from "./generate.ts";
+export { readEdn, EdnKeyword, EdnSymbol, EdnMap, EdnTagged, EdnSyntaxError, type EdnValue, type EdnForm } from "./formats/edn.ts";
+export { readEdnEvents, ednToPlain } from "./formats/edn-history.ts";
+export { readJsonlEvents, kvHistoryToJsonl } from "./formats/jsonl-history.ts";
+export { HistoryParseError, pairEvents, type HistoryEvent, type RawOperation, type EventType } from "./formats/events.ts";
+export { registerOperation, kvOperation, independentKeys, toHistory } from "./formats/adapters.ts";
+export { type HistoryFormat, detectFormat, readHistoryEvents, parseRegisterHistory, parseKvHistory } from "./formats/parse.ts";
