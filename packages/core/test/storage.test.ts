@@ -193,6 +193,26 @@ describe("readRecordLog", () => {
     expect(() => readRecordLog(damaged)).toThrow(CorruptionError);
   });
 
+  test("never returns a wrong record: any single bit flip gives a prefix of the records or a CorruptionError", () => {
+    const { bytes } = framedLog(sampleRecords);
+    let refused = 0;
+    for (let bit = 0; bit < bytes.length * 8; bit++) {
+      const damaged = bytes.slice();
+      damaged[bit >>> 3] = (damaged[bit >>> 3] as number) ^ (1 << (bit & 7));
+      let records: Uint8Array[];
+      try {
+        records = readRecordLog(damaged).records;
+      } catch (error) {
+        expect(error).toBeInstanceOf(CorruptionError);
+        refused++;
+        continue;
+      }
+      expect(records.length, `bit ${bit}`).toBeLessThan(sampleRecords.length);
+      expect(records, `bit ${bit}`).toEqual(sampleRecords.slice(0, records.length));
+    }
+    expect(refused).toBeGreaterThan(0);
+  });
+
   test("treats a length beyond maxRecordBytes as a torn tail rather than allocating it", () => {
     const { bytes, ends } = framedLog(sampleRecords.slice(0, 2));
     const header = new Uint8Array(recordHeaderBytes);
