@@ -1,0 +1,136 @@
+import { describe, expect, test } from "vitest";
+import { ConfigError, solo } from "@concord/core";
+import { type SimulationOptions, byzantineStrategyNames, findByzantineStrategy, runSimulation } from "@concord/sim";
+import { createProbeAlgorithm, type Receipt } from "./probe-algorithm.ts";
+import { replayOf } from "./helpers.ts";
+
+/** pingRun runs three pinging probe replicas for 1 s with node 2 playing `strategy`. */
+function pingRun(strategy: string | undefined, seed = 1): { receipts: Receipt[]; sends: ReturnType<typeof createProbeAlgorithm>["log"]["sends"]; replay: string } {
+  const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
+  const options: SimulationOptions = {
+    algorithm,
+    nodes: 3,
+    seed,
+    ...(strategy !== undefined ? { byzantineStrategy: strategy, byzantineNodes: [2] } : {}),
+    scenario: { name: "ping-byzantine", description: "", workload: { ops: 0 }, healAtMs: 1000 },
+  };
+  runSimulation(options);
+  return { receipts: log.receipts, sends: log.sends, replay: replayOf(options) };
+}
+
+function fromNode(receipts: readonly Receipt[], node: number): Receipt[] {
+  return receipts.filter((receipt) => receipt.from === node);
+}
+
+describe("the Byzantine hook", () => {
+  test("honest: every ping arrives once, within a tick of being sent", () => {
+    const { receipts } = pingRun(undefined);
+    expect(fromNode(receipts, 2).length).toBeGreaterThan(150);
+    for (const receipt of receipts) expect(Math.abs(receipt.receivedTick - receipt.sentTick)).toBeLessThanOrEqual(1);
+    expect(new Set(receipts.map((receipt) => `${receipt.from}>${receipt.to}#${receipt.id}`)).size).toBe(receipts.length);
+  });
+
+  test("silent: the faulty node's outbound messages are all dropped, and it still receives", () => {
+    const { receipts, sends, replay } = pingRun("silent");
+    expect(fromNode(receipts, 2), replay).toEqual([]);
+    expect(sends.filter((send) => send.from === 2), replay).toEqual([]);
+    expect(receipts.filter((receipt) => receipt.to === 2).length, replay).toBeGreaterThan(150);
+    expect(fromNode(receipts, 1).length, replay).toBeGreaterThan(150);
+  });
+
+  test("delay: the faulty node's messages arrive 40 to 90 ms late, the honest nodes' on time", () => {
+    const { receipts, replay } = pingRun("delay");
+    const late = fromNode(receipts, 2);
+    expect(late.length, replay).toBeGreaterThan(100);
+    for (const receipt of late) {
+      // 40-90 ms is 4-9 ticks of 10 ms, give or take the tick phase of sender and receiver.
+      const ticks = receipt.receivedTick - receipt.sentTick;
+      expect(ticks, replay).toBeGreaterThanOrEqual(3);
+      expect(ticks, replay).toBeLessThanOrEqual(10);
+    }
+    for (const receipt of fromNode(receipts, 1)) expect(Math.abs(receipt.receivedTick - receipt.sentTick), replay).toBeLessThanOrEqual(1);
+  });
+
+  test("replay: the faulty node re-sends old messages on top of the honest ones", () => {
+    const { receipts, sends, replay } = pingRun("replay");
+    const faulty = fromNode(receipts, 2);
+    // Each ping id is sent once by the honest code (to one peer); a replay repeats an old id, to a random peer.
+    // About 2 in 3 of the ~100 outbound batches replay one (the third picks the faulty node itself).
+    const distinctIds = new Set(faulty.map((receipt) => receipt.id));
+    expect(faulty.length - distinctIds.size, replay).toBeGreaterThan(40);
+    // Replayed pings carry their old send tick.
+    expect(faulty.some((receipt) => receipt.receivedTick - receipt.sentTick > 5), replay).toBe(true);
+    // The monitor sees what the strategy sent, marked as faulty.
+    const faultySends = sends.filter((send) => send.from === 2);
+    expect(faultySends.every((send) => send.faulty), replay).toBe(true);
+    expect(faultySends.length, replay).toBe(faulty.length);
+    // Honest nodes are untouched.
+    const honest = fromNode(receipts, 3);
+    expect(new Set(honest.map((receipt) => `${receipt.to}#${receipt.id}`)).size).toBe(honest.length);
+  });
+
+  test("strategies are looked up by name; an unknown one gives a ConfigError listing the allowed names", () => {
+    expect(byzantineStrategyNames(solo)).toEqual(["silent", "replay", "delay"]);
+    expect(findByzantineStrategy(solo, undefined).name).toBe("silent");
+    expect(() => findByzantineStrategy(solo, "lie")).toThrow(ConfigError);
+    expect(() => findByzantineStrategy(solo, "lie")).toThrow('unknown strategy "lie" for solo; allowed: silent, replay, delay');
+  });
+
+  test("a faulty replica is left out of the applied-prefix check and of leader counting", () => {
+    const { algorithm } = createProbeAlgorithm({ divergent: true });
+    // Only the divergent backups disagree with the primary: make both of them faulty.
+    const result = runSimulation({ algorithm, nodes: 3, seed: 2, scenario: "steady", byzantineNodes: [2, 3], byzantineStrategy: "delay" });
+    expect(result.invariantViolations).toEqual([]);
+  });
+});
+
+describe("invariant hooks", () => {
+  test("replicas that apply different commands trigger the applied-prefix violation", () => {
+    const { algorithm } = createProbeAlgorithm({ divergent: true });
+    const options: SimulationOptions = { algorithm, nodes: 3, seed: 3, scenario: "steady" };
+    const result = runSimulation(options);
+    const found = result.invariantViolations.filter((violation) => violation.invariant === "applied-prefix");
+    expect(found.length, replayOf(options)).toBeGreaterThan(0);
+    expect(found[0]?.message).toMatch(/replica [23] applied a different command sequence/);
+  });
+
+  test("honest primary-backup replication keeps applied sequences prefixes of each other", () => {
+    const { algorithm } = createProbeAlgorithm({});
+    const options: SimulationOptions = { algorithm, nodes: 3, seed: 3, scenario: "steady" };
+    const result = runSimulation(options);
+    expect(result.invariantViolations, replayOf(options)).toEqual([]);
+    expect(result.ops.completed).toBe(result.ops.invoked);
+  });
+
+  test("a replica restarted from its log re-applies the same sequence, and the check spans its restarts", () => {
+    const { algorithm } = createProbeAlgorithm({});
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 1,
+      seed: 4,
+      scenario: { name: "restart", description: "", disk: { syncMs: 1, tearPercent: 100 }, workload: { ops: 300, spreadMs: 1000 }, faults: [{ type: "crash", atMs: 500, target: "all", restartAfterMs: 100 }] },
+    };
+    const result = runSimulation(options);
+    expect(result.invariantViolations, replayOf(options)).toEqual([]);
+  });
+
+  test("a monitor from createMonitors sees every replica send and inspects replicas after their events", () => {
+    const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 2 });
+    const options: SimulationOptions = { algorithm, nodes: 3, seed: 5, scenario: "steady" };
+    const result = runSimulation(options);
+    const clientRequests = result.messages.byType["request"] ?? 0;
+    // Every message but the clients' requests is sent by a replica.
+    expect(log.sends.length, replayOf(options)).toBe(result.messages.total - clientRequests);
+    expect(log.sends.filter((send) => send.type === "reply").length).toBe(result.messages.byType["reply"]);
+    expect(log.sends.every((send) => !send.faulty)).toBe(true);
+    expect(log.replicaObservations).toBeGreaterThan(log.sends.length / 2);
+    expect(log.faultyReplicaObservations).toBe(0);
+  });
+
+  test("monitors learn which replica is faulty", () => {
+    const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 2 });
+    runSimulation({ algorithm, nodes: 3, seed: 6, scenario: "steady", byzantineNodes: [3], byzantineStrategy: "replay" });
+    expect(log.faultyReplicaObservations).toBeGreaterThan(0);
+    expect(log.sends.filter((send) => send.faulty).every((send) => send.from === 3)).toBe(true);
+  });
+});
