@@ -1,0 +1,134 @@
+// Durability through Ready.persist (Raft §5.1, Figure 2: term, vote and log are
+// on stable storage before a replica answers) and recovery from the records.
+import { describe, expect, it } from "vitest";
+import type { Ready } from "@concord/core";
+import type { RaftMessage } from "../src/index.ts";
+import { decodeRecord, decodeSnapshot } from "../src/records.ts";
+import { TestNetwork, seedLog } from "./network.ts";
+
+function recordsOf(ready: Ready<RaftMessage>) {
+  return ready.persist.map(decodeRecord);
+}
+
+describe("persist before send", () => {
+  it("a vote leaves in the same Ready as the record of that vote", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.node(2).step(1, { type: "requestVote", term: 1, lastLogIndex: 0, lastLogTerm: 0, preVote: false, transfer: false });
+    const ready = net.collect(2) as Ready<RaftMessage>;
+    expect(ready.messages.map((m) => m.message.type)).toEqual(["voteResponse"]);
+    expect(recordsOf(ready)).toContainEqual({ type: "hardState", hardState: { term: 1, vote: 1, commit: 0 } });
+  });
+
+  it("a candidate's vote requests leave with the record of its new term and self-vote", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.node(1).campaign();
+    const ready = net.collect(1) as Ready<RaftMessage>;
+    expect(ready.messages.length).toBe(2);
+    expect(recordsOf(ready)).toContainEqual({ type: "hardState", hardState: { term: 1, vote: 1, commit: 0 } });
+  });
+
+  it("an acknowledgement leaves with the records of the entries it acknowledges", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.request(1, 1_000_000, 1, { type: "put", key: "k", value: new Uint8Array([1]) });
+    net.collect(1);
+    const append = net.queue.find((e) => e.to === 2 && e.message.type === "appendEntries");
+    expect(append).toBeDefined();
+    net.queue = [];
+    net.deliver(append!);
+    const ready = net.collect(2) as Ready<RaftMessage>;
+    expect(ready.messages.map((m) => m.message)).toMatchObject([{ type: "appendResponse", index: 2, reject: false }]);
+    expect(recordsOf(ready).filter((r) => r.type === "entry").map((r) => (r.type === "entry" ? r.entry.index : 0))).toEqual([2]);
+  });
+
+  it("a leader's append leaves with the records of its own new entries", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.request(1, 1_000_000, 1, { type: "put", key: "k", value: new Uint8Array([1]) });
+    const ready = net.collect(1) as Ready<RaftMessage>;
+    expect(ready.messages.some((m) => m.message.type === "appendEntries")).toBe(true);
+    expect(recordsOf(ready).some((r) => r.type === "entry" && r.entry.index === 2)).toBe(true);
+  });
+});
+
+describe("recovery", () => {
+  it("a restarted replica recovers its term, vote, log, commit index and state", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.put(1, "a", "1");
+    net.put(1, "b", "2");
+    net.tick(1, 2);
+    const before = net.node(2).hardState();
+    const entries = net.node(2).logEntries();
+    net.crash(2);
+    const restarted = net.start(2);
+    expect(restarted.hardState()).toEqual(before);
+    expect(restarted.logEntries()).toEqual(entries);
+    expect(restarted.status()).toMatchObject({ role: "follower", commitIndex: 3, appliedIndex: 3 });
+    expect(net.value(2, "b")).toBe("2");
+  });
+
+  it("recovery replays a truncation: an entry record replaces every entry from its index on", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 2, [1, 1, 2, 2], 2);
+    net.node(2).step(1, { type: "appendEntries", term: 3, prevLogIndex: 2, prevLogTerm: 1, entries: [{ term: 3, index: 3, kind: 1, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] }], commit: 0, readContext: 0 });
+    net.collect(2);
+    expect(net.terms(2)).toEqual([1, 1, 3]);
+    net.crash(2);
+    net.start(2);
+    expect(net.terms(2)).toEqual([1, 1, 3]);
+    expect(net.node(2).hardState().term).toBe(3);
+  });
+
+  it("a replica that crashes after voting does not vote for another candidate in that term", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.node(3).step(1, { type: "requestVote", term: 4, lastLogIndex: 0, lastLogTerm: 0, preVote: false, transfer: false });
+    net.collect(3);
+    net.crash(3);
+    net.start(3);
+    net.queue = [];
+    net.node(3).step(2, { type: "requestVote", term: 4, lastLogIndex: 9, lastLogTerm: 3, preVote: false, transfer: false });
+    net.collect(3);
+    expect(net.queue.map((e) => e.message)).toEqual([{ type: "voteResponse", term: 4, reject: true, preVote: false }]);
+  });
+
+  it("a whole cluster restarted from disk elects a leader and keeps every committed write", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    for (let i = 0; i < 5; i++) net.put(1, `k${i}`, `v${i}`);
+    for (const id of [1, 2, 3]) net.crash(id);
+    for (const id of [1, 2, 3]) net.start(id);
+    net.elect(2);
+    net.put(2, "after", "x");
+    for (let i = 0; i < 5; i++) expect(net.value(2, `k${i}`)).toBe(`v${i}`);
+    net.tick(2, 2);
+    expect(net.value(3, "k4")).toBe("v4");
+  });
+});
+
+describe("compaction (§7)", () => {
+  it("a snapshot replaces the durable log, and the hard state and later entries are persisted in the same Ready", () => {
+    const net = new TestNetwork([1, 2, 3], { preVote: false, checkQuorum: false, snapshotEveryEntries: 4 });
+    net.elect(1);
+    const readies: Ready<RaftMessage>[] = [];
+    for (let i = 0; i < 4; i++) {
+      net.request(1, 1_000_000 + i, 1, { type: "put", key: `k${i}`, value: new Uint8Array([i]) });
+      net.deliverAll();
+    }
+    for (const ready of net.readies.get(1) ?? []) if (ready.snapshot !== undefined) readies.push(ready);
+    expect(readies.length).toBe(1);
+    const ready = readies[0] as Ready<RaftMessage>;
+    const snapshot = decodeSnapshot(ready.snapshot as Uint8Array);
+    expect(snapshot.index).toBe(4);
+    expect(snapshot.config.voters).toEqual([1, 2, 3]);
+    const records = recordsOf(ready);
+    expect(records.some((r) => r.type === "hardState")).toBe(true);
+    expect(records.filter((r) => r.type === "entry").every((r) => r.type === "entry" && r.entry.index > 4)).toBe(true);
+    // Restart from that disk: the snapshot and the records after it rebuild the same state.
+    net.crash(1);
+    net.start(1);
+    expect(net.node(1).snapshotIndex()).toBe(4);
+    expect(net.node(1).status().appliedIndex).toBe(5);
+    expect(net.value(1, "k3")).toBe("\u0003");
+  });
+});

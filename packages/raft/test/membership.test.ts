@@ -1,0 +1,189 @@
+// Membership changes (thesis §4): single-server changes, joint consensus,
+// learners, and the rules around them.
+import { firstClientId } from "@concord/core";
+import { describe, expect, it } from "vitest";
+import { entryKind, planConfigChange } from "../src/index.ts";
+import { TestNetwork } from "./network.ts";
+
+const client = firstClientId;
+
+function configEntries(net: TestNetwork, id: number) {
+  return net
+    .node(id)
+    .logEntries()
+    .filter((e) => e.kind === entryKind.config)
+    .map((e) => ({ voters: e.voters, outgoing: e.outgoing, learners: e.learners }));
+}
+
+describe("single-server changes (thesis §4.1)", () => {
+  it("an added voter catches up and then counts towards the quorum", () => {
+    const net = new TestNetwork([1, 2, 3, 4], undefined, 1, [1, 2, 3]);
+    net.elect(1);
+    net.put(1, "before", "1");
+    expect(net.node(1).proposeConfigChange([{ type: "addVoter", node: 4 }])).toMatchObject({ kind: "accepted", index: 3 });
+    net.deliverAll();
+    net.tick(1, 2);
+    expect(net.node(1).configuration().voters).toEqual([1, 2, 3, 4]);
+    expect(net.value(4, "before")).toBe("1");
+    expect(net.node(4).configuration().voters).toEqual([1, 2, 3, 4]);
+    // Four voters need three acknowledgements: with two down nothing commits.
+    net.crash(2);
+    net.crash(3);
+    const commit = net.node(1).status().commitIndex;
+    net.put(1, "after", "2");
+    expect(net.node(1).status().commitIndex).toBe(commit);
+    net.start(3);
+    net.tick(1, 3);
+    expect(net.node(1).status().commitIndex).toBeGreaterThan(commit);
+  });
+
+  it("removing a node lets entries that wait on it commit", () => {
+    const net = new TestNetwork([1, 2]);
+    net.elect(1);
+    expect(net.node(1).proposeConfigChange([{ type: "removeVoter", node: 2 }])).toMatchObject({ kind: "accepted", index: 2 });
+    net.collect(1);
+    net.request(1, client, 1, { type: "put", key: "k", value: new Uint8Array([1]) });
+    net.collect(1);
+    const first = net.queue.shift();
+    expect(first?.message).toMatchObject({ type: "appendEntries", entries: [{ index: 2 }] });
+    net.deliver(first!);
+    net.collect(2);
+    net.crash(2); // node 2 acknowledged the removal, then died before the put reached it
+    net.deliverAll();
+    expect(net.node(1).configuration().voters).toEqual([1]);
+    expect(net.node(1).status().commitIndex).toBe(3);
+    expect(net.repliesTo(client)).toEqual([{ sequence: 1, result: { type: "put" }, from: 1 }]);
+  });
+
+  it("a leader that removes itself steps down once the change commits, and the rest elect a leader", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.node(1).proposeConfigChange([{ type: "removeVoter", node: 1 }]);
+    net.deliverAll();
+    expect(net.node(1).raftRole()).toBe("follower");
+    expect(net.node(1).configuration().voters).toEqual([2, 3]);
+    net.tickAll(40);
+    const leader = net.leader();
+    expect(leader === undefined ? undefined : leader.id).not.toBe(1);
+    expect([2, 3]).toContain(leader?.id);
+    net.put(leader!.id, "k", "v");
+    expect(net.repliesTo(client)).toHaveLength(1);
+  });
+
+  it("a removed node's vote requests are rejected and counted, and the leader keeps its term", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.isolate(3);
+    net.node(1).proposeConfigChange([{ type: "removeVoter", node: 3 }]);
+    net.deliverAll();
+    net.tick(1, 2);
+    expect(net.node(2).configuration().voters).toEqual([1, 2]);
+    net.heal();
+    for (let i = 0; i < 60; i++) net.tickAll();
+    expect(net.node(1).status()).toMatchObject({ role: "leader", epoch: 1 });
+    expect(net.node(3).status().epoch).toBeGreaterThan(1);
+    expect(net.node(1).rejectedMessageCount() + net.node(2).rejectedMessageCount()).toBeGreaterThan(0);
+    expect([...net.node(1).rejectedMessages().keys()].every((reason) => reason.includes("not a member"))).toBe(true);
+  });
+
+  it("a change is refused until the leader has applied an entry of its own term, and while another is pending", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.isolate(1);
+    net.node(1).campaign();
+    net.node(1).step(2, { type: "voteResponse", term: 1, reject: false, preVote: false });
+    expect(net.node(1).raftRole()).toBe("leader");
+    expect(net.node(1).proposeConfigChange([{ type: "removeVoter", node: 3 }])).toMatchObject({ kind: "rejected", rejection: { kind: "dropped" } });
+    net.heal();
+    net.tick(1, 2);
+    expect(net.node(1).proposeConfigChange([{ type: "removeVoter", node: 3 }])).toMatchObject({ kind: "accepted" });
+    expect(net.node(1).proposeConfigChange([{ type: "removeVoter", node: 2 }])).toMatchObject({ kind: "rejected", rejection: { kind: "dropped" } });
+    expect(net.node(2).proposeConfigChange([{ type: "removeVoter", node: 2 }])).toMatchObject({ kind: "rejected", rejection: { kind: "notLeader" } });
+  });
+});
+
+describe("joint consensus (thesis §4.3)", () => {
+  it("replacing two voters at once goes through C_old,new and the leader leaves it on its own", () => {
+    const net = new TestNetwork([1, 2, 3, 4, 5], undefined, 1, [1, 2, 3]);
+    net.elect(1);
+    const result = net.node(1).proposeConfigChange([
+      { type: "addVoter", node: 4 },
+      { type: "addVoter", node: 5 },
+      { type: "removeVoter", node: 3 },
+    ]);
+    expect(result).toMatchObject({ kind: "accepted" });
+    net.deliverAll();
+    net.tick(1, 3);
+    expect(configEntries(net, 1)).toEqual([
+      { voters: [1, 2, 4, 5], outgoing: [1, 2, 3], learners: [] },
+      { voters: [1, 2, 4, 5], outgoing: [], learners: [] },
+    ]);
+    expect(net.node(1).configuration()).toEqual({ voters: [1, 2, 4, 5], outgoing: [], learners: [] });
+    expect(net.node(5).configuration().voters).toEqual([1, 2, 4, 5]);
+    net.put(1, "k", "v");
+    expect(net.repliesTo(client)).toHaveLength(1);
+  });
+
+  it("while joint, an entry needs a majority of both the old and the new voters", () => {
+    const net = new TestNetwork([1, 2, 3, 4, 5], undefined, 1, [1, 2, 3]);
+    net.elect(1);
+    // Old voters 1, 2 (of 1, 2, 3) hold; new voters 4, 5 (of 1, 4, 5) are cut off: no majority of the new half.
+    net.node(1).proposeConfigChange([{ type: "addVoter", node: 4 }, { type: "addVoter", node: 5 }, { type: "removeVoter", node: 2 }, { type: "removeVoter", node: 3 }]);
+    net.isolate(4);
+    net.isolate(5);
+    net.deliverAll();
+    expect(net.node(1).configuration().outgoing).toEqual([1, 2, 3]);
+    const commit = net.node(1).status().commitIndex;
+    net.put(1, "k", "v");
+    net.tick(1, 3);
+    expect(net.node(1).status().commitIndex).toBe(commit);
+    net.heal();
+    net.tick(1, 5);
+    expect(net.node(1).configuration()).toEqual({ voters: [1, 4, 5], outgoing: [], learners: [] });
+    expect(net.repliesTo(client)).toHaveLength(1);
+  });
+
+  it("planConfigChange refuses a change while joint, an empty voter set, and a no-op", () => {
+    const joint = { voters: [1, 2], outgoing: [1, 2, 3], learners: [] };
+    expect(planConfigChange(joint, [{ type: "addVoter", node: 4 }], false)).toMatchObject({ kind: "invalid" });
+    const simple = { voters: [1], outgoing: [], learners: [] };
+    expect(planConfigChange(simple, [{ type: "removeVoter", node: 1 }], false)).toMatchObject({ kind: "invalid" });
+    expect(planConfigChange(simple, [{ type: "addVoter", node: 1 }], false)).toMatchObject({ kind: "invalid" });
+    expect(planConfigChange(simple, [{ type: "addVoter", node: 2 }], true)).toEqual({ kind: "ok", config: { voters: [1, 2], outgoing: [1], learners: [] } });
+  });
+});
+
+describe("learners", () => {
+  it("a learner receives the log but neither votes nor counts towards commitment", () => {
+    const net = new TestNetwork([1, 2, 3, 4], undefined, 1, [1, 2, 3]);
+    net.elect(1);
+    net.node(1).proposeConfigChange([{ type: "addLearner", node: 4 }]);
+    net.deliverAll();
+    net.put(1, "k", "v");
+    net.tick(1, 2);
+    expect(net.value(4, "k")).toBe("v");
+    expect(net.node(4).status().role).toBe("learner");
+    net.crash(2);
+    net.crash(3);
+    const commit = net.node(1).status().commitIndex;
+    net.put(1, "k", "w");
+    expect(net.node(1).status().commitIndex).toBe(commit);
+    for (let i = 0; i < 50; i++) net.tick(4);
+    expect(net.node(4).status().role).toBe("learner");
+    expect(net.node(4).status().epoch).toBe(1);
+  });
+
+  it("a learner promoted to voter counts towards the quorum", () => {
+    const net = new TestNetwork([1, 2, 3, 4], undefined, 1, [1, 2, 3]);
+    net.elect(1);
+    net.node(1).proposeConfigChange([{ type: "addLearner", node: 4 }]);
+    net.deliverAll();
+    net.tick(1, 2);
+    expect(net.node(1).proposeConfigChange([{ type: "addVoter", node: 4 }])).toMatchObject({ kind: "accepted" });
+    net.deliverAll();
+    net.tick(1, 2);
+    expect(net.node(1).configuration()).toEqual({ voters: [1, 2, 3, 4], outgoing: [], learners: [] });
+    net.crash(3);
+    net.put(1, "k", "v");
+    expect(net.repliesTo(client)).toHaveLength(1);
+  });
+});
