@@ -21,3 +21,4 @@ export { readJsonlEvents, kvHistoryToJsonl } from "./formats/jsonl-history.ts";
 export { HistoryParseError, pairEvents, type HistoryEvent, type RawOperation, type EventType } from "./formats/events.ts";
 export { registerOperation, kvOperation, independentKeys, toHistory } from "./formats/adapters.ts";
 export { type HistoryFormat, detectFormat, readHistoryEvents, parseRegisterHistory, parseKvHistory } from "./formats/parse.ts";
+export { renderTimeline, escapeHtml, type TimelineOptions } from "./timeline.ts";
