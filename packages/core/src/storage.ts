@@ -31,20 +31,26 @@ export interface Storage {
   recover(): DurableState;
 }
 
-/** recordHeaderBytes is the size of a framed record's header: length then CRC-32, both little-endian u32. */
-export const recordHeaderBytes = 8;
+/**
+ * recordHeaderBytes is the size of a framed record's header: the payload
+ * length, a CRC-32 of those four length bytes, and a CRC-32 of the payload,
+ * each a little-endian u32. The header's own CRC lets recovery tell a
+ * corrupted length in the middle of a log from a torn write at its end.
+ */
+export const recordHeaderBytes = 12;
 
 /** maxRecordBytes bounds one record, so that a corrupted length cannot make recovery allocate gigabytes. */
 export const maxRecordBytes = 64 * 1024 * 1024;
 
-/** frameRecord encodes one record as `length | crc32 | payload`, the format both runtimes write. */
+/** frameRecord encodes one record as `length | crc32(length) | crc32(payload) | payload`, the format both runtimes write. */
 export function frameRecord(record: Uint8Array): Uint8Array {
-  // Recovery reads a longer record as a torn tail and would drop it with everything after it.
+  // Recovery would refuse a longer record as corruption.
   assert(record.length <= maxRecordBytes, () => `record of ${record.length} bytes exceeds maxRecordBytes (${maxRecordBytes})`);
   const framed = new Uint8Array(recordHeaderBytes + record.length);
   const view = new DataView(framed.buffer);
   view.setUint32(0, record.length, true);
-  view.setUint32(4, crc32(record), true);
+  view.setUint32(4, crc32(framed, 0, 4), true);
+  view.setUint32(8, crc32(record), true);
   framed.set(record, recordHeaderBytes);
   return framed;
 }
@@ -52,17 +58,19 @@ export function frameRecord(record: Uint8Array): Uint8Array {
 /** RecordLog is the result of reading a framed log: its whole records and how many bytes of torn tail follow them. */
 export interface RecordLog {
   readonly records: Uint8Array[];
-  /** validBytes is the length of the prefix that holds whole, checked records. */
+  /** validBytes is the length of the prefix that holds whole, checked records; a storage truncates to it before appending. */
   readonly validBytes: number;
   /** tornBytes counts the trailing bytes of an incomplete last record, which recovery truncates. */
   readonly tornBytes: number;
 }
 
 /**
- * readRecordLog parses a framed log. A damaged final record (short, or failing
- * its CRC with nothing after it) is a torn write and is reported as `tornBytes`;
- * damage with whole records after it is corruption, and throws a
- * {@link CorruptionError} naming the record and offset.
+ * readRecordLog parses a framed log. What a torn append leaves at the end (a
+ * partial header, a whole header whose payload runs past the end or fails its
+ * CRC as the very last record, or a zero-filled tail) is reported as
+ * `tornBytes`. Anything else that fails a check is corruption: it throws a
+ * {@link CorruptionError} naming the record and its offset, rather than
+ * silently dropping the records after it.
  */
 export function readRecordLog(bytes: Uint8Array, source = "log"): RecordLog {
   const records: Uint8Array[] = [];
@@ -70,26 +78,36 @@ export function readRecordLog(bytes: Uint8Array, source = "log"): RecordLog {
   let offset = 0;
   while (offset < bytes.length) {
     const remaining = bytes.length - offset;
-    if (remaining < recordHeaderBytes) return { records, validBytes: offset, tornBytes: remaining };
+    const torn = { records, validBytes: offset, tornBytes: remaining };
+    if (remaining < recordHeaderBytes || allZero(bytes, offset)) return torn;
     const length = view.getUint32(offset, true);
-    const expectedCrc = view.getUint32(offset + 4, true);
-    const end = offset + recordHeaderBytes + length;
-    if (length > maxRecordBytes || end > bytes.length) {
-      // A length running past the end is what a torn append looks like.
-      return { records, validBytes: offset, tornBytes: remaining };
+    const headerCrc = view.getUint32(offset + 4, true);
+    if (crc32(bytes, offset, offset + 4) !== headerCrc) {
+      throw corruption(source, records.length, offset, `its header fails its CRC (length field ${length})`, remaining);
     }
+    if (length > maxRecordBytes) throw corruption(source, records.length, offset, `its length ${length} exceeds maxRecordBytes`, remaining);
+    const end = offset + recordHeaderBytes + length;
+    if (end > bytes.length) return torn;
+    const expectedCrc = view.getUint32(offset + 8, true);
     const actualCrc = crc32(bytes, offset + recordHeaderBytes, end);
     if (actualCrc !== expectedCrc) {
-      if (end === bytes.length) return { records, validBytes: offset, tornBytes: remaining };
-      throw new CorruptionError(
-        `${source}: record ${records.length} at byte ${offset} fails its CRC (expected ${hex(expectedCrc)}, found ${hex(actualCrc)}) and is followed by ${bytes.length - end} more bytes; refusing to guess`,
-      );
+      if (end === bytes.length) return torn;
+      throw corruption(source, records.length, offset, `its payload fails its CRC (expected ${hex(expectedCrc)}, found ${hex(actualCrc)})`, remaining);
     }
     // A copy, and a plain Uint8Array even when `bytes` is a Node Buffer (whose slice is a view).
     records.push(new Uint8Array(bytes.subarray(offset + recordHeaderBytes, end)));
     offset = end;
   }
   return { records, validBytes: offset, tornBytes: 0 };
+}
+
+function corruption(source: string, index: number, offset: number, what: string, remaining: number): CorruptionError {
+  return new CorruptionError(`${source}: record ${index} at byte ${offset} is corrupt: ${what}, with ${remaining} bytes from there to the end; refusing to guess`);
+}
+
+function allZero(bytes: Uint8Array, from: number): boolean {
+  for (let i = from; i < bytes.length; i++) if (bytes[i] !== 0) return false;
+  return true;
 }
 
 function hex(value: number): string {

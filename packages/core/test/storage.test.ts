@@ -71,13 +71,14 @@ describe("crc32", () => {
 });
 
 describe("frameRecord", () => {
-  test("writes length then CRC-32, little-endian, then the payload", () => {
+  test("writes length, the length's CRC-32, the payload's CRC-32 (little-endian), then the payload", () => {
     const payload = text.encode("123456789");
     const framed = frameRecord(payload);
     expect(framed.length).toBe(recordHeaderBytes + payload.length);
     const view = new DataView(framed.buffer, framed.byteOffset, framed.byteLength);
     expect(view.getUint32(0, true)).toBe(9);
-    expect(view.getUint32(4, true)).toBe(0xcbf43926);
+    expect(view.getUint32(4, true)).toBe(crc32(Uint8Array.of(9, 0, 0, 0)));
+    expect(view.getUint32(8, true)).toBe(0xcbf43926);
     expect(framed.subarray(recordHeaderBytes)).toEqual(payload);
   });
 
@@ -141,10 +142,20 @@ describe("readRecordLog", () => {
     }
   });
 
-  test("treats a bad CRC on the last record as a torn tail (every byte of it damaged in turn)", () => {
+  test("refuses a damaged header even on the last record: a torn append leaves a prefix, never a wrong header", () => {
     const { bytes, starts } = framedLog(sampleRecords);
     const lastStart = starts[starts.length - 1] as number;
-    for (let position = lastStart + 4; position < bytes.length; position++) {
+    for (let position = lastStart; position < lastStart + 8; position++) {
+      const damaged = bytes.slice();
+      damaged[position] = (damaged[position] as number) ^ 0x40;
+      expect(() => readRecordLog(damaged)).toThrow(CorruptionError);
+    }
+  });
+
+  test("treats a bad payload CRC on the last record as a torn tail (every byte of it damaged in turn)", () => {
+    const { bytes, starts } = framedLog(sampleRecords);
+    const lastStart = starts[starts.length - 1] as number;
+    for (let position = lastStart + 8; position < bytes.length; position++) {
       const damaged = bytes.slice();
       damaged[position] = (damaged[position] as number) ^ 0x40;
       const log = readRecordLog(damaged);
@@ -213,13 +224,28 @@ describe("readRecordLog", () => {
     expect(refused).toBeGreaterThan(0);
   });
 
-  test("treats a length beyond maxRecordBytes as a torn tail rather than allocating it", () => {
-    const { bytes, ends } = framedLog(sampleRecords.slice(0, 2));
+  test("refuses a checked header whose length exceeds maxRecordBytes rather than allocating it", () => {
+    const { bytes } = framedLog(sampleRecords.slice(0, 2));
     const header = new Uint8Array(recordHeaderBytes);
-    new DataView(header.buffer).setUint32(0, maxRecordBytes + 1, true);
-    const log = readRecordLog(concat([bytes, header, new Uint8Array(16)]));
+    const view = new DataView(header.buffer);
+    view.setUint32(0, maxRecordBytes + 1, true);
+    view.setUint32(4, crc32(header, 0, 4), true);
+    expect(() => readRecordLog(concat([bytes, header, new Uint8Array(16)]))).toThrow(/exceeds maxRecordBytes/);
+  });
+
+  test("refuses a corrupted length in the middle instead of dropping every later record as a torn tail", () => {
+    const { bytes, starts } = framedLog(sampleRecords);
+    const damaged = bytes.slice();
+    const start = starts[1] as number;
+    damaged[start + 3] = 0x7f; // the length now points far past the end
+    expect(() => readRecordLog(damaged, "wal")).toThrow(/wal: record 1 at byte \d+ is corrupt: its header fails its CRC/);
+  });
+
+  test("treats a zero-filled tail (a preallocated or torn write) as torn, not as empty records", () => {
+    const { bytes, ends } = framedLog(sampleRecords.slice(0, 2));
+    const log = readRecordLog(concat([bytes, new Uint8Array(40)]));
     expect(log.records).toEqual(sampleRecords.slice(0, 2));
     expect(log.validBytes).toBe(ends[1]);
-    expect(log.tornBytes).toBe(recordHeaderBytes + 16);
+    expect(log.tornBytes).toBe(40);
   });
 });
