@@ -11,7 +11,7 @@ import {
   type ReplicaContext,
   type ReplicaStatus,
 } from "@concord/core";
-import { Authenticator } from "./authenticator.ts";
+import { Authenticator, authenticatedBytes } from "./authenticator.ts";
 import { hex } from "./bytes.ts";
 import { countMatching, newSlot, votesIn, type BatchRef, type Slot } from "./log.ts";
 import {
@@ -170,8 +170,12 @@ export class PbftReplica implements Replica<PbftMessage> {
     }
     if (++this.stuckTicks < this.options.statusTicks) return;
     this.stuckTicks = 0;
-    this.broadcast({ type: "status", view: this.view, active: this.active, executedSeq: this.executedSeq, stableSeq: this.stableSeq, replica: this.id, macs: [], signature: noBytes });
-    if (!this.active && this.ownViewChange !== undefined) this.broadcastSealed(this.ownViewChange);
+    if (this.active) {
+      this.broadcast({ type: "status", view: this.view, active: true, executedSeq: this.executedSeq, stableSeq: this.stableSeq, replica: this.id, macs: [], signature: noBytes });
+    } else if (this.ownViewChange !== undefined) {
+      // During a view change the VIEW-CHANGE itself is the status: peers answer it with the NEW-VIEW they hold.
+      this.broadcastSealed(this.ownViewChange);
+    }
     this.maybeFetchState(true);
   }
 
@@ -281,6 +285,8 @@ export class PbftReplica implements Replica<PbftMessage> {
       this.reject("spoofedSender");
       return false;
     }
+    // A retransmitted VIEW-CHANGE identical to the one already held changes nothing; skip its signature check.
+    if (message.type === "viewChange" && this.alreadyVerified(message)) return false;
     if (!this.auth.verifyReplicaMessage(from, message)) {
       this.reject("badAuthentication");
       return false;
@@ -827,6 +833,13 @@ export class PbftReplica implements Replica<PbftMessage> {
     return message.checkpoints.some((c) => c.seq === message.stableSeq);
   }
 
+  /** alreadyVerified tells whether a VIEW-CHANGE is byte for byte the one this replica holds (and verified) from its sender. */
+  private alreadyVerified(message: PbftViewChange): boolean {
+    const held = message.replica === this.id ? this.ownViewChange : this.viewChanges.get(message.replica);
+    if (held === undefined || held.newView !== message.newView || !bytesEqual(held.signature, message.signature)) return false;
+    return bytesEqual(authenticatedBytes(held), authenticatedBytes(message));
+  }
+
   private tryNewView(): void {
     if (this.active || this.quorums.primary(this.view) !== this.id) return;
     const set = [...this.viewChanges.values()].filter((m) => m.newView === this.view).sort((a, b) => a.replica - b.replica);
@@ -866,7 +879,8 @@ export class PbftReplica implements Replica<PbftMessage> {
     const senders = new Set<NodeId>();
     for (const viewChange of message.viewChanges) {
       if (viewChange.newView !== message.view || senders.has(viewChange.replica)) return undefined;
-      if (!this.wellFormedViewChange(viewChange) || !this.auth.verifySignature(viewChange.replica, viewChange)) return undefined;
+      if (!this.wellFormedViewChange(viewChange)) return undefined;
+      if (!this.alreadyVerified(viewChange) && !this.auth.verifySignature(viewChange.replica, viewChange)) return undefined;
       senders.add(viewChange.replica);
     }
     if (senders.size < this.quorums.quorum) return undefined;

@@ -1,0 +1,3 @@
+import { describeByzantineMatrix } from "./byzantine-matrix.ts";
+
+describeByzantineMatrix(7);

@@ -1,0 +1,47 @@
+// Shared checks for simulated PBFT runs: safety (the simulator's invariants and
+// the agreement monitor), linearizability of the client history, and liveness
+// (every operation completes once the network is healthy). A failure names the
+// command that replays the run.
+import { checkKvHistory } from "@concord/check";
+import { pbft } from "@concord/pbft";
+import { replayCommand, runSimulation, type SimulationResult } from "@concord/sim";
+
+/** seedCount is how many seeds a randomized test runs: `fallback` unless CONCORD_SEEDS says otherwise. */
+export function seedCount(fallback: number): number {
+  const fromEnv = Number(process.env["CONCORD_SEEDS"]);
+  return Number.isInteger(fromEnv) && fromEnv > 0 ? fromEnv : fallback;
+}
+
+/** SimulatedRun names one run of PBFT in the simulator. */
+export interface SimulatedRun {
+  readonly nodes: number;
+  readonly scenario: string;
+  readonly seed: number;
+  readonly ops: number;
+  readonly clients: number;
+  readonly byzantineStrategy?: string;
+  readonly encode?: boolean;
+}
+
+/** problemsOf runs one simulation and lists what went wrong, each with the replay command; empty when safe, linearizable and live. */
+export function problemsOf(run: SimulatedRun): { problems: string[]; result: SimulationResult } {
+  const result = runSimulation({
+    algorithm: pbft,
+    nodes: run.nodes,
+    scenario: run.scenario,
+    seed: run.seed,
+    ops: run.ops,
+    clients: run.clients,
+    ...(run.byzantineStrategy === undefined ? {} : { byzantineStrategy: run.byzantineStrategy }),
+    ...(run.encode === undefined ? {} : { encode: run.encode }),
+  });
+  const replay = replayCommand({ algo: "pbft", ...run });
+  const problems: string[] = [];
+  for (const violation of result.invariantViolations) problems.push(`${violation.invariant}: ${violation.message}`);
+  if (result.ops.completed !== result.ops.invoked || result.ops.failed > 0 || result.ops.indeterminate > 0) {
+    problems.push(`liveness: ${JSON.stringify(result.ops)}`);
+  }
+  const verdict = checkKvHistory(result.history);
+  if (verdict.kind !== "linearizable") problems.push(`history is ${verdict.kind}`);
+  return { problems: problems.map((p) => `${p}\n  replay: ${replay}`), result };
+}
