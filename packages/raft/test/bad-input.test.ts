@@ -1,0 +1,60 @@
+// Bad input: a message with an impossible field is rejected, counted and never applied.
+import { firstClientId } from "@concord/core";
+import { describe, expect, it } from "vitest";
+import type { Entry, RaftMessage } from "../src/index.ts";
+import { TestNetwork } from "./network.ts";
+
+function entry(index: number, term: number, kind = 1): Entry {
+  return { term, index, kind, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] };
+}
+
+const appendBase = { type: "appendEntries", term: 2, prevLogIndex: 2, prevLogTerm: 1, commit: 0, readContext: 0 } as const;
+
+const cases: [string, number, RaftMessage][] = [
+  ["a negative prevLogIndex", 1, { ...appendBase, prevLogIndex: -1, entries: [] }],
+  ["a fractional term", 1, { ...appendBase, term: 2.5, entries: [] }],
+  ["entries that do not follow prevLogIndex", 1, { ...appendBase, entries: [entry(4, 2)] }],
+  ["an entry term above the message's term", 1, { ...appendBase, entries: [entry(3, 7)] }],
+  ["entry terms that go down", 1, { ...appendBase, entries: [entry(3, 2), entry(4, 1)] }],
+  ["an entry of unknown kind", 1, { ...appendBase, entries: [entry(3, 2, 9)] }],
+  ["a config entry without voters", 1, { ...appendBase, entries: [entry(3, 2, 2)] }],
+  ["a vote request from a node that is not a member", 7, { type: "requestVote", term: 9, lastLogIndex: 9, lastLogTerm: 9, preVote: false, transfer: false }],
+  ["a vote request whose last log term exceeds its term", 3, { type: "requestVote", term: 2, lastLogIndex: 1, lastLogTerm: 5, preVote: false, transfer: false }],
+  ["a peer message from a client id", firstClientId, { type: "heartbeat", term: 9, commit: 0, readContext: 0 }],
+  ["a client request from a replica", 3, { type: "clientRequest", clientId: 3, sequence: 1, command: new Uint8Array(0), readOnly: false }],
+  ["a client request for another client's session", firstClientId, { type: "clientRequest", clientId: firstClientId + 1, sequence: 1, command: new Uint8Array(0), readOnly: false }],
+  ["a reply sent to a replica", firstClientId, { type: "clientReply", sequence: 1, result: new Uint8Array(0) }],
+  [
+    "a snapshot chunk that runs past the snapshot's size",
+    1,
+    { type: "installSnapshot", term: 2, snapshotIndex: 5, snapshotTerm: 1, voters: [1, 2, 3], outgoing: [], learners: [], offset: 4, data: new Uint8Array(8), done: true, totalBytes: 10 },
+  ],
+  ["a negative heartbeat commit", 1, { type: "heartbeat", term: 2, commit: -4, readContext: 0 }],
+];
+
+describe("impossible messages (bad input)", () => {
+  it.each(cases)("%s is rejected, counted and changes nothing", (_name, from, message) => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.put(1, "k", "v");
+    net.collectAll();
+    net.queue = [];
+    const replica = net.node(2);
+    const before = { hard: replica.hardState(), log: replica.logEntries(), status: replica.status() };
+    replica.step(from, message);
+    expect(replica.rejectedMessageCount()).toBe(1);
+    expect(replica.hardState()).toEqual(before.hard);
+    expect(replica.logEntries()).toEqual(before.log);
+    expect(replica.status()).toEqual(before.status);
+    net.collect(2);
+    expect(net.queue).toEqual([]);
+  });
+
+  it("a second leader claiming the leader's own term is rejected and counted (Election Safety, §5.2)", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.node(1).step(2, { type: "heartbeat", term: 1, commit: 0, readContext: 0 });
+    expect(net.node(1).rejectedMessageCount()).toBe(1);
+    expect(net.node(1).raftRole()).toBe("leader");
+  });
+});

@@ -1,0 +1,112 @@
+// Snapshots and InstallSnapshot (Raft §7).
+import { describe, expect, it } from "vitest";
+import type { InstallSnapshot } from "../src/index.ts";
+import { decodeSnapshot, encodeSnapshot } from "../src/records.ts";
+import { TestNetwork, seedLog } from "./network.ts";
+
+const options = { preVote: false, checkQuorum: false, snapshotEveryEntries: 5, maxBytesPerMessage: 64 };
+
+describe("InstallSnapshot (§7)", () => {
+  it("a follower that fell behind the leader's compacted log receives the snapshot in chunks and catches up", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    net.elect(1);
+    net.crash(3);
+    for (let i = 0; i < 12; i++) net.put(1, `key${i}`, `value-${i}-${"x".repeat(20)}`);
+    expect(net.node(1).snapshotIndex()).toBeGreaterThan(1);
+    net.start(3);
+    net.tick(1, 3);
+    expect(net.delivered.get("installSnapshot") ?? 0).toBeGreaterThan(2);
+    expect(net.delivered.get("snapshotResponse") ?? 0).toBeGreaterThan(1);
+    net.tick(1, 3);
+    expect(net.node(3).status().appliedIndex).toBe(net.node(1).status().appliedIndex);
+    for (let i = 0; i < 12; i++) expect(net.value(3, `key${i}`)).toBe(`value-${i}-${"x".repeat(20)}`);
+    expect(net.node(1).progressOf(3)?.state).toBe("replicate");
+  });
+
+  it("a lost chunk is sent again on the next heartbeat response", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    net.elect(1);
+    net.crash(3);
+    for (let i = 0; i < 12; i++) net.put(1, `key${i}`, `value-${i}-${"x".repeat(20)}`);
+    net.start(3);
+    let dropped = 0;
+    net.drop = (e) => e.message.type === "installSnapshot" && e.message.offset > 0 && dropped++ < 2;
+    net.tick(1, 10);
+    expect(dropped).toBeGreaterThanOrEqual(2);
+    expect(net.value(3, "key11")).toBe(`value-11-${"x".repeat(20)}`);
+  });
+
+  it("a restarted follower that lost a half-received snapshot starts it over", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    net.elect(1);
+    net.crash(3);
+    for (let i = 0; i < 12; i++) net.put(1, `key${i}`, `value-${i}-${"x".repeat(20)}`);
+    net.start(3);
+    let chunks = 0;
+    net.drop = (e) => {
+      if (e.to === 3 && e.message.type === "installSnapshot" && ++chunks === 2) {
+        net.crash(3);
+        net.start(3);
+      }
+      return false;
+    };
+    net.tick(1, 10);
+    net.drop = undefined;
+    net.tick(1, 3);
+    expect(net.value(3, "key11")).toBe(`value-11-${"x".repeat(20)}`);
+  });
+
+  function snapshotMessage(index: number, term: number, data: Uint8Array): InstallSnapshot {
+    return { type: "installSnapshot", term: 5, snapshotIndex: index, snapshotTerm: term, voters: [1, 2, 3], outgoing: [], learners: [], offset: 0, data, done: true, totalBytes: data.length };
+  }
+
+  function leaderSnapshotData(): Uint8Array {
+    // A real state: build it on a throwaway cluster.
+    const donor = new TestNetwork([1], { snapshotEveryEntries: 3 });
+    donor.elect(1);
+    donor.put(1, "from-snapshot", "yes");
+    donor.put(1, "other", "1");
+    return decodeSnapshot(donor.disks.get(1)?.snapshot as Uint8Array).data;
+  }
+
+  it("a follower discards its whole log when the snapshot covers it", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    seedLog(net, 2, [1, 1, 2, 2], 4, options);
+    net.node(2).step(1, snapshotMessage(6, 3, leaderSnapshotData()));
+    expect(net.node(2).logEntries()).toEqual([]);
+    expect(net.node(2).snapshotIndex()).toBe(6);
+    expect(net.node(2).status()).toMatchObject({ commitIndex: 6, appliedIndex: 6, leader: 1, epoch: 5 });
+    expect(net.value(2, "from-snapshot")).toBe("yes");
+    const ready = net.collect(2);
+    expect(ready?.snapshot).toBeDefined();
+    // And it survives a restart from the snapshot it persisted.
+    net.crash(2);
+    net.start(2, options);
+    expect(net.node(2).snapshotIndex()).toBe(6);
+    expect(net.value(2, "from-snapshot")).toBe("yes");
+  });
+
+  it("a follower that holds the snapshot's last entry keeps the entries after it", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    seedLog(net, 2, [1, 1, 2, 2], 4, options);
+    net.node(2).step(1, snapshotMessage(3, 2, new Uint8Array([1, 2, 3])));
+    expect(net.terms(2)).toEqual([1, 1, 2, 2]);
+    expect(net.node(2).status().commitIndex).toBe(3);
+  });
+
+  it("a snapshot older than the follower's commit index changes nothing", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    for (let i = 0; i < 3; i++) net.put(1, `k${i}`, "v");
+    net.tick(1, 2);
+    const before = net.node(2).logEntries();
+    net.node(2).step(1, { ...snapshotMessage(2, 1, new Uint8Array([9])), term: 1 });
+    expect(net.node(2).logEntries()).toEqual(before);
+    expect(net.value(2, "k2")).toBe("v");
+  });
+
+  it("the durable snapshot format round-trips its index, term, configuration and data", () => {
+    const snapshot = { index: 7, term: 3, config: { voters: [1, 2], outgoing: [1, 2, 3], learners: [9] }, data: new Uint8Array([5, 6]) };
+    expect(decodeSnapshot(encodeSnapshot(snapshot))).toEqual(snapshot);
+  });
+});

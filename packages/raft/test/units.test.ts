@@ -1,0 +1,176 @@
+// Unit tests of the small pieces: quorum arithmetic, the log, progress and inflights, options, codec, client.
+import { ConfigError, createRng, firstClientId } from "@concord/core";
+import { describe, expect, it } from "vitest";
+import {
+  Inflights,
+  Progress,
+  createRaftClient,
+  jointIndex,
+  jointVote,
+  majorityIndex,
+  majorityVote,
+  raft,
+  raftCodec,
+  raftOptionsSchema,
+  type RaftMessage,
+} from "../src/index.ts";
+import { RaftLog } from "../src/log.ts";
+import { entriesOfTerms } from "./network.ts";
+
+describe("quorum arithmetic (§5.2, §5.4.2, thesis §4.3)", () => {
+  it("majorityIndex is the highest index a majority has reached", () => {
+    const match = new Map([[1, 5], [2, 3], [3, 9], [4, 1], [5, 7]]);
+    expect(majorityIndex([1, 2, 3, 4, 5], (id) => match.get(id) ?? 0)).toBe(5);
+    expect(majorityIndex([1, 2, 3], (id) => match.get(id) ?? 0)).toBe(5);
+    expect(majorityIndex([1, 2], (id) => match.get(id) ?? 0)).toBe(3);
+    expect(majorityIndex([3], (id) => match.get(id) ?? 0)).toBe(9);
+    expect(majorityIndex([], () => 0)).toBe(Number.POSITIVE_INFINITY);
+  });
+
+  it("jointIndex needs both halves of a joint configuration", () => {
+    const match = new Map([[1, 9], [2, 9], [3, 1], [4, 1], [5, 1]]);
+    expect(jointIndex([1, 4, 5], [1, 2, 3], (id) => match.get(id) ?? 0)).toBe(1);
+    expect(jointIndex([1, 2, 5], [1, 2, 3], (id) => match.get(id) ?? 0)).toBe(9);
+    expect(jointIndex([1, 2, 5], [], (id) => match.get(id) ?? 0)).toBe(9);
+  });
+
+  it("majorityVote is won, lost or pending", () => {
+    expect(majorityVote([1, 2, 3], new Map([[1, true], [2, true]]))).toBe("won");
+    expect(majorityVote([1, 2, 3], new Map([[1, true], [2, false]]))).toBe("pending");
+    expect(majorityVote([1, 2, 3], new Map([[1, true], [2, false], [3, false]]))).toBe("lost");
+    expect(majorityVote([1, 2, 3, 4], new Map([[1, true], [2, true]]))).toBe("pending");
+    expect(jointVote([1, 2, 3], [3, 4, 5], new Map([[1, true], [2, true], [4, false], [5, false]]))).toBe("lost");
+    expect(jointVote([1, 2, 3], [3, 4, 5], new Map([[1, true], [2, true], [3, true]]))).toBe("pending");
+    expect(jointVote([1, 2, 3], [3, 4, 5], new Map([[1, true], [3, true], [4, true]]))).toBe("won");
+  });
+});
+
+describe("RaftLog", () => {
+  function logOf(terms: number[]): RaftLog {
+    const log = new RaftLog();
+    log.append(entriesOfTerms(terms));
+    return log;
+  }
+
+  it("findConflictByTerm returns the last index whose term is at most the given term", () => {
+    const log = logOf([1, 1, 1, 4, 4, 5, 5, 6, 6, 6]);
+    expect(log.findConflictByTerm(10, 3)).toEqual({ index: 3, term: 1 });
+    expect(log.findConflictByTerm(10, 5)).toEqual({ index: 7, term: 5 });
+    expect(log.findConflictByTerm(12, 9)).toEqual({ index: 10, term: 6 });
+    expect(log.findConflictByTerm(10, 0)).toEqual({ index: 0, term: 0 });
+  });
+
+  it("compaction keeps terms at the snapshot boundary and refuses slices into it", () => {
+    const log = logOf([1, 1, 2, 2, 3]);
+    log.commitTo(4);
+    log.compact(3);
+    expect(log.firstIndex()).toBe(4);
+    expect(log.term(3)).toBe(2);
+    expect(log.term(2)).toBeUndefined();
+    expect(log.slice(4, 10, 1 << 20).map((e) => e.index)).toEqual([4, 5]);
+    expect(() => log.slice(3, 10, 1 << 20)).toThrow(/compacted/);
+  });
+
+  it("a conflict with a committed entry is an assertion, not a silent overwrite", () => {
+    const log = logOf([1, 1, 2]);
+    log.commitTo(3);
+    expect(() => log.maybeAppend(1, 1, entriesOfTerms([1, 3]).map((e) => ({ ...e, index: e.index + 1 })))).toThrow(/conflicts with a committed entry/);
+  });
+});
+
+describe("Progress and Inflights (flow control)", () => {
+  it("inflights free every append up to an acknowledged index", () => {
+    const inflights = new Inflights(3);
+    inflights.add(2);
+    inflights.add(5);
+    inflights.add(9);
+    expect(inflights.full()).toBe(true);
+    inflights.freeUpTo(5);
+    expect(inflights.count()).toBe(1);
+    expect(() => inflights.add(8)).toThrow(/increase/);
+  });
+
+  it("a probing follower pauses after one append and backs off to the hint on rejection", () => {
+    const progress = new Progress(2, 10, 4);
+    expect(progress.isPaused()).toBe(false);
+    progress.probeSent = true;
+    expect(progress.isPaused()).toBe(true);
+    expect(progress.maybeDecreaseTo(7, 3)).toBe(false); // stale: next - 1 is 10
+    expect(progress.maybeDecreaseTo(10, 3)).toBe(true);
+    expect(progress.next).toBe(4);
+    expect(progress.isPaused()).toBe(false);
+  });
+
+  it("a replicating follower falls back to just after its match on rejection", () => {
+    const progress = new Progress(2, 10, 4);
+    progress.maybeUpdate(6);
+    progress.becomeReplicate();
+    progress.optimisticUpdate(12);
+    expect(progress.maybeDecreaseTo(5, 0)).toBe(false);
+    expect(progress.maybeDecreaseTo(11, 0)).toBe(true);
+    expect(progress.next).toBe(7);
+  });
+});
+
+describe("options", () => {
+  it("defaults suit a 10 ms tick", () => {
+    const options = raftOptionsSchema.parse({});
+    expect(options).toMatchObject({ electionTimeoutTicks: 10, heartbeatTicks: 1, preVote: true, checkQuorum: true, leaseReads: false });
+  });
+
+  it.each([
+    [{ heartbeatTicks: 10 }, "heartbeatTicks"],
+    [{ electionTimeoutTicks: 0 }, "electionTimeoutTicks"],
+    [{ leaseReads: true, checkQuorum: false }, "leaseReads"],
+    [{ maxInflightMessages: 0 }, "maxInflightMessages"],
+    [{ clientRetryTicks: 50, clientGiveUpTicks: 10 }, "clientGiveUpTicks"],
+    [{ unknownOption: 1 }, "raft"],
+  ])("%j is a ConfigError naming %s", (input, field) => {
+    const build = () => raft.createClient({ id: firstClientId, replicas: [1], rng: createRng(1), crypto: undefined as never, options: input });
+    expect(build).toThrow(ConfigError);
+    expect(build).toThrow(field);
+  });
+});
+
+describe("codec and client", () => {
+  const samples: RaftMessage[] = [
+    { type: "appendEntries", term: 3, prevLogIndex: 4, prevLogTerm: 2, entries: [{ term: 3, index: 5, kind: 2, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [1, 2], outgoing: [1, 2, 3], learners: [4] }], commit: 4, readContext: 9 },
+    { type: "appendResponse", term: 3, index: 4, reject: true, rejectHint: 2, logTerm: 1, readContext: 9 },
+    { type: "heartbeat", term: 3, commit: 2, readContext: 1 },
+    { type: "heartbeatResponse", term: 3, readContext: 1 },
+    { type: "requestVote", term: 3, lastLogIndex: 4, lastLogTerm: 2, preVote: true, transfer: false },
+    { type: "voteResponse", term: 3, reject: false, preVote: true },
+    { type: "installSnapshot", term: 3, snapshotIndex: 9, snapshotTerm: 2, voters: [1, 2, 3], outgoing: [], learners: [], offset: 0, data: new Uint8Array([1, 2]), done: true, totalBytes: 2 },
+    { type: "snapshotResponse", term: 3, snapshotIndex: 9, offset: 2 },
+    { type: "timeoutNow", term: 3 },
+    { type: "clientRequest", clientId: firstClientId, sequence: 7, command: new Uint8Array([1]), readOnly: true },
+    { type: "clientReply", sequence: 7, result: new Uint8Array([2]) },
+    { type: "notLeader", sequence: 7, hasLeaderHint: true, leaderHint: 2 },
+  ];
+  it.each(samples.map((m) => [m.type, m] as const))("%s survives encoding", (_type, message) => {
+    expect(raftCodec.decode(raftCodec.encode(message))).toEqual(message);
+  });
+
+  it("the client follows a notLeader hint and completes on the leader's reply", () => {
+    const client = createRaftClient({ id: firstClientId, replicas: [1, 2, 3], rng: createRng(3), crypto: undefined as never, options: {} });
+    client.submit(new Uint8Array([1]), { readOnly: false });
+    const first = client.ready();
+    const firstTarget = first?.messages[0]?.to as number;
+    client.advance(first!);
+    const hint = firstTarget === 2 ? 3 : 2;
+    client.step(firstTarget, { type: "notLeader", sequence: 1, hasLeaderHint: true, leaderHint: hint });
+    const second = client.ready();
+    expect(second?.messages.map((m) => m.to)).toEqual([hint]);
+    client.advance(second!);
+    client.step(hint, { type: "clientReply", sequence: 1, result: new Uint8Array([42]) });
+    expect(client.ready()?.completions).toEqual([{ sequence: 1, outcome: { kind: "ok", result: new Uint8Array([42]) } }]);
+  });
+
+  it("the algorithm definition states Raft's analytic costs", () => {
+    expect(raft.analyticMessagesPerOp(3, 1)).toBe(6);
+    expect(raft.analyticMessagesPerOp(5, 4)).toBe(4);
+    expect(raft.oneWayDelaysPerOp).toBe(4);
+    expect(raft.replicasToTolerate(2)).toBe(5);
+    expect(raft.faultsTolerated(4)).toBe(1);
+  });
+});
