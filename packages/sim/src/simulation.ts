@@ -77,6 +77,10 @@ interface ReplicaNode {
   lastStatus: ReplicaStatus | undefined;
   missedTicks: number;
   readonly strategy: ByzantineStrategy<unknown> | undefined;
+  /** pauses holds the ids of the pause faults in force on this node; it runs again when the last one ends. */
+  readonly pauses: Set<number>;
+  /** slows holds the slow faults in force on this node, by fault id; the slowest of them applies. */
+  readonly slows: Map<number, { readonly extraLatencyUs: number; readonly cpuFactor: number }>;
   cpuFactor: number;
   cryptoCharged: number;
 }
@@ -117,6 +121,8 @@ export class Simulation {
   private readonly oracle = new AppliedLogOracle();
   private readonly generator: OperationGenerator;
   private readonly faultRng: Rng;
+  /** arrivalRng draws open-loop inter-arrival gaps, apart from the fault stream so that the rate does not move faults. */
+  private readonly arrivalRng: Rng;
   private readonly tickUs: number;
   private readonly encode: boolean;
   private readonly history: MutableOperation[] = [];
@@ -166,6 +172,7 @@ export class Simulation {
 
     const root = options.seed;
     this.faultRng = createRng(deriveSeed(root, "faults"));
+    this.arrivalRng = createRng(deriveSeed(root, "arrivals"));
     const faults = scenario.chaos ? drawChaosFaults(this.faultRng, Math.max(1000, workload.spreadMs)) : scenario.faults;
     this.scenario = { ...scenario, workload, faults };
     this.tickUs = Math.round(scenario.tickMs * 1000);
@@ -208,6 +215,8 @@ export class Simulation {
         lastStatus: undefined,
         missedTicks: 0,
         strategy: this.byzantineNodes.includes(id) ? strategyDefinition?.create(id) : undefined,
+        pauses: new Set(),
+        slows: new Map(),
         cpuFactor: 1,
         cryptoCharged: 0,
       };
@@ -644,7 +653,7 @@ export class Simulation {
     if (idle !== undefined) this.submit(idle, command, false);
     else if (this.openQueue.length < workload.queueLimit) this.openQueue.push(command);
     else this.rejected++;
-    const u = (this.faultRng.nextUint32() + 1) / 0x1_0000_0001;
+    const u = (this.arrivalRng.nextUint32() + 1) / 0x1_0000_0001;
     const gapUs = Math.max(1, Math.round((-Math.log(u) * 1_000_000) / Math.max(workload.ratePerSec, 1e-9)));
     this.queue.push(this.nowUs + gapUs, eventArrival, 0, undefined);
   }
@@ -709,7 +718,11 @@ export class Simulation {
         break;
       case "pause":
         record.hit = this.select(fault.target);
-        for (const id of record.hit) this.node(id).paused = true;
+        for (const id of record.hit) {
+          const node = this.node(id);
+          node.pauses.add(record.id);
+          node.paused = true;
+        }
         this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
         break;
       case "partition": {
@@ -727,8 +740,9 @@ export class Simulation {
       case "slow":
         record.hit = this.select(fault.target);
         for (const id of record.hit) {
-          this.network.setExtraLatency(id, Math.round(fault.extraLatencyMs * 1000));
-          this.node(id).cpuFactor = fault.cpuFactor;
+          const node = this.node(id);
+          node.slows.set(record.id, { extraLatencyUs: Math.round(fault.extraLatencyMs * 1000), cpuFactor: fault.cpuFactor });
+          this.applySlow(node);
         }
         this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
         break;
@@ -743,7 +757,11 @@ export class Simulation {
         for (const id of record.hit) this.restart(id);
         break;
       case "pause":
-        for (const id of record.hit) this.resume(id);
+        for (const id of record.hit) {
+          const node = this.node(id);
+          // Overlapping pauses: the node runs again when the last of them ends.
+          if (node.pauses.delete(record.id) && node.pauses.size === 0) this.resume(id);
+        }
         break;
       case "partition":
         this.network.removePartition(record.id);
@@ -753,8 +771,9 @@ export class Simulation {
         break;
       case "slow":
         for (const id of record.hit) {
-          this.network.setExtraLatency(id, 0);
-          this.node(id).cpuFactor = 1;
+          const node = this.node(id);
+          node.slows.delete(record.id);
+          this.applySlow(node);
         }
         break;
       case "restart":
@@ -768,8 +787,10 @@ export class Simulation {
     this.network.healAll();
     for (const node of this.replicas.values()) {
       if (node.replica === undefined) this.restart(node.id);
+      node.pauses.clear();
       if (node.paused) this.resume(node.id);
-      node.cpuFactor = 1;
+      node.slows.clear();
+      this.applySlow(node);
     }
     this.logFault("heal all", [], "");
     this.lastProgressUs = Math.max(this.lastProgressUs, this.nowUs);
@@ -787,11 +808,24 @@ export class Simulation {
     node.lastStatus = undefined;
     node.missedTicks = 0;
     node.paused = false;
+    node.pauses.clear();
     node.inbox = [];
     node.busyUntilUs = 0;
     if (report.lostRecords > 0 || report.tornBytes > 0) {
       this.faultLog.push(`${(this.nowUs / 1000).toFixed(3)} ms: node ${id} lost ${report.lostRecords} unsynced record(s)${report.tornBytes > 0 ? `, ${report.tornBytes} torn byte(s) left` : ""}`);
     }
+  }
+
+  /** applySlow puts the slowest of a node's slow faults in force (none: full speed). */
+  private applySlow(node: ReplicaNode): void {
+    let extraLatencyUs = 0;
+    let cpuFactor = 1;
+    for (const slow of node.slows.values()) {
+      extraLatencyUs = Math.max(extraLatencyUs, slow.extraLatencyUs);
+      cpuFactor = Math.max(cpuFactor, slow.cpuFactor);
+    }
+    this.network.setExtraLatency(node.id, extraLatencyUs);
+    node.cpuFactor = cpuFactor;
   }
 
   private restart(id: NodeId): void {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { createRng, readRecordLog } from "@concord/core";
+import { createRng, readRecordLog, recordHeaderBytes } from "@concord/core";
 import { SimStorage } from "@concord/sim";
 
 function record(i: number): Uint8Array {
@@ -41,9 +41,9 @@ describe("SimStorage", () => {
       write(storage, 3, 5);
       const report = storage.crash(rng, 100);
       expect(report).toMatchObject({ lostRecords: 2 });
-      // The first lost record is framed as 8 header bytes + its payload; a torn write keeps 1 to all-but-one byte of it.
+      // The first lost record is framed as a header and its payload; a torn write keeps 1 to all-but-one byte of it.
       expect(report.tornBytes).toBeGreaterThanOrEqual(1);
-      expect(report.tornBytes).toBeLessThan(8 + record(3).length);
+      expect(report.tornBytes).toBeLessThan(recordHeaderBytes + record(3).length);
       const image = storage.image();
       const log = readRecordLog(image);
       expect(log.records).toEqual(records(0, 3));
