@@ -44,6 +44,10 @@ const eventWatchdog = 8;
 const eventByzantineSend = 9;
 const eventCpuFree = 10;
 
+/** maxOps and maxClients bound the `ops` and `clients` overrides as workloadSchema bounds the scenario's. */
+const maxOps = 10_000_000;
+const maxClients = 10_000;
+
 /** Delivery is a message in flight. */
 interface Delivery {
   readonly from: NodeId;
@@ -164,8 +168,11 @@ export class Simulation {
       ...(options.clients !== undefined ? { clients: options.clients } : {}),
     };
     if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new ConfigError("seed", `must be a non-negative integer (got ${options.seed})`);
-    if (!Number.isInteger(workload.ops) || workload.ops < 0) throw new ConfigError("ops", `must be a non-negative integer (got ${workload.ops})`);
-    if (!Number.isInteger(workload.clients) || workload.clients < 1) throw new ConfigError("clients", `must be a positive integer (got ${workload.clients})`);
+    // The same bounds as workloadSchema, which the overrides bypass.
+    if (!Number.isInteger(workload.ops) || workload.ops < 0 || workload.ops > maxOps) throw new ConfigError("ops", `must be an integer in [0, ${maxOps}] (got ${workload.ops})`);
+    if (!Number.isInteger(workload.clients) || workload.clients < 1 || workload.clients > maxClients) {
+      throw new ConfigError("clients", `must be an integer in [1, ${maxClients}] (got ${workload.clients})`);
+    }
     const sizeError = this.algorithm.clusterSizeError(options.nodes);
     if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new ConfigError("nodes", `must be a positive integer (got ${options.nodes})`);
     if (sizeError !== undefined) throw new ConfigError("nodes", sizeError);
@@ -550,15 +557,18 @@ export class Simulation {
     this.messagesByType.set(type, (this.messagesByType.get(type) ?? 0) + 1);
     let delivered = message;
     let bytes = 0;
+    let encoded: Uint8Array | undefined;
     if (this.encode) {
-      const encoded = codec.encode(message);
+      encoded = codec.encode(message);
       bytes = encoded.length;
       delivered = codec.decode(encoded);
     }
     this.bytesTotal += bytes;
     const count = this.network.arrivals(from, to, departUs, bytes, this.arrivalsOut);
     for (let i = 0; i < count; i++) {
-      this.queue.push(this.arrivalsOut[i] as number, eventDeliver, to, { from, message: delivered, bytes });
+      // A duplicate is a second copy on the wire: decode it apart, so that a replica that keeps or changes one copy cannot touch the other.
+      const copy = i > 0 && encoded !== undefined ? codec.decode(encoded) : delivered;
+      this.queue.push(this.arrivalsOut[i] as number, eventDeliver, to, { from, message: copy, bytes });
     }
   }
 

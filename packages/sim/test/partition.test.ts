@@ -102,3 +102,19 @@ describe("partitions, end to end", () => {
     expect(result.invariantViolations, replay).toEqual([]);
   });
 });
+
+describe("duplication, end to end", () => {
+  test("each copy of a duplicated message is delivered as its own decoded object", () => {
+    const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
+    runSimulation({
+      algorithm,
+      nodes: 2,
+      seed: 1,
+      scenario: { name: "all-duplicated", description: "", link: { duplicatePercent: 100 }, workload: { ops: 0 }, healAtMs: 200 },
+    });
+    const copies = log.receipts.filter((receipt) => receipt.from === 1 && receipt.id === 5);
+    expect(copies.length).toBe(2);
+    expect(copies[0]?.message).toEqual(copies[1]?.message);
+    expect(copies[0]?.message).not.toBe(copies[1]?.message);
+  });
+});

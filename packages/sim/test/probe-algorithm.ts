@@ -49,6 +49,8 @@ export interface Receipt {
   readonly id: number;
   readonly sentTick: number;
   readonly receivedTick: number;
+  /** message is the object the replica was handed. */
+  readonly message: object;
 }
 
 /** Send is one replica message the probe monitor saw leave. */
@@ -123,7 +125,7 @@ class ProbeReplica implements Replica<ProbeMessage> {
     this.guard("step");
     switch (message.type) {
       case "ping":
-        this.log.receipts.push({ to: this.id, from, id: message.id, sentTick: message.sentTick, receivedTick: this.ticks });
+        this.log.receipts.push({ to: this.id, from, id: message.id, sentTick: message.sentTick, receivedTick: this.ticks, message });
         return;
       case "request":
         this.request(message);

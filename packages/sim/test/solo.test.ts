@@ -122,7 +122,9 @@ describe("scenarios", () => {
     expect(() => attempt({ nodes: 3 })).toThrow(/^nodes: solo runs on exactly 1 node, not 3/);
     expect(() => attempt({ seed: -1 })).toThrow(/^seed: .*-1/);
     expect(() => attempt({ ops: 1.5 })).toThrow(/^ops: .*1\.5/);
+    expect(() => attempt({ ops: 20_000_000 })).toThrow(/^ops: .*20000000/);
     expect(() => attempt({ clients: 0 })).toThrow(/^clients: .*0/);
+    expect(() => attempt({ clients: 1_000_000 })).toThrow(/^clients: .*1000000/);
     expect(() => attempt({ byzantineNodes: [4] })).toThrow(/^byzantineNodes: node 4 is not a replica/);
   });
 });
