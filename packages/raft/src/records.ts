@@ -1,4 +1,5 @@
 import { CorruptionError, createProtobufCodec, type NodeId } from "@concord/core";
+import protobuf from "protobufjs/minimal.js";
 import type { ClusterConfig } from "./cluster-config.ts";
 import type { Entry } from "./messages.ts";
 import { descriptor } from "./raft-proto.generated.ts";
@@ -36,12 +37,44 @@ export type DurableRecord = { readonly type: "hardState"; readonly hardState: Ha
 
 /** encodeHardState encodes a hard-state record. */
 export function encodeHardState(state: HardState): Uint8Array {
-  return recordCodec.encode({ type: "hardState", term: state.term, vote: state.vote ?? 0, hasVote: state.vote !== undefined, commit: state.commit });
+  // Written by hand (one record per Ready is the hot path); the layout is RaftRecord.hard_state of raft.proto.
+  const writer = protobuf.Writer.create();
+  writer.uint32(tag(1, lengthDelimited)).fork();
+  if (state.term !== 0) writer.uint32(tag(1, varint)).uint64(state.term);
+  if (state.vote !== undefined) writer.uint32(tag(2, varint)).uint32(state.vote).uint32(tag(3, varint)).bool(true);
+  if (state.commit !== 0) writer.uint32(tag(4, varint)).uint64(state.commit);
+  return writer.ldelim().finish();
 }
 
 /** encodeEntryRecord encodes an entry record. */
 export function encodeEntryRecord(entry: Entry): Uint8Array {
-  return recordCodec.encode({ type: "entry", ...entry });
+  // Written by hand like encodeHardState; the layout is RaftRecord.entry of raft.proto.
+  const writer = protobuf.Writer.create();
+  writer.uint32(tag(2, lengthDelimited)).fork();
+  if (entry.term !== 0) writer.uint32(tag(1, varint)).uint64(entry.term);
+  if (entry.index !== 0) writer.uint32(tag(2, varint)).uint64(entry.index);
+  if (entry.kind !== 0) writer.uint32(tag(3, varint)).uint32(entry.kind);
+  if (entry.clientId !== 0) writer.uint32(tag(4, varint)).uint32(entry.clientId);
+  if (entry.sequence !== 0) writer.uint32(tag(5, varint)).uint64(entry.sequence);
+  if (entry.command.length !== 0) writer.uint32(tag(6, lengthDelimited)).bytes(entry.command);
+  writePacked(writer, 7, entry.voters);
+  writePacked(writer, 8, entry.outgoing);
+  writePacked(writer, 9, entry.learners);
+  return writer.ldelim().finish();
+}
+
+const varint = 0;
+const lengthDelimited = 2;
+
+function tag(field: number, wireType: number): number {
+  return (field << 3) | wireType;
+}
+
+function writePacked(writer: protobuf.Writer, field: number, values: readonly number[]): void {
+  if (values.length === 0) return;
+  writer.uint32(tag(field, lengthDelimited)).fork();
+  for (const value of values) writer.uint32(value);
+  writer.ldelim();
 }
 
 /** decodeRecord decodes a durable record, throwing a CorruptionError for bytes that are not one. */
