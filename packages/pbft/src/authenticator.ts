@@ -12,8 +12,27 @@ export type AuthenticationMode = "macs" | "signatures";
 
 const noBytes = new Uint8Array(0);
 
+/**
+ * sealedBytes remembers, per sealed message object, the bytes its seal covers,
+ * so that receivers of the very same object (in-process runs without wire
+ * encoding) need not encode it again. Messages are immutable, so the identity
+ * of the object fixes its bytes.
+ */
+const sealedBytes = new WeakMap<object, Uint8Array>();
+
 /** authenticatedBytes returns the bytes a message's MACs or signature cover: its encoding with those fields emptied. */
 export function authenticatedBytes(message: PbftMessage): Uint8Array {
+  const known = sealedBytes.get(message);
+  if (known !== undefined) return known;
+  return encodeWithoutSeal(message);
+}
+
+function remember<T extends object>(sealed: T, bytes: Uint8Array): T {
+  sealedBytes.set(sealed, bytes);
+  return sealed;
+}
+
+function encodeWithoutSeal(message: PbftMessage): Uint8Array {
   switch (message.type) {
     case "reply":
       return pbftCodec.encode({ ...message, mac: noBytes });
@@ -62,25 +81,27 @@ export class Authenticator {
   /** sealBroadcast authenticates a replica message for every replica. */
   sealBroadcast<T extends PbftReplicaMessage>(message: T): T {
     const bytes = authenticatedBytes(message);
-    if (alwaysSigned(message) || this.mode === "signatures") return { ...message, signature: this.crypto.sign(bytes) };
-    return { ...message, macs: this.macVector(bytes) };
+    if (alwaysSigned(message) || this.mode === "signatures") return remember({ ...message, signature: this.crypto.sign(bytes) }, bytes);
+    return remember({ ...message, macs: this.macVector(bytes) }, bytes);
   }
 
   /** sealUnicast authenticates a replica message for one receiving replica. */
   sealUnicast<T extends PbftReplicaMessage>(message: T, to: NodeId): T {
     const bytes = authenticatedBytes(message);
-    if (alwaysSigned(message) || this.mode === "signatures") return { ...message, signature: this.crypto.sign(bytes) };
-    return { ...message, macs: [this.crypto.mac(this.crypto.macKey(to), bytes)] };
+    if (alwaysSigned(message) || this.mode === "signatures") return remember({ ...message, signature: this.crypto.sign(bytes) }, bytes);
+    return remember({ ...message, macs: [this.crypto.mac(this.crypto.macKey(to), bytes)] }, bytes);
   }
 
   /** sealRequest authenticates a client request for every replica. */
   sealRequest(request: PbftRequest): PbftRequest {
-    return { ...request, macs: this.macVector(requestBytes(request)) };
+    const bytes = requestBytes(request);
+    return remember({ ...request, macs: this.macVector(bytes) }, bytes);
   }
 
   /** sealReply authenticates a reply for its client. */
   sealReply(reply: PbftReply): PbftReply {
-    return { ...reply, mac: this.crypto.mac(this.crypto.macKey(reply.clientId), authenticatedBytes(reply)) };
+    const bytes = authenticatedBytes(reply);
+    return remember({ ...reply, mac: this.crypto.mac(this.crypto.macKey(reply.clientId), bytes) }, bytes);
   }
 
   /** verifyReplicaMessage checks that `sender` authenticated `message` for this node. */
@@ -101,7 +122,7 @@ export class Authenticator {
 
   /** verifyRequest checks this replica's entry of a client request's authenticator. */
   verifyRequest(request: PbftRequest): boolean {
-    return this.checkMac(request.clientId, requestBytes(request), request.macs);
+    return this.checkMac(request.clientId, sealedBytes.get(request) ?? requestBytes(request), request.macs);
   }
 
   /** verifyReply checks the MAC of a reply sent to this client by `replica`. */
