@@ -270,3 +270,49 @@ describe("pre-vote and check-quorum (thesis §9.6, §6.2)", () => {
     expect(net.node(1).hardState()).toMatchObject({ term: 0, vote: undefined });
   });
 });
+
+describe("§5.2 one round of RequestVote (after etcd-io/raft's TestLeaderElectionInOneRoundRPC)", () => {
+  // Each row: cluster size, the votes that come back, the candidate's resulting role.
+  const rows: [number, [number, boolean][], string][] = [
+    [1, [], "leader"],
+    [3, [[2, true], [3, true]], "leader"],
+    [3, [[2, true]], "leader"],
+    [5, [[2, true], [3, true]], "leader"],
+    [3, [[2, false], [3, false]], "follower"],
+    [5, [[2, true], [3, false], [4, false], [5, false]], "follower"],
+    [3, [], "candidate"],
+    [5, [[2, true]], "candidate"],
+    [5, [[2, false], [3, false]], "candidate"],
+  ];
+  it.each(rows)("a candidate of a %i-node cluster with votes %j becomes %s", (size, votes, role) => {
+    const ids = Array.from({ length: size }, (_, i) => i + 1);
+    const net = new TestNetwork(ids);
+    net.node(1).campaign();
+    for (const [id, granted] of votes) net.node(1).step(id, { type: "voteResponse", term: 1, reject: !granted, preVote: false });
+    expect(net.node(1).raftRole()).toBe(role);
+    expect(net.node(1).status().epoch).toBe(1);
+  });
+
+  it("a candidate that gets an append of its own term from another replica recognises that leader", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.node(1).campaign();
+    net.node(1).step(2, { type: "appendEntries", term: 1, prevLogIndex: 0, prevLogTerm: 0, entries: [], commit: 0, readContext: 0 });
+    expect(net.node(1).status()).toMatchObject({ role: "follower", epoch: 1, leader: 2 });
+  });
+
+  it("randomized timeouts rarely fire together: in most rounds one replica of five times out alone", () => {
+    let conflicts = 0;
+    for (let round = 0; round < 200; round++) {
+      const net = new TestNetwork([1, 2, 3, 4, 5], { preVote: false, checkQuorum: false }, round + 1);
+      let fired = 0;
+      while (fired === 0) {
+        for (const replica of net.replicas.values()) {
+          replica.tick();
+          if (replica.raftRole() !== "follower") fired++;
+        }
+      }
+      if (fired > 1) conflicts++;
+    }
+    expect(conflicts / 200).toBeLessThanOrEqual(0.3);
+  });
+});
