@@ -134,3 +134,35 @@ describe("invariant hooks", () => {
     expect(log.sends.filter((send) => send.faulty).every((send) => send.from === 3)).toBe(true);
   });
 });
+
+describe("liveness checks", () => {
+  test("a run that cannot finish its workload within maxVirtualMs reports a liveness violation", () => {
+    const options: SimulationOptions = {
+      algorithm: solo,
+      nodes: 1,
+      seed: 7,
+      scenario: { name: "too-slow", description: "", maxVirtualMs: 500, workload: { ops: 100, clients: 1, spreadMs: 5000 } },
+    };
+    const result = runSimulation(options);
+    expect(result.invariantViolations.map((violation) => violation.invariant), replayOf(options)).toEqual(["liveness"]);
+    expect(result.invariantViolations[0]?.message).toMatch(/limit of 500 ms of virtual time/);
+    expect(result.virtualSeconds).toBeLessThanOrEqual(0.5);
+  });
+
+  test("a cluster that stops answering after the faults heal reports a liveness violation once livenessTimeoutMs passes", () => {
+    const options: SimulationOptions = {
+      algorithm: solo,
+      nodes: 1,
+      seed: 8,
+      byzantineNodes: [1],
+      byzantineStrategy: "silent",
+      scenario: { name: "mute", description: "", livenessTimeoutMs: 2000, workload: { ops: 10 } },
+    };
+    const result = runSimulation(options);
+    expect(result.invariantViolations.map((violation) => violation.invariant), replayOf(options)).toEqual(["liveness"]);
+    expect(result.invariantViolations[0]?.message).toMatch(/no operation completed for 2000 ms/);
+    // The watchdog looks every 100 ms.
+    expect(result.virtualSeconds).toBeGreaterThan(2);
+    expect(result.virtualSeconds).toBeLessThanOrEqual(2.2);
+  });
+});
