@@ -94,6 +94,7 @@ export function register(bench: Bench): void {
     ballotNode: 1,
     slot: 12345,
     commands: [{ clientId: firstClientId, sequence: 42, command, readOnly: false }],
+    members: [],
     chosenWatermark: 12344,
     leaseTick: 99,
   };

@@ -1,6 +1,7 @@
 // @concord/multipaxos: Multi-Paxos as a deterministic, I/O-free replica behind core's Replica interface.
 export { multipaxos, multiPaxosMessagesPerOp } from "./algorithm.ts";
-export { MultiPaxosReplica, type MultiPaxosRole, type MultiPaxosCounters } from "./replica.ts";
+export { MultiPaxosReplica, type MultiPaxosRole, type MultiPaxosCounters, type ReconfigureResult } from "./replica.ts";
+export { ConfigurationHistory, type Membership } from "./configuration.ts";
 export { createMultiPaxosClient } from "./client.ts";
 export { OneValuePerSlotMonitor } from "./monitor.ts";
 export { multiPaxosOptionsSchema, type MultiPaxosOptions, safeLeaseTicks } from "./options.ts";
@@ -22,6 +23,8 @@ export {
   type ChosenMessage,
   type SnapshotTransferMessage,
   type Command,
+  type Value,
+  type Configuration,
   type SlotValue,
   type BallotFields,
   type MultiPaxosRecord,

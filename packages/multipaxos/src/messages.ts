@@ -9,12 +9,27 @@ export interface Command {
   readonly readOnly: boolean;
 }
 
-/** SlotValue is one slot with the ballot it was accepted in and its batch (an empty batch is a no-op). */
-export interface SlotValue {
+/**
+ * Value is what a slot holds: a batch of client commands, or, when `members`
+ * is not empty, a new configuration of acceptors (then `commands` is empty).
+ * Both empty is a no-op.
+ */
+export interface Value {
+  readonly commands: readonly Command[];
+  readonly members: readonly NodeId[];
+}
+
+/** SlotValue is one slot with the ballot it was accepted in and its value. */
+export interface SlotValue extends Value {
   readonly slot: number;
   readonly ballotRound: number;
   readonly ballotNode: NodeId;
-  readonly commands: readonly Command[];
+}
+
+/** Configuration is a set of acceptors and the first slot it governs (PMS §3: the set for slot i is fixed by slot i - α). */
+export interface Configuration {
+  readonly effectiveSlot: number;
+  readonly members: readonly NodeId[];
 }
 
 /** BallotFields are the two fields that carry a ballot on the wire, ordered by round then node id. */
@@ -68,10 +83,9 @@ export interface NackMessage extends BallotFields {
 }
 
 /** AcceptMessage is phase 2a for one slot; it piggybacks the leader's chosen watermark. */
-export interface AcceptMessage extends BallotFields {
+export interface AcceptMessage extends BallotFields, Value {
   readonly type: "accept";
   readonly slot: number;
-  readonly commands: readonly Command[];
   readonly chosenWatermark: number;
   /** leaseTick is the leader's tick when it sent this, echoed back to renew its lease. */
   readonly leaseTick: number;
@@ -114,6 +128,8 @@ export interface SnapshotTransferMessage {
   readonly type: "snapshotTransfer";
   readonly slot: number;
   readonly state: Uint8Array;
+  /** configs are the configurations in force from the slot after `slot` on. */
+  readonly configs: readonly Configuration[];
 }
 
 /** MultiPaxosMessage is every message Multi-Paxos sends, defined once in `multipaxos.proto`. */
@@ -144,10 +160,9 @@ export interface PromiseRecord extends BallotFields {
 }
 
 /** AcceptanceRecord is the durable form of one acceptance. */
-export interface AcceptanceRecord extends BallotFields {
+export interface AcceptanceRecord extends BallotFields, Value {
   readonly type: "acceptance";
   readonly slot: number;
-  readonly commands: readonly Command[];
 }
 
 /** SnapshotRecord is the replicated state through `slot` plus the acceptor state above it. */
@@ -156,6 +171,7 @@ export interface SnapshotRecord extends BallotFields {
   readonly slot: number;
   readonly state: Uint8Array;
   readonly accepted: readonly SlotValue[];
+  readonly configs: readonly Configuration[];
 }
 
 /** MultiPaxosRecord is every durable record a Multi-Paxos replica writes. */

@@ -5,6 +5,8 @@ import type { Command, MultiPaxosMessage } from "./messages.ts";
 interface Proposal {
   readonly valueKey: string;
   readonly acceptors: Set<NodeId>;
+  /** members is the acceptor set of the slot, learned from the Accept fan-out. */
+  readonly members: Set<NodeId>;
 }
 
 const maxViolations = 100;
@@ -18,33 +20,30 @@ const maxViolations = 100;
  * chosen; a second, different value chosen for that slot is a violation. It
  * also flags a proposer that sends two values for one (slot, ballot).
  *
- * The membership of a ballot is learned from its Accept fan-out: the leader
- * sends each Accept to every other member in one Ready, before any Accepted
- * can come back.
+ * The acceptor set of a (slot, ballot) is learned from its Accept fan-out: the
+ * leader, itself a member, sends the Accept to every other member of the
+ * slot's configuration in one Ready, before any Accepted can come back.
  */
 export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessage> {
   readonly name = "multipaxos-one-value-per-slot";
   private readonly proposals = new Map<string, Proposal>();
-  private readonly membersByBallot = new Map<string, Set<NodeId>>();
   private readonly chosenBySlot = new Map<number, string>();
   private readonly found: InvariantViolation[] = [];
 
   observeSend(from: NodeId, to: NodeId, message: MultiPaxosMessage, context: MonitorEventContext): void {
     if (message.type === "accept") {
       const ballot = formatBallot({ round: message.ballotRound, node: message.ballotNode });
-      const members = this.membersOf(ballot);
-      members.add(from);
-      members.add(to);
       const key = `${message.slot}@${ballot}`;
-      const valueKey = valueKeyOf(message.commands);
+      const valueKey = valueKeyOf(message.commands, message.members);
       let proposal = this.proposals.get(key);
       if (proposal === undefined) {
-        proposal = { valueKey, acceptors: new Set() };
+        proposal = { valueKey, acceptors: new Set(), members: new Set([from]) };
         this.proposals.set(key, proposal);
       } else if (proposal.valueKey !== valueKey) {
         this.report(context, `ballot ${ballot} proposed two values for slot ${message.slot}`);
         return;
       }
+      proposal.members.add(to);
       this.accept(message.slot, ballot, proposal, from, context);
       return;
     }
@@ -65,20 +64,11 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
 
   private accept(slot: number, ballot: string, proposal: Proposal, acceptor: NodeId, context: MonitorEventContext): void {
     proposal.acceptors.add(acceptor);
-    const quorum = Math.floor(this.membersOf(ballot).size / 2) + 1;
+    const quorum = Math.floor(proposal.members.size / 2) + 1;
     if (proposal.acceptors.size < quorum) return;
     const chosen = this.chosenBySlot.get(slot);
     if (chosen === undefined) this.chosenBySlot.set(slot, proposal.valueKey);
     else if (chosen !== proposal.valueKey) this.report(context, `two different values chosen for slot ${slot} (the second in ballot ${ballot})`);
-  }
-
-  private membersOf(ballot: string): Set<NodeId> {
-    let members = this.membersByBallot.get(ballot);
-    if (members === undefined) {
-      members = new Set();
-      this.membersByBallot.set(ballot, members);
-    }
-    return members;
   }
 
   private report(context: MonitorEventContext, message: string): void {
@@ -86,7 +76,8 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
   }
 }
 
-function valueKeyOf(commands: readonly Command[]): string {
+function valueKeyOf(commands: readonly Command[], members: readonly NodeId[]): string {
+  if (members.length > 0) return `config:${members.join(",")}`;
   if (commands.length === 0) return "noop";
   let key = "";
   for (const command of commands) key += `${command.clientId}:${command.sequence}:${hashBytes(command.command)};`;

@@ -50,6 +50,25 @@ export const descriptor = {
                   "rule": "repeated",
                   "type": "Command",
                   "id": 4
+                },
+                "members": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 5
+                }
+              }
+            },
+            "Configuration": {
+              "fields": {
+                "effectiveSlot": {
+                  "type": "uint64",
+                  "id": 1,
+                  "protoName": "effective_slot"
+                },
+                "members": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 2
                 }
               }
             },
@@ -197,6 +216,11 @@ export const descriptor = {
                   "type": "uint64",
                   "id": 6,
                   "protoName": "lease_tick"
+                },
+                "members": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 7
                 }
               }
             },
@@ -293,6 +317,11 @@ export const descriptor = {
                 "state": {
                   "type": "bytes",
                   "id": 2
+                },
+                "configs": {
+                  "rule": "repeated",
+                  "type": "Configuration",
+                  "id": 3
                 }
               }
             },
@@ -409,6 +438,11 @@ export const descriptor = {
                   "rule": "repeated",
                   "type": "Command",
                   "id": 4
+                },
+                "members": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 5
                 }
               }
             },
@@ -436,6 +470,11 @@ export const descriptor = {
                   "rule": "repeated",
                   "type": "SlotValue",
                   "id": 5
+                },
+                "configs": {
+                  "rule": "repeated",
+                  "type": "Configuration",
+                  "id": 6
                 }
               }
             },

@@ -12,6 +12,8 @@ export const multiPaxosOptionsSchema = z
     electionTimeoutTicks: z.number().int().min(2).default(15),
     /** windowSlots bounds the slots a leader has proposed but not yet seen chosen (phase 2 pipelining). */
     windowSlots: z.number().int().min(1).max(10_000).default(64),
+    /** alphaSlots is α: a configuration chosen in slot i governs from slot i + α on, so a leader proposes at most α slots past its watermark. */
+    alphaSlots: z.number().int().min(1).max(10_000).default(64),
     /** maxBatchCommands bounds the client commands batched into one slot. */
     maxBatchCommands: z.number().int().min(1).max(10_000).default(64),
     /** maxQueuedRequests bounds the client requests a leader holds while its window is full; past it they are dropped. */

@@ -13,6 +13,7 @@ import {
   unreachable,
 } from "@concord/core";
 import { type Ballot, ballotEquals, ballotFields, ballotOf, compareBallots, zeroBallot } from "./ballot.ts";
+import { ConfigurationHistory, type Membership } from "./configuration.ts";
 import {
   type AcceptMessage,
   type AcceptedMessage,
@@ -29,6 +30,7 @@ import {
   type PromiseMessage,
   type SlotValue,
   type SnapshotTransferMessage,
+  type Value,
   multiPaxosRecordCodec,
 } from "./messages.ts";
 import { type MultiPaxosOptions, multiPaxosOptionsSchema, safeLeaseTicks } from "./options.ts";
@@ -52,22 +54,31 @@ export interface MultiPaxosCounters {
   snapshotsSent: number;
   snapshotsInstalled: number;
   noopsProposed: number;
+  /** configurationsApplied counts configuration changes this replica executed. */
+  configurationsApplied: number;
 }
+
+/** ReconfigureResult says whether a leader took a configuration change, or why not. */
+export type ReconfigureResult =
+  | { readonly kind: "proposed" }
+  | { readonly kind: "rejected"; readonly reason: "notLeader" | "changePending" | "invalidMembers" | "noOverlap" };
 
 interface LogEntry {
   acceptedBallot: Ballot | undefined;
-  acceptedCommands: readonly Command[] | undefined;
+  acceptedValue: Value | undefined;
   /** chosen is the slot's chosen value once this replica knows it. */
-  chosen: readonly Command[] | undefined;
+  chosen: Value | undefined;
 }
 
 interface OpenSlot {
-  readonly commands: readonly Command[];
+  readonly value: Value;
+  readonly config: Membership;
   readonly acks: Set<NodeId>;
   sentTick: number;
 }
 
 const neverTick = Number.NEGATIVE_INFINITY;
+const noop: Value = { commands: [], members: [] };
 
 /**
  * MultiPaxosReplica is one Multi-Paxos participant, acting as proposer,
@@ -84,19 +95,19 @@ const neverTick = Number.NEGATIVE_INFINITY;
  * - Chosen slots are learned from the leader's chosen watermark, piggybacked on
  *   Accept and Heartbeat messages, and executed strictly in slot order; holes
  *   are recovered from peers, or by a snapshot when they were compacted.
+ * - The acceptor set changes through the log: a configuration chosen in slot i
+ *   governs from slot i + α on, and a leader proposes in a slot only with
+ *   promises from a majority of that slot's configuration.
  *
  * Invariant: commitIndex >= appliedIndex >= compactedSlot, and every slot in
  * (compactedSlot, commitIndex] has a chosen value in the log.
  */
 export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   readonly id: NodeId;
-  private readonly members: readonly NodeId[];
-  private readonly memberSet: ReadonlySet<NodeId>;
-  private readonly peers: readonly NodeId[];
-  private readonly quorum: number;
   private readonly options: MultiPaxosOptions;
   private readonly rng: Rng;
   private readonly sessions: SessionStateMachine;
+  private readonly configs: ConfigurationHistory;
   private readonly counters: MultiPaxosCounters = {
     rejectedMessages: 0,
     phase1Started: 0,
@@ -106,6 +117,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     snapshotsSent: 0,
     snapshotsInstalled: 0,
     noopsProposed: 0,
+    configurationsApplied: 0,
   };
 
   // Acceptor state (durable).
@@ -129,16 +141,25 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private leaderBallot: Ballot | undefined;
   private now = 0;
   private electionDeadlineTick = 0;
-  private readonly promises = new Map<NodeId, PromiseMessage>();
+  /** promisedBy lists the acceptors that promised this proposer's ballot (itself included). */
+  private readonly promisedBy = new Set<NodeId>();
+  private readonly prepareSentTick = new Map<NodeId, number>();
+  private phase1FromSlot = 1;
+  /** recovered holds, per slot, the highest-ballot value the promises reported (PMMC's pmax). */
+  private readonly recovered = new Map<number, SlotValue>();
+  /** recoveredLastSlot is the highest slot a promise reported: up to it, gaps are filled with no-ops. */
+  private recoveredLastSlot = 0;
+  /** promisedCompactedSlot is the highest compaction point a promise reported: every slot through it is chosen. */
+  private promisedCompactedSlot = 0;
   private readonly open = new Map<number, OpenSlot>();
   private nextSlot = 1;
-  /** takeoverSlot is the highest slot phase 1 found; a lease read waits until it is applied. */
-  private takeoverSlot = 0;
   private queue: Command[] = [];
   /** inflight maps a client to the sequence this leader queued or proposed for it, so that retries are not proposed twice. */
   private readonly inflight = new Map<NodeId, number>();
+  private pendingReconfiguration: readonly NodeId[] | undefined;
   private readonly lastSentTick = new Map<NodeId, number>();
   private readonly leaseAckTick = new Map<NodeId, number>();
+  private peersCache: { version: number; from: number; peers: readonly NodeId[] } | undefined;
 
   // Acceptor side of leases: no promise to another proposer before grantUntilTick.
   private grantUntilTick = 0;
@@ -150,15 +171,12 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private pendingSnapshot: Uint8Array | undefined;
 
   constructor(context: ReplicaContext) {
-    assert(context.replicas.includes(context.id), () => `replica ${context.id} is not among ${context.replicas.join(",")}`);
+    assert(context.replicas.length > 0, "a cluster needs at least one replica");
     this.id = context.id;
-    this.members = [...context.replicas].sort((a, b) => a - b);
-    this.memberSet = new Set(this.members);
-    this.peers = this.members.filter((member) => member !== this.id);
-    this.quorum = Math.floor(this.members.length / 2) + 1;
     this.options = parseConfig(multiPaxosOptionsSchema, context.options, "multipaxos");
     this.rng = context.rng;
     this.sessions = new SessionStateMachine(context.stateMachine);
+    this.configs = new ConfigurationHistory([{ effectiveSlot: 1, members: context.replicas }]);
     const firstBoot = context.durable.snapshot === undefined && context.durable.records.length === 0;
     this.recover(context.durable.snapshot, context.durable.records);
     if (this.options.leaseTicks > 0) {
@@ -166,7 +184,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       this.grantUntilTick = this.options.leaseTicks;
       this.grantNode = undefined;
     }
-    const initialLeader = this.members[0] as NodeId;
+    const initialLeader = this.configs.at(1).members[0] as NodeId;
     if (firstBoot) this.leaderBallot = { round: 1, node: initialLeader };
     if (firstBoot && initialLeader === this.id) this.becomeInitialLeader();
     else this.resetElectionDeadline();
@@ -177,6 +195,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (this.role === "leader") {
       this.sendHeartbeats();
       this.retransmitOpenSlots();
+      this.proposeNext();
     } else if (this.now >= this.electionDeadlineTick) {
       if (this.now < this.grantUntilTick) this.electionDeadlineTick = this.grantUntilTick;
       else this.startPhase1();
@@ -185,7 +204,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   }
 
   step(from: NodeId, message: MultiPaxosMessage): void {
-    const rejection = validateMessage(from, message, this.id, this.memberSet);
+    const rejection = validateMessage(from, message, this.id, this.configs.knownMembers());
     if (rejection !== undefined) {
       this.counters.rejectedMessages++;
       return;
@@ -256,15 +275,15 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   }
 
   /** acceptedAt returns what the acceptor accepted in `slot`, if anything (for tests). */
-  acceptedAt(slot: number): { ballot: Ballot; commands: readonly Command[] } | undefined {
+  acceptedAt(slot: number): { ballot: Ballot; commands: readonly Command[]; members: readonly NodeId[] } | undefined {
     const entry = this.log.get(slot);
-    if (entry?.acceptedBallot === undefined || entry.acceptedCommands === undefined) return undefined;
-    return { ballot: entry.acceptedBallot, commands: entry.acceptedCommands };
+    if (entry?.acceptedBallot === undefined || entry.acceptedValue === undefined) return undefined;
+    return { ballot: entry.acceptedBallot, ...entry.acceptedValue };
   }
 
-  /** chosenAt returns the chosen value of `slot` if this replica knows it and has not compacted it (for tests). */
+  /** chosenAt returns the chosen batch of `slot` if this replica knows it and has not compacted it (for tests). */
   chosenAt(slot: number): readonly Command[] | undefined {
-    return this.log.get(slot)?.chosen;
+    return this.log.get(slot)?.chosen?.commands;
   }
 
   /** compactionSlot is the slot through which the log was folded into a snapshot. */
@@ -272,10 +291,36 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     return this.compactedSlot;
   }
 
+  /** membersAt returns the acceptors that govern `slot`, as far as this replica knows. */
+  membersAt(slot: number): readonly NodeId[] {
+    return this.configs.at(slot).members;
+  }
+
   /** leaseValid tells whether this replica is a leader holding a lease that is certainly still live. */
   leaseValid(): boolean {
     if (this.role !== "leader" || this.options.leaseTicks === 0) return false;
     return this.now < this.leaseStartTick() + safeLeaseTicks(this.options.leaseTicks, this.options.clockDriftBoundPercent);
+  }
+
+  /**
+   * reconfigure asks the leader to replace the acceptor set with `members`
+   * through the log: the change is proposed in a slot of its own and governs
+   * from α slots after it. One change at a time; the new set must share a
+   * member with the current one, so that some replica can lead across the
+   * boundary.
+   */
+  reconfigure(members: readonly NodeId[]): ReconfigureResult {
+    if (this.role !== "leader") return { kind: "rejected", reason: "notLeader" };
+    const valid = members.length > 0 && new Set(members).size === members.length && members.every((m) => Number.isSafeInteger(m) && m >= 0 && m < firstClientId);
+    if (!valid) return { kind: "rejected", reason: "invalidMembers" };
+    if (this.pendingReconfiguration !== undefined || this.configs.pendingAfter(this.commitIndex + 1) || this.reconfigurationOpen()) {
+      return { kind: "rejected", reason: "changePending" };
+    }
+    const current = this.configs.at(this.commitIndex + 1);
+    if (!members.some((member) => current.memberSet.has(member))) return { kind: "rejected", reason: "noOverlap" };
+    this.pendingReconfiguration = [...members];
+    this.proposeNext();
+    return { kind: "proposed" };
   }
 
   // ---- Client requests -------------------------------------------------------------------------
@@ -308,17 +353,17 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     const { clientId, sequence, command, readOnly } = request;
     this.queue.push({ clientId, sequence, command, readOnly });
     this.inflight.set(clientId, sequence);
-    this.proposeQueued();
+    this.proposeNext();
   }
 
   /**
    * canServeLeaseRead: a leader may answer a read from its own state while its
    * lease is live (no other leader can have been elected, PML §5.2) and once it
-   * has applied every slot phase 1 found, so that every write acknowledged by
-   * an earlier leader is in its state.
+   * has applied every slot its phase 1 found, so that every write acknowledged
+   * by an earlier leader is in its state.
    */
   private canServeLeaseRead(): boolean {
-    return this.leaseValid() && this.appliedIndex >= this.takeoverSlot;
+    return this.leaseValid() && this.appliedIndex >= this.recoveredLastSlot;
   }
 
   private sendNotLeader(clientId: NodeId, sequence: number, hint: NodeId | undefined): void {
@@ -327,8 +372,15 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   // ---- Phase 1 ---------------------------------------------------------------------------------
 
+  /** mayLead: only a member of every configuration from the watermark to α past it may lead those slots. */
+  private mayLead(): boolean {
+    return this.configs.at(this.commitIndex + 1).memberSet.has(this.id) && this.configs.at(this.commitIndex + this.options.alphaSlots).memberSet.has(this.id);
+  }
+
   private startPhase1(): void {
     assert(this.role !== "leader", "a leader does not time out");
+    this.resetElectionDeadline();
+    if (!this.mayLead()) return;
     // A candidate retrying keeps its queued requests for the ballot it tries next.
     this.role = "candidate";
     this.counters.phase1Started++;
@@ -337,12 +389,21 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.highestRoundSeen = round;
     this.promise(this.ballot);
     this.leaderBallot = undefined;
-    const fromSlot = this.commitIndex + 1;
-    this.promises.clear();
-    this.promises.set(this.id, this.buildPromise(this.ballot, fromSlot));
-    for (const peer of this.peers) this.send(peer, { type: "prepare", ...ballotFields(this.ballot), fromSlot });
-    this.resetElectionDeadline();
-    if (this.promises.size >= this.quorum) this.becomeLeader();
+    this.phase1FromSlot = this.commitIndex + 1;
+    this.promisedBy.clear();
+    this.prepareSentTick.clear();
+    this.recovered.clear();
+    this.recoveredLastSlot = 0;
+    this.promisedCompactedSlot = 0;
+    this.mergePromise(this.id, this.buildPromise(this.ballot, this.phase1FromSlot));
+    const targets = this.configs.membersBetween(this.phase1FromSlot, this.commitIndex + this.options.alphaSlots);
+    for (const target of targets) if (target !== this.id) this.sendPrepare(target);
+    if (this.hasPromiseQuorum(this.configs.at(this.phase1FromSlot))) this.becomeLeader();
+  }
+
+  private sendPrepare(to: NodeId): void {
+    this.prepareSentTick.set(to, this.now);
+    this.send(to, { type: "prepare", ...ballotFields(this.ballot), fromSlot: this.phase1FromSlot });
   }
 
   private onPrepare(from: NodeId, message: PrepareMessage): void {
@@ -367,65 +428,68 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private buildPromise(ballot: Ballot, fromSlot: number): PromiseMessage {
     const accepted: SlotValue[] = [];
     for (const [slot, entry] of this.log) {
-      if (slot < fromSlot || entry.acceptedBallot === undefined || entry.acceptedCommands === undefined) continue;
-      accepted.push({ slot, ...ballotFields(entry.acceptedBallot), commands: entry.acceptedCommands });
+      if (slot < fromSlot || entry.acceptedBallot === undefined || entry.acceptedValue === undefined) continue;
+      accepted.push({ slot, ...ballotFields(entry.acceptedBallot), ...entry.acceptedValue });
     }
     accepted.sort((a, b) => a.slot - b.slot);
     return { type: "promise", ...ballotFields(ballot), fromSlot, compactedSlot: this.compactedSlot, accepted };
   }
 
   private onPromise(from: NodeId, message: PromiseMessage): void {
-    if (this.role !== "candidate" || !ballotEquals(ballotOf(message), this.ballot)) return;
-    this.promises.set(from, message);
-    if (this.promises.size >= this.quorum) this.becomeLeader();
+    if (this.role === "follower" || !ballotEquals(ballotOf(message), this.ballot) || this.promisedBy.has(from)) return;
+    this.mergePromise(from, message);
+    if (this.role === "candidate") {
+      if (this.hasPromiseQuorum(this.configs.at(this.phase1FromSlot))) this.becomeLeader();
+    } else {
+      this.proposeNext();
+    }
   }
 
   /**
-   * becomeLeader ends phase 1: for every slot above the watermark it proposes
-   * the value accepted in the highest ballot, or a no-op where no acceptor of
-   * the quorum accepted anything (PMS §3; PMMC §3 "pmax"). Slots at or below a
-   * promiser's compaction point are chosen already and are recovered by
-   * snapshot instead.
+   * mergePromise folds one promise into what phase 1 found: per slot the value
+   * accepted in the highest ballot (PMS §2.2, P2c; PMMC §3 "pmax"), the highest
+   * slot reported, and the highest compaction point (slots through it are
+   * chosen: they are recovered by snapshot, never re-proposed).
+   */
+  private mergePromise(from: NodeId, promise: PromiseMessage): void {
+    this.promisedBy.add(from);
+    if (promise.compactedSlot > this.commitIndex && promise.compactedSlot > this.chosenHint) {
+      this.chosenHint = promise.compactedSlot;
+      this.catchupPeer = from;
+      this.catchupDueTick = this.now;
+    }
+    if (promise.compactedSlot > this.recoveredLastSlot) this.recoveredLastSlot = promise.compactedSlot;
+    if (promise.compactedSlot > this.promisedCompactedSlot) this.promisedCompactedSlot = promise.compactedSlot;
+    for (const value of promise.accepted) {
+      const known = this.recovered.get(value.slot);
+      if (known === undefined || compareBallots(ballotOf(value), ballotOf(known)) > 0) this.recovered.set(value.slot, value);
+      if (value.slot > this.recoveredLastSlot) this.recoveredLastSlot = value.slot;
+    }
+  }
+
+  private hasPromiseQuorum(config: Membership): boolean {
+    let count = 0;
+    for (const member of config.members) if (this.promisedBy.has(member)) count++;
+    return count >= config.quorum;
+  }
+
+  /**
+   * becomeLeader ends phase 1 for the first slot's configuration. From here the
+   * leader walks the slots in order (proposeNext): up to the highest slot phase
+   * 1 found it re-proposes the recovered value, or a no-op where no promiser
+   * accepted anything (PMS §3); past it, client commands.
    */
   private becomeLeader(): void {
     assert(this.role === "candidate", "becomeLeader outside phase 1");
-    const highest = new Map<number, SlotValue>();
-    let compactedMax = 0;
-    let compactedPeer: NodeId | undefined;
-    for (const [node, promise] of this.promises) {
-      if (promise.compactedSlot > compactedMax) {
-        compactedMax = promise.compactedSlot;
-        compactedPeer = node;
-      }
-      for (const value of promise.accepted) {
-        const known = highest.get(value.slot);
-        if (known === undefined || compareBallots(ballotOf(value), ballotOf(known)) > 0) highest.set(value.slot, value);
-      }
-    }
-    this.promises.clear();
     this.role = "leader";
     this.leaderBallot = this.ballot;
     this.open.clear();
     this.lastSentTick.clear();
     this.leaseAckTick.clear();
-    if (compactedMax > this.commitIndex) {
-      this.chosenHint = Math.max(this.chosenHint, compactedMax);
-      this.catchupPeer = compactedPeer;
-      this.catchupDueTick = this.now;
-    }
-    let lastSlot = Math.max(this.commitIndex, compactedMax);
-    for (const slot of highest.keys()) lastSlot = Math.max(lastSlot, slot);
-    for (let slot = Math.max(this.commitIndex, compactedMax) + 1; slot <= lastSlot; slot++) {
-      if (this.log.get(slot)?.chosen !== undefined) continue;
-      const commands = highest.get(slot)?.commands ?? [];
-      if (commands.length === 0) this.counters.noopsProposed++;
-      this.propose(slot, commands);
-    }
-    this.nextSlot = lastSlot + 1;
-    this.takeoverSlot = lastSlot;
+    this.nextSlot = this.commitIndex + 1;
     this.sendHeartbeats();
     this.requestCatchupIfBehind();
-    this.proposeQueued();
+    this.proposeNext();
   }
 
   private becomeInitialLeader(): void {
@@ -436,8 +500,11 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.highestRoundSeen = 1;
     this.promise(this.ballot);
     this.leaderBallot = this.ballot;
+    this.promisedBy.clear();
+    for (const member of this.configs.at(1).members) this.promisedBy.add(member);
+    this.phase1FromSlot = 1;
     this.nextSlot = this.commitIndex + 1;
-    this.takeoverSlot = this.commitIndex;
+    this.recoveredLastSlot = this.commitIndex;
   }
 
   private onNack(message: NackMessage): void {
@@ -454,47 +521,100 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (this.role === "follower") return;
     this.role = "follower";
     this.leaderBallot = undefined;
-    this.promises.clear();
+    this.promisedBy.clear();
+    this.recovered.clear();
+    this.pendingReconfiguration = undefined;
     const waiting: Command[] = [...this.queue];
-    for (const slot of this.open.values()) waiting.push(...slot.commands);
+    for (const slot of this.open.values()) waiting.push(...slot.value.commands);
     this.open.clear();
     this.queue = [];
     this.inflight.clear();
     const redirect = hint !== undefined && hint !== this.id ? hint : undefined;
-    for (const command of waiting) {
-      if (command.clientId >= firstClientId) this.sendNotLeader(command.clientId, command.sequence, redirect);
-    }
+    for (const command of waiting) this.sendNotLeader(command.clientId, command.sequence, redirect);
     this.resetElectionDeadline();
   }
 
   // ---- Phase 2 ---------------------------------------------------------------------------------
 
-  private proposeQueued(): void {
-    while (this.role === "leader" && this.queue.length > 0 && this.open.size < this.options.windowSlots) {
-      const batch = this.queue.splice(0, this.options.maxBatchCommands);
+  /**
+   * proposeNext fills slots in order while the window has room. A slot needs
+   * its configuration known (at most α past the watermark) and promises from a
+   * majority of it; a missing majority is asked for with Prepares and the walk
+   * waits. Slots up to the highest one phase 1 found get the recovered value or
+   * a no-op; later slots get a pending reconfiguration or a batch of commands.
+   */
+  private proposeNext(): void {
+    while (this.role === "leader" && this.open.size < this.options.windowSlots) {
+      const slot = this.nextSlot;
+      if (slot > this.commitIndex + this.options.alphaSlots) return;
+      const config = this.configs.at(slot);
+      if (!config.memberSet.has(this.id)) {
+        // Removed from the acceptor set: leave the slots past the boundary to a member.
+        this.stepDown(undefined);
+        return;
+      }
+      if (!this.hasPromiseQuorum(config)) {
+        this.askForPromises(config);
+        return;
+      }
+      if (slot <= this.compactedSlot || slot <= this.promisedCompactedSlot || this.log.get(slot)?.chosen !== undefined) {
+        // Known chosen, or folded into a promiser's snapshot (hence chosen): recovered by catch-up, never re-proposed.
+        this.recovered.delete(slot);
+        this.nextSlot++;
+        continue;
+      }
+      const value = this.nextValue(slot);
+      if (value === undefined) return;
       // Take the slot before proposing: with a quorum of one, propose chooses at once and re-enters this loop.
-      const slot = this.nextSlot++;
-      this.propose(slot, batch);
+      this.nextSlot++;
+      this.propose(slot, value);
     }
   }
 
-  private propose(slot: number, commands: readonly Command[]): void {
-    assert(this.role === "leader", "only the leader proposes");
-    assert(slot > this.compactedSlot, () => `proposal at compacted slot ${slot}`);
-    this.acceptLocally(slot, this.ballot, commands);
-    const proposal: OpenSlot = { commands, acks: new Set([this.id]), sentTick: this.now };
-    this.open.set(slot, proposal);
-    for (const peer of this.peers) this.sendAccept(peer, slot, commands);
-    if (proposal.acks.size >= this.quorum) this.choose(slot, commands);
+  private nextValue(slot: number): Value | undefined {
+    if (slot <= this.recoveredLastSlot) {
+      const found = this.recovered.get(slot);
+      this.recovered.delete(slot);
+      if (found !== undefined) return { commands: found.commands, members: found.members };
+      this.counters.noopsProposed++;
+      return noop;
+    }
+    if (this.pendingReconfiguration !== undefined) {
+      const members = this.pendingReconfiguration;
+      this.pendingReconfiguration = undefined;
+      return { commands: [], members };
+    }
+    if (this.queue.length === 0) return undefined;
+    return { commands: this.queue.splice(0, this.options.maxBatchCommands), members: [] };
   }
 
-  private sendAccept(peer: NodeId, slot: number, commands: readonly Command[]): void {
+  private askForPromises(config: Membership): void {
+    for (const member of config.members) {
+      if (member === this.id || this.promisedBy.has(member)) continue;
+      if (this.now - (this.prepareSentTick.get(member) ?? neverTick) < this.options.retransmitTicks) continue;
+      this.sendPrepare(member);
+    }
+  }
+
+  private propose(slot: number, value: Value): void {
+    assert(this.role === "leader", "only the leader proposes");
+    assert(slot > this.compactedSlot, () => `proposal at compacted slot ${slot}`);
+    const config = this.configs.at(slot);
+    this.acceptLocally(slot, this.ballot, value);
+    const proposal: OpenSlot = { value, config, acks: new Set(config.memberSet.has(this.id) ? [this.id] : []), sentTick: this.now };
+    this.open.set(slot, proposal);
+    for (const member of config.members) if (member !== this.id) this.sendAccept(member, slot, value);
+    if (proposal.acks.size >= config.quorum) this.choose(slot, value);
+  }
+
+  private sendAccept(peer: NodeId, slot: number, value: Value): void {
     this.lastSentTick.set(peer, this.now);
     this.send(peer, {
       type: "accept",
       ...ballotFields(this.ballot),
       slot,
-      commands,
+      commands: value.commands,
+      members: value.members,
       chosenWatermark: this.commitIndex,
       leaseTick: this.now,
     });
@@ -508,37 +628,37 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       return;
     }
     this.follow(ballot);
-    if (message.slot > this.compactedSlot) this.acceptLocally(message.slot, ballot, message.commands);
+    if (message.slot > this.compactedSlot) this.acceptLocally(message.slot, ballot, { commands: message.commands, members: message.members });
     this.send(from, { type: "accepted", ...ballotFields(ballot), slot: message.slot, leaseTick: message.leaseTick });
     this.learnWatermark(ballot, message.chosenWatermark);
   }
 
   /** acceptLocally is the acceptor's phase 2b: record and persist the acceptance (PML §4: synced before the reply leaves). */
-  private acceptLocally(slot: number, ballot: Ballot, commands: readonly Command[]): void {
+  private acceptLocally(slot: number, ballot: Ballot, value: Value): void {
     assert(compareBallots(ballot, this.promised) >= 0, "acceptance below the promised ballot");
     this.promised = ballot;
     const entry = this.entry(slot);
     if (entry.acceptedBallot !== undefined && ballotEquals(entry.acceptedBallot, ballot)) return; // a retransmission
     entry.acceptedBallot = ballot;
-    entry.acceptedCommands = commands;
-    this.persist.push(multiPaxosRecordCodec.encode({ type: "acceptance", slot, ...ballotFields(ballot), commands }));
+    entry.acceptedValue = value;
+    this.persist.push(multiPaxosRecordCodec.encode({ type: "acceptance", slot, ...ballotFields(ballot), ...value }));
   }
 
   private onAccepted(from: NodeId, message: AcceptedMessage): void {
     if (this.role !== "leader" || !ballotEquals(ballotOf(message), this.ballot)) return;
     this.noteLeaseAck(from, message.leaseTick);
     const proposal = this.open.get(message.slot);
-    if (proposal === undefined) return;
+    if (proposal === undefined || !proposal.config.memberSet.has(from)) return;
     proposal.acks.add(from);
-    if (proposal.acks.size >= this.quorum) this.choose(message.slot, proposal.commands);
+    if (proposal.acks.size >= proposal.config.quorum) this.choose(message.slot, proposal.value);
   }
 
-  private choose(slot: number, commands: readonly Command[]): void {
+  private choose(slot: number, value: Value): void {
     this.open.delete(slot);
     const entry = this.entry(slot);
-    if (entry.chosen === undefined) entry.chosen = commands;
+    if (entry.chosen === undefined) entry.chosen = value;
     this.advanceCommit();
-    this.proposeQueued();
+    this.proposeNext();
   }
 
   /**
@@ -551,7 +671,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     for (const [slot, proposal] of this.open) {
       if (slot > this.commitIndex) break;
       this.open.delete(slot);
-      this.forgetInflight(proposal.commands);
+      this.forgetInflight(proposal.value.commands);
     }
   }
 
@@ -561,18 +681,37 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     }
   }
 
+  private reconfigurationOpen(): boolean {
+    for (const proposal of this.open.values()) if (proposal.value.members.length > 0) return true;
+    for (let slot = this.appliedIndex + 1; slot <= this.commitIndex; slot++) {
+      if ((this.log.get(slot)?.chosen?.members.length ?? 0) > 0) return true;
+    }
+    return false;
+  }
+
   private retransmitOpenSlots(): void {
     for (const [slot, proposal] of this.open) {
       if (this.now - proposal.sentTick < this.options.retransmitTicks) continue;
       proposal.sentTick = this.now;
-      for (const peer of this.peers) if (!proposal.acks.has(peer)) this.sendAccept(peer, slot, proposal.commands);
+      for (const member of proposal.config.members) if (member !== this.id && !proposal.acks.has(member)) this.sendAccept(member, slot, proposal.value);
     }
   }
 
   // ---- Heartbeats, failure detection and leases -----------------------------------------------
 
+  /** activePeers are the other members of every configuration the leader may propose in now. */
+  private activePeers(): readonly NodeId[] {
+    const from = this.commitIndex + 1;
+    const cache = this.peersCache;
+    const single = !this.configs.pendingAfter(from);
+    if (cache !== undefined && cache.version === this.configs.version && (single || cache.from === from)) return cache.peers;
+    const peers = this.configs.membersBetween(from, from + this.options.alphaSlots - 1).filter((member) => member !== this.id);
+    this.peersCache = { version: this.configs.version, from, peers };
+    return peers;
+  }
+
   private sendHeartbeats(): void {
-    for (const peer of this.peers) {
+    for (const peer of this.activePeers()) {
       if (this.now - (this.lastSentTick.get(peer) ?? neverTick) < this.options.heartbeatTicks) continue;
       this.lastSentTick.set(peer, this.now);
       this.send(peer, { type: "heartbeat", ...ballotFields(this.ballot), chosenWatermark: this.commitIndex, leaseTick: this.now });
@@ -613,12 +752,19 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (leaseTick > (this.leaseAckTick.get(from) ?? neverTick)) this.leaseAckTick.set(from, leaseTick);
   }
 
-  /** leaseStartTick is the latest send tick that a quorum (this leader included) has acknowledged. */
+  /**
+   * leaseStartTick is the latest send tick that a majority of the current
+   * configuration (this leader included) has acknowledged. While a
+   * configuration change is pending there is no lease: two acceptor sets would
+   * both have to grant it.
+   */
   private leaseStartTick(): number {
-    const ticks = [this.now];
-    for (const peer of this.peers) ticks.push(this.leaseAckTick.get(peer) ?? neverTick);
+    if (this.configs.pendingAfter(this.commitIndex + 1)) return neverTick;
+    const config = this.configs.at(this.commitIndex + 1);
+    const ticks: number[] = [];
+    for (const member of config.members) ticks.push(member === this.id ? this.now : (this.leaseAckTick.get(member) ?? neverTick));
     ticks.sort((a, b) => b - a);
-    return ticks[this.quorum - 1] ?? neverTick;
+    return ticks[config.quorum - 1] ?? neverTick;
   }
 
   private resetElectionDeadline(): void {
@@ -649,7 +795,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (watermark <= this.commitIndex) return;
     const mark = (slot: number, entry: LogEntry): void => {
       if (slot > this.commitIndex && slot <= watermark && entry.chosen === undefined && entry.acceptedBallot !== undefined && ballotEquals(entry.acceptedBallot, ballot)) {
-        entry.chosen = entry.acceptedCommands;
+        entry.chosen = entry.acceptedValue;
       }
     };
     if (watermark - this.commitIndex <= this.log.size) {
@@ -674,9 +820,14 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private applyChosen(): void {
     while (this.appliedIndex < this.commitIndex) {
       const slot = this.appliedIndex + 1;
-      const commands = this.log.get(slot)?.chosen;
-      assert(commands !== undefined, () => `slot ${slot} below the watermark has no chosen value`);
-      for (const command of commands) {
+      const value = this.log.get(slot)?.chosen;
+      assert(value !== undefined, () => `slot ${slot} below the watermark has no chosen value`);
+      if (value.members.length > 0) {
+        // PMS §3: the configuration chosen in slot i governs from slot i + α on.
+        this.configs.add(slot + this.options.alphaSlots, value.members);
+        this.counters.configurationsApplied++;
+      }
+      for (const command of value.commands) {
         const execution = this.sessions.execute(command);
         if (this.inflight.get(command.clientId) === command.sequence) this.inflight.delete(command.clientId);
         if (this.role !== "leader" || execution.kind === "stale") continue;
@@ -684,27 +835,32 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       }
       this.appliedIndex = slot;
     }
+    this.configs.prune(this.appliedIndex + 1);
     this.maybeCompact();
   }
 
   private requestCatchupIfBehind(): void {
-    if (this.commitIndex >= this.chosenHint || this.now < this.catchupDueTick || this.peers.length === 0) return;
+    if (this.commitIndex >= this.chosenHint || this.now < this.catchupDueTick) return;
+    const peer = this.chooseCatchupPeer();
+    if (peer === undefined) return;
     this.catchupDueTick = this.now + this.options.catchupRetryTicks;
-    this.send(this.chooseCatchupPeer(), { type: "catchupRequest", fromSlot: this.commitIndex + 1 });
+    this.send(peer, { type: "catchupRequest", fromSlot: this.commitIndex + 1 });
   }
 
-  private chooseCatchupPeer(): NodeId {
+  private chooseCatchupPeer(): NodeId | undefined {
     const preferred = this.catchupPeer ?? (this.role === "follower" ? this.leaderBallot?.node : undefined);
     this.catchupPeer = undefined;
     if (preferred !== undefined && preferred !== this.id && this.rng.chance(3, 4)) return preferred;
-    return this.peers[this.rng.nextInt(this.peers.length)] as NodeId;
+    const peers = this.configs.membersBetween(this.commitIndex + 1, this.commitIndex + 1).filter((member) => member !== this.id);
+    if (peers.length === 0) return preferred !== undefined && preferred !== this.id ? preferred : undefined;
+    return peers[this.rng.nextInt(peers.length)] as NodeId;
   }
 
   private onCatchupRequest(from: NodeId, message: CatchupRequestMessage): void {
     if (message.fromSlot <= this.compactedSlot) {
       // The hole was compacted away here: transfer the whole state instead.
       this.counters.snapshotsSent++;
-      this.send(from, { type: "snapshotTransfer", slot: this.appliedIndex, state: this.sessions.snapshot() });
+      this.send(from, { type: "snapshotTransfer", slot: this.appliedIndex, state: this.sessions.snapshot(), configs: this.configs.list() });
       return;
     }
     const entries: SlotValue[] = [];
@@ -712,7 +868,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     for (let slot = message.fromSlot; slot <= last; slot++) {
       const chosen = this.log.get(slot)?.chosen;
       assert(chosen !== undefined, () => `slot ${slot} below the watermark has no chosen value`);
-      entries.push({ slot, ballotRound: 0, ballotNode: 0, commands: chosen });
+      entries.push({ slot, ballotRound: 0, ballotNode: 0, ...chosen });
     }
     if (entries.length > 0) this.send(from, { type: "chosen", entries });
   }
@@ -721,7 +877,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     for (const value of message.entries) {
       if (value.slot <= this.commitIndex) continue;
       const entry = this.entry(value.slot);
-      if (entry.chosen === undefined) entry.chosen = value.commands;
+      if (entry.chosen === undefined) entry.chosen = { commands: value.commands, members: value.members };
     }
     this.catchupDueTick = this.now; // more may be missing: ask again on the next tick
     this.advanceCommit();
@@ -731,12 +887,14 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (message.slot <= this.appliedIndex) return;
     this.counters.snapshotsInstalled++;
     this.sessions.restore(message.state);
+    this.configs.replace(message.configs);
     this.appliedIndex = message.slot;
     this.commitIndex = Math.max(this.commitIndex, message.slot);
     if (this.role === "leader" && this.nextSlot <= message.slot) this.nextSlot = message.slot + 1;
     this.compactTo(message.slot, message.state);
     this.advanceCommit();
     this.catchupDueTick = this.now;
+    this.proposeNext();
   }
 
   private maybeCompact(): void {
@@ -754,11 +912,18 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
         this.log.delete(entrySlot);
         continue;
       }
-      if (entry.acceptedBallot !== undefined && entry.acceptedCommands !== undefined) {
-        accepted.push({ slot: entrySlot, ...ballotFields(entry.acceptedBallot), commands: entry.acceptedCommands });
+      if (entry.acceptedBallot !== undefined && entry.acceptedValue !== undefined) {
+        accepted.push({ slot: entrySlot, ...ballotFields(entry.acceptedBallot), ...entry.acceptedValue });
       }
     }
-    this.pendingSnapshot = multiPaxosRecordCodec.encode({ type: "snapshot", slot, state, ...ballotFields(this.promised), accepted });
+    this.pendingSnapshot = multiPaxosRecordCodec.encode({
+      type: "snapshot",
+      slot,
+      state,
+      ...ballotFields(this.promised),
+      accepted,
+      configs: this.configs.list(),
+    });
   }
 
   // ---- Recovery --------------------------------------------------------------------------------
@@ -775,11 +940,12 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       const decoded = multiPaxosRecordCodec.decode(snapshot);
       assert(decoded.type === "snapshot", () => `multipaxos snapshot holds a ${decoded.type} record`);
       this.sessions.restore(decoded.state);
+      this.configs.replace(decoded.configs);
       this.compactedSlot = decoded.slot;
       this.commitIndex = decoded.slot;
       this.appliedIndex = decoded.slot;
       this.recoverPromise(ballotOf(decoded));
-      for (const value of decoded.accepted) this.recoverAcceptance(value.slot, ballotOf(value), value.commands);
+      for (const value of decoded.accepted) this.recoverAcceptance(value.slot, ballotOf(value), value);
     }
     for (const bytes of records) this.recoverRecord(multiPaxosRecordCodec.decode(bytes));
     this.highestRoundSeen = this.promised.round;
@@ -791,7 +957,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       case "promise":
         return this.recoverPromise(ballotOf(record));
       case "acceptance":
-        return this.recoverAcceptance(record.slot, ballotOf(record), record.commands);
+        return this.recoverAcceptance(record.slot, ballotOf(record), record);
       case "snapshot":
         assert(false, "a snapshot record in the log");
         return;
@@ -804,13 +970,13 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (compareBallots(ballot, this.promised) > 0) this.promised = ballot;
   }
 
-  private recoverAcceptance(slot: number, ballot: Ballot, commands: readonly Command[]): void {
+  private recoverAcceptance(slot: number, ballot: Ballot, value: Value): void {
     this.recoverPromise(ballot);
     if (slot <= this.compactedSlot) return;
     const entry = this.entry(slot);
     if (entry.acceptedBallot !== undefined && compareBallots(entry.acceptedBallot, ballot) >= 0) return;
     entry.acceptedBallot = ballot;
-    entry.acceptedCommands = commands;
+    entry.acceptedValue = { commands: value.commands, members: value.members };
   }
 
   // ---- Helpers ---------------------------------------------------------------------------------
@@ -818,7 +984,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private entry(slot: number): LogEntry {
     let entry = this.log.get(slot);
     if (entry === undefined) {
-      entry = { acceptedBallot: undefined, acceptedCommands: undefined, chosen: undefined };
+      entry = { acceptedBallot: undefined, acceptedValue: undefined, chosen: undefined };
       this.log.set(slot, entry);
     }
     return entry;

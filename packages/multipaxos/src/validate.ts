@@ -1,5 +1,5 @@
 import { type NodeId, firstClientId, unreachable } from "@concord/core";
-import type { BallotFields, Command, MultiPaxosMessage, SlotValue } from "./messages.ts";
+import type { BallotFields, Command, Configuration, MultiPaxosMessage, SlotValue, Value } from "./messages.ts";
 
 /**
  * validateMessage checks what the types cannot: that a message comes from a
@@ -30,7 +30,7 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
         senderOwnsBallot(from, message) ??
         slotError(message.slot, "slot") ??
         (message.slot <= message.chosenWatermark ? `accept for slot ${message.slot}, at or below its own watermark ${message.chosenWatermark}` : undefined) ??
-        commandsError(message.commands)
+        valueError(message)
       );
     case "accepted":
       return ballotError(message, members) ?? ownBallot(self, message) ?? slotError(message.slot, "slot");
@@ -43,7 +43,7 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
     case "chosen":
       return valuesError(message.entries, members, false);
     case "snapshotTransfer":
-      return slotError(message.slot, "slot");
+      return slotError(message.slot, "slot") ?? configurationsError(message.configs);
     default:
       return unreachable(message);
   }
@@ -83,7 +83,31 @@ function commandsError(commands: readonly Command[]): string | undefined {
 function valuesError(values: readonly SlotValue[], members: ReadonlySet<NodeId>, withBallots: boolean): string | undefined {
   for (const value of values) {
     const error =
-      slotError(value.slot, "slot") ?? (withBallots ? ballotError(value, members) : undefined) ?? commandsError(value.commands);
+      slotError(value.slot, "slot") ?? (withBallots ? ballotError(value, members) : undefined) ?? valueError(value);
+    if (error !== undefined) return error;
+  }
+  return undefined;
+}
+
+function valueError(value: Value): string | undefined {
+  if (value.members.length > 0 && value.commands.length > 0) return "a value that is both a batch and a configuration";
+  return membersError(value.members, true) ?? commandsError(value.commands);
+}
+
+function membersError(members: readonly NodeId[], mayBeEmpty: boolean): string | undefined {
+  if (members.length === 0) return mayBeEmpty ? undefined : "a configuration with no members";
+  if (new Set(members).size !== members.length) return "a configuration with a member twice";
+  for (const member of members) if (!Number.isSafeInteger(member) || member < 0 || member >= firstClientId) return `configuration member ${member} is not a replica id`;
+  return undefined;
+}
+
+function configurationsError(configs: readonly Configuration[]): string | undefined {
+  if (configs.length === 0) return "a snapshot without a configuration";
+  let previous = 0;
+  for (const config of configs) {
+    if (!Number.isSafeInteger(config.effectiveSlot) || config.effectiveSlot <= previous) return `configuration effective at ${config.effectiveSlot} out of order`;
+    previous = config.effectiveSlot;
+    const error = membersError(config.members, false);
     if (error !== undefined) return error;
   }
   return undefined;

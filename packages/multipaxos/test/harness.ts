@@ -39,12 +39,17 @@ export class TestCluster {
   readonly down = new Set<NodeId>();
   private sequence = new Map<NodeId, number>();
 
+  /** initialMembers is the initial configuration; the other ids start outside it, ready to be added. */
+  readonly initialMembers: NodeId[];
+
   constructor(
     n: number,
     readonly options: ProtocolOptions = {},
     seed = 1,
+    initialMembers?: NodeId[],
   ) {
     this.ids = Array.from({ length: n }, (_, i) => i);
+    this.initialMembers = initialMembers ?? this.ids;
     for (const id of this.ids) {
       this.disks.set(id, { snapshot: undefined, records: [] });
       this.start(id, seed);
@@ -67,7 +72,7 @@ export class TestCluster {
       id,
       new MultiPaxosReplica({
         id,
-        replicas: this.ids,
+        replicas: this.initialMembers,
         rng: createRng(seed * 1000 + id),
         durable,
         stateMachine: machine,

@@ -22,7 +22,7 @@ function command(sequence: number, key: string, value: string, clientId = client
 }
 
 function accept(ballotRound: number, ballotNode: number, slot: number, commands: Command[], chosenWatermark = 0): MultiPaxosMessage {
-  return { type: "accept", ballotRound, ballotNode, slot, commands, chosenWatermark, leaseTick: 0 };
+  return { type: "accept", ballotRound, ballotNode, slot, commands, members: [], chosenWatermark, leaseTick: 0 };
 }
 
 function sentBy(from: number, type: MultiPaxosMessage["type"]) {
@@ -113,12 +113,12 @@ describe("leader election and phase 1 (PMS §3, PMMC §3)", () => {
       fromSlot: 1,
       compactedSlot: 0,
       accepted: [
-        { slot: 1, ballotRound: 1, ballotNode: 0, commands: a },
-        { slot: 3, ballotRound: 1, ballotNode: 0, commands: c },
+        { slot: 1, ballotRound: 1, ballotNode: 0, commands: a, members: [] },
+        { slot: 3, ballotRound: 1, ballotNode: 0, commands: c, members: [] },
       ],
     });
     expect(candidate.status().role).toBe("candidate");
-    candidate.step(1, { type: "promise", ...ballot, fromSlot: 1, compactedSlot: 0, accepted: [{ slot: 1, ballotRound: 1, ballotNode: 1, commands: b }] });
+    candidate.step(1, { type: "promise", ...ballot, fromSlot: 1, compactedSlot: 0, accepted: [{ slot: 1, ballotRound: 1, ballotNode: 1, commands: b, members: [] }] });
     cluster.flush(4);
     expect(candidate.status().role).toBe("leader");
     const proposals = new Map<number, readonly Command[]>();
@@ -381,7 +381,7 @@ describe("bad input", () => {
     ["a request from a replica", 2, { type: "request", clientId: 2, sequence: 1, command: new Uint8Array(), readOnly: false }],
     ["a reply sent to a replica", 2, { type: "reply", sequence: 1, result: new Uint8Array() }],
     ["an accepted for someone else's ballot", 2, { type: "accepted", ballotRound: 1, ballotNode: 2, slot: 1, leaseTick: 0 }],
-    ["chosen values at slot 0", 2, { type: "chosen", entries: [{ slot: 0, ballotRound: 0, ballotNode: 0, commands: [] }] }],
+    ["chosen values at slot 0", 2, { type: "chosen", entries: [{ slot: 0, ballotRound: 0, ballotNode: 0, commands: [], members: [] }] }],
   ];
   test.each(cases)("%s is rejected, counted and changes nothing", (_name, from, message) => {
     const cluster = new TestCluster(3);
@@ -410,15 +410,15 @@ describe("wire format", () => {
       { type: "reply", sequence: 3, result: new Uint8Array([4]) },
       { type: "notLeader", sequence: 3, leaderHint: 2, hasLeaderHint: true },
       { type: "prepare", ballotRound: 4, ballotNode: 1, fromSlot: 7 },
-      { type: "promise", ballotRound: 4, ballotNode: 1, fromSlot: 7, compactedSlot: 2, accepted: [{ slot: 8, ballotRound: 3, ballotNode: 0, commands }] },
+      { type: "promise", ballotRound: 4, ballotNode: 1, fromSlot: 7, compactedSlot: 2, accepted: [{ slot: 8, ballotRound: 3, ballotNode: 0, commands, members: [] }] },
       { type: "nack", ballotRound: 4, ballotNode: 1 },
       accept(4, 1, 9, commands, 8),
       { type: "accepted", ballotRound: 4, ballotNode: 1, slot: 9, leaseTick: 12 },
       { type: "heartbeat", ballotRound: 4, ballotNode: 1, chosenWatermark: 8, leaseTick: 12 },
       { type: "heartbeatAck", ballotRound: 4, ballotNode: 1, leaseTick: 12 },
       { type: "catchupRequest", fromSlot: 5 },
-      { type: "chosen", entries: [{ slot: 5, ballotRound: 0, ballotNode: 0, commands: [] }] },
-      { type: "snapshotTransfer", slot: 5, state: new Uint8Array([9, 9]) },
+      { type: "chosen", entries: [{ slot: 5, ballotRound: 0, ballotNode: 0, commands: [], members: [] }] },
+      { type: "snapshotTransfer", slot: 5, state: new Uint8Array([9, 9]), configs: [{ effectiveSlot: 1, members: [0, 1, 2] }, { effectiveSlot: 70, members: [0, 1, 3] }] },
     ];
     for (const message of messages) {
       expect(multiPaxosCodec.decode(multiPaxosCodec.encode(message))).toEqual(message);

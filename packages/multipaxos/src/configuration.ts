@@ -1,0 +1,126 @@
+import { type NodeId, assert } from "@concord/core";
+import type { Configuration } from "./messages.ts";
+
+/** Membership is one configuration of acceptors with its quorum size. */
+export interface Membership {
+  readonly effectiveSlot: number;
+  readonly members: readonly NodeId[];
+  readonly memberSet: ReadonlySet<NodeId>;
+  /** quorum is a majority of the members. */
+  readonly quorum: number;
+}
+
+function membership(configuration: Configuration): Membership {
+  const members = [...new Set(configuration.members)].sort((a, b) => a - b);
+  assert(members.length > 0, "a configuration needs at least one member");
+  return { effectiveSlot: configuration.effectiveSlot, members, memberSet: new Set(members), quorum: Math.floor(members.length / 2) + 1 };
+}
+
+/**
+ * ConfigurationHistory holds the configurations of acceptors that govern the
+ * slots a replica still cares about. A configuration chosen in slot i governs
+ * slots from i + α on (PMS §3, end: "the set of servers ... for instance i + α
+ * is determined by the state after executing instance i"), so the
+ * configuration of every slot up to the chosen watermark + α is known.
+ *
+ * Invariant: effective slots strictly increase and the first is at most the
+ * first slot not yet applied.
+ */
+export class ConfigurationHistory {
+  private entries: Membership[];
+  private known: ReadonlySet<NodeId>;
+  /** version changes whenever the history does, so that callers can cache what they derive from it. */
+  version = 0;
+
+  constructor(configurations: readonly Configuration[]) {
+    assert(configurations.length > 0, "a configuration history needs a configuration");
+    this.entries = configurations.map(membership);
+    this.known = this.computeKnown();
+    this.checkOrder();
+  }
+
+  /** at returns the configuration that governs `slot`. */
+  at(slot: number): Membership {
+    for (let i = this.entries.length - 1; i >= 0; i--) {
+      const entry = this.entries[i] as Membership;
+      if (entry.effectiveSlot <= slot) return entry;
+    }
+    return this.entries[0] as Membership;
+  }
+
+  /** add records a newly chosen configuration that governs from `effectiveSlot` on. */
+  add(effectiveSlot: number, members: readonly NodeId[]): void {
+    const last = this.entries[this.entries.length - 1] as Membership;
+    assert(effectiveSlot > last.effectiveSlot, () => `configuration at ${effectiveSlot} is not after ${last.effectiveSlot}`);
+    this.entries.push(membership({ effectiveSlot, members }));
+    this.changed();
+  }
+
+  /** replace installs the configurations a snapshot carries. */
+  replace(configurations: readonly Configuration[]): void {
+    assert(configurations.length > 0, "a snapshot carries at least one configuration");
+    this.entries = configurations.map(membership);
+    this.checkOrder();
+    this.changed();
+  }
+
+  /** prune forgets configurations that govern no slot from `firstSlot` on. */
+  prune(firstSlot: number): void {
+    let drop = 0;
+    while (drop + 1 < this.entries.length && (this.entries[drop + 1] as Membership).effectiveSlot <= firstSlot) drop++;
+    if (drop === 0) return;
+    this.entries = this.entries.slice(drop);
+    this.changed();
+  }
+
+  /** membersBetween lists every member of a configuration governing a slot in [fromSlot, toSlot]. */
+  membersBetween(fromSlot: number, toSlot: number): NodeId[] {
+    const found = new Set<NodeId>();
+    for (let i = 0; i < this.entries.length; i++) {
+      const entry = this.entries[i] as Membership;
+      const next = this.entries[i + 1];
+      const governsFrom = entry.effectiveSlot;
+      const governsTo = next === undefined ? Number.POSITIVE_INFINITY : next.effectiveSlot - 1;
+      if (governsTo < fromSlot || governsFrom > toSlot) continue;
+      for (const member of entry.members) found.add(member);
+    }
+    return [...found].sort((a, b) => a - b);
+  }
+
+  /** uniformBetween tells whether one configuration governs every slot in [fromSlot, toSlot]. */
+  uniformBetween(fromSlot: number, toSlot: number): boolean {
+    return this.at(fromSlot) === this.at(toSlot);
+  }
+
+  /** pendingAfter tells whether a configuration takes effect after `slot`. */
+  pendingAfter(slot: number): boolean {
+    return (this.entries[this.entries.length - 1] as Membership).effectiveSlot > slot;
+  }
+
+  /** knownMembers is every node of every configuration held: the nodes whose messages are accepted. */
+  knownMembers(): ReadonlySet<NodeId> {
+    return this.known;
+  }
+
+  /** list returns the configurations for a snapshot. */
+  list(): Configuration[] {
+    return this.entries.map((entry) => ({ effectiveSlot: entry.effectiveSlot, members: entry.members }));
+  }
+
+  private changed(): void {
+    this.known = this.computeKnown();
+    this.version++;
+  }
+
+  private computeKnown(): ReadonlySet<NodeId> {
+    const known = new Set<NodeId>();
+    for (const entry of this.entries) for (const member of entry.members) known.add(member);
+    return known;
+  }
+
+  private checkOrder(): void {
+    for (let i = 1; i < this.entries.length; i++) {
+      assert((this.entries[i] as Membership).effectiveSlot > (this.entries[i - 1] as Membership).effectiveSlot, "configurations out of order");
+    }
+  }
+}
