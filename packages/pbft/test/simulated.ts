@@ -21,6 +21,7 @@ export interface SimulatedRun {
   readonly clients: number;
   readonly byzantineStrategy?: string;
   readonly encode?: boolean;
+  readonly protocolOptions?: Readonly<Record<string, unknown>>;
 }
 
 /** problemsOf runs one simulation and lists what went wrong, each with the replay command; empty when safe, linearizable and live. */
@@ -34,8 +35,10 @@ export function problemsOf(run: SimulatedRun): { problems: string[]; result: Sim
     clients: run.clients,
     ...(run.byzantineStrategy === undefined ? {} : { byzantineStrategy: run.byzantineStrategy }),
     ...(run.encode === undefined ? {} : { encode: run.encode }),
+    ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }),
   });
-  const replay = replayCommand({ algo: "pbft", ...run });
+  const options = run.protocolOptions === undefined ? "" : ` (protocol options ${JSON.stringify(run.protocolOptions)})`;
+  const replay = replayCommand({ algo: "pbft", ...run }) + options;
   const problems: string[] = [];
   for (const violation of result.invariantViolations) problems.push(`${violation.invariant}: ${violation.message}`);
   if (result.ops.completed !== result.ops.invoked || result.ops.failed > 0 || result.ops.indeterminate > 0) {
