@@ -31,13 +31,10 @@ export function checkHistory<S, I, O>(model: Model<S, I, O>, history: History<I,
         break;
       case "illegal":
         return { kind: "not-linearizable", evidence: buildEvidence(model, part.label, part.history, outcome.deepest) };
-      case "timeout":
-        return {
-          kind: "unknown",
-          reason:
-            `the time budget of ${budgetMs / 1000} s ran out on ${part.label} ` +
-            `(${part.history.length} operations, ${outcome.steps} search steps)`,
-        };
+      case "gave-up": {
+        const what = outcome.why === "time" ? `the time budget of ${budgetMs / 1000} s ran out` : "the search's memory limit was reached";
+        return { kind: "unknown", reason: `${what} on ${part.label} (${part.history.length} operations, ${outcome.steps} search steps)` };
+      }
     }
   }
   return { kind: "linearizable" };

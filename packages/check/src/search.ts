@@ -17,10 +17,12 @@ export interface Deepest<S> {
 export type SearchOutcome<S> =
   | { readonly kind: "linearizable"; readonly order: Int32Array; readonly steps: number }
   | { readonly kind: "illegal"; readonly deepest: Deepest<S>; readonly steps: number }
-  | { readonly kind: "timeout"; readonly steps: number };
+  | { readonly kind: "gave-up"; readonly why: "time" | "memory"; readonly steps: number };
 
 const noEntry = -1;
 const stepsBetweenClockReads = 1024;
+/** memoEntriesMax bounds the memo (about 40 bytes an entry), so that a hopeless search ends as "unknown", not out of memory. */
+const memoEntriesMax = 10_000_000;
 
 /**
  * searchLinearization decides whether `operations` (one partition, sorted by
@@ -39,8 +41,8 @@ const stepsBetweenClockReads = 1024;
  * An operation with `status` "info" (or no completion) returns at infinity and
  * accepts any output; an "ok" operation without output accepts any output
  * between its invocation and completion. "fail" operations must be left out by
- * the caller. `now` reads a clock in milliseconds; past `deadlineMs` the
- * search gives up.
+ * the caller. `now` reads a clock in milliseconds; past `deadlineMs`, or with
+ * the memo full, the search gives up.
  */
 export function searchLinearization<S, I, O>(
   model: Model<S, I, O>,
@@ -91,7 +93,10 @@ export function searchLinearization<S, I, O>(
   let fresh = true;
 
   search: while (next[head] !== noEntry) {
-    if (++steps % stepsBetweenClockReads === 0 && now() > deadlineMs) return { kind: "timeout", steps };
+    if (++steps % stepsBetweenClockReads === 0) {
+      if (now() > deadlineMs) return { kind: "gave-up", why: "time", steps };
+      if (memo.size > memoEntriesMax) return { kind: "gave-up", why: "memory", steps };
+    }
     if (fresh) {
       // A new node: its candidates are the calls before the first return.
       fresh = false;
