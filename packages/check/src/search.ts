@@ -1,4 +1,4 @@
-import type { HistoryOperation } from "@concord/core";
+import { assert, type HistoryOperation } from "@concord/core";
 import { Memo } from "./memo.ts";
 import type { Model } from "./model.ts";
 
@@ -176,7 +176,8 @@ export function searchLinearization<S, I, O>(
     unlift(undone, n, next, prev);
   }
   if (next[head] === noEntry) return { kind: "linearizable", order: stackEntry.slice(0, depth), steps };
-  if (best === undefined) throw new Error("search failed without reaching a return");
+  // Invariant: the search fails only by backtracking out of the root, which it does only from a dead end.
+  assert(best !== undefined, "the search failed without reaching a dead end");
   return { kind: "illegal", deepest: best, steps };
 }
 
