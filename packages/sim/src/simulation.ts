@@ -141,6 +141,10 @@ export class Simulation {
   private readonly arrivalsOut = new Float64Array(2);
   private readonly openQueue: KvCommand[] = [];
   private nowUs = 0;
+  /** pendingOperations counts clients with an operation outstanding. */
+  private pendingOperations = 0;
+  /** idleSinceUs is when pendingOperations last fell to zero. */
+  private idleSinceUs = 0;
   private messagesTotal = 0;
   private bytesTotal = 0;
   private invoked = 0;
@@ -599,7 +603,11 @@ export class Simulation {
       output: undefined,
     };
     this.history.push(operation);
+    // The liveness clock stands still while no operation is outstanding (think time, gaps between
+    // arrivals): move the last progress forward by the idle spell that ends now.
+    if (this.pendingOperations === 0 && this.openQueue.length === 0) this.lastProgressUs += this.nowUs - Math.max(this.idleSinceUs, this.lastProgressUs);
     client.pending = operation;
+    this.pendingOperations++;
     client.finalRead = finalRead;
     this.invoked++;
     if (!finalRead) this.workloadInvoked++;
@@ -611,6 +619,8 @@ export class Simulation {
     const operation = client.pending;
     if (operation === undefined) return;
     client.pending = undefined;
+    this.pendingOperations--;
+    if (this.pendingOperations === 0) this.idleSinceUs = this.nowUs;
     operation.completeUs = this.nowUs;
     const finalRead = client.finalRead;
     if (outcome.kind === "ok") {
@@ -694,7 +704,9 @@ export class Simulation {
   private watchdog(): void {
     const limitUs = Math.round(this.scenario.livenessTimeoutMs * 1000);
     const since = Math.max(this.lastProgressUs, this.healUs);
-    const waiting = this.clients.some((client) => client.pending !== undefined) || !this.workloadComplete() || this.finalReadKeys.length > 0;
+    // Only an operation that is outstanding (or queued for a client) can be stuck: think time and
+    // gaps between open-loop arrivals are not a lack of progress.
+    const waiting = this.pendingOperations > 0 || this.openQueue.length > 0 || (this.finalReadsStarted && this.finalReadKeys.length > 0);
     if (this.healed || this.healUs === 0) {
       if (waiting && this.nowUs - since > limitUs) {
         this.violation(

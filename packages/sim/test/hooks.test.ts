@@ -165,4 +165,42 @@ describe("liveness checks", () => {
     expect(result.virtualSeconds).toBeGreaterThan(2);
     expect(result.virtualSeconds).toBeLessThanOrEqual(2.2);
   });
+
+  test("idle spells longer than livenessTimeoutMs (think time, sparse open-loop arrivals) are not a liveness violation", () => {
+    const closed: SimulationOptions = {
+      algorithm: solo,
+      nodes: 1,
+      seed: 9,
+      // 40 s of think time after each of 6 operations.
+      scenario: { name: "slow-think", description: "", workload: { ops: 6, clients: 1, spreadMs: 240_000 } },
+    };
+    const closedResult = runSimulation(closed);
+    expect(closedResult.invariantViolations, replayOf(closed)).toEqual([]);
+    expect(closedResult.ops.completed, replayOf(closed)).toBe(6 + 8);
+    const open: SimulationOptions = {
+      algorithm: solo,
+      nodes: 1,
+      seed: 10,
+      // One arrival every 50 s on average.
+      scenario: { name: "sparse-arrivals", description: "", workload: { kind: "open", ratePerSec: 0.02, ops: 5, clients: 1 } },
+    };
+    const openResult = runSimulation(open);
+    expect(openResult.invariantViolations, replayOf(open)).toEqual([]);
+    expect(openResult.ops.completed, replayOf(open)).toBe(5 + 8);
+  });
+
+  test("the liveness clock runs only while operations are outstanding: think time between failed attempts does not count", () => {
+    const options: SimulationOptions = {
+      algorithm: solo,
+      nodes: 1,
+      seed: 11,
+      byzantineNodes: [1],
+      byzantineStrategy: "silent",
+      // Each attempt gives up after 2 s, then the client thinks 1 s: 15 attempts make 30 s outstanding.
+      scenario: { name: "mute-with-think", description: "", workload: { ops: 100, clients: 1, spreadMs: 100_000 } },
+    };
+    const result = runSimulation(options);
+    expect(result.invariantViolations.map((violation) => violation.invariant), replayOf(options)).toEqual(["liveness"]);
+    expect(result.virtualSeconds, replayOf(options)).toBeGreaterThan(30 + 14);
+  });
 });
