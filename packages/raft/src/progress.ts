@@ -69,8 +69,6 @@ export class Progress {
   ackedReadContext = 0;
   /** sentReadContext is the highest read context sent to the member. */
   sentReadContext = 0;
-  /** lastAckTick is the leader's tick count when the member last answered, for lease reads. */
-  lastAckTick = 0;
   /** stalledTicks counts the leader's ticks since the follower last acknowledged anything while appends were outstanding. */
   stalledTicks = 0;
   /** sentSinceHeartbeat: an append went out since the last heartbeat round, so the next heartbeat is redundant. */

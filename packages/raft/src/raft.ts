@@ -122,6 +122,8 @@ export class RaftReplica implements Replica<RaftMessage> {
   private incoming: IncomingSnapshot | undefined;
 
   private readContext = 0;
+  /** contextSentTick maps read contexts to the tick they were created at, oldest first (lease reads only). */
+  private readonly contextSentTick = new Map<number, number>();
   private readsAwaitingCommit: ClientRequest[] = [];
   private pendingReads: PendingRead[] = [];
   private confirmedReads: PendingRead[] = [];
@@ -617,7 +619,6 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   private noteActive(progress: Progress, readContext: number): void {
     progress.recentActive = true;
-    progress.lastAckTick = this.ticks;
     if (readContext > progress.ackedReadContext) {
       progress.ackedReadContext = readContext;
       this.checkReads();
@@ -800,8 +801,7 @@ export class RaftReplica implements Replica<RaftMessage> {
       this.serveReads();
       return;
     }
-    this.readContext++;
-    this.pendingReads.push({ ...read, context: this.readContext });
+    this.pendingReads.push({ ...read, context: this.newReadContext() });
     this.needReadRound = true;
   }
 
@@ -809,19 +809,46 @@ export class RaftReplica implements Replica<RaftMessage> {
     return this.log.term(this.log.committed) === this.term;
   }
 
-  /** leaseValid: a quorum answered within half an election timeout, so no other leader can have been elected (needs checkQuorum). */
+  /**
+   * leaseValid tells whether a majority acknowledged a message this leader
+   * sent less than half an election timeout ago. Each of them reset its
+   * election timer on receiving it and, with check-quorum, ignores vote
+   * requests for a full election timeout after that (thesis §6.4.1), so no
+   * other leader can exist yet; the halving leaves room for clock drift.
+   */
   private leaseValid(): boolean {
-    const horizon = this.ticks - Math.floor(this.options.electionTimeoutTicks / 2);
-    const votes = new Map<NodeId, boolean>();
-    for (const [id, progress] of this.progress) votes.set(id, id === this.id || progress.lastAckTick > horizon);
-    return jointVote(this.config.voters, this.config.outgoing, votes) === "won";
+    const confirmed = this.confirmedReadContext();
+    let sentTick: number | undefined;
+    for (const [context, tick] of this.contextSentTick) {
+      if (context > confirmed) break;
+      sentTick = tick;
+    }
+    return sentTick !== undefined && this.ticks - sentTick < Math.floor(this.options.electionTimeoutTicks / 2);
+  }
+
+  /** newReadContext starts a new read context, remembering the tick it was first sent at (for leases). */
+  private newReadContext(): number {
+    this.readContext++;
+    if (this.options.leaseReads) {
+      this.contextSentTick.set(this.readContext, this.ticks);
+      // Keep only what a future lease check can use: the newest confirmed context and later ones.
+      const confirmed = this.confirmedReadContext();
+      for (const context of this.contextSentTick.keys()) {
+        if (context >= confirmed) break;
+        this.contextSentTick.delete(context);
+      }
+    }
+    return this.readContext;
+  }
+
+  /** confirmedReadContext is the newest read context a quorum (this leader included) has echoed. */
+  private confirmedReadContext(): number {
+    return jointIndex(this.config.voters, this.config.outgoing, (id) => (id === this.id ? this.readContext : (this.progress.get(id)?.ackedReadContext ?? 0)));
   }
 
   private checkReads(): void {
     if (this.role !== "leader" || this.pendingReads.length === 0) return;
-    const confirmed = jointIndex(this.config.voters, this.config.outgoing, (id) =>
-      id === this.id ? this.readContext : (this.progress.get(id)?.ackedReadContext ?? 0),
-    );
+    const confirmed = this.confirmedReadContext();
     let k = 0;
     while (k < this.pendingReads.length && (this.pendingReads[k] as PendingRead).context <= confirmed) k++;
     if (k === 0) return;
@@ -977,6 +1004,8 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
+      // A lease is renewed by acknowledgements of messages sent at a known tick: give each round its own context.
+      if (this.options.leaseReads) this.newReadContext();
       this.bcastHeartbeat();
     }
   }
@@ -1069,6 +1098,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.progress = progress;
     this.pendingReads = [];
     this.confirmedReads = [];
+    this.contextSentTick.clear();
     this.readsAwaitingCommit = [];
     this.needReadRound = false;
     this.needBroadcast = false;

@@ -91,6 +91,30 @@ describe("lease reads (thesis §6.4.1)", () => {
     expect(net.queue.map((e) => e.message.type)).toEqual(["heartbeat", "heartbeat"]);
   });
 
+  it("a lease counts from when the acknowledged message was sent, not from when the acknowledgement arrived", () => {
+    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: true, leaseReads: true });
+    net.elect(1);
+    net.put(1, "k", "v");
+    net.queue = [];
+    net.node(1).tick();
+    net.collect(1);
+    const heartbeats = net.queue;
+    net.queue = [];
+    for (const envelope of heartbeats) net.deliver(envelope);
+    net.collect(2);
+    net.collect(3);
+    const delayedAcks = net.queue; // the acknowledgements are held up in the network
+    net.queue = [];
+    net.isolate(1);
+    net.tick(1, 5);
+    net.heal();
+    for (const envelope of delayedAcks) net.deliver(envelope);
+    net.queue = [];
+    get(net, 1, "k");
+    net.collect(1);
+    expect(net.queue.map((e) => e.message.type)).toEqual(["heartbeat", "heartbeat"]);
+  });
+
   it("lease reads without check-quorum are refused as a configuration error", () => {
     const net = new TestNetwork([1]);
     expect(() => net.start(1, { leaseReads: true, checkQuorum: false })).toThrow(ConfigError);
