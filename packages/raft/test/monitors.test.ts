@@ -1,0 +1,43 @@
+// The invariant monitors flag what they are meant to flag.
+import type { Replica, ReplicaStatus } from "@concord/core";
+import { describe, expect, it } from "vitest";
+import { CommittedEntryMonitor, LeaderPerTermMonitor, type RaftMessage } from "../src/index.ts";
+import { encodeEntryRecord, encodeHardState } from "../src/records.ts";
+import { TestNetwork, entriesOfTerms } from "./network.ts";
+
+const context = { timeUs: 5, faulty: false };
+
+function fakeReplica(status: Partial<ReplicaStatus> & { id: number }): Replica<RaftMessage> {
+  const full: ReplicaStatus = { role: "follower", epoch: 0, leader: undefined, commitIndex: 0, appliedIndex: 0, ...status };
+  return { id: status.id, tick() {}, step() {}, ready: () => undefined, advance() {}, status: () => full };
+}
+
+function replicaWithCommittedLog(terms: number[]) {
+  const net = new TestNetwork([1, 2, 3]);
+  net.crash(1);
+  const disk = net.disks.get(1)!;
+  disk.records = [...entriesOfTerms(terms).map(encodeEntryRecord), encodeHardState({ term: terms[terms.length - 1] ?? 0, vote: undefined, commit: terms.length })];
+  return net.start(1);
+}
+
+describe("monitors", () => {
+  it("LeaderPerTermMonitor flags two leaders in one term, and not one leader per term", () => {
+    const monitor = new LeaderPerTermMonitor();
+    monitor.observeReplica(fakeReplica({ id: 1, role: "leader", epoch: 1 }), context);
+    monitor.observeReplica(fakeReplica({ id: 2, role: "leader", epoch: 2 }), context);
+    monitor.observeReplica(fakeReplica({ id: 1, role: "leader", epoch: 1 }), context);
+    expect(monitor.violations()).toEqual([]);
+    monitor.observeReplica(fakeReplica({ id: 3, role: "leader", epoch: 2 }), context);
+    expect(monitor.violations()).toMatchObject([{ invariant: "raft-leader-per-term", timeUs: 5 }]);
+  });
+
+  it("CommittedEntryMonitor flags two replicas that committed different terms at one index", () => {
+    const monitor = new CommittedEntryMonitor();
+    monitor.observeReplica(replicaWithCommittedLog([1, 1, 2]), context);
+    monitor.observeReplica(replicaWithCommittedLog([1, 1]), context);
+    expect(monitor.violations()).toEqual([]);
+    monitor.observeReplica(replicaWithCommittedLog([1, 3, 3]), context);
+    // Indexes 2 and 3 both differ from what was committed there first.
+    expect(monitor.violations().map((v) => v.invariant)).toEqual(["raft-committed-entry-stable", "raft-committed-entry-stable"]);
+  });
+});
