@@ -17,7 +17,8 @@ import { defaultBudgetMs, type CheckOptions, type Verdict } from "./verdict.ts";
  * each part is searched apart, smallest first, within one time budget; when
  * the budget runs out before a violation is found the verdict is "unknown".
  *
- * Throws a ConfigError for an operation that completes before it is invoked.
+ * Throws a ConfigError for an operation without a finite invocation time or
+ * that completes before it is invoked.
  */
 export function checkHistory<S, I, O>(model: Model<S, I, O>, history: History<I, O>, options: CheckOptions = {}): Verdict {
   const now = (): number => performance.now();
@@ -48,7 +49,10 @@ export function checkHistory<S, I, O>(model: Model<S, I, O>, history: History<I,
 export function preparePartitions<S, I, O>(model: Model<S, I, O>, history: History<I, O>): Partition<I, O>[] {
   const kept: HistoryOperation<I, O>[] = [];
   for (const operation of history) {
-    if (operation.completeUs !== undefined && operation.completeUs < operation.invokeUs) {
+    if (!Number.isFinite(operation.invokeUs)) {
+      throw new ConfigError(`history[${operation.id}]`, `invokeUs must be a finite number, got ${operation.invokeUs}`);
+    }
+    if (operation.completeUs !== undefined && !(operation.completeUs >= operation.invokeUs)) {
       throw new ConfigError(
         `history[${operation.id}]`,
         `completes at ${operation.completeUs} us, before its invocation at ${operation.invokeUs} us`,
