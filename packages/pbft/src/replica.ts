@@ -159,7 +159,9 @@ export class PbftReplica implements Replica<PbftMessage> {
   // ---- Replica interface ------------------------------------------------------------------
 
   tick(): void {
-    if (!this.active || this.waiting.size > 0) {
+    // PBFT §4.5.2: in a view change the timer runs only once 2f+1 replicas asked for this view (or a later one), so a
+    // replica cannot run ahead through views alone; in an active view it runs while a request waits.
+    if (this.active ? this.waiting.size > 0 : this.viewChangeQuorumReached()) {
       this.viewChangeTimerTicks++;
       if (this.viewChangeTimerTicks >= this.viewChangeTimeoutTicks()) this.startViewChange(this.view + 1);
     }
@@ -756,6 +758,13 @@ export class PbftReplica implements Replica<PbftMessage> {
   }
 
   // ---- View change (PBFT §4.4, TOCS §4.4, liveness §4.5.2) ------------------------------------
+
+  private viewChangeQuorumReached(): boolean {
+    let count = 0;
+    // A replica asking for a later view has given up on this one too.
+    for (const message of this.viewChanges.values()) if (message.newView >= this.view) count++;
+    return count >= this.quorums.quorum;
+  }
 
   private viewChangeTimeoutTicks(): number {
     const exponent = Math.min(this.viewChangeAttempts, this.options.viewChangeBackoffMaxExponent);

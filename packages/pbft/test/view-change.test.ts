@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { corruptResultsStrategy, forgeNewViewStrategy, silentStrategy, type PbftNewView } from "@concord/pbft";
-import { TestCluster } from "./harness.ts";
+import { TestCluster, firstTestClient } from "./harness.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
 
@@ -33,6 +33,32 @@ describe("PBFT view change (PBFT §4.4, TOCS §4.4)", () => {
     cluster.runUntil(() => cluster.idle(), 2000);
     expect(cluster.results()).toEqual([{ type: "put" }]);
     expect(cluster.replica(2).status()).toMatchObject({ epoch: 2, leader: 2 });
+    expect(cluster.monitor.violations()).toEqual([]);
+  });
+
+  it("keeps a replica that times out alone in its first view change, and lets it rejoin when the others follow (PBFT §4.5.2)", () => {
+    const cluster = new TestCluster(4);
+    // Replica 3 is cut off from the other replicas; the client's first send is lost, so it broadcasts.
+    let firstSend = true;
+    cluster.filter = (e) => {
+      if (e.from === firstTestClient && e.to === 0 && firstSend) return (firstSend = false);
+      return !((e.to === 3 || e.from === 3) && e.from < firstTestClient && e.to < firstTestClient);
+    };
+    cluster.submit({ type: "put", key: "x", value: value("1") });
+    cluster.runUntil(() => cluster.idle(), 500);
+    cluster.tick(1000);
+    // Alone, it asked for view 1 and stays there: without 2f+1 view changes its timer does not run.
+    expect(cluster.replica(3).status().epoch).toBe(1);
+    expect(cluster.replica(3).isViewActive()).toBe(false);
+    expect(cluster.replica(0).status().epoch).toBe(0);
+    // Healed, and with the primary silent, the others move to view 1 and replica 3's view change counts.
+    cluster.filter = () => true;
+    cluster.makeByzantine(0, silentStrategy);
+    cluster.submit({ type: "put", key: "x", value: value("2") });
+    cluster.runUntil(() => cluster.replica(3).isViewActive(), 2000);
+    for (const id of [1, 2, 3]) expect(cluster.replica(id).status().epoch).toBe(1);
+    cluster.runUntil(() => cluster.idle(), 500);
+    expect(cluster.results()).toEqual([{ type: "put" }, { type: "put" }]);
     expect(cluster.monitor.violations()).toEqual([]);
   });
 
