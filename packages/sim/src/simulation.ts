@@ -205,6 +205,12 @@ export class Simulation {
 
     const faultEnds = this.scenario.faults.map(faultEndMs);
     const healMs = scenario.healAtMs > 0 ? scenario.healAtMs : Math.max(0, ...faultEnds);
+    // healAtMs promises that every fault is lifted by then: a fault that starts later would break it.
+    this.scenario.faults.forEach((fault, index) => {
+      if (!scenario.chaos && scenario.healAtMs > 0 && fault.atMs > scenario.healAtMs) {
+        throw new ConfigError(`scenario.faults.${index}.atMs`, `must not be after healAtMs (${scenario.healAtMs}) (got ${fault.atMs})`);
+      }
+    });
     this.healUs = Math.round(healMs * 1000);
 
     for (const id of this.replicaIds) {

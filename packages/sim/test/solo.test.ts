@@ -98,6 +98,7 @@ describe("scenarios", () => {
       [{ name: "bad", description: "", tickMs: "fast" }, "scenario.tickMs", /fast/],
       [{ name: "bad", description: "", faults: [{ type: "crash", atMs: 1, target: "everyone" }] }, "scenario.faults.0.target", /everyone/],
       [{ name: "bad", description: "", colour: "blue" }, "scenario", /colour/],
+      [{ name: "bad", description: "", healAtMs: 1000, faults: [{ type: "pause", atMs: 1500, target: "all", durationMs: 10 }] }, "scenario.faults.0.atMs", /1500/],
     ];
     for (const [scenario, field, value] of cases) {
       let error: unknown;
