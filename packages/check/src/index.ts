@@ -22,3 +22,5 @@ export { HistoryParseError, pairEvents, type HistoryEvent, type RawOperation, ty
 export { registerOperation, kvOperation, independentKeys, toHistory } from "./formats/adapters.ts";
 export { type HistoryFormat, detectFormat, readHistoryEvents, parseRegisterHistory, parseKvHistory } from "./formats/parse.ts";
 export { renderTimeline, escapeHtml, type TimelineOptions } from "./timeline.ts";
+export { searchLinearization, type SearchOutcome, type Deepest } from "./search.ts";
+export { buildEvidence } from "./evidence.ts";
