@@ -184,7 +184,9 @@ export class Simulation {
     const root = options.seed;
     this.faultRng = createRng(deriveSeed(root, "faults"));
     this.arrivalRng = createRng(deriveSeed(root, "arrivals"));
-    const faults = scenario.chaos ? drawChaosFaults(this.faultRng, Math.max(1000, workload.spreadMs)) : scenario.faults;
+    // Chaos draws its faults over the workload's spread, and within healAtMs when the scenario sets one.
+    const chaosPhaseMs = Math.max(1000, workload.spreadMs);
+    const faults = scenario.chaos ? drawChaosFaults(this.faultRng, scenario.healAtMs > 0 ? Math.min(chaosPhaseMs, scenario.healAtMs) : chaosPhaseMs) : scenario.faults;
     this.scenario = { ...scenario, workload, faults };
     this.tickUs = Math.round(scenario.tickMs * 1000);
     this.encode = options.encode ?? true;

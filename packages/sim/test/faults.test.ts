@@ -84,3 +84,17 @@ describe("fault timelines", () => {
     expect(hit(1000)).toEqual(hit(2000));
   });
 });
+
+describe("chaos", () => {
+  test("chaos draws 2 to 8 faults over the fault phase, and within healAtMs when the scenario sets one", () => {
+    for (let seed = 1; seed <= 20; seed++) {
+      const drawn = runSimulation({ algorithm: solo, nodes: 1, seed, scenario: "chaos", ops: 10 }).scenarioDefinition.faults;
+      expect(drawn.length).toBeGreaterThanOrEqual(2);
+      expect(drawn.length).toBeLessThanOrEqual(8);
+      for (const fault of drawn) expect(fault.atMs).toBeLessThan(3000);
+      const bounded = runSimulation({ algorithm: solo, nodes: 1, seed, ops: 10, scenario: { name: "short-chaos", description: "", chaos: true, healAtMs: 400, workload: { spreadMs: 3000 } } });
+      for (const fault of bounded.scenarioDefinition.faults) expect(fault.atMs).toBeLessThan(400);
+      expect(bounded.healedAtSeconds).toBe(0.4);
+    }
+  });
+});
