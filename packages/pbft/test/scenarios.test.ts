@@ -13,6 +13,30 @@ describe("PBFT in every built-in scenario of the simulator", () => {
   }
 });
 
+describe("PBFT with Ed25519 signatures on every message (authentication: signatures)", () => {
+  it("stays safe, linearizable and live against equivocating and MAC-corrupting primaries", () => {
+    const failures: string[] = [];
+    for (const byzantineStrategy of ["equivocate", "corrupt-macs", "forge-new-view"]) {
+      for (let seed = 1; seed <= seedCount(4); seed++) {
+        failures.push(...problemsOf({ nodes: 4, scenario: "byzantine", seed, ops: 10, clients: 2, byzantineStrategy, protocolOptions: { authentication: "signatures" } }).problems);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
+describe("PBFT with a small checkpoint interval and window (K = 2, L = 4): constant garbage collection and state transfer", () => {
+  it("stays safe, linearizable and live under chaos and crash-restart", () => {
+    const failures: string[] = [];
+    for (const scenario of ["chaos", "crash-restart"]) {
+      for (let seed = 1; seed <= seedCount(10); seed++) {
+        failures.push(...problemsOf({ nodes: 4, scenario, seed, ops: 20, clients: 3, encode: seed % 2 === 0, protocolOptions: { checkpointIntervalSeqs: 2, watermarkWindowSeqs: 4 } }).problems);
+      }
+    }
+    expect(failures).toEqual([]);
+  });
+});
+
 describe("PBFT under chaos (swarm testing: a fault mix drawn from each seed)", () => {
   for (const [nodes, fallback] of [
     [4, 60],
