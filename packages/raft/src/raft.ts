@@ -115,6 +115,7 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   private transferee: NodeId | undefined;
   private transferElapsed = 0;
+  private timeoutNowSent = false;
   private pendingConfigIndex = 0;
   private applied = 0;
   private recovering = false;
@@ -698,6 +699,9 @@ export class RaftReplica implements Replica<RaftMessage> {
   }
 
   private sendTimeoutNow(to: NodeId): void {
+    // The target's campaign may pass the other replicas' lease check, so this
+    // leader's lease proves nothing for the rest of its term.
+    this.timeoutNowSent = true;
     this.send(to, { type: "timeoutNow", term: this.term });
   }
 
@@ -796,7 +800,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
     if (this.pendingReads.length + this.confirmedReads.length >= this.options.maxPendingReads) return;
     const read = { clientId: request.clientId, sequence: request.sequence, command: request.command, readIndex: this.log.committed };
-    if (this.options.leaseReads && this.leaseValid()) {
+    if (this.options.leaseReads && !this.timeoutNowSent && this.leaseValid()) {
       this.confirmedReads.push({ ...read, context: 0 });
       this.serveReads();
       return;
@@ -1099,6 +1103,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.pendingReads = [];
     this.confirmedReads = [];
     this.contextSentTick.clear();
+    this.timeoutNowSent = false;
     this.readsAwaitingCommit = [];
     this.needReadRound = false;
     this.needBroadcast = false;

@@ -115,6 +115,21 @@ describe("lease reads (thesis §6.4.1)", () => {
     expect(net.queue.map((e) => e.message.type)).toEqual(["heartbeat", "heartbeat"]);
   });
 
+  it("a leader that sent TimeoutNow no longer trusts its lease, even if the transfer is abandoned", () => {
+    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: true, leaseReads: true, transferTimeoutTicks: 2 });
+    net.elect(1);
+    net.put(1, "k", "v");
+    net.drop = (e) => e.message.type === "timeoutNow"; // the TimeoutNow is delayed in the network
+    net.node(1).transferLeadership(2);
+    net.deliverAll();
+    net.tick(1, 2);
+    expect(net.node(1).leadershipTransferee()).toBeUndefined();
+    net.queue = [];
+    get(net, 1, "k");
+    net.collect(1);
+    expect(net.queue.map((e) => e.message.type)).toEqual(["heartbeat", "heartbeat"]);
+  });
+
   it("lease reads without check-quorum are refused as a configuration error", () => {
     const net = new TestNetwork([1]);
     expect(() => net.start(1, { leaseReads: true, checkQuorum: false })).toThrow(ConfigError);
