@@ -103,6 +103,26 @@ describe("partitions, end to end", () => {
   });
 });
 
+describe("link faults, end to end", () => {
+  test("a link fault with 20% drop loses about 20% of messages while it lasts, and none before or after", () => {
+    const { sends, replay } = runPings({ type: "link", atMs: 500, durationMs: 1000, link: { dropPercent: 20 } }, 3);
+    const byPhase = new Map<Phase, { sent: number; delivered: number }>();
+    for (const send of sends) {
+      const entry = byPhase.get(phase(send.timeUs)) ?? { sent: 0, delivered: 0 };
+      entry.sent++;
+      if (send.delivered) entry.delivered++;
+      byPhase.set(phase(send.timeUs), entry);
+    }
+    const during = byPhase.get("during") as { sent: number; delivered: number };
+    expect(byPhase.get("before")?.delivered, replay).toBe(byPhase.get("before")?.sent);
+    expect(byPhase.get("after")?.delivered, replay).toBe(byPhase.get("after")?.sent);
+    // 2,000 pings during the fault: the loss rate's standard deviation is 0.9 points; allow 5.
+    const lossPercent = (100 * (during.sent - during.delivered)) / during.sent;
+    expect(during.sent, replay).toBeGreaterThan(1900);
+    expect(Math.abs(lossPercent - 20), replay).toBeLessThan(4.5);
+  });
+});
+
 describe("duplication, end to end", () => {
   test("each copy of a duplicated message is delivered as its own decoded object", () => {
     const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
