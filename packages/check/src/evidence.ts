@@ -3,17 +3,17 @@ import type { Model } from "./model.ts";
 import type { Deepest } from "./search.ts";
 import type { Evidence, EvidenceOperation } from "./verdict.ts";
 
-/** contextOperations is how many linearized operations before the failure point the evidence shows. */
-const contextOperations = 3;
+/** contextWrites is how many of the last state-changing operations before the failure point the evidence shows. */
+const contextWrites = 3;
 /** pendingShownMax bounds the pending operations printed (all stay in {@link Evidence.pending}). */
 const pendingShownMax = 20;
 
 /**
  * buildEvidence turns the deepest point of a failed search into evidence: the
- * last few operations linearized before it (so the state can be understood),
- * the state, and the pending operations none of which can take effect next
- * although `blocking` had already returned. That is the smallest set of
- * operations around the point where every ordering failed.
+ * last few writes linearized before it (reads are left out: they do not
+ * explain the state), the state, and the pending operations none of which can
+ * take effect next although `blocking` had already returned. That is the
+ * smallest set of operations around the point where every ordering failed.
  */
 export function buildEvidence<S, I, O>(
   model: Model<S, I, O>,
@@ -23,7 +23,7 @@ export function buildEvidence<S, I, O>(
 ): Evidence {
   const show = (index: number): EvidenceOperation => describe(model, operations[index]!);
   const order = Array.from(deepest.order);
-  const linearizedBefore = order.slice(Math.max(0, order.length - contextOperations)).map(show);
+  const linearizedBefore = lastWrites(model, operations, order).map(show);
   const pending = deepest.pending.map(show);
   const blocking = show(deepest.blocking);
   const fromUs = Math.min(...pending.map((o) => o.invokeUs), ...linearizedBefore.map((o) => o.invokeUs));
@@ -41,6 +41,15 @@ export function buildEvidence<S, I, O>(
     operationIds: [...linearizedBefore, ...pending].map((o) => o.id),
   };
   return { ...evidence, text: renderEvidence(evidence) };
+}
+
+function lastWrites<S, I, O>(model: Model<S, I, O>, operations: readonly HistoryOperation<I, O>[], order: readonly number[]): number[] {
+  const writes: number[] = [];
+  for (let k = order.length - 1; k >= 0 && writes.length < contextWrites; k--) {
+    const operation = operations[order[k]!]!;
+    if (model.readOnly?.(operation.input, operation.status === "ok" ? operation.output : undefined) !== true) writes.unshift(order[k]!);
+  }
+  return writes;
 }
 
 function describe<S, I, O>(model: Model<S, I, O>, operation: HistoryOperation<I, O>): EvidenceOperation {
@@ -62,10 +71,12 @@ export function renderEvidence(evidence: Omit<Evidence, "text">): string {
     `${evidence.partition}: no order of its ${evidence.partitionOperations} operations is legal; ` +
       `the longest legal prefix has ${evidence.linearizedCount}.`,
   );
-  if (evidence.linearizedBefore.length === 0) {
+  if (evidence.linearizedCount === 0) {
     lines.push(`From the initial state ${evidence.state}:`);
+  } else if (evidence.linearizedBefore.length === 0) {
+    lines.push(`That prefix only reads, so the state is still the initial ${evidence.state}.`);
   } else {
-    lines.push(`After these operations the state is ${evidence.state}:`);
+    lines.push(`That prefix leaves the state ${evidence.state}; its last writes:`);
     for (const operation of evidence.linearizedBefore) lines.push(`  ${renderOperation(operation)}`);
   }
   lines.push(`operation #${evidence.blocking.id} had returned, yet none of these pending operations can take effect next:`);

@@ -28,7 +28,7 @@ export interface Evidence {
   readonly linearizedCount: number;
   /** state renders the model state after that prefix. */
   readonly state: string;
-  /** linearizedBefore lists the last operations of that prefix, oldest first (context for the state). */
+  /** linearizedBefore lists the last writes of that prefix (its read-only operations left out), oldest first: they explain the state. */
   readonly linearizedBefore: readonly EvidenceOperation[];
   /**
    * pending lists the operations that could take effect next; none is

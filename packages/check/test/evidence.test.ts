@@ -15,7 +15,7 @@ describe("evidence of a violation", () => {
     expect(evidence.linearizedBefore.map((operation) => operation.id)).toEqual([0, 1]);
     expect(evidence.linearizedCount).toBe(2);
     expect(evidence.region).toEqual({ fromUs: 0, toUs: 5 });
-    expect(evidence.text).toContain("After these operations the state is 2:");
+    expect(evidence.text).toContain("That prefix leaves the state 2; its last writes:");
     expect(evidence.text).toContain("#2 client 2 [4, 5] read -> 1  <- returned first");
     // The read after the violation plays no part.
     expect(evidence.operationIds).not.toContain(3);
@@ -41,6 +41,16 @@ describe("evidence of a violation", () => {
       expect(operation.invokeUs).toBeLessThanOrEqual(victim.completeUs!);
     }
     expect(verdict.evidence.text).toContain('get ' + key + ' -> "<nobody>"');
+  });
+
+  it("leaves reads out of the context and keeps the writes that explain the state", () => {
+    const history = new RegisterHistory().write(1, 0, 1, 1).read(2, 2, 3, 1).read(3, 4, 5, 1).read(2, 6, 7, 1).read(3, 8, 9, 5);
+    const verdict = checkHistory(registerModel, history.operations);
+    expect(verdict.kind).toBe("not-linearizable");
+    if (verdict.kind !== "not-linearizable") return;
+    expect(verdict.evidence.linearizedCount).toBe(4);
+    expect(verdict.evidence.linearizedBefore.map((operation) => operation.id)).toEqual([0]);
+    expect(verdict.evidence.pending.map((operation) => operation.id)).toEqual([4]);
   });
 
   it("shows a failed write the read claims to see as absent from the state", () => {

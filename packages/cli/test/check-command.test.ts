@@ -44,7 +44,7 @@ describe("concord check", () => {
     expect(runCheckCommand(["--model=register", "h.edn"], io)).toBe(1);
     expect(io.out).toMatch(/^not linearizable\n/);
     expect(io.out).toContain("read -> 1");
-    expect(io.out).toContain("the state is 2");
+    expect(io.out).toContain("leaves the state 2");
   });
 
   it("checks a JSON-lines KV history with the kv model", () => {
