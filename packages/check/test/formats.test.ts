@@ -48,6 +48,12 @@ describe("EDN reader", () => {
     expect(values).toHaveLength(19);
   });
 
+  it("reads metadata, ratios, unicode escapes, named characters and sets, and skips nested discards", () => {
+    const values = readEdn('^{:doc "x"} [1/2 "\\u0041" \\u0042 \\space #{:a} #_ #_ 1 2 3] #uuid "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"').map((form) => form.value);
+    expect(values[0]).toEqual([0.5, "A", "B", " ", [new EdnKeyword("a")], 3]);
+    expect(values[1]).toEqual(new EdnTagged("uuid", "f81d4fae-7dec-11d0-a765-00a0c91e6bf6"));
+  });
+
   it("records the line each form and map starts on", () => {
     const forms = readEdn("\n\n{:a 1}\n[\n{:b 2}]");
     expect(forms.map((form) => form.line)).toEqual([3, 4]);
