@@ -1,5 +1,4 @@
-import type { SimulationOptions, SimulationResult } from "@concord/sim";
-import { replayCommand, runSimulation } from "@concord/sim";
+import { type SimulationOptions, type SimulationResult, replayCommand } from "@concord/sim";
 
 /** replayOf is the message a simulated test prints on failure: the seed and the command that replays the run. */
 export function replayOf(options: SimulationOptions): string {
@@ -14,11 +13,6 @@ export function replayOf(options: SimulationOptions): string {
   });
   const custom = typeof options.scenario === "string" ? "" : " (a scenario object defined in this test: run it with runSimulation)";
   return `seed ${options.seed}: ${command}${custom}`;
-}
-
-/** simulate runs one simulation and returns it with its replay message. */
-export function simulate(options: SimulationOptions): { result: SimulationResult; replay: string } {
-  return { result: runSimulation(options), replay: replayOf(options) };
 }
 
 /** okLatenciesUs lists the latency of every operation that completed ok, in microseconds. */

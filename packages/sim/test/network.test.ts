@@ -1,6 +1,7 @@
 import { describe, expect, test } from "vitest";
 import { createRng } from "@concord/core";
 import { Network, linkSchema, type LinkModel } from "@concord/sim";
+import { mean } from "./helpers.ts";
 
 const out = new Float64Array(2);
 
@@ -20,10 +21,6 @@ function send(net: Network, count: number, from = 1, to = 2, bytes = 100): { los
     for (let k = 0; k < arrivals; k++) delaysUs.push(out[k] as number);
   }
   return { lost, duplicated, delaysUs };
-}
-
-function mean(values: readonly number[]): number {
-  return values.reduce((sum, value) => sum + value, 0) / values.length;
 }
 
 // Over n = 200,000 messages a p = 5% rate has a standard deviation of sqrt(p(1-p)/n) = 0.049 percentage
