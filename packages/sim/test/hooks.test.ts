@@ -43,10 +43,11 @@ describe("the Byzantine hook", () => {
     const late = fromNode(receipts, 2);
     expect(late.length, replay).toBeGreaterThan(100);
     for (const receipt of late) {
-      // 40-90 ms is 4-9 ticks of 10 ms, give or take the tick phase of sender and receiver.
+      // Held 40 to 90 ms, plus 1 ms on the link: 4.1 to 9.1 ticks of 10 ms on the receiver's clock, which
+      // is at most one tick off the sender's: 3 to 11 ticks apart.
       const ticks = receipt.receivedTick - receipt.sentTick;
       expect(ticks, replay).toBeGreaterThanOrEqual(3);
-      expect(ticks, replay).toBeLessThanOrEqual(10);
+      expect(ticks, replay).toBeLessThanOrEqual(11);
     }
     for (const receipt of fromNode(receipts, 1)) expect(Math.abs(receipt.receivedTick - receipt.sentTick), replay).toBeLessThanOrEqual(1);
   });
