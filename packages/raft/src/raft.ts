@@ -159,7 +159,7 @@ export class RaftReplica implements Replica<RaftMessage> {
   }
 
   step(from: NodeId, message: RaftMessage): void {
-    const problem = messageProblem(from, message, (id) => this.progress.has(id));
+    const problem = messageProblem(from, message);
     if (problem !== undefined) {
       this.countRejected(problem);
       return;
@@ -320,6 +320,13 @@ export class RaftReplica implements Replica<RaftMessage> {
   // ----------------------------------------------------------------- step
 
   private stepPeer(from: NodeId, message: PeerMessage): void {
+    if (message.type === "requestVote" && !this.progress.has(from) && this.leaderIsLive()) {
+      // Thesis §4.2.3: a server removed from the configuration must not
+      // disrupt a cluster that has a live leader. Without one, the vote is
+      // considered: our configuration may be the stale one.
+      this.countRejected("requestVote from a non-member while a leader is live");
+      return;
+    }
     if (message.term > this.term) {
       if (message.type === "requestVote" && !message.transfer && this.inLease()) {
         // Thesis §4.2.3 and §6.2: a server that heard from a live leader within
@@ -405,7 +412,7 @@ export class RaftReplica implements Replica<RaftMessage> {
       case "heartbeat":
       case "installSnapshot":
         // Election Safety (§5.2) says no other leader exists in our term.
-        this.countRejected(`${message.type} from ${from} claims leadership of our own term ${this.term}`);
+        this.countRejected("a second leader claims this leader's own term");
         return;
       case "timeoutNow":
         return;
@@ -1021,7 +1028,12 @@ export class RaftReplica implements Replica<RaftMessage> {
   }
 
   private inLease(): boolean {
-    return this.options.checkQuorum && this.leader !== undefined && this.electionElapsed < this.options.electionTimeoutTicks;
+    return this.options.checkQuorum && this.leaderIsLive();
+  }
+
+  /** leaderIsLive: this replica leads, or heard from its leader within the election timeout. */
+  private leaderIsLive(): boolean {
+    return this.leader !== undefined && this.electionElapsed < this.options.electionTimeoutTicks;
   }
 
   // -------------------------------------------------------------- elections

@@ -12,50 +12,50 @@ function isId(value: number): boolean {
 /** entryProblem explains what is impossible about an entry, or returns undefined. */
 function entryProblem(entry: Entry, expectedIndex: number, previousTerm: number, messageTerm: number): string | undefined {
   if (!isCount(entry.term) || !isCount(entry.index) || !isCount(entry.sequence)) return "entry with a negative or fractional field";
-  if (entry.index !== expectedIndex) return `entry index ${entry.index} does not follow ${expectedIndex - 1}`;
-  if (entry.term < previousTerm) return `entry ${entry.index} has term ${entry.term} below the term before it (${previousTerm})`;
-  if (entry.term > messageTerm) return `entry ${entry.index} has term ${entry.term} above the message's term ${messageTerm}`;
+  if (entry.index !== expectedIndex) return "entry index does not follow the one before it";
+  if (entry.term < previousTerm) return "entry terms go down";
+  if (entry.term > messageTerm) return "entry term above the message's term";
   switch (entry.kind) {
     case entryKind.command:
     case entryKind.noop:
       return undefined;
     case entryKind.config:
-      if (entry.voters.length === 0) return `config entry ${entry.index} has no voters`;
-      if (![...entry.voters, ...entry.outgoing, ...entry.learners].every(isId)) return `config entry ${entry.index} names an impossible node`;
+      if (entry.voters.length === 0) return "config entry without voters";
+      if (![...entry.voters, ...entry.outgoing, ...entry.learners].every(isId)) return "config entry names an impossible node";
       return undefined;
     default:
-      return `entry ${entry.index} has unknown kind ${entry.kind}`;
+      return "entry of unknown kind";
   }
 }
 
 /**
- * messageProblem explains why a message is impossible and must be rejected
+ * messageProblem names why a message is impossible and must be rejected
  * unapplied (a negative index, entries that do not follow prevLogIndex, a
- * vote request from a non-member, a peer message from a client), or returns
- * undefined for a message that may be stepped.
+ * peer message from a client), or returns undefined for a message that may be
+ * stepped. Reasons are fixed strings, so that counting them stays bounded.
  */
-export function messageProblem(from: NodeId, message: RaftMessage, isMember: (id: NodeId) => boolean): string | undefined {
+export function messageProblem(from: NodeId, message: RaftMessage): string | undefined {
   const fromClient = from >= firstClientId;
   switch (message.type) {
     case "clientRequest":
       if (!fromClient) return "client request from a replica";
-      if (message.clientId !== from) return `client ${from} sent a request for session ${message.clientId}`;
-      if (!isCount(message.sequence) || message.sequence === 0) return `client request with impossible sequence ${message.sequence}`;
+      if (message.clientId !== from) return "client request for another client's session";
+      if (!isCount(message.sequence) || message.sequence === 0) return "client request with an impossible sequence";
       return undefined;
     case "clientReply":
     case "notLeader":
-      return `${message.type} sent to a replica`;
+      return "client reply sent to a replica";
     default:
       break;
   }
-  if (fromClient || !isId(from)) return `${message.type} from ${from}, which is not a replica id`;
-  if (!isCount(message.term)) return `${message.type} with impossible term ${message.term}`;
+  if (fromClient || !isId(from)) return "peer message from a non-replica id";
+  if (!isCount(message.term)) return "peer message with a negative or fractional term";
   switch (message.type) {
     case "appendEntries": {
       if (!isCount(message.prevLogIndex) || !isCount(message.prevLogTerm) || !isCount(message.commit) || !isCount(message.readContext)) {
         return "appendEntries with a negative or fractional field";
       }
-      if (message.prevLogTerm > message.term) return `appendEntries with prevLogTerm ${message.prevLogTerm} above its term ${message.term}`;
+      if (message.prevLogTerm > message.term) return "appendEntries with prevLogTerm above its term";
       let previousTerm = message.prevLogTerm;
       for (let k = 0; k < message.entries.length; k++) {
         const entry = message.entries[k] as Entry;
@@ -76,9 +76,7 @@ export function messageProblem(from: NodeId, message: RaftMessage, isMember: (id
       return undefined;
     case "requestVote":
       if (!isCount(message.lastLogIndex) || !isCount(message.lastLogTerm)) return "requestVote with a negative or fractional field";
-      if (message.lastLogTerm > message.term) return `requestVote with lastLogTerm ${message.lastLogTerm} above its term ${message.term}`;
-      // Thesis §4.2.3: a server removed from the configuration must not disrupt the cluster.
-      if (!isMember(from)) return `requestVote for term ${message.term} from ${from}, which is not a member`;
+      if (message.lastLogTerm > message.term) return "requestVote with lastLogTerm above its term";
       return undefined;
     case "voteResponse":
     case "timeoutNow":
@@ -86,9 +84,9 @@ export function messageProblem(from: NodeId, message: RaftMessage, isMember: (id
     case "installSnapshot": {
       const { snapshotIndex, snapshotTerm, offset, totalBytes, data } = message;
       if (![snapshotIndex, snapshotTerm, offset, totalBytes].every(isCount)) return "installSnapshot with a negative or fractional field";
-      if (snapshotTerm > message.term) return `installSnapshot of term ${snapshotTerm} above its term ${message.term}`;
+      if (snapshotTerm > message.term) return "installSnapshot of a term above its term";
       if (message.voters.length === 0 || ![...message.voters, ...message.outgoing, ...message.learners].every(isId)) return "installSnapshot with an impossible configuration";
-      if (offset + data.length > totalBytes) return `installSnapshot chunk [${offset}, ${offset + data.length}) runs past ${totalBytes} bytes`;
+      if (offset + data.length > totalBytes) return "installSnapshot chunk runs past the snapshot's size";
       if (message.done !== (offset + data.length === totalBytes)) return "installSnapshot whose done flag disagrees with its length";
       return undefined;
     }

@@ -83,7 +83,7 @@ describe("single-server changes (thesis §4.1)", () => {
     expect(net.node(1).status()).toMatchObject({ role: "leader", epoch: 1 });
     expect(net.node(3).status().epoch).toBeGreaterThan(1);
     expect(net.node(1).rejectedMessageCount() + net.node(2).rejectedMessageCount()).toBeGreaterThan(0);
-    expect([...net.node(1).rejectedMessages().keys()].every((reason) => reason.includes("not a member"))).toBe(true);
+    expect([...net.node(1).rejectedMessages().keys()].every((reason) => reason.includes("non-member"))).toBe(true);
   });
 
   it("a change is refused until the leader has applied an entry of its own term, and while another is pending", () => {
