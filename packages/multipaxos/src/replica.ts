@@ -61,7 +61,7 @@ export interface MultiPaxosCounters {
 /** ReconfigureResult says whether a leader took a configuration change, or why not. */
 export type ReconfigureResult =
   | { readonly kind: "proposed" }
-  | { readonly kind: "rejected"; readonly reason: "notLeader" | "changePending" | "invalidMembers" | "noOverlap" };
+  | { readonly kind: "rejected"; readonly reason: "notLeader" | "changePending" | "invalidMembers" };
 
 interface LogEntry {
   acceptedBallot: Ballot | undefined;
@@ -132,6 +132,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private chosenHint = 0;
   private catchupDueTick = 0;
   private catchupPeer: NodeId | undefined;
+  private strangerCatchupDueTick = 0;
 
   // Proposer state.
   private role: MultiPaxosRole = "follower";
@@ -207,6 +208,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     const rejection = validateMessage(from, message, this.id, this.configs.knownMembers());
     if (rejection !== undefined) {
       this.counters.rejectedMessages++;
+      this.askStrangerForCatchup(from, message);
       return;
     }
     switch (message.type) {
@@ -305,9 +307,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   /**
    * reconfigure asks the leader to replace the acceptor set with `members`
    * through the log: the change is proposed in a slot of its own and governs
-   * from α slots after it. One change at a time; the new set must share a
-   * member with the current one, so that some replica can lead across the
-   * boundary.
+   * from α slots after it. One change at a time.
    */
   reconfigure(members: readonly NodeId[]): ReconfigureResult {
     if (this.role !== "leader") return { kind: "rejected", reason: "notLeader" };
@@ -316,8 +316,6 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (this.pendingReconfiguration !== undefined || this.configs.pendingAfter(this.commitIndex + 1) || this.reconfigurationOpen()) {
       return { kind: "rejected", reason: "changePending" };
     }
-    const current = this.configs.at(this.commitIndex + 1);
-    if (!members.some((member) => current.memberSet.has(member))) return { kind: "rejected", reason: "noOverlap" };
     this.pendingReconfiguration = [...members];
     this.proposeNext();
     return { kind: "proposed" };
@@ -372,15 +370,25 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   // ---- Phase 1 ---------------------------------------------------------------------------------
 
-  /** mayLead: only a member of every configuration from the watermark to α past it may lead those slots. */
+  /**
+   * mayLead: only a member of the configuration of the first unchosen slot runs
+   * for leader. A leader proposes only in slots whose configuration it belongs
+   * to; at the boundary of a configuration without it, it finishes its earlier
+   * slots and then steps down, and a member of the new configuration takes over.
+   */
   private mayLead(): boolean {
-    return this.configs.at(this.commitIndex + 1).memberSet.has(this.id) && this.configs.at(this.commitIndex + this.options.alphaSlots).memberSet.has(this.id);
+    return this.configs.at(this.commitIndex + 1).memberSet.has(this.id);
   }
 
   private startPhase1(): void {
     assert(this.role !== "leader", "a leader does not time out");
     this.resetElectionDeadline();
-    if (!this.mayLead()) return;
+    if (!this.mayLead()) {
+      // Not a member by this replica's view, and no leader heard: the view may be stale (a reconfiguration it missed),
+      // so it asks a random replica it knows for the chosen values past its watermark.
+      this.askRandomPeerForCatchup();
+      return;
+    }
     // A candidate retrying keeps its queued requests for the ballot it tries next.
     this.role = "candidate";
     this.counters.phase1Started++;
@@ -549,8 +557,8 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       if (slot > this.commitIndex + this.options.alphaSlots) return;
       const config = this.configs.at(slot);
       if (!config.memberSet.has(this.id)) {
-        // Removed from the acceptor set: leave the slots past the boundary to a member.
-        this.stepDown(undefined);
+        // Not in this slot's acceptor set: once every earlier slot is chosen, hand over to a member by stepping down.
+        if (slot === this.commitIndex + 1) this.stepDown(undefined);
         return;
       }
       if (!this.hasPromiseQuorum(config)) {
@@ -623,6 +631,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private onAccept(from: NodeId, message: AcceptMessage): void {
     const ballot = ballotOf(message);
     this.noteRound(ballot);
+    this.noteChosenHint(from, message.chosenWatermark);
     if (compareBallots(ballot, this.promised) < 0) {
       this.send(from, { type: "nack", ...ballotFields(this.promised) });
       return;
@@ -721,6 +730,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private onHeartbeat(from: NodeId, message: HeartbeatMessage): void {
     const ballot = ballotOf(message);
     this.noteRound(ballot);
+    this.noteChosenHint(from, message.chosenWatermark);
     if (compareBallots(ballot, this.promised) < 0) {
       this.send(from, { type: "nack", ...ballotFields(this.promised) });
       return;
@@ -791,7 +801,6 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
    * ballot holds the leader's proposal, which is the chosen value.
    */
   private learnWatermark(ballot: Ballot, watermark: number): void {
-    if (watermark > this.chosenHint) this.chosenHint = watermark;
     if (watermark <= this.commitIndex) return;
     const mark = (slot: number, entry: LogEntry): void => {
       if (slot > this.commitIndex && slot <= watermark && entry.chosen === undefined && entry.acceptedBallot !== undefined && ballotEquals(entry.acceptedBallot, ballot)) {
@@ -807,6 +816,18 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       for (const [slot, entry] of this.log) mark(slot, entry);
     }
     this.advanceCommit();
+  }
+
+  /**
+   * noteChosenHint records that `from` knows every slot through `watermark` is
+   * chosen. That is a fact whatever the ballot of the message carrying it, so a
+   * replica learns it even from a leader it refuses: the holes below it are
+   * then recovered by catch-up, from `from` first.
+   */
+  private noteChosenHint(from: NodeId, watermark: number): void {
+    if (watermark <= this.chosenHint) return;
+    this.chosenHint = watermark;
+    if (watermark > this.commitIndex) this.catchupPeer = from;
   }
 
   private advanceCommit(): void {
@@ -845,6 +866,29 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (peer === undefined) return;
     this.catchupDueTick = this.now + this.options.catchupRetryTicks;
     this.send(peer, { type: "catchupRequest", fromSlot: this.commitIndex + 1 });
+  }
+
+  /**
+   * askStrangerForCatchup: a proposer this replica does not know as a member
+   * may lead a configuration it has not learned yet. Its message is refused,
+   * but the replica asks it for the chosen values it may be missing (at most
+   * once per catchupRetryTicks), so that a replica behind a reconfiguration
+   * can learn its way back.
+   */
+  private askStrangerForCatchup(from: NodeId, message: MultiPaxosMessage): void {
+    if (message.type !== "prepare" && message.type !== "accept" && message.type !== "heartbeat") return;
+    if (from >= firstClientId || this.configs.knownMembers().has(from) || this.now < this.strangerCatchupDueTick) return;
+    this.strangerCatchupDueTick = this.now + this.options.catchupRetryTicks;
+    this.send(from, { type: "catchupRequest", fromSlot: this.commitIndex + 1 });
+    // Either side may be the one behind: the stranger's own watermark says what it lacks.
+    const strangerWatermark = message.type === "prepare" ? message.fromSlot - 1 : message.chosenWatermark;
+    if (strangerWatermark < this.commitIndex) this.onCatchupRequest(from, { type: "catchupRequest", fromSlot: strangerWatermark + 1 });
+  }
+
+  private askRandomPeerForCatchup(): void {
+    const known = [...this.configs.knownMembers()].filter((member) => member !== this.id).sort((a, b) => a - b);
+    if (known.length === 0) return;
+    this.send(known[this.rng.nextInt(known.length)] as NodeId, { type: "catchupRequest", fromSlot: this.commitIndex + 1 });
   }
 
   private chooseCatchupPeer(): NodeId | undefined {

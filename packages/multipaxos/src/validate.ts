@@ -6,6 +6,12 @@ import type { BallotFields, Command, Configuration, MultiPaxosMessage, SlotValue
  * sender allowed to send it and carries a possible ballot and slot. It returns
  * the reason to reject it, or undefined for a message to handle. A rejected
  * message changes nothing; the replica counts it.
+ *
+ * Members are the nodes of every configuration the replica knows. Catch-up
+ * traffic (CatchupRequest, Chosen, SnapshotTransfer) is accepted from any
+ * replica id: chosen values are facts, and a replica that fell behind a
+ * reconfiguration must be able to learn the configurations it missed from
+ * members it does not know yet.
  */
 export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: NodeId, members: ReadonlySet<NodeId>): string | undefined {
   if (message.type === "request") {
@@ -13,7 +19,9 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
     if (message.clientId !== from) return `request for session ${message.clientId} sent by ${from}`;
     return sequenceError(message.sequence);
   }
-  if (!members.has(from)) return `${message.type} from ${from}, which is not a member`;
+  if (!Number.isSafeInteger(from) || from < 0 || from >= firstClientId) return `${message.type} from ${from}, which is not a replica`;
+  const catchup = message.type === "catchupRequest" || message.type === "chosen" || message.type === "snapshotTransfer";
+  if (!catchup && !members.has(from)) return `${message.type} from ${from}, which is not a member`;
   switch (message.type) {
     case "reply":
     case "notLeader":
@@ -21,9 +29,10 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
     case "prepare":
       return ballotError(message, members) ?? senderOwnsBallot(from, message) ?? slotError(message.fromSlot, "fromSlot");
     case "promise":
-      return ballotError(message, members) ?? ownBallot(self, message) ?? slotError(message.fromSlot, "fromSlot") ?? valuesError(message.accepted, members, true);
+      return ballotError(message, members) ?? ownBallot(self, message) ?? slotError(message.fromSlot, "fromSlot") ?? valuesError(message.accepted, true);
     case "nack":
-      return ballotError(message, members);
+      // The higher ballot may belong to a leader of a configuration this replica has not learned yet.
+      return ballotError(message, undefined);
     case "accept":
       return (
         ballotError(message, members) ??
@@ -41,7 +50,7 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
     case "catchupRequest":
       return slotError(message.fromSlot, "fromSlot");
     case "chosen":
-      return valuesError(message.entries, members, false);
+      return valuesError(message.entries, false);
     case "snapshotTransfer":
       return slotError(message.slot, "slot") ?? configurationsError(message.configs);
     default:
@@ -49,9 +58,13 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
   }
 }
 
-function ballotError(fields: BallotFields, members: ReadonlySet<NodeId>): string | undefined {
+/** ballotError checks a ballot's round, and that its owner is a member (of `members` when given, else any replica id). */
+function ballotError(fields: BallotFields, members: ReadonlySet<NodeId> | undefined): string | undefined {
   if (!Number.isSafeInteger(fields.ballotRound) || fields.ballotRound < 1) return `impossible ballot round ${fields.ballotRound}`;
-  if (!members.has(fields.ballotNode)) return `ballot of ${fields.ballotNode}, which is not a member`;
+  if (members !== undefined && !members.has(fields.ballotNode)) return `ballot of ${fields.ballotNode}, which is not a member`;
+  if (members === undefined && !(Number.isSafeInteger(fields.ballotNode) && fields.ballotNode >= 0 && fields.ballotNode < firstClientId)) {
+    return `ballot of ${fields.ballotNode}, which is not a replica`;
+  }
   return undefined;
 }
 
@@ -80,10 +93,10 @@ function commandsError(commands: readonly Command[]): string | undefined {
   return undefined;
 }
 
-function valuesError(values: readonly SlotValue[], members: ReadonlySet<NodeId>, withBallots: boolean): string | undefined {
+/** valuesError checks reported slot values; their ballots may belong to leaders of configurations this replica has not learned. */
+function valuesError(values: readonly SlotValue[], withBallots: boolean): string | undefined {
   for (const value of values) {
-    const error =
-      slotError(value.slot, "slot") ?? (withBallots ? ballotError(value, members) : undefined) ?? valueError(value);
+    const error = slotError(value.slot, "slot") ?? (withBallots ? ballotError(value, undefined) : undefined) ?? valueError(value);
     if (error !== undefined) return error;
   }
   return undefined;
