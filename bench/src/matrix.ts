@@ -1,4 +1,5 @@
 import type { AnyAlgorithm } from "@concord/core";
+import { isBaseline } from "@concord/cli";
 import { scenarioNames } from "@concord/sim";
 
 /** BenchCase is one cell of the benchmark matrix. */
@@ -30,7 +31,7 @@ export function buildMatrix(options: MatrixOptions): BenchCase[] {
   for (const scenario of options.scenarios) {
     for (const algorithm of options.algorithms) {
       const sizes = new Map<number, string>();
-      if (algorithm.faultsTolerated(1) === 0 && algorithm.clusterSizeError(1) === undefined) sizes.set(1, "baseline");
+      if (isBaseline(algorithm)) sizes.set(1, "baseline");
       else for (const f of options.faults) sizes.set(algorithm.replicasToTolerate(f), `f=${f}`);
       for (const [nodes, comparison] of sizes) {
         for (let seed = 1; seed <= options.seeds; seed++) cases.push({ algorithm, nodes, comparison, scenario, seed });

@@ -1,13 +1,15 @@
+import { runCheckCommand } from "./commands/check.ts";
 import { runSimCommand } from "./commands/sim.ts";
 import { type CommandIo, UsageError } from "./io.ts";
 import { checkRun } from "./check-run.ts";
 
-const commands = ["sim"] as const;
+const commands = ["sim", "check"] as const;
 
 const usage = `usage: concord <command> [flags]
 
 commands:
   sim     run one simulation and print its figures (concord sim --help)
+  check   check a history file for linearizability (concord check --help)
 `;
 
 /** runCli runs one `concord` invocation and returns its exit code; a usage error prints one line and returns 2. */
@@ -17,6 +19,8 @@ export function runCli(args: readonly string[], io: CommandIo): number {
     switch (command) {
       case "sim":
         return runSimCommand(rest, io, checkRun);
+      case "check":
+        return runCheckCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

@@ -40,7 +40,7 @@ describe("concord sim", () => {
   });
 
   it.each([
-    [["sim", "--algo", "nope"], /--algo: unknown value "nope"; allowed: solo/],
+    [["sim", "--algo", "nope"], /--algo: unknown value "nope"; allowed: solo, raft, multipaxos, pbft/],
     [["sim"], /--algo is required; allowed: /],
     [["sim", "--algo", "solo", "--scenario", "storm"], /--scenario: unknown value "storm"; allowed: steady, leader-crash, partition, lossy, slow-node, crash-restart, byzantine, chaos/],
     [["sim", "--algo", "solo", "--seed", "-4"], /--seed: expected an integer from 0 to/],

@@ -1,14 +1,14 @@
 // Swarm testing: the `chaos` scenario draws its own fault mix from each seed, for
 // every registered algorithm. CONCORD_SWARM_SEEDS raises the seed count for long runs.
 import { describe, expect, it } from "vitest";
-import { algorithms, checkRun, simulate } from "@concord/cli";
+import { algorithms, checkRun, clusterSizes, simulate } from "@concord/cli";
 import { replayCommand } from "@concord/sim";
 
 const seeds = Number(process.env["CONCORD_SWARM_SEEDS"] ?? 10);
 const firstSeed = Number(process.env["CONCORD_SWARM_FIRST_SEED"] ?? 1);
 
 describe.each(algorithms.map((algorithm) => [algorithm.name, algorithm] as const))("swarm: chaos on %s", (_name, algorithm) => {
-  const sizes = algorithm.clusterSizeError(1) === undefined && algorithm.faultsTolerated(1) === 0 ? [1] : [algorithm.replicasToTolerate(1), algorithm.replicasToTolerate(2)];
+  const sizes = clusterSizes(algorithm, [1, 2]);
   it.each(sizes)(`keeps every guarantee on n=%i over ${seeds} seeds`, (nodes) => {
     const failures: string[] = [];
     for (let seed = firstSeed; seed < firstSeed + seeds; seed++) {

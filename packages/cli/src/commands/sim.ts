@@ -1,6 +1,6 @@
 import { ConfigError } from "@concord/core";
 import { byzantineStrategyNames, replayCommand, scenarioNames } from "@concord/sim";
-import { algorithmNames, findAlgorithm } from "../algorithms.ts";
+import { algorithmNames, clusterSizes, findAlgorithm } from "../algorithms.ts";
 import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
 import { type HistoryChecker, type SimulationReport, simulate } from "../simulate.ts";
@@ -39,7 +39,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const algorithm = findAlgorithm(algoName);
   if (algorithm === undefined) throw new UsageError(`--algo: unknown algorithm "${algoName}"; allowed: ${algorithmNames.join(", ")}`);
   const scenario = choiceFlag("scenario", values["scenario"], scenarioNames) ?? "steady";
-  const defaultNodes = algorithm.clusterSizeError(1) === undefined ? 1 : algorithm.replicasToTolerate(1);
+  const defaultNodes = clusterSizes(algorithm, [1])[0] ?? 1;
   const nodes = integerFlag("nodes", values["nodes"], 1, 256) ?? defaultNodes;
   const sizeError = algorithm.clusterSizeError(nodes);
   if (sizeError !== undefined) throw new UsageError(`--nodes: ${sizeError}`);
