@@ -111,7 +111,7 @@ export const faultSchema = z.discriminatedUnion("type", [
     .object({
       type: z.literal("partition"),
       atMs: z.number().min(0),
-      /** isolate: these nodes are cut off from the rest (clients stay with the majority side unless clientsFollow). */
+      /** isolate: these replicas are cut off from every other node, clients included. */
       isolate: z.array(targetSchema).min(1),
       oneWay: z.boolean().default(false),
       durationMs: z.number().min(0),
@@ -136,6 +136,12 @@ export const scenarioSchema = z
     chaos: z.boolean().default(false),
     /** byzantine: how many replicas run a Byzantine strategy (f when "f"). */
     byzantine: z.union([z.literal("f"), z.number().int().min(0)]).default(0),
+    /**
+     * warmupMs: the cluster runs this long before the workload starts, and the
+     * fault timeline (every atMs, healAtMs) counts from the end of it, so that
+     * the first election is not measured as steady-state latency.
+     */
+    warmupMs: z.number().min(0).default(0),
     /** healAtMs: every fault is healed (nodes restarted, partitions and link faults lifted) at this time, if not before. */
     healAtMs: z.number().min(0).default(0),
     /** livenessTimeoutMs: after healing, every operation must complete within this long. */

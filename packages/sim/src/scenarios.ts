@@ -1,12 +1,15 @@
 import { ConfigError, parseConfig, type Rng } from "@concord/core";
 import { type Fault, type Scenario, type ScenarioInput, scenarioSchema } from "./scenario.ts";
 
+/** builtInWarmupMs lets the first leader be elected before the workload and the faults begin. */
+const builtInWarmupMs = 500;
+
 /**
  * builtInScenarios are the scenarios Concord ships, as data. Times are in
- * milliseconds of virtual time; every fault is healed by `healAtMs`, after
+ * milliseconds of virtual time, counted from the end of a 500 ms warm-up; every fault is healed by `healAtMs`, after
  * which the cluster must make progress again (the liveness phase).
  */
-export const builtInScenarios: readonly ScenarioInput[] = [
+export const builtInScenarios: readonly ScenarioInput[] = ([
   {
     name: "steady",
     description: "No faults: a closed-loop workload on a healthy cluster with 1 ms links.",
@@ -56,7 +59,7 @@ export const builtInScenarios: readonly ScenarioInput[] = [
     disk: { syncMs: 1, tearPercent: 50 },
     chaos: true,
   },
-];
+] satisfies ScenarioInput[]).map((scenario) => ({ warmupMs: builtInWarmupMs, ...scenario }));
 
 /** scenarioNames lists the built-in scenarios' names. */
 export const scenarioNames: readonly string[] = builtInScenarios.map((scenario) => scenario.name);

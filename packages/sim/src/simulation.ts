@@ -94,6 +94,7 @@ interface ClientNode {
   readonly index: number;
   readonly client: Client<unknown>;
   pending: MutableOperation | undefined;
+  arrivalUs: number;
   finalRead: boolean;
 }
 
@@ -139,7 +140,8 @@ export class Simulation {
   private readonly byzantineNodes: NodeId[];
   private readonly byzantineStrategy: string | undefined;
   private readonly arrivalsOut = new Float64Array(2);
-  private readonly openQueue: KvCommand[] = [];
+  /** openQueue holds open-loop arrivals waiting for an idle client, with their arrival times. */
+  private readonly openQueue: { command: KvCommand; arrivalUs: number }[] = [];
   private nowUs = 0;
   /** pendingOperations counts clients with an operation outstanding. */
   private pendingOperations = 0;
@@ -157,6 +159,7 @@ export class Simulation {
   private healed = false;
   private lastProgressUs = 0;
   private firstInvokeUs = -1;
+  private warmupUs = 0;
   private lastWorkloadCompleteUs = 0;
   private finished = false;
   private nextFaultId = 1;
@@ -213,7 +216,8 @@ export class Simulation {
         throw new ConfigError(`scenario.faults.${index}.atMs`, `must not be after healAtMs (${scenario.healAtMs}) (got ${fault.atMs})`);
       }
     });
-    this.healUs = Math.round(healMs * 1000);
+    this.warmupUs = Math.round(scenario.warmupMs * 1000);
+    this.healUs = healMs > 0 ? this.warmupUs + Math.round(healMs * 1000) : 0;
 
     for (const id of this.replicaIds) {
       const rng = createRng(deriveSeed(root, `replica:${id}`));
@@ -250,7 +254,7 @@ export class Simulation {
         crypto: new NodeCrypto(id, this.keyRing),
         options: options.protocolOptions ?? {},
       }) as Client<unknown>;
-      const node: ClientNode = { id, index, client, pending: undefined, finalRead: false };
+      const node: ClientNode = { id, index, client, pending: undefined, arrivalUs: 0, finalRead: false };
       this.clients.push(node);
       this.clientById.set(id, node);
     }
@@ -284,14 +288,14 @@ export class Simulation {
       events.push(this.startRng().nextInt(Math.max(1, this.tickUs)), eventTick, client.id, undefined);
     }
     this.scenario.faults.forEach((fault, index) => {
-      events.push(Math.round(fault.atMs * 1000), eventFault, index, undefined);
+      events.push(this.warmupUs + Math.round(fault.atMs * 1000), eventFault, index, undefined);
     });
     if (this.healUs > 0) events.push(this.healUs, eventHealAll, 0, undefined);
     events.push(100_000, eventWatchdog, 0, undefined);
     if (this.scenario.workload.kind === "closed") {
-      for (const client of this.clients) events.push(0, eventClientNext, client.id, undefined);
+      for (const client of this.clients) events.push(this.warmupUs, eventClientNext, client.id, undefined);
     } else if (this.scenario.workload.ops > 0) {
-      events.push(0, eventArrival, 0, undefined);
+      events.push(this.warmupUs, eventArrival, 0, undefined);
     }
     this.maybeFinish();
   }
@@ -598,7 +602,8 @@ export class Simulation {
     }
   }
 
-  private submit(client: ClientNode, command: KvCommand, finalRead: boolean): void {
+  /** submit starts an operation on an idle client; `arrivalUs` is when an open-loop arrival was queued (latency counts from it). */
+  private submit(client: ClientNode, command: KvCommand, finalRead: boolean, arrivalUs: number = this.nowUs): void {
     const result = client.client.submit(encodeCommand(command), { readOnly: isReadOnly(command) });
     assert(result.kind === "accepted", () => `client ${client.id} refused a request while idle`);
     const operation: MutableOperation = {
@@ -615,6 +620,7 @@ export class Simulation {
     // arrivals): move the last progress forward by the idle spell that ends now.
     if (this.pendingOperations === 0 && this.openQueue.length === 0) this.lastProgressUs += this.nowUs - Math.max(this.idleSinceUs, this.lastProgressUs);
     client.pending = operation;
+    client.arrivalUs = arrivalUs;
     this.pendingOperations++;
     client.finalRead = finalRead;
     this.invoked++;
@@ -637,7 +643,8 @@ export class Simulation {
       operation.output = output;
       this.lastProgressUs = this.nowUs;
       if (output.type === "get") this.generator.observe(client.index, operation.input.key, output.value);
-      if (!finalRead) this.latenciesUs.push(this.nowUs - operation.invokeUs);
+      // Queueing for a free client counts: an open-loop user waits from the moment the request arrived.
+      if (!finalRead) this.latenciesUs.push(this.nowUs - client.arrivalUs);
     } else {
       operation.status = outcome.kind === "failed" ? "fail" : "info";
       // An indeterminate operation has no known effect; Jepsen's convention is to leave completeUs unset.
@@ -659,7 +666,7 @@ export class Simulation {
       this.queue.push(this.nowUs + this.thinkUs, eventClientNext, client.id, undefined);
     } else {
       const next = this.openQueue.shift();
-      if (next !== undefined) this.submit(client, next, false);
+      if (next !== undefined) this.submit(client, next.command, false, next.arrivalUs);
     }
     this.maybeFinish();
   }
@@ -679,7 +686,7 @@ export class Simulation {
     const command = this.generator.next(this.workloadInvoked % workload.clients);
     const idle = this.clients.find((client) => client.pending === undefined);
     if (idle !== undefined) this.submit(idle, command, false);
-    else if (this.openQueue.length < workload.queueLimit) this.openQueue.push(command);
+    else if (this.openQueue.length < workload.queueLimit) this.openQueue.push({ command, arrivalUs: this.nowUs });
     else this.rejected++;
     const u = (this.arrivalRng.nextUint32() + 1) / 0x1_0000_0001;
     const gapUs = Math.max(1, Math.round((-Math.log(u) * 1_000_000) / Math.max(workload.ratePerSec, 1e-9)));

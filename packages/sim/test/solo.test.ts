@@ -83,10 +83,16 @@ describe("scenarios", () => {
     expect(result.invariantViolations.map((violation) => violation.invariant)).toEqual(["liveness"]);
   });
 
-  test("the fault phases of built-in scenarios fire at their scheduled times", () => {
+  test("the fault phases of built-in scenarios fire at their scheduled times, after the 500 ms warm-up", () => {
     const log = (scenario: string): readonly string[] => runSimulation({ algorithm: solo, nodes: 1, scenario, seed: 1 }).faultLog;
-    expect(log("leader-crash")).toEqual(expect.arrayContaining(["500.000 ms: crash node 1", "1500.000 ms: end crash node 1"]));
-    expect(log("partition")).toEqual(expect.arrayContaining(["500.000 ms: partition node 1", "2000.000 ms: end partition node 1"]));
+    expect(log("leader-crash")).toEqual(expect.arrayContaining(["1000.000 ms: crash node 1", "2000.000 ms: end crash node 1"]));
+    expect(log("partition")).toEqual(expect.arrayContaining(["1000.000 ms: partition node 1", "2500.000 ms: end partition node 1"]));
+  });
+
+  test("the workload starts after the warm-up, so the first operation is invoked at warmupMs", () => {
+    const result = runSimulation({ algorithm: solo, nodes: 1, scenario: "steady", seed: 1, ops: 5 });
+    expect(result.scenarioDefinition.warmupMs).toBe(500);
+    expect(Math.min(...result.history.map((operation) => operation.invokeUs))).toBe(500_000);
   });
 
   test("a malformed scenario object gives a ConfigError naming the field and the value", () => {
@@ -127,5 +133,22 @@ describe("scenarios", () => {
     expect(() => attempt({ clients: 0 })).toThrow(/^clients: .*0/);
     expect(() => attempt({ clients: 1_000_000 })).toThrow(/^clients: .*1000000/);
     expect(() => attempt({ byzantineNodes: [4] })).toThrow(/^byzantineNodes: node 4 is not a replica/);
+  });
+});
+
+describe("open-loop latency", () => {
+  test("counts the time an arrival waits for a free client, so overload shows in latency", () => {
+    // One client turns around a request every 2 ms (500/s); arrivals come at 2000/s, so a queue builds.
+    const result = runSimulation({
+      algorithm: solo,
+      nodes: 1,
+      seed: 3,
+      scenario: { name: "overload", description: "open loop above capacity", workload: { kind: "open", clients: 1, ops: 100, ratePerSec: 2000, finalReads: false } },
+    });
+    expect(result.ops.completed).toBe(100);
+    expect(result.latencyMs.p50).toBeGreaterThan(10);
+    expect(result.latencyMs.max).toBeGreaterThan(50);
+    // Each operation still spends exactly 2 ms between its invocation and its completion.
+    for (const operation of result.history) expect((operation.completeUs as number) - operation.invokeUs).toBe(2000);
   });
 });
