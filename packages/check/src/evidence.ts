@@ -26,7 +26,8 @@ export function buildEvidence<S, I, O>(
   const linearizedBefore = lastWrites(model, operations, order).map(show);
   const pending = deepest.pending.map(show);
   const blocking = show(deepest.blocking);
-  const fromUs = Math.min(...pending.map((o) => o.invokeUs), ...linearizedBefore.map((o) => o.invokeUs));
+  let fromUs = blocking.invokeUs;
+  for (const operation of [...pending, ...linearizedBefore]) fromUs = Math.min(fromUs, operation.invokeUs);
   const toUs = blocking.completeUs ?? blocking.invokeUs;
   const state = model.describeState(deepest.state);
   const evidence = {

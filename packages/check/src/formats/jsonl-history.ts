@@ -61,7 +61,8 @@ const decoder = new TextDecoder();
 export function kvHistoryToJsonl(history: History<KvCommand, KvResult>): string {
   const events: { time: number; order: number; json: Record<string, unknown> }[] = [];
   const text = (bytes: Uint8Array | undefined): string | null => (bytes === undefined ? null : decoder.decode(bytes));
-  const endUs = Math.max(0, ...history.map((operation) => operation.completeUs ?? operation.invokeUs));
+  let endUs = 0;
+  for (const operation of history) endUs = Math.max(endUs, operation.completeUs ?? operation.invokeUs);
   const nextInvokeUs = nextInvocationOfClient(history);
   history.forEach((operation, order) => {
     const command = operation.input;
