@@ -116,6 +116,8 @@ export class RaftReplica implements Replica<RaftMessage> {
   private transferee: NodeId | undefined;
   private transferElapsed = 0;
   private timeoutNowSent = false;
+  /** steppingDown: this leader was removed and is handing leadership over (thesis §4.2.2). */
+  private steppingDown = false;
   private pendingConfigIndex = 0;
   private applied = 0;
   private recovering = false;
@@ -368,14 +370,31 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
   }
 
-  /** stepStale answers a message of an older term (§5.1: it is otherwise ignored). */
+  /**
+   * stepStale answers a request of an older term with the current term and
+   * applies nothing (§5.1: "if a server receives a request with a stale term
+   * number, it rejects the request"), so that a stale leader or candidate
+   * learns the term and steps down even when nothing else would reach it: a
+   * replica whose configuration no longer names it, for instance.
+   */
   private stepStale(from: NodeId, message: PeerMessage): void {
-    if ((this.options.checkQuorum || this.options.preVote) && (message.type === "appendEntries" || message.type === "heartbeat")) {
-      // With check-quorum or pre-vote a stranded node's term may run ahead; telling a
-      // stale leader our term makes it step down (etcd-io/raft, thesis §9.6).
-      this.send(from, { type: "appendResponse", term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
-    } else if (message.type === "requestVote" && message.preVote) {
-      this.send(from, { type: "voteResponse", term: this.term, reject: true, preVote: true });
+    switch (message.type) {
+      case "appendEntries":
+      case "heartbeat":
+      case "installSnapshot":
+        this.send(from, { type: "appendResponse", term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+        return;
+      case "requestVote":
+        this.send(from, { type: "voteResponse", term: this.term, reject: true, preVote: message.preVote });
+        return;
+      case "appendResponse":
+      case "heartbeatResponse":
+      case "snapshotResponse":
+      case "voteResponse":
+      case "timeoutNow":
+        return;
+      default:
+        unreachable(message);
     }
   }
 
@@ -920,21 +939,53 @@ export class RaftReplica implements Replica<RaftMessage> {
   /**
    * applyConfigEntry puts a configuration in force once it is committed (the
    * etcd-io/raft variant of thesis §4.1: one change pending at a time makes
-   * applying at commit time safe). A leader that is no longer a voter steps
-   * down (thesis §4.2.2); a leader that applied a joint configuration
-   * proposes leaving it (thesis §4.3).
+   * applying at commit time safe). A leader that is no longer a voter hands
+   * leadership over and steps down (thesis §4.2.2); a leader that applied a
+   * joint configuration proposes leaving it (thesis §4.3).
    */
   private applyConfigEntry(entry: Entry): void {
     this.switchToConfig({ voters: entry.voters, outgoing: entry.outgoing, learners: entry.learners });
     if (this.role !== "leader" || this.recovering) return;
     if (!isVoter(this.config, this.id)) {
-      this.becomeFollower(this.term, undefined);
+      this.handOverLeadership();
       return;
     }
     if (this.transferee !== undefined && !isVoter(this.config, this.transferee)) this.abortTransfer();
     if (entry.index >= this.pendingConfigIndex) this.maybeLeaveJoint();
     this.needBroadcast = true;
     this.maybeCommit();
+  }
+
+  /**
+   * handOverLeadership is how a leader removed from the configuration steps
+   * down (thesis §4.2.2). It keeps sending heartbeats, so that the remaining
+   * voters learn that the change committed and vote by the new configuration,
+   * and transfers leadership to the voter with the longest match (thesis
+   * §3.10); it steps down when that transfer succeeds or times out. Stepping
+   * down at once could leave the voters of a stale configuration needing the
+   * vote of this replica, whose longer log refuses them (§5.4.1), for ever.
+   */
+  private handOverLeadership(): void {
+    let target: NodeId | undefined;
+    let bestMatch = -1;
+    for (const id of sortedIds([...this.config.voters, ...this.config.outgoing])) {
+      const match = this.progress.get(id)?.match ?? -1;
+      if (match > bestMatch) {
+        bestMatch = match;
+        target = id;
+      }
+    }
+    if (target === undefined) {
+      this.becomeFollower(this.term, undefined);
+      return;
+    }
+    this.steppingDown = true;
+    this.transferee = target;
+    this.transferElapsed = 0;
+    for (const [id, progress] of this.progress) if (id !== this.id && id !== target) this.sendHeartbeat(id, progress);
+    const progress = this.progress.get(target) as Progress;
+    if (progress.match === this.log.lastIndex()) this.sendTimeoutNow(target);
+    else this.sendAppend(target, true);
   }
 
   /**
@@ -996,7 +1047,13 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.electionElapsed++;
     if (this.transferee !== undefined) {
       this.transferElapsed++;
-      if (this.transferElapsed >= (this.options.transferTimeoutTicks ?? this.options.electionTimeoutTicks)) this.abortTransfer();
+      if (this.transferElapsed >= (this.options.transferTimeoutTicks ?? this.options.electionTimeoutTicks)) {
+        if (this.steppingDown) {
+          this.becomeFollower(this.term, undefined);
+          return;
+        }
+        this.abortTransfer();
+      }
     }
     if (this.electionElapsed >= this.options.electionTimeoutTicks) {
       this.electionElapsed = 0;
@@ -1116,6 +1173,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.confirmedReads = [];
     this.contextSentTick.clear();
     this.timeoutNowSent = false;
+    this.steppingDown = false;
     this.readsAwaitingCommit = [];
     this.needReadRound = false;
     this.needBroadcast = false;
