@@ -103,8 +103,12 @@ function runSeed(seed: number): string[] {
   if (finalLeader === undefined) return [...found, "no leader committed its log within 300 ticks after healing"];
   clientSequence++;
   pending.set(clientSequence, { key: "final", value: "done" });
-  net.request(finalLeader, firstClientId, clientSequence, { type: "put", key: "final", value: new TextEncoder().encode("done") });
-  for (let round = 0; round < 50 && !acknowledged.has("final"); round++) {
+  for (let round = 0; round < 60 && !acknowledged.has("final"); round++) {
+    // Like a real client, resend now and then: a leader drops proposals while it transfers leadership.
+    const target = net.leader()?.id;
+    if (round % 10 === 0 && target !== undefined) {
+      net.request(target, firstClientId, clientSequence, { type: "put", key: "final", value: new TextEncoder().encode("done") });
+    }
     net.tickAll();
     drainReplies();
   }
