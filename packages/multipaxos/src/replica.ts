@@ -553,6 +553,8 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
    */
   private proposeNext(): void {
     while (this.role === "leader" && this.open.size < this.options.windowSlots) {
+      // Slots at or below the watermark are chosen (learned from peers or a snapshot meanwhile): never proposed again.
+      if (this.nextSlot <= this.commitIndex) this.nextSlot = this.commitIndex + 1;
       const slot = this.nextSlot;
       if (slot > this.commitIndex + this.options.alphaSlots) return;
       const config = this.configs.at(slot);
@@ -895,7 +897,8 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     const preferred = this.catchupPeer ?? (this.role === "follower" ? this.leaderBallot?.node : undefined);
     this.catchupPeer = undefined;
     if (preferred !== undefined && preferred !== this.id && this.rng.chance(3, 4)) return preferred;
-    const peers = this.configs.membersBetween(this.commitIndex + 1, this.commitIndex + 1).filter((member) => member !== this.id);
+    // Any member of any known configuration may hold the missing slots (or a snapshot past them).
+    const peers = [...this.configs.knownMembers()].filter((member) => member !== this.id).sort((a, b) => a - b);
     if (peers.length === 0) return preferred !== undefined && preferred !== this.id ? preferred : undefined;
     return peers[this.rng.nextInt(peers.length)] as NodeId;
   }
