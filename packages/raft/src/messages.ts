@@ -78,12 +78,17 @@ export interface RequestVote {
   readonly transfer: boolean;
 }
 
-/** VoteResponse grants or rejects a vote or pre-vote. */
+/**
+ * VoteResponse grants or rejects a vote or pre-vote, and carries the voter's
+ * commit index with the term of its entry there (a commit hint, see raft.proto).
+ */
 export interface VoteResponse {
   readonly type: "voteResponse";
   readonly term: number;
   readonly reject: boolean;
   readonly preVote: boolean;
+  readonly commit: number;
+  readonly commitTerm: number;
 }
 
 /** InstallSnapshot carries one chunk of the leader's snapshot to a follower that fell behind its log (§7). */

@@ -186,6 +186,15 @@ export const descriptor = {
                   "type": "bool",
                   "id": 3,
                   "protoName": "pre_vote"
+                },
+                "commit": {
+                  "type": "uint64",
+                  "id": 4
+                },
+                "commitTerm": {
+                  "type": "uint64",
+                  "id": 5,
+                  "protoName": "commit_term"
                 }
               }
             },

@@ -385,7 +385,7 @@ export class RaftReplica implements Replica<RaftMessage> {
         this.send(from, { type: "appendResponse", term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
         return;
       case "requestVote":
-        this.send(from, { type: "voteResponse", term: this.term, reject: true, preVote: message.preVote });
+        this.send(from, { type: "voteResponse", term: this.term, reject: true, preVote: message.preVote, ...this.commitHint() });
         return;
       case "appendResponse":
       case "heartbeatResponse":
@@ -403,14 +403,19 @@ export class RaftReplica implements Replica<RaftMessage> {
     const canVote = this.vote === from || (this.vote === undefined && this.leader === undefined) || (message.preVote && message.term > this.term);
     // §5.4.1: vote only for a candidate whose log is at least as up to date.
     if (canVote && this.log.isUpToDate(message.lastLogIndex, message.lastLogTerm)) {
-      this.send(from, { type: "voteResponse", term: message.preVote ? message.term : this.term, reject: false, preVote: message.preVote });
+      this.send(from, { type: "voteResponse", term: message.preVote ? message.term : this.term, reject: false, preVote: message.preVote, ...this.commitHint() });
       if (!message.preVote) {
         this.electionElapsed = 0;
         this.vote = from;
       }
       return;
     }
-    this.send(from, { type: "voteResponse", term: this.term, reject: true, preVote: message.preVote });
+    this.send(from, { type: "voteResponse", term: this.term, reject: true, preVote: message.preVote, ...this.commitHint() });
+  }
+
+  /** commitHint is this replica's commit index and the term of its entry there. */
+  private commitHint(): { commit: number; commitTerm: number } {
+    return { commit: this.log.committed, commitTerm: this.log.term(this.log.committed) ?? 0 };
   }
 
   private stepLeader(from: NodeId, message: PeerMessage): void {
@@ -1134,6 +1139,11 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   private handleVoteResponse(from: NodeId, message: VoteResponse): void {
     if (message.preVote !== (this.role === "preCandidate")) return;
+    this.learnCommit(message.commit, message.commitTerm);
+    if (!this.promotable()) {
+      this.becomeFollower(this.term, undefined);
+      return;
+    }
     this.votes.set(from, !message.reject);
     switch (this.poll()) {
       case "won":
@@ -1146,6 +1156,20 @@ export class RaftReplica implements Replica<RaftMessage> {
       case "pending":
         return;
     }
+  }
+
+  /**
+   * learnCommit commits up to a voter's commit index if this log holds the
+   * voter's entry there: by Log Matching (§5.3) the logs agree up to it. A
+   * candidate whose configuration is stale learns this way that a newer one
+   * is in force, which it could otherwise only learn from a leader that its
+   * stale configuration may keep from being elected (a removed leader's
+   * longer log refuses it, §5.4.1).
+   */
+  private learnCommit(commit: number, commitTerm: number): void {
+    if (commit <= this.log.committed || commit > this.log.lastIndex() || !this.log.matchTerm(commit, commitTerm)) return;
+    this.log.commitTo(commit);
+    this.applyCommitted();
   }
 
   private poll(): VoteResult {

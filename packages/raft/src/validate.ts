@@ -79,6 +79,9 @@ export function messageProblem(from: NodeId, message: RaftMessage): string | und
       if (message.lastLogTerm > message.term) return "requestVote with lastLogTerm above its term";
       return undefined;
     case "voteResponse":
+      if (!isCount(message.commit) || !isCount(message.commitTerm)) return "voteResponse with a negative or fractional field";
+      if (message.commitTerm > message.term) return "voteResponse with a commit term above its term";
+      return undefined;
     case "timeoutNow":
       return undefined;
     case "installSnapshot": {

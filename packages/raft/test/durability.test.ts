@@ -89,7 +89,7 @@ describe("recovery", () => {
     net.queue = [];
     net.node(3).step(2, { type: "requestVote", term: 4, lastLogIndex: 9, lastLogTerm: 3, preVote: false, transfer: false });
     net.collect(3);
-    expect(net.queue.map((e) => e.message)).toEqual([{ type: "voteResponse", term: 4, reject: true, preVote: false }]);
+    expect(net.queue.map((e) => e.message)).toEqual([{ type: "voteResponse", term: 4, reject: true, preVote: false, commit: 0, commitTerm: 0 }]);
   });
 
   it("a whole cluster restarted from disk elects a leader and keeps every committed write", () => {

@@ -52,7 +52,7 @@ describe("§5.1 terms", () => {
     net.queue = [];
     net.node(1).step(3, voteRequest(1, 0, 0));
     net.collect(1);
-    expect(net.queue).toEqual([{ from: 1, to: 3, message: { type: "voteResponse", term: 1, reject: true, preVote: false } }]);
+    expect(net.queue).toEqual([{ from: 1, to: 3, message: { type: "voteResponse", term: 1, reject: true, preVote: false, commit: 0, commitTerm: 0 } }]);
   });
 });
 
@@ -129,11 +129,11 @@ describe("§5.2 leader election", () => {
       return out;
     };
     net.node(1).step(2, voteRequest(1, 0, 0));
-    expect(responses()).toEqual([{ type: "voteResponse", term: 1, reject: false, preVote: false }]);
+    expect(responses()).toEqual([{ type: "voteResponse", term: 1, reject: false, preVote: false, commit: 0, commitTerm: 0 }]);
     net.node(1).step(3, voteRequest(1, 0, 0));
-    expect(responses()).toEqual([{ type: "voteResponse", term: 1, reject: true, preVote: false }]);
+    expect(responses()).toEqual([{ type: "voteResponse", term: 1, reject: true, preVote: false, commit: 0, commitTerm: 0 }]);
     net.node(1).step(2, voteRequest(1, 0, 0));
-    expect(responses()).toEqual([{ type: "voteResponse", term: 1, reject: false, preVote: false }]);
+    expect(responses()).toEqual([{ type: "voteResponse", term: 1, reject: false, preVote: false, commit: 0, commitTerm: 0 }]);
   });
 
   it("a follower that granted a vote resets its election timer", () => {
@@ -173,7 +173,7 @@ describe("§5.4.1 election restriction", () => {
     net.queue = [];
     net.node(1).step(2, voteRequest(3, lastIndex, lastTerm));
     net.collect(1);
-    expect(net.queue).toEqual([{ from: 1, to: 2, message: { type: "voteResponse", term: 3, reject: !granted, preVote: false } }]);
+    expect(net.queue).toEqual([{ from: 1, to: 2, message: { type: "voteResponse", term: 3, reject: !granted, preVote: false, commit: 0, commitTerm: 0 } }]);
   });
 
   it("only a replica with every committed entry can be elected", () => {
@@ -266,7 +266,7 @@ describe("pre-vote and check-quorum (thesis §9.6, §6.2)", () => {
     net.queue = [];
     net.node(1).step(2, voteRequest(1, 0, 0, true));
     net.collect(1);
-    expect(net.queue.map((e) => e.message)).toEqual([{ type: "voteResponse", term: 1, reject: false, preVote: true }]);
+    expect(net.queue.map((e) => e.message)).toEqual([{ type: "voteResponse", term: 1, reject: false, preVote: true, commit: 0, commitTerm: 0 }]);
     expect(net.node(1).hardState()).toMatchObject({ term: 0, vote: undefined });
   });
 });
@@ -288,7 +288,7 @@ describe("§5.2 one round of RequestVote (after etcd-io/raft's TestLeaderElectio
     const ids = Array.from({ length: size }, (_, i) => i + 1);
     const net = new TestNetwork(ids);
     net.node(1).campaign();
-    for (const [id, granted] of votes) net.node(1).step(id, { type: "voteResponse", term: 1, reject: !granted, preVote: false });
+    for (const [id, granted] of votes) net.node(1).step(id, { type: "voteResponse", term: 1, reject: !granted, preVote: false, commit: 0, commitTerm: 0 });
     expect(net.node(1).raftRole()).toBe(role);
     expect(net.node(1).status().epoch).toBe(1);
   });

@@ -90,7 +90,7 @@ describe("single-server changes (thesis §4.1)", () => {
     const net = new TestNetwork([1, 2, 3]);
     net.isolate(1);
     net.node(1).campaign();
-    net.node(1).step(2, { type: "voteResponse", term: 1, reject: false, preVote: false });
+    net.node(1).step(2, { type: "voteResponse", term: 1, reject: false, preVote: false, commit: 0, commitTerm: 0 });
     expect(net.node(1).raftRole()).toBe("leader");
     expect(net.node(1).proposeConfigChange([{ type: "removeVoter", node: 3 }])).toMatchObject({ kind: "rejected", rejection: { kind: "dropped" } });
     net.heal();

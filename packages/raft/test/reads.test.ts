@@ -33,7 +33,7 @@ describe("ReadIndex (thesis §6.4)", () => {
     net.isolate(3);
     net.cutLink(2, 1);
     net.node(2).campaign();
-    net.node(2).step(3, { type: "voteResponse", term: 2, reject: false, preVote: false });
+    net.node(2).step(3, { type: "voteResponse", term: 2, reject: false, preVote: false, commit: 0, commitTerm: 0 });
     expect(net.node(2).raftRole()).toBe("leader");
     get(net, 2, "k");
     net.deliverAll();

@@ -132,7 +132,7 @@ describe("§5.4.2 committing entries from previous terms", () => {
     seedLog(net, 2, [1, 2], 2);
     const leader = net.node(1);
     leader.campaign();
-    leader.step(2, { type: "voteResponse", term: 3, reject: false, preVote: false });
+    leader.step(2, { type: "voteResponse", term: 3, reject: false, preVote: false, commit: 0, commitTerm: 0 });
     expect(leader.raftRole()).toBe("leader");
     expect(net.terms(1)).toEqual([1, 2, 3]);
     leader.step(2, { type: "appendResponse", term: 3, index: 2, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });

@@ -139,7 +139,7 @@ describe("codec and client", () => {
     { type: "heartbeat", term: 3, commit: 2, readContext: 1 },
     { type: "heartbeatResponse", term: 3, readContext: 1 },
     { type: "requestVote", term: 3, lastLogIndex: 4, lastLogTerm: 2, preVote: true, transfer: false },
-    { type: "voteResponse", term: 3, reject: false, preVote: true },
+    { type: "voteResponse", term: 3, reject: false, preVote: true, commit: 0, commitTerm: 0 },
     { type: "installSnapshot", term: 3, snapshotIndex: 9, snapshotTerm: 2, voters: [1, 2, 3], outgoing: [], learners: [], offset: 0, data: new Uint8Array([1, 2]), done: true, totalBytes: 2 },
     { type: "snapshotResponse", term: 3, snapshotIndex: 9, offset: 2 },
     { type: "timeoutNow", term: 3 },
