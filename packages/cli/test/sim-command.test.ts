@@ -47,7 +47,7 @@ describe("concord sim", () => {
     [["sim", "--algo", "solo", "--ops", "many"], /--ops: expected an integer/],
     [["sim", "--algo", "solo", "--nodes", "3"], /--nodes: solo runs on exactly 1 node, not 3/],
     [["sim", "--algo", "solo", "--frobnicate"], /Unknown option '--frobnicate'.*allowed flags: --algo/],
-    [["sim", "--algo", "solo", "--byzantine-strategy", "lie"], /--byzantine-strategy: unknown value "lie"; allowed: silent, replay, delay/],
+    [["sim", "--algo", "solo", "--byzantine-strategy", "lie"], /--byzantine-strategy: unknown value "lie"; allowed: silent, replay, corrupt, delay/],
     [["launch"], /unknown command "launch"/],
   ])("refuses %j with exit code 2 and one line naming the flag", (args, message) => {
     const { code, out, err } = run(args as string[]);

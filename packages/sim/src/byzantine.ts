@@ -1,8 +1,38 @@
-import { type AnyAlgorithm, type ByzantineStrategyDefinition, ConfigError, type Outbound } from "@concord/core";
+import { type AnyAlgorithm, type ByzantineStrategyDefinition, ConfigError, type Outbound, type Rng } from "@concord/core";
 
 /**
- * genericByzantineStrategies work on any protocol, since they never look
- * inside a message: they can be played against Raft and Multi-Paxos too, to
+ * corruptFields returns a copy of a decoded message with one field changed at
+ * random: a number nudged (often upward, which forges higher terms, ballots
+ * and indices), a boolean flipped, or bytes garbled. It knows nothing of the
+ * protocol; the `type` discriminant is left alone so the message still parses.
+ */
+export function corruptFields(message: unknown, rng: Rng): unknown {
+  const copy = structuredClone(message) as Record<string, unknown>;
+  const fields: string[] = [];
+  for (const key of Object.keys(copy).sort()) {
+    if (key === "type") continue;
+    const value = copy[key];
+    if (typeof value === "number" || typeof value === "boolean" || value instanceof Uint8Array) fields.push(key);
+  }
+  if (fields.length === 0) return copy;
+  const field = fields[rng.nextInt(fields.length)] as string;
+  const value = copy[field];
+  if (typeof value === "number") {
+    const delta = rng.chance(3, 4) ? 1 + rng.nextInt(3) : -1;
+    copy[field] = Math.max(0, value + delta);
+  } else if (typeof value === "boolean") {
+    copy[field] = !value;
+  } else if (value instanceof Uint8Array && value.length > 0) {
+    const garbled = value.slice();
+    garbled[rng.nextInt(garbled.length)] = rng.nextInt(256);
+    copy[field] = garbled;
+  }
+  return copy;
+}
+
+/**
+ * genericByzantineStrategies work on any protocol, since they know nothing
+ * of its messages: they can be played against Raft and Multi-Paxos too, to
  * show what a crash-fault-tolerant protocol does when a replica lies.
  */
 export const genericByzantineStrategies: readonly ByzantineStrategyDefinition<unknown>[] = [
@@ -33,6 +63,14 @@ export const genericByzantineStrategies: readonly ByzantineStrategyDefinition<un
         },
       };
     },
+  },
+  {
+    name: "corrupt",
+    description: "Sends what the honest code sends, but half the messages have one field changed (terms, indices, flags, payload bytes), differently for each peer.",
+    create: () => ({
+      name: "corrupt",
+      outbound: (messages, context) => messages.map((outbound) => (context.rng.chance(1, 2) ? { to: outbound.to, message: corruptFields(outbound.message, context.rng) } : outbound)),
+    }),
   },
   {
     name: "delay",

@@ -21,7 +21,7 @@ export {
   type Workload,
 } from "./scenario.ts";
 export { builtInScenarios, scenarioNames, resolveScenario, drawChaosFaults, faultEndMs } from "./scenarios.ts";
-export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy } from "./byzantine.ts";
+export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { EventQueue } from "./event-queue.ts";
 export { SimStorage, type CrashReport } from "./sim-storage.ts";
 export { Network, type Partition } from "./links.ts";

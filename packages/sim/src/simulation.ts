@@ -6,6 +6,7 @@ import {
   type Client,
   type ClientReady,
   ConfigError,
+  CorruptionError,
   type HistoryOperation,
   type InvariantMonitor,
   type InvariantViolation,
@@ -75,6 +76,8 @@ interface ReplicaNode {
   cpuWakePending: boolean;
   busyUntilUs: number;
   inflight: Ready<unknown> | undefined;
+  /** stopped is set once the replica threw: it is never restarted. */
+  stopped: boolean;
   /** inflightSynced: the in-flight Ready is synced, but the node was paused, so it finishes on resume. */
   inflightSynced: boolean;
   /** lastStatus is the replica's status after its latest event, for readers that may not call it during a Ready. */
@@ -143,6 +146,8 @@ export class Simulation {
   /** openQueue holds open-loop arrivals waiting for an idle client, with their arrival times. */
   private readonly openQueue: { command: KvCommand; arrivalUs: number }[] = [];
   private nowUs = 0;
+  /** activeNode is the replica whose code is running, so that an exception can be pinned on it. */
+  private activeNode: ReplicaNode | undefined;
   /** pendingOperations counts clients with an operation outstanding. */
   private pendingOperations = 0;
   /** idleSinceUs is when pendingOperations last fell to zero. */
@@ -234,6 +239,7 @@ export class Simulation {
         cpuWakePending: false,
         busyUntilUs: 0,
         inflight: undefined,
+        stopped: false,
         inflightSynced: false,
         lastStatus: undefined,
         missedTicks: 0,
@@ -273,7 +279,12 @@ export class Simulation {
       }
       this.nowUs = timeUs;
       this.oracle.timeUs = timeUs;
-      this.dispatch(events.poppedKind, events.poppedNode, events.poppedPayload);
+      this.activeNode = undefined;
+      try {
+        this.dispatch(events.poppedKind, events.poppedNode, events.poppedPayload);
+      } catch (error) {
+        this.stopThrowingReplica(error);
+      }
     }
     return this.result();
   }
@@ -358,7 +369,27 @@ export class Simulation {
     return node;
   }
 
+  /**
+   * stopThrowingReplica handles an exception out of replica code: the replica
+   * found itself in an impossible state (or refused its durable state), so it
+   * stops for good, as a real process would, and the run goes on without it.
+   * For a correct replica that is a violation; an exception anywhere else is a
+   * bug of the simulator or a client, and is rethrown.
+   */
+  private stopThrowingReplica(error: unknown): void {
+    const node = this.activeNode;
+    this.activeNode = undefined;
+    if (node === undefined) throw error;
+    const what = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    this.crash(node.id);
+    node.stopped = true;
+    if (node.strategy === undefined) this.violation("replica-stopped", `replica ${node.id} stopped on ${what}`);
+    this.logFault(`stopped (${what})`, [node.id], "");
+  }
+
   private boot(node: ReplicaNode): void {
+    if (node.stopped) return;
+    this.activeNode = node;
     const durable = node.storage.recover();
     node.stateMachine = new RecordingStateMachine(node.id, new KvStateMachine(), node.strategy === undefined ? this.oracle : undefined);
     node.replica = this.algorithm.createReplica({
@@ -371,6 +402,7 @@ export class Simulation {
       options: this.options.protocolOptions ?? {},
     }) as Replica<unknown>;
     this.afterReplicaEvent(node, 0);
+    this.activeNode = undefined;
   }
 
   private deliver(to: NodeId, delivery: Delivery): void {
@@ -382,14 +414,16 @@ export class Simulation {
     }
     const node = this.replicas.get(to);
     if (node === undefined || node.replica === undefined) return;
+    this.activeNode = node;
     if (node.inbox.length === 0 && !node.paused && node.inflight === undefined && node.busyUntilUs <= this.nowUs) {
       this.stepMessage(node, delivery);
       this.drainReplica(node);
-      return;
+    } else {
+      // Paused, busy with a Ready, or its CPU is busy: the message waits in the node's socket buffer, in order.
+      node.inbox.push(delivery);
+      if (this.takeInbox(node)) this.drainReplica(node);
     }
-    // Paused, busy with a Ready, or its CPU is busy: the message waits in the node's socket buffer, in order.
-    node.inbox.push(delivery);
-    if (this.takeInbox(node)) this.drainReplica(node);
+    this.activeNode = undefined;
   }
 
   /**
@@ -414,6 +448,7 @@ export class Simulation {
 
   /** stepMessage steps one message into a free replica, charges its CPU cost and lets monitors look. */
   private stepMessage(node: ReplicaNode, delivery: Delivery): void {
+    this.activeNode = node;
     const replica = node.replica as Replica<unknown>;
     let message: unknown = delivery.message;
     if (node.strategy?.inbound !== undefined) {
@@ -439,8 +474,10 @@ export class Simulation {
       node.missedTicks++;
       return;
     }
+    this.activeNode = node;
     node.replica.tick();
     this.afterReplicaEvent(node, 0);
+    this.activeNode = undefined;
   }
 
   /** afterReplicaEvent charges the CPU, lets monitors look, and carries out the replica's Ready. */
@@ -485,6 +522,7 @@ export class Simulation {
   }
 
   private drainReplica(node: ReplicaNode): void {
+    this.activeNode = node;
     const replica = node.replica;
     if (replica === undefined) return;
     const syncUs = Math.round(this.scenario.disk.syncMs * 1000);
@@ -519,6 +557,7 @@ export class Simulation {
 
   /** finishReady sends the messages of a synced Ready, advances the replica, then catches up on what waited. */
   private finishReady(node: ReplicaNode): void {
+    this.activeNode = node;
     const replica = node.replica;
     const ready = node.inflight;
     assert(replica !== undefined && ready !== undefined, () => `node ${node.id} has no Ready in flight`);
@@ -533,6 +572,7 @@ export class Simulation {
     }
     this.takeInbox(node);
     this.drainReplica(node);
+    this.activeNode = undefined;
   }
 
   private sendAll(node: ReplicaNode, messages: readonly Outbound<unknown>[], departUs: number): void {
@@ -639,7 +679,7 @@ export class Simulation {
     const finalRead = client.finalRead;
     if (outcome.kind === "ok") {
       operation.status = "ok";
-      const output = decodeResult(outcome.result);
+      const output = decodeClientResult(outcome.result);
       operation.output = output;
       this.lastProgressUs = this.nowUs;
       if (output.type === "get") this.generator.observe(client.index, operation.input.key, output.value);
@@ -867,7 +907,7 @@ export class Simulation {
 
   private restart(id: NodeId): void {
     const node = this.node(id);
-    if (node.replica !== undefined) return;
+    if (node.replica !== undefined || node.stopped) return;
     this.boot(node);
   }
 
@@ -956,6 +996,20 @@ export class Simulation {
       faultLog: this.faultLog,
       scenarioDefinition: this.scenario,
     };
+  }
+}
+
+/**
+ * decodeClientResult decodes what a client accepted as a result. A Byzantine
+ * replica can make a crash-tolerant client accept garbage: that is recorded as
+ * an `invalid` result, for the checker to judge, rather than stopping the run.
+ */
+function decodeClientResult(bytes: Uint8Array): KvResult {
+  try {
+    return decodeResult(bytes);
+  } catch (error) {
+    if (error instanceof CorruptionError) return { type: "invalid", reason: `the client accepted an undecodable result (${error.message})` };
+    throw error;
   }
 }
 

@@ -71,10 +71,10 @@ describe("the Byzantine hook", () => {
   });
 
   test("strategies are looked up by name; an unknown one gives a ConfigError listing the allowed names", () => {
-    expect(byzantineStrategyNames(solo)).toEqual(["silent", "replay", "delay"]);
+    expect(byzantineStrategyNames(solo)).toEqual(["silent", "replay", "corrupt", "delay"]);
     expect(findByzantineStrategy(solo, undefined).name).toBe("silent");
     expect(() => findByzantineStrategy(solo, "lie")).toThrow(ConfigError);
-    expect(() => findByzantineStrategy(solo, "lie")).toThrow('unknown strategy "lie" for solo; allowed: silent, replay, delay');
+    expect(() => findByzantineStrategy(solo, "lie")).toThrow('unknown strategy "lie" for solo; allowed: silent, replay, corrupt, delay');
   });
 
   test("a faulty replica is left out of the applied-prefix check and of leader counting", () => {
@@ -203,5 +203,54 @@ describe("liveness checks", () => {
     const result = runSimulation(options);
     expect(result.invariantViolations.map((violation) => violation.invariant), replayOf(options)).toEqual(["liveness"]);
     expect(result.virtualSeconds, replayOf(options)).toBeGreaterThan(30 + 14);
+  });
+});
+
+describe("replicas that throw", () => {
+  test("a replica that throws stops for good, the run goes on, and a correct one's stop is a violation", async () => {
+    const { solo } = await import("@concord/core");
+    const { runSimulation } = await import("@concord/sim");
+    const exploding = {
+      ...solo,
+      createReplica: (context: Parameters<typeof solo.createReplica>[0]) => {
+        const replica = solo.createReplica(context);
+        let steps = 0;
+        return {
+          id: replica.id,
+          tick: () => replica.tick(),
+          step: (from: number, message: Parameters<typeof replica.step>[1]) => {
+            if (++steps === 20) throw new Error("impossible state");
+            replica.step(from, message);
+          },
+          ready: () => replica.ready(),
+          advance: (done: Parameters<typeof replica.advance>[0]) => replica.advance(done),
+          status: () => replica.status(),
+        };
+      },
+    };
+    const result = runSimulation({ algorithm: exploding, nodes: 1, scenario: "steady", seed: 1, ops: 40 });
+    expect(result.invariantViolations.map((violation) => violation.invariant)).toContain("replica-stopped");
+    expect(result.invariantViolations.find((violation) => violation.invariant === "replica-stopped")?.message).toMatch(/replica 1 stopped on Error: impossible state/);
+    expect(result.ops.completed).toBeLessThan(40);
+    expect(result.faultLog.some((line) => line.includes("stopped (Error: impossible state)"))).toBe(true);
+  });
+});
+
+describe("the corrupt strategy", () => {
+  test("changes one field of a copy and leaves the original and its type alone", async () => {
+    const { corruptFields } = await import("@concord/sim");
+    const { createRng } = await import("@concord/core");
+    const original = { type: "append", term: 3, index: 7, commit: true, data: Uint8Array.of(1, 2, 3) };
+    const rng = createRng(5);
+    let changed = 0;
+    for (let i = 0; i < 100; i++) {
+      const copy = corruptFields(original, rng) as typeof original;
+      expect(copy.type).toBe("append");
+      const differing = (["term", "index", "commit", "data"] as const).filter((field) => JSON.stringify(copy[field]) !== JSON.stringify(original[field]));
+      expect(differing.length).toBeLessThanOrEqual(1);
+      changed += differing.length;
+    }
+    expect(changed).toBeGreaterThan(80);
+    expect(original).toEqual({ type: "append", term: 3, index: 7, commit: true, data: Uint8Array.of(1, 2, 3) });
   });
 });
