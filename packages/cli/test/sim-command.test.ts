@@ -65,3 +65,15 @@ describe("concord sim", () => {
     expect(err).toContain("pnpm concord sim --algo solo --nodes 1 --scenario byzantine --seed 2 --ops 10");
   });
 });
+
+describe("concord sim --history", () => {
+  it("writes the run's history as JSON lines that concord check accepts", () => {
+    const io = captureIo();
+    expect(runCli(["sim", "--algo", "solo", "--scenario", "lossy", "--seed", "4", "--ops", "30", "--history", "run.jsonl", "--json"], io)).toBe(0);
+    const lines = (io.files["run.jsonl"] ?? "").trim().split("\n");
+    expect(lines.length).toBeGreaterThanOrEqual(2 * 30);
+    const check = captureIo(io.files);
+    expect(runCli(["check", "--model", "kv", "run.jsonl"], check)).toBe(0);
+    expect(check.out).toMatch(/^linearizable/);
+  });
+});

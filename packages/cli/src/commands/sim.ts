@@ -1,5 +1,6 @@
+import { kvHistoryToJsonl } from "@concord/check";
 import { ConfigError } from "@concord/core";
-import { byzantineStrategyNames, replayCommand, scenarioNames } from "@concord/sim";
+import { type SimulationResult, byzantineStrategyNames, replayCommand, scenarioNames } from "@concord/sim";
 import { algorithmNames, clusterSizes, findAlgorithm } from "../algorithms.ts";
 import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
@@ -14,6 +15,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   ops: { type: "string", description: "operations to invoke (default: the scenario's)" },
   clients: { type: "string", description: "concurrent clients (default: the scenario's)" },
   "byzantine-strategy": { type: "string", description: "strategy of the Byzantine replicas in the byzantine scenario" },
+  history: { type: "string", description: "also write the run's history to this file as JSON lines (for concord check)" },
   "no-encode": { type: "boolean", description: "do not encode messages (faster; byte counts become 0)" },
   "wall-clock": { type: "boolean", description: "add the run's wall-clock seconds (makes output vary)" },
   json: { type: "boolean", description: "print one JSON object instead of a table" },
@@ -50,8 +52,9 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
 
   const started = performance.now();
   let report: SimulationReport;
+  let history: SimulationResult["history"];
   try {
-    report = simulate(
+    ({ report, result: { history } } = simulate(
       {
         algorithm,
         nodes,
@@ -63,12 +66,14 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
         ...(values["no-encode"] === true ? { encode: false } : {}),
       },
       checker,
-    ).report;
+    ));
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
   const wallSeconds = (performance.now() - started) / 1000;
+  const historyPath = values["history"];
+  if (typeof historyPath === "string") io.writeFile(historyPath, kvHistoryToJsonl(history));
   const replay = replayCommand({
     algo: algoName,
     nodes,
