@@ -23,6 +23,17 @@ export function describeByzantineMatrix(nodes: number): void {
         }
         expect(failures).toEqual([]);
       });
+
+      it(`stays safe, linearizable and live while ${f} backups play ${strategy.name}, with checkpoints every 2 sequence numbers`, () => {
+        const failures: string[] = [];
+        const backups = nodes === 4 ? [3] : [3, 6];
+        for (let seed = 1; seed <= Math.ceil(seeds / 10); seed++) {
+          const run = { nodes, scenario: "byzantine", seed, ops: 16, clients: 2, byzantineStrategy: strategy.name, byzantineNodes: backups, encode: seed % 2 === 0 };
+          failures.push(...problemsOf({ ...run, protocolOptions: { checkpointIntervalSeqs: 2, watermarkWindowSeqs: 4 } }).problems);
+          if (failures.length >= 5) break;
+        }
+        expect(failures).toEqual([]);
+      });
     }
   });
 }

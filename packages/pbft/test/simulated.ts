@@ -22,6 +22,8 @@ export interface SimulatedRun {
   readonly byzantineStrategy?: string;
   readonly encode?: boolean;
   readonly protocolOptions?: Readonly<Record<string, unknown>>;
+  /** byzantineNodes overrides which replicas lie (the simulator numbers replicas 1..n). */
+  readonly byzantineNodes?: readonly number[];
 }
 
 /** problemsOf runs one simulation and lists what went wrong, each with the replay command; empty when safe, linearizable and live. */
@@ -36,8 +38,11 @@ export function problemsOf(run: SimulatedRun): { problems: string[]; result: Sim
     ...(run.byzantineStrategy === undefined ? {} : { byzantineStrategy: run.byzantineStrategy }),
     ...(run.encode === undefined ? {} : { encode: run.encode }),
     ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }),
+    ...(run.byzantineNodes === undefined ? {} : { byzantineNodes: run.byzantineNodes }),
   });
-  const options = run.protocolOptions === undefined ? "" : ` (protocol options ${JSON.stringify(run.protocolOptions)})`;
+  const options =
+    (run.protocolOptions === undefined ? "" : ` (protocol options ${JSON.stringify(run.protocolOptions)})`) +
+    (run.byzantineNodes === undefined ? "" : ` (Byzantine nodes ${run.byzantineNodes.join(",")})`);
   const replay = replayCommand({ algo: "pbft", ...run }) + options;
   const problems: string[] = [];
   for (const violation of result.invariantViolations) problems.push(`${violation.invariant}: ${violation.message}`);
