@@ -2,8 +2,9 @@
 // learners, and the rules around them.
 import { firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import { entryKind, planConfigChange } from "../src/index.ts";
-import { TestNetwork } from "./network.ts";
+import { entryKind, planConfigChange, type Entry } from "../src/index.ts";
+import { encodeEntryRecord, encodeHardState } from "../src/records.ts";
+import { TestNetwork, entriesOfTerms } from "./network.ts";
 
 const client = firstClientId;
 
@@ -68,6 +69,38 @@ describe("single-server changes (thesis §4.1)", () => {
     expect([2, 3]).toContain(leader?.id);
     net.put(leader!.id, "k", "v");
     expect(net.repliesTo(client)).toHaveLength(1);
+  });
+
+  it("a removed leader hands leadership to a remaining voter with TimeoutNow before it steps down", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.put(1, "k", "v");
+    net.node(1).proposeConfigChange([{ type: "removeVoter", node: 1 }]);
+    net.deliverAll();
+    expect(net.delivered.get("timeoutNow")).toBe(1);
+    expect(net.node(1).raftRole()).toBe("follower");
+    expect([2, 3]).toContain(net.leader()?.id);
+    expect(net.leader()?.configuration().voters).toEqual([2, 3]);
+  });
+
+  it("a candidate with a stale configuration learns from a vote response's commit hint that a newer one is in force", () => {
+    // Node 1 led, removed itself (config [2] at index 2, committed) and appended
+    // one more entry; node 2 holds the change but never learned it committed.
+    const net = new TestNetwork([1, 2]);
+    const removal: Entry = { ...(entriesOfTerms([1, 1])[1] as Entry), kind: entryKind.config, voters: [2] };
+    const common = [entriesOfTerms([1])[0] as Entry, removal];
+    const extra: Entry = { ...(entriesOfTerms([1, 1, 1])[2] as Entry) };
+    for (const id of [1, 2]) net.crash(id);
+    net.disks.get(1)!.records = [...[...common, extra].map(encodeEntryRecord), encodeHardState({ term: 1, vote: 1, commit: 2 })];
+    net.disks.get(2)!.records = [...common.map(encodeEntryRecord), encodeHardState({ term: 1, vote: 1, commit: 1 })];
+    net.start(1);
+    net.start(2);
+    expect(net.node(1).configuration().voters).toEqual([2]);
+    expect(net.node(2).configuration().voters).toEqual([1, 2]);
+    // Node 1's longer log refuses node 2's vote (§5.4.1), but its answer says index 2 (term 1) is committed.
+    net.elect(2);
+    expect(net.node(2).configuration().voters).toEqual([2]);
+    expect(net.node(2).raftRole()).toBe("leader");
   });
 
   it("a removed node's vote requests are rejected and counted, and the leader keeps its term", () => {
