@@ -182,6 +182,15 @@ describe("JSON-lines histories", () => {
     expect(checkKvHistory(history).kind).toBe("linearizable");
   });
 
+  it("keeps an invalid result through kvHistoryToJsonl and back", () => {
+    const history = [
+      { id: 0, clientId: 7, input: { type: "get" as const, key: "x" }, invokeUs: 1, completeUs: 2, status: "ok" as const, output: { type: "invalid" as const, reason: "garbled" } },
+    ];
+    const text = kvHistoryToJsonl(history);
+    expect(text).toContain('"invalid":"garbled"');
+    expect(parseKvHistory(text)[0]!.output).toEqual({ type: "invalid", reason: "garbled" });
+  });
+
   it("round-trips a generated history through kvHistoryToJsonl", () => {
     const original = generateKvHistory({ clients: 5, operations: 300, keys: 3, seed: 9, indeterminatePercent: 5, failedPercent: 5 });
     const text = kvHistoryToJsonl(original);

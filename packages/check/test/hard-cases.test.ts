@@ -167,6 +167,15 @@ describe("kv: hand-made histories with known verdicts", () => {
     expect(checkKvHistory(history.operations).kind).toBe("not-linearizable");
   });
 
+  it("rejects a completed operation whose result is invalid (a garbled command or reply)", () => {
+    const history = new KvHistory().put(1, 0, 1, "x", "a").add(2, 2, 3, { type: "get", key: "x" }, { type: "invalid", reason: "undecodable" });
+    const verdict = checkKvHistory(history.operations);
+    expect(verdict.kind).toBe("not-linearizable");
+    if (verdict.kind === "not-linearizable") expect(verdict.evidence.text).toContain("get x -> invalid: undecodable");
+    const indeterminate = new KvHistory().put(1, 0, 1, "x", "a").add(2, 2, 3, { type: "put", key: "x", value: new Uint8Array([98]) }, undefined, "info");
+    expect(checkKvHistory(indeterminate.operations).kind).toBe("linearizable");
+  });
+
   it("rejects an operation that completes before it is invoked", () => {
     const history = new KvHistory().put(1, 5, 4, "x", "a");
     expect(() => checkKvHistory(history.operations)).toThrow(/before its invocation/);

@@ -124,9 +124,18 @@ const kvAliases: Readonly<Record<string, KvCommand["type"]>> = {
  * append, cas and delete, on the op's key (the `key` field, an independent
  * tuple, or "" when there is none). Values are text, stored as UTF-8. A cas
  * names `expected` (null: absent) and `value`, or gives `[expected new]`; a
- * delete's completion may say whether the key `existed`.
+ * delete's completion may say whether the key `existed`; any completion may
+ * say the result was `invalid` (and why).
  */
 export function kvOperation(operation: RawOperation, independent: boolean): Typed<KvCommand, KvResult> {
+  const typed = kvOperationOutput(operation, independent);
+  const invalid = operation.status === "ok" ? operation.completion?.fields["invalid"] : undefined;
+  if (invalid === undefined) return typed;
+  if (typeof invalid !== "string") throw new HistoryParseError(operation.completion!.line, `"invalid" must be a string giving the reason, got ${JSON.stringify(invalid)}`);
+  return { input: typed.input, output: { type: "invalid", reason: invalid } };
+}
+
+function kvOperationOutput(operation: RawOperation, independent: boolean): Typed<KvCommand, KvResult> {
   const { invoke, completion } = operation;
   const { key: maybeKey, value } = keyAndValue(invoke, independent);
   const key = maybeKey ?? "";

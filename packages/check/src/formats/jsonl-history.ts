@@ -12,7 +12,7 @@ const jsonlEventSchema = z.looseObject({
   time: z.number({ message: "must be a number of microseconds" }).nonnegative().optional(),
 });
 
-const modelFields = ["key", "expected", "ok", "existed"] as const;
+const modelFields = ["key", "expected", "ok", "existed", "invalid"] as const;
 
 /**
  * readJsonlEvents reads Concord's JSON-lines history format (docs/checker.md):
@@ -83,6 +83,7 @@ export function kvHistoryToJsonl(history: History<KvCommand, KvResult>): string 
     if (result?.type === "get") completion["value"] = text(result.value);
     if (result?.type === "cas") completion["ok"] = result.ok;
     if (result?.type === "delete") completion["existed"] = result.existed;
+    if (result?.type === "invalid") completion["invalid"] = result.reason;
     completion["time"] = completeUs;
     events.push({ time: completeUs, order: 2 * order + 1, json: completion });
   });

@@ -32,8 +32,14 @@ function optionalBinaryString(bytes: Uint8Array | undefined): KvKeyState {
  * kvModel is the sequential specification of Concord's key-value store
  * (`KvStore` in @concord/kv) for the operations on one key: get, put, append,
  * cas (expected undefined means "absent") and delete. Keys are independent,
- * so the model partitions a history per key. An `invalid` result means the
- * store refused the command without changing anything.
+ * so the model partitions a history per key.
+ *
+ * An `invalid` result is never legal: the store returns it only for a command
+ * it cannot decode (or a write sent down the read path), and the simulator
+ * records it when a client accepted a reply it cannot decode. The history
+ * holds the command the client meant, which a sequential store answers with a
+ * real result, so a completed operation with an `invalid` result means the
+ * system garbled a command or a reply.
  */
 export const kvModel: Model<KvKeyState, KvCommand, KvResult> = {
   name: "kv",
@@ -45,7 +51,6 @@ export const kvModel: Model<KvKeyState, KvCommand, KvResult> = {
     partitionByKey(history, (command) => command.key, "no key"),
   readOnly: (command, result) =>
     command.type === "get" ||
-    result?.type === "invalid" ||
     (command.type === "cas" && result?.type === "cas" && !result.ok) ||
     (command.type === "delete" && result?.type === "delete" && !result.existed),
   describeOperation: (command, result) => `${describeCommand(command)} -> ${result === undefined ? "?" : describeResult(result)}`,
@@ -53,7 +58,6 @@ export const kvModel: Model<KvKeyState, KvCommand, KvResult> = {
 };
 
 function stepKv(state: KvKeyState, command: KvCommand, result: KvResult | undefined): StepResult<KvKeyState> {
-  if (result !== undefined && result.type === "invalid") return { ok: true, state };
   if (result !== undefined && result.type !== command.type) return { ok: false, state };
   switch (command.type) {
     case "get":
