@@ -385,7 +385,7 @@ export class PbftReplica implements Replica<PbftMessage> {
         if (this.sessions.lastSequence(request.clientId) < request.sequence) batch.push(request);
       }
       this.pending.splice(0, taken);
-      if (batch.length === 0) return;
+      if (batch.length === 0) continue;
       const seq = this.nextSeq++;
       const digest = this.crypto.digest(encodeBatch(batch));
       const ref: BatchRef = { view: this.view, digest, digestHex: hex(digest), requests: batch };
