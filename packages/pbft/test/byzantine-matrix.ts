@@ -7,10 +7,12 @@ import { problemsOf, seedCount } from "./simulated.ts";
 /** describeByzantineMatrix declares one test per strategy for a cluster of `nodes`. */
 export function describeByzantineMatrix(nodes: number): void {
   const f = (nodes - 1) / 3;
+  const liars = f === 1 ? "the primary plays" : `${f} replicas, the primary among them, play`;
+  const lyingBackups = f === 1 ? "a backup plays" : `${f} backups play`;
   const seeds = seedCount(100);
   describe(`PBFT with f = ${f} Byzantine replicas of n = ${nodes} (${seeds} seeds per strategy)`, () => {
     for (const strategy of pbft.byzantineStrategies) {
-      it(`stays safe, linearizable and live while ${f} replicas, the primary among them, play ${strategy.name}`, () => {
+      it(`stays safe, linearizable and live while ${liars} ${strategy.name}`, () => {
         const failures: string[] = [];
         for (let seed = 1; seed <= seeds; seed++) {
           // Half the seeds skip the wire encoding for speed; the other half check the codec too.
@@ -24,7 +26,7 @@ export function describeByzantineMatrix(nodes: number): void {
         expect(failures).toEqual([]);
       });
 
-      it(`stays safe, linearizable and live while ${f} backups play ${strategy.name}, with checkpoints every 2 sequence numbers`, () => {
+      it(`stays safe, linearizable and live while ${lyingBackups} ${strategy.name}, with checkpoints every 2 sequence numbers`, () => {
         const failures: string[] = [];
         const backups = nodes === 4 ? [3] : [3, 6];
         for (let seed = 1; seed <= Math.ceil(seeds / 10); seed++) {

@@ -25,14 +25,24 @@ describe("PBFT view change (PBFT §4.4, TOCS §4.4)", () => {
     expect(cluster.results()).toEqual([{ type: "put" }, { type: "put" }]);
   });
 
-  it("doubles the view-change timeout when the next primary is silent too, and still gets a view going", () => {
-    const cluster = new TestCluster(7, { viewChangeTimeoutTicks: 10 });
+  it("doubles the view-change timeout when the next primary is silent too, and still gets a view going (PBFT §4.5.2)", () => {
+    const baseTicks = 10;
+    const cluster = new TestCluster(7, { viewChangeTimeoutTicks: baseTicks });
     cluster.makeByzantine(0, silentStrategy);
     cluster.makeByzantine(1, silentStrategy);
     cluster.submit({ type: "put", key: "x", value: value("1") });
-    cluster.runUntil(() => cluster.idle(), 2000);
+    const enteredAt = new Map<number, number>();
+    for (let tick = 0; tick < 500 && !cluster.idle(); tick++) {
+      cluster.tick();
+      const epoch = cluster.replica(4).status().epoch;
+      if (!enteredAt.has(epoch)) enteredAt.set(epoch, tick);
+    }
     expect(cluster.results()).toEqual([{ type: "put" }]);
     expect(cluster.replica(2).status()).toMatchObject({ epoch: 2, leader: 2 });
+    // View 1 waited for its NEW-VIEW twice the base timeout before giving up on it.
+    const waitedTicks = (enteredAt.get(2) ?? 0) - (enteredAt.get(1) ?? 0);
+    expect(waitedTicks).toBeGreaterThanOrEqual(2 * baseTicks);
+    expect(waitedTicks).toBeLessThan(3 * baseTicks);
     expect(cluster.monitor.violations()).toEqual([]);
   });
 
