@@ -4,7 +4,8 @@ export { MultiPaxosReplica, type MultiPaxosRole, type MultiPaxosCounters, type R
 export { ConfigurationHistory, type Membership } from "./configuration.ts";
 export { createMultiPaxosClient } from "./client.ts";
 export { OneValuePerSlotMonitor } from "./monitor.ts";
-export { multiPaxosOptionsSchema, type MultiPaxosOptions, safeLeaseTicks } from "./options.ts";
+export { multiPaxosOptionsSchema, type MultiPaxosOptions } from "./options.ts";
+export { LeaderLease, LeaseGrant, safeLeaseTicks } from "./lease.ts";
 export { type Ballot, compareBallots, ballotEquals, formatBallot, zeroBallot } from "./ballot.ts";
 export { validateMessage } from "./validate.ts";
 export {

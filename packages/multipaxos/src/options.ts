@@ -1,4 +1,5 @@
 import { z } from "zod";
+import { safeLeaseTicks } from "./lease.ts";
 
 /**
  * multiPaxosOptionsSchema validates Multi-Paxos's options. Times are in ticks of
@@ -54,14 +55,3 @@ export const multiPaxosOptionsSchema = z
 
 /** MultiPaxosOptions are Multi-Paxos's validated options. */
 export type MultiPaxosOptions = z.output<typeof multiPaxosOptionsSchema>;
-
-/**
- * safeLeaseTicks is how long a leader may count on a lease granted at its tick
- * t: acceptors hold the grant for leaseTicks of their own clock from when they
- * received the message (after t), and two clocks may differ in rate by up to
- * the drift bound each way, so the leader trusts only leaseTicks x (1 - 2 x
- * drift), less one tick for the granularity of tick counting.
- */
-export function safeLeaseTicks(leaseTicks: number, clockDriftBoundPercent: number): number {
-  return Math.floor((leaseTicks * (100 - 2 * clockDriftBoundPercent)) / 100) - 1;
-}

@@ -33,7 +33,8 @@ import {
   type Value,
   multiPaxosRecordCodec,
 } from "./messages.ts";
-import { type MultiPaxosOptions, multiPaxosOptionsSchema, safeLeaseTicks } from "./options.ts";
+import { LeaderLease, LeaseGrant } from "./lease.ts";
+import { type MultiPaxosOptions, multiPaxosOptionsSchema } from "./options.ts";
 import { validateMessage } from "./validate.ts";
 
 /** MultiPaxosRole is the role a Multi-Paxos replica plays: a follower, a proposer in phase 1, or the distinguished proposer. */
@@ -159,12 +160,11 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private readonly inflight = new Map<NodeId, number>();
   private pendingReconfiguration: readonly NodeId[] | undefined;
   private readonly lastSentTick = new Map<NodeId, number>();
-  private readonly leaseAckTick = new Map<NodeId, number>();
+  private readonly lease: LeaderLease;
   private peersCache: { version: number; from: number; peers: readonly NodeId[] } | undefined;
 
-  // Acceptor side of leases: no promise to another proposer before grantUntilTick.
-  private grantUntilTick = 0;
-  private grantNode: NodeId | undefined;
+  /** grant is the acceptor side of leases: no promise to another proposer while it lasts. */
+  private readonly grant: LeaseGrant;
 
   // Output buffers.
   private persist: Uint8Array[] = [];
@@ -180,11 +180,9 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.configs = new ConfigurationHistory([{ effectiveSlot: 1, members: context.replicas }]);
     const firstBoot = context.durable.snapshot === undefined && context.durable.records.length === 0;
     this.recover(context.durable.snapshot, context.durable.records);
-    if (this.options.leaseTicks > 0) {
-      // A restarted acceptor forgot which lease it granted: it waits one whole lease before promising anyone (PML §5.2).
-      this.grantUntilTick = this.options.leaseTicks;
-      this.grantNode = undefined;
-    }
+    this.lease = new LeaderLease(this.options.leaseTicks, this.options.clockDriftBoundPercent);
+    // A restarted acceptor forgot which lease it granted: it waits one whole lease before promising anyone (PML §5.2).
+    this.grant = new LeaseGrant(this.options.leaseTicks);
     const initialLeader = this.configs.at(1).members[0] as NodeId;
     if (firstBoot) this.leaderBallot = { round: 1, node: initialLeader };
     if (firstBoot && initialLeader === this.id) this.becomeInitialLeader();
@@ -198,7 +196,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       this.retransmitOpenSlots();
       this.proposeNext();
     } else if (this.now >= this.electionDeadlineTick) {
-      if (this.now < this.grantUntilTick) this.electionDeadlineTick = this.grantUntilTick;
+      if (this.now < this.grant.activeUntil()) this.electionDeadlineTick = this.grant.activeUntil();
       else this.startPhase1();
     }
     this.requestCatchupIfBehind();
@@ -301,7 +299,9 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   /** leaseValid tells whether this replica is a leader holding a lease that is certainly still live. */
   leaseValid(): boolean {
     if (this.role !== "leader" || this.options.leaseTicks === 0) return false;
-    return this.now < this.leaseStartTick() + safeLeaseTicks(this.options.leaseTicks, this.options.clockDriftBoundPercent);
+    // While a configuration change is pending there is no lease: two acceptor sets would both have to grant it.
+    if (this.configs.pendingAfter(this.commitIndex + 1)) return false;
+    return this.lease.validAt(this.now, this.id, this.configs.at(this.commitIndex + 1));
   }
 
   /**
@@ -386,6 +386,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (!this.mayLead()) {
       // Not a member by this replica's view, and no leader heard: the view may be stale (a reconfiguration it missed),
       // so it asks a random replica it knows for the chosen values past its watermark.
+      if (this.role === "candidate") this.stepDown(undefined);
       this.askRandomPeerForCatchup();
       return;
     }
@@ -417,7 +418,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private onPrepare(from: NodeId, message: PrepareMessage): void {
     const ballot = ballotOf(message);
     this.noteRound(ballot);
-    if (this.now < this.grantUntilTick && this.grantNode !== ballot.node) {
+    if (this.grant.refuses(ballot.node, this.now)) {
       // A lease granted to another leader may still be live: promising now could let two leaders serve reads.
       this.counters.preparesRefusedForLease++;
       return;
@@ -493,7 +494,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.leaderBallot = this.ballot;
     this.open.clear();
     this.lastSentTick.clear();
-    this.leaseAckTick.clear();
+    this.lease.reset();
     this.nextSlot = this.commitIndex + 1;
     this.sendHeartbeats();
     this.requestCatchupIfBehind();
@@ -657,7 +658,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   private onAccepted(from: NodeId, message: AcceptedMessage): void {
     if (this.role !== "leader" || !ballotEquals(ballotOf(message), this.ballot)) return;
-    this.noteLeaseAck(from, message.leaseTick);
+    this.lease.noteAck(from, message.leaseTick, this.now);
     const proposal = this.open.get(message.slot);
     if (proposal === undefined || !proposal.config.memberSet.has(from)) return;
     proposal.acks.add(from);
@@ -745,7 +746,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   private onHeartbeatAck(from: NodeId, message: HeartbeatAckMessage): void {
     if (this.role !== "leader" || !ballotEquals(ballotOf(message), this.ballot)) return;
-    this.noteLeaseAck(from, message.leaseTick);
+    this.lease.noteAck(from, message.leaseTick, this.now);
   }
 
   /** follow accepts `ballot`'s proposer as leader: it resets the failure detector and grants the lease. */
@@ -753,30 +754,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (this.role !== "follower" && compareBallots(ballot, this.ballot) > 0) this.stepDown(ballot.node);
     this.leaderBallot = ballot;
     if (this.role === "follower") this.resetElectionDeadline();
-    if (this.options.leaseTicks > 0 && ballot.node !== this.id) {
-      this.grantNode = ballot.node;
-      this.grantUntilTick = this.now + this.options.leaseTicks;
-    }
-  }
-
-  private noteLeaseAck(from: NodeId, leaseTick: number): void {
-    if (leaseTick > this.now) return; // a tick from the future is not ours
-    if (leaseTick > (this.leaseAckTick.get(from) ?? neverTick)) this.leaseAckTick.set(from, leaseTick);
-  }
-
-  /**
-   * leaseStartTick is the latest send tick that a majority of the current
-   * configuration (this leader included) has acknowledged. While a
-   * configuration change is pending there is no lease: two acceptor sets would
-   * both have to grant it.
-   */
-  private leaseStartTick(): number {
-    if (this.configs.pendingAfter(this.commitIndex + 1)) return neverTick;
-    const config = this.configs.at(this.commitIndex + 1);
-    const ticks: number[] = [];
-    for (const member of config.members) ticks.push(member === this.id ? this.now : (this.leaseAckTick.get(member) ?? neverTick));
-    ticks.sort((a, b) => b - a);
-    return ticks[config.quorum - 1] ?? neverTick;
+    if (ballot.node !== this.id) this.grant.grant(ballot.node, this.now);
   }
 
   private resetElectionDeadline(): void {
