@@ -33,6 +33,7 @@ import {
   type VoteResponse,
 } from "./messages.ts";
 import { raftOptionsSchema, type RaftOptions } from "./options.ts";
+import { ReadIndexQueue } from "./read-index.ts";
 import { Progress } from "./progress.ts";
 import { jointIndex, jointVote, type VoteResult } from "./quorum.ts";
 import { decodeRecord, decodeSnapshot, encodeEntryRecord, encodeHardState, encodeSnapshot, type HardState, type RaftSnapshot } from "./records.ts";
@@ -50,14 +51,6 @@ export type TransferResult = { readonly kind: "started" } | { readonly kind: "re
 /** ConfigChangeOptions: `joint` forces joint consensus even for a single-server change. */
 export interface ConfigChangeOptions {
   readonly joint: boolean;
-}
-
-interface PendingRead {
-  readonly clientId: NodeId;
-  readonly sequence: number;
-  readonly command: Uint8Array;
-  readonly context: number;
-  readonly readIndex: number;
 }
 
 interface IncomingSnapshot {
@@ -124,13 +117,7 @@ export class RaftReplica implements Replica<RaftMessage> {
   private latestSnapshot: RaftSnapshot | undefined;
   private incoming: IncomingSnapshot | undefined;
 
-  private readContext = 0;
-  /** contextSentTick maps read contexts to the tick they were created at, oldest first (lease reads only). */
-  private readonly contextSentTick = new Map<number, number>();
-  private readsAwaitingCommit: ClientRequest[] = [];
-  private pendingReads: PendingRead[] = [];
-  private confirmedReads: PendingRead[] = [];
-  private needReadRound = false;
+  private readonly reads: ReadIndexQueue;
   private needBroadcast = false;
   private readonly proposed = new Map<NodeId, { sequence: number; index: number }>();
   private awaitingLeader: ClientRequest[] = [];
@@ -146,6 +133,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.options = parseConfig(raftOptionsSchema, context.options, "raft");
     this.rng = context.rng;
     this.sessions = new SessionStateMachine(context.stateMachine);
+    this.reads = new ReadIndexQueue(this.options.maxPendingReads, this.options.leaseReads);
     this.config = { voters: sortedIds(context.replicas), outgoing: [], learners: [] };
     this.recover(context.durable.snapshot, context.durable.records);
   }
@@ -679,8 +667,8 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
     const entries = progress.next <= this.log.lastIndex() ? this.log.slice(progress.next, this.options.maxBatchEntries, this.options.maxBytesPerMessage) : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send(to, { type: "appendEntries", term: this.term, prevLogIndex, prevLogTerm, entries, commit: this.log.committed, readContext: this.readContext });
-    progress.sentReadContext = this.readContext;
+    this.send(to, { type: "appendEntries", term: this.term, prevLogIndex, prevLogTerm, entries, commit: this.log.committed, readContext: this.reads.context });
+    progress.sentReadContext = this.reads.context;
     progress.sentSinceHeartbeat = true;
     const last = entries[entries.length - 1];
     if (progress.state === "probe") progress.probeSent = true;
@@ -692,8 +680,8 @@ export class RaftReplica implements Replica<RaftMessage> {
   }
 
   private sendHeartbeat(to: NodeId, progress: Progress): void {
-    this.send(to, { type: "heartbeat", term: this.term, commit: Math.min(progress.match, this.log.committed), readContext: this.readContext });
-    progress.sentReadContext = this.readContext;
+    this.send(to, { type: "heartbeat", term: this.term, commit: Math.min(progress.match, this.log.committed), readContext: this.reads.context });
+    progress.sentReadContext = this.reads.context;
   }
 
   private startSnapshot(to: NodeId, progress: Progress): void {
@@ -740,7 +728,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     for (const [id, progress] of this.progress) {
       if (id === this.id) continue;
       // An append sent since the last round already reset the follower's timer.
-      const redundant = progress.sentSinceHeartbeat && progress.sentReadContext >= this.readContext && progress.state !== "snapshot";
+      const redundant = progress.sentSinceHeartbeat && progress.sentReadContext >= this.reads.context && progress.state !== "snapshot";
       progress.sentSinceHeartbeat = false;
       if (!redundant) this.sendHeartbeat(id, progress);
     }
@@ -758,10 +746,10 @@ export class RaftReplica implements Replica<RaftMessage> {
         }
       }
     }
-    if (this.needReadRound) {
-      this.needReadRound = false;
+    if (this.reads.roundNeeded) {
+      this.reads.roundNeeded = false;
       for (const [id, progress] of this.progress) {
-        if (id !== this.id && progress.sentReadContext < this.readContext && isVoter(this.config, id)) this.sendHeartbeat(id, progress);
+        if (id !== this.id && progress.sentReadContext < this.reads.context && isVoter(this.config, id)) this.sendHeartbeat(id, progress);
       }
     }
     this.checkReads();
@@ -826,18 +814,16 @@ export class RaftReplica implements Replica<RaftMessage> {
    */
   private handleRead(request: ClientRequest): void {
     if (!this.committedInTerm()) {
-      if (this.readsAwaitingCommit.length < this.options.maxPendingReads) this.readsAwaitingCommit.push(request);
+      this.reads.holdUntilCommit(request);
       return;
     }
-    if (this.pendingReads.length + this.confirmedReads.length >= this.options.maxPendingReads) return;
-    const read = { clientId: request.clientId, sequence: request.sequence, command: request.command, readIndex: this.log.committed };
+    if (this.reads.full()) return;
     if (this.options.leaseReads && !this.timeoutNowSent && this.leaseValid()) {
-      this.confirmedReads.push({ ...read, context: 0 });
+      this.reads.addLeaseRead(request, this.log.committed);
       this.serveReads();
       return;
     }
-    this.pendingReads.push({ ...read, context: this.newReadContext() });
-    this.needReadRound = true;
+    this.reads.startRound(request, this.log.committed, this.ticks, this.confirmedReadContext());
   }
 
   private committedInTerm(): boolean {
@@ -852,53 +838,25 @@ export class RaftReplica implements Replica<RaftMessage> {
    * other leader can exist yet; the halving leaves room for clock drift.
    */
   private leaseValid(): boolean {
-    const confirmed = this.confirmedReadContext();
-    let sentTick: number | undefined;
-    for (const [context, tick] of this.contextSentTick) {
-      if (context > confirmed) break;
-      sentTick = tick;
-    }
+    const sentTick = this.reads.confirmedSinceTick(this.confirmedReadContext());
     return sentTick !== undefined && this.ticks - sentTick < Math.floor(this.options.electionTimeoutTicks / 2);
-  }
-
-  /** newReadContext starts a new read context, remembering the tick it was first sent at (for leases). */
-  private newReadContext(): number {
-    this.readContext++;
-    if (this.options.leaseReads) {
-      this.contextSentTick.set(this.readContext, this.ticks);
-      // Keep only what a future lease check can use: the newest confirmed context and later ones.
-      const confirmed = this.confirmedReadContext();
-      for (const context of this.contextSentTick.keys()) {
-        if (context >= confirmed) break;
-        this.contextSentTick.delete(context);
-      }
-    }
-    return this.readContext;
   }
 
   /** confirmedReadContext is the newest read context a quorum (this leader included) has echoed. */
   private confirmedReadContext(): number {
-    return jointIndex(this.config.voters, this.config.outgoing, (id) => (id === this.id ? this.readContext : (this.progress.get(id)?.ackedReadContext ?? 0)));
+    return jointIndex(this.config.voters, this.config.outgoing, (id) => (id === this.id ? this.reads.context : (this.progress.get(id)?.ackedReadContext ?? 0)));
   }
 
   private checkReads(): void {
-    if (this.role !== "leader" || this.pendingReads.length === 0) return;
-    const confirmed = this.confirmedReadContext();
-    let k = 0;
-    while (k < this.pendingReads.length && (this.pendingReads[k] as PendingRead).context <= confirmed) k++;
-    if (k === 0) return;
-    for (const read of this.pendingReads.splice(0, k)) this.confirmedReads.push(read);
+    if (this.role !== "leader" || !this.reads.hasPending()) return;
+    this.reads.confirm(this.confirmedReadContext());
     this.serveReads();
   }
 
   private serveReads(): void {
-    let k = 0;
-    while (k < this.confirmedReads.length && (this.confirmedReads[k] as PendingRead).readIndex <= this.applied) {
-      const read = this.confirmedReads[k] as PendingRead;
-      this.reply(read.clientId, read.sequence, this.sessions.query(read.command));
-      k++;
+    for (const read of this.reads.takeServable(this.applied)) {
+      this.reply(read.request.clientId, read.request.sequence, this.sessions.query(read.request.command));
     }
-    if (k > 0) this.confirmedReads.splice(0, k);
   }
 
   private reply(clientId: NodeId, sequence: number, result: Uint8Array): void {
@@ -915,10 +873,8 @@ export class RaftReplica implements Replica<RaftMessage> {
       this.applyEntry(entry);
     }
     this.maybeSnapshot();
-    if (this.role === "leader" && this.readsAwaitingCommit.length > 0 && this.committedInTerm()) {
-      const waiting = this.readsAwaitingCommit;
-      this.readsAwaitingCommit = [];
-      for (const request of waiting) this.handleRead(request);
+    if (this.role === "leader" && this.committedInTerm()) {
+      for (const request of this.reads.takeAwaitingCommit()) this.handleRead(request);
     }
     this.serveReads();
   }
@@ -1078,7 +1034,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       // A lease is renewed by acknowledgements of messages sent at a known tick: give each round its own context.
-      if (this.options.leaseReads) this.newReadContext();
+      if (this.options.leaseReads) this.reads.newContext(this.ticks, this.confirmedReadContext());
       this.bcastHeartbeat();
     }
   }
@@ -1193,13 +1149,9 @@ export class RaftReplica implements Replica<RaftMessage> {
     const progress = new Map<NodeId, Progress>();
     for (const id of members(this.config)) progress.set(id, this.newProgress(id));
     this.progress = progress;
-    this.pendingReads = [];
-    this.confirmedReads = [];
-    this.contextSentTick.clear();
+    this.reads.reset();
     this.timeoutNowSent = false;
     this.steppingDown = false;
-    this.readsAwaitingCommit = [];
-    this.needReadRound = false;
     this.needBroadcast = false;
     this.proposed.clear();
   }

@@ -15,6 +15,7 @@ import {
   type RaftMessage,
 } from "../src/index.ts";
 import { RaftLog } from "../src/log.ts";
+import { ReadIndexQueue } from "../src/read-index.ts";
 import { entriesOfTerms } from "./network.ts";
 
 describe("quorum arithmetic (§5.2, §5.4.2, thesis §4.3)", () => {
@@ -109,6 +110,49 @@ describe("Progress and Inflights (flow control)", () => {
     expect(progress.maybeDecreaseTo(5, 0)).toBe(false);
     expect(progress.maybeDecreaseTo(11, 0)).toBe(true);
     expect(progress.next).toBe(7);
+  });
+});
+
+describe("ReadIndexQueue (thesis §6.4)", () => {
+  const request = (sequence: number) => ({ type: "clientRequest" as const, clientId: firstClientId, sequence, command: new Uint8Array(0), readOnly: true });
+
+  it("a read is confirmed by an echo of its own context or a later one, and served once applied", () => {
+    const queue = new ReadIndexQueue(10, false);
+    queue.startRound(request(1), 5, 0, 0);
+    queue.startRound(request(2), 7, 0, 0);
+    expect(queue.roundNeeded).toBe(true);
+    queue.confirm(1);
+    expect(queue.takeServable(4)).toEqual([]);
+    expect(queue.takeServable(9).map((r) => r.request.sequence)).toEqual([1]);
+    queue.confirm(2);
+    expect(queue.takeServable(9).map((r) => r.request.sequence)).toEqual([2]);
+    expect(queue.hasPending()).toBe(false);
+  });
+
+  it("contexts keep growing across a reset, so a stale echo never confirms a new read", () => {
+    const queue = new ReadIndexQueue(10, false);
+    queue.startRound(request(1), 1, 0, 0);
+    queue.reset();
+    queue.startRound(request(2), 1, 0, 0);
+    queue.confirm(1);
+    expect(queue.takeServable(5)).toEqual([]);
+  });
+
+  it("a lease counts from the tick its confirmed context was created", () => {
+    const queue = new ReadIndexQueue(10, true);
+    queue.newContext(3, 0);
+    queue.newContext(8, 0);
+    expect(queue.confirmedSinceTick(0)).toBeUndefined();
+    expect(queue.confirmedSinceTick(1)).toBe(3);
+    expect(queue.confirmedSinceTick(2)).toBe(8);
+  });
+
+  it("reads past the limit are refused", () => {
+    const queue = new ReadIndexQueue(1, false);
+    queue.startRound(request(1), 1, 0, 0);
+    expect(queue.full()).toBe(true);
+    expect(queue.holdUntilCommit(request(2))).toBe(true);
+    expect(queue.holdUntilCommit(request(3))).toBe(false);
   });
 });
 
