@@ -98,6 +98,24 @@ describe("built-in scenarios", () => {
 });
 
 describe("steady state", () => {
+  test("with leases on, a read takes two one-way delays and no log slot; writes still take four", () => {
+    const nodes = 3;
+    const result = simulate({ nodes, scenario: "steady", seed: 1, protocolOptions: { leaseTicks: 10 } });
+    const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+    const latencyMs = (type: "read" | "write"): number =>
+      median(
+        result.history
+          .filter((op) => op.status === "ok" && (op.input.type === "get") === (type === "read") && op.completeUs !== undefined)
+          .map((op) => ((op.completeUs as number) - op.invokeUs) / 1000),
+      );
+    expect(latencyMs("read")).toBeCloseTo(2, 1);
+    expect(latencyMs("write")).toBeCloseTo(4, 1);
+    const writes = result.history.filter((op) => op.input.type !== "get").length;
+    expect(result.messages.byType["accept"]).toBe((nodes - 1) * writes);
+    expect(result.invariantViolations).toEqual([]);
+    expect(checkKvHistory(result.history).kind).toBe("linearizable");
+  });
+
   for (const nodes of [3, 5]) {
     test(`on ${nodes} nodes the median latency is the link model's 4 one-way delays, within 10%`, () => {
       const result = simulate({ nodes, scenario: "steady", seed: 1 });
