@@ -1,0 +1,85 @@
+// Golden traces, after etcd-io/raft's testdata/*.txt: a scenario's every
+// delivered message, as text, compared with a file under test/testdata. A
+// change of behaviour shows up as a readable diff. Regenerate on purpose with
+// CONCORD_UPDATE_GOLDEN=1.
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { firstClientId } from "@concord/core";
+import { describe, expect, it } from "vitest";
+import type { RaftMessage } from "../src/index.ts";
+import { TestNetwork, seedLog, type Envelope } from "./network.ts";
+
+function describeMessage(message: RaftMessage): string {
+  switch (message.type) {
+    case "appendEntries":
+      return `appendEntries term=${message.term} prev=(${message.prevLogIndex},${message.prevLogTerm}) entries=[${message.entries.map((e) => `${e.index}@${e.term}`).join(" ")}] commit=${message.commit} ctx=${message.readContext}`;
+    case "appendResponse":
+      return `appendResponse term=${message.term} index=${message.index}${message.reject ? ` reject hint=(${message.rejectHint},${message.logTerm})` : ""} ctx=${message.readContext}`;
+    case "heartbeat":
+      return `heartbeat term=${message.term} commit=${message.commit} ctx=${message.readContext}`;
+    case "heartbeatResponse":
+      return `heartbeatResponse term=${message.term} ctx=${message.readContext}`;
+    case "requestVote":
+      return `requestVote term=${message.term} last=(${message.lastLogIndex},${message.lastLogTerm})${message.preVote ? " pre" : ""}${message.transfer ? " transfer" : ""}`;
+    case "voteResponse":
+      return `voteResponse term=${message.term} ${message.reject ? "reject" : "grant"}${message.preVote ? " pre" : ""} commit=(${message.commit},${message.commitTerm})`;
+    case "installSnapshot":
+      return `installSnapshot term=${message.term} snapshot=(${message.snapshotIndex},${message.snapshotTerm}) bytes=[${message.offset},${message.offset + message.data.length})/${message.totalBytes}`;
+    case "snapshotResponse":
+      return `snapshotResponse term=${message.term} snapshot=${message.snapshotIndex} offset=${message.offset}`;
+    case "timeoutNow":
+      return `timeoutNow term=${message.term}`;
+    case "clientRequest":
+      return `clientRequest seq=${message.sequence}${message.readOnly ? " read" : ""}`;
+    case "clientReply":
+      return `clientReply seq=${message.sequence}`;
+    case "notLeader":
+      return `notLeader seq=${message.sequence} hint=${message.hasLeaderHint ? message.leaderHint : "none"}`;
+  }
+}
+
+function recordTrace(net: TestNetwork, lines: string[]): void {
+  net.drop = (envelope: Envelope) => {
+    const to = envelope.to >= firstClientId ? `c${envelope.to - firstClientId}` : String(envelope.to);
+    lines.push(`  ${envelope.from} -> ${to}: ${describeMessage(envelope.message)}`);
+    return false;
+  };
+}
+
+function compareWithGolden(name: string, lines: readonly string[]): void {
+  const path = join(import.meta.dirname, "testdata", `${name}.txt`);
+  const text = `${lines.join("\n")}\n`;
+  if (process.env["CONCORD_UPDATE_GOLDEN"] !== undefined) writeFileSync(path, text);
+  expect(text).toBe(readFileSync(path, "utf8"));
+}
+
+describe("golden traces", () => {
+  it("pre-vote election, a write, a ReadIndex read and an idle heartbeat on three nodes", () => {
+    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: true });
+    const lines: string[] = [];
+    recordTrace(net, lines);
+    lines.push("campaign 1");
+    net.elect(1);
+    lines.push("put k=v via 1");
+    net.put(1, "k", "v");
+    lines.push("get k via 1");
+    net.request(1, firstClientId, 2, { type: "get", key: "k" });
+    net.deliverAll();
+    lines.push("tick 1 twice");
+    net.tick(1, 2);
+    compareWithGolden("election-write-read", lines);
+  });
+
+  it("a leader repairs Figure 7's follower (f) with one hinted retry", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 1, [1, 1, 1, 4, 4, 5, 5, 6, 6, 6], 7);
+    seedLog(net, 2, [1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3], 7);
+    seedLog(net, 3, [], 7);
+    const lines: string[] = [];
+    recordTrace(net, lines);
+    lines.push("campaign 1");
+    net.elect(1);
+    lines.push(`log 2: ${net.terms(2).join(" ")}`);
+    compareWithGolden("figure7-f", lines);
+  });
+});
