@@ -2,7 +2,7 @@
 // etcd-io/raft's `network` in raft_test.go): replicas are driven directly,
 // every Ready is persisted to an in-memory store before its messages are
 // queued, and every message is encoded and decoded on the way.
-import { createRng, firstClientId, type NodeId, type ProtocolOptions, type Ready } from "@concord/core";
+import { createRng, firstClientId, type Crypto, type NodeId, type ProtocolOptions, type Ready } from "@concord/core";
 import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvResult } from "@concord/kv";
 import { RaftReplica, raftCodec, type Entry, type RaftMessage } from "../src/index.ts";
 import { encodeEntryRecord, encodeHardState } from "../src/records.ts";
@@ -20,7 +20,26 @@ export interface StoredState {
   records: Uint8Array[];
 }
 
-/** testOptions turns pre-vote and check-quorum off (the paper's plain Raft) unless a test asks for them. */
+/** noCrypto stands in for the runtime's cryptography, which Raft (a crash-fault protocol) never uses. */
+export const noCrypto: Crypto = {
+  digest: () => {
+    throw new Error("raft does not hash");
+  },
+  mac: () => {
+    throw new Error("raft does not MAC");
+  },
+  sign: () => {
+    throw new Error("raft does not sign");
+  },
+  verify: () => {
+    throw new Error("raft does not verify");
+  },
+  macKey: () => {
+    throw new Error("raft has no MAC keys");
+  },
+};
+
+/** plainOptions turns pre-vote and check-quorum off (the paper's plain Raft) unless a test asks for them. */
 export const plainOptions: ProtocolOptions = { preVote: false, checkQuorum: false };
 
 /** TestNetwork drives a cluster of RaftReplicas by hand. */
@@ -64,7 +83,7 @@ export class TestNetwork {
       rng: createRng(this.seed++ * 7919 + id),
       durable: { snapshot: disk.snapshot, records: [...disk.records] },
       stateMachine: machine,
-      crypto: undefined as never,
+      crypto: noCrypto,
       options,
     });
     this.replicas.set(id, replica);

@@ -16,7 +16,7 @@ import {
 } from "../src/index.ts";
 import { RaftLog } from "../src/log.ts";
 import { ReadIndexQueue } from "../src/read-index.ts";
-import { entriesOfTerms } from "./network.ts";
+import { entriesOfTerms, noCrypto } from "./network.ts";
 
 describe("quorum arithmetic (§5.2, §5.4.2, thesis §4.3)", () => {
   it("majorityIndex is the highest index a majority has reached", () => {
@@ -170,7 +170,7 @@ describe("options", () => {
     [{ clientRetryTicks: 50, clientGiveUpTicks: 10 }, "clientGiveUpTicks"],
     [{ unknownOption: 1 }, "raft"],
   ])("%j is a ConfigError naming %s", (input, field) => {
-    const build = () => raft.createClient({ id: firstClientId, replicas: [1], rng: createRng(1), crypto: undefined as never, options: input });
+    const build = () => raft.createClient({ id: firstClientId, replicas: [1], rng: createRng(1), crypto: noCrypto, options: input });
     expect(build).toThrow(ConfigError);
     expect(build).toThrow(field);
   });
@@ -196,7 +196,7 @@ describe("codec and client", () => {
   });
 
   it("the client follows a notLeader hint and completes on the leader's reply", () => {
-    const client = createRaftClient({ id: firstClientId, replicas: [1, 2, 3], rng: createRng(3), crypto: undefined as never, options: {} });
+    const client = createRaftClient({ id: firstClientId, replicas: [1, 2, 3], rng: createRng(3), crypto: noCrypto, options: {} });
     client.submit(new Uint8Array([1]), { readOnly: false });
     const first = client.ready();
     const firstTarget = first?.messages[0]?.to as number;
