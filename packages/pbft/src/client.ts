@@ -57,9 +57,10 @@ export class PbftClient implements Client<PbftMessage> {
   submit(command: Uint8Array, options: SubmitOptions): SubmitResult {
     if (this.pending !== undefined) return { kind: "rejected", rejection: overloaded(1) };
     this.sequence++;
-    const request = this.auth.sealRequest({ type: "request", clientId: this.id, sequence: this.sequence, command, readOnly: options.readOnly, macs: [] });
-    this.pending = { request, ordered: !options.readOnly, replies: new Map(), ticksSinceSend: 0, ticksSinceSubmit: 0 };
-    if (options.readOnly) this.broadcast(request);
+    const unordered = options.readOnly && this.options.readOnlyOptimization;
+    const request = this.auth.sealRequest({ type: "request", clientId: this.id, sequence: this.sequence, command, readOnly: unordered, macs: [] });
+    this.pending = { request, ordered: !unordered, replies: new Map(), ticksSinceSend: 0, ticksSinceSubmit: 0 };
+    if (unordered) this.broadcast(request);
     else this.send(this.quorums.primary(this.viewGuess), request);
     return { kind: "accepted", sequence: this.sequence };
   }

@@ -22,6 +22,8 @@ export const pbftOptionsSchema = z
     authentication: z.enum(["macs", "signatures"]).default("macs"),
     /** pendingRequestsMax bounds the primary's queue of requests waiting for a batch. */
     pendingRequestsMax: z.number().int().min(1).default(10_000),
+    /** readOnlyOptimization: clients send read-only requests to every replica and accept 2f+1 matching unordered replies; off, reads are ordered like writes. */
+    readOnlyOptimization: z.boolean().default(true),
     /** clientRetryTicks: a client with no accepted result for this long broadcasts its request to every replica. */
     clientRetryTicks: z.number().int().min(1).default(20),
     /** clientReadTicks: a read-only request without 2f+1 matching replies for this long is retried as an ordered request. */

@@ -81,6 +81,27 @@ describe("PBFT steady state against the analytic model (docs/pbft.md)", () => {
     });
   }
 
+  it("matches the analytic count under the built-in steady scenario once reads are ordered like writes (readOnlyOptimization off)", () => {
+    for (const nodes of [4, 7]) {
+      const result = runSimulation({ algorithm: pbft, nodes, scenario: "steady", seed: 1, protocolOptions: { readOnlyOptimization: false } });
+      expect(result.ops.completed).toBe(result.ops.invoked);
+      // The steady clients move in lockstep, so every batch holds one request and the count is exact.
+      expect(result.messages.byType["prePrepare"]).toBe(result.ops.completed * (nodes - 1));
+      expect(result.messages.perOp).toBeCloseTo(pbft.analyticMessagesPerOp(nodes, 1), 9);
+      expect(Math.abs(result.latencyMs.p50 - pbft.oneWayDelaysPerOp)).toBeLessThanOrEqual(0.1 * pbft.oneWayDelaysPerOp);
+    }
+  });
+
+  it("serves each read of the built-in steady scenario with 2n messages and no agreement round (readOnlyOptimization on)", () => {
+    const nodes = 4;
+    const result = runSimulation({ algorithm: pbft, nodes, scenario: "steady", seed: 1 });
+    const reads = result.history.filter((op) => op.input.type === "get").length;
+    const writes = result.history.length - reads;
+    expect(result.messages.byType["request"]).toBe(writes + nodes * reads);
+    expect(result.messages.byType["reply"]).toBe(nodes * result.history.length);
+    expect(result.messages.byType["prePrepare"]).toBe(writes * (nodes - 1));
+  });
+
   it("batches under load: with many clients the messages per operation fall below the single-request cost", () => {
     const result = runSimulation({ algorithm: pbft, nodes: 4, seed: 5, scenario: { ...writesOnly, workload: { ...writesOnly.workload, clients: 32, ops: 320 } } });
     expect(result.ops.completed).toBe(320);
