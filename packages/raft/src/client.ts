@@ -17,8 +17,19 @@ export const raftClientAdapter: LeaderClientAdapter<RaftMessage> = {
   },
 };
 
-/** createRaftClient builds Raft's client: core's LeaderClient with Raft's messages and the configured patience. */
-export function createRaftClient(context: ClientContext): LeaderClient<RaftMessage> {
-  const options = parseConfig(raftOptionsSchema, context.options, "raft");
-  return new LeaderClient<RaftMessage>(context, raftClientAdapter, { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks });
+/**
+ * RaftClient is Raft's client: core's LeaderClient (send to the believed
+ * leader, follow NotLeader hints, retry the same session request elsewhere,
+ * give up as indeterminate) with Raft's messages and the configured patience.
+ */
+export class RaftClient extends LeaderClient<RaftMessage> {
+  constructor(context: ClientContext) {
+    const options = parseConfig(raftOptionsSchema, context.options, "raft");
+    super(context, raftClientAdapter, { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks });
+  }
+}
+
+/** createRaftClient builds a {@link RaftClient}. */
+export function createRaftClient(context: ClientContext): RaftClient {
+  return new RaftClient(context);
 }

@@ -1,7 +1,7 @@
 // @concord/raft: Raft as a deterministic, I/O-free replica behind core's Replica interface.
 export { raft } from "./algorithm.ts";
 export { RaftReplica, type RaftRole, type ProposalResult, type TransferResult, type ConfigChangeOptions } from "./raft.ts";
-export { createRaftClient, raftClientAdapter } from "./client.ts";
+export { RaftClient, createRaftClient, raftClientAdapter } from "./client.ts";
 export { raftOptionsSchema, type RaftOptions } from "./options.ts";
 export {
   raftCodec,
