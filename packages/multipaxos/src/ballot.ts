@@ -3,8 +3,8 @@ import type { BallotFields } from "./messages.ts";
 
 /**
  * Ballot is a Paxos ballot number, totally ordered by (round, node) so that no
- * two proposers ever use the same one (Paxos Made Simple §2.2, "disjoint sets
- * of numbers").
+ * two proposers ever use the same one (Paxos Made Simple §2.5: proposers
+ * choose their numbers from disjoint sets).
  */
 export interface Ballot {
   readonly round: number;

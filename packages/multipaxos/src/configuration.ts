@@ -19,8 +19,8 @@ function membership(configuration: Configuration): Membership {
 /**
  * ConfigurationHistory holds the configurations of acceptors that govern the
  * slots a replica still cares about. A configuration chosen in slot i governs
- * slots from i + α on (PMS §3, end: "the set of servers ... for instance i + α
- * is determined by the state after executing instance i"), so the
+ * slots from i + α on (PMS §3, last paragraphs: the state after executing
+ * instance i determines the servers of instance i + α), so the
  * configuration of every slot up to the chosen watermark + α is known.
  *
  * Invariant: effective slots strictly increase and the first is at most the

@@ -77,7 +77,7 @@ export interface PromiseMessage extends BallotFields {
   readonly accepted: readonly SlotValue[];
 }
 
-/** NackMessage refuses a Prepare or an Accept and carries the acceptor's higher promised ballot (PMMC §3 "preempted"). */
+/** NackMessage refuses a Prepare or an Accept and carries the acceptor's higher promised ballot (PMMC: the leader is preempted). */
 export interface NackMessage extends BallotFields {
   readonly type: "nack";
 }

@@ -84,7 +84,7 @@ const noop: Value = { commands: [], members: [] };
 /**
  * MultiPaxosReplica is one Multi-Paxos participant, acting as proposer,
  * acceptor and learner at once (Paxos Made Simple §3; Paxos Made Moderately
- * Complex §2), as a deterministic, I/O-free state machine.
+ * Complex), as a deterministic, I/O-free state machine.
  *
  * - A distinguished proposer runs phase 1 once for every slot above its chosen
  *   watermark, adopts the highest-ballot accepted value per slot and fills the
@@ -92,7 +92,7 @@ const noop: Value = { commands: [], members: [] };
  *   window of open slots, batching client commands into one slot.
  * - Acceptor state (promised ballot, accepted ballot and value per slot) is
  *   persisted in the same Ready as the promise or acceptance that reveals it,
- *   so it is synced before the message leaves (Paxos Made Live §4).
+ *   so it is synced before the message leaves (Paxos Made Simple §2.5).
  * - Chosen slots are learned from the leader's chosen watermark, piggybacked on
  *   Accept and Heartbeat messages, and executed strictly in slot order; holes
  *   are recovered from peers, or by a snapshot when they were compacted.
@@ -181,7 +181,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     const firstBoot = context.durable.snapshot === undefined && context.durable.records.length === 0;
     this.recover(context.durable.snapshot, context.durable.records);
     this.lease = new LeaderLease(this.options.leaseTicks, this.options.clockDriftBoundPercent);
-    // A restarted acceptor forgot which lease it granted: it waits one whole lease before promising anyone (PML §5.2).
+    // A restarted acceptor forgot which lease it granted: it waits one whole lease before promising anyone.
     this.grant = new LeaseGrant(this.options.leaseTicks);
     const initialLeader = this.configs.at(1).members[0] as NodeId;
     if (firstBoot) this.leaderBallot = { round: 1, node: initialLeader };
@@ -356,7 +356,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   /**
    * canServeLeaseRead: a leader may answer a read from its own state while its
-   * lease is live (no other leader can have been elected, PML §5.2) and once it
+   * lease is live (no other leader can have been elected; Paxos Made Live §4.2) and once it
    * has applied every slot its phase 1 found, so that every write acknowledged
    * by an earlier leader is in its state.
    */
@@ -456,7 +456,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   /**
    * mergePromise folds one promise into what phase 1 found: per slot the value
-   * accepted in the highest ballot (PMS §2.2, P2c; PMMC §3 "pmax"), the highest
+   * accepted in the highest ballot (PMS §2.2, P2c; PMMC, pmax), the highest
    * slot reported, and the highest compaction point (slots through it are
    * chosen: they are recovered by snapshot, never re-proposed).
    */
@@ -520,7 +520,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     const ballot = ballotOf(message);
     this.noteRound(ballot);
     if (this.role === "follower" || compareBallots(ballot, this.ballot) <= 0) return;
-    // Preempted (PMMC §3): yield to the higher ballot and wait a randomized timeout before trying again,
+    // Preempted (PMMC): yield to the higher ballot and wait a randomized timeout before trying again,
     // so that two proposers do not keep outbidding each other.
     this.stepDown(ballot.node);
   }
@@ -645,7 +645,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.learnWatermark(ballot, message.chosenWatermark);
   }
 
-  /** acceptLocally is the acceptor's phase 2b: record and persist the acceptance (PML §4: synced before the reply leaves). */
+  /** acceptLocally is the acceptor's phase 2b: record and persist the acceptance (PMS §2.5: in stable storage before the reply leaves). */
   private acceptLocally(slot: number, ballot: Ballot, value: Value): void {
     assert(compareBallots(ballot, this.promised) >= 0, "acceptance below the promised ballot");
     this.promised = ballot;

@@ -61,7 +61,7 @@ describe("acceptor (PMS §2.2)", () => {
     expect(cluster.take(sentBy(1, "accepted"))).toHaveLength(1);
   });
 
-  test("a promise and an acceptance are persisted in the same Ready as the message that reveals them (PML §4)", () => {
+  test("a promise and an acceptance are persisted in the same Ready as the message that reveals them (PMS §2.5)", () => {
     const cluster = new TestCluster(3);
     const acceptor = cluster.replica(1);
     acceptor.step(2, { type: "prepare", ballotRound: 3, ballotNode: 2, fromSlot: 1 });
@@ -94,7 +94,7 @@ describe("acceptor (PMS §2.2)", () => {
   });
 });
 
-describe("leader election and phase 1 (PMS §3, PMMC §3)", () => {
+describe("leader election and phase 1 (PMS §3, PMMC)", () => {
   test("a new leader re-proposes the value accepted in the highest ballot for each slot and fills gaps with no-ops", () => {
     const cluster = new TestCluster(5);
     const candidate = cluster.replica(4);
@@ -318,7 +318,7 @@ describe("catch-up and compaction", () => {
   });
 });
 
-describe("leader leases (PML §5.2)", () => {
+describe("leader leases (PML §4.2)", () => {
   const leases = { leaseTicks: 10, heartbeatTicks: 2, electionTimeoutTicks: 12, clockDriftBoundPercent: 10 };
 
   test("a leader serves a read locally while its lease is live, and refuses to once the lease may have expired", () => {
