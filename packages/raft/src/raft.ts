@@ -111,18 +111,28 @@ export class RaftReplica implements Replica<RaftMessage> {
   private timeoutNowSent = false;
   /** steppingDown: this leader was removed and is handing leadership over (thesis §4.2.2). */
   private steppingDown = false;
+  /** pendingConfigIndex: no configuration change may be proposed until this index is applied (one change at a time). */
   private pendingConfigIndex = 0;
+  /** Invariant: snapshotIndex <= applied <= commit. */
   private applied = 0;
+  /** recovering: entries are being re-applied from disk, so nobody is answered. */
   private recovering = false;
+  /** latestSnapshot is what a follower that fell behind the log is sent (§7). */
   private latestSnapshot: RaftSnapshot | undefined;
+  /** incoming is the snapshot a follower is receiving chunk by chunk. */
   private incoming: IncomingSnapshot | undefined;
 
   private readonly reads: ReadIndexQueue;
+  /** needBroadcast: entries were appended since the last Ready; they go out in one append per follower. */
   private needBroadcast = false;
+  /** proposed remembers each client's latest request in this leader's log, so that a retry is not appended twice. */
   private readonly proposed = new Map<NodeId, { sequence: number; index: number }>();
+  /** awaitingLeader holds client requests that arrived while no leader was known. */
   private awaitingLeader: ClientRequest[] = [];
 
+  /** records are the durable records of the next Ready. */
   private records: Uint8Array[] = [];
+  /** persistedHardState is the hard state last put into records, to write it only when it changes. */
   private persistedHardState: HardState | undefined;
   private pendingSnapshotBytes: Uint8Array | undefined;
   private outbox: Outbound<RaftMessage>[] = [];
