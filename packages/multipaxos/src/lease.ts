@@ -15,7 +15,7 @@ export function safeLeaseTicks(leaseTicks: number, clockDriftBoundPercent: numbe
 }
 
 /**
- * LeaderLease is the leader's side of a lease (Paxos Made Live §4.2): for each acceptor,
+ * LeaderLease is the leader's side of a lease (Paxos Made Live, "Master leases"): for each acceptor,
  * the latest of the leader's send ticks it acknowledged in the current ballot.
  * The lease starts at the latest tick a majority acknowledged and lasts
  * {@link safeLeaseTicks}.

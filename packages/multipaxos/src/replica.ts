@@ -356,7 +356,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   /**
    * canServeLeaseRead: a leader may answer a read from its own state while its
-   * lease is live (no other leader can have been elected; Paxos Made Live §4.2) and once it
+   * lease is live (no other leader can have been elected; Paxos Made Live, "Master leases") and once it
    * has applied every slot its phase 1 found, so that every write acknowledged
    * by an earlier leader is in its state.
    */

@@ -318,7 +318,7 @@ describe("catch-up and compaction", () => {
   });
 });
 
-describe("leader leases (PML §4.2)", () => {
+describe("leader leases (PML, section Master leases)", () => {
   const leases = { leaseTicks: 10, heartbeatTicks: 2, electionTimeoutTicks: 12, clockDriftBoundPercent: 10 };
 
   test("a leader serves a read locally while its lease is live, and refuses to once the lease may have expired", () => {
