@@ -224,6 +224,28 @@ describe("flow control: batching, pipelining and limits", () => {
     expect(net.repliesTo(client).map((r) => r.sequence)).toEqual([1, 1]);
   });
 
+  it("a replica that knows no leader holds a client's request and redirects it once a leader appears", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.request(2, client, 1, { type: "put", key: "k", value: new Uint8Array(1) });
+    net.deliverAll();
+    expect(net.clientInbox).toEqual([]);
+    net.elect(1);
+    expect(net.clientInbox.map((e) => e.message)).toEqual([{ type: "notLeader", sequence: 1, hasLeaderHint: true, leaderHint: 1 }]);
+  });
+
+  it("a leader drops proposals past maxUncommittedEntries until some commit", () => {
+    const net = new TestNetwork([1, 2, 3], { preVote: false, checkQuorum: false, maxUncommittedEntries: 2 });
+    net.elect(1);
+    net.isolate(1);
+    for (let i = 1; i <= 4; i++) net.request(1, client + i, 1, { type: "put", key: `k${i}`, value: new Uint8Array(1) });
+    expect(net.node(1).lastIndex() - net.node(1).status().commitIndex).toBe(2);
+    net.heal();
+    net.tick(1, 3);
+    net.request(1, client + 3, 1, { type: "put", key: "k3", value: new Uint8Array(1) });
+    net.deliverAll();
+    expect(net.repliesTo(client + 3)).toHaveLength(1);
+  });
+
   it("a follower answers a client with the leader's id", () => {
     const net = new TestNetwork([1, 2, 3]);
     net.elect(1);
