@@ -232,6 +232,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     if (plan.kind === "invalid") return { kind: "rejected", rejection: dropped(plan.reason) };
     const index = this.appendAsLeader([configBody(plan.config)]);
     this.pendingConfigIndex = index;
+    this.applyCommitted(); // a single voter commits at once
     return { kind: "accepted", index };
   }
 
@@ -256,6 +257,7 @@ export class RaftReplica implements Replica<RaftMessage> {
   /** campaign starts an election now, as an election timeout would (for tests and operators). */
   campaign(): void {
     this.hup(false);
+    this.applyCommitted(); // a single voter commits its no-op at once
   }
 
   // ---------------------------------------------------------- introspection

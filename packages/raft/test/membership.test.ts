@@ -220,3 +220,20 @@ describe("learners", () => {
     expect(net.repliesTo(client)).toHaveLength(1);
   });
 });
+
+describe("a single-voter cluster", () => {
+  it("applies its own configuration change at once and grows to two voters", () => {
+    const net = new TestNetwork([1, 2], undefined, 1, [1]);
+    net.elect(1);
+    expect(net.node(1).status()).toMatchObject({ role: "leader", commitIndex: 1, appliedIndex: 1 });
+    expect(net.node(1).proposeConfigChange([{ type: "addVoter", node: 2 }])).toMatchObject({ kind: "accepted", index: 2 });
+    expect(net.node(1).configuration().voters).toEqual([1, 2]);
+    net.deliverAll();
+    net.tick(1, 2);
+    expect(net.node(2).configuration().voters).toEqual([1, 2]);
+    net.put(1, "k", "v");
+    expect(net.value(2, "k")).toBeUndefined(); // the commit index reaches node 2 with the next round
+    net.tick(1, 2);
+    expect(net.value(2, "k")).toBe("v");
+  });
+});
