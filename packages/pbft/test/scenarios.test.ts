@@ -37,6 +37,19 @@ describe("PBFT with a small checkpoint interval and window (K = 2, L = 4): const
   });
 });
 
+describe("PBFT runs replay from their seed", () => {
+  it("gives the same run, message for message, for the same seed under chaos and every Byzantine strategy", () => {
+    const runs = [{ scenario: "chaos" }, ...pbft.byzantineStrategies.map((s) => ({ scenario: "byzantine", byzantineStrategy: s.name }))];
+    for (const run of runs) {
+      const once = runSimulation({ algorithm: pbft, nodes: 4, seed: 11, ops: 10, clients: 2, ...run });
+      const again = runSimulation({ algorithm: pbft, nodes: 4, seed: 11, ops: 10, clients: 2, ...run });
+      expect(again.messages).toEqual(once.messages);
+      expect(again.bytes).toEqual(once.bytes);
+      expect(again.history).toEqual(once.history);
+    }
+  });
+});
+
 describe("PBFT under chaos (swarm testing: a fault mix drawn from each seed)", () => {
   for (const [nodes, fallback] of [
     [4, 60],
