@@ -137,20 +137,25 @@ describe("§5.2 leader election", () => {
   });
 
   it("a follower that granted a vote resets its election timer", () => {
-    const net = new TestNetwork([1, 2, 3]);
+    // Learn this seed's randomized timeout on one network, then replay the same seed on another.
+    // Both start in term 1 with no vote, so the vote below does not change the term (which would redraw the timeout).
+    const probe = new TestNetwork([1, 2, 3], undefined, 9);
+    seedLog(probe, 1, [], 1);
+    probe.isolate(1);
+    let timeout = 0;
+    while (probe.node(1).raftRole() === "follower") {
+      probe.node(1).tick();
+      timeout++;
+    }
+    const net = new TestNetwork([1, 2, 3], undefined, 9);
+    seedLog(net, 1, [], 1);
     net.isolate(1);
-    net.node(1).tick();
-    net.node(1).tick();
-    net.node(1).tick();
-    net.node(1).tick();
-    net.node(1).tick();
-    net.node(1).tick();
-    net.node(1).tick();
-    net.node(1).tick();
-    net.node(1).tick();
+    for (let i = 0; i < timeout - 1; i++) net.node(1).tick();
     net.node(1).step(2, voteRequest(1, 0, 0));
-    for (let i = 0; i < 9; i++) net.node(1).tick();
+    for (let i = 0; i < timeout - 1; i++) net.node(1).tick();
     expect(net.node(1).raftRole()).toBe("follower");
+    net.node(1).tick();
+    expect(net.node(1).raftRole()).toBe("candidate");
   });
 });
 
