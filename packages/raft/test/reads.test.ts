@@ -24,6 +24,20 @@ describe("ReadIndex (thesis §6.4)", () => {
     expect(net.node(1).lastIndex()).toBe(lastIndex);
   });
 
+  it("reads that arrive together share one round, and an append going out anyway carries it", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.put(1, "k", "v");
+    net.queue = [];
+    get(net, 1, "k");
+    get(net, 1, "k");
+    net.request(1, firstClientId + 7, 1, { type: "put", key: "other", value: new Uint8Array(1) });
+    net.collect(1);
+    expect(net.queue.map((e) => e.message.type)).toEqual(["appendEntries", "appendEntries"]);
+    net.deliverAll();
+    expect(net.repliesTo(reader).map((r) => r.sequence)).toEqual([1, 2]);
+  });
+
   it("a new leader holds reads until it has committed an entry of its own term", () => {
     const net = new TestNetwork([1, 2, 3]);
     net.elect(1);
