@@ -1,5 +1,4 @@
-import { CorruptionError, createProtobufCodec, type NodeId } from "@concord/core";
-import protobuf from "protobufjs/minimal.js";
+import { CorruptionError, assert, createProtobufCodec, type NodeId } from "@concord/core";
 import type { ClusterConfig } from "./cluster-config.ts";
 import type { Entry } from "./messages.ts";
 import { descriptor } from "./raft-proto.generated.ts";
@@ -38,43 +37,108 @@ export type DurableRecord = { readonly type: "hardState"; readonly hardState: Ha
 /** encodeHardState encodes a hard-state record. */
 export function encodeHardState(state: HardState): Uint8Array {
   // Written by hand (one record per Ready is the hot path); the layout is RaftRecord.hard_state of raft.proto.
-  const writer = protobuf.Writer.create();
-  writer.uint32(tag(1, lengthDelimited)).fork();
-  if (state.term !== 0) writer.uint32(tag(1, varint)).uint64(state.term);
-  if (state.vote !== undefined) writer.uint32(tag(2, varint)).uint32(state.vote).uint32(tag(3, varint)).bool(true);
-  if (state.commit !== 0) writer.uint32(tag(4, varint)).uint64(state.commit);
-  return writer.ldelim().finish();
+  let body = 0;
+  if (state.term !== 0) body += 1 + varintBytes(state.term);
+  if (state.vote !== undefined) body += (state.vote !== 0 ? 1 + varintBytes(state.vote) : 0) + 2;
+  if (state.commit !== 0) body += 1 + varintBytes(state.commit);
+  const out = new ByteWriter(1 + varintBytes(body) + body);
+  out.tag(1, lengthDelimited).varint(body);
+  if (state.term !== 0) out.tag(1, varint).varint(state.term);
+  if (state.vote !== undefined && state.vote !== 0) out.tag(2, varint).varint(state.vote);
+  if (state.vote !== undefined) out.tag(3, varint).varint(1);
+  if (state.commit !== 0) out.tag(4, varint).varint(state.commit);
+  return out.finish();
 }
 
 /** encodeEntryRecord encodes an entry record. */
 export function encodeEntryRecord(entry: Entry): Uint8Array {
   // Written by hand like encodeHardState; the layout is RaftRecord.entry of raft.proto.
-  const writer = protobuf.Writer.create();
-  writer.uint32(tag(2, lengthDelimited)).fork();
-  if (entry.term !== 0) writer.uint32(tag(1, varint)).uint64(entry.term);
-  if (entry.index !== 0) writer.uint32(tag(2, varint)).uint64(entry.index);
-  if (entry.kind !== 0) writer.uint32(tag(3, varint)).uint32(entry.kind);
-  if (entry.clientId !== 0) writer.uint32(tag(4, varint)).uint32(entry.clientId);
-  if (entry.sequence !== 0) writer.uint32(tag(5, varint)).uint64(entry.sequence);
-  if (entry.command.length !== 0) writer.uint32(tag(6, lengthDelimited)).bytes(entry.command);
-  writePacked(writer, 7, entry.voters);
-  writePacked(writer, 8, entry.outgoing);
-  writePacked(writer, 9, entry.learners);
-  return writer.ldelim().finish();
+  const body = entryBodyBytes(entry);
+  const out = new ByteWriter(1 + varintBytes(body) + body);
+  out.tag(2, lengthDelimited).varint(body);
+  if (entry.term !== 0) out.tag(1, varint).varint(entry.term);
+  if (entry.index !== 0) out.tag(2, varint).varint(entry.index);
+  if (entry.kind !== 0) out.tag(3, varint).varint(entry.kind);
+  if (entry.clientId !== 0) out.tag(4, varint).varint(entry.clientId);
+  if (entry.sequence !== 0) out.tag(5, varint).varint(entry.sequence);
+  if (entry.command.length !== 0) out.tag(6, lengthDelimited).varint(entry.command.length).bytes(entry.command);
+  out.packed(7, entry.voters).packed(8, entry.outgoing).packed(9, entry.learners);
+  return out.finish();
+}
+
+function entryBodyBytes(entry: Entry): number {
+  let size = 0;
+  if (entry.term !== 0) size += 1 + varintBytes(entry.term);
+  if (entry.index !== 0) size += 1 + varintBytes(entry.index);
+  if (entry.kind !== 0) size += 1 + varintBytes(entry.kind);
+  if (entry.clientId !== 0) size += 1 + varintBytes(entry.clientId);
+  if (entry.sequence !== 0) size += 1 + varintBytes(entry.sequence);
+  if (entry.command.length !== 0) size += 1 + varintBytes(entry.command.length) + entry.command.length;
+  return size + packedBytes(entry.voters) + packedBytes(entry.outgoing) + packedBytes(entry.learners);
 }
 
 const varint = 0;
 const lengthDelimited = 2;
 
-function tag(field: number, wireType: number): number {
-  return (field << 3) | wireType;
+/** varintBytes is the length of a protobuf varint holding a non-negative safe integer. */
+function varintBytes(value: number): number {
+  let bytes = 1;
+  while (value >= 128) {
+    value = Math.floor(value / 128);
+    bytes++;
+  }
+  return bytes;
 }
 
-function writePacked(writer: protobuf.Writer, field: number, values: readonly number[]): void {
-  if (values.length === 0) return;
-  writer.uint32(tag(field, lengthDelimited)).fork();
-  for (const value of values) writer.uint32(value);
-  writer.ldelim();
+function packedBytes(values: readonly number[]): number {
+  if (values.length === 0) return 0;
+  let body = 0;
+  for (const value of values) body += varintBytes(value);
+  return 1 + varintBytes(body) + body;
+}
+
+/** ByteWriter writes protobuf wire format into a buffer of known size (field numbers below 16 only). */
+class ByteWriter {
+  private readonly buffer: Uint8Array;
+  private position = 0;
+
+  constructor(size: number) {
+    this.buffer = new Uint8Array(size);
+  }
+
+  tag(field: number, wireType: number): this {
+    this.buffer[this.position++] = (field << 3) | wireType;
+    return this;
+  }
+
+  varint(value: number): this {
+    while (value >= 128) {
+      this.buffer[this.position++] = (value % 128) | 128;
+      value = Math.floor(value / 128);
+    }
+    this.buffer[this.position++] = value;
+    return this;
+  }
+
+  bytes(value: Uint8Array): this {
+    this.buffer.set(value, this.position);
+    this.position += value.length;
+    return this;
+  }
+
+  packed(field: number, values: readonly number[]): this {
+    if (values.length === 0) return this;
+    let body = 0;
+    for (const value of values) body += varintBytes(value);
+    this.tag(field, lengthDelimited).varint(body);
+    for (const value of values) this.varint(value);
+    return this;
+  }
+
+  finish(): Uint8Array {
+    assert(this.position === this.buffer.length, () => `record encoder wrote ${this.position} of ${this.buffer.length} bytes`);
+    return this.buffer;
+  }
 }
 
 /** decodeRecord decodes a durable record, throwing a CorruptionError for bytes that are not one. */
