@@ -70,6 +70,38 @@ describe("golden traces", () => {
     compareWithGolden("election-write-read", lines);
   });
 
+  it("joint consensus: C_old,new, then C_new proposed by the leader on its own", () => {
+    const net = new TestNetwork([1, 2, 3, 4], { preVote: false, checkQuorum: false }, 1, [1, 2, 3]);
+    net.elect(1);
+    const lines: string[] = [];
+    recordTrace(net, lines);
+    lines.push("propose add 4, remove 3 via 1");
+    net.node(1).proposeConfigChange([
+      { type: "addVoter", node: 4 },
+      { type: "removeVoter", node: 3 },
+    ]);
+    net.deliverAll();
+    lines.push("tick 1 three times");
+    net.tick(1, 3);
+    lines.push(`config at 1: ${JSON.stringify(net.node(1).configuration())}`);
+    compareWithGolden("joint-consensus", lines);
+  });
+
+  it("leadership transfer to a lagging follower: catch up, then TimeoutNow", () => {
+    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: true });
+    net.elect(1);
+    net.isolate(3);
+    net.put(1, "k", "v");
+    net.heal();
+    const lines: string[] = [];
+    recordTrace(net, lines);
+    lines.push("transfer 1 -> 3");
+    net.node(1).transferLeadership(3);
+    net.deliverAll();
+    lines.push(`leader: ${net.leader()?.id} term ${net.leader()?.status().epoch}`);
+    compareWithGolden("transfer", lines);
+  });
+
   it("a leader repairs Figure 7's follower (f) with one hinted retry", () => {
     const net = new TestNetwork([1, 2, 3]);
     seedLog(net, 1, [1, 1, 1, 4, 4, 5, 5, 6, 6, 6], 7);
