@@ -190,7 +190,11 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.flush();
     const hardState: HardState = { term: this.term, vote: this.vote, commit: this.log.committed };
     const persisted = this.persistedHardState;
-    if (persisted === undefined || persisted.term !== hardState.term || persisted.vote !== hardState.vote || persisted.commit !== hardState.commit) {
+    const termOrVoteChanged = persisted === undefined || persisted.term !== hardState.term || persisted.vote !== hardState.vote;
+    // The commit index is only a recovery hint (Figure 2 keeps it volatile): it
+    // rides along with other records, but never costs a sync of its own.
+    const commitRidesAlong = persisted !== undefined && persisted.commit !== hardState.commit && this.records.length > 0;
+    if (termOrVoteChanged || commitRidesAlong) {
       this.records.push(encodeHardState(hardState));
       this.persistedHardState = hardState;
     }
