@@ -96,6 +96,18 @@ describe("steady state cost (Raft §5.3, thesis §6.4)", () => {
     expect(result.messages.perOp).toBeLessThanOrEqual(raft.analyticMessagesPerOp(nodes, 1.5));
   });
 
+  it.each([3, 5])("with 1 ms disk syncs the median latency on %i nodes is four link delays plus two syncs", (nodes) => {
+    const result = runSimulation({
+      algorithm: raft,
+      nodes,
+      scenario: { name: "steady-sync", description: "steady with 1 ms syncs", disk: { syncMs: 1, tearPercent: 0 } },
+      seed: 13,
+      ops: 400,
+    });
+    // Leader syncs the entry, the follower syncs it; the commit index needs no sync of its own before the reply.
+    expect(result.latencyMs.p50).toBeCloseTo(raft.oneWayDelaysPerOp * 1 + 2 * 1, 0);
+  });
+
   it.each([3, 5])("median latency on %i nodes is within a tenth of four one-way link delays", (nodes) => {
     const result = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed: 11, ops: 400 });
     const predictedMs = raft.oneWayDelaysPerOp * 1; // the steady scenario's links take 1 ms one way
