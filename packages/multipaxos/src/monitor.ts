@@ -28,9 +28,22 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
   readonly name = "multipaxos-one-value-per-slot";
   private readonly proposals = new Map<string, Proposal>();
   private readonly chosenBySlot = new Map<number, string>();
+  /** untrusted holds the (slot, ballot)s a Byzantine proposer sent Accepts for. */
+  private readonly untrusted = new Set<string>();
   private readonly found: InvariantViolation[] = [];
 
   observeSend(from: NodeId, to: NodeId, message: MultiPaxosMessage, context: MonitorEventContext): void {
+    // A Byzantine replica's claims prove nothing, and neither does what correct acceptors did with
+    // a Byzantine proposer's ballot: the oracle judges the protocol among correct replicas only (the
+    // simulator's applied-prefix check and the linearizability checker still see the damage).
+    if (message.type === "accept" || message.type === "accepted") {
+      const ballotKey = `${message.slot}@${formatBallot({ round: message.ballotRound, node: message.ballotNode })}`;
+      if (context.faulty) {
+        if (message.type === "accept") this.untrusted.add(ballotKey);
+        return;
+      }
+      if (this.untrusted.has(ballotKey)) return;
+    }
     if (message.type === "accept") {
       const ballot = formatBallot({ round: message.ballotRound, node: message.ballotNode });
       const key = `${message.slot}@${ballot}`;

@@ -1,0 +1,39 @@
+import { describe, expect, it } from "vitest";
+import { type MultiPaxosMessage, OneValuePerSlotMonitor } from "@concord/multipaxos";
+
+const correct = { timeUs: 0, faulty: false };
+const faulty = { timeUs: 0, faulty: true };
+
+function accept(slot: number, round: number, node: number, value: number): MultiPaxosMessage {
+  const command = { clientId: 1_000_000, sequence: value, command: Uint8Array.of(value) };
+  return { type: "accept", slot, ballotRound: round, ballotNode: node, chosenWatermark: 0, leaseTick: 0, commands: [command], members: [] } as unknown as MultiPaxosMessage;
+}
+
+function accepted(slot: number, round: number, node: number): MultiPaxosMessage {
+  return { type: "accepted", slot, ballotRound: round, ballotNode: node, leaseTick: 0 } as MultiPaxosMessage;
+}
+
+describe("the one-value-per-slot oracle", () => {
+  it("reports two different values chosen for one slot by correct replicas", () => {
+    const monitor = new OneValuePerSlotMonitor();
+    // Ballot 1.1 gets value 7 accepted by a majority of {1, 2, 3}.
+    monitor.observeSend(1, 2, accept(5, 1, 1, 7), correct);
+    monitor.observeSend(1, 3, accept(5, 1, 1, 7), correct);
+    monitor.observeSend(2, 1, accepted(5, 1, 1), correct);
+    expect(monitor.violations()).toEqual([]);
+    // A later ballot choosing a different value in the same slot breaks Paxos.
+    monitor.observeSend(2, 1, accept(5, 2, 2, 8), correct);
+    monitor.observeSend(2, 3, accept(5, 2, 2, 8), correct);
+    monitor.observeSend(3, 2, accepted(5, 2, 2), correct);
+    expect(monitor.violations().map((violation) => violation.message)).toEqual([expect.stringContaining("two different values chosen for slot 5")]);
+  });
+
+  it("does not take a Byzantine replica's claims, or acceptances of a Byzantine proposer's ballot, as the protocol's doing", () => {
+    const monitor = new OneValuePerSlotMonitor();
+    monitor.observeSend(1, 2, accepted(3, 9, 1), faulty); // a lie about a ballot nobody proposed
+    monitor.observeSend(1, 2, accept(4, 2, 1, 7), faulty); // a Byzantine leader equivocates ...
+    monitor.observeSend(1, 3, accept(4, 2, 1, 8), faulty);
+    monitor.observeSend(2, 1, accepted(4, 2, 1), correct); // ... and correct acceptors answer it
+    expect(monitor.violations()).toEqual([]);
+  });
+});
