@@ -1,4 +1,4 @@
-import type { NodeId } from "@concord/core";
+import { firstClientId, unreachable, type NodeId } from "@concord/core";
 
 /**
  * ClusterConfig is a Raft configuration (thesis §4). `outgoing` is non-empty
@@ -64,6 +64,9 @@ export function planConfigChange(current: ClusterConfig, changes: readonly Confi
   const voters = new Set(current.voters);
   const learners = new Set(current.learners);
   for (const change of changes) {
+    if (!Number.isSafeInteger(change.node) || change.node < 0 || change.node >= firstClientId) {
+      return { kind: "invalid", reason: `${change.node} is not a replica id` };
+    }
     switch (change.type) {
       case "addVoter":
         learners.delete(change.node);
@@ -82,6 +85,8 @@ export function planConfigChange(current: ClusterConfig, changes: readonly Confi
         if (!learners.has(change.node)) return { kind: "invalid", reason: `node ${change.node} is not a learner` };
         learners.delete(change.node);
         break;
+      default:
+        unreachable(change);
     }
   }
   if (voters.size === 0) return { kind: "invalid", reason: "a configuration needs at least one voter" };

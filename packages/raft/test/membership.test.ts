@@ -182,6 +182,8 @@ describe("joint consensus (thesis §4.3)", () => {
     expect(planConfigChange(simple, [{ type: "removeVoter", node: 1 }], false)).toMatchObject({ kind: "invalid" });
     expect(planConfigChange(simple, [{ type: "addVoter", node: 1 }], false)).toMatchObject({ kind: "invalid" });
     expect(planConfigChange(simple, [{ type: "addVoter", node: 2 }], true)).toEqual({ kind: "ok", config: { voters: [1, 2], outgoing: [1], learners: [] } });
+    expect(planConfigChange(simple, [{ type: "addVoter", node: firstClientId }], false)).toMatchObject({ kind: "invalid" });
+    expect(planConfigChange(simple, [{ type: "addLearner", node: -1 }], false)).toMatchObject({ kind: "invalid" });
   });
 });
 
