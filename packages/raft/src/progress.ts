@@ -1,4 +1,4 @@
-import { assert, type NodeId } from "@concord/core";
+import { assert, unreachable, type NodeId } from "@concord/core";
 
 /**
  * ProgressState is how a leader replicates to one follower (after etcd-io/raft's
@@ -160,6 +160,8 @@ export class Progress {
         return this.inflights.full();
       case "snapshot":
         return true;
+      default:
+        return unreachable(this.state);
     }
   }
 }

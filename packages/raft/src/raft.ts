@@ -1117,7 +1117,8 @@ export class RaftReplica implements Replica<RaftMessage> {
       return;
     }
     this.votes.set(from, !message.reject);
-    switch (this.poll()) {
+    const result = this.poll();
+    switch (result) {
       case "won":
         if (this.role === "preCandidate") this.startCampaign("election");
         else this.becomeLeader();
@@ -1127,6 +1128,8 @@ export class RaftReplica implements Replica<RaftMessage> {
         return;
       case "pending":
         return;
+      default:
+        unreachable(result);
     }
   }
 
