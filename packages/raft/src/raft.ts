@@ -603,6 +603,11 @@ export class RaftReplica implements Replica<RaftMessage> {
   // ---------------------------------------------------------- leader side
 
   private handleAppendResponse(from: NodeId, progress: Progress, message: AppendResponse): void {
+    // Only a lying or broken follower answers about an index this leader never sent in its term.
+    if (message.index > this.log.lastIndex()) {
+      this.countRejected("appendResponse about an index beyond the leader's log");
+      return;
+    }
     this.noteActive(progress, message.readContext);
     if (message.reject) {
       let nextProbe = message.rejectHint;

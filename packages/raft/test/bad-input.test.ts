@@ -50,6 +50,24 @@ describe("impossible messages (bad input)", () => {
     expect(net.queue).toEqual([]);
   });
 
+  it("an acknowledgement of an index beyond the leader's log is rejected and counted, not trusted", () => {
+    // Found by the simulator's generic 'corrupt' Byzantine strategy: a forged ack made the leader
+    // look for a snapshot below an index it never had, and stop on an assertion.
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.put(1, "k", "v");
+    net.collectAll();
+    net.queue = [];
+    const leader = net.node(1);
+    const term = leader.status().epoch;
+    const before = leader.status();
+    leader.step(2, { type: "appendResponse", term, index: 999, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+    expect(leader.rejectedMessageCount()).toBe(1);
+    expect(leader.status()).toEqual(before);
+    net.put(1, "k", "w"); // and the leader still works
+    expect(leader.raftRole()).toBe("leader");
+  });
+
   it("a second leader claiming the leader's own term is rejected and counted (Election Safety, §5.2)", () => {
     const net = new TestNetwork([1, 2, 3]);
     net.elect(1);
