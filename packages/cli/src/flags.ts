@@ -4,6 +4,8 @@ import { UsageError } from "./io.ts";
 /** FlagSpec declares one flag: a string value or a boolean switch. */
 export interface FlagSpec {
   readonly type: "string" | "boolean";
+  /** multiple: the flag may be given several times; its value is then a list. */
+  readonly multiple?: boolean;
   readonly description: string;
 }
 
@@ -16,9 +18,9 @@ export function parseFlags(
   args: readonly string[],
   specs: Readonly<Record<string, FlagSpec>>,
   allowPositionals: boolean,
-): { values: Record<string, string | boolean | undefined>; positionals: string[] } {
-  const options: Record<string, { type: "string" | "boolean" }> = {};
-  for (const [name, spec] of Object.entries(specs)) options[name] = { type: spec.type };
+): { values: Record<string, string | boolean | string[] | undefined>; positionals: string[] } {
+  const options: Record<string, { type: "string" | "boolean"; multiple?: boolean }> = {};
+  for (const [name, spec] of Object.entries(specs)) options[name] = spec.multiple === true ? { type: spec.type, multiple: true } : { type: spec.type };
   // A value that starts with "-" (say --seed -4) would read as a flag; join it so the value check can name it.
   const joined: string[] = [];
   for (let i = 0; i < args.length; i++) {
@@ -34,7 +36,7 @@ export function parseFlags(
   }
   try {
     const parsed = parseArgs({ args: joined, options, strict: true, allowPositionals });
-    return { values: parsed.values as Record<string, string | boolean | undefined>, positionals: parsed.positionals };
+    return { values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals };
   } catch (error) {
     const message = (error as Error).message.split("\n")[0] ?? "bad arguments";
     const allowed = Object.keys(specs).map((name) => `--${name}`).join(", ");
@@ -43,7 +45,7 @@ export function parseFlags(
 }
 
 /** integerFlag parses an integer flag in [min, max], naming the flag on error. */
-export function integerFlag(name: string, raw: string | boolean | undefined, min: number, max: number): number | undefined {
+export function integerFlag(name: string, raw: string | boolean | string[] | undefined, min: number, max: number): number | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== "string" || !/^-?\d+$/.test(raw.trim())) throw new UsageError(`--${name}: expected an integer from ${min} to ${max}, got "${String(raw)}"`);
   const value = Number(raw);
@@ -52,7 +54,7 @@ export function integerFlag(name: string, raw: string | boolean | undefined, min
 }
 
 /** choiceFlag checks a flag against its allowed values, naming them on error. */
-export function choiceFlag(name: string, raw: string | boolean | undefined, allowed: readonly string[]): string | undefined {
+export function choiceFlag(name: string, raw: string | boolean | string[] | undefined, allowed: readonly string[]): string | undefined {
   if (raw === undefined) return undefined;
   if (typeof raw !== "string" || !allowed.includes(raw)) throw new UsageError(`--${name}: unknown value "${String(raw)}"; allowed: ${allowed.join(", ")}`);
   return raw;
@@ -63,4 +65,24 @@ export function helpText(usage: string, specs: Readonly<Record<string, FlagSpec>
   const lines = [`usage: ${usage}`, "", "flags:"];
   for (const [name, spec] of Object.entries(specs)) lines.push(`  --${name}${spec.type === "string" ? " <value>" : ""}`.padEnd(30) + spec.description);
   return lines.join("\n") + "\n";
+}
+
+/**
+ * protocolOptionFlags turns repeated `--option name=value` flags into
+ * protocol options: `true`/`false` become booleans, numbers become numbers,
+ * anything else stays a string. The protocol validates them and names the
+ * offending one.
+ */
+export function protocolOptionFlags(raw: string | boolean | string[] | undefined): Record<string, unknown> {
+  const options: Record<string, unknown> = {};
+  const list = raw === undefined ? [] : Array.isArray(raw) ? raw : [String(raw)];
+  for (const item of list) {
+    const at = item.indexOf("=");
+    if (at <= 0) throw new UsageError(`--option: expected name=value, got "${item}"`);
+    const name = item.slice(0, at);
+    const text = item.slice(at + 1);
+    if (Object.hasOwn(options, name)) throw new UsageError(`--option: ${name} is given twice`);
+    options[name] = text === "true" ? true : text === "false" ? false : text.trim() !== "" && Number.isFinite(Number(text)) ? Number(text) : text;
+  }
+  return options;
 }

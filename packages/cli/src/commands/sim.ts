@@ -2,7 +2,7 @@ import { kvHistoryToJsonl } from "@concord/check";
 import { ConfigError } from "@concord/core";
 import { type SimulationResult, byzantineStrategyNames, replayCommand, scenarioNames } from "@concord/sim";
 import { algorithmNames, clusterSizes, findAlgorithm } from "../algorithms.ts";
-import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags } from "../flags.ts";
+import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
 import { type HistoryChecker, type SimulationReport, simulate } from "../simulate.ts";
 import { renderTable } from "../table.ts";
@@ -15,6 +15,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   ops: { type: "string", description: "operations to invoke (default: the scenario's)" },
   clients: { type: "string", description: "concurrent clients (default: the scenario's)" },
   "byzantine-strategy": { type: "string", description: "strategy of the Byzantine replicas in the byzantine scenario" },
+  option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false" },
   history: { type: "string", description: "also write the run's history to this file as JSON lines (for concord check)" },
   "no-encode": { type: "boolean", description: "do not encode messages (faster; byte counts become 0)" },
   "wall-clock": { type: "boolean", description: "add the run's wall-clock seconds (makes output vary)" },
@@ -48,6 +49,8 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const seed = integerFlag("seed", values["seed"], 0, Number.MAX_SAFE_INTEGER) ?? 1;
   const ops = integerFlag("ops", values["ops"], 0, 10_000_000);
   const clients = integerFlag("clients", values["clients"], 1, 10_000);
+  const protocolOptions = protocolOptionFlags(values["option"]);
+  const hasOptions = Object.keys(protocolOptions).length > 0;
   const byzantineStrategy = choiceFlag("byzantine-strategy", values["byzantine-strategy"], byzantineStrategyNames(algorithm));
 
   const started = performance.now();
@@ -64,6 +67,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
         ...(clients !== undefined ? { clients } : {}),
         ...(byzantineStrategy !== undefined ? { byzantineStrategy } : {}),
         ...(values["no-encode"] === true ? { encode: false } : {}),
+        ...(hasOptions ? { protocolOptions } : {}),
       },
       checker,
     ));
@@ -82,6 +86,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
     ...(ops !== undefined ? { ops } : {}),
     ...(clients !== undefined ? { clients } : {}),
     ...(byzantineStrategy !== undefined ? { byzantineStrategy } : {}),
+    ...(hasOptions ? { protocolOptions } : {}),
   });
   if (values["json"] === true) {
     const output = values["wall-clock"] === true ? { ...report, wallSeconds: Math.round(wallSeconds * 1000) / 1000 } : report;
