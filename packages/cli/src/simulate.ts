@@ -13,6 +13,8 @@ export interface SimulationReport {
   readonly latencyMs: SimulationResult["latencyMs"];
   readonly messages: SimulationResult["messages"];
   readonly bytes: SimulationResult["bytes"];
+  /** warmup is the traffic before the workload (left out of messages and bytes). */
+  readonly warmup: SimulationResult["warmup"];
   readonly leaderChanges: number;
   /** linearizable is the checker's verdict on the run's history: null when it could not decide. */
   readonly linearizable: boolean | null;
@@ -72,6 +74,7 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     latencyMs: result.latencyMs,
     messages: result.messages,
     bytes: result.bytes,
+    warmup: result.warmup,
     leaderChanges: result.leaderChanges,
     linearizable: verdict.linearizable,
     linearizability: verdict.summary,

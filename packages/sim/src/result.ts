@@ -50,6 +50,12 @@ export interface SimulationResult {
   readonly latencyMs: LatencySummary;
   readonly messages: { readonly total: number; readonly perOp: number; readonly byType: Readonly<Record<string, number>> };
   readonly bytes: { readonly total: number; readonly perOp: number };
+  /**
+   * warmup is the traffic before the workload began (first election, idle
+   * heartbeats): left out of `messages` and `bytes`, which count what the
+   * operations cost from the workload's start to the end of the run.
+   */
+  readonly warmup: { readonly seconds: number; readonly messages: number; readonly bytes: number };
   readonly leaderChanges: number;
   /** invariantViolations lists every broken safety or liveness property (empty when none). */
   readonly invariantViolations: readonly InvariantViolation[];

@@ -154,6 +154,9 @@ export class Simulation {
   private idleSinceUs = 0;
   private messagesTotal = 0;
   private bytesTotal = 0;
+  /** Traffic before the workload starts (elections, idle heartbeats) is kept apart from what operations cost. */
+  private warmupMessages = 0;
+  private warmupBytes = 0;
   private invoked = 0;
   private workloadInvoked = 0;
   private workloadDone = 0;
@@ -608,9 +611,14 @@ export class Simulation {
   /** transmit counts, encodes and hands one message to the network. */
   private transmit(from: NodeId, to: NodeId, message: unknown, departUs: number): void {
     const codec = this.algorithm.codec;
-    const type = codec.typeName(message);
-    this.messagesTotal++;
-    this.messagesByType.set(type, (this.messagesByType.get(type) ?? 0) + 1);
+    const measured = this.nowUs >= this.warmupUs;
+    if (measured) {
+      const type = codec.typeName(message);
+      this.messagesTotal++;
+      this.messagesByType.set(type, (this.messagesByType.get(type) ?? 0) + 1);
+    } else {
+      this.warmupMessages++;
+    }
     let delivered = message;
     let bytes = 0;
     let encoded: Uint8Array | undefined;
@@ -619,7 +627,8 @@ export class Simulation {
       bytes = encoded.length;
       delivered = codec.decode(encoded);
     }
-    this.bytesTotal += bytes;
+    if (measured) this.bytesTotal += bytes;
+    else this.warmupBytes += bytes;
     const count = this.network.arrivals(from, to, departUs, bytes, this.arrivalsOut);
     for (let i = 0; i < count; i++) {
       // A duplicate is a second copy on the wire: decode it apart, so that a replica that keeps or changes one copy cannot touch the other.
@@ -987,6 +996,7 @@ export class Simulation {
       latencyMs: summarize(this.latenciesUs),
       messages: { total: this.messagesTotal, perOp: completed > 0 ? round(this.messagesTotal / completed, 3) : 0, byType },
       bytes: { total: this.bytesTotal, perOp: completed > 0 ? round(this.bytesTotal / completed, 3) : 0 },
+      warmup: { seconds: round(this.warmupUs / 1_000_000, 6), messages: this.warmupMessages, bytes: this.warmupBytes },
       leaderChanges: Math.max(0, this.leaderEpochs.size - 1),
       invariantViolations: violations,
       history: this.history,

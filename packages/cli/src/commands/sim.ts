@@ -113,6 +113,7 @@ export function renderReport(report: SimulationReport, wallSeconds: number | und
     ["latency p50 / p95 / p99 / max (ms)", `${report.latencyMs.p50} / ${report.latencyMs.p95} / ${report.latencyMs.p99} / ${report.latencyMs.max}`],
     ["messages (total, per op)", `${report.messages.total}, ${report.messages.perOp}`],
     ["bytes (total, per op)", `${report.bytes.total}, ${report.bytes.perOp}`],
+    ["warm-up (s, messages, bytes; not counted above)", `${report.warmup.seconds}, ${report.warmup.messages}, ${report.warmup.bytes}`],
     ["leader changes", String(report.leaderChanges)],
     ["linearizable", report.linearizable === null ? `unknown (${report.linearizability})` : report.linearizable ? "yes" : `NO (${report.linearizability})`],
     ["invariant violations", String(report.invariantViolations.length)],
