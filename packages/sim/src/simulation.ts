@@ -44,6 +44,7 @@ const eventHealAll = 7;
 const eventWatchdog = 8;
 const eventByzantineSend = 9;
 const eventCpuFree = 10;
+const eventDrain = 11;
 
 /** maxOps and maxClients bound the `ops` and `clients` overrides as workloadSchema bounds the scenario's. */
 const maxOps = 10_000_000;
@@ -76,6 +77,8 @@ interface ReplicaNode {
   cpuWakePending: boolean;
   busyUntilUs: number;
   inflight: Ready<unknown> | undefined;
+  /** drainPending: an eventDrain is queued to carry out what this instant's messages produced. */
+  drainPending: boolean;
   /** stopped is set once the replica threw: it is never restarted. */
   stopped: boolean;
   /** inflightSynced: the in-flight Ready is synced, but the node was paused, so it finishes on resume. */
@@ -243,6 +246,7 @@ export class Simulation {
         busyUntilUs: 0,
         inflight: undefined,
         stopped: false,
+        drainPending: false,
         inflightSynced: false,
         lastStatus: undefined,
         missedTicks: 0,
@@ -354,6 +358,13 @@ export class Simulation {
         this.transmit(from, to, message, this.nowUs);
         return;
       }
+      case eventDrain: {
+        const replica = this.node(node);
+        if (replica.incarnation !== (payload as number)) return;
+        replica.drainPending = false;
+        this.drainReplica(replica);
+        return;
+      }
       case eventCpuFree: {
         const replica = this.node(node);
         replica.cpuWakePending = false;
@@ -419,8 +430,13 @@ export class Simulation {
     if (node === undefined || node.replica === undefined) return;
     this.activeNode = node;
     if (node.inbox.length === 0 && !node.paused && node.inflight === undefined && node.busyUntilUs <= this.nowUs) {
+      // Every message that arrives in this same instant is stepped before the node does its I/O,
+      // as a real event loop handles what is already in its socket buffers: they share one Ready.
       this.stepMessage(node, delivery);
-      this.drainReplica(node);
+      if (!node.drainPending) {
+        node.drainPending = true;
+        this.queue.push(this.nowUs, eventDrain, node.id, node.incarnation);
+      }
     } else {
       // Paused, busy with a Ready, or its CPU is busy: the message waits in the node's socket buffer, in order.
       node.inbox.push(delivery);
@@ -889,6 +905,7 @@ export class Simulation {
     const report = node.storage.crash(node.rng, this.scenario.disk.tearPercent);
     node.replica = undefined;
     node.incarnation++;
+    node.drainPending = false;
     node.inflight = undefined;
     node.inflightSynced = false;
     node.lastStatus = undefined;

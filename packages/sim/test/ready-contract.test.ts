@@ -1,4 +1,5 @@
 import { describe, expect, test } from "vitest";
+import { solo } from "@concord/core";
 import { type ScenarioInput, type SimulationOptions, runSimulation } from "@concord/sim";
 import { createProbeAlgorithm } from "./probe-algorithm.ts";
 import { replayOf } from "./helpers.ts";
@@ -67,5 +68,36 @@ describe("the Ready contract", () => {
     expect(fromPaused.filter((send) => send.timeUs > pausedFromUs && send.timeUs < pausedUntilUs), replayOf(options)).toEqual([]);
     expect(fromPaused.filter((send) => send.timeUs < pausedFromUs).length, replayOf(options)).toBeGreaterThan(100);
     expect(fromPaused.filter((send) => send.timeUs >= pausedUntilUs).length, replayOf(options)).toBeGreaterThan(100);
+  });
+});
+
+describe("messages that arrive in the same instant", () => {
+  test("are all stepped before the node's I/O, so they share one Ready (and one sync)", () => {
+    const persistSizes: number[] = [];
+    const counting = {
+      ...solo,
+      createReplica: (context: Parameters<typeof solo.createReplica>[0]) => {
+        const replica = solo.createReplica(context);
+        return {
+          id: replica.id,
+          tick: () => replica.tick(),
+          step: (from: number, message: Parameters<typeof replica.step>[1]) => replica.step(from, message),
+          ready: () => {
+            const ready = replica.ready();
+            if (ready !== undefined && ready.persist.length > 0) persistSizes.push(ready.persist.length);
+            return ready;
+          },
+          advance: (done: Parameters<typeof replica.advance>[0]) => replica.advance(done),
+          status: () => replica.status(),
+        };
+      },
+    };
+    // Four closed-loop clients in lockstep over equal links: their writes reach the server together.
+    const writes = { name: "writes", description: "", workload: { clients: 4, ops: 40, finalReads: false, mix: { get: 0, put: 100, append: 0, cas: 0, delete: 0 } } };
+    const result = runSimulation({ algorithm: counting, nodes: 1, seed: 1, scenario: writes });
+    expect(result.ops.completed).toBe(40);
+    expect(persistSizes.reduce((sum, size) => sum + size, 0)).toBe(40);
+    expect(Math.max(...persistSizes)).toBe(4);
+    expect(result.latencyMs.max).toBe(2);
   });
 });
