@@ -12,7 +12,7 @@ export {
   showRegisterValue,
   describeRegisterOperation,
 } from "./models/register.ts";
-export { kvModel, type KvKeyState, binaryString } from "./models/kv.ts";
+export { kvModel, stringKvModel, type KvKeyState, binaryString } from "./models/kv.ts";
 export { partitionByKey } from "./models/partition.ts";
 export { generateKvHistory, type KvWorkload } from "./generate.ts";
 export { readEdn, EdnKeyword, EdnSymbol, EdnMap, EdnTagged, EdnSyntaxError, type EdnValue, type EdnForm } from "./formats/edn.ts";

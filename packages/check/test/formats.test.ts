@@ -14,6 +14,8 @@ import {
   parseRegisterHistory,
   readEdn,
   registerModel,
+  stringKvModel,
+  kvModel,
 } from "@concord/check";
 
 function parseError(run: () => unknown): HistoryParseError {
@@ -141,6 +143,32 @@ describe("Jepsen EDN histories", () => {
 {:process 1, :type :ok, :f :put, :key "1", :value "z"}`);
     expect(history).toHaveLength(3);
     expect(checkKvHistory(history).kind).toBe("linearizable");
+  });
+
+  it("reads porcupine's KV histories, where a missing key reads as \"\", with the string KV model", () => {
+    // The shape of porcupine's test_data/kv files: one client, get/put/append, "" for a missing key.
+    const line = (f: string, key: string, invoke: string, ok: string): string =>
+      `{:process 0, :type :invoke, :f :${f}, :key "${key}", :value ${invoke}}\n{:process 0, :type :ok, :f :${f}, :key "${key}", :value ${ok}}`;
+    const good = [
+      line("append", "0", '"x 0 0 y"', '"x 0 0 y"'),
+      line("get", "5", "nil", '""'),
+      line("get", "0", "nil", '"x 0 0 y"'),
+      line("append", "0", '"x 0 1 y"', '"x 0 1 y"'),
+      line("get", "0", "nil", '"x 0 0 yx 0 1 y"'),
+      line("put", "5", '"x 0 2 y"', '"x 0 2 y"'),
+      line("get", "5", "nil", '"x 0 2 y"'),
+    ].join("\n");
+    const history = parseKvHistory(good);
+    expect(checkHistory(stringKvModel, history).kind).toBe("linearizable");
+    // Concord's own model keeps a missing key apart from "": the read of key 5 fails it.
+    const strict = checkHistory(kvModel, history);
+    expect(strict.kind).toBe("not-linearizable");
+    if (strict.kind === "not-linearizable") expect(strict.evidence.partition).toBe('key "5"');
+    // A stale read (porcupine's c01-bad kind): key 0 read without its second append.
+    const bad = `${good}\n${line("get", "0", "nil", '"x 0 0 y"')}`;
+    const verdict = checkHistory(stringKvModel, parseKvHistory(bad));
+    expect(verdict.kind).toBe("not-linearizable");
+    if (verdict.kind === "not-linearizable") expect(verdict.evidence.text).toContain('get 0 -> "x 0 0 y"  <- returned first');
   });
 
   it("names the line and reason of a bad op", () => {

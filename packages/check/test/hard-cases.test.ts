@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkHistory, checkKvHistory, registerModel, type Verdict } from "@concord/check";
+import { checkHistory, checkKvHistory, registerModel, stringKvModel, type Verdict } from "@concord/check";
 import { KvHistory, RegisterHistory } from "./builders.ts";
 
 const checkRegister = (history: RegisterHistory): Verdict => checkHistory(registerModel, history.operations);
@@ -179,5 +179,25 @@ describe("kv: hand-made histories with known verdicts", () => {
   it("rejects an operation that completes before it is invoked", () => {
     const history = new KvHistory().put(1, 5, 4, "x", "a");
     expect(() => checkKvHistory(history.operations)).toThrow(/before its invocation/);
+  });
+});
+
+describe("string kv (porcupine's model): a missing key reads as the empty string", () => {
+  const check = (history: KvHistory): Verdict => checkHistory(stringKvModel, history.operations);
+
+  it("accepts a read of \"\" or nil from a missing key, and of a key whose value is \"\"", () => {
+    expect(check(new KvHistory().get(1, 0, 1, "x", "").get(2, 2, 3, "x", undefined)).kind).toBe("linearizable");
+    expect(check(new KvHistory().put(1, 0, 1, "x", "").get(2, 2, 3, "x", undefined).append(1, 4, 5, "x", "a").get(2, 6, 7, "x", "a")).kind).toBe("linearizable");
+  });
+
+  it("matches a compare-and-set expecting \"\" against a missing key, and reports an empty value as not existing on delete", () => {
+    expect(check(new KvHistory().cas(1, 0, 1, "x", "", "a", true).get(2, 2, 3, "x", "a")).kind).toBe("linearizable");
+    expect(check(new KvHistory().put(1, 0, 1, "x", "").delete(2, 2, 3, "x", false)).kind).toBe("linearizable");
+    expect(check(new KvHistory().put(1, 0, 1, "x", "").delete(2, 2, 3, "x", true)).kind).toBe("not-linearizable");
+  });
+
+  it("still rejects a stale read", () => {
+    expect(check(new KvHistory().put(1, 0, 1, "x", "a").put(1, 2, 3, "x", "").get(2, 4, 5, "x", "a")).kind).toBe("not-linearizable");
+    expect(check(new KvHistory().put(1, 0, 1, "x", "a").get(2, 2, 3, "x", "")).kind).toBe("not-linearizable");
   });
 });

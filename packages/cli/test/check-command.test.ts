@@ -53,6 +53,23 @@ describe("concord check", () => {
     expect(runCheckCommand(["--model", "kv", "run.jsonl"], io)).toBe(0);
   });
 
+  it("checks porcupine's EDN KV format, where a missing key reads as \"\", and keeps absent apart from \"\" in JSON lines", () => {
+    const edn = `{:process 0, :type :invoke, :f :get, :key "7", :value nil}
+{:process 0, :type :ok, :f :get, :key "7", :value ""}
+{:process 1, :type :invoke, :f :append, :key "7", :value "x 1 0 y"}
+{:process 1, :type :ok, :f :append, :key "7", :value "x 1 0 y"}
+{:process 0, :type :invoke, :f :get, :key "7", :value nil}
+{:process 0, :type :ok, :f :get, :key "7", :value "x 1 0 y"}
+`;
+    const io = fakeIo({ "c.txt": edn });
+    expect(runCheckCommand(["--model", "kv", "c.txt"], io), io.out).toBe(0);
+    expect(io.out).toBe("linearizable\n");
+    const jsonl = fakeIo({
+      "h.jsonl": '{"process": 0, "type": "invoke", "f": "get", "key": "7"}\n{"process": 0, "type": "ok", "f": "get", "key": "7", "value": ""}\n',
+    });
+    expect(runCheckCommand(["--model", "kv", "h.jsonl"], jsonl)).toBe(1);
+  });
+
   it("writes a self-contained HTML timeline with the failing region marked", () => {
     const io = fakeIo({ "h.edn": staleReadEdn });
     expect(runCheckCommand(["--model", "register", "--html", "out.html", "h.edn"], io)).toBe(1);

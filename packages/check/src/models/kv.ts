@@ -57,6 +57,32 @@ export const kvModel: Model<KvKeyState, KvCommand, KvResult> = {
   describeState: (state) => (state === undefined ? "nil" : JSON.stringify(new TextDecoder().decode(bytesOf(state)))),
 };
 
+/**
+ * stringKvModel is the KV model of porcupine's and Jepsen's string stores, in
+ * which a missing key reads as the empty string (porcupine's `kvModel` keeps a
+ * `map[string]string`): the empty value and the absent key are one state. A
+ * get that returns "" (or nil) of a missing key is legal, a cas expecting ""
+ * (or nil) matches a missing key, and a delete reports that the key existed
+ * only when its value was not empty. `concord check` uses it for EDN
+ * histories; Concord's own histories keep absent and empty apart ({@link kvModel}).
+ *
+ * Invariant: the state is never "" (it is normalised to undefined).
+ */
+export const stringKvModel: Model<KvKeyState, KvCommand, KvResult> = {
+  ...kvModel,
+  name: "kv (a missing key reads as \"\")",
+  step: (state, command, result) => {
+    const stepped = stepKv(state, emptyAsAbsent(command), result?.type === "get" && result.value?.length === 0 ? absentRead : result);
+    return stepped.state === "" ? { ok: stepped.ok, state: undefined } : stepped;
+  },
+};
+
+const absentRead: KvResult = { type: "get", value: undefined };
+
+function emptyAsAbsent(command: KvCommand): KvCommand {
+  return command.type === "cas" && command.expected?.length === 0 ? { ...command, expected: undefined } : command;
+}
+
 function stepKv(state: KvKeyState, command: KvCommand, result: KvResult | undefined): StepResult<KvKeyState> {
   if (result !== undefined && result.type !== command.type) return { ok: false, state };
   switch (command.type) {

@@ -6,6 +6,7 @@ import {
   defaultBudgetMs,
   detectFormat,
   kvModel,
+  stringKvModel,
   parseKvHistory,
   parseRegisterHistory,
   registerModel,
@@ -29,7 +30,9 @@ Checks a history for linearizability. FILE is a Jepsen EDN history (a vector of
 op maps, or one op map per line) or a Concord JSON-lines history.
 
   --model           register: Jepsen's cas-register (read, write, cas)
-                    kv: Concord's key-value store (get, put, append, cas, delete per key)
+                    kv: Concord's key-value store (get, put, append, cas, delete per key);
+                        in EDN (Jepsen, porcupine) a missing key reads as "", as in
+                        porcupine's model; in JSON lines absent (null) and "" differ
   --budget-seconds  give up with "unknown" after this long (default ${defaultBudgetMs / 1000})
   --html            also write a timeline of the history to this file
   --format          the file's format (default: from its extension, else its first line)
@@ -79,7 +82,7 @@ export function runCheckCommand(args: readonly string[], io: CheckCommandIo): nu
   try {
     return flags.model === "register"
       ? checkAndReport(registerModel, parseRegisterHistory(text, format), budgetMs, flags, io)
-      : checkAndReport(kvModel, parseKvHistory(text, format), budgetMs, flags, io);
+      : checkAndReport(format === "edn" ? stringKvModel : kvModel, parseKvHistory(text, format), budgetMs, flags, io);
   } catch (error) {
     if (error instanceof HistoryParseError) {
       io.stderr(`concord check: ${flags.file}:${error.line}: ${error.reason} (read as ${describeFormat(format)})\n`);
