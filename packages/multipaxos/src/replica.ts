@@ -166,6 +166,9 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   /** grant is the acceptor side of leases: no promise to another proposer while it lasts. */
   private readonly grant: LeaseGrant;
 
+  /** proposalsDue is set when the leader may have something to propose; ready() proposes, so that a batch can form first. */
+  private proposalsDue = false;
+
   // Output buffers.
   private persist: Uint8Array[] = [];
   private outbox: Outbound<MultiPaxosMessage>[] = [];
@@ -242,6 +245,12 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   }
 
   ready(): Ready<MultiPaxosMessage> | undefined {
+    // Proposals wait for the Ready: commands that arrived in the same instant (the runtime steps them all before
+    // asking) share one slot, and so one Accept round, instead of a slot each (batching).
+    while (this.proposalsDue) {
+      this.proposalsDue = false;
+      this.proposeNext();
+    }
     if (this.persist.length === 0 && this.outbox.length === 0 && this.pendingSnapshot === undefined) return undefined;
     const ready: Ready<MultiPaxosMessage> = { snapshot: this.pendingSnapshot, persist: this.persist, messages: this.outbox };
     // Handing the buffers out (rather than clearing them in advance) keeps a step between ready() and advance() from losing output.
@@ -317,7 +326,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       return { kind: "rejected", reason: "changePending" };
     }
     this.pendingReconfiguration = [...members];
-    this.proposeNext();
+    this.scheduleProposals();
     return { kind: "proposed" };
   }
 
@@ -351,7 +360,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     const { clientId, sequence, command, readOnly } = request;
     this.queue.push({ clientId, sequence, command, readOnly });
     this.inflight.set(clientId, sequence);
-    this.proposeNext();
+    this.scheduleProposals();
   }
 
   /**
@@ -450,7 +459,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (this.role === "candidate") {
       if (this.hasPromiseQuorum(this.configs.at(this.phase1FromSlot))) this.becomeLeader();
     } else {
-      this.proposeNext();
+      this.scheduleProposals();
     }
   }
 
@@ -498,7 +507,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.nextSlot = this.commitIndex + 1;
     this.sendHeartbeats();
     this.requestCatchupIfBehind();
-    this.proposeNext();
+    this.scheduleProposals();
   }
 
   private becomeInitialLeader(): void {
@@ -552,6 +561,10 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
    * waits. Slots up to the highest one phase 1 found get the recovered value or
    * a no-op; later slots get a pending reconfiguration or a batch of commands.
    */
+  private scheduleProposals(): void {
+    this.proposalsDue = true;
+  }
+
   private proposeNext(): void {
     while (this.role === "leader" && this.open.size < this.options.windowSlots) {
       // Slots at or below the watermark are chosen (learned from peers or a snapshot meanwhile): never proposed again.
@@ -670,7 +683,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     const entry = this.entry(slot);
     if (entry.chosen === undefined) entry.chosen = value;
     this.advanceCommit();
-    this.proposeNext();
+    this.scheduleProposals();
   }
 
   /**
@@ -919,7 +932,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.compactTo(message.slot, message.state);
     this.advanceCommit();
     this.catchupDueTick = this.now;
-    this.proposeNext();
+    this.scheduleProposals();
   }
 
   private maybeCompact(): void {

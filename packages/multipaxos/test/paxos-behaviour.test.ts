@@ -222,6 +222,22 @@ describe("phase 2, batching and clients", () => {
     expect([0, 1, 2].map((i) => cluster.replyTo(client + i, 1)?.type)).toEqual(["put", "put", "put"]);
   });
 
+  test("client commands that arrive in the same instant share one slot: the leader proposes when asked for its Ready", () => {
+    const cluster = new TestCluster(3);
+    const leader = cluster.replica(0);
+    // The runtime steps every message of one instant before it asks for the Ready.
+    for (let i = 0; i < 3; i++) leader.step(client + i, { type: "request", ...command(1, `k${i}`, "v", client + i) });
+    cluster.flush(0);
+    const accepts = cluster.take(isType("accept"));
+    expect(accepts.map((envelope) => [envelope.to, envelope.message.slot, envelope.message.commands.length])).toEqual([
+      [1, 1, 3],
+      [2, 1, 3],
+    ]);
+    accepts.forEach((envelope) => cluster.deliver(envelope));
+    cluster.deliverAll();
+    expect([0, 1, 2].map((i) => cluster.replyTo(client + i, 1)?.type)).toEqual(["put", "put", "put"]);
+  });
+
   test("a follower answers a client with notLeader and the leader's id", () => {
     const cluster = new TestCluster(3);
     cluster.tickAndDeliver(1);
