@@ -41,12 +41,15 @@ export function renderTimeline<S, I, O>(model: Model<S, I, O>, history: History<
       const to = open ? endColumn + 1 : Math.max(column(operation.completeUs!), from);
       const output = operation.status === "ok" ? operation.output : undefined;
       const description = model.describeOperation(operation.input, output);
-      const classes = ["op", operation.status, open ? "open" : "", evidenceIds.has(operation.id) ? "evidence" : ""].filter((c) => c !== "").join(" ");
+      const isEvidence = evidenceIds.has(operation.id);
+      const classes = ["op", operation.status, open ? "open" : "", isEvidence ? "evidence" : ""].filter((c) => c !== "").join(" ");
+      // An evidence bar is labelled with its id, as in the evidence text, and its label may run past a short bar.
+      const label = isEvidence ? `#${operation.id} ${description}` : description;
       const end = operation.completeUs === undefined ? "never" : String(operation.completeUs);
       const tip = `#${operation.id} client ${operation.clientId} [${operation.invokeUs}, ${end}] ${description} (${operation.status}) — ${partOf.get(operation.id) ?? ""}`;
       body.push(
         `<div class="${classes}" data-part="${parts.indexOf(partOf.get(operation.id) ?? "")}" title="${escapeHtml(tip)}" ` +
-          `style="left:calc(var(--u)*${from});width:calc(var(--u)*${to - from} + 2px);top:${top + 3 + lane * laneHeightPx}px">${escapeHtml(description)}</div>`,
+          `style="left:calc(var(--u)*${from});width:calc(var(--u)*${to - from} + 2px);top:${top + 3 + lane * laneHeightPx}px">${isEvidence ? `<span class="label">${escapeHtml(label)}</span>` : escapeHtml(label)}</div>`,
       );
     }
     top += height;
@@ -84,7 +87,9 @@ pre { background: #f6f8fa; padding: 8px; overflow-x: auto; }
   padding: 0 3px; overflow: hidden; white-space: nowrap; text-overflow: ellipsis; background: #b6d7f5; border: 1px solid #5b9bd5; }
 .op.fail { background: #e4e4e4; border-color: #aaa; color: #777; }
 .op.open { background: repeating-linear-gradient(45deg, #fde7b0, #fde7b0 6px, #fff4d6 6px, #fff4d6 12px); border: 1px dashed #c9a227; }
-.op.evidence { border: 2px solid #c62828; color: #7f0000; font-weight: 600; z-index: 2; }
+.op.evidence { border: 2px solid #c62828; color: #7f0000; font-weight: 600; z-index: 3; overflow: visible; text-overflow: clip;
+}
+.op.evidence .label { background: #fde8e8; padding-right: 4px; border-radius: 2px; }
 .op.dim { opacity: 0.12; }
 .region { position: absolute; top: 0; background: rgba(198, 40, 40, 0.12); border-left: 2px solid rgba(198, 40, 40, 0.6);
   border-right: 2px solid rgba(198, 40, 40, 0.6); pointer-events: none; z-index: 1; }

@@ -74,6 +74,8 @@ describe("HTML timeline", () => {
     expect(html.match(/class="op /g)).toHaveLength(5);
     expect(html).toContain('class="region"');
     expect(html).toContain("op ok evidence");
+    // Evidence bars carry the ids the evidence text uses.
+    expect(html).toMatch(/class="op ok evidence"[^>]*><span class="label">#2 get x -&gt; &quot;a&quot;</);
     expect(html).toContain("op info open");
     expect(html).toContain("op fail");
     expect(html).toContain("put x &quot;&lt;b&gt;&quot;");
