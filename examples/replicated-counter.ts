@@ -1,0 +1,118 @@
+// A replicated counter on three Raft replicas, in one process: the smallest
+// complete use of a Concord algorithm. Run it with `pnpm example`.
+//
+// Your application is a StateMachine; the replicas are deterministic state
+// machines that you drive: tick them on a timer, step them with the messages
+// that arrive, and carry out what ready() returns, in order: persist (sync),
+// then send, then advance. Here the "network" is an in-memory queue and the
+// "disk" is an array; a real deployment puts TCP and files there.
+import { type ClientReady, type NodeId, type Outbound, type Ready, type StateMachine, createRng, emptyDurableState, firstClientId } from "@concord/core";
+import { type RaftMessage, raft } from "@concord/raft";
+import { KeyRing, NodeCrypto } from "@concord/sim";
+
+/** Counter is the application: commands are "add n" as one byte; the result is the new total. */
+class Counter implements StateMachine {
+  private total = 0;
+  apply(command: Uint8Array): Uint8Array {
+    this.total += command[0] ?? 0;
+    return Uint8Array.of(this.total);
+  }
+  query(): Uint8Array {
+    return Uint8Array.of(this.total);
+  }
+  snapshot(): Uint8Array {
+    return Uint8Array.of(this.total);
+  }
+  restore(snapshot: Uint8Array): void {
+    this.total = snapshot[0] ?? 0;
+  }
+}
+
+/** runExample replicates a few additions and returns what the client saw. */
+export function runExample(log: (line: string) => void): number[] {
+  const ids: NodeId[] = [1, 2, 3];
+  const keys = new KeyRing(7);
+  const disks = new Map<NodeId, Uint8Array[]>(ids.map((id) => [id, []]));
+  const replicas = ids.map((id) =>
+    raft.createReplica({
+      id,
+      replicas: ids,
+      rng: createRng(id),
+      durable: emptyDurableState,
+      stateMachine: new Counter(),
+      crypto: new NodeCrypto(id, keys),
+      options: {},
+    }),
+  );
+  const clientId = firstClientId;
+  const client = raft.createClient({ id: clientId, replicas: ids, rng: createRng(99), crypto: new NodeCrypto(clientId, keys), options: {} });
+  const network: { from: NodeId; to: NodeId; message: RaftMessage }[] = [];
+  const results: number[] = [];
+
+  const send = (from: NodeId, messages: readonly Outbound<RaftMessage>[]): void => {
+    for (const { to, message } of messages) network.push({ from, to, message });
+  };
+  const handleReplica = (index: number): void => {
+    const replica = replicas[index]!;
+    for (let ready: Ready<RaftMessage> | undefined = replica.ready(); ready !== undefined; ready = replica.ready()) {
+      disks.get(replica.id)!.push(...ready.persist); // 1. persist (and sync) ...
+      send(replica.id, ready.messages); // 2. ... then send ...
+      replica.advance(ready); // 3. ... then advance.
+    }
+  };
+  const handleClient = (): void => {
+    for (let ready: ClientReady<RaftMessage> | undefined = client.ready(); ready !== undefined; ready = client.ready()) {
+      client.advance(ready);
+      send(clientId, ready.messages);
+      for (const completion of ready.completions) {
+        if (completion.outcome.kind === "ok") results.push(completion.outcome.result[0] ?? 0);
+        log(`request ${completion.sequence}: ${completion.outcome.kind}${completion.outcome.kind === "ok" ? `, total is now ${completion.outcome.result[0]}` : ""}`);
+      }
+    }
+  };
+  const deliverAll = (): void => {
+    while (network.length > 0) {
+      const { from, to, message } = network.shift()!;
+      if (to === clientId) {
+        client.step(from, message);
+        handleClient();
+      } else {
+        const index = ids.indexOf(to);
+        replicas[index]!.step(from, message);
+        handleReplica(index);
+      }
+    }
+  };
+
+  // Tick until a leader is elected (the election timeout is randomized, in ticks).
+  for (let tick = 0; tick < 100 && !replicas.some((replica) => replica.status().role === "leader"); tick++) {
+    replicas.forEach((replica, index) => {
+      replica.tick();
+      handleReplica(index);
+    });
+    deliverAll();
+  }
+  const leader = replicas.find((replica) => replica.status().role === "leader");
+  log(`replica ${leader?.id} leads term ${leader?.status().epoch}`);
+
+  // One outstanding request at a time per client; the client follows redirects to the leader.
+  for (const amount of [5, 7, 30]) {
+    client.submit(Uint8Array.of(amount), { readOnly: false });
+    handleClient();
+    for (let tick = 0; tick < 50 && client.outstanding(); tick++) {
+      deliverAll();
+      if (!client.outstanding()) break;
+      client.tick();
+      handleClient();
+      replicas.forEach((replica, index) => {
+        replica.tick();
+        handleReplica(index);
+      });
+    }
+  }
+  log(`records on each disk: ${ids.map((id) => disks.get(id)!.length).join(", ")}`);
+  return results;
+}
+
+const isMain = process.argv[1] !== undefined && import.meta.url.endsWith(process.argv[1].replace(/^.*\//, "/"));
+if (isMain) runExample((line) => console.log(line));
