@@ -326,11 +326,12 @@ export class RaftReplica implements Replica<RaftMessage> {
   // ----------------------------------------------------------------- step
 
   private stepPeer(from: NodeId, message: PeerMessage): void {
-    if (message.type === "requestVote" && !this.progress.has(from) && this.leaderIsLive()) {
-      // Thesis §4.2.3: a server removed from the configuration must not
-      // disrupt a cluster that has a live leader. Without one, the vote is
-      // considered: our configuration may be the stale one.
-      this.countRejected("requestVote from a non-member while a leader is live");
+    if (!this.progress.has(from) && this.leaderIsLive() && (message.type === "requestVote" || message.term > this.term)) {
+      // Thesis §4.2.3: a server removed from the configuration (or never in
+      // it) must not disrupt a cluster that has a live leader, neither by
+      // campaigning nor by claiming a higher term. Without a live leader the
+      // message is considered: our configuration may be the stale one.
+      this.countRejected(message.type === "requestVote" ? "requestVote from a non-member while a leader is live" : "a higher term from a non-member while a leader is live");
       return;
     }
     if (message.term > this.term) {
@@ -480,6 +481,12 @@ export class RaftReplica implements Replica<RaftMessage> {
   }
 
   private stepFollower(from: NodeId, message: PeerMessage): void {
+    const claimsLeadership = message.type === "appendEntries" || message.type === "heartbeat" || message.type === "installSnapshot";
+    if (claimsLeadership && this.leader !== undefined && this.leader !== from) {
+      // Election Safety (§5.2): this term already has a leader, and it is not the sender.
+      this.countRejected("a second leader claims the follower's current term");
+      return;
+    }
     switch (message.type) {
       case "appendEntries":
         this.heardFromLeader(from);

@@ -19,6 +19,10 @@ const cases: [string, number, RaftMessage][] = [
   ["an entry of unknown kind", 1, { ...appendBase, entries: [entry(3, 2, 9)] }],
   ["a config entry without voters", 1, { ...appendBase, entries: [entry(3, 2, 2)] }],
   ["a vote request from a node that is not a member", 7, { type: "requestVote", term: 9, lastLogIndex: 9, lastLogTerm: 9, preVote: false, transfer: false }],
+  ["a heartbeat of a higher term from a node that is not a member (thesis §4.2.3)", 7, { type: "heartbeat", term: 9, commit: 0, readContext: 0 }],
+  ["an append of a higher term from a node that is not a member (thesis §4.2.3)", 7, { ...appendBase, term: 9, entries: [] }],
+  ["a heartbeat from a second leader of the follower's current term (Election Safety, §5.2)", 3, { type: "heartbeat", term: 1, commit: 0, readContext: 0 }],
+  ["an append from a second leader of the follower's current term (Election Safety, §5.2)", 3, { ...appendBase, term: 1, prevLogTerm: 1, entries: [entry(3, 1)] }],
   ["a vote request whose last log term exceeds its term", 3, { type: "requestVote", term: 2, lastLogIndex: 1, lastLogTerm: 5, preVote: false, transfer: false }],
   ["a peer message from a client id", firstClientId, { type: "heartbeat", term: 9, commit: 0, readContext: 0 }],
   ["a client request from a replica", 3, { type: "clientRequest", clientId: 3, sequence: 1, command: new Uint8Array(0), readOnly: false }],
@@ -66,6 +70,23 @@ describe("impossible messages (bad input)", () => {
     expect(leader.status()).toEqual(before);
     net.put(1, "k", "w"); // and the leader still works
     expect(leader.raftRole()).toBe("leader");
+  });
+
+  it("a follower whose leader has been silent for an election timeout accepts a higher-term leader outside its configuration, which may be stale (thesis §4.2.3)", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.collectAll();
+    net.queue = [];
+    const follower = net.node(2);
+    const electionTimeoutTicks = 10; // the default
+    follower.step(7, { type: "heartbeat", term: 9, commit: 0, readContext: 0 });
+    expect(follower.rejectedMessageCount()).toBe(1);
+    net.isolate(2);
+    for (let tick = 0; tick < electionTimeoutTicks; tick++) net.tick(2);
+    expect(follower.status().epoch).toBe(1); // pre-vote keeps the term while it cannot win
+    follower.step(7, { type: "heartbeat", term: 9, commit: 0, readContext: 0 });
+    expect(follower.rejectedMessageCount()).toBe(1);
+    expect(follower.status()).toMatchObject({ epoch: 9, leader: 7, role: "follower" });
   });
 
   it("a second leader claiming the leader's own term is rejected and counted (Election Safety, §5.2)", () => {
