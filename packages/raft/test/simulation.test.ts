@@ -8,7 +8,7 @@ import { describe, expect, it } from "vitest";
 import { raft } from "../src/index.ts";
 
 const chaosSeeds = Number(process.env["CONCORD_SEEDS"] ?? 200);
-const variantSeeds = Math.max(25, Math.floor(chaosSeeds / 4));
+const variantSeeds = Math.max(25, Math.floor(chaosSeeds / 8)); // 25 per size by default, to keep the run near a minute
 
 /** problems lists what is wrong with a run: invariant violations, a non-linearizable history, unfinished operations. */
 function problems(result: SimulationResult): string[] {
@@ -29,9 +29,8 @@ function run(nodes: number, scenario: string, seed: number, protocolOptions?: Pr
     found = [`threw ${(error as Error).name}: ${(error as Error).message}`];
   }
   if (found.length === 0) return [];
-  const replay = replayCommand({ algo: "raft", nodes, scenario, seed });
-  const options = protocolOptions === undefined ? "" : ` with protocol options ${JSON.stringify(protocolOptions)}`;
-  return [`${replay}${options}: ${found.slice(0, 3).join("; ")}`];
+  const replay = replayCommand({ algo: "raft", nodes, scenario, seed, ...(protocolOptions !== undefined ? { protocolOptions } : {}) });
+  return [`${replay}: ${found.slice(0, 3).join("; ")}`];
 }
 
 function runSeeds(nodes: number, scenario: string, seeds: number, protocolOptions?: ProtocolOptions): string[] {
@@ -81,6 +80,24 @@ describe("steady state cost (Raft §5.3, thesis §6.4)", () => {
     // (The whole run also holds the election and the idle heartbeats of the simulator's warm-up, which no operation causes.)
     expect(marginal).toBeLessThanOrEqual(raft.analyticMessagesPerOp(nodes, 1) + 1e-9);
     expect(large.invariantViolations).toEqual([]);
+  });
+
+  it.each([3, 5])("as `pnpm concord sim --algo raft --scenario steady` reports it on %i nodes: messages per operation at most 2(n-1)/batch + 2, median latency within a tenth of four link delays", (nodes) => {
+    // The CLI runs the built-in scenario with its default workload; `messages` leaves out the warm-up.
+    const predictedMs = raft.oneWayDelaysPerOp * 1; // the steady scenario's links take 1 ms one way
+    for (let seed = 1; seed <= 5; seed++) {
+      const result = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed });
+      const replay = replayCommand({ algo: "raft", nodes, scenario: "steady", seed });
+      expect(result.invariantViolations, replay).toEqual([]);
+      expect(result.ops.completed, replay).toBe(result.ops.invoked);
+      // Appends and their acknowledgements come in pairs, one pair per follower per batch.
+      const appends = result.messages.byType["appendEntries"] ?? 0;
+      expect(result.messages.byType["appendResponse"] ?? 0, replay).toBe(appends);
+      const batchSize = result.ops.completed / (appends / (nodes - 1));
+      expect(batchSize, replay).toBeGreaterThanOrEqual(1);
+      expect(result.messages.perOp, replay).toBeLessThanOrEqual(raft.analyticMessagesPerOp(nodes, 1) + 1e-9);
+      expect(Math.abs(result.latencyMs.p50 - predictedMs), replay).toBeLessThanOrEqual(predictedMs * 0.1);
+    }
   });
 
   it.each([3, 5])("with a disk sync per Ready, proposals batch and messages per operation fall below the unbatched figure on %i nodes", (nodes) => {
