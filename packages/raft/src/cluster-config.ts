@@ -10,8 +10,11 @@ import { firstClientId, unreachable, type NodeId } from "@concord/core";
  * either half) and a learner.
  */
 export interface ClusterConfig {
+  /** voters are the voters (C_new while joint), sorted. */
   readonly voters: readonly NodeId[];
+  /** outgoing are the voters of C_old while joint (thesis §4.3), else empty. */
   readonly outgoing: readonly NodeId[];
+  /** learners are members that receive the log but neither vote nor count towards commitment. */
   readonly learners: readonly NodeId[];
 }
 

@@ -6,6 +6,7 @@ const maxViolations = 100;
 
 /** LeaderPerTermMonitor checks Election Safety (§5.2, Figure 3): at most one leader per term. */
 export class LeaderPerTermMonitor implements InvariantMonitor<RaftMessage> {
+  /** name is the invariant this monitor reports violations under. */
   readonly name = "raft-leader-per-term";
   private readonly leaders = new Map<number, NodeId>();
   private readonly found: InvariantViolation[] = [];
@@ -33,6 +34,7 @@ export class LeaderPerTermMonitor implements InvariantMonitor<RaftMessage> {
  * back while it runs.
  */
 export class CommittedEntryMonitor implements InvariantMonitor<RaftMessage> {
+  /** name is the invariant this monitor reports violations under. */
   readonly name = "raft-committed-entry-stable";
   private readonly termAt: number[] = [];
   private readonly checkedUpTo = new WeakMap<Replica<RaftMessage>, number>();

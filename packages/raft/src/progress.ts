@@ -34,14 +34,17 @@ export class Inflights {
     if (freed > 0) this.lastIndexes.splice(0, freed);
   }
 
+  /** full tells whether the window holds maxInflightMessages appends, so no more may be sent. */
   full(): boolean {
     return this.lastIndexes.length >= this.capacity;
   }
 
+  /** count is the number of appends in flight. */
   count(): number {
     return this.lastIndexes.length;
   }
 
+  /** reset forgets every append in flight. */
   reset(): void {
     this.lastIndexes.length = 0;
   }
@@ -54,8 +57,11 @@ export class Inflights {
  * Invariant: match < next.
  */
 export class Progress {
+  /** match is the highest index known to be replicated on the follower (§5.3 matchIndex). */
   match = 0;
+  /** next is the index of the next entry to send the follower (§5.3 nextIndex). */
   next: number;
+  /** state is how the leader sends to the follower: probe, replicate or snapshot. */
   state: ProgressState = "probe";
   /** probeSent pauses a probing follower after one append, until it answers. */
   probeSent = false;
@@ -73,6 +79,7 @@ export class Progress {
   stalledTicks = 0;
   /** sentSinceHeartbeat: an append went out since the last heartbeat round, so the next heartbeat is redundant. */
   sentSinceHeartbeat = false;
+  /** inflights are the appends sent in replicate state and not yet acknowledged. */
   readonly inflights: Inflights;
 
   constructor(

@@ -50,6 +50,7 @@ export type TransferResult = { readonly kind: "started" } | { readonly kind: "re
 
 /** ConfigChangeOptions: `joint` forces joint consensus even for a single-server change. */
 export interface ConfigChangeOptions {
+  /** joint is force joint consensus even for a single-server change (thesis §4.3). */
   readonly joint: boolean;
 }
 
@@ -88,6 +89,7 @@ function configBody(config: ClusterConfig): EntryBody {
  * Ready whose records persist that term, vote or entry (§5.1, Figure 2).
  */
 export class RaftReplica implements Replica<RaftMessage> {
+  /** id is this replica's node id. */
   readonly id: NodeId;
   private readonly options: RaftOptions;
   private readonly rng: Rng;

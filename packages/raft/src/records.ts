@@ -5,8 +5,11 @@ import { descriptor } from "./raft-proto.generated.ts";
 
 /** HardState is the state Raft must keep across crashes (§5.1, Figure 2), plus the commit index to speed recovery. */
 export interface HardState {
+  /** term is the latest term the replica has seen (§5.1). */
   readonly term: number;
+  /** vote is the candidate voted for in term, if any (§5.2). */
   readonly vote: NodeId | undefined;
+  /** commit is the commit index, a recovery hint only (Figure 2 keeps it volatile). */
   readonly commit: number;
 }
 
@@ -153,9 +156,13 @@ export function decodeRecord(bytes: Uint8Array): DurableRecord {
 
 /** RaftSnapshot is a snapshot: the state machine as of `index` (term `term`) and the configuration in force there (§7). */
 export interface RaftSnapshot {
+  /** index is the last index the snapshot covers. */
   readonly index: number;
+  /** term is the term of the entry at index. */
   readonly term: number;
+  /** config is the configuration in force at index. */
   readonly config: ClusterConfig;
+  /** data is the state machine and session table, as `snapshot()` returned them. */
   readonly data: Uint8Array;
 }
 
