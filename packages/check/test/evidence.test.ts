@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { checkHistory, checkKvHistory, generateKvHistory, kvModel, registerModel, renderTimeline } from "@concord/check";
+import { checkHistory, checkKvHistory, generateKvHistory, kvModel, parseRegisterHistory, registerModel, renderTimeline } from "@concord/check";
 import { KvHistory, RegisterHistory } from "./builders.ts";
 
 describe("evidence of a violation", () => {
@@ -41,6 +41,24 @@ describe("evidence of a violation", () => {
       expect(operation.invokeUs).toBeLessThanOrEqual(victim.completeUs!);
     }
     expect(verdict.evidence.text).toContain('get ' + key + ' -> "<nobody>"');
+  });
+
+  it("blames the impossible read, not a later operation that is concurrent with nothing wrong (Knossos's rethink-fail case)", () => {
+    // write 0; then read -> 3 concurrent with write 4; then read -> 4. No order explains 3.
+    const history = parseRegisterHistory(`({:type :invoke, :f :write, :value 0, :process 0}
+ {:type :ok, :f :write, :value 0, :process 0}
+ {:type :invoke, :f :read, :value nil, :process 1}
+ {:type :invoke, :f :write, :value 4, :process 2}
+ {:type :ok, :f :read, :value 3, :process 1}
+ {:type :ok, :f :write, :value 4, :process 2}
+ {:type :invoke, :f :read, :value nil, :process 3}
+ {:type :ok, :f :read, :value 4, :process 3})`);
+    const verdict = checkHistory(registerModel, history);
+    expect(verdict.kind).toBe("not-linearizable");
+    if (verdict.kind !== "not-linearizable") return;
+    expect(verdict.evidence.blocking.description).toBe("read -> 3");
+    expect(verdict.evidence.operationIds).not.toContain(3);
+    expect(verdict.evidence.text).toContain("read -> 3  <- returned first");
   });
 
   it("leaves reads out of the context and keeps the writes that explain the state", () => {
