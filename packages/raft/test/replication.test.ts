@@ -204,11 +204,18 @@ describe("flow control: batching, pipelining and limits", () => {
     net.drop = (e) => e.to === 3 && e.message.type === "appendEntries";
     net.put(1, "a", "1");
     net.put(1, "b", "2");
-    net.drop = undefined;
+    // The leader's view of node 3, sampled as each message goes out: replicate, then probe after the rejection, then replicate again.
+    const states: (string | undefined)[] = [];
+    net.drop = () => {
+      const state = net.node(1).progressOf(3)?.state;
+      if (states[states.length - 1] !== state) states.push(state);
+      return false;
+    };
     net.put(1, "c", "3");
     net.tick(1, 2);
     expect(net.node(3).lastIndex()).toBe(4);
     expect(net.value(3, "c")).toBe("3");
+    expect(states).toEqual(["replicate", "probe", "replicate"]);
   });
 
   it("a leader retried with the same (clientId, sequence) executes it once", () => {

@@ -23,6 +23,23 @@ describe("InstallSnapshot (§7)", () => {
     expect(net.node(1).progressOf(3)?.state).toBe("replicate");
   });
 
+  it("a leader moves a follower behind its compacted log from probe to snapshot state, and back to replicate once installed (etcd's progress states)", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    net.elect(1);
+    net.crash(3);
+    for (let i = 0; i < 12; i++) net.put(1, `key${i}`, `value-${i}-${"x".repeat(20)}`);
+    net.start(3);
+    net.drop = (e) => e.message.type === "installSnapshot" && e.message.offset > 0;
+    net.tick(1, 3);
+    expect(net.delivered.get("installSnapshot") ?? 0).toBeGreaterThan(0);
+    expect(net.node(1).progressOf(3)?.state).toBe("snapshot");
+    expect(net.node(1).progressOf(2)?.state).toBe("replicate");
+    net.drop = () => false;
+    net.tick(1, 6);
+    expect(net.node(1).progressOf(3)?.state).toBe("replicate");
+    expect(net.node(3).snapshotIndex()).toBeGreaterThan(1);
+  });
+
   it("a lost chunk is sent again on the next heartbeat response", () => {
     const net = new TestNetwork([1, 2, 3], options);
     net.elect(1);
