@@ -1,4 +1,4 @@
-import { ConfigError, type History, type HistoryOperation } from "@concord/core";
+import { ConfigError, unreachable, type History, type HistoryOperation } from "@concord/core";
 import { buildEvidence } from "./evidence.ts";
 import type { Model, Partition } from "./model.ts";
 import { searchLinearization } from "./search.ts";
@@ -36,6 +36,8 @@ export function checkHistory<S, I, O>(model: Model<S, I, O>, history: History<I,
         const what = outcome.why === "time" ? `the time budget of ${budgetMs / 1000} s ran out` : "the search's memory limit was reached";
         return { kind: "unknown", reason: `${what} on ${part.label} (${part.history.length} operations, ${outcome.steps} search steps)` };
       }
+      default:
+        unreachable(outcome);
     }
   }
   return { kind: "linearizable" };

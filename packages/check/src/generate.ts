@@ -1,4 +1,4 @@
-import { createRng, firstClientId, type History, type HistoryOperation, type OperationStatus, type Rng } from "@concord/core";
+import { createRng, firstClientId, unreachable, type History, type HistoryOperation, type OperationStatus, type Rng } from "@concord/core";
 import { KvStore, type KvCommand, type KvResult } from "@concord/kv";
 
 /** KvWorkload describes a generated key-value history. */
@@ -73,6 +73,8 @@ export function generateKvHistory(workload: KvWorkload): History<KvCommand, KvRe
         busy--;
         break;
       }
+      default:
+        unreachable(phase);
     }
   }
   return history;

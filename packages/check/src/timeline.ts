@@ -1,4 +1,4 @@
-import type { History, HistoryOperation } from "@concord/core";
+import { unreachable, type History, type HistoryOperation } from "@concord/core";
 import type { Model } from "./model.ts";
 import type { Verdict } from "./verdict.ts";
 
@@ -137,6 +137,8 @@ function verdictSummary(verdict: Verdict): string {
       return `not linearizable (${verdict.evidence.partition})`;
     case "unknown":
       return `unknown: ${verdict.reason}`;
+    default:
+      return unreachable(verdict);
   }
 }
 

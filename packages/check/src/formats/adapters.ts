@@ -1,4 +1,4 @@
-import type { History, HistoryOperation } from "@concord/core";
+import { unreachable, type History, type HistoryOperation } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
 import type { RegisterInput, RegisterOutput, RegisterValue } from "../models/register.ts";
 import { HistoryParseError, type HistoryEvent, type RawOperation } from "./events.ts";
@@ -162,5 +162,7 @@ function kvOperationOutput(operation: RawOperation, independent: boolean): Typed
       if (existed !== undefined && typeof existed !== "boolean") throw new HistoryParseError(done!.line, `"existed" must be true or false, got ${JSON.stringify(existed)}`);
       return { input: { type, key }, output: existed === undefined ? undefined : { type, existed } };
     }
+    default:
+      return unreachable(type);
   }
 }

@@ -1,4 +1,4 @@
-import type { History } from "@concord/core";
+import { unreachable, type History } from "@concord/core";
 import { describeCommand, describeResult, type KvCommand, type KvResult } from "@concord/kv";
 import type { Model, Partition, StepResult } from "../model.ts";
 import { hashString } from "./hash.ts";
@@ -101,6 +101,8 @@ function stepKv(state: KvKeyState, command: KvCommand, result: KvResult | undefi
       const existed = state !== undefined;
       return { ok: result === undefined || (result.type === "delete" && result.existed === existed), state: undefined };
     }
+    default:
+      return unreachable(command);
   }
 }
 

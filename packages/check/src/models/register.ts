@@ -1,4 +1,4 @@
-import type { History } from "@concord/core";
+import { unreachable, type History } from "@concord/core";
 import type { Model, Partition, StepResult } from "../model.ts";
 import { hashString } from "./hash.ts";
 import { partitionByKey } from "./partition.ts";
@@ -51,6 +51,8 @@ function stepRegister(state: RegisterValue, input: RegisterInput, output: Regist
       if (output === undefined) return { ok: true, state: matches ? input.value : state };
       return { ok: output.type === "cas" && output.ok === matches, state: matches ? input.value : state };
     }
+    default:
+      return unreachable(input);
   }
 }
 
@@ -79,5 +81,7 @@ export function describeRegisterOperation(input: RegisterInput, output: Register
       const result = output?.type === "cas" ? (output.ok ? "ok" : "mismatch") : "?";
       return `cas${on} ${showRegisterValue(input.expected)}->${showRegisterValue(input.value)} -> ${result}`;
     }
+    default:
+      return unreachable(input);
   }
 }

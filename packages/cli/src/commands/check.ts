@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { ConfigError, type History } from "@concord/core";
+import { ConfigError, unreachable, type History } from "@concord/core";
 import {
   HistoryParseError,
   checkHistory,
@@ -114,6 +114,8 @@ function report(verdict: Verdict): string {
       return `not linearizable\n${verdict.evidence.text}\n`;
     case "unknown":
       return `unknown: ${verdict.reason}\n`;
+    default:
+      return unreachable(verdict);
   }
 }
 
@@ -125,6 +127,8 @@ function exitCode(verdict: Verdict): number {
       return checkExitCodes.notLinearizable;
     case "unknown":
       return checkExitCodes.unknown;
+    default:
+      return unreachable(verdict);
   }
 }
 
