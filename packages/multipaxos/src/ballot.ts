@@ -7,7 +7,9 @@ import type { BallotFields } from "./messages.ts";
  * choose their numbers from disjoint sets).
  */
 export interface Ballot {
+  /** round is compared first; a proposer picks one above every round it has seen. */
   readonly round: number;
+  /** node is the ballot's owner: it breaks ties, so two proposers never share a ballot. */
   readonly node: NodeId;
 }
 

@@ -3,8 +3,11 @@ import type { Configuration } from "./messages.ts";
 
 /** Membership is one configuration of acceptors with its quorum size. */
 export interface Membership {
+  /** effectiveSlot is the first slot the configuration governs. */
   readonly effectiveSlot: number;
+  /** members are the acceptors, in increasing id order. */
   readonly members: readonly NodeId[];
+  /** memberSet holds the same acceptors, for membership tests. */
   readonly memberSet: ReadonlySet<NodeId>;
   /** quorum is a majority of the members. */
   readonly quorum: number;

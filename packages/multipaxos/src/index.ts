@@ -1,6 +1,6 @@
 // @concord/multipaxos: Multi-Paxos as a deterministic, I/O-free replica behind core's Replica interface.
 export { multipaxos, multiPaxosMessagesPerOp } from "./algorithm.ts";
-export { MultiPaxosReplica, type MultiPaxosRole, type MultiPaxosCounters, type ReconfigureResult } from "./replica.ts";
+export { MultiPaxosReplica, type MultiPaxosRole, type MultiPaxosCounters, type ReconfigureResult, type AcceptedValue } from "./replica.ts";
 export { ConfigurationHistory, type Membership } from "./configuration.ts";
 export { createMultiPaxosClient } from "./client.ts";
 export { OneValuePerSlotMonitor } from "./monitor.ts";

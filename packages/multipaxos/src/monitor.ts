@@ -25,6 +25,7 @@ const maxViolations = 100;
  * slot's configuration in one Ready, before any Accepted can come back.
  */
 export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessage> {
+  /** name labels the violations this monitor reports. */
   readonly name = "multipaxos-one-value-per-slot";
   private readonly proposals = new Map<string, Proposal>();
   private readonly chosenBySlot = new Map<number, string>();

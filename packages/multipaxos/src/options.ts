@@ -31,8 +31,9 @@ export const multiPaxosOptionsSchema = z
     leaseTicks: z.number().int().min(0).default(0),
     /** clockDriftBoundPercent is the assumed bound on how much two replicas' tick rates differ. */
     clockDriftBoundPercent: z.number().int().min(0).max(40).default(10),
-    /** clientRetryTicks / clientGiveUpTicks: the client's patience, in its ticks. */
+    /** clientRetryTicks: a client resends a request unanswered for this long, in its ticks. */
     clientRetryTicks: z.number().int().min(1).default(20),
+    /** clientGiveUpTicks: a client reports a request it could not get answered for this long as indeterminate. */
     clientGiveUpTicks: z.number().int().min(1).default(300),
   })
   .strict()

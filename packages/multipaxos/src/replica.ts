@@ -12,7 +12,7 @@ import {
   parseConfig,
   unreachable,
 } from "@concord/core";
-import { type Ballot, ballotEquals, ballotFields, ballotOf, compareBallots, zeroBallot } from "./ballot.ts";
+import { type Ballot, ballotEquals, ballotFields, ballotOf, compareBallots, formatBallot, zeroBallot } from "./ballot.ts";
 import { ConfigurationHistory, type Membership } from "./configuration.ts";
 import {
   type AcceptMessage,
@@ -52,8 +52,11 @@ export interface MultiPaxosCounters {
   leaseReads: number;
   /** droppedRequests counts client requests dropped: the leader's queue was full, or a follower knew no leader to name. */
   droppedRequests: number;
+  /** snapshotsSent counts state transfers sent to replicas behind this one's compaction point. */
   snapshotsSent: number;
+  /** snapshotsInstalled counts state transfers this replica installed. */
   snapshotsInstalled: number;
+  /** noopsProposed counts gaps a new leader filled with a no-op (PMS §3). */
   noopsProposed: number;
   /** configurationsApplied counts configuration changes this replica executed. */
   configurationsApplied: number;
@@ -61,8 +64,26 @@ export interface MultiPaxosCounters {
 
 /** ReconfigureResult says whether a leader took a configuration change, or why not. */
 export type ReconfigureResult =
-  | { readonly kind: "proposed" }
-  | { readonly kind: "rejected"; readonly reason: "notLeader" | "changePending" | "invalidMembers" };
+  | {
+      /** kind "proposed": the change has a slot of its own and governs from α slots after it once chosen. */
+      readonly kind: "proposed";
+    }
+  | {
+      /** kind "rejected": nothing was proposed. */
+      readonly kind: "rejected";
+      /** reason: this replica does not lead, a change is already under way, or the member list is empty, repeats an id or names a non-replica. */
+      readonly reason: "notLeader" | "changePending" | "invalidMembers";
+    };
+
+/** AcceptedValue is what an acceptor accepted in one slot: the ballot and the value. */
+export interface AcceptedValue {
+  /** ballot is the ballot the value was accepted in. */
+  readonly ballot: Ballot;
+  /** commands is the accepted batch. */
+  readonly commands: readonly Command[];
+  /** members is the accepted configuration, when the value is a configuration change. */
+  readonly members: readonly NodeId[];
+}
 
 interface LogEntry {
   acceptedBallot: Ballot | undefined;
@@ -104,6 +125,7 @@ const noop: Value = { commands: [], members: [] };
  * (compactedSlot, commitIndex] has a chosen value in the log.
  */
 export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
+  /** id is this replica's node id. */
   readonly id: NodeId;
   private readonly options: MultiPaxosOptions;
   private readonly rng: Rng;
@@ -192,6 +214,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     else this.resetElectionDeadline();
   }
 
+  /** tick advances the replica's logical clock: a leader heartbeats, retransmits and proposes; a follower may time out and start phase 1. */
   tick(): void {
     this.now++;
     if (this.role === "leader") {
@@ -205,8 +228,9 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.requestCatchupIfBehind();
   }
 
+  /** step handles one message from a peer or a client; a message that fails validation is counted and changes nothing. */
   step(from: NodeId, message: MultiPaxosMessage): void {
-    const rejection = validateMessage(from, message, this.id, this.configs.knownMembers());
+    const rejection = validateMessage(from, message, this.id, this.configs.knownMembers(), this.options.alphaSlots) ?? this.replyError(message);
     if (rejection !== undefined) {
       this.counters.rejectedMessages++;
       this.askStrangerForCatchup(from, message);
@@ -244,6 +268,24 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     }
   }
 
+  /**
+   * replyError refuses a reply (Promise, Accepted, HeartbeatAck) that this
+   * replica's own history rules out: one for a ballot of its own above its
+   * promised ballot (it persists the promise of each ballot it uses before
+   * any message of that ballot leaves, so it never used it), or an Accepted
+   * in its current ballot for a slot it has not proposed yet.
+   */
+  private replyError(message: MultiPaxosMessage): string | undefined {
+    if (message.type !== "promise" && message.type !== "accepted" && message.type !== "heartbeatAck") return undefined;
+    const ballot = ballotOf(message);
+    if (compareBallots(ballot, this.promised) > 0) return `${message.type} for ballot ${formatBallot(ballot)}, which this replica never used`;
+    if (message.type === "accepted" && ballotEquals(ballot, this.ballot) && message.slot >= this.nextSlot) {
+      return `accepted for slot ${message.slot}, which ballot ${formatBallot(ballot)} has not proposed`;
+    }
+    return undefined;
+  }
+
+  /** ready proposes what the leader holds (so that requests stepped together share a slot), then hands out the records to sync, the snapshot and the messages to send after them. */
   ready(): Ready<MultiPaxosMessage> | undefined {
     // Proposals wait for the Ready: commands that arrived in the same instant (the runtime steps them all before
     // asking) share one slot, and so one Accept round, instead of a slot each (batching).
@@ -260,10 +302,13 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     return ready;
   }
 
+  /** advance needs no work: ready() already handed its buffers out and started fresh ones. */
   advance(_done: Ready<MultiPaxosMessage>): void {}
 
+  /** status reports the role, the ballot round as epoch, the believed leader, the chosen watermark and the applied slot. */
   status(): ReplicaStatus {
     return {
+      /** id is this replica's node id. */
       id: this.id,
       role: this.role,
       epoch: this.role === "follower" ? this.promised.round : this.ballot.round,
@@ -284,7 +329,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   }
 
   /** acceptedAt returns what the acceptor accepted in `slot`, if anything (for tests). */
-  acceptedAt(slot: number): { ballot: Ballot; commands: readonly Command[]; members: readonly NodeId[] } | undefined {
+  acceptedAt(slot: number): AcceptedValue | undefined {
     const entry = this.log.get(slot);
     if (entry?.acceptedBallot === undefined || entry.acceptedValue === undefined) return undefined;
     return { ballot: entry.acceptedBallot, ...entry.acceptedValue };

@@ -7,13 +7,15 @@ import type { BallotFields, Command, Configuration, MultiPaxosMessage, SlotValue
  * the reason to reject it, or undefined for a message to handle. A rejected
  * message changes nothing; the replica counts it.
  *
- * Members are the nodes of every configuration the replica knows. Catch-up
+ * Members are the nodes of every configuration the replica knows; alphaSlots
+ * is the cluster's α. Checks that need the replica's own history (a reply for
+ * a ballot it never used) are the replica's. Catch-up
  * traffic (CatchupRequest, Chosen, SnapshotTransfer) is accepted from any
  * replica id: chosen values are facts, and a replica that fell behind a
  * reconfiguration must be able to learn the configurations it missed from
  * members it does not know yet.
  */
-export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: NodeId, members: ReadonlySet<NodeId>): string | undefined {
+export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: NodeId, members: ReadonlySet<NodeId>, alphaSlots: number): string | undefined {
   if (message.type === "request") {
     if (from < firstClientId) return `request from ${from}, which is not a client`;
     if (message.clientId !== from) return `request for session ${message.clientId} sent by ${from}`;
@@ -29,7 +31,14 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
     case "prepare":
       return ballotError(message, members) ?? senderOwnsBallot(from, message) ?? slotError(message.fromSlot, "fromSlot");
     case "promise":
-      return ballotError(message, members) ?? ownBallot(self, message) ?? slotError(message.fromSlot, "fromSlot") ?? valuesError(message.accepted, true);
+      return (
+        ballotError(message, members) ??
+        ownBallot(self, message) ??
+        slotError(message.fromSlot, "fromSlot") ??
+        valuesError(message.accepted, true) ??
+        // Phase 1b reports acceptances from the Prepare's fromSlot on only.
+        (message.accepted.some((value) => value.slot < message.fromSlot) ? `promise reporting a slot below its fromSlot ${message.fromSlot}` : undefined)
+      );
     case "nack":
       // The higher ballot may belong to a leader of a configuration this replica has not learned yet.
       return ballotError(message, undefined);
@@ -39,6 +48,9 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
         senderOwnsBallot(from, message) ??
         slotError(message.slot, "slot") ??
         (message.slot <= message.chosenWatermark ? `accept for slot ${message.slot}, at or below its own watermark ${message.chosenWatermark}` : undefined) ??
+        // A leader proposes at most α slots past its watermark (the configuration further out is unknown), and the
+        // watermark it sends only grows.
+        (message.slot > message.chosenWatermark + alphaSlots ? `accept for slot ${message.slot}, beyond its watermark ${message.chosenWatermark} plus α` : undefined) ??
         valueError(message)
       );
     case "accepted":

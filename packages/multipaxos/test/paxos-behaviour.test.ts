@@ -1,7 +1,7 @@
 // Behaviour tests that drive replicas directly. Each cites the rule it checks:
 // PMS = Lamport, Paxos Made Simple; PMMC = van Renesse & Altinbuken, Paxos Made
 // Moderately Complex; PML = Chandra et al., Paxos Made Live.
-import { ConfigError, firstClientId } from "@concord/core";
+import { ConfigError, assert, firstClientId } from "@concord/core";
 import { encodeCommand } from "@concord/kv";
 import {
   type Command,
@@ -401,6 +401,7 @@ describe("bad input", () => {
     ["a reply sent to a replica", 2, { type: "reply", sequence: 1, result: new Uint8Array() }],
     ["an accepted for someone else's ballot", 2, { type: "accepted", ballotRound: 1, ballotNode: 2, slot: 1, leaseTick: 0 }],
     ["chosen values at slot 0", 2, { type: "chosen", entries: [{ slot: 0, ballotRound: 0, ballotNode: 0, commands: [], members: [] }] }],
+    ["an accept for a slot beyond its own watermark plus α", 2, accept(9, 2, 1 + 64, [], 0)],
   ];
   test.each(cases)("%s is rejected, counted and changes nothing", (_name, from, message) => {
     const cluster = new TestCluster(3);
@@ -414,6 +415,42 @@ describe("bad input", () => {
     expect((ready?.messages ?? []).every((outbound) => outbound.to === from && outbound.message.type === "catchupRequest")).toBe(true);
     expect(replica.stats().rejectedMessages).toBe(1);
     expect({ status: replica.status(), promised: replica.promisedBallot() }).toEqual(before);
+  });
+
+  test("a leader rejects and counts an acceptance of a slot it never proposed, or of a ballot of its own it never used", () => {
+    const cluster = new TestCluster(3);
+    const leader = cluster.replica(0);
+    cluster.request(0, put("a", "1"));
+    expect(cluster.take(isType("accept")).map((envelope) => envelope.message.slot)).toEqual([1, 1]);
+    leader.step(1, { type: "accepted", ballotRound: 1, ballotNode: 0, slot: 2, leaseTick: 0 });
+    leader.step(1, { type: "accepted", ballotRound: 7, ballotNode: 0, slot: 1, leaseTick: 0 });
+    leader.step(1, { type: "heartbeatAck", ballotRound: 7, ballotNode: 0, leaseTick: 0 });
+    expect(leader.stats().rejectedMessages).toBe(3);
+    expect(leader.status().commitIndex).toBe(0);
+    // The real acceptance of slot 1 in ballot 1.0 is taken, and chooses it.
+    leader.step(1, { type: "accepted", ballotRound: 1, ballotNode: 0, slot: 1, leaseTick: 0 });
+    expect(leader.stats().rejectedMessages).toBe(3);
+    expect(leader.status().commitIndex).toBe(1);
+  });
+
+  test("a candidate rejects and counts a promise that reports a slot below the Prepare's fromSlot", () => {
+    const cluster = new TestCluster(3);
+    cluster.request(0, put("a", "1"));
+    cluster.tickAndDeliver(3);
+    expect(cluster.replica(1).status().commitIndex).toBe(1);
+    const [prepare] = tickUntil(cluster, 1, "prepare");
+    assert(prepare?.message.type === "prepare", "replica 1 sent a Prepare");
+    const { ballotRound, ballotNode, fromSlot } = prepare.message;
+    expect(fromSlot).toBe(2);
+    const candidate = cluster.replica(1);
+    const reported = { slot: 1, ballotRound: 1, ballotNode: 0, commands: [command(1, "a", "other")], members: [] };
+    candidate.step(2, { type: "promise", ballotRound, ballotNode, fromSlot, compactedSlot: 0, accepted: [reported] });
+    expect(candidate.stats().rejectedMessages).toBe(1);
+    expect(candidate.status().role).toBe("candidate");
+    // The same promise without the impossible report makes it leader.
+    candidate.step(2, { type: "promise", ballotRound, ballotNode, fromSlot, compactedSlot: 0, accepted: [] });
+    expect(candidate.stats().rejectedMessages).toBe(1);
+    expect(candidate.status().role).toBe("leader");
   });
 
   test("invalid options are refused with a ConfigError naming the field", () => {
