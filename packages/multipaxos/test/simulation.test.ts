@@ -29,8 +29,14 @@ function problems(run: Run, result: SimulationResult): string[] {
   const { invoked, completed, failed, indeterminate } = result.ops;
   if (completed + failed + indeterminate !== invoked) found.push(`${invoked - completed - failed - indeterminate} operations never ended`);
   if (found.length === 0) return [];
-  const options = run.protocolOptions === undefined ? "" : ` (protocol options ${JSON.stringify(run.protocolOptions)})`;
-  const replay = replayCommand({ algo: "multipaxos", nodes: run.nodes, scenario: run.scenario, seed: run.seed, ...(run.ops === undefined ? {} : { ops: run.ops }) }) + options;
+  const replay = replayCommand({
+    algo: "multipaxos",
+    nodes: run.nodes,
+    scenario: run.scenario,
+    seed: run.seed,
+    ...(run.ops === undefined ? {} : { ops: run.ops }),
+    ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }),
+  });
   return [`seed ${run.seed}: ${found.slice(0, 3).join("; ")}\n  replay: ${replay}`];
 }
 
@@ -125,7 +131,11 @@ describe("steady state", () => {
   for (const nodes of [3, 5]) {
     test(`on ${nodes} nodes the median latency is the link model's 4 one-way delays, within 10%`, () => {
       const result = simulate({ nodes, scenario: "steady", seed: 1 });
-      const predictedMs = multipaxos.oneWayDelaysPerOp * 1; // steady links: 1 ms one way, no jitter
+      // The link model's prediction: oneWayDelaysPerOp constant one-way delays (steady has no jitter and instant disks).
+      const { link, disk } = result.scenarioDefinition;
+      assert(link.latency.kind === "constant" && link.jitterMs === 0, "steady links have a constant latency");
+      expect(disk.syncMs).toBe(0);
+      const predictedMs = multipaxos.oneWayDelaysPerOp * link.latency.ms;
       expect(Math.abs(result.latencyMs.p50 - predictedMs)).toBeLessThanOrEqual(predictedMs * 0.1);
       expect(result.invariantViolations).toEqual([]);
     });
