@@ -13,9 +13,9 @@ export type AuthenticationMode = "macs" | "signatures";
 const noBytes = new Uint8Array(0);
 
 /**
- * sealedBytes remembers, per sealed message object, the bytes its seal covers,
- * so that receivers of the very same object (in-process runs without wire
- * encoding) need not encode it again. Messages are immutable, so the identity
+ * sealedBytes remembers, per message object (sealed here or checked once), the
+ * bytes its seal covers, so that receivers of the very same object (in-process
+ * runs without wire encoding) and repeated checks need not encode it again. Messages are immutable, so the identity
  * of the object fixes its bytes.
  */
 const sealedBytes = new WeakMap<object, Uint8Array>();
@@ -24,7 +24,11 @@ const sealedBytes = new WeakMap<object, Uint8Array>();
 export function authenticatedBytes(message: PbftMessage): Uint8Array {
   const known = sealedBytes.get(message);
   if (known !== undefined) return known;
-  return encodeWithoutSeal(message);
+  // A received message is checked more than once (a retransmitted VIEW-CHANGE against the held one, the view
+  // changes nested in a NEW-VIEW); messages are immutable, so its bytes are computed once.
+  const bytes = encodeWithoutSeal(message);
+  sealedBytes.set(message, bytes);
+  return bytes;
 }
 
 function remember<T extends object>(sealed: T, bytes: Uint8Array): T {

@@ -120,6 +120,8 @@ export class PbftReplica implements Replica<PbftMessage> {
   private readonly viewChanges = new Map<NodeId, PbftViewChange>();
   private ownViewChange: PbftViewChange | undefined;
   private lastNewView: PbftNewView | undefined;
+  /** badSigned holds, per sender and type, the last signed message whose signature failed, so its retransmissions cost no Ed25519 check. */
+  private readonly badSigned = new Map<string, PbftViewChange | PbftNewView>();
   private viewChangeAttempts = 0;
   private viewChangeTimerTicks = 0;
   private stuckTicks = 0;
@@ -276,9 +278,11 @@ export class PbftReplica implements Replica<PbftMessage> {
       return false;
     }
     if (message.type === "newView") {
+      // A NEW-VIEW for a view this replica has already started or passed changes nothing: it is ignored unverified.
+      if (message.view < this.view || (message.view === this.view && this.active)) return false;
       // A NEW-VIEW may be forwarded by any replica: its signature is its primary's.
-      if (message.replica !== this.quorums.primary(message.view) || !this.auth.verifySignature(message.replica, message)) {
-        this.reject("badAuthentication");
+      if (message.replica !== this.quorums.primary(message.view) || this.knownBadSignature(message) || !this.auth.verifySignature(message.replica, message)) {
+        this.rejectSigned(message);
         return false;
       }
       return true;
@@ -287,13 +291,41 @@ export class PbftReplica implements Replica<PbftMessage> {
       this.reject("spoofedSender");
       return false;
     }
-    // A retransmitted VIEW-CHANGE identical to the one already held changes nothing; skip its signature check.
-    if (message.type === "viewChange" && this.alreadyVerified(message)) return false;
+    if (message.type === "viewChange") {
+      if (message.newView < this.view || (message.newView === this.view && this.active)) {
+        // The sender is behind. Its VIEW-CHANGE changes nothing here, so its Ed25519 signature goes unchecked (the
+        // most common signature check after a view change); the sender is shown the NEW-VIEW, which is signed and
+        // public, if it asks for the view this replica runs.
+        this.answerStaleViewChange(from, message);
+        return false;
+      }
+      // A retransmitted VIEW-CHANGE identical to the one already held changes nothing; skip its signature check.
+      if (this.alreadyVerified(message)) return false;
+      // So is one identical to a VIEW-CHANGE whose signature already failed, but it is still bad input.
+      if (this.knownBadSignature(message)) {
+        this.reject("badAuthentication");
+        return false;
+      }
+    }
     if (!this.auth.verifyReplicaMessage(from, message)) {
-      this.reject("badAuthentication");
+      if (message.type === "viewChange") this.rejectSigned(message);
+      else this.reject("badAuthentication");
       return false;
     }
     return true;
+  }
+
+  /** knownBadSignature tells whether a signed message is byte for byte one whose signature this replica already found bad. */
+  private knownBadSignature(message: PbftViewChange | PbftNewView): boolean {
+    const bad = this.badSigned.get(`${message.type}:${message.replica}`);
+    if (bad === undefined || !bytesEqual(bad.signature, message.signature)) return false;
+    return bytesEqual(authenticatedBytes(bad), authenticatedBytes(message));
+  }
+
+  /** rejectSigned counts a signed message with a bad signature and remembers it, so that its retransmissions are rejected cheaply. */
+  private rejectSigned(message: PbftViewChange | PbftNewView): void {
+    if (this.quorums.isReplica(message.replica)) this.badSigned.set(`${message.type}:${message.replica}`, message);
+    this.reject("badAuthentication");
   }
 
   private onReplicaMessage(from: NodeId, message: PbftReplicaMessage): void {
@@ -808,15 +840,16 @@ export class PbftReplica implements Replica<PbftMessage> {
       this.reject("badViewChange");
       return;
     }
-    if (message.newView < this.view || (message.newView === this.view && this.active)) {
-      // The sender is behind: show it the NEW-VIEW of the view it asks for, if that is ours.
-      if (this.active && this.lastNewView !== undefined && this.lastNewView.view === message.newView) this.outbox.push({ to: from, message: this.lastNewView });
-      return;
-    }
+    assert(message.newView > this.view || (message.newView === this.view && !this.active), "admit answers stale VIEW-CHANGEs");
     const known = this.viewChanges.get(from);
     if (known === undefined || known.newView < message.newView) this.viewChanges.set(from, message);
     this.joinLaterView();
     this.tryNewView();
+  }
+
+  /** answerStaleViewChange shows a replica that asks for a view this replica already runs its NEW-VIEW. */
+  private answerStaleViewChange(from: NodeId, message: PbftViewChange): void {
+    if (this.active && this.lastNewView !== undefined && this.lastNewView.view === message.newView) this.outbox.push({ to: from, message: this.lastNewView });
   }
 
   /** joinLaterView: with f+1 VIEW-CHANGEs for views above its own, a replica moves to the smallest of them (PBFT §4.5.2). */

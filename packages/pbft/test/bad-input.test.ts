@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "@concord/core";
-import { Authenticator, silentStrategy, corruptDigestsStrategy, corruptMacsStrategy, equivocateStrategy, pbft, replayStrategy, type PbftPrepare } from "@concord/pbft";
+import { Authenticator, silentStrategy, corruptDigestsStrategy, corruptMacsStrategy, equivocateStrategy, pbft, replayStrategy, type PbftPrepare, type PbftViewChange } from "@concord/pbft";
 import { FakeCrypto, TestCluster } from "./harness.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -52,6 +52,37 @@ describe("PBFT bad input is dropped and counted, never acted on", () => {
     expect(replica.rejections().get("outsideWatermarks")).toBe(1);
     expect(replica.rejections().get("staleView")).toBe(1);
     expect(replica.logSize()).toBe(logBefore);
+  });
+
+  it("counts every copy of a badly signed VIEW-CHANGE but checks its signature once, and still accepts the sender's good one", () => {
+    const cluster = new TestCluster(4);
+    const replica = cluster.replica(3);
+    const viewChange = (from: number): PbftViewChange =>
+      new Authenticator(new FakeCrypto(from), from, cluster.ids, "macs").sealBroadcast<PbftViewChange>({
+        type: "viewChange",
+        newView: 1,
+        replica: from,
+        stableSeq: 0,
+        checkpoints: [{ seq: 0, stateDigest: new Uint8Array(32) }],
+        prepared: [],
+        prePrepared: [],
+        signature: new Uint8Array(0),
+      });
+    const good = viewChange(2);
+    const forged = { ...good, signature: Uint8Array.from(good.signature, (b) => b ^ 1) };
+    const verifiesBefore = cluster.cryptoOf(3).verifyCount;
+    for (let copy = 0; copy < 3; copy++) cluster.inject(2, 3, forged);
+    cluster.deliverAll();
+    expect(replica.rejections().get("badAuthentication")).toBe(3);
+    expect(cluster.cryptoOf(3).verifyCount - verifiesBefore).toBe(1);
+    expect(replica.status().epoch).toBe(0);
+    // f + 1 authentic VIEW-CHANGEs for view 1 (the good one from the same sender among them) move the replica there.
+    cluster.inject(2, 3, good);
+    cluster.inject(1, 3, viewChange(1));
+    cluster.deliverAll();
+    expect(replica.rejections().get("badAuthentication")).toBe(3);
+    expect(replica.status().epoch).toBe(1);
+    expect(replica.isViewActive()).toBe(false);
   });
 
   it("counts but survives MAC-corrupting, digest-corrupting, equivocating and replaying replicas in one cluster of seven", () => {

@@ -19,6 +19,7 @@ import { PbftAgreementMonitor, PbftClient, PbftReplica, pbftCodec, type PbftMess
 /** FakeCrypto is node:crypto's SHA-256 and HMAC-SHA256, with "signatures" that are HMACs under a per-node secret (deterministic, checkable by every node of the test). */
 export class FakeCrypto implements Crypto {
   macCount = 0;
+  verifyCount = 0;
   constructor(private readonly self: NodeId) {}
   digest(data: Uint8Array): Uint8Array {
     return new Uint8Array(createHash("sha256").update(data).digest());
@@ -31,6 +32,7 @@ export class FakeCrypto implements Crypto {
     return signatureOf(this.self, data);
   }
   verify(signer: number, data: Uint8Array, signature: Uint8Array): boolean {
+    this.verifyCount++;
     return Buffer.from(signatureOf(signer, data)).equals(Buffer.from(signature));
   }
   macKey(peer: number): Uint8Array {
@@ -69,6 +71,7 @@ export class TestCluster {
   private readonly strategies = new Map<NodeId, ByzantineStrategy<PbftMessage>>();
   private readonly down = new Set<NodeId>();
   private readonly rng = createRng(42);
+  private readonly cryptos = new Map<NodeId, FakeCrypto>();
   filter: DeliveryFilter = () => true;
   timeUs = 0;
 
@@ -176,8 +179,15 @@ export class TestCluster {
     this.queue.push({ from, to, message });
   }
 
+  /** cryptoOf returns the crypto the current incarnation of replica `id` was built with (to count its work). */
+  cryptoOf(id: NodeId): FakeCrypto {
+    return this.cryptos.get(id) as FakeCrypto;
+  }
+
   private build(id: NodeId, durable: DurableState): PbftReplica {
-    return new PbftReplica({ id, replicas: this.ids, rng: createRng(id), durable, stateMachine: new KvStateMachine(), crypto: new FakeCrypto(id), options: this.options });
+    const crypto = new FakeCrypto(id);
+    this.cryptos.set(id, crypto);
+    return new PbftReplica({ id, replicas: this.ids, rng: createRng(id), durable, stateMachine: new KvStateMachine(), crypto, options: this.options });
   }
 
   private deliver(envelope: Envelope): void {
