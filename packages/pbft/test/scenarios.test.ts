@@ -38,7 +38,7 @@ describe("PBFT with a small checkpoint interval and window (K = 2, L = 4): const
 });
 
 describe("PBFT runs replay from their seed", () => {
-  it("gives the same run, message for message, for the same seed under chaos and every Byzantine strategy", () => {
+  it("gives the same run, message for message, for the same seed under chaos and every Byzantine strategy, with or without the wire codec", () => {
     const runs = [{ scenario: "chaos" }, ...pbft.byzantineStrategies.map((s) => ({ scenario: "byzantine", byzantineStrategy: s.name }))];
     for (const run of runs) {
       const once = runSimulation({ algorithm: pbft, nodes: 4, seed: 11, ops: 10, clients: 2, ...run });
@@ -46,6 +46,10 @@ describe("PBFT runs replay from their seed", () => {
       expect(again.messages).toEqual(once.messages);
       expect(again.bytes).toEqual(once.bytes);
       expect(again.history).toEqual(once.history);
+      // The wire codec is lossless, so a run without it (most simulated seeds, for speed) is the same run.
+      const unencoded = runSimulation({ algorithm: pbft, nodes: 4, seed: 11, ops: 10, clients: 2, encode: false, ...run });
+      expect(unencoded.messages).toEqual(once.messages);
+      expect(unencoded.history).toEqual(once.history);
     }
   });
 });
@@ -113,6 +117,59 @@ describe("PBFT steady state against the analytic model (docs/pbft.md)", () => {
     expect(result.messages.byType["request"]).toBe(writes + nodes * reads);
     expect(result.messages.byType["reply"]).toBe(nodes * result.history.length);
     expect(result.messages.byType["prePrepare"]).toBe(writes * (nodes - 1));
+  });
+
+  it("explains the figures `concord sim --algo pbft --scenario steady` reports: a blend of writes at the analytic cost and reads at 2n messages (docs/pbft.md)", () => {
+    for (const nodes of [4, 7]) {
+      for (const seed of [1, 2, 3]) {
+        const result = runSimulation({ algorithm: pbft, nodes, scenario: "steady", seed });
+        const isRead = (op: (typeof result.history)[number]): boolean => op.input.type === "get";
+        const reads = result.history.filter(isRead).length;
+        const writes = result.history.length - reads;
+        // 200 operations drawn from the mix (40% gets) and a final read of each of the 8 keys.
+        expect(result.history.length).toBe(208);
+        const checkpointMessages = Math.floor(writes / 16) * nodes * (nodes - 1);
+        const blended = (writes * (2 * nodes * nodes - nodes + 1) + checkpointMessages + reads * 2 * nodes) / (writes + reads);
+        expect(result.messages.perOp).toBeCloseTo(blended, 3);
+        expect(result.messages.perOp).toBeLessThan(pbft.analyticMessagesPerOp(nodes, 1));
+        // Every write takes five one-way delays; a read two, or a little more while it waits for a prepared batch to execute.
+        for (const op of result.history) {
+          const latencyUs = (op.completeUs ?? Infinity) - op.invokeUs;
+          if (isRead(op)) expect(latencyUs).toBeGreaterThanOrEqual(2000);
+          if (isRead(op)) expect(latencyUs).toBeLessThan(5000);
+          else expect(latencyUs).toBe(5000);
+        }
+        // Writes are at least half of these runs, so the reported median is a write's five delays.
+        expect(writes).toBeGreaterThanOrEqual(reads);
+        expect(result.latencyMs.p50).toBe(pbft.oneWayDelaysPerOp);
+      }
+    }
+  });
+
+  it("is charged by the simulator's CPU model for every MAC, digest and signature it computes", () => {
+    const medianMs = (nodes: number, cpu: Record<string, number>, protocolOptions: Record<string, unknown> = {}): number => {
+      const scenario = { ...writesOnly, name: "steady-writes-cpu", cpu, workload: { ...writesOnly.workload, ops: 32 } };
+      const result = runSimulation({ algorithm: pbft, nodes, scenario, seed: 6, protocolOptions });
+      expect(result.ops.completed).toBe(32);
+      return result.latencyMs.p50;
+    };
+    const signing = { perSignatureUs: 500, perVerifyUs: 500 };
+    const macMs = new Map<number, number>();
+    for (const nodes of [4, 7]) {
+      expect(medianMs(nodes, {})).toBe(5);
+      // The normal case signs nothing with authenticators: signature costs leave a write at five link delays.
+      expect(medianMs(nodes, signing)).toBe(5);
+      // The primary's PRE-PREPARE authenticator and a backup's PREPARE authenticator (n - 1 MACs each) lie on every write's path.
+      const withMacs = medianMs(nodes, { perMacUs: 100 });
+      expect(withMacs).toBeGreaterThanOrEqual(5 + 0.1 * 2 * (nodes - 1));
+      macMs.set(nodes, withMacs);
+      // The primary digests the batch, and each backup digests it again to check the PRE-PREPARE.
+      expect(medianMs(nodes, { perDigestUs: 100 })).toBeGreaterThanOrEqual(5.2);
+      // With signatures on every message: the primary signs its PRE-PREPARE, a backup verifies it and signs its PREPARE, ...
+      expect(medianMs(nodes, signing, { authentication: "signatures" })).toBeGreaterThanOrEqual(5 + 0.5 * 3);
+    }
+    // An authenticator holds one MAC per replica, so its cost grows with n.
+    expect(macMs.get(7)).toBeGreaterThan(macMs.get(4) ?? Infinity);
   });
 
   it("batches under load: with many clients the messages per operation fall below the single-request cost", () => {

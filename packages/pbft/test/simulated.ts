@@ -40,10 +40,11 @@ export function problemsOf(run: SimulatedRun): { problems: string[]; result: Sim
     ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }),
     ...(run.byzantineNodes === undefined ? {} : { byzantineNodes: run.byzantineNodes }),
   });
-  const options =
-    (run.protocolOptions === undefined ? "" : ` (protocol options ${JSON.stringify(run.protocolOptions)})`) +
+  // replayCommand carries the protocol options; the CLI cannot pick the Byzantine nodes, so the note names them.
+  const replay =
+    replayCommand({ algo: "pbft", ...run }) +
+    (run.encode === false ? " --no-encode" : "") +
     (run.byzantineNodes === undefined ? "" : ` (Byzantine nodes ${run.byzantineNodes.join(",")})`);
-  const replay = replayCommand({ algo: "pbft", ...run }) + options;
   const problems: string[] = [];
   for (const violation of result.invariantViolations) problems.push(`${violation.invariant}: ${violation.message}`);
   if (result.ops.completed !== result.ops.invoked || result.ops.failed > 0 || result.ops.indeterminate > 0) {
