@@ -2,13 +2,20 @@
 // names the command that replays it. CONCORD_SEEDS raises the chaos seed count
 // (default 200 per cluster size).
 import { checkKvHistory } from "@concord/check";
-import type { ProtocolOptions } from "@concord/core";
+import { assert, type ProtocolOptions } from "@concord/core";
 import { replayCommand, runSimulation, scenarioNames, type SimulationResult } from "@concord/sim";
 import { describe, expect, it } from "vitest";
 import { raft } from "../src/index.ts";
 
 const chaosSeeds = Number(process.env["CONCORD_SEEDS"] ?? 200);
 const variantSeeds = Math.max(25, Math.floor(chaosSeeds / 8)); // 25 per size by default, to keep the run near a minute
+
+/** linkPredictionMs is the link model's prediction of a write's latency: oneWayDelaysPerOp constant one-way delays (steady has no jitter). */
+function linkPredictionMs(result: SimulationResult): number {
+  const { link } = result.scenarioDefinition;
+  assert(link.latency.kind === "constant" && link.jitterMs === 0, "steady links have a constant latency");
+  return raft.oneWayDelaysPerOp * link.latency.ms;
+}
 
 /** problems lists what is wrong with a run: invariant violations, a non-linearizable history, unfinished operations. */
 function problems(result: SimulationResult): string[] {
@@ -84,9 +91,9 @@ describe("steady state cost (Raft §5.3, thesis §6.4)", () => {
 
   it.each([3, 5])("as `pnpm concord sim --algo raft --scenario steady` reports it on %i nodes: messages per operation at most 2(n-1)/batch + 2, median latency within a tenth of four link delays", (nodes) => {
     // The CLI runs the built-in scenario with its default workload; `messages` leaves out the warm-up.
-    const predictedMs = raft.oneWayDelaysPerOp * 1; // the steady scenario's links take 1 ms one way
     for (let seed = 1; seed <= 5; seed++) {
       const result = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed });
+      const predictedMs = linkPredictionMs(result);
       const replay = replayCommand({ algo: "raft", nodes, scenario: "steady", seed });
       expect(result.invariantViolations, replay).toEqual([]);
       expect(result.ops.completed, replay).toBe(result.ops.invoked);
@@ -127,7 +134,7 @@ describe("steady state cost (Raft §5.3, thesis §6.4)", () => {
 
   it.each([3, 5])("median latency on %i nodes is within a tenth of four one-way link delays", (nodes) => {
     const result = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed: 11, ops: 400 });
-    const predictedMs = raft.oneWayDelaysPerOp * 1; // the steady scenario's links take 1 ms one way
+    const predictedMs = linkPredictionMs(result);
     expect(Math.abs(result.latencyMs.p50 - predictedMs)).toBeLessThanOrEqual(predictedMs * 0.1);
   });
 });
