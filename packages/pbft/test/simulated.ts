@@ -4,7 +4,8 @@
 // command that replays the run.
 import { checkKvHistory } from "@concord/check";
 import { pbft } from "@concord/pbft";
-import { replayCommand, runSimulation, type SimulationResult } from "@concord/sim";
+import type { AnyAlgorithm } from "@concord/core";
+import { replayCommand, runSimulation, type ScenarioInput, type SimulationResult } from "@concord/sim";
 
 /** seedCount is how many seeds a randomized test runs: `fallback` unless CONCORD_SEEDS says otherwise. */
 export function seedCount(fallback: number): number {
@@ -15,7 +16,8 @@ export function seedCount(fallback: number): number {
 /** SimulatedRun names one run of PBFT in the simulator. */
 export interface SimulatedRun {
   readonly nodes: number;
-  readonly scenario: string;
+  /** scenario is a built-in scenario's name, or a scenario object (its replay names it, but the CLI runs only built-in ones). */
+  readonly scenario: string | ScenarioInput;
   readonly seed: number;
   readonly ops: number;
   readonly clients: number;
@@ -24,12 +26,14 @@ export interface SimulatedRun {
   readonly protocolOptions?: Readonly<Record<string, unknown>>;
   /** byzantineNodes overrides which replicas lie (the simulator numbers replicas 1..n). */
   readonly byzantineNodes?: readonly number[];
+  /** algorithm overrides `pbft`, e.g. to add a probe monitor. */
+  readonly algorithm?: AnyAlgorithm;
 }
 
 /** problemsOf runs one simulation and lists what went wrong, each with the replay command; empty when safe, linearizable and live. */
 export function problemsOf(run: SimulatedRun): { problems: string[]; result: SimulationResult } {
   const result = runSimulation({
-    algorithm: pbft,
+    algorithm: run.algorithm ?? pbft,
     nodes: run.nodes,
     scenario: run.scenario,
     seed: run.seed,
@@ -41,8 +45,10 @@ export function problemsOf(run: SimulatedRun): { problems: string[]; result: Sim
     ...(run.byzantineNodes === undefined ? {} : { byzantineNodes: run.byzantineNodes }),
   });
   // replayCommand carries the protocol options; the CLI cannot pick the Byzantine nodes, so the note names them.
+  const scenarioName = typeof run.scenario === "string" ? run.scenario : run.scenario.name;
   const replay =
-    replayCommand({ algo: "pbft", ...run }) +
+    replayCommand({ algo: "pbft", ...run, scenario: scenarioName }) +
+    (typeof run.scenario === "string" ? "" : " (scenario object defined in the test)") +
     (run.encode === false ? " --no-encode" : "") +
     (run.byzantineNodes === undefined ? "" : ` (Byzantine nodes ${run.byzantineNodes.join(",")})`);
   const problems: string[] = [];
