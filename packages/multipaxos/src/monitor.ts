@@ -1,6 +1,7 @@
-import type { InvariantMonitor, InvariantViolation, MonitorEventContext, NodeId } from "@concord/core";
+import type { InvariantMonitor, InvariantViolation, MonitorEventContext, NodeId, Replica } from "@concord/core";
 import { formatBallot } from "./ballot.ts";
 import type { Command, MultiPaxosMessage } from "./messages.ts";
+import { MultiPaxosReplica } from "./replica.ts";
 
 interface Proposal {
   readonly valueKey: string;
@@ -23,6 +24,14 @@ const maxViolations = 100;
  * The acceptor set of a (slot, ballot) is learned from its Accept fan-out: the
  * leader, itself a member, sends the Accept to every other member of the
  * slot's configuration in one Ready, before any Accepted can come back.
+ *
+ * Acceptances seen in messages can miss one: an acceptor that crashes after
+ * syncing its acceptance and before sending the Accepted. So the monitor also
+ * watches the learners: after every event of a replica it compares the slots
+ * the replica newly knows chosen with what any replica learned or the
+ * acceptances showed for them. Once a Byzantine replica has spoken, learners
+ * may have been lied to (Multi-Paxos tolerates crashes only), and this second
+ * check stops.
  */
 export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessage> {
   /** name labels the violations this monitor reports. */
@@ -32,8 +41,39 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
   /** untrusted holds the (slot, ballot)s a Byzantine proposer sent Accepts for. */
   private readonly untrusted = new Set<string>();
   private readonly found: InvariantViolation[] = [];
+  /** learnedThrough is, per replica, the chosen watermark through which its learned values were compared. */
+  private readonly learnedThrough = new Map<NodeId, number>();
+  private learnedSlotsCompared = 0;
+  private byzantineSeen = false;
 
+  /** learnedSlotsChecked counts the learned slots compared so far (so that a test can see the check ran). */
+  learnedSlotsChecked(): number {
+    return this.learnedSlotsCompared;
+  }
+
+  /** observeReplica compares the values a correct replica newly learned as chosen with every earlier sighting of those slots. */
+  observeReplica(replica: Replica<MultiPaxosMessage>, context: MonitorEventContext): void {
+    if (context.faulty) this.byzantineSeen = true;
+    if (this.byzantineSeen || !(replica instanceof MultiPaxosReplica)) return;
+    const watermark = replica.status().commitIndex;
+    const seen = this.learnedThrough.get(replica.id) ?? 0;
+    // A restarted replica learns again from its snapshot on: its slots are compared again.
+    const from = Math.min(seen, watermark);
+    for (let slot = from + 1; slot <= watermark; slot++) {
+      const value = replica.chosenValueAt(slot);
+      if (value === undefined) continue; // compacted within the same event
+      this.learnedSlotsCompared++;
+      const valueKey = valueKeyOf(value.commands, value.members);
+      const chosen = this.chosenBySlot.get(slot);
+      if (chosen === undefined) this.chosenBySlot.set(slot, valueKey);
+      else if (chosen !== valueKey) this.report(context, `replica ${replica.id} learned a value for slot ${slot} that differs from the one chosen there`);
+    }
+    this.learnedThrough.set(replica.id, watermark);
+  }
+
+  /** observeSend counts the acceptances an Accept or Accepted reveals, and reports a second value chosen for a slot. */
   observeSend(from: NodeId, to: NodeId, message: MultiPaxosMessage, context: MonitorEventContext): void {
+    if (context.faulty) this.byzantineSeen = true;
     // A Byzantine replica's claims prove nothing, and neither does what correct acceptors did with
     // a Byzantine proposer's ballot: the oracle judges the protocol among correct replicas only (the
     // simulator's applied-prefix check and the linearizability checker still see the damage).
@@ -72,6 +112,7 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
     }
   }
 
+  /** violations lists what was found so far (at most 100). */
   violations(): readonly InvariantViolation[] {
     return this.found;
   }

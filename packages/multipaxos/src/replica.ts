@@ -340,6 +340,11 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     return this.log.get(slot)?.chosen?.commands;
   }
 
+  /** chosenValueAt returns the chosen value of `slot` (batch or configuration) if this replica knows it and has not compacted it (for monitors). */
+  chosenValueAt(slot: number): Value | undefined {
+    return this.log.get(slot)?.chosen;
+  }
+
   /** compactionSlot is the slot through which the log was folded into a snapshot. */
   compactionSlot(): number {
     return this.compactedSlot;

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type MultiPaxosMessage, OneValuePerSlotMonitor } from "@concord/multipaxos";
+import { TestCluster, put } from "./harness.ts";
 
 const correct = { timeUs: 0, faulty: false };
 const faulty = { timeUs: 0, faulty: true };
@@ -34,6 +35,37 @@ describe("the one-value-per-slot oracle", () => {
     monitor.observeSend(1, 2, accept(4, 2, 1, 7), faulty); // a Byzantine leader equivocates ...
     monitor.observeSend(1, 3, accept(4, 2, 1, 8), faulty);
     monitor.observeSend(2, 1, accepted(4, 2, 1), correct); // ... and correct acceptors answer it
+    expect(monitor.violations()).toEqual([]);
+  });
+
+  it("reports a replica that learned a value for a slot other than the one another replica learned there", () => {
+    // Two clusters choose different values for slot 1; one monitor sees a replica of each, as if they were one run.
+    const first = new TestCluster(3);
+    first.request(0, put("a", "1"));
+    first.tickAndDeliver(3);
+    const second = new TestCluster(3);
+    second.request(0, put("a", "2"));
+    second.tickAndDeliver(3);
+    const monitor = new OneValuePerSlotMonitor();
+    monitor.observeReplica(first.replica(0), correct);
+    monitor.observeReplica(first.replica(1), correct);
+    expect(monitor.violations()).toEqual([]);
+    monitor.observeReplica(second.replica(2), correct);
+    expect(monitor.learnedSlotsChecked()).toBe(3);
+    expect(monitor.violations().map((violation) => violation.message)).toEqual([expect.stringContaining("replica 2 learned a value for slot 1")]);
+  });
+
+  it("stops comparing learners once a Byzantine replica has spoken, since correct replicas may have been lied to", () => {
+    const first = new TestCluster(3);
+    first.request(0, put("a", "1"));
+    first.tickAndDeliver(3);
+    const second = new TestCluster(3);
+    second.request(0, put("a", "2"));
+    second.tickAndDeliver(3);
+    const monitor = new OneValuePerSlotMonitor();
+    monitor.observeReplica(first.replica(1), correct);
+    monitor.observeSend(0, 2, { type: "chosen", entries: [] }, faulty);
+    monitor.observeReplica(second.replica(2), correct);
     expect(monitor.violations()).toEqual([]);
   });
 });

@@ -2,7 +2,7 @@
 // failure names its seed and the command that replays it.
 import { checkKvHistory } from "@concord/check";
 import { type ProtocolOptions, assert } from "@concord/core";
-import { multipaxos } from "@concord/multipaxos";
+import { OneValuePerSlotMonitor, multipaxos } from "@concord/multipaxos";
 import { type SimulationResult, replayCommand, runSimulation, scenarioNames } from "@concord/sim";
 import { describe, expect, test } from "vitest";
 
@@ -105,6 +105,19 @@ describe("built-in scenarios", () => {
       expect(result.leaderChanges, scenario).toBeGreaterThanOrEqual(1);
       expect(result.ops.completed, scenario).toBe(result.ops.invoked);
     }
+  });
+});
+
+describe("the oracle in the simulator", () => {
+  test("compares what every learner learned, as well as the acceptances it sees sent", () => {
+    let monitor: OneValuePerSlotMonitor | undefined;
+    const watched = { ...multipaxos, createMonitors: () => [(monitor = new OneValuePerSlotMonitor())] };
+    const result = runSimulation({ algorithm: watched, nodes: 3, scenario: "crash-restart", seed: 1 });
+    expect(result.invariantViolations).toEqual([]);
+    assert(monitor !== undefined, "the simulator built the monitor");
+    // Every replica learned every committed slot (at least one per operation is shared by a batch, and restarted
+    // replicas learn theirs again): more comparisons than slots one replica knows.
+    expect(monitor.learnedSlotsChecked()).toBeGreaterThan(result.ops.completed / 4);
   });
 });
 
