@@ -222,6 +222,28 @@ describe("phase 2, batching and clients", () => {
     expect([0, 1, 2].map((i) => cluster.replyTo(client + i, 1)?.type)).toEqual(["put", "put", "put"]);
   });
 
+  test("phase 2 is pipelined: the leader keeps up to windowSlots slots open before any is chosen, and no more", () => {
+    const cluster = new TestCluster(3, { windowSlots: 3 });
+    for (let i = 0; i < 5; i++) cluster.request(0, put(`k${i}`, "v"), client + i);
+    const open = cluster.take(isType("accept"));
+    expect(open.map((envelope) => [envelope.to, envelope.message.slot])).toEqual([
+      [1, 1],
+      [2, 1],
+      [1, 2],
+      [2, 2],
+      [1, 3],
+      [2, 3],
+    ]);
+    // Slot 1 chosen: the window has room for one more slot, which takes both waiting commands.
+    cluster.deliver(open[0] as Envelope);
+    cluster.take(isType("accepted")).forEach((envelope) => cluster.deliver(envelope));
+    const next = cluster.take(isType("accept"));
+    expect(next.map((envelope) => [envelope.to, envelope.message.slot, envelope.message.commands.length])).toEqual([
+      [1, 4, 2],
+      [2, 4, 2],
+    ]);
+  });
+
   test("client commands that arrive in the same instant share one slot: the leader proposes when asked for its Ready", () => {
     const cluster = new TestCluster(3);
     const leader = cluster.replica(0);
