@@ -33,6 +33,7 @@ export interface SimulateOptions {
   readonly ops?: number;
   readonly clients?: number;
   readonly byzantineStrategy?: string;
+  readonly byzantineNodes?: readonly number[];
   readonly protocolOptions?: ProtocolOptions;
   readonly encode?: boolean;
 }
@@ -59,6 +60,7 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     ...(options.ops !== undefined ? { ops: options.ops } : {}),
     ...(options.clients !== undefined ? { clients: options.clients } : {}),
     ...(options.byzantineStrategy !== undefined ? { byzantineStrategy: options.byzantineStrategy } : {}),
+    ...(options.byzantineNodes !== undefined ? { byzantineNodes: options.byzantineNodes } : {}),
     ...(options.protocolOptions !== undefined ? { protocolOptions: options.protocolOptions } : {}),
     ...(options.encode !== undefined ? { encode: options.encode } : {}),
   });

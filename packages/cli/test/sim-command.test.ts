@@ -124,3 +124,24 @@ describe("crash-fault-tolerant algorithms under Byzantine strategies", () => {
     expect(broken.length).toBeGreaterThan(0);
   });
 });
+
+describe("concord sim --byzantine-nodes", () => {
+  it("chooses which replicas lie, and the replay command names them", () => {
+    const io = captureIo();
+    const code = runCli(["sim", "--algo", "pbft", "--nodes", "7", "--scenario", "byzantine", "--byzantine-nodes", "2,5", "--byzantine-strategy", "equivocate", "--ops", "30", "--json"], io);
+    const report = JSON.parse(io.out);
+    expect(report.byzantine).toEqual({ nodes: [2, 5], strategy: "equivocate" });
+    expect(code).toBe(0);
+    expect(report.linearizable).toBe(true);
+  });
+
+  it.each([
+    ["9", /--byzantine-nodes: expected replica ids from 1 to 4 separated by commas, got "9"/],
+    ["1,1", /--byzantine-nodes: "1,1" names a replica twice/],
+    ["one", /--byzantine-nodes: expected replica ids/],
+  ])("refuses %s with exit code 2", (value, message) => {
+    const io = captureIo();
+    expect(runCli(["sim", "--algo", "pbft", "--byzantine-nodes", value], io)).toBe(2);
+    expect(io.err).toMatch(message);
+  });
+});

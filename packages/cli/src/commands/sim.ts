@@ -14,6 +14,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   seed: { type: "string", description: "root seed; the same seed replays the same run (default 1)" },
   ops: { type: "string", description: "operations to invoke (default: the scenario's)" },
   clients: { type: "string", description: "concurrent clients (default: the scenario's)" },
+  "byzantine-nodes": { type: "string", description: "which replicas are Byzantine, as ids like 1,3 (default: the scenario's count, from replica 1)" },
   "byzantine-strategy": { type: "string", description: "strategy of the Byzantine replicas in the byzantine scenario" },
   option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false" },
   history: { type: "string", description: "also write the run's history to this file as JSON lines (for concord check)" },
@@ -51,6 +52,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const clients = integerFlag("clients", values["clients"], 1, 10_000);
   const protocolOptions = protocolOptionFlags(values["option"]);
   const hasOptions = Object.keys(protocolOptions).length > 0;
+  const byzantineNodes = byzantineNodesFlag(values["byzantine-nodes"], nodes);
   const byzantineStrategy = choiceFlag("byzantine-strategy", values["byzantine-strategy"], byzantineStrategyNames(algorithm));
 
   const started = performance.now();
@@ -66,6 +68,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
         ...(ops !== undefined ? { ops } : {}),
         ...(clients !== undefined ? { clients } : {}),
         ...(byzantineStrategy !== undefined ? { byzantineStrategy } : {}),
+        ...(byzantineNodes !== undefined ? { byzantineNodes } : {}),
         ...(values["no-encode"] === true ? { encode: false } : {}),
         ...(hasOptions ? { protocolOptions } : {}),
       },
@@ -86,7 +89,9 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
     ...(ops !== undefined ? { ops } : {}),
     ...(clients !== undefined ? { clients } : {}),
     ...(byzantineStrategy !== undefined ? { byzantineStrategy } : {}),
+    ...(byzantineNodes !== undefined ? { byzantineNodes } : {}),
     ...(hasOptions ? { protocolOptions } : {}),
+    ...(values["no-encode"] === true ? { encode: false } : {}),
   });
   if (values["json"] === true) {
     const output = values["wall-clock"] === true ? { ...report, wallSeconds: Math.round(wallSeconds * 1000) / 1000 } : report;
@@ -128,4 +133,17 @@ export function renderReport(report: SimulationReport, wallSeconds: number | und
     out += "\nviolations:\n" + report.invariantViolations.slice(0, 20).map((v) => `  [${v.invariant}] at ${v.timeUs / 1000} ms: ${v.message}`).join("\n") + "\n";
   }
   return out;
+}
+
+/** byzantineNodesFlag parses `--byzantine-nodes 1,3`: distinct replica ids from 1 to n. */
+function byzantineNodesFlag(raw: string | boolean | string[] | undefined, nodes: number): number[] | undefined {
+  if (raw === undefined) return undefined;
+  const text = String(raw);
+  const ids = text.split(",").map((part) => part.trim());
+  const parsed = ids.map((id) => (/^\d+$/.test(id) ? Number(id) : Number.NaN));
+  if (parsed.some((id) => !Number.isInteger(id) || id < 1 || id > nodes)) {
+    throw new UsageError(`--byzantine-nodes: expected replica ids from 1 to ${nodes} separated by commas, got "${text}"`);
+  }
+  if (new Set(parsed).size !== parsed.length) throw new UsageError(`--byzantine-nodes: "${text}" names a replica twice`);
+  return parsed;
 }
