@@ -1,30 +1,16 @@
 // Micro-benchmarks of Multi-Paxos's hot paths: a 3-node cluster stepping in one
 // process (no simulator, no encoding), and the wire codec.
-import { type Crypto, type NodeId, type Outbound, createRng, emptyDurableState, firstClientId } from "@concord/core";
+import { createRng, emptyDurableState, firstClientId } from "@concord/core";
 import { KvStateMachine, encodeCommand } from "@concord/kv";
 import { type MultiPaxosMessage, MultiPaxosReplica, multiPaxosCodec } from "@concord/multipaxos";
 import type { Bench } from "tinybench";
-
-const noCrypto: Crypto = {
-  digest: () => new Uint8Array(32),
-  mac: () => new Uint8Array(32),
-  sign: () => new Uint8Array(64),
-  verify: () => true,
-  macKey: () => new Uint8Array(32),
-};
-
-interface Delivery {
-  readonly from: NodeId;
-  readonly to: NodeId;
-  readonly message: MultiPaxosMessage;
-}
+import { InProcessNetwork, noCrypto } from "../in-process.ts";
 
 /** InProcessCluster steps n replicas against each other with an in-memory queue; records are synced by dropping them. */
 class InProcessCluster {
   private readonly replicas: MultiPaxosReplica[];
-  private queue: Delivery[] = [];
+  private readonly network: InProcessNetwork<MultiPaxosMessage>;
   private sequence = 0;
-  replies = 0;
 
   constructor(n: number, options: Record<string, unknown>) {
     const ids = Array.from({ length: n }, (_, i) => i);
@@ -40,6 +26,7 @@ class InProcessCluster {
           options,
         }),
     );
+    this.network = new InProcessNetwork<MultiPaxosMessage>(this.replicas);
   }
 
   /** propose sends `count` client requests to the leader (replica 0, the initial leader) and runs until quiet. */
@@ -50,30 +37,12 @@ class InProcessCluster {
       const clientId = firstClientId + i;
       leader.step(clientId, { type: "request", clientId, sequence: this.sequence, command, readOnly: false });
     }
-    this.drain(leader);
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      for (const delivery of batch) {
-        const replica = this.replicas[delivery.to] as MultiPaxosReplica;
-        replica.step(delivery.from, delivery.message);
-        this.drain(replica);
-      }
-    }
+    this.network.run(leader);
   }
 
-  private drain(replica: MultiPaxosReplica): void {
-    for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
-      this.route(replica.id, ready.messages);
-      replica.advance(ready);
-    }
-  }
-
-  private route(from: NodeId, messages: readonly Outbound<MultiPaxosMessage>[]): void {
-    for (const { to, message } of messages) {
-      if (to >= firstClientId) this.replies++;
-      else this.queue.push({ from, to, message });
-    }
+  /** replies counts the answers sent to clients. */
+  get replies(): number {
+    return this.network.replies;
   }
 }
 

@@ -6,17 +6,7 @@ import { type Crypto, type NodeId, createRng, emptyDurableState, firstClientId }
 import { KvStateMachine, encodeCommand } from "@concord/kv";
 import { Authenticator, type PbftMessage, PbftReplica, pbftCodec } from "@concord/pbft";
 import type { Bench } from "tinybench";
-
-const zeros = new Uint8Array(32);
-
-/** noCrypto makes every digest and MAC the same 32 zero bytes: the protocol's own cost, with crypto free. */
-const noCrypto: Crypto = {
-  digest: () => zeros,
-  mac: () => zeros,
-  sign: () => new Uint8Array(64),
-  verify: () => true,
-  macKey: () => zeros,
-};
+import { InProcessNetwork, noCrypto } from "../in-process.ts";
 
 /** nodeCrypto gives real SHA-256 and HMAC-SHA256 (signatures are HMACs: the normal case signs nothing). */
 function nodeCrypto(self: NodeId): Crypto {
@@ -29,19 +19,13 @@ function nodeCrypto(self: NodeId): Crypto {
   };
 }
 
-interface Delivery {
-  readonly from: NodeId;
-  readonly to: NodeId;
-  readonly message: PbftMessage;
-}
 
 /** InProcessPbft steps n PBFT replicas against each other through an in-memory queue; persisted records are dropped. */
 class InProcessPbft {
   private readonly replicas: PbftReplica[];
   private readonly clients: Authenticator[];
-  private queue: Delivery[] = [];
+  private readonly network: InProcessNetwork<PbftMessage>;
   private sequence = 0;
-  replies = 0;
 
   constructor(n: number, crypto: (id: NodeId) => Crypto, clientCount: number) {
     const ids = Array.from({ length: n }, (_, i) => i);
@@ -50,6 +34,7 @@ class InProcessPbft {
       (id) => new PbftReplica({ id, replicas: ids, rng: createRng(id + 1), durable: emptyDurableState, stateMachine: new KvStateMachine(), crypto: crypto(id), options }),
     );
     this.clients = Array.from({ length: clientCount }, (_, i) => new Authenticator(crypto(firstClientId + i), firstClientId + i, ids, "macs"));
+    this.network = new InProcessNetwork<PbftMessage>(this.replicas);
   }
 
   /** propose sends one request from each of `count` clients to the primary (replica 0) and runs until quiet. */
@@ -61,27 +46,12 @@ class InProcessPbft {
       const clientId = firstClientId + i;
       primary.step(clientId, client.sealRequest({ type: "request", clientId, sequence: this.sequence, command, readOnly: false, macs: [] }));
     }
-    this.collect(primary);
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      for (const { from, to, message } of batch) {
-        if (to >= firstClientId) {
-          this.replies++;
-          continue;
-        }
-        const replica = this.replicas[to] as PbftReplica;
-        replica.step(from, message);
-        this.collect(replica);
-      }
-    }
+    this.network.run(primary);
   }
 
-  private collect(replica: PbftReplica): void {
-    for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
-      for (const { to, message } of ready.messages) this.queue.push({ from: replica.id, to, message });
-      replica.advance(ready);
-    }
+  /** replies counts the replies sent to clients. */
+  get replies(): number {
+    return this.network.replies;
   }
 }
 
@@ -108,7 +78,7 @@ export function register(bench: Bench): void {
   }
   const auth = new Authenticator(noCrypto, 0, [0, 1, 2, 3], "macs");
   const request = new Authenticator(noCrypto, firstClientId, [0, 1, 2, 3], "macs").sealRequest({ type: "request", clientId: firstClientId, sequence: 1, command, readOnly: false, macs: [] });
-  const prePrepare = auth.sealBroadcast({ type: "prePrepare", view: 0, seq: 1, digest: zeros, requests: [request], replica: 0, macs: [], signature: new Uint8Array(0) });
+  const prePrepare = auth.sealBroadcast({ type: "prePrepare", view: 0, seq: 1, digest: new Uint8Array(32), requests: [request], replica: 0, macs: [], signature: new Uint8Array(0) });
   const bytes = pbftCodec.encode(prePrepare);
   bench.add("pbft: encode a pre-prepare with one request and its authenticators", () => {
     pbftCodec.encode(prePrepare);

@@ -2,40 +2,27 @@
 // process with no simulator and no encoding (what etcd-io/raft's
 // BenchmarkProposal3Nodes measures: about 5.9 us per proposal over an
 // in-memory transport), and the wire codec.
-import { type Crypto, type NodeId, type Outbound, createRng, emptyDurableState, firstClientId } from "@concord/core";
+import { createRng, emptyDurableState, firstClientId } from "@concord/core";
 import { KvStateMachine, encodeCommand } from "@concord/kv";
 import { type RaftMessage, RaftReplica, raftCodec } from "@concord/raft";
 import type { Bench } from "tinybench";
-
-const noCrypto: Crypto = {
-  digest: () => new Uint8Array(32),
-  mac: () => new Uint8Array(32),
-  sign: () => new Uint8Array(64),
-  verify: () => true,
-  macKey: () => new Uint8Array(32),
-};
-
-interface Delivery {
-  readonly from: NodeId;
-  readonly to: NodeId;
-  readonly message: RaftMessage;
-}
+import { InProcessNetwork, noCrypto } from "../in-process.ts";
 
 /** InProcessRaft steps n Raft replicas against each other through an in-memory queue; persisted records are dropped. */
 class InProcessRaft {
   private readonly replicas: RaftReplica[];
-  private queue: Delivery[] = [];
+  private readonly network: InProcessNetwork<RaftMessage>;
   private sequence = 0;
-  replies = 0;
 
   constructor(n: number, options: Record<string, unknown>) {
     const ids = Array.from({ length: n }, (_, i) => i);
     this.replicas = ids.map(
       (id) => new RaftReplica({ id, replicas: ids, rng: createRng(id + 1), durable: emptyDurableState, stateMachine: new KvStateMachine(), crypto: noCrypto, options }),
     );
+    this.network = new InProcessNetwork<RaftMessage>(this.replicas);
     const first = this.replicas[0] as RaftReplica;
     first.campaign();
-    this.run(first);
+    this.network.run(first);
     if (first.status().role !== "leader") throw new Error("replica 0 did not win the first election");
   }
 
@@ -47,34 +34,12 @@ class InProcessRaft {
       const clientId = firstClientId + i;
       leader.step(clientId, { type: "clientRequest", clientId, sequence: this.sequence, command, readOnly: false });
     }
-    this.run(leader);
+    this.network.run(leader);
   }
 
-  private run(start: RaftReplica): void {
-    this.drain(start);
-    while (this.queue.length > 0) {
-      const batch = this.queue;
-      this.queue = [];
-      for (const delivery of batch) {
-        const replica = this.replicas[delivery.to] as RaftReplica;
-        replica.step(delivery.from, delivery.message);
-        this.drain(replica);
-      }
-    }
-  }
-
-  private drain(replica: RaftReplica): void {
-    for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
-      this.route(replica.id, ready.messages);
-      replica.advance(ready);
-    }
-  }
-
-  private route(from: NodeId, messages: readonly Outbound<RaftMessage>[]): void {
-    for (const { to, message } of messages) {
-      if (to >= firstClientId) this.replies++;
-      else this.queue.push({ from, to, message });
-    }
+  /** replies counts the answers sent to clients. */
+  get replies(): number {
+    return this.network.replies;
   }
 }
 
