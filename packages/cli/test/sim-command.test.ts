@@ -47,7 +47,7 @@ describe("concord sim", () => {
     [["sim", "--algo", "solo", "--ops", "many"], /--ops: expected an integer/],
     [["sim", "--algo", "solo", "--nodes", "3"], /--nodes: solo runs on exactly 1 node, not 3/],
     [["sim", "--algo", "solo", "--frobnicate"], /Unknown option '--frobnicate'.*allowed flags: --algo/],
-    [["sim", "--algo", "solo", "--byzantine-strategy", "lie"], /--byzantine-strategy: unknown value "lie"; allowed: silent, replay, corrupt, delay/],
+    [["sim", "--algo", "solo", "--byzantine-strategy", "lie"], /--byzantine-strategy: unknown value "lie"; allowed: silent, replay, corrupt, equivocate, delay/],
     [["launch"], /unknown command "launch"/],
   ])("refuses %j with exit code 2 and one line naming the flag", (args, message) => {
     const { code, out, err } = run(args as string[]);
@@ -103,7 +103,7 @@ describe("crash-fault-tolerant algorithms under Byzantine strategies", () => {
   // PBFT's own tests prove it safe against f liars; here the same generic strategies run against
   // Raft and Multi-Paxos, and what breaks is reported, not hidden.
   it.each(["raft", "multipaxos"])("%s runs every generic strategy from the CLI and reports a verdict for each", (algo) => {
-    for (const strategy of ["silent", "replay", "corrupt", "delay"]) {
+    for (const strategy of ["silent", "replay", "corrupt", "equivocate", "delay"]) {
       const io = captureIo();
       const code = runCli(["sim", "--algo", algo, "--scenario", "byzantine", "--byzantine-strategy", strategy, "--seed", "1", "--ops", "40", "--json"], io);
       const report = JSON.parse(io.out);

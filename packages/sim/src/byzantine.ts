@@ -73,6 +73,27 @@ export const genericByzantineStrategies: readonly ByzantineStrategyDefinition<un
     }),
   },
   {
+    name: "equivocate",
+    description:
+      "Tells different peers different things: half of the other replicas (drawn once) get every message with a field changed, the rest get the honest ones, so the two halves see two different stories.",
+    create: (self) => {
+      let liedTo: ReadonlySet<number> | undefined;
+      return {
+        name: "equivocate",
+        outbound: (messages, context) => {
+          if (liedTo === undefined) {
+            const peers = context.replicas.filter((id) => id !== self);
+            const chosen = new Set<number>();
+            while (chosen.size < Math.max(1, Math.floor(peers.length / 2))) chosen.add(peers[context.rng.nextInt(peers.length)] as number);
+            liedTo = chosen;
+          }
+          const lied = liedTo;
+          return messages.map((outbound) => (lied.has(outbound.to) ? { to: outbound.to, message: corruptFields(outbound.message, context.rng) } : outbound));
+        },
+      };
+    },
+  },
+  {
     name: "delay",
     description: "Holds every message back by 40 to 90 ms: a slow node that stays just alive.",
     create: () => ({

@@ -71,10 +71,10 @@ describe("the Byzantine hook", () => {
   });
 
   test("strategies are looked up by name; an unknown one gives a ConfigError listing the allowed names", () => {
-    expect(byzantineStrategyNames(solo)).toEqual(["silent", "replay", "corrupt", "delay"]);
+    expect(byzantineStrategyNames(solo)).toEqual(["silent", "replay", "corrupt", "equivocate", "delay"]);
     expect(findByzantineStrategy(solo, undefined).name).toBe("silent");
     expect(() => findByzantineStrategy(solo, "lie")).toThrow(ConfigError);
-    expect(() => findByzantineStrategy(solo, "lie")).toThrow('unknown strategy "lie" for solo; allowed: silent, replay, corrupt, delay');
+    expect(() => findByzantineStrategy(solo, "lie")).toThrow('unknown strategy "lie" for solo; allowed: silent, replay, corrupt, equivocate, delay');
   });
 
   test("a faulty replica is left out of the applied-prefix check and of leader counting", () => {
@@ -252,5 +252,23 @@ describe("the corrupt strategy", () => {
     }
     expect(changed).toBeGreaterThan(80);
     expect(original).toEqual({ type: "append", term: 3, index: 7, commit: true, data: Uint8Array.of(1, 2, 3) });
+  });
+});
+
+describe("the generic equivocate strategy", () => {
+  test("lies to the same half of its peers every time and tells the others the truth", async () => {
+    const { genericByzantineStrategies } = await import("@concord/sim");
+    const { createRng } = await import("@concord/core");
+    const definition = genericByzantineStrategies.find((strategy) => strategy.name === "equivocate");
+    expect(definition).toBeDefined();
+    const strategy = definition!.create(1);
+    const context = { self: 1, replicas: [1, 2, 3, 4, 5], rng: createRng(3), crypto: undefined as never, replica: undefined as never, timeUs: 0 };
+    const liedTo = new Set<number>();
+    for (let round = 0; round < 50; round++) {
+      const message = { type: "vote", term: 4, granted: true };
+      const out = strategy.outbound([2, 3, 4, 5].map((to) => ({ to, message })), context);
+      for (const outbound of out) if (JSON.stringify(outbound.message) !== JSON.stringify(message)) liedTo.add(outbound.to);
+    }
+    expect(liedTo.size).toBe(2);
   });
 });
