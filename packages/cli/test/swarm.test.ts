@@ -6,6 +6,8 @@ import { replayCommand } from "@concord/sim";
 
 const seeds = Number(process.env["CONCORD_SWARM_SEEDS"] ?? 10);
 const firstSeed = Number(process.env["CONCORD_SWARM_FIRST_SEED"] ?? 1);
+// A long run (many seeds, PBFT at n=7 takes about 0.1 s a seed) must not hit vitest's default timeout.
+const timeoutMs = Math.max(120_000, seeds * 500);
 
 describe.each(algorithms.map((algorithm) => [algorithm.name, algorithm] as const))("swarm: chaos on %s", (_name, algorithm) => {
   const sizes = clusterSizes(algorithm, [1, 2]);
@@ -24,5 +26,5 @@ describe.each(algorithms.map((algorithm) => [algorithm.name, algorithm] as const
       }
     }
     expect(failures, failures.join("\n")).toEqual([]);
-  });
+  }, timeoutMs);
 });
