@@ -32,17 +32,32 @@ interface Session {
 export const defaultMaxSessions = 100_000;
 
 /**
+ * retiredPerSession bounds how many evicted sessions are remembered (as a
+ * client id and its last sequence, without the result), per session slot.
+ */
+const retiredPerSession = 100;
+
+/**
  * SessionStateMachine gives exactly-once execution (Raft thesis §6.3): it
  * wraps the application's {@link StateMachine} with a replicated table of the
  * last sequence and result per client, so that a retried request returns the
  * cached result instead of being applied twice. The table is part of the
  * replicated state and of every snapshot.
  *
+ * Past `maxSessions`, the least recently used session is evicted, but its
+ * client's last sequence is remembered (retired): a late retry of a request it
+ * already executed is then refused as stale (never applied twice, and its
+ * client reports the outcome as indeterminate), while a new request from that
+ * client opens a fresh session. Only past `maxSessions * 100` retired clients
+ * is the oldest forgotten for good.
+ *
  * Invariant: replicas that execute the same requests in the same order hold
  * identical tables (eviction depends only on that order).
  */
 export class SessionStateMachine {
   private readonly sessions = new Map<NodeId, Session>();
+  /** retired maps the clients of evicted sessions to their last executed sequence, oldest eviction first. */
+  private readonly retired = new Map<NodeId, number>();
   private clock = 0;
 
   constructor(
@@ -62,6 +77,10 @@ export class SessionStateMachine {
         return { kind: "duplicate", result: session.result };
       }
       if (request.sequence < session.sequence) return { kind: "stale" };
+    } else {
+      const retiredSequence = this.retired.get(request.clientId);
+      if (retiredSequence !== undefined && request.sequence <= retiredSequence) return { kind: "stale" };
+      this.retired.delete(request.clientId);
     }
     const result = this.application.apply(request.command);
     if (session !== undefined) {
@@ -86,20 +105,32 @@ export class SessionStateMachine {
     return session !== undefined && session.sequence === sequence ? session.result : undefined;
   }
 
-  /** lastSequence returns the newest sequence executed for a client, or 0. */
+  /** hasSession tells whether a client has a live session (with its cached result) in the table. */
+  hasSession(clientId: NodeId): boolean {
+    return this.sessions.has(clientId);
+  }
+
+  /** retiredCount counts the evicted sessions whose last sequence is still remembered. */
+  retiredCount(): number {
+    return this.retired.size;
+  }
+
+  /** lastSequence returns the newest sequence executed for a client (live or retired), or 0. */
   lastSequence(clientId: NodeId): number {
-    return this.sessions.get(clientId)?.sequence ?? 0;
+    return this.sessions.get(clientId)?.sequence ?? this.retired.get(clientId) ?? 0;
   }
 
   /** snapshot encodes the session table and the application's snapshot together. */
   snapshot(): Uint8Array {
     const writer = protobuf.Writer.create();
     writer.uint32(snapshotVersion);
-    writer.uint32(this.clock);
+    writer.double(this.clock);
     writer.uint32(this.sessions.size);
     for (const [clientId, session] of this.sessions) {
-      writer.uint32(clientId).uint32(session.sequence).uint32(session.lastUsed).bytes(session.result);
+      writer.uint32(clientId).uint32(session.sequence).double(session.lastUsed).bytes(session.result);
     }
+    writer.uint32(this.retired.size);
+    for (const [clientId, sequence] of this.retired) writer.uint32(clientId).uint32(sequence);
     writer.bytes(this.application.snapshot());
     return writer.finish();
   }
@@ -110,15 +141,21 @@ export class SessionStateMachine {
     try {
       const version = reader.uint32();
       if (version !== snapshotVersion) throw new CorruptionError(`session snapshot: unknown version ${version}`);
-      const clock = reader.uint32();
+      const clock = reader.double();
       const count = reader.uint32();
       const sessions = new Map<NodeId, Session>();
       for (let i = 0; i < count; i++) {
         const clientId = reader.uint32();
         const sequence = reader.uint32();
-        const lastUsed = reader.uint32();
+        const lastUsed = reader.double();
         const result = new Uint8Array(reader.bytes()); // own memory: the reader hands out views of the snapshot
         sessions.set(clientId, { sequence, lastUsed, result });
+      }
+      const retiredCount = reader.uint32();
+      const retired = new Map<NodeId, number>();
+      for (let i = 0; i < retiredCount; i++) {
+        const clientId = reader.uint32();
+        retired.set(clientId, reader.uint32());
       }
       const application = reader.bytes();
       // Checked before anything changes: bytes past the end mean the snapshot is not what was written.
@@ -127,6 +164,8 @@ export class SessionStateMachine {
       this.clock = clock;
       this.sessions.clear();
       for (const [id, session] of sessions) this.sessions.set(id, session);
+      this.retired.clear();
+      for (const [id, sequence] of retired) this.retired.set(id, sequence);
     } catch (error) {
       if (error instanceof CorruptionError) throw error;
       throw new CorruptionError(`session snapshot: ${(error as Error).message}`);
@@ -142,8 +181,16 @@ export class SessionStateMachine {
         victim = clientId;
       }
     }
-    if (victim !== undefined) this.sessions.delete(victim);
+    if (victim === undefined) return;
+    const session = this.sessions.get(victim) as Session;
+    this.sessions.delete(victim);
+    this.retired.set(victim, session.sequence);
+    if (this.retired.size > this.maxSessions * retiredPerSession) {
+      const oldest = this.retired.keys().next();
+      if (oldest.done !== true) this.retired.delete(oldest.value);
+    }
   }
 }
 
-const snapshotVersion = 1;
+// Version 2 added the retired sessions and 64-bit clocks.
+const snapshotVersion = 2;

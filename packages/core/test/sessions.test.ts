@@ -95,18 +95,56 @@ describe("SessionStateMachine eviction", () => {
     sessions.execute(request(3, 1, put("c", "1")));
     sessions.execute(request(1, 1, put("a", "1"))); // a duplicate refreshes client 1
     sessions.execute(request(4, 1, put("d", "1")));
-    expect([1, 2, 3, 4].map((id) => sessions.lastSequence(id))).toEqual([1, 0, 1, 1]);
+    expect([1, 2, 3, 4].map((id) => sessions.hasSession(id))).toEqual([true, false, true, true]);
     sessions.execute(request(5, 1, put("e", "1")));
-    expect([1, 2, 3, 4, 5].map((id) => sessions.lastSequence(id))).toEqual([1, 0, 0, 1, 1]);
+    expect([1, 2, 3, 4, 5].map((id) => sessions.hasSession(id))).toEqual([true, false, false, true, true]);
+    // An evicted client's last sequence is still known.
+    expect([2, 3].map((id) => sessions.lastSequence(id))).toEqual([1, 1]);
+    expect(sessions.retiredCount()).toBe(2);
+  });
+
+  test("a late retry from an evicted session is refused as stale, never applied twice", () => {
+    const { app, sessions } = sessionMachine(2);
+    sessions.execute(request(1, 1, append("x", "a")));
+    sessions.execute(request(2, 1, append("y", "b")));
+    sessions.execute(request(3, 1, append("z", "c"))); // evicts client 1's session
+    expect(sessions.hasSession(1)).toBe(false);
+    const appliedBefore = app.applies;
+    expect(sessions.execute(request(1, 1, append("x", "a")))).toEqual({ kind: "stale" });
+    expect(app.applies).toBe(appliedBefore);
+    // A new request from that client opens a fresh session and is applied.
+    expect(sessions.execute(request(1, 2, append("x", "d"))).kind).toBe("applied");
+    expect(sessions.hasSession(1)).toBe(true);
+    expect(sessions.execute(request(1, 2, append("x", "d"))).kind).toBe("duplicate");
+  });
+
+  test("remembers at most 100 retired clients per session slot, forgetting the oldest first", () => {
+    const { sessions } = sessionMachine(1);
+    for (let client = 0; client < 250; client++) sessions.execute(request(client, 1, put("k", "v")));
+    expect(sessions.retiredCount()).toBe(100);
+    expect(sessions.lastSequence(0)).toBe(0); // forgotten
+    expect(sessions.lastSequence(248)).toBe(1); // retired, remembered
+  });
+
+  test("retired sessions survive a snapshot, so a restored replica refuses the same late retries", () => {
+    const { sessions } = sessionMachine(1);
+    sessions.execute(request(1, 4, put("x", "1")));
+    sessions.execute(request(2, 1, put("y", "1"))); // retires client 1 at sequence 4
+    const restored = sessionMachine(1).sessions;
+    restored.restore(sessions.snapshot());
+    expect(restored.retiredCount()).toBe(1);
+    expect(restored.execute(request(1, 4, put("x", "1")))).toEqual({ kind: "stale" });
+    expect(restored.snapshot()).toEqual(sessionMachineAfter(sessions, request(1, 4, put("x", "1"))).snapshot());
   });
 
   test("the table never grows beyond its bound over many clients", () => {
     const { sessions } = sessionMachine(10);
     for (let client = 0; client < 500; client++) sessions.execute(request(client, 1, put("k", String(client))));
-    const live = Array.from({ length: 500 }, (_, client) => sessions.lastSequence(client)).filter((sequence) => sequence > 0);
+    const live = Array.from({ length: 500 }, (_, client) => sessions.hasSession(client)).filter(Boolean);
     expect(live.length).toBe(10);
-    // The ten most recent clients survive.
-    expect(Array.from({ length: 10 }, (_, i) => sessions.lastSequence(490 + i))).toEqual(new Array(10).fill(1));
+    // The ten most recent clients survive; the others are remembered only by their last sequence.
+    expect(Array.from({ length: 10 }, (_, i) => sessions.hasSession(490 + i))).toEqual(new Array(10).fill(true));
+    expect(sessions.retiredCount()).toBe(490);
   });
 
   test("replicas that execute the same requests, one of them restored from a snapshot midway, hold identical tables", () => {
@@ -228,3 +266,9 @@ describe("SessionStateMachine snapshots", () => {
     expect(target.snapshot()).toEqual(before);
   });
 });
+
+/** sessionMachineAfter executes one more request on a machine and returns it (for comparing snapshots). */
+function sessionMachineAfter(machine: SessionStateMachine, next: ClientRequest): SessionStateMachine {
+  machine.execute(next);
+  return machine;
+}
