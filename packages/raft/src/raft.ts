@@ -190,7 +190,7 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   ready(): Ready<RaftMessage> | undefined {
     this.flush();
-    const hardState: HardState = { term: this.term, vote: this.vote, commit: this.log.committed };
+    const hardState = this.hardState();
     const persisted = this.persistedHardState;
     const termOrVoteChanged = persisted === undefined || persisted.term !== hardState.term || persisted.vote !== hardState.vote;
     // The commit index is only a recovery hint (Figure 2 keeps it volatile): it
@@ -389,7 +389,7 @@ export class RaftReplica implements Replica<RaftMessage> {
       case "appendEntries":
       case "heartbeat":
       case "installSnapshot":
-        this.send(from, { type: "appendResponse", term: this.term, index: 0, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+        this.acknowledge(from, 0, 0);
         return;
       case "requestVote":
         this.send(from, { type: "voteResponse", term: this.term, reject: true, preVote: message.preVote, ...this.commitHint() });
@@ -418,6 +418,11 @@ export class RaftReplica implements Replica<RaftMessage> {
       return;
     }
     this.send(from, { type: "voteResponse", term: this.term, reject: true, preVote: message.preVote, ...this.commitHint() });
+  }
+
+  /** acknowledge tells the leader (or a stale one, §5.1) that this log matches up to `index`. */
+  private acknowledge(to: NodeId, index: number, readContext: number): void {
+    this.send(to, { type: "appendResponse", term: this.term, index, reject: false, rejectHint: 0, logTerm: 0, readContext });
   }
 
   /** commitHint is this replica's commit index and the term of its entry there. */
@@ -457,16 +462,11 @@ export class RaftReplica implements Replica<RaftMessage> {
   private stepCandidate(from: NodeId, message: PeerMessage): void {
     switch (message.type) {
       case "appendEntries":
-        this.becomeFollower(message.term, from);
-        this.handleAppendEntries(from, message);
-        return;
       case "heartbeat":
-        this.becomeFollower(message.term, from);
-        this.handleHeartbeat(from, message);
-        return;
       case "installSnapshot":
+        // §5.2: a candidate that hears from the leader of its term returns to follower.
         this.becomeFollower(message.term, from);
-        this.handleInstallSnapshot(from, message);
+        this.stepFollower(from, message);
         return;
       case "voteResponse":
         this.handleVoteResponse(from, message);
@@ -527,7 +527,7 @@ export class RaftReplica implements Replica<RaftMessage> {
   private handleAppendEntries(from: NodeId, message: AppendEntries): void {
     const readContext = message.readContext;
     if (message.prevLogIndex < this.log.committed) {
-      this.send(from, { type: "appendResponse", term: this.term, index: this.log.committed, reject: false, rejectHint: 0, logTerm: 0, readContext });
+      this.acknowledge(from, this.log.committed, readContext);
       return;
     }
     const outcome = this.log.maybeAppend(message.prevLogIndex, message.prevLogTerm, message.entries);
@@ -540,7 +540,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     if (outcome.appendedFrom !== undefined) this.persistEntriesFrom(outcome.appendedFrom);
     // §5.3: commit up to the leader's commit, but only what this append proved we hold.
     this.log.commitTo(Math.min(message.commit, outcome.lastNewIndex));
-    this.send(from, { type: "appendResponse", term: this.term, index: outcome.lastNewIndex, reject: false, rejectHint: 0, logTerm: 0, readContext });
+    this.acknowledge(from, outcome.lastNewIndex, readContext);
   }
 
   private handleHeartbeat(from: NodeId, message: Heartbeat): void {
@@ -552,7 +552,7 @@ export class RaftReplica implements Replica<RaftMessage> {
   private handleInstallSnapshot(from: NodeId, message: InstallSnapshot): void {
     if (message.snapshotIndex <= this.log.committed) {
       this.incoming = undefined;
-      this.send(from, { type: "appendResponse", term: this.term, index: this.log.committed, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+      this.acknowledge(from, this.log.committed, 0);
       return;
     }
     if (message.offset === 0) {
@@ -585,7 +585,7 @@ export class RaftReplica implements Replica<RaftMessage> {
       offset += chunk.length;
     }
     this.restoreSnapshot({ index: incoming.index, term: incoming.term, config: incoming.config, data });
-    this.send(from, { type: "appendResponse", term: this.term, index: this.log.lastIndex(), reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+    this.acknowledge(from, this.log.lastIndex(), 0);
   }
 
   /**
@@ -599,14 +599,19 @@ export class RaftReplica implements Replica<RaftMessage> {
       this.log.commitTo(snapshot.index);
       return;
     }
+    this.installSnapshot(snapshot);
+    this.pendingSnapshotBytes = encodeSnapshot(snapshot);
+    this.records = [];
+    this.persistedHardState = undefined;
+  }
+
+  /** installSnapshot replaces the log, the state machine and the configuration with a snapshot's (§7). */
+  private installSnapshot(snapshot: RaftSnapshot): void {
     this.log.restore(snapshot.index, snapshot.term);
     this.sessions.restore(snapshot.data);
     this.applied = snapshot.index;
     this.latestSnapshot = snapshot;
     this.switchToConfig(snapshot.config);
-    this.pendingSnapshotBytes = encodeSnapshot(snapshot);
-    this.records = [];
-    this.persistedHardState = undefined;
   }
 
   // ---------------------------------------------------------- leader side
@@ -630,10 +635,8 @@ export class RaftReplica implements Replica<RaftMessage> {
     const wasPaused = progress.isPaused();
     if (progress.maybeUpdate(message.index)) {
       if (progress.state === "probe") progress.becomeReplicate();
-      else if (progress.state === "snapshot" && progress.match + 1 >= this.log.firstIndex()) {
-        progress.becomeProbe();
-        progress.becomeReplicate();
-      } else if (progress.state === "replicate") progress.inflights.freeUpTo(message.index);
+      else if (progress.state === "snapshot" && progress.match + 1 >= this.log.firstIndex()) progress.becomeReplicate();
+      else if (progress.state === "replicate") progress.inflights.freeUpTo(message.index);
       // §5.3: the new commit index reaches followers on the next append or heartbeat.
       this.maybeCommit();
       while (this.sendAppend(from, false)) {
@@ -1255,14 +1258,7 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   /** recover rebuilds the replica from its snapshot and records (§5.1: term, vote and log survive crashes). */
   private recover(snapshotBytes: Uint8Array | undefined, records: readonly Uint8Array[]): void {
-    if (snapshotBytes !== undefined) {
-      const snapshot = decodeSnapshot(snapshotBytes);
-      this.log.restore(snapshot.index, snapshot.term);
-      this.sessions.restore(snapshot.data);
-      this.applied = snapshot.index;
-      this.config = snapshot.config;
-      this.latestSnapshot = snapshot;
-    }
+    if (snapshotBytes !== undefined) this.installSnapshot(decodeSnapshot(snapshotBytes));
     let hardState: HardState = { term: 0, vote: undefined, commit: 0 };
     for (const bytes of records) {
       const record = decodeRecord(bytes);
