@@ -2,7 +2,7 @@
 export { algorithms, algorithmNames, findAlgorithm, isBaseline, clusterSizes } from "./algorithms.ts";
 export { runCli } from "./cli.ts";
 export { runSimCommand, renderReport } from "./commands/sim.ts";
-export { simulate, notChecked, type SimulationReport, type SimulateOptions, type HistoryChecker, type HistoryVerdict } from "./simulate.ts";
+export { simulate, type SimulationReport, type SimulateOptions, type HistoryChecker, type HistoryVerdict } from "./simulate.ts";
 export { type CommandIo, UsageError } from "./io.ts";
 export { renderTable } from "./table.ts";
 export { checkRun, checkRunBudgetMs } from "./check-run.ts";

@@ -47,8 +47,6 @@ export interface HistoryVerdict {
 /** HistoryChecker checks a run's history; the CLI plugs in @concord/check's checker. */
 export type HistoryChecker = (result: SimulationResult) => HistoryVerdict;
 
-/** notChecked is the verdict when no checker is available. */
-export const notChecked: HistoryChecker = () => ({ linearizable: null, summary: "not checked" });
 
 /** simulate runs one simulation and checks its history. */
 export function simulate(options: SimulateOptions, checker: HistoryChecker): { result: SimulationResult; report: SimulationReport } {

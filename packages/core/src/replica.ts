@@ -67,8 +67,3 @@ export interface Replica<M> {
   /** status reports role, epoch, leader and commit point. */
   status(): ReplicaStatus;
 }
-
-/** emptyReady is a Ready with nothing in it, for replicas to compare against. */
-export function isEmptyReady<M>(ready: Ready<M>): boolean {
-  return ready.snapshot === undefined && ready.persist.length === 0 && ready.messages.length === 0;
-}

@@ -25,7 +25,6 @@ export type Execution =
 interface Session {
   sequence: number;
   result: Uint8Array;
-  lastUsed: number;
 }
 
 /** defaultMaxSessions bounds the session table; the least recently used session is evicted past it. */
@@ -55,10 +54,10 @@ const retiredPerSession = 100;
  * identical tables (eviction depends only on that order).
  */
 export class SessionStateMachine {
+  /** sessions in recency order: a session used again moves to the end, so the first is the least recently used. */
   private readonly sessions = new Map<NodeId, Session>();
   /** retired maps the clients of evicted sessions to their last executed sequence, oldest eviction first. */
   private readonly retired = new Map<NodeId, number>();
-  private clock = 0;
 
   constructor(
     private readonly application: StateMachine,
@@ -69,14 +68,11 @@ export class SessionStateMachine {
 
   /** execute runs a committed request at most once. */
   execute(request: ClientRequest): Execution {
-    this.clock++;
     const session = this.sessions.get(request.clientId);
     if (session !== undefined) {
-      if (request.sequence === session.sequence) {
-        session.lastUsed = this.clock;
-        return { kind: "duplicate", result: session.result };
-      }
       if (request.sequence < session.sequence) return { kind: "stale" };
+      this.touch(request.clientId, session);
+      if (request.sequence === session.sequence) return { kind: "duplicate", result: session.result };
     } else {
       const retiredSequence = this.retired.get(request.clientId);
       if (retiredSequence !== undefined && request.sequence <= retiredSequence) return { kind: "stale" };
@@ -86,9 +82,8 @@ export class SessionStateMachine {
     if (session !== undefined) {
       session.sequence = request.sequence;
       session.result = result;
-      session.lastUsed = this.clock;
     } else {
-      this.sessions.set(request.clientId, { sequence: request.sequence, result, lastUsed: this.clock });
+      this.sessions.set(request.clientId, { sequence: request.sequence, result });
       if (this.sessions.size > this.maxSessions) this.evictLeastRecentlyUsed();
     }
     return { kind: "applied", result };
@@ -124,11 +119,9 @@ export class SessionStateMachine {
   snapshot(): Uint8Array {
     const writer = protobuf.Writer.create();
     writer.uint32(snapshotVersion);
-    writer.double(this.clock);
+    // Sessions in recency order: restoring them in this order restores which is evicted next.
     writer.uint32(this.sessions.size);
-    for (const [clientId, session] of this.sessions) {
-      writer.uint32(clientId).uint32(session.sequence).double(session.lastUsed).bytes(session.result);
-    }
+    for (const [clientId, session] of this.sessions) writer.uint32(clientId).uint32(session.sequence).bytes(session.result);
     writer.uint32(this.retired.size);
     for (const [clientId, sequence] of this.retired) writer.uint32(clientId).uint32(sequence);
     writer.bytes(this.application.snapshot());
@@ -141,15 +134,13 @@ export class SessionStateMachine {
     try {
       const version = reader.uint32();
       if (version !== snapshotVersion) throw new CorruptionError(`session snapshot: unknown version ${version}`);
-      const clock = reader.double();
       const count = reader.uint32();
       const sessions = new Map<NodeId, Session>();
       for (let i = 0; i < count; i++) {
         const clientId = reader.uint32();
         const sequence = reader.uint32();
-        const lastUsed = reader.double();
         const result = new Uint8Array(reader.bytes()); // own memory: the reader hands out views of the snapshot
-        sessions.set(clientId, { sequence, lastUsed, result });
+        sessions.set(clientId, { sequence, result });
       }
       const retiredCount = reader.uint32();
       const retired = new Map<NodeId, number>();
@@ -161,7 +152,6 @@ export class SessionStateMachine {
       // Checked before anything changes: bytes past the end mean the snapshot is not what was written.
       if (reader.pos !== reader.len) throw new CorruptionError(`session snapshot: ${reader.len - reader.pos} unexpected trailing bytes`);
       this.application.restore(application);
-      this.clock = clock;
       this.sessions.clear();
       for (const [id, session] of sessions) this.sessions.set(id, session);
       this.retired.clear();
@@ -172,25 +162,24 @@ export class SessionStateMachine {
     }
   }
 
+  /** touch makes a session the most recently used. */
+  private touch(clientId: NodeId, session: Session): void {
+    this.sessions.delete(clientId);
+    this.sessions.set(clientId, session);
+  }
+
   private evictLeastRecentlyUsed(): void {
-    let victim: NodeId | undefined;
-    let oldest = Number.POSITIVE_INFINITY;
-    for (const [clientId, session] of this.sessions) {
-      if (session.lastUsed < oldest) {
-        oldest = session.lastUsed;
-        victim = clientId;
-      }
-    }
-    if (victim === undefined) return;
-    const session = this.sessions.get(victim) as Session;
+    const oldest = this.sessions.entries().next();
+    if (oldest.done === true) return;
+    const [victim, session] = oldest.value;
     this.sessions.delete(victim);
     this.retired.set(victim, session.sequence);
     if (this.retired.size > this.maxSessions * retiredPerSession) {
-      const oldest = this.retired.keys().next();
-      if (oldest.done !== true) this.retired.delete(oldest.value);
+      const forgotten = this.retired.keys().next();
+      if (forgotten.done !== true) this.retired.delete(forgotten.value);
     }
   }
 }
 
-// Version 2 added the retired sessions and 64-bit clocks.
+// Version 2 added the retired sessions and keeps recency as the order of the sessions.
 const snapshotVersion = 2;

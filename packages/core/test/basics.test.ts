@@ -7,7 +7,6 @@ import {
   dropped,
   emptyDurableState,
   firstClientId,
-  isEmptyReady,
   isNodeId,
   notLeader,
   overloaded,
@@ -60,13 +59,6 @@ describe("results", () => {
 });
 
 describe("replica and storage helpers", () => {
-  test("isEmptyReady is true only with no snapshot, no records and no messages", () => {
-    expect(isEmptyReady({ snapshot: undefined, persist: [], messages: [] })).toBe(true);
-    expect(isEmptyReady({ snapshot: new Uint8Array(0), persist: [], messages: [] })).toBe(false);
-    expect(isEmptyReady({ snapshot: undefined, persist: [new Uint8Array(1)], messages: [] })).toBe(false);
-    expect(isEmptyReady({ snapshot: undefined, persist: [], messages: [{ to: 1, message: "m" }] })).toBe(false);
-  });
-
   test("emptyDurableState has no snapshot and no records", () => {
     expect(emptyDurableState).toEqual({ snapshot: undefined, records: [] });
   });

@@ -18,19 +18,14 @@ export class SimStorage implements Storage {
   private syncedFrames = 0;
   private tornTail: Uint8Array | undefined;
   private snapshot: Uint8Array | undefined;
-  /** bytesWritten counts every byte appended, for reports. */
-  bytesWritten = 0;
-  syncs = 0;
 
   append(record: Uint8Array): void {
     const frame = frameRecord(record);
     this.frames.push(frame);
-    this.bytesWritten += frame.length;
   }
 
   sync(): void {
     this.syncedFrames = this.frames.length;
-    this.syncs++;
   }
 
   replaceWithSnapshot(snapshot: Uint8Array): void {

@@ -20,6 +20,7 @@ import {
   createRng,
   deriveSeed,
   firstClientId,
+  parseConfig,
 } from "@concord/core";
 import { type KvCommand, type KvResult, KvStateMachine, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
 import { EventQueue } from "./event-queue.ts";
@@ -27,7 +28,7 @@ import { AppliedLogOracle, RecordingStateMachine } from "./applied-log.ts";
 import { findByzantineStrategy } from "./byzantine.ts";
 import { Network } from "./links.ts";
 import type { LatencySummary, SimulationOptions, SimulationResult } from "./result.ts";
-import type { Fault, Scenario, Target } from "./scenario.ts";
+import { type Fault, type Scenario, type Target, workloadSchema } from "./scenario.ts";
 import { drawChaosFaults, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { SimStorage } from "./sim-storage.ts";
@@ -46,10 +47,6 @@ const eventByzantineSend = 9;
 const eventCpuFree = 10;
 const eventDrain = 11;
 
-/** maxOps and maxClients bound the `ops` and `clients` overrides as workloadSchema bounds the scenario's. */
-const maxOps = 10_000_000;
-const maxClients = 10_000;
-
 /** Delivery is a message in flight. */
 interface Delivery {
   readonly from: NodeId;
@@ -62,7 +59,6 @@ interface ReplicaNode {
   replica: Replica<unknown> | undefined;
   readonly storage: SimStorage;
   readonly crypto: NodeCrypto;
-  stateMachine: RecordingStateMachine;
   readonly rng: Rng;
   incarnation: number;
   paused: boolean;
@@ -92,7 +88,6 @@ interface ReplicaNode {
   /** slows holds the slow faults in force on this node, by fault id; the slowest of them applies. */
   readonly slows: Map<number, { readonly extraLatencyUs: number; readonly cpuFactor: number }>;
   cpuFactor: number;
-  cryptoCharged: number;
 }
 
 interface ClientNode {
@@ -142,7 +137,6 @@ export class Simulation {
   private readonly leaderEpochs = new Set<number>();
   private readonly violations: InvariantViolation[] = [];
   private readonly faultLog: string[] = [];
-  private readonly faults: FaultRecord[] = [];
   private readonly byzantineNodes: NodeId[];
   private readonly byzantineStrategy: string | undefined;
   private readonly arrivalsOut = new Float64Array(2);
@@ -180,19 +174,19 @@ export class Simulation {
     this.options = options;
     this.algorithm = options.algorithm;
     const scenario = resolveScenario(options.scenario);
-    const workload = {
-      ...scenario.workload,
-      ...(options.ops !== undefined ? { ops: options.ops } : {}),
-      ...(options.clients !== undefined ? { clients: options.clients } : {}),
-    };
+    // The ops and clients overrides are checked by the same schema as the scenario's own workload.
+    const workload = parseConfig(
+      workloadSchema,
+      {
+        ...scenario.workload,
+        ...(options.ops !== undefined ? { ops: options.ops } : {}),
+        ...(options.clients !== undefined ? { clients: options.clients } : {}),
+      },
+      "workload",
+    );
     if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new ConfigError("seed", `must be a non-negative integer (got ${options.seed})`);
-    // The same bounds as workloadSchema, which the overrides bypass.
-    if (!Number.isInteger(workload.ops) || workload.ops < 0 || workload.ops > maxOps) throw new ConfigError("ops", `must be an integer in [0, ${maxOps}] (got ${workload.ops})`);
-    if (!Number.isInteger(workload.clients) || workload.clients < 1 || workload.clients > maxClients) {
-      throw new ConfigError("clients", `must be an integer in [1, ${maxClients}] (got ${workload.clients})`);
-    }
-    const sizeError = this.algorithm.clusterSizeError(options.nodes);
     if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new ConfigError("nodes", `must be a positive integer (got ${options.nodes})`);
+    const sizeError = this.algorithm.clusterSizeError(options.nodes);
     if (sizeError !== undefined) throw new ConfigError("nodes", sizeError);
 
     const root = options.seed;
@@ -237,7 +231,6 @@ export class Simulation {
         replica: undefined,
         storage: new SimStorage(),
         crypto: new NodeCrypto(id, this.keyRing),
-        stateMachine: new RecordingStateMachine(id, new KvStateMachine(), undefined),
         rng,
         incarnation: 0,
         paused: false,
@@ -254,7 +247,6 @@ export class Simulation {
         pauses: new Set(),
         slows: new Map(),
         cpuFactor: 1,
-        cryptoCharged: 0,
       };
       this.replicas.set(id, node);
     }
@@ -405,13 +397,13 @@ export class Simulation {
     if (node.stopped) return;
     this.activeNode = node;
     const durable = node.storage.recover();
-    node.stateMachine = new RecordingStateMachine(node.id, new KvStateMachine(), node.strategy === undefined ? this.oracle : undefined);
     node.replica = this.algorithm.createReplica({
       id: node.id,
       replicas: this.replicaIds,
       rng: node.rng.fork(`incarnation:${node.incarnation}`),
       durable,
-      stateMachine: node.stateMachine,
+      // Byzantine replicas are left out of the applied-prefix check: their claims prove nothing.
+      stateMachine: new RecordingStateMachine(node.id, new KvStateMachine(), node.strategy === undefined ? this.oracle : undefined),
       crypto: node.crypto,
       options: this.options.protocolOptions ?? {},
     }) as Replica<unknown>;
@@ -514,11 +506,10 @@ export class Simulation {
     this.observe(node, replica);
   }
 
+  /** cryptoCostUs charges, once, the crypto work a node did since the last charge. */
   private cryptoCostUs(node: ReplicaNode): number {
     const counters = node.crypto.counters;
-    const total = counters.digests + counters.macs + counters.signatures + counters.verifications;
-    if (total === node.cryptoCharged) return 0;
-    node.cryptoCharged = total;
+    if (counters.digests + counters.macs + counters.signatures + counters.verifications === 0) return 0;
     const cpu = this.scenario.cpu;
     const cost =
       counters.digests * cpu.perDigestUs + counters.macs * cpu.perMacUs + counters.signatures * cpu.perSignatureUs + counters.verifications * cpu.perVerifyUs;
@@ -526,7 +517,6 @@ export class Simulation {
     counters.macs = 0;
     counters.signatures = 0;
     counters.verifications = 0;
-    node.cryptoCharged = 0;
     return cost;
   }
 
@@ -806,7 +796,6 @@ export class Simulation {
   private fireFault(index: number): void {
     const fault = this.scenario.faults[index] as Fault;
     const record: FaultRecord = { fault, id: this.nextFaultId++, hit: [] };
-    this.faults.push(record);
     switch (fault.type) {
       case "crash": {
         record.hit = this.select(fault.target);
