@@ -66,7 +66,10 @@ export function messageProblem(from: NodeId, message: RaftMessage): string | und
       return undefined;
     }
     case "appendResponse":
-      if (![message.index, message.rejectHint, message.logTerm, message.readContext].every(isCount)) return "appendResponse with a negative or fractional field";
+      // Checked field by field, not through an array: every acknowledgement passes here.
+      if (!isCount(message.index) || !isCount(message.rejectHint) || !isCount(message.logTerm) || !isCount(message.readContext)) {
+        return "appendResponse with a negative or fractional field";
+      }
       return undefined;
     case "heartbeat":
       if (!isCount(message.commit) || !isCount(message.readContext)) return "heartbeat with a negative or fractional field";
