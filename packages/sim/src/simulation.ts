@@ -174,16 +174,12 @@ export class Simulation {
     this.options = options;
     this.algorithm = options.algorithm;
     const scenario = resolveScenario(options.scenario);
-    // The ops and clients overrides are checked by the same schema as the scenario's own workload.
-    const workload = parseConfig(
-      workloadSchema,
-      {
-        ...scenario.workload,
-        ...(options.ops !== undefined ? { ops: options.ops } : {}),
-        ...(options.clients !== undefined ? { clients: options.clients } : {}),
-      },
-      "workload",
-    );
+    // The ops and clients overrides are checked by the same field schemas as the scenario's own workload.
+    const workload = {
+      ...scenario.workload,
+      ...(options.ops !== undefined ? { ops: parseConfig(workloadSchema.shape.ops, options.ops, "ops") } : {}),
+      ...(options.clients !== undefined ? { clients: parseConfig(workloadSchema.shape.clients, options.clients, "clients") } : {}),
+    };
     if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new ConfigError("seed", `must be a non-negative integer (got ${options.seed})`);
     if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new ConfigError("nodes", `must be a positive integer (got ${options.nodes})`);
     const sizeError = this.algorithm.clusterSizeError(options.nodes);
