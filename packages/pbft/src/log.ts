@@ -21,8 +21,9 @@ export interface VoteSets {
  * outlive a view change (the latest prepared certificate, P, and every batch
  * pre-prepared, Q; TOCS §4.4).
  *
- * Invariant: `current`, when set, belongs to the replica's current view; at
- * most one batch is accepted per (view, seq).
+ * Invariant: `current`, when set, belongs to the replica's current view and
+ * its digest is a key of `prePrepared`; at most one batch is accepted per
+ * (view, seq).
  */
 export interface Slot {
   readonly seq: number;

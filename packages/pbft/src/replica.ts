@@ -21,6 +21,7 @@ import {
   encodeDurableImage,
   encodeDurableRecord,
   type DurableRecord,
+  type SlotRecord,
   type PbftCheckpoint,
   type PbftCommit,
   type PbftFetchState,
@@ -109,6 +110,8 @@ export class PbftReplica implements Replica<PbftMessage> {
   private stableDigest: Uint8Array;
   private stableState: Uint8Array;
   private executedSeq = 0;
+  /** highestCommittedSeq is the highest sequence number committed locally (committed slots are only discarded at or below executedSeq). */
+  private highestCommittedSeq = 0;
   private nextSeq = 1;
   private readonly slots = new Map<number, Slot>();
   private readonly ownCheckpoints = new Map<number, OwnCheckpoint>();
@@ -214,7 +217,7 @@ export class PbftReplica implements Replica<PbftMessage> {
       role: this.isPrimary() ? "primary" : "backup",
       epoch: this.view,
       leader: this.quorums.primary(this.view),
-      commitIndex: this.highestCommittedSeq(),
+      commitIndex: Math.max(this.highestCommittedSeq, this.executedSeq),
       appliedIndex: this.executedSeq,
     };
   }
@@ -279,7 +282,7 @@ export class PbftReplica implements Replica<PbftMessage> {
     }
     if (message.type === "newView") {
       // A NEW-VIEW for a view this replica has already started or passed changes nothing: it is ignored unverified.
-      if (message.view < this.view || (message.view === this.view && this.active)) return false;
+      if (this.viewIsOver(message.view)) return false;
       // A NEW-VIEW may be forwarded by any replica: its signature is its primary's.
       if (message.replica !== this.quorums.primary(message.view) || this.knownBadSignature(message) || !this.auth.verifySignature(message.replica, message)) {
         this.rejectSigned(message);
@@ -292,7 +295,7 @@ export class PbftReplica implements Replica<PbftMessage> {
       return false;
     }
     if (message.type === "viewChange") {
-      if (message.newView < this.view || (message.newView === this.view && this.active)) {
+      if (this.viewIsOver(message.newView)) {
         // The sender is behind. Its VIEW-CHANGE changes nothing here, so its Ed25519 signature goes unchecked (the
         // most common signature check after a view change); the sender is shown the NEW-VIEW, which is signed and
         // public, if it asks for the view this replica runs.
@@ -530,12 +533,13 @@ export class PbftReplica implements Replica<PbftMessage> {
       this.reject("badDigest");
       return;
     }
+    const digestHex = hex(digest);
     const slot = this.slot(message.seq);
     if (slot.current !== undefined) {
-      if (slot.current.digestHex !== hex(digest)) this.reject("conflictingPrePrepare");
+      if (slot.current.digestHex !== digestHex) this.reject("conflictingPrePrepare");
       return;
     }
-    const ref: BatchRef = { view: this.view, digest, digestHex: hex(digest), requests: message.requests };
+    const ref: BatchRef = { view: this.view, digest, digestHex, requests: message.requests };
     this.acceptPrePrepare(slot, ref);
     this.sendPrepare(slot, ref);
     this.checkPrepared(slot);
@@ -563,7 +567,7 @@ export class PbftReplica implements Replica<PbftMessage> {
     slot.current = ref;
     const known = slot.prePrepared.get(ref.digestHex);
     if (known === undefined || known.view < ref.view) slot.prePrepared.set(ref.digestHex, ref);
-    this.record({ kind: "prePrepared", slot: { seq: slot.seq, view: ref.view, digest: ref.digest, requests: ref.requests } });
+    this.record({ kind: "prePrepared", slot: slotRecord(slot.seq, ref, true) });
   }
 
   private sendPrepare(slot: Slot, ref: BatchRef): void {
@@ -579,7 +583,7 @@ export class PbftReplica implements Replica<PbftMessage> {
     const votes = slot.votes.get(current.view);
     if (votes === undefined || countMatching(votes.prepares, current.digestHex) < 2 * this.quorums.f) return;
     slot.prepared = current;
-    this.record({ kind: "prepared", slot: { seq: slot.seq, view: current.view, digest: current.digest, requests: [] } });
+    this.record({ kind: "prepared", slot: slotRecord(slot.seq, current, false) });
     votesIn(slot, current.view).commits.set(this.id, current.digestHex);
     this.broadcast({ type: "commit", view: current.view, seq: slot.seq, digest: current.digest, replica: this.id, macs: [], signature: noBytes });
     this.checkCommitted(slot);
@@ -596,15 +600,21 @@ export class PbftReplica implements Replica<PbftMessage> {
       slot.committed === undefined || slot.committed.digestHex === prepared.digestHex,
       () => `replica ${this.id}: seq ${slot.seq} committed ${slot.committed?.digestHex} before and ${prepared.digestHex} now`,
     );
-    slot.committed = prepared;
-    this.journal.push({ seq: slot.seq, view: prepared.view, digestHex: prepared.digestHex });
+    this.markCommitted(slot, prepared);
+    this.record({ kind: "committed", slot: slotRecord(slot.seq, prepared, false) });
+    this.execute();
+  }
+
+  /** markCommitted records that `ref` committed at `slot`, for execution, status and the monitors' journal. */
+  private markCommitted(slot: Slot, ref: BatchRef): void {
+    slot.committed = ref;
+    this.highestCommittedSeq = Math.max(this.highestCommittedSeq, slot.seq);
+    this.journal.push({ seq: slot.seq, view: ref.view, digestHex: ref.digestHex });
     if (this.journal.length > 4 * this.options.watermarkWindowSeqs + 64) {
       const drop = this.journal.length - 2 * this.options.watermarkWindowSeqs;
       this.journal.splice(0, drop);
       this.journalBase += drop;
     }
-    this.record({ kind: "committed", slot: { seq: slot.seq, view: prepared.view, digest: prepared.digest, requests: [] } });
-    this.execute();
   }
 
   // ---- Execution and checkpoints (PBFT §4.2, §4.3) -------------------------------------------
@@ -840,7 +850,7 @@ export class PbftReplica implements Replica<PbftMessage> {
       this.reject("badViewChange");
       return;
     }
-    assert(message.newView > this.view || (message.newView === this.view && !this.active), "admit answers stale VIEW-CHANGEs");
+    assert(!this.viewIsOver(message.newView), "admit answers stale VIEW-CHANGEs");
     const known = this.viewChanges.get(from);
     if (known === undefined || known.newView < message.newView) this.viewChanges.set(from, message);
     this.joinLaterView();
@@ -903,7 +913,7 @@ export class PbftReplica implements Replica<PbftMessage> {
   }
 
   private onNewView(_from: NodeId, received: PbftNewView): void {
-    if (received.view < this.view || (received.view === this.view && this.active)) return;
+    assert(!this.viewIsOver(received.view), "admit ignores NEW-VIEWs for views already over");
     // View changes nested in a NEW-VIEW decode without their `type` tag, which their signatures cover.
     const message: PbftNewView = { ...received, viewChanges: received.viewChanges.map((m) => ({ ...m, type: "viewChange" })) };
     const decision = this.validateNewView(message);
@@ -1039,13 +1049,10 @@ export class PbftReplica implements Replica<PbftMessage> {
   private writeImage(): void {
     const records: DurableRecord[] = [{ kind: "view", view: this.view, active: this.active }];
     for (const slot of [...this.slots.values()].sort((a, b) => a.seq - b.seq)) {
-      for (const ref of slot.prePrepared.values()) records.push({ kind: "prePrepared", slot: { seq: slot.seq, view: ref.view, digest: ref.digest, requests: ref.requests } });
-      if (slot.current !== undefined && !slot.prePrepared.has(slot.current.digestHex)) {
-        const ref = slot.current;
-        records.push({ kind: "prePrepared", slot: { seq: slot.seq, view: ref.view, digest: ref.digest, requests: ref.requests } });
-      }
-      if (slot.prepared !== undefined) records.push({ kind: "prepared", slot: { seq: slot.seq, view: slot.prepared.view, digest: slot.prepared.digest, requests: [] } });
-      if (slot.committed !== undefined) records.push({ kind: "committed", slot: { seq: slot.seq, view: slot.committed.view, digest: slot.committed.digest, requests: [] } });
+      // slot.current is always among slot.prePrepared (see Slot), so this persists it too.
+      for (const ref of slot.prePrepared.values()) records.push({ kind: "prePrepared", slot: slotRecord(slot.seq, ref, true) });
+      if (slot.prepared !== undefined) records.push({ kind: "prepared", slot: slotRecord(slot.seq, slot.prepared, false) });
+      if (slot.committed !== undefined) records.push({ kind: "committed", slot: slotRecord(slot.seq, slot.committed, false) });
     }
     this.image = encodeDurableImage({ stableSeq: this.stableSeq, stableDigest: this.stableDigest, stableState: this.stableState, records });
     this.persist = [];
@@ -1114,8 +1121,7 @@ export class PbftReplica implements Replica<PbftMessage> {
         if (record.kind === "prepared") {
           if (slot.prepared === undefined || slot.prepared.view <= ref.view) slot.prepared = ref;
         } else {
-          slot.committed = ref;
-          this.journal.push({ seq: slot.seq, view: ref.view, digestHex: ref.digestHex });
+          this.markCommitted(slot, ref);
         }
         return;
       }
@@ -1125,6 +1131,11 @@ export class PbftReplica implements Replica<PbftMessage> {
   }
 
   // ---- Helpers ------------------------------------------------------------------------------------
+
+  /** viewIsOver tells whether `view` is one this replica has already started (and runs) or passed: messages that would start it change nothing. */
+  private viewIsOver(view: number): boolean {
+    return view < this.view || (view === this.view && this.active);
+  }
 
   private isPrimary(): boolean {
     return this.quorums.primary(this.view) === this.id;
@@ -1141,12 +1152,6 @@ export class PbftReplica implements Replica<PbftMessage> {
 
   private stashMax(): number {
     return 4 * this.replicas.length * this.options.watermarkWindowSeqs;
-  }
-
-  private highestCommittedSeq(): number {
-    let highest = this.executedSeq;
-    for (const slot of this.slots.values()) if (slot.committed !== undefined && slot.seq > highest) highest = slot.seq;
-    return highest;
   }
 
   private slot(seq: number): Slot {
@@ -1172,6 +1177,11 @@ export class PbftReplica implements Replica<PbftMessage> {
 }
 
 const noBytes = new Uint8Array(0);
+
+/** slotRecord is the durable record of `ref` at `seq`; prepared and committed records name the batch by digest only, since its prePrepared record holds it. */
+function slotRecord(seq: number, ref: BatchRef, withRequests: boolean): SlotRecord {
+  return { seq, view: ref.view, digest: ref.digest, requests: withRequests ? ref.requests : [] };
+}
 
 function refOf(slot: { seq: number; view: number; digest: Uint8Array; requests: readonly PbftRequest[] }): BatchRef {
   return { view: slot.view, digest: slot.digest, digestHex: hex(slot.digest), requests: slot.requests };
