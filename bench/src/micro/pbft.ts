@@ -1,24 +1,18 @@
 // Micro-benchmarks of PBFT's hot paths: a 4-node cluster stepping in one
 // process (no simulator), with the protocol alone (crypto stubbed out) and with
-// real SHA-256 and HMAC-SHA256 from node:crypto, and the wire codec.
-import { createHash, createHmac } from "node:crypto";
+// real SHA-256 and HMAC-SHA256 (the simulator's node:crypto implementation), and the wire codec.
 import { type Crypto, type NodeId, createRng, emptyDurableState, firstClientId } from "@concord/core";
 import { KvStateMachine, encodeCommand } from "@concord/kv";
 import { Authenticator, type PbftMessage, PbftReplica, pbftCodec } from "@concord/pbft";
+import { KeyRing, NodeCrypto } from "@concord/sim";
 import type { Bench } from "tinybench";
 import { InProcessNetwork, noCrypto } from "../in-process.ts";
 
-/** nodeCrypto gives real SHA-256 and HMAC-SHA256 (signatures are HMACs: the normal case signs nothing). */
-function nodeCrypto(self: NodeId): Crypto {
-  return {
-    digest: (data) => new Uint8Array(createHash("sha256").update(data).digest()),
-    mac: (key, data) => new Uint8Array(createHmac("sha256", key).update(data).digest()),
-    sign: (data) => new Uint8Array(createHmac("sha256", `sign:${self}`).update(data).digest()),
-    verify: (signer, data, signature) => Buffer.from(createHmac("sha256", `sign:${signer}`).update(data).digest()).equals(signature),
-    macKey: (peer) => new TextEncoder().encode(`key:${Math.min(self, peer)}:${Math.max(self, peer)}`),
-  };
+/** nodeCrypto gives one cluster the simulator's node:crypto keys and primitives (the normal case signs nothing). */
+function nodeCrypto(): (self: NodeId) => Crypto {
+  const keys = new KeyRing(1);
+  return (self) => new NodeCrypto(self, keys);
 }
-
 
 /** InProcessPbft steps n PBFT replicas against each other through an in-memory queue; persisted records are dropped. */
 class InProcessPbft {
@@ -60,7 +54,7 @@ export function register(bench: Bench): void {
   const command = encodeCommand({ type: "put", key: "key", value: new Uint8Array(16) });
   const variants = [
     { name: "no crypto", crypto: () => noCrypto },
-    { name: "node:crypto MACs", crypto: nodeCrypto },
+    { name: "node:crypto MACs", crypto: nodeCrypto() },
   ];
   for (const variant of variants) {
     const single = new InProcessPbft(4, variant.crypto, 1);
