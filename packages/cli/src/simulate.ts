@@ -1,5 +1,5 @@
-import type { AnyAlgorithm, InvariantViolation, ProtocolOptions } from "@concord/core";
-import { type SimulationResult, runSimulation } from "@concord/sim";
+import type { InvariantViolation } from "@concord/core";
+import { type SimulationOptions, type SimulationResult, runSimulation } from "@concord/sim";
 
 /** SimulationReport is one run's figures as `concord sim --json` prints them: deterministic, no wall-clock time. */
 export interface SimulationReport {
@@ -24,19 +24,8 @@ export interface SimulationReport {
   readonly faults: readonly string[];
 }
 
-/** SimulateOptions select one run. */
-export interface SimulateOptions {
-  readonly algorithm: AnyAlgorithm;
-  readonly nodes: number;
-  readonly scenario: string;
-  readonly seed: number;
-  readonly ops?: number;
-  readonly clients?: number;
-  readonly byzantineStrategy?: string;
-  readonly byzantineNodes?: readonly number[];
-  readonly protocolOptions?: ProtocolOptions;
-  readonly encode?: boolean;
-}
+/** SimulateOptions select one run: the simulator's options, with a built-in scenario named. */
+export type SimulateOptions = SimulationOptions & { readonly scenario: string };
 
 /** Verdict is what the linearizability check said of a history. */
 export interface HistoryVerdict {
@@ -47,21 +36,9 @@ export interface HistoryVerdict {
 /** HistoryChecker checks a run's history; the CLI plugs in @concord/check's checker. */
 export type HistoryChecker = (result: SimulationResult) => HistoryVerdict;
 
-
 /** simulate runs one simulation and checks its history. */
 export function simulate(options: SimulateOptions, checker: HistoryChecker): { result: SimulationResult; report: SimulationReport } {
-  const result = runSimulation({
-    algorithm: options.algorithm,
-    nodes: options.nodes,
-    scenario: options.scenario,
-    seed: options.seed,
-    ...(options.ops !== undefined ? { ops: options.ops } : {}),
-    ...(options.clients !== undefined ? { clients: options.clients } : {}),
-    ...(options.byzantineStrategy !== undefined ? { byzantineStrategy: options.byzantineStrategy } : {}),
-    ...(options.byzantineNodes !== undefined ? { byzantineNodes: options.byzantineNodes } : {}),
-    ...(options.protocolOptions !== undefined ? { protocolOptions: options.protocolOptions } : {}),
-    ...(options.encode !== undefined ? { encode: options.encode } : {}),
-  });
+  const result = runSimulation(options);
   const verdict = checker(result);
   const report: SimulationReport = {
     algo: result.algo,

@@ -51,38 +51,11 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const ops = integerFlag("ops", values["ops"], 0, 10_000_000);
   const clients = integerFlag("clients", values["clients"], 1, 10_000);
   const protocolOptions = protocolOptionFlags(values["option"]);
-  const hasOptions = Object.keys(protocolOptions).length > 0;
   const byzantineNodes = byzantineNodesFlag(values["byzantine-nodes"], nodes);
   const byzantineStrategy = choiceFlag("byzantine-strategy", values["byzantine-strategy"], byzantineStrategyNames(algorithm));
 
-  const started = performance.now();
-  let report: SimulationReport;
-  let history: SimulationResult["history"];
-  try {
-    ({ report, result: { history } } = simulate(
-      {
-        algorithm,
-        nodes,
-        scenario,
-        seed,
-        ...(ops !== undefined ? { ops } : {}),
-        ...(clients !== undefined ? { clients } : {}),
-        ...(byzantineStrategy !== undefined ? { byzantineStrategy } : {}),
-        ...(byzantineNodes !== undefined ? { byzantineNodes } : {}),
-        ...(values["no-encode"] === true ? { encode: false } : {}),
-        ...(hasOptions ? { protocolOptions } : {}),
-      },
-      checker,
-    ));
-  } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(error.message);
-    throw error;
-  }
-  const wallSeconds = (performance.now() - started) / 1000;
-  const historyPath = values["history"];
-  if (typeof historyPath === "string") io.writeFile(historyPath, kvHistoryToJsonl(history));
-  const replay = replayCommand({
-    algo: algoName,
+  // One description of the run serves the simulation and its replay command.
+  const run = {
     nodes,
     scenario,
     seed,
@@ -90,9 +63,22 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
     ...(clients !== undefined ? { clients } : {}),
     ...(byzantineStrategy !== undefined ? { byzantineStrategy } : {}),
     ...(byzantineNodes !== undefined ? { byzantineNodes } : {}),
-    ...(hasOptions ? { protocolOptions } : {}),
+    ...(Object.keys(protocolOptions).length > 0 ? { protocolOptions } : {}),
     ...(values["no-encode"] === true ? { encode: false } : {}),
-  });
+  };
+  const started = performance.now();
+  let report: SimulationReport;
+  let history: SimulationResult["history"];
+  try {
+    ({ report, result: { history } } = simulate({ algorithm, ...run }, checker));
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  const wallSeconds = (performance.now() - started) / 1000;
+  const historyPath = values["history"];
+  if (typeof historyPath === "string") io.writeFile(historyPath, kvHistoryToJsonl(history));
+  const replay = replayCommand({ algo: algoName, ...run });
   if (values["json"] === true) {
     const output = values["wall-clock"] === true ? { ...report, wallSeconds: Math.round(wallSeconds * 1000) / 1000 } : report;
     io.stdout(JSON.stringify(output) + "\n");
