@@ -1,12 +1,8 @@
 // Bad input: a message with an impossible field is rejected, counted and never applied.
 import { firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import type { Entry, RaftMessage } from "../src/index.ts";
-import { TestNetwork } from "./network.ts";
-
-function entry(index: number, term: number, kind = 1): Entry {
-  return { term, index, kind, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] };
-}
+import type { RaftMessage } from "../src/index.ts";
+import { TestNetwork, logEntry as entry } from "./network.ts";
 
 const appendBase = { type: "appendEntries", term: 2, prevLogIndex: 2, prevLogTerm: 1, commit: 0, readContext: 0 } as const;
 

@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { Ready } from "@concord/core";
 import type { RaftMessage } from "../src/index.ts";
 import { decodeRecord, decodeSnapshot } from "../src/records.ts";
-import { TestNetwork, seedLog } from "./network.ts";
+import { TestNetwork, logEntry, seedLog } from "./network.ts";
 
 function recordsOf(ready: Ready<RaftMessage>) {
   return ready.persist.map(decodeRecord);
@@ -100,7 +100,7 @@ describe("recovery", () => {
   it("recovery replays a truncation: an entry record replaces every entry from its index on", () => {
     const net = new TestNetwork([1, 2, 3]);
     seedLog(net, 2, [1, 1, 2, 2], 2);
-    net.node(2).step(1, { type: "appendEntries", term: 3, prevLogIndex: 2, prevLogTerm: 1, entries: [{ term: 3, index: 3, kind: 1, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] }], commit: 0, readContext: 0 });
+    net.node(2).step(1, { type: "appendEntries", term: 3, prevLogIndex: 2, prevLogTerm: 1, entries: [logEntry(3, 3)], commit: 0, readContext: 0 });
     net.collect(2);
     expect(net.terms(2)).toEqual([1, 1, 3]);
     net.crash(2);

@@ -4,7 +4,7 @@ import { firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
 import { entryKind, planConfigChange, type Entry } from "../src/index.ts";
 import { encodeEntryRecord, encodeHardState } from "../src/records.ts";
-import { TestNetwork, entriesOfTerms } from "./network.ts";
+import { TestNetwork, logEntry } from "./network.ts";
 
 const client = firstClientId;
 
@@ -87,9 +87,9 @@ describe("single-server changes (thesis §4.1)", () => {
     // Node 1 led, removed itself (config [2] at index 2, committed) and appended
     // one more entry; node 2 holds the change but never learned it committed.
     const net = new TestNetwork([1, 2]);
-    const removal: Entry = { ...(entriesOfTerms([1, 1])[1] as Entry), kind: entryKind.config, voters: [2] };
-    const common = [entriesOfTerms([1])[0] as Entry, removal];
-    const extra: Entry = { ...(entriesOfTerms([1, 1, 1])[2] as Entry) };
+    const removal: Entry = { ...logEntry(2, 1, entryKind.config), voters: [2] };
+    const common = [logEntry(1, 1), removal];
+    const extra = logEntry(3, 1);
     for (const id of [1, 2]) net.crash(id);
     net.disks.get(1)!.records = [...[...common, extra].map(encodeEntryRecord), encodeHardState({ term: 1, vote: 1, commit: 2 })];
     net.disks.get(2)!.records = [...common.map(encodeEntryRecord), encodeHardState({ term: 1, vote: 1, commit: 1 })];

@@ -247,9 +247,14 @@ export class TestNetwork {
   }
 }
 
-/** entriesOfTerms builds no-op log entries with the given terms, starting at index 1. */
-export function entriesOfTerms(terms: readonly number[]): Entry[] {
-  return terms.map((term, k) => ({ term, index: k + 1, kind: 1, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] }));
+/** logEntry builds an empty log entry (a no-op unless `kind` says otherwise) at `index` of `term`. */
+export function logEntry(index: number, term: number, kind = 1): Entry {
+  return { term, index, kind, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] };
+}
+
+/** entriesOfTerms builds no-op log entries with the given terms, starting at index `first`. */
+export function entriesOfTerms(terms: readonly number[], first = 1): Entry[] {
+  return terms.map((term, k) => logEntry(first + k, term));
 }
 
 /**

@@ -12,10 +12,6 @@ function append(term: number, prevLogIndex: number, prevLogTerm: number, entries
   return { type: "appendEntries", term, prevLogIndex, prevLogTerm, entries, commit, readContext: 0 };
 }
 
-function entriesFrom(index: number, terms: number[]): Entry[] {
-  return entriesOfTerms(terms.map((t) => t)).map((e, k) => ({ ...e, index: index + k }));
-}
-
 function sent(net: TestNetwork, from: number): RaftMessage[] {
   net.collect(from);
   const out = net.queue.filter((e) => e.from === from).map((e) => e.message);
@@ -65,9 +61,9 @@ describe("§5.3 log replication", () => {
     const net = new TestNetwork([1, 2, 3]);
     seedLog(net, 2, [1, 1, 2], 2);
     net.queue = [];
-    net.node(2).step(1, append(3, 3, 3, entriesFrom(4, [3])));
+    net.node(2).step(1, append(3, 3, 3, entriesOfTerms([3], 4)));
     expect(sent(net, 2)).toEqual([{ type: "appendResponse", term: 3, index: 3, reject: true, rejectHint: 3, logTerm: 2, readContext: 0 }]);
-    net.node(2).step(1, append(3, 5, 3, entriesFrom(6, [3])));
+    net.node(2).step(1, append(3, 5, 3, entriesOfTerms([3], 6)));
     expect(sent(net, 2)).toEqual([{ type: "appendResponse", term: 3, index: 5, reject: true, rejectHint: 3, logTerm: 2, readContext: 0 }]);
     expect(net.terms(2)).toEqual([1, 1, 2]);
   });
@@ -75,18 +71,18 @@ describe("§5.3 log replication", () => {
   it("a follower truncates a conflicting suffix and keeps what agrees", () => {
     const net = new TestNetwork([1, 2, 3]);
     seedLog(net, 2, [1, 1, 2, 2], 2);
-    net.node(2).step(1, append(3, 2, 1, entriesFrom(3, [2, 3])));
+    net.node(2).step(1, append(3, 2, 1, entriesOfTerms([2, 3], 3)));
     expect(net.terms(2)).toEqual([1, 1, 2, 3]);
-    net.node(2).step(1, append(3, 1, 1, entriesFrom(2, [1])));
+    net.node(2).step(1, append(3, 1, 1, entriesOfTerms([1], 2)));
     expect(net.terms(2)).toEqual([1, 1, 2, 3]); // an old, shorter append truncates nothing
-    net.node(2).step(1, append(4, 2, 1, entriesFrom(3, [4])));
+    net.node(2).step(1, append(4, 2, 1, entriesOfTerms([4], 3)));
     expect(net.terms(2)).toEqual([1, 1, 4]);
   });
 
   it("a follower commits only up to the last entry the append proved it holds", () => {
     const net = new TestNetwork([1, 2, 3]);
     seedLog(net, 2, [1, 1, 1, 1], 1);
-    net.node(2).step(1, append(2, 1, 1, entriesFrom(2, [1]), 4));
+    net.node(2).step(1, append(2, 1, 1, entriesOfTerms([1], 2), 4));
     expect(net.node(2).status().commitIndex).toBe(2);
   });
 

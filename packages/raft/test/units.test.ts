@@ -75,7 +75,7 @@ describe("RaftLog", () => {
   it("a conflict with a committed entry is an assertion, not a silent overwrite", () => {
     const log = logOf([1, 1, 2]);
     log.commitTo(3);
-    expect(() => log.maybeAppend(1, 1, entriesOfTerms([1, 3]).map((e) => ({ ...e, index: e.index + 1 })))).toThrow(/conflicts with a committed entry/);
+    expect(() => log.maybeAppend(1, 1, entriesOfTerms([1, 3], 2))).toThrow(/conflicts with a committed entry/);
   });
 });
 
