@@ -56,7 +56,7 @@ cases.forEach((benchCase, index) => {
   const wallSeconds = (performance.now() - caseStarted) / 1000;
   const verdict = report.linearizable === null ? "unknown" : report.linearizable ? "linearizable" : "NOT linearizable";
   process.stderr.write(`${wallSeconds.toFixed(2)} s, ${verdict}, ${report.invariantViolations.length} violations\n`);
-  rows.push({ comparison: benchCase.comparison, report, wallSeconds });
+  rows.push({ comparison: benchCase.comparison, report });
 });
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");

@@ -5,7 +5,6 @@ import { renderTable } from "@concord/cli";
 export interface BenchRow {
   readonly comparison: string;
   readonly report: SimulationReport;
-  readonly wallSeconds: number;
 }
 
 /** summaryTable renders the runs as the table `pnpm bench` prints and report.md holds. */
