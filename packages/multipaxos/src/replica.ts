@@ -10,6 +10,7 @@ import {
   assert,
   firstClientId,
   parseConfig,
+  replicaSetSchema,
   unreachable,
 } from "@concord/core";
 import { type Ballot, ballotEquals, ballotFields, ballotOf, compareBallots, formatBallot, zeroBallot } from "./ballot.ts";
@@ -101,6 +102,11 @@ interface OpenSlot {
 
 const neverTick = Number.NEGATIVE_INFINITY;
 const noop: Value = { commands: [], members: [] };
+
+/** markChosenIfAcceptedIn marks a slot below a leader's watermark chosen when its acceptance is in that leader's ballot (its proposal is the chosen value). */
+function markChosenIfAcceptedIn(entry: LogEntry, ballot: Ballot): void {
+  if (entry.chosen === undefined && entry.acceptedBallot !== undefined && ballotEquals(entry.acceptedBallot, ballot)) entry.chosen = entry.acceptedValue;
+}
 
 /**
  * MultiPaxosReplica is one Multi-Paxos participant, acting as proposer,
@@ -308,7 +314,6 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   /** status reports the role, the ballot round as epoch, the believed leader, the chosen watermark and the applied slot. */
   status(): ReplicaStatus {
     return {
-      /** id is this replica's node id. */
       id: this.id,
       role: this.role,
       epoch: this.role === "follower" ? this.promised.round : this.ballot.round,
@@ -370,8 +375,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
    */
   reconfigure(members: readonly NodeId[]): ReconfigureResult {
     if (this.role !== "leader") return { kind: "rejected", reason: "notLeader" };
-    const valid = members.length > 0 && new Set(members).size === members.length && members.every((m) => Number.isSafeInteger(m) && m >= 0 && m < firstClientId);
-    if (!valid) return { kind: "rejected", reason: "invalidMembers" };
+    if (!replicaSetSchema.safeParse(members).success) return { kind: "rejected", reason: "invalidMembers" };
     if (this.pendingReconfiguration !== undefined || this.configs.pendingAfter(this.commitIndex + 1) || this.reconfigurationOpen()) {
       return { kind: "rejected", reason: "changePending" };
     }
@@ -604,6 +608,11 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   // ---- Phase 2 ---------------------------------------------------------------------------------
 
+  /** scheduleProposals defers proposing to the next ready(), so that commands stepped together share a slot. */
+  private scheduleProposals(): void {
+    this.proposalsDue = true;
+  }
+
   /**
    * proposeNext fills slots in order while the window has room. A slot needs
    * its configuration known (at most α past the watermark) and promises from a
@@ -611,10 +620,6 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
    * waits. Slots up to the highest one phase 1 found get the recovered value or
    * a no-op; later slots get a pending reconfiguration or a batch of commands.
    */
-  private scheduleProposals(): void {
-    this.proposalsDue = true;
-  }
-
   private proposeNext(): void {
     while (this.role === "leader" && this.open.size < this.options.windowSlots) {
       // Slots at or below the watermark are chosen (learned from peers or a snapshot meanwhile): never proposed again.
@@ -641,7 +646,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       if (value === undefined) return;
       // Take the slot before proposing: with a quorum of one, propose chooses at once and re-enters this loop.
       this.nextSlot++;
-      this.propose(slot, value);
+      this.propose(slot, config, value);
     }
   }
 
@@ -670,12 +675,12 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     }
   }
 
-  private propose(slot: number, value: Value): void {
+  /** propose runs phase 2 for `slot` in `config`, which includes this leader: it accepts the value itself and asks the other members. */
+  private propose(slot: number, config: Membership, value: Value): void {
     assert(this.role === "leader", "only the leader proposes");
     assert(slot > this.compactedSlot, () => `proposal at compacted slot ${slot}`);
-    const config = this.configs.at(slot);
     this.acceptLocally(slot, this.ballot, value);
-    const proposal: OpenSlot = { value, config, acks: new Set(config.memberSet.has(this.id) ? [this.id] : []), sentTick: this.now };
+    const proposal: OpenSlot = { value, config, acks: new Set([this.id]), sentTick: this.now };
     this.open.set(slot, proposal);
     for (const member of config.members) if (member !== this.id) this.sendAccept(member, slot, value);
     if (proposal.acks.size >= config.quorum) this.choose(slot, value);
@@ -696,12 +701,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   private onAccept(from: NodeId, message: AcceptMessage): void {
     const ballot = ballotOf(message);
-    this.noteRound(ballot);
-    this.noteChosenHint(from, message.chosenWatermark);
-    if (compareBallots(ballot, this.promised) < 0) {
-      this.send(from, { type: "nack", ...ballotFields(this.promised) });
-      return;
-    }
+    if (!this.admitLeaderMessage(from, ballot, message.chosenWatermark)) return;
     this.follow(ballot);
     if (message.slot > this.compactedSlot) this.acceptLocally(message.slot, ballot, { commands: message.commands, members: message.members });
     this.send(from, { type: "accepted", ...ballotFields(ballot), slot: message.slot, leaseTick: message.leaseTick });
@@ -795,16 +795,25 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   private onHeartbeat(from: NodeId, message: HeartbeatMessage): void {
     const ballot = ballotOf(message);
-    this.noteRound(ballot);
-    this.noteChosenHint(from, message.chosenWatermark);
-    if (compareBallots(ballot, this.promised) < 0) {
-      this.send(from, { type: "nack", ...ballotFields(this.promised) });
-      return;
-    }
+    if (!this.admitLeaderMessage(from, ballot, message.chosenWatermark)) return;
     if (compareBallots(ballot, this.promised) > 0) this.promise(ballot);
     this.follow(ballot);
     if (this.options.leaseTicks > 0) this.send(from, { type: "heartbeatAck", ...ballotFields(ballot), leaseTick: message.leaseTick });
     this.learnWatermark(ballot, message.chosenWatermark);
+  }
+
+  /**
+   * admitLeaderMessage notes what an Accept or Heartbeat tells whatever its
+   * ballot (the round, and the chosen watermark as a catch-up target), and
+   * answers one below the promised ballot with a Nack (PMMC: the sender is
+   * preempted). It tells whether the message is to be acted on.
+   */
+  private admitLeaderMessage(from: NodeId, ballot: Ballot, chosenWatermark: number): boolean {
+    this.noteRound(ballot);
+    this.noteChosenHint(from, chosenWatermark);
+    if (compareBallots(ballot, this.promised) >= 0) return true;
+    this.send(from, { type: "nack", ...ballotFields(this.promised) });
+    return false;
   }
 
   private onHeartbeatAck(from: NodeId, message: HeartbeatAckMessage): void {
@@ -845,18 +854,14 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
    */
   private learnWatermark(ballot: Ballot, watermark: number): void {
     if (watermark <= this.commitIndex) return;
-    const mark = (slot: number, entry: LogEntry): void => {
-      if (slot > this.commitIndex && slot <= watermark && entry.chosen === undefined && entry.acceptedBallot !== undefined && ballotEquals(entry.acceptedBallot, ballot)) {
-        entry.chosen = entry.acceptedValue;
-      }
-    };
+    // Walk whichever is shorter: the slots up to the watermark, or the log.
     if (watermark - this.commitIndex <= this.log.size) {
       for (let slot = this.commitIndex + 1; slot <= watermark; slot++) {
         const entry = this.log.get(slot);
-        if (entry !== undefined) mark(slot, entry);
+        if (entry !== undefined) markChosenIfAcceptedIn(entry, ballot);
       }
     } else {
-      for (const [slot, entry] of this.log) mark(slot, entry);
+      for (const [slot, entry] of this.log) if (slot > this.commitIndex && slot <= watermark) markChosenIfAcceptedIn(entry, ballot);
     }
     this.advanceCommit();
   }
@@ -929,9 +934,8 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   }
 
   private askRandomPeerForCatchup(): void {
-    const known = [...this.configs.knownMembers()].filter((member) => member !== this.id).sort((a, b) => a - b);
-    if (known.length === 0) return;
-    this.send(known[this.rng.nextInt(known.length)] as NodeId, { type: "catchupRequest", fromSlot: this.commitIndex + 1 });
+    const peer = this.randomKnownPeer();
+    if (peer !== undefined) this.send(peer, { type: "catchupRequest", fromSlot: this.commitIndex + 1 });
   }
 
   private chooseCatchupPeer(): NodeId | undefined {
@@ -939,9 +943,13 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.catchupPeer = undefined;
     if (preferred !== undefined && preferred !== this.id && this.rng.chance(3, 4)) return preferred;
     // Any member of any known configuration may hold the missing slots (or a snapshot past them).
+    return this.randomKnownPeer() ?? (preferred !== this.id ? preferred : undefined);
+  }
+
+  /** randomKnownPeer picks another member of any known configuration, in id order so that the draw is deterministic. */
+  private randomKnownPeer(): NodeId | undefined {
     const peers = [...this.configs.knownMembers()].filter((member) => member !== this.id).sort((a, b) => a - b);
-    if (peers.length === 0) return preferred !== undefined && preferred !== this.id ? preferred : undefined;
-    return peers[this.rng.nextInt(peers.length)] as NodeId;
+    return peers.length === 0 ? undefined : peers[this.rng.nextInt(peers.length)];
   }
 
   private onCatchupRequest(from: NodeId, message: CatchupRequestMessage): void {
