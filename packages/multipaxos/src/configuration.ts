@@ -90,11 +90,6 @@ export class ConfigurationHistory {
     return [...found].sort((a, b) => a - b);
   }
 
-  /** uniformBetween tells whether one configuration governs every slot in [fromSlot, toSlot]. */
-  uniformBetween(fromSlot: number, toSlot: number): boolean {
-    return this.at(fromSlot) === this.at(toSlot);
-  }
-
   /** pendingAfter tells whether a configuration takes effect after `slot`. */
   pendingAfter(slot: number): boolean {
     return (this.entries[this.entries.length - 1] as Membership).effectiveSlot > slot;
