@@ -77,17 +77,15 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
     // A Byzantine replica's claims prove nothing, and neither does what correct acceptors did with
     // a Byzantine proposer's ballot: the oracle judges the protocol among correct replicas only (the
     // simulator's applied-prefix check and the linearizability checker still see the damage).
-    if (message.type === "accept" || message.type === "accepted") {
-      const ballotKey = `${message.slot}@${formatBallot({ round: message.ballotRound, node: message.ballotNode })}`;
-      if (context.faulty) {
-        if (message.type === "accept") this.untrusted.add(ballotKey);
-        return;
-      }
-      if (this.untrusted.has(ballotKey)) return;
+    if (message.type !== "accept" && message.type !== "accepted") return;
+    const ballot = formatBallot({ round: message.ballotRound, node: message.ballotNode });
+    const key = `${message.slot}@${ballot}`;
+    if (context.faulty) {
+      if (message.type === "accept") this.untrusted.add(key);
+      return;
     }
+    if (this.untrusted.has(key)) return;
     if (message.type === "accept") {
-      const ballot = formatBallot({ round: message.ballotRound, node: message.ballotNode });
-      const key = `${message.slot}@${ballot}`;
       const valueKey = valueKeyOf(message.commands, message.members);
       let proposal = this.proposals.get(key);
       if (proposal === undefined) {
@@ -101,15 +99,12 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
       this.accept(message.slot, ballot, proposal, from, context);
       return;
     }
-    if (message.type === "accepted") {
-      const ballot = formatBallot({ round: message.ballotRound, node: message.ballotNode });
-      const proposal = this.proposals.get(`${message.slot}@${ballot}`);
-      if (proposal === undefined) {
-        this.report(context, `${from} accepted slot ${message.slot} in ballot ${ballot}, which proposed nothing there`);
-        return;
-      }
-      this.accept(message.slot, ballot, proposal, from, context);
+    const proposal = this.proposals.get(key);
+    if (proposal === undefined) {
+      this.report(context, `${from} accepted slot ${message.slot} in ballot ${ballot}, which proposed nothing there`);
+      return;
     }
+    this.accept(message.slot, ballot, proposal, from, context);
   }
 
   /** violations lists what was found so far (at most 100). */
