@@ -1,4 +1,4 @@
-import { type NodeId, firstClientId, unreachable } from "@concord/core";
+import { type NodeId, firstClientId, isNodeId, unreachable } from "@concord/core";
 import type { BallotFields, Command, Configuration, MultiPaxosMessage, SlotValue, Value } from "./messages.ts";
 
 /**
@@ -21,7 +21,7 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
     if (message.clientId !== from) return `request for session ${message.clientId} sent by ${from}`;
     return sequenceError(message.sequence);
   }
-  if (!Number.isSafeInteger(from) || from < 0 || from >= firstClientId) return `${message.type} from ${from}, which is not a replica`;
+  if (!isReplicaId(from)) return `${message.type} from ${from}, which is not a replica`;
   const catchup = message.type === "catchupRequest" || message.type === "chosen" || message.type === "snapshotTransfer";
   if (!catchup && !members.has(from)) return `${message.type} from ${from}, which is not a member`;
   switch (message.type) {
@@ -74,10 +74,12 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
 function ballotError(fields: BallotFields, members: ReadonlySet<NodeId> | undefined): string | undefined {
   if (!Number.isSafeInteger(fields.ballotRound) || fields.ballotRound < 1) return `impossible ballot round ${fields.ballotRound}`;
   if (members !== undefined && !members.has(fields.ballotNode)) return `ballot of ${fields.ballotNode}, which is not a member`;
-  if (members === undefined && !(Number.isSafeInteger(fields.ballotNode) && fields.ballotNode >= 0 && fields.ballotNode < firstClientId)) {
-    return `ballot of ${fields.ballotNode}, which is not a replica`;
-  }
+  if (members === undefined && !isReplicaId(fields.ballotNode)) return `ballot of ${fields.ballotNode}, which is not a replica`;
   return undefined;
+}
+
+function isReplicaId(id: NodeId): boolean {
+  return isNodeId(id) && id < firstClientId;
 }
 
 function senderOwnsBallot(from: NodeId, fields: BallotFields): string | undefined {
@@ -122,7 +124,7 @@ function valueError(value: Value): string | undefined {
 function membersError(members: readonly NodeId[], mayBeEmpty: boolean): string | undefined {
   if (members.length === 0) return mayBeEmpty ? undefined : "a configuration with no members";
   if (new Set(members).size !== members.length) return "a configuration with a member twice";
-  for (const member of members) if (!Number.isSafeInteger(member) || member < 0 || member >= firstClientId) return `configuration member ${member} is not a replica id`;
+  for (const member of members) if (!isReplicaId(member)) return `configuration member ${member} is not a replica id`;
   return undefined;
 }
 
