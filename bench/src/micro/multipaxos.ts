@@ -39,11 +39,6 @@ class InProcessCluster {
     }
     this.network.run(leader);
   }
-
-  /** replies counts the answers sent to clients. */
-  get replies(): number {
-    return this.network.replies;
-  }
 }
 
 /** register adds the Multi-Paxos micro-benchmarks to `bench`. */
