@@ -26,26 +26,6 @@ export const replayablePackages: readonly string[] = ["sim"];
 /** allowedProtocolImports are the bare specifiers a protocol's src may use. */
 const allowedProtocolImports = ["@concord/core", "zod", "protobufjs"];
 
-/** forbiddenGlobals are host facilities a deterministic package must not reach for. */
-const forbiddenGlobals = new Set([
-  "Date",
-  "performance",
-  "process",
-  "setTimeout",
-  "setInterval",
-  "setImmediate",
-  "clearTimeout",
-  "clearInterval",
-  "clearImmediate",
-  "queueMicrotask",
-  "Promise",
-  "fetch",
-  "require",
-  "Buffer",
-  "__dirname",
-  "__filename",
-]);
-
 /** clockAndTimerGlobals are what a replayable package must not use: the host's time and scheduling. */
 const clockAndTimerGlobals = new Set([
   "Date",
@@ -58,6 +38,9 @@ const clockAndTimerGlobals = new Set([
   "clearImmediate",
   "queueMicrotask",
 ]);
+
+/** forbiddenGlobals are host facilities a deterministic package must not reach for: the clock and timers, and I/O. */
+const forbiddenGlobals = new Set([...clockAndTimerGlobals, "process", "Promise", "fetch", "require", "Buffer", "__dirname", "__filename"]);
 
 /** globalObjects are the names through which a global can be reached as a property. */
 const globalObjects = new Set(["globalThis", "window", "global", "self"]);
