@@ -157,4 +157,4 @@ export class RaftLog {
 }
 
 /** entrySizeOverheadBytes approximates an entry's framing on the wire, for the bytes-per-message limit. */
-export const entrySizeOverheadBytes = 24;
+const entrySizeOverheadBytes = 24;

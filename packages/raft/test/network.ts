@@ -40,7 +40,7 @@ export const noCrypto: Crypto = {
 };
 
 /** plainOptions turns pre-vote and check-quorum off (the paper's plain Raft) unless a test asks for them. */
-export const plainOptions: ProtocolOptions = { preVote: false, checkQuorum: false };
+const plainOptions: ProtocolOptions = { preVote: false, checkQuorum: false };
 
 /** TestNetwork drives a cluster of RaftReplicas by hand. */
 export class TestNetwork {
