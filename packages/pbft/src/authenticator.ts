@@ -110,15 +110,11 @@ export class Authenticator {
 
   /** verifyReplicaMessage checks that `sender` authenticated `message` for this node. */
   verifyReplicaMessage(sender: NodeId, message: PbftReplicaMessage): boolean {
-    if (!this.replicas.includes(sender)) return false;
-    const bytes = authenticatedBytes(message);
-    if (alwaysSigned(message) || this.mode === "signatures") {
-      return message.signature.length > 0 && this.crypto.verify(sender, bytes, message.signature);
-    }
-    return this.checkMac(sender, bytes, message.macs);
+    if (alwaysSigned(message) || this.mode === "signatures") return this.verifySignature(sender, message);
+    return this.replicas.includes(sender) && this.checkMac(sender, authenticatedBytes(message), message.macs);
   }
 
-  /** verifySignature checks a signed message (a VIEW-CHANGE inside a NEW-VIEW) by `signer`. */
+  /** verifySignature checks `signer`'s signature on a signed message, also one relayed by another replica (a NEW-VIEW, or a VIEW-CHANGE inside one). */
   verifySignature(signer: NodeId, message: PbftReplicaMessage): boolean {
     if (!this.replicas.includes(signer) || message.signature.length === 0) return false;
     return this.crypto.verify(signer, authenticatedBytes(message), message.signature);

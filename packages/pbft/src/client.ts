@@ -18,7 +18,7 @@ import { parsePbftOptions, type PbftOptions } from "./options.ts";
 import { Quorums } from "./quorum.ts";
 
 interface PendingRequest {
-  readonly request: PbftRequest;
+  request: PbftRequest;
   /** ordered is false while a read-only request waits for 2f+1 unordered replies. */
   ordered: boolean;
   readonly replies: Map<NodeId, { digestHex: string; result: Uint8Array; view: number }>;
@@ -78,9 +78,8 @@ export class PbftClient implements Client<PbftMessage> {
       // Concurrent writes kept 2f+1 replies from matching: order the read like a write (thesis §5.1.3).
       pending.ordered = true;
       pending.replies.clear();
-      const ordered = this.auth.sealRequest({ ...pending.request, readOnly: false, macs: [] });
-      this.pending = { ...pending, request: ordered };
-      this.broadcast(ordered);
+      pending.request = this.auth.sealRequest({ ...pending.request, readOnly: false, macs: [] });
+      this.broadcast(pending.request);
       return;
     }
     if (pending.ordered && pending.ticksSinceSend >= this.options.clientRetryTicks) this.broadcast(pending.request);

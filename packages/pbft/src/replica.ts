@@ -725,7 +725,7 @@ export class PbftReplica implements Replica<PbftMessage> {
     return this.newViewCheckpoint?.seq ?? 0;
   }
 
-  /** certifiedCheckpointAbove finds the highest checkpoint above `seq` that f+1 other replicas vouch for. */
+  /** certifiedCheckpointAbove finds the highest checkpoint above `seq` that f+1 other replicas vouch for, or that the NEW-VIEW this replica runs starts from. */
   private certifiedCheckpointAbove(seq: number): { seq: number; digestHex: string; holders: NodeId[] } | undefined {
     const claims = new Map<string, { seq: number; digestHex: string; holders: Set<NodeId> }>();
     const add = (claimSeq: number, digestHex: string, holder: NodeId): void => {
@@ -765,17 +765,17 @@ export class PbftReplica implements Replica<PbftMessage> {
   private onStateTransfer(message: PbftStateTransfer): void {
     if (message.seq <= this.executedSeq) return;
     const digest = this.crypto.digest(message.state);
-    const certified = this.certifiedCheckpointAbove(this.executedSeq);
+    const digestHex = hex(digest);
+    // Vouched for by f+1 other replicas, or by the NEW-VIEW this replica runs (certifiedCheckpointAbove's two sources).
     const vouched =
       bytesEqual(digest, message.stateDigest) &&
-      (this.checkpointHolders(message.seq, hex(digest)) >= this.quorums.weak ||
-        (this.newViewCheckpoint?.seq === message.seq && this.newViewCheckpoint.digestHex === hex(digest)) ||
-        (certified?.seq === message.seq && certified.digestHex === hex(digest)));
+      (this.checkpointHolders(message.seq, digestHex) >= this.quorums.weak ||
+        (this.newViewCheckpoint?.seq === message.seq && this.newViewCheckpoint.digestHex === digestHex));
     if (!vouched) {
       this.reject("badState");
       return;
     }
-    this.installState(message.seq, { digest, digestHex: hex(digest), state: message.state });
+    this.installState(message.seq, { digest, digestHex, state: message.state });
   }
 
   private checkpointHolders(seq: number, digestHex: string): number {
