@@ -5,6 +5,7 @@ import { createHash, createHmac } from "node:crypto";
 import {
   createRng,
   emptyDurableState,
+  firstClientId,
   type ByzantineStrategy,
   type ByzantineStrategyDefinition,
   type Completion,
@@ -55,8 +56,8 @@ export interface Envelope {
 /** DeliveryFilter returns false to drop a message. */
 export type DeliveryFilter = (envelope: Envelope) => boolean;
 
-/** firstTestClient is the id of the first client (ids at or above 1,000,000 are clients). */
-export const firstTestClient = 1_000_000;
+/** firstTestClient is the id of the first client: core's firstClientId, as in the simulator (ids at or above it are clients). */
+export const firstTestClient: NodeId = firstClientId;
 
 /** TestCluster runs n PBFT replicas and some clients over a FIFO network the test controls. */
 export class TestCluster {
