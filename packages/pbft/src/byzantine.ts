@@ -249,8 +249,8 @@ const defaultTickUs = 10_000;
 /** slowPrimaryDelayUs is how long the slow primary holds its messages: just below the backups' default view-change timeout. */
 export const slowPrimaryDelayUs = (defaults.viewChangeTimeoutTicks - 4) * defaultTickUs;
 
-/** slowPrimaryStrategy holds everything it sends as primary just below the view-change timeout (the performance attack of Aardvark, NSDI 2009). */
-export const slowPrimaryStrategy = define("slow-primary", `as primary, delays every message by ${slowPrimaryDelayUs / 1000} ms, just below the default view-change timeout`, () => ({
+/** slowPrimaryStrategy holds what it sends other replicas as primary (not its replies) just below the view-change timeout (the performance attack of Aardvark, NSDI 2009). */
+export const slowPrimaryStrategy = define("slow-primary", `as primary, delays every message to other replicas (not its replies) by ${slowPrimaryDelayUs / 1000} ms, just below the default view-change timeout`, () => ({
   name: "slow-primary",
   outbound: (messages, context) => {
     const primary = context.replica.status().role === "primary";
