@@ -1,5 +1,5 @@
 import type { ByzantineContext, ByzantineOutbound, ByzantineStrategy, ByzantineStrategyDefinition, NodeId, Outbound } from "@concord/core";
-import { alwaysSigned, authenticatedBytes } from "./authenticator.ts";
+import { alwaysSigned, Authenticator, type AuthenticationMode } from "./authenticator.ts";
 import { encodeBatch, type PbftMessage, type PbftNewView, type PbftRequest, type PbftViewChange } from "./messages.ts";
 import { pbftOptionsSchema } from "./options.ts";
 
@@ -12,19 +12,22 @@ type Context = ByzantineContext<PbftMessage>;
  * hold the client's keys).
  */
 function reseal(message: PbftMessage, to: NodeId, context: Context): PbftMessage {
-  const { crypto } = context;
   switch (message.type) {
     case "request":
       return message;
     case "reply":
-      return { ...message, mac: crypto.mac(crypto.macKey(message.clientId), authenticatedBytes(message)) };
+      return authenticator(context, "macs").sealReply(message);
     default: {
-      const bytes = authenticatedBytes(message);
-      if (alwaysSigned(message) || message.signature.length > 0) return { ...message, signature: crypto.sign(bytes) };
-      if (message.macs.length === 1) return { ...message, macs: [crypto.mac(crypto.macKey(to), bytes)] };
-      return { ...message, macs: context.replicas.map((r) => (r === context.self ? new Uint8Array(0) : crypto.mac(crypto.macKey(r), bytes))) };
+      if (alwaysSigned(message) || message.signature.length > 0) return authenticator(context, "signatures").sealBroadcast(message);
+      const macs = authenticator(context, "macs");
+      return message.macs.length === 1 ? macs.sealUnicast(message, to) : macs.sealBroadcast(message);
     }
   }
+}
+
+/** authenticator seals as the faulty replica does when honest, with its own keys. */
+function authenticator(context: Context, mode: AuthenticationMode): Authenticator {
+  return new Authenticator(context.crypto, context.self, context.replicas, mode);
 }
 
 function flipped(bytes: Uint8Array): Uint8Array {
@@ -247,7 +250,7 @@ const defaults = pbftOptionsSchema.parse({});
 const defaultTickUs = 10_000;
 
 /** slowPrimaryDelayUs is how long the slow primary holds its messages: just below the backups' default view-change timeout. */
-export const slowPrimaryDelayUs = (defaults.viewChangeTimeoutTicks - 4) * defaultTickUs;
+const slowPrimaryDelayUs = (defaults.viewChangeTimeoutTicks - 4) * defaultTickUs;
 
 /** slowPrimaryStrategy holds what it sends other replicas as primary (not its replies) just below the view-change timeout (the performance attack of Aardvark, NSDI 2009). */
 export const slowPrimaryStrategy = define("slow-primary", `as primary, delays every message to other replicas (not its replies) by ${slowPrimaryDelayUs / 1000} ms, just below the default view-change timeout`, () => ({
