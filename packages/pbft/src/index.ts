@@ -4,8 +4,8 @@ export { PbftReplica, type CommittedEntry, type RejectionReason } from "./replic
 export { PbftClient } from "./client.ts";
 export { pbftOptionsSchema, parsePbftOptions, type PbftOptions } from "./options.ts";
 export { Quorums, clusterSizeError } from "./quorum.ts";
-export { Authenticator, authenticatedBytes, type AuthenticationMode } from "./authenticator.ts";
-export { decideNewView, sameDecision, type NewViewDecision } from "./view-change.ts";
+export { Authenticator, type AuthenticationMode } from "./authenticator.ts";
+export { decideNewView, type NewViewDecision } from "./view-change.ts";
 export { PbftAgreementMonitor, agreementInvariant } from "./monitor.ts";
 export {
   pbftByzantineStrategies,
@@ -18,7 +18,6 @@ export {
   forgeViewChangeStrategy,
   forgeNewViewStrategy,
   slowPrimaryStrategy,
-  slowPrimaryDelayUs,
 } from "./byzantine.ts";
 export {
   pbftCodec,
