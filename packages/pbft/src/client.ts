@@ -21,7 +21,8 @@ interface PendingRequest {
   request: PbftRequest;
   /** ordered is false while a read-only request waits for 2f+1 unordered replies. */
   ordered: boolean;
-  readonly replies: Map<NodeId, { digestHex: string; result: Uint8Array; view: number }>;
+  /** replies holds, per replica, the hex of the result it sent and its view. */
+  readonly replies: Map<NodeId, { resultHex: string; view: number }>;
   ticksSinceSend: number;
   ticksSinceSubmit: number;
 }
@@ -89,13 +90,18 @@ export class PbftClient implements Client<PbftMessage> {
     const pending = this.pending;
     if (message.type !== "reply" || pending === undefined) return;
     if (!this.acceptable(from, message, pending)) return;
-    const digestHex = hex(message.result);
-    pending.replies.set(from, { digestHex, result: message.result, view: message.view });
-    const needed = pending.ordered ? this.quorums.weak : this.quorums.quorum;
-    const matching = [...pending.replies.values()].filter((r) => r.digestHex === digestHex);
-    if (matching.length < needed) return;
+    const resultHex = hex(message.result);
+    pending.replies.set(from, { resultHex, view: message.view });
+    let matching = 0;
+    let lowestView = Number.POSITIVE_INFINITY;
+    for (const reply of pending.replies.values()) {
+      if (reply.resultHex !== resultHex) continue;
+      matching++;
+      lowestView = Math.min(lowestView, reply.view);
+    }
+    if (matching < (pending.ordered ? this.quorums.weak : this.quorums.quorum)) return;
     // f+1 matching replies include a correct replica, whose view is a safe lower bound.
-    this.viewGuess = Math.max(this.viewGuess, Math.min(...matching.map((r) => r.view)));
+    this.viewGuess = Math.max(this.viewGuess, lowestView);
     this.finish({ sequence: pending.request.sequence, outcome: { kind: "ok", result: message.result } });
   }
 
