@@ -91,6 +91,8 @@ export function searchLinearization<S, I, O>(
   let cursor = 0;
   let end = 0;
   let fresh = true;
+  // Whether candidates[cursor] is a read already stepped legal from `state`.
+  let readDecides = false;
 
   search: while (next[head] !== noEntry) {
     if (++steps % stepsBetweenClockReads === 0) {
@@ -101,35 +103,36 @@ export function searchLinearization<S, I, O>(
       // A new node: its candidates are the calls before the first return.
       fresh = false;
       const start = end;
-      let count = 0;
-      for (let entry = next[head]!; entry < n; entry = next[entry]!) count++;
-      if (start + count > candidates.length) candidates = grown(candidates, start + count);
-      let read = -1;
       for (let entry = next[head]!; entry < n; entry = next[entry]!) {
-        if (readOnly[entry] === 1) {
-          if (read === -1 && model.step(state, inputs[entry]!, outputs[entry]).ok) read = entry;
-        } else {
+        if (end === candidates.length) candidates = grown(candidates, end + 1);
+        if (readOnly[entry] !== 1) {
           candidates[end++] = entry;
+        } else if (model.step(state, inputs[entry]!, outputs[entry]).ok) {
+          // A legal pending read decides this node (see the backtracking
+          // below): it is the only candidate, and it leaves the state as it is.
+          candidates[start] = entry;
+          end = start + 1;
+          readDecides = true;
+          break;
         }
       }
       cursor = start;
-      if (read !== -1) {
-        // A legal pending read decides this node (see the backtracking below): it is the only candidate.
-        candidates[start] = read;
-        end = start + 1;
-      } else {
-        sortByRank(candidates, start, end, tryRank);
-      }
+      if (!readDecides) sortByRank(candidates, start, end, tryRank);
     }
     if (cursor < end) {
       const entry = candidates[cursor++]!;
-      const result = model.step(state, inputs[entry]!, outputs[entry]);
-      if (!result.ok) continue;
+      let newState = state;
+      if (readDecides) {
+        readDecides = false;
+      } else {
+        const result = model.step(state, inputs[entry]!, outputs[entry]);
+        if (!result.ok) continue;
+        newState = result.state;
+      }
       const word = entry >>> 5;
       const bit = 1 << (entry & 31);
       linearized[word]! |= bit;
       const newSetHash = setHash ^ zobrist[entry]!;
-      const newState = result.state;
       const newStateHash = newState === state ? stateHash : model.hash(newState) | 0;
       const newHigh = entry + 1 > high ? entry + 1 : high;
       const key = (newSetHash ^ Math.imul(newStateHash, 0x9e3779b1)) | 0;
