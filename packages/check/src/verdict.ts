@@ -46,8 +46,8 @@ export interface Evidence {
 }
 
 /**
- * Verdict is the checker's answer. "unknown" means the time budget ran out
- * before the search finished: it is never a guess.
+ * Verdict is the checker's answer. "unknown" means the time budget or the
+ * search's memory limit ran out before the search finished: it is never a guess.
  */
 export type Verdict =
   | { readonly kind: "linearizable" }
