@@ -28,11 +28,6 @@ export class EdnMap {
     for (const [key, value] of this.entries) if (key instanceof EdnKeyword && key.name === name) return value;
     return undefined;
   }
-
-  /** has tells whether the keyword `:name` is a key. */
-  has(name: string): boolean {
-    return this.entries.some(([key]) => key instanceof EdnKeyword && key.name === name);
-  }
 }
 
 /** EdnTagged is a tagged element such as `#inst "2024-01-01"`. */
