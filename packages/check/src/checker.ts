@@ -48,7 +48,7 @@ export function checkHistory<S, I, O>(model: Model<S, I, O>, history: History<I,
  * ones, and indeterminate read-only ones), splits the rest with the model's
  * partition, and sorts each part by invocation time and the parts by size.
  */
-export function preparePartitions<S, I, O>(model: Model<S, I, O>, history: History<I, O>): Partition<I, O>[] {
+function preparePartitions<S, I, O>(model: Model<S, I, O>, history: History<I, O>): Partition<I, O>[] {
   const kept: HistoryOperation<I, O>[] = [];
   for (const operation of history) {
     if (!Number.isFinite(operation.invokeUs)) {
@@ -64,11 +64,15 @@ export function preparePartitions<S, I, O>(model: Model<S, I, O>, history: Histo
     if (operation.status === "info" && model.readOnly?.(operation.input, undefined) === true) continue;
     kept.push(operation);
   }
-  const parts = model.partition === undefined ? [{ label: "the history", history: kept }] : model.partition(kept);
-  return parts
+  return partsOf(model, kept)
     .map((part) => ({ label: part.label, history: [...part.history].sort(byInvocation) }))
     .filter((part) => part.history.length > 0)
     .sort((a, b) => a.history.length - b.history.length);
+}
+
+/** partsOf splits a history with the model's partition, or keeps it whole as one part. */
+export function partsOf<S, I, O>(model: Model<S, I, O>, history: History<I, O>): readonly Partition<I, O>[] {
+  return model.partition === undefined ? [{ label: "the history", history }] : model.partition(history);
 }
 
 function byInvocation<I, O>(a: HistoryOperation<I, O>, b: HistoryOperation<I, O>): number {

@@ -1,7 +1,7 @@
 // @concord/check: linearizability checker, history formats and models.
 export { type Model, type StepResult, type Partition } from "./model.ts";
 export { type Verdict, type Evidence, type EvidenceOperation, type CheckOptions, defaultBudgetMs } from "./verdict.ts";
-export { checkHistory, preparePartitions } from "./checker.ts";
+export { checkHistory } from "./checker.ts";
 export { checkKvHistory } from "./kv-check.ts";
 export { renderEvidence, renderOperation } from "./evidence.ts";
 export {
@@ -22,5 +22,3 @@ export { HistoryParseError, pairEvents, type HistoryEvent, type RawOperation, ty
 export { registerOperation, kvOperation, independentKeys, toHistory } from "./formats/adapters.ts";
 export { type HistoryFormat, detectFormat, readHistoryEvents, parseRegisterHistory, parseKvHistory } from "./formats/parse.ts";
 export { renderTimeline, escapeHtml, type TimelineOptions } from "./timeline.ts";
-export { searchLinearization, type SearchOutcome, type Deepest } from "./search.ts";
-export { buildEvidence } from "./evidence.ts";

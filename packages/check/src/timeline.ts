@@ -1,4 +1,5 @@
 import { unreachable, type History, type HistoryOperation } from "@concord/core";
+import { partsOf } from "./checker.ts";
 import type { Model } from "./model.ts";
 import type { Verdict } from "./verdict.ts";
 
@@ -162,8 +163,7 @@ function axisLabels(columns: Map<number, number>): { column: number; label: stri
 
 function partitionLabels<S, I, O>(model: Model<S, I, O>, history: History<I, O>): Map<number, string> {
   const labels = new Map<number, string>();
-  const parts = model.partition === undefined ? [{ label: "the history", history }] : model.partition(history);
-  for (const part of parts) for (const operation of part.history) labels.set(operation.id, part.label);
+  for (const part of partsOf(model, history)) for (const operation of part.history) labels.set(operation.id, part.label);
   return labels;
 }
 
