@@ -81,8 +81,9 @@ export function registerOperation(operation: RawOperation, independent: boolean)
   const keyed = key === undefined ? {} : { key };
   switch (operation.f) {
     case "read": {
-      const read = completion === undefined || operation.status !== "ok" ? undefined : keyAndValue(completion, independent).value;
-      const output: RegisterOutput | undefined = completion === undefined || operation.status !== "ok" ? undefined : { type: "read", value: registerValue(read, completion.line, "a read value") };
+      const done = operation.status === "ok" ? completion : undefined;
+      const output: RegisterOutput | undefined =
+        done === undefined ? undefined : { type: "read", value: registerValue(keyAndValue(done, independent).value, done.line, "a read value") };
       return { input: { type: "read", ...keyed }, output };
     }
     case "write":
