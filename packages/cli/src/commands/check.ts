@@ -56,7 +56,7 @@ const valueFlags = new Set(["model", "budget-seconds", "html", "format"]);
 
 /**
  * runCheckCommand runs `concord check --model <register|kv> [--budget-seconds s]
- * [--html out.html] FILE`: it prints `linearizable`, `not linearizable` and the
+ * [--html out.html] [--format <edn|jsonl>] FILE`: it prints `linearizable`, `not linearizable` and the
  * evidence, or `unknown` and why, and returns the exit code (0, 1 or 3; 2 for
  * bad flags or a file it cannot read, with the line number and the reason).
  */
