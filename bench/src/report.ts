@@ -1,4 +1,5 @@
 import type { SimulationReport } from "@concord/cli";
+import { escapeHtml } from "@concord/check";
 import { renderTable } from "@concord/cli";
 
 /** BenchRow is one finished run of the matrix. */
@@ -54,10 +55,6 @@ export function markdownReport(rows: readonly BenchRow[], command: string): stri
     lines.push("");
   }
   return lines.join("\n");
-}
-
-function escapeHtml(text: string): string {
-  return text.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;").replace(/"/g, "&quot;");
 }
 
 /** barChart draws one horizontal SVG bar chart, inline, with no scripts or network. */

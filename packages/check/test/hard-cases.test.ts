@@ -201,3 +201,14 @@ describe("string kv (porcupine's model): a missing key reads as the empty string
     expect(check(new KvHistory().put(1, 0, 1, "x", "a").get(2, 2, 3, "x", "")).kind).toBe("not-linearizable");
   });
 });
+
+describe("wide concurrency", () => {
+  it("orders more concurrent operations than the search's first candidate buffer holds (1,024)", () => {
+    // 1,500 puts in a staggered chain: put i runs over [i, i + 1100], so 1,100 of them are candidates
+    // at the first step (the buffer must grow past 1,024); a final get sees the last put's value.
+    const history = new KvHistory();
+    for (let client = 0; client < 1500; client++) history.put(client, client, client + 1100, "x", `v${client}`);
+    history.get(0, 3000, 3001, "x", "v1499");
+    expect(checkKvHistory(history.operations).kind).toBe("linearizable");
+  });
+});
