@@ -121,9 +121,10 @@ export class SessionStateMachine {
     writer.uint32(snapshotVersion);
     // Sessions in recency order: restoring them in this order restores which is evicted next.
     writer.uint32(this.sessions.size);
-    for (const [clientId, session] of this.sessions) writer.uint32(clientId).uint32(session.sequence).bytes(session.result);
+    // Sequences are uint64 here as on the wire: a narrower width would wrap them (issue 21, bug 6).
+    for (const [clientId, session] of this.sessions) writer.uint32(clientId).uint64(session.sequence).bytes(session.result);
     writer.uint32(this.retired.size);
-    for (const [clientId, sequence] of this.retired) writer.uint32(clientId).uint32(sequence);
+    for (const [clientId, sequence] of this.retired) writer.uint32(clientId).uint64(sequence);
     writer.bytes(this.application.snapshot());
     return writer.finish();
   }
@@ -138,7 +139,7 @@ export class SessionStateMachine {
       const sessions = new Map<NodeId, Session>();
       for (let i = 0; i < count; i++) {
         const clientId = reader.uint32();
-        const sequence = reader.uint32();
+        const sequence = readSequence(reader);
         const result = new Uint8Array(reader.bytes()); // own memory: the reader hands out views of the snapshot
         sessions.set(clientId, { sequence, result });
       }
@@ -146,7 +147,7 @@ export class SessionStateMachine {
       const retired = new Map<NodeId, number>();
       for (let i = 0; i < retiredCount; i++) {
         const clientId = reader.uint32();
-        retired.set(clientId, reader.uint32());
+        retired.set(clientId, readSequence(reader));
       }
       const application = reader.bytes();
       // Checked before anything changes: bytes past the end mean the snapshot is not what was written.
@@ -181,5 +182,17 @@ export class SessionStateMachine {
   }
 }
 
-// Version 2 added the retired sessions and keeps recency as the order of the sessions.
-const snapshotVersion = 2;
+/**
+ * readSequence reads a uint64 sequence and refuses one that a JavaScript number
+ * cannot hold exactly: no client numbers past Number.MAX_SAFE_INTEGER.
+ */
+function readSequence(reader: protobuf.Reader): number {
+  // protobufjs hands out a Long when the long package is installed, else a (possibly rounded) number.
+  const value = reader.uint64() as unknown as number | { readonly low: number; readonly high: number };
+  const sequence = typeof value === "number" ? value : (value.high >>> 0) * 0x1_0000_0000 + (value.low >>> 0);
+  if (!Number.isSafeInteger(sequence)) throw new CorruptionError(`session snapshot: sequence ${sequence} is past 2^53 - 1`);
+  return sequence;
+}
+
+// Version 3 widened sequences from uint32 to uint64. Version 2 added the retired sessions and keeps recency as the order of the sessions.
+const snapshotVersion = 3;

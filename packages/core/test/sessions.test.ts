@@ -257,12 +257,51 @@ describe("SessionStateMachine snapshots", () => {
   });
 
   test("a corrupted application snapshot inside is a CorruptionError and changes nothing", () => {
-    // version 1, clock 0, no sessions, then 3 bytes of application snapshot that are not a KV snapshot.
-    const corrupted = new Uint8Array([1, 0, 0, 3, 0xff, 0xff, 0xff]);
+    // version 3, no sessions, no retired ones, then 3 bytes of application snapshot that are not a KV snapshot.
+    const corrupted = new Uint8Array([3, 0, 0, 3, 0xff, 0xff, 0xff]);
     const target = sessionMachine().sessions;
     target.execute(request(alice, 1, put("x", "1")));
     const before = target.snapshot();
     expect(() => target.restore(corrupted)).toThrow(CorruptionError);
+    expect(target.snapshot()).toEqual(before);
+  });
+});
+
+describe("SessionStateMachine sequence widths (issue 21, bug 6)", () => {
+  const wide = [2 ** 32 - 1, 2 ** 32, 2 ** 32 + 1, 2 ** 40 + 3, Number.MAX_SAFE_INTEGER];
+
+  test("a snapshot keeps every sequence up to 2^53 - 1 exactly, live or retired", () => {
+    for (const sequence of wide) {
+      const { sessions } = sessionMachine(1);
+      sessions.execute(request(alice, sequence, append("x", "a")));
+      sessions.execute(request(bob, sequence - 1, append("y", "b"))); // retires alice's session
+      sessions.execute(request(bob, sequence, append("y", "c")));
+      const { app, sessions: restored } = sessionMachine(1);
+      restored.restore(sessions.snapshot());
+      expect(restored.lastSequence(alice), `retired at ${sequence}`).toBe(sequence);
+      expect(restored.lastSequence(bob), `live at ${sequence}`).toBe(sequence);
+      // A retry is never applied again: a duplicate for the live session, stale for the retired one.
+      expect(restored.execute(request(bob, sequence, append("y", "c"))).kind).toBe("duplicate");
+      expect(restored.execute(request(alice, sequence, append("x", "a")))).toEqual({ kind: "stale" });
+      expect(app.applies).toBe(0);
+      expect(restored.snapshot()).toEqual(sessions.snapshot());
+    }
+  });
+
+  test("a snapshot holding a sequence past 2^53 - 1 is a CorruptionError naming it, and changes nothing", () => {
+    const { sessions } = sessionMachine();
+    sessions.execute(request(alice, Number.MAX_SAFE_INTEGER, put("x", "1")));
+    const snapshot = sessions.snapshot();
+    // MAX_SAFE_INTEGER is the varint ff ff ff ff ff ff ff 0f; 1f makes it 2^54 - 1.
+    const at = snapshot.findIndex((_, i) => snapshot.subarray(i, i + 8).every((b, k) => b === (k < 7 ? 0xff : 0x0f)));
+    expect(at).toBeGreaterThan(0);
+    const past = snapshot.slice();
+    past[at + 7] = 0x1f;
+    const target = sessionMachine().sessions;
+    target.execute(request(bob, 1, put("y", "2")));
+    const before = target.snapshot();
+    expect(() => target.restore(past)).toThrow(CorruptionError);
+    expect(() => target.restore(past)).toThrow(/past 2\^53 - 1/);
     expect(target.snapshot()).toEqual(before);
   });
 });
