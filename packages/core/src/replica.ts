@@ -9,15 +9,18 @@ export interface Outbound<M> {
 /**
  * Ready is what a replica needs the runtime to do now. The runtime must, in
  * this order:
- * 1. if `snapshot` is set, durably replace everything the replica persisted
- *    before with that snapshot (the log is emptied);
- * 2. append every record of `persist` and sync them to stable storage;
+ * 1. if `snapshot` is set, stage it to replace everything the replica
+ *    persisted before (the log is emptied once it is durable);
+ * 2. append every record of `persist` and sync them to stable storage: the
+ *    staged snapshot and these records become durable together, atomically,
+ *    and a crash before the sync keeps the previous durable state whole
+ *    (see `Storage`: a write not yet synced never destroys one that was);
  * 3. only then send `messages` (a message may promise what was just persisted:
  *    a vote, an acceptance);
  * 4. call `advance(ready)`.
  *
- * Invariant: the runtime never sends a message of a Ready whose records are
- * not yet synced.
+ * Invariant: the runtime never sends a message of a Ready whose records (or
+ * snapshot) are not yet synced.
  * Invariant: between `ready()` and `advance()` the runtime calls no other
  * method of the replica (messages and ticks that arrive meanwhile wait), so a
  * replica may hand out its own buffers in a Ready and start new ones in

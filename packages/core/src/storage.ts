@@ -19,13 +19,28 @@ export const emptyDurableState: DurableState = { snapshot: undefined, records: [
  * log of records plus one snapshot. Appended records are only durable once
  * `sync()` returns; a crash may lose any record appended after the last sync
  * and may leave the first of them torn.
+ *
+ * Invariant: a write that is not yet synced never destroys one that was. A
+ * snapshot is staged, not installed: until the next `sync()` returns, a crash
+ * recovers the previous snapshot and every record synced before, exactly as
+ * if the snapshot had never been written. At that sync the snapshot and the
+ * records appended after it become the whole durable state at once (etcd
+ * keeps the HardState in the WAL and never lets the snapshot file stand in
+ * for it; here the snapshot and the records that re-state the term, the vote
+ * and the entries after it commit together).
  */
 export interface Storage {
   /** append writes one record after the others; it is not durable until sync. */
   append(record: Uint8Array): void;
-  /** sync makes every appended record durable. */
+  /** sync makes every appended record durable, and a staged snapshot with them, atomically. */
   sync(): void;
-  /** replaceWithSnapshot durably and atomically makes `snapshot` the whole state: every earlier record is discarded. */
+  /**
+   * replaceWithSnapshot stages `snapshot` as the new base of the state: the
+   * records appended after this call follow it, and at the next `sync()` the
+   * snapshot and those records atomically replace every earlier record and
+   * snapshot. A crash before that sync loses the snapshot and those records
+   * and keeps the earlier durable state.
+   */
   replaceWithSnapshot(snapshot: Uint8Array): void;
   /** recover reads back the durable state, truncating a torn tail and refusing a corrupted middle. */
   recover(): DurableState;

@@ -2,7 +2,10 @@ import { type DurableState, type Rng, type Storage, frameRecord, readRecordLog }
 
 /** CrashReport says what a simulated crash did to one node's storage. */
 export interface CrashReport {
+  /** lostRecords counts the unsynced records the crash lost (a staged snapshot's followers included). */
   readonly lostRecords: number;
+  /** lostSnapshot: a staged snapshot was lost with them. */
+  readonly lostSnapshot: boolean;
   readonly tornBytes: number;
 }
 
@@ -12,33 +15,50 @@ export interface CrashReport {
  * kept apart from synced ones. A crash keeps exactly the synced records and,
  * with the configured probability, a torn prefix of the first unsynced one,
  * which recovery must then truncate.
+ *
+ * A snapshot is staged as a new log would be, beside the durable one: the
+ * records appended after it go to the staged log, and the next sync swaps
+ * both in at once (as a rename of a synced manifest does). A crash before
+ * that sync keeps the old snapshot and the old log's synced records (the
+ * `Storage` invariant: a write not yet synced never destroys one that was).
  */
 export class SimStorage implements Storage {
   private frames: Uint8Array[] = [];
   private syncedFrames = 0;
   private tornTail: Uint8Array | undefined;
   private snapshot: Uint8Array | undefined;
+  /** staged holds a snapshot written but not yet synced, and the frames appended after it. */
+  private staged: { snapshot: Uint8Array; frames: Uint8Array[] } | undefined;
 
   append(record: Uint8Array): void {
     const frame = frameRecord(record);
-    this.frames.push(frame);
+    if (this.staged !== undefined) this.staged.frames.push(frame);
+    else this.frames.push(frame);
   }
 
   sync(): void {
+    if (this.staged !== undefined) {
+      this.snapshot = this.staged.snapshot;
+      this.frames = this.staged.frames;
+      this.tornTail = undefined;
+      this.staged = undefined;
+    }
     this.syncedFrames = this.frames.length;
   }
 
   replaceWithSnapshot(snapshot: Uint8Array): void {
-    // Atomic and durable, as a rename of a fully synced file is.
-    this.snapshot = snapshot.slice();
-    this.frames = [];
-    this.syncedFrames = 0;
-    this.tornTail = undefined;
+    // A later snapshot before the sync supersedes the staged one and what followed it.
+    this.staged = { snapshot: snapshot.slice(), frames: [] };
   }
 
-  /** unsyncedRecords counts records written since the last sync. */
+  /** unsyncedRecords counts records written since the last sync (a staged snapshot's followers included). */
   unsyncedRecords(): number {
-    return this.frames.length - this.syncedFrames;
+    return this.frames.length - this.syncedFrames + (this.staged?.frames.length ?? 0);
+  }
+
+  /** hasStagedSnapshot says whether a snapshot waits for the next sync: a crash now loses it. */
+  hasStagedSnapshot(): boolean {
+    return this.staged !== undefined;
   }
 
   /** syncedRecords counts records that survive a crash. */
@@ -48,7 +68,9 @@ export class SimStorage implements Storage {
 
   /** crash drops every unsynced record; with `tearPercent` chance it leaves a torn prefix of the first. */
   crash(rng: Rng, tearPercent: number): CrashReport {
-    const lost = this.frames.length - this.syncedFrames;
+    const lost = this.unsyncedRecords();
+    const lostSnapshot = this.staged !== undefined;
+    this.staged = undefined;
     const firstLost = this.frames[this.syncedFrames];
     this.frames.length = this.syncedFrames;
     let tornBytes = 0;
@@ -56,14 +78,15 @@ export class SimStorage implements Storage {
       tornBytes = 1 + rng.nextInt(firstLost.length - 1);
       this.tornTail = firstLost.subarray(0, tornBytes);
     }
-    return { lostRecords: lost, tornBytes };
+    return { lostRecords: lost, lostSnapshot, tornBytes };
   }
 
   recover(): DurableState {
     const bytes = this.image();
     const log = readRecordLog(bytes, "simulated log");
-    // Recovery truncates the torn tail, as the file storage does.
+    // Recovery truncates the torn tail, as the file storage does, and knows nothing of a snapshot never synced.
     this.tornTail = undefined;
+    this.staged = undefined;
     this.frames = this.frames.slice(0, log.records.length);
     this.syncedFrames = this.frames.length;
     return { snapshot: this.snapshot, records: log.records };

@@ -58,10 +58,10 @@ describe("SimStorage", () => {
     const rng = createRng(3);
     const storage = new SimStorage();
     write(storage, 0, 4);
-    expect(storage.crash(rng, 0)).toEqual({ lostRecords: 4, tornBytes: 0 });
+    expect(storage.crash(rng, 0)).toEqual({ lostRecords: 4, lostSnapshot: false, tornBytes: 0 });
     write(storage, 0, 2);
     storage.sync();
-    expect(storage.crash(rng, 100)).toEqual({ lostRecords: 0, tornBytes: 0 });
+    expect(storage.crash(rng, 100)).toEqual({ lostRecords: 0, lostSnapshot: false, tornBytes: 0 });
     expect(storage.recover().records).toEqual(records(0, 2));
   });
 
@@ -80,7 +80,7 @@ describe("SimStorage", () => {
     expect(storage.recover().records).toEqual([...records(0, 2), ...records(10, 13)]);
   });
 
-  test("replaceWithSnapshot is durable at once and discards every earlier record; later records follow it", () => {
+  test("a snapshot is staged: it and the records after it become durable together at the next sync", () => {
     const rng = createRng(5);
     const storage = new SimStorage();
     write(storage, 0, 3);
@@ -89,12 +89,37 @@ describe("SimStorage", () => {
     const snapshot = Uint8Array.of(9, 8, 7);
     storage.replaceWithSnapshot(snapshot);
     snapshot[0] = 0; // the storage keeps its own copy
-    expect(storage.recover()).toEqual({ snapshot: Uint8Array.of(9, 8, 7), records: [] });
     write(storage, 20, 22);
     storage.sync();
     write(storage, 22, 23);
-    expect(storage.crash(rng, 100).lostRecords).toBe(1);
+    expect(storage.crash(rng, 100)).toMatchObject({ lostRecords: 1, lostSnapshot: false });
     expect(storage.recover()).toEqual({ snapshot: Uint8Array.of(9, 8, 7), records: records(20, 22) });
+  });
+
+  test("a crash before the sync loses a staged snapshot and its followers, and keeps every record synced before (issue 10)", () => {
+    const rng = createRng(6);
+    const storage = new SimStorage();
+    storage.replaceWithSnapshot(Uint8Array.of(1));
+    write(storage, 0, 3);
+    storage.sync();
+    // A second snapshot, then the records that re-state what the first log held: none of it synced.
+    storage.replaceWithSnapshot(Uint8Array.of(2));
+    write(storage, 10, 12);
+    expect(storage.hasStagedSnapshot()).toBe(true);
+    expect(storage.unsyncedRecords()).toBe(2);
+    expect(storage.crash(rng, 100)).toMatchObject({ lostRecords: 2, lostSnapshot: true });
+    expect(storage.recover()).toEqual({ snapshot: Uint8Array.of(1), records: records(0, 3) });
+    expect(storage.hasStagedSnapshot()).toBe(false);
+  });
+
+  test("a later snapshot staged before the sync supersedes the earlier one and what followed it", () => {
+    const storage = new SimStorage();
+    storage.replaceWithSnapshot(Uint8Array.of(1));
+    write(storage, 0, 2);
+    storage.replaceWithSnapshot(Uint8Array.of(2));
+    write(storage, 5, 6);
+    storage.sync();
+    expect(storage.recover()).toEqual({ snapshot: Uint8Array.of(2), records: records(5, 6) });
   });
 
   test("recovering a never-written storage gives no snapshot and no records", () => {
