@@ -476,8 +476,9 @@ export class Simulation {
       return;
     }
     const node = this.node(id);
-    if (node.replica === undefined || node.paused) return;
-    if (node.inflight !== undefined) {
+    if (node.replica === undefined) return;
+    // A paused process's monotonic clock keeps running (issue 10): the ticks it misses are seen on resume.
+    if (node.paused || node.inflight !== undefined) {
       node.missedTicks++;
       return;
     }
@@ -539,13 +540,14 @@ export class Simulation {
       if (cryptoUs > 0) node.busyUntilUs = Math.max(node.busyUntilUs, this.nowUs) + Math.round(cryptoUs * node.cpuFactor);
       if (ready.snapshot !== undefined) node.storage.replaceWithSnapshot(ready.snapshot);
       for (const record of ready.persist) node.storage.append(record);
-      if (ready.persist.length > 0 && syncUs > 0) {
-        // Messages wait for the sync (Ready's rule); a crash before it completes loses the records.
+      const durable = ready.persist.length > 0 || ready.snapshot !== undefined;
+      if (durable && syncUs > 0) {
+        // Messages wait for the sync (Ready's rule); a crash before it completes loses the records and the snapshot.
         node.inflight = ready;
         this.queue.push(Math.max(this.nowUs, node.busyUntilUs) + syncUs, eventSyncDone, node.id, node.incarnation);
         return;
       }
-      if (ready.persist.length > 0) node.storage.sync();
+      if (durable) node.storage.sync();
       this.sendAll(node, ready.messages, Math.max(this.nowUs, node.busyUntilUs));
       replica.advance(ready);
     }
@@ -571,10 +573,7 @@ export class Simulation {
     this.sendAll(node, ready.messages, Math.max(this.nowUs, node.busyUntilUs));
     replica.advance(ready);
     // Ticks and messages that arrived during the sync are handled now, in order, and share the next Ready.
-    for (; node.missedTicks > 0; node.missedTicks--) {
-      replica.tick();
-      this.account(node, replica, 0);
-    }
+    this.replayMissedTicks(node);
     this.takeInbox(node);
     this.drainReplica(node);
     this.activeNode = undefined;
@@ -899,8 +898,9 @@ export class Simulation {
     node.pauses.clear();
     node.inbox = [];
     node.busyUntilUs = 0;
-    if (report.lostRecords > 0 || report.tornBytes > 0) {
-      this.faultLog.push(`${(this.nowUs / 1000).toFixed(3)} ms: node ${id} lost ${report.lostRecords} unsynced record(s)${report.tornBytes > 0 ? `, ${report.tornBytes} torn byte(s) left` : ""}`);
+    if (report.lostRecords > 0 || report.tornBytes > 0 || report.lostSnapshot) {
+      const snapshot = report.lostSnapshot ? " and an unsynced snapshot" : "";
+      this.faultLog.push(`${(this.nowUs / 1000).toFixed(3)} ms: node ${id} lost ${report.lostRecords} unsynced record(s)${snapshot}${report.tornBytes > 0 ? `, ${report.tornBytes} torn byte(s) left` : ""}`);
     }
   }
 
@@ -926,8 +926,27 @@ export class Simulation {
     const node = this.node(id);
     if (!node.paused) return;
     node.paused = false;
-    if (node.inflightSynced) this.finishReady(node);
-    else if (this.takeInbox(node)) this.drainReplica(node);
+    if (node.inflightSynced) {
+      this.finishReady(node);
+      return;
+    }
+    if (node.inflight !== undefined) return;
+    // The time that passed while paused is seen first, before any message that waited (a clock jump).
+    this.replayMissedTicks(node);
+    this.takeInbox(node);
+    this.drainReplica(node);
+    this.activeNode = undefined;
+  }
+
+  /** replayMissedTicks hands a replica the ticks it missed while busy with a Ready or paused, in one instant. */
+  private replayMissedTicks(node: ReplicaNode): void {
+    const replica = node.replica;
+    if (replica === undefined) return;
+    this.activeNode = node;
+    for (; node.missedTicks > 0; node.missedTicks--) {
+      replica.tick();
+      this.account(node, replica, 0);
+    }
   }
 
   /** select resolves a fault target to replica ids at the moment the fault fires. */

@@ -24,6 +24,23 @@ describe("fault timelines", () => {
     expect(fromPaused.some((send) => send.timeUs >= 800_000), replay).toBe(true);
   });
 
+  test("a paused node's clock keeps running: on resume it has seen every tick of the pause, before any message (issue 10)", () => {
+    const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 3,
+      scenario: { name: "pause-clock", description: "", workload: { ops: 0 }, healAtMs: 1500, faults: [{ type: "pause", atMs: 200, target: { index: 1 }, durationMs: 300 }] },
+    };
+    runSimulation(options);
+    const ticksSeenBy = (id: number) => Math.max(...log.receipts.filter((receipt) => receipt.from === id && receipt.to === 1).map((receipt) => receipt.sentTick));
+    // A 10 ms tick: the node paused for 300 ms has counted as many ticks as one that ran throughout, not 30 fewer.
+    expect(Math.abs(ticksSeenBy(2) - ticksSeenBy(3)), replayOf(options)).toBeLessThanOrEqual(1);
+    // The missed ticks are seen at once on resume: pings 21 to 50 all leave together.
+    const resumedTicks = log.receipts.filter((receipt) => receipt.from === 2 && receipt.to === 1 && receipt.sentTick > 20 && receipt.sentTick <= 50);
+    expect(new Set(resumedTicks.map((receipt) => receipt.receivedTick)).size, replayOf(options)).toBeLessThanOrEqual(2);
+  });
+
   test("overlapping slow faults of one node keep it slow until the last ends", () => {
     const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
     const options: SimulationOptions = {
