@@ -1272,6 +1272,14 @@ export class RaftReplica implements Replica<RaftMessage> {
       this.log.append([entry]);
     }
     if (hardState.commit > this.log.lastIndex()) throw new CorruptionError(`raft log: commit ${hardState.commit} is beyond the last entry ${this.log.lastIndex()}`);
+    // Invariant: a replica's term is at least the term of every entry it holds
+    // (it appends only from a leader of its own term), and the hard state is
+    // synced with the entries (§5.1). A lower recovered term means the storage
+    // lost a synced hard state, as a snapshot that stood in for it once did:
+    // voting again in that term could elect two leaders, so refuse to start.
+    if (hardState.term < this.log.lastTerm()) {
+      throw new CorruptionError(`raft log: recovered term ${hardState.term} is below the term ${this.log.lastTerm()} of the last entry ${this.log.lastIndex()}: the durable term and vote were lost`);
+    }
     this.term = hardState.term;
     this.vote = hardState.vote;
     this.persistedHardState = hardState;

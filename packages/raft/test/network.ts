@@ -1,7 +1,12 @@
 // A tiny synchronous in-memory network for behaviour tests (after
 // etcd-io/raft's `network` in raft_test.go): replicas are driven directly,
-// every Ready is persisted to an in-memory store before its messages are
-// queued, and every message is encoded and decoded on the way.
+// every Ready is persisted to an in-memory store and synced before its
+// messages are queued, and every message is encoded and decoded on the way.
+// The disk follows core's Storage contract: a Ready's snapshot is staged with
+// the records written after it and becomes durable only at the next sync,
+// together with them; a crash loses everything written since the last sync.
+// A test can stop between the steps (persistReady, syncReady, sendReady) to
+// crash a replica in the window between persist and sync.
 import { createRng, firstClientId, type Crypto, type NodeId, type ProtocolOptions, type Ready } from "@concord/core";
 import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvResult } from "@concord/kv";
 import { RaftReplica, raftCodec, type Entry, type RaftMessage } from "../src/index.ts";
@@ -14,10 +19,17 @@ export interface Envelope {
   readonly message: RaftMessage;
 }
 
-/** StoredState is what a replica's disk holds. */
+/** StoredState is what a replica's disk holds: the synced snapshot and records, and what was written since the last sync. */
 export interface StoredState {
   snapshot: Uint8Array | undefined;
   records: Uint8Array[];
+  /** unsynced is what the last write left unsynced: a staged snapshot (if any) and the records after it. */
+  unsynced: { snapshot: Uint8Array | undefined; records: Uint8Array[] };
+}
+
+/** emptyDisk is a disk that never held anything. */
+function emptyDisk(): StoredState {
+  return { snapshot: undefined, records: [], unsynced: { snapshot: undefined, records: [] } };
 }
 
 /** noCrypto stands in for the runtime's cryptography, which Raft (a crash-fault protocol) never uses. */
@@ -55,6 +67,14 @@ export class TestNetwork {
   /** delivered counts delivered peer messages by type. */
   readonly delivered = new Map<string, number>();
   private readonly cut = new Set<string>();
+  /** written holds each replica's Ready that is persisted but not yet sent and advanced. */
+  private readonly written = new Map<NodeId, Ready<RaftMessage>>();
+  /**
+   * holdReady, when set, stops a Ready it returns true for after it is
+   * written and before it is synced: the network stops delivering, so that
+   * the test can crash the replica there or finish the Ready by hand.
+   */
+  holdReady: ((id: NodeId, ready: Ready<RaftMessage>) => boolean) | undefined;
   /** drop, when set, discards the messages it returns true for. */
   drop: ((envelope: Envelope) => boolean) | undefined;
   private seed: number;
@@ -67,14 +87,14 @@ export class TestNetwork {
   ) {
     this.seed = seed;
     for (const id of ids) {
-      this.disks.set(id, { snapshot: undefined, records: [] });
+      this.disks.set(id, emptyDisk());
       this.start(id);
     }
   }
 
   /** start builds (or rebuilds after a crash) a replica from its disk. */
   start(id: NodeId, options: ProtocolOptions = this.options): RaftReplica {
-    const disk = this.disks.get(id) ?? { snapshot: undefined, records: [] };
+    const disk = this.disks.get(id) ?? emptyDisk();
     this.disks.set(id, disk);
     const machine = new KvStateMachine();
     const replica = new RaftReplica({
@@ -91,10 +111,20 @@ export class TestNetwork {
     return replica;
   }
 
-  /** crash loses the replica's memory (its disk survives) and the messages in flight to it. */
-  crash(id: NodeId): void {
+  /**
+   * crash loses the replica's memory, what its disk holds unsynced (the
+   * staged snapshot with the records after it, or, without one, every record
+   * past the first `keepUnsyncedRecords`, as a disk may have written some of
+   * them), the Ready it had not sent, and the messages in flight to it.
+   */
+  crash(id: NodeId, keepUnsyncedRecords = 0): void {
     this.replicas.delete(id);
+    this.written.delete(id);
     this.queue = this.queue.filter((e) => e.to !== id);
+    const disk = this.disks.get(id);
+    if (disk === undefined) return;
+    if (disk.unsynced.snapshot === undefined) disk.records.push(...disk.unsynced.records.slice(0, keepUnsyncedRecords));
+    disk.unsynced = { snapshot: undefined, records: [] };
   }
 
   node(id: NodeId): RaftReplica {
@@ -103,27 +133,56 @@ export class TestNetwork {
     return replica;
   }
 
-  /** collect runs one replica's Ready: persist, then queue messages, then advance. */
+  /** collect runs one replica's Ready: persist, sync, then queue messages and advance. */
   collect(id: NodeId): Ready<RaftMessage> | undefined {
+    const ready = this.persistReady(id);
+    if (ready === undefined || this.holdReady?.(id, ready) === true) return ready;
+    this.syncReady(id);
+    this.sendReady(id);
+    return ready;
+  }
+
+  /** persistReady takes one replica's Ready and writes its snapshot and records to disk, unsynced. */
+  persistReady(id: NodeId): Ready<RaftMessage> | undefined {
     const replica = this.replicas.get(id);
-    if (replica === undefined) return undefined;
+    if (replica === undefined || this.written.has(id)) return undefined;
     const ready = replica.ready();
     if (ready === undefined) return undefined;
     const disk = this.disks.get(id) as StoredState;
-    if (ready.snapshot !== undefined) {
-      disk.snapshot = ready.snapshot;
-      disk.records = [];
-    }
-    disk.records.push(...ready.persist);
+    // A snapshot is staged: it replaces the durable state only at the next sync, with the records written after it.
+    if (ready.snapshot !== undefined) disk.unsynced = { snapshot: ready.snapshot, records: [] };
+    disk.unsynced.records.push(...ready.persist);
     const list = this.readies.get(id) ?? [];
     list.push({ snapshot: ready.snapshot, persist: [...ready.persist], messages: [...ready.messages] });
     this.readies.set(id, list);
+    this.written.set(id, ready);
+    return ready;
+  }
+
+  /** syncReady makes what the replica wrote durable: a staged snapshot and the records after it, atomically. */
+  syncReady(id: NodeId): void {
+    const disk = this.disks.get(id);
+    if (disk === undefined) return;
+    const { snapshot, records } = disk.unsynced;
+    if (snapshot !== undefined) {
+      disk.snapshot = snapshot;
+      disk.records = [];
+    }
+    disk.records.push(...records);
+    disk.unsynced = { snapshot: undefined, records: [] };
+  }
+
+  /** sendReady queues the messages of the replica's written Ready and advances it (the Ready's rule: after the sync). */
+  sendReady(id: NodeId): void {
+    const ready = this.written.get(id);
+    const replica = this.replicas.get(id);
+    if (ready === undefined || replica === undefined) return;
+    this.written.delete(id);
     for (const out of ready.messages) {
       const message = raftCodec.decode(raftCodec.encode(out.message));
       this.queue.push({ from: id, to: out.to, message });
     }
     replica.advance(ready);
-    return ready;
   }
 
   collectAll(): void {
@@ -149,10 +208,11 @@ export class TestNetwork {
     return this.cut.has(`${envelope.from}>${envelope.to}`) || (this.drop?.(envelope) ?? false);
   }
 
-  /** deliverAll runs Readies and delivers messages until the network is quiet. */
+  /** deliverAll runs Readies and delivers messages until the network is quiet or a Ready is held. */
   deliverAll(maxMessages = 100_000): void {
     for (let delivered = 0; ; delivered++) {
       this.collectAll();
+      if (this.written.size > 0) return;
       const envelope = this.queue.shift();
       if (envelope === undefined) return;
       if (delivered >= maxMessages) throw new Error("the network did not go quiet");
@@ -169,13 +229,25 @@ export class TestNetwork {
     }
     const replica = this.replicas.get(envelope.to);
     if (replica === undefined) return;
+    this.assertNoWrittenReady(envelope.to);
     this.delivered.set(envelope.message.type, (this.delivered.get(envelope.message.type) ?? 0) + 1);
     replica.step(envelope.from, envelope.message);
+  }
+
+  /** assertNoWrittenReady: a replica is stepped only between an advance and the next Ready (core's Replica contract). */
+  private assertNoWrittenReady(id: NodeId): void {
+    if (this.written.has(id)) throw new Error(`replica ${id} has a persisted Ready not yet sent: sync and send it, or crash the replica`);
+  }
+
+  /** heldReady is the replica's Ready that is written but not yet sent, if any. */
+  heldReady(id: NodeId): Ready<RaftMessage> | undefined {
+    return this.written.get(id);
   }
 
   /** tick advances one replica's clock `n` times, delivering between ticks. */
   tick(id: NodeId, n = 1): void {
     for (let i = 0; i < n; i++) {
+      this.assertNoWrittenReady(id);
       this.replicas.get(id)?.tick();
       this.deliverAll();
     }
@@ -184,7 +256,10 @@ export class TestNetwork {
   /** tickAll advances every replica's clock `n` times, delivering between ticks. */
   tickAll(n = 1): void {
     for (let i = 0; i < n; i++) {
-      for (const replica of this.replicas.values()) replica.tick();
+      for (const [id, replica] of this.replicas) {
+        this.assertNoWrittenReady(id);
+        replica.tick();
+      }
       this.deliverAll();
     }
   }
@@ -264,6 +339,7 @@ export function entriesOfTerms(terms: readonly number[], first = 1): Entry[] {
 export function seedLog(network: TestNetwork, id: NodeId, terms: readonly number[], term: number, options?: ProtocolOptions): RaftReplica {
   network.crash(id);
   const disk = network.disks.get(id) as StoredState;
+  disk.unsynced = { snapshot: undefined, records: [] };
   disk.snapshot = undefined;
   disk.records = [...entriesOfTerms(terms).map(encodeEntryRecord), encodeHardState({ term, vote: undefined, commit: 0 })];
   return network.start(id, options);
