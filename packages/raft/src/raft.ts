@@ -117,6 +117,8 @@ export class RaftReplica implements Replica<RaftMessage> {
   private pendingConfigIndex = 0;
   /** Invariant: snapshotIndex <= applied <= commit. */
   private applied = 0;
+  /** restarted: this replica recovered a term from its disk, so before the crash it may have acknowledged a leader. */
+  private restarted = false;
   /** recovering: entries are being re-applied from disk, so nobody is answered. */
   private recovering = false;
   /** latestSnapshot is what a follower that fell behind the log is sent (§7). */
@@ -337,12 +339,7 @@ export class RaftReplica implements Replica<RaftMessage> {
       return;
     }
     if (message.term > this.term) {
-      if (message.type === "requestVote" && !message.transfer && this.inLease()) {
-        // Thesis §4.2.3 and §6.2: a server that heard from a live leader within
-        // the minimum election timeout ignores vote requests, so a rejoining
-        // or removed server cannot depose a healthy leader.
-        return;
-      }
+      if (this.ignoresHigherTerm(message)) return;
       if (message.type === "requestVote" && message.preVote) {
         // A pre-vote never changes our term (thesis §9.6).
       } else if (message.type === "voteResponse" && message.preVote && !message.reject) {
@@ -374,6 +371,40 @@ export class RaftReplica implements Replica<RaftMessage> {
         return;
       default:
         unreachable(this.role);
+    }
+  }
+
+  /**
+   * ignoresHigherTerm tells whether a message of a higher term is dropped
+   * unapplied because a leader's lease may still count on this replica.
+   * Thesis §4.2.3 and §6.2: a server that heard from a live leader within the
+   * minimum election timeout ignores vote requests, so that a rejoining or
+   * removed server cannot depose a healthy leader; a leadership transfer's
+   * request is exempt (§3.10). A follower inside the lease also does not give
+   * up its leader for a higher term carried by a reply or by a stale message
+   * of its own coming back: that would clear its leader and free its vote
+   * just the same (issue 21, bug 5). A leader's own messages of a higher term
+   * are taken: they prove that a later leader exists. etcd-io/raft ignores
+   * only the vote requests.
+   */
+  private ignoresHigherTerm(message: PeerMessage): boolean {
+    if (!this.inLease()) return false;
+    switch (message.type) {
+      case "requestVote":
+        return !message.transfer;
+      case "appendResponse":
+      case "heartbeatResponse":
+      case "snapshotResponse":
+      case "voteResponse":
+        // A leader or candidate that hears of a higher term steps down, which never extends a lease.
+        return this.role === "follower";
+      case "appendEntries":
+      case "heartbeat":
+      case "installSnapshot":
+      case "timeoutNow":
+        return false;
+      default:
+        return unreachable(message);
     }
   }
 
@@ -1078,8 +1109,19 @@ export class RaftReplica implements Replica<RaftMessage> {
     return jointVote(this.config.voters, this.config.outgoing, votes) === "won";
   }
 
+  /**
+   * inLease tells whether a leader may be serving lease reads that count on
+   * this replica not voting (thesis §6.4.1; with check-quorum, §6.2, which
+   * lease reads require): it heard from its leader within the election
+   * timeout, or it restarted less than an election timeout ago. A restarted
+   * replica forgot which leader it acknowledged and when, and that leader
+   * may still count the acknowledgement towards its lease; waiting one
+   * election timeout from the start outlasts any lease it could have
+   * supported (thesis §4.2.3's rule applied across a restart; issue 21, bug 4).
+   */
   private inLease(): boolean {
-    return this.options.checkQuorum && this.leaderIsLive();
+    if (!this.options.checkQuorum) return false;
+    return this.leaderIsLive() || (this.restarted && this.ticks < this.options.electionTimeoutTicks);
   }
 
   /** leaderIsLive: this replica leads, or heard from its leader within the election timeout. */
@@ -1282,6 +1324,8 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
     this.term = hardState.term;
     this.vote = hardState.vote;
+    // A replica that never left term 0 never acknowledged a leader.
+    this.restarted = hardState.term > 0;
     this.persistedHardState = hardState;
     this.log.commitTo(hardState.commit);
     this.switchToConfig(this.config);
