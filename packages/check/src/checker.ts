@@ -2,7 +2,7 @@ import { ConfigError, unreachable, type History, type HistoryOperation } from "@
 import { buildEvidence } from "./evidence.ts";
 import type { Model, Partition } from "./model.ts";
 import { searchLinearization } from "./search.ts";
-import { defaultBudgetMs, type CheckOptions, type Verdict } from "./verdict.ts";
+import { defaultMaxSteps, defaultWallClockLimitMs, type CheckOptions, type UnknownLimit, type Verdict } from "./verdict.ts";
 
 /**
  * checkHistory decides whether `history` is linearizable with respect to
@@ -14,34 +14,53 @@ import { defaultBudgetMs, type CheckOptions, type Verdict } from "./verdict.ts";
  * "fail" operations did not happen and are left out; "info" operations (and
  * operations that never completed) may have happened at any time after their
  * invocation, with any output. The history is split by `model.partition` and
- * each part is searched apart, smallest first, within one time budget; when
- * the budget runs out before a violation is found the verdict is "unknown".
+ * each part is searched apart, smallest first, within one step budget
+ * (`maxSteps`, summed over the parts), so that the verdict depends on the
+ * history alone; when the budget runs out before a violation is found the
+ * verdict is "unknown" with limit "step budget". A wall-clock limit
+ * (`wallClockLimitMs`) is kept as a safety net and reported apart.
  *
  * Throws a ConfigError for an operation without a finite invocation time or
  * that completes before it is invoked.
  */
 export function checkHistory<S, I, O>(model: Model<S, I, O>, history: History<I, O>, options: CheckOptions = {}): Verdict {
   const now = (): number => performance.now();
-  const budgetMs = options.budgetMs ?? defaultBudgetMs;
-  const deadlineMs = now() + budgetMs;
+  const maxSteps = options.maxSteps ?? defaultMaxSteps;
+  if (!Number.isSafeInteger(maxSteps) || maxSteps < 0) throw new ConfigError("maxSteps", `must be a non-negative integer (got ${maxSteps})`);
+  const wallClockLimitMs = options.wallClockLimitMs ?? options.budgetMs ?? defaultWallClockLimitMs;
+  const deadlineMs = now() + wallClockLimitMs;
   const parts = preparePartitions(model, history);
+  let steps = 0;
   for (const part of parts) {
-    const outcome = searchLinearization(model, part.history, deadlineMs, now);
+    const outcome = searchLinearization(model, part.history, maxSteps - steps, deadlineMs, now);
+    steps += outcome.steps;
     switch (outcome.kind) {
       case "linearizable":
         break;
       case "illegal":
-        return { kind: "not-linearizable", evidence: buildEvidence(model, part.label, part.history, outcome.deepest) };
+        return { kind: "not-linearizable", evidence: buildEvidence(model, part.label, part.history, outcome.deepest), steps };
       case "gave-up": {
-        const what = outcome.why === "time" ? `the time budget of ${budgetMs / 1000} s ran out` : "the search's memory limit was reached";
-        return { kind: "unknown", reason: `${what} on ${part.label} (${part.history.length} operations, ${outcome.steps} search steps)` };
+        const limit = unknownLimits[outcome.why];
+        const what =
+          outcome.why === "steps"
+            ? `the step budget of ${maxSteps} steps ran out`
+            : outcome.why === "time"
+              ? `the wall-clock safety net of ${wallClockLimitMs / 1000} s ran out (this verdict depends on the machine)`
+              : "the search's memory limit was reached";
+        return { kind: "unknown", limit, reason: `${what} on ${part.label} (${part.history.length} operations, ${outcome.steps} search steps)`, steps };
       }
       default:
         unreachable(outcome);
     }
   }
-  return { kind: "linearizable" };
+  return { kind: "linearizable", steps };
 }
+
+const unknownLimits: Readonly<Record<"steps" | "time" | "memory", UnknownLimit>> = {
+  steps: "step budget",
+  time: "wall-clock safety net",
+  memory: "memory limit",
+};
 
 /**
  * preparePartitions leaves out the operations that cannot matter (failed

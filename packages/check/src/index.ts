@@ -1,6 +1,15 @@
 // @concord/check: linearizability checker, history formats and models.
 export { type Model, type StepResult, type Partition } from "./model.ts";
-export { type Verdict, type Evidence, type EvidenceOperation, type CheckOptions, defaultBudgetMs } from "./verdict.ts";
+export {
+  type Verdict,
+  type UnknownLimit,
+  type Evidence,
+  type EvidenceOperation,
+  type CheckOptions,
+  defaultMaxSteps,
+  defaultWallClockLimitMs,
+  defaultBudgetMs,
+} from "./verdict.ts";
 export { checkHistory } from "./checker.ts";
 export { checkKvHistory } from "./kv-check.ts";
 export { renderEvidence, renderOperation } from "./evidence.ts";

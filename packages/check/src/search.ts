@@ -17,7 +17,7 @@ export interface Deepest<S> {
 export type SearchOutcome<S> =
   | { readonly kind: "linearizable"; readonly order: Int32Array; readonly steps: number }
   | { readonly kind: "illegal"; readonly deepest: Deepest<S>; readonly steps: number }
-  | { readonly kind: "gave-up"; readonly why: "time" | "memory"; readonly steps: number };
+  | { readonly kind: "gave-up"; readonly why: "steps" | "time" | "memory"; readonly steps: number };
 
 const noEntry = -1;
 const stepsBetweenClockReads = 1024;
@@ -41,12 +41,15 @@ const memoEntriesMax = 10_000_000;
  * An operation with `status` "info" (or no completion) returns at infinity and
  * accepts any output; an "ok" operation without output accepts any output
  * between its invocation and completion. "fail" operations must be left out by
- * the caller. `now` reads a clock in milliseconds; past `deadlineMs`, or with
- * the memo full, the search gives up.
+ * the caller. The search gives up after `stepLimit` steps (deterministic: the
+ * same history gives up at the same step on any machine), past `deadlineMs` on
+ * the clock `now` reads (the wall-clock safety net, read every 1,024 steps), or
+ * with the memo full (deterministic too).
  */
 export function searchLinearization<S, I, O>(
   model: Model<S, I, O>,
   operations: readonly HistoryOperation<I, O>[],
+  stepLimit: number,
   deadlineMs: number,
   now: () => number,
 ): SearchOutcome<S> {
@@ -95,6 +98,7 @@ export function searchLinearization<S, I, O>(
   let readDecides = false;
 
   search: while (next[head] !== noEntry) {
+    if (steps >= stepLimit) return { kind: "gave-up", why: "steps", steps };
     if (++steps % stepsBetweenClockReads === 0) {
       if (now() > deadlineMs) return { kind: "gave-up", why: "time", steps };
       if (memo.size > memoEntriesMax) return { kind: "gave-up", why: "memory", steps };

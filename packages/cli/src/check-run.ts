@@ -1,21 +1,41 @@
-import { checkKvHistory } from "@concord/check";
+import { checkKvHistory, defaultMaxSteps, defaultWallClockLimitMs } from "@concord/check";
 import type { HistoryChecker } from "./simulate.ts";
 
-/** checkRunBudgetMs bounds the linearizability check of one simulated run. */
-export const checkRunBudgetMs = 60_000;
+/**
+ * checkRunMaxSteps is the step budget of the linearizability check of one
+ * simulated run. The budget is in search steps, not time, so that a run's
+ * verdict (and `concord sim --json`) is the same on any machine.
+ */
+export const checkRunMaxSteps = defaultMaxSteps;
+
+/**
+ * checkRunWallClockLimitMs is the check's wall-clock safety net: far above what
+ * the step budget takes, it fires only on a machine so slow or loaded that the
+ * budget would take more than ten minutes, and the verdict then says so.
+ */
+export const checkRunWallClockLimitMs = defaultWallClockLimitMs;
+
+/**
+ * checkRunBudgetMs was the check's wall-clock budget; it is now the safety net.
+ * @deprecated use checkRunMaxSteps (the budget) or checkRunWallClockLimitMs (the safety net).
+ */
+export const checkRunBudgetMs = checkRunWallClockLimitMs;
 
 /**
  * checkRun is the checker every `concord sim` run and benchmark row goes
- * through: the run's KV history against the KV model, key by key.
+ * through: the run's KV history against the KV model, key by key, within a
+ * step budget. An `unknown` summary names the limit that stopped the search:
+ * `unknown (step budget)` is deterministic, `unknown (wall-clock safety net)`
+ * is not.
  */
 export const checkRun: HistoryChecker = (result) => {
-  const verdict = checkKvHistory(result.history, { budgetMs: checkRunBudgetMs });
+  const verdict = checkKvHistory(result.history, { maxSteps: checkRunMaxSteps, wallClockLimitMs: checkRunWallClockLimitMs });
   switch (verdict.kind) {
     case "linearizable":
       return { linearizable: true, summary: "linearizable" };
     case "not-linearizable":
       return { linearizable: false, summary: `not linearizable: ${verdict.evidence.text.split("\n")[0] ?? ""}` };
     case "unknown":
-      return { linearizable: null, summary: `unknown: ${verdict.reason}` };
+      return { linearizable: null, summary: `unknown (${verdict.limit}): ${verdict.reason}` };
   }
 };

@@ -91,7 +91,7 @@ describe("concord check", () => {
     lines.push("{:process 99, :type :invoke, :f :read, :value nil}", "{:process 99, :type :ok, :f :read, :value 41}");
     const io = fakeIo({ "h.edn": lines.join("\n") });
     expect(runCheckCommand(["--model", "register", "--budget-seconds", "0.05", "h.edn"], io)).toBe(3);
-    expect(io.out).toMatch(/^unknown: the time budget of 0.05 s ran out/);
+    expect(io.out).toMatch(/^unknown: the wall-clock safety net of 0.05 s ran out/);
   });
 
   it("exits 2 naming the line and reason of an unparsable file", () => {
