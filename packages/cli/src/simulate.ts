@@ -24,8 +24,8 @@ export interface SimulationReport {
   readonly faults: readonly string[];
 }
 
-/** SimulateOptions select one run: the simulator's options, with a built-in scenario named. */
-export type SimulateOptions = SimulationOptions & { readonly scenario: string };
+/** SimulateOptions select one run: the simulator's options, with a built-in scenario named or a scenario object (from a file). */
+export type SimulateOptions = SimulationOptions;
 
 /** Verdict is what the linearizability check said of a history. */
 export interface HistoryVerdict {

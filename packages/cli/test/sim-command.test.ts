@@ -145,3 +145,57 @@ describe("concord sim --byzantine-nodes", () => {
     expect(io.err).toMatch(message);
   });
 });
+
+describe("concord sim --scenario-file", () => {
+  const scenario = {
+    name: "two-pauses",
+    description: "The leader pauses twice while a lossy network drops 10% of messages.",
+    warmupMs: 500,
+    workload: { ops: 40, clients: 2, spreadMs: 1500 },
+    faults: [
+      { type: "link", atMs: 0, durationMs: 1500, link: { dropPercent: 10 } },
+      { type: "pause", atMs: 300, target: "leader", durationMs: 250 },
+      { type: "pause", atMs: 900, target: "leader", durationMs: 250 },
+    ],
+  };
+
+  it("runs a scenario written by the user, and its faults fire", () => {
+    const io = captureIo({ "two-pauses.json": JSON.stringify(scenario) });
+    expect(runCli(["sim", "--algo", "raft", "--scenario-file", "two-pauses.json", "--seed", "5", "--json"], io)).toBe(0);
+    const report = JSON.parse(io.out);
+    expect(report.scenario).toBe("two-pauses");
+    expect(report.ops.invoked).toBeGreaterThanOrEqual(40);
+    expect(report.faults.filter((line: string) => /ms: pause node /.test(line))).toHaveLength(2);
+    expect(report.linearizable).toBe(true);
+  });
+
+  it("prints a replay command that carries the file when a run breaks its guarantees", () => {
+    // solo tolerates no fault: a silent Byzantine server stops all progress, which the liveness check reports.
+    const fatal = { name: "solo-down", description: "", byzantine: 1, livenessTimeoutMs: 1000, workload: { ops: 10 } };
+    const io = captureIo({ "my scenarios/solo down.json": JSON.stringify(fatal) });
+    expect(runCli(["sim", "--algo", "solo", "--scenario-file", "my scenarios/solo down.json", "--seed", "3", "--json"], io)).toBe(1);
+    expect(io.err).toContain("pnpm concord sim --algo solo --nodes 1 --scenario-file 'my scenarios/solo down.json' --seed 3");
+  });
+
+  it.each([
+    ["bad.json", "{ name: 'x' }", /^concord: --scenario-file: bad\.json is not valid JSON: /],
+    ["array.json", "[]", /--scenario-file: array\.json must hold one JSON object \(a scenario\), not an array/],
+    ["missing.json", undefined, /--scenario-file: cannot read missing\.json: ENOENT/],
+    ["kind.json", JSON.stringify({ ...scenario, faults: [{ type: "meteor", atMs: 10, target: "leader" }] }), /--scenario-file kind\.json: scenario\.faults\.0\.type: .*\(got "meteor"\)/],
+    ["drop.json", JSON.stringify({ ...scenario, link: { dropPercent: 140 } }), /--scenario-file drop\.json: scenario\.link\.dropPercent: .*\(got 140\)/],
+    ["extra.json", JSON.stringify({ ...scenario, colour: "blue" }), /--scenario-file extra\.json: scenario: Unrecognized key: "colour"/],
+    ["late.json", JSON.stringify({ ...scenario, healAtMs: 100 }), /--scenario-file late\.json: scenario\.faults\.1\.atMs: must not be after healAtMs \(100\) \(got 300\)/],
+  ])("refuses %s with exit code 2 and one line naming the field and its value", (path, content, message) => {
+    const io = captureIo(content === undefined ? {} : { [path]: content });
+    expect(runCli(["sim", "--algo", "raft", "--scenario-file", path], io)).toBe(2);
+    expect(io.out).toBe("");
+    expect(io.err.trim().split("\n")).toHaveLength(1);
+    expect(io.err).toMatch(message);
+  });
+
+  it("refuses --scenario and --scenario-file together", () => {
+    const io = captureIo({ "s.json": JSON.stringify(scenario) });
+    expect(runCli(["sim", "--algo", "raft", "--scenario", "steady", "--scenario-file", "s.json"], io)).toBe(2);
+    expect(io.err).toMatch(/--scenario and --scenario-file exclude each other/);
+  });
+});

@@ -1,9 +1,10 @@
 import { kvHistoryToJsonl } from "@concord/check";
 import { ConfigError } from "@concord/core";
-import { type SimulationResult, byzantineStrategyNames, replayCommand, scenarioNames } from "@concord/sim";
+import { type SimulationResult, byzantineStrategyNames, scenarioNames } from "@concord/sim";
 import { algorithmNames, clusterSizes, findAlgorithm } from "../algorithms.ts";
 import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
+import { readScenarioFile, replayCommandFor, scenarioFileUsageError } from "../scenario-file.ts";
 import { type HistoryChecker, type SimulationReport, simulate } from "../simulate.ts";
 import { renderTable } from "../table.ts";
 
@@ -11,6 +12,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   algo: { type: "string", description: "algorithm to run (required)" },
   nodes: { type: "string", description: "number of replicas (default: the smallest cluster tolerating one fault)" },
   scenario: { type: "string", description: "scenario (default steady)" },
+  "scenario-file": { type: "string", description: "run a scenario written as JSON in this file (see docs/testing.md) instead of a built-in one" },
   seed: { type: "string", description: "root seed; the same seed replays the same run (default 1)" },
   ops: { type: "string", description: "operations to invoke (default: the scenario's)" },
   clients: { type: "string", description: "concurrent clients (default: the scenario's)" },
@@ -24,7 +26,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   help: { type: "boolean", description: "show this help" },
 };
 
-const usage = "concord sim --algo <name> [--nodes <n>] [--scenario <name>] [--seed <s>] [--ops <k>] [--clients <c>] [--json]";
+const usage = "concord sim --algo <name> [--nodes <n>] [--scenario <name> | --scenario-file <path>] [--seed <s>] [--ops <k>] [--clients <c>] [--json]";
 
 /**
  * runSimCommand implements `concord sim`: one simulated run, printed as a
@@ -42,7 +44,10 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   if (algoName === undefined) throw new UsageError(`--algo is required; allowed: ${algorithmNames.join(", ")}`);
   const algorithm = findAlgorithm(algoName);
   if (algorithm === undefined) throw new UsageError(`--algo: unknown algorithm "${algoName}"; allowed: ${algorithmNames.join(", ")}`);
-  const scenario = choiceFlag("scenario", values["scenario"], scenarioNames) ?? "steady";
+  const scenarioName = choiceFlag("scenario", values["scenario"], scenarioNames);
+  const scenarioFile = values["scenario-file"];
+  if (scenarioFile !== undefined && scenarioName !== undefined) throw new UsageError("--scenario and --scenario-file exclude each other; give one");
+  const scenario = typeof scenarioFile === "string" ? readScenarioFile(scenarioFile, io) : (scenarioName ?? "steady");
   const defaultNodes = clusterSizes(algorithm, [1])[0] ?? 1;
   const nodes = integerFlag("nodes", values["nodes"], 1, 256) ?? defaultNodes;
   const sizeError = algorithm.clusterSizeError(nodes);
@@ -72,13 +77,13 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   try {
     ({ report, result: { history } } = simulate({ algorithm, ...run }, checker));
   } catch (error) {
-    if (error instanceof ConfigError) throw new UsageError(error.message);
+    if (error instanceof ConfigError) throw scenarioFileUsageError(error, typeof scenarioFile === "string" ? scenarioFile : undefined);
     throw error;
   }
   const wallSeconds = (performance.now() - started) / 1000;
   const historyPath = values["history"];
   if (typeof historyPath === "string") io.writeFile(historyPath, kvHistoryToJsonl(history));
-  const replay = replayCommand({ algo: algoName, ...run });
+  const replay = replayCommandFor({ algo: algoName, ...run }, typeof scenarioFile === "string" ? scenarioFile : undefined);
   if (values["json"] === true) {
     const output = values["wall-clock"] === true ? { ...report, wallSeconds: Math.round(wallSeconds * 1000) / 1000 } : report;
     io.stdout(JSON.stringify(output) + "\n");
