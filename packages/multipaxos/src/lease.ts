@@ -53,14 +53,17 @@ export class LeaderLease {
  * LeaseGrant is the acceptor's side of a lease: having acknowledged a leader,
  * it promises no other proposer for leaseTicks of its own ticks. A restarted
  * acceptor does not know whom it granted, so it starts refusing everyone for a
- * whole lease.
+ * whole lease; on its first boot it granted nothing.
  */
 export class LeaseGrant {
   private untilTick: number;
   private node: NodeId | undefined = undefined;
 
-  constructor(private readonly leaseTicks: number) {
-    this.untilTick = leaseTicks;
+  constructor(
+    private readonly leaseTicks: number,
+    restarted: boolean,
+  ) {
+    this.untilTick = restarted ? leaseTicks : 0;
   }
 
   /** grant promises `node` the lease from `now`. */

@@ -32,6 +32,7 @@ import {
   type SlotValue,
   type SnapshotTransferMessage,
   type Value,
+  multiPaxosCodec,
   multiPaxosRecordCodec,
 } from "./messages.ts";
 import { LeaderLease, LeaseGrant } from "./lease.ts";
@@ -47,8 +48,8 @@ export interface MultiPaxosCounters {
   rejectedMessages: number;
   /** phase1Started counts the ballots this replica tried to lead. */
   phase1Started: number;
-  /** preparesRefusedForLease counts Prepares ignored because a lease granted to another leader may be live. */
-  preparesRefusedForLease: number;
+  /** ballotsRefusedForLease counts Prepares, Accepts and Heartbeats of another proposer's higher ballot ignored because a lease granted to another leader may be live. */
+  ballotsRefusedForLease: number;
   /** leaseReads counts reads served locally under a leader lease. */
   leaseReads: number;
   /** droppedRequests counts client requests dropped: the leader's queue was full, or a follower knew no leader to name. */
@@ -108,6 +109,17 @@ function markChosenIfAcceptedIn(entry: LogEntry, ballot: Ballot): void {
   if (entry.chosen === undefined && entry.acceptedBallot !== undefined && ballotEquals(entry.acceptedBallot, ballot)) entry.chosen = entry.acceptedValue;
 }
 
+/** sameValue tells whether two slot values are the same, compared as encoded on the wire (every field of every command counts). */
+function sameValue(a: Value, b: Value): boolean {
+  const x = encodedValue(a);
+  const y = encodedValue(b);
+  return x.length === y.length && x.every((byte, i) => byte === y[i]);
+}
+
+function encodedValue(value: Value): Uint8Array {
+  return multiPaxosCodec.encode({ type: "chosen", entries: [{ slot: 1, ballotRound: 0, ballotNode: 0, commands: value.commands, members: value.members }] });
+}
+
 /**
  * MultiPaxosReplica is one Multi-Paxos participant, acting as proposer,
  * acceptor and learner at once (Paxos Made Simple §3; Paxos Made Moderately
@@ -140,7 +152,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private readonly counters: MultiPaxosCounters = {
     rejectedMessages: 0,
     phase1Started: 0,
-    preparesRefusedForLease: 0,
+    ballotsRefusedForLease: 0,
     leaseReads: 0,
     droppedRequests: 0,
     snapshotsSent: 0,
@@ -213,7 +225,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.recover(context.durable.snapshot, context.durable.records);
     this.lease = new LeaderLease(this.options.leaseTicks, this.options.clockDriftBoundPercent);
     // A restarted acceptor forgot which lease it granted: it waits one whole lease before promising anyone.
-    this.grant = new LeaseGrant(this.options.leaseTicks);
+    this.grant = new LeaseGrant(this.options.leaseTicks, !firstBoot);
     const initialLeader = this.configs.at(1).members[0] as NodeId;
     if (firstBoot) this.leaderBallot = { round: 1, node: initialLeader };
     if (firstBoot && initialLeader === this.id) this.becomeInitialLeader();
@@ -481,11 +493,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private onPrepare(from: NodeId, message: PrepareMessage): void {
     const ballot = ballotOf(message);
     this.noteRound(ballot);
-    if (this.grant.refuses(ballot.node, this.now)) {
-      // A lease granted to another leader may still be live: promising now could let two leaders serve reads.
-      this.counters.preparesRefusedForLease++;
-      return;
-    }
+    if (this.refusedForLease(ballot)) return;
     if (compareBallots(ballot, this.promised) < 0) {
       this.send(from, { type: "nack", ...ballotFields(this.promised) });
       return;
@@ -721,7 +729,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   private onAccepted(from: NodeId, message: AcceptedMessage): void {
     if (this.role !== "leader" || !ballotEquals(ballotOf(message), this.ballot)) return;
-    this.lease.noteAck(from, message.leaseTick, this.now);
+    this.noteLeaseAck(from, message.leaseTick);
     const proposal = this.open.get(message.slot);
     if (proposal === undefined || !proposal.config.memberSet.has(from)) return;
     proposal.acks.add(from);
@@ -811,6 +819,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private admitLeaderMessage(from: NodeId, ballot: Ballot, chosenWatermark: number): boolean {
     this.noteRound(ballot);
     this.noteChosenHint(from, chosenWatermark);
+    if (this.refusedForLease(ballot)) return false;
     if (compareBallots(ballot, this.promised) >= 0) return true;
     this.send(from, { type: "nack", ...ballotFields(this.promised) });
     return false;
@@ -818,7 +827,40 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   private onHeartbeatAck(from: NodeId, message: HeartbeatAckMessage): void {
     if (this.role !== "leader" || !ballotEquals(ballotOf(message), this.ballot)) return;
-    this.lease.noteAck(from, message.leaseTick, this.now);
+    this.noteLeaseAck(from, message.leaseTick);
+  }
+
+  /**
+   * noteLeaseAck counts an acknowledgement towards the lease only from an
+   * acceptor that promised this ballot in phase 1, that is, one that reported
+   * its accepted values to this leader. An acceptor that took the ballot from a
+   * Heartbeat or an Accept promised nothing about what it accepted before; a
+   * lease counted on it could stand in a configuration where phase 1 never
+   * reached a majority, and a read would miss what that configuration chose.
+   *
+   * Invariant: a lease is live in a configuration only when a majority of it
+   * promised this ballot (PML, "Master leases": the lease comes with winning
+   * the election; PMS §2.2: a majority's promises report every value chosen).
+   */
+  private noteLeaseAck(from: NodeId, leaseTick: number): void {
+    if (this.promisedBy.has(from)) this.lease.noteAck(from, leaseTick, this.now);
+  }
+
+  /**
+   * refusedForLease: an acceptor that granted a lease to one leader takes no
+   * higher ballot of another proposer while the grant may be live, whatever
+   * message carries it (a Prepare, or the Accept or Heartbeat of a leader that
+   * won phase 1 elsewhere): a promise is a promise, and once this acceptor
+   * followed the new ballot it would also answer that proposer's Prepares,
+   * letting it choose values while the first leader still serves reads (PML,
+   * "Master leases"). The message is ignored, not refused with a Nack: its
+   * sender may be a legitimate leader, which this acceptor follows once the
+   * grant has run out.
+   */
+  private refusedForLease(ballot: Ballot): boolean {
+    if (compareBallots(ballot, this.promised) <= 0 || !this.grant.refuses(ballot.node, this.now)) return false;
+    this.counters.ballotsRefusedForLease++;
+    return true;
   }
 
   /** follow accepts `ballot`'s proposer as leader: it resets the failure detector and grants the lease. */
@@ -972,8 +1014,10 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private onChosen(message: ChosenMessage): void {
     for (const value of message.entries) {
       if (value.slot <= this.commitIndex) continue;
+      const chosen = { commands: value.commands, members: value.members };
+      if (this.contradictsOwnProposal(value.slot, chosen)) this.stepDown(undefined);
       const entry = this.entry(value.slot);
-      if (entry.chosen === undefined) entry.chosen = { commands: value.commands, members: value.members };
+      if (entry.chosen === undefined) entry.chosen = chosen;
     }
     this.catchupDueTick = this.now; // more may be missing: ask again on the next tick
     this.advanceCommit();
@@ -981,6 +1025,10 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   private onSnapshotTransfer(message: SnapshotTransferMessage): void {
     if (message.slot <= this.appliedIndex) return;
+    // The snapshot does not say what was chosen in each slot, so a proposal of this leader's that it covers may have lost.
+    for (let slot = this.commitIndex + 1; slot <= message.slot && this.role === "leader"; slot++) {
+      if (this.contradictsOwnProposal(slot, undefined)) this.stepDown(undefined);
+    }
     this.counters.snapshotsInstalled++;
     this.sessions.restore(message.state);
     this.configs.replace(message.configs);
@@ -991,6 +1039,24 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.advanceCommit();
     this.catchupDueTick = this.now;
     this.scheduleProposals();
+  }
+
+  /**
+   * contradictsOwnProposal tells whether a leader, learning from a peer that
+   * `slot` is chosen with `chosen` (undefined: a value it cannot see, inside a
+   * snapshot, unless it learned it before), may have had its own proposal there lose: it accepted another
+   * value there in its current ballot. Then a higher ballot chose in that
+   * slot (a value chosen in a lower ballot is the one phase 1 made it
+   * propose, PMS §2.2), so the leader is preempted and must step down before
+   * its watermark passes the slot: its acceptors mark their acceptances in
+   * its ballot chosen from that watermark (learnWatermark).
+   */
+  private contradictsOwnProposal(slot: number, chosen: Value | undefined): boolean {
+    if (this.role !== "leader") return false;
+    const entry = this.log.get(slot);
+    if (entry?.acceptedBallot === undefined || entry.acceptedValue === undefined || !ballotEquals(entry.acceptedBallot, this.ballot)) return false;
+    const known = chosen ?? entry.chosen;
+    return known === undefined || !sameValue(entry.acceptedValue, known);
   }
 
   private maybeCompact(): void {

@@ -1,7 +1,7 @@
 // A tiny in-memory cluster for behaviour tests that drive replicas directly
 // (in the manner of etcd-io/raft's raft_paper_test.go): the test decides which
 // messages are delivered, dropped or held, and when replicas tick.
-import { type Crypto, type DurableState, type NodeId, type ProtocolOptions, createRng, firstClientId } from "@concord/core";
+import { type Crypto, type DurableState, type NodeId, type ProtocolOptions, type Ready, createRng, firstClientId } from "@concord/core";
 import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvResult } from "@concord/kv";
 import { type MultiPaxosMessage, MultiPaxosReplica, OneValuePerSlotMonitor, multiPaxosCodec } from "@concord/multipaxos";
 
@@ -11,9 +11,59 @@ export interface Envelope {
   readonly message: MultiPaxosMessage;
 }
 
-interface Disk {
-  snapshot: Uint8Array | undefined;
-  records: Uint8Array[];
+/**
+ * TestDisk keeps what was synced apart from what was only written, under the
+ * Storage contract's rule that a write not yet synced never destroys one that
+ * was: a snapshot is staged, and becomes durable only at the next sync,
+ * atomically with the records written after it. A crash before that sync
+ * recovers the previous snapshot and the records synced with or after it; a
+ * crash with no snapshot staged may keep any prefix of the unsynced records
+ * (they may have reached the platter).
+ */
+export class TestDisk {
+  /** snapshot is the durable snapshot. */
+  snapshot: Uint8Array | undefined = undefined;
+  /** records are the durable records after the durable snapshot. */
+  records: Uint8Array[] = [];
+  /** stagedSnapshot is a snapshot written since the last sync. */
+  stagedSnapshot: Uint8Array | undefined = undefined;
+  /** unsynced are the records written since the last sync (after stagedSnapshot, when one is staged). */
+  unsynced: Uint8Array[] = [];
+
+  /** writeSnapshot stages a snapshot; the records written before it in this window are superseded by it. */
+  writeSnapshot(snapshot: Uint8Array): void {
+    this.stagedSnapshot = snapshot;
+    this.unsynced = [];
+  }
+
+  /** append writes one record, durable at the next sync. */
+  append(record: Uint8Array): void {
+    this.unsynced.push(record);
+  }
+
+  /** sync makes the staged snapshot and the unsynced records durable, all at once. */
+  sync(): void {
+    if (this.stagedSnapshot !== undefined) {
+      this.snapshot = this.stagedSnapshot;
+      this.records = this.unsynced;
+    } else {
+      this.records.push(...this.unsynced);
+    }
+    this.stagedSnapshot = undefined;
+    this.unsynced = [];
+  }
+
+  /** crash loses what was not synced; with no snapshot staged, the first `keptRecords` unsynced records survive. */
+  crash(keptRecords = 0): void {
+    if (this.stagedSnapshot === undefined) this.records.push(...this.unsynced.slice(0, keptRecords));
+    this.stagedSnapshot = undefined;
+    this.unsynced = [];
+  }
+
+  /** durable is what a replica recovers from this disk. */
+  durable(): DurableState {
+    return { snapshot: this.snapshot, records: [...this.records] };
+  }
 }
 
 const noCrypto: Crypto = {
@@ -29,7 +79,7 @@ export class TestCluster {
   readonly ids: NodeId[];
   readonly replicas = new Map<NodeId, MultiPaxosReplica>();
   readonly machines = new Map<NodeId, KvStateMachine>();
-  readonly disks = new Map<NodeId, Disk>();
+  readonly disks = new Map<NodeId, TestDisk>();
   /** network holds messages sent between replicas and not yet delivered or dropped. */
   network: Envelope[] = [];
   /** toClients holds every message a replica sent to a client. */
@@ -51,7 +101,7 @@ export class TestCluster {
     this.ids = Array.from({ length: n }, (_, i) => i);
     this.initialMembers = initialMembers ?? this.ids;
     for (const id of this.ids) {
-      this.disks.set(id, { snapshot: undefined, records: [] });
+      this.disks.set(id, new TestDisk());
       this.start(id, seed);
     }
   }
@@ -62,10 +112,17 @@ export class TestCluster {
     return replica;
   }
 
-  /** start (re)builds a replica from its disk, as a runtime does after a crash. */
+  disk(id: NodeId): TestDisk {
+    const disk = this.disks.get(id);
+    if (disk === undefined) throw new Error(`no disk ${id}`);
+    return disk;
+  }
+
+  /** start (re)builds a replica from what its disk holds durably, as a runtime does after a crash: anything unsynced is lost. */
   start(id: NodeId, seed = 1): void {
-    const disk = this.disks.get(id) as Disk;
-    const durable: DurableState = { snapshot: disk.snapshot, records: [...disk.records] };
+    const disk = this.disk(id);
+    disk.crash();
+    const durable = disk.durable();
     const machine = new KvStateMachine();
     this.machines.set(id, machine);
     this.replicas.set(
@@ -83,25 +140,34 @@ export class TestCluster {
     this.flush(id);
   }
 
-  /** flush carries out a replica's Ready: snapshot, records, then messages (re-encoded, as a runtime would). */
+  /** flush carries out a replica's Readies: snapshot and records written and synced, then messages (re-encoded, as a runtime would). */
   flush(id: NodeId): void {
     const replica = this.replica(id);
-    const disk = this.disks.get(id) as Disk;
     for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
-      if (ready.snapshot !== undefined) {
-        disk.snapshot = ready.snapshot;
-        disk.records = [];
-      }
-      disk.records.push(...ready.persist);
-      for (const { to, message } of ready.messages) {
-        const copy = multiPaxosCodec.decode(multiPaxosCodec.encode(message));
-        this.monitor.observeSend(id, to, copy, { timeUs: 0, faulty: false });
-        const envelope = { from: id, to, message: copy };
-        if (to >= firstClientId) this.toClients.push(envelope);
-        else this.network.push(envelope);
-      }
-      replica.advance(ready);
+      this.write(id, ready);
+      this.disk(id).sync();
+      this.send(id, ready);
     }
+    this.monitor.observeReplica(replica, { timeUs: 0, faulty: false });
+  }
+
+  /** write puts a Ready's snapshot and records on the replica's disk without syncing them (a runtime's first step). */
+  write(id: NodeId, ready: Ready<MultiPaxosMessage>): void {
+    const disk = this.disk(id);
+    if (ready.snapshot !== undefined) disk.writeSnapshot(ready.snapshot);
+    for (const record of ready.persist) disk.append(record);
+  }
+
+  /** send hands a Ready's messages to the network (after its records were synced) and advances the replica. */
+  send(id: NodeId, ready: Ready<MultiPaxosMessage>): void {
+    for (const { to, message } of ready.messages) {
+      const copy = multiPaxosCodec.decode(multiPaxosCodec.encode(message));
+      this.monitor.observeSend(id, to, copy, { timeUs: 0, faulty: false });
+      const envelope = { from: id, to, message: copy };
+      if (to >= firstClientId) this.toClients.push(envelope);
+      else this.network.push(envelope);
+    }
+    this.replica(id).advance(ready);
   }
 
   /** deliver hands one message to its replica, unless either end is down. */

@@ -391,7 +391,7 @@ describe("leader leases (PML, section Master leases)", () => {
     const follower = cluster.replica(1);
     cluster.deliver({ from: 2, to: 1, message: { type: "prepare", ballotRound: 9, ballotNode: 2, fromSlot: 1 } });
     expect(cluster.take(sentBy(1, "promise"))).toHaveLength(0);
-    expect(follower.stats().preparesRefusedForLease).toBe(1);
+    expect(follower.stats().ballotsRefusedForLease).toBe(1);
     cluster.tick([1], 10);
     cluster.deliver({ from: 2, to: 1, message: { type: "prepare", ballotRound: 9, ballotNode: 2, fromSlot: 1 } });
     expect(cluster.take(sentBy(1, "promise"))).toHaveLength(1);
