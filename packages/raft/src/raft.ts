@@ -616,7 +616,11 @@ export class RaftReplica implements Replica<RaftMessage> {
       offset += chunk.length;
     }
     this.restoreSnapshot({ index: incoming.index, term: incoming.term, config: incoming.config, data });
-    this.acknowledge(from, this.log.lastIndex(), 0);
+    // Only the committed prefix is known to match the leader's log: entries
+    // kept after a snapshot the log already held may conflict with it, and
+    // acknowledging them would let the leader count them (etcd-io/raft's
+    // handleSnapshot acknowledges the commit index too).
+    this.acknowledge(from, this.log.committed, 0);
   }
 
   /**

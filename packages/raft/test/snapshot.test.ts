@@ -111,6 +111,54 @@ describe("InstallSnapshot (§7)", () => {
     expect(net.node(2).status().commitIndex).toBe(3);
   });
 
+  it("a follower that holds the snapshot's last entry acknowledges its commit index, not the entries after it (etcd's handleSnapshot)", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    seedLog(net, 2, [1, 1, 2, 2], 4, options);
+    net.queue = [];
+    net.node(2).step(1, snapshotMessage(2, 1, new Uint8Array([1, 2, 3])));
+    net.collect(2);
+    // Entries 3 and 4 (term 2) may differ from the leader's: only the snapshot's prefix is known to match.
+    expect(net.queue.map((e) => e.message)).toMatchObject([{ type: "appendResponse", reject: false, index: 2 }]);
+  });
+
+  it("a leader does not count a follower's conflicting entries after a matching snapshot towards a commit", () => {
+    const net = new TestNetwork([1, 2, 3], { ...options, snapshotEveryEntries: 2, maxBytesPerMessage: 1 << 20 });
+    net.elect(1);
+    net.put(1, "k", "v1"); // entries 1 and 2 of term 1; node 1 snapshots at 2
+    // Node 2 holds entries 1 and 2, learned no commit, and then took entries 3 and 4 from a leader of term 2.
+    seedLog(net, 2, [1, 1, 2, 2], 2, options);
+    net.isolate(2);
+    // Node 1 restarts, wins term 3 with node 3 (term 2 was node 2's), commits
+    // its no-op at 3, then appends k=v2 at 4 while node 3 is cut off.
+    net.crash(1);
+    net.start(1);
+    net.cutLink(1, 3);
+    net.node(1).campaign();
+    net.deliverAll();
+    net.heal();
+    net.isolate(2);
+    net.node(1).campaign();
+    net.deliverAll();
+    expect(net.node(1).status()).toMatchObject({ role: "leader", epoch: 3, commitIndex: 3 });
+    net.cutLink(1, 3);
+    net.put(1, "k", "v2");
+    expect(net.node(1).lastIndex()).toBe(4);
+    // The leader's snapshot at 2 reaches node 2 (a message built by hand: the
+    // leader's own back-off never sends a snapshot that the follower's log
+    // matches, but an acknowledgement must be true whichever way it came).
+    const snapshot = decodeSnapshot(net.disks.get(1)?.snapshot as Uint8Array);
+    expect(snapshot).toMatchObject({ index: 2, term: 1 });
+    net.heal();
+    net.isolate(3);
+    net.queue = [];
+    net.node(2).step(1, { ...snapshotMessage(2, 1, snapshot.data), term: 3 });
+    net.deliverAll();
+    // Whatever the leader committed, node 2 (its only other replica now) holds: it must not count node 2's term-2 entries.
+    const commit = net.node(1).status().commitIndex;
+    expect(commit).toBeGreaterThanOrEqual(3);
+    for (let index = 3; index <= commit; index++) expect(net.node(2).entryTerm(index), `entry ${index}`).toBe(net.node(1).entryTerm(index));
+  });
+
   it("a snapshot older than the follower's commit index changes nothing", () => {
     const net = new TestNetwork([1, 2, 3]);
     net.elect(1);
