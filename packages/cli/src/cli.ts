@@ -1,24 +1,33 @@
 import { runCheckCommand } from "./commands/check.ts";
 import { runSimCommand } from "./commands/sim.ts";
+import { runSwarmCommand } from "./commands/swarm.ts";
 import { type CommandIo, UsageError } from "./io.ts";
 import { checkRun } from "./check-run.ts";
 
-const commands = ["sim", "check"] as const;
+const commands = ["sim", "swarm", "check"] as const;
 
 const usage = `usage: concord <command> [flags]
 
 commands:
   sim     run one simulation and print its figures (concord sim --help)
+  swarm   run many seeds in parallel and list the failing ones (concord swarm --help)
   check   check a history file for linearizability (concord check --help)
 `;
 
-/** runCli runs one `concord` invocation and returns its exit code; a usage error prints one line and returns 2. */
-export function runCli(args: readonly string[], io: CommandIo): number {
+/**
+ * runCli runs one `concord` invocation and returns its exit code; a usage
+ * error prints one line and returns 2. Every command but `swarm` runs
+ * synchronously and returns the code itself; `swarm` waits for its worker
+ * threads and returns a promise of it.
+ */
+export function runCli(args: readonly string[], io: CommandIo): number | Promise<number> {
   const [command, ...rest] = args;
   try {
     switch (command) {
       case "sim":
         return runSimCommand(rest, io, checkRun);
+      case "swarm":
+        return runSwarmCommand(rest, io).catch((error: unknown) => usageExit(error, io));
       case "check":
         return runCheckCommand(rest, io);
       case undefined:
@@ -30,10 +39,15 @@ export function runCli(args: readonly string[], io: CommandIo): number {
         throw new UsageError(`unknown command "${command}"; allowed: ${commands.join(", ")}`);
     }
   } catch (error) {
-    if (error instanceof UsageError) {
-      io.stderr(`concord: ${error.message}\n`);
-      return 2;
-    }
-    throw error;
+    return usageExit(error, io);
   }
+}
+
+/** usageExit prints a usage error on one line and returns exit code 2; any other error is a bug and is thrown on. */
+function usageExit(error: unknown, io: CommandIo): number {
+  if (error instanceof UsageError) {
+    io.stderr(`concord: ${error.message}\n`);
+    return 2;
+  }
+  throw error;
 }

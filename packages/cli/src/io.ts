@@ -4,6 +4,8 @@ export interface CommandIo {
   stderr(text: string): void;
   readFile(path: string): string;
   writeFile(path: string, data: string): void;
+  /** stderrIsTty: progress may rewrite its line in place (a terminal) rather than print a line per step (a log). */
+  readonly stderrIsTty?: boolean;
 }
 
 /** UsageError is a bad flag or value: the command prints its message on one line and exits with code 2. */

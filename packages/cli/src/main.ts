@@ -8,5 +8,6 @@ const code = runCli(process.argv.slice(2), {
   stderr: (text) => process.stderr.write(text),
   readFile: (path) => readFileSync(path, "utf8"),
   writeFile: (path, data) => writeFileSync(path, data),
+  stderrIsTty: process.stderr.isTTY === true,
 });
-process.exitCode = code;
+process.exitCode = await code;

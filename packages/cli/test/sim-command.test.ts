@@ -5,6 +5,7 @@ import { captureIo } from "./helpers.ts";
 function run(args: string[]): { code: number; out: string; err: string } {
   const io = captureIo();
   const code = runCli(args, io);
+  if (typeof code !== "number") throw new Error("concord sim must run synchronously");
   return { code, out: io.out, err: io.err };
 }
 

@@ -1,0 +1,75 @@
+import type { ScenarioInput } from "@concord/sim";
+import { findAlgorithm } from "./algorithms.ts";
+import { checkRun } from "./check-run.ts";
+import { type ReplayableRun, replayCommandFor } from "./scenario-file.ts";
+import { simulate } from "./simulate.ts";
+
+/**
+ * SeedTask is one run of a swarm: plain data, so that it can cross to a
+ * worker thread. The algorithm travels by name and is looked up there.
+ */
+export interface SeedTask {
+  readonly algo: string;
+  readonly nodes: number;
+  readonly scenario: string | ScenarioInput;
+  /** scenarioFile is the file the scenario came from, for the replay command. */
+  readonly scenarioFile?: string;
+  readonly seed: number;
+  readonly ops?: number;
+  readonly clients?: number;
+  readonly protocolOptions?: Readonly<Record<string, unknown>>;
+}
+
+/** SeedOutcome is what one seed showed: its problems (none when it kept every guarantee) and the command that replays it. */
+export interface SeedOutcome {
+  readonly algo: string;
+  readonly nodes: number;
+  readonly seed: number;
+  /** problems lists broken invariants, a non-linearizable or undecided history, or the error the run threw. */
+  readonly problems: readonly string[];
+  readonly replay: string;
+}
+
+/**
+ * runSeedTask runs one seed and checks it as `concord sim` does. A run that
+ * throws (an assertion in a protocol, say) is a failing seed, not the end of
+ * the swarm: assertions guard programmer errors, and finding those is the
+ * point. A checker that cannot decide counts as a failure too: a swarm must
+ * not call a history it could not check a pass.
+ */
+export function runSeedTask(task: SeedTask): SeedOutcome {
+  const { algo, nodes, seed } = task;
+  const run = simulatedRun(task);
+  const replay = replayCommandFor(run, task.scenarioFile);
+  const algorithm = findAlgorithm(algo);
+  if (algorithm === undefined) return { algo, nodes, seed, problems: [`no algorithm named "${algo}"`], replay };
+  try {
+    const { report } = simulate({ ...run, algorithm }, checkRun);
+    const problems = [
+      ...report.invariantViolations.map((violation) => `[${violation.invariant}] ${violation.message}`),
+      ...(report.linearizable === true ? [] : [report.linearizability]),
+    ];
+    return { algo, nodes, seed, problems, replay };
+  } catch (error) {
+    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    return { algo, nodes, seed, problems: [`the run threw ${text}`], replay };
+  }
+}
+
+/** seedFailure is the outcome of a seed whose run could not report (its worker died). */
+export function seedFailure(task: SeedTask, problem: string): SeedOutcome {
+  return { algo: task.algo, nodes: task.nodes, seed: task.seed, problems: [problem], replay: replayCommandFor(simulatedRun(task), task.scenarioFile) };
+}
+
+/** simulatedRun is the part of a task that the simulator and the replay command read. */
+function simulatedRun(task: SeedTask): ReplayableRun {
+  return {
+    algo: task.algo,
+    nodes: task.nodes,
+    scenario: task.scenario,
+    seed: task.seed,
+    ...(task.ops !== undefined ? { ops: task.ops } : {}),
+    ...(task.clients !== undefined ? { clients: task.clients } : {}),
+    ...(task.protocolOptions !== undefined ? { protocolOptions: task.protocolOptions } : {}),
+  };
+}
