@@ -1,0 +1,215 @@
+// The mutation check's machinery: find the planted-bug patches, read their
+// headers, check that they apply, and run one against a scratch copy of the
+// working tree. scripts/mutants/run.ts is the command; README.md says how a
+// patch is laid out.
+import { execFile, execFileSync } from "node:child_process";
+import { cpSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+
+/** MutantHeader is what a patch says about itself, before its first `diff --git` line. */
+export interface MutantHeader {
+  /** description is the `Mutant:` line: what the planted bug is. */
+  readonly description: string;
+  /** tests are the `Tests:` files (from the repository root) to run instead of the whole project. */
+  readonly tests: readonly string[];
+  /** testName is the `Test-name:` pattern handed to vitest's `-t`. */
+  readonly testName: string | undefined;
+  /** env holds the `Env:` variables set for the run. */
+  readonly env: Readonly<Record<string, string>>;
+}
+
+/** Mutant is one planted bug: a patch whose tests live in a vitest project. */
+export interface Mutant {
+  /** id is `<project>/<name>`, what the report and the filters use. */
+  readonly id: string;
+  readonly project: string;
+  readonly name: string;
+  /** path is the patch file, from the repository root. */
+  readonly path: string;
+  readonly header: MutantHeader;
+}
+
+/** MutantVerdict is how a mutant fared: caught (a test failed), missed (all passed) or an error (it did not apply, or no test ran). */
+export interface MutantVerdict {
+  readonly mutant: Mutant;
+  readonly kind: "caught" | "missed" | "error";
+  readonly detail: string;
+  readonly seconds: number;
+}
+
+/** mutantsDir is where the patches live, from the repository root. */
+export const mutantsDir = "scripts/mutants";
+
+/** mutantTimeoutMs bounds one mutant's test run; a run that takes longer is an error, not a catch. */
+const mutantTimeoutMs = 30 * 60_000;
+
+/** parseMutantHeader reads the header lines before a patch's first `diff --git` line. */
+export function parseMutantHeader(patch: string): MutantHeader {
+  const headerEnd = patch.search(/^diff --git /m);
+  const lines = (headerEnd < 0 ? "" : patch.slice(0, headerEnd)).split("\n");
+  let description = "";
+  const tests: string[] = [];
+  let testName: string | undefined;
+  const env: Record<string, string> = {};
+  for (const line of lines) {
+    const match = /^([A-Za-z-]+):\s*(.*)$/.exec(line.trim());
+    if (match === null) continue;
+    const [, field, value] = match as unknown as [string, string, string];
+    switch (field.toLowerCase()) {
+      case "mutant":
+        description = value;
+        break;
+      case "tests":
+        tests.push(...value.split(/\s+/).filter((path) => path !== ""));
+        break;
+      case "test-name":
+        testName = value;
+        break;
+      case "env":
+        for (const pair of value.split(/\s+/).filter((item) => item !== "")) {
+          const at = pair.indexOf("=");
+          if (at <= 0) throw new Error(`Env: expected NAME=value, got "${pair}"`);
+          env[pair.slice(0, at)] = pair.slice(at + 1);
+        }
+        break;
+    }
+  }
+  return { description, tests, testName, env };
+}
+
+/** listMutants finds every `scripts/mutants/<project>/<name>.patch`, sorted by id. */
+export function listMutants(repoRoot: string): Mutant[] {
+  const root = join(repoRoot, mutantsDir);
+  const mutants: Mutant[] = [];
+  for (const project of readdirSync(root).sort()) {
+    if (!lstatSync(join(root, project)).isDirectory()) continue;
+    for (const file of readdirSync(join(root, project)).sort()) {
+      if (!file.endsWith(".patch")) continue;
+      const name = file.slice(0, -".patch".length);
+      const path = `${mutantsDir}/${project}/${file}`;
+      mutants.push({ id: `${project}/${name}`, project, name, path, header: parseMutantHeader(readFileSync(join(repoRoot, path), "utf8")) });
+    }
+  }
+  return mutants;
+}
+
+/** vitestProjects lists the project names vitest.config.ts defines, the only folders a mutant may sit in. */
+export async function vitestProjects(repoRoot: string): Promise<string[]> {
+  const config = (await import(join(repoRoot, "vitest.config.ts"))) as { default: { test?: { projects?: { test?: { name?: string } }[] } } };
+  return (config.default.test?.projects ?? []).map((project) => project.test?.name ?? "").filter((name) => name !== "");
+}
+
+/** applyError returns why a patch does not apply to the tree at `dir` (`git apply --check`), or undefined when it does. */
+export function applyError(dir: string, patchPath: string): string | undefined {
+  try {
+    execFileSync("git", ["apply", "--check", patchPath], { cwd: dir, stdio: ["ignore", "pipe", "pipe"] });
+    return undefined;
+  } catch (error) {
+    const stderr = String((error as { stderr?: Buffer }).stderr ?? (error as Error).message).trim();
+    return stderr === "" ? "git apply --check failed" : stderr.split("\n").slice(0, 3).join(" / ");
+  }
+}
+
+/**
+ * makeScratchCopy copies the working tree (tracked and untracked files, not
+ * ignored ones) into a new temporary folder, with node_modules rebuilt from
+ * links: the packages' own links to each other are copied as the relative
+ * links they are, so that they lead to the copy's (mutated) packages, and the
+ * pnpm store is linked, not copied. A copy takes about a second.
+ */
+export function makeScratchCopy(repoRoot: string): string {
+  const dir = mkdtempSync(join(tmpdir(), "concord-mutant-"));
+  const listed = execFileSync("git", ["ls-files", "-z", "--cached", "--others", "--exclude-standard"], { cwd: repoRoot, maxBuffer: 64 << 20 }).toString("utf8");
+  for (const path of new Set(listed.split("\0").filter((path) => path !== ""))) {
+    const from = join(repoRoot, path);
+    if (!existsSync(from)) continue; // deleted in the working tree
+    mkdirSync(dirname(join(dir, path)), { recursive: true });
+    cpSync(from, join(dir, path), { verbatimSymlinks: true });
+  }
+  linkNodeModules(repoRoot, dir);
+  return dir;
+}
+
+function linkNodeModules(repoRoot: string, dir: string): void {
+  const rootModules = join(repoRoot, "node_modules");
+  mkdirSync(join(dir, "node_modules"), { recursive: true });
+  for (const entry of readdirSync(rootModules)) {
+    if (entry.startsWith(".vite")) continue; // vite's caches: the copy makes its own
+    if (entry === ".pnpm") symlinkSync(join(rootModules, entry), join(dir, "node_modules", entry));
+    else cpSync(join(rootModules, entry), join(dir, "node_modules", entry), { recursive: true, verbatimSymlinks: true });
+  }
+  // Each workspace package's node_modules (packages/*, bench) holds relative links to its dependencies.
+  for (const top of readdirSync(repoRoot)) {
+    if (top === "node_modules" || top.startsWith(".") || !lstatSync(join(repoRoot, top)).isDirectory()) continue;
+    for (const sub of ["", ...readdirSync(join(repoRoot, top))]) {
+      const from = join(repoRoot, top, sub, "node_modules");
+      if (existsSync(from)) cpSync(from, join(dir, top, sub, "node_modules"), { recursive: true, verbatimSymlinks: true });
+    }
+  }
+}
+
+/** removeScratchCopy deletes a scratch copy (its links into the real node_modules are removed, not followed). */
+export function removeScratchCopy(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/**
+ * runMutant applies one patch to a scratch copy, runs the project's tests
+ * (or the header's selection) there with vitest's JSON report, reverts the
+ * patch, and says whether a test caught it. A run in which no test ran is an
+ * error, never a catch: a misspelt test file must not pass for a caught bug.
+ */
+export async function runMutant(scratch: string, repoRoot: string, mutant: Mutant): Promise<MutantVerdict> {
+  const startedMs = performance.now();
+  const verdict = (kind: MutantVerdict["kind"], detail: string): MutantVerdict => ({ mutant, kind, detail, seconds: (performance.now() - startedMs) / 1000 });
+  const patchPath = join(repoRoot, mutant.path);
+  const notApplying = applyError(scratch, patchPath);
+  if (notApplying !== undefined) return verdict("error", `does not apply: ${notApplying}`);
+  execFileSync("git", ["apply", patchPath], { cwd: scratch, stdio: "ignore" });
+  try {
+    const reportPath = join(scratch, `.mutant-report-${process.pid}.json`);
+    rmSync(reportPath, { force: true });
+    const args = [join(scratch, "node_modules/vitest/vitest.mjs"), "run", "--project", mutant.project, "--reporter=json", `--outputFile=${reportPath}`];
+    if (mutant.header.testName !== undefined) args.push("-t", mutant.header.testName);
+    args.push(...mutant.header.tests);
+    const exit = await run(process.execPath, args, scratch, { ...process.env, ...mutant.header.env });
+    if (exit.timedOut) return verdict("error", `the tests ran longer than ${mutantTimeoutMs / 60_000} minutes`);
+    if (!existsSync(reportPath)) return verdict("error", `vitest wrote no report (exit ${exit.code}): ${exit.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+    const report = JSON.parse(readFileSync(reportPath, "utf8")) as VitestJsonReport;
+    return judge(report, verdict);
+  } finally {
+    execFileSync("git", ["apply", "-R", patchPath], { cwd: scratch, stdio: "ignore" });
+  }
+}
+
+/** VitestJsonReport is the part of vitest's JSON report the verdict reads. */
+interface VitestJsonReport {
+  readonly numTotalTests: number;
+  readonly numFailedTests: number;
+  readonly numPassedTests: number;
+  readonly numFailedTestSuites: number;
+  readonly testResults: readonly { readonly name: string; readonly status: string; readonly message?: string; readonly assertionResults: readonly { readonly fullName: string; readonly status: string }[] }[];
+}
+
+function judge(report: VitestJsonReport, verdict: (kind: MutantVerdict["kind"], detail: string) => MutantVerdict): MutantVerdict {
+  if (report.numFailedTests > 0) {
+    const failed = report.testResults.flatMap((file) => file.assertionResults.filter((test) => test.status === "failed").map((test) => test.fullName));
+    return verdict("caught", `${report.numFailedTests} of ${report.numTotalTests} tests failed, first: ${failed[0] ?? "?"}`);
+  }
+  if (report.numFailedTestSuites > 0) {
+    const file = report.testResults.find((result) => result.status === "failed");
+    return verdict("caught", `a test file failed to run: ${file?.name ?? "?"}: ${(file?.message ?? "").split("\n")[0] ?? ""}`);
+  }
+  if (report.numPassedTests === 0) return verdict("error", "no test ran: check the project and the header's Tests and Test-name");
+  return verdict("missed", `all ${report.numPassedTests} tests passed`);
+}
+
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string; timedOut: boolean }> {
+  return new Promise((resolve) => {
+    execFile(command, args, { cwd, env, timeout: mutantTimeoutMs, maxBuffer: 256 << 20 }, (error, _stdout, stderr) => {
+      const timedOut = error !== null && (error as { killed?: boolean }).killed === true;
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stderr, timedOut });
+    });
+  });
+}

@@ -1,0 +1,64 @@
+// The planted bugs of `pnpm test:mutants` are too slow to run in `pnpm test`, but they must not rot:
+// every patch still applies to the tree, sits in a vitest project's folder, and names test files that exist.
+import { existsSync, mkdtempSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { describe, expect, test } from "vitest";
+import { applyError, listMutants, parseMutantHeader, vitestProjects } from "../mutants/mutants.ts";
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const mutants = listMutants(repoRoot);
+
+describe("planted bugs (pnpm test:mutants)", () => {
+  test("there are some, among them the old pause behaviour of the simulator", () => {
+    expect(mutants.map((mutant) => mutant.id)).toContain("sim/paused-node-drops-ticks");
+  });
+
+  test.each(mutants.map((mutant) => [mutant.id, mutant] as const))("%s still applies to the tree, and its header names a project and test files that exist", async (_id, mutant) => {
+    expect(applyError(repoRoot, join(repoRoot, mutant.path)), `${mutant.path} no longer applies: refresh it against the code it mutates`).toBeUndefined();
+    expect(await vitestProjects(repoRoot)).toContain(mutant.project);
+    expect(mutant.name).toMatch(/^[a-z0-9][a-z0-9-]*$/);
+    for (const file of mutant.header.tests) expect(existsSync(join(repoRoot, file)), `${mutant.path} names ${file}, which does not exist`).toBe(true);
+  });
+});
+
+describe("a mutant's header", () => {
+  test("reads the description, test files, test name and environment before the first diff, and nothing after it", () => {
+    const header = parseMutantHeader(
+      [
+        "Mutant: a vote not persisted before the reply",
+        "Tests: packages/raft/test/a.test.ts packages/raft/test/b.test.ts",
+        "Tests: packages/raft/test/c.test.ts",
+        "Test-name: persists its vote",
+        "Env: CONCORD_SEEDS=20 X=1",
+        "",
+        "diff --git a/x.ts b/x.ts",
+        "Tests: packages/raft/test/not-a-header.test.ts",
+      ].join("\n"),
+    );
+    expect(header).toEqual({
+      description: "a vote not persisted before the reply",
+      tests: ["packages/raft/test/a.test.ts", "packages/raft/test/b.test.ts", "packages/raft/test/c.test.ts"],
+      testName: "persists its vote",
+      env: { CONCORD_SEEDS: "20", X: "1" },
+    });
+  });
+
+  test("is optional: a bare diff runs the whole project", () => {
+    expect(parseMutantHeader("diff --git a/x.ts b/x.ts\n")).toEqual({ description: "", tests: [], testName: undefined, env: {} });
+  });
+
+  test("refuses an Env entry that is not NAME=value", () => {
+    expect(() => parseMutantHeader("Env: CONCORD_SEEDS\ndiff --git a/x b/x\n")).toThrow(/Env: expected NAME=value, got "CONCORD_SEEDS"/);
+  });
+});
+
+describe("applyError", () => {
+  test("says why a patch that no longer matches the code does not apply", () => {
+    const stale = join(mkdtempSync(join(tmpdir(), "concord-stale-")), "stale.patch");
+    const lines = ["diff --git a/package.json b/package.json", "--- a/package.json", "+++ b/package.json", "@@ -1,3 +1,3 @@", " {", '-  "name": "not-this-repository",', '+  "name": "mutated",', '   "private": true,', ""];
+    writeFileSync(stale, lines.join("\n"));
+    expect(applyError(repoRoot, stale)).toMatch(/patch does not apply/);
+  });
+});
