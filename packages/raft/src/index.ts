@@ -2,7 +2,7 @@
 export { raft } from "./algorithm.ts";
 export { RaftReplica, type RaftRole, type ProposalResult, type TransferResult, type ConfigChangeOptions } from "./raft.ts";
 export { RaftClient, createRaftClient, raftClientAdapter } from "./client.ts";
-export { raftOptionsSchema, type RaftOptions } from "./options.ts";
+export { leaseTicks, raftOptionsSchema, type RaftOptions } from "./options.ts";
 export {
   raftCodec,
   entryKind,

@@ -29,6 +29,12 @@ export const raftOptionsSchema = z
     snapshotEveryEntries: z.number().int().min(1).default(10_000),
     /** leaseReads: serve reads from the leader's lease instead of a ReadIndex round (thesis §6.4.1); needs checkQuorum. */
     leaseReads: z.boolean().default(false),
+    /**
+     * clockDriftBoundPercent is the assumed bound on how much two replicas'
+     * tick rates differ; a lease read is correct only if it holds (see
+     * {@link leaseTicks}).
+     */
+    clockDriftBoundPercent: z.number().int().min(0).max(40).default(10),
     /** transferTimeoutTicks: a leadership transfer that has not finished by then is abandoned (thesis §3.10). */
     transferTimeoutTicks: z.number().int().min(1).optional(),
     /** clientRetryTicks / clientGiveUpTicks: the client's patience, in ticks. */
@@ -38,7 +44,26 @@ export const raftOptionsSchema = z
   .strict()
   .refine((o) => o.heartbeatTicks < o.electionTimeoutTicks, { message: "heartbeatTicks must be below electionTimeoutTicks", path: ["heartbeatTicks"] })
   .refine((o) => !o.leaseReads || o.checkQuorum, { message: "leaseReads requires checkQuorum", path: ["leaseReads"] })
+  .refine((o) => !o.leaseReads || leaseTicks(o.electionTimeoutTicks, o.clockDriftBoundPercent) > o.heartbeatTicks, {
+    message: "with leaseReads, the lease (electionTimeoutTicks less the clock drift bound and one tick) must outlast heartbeatTicks so that heartbeats can renew it",
+    path: ["clockDriftBoundPercent"],
+  })
   .refine((o) => o.clientGiveUpTicks >= o.clientRetryTicks, { message: "clientGiveUpTicks must be at least clientRetryTicks", path: ["clientGiveUpTicks"] });
+
+/**
+ * leaseTicks is how many of its own ticks after sending a heartbeat round a
+ * leader may serve reads on the acknowledgements of that round (thesis
+ * §6.4.1). A voter that acknowledged the round ignores vote requests for
+ * electionTimeoutTicks of its own ticks after receiving it (thesis §4.2.3, with
+ * check-quorum), and two clocks may differ in rate by up to the drift bound
+ * each way, so the leader trusts only electionTimeoutTicks x (1 - 2 x drift),
+ * less one tick because neither side counts the part of a tick that passed
+ * before the round was sent or received. The lease starts at the tick the
+ * round was sent, never when its acknowledgements arrive.
+ */
+export function leaseTicks(electionTimeoutTicks: number, clockDriftBoundPercent: number): number {
+  return Math.floor((electionTimeoutTicks * (100 - 2 * clockDriftBoundPercent)) / 100) - 1;
+}
 
 /** RaftOptions are Raft's validated options. */
 export type RaftOptions = z.output<typeof raftOptionsSchema>;

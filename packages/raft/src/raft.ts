@@ -32,7 +32,7 @@ import {
   type SnapshotResponse,
   type VoteResponse,
 } from "./messages.ts";
-import { raftOptionsSchema, type RaftOptions } from "./options.ts";
+import { leaseTicks, raftOptionsSchema, type RaftOptions } from "./options.ts";
 import { ReadIndexQueue } from "./read-index.ts";
 import { Progress } from "./progress.ts";
 import { jointIndex, jointVote, type VoteResult } from "./quorum.ts";
@@ -127,6 +127,8 @@ export class RaftReplica implements Replica<RaftMessage> {
   private incoming: IncomingSnapshot | undefined;
 
   private readonly reads: ReadIndexQueue;
+  /** leaseTicks is how long after sending a round the leader trusts its acknowledgements for lease reads. */
+  private readonly leaseTicks: number;
   /** needBroadcast: entries were appended since the last Ready; they go out in one append per follower. */
   private needBroadcast = false;
   /** proposed remembers each client's latest request in this leader's log, so that a retry is not appended twice. */
@@ -148,6 +150,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.rng = context.rng;
     this.sessions = new SessionStateMachine(context.stateMachine);
     this.reads = new ReadIndexQueue(this.options.maxPendingReads, this.options.leaseReads);
+    this.leaseTicks = leaseTicks(this.options.electionTimeoutTicks, this.options.clockDriftBoundPercent);
     this.config = { voters: sortedIds(context.replicas), outgoing: [], learners: [] };
     this.recover(context.durable.snapshot, context.durable.records);
   }
@@ -900,14 +903,15 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   /**
    * leaseValid tells whether a majority acknowledged a message this leader
-   * sent less than half an election timeout ago. Each of them reset its
-   * election timer on receiving it and, with check-quorum, ignores vote
-   * requests for a full election timeout after that (thesis §6.4.1), so no
-   * other leader can exist yet; the halving leaves room for clock drift.
+   * sent less than {@link leaseTicks} ago. Each of them reset its election
+   * timer on receiving it and, with check-quorum, ignores vote requests for a
+   * full election timeout after that (thesis §6.4.1, §4.2.3), so no other
+   * leader can exist yet, provided the clocks' rates differ by no more than
+   * `clockDriftBoundPercent`.
    */
   private leaseValid(): boolean {
     const sentTick = this.reads.confirmedSinceTick(this.confirmedReadContext());
-    return sentTick !== undefined && this.ticks - sentTick < Math.floor(this.options.electionTimeoutTicks / 2);
+    return sentTick !== undefined && this.ticks - sentTick < this.leaseTicks;
   }
 
   /** confirmedReadContext is the newest read context a quorum (this leader included) has echoed. */

@@ -4,8 +4,9 @@
 // leader (thesis §4.2.3, §6.2). These are the schedules of issue 21, bugs 4
 // and 5, in which a voter forgot its leader too early, and the lease arithmetic
 // of issue 10, bug 2.
-import { firstClientId, type NodeId } from "@concord/core";
+import { ConfigError, firstClientId, type NodeId } from "@concord/core";
 import { describe, expect, it } from "vitest";
+import { leaseTicks } from "../src/index.ts";
 import { TestNetwork, type Envelope } from "./network.ts";
 
 const leaseOptions = { preVote: true, checkQuorum: true, leaseReads: true };
@@ -137,5 +138,62 @@ describe("a voter inside a leader's lease does not help elect another leader (th
     expect(net.node(3).raftRole()).not.toBe("leader");
     expect(putAcknowledged(net, 3, "v2")).toBe(false);
     expect(net.node(2).status()).toMatchObject({ leader: 1, epoch: 1 });
+  });
+});
+
+describe("the lease's length (thesis §6.4.1; issue 10, bug 2)", () => {
+  it("a lease lasts electionTimeoutTicks less the clock drift bound and one tick, counted from the tick its round was sent", () => {
+    const lease = leaseTicks(10, 10);
+    expect(lease).toBe(7);
+    const net = new TestNetwork([1, 2, 3], leaseOptions);
+    net.elect(1);
+    net.put(1, "k", "v1");
+    net.tick(1); // a round sent and acknowledged at once
+    net.isolate(1);
+    net.tick(1, lease - 1);
+    expect(readAt(net, 1)).toBe("v1");
+    net.tick(1);
+    expect(readAt(net, 1)).toBeUndefined(); // a ReadIndex round, which the cut-off leader cannot complete
+    expect(net.node(1).raftRole()).toBe("leader");
+  });
+
+  it("acknowledgements that arrive late do not renew the lease: the others elected a leader meanwhile", () => {
+    const net = new TestNetwork([1, 2, 3], leaseOptions);
+    net.elect(1);
+    net.put(1, "k", "v1");
+    net.queue = [];
+    net.node(1).tick();
+    net.collect(1);
+    const round = net.queue;
+    net.queue = [];
+    for (const envelope of round) net.deliver(envelope);
+    net.collect(2);
+    net.collect(3);
+    const delayedAcks = net.queue; // the round's acknowledgements are held up in the network
+    net.queue = [];
+    // Nodes 2 and 3 wait out the election timeout since that round and elect
+    // node 2, which commits k=v2; node 1's clock runs at the same rate.
+    net.isolate(1);
+    net.tick(2, 10);
+    net.tick(3, 10);
+    net.tick(1, 10);
+    net.elect(2);
+    expect(net.node(2).raftRole()).toBe("leader");
+    expect(putAcknowledged(net, 2, "v2")).toBe(true);
+    // Now the acknowledgements reach node 1, which still believes it leads.
+    net.heal();
+    for (const envelope of delayedAcks) net.deliver(envelope);
+    net.isolate(1);
+    net.deliverAll();
+    expect(net.node(1).raftRole()).toBe("leader");
+    expect(readAt(net, 1)).toBeUndefined();
+  });
+
+  it("clockDriftBoundPercent is validated: out of range, or leaving a lease no longer than a heartbeat, is a configuration error", () => {
+    const net = new TestNetwork([1]);
+    expect(() => net.start(1, { ...leaseOptions, clockDriftBoundPercent: 41 })).toThrow(ConfigError);
+    expect(() => net.start(1, { ...leaseOptions, clockDriftBoundPercent: -1 })).toThrow(/clockDriftBoundPercent/);
+    expect(() => net.start(1, { ...leaseOptions, electionTimeoutTicks: 4, heartbeatTicks: 2, clockDriftBoundPercent: 20 })).toThrow(/clockDriftBoundPercent/);
+    expect(() => net.start(1, { ...leaseOptions, electionTimeoutTicks: 4, heartbeatTicks: 1, clockDriftBoundPercent: 0 })).not.toThrow();
   });
 });

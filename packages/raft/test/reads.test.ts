@@ -1,6 +1,7 @@
 // Linearizable reads without log entries (thesis §6.4 ReadIndex, §6.4.1 leases).
 import { ConfigError, firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
+import { leaseTicks } from "../src/index.ts";
 import { TestNetwork } from "./network.ts";
 
 const reader = firstClientId + 50;
@@ -119,7 +120,7 @@ describe("lease reads (thesis §6.4.1)", () => {
     const delayedAcks = net.queue; // the acknowledgements are held up in the network
     net.queue = [];
     net.isolate(1);
-    net.tick(1, 5);
+    net.tick(1, leaseTicks(10, 10)); // the defaults: electionTimeoutTicks 10, clockDriftBoundPercent 10
     net.heal();
     for (const envelope of delayedAcks) net.deliver(envelope);
     net.queue = [];
