@@ -58,6 +58,14 @@ describe("concord swarm", () => {
     expect(code).toBe(0);
   });
 
+  it("on a terminal, rewrites one progress line in place and ends it with a newline", async () => {
+    const io = Object.assign(captureIo(), { stderrIsTty: true });
+    const code = await runCli(["swarm", "--algo", "solo", "--scenario", "steady", "--seeds", "3", "--ops", "5", "--jobs", "1"], io);
+    expect(code).toBe(0);
+    expect(io.err).toMatch(/\rswarm: 3\/3 seeds, 0 failed, .*\n$/);
+    expect(io.err.split("\n").filter((line) => line.includes("seeds/s"))).toHaveLength(1);
+  });
+
   it.each([
     [["--seeds", "3"], /--algo is required; allowed: solo, raft, multipaxos, pbft, all/],
     [["--algo", "zab"], /--algo: unknown value "zab"/],
