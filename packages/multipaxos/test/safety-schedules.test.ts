@@ -33,8 +33,11 @@ function deliverTo(cluster: TestCluster, envelopes: readonly Envelope[], to: rea
 }
 
 describe("a chosen watermark vouches only for what was chosen in its ballot (PMMC decisions; issue 21, bug 1)", () => {
-  test("a leader that learns from a peer that a higher ballot chose another value where it proposed does not make its acceptor execute its losing proposal", () => {
-    const cluster = new TestCluster(5);
+  test.each([
+    ["chosen values (catch-up)", {}],
+    ["a snapshot transfer", { snapshotEveryEntries: 2 }],
+  ])("a leader that learns from a peer through %s that a higher ballot chose another value where it proposed does not make its acceptor execute its losing proposal", (_how, options) => {
+    const cluster = new TestCluster(5, options);
     // Leader 0 (ballot 1.0) gets A chosen at slot 1; its next heartbeat to node 1 (watermark 1) is held back.
     cluster.request(0, put("a", "A"));
     cluster.deliverAll();
@@ -73,11 +76,12 @@ describe("a chosen watermark vouches only for what was chosen in its ballot (PMM
       const requests = cluster.take(sentBy(1, "catchupRequest"));
       cluster.network = [];
       deliverTo(cluster, requests, [0, 3, 4]);
-      deliverTo(cluster, cluster.take((envelope) => envelope.to === 1 && envelope.message.type === "chosen"), [1]);
+      deliverTo(cluster, cluster.take((envelope) => envelope.to === 1 && (envelope.message.type === "chosen" || envelope.message.type === "snapshotTransfer")), [1]);
       cluster.network = [];
     }
     expect(cluster.replica(1).status().commitIndex).toBe(2);
     expect(cluster.valueAt(1, "x")).toBe("Y");
+    expect(cluster.replica(1).stats().snapshotsInstalled).toBe("snapshotEveryEntries" in options ? 1 : 0);
 
     // Whatever node 1 sends now in ballot 2.1 reaches node 2, which accepted X at slot 2 in that ballot.
     for (let i = 0; i < 5; i++) {
