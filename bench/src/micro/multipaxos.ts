@@ -35,7 +35,8 @@ class InProcessCluster {
     for (let i = 0; i < count; i++) {
       this.sequence++;
       const clientId = firstClientId + i;
-      leader.step(clientId, { type: "request", clientId, sequence: this.sequence, command, readOnly: false });
+      // A real client's session key is a random 53-bit number: as wide on the wire.
+      leader.step(clientId, { type: "request", clientId, session: 2 ** 52 + clientId, sequence: this.sequence, command, readOnly: false });
     }
     this.network.run(leader);
   }
@@ -58,7 +59,7 @@ export function register(bench: Bench): void {
     ballotRound: 3,
     ballotNode: 1,
     slot: 12345,
-    commands: [{ clientId: firstClientId, sequence: 42, command, readOnly: false }],
+    commands: [{ clientId: firstClientId, session: 2 ** 52 + 1, sequence: 42, command, readOnly: false }],
     members: [],
     chosenWatermark: 12344,
     leaseTick: 99,

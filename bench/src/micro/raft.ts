@@ -32,7 +32,8 @@ class InProcessRaft {
     for (let i = 0; i < count; i++) {
       this.sequence++;
       const clientId = firstClientId + i;
-      leader.step(clientId, { type: "clientRequest", clientId, sequence: this.sequence, command, readOnly: false });
+      // A real client's session key is a random 53-bit number: as wide on the wire.
+      leader.step(clientId, { type: "clientRequest", clientId, session: 2 ** 52 + clientId, sequence: this.sequence, command, readOnly: false });
     }
     this.network.run(leader);
   }
@@ -54,7 +55,7 @@ export function register(bench: Bench): void {
     term: 3,
     prevLogIndex: 12344,
     prevLogTerm: 3,
-    entries: [{ term: 3, index: 12345, kind: 0, clientId: firstClientId, sequence: 42, command, voters: [], outgoing: [], learners: [] }],
+    entries: [{ term: 3, index: 12345, kind: 0, clientId: firstClientId, session: 2 ** 52 + 1, sequence: 42, command, voters: [], outgoing: [], learners: [] }],
     commit: 12343,
     readContext: 7,
   };

@@ -27,11 +27,17 @@ export interface ReplicaContext {
 
 /** ClientContext is everything a runtime hands a protocol to build one client. */
 export interface ClientContext {
+  /** id is the client's network address, where replies go; a restarted client may reuse it. */
   readonly id: NodeId;
   readonly replicas: readonly NodeId[];
+  /** rng also draws the client's session key: give every client object its own stream, or a restart repeats the key. */
   readonly rng: Rng;
   readonly crypto: Crypto;
   readonly options: ProtocolOptions;
+  /** session pins the client's session key, an integer in [1, 2^53 - 1]; drawn from `rng` when absent (see ClientSession). */
+  readonly session?: number;
+  /** firstSequence is the sequence of the client's first request, in [1, 2^53 - 1]; 1 when absent. */
+  readonly firstSequence?: number;
 }
 
 /** FaultModel is the kind of failure an algorithm tolerates. */

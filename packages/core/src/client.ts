@@ -28,9 +28,11 @@ export type SubmitResult = { readonly kind: "accepted"; readonly sequence: numbe
 
 /**
  * Client is the client side of a protocol, a deterministic state machine like
- * {@link Replica}. It carries exactly-once sessions: every request has
- * (clientId, sequence), sequences increase by one, and at most one request is
- * outstanding at a time (open more clients for more concurrency).
+ * {@link Replica}. It carries exactly-once sessions (Raft thesis §6.3): every
+ * request has (session, sequence), where the session key is drawn anew by each
+ * client object (so a client restarted with its old id starts a fresh session),
+ * sequences increase by one up to 2^53 - 1 and never wrap, and at most one
+ * request is outstanding at a time (open more clients for more concurrency).
  */
 export interface Client<M> {
   readonly id: NodeId;

@@ -7,6 +7,7 @@ export { type Outbound, type Ready, type Replica, type ReplicaRole, type Replica
 export { type Client, type ClientReady, type Completion, type SubmitOptions, type SubmitResult } from "./client.ts";
 export { type StateMachine } from "./state-machine.ts";
 export { type ClientRequest, type Execution, SessionStateMachine, defaultMaxSessions } from "./sessions.ts";
+export { ClientSession, drawSessionKey, maxSequence, maxSessionKey } from "./client-session.ts";
 export {
   type DurableState,
   type Storage,

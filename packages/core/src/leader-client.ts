@@ -1,5 +1,6 @@
 import type { ClientContext } from "./algorithm.ts";
 import type { Client, ClientReady, Completion, SubmitOptions, SubmitResult } from "./client.ts";
+import { ClientSession } from "./client-session.ts";
 import { assert } from "./errors.ts";
 import type { NodeId } from "./ids.ts";
 import type { Outbound } from "./replica.ts";
@@ -7,15 +8,22 @@ import { overloaded, timedOut } from "./results.ts";
 
 /** LeaderRequest is what a leader-based client sends: one session request. */
 export interface LeaderRequest {
+  /** clientId is where replies go. */
   readonly clientId: NodeId;
+  /** session is the client object's session key (see ClientSession). */
+  readonly session: number;
   readonly sequence: number;
   readonly command: Uint8Array;
   readonly readOnly: boolean;
 }
 
-/** LeaderReply is a replica's answer as a leader-based client understands it. */
+/**
+ * LeaderReply is a replica's answer as a leader-based client understands it. A
+ * result names its session: a result for the same client id and sequence from
+ * an earlier client object's session is not this client's answer.
+ */
 export type LeaderReply =
-  | { readonly kind: "result"; readonly sequence: number; readonly result: Uint8Array }
+  | { readonly kind: "result"; readonly session: number; readonly sequence: number; readonly result: Uint8Array }
   | { readonly kind: "notLeader"; readonly sequence: number; readonly leaderHint: NodeId | undefined };
 
 /** LeaderClientAdapter maps a protocol's own client messages to and from the shared client logic. */
@@ -44,7 +52,7 @@ export class LeaderClient<M> implements Client<M> {
   readonly id: NodeId;
   private readonly replicas: readonly NodeId[];
   private leaderGuess: NodeId;
-  private sequence = 0;
+  private readonly session: ClientSession;
   private pending: { request: LeaderRequest; ticksSinceSend: number; ticksSinceSubmit: number } | undefined;
   private outbox: Outbound<M>[] = [];
   private completions: Completion[] = [];
@@ -59,15 +67,22 @@ export class LeaderClient<M> implements Client<M> {
     this.id = context.id;
     this.replicas = context.replicas;
     this.leaderGuess = context.replicas[context.rng.nextInt(context.replicas.length)] as NodeId;
+    this.session = new ClientSession(context);
+  }
+
+  /** sessionKey is the key of this client object's session. */
+  get sessionKey(): number {
+    return this.session.key;
   }
 
   submit(command: Uint8Array, options: SubmitOptions): SubmitResult {
     if (this.pending !== undefined) return { kind: "rejected", rejection: overloaded(1) };
-    this.sequence++;
-    const request: LeaderRequest = { clientId: this.id, sequence: this.sequence, command, readOnly: options.readOnly };
+    const next = this.session.next();
+    if ("rejection" in next) return { kind: "rejected", rejection: next.rejection };
+    const request: LeaderRequest = { clientId: this.id, session: this.session.key, sequence: next.sequence, command, readOnly: options.readOnly };
     this.pending = { request, ticksSinceSend: 0, ticksSinceSubmit: 0 };
     this.send(this.leaderGuess);
-    return { kind: "accepted", sequence: this.sequence };
+    return { kind: "accepted", sequence: next.sequence };
   }
 
   tick(): void {
@@ -90,6 +105,7 @@ export class LeaderClient<M> implements Client<M> {
     const pending = this.pending;
     if (reply === undefined || pending === undefined || reply.sequence !== pending.request.sequence) return;
     if (reply.kind === "result") {
+      if (reply.session !== this.session.key) return; // an earlier client object's answer, sent to the id it shared
       this.leaderGuess = from;
       this.finish({ sequence: reply.sequence, outcome: { kind: "ok", result: reply.result } });
       return;

@@ -5,8 +5,11 @@ import { CorruptionError, assert } from "./errors.ts";
 
 /** ClientRequest is a command tagged with the session that sent it, as it travels in a log entry. */
 export interface ClientRequest {
+  /** clientId is the network address of the client: where the reply goes, not which session the request belongs to. */
   readonly clientId: NodeId;
-  /** sequence numbers a client's requests 1, 2, 3, ...; a retry reuses its number. */
+  /** session is the client object's session key (1 to 2^53 - 1, see ClientSession): the session table's key. */
+  readonly session: number;
+  /** sequence numbers a session's requests firstSequence, +1, +2, ... up to 2^53 - 1; a retry reuses its number. */
   readonly sequence: number;
   readonly command: Uint8Array;
 }
@@ -32,32 +35,41 @@ export const defaultMaxSessions = 100_000;
 
 /**
  * retiredPerSession bounds how many evicted sessions are remembered (as a
- * client id and its last sequence, without the result), per session slot.
+ * session key and its last sequence, without the result), per session slot.
  */
 const retiredPerSession = 100;
 
 /**
  * SessionStateMachine gives exactly-once execution (Raft thesis §6.3): it
  * wraps the application's {@link StateMachine} with a replicated table of the
- * last sequence and result per client, so that a retried request returns the
+ * last sequence and result per session, so that a retried request returns the
  * cached result instead of being applied twice. The table is part of the
  * replicated state and of every snapshot.
  *
- * Past `maxSessions`, the least recently used session is evicted, but its
- * client's last sequence is remembered (retired): a late retry of a request it
- * already executed is then refused as stale (never applied twice, and its
- * client reports the outcome as indeterminate), while a new request from that
- * client opens a fresh session. Only past `maxSessions * 100` retired clients
- * is the oldest forgotten for good.
+ * Sessions are keyed by the request's session key, never by its client id: a
+ * client object restarted with its old network id draws a new key and starts a
+ * fresh session at its first sequence, while its predecessor's late retries
+ * stay in the old session (issue 21, bug 7). The first request of an unknown
+ * key opens its session, whatever its sequence: the key stands in for the
+ * thesis's RegisterClient, so no extra round trip is needed.
+ *
+ * Past `maxSessions`, the least recently used session is evicted, but its last
+ * sequence is remembered (retired): a late retry of a request it already
+ * executed is then refused as stale (never applied twice, and its client
+ * reports the outcome as indeterminate), while a newer request of that session
+ * opens it again. Only past `maxSessions * 100` retired sessions is the oldest
+ * forgotten for good. Expiry is deterministic: recency is log order.
  *
  * Invariant: replicas that execute the same requests in the same order hold
  * identical tables (eviction depends only on that order).
+ * Invariant: sequences are integers in [1, 2^53 - 1] in memory, uint64 on the
+ * wire and in snapshots; a snapshot holding a wider one is corrupt.
  */
 export class SessionStateMachine {
   /** sessions in recency order: a session used again moves to the end, so the first is the least recently used. */
-  private readonly sessions = new Map<NodeId, Session>();
-  /** retired maps the clients of evicted sessions to their last executed sequence, oldest eviction first. */
-  private readonly retired = new Map<NodeId, number>();
+  private readonly sessions = new Map<number, Session>();
+  /** retired maps the keys of evicted sessions to their last executed sequence, oldest eviction first. */
+  private readonly retired = new Map<number, number>();
 
   constructor(
     private readonly application: StateMachine,
@@ -68,22 +80,22 @@ export class SessionStateMachine {
 
   /** execute runs a committed request at most once. */
   execute(request: ClientRequest): Execution {
-    const session = this.sessions.get(request.clientId);
+    const session = this.sessions.get(request.session);
     if (session !== undefined) {
       if (request.sequence < session.sequence) return { kind: "stale" };
-      this.touch(request.clientId, session);
+      this.touch(request.session, session);
       if (request.sequence === session.sequence) return { kind: "duplicate", result: session.result };
     } else {
-      const retiredSequence = this.retired.get(request.clientId);
+      const retiredSequence = this.retired.get(request.session);
       if (retiredSequence !== undefined && request.sequence <= retiredSequence) return { kind: "stale" };
-      this.retired.delete(request.clientId);
+      this.retired.delete(request.session);
     }
     const result = this.application.apply(request.command);
     if (session !== undefined) {
       session.sequence = request.sequence;
       session.result = result;
     } else {
-      this.sessions.set(request.clientId, { sequence: request.sequence, result });
+      this.sessions.set(request.session, { sequence: request.sequence, result });
       if (this.sessions.size > this.maxSessions) this.evictLeastRecentlyUsed();
     }
     return { kind: "applied", result };
@@ -95,14 +107,14 @@ export class SessionStateMachine {
   }
 
   /** cachedResult returns the cached result of a request already executed, if it is the session's latest. */
-  cachedResult(clientId: NodeId, sequence: number): Uint8Array | undefined {
-    const session = this.sessions.get(clientId);
-    return session !== undefined && session.sequence === sequence ? session.result : undefined;
+  cachedResult(session: number, sequence: number): Uint8Array | undefined {
+    const live = this.sessions.get(session);
+    return live !== undefined && live.sequence === sequence ? live.result : undefined;
   }
 
-  /** hasSession tells whether a client has a live session (with its cached result) in the table. */
-  hasSession(clientId: NodeId): boolean {
-    return this.sessions.has(clientId);
+  /** hasSession tells whether a session is live (with its cached result) in the table. */
+  hasSession(session: number): boolean {
+    return this.sessions.has(session);
   }
 
   /** retiredCount counts the evicted sessions whose last sequence is still remembered. */
@@ -110,9 +122,9 @@ export class SessionStateMachine {
     return this.retired.size;
   }
 
-  /** lastSequence returns the newest sequence executed for a client (live or retired), or 0. */
-  lastSequence(clientId: NodeId): number {
-    return this.sessions.get(clientId)?.sequence ?? this.retired.get(clientId) ?? 0;
+  /** lastSequence returns the newest sequence executed in a session (live or retired), or 0. */
+  lastSequence(session: number): number {
+    return this.sessions.get(session)?.sequence ?? this.retired.get(session) ?? 0;
   }
 
   /** snapshot encodes the session table and the application's snapshot together. */
@@ -121,10 +133,10 @@ export class SessionStateMachine {
     writer.uint32(snapshotVersion);
     // Sessions in recency order: restoring them in this order restores which is evicted next.
     writer.uint32(this.sessions.size);
-    // Sequences are uint64 here as on the wire: a narrower width would wrap them (issue 21, bug 6).
-    for (const [clientId, session] of this.sessions) writer.uint32(clientId).uint64(session.sequence).bytes(session.result);
+    // Keys and sequences are uint64 here as on the wire: a narrower width would wrap them (issue 21, bug 6).
+    for (const [key, session] of this.sessions) writer.uint64(key).uint64(session.sequence).bytes(session.result);
     writer.uint32(this.retired.size);
-    for (const [clientId, sequence] of this.retired) writer.uint32(clientId).uint64(sequence);
+    for (const [key, sequence] of this.retired) writer.uint64(key).uint64(sequence);
     writer.bytes(this.application.snapshot());
     return writer.finish();
   }
@@ -136,18 +148,18 @@ export class SessionStateMachine {
       const version = reader.uint32();
       if (version !== snapshotVersion) throw new CorruptionError(`session snapshot: unknown version ${version}`);
       const count = reader.uint32();
-      const sessions = new Map<NodeId, Session>();
+      const sessions = new Map<number, Session>();
       for (let i = 0; i < count; i++) {
-        const clientId = reader.uint32();
-        const sequence = readSequence(reader);
+        const key = readSafeInteger(reader, "session key");
+        const sequence = readSafeInteger(reader, "sequence");
         const result = new Uint8Array(reader.bytes()); // own memory: the reader hands out views of the snapshot
-        sessions.set(clientId, { sequence, result });
+        sessions.set(key, { sequence, result });
       }
       const retiredCount = reader.uint32();
-      const retired = new Map<NodeId, number>();
+      const retired = new Map<number, number>();
       for (let i = 0; i < retiredCount; i++) {
-        const clientId = reader.uint32();
-        retired.set(clientId, readSequence(reader));
+        const key = readSafeInteger(reader, "session key");
+        retired.set(key, readSafeInteger(reader, "sequence"));
       }
       const application = reader.bytes();
       // Checked before anything changes: bytes past the end mean the snapshot is not what was written.
@@ -164,9 +176,9 @@ export class SessionStateMachine {
   }
 
   /** touch makes a session the most recently used. */
-  private touch(clientId: NodeId, session: Session): void {
-    this.sessions.delete(clientId);
-    this.sessions.set(clientId, session);
+  private touch(key: number, session: Session): void {
+    this.sessions.delete(key);
+    this.sessions.set(key, session);
   }
 
   private evictLeastRecentlyUsed(): void {
@@ -183,16 +195,16 @@ export class SessionStateMachine {
 }
 
 /**
- * readSequence reads a uint64 sequence and refuses one that a JavaScript number
- * cannot hold exactly: no client numbers past Number.MAX_SAFE_INTEGER.
+ * readSafeInteger reads a uint64 (a session key or a sequence) and refuses one
+ * that a JavaScript number cannot hold exactly: none is past 2^53 - 1.
  */
-function readSequence(reader: protobuf.Reader): number {
+function readSafeInteger(reader: protobuf.Reader, what: string): number {
   // protobufjs hands out a Long when the long package is installed, else a (possibly rounded) number.
-  const value = reader.uint64() as unknown as number | { readonly low: number; readonly high: number };
-  const sequence = typeof value === "number" ? value : (value.high >>> 0) * 0x1_0000_0000 + (value.low >>> 0);
-  if (!Number.isSafeInteger(sequence)) throw new CorruptionError(`session snapshot: sequence ${sequence} is past 2^53 - 1`);
-  return sequence;
+  const read = reader.uint64() as unknown as number | { readonly low: number; readonly high: number };
+  const value = typeof read === "number" ? read : (read.high >>> 0) * 0x1_0000_0000 + (read.low >>> 0);
+  if (!Number.isSafeInteger(value)) throw new CorruptionError(`session snapshot: ${what} ${value} is past 2^53 - 1`);
+  return value;
 }
 
-// Version 3 widened sequences from uint32 to uint64. Version 2 added the retired sessions and keeps recency as the order of the sessions.
-const snapshotVersion = 3;
+// Version 4 keys sessions by session key, not client id. Version 3 widened sequences from uint32 to uint64. Version 2 added the retired sessions and keeps recency as the order of the sessions.
+const snapshotVersion = 4;

@@ -28,10 +28,11 @@ const testDescriptor = {
 const testCodec = createProtobufCodec<TestMessage>(testDescriptor, "test.Envelope");
 
 const soloMessages: SoloMessage[] = [
-  { type: "request", clientId: 1_000_000, sequence: 1, command: new Uint8Array([1, 2, 3]), readOnly: false },
-  { type: "request", clientId: 0, sequence: 2 ** 40 + 1, command: new Uint8Array(0), readOnly: true },
-  { type: "reply", sequence: 7, result: new Uint8Array([0xff]) },
-  { type: "reply", sequence: 0, result: new Uint8Array(0) },
+  { type: "request", clientId: 1_000_000, session: 1, sequence: 1, command: new Uint8Array([1, 2, 3]), readOnly: false },
+  { type: "request", clientId: 0, session: Number.MAX_SAFE_INTEGER, sequence: 2 ** 40 + 1, command: new Uint8Array(0), readOnly: true },
+  { type: "request", clientId: 1, session: 2 ** 32 + 5, sequence: Number.MAX_SAFE_INTEGER, command: new Uint8Array(0), readOnly: false },
+  { type: "reply", session: 2 ** 52 + 3, sequence: 7, result: new Uint8Array([0xff]) },
+  { type: "reply", session: 0, sequence: 0, result: new Uint8Array(0) },
 ];
 
 describe("createProtobufCodec", () => {
@@ -71,7 +72,7 @@ describe("createProtobufCodec", () => {
   });
 
   test("typeName is the variant's type", () => {
-    expect(soloMessages.map((message) => soloCodec.typeName(message))).toEqual(["request", "request", "reply", "reply"]);
+    expect(soloMessages.map((message) => soloCodec.typeName(message))).toEqual(["request", "request", "request", "reply", "reply"]);
   });
 
   test("an empty frame carries no message: CorruptionError", () => {

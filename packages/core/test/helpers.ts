@@ -70,7 +70,19 @@ function fail(what: string): never {
   throw new Error(`unexpected crypto call: ${what}`);
 }
 
+/** SessionStart pins a client's session key and first sequence (ClientContext's `session` and `firstSequence`). */
+export interface SessionStart {
+  readonly session?: number;
+  readonly firstSequence?: number;
+}
+
 /** clientContext builds a ClientContext for tests. */
-export function clientContext(id: number, replicas: readonly number[], seed = 1, options: Record<string, unknown> = {}): ClientContext {
-  return { id, replicas, rng: createRng(seed), crypto: noCrypto, options };
+export function clientContext(
+  id: number,
+  replicas: readonly number[],
+  seed = 1,
+  options: Record<string, unknown> = {},
+  start: SessionStart = {},
+): ClientContext {
+  return { id, replicas, rng: createRng(seed), crypto: noCrypto, options, ...start };
 }

@@ -1,10 +1,10 @@
 import { describe, expect, test } from "vitest";
 import { AssertionError, LeaderClient, type ClientReady, type Completion, type LeaderClientAdapter, type LeaderRequest, type NodeId } from "@concord/core";
-import { bytes, clientContext } from "./helpers.ts";
+import { bytes, clientContext, type SessionStart } from "./helpers.ts";
 
 type TestMessage =
   | { readonly type: "request"; readonly request: LeaderRequest }
-  | { readonly type: "result"; readonly sequence: number; readonly result: Uint8Array }
+  | { readonly type: "result"; readonly session?: number; readonly sequence: number; readonly result: Uint8Array }
   | { readonly type: "notLeader"; readonly sequence: number; readonly leaderHint: NodeId | undefined }
   | { readonly type: "gossip" };
 
@@ -13,7 +13,7 @@ const adapter: LeaderClientAdapter<TestMessage> = {
   reply: (message) => {
     switch (message.type) {
       case "result":
-        return { kind: "result", sequence: message.sequence, result: message.result };
+        return { kind: "result", session: message.session ?? session, sequence: message.sequence, result: message.result };
       case "notLeader":
         return { kind: "notLeader", sequence: message.sequence, leaderHint: message.leaderHint };
       default:
@@ -24,6 +24,8 @@ const adapter: LeaderClientAdapter<TestMessage> = {
 
 const replicas = [0, 1, 2];
 const clientId = 1_000_000;
+/** session is the key the harness pins; results without one are taken to name it. */
+const session = 77;
 const timing = { retryTicks: 5, giveUpTicks: 20 };
 
 interface Sent {
@@ -35,8 +37,8 @@ interface Sent {
 class Harness {
   readonly client: LeaderClient<TestMessage>;
 
-  constructor(seed = 1, clientTiming = timing) {
-    this.client = new LeaderClient(clientContext(clientId, replicas, seed), adapter, clientTiming);
+  constructor(seed = 1, clientTiming = timing, start: SessionStart = { session }) {
+    this.client = new LeaderClient(clientContext(clientId, replicas, seed, {}, start), adapter, clientTiming);
   }
 
   drain(): { sent: Sent[]; completions: Completion[] } {
@@ -197,7 +199,7 @@ describe("LeaderClient", () => {
     const harness = new Harness();
     harness.client.submit(bytes("read"), { readOnly: true });
     const ready = harness.client.ready();
-    expect(ready?.messages[0]?.message).toEqual({ type: "request", request: { clientId, sequence: 1, command: bytes("read"), readOnly: true } });
+    expect(ready?.messages[0]?.message).toEqual({ type: "request", request: { clientId, session, sequence: 1, command: bytes("read"), readOnly: true } });
   });
 
   test("advance clears only the Ready that ready() returned", () => {

@@ -5,8 +5,9 @@ import { CountingKv, append, bytes, get, put, result } from "./helpers.ts";
 const alice = 1_000_000;
 const bob = 1_000_001;
 
+/** request builds a request whose session key is its client id, as one client object per id would have. */
 function request(clientId: number, sequence: number, command: Uint8Array): ClientRequest {
-  return { clientId, sequence, command };
+  return { clientId, session: clientId, sequence, command };
 }
 
 function sessionMachine(maxSessions?: number): { app: CountingKv; sessions: SessionStateMachine } {
@@ -264,6 +265,58 @@ describe("SessionStateMachine snapshots", () => {
     const before = target.snapshot();
     expect(() => target.restore(corrupted)).toThrow(CorruptionError);
     expect(target.snapshot()).toEqual(before);
+  });
+});
+
+describe("SessionStateMachine session keys (issue 21, bug 7)", () => {
+  const oldKey = 2 ** 52 + 7;
+  const newKey = 12_345;
+
+  test("a client restarted with its old id opens a fresh session: its request 1 is applied, not answered from the old cache", () => {
+    const { app, sessions } = sessionMachine();
+    const old = sessions.execute({ clientId: alice, session: oldKey, sequence: 1, command: put("x", "a") });
+    const fresh = sessions.execute({ clientId: alice, session: newKey, sequence: 1, command: append("x", "b") });
+    expect(old.kind).toBe("applied");
+    expect(fresh.kind).toBe("applied");
+    expect(fresh.kind !== "stale" && result(fresh.result)).toEqual({ type: "append" });
+    expect(app.applies).toBe(2);
+    expect(result(sessions.query(get("x")))).toEqual({ type: "get", value: bytes("ab") });
+  });
+
+  test("the old incarnation's late retry stays in its own session: answered from its cache, never applied again", () => {
+    const { app, sessions } = sessionMachine();
+    sessions.execute({ clientId: alice, session: oldKey, sequence: 1, command: append("x", "a") });
+    sessions.execute({ clientId: alice, session: newKey, sequence: 1, command: append("x", "b") });
+    sessions.execute({ clientId: alice, session: newKey, sequence: 2, command: append("x", "c") });
+    const late = sessions.execute({ clientId: alice, session: oldKey, sequence: 1, command: append("x", "a") });
+    expect(late).toEqual({ kind: "duplicate", result: sessions.cachedResult(oldKey, 1) });
+    expect(app.applies).toBe(3);
+    expect(sessions.lastSequence(oldKey)).toBe(1);
+    expect(sessions.lastSequence(newKey)).toBe(2);
+    expect(sessions.lastSequence(alice)).toBe(0); // the client id is not a session key
+    expect(result(sessions.query(get("x")))).toEqual({ type: "get", value: bytes("abc") });
+  });
+
+  test("a session may start at any first sequence, near 2^32 or 2^53 (the simulator starts clients there)", () => {
+    const { sessions } = sessionMachine();
+    for (const first of [2 ** 32 - 1, Number.MAX_SAFE_INTEGER - 1]) {
+      const key = first % 1000;
+      expect(sessions.execute({ clientId: bob, session: key, sequence: first, command: append("y", "1") }).kind).toBe("applied");
+      expect(sessions.execute({ clientId: bob, session: key, sequence: first + 1, command: append("y", "2") }).kind).toBe("applied");
+      expect(sessions.execute({ clientId: bob, session: key, sequence: first, command: append("y", "1") })).toEqual({ kind: "stale" });
+    }
+  });
+
+  test("53-bit session keys survive a snapshot exactly, live and retired", () => {
+    const { sessions } = sessionMachine(1);
+    sessions.execute({ clientId: alice, session: Number.MAX_SAFE_INTEGER, sequence: 3, command: put("x", "1") });
+    sessions.execute({ clientId: alice, session: Number.MAX_SAFE_INTEGER - 1, sequence: 4, command: put("x", "2") });
+    const restored = sessionMachine(1).sessions;
+    restored.restore(sessions.snapshot());
+    expect(restored.lastSequence(Number.MAX_SAFE_INTEGER)).toBe(3);
+    expect(restored.hasSession(Number.MAX_SAFE_INTEGER - 1)).toBe(true);
+    expect(restored.lastSequence(Number.MAX_SAFE_INTEGER - 1)).toBe(4);
+    expect(restored.snapshot()).toEqual(sessions.snapshot());
   });
 });
 

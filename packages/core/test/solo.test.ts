@@ -56,8 +56,9 @@ function soloReplica(
   return { replica, app: stateMachine };
 }
 
-function request(clientId: number, sequence: number, command: Uint8Array, readOnly = false): SoloRequest {
-  return { type: "request", clientId, sequence, command, readOnly };
+/** request builds a solo request; its session key is its client id unless a test says otherwise. */
+function request(clientId: number, sequence: number, command: Uint8Array, readOnly = false, session = clientId): SoloRequest {
+  return { type: "request", clientId, session, sequence, command, readOnly };
 }
 
 /** Handled is everything the replica asked for after one input, over all the Readies it took to go quiet. */
@@ -194,7 +195,7 @@ describe("SoloReplica", () => {
   test("ignores a request whose session is not its sender, and replies", () => {
     const { replica } = soloReplica();
     replica.step(bob, request(alice, 1, put("x", "1")));
-    replica.step(alice, { type: "reply", sequence: 1, result: new Uint8Array(0) });
+    replica.step(alice, { type: "reply", session: alice, sequence: 1, result: new Uint8Array(0) });
     expect(replica.ready()).toBeUndefined();
   });
 

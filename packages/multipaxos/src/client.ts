@@ -5,7 +5,7 @@ import { multiPaxosOptionsSchema } from "./options.ts";
 /**
  * createMultiPaxosClient builds the Multi-Paxos client: core's LeaderClient,
  * which sends to the believed leader, follows notLeader hints and retries the
- * same (clientId, sequence) elsewhere on timeout.
+ * same (session, sequence) elsewhere on timeout.
  */
 export function createMultiPaxosClient(context: ClientContext): LeaderClient<MultiPaxosMessage> {
   const options = parseConfig(multiPaxosOptionsSchema, context.options, "multipaxos");
@@ -14,7 +14,7 @@ export function createMultiPaxosClient(context: ClientContext): LeaderClient<Mul
     {
       request: (request) => ({ type: "request", ...request }),
       reply: (message) => {
-        if (message.type === "reply") return { kind: "result", sequence: message.sequence, result: message.result };
+        if (message.type === "reply") return { kind: "result", session: message.session, sequence: message.sequence, result: message.result };
         if (message.type === "notLeader") {
           return { kind: "notLeader", sequence: message.sequence, leaderHint: message.hasLeaderHint ? message.leaderHint : undefined };
         }

@@ -3,8 +3,10 @@ import { descriptor } from "./multipaxos-proto.generated.ts";
 
 /** Command is one client request inside a slot's batch, as it travels in Accept messages and log records. */
 export interface Command {
-  /** clientId is the client session the command belongs to. */
+  /** clientId is the client the reply goes to. */
   readonly clientId: NodeId;
+  /** session is the client object's session key, the session table's key (thesis §6.3). */
+  readonly session: number;
   /** sequence is the command's number in its session (exactly-once execution). */
   readonly sequence: number;
   /** command is the encoded state machine command. */
@@ -55,8 +57,10 @@ export interface BallotFields {
 export interface MultiPaxosRequest {
   /** type tags the message. */
   readonly type: "request";
-  /** clientId is the sending client's session. */
+  /** clientId is the sending client's network id, where replies go. */
   readonly clientId: NodeId;
+  /** session is the client object's session key (see ClientSession in core), distinct from clientId. */
+  readonly session: number;
   /** sequence numbers the request within its session. */
   readonly sequence: number;
   /** command is the encoded state machine command. */
@@ -69,6 +73,8 @@ export interface MultiPaxosRequest {
 export interface MultiPaxosReply {
   /** type tags the message. */
   readonly type: "reply";
+  /** session is the session of the request answered. */
+  readonly session: number;
   /** sequence is the request answered. */
   readonly sequence: number;
   /** result is the encoded state machine result. */

@@ -130,7 +130,7 @@ function valueKeyOf(commands: readonly Command[], members: readonly NodeId[]): s
   if (members.length > 0) return `config:${members.join(",")}`;
   if (commands.length === 0) return "noop";
   let key = "";
-  for (const command of commands) key += `${command.clientId}:${command.sequence}:${hashBytes(command.command)};`;
+  for (const command of commands) key += `${command.clientId}:${command.session}:${command.sequence}:${hashBytes(command.command)};`;
   return key;
 }
 

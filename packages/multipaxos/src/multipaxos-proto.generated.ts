@@ -27,6 +27,10 @@ export const descriptor = {
                   "type": "bool",
                   "id": 4,
                   "protoName": "read_only"
+                },
+                "session": {
+                  "type": "uint64",
+                  "id": 5
                 }
               }
             },
@@ -91,6 +95,10 @@ export const descriptor = {
                   "type": "bool",
                   "id": 4,
                   "protoName": "read_only"
+                },
+                "session": {
+                  "type": "uint64",
+                  "id": 5
                 }
               }
             },
@@ -103,6 +111,10 @@ export const descriptor = {
                 "result": {
                   "type": "bytes",
                   "id": 2
+                },
+                "session": {
+                  "type": "uint64",
+                  "id": 3
                 }
               }
             },

@@ -196,8 +196,8 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private readonly open = new Map<number, OpenSlot>();
   private nextSlot = 1;
   private queue: Command[] = [];
-  /** inflight maps a client to the sequence this leader queued or proposed for it, so that retries are not proposed twice. */
-  private readonly inflight = new Map<NodeId, number>();
+  /** inflight maps a session to the sequence this leader queued or proposed for it, so that retries are not proposed twice. */
+  private readonly inflight = new Map<number, number>();
   private pendingReconfiguration: readonly NodeId[] | undefined;
   private readonly lastSentTick = new Map<NodeId, number>();
   private readonly lease: LeaderLease;
@@ -407,25 +407,26 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       else this.sendNotLeader(request.clientId, request.sequence, hint);
       return;
     }
-    const cached = this.sessions.cachedResult(request.clientId, request.sequence);
+    // Sessions are keyed by the client object's session key, never its id (thesis §6.3; issue 21, bug 7).
+    const cached = this.sessions.cachedResult(request.session, request.sequence);
     if (cached !== undefined) {
-      this.send(request.clientId, { type: "reply", sequence: request.sequence, result: cached });
+      this.sendReply(request, cached);
       return;
     }
-    if (request.sequence < this.sessions.lastSequence(request.clientId)) return; // its client has moved on
-    if (this.inflight.get(request.clientId) === request.sequence) return; // already queued or proposed
+    if (request.sequence < this.sessions.lastSequence(request.session)) return; // its client has moved on
+    if (this.inflight.get(request.session) === request.sequence) return; // already queued or proposed
     if (request.readOnly && this.canServeLeaseRead()) {
       this.counters.leaseReads++;
-      this.send(request.clientId, { type: "reply", sequence: request.sequence, result: this.sessions.query(request.command) });
+      this.sendReply(request, this.sessions.query(request.command));
       return;
     }
     if (this.queue.length >= this.options.maxQueuedRequests) {
       this.counters.droppedRequests++;
       return;
     }
-    const { clientId, sequence, command, readOnly } = request;
-    this.queue.push({ clientId, sequence, command, readOnly });
-    this.inflight.set(clientId, sequence);
+    const { clientId, session, sequence, command, readOnly } = request;
+    this.queue.push({ clientId, session, sequence, command, readOnly });
+    this.inflight.set(session, sequence);
     this.scheduleProposals();
   }
 
@@ -437,6 +438,11 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
    */
   private canServeLeaseRead(): boolean {
     return this.leaseValid() && this.appliedIndex >= this.recoveredLastSlot;
+  }
+
+  /** sendReply answers a request (or an executed command) at its client's address, naming its session. */
+  private sendReply(request: Pick<Command, "clientId" | "session" | "sequence">, result: Uint8Array): void {
+    this.send(request.clientId, { type: "reply", session: request.session, sequence: request.sequence, result });
   }
 
   private sendNotLeader(clientId: NodeId, sequence: number, hint: NodeId | undefined): void {
@@ -760,7 +766,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   private forgetInflight(commands: readonly Command[]): void {
     for (const command of commands) {
-      if (this.inflight.get(command.clientId) === command.sequence) this.inflight.delete(command.clientId);
+      if (this.inflight.get(command.session) === command.sequence) this.inflight.delete(command.session);
     }
   }
 
@@ -940,9 +946,9 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       }
       for (const command of value.commands) {
         const execution = this.sessions.execute(command);
-        if (this.inflight.get(command.clientId) === command.sequence) this.inflight.delete(command.clientId);
+        if (this.inflight.get(command.session) === command.sequence) this.inflight.delete(command.session);
         if (this.role !== "leader" || execution.kind === "stale") continue;
-        this.send(command.clientId, { type: "reply", sequence: command.sequence, result: execution.result });
+        this.sendReply(command, execution.result);
       }
       this.appliedIndex = slot;
     }

@@ -18,8 +18,8 @@ import type { BallotFields, Command, Configuration, MultiPaxosMessage, SlotValue
 export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: NodeId, members: ReadonlySet<NodeId>, alphaSlots: number): string | undefined {
   if (message.type === "request") {
     if (from < firstClientId) return `request from ${from}, which is not a client`;
-    if (message.clientId !== from) return `request for session ${message.clientId} sent by ${from}`;
-    return sequenceError(message.sequence);
+    if (message.clientId !== from) return `request for client ${message.clientId} sent by ${from}`;
+    return sequenceError(message.sequence) ?? sessionError(message.session);
   }
   if (!isReplicaId(from)) return `${message.type} from ${from}, which is not a replica`;
   const catchup = message.type === "catchupRequest" || message.type === "chosen" || message.type === "snapshotTransfer";
@@ -98,10 +98,15 @@ function sequenceError(sequence: number): string | undefined {
   return Number.isSafeInteger(sequence) && sequence >= 1 ? undefined : `impossible sequence ${sequence}`;
 }
 
+/** sessionError refuses a session key outside [1, 2^53 - 1] (a wider uint64 decodes to an inexact number). */
+function sessionError(session: number): string | undefined {
+  return Number.isSafeInteger(session) && session >= 1 ? undefined : `impossible session key ${session}`;
+}
+
 function commandsError(commands: readonly Command[]): string | undefined {
   for (const command of commands) {
     if (command.clientId < firstClientId) return `command of ${command.clientId}, which is not a client`;
-    const error = sequenceError(command.sequence);
+    const error = sequenceError(command.sequence) ?? sessionError(command.session);
     if (error !== undefined) return error;
   }
   return undefined;

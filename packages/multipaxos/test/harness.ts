@@ -211,11 +211,11 @@ export class TestCluster {
     }
   }
 
-  /** request sends a KV command from a client to a replica; it returns the request's sequence. */
+  /** request sends a KV command from a client to a replica, in the session keyed by its client id; it returns the request's sequence. */
   request(to: NodeId, command: KvCommand, clientId: NodeId = firstClientId, readOnly = false): number {
     const sequence = (this.sequence.get(clientId) ?? 0) + 1;
     this.sequence.set(clientId, sequence);
-    this.deliver({ from: clientId, to, message: { type: "request", clientId, sequence, command: encodeCommand(command), readOnly } });
+    this.deliver({ from: clientId, to, message: { type: "request", clientId, session: clientId, sequence, command: encodeCommand(command), readOnly } });
     return sequence;
   }
 

@@ -18,7 +18,7 @@ const client = firstClientId;
 
 function command(sequence: number, key: string, value: string, clientId = client): Command {
   // Copied into a plain Uint8Array: protobufjs hands out Buffers under Node, which compare unequal to decoded bytes.
-  return { clientId, sequence, command: new Uint8Array(encodeCommand(put(key, value))), readOnly: false };
+  return { clientId, session: clientId, sequence, command: new Uint8Array(encodeCommand(put(key, value))), readOnly: false };
 }
 
 function accept(ballotRound: number, ballotNode: number, slot: number, commands: Command[], chosenWatermark = 0): MultiPaxosMessage {
@@ -273,7 +273,7 @@ describe("phase 2, batching and clients", () => {
     const append = { type: "append" as const, key: "log", value: new TextEncoder().encode("x") };
     const sequence = cluster.request(0, append);
     cluster.deliverAll();
-    cluster.deliver({ from: client, to: 0, message: { type: "request", clientId: client, sequence, command: encodeCommand(append), readOnly: false } });
+    cluster.deliver({ from: client, to: 0, message: { type: "request", clientId: client, session: client, sequence, command: encodeCommand(append), readOnly: false } });
     cluster.deliverAll();
     expect(cluster.toClients.filter((envelope) => envelope.message.type === "reply")).toHaveLength(2);
     expect(cluster.valueAt(0, "log")).toBe("x");
@@ -418,9 +418,10 @@ describe("bad input", () => {
     ["an accept for slot 0", 2, accept(9, 2, 0, [])],
     ["an accept at or below its own watermark", 2, accept(9, 2, 4, [], 4)],
     ["an accept carrying a command of a non-client", 2, accept(9, 2, 1, [command(1, "x", "y", 5)])],
-    ["a request whose session is not its sender", client + 1, { type: "request", clientId: client, sequence: 1, command: new Uint8Array(), readOnly: false }],
-    ["a request from a replica", 2, { type: "request", clientId: 2, sequence: 1, command: new Uint8Array(), readOnly: false }],
-    ["a reply sent to a replica", 2, { type: "reply", sequence: 1, result: new Uint8Array() }],
+    ["a request whose client id is not its sender", client + 1, { type: "request", clientId: client, session: 1, sequence: 1, command: new Uint8Array(), readOnly: false }],
+    ["a request without a session key", client, { type: "request", clientId: client, session: 0, sequence: 1, command: new Uint8Array(), readOnly: false }],
+    ["a request from a replica", 2, { type: "request", clientId: 2, session: 1, sequence: 1, command: new Uint8Array(), readOnly: false }],
+    ["a reply sent to a replica", 2, { type: "reply", session: 1, sequence: 1, result: new Uint8Array() }],
     ["an accepted for someone else's ballot", 2, { type: "accepted", ballotRound: 1, ballotNode: 2, slot: 1, leaseTick: 0 }],
     ["chosen values at slot 0", 2, { type: "chosen", entries: [{ slot: 0, ballotRound: 0, ballotNode: 0, commands: [], members: [] }] }],
     ["an accept for a slot beyond its own watermark plus α", 2, accept(9, 2, 1 + 64, [], 0)],
@@ -488,8 +489,8 @@ describe("wire format", () => {
   test("every message type survives an encode and decode round trip", () => {
     const commands = [command(3, "k", "v")];
     const messages: MultiPaxosMessage[] = [
-      { type: "request", clientId: client, sequence: 3, command: new Uint8Array([1, 2]), readOnly: true },
-      { type: "reply", sequence: 3, result: new Uint8Array([4]) },
+      { type: "request", clientId: client, session: 2 ** 53 - 1, sequence: 3, command: new Uint8Array([1, 2]), readOnly: true },
+      { type: "reply", session: 2 ** 32 + 1, sequence: 3, result: new Uint8Array([4]) },
       { type: "notLeader", sequence: 3, leaderHint: 2, hasLeaderHint: true },
       { type: "prepare", ballotRound: 4, ballotNode: 1, fromSlot: 7 },
       { type: "promise", ballotRound: 4, ballotNode: 1, fromSlot: 7, compactedSlot: 2, accepted: [{ slot: 8, ballotRound: 3, ballotNode: 0, commands, members: [] }] },

@@ -56,7 +56,8 @@ function encodeWithoutSeal(message: PbftMessage): Uint8Array {
  * named one by one.
  */
 function requestBytes(request: PbftRequest): Uint8Array {
-  return pbftCodec.encode({ type: "request", clientId: request.clientId, sequence: request.sequence, command: request.command, readOnly: request.readOnly, macs: [] });
+  const { clientId, session, sequence, command, readOnly } = request;
+  return pbftCodec.encode({ type: "request", clientId, session, sequence, command, readOnly, macs: [] });
 }
 
 /** alwaysSigned tells whether a message type is signed in every authentication mode. */

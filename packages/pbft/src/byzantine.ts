@@ -154,7 +154,7 @@ export const replayStrategy = define("replay", "also re-sends a few of its old m
 function fakeRequest(context: Context): PbftRequest {
   const command = new Uint8Array(8);
   for (let i = 0; i < command.length; i++) command[i] = context.rng.nextInt(256);
-  return { type: "request", clientId: 999_999_999, sequence: 1 + context.rng.nextInt(1000), command, readOnly: false, macs: [] };
+  return { type: "request", clientId: 999_999_999, session: 999_999_999, sequence: 1 + context.rng.nextInt(1000), command, readOnly: false, macs: [] };
 }
 
 function forgedViewChange(newView: number, context: Context): PbftViewChange {
@@ -261,6 +261,86 @@ export const slowPrimaryStrategy = define("slow-primary", `as primary, delays ev
   },
 }));
 
+/** historyMax bounds what the strategies below remember of requests and results. */
+const historyMax = 256;
+
+function remember<K, V>(map: Map<K, V>, key: K, value: V): void {
+  if (!map.has(key) && map.size >= historyMax) map.delete(map.keys().next().value as K);
+  map.set(key, value);
+}
+
+function bytesKey(bytes: Uint8Array): string {
+  let key = "";
+  for (const byte of bytes) key += byte.toString(16).padStart(2, "0");
+  return key;
+}
+
+/**
+ * forgeRequestsStrategy, as primary, alters the client requests inside its
+ * pre-prepares: each request keeps its client, sequence number and the
+ * client's authenticator but carries another command this replica has seen
+ * (the first request, which has none to borrow, goes unaltered). The batch
+ * digest is recomputed and the pre-prepare resealed, so only the backups'
+ * check of each request's client authenticator can catch it (PBFT §4.2).
+ */
+export const forgeRequestsStrategy = define("forge-requests", "as primary, swaps the command of each client request in its pre-prepares for another it has seen, keeping the client's authenticator", () => {
+  const seen = new Map<string, Uint8Array>();
+  const forge = (request: PbftRequest): PbftRequest => {
+    const original = bytesKey(request.command);
+    for (const [key, command] of seen) if (key !== original) return { ...request, command };
+    return request;
+  };
+  return {
+    name: "forge-requests",
+    inbound: (_from, message) => {
+      if (message.type === "request" && !message.readOnly) remember(seen, bytesKey(message.command), message.command);
+      return message;
+    },
+    outbound: (messages, context) =>
+      mapEach(messages, (message, to) => {
+        if (message.type !== "prePrepare" || !isReplica(to, context)) return message;
+        const requests = message.requests.map(forge);
+        return reseal({ ...message, requests, digest: context.crypto.digest(encodeBatch(requests)) }, to, context);
+      }),
+  };
+});
+
+/**
+ * staleReadsStrategy answers each read-only request with the result it gave
+ * the previous time that command was read (the first time, honestly): a
+ * replica that serves reads from a state it never lets move. Liars that read
+ * the same command answer alike, and a correct replica that lags agrees with
+ * them, so only 2f+1 matching replies keep a read linearizable (Castro's
+ * thesis §5.1.3).
+ */
+export const staleReadsStrategy = define("stale-reads", "answers each read-only request with the result it gave the previous read of that command", () => {
+  const commandOf = new Map<string, string>();
+  const lastResult = new Map<string, Uint8Array>();
+  return {
+    name: "stale-reads",
+    inbound: (_from, message) => {
+      if (message.type === "request" && message.readOnly) remember(commandOf, `${message.clientId}:${message.sequence}`, bytesKey(message.command));
+      return message;
+    },
+    outbound: (messages, context) =>
+      mapEach(messages, (message, to) => {
+        if (message.type !== "reply" || !message.readOnly) return message;
+        const command = commandOf.get(`${message.clientId}:${message.sequence}`);
+        if (command === undefined) return message;
+        const previous = lastResult.get(command);
+        remember(lastResult, command, message.result);
+        return previous === undefined ? message : reseal({ ...message, result: previous }, to, context);
+      }),
+  };
+});
+
+/** inventReadsStrategy answers read-only requests with an invented result, the same one at every liar (the honest result with its first byte flipped); ordered replies stay honest. */
+export const inventReadsStrategy = define("invent-reads", "answers read-only requests with an invented result that every liar agrees on", () => ({
+  name: "invent-reads",
+  outbound: (messages, context) =>
+    mapEach(messages, (message, to) => (message.type === "reply" && message.readOnly ? reseal({ ...message, result: flipped(message.result) }, to, context) : message)),
+}));
+
 /** pbftByzantineStrategies lists every way a faulty PBFT replica lies in the simulator's `byzantine` scenario. */
 export const pbftByzantineStrategies: readonly ByzantineStrategyDefinition<PbftMessage>[] = [
   silentStrategy,
@@ -272,4 +352,7 @@ export const pbftByzantineStrategies: readonly ByzantineStrategyDefinition<PbftM
   forgeViewChangeStrategy,
   forgeNewViewStrategy,
   slowPrimaryStrategy,
+  forgeRequestsStrategy,
+  staleReadsStrategy,
+  inventReadsStrategy,
 ];

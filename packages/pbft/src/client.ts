@@ -1,4 +1,5 @@
 import {
+  ClientSession,
   assert,
   overloaded,
   timedOut,
@@ -42,7 +43,7 @@ export class PbftClient implements Client<PbftMessage> {
   private readonly auth: Authenticator;
   private readonly options: PbftOptions;
   private viewGuess = 0;
-  private sequence = 0;
+  private readonly session: ClientSession;
   private pending: PendingRequest | undefined;
   private outbox: Outbound<PbftMessage>[] = [];
   private completions: Completion[] = [];
@@ -53,17 +54,25 @@ export class PbftClient implements Client<PbftMessage> {
     this.quorums = new Quorums(context.replicas);
     this.options = parsePbftOptions(context.options);
     this.auth = new Authenticator(context.crypto, context.id, context.replicas, this.options.authentication);
+    this.session = new ClientSession(context);
+  }
+
+  /** sessionKey is the key of this client object's session (thesis §6.3). */
+  get sessionKey(): number {
+    return this.session.key;
   }
 
   submit(command: Uint8Array, options: SubmitOptions): SubmitResult {
     if (this.pending !== undefined) return { kind: "rejected", rejection: overloaded(1) };
-    this.sequence++;
+    const next = this.session.next();
+    if ("rejection" in next) return { kind: "rejected", rejection: next.rejection };
+    const { sequence } = next;
     const unordered = options.readOnly && this.options.readOnlyOptimization;
-    const request = this.auth.sealRequest({ type: "request", clientId: this.id, sequence: this.sequence, command, readOnly: unordered, macs: [] });
+    const request = this.auth.sealRequest({ type: "request", clientId: this.id, session: this.session.key, sequence, command, readOnly: unordered, macs: [] });
     this.pending = { request, ordered: !unordered, replies: new Map(), ticksSinceSend: 0, ticksSinceSubmit: 0 };
     if (unordered) this.broadcast(request);
     else this.send(this.quorums.primary(this.viewGuess), request);
-    return { kind: "accepted", sequence: this.sequence };
+    return { kind: "accepted", sequence };
   }
 
   tick(): void {
@@ -121,6 +130,8 @@ export class PbftClient implements Client<PbftMessage> {
 
   private acceptable(from: NodeId, reply: PbftReply, pending: PendingRequest): boolean {
     if (reply.replica !== from || reply.clientId !== this.id || reply.sequence !== pending.request.sequence) return false;
+    // A reply for an earlier client object with this id answers another session's request.
+    if (reply.session !== this.session.key) return false;
     // An ordered request counts only ordered replies; a read counts either kind.
     if (pending.ordered && reply.readOnly) return false;
     return this.auth.verifyReply(from, reply);

@@ -5,7 +5,10 @@ import { descriptor } from "./pbft-proto.generated.ts";
 /** PbftRequest is a client request (PBFT §4.1), authenticated by the client with one MAC per replica. */
 export interface PbftRequest {
   readonly type: "request";
+  /** clientId is the client's network id, where replies go. */
   readonly clientId: number;
+  /** session is the client object's session key (see ClientSession in core), the session table's key. */
+  readonly session: number;
   readonly sequence: number;
   readonly command: Uint8Array;
   readonly readOnly: boolean;
@@ -17,6 +20,8 @@ export interface PbftReply {
   readonly type: "reply";
   readonly view: number;
   readonly clientId: number;
+  /** session is the session of the request answered. */
+  readonly session: number;
   readonly sequence: number;
   readonly replica: number;
   readonly result: Uint8Array;
@@ -182,7 +187,7 @@ const conversion: protobuf.IConversionOptions = { longs: Number, enums: String, 
 /** encodeBatch encodes a batch without the requests' authenticators: the bytes whose SHA-256 is the batch digest. */
 export function encodeBatch(requests: readonly PbftRequest[]): Uint8Array {
   return batchType
-    .encode({ requests: requests.map((r) => ({ clientId: r.clientId, sequence: r.sequence, command: r.command, readOnly: r.readOnly })) })
+    .encode({ requests: requests.map((r) => ({ clientId: r.clientId, session: r.session, sequence: r.sequence, command: r.command, readOnly: r.readOnly })) })
     .finish();
 }
 

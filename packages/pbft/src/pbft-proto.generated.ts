@@ -32,6 +32,10 @@ export const descriptor = {
                   "rule": "repeated",
                   "type": "bytes",
                   "id": 5
+                },
+                "session": {
+                  "type": "uint64",
+                  "id": 6
                 }
               }
             },
@@ -66,6 +70,10 @@ export const descriptor = {
                 "mac": {
                   "type": "bytes",
                   "id": 7
+                },
+                "session": {
+                  "type": "uint64",
+                  "id": 8
                 }
               }
             },

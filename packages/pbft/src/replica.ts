@@ -131,8 +131,8 @@ export class PbftReplica implements Replica<PbftMessage> {
   private highestSeqSeen = 0;
 
   private pending: PbftRequest[] = [];
-  private readonly queued = new Map<NodeId, number>();
-  private readonly waiting = new Map<NodeId, PbftRequest>();
+  private readonly queued = new Map<number, number>();
+  private readonly waiting = new Map<number, PbftRequest>();
   private readonly deferredReads: PbftRequest[] = [];
   private stash: StashedMessage[] = [];
 
@@ -381,16 +381,17 @@ export class PbftReplica implements Replica<PbftMessage> {
       if (fromClient) this.onRead(request);
       return;
     }
-    const last = this.sessions.lastSequence(request.clientId);
+    // Sessions are keyed by the client object's session key, never its id (issue 21, bug 7).
+    const last = this.sessions.lastSequence(request.session);
     if (request.sequence <= last) {
-      const cached = this.sessions.cachedResult(request.clientId, request.sequence);
+      const cached = this.sessions.cachedResult(request.session, request.sequence);
       if (cached !== undefined && fromClient) this.sendReply(request, cached, false);
       return;
     }
-    const known = this.waiting.get(request.clientId);
+    const known = this.waiting.get(request.session);
     if (known === undefined || known.sequence < request.sequence) {
       if (this.waiting.size === 0) this.viewChangeTimerTicks = 0;
-      this.waiting.set(request.clientId, request);
+      this.waiting.set(request.session, request);
     }
     if (this.active && this.isPrimary()) {
       this.enqueue(request);
@@ -402,9 +403,9 @@ export class PbftReplica implements Replica<PbftMessage> {
   }
 
   private enqueue(request: PbftRequest): void {
-    if ((this.queued.get(request.clientId) ?? 0) >= request.sequence) return;
+    if ((this.queued.get(request.session) ?? 0) >= request.sequence) return;
     if (this.pending.length >= this.options.pendingRequestsMax) return;
-    this.queued.set(request.clientId, request.sequence);
+    this.queued.set(request.session, request.sequence);
     this.pending.push(request);
   }
 
@@ -417,7 +418,7 @@ export class PbftReplica implements Replica<PbftMessage> {
       let taken = 0;
       while (taken < this.pending.length && batch.length < this.options.batchSizeMax) {
         const request = this.pending[taken++] as PbftRequest;
-        if (this.sessions.lastSequence(request.clientId) < request.sequence) batch.push(request);
+        if (this.sessions.lastSequence(request.session) < request.sequence) batch.push(request);
       }
       this.pending.splice(0, taken);
       if (batch.length === 0) continue;
@@ -466,6 +467,7 @@ export class PbftReplica implements Replica<PbftMessage> {
       type: "reply",
       view: this.view,
       clientId: request.clientId,
+      session: request.session,
       sequence: request.sequence,
       replica: this.id,
       result,
@@ -626,10 +628,10 @@ export class PbftReplica implements Replica<PbftMessage> {
       const batch = slot?.committed;
       if (batch === undefined) break;
       for (const request of batch.requests) {
-        const execution = this.sessions.execute({ clientId: request.clientId, sequence: request.sequence, command: request.command });
+        const execution = this.sessions.execute(request);
         if (execution.kind !== "stale") this.sendReply(request, execution.result, false);
-        const waiting = this.waiting.get(request.clientId);
-        if (waiting !== undefined && waiting.sequence <= request.sequence) this.waiting.delete(request.clientId);
+        const waiting = this.waiting.get(request.session);
+        if (waiting !== undefined && waiting.sequence <= request.sequence) this.waiting.delete(request.session);
       }
       this.executedSeq++;
       progressed = true;
@@ -791,7 +793,7 @@ export class PbftReplica implements Replica<PbftMessage> {
     this.fetching = undefined;
     this.checkpointVotesAt(seq).set(this.id, checkpoint.digestHex);
     if (seq > this.stableSeq) this.advanceStable(seq, checkpoint);
-    for (const [clientId, request] of this.waiting) if (this.sessions.lastSequence(clientId) >= request.sequence) this.waiting.delete(clientId);
+    for (const [session, request] of this.waiting) if (this.sessions.lastSequence(session) >= request.sequence) this.waiting.delete(session);
     this.broadcast({ type: "checkpoint", seq, stateDigest: checkpoint.digest, replica: this.id, macs: [], signature: noBytes });
     this.stuckTicks = 0;
     this.viewChangeTimerTicks = 0;

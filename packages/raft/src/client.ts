@@ -4,11 +4,18 @@ import { raftOptionsSchema } from "./options.ts";
 
 /** raftClientAdapter maps Raft's client messages to the shared leader-based client (thesis §6). */
 export const raftClientAdapter: LeaderClientAdapter<RaftMessage> = {
-  request: (request) => ({ type: "clientRequest", clientId: request.clientId, sequence: request.sequence, command: request.command, readOnly: request.readOnly }),
+  request: (request) => ({
+    type: "clientRequest",
+    clientId: request.clientId,
+    session: request.session,
+    sequence: request.sequence,
+    command: request.command,
+    readOnly: request.readOnly,
+  }),
   reply: (message) => {
     switch (message.type) {
       case "clientReply":
-        return { kind: "result", sequence: message.sequence, result: message.result };
+        return { kind: "result", session: message.session, sequence: message.sequence, result: message.result };
       case "notLeader":
         return { kind: "notLeader", sequence: message.sequence, leaderHint: message.hasLeaderHint ? message.leaderHint : undefined };
       default:

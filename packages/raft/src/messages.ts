@@ -15,7 +15,7 @@ export const entryKind = {
 export type EntryKind = (typeof entryKind)[keyof typeof entryKind];
 
 /**
- * Entry is one log entry. Command entries use clientId, sequence and command;
+ * Entry is one log entry. Command entries use clientId, session, sequence and command;
  * config entries use voters, outgoing and learners; the other fields are empty.
  */
 export interface Entry {
@@ -25,9 +25,11 @@ export interface Entry {
   readonly index: number;
   /** kind is one of {@link entryKind}. */
   readonly kind: number;
-  /** clientId is the client whose session the command belongs to (command entries). */
+  /** clientId is the client the command's reply goes to (command entries). */
   readonly clientId: NodeId;
-  /** sequence is the client's request number, for exactly-once execution (thesis §6.3). */
+  /** session is the client object's session key, the session table's key (command entries, thesis §6.3). */
+  readonly session: number;
+  /** sequence is the request's number in its session, for exactly-once execution (thesis §6.3). */
   readonly sequence: number;
   /** command is the encoded state machine command (command entries). */
   readonly command: Uint8Array;
@@ -182,9 +184,11 @@ export interface TimeoutNow {
 export interface ClientRequest {
   /** type is the message kind. */
   readonly type: "clientRequest";
-  /** clientId is the client's id, which is also its session. */
+  /** clientId is the client's network id, where replies go. */
   readonly clientId: NodeId;
-  /** sequence is the client's request number, from 1. */
+  /** session is the client object's session key (see ClientSession in core), distinct from clientId. */
+  readonly session: number;
+  /** sequence is the request's number in its session. */
   readonly sequence: number;
   /** command is the encoded state machine command. */
   readonly command: Uint8Array;
@@ -196,6 +200,8 @@ export interface ClientRequest {
 export interface ClientReply {
   /** type is the message kind. */
   readonly type: "clientReply";
+  /** session is the session of the request this answers. */
+  readonly session: number;
   /** sequence is the request this answers. */
   readonly sequence: number;
   /** result is the encoded result of the command. */

@@ -49,6 +49,10 @@ export const descriptor = {
                   "rule": "repeated",
                   "type": "uint32",
                   "id": 9
+                },
+                "session": {
+                  "type": "uint64",
+                  "id": 10
                 }
               }
             },
@@ -292,6 +296,10 @@ export const descriptor = {
                   "type": "bool",
                   "id": 4,
                   "protoName": "read_only"
+                },
+                "session": {
+                  "type": "uint64",
+                  "id": 5
                 }
               }
             },
@@ -304,6 +312,10 @@ export const descriptor = {
                 "result": {
                   "type": "bytes",
                   "id": 2
+                },
+                "session": {
+                  "type": "uint64",
+                  "id": 3
                 }
               }
             },

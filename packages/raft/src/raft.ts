@@ -70,7 +70,7 @@ const stalledPipelineTicks = 3;
 
 type EntryBody = Omit<Entry, "term" | "index">;
 
-const noopBody: EntryBody = { kind: entryKind.noop, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] };
+const noopBody: EntryBody = { kind: entryKind.noop, clientId: 0, session: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] };
 
 function configBody(config: ClusterConfig): EntryBody {
   return { ...noopBody, kind: entryKind.config, voters: config.voters, outgoing: config.outgoing, learners: config.learners };
@@ -131,8 +131,8 @@ export class RaftReplica implements Replica<RaftMessage> {
   private readonly leaseTicks: number;
   /** needBroadcast: entries were appended since the last Ready; they go out in one append per follower. */
   private needBroadcast = false;
-  /** proposed remembers each client's latest request in this leader's log, so that a retry is not appended twice. */
-  private readonly proposed = new Map<NodeId, { sequence: number; index: number }>();
+  /** proposed remembers each session's latest request in this leader's log, so that a retry is not appended twice. */
+  private readonly proposed = new Map<number, { sequence: number; index: number }>();
   /** awaitingLeader holds client requests that arrived while no leader was known. */
   private awaitingLeader: ClientRequest[] = [];
 
@@ -863,17 +863,19 @@ export class RaftReplica implements Replica<RaftMessage> {
       this.handleRead(request);
       return;
     }
-    const cached = this.sessions.cachedResult(request.clientId, request.sequence);
+    // Sessions are keyed by the client object's session key, never its id (thesis §6.3; issue 21, bug 7).
+    const cached = this.sessions.cachedResult(request.session, request.sequence);
     if (cached !== undefined) {
-      this.reply(request.clientId, request.sequence, cached);
+      this.reply(request, cached);
       return;
     }
-    if (request.sequence < this.sessions.lastSequence(request.clientId)) return;
-    const prior = this.proposed.get(request.clientId);
+    if (request.sequence < this.sessions.lastSequence(request.session)) return;
+    const prior = this.proposed.get(request.session);
     if (prior !== undefined && prior.sequence === request.sequence && prior.index > this.applied && this.log.term(prior.index) === this.term) return;
     if (this.log.lastIndex() - this.log.committed >= this.options.maxUncommittedEntries) return;
-    const index = this.appendAsLeader([{ ...noopBody, kind: entryKind.command, clientId: request.clientId, sequence: request.sequence, command: request.command }]);
-    this.proposed.set(request.clientId, { sequence: request.sequence, index });
+    const { clientId, session, sequence, command } = request;
+    const index = this.appendAsLeader([{ ...noopBody, kind: entryKind.command, clientId, session, sequence, command }]);
+    this.proposed.set(session, { sequence, index });
   }
 
   /**
@@ -927,12 +929,13 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   private serveReads(): void {
     for (const read of this.reads.takeServable(this.applied)) {
-      this.reply(read.request.clientId, read.request.sequence, this.sessions.query(read.request.command));
+      this.reply(read.request, this.sessions.query(read.request.command));
     }
   }
 
-  private reply(clientId: NodeId, sequence: number, result: Uint8Array): void {
-    this.send(clientId, { type: "clientReply", sequence, result });
+  /** reply answers a request (or a command entry) at its client's address, naming its session. */
+  private reply(request: { readonly clientId: NodeId; readonly session: number; readonly sequence: number }, result: Uint8Array): void {
+    this.send(request.clientId, { type: "clientReply", session: request.session, sequence: request.sequence, result });
   }
 
   // ----------------------------------------------------------------- apply
@@ -954,8 +957,8 @@ export class RaftReplica implements Replica<RaftMessage> {
   private applyEntry(entry: Entry): void {
     switch (entry.kind) {
       case entryKind.command: {
-        const execution = this.sessions.execute({ clientId: entry.clientId, sequence: entry.sequence, command: entry.command });
-        if (this.role === "leader" && !this.recovering && execution.kind !== "stale") this.reply(entry.clientId, entry.sequence, execution.result);
+        const execution = this.sessions.execute(entry);
+        if (this.role === "leader" && !this.recovering && execution.kind !== "stale") this.reply(entry, execution.result);
         return;
       }
       case entryKind.noop:

@@ -66,6 +66,7 @@ export function encodeEntryRecord(entry: Entry): Uint8Array {
   if (entry.sequence !== 0) out.tag(5, varint).varint(entry.sequence);
   if (entry.command.length !== 0) out.tag(6, lengthDelimited).varint(entry.command.length).bytes(entry.command);
   out.packed(7, entry.voters).packed(8, entry.outgoing).packed(9, entry.learners);
+  if (entry.session !== 0) out.tag(10, varint).varint(entry.session);
   return out.finish();
 }
 
@@ -77,6 +78,7 @@ function entryBodyBytes(entry: Entry): number {
   if (entry.clientId !== 0) size += 1 + varintBytes(entry.clientId);
   if (entry.sequence !== 0) size += 1 + varintBytes(entry.sequence);
   if (entry.command.length !== 0) size += 1 + varintBytes(entry.command.length) + entry.command.length;
+  if (entry.session !== 0) size += 1 + varintBytes(entry.session);
   return size + packedBytes(entry.voters) + packedBytes(entry.outgoing) + packedBytes(entry.learners);
 }
 

@@ -11,7 +11,7 @@ function isId(value: number): boolean {
 
 /** entryProblem explains what is impossible about an entry, or returns undefined. */
 function entryProblem(entry: Entry, expectedIndex: number, previousTerm: number, messageTerm: number): string | undefined {
-  if (!isCount(entry.term) || !isCount(entry.index) || !isCount(entry.sequence)) return "entry with a negative or fractional field";
+  if (!isCount(entry.term) || !isCount(entry.index) || !isCount(entry.sequence) || !isCount(entry.session)) return "entry with a negative or fractional field";
   if (entry.index !== expectedIndex) return "entry index does not follow the one before it";
   if (entry.term < previousTerm) return "entry terms go down";
   if (entry.term > messageTerm) return "entry term above the message's term";
@@ -41,6 +41,7 @@ export function messageProblem(from: NodeId, message: RaftMessage): string | und
       if (!fromClient) return "client request from a replica";
       if (message.clientId !== from) return "client request for another client's session";
       if (!isCount(message.sequence) || message.sequence === 0) return "client request with an impossible sequence";
+      if (!isCount(message.session) || message.session === 0) return "client request with an impossible session key";
       return undefined;
     case "clientReply":
     case "notLeader":

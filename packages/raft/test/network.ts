@@ -279,9 +279,9 @@ export class TestNetwork {
     return best;
   }
 
-  /** request steps a client request into a replica (without delivering). */
-  request(to: NodeId, clientId: NodeId, sequence: number, command: KvCommand, readOnly = command.type === "get"): void {
-    this.node(to).step(clientId, { type: "clientRequest", clientId, sequence, command: encodeCommand(command), readOnly });
+  /** request steps a client request into a replica (without delivering); its session key is the client id unless given. */
+  request(to: NodeId, clientId: NodeId, sequence: number, command: KvCommand, readOnly = command.type === "get", session = clientId): void {
+    this.node(to).step(clientId, { type: "clientRequest", clientId, session, sequence, command: encodeCommand(command), readOnly });
   }
 
   /** put proposes a put through `to` and delivers until quiet. */
@@ -324,7 +324,7 @@ export class TestNetwork {
 
 /** logEntry builds an empty log entry (a no-op unless `kind` says otherwise) at `index` of `term`. */
 export function logEntry(index: number, term: number, kind = 1): Entry {
-  return { term, index, kind, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] };
+  return { term, index, kind, clientId: 0, session: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] };
 }
 
 /** entriesOfTerms builds no-op log entries with the given terms, starting at index `first`. */

@@ -8,9 +8,9 @@ import { decodeRecord, encodeEntryRecord, encodeHardState } from "../src/records
 const generic = createProtobufCodec<{ type: string }>(descriptor, "concord.raft.RaftRecord");
 
 const entries: Entry[] = [
-  { term: 0, index: 0, kind: 0, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] },
-  { term: 7, index: 123456789, kind: 0, clientId: 1_000_003, sequence: 2 ** 40, command: new Uint8Array([1, 2, 3]), voters: [], outgoing: [], learners: [] },
-  { term: 2, index: 9, kind: 2, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [1, 2, 300], outgoing: [1, 2, 3], learners: [9] },
+  { term: 0, index: 0, kind: 0, clientId: 0, session: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] },
+  { term: 7, index: 123456789, kind: 0, clientId: 1_000_003, session: Number.MAX_SAFE_INTEGER, sequence: 2 ** 40, command: new Uint8Array([1, 2, 3]), voters: [], outgoing: [], learners: [] },
+  { term: 2, index: 9, kind: 2, clientId: 0, session: 0, sequence: 0, command: new Uint8Array(0), voters: [1, 2, 300], outgoing: [1, 2, 3], learners: [9] },
 ];
 
 describe("durable records", () => {

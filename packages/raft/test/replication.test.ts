@@ -218,9 +218,9 @@ describe("flow control: batching, pipelining and limits", () => {
     const net = new TestNetwork([1, 2, 3]);
     net.elect(1);
     const command = encodeCommand({ type: "append", key: "k", value: new Uint8Array([7]) });
-    for (let i = 0; i < 3; i++) net.node(1).step(client, { type: "clientRequest", clientId: client, sequence: 1, command, readOnly: false });
+    for (let i = 0; i < 3; i++) net.node(1).step(client, { type: "clientRequest", clientId: client, session: client, sequence: 1, command, readOnly: false });
     net.deliverAll();
-    net.node(1).step(client, { type: "clientRequest", clientId: client, sequence: 1, command, readOnly: false });
+    net.node(1).step(client, { type: "clientRequest", clientId: client, session: client, sequence: 1, command, readOnly: false });
     net.deliverAll();
     expect(net.node(1).lastIndex()).toBe(2);
     expect(net.machines.get(1)?.store.get("k")).toEqual(new Uint8Array([7]));

@@ -114,7 +114,7 @@ describe("Progress and Inflights (flow control)", () => {
 });
 
 describe("ReadIndexQueue (thesis §6.4)", () => {
-  const request = (sequence: number) => ({ type: "clientRequest" as const, clientId: firstClientId, sequence, command: new Uint8Array(0), readOnly: true });
+  const request = (sequence: number) => ({ type: "clientRequest" as const, clientId: firstClientId, session: 1, sequence, command: new Uint8Array(0), readOnly: true });
 
   it("a read is confirmed by an echo of its own context or a later one, and served once applied", () => {
     const queue = new ReadIndexQueue(10, false);
@@ -178,7 +178,7 @@ describe("options", () => {
 
 describe("codec and client", () => {
   const samples: RaftMessage[] = [
-    { type: "appendEntries", term: 3, prevLogIndex: 4, prevLogTerm: 2, entries: [{ term: 3, index: 5, kind: 2, clientId: 0, sequence: 0, command: new Uint8Array(0), voters: [1, 2], outgoing: [1, 2, 3], learners: [4] }], commit: 4, readContext: 9 },
+    { type: "appendEntries", term: 3, prevLogIndex: 4, prevLogTerm: 2, entries: [{ term: 3, index: 5, kind: 2, clientId: 0, session: 0, sequence: 0, command: new Uint8Array(0), voters: [1, 2], outgoing: [1, 2, 3], learners: [4] }], commit: 4, readContext: 9 },
     { type: "appendResponse", term: 3, index: 4, reject: true, rejectHint: 2, logTerm: 1, readContext: 9 },
     { type: "heartbeat", term: 3, commit: 2, readContext: 1 },
     { type: "heartbeatResponse", term: 3, readContext: 1 },
@@ -187,8 +187,8 @@ describe("codec and client", () => {
     { type: "installSnapshot", term: 3, snapshotIndex: 9, snapshotTerm: 2, voters: [1, 2, 3], outgoing: [], learners: [], offset: 0, data: new Uint8Array([1, 2]), done: true, totalBytes: 2 },
     { type: "snapshotResponse", term: 3, snapshotIndex: 9, offset: 2 },
     { type: "timeoutNow", term: 3 },
-    { type: "clientRequest", clientId: firstClientId, sequence: 7, command: new Uint8Array([1]), readOnly: true },
-    { type: "clientReply", sequence: 7, result: new Uint8Array([2]) },
+    { type: "clientRequest", clientId: firstClientId, session: 2 ** 53 - 1, sequence: 7, command: new Uint8Array([1]), readOnly: true },
+    { type: "clientReply", session: 2 ** 32 + 1, sequence: 7, result: new Uint8Array([2]) },
     { type: "notLeader", sequence: 7, hasLeaderHint: true, leaderHint: 2 },
   ];
   it.each(samples.map((m) => [m.type, m] as const))("%s survives encoding", (_type, message) => {
@@ -196,7 +196,7 @@ describe("codec and client", () => {
   });
 
   it("the client follows a notLeader hint and completes on the leader's reply", () => {
-    const client = createRaftClient({ id: firstClientId, replicas: [1, 2, 3], rng: createRng(3), crypto: noCrypto, options: {} });
+    const client = createRaftClient({ id: firstClientId, replicas: [1, 2, 3], rng: createRng(3), crypto: noCrypto, options: {}, session: 5 });
     client.submit(new Uint8Array([1]), { readOnly: false });
     const first = client.ready();
     const firstTarget = first?.messages[0]?.to as number;
@@ -206,7 +206,7 @@ describe("codec and client", () => {
     const second = client.ready();
     expect(second?.messages.map((m) => m.to)).toEqual([hint]);
     client.advance(second!);
-    client.step(hint, { type: "clientReply", sequence: 1, result: new Uint8Array([42]) });
+    client.step(hint, { type: "clientReply", session: 5, sequence: 1, result: new Uint8Array([42]) });
     expect(client.ready()?.completions).toEqual([{ sequence: 1, outcome: { kind: "ok", result: new Uint8Array([42]) } }]);
   });
 

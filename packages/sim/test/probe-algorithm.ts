@@ -24,10 +24,10 @@ import { encodeCommand } from "@concord/kv";
  */
 export type ProbeMessage =
   | { readonly type: "ping"; readonly id: number; readonly sentTick: number }
-  | { readonly type: "request"; readonly clientId: number; readonly sequence: number; readonly command: Uint8Array; readonly readOnly: boolean }
-  | { readonly type: "reply"; readonly sequence: number; readonly result: Uint8Array }
+  | { readonly type: "request"; readonly clientId: number; readonly session: number; readonly sequence: number; readonly command: Uint8Array; readonly readOnly: boolean }
+  | { readonly type: "reply"; readonly session: number; readonly sequence: number; readonly result: Uint8Array }
   | { readonly type: "notLeader"; readonly sequence: number; readonly leader: number }
-  | { readonly type: "replicate"; readonly index: number; readonly clientId: number; readonly sequence: number; readonly command: Uint8Array };
+  | { readonly type: "replicate"; readonly index: number; readonly clientId: number; readonly session: number; readonly sequence: number; readonly command: Uint8Array };
 
 /** ProbeOptions switch the probe's behaviours on. */
 export interface ProbeOptions {
@@ -157,7 +157,7 @@ class ProbeReplica implements Replica<ProbeMessage> {
     this.handedOut = undefined;
     for (const request of synced) {
       const result = this.execute(request);
-      if (result !== undefined) this.outbox.push({ to: request.clientId, message: { type: "reply", sequence: request.sequence, result } });
+      if (result !== undefined) this.outbox.push({ to: request.clientId, message: { type: "reply", session: request.session, sequence: request.sequence, result } });
       for (const peer of this.peers) this.outbox.push({ to: peer, message: { type: "replicate", index: this.logIndex, ...request } });
     }
   }
@@ -179,10 +179,10 @@ class ProbeReplica implements Replica<ProbeMessage> {
     for (let i = 0; i < (this.options.signsPerRequest ?? 0); i++) this.crypto.sign(message.command);
     for (let i = 0; i < (this.options.macsPerRequest ?? 0); i++) this.crypto.mac(this.crypto.macKey(message.clientId), message.command);
     if (message.readOnly) {
-      this.outbox.push({ to: message.clientId, message: { type: "reply", sequence: message.sequence, result: this.sessions.query(message.command) } });
+      this.outbox.push({ to: message.clientId, message: { type: "reply", session: message.session, sequence: message.sequence, result: this.sessions.query(message.command) } });
       return;
     }
-    const request = { clientId: message.clientId, sequence: message.sequence, command: message.command };
+    const request = { clientId: message.clientId, session: message.session, sequence: message.sequence, command: message.command };
     this.unstable.push(request);
     this.persist.push(probeCodec.encode({ type: "request", ...request, readOnly: false }));
   }
@@ -202,7 +202,7 @@ class ProbeReplica implements Replica<ProbeMessage> {
       this.early.delete(next.index);
       if (this.options.divergent === true) {
         this.logIndex++;
-        this.sessions.execute({ clientId: next.clientId, sequence: next.sequence, command: encodeCommand({ type: "put", key: "divergent", value: Uint8Array.of(this.id) }) });
+        this.sessions.execute({ clientId: next.clientId, session: next.session, sequence: next.sequence, command: encodeCommand({ type: "put", key: "divergent", value: Uint8Array.of(this.id) }) });
         this.applied++;
       } else {
         this.execute(next);
@@ -272,7 +272,7 @@ export function createProbeAlgorithm(options: ProbeOptions = {}): { algorithm: A
         {
           request: (request) => ({ type: "request", ...request }),
           reply: (message) => {
-            if (message.type === "reply") return { kind: "result", sequence: message.sequence, result: message.result };
+            if (message.type === "reply") return { kind: "result", session: message.session, sequence: message.sequence, result: message.result };
             if (message.type === "notLeader") return { kind: "notLeader", sequence: message.sequence, leaderHint: message.leader };
             return undefined;
           },

@@ -4,7 +4,10 @@ import { descriptor } from "./solo-proto.generated.ts";
 /** SoloRequest is a client request to the solo server, also its durable log record. */
 export interface SoloRequest {
   readonly type: "request";
+  /** clientId is where the reply goes. */
   readonly clientId: number;
+  /** session is the client object's session key, the session table's key. */
+  readonly session: number;
   readonly sequence: number;
   readonly command: Uint8Array;
   readonly readOnly: boolean;
@@ -13,6 +16,7 @@ export interface SoloRequest {
 /** SoloReply is the solo server's answer to the request with `sequence`. */
 export interface SoloReply {
   readonly type: "reply";
+  readonly session: number;
   readonly sequence: number;
   readonly result: Uint8Array;
 }

@@ -103,7 +103,7 @@ export class SoloReplica implements Replica<SoloMessage> {
   }
 
   private reply(request: SoloRequest, result: Uint8Array): void {
-    this.outbox.push({ to: request.clientId, message: { type: "reply", sequence: request.sequence, result } });
+    this.outbox.push({ to: request.clientId, message: { type: "reply", session: request.session, sequence: request.sequence, result } });
   }
 
   private compact(): void {
@@ -150,7 +150,8 @@ export function createSoloClient(context: ClientContext): LeaderClient<SoloMessa
     context,
     {
       request: (request) => ({ type: "request", ...request }),
-      reply: (message) => (message.type === "reply" ? { kind: "result", sequence: message.sequence, result: message.result } : undefined),
+      reply: (message) =>
+        message.type === "reply" ? { kind: "result", session: message.session, sequence: message.sequence, result: message.result } : undefined,
     },
     { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks },
   );

@@ -1,0 +1,14 @@
+import { describe, expect, test } from "vitest";
+import { solo } from "@concord/core";
+import { runRestartedClient } from "./client-restart.ts";
+import { noCrypto } from "./helpers.ts";
+
+describe("a client restarted with its old id (thesis §6.3; issue 21, bug 7)", () => {
+  test("solo: the new client object's write is applied and answered with its own result, the old one's late retry not again", () => {
+    const run = runRestartedClient(solo, { replicas: [0], options: {}, crypto: () => noCrypto });
+    expect(run.first).toEqual({ type: "put" });
+    expect(run.second).toEqual({ type: "cas", ok: true });
+    expect(run.sequences).toEqual([1, 1]);
+    expect(run.values).toEqual(["b"]);
+  });
+});

@@ -1,0 +1,182 @@
+// A client restarted with its old id (issue 21, bug 7), run against any
+// algorithm: a tiny synchronous runtime over the AlgorithmDefinition alone, so
+// that solo, Raft, Multi-Paxos and PBFT are tried by the same schedule.
+import {
+  createRng,
+  emptyDurableState,
+  firstClientId,
+  type AlgorithmDefinition,
+  type Client,
+  type Completion,
+  type Crypto,
+  type NodeId,
+  type Outbound,
+  type ProtocolOptions,
+  type Replica,
+} from "@concord/core";
+import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvResult } from "@concord/kv";
+
+/** RestartSetup says how to build the cluster: its replica ids, options and each node's cryptography. */
+export interface RestartSetup {
+  readonly replicas: readonly NodeId[];
+  readonly options: ProtocolOptions;
+  readonly crypto: (id: NodeId) => Crypto;
+  /** ticksMax bounds each phase; a phase that needs more is a liveness failure of the test. */
+  readonly ticksMax?: number;
+}
+
+/** RestartRun is what the schedule observed. */
+export interface RestartRun {
+  /** first is the old client object's result for `put x a`. */
+  readonly first: KvResult | string;
+  /** second is the restarted client object's result for `cas x a -> b`, under the same id. */
+  readonly second: KvResult | string;
+  /** sequences are the sequences the two objects gave their first requests. */
+  readonly sequences: readonly [number, number];
+  /** values is x on every replica after the old object's late retry was delivered again. */
+  readonly values: readonly (string | undefined)[];
+}
+
+const text = new TextEncoder();
+const clientId = firstClientId;
+
+/**
+ * runRestartedClient runs the schedule: client object A (id X) writes `put x a`
+ * and gets its answer; A is dropped and a new object B with the same id X
+ * writes `cas x a -> b`; then A's request, still in the network, arrives once
+ * more at every replica. B must get its own answer (`cas ok`), never A's cached
+ * `put`, and x must be `b` everywhere: B's write applied once, A's not again.
+ */
+export function runRestartedClient<M>(algorithm: AlgorithmDefinition<M>, setup: RestartSetup): RestartRun {
+  const runtime = new TinyRuntime(algorithm, setup);
+  const a = runtime.connect(1);
+  const first = runtime.call(a, { type: "put", key: "x", value: text.encode("a") });
+  const lateRetry = runtime.lastRequests();
+  const b = runtime.connect(2);
+  const second = runtime.call(b, { type: "cas", key: "x", expected: text.encode("a"), value: text.encode("b") });
+  runtime.redeliver(lateRetry);
+  return { first: first.result, second: second.result, sequences: [first.sequence, second.sequence], values: runtime.values("x") };
+}
+
+class TinyRuntime<M> {
+  private readonly replicas = new Map<NodeId, Replica<M>>();
+  private readonly machines = new Map<NodeId, KvStateMachine>();
+  private client: Client<M> | undefined;
+  private readonly sentByClient: Outbound<M>[] = [];
+  private queue: { from: NodeId; to: NodeId; message: M }[] = [];
+  private completions: Completion[] = [];
+  private readonly ticksMax: number;
+
+  constructor(
+    private readonly algorithm: AlgorithmDefinition<M>,
+    private readonly setup: RestartSetup,
+  ) {
+    this.ticksMax = setup.ticksMax ?? 2_000;
+    for (const id of setup.replicas) {
+      const machine = new KvStateMachine();
+      this.machines.set(id, machine);
+      const replica = algorithm.createReplica({
+        id,
+        replicas: setup.replicas,
+        rng: createRng(100 + id),
+        durable: emptyDurableState,
+        stateMachine: machine,
+        crypto: setup.crypto(id),
+        options: setup.options,
+      });
+      this.replicas.set(id, replica);
+    }
+  }
+
+  /** connect builds a new client object under the one client id, with its own Rng stream (so its own session key). */
+  connect(seed: number): Client<M> {
+    this.client = this.algorithm.createClient({
+      id: clientId,
+      replicas: this.setup.replicas,
+      rng: createRng(seed),
+      crypto: this.setup.crypto(clientId),
+      options: this.setup.options,
+    });
+    this.sentByClient.length = 0;
+    return this.client;
+  }
+
+  /** call submits one command and runs until the client completes it. */
+  call(client: Client<M>, command: KvCommand): { sequence: number; result: KvResult | string } {
+    const submitted = client.submit(encodeCommand(command), { readOnly: false });
+    if (submitted.kind !== "accepted") return { sequence: 0, result: `rejected: ${submitted.rejection.kind}` };
+    for (let tick = 0; tick < this.ticksMax; tick++) {
+      this.deliverAll();
+      const done = this.completions.find((completion) => completion.sequence === submitted.sequence);
+      if (done !== undefined) {
+        this.completions = [];
+        const result = done.outcome.kind === "ok" ? decodeResult(done.outcome.result) : `${done.outcome.kind}: ${done.outcome.rejection.kind}`;
+        return { sequence: submitted.sequence, result };
+      }
+      for (const replica of this.replicas.values()) replica.tick();
+      client.tick();
+    }
+    return { sequence: submitted.sequence, result: `no completion in ${this.ticksMax} ticks` };
+  }
+
+  /** lastRequests returns the current client object's latest message to each replica, to be delivered again later. */
+  lastRequests(): Outbound<M>[] {
+    const last = new Map<NodeId, Outbound<M>>();
+    for (const out of this.sentByClient) last.set(out.to, out);
+    return [...last.values()];
+  }
+
+  /** redeliver hands messages the old client object sent to the replicas again, and lets the cluster settle. */
+  redeliver(messages: readonly Outbound<M>[]): void {
+    for (const replica of this.setup.replicas) {
+      const message = messages.find((out) => out.to === replica)?.message ?? messages[0]?.message;
+      if (message !== undefined) this.queue.push({ from: clientId, to: replica, message: this.roundTrip(message) });
+    }
+    for (let tick = 0; tick < 50; tick++) {
+      this.deliverAll();
+      for (const replica of this.replicas.values()) replica.tick();
+    }
+    this.deliverAll();
+  }
+
+  values(key: string): (string | undefined)[] {
+    return this.setup.replicas.map((id) => {
+      const value = this.machines.get(id)?.store.get(key);
+      return value === undefined ? undefined : new TextDecoder().decode(value);
+    });
+  }
+
+  private roundTrip(message: M): M {
+    return this.algorithm.codec.decode(this.algorithm.codec.encode(message));
+  }
+
+  private collect(): void {
+    for (const [id, replica] of this.replicas) {
+      for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
+        for (const out of ready.messages) this.queue.push({ from: id, to: out.to, message: this.roundTrip(out.message) });
+        replica.advance(ready);
+      }
+    }
+    const client = this.client;
+    const ready = client?.ready();
+    if (client !== undefined && ready !== undefined) {
+      for (const out of ready.messages) {
+        this.sentByClient.push(out);
+        this.queue.push({ from: clientId, to: out.to, message: this.roundTrip(out.message) });
+      }
+      this.completions.push(...ready.completions);
+      client.advance(ready);
+    }
+  }
+
+  private deliverAll(): void {
+    for (let delivered = 0; delivered < 100_000; delivered++) {
+      this.collect();
+      const envelope = this.queue.shift();
+      if (envelope === undefined) return;
+      if (envelope.to === clientId) this.client?.step(envelope.from, envelope.message);
+      else this.replicas.get(envelope.to)?.step(envelope.from, envelope.message);
+    }
+    throw new Error("the network did not go quiet");
+  }
+}

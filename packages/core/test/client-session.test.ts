@@ -1,0 +1,97 @@
+import { describe, expect, test } from "vitest";
+import { ClientSession, ConfigError, LeaderClient, createRng, drawSessionKey, maxSequence, maxSessionKey, type LeaderClientAdapter, type LeaderRequest } from "@concord/core";
+import { bytes, clientContext, type SessionStart } from "./helpers.ts";
+
+const clientId = 1_000_000;
+
+function session(start: SessionStart = {}, seed = 1): ClientSession {
+  return new ClientSession(clientContext(clientId, [0], seed, {}, start));
+}
+
+describe("ClientSession (thesis §6.3; issue 21, bugs 6 and 7)", () => {
+  test("draws a key in [1, 2^53 - 1] from the client's Rng: a new client object under the same id gets a different one", () => {
+    const keys = Array.from({ length: 200 }, (_, seed) => session({}, seed).key);
+    for (const key of keys) expect(Number.isSafeInteger(key) && key >= 1 && key <= maxSessionKey).toBe(true);
+    expect(new Set(keys).size).toBe(keys.length);
+    // Keys use the whole width: some lie above 2^32.
+    expect(keys.some((key) => key > 2 ** 32)).toBe(true);
+    expect(session({}, 7).key).toBe(session({}, 7).key); // deterministic for a seed
+  });
+
+  test("drawSessionKey never returns 0", () => {
+    const rng = createRng(3);
+    for (let i = 0; i < 1000; i++) expect(drawSessionKey(rng)).toBeGreaterThan(0);
+  });
+
+  test("a pinned key and a first sequence are honoured", () => {
+    const pinned = session({ session: 42, firstSequence: 2 ** 32 + 1 });
+    expect(pinned.key).toBe(42);
+    expect(pinned.next()).toEqual({ sequence: 2 ** 32 + 1 });
+    expect(pinned.next()).toEqual({ sequence: 2 ** 32 + 2 });
+    expect(session().next()).toEqual({ sequence: 1 });
+  });
+
+  test("after 2^53 - 1 the session refuses further requests, and never wraps", () => {
+    const last = session({ firstSequence: maxSequence - 1 });
+    expect(last.next()).toEqual({ sequence: maxSequence - 1 });
+    expect(last.next()).toEqual({ sequence: maxSequence });
+    for (let i = 0; i < 3; i++) {
+      const refused = last.next();
+      expect("rejection" in refused && refused.rejection.kind).toBe("dropped");
+      expect("rejection" in refused && JSON.stringify(refused.rejection)).toMatch(/open a new client/);
+    }
+  });
+
+  test.each([
+    [{ session: 0 }, "session"],
+    [{ session: 2 ** 53 }, "session"],
+    [{ session: 1.5 }, "session"],
+    [{ firstSequence: 0 }, "firstSequence"],
+    [{ firstSequence: 2 ** 53 }, "firstSequence"],
+  ] as [SessionStart, string][])("%j is a ConfigError naming %s", (start, field) => {
+    expect(() => session(start)).toThrow(ConfigError);
+    expect(() => session(start)).toThrow(field);
+  });
+});
+
+type Message = { readonly type: "request"; readonly request: LeaderRequest } | { readonly type: "result"; readonly session: number; readonly sequence: number };
+
+const adapter: LeaderClientAdapter<Message> = {
+  request: (request) => ({ type: "request", request }),
+  reply: (message) => (message.type === "result" ? { kind: "result", session: message.session, sequence: message.sequence, result: bytes("r") } : undefined),
+};
+
+describe("LeaderClient sessions", () => {
+  const timing = { retryTicks: 5, giveUpTicks: 20 };
+
+  test("sends its session key and numbers from firstSequence", () => {
+    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9, firstSequence: 2 ** 53 - 2 }), adapter, timing);
+    expect(client.sessionKey).toBe(9);
+    expect(client.submit(bytes("c"), { readOnly: false })).toEqual({ kind: "accepted", sequence: 2 ** 53 - 2 });
+    const sent = client.ready()?.messages[0]?.message;
+    expect(sent).toMatchObject({ type: "request", request: { clientId, session: 9, sequence: 2 ** 53 - 2 } });
+  });
+
+  test("ignores a result for its id and sequence that names another session: an earlier client object's answer", () => {
+    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9 }), adapter, timing);
+    client.submit(bytes("c"), { readOnly: false });
+    client.advance(client.ready()!);
+    client.step(0, { type: "result", session: 8, sequence: 1 });
+    expect(client.ready()).toBeUndefined();
+    expect(client.outstanding()).toBe(true);
+    client.step(0, { type: "result", session: 9, sequence: 1 });
+    expect(client.ready()?.completions).toEqual([{ sequence: 1, outcome: { kind: "ok", result: bytes("r") } }]);
+  });
+
+  test("refuses to submit past 2^53 - 1 instead of wrapping", () => {
+    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9, firstSequence: maxSequence }), adapter, timing);
+    expect(client.submit(bytes("c"), { readOnly: false })).toEqual({ kind: "accepted", sequence: maxSequence });
+    client.advance(client.ready()!);
+    client.step(0, { type: "result", session: 9, sequence: maxSequence });
+    client.advance(client.ready()!);
+    const refused = client.submit(bytes("d"), { readOnly: false });
+    expect(refused.kind).toBe("rejected");
+    expect(refused.kind === "rejected" && refused.rejection.kind).toBe("dropped");
+    expect(client.outstanding()).toBe(false);
+  });
+});

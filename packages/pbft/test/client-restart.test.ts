@@ -1,0 +1,16 @@
+// A client restarted with its old id (issue 21, bug 7): PBFT's session key is
+// inside the bytes the client's authenticator covers and the batch digest.
+import { describe, expect, it } from "vitest";
+import { pbft } from "@concord/pbft";
+import { runRestartedClient } from "../../core/test/client-restart.ts";
+import { FakeCrypto } from "./harness.ts";
+
+describe("a client restarted with its old id (PBFT §4.1 with Raft thesis §6.3 sessions)", () => {
+  it("its write is applied and answered with its own result, never the old client's cached one; the old client's late retry applies nothing", () => {
+    const run = runRestartedClient(pbft, { replicas: [0, 1, 2, 3], options: {}, crypto: (id) => new FakeCrypto(id) });
+    expect(run.first).toEqual({ type: "put" });
+    expect(run.second).toEqual({ type: "cas", ok: true });
+    expect(run.sequences).toEqual([1, 1]);
+    expect(run.values).toEqual(["b", "b", "b", "b"]);
+  });
+});
