@@ -14,7 +14,7 @@ export default defineConfig({
         },
       })),
       { test: { name: "bench", root: "bench", include: ["test/**/*.test.ts"], testTimeout: 120_000 } },
-      { test: { name: "repo", root: ".", include: ["scripts/test/**/*.test.ts"] } },
+      { test: { name: "repo", root: ".", include: ["scripts/test/**/*.test.ts"], testTimeout: 120_000 } },
     ],
   },
 });
