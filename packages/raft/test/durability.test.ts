@@ -29,6 +29,25 @@ describe("persist before send", () => {
     expect(recordsOf(ready)).toContainEqual({ type: "hardState", hardState: { term: 1, vote: 1, commit: 0 } });
   });
 
+  it("a vote granted in a term the replica already held leaves with the record of that vote, and survives a crash (§5.1)", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    seedLog(net, 3, [1], 1);
+    // Node 1's request (an empty log) is refused, but it brings node 3 into term 2 without a vote.
+    net.node(3).step(1, { type: "requestVote", term: 2, lastLogIndex: 0, lastLogTerm: 0, preVote: false, transfer: false });
+    net.collect(3);
+    expect(net.node(3).hardState()).toMatchObject({ term: 2, vote: undefined });
+    net.node(3).step(2, { type: "requestVote", term: 2, lastLogIndex: 1, lastLogTerm: 1, preVote: false, transfer: false });
+    const ready = net.collect(3) as Ready<RaftMessage>;
+    expect(ready.messages.map((m) => m.message)).toMatchObject([{ type: "voteResponse", term: 2, reject: false }]);
+    expect(recordsOf(ready)).toContainEqual({ type: "hardState", hardState: { term: 2, vote: 2, commit: 0 } });
+    net.crash(3);
+    net.start(3);
+    net.queue = [];
+    net.node(3).step(4, { type: "requestVote", term: 2, lastLogIndex: 5, lastLogTerm: 1, preVote: false, transfer: false });
+    net.collect(3);
+    expect(net.queue.map((e) => e.message)).toMatchObject([{ type: "voteResponse", term: 2, reject: true }]);
+  });
+
   it("a candidate's vote requests leave with the record of its new term and self-vote", () => {
     const net = new TestNetwork([1, 2, 3]);
     net.node(1).campaign();

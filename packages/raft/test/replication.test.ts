@@ -154,6 +154,50 @@ describe("§5.4.2 committing entries from previous terms", () => {
   });
 });
 
+/** expectCommittedPrefixesAgree checks State Machine Safety (§5.4.3): no two replicas committed different entries at an index. */
+function expectCommittedPrefixesAgree(net: TestNetwork, ids: readonly number[]): void {
+  for (const a of ids) {
+    for (const b of ids) {
+      const upTo = Math.min(net.node(a).status().commitIndex, net.node(b).status().commitIndex);
+      for (let index = 1; index <= upTo; index++) {
+        const termA = net.node(a).entryTerm(index);
+        const termB = net.node(b).entryTerm(index);
+        if (termA !== undefined && termB !== undefined) expect(termA, `replicas ${a} and ${b} committed different entries at ${index}`).toBe(termB);
+      }
+    }
+  }
+}
+
+describe("§5.4.2 played out (Figure 8, (c) to (d))", () => {
+  it("a leader that spread an entry of an earlier term to a majority does not commit it, so the next leader's overwrite loses nothing committed", () => {
+    const net = new TestNetwork([1, 2, 3, 4, 5], { preVote: false, checkQuorum: false, maxBatchEntries: 1 });
+    // (b) S1 led term 2 and wrote index 2 only on itself; S5 led term 3 and wrote index 2 only on itself.
+    seedLog(net, 1, [1, 2], 3);
+    seedLog(net, 2, [1], 3);
+    seedLog(net, 3, [1], 3);
+    seedLog(net, 4, [1], 3);
+    seedLog(net, 5, [1, 3], 3);
+    // (c) S1 leads term 4 and copies its term-2 entry to S2 and S3, but its own term-4 entry reaches no one.
+    // (The first append, after index 2, is let through: the followers refuse it, which makes S1 back off to index 2.)
+    net.drop = (e) => e.message.type === "appendEntries" && e.message.entries.some((entry) => entry.index >= 3) && net.node(e.to).lastIndex() >= 2;
+    net.elect(1);
+    expect(net.node(1).status()).toMatchObject({ role: "leader", epoch: 4 });
+    expect(net.terms(2)).toEqual([1, 2]);
+    expect(net.terms(3)).toEqual([1, 2]);
+    net.tick(1, 3);
+    // (d) S1 is cut off; S5 is elected (its last term 3 beats 2) and overwrites index 2 everywhere it reaches.
+    net.drop = undefined;
+    net.isolate(1);
+    net.elect(5);
+    if (net.node(5).raftRole() !== "leader") net.elect(5); // its first try may meet S1's term 4
+    expect(net.node(5).raftRole()).toBe("leader");
+    net.tick(5, 3);
+    expect(net.terms(2).slice(0, 2)).toEqual([1, 3]);
+    expect(net.node(2).status().commitIndex).toBeGreaterThanOrEqual(2);
+    expectCommittedPrefixesAgree(net, [1, 2, 3, 4, 5]);
+  });
+});
+
 describe("flow control: batching, pipelining and limits", () => {
   it("proposals stepped before one Ready go to each follower in one append", () => {
     const net = new TestNetwork([1, 2, 3]);
