@@ -1,12 +1,11 @@
 // A client restarted with its old id (Raft thesis §6.3, which Multi-Paxos's sessions follow; issue 21, bug 7).
 import { describe, expect, test } from "vitest";
 import { multipaxos } from "../src/index.ts";
-import { runRestartedClient } from "../../core/test/client-restart.ts";
-import { noCrypto } from "../../core/test/helpers.ts";
+import { runRestartedClient } from "@concord/sim";
 
 describe("a client restarted with its old id (thesis §6.3)", () => {
   test("its write is applied and answered with its own result, never the old client's cached one; the old client's late retry applies nothing", () => {
-    const run = runRestartedClient(multipaxos, { replicas: [0, 1, 2], options: {}, crypto: () => noCrypto });
+    const run = runRestartedClient(multipaxos, { replicas: [0, 1, 2], options: {} });
     expect(run.first).toEqual({ type: "put" });
     expect(run.second).toEqual({ type: "cas", ok: true });
     expect(run.sequences).toEqual([1, 1]);

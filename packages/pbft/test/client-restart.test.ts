@@ -2,7 +2,7 @@
 // inside the bytes the client's authenticator covers and the batch digest.
 import { describe, expect, it } from "vitest";
 import { pbft } from "@concord/pbft";
-import { runRestartedClient } from "../../core/test/client-restart.ts";
+import { runRestartedClient } from "@concord/sim";
 import { FakeCrypto } from "./harness.ts";
 
 describe("a client restarted with its old id (PBFT §4.1 with Raft thesis §6.3 sessions)", () => {

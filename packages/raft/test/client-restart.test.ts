@@ -1,12 +1,11 @@
 // A client restarted with its old id (thesis §6.3 RegisterClient; issue 21, bug 7).
 import { describe, expect, it } from "vitest";
 import { raft } from "../src/index.ts";
-import { runRestartedClient } from "../../core/test/client-restart.ts";
-import { noCrypto } from "./network.ts";
+import { runRestartedClient } from "@concord/sim";
 
 describe("a client restarted with its old id (thesis §6.3)", () => {
   it("its write is applied and answered with its own result, never the old client's cached one; the old client's late retry applies nothing", () => {
-    const run = runRestartedClient(raft, { replicas: [1, 2, 3], options: {}, crypto: () => noCrypto });
+    const run = runRestartedClient(raft, { replicas: [1, 2, 3], options: {} });
     expect(run.first).toEqual({ type: "put" });
     expect(run.second).toEqual({ type: "cas", ok: true });
     expect(run.sequences).toEqual([1, 1]);

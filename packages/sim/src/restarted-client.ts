@@ -1,6 +1,8 @@
 // A client restarted with its old id (issue 21, bug 7), run against any
 // algorithm: a tiny synchronous runtime over the AlgorithmDefinition alone, so
-// that solo, Raft, Multi-Paxos and PBFT are tried by the same schedule.
+// that solo, Raft, Multi-Paxos and PBFT are tried by the same schedule. Each
+// protocol's tests call it; it lives here, beside the other runtime, so that
+// they import it by package name.
 import {
   createRng,
   emptyDurableState,
@@ -20,7 +22,8 @@ import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvRes
 export interface RestartSetup {
   readonly replicas: readonly NodeId[];
   readonly options: ProtocolOptions;
-  readonly crypto: (id: NodeId) => Crypto;
+  /** crypto builds each node's cryptography; the default one refuses every call (crash-fault protocols use none). */
+  readonly crypto?: (id: NodeId) => Crypto;
   /** ticksMax bounds each phase; a phase that needs more is a liveness failure of the test. */
   readonly ticksMax?: number;
 }
@@ -39,6 +42,11 @@ export interface RestartRun {
 
 const text = new TextEncoder();
 const clientId = firstClientId;
+
+const refuse = (): never => {
+  throw new Error("runRestartedClient: this algorithm needs a crypto; pass setup.crypto");
+};
+const noCrypto: Crypto = { digest: refuse, mac: refuse, sign: refuse, verify: refuse, macKey: refuse };
 
 /**
  * runRestartedClient runs the schedule: client object A (id X) writes `put x a`
@@ -66,12 +74,14 @@ class TinyRuntime<M> {
   private queue: { from: NodeId; to: NodeId; message: M }[] = [];
   private completions: Completion[] = [];
   private readonly ticksMax: number;
+  private readonly crypto: (id: NodeId) => Crypto;
 
   constructor(
     private readonly algorithm: AlgorithmDefinition<M>,
     private readonly setup: RestartSetup,
   ) {
     this.ticksMax = setup.ticksMax ?? 2_000;
+    this.crypto = setup.crypto ?? (() => noCrypto);
     for (const id of setup.replicas) {
       const machine = new KvStateMachine();
       this.machines.set(id, machine);
@@ -81,7 +91,7 @@ class TinyRuntime<M> {
         rng: createRng(100 + id),
         durable: emptyDurableState,
         stateMachine: machine,
-        crypto: setup.crypto(id),
+        crypto: this.crypto(id),
         options: setup.options,
       });
       this.replicas.set(id, replica);
@@ -94,7 +104,7 @@ class TinyRuntime<M> {
       id: clientId,
       replicas: this.setup.replicas,
       rng: createRng(seed),
-      crypto: this.setup.crypto(clientId),
+      crypto: this.crypto(clientId),
       options: this.setup.options,
     });
     this.sentByClient.length = 0;
