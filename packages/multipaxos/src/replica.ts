@@ -898,7 +898,9 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   /**
    * learnWatermark marks slots chosen from a leader's watermark: every slot up
    * to it is chosen, and a slot this acceptor accepted in the leader's own
-   * ballot holds the leader's proposal, which is the chosen value.
+   * ballot holds the leader's proposal, which is the chosen value (a leader
+   * that learns otherwise from a peer steps down before sending a watermark
+   * past that slot: contradictsOwnProposal).
    */
   private learnWatermark(ballot: Ballot, watermark: number): void {
     if (watermark <= this.commitIndex) return;
@@ -1031,9 +1033,11 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   private onSnapshotTransfer(message: SnapshotTransferMessage): void {
     if (message.slot <= this.appliedIndex) return;
-    // The snapshot does not say what was chosen in each slot, so a proposal of this leader's that it covers may have lost.
-    for (let slot = this.commitIndex + 1; slot <= message.slot && this.role === "leader"; slot++) {
-      if (this.contradictsOwnProposal(slot, undefined)) this.stepDown(undefined);
+    // The snapshot does not say what was chosen in the slots it covers, so an open proposal of this leader's there may have lost.
+    for (const slot of this.open.keys()) {
+      if (slot > message.slot || !this.contradictsOwnProposal(slot, undefined)) continue;
+      this.stepDown(undefined);
+      break;
     }
     this.counters.snapshotsInstalled++;
     this.sessions.restore(message.state);
@@ -1049,13 +1053,17 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   /**
    * contradictsOwnProposal tells whether a leader, learning from a peer that
-   * `slot` is chosen with `chosen` (undefined: a value it cannot see, inside a
-   * snapshot, unless it learned it before), may have had its own proposal there lose: it accepted another
-   * value there in its current ballot. Then a higher ballot chose in that
-   * slot (a value chosen in a lower ballot is the one phase 1 made it
-   * propose, PMS §2.2), so the leader is preempted and must step down before
-   * its watermark passes the slot: its acceptors mark their acceptances in
-   * its ballot chosen from that watermark (learnWatermark).
+   * `slot` is chosen with `chosen` (undefined: a value inside a snapshot, which
+   * it cannot see, unless it learned it before), may have had its own proposal
+   * there lose: it accepted another value there in its current ballot. Then a
+   * higher ballot chose in that slot (a value chosen in a lower ballot is the
+   * one phase 1 made it propose, PMS §2.2), so the leader is preempted and
+   * must step down before its watermark passes the slot, since its acceptors
+   * mark their acceptances in its ballot chosen from that watermark
+   * (learnWatermark; PMMC's decisions carry the command instead).
+   *
+   * Invariant: below a leader's watermark, every acceptance in its ballot
+   * holds the value chosen in that slot.
    */
   private contradictsOwnProposal(slot: number, chosen: Value | undefined): boolean {
     if (this.role !== "leader") return false;
