@@ -432,9 +432,13 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   /**
    * canServeLeaseRead: a leader may answer a read from its own state while its
-   * lease is live (no other leader can have been elected; Paxos Made Live, "Master leases") and once it
-   * has applied every slot its phase 1 found, so that every write acknowledged
-   * by an earlier leader is in its state.
+   * lease is live (no other leader can have been elected; Paxos Made Live,
+   * "Master leases") and once it has applied every slot its phase 1 found, so
+   * that every write acknowledged by an earlier leader is in its state. A live
+   * lease counts only acceptors that promised this ballot in phase 1
+   * (noteLeaseAck), and no lease exists while a configuration change is
+   * pending, so phase 1 has then reached a majority of every configuration
+   * that can govern a slot at or above the recovered point (issue 21, bug 2).
    */
   private canServeLeaseRead(): boolean {
     return this.leaseValid() && this.appliedIndex >= this.recoveredLastSlot;
