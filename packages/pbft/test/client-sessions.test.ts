@@ -1,0 +1,43 @@
+// PBFT client sessions (issue 21, bug 7): the session key is part of what the
+// client authenticates, and a client counts only replies for its own session.
+import { describe, expect, it } from "vitest";
+import { createRng, firstClientId, type NodeId } from "@concord/core";
+import { Authenticator, PbftClient, type PbftReply, type PbftRequest } from "@concord/pbft";
+import { FakeCrypto } from "./harness.ts";
+
+const replicas = [0, 1, 2, 3];
+const clientId = firstClientId;
+
+function client(session: number): PbftClient {
+  return new PbftClient({ id: clientId, replicas, rng: createRng(1), crypto: new FakeCrypto(clientId), options: {}, session });
+}
+
+function reply(from: NodeId, session: number, result: Uint8Array): PbftReply {
+  const auth = new Authenticator(new FakeCrypto(from), from, replicas, "macs");
+  return auth.sealReply({ type: "reply", view: 0, clientId, session, sequence: 1, replica: from, result, readOnly: false, mac: new Uint8Array(0) });
+}
+
+describe("PBFT client sessions", () => {
+  it("a client ignores f+1 matching replies for its id and sequence that name another session (an earlier client object's)", () => {
+    const pbft = client(5);
+    pbft.submit(new Uint8Array([1]), { readOnly: false });
+    pbft.advance(pbft.ready()!);
+    for (const from of [0, 1, 2]) pbft.step(from, reply(from, 4, new Uint8Array([9])));
+    expect(pbft.ready()).toBeUndefined();
+    expect(pbft.outstanding()).toBe(true);
+    for (const from of [0, 1]) pbft.step(from, reply(from, 5, new Uint8Array([7])));
+    expect(pbft.ready()?.completions).toEqual([{ sequence: 1, outcome: { kind: "ok", result: new Uint8Array([7]) } }]);
+  });
+
+  it("the client's authenticator covers the session key: a request moved to another session fails every replica's check", () => {
+    const pbft = client(5);
+    pbft.submit(new Uint8Array([1]), { readOnly: false });
+    const sent = pbft.ready()!.messages[0]!.message as PbftRequest;
+    expect(sent.session).toBe(5);
+    for (const replica of replicas) {
+      const auth = new Authenticator(new FakeCrypto(replica), replica, replicas, "macs");
+      expect(auth.verifyRequest({ ...sent }), `replica ${replica}, as sent`).toBe(true);
+      expect(auth.verifyRequest({ ...sent, session: 6 }), `replica ${replica}, moved`).toBe(false);
+    }
+  });
+});
