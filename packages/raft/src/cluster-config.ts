@@ -80,8 +80,10 @@ export function planConfigChange(current: ClusterConfig, changes: readonly Confi
         voters.delete(change.node);
         break;
       case "addLearner":
-        // Demotion would need a node to be an outgoing voter and a learner at once; remove it instead.
-        if (voters.has(change.node)) return { kind: "invalid", reason: `node ${change.node} is a voter: remove it rather than demote it` };
+        // Demotion would need a node to be an outgoing voter and a learner at
+        // once, also when the same change removes it as a voter first; remove
+        // it instead, then add it as a learner in a later change.
+        if (voters.has(change.node) || current.voters.includes(change.node)) return { kind: "invalid", reason: `node ${change.node} is a voter: remove it rather than demote it` };
         learners.add(change.node);
         break;
       case "removeLearner":

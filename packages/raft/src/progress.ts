@@ -136,6 +136,16 @@ export class Progress {
     return updated;
   }
 
+  /**
+   * forgetMatch drops the follower's match, for a follower that refused an
+   * entry it had acknowledged (a lost or replaced log). Lowering match never
+   * commits anything; the follower counts again once it acknowledges again.
+   */
+  forgetMatch(): void {
+    this.match = 0;
+    this.stalledTicks = 0;
+  }
+
   /** optimisticUpdate advances next past an append just sent in state `replicate`. */
   optimisticUpdate(lastSentIndex: number): void {
     this.next = lastSentIndex + 1;

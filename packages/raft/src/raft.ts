@@ -318,7 +318,11 @@ export class RaftReplica implements Replica<RaftMessage> {
     return this.transferee;
   }
 
-  /** rejectedMessages counts the impossible messages rejected unapplied, by reason. */
+  /**
+   * rejectedMessages counts impossible messages, by reason: most are rejected
+   * unapplied; a follower's refusal of the entry it acknowledged, which only a
+   * lost or replaced log explains, is acted on (it is probed again).
+   */
   rejectedMessages(): ReadonlyMap<string, number> {
     return this.rejectedByReason;
   }
@@ -662,6 +666,15 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
     this.noteActive(progress, message.readContext);
     if (message.reject) {
+      if (progress.state === "probe" && progress.match > 0 && message.index === progress.match && progress.next === progress.match + 1) {
+        // The follower refuses the very entry it acknowledged, in answer to a
+        // probe sent after that acknowledgement: its log was lost or replaced
+        // (no correct disk does that). Probing from match + 1 would be refused
+        // for ever, so forget its match and probe from its hint (or send it a
+        // snapshot), and count the event so that it is seen.
+        this.countRejected("appendResponse refusing the follower's own acknowledged match (its log was lost or replaced): probed again from its hint");
+        progress.forgetMatch();
+      }
       let nextProbe = message.rejectHint;
       if (message.logTerm > 0) nextProbe = this.log.findConflictByTerm(message.rejectHint, message.logTerm).index;
       if (progress.maybeDecreaseTo(message.index, nextProbe)) {
@@ -789,6 +802,12 @@ export class RaftReplica implements Replica<RaftMessage> {
   }
 
   private sendTimeoutNow(to: NodeId): void {
+    // A configuration entry in the log that removes the target is in force
+    // once applied, which may come only after this step (the commit that let
+    // the target catch up can be the removal's own): a target told to
+    // campaign now would campaign under its stale configuration (thesis
+    // §4.2.3). The transfer waits instead, and applying the removal aborts it.
+    if (!isVoter(this.latestConfig(), to)) return;
     // The target's campaign may pass the other replicas' lease check, so this
     // leader's lease proves nothing for the rest of its term.
     this.timeoutNowSent = true;
@@ -1034,6 +1053,15 @@ export class RaftReplica implements Replica<RaftMessage> {
       if (this.log.entry(index)?.kind === entryKind.config) return;
     }
     this.pendingConfigIndex = this.appendAsLeader([configBody({ voters: this.config.voters, outgoing: [], learners: this.config.learners })]);
+  }
+
+  /** latestConfig is the configuration of the last configuration entry in the log, applied or not, else the one in force. */
+  private latestConfig(): ClusterConfig {
+    for (let index = this.log.lastIndex(); index > this.applied; index--) {
+      const entry = this.log.entry(index);
+      if (entry?.kind === entryKind.config) return { voters: entry.voters, outgoing: entry.outgoing, learners: entry.learners };
+    }
+    return this.config;
   }
 
   private switchToConfig(config: ClusterConfig): void {

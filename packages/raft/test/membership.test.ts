@@ -185,6 +185,19 @@ describe("joint consensus (thesis §4.3)", () => {
     expect(planConfigChange(simple, [{ type: "addVoter", node: firstClientId }], false)).toMatchObject({ kind: "invalid" });
     expect(planConfigChange(simple, [{ type: "addLearner", node: -1 }], false)).toMatchObject({ kind: "invalid" });
   });
+
+  it("a demotion is refused, also as a removal and a learner addition in one change (the invariant of cluster-config.ts; issue 21)", () => {
+    const three = { voters: [1, 2, 3], outgoing: [], learners: [] };
+    for (const joint of [false, true]) {
+      expect(planConfigChange(three, [{ type: "removeVoter", node: 3 }, { type: "addLearner", node: 3 }], joint)).toMatchObject({ kind: "invalid" });
+      expect(planConfigChange(three, [{ type: "addLearner", node: 3 }, { type: "removeVoter", node: 3 }], joint)).toMatchObject({ kind: "invalid" });
+    }
+    expect(planConfigChange(three, [{ type: "removeVoter", node: 3 }], true)).toEqual({ kind: "ok", config: { voters: [1, 2], outgoing: [1, 2, 3], learners: [] } });
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.put(1, "k", "v");
+    expect(net.node(1).proposeConfigChange([{ type: "removeVoter", node: 3 }, { type: "addLearner", node: 3 }], { joint: true })).toMatchObject({ kind: "rejected" });
+  });
 });
 
 describe("learners", () => {

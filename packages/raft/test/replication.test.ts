@@ -198,6 +198,28 @@ describe("§5.4.2 played out (Figure 8, (c) to (d))", () => {
   });
 });
 
+describe("a follower whose log is shorter than its match (issue 21)", () => {
+  for (const snapshotEveryEntries of [10_000, 2]) {
+    it(`a follower that lost its log is noticed and repaired${snapshotEveryEntries === 2 ? " with a snapshot" : ""}, not probed for ever`, () => {
+      const net = new TestNetwork([1, 2, 3], { preVote: false, checkQuorum: false, snapshotEveryEntries });
+      net.elect(1);
+      for (let i = 0; i < 3; i++) net.put(1, `k${i}`, "v");
+      net.tick(1, 2);
+      expect(net.node(1).progressOf(3)?.match).toBe(4);
+      // Node 3's disk is replaced: it restarts with nothing.
+      net.crash(3);
+      net.disks.set(3, { snapshot: undefined, records: [], unsynced: { snapshot: undefined, records: [] } });
+      net.start(3);
+      net.put(1, "k3", "v");
+      net.tick(1, 8);
+      expect(net.node(3).status().appliedIndex).toBe(net.node(1).status().appliedIndex);
+      expect(net.value(3, "k0")).toBe("v");
+      expect(net.value(3, "k3")).toBe("v");
+      expect([...net.node(1).rejectedMessages().keys()].filter((reason) => reason.includes("lost or replaced"))).toHaveLength(1);
+    });
+  }
+});
+
 describe("flow control: batching, pipelining and limits", () => {
   it("proposals stepped before one Ready go to each follower in one append", () => {
     const net = new TestNetwork([1, 2, 3]);

@@ -67,4 +67,24 @@ describe("leadership transfer (thesis §3.10)", () => {
     expect(net.node(1).transferLeadership(1)).toMatchObject({ kind: "rejected" });
     expect(net.node(1).transferLeadership(7)).toMatchObject({ kind: "rejected" });
   });
+
+  it("a target whose removal commits in the step that brings it up to date is not told to campaign (issue 21)", () => {
+    const net = new TestNetwork([1, 2, 3], options);
+    net.elect(1);
+    net.put(1, "k", "v");
+    // The removal of node 3 reaches neither follower, and the transfer to node 3 waits for it to catch up.
+    net.drop = (e) => e.from === 1 && e.message.type === "appendEntries";
+    expect(net.node(1).proposeConfigChange([{ type: "removeVoter", node: 3 }])).toMatchObject({ kind: "accepted" });
+    net.deliverAll();
+    expect(net.node(1).transferLeadership(3)).toEqual({ kind: "started" });
+    net.deliverAll();
+    // Only node 3 gets appends now: its acknowledgement commits its own removal and makes it up to date, in one step.
+    net.drop = (e) => e.from === 1 && e.to === 2 && e.message.type === "appendEntries";
+    net.tick(1, 3);
+    expect(net.node(1).configuration().voters).toEqual([1, 2]);
+    expect(net.delivered.get("timeoutNow") ?? 0).toBe(0);
+    expect(net.node(1).leadershipTransferee()).toBeUndefined();
+    expect(net.node(3).raftRole()).not.toBe("leader");
+    expect(net.node(1).raftRole()).toBe("leader");
+  });
 });
