@@ -143,3 +143,41 @@ describe("a crash at every point between persist and sync after a snapshot keeps
     expect(snapshotsRecovered).toBe(1);
   });
 });
+
+describe("a crash between persist and sync with no snapshot staged", () => {
+  test("keeps whatever prefix of the unsynced records reached the disk, and loses none of the synced ones", () => {
+    const schedule = () => {
+      const cluster = new TestCluster(3, { maxBatchCommands: 1 });
+      cluster.request(0, put("k0", "0"), client);
+      cluster.deliverAll();
+      // Two Accepts stepped in one instant: follower 1's next Ready holds two acceptance records.
+      cluster.request(0, put("k1", "1"), client + 1);
+      cluster.request(0, put("k2", "2"), client + 2);
+      const triggers = cluster.take((envelope) => envelope.to === 1 && envelope.message.type === "accept");
+      expect(triggers).toHaveLength(2);
+      return { cluster, triggers };
+    };
+    for (let kept = 0; kept <= 3; kept++) {
+      const { cluster, triggers } = schedule();
+      const before = acceptorState(cluster, 1);
+      const replica = cluster.replica(1);
+      for (const trigger of triggers) replica.step(trigger.from, trigger.message);
+      const after = acceptorState(cluster, 1);
+      const ready = replica.ready() as Ready<MultiPaxosMessage>;
+      expect(ready.snapshot).toBeUndefined();
+      expect(ready.persist).toHaveLength(2);
+      const disk = cluster.disk(1);
+      for (const record of ready.persist) disk.append(record);
+      // kept = 3 stands for the sync; below it, that many unsynced records survive the crash.
+      if (kept === 3) disk.sync();
+      else disk.crash(kept);
+      cluster.start(1, 3);
+      const where = kept === 3 ? "crash after the sync" : `crash with ${kept} unsynced records surviving`;
+      expect(losses(cluster, 1, kept === 3 ? after : before), where).toEqual([]);
+      expect(cluster.replica(1).acceptedAt(2) !== undefined, where).toBe(kept >= 1);
+      cluster.tickAndDeliver(20);
+      for (const id of cluster.ids) expect(cluster.valueAt(id, "k2"), `${where}: replica ${id}`).toBe("2");
+      expect(cluster.monitor.violations(), where).toEqual([]);
+    }
+  });
+});
