@@ -204,7 +204,9 @@ export type DurableRecord =
   | { readonly kind: "view"; readonly view: number; readonly active: boolean }
   | { readonly kind: "prePrepared"; readonly slot: SlotRecord }
   | { readonly kind: "prepared"; readonly slot: SlotRecord }
-  | { readonly kind: "committed"; readonly slot: SlotRecord };
+  | { readonly kind: "committed"; readonly slot: SlotRecord }
+  /** newViewCheckpoint: the checkpoint a NEW-VIEW started the view from, adopted before its state arrived (the low watermark). */
+  | { readonly kind: "newViewCheckpoint"; readonly seq: number; readonly digest: Uint8Array };
 
 /** DurableImage is the snapshot a PBFT replica writes when its stable checkpoint moves. */
 export interface DurableImage {
@@ -224,6 +226,8 @@ function recordObject(record: DurableRecord): Record<string, unknown> {
       return { prepared: record.slot };
     case "committed":
       return { committed: record.slot };
+    case "newViewCheckpoint":
+      return { newViewCheckpoint: { seq: record.seq, digest: record.digest } };
   }
 }
 
@@ -238,6 +242,10 @@ function recordFromObject(object: Record<string, unknown>): DurableRecord {
     case "prepared":
     case "committed":
       return { kind: body, slot: slotFromObject(object[body] as SlotRecord) };
+    case "newViewCheckpoint": {
+      const checkpoint = object["newViewCheckpoint"] as { seq: number; digest: Uint8Array };
+      return { kind: "newViewCheckpoint", seq: checkpoint.seq, digest: checkpoint.digest };
+    }
     default:
       throw new CorruptionError(`pbft durable record: unknown body ${String(body)}`);
   }

@@ -540,6 +540,18 @@ export const descriptor = {
                 }
               }
             },
+            "CheckpointRecord": {
+              "fields": {
+                "seq": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "digest": {
+                  "type": "bytes",
+                  "id": 2
+                }
+              }
+            },
             "DurableRecord": {
               "oneofs": {
                 "body": {
@@ -547,7 +559,8 @@ export const descriptor = {
                     "view",
                     "prePrepared",
                     "prepared",
-                    "committed"
+                    "committed",
+                    "newViewCheckpoint"
                   ]
                 }
               },
@@ -568,6 +581,11 @@ export const descriptor = {
                 "committed": {
                   "type": "SlotRecord",
                   "id": 4
+                },
+                "newViewCheckpoint": {
+                  "type": "CheckpointRecord",
+                  "id": 5,
+                  "protoName": "new_view_checkpoint"
                 }
               }
             },

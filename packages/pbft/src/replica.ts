@@ -71,6 +71,14 @@ interface OwnCheckpoint {
   readonly state: Uint8Array;
 }
 
+interface NewViewCheckpoint {
+  readonly seq: number;
+  readonly digest: Uint8Array;
+  readonly digestHex: string;
+  /** holders are the replicas that may hold its state (those whose VIEW-CHANGE claimed it, or every peer after a restart). */
+  readonly holders: readonly NodeId[];
+}
+
 interface StashedMessage {
   readonly from: NodeId;
   readonly message: PbftPrePrepare | PbftPrepare | PbftCommit;
@@ -117,7 +125,15 @@ export class PbftReplica implements Replica<PbftMessage> {
   private readonly ownCheckpoints = new Map<number, OwnCheckpoint>();
   private readonly checkpointVotes = new Map<number, Map<NodeId, string>>();
   private readonly latestCheckpoint = new Map<NodeId, { seq: number; digestHex: string }>();
-  private newViewCheckpoint: { seq: number; digestHex: string; holders: NodeId[] } | undefined;
+  /**
+   * newViewCheckpoint is the checkpoint a NEW-VIEW started the view from, when
+   * this replica adopted it without its state (TOCS §4.4): it is the low
+   * watermark, and the stable checkpoint VIEW-CHANGEs report, until the state
+   * arrives and it becomes the stable checkpoint.
+   *
+   * Invariant: when set, its seq is above stableSeq.
+   */
+  private newViewCheckpoint: NewViewCheckpoint | undefined;
   private fetching: { seq: number; ticks: number } | undefined;
 
   private readonly viewChanges = new Map<NodeId, PbftViewChange>();
@@ -652,7 +668,8 @@ export class PbftReplica implements Replica<PbftMessage> {
     this.ownCheckpoints.set(seq, own);
     this.checkpointVotesAt(seq).set(this.id, own.digestHex);
     if (!this.recovering) this.broadcast({ type: "checkpoint", seq, stateDigest: digest, replica: this.id, macs: [], signature: noBytes });
-    this.tryStabilize(seq);
+    if (this.isNewViewCheckpoint(seq, own.digestHex)) this.advanceStable(seq, own);
+    else this.tryStabilize(seq);
   }
 
   private checkpointVotesAt(seq: number): Map<NodeId, string> {
@@ -673,7 +690,8 @@ export class PbftReplica implements Replica<PbftMessage> {
     const latest = this.latestCheckpoint.get(from);
     if (latest === undefined || latest.seq < message.seq) this.latestCheckpoint.set(from, { seq: message.seq, digestHex });
     if (message.seq <= this.stableSeq) return;
-    if (message.seq <= this.stableSeq + 2 * this.options.watermarkWindowSeqs) {
+    // A replica that installed a state above its stable checkpoint counts votes from there, so that state can become stable.
+    if (message.seq <= Math.max(this.stableSeq, this.executedSeq) + 2 * this.options.watermarkWindowSeqs) {
       const votes = this.checkpointVotesAt(message.seq);
       if (!votes.has(from)) votes.set(from, digestHex);
       this.tryStabilize(message.seq);
@@ -681,7 +699,14 @@ export class PbftReplica implements Replica<PbftMessage> {
     this.maybeFetchState(false);
   }
 
-  /** tryStabilize makes a checkpoint stable with 2f+1 matching CHECKPOINT messages, its own included (PBFT §4.3). */
+  /**
+   * tryStabilize makes a checkpoint stable with 2f+1 matching CHECKPOINT
+   * messages, its own included (PBFT §4.3). Only such a certificate (or a
+   * NEW-VIEW that starts from the checkpoint) makes one stable: f+1 matching
+   * messages prove its digest, not that f+1 correct replicas hold it, and a
+   * stable checkpoint is what VIEW-CHANGEs report and what the next NEW-VIEW
+   * must be able to start from (issue 21, bug 8).
+   */
   private tryStabilize(seq: number): void {
     const own = this.ownCheckpoints.get(seq);
     const votes = this.checkpointVotes.get(seq);
@@ -700,6 +725,7 @@ export class PbftReplica implements Replica<PbftMessage> {
     for (const key of [...this.slots.keys()]) if (key <= seq) this.slots.delete(key);
     for (const key of [...this.checkpointVotes.keys()]) if (key <= seq) this.checkpointVotes.delete(key);
     for (const key of [...this.ownCheckpoints.keys()]) if (key < seq) this.ownCheckpoints.delete(key);
+    if (this.newViewCheckpoint !== undefined && this.newViewCheckpoint.seq <= seq) this.newViewCheckpoint = undefined;
     if (this.nextSeq <= seq) this.nextSeq = seq + 1;
     if (!this.recovering) this.writeImage();
     this.propose();
@@ -728,7 +754,7 @@ export class PbftReplica implements Replica<PbftMessage> {
   }
 
   /** certifiedCheckpointAbove finds the highest checkpoint above `seq` that f+1 other replicas vouch for, or that the NEW-VIEW this replica runs starts from. */
-  private certifiedCheckpointAbove(seq: number): { seq: number; digestHex: string; holders: NodeId[] } | undefined {
+  private certifiedCheckpointAbove(seq: number): { seq: number; digestHex: string; holders: readonly NodeId[] } | undefined {
     const claims = new Map<string, { seq: number; digestHex: string; holders: Set<NodeId> }>();
     const add = (claimSeq: number, digestHex: string, holder: NodeId): void => {
       if (claimSeq <= seq || holder === this.id) return;
@@ -742,7 +768,7 @@ export class PbftReplica implements Replica<PbftMessage> {
     };
     for (const [claimSeq, votes] of this.checkpointVotes) for (const [holder, digestHex] of votes) add(claimSeq, digestHex, holder);
     for (const [holder, latest] of this.latestCheckpoint) add(latest.seq, latest.digestHex, holder);
-    let best: { seq: number; digestHex: string; holders: NodeId[] } | undefined;
+    let best: { seq: number; digestHex: string; holders: readonly NodeId[] } | undefined;
     for (const claim of claims.values()) {
       if (claim.holders.size < this.quorums.weak) continue;
       if (best === undefined || claim.seq > best.seq) best = { seq: claim.seq, digestHex: claim.digestHex, holders: [...claim.holders] };
@@ -780,6 +806,11 @@ export class PbftReplica implements Replica<PbftMessage> {
     this.installState(message.seq, { digest, digestHex, state: message.state });
   }
 
+  /** isNewViewCheckpoint tells whether (seq, digestHex) is the checkpoint this replica adopted from a NEW-VIEW without its state. */
+  private isNewViewCheckpoint(seq: number, digestHex: string): boolean {
+    return this.newViewCheckpoint !== undefined && this.newViewCheckpoint.seq === seq && this.newViewCheckpoint.digestHex === digestHex;
+  }
+
   private checkpointHolders(seq: number, digestHex: string): number {
     const holders = new Set<NodeId>();
     for (const [holder, vote] of this.checkpointVotes.get(seq) ?? []) if (holder !== this.id && vote === digestHex) holders.add(holder);
@@ -787,12 +818,23 @@ export class PbftReplica implements Replica<PbftMessage> {
     return holders.size;
   }
 
+  /**
+   * installState continues from a fetched state. The state becomes the stable
+   * checkpoint only if a NEW-VIEW started from it (or 2f+1 CHECKPOINT messages
+   * vouch for it); on f+1 vouchers alone it is executed from but the older
+   * stable checkpoint stays, with its state, in this replica's VIEW-CHANGEs,
+   * so that the next NEW-VIEW can still start from it (issue 21, bug 8).
+   */
   private installState(seq: number, checkpoint: OwnCheckpoint): void {
     this.sessions.restore(checkpoint.state);
     this.executedSeq = seq;
     this.fetching = undefined;
-    this.checkpointVotesAt(seq).set(this.id, checkpoint.digestHex);
-    if (seq > this.stableSeq) this.advanceStable(seq, checkpoint);
+    this.ownCheckpoints.set(seq, checkpoint);
+    const votes = this.checkpointVotesAt(seq);
+    votes.set(this.id, checkpoint.digestHex);
+    for (const [holder, latest] of this.latestCheckpoint) if (latest.seq === seq && !votes.has(holder)) votes.set(holder, latest.digestHex);
+    if (this.isNewViewCheckpoint(seq, checkpoint.digestHex)) this.advanceStable(seq, checkpoint);
+    else this.tryStabilize(seq);
     for (const [session, request] of this.waiting) if (this.sessions.lastSequence(session) >= request.sequence) this.waiting.delete(session);
     this.broadcast({ type: "checkpoint", seq, stateDigest: checkpoint.digest, replica: this.id, macs: [], signature: noBytes });
     this.stuckTicks = 0;
@@ -832,19 +874,33 @@ export class PbftReplica implements Replica<PbftMessage> {
     this.tryNewView();
   }
 
+  /**
+   * buildViewChange describes this replica from its real low watermark h
+   * (TOCS §4.4; Castro's thesis §2.3.5): h is the stable checkpoint, or the
+   * checkpoint a NEW-VIEW started the view from if its state has not arrived;
+   * C holds h (the adopted one with the digest the NEW-VIEW proved) and every
+   * checkpoint above it this replica holds; P and Q hold everything it
+   * prepared or pre-prepared in (h, h + L], which is every sequence number at
+   * which it could have prepared since h became its low watermark.
+   *
+   * Invariant: a sequence number this replica prepared is either in P or at or
+   * below the reported h, so the decision procedure never counts it as one
+   * that prepared nothing there (issue 21, bug 3).
+   */
   private buildViewChange(newView: number): PbftViewChange {
-    const checkpoints = [...this.ownCheckpoints.entries()]
-      .filter(([seq]) => seq >= this.stableSeq)
-      .sort(([a], [b]) => a - b)
-      .map(([seq, own]) => ({ seq, stateDigest: own.digest }));
+    const low = this.lowWatermark();
+    const held = new Map<number, Uint8Array>();
+    for (const [seq, own] of this.ownCheckpoints) if (seq >= low) held.set(seq, own.digest);
+    if (this.newViewCheckpoint !== undefined) held.set(this.newViewCheckpoint.seq, this.newViewCheckpoint.digest);
+    const checkpoints = [...held.entries()].sort(([a], [b]) => a - b).map(([seq, stateDigest]) => ({ seq, stateDigest }));
     const prepared = [];
     const prePrepared = [];
     for (const slot of [...this.slots.values()].sort((a, b) => a.seq - b.seq)) {
-      if (slot.seq <= this.stableSeq || slot.seq > this.stableSeq + this.options.watermarkWindowSeqs) continue;
+      if (slot.seq <= low || slot.seq > low + this.options.watermarkWindowSeqs) continue;
       if (slot.prepared !== undefined) prepared.push({ seq: slot.seq, view: slot.prepared.view, digest: slot.prepared.digest, requests: slot.prepared.requests });
       for (const ref of slot.prePrepared.values()) prePrepared.push({ seq: slot.seq, view: ref.view, digest: ref.digest });
     }
-    return { type: "viewChange", newView, replica: this.id, stableSeq: this.stableSeq, checkpoints, prepared, prePrepared, signature: noBytes };
+    return { type: "viewChange", newView, replica: this.id, stableSeq: low, checkpoints, prepared, prePrepared, signature: noBytes };
   }
 
   private onViewChange(from: NodeId, message: PbftViewChange): void {
@@ -978,10 +1034,16 @@ export class PbftReplica implements Replica<PbftMessage> {
     this.flushReads();
   }
 
-  /** adoptCheckpoint starts the view from the NEW-VIEW's checkpoint, fetching its state if this replica has not reached it. */
+  /**
+   * adoptCheckpoint starts the view from the NEW-VIEW's checkpoint (TOCS
+   * §4.4): it becomes this replica's stable checkpoint, or, if the replica has
+   * not reached it, its low watermark until the state is fetched, persisted so
+   * that a restart reports it too. A checkpoint at or below the low watermark
+   * changes nothing: the watermark never moves back.
+   */
   private adoptCheckpoint(decision: NewViewDecision, viewChanges: readonly PbftViewChange[]): void {
     const seq = decision.checkpointSeq;
-    if (seq <= this.stableSeq) return;
+    if (seq <= this.lowWatermark()) return;
     const digestHex = hex(decision.checkpointDigest);
     const own = this.ownCheckpoints.get(seq);
     if (own !== undefined && own.digestHex === digestHex) {
@@ -991,7 +1053,8 @@ export class PbftReplica implements Replica<PbftMessage> {
     const holders = viewChanges
       .filter((m) => m.replica !== this.id && m.checkpoints.some((c) => c.seq === seq && hex(c.stateDigest) === digestHex))
       .map((m) => m.replica);
-    this.newViewCheckpoint = { seq, digestHex, holders };
+    this.newViewCheckpoint = { seq, digest: decision.checkpointDigest, digestHex, holders };
+    this.record({ kind: "newViewCheckpoint", seq, digest: decision.checkpointDigest });
     this.fetching = undefined;
     this.maybeFetchState(true);
   }
@@ -1019,7 +1082,9 @@ export class PbftReplica implements Replica<PbftMessage> {
       this.outbox.push({ to: from, message: this.lastNewView });
     }
     if (!this.active && message.view === this.view && this.ownViewChange !== undefined) this.outbox.push({ to: from, message: this.ownViewChange });
-    if (message.executedSeq < this.stableSeq) {
+    // A peer behind this replica's stable checkpoint fetches its state; one that installed that state on f+1 vouchers
+    // but holds an older stable checkpoint needs the CHECKPOINTs that make it stable.
+    if (message.stableSeq < this.stableSeq) {
       this.sendTo(from, { type: "checkpoint", seq: this.stableSeq, stateDigest: this.stableDigest, replica: this.id, macs: [], signature: noBytes });
     }
     if (!this.active || !message.active || message.view !== this.view) return;
@@ -1050,6 +1115,8 @@ export class PbftReplica implements Replica<PbftMessage> {
   /** writeImage replaces everything persisted so far with one snapshot: the stable state and the live records above it. */
   private writeImage(): void {
     const records: DurableRecord[] = [{ kind: "view", view: this.view, active: this.active }];
+    const adopted = this.newViewCheckpoint;
+    if (adopted !== undefined) records.push({ kind: "newViewCheckpoint", seq: adopted.seq, digest: adopted.digest });
     for (const slot of [...this.slots.values()].sort((a, b) => a.seq - b.seq)) {
       // slot.current is always among slot.prePrepared (see Slot), so this persists it too.
       for (const ref of slot.prePrepared.values()) records.push({ kind: "prePrepared", slot: slotRecord(slot.seq, ref, true) });
@@ -1113,6 +1180,14 @@ export class PbftReplica implements Replica<PbftMessage> {
         if (slot.current === undefined || slot.current.view <= ref.view) slot.current = ref;
         return;
       }
+      case "newViewCheckpoint":
+        if (record.seq > this.lowWatermark()) {
+          // Who holds its state is not persisted: after a restart every peer may be asked.
+          const holders = this.replicas.filter((replica) => replica !== this.id);
+          this.newViewCheckpoint = { seq: record.seq, digest: record.digest, digestHex: hex(record.digest), holders };
+          this.nextSeq = Math.max(this.nextSeq, record.seq + 1);
+        }
+        return;
       case "prepared":
       case "committed": {
         if (record.slot.seq <= this.stableSeq) return;

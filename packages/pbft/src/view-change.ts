@@ -35,6 +35,13 @@ export interface NewViewDecision {
  * Invariant: a request committed at n by a correct replica in any earlier view
  * is the one chosen at n (its 2f+1 prepares include f+1 correct replicas, so
  * at most 2f messages can satisfy A1 for anything else, and B cannot hold).
+ * This rests on what a correct message states (TOCS §4.4; Castro's thesis
+ * §3.2.4): its stable checkpoint is its sender's real low watermark, and P
+ * and Q hold everything it prepared above it, up to L further. Then each of
+ * those f+1 correct replicas either reports its claim at n or reports a
+ * checkpoint at or above n (and is not counted at n); and since each prepared
+ * n with its low watermark at n - L or above, no checkpoint below n - L can
+ * have 2f+1 messages at or below it, so n lies in (h, h + L] (issue 21, bug 3).
  */
 export function decideNewView(
   viewChanges: readonly PbftViewChange[],

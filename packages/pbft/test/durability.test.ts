@@ -53,3 +53,79 @@ describe("PBFT durable state through Ready.persist", () => {
     expect(cluster.monitor.violations()).toEqual([]);
   });
 });
+
+/**
+ * crashInFirstSnapshot watches the first Ready with a snapshot that replica
+ * `id` writes: its steps (the snapshot staged, then each record appended) are
+ * counted in the returned probe, and the replica crashes just after step
+ * `crashAtStep`, before the sync, if one is given.
+ */
+function crashInFirstSnapshot(cluster: TestCluster, id: number, crashAtStep: number | undefined): { steps: number } {
+  const probe = { steps: 0 };
+  let done = false;
+  cluster.crashBeforeSync = (who, step, ready) => {
+    if (who !== id || done || !ready.snapshot) return false;
+    probe.steps = 1 + ready.records;
+    const index = step.kind === "snapshot" ? 0 : step.index + 1;
+    if (index === probe.steps - 1) done = true;
+    return index === crashAtStep;
+  };
+  return probe;
+}
+
+describe("PBFT recovery from a crash between persist and sync of a checkpoint snapshot (Storage: a snapshot is durable only at the next sync)", () => {
+  const small = { checkpointIntervalSeqs: 2, watermarkWindowSeqs: 4 };
+
+  /**
+   * runTaken has six clients write at once, so that the primary, replica 0,
+   * fills its window and, in the step in which checkpoint 2 becomes stable,
+   * writes the snapshot and then pre-prepares the waiting batches (records
+   * after the snapshot in the same Ready); it crashes at `crashAtStep` of
+   * that write.
+   */
+  function runTaken(crashAtStep: number | undefined): { cluster: TestCluster; steps: number } {
+    const cluster = new TestCluster(4, small, 6);
+    const probe = crashInFirstSnapshot(cluster, 0, crashAtStep);
+    for (let c = 0; c < 6; c++) cluster.submit({ type: "put", key: "a", value: value(`${c}`) }, c);
+    cluster.runUntil(() => cluster.idle(), 1000);
+    return { cluster, steps: probe.steps };
+  }
+
+  /** runInstalled cuts replica 3 off while the others pass two stable checkpoints, then lets it install the state by state transfer, crashing it at `crashAtStep` of the snapshot's write. */
+  function runInstalled(crashAtStep: number | undefined): { cluster: TestCluster; steps: number } {
+    const cluster = new TestCluster(4, small);
+    cluster.filter = (e) => e.to !== 3 && e.from !== 3;
+    for (let i = 0; i < 7; i++) write(cluster, "a", `${i}`);
+    const probe = crashInFirstSnapshot(cluster, 3, crashAtStep);
+    cluster.filter = () => true;
+    write(cluster, "a", "7");
+    cluster.runUntil(() => cluster.isDown(3) || cluster.replica(3).status().appliedIndex === 8, 300);
+    expect(cluster.countSent("stateTransfer")).toBeGreaterThan(0);
+    return { cluster, steps: probe.steps };
+  }
+
+  // The taken snapshot is followed by the primary's next pre-prepare in the same Ready; the installed one stands alone.
+  for (const [what, run, id, minSteps] of [
+    ["taken", runTaken, 0, 2],
+    ["installed by state transfer", runInstalled, 3, 1],
+  ] as const) {
+    it(`keeps the earlier durable state, and then catches up, after a crash at every step of writing a checkpoint snapshot ${what}`, () => {
+      const { steps } = run(undefined);
+      expect(steps).toBeGreaterThanOrEqual(minSteps);
+      for (let crashAtStep = 0; crashAtStep < steps; crashAtStep++) {
+        const { cluster } = run(crashAtStep);
+        expect(cluster.isDown(id)).toBe(true);
+        // Nothing of the interrupted Ready is durable: the replica recovers the stable checkpoint it had synced before.
+        cluster.restart(id);
+        expect(cluster.replica(id).stableCheckpoint()).toBe(0);
+        for (let i = 0; i < 5; i++) write(cluster, "a", `after${i}`);
+        const applied = cluster.replica(0).status().appliedIndex;
+        cluster.runUntil(() => cluster.replica(id).status().appliedIndex === applied, 500);
+        cluster.submit({ type: "get", key: "a" });
+        cluster.runUntil(() => cluster.idle());
+        expect(cluster.results().at(-1)).toEqual({ type: "get", value: new Uint8Array(value("after4")) });
+        expect(cluster.monitor.violations()).toEqual([]);
+      }
+    });
+  }
+});

@@ -56,6 +56,57 @@ export interface Envelope {
 /** DeliveryFilter returns false to drop a message. */
 export type DeliveryFilter = (envelope: Envelope) => boolean;
 
+/**
+ * DiskStep is one step of writing a Ready to a replica's disk, before the sync
+ * that makes it durable: the snapshot staged, or record `index` appended.
+ */
+export type DiskStep = { readonly kind: "snapshot" } | { readonly kind: "record"; readonly index: number };
+
+/** CrashBeforeSync returns true to crash replica `id` just after `step` of a Ready that carries `snapshot` or not, before its sync. */
+export type CrashBeforeSync = (id: NodeId, step: DiskStep, ready: { readonly snapshot: boolean; readonly records: number }) => boolean;
+
+/**
+ * Disk is a replica's stable storage under core's `Storage` contract: a
+ * snapshot is staged and becomes durable only at the next sync, atomically
+ * with the records appended after it; a crash before that sync keeps the
+ * previous snapshot and the records synced before.
+ */
+class Disk {
+  snapshot: Uint8Array | undefined = undefined;
+  records: Uint8Array[] = [];
+  private staged: Uint8Array | undefined = undefined;
+  private unsynced: Uint8Array[] = [];
+
+  stage(snapshot: Uint8Array): void {
+    this.staged = snapshot;
+    this.unsynced = [];
+  }
+
+  append(record: Uint8Array): void {
+    this.unsynced.push(record);
+  }
+
+  sync(): void {
+    if (this.staged !== undefined) {
+      this.snapshot = this.staged;
+      this.records = [];
+      this.staged = undefined;
+    }
+    this.records.push(...this.unsynced);
+    this.unsynced = [];
+  }
+
+  /** crash loses everything written since the last sync. */
+  crash(): void {
+    this.staged = undefined;
+    this.unsynced = [];
+  }
+
+  durable(): DurableState {
+    return { snapshot: this.snapshot, records: [...this.records] };
+  }
+}
+
 /** firstTestClient is the id of the first client: core's firstClientId, as in the simulator (ids at or above it are clients). */
 export const firstTestClient: NodeId = firstClientId;
 
@@ -68,12 +119,14 @@ export class TestCluster {
   readonly monitor = new PbftAgreementMonitor();
   readonly ids: NodeId[];
   private queue: Envelope[] = [];
-  private readonly durable = new Map<NodeId, { snapshot: Uint8Array | undefined; records: Uint8Array[] }>();
+  private readonly disks = new Map<NodeId, Disk>();
   private readonly strategies = new Map<NodeId, ByzantineStrategy<PbftMessage>>();
   private readonly down = new Set<NodeId>();
   private readonly rng = createRng(42);
   private readonly cryptos = new Map<NodeId, FakeCrypto>();
   filter: DeliveryFilter = () => true;
+  /** crashBeforeSync, when set, may crash a replica in the middle of writing a Ready, before its sync (nothing of that Ready is then durable or sent). */
+  crashBeforeSync: CrashBeforeSync | undefined;
   timeUs = 0;
 
   constructor(
@@ -83,7 +136,7 @@ export class TestCluster {
   ) {
     this.ids = Array.from({ length: n }, (_, i) => i);
     for (const id of this.ids) {
-      this.durable.set(id, { snapshot: undefined, records: [] });
+      this.disks.set(id, new Disk());
       this.replicas.push(this.build(id, emptyDurableState));
     }
     for (let i = 0; i < clients; i++) {
@@ -157,17 +210,27 @@ export class TestCluster {
     return [...this.clients.values()].every((c) => !c.outstanding());
   }
 
-  /** crash stops a replica; its unsent work is lost, its synced records stay. */
+  /** crash stops a replica; its unsent work and everything it wrote since its last sync are lost, its synced records stay. */
   crash(id: NodeId): void {
     this.down.add(id);
+    this.disk(id).crash();
   }
 
-  /** restart rebuilds a crashed replica from what it persisted. */
+  /** isDown tells whether replica `id` is crashed. */
+  isDown(id: NodeId): boolean {
+    return this.down.has(id);
+  }
+
+  /** restart rebuilds a crashed replica from what it synced. */
   restart(id: NodeId): void {
     this.down.delete(id);
-    const durable = this.durable.get(id) as { snapshot: Uint8Array | undefined; records: Uint8Array[] };
-    this.replicas[id] = this.build(id, { snapshot: durable.snapshot, records: [...durable.records] });
+    this.replicas[id] = this.build(id, this.disk(id).durable());
     this.collectReplica(id);
+  }
+
+  /** durableState returns what replica `id` would recover from now. */
+  durableState(id: NodeId): DurableState {
+    return this.disk(id).durable();
   }
 
   /** countSent counts the messages of one type sent so far (after Byzantine rewriting). */
@@ -213,18 +276,38 @@ export class TestCluster {
   private collectReplica(id: NodeId): void {
     const replica = this.replica(id);
     for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
-      const durable = this.durable.get(id) as { snapshot: Uint8Array | undefined; records: Uint8Array[] };
-      if (ready.snapshot !== undefined) {
-        durable.snapshot = ready.snapshot;
-        durable.records = [];
-      }
-      durable.records.push(...ready.persist);
+      if (!this.write(id, ready.snapshot, ready.persist)) return;
       const strategy = this.strategies.get(id);
       const messages = strategy === undefined ? ready.messages : strategy.outbound(ready.messages, this.context(id));
       for (const { to, message } of messages) this.send({ from: id, to, message });
       replica.advance(ready);
     }
     this.monitor.observeReplica(replica, { timeUs: this.timeUs, faulty: this.strategies.has(id) });
+  }
+
+  /** write puts a Ready's snapshot and records on the disk and syncs them, unless `crashBeforeSync` crashes the replica first (then it returns false). */
+  private write(id: NodeId, snapshot: Uint8Array | undefined, records: readonly Uint8Array[]): boolean {
+    const disk = this.disk(id);
+    const shape = { snapshot: snapshot !== undefined, records: records.length };
+    const crashAfter = (step: DiskStep): boolean => {
+      if (this.crashBeforeSync === undefined || !this.crashBeforeSync(id, step, shape)) return false;
+      this.crash(id);
+      return true;
+    };
+    if (snapshot !== undefined) {
+      disk.stage(snapshot);
+      if (crashAfter({ kind: "snapshot" })) return false;
+    }
+    for (let index = 0; index < records.length; index++) {
+      disk.append(records[index] as Uint8Array);
+      if (crashAfter({ kind: "record", index })) return false;
+    }
+    disk.sync();
+    return true;
+  }
+
+  private disk(id: NodeId): Disk {
+    return this.disks.get(id) as Disk;
   }
 
   private collectClient(id: NodeId): void {
