@@ -18,6 +18,9 @@ export {
   forgeViewChangeStrategy,
   forgeNewViewStrategy,
   slowPrimaryStrategy,
+  forgeRequestsStrategy,
+  staleReadsStrategy,
+  inventReadsStrategy,
 } from "./byzantine.ts";
 export {
   pbftCodec,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "@concord/core";
-import { Authenticator, silentStrategy, corruptDigestsStrategy, corruptMacsStrategy, equivocateStrategy, pbft, replayStrategy, type PbftPrepare, type PbftViewChange } from "@concord/pbft";
+import { Authenticator, forgeRequestsStrategy, silentStrategy, corruptDigestsStrategy, corruptMacsStrategy, equivocateStrategy, pbft, replayStrategy, type PbftPrepare, type PbftViewChange } from "@concord/pbft";
 import { FakeCrypto, TestCluster } from "./harness.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
@@ -33,6 +33,21 @@ describe("PBFT bad input is dropped and counted, never acted on", () => {
       expect(cluster.replica(id).rejections().get("badDigest")).toBe(1);
       expect(cluster.replica(id).status().commitIndex).toBe(0);
     }
+  });
+
+  it("drops a pre-prepare whose client request was altered by the primary (the client's authenticator fails), and the write survives", () => {
+    const cluster = new TestCluster(4);
+    cluster.makeByzantine(0, forgeRequestsStrategy);
+    // The first request has nothing to be swapped with; the second is pre-prepared carrying the first one's command.
+    cluster.submit({ type: "put", key: "x", value: value("1") });
+    cluster.runUntil(() => cluster.idle(), 500);
+    cluster.submit({ type: "put", key: "x", value: value("2") });
+    cluster.runUntil(() => cluster.idle(), 2000);
+    for (const id of [1, 2, 3]) expect(cluster.replica(id).rejections().get("badRequest") ?? 0).toBeGreaterThan(0);
+    cluster.submit({ type: "get", key: "x" });
+    cluster.runUntil(() => cluster.idle(), 500);
+    expect(cluster.results()).toEqual([{ type: "put" }, { type: "put" }, { type: "get", value: new Uint8Array(value("2")) }]);
+    expect(cluster.monitor.violations()).toEqual([]);
   });
 
   it("drops an authentic prepare outside the watermarks, and one of an earlier view", () => {

@@ -56,6 +56,26 @@ describe("NEW-VIEW decision procedure (TOCS §4.4)", () => {
     expect(decision).toBeUndefined();
   });
 
+  it("does not fill a sequence number with the null request on f+1 view changes that prepared nothing there (one may hide a commit)", () => {
+    // Replica 0 prepared 7 at 1, with too little pre-prepare support in this set to re-issue it; 7 may have committed
+    // (prepared by 0, 1 and 2, with 2 a liar that now claims nothing). f+1 = 2 empty claims must not make it null.
+    const decision = decideNewView(
+      [viewChange(0, { prepared: [prepared(1, 2, 7)], prePrepared: [prePrepared(1, 2, 7)] }), viewChange(2, {}), viewChange(3, {})],
+      quorums,
+      window,
+      nullDigest,
+    );
+    expect(decision).toBeUndefined();
+    // With a third empty claim, 2f+1 prepared nothing there: 7 cannot have committed, and the null request fills 1.
+    const withFourth = decideNewView(
+      [viewChange(0, { prepared: [prepared(1, 2, 7)], prePrepared: [prePrepared(1, 2, 7)] }), viewChange(1, {}), viewChange(2, {}), viewChange(3, {})],
+      quorums,
+      window,
+      nullDigest,
+    );
+    expect(withFourth?.entries.map((e) => [e.seq, e.digest[0]])).toEqual([[1, 0]]);
+  });
+
   it("prefers the certificate of the later view when two honest ones disagree", () => {
     const early = { prepared: [prepared(1, 1, 7)], prePrepared: [prePrepared(1, 1, 7)] };
     const late = { prepared: [prepared(1, 3, 8)], prePrepared: [prePrepared(1, 1, 7), prePrepared(1, 3, 8)] };
