@@ -1,4 +1,4 @@
-import type { InvariantViolation } from "@concord/core";
+import type { InvariantViolation, ProtocolOptions } from "@concord/core";
 import { type SimulationOptions, type SimulationResult, runSimulation } from "@concord/sim";
 
 /** SimulationReport is one run's figures as `concord sim --json` prints them: deterministic, no wall-clock time. */
@@ -22,6 +22,12 @@ export interface SimulationReport {
   readonly invariantViolations: readonly InvariantViolation[];
   readonly byzantine: { readonly nodes: readonly number[]; readonly strategy: string | null };
   readonly faults: readonly string[];
+  /** options are the protocol options the run used: explicit ones over those `chaos` drew from the seed. */
+  readonly options: ProtocolOptions;
+  /** drawnOptions are the options `chaos` drew from the seed (swarm options); empty in other scenarios. */
+  readonly drawnOptions: ProtocolOptions;
+  /** paths counts how often the run walked each of the protocol's hard paths, by name. */
+  readonly paths: Readonly<Record<string, number>>;
 }
 
 /** SimulateOptions select one run: the simulator's options, with a built-in scenario named or a scenario object (from a file). */
@@ -58,6 +64,9 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     invariantViolations: result.invariantViolations,
     byzantine: { nodes: result.byzantineNodes, strategy: result.byzantineStrategy ?? null },
     faults: result.faultLog,
+    options: result.protocolOptions,
+    drawnOptions: result.drawnOptions,
+    paths: result.paths,
   };
   return { result, report };
 }

@@ -4,6 +4,7 @@ import type { MessageCodec } from "./codec.ts";
 import type { Crypto } from "./crypto.ts";
 import type { NodeId } from "./ids.ts";
 import type { InvariantMonitor } from "./monitor.ts";
+import type { HardPath, OptionSpace, PathCounter } from "./option-space.ts";
 import type { Replica } from "./replica.ts";
 import type { Rng } from "./rng.ts";
 import type { StateMachine } from "./state-machine.ts";
@@ -65,6 +66,12 @@ export interface AlgorithmDefinition<M> {
   createMonitors(): InvariantMonitor<M>[];
   /** byzantineStrategies lists the ways a faulty replica of this protocol can lie. */
   readonly byzantineStrategies: readonly ByzantineStrategyDefinition<M>[];
+  /** optionSpace is the legal ranges of the protocol's options, from which `chaos` draws each run's options (swarm testing). */
+  readonly optionSpace?: OptionSpace;
+  /** hardPaths lists the paths a swarm of runs should reach, counted per run by `createPathCounter`. */
+  readonly hardPaths?: readonly HardPath[];
+  /** createPathCounter returns a fresh counter of `hardPaths` for one run with these options. */
+  createPathCounter?(options: ProtocolOptions): PathCounter<M>;
   /**
    * analyticMessagesPerOp is the steady-state count of messages per committed
    * operation for `n` replicas and `batchSize` operations per batch, client

@@ -36,6 +36,16 @@ export {
   type ProtocolOptions,
   type FaultModel,
 } from "./algorithm.ts";
+export {
+  type OptionValue,
+  type OptionRange,
+  type OptionSpace,
+  type HardPath,
+  type PathCounter,
+  drawSwarmInt,
+  fixedNumber,
+  fixedBoolean,
+} from "./option-space.ts";
 export { type History, type HistoryOperation, type OperationStatus } from "./history.ts";
 export { nodeIdSchema, replicaSetSchema, parseConfig } from "./config.ts";
 export {

@@ -3,6 +3,7 @@ import { createMultiPaxosClient } from "./client.ts";
 import { type MultiPaxosMessage, multiPaxosCodec } from "./messages.ts";
 import { OneValuePerSlotMonitor } from "./monitor.ts";
 import { MultiPaxosReplica } from "./replica.ts";
+import { createMultiPaxosPathCounter, multiPaxosHardPaths, multiPaxosOptionSpace } from "./swarm.ts";
 
 /**
  * multiPaxosMessagesPerOp is the steady-state message count per committed
@@ -28,6 +29,9 @@ export const multipaxos: AlgorithmDefinition<MultiPaxosMessage> = {
   createClient: (context) => createMultiPaxosClient(context),
   createMonitors: () => [new OneValuePerSlotMonitor()],
   byzantineStrategies: [],
+  optionSpace: multiPaxosOptionSpace,
+  hardPaths: multiPaxosHardPaths,
+  createPathCounter: () => createMultiPaxosPathCounter(),
   analyticMessagesPerOp: multiPaxosMessagesPerOp,
   // client -> leader, Accept, Accepted, leader -> client.
   oneWayDelaysPerOp: 4,

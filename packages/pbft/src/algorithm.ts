@@ -6,6 +6,7 @@ import { PbftAgreementMonitor } from "./monitor.ts";
 import { pbftOptionsSchema } from "./options.ts";
 import { clusterSizeError } from "./quorum.ts";
 import { PbftReplica } from "./replica.ts";
+import { createPbftPathCounter, pbftHardPaths, pbftOptionSpace } from "./swarm.ts";
 
 const defaultCheckpointIntervalSeqs = pbftOptionsSchema.parse({}).checkpointIntervalSeqs;
 
@@ -32,6 +33,9 @@ export const pbft: AlgorithmDefinition<PbftMessage> = {
   createClient: (context) => new PbftClient(context),
   createMonitors: () => [new PbftAgreementMonitor()],
   byzantineStrategies: pbftByzantineStrategies,
+  optionSpace: pbftOptionSpace,
+  hardPaths: pbftHardPaths,
+  createPathCounter: () => createPbftPathCounter(),
   analyticMessagesPerOp: (n, batchSize) => pbftMessagesPerBatch(n, batchSize) / batchSize,
   oneWayDelaysPerOp: 5,
 };

@@ -3,6 +3,7 @@ import { createRaftClient } from "./client.ts";
 import { raftCodec, type RaftMessage } from "./messages.ts";
 import { createRaftMonitors } from "./monitors.ts";
 import { RaftReplica } from "./raft.ts";
+import { createRaftPathCounter, raftHardPaths, raftOptionSpace } from "./swarm.ts";
 
 /**
  * raft is Raft's {@link AlgorithmDefinition}. In steady state a batch costs
@@ -22,6 +23,9 @@ export const raft: AlgorithmDefinition<RaftMessage> = {
   createClient: (context) => createRaftClient(context),
   createMonitors: () => createRaftMonitors(),
   byzantineStrategies: [],
+  optionSpace: raftOptionSpace,
+  hardPaths: raftHardPaths,
+  createPathCounter: (options) => createRaftPathCounter(options),
   analyticMessagesPerOp: (n, batchSize) => (2 * (n - 1)) / batchSize + 2,
   oneWayDelaysPerOp: 4,
 };

@@ -23,6 +23,7 @@ export {
 } from "./scenario.ts";
 export { builtInScenarios, scenarioNames, resolveScenario, drawChaosFaults, faultEndMs } from "./scenarios.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
+export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";
 export { EventQueue } from "./event-queue.ts";
 export { SimStorage, type CrashReport } from "./sim-storage.ts";
 export { Network, type Partition } from "./links.ts";

@@ -70,4 +70,14 @@ export interface SimulationResult {
   readonly faultLog: readonly string[];
   /** scenarioDefinition is the validated scenario that ran. */
   readonly scenarioDefinition: Scenario;
+  /**
+   * protocolOptions are the options the replicas and clients ran with: the
+   * explicit ones over those `chaos` drew from the seed (swarm options). A
+   * replay that passes them all as `--option` runs the same options.
+   */
+  readonly protocolOptions: ProtocolOptions;
+  /** drawnOptions are the options `chaos` drew from the seed (those no explicit option fixed); empty in other scenarios. */
+  readonly drawnOptions: ProtocolOptions;
+  /** paths counts how often the run walked each of the protocol's hard paths (issue 21), in the protocol's order. */
+  readonly paths: Readonly<Record<string, number>>;
 }

@@ -12,6 +12,8 @@ import {
   type InvariantViolation,
   type NodeId,
   type Outbound,
+  type PathCounter,
+  type ProtocolOptions,
   type Ready,
   type Replica,
   type ReplicaStatus,
@@ -31,6 +33,7 @@ import type { LatencySummary, SimulationOptions, SimulationResult } from "./resu
 import { type Fault, type Scenario, type Target, workloadSchema } from "./scenario.ts";
 import { drawChaosFaults, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
+import { swarmOptions } from "./swarm-options.ts";
 import { SimStorage } from "./sim-storage.ts";
 import { OperationGenerator, keyName } from "./workload.ts";
 
@@ -124,6 +127,11 @@ export class Simulation {
   private readonly clients: ClientNode[] = [];
   private readonly clientById = new Map<NodeId, ClientNode>();
   private readonly monitors: InvariantMonitor<unknown>[];
+  /** protocolOptions are what replicas and clients run with: the explicit options over those `chaos` drew from the seed. */
+  private readonly protocolOptions: ProtocolOptions;
+  private readonly drawnOptions: ProtocolOptions;
+  /** pathCounter counts the protocol's hard paths (issue 21), beside the monitors. */
+  private readonly pathCounter: PathCounter<unknown> | undefined;
   private readonly oracle = new AppliedLogOracle();
   private readonly generator: OperationGenerator;
   private readonly faultRng: Rng;
@@ -200,6 +208,11 @@ export class Simulation {
     this.thinkUs = workload.ops > 0 ? Math.round((workload.spreadMs * 1000 * workload.clients) / workload.ops) : 0;
     this.replicaIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
     this.monitors = this.algorithm.createMonitors() as InvariantMonitor<unknown>[];
+    // Swarm options (issue 10): chaos draws the protocol's options too, from a stream of their own; explicit ones win.
+    const swarm = swarmOptions(this.algorithm, root, scenario.chaos, options.protocolOptions ?? {});
+    this.protocolOptions = swarm.options;
+    this.drawnOptions = swarm.drawn;
+    this.pathCounter = this.algorithm.createPathCounter?.(swarm.options) as PathCounter<unknown> | undefined;
 
     const byzantineCount = scenario.byzantine === "f" ? Math.max(1, this.algorithm.faultsTolerated(options.nodes)) : scenario.byzantine;
     this.byzantineNodes = [...(options.byzantineNodes ?? this.replicaIds.slice(0, Math.min(byzantineCount, options.nodes)))];
@@ -253,7 +266,7 @@ export class Simulation {
         replicas: this.replicaIds,
         rng: createRng(deriveSeed(root, `client:${id}`)),
         crypto: new NodeCrypto(id, this.keyRing),
-        options: options.protocolOptions ?? {},
+        options: this.protocolOptions,
       }) as Client<unknown>;
       const node: ClientNode = { id, index, client, pending: undefined, arrivalUs: 0, finalRead: false };
       this.clients.push(node);
@@ -401,7 +414,7 @@ export class Simulation {
       // Byzantine replicas are left out of the applied-prefix check: their claims prove nothing.
       stateMachine: new RecordingStateMachine(node.id, new KvStateMachine(), node.strategy === undefined ? this.oracle : undefined),
       crypto: node.crypto,
-      options: this.options.protocolOptions ?? {},
+      options: this.protocolOptions,
     }) as Replica<unknown>;
     this.afterReplicaEvent(node, 0);
     this.activeNode = undefined;
@@ -462,6 +475,7 @@ export class Simulation {
       message = node.strategy.inbound(delivery.from, message, this.byzantineContext(node));
       if (message === undefined) return;
     }
+    this.pathCounter?.observeDeliver?.(replica, delivery.from, message, { timeUs: this.nowUs, faulty: node.strategy !== undefined });
     replica.step(delivery.from, message);
     const cpu = this.scenario.cpu;
     this.account(node, replica, cpu.perMessageUs + (delivery.bytes / 1024) * cpu.perKilobyteUs);
@@ -522,8 +536,9 @@ export class Simulation {
     const status = replica.status();
     node.lastStatus = status;
     if (!faulty && (status.role === "leader" || status.role === "primary")) this.leaderEpochs.add(status.epoch);
-    if (this.monitors.length === 0) return;
+    if (this.monitors.length === 0 && this.pathCounter === undefined) return;
     const context = { timeUs: this.nowUs, faulty };
+    this.pathCounter?.observeReplica?.(replica, context);
     for (const monitor of this.monitors) monitor.observeReplica?.(replica, context);
   }
 
@@ -585,8 +600,9 @@ export class Simulation {
     if (node.strategy !== undefined) outgoing = node.strategy.outbound(messages, this.byzantineContext(node));
     const faulty = node.strategy !== undefined;
     for (const outbound of outgoing) {
-      if (this.monitors.length > 0) {
+      if (this.monitors.length > 0 || this.pathCounter !== undefined) {
         const context = { timeUs: this.nowUs, faulty };
+        this.pathCounter?.observeSend?.(node.id, outbound.to, outbound.message, context);
         for (const monitor of this.monitors) monitor.observeSend?.(node.id, outbound.to, outbound.message, context);
       }
       const delayUs = outbound.delayUs ?? 0;
@@ -1026,7 +1042,18 @@ export class Simulation {
       healedAtSeconds: round(this.healUs / 1_000_000, 6),
       faultLog: this.faultLog,
       scenarioDefinition: this.scenario,
+      protocolOptions: this.protocolOptions,
+      drawnOptions: this.drawnOptions,
+      paths: this.pathCounts(),
     };
+  }
+
+  /** pathCounts lists the protocol's hard paths in their declared order, with how often this run walked each. */
+  private pathCounts(): Readonly<Record<string, number>> {
+    const counts = this.pathCounter?.counts();
+    const paths: Record<string, number> = {};
+    for (const path of this.algorithm.hardPaths ?? []) paths[path.name] = counts?.get(path.name) ?? 0;
+    return paths;
   }
 }
 

@@ -83,7 +83,9 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const wallSeconds = (performance.now() - started) / 1000;
   const historyPath = values["history"];
   if (typeof historyPath === "string") io.writeFile(historyPath, kvHistoryToJsonl(history));
-  const replay = replayCommandFor({ algo: algoName, ...run }, typeof scenarioFile === "string" ? scenarioFile : undefined);
+  // The replay carries every option the run used, those chaos drew included (the same seed would draw them again).
+  const usedOptions = Object.keys(report.options).length > 0 ? { protocolOptions: report.options } : {};
+  const replay = replayCommandFor({ algo: algoName, ...run, ...usedOptions }, typeof scenarioFile === "string" ? scenarioFile : undefined);
   if (values["json"] === true) {
     const output = values["wall-clock"] === true ? { ...report, wallSeconds: Math.round(wallSeconds * 1000) / 1000 } : report;
     io.stdout(JSON.stringify(output) + "\n");
@@ -119,6 +121,10 @@ export function renderReport(report: SimulationReport, wallSeconds: number | und
   let out = renderTable(rows);
   const types = Object.entries(report.messages.byType);
   if (types.length > 0) out += "\n" + renderTable([["message type", "count"], ...types.map(([type, count]) => [type, String(count)])]);
+  const drawn = Object.entries(report.drawnOptions);
+  if (drawn.length > 0) out += "\noptions drawn from the seed:\n" + drawn.map(([name, value]) => `  ${name}=${String(value)}`).join("\n") + "\n";
+  const paths = Object.entries(report.paths);
+  if (paths.length > 0) out += "\n" + renderTable([["hard path", "times reached"], ...paths.map(([name, count]) => [name, String(count)])]);
   if (report.faults.length > 0) out += "\nfaults:\n" + report.faults.map((line) => `  ${line}`).join("\n") + "\n";
   if (report.invariantViolations.length > 0) {
     out += "\nviolations:\n" + report.invariantViolations.slice(0, 20).map((v) => `  [${v.invariant}] at ${v.timeUs / 1000} ms: ${v.message}`).join("\n") + "\n";
