@@ -26,8 +26,16 @@ export type Execution =
   | { readonly kind: "stale" };
 
 interface Session {
+  /** owner is the client id that opened the session: only its requests may use it. */
+  readonly owner: NodeId;
   sequence: number;
   result: Uint8Array;
+}
+
+/** RetiredSession is what is remembered of an evicted session. */
+interface RetiredSession {
+  readonly owner: NodeId;
+  readonly sequence: number;
 }
 
 /** defaultMaxSessions bounds the session table; the least recently used session is evicted past it. */
@@ -60,6 +68,13 @@ const retiredPerSession = 100;
  * opens it again. Only past `maxSessions * 100` retired sessions is the oldest
  * forgotten for good. Expiry is deterministic: recency is log order.
  *
+ * A session belongs to the client id that opened it: a request of another
+ * client id that names its key is refused as stale and is answered from
+ * nothing. Where client ids are authenticated (PBFT), a faulty client that
+ * learned a correct client's key (from a faulty replica) can then neither
+ * spend that session's sequences nor have the correct client's request
+ * answered with its own command's cached result.
+ *
  * Invariant: replicas that execute the same requests in the same order hold
  * identical tables (eviction depends only on that order).
  * Invariant: sequences are integers in [1, 2^53 - 1] in memory, uint64 on the
@@ -69,7 +84,7 @@ export class SessionStateMachine {
   /** sessions in recency order: a session used again moves to the end, so the first is the least recently used. */
   private readonly sessions = new Map<number, Session>();
   /** retired maps the keys of evicted sessions to their last executed sequence, oldest eviction first. */
-  private readonly retired = new Map<number, number>();
+  private readonly retired = new Map<number, RetiredSession>();
 
   constructor(
     private readonly application: StateMachine,
@@ -82,12 +97,12 @@ export class SessionStateMachine {
   execute(request: ClientRequest): Execution {
     const session = this.sessions.get(request.session);
     if (session !== undefined) {
-      if (request.sequence < session.sequence) return { kind: "stale" };
+      if (session.owner !== request.clientId || request.sequence < session.sequence) return { kind: "stale" };
       this.touch(request.session, session);
       if (request.sequence === session.sequence) return { kind: "duplicate", result: session.result };
     } else {
-      const retiredSequence = this.retired.get(request.session);
-      if (retiredSequence !== undefined && request.sequence <= retiredSequence) return { kind: "stale" };
+      const retired = this.retired.get(request.session);
+      if (retired !== undefined && (retired.owner !== request.clientId || request.sequence <= retired.sequence)) return { kind: "stale" };
       this.retired.delete(request.session);
     }
     const result = this.application.apply(request.command);
@@ -95,7 +110,7 @@ export class SessionStateMachine {
       session.sequence = request.sequence;
       session.result = result;
     } else {
-      this.sessions.set(request.session, { sequence: request.sequence, result });
+      this.sessions.set(request.session, { owner: request.clientId, sequence: request.sequence, result });
       if (this.sessions.size > this.maxSessions) this.evictLeastRecentlyUsed();
     }
     return { kind: "applied", result };
@@ -106,10 +121,10 @@ export class SessionStateMachine {
     return this.application.query(command);
   }
 
-  /** cachedResult returns the cached result of a request already executed, if it is the session's latest. */
-  cachedResult(session: number, sequence: number): Uint8Array | undefined {
-    const live = this.sessions.get(session);
-    return live !== undefined && live.sequence === sequence ? live.result : undefined;
+  /** cachedResult returns the cached result of a request already executed, if it is its session's latest and the session is its client's. */
+  cachedResult(request: Pick<ClientRequest, "clientId" | "session" | "sequence">): Uint8Array | undefined {
+    const live = this.sessions.get(request.session);
+    return live !== undefined && live.owner === request.clientId && live.sequence === request.sequence ? live.result : undefined;
   }
 
   /** hasSession tells whether a session is live (with its cached result) in the table. */
@@ -124,7 +139,7 @@ export class SessionStateMachine {
 
   /** lastSequence returns the newest sequence executed in a session (live or retired), or 0. */
   lastSequence(session: number): number {
-    return this.sessions.get(session)?.sequence ?? this.retired.get(session) ?? 0;
+    return this.sessions.get(session)?.sequence ?? this.retired.get(session)?.sequence ?? 0;
   }
 
   /** snapshot encodes the session table and the application's snapshot together. */
@@ -134,9 +149,9 @@ export class SessionStateMachine {
     // Sessions in recency order: restoring them in this order restores which is evicted next.
     writer.uint32(this.sessions.size);
     // Keys and sequences are uint64 here as on the wire: a narrower width would wrap them (issue 21, bug 6).
-    for (const [key, session] of this.sessions) writer.uint64(key).uint64(session.sequence).bytes(session.result);
+    for (const [key, session] of this.sessions) writer.uint64(key).uint64(session.owner).uint64(session.sequence).bytes(session.result);
     writer.uint32(this.retired.size);
-    for (const [key, sequence] of this.retired) writer.uint64(key).uint64(sequence);
+    for (const [key, retired] of this.retired) writer.uint64(key).uint64(retired.owner).uint64(retired.sequence);
     writer.bytes(this.application.snapshot());
     return writer.finish();
   }
@@ -151,15 +166,17 @@ export class SessionStateMachine {
       const sessions = new Map<number, Session>();
       for (let i = 0; i < count; i++) {
         const key = readSafeInteger(reader, "session key");
+        const owner = readSafeInteger(reader, "client id");
         const sequence = readSafeInteger(reader, "sequence");
         const result = new Uint8Array(reader.bytes()); // own memory: the reader hands out views of the snapshot
-        sessions.set(key, { sequence, result });
+        sessions.set(key, { owner, sequence, result });
       }
       const retiredCount = reader.uint32();
-      const retired = new Map<number, number>();
+      const retired = new Map<number, RetiredSession>();
       for (let i = 0; i < retiredCount; i++) {
         const key = readSafeInteger(reader, "session key");
-        retired.set(key, readSafeInteger(reader, "sequence"));
+        const owner = readSafeInteger(reader, "client id");
+        retired.set(key, { owner, sequence: readSafeInteger(reader, "sequence") });
       }
       const application = reader.bytes();
       // Checked before anything changes: bytes past the end mean the snapshot is not what was written.
@@ -168,7 +185,7 @@ export class SessionStateMachine {
       this.sessions.clear();
       for (const [id, session] of sessions) this.sessions.set(id, session);
       this.retired.clear();
-      for (const [id, sequence] of retired) this.retired.set(id, sequence);
+      for (const [id, entry] of retired) this.retired.set(id, entry);
     } catch (error) {
       if (error instanceof CorruptionError) throw error;
       throw new CorruptionError(`session snapshot: ${(error as Error).message}`);
@@ -186,7 +203,7 @@ export class SessionStateMachine {
     if (oldest.done === true) return;
     const [victim, session] = oldest.value;
     this.sessions.delete(victim);
-    this.retired.set(victim, session.sequence);
+    this.retired.set(victim, { owner: session.owner, sequence: session.sequence });
     if (this.retired.size > this.maxSessions * retiredPerSession) {
       const forgotten = this.retired.keys().next();
       if (forgotten.done !== true) this.retired.delete(forgotten.value);
@@ -195,7 +212,7 @@ export class SessionStateMachine {
 }
 
 /**
- * readSafeInteger reads a uint64 (a session key or a sequence) and refuses one
+ * readSafeInteger reads a uint64 (a session key, a client id or a sequence) and refuses one
  * that a JavaScript number cannot hold exactly: none is past 2^53 - 1.
  */
 function readSafeInteger(reader: protobuf.Reader, what: string): number {
@@ -206,5 +223,5 @@ function readSafeInteger(reader: protobuf.Reader, what: string): number {
   return value;
 }
 
-// Version 4 keys sessions by session key, not client id. Version 3 widened sequences from uint32 to uint64. Version 2 added the retired sessions and keeps recency as the order of the sessions.
-const snapshotVersion = 4;
+// Version 5 records each session's owner. Version 4 keys sessions by session key, not client id. Version 3 widened sequences from uint32 to uint64. Version 2 added the retired sessions and keeps recency as the order of the sessions.
+const snapshotVersion = 5;

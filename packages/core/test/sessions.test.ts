@@ -66,11 +66,11 @@ describe("SessionStateMachine.execute", () => {
   test("cachedResult answers only for the session's latest sequence", () => {
     const { sessions } = sessionMachine();
     const first = sessions.execute(request(alice, 1, put("x", "1")));
-    expect(sessions.cachedResult(alice, 1)).toEqual(first.kind === "stale" ? undefined : first.result);
+    expect(sessions.cachedResult({ clientId: alice, session: alice, sequence: 1 })).toEqual(first.kind === "stale" ? undefined : first.result);
     sessions.execute(request(alice, 2, put("x", "2")));
-    expect(sessions.cachedResult(alice, 1)).toBeUndefined();
-    expect(sessions.cachedResult(alice, 2)).toBeDefined();
-    expect(sessions.cachedResult(bob, 1)).toBeUndefined();
+    expect(sessions.cachedResult({ clientId: alice, session: alice, sequence: 1 })).toBeUndefined();
+    expect(sessions.cachedResult({ clientId: alice, session: alice, sequence: 2 })).toBeDefined();
+    expect(sessions.cachedResult({ clientId: bob, session: bob, sequence: 1 })).toBeUndefined();
   });
 
   test("query reads the application without touching sessions", () => {
@@ -199,8 +199,8 @@ describe("SessionStateMachine snapshots", () => {
     const restored = sessionMachine().sessions;
     restored.restore(snapshot);
     snapshot.fill(0);
-    expect(result(restored.cachedResult(bob, 2) ?? new Uint8Array(0))).toEqual({ type: "get", value: bytes("1") });
-    expect(restored.cachedResult(bob, 2)?.constructor).toBe(Uint8Array);
+    expect(result(restored.cachedResult({ clientId: bob, session: bob, sequence: 2 }) ?? new Uint8Array(0))).toEqual({ type: "get", value: bytes("1") });
+    expect(restored.cachedResult({ clientId: bob, session: bob, sequence: 2 })?.constructor).toBe(Uint8Array);
     expect(restored.snapshot()).toEqual(source.snapshot());
   });
 
@@ -289,12 +289,35 @@ describe("SessionStateMachine session keys (issue 21, bug 7)", () => {
     sessions.execute({ clientId: alice, session: newKey, sequence: 1, command: append("x", "b") });
     sessions.execute({ clientId: alice, session: newKey, sequence: 2, command: append("x", "c") });
     const late = sessions.execute({ clientId: alice, session: oldKey, sequence: 1, command: append("x", "a") });
-    expect(late).toEqual({ kind: "duplicate", result: sessions.cachedResult(oldKey, 1) });
+    expect(late).toEqual({ kind: "duplicate", result: sessions.cachedResult({ clientId: alice, session: oldKey, sequence: 1 }) });
     expect(app.applies).toBe(3);
     expect(sessions.lastSequence(oldKey)).toBe(1);
     expect(sessions.lastSequence(newKey)).toBe(2);
     expect(sessions.lastSequence(alice)).toBe(0); // the client id is not a session key
     expect(result(sessions.query(get("x")))).toEqual({ type: "get", value: bytes("abc") });
+  });
+
+  test("a session belongs to the client id that opened it: another id naming its key is refused and answered from nothing", () => {
+    const { app, sessions } = sessionMachine();
+    sessions.execute({ clientId: alice, session: oldKey, sequence: 1, command: put("x", "a") });
+    // A faulty client that learned alice's key can neither spend her sequences nor read her cache.
+    expect(sessions.execute({ clientId: bob, session: oldKey, sequence: 2, command: put("x", "evil") })).toEqual({ kind: "stale" });
+    expect(sessions.execute({ clientId: bob, session: oldKey, sequence: 1, command: put("x", "evil") })).toEqual({ kind: "stale" });
+    expect(sessions.cachedResult({ clientId: bob, session: oldKey, sequence: 1 })).toBeUndefined();
+    expect(sessions.lastSequence(oldKey)).toBe(1);
+    expect(sessions.execute({ clientId: alice, session: oldKey, sequence: 2, command: append("x", "b") }).kind).toBe("applied");
+    expect(app.applies).toBe(2);
+    expect(result(sessions.query(get("x")))).toEqual({ type: "get", value: bytes("ab") });
+  });
+
+  test("a retired session still belongs to its client, also after a snapshot", () => {
+    const { sessions } = sessionMachine(1);
+    sessions.execute({ clientId: alice, session: oldKey, sequence: 3, command: put("x", "a") });
+    sessions.execute({ clientId: bob, session: newKey, sequence: 1, command: put("y", "b") }); // retires alice's session
+    const restored = sessionMachine(1).sessions;
+    restored.restore(sessions.snapshot());
+    expect(restored.execute({ clientId: bob, session: oldKey, sequence: 9, command: put("x", "evil") })).toEqual({ kind: "stale" });
+    expect(restored.execute({ clientId: alice, session: oldKey, sequence: 4, command: put("x", "c") }).kind).toBe("applied");
   });
 
   test("a session may start at any first sequence, near 2^32 or 2^53 (the simulator starts clients there)", () => {

@@ -408,7 +408,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       return;
     }
     // Sessions are keyed by the client object's session key, never its id (thesis §6.3; issue 21, bug 7).
-    const cached = this.sessions.cachedResult(request.session, request.sequence);
+    const cached = this.sessions.cachedResult(request);
     if (cached !== undefined) {
       this.sendReply(request, cached);
       return;

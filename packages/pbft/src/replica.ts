@@ -400,7 +400,7 @@ export class PbftReplica implements Replica<PbftMessage> {
     // Sessions are keyed by the client object's session key, never its id (issue 21, bug 7).
     const last = this.sessions.lastSequence(request.session);
     if (request.sequence <= last) {
-      const cached = this.sessions.cachedResult(request.session, request.sequence);
+      const cached = this.sessions.cachedResult(request);
       if (cached !== undefined && fromClient) this.sendReply(request, cached, false);
       return;
     }

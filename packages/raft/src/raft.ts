@@ -883,7 +883,7 @@ export class RaftReplica implements Replica<RaftMessage> {
       return;
     }
     // Sessions are keyed by the client object's session key, never its id (thesis §6.3; issue 21, bug 7).
-    const cached = this.sessions.cachedResult(request.session, request.sequence);
+    const cached = this.sessions.cachedResult(request);
     if (cached !== undefined) {
       this.reply(request, cached);
       return;
