@@ -6,11 +6,14 @@ import { runRestartedClient } from "@concord/sim";
 import { FakeCrypto } from "./harness.ts";
 
 describe("a client restarted with its old id (PBFT §4.1 with Raft thesis §6.3 sessions)", () => {
-  it("its write is applied and answered with its own result, never the old client's cached one; the old client's late retry applies nothing", () => {
-    const run = runRestartedClient(pbft, { replicas: [0, 1, 2, 3], options: {}, crypto: (id) => new FakeCrypto(id) });
-    expect(run.first).toEqual({ type: "put" });
-    expect(run.second).toEqual({ type: "cas", ok: true });
-    expect(run.sequences).toEqual([1, 1]);
-    expect(run.values).toEqual(["b", "b", "b", "b"]);
-  });
+  // Near 2^32 and 2^53 too: every width on the wire and in the log must hold the sequence exactly.
+  for (const firstSequence of [1, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER]) {
+    it(`its write is applied and answered with its own result, never the old client's cached one; the old client's late retry applies nothing (first sequence ${firstSequence})`, () => {
+      const run = runRestartedClient(pbft, { replicas: [0, 1, 2, 3], options: {}, firstSequence, crypto: (id) => new FakeCrypto(id) });
+      expect(run.first).toEqual({ type: "put" });
+      expect(run.second).toEqual({ type: "cas", ok: true });
+      expect(run.sequences).toEqual([firstSequence, firstSequence]);
+      expect(run.values).toEqual(["b", "b", "b", "b"]);
+    });
+  }
 });

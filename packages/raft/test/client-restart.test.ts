@@ -4,11 +4,14 @@ import { raft } from "../src/index.ts";
 import { runRestartedClient } from "@concord/sim";
 
 describe("a client restarted with its old id (thesis §6.3)", () => {
-  it("its write is applied and answered with its own result, never the old client's cached one; the old client's late retry applies nothing", () => {
-    const run = runRestartedClient(raft, { replicas: [1, 2, 3], options: {} });
-    expect(run.first).toEqual({ type: "put" });
-    expect(run.second).toEqual({ type: "cas", ok: true });
-    expect(run.sequences).toEqual([1, 1]);
-    expect(run.values).toEqual(["b", "b", "b"]);
-  });
+  // Near 2^32 and 2^53 too: every width on the wire and in the log must hold the sequence exactly.
+  for (const firstSequence of [1, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER]) {
+    it(`its write is applied and answered with its own result, never the old client's cached one; the old client's late retry applies nothing (first sequence ${firstSequence})`, () => {
+      const run = runRestartedClient(raft, { replicas: [1, 2, 3], options: {}, firstSequence });
+      expect(run.first).toEqual({ type: "put" });
+      expect(run.second).toEqual({ type: "cas", ok: true });
+      expect(run.sequences).toEqual([firstSequence, firstSequence]);
+      expect(run.values).toEqual(["b", "b", "b"]);
+    });
+  }
 });

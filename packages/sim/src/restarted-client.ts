@@ -26,6 +26,8 @@ export interface RestartSetup {
   readonly crypto?: (id: NodeId) => Crypto;
   /** ticksMax bounds each phase; a phase that needs more is a liveness failure of the test. */
   readonly ticksMax?: number;
+  /** firstSequence starts both client objects there (ClientContext.firstSequence), say near 2^32 or 2^53. */
+  readonly firstSequence?: number;
 }
 
 /** RestartRun is what the schedule observed. */
@@ -100,12 +102,14 @@ class TinyRuntime<M> {
 
   /** connect builds a new client object under the one client id, with its own Rng stream (so its own session key). */
   connect(seed: number): Client<M> {
+    const start = this.setup.firstSequence === undefined ? {} : { firstSequence: this.setup.firstSequence };
     this.client = this.algorithm.createClient({
       id: clientId,
       replicas: this.setup.replicas,
       rng: createRng(seed),
       crypto: this.crypto(clientId),
       options: this.setup.options,
+      ...start,
     });
     this.sentByClient.length = 0;
     return this.client;

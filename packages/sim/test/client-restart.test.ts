@@ -5,11 +5,14 @@ import { solo } from "@concord/core";
 import { runRestartedClient } from "../src/index.ts";
 
 describe("a client restarted with its old id (thesis §6.3; issue 21, bug 7)", () => {
-  test("solo: the new client object's write is applied and answered with its own result, the old one's late retry not again", () => {
-    const run = runRestartedClient(solo, { replicas: [0], options: {} });
-    expect(run.first).toEqual({ type: "put" });
-    expect(run.second).toEqual({ type: "cas", ok: true });
-    expect(run.sequences).toEqual([1, 1]);
-    expect(run.values).toEqual(["b"]);
-  });
+  // Near 2^32 and 2^53 too: every width on the wire and in the log must hold the sequence exactly.
+  for (const firstSequence of [1, 2 ** 32 + 1, Number.MAX_SAFE_INTEGER]) {
+    test(`its write is applied and answered with its own result, never the old client's cached one; the old client's late retry applies nothing (first sequence ${firstSequence})`, () => {
+      const run = runRestartedClient(solo, { replicas: [0], options: {}, firstSequence });
+      expect(run.first).toEqual({ type: "put" });
+      expect(run.second).toEqual({ type: "cas", ok: true });
+      expect(run.sequences).toEqual([firstSequence, firstSequence]);
+      expect(run.values).toEqual(["b"]);
+    });
+  }
 });
