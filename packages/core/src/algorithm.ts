@@ -41,6 +41,42 @@ export interface ClientContext {
   readonly firstSequence?: number;
 }
 
+/** MembershipChange is one step of a membership change an operator asks a leader for. */
+export type MembershipChange =
+  | { readonly type: "addVoter"; readonly node: NodeId }
+  | { readonly type: "removeVoter"; readonly node: NodeId }
+  | { readonly type: "addLearner"; readonly node: NodeId }
+  | { readonly type: "removeLearner"; readonly node: NodeId };
+
+/** Membership is the configuration a replica holds now: its voters (both halves of a joint one) and its learners. */
+export interface Membership {
+  readonly voters: readonly NodeId[];
+  readonly learners: readonly NodeId[];
+}
+
+/** AdminResult says whether a replica took an operator's request, and what happened, in words for a fault log. */
+export interface AdminResult {
+  readonly accepted: boolean;
+  readonly detail: string;
+}
+
+/**
+ * AlgorithmAdmin is the operator's side of an algorithm, for runtimes that
+ * drive membership changes and leadership transfers (the simulator's
+ * `transfer` and `reconfigure` operations). Every method is optional: an
+ * algorithm offers what its replicas support. A runtime calls them only on
+ * a replica that is between two Readies (not between `ready()` and
+ * `advance()`), and drains its Ready afterwards.
+ */
+export interface AlgorithmAdmin<M> {
+  /** membership reads the configuration `replica` holds now. */
+  membership?(replica: Replica<M>): Membership;
+  /** transferLeadership asks `replica` (a leader) to hand its leadership to `target`. */
+  transferLeadership?(replica: Replica<M>, target: NodeId): AdminResult;
+  /** reconfigure asks `replica` (a leader) to change the membership; `joint` forces a joint change where the protocol has one. */
+  reconfigure?(replica: Replica<M>, changes: readonly MembershipChange[], options: { readonly joint: boolean }): AdminResult;
+}
+
 /** FaultModel is the kind of failure an algorithm tolerates. */
 export type FaultModel = "crash" | "byzantine";
 
@@ -80,6 +116,8 @@ export interface AlgorithmDefinition<M> {
   analyticMessagesPerOp(n: number, batchSize: number): number;
   /** oneWayDelaysPerOp is how many one-way network delays a write takes in the normal case, client legs included. */
   readonly oneWayDelaysPerOp: number;
+  /** admin is the operator's side (membership changes, leadership transfer), for the algorithms that have one. */
+  readonly admin?: AlgorithmAdmin<M>;
 }
 
 /**

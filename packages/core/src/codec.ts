@@ -11,6 +11,8 @@ export interface MessageCodec<M> {
   /** decode parses wire bytes, throwing a {@link CorruptionError} that says what is wrong. */
   decode(bytes: Uint8Array): M;
   typeName(message: M): string;
+  /** typeNames lists every type name `typeName` can return, for runtimes that pick messages by type (optional). */
+  readonly typeNames?: readonly string[];
 }
 
 /** ProtoDescriptor is a protobufjs JSON descriptor, as generated from a `.proto` file by `scripts/gen-proto.ts`. */
@@ -39,6 +41,7 @@ export function createProtobufCodec<M extends { readonly type: string }>(
   }
   const conversion: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true, oneofs: true };
   return {
+    typeNames: [...variants],
     encode(message: M): Uint8Array {
       return envelope.encode({ [message.type]: message }).finish();
     },

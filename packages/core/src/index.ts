@@ -35,6 +35,10 @@ export {
   type ReplicaContext,
   type ProtocolOptions,
   type FaultModel,
+  type AlgorithmAdmin,
+  type AdminResult,
+  type Membership,
+  type MembershipChange,
 } from "./algorithm.ts";
 export {
   type OptionValue,

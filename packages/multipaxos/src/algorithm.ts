@@ -1,4 +1,4 @@
-import type { AlgorithmDefinition } from "@concord/core";
+import type { AlgorithmAdmin, AlgorithmDefinition, NodeId } from "@concord/core";
 import { createMultiPaxosClient } from "./client.ts";
 import { type MultiPaxosMessage, multiPaxosCodec } from "./messages.ts";
 import { OneValuePerSlotMonitor } from "./monitor.ts";
@@ -15,6 +15,36 @@ import { createMultiPaxosPathCounter, multiPaxosHardPaths, multiPaxosOptionSpace
 export function multiPaxosMessagesPerOp(n: number, batchSize: number): number {
   return (2 * (n - 1)) / batchSize + 2;
 }
+
+function asMultiPaxos(replica: unknown): MultiPaxosReplica {
+  if (!(replica instanceof MultiPaxosReplica)) throw new TypeError("multipaxos's admin hook was handed a replica of another algorithm");
+  return replica;
+}
+
+/**
+ * multiPaxosAdmin drives acceptor-set changes through the log (Paxos Made
+ * Simple §3): the changes are applied to the acceptors that govern the next
+ * slot, and the leader proposes the whole new set with `reconfigure`. There
+ * are no learners and no leadership transfer.
+ */
+export const multiPaxosAdmin: AlgorithmAdmin<MultiPaxosMessage> = {
+  membership(replica) {
+    const paxos = asMultiPaxos(replica);
+    return { voters: [...paxos.membersAt(paxos.status().commitIndex + 1)], learners: [] };
+  },
+  reconfigure(replica, changes) {
+    const paxos = asMultiPaxos(replica);
+    const members = new Set<NodeId>(paxos.membersAt(paxos.status().commitIndex + 1));
+    for (const change of changes) {
+      if (change.type === "addVoter") members.add(change.node);
+      else if (change.type === "removeVoter") members.delete(change.node);
+      else return { accepted: false, detail: `refused: multipaxos has no learners (${change.type} ${change.node})` };
+    }
+    const next = [...members].sort((a, b) => a - b);
+    const result = paxos.reconfigure(next);
+    return result.kind === "proposed" ? { accepted: true, detail: `acceptors [${next.join(",")}] proposed` } : { accepted: false, detail: `refused: ${result.reason}` };
+  },
+};
 
 /** multipaxos is Multi-Paxos's {@link AlgorithmDefinition}. */
 export const multipaxos: AlgorithmDefinition<MultiPaxosMessage> = {
@@ -35,4 +65,5 @@ export const multipaxos: AlgorithmDefinition<MultiPaxosMessage> = {
   analyticMessagesPerOp: multiPaxosMessagesPerOp,
   // client -> leader, Accept, Accepted, leader -> client.
   oneWayDelaysPerOp: 4,
+  admin: multiPaxosAdmin,
 };

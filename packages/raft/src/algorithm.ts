@@ -1,9 +1,38 @@
-import type { AlgorithmDefinition } from "@concord/core";
+import type { AdminResult, AlgorithmAdmin, AlgorithmDefinition, Rejection } from "@concord/core";
 import { createRaftClient } from "./client.ts";
 import { raftCodec, type RaftMessage } from "./messages.ts";
 import { createRaftMonitors } from "./monitors.ts";
 import { RaftReplica } from "./raft.ts";
 import { createRaftPathCounter, raftHardPaths, raftOptionSpace } from "./swarm.ts";
+
+function asRaft(replica: unknown): RaftReplica {
+  if (!(replica instanceof RaftReplica)) throw new TypeError("raft's admin hook was handed a replica of another algorithm");
+  return replica;
+}
+
+function refused(rejection: Rejection): AdminResult {
+  return { accepted: false, detail: rejection.kind === "dropped" ? `refused: ${rejection.reason}` : `refused: ${rejection.kind}` };
+}
+
+/**
+ * raftAdmin drives membership changes (thesis §4: single-server, joint,
+ * learners) and leadership transfer (thesis §3.10) through the replica's own
+ * `proposeConfigChange` and `transferLeadership`.
+ */
+export const raftAdmin: AlgorithmAdmin<RaftMessage> = {
+  membership(replica) {
+    const config = asRaft(replica).configuration();
+    return { voters: [...new Set([...config.voters, ...config.outgoing])].sort((a, b) => a - b), learners: config.learners };
+  },
+  transferLeadership(replica, target) {
+    const result = asRaft(replica).transferLeadership(target);
+    return result.kind === "started" ? { accepted: true, detail: `transfer to ${target} started` } : refused(result.rejection);
+  },
+  reconfigure(replica, changes, options) {
+    const result = asRaft(replica).proposeConfigChange(changes, options);
+    return result.kind === "accepted" ? { accepted: true, detail: `proposed at index ${result.index}` } : refused(result.rejection);
+  },
+};
 
 /**
  * raft is Raft's {@link AlgorithmDefinition}. In steady state a batch costs
@@ -28,4 +57,5 @@ export const raft: AlgorithmDefinition<RaftMessage> = {
   createPathCounter: (options) => createRaftPathCounter(options),
   analyticMessagesPerOp: (n, batchSize) => (2 * (n - 1)) / batchSize + 2,
   oneWayDelaysPerOp: 4,
+  admin: raftAdmin,
 };
