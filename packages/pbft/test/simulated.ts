@@ -53,7 +53,9 @@ export function problemsOf(run: SimulatedRun): { problems: string[]; result: Sim
     (run.byzantineNodes === undefined ? "" : ` (Byzantine nodes ${run.byzantineNodes.join(",")})`);
   const problems: string[] = [];
   for (const violation of result.invariantViolations) problems.push(`${violation.invariant}: ${violation.message}`);
-  if (result.ops.completed !== result.ops.invoked || result.ops.failed > 0 || result.ops.indeterminate > 0) {
+  // An operation a client restart abandoned is indeterminate by design (the simulator's restart-client operation).
+  const abandoned = result.abandonedOperations;
+  if (result.ops.completed + abandoned !== result.ops.invoked || result.ops.failed > 0 || result.ops.indeterminate > abandoned) {
     problems.push(`liveness: ${JSON.stringify(result.ops)}`);
   }
   const verdict = checkKvHistory(result.history);

@@ -1,7 +1,7 @@
 // @concord/sim: the deterministic discrete-event simulator.
 export { runSimulation, replayCommand, Simulation } from "./simulation.ts";
 export { runRestartedClient, type RestartSetup, type RestartRun } from "./restarted-client.ts";
-export type { SimulationOptions, SimulationResult, LatencySummary, OperationCounts } from "./result.ts";
+export type { SimulationOptions, SimulationResult, LatencySummary, OperationCounts, CrashCounts } from "./result.ts";
 export {
   scenarioSchema,
   linkSchema,
@@ -13,20 +13,37 @@ export {
   faultSchema,
   targetSchema,
   mixSchema,
+  crashTimingSchema,
+  clientPlacementSchema,
+  reconfigureChangeSchema,
+  clientTargetSchema,
+  type CrashTiming,
+  type ReconfigureChange,
   type Scenario,
   type ScenarioInput,
   type Fault,
+  type FaultInput,
   type Target,
   type LinkModel,
   type CpuModel,
   type Workload,
 } from "./scenario.ts";
-export { builtInScenarios, scenarioNames, resolveScenario, drawChaosFaults, faultEndMs } from "./scenarios.ts";
+export {
+  builtInScenarios,
+  scenarioNames,
+  resolveScenario,
+  drawChaosFaults,
+  drawChaosSetup,
+  drawSyncMs,
+  faultEndMs,
+  type ChaosContext,
+  type ChaosSetup,
+} from "./scenarios.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";
 export { EventQueue } from "./event-queue.ts";
 export { SimStorage, type CrashReport } from "./sim-storage.ts";
-export { Network, type Partition } from "./links.ts";
+export { Network, type Partition, type LinkOverride } from "./links.ts";
 export { KeyRing, NodeCrypto, type CryptoCounters } from "./sim-crypto.ts";
 export { AppliedLogOracle, RecordingStateMachine } from "./applied-log.ts";
 export { KeyChooser, OperationGenerator, keyName } from "./workload.ts";

@@ -1,11 +1,27 @@
 import type { NodeId, Rng } from "@concord/core";
 import type { LinkModel } from "./scenario.ts";
 
-/** Partition is one active cut: `isolated` nodes cannot talk to the rest (only outbound is cut when oneWay). */
+/**
+ * Partition is one active cut: `isolated` nodes cannot talk to the rest. When
+ * oneWay, only one direction is cut: what the isolated nodes send
+ * ("outbound", the default) or what they receive ("inbound"). Nodes in
+ * `exempt` (clients a partition leaves alone) reach both sides.
+ */
 export interface Partition {
   readonly id: number;
   readonly isolated: ReadonlySet<NodeId>;
   readonly oneWay: boolean;
+  readonly direction?: "outbound" | "inbound";
+  readonly exempt?: ReadonlySet<NodeId>;
+}
+
+/** LinkOverride changes some link properties for a while, for every message or only some types or senders. */
+export interface LinkOverride {
+  readonly link: { readonly [K in keyof LinkModel]?: LinkModel[K] | undefined };
+  /** types: only messages of these type names; every message when absent. */
+  readonly types?: ReadonlySet<string>;
+  /** from: only messages these nodes send; every sender when absent. */
+  readonly from?: ReadonlySet<NodeId>;
 }
 
 /**
@@ -17,6 +33,8 @@ export class Network {
   private base: LinkModel;
   private effective: LinkModel;
   private readonly overrides: { id: number; link: { readonly [K in keyof LinkModel]?: LinkModel[K] | undefined } }[] = [];
+  /** scoped holds the overrides that act on some message types or senders only. */
+  private readonly scoped: { id: number; override: LinkOverride }[] = [];
   private readonly partitions: Partition[] = [];
   private readonly linkFreeAtUs = new Map<number, number>();
   private readonly extraLatencyUs = new Map<NodeId, number>();
@@ -42,9 +60,21 @@ export class Network {
     this.recompute();
   }
 
+  /** addScopedOverride puts an override in force for some message types or senders only. */
+  addScopedOverride(id: number, override: LinkOverride): void {
+    this.scoped.push({ id, override });
+  }
+
+  /** scopedOverrides counts the overrides in force that select messages by type or sender. */
+  scopedOverrides(): number {
+    return this.scoped.length;
+  }
+
   removeOverride(id: number): void {
     const index = this.overrides.findIndex((override) => override.id === id);
     if (index >= 0) this.overrides.splice(index, 1);
+    const scopedIndex = this.scoped.findIndex((entry) => entry.id === id);
+    if (scopedIndex >= 0) this.scoped.splice(scopedIndex, 1);
     this.recompute();
   }
 
@@ -66,6 +96,7 @@ export class Network {
   healAll(): void {
     this.partitions.length = 0;
     this.overrides.length = 0;
+    this.scoped.length = 0;
     this.extraLatencyUs.clear();
     this.recompute();
   }
@@ -79,9 +110,14 @@ export class Network {
   blocked(from: NodeId, to: NodeId): boolean {
     for (let i = 0; i < this.partitions.length; i++) {
       const partition = this.partitions[i] as Partition;
+      if (partition.exempt !== undefined && (partition.exempt.has(from) || partition.exempt.has(to))) continue;
       const fromInside = partition.isolated.has(from);
       const toInside = partition.isolated.has(to);
-      if (partition.oneWay ? fromInside && !toInside : fromInside !== toInside) return true;
+      if (!partition.oneWay) {
+        if (fromInside !== toInside) return true;
+      } else if (partition.direction === "inbound" ? toInside && !fromInside : fromInside && !toInside) {
+        return true;
+      }
     }
     return false;
   }
@@ -89,14 +125,15 @@ export class Network {
   /**
    * arrivals decides the fate of one message leaving at `departUs`: an empty
    * result when it is lost, else one arrival time (two when duplicated).
-   * Writes into `out` and returns how many arrivals there are.
+   * Writes into `out` and returns how many arrivals there are. `type` is the
+   * message's type name, for overrides that select types.
    */
-  arrivals(from: NodeId, to: NodeId, departUs: number, bytes: number, out: Float64Array): number {
+  arrivals(from: NodeId, to: NodeId, departUs: number, bytes: number, out: Float64Array, type = ""): number {
     if (this.partitions.length > 0 && this.blocked(from, to)) {
       this.dropped++;
       return 0;
     }
-    const link = this.effective;
+    const link = this.scoped.length > 0 ? this.linkFor(from, type) : this.effective;
     if (link.dropPercent > 0 && this.rng.nextInt(1_000_000) < link.dropPercent * 10_000) {
       this.dropped++;
       return 0;
@@ -144,6 +181,17 @@ export class Network {
     }
     if (this.extraLatencyUs.size > 0) delay += (this.extraLatencyUs.get(from) ?? 0) + (this.extraLatencyUs.get(to) ?? 0);
     return delay;
+  }
+
+  /** linkFor is the link model for one message: the one in force, with the scoped overrides that select it on top. */
+  private linkFor(from: NodeId, type: string): LinkModel {
+    let link = this.effective;
+    for (const { override } of this.scoped) {
+      if (override.types !== undefined && !override.types.has(type)) continue;
+      if (override.from !== undefined && !override.from.has(from)) continue;
+      link = { ...link, ...(definedOnly(override.link) as Partial<LinkModel>) };
+    }
+    return link;
   }
 
   private recompute(): void {

@@ -38,6 +38,20 @@ export interface OperationCounts {
   readonly indeterminate: number;
 }
 
+/**
+ * CrashCounts says what the run's crashes did to stable storage: how many
+ * crashes struck, how many lost unsynced records, how many lost a staged
+ * snapshot, how many records were lost in all, and how many crashes tore a
+ * record (left a prefix of it for recovery to truncate).
+ */
+export interface CrashCounts {
+  readonly crashes: number;
+  readonly lostRecords: number;
+  readonly lostSnapshot: number;
+  readonly recordsLost: number;
+  readonly torn: number;
+}
+
 /** SimulationResult is everything one run measured. It holds no wall-clock figures. */
 export interface SimulationResult {
   readonly algo: string;
@@ -68,6 +82,12 @@ export interface SimulationResult {
   readonly healedAtSeconds: number;
   /** faultLog lists each fault as it fired, for reports and replay. */
   readonly faultLog: readonly string[];
+  /** abandonedOperations counts the operations a client restart left outstanding: indeterminate in `ops`, they are not a lack of progress. */
+  readonly abandonedOperations: number;
+  /** crashes counts the crashes of the fault timeline and what they cost stable storage. */
+  readonly crashes: CrashCounts;
+  /** ineffectiveFaults lists every fault that had no effect (no node it could act on, a refused operation, a moment that never came), with why. */
+  readonly ineffectiveFaults: readonly string[];
   /** scenarioDefinition is the validated scenario that ran. */
   readonly scenarioDefinition: Scenario;
   /**

@@ -48,10 +48,15 @@ export const cpuSchema = z
   })
   .strict();
 
-/** diskSchema models stable storage: how long a sync takes and how often a crash tears the first unsynced record. */
+/**
+ * diskSchema models stable storage: how long a sync takes and how often a
+ * crash tears the first unsynced record. A scenario that leaves `syncMs` out
+ * gets one drawn from the seed (0.1 to 2 ms), so that every run has windows
+ * in which a crash loses writes.
+ */
 export const diskSchema = z
   .object({
-    syncMs: z.number().min(0).default(0),
+    syncMs: z.number().min(0).optional(),
     tearPercent: z.number().min(0).max(100).default(50),
   })
   .strict();
@@ -87,6 +92,8 @@ export const workloadSchema = z
     mix: mixSchema.default({ get: 40, put: 30, append: 10, cas: 15, delete: 5 }),
     /** finalReads reads every key once the cluster is healed, so that a lost acknowledged write shows in the history. */
     finalReads: z.boolean().default(true),
+    /** firstSequence is the sequence number of each client's first request (1 when absent): near 2^32 or 2^53 to test widths. */
+    firstSequence: z.number().int().min(1).max(Number.MAX_SAFE_INTEGER).optional(),
   })
   .strict();
 
@@ -102,23 +109,80 @@ export const targetSchema = z.union([
   z.object({ index: z.number().int().min(0) }).strict(),
 ]);
 
-/** faultSchema is one timed action of a scenario's timeline. */
+/**
+ * crashTimingSchema says when a crash strikes once it fires: "at-once"; "while-unsynced", at the next moment a chosen
+ * node holds written but unsynced records or a staged snapshot (for target "all": the moment any node does); or
+ * "after-sync", when a chosen node's next sync completes, before the messages that waited for it leave.
+ */
+export const crashTimingSchema = z.enum(["at-once", "while-unsynced", "after-sync"]);
+
+/**
+ * clientPlacementSchema says which side of a partition the clients are on: "rest" (with the majority, cut off from
+ * the isolated replicas), "isolated" (with the isolated replicas), "split" (the first half of the clients with the
+ * isolated replicas, the rest outside), or "both" (the partition cuts replicas off from peers, not from clients).
+ */
+export const clientPlacementSchema = z.enum(["rest", "isolated", "split", "both"]);
+
+/**
+ * reconfigureChangeSchema names a membership change, resolved against the configuration in force when it fires:
+ * add a spare as a voter, remove a random follower voter, remove the leader, add a spare as a learner, promote a
+ * learner, or replace a majority of the voters by spares (a joint change in Raft, a new acceptor set in Multi-Paxos).
+ */
+export const reconfigureChangeSchema = z.enum(["add-voter", "remove-voter", "remove-leader", "add-learner", "promote-learner", "replace"]);
+
+/** clientTargetSchema picks a client: the i-th, or a seeded random one. */
+export const clientTargetSchema = z.union([z.literal("random"), z.object({ index: z.number().int().min(0) }).strict()]);
+
+/** faultSchema is one timed action of a scenario's timeline: a fault, or an operation on the cluster or its clients. */
 export const faultSchema = z.discriminatedUnion("type", [
-  z.object({ type: z.literal("crash"), atMs: z.number().min(0), target: targetSchema, restartAfterMs: z.number().min(0).optional() }).strict(),
+  z
+    .object({
+      type: z.literal("crash"),
+      atMs: z.number().min(0),
+      target: targetSchema,
+      /** restartAfterMs: the crashed nodes restart this long after the crash (never, until the scenario heals, when absent). */
+      restartAfterMs: z.number().min(0).optional(),
+      /** restartAfterMaxMs: with restartAfterMs, the restart delay is drawn from the seed in [restartAfterMs, restartAfterMaxMs]. */
+      restartAfterMaxMs: z.number().min(0).optional(),
+      timing: crashTimingSchema.default("at-once"),
+      /** windowMs: a timed crash whose moment has not come this long after atMs is given up, and reported as without effect. */
+      windowMs: z.number().min(0).default(1000),
+    })
+    .strict(),
   z.object({ type: z.literal("restart"), atMs: z.number().min(0), target: targetSchema }).strict(),
   z.object({ type: z.literal("pause"), atMs: z.number().min(0), target: targetSchema, durationMs: z.number().min(0) }).strict(),
   z
     .object({
       type: z.literal("partition"),
       atMs: z.number().min(0),
-      /** isolate: these replicas are cut off from every other node, clients included. */
+      /** isolate: these replicas are cut off from every other replica (and from the clients, as `clients` says). */
       isolate: z.array(targetSchema).min(1),
+      /** oneWay cuts one direction only: what the isolated replicas send ("outbound"), or what they receive ("inbound"). */
       oneWay: z.boolean().default(false),
+      direction: z.enum(["outbound", "inbound"]).default("outbound"),
+      clients: clientPlacementSchema.default("rest"),
       durationMs: z.number().min(0),
     })
     .strict(),
-  z.object({ type: z.literal("link"), atMs: z.number().min(0), durationMs: z.number().min(0), link: linkOverrideSchema }).strict(),
+  z
+    .object({
+      type: z.literal("link"),
+      atMs: z.number().min(0),
+      durationMs: z.number().min(0),
+      link: linkOverrideSchema,
+      /** messageTypes: the override acts only on messages of these types (the codec's type names); all when absent. */
+      messageTypes: z.array(z.string().min(1)).min(1).optional(),
+      /** from: the override acts only on messages these replicas send; every sender when absent. */
+      from: targetSchema.optional(),
+    })
+    .strict(),
   z.object({ type: z.literal("slow"), atMs: z.number().min(0), target: targetSchema, durationMs: z.number().min(0), extraLatencyMs: z.number().min(0), cpuFactor: z.number().min(1).default(1) }).strict(),
+  /** transfer asks the leader to hand leadership to `to` (a random follower when absent), through the algorithm's admin hook. */
+  z.object({ type: z.literal("transfer"), atMs: z.number().min(0), to: targetSchema.optional() }).strict(),
+  /** reconfigure asks the leader for a membership change through the algorithm's admin hook; `joint` forces a joint change (Raft). */
+  z.object({ type: z.literal("reconfigure"), atMs: z.number().min(0), change: reconfigureChangeSchema, joint: z.boolean().default(false) }).strict(),
+  /** restart-client replaces a client by a fresh object with the same network id; its outstanding request is recorded as indeterminate. */
+  z.object({ type: z.literal("restart-client"), atMs: z.number().min(0), client: clientTargetSchema.default("random") }).strict(),
 ]);
 
 /** scenarioSchema is a whole scenario: cluster models, workload, fault timeline and the liveness phase after it. */
@@ -132,6 +196,8 @@ export const scenarioSchema = z
     disk: diskSchema.default(diskSchema.parse({})),
     workload: workloadSchema.default(workloadSchema.parse({})),
     faults: z.array(faultSchema).default([]),
+    /** spares: replicas booted outside the initial configuration (ids after the initial ones), for membership changes to add. */
+    spares: z.number().int().min(0).max(16).default(0),
     /** chaos: draw the fault timeline from the seed instead of `faults`. */
     chaos: z.boolean().default(false),
     /** byzantine: how many replicas run a Byzantine strategy (f when "f"). */
@@ -157,6 +223,12 @@ export type Scenario = z.output<typeof scenarioSchema>;
 export type ScenarioInput = z.input<typeof scenarioSchema>;
 /** Fault is one validated timeline action. */
 export type Fault = z.output<typeof faultSchema>;
+/** FaultInput is a timeline action as written, before defaults are filled in. */
+export type FaultInput = z.input<typeof faultSchema>;
+/** CrashTiming says when a crash strikes once it fires. */
+export type CrashTiming = z.output<typeof crashTimingSchema>;
+/** ReconfigureChange names a membership change a scenario asks for. */
+export type ReconfigureChange = z.output<typeof reconfigureChangeSchema>;
 /** Target selects the nodes a fault hits. */
 export type Target = z.output<typeof targetSchema>;
 /** LinkModel is a validated link model. */

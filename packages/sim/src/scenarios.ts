@@ -12,13 +12,15 @@ const builtInWarmupMs = 500;
 export const builtInScenarios: readonly ScenarioInput[] = ([
   {
     name: "steady",
-    description: "No faults: a closed-loop workload on a healthy cluster with 1 ms links.",
+    description: "No faults: a closed-loop workload on a healthy cluster with 1 ms links and instant disks.",
+    disk: { syncMs: 0 },
   },
   {
     name: "leader-crash",
-    description: "The leader crashes at 500 ms and restarts 1 s later; the workload spans 2 s.",
+    description:
+      "The leader crashes at 500 ms, at a moment it holds writes not yet synced, and restarts after a delay drawn from the seed (10 ms to 1 s): sometimes before the others elect a new leader; the workload spans 2 s.",
     workload: { spreadMs: 2000 },
-    faults: [{ type: "crash", atMs: 500, target: "leader", restartAfterMs: 1000 }],
+    faults: [{ type: "crash", atMs: 500, target: "leader", restartAfterMs: 10, restartAfterMaxMs: 1000, timing: "while-unsynced", windowMs: 200 }],
   },
   {
     name: "partition",
@@ -54,9 +56,10 @@ export const builtInScenarios: readonly ScenarioInput[] = ([
   },
   {
     name: "chaos",
-    description: "Swarm testing: a fault mix (crashes, partitions, loss, duplication, reordering, pauses, slow nodes) drawn from the seed.",
+    description:
+      "Swarm testing: a fault mix drawn from the seed (crashes that lose unsynced writes, all-node crashes, partitions that spare the clients or strand them with a minority, one-way cuts, loss of some message types, duplication, reordering, long pauses, slow nodes, client restarts, leadership transfers and membership changes where the algorithm has them), with the sync latency and the clients' first sequence drawn too.",
     workload: { spreadMs: 3000 },
-    disk: { syncMs: 1, tearPercent: 50 },
+    disk: { tearPercent: 50 },
     chaos: true,
   },
 ] satisfies ScenarioInput[]).map((scenario) => ({ warmupMs: builtInWarmupMs, ...scenario }));
@@ -72,55 +75,154 @@ export function resolveScenario(scenario: string | ScenarioInput): Scenario {
   return parseConfig(scenarioSchema, found, "scenario");
 }
 
+/** ChaosContext tells chaos what the algorithm offers: its message types, and whether it can transfer leadership or change membership. */
+export interface ChaosContext {
+  readonly messageTypes: readonly string[];
+  readonly transfer: boolean;
+  readonly reconfigure: boolean;
+  /** clientRestarts: draw client restarts (a fresh client object behind a used id). */
+  readonly clientRestarts: boolean;
+  /** ops is the workload's operation count, which bounds how far a client's sequence numbers run. */
+  readonly ops: number;
+}
+
+const noChaosContext: ChaosContext = { messageTypes: [], transfer: false, reconfigure: false, clientRestarts: false, ops: 0 };
+
+const chaosKinds = [
+  "crash",
+  "crash-all",
+  "partition",
+  "partition-clients",
+  "one-way",
+  "lossy",
+  "typed-link",
+  "pause",
+  "long-pause",
+  "slow",
+  "reorder",
+  "restart-client",
+  "transfer",
+  "reconfigure",
+] as const;
+type ChaosKind = (typeof chaosKinds)[number];
+
 /**
  * drawChaosFaults draws a fault timeline from the seed (swarm testing, after
  * TigerBeetle's VOPR): each run enables a random subset of fault kinds and
- * then draws 2 to 8 faults of those kinds over the fault phase.
+ * then draws 2 to 8 faults of those kinds over the fault phase. Crashes strike
+ * at once, while a replica holds unsynced writes, or between a sync and its
+ * sends; some take every replica down. Partitions may leave the clients in
+ * touch with both sides or put them with the minority, one-way cuts go either
+ * way, link faults may pick some message types, and pauses may outlast an
+ * election. Leadership transfers and membership changes are drawn for
+ * algorithms whose admin hook offers them.
  */
-export function drawChaosFaults(rng: Rng, phaseMs: number): Fault[] {
-  const kinds = ["crash", "partition", "one-way", "lossy", "pause", "slow", "reorder"] as const;
-  const enabled = kinds.filter(() => rng.chance(1, 2));
-  if (enabled.length === 0) enabled.push(kinds[rng.nextInt(kinds.length)] as (typeof kinds)[number]);
+export function drawChaosFaults(rng: Rng, phaseMs: number, context: ChaosContext = noChaosContext): Fault[] {
+  const kinds = chaosKinds.filter(
+    (kind) =>
+      (kind !== "transfer" || context.transfer) && (kind !== "reconfigure" || context.reconfigure) && (kind !== "typed-link" || context.messageTypes.length > 0) &&
+      (kind !== "restart-client" || context.clientRestarts),
+  );
+  const enabled: ChaosKind[] = kinds.filter(() => rng.chance(1, 2));
+  if (enabled.length === 0) enabled.push(kinds[rng.nextInt(kinds.length)] as ChaosKind);
   const count = rng.nextIntBetween(2, 8);
   const faults: Fault[] = [];
   for (let i = 0; i < count; i++) {
-    const kind = enabled[rng.nextInt(enabled.length)] as (typeof kinds)[number];
+    const kind = enabled[rng.nextInt(enabled.length)] as ChaosKind;
     const atMs = rng.nextInt(Math.max(1, Math.floor(phaseMs * 0.8)));
     const durationMs = rng.nextIntBetween(50, Math.max(51, Math.floor(phaseMs / 3)));
     const target = rng.chance(1, 2) ? "leader" : "random";
-    switch (kind) {
-      case "crash":
-        faults.push({ type: "crash", atMs, target, restartAfterMs: durationMs });
-        break;
-      case "partition":
-        faults.push({ type: "partition", atMs, isolate: rng.chance(1, 3) ? [target, "random"] : [target], oneWay: false, durationMs });
-        break;
-      case "one-way":
-        faults.push({ type: "partition", atMs, isolate: [target], oneWay: true, durationMs });
-        break;
-      case "lossy":
-        faults.push({ type: "link", atMs, durationMs, link: { dropPercent: rng.nextIntBetween(1, 30), duplicatePercent: rng.nextIntBetween(0, 10) } });
-        break;
-      case "pause":
-        faults.push({ type: "pause", atMs, target, durationMs });
-        break;
-      case "slow":
-        faults.push({ type: "slow", atMs, target, durationMs, extraLatencyMs: rng.nextIntBetween(5, 50), cpuFactor: 1 });
-        break;
-      case "reorder":
-        faults.push({ type: "link", atMs, durationMs, link: { reorderPercent: rng.nextIntBetween(5, 50), reorderDelayMs: rng.nextIntBetween(1, 20) } });
-        break;
-    }
+    faults.push(drawChaosFault(rng, kind, atMs, durationMs, target, context));
   }
   return faults.sort((a, b) => a.atMs - b.atMs);
+}
+
+function pickOne<T>(rng: Rng, values: readonly T[]): T {
+  return values[rng.nextInt(values.length)] as T;
+}
+
+function drawChaosFault(rng: Rng, kind: ChaosKind, atMs: number, durationMs: number, target: "leader" | "random", context: ChaosContext): Fault {
+  const crashDefaults = { windowMs: rng.nextIntBetween(50, 300) };
+  switch (kind) {
+    case "crash":
+      return { type: "crash", atMs, target, restartAfterMs: durationMs, timing: pickOne(rng, ["at-once", "while-unsynced", "after-sync"] as const), ...crashDefaults };
+    case "crash-all":
+      return { type: "crash", atMs, target: "all", restartAfterMs: rng.nextIntBetween(1, 300), timing: pickOne(rng, ["at-once", "while-unsynced"] as const), ...crashDefaults };
+    case "partition":
+      return { type: "partition", atMs, isolate: rng.chance(1, 3) ? [target, "random"] : [target], oneWay: false, direction: "outbound", clients: "rest", durationMs };
+    case "partition-clients":
+      // Cut replicas off from their peers but not from the clients, or put clients with the minority (read paths, issue 10).
+      return { type: "partition", atMs, isolate: rng.chance(1, 3) ? [target, "random"] : [target], oneWay: false, direction: "outbound", clients: pickOne(rng, ["both", "isolated", "split"] as const), durationMs };
+    case "one-way":
+      return { type: "partition", atMs, isolate: [target], oneWay: true, direction: rng.chance(1, 2) ? "outbound" : "inbound", clients: rng.chance(1, 2) ? "rest" : "both", durationMs };
+    case "lossy":
+      return { type: "link", atMs, durationMs, link: { dropPercent: rng.nextIntBetween(1, 30), duplicatePercent: rng.nextIntBetween(0, 10) } };
+    case "typed-link": {
+      // Lose or hold back only some message types (only commits, only checkpoints, only heartbeats...), perhaps only one replica's.
+      const types = [pickOne(rng, context.messageTypes)];
+      if (rng.chance(1, 3)) types.push(pickOne(rng, context.messageTypes));
+      const link = rng.chance(2, 3) ? { dropPercent: pickOne(rng, [50, 90, 100]) } : { latency: { kind: "constant" as const, ms: rng.nextIntBetween(20, 200) } };
+      return { type: "link", atMs, durationMs, link, messageTypes: [...new Set(types)], ...(rng.chance(1, 2) ? { from: target } : {}) };
+    }
+    case "pause":
+      return { type: "pause", atMs, target, durationMs };
+    case "long-pause":
+      // Longer than any election timeout: the cluster elects a new leader behind the paused node's back.
+      return { type: "pause", atMs, target: "leader", durationMs: rng.nextIntBetween(500, 1500) };
+    case "slow":
+      return { type: "slow", atMs, target, durationMs, extraLatencyMs: rng.nextIntBetween(5, 50), cpuFactor: 1 };
+    case "reorder":
+      return { type: "link", atMs, durationMs, link: { reorderPercent: rng.nextIntBetween(5, 50), reorderDelayMs: rng.nextIntBetween(1, 20) } };
+    case "restart-client":
+      return { type: "restart-client", atMs, client: "random" };
+    case "transfer":
+      return { type: "transfer", atMs };
+    case "reconfigure":
+      return {
+        type: "reconfigure",
+        atMs,
+        change: pickOne(rng, ["add-voter", "remove-voter", "remove-leader", "add-learner", "promote-learner", "replace"] as const),
+        joint: rng.chance(1, 4),
+      };
+  }
+}
+
+/** ChaosSetup is what chaos draws besides the faults: spare replicas for membership changes, and the clients' first sequence. */
+export interface ChaosSetup {
+  readonly spares: number;
+  readonly firstSequence: number | undefined;
+}
+
+/**
+ * drawChaosSetup draws spares (for algorithms that change membership) and
+ * where the clients' sequence numbers start: at 1, just below 2^32 (so that
+ * they cross it), or near 2^53 (leaving room for the run's requests).
+ */
+export function drawChaosSetup(rng: Rng, context: ChaosContext): ChaosSetup {
+  const spares = context.reconfigure ? rng.nextInt(3) : 0;
+  const roll = rng.nextInt(4);
+  const firstSequence =
+    roll === 0 ? 2 ** 32 - rng.nextIntBetween(1, 20) : roll === 1 ? Number.MAX_SAFE_INTEGER - 2 * context.ops - 10_000 - rng.nextInt(1000) : undefined;
+  return { spares, firstSequence };
+}
+
+/** drawSyncMs draws a disk's sync latency, 0.1 to 2 ms, for a scenario that does not set one. */
+export function drawSyncMs(rng: Rng): number {
+  return rng.nextIntBetween(1, 20) / 10;
 }
 
 /** faultEndMs is when a fault's effect ends on its own (its time, plus its duration or restart delay). */
 export function faultEndMs(fault: Fault): number {
   switch (fault.type) {
-    case "crash":
-      return fault.atMs + (fault.restartAfterMs ?? 0);
+    case "crash": {
+      const restartMs = Math.max(fault.restartAfterMs ?? 0, fault.restartAfterMs === undefined ? 0 : (fault.restartAfterMaxMs ?? 0));
+      // A timed crash strikes at the latest at the end of its window.
+      return fault.atMs + (fault.timing === "at-once" ? 0 : fault.windowMs) + restartMs;
+    }
     case "restart":
+    case "transfer":
+    case "reconfigure":
+    case "restart-client":
       return fault.atMs;
     case "pause":
     case "partition":

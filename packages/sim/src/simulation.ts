@@ -10,6 +10,7 @@ import {
   type HistoryOperation,
   type InvariantMonitor,
   type InvariantViolation,
+  type MembershipChange,
   type NodeId,
   type Outbound,
   type PathCounter,
@@ -29,9 +30,9 @@ import { EventQueue } from "./event-queue.ts";
 import { AppliedLogOracle, RecordingStateMachine } from "./applied-log.ts";
 import { findByzantineStrategy } from "./byzantine.ts";
 import { Network } from "./links.ts";
-import type { LatencySummary, SimulationOptions, SimulationResult } from "./result.ts";
+import type { CrashCounts, LatencySummary, SimulationOptions, SimulationResult } from "./result.ts";
 import { type Fault, type Scenario, type Target, workloadSchema } from "./scenario.ts";
-import { drawChaosFaults, faultEndMs, resolveScenario } from "./scenarios.ts";
+import { drawChaosFaults, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { swarmOptions } from "./swarm-options.ts";
 import { SimStorage } from "./sim-storage.ts";
@@ -49,6 +50,7 @@ const eventWatchdog = 8;
 const eventByzantineSend = 9;
 const eventCpuFree = 10;
 const eventDrain = 11;
+const eventTimedCrash = 12;
 
 /** Delivery is a message in flight. */
 interface Delivery {
@@ -96,7 +98,10 @@ interface ReplicaNode {
 interface ClientNode {
   readonly id: NodeId;
   readonly index: number;
-  readonly client: Client<unknown>;
+  /** client is the client object now behind this network id: a restart replaces it. */
+  client: Client<unknown>;
+  /** incarnation counts the client's restarts, so that each object draws from a stream of its own. */
+  incarnation: number;
   pending: MutableOperation | undefined;
   arrivalUs: number;
   finalRead: boolean;
@@ -111,6 +116,23 @@ interface FaultRecord {
 }
 
 /**
+ * TimedCrash is a crash waiting for its moment: the next time one of
+ * `watched` holds unsynced writes ("while-unsynced"), or completes a sync
+ * with messages still to send ("after-sync"). With `all`, every live replica
+ * crashes then, else the one that triggered it.
+ */
+interface TimedCrash {
+  readonly record: FaultRecord;
+  readonly timing: "while-unsynced" | "after-sync";
+  readonly watched: ReadonlySet<NodeId>;
+  readonly all: boolean;
+  readonly deadlineUs: number;
+  /** strikeQueued: an eventTimedCrash is queued for it. */
+  strikeQueued: boolean;
+  done: boolean;
+}
+
+/**
  * Simulation runs one algorithm on one scenario in virtual time. Every source
  * of randomness derives from the root seed (links, workload, faults, each
  * replica), so the same options replay the same run byte for byte.
@@ -122,7 +144,12 @@ export class Simulation {
   private readonly queue = new EventQueue();
   private readonly network: Network;
   private readonly keyRing: KeyRing;
+  /** replicaIds are the replicas of the initial configuration. */
   private readonly replicaIds: NodeId[];
+  /** spareIds are replicas booted outside the initial configuration, for membership changes to add. */
+  private readonly spareIds: NodeId[];
+  /** allReplicaIds are the initial replicas and then the spares. */
+  private readonly allReplicaIds: NodeId[];
   private readonly replicas = new Map<NodeId, ReplicaNode>();
   private readonly clients: ClientNode[] = [];
   private readonly clientById = new Map<NodeId, ClientNode>();
@@ -177,6 +204,15 @@ export class Simulation {
   private finished = false;
   private nextFaultId = 1;
   private readonly thinkUs: number;
+  private readonly syncUs: number;
+  private readonly timedCrashes: TimedCrash[] = [];
+  /** ineffective lists every fault that had no effect, with why. */
+  private readonly ineffective: string[] = [];
+  /** operationAttempts counts how often a cluster operation waited for a busy leader, by fault index. */
+  private readonly operationAttempts = new Map<number, number>();
+  /** abandoned counts operations left outstanding by a client restart. */
+  private abandoned = 0;
+  private readonly crashCounts = { crashes: 0, lostRecords: 0, lostSnapshot: 0, recordsLost: 0, torn: 0 };
 
   constructor(options: SimulationOptions) {
     this.options = options;
@@ -198,8 +234,25 @@ export class Simulation {
     this.arrivalRng = createRng(deriveSeed(root, "arrivals"));
     // Chaos draws its faults over the workload's spread, and within healAtMs when the scenario sets one.
     const chaosPhaseMs = Math.max(1000, workload.spreadMs);
-    const faults = scenario.chaos ? drawChaosFaults(this.faultRng, scenario.healAtMs > 0 ? Math.min(chaosPhaseMs, scenario.healAtMs) : chaosPhaseMs) : scenario.faults;
-    this.scenario = { ...scenario, workload, faults };
+    const admin = this.algorithm.admin;
+    const chaosContext = {
+      messageTypes: this.algorithm.codec.typeNames ?? [],
+      transfer: admin?.transferLeadership !== undefined && admin.membership !== undefined,
+      reconfigure: admin?.reconfigure !== undefined && admin.membership !== undefined,
+      clientRestarts: true,
+      ops: workload.ops,
+    };
+    const faults = scenario.chaos
+      ? drawChaosFaults(this.faultRng, scenario.healAtMs > 0 ? Math.min(chaosPhaseMs, scenario.healAtMs) : chaosPhaseMs, chaosContext)
+      : scenario.faults;
+    const setup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined };
+    if (setup.firstSequence !== undefined && workload.firstSequence === undefined) workload.firstSequence = setup.firstSequence;
+    // Every run has a sync latency, so that crashes have unsynced writes to lose: drawn from the seed unless the scenario sets one.
+    const syncMs = scenario.disk.syncMs ?? drawSyncMs(createRng(deriveSeed(root, "disk")));
+    // Spares make sense only for an algorithm whose membership an operator can change.
+    const spares = admin?.reconfigure !== undefined ? Math.max(scenario.spares, setup.spares) : 0;
+    this.scenario = { ...scenario, workload, faults, spares, disk: { ...scenario.disk, syncMs } };
+    this.syncUs = Math.round(syncMs * 1000);
     this.tickUs = Math.round(scenario.tickMs * 1000);
     this.encode = options.encode ?? true;
     this.network = new Network(scenario.link, createRng(deriveSeed(root, "network")));
@@ -207,6 +260,8 @@ export class Simulation {
     this.generator = new OperationGenerator(workload, createRng(deriveSeed(root, "workload")));
     this.thinkUs = workload.ops > 0 ? Math.round((workload.spreadMs * 1000 * workload.clients) / workload.ops) : 0;
     this.replicaIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
+    this.spareIds = Array.from({ length: spares }, (_, i) => options.nodes + i + 1);
+    this.allReplicaIds = [...this.replicaIds, ...this.spareIds];
     this.monitors = this.algorithm.createMonitors() as InvariantMonitor<unknown>[];
     // Swarm options (issue 10): chaos draws the protocol's options too, from a stream of their own; explicit ones win.
     const swarm = swarmOptions(this.algorithm, root, scenario.chaos, options.protocolOptions ?? {});
@@ -233,7 +288,7 @@ export class Simulation {
     this.warmupUs = Math.round(scenario.warmupMs * 1000);
     this.healUs = healMs > 0 ? this.warmupUs + Math.round(healMs * 1000) : 0;
 
-    for (const id of this.replicaIds) {
+    for (const id of this.allReplicaIds) {
       const rng = createRng(deriveSeed(root, `replica:${id}`));
       const node: ReplicaNode = {
         id,
@@ -261,17 +316,24 @@ export class Simulation {
     }
     for (let index = 0; index < workload.clients; index++) {
       const id = firstClientId + index;
-      const client = this.algorithm.createClient({
-        id,
-        replicas: this.replicaIds,
-        rng: createRng(deriveSeed(root, `client:${id}`)),
-        crypto: new NodeCrypto(id, this.keyRing),
-        options: this.protocolOptions,
-      }) as Client<unknown>;
-      const node: ClientNode = { id, index, client, pending: undefined, arrivalUs: 0, finalRead: false };
+      const node: ClientNode = { id, index, client: this.createClient(id, 0), incarnation: 0, pending: undefined, arrivalUs: 0, finalRead: false };
       this.clients.push(node);
       this.clientById.set(id, node);
     }
+  }
+
+  /** createClient builds the client object behind network id `id`; each incarnation draws from its own stream (a fresh session). */
+  private createClient(id: NodeId, incarnation: number): Client<unknown> {
+    const firstSequence = this.scenario.workload.firstSequence;
+    return this.algorithm.createClient({
+      id,
+      // Clients know the spares too: a membership change can move the leader onto one.
+      replicas: this.allReplicaIds,
+      rng: createRng(deriveSeed(this.options.seed, incarnation === 0 ? `client:${id}` : `client:${id}:incarnation:${incarnation}`)),
+      crypto: new NodeCrypto(id, this.keyRing),
+      options: this.protocolOptions,
+      ...(firstSequence !== undefined ? { firstSequence } : {}),
+    }) as Client<unknown>;
   }
 
   /** run executes the simulation to its end and returns what it measured. */
@@ -299,7 +361,7 @@ export class Simulation {
 
   private start(): void {
     const events = this.queue;
-    for (const id of this.replicaIds) {
+    for (const id of this.allReplicaIds) {
       this.boot(this.node(id));
       events.push(this.startRng().nextInt(Math.max(1, this.tickUs)), eventTick, id, undefined);
     }
@@ -366,6 +428,9 @@ export class Simulation {
         this.drainReplica(replica);
         return;
       }
+      case eventTimedCrash:
+        this.strikeTimedCrash(payload as { crash: TimedCrash; node: NodeId; incarnation: number });
+        return;
       case eventCpuFree: {
         const replica = this.node(node);
         replica.cpuWakePending = false;
@@ -408,6 +473,7 @@ export class Simulation {
     const durable = node.storage.recover();
     node.replica = this.algorithm.createReplica({
       id: node.id,
+      // A spare boots knowing the initial configuration, outside it, until a membership change adds it.
       replicas: this.replicaIds,
       rng: node.rng.fork(`incarnation:${node.incarnation}`),
       durable,
@@ -546,7 +612,7 @@ export class Simulation {
     this.activeNode = node;
     const replica = node.replica;
     if (replica === undefined) return;
-    const syncUs = Math.round(this.scenario.disk.syncMs * 1000);
+    const syncUs = this.syncUs;
     while (node.inflight === undefined) {
       const ready = replica.ready();
       if (ready === undefined) return;
@@ -560,6 +626,7 @@ export class Simulation {
         // Messages wait for the sync (Ready's rule); a crash before it completes loses the records and the snapshot.
         node.inflight = ready;
         this.queue.push(Math.max(this.nowUs, node.busyUntilUs) + syncUs, eventSyncDone, node.id, node.incarnation);
+        if (this.timedCrashes.length > 0) this.noteUnsynced(node);
         return;
       }
       if (durable) node.storage.sync();
@@ -572,6 +639,8 @@ export class Simulation {
     const node = this.node(id);
     if (node.replica === undefined || node.incarnation !== incarnation || node.inflight === undefined) return;
     node.storage.sync();
+    // A crash between the sync and the send: the records are durable, the messages that waited for them never leave.
+    if (this.timedCrashes.length > 0 && this.strikeAfterSync(node)) return;
     // A paused process cannot act on its finished sync: it sends and advances when it resumes.
     if (node.paused) node.inflightSynced = true;
     else this.finishReady(node);
@@ -629,8 +698,8 @@ export class Simulation {
   private transmit(from: NodeId, to: NodeId, message: unknown, departUs: number): void {
     const codec = this.algorithm.codec;
     const measured = this.nowUs >= this.warmupUs;
+    const type = measured || this.network.scopedOverrides() > 0 ? codec.typeName(message) : "";
     if (measured) {
-      const type = codec.typeName(message);
       this.messagesTotal++;
       this.messagesByType.set(type, (this.messagesByType.get(type) ?? 0) + 1);
     } else {
@@ -646,7 +715,7 @@ export class Simulation {
     }
     if (measured) this.bytesTotal += bytes;
     else this.warmupBytes += bytes;
-    const count = this.network.arrivals(from, to, departUs, bytes, this.arrivalsOut);
+    const count = this.network.arrivals(from, to, departUs, bytes, this.arrivalsOut, type);
     for (let i = 0; i < count; i++) {
       // A duplicate is a second copy on the wire: decode it apart, so that a replica that keeps or changes one copy cannot touch the other.
       const copy = i > 0 && encoded !== undefined ? codec.decode(encoded) : delivered;
@@ -808,18 +877,17 @@ export class Simulation {
     const fault = this.scenario.faults[index] as Fault;
     const record: FaultRecord = { fault, id: this.nextFaultId++, hit: [] };
     switch (fault.type) {
-      case "crash": {
-        record.hit = this.select(fault.target);
-        for (const id of record.hit) this.crash(id);
-        if (fault.restartAfterMs !== undefined) this.queue.push(this.nowUs + Math.round(fault.restartAfterMs * 1000), eventFaultEnd, 0, record);
-        break;
-      }
+      case "crash":
+        this.fireCrash(record, fault);
+        return;
       case "restart":
-        record.hit = this.select(fault.target);
+        record.hit = this.select(fault.target, (node) => node.replica === undefined && !node.stopped);
         for (const id of record.hit) this.restart(id);
         break;
       case "pause":
-        record.hit = this.select(fault.target);
+        // Only a running replica can be paused: a pause drawn for one already down or paused would do nothing. A pause
+        // aimed at one replica by index may overlap another and so lengthen it.
+        record.hit = this.select(fault.target, (node) => node.replica !== undefined && (!node.paused || typeof fault.target === "object"));
         for (const id of record.hit) {
           const node = this.node(id);
           node.pauses.add(record.id);
@@ -828,19 +896,24 @@ export class Simulation {
         this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
         break;
       case "partition": {
-        const isolated = new Set<NodeId>();
-        for (const target of fault.isolate) for (const id of this.select(target, isolated)) isolated.add(id);
-        record.hit = [...isolated].sort((a, b) => a - b);
-        this.network.addPartition({ id: record.id, isolated, oneWay: fault.oneWay });
-        this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
+        this.firePartition(record, fault);
         break;
       }
       case "link":
-        this.network.addOverride(record.id, fault.link);
+        if (fault.messageTypes === undefined && fault.from === undefined) {
+          this.network.addOverride(record.id, fault.link);
+        } else {
+          if (fault.from !== undefined) record.hit = this.select(fault.from);
+          this.network.addScopedOverride(record.id, {
+            link: fault.link,
+            ...(fault.messageTypes !== undefined ? { types: new Set(fault.messageTypes) } : {}),
+            ...(fault.from !== undefined ? { from: new Set(record.hit) } : {}),
+          });
+        }
         this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
         break;
       case "slow":
-        record.hit = this.select(fault.target);
+        record.hit = this.select(fault.target, (node) => node.replica !== undefined);
         for (const id of record.hit) {
           const node = this.node(id);
           node.slows.set(record.id, { extraLatencyUs: Math.round(fault.extraLatencyMs * 1000), cpuFactor: fault.cpuFactor });
@@ -848,8 +921,160 @@ export class Simulation {
         }
         this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
         break;
+      case "transfer":
+      case "reconfigure":
+        this.fireOperation(index, fault);
+        return;
+      case "restart-client":
+        this.restartClient(fault.client === "random" ? (this.clients[this.faultRng.nextInt(this.clients.length)] as ClientNode) : this.clients[fault.client.index % this.clients.length]);
+        return;
     }
-    this.logFault(`${fault.type}${fault.type === "partition" && fault.oneWay ? " (one-way)" : ""}`, record.hit, fault.type === "link" ? JSON.stringify(fault.link) : "");
+    this.logFault(this.describeFault(fault), record.hit, fault.type === "link" ? JSON.stringify(fault.link) + (fault.messageTypes !== undefined ? ` on ${fault.messageTypes.join(",")}` : "") : "");
+    const acts = fault.type === "link" ? fault.from === undefined || record.hit.length > 0 : record.hit.length > 0;
+    if (!acts) this.noEffect(fault, "no replica it can act on");
+  }
+
+  private describeFault(fault: Fault): string {
+    if (fault.type !== "partition") return fault.type;
+    const oneWay = fault.oneWay ? ` (one-way, ${fault.direction})` : "";
+    return `partition${oneWay}${fault.clients === "rest" ? "" : ` (clients: ${fault.clients})`}`;
+  }
+
+  /** noEffect lists a fault that did nothing, so that a report shows what a run really exercised. */
+  private noEffect(fault: Fault, why: string): void {
+    this.ineffective.push(`${(this.nowUs / 1000).toFixed(3)} ms: ${fault.type} (${JSON.stringify(fault)}): ${why}`);
+  }
+
+  private firePartition(record: FaultRecord, fault: Extract<Fault, { type: "partition" }>): void {
+    const isolated = new Set<NodeId>();
+    for (const target of fault.isolate) for (const id of this.select(target, () => true, isolated)) isolated.add(id);
+    record.hit = [...isolated].sort((a, b) => a - b);
+    // Clients: with the rest (outside the isolated set), with the isolated replicas, split, or left out of the cut.
+    const exempt = new Set<NodeId>();
+    this.clients.forEach((client, index) => {
+      const inside = fault.clients === "isolated" || (fault.clients === "split" && index < Math.ceil(this.clients.length / 2));
+      if (inside) isolated.add(client.id);
+      if (fault.clients === "both") exempt.add(client.id);
+    });
+    this.network.addPartition({ id: record.id, isolated, oneWay: fault.oneWay, direction: fault.direction, exempt });
+    this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
+  }
+
+  // ----- crashes ----------------------------------------------------------
+
+  private fireCrash(record: FaultRecord, fault: Extract<Fault, { type: "crash" }>): void {
+    const live = (node: ReplicaNode): boolean => node.replica !== undefined;
+    if (fault.timing === "at-once") {
+      record.hit = this.select(fault.target, live);
+      this.logFault("crash", record.hit, "");
+      if (record.hit.length === 0) {
+        this.noEffect(fault, "no live replica to crash");
+        return;
+      }
+      this.strikeCrash(record, fault);
+      return;
+    }
+    const watched = new Set(this.select(fault.target, live));
+    this.logFault(`crash armed (${fault.timing})`, [...watched].sort((a, b) => a - b), "");
+    if (watched.size === 0) {
+      this.noEffect(fault, "no live replica to crash");
+      return;
+    }
+    const crash: TimedCrash = {
+      record,
+      timing: fault.timing,
+      watched,
+      all: fault.target === "all",
+      deadlineUs: this.nowUs + Math.round(fault.windowMs * 1000),
+      strikeQueued: false,
+      done: false,
+    };
+    this.timedCrashes.push(crash);
+    // The window's end: a crash whose moment has not come by then strikes anyway, so that every crash acts.
+    this.queue.push(crash.deadlineUs, eventTimedCrash, 0, { crash, node: 0, incarnation: -1 });
+    if (crash.timing === "while-unsynced") {
+      for (const id of watched) {
+        const node = this.node(id);
+        if (node.replica !== undefined && (node.storage.unsyncedRecords() > 0 || node.storage.hasStagedSnapshot())) this.queueStrike(crash, node);
+      }
+    }
+  }
+
+  /** strikeCrash crashes the record's nodes now and schedules their restart. */
+  private strikeCrash(record: FaultRecord, fault: Extract<Fault, { type: "crash" }>): void {
+    for (const id of record.hit) this.crash(id, true);
+    if (fault.restartAfterMs === undefined) return;
+    const lowUs = Math.round(fault.restartAfterMs * 1000);
+    const highUs = Math.round((fault.restartAfterMaxMs ?? fault.restartAfterMs) * 1000);
+    const delayUs = highUs > lowUs ? this.faultRng.nextIntBetween(lowUs, highUs) : lowUs;
+    this.queue.push(this.nowUs + delayUs, eventFaultEnd, 0, record);
+  }
+
+  /** pendingTimedCrashes drops the timed crashes that have struck or been called off, and returns the others. */
+  private pendingTimedCrashes(): TimedCrash[] {
+    for (let i = this.timedCrashes.length - 1; i >= 0; i--) if ((this.timedCrashes[i] as TimedCrash).done) this.timedCrashes.splice(i, 1);
+    return this.timedCrashes;
+  }
+
+  /** noteUnsynced is called when `node` has just written records it has not synced: a waiting crash may strike. */
+  private noteUnsynced(node: ReplicaNode): void {
+    for (const crash of this.pendingTimedCrashes()) {
+      if (crash.timing === "while-unsynced" && !crash.strikeQueued && crash.watched.has(node.id)) this.queueStrike(crash, node);
+    }
+  }
+
+  /** queueStrike schedules a crash at a drawn moment inside the node's sync window (before the sync can complete). */
+  private queueStrike(crash: TimedCrash, node: ReplicaNode): void {
+    crash.strikeQueued = true;
+    const offsetUs = this.syncUs > 1 ? this.faultRng.nextInt(this.syncUs) : 0;
+    this.queue.push(this.nowUs + offsetUs, eventTimedCrash, node.id, { crash, node: node.id, incarnation: node.incarnation });
+  }
+
+  private strikeTimedCrash(strike: { crash: TimedCrash; node: NodeId; incarnation: number }): void {
+    const { crash } = strike;
+    if (crash.done) return;
+    if (strike.incarnation < 0) {
+      this.strikeAtDeadline(crash);
+      return;
+    }
+    crash.strikeQueued = false;
+    const node = this.node(strike.node);
+    const unsynced = node.replica !== undefined && node.incarnation === strike.incarnation && (node.storage.unsyncedRecords() > 0 || node.storage.hasStagedSnapshot());
+    // Synced (or crashed) before the drawn moment: wait for the next window.
+    if (!unsynced) return;
+    this.strikeNow(crash, node);
+  }
+
+  /** strikeAfterSync crashes `node` right after its sync if a crash waits for that moment; tells whether it did. */
+  private strikeAfterSync(node: ReplicaNode): boolean {
+    const crash = this.pendingTimedCrashes().find((candidate) => candidate.timing === "after-sync" && candidate.watched.has(node.id));
+    if (crash === undefined) return false;
+    this.strikeNow(crash, node);
+    return true;
+  }
+
+  /** strikeAtDeadline crashes a timed crash's nodes at the end of its window, its moment not having come. */
+  private strikeAtDeadline(crash: TimedCrash): void {
+    const live = [...crash.watched].filter((id) => this.node(id).replica !== undefined);
+    const first = live[0];
+    if (first === undefined) {
+      crash.done = true;
+      this.logFault(`crash (${crash.timing}) called off`, [], "");
+      this.noEffect(crash.record.fault, `its moment (${crash.timing}) did not come within its window, and its nodes were down by then`);
+      this.pendingTimedCrashes();
+      return;
+    }
+    this.logFault(`crash window ended (${crash.timing}: its moment did not come)`, [], "");
+    this.strikeNow(crash, this.node(first));
+  }
+
+  private strikeNow(crash: TimedCrash, node: ReplicaNode): void {
+    crash.done = true;
+    const record = crash.record;
+    record.hit = crash.all ? this.allReplicaIds.filter((id) => this.node(id).replica !== undefined) : [node.id];
+    this.logFault(`crash (${crash.timing}, node ${node.id} holding ${node.storage.unsyncedRecords()} unsynced record(s))`, record.hit, "");
+    this.strikeCrash(record, record.fault as Extract<Fault, { type: "crash" }>);
+    this.pendingTimedCrashes();
   }
 
   private endFault(record: FaultRecord): void {
@@ -879,6 +1104,9 @@ export class Simulation {
         }
         break;
       case "restart":
+      case "transfer":
+      case "reconfigure":
+      case "restart-client":
         break;
     }
     this.logFault(`end ${fault.type}`, record.hit, "");
@@ -886,6 +1114,12 @@ export class Simulation {
 
   private healAll(): void {
     this.healed = true;
+    // A timed crash still waiting for its moment is called off: after the heal, nodes stay up.
+    for (const crash of this.pendingTimedCrashes()) {
+      if (!crash.done) this.noEffect(crash.record.fault, `its moment (${crash.timing}) had not come when the scenario healed`);
+      crash.done = true;
+    }
+    this.pendingTimedCrashes();
     this.network.healAll();
     for (const node of this.replicas.values()) {
       if (node.replica === undefined) this.restart(node.id);
@@ -899,7 +1133,7 @@ export class Simulation {
     this.maybeFinish();
   }
 
-  private crash(id: NodeId): void {
+  private crash(id: NodeId, counted = false): void {
     const node = this.node(id);
     if (node.replica === undefined) return;
     const report = node.storage.crash(node.rng, this.scenario.disk.tearPercent);
@@ -914,10 +1148,141 @@ export class Simulation {
     node.pauses.clear();
     node.inbox = [];
     node.busyUntilUs = 0;
+    if (counted) {
+      const counts = this.crashCounts;
+      counts.crashes++;
+      if (report.lostRecords > 0) counts.lostRecords++;
+      if (report.lostSnapshot) counts.lostSnapshot++;
+      counts.recordsLost += report.lostRecords;
+      if (report.tornBytes > 0) counts.torn++;
+    }
     if (report.lostRecords > 0 || report.tornBytes > 0 || report.lostSnapshot) {
       const snapshot = report.lostSnapshot ? " and an unsynced snapshot" : "";
       this.faultLog.push(`${(this.nowUs / 1000).toFixed(3)} ms: node ${id} lost ${report.lostRecords} unsynced record(s)${snapshot}${report.tornBytes > 0 ? `, ${report.tornBytes} torn byte(s) left` : ""}`);
     }
+  }
+
+  // ----- operations on the cluster and its clients -------------------------
+
+  /**
+   * fireOperation asks the leader, through the algorithm's admin hook, for a
+   * leadership transfer or a membership change. A leader busy with a Ready
+   * (or paused) cannot be called: the operation waits for it, a millisecond
+   * at a time, up to 50 times.
+   */
+  private fireOperation(index: number, fault: Extract<Fault, { type: "transfer" | "reconfigure" }>): void {
+    const admin = this.algorithm.admin;
+    const leaderId = this.currentLeader();
+    if (admin?.membership === undefined || (fault.type === "transfer" ? admin.transferLeadership : admin.reconfigure) === undefined) {
+      this.logFault(fault.type, [], "(the algorithm has no admin hook for it)");
+      this.noEffect(fault, `${this.algorithm.name} has no admin hook for it`);
+      return;
+    }
+    if (leaderId === undefined) {
+      this.logFault(fault.type, [], "(no leader)");
+      this.noEffect(fault, "no leader to ask");
+      return;
+    }
+    const leader = this.node(leaderId);
+    if (leader.inflight !== undefined || leader.paused) {
+      const attempts = (this.operationAttempts.get(index) ?? 0) + 1;
+      this.operationAttempts.set(index, attempts);
+      if (attempts <= 50) {
+        this.nextFaultId--;
+        this.queue.push(this.nowUs + 1000, eventFault, index, undefined);
+        return;
+      }
+      this.logFault(fault.type, [leaderId], "(the leader stayed busy)");
+      this.noEffect(fault, "the leader stayed busy");
+      return;
+    }
+    const replica = leader.replica as Replica<unknown>;
+    const membership = admin.membership(replica);
+    this.activeNode = leader;
+    let outcome: { accepted: boolean; detail: string } | undefined;
+    let what: string;
+    if (fault.type === "transfer") {
+      const followers = membership.voters.filter((id) => id !== leaderId);
+      const chosen = fault.to === undefined ? followers : this.select(fault.to, () => true).filter((id) => id !== leaderId);
+      const target = chosen.length === 0 ? undefined : (chosen[this.faultRng.nextInt(chosen.length)] as NodeId);
+      what = `transfer ${leaderId} -> ${target ?? "nobody"}`;
+      if (target !== undefined) outcome = admin.transferLeadership?.(replica, target);
+    } else {
+      const changes = this.planChanges(fault.change, membership, leaderId);
+      what = `reconfigure ${fault.change}${fault.joint ? " (joint)" : ""}: ${changes.map((change) => `${change.type} ${change.node}`).join(", ") || "nothing to change"}`;
+      if (changes.length > 0) outcome = admin.reconfigure?.(replica, changes, { joint: fault.joint });
+    }
+    this.afterReplicaEvent(leader, 0);
+    this.activeNode = undefined;
+    this.logFault(what, [leaderId], outcome === undefined ? "" : `(${outcome.detail})`);
+    if (outcome === undefined || !outcome.accepted) this.noEffect(fault, outcome?.detail ?? what);
+  }
+
+  /** planChanges resolves a named membership change against the membership in force. */
+  private planChanges(change: Extract<Fault, { type: "reconfigure" }>["change"], membership: { voters: readonly NodeId[]; learners: readonly NodeId[] }, leader: NodeId): MembershipChange[] {
+    const pick = (ids: readonly NodeId[]): NodeId | undefined => (ids.length === 0 ? undefined : ids[this.faultRng.nextInt(ids.length)]);
+    const outsiders = this.allReplicaIds.filter((id) => !membership.voters.includes(id) && !membership.learners.includes(id) && !this.node(id).stopped);
+    const followers = membership.voters.filter((id) => id !== leader);
+    switch (change) {
+      case "add-voter": {
+        const node = pick(outsiders);
+        return node === undefined ? [] : [{ type: "addVoter", node }];
+      }
+      case "remove-voter": {
+        const node = pick(followers);
+        return node === undefined ? [] : [{ type: "removeVoter", node }];
+      }
+      case "remove-leader":
+        return membership.voters.length > 1 ? [{ type: "removeVoter", node: leader }] : [];
+      case "add-learner": {
+        const node = pick(outsiders);
+        return node === undefined ? [] : [{ type: "addLearner", node }];
+      }
+      case "promote-learner": {
+        const node = pick(membership.learners);
+        return node === undefined ? [] : [{ type: "addVoter", node }];
+      }
+      case "replace": {
+        // Replace a majority of the voters (the leader among the candidates) by outsiders, as far as there are outsiders.
+        const count = Math.min(outsiders.length, Math.floor(membership.voters.length / 2) + 1);
+        const leaving = [...membership.voters];
+        const arriving = [...outsiders];
+        const changes: MembershipChange[] = [];
+        for (let i = 0; i < count; i++) {
+          const out = leaving.splice(this.faultRng.nextInt(leaving.length), 1)[0] as NodeId;
+          const into = arriving.splice(this.faultRng.nextInt(arriving.length), 1)[0] as NodeId;
+          changes.push({ type: "removeVoter", node: out }, { type: "addVoter", node: into });
+        }
+        return changes;
+      }
+    }
+  }
+
+  /**
+   * restartClient replaces a client by a fresh object with the same network
+   * id and a session of its own (as a restarted process would be): the
+   * request it had outstanding may or may not take effect, so the history
+   * records it as indeterminate.
+   */
+  private restartClient(client: ClientNode | undefined): void {
+    if (client === undefined) return;
+    const operation = client.pending;
+    client.incarnation++;
+    client.client = this.createClient(client.id, client.incarnation);
+    this.logFault(`restart client ${client.id}${operation === undefined ? "" : ` (its operation ${operation.id} is indeterminate)`}`, [], "");
+    if (operation === undefined) return;
+    client.pending = undefined;
+    this.abandoned++;
+    this.pendingOperations--;
+    if (this.pendingOperations === 0) this.idleSinceUs = this.nowUs;
+    operation.status = "info";
+    operation.completeUs = undefined;
+    if (client.finalRead) this.finalReadKeys.push(operation.input.key);
+    else {
+      this.workloadDone++;
+      this.lastWorkloadCompleteUs = this.nowUs;
+    }
+    this.afterClientIdle(client);
   }
 
   /** applySlow puts the slowest of a node's slow faults in force (none: full speed). */
@@ -965,17 +1330,21 @@ export class Simulation {
     }
   }
 
-  /** select resolves a fault target to replica ids at the moment the fault fires. */
-  private select(target: Target, exclude: ReadonlySet<NodeId> = new Set()): NodeId[] {
-    const candidates = this.replicaIds.filter((id) => !exclude.has(id));
+  /**
+   * select resolves a fault target to replica ids at the moment the fault
+   * fires, among the replicas it can act on (`can`): a crash is drawn among
+   * live replicas, a pause among running ones, so that every drawn fault acts.
+   */
+  private select(target: Target, can: (node: ReplicaNode) => boolean = () => true, exclude: ReadonlySet<NodeId> = new Set()): NodeId[] {
+    const candidates = this.allReplicaIds.filter((id) => !exclude.has(id) && can(this.node(id)));
     if (candidates.length === 0) return [];
     if (target === "all") return candidates;
     if (typeof target === "object") {
-      const id = this.replicaIds[target.index % this.replicaIds.length] as NodeId;
-      return exclude.has(id) ? [] : [id];
+      const id = this.allReplicaIds[target.index % this.allReplicaIds.length] as NodeId;
+      return candidates.includes(id) ? [id] : [];
     }
     const leader = this.currentLeader();
-    if (target === "leader" && leader !== undefined && !exclude.has(leader)) return [leader];
+    if (target === "leader" && leader !== undefined && candidates.includes(leader)) return [leader];
     if (target === "follower") {
       const followers = candidates.filter((id) => id !== leader);
       if (followers.length > 0) return [followers[this.faultRng.nextInt(followers.length)] as NodeId];
@@ -1011,6 +1380,16 @@ export class Simulation {
 
   // ----- results --------------------------------------------------------
 
+  private crashResult(): CrashCounts {
+    return { ...this.crashCounts };
+  }
+
+  /** ineffectiveFaults lists the faults that did nothing, timed crashes whose moment never came included. */
+  private ineffectiveFaults(): string[] {
+    const waiting = this.timedCrashes.filter((crash) => !crash.done).map((crash) => `${crash.record.fault.type} (${JSON.stringify(crash.record.fault)}): its moment (${crash.timing}) never came`);
+    return [...this.ineffective, ...waiting];
+  }
+
   private result(): SimulationResult {
     const completed = this.history.filter((op) => op.status === "ok").length;
     const failed = this.history.filter((op) => op.status === "fail").length;
@@ -1041,6 +1420,9 @@ export class Simulation {
       byzantineStrategy: this.byzantineStrategy,
       healedAtSeconds: round(this.healUs / 1_000_000, 6),
       faultLog: this.faultLog,
+      abandonedOperations: this.abandoned,
+      crashes: this.crashResult(),
+      ineffectiveFaults: this.ineffectiveFaults(),
       scenarioDefinition: this.scenario,
       protocolOptions: this.protocolOptions,
       drawnOptions: this.drawnOptions,

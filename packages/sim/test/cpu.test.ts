@@ -8,8 +8,9 @@ import { replayOf } from "./helpers.ts";
 function openLoop(ratePerSec: number, cpu: ScenarioInput["cpu"], ops: number): ScenarioInput {
   return {
     name: "open-loop",
-    description: "Open-loop arrivals against a CPU-bound node.",
+    description: "Open-loop arrivals against a CPU-bound node (instant disk).",
     cpu,
+    disk: { syncMs: 0 },
     workload: { kind: "open", ratePerSec, ops, clients: 400, queueLimit: 1_000_000, finalReads: false },
   };
 }
@@ -37,7 +38,7 @@ describe("the CPU cost model", () => {
       algorithm: solo,
       nodes: 1,
       seed: 3,
-      scenario: { name: "cpu-latency", description: "", cpu: { perMessageUs: 300 }, workload: { ops: 200, clients: 1 } },
+      scenario: { name: "cpu-latency", description: "", cpu: { perMessageUs: 300 }, disk: { syncMs: 0 }, workload: { ops: 200, clients: 1 } },
     };
     expect(runSimulation(options).latencyMs, replayOf(options)).toEqual({ p50: 2.3, p95: 2.3, p99: 2.3, max: 2.3 });
   });
@@ -48,7 +49,7 @@ describe("the CPU cost model", () => {
       algorithm,
       nodes: 1,
       seed: 4,
-      scenario: { name: "crypto-cost", description: "", cpu: { perSignatureUs: 500, perMacUs: 100 }, workload: { ops: 100, clients: 1 } },
+      scenario: { name: "crypto-cost", description: "", cpu: { perSignatureUs: 500, perMacUs: 100 }, disk: { syncMs: 0 }, workload: { ops: 100, clients: 1 } },
     };
     // 2 ms of links + 1 signature (0.5 ms) + 3 MACs (0.3 ms).
     expect(runSimulation(options).latencyMs, replayOf(options)).toEqual({ p50: 2.8, p95: 2.8, p99: 2.8, max: 2.8 });
@@ -70,6 +71,7 @@ describe("the CPU cost model", () => {
         name: "slow-cpu",
         description: "",
         cpu: { perMessageUs: 100 },
+        disk: { syncMs: 0 },
         workload: { ops: 50, clients: 1, finalReads: false },
         faults: [{ type: "slow", atMs: 0, target: { index: 0 }, durationMs: 100_000, extraLatencyMs: 0, cpuFactor: 4 }],
       },

@@ -1,11 +1,11 @@
 import { describe, expect, test } from "vitest";
 import { solo } from "@concord/core";
-import { type Fault, type SimulationOptions, runSimulation } from "@concord/sim";
+import { type FaultInput, type SimulationOptions, runSimulation } from "@concord/sim";
 import { createProbeAlgorithm } from "./probe-algorithm.ts";
 import { replayOf } from "./helpers.ts";
 
 /** pingSends runs five pinging probe replicas under `faults` until 1.5 s and returns the replica sends the monitor saw. */
-function pingSends(faults: Fault[], seed = 1): { sends: ReturnType<typeof createProbeAlgorithm>["log"]["sends"]; replay: string } {
+function pingSends(faults: FaultInput[], seed = 1): { sends: ReturnType<typeof createProbeAlgorithm>["log"]["sends"]; replay: string } {
   const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
   const options: SimulationOptions = { algorithm, nodes: 5, seed, scenario: { name: "ping-faults", description: "", workload: { ops: 0 }, healAtMs: 1500, faults } };
   runSimulation(options);

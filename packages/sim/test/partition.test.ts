@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import type { Fault, SimulationOptions } from "@concord/sim";
+import type { FaultInput, SimulationOptions } from "@concord/sim";
 import { runSimulation } from "@concord/sim";
 import { createProbeAlgorithm } from "./probe-algorithm.ts";
 import { replayOf } from "./helpers.ts";
@@ -12,7 +12,7 @@ const endUs = 1_500_000;
  * one partition fault from 500 ms to 1.5 s, and returns for every ping sent
  * whether it was delivered.
  */
-function runPings(fault: Fault, seed: number): { sends: { from: number; to: number; timeUs: number; delivered: boolean }[]; replay: string } {
+function runPings(fault: FaultInput, seed: number): { sends: { from: number; to: number; timeUs: number; delivered: boolean }[]; replay: string } {
   const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
   const options: SimulationOptions = {
     algorithm,

@@ -1,0 +1,432 @@
+// The fault model of issues 10 and 21: crashes that lose unsynced writes, faults that always act (or say
+// they did not), link faults that pick message types, partitions that spare the clients, client restarts,
+// and membership changes and leadership transfers through an algorithm's admin hook.
+import { describe, expect, test } from "vitest";
+import { type AdminResult, type AlgorithmDefinition, type MembershipChange, type NodeId, createRng, solo } from "@concord/core";
+import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, runSimulation } from "@concord/sim";
+import { type ProbeMessage, createProbeAlgorithm } from "./probe-algorithm.ts";
+import { replayOf } from "./helpers.ts";
+
+/** writes is a solo scenario of steady writes (each one a record to sync) with `faults`. */
+function writes(name: string, faults: FaultInput[], extra: Partial<ScenarioInput> = {}): ScenarioInput {
+  return {
+    name,
+    description: "",
+    workload: { ops: 300, clients: 4, spreadMs: 1000, mix: { get: 0, put: 100, append: 0, cas: 0, delete: 0 } },
+    healAtMs: 1500,
+    faults,
+    ...extra,
+  };
+}
+
+describe("crashes that lose data", () => {
+  test("a scenario without a sync latency gets one drawn from the seed (0.1 to 2 ms); one that sets it keeps it", () => {
+    const drawn = new Set<number>();
+    for (let seed = 1; seed <= 20; seed++) {
+      const syncMs = runSimulation({ algorithm: solo, nodes: 1, seed, ops: 5, scenario: writes("drawn-sync", []) }).scenarioDefinition.disk.syncMs as number;
+      expect(syncMs).toBeGreaterThanOrEqual(0.1);
+      expect(syncMs).toBeLessThanOrEqual(2);
+      expect(runSimulation({ algorithm: solo, nodes: 1, seed, ops: 5, scenario: writes("drawn-sync", []) }).scenarioDefinition.disk.syncMs).toBe(syncMs);
+      drawn.add(syncMs);
+    }
+    expect(drawn.size).toBeGreaterThan(5);
+    const set = runSimulation({ algorithm: solo, nodes: 1, seed: 1, ops: 5, scenario: writes("set-sync", [], { disk: { syncMs: 0.7 } }) });
+    expect(set.scenarioDefinition.disk.syncMs).toBe(0.7);
+    expect(runSimulation({ algorithm: solo, nodes: 1, seed: 1, ops: 5, scenario: "steady" }).scenarioDefinition.disk.syncMs).toBe(0);
+  });
+
+  test("a crash timed 'while-unsynced' strikes while the node holds unsynced records, and the result counts what it lost", () => {
+    for (let seed = 1; seed <= 10; seed++) {
+      const options: SimulationOptions = {
+        algorithm: solo,
+        nodes: 1,
+        seed,
+        scenario: writes("crash-unsynced", [{ type: "crash", atMs: 300, target: "all", restartAfterMs: 50, timing: "while-unsynced" }], { disk: { syncMs: 1, tearPercent: 100 } }),
+      };
+      const result = runSimulation(options);
+      expect(result.crashes.crashes, replayOf(options)).toBe(1);
+      expect(result.crashes.lostRecords, replayOf(options)).toBe(1);
+      expect(result.crashes.recordsLost, replayOf(options)).toBeGreaterThanOrEqual(1);
+      // tearPercent 100: the first lost record is always torn (unless it is a single byte).
+      expect(result.crashes.torn, replayOf(options)).toBe(1);
+      expect(result.ineffectiveFaults, replayOf(options)).toEqual([]);
+      expect(result.ops.completed + result.ops.indeterminate, replayOf(options)).toBe(result.ops.invoked);
+      expect(result.invariantViolations, replayOf(options)).toEqual([]);
+    }
+  });
+
+  test("a crash at once almost never finds unsynced records on an idle node; timed inside the window it always does", () => {
+    const lostAt = (timing: "at-once" | "while-unsynced"): number => {
+      let lost = 0;
+      for (let seed = 1; seed <= 10; seed++) {
+        const scenario = writes("crash-idle", [{ type: "crash", atMs: 300, target: "all", restartAfterMs: 50, timing }], {
+          disk: { syncMs: 0.2, tearPercent: 0 },
+          workload: { ops: 60, clients: 1, spreadMs: 1000, mix: { get: 0, put: 100, append: 0, cas: 0, delete: 0 } },
+        });
+        lost += runSimulation({ algorithm: solo, nodes: 1, seed, scenario }).crashes.lostRecords;
+      }
+      return lost;
+    };
+    expect(lostAt("while-unsynced")).toBe(10);
+    expect(lostAt("at-once")).toBeLessThan(5);
+  });
+
+  test("a crash timed 'after-sync' strikes between a sync and the sends that waited for it: nothing is lost, the reply never leaves", () => {
+    const options: SimulationOptions = {
+      algorithm: solo,
+      nodes: 1,
+      seed: 4,
+      scenario: writes("crash-after-sync", [{ type: "crash", atMs: 300, target: "all", restartAfterMs: 50, timing: "after-sync" }], { disk: { syncMs: 1, tearPercent: 100 } }),
+    };
+    const result = runSimulation(options);
+    expect(result.crashes, replayOf(options)).toEqual({ crashes: 1, lostRecords: 0, lostSnapshot: 0, recordsLost: 0, torn: 0 });
+    expect(result.faultLog.some((line) => line.includes("crash (after-sync")), replayOf(options)).toBe(true);
+    // The synced write survives the crash and the client's retry is answered from the session: every operation completes.
+    expect(result.ops.completed, replayOf(options)).toBe(result.ops.invoked);
+    expect(result.invariantViolations, replayOf(options)).toEqual([]);
+  });
+
+  test("a timed crash whose moment does not come within its window strikes at the window's end, and says so", () => {
+    const { algorithm } = createProbeAlgorithm({ pingEveryTicks: 1 });
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 1,
+      scenario: { name: "never-unsynced", description: "", workload: { ops: 0 }, healAtMs: 1500, faults: [{ type: "crash", atMs: 200, target: "random", timing: "while-unsynced", windowMs: 300 }] },
+    };
+    const result = runSimulation(options);
+    expect(result.crashes.crashes, replayOf(options)).toBe(1);
+    expect(result.faultLog.some((line) => line.startsWith("500.000 ms: crash window ended")), replayOf(options)).toBe(true);
+    expect(result.ineffectiveFaults, replayOf(options)).toEqual([]);
+  });
+
+  test("a timed crash still waiting when the scenario heals is called off and listed as without effect", () => {
+    const { algorithm } = createProbeAlgorithm({ pingEveryTicks: 1 });
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 1,
+      scenario: { name: "healed-first", description: "", workload: { ops: 0 }, healAtMs: 400, faults: [{ type: "crash", atMs: 200, target: "random", timing: "after-sync", windowMs: 1000 }] },
+    };
+    const result = runSimulation(options);
+    expect(result.crashes.crashes, replayOf(options)).toBe(0);
+    expect(result.ineffectiveFaults, replayOf(options)).toHaveLength(1);
+    expect(result.ineffectiveFaults[0], replayOf(options)).toMatch(/had not come when the scenario healed/);
+  });
+
+  test("chaos draws crashes of every timing and all-node crashes, and its crashes lose unsynced records", () => {
+    const timings = new Set<string>();
+    let allNode = 0;
+    let lostRecords = 0;
+    for (let seed = 1; seed <= 30; seed++) {
+      const result = runSimulation({ algorithm: solo, nodes: 1, seed, scenario: "chaos", ops: 40 });
+      for (const fault of result.scenarioDefinition.faults) {
+        if (fault.type !== "crash") continue;
+        timings.add(fault.timing);
+        if (fault.target === "all") allNode++;
+      }
+      lostRecords += result.crashes.lostRecords;
+    }
+    expect([...timings].sort()).toEqual(["after-sync", "at-once", "while-unsynced"]);
+    expect(allNode).toBeGreaterThan(0);
+    expect(lostRecords).toBeGreaterThan(0);
+  });
+});
+
+describe("every drawn fault acts, and says so", () => {
+  test("a crash or pause aimed at a random replica picks one it can act on: never one already down or paused", () => {
+    const { algorithm } = createProbeAlgorithm({ pingEveryTicks: 1 });
+    for (let seed = 1; seed <= 10; seed++) {
+      const faults: FaultInput[] = [
+        { type: "crash", atMs: 100, target: "random", restartAfterMs: 500 },
+        { type: "crash", atMs: 100, target: "random", restartAfterMs: 500 },
+        { type: "pause", atMs: 200, target: "random", durationMs: 500 },
+        { type: "pause", atMs: 200, target: "random", durationMs: 500 },
+      ];
+      const options: SimulationOptions = { algorithm, nodes: 5, seed, scenario: { name: "acting", description: "", workload: { ops: 0 }, healAtMs: 1000, faults } };
+      const result = runSimulation(options);
+      const hit = (what: string): string[] => result.faultLog.filter((line) => line.includes(`: ${what} node`)).map((line) => line.slice(line.lastIndexOf(" ") + 1));
+      expect(new Set([...hit("crash"), ...hit("pause")]).size, replayOf(options)).toBe(4);
+      expect(result.crashes.crashes, replayOf(options)).toBe(2);
+      expect(result.ineffectiveFaults, replayOf(options)).toEqual([]);
+    }
+  });
+
+  test("a fault with nothing to act on is listed in the result with why", () => {
+    const { algorithm } = createProbeAlgorithm({});
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 1,
+      scenario: {
+        name: "no-effect",
+        description: "",
+        workload: { ops: 0 },
+        healAtMs: 1000,
+        faults: [
+          { type: "crash", atMs: 100, target: { index: 1 }, restartAfterMs: 500 },
+          { type: "crash", atMs: 200, target: { index: 1 }, restartAfterMs: 500 },
+          { type: "pause", atMs: 300, target: { index: 1 }, durationMs: 100 },
+          { type: "transfer", atMs: 400 },
+        ],
+      },
+    };
+    const result = runSimulation(options);
+    expect(result.crashes.crashes, replayOf(options)).toBe(1);
+    expect(result.ineffectiveFaults.map((line) => line.split(" (")[0]), replayOf(options)).toEqual(["200.000 ms: crash", "300.000 ms: pause", "400.000 ms: transfer"]);
+    expect(result.ineffectiveFaults[2], replayOf(options)).toMatch(/no admin hook/);
+  });
+});
+
+describe("link faults that pick message types", () => {
+  const scenario = (messageTypes: string[] | undefined, from?: FaultInput & { type: "link" }): ScenarioInput => ({
+    name: "typed-loss",
+    description: "",
+    disk: { syncMs: 0 },
+    workload: { ops: 100, clients: 2, spreadMs: 800, finalReads: false },
+    healAtMs: 1000,
+    faults: [{ type: "link", atMs: 0, durationMs: 1000, link: { dropPercent: 100 }, ...(messageTypes !== undefined ? { messageTypes } : {}), ...(from !== undefined ? { from: from.from } : {}) }],
+  });
+
+  test("dropping only pings loses every ping and no client traffic; dropping only replies loses the replies and keeps the pings", () => {
+    const run = (messageTypes: string[]) => {
+      const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
+      const options: SimulationOptions = { algorithm, nodes: 3, seed: 2, scenario: scenario(messageTypes) };
+      const result = runSimulation(options);
+      const pingsDuringFault = log.receipts.filter((receipt) => receipt.receivedTick > 60 && receipt.receivedTick < 140).length;
+      const completedDuringFault = result.history.filter((op) => op.status === "ok" && (op.completeUs as number) < 1_000_000).length;
+      return { result, pingsDuringFault, completedDuringFault, replay: replayOf(options) };
+    };
+    const pingsLost = run(["ping"]);
+    expect(pingsLost.pingsDuringFault, pingsLost.replay).toBe(0);
+    expect(pingsLost.completedDuringFault, pingsLost.replay).toBe(100);
+    const repliesLost = run(["reply"]);
+    expect(repliesLost.pingsDuringFault, repliesLost.replay).toBeGreaterThan(100);
+    expect(repliesLost.completedDuringFault, repliesLost.replay).toBe(0);
+    expect(repliesLost.result.ops.completed, repliesLost.replay).toBe(100);
+  });
+
+  test("a typed fault limited to one sender leaves the other senders' messages of that type alone", () => {
+    const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
+    const options: SimulationOptions = { algorithm, nodes: 3, seed: 3, scenario: scenario(["ping"], { type: "link", atMs: 0, durationMs: 0, link: {}, from: { index: 1 } }) };
+    runSimulation(options);
+    const during = log.receipts.filter((receipt) => receipt.receivedTick > 60 && receipt.receivedTick < 140);
+    expect(during.filter((receipt) => receipt.from === 2), replayOf(options)).toEqual([]);
+    expect(during.filter((receipt) => receipt.from === 3).length, replayOf(options)).toBeGreaterThan(50);
+  });
+
+  test("chaos draws typed link faults from the algorithm's codec type names", () => {
+    const drawn = new Set<string>();
+    for (let seed = 1; seed <= 40; seed++) {
+      for (const fault of runSimulation({ algorithm: solo, nodes: 1, seed, scenario: "chaos", ops: 5 }).scenarioDefinition.faults) {
+        if (fault.type === "link" && fault.messageTypes !== undefined) for (const type of fault.messageTypes) drawn.add(type);
+      }
+    }
+    expect(drawn.size).toBeGreaterThan(0);
+    for (const type of drawn) expect(solo.codec.typeNames).toContain(type);
+  });
+});
+
+describe("partitions on the read paths", () => {
+  /** served counts the operations the primary (replica 1, isolated) completes while cut off, with the clients placed as asked. */
+  const served = (clients: "rest" | "isolated" | "split" | "both"): { completed: number; pings: number; replay: string } => {
+    const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 5,
+      scenario: {
+        name: "clients-placed",
+        description: "",
+        disk: { syncMs: 0 },
+        workload: { ops: 200, clients: 4, spreadMs: 400, finalReads: false },
+        healAtMs: 600,
+        livenessTimeoutMs: 5000,
+        faults: [{ type: "partition", atMs: 0, isolate: [{ index: 0 }], clients, durationMs: 600 }],
+      },
+    };
+    const result = runSimulation(options);
+    const completedInPartition = result.history.filter((op) => op.status === "ok" && (op.completeUs as number) < 600_000).length;
+    const pings = log.receipts.filter((receipt) => receipt.from === 1 && receipt.receivedTick > 5 && receipt.receivedTick < 55).length;
+    return { completed: completedInPartition, pings, replay: replayOf(options) };
+  };
+
+  test("a partition that spares the clients cuts the replica off from its peers only", () => {
+    const both = served("both");
+    expect(both.pings, both.replay).toBe(0);
+    expect(both.completed, both.replay).toBe(200);
+    const rest = served("rest");
+    expect(rest.pings, rest.replay).toBe(0);
+    expect(rest.completed, rest.replay).toBe(0);
+  });
+
+  test("clients placed with the isolated replica reach it; split clients, half of them", () => {
+    const isolated = served("isolated");
+    expect(isolated.completed, isolated.replay).toBe(200);
+    const split = served("split");
+    expect(split.completed, split.replay).toBeGreaterThan(0);
+    expect(split.completed, split.replay).toBeLessThan(200);
+  });
+
+  test("a one-way partition cuts what the isolated replica sends (outbound) or what it receives (inbound)", () => {
+    const received = (direction: "outbound" | "inbound") => {
+      const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
+      const options: SimulationOptions = {
+        algorithm,
+        nodes: 3,
+        seed: 6,
+        scenario: { name: "one-way", description: "", workload: { ops: 0 }, healAtMs: 1000, faults: [{ type: "partition", atMs: 0, isolate: [{ index: 1 }], oneWay: true, direction, durationMs: 1000 }] },
+      };
+      runSimulation(options);
+      const during = log.receipts.filter((receipt) => receipt.receivedTick > 60 && receipt.receivedTick < 140);
+      return { fromIsolated: during.filter((r) => r.from === 2).length, toIsolated: during.filter((r) => r.to === 2).length, replay: replayOf(options) };
+    };
+    const outbound = received("outbound");
+    expect(outbound.fromIsolated, outbound.replay).toBe(0);
+    expect(outbound.toIsolated, outbound.replay).toBeGreaterThan(50);
+    const inbound = received("inbound");
+    expect(inbound.toIsolated, inbound.replay).toBe(0);
+    expect(inbound.fromIsolated, inbound.replay).toBeGreaterThan(50);
+  });
+
+  test("chaos draws partitions that spare or strand the clients, one-way cuts both ways, and pauses longer than an election", () => {
+    const seen = new Set<string>();
+    for (let seed = 1; seed <= 40; seed++) {
+      for (const fault of runSimulation({ algorithm: solo, nodes: 1, seed, scenario: "chaos", ops: 5 }).scenarioDefinition.faults) {
+        if (fault.type === "partition") seen.add(fault.oneWay ? `one-way ${fault.direction}` : `clients ${fault.clients}`);
+        if (fault.type === "pause" && fault.durationMs >= 500) seen.add("long pause");
+      }
+    }
+    expect([...seen].sort()).toEqual(["clients both", "clients isolated", "clients rest", "clients split", "long pause", "one-way inbound", "one-way outbound"]);
+  });
+});
+
+describe("clients that restart, and large sequence numbers", () => {
+  test("a restarted client's outstanding operation is indeterminate, and the fresh client goes on with the workload", () => {
+    const options: SimulationOptions = {
+      algorithm: solo,
+      nodes: 1,
+      seed: 7,
+      scenario: writes("client-restart", [
+        { type: "crash", atMs: 290, target: "all", restartAfterMs: 100 },
+        { type: "restart-client", atMs: 300, client: { index: 0 } },
+      ]),
+    };
+    const result = runSimulation(options);
+    expect(result.faultLog.some((line) => /restart client \d+ \(its operation \d+ is indeterminate\)/.test(line)), replayOf(options)).toBe(true);
+    expect(result.abandonedOperations, replayOf(options)).toBe(1);
+    const firstClient = result.history.filter((op) => op.clientId === result.history[0]?.clientId);
+    expect(firstClient.some((op) => op.status === "info"), replayOf(options)).toBe(true);
+    expect(firstClient.filter((op) => op.invokeUs > 900_000 && op.status === "ok").length, replayOf(options)).toBeGreaterThan(0);
+    expect(result.invariantViolations, replayOf(options)).toEqual([]);
+  });
+
+  test("chaos draws first sequences just below 2^32 and near 2^53, leaving room for every request of the run", () => {
+    const firsts = new Set<string>();
+    for (let seed = 1; seed <= 30; seed++) {
+      const result = runSimulation({ algorithm: solo, nodes: 1, seed, scenario: "chaos", ops: 5 });
+      const first = result.scenarioDefinition.workload.firstSequence;
+      firsts.add(first === undefined ? "one" : first < 2 ** 32 ? "below 2^32" : first > 2 ** 52 ? "near 2^53" : "other");
+      if (first !== undefined) expect(first + 2 * 5 + result.scenarioDefinition.workload.keys).toBeLessThanOrEqual(Number.MAX_SAFE_INTEGER);
+      if (first !== undefined && first < 2 ** 32) expect(first).toBeGreaterThan(2 ** 32 - 21);
+    }
+    expect([...firsts].sort()).toEqual(["below 2^32", "near 2^53", "one"]);
+  });
+
+  test("chaos draws client restarts when its context asks for them, and never otherwise", () => {
+    const restarts = (clientRestarts: boolean): number => {
+      let count = 0;
+      for (let seed = 1; seed <= 30; seed++) {
+        const faults = drawChaosFaults(createRng(seed), 3000, { messageTypes: [], transfer: false, reconfigure: false, clientRestarts, ops: 5 });
+        count += faults.filter((fault) => fault.type === "restart-client").length;
+      }
+      return count;
+    };
+    expect(restarts(true)).toBeGreaterThan(0);
+    expect(restarts(false)).toBe(0);
+  });
+});
+
+describe("membership changes and leadership transfers through the admin hook", () => {
+  /** withAdmin gives the probe an admin hook that records its calls and holds a membership of its own. */
+  function withAdmin(accept: boolean): { algorithm: AlgorithmDefinition<ProbeMessage>; calls: string[]; booted: NodeId[] } {
+    const { algorithm } = createProbeAlgorithm({});
+    const calls: string[] = [];
+    const booted: NodeId[] = [];
+    let voters: NodeId[] = [1, 2, 3];
+    let learners: NodeId[] = [];
+    const result = (detail: string): AdminResult => ({ accepted: accept, detail });
+    return {
+      calls,
+      booted,
+      algorithm: {
+        ...algorithm,
+        createReplica: (context) => {
+          booted.push(context.id);
+          expect(context.replicas).toEqual([1, 2, 3]);
+          return algorithm.createReplica(context);
+        },
+        admin: {
+          membership: () => ({ voters, learners }),
+          transferLeadership: (replica, target) => {
+            calls.push(`transfer ${replica.status().id} -> ${target}`);
+            return result("started");
+          },
+          reconfigure: (replica, changes: readonly MembershipChange[], options) => {
+            calls.push(`reconfigure at ${replica.status().id}${options.joint ? " joint" : ""}: ${changes.map((change) => `${change.type} ${change.node}`).join(", ")}`);
+            if (accept) {
+              for (const change of changes) {
+                if (change.type === "addVoter") voters = [...voters, change.node].sort();
+                if (change.type === "removeVoter") voters = voters.filter((id) => id !== change.node);
+                if (change.type === "addLearner") learners = [...learners, change.node];
+                learners = learners.filter((id) => !voters.includes(id));
+              }
+            }
+            return result(accept ? "proposed" : "refused: busy");
+          },
+        },
+      },
+    };
+  }
+
+  test("spares boot outside the initial configuration, and named changes resolve against the membership in force", () => {
+    const { algorithm, calls, booted } = withAdmin(true);
+    const faults: FaultInput[] = [
+      { type: "reconfigure", atMs: 100, change: "add-learner" },
+      { type: "reconfigure", atMs: 200, change: "promote-learner" },
+      { type: "reconfigure", atMs: 300, change: "remove-leader" },
+      { type: "reconfigure", atMs: 400, change: "replace", joint: true },
+      { type: "transfer", atMs: 500, to: { index: 1 } },
+    ];
+    const options: SimulationOptions = { algorithm, nodes: 3, seed: 1, scenario: { name: "admin", description: "", spares: 2, workload: { ops: 0 }, healAtMs: 1000, faults } };
+    const result = runSimulation(options);
+    expect([...new Set(booted)].sort(), replayOf(options)).toEqual([1, 2, 3, 4, 5]);
+    expect(calls[0], replayOf(options)).toMatch(/^reconfigure at 1: addLearner [45]$/);
+    const learner = calls[0]?.slice(-1);
+    expect(calls[1], replayOf(options)).toBe(`reconfigure at 1: addVoter ${learner}`);
+    expect(calls[2], replayOf(options)).toBe("reconfigure at 1: removeVoter 1");
+    // Voters are 2, 3 and the promoted learner; the outsiders are the removed 1 and the other spare: two voters are replaced, jointly.
+    expect(calls[3], replayOf(options)).toMatch(/^reconfigure at 1 joint: removeVoter \d, addVoter \d, removeVoter \d, addVoter \d$/);
+    expect(calls[4], replayOf(options)).toBe("transfer 1 -> 2");
+    expect(result.ineffectiveFaults, replayOf(options)).toEqual([]);
+  });
+
+  test("a refused operation is listed as without effect, with the algorithm's words", () => {
+    const { algorithm } = withAdmin(false);
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 1,
+      scenario: { name: "refused", description: "", spares: 1, workload: { ops: 0 }, healAtMs: 1000, faults: [{ type: "reconfigure", atMs: 100, change: "add-voter" }] },
+    };
+    const result = runSimulation(options);
+    expect(result.ineffectiveFaults, replayOf(options)).toHaveLength(1);
+    expect(result.ineffectiveFaults[0], replayOf(options)).toMatch(/refused: busy/);
+  });
+
+  test("an algorithm without an admin hook boots no spares", () => {
+    const { algorithm, log } = createProbeAlgorithm({});
+    runSimulation({ algorithm, nodes: 3, seed: 1, scenario: { name: "no-admin", description: "", spares: 2, workload: { ops: 0 }, healAtMs: 100 } });
+    expect(log.replicasCreated).toBe(3);
+  });
+});
