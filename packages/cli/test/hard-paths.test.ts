@@ -15,15 +15,7 @@ import { swarmSeedsFor } from "./swarm-seeds.ts";
  * (and says so). Drop an entry once the fault model reaches its path.
  */
 const expectedMissing: Readonly<Record<string, Readonly<Record<string, string>>>> = {
-  raft: {
-    // TODO(fault model, issue 21): chaos does not draw membership changes or leadership transfers yet (the
-    // simulator's fault-model work adds them); once it does, these are reached and the entries go.
-    "joint-consensus": "membership changes drawn by chaos",
-    "leadership-transfer": "leadership transfers drawn by chaos",
-  },
   multipaxos: {
-    // TODO(fault model, issue 21): as for Raft, chaos does not draw acceptor-set changes yet.
-    reconfiguration: "acceptor-set changes drawn by chaos",
     // TODO(fault model, issue 21): reached by 1 seed in 600 (n=5, 60 ops), 0 in 300 at n=3. A gap needs a leader
     // that loses leadership while one of its slots is accepted by no one outside it and a later slot is: chaos
     // should draw a leader crash (or isolation) inside the window in which it holds an open slot whose Accepts
