@@ -49,7 +49,9 @@ export function runSeedTask(task: SeedTask): SeedOutcome {
       ...report.invariantViolations.map((violation) => `[${violation.invariant}] ${violation.message}`),
       ...(report.linearizable === true ? [] : [report.linearizability]),
     ];
-    return { algo, nodes, seed, problems, replay };
+    // The replay carries every option the run used, those chaos drew from the seed included (issue 10).
+    const usedOptions = Object.keys(report.options).length > 0 ? { protocolOptions: report.options } : {};
+    return { algo, nodes, seed, problems, replay: replayCommandFor({ ...run, ...usedOptions }, task.scenarioFile) };
   } catch (error) {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return { algo, nodes, seed, problems: [`the run threw ${text}`], replay };

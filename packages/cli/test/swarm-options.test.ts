@@ -6,11 +6,12 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { type AnyAlgorithm, type OptionValue, parseConfig } from "@concord/core";
-import { algorithms, checkRun, findAlgorithm, simulate } from "@concord/cli";
+import { algorithms, checkRun, findAlgorithm, runCli, simulate } from "@concord/cli";
 import { multiPaxosOptionsSchema } from "@concord/multipaxos";
 import { pbftOptionsSchema } from "@concord/pbft";
 import { raftOptionsSchema } from "@concord/raft";
 import { replayCommand, swarmOptions } from "@concord/sim";
+import { captureIo } from "./helpers.ts";
 import { swarmSeedsFor } from "./swarm-seeds.ts";
 
 const schemas: Readonly<Record<string, z.ZodType>> = { raft: raftOptionsSchema, multipaxos: multiPaxosOptionsSchema, pbft: pbftOptionsSchema };
@@ -117,5 +118,33 @@ describe("a chaos run with swarm options", () => {
     const drawn = simulate(run, checkRun).result.scenarioDefinition.faults;
     const fixed = simulate({ ...run, protocolOptions: { preVote: false, snapshotEveryEntries: 1 } }, checkRun).result.scenarioDefinition.faults;
     expect(fixed).toEqual(drawn);
+  });
+
+  it("prints a failing run's replay command with every option it drew, and that command replays the run", () => {
+    // A run cut off at 700 ms of virtual time cannot finish a workload spread over a second: a failing chaos run on demand.
+    const scenario = { name: "short-chaos", description: "", chaos: true, maxVirtualMs: 700, workload: { ops: 20, spreadMs: 1000 } };
+    const io = captureIo({ "chaos.json": JSON.stringify(scenario) });
+    expect(runCli(["sim", "--algo", "raft", "--nodes", "3", "--scenario-file", "chaos.json", "--seed", "4", "--option", "preVote=false", "--json"], io)).toBe(1);
+    const report = JSON.parse(io.out) as { drawnOptions: Record<string, unknown>; options: Record<string, unknown> };
+    const replay = /replay with: pnpm concord (.*)$/m.exec(io.err)?.[1];
+    expect(replay, io.err).toBeDefined();
+    expect(replay).toContain("--option preVote=false");
+    for (const [option, value] of Object.entries(report.drawnOptions)) expect(replay).toContain(`--option ${option}=${String(value)}`);
+
+    const again = captureIo({ "chaos.json": JSON.stringify(scenario) });
+    expect(runCli([...replay!.split(" "), "--json"], again)).toBe(1);
+    const replayed = JSON.parse(again.out) as { drawnOptions: Record<string, unknown>; options: Record<string, unknown> };
+    expect(replayed.drawnOptions).toEqual({});
+    expect({ ...replayed, drawnOptions: {} }).toEqual({ ...report, drawnOptions: {} });
+  });
+
+  it("gives concord swarm's failing seeds replay commands with the options they drew", async () => {
+    const scenario = { name: "short-chaos", description: "", chaos: true, maxVirtualMs: 700, workload: { ops: 20, spreadMs: 1000 } };
+    const io = captureIo({ "chaos.json": JSON.stringify(scenario) });
+    expect(await runCli(["swarm", "--algo", "raft", "--nodes", "3", "--scenario-file", "chaos.json", "--seeds", "1", "--first-seed", "4", "--jobs", "1"], io)).toBe(1);
+    const drawn = swarmOptions(algorithmNamed("raft"), 4, true, {}).drawn;
+    const replay = /replay: (pnpm concord sim .*)$/m.exec(io.out)?.[1];
+    expect(replay, io.out).toBeDefined();
+    for (const [option, value] of Object.entries(drawn)) expect(replay).toContain(`--option ${option}=${String(value)}`);
   });
 });
