@@ -28,6 +28,12 @@ export interface SimulationReport {
   readonly drawnOptions: ProtocolOptions;
   /** paths counts how often the run walked each of the protocol's hard paths, by name. */
   readonly paths: Readonly<Record<string, number>>;
+  /** crashes counts the run's crashes: those that lost unsynced records or a staged snapshot, the records lost, the records torn. */
+  readonly crashes: SimulationResult["crashes"];
+  /** ineffectiveFaults lists each fault that had no effect, with why. */
+  readonly ineffectiveFaults: readonly string[];
+  /** abandonedOperations counts operations a client restart left indeterminate. */
+  readonly abandonedOperations: number;
 }
 
 /** SimulateOptions select one run: the simulator's options, with a built-in scenario named or a scenario object (from a file). */
@@ -67,6 +73,9 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     options: result.protocolOptions,
     drawnOptions: result.drawnOptions,
     paths: result.paths,
+    crashes: result.crashes,
+    ineffectiveFaults: result.ineffectiveFaults,
+    abandonedOperations: result.abandonedOperations,
   };
   return { result, report };
 }

@@ -142,12 +142,12 @@ function pickOne<T>(rng: Rng, values: readonly T[]): T {
 }
 
 function drawChaosFault(rng: Rng, kind: ChaosKind, atMs: number, durationMs: number, target: "leader" | "random", context: ChaosContext): Fault {
-  const crashDefaults = { windowMs: rng.nextIntBetween(50, 300) };
+  const crashDefaults = { windowMs: rng.nextIntBetween(200, 1000) };
   switch (kind) {
     case "crash":
-      return { type: "crash", atMs, target, restartAfterMs: durationMs, timing: pickOne(rng, ["at-once", "while-unsynced", "after-sync"] as const), ...crashDefaults };
+      return { type: "crash", atMs, target, restartAfterMs: durationMs, timing: pickOne(rng, ["at-once", "while-unsynced", "while-unsynced", "after-sync"] as const), ...crashDefaults };
     case "crash-all":
-      return { type: "crash", atMs, target: "all", restartAfterMs: rng.nextIntBetween(1, 300), timing: pickOne(rng, ["at-once", "while-unsynced"] as const), ...crashDefaults };
+      return { type: "crash", atMs, target: "all", restartAfterMs: rng.nextIntBetween(1, 300), timing: pickOne(rng, ["at-once", "while-unsynced", "while-unsynced"] as const), ...crashDefaults };
     case "partition":
       return { type: "partition", atMs, isolate: rng.chance(1, 3) ? [target, "random"] : [target], oneWay: false, direction: "outbound", clients: "rest", durationMs };
     case "partition-clients":
