@@ -3,7 +3,8 @@ import { ConfigError, unreachable, type History } from "@concord/core";
 import {
   HistoryParseError,
   checkHistory,
-  defaultBudgetMs,
+  defaultMaxSteps,
+  defaultWallClockLimitMs,
   detectFormat,
   kvModel,
   stringKvModel,
@@ -12,6 +13,7 @@ import {
   registerModel,
   renderTimeline,
   type HistoryFormat,
+  type CheckOptions,
   type Model,
   type Verdict,
 } from "@concord/check";
@@ -24,7 +26,7 @@ export type CheckCommandIo = CommandIo;
 export const checkExitCodes = { linearizable: 0, notLinearizable: 1, badInput: 2, unknown: 3 } as const;
 
 /** checkUsage is the help text of `concord check`. */
-export const checkUsage = `usage: concord check --model <register|kv> [--budget-seconds s] [--html out.html] [--format <edn|jsonl>] FILE
+export const checkUsage = `usage: concord check --model <register|kv> [--max-steps n] [--budget-seconds s] [--html out.html] [--format <edn|jsonl>] FILE
 
 Checks a history for linearizability. FILE is a Jepsen EDN history (a vector of
 op maps, or one op map per line) or a Concord JSON-lines history.
@@ -33,7 +35,10 @@ op maps, or one op map per line) or a Concord JSON-lines history.
                     kv: Concord's key-value store (get, put, append, cas, delete per key);
                         in EDN (Jepsen, porcupine) a missing key reads as "", as in
                         porcupine's model; in JSON lines absent (null) and "" differ
-  --budget-seconds  give up with "unknown" after this long (default ${defaultBudgetMs / 1000})
+  --max-steps       the search's budget in steps: past it, "unknown (step budget)", the same
+                    verdict on any machine (default ${defaultMaxSteps})
+  --budget-seconds  the wall-clock safety net: past it, "unknown", a verdict that depends on
+                    the machine (default ${defaultWallClockLimitMs / 1000})
   --html            also write a timeline of the history to this file
   --format          the file's format (default: from its extension, else its first line)
 
@@ -43,6 +48,7 @@ exit codes: 0 linearizable, 1 not linearizable, 2 bad flags or unreadable file, 
 const flagsSchema = z
   .object({
     model: z.enum(["register", "kv"], { message: 'must be "register" or "kv"' }),
+    "max-steps": z.coerce.number({ message: "must be a whole number of steps" }).int({ message: "must be a whole number of steps" }).nonnegative({ message: "must be a whole number of steps" }).optional(),
     "budget-seconds": z.coerce.number({ message: "must be a number of seconds" }).positive({ message: "must be a positive number of seconds" }).optional(),
     html: z.string().min(1, { message: "needs a file name" }).optional(),
     format: z.enum(["edn", "jsonl"], { message: 'must be "edn" or "jsonl"' }).optional(),
@@ -52,10 +58,10 @@ const flagsSchema = z
 
 type CheckFlags = z.output<typeof flagsSchema>;
 
-const valueFlags = new Set(["model", "budget-seconds", "html", "format"]);
+const valueFlags = new Set(["model", "max-steps", "budget-seconds", "html", "format"]);
 
 /**
- * runCheckCommand runs `concord check --model <register|kv> [--budget-seconds s]
+ * runCheckCommand runs `concord check --model <register|kv> [--max-steps n] [--budget-seconds s]
  * [--html out.html] [--format <edn|jsonl>] FILE`: it prints `linearizable`, `not linearizable` and the
  * evidence, or `unknown` and why, and returns the exit code (0, 1 or 3; 2 for
  * bad flags or a file it cannot read, with the line number and the reason).
@@ -78,11 +84,14 @@ export function runCheckCommand(args: readonly string[], io: CheckCommandIo): nu
     return checkExitCodes.badInput;
   }
   const format = flags.format ?? detectFormat(text, flags.file);
-  const budgetMs = flags["budget-seconds"] === undefined ? defaultBudgetMs : flags["budget-seconds"] * 1000;
+  const budget: CheckOptions = {
+    maxSteps: flags["max-steps"] ?? defaultMaxSteps,
+    wallClockLimitMs: flags["budget-seconds"] === undefined ? defaultWallClockLimitMs : flags["budget-seconds"] * 1000,
+  };
   try {
     return flags.model === "register"
-      ? checkAndReport(registerModel, parseRegisterHistory(text, format), budgetMs, flags, io)
-      : checkAndReport(format === "edn" ? stringKvModel : kvModel, parseKvHistory(text, format), budgetMs, flags, io);
+      ? checkAndReport(registerModel, parseRegisterHistory(text, format), budget, flags, io)
+      : checkAndReport(format === "edn" ? stringKvModel : kvModel, parseKvHistory(text, format), budget, flags, io);
   } catch (error) {
     if (error instanceof HistoryParseError) {
       io.stderr(`concord check: ${flags.file}:${error.line}: ${error.reason} (read as ${describeFormat(format)})\n`);
@@ -96,8 +105,8 @@ export function runCheckCommand(args: readonly string[], io: CheckCommandIo): nu
   }
 }
 
-function checkAndReport<S, I, O>(model: Model<S, I, O>, history: History<I, O>, budgetMs: number, flags: CheckFlags, io: CheckCommandIo): number {
-  const verdict = checkHistory(model, history, { budgetMs });
+function checkAndReport<S, I, O>(model: Model<S, I, O>, history: History<I, O>, budget: CheckOptions, flags: CheckFlags, io: CheckCommandIo): number {
+  const verdict = checkHistory(model, history, budget);
   if (flags.html !== undefined) {
     io.writeFile(flags.html, renderTimeline(model, history, verdict, { title: `${flags.file} (${model.name} model)` }));
     io.stderr(`timeline written to ${flags.html}\n`);
