@@ -49,6 +49,7 @@ describe("crashes that lose data", () => {
       expect(result.crashes.recordsLost, replayOf(options)).toBeGreaterThanOrEqual(1);
       // tearPercent 100: the first lost record is always torn (unless it is a single byte).
       expect(result.crashes.torn, replayOf(options)).toBe(1);
+      expect(result.faultLog.some((line) => line.includes("window ended")), replayOf(options)).toBe(false);
       expect(result.ineffectiveFaults, replayOf(options)).toEqual([]);
       expect(result.ops.completed + result.ops.indeterminate, replayOf(options)).toBe(result.ops.invoked);
       expect(result.invariantViolations, replayOf(options)).toEqual([]);
@@ -81,6 +82,8 @@ describe("crashes that lose data", () => {
     const result = runSimulation(options);
     expect(result.crashes, replayOf(options)).toEqual({ crashes: 1, lostRecords: 0, lostSnapshot: 0, recordsLost: 0, torn: 0 });
     expect(result.faultLog.some((line) => line.includes("crash (after-sync")), replayOf(options)).toBe(true);
+    // It struck at its moment, not at the end of its window.
+    expect(result.faultLog.some((line) => line.includes("window ended")), replayOf(options)).toBe(false);
     // The synced write survives the crash and the client's retry is answered from the session: every operation completes.
     expect(result.ops.completed, replayOf(options)).toBe(result.ops.invoked);
     expect(result.invariantViolations, replayOf(options)).toEqual([]);
