@@ -2,7 +2,7 @@
 // unsynced records and tear them for every protocol, membership changes and leadership transfers are
 // taken by the leaders that chaos asks, and concord sim --json reports what the crashes cost.
 import { describe, expect, it } from "vitest";
-import { runSimulation } from "@concord/sim";
+import { type ScenarioInput, runSimulation } from "@concord/sim";
 import { algorithms, checkRun, clusterSizes, simulate } from "@concord/cli";
 
 const seeds = 20;
@@ -36,5 +36,42 @@ describe("concord sim --json", () => {
     expect(report.crashes.crashes).toBe(1);
     expect(report.ineffectiveFaults).toEqual([]);
     expect(report.abandonedOperations).toBe(0);
+  });
+});
+
+describe("membership changes and transfers racing crashes, partitions and leases", () => {
+  const scenario: ScenarioInput = {
+    name: "membership-race",
+    description: "Spares added, the leader removed, a joint replacement and transfers, with crashes inside unsynced windows and a partition that spares the clients.",
+    warmupMs: 500,
+    spares: 2,
+    workload: { ops: 120, clients: 4, spreadMs: 2500 },
+    faults: [
+      { type: "reconfigure", atMs: 100, change: "add-voter" },
+      { type: "transfer", atMs: 400 },
+      { type: "crash", atMs: 500, target: "follower", restartAfterMs: 200, timing: "while-unsynced" },
+      { type: "reconfigure", atMs: 800, change: "remove-leader" },
+      { type: "partition", atMs: 1100, isolate: ["leader"], clients: "both", durationMs: 400 },
+      { type: "reconfigure", atMs: 1300, change: "add-learner" },
+      { type: "reconfigure", atMs: 1700, change: "replace", joint: true },
+      { type: "crash", atMs: 1800, target: "leader", restartAfterMs: 100, timing: "after-sync" },
+      { type: "transfer", atMs: 2100 },
+      { type: "reconfigure", atMs: 2300, change: "promote-learner" },
+    ],
+  };
+  it.each(["raft", "multipaxos"])("%s keeps every invariant, stays linearizable and takes some of the changes", (name) => {
+    const algorithm = algorithms.find((candidate) => candidate.name === name);
+    if (algorithm === undefined) throw new Error(`${name} is not registered`);
+    for (let seed = 1; seed <= 6; seed++) {
+      for (const protocolOptions of [{}, name === "raft" ? { leaseReads: true, checkQuorum: true, preVote: true } : { leaseTicks: 10 }]) {
+        const { report, result } = simulate({ algorithm, nodes: 3, scenario, seed, protocolOptions }, checkRun);
+        const replay = `seed ${seed} ${JSON.stringify(protocolOptions)} (the membership-race scenario of this test)`;
+        expect(report.invariantViolations, replay).toEqual([]);
+        expect(report.linearizable, `${replay}: ${report.linearizability}`).toBe(true);
+        expect(result.ops.completed + result.ops.indeterminate, replay).toBe(result.ops.invoked);
+        const taken = result.faultLog.filter((line) => / (reconfigure|transfer) .*\((proposed|acceptors|transfer to)/.test(line)).length;
+        expect(taken, `${replay}\n${result.faultLog.join("\n")}`).toBeGreaterThan(0);
+      }
+    }
   });
 });
