@@ -2,7 +2,7 @@
 // they did not), link faults that pick message types, partitions that spare the clients, client restarts,
 // and membership changes and leadership transfers through an algorithm's admin hook.
 import { describe, expect, test } from "vitest";
-import { type AdminResult, type AlgorithmDefinition, type MembershipChange, type NodeId, createRng, solo } from "@concord/core";
+import { type AdminResult, type AlgorithmDefinition, type Client, type ClientContext, type MembershipChange, type NodeId, createRng, solo } from "@concord/core";
 import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, runSimulation } from "@concord/sim";
 import { type ProbeMessage, createProbeAlgorithm } from "./probe-algorithm.ts";
 import { replayOf } from "./helpers.ts";
@@ -321,6 +321,32 @@ describe("clients that restart, and large sequence numbers", () => {
     const firstClient = result.history.filter((op) => op.clientId === result.history[0]?.clientId);
     expect(firstClient.some((op) => op.status === "info"), replayOf(options)).toBe(true);
     expect(firstClient.filter((op) => op.invokeUs > 900_000 && op.status === "ok").length, replayOf(options)).toBeGreaterThan(0);
+    expect(result.invariantViolations, replayOf(options)).toEqual([]);
+  });
+
+  test("a workload's first sequence reaches every client object, restarted ones too, and a run near 2^53 completes", () => {
+    const contexts: ClientContext[] = [];
+    const algorithm: AlgorithmDefinition<unknown> = {
+      ...(solo as AlgorithmDefinition<unknown>),
+      createClient: (context) => {
+        contexts.push(context);
+        return solo.createClient(context) as Client<unknown>;
+      },
+    };
+    const firstSequence = Number.MAX_SAFE_INTEGER - 1000;
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 1,
+      seed: 8,
+      scenario: writes("far-sequences", [{ type: "restart-client", atMs: 300, client: { index: 1 } }], {
+        workload: { ops: 200, clients: 4, spreadMs: 1000, firstSequence, mix: { get: 0, put: 100, append: 0, cas: 0, delete: 0 } },
+      }),
+    };
+    const result = runSimulation(options);
+    expect(contexts.map((context) => context.firstSequence), replayOf(options)).toEqual([firstSequence, firstSequence, firstSequence, firstSequence, firstSequence]);
+    // The restarted client (the fifth object) has the second one's network id.
+    expect(contexts[4]?.id, replayOf(options)).toBe(contexts[1]?.id);
+    expect(result.ops.completed + result.abandonedOperations, replayOf(options)).toBe(result.ops.invoked);
     expect(result.invariantViolations, replayOf(options)).toEqual([]);
   });
 
