@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runCli } from "@concord/cli";
 import { captureIo } from "./helpers.ts";
@@ -198,5 +200,18 @@ describe("concord sim --scenario-file", () => {
     const io = captureIo({ "s.json": JSON.stringify(scenario) });
     expect(runCli(["sim", "--algo", "raft", "--scenario", "steady", "--scenario-file", "s.json"], io)).toBe(2);
     expect(io.err).toMatch(/--scenario and --scenario-file exclude each other/);
+  });
+});
+
+describe("the scenario file in docs/testing.md", () => {
+  it("is accepted as written and runs clean", () => {
+    const doc = readFileSync(fileURLToPath(new URL("../../../docs/testing.md", import.meta.url)), "utf8");
+    const example = /```json\n([\s\S]*?)```/.exec(doc)?.[1];
+    expect(example, "docs/testing.md has no JSON scenario example").toBeDefined();
+    const io = captureIo({ "example.json": example ?? "" });
+    const code = runCli(["sim", "--algo", "raft", "--scenario-file", "example.json", "--seed", "3", "--option", "leaseReads=true", "--json"], io);
+    expect(io.err).toBe("");
+    expect(code).toBe(0);
+    expect(JSON.parse(io.out).faults.length).toBeGreaterThanOrEqual(4);
   });
 });
