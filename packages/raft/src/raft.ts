@@ -210,7 +210,10 @@ export class RaftReplica implements Replica<RaftMessage> {
   }
 
   advance(done: Ready<RaftMessage>): void {
-    if (done.persist === this.records) this.records = [];
+    if (done.persist === this.records) {
+      this.records = [];
+      this.noteOwnEntriesSynced();
+    }
     if (done.messages === this.outbox) this.outbox = [];
     if (done.snapshot !== undefined && done.snapshot === this.pendingSnapshotBytes) this.pendingSnapshotBytes = undefined;
   }
@@ -243,7 +246,6 @@ export class RaftReplica implements Replica<RaftMessage> {
     if (plan.kind === "invalid") return { kind: "rejected", rejection: dropped(plan.reason) };
     const index = this.appendAsLeader([configBody(plan.config)]);
     this.pendingConfigIndex = index;
-    this.applyCommitted(); // a single voter commits at once
     return { kind: "accepted", index };
   }
 
@@ -268,7 +270,6 @@ export class RaftReplica implements Replica<RaftMessage> {
   /** campaign starts an election now, as an election timeout would (for tests and operators). */
   campaign(): void {
     this.hup(false);
-    this.applyCommitted(); // a single voter commits its no-op at once
   }
 
   // ---------------------------------------------------------- introspection
@@ -852,12 +853,29 @@ export class RaftReplica implements Replica<RaftMessage> {
     const entries: Entry[] = bodies.map((body, k) => ({ ...body, term: this.term, index: first + k }));
     this.log.append(entries);
     this.persistEntriesFrom(first);
-    const self = this.progress.get(this.id);
-    assert(self !== undefined, "a leader tracks its own progress");
-    self.maybeUpdate(this.log.lastIndex());
+    // The leader's own copy counts toward a quorum only once it is synced
+    // (advance → noteOwnEntriesSynced): counted earlier, a lone voter would
+    // commit and apply an entry that a crash before the sync then loses.
     this.needBroadcast = true;
-    this.maybeCommit();
     return this.log.lastIndex();
+  }
+
+  /**
+   * noteOwnEntriesSynced runs when the runtime has synced every record this
+   * replica handed it: a leader's whole log is now durable on its own disk,
+   * so its own match index may rise and, with it, the commit index (§5.3,
+   * thesis §10.2.1: the leader's write is one of the majority).
+   */
+  private noteOwnEntriesSynced(): void {
+    if (this.role !== "leader") return;
+    // A leader that has removed itself no longer counts toward any quorum.
+    const self = this.progress.get(this.id);
+    if (self === undefined || !self.maybeUpdate(this.log.lastIndex())) return;
+    if (this.maybeCommit()) {
+      this.needBroadcast = true;
+      this.applyCommitted();
+      this.releaseAwaitingLeader();
+    }
   }
 
   private persistEntriesFrom(index: number): void {

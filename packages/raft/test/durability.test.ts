@@ -78,6 +78,37 @@ describe("persist before send", () => {
     expect(ready.messages.some((m) => m.message.type === "appendEntries")).toBe(true);
     expect(recordsOf(ready).some((r) => r.type === "entry" && r.entry.index === 2)).toBe(true);
   });
+
+  it("a leader's own copy counts toward commit only once synced: a lone voter that crashes before its sync committed nothing", () => {
+    // Found by `concord swarm` (chaos seed 1842): a leader left the only voter by
+    // reconfiguration counted its unsynced entry, committed and applied it, then a
+    // crash before the sync lost it and a later leader committed another at that index.
+    const net = new TestNetwork([1], undefined, 1, [1]);
+    net.elect(1);
+    expect(net.node(1).status()).toMatchObject({ commitIndex: 1, appliedIndex: 1 });
+    net.request(1, 1_000_000, 1, { type: "put", key: "k", value: new TextEncoder().encode("lost") });
+    net.persistReady(1);
+    expect(net.node(1).status()).toMatchObject({ commitIndex: 1, appliedIndex: 1 });
+    expect(net.value(1, "k")).toBeUndefined();
+    net.crash(1); // before the sync: the entry at index 2 is gone
+    net.start(1);
+    net.elect(1);
+    net.put(1, "k", "kept", 1_000_001);
+    expect(net.value(1, "k")).toBe("kept");
+    expect(net.node(1).entryTerm(2)).toBe(2);
+    expect(net.repliesTo(1_000_000)).toEqual([]);
+  });
+
+  it("a leader's synced entry commits once a follower acknowledges it, not before its own sync", () => {
+    const net = new TestNetwork([1, 2, 3]);
+    net.elect(1);
+    net.request(1, 1_000_000, 1, { type: "put", key: "k", value: new Uint8Array([1]) });
+    // A follower's acknowledgement (as from a runtime that sends before its own sync) does not commit alone.
+    net.node(1).step(2, { type: "appendResponse", term: 1, index: 2, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
+    expect(net.node(1).status().commitIndex).toBe(1);
+    net.collect(1);
+    expect(net.node(1).status().commitIndex).toBe(2);
+  });
 });
 
 describe("recovery", () => {

@@ -237,11 +237,18 @@ describe("learners", () => {
 });
 
 describe("a single-voter cluster", () => {
-  it("applies its own configuration change at once and grows to two voters", () => {
+  it("applies its own configuration change once its own disk holds it, and grows to two voters", () => {
     const net = new TestNetwork([1, 2], undefined, 1, [1]);
     net.elect(1);
     expect(net.node(1).status()).toMatchObject({ role: "leader", commitIndex: 1, appliedIndex: 1 });
     expect(net.node(1).proposeConfigChange([{ type: "addVoter", node: 2 }])).toMatchObject({ kind: "accepted", index: 2 });
+    // The lone voter's copy is the whole quorum, and it counts only once synced.
+    expect(net.node(1).status().commitIndex).toBe(1);
+    net.persistReady(1);
+    expect(net.node(1).status().commitIndex).toBe(1);
+    net.syncReady(1);
+    net.sendReady(1);
+    expect(net.node(1).status().commitIndex).toBe(2);
     expect(net.node(1).configuration().voters).toEqual([1, 2]);
     net.deliverAll();
     net.tick(1, 2);

@@ -185,8 +185,11 @@ export class TestNetwork {
     replica.advance(ready);
   }
 
-  collectAll(): void {
-    for (const id of this.replicas.keys()) this.collect(id);
+  /** collectAll runs every replica's Ready once; it tells whether any replica had one. */
+  collectAll(): boolean {
+    let any = false;
+    for (const id of this.replicas.keys()) if (this.collect(id) !== undefined) any = true;
+    return any;
   }
 
   /** isolate cuts every link between `id` and the other replicas (both ways). */
@@ -211,10 +214,14 @@ export class TestNetwork {
   /** deliverAll runs Readies and delivers messages until the network is quiet or a Ready is held. */
   deliverAll(maxMessages = 100_000): void {
     for (let delivered = 0; ; delivered++) {
-      this.collectAll();
+      // An advance may leave new work (a leader's own synced entries commit), so quiet means no Ready and no message.
+      const readied = this.collectAll();
       if (this.written.size > 0) return;
       const envelope = this.queue.shift();
-      if (envelope === undefined) return;
+      if (envelope === undefined) {
+        if (readied) continue;
+        return;
+      }
       if (delivered >= maxMessages) throw new Error("the network did not go quiet");
       this.deliver(envelope);
     }

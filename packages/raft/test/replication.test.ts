@@ -131,6 +131,7 @@ describe("§5.4.2 committing entries from previous terms", () => {
     leader.step(2, { type: "voteResponse", term: 3, reject: false, preVote: false, commit: 0, commitTerm: 0 });
     expect(leader.raftRole()).toBe("leader");
     expect(net.terms(1)).toEqual([1, 2, 3]);
+    net.collect(1); // the leader's own term-3 entry is synced, so its copy counts
     leader.step(2, { type: "appendResponse", term: 3, index: 2, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
     expect(leader.status().commitIndex).toBe(0); // index 2 is on a majority, but of term 2
     leader.step(2, { type: "appendResponse", term: 3, index: 3, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
