@@ -211,6 +211,10 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   // Output buffers.
   private persist: Uint8Array[] = [];
+  /** Slots this leader accepted into `persist`, by ballot: its own vote counts once the runtime has synced them. */
+  private ownAcceptances: { slot: number; ballot: Ballot }[] = [];
+  /** The own acceptances of each Ready handed out, keyed by its persist list, until advance() reports it synced. */
+  private readonly ownAcceptancesOf = new WeakMap<readonly Uint8Array[], { slot: number; ballot: Ballot }[]>();
   private outbox: Outbound<MultiPaxosMessage>[] = [];
   private pendingSnapshot: Uint8Array | undefined;
 
@@ -313,15 +317,30 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     }
     if (this.persist.length === 0 && this.outbox.length === 0 && this.pendingSnapshot === undefined) return undefined;
     const ready: Ready<MultiPaxosMessage> = { snapshot: this.pendingSnapshot, persist: this.persist, messages: this.outbox };
+    if (this.ownAcceptances.length > 0) this.ownAcceptancesOf.set(this.persist, this.ownAcceptances);
     // Handing the buffers out (rather than clearing them in advance) keeps a step between ready() and advance() from losing output.
     this.persist = [];
     this.outbox = [];
+    this.ownAcceptances = [];
     this.pendingSnapshot = undefined;
     return ready;
   }
 
-  /** advance needs no work: ready() already handed its buffers out and started fresh ones. */
-  advance(_done: Ready<MultiPaxosMessage>): void {}
+  /**
+   * advance counts the leader's own acceptances that `done` made durable. The
+   * leader is one of the acceptors (PMS §2.5: an acceptance is in stable
+   * storage before it counts), so with a quorum of one, counting its vote
+   * before the sync would choose, and apply, a value that a crash then loses.
+   */
+  advance(done: Ready<MultiPaxosMessage>): void {
+    const synced = this.ownAcceptancesOf.get(done.persist);
+    if (synced === undefined) return;
+    this.ownAcceptancesOf.delete(done.persist);
+    for (const { slot, ballot } of synced) {
+      if (this.role !== "leader" || !ballotEquals(ballot, this.ballot)) return;
+      this.countAcceptance(this.id, slot);
+    }
+  }
 
   /** status reports the role, the ballot round as epoch, the believed leader, the chosen watermark and the applied slot. */
   status(): ReplicaStatus {
@@ -662,7 +681,6 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       }
       const value = this.nextValue(slot);
       if (value === undefined) return;
-      // Take the slot before proposing: with a quorum of one, propose chooses at once and re-enters this loop.
       this.nextSlot++;
       this.propose(slot, config, value);
     }
@@ -698,10 +716,10 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     assert(this.role === "leader", "only the leader proposes");
     assert(slot > this.compactedSlot, () => `proposal at compacted slot ${slot}`);
     this.acceptLocally(slot, this.ballot, value);
-    const proposal: OpenSlot = { value, config, acks: new Set([this.id]), sentTick: this.now };
-    this.open.set(slot, proposal);
+    // Its own vote counts in advance(), once the acceptance is synced.
+    this.ownAcceptances.push({ slot, ballot: this.ballot });
+    this.open.set(slot, { value, config, acks: new Set(), sentTick: this.now });
     for (const member of config.members) if (member !== this.id) this.sendAccept(member, slot, value);
-    if (proposal.acks.size >= config.quorum) this.choose(slot, value);
   }
 
   private sendAccept(peer: NodeId, slot: number, value: Value): void {
@@ -740,10 +758,15 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private onAccepted(from: NodeId, message: AcceptedMessage): void {
     if (this.role !== "leader" || !ballotEquals(ballotOf(message), this.ballot)) return;
     this.noteLeaseAck(from, message.leaseTick);
-    const proposal = this.open.get(message.slot);
+    this.countAcceptance(from, message.slot);
+  }
+
+  /** countAcceptance adds a member's durable acceptance of an open slot, and chooses the slot on a quorum. */
+  private countAcceptance(from: NodeId, slot: number): void {
+    const proposal = this.open.get(slot);
     if (proposal === undefined || !proposal.config.memberSet.has(from)) return;
     proposal.acks.add(from);
-    if (proposal.acks.size >= proposal.config.quorum) this.choose(message.slot, proposal.value);
+    if (proposal.acks.size >= proposal.config.quorum) this.choose(slot, proposal.value);
   }
 
   private choose(slot: number, value: Value): void {

@@ -6,6 +6,7 @@
 import { type NodeId, type Ready, firstClientId } from "@concord/core";
 import { type AcceptedValue, type Ballot, type MultiPaxosMessage, compareBallots } from "@concord/multipaxos";
 import { describe, expect, test } from "vitest";
+import { encodeCommand } from "@concord/kv";
 import { type Envelope, TestCluster, put } from "./harness.ts";
 
 const client = firstClientId;
@@ -179,5 +180,43 @@ describe("a crash between persist and sync with no snapshot staged", () => {
       for (const id of cluster.ids) expect(cluster.valueAt(id, "k2"), `${where}: replica ${id}`).toBe("2");
       expect(cluster.monitor.violations(), where).toEqual([]);
     }
+  });
+});
+
+describe("a leader's own acceptance counts toward a quorum only once synced (PMS §2.5)", () => {
+  test("a lone acceptor that crashes before its sync chose nothing, and the slot takes another value", () => {
+    // Found by `concord swarm` (chaos seed 10093 with a quorum of one): the leader
+    // chose and applied its unsynced proposal, a crash lost it, and the slot was
+    // chosen again with another value.
+    const cluster = new TestCluster(1);
+    cluster.tickAndDeliver(30);
+    expect(cluster.leaders()).toEqual([0]);
+    const replica = cluster.replica(0);
+    const chosenBefore = replica.status().commitIndex;
+    const lost = put("k", "lost");
+    replica.step(client, { type: "request", clientId: client, session: client, sequence: 1, command: encodeCommand(lost), readOnly: false });
+    const ready = replica.ready() as Ready<MultiPaxosMessage>;
+    expect(ready.persist.length).toBeGreaterThan(0);
+    expect(replica.status().commitIndex).toBe(chosenBefore);
+    expect(cluster.valueAt(0, "k")).toBeUndefined();
+    const disk = cluster.disk(0);
+    for (const record of ready.persist) disk.append(record);
+    disk.crash(0); // before the sync: the acceptance is gone, and no message left
+    cluster.start(0, 2);
+    cluster.tickAndDeliver(30);
+    const sequence = cluster.request(0, put("k", "kept"), client + 1);
+    cluster.tickAndDeliver(5);
+    expect(cluster.replyTo(client + 1, sequence)).toBeDefined();
+    expect(cluster.valueAt(0, "k")).toBe("kept");
+    expect(cluster.toClients.filter((envelope) => envelope.to === client)).toEqual([]);
+    expect(cluster.monitor.violations()).toEqual([]);
+  });
+
+  test("a lone acceptor's synced proposal is chosen and answered after the sync", () => {
+    const cluster = new TestCluster(1);
+    cluster.tickAndDeliver(30);
+    const sequence = cluster.request(0, put("k", "v"));
+    expect(cluster.replyTo(client, sequence)).toEqual({ type: "put" });
+    expect(cluster.valueAt(0, "k")).toBe("v");
   });
 });
