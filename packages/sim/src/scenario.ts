@@ -112,9 +112,11 @@ export const targetSchema = z.union([
 /**
  * crashTimingSchema says when a crash strikes once it fires: "at-once"; "while-unsynced", at the next moment a chosen
  * node holds written but unsynced records or a staged snapshot (for target "all": the moment any node does); or
- * "after-sync", when a chosen node's next sync completes, before the messages that waited for it leave.
+ * "after-sync", when a chosen node's next sync completes, before the messages that waited for it leave; or
+ * "while-sending", part-way through sending a Ready of a chosen node that carries two or more messages to one peer
+ * (a drawn part of them leaves, at least one and never all).
  */
-export const crashTimingSchema = z.enum(["at-once", "while-unsynced", "after-sync"]);
+export const crashTimingSchema = z.enum(["at-once", "while-unsynced", "after-sync", "while-sending"]);
 
 /**
  * clientPlacementSchema says which side of a partition the clients are on: "rest" (with the majority, cut off from

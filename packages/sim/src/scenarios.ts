@@ -91,6 +91,7 @@ const noChaosContext: ChaosContext = { messageTypes: [], transfer: false, reconf
 const chaosKinds = [
   "crash",
   "crash-all",
+  "crash-while-sending",
   "partition",
   "partition-clients",
   "one-way",
@@ -146,6 +147,10 @@ function drawChaosFault(rng: Rng, kind: ChaosKind, atMs: number, durationMs: num
   switch (kind) {
     case "crash":
       return { type: "crash", atMs, target, restartAfterMs: durationMs, timing: pickOne(rng, ["at-once", "while-unsynced", "while-unsynced", "after-sync"] as const), ...crashDefaults };
+    case "crash-while-sending":
+      // A leader cut off part-way through a pipeline or a batch of rounds: some of its messages reach their peers,
+      // others never leave (a new leader then finds holes below what it learns, Paxos Made Simple §3).
+      return { type: "crash", atMs, target: "leader", restartAfterMs: durationMs, timing: "while-sending", ...crashDefaults };
     case "crash-all":
       return { type: "crash", atMs, target: "all", restartAfterMs: rng.nextIntBetween(1, 300), timing: pickOne(rng, ["at-once", "while-unsynced", "while-unsynced"] as const), ...crashDefaults };
     case "partition":

@@ -117,13 +117,15 @@ interface FaultRecord {
 
 /**
  * TimedCrash is a crash waiting for its moment: the next time one of
- * `watched` holds unsynced writes ("while-unsynced"), or completes a sync
- * with messages still to send ("after-sync"). With `all`, every live replica
- * crashes then, else the one that triggered it.
+ * `watched` holds unsynced writes ("while-unsynced"), completes a sync
+ * with messages still to send ("after-sync"), or sends a Ready that carries
+ * two or more messages to one peer, of which only some leave
+ * ("while-sending"). With `all`, every live replica crashes then, else the
+ * one that triggered it.
  */
 interface TimedCrash {
   readonly record: FaultRecord;
-  readonly timing: "while-unsynced" | "after-sync";
+  readonly timing: "while-unsynced" | "after-sync" | "while-sending";
   readonly watched: ReadonlySet<NodeId>;
   readonly all: boolean;
   readonly deadlineUs: number;
@@ -630,6 +632,7 @@ export class Simulation {
         return;
       }
       if (durable) node.storage.sync();
+      if (this.timedCrashes.length > 0 && this.strikeWhileSending(node, ready.messages)) return;
       this.sendAll(node, ready.messages, Math.max(this.nowUs, node.busyUntilUs));
       replica.advance(ready);
     }
@@ -654,6 +657,10 @@ export class Simulation {
     assert(replica !== undefined && ready !== undefined, () => `node ${node.id} has no Ready in flight`);
     node.inflight = undefined;
     node.inflightSynced = false;
+    if (this.timedCrashes.length > 0 && this.strikeWhileSending(node, ready.messages)) {
+      this.activeNode = undefined;
+      return;
+    }
     this.sendAll(node, ready.messages, Math.max(this.nowUs, node.busyUntilUs));
     replica.advance(ready);
     // Ticks and messages that arrived during the sync are handled now, in order, and share the next Ready.
@@ -1049,6 +1056,39 @@ export class Simulation {
   private strikeAfterSync(node: ReplicaNode): boolean {
     const crash = this.pendingTimedCrashes().find((candidate) => candidate.timing === "after-sync" && candidate.watched.has(node.id));
     if (crash === undefined) return false;
+    this.strikeNow(crash, node);
+    return true;
+  }
+
+  /**
+   * strikeWhileSending crashes `node` part-way through sending `messages` if
+   * a crash waits for that moment and they carry two or more messages to one
+   * peer (a pipeline, or several slots' rounds): a drawn part of them leaves,
+   * at least one and never all, each message on its own (the simulated network
+   * loses messages singly). It tells whether it struck.
+   */
+  private strikeWhileSending(node: ReplicaNode, messages: readonly Outbound<unknown>[]): boolean {
+    if (messages.length < 2) return false;
+    const crash = this.pendingTimedCrashes().find((candidate) => candidate.timing === "while-sending" && candidate.watched.has(node.id));
+    if (crash === undefined) return false;
+    const perPeer = new Map<NodeId, number>();
+    let pipelined = false;
+    for (const { to } of messages) {
+      const count = (perPeer.get(to) ?? 0) + 1;
+      perPeer.set(to, count);
+      if (count >= 2) pipelined = true;
+    }
+    if (!pipelined) return false;
+    const leaves = messages.map(() => this.faultRng.nextInt(2) === 0);
+    const sent = leaves.filter(Boolean).length;
+    // At least one leaves and at least one stays: flip one drawn message when the draw made it all or nothing.
+    if (sent === 0 || sent === messages.length) {
+      const flip = this.faultRng.nextInt(messages.length);
+      leaves[flip] = !leaves[flip];
+    }
+    const departing = messages.filter((_, index) => leaves[index]);
+    this.sendAll(node, departing, Math.max(this.nowUs, node.busyUntilUs));
+    this.logFault(`crash (while-sending, node ${node.id}: ${departing.length} of ${messages.length} message(s) left)`, [], "");
     this.strikeNow(crash, node);
     return true;
   }

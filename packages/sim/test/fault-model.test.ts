@@ -89,6 +89,30 @@ describe("crashes that lose data", () => {
     expect(result.invariantViolations, replayOf(options)).toEqual([]);
   });
 
+  test("a crash timed 'while-sending' strikes part-way through a Ready that carries two or more messages to one peer", () => {
+    const { algorithm, log } = createProbeAlgorithm({});
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 2,
+      scenario: writes("crash-while-sending", [{ type: "crash", atMs: 300, target: "leader", restartAfterMs: 50, timing: "while-sending" }]),
+    };
+    const result = runSimulation(options);
+    const strike = result.faultLog.find((line) => line.includes("crash (while-sending, node 1:"));
+    expect(strike, `${replayOf(options)}\n${result.faultLog.join("\n")}`).toBeDefined();
+    const [, left, of] = /: (\d+) of (\d+) message\(s\) left/.exec(strike as string) as RegExpExecArray;
+    // Some left and some did not, never all or none.
+    expect(Number(left), replayOf(options)).toBeGreaterThanOrEqual(1);
+    expect(Number(left), replayOf(options)).toBeLessThan(Number(of));
+    expect(result.crashes.crashes, replayOf(options)).toBe(1);
+    expect(result.faultLog.some((line) => line.includes("window ended")), replayOf(options)).toBe(false);
+    // The messages of that Ready that left are on the wire (replicates and replies); the others never left.
+    const strikeUs = Math.round(Number(strike?.split(" ms:")[0]) * 1000);
+    const sentAtStrike = log.sends.filter((send) => send.from === 1 && send.timeUs === strikeUs);
+    expect(sentAtStrike.length, replayOf(options)).toBe(Number(left));
+    expect(result.invariantViolations, replayOf(options)).toEqual([]);
+  });
+
   test("a timed crash whose moment does not come within its window strikes at the window's end, and says so", () => {
     const { algorithm } = createProbeAlgorithm({ pingEveryTicks: 1 });
     const options: SimulationOptions = {
@@ -130,7 +154,7 @@ describe("crashes that lose data", () => {
       }
       lostRecords += result.crashes.lostRecords;
     }
-    expect([...timings].sort()).toEqual(["after-sync", "at-once", "while-unsynced"]);
+    expect([...timings].sort()).toEqual(["after-sync", "at-once", "while-sending", "while-unsynced"]);
     expect(allNode).toBeGreaterThan(0);
     expect(lostRecords).toBeGreaterThan(0);
   });
