@@ -86,6 +86,12 @@ interface ReplicaNode {
   inflightSynced: boolean;
   /** lastStatus is the replica's status after its latest event, for readers that may not call it during a Ready. */
   lastStatus: ReplicaStatus | undefined;
+  /**
+   * syncedEpoch is the highest epoch (term, ballot round, view) the replica
+   * reported once a Ready was synced: every protocol persists its epoch
+   * before acting in it, so a restart must recover at least this one.
+   */
+  syncedEpoch: number;
   missedTicks: number;
   readonly strategy: ByzantineStrategy<unknown> | undefined;
   /** pauses holds the ids of the pause faults in force on this node; it runs again when the last one ends. */
@@ -308,6 +314,7 @@ export class Simulation {
         drainPending: false,
         inflightSynced: false,
         lastStatus: undefined,
+        syncedEpoch: 0,
         missedTicks: 0,
         strategy: this.byzantineNodes.includes(id) ? strategyDefinition?.create(id) : undefined,
         pauses: new Set(),
@@ -484,8 +491,27 @@ export class Simulation {
       crypto: node.crypto,
       options: this.protocolOptions,
     }) as Replica<unknown>;
+    this.checkRecoveredEpoch(node, node.replica);
     this.afterReplicaEvent(node, 0);
     this.activeNode = undefined;
+  }
+
+  /**
+   * noteSyncedEpoch records the epoch of a replica whose Ready is synced. It
+   * runs between ready() and advance(), when the replica may not be called:
+   * its status from just before ready() stands for the state that Ready holds.
+   */
+  private noteSyncedEpoch(node: ReplicaNode): void {
+    if (node.lastStatus !== undefined) node.syncedEpoch = Math.max(node.syncedEpoch, node.lastStatus.epoch);
+  }
+
+  /** checkRecoveredEpoch flags a restarted replica that recovered an epoch below one it had synced: its storage lost a synced write. */
+  private checkRecoveredEpoch(node: ReplicaNode, replica: Replica<unknown>): void {
+    if (node.strategy !== undefined) return; // a Byzantine replica's claims prove nothing
+    const epoch = replica.status().epoch;
+    if (epoch < node.syncedEpoch) {
+      this.violation("durable-epoch", `replica ${node.id} restarted in epoch ${epoch}, below epoch ${node.syncedEpoch}, which it had synced before the crash: a synced write was lost`);
+    }
   }
 
   private deliver(to: NodeId, delivery: Delivery): void {
@@ -632,6 +658,7 @@ export class Simulation {
         return;
       }
       if (durable) node.storage.sync();
+      this.noteSyncedEpoch(node);
       if (this.timedCrashes.length > 0 && this.strikeWhileSending(node, ready.messages)) return;
       this.sendAll(node, ready.messages, Math.max(this.nowUs, node.busyUntilUs));
       replica.advance(ready);
@@ -642,6 +669,7 @@ export class Simulation {
     const node = this.node(id);
     if (node.replica === undefined || node.incarnation !== incarnation || node.inflight === undefined) return;
     node.storage.sync();
+    this.noteSyncedEpoch(node);
     // A crash between the sync and the send: the records are durable, the messages that waited for them never leave.
     if (this.timedCrashes.length > 0 && this.strikeAfterSync(node)) return;
     // A paused process cannot act on its finished sync: it sends and advances when it resumes.
