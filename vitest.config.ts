@@ -1,6 +1,11 @@
+import { existsSync, readdirSync } from "node:fs";
 import { defineConfig } from "vitest/config";
 
-const packages = ["core", "kv", "sim", "check", "raft", "multipaxos", "pbft", "cli"];
+// Every workspace package with a test folder is a project named after its directory.
+const packages = readdirSync(new URL("./packages", import.meta.url), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory() && existsSync(new URL(`./packages/${entry.name}/test`, import.meta.url)))
+  .map((entry) => entry.name)
+  .sort();
 
 export default defineConfig({
   test: {
