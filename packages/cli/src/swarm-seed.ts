@@ -28,7 +28,20 @@ export interface SeedOutcome {
   /** problems lists broken invariants, a non-linearizable or undecided history, or the error the run threw. */
   readonly problems: readonly string[];
   readonly replay: string;
+  /** paths counts the protocol's hard paths the run reached (empty when it threw). */
+  readonly paths: Readonly<Record<string, number>>;
+  /** crashes counts the run's crashes, those that lost unsynced records, and those that tore one. */
+  readonly crashes: SeedCrashes;
 }
+
+/** SeedCrashes is what a run's crashes cost: how many struck, how many lost unsynced records, how many tore one. */
+export interface SeedCrashes {
+  readonly crashes: number;
+  readonly lostRecords: number;
+  readonly torn: number;
+}
+
+const noCrashes: SeedCrashes = { crashes: 0, lostRecords: 0, torn: 0 };
 
 /**
  * runSeedTask runs one seed and checks it as `concord sim` does. A run that
@@ -42,7 +55,7 @@ export function runSeedTask(task: SeedTask): SeedOutcome {
   const run = simulatedRun(task);
   const replay = replayCommandFor(run, task.scenarioFile);
   const algorithm = findAlgorithm(algo);
-  if (algorithm === undefined) return { algo, nodes, seed, problems: [`no algorithm named "${algo}"`], replay };
+  if (algorithm === undefined) return { algo, nodes, seed, problems: [`no algorithm named "${algo}"`], replay, paths: {}, crashes: noCrashes };
   try {
     const { report } = simulate({ ...run, algorithm }, checkRun);
     const problems = [
@@ -51,16 +64,17 @@ export function runSeedTask(task: SeedTask): SeedOutcome {
     ];
     // The replay carries every option the run used, those chaos drew from the seed included (issue 10).
     const usedOptions = Object.keys(report.options).length > 0 ? { protocolOptions: report.options } : {};
-    return { algo, nodes, seed, problems, replay: replayCommandFor({ ...run, ...usedOptions }, task.scenarioFile) };
+    const crashes = { crashes: report.crashes.crashes, lostRecords: report.crashes.lostRecords, torn: report.crashes.torn };
+    return { algo, nodes, seed, problems, replay: replayCommandFor({ ...run, ...usedOptions }, task.scenarioFile), paths: report.paths, crashes };
   } catch (error) {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return { algo, nodes, seed, problems: [`the run threw ${text}`], replay };
+    return { algo, nodes, seed, problems: [`the run threw ${text}`], replay, paths: {}, crashes: noCrashes };
   }
 }
 
 /** seedFailure is the outcome of a seed whose run could not report (its worker died). */
 export function seedFailure(task: SeedTask, problem: string): SeedOutcome {
-  return { algo: task.algo, nodes: task.nodes, seed: task.seed, problems: [problem], replay: replayCommandFor(simulatedRun(task), task.scenarioFile) };
+  return { algo: task.algo, nodes: task.nodes, seed: task.seed, problems: [problem], replay: replayCommandFor(simulatedRun(task), task.scenarioFile), paths: {}, crashes: noCrashes };
 }
 
 /** simulatedRun is the part of a task that the simulator and the replay command read. */

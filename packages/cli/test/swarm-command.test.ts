@@ -58,6 +58,21 @@ describe("concord swarm", () => {
     expect(code).toBe(0);
   });
 
+  it("reports, per algorithm, what its crashes cost and the seeds that reached each hard path, and names a path no seed reached", async () => {
+    const { code, out } = await swarm(["--algo", "raft", "--scenario", "chaos", "--seeds", "20", "--ops", "20", "--jobs", "1", "--json"]);
+    expect(code).toBe(0);
+    const [row] = JSON.parse(out).algorithms;
+    expect(Object.keys(row.paths)).toEqual(["snapshot-install", "snapshot-chunked", "joint-consensus", "leadership-transfer", "pre-vote-rejected", "read-index-read", "lease-read"]);
+    expect(row.paths["read-index-read"].seeds).toBeGreaterThan(0);
+    expect(row.paths["read-index-read"].times).toBeGreaterThanOrEqual(row.paths["read-index-read"].seeds);
+    expect(row.crashes.crashes).toBeGreaterThan(0);
+    expect(row.crashes.lostRecords).toBeGreaterThan(0);
+    expect(row.crashes.lostRecords).toBeLessThanOrEqual(row.crashes.crashes);
+    const text = await swarm(["--algo", "raft", "--scenario", "steady", "--seeds", "2", "--ops", "10", "--jobs", "1"]);
+    expect(text.out).toMatch(/^raft: 0 crashes, 0 of them lost unsynced records, 0 tore one$/m);
+    expect(text.out).toMatch(/^no seed reached: snapshot-install, .*joint-consensus/m);
+  });
+
   it("on a terminal, rewrites one progress line in place and ends it with a newline", async () => {
     const io = Object.assign(captureIo(), { stderrIsTty: true });
     const code = await runCli(["swarm", "--algo", "solo", "--scenario", "steady", "--seeds", "3", "--ops", "5", "--jobs", "1"], io);

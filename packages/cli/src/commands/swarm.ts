@@ -49,6 +49,10 @@ interface AlgorithmTally {
   failed: number;
   firstStartedMs: number;
   lastFinishedMs: number;
+  /** paths holds, per hard path, the seeds that reached it and the times it was taken in all. */
+  readonly paths: Map<string, { seeds: number; times: number }>;
+  /** crashes sums the seeds' crash counts. */
+  readonly crashes: { crashes: number; lostRecords: number; torn: number };
 }
 
 /**
@@ -67,7 +71,7 @@ export async function runSwarmCommand(args: readonly string[], io: CommandIo): P
   }
   const plan = planSwarm(values, io);
   const progress = progressReporter(plan.tasks.length, values, io);
-  const tallies = new Map<string, AlgorithmTally>(plan.clusters.map(({ algorithm, nodes }) => [algorithm.name, { algo: algorithm.name, nodes, seeds: 0, failed: 0, firstStartedMs: Infinity, lastFinishedMs: 0 }]));
+  const tallies = new Map<string, AlgorithmTally>(plan.clusters.map(({ algorithm, nodes }) => [algorithm.name, newTally(algorithm.name, nodes, algorithm.hardPaths?.map((path) => path.name) ?? [])]));
   const failures: SeedOutcome[] = [];
   if (plan.skipped.length > 0) io.stderr(plan.skipped.map((line) => `swarm: ${line}\n`).join(""));
   io.stderr(`swarm: ${plan.clusters.map(({ algorithm, nodes }) => `${algorithm.name} n=${nodes}`).join(", ")} on ${plan.scenarioName}, seeds ${plan.firstSeed}..${plan.firstSeed + plan.seeds - 1}, ${plan.jobs} job${plan.jobs === 1 ? "" : "s"}\n`);
@@ -79,6 +83,7 @@ export async function runSwarmCommand(args: readonly string[], io: CommandIo): P
       if (outcome.problems.length > 0) tally.failed++;
       tally.firstStartedMs = Math.min(tally.firstStartedMs, startedMs);
       tally.lastFinishedMs = Math.max(tally.lastFinishedMs, finishedMs);
+      addOutcome(tally, outcome);
     }
     if (outcome.problems.length > 0) failures.push(outcome);
     progress(failures.length);
@@ -87,7 +92,15 @@ export async function runSwarmCommand(args: readonly string[], io: CommandIo): P
   failures.sort((a, b) => a.algo.localeCompare(b.algo) || a.seed - b.seed);
   const rows = [...tallies.values()];
   if (values["json"] === true) {
-    const algorithmsRun = rows.map((tally) => ({ algo: tally.algo, nodes: tally.nodes, seeds: tally.seeds, failed: tally.failed, seedsPerSecond: seedsPerSecond(tally) }));
+    const algorithmsRun = rows.map((tally) => ({
+      algo: tally.algo,
+      nodes: tally.nodes,
+      seeds: tally.seeds,
+      failed: tally.failed,
+      seedsPerSecond: seedsPerSecond(tally),
+      paths: Object.fromEntries(tally.paths),
+      crashes: tally.crashes,
+    }));
     io.stdout(JSON.stringify({ scenario: plan.scenarioName, firstSeed: plan.firstSeed, seeds: plan.seeds, jobs: plan.jobs, wallSeconds: round(wallSeconds), algorithms: algorithmsRun, failures }) + "\n");
   } else {
     io.stdout(renderSwarm(rows, failures, wallSeconds, plan.jobs));
@@ -184,6 +197,42 @@ function progressReporter(total: number, values: Record<string, string | boolean
   };
 }
 
+function newTally(algo: string, nodes: number, hardPaths: readonly string[]): AlgorithmTally {
+  const paths = new Map(hardPaths.map((name) => [name, { seeds: 0, times: 0 }]));
+  return { algo, nodes, seeds: 0, failed: 0, firstStartedMs: Infinity, lastFinishedMs: 0, paths, crashes: { crashes: 0, lostRecords: 0, torn: 0 } };
+}
+
+/** addOutcome adds one seed's hard paths and crash counts to its algorithm's tally. */
+function addOutcome(tally: AlgorithmTally, outcome: SeedOutcome): void {
+  for (const [name, times] of Object.entries(outcome.paths)) {
+    const path = tally.paths.get(name) ?? { seeds: 0, times: 0 };
+    if (times > 0) {
+      path.seeds++;
+      path.times += times;
+    }
+    tally.paths.set(name, path);
+  }
+  tally.crashes.crashes += outcome.crashes.crashes;
+  tally.crashes.lostRecords += outcome.crashes.lostRecords;
+  tally.crashes.torn += outcome.crashes.torn;
+}
+
+/** renderPaths prints, per algorithm, its crashes and the seeds that reached each hard path: a path no seed reached is a hole in the fault model. */
+function renderPaths(rows: readonly AlgorithmTally[]): string {
+  let out = "";
+  for (const tally of rows) {
+    const { crashes, lostRecords, torn } = tally.crashes;
+    out += `\n${tally.algo}: ${crashes} crashes, ${lostRecords} of them lost unsynced records, ${torn} tore one\n`;
+    if (tally.paths.size === 0) continue;
+    const table = [["hard path", "seeds", "times"]];
+    for (const [name, path] of tally.paths) table.push([name, String(path.seeds), String(path.times)]);
+    out += renderTable(table);
+    const holes = [...tally.paths].filter(([, path]) => path.seeds === 0).map(([name]) => name);
+    if (holes.length > 0) out += `no seed reached: ${holes.join(", ")}\n`;
+  }
+  return out;
+}
+
 /** renderSwarm prints the per-algorithm table, then each failing seed with its problems and replay command. */
 function renderSwarm(rows: readonly AlgorithmTally[], failures: readonly SeedOutcome[], wallSeconds: number, jobs: number): string {
   const table = [["algo", "nodes", "seeds", "failed", "seconds", "seeds/s"]];
@@ -191,7 +240,7 @@ function renderSwarm(rows: readonly AlgorithmTally[], failures: readonly SeedOut
     table.push([tally.algo, String(tally.nodes), String(tally.seeds), String(tally.failed), ((tally.lastFinishedMs - tally.firstStartedMs) / 1000).toFixed(1), seedsPerSecond(tally).toFixed(1)]);
   }
   const seeds = rows.reduce((sum, tally) => sum + tally.seeds, 0);
-  let out = renderTable(table) + `\n${seeds} seeds in ${wallSeconds.toFixed(1)} s on ${jobs} job${jobs === 1 ? "" : "s"} (${(seeds / Math.max(wallSeconds, 1e-9)).toFixed(1)} seeds/s)\n`;
+  let out = renderTable(table) + renderPaths(rows) + `\n${seeds} seeds in ${wallSeconds.toFixed(1)} s on ${jobs} job${jobs === 1 ? "" : "s"} (${(seeds / Math.max(wallSeconds, 1e-9)).toFixed(1)} seeds/s)\n`;
   if (failures.length === 0) return out + "every seed kept every guarantee\n";
   out += `\n${failures.length} failing seed${failures.length === 1 ? "" : "s"}:\n`;
   for (const failure of failures.slice(0, failuresShownMax)) {
