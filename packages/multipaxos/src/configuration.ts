@@ -1,5 +1,6 @@
 import { type NodeId, assert } from "@concord/core";
 import type { Configuration } from "./messages.ts";
+import { majoritySize } from "./quorum.ts";
 
 /** Membership is one configuration of acceptors with its quorum size. */
 export interface Membership {
@@ -16,7 +17,7 @@ export interface Membership {
 function membership(configuration: Configuration): Membership {
   const members = [...new Set(configuration.members)].sort((a, b) => a - b);
   assert(members.length > 0, "a configuration needs at least one member");
-  return { effectiveSlot: configuration.effectiveSlot, members, memberSet: new Set(members), quorum: Math.floor(members.length / 2) + 1 };
+  return { effectiveSlot: configuration.effectiveSlot, members, memberSet: new Set(members), quorum: majoritySize(members.length) };
 }
 
 /**

@@ -1,5 +1,6 @@
 import type { NodeId } from "@concord/core";
 import type { Membership } from "./configuration.ts";
+import { quorumValue } from "./quorum.ts";
 
 const neverTick = Number.NEGATIVE_INFINITY;
 
@@ -41,10 +42,7 @@ export class LeaderLease {
 
   /** validAt tells whether the lease is certainly live at `now` in `config` (the leader itself counts as acknowledging now). */
   validAt(now: number, self: NodeId, config: Membership): boolean {
-    const ticks: number[] = [];
-    for (const member of config.members) ticks.push(member === self ? now : (this.ackTick.get(member) ?? neverTick));
-    ticks.sort((a, b) => b - a);
-    const start = ticks[config.quorum - 1] ?? neverTick;
+    const start = quorumValue(config.members, config.quorum, (member) => (member === self ? now : (this.ackTick.get(member) ?? neverTick)), neverTick);
     return now < start + this.trustedTicks;
   }
 }

@@ -1,6 +1,7 @@
 import type { InvariantMonitor, InvariantViolation, MonitorEventContext, NodeId, Replica } from "@concord/core";
 import { formatBallot } from "./ballot.ts";
 import type { Command, MultiPaxosMessage } from "./messages.ts";
+import { majoritySize } from "./quorum.ts";
 import { MultiPaxosReplica } from "./replica.ts";
 
 interface Proposal {
@@ -114,7 +115,7 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
 
   private accept(slot: number, ballot: string, proposal: Proposal, acceptor: NodeId, context: MonitorEventContext): void {
     proposal.acceptors.add(acceptor);
-    const quorum = Math.floor(proposal.members.size / 2) + 1;
+    const quorum = majoritySize(proposal.members.size);
     if (proposal.acceptors.size < quorum) return;
     const chosen = this.chosenBySlot.get(slot);
     if (chosen === undefined) this.chosenBySlot.set(slot, proposal.valueKey);

@@ -37,6 +37,7 @@ import {
 } from "./messages.ts";
 import { LeaderLease, LeaseGrant } from "./lease.ts";
 import { type MultiPaxosOptions, multiPaxosOptionsSchema } from "./options.ts";
+import { quorumReached } from "./quorum.ts";
 import { validateMessage } from "./validate.ts";
 
 /** MultiPaxosRole is the role a Multi-Paxos replica plays: a follower, a proposer in phase 1, or the distinguished proposer. */
@@ -490,25 +491,11 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (!this.mayLead()) {
       // Not a member by this replica's view, and no leader heard: the view may be stale (a reconfiguration it missed),
       // so it asks a random replica it knows for the chosen values past its watermark.
-      if (this.role === "candidate") this.stepDown(undefined);
+      if (this.role === "candidate") this.becomeFollower(undefined);
       this.askRandomPeerForCatchup();
       return;
     }
-    // A candidate retrying keeps its queued requests for the ballot it tries next.
-    this.role = "candidate";
-    this.counters.phase1Started++;
-    const round = Math.max(this.promised.round, this.highestRoundSeen) + 1;
-    this.ballot = { round, node: this.id };
-    this.highestRoundSeen = round;
-    this.promise(this.ballot);
-    this.leaderBallot = undefined;
-    this.phase1FromSlot = this.commitIndex + 1;
-    this.promisedBy.clear();
-    this.prepareSentTick.clear();
-    this.recovered.clear();
-    this.recoveredLastSlot = 0;
-    this.promisedCompactedSlot = 0;
-    this.mergePromise(this.id, this.buildPromise(this.ballot, this.phase1FromSlot));
+    this.becomeCandidate();
     const targets = this.configs.membersBetween(this.phase1FromSlot, this.commitIndex + this.options.alphaSlots);
     for (const target of targets) if (target !== this.id) this.sendPrepare(target);
     if (this.hasPromiseQuorum(this.configs.at(this.phase1FromSlot))) this.becomeLeader();
@@ -527,7 +514,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       this.send(from, { type: "nack", ...ballotFields(this.promised) });
       return;
     }
-    if (this.role !== "follower" && compareBallots(ballot, this.ballot) > 0) this.stepDown(undefined);
+    if (this.role !== "follower" && compareBallots(ballot, this.ballot) > 0) this.becomeFollower(undefined);
     this.promise(ballot);
     this.resetElectionDeadline();
     this.send(from, this.buildPromise(ballot, message.fromSlot));
@@ -577,9 +564,49 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   }
 
   private hasPromiseQuorum(config: Membership): boolean {
-    let count = 0;
-    for (const member of config.members) if (this.promisedBy.has(member)) count++;
-    return count >= config.quorum;
+    return quorumReached(config.members, config.quorum, this.promisedBy);
+  }
+
+  private onNack(message: NackMessage): void {
+    const ballot = ballotOf(message);
+    this.noteRound(ballot);
+    if (this.role === "follower" || compareBallots(ballot, this.ballot) <= 0) return;
+    // Preempted (PMMC): yield to the higher ballot and wait a randomized timeout before trying again,
+    // so that two proposers do not keep outbidding each other.
+    this.becomeFollower(ballot.node);
+  }
+
+  // ---- Role changes ----------------------------------------------------------------------------
+  //
+  // The role changes only here, and each becomeX asserts that the change is legal (as etcd-io/raft's do):
+  //   follower  -> candidate   (a failure-detector timeout: phase 1 starts)
+  //   candidate -> candidate   (phase 1 retried with a higher ballot)
+  //   candidate -> leader      (a majority of the first unchosen slot's configuration promised)
+  //   candidate -> follower    (preempted, or no longer a member)
+  //   leader    -> follower    (preempted, outvoted in a slot, or leaving the configuration)
+  //   follower  -> leader      only on the first boot of the initial leader, whose ballot needs no phase 1.
+
+  /**
+   * becomeCandidate starts phase 1 with a ballot above every round this
+   * replica has seen, promising it to itself (PMS §2.2, §3). A candidate
+   * retrying keeps its queued requests for the ballot it tries next.
+   */
+  private becomeCandidate(): void {
+    assert(this.role !== "leader", "invalid transition: leader -> candidate (a leader does not time out)");
+    this.role = "candidate";
+    this.counters.phase1Started++;
+    const round = Math.max(this.promised.round, this.highestRoundSeen) + 1;
+    this.ballot = { round, node: this.id };
+    this.highestRoundSeen = round;
+    this.promise(this.ballot);
+    this.leaderBallot = undefined;
+    this.phase1FromSlot = this.commitIndex + 1;
+    this.promisedBy.clear();
+    this.prepareSentTick.clear();
+    this.recovered.clear();
+    this.recoveredLastSlot = 0;
+    this.promisedCompactedSlot = 0;
+    this.mergePromise(this.id, this.buildPromise(this.ballot, this.phase1FromSlot));
   }
 
   /**
@@ -589,7 +616,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
    * accepted anything (PMS §3); past it, client commands.
    */
   private becomeLeader(): void {
-    assert(this.role === "candidate", "becomeLeader outside phase 1");
+    assert(this.role === "candidate", () => `invalid transition: ${this.role} -> leader (only phase 1 elects)`);
     this.role = "leader";
     this.leaderBallot = this.ballot;
     this.open.clear();
@@ -601,9 +628,14 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.scheduleProposals();
   }
 
+  /**
+   * becomeInitialLeader makes the initial configuration's lowest id leader on
+   * its first boot. The ballot (1, lowest id) is the smallest any proposer
+   * uses, so no acceptor can have accepted a lower one: phase 1 for it is
+   * vacuous and the first leader skips it.
+   */
   private becomeInitialLeader(): void {
-    // The ballot (1, lowest id) is the smallest any proposer uses, so no acceptor can have accepted a lower one:
-    // phase 1 for it is vacuous and the first leader skips it.
+    assert(this.role === "follower" && ballotEquals(this.promised, zeroBallot), "invalid transition: only a replica on its first boot skips phase 1");
     this.role = "leader";
     this.ballot = { round: 1, node: this.id };
     this.highestRoundSeen = 1;
@@ -616,18 +648,13 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.recoveredLastSlot = this.commitIndex;
   }
 
-  private onNack(message: NackMessage): void {
-    const ballot = ballotOf(message);
-    this.noteRound(ballot);
-    if (this.role === "follower" || compareBallots(ballot, this.ballot) <= 0) return;
-    // Preempted (PMMC): yield to the higher ballot and wait a randomized timeout before trying again,
-    // so that two proposers do not keep outbidding each other.
-    this.stepDown(ballot.node);
-  }
-
-  /** stepDown leaves the proposer roles, telling waiting clients where to go. */
-  private stepDown(hint: NodeId | undefined): void {
-    if (this.role === "follower") return;
+  /**
+   * becomeFollower leaves the proposer roles, telling waiting clients where to
+   * go (to `hint`, the preempting proposer, when known). Every caller checks
+   * that this replica proposes: a follower has nothing to step down from.
+   */
+  private becomeFollower(hint: NodeId | undefined): void {
+    assert(this.role !== "follower", "invalid transition: follower -> follower");
     this.role = "follower";
     this.leaderBallot = undefined;
     this.promisedBy.clear();
@@ -666,7 +693,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       const config = this.configs.at(slot);
       if (!config.memberSet.has(this.id)) {
         // Not in this slot's acceptor set: once every earlier slot is chosen, hand over to a member by stepping down.
-        if (slot === this.commitIndex + 1) this.stepDown(undefined);
+        if (slot === this.commitIndex + 1) this.becomeFollower(undefined);
         return;
       }
       if (!this.hasPromiseQuorum(config)) {
@@ -766,7 +793,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     const proposal = this.open.get(slot);
     if (proposal === undefined || !proposal.config.memberSet.has(from)) return;
     proposal.acks.add(from);
-    if (proposal.acks.size >= proposal.config.quorum) this.choose(slot, proposal.value);
+    if (quorumReached(proposal.config.members, proposal.config.quorum, proposal.acks)) this.choose(slot, proposal.value);
   }
 
   private choose(slot: number, value: Value): void {
@@ -898,7 +925,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   /** follow accepts `ballot`'s proposer as leader: it resets the failure detector and grants the lease. */
   private follow(ballot: Ballot): void {
-    if (this.role !== "follower" && compareBallots(ballot, this.ballot) > 0) this.stepDown(ballot.node);
+    if (this.role !== "follower" && compareBallots(ballot, this.ballot) > 0) this.becomeFollower(ballot.node);
     this.leaderBallot = ballot;
     if (this.role === "follower") this.resetElectionDeadline();
     if (ballot.node !== this.id) this.grant.grant(ballot.node, this.now);
@@ -1050,7 +1077,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     for (const value of message.entries) {
       if (value.slot <= this.commitIndex) continue;
       const chosen = { commands: value.commands, members: value.members };
-      if (this.contradictsOwnProposal(value.slot, chosen)) this.stepDown(undefined);
+      if (this.contradictsOwnProposal(value.slot, chosen)) this.becomeFollower(undefined);
       const entry = this.entry(value.slot);
       if (entry.chosen === undefined) entry.chosen = chosen;
     }
@@ -1063,7 +1090,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     // The snapshot does not say what was chosen in the slots it covers, so an open proposal of this leader's there may have lost.
     for (const slot of this.open.keys()) {
       if (slot > message.slot || !this.contradictsOwnProposal(slot, undefined)) continue;
-      this.stepDown(undefined);
+      this.becomeFollower(undefined);
       break;
     }
     this.counters.snapshotsInstalled++;
