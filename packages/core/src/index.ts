@@ -4,6 +4,13 @@ export { AssertionError, ConfigError, CorruptionError, assert, unreachable } fro
 export { type Rng, Xoshiro128Rng, createRng, deriveSeed } from "./rng.ts";
 export { type Rejection, type Outcome, notLeader, dropped, overloaded, timedOut } from "./results.ts";
 export { type Outbound, type Ready, type Replica, type ReplicaRole, type ReplicaStatus } from "./replica.ts";
+export {
+  ReplicaHost,
+  type ReplicaHostCounts,
+  type ReplicaHostPhase,
+  type SendMessages,
+  drainReadiesMax,
+} from "./replica-host.ts";
 export { type Client, type ClientReady, type Completion, type SubmitOptions, type SubmitResult } from "./client.ts";
 export { type StateMachine } from "./state-machine.ts";
 export { type ClientRequest, type Execution, SessionStateMachine, defaultMaxSessions } from "./sessions.ts";

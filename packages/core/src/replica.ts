@@ -25,6 +25,10 @@ export interface Outbound<M> {
  * method of the replica (messages and ticks that arrive meanwhile wait), so a
  * replica may hand out its own buffers in a Ready and start new ones in
  * `advance()`.
+ *
+ * Runtimes do not write this loop themselves: `ReplicaHost` (replica-host.ts)
+ * carries it out through a `Storage` and a send callback and refuses every
+ * step out of this order.
  */
 export interface Ready<M> {
   readonly snapshot: Uint8Array | undefined;
