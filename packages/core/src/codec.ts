@@ -57,12 +57,66 @@ export function createProtobufCodec<M extends { readonly type: string }>(
       if (typeof type !== "string" || !variants.has(type)) {
         throw new CorruptionError(`${envelopeName}: frame carries no known message (body=${String(type)})`);
       }
+      const body = envelope.fields[type]?.resolve().resolvedType;
+      if (body instanceof protobuf.Type) {
+        const unsafe = unsafeInteger(body, object[type], type);
+        if (unsafe !== undefined) throw new CorruptionError(`${envelopeName}: ${unsafe}`);
+      }
       return { type, ...(ownBytes(object[type]) as object) } as unknown as M;
     },
     typeName(message: M): string {
       return message.type;
     },
   };
+}
+
+/** longTypes are the protobuf scalar types that may carry integers above 2^53 - 1. */
+const longTypes = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
+
+/**
+ * unsafeInteger finds a 64-bit field of a decoded message whose value is not a
+ * safe integer. protobufjs converts such a field to the nearest Number, so two
+ * different values above 2^53 - 1 (two client session keys, say) would arrive
+ * as one: the frame is refused instead, naming the field. It returns the
+ * problem, or undefined.
+ */
+function unsafeInteger(type: protobuf.Type, value: unknown, path: string): string | undefined {
+  if (value === null || typeof value !== "object" || !holdsLongs(type)) return undefined;
+  const record = value as Record<string, unknown>;
+  for (const field of type.fieldsArray) {
+    const fieldValue = record[field.name];
+    if (fieldValue === undefined || fieldValue === null) continue;
+    const values = Array.isArray(fieldValue) ? fieldValue : [fieldValue];
+    const resolved = field.resolve().resolvedType;
+    for (const item of values) {
+      const where = `${path}.${field.name}`;
+      if (longTypes.has(field.type) && typeof item === "number" && !Number.isSafeInteger(item)) {
+        return `${where} is ${item}, beyond the largest safe integer (2^53 - 1)`;
+      }
+      if (resolved instanceof protobuf.Type) {
+        const nested = unsafeInteger(resolved, item, where);
+        if (nested !== undefined) return nested;
+      }
+    }
+  }
+  return undefined;
+}
+
+const holdsLongsCache = new WeakMap<protobuf.Type, boolean>();
+
+/** holdsLongs tells whether a message type has a 64-bit field, itself or in a nested message (so decoding skips the others). */
+function holdsLongs(type: protobuf.Type, visiting: Set<protobuf.Type> = new Set()): boolean {
+  const known = holdsLongsCache.get(type);
+  if (known !== undefined) return known;
+  if (visiting.has(type)) return false; // a recursive type: its other fields decide
+  visiting.add(type);
+  const result = type.fieldsArray.some((field) => {
+    if (longTypes.has(field.type)) return true;
+    const resolved = field.resolve().resolvedType;
+    return resolved instanceof protobuf.Type && holdsLongs(resolved, visiting);
+  });
+  holdsLongsCache.set(type, result);
+  return result;
 }
 
 /**

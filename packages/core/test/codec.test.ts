@@ -1,3 +1,4 @@
+import protobuf from "protobufjs";
 import { describe, expect, test } from "vitest";
 import { CorruptionError, createProtobufCodec, createRng, soloCodec, type ProtoDescriptor, type SoloMessage } from "@concord/core";
 
@@ -36,6 +37,19 @@ const soloMessages: SoloMessage[] = [
 ];
 
 describe("createProtobufCodec", () => {
+  test("refuses a 64-bit field above 2^53 - 1, naming it, where protobufjs would round it to another number", () => {
+    // Envelope { batch (1) = Batch { term (1), entries (2) = Entry { index (1), data (2) } } }, written field by field.
+    const frame = (term: string, index: string) => {
+      const entry = protobuf.Writer.create().uint32(8).uint64(index).uint32(18).bytes(new Uint8Array(0)).finish();
+      const batch = protobuf.Writer.create().uint32(8).uint64(term).uint32(18).bytes(entry).finish();
+      return protobuf.Writer.create().uint32(10).bytes(batch).finish();
+    };
+    expect(testCodec.decode(frame("9007199254740991", "1"))).toMatchObject({ type: "batch", term: Number.MAX_SAFE_INTEGER });
+    expect(() => testCodec.decode(frame("9007199254740993", "1"))).toThrow(CorruptionError);
+    expect(() => testCodec.decode(frame("9007199254740993", "1"))).toThrow(/batch\.term is 9007199254740992, beyond the largest safe integer/);
+    expect(() => testCodec.decode(frame("1", "18446744073709551615"))).toThrow(/batch\.entries\.index is .*beyond the largest safe integer/);
+  });
+
   test("round-trips every solo message exactly, empty bytes and 64-bit sequences included", () => {
     for (const message of soloMessages) {
       expect(soloCodec.decode(soloCodec.encode(message))).toEqual(message);
