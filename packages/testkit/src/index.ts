@@ -1,2 +1,19 @@
-// The test kit is being built (issue 11): an in-memory TestCluster for any algorithm and one run judge.
-export {};
+// @concord/testkit (private, for tests only): an in-memory test cluster for any
+// algorithm, its disks, and one judge for simulated runs (issue 11).
+export { MemoryDisk } from "./memory-disk.ts";
+export {
+  TestCluster,
+  type TestClusterConfig,
+  type Envelope,
+  type EnvelopeFilter,
+  type SyncDecision,
+  type BeforeSync,
+  type KvClientWire,
+  type KvRequestFields,
+  type KvReply,
+  type RequestOptions,
+  deliverMessagesMax,
+  runUntilTicksMax,
+  zeroCrypto,
+} from "./test-cluster.ts";
+export { judgeRun, failuresOf, reportedProblemsMax, type JudgeOptions, type Liveness, type RunVerdict } from "./judge-run.ts";
