@@ -13,6 +13,7 @@ export {
 } from "./replica-host.ts";
 export { type Client, type ClientReady, type Completion, type SubmitOptions, type SubmitResult } from "./client.ts";
 export { type StateMachine } from "./state-machine.ts";
+export { RejectionCounter, type Rejections } from "./rejection-counter.ts";
 export { type ClientRequest, type Execution, SessionStateMachine, defaultMaxSessions } from "./sessions.ts";
 export { ClientSession, drawSessionKey, maxSequence, maxSessionKey } from "./client-session.ts";
 export {

@@ -7,7 +7,7 @@ export { OneValuePerSlotMonitor } from "./monitor.ts";
 export { multiPaxosOptionsSchema, type MultiPaxosOptions } from "./options.ts";
 export { LeaderLease, LeaseGrant, safeLeaseTicks } from "./lease.ts";
 export { type Ballot, compareBallots, ballotEquals, formatBallot, zeroBallot } from "./ballot.ts";
-export { validateMessage } from "./validate.ts";
+export { validateMessage, type MultiPaxosMessageRejection, type MultiPaxosRejectionReason } from "./validate.ts";
 export {
   type MultiPaxosMessage,
   type MultiPaxosRequest,

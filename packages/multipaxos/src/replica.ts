@@ -5,7 +5,9 @@ import {
   type Replica,
   type ReplicaContext,
   type ReplicaStatus,
+  type Rejections,
   type Rng,
+  RejectionCounter,
   SessionStateMachine,
   assert,
   firstClientId,
@@ -38,14 +40,14 @@ import {
 import { LeaderLease, LeaseGrant } from "./lease.ts";
 import { type MultiPaxosOptions, multiPaxosOptionsSchema } from "./options.ts";
 import { quorumReached } from "./quorum.ts";
-import { validateMessage } from "./validate.ts";
+import { type MultiPaxosMessageRejection, type MultiPaxosRejectionReason, validateMessage } from "./validate.ts";
 
 /** MultiPaxosRole is the role a Multi-Paxos replica plays: a follower, a proposer in phase 1, or the distinguished proposer. */
 export type MultiPaxosRole = "follower" | "candidate" | "leader";
 
 /** MultiPaxosCounters count what a replica refused, elected, served and transferred, for tests and reports. */
 export interface MultiPaxosCounters {
-  /** rejectedMessages counts malformed input: impossible ballots or slots, non-members, wrong senders. */
+  /** rejectedMessages counts malformed input: impossible ballots or slots, non-members, wrong senders (the total of {@link MultiPaxosReplica.rejections}). */
   rejectedMessages: number;
   /** phase1Started counts the ballots this replica tried to lead. */
   phase1Started: number;
@@ -150,8 +152,8 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private readonly rng: Rng;
   private readonly sessions: SessionStateMachine;
   private readonly configs: ConfigurationHistory;
-  private readonly counters: MultiPaxosCounters = {
-    rejectedMessages: 0,
+  private readonly rejected = new RejectionCounter<MultiPaxosRejectionReason>();
+  private readonly counters: Omit<MultiPaxosCounters, "rejectedMessages"> = {
     phase1Started: 0,
     ballotsRefusedForLease: 0,
     leaseReads: 0,
@@ -255,7 +257,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   step(from: NodeId, message: MultiPaxosMessage): void {
     const rejection = validateMessage(from, message, this.id, this.configs.knownMembers(), this.options.alphaSlots) ?? this.replyError(message);
     if (rejection !== undefined) {
-      this.counters.rejectedMessages++;
+      this.rejected.count(rejection.reason);
       this.askStrangerForCatchup(from, message);
       return;
     }
@@ -298,12 +300,12 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
    * any message of that ballot leaves, so it never used it), or an Accepted
    * in its current ballot for a slot it has not proposed yet.
    */
-  private replyError(message: MultiPaxosMessage): string | undefined {
+  private replyError(message: MultiPaxosMessage): MultiPaxosMessageRejection | undefined {
     if (message.type !== "promise" && message.type !== "accepted" && message.type !== "heartbeatAck") return undefined;
     const ballot = ballotOf(message);
-    if (compareBallots(ballot, this.promised) > 0) return `${message.type} for ballot ${formatBallot(ballot)}, which this replica never used`;
+    if (compareBallots(ballot, this.promised) > 0) return { reason: "unaskedReply", detail: `${message.type} for ballot ${formatBallot(ballot)}, which this replica never used` };
     if (message.type === "accepted" && ballotEquals(ballot, this.ballot) && message.slot >= this.nextSlot) {
-      return `accepted for slot ${message.slot}, which ballot ${formatBallot(ballot)} has not proposed`;
+      return { reason: "unaskedReply", detail: `accepted for slot ${message.slot}, which ballot ${formatBallot(ballot)} has not proposed` };
     }
     return undefined;
   }
@@ -357,7 +359,12 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   /** stats returns a copy of the replica's counters. */
   stats(): MultiPaxosCounters {
-    return { ...this.counters };
+    return { rejectedMessages: this.rejected.total(), ...this.counters };
+  }
+
+  /** rejections counts the messages this replica refused unapplied, by reason. */
+  rejections(): Rejections<MultiPaxosRejectionReason> {
+    return this.rejected;
   }
 
   /** promisedBallot is the acceptor's promised ballot (for tests and monitors). */

@@ -1,6 +1,6 @@
 // @concord/pbft: Practical Byzantine Fault Tolerance as a deterministic, I/O-free replica.
 export { pbft, pbftMessagesPerBatch } from "./algorithm.ts";
-export { PbftReplica, type CommittedEntry, type RejectionReason } from "./replica.ts";
+export { PbftReplica, type CommittedEntry, type PbftRejectionReason } from "./replica.ts";
 export { PbftClient } from "./client.ts";
 export { pbftOptionsSchema, parsePbftOptions, type PbftOptions } from "./options.ts";
 export { Quorums, clusterSizeError } from "./quorum.ts";

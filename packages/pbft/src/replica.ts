@@ -1,12 +1,14 @@
 import {
   assert,
   bytesEqual,
+  RejectionCounter,
   SessionStateMachine,
   unreachable,
   type Crypto,
   type NodeId,
   type Outbound,
   type Ready,
+  type Rejections,
   type Replica,
   type ReplicaContext,
   type ReplicaStatus,
@@ -39,8 +41,8 @@ import { parsePbftOptions, type PbftOptions } from "./options.ts";
 import { Quorums } from "./quorum.ts";
 import { decideNewView, sameDecision, type NewViewDecision } from "./view-change.ts";
 
-/** RejectionReason names why a replica dropped an input without acting on it. */
-export type RejectionReason =
+/** PbftRejectionReason names why a replica dropped an input without acting on it. */
+export type PbftRejectionReason =
   | "badAuthentication"
   | "spoofedSender"
   | "staleView"
@@ -159,7 +161,7 @@ export class PbftReplica implements Replica<PbftMessage> {
 
   private readonly journal: CommittedEntry[] = [];
   private journalBase = 0;
-  private readonly rejected = new Map<RejectionReason, number>();
+  private readonly rejected = new RejectionCounter<PbftRejectionReason>();
 
   constructor(context: ReplicaContext) {
     this.id = context.id;
@@ -247,15 +249,13 @@ export class PbftReplica implements Replica<PbftMessage> {
   }
 
   /** rejections counts the inputs dropped without effect, by reason. */
-  rejections(): ReadonlyMap<RejectionReason, number> {
+  rejections(): Rejections<PbftRejectionReason> {
     return this.rejected;
   }
 
   /** rejectionTotal counts every input dropped without effect. */
   rejectionTotal(): number {
-    let total = 0;
-    for (const count of this.rejected.values()) total += count;
-    return total;
+    return this.rejected.total();
   }
 
   /** watermarks returns the low and high watermarks (h, H = h + L) of the sequence numbers this replica accepts. */
@@ -377,8 +377,8 @@ export class PbftReplica implements Replica<PbftMessage> {
     }
   }
 
-  private reject(reason: RejectionReason): void {
-    this.rejected.set(reason, (this.rejected.get(reason) ?? 0) + 1);
+  private reject(reason: PbftRejectionReason): void {
+    this.rejected.count(reason);
   }
 
   // ---- Client requests (PBFT §4.1) -----------------------------------------------------------

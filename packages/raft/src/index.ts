@@ -1,6 +1,6 @@
 // @concord/raft: Raft as a deterministic, I/O-free replica behind core's Replica interface.
 export { raft } from "./algorithm.ts";
-export { RaftReplica, type RaftRole, type ProposalResult, type TransferResult, type ConfigChangeOptions } from "./raft.ts";
+export { RaftReplica, type RaftRole, type RaftRejectionReason, type ProposalResult, type TransferResult, type ConfigChangeOptions } from "./raft.ts";
 export { RaftClient, createRaftClient, raftClientAdapter } from "./client.ts";
 export { leaseTicks, raftOptionsSchema, type RaftOptions } from "./options.ts";
 export {

@@ -1,5 +1,6 @@
 import {
   CorruptionError,
+  RejectionCounter,
   SessionStateMachine,
   assert,
   dropped,
@@ -10,6 +11,7 @@ import {
   type Outbound,
   type Ready,
   type Rejection,
+  type Rejections,
   type Replica,
   type ReplicaContext,
   type ReplicaStatus,
@@ -37,10 +39,25 @@ import { ReadIndexQueue } from "./read-index.ts";
 import { Progress } from "./progress.ts";
 import { jointIndex, jointVote, type VoteResult } from "./quorum.ts";
 import { decodeRecord, decodeSnapshot, encodeEntryRecord, encodeHardState, encodeSnapshot, type HardState, type RaftSnapshot } from "./records.ts";
-import { messageProblem } from "./validate.ts";
+import { type MessageProblem, messageProblem } from "./validate.ts";
 
 /** RaftRole is a replica's role in its current term; a pre-candidate has not yet raised its term (thesis §9.6). */
 export type RaftRole = "follower" | "preCandidate" | "candidate" | "leader";
+
+/**
+ * RaftRejectionReason names why a replica refused a message: an impossible
+ * message (see messageProblem), or one that Raft's rules exclude in the
+ * replica's state (a second leader in a term, a non-member disrupting a live
+ * leader, a follower that lost the entries it acknowledged).
+ */
+export type RaftRejectionReason =
+  | MessageProblem
+  | "requestVote from a non-member while a leader is live"
+  | "a higher term from a non-member while a leader is live"
+  | "a second leader claims this leader's own term"
+  | "a second leader claims the follower's current term"
+  | "appendResponse about an index beyond the leader's log"
+  | "appendResponse refusing the follower's own acknowledged match (its log was lost or replaced): probed again from its hint";
 
 /** ProposalResult is the log index a proposal was appended at, or why it was refused. */
 export type ProposalResult = { readonly kind: "accepted"; readonly index: number } | { readonly kind: "rejected"; readonly rejection: Rejection };
@@ -142,7 +159,7 @@ export class RaftReplica implements Replica<RaftMessage> {
   private persistedHardState: HardState | undefined;
   private pendingSnapshotBytes: Uint8Array | undefined;
   private outbox: Outbound<RaftMessage>[] = [];
-  private readonly rejectedByReason = new Map<string, number>();
+  private readonly rejected = new RejectionCounter<RaftRejectionReason>();
 
   constructor(context: ReplicaContext) {
     this.id = context.id;
@@ -324,15 +341,18 @@ export class RaftReplica implements Replica<RaftMessage> {
    * unapplied; a follower's refusal of the entry it acknowledged, which only a
    * lost or replaced log explains, is acted on (it is probed again).
    */
-  rejectedMessages(): ReadonlyMap<string, number> {
-    return this.rejectedByReason;
+  rejectedMessages(): ReadonlyMap<RaftRejectionReason, number> {
+    return this.rejected.byReason();
   }
 
   /** rejectedMessageCount is the total of {@link rejectedMessages}. */
   rejectedMessageCount(): number {
-    let total = 0;
-    for (const count of this.rejectedByReason.values()) total += count;
-    return total;
+    return this.rejected.total();
+  }
+
+  /** rejections counts the messages this replica refused, by reason (as every protocol's replica does). */
+  rejections(): Rejections<RaftRejectionReason> {
+    return this.rejected;
   }
 
   // ----------------------------------------------------------------- step
@@ -1337,8 +1357,8 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.outbox.push({ to, message });
   }
 
-  private countRejected(reason: string): void {
-    this.rejectedByReason.set(reason, (this.rejectedByReason.get(reason) ?? 0) + 1);
+  private countRejected(reason: RaftRejectionReason): void {
+    this.rejected.count(reason);
   }
 
   private reportedRole(): ReplicaStatus["role"] {

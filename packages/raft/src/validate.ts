@@ -9,8 +9,48 @@ function isId(value: number): boolean {
   return isCount(value) && value < firstClientId;
 }
 
+/** EntryProblem names what is impossible about a log entry in an appendEntries. */
+export type EntryProblem =
+  | "config entry names an impossible node"
+  | "config entry without voters"
+  | "entry index does not follow the one before it"
+  | "entry of unknown kind"
+  | "entry term above the message's term"
+  | "entry terms go down"
+  | "entry with a negative or fractional field";
+
+/**
+ * MessageProblem names why a message is impossible: a fixed set of phrases
+ * (entry problems prefixed by the message that carries them), so that counting
+ * them stays bounded and a misspelt one does not compile.
+ */
+export type MessageProblem =
+  | "appendEntries with a negative or fractional field"
+  | "appendEntries with prevLogTerm above its term"
+  | "appendResponse with a negative or fractional field"
+  | "client reply sent to a replica"
+  | "client request for another client's session"
+  | "client request from a replica"
+  | "client request with an impossible sequence"
+  | "client request with an impossible session key"
+  | "heartbeat with a negative or fractional field"
+  | "heartbeatResponse with a negative or fractional field"
+  | "installSnapshot chunk runs past the snapshot's size"
+  | "installSnapshot of a term above its term"
+  | "installSnapshot whose done flag disagrees with its length"
+  | "installSnapshot with a negative or fractional field"
+  | "installSnapshot with an impossible configuration"
+  | "peer message from a non-replica id"
+  | "peer message with a negative or fractional term"
+  | "requestVote with a negative or fractional field"
+  | "requestVote with lastLogTerm above its term"
+  | "snapshotResponse with a negative or fractional field"
+  | "voteResponse with a commit term above its term"
+  | "voteResponse with a negative or fractional field"
+  | `appendEntries: ${EntryProblem}`;
+
 /** entryProblem explains what is impossible about an entry, or returns undefined. */
-function entryProblem(entry: Entry, expectedIndex: number, previousTerm: number, messageTerm: number): string | undefined {
+function entryProblem(entry: Entry, expectedIndex: number, previousTerm: number, messageTerm: number): EntryProblem | undefined {
   if (!isCount(entry.term) || !isCount(entry.index) || !isCount(entry.sequence) || !isCount(entry.session)) return "entry with a negative or fractional field";
   if (entry.index !== expectedIndex) return "entry index does not follow the one before it";
   if (entry.term < previousTerm) return "entry terms go down";
@@ -34,7 +74,7 @@ function entryProblem(entry: Entry, expectedIndex: number, previousTerm: number,
  * peer message from a client), or returns undefined for a message that may be
  * stepped. Reasons are fixed strings, so that counting them stays bounded.
  */
-export function messageProblem(from: NodeId, message: RaftMessage): string | undefined {
+export function messageProblem(from: NodeId, message: RaftMessage): MessageProblem | undefined {
   const fromClient = from >= firstClientId;
   switch (message.type) {
     case "clientRequest":
