@@ -4,11 +4,13 @@
 // Your application is a StateMachine; the replicas are deterministic state
 // machines that you drive: tick them on a timer, step them with the messages
 // that arrive, and carry out what ready() returns, in order: persist (sync),
-// then send, then advance. Here the "network" is an in-memory queue and the
-// "disk" is an array; a real deployment puts TCP and files there.
-import { type ClientReady, type NodeId, type Outbound, type Ready, type StateMachine, createRng, emptyDurableState, firstClientId } from "@concord/core";
+// then send, then advance. A ReplicaHost does that last part for you, through
+// a Storage and a send callback. Here the "network" is an in-memory queue and
+// the "disk" is the simulator's in-memory storage; a real deployment puts TCP
+// and files there.
+import { type ClientReady, type NodeId, type Outbound, type StateMachine, ReplicaHost, createRng, firstClientId } from "@concord/core";
 import { type RaftMessage, raft } from "@concord/raft";
-import { KeyRing, NodeCrypto } from "@concord/sim";
+import { KeyRing, NodeCrypto, SimStorage } from "@concord/sim";
 
 /** Counter is the application: commands are "add n" as one byte; the result is the new total. */
 class Counter implements StateMachine {
@@ -32,33 +34,26 @@ class Counter implements StateMachine {
 export function runExample(log: (line: string) => void): number[] {
   const ids: NodeId[] = [1, 2, 3];
   const keys = new KeyRing(7);
-  const disks = new Map<NodeId, Uint8Array[]>(ids.map((id) => [id, []]));
-  const replicas = ids.map((id) =>
-    raft.createReplica({
-      id,
-      replicas: ids,
-      rng: createRng(id),
-      durable: emptyDurableState,
-      stateMachine: new Counter(),
-      crypto: new NodeCrypto(id, keys),
-      options: {},
-    }),
-  );
-  const clientId = firstClientId;
-  const client = raft.createClient({ id: clientId, replicas: ids, rng: createRng(99), crypto: new NodeCrypto(clientId, keys), options: {} });
   const network: { from: NodeId; to: NodeId; message: RaftMessage }[] = [];
-  const results: number[] = [];
-
   const send = (from: NodeId, messages: readonly Outbound<RaftMessage>[]): void => {
     for (const { to, message } of messages) network.push({ from, to, message });
   };
+  const disks = ids.map(() => new SimStorage());
+  // Each replica boots from what its disk recovers (nothing, the first time), behind a host.
+  const replicas = ids.map((id, index) =>
+    ReplicaHost.boot(
+      disks[index]!,
+      (durable) => raft.createReplica({ id, replicas: ids, rng: createRng(id), durable, stateMachine: new Counter(), crypto: new NodeCrypto(id, keys), options: {} }),
+      send,
+    ),
+  );
+  const clientId = firstClientId;
+  const client = raft.createClient({ id: clientId, replicas: ids, rng: createRng(99), crypto: new NodeCrypto(clientId, keys), options: {} });
+  const results: number[] = [];
+
+  // 1. persist and sync, 2. then send, 3. then advance: the host's drain, until the replica is quiet.
   const handleReplica = (index: number): void => {
-    const replica = replicas[index]!;
-    for (let ready: Ready<RaftMessage> | undefined = replica.ready(); ready !== undefined; ready = replica.ready()) {
-      disks.get(replica.id)!.push(...ready.persist); // 1. persist (and sync) ...
-      send(replica.id, ready.messages); // 2. ... then send ...
-      replica.advance(ready); // 3. ... then advance.
-    }
+    replicas[index]!.drain();
   };
   const handleClient = (): void => {
     for (let ready: ClientReady<RaftMessage> | undefined = client.ready(); ready !== undefined; ready = client.ready()) {
@@ -110,7 +105,7 @@ export function runExample(log: (line: string) => void): number[] {
       });
     }
   }
-  log(`records on each disk: ${ids.map((id) => disks.get(id)!.length).join(", ")}`);
+  log(`records on each disk: ${disks.map((disk) => disk.syncedRecords()).join(", ")}`);
   return results;
 }
 

@@ -1,8 +1,9 @@
 // The in-process cluster the step-function micro-benchmarks share: replicas
 // stepped against each other through an in-memory queue, with no simulator,
 // no encoding and no disk (persisted records are dropped), as etcd-io/raft's
-// BenchmarkProposal3Nodes measures.
-import { type Crypto, type NodeId, type Outbound, type Replica, firstClientId } from "@concord/core";
+// BenchmarkProposal3Nodes measures. Each replica is driven through core's
+// ReplicaHost, as every runtime drives one.
+import { type Crypto, type NodeId, type Outbound, type Replica, type Storage, ReplicaHost, emptyDurableState, firstClientId } from "@concord/core";
 
 const zeros32 = new Uint8Array(32);
 const zeros64 = new Uint8Array(64);
@@ -19,6 +20,14 @@ export const noCrypto: Crypto = {
   macKey: () => zeros32,
 };
 
+/** discardingStorage syncs at once and keeps nothing: the micro-benchmarks measure the protocol, not a disk. */
+const discardingStorage: Storage = {
+  append: () => {},
+  sync: () => {},
+  replaceWithSnapshot: () => {},
+  recover: () => emptyDurableState,
+};
+
 interface Delivery<M> {
   readonly from: NodeId;
   readonly to: NodeId;
@@ -32,31 +41,33 @@ interface Delivery<M> {
  */
 export class InProcessNetwork<M> {
   private queue: Delivery<M>[] = [];
+  private readonly hosts: readonly ReplicaHost<M>[];
   /** replies counts the messages sent to clients. */
   replies = 0;
 
-  constructor(private readonly replicas: readonly Replica<M>[]) {}
+  constructor(replicas: readonly Replica<M>[]) {
+    const route = (from: NodeId, messages: readonly Outbound<M>[]): void => this.route(from, messages);
+    this.hosts = replicas.map((replica) => new ReplicaHost(replica, discardingStorage, route));
+  }
 
   /** run carries out `start`'s Ready, then delivers every message, in waves, until none is left. */
   run(start: Replica<M>): void {
-    this.drain(start);
+    this.host(start.id).drain();
     while (this.queue.length > 0) {
       const wave = this.queue;
       this.queue = [];
       for (const { from, to, message } of wave) {
-        const replica = this.replicas[to];
-        if (replica === undefined) throw new Error(`no replica ${to}`);
-        replica.step(from, message);
-        this.drain(replica);
+        const host = this.host(to);
+        host.step(from, message);
+        host.drain();
       }
     }
   }
 
-  private drain(replica: Replica<M>): void {
-    for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
-      this.route(replica.id, ready.messages);
-      replica.advance(ready);
-    }
+  private host(id: NodeId): ReplicaHost<M> {
+    const host = this.hosts[id];
+    if (host === undefined) throw new Error(`no replica ${id}`);
+    return host;
   }
 
   private route(from: NodeId, messages: readonly Outbound<M>[]): void {

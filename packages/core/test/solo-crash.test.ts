@@ -1,15 +1,17 @@
 import { describe, expect, test } from "vitest";
 import {
+  ReplicaHost,
   createRng,
   frameRecord,
   readRecordLog,
   solo,
   type Client,
   type DurableState,
-  type Ready,
-  type Replica,
+  type NodeId,
+  type Outbound,
   type Rng,
   type SoloMessage,
+  type Storage,
 } from "@concord/core";
 import { KvStateMachine, decodeResult, encodeCommand } from "@concord/kv";
 import { clientContext, noCrypto } from "./helpers.ts";
@@ -24,30 +26,46 @@ const keys = ["a", "b", "c"];
 const options = { snapshotEveryEntries: 5, clientRetryTicks: 3, clientGiveUpTicks: 40 };
 const decoder = new TextDecoder();
 
-/** CrashDisk holds what was synced; a crash in the middle of writing a Ready keeps a torn prefix. */
-class CrashDisk {
+/**
+ * CrashDisk is a Storage that holds what was synced apart from what was only
+ * written. A crash keeps a drawn prefix of the written bytes (whole records,
+ * then perhaps a torn one), as a disk that wrote some of them keeps them; a
+ * snapshot staged and not synced is lost whole with the records after it.
+ */
+class CrashDisk implements Storage {
   snapshot: Uint8Array | undefined;
-  log = new Uint8Array(0);
+  log: Uint8Array = new Uint8Array(0);
+  /** written holds the framed records appended since the last sync. */
+  private written: Uint8Array[] = [];
+  private staged: Uint8Array | undefined;
 
-  /** write applies a Ready, or, when `crashAtByte` is set, only its first bytes of records (the snapshot is atomic). */
-  write(ready: Ready<SoloMessage>, rng: Rng, crash: boolean): void {
-    if (ready.snapshot !== undefined) {
-      if (crash && rng.chance(1, 3)) return;
-      this.snapshot = ready.snapshot;
+  append(record: Uint8Array): void {
+    this.written.push(frameRecord(record));
+  }
+
+  replaceWithSnapshot(snapshot: Uint8Array): void {
+    this.staged = snapshot;
+    this.written = [];
+  }
+
+  sync(): void {
+    if (this.staged !== undefined) {
+      this.snapshot = this.staged;
       this.log = new Uint8Array(0);
+      this.staged = undefined;
     }
-    const framed = ready.persist.map(frameRecord);
-    const total = framed.reduce((sum, frame) => sum + frame.length, 0);
-    const kept = crash ? rng.nextInt(total + 1) : total;
-    const grown = new Uint8Array(this.log.length + kept);
-    grown.set(this.log);
-    let offset = this.log.length;
-    for (const frame of framed) {
-      const part = frame.subarray(0, Math.min(frame.length, grown.length - offset));
-      grown.set(part, offset);
-      offset += part.length;
+    this.log = concat(this.log, this.written, Number.POSITIVE_INFINITY);
+    this.written = [];
+  }
+
+  /** crash keeps a drawn prefix of the bytes written since the last sync, unless they follow a staged snapshot. */
+  crash(rng: Rng): void {
+    if (this.staged === undefined) {
+      const total = this.written.reduce((sum, frame) => sum + frame.length, 0);
+      this.log = concat(this.log, this.written, rng.nextInt(total + 1));
     }
-    this.log = grown;
+    this.staged = undefined;
+    this.written = [];
   }
 
   recover(): DurableState {
@@ -55,6 +73,20 @@ class CrashDisk {
     this.log = this.log.slice(0, validBytes); // recovery truncates the torn tail
     return { snapshot: this.snapshot, records };
   }
+}
+
+/** concat appends the first `keptBytes` bytes of `frames` to `log`. */
+function concat(log: Uint8Array, frames: readonly Uint8Array[], keptBytes: number): Uint8Array {
+  const total = frames.reduce((sum, frame) => sum + frame.length, 0);
+  const grown = new Uint8Array(log.length + Math.min(total, keptBytes));
+  grown.set(log);
+  let offset = log.length;
+  for (const frame of frames) {
+    const part = frame.subarray(0, Math.min(frame.length, grown.length - offset));
+    grown.set(part, offset);
+    offset += part.length;
+  }
+  return grown;
 }
 
 interface InFlight {
@@ -70,16 +102,16 @@ interface RunReport {
   crashes: number;
 }
 
-function newReplica(disk: CrashDisk): { replica: Replica<SoloMessage>; kv: KvStateMachine } {
+/** boot starts solo from what the disk recovers, behind a host that sends through `send`. */
+function boot(disk: CrashDisk, send: (from: NodeId, messages: readonly Outbound<SoloMessage>[]) => void = () => {}): { host: ReplicaHost<SoloMessage>; kv: KvStateMachine } {
   const kv = new KvStateMachine();
-  const replica = solo.createReplica({ id: server, replicas: [server], rng: createRng(0), durable: disk.recover(), stateMachine: kv, crypto: noCrypto, options });
-  return { replica, kv };
+  const create = (durable: DurableState) => solo.createReplica({ id: server, replicas: [server], rng: createRng(0), durable, stateMachine: kv, crypto: noCrypto, options });
+  return { host: ReplicaHost.boot(disk, create, send), kv };
 }
 
 function run(seed: number, steps: number): RunReport {
   const rng = createRng(seed);
   const disk = new CrashDisk();
-  let { replica } = newReplica(disk);
   const clients: Client<SoloMessage>[] = [0, 1, 2].map((i) => solo.createClient(clientContext(1_000_000 + i, [server], seed * 10 + i, options)));
   const pendingToken = new Map<number, string>();
   const acknowledged: string[] = [];
@@ -92,6 +124,10 @@ function run(seed: number, steps: number): RunReport {
     network.push({ from, to, message });
     if (rng.chance(1, 20)) network.push({ from, to, message }); // duplicated
   };
+  const sendAll = (from: NodeId, messages: readonly Outbound<SoloMessage>[]): void => {
+    for (const { to, message } of messages) send(from, to, message);
+  };
+  let { host } = boot(disk, sendAll);
 
   for (let step = 0; step < steps; step++) {
     const action = rng.nextInt(10);
@@ -99,21 +135,22 @@ function run(seed: number, steps: number): RunReport {
       // Deliver a random message: the network reorders freely.
       const [delivered] = network.splice(rng.nextInt(network.length), 1);
       if (delivered === undefined) continue;
-      if (delivered.to === server) replica.step(delivered.from, delivered.message);
+      if (delivered.to === server) host.step(delivered.from, delivered.message);
       else clients.find((client) => client.id === delivered.to)?.step(delivered.from, delivered.message);
     } else if (action < 6) {
-      const ready = replica.ready();
-      if (ready === undefined) continue;
-      const crash = rng.chance(1, 12);
-      disk.write(ready, rng, crash);
-      if (crash || rng.chance(1, 30)) {
-        // Crash before (or right after) the sync completes: nothing of this Ready is sent or advanced.
-        ({ replica } = newReplica(disk));
+      // One Ready at a time, so that a crash can fall between its write and its sync, or between its sync and its send.
+      if (host.begin() === undefined) continue;
+      const crashBeforeSync = rng.chance(1, 12);
+      if (crashBeforeSync) disk.crash(rng);
+      else host.synced();
+      if (crashBeforeSync || rng.chance(1, 30)) {
+        // Nothing of this Ready is sent or advanced: the host is dropped and a new one boots from the disk.
+        ({ host } = boot(disk, sendAll));
         crashes++;
         continue;
       }
-      for (const { to, message } of ready.messages) send(server, to, message);
-      replica.advance(ready);
+      host.release();
+      host.advance();
     } else if (action < 8) {
       const client = clients[rng.nextInt(clients.length)] as Client<SoloMessage>;
       if (!client.outstanding()) {
@@ -137,14 +174,14 @@ function run(seed: number, steps: number): RunReport {
   }
 
   // A last crash and recovery: what survives is what the disk holds.
-  const final = newReplica(disk);
+  const final = boot(disk);
   const state = new Map<string, string[]>();
   for (const key of keys) {
     const result = decodeResult(final.kv.query(new Uint8Array(encodeCommand({ type: "get", key }))));
     const text = result.type === "get" && result.value !== undefined ? decoder.decode(result.value) : "";
     state.set(key, text.split(";").filter((token) => token !== "").map((token) => `${token};`));
   }
-  return { acknowledged, state, appliedIndex: final.replica.status().appliedIndex, crashes };
+  return { acknowledged, state, appliedIndex: final.host.status().appliedIndex, crashes };
 }
 
 // CONCORD_SEEDS=2000 runs more seeds; CONCORD_SEED=17 replays one.

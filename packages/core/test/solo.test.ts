@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import {
   AssertionError,
   ConfigError,
+  ReplicaHost,
   CorruptionError,
   createRng,
   emptyDurableState,
@@ -15,6 +16,7 @@ import {
   type Replica,
   type SoloMessage,
   type SoloRequest,
+  type Storage,
 } from "@concord/core";
 import { KvStateMachine } from "@concord/kv";
 import { CountingKv, append, bytes, clientContext, get, noCrypto, put, result } from "./helpers.ts";
@@ -23,23 +25,34 @@ const server = 0;
 const alice = 1_000_000;
 const bob = 1_000_001;
 
-/** MemoryDisk applies Readies the way a runtime's Storage does, and keeps records in the framed on-disk format. */
-class MemoryDisk {
+/**
+ * MemoryDisk is a Storage that keeps records in the framed on-disk format. A
+ * staged snapshot replaces the log at the next sync; appended records are
+ * durable at once (these tests crash no replica between a write and its sync).
+ */
+class MemoryDisk implements Storage {
   snapshot: Uint8Array | undefined;
-  log = new Uint8Array(0);
+  log: Uint8Array = new Uint8Array(0);
+  private staged: { snapshot: Uint8Array; log: Uint8Array } | undefined;
 
-  write(ready: Ready<SoloMessage>): void {
-    if (ready.snapshot !== undefined) {
-      this.snapshot = ready.snapshot;
-      this.log = new Uint8Array(0);
-    }
-    for (const record of ready.persist) {
-      const framed = frameRecord(record);
-      const grown = new Uint8Array(this.log.length + framed.length);
-      grown.set(this.log);
-      grown.set(framed, this.log.length);
-      this.log = grown;
-    }
+  append(record: Uint8Array): void {
+    const framed = frameRecord(record);
+    const target = this.staged ?? this;
+    const grown = new Uint8Array(target.log.length + framed.length);
+    grown.set(target.log);
+    grown.set(framed, target.log.length);
+    target.log = grown;
+  }
+
+  replaceWithSnapshot(snapshot: Uint8Array): void {
+    this.staged = { snapshot, log: new Uint8Array(0) };
+  }
+
+  sync(): void {
+    if (this.staged === undefined) return;
+    this.snapshot = this.staged.snapshot;
+    this.log = this.staged.log;
+    this.staged = undefined;
   }
 
   recover(): DurableState {
@@ -63,25 +76,18 @@ function request(clientId: number, sequence: number, command: Uint8Array, readOn
 
 /** Handled is everything the replica asked for after one input, over all the Readies it took to go quiet. */
 interface Handled {
-  readies: Ready<SoloMessage>[];
-  persist: Uint8Array[];
+  records: number;
   messages: Outbound<SoloMessage>[];
   snapshots: number;
 }
 
-/** settle drives ready/advance until the replica has nothing left to do, writing every Ready to `disk`. */
+/** settle drives the replica through a ReplicaHost until it has nothing left to do, writing every Ready to `disk`. */
 function settle(replica: Replica<SoloMessage>, disk: MemoryDisk): Handled {
-  const handled: Handled = { readies: [], persist: [], messages: [], snapshots: 0 };
-  for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
-    expect(handled.readies.length, "the replica never goes quiet").toBeLessThan(10);
-    disk.write(ready);
-    replica.advance(ready);
-    handled.readies.push(ready);
-    handled.persist.push(...ready.persist);
-    handled.messages.push(...ready.messages);
-    if (ready.snapshot !== undefined) handled.snapshots++;
-  }
-  return handled;
+  const messages: Outbound<SoloMessage>[] = [];
+  const host = new ReplicaHost(replica, disk, (_from, sent) => messages.push(...sent));
+  expect(host.drain(), "the replica never goes quiet").toBeLessThan(10);
+  const counts = host.counts;
+  return { records: counts.recordsPersisted, messages, snapshots: counts.snapshots };
 }
 
 /** handle steps one request from its own client, then settles. */
@@ -187,7 +193,7 @@ describe("SoloReplica", () => {
     const { replica, app } = soloReplica();
     handle(replica, disk, request(alice, 1, put("x", "1")));
     const read = handle(replica, disk, request(bob, 1, get("x"), true));
-    expect(read.persist).toEqual([]);
+    expect(read.records).toBe(0);
     expect(replyResult(read)).toEqual({ type: "get", value: bytes("1") });
     expect(app.applies).toBe(1);
   });
@@ -291,9 +297,11 @@ describe("SoloReplica", () => {
 
 describe("solo end to end", () => {
   test("clients submit through LeaderClient and every request completes ok exactly once", () => {
-    const disk = new MemoryDisk();
     const { replica, app } = soloReplica();
     const clients = [alice, bob].map((id) => solo.createClient(clientContext(id, [server], id)));
+    const host = new ReplicaHost(replica, new MemoryDisk(), (_from, messages) => {
+      for (const { to, message } of messages) clients.find((client) => client.id === to)?.step(server, message);
+    });
     const completions: { clientId: number; result: unknown }[] = [];
     for (let round = 0; round < 5; round++) {
       for (const client of clients) client.submit(append("log", `${client.id}:${round}`), { readOnly: false });
@@ -301,17 +309,13 @@ describe("solo end to end", () => {
         for (const client of clients) {
           const ready = client.ready();
           if (ready === undefined) continue;
-          for (const { message } of ready.messages) replica.step(client.id, message);
+          for (const { message } of ready.messages) host.step(client.id, message);
           for (const completion of ready.completions) {
             completions.push({ clientId: client.id, result: completion.outcome.kind === "ok" ? result(completion.outcome.result) : completion.outcome });
           }
           client.advance(ready);
         }
-        const ready = replica.ready();
-        if (ready === undefined) continue;
-        disk.write(ready);
-        for (const { to, message } of ready.messages) clients.find((client) => client.id === to)?.step(server, message);
-        replica.advance(ready);
+        host.drain();
       }
     }
     expect(completions).toHaveLength(10);

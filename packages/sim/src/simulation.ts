@@ -1,5 +1,6 @@
 import {
   type AnyAlgorithm,
+  type DurableState,
   type ByzantineContext,
   type ByzantineOutbound,
   type ByzantineStrategy,
@@ -17,6 +18,7 @@ import {
   type ProtocolOptions,
   type Ready,
   type Replica,
+  ReplicaHost,
   type ReplicaStatus,
   type Rng,
   assert,
@@ -61,7 +63,8 @@ interface Delivery {
 
 interface ReplicaNode {
   readonly id: NodeId;
-  replica: Replica<unknown> | undefined;
+  /** host drives the live replica through the Ready contract; undefined while the node is down. */
+  host: ReplicaHost<unknown> | undefined;
   readonly storage: SimStorage;
   readonly crypto: NodeCrypto;
   readonly rng: Rng;
@@ -77,13 +80,10 @@ interface ReplicaNode {
   /** cpuWakePending: an eventCpuFree is queued for this node. */
   cpuWakePending: boolean;
   busyUntilUs: number;
-  inflight: Ready<unknown> | undefined;
   /** drainPending: an eventDrain is queued to carry out what this instant's messages produced. */
   drainPending: boolean;
   /** stopped is set once the replica threw: it is never restarted. */
   stopped: boolean;
-  /** inflightSynced: the in-flight Ready is synced, but the node was paused, so it finishes on resume. */
-  inflightSynced: boolean;
   /** lastStatus is the replica's status after its latest event, for readers that may not call it during a Ready. */
   lastStatus: ReplicaStatus | undefined;
   /**
@@ -300,7 +300,7 @@ export class Simulation {
       const rng = createRng(deriveSeed(root, `replica:${id}`));
       const node: ReplicaNode = {
         id,
-        replica: undefined,
+        host: undefined,
         storage: new SimStorage(),
         crypto: new NodeCrypto(id, this.keyRing),
         rng,
@@ -309,10 +309,8 @@ export class Simulation {
         inbox: [],
         cpuWakePending: false,
         busyUntilUs: 0,
-        inflight: undefined,
         stopped: false,
         drainPending: false,
-        inflightSynced: false,
         lastStatus: undefined,
         syncedEpoch: 0,
         missedTicks: 0,
@@ -479,19 +477,22 @@ export class Simulation {
   private boot(node: ReplicaNode): void {
     if (node.stopped) return;
     this.activeNode = node;
-    const durable = node.storage.recover();
-    node.replica = this.algorithm.createReplica({
-      id: node.id,
-      // A spare boots knowing the initial configuration, outside it, until a membership change adds it.
-      replicas: this.replicaIds,
-      rng: node.rng.fork(`incarnation:${node.incarnation}`),
-      durable,
-      // Byzantine replicas are left out of the applied-prefix check: their claims prove nothing.
-      stateMachine: new RecordingStateMachine(node.id, new KvStateMachine(), node.strategy === undefined ? this.oracle : undefined),
-      crypto: node.crypto,
-      options: this.protocolOptions,
-    }) as Replica<unknown>;
-    this.checkRecoveredEpoch(node, node.replica);
+    const create = (durable: DurableState): Replica<unknown> =>
+      this.algorithm.createReplica({
+        id: node.id,
+        // A spare boots knowing the initial configuration, outside it, until a membership change adds it.
+        replicas: this.replicaIds,
+        rng: node.rng.fork(`incarnation:${node.incarnation}`),
+        durable,
+        // Byzantine replicas are left out of the applied-prefix check: their claims prove nothing.
+        stateMachine: new RecordingStateMachine(node.id, new KvStateMachine(), node.strategy === undefined ? this.oracle : undefined),
+        crypto: node.crypto,
+        options: this.protocolOptions,
+      }) as Replica<unknown>;
+    // What a Ready sends leaves once the node's CPU is free: the crypto that built it, and earlier work, delay it.
+    const send = (_from: NodeId, messages: readonly Outbound<unknown>[]): void => this.sendAll(node, messages, Math.max(this.nowUs, node.busyUntilUs));
+    node.host = ReplicaHost.boot(node.storage, create, send);
+    this.checkRecoveredEpoch(node, node.host);
     this.afterReplicaEvent(node, 0);
     this.activeNode = undefined;
   }
@@ -506,9 +507,9 @@ export class Simulation {
   }
 
   /** checkRecoveredEpoch flags a restarted replica that recovered an epoch below one it had synced: its storage lost a synced write. */
-  private checkRecoveredEpoch(node: ReplicaNode, replica: Replica<unknown>): void {
+  private checkRecoveredEpoch(node: ReplicaNode, host: ReplicaHost<unknown>): void {
     if (node.strategy !== undefined) return; // a Byzantine replica's claims prove nothing
-    const epoch = replica.status().epoch;
+    const epoch = host.status().epoch;
     if (epoch < node.syncedEpoch) {
       this.violation("durable-epoch", `replica ${node.id} restarted in epoch ${epoch}, below epoch ${node.syncedEpoch}, which it had synced before the crash: a synced write was lost`);
     }
@@ -522,9 +523,9 @@ export class Simulation {
       return;
     }
     const node = this.replicas.get(to);
-    if (node === undefined || node.replica === undefined) return;
+    if (node === undefined || node.host === undefined) return;
     this.activeNode = node;
-    if (node.inbox.length === 0 && !node.paused && node.inflight === undefined && node.busyUntilUs <= this.nowUs) {
+    if (node.inbox.length === 0 && !node.paused && !node.host.busy && node.busyUntilUs <= this.nowUs) {
       // Every message that arrives in this same instant is stepped before the node does its I/O,
       // as a real event loop handles what is already in its socket buffers: they share one Ready.
       this.stepMessage(node, delivery);
@@ -546,7 +547,7 @@ export class Simulation {
    * tells whether it stepped any. The caller drains the replica's Ready.
    */
   private takeInbox(node: ReplicaNode): boolean {
-    if (node.inbox.length === 0 || node.replica === undefined || node.paused || node.inflight !== undefined) return false;
+    if (node.inbox.length === 0 || node.host === undefined || node.paused || node.host.busy) return false;
     if (node.busyUntilUs > this.nowUs) {
       if (!node.cpuWakePending) {
         node.cpuWakePending = true;
@@ -563,16 +564,16 @@ export class Simulation {
   /** stepMessage steps one message into a free replica, charges its CPU cost and lets monitors look. */
   private stepMessage(node: ReplicaNode, delivery: Delivery): void {
     this.activeNode = node;
-    const replica = node.replica as Replica<unknown>;
+    const host = node.host as ReplicaHost<unknown>;
     let message: unknown = delivery.message;
     if (node.strategy?.inbound !== undefined) {
       message = node.strategy.inbound(delivery.from, message, this.byzantineContext(node));
       if (message === undefined) return;
     }
-    this.pathCounter?.observeDeliver?.(replica, delivery.from, message, { timeUs: this.nowUs, faulty: node.strategy !== undefined });
-    replica.step(delivery.from, message);
+    this.pathCounter?.observeDeliver?.(host.replica, delivery.from, message, { timeUs: this.nowUs, faulty: node.strategy !== undefined });
+    host.step(delivery.from, message);
     const cpu = this.scenario.cpu;
-    this.account(node, replica, cpu.perMessageUs + (delivery.bytes / 1024) * cpu.perKilobyteUs);
+    this.account(node, host, cpu.perMessageUs + (delivery.bytes / 1024) * cpu.perKilobyteUs);
   }
 
   private tick(id: NodeId): void {
@@ -584,31 +585,31 @@ export class Simulation {
       return;
     }
     const node = this.node(id);
-    if (node.replica === undefined) return;
+    if (node.host === undefined) return;
     // A paused process's monotonic clock keeps running (issue 10): the ticks it misses are seen on resume.
-    if (node.paused || node.inflight !== undefined) {
+    if (node.paused || node.host.busy) {
       node.missedTicks++;
       return;
     }
     this.activeNode = node;
-    node.replica.tick();
+    node.host.tick();
     this.afterReplicaEvent(node, 0);
     this.activeNode = undefined;
   }
 
   /** afterReplicaEvent charges the CPU, lets monitors look, and carries out the replica's Ready. */
   private afterReplicaEvent(node: ReplicaNode, baseCostUs: number): void {
-    const replica = node.replica;
-    if (replica === undefined) return;
-    this.account(node, replica, baseCostUs);
+    const host = node.host;
+    if (host === undefined) return;
+    this.account(node, host, baseCostUs);
     this.drainReplica(node);
   }
 
   /** account charges the CPU for one replica event (and its crypto work) and lets monitors look. */
-  private account(node: ReplicaNode, replica: Replica<unknown>, baseCostUs: number): void {
+  private account(node: ReplicaNode, host: ReplicaHost<unknown>, baseCostUs: number): void {
     const costUs = Math.round((baseCostUs + this.cryptoCostUs(node)) * node.cpuFactor);
     if (costUs > 0) node.busyUntilUs = Math.max(node.busyUntilUs, this.nowUs) + costUs;
-    this.observe(node, replica);
+    this.observe(node, host);
   }
 
   /** cryptoCostUs charges, once, the crypto work a node did since the last charge. */
@@ -625,9 +626,10 @@ export class Simulation {
     return cost;
   }
 
-  private observe(node: ReplicaNode, replica: Replica<unknown>): void {
+  private observe(node: ReplicaNode, host: ReplicaHost<unknown>): void {
     const faulty = node.strategy !== undefined;
-    const status = replica.status();
+    const status = host.status();
+    const replica = host.replica;
     node.lastStatus = status;
     if (!faulty && (status.role === "leader" || status.role === "primary")) this.leaderEpochs.add(status.epoch);
     if (this.monitors.length === 0 && this.pathCounter === undefined) return;
@@ -636,61 +638,67 @@ export class Simulation {
     for (const monitor of this.monitors) monitor.observeReplica?.(replica, context);
   }
 
+  /**
+   * drainReplica carries out the replica's Readies through its host. A Ready
+   * that wrote records waits for the disk's sync (virtual time) in flight;
+   * one that wrote nothing, or any Ready on an instant disk, is finished now,
+   * and the next one is taken.
+   */
   private drainReplica(node: ReplicaNode): void {
     this.activeNode = node;
-    const replica = node.replica;
-    if (replica === undefined) return;
-    const syncUs = this.syncUs;
-    while (node.inflight === undefined) {
-      const ready = replica.ready();
+    const host = node.host;
+    if (host === undefined) return;
+    while (!host.busy) {
+      const ready = host.begin();
       if (ready === undefined) return;
       // Crypto work done while building this Ready (or in the last advance) delays what it sends.
       const cryptoUs = this.cryptoCostUs(node);
       if (cryptoUs > 0) node.busyUntilUs = Math.max(node.busyUntilUs, this.nowUs) + Math.round(cryptoUs * node.cpuFactor);
-      if (ready.snapshot !== undefined) node.storage.replaceWithSnapshot(ready.snapshot);
-      for (const record of ready.persist) node.storage.append(record);
-      const durable = ready.persist.length > 0 || ready.snapshot !== undefined;
-      if (durable && syncUs > 0) {
+      if (host.unsynced && this.syncUs > 0) {
         // Messages wait for the sync (Ready's rule); a crash before it completes loses the records and the snapshot.
-        node.inflight = ready;
-        this.queue.push(Math.max(this.nowUs, node.busyUntilUs) + syncUs, eventSyncDone, node.id, node.incarnation);
+        this.queue.push(Math.max(this.nowUs, node.busyUntilUs) + this.syncUs, eventSyncDone, node.id, node.incarnation);
         if (this.timedCrashes.length > 0) this.noteUnsynced(node);
         return;
       }
-      if (durable) node.storage.sync();
+      host.synced();
       this.noteSyncedEpoch(node);
-      if (this.timedCrashes.length > 0 && this.strikeWhileSending(node, ready.messages)) return;
-      this.sendAll(node, ready.messages, Math.max(this.nowUs, node.busyUntilUs));
-      replica.advance(ready);
+      if (!this.sendAndAdvance(node, host)) return;
     }
+  }
+
+  /**
+   * sendAndAdvance releases the messages of the host's synced Ready and
+   * advances it, unless a crash waits for the moment part-way through the
+   * send; it tells whether the node is still up.
+   */
+  private sendAndAdvance(node: ReplicaNode, host: ReplicaHost<unknown>): boolean {
+    if (this.timedCrashes.length > 0 && this.strikeWhileSending(node, host)) return false;
+    host.release();
+    host.advance();
+    return true;
   }
 
   private syncDone(id: NodeId, incarnation: number): void {
     const node = this.node(id);
-    if (node.replica === undefined || node.incarnation !== incarnation || node.inflight === undefined) return;
-    node.storage.sync();
+    const host = node.host;
+    if (host === undefined || node.incarnation !== incarnation || !host.busy) return;
+    host.synced();
     this.noteSyncedEpoch(node);
     // A crash between the sync and the send: the records are durable, the messages that waited for them never leave.
     if (this.timedCrashes.length > 0 && this.strikeAfterSync(node)) return;
     // A paused process cannot act on its finished sync: it sends and advances when it resumes.
-    if (node.paused) node.inflightSynced = true;
-    else this.finishReady(node);
+    if (!node.paused) this.finishReady(node);
   }
 
   /** finishReady sends the messages of a synced Ready, advances the replica, then catches up on what waited. */
   private finishReady(node: ReplicaNode): void {
     this.activeNode = node;
-    const replica = node.replica;
-    const ready = node.inflight;
-    assert(replica !== undefined && ready !== undefined, () => `node ${node.id} has no Ready in flight`);
-    node.inflight = undefined;
-    node.inflightSynced = false;
-    if (this.timedCrashes.length > 0 && this.strikeWhileSending(node, ready.messages)) {
+    const host = node.host;
+    assert(host !== undefined && host.phase === "synced", () => `node ${node.id} has no synced Ready in flight`);
+    if (!this.sendAndAdvance(node, host)) {
       this.activeNode = undefined;
       return;
     }
-    this.sendAll(node, ready.messages, Math.max(this.nowUs, node.busyUntilUs));
-    replica.advance(ready);
     // Ticks and messages that arrived during the sync are handled now, in order, and share the next Ready.
     this.replayMissedTicks(node);
     this.takeInbox(node);
@@ -724,7 +732,7 @@ export class Simulation {
       replicas: this.replicaIds,
       rng: node.rng,
       crypto: node.crypto,
-      replica: node.replica as Replica<unknown>,
+      replica: (node.host as ReplicaHost<unknown>).replica,
       timeUs: this.nowUs,
     };
   }
@@ -916,13 +924,13 @@ export class Simulation {
         this.fireCrash(record, fault);
         return;
       case "restart":
-        record.hit = this.select(fault.target, (node) => node.replica === undefined && !node.stopped);
+        record.hit = this.select(fault.target, (node) => node.host === undefined && !node.stopped);
         for (const id of record.hit) this.restart(id);
         break;
       case "pause":
         // Only a running replica can be paused: a pause drawn for one already down or paused would do nothing. A pause
         // aimed at one replica by index may overlap another and so lengthen it.
-        record.hit = this.select(fault.target, (node) => node.replica !== undefined && (!node.paused || typeof fault.target === "object"));
+        record.hit = this.select(fault.target, (node) => node.host !== undefined && (!node.paused || typeof fault.target === "object"));
         for (const id of record.hit) {
           const node = this.node(id);
           node.pauses.add(record.id);
@@ -948,7 +956,7 @@ export class Simulation {
         this.queue.push(this.nowUs + Math.round(fault.durationMs * 1000), eventFaultEnd, 0, record);
         break;
       case "slow":
-        record.hit = this.select(fault.target, (node) => node.replica !== undefined);
+        record.hit = this.select(fault.target, (node) => node.host !== undefined);
         for (const id of record.hit) {
           const node = this.node(id);
           node.slows.set(record.id, { extraLatencyUs: Math.round(fault.extraLatencyMs * 1000), cpuFactor: fault.cpuFactor });
@@ -998,7 +1006,7 @@ export class Simulation {
   // ----- crashes ----------------------------------------------------------
 
   private fireCrash(record: FaultRecord, fault: Extract<Fault, { type: "crash" }>): void {
-    const live = (node: ReplicaNode): boolean => node.replica !== undefined;
+    const live = (node: ReplicaNode): boolean => node.host !== undefined;
     if (fault.timing === "at-once") {
       record.hit = this.select(fault.target, live);
       this.logFault("crash", record.hit, "");
@@ -1030,7 +1038,7 @@ export class Simulation {
     if (crash.timing === "while-unsynced") {
       for (const id of watched) {
         const node = this.node(id);
-        if (node.replica !== undefined && (node.storage.unsyncedRecords() > 0 || node.storage.hasStagedSnapshot())) this.queueStrike(crash, node);
+        if (node.host !== undefined && (node.storage.unsyncedRecords() > 0 || node.storage.hasStagedSnapshot())) this.queueStrike(crash, node);
       }
     }
   }
@@ -1074,7 +1082,7 @@ export class Simulation {
     }
     crash.strikeQueued = false;
     const node = this.node(strike.node);
-    const unsynced = node.replica !== undefined && node.incarnation === strike.incarnation && (node.storage.unsyncedRecords() > 0 || node.storage.hasStagedSnapshot());
+    const unsynced = node.host !== undefined && node.incarnation === strike.incarnation && (node.storage.unsyncedRecords() > 0 || node.storage.hasStagedSnapshot());
     // Synced (or crashed) before the drawn moment: wait for the next window.
     if (!unsynced) return;
     this.strikeNow(crash, node);
@@ -1095,7 +1103,8 @@ export class Simulation {
    * at least one and never all, each message on its own (the simulated network
    * loses messages singly). It tells whether it struck.
    */
-  private strikeWhileSending(node: ReplicaNode, messages: readonly Outbound<unknown>[]): boolean {
+  private strikeWhileSending(node: ReplicaNode, host: ReplicaHost<unknown>): boolean {
+    const messages = (host.inflight as Ready<unknown>).messages;
     if (messages.length < 2) return false;
     const crash = this.pendingTimedCrashes().find((candidate) => candidate.timing === "while-sending" && candidate.watched.has(node.id));
     if (crash === undefined) return false;
@@ -1115,7 +1124,7 @@ export class Simulation {
       leaves[flip] = !leaves[flip];
     }
     const departing = messages.filter((_, index) => leaves[index]);
-    this.sendAll(node, departing, Math.max(this.nowUs, node.busyUntilUs));
+    host.release(departing);
     this.logFault(`crash (while-sending, node ${node.id}: ${departing.length} of ${messages.length} message(s) left)`, [], "");
     this.strikeNow(crash, node);
     return true;
@@ -1123,7 +1132,7 @@ export class Simulation {
 
   /** strikeAtDeadline crashes a timed crash's nodes at the end of its window, its moment not having come. */
   private strikeAtDeadline(crash: TimedCrash): void {
-    const live = [...crash.watched].filter((id) => this.node(id).replica !== undefined);
+    const live = [...crash.watched].filter((id) => this.node(id).host !== undefined);
     const first = live[0];
     if (first === undefined) {
       crash.done = true;
@@ -1139,7 +1148,7 @@ export class Simulation {
   private strikeNow(crash: TimedCrash, node: ReplicaNode): void {
     crash.done = true;
     const record = crash.record;
-    record.hit = crash.all ? this.allReplicaIds.filter((id) => this.node(id).replica !== undefined) : [node.id];
+    record.hit = crash.all ? this.allReplicaIds.filter((id) => this.node(id).host !== undefined) : [node.id];
     this.logFault(`crash (${crash.timing}, node ${node.id} holding ${node.storage.unsyncedRecords()} unsynced record(s))`, record.hit, "");
     this.strikeCrash(record, record.fault as Extract<Fault, { type: "crash" }>);
     this.pendingTimedCrashes();
@@ -1190,7 +1199,7 @@ export class Simulation {
     this.pendingTimedCrashes();
     this.network.healAll();
     for (const node of this.replicas.values()) {
-      if (node.replica === undefined) this.restart(node.id);
+      if (node.host === undefined) this.restart(node.id);
       node.pauses.clear();
       if (node.paused) this.resume(node.id);
       node.slows.clear();
@@ -1203,13 +1212,11 @@ export class Simulation {
 
   private crash(id: NodeId, counted = false): void {
     const node = this.node(id);
-    if (node.replica === undefined) return;
+    if (node.host === undefined) return;
     const report = node.storage.crash(node.rng, this.scenario.disk.tearPercent);
-    node.replica = undefined;
+    node.host = undefined;
     node.incarnation++;
     node.drainPending = false;
-    node.inflight = undefined;
-    node.inflightSynced = false;
     node.lastStatus = undefined;
     node.missedTicks = 0;
     node.paused = false;
@@ -1252,7 +1259,7 @@ export class Simulation {
       return;
     }
     const leader = this.node(leaderId);
-    if (leader.inflight !== undefined || leader.paused) {
+    if (leader.host === undefined || leader.host.busy || leader.paused) {
       const attempts = (this.operationAttempts.get(index) ?? 0) + 1;
       this.operationAttempts.set(index, attempts);
       if (attempts <= 50) {
@@ -1264,7 +1271,7 @@ export class Simulation {
       this.noEffect(fault, "the leader stayed busy");
       return;
     }
-    const replica = leader.replica as Replica<unknown>;
+    const replica = leader.host.replica;
     const membership = admin.membership(replica);
     this.activeNode = leader;
     let outcome: { accepted: boolean; detail: string } | undefined;
@@ -1367,7 +1374,7 @@ export class Simulation {
 
   private restart(id: NodeId): void {
     const node = this.node(id);
-    if (node.replica !== undefined || node.stopped) return;
+    if (node.host !== undefined || node.stopped) return;
     this.boot(node);
   }
 
@@ -1375,11 +1382,12 @@ export class Simulation {
     const node = this.node(id);
     if (!node.paused) return;
     node.paused = false;
-    if (node.inflightSynced) {
+    // A sync that completed during the pause: its messages leave now.
+    if (node.host?.phase === "synced") {
       this.finishReady(node);
       return;
     }
-    if (node.inflight !== undefined) return;
+    if (node.host === undefined || node.host.busy) return;
     // The time that passed while paused is seen first, before any message that waited (a clock jump).
     this.replayMissedTicks(node);
     this.takeInbox(node);
@@ -1389,12 +1397,12 @@ export class Simulation {
 
   /** replayMissedTicks hands a replica the ticks it missed while busy with a Ready or paused, in one instant. */
   private replayMissedTicks(node: ReplicaNode): void {
-    const replica = node.replica;
-    if (replica === undefined) return;
+    const host = node.host;
+    if (host === undefined) return;
     this.activeNode = node;
     for (; node.missedTicks > 0; node.missedTicks--) {
-      replica.tick();
-      this.account(node, replica, 0);
+      host.tick();
+      this.account(node, host, 0);
     }
   }
 
@@ -1425,9 +1433,9 @@ export class Simulation {
     let best: NodeId | undefined;
     let bestEpoch = -1;
     for (const node of this.replicas.values()) {
-      if (node.replica === undefined || node.strategy !== undefined) continue;
+      if (node.host === undefined || node.strategy !== undefined) continue;
       // The replica's contract forbids calls between ready() and advance(): read its last status then.
-      const status = node.inflight === undefined ? node.replica.status() : node.lastStatus;
+      const status = node.host.busy ? node.lastStatus : node.host.status();
       if (status === undefined) continue;
       if ((status.role === "leader" || status.role === "primary") && status.epoch > bestEpoch) {
         best = node.id;
