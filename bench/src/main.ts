@@ -5,10 +5,10 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
-import { algorithms, simulate } from "@concord/cli";
-import { checkRun } from "@concord/cli";
-import { type BenchRow, htmlReport, markdownReport, summaryTable } from "./report.ts";
+import { algorithms } from "@concord/lab";
+import { htmlReport, markdownReport, skippedSummary, summaryTable } from "./report.ts";
 import { buildMatrix, defaultScenarios } from "./matrix.ts";
+import { runMatrix } from "./run-matrix.ts";
 
 function fail(message: string): never {
   console.error(`bench: ${message}`);
@@ -43,28 +43,15 @@ if (ops !== undefined && (!Number.isInteger(ops) || ops < 1)) fail(`--ops: expec
 const chosen = values.algo === undefined ? algorithms : algorithms.filter((algorithm) => values.algo?.includes(algorithm.name));
 const cases = buildMatrix({ algorithms: chosen, scenarios: values.scenario ?? defaultScenarios, seeds, faults: [1] });
 const command = ["pnpm bench", ...process.argv.slice(2)].join(" ");
-const rows: BenchRow[] = [];
 const started = performance.now();
-cases.forEach((benchCase, index) => {
-  const caseStarted = performance.now();
-  const label = `${benchCase.algorithm.name} n=${benchCase.nodes} ${benchCase.scenario} seed ${benchCase.seed}`;
-  process.stderr.write(`[${index + 1}/${cases.length}] ${label} ... `);
-  const { report } = simulate(
-    { algorithm: benchCase.algorithm, nodes: benchCase.nodes, scenario: benchCase.scenario, seed: benchCase.seed, ...(ops !== undefined ? { ops } : {}) },
-    checkRun,
-  );
-  const wallSeconds = (performance.now() - caseStarted) / 1000;
-  const verdict = report.linearizable === null ? "unknown" : report.linearizable ? "linearizable" : "NOT linearizable";
-  process.stderr.write(`${wallSeconds.toFixed(2)} s, ${verdict}, ${report.invariantViolations.length} violations\n`);
-  rows.push({ comparison: benchCase.comparison, report });
-});
+const { rows, skipped } = runMatrix(cases, ops, (line) => process.stderr.write(`${line}\n`));
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const runId = new Date().toISOString().replace(/[:.]/g, "-");
 const outDir = values.out ?? join(repoRoot, "bench", "results", runId);
 mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, runs: rows.map((row) => ({ comparison: row.comparison, ...row.report })) }, null, 2) + "\n");
-writeFileSync(join(outDir, "report.md"), markdownReport(rows, command));
-writeFileSync(join(outDir, "report.html"), htmlReport(rows, command));
-process.stdout.write(summaryTable(rows));
-process.stderr.write(`\n${rows.length} runs in ${((performance.now() - started) / 1000).toFixed(1)} s; wrote ${relative(process.cwd(), outDir) || "."}/{results.json,report.md,report.html}\n`);
+writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, runs: rows.map((row) => ({ comparison: row.comparison, ...row.report })), skipped }, null, 2) + "\n");
+writeFileSync(join(outDir, "report.md"), markdownReport(rows, command, skipped));
+writeFileSync(join(outDir, "report.html"), htmlReport(rows, command, skipped));
+process.stdout.write(summaryTable(rows) + skippedSummary(skipped));
+process.stderr.write(`\n${rows.length} runs${skipped.length > 0 ? ` (${skipped.length} skipped as not applicable)` : ""} in ${((performance.now() - started) / 1000).toFixed(1)} s; wrote ${relative(process.cwd(), outDir) || "."}/{results.json,report.md,report.html}\n`);

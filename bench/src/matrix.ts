@@ -1,5 +1,5 @@
 import type { AnyAlgorithm } from "@concord/core";
-import { isBaseline } from "@concord/cli";
+import { isBaseline } from "@concord/lab";
 import { scenarioNames } from "@concord/sim";
 
 /** BenchCase is one cell of the benchmark matrix. */

@@ -1,11 +1,26 @@
-import type { SimulationReport } from "@concord/cli";
 import { escapeHtml } from "@concord/check";
-import { renderTable } from "@concord/cli";
+import { type SimulationReport, renderTable } from "@concord/lab";
 
 /** BenchRow is one finished run of the matrix. */
 export interface BenchRow {
   readonly comparison: string;
   readonly report: SimulationReport;
+}
+
+/** SkippedCase is a cell of the matrix that did not run: the algorithm does not promise to tolerate its scenario's faults. */
+export interface SkippedCase {
+  readonly algo: string;
+  readonly nodes: number;
+  readonly scenario: string;
+  readonly seed: number;
+  readonly reason: string;
+}
+
+/** skippedSummary lists the skipped cells, one line per algorithm, size and scenario (the seeds share the reason). */
+export function skippedSummary(skipped: readonly SkippedCase[]): string {
+  const lines = new Map<string, string>();
+  for (const cell of skipped) lines.set(`${cell.algo} n=${cell.nodes} ${cell.scenario}`, cell.reason);
+  return [...lines].map(([cell, reason]) => `skipped ${cell}: not applicable: ${reason}\n`).join("");
 }
 
 /** summaryTable renders the runs as the table `pnpm bench` prints and report.md holds. */
@@ -33,7 +48,7 @@ export function summaryTable(rows: readonly BenchRow[]): string {
 }
 
 /** markdownReport renders report.md: how to read it, then the table and any broken guarantees. */
-export function markdownReport(rows: readonly BenchRow[], command: string): string {
+export function markdownReport(rows: readonly BenchRow[], command: string, skipped: readonly SkippedCase[] = []): string {
   const lines = [
     "# Concord benchmark report",
     "",
@@ -46,6 +61,7 @@ export function markdownReport(rows: readonly BenchRow[], command: string): stri
     "```",
     "",
   ];
+  if (skipped.length > 0) lines.push("## Not applicable (skipped)", "", ...skippedSummary(skipped).trimEnd().split("\n").map((line) => `- ${line}`), "");
   const broken = rows.filter((row) => row.report.invariantViolations.length > 0 || row.report.linearizable === false);
   if (broken.length > 0) {
     lines.push("## Broken guarantees", "");
@@ -75,7 +91,7 @@ function barChart(title: string, unit: string, bars: readonly { label: string; v
 }
 
 /** htmlReport renders report.html: self-contained (inline SVG charts), viewable offline. */
-export function htmlReport(rows: readonly BenchRow[], command: string): string {
+export function htmlReport(rows: readonly BenchRow[], command: string, skipped: readonly SkippedCase[] = []): string {
   const scenarios = [...new Set(rows.map((row) => row.report.scenario))];
   const sections = scenarios
     .map((scenario) => {
@@ -84,6 +100,6 @@ export function htmlReport(rows: readonly BenchRow[], command: string): string {
       return `<section><h2>${escapeHtml(scenario)}</h2>${barChart("Throughput", "ops/s", inScenario.map((row) => ({ label: label(row), value: row.report.throughputOpsPerSec })))}${barChart("p99 latency", "ms", inScenario.map((row) => ({ label: label(row), value: row.report.latencyMs.p99 })))}${barChart("Messages per operation", "msgs", inScenario.map((row) => ({ label: label(row), value: row.report.messages.perOp })))}</section>`;
     })
     .join("\n");
-  const table = `<pre>${escapeHtml(summaryTable(rows))}</pre>`;
+  const table = `<pre>${escapeHtml(summaryTable(rows) + skippedSummary(skipped))}</pre>`;
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Concord benchmark report</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}pre{font-size:11px;overflow-x:auto;background:#f6f6f6;padding:1em}figure{margin:1em 0}</style></head><body><h1>Concord benchmark report</h1><p>Produced by <code>${escapeHtml(command)}</code>. Figures are virtual-time measurements from the deterministic simulator: exact and reproducible from the seed.</p>${table}${sections}</body></html>\n`;
 }

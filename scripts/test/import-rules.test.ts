@@ -6,6 +6,7 @@ import {
   collectImports,
   findNondeterminism,
   findRepoSources,
+  findWorkspaceCycles,
   type PackageManifest,
   type SourceLocation,
   type Violation,
@@ -18,11 +19,21 @@ const protocolManifest: PackageManifest = {
   dependencies: ["@concord/core", "zod", "protobufjs"],
   devDependencies: ["@concord/kv", "@concord/sim", "@concord/check"],
 };
-const coreManifest: PackageManifest = { name: "@concord/core", dependencies: ["zod", "protobufjs"], devDependencies: ["@concord/kv"] };
+const coreManifest: PackageManifest = { name: "@concord/core", dependencies: ["zod", "protobufjs"], devDependencies: [] };
 const simManifest: PackageManifest = { name: "@concord/sim", dependencies: ["@concord/core", "@concord/kv", "zod"], devDependencies: [] };
 
+const labManifest: PackageManifest = {
+  name: "@concord/lab",
+  dependencies: ["@concord/core", "@concord/kv", "@concord/sim", "@concord/check", "@concord/raft", "@concord/multipaxos", "@concord/pbft", "@concord/cli", "@concord/bench", "@concord/testkit"],
+  devDependencies: [],
+};
+const everything = ["@concord/core", "@concord/kv", "@concord/sim", "@concord/check", "@concord/lab", "@concord/raft", "@concord/cli", "@concord/bench", "@concord/testkit"];
+const cliManifest: PackageManifest = { name: "@concord/cli", dependencies: everything, devDependencies: [] };
+const benchManifest: PackageManifest = { name: "@concord/bench", dependencies: everything, devDependencies: [] };
+
 function at(packageName: string, kind: "src" | "test" = "src", name = "x.ts"): SourceLocation {
-  return { file: `packages/${packageName}/${kind}/${name}`, packageName, kind };
+  const root = packageName === "bench" ? "bench" : `packages/${packageName}`;
+  return { file: `${root}/${kind}/${name}`, packageName, kind };
 }
 
 function rules(location: SourceLocation, source: string, manifest: PackageManifest): string[] {
@@ -59,6 +70,52 @@ describe("the import-rules checker itself", () => {
 
   test("lets protocol tests import kv, sim and check by package name", () => {
     expect(rules(at("raft", "test"), 'import { runSimulation } from "@concord/sim";\nimport { KvStateMachine } from "@concord/kv";', protocolManifest)).toEqual([]);
+  });
+
+  test("flags cli and bench importing each other, from src or tests, and lets each import lab", () => {
+    expect(rules(at("bench"), 'import { algorithms } from "@concord/cli";', benchManifest)).toContain("front-ends-are-leaves");
+    expect(rules(at("bench", "test"), 'import type { SimulationReport } from "@concord/cli";', benchManifest)).toContain("front-ends-are-leaves");
+    expect(rules(at("cli"), 'import { buildMatrix } from "@concord/bench";', cliManifest)).toContain("front-ends-are-leaves");
+    expect(rules(at("bench"), 'import { algorithms, simulate } from "@concord/lab";\nimport { runSimulation } from "@concord/sim";', benchManifest)).toEqual([]);
+    expect(rules(at("cli"), 'import { checkRun } from "@concord/lab";', cliManifest)).toEqual([]);
+  });
+
+  test("flags lab importing a front end or the test kit, and lets it import the protocols, sim, check, kv and core", () => {
+    expect(rules(at("lab"), 'import { runCli } from "@concord/cli";', labManifest)).toContain("lab-imports-below-it");
+    expect(rules(at("lab"), 'import { buildMatrix } from "@concord/bench";', labManifest)).toContain("lab-imports-below-it");
+    expect(rules(at("lab"), 'import { TestCluster } from "@concord/testkit";', labManifest)).toContain("lab-imports-below-it");
+    const below = ["core", "kv", "sim", "check", "raft", "multipaxos", "pbft"].map((name) => `import * as ${name} from "@concord/${name}";`).join("\n");
+    expect(rules(at("lab"), below, labManifest)).toEqual([]);
+  });
+
+  test("flags the test kit imported by any src, and lets any test import it", () => {
+    const source = 'import { TestCluster } from "@concord/testkit";';
+    expect(rules(at("raft"), source, { ...protocolManifest, dependencies: [...protocolManifest.dependencies, "@concord/testkit"] })).toContain("only-tests-import-testkit");
+    expect(rules(at("sim"), source, { ...simManifest, dependencies: ["@concord/testkit"] })).toContain("only-tests-import-testkit");
+    expect(rules(at("cli"), source, cliManifest)).toContain("only-tests-import-testkit");
+    expect(rules(at("bench"), source, benchManifest)).toContain("only-tests-import-testkit");
+    expect(rules(at("raft", "test"), source, { ...protocolManifest, devDependencies: ["@concord/testkit"] })).toEqual([]);
+    expect(rules(at("bench", "test"), source, benchManifest)).toEqual([]);
+    expect(rules(at("testkit", "src", "cluster.ts"), 'import { judge } from "./judge.ts";', { name: "@concord/testkit", dependencies: [], devDependencies: [] })).toEqual([]);
+  });
+
+  test("flags sim and check importing anything of ours but core and kv", () => {
+    const withAll = { ...simManifest, dependencies: everything };
+    expect(rules(at("sim"), 'import { raft } from "@concord/raft";', withAll)).toContain("runtime-imports-core-and-kv");
+    expect(rules(at("sim"), 'import { checkKvHistory } from "@concord/check";', withAll)).toContain("runtime-imports-core-and-kv");
+    expect(rules(at("check"), 'import { runSimulation } from "@concord/sim";', { ...withAll, name: "@concord/check" })).toContain("runtime-imports-core-and-kv");
+    expect(rules(at("sim"), 'import { createRng } from "@concord/core";\nimport { KvStateMachine } from "@concord/kv";', withAll)).toEqual([]);
+    // Their tests may run the simulator, the checker and the protocols together.
+    expect(rules(at("check", "test"), 'import { runSimulation } from "@concord/sim";', { ...withAll, name: "@concord/check" })).toEqual([]);
+  });
+
+  test("finds a cycle among workspace packages, through a devDependency too", () => {
+    const kv = { name: "@concord/kv", dependencies: ["@concord/core"], devDependencies: [] };
+    expect(findWorkspaceCycles([{ ...coreManifest, devDependencies: ["@concord/kv"] }, kv])).toEqual([["@concord/core", "@concord/kv", "@concord/core"]]);
+    expect(findWorkspaceCycles([coreManifest, kv])).toEqual([]);
+    const raftTests = { ...protocolManifest, devDependencies: ["@concord/testkit"] };
+    const testkitOnLab = { name: "@concord/testkit", dependencies: ["@concord/lab"], devDependencies: [] };
+    expect(findWorkspaceCycles([raftTests, testkitOnLab, labManifest])).toContainEqual(["@concord/lab", "@concord/raft", "@concord/testkit", "@concord/lab"]);
   });
 
   test("flags core importing any other Concord package", () => {
@@ -157,6 +214,11 @@ describe("the repository follows DESIGN.md's import rules", () => {
   test("finds the sources of core, kv and the protocols", () => {
     const packages = new Set(sources.filter((source) => source.location.kind === "src").map((source) => source.location.packageName));
     for (const name of ["core", "kv", "raft", "multipaxos", "pbft"]) expect(packages).toContain(name);
+  });
+
+  test("knows the lab and the test kit, and finds their sources", () => {
+    const packages = new Set(sources.map((source) => source.location.packageName));
+    for (const name of ["lab", "testkit", "cli", "bench"]) expect(packages).toContain(name);
   });
 
   test("every packages/*/src, packages/*/test and bench file obeys the rules", () => {

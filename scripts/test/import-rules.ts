@@ -26,6 +26,30 @@ export const replayablePackages: readonly string[] = ["sim"];
 /** allowedProtocolImports are the bare specifiers a protocol's src may use. */
 const allowedProtocolImports = ["@concord/core", "zod", "protobufjs"];
 
+/**
+ * runtimePackages are the runtimes and the checker (DESIGN.md "Import
+ * rules"): of ours they import core, and kv where they run KV workloads.
+ */
+export const runtimePackages: readonly string[] = ["sim", "net", "check"];
+
+/** runtimeImports are the Concord packages a runtime's src may import. */
+const runtimeImports = ["@concord/core", "@concord/kv"];
+
+/**
+ * labImports are the Concord packages the registry package (lab) may import:
+ * the protocols and everything below them, never a front end or the test kit.
+ */
+const labImports = ["@concord/core", "@concord/kv", "@concord/sim", "@concord/net", "@concord/check", ...protocolPackages.map((name) => `@concord/${name}`)];
+
+/** frontEnds are the leaves: each may import anything of ours but the other. */
+const frontEnds = new Map([
+  ["cli", "@concord/bench"],
+  ["bench", "@concord/cli"],
+]);
+
+/** testKit is the private package of in-memory test clusters: only tests import it. */
+const testKit = "@concord/testkit";
+
 /** clockAndTimerGlobals are what a replayable package must not use: the host's time and scheduling. */
 const clockAndTimerGlobals = new Set([
   "Date",
@@ -227,7 +251,10 @@ function isRelative(specifier: string): boolean {
 /**
  * checkImports applies DESIGN.md's import rules to the imports of one file:
  * core imports nothing of ours; protocols import only core, zod and
- * protobufjs; deterministic packages import no Node builtin; nobody reaches
+ * protobufjs; sim, net and check import only core and kv of ours; lab imports
+ * nothing above the protocols and runtimes; cli and bench import nothing of
+ * each other; only tests import the test kit; deterministic packages import
+ * no Node builtin; nobody reaches
  * into another package's files or past a package's `exports`; relative
  * imports name their `.ts` file; and every package imported is declared in
  * package.json.
@@ -267,6 +294,18 @@ export function checkImports(location: SourceLocation, imports: readonly ImportU
     }
     if (kind === "src" && protocolPackages.includes(packageName) && !allowedProtocolImports.includes(imported)) {
       add(use, "protocol-imports-only-core", `${packageName} may import only @concord/core, zod and protobufjs`);
+    }
+    if (kind === "src" && runtimePackages.includes(packageName) && imported.startsWith("@concord/") && !runtimeImports.includes(imported)) {
+      add(use, "runtime-imports-core-and-kv", `${packageName} may import of ours only ${runtimeImports.join(" and ")}`);
+    }
+    if (kind === "src" && packageName === "lab" && imported.startsWith("@concord/") && !labImports.includes(imported)) {
+      add(use, "lab-imports-below-it", `lab may import of ours only ${labImports.join(", ")}`);
+    }
+    if (frontEnds.get(packageName) === imported) {
+      add(use, "front-ends-are-leaves", `${packageName} must import nothing of ${imported}: the front ends share what lies below them (@concord/lab)`);
+    }
+    if (kind === "src" && imported === testKit && packageName !== "testkit") {
+      add(use, "only-tests-import-testkit", `${testKit} is for tests (packages/*/test, bench/test), not ${packageName}'s src`);
     }
     if (manifest !== undefined && imported !== manifest.name) {
       // Tests also see the root's devDependencies (vitest), which every workspace package resolves.
@@ -349,4 +388,38 @@ export function findRepoSources(repoRoot: string): RepoSource[] {
     }
   }
   return sources;
+}
+
+/** findWorkspaceManifests reads the package.json of every workspace package: packages/* and bench. */
+export function findWorkspaceManifests(repoRoot: string): PackageManifest[] {
+  const dirs = readdirSync(join(repoRoot, "packages"))
+    .sort()
+    .map((name) => join(repoRoot, "packages", name));
+  dirs.push(join(repoRoot, "bench"));
+  return dirs.flatMap((dir) => readManifest(dir) ?? []);
+}
+
+/**
+ * findWorkspaceCycles lists each cycle among workspace packages through their
+ * dependencies and devDependencies, as the package names around it. pnpm
+ * warns of these at install (it cannot order the packages' builds), and a
+ * devDependency closes a cycle as surely as a dependency: core's tests once
+ * needed kv, which needs core.
+ */
+export function findWorkspaceCycles(manifests: readonly PackageManifest[]): string[][] {
+  const edges = new Map(manifests.map((manifest) => [manifest.name, [...manifest.dependencies, ...manifest.devDependencies]]));
+  const cycles: string[][] = [];
+  const done = new Set<string>();
+  const visit = (name: string, path: string[]): void => {
+    const at = path.indexOf(name);
+    if (at !== -1) {
+      cycles.push([...path.slice(at), name]);
+      return;
+    }
+    if (done.has(name)) return;
+    for (const next of edges.get(name) ?? []) if (edges.has(next)) visit(next, [...path, name]);
+    done.add(name);
+  };
+  for (const name of [...edges.keys()].sort()) visit(name, []);
+  return cycles;
 }

@@ -1,8 +1,8 @@
+import { checkRun } from "@concord/lab";
 import { runCheckCommand } from "./commands/check.ts";
 import { runSimCommand } from "./commands/sim.ts";
 import { runSwarmCommand } from "./commands/swarm.ts";
 import { type CommandIo, UsageError } from "./io.ts";
-import { checkRun } from "./check-run.ts";
 
 const commands = ["sim", "swarm", "check"] as const;
 

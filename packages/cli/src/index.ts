@@ -1,9 +1,6 @@
-// @concord/cli: the `concord` command, and the algorithm registry that the benchmarks share.
-export { algorithms, algorithmNames, findAlgorithm, isBaseline, clusterSizes } from "./algorithms.ts";
+// @concord/cli: the `concord` command. The algorithm registry, simulate-and-judge and replay commands it
+// shares with the benchmarks live below it, in @concord/lab.
 export { runCli } from "./cli.ts";
-export { runSimCommand, renderReport } from "./commands/sim.ts";
-export { simulate, type SimulationReport, type SimulateOptions, type HistoryChecker, type HistoryVerdict } from "./simulate.ts";
+export { runSimCommand, renderReport, type SimCommandReport } from "./commands/sim.ts";
 export { type CommandIo, UsageError } from "./io.ts";
-export { renderTable } from "./table.ts";
-export { checkRun, checkRunMaxSteps, checkRunWallClockLimitMs, checkRunBudgetMs } from "./check-run.ts";
 export { runCheckCommand } from "./commands/check.ts";

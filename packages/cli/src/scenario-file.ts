@@ -1,5 +1,5 @@
 import { ConfigError } from "@concord/core";
-import { type ScenarioInput, replayCommand, resolveScenario } from "@concord/sim";
+import { type ScenarioInput, resolveScenario } from "@concord/sim";
 import type { CommandIo } from "./io.ts";
 import { UsageError } from "./io.ts";
 
@@ -43,25 +43,4 @@ export function readScenarioFile(path: string, io: CommandIo): ScenarioInput {
 export function scenarioFileUsageError(error: ConfigError, path: string | undefined): UsageError {
   const inScenario = error.field === "scenario" || error.field.startsWith("scenario.");
   return new UsageError(path !== undefined && inScenario ? `--scenario-file ${path}: ${error.message}` : error.message);
-}
-
-/** ReplayableRun is what a replay command needs of a run: the simulator's replay fields, the scenario by name or as an object. */
-export type ReplayableRun = Omit<Parameters<typeof replayCommand>[0], "scenario"> & { readonly scenario: string | ScenarioInput };
-
-/**
- * replayCommandFor is the command that replays a run: the simulator's own
- * replay command, with `--scenario-file <path>` in place of `--scenario` when
- * the scenario came from a file, so that a bug report carries its fault
- * schedule.
- */
-export function replayCommandFor(run: ReplayableRun, scenarioFile: string | undefined): string {
-  if (typeof run.scenario === "string") return replayCommand({ ...run, scenario: run.scenario });
-  const name = run.scenario.name;
-  const replay = replayCommand({ ...run, scenario: name });
-  return scenarioFile === undefined ? replay : replay.replace(` --scenario ${name} `, ` --scenario-file ${shellQuote(scenarioFile)} `);
-}
-
-/** shellQuote quotes a word for a POSIX shell when it holds anything but safe characters. */
-export function shellQuote(word: string): string {
-  return /^[\w./:@%+=,-]+$/.test(word) ? word : `'${word.replaceAll("'", "'\\''")}'`;
 }

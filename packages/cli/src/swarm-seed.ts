@@ -1,8 +1,5 @@
+import { type ReplayRun, checkRun, findAlgorithm, replayCommand, simulate } from "@concord/lab";
 import type { ScenarioInput } from "@concord/sim";
-import { findAlgorithm } from "./algorithms.ts";
-import { checkRun } from "./check-run.ts";
-import { type ReplayableRun, replayCommandFor } from "./scenario-file.ts";
-import { simulate } from "./simulate.ts";
 
 /**
  * SeedTask is one run of a swarm: plain data, so that it can cross to a
@@ -53,7 +50,7 @@ const noCrashes: SeedCrashes = { crashes: 0, lostRecords: 0, torn: 0 };
 export function runSeedTask(task: SeedTask): SeedOutcome {
   const { algo, nodes, seed } = task;
   const run = simulatedRun(task);
-  const replay = replayCommandFor(run, task.scenarioFile);
+  const replay = replayCommand(run, where(task));
   const algorithm = findAlgorithm(algo);
   if (algorithm === undefined) return { algo, nodes, seed, problems: [`no algorithm named "${algo}"`], replay, paths: {}, crashes: noCrashes };
   try {
@@ -65,7 +62,7 @@ export function runSeedTask(task: SeedTask): SeedOutcome {
     // The replay carries every option the run used, those chaos drew from the seed included (issue 10).
     const usedOptions = Object.keys(report.options).length > 0 ? { protocolOptions: report.options } : {};
     const crashes = { crashes: report.crashes.crashes, lostRecords: report.crashes.lostRecords, torn: report.crashes.torn };
-    return { algo, nodes, seed, problems, replay: replayCommandFor({ ...run, ...usedOptions }, task.scenarioFile), paths: report.paths, crashes };
+    return { algo, nodes, seed, problems, replay: replayCommand({ ...run, ...usedOptions }, where(task)), paths: report.paths, crashes };
   } catch (error) {
     const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     return { algo, nodes, seed, problems: [`the run threw ${text}`], replay, paths: {}, crashes: noCrashes };
@@ -74,11 +71,11 @@ export function runSeedTask(task: SeedTask): SeedOutcome {
 
 /** seedFailure is the outcome of a seed whose run could not report (its worker died). */
 export function seedFailure(task: SeedTask, problem: string): SeedOutcome {
-  return { algo: task.algo, nodes: task.nodes, seed: task.seed, problems: [problem], replay: replayCommandFor(simulatedRun(task), task.scenarioFile), paths: {}, crashes: noCrashes };
+  return { algo: task.algo, nodes: task.nodes, seed: task.seed, problems: [problem], replay: replayCommand(simulatedRun(task), where(task)), paths: {}, crashes: noCrashes };
 }
 
 /** simulatedRun is the part of a task that the simulator and the replay command read. */
-function simulatedRun(task: SeedTask): ReplayableRun {
+function simulatedRun(task: SeedTask): ReplayRun {
   return {
     algo: task.algo,
     nodes: task.nodes,
@@ -88,4 +85,9 @@ function simulatedRun(task: SeedTask): ReplayableRun {
     ...(task.clients !== undefined ? { clients: task.clients } : {}),
     ...(task.protocolOptions !== undefined ? { protocolOptions: task.protocolOptions } : {}),
   };
+}
+
+/** where names the file a task's scenario came from, for its replay command. */
+function where(task: SeedTask): { scenarioFile?: string } {
+  return task.scenarioFile !== undefined ? { scenarioFile: task.scenarioFile } : {};
 }

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { AlgorithmDefinition, Ready } from "@concord/core";
 import { type ScenarioInput, runSimulation } from "@concord/sim";
-import { algorithms, checkRun, clusterSizes, simulate } from "@concord/cli";
+import { algorithms, checkRun, clusterSizes, simulate } from "@concord/lab";
 
 const seeds = 20;
 

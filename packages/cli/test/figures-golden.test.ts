@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { scenarioNames } from "@concord/sim";
-import { algorithms, checkRun, clusterSizes, simulate } from "@concord/cli";
+import { algorithms, checkRun, clusterSizes, simulate } from "@concord/lab";
 
 const figuresPath = new URL("./testdata/figures.json", import.meta.url);
 const seeds = [1, 2, 3];

@@ -5,7 +5,7 @@
 // fault model: the test fails naming it. The seeds are those of swarm-seeds.ts
 // (CONCORD_PATH_SEEDS raises them for a soak run).
 import { describe, expect, it } from "vitest";
-import { algorithms, checkRun, simulate } from "@concord/cli";
+import { algorithms, checkRun, simulate } from "@concord/lab";
 import { swarmSeedsFor } from "./swarm-seeds.ts";
 
 /**

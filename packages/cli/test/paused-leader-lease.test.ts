@@ -6,7 +6,7 @@
 // Raft seeds and 12 of 20 Multi-Paxos seeds then fail).
 import { describe, expect, it } from "vitest";
 import { type ScenarioInput, runSimulation } from "@concord/sim";
-import { checkRun, findAlgorithm } from "@concord/cli";
+import { checkRun, findAlgorithm } from "@concord/lab";
 
 const pausedLeader: ScenarioInput = {
   name: "paused-leader-cut-off",

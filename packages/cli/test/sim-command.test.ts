@@ -4,6 +4,9 @@ import { describe, expect, it } from "vitest";
 import { runCli } from "@concord/cli";
 import { captureIo } from "./helpers.ts";
 
+/** soloCrashedForGood crashes solo's only server at once and never restarts it. */
+const soloCrashedForGood = { name: "solo-down", description: "", livenessTimeoutMs: 1000, workload: { ops: 10 }, faults: [{ type: "crash", atMs: 0, target: "leader" }] };
+
 function run(args: string[]): { code: number; out: string; err: string } {
   const io = captureIo();
   const code = runCli(args, io);
@@ -60,12 +63,37 @@ describe("concord sim", () => {
     expect(err).toMatch(message as RegExp);
   });
 
-  it("exits 1 and prints the replay command when a run breaks its guarantees", () => {
-    // solo tolerates no faults: a silent Byzantine server stops all progress, which the liveness check reports.
-    const { code, err, out } = run(["sim", "--algo", "solo", "--scenario", "byzantine", "--seed", "2", "--ops", "10", "--json"]);
-    expect(code).toBe(1);
-    expect(JSON.parse(out).invariantViolations[0].invariant).toBe("liveness");
-    expect(err).toContain("pnpm concord sim --algo solo --nodes 1 --scenario byzantine --seed 2 --ops 10");
+  it("exits 1 and prints a replay command that replays the run when it breaks its guarantees", () => {
+    // solo's one server crashes and never comes back: no operation completes, which the liveness check reports.
+    const io = captureIo({ "down.json": JSON.stringify(soloCrashedForGood) });
+    expect(runCli(["sim", "--algo", "solo", "--scenario-file", "down.json", "--seed", "2", "--ops", "10", "--no-encode", "--json"], io)).toBe(1);
+    const report = JSON.parse(io.out);
+    expect(report.invariantViolations[0].invariant).toBe("liveness");
+    expect(report.applicable).toBe(true);
+    const replay = /replay with: (.*)$/m.exec(io.err)?.[1] ?? "";
+    expect(replay).toBe("pnpm concord sim --algo solo --nodes 1 --scenario-file down.json --seed 2 --ops 10 --no-encode");
+    const again = captureIo(io.files);
+    expect(runCli([...replay.replace(/^pnpm concord /, "").split(" "), "--json"], again)).toBe(1);
+    expect(again.out).toBe(io.out);
+  });
+});
+
+describe("a scenario whose faults the algorithm does not promise to tolerate", () => {
+  it("is reported as not applicable to solo, with why, and exits 0 with a message", () => {
+    const { code, out, err } = run(["sim", "--algo", "solo", "--scenario", "byzantine", "--seed", "2", "--ops", "10", "--json"]);
+    expect(code).toBe(0);
+    const report = JSON.parse(out);
+    expect(report.applicable).toBe(false);
+    expect(report.notApplicableReason).toBe("solo on 1 node tolerates no faulty replica, and this run makes its only replica Byzantine");
+    expect(err).toMatch(/^not applicable: solo on 1 node tolerates no faulty replica, .* not a bug \(replay with: pnpm concord sim --algo solo --nodes 1 --scenario byzantine --seed 2 --ops 10\)\n$/);
+    expect(err).not.toContain("broke its guarantees");
+  });
+
+  it("says so in the table too", () => {
+    const { code, out } = run(["sim", "--algo", "solo", "--scenario", "byzantine", "--ops", "10"]);
+    expect(code).toBe(0);
+    expect(out).toMatch(/^applicable +NO: solo on 1 node tolerates no faulty replica/m);
+    expect(run(["sim", "--algo", "solo", "--ops", "10"]).out).toMatch(/^applicable +yes$/m);
   });
 });
 
@@ -85,7 +113,7 @@ describe("concord sim --option", () => {
   it("passes protocol options through and prints them in the replay command", () => {
     const io = captureIo();
     const code = runCli(["sim", "--algo", "raft", "--scenario", "byzantine", "--byzantine-strategy", "corrupt", "--seed", "2", "--ops", "40", "--option", "preVote=false", "--option", "electionTimeoutTicks=30", "--json"], io);
-    expect(code).toBe(1); // Raft does not survive a lying replica (see the Byzantine test below)
+    expect(code).toBe(0); // a lying replica is outside Raft's fault model: not applicable, whatever it broke
     expect(io.err).toContain("--option electionTimeoutTicks=30 --option preVote=false");
   });
 
@@ -112,7 +140,9 @@ describe("crash-fault-tolerant algorithms under Byzantine strategies", () => {
       const report = JSON.parse(io.out);
       expect(report.byzantine).toEqual({ nodes: [1], strategy });
       expect(typeof report.linearizable).toBe("boolean");
-      expect(code).toBe(report.linearizable && report.invariantViolations.length === 0 ? 0 : 1);
+      // A replica that goes quiet or slow fails as a crash-fault model allows; the others lie, and the run is not applicable.
+      expect(report.applicable).toBe(strategy === "silent" || strategy === "delay");
+      expect(code).toBe(!report.applicable || (report.linearizable && report.invariantViolations.length === 0) ? 0 : 1);
     }
   });
 
@@ -122,6 +152,7 @@ describe("crash-fault-tolerant algorithms under Byzantine strategies", () => {
       const io = captureIo();
       runCli(["sim", "--algo", "raft", "--scenario", "byzantine", "--byzantine-strategy", "corrupt", "--seed", String(seed), "--ops", "60", "--json"], io);
       const report = JSON.parse(io.out);
+      expect(report.applicable).toBe(false);
       if (report.linearizable === false) broken.push(seed);
     }
     expect(broken.length).toBeGreaterThan(0);
@@ -173,9 +204,7 @@ describe("concord sim --scenario-file", () => {
   });
 
   it("prints a replay command that carries the file when a run breaks its guarantees", () => {
-    // solo tolerates no fault: a silent Byzantine server stops all progress, which the liveness check reports.
-    const fatal = { name: "solo-down", description: "", byzantine: 1, livenessTimeoutMs: 1000, workload: { ops: 10 } };
-    const io = captureIo({ "my scenarios/solo down.json": JSON.stringify(fatal) });
+    const io = captureIo({ "my scenarios/solo down.json": JSON.stringify(soloCrashedForGood) });
     expect(runCli(["sim", "--algo", "solo", "--scenario-file", "my scenarios/solo down.json", "--seed", "3", "--json"], io)).toBe(1);
     expect(io.err).toContain("pnpm concord sim --algo solo --nodes 1 --scenario-file 'my scenarios/solo down.json' --seed 3");
   });

@@ -3,8 +3,7 @@
 // and each protocol's snapshot or checkpoint interval is set to its smallest values, so that
 // crashes land between a snapshot and the sync that makes it durable. CONCORD_SEEDS raises the count.
 import { describe, expect, it } from "vitest";
-import { checkRun, findAlgorithm, simulate } from "@concord/cli";
-import { replayCommand } from "@concord/sim";
+import { checkRun, findAlgorithm, replayCommand, simulate } from "@concord/lab";
 
 const seeds = Number(process.env["CONCORD_SEEDS"] ?? 40);
 

@@ -33,8 +33,8 @@ describe("concord swarm", () => {
   });
 
   it("exits 1 and ends with every failing seed and a replay command that carries the scenario file", async () => {
-    // solo tolerates no fault: a silent Byzantine server stops all progress, which the liveness check reports.
-    const scenario = { name: "solo-down", description: "", byzantine: 1, livenessTimeoutMs: 500, workload: { ops: 5 } };
+    // solo's one server crashes and never comes back: no operation completes, which the liveness check reports.
+    const scenario = { name: "solo-down", description: "", livenessTimeoutMs: 500, workload: { ops: 5 }, faults: [{ type: "crash", atMs: 0, target: "leader" }] };
     const { code, out } = await swarm(["--algo", "solo", "--scenario-file", "down.json", "--seeds", "3", "--jobs", "2"], { "down.json": JSON.stringify(scenario) });
     expect(code).toBe(1);
     expect(out).toMatch(/^solo\s+1\s+3\s+3\s/m);
@@ -43,6 +43,13 @@ describe("concord swarm", () => {
       expect(out).toContain(`solo n=1 seed ${seed}: [liveness]`);
       expect(out).toContain(`replay: pnpm concord sim --algo solo --nodes 1 --scenario-file down.json --seed ${seed}`);
     }
+  });
+
+  it("skips, and says so, an algorithm that does not promise to tolerate the scenario's faults, and exits 0 when nothing is left", async () => {
+    const { code, out, err } = await swarm(["--algo", "solo", "--scenario", "byzantine", "--seeds", "3"]);
+    expect(code).toBe(0);
+    expect(out).toBe("");
+    expect(err).toBe("swarm: skipping solo: not applicable: solo on 1 node tolerates no faulty replica, and this run makes its only replica Byzantine\nswarm: nothing to run\n");
   });
 
   it("prints one JSON object with --json, failures included, and --algo all runs every algorithm that accepts --nodes", async () => {

@@ -6,11 +6,12 @@
 import { describe, expect, it } from "vitest";
 import type { z } from "zod";
 import { type AnyAlgorithm, type OptionValue, parseConfig } from "@concord/core";
-import { algorithms, checkRun, findAlgorithm, runCli, simulate } from "@concord/cli";
+import { runCli } from "@concord/cli";
+import { algorithms, checkRun, findAlgorithm, replayCommand, simulate } from "@concord/lab";
 import { multiPaxosOptionsSchema } from "@concord/multipaxos";
 import { pbftOptionsSchema } from "@concord/pbft";
 import { raftOptionsSchema } from "@concord/raft";
-import { replayCommand, swarmOptions } from "@concord/sim";
+import { swarmOptions } from "@concord/sim";
 import { captureIo } from "./helpers.ts";
 import { swarmSeedsFor } from "./swarm-seeds.ts";
 

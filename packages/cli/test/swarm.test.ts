@@ -1,8 +1,7 @@
 // Swarm testing: the `chaos` scenario draws its own fault mix from each seed, for
 // every registered algorithm. CONCORD_SWARM_SEEDS raises the seed count for long runs.
 import { describe, expect, it } from "vitest";
-import { algorithms, checkRun, clusterSizes, simulate } from "@concord/cli";
-import { replayCommand } from "@concord/sim";
+import { algorithms, checkRun, clusterSizes, replayCommand, simulate } from "@concord/lab";
 
 const seeds = Number(process.env["CONCORD_SWARM_SEEDS"] ?? 10);
 const firstSeed = Number(process.env["CONCORD_SWARM_FIRST_SEED"] ?? 1);

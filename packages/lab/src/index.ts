@@ -1,2 +1,9 @@
-// The lab package is being built (issue 11): the registry, simulate-and-judge and replay commands move here from packages/cli.
-export {};
+// @concord/lab: what the front ends (the concord command and the benchmarks) share, below both of them:
+// the algorithm registry, running and judging one simulated run, whether a run's faults are ones the
+// algorithm promises to tolerate, and the command that replays a run.
+export { algorithms, algorithmNames, findAlgorithm, isBaseline, clusterSizes } from "./algorithms.ts";
+export { simulate, type SimulationReport, type SimulateOptions, type HistoryChecker, type HistoryVerdict } from "./simulate.ts";
+export { checkRun, checkRunMaxSteps, checkRunWallClockLimitMs } from "./check-run.ts";
+export { applicability, crashLikeStrategies, type Applicability, type ApplicabilityQuestion } from "./applicability.ts";
+export { replayCommand, replayRunOf, shellQuote, type ReplayRun, type ReplayWhere } from "./replay-command.ts";
+export { renderTable } from "./table.ts";

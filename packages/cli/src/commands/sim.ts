@@ -1,12 +1,10 @@
 import { kvHistoryToJsonl } from "@concord/check";
 import { ConfigError } from "@concord/core";
 import { type SimulationResult, byzantineStrategyNames, scenarioNames } from "@concord/sim";
-import { algorithmNames, clusterSizes, findAlgorithm } from "../algorithms.ts";
+import { type Applicability, type HistoryChecker, type SimulationReport, algorithmNames, applicability, clusterSizes, findAlgorithm, renderTable, replayCommand, simulate } from "@concord/lab";
 import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
-import { readScenarioFile, replayCommandFor, scenarioFileUsageError } from "../scenario-file.ts";
-import { type HistoryChecker, type SimulationReport, simulate } from "../simulate.ts";
-import { renderTable } from "../table.ts";
+import { readScenarioFile, scenarioFileUsageError } from "../scenario-file.ts";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
   algo: { type: "string", description: "algorithm to run (required)" },
@@ -29,10 +27,19 @@ const flags: Readonly<Record<string, FlagSpec>> = {
 const usage = "concord sim --algo <name> [--nodes <n>] [--scenario <name> | --scenario-file <path>] [--seed <s>] [--ops <k>] [--clients <c>] [--json]";
 
 /**
+ * SimCommandReport is what `concord sim --json` prints: the run's report, and
+ * whether the algorithm promises to tolerate the run's faults (with why not).
+ */
+export type SimCommandReport = SimulationReport & { readonly applicable: boolean; readonly notApplicableReason?: string };
+
+/**
  * runSimCommand implements `concord sim`: one simulated run, printed as a
  * table or (with --json) one JSON object. Exit code 0 when the run kept every
  * invariant and its history is linearizable (or unchecked), 1 when not, 2 for
- * bad flags.
+ * bad flags. A run whose faults the algorithm does not promise to tolerate
+ * (solo's only replica lying, Raft facing a corrupting replica) is reported
+ * as not applicable and exits 0 whatever it broke: its figures are shown,
+ * but a broken guarantee there is the design's, not a bug.
  */
 export function runSimCommand(args: readonly string[], io: CommandIo, checker: HistoryChecker): number {
   const { values } = parseFlags(args, flags, false);
@@ -71,10 +78,12 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
     ...(Object.keys(protocolOptions).length > 0 ? { protocolOptions } : {}),
     ...(values["no-encode"] === true ? { encode: false } : {}),
   };
+  let fit: Applicability;
   const started = performance.now();
   let report: SimulationReport;
   let history: SimulationResult["history"];
   try {
+    fit = applicability({ algorithm, ...run });
     ({ report, result: { history } } = simulate({ algorithm, ...run }, checker));
   } catch (error) {
     if (error instanceof ConfigError) throw scenarioFileUsageError(error, typeof scenarioFile === "string" ? scenarioFile : undefined);
@@ -85,20 +94,25 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   if (typeof historyPath === "string") io.writeFile(historyPath, kvHistoryToJsonl(history));
   // The replay carries every option the run used, those chaos drew included (the same seed would draw them again).
   const usedOptions = Object.keys(report.options).length > 0 ? { protocolOptions: report.options } : {};
-  const replay = replayCommandFor({ algo: algoName, ...run, ...usedOptions }, typeof scenarioFile === "string" ? scenarioFile : undefined);
+  const replay = replayCommand({ algo: algoName, ...run, ...usedOptions }, typeof scenarioFile === "string" ? { scenarioFile } : {});
+  const judged: SimCommandReport = fit.applicable ? { ...report, applicable: true } : { ...report, applicable: false, notApplicableReason: fit.reason };
   if (values["json"] === true) {
-    const output = values["wall-clock"] === true ? { ...report, wallSeconds: Math.round(wallSeconds * 1000) / 1000 } : report;
+    const output = values["wall-clock"] === true ? { ...judged, wallSeconds: Math.round(wallSeconds * 1000) / 1000 } : judged;
     io.stdout(JSON.stringify(output) + "\n");
   } else {
-    io.stdout(renderReport(report, values["wall-clock"] === true ? wallSeconds : undefined));
+    io.stdout(renderReport(judged, values["wall-clock"] === true ? wallSeconds : undefined));
+  }
+  if (!fit.applicable) {
+    io.stderr(`not applicable: ${fit.reason}; the figures are shown, but a guarantee broken here is the design's, not a bug (replay with: ${replay})\n`);
+    return 0;
   }
   const healthy = report.invariantViolations.length === 0 && report.linearizable !== false;
   if (!healthy) io.stderr(`run broke its guarantees; replay with: ${replay}\n`);
   return healthy ? 0 : 1;
 }
 
-/** renderReport prints one run as a readable table. */
-export function renderReport(report: SimulationReport, wallSeconds: number | undefined): string {
+/** renderReport prints one run as a readable table; a run that is not applicable says so, and why, under its verdicts. */
+export function renderReport(report: SimCommandReport, wallSeconds: number | undefined): string {
   const rows: string[][] = [
     ["field", "value"],
     ["algo", report.algo],
@@ -115,6 +129,7 @@ export function renderReport(report: SimulationReport, wallSeconds: number | und
     ["leader changes", String(report.leaderChanges)],
     ["linearizable", report.linearizable === null ? `unknown (${report.linearizability})` : report.linearizable ? "yes" : `NO (${report.linearizability})`],
     ["invariant violations", String(report.invariantViolations.length)],
+    ["applicable", report.applicable ? "yes" : `NO: ${report.notApplicableReason ?? "?"}`],
   ];
   if (report.byzantine.nodes.length > 0) rows.push(["byzantine", `nodes ${report.byzantine.nodes.join(",")} play ${report.byzantine.strategy ?? "?"}`]);
   if (wallSeconds !== undefined) rows.push(["wall seconds", wallSeconds.toFixed(3)]);

@@ -1,13 +1,12 @@
 import { availableParallelism } from "node:os";
 import { type AnyAlgorithm, ConfigError } from "@concord/core";
 import { type ScenarioInput, type SimulationOptions, runSimulation, scenarioNames } from "@concord/sim";
-import { algorithmNames, algorithms, clusterSizes, findAlgorithm } from "../algorithms.ts";
+import { algorithmNames, algorithms, applicability, clusterSizes, findAlgorithm, renderTable } from "@concord/lab";
 import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
 import { readScenarioFile, scenarioFileUsageError } from "../scenario-file.ts";
 import { type TimedOutcome, runSeedsOnWorkers } from "../swarm-pool.ts";
 import type { SeedOutcome, SeedTask } from "../swarm-seed.ts";
-import { renderTable } from "../table.ts";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
   algo: { type: "string", description: `algorithm to run, or all of them: ${[...algorithmNames, "all"].join(", ")} (required)` },
@@ -70,6 +69,10 @@ export async function runSwarmCommand(args: readonly string[], io: CommandIo): P
     return 0;
   }
   const plan = planSwarm(values, io);
+  if (plan.clusters.length === 0) {
+    io.stderr(plan.skipped.map((line) => `swarm: ${line}\n`).join("") + "swarm: nothing to run\n");
+    return 0;
+  }
   const progress = progressReporter(plan.tasks.length, values, io);
   const tallies = new Map<string, AlgorithmTally>(plan.clusters.map(({ algorithm, nodes }) => [algorithm.name, newTally(algorithm.name, nodes, algorithm.hardPaths?.map((path) => path.name) ?? [])]));
   const failures: SeedOutcome[] = [];
@@ -130,11 +133,17 @@ function planSwarm(values: Record<string, string | boolean | string[] | undefine
   for (const algorithm of chosen) {
     const nodes = nodesFlag ?? clusterSizes(algorithm, [1])[0] ?? 1;
     const sizeError = algorithm.clusterSizeError(nodes);
-    if (sizeError === undefined) clusters.push({ algorithm, nodes });
-    else if (algo === "all") skipped.push(`skipping ${algorithm.name}: ${sizeError}`);
-    else throw new UsageError(`--nodes: ${sizeError}`);
+    if (sizeError !== undefined) {
+      if (algo !== "all") throw new UsageError(`--nodes: ${sizeError}`);
+      skipped.push(`skipping ${algorithm.name}: ${sizeError}`);
+      continue;
+    }
+    // A scenario whose faults the algorithm does not promise to tolerate would fail every seed by design: it is skipped, and said so.
+    const fit = applicability({ algorithm, nodes, scenario });
+    if (fit.applicable) clusters.push({ algorithm, nodes });
+    else skipped.push(`skipping ${algorithm.name}: not applicable: ${fit.reason}`);
   }
-  if (clusters.length === 0) throw new UsageError(`--nodes: no algorithm runs on ${nodesFlag} nodes`);
+  if (clusters.length === 0 && !skipped.some((line) => line.includes(": not applicable: "))) throw new UsageError(`--nodes: no algorithm runs on ${nodesFlag} nodes`);
   for (const { algorithm, nodes } of clusters) probeRun({ algorithm, nodes, scenario, seed: firstSeed, protocolOptions }, typeof scenarioFile === "string" ? scenarioFile : undefined);
 
   const tasks: SeedTask[] = [];

@@ -4,8 +4,9 @@ import { pbft } from "@concord/pbft";
 import { raft } from "@concord/raft";
 
 /**
- * algorithms is the one place where an algorithm is registered: the CLI, the
- * simulator runs and the benchmarks all take their list from here.
+ * algorithms is the one place where an algorithm is registered: the concord
+ * command, the benchmarks and the tests that run every algorithm all take
+ * their list from here.
  */
 export const algorithms: readonly AnyAlgorithm[] = [solo, raft, multipaxos, pbft];
 

@@ -16,12 +16,6 @@ export const checkRunMaxSteps = defaultMaxSteps;
 export const checkRunWallClockLimitMs = defaultWallClockLimitMs;
 
 /**
- * checkRunBudgetMs was the check's wall-clock budget; it is now the safety net.
- * @deprecated use checkRunMaxSteps (the budget) or checkRunWallClockLimitMs (the safety net).
- */
-export const checkRunBudgetMs = checkRunWallClockLimitMs;
-
-/**
  * checkRun is the checker every `concord sim` run and benchmark row goes
  * through: the run's KV history against the KV model, key by key, within a
  * step budget. An `unknown` summary names the limit that stopped the search:

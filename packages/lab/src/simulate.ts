@@ -45,7 +45,7 @@ export interface HistoryVerdict {
   readonly summary: string;
 }
 
-/** HistoryChecker checks a run's history; the CLI plugs in @concord/check's checker. */
+/** HistoryChecker checks a run's history; the front ends plug in `checkRun`, @concord/check's checker within a step budget. */
 export type HistoryChecker = (result: SimulationResult) => HistoryVerdict;
 
 /** simulate runs one simulation and checks its history. */
