@@ -16,6 +16,7 @@ export { type StateMachine } from "./state-machine.ts";
 export { RejectionCounter, type Rejections } from "./rejection-counter.ts";
 export { type ClientRequest, type Execution, SessionStateMachine, defaultMaxSessions } from "./sessions.ts";
 export { ClientSession, drawSessionKey, maxSequence, maxSessionKey } from "./client-session.ts";
+export { ClientOutbox, type OutstandingRequest } from "./client-outbox.ts";
 export {
   type DurableState,
   type Storage,

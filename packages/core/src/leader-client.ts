@@ -1,10 +1,9 @@
 import type { ClientContext } from "./algorithm.ts";
-import type { Client, ClientReady, Completion, SubmitOptions, SubmitResult } from "./client.ts";
+import type { Client, ClientReady, SubmitOptions, SubmitResult } from "./client.ts";
+import { ClientOutbox } from "./client-outbox.ts";
 import { ClientSession } from "./client-session.ts";
 import { assert } from "./errors.ts";
 import type { NodeId } from "./ids.ts";
-import type { Outbound } from "./replica.ts";
-import { overloaded, timedOut } from "./results.ts";
 
 /** LeaderRequest is what a leader-based client sends: one session request. */
 export interface LeaderRequest {
@@ -52,10 +51,7 @@ export class LeaderClient<M> implements Client<M> {
   readonly id: NodeId;
   private readonly replicas: readonly NodeId[];
   private leaderGuess: NodeId;
-  private readonly session: ClientSession;
-  private pending: { request: LeaderRequest; ticksSinceSend: number; ticksSinceSubmit: number } | undefined;
-  private outbox: Outbound<M>[] = [];
-  private completions: Completion[] = [];
+  private readonly outbox: ClientOutbox<M, LeaderRequest>;
 
   constructor(
     context: ClientContext,
@@ -66,48 +62,37 @@ export class LeaderClient<M> implements Client<M> {
     assert(timing.retryTicks > 0 && timing.giveUpTicks >= timing.retryTicks, "client timing: need 0 < retryTicks <= giveUpTicks");
     this.id = context.id;
     this.replicas = context.replicas;
+    // The leader guess is drawn before the session key: the order of the client's Rng draws is part of a seed's run.
     this.leaderGuess = context.replicas[context.rng.nextInt(context.replicas.length)] as NodeId;
-    this.session = new ClientSession(context);
+    this.outbox = new ClientOutbox(new ClientSession(context), timing.giveUpTicks);
   }
 
   /** sessionKey is the key of this client object's session. */
   get sessionKey(): number {
-    return this.session.key;
+    return this.outbox.sessionKey;
   }
 
   submit(command: Uint8Array, options: SubmitOptions): SubmitResult {
-    if (this.pending !== undefined) return { kind: "rejected", rejection: overloaded(1) };
-    const next = this.session.next();
-    if ("rejection" in next) return { kind: "rejected", rejection: next.rejection };
-    const request: LeaderRequest = { clientId: this.id, session: this.session.key, sequence: next.sequence, command, readOnly: options.readOnly };
-    this.pending = { request, ticksSinceSend: 0, ticksSinceSubmit: 0 };
-    this.send(this.leaderGuess);
-    return { kind: "accepted", sequence: next.sequence };
+    const submitted = this.outbox.open((sequence) => ({ clientId: this.id, session: this.outbox.sessionKey, sequence, command, readOnly: options.readOnly }));
+    if (submitted.kind === "accepted") this.send(this.leaderGuess);
+    return submitted;
   }
 
   tick(): void {
-    const pending = this.pending;
-    if (pending === undefined) return;
-    pending.ticksSinceSubmit++;
-    pending.ticksSinceSend++;
-    if (pending.ticksSinceSubmit >= this.timing.giveUpTicks) {
-      this.finish({ sequence: pending.request.sequence, outcome: { kind: "indeterminate", rejection: timedOut(pending.ticksSinceSubmit) } });
-      return;
-    }
-    if (pending.ticksSinceSend >= this.timing.retryTicks) {
-      this.leaderGuess = this.nextReplica(this.leaderGuess);
-      this.send(this.leaderGuess);
-    }
+    const pending = this.outbox.tick();
+    if (pending === undefined || pending.ticksSinceSend < this.timing.retryTicks) return;
+    this.leaderGuess = this.nextReplica(this.leaderGuess);
+    this.send(this.leaderGuess);
   }
 
   step(from: NodeId, message: M): void {
     const reply = this.adapter.reply(message);
-    const pending = this.pending;
-    if (reply === undefined || pending === undefined || reply.sequence !== pending.request.sequence) return;
+    const pending = this.outbox.request();
+    if (reply === undefined || pending === undefined || reply.sequence !== pending.sequence) return;
     if (reply.kind === "result") {
-      if (reply.session !== this.session.key) return; // an earlier client object's answer, sent to the id it shared
+      if (reply.session !== this.outbox.sessionKey) return; // an earlier client object's answer, sent to the id it shared
       this.leaderGuess = from;
-      this.finish({ sequence: reply.sequence, outcome: { kind: "ok", result: reply.result } });
+      this.outbox.complete(reply.result);
       return;
     }
     const hint = reply.leaderHint;
@@ -116,29 +101,21 @@ export class LeaderClient<M> implements Client<M> {
   }
 
   ready(): ClientReady<M> | undefined {
-    if (this.outbox.length === 0 && this.completions.length === 0) return undefined;
-    return { messages: this.outbox, completions: this.completions };
+    return this.outbox.ready();
   }
 
   advance(done: ClientReady<M>): void {
-    if (done.messages === this.outbox) this.outbox = [];
-    if (done.completions === this.completions) this.completions = [];
+    this.outbox.advance(done);
   }
 
   outstanding(): boolean {
-    return this.pending !== undefined;
+    return this.outbox.outstanding();
   }
 
   private send(to: NodeId): void {
-    const pending = this.pending;
+    const pending = this.outbox.request();
     assert(pending !== undefined, "send without a pending request");
-    pending.ticksSinceSend = 0;
-    this.outbox.push({ to, message: this.adapter.request(pending.request) });
-  }
-
-  private finish(completion: Completion): void {
-    this.pending = undefined;
-    this.completions.push(completion);
+    this.outbox.send(to, this.adapter.request(pending.state));
   }
 
   private nextReplica(after: NodeId): NodeId {
