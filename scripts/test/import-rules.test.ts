@@ -7,6 +7,7 @@ import {
   findNondeterminism,
   findRepoSources,
   findWorkspaceCycles,
+  findWorkspaceManifests,
   type PackageManifest,
   type SourceLocation,
   type Violation,
@@ -219,6 +220,10 @@ describe("the repository follows DESIGN.md's import rules", () => {
   test("knows the lab and the test kit, and finds their sources", () => {
     const packages = new Set(sources.map((source) => source.location.packageName));
     for (const name of ["lab", "testkit", "cli", "bench"]) expect(packages).toContain(name);
+  });
+
+  test("has no cycle among its workspace packages (pnpm install warns of one)", () => {
+    expect(findWorkspaceCycles(findWorkspaceManifests(repoRoot))).toEqual([]);
   });
 
   test("every packages/*/src, packages/*/test and bench file obeys the rules", () => {

@@ -1,6 +1,6 @@
 import type { ClientContext, Crypto, StateMachine } from "@concord/core";
 import { createRng } from "@concord/core";
-import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvResult } from "@concord/kv";
+import { TestKv, decodeTestResult, encodeTestCommand, type TestKvCommand, type TestKvResult } from "./test-kv.ts";
 
 const text = new TextEncoder();
 
@@ -9,9 +9,9 @@ export function bytes(value: string): Uint8Array {
   return text.encode(value);
 }
 
-/** command encodes a KV command as a plain Uint8Array (protobufjs hands out Node Buffers, which compare unequal). */
-export function command(value: KvCommand): Uint8Array {
-  return new Uint8Array(encodeCommand(value));
+/** command encodes a command of the test store. */
+export function command(value: TestKvCommand): Uint8Array {
+  return encodeTestCommand(value);
 }
 
 /** put encodes `put key value`. */
@@ -29,14 +29,14 @@ export function get(key: string): Uint8Array {
   return command({ type: "get", key });
 }
 
-/** result decodes a KV result. */
-export function result(value: Uint8Array): KvResult {
-  return decodeResult(value);
+/** result decodes a result of the test store. */
+export function result(value: Uint8Array): TestKvResult {
+  return decodeTestResult(value);
 }
 
-/** CountingKv is the KV state machine that also counts how often `apply` ran, to prove exactly-once. */
+/** CountingKv is the test store that also counts how often `apply` ran, to prove exactly-once. */
 export class CountingKv implements StateMachine {
-  readonly kv = new KvStateMachine();
+  readonly kv = new TestKv();
   applies = 0;
 
   apply(commandBytes: Uint8Array): Uint8Array {

@@ -13,7 +13,7 @@ import {
   type SoloMessage,
   type Storage,
 } from "@concord/core";
-import { KvStateMachine, decodeResult, encodeCommand } from "@concord/kv";
+import { TestKv, decodeTestResult, encodeTestCommand } from "./test-kv.ts";
 import { clientContext, noCrypto } from "./helpers.ts";
 
 // A randomized crash test of solo without the simulator: a tiny seeded network
@@ -103,8 +103,8 @@ interface RunReport {
 }
 
 /** boot starts solo from what the disk recovers, behind a host that sends through `send`. */
-function boot(disk: CrashDisk, send: (from: NodeId, messages: readonly Outbound<SoloMessage>[]) => void = () => {}): { host: ReplicaHost<SoloMessage>; kv: KvStateMachine } {
-  const kv = new KvStateMachine();
+function boot(disk: CrashDisk, send: (from: NodeId, messages: readonly Outbound<SoloMessage>[]) => void = () => {}): { host: ReplicaHost<SoloMessage>; kv: TestKv } {
+  const kv = new TestKv();
   const create = (durable: DurableState) => solo.createReplica({ id: server, replicas: [server], rng: createRng(0), durable, stateMachine: kv, crypto: noCrypto, options });
   return { host: ReplicaHost.boot(disk, create, send), kv };
 }
@@ -156,7 +156,7 @@ function run(seed: number, steps: number): RunReport {
       if (!client.outstanding()) {
         const token = `${client.id}.${nextToken++};`;
         const key = keys[rng.nextInt(keys.length)] as string;
-        client.submit(new Uint8Array(encodeCommand({ type: "append", key, value: new TextEncoder().encode(token) })), { readOnly: false });
+        client.submit(new Uint8Array(encodeTestCommand({ type: "append", key, value: new TextEncoder().encode(token) })), { readOnly: false });
         pendingToken.set(client.id, token);
       }
     } else {
@@ -177,7 +177,7 @@ function run(seed: number, steps: number): RunReport {
   const final = boot(disk);
   const state = new Map<string, string[]>();
   for (const key of keys) {
-    const result = decodeResult(final.kv.query(new Uint8Array(encodeCommand({ type: "get", key }))));
+    const result = decodeTestResult(final.kv.query(new Uint8Array(encodeTestCommand({ type: "get", key }))));
     const text = result.type === "get" && result.value !== undefined ? decoder.decode(result.value) : "";
     state.set(key, text.split(";").filter((token) => token !== "").map((token) => `${token};`));
   }

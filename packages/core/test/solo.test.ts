@@ -18,7 +18,7 @@ import {
   type SoloRequest,
   type Storage,
 } from "@concord/core";
-import { KvStateMachine } from "@concord/kv";
+import { TestKv } from "./test-kv.ts";
 import { CountingKv, append, bytes, clientContext, get, noCrypto, put, result } from "./helpers.ts";
 
 const server = 0;
@@ -279,7 +279,7 @@ describe("SoloReplica", () => {
   });
 
   test("refuses to run on more than one replica, or on a replica set without itself", () => {
-    const context = { id: server, rng: createRng(1), durable: emptyDurableState, stateMachine: new KvStateMachine(), crypto: noCrypto, options: {} };
+    const context = { id: server, rng: createRng(1), durable: emptyDurableState, stateMachine: new TestKv(), crypto: noCrypto, options: {} };
     expect(() => solo.createReplica({ ...context, replicas: [0, 1] })).toThrow(AssertionError);
     expect(() => solo.createReplica({ ...context, replicas: [1] })).toThrow(AssertionError);
     expect(solo.clusterSizeError(1)).toBeUndefined();
