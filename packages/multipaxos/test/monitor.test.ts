@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { type MultiPaxosMessage, OneValuePerSlotMonitor } from "@concord/multipaxos";
-import { TestCluster, put } from "./harness.ts";
+import { multiPaxosCluster, put } from "./kit.ts";
 
 const correct = { timeUs: 0, faulty: false };
 const faulty = { timeUs: 0, faulty: true };
@@ -40,10 +40,10 @@ describe("the one-value-per-slot oracle", () => {
 
   it("reports a replica that learned a value for a slot other than the one another replica learned there", () => {
     // Two clusters choose different values for slot 1; one monitor sees a replica of each, as if they were one run.
-    const first = new TestCluster(3);
+    const first = multiPaxosCluster(3);
     first.request(0, put("a", "1"));
     first.tickAndDeliver(3);
-    const second = new TestCluster(3);
+    const second = multiPaxosCluster(3);
     second.request(0, put("a", "2"));
     second.tickAndDeliver(3);
     const monitor = new OneValuePerSlotMonitor();
@@ -56,10 +56,10 @@ describe("the one-value-per-slot oracle", () => {
   });
 
   it("stops comparing learners once a Byzantine replica has spoken, since correct replicas may have been lied to", () => {
-    const first = new TestCluster(3);
+    const first = multiPaxosCluster(3);
     first.request(0, put("a", "1"));
     first.tickAndDeliver(3);
-    const second = new TestCluster(3);
+    const second = multiPaxosCluster(3);
     second.request(0, put("a", "2"));
     second.tickAndDeliver(3);
     const monitor = new OneValuePerSlotMonitor();

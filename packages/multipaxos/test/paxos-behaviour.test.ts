@@ -12,7 +12,7 @@ import {
   multiPaxosRecordCodec,
 } from "@concord/multipaxos";
 import { describe, expect, test } from "vitest";
-import { type Envelope, TestCluster, isType, put } from "./harness.ts";
+import { type Envelope, type MultiPaxosCluster, multiPaxosCluster, isType, put, restart } from "./kit.ts";
 
 const client = firstClientId;
 
@@ -30,7 +30,7 @@ function sentBy(from: number, type: MultiPaxosMessage["type"]) {
 }
 
 /** tickUntil ticks one replica until it sends a message of `type`, which it returns (others stay in flight). */
-function tickUntil(cluster: TestCluster, id: number, type: MultiPaxosMessage["type"], maxTicks = 200): Envelope[] {
+function tickUntil(cluster: MultiPaxosCluster, id: number, type: MultiPaxosMessage["type"], maxTicks = 200): Envelope[] {
   for (let i = 0; i < maxTicks; i++) {
     cluster.tick([id]);
     const found = cluster.take(sentBy(id, type));
@@ -41,7 +41,7 @@ function tickUntil(cluster: TestCluster, id: number, type: MultiPaxosMessage["ty
 
 describe("acceptor (PMS §2.2)", () => {
   test("a promise is never broken: no acceptance below the promised ballot, and the refusal names the higher ballot", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     const acceptor = cluster.replica(1);
     cluster.deliver({ from: 2, to: 1, message: { type: "prepare", ballotRound: 5, ballotNode: 2, fromSlot: 1 } });
     expect(cluster.take(sentBy(1, "promise"))).toHaveLength(1);
@@ -62,7 +62,7 @@ describe("acceptor (PMS §2.2)", () => {
   });
 
   test("a promise and an acceptance are persisted in the same Ready as the message that reveals them (PMS §2.5)", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     const acceptor = cluster.replica(1);
     acceptor.step(2, { type: "prepare", ballotRound: 3, ballotNode: 2, fromSlot: 1 });
     const promiseReady = acceptor.ready();
@@ -78,16 +78,16 @@ describe("acceptor (PMS §2.2)", () => {
   });
 
   test("a restarted acceptor recovers its promise and acceptances from its records and still refuses lower ballots", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     cluster.deliver({ from: 2, to: 1, message: { type: "prepare", ballotRound: 5, ballotNode: 2, fromSlot: 1 } });
     cluster.deliver({ from: 2, to: 1, message: accept(5, 2, 1, [command(1, "x", "1")]) });
     cluster.deliver({ from: 2, to: 1, message: accept(5, 2, 2, [command(2, "x", "2")]) });
-    cluster.start(1);
+    restart(cluster, 1);
     const restarted = cluster.replica(1);
     expect(restarted.promisedBallot()).toEqual({ round: 5, node: 2 });
     expect(restarted.acceptedAt(1)?.ballot).toEqual({ round: 5, node: 2 });
     expect(restarted.acceptedAt(2)?.commands).toHaveLength(1);
-    cluster.network = [];
+    cluster.queue = [];
     cluster.deliver({ from: 0, to: 1, message: accept(4, 0, 3, [command(3, "x", "3")]) });
     expect(restarted.acceptedAt(3)).toBeUndefined();
     expect(cluster.take(sentBy(1, "nack"))).toHaveLength(1);
@@ -96,7 +96,7 @@ describe("acceptor (PMS §2.2)", () => {
 
 describe("leader election and phase 1 (PMS §3, PMMC)", () => {
   test("a new leader re-proposes the value accepted in the highest ballot for each slot and fills gaps with no-ops", () => {
-    const cluster = new TestCluster(5);
+    const cluster = multiPaxosCluster(5);
     const candidate = cluster.replica(4);
     const prepares = tickUntil(cluster, 4, "prepare");
     expect(prepares).toHaveLength(4);
@@ -119,7 +119,7 @@ describe("leader election and phase 1 (PMS §3, PMMC)", () => {
     });
     expect(candidate.status().role).toBe("candidate");
     candidate.step(1, { type: "promise", ...ballot, fromSlot: 1, compactedSlot: 0, accepted: [{ slot: 1, ballotRound: 1, ballotNode: 1, commands: b, members: [] }] });
-    cluster.flush(4);
+    cluster.drain(4);
     expect(candidate.status().role).toBe("leader");
     const proposals = new Map<number, readonly Command[]>();
     for (const envelope of cluster.take(sentBy(4, "accept"))) {
@@ -133,24 +133,24 @@ describe("leader election and phase 1 (PMS §3, PMMC)", () => {
   });
 
   test("a value accepted by a majority survives a change of leader: the new leader's phase 1 finds it", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     const sequence = cluster.request(0, put("k", "chosen"));
     // Replica 1 accepts; its Accepted is lost, so the old leader never learns the value was chosen.
     cluster.deliverAll((envelope) => !(envelope.message.type === "accepted") && envelope.to !== 2);
     expect(cluster.replica(1).acceptedAt(1)).toBeDefined();
-    cluster.down.add(0);
+    cluster.pause(0);
     for (let i = 0; i < 100 && cluster.leaders().length === 0; i++) cluster.tickAndDeliver(1);
     const [leader] = cluster.leaders();
     expect(leader === 1 || leader === 2).toBe(true);
     cluster.tickAndDeliver(3);
-    expect(cluster.valueAt(1, "k")).toBe("chosen");
-    expect(cluster.valueAt(2, "k")).toBe("chosen");
+    expect(cluster.value(1, "k")).toBe("chosen");
+    expect(cluster.value(2, "k")).toBe("chosen");
     expect(cluster.replyTo(client, sequence)?.type).toBe("put");
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   test("two competing proposers never get two different values chosen for one slot", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     // Leader 0 proposes A for slot 1, but only replica 1 hears it, and its answer is held back.
     cluster.request(0, put("k", "A"));
     const held = cluster.take(isType("accept"));
@@ -162,19 +162,19 @@ describe("leader election and phase 1 (PMS §3, PMMC)", () => {
     prepares.filter((envelope) => envelope.to === 1).forEach((envelope) => cluster.deliver(envelope));
     cluster.take(isType("promise")).forEach((envelope) => cluster.deliver(envelope));
     expect(cluster.replica(2).status().role).toBe("leader");
-    cluster.request(2, put("k", "B"), client + 1);
+    cluster.request(2, put("k", "B"), { clientId: client + 1 });
     // Everything is delivered now, the stale Accept of A to replica 2 included.
-    held.filter((envelope) => envelope.to === 2).forEach((envelope) => cluster.network.push(envelope));
+    held.filter((envelope) => envelope.to === 2).forEach((envelope) => cluster.queue.push(envelope));
     cluster.deliverAll();
     cluster.tickAndDeliver(5);
     const slotOne = [0, 1, 2].map((id) => cluster.replica(id).chosenAt(1)?.[0]?.clientId);
     expect(slotOne).toEqual([client, client, client]);
-    expect(cluster.monitor.violations()).toEqual([]);
-    expect(cluster.valueAt(0, "k")).toBe("B");
+    expect(cluster.violations()).toEqual([]);
+    expect(cluster.value(0, "k")).toBe("B");
   });
 
   test("a preempted leader steps down on a Nack and waits a randomized timeout instead of outbidding at once", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     const leader = cluster.replica(0);
     expect(leader.status().role).toBe("leader");
     cluster.deliver({ from: 1, to: 0, message: { type: "nack", ballotRound: 7, ballotNode: 1 } });
@@ -187,11 +187,11 @@ describe("leader election and phase 1 (PMS §3, PMMC)", () => {
   });
 
   test("followers elect a new leader after the leader goes silent, and the cluster keeps committing", () => {
-    const cluster = new TestCluster(5);
+    const cluster = multiPaxosCluster(5);
     const first = cluster.request(0, put("a", "1"));
     cluster.deliverAll();
     expect(cluster.replyTo(client, first)).toBeDefined();
-    cluster.down.add(0);
+    cluster.pause(0);
     for (let i = 0; i < 200 && cluster.leaders().length === 0; i++) cluster.tickAndDeliver(1);
     expect(cluster.leaders()).toHaveLength(1);
     const leader = cluster.leaders()[0] as number;
@@ -204,10 +204,10 @@ describe("leader election and phase 1 (PMS §3, PMMC)", () => {
 
 describe("phase 2, batching and clients", () => {
   test("client commands that arrive while the window is full share one slot", () => {
-    const cluster = new TestCluster(3, { windowSlots: 1, maxBatchCommands: 8 });
-    cluster.request(0, put("a", "1"), client);
-    cluster.request(0, put("b", "2"), client + 1);
-    cluster.request(0, put("c", "3"), client + 2);
+    const cluster = multiPaxosCluster(3, { windowSlots: 1, maxBatchCommands: 8 });
+    cluster.request(0, put("a", "1"), { clientId: client });
+    cluster.request(0, put("b", "2"), { clientId: client + 1 });
+    cluster.request(0, put("c", "3"), { clientId: client + 2 });
     const first = cluster.take(isType("accept"));
     expect(first.map((envelope) => envelope.message.slot)).toEqual([1, 1]);
     first.forEach((envelope) => cluster.deliver(envelope));
@@ -223,8 +223,8 @@ describe("phase 2, batching and clients", () => {
   });
 
   test("phase 2 is pipelined: the leader keeps up to windowSlots slots open before any is chosen, and no more", () => {
-    const cluster = new TestCluster(3, { windowSlots: 3 });
-    for (let i = 0; i < 5; i++) cluster.request(0, put(`k${i}`, "v"), client + i);
+    const cluster = multiPaxosCluster(3, { windowSlots: 3 });
+    for (let i = 0; i < 5; i++) cluster.request(0, put(`k${i}`, "v"), { clientId: client + i });
     const open = cluster.take(isType("accept"));
     expect(open.map((envelope) => [envelope.to, envelope.message.slot])).toEqual([
       [1, 1],
@@ -245,11 +245,11 @@ describe("phase 2, batching and clients", () => {
   });
 
   test("client commands that arrive in the same instant share one slot: the leader proposes when asked for its Ready", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     const leader = cluster.replica(0);
     // The runtime steps every message of one instant before it asks for the Ready.
     for (let i = 0; i < 3; i++) leader.step(client + i, { type: "request", ...command(1, `k${i}`, "v", client + i) });
-    cluster.flush(0);
+    cluster.drain(0);
     const accepts = cluster.take(isType("accept"));
     expect(accepts.map((envelope) => [envelope.to, envelope.message.slot, envelope.message.commands.length])).toEqual([
       [1, 1, 3],
@@ -261,98 +261,98 @@ describe("phase 2, batching and clients", () => {
   });
 
   test("a follower answers a client with notLeader and the leader's id", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     cluster.tickAndDeliver(1);
     const sequence = cluster.request(2, put("a", "1"));
-    const answer = cluster.toClients.find((envelope) => envelope.from === 2)?.message;
+    const answer = cluster.clientInbox.find((envelope) => envelope.from === 2)?.message;
     expect(answer).toEqual({ type: "notLeader", sequence, leaderHint: 0, hasLeaderHint: true });
   });
 
   test("a retried request is executed once and answered from the session table", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     const append = { type: "append" as const, key: "log", value: new TextEncoder().encode("x") };
     const sequence = cluster.request(0, append);
     cluster.deliverAll();
     cluster.deliver({ from: client, to: 0, message: { type: "request", clientId: client, session: client, sequence, command: encodeCommand(append), readOnly: false } });
     cluster.deliverAll();
-    expect(cluster.toClients.filter((envelope) => envelope.message.type === "reply")).toHaveLength(2);
-    expect(cluster.valueAt(0, "log")).toBe("x");
+    expect(cluster.clientInbox.filter((envelope) => envelope.message.type === "reply")).toHaveLength(2);
+    expect(cluster.value(0, "log")).toBe("x");
     expect(cluster.replica(0).status().commitIndex).toBe(1);
   });
 
   test("followers learn chosen slots from the watermark piggybacked on later phase 2 messages and heartbeats", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     cluster.request(0, put("a", "1"));
     cluster.deliverAll();
     expect(cluster.replica(1).status().commitIndex).toBe(0); // the watermark has not travelled yet
-    cluster.request(0, put("a", "2"), client + 1);
+    cluster.request(0, put("a", "2"), { clientId: client + 1 });
     cluster.deliverAll();
     expect(cluster.replica(1).status().commitIndex).toBe(1);
     cluster.tickAndDeliver(3);
     expect(cluster.replica(1).status()).toMatchObject({ commitIndex: 2, appliedIndex: 2, leader: 0, role: "follower" });
-    expect(cluster.valueAt(1, "a")).toBe("2");
+    expect(cluster.value(1, "a")).toBe("2");
   });
 });
 
 describe("catch-up and compaction", () => {
   test("a lagging replica recovers the holes from its peers", () => {
-    const cluster = new TestCluster(3);
-    cluster.down.add(2);
+    const cluster = multiPaxosCluster(3);
+    cluster.pause(2);
     for (let i = 0; i < 10; i++) {
-      cluster.request(0, put(`k${i}`, `${i}`), client + i);
+      cluster.request(0, put(`k${i}`, `${i}`), { clientId: client + i });
       cluster.deliverAll();
     }
     expect(cluster.replica(2).status().appliedIndex).toBe(0);
-    cluster.down.delete(2);
+    cluster.resume(2);
     cluster.tickAndDeliver(5);
     expect(cluster.replica(2).status().appliedIndex).toBe(10);
-    expect(cluster.valueAt(2, "k9")).toBe("9");
+    expect(cluster.value(2, "k9")).toBe("9");
     expect(cluster.replica(2).stats().snapshotsInstalled).toBe(0);
   });
 
   test("a replica behind the compaction point catches up by state transfer, and recovers from its own snapshot", () => {
-    const cluster = new TestCluster(3, { snapshotEveryEntries: 3 });
-    cluster.down.add(2);
+    const cluster = multiPaxosCluster(3, { snapshotEveryEntries: 3 });
+    cluster.pause(2);
     for (let i = 0; i < 10; i++) {
-      cluster.request(0, put(`k${i}`, `${i}`), client + i);
+      cluster.request(0, put(`k${i}`, `${i}`), { clientId: client + i });
       cluster.deliverAll();
     }
     expect(cluster.replica(0).compactionSlot()).toBe(9);
-    cluster.down.delete(2);
+    cluster.resume(2);
     cluster.tickAndDeliver(5);
     const lagging = cluster.replica(2);
     expect(lagging.stats().snapshotsInstalled).toBeGreaterThanOrEqual(1);
     expect(lagging.status().appliedIndex).toBe(10);
-    expect(cluster.valueAt(2, "k0")).toBe("0");
-    expect(cluster.valueAt(2, "k9")).toBe("9");
-    expect(cluster.disks.get(2)?.snapshot).toBeDefined();
-    cluster.start(2);
+    expect(cluster.value(2, "k0")).toBe("0");
+    expect(cluster.value(2, "k9")).toBe("9");
+    expect(cluster.disk(2).snapshot).toBeDefined();
+    restart(cluster, 2);
     expect(cluster.replica(2).status().appliedIndex).toBeGreaterThanOrEqual(9);
-    expect(cluster.valueAt(2, "k8")).toBe("8");
+    expect(cluster.value(2, "k8")).toBe("8");
   });
 
   test("a new leader behind an acceptor's compaction point recovers by snapshot instead of proposing there", () => {
-    const cluster = new TestCluster(3, { snapshotEveryEntries: 2 });
-    cluster.down.add(2);
+    const cluster = multiPaxosCluster(3, { snapshotEveryEntries: 2 });
+    cluster.pause(2);
     for (let i = 0; i < 6; i++) {
-      cluster.request(0, put(`k${i}`, `${i}`), client + i);
+      cluster.request(0, put(`k${i}`, `${i}`), { clientId: client + i });
       cluster.deliverAll();
     }
-    cluster.down.delete(2);
-    cluster.down.add(0);
+    cluster.resume(2);
+    cluster.pause(0);
     // Replica 2 knows nothing and must not propose no-ops over slots 1..6, which are chosen.
-    cluster.network = [];
+    cluster.queue = [];
     const prepares = tickUntil(cluster, 2, "prepare");
     prepares.forEach((envelope) => cluster.deliver(envelope));
     cluster.deliverAll();
     cluster.tickAndDeliver(5);
     expect(cluster.replica(2).status().role).toBe("leader");
-    expect(cluster.valueAt(2, "k5")).toBe("5");
-    const sequence = cluster.request(2, put("after", "x"), client + 50);
+    expect(cluster.value(2, "k5")).toBe("5");
+    const sequence = cluster.request(2, put("after", "x"), { clientId: client + 50 });
     cluster.deliverAll();
     expect(cluster.replyTo(client + 50, sequence)?.type).toBe("put");
-    expect(cluster.valueAt(1, "k0")).toBe("0");
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.value(1, "k0")).toBe("0");
+    expect(cluster.violations()).toEqual([]);
   });
 });
 
@@ -360,33 +360,33 @@ describe("leader leases (PML, section Master leases)", () => {
   const leases = { leaseTicks: 10, heartbeatTicks: 2, electionTimeoutTicks: 12, clockDriftBoundPercent: 10 };
 
   test("a leader serves a read locally while its lease is live, and refuses to once the lease may have expired", () => {
-    const cluster = new TestCluster(3, leases);
+    const cluster = multiPaxosCluster(3, leases);
     cluster.tickAndDeliver(2);
     const leader = cluster.replica(0);
     expect(leader.leaseValid()).toBe(true);
     const get = { type: "get" as const, key: "k" };
-    const first = cluster.request(0, get, client, true);
+    const first = cluster.request(0, get, { clientId: client, readOnly: true });
     expect(cluster.replyTo(client, first)).toEqual({ type: "get", value: undefined });
-    expect(cluster.network.filter((envelope) => envelope.message.type === "accept")).toHaveLength(0);
+    expect(cluster.queue.filter((envelope) => envelope.message.type === "accept")).toHaveLength(0);
     expect(leader.stats().leaseReads).toBe(1);
 
     // The leader is cut off: no acknowledgement renews the lease.
-    cluster.down.add(1);
-    cluster.down.add(2);
+    cluster.pause(1);
+    cluster.pause(2);
     let ticks = 0;
     while (leader.leaseValid()) {
       cluster.tick([0]);
       ticks++;
     }
     expect(ticks).toBeLessThanOrEqual(10 * 0.8);
-    const second = cluster.request(0, get, client, true);
+    const second = cluster.request(0, get, { clientId: client, readOnly: true });
     expect(cluster.replyTo(client, second)).toBeUndefined();
     expect(leader.stats().leaseReads).toBe(1);
-    expect(cluster.network.some((envelope) => envelope.message.type === "accept")).toBe(true); // the read goes through the log
+    expect(cluster.queue.some((envelope) => envelope.message.type === "accept")).toBe(true); // the read goes through the log
   });
 
   test("an acceptor that granted a lease refuses to promise another proposer until the lease has run out", () => {
-    const cluster = new TestCluster(3, leases);
+    const cluster = multiPaxosCluster(3, leases);
     cluster.tickAndDeliver(12); // past the boot-time wait, with heartbeats flowing
     const follower = cluster.replica(1);
     cluster.deliver({ from: 2, to: 1, message: { type: "prepare", ballotRound: 9, ballotNode: 2, fromSlot: 1 } });
@@ -398,9 +398,9 @@ describe("leader leases (PML, section Master leases)", () => {
   });
 
   test("a restarted acceptor waits out a whole lease before promising anyone", () => {
-    const cluster = new TestCluster(3, leases);
+    const cluster = multiPaxosCluster(3, leases);
     cluster.tickAndDeliver(12);
-    cluster.start(1);
+    restart(cluster, 1);
     cluster.deliver({ from: 2, to: 1, message: { type: "prepare", ballotRound: 9, ballotNode: 2, fromSlot: 1 } });
     expect(cluster.take(sentBy(1, "promise"))).toHaveLength(0);
   });
@@ -427,7 +427,7 @@ describe("bad input", () => {
     ["an accept for a slot beyond its own watermark plus α", 2, accept(9, 2, 1 + 64, [], 0)],
   ];
   test.each(cases)("%s is rejected, counted and changes nothing", (_name, from, message) => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     const replica = cluster.replica(1);
     const before = { status: replica.status(), promised: replica.promisedBallot() };
     replica.step(from, message);
@@ -441,7 +441,7 @@ describe("bad input", () => {
   });
 
   test("a leader rejects and counts an acceptance of a slot it never proposed, or of a ballot of its own it never used", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     const leader = cluster.replica(0);
     cluster.request(0, put("a", "1"));
     expect(cluster.take(isType("accept")).map((envelope) => envelope.message.slot)).toEqual([1, 1]);
@@ -457,7 +457,7 @@ describe("bad input", () => {
   });
 
   test("a candidate rejects and counts a promise that reports a slot below the Prepare's fromSlot", () => {
-    const cluster = new TestCluster(3);
+    const cluster = multiPaxosCluster(3);
     cluster.request(0, put("a", "1"));
     cluster.tickAndDeliver(3);
     expect(cluster.replica(1).status().commitIndex).toBe(1);
@@ -477,10 +477,10 @@ describe("bad input", () => {
   });
 
   test("invalid options are refused with a ConfigError naming the field", () => {
-    expect(() => new TestCluster(3, { windowSlots: 0 })).toThrow(ConfigError);
-    expect(() => new TestCluster(3, { windowSlots: 0 })).toThrow(/windowSlots/);
-    expect(() => new TestCluster(3, { leaseTicks: 3, heartbeatTicks: 3 })).toThrow(/leaseTicks/);
-    expect(() => new TestCluster(3, { bogus: 1 })).toThrow(ConfigError);
+    expect(() => multiPaxosCluster(3, { windowSlots: 0 })).toThrow(ConfigError);
+    expect(() => multiPaxosCluster(3, { windowSlots: 0 })).toThrow(/windowSlots/);
+    expect(() => multiPaxosCluster(3, { leaseTicks: 3, heartbeatTicks: 3 })).toThrow(/leaseTicks/);
+    expect(() => multiPaxosCluster(3, { bogus: 1 })).toThrow(ConfigError);
     expect(multiPaxosOptionsSchema.parse({}).leaseTicks).toBe(0);
   });
 });

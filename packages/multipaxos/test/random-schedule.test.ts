@@ -5,10 +5,9 @@
 // chosen values, equal states at equal applied slots, and progress once the
 // faults stop. CONCORD_SEED=<n> replays one seed.
 import { type Rng, createRng, firstClientId } from "@concord/core";
-import type { KvStateMachine } from "@concord/kv";
 import type { Command } from "@concord/multipaxos";
 import { describe, expect, test } from "vitest";
-import { TestCluster, put } from "./harness.ts";
+import { multiPaxosCluster, put, restart } from "./kit.ts";
 
 const seedCount = Math.max(60, Math.floor(Number(process.env["CONCORD_SEEDS"] ?? 200) / 2));
 const onlySeed = process.env["CONCORD_SEED"] === undefined ? undefined : Number(process.env["CONCORD_SEED"]);
@@ -50,29 +49,29 @@ function run(seed: number, withReconfiguration: boolean): string[] {
     retransmitTicks: 2,
     catchupRetryTicks: 2,
   };
-  const cluster = new TestCluster(5, options, seed, [0, 1, 2]);
+  const cluster = multiPaxosCluster(5, options, seed, [0, 1, 2]);
   let requests = 0;
   for (let step = 0; step < 1500; step++) {
     const roll = rng.nextInt(100);
-    if (roll < 55 && cluster.network.length > 0) {
-      const index = rng.nextInt(cluster.network.length);
-      const envelope = cluster.network[index];
+    if (roll < 55 && cluster.queue.length > 0) {
+      const index = rng.nextInt(cluster.queue.length);
+      const envelope = cluster.queue[index];
       if (envelope === undefined) continue;
-      if (!rng.chance(1, 10)) cluster.network.splice(index, 1); // else: delivered now and again later (a duplicate)
+      if (!rng.chance(1, 10)) cluster.queue.splice(index, 1); // else: delivered now and again later (a duplicate)
       if (rng.chance(1, 12)) continue; // dropped
       cluster.deliver(envelope);
     } else if (roll < 80) {
       cluster.tick([pick(rng, cluster.ids)]);
     } else if (roll < 93) {
       requests++;
-      cluster.request(pick(rng, cluster.ids), put(`k${rng.nextInt(4)}`, `${seed}-${step}`), firstClientId + rng.nextInt(clients));
+      cluster.request(pick(rng, cluster.ids), put(`k${rng.nextInt(4)}`, `${seed}-${step}`), { clientId: firstClientId + rng.nextInt(clients) });
     } else if (roll < 96) {
-      cluster.start(pick(rng, cluster.ids), seed * 7919 + step);
+      restart(cluster, pick(rng, cluster.ids), seed * 7919 + step);
     } else if (withReconfiguration) {
       const leader = cluster.leaders()[0];
       if (leader !== undefined) {
         cluster.replica(leader).reconfigure(randomMembers(rng, cluster.ids));
-        cluster.flush(leader);
+        cluster.drain(leader);
       }
     }
   }
@@ -87,12 +86,12 @@ function run(seed: number, withReconfiguration: boolean): string[] {
     const leaders = cluster.leaders().filter((id) => members.includes(id));
     if (leaders.length !== 1 || round % 20 !== 19) continue;
     const leader = leaders[0] as number;
-    const sequence = cluster.request(leader, put("final", `${seed}`), firstClientId + clients);
+    const sequence = cluster.request(leader, put("final", `${seed}`), { clientId: firstClientId + clients });
     cluster.deliverAll();
     cluster.tickAndDeliver(3);
     finished = cluster.replyTo(firstClientId + clients, sequence) !== undefined;
   }
-  const problems: string[] = cluster.monitor.violations().map((violation) => violation.message);
+  const problems: string[] = cluster.violations().map((violation) => violation.message);
   if (!finished) problems.push(`no progress after the faults stopped (leaders: ${cluster.leaders().join(",") || "none"})`);
   const chosen = new Map<number, string>();
   for (const id of cluster.ids) {
@@ -109,7 +108,7 @@ function run(seed: number, withReconfiguration: boolean): string[] {
   const stateAt = new Map<number, string>();
   for (const id of cluster.ids) {
     const applied = cluster.replica(id).status().appliedIndex;
-    const state = Array.from((cluster.machines.get(id) as KvStateMachine).snapshot()).join(",");
+    const state = Array.from(cluster.machine(id).snapshot()).join(",");
     const known = stateAt.get(applied);
     if (known === undefined) stateAt.set(applied, state);
     else if (known !== state) problems.push(`replica ${id} holds a different state after applying ${applied} slots`);

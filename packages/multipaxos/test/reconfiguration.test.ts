@@ -3,26 +3,26 @@
 import { firstClientId } from "@concord/core";
 import type { ReconfigureResult } from "@concord/multipaxos";
 import { describe, expect, test } from "vitest";
-import { TestCluster, put } from "./harness.ts";
+import { type MultiPaxosCluster, multiPaxosCluster, put, restart } from "./kit.ts";
 
 const client = firstClientId;
 const alpha = { alphaSlots: 4, windowSlots: 4 };
 
-function write(cluster: TestCluster, leader: number, count: number, from = 0): void {
+function write(cluster: MultiPaxosCluster, leader: number, count: number, from = 0): void {
   for (let i = 0; i < count; i++) {
-    cluster.request(leader, put(`k${from + i}`, `${from + i}`), client + from + i);
+    cluster.request(leader, put(`k${from + i}`, `${from + i}`), { clientId: client + from + i });
     cluster.deliverAll();
   }
 }
 
-function reconfigure(cluster: TestCluster, id: number, members: number[]): ReconfigureResult {
+function reconfigure(cluster: MultiPaxosCluster, id: number, members: number[]): ReconfigureResult {
   const result = cluster.replica(id).reconfigure(members);
-  cluster.flush(id);
+  cluster.drain(id);
   return result;
 }
 
 /** electLeader passes time until exactly one of `among` leads (a replica with a stale view may lead for a while first). */
-function electLeader(cluster: TestCluster, among: readonly number[] = cluster.ids, maxRounds = 300): number {
+function electLeader(cluster: MultiPaxosCluster, among: readonly number[] = cluster.ids, maxRounds = 300): number {
   for (let i = 0; i < maxRounds; i++) {
     const leaders = cluster.leaders().filter((id) => among.includes(id));
     if (leaders.length === 1) return leaders[0] as number;
@@ -33,7 +33,7 @@ function electLeader(cluster: TestCluster, among: readonly number[] = cluster.id
 
 describe("reconfiguration through the log", () => {
   test("an added acceptor joins from α slots after the change, catches up, and counts towards quorums", () => {
-    const cluster = new TestCluster(4, alpha, 1, [0, 1, 2]);
+    const cluster = multiPaxosCluster(4, alpha, 1, [0, 1, 2]);
     write(cluster, 0, 2);
     expect(reconfigure(cluster, 0, [0, 1, 2, 3])).toEqual({ kind: "proposed" });
     cluster.deliverAll();
@@ -43,22 +43,22 @@ describe("reconfiguration through the log", () => {
     write(cluster, 0, 8, 2);
     cluster.tickAndDeliver(5);
     expect(cluster.replica(3).status().appliedIndex).toBe(cluster.replica(0).status().appliedIndex);
-    expect(cluster.valueAt(3, "k9")).toBe("9");
+    expect(cluster.value(3, "k9")).toBe("9");
     expect(cluster.replica(3).stats().configurationsApplied).toBe(1);
     // With four acceptors a quorum is three: two down stalls the leader; bringing one back lets it finish.
-    cluster.down.add(1);
-    cluster.down.add(2);
-    const stalled = cluster.request(0, put("late", "x"), client + 99);
+    cluster.pause(1);
+    cluster.pause(2);
+    const stalled = cluster.request(0, put("late", "x"), { clientId: client + 99 });
     cluster.deliverAll();
     expect(cluster.replyTo(client + 99, stalled)).toBeUndefined();
-    cluster.down.delete(2);
+    cluster.resume(2);
     cluster.tickAndDeliver(6);
     expect(cluster.replyTo(client + 99, stalled)?.type).toBe("put");
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   test("a removed leader finishes the slots before the boundary, steps down, never runs for leader again, and a remaining member carries on", () => {
-    const cluster = new TestCluster(3, alpha);
+    const cluster = multiPaxosCluster(3, alpha);
     write(cluster, 0, 1);
     expect(reconfigure(cluster, 0, [1, 2])).toEqual({ kind: "proposed" });
     cluster.deliverAll();
@@ -71,45 +71,45 @@ describe("reconfiguration through the log", () => {
     cluster.tickAndDeliver(40);
     expect(cluster.replica(0).stats().phase1Started).toBe(0);
     expect(cluster.leaders()).toEqual([leader]);
-    expect(cluster.valueAt(leader, "k14")).toBe("14");
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.value(leader, "k14")).toBe("14");
+    expect(cluster.violations()).toEqual([]);
   });
 
   test("after the acceptor set is replaced, a majority of the new set suffices and the old members are not needed", () => {
-    const cluster = new TestCluster(5, alpha, 1, [0, 1, 2]);
+    const cluster = multiPaxosCluster(5, alpha, 1, [0, 1, 2]);
     write(cluster, 0, 1);
     expect(reconfigure(cluster, 0, [0, 3, 4])).toEqual({ kind: "proposed" });
     cluster.deliverAll();
     write(cluster, 0, 5, 1);
     cluster.tickAndDeliver(5);
     expect(cluster.replica(0).membersAt(cluster.replica(0).status().commitIndex + 1)).toEqual([0, 3, 4]);
-    cluster.down.add(1);
-    cluster.down.add(2);
+    cluster.pause(1);
+    cluster.pause(2);
     write(cluster, 0, 3, 20);
-    expect(cluster.valueAt(0, "k22")).toBe("22");
+    expect(cluster.value(0, "k22")).toBe("22");
     cluster.tickAndDeliver(3); // the watermark reaches the followers
-    expect(cluster.valueAt(4, "k22")).toBe("22");
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.value(4, "k22")).toBe("22");
+    expect(cluster.violations()).toEqual([]);
   });
 
   test("a leader elected after a change gets promises from a majority of the new set before it proposes past the boundary", () => {
-    const cluster = new TestCluster(5, alpha, 1, [0, 1, 2]);
+    const cluster = multiPaxosCluster(5, alpha, 1, [0, 1, 2]);
     write(cluster, 0, 1);
     expect(reconfigure(cluster, 0, [0, 1, 2, 3, 4])).toEqual({ kind: "proposed" });
     cluster.deliverAll();
     write(cluster, 0, 4, 1);
     cluster.tickAndDeliver(5);
-    cluster.down.add(0);
+    cluster.pause(0);
     const leader = electLeader(cluster);
     expect([1, 2, 3, 4]).toContain(leader);
     write(cluster, leader, 4, 30);
     cluster.tickAndDeliver(5);
-    for (const id of [1, 2, 3, 4]) expect(cluster.valueAt(id, "k33"), `replica ${id}`).toBe("33");
-    expect(cluster.monitor.violations()).toEqual([]);
+    for (const id of [1, 2, 3, 4]) expect(cluster.value(id, "k33"), `replica ${id}`).toBe("33");
+    expect(cluster.violations()).toEqual([]);
   });
 
   test("a change survives a restart of every replica: configurations are relearned from the log or restored from snapshots", () => {
-    const cluster = new TestCluster(4, { ...alpha, snapshotEveryEntries: 3 }, 1, [0, 1, 2]);
+    const cluster = multiPaxosCluster(4, { ...alpha, snapshotEveryEntries: 3 }, 1, [0, 1, 2]);
     write(cluster, 0, 1);
     reconfigure(cluster, 0, [1, 2, 3]);
     cluster.deliverAll();
@@ -118,18 +118,18 @@ describe("reconfiguration through the log", () => {
     const leader = electLeader(cluster);
     write(cluster, leader, 6, 10);
     cluster.tickAndDeliver(5);
-    for (const id of cluster.ids) cluster.start(id, 7);
-    cluster.network = [];
+    for (const id of cluster.ids) restart(cluster, id, 7);
+    cluster.queue = [];
     const next = electLeader(cluster);
     expect([1, 2, 3]).toContain(next);
     write(cluster, next, 2, 40);
-    expect(cluster.valueAt(next, "k41")).toBe("41");
-    expect(cluster.valueAt(next, "k15")).toBe("15");
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.value(next, "k41")).toBe("41");
+    expect(cluster.value(next, "k15")).toBe("15");
+    expect(cluster.violations()).toEqual([]);
   });
 
   test("reconfigure is refused off the leader, while a change is pending, and for an invalid set", () => {
-    const cluster = new TestCluster(3, alpha);
+    const cluster = multiPaxosCluster(3, alpha);
     expect(reconfigure(cluster, 1, [0, 1])).toEqual({ kind: "rejected", reason: "notLeader" });
     expect(reconfigure(cluster, 0, [])).toEqual({ kind: "rejected", reason: "invalidMembers" });
     expect(reconfigure(cluster, 0, [1, 1])).toEqual({ kind: "rejected", reason: "invalidMembers" });
@@ -143,7 +143,7 @@ describe("reconfiguration through the log", () => {
 
 describe("reconfiguration to a disjoint acceptor set", () => {
   test("the old set's leader hands over at the boundary and a member of the new set takes the lead", () => {
-    const cluster = new TestCluster(5, alpha, 1, [0, 1, 2]);
+    const cluster = multiPaxosCluster(5, alpha, 1, [0, 1, 2]);
     write(cluster, 0, 1);
     expect(reconfigure(cluster, 0, [3, 4])).toEqual({ kind: "proposed" });
     cluster.deliverAll();
@@ -151,12 +151,12 @@ describe("reconfiguration to a disjoint acceptor set", () => {
     expect(cluster.replica(0).status()).toMatchObject({ role: "follower", commitIndex: 5 }); // handed over at once
     cluster.tickAndDeliver(3);
     const leader = electLeader(cluster, [3, 4]);
-    cluster.down.add(0);
-    cluster.down.add(1);
-    cluster.down.add(2);
+    cluster.pause(0);
+    cluster.pause(1);
+    cluster.pause(2);
     write(cluster, leader, 3, 10);
-    expect(cluster.valueAt(leader, "k12")).toBe("12");
-    expect(cluster.valueAt(leader, "k0")).toBe("0");
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.value(leader, "k12")).toBe("12");
+    expect(cluster.value(leader, "k0")).toBe("0");
+    expect(cluster.violations()).toEqual([]);
   });
 });

@@ -4,7 +4,7 @@
 import { assert, firstClientId } from "@concord/core";
 import type { MultiPaxosMessage } from "@concord/multipaxos";
 import { describe, expect, test } from "vitest";
-import { type Envelope, TestCluster, put } from "./harness.ts";
+import { type Envelope, type MultiPaxosCluster, multiPaxosCluster, put } from "./kit.ts";
 
 const client = firstClientId;
 
@@ -13,7 +13,7 @@ function sentBy(from: number, type: MultiPaxosMessage["type"]) {
 }
 
 /** tickUntil ticks one replica until it sends a message of `type`, which it returns (others stay in flight). */
-function tickUntil(cluster: TestCluster, id: number, type: MultiPaxosMessage["type"], maxTicks = 200): Envelope[] {
+function tickUntil(cluster: MultiPaxosCluster, id: number, type: MultiPaxosMessage["type"], maxTicks = 200): Envelope[] {
   for (let i = 0; i < maxTicks; i++) {
     cluster.tick([id]);
     const found = cluster.take(sentBy(id, type));
@@ -23,12 +23,12 @@ function tickUntil(cluster: TestCluster, id: number, type: MultiPaxosMessage["ty
 }
 
 /** exchange delivers only the messages between the replicas of `among` until none is left, and drops every other message. */
-function exchange(cluster: TestCluster, among: readonly number[]): void {
+function exchange(cluster: MultiPaxosCluster, among: readonly number[]): void {
   cluster.deliverAll((envelope) => among.includes(envelope.from) && among.includes(envelope.to));
 }
 
 /** deliverTo delivers the envelopes addressed to one of `to` and drops the rest. */
-function deliverTo(cluster: TestCluster, envelopes: readonly Envelope[], to: readonly number[]): void {
+function deliverTo(cluster: MultiPaxosCluster, envelopes: readonly Envelope[], to: readonly number[]): void {
   for (const envelope of envelopes) if (to.includes(envelope.to)) cluster.deliver(envelope);
 }
 
@@ -37,20 +37,20 @@ describe("a chosen watermark vouches only for what was chosen in its ballot (PMM
     ["chosen values (catch-up)", {}],
     ["a snapshot transfer", { snapshotEveryEntries: 2 }],
   ])("a leader that learns from a peer through %s that a higher ballot chose another value where it proposed does not make its acceptor execute its losing proposal", (_how, options) => {
-    const cluster = new TestCluster(5, options);
+    const cluster = multiPaxosCluster(5, options);
     // Leader 0 (ballot 1.0) gets A chosen at slot 1; its next heartbeat to node 1 (watermark 1) is held back.
     cluster.request(0, put("a", "A"));
     cluster.deliverAll();
     expect(cluster.replica(0).status().commitIndex).toBe(1);
     const delayedHeartbeat = tickUntil(cluster, 0, "heartbeat").filter((envelope) => envelope.to === 1);
-    cluster.network = [];
+    cluster.queue = [];
 
     // Node 1 wins ballot 2.1 with promises from {1, 2, 3} and proposes X at slot 2; only node 2 accepts it.
     deliverTo(cluster, tickUntil(cluster, 1, "prepare"), [2, 3]);
     deliverTo(cluster, cluster.take(sentBy(2, "promise")).concat(cluster.take(sentBy(3, "promise"))), [1]);
     expect(cluster.replica(1).status()).toMatchObject({ role: "leader", epoch: 2 });
-    cluster.network = cluster.network.filter((envelope) => envelope.to === 2);
-    cluster.request(1, put("x", "X"), client + 1);
+    cluster.queue = cluster.queue.filter((envelope) => envelope.to === 2);
+    cluster.request(1, put("x", "X"), { clientId: client + 1 });
     exchange(cluster, [1, 2]);
     expect(cluster.replica(2).acceptedAt(2)?.ballot).toEqual({ round: 2, node: 1 });
     expect(cluster.replica(1).status().commitIndex).toBe(0);
@@ -60,43 +60,43 @@ describe("a chosen watermark vouches only for what was chosen in its ballot (PMM
     exchange(cluster, [0, 3, 4]);
     expect(cluster.replica(4).status().role).toBe("leader");
     expect(cluster.replica(4).promisedBallot().round).toBe(2);
-    cluster.request(4, put("x", "Y"), client + 2);
+    cluster.request(4, put("x", "Y"), { clientId: client + 2 });
     exchange(cluster, [0, 3, 4]);
     deliverTo(cluster, tickUntil(cluster, 4, "heartbeat"), [0, 3]);
     exchange(cluster, [0, 3, 4]);
     expect(cluster.replica(0).status().commitIndex).toBe(2);
-    expect(cluster.valueAt(0, "x")).toBe("Y");
+    expect(cluster.value(0, "x")).toBe("Y");
 
     // The delayed heartbeat of ballot 1.0 reaches node 1: refused, but its watermark sends node 1 to catch up,
     // and it learns slot 2 = Y from a peer while it still leads ballot 2.1.
     deliverTo(cluster, delayedHeartbeat, [1]);
-    cluster.network = [];
+    cluster.queue = [];
     for (let i = 0; i < 50 && cluster.replica(1).status().commitIndex < 2; i++) {
       cluster.tick([1]);
       const requests = cluster.take(sentBy(1, "catchupRequest"));
-      cluster.network = [];
+      cluster.queue = [];
       deliverTo(cluster, requests, [0, 3, 4]);
       deliverTo(cluster, cluster.take((envelope) => envelope.to === 1 && (envelope.message.type === "chosen" || envelope.message.type === "snapshotTransfer")), [1]);
-      cluster.network = [];
+      cluster.queue = [];
     }
     expect(cluster.replica(1).status().commitIndex).toBe(2);
-    expect(cluster.valueAt(1, "x")).toBe("Y");
+    expect(cluster.value(1, "x")).toBe("Y");
     expect(cluster.replica(1).stats().snapshotsInstalled).toBe("snapshotEveryEntries" in options ? 1 : 0);
 
     // Whatever node 1 sends now in ballot 2.1 reaches node 2, which accepted X at slot 2 in that ballot.
     for (let i = 0; i < 5; i++) {
       cluster.tick([1]);
       deliverTo(cluster, cluster.take((envelope) => envelope.from === 1), [2]);
-      cluster.network = [];
+      cluster.queue = [];
     }
     expect(cluster.replica(2).chosenAt(2)?.[0]?.clientId ?? client + 2).toBe(client + 2);
-    expect(cluster.valueAt(2, "x")).not.toBe("X");
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.value(2, "x")).not.toBe("X");
+    expect(cluster.violations()).toEqual([]);
 
     // Healed, every replica executes Y at slot 2.
     cluster.tickAndDeliver(60);
-    for (const id of cluster.ids) expect(cluster.valueAt(id, "x"), `replica ${id}`).toBe("Y");
-    expect(cluster.monitor.violations()).toEqual([]);
+    for (const id of cluster.ids) expect(cluster.value(id, "x"), `replica ${id}`).toBe("Y");
+    expect(cluster.violations()).toEqual([]);
   });
 });
 
@@ -104,7 +104,7 @@ describe("leases across a reconfiguration (PML, master leases; issue 21, bug 2)"
   const options = { leaseTicks: 10, heartbeatTicks: 2, electionTimeoutTicks: 12, alphaSlots: 2, windowSlots: 2, retransmitTicks: 2 };
 
   /** run ticks every replica that is not down, `ticks` times, delivering after each tick only what `allow` lets through. */
-  function run(cluster: TestCluster, ticks: number, allow: (envelope: Envelope) => boolean): void {
+  function run(cluster: MultiPaxosCluster, ticks: number, allow: (envelope: Envelope) => boolean): void {
     for (let i = 0; i < ticks; i++) {
       cluster.tick();
       cluster.deliverAll(allow);
@@ -125,17 +125,17 @@ describe("leases across a reconfiguration (PML, master leases; issue 21, bug 2)"
    *   their leader, {0, 1} keep talking, node 2's first Prepares are lost, and its next ballot (above the new
    *   leader's) wins phase 1 with node 1.
    */
-  function reconfiguredBehindNodeTwo(): { cluster: TestCluster; leader: number; partner: number; islands: (envelope: Envelope) => boolean } {
-    const cluster = new TestCluster(5, options, 1, [0, 1, 2]);
+  function reconfiguredBehindNodeTwo(): { cluster: MultiPaxosCluster; leader: number; partner: number; islands: (envelope: Envelope) => boolean } {
+    const cluster = multiPaxosCluster(5, options, 1, [0, 1, 2]);
     cluster.request(0, put("a", "1"));
     cluster.tickAndDeliver(3);
     expect(cluster.replica(2).status().commitIndex).toBe(1);
-    cluster.down.add(2);
+    cluster.pause(2);
 
     expect(cluster.replica(0).reconfigure([2, 3, 4])).toEqual({ kind: "proposed" });
-    cluster.flush(0);
+    cluster.drain(0);
     cluster.deliverAll();
-    cluster.request(0, put("b", "1"), client + 1);
+    cluster.request(0, put("b", "1"), { clientId: client + 1 });
     cluster.deliverAll();
     expect(cluster.replica(0).status()).toMatchObject({ role: "follower", commitIndex: 3 });
 
@@ -145,12 +145,12 @@ describe("leases across a reconfiguration (PML, master leases; issue 21, bug 2)"
       leader = cluster.leaders().find((id) => id === 3 || id === 4);
     }
     assert(leader !== undefined, "3 or 4 leads the new configuration");
-    const write = cluster.request(leader, put("x", "new"), client + 2);
+    const write = cluster.request(leader, put("x", "new"), { clientId: client + 2 });
     cluster.deliverAll();
     expect(cluster.replyTo(client + 2, write)?.type).toBe("put");
     expect(cluster.replica(leader).status().commitIndex).toBeGreaterThanOrEqual(4);
 
-    cluster.down.delete(2);
+    cluster.resume(2);
     const islands = (envelope: Envelope): boolean => between([3, 4])(envelope) || between([0, 1])(envelope);
     const campaigns = (): number => cluster.replica(2).stats().phase1Started;
     for (let i = 0; i < 200 && campaigns() < 2; i++) run(cluster, 1, islands);
@@ -174,7 +174,7 @@ describe("leases across a reconfiguration (PML, master leases; issue 21, bug 2)"
     expect(stale.status()).toMatchObject({ role: "leader", commitIndex: 3 });
     expect(stale.membersAt(4)).toEqual([2, 3, 4]);
 
-    const read = cluster.request(2, { type: "get", key: "x" }, client + 3, true);
+    const read = cluster.request(2, { type: "get", key: "x" }, { clientId: client + 3, readOnly: true });
     const answer = cluster.replyTo(client + 3, read);
     expect(answer === undefined || (answer.type === "get" && answer.value !== undefined)).toBe(true);
     expect(stale.stats().leaseReads).toBe(0);
@@ -190,15 +190,15 @@ describe("leases across a reconfiguration (PML, master leases; issue 21, bug 2)"
     const cutOff = (envelope: Envelope): boolean => envelope.from !== leader && envelope.to !== leader;
     const reachable = (envelope: Envelope): boolean => cutOff(envelope) && (between([1, 2])(envelope) || between([2, partner])(envelope) || between([0, 1])(envelope));
     run(cluster, 1, reachable);
-    const write = cluster.request(2, put("x", "newer"), client + 4);
+    const write = cluster.request(2, put("x", "newer"), { clientId: client + 4 });
     run(cluster, 3, reachable);
     expect(holder.leaseValid()).toBe(true);
-    const read = cluster.request(leader, { type: "get", key: "x" }, client + 5, true);
+    const read = cluster.request(leader, { type: "get", key: "x" }, { clientId: client + 5, readOnly: true });
     const answer = cluster.replyTo(client + 5, read);
     expect(answer).toEqual({ type: "get", value: new TextEncoder().encode("new") });
     // A read that returns "new" is linearizable only if "newer" was not acknowledged before it.
     expect(cluster.replyTo(client + 4, write)).toBeUndefined();
     expect(cluster.replica(partner).stats().ballotsRefusedForLease).toBeGreaterThan(0);
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 });

@@ -1,9 +1,9 @@
 // Randomized and steady-state tests in the deterministic simulator. Every
 // failure names its seed and the command that replays it.
-import { checkKvHistory } from "@concord/check";
 import { type ProtocolOptions, assert } from "@concord/core";
 import { OneValuePerSlotMonitor, multipaxos } from "@concord/multipaxos";
 import { type SimulationResult, replayCommand, runSimulation, scenarioNames } from "@concord/sim";
+import { failuresOf, judgeRun } from "@concord/testkit";
 import { describe, expect, test } from "vitest";
 
 /** seedCount is 200 in the regular run; CONCORD_SEEDS=2000 runs more. */
@@ -21,29 +21,24 @@ function simulate(run: Run): SimulationResult {
   return runSimulation({ algorithm: multipaxos, ...run });
 }
 
-/** problems lists what is wrong with a run: broken invariants (the one-value-per-slot oracle included), a history that is not linearizable, operations that never ended. */
-function problems(run: Run, result: SimulationResult): string[] {
-  const found = result.invariantViolations.map((violation) => `${violation.invariant}: ${violation.message}`);
-  const verdict = checkKvHistory(result.history, { budgetMs: 20_000 });
-  if (verdict.kind === "not-linearizable") found.push("history is not linearizable");
-  const { invoked, completed, failed, indeterminate } = result.ops;
-  if (completed + failed + indeterminate !== invoked) found.push(`${invoked - completed - failed - indeterminate} operations never ended`);
-  if (found.length === 0) return [];
-  const replay = replayCommand({
-    algo: "multipaxos",
-    nodes: run.nodes,
-    scenario: run.scenario,
-    seed: run.seed,
-    ...(run.ops === undefined ? {} : { ops: run.ops }),
-    ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }),
-  });
-  return [`seed ${run.seed}: ${found.slice(0, 3).join("; ")}\n  replay: ${replay}`];
-}
-
+/** sweep judges each run (broken invariants, the one-value-per-slot oracle included; a history that is not linearizable; operations that never ended) and lists the failures, each with the command that replays it. */
 function sweep(runs: readonly Run[]): string[] {
-  const failures: string[] = [];
-  for (const run of runs) failures.push(...problems(run, simulate(run)));
-  return failures;
+  return failuresOf(
+    runs.map((run) =>
+      judgeRun(simulate(run), {
+        check: { budgetMs: 20_000 },
+        replay: () =>
+          replayCommand({
+            algo: "multipaxos",
+            nodes: run.nodes,
+            scenario: run.scenario,
+            seed: run.seed,
+            ...(run.ops === undefined ? {} : { ops: run.ops }),
+            ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }),
+          }),
+      }),
+    ),
+  );
 }
 
 function seeds(count: number, first = 1): number[] {
@@ -137,8 +132,7 @@ describe("steady state", () => {
     expect(latencyMs("write")).toBeCloseTo(4, 1);
     const writes = result.history.filter((op) => op.input.type !== "get").length;
     expect(result.messages.byType["accept"]).toBe((nodes - 1) * writes);
-    expect(result.invariantViolations).toEqual([]);
-    expect(checkKvHistory(result.history).kind).toBe("linearizable");
+    expect(judgeRun(result).problems).toEqual([]);
   });
 
   for (const nodes of [3, 5]) {

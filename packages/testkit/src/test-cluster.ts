@@ -117,6 +117,14 @@ export interface TestClusterConfig<M, R extends Replica<M>> {
   readonly clients?: number;
   /** tickUs is the virtual time one tick stands for, for monitors and Byzantine strategies (default 10 ms). */
   readonly tickUs?: number;
+  /**
+   * clientLinks says how messages to client ids travel: `queued` (default)
+   * like any other, through the queue and the filters; `instant`: they reach
+   * the client's inbox the moment they are sent, as if the client sat beside
+   * the replica, so that a test reads a reply without delivering the peers'
+   * messages sent with it.
+   */
+  readonly clientLinks?: "queued" | "instant";
 }
 
 /** deliverMessagesMax bounds one `deliverAll`, so that a cluster that never goes quiet fails the test instead of spinning. */
@@ -462,6 +470,11 @@ export class TestCluster<M, R extends Replica<M>> {
     const { codec } = this.algorithm;
     const envelope = { from, to, message: codec.decode(codec.encode(message)) };
     this.sent.push(envelope);
+    if (to >= firstClientId && this.config.clientLinks === "instant") {
+      this.clientInbox.push(envelope);
+      this.deliverToClient(envelope);
+      return;
+    }
     this.queue.push(envelope);
   }
 

@@ -169,6 +169,17 @@ describe("TestCluster with a real algorithm (solo)", () => {
     expect(cluster.value(0, "k")).toBe("v");
   });
 
+  it("with instant client links, a reply reaches the client's inbox as it is sent, without a delivery", () => {
+    const cluster = new TestCluster({ algorithm: solo, ids: [0], clientWire: soloWire, clientLinks: "instant", createReplica: (context) => new SoloReplica(context) });
+    const sequence = cluster.request(0, put("k", "v"));
+    expect(cluster.replyTo(firstClientId, sequence)).toEqual({ type: "put" });
+    expect(cluster.queue).toEqual([]);
+    const queued = soloCluster();
+    queued.request(0, put("k", "v"));
+    expect(queued.clientInbox).toEqual([]);
+    expect(queued.queue).toHaveLength(1);
+  });
+
   it("loses a request crashed inside its sync window, and keeps one whose record reached the disk", () => {
     for (const kept of [0, 1]) {
       const cluster = soloCluster();
