@@ -5,7 +5,8 @@
 import { checkKvHistory } from "@concord/check";
 import { pbft } from "@concord/pbft";
 import type { AnyAlgorithm } from "@concord/core";
-import { replayCommand, runSimulation, type ScenarioInput, type SimulationResult } from "@concord/sim";
+import { replayCommand } from "@concord/lab";
+import { runSimulation, type ScenarioInput, type SimulationResult } from "@concord/sim";
 
 /** seedCount is how many seeds a randomized test runs: `fallback` unless CONCORD_SEEDS says otherwise. */
 export function seedCount(fallback: number): number {
@@ -44,13 +45,8 @@ export function problemsOf(run: SimulatedRun): { problems: string[]; result: Sim
     ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }),
     ...(run.byzantineNodes === undefined ? {} : { byzantineNodes: run.byzantineNodes }),
   });
-  // replayCommand carries the protocol options; the CLI cannot pick the Byzantine nodes, so the note names them.
-  const scenarioName = typeof run.scenario === "string" ? run.scenario : run.scenario.name;
-  const replay =
-    replayCommand({ algo: "pbft", ...run, scenario: scenarioName }) +
-    (typeof run.scenario === "string" ? "" : " (scenario object defined in the test)") +
-    (run.encode === false ? " --no-encode" : "") +
-    (run.byzantineNodes === undefined ? "" : ` (Byzantine nodes ${run.byzantineNodes.join(",")})`);
+  // Each flag once (--no-encode was written twice here): the options, --byzantine-nodes and --no-encode included; lab notes a scenario object.
+  const replay = replayCommand({ algo: "pbft", ...run });
   const problems: string[] = [];
   for (const violation of result.invariantViolations) problems.push(`${violation.invariant}: ${violation.message}`);
   // An operation a client restart abandoned is indeterminate by design (the simulator's restart-client operation).

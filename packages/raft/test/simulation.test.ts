@@ -3,7 +3,8 @@
 // (default 200 per cluster size).
 import { checkKvHistory } from "@concord/check";
 import { assert, type ProtocolOptions } from "@concord/core";
-import { replayCommand, runSimulation, scenarioNames, type SimulationResult } from "@concord/sim";
+import { replayCommand } from "@concord/lab";
+import { runSimulation, scenarioNames, type SimulationResult } from "@concord/sim";
 import { describe, expect, it } from "vitest";
 import { raft } from "../src/index.ts";
 

@@ -1,4 +1,5 @@
-import { type SimulationOptions, type SimulationResult, replayCommand } from "@concord/sim";
+import { replayCommand } from "@concord/lab";
+import type { SimulationOptions, SimulationResult } from "@concord/sim";
 
 /** replayOf is the message a simulated test prints on failure: the seed and the command that replays the run. */
 export function replayOf(options: SimulationOptions): string {
