@@ -22,9 +22,12 @@ const maxViolations = 100;
  * chosen; a second, different value chosen for that slot is a violation. It
  * also flags a proposer that sends two values for one (slot, ballot).
  *
- * The acceptor set of a (slot, ballot) is learned from its Accept fan-out: the
- * leader, itself a member, sends the Accept to every other member of the
- * slot's configuration in one Ready, before any Accepted can come back.
+ * The acceptor set of a (slot, ballot) is the proposer's configuration for
+ * that slot, read from the proposer (the latest replica object the monitor saw
+ * for its id) when its Accept leaves. Learned from the Accept fan-out alone it
+ * was too small when a leader crashed part-way through sending the fan-out
+ * (the simulator's 'while-sending' crash): three Accepts of five made a
+ * quorum of two look like a choice.
  *
  * Acceptances seen in messages can miss one: an acceptor that crashes after
  * syncing its acceptance and before sending the Accepted. So the monitor also
@@ -46,6 +49,8 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
   private readonly learnedThrough = new Map<NodeId, number>();
   private learnedSlotsCompared = 0;
   private byzantineSeen = false;
+  /** replicas holds the latest replica object seen for each id, to read a proposer's configuration from. */
+  private readonly replicas = new Map<NodeId, MultiPaxosReplica>();
 
   /** learnedSlotsChecked counts the learned slots compared so far (so that a test can see the check ran). */
   learnedSlotsChecked(): number {
@@ -55,7 +60,9 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
   /** observeReplica compares the values a correct replica newly learned as chosen with every earlier sighting of those slots. */
   observeReplica(replica: Replica<MultiPaxosMessage>, context: MonitorEventContext): void {
     if (context.faulty) this.byzantineSeen = true;
-    if (this.byzantineSeen || !(replica instanceof MultiPaxosReplica)) return;
+    if (!(replica instanceof MultiPaxosReplica)) return;
+    if (!context.faulty) this.replicas.set(replica.id, replica);
+    if (this.byzantineSeen) return;
     const watermark = replica.status().commitIndex;
     const seen = this.learnedThrough.get(replica.id) ?? 0;
     // A restarted replica learns again from its snapshot on: its slots are compared again.
@@ -90,7 +97,7 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
       const valueKey = valueKeyOf(message.commands, message.members);
       let proposal = this.proposals.get(key);
       if (proposal === undefined) {
-        proposal = { valueKey, acceptors: new Set(), members: new Set([from]) };
+        proposal = { valueKey, acceptors: new Set(), members: new Set([from, ...(this.replicas.get(from)?.membersAt(message.slot) ?? [])]) };
         this.proposals.set(key, proposal);
       } else if (proposal.valueKey !== valueKey) {
         this.report(context, `ballot ${ballot} proposed two values for slot ${message.slot}`);

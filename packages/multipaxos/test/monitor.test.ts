@@ -29,6 +29,26 @@ describe("the one-value-per-slot oracle", () => {
     expect(monitor.violations().map((violation) => violation.message)).toEqual([expect.stringContaining("two different values chosen for slot 5")]);
   });
 
+  it("counts a quorum of the proposer's configuration, not of the Accepts that left before it crashed mid-fan-out", () => {
+    // Found by a chaos swarm at n = 5 (seed 810): a leader crashed part-way through sending its Accepts
+    // ('while-sending'), and the oracle, learning the acceptor set from the fan-out, took 2 of the 2
+    // acceptors it saw as a choice that a later ballot then legally overrode.
+    const cluster = multiPaxosCluster(5);
+    const monitor = new OneValuePerSlotMonitor();
+    monitor.observeReplica(cluster.replica(0), correct);
+    monitor.observeReplica(cluster.replica(1), correct);
+    monitor.observeSend(0, 1, accept(5, 1, 0, 7), correct); // the only Accept of five that left
+    monitor.observeSend(1, 0, accepted(5, 1, 0), correct);
+    // Ballot 2.1 chooses 8 with a true majority (1, 2, 3 of five): legal, since 7 was never chosen.
+    for (const to of [0, 2, 3, 4]) monitor.observeSend(1, to, accept(5, 2, 1, 8), correct);
+    monitor.observeSend(2, 1, accepted(5, 2, 1), correct);
+    monitor.observeSend(3, 1, accepted(5, 2, 1), correct);
+    expect(monitor.violations()).toEqual([]);
+    // A third acceptor for 7 in ballot 1.0 would have made it chosen: then 8 is a second value.
+    monitor.observeSend(4, 0, accepted(5, 1, 0), correct);
+    expect(monitor.violations().map((violation) => violation.message)).toEqual([expect.stringContaining("two different values chosen for slot 5")]);
+  });
+
   it("does not take a Byzantine replica's claims, or acceptances of a Byzantine proposer's ballot, as the protocol's doing", () => {
     const monitor = new OneValuePerSlotMonitor();
     monitor.observeSend(1, 2, accepted(3, 9, 1), faulty); // a lie about a ballot nobody proposed
