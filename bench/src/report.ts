@@ -1,5 +1,5 @@
 import { escapeHtml } from "@concord/check";
-import { type SimulationReport, renderTable } from "@concord/lab";
+import { type SimulationReport, brokenGuarantees, renderTable } from "@concord/lab";
 
 /** BenchRow is one finished run of the matrix. */
 export interface BenchRow {
@@ -62,11 +62,11 @@ export function markdownReport(rows: readonly BenchRow[], command: string, skipp
     "",
   ];
   if (skipped.length > 0) lines.push("## Not applicable (skipped)", "", ...skippedSummary(skipped).trimEnd().split("\n").map((line) => `- ${line}`), "");
-  const broken = rows.filter((row) => row.report.invariantViolations.length > 0 || row.report.linearizable === false);
+  const broken = rows.filter((row) => brokenGuarantees(row.report).length > 0);
   if (broken.length > 0) {
     lines.push("## Broken guarantees", "");
     for (const { report } of broken) {
-      lines.push(`- ${report.algo} n=${report.nodes} ${report.scenario} seed ${report.seed}: ${report.linearizable === false ? "history not linearizable; " : ""}${report.invariantViolations.slice(0, 3).map((v) => `[${v.invariant}] ${v.message}`).join("; ")}`);
+      lines.push(`- ${report.algo} n=${report.nodes} ${report.scenario} seed ${report.seed}: ${brokenGuarantees(report).slice(0, 4).join("; ")}`);
     }
     lines.push("");
   }

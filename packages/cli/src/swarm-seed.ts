@@ -1,4 +1,4 @@
-import { type ReplayRun, checkRun, findAlgorithm, replayCommand, simulate } from "@concord/lab";
+import { type ReplayRun, brokenGuarantees, checkRun, findAlgorithm, replayCommand, simulate } from "@concord/lab";
 import type { ScenarioInput } from "@concord/sim";
 
 /**
@@ -55,10 +55,7 @@ export function runSeedTask(task: SeedTask): SeedOutcome {
   if (algorithm === undefined) return { algo, nodes, seed, problems: [`no algorithm named "${algo}"`], replay, paths: {}, crashes: noCrashes };
   try {
     const { report } = simulate({ ...run, algorithm }, checkRun);
-    const problems = [
-      ...report.invariantViolations.map((violation) => `[${violation.invariant}] ${violation.message}`),
-      ...(report.linearizable === true ? [] : [report.linearizability]),
-    ];
+    const problems = brokenGuarantees(report, { undecidedIsBroken: true });
     // The replay carries every option the run used, those chaos drew from the seed included (issue 10).
     const usedOptions = Object.keys(report.options).length > 0 ? { protocolOptions: report.options } : {};
     const crashes = { crashes: report.crashes.crashes, lostRecords: report.crashes.lostRecords, torn: report.crashes.torn };
@@ -74,17 +71,10 @@ export function seedFailure(task: SeedTask, problem: string): SeedOutcome {
   return { algo: task.algo, nodes: task.nodes, seed: task.seed, problems: [problem], replay: replayCommand(simulatedRun(task), where(task)), paths: {}, crashes: noCrashes };
 }
 
-/** simulatedRun is the part of a task that the simulator and the replay command read. */
+/** simulatedRun is the part of a task that the simulator and the replay command read: all of it but the scenario's file name. */
 function simulatedRun(task: SeedTask): ReplayRun {
-  return {
-    algo: task.algo,
-    nodes: task.nodes,
-    scenario: task.scenario,
-    seed: task.seed,
-    ...(task.ops !== undefined ? { ops: task.ops } : {}),
-    ...(task.clients !== undefined ? { clients: task.clients } : {}),
-    ...(task.protocolOptions !== undefined ? { protocolOptions: task.protocolOptions } : {}),
-  };
+  const { scenarioFile: _file, ...run } = task;
+  return run;
 }
 
 /** where names the file a task's scenario came from, for its replay command. */

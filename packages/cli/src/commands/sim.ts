@@ -1,7 +1,7 @@
 import { kvHistoryToJsonl } from "@concord/check";
 import { ConfigError } from "@concord/core";
 import { type SimulationResult, byzantineStrategyNames, scenarioNames } from "@concord/sim";
-import { type Applicability, type HistoryChecker, type SimulationReport, algorithmNames, applicability, clusterSizes, findAlgorithm, renderTable, replayCommand, simulate } from "@concord/lab";
+import { type Applicability, type HistoryChecker, brokenGuarantees, type SimulationReport, algorithmNames, applicability, clusterSizes, findAlgorithm, renderTable, replayCommand, simulate } from "@concord/lab";
 import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
 import { readScenarioFile, scenarioFileUsageError } from "../scenario-file.ts";
@@ -106,7 +106,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
     io.stderr(`not applicable: ${fit.reason}; the figures are shown, but a guarantee broken here is the design's, not a bug (replay with: ${replay})\n`);
     return 0;
   }
-  const healthy = report.invariantViolations.length === 0 && report.linearizable !== false;
+  const healthy = brokenGuarantees(report).length === 0;
   if (!healthy) io.stderr(`run broke its guarantees; replay with: ${replay}\n`);
   return healthy ? 0 : 1;
 }
