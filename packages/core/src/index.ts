@@ -69,4 +69,4 @@ export {
   type LeaderRequest,
 } from "./leader-client.ts";
 export { type SoloMessage, type SoloRequest, type SoloReply, soloCodec } from "./solo/messages.ts";
-export { solo, SoloReplica, createSoloClient, soloOptionsSchema, type SoloOptions } from "./solo/solo.ts";
+export { solo, SoloReplica, createSoloClient, soloOptionsSchema, type SoloOptions, type SoloRejectionReason } from "./solo/solo.ts";

@@ -6,6 +6,7 @@ import type { NodeId } from "../ids.ts";
 import type { Outbound, Ready, Replica, ReplicaStatus } from "../replica.ts";
 import { SessionStateMachine } from "../sessions.ts";
 import { CorruptionError, assert } from "../errors.ts";
+import { RejectionCounter, type Rejections } from "../rejection-counter.ts";
 import { soloCodec, type SoloMessage, type SoloRequest } from "./messages.ts";
 
 /** soloOptionsSchema validates solo's options. */
@@ -26,6 +27,9 @@ export const soloOptionsSchema = z
 /** maxUnstableRequests bounds the requests waiting for their sync; past it, requests are dropped and clients retry. */
 const maxUnstableRequests = 10_000;
 
+/** SoloRejectionReason names why the solo replica refused a message: a reply sent to it, or a request sent by another node than its client. */
+export type SoloRejectionReason = "replyToReplica" | "requestNotFromClient";
+
 /** SoloOptions are solo's validated options. */
 export type SoloOptions = z.output<typeof soloOptionsSchema>;
 
@@ -45,6 +49,7 @@ export class SoloReplica implements Replica<SoloMessage> {
   private pendingSnapshot: Uint8Array | undefined;
   /** unstable holds requests whose records are in `persist` but not yet synced, in log order. */
   private unstable: SoloRequest[] = [];
+  private readonly rejected = new RejectionCounter<SoloRejectionReason>();
 
   constructor(context: ReplicaContext) {
     assert(context.replicas.length === 1 && context.replicas[0] === context.id, "solo runs on exactly one replica");
@@ -57,8 +62,14 @@ export class SoloReplica implements Replica<SoloMessage> {
   tick(): void {}
 
   step(from: NodeId, message: SoloMessage): void {
-    if (message.type !== "request") return;
-    if (message.clientId !== from) return; // a request must come from its own session
+    if (message.type !== "request") {
+      this.rejected.count("replyToReplica");
+      return;
+    }
+    if (message.clientId !== from) {
+      this.rejected.count("requestNotFromClient"); // a request must come from its own client
+      return;
+    }
     if (message.readOnly) {
       // Reads see only applied state, and a request is applied only once its record is synced,
       // so no read can observe a write that a crash could still take back.
@@ -96,6 +107,11 @@ export class SoloReplica implements Replica<SoloMessage> {
       this.loggedSinceSnapshot++;
     }
     this.reply(request, execution.result);
+  }
+
+  /** rejections counts the messages this replica refused unapplied, by reason. */
+  rejections(): Rejections<SoloRejectionReason> {
+    return this.rejected;
   }
 
   status(): ReplicaStatus {
