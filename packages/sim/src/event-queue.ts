@@ -4,14 +4,15 @@ import { assert } from "@concord/core";
  * EventQueue is a binary min-heap of events ordered by (time, sequence), over
  * preallocated parallel arrays: no object or closure per event beyond the
  * optional payload the caller passes. Equal times pop in insertion order,
- * which makes runs deterministic.
+ * which makes runs deterministic. `P` is the payload's type (the simulator
+ * queues its typed events as payloads).
  */
-export class EventQueue {
+export class EventQueue<P = unknown> {
   private times: Float64Array;
   private sequences: Float64Array;
   private kinds: Uint8Array;
   private nodes: Int32Array;
-  private payloads: unknown[];
+  private payloads: (P | undefined)[];
   private count = 0;
   private nextSequence = 0;
 
@@ -20,7 +21,7 @@ export class EventQueue {
     this.sequences = new Float64Array(initialCapacity);
     this.kinds = new Uint8Array(initialCapacity);
     this.nodes = new Int32Array(initialCapacity);
-    this.payloads = new Array<unknown>(initialCapacity);
+    this.payloads = new Array<P | undefined>(initialCapacity);
   }
 
   /** size counts queued events. */
@@ -29,7 +30,7 @@ export class EventQueue {
   }
 
   /** push queues an event of `kind` for `node` at `timeUs`. */
-  push(timeUs: number, kind: number, node: number, payload: unknown): void {
+  push(timeUs: number, kind: number, node: number, payload: P | undefined): void {
     assert(Number.isFinite(timeUs) && timeUs >= 0, () => `event time must be finite and non-negative, got ${timeUs}`);
     if (this.count === this.times.length) this.grow();
     let index = this.count++;
@@ -57,7 +58,7 @@ export class EventQueue {
   poppedTimeUs = 0;
   poppedKind = 0;
   poppedNode = 0;
-  poppedPayload: unknown = undefined;
+  poppedPayload: P | undefined = undefined;
 
   /** pop removes the earliest event into the `popped*` fields; false when empty. */
   pop(): boolean {

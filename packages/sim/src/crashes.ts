@@ -1,0 +1,221 @@
+import { type NodeId, type Ready, type ReplicaHost, type Rng, assert } from "@concord/core";
+import type { Cluster, ReadyMoments, ReplicaNode } from "./cluster.ts";
+import { type SimContext, msToUs } from "./context.ts";
+import type { FaultRecord } from "./faults.ts";
+import type { Fault } from "./scenario.ts";
+
+/** CrashFault is a scenario's crash fault. */
+export type CrashFault = Extract<Fault, { type: "crash" }>;
+
+/**
+ * TimedCrash is a crash waiting for its moment: the next time one of
+ * `watched` holds unsynced writes ("while-unsynced"), completes a sync
+ * with messages still to send ("after-sync"), or sends a Ready that carries
+ * two or more messages to one peer, of which only some leave
+ * ("while-sending"). With `all`, every live replica crashes then, else the
+ * one that triggered it.
+ */
+export interface TimedCrash {
+  readonly record: FaultRecord;
+  readonly fault: CrashFault;
+  readonly timing: "while-unsynced" | "after-sync" | "while-sending";
+  readonly watched: ReadonlySet<NodeId>;
+  readonly all: boolean;
+  readonly deadlineUs: number;
+  /** strikeQueued: a timed-crash event is queued for it. */
+  strikeQueued: boolean;
+  done: boolean;
+}
+
+/**
+ * CrashSchedule strikes the scenario's crashes: at once, or timed to a
+ * moment of the Ready contract (inside a sync window, between a sync and
+ * its send, part-way through a send) within a window, after which a crash
+ * whose moment never came strikes anyway. It schedules each crashed node's
+ * restart.
+ */
+export class CrashSchedule implements ReadyMoments {
+  /** timedCrashes are the timed crashes armed and not yet struck. Invariant: at most `timedCrashesMax`. */
+  private readonly timedCrashes: TimedCrash[] = [];
+  /** timedCrashesMax bounds the armed timed crashes: each is one of the scenario's faults, armed once. */
+  private readonly timedCrashesMax: number;
+
+  constructor(
+    private readonly context: SimContext,
+    private readonly cluster: Cluster,
+    private readonly faultRng: Rng,
+    /** syncUs is the disk's sync latency: the window inside which a "while-unsynced" crash draws its moment. */
+    private readonly syncUs: number,
+  ) {
+    this.timedCrashesMax = context.scenario.faults.length;
+  }
+
+  /** fire strikes a crash fault now, or arms it for its moment. */
+  fire(record: FaultRecord, fault: CrashFault): void {
+    const context = this.context;
+    const live = (node: ReplicaNode): boolean => node.host !== undefined;
+    if (fault.timing === "at-once") {
+      record.hit = this.cluster.select(fault.target, this.faultRng, live);
+      context.logFault("crash", record.hit, "");
+      if (record.hit.length === 0) {
+        context.noEffect(fault, "no live replica to crash");
+        return;
+      }
+      this.strike(record, fault);
+      return;
+    }
+    const watched = new Set(this.cluster.select(fault.target, this.faultRng, live));
+    context.logFault(`crash armed (${fault.timing})`, [...watched].sort((a, b) => a - b), "");
+    if (watched.size === 0) {
+      context.noEffect(fault, "no live replica to crash");
+      return;
+    }
+    const crash: TimedCrash = {
+      record,
+      fault,
+      timing: fault.timing,
+      watched,
+      all: fault.target === "all",
+      deadlineUs: context.nowUs + msToUs(fault.windowMs),
+      strikeQueued: false,
+      done: false,
+    };
+    assert(this.timedCrashes.length < this.timedCrashesMax, () => `more timed crashes armed than the scenario's ${this.timedCrashesMax} faults`);
+    this.timedCrashes.push(crash);
+    // The window's end: a crash whose moment has not come by then strikes anyway, so that every crash acts.
+    context.queue.push(crash.deadlineUs, { kind: "timed-crash-deadline", crash });
+    if (crash.timing === "while-unsynced") {
+      for (const id of watched) {
+        const node = this.cluster.node(id);
+        if (node.host !== undefined && (node.storage.unsyncedRecords() > 0 || node.storage.hasStagedSnapshot())) this.queueStrike(crash, node);
+      }
+    }
+  }
+
+  /** strike crashes the record's nodes now and schedules their restart. */
+  private strike(record: FaultRecord, fault: CrashFault): void {
+    for (const id of record.hit) this.cluster.crash(id, true);
+    if (fault.restartAfterMs === undefined) return;
+    const lowUs = msToUs(fault.restartAfterMs);
+    const highUs = msToUs(fault.restartAfterMaxMs ?? fault.restartAfterMs);
+    const delayUs = highUs > lowUs ? this.faultRng.nextIntBetween(lowUs, highUs) : lowUs;
+    this.context.queue.push(this.context.nowUs + delayUs, { kind: "fault-end", record });
+  }
+
+  /** armed tells whether a timed crash waits for its moment. */
+  armed(): boolean {
+    return this.timedCrashes.length > 0;
+  }
+
+  /** pending drops the timed crashes that have struck or been called off, and returns the others. */
+  private pending(): TimedCrash[] {
+    for (let i = this.timedCrashes.length - 1; i >= 0; i--) if ((this.timedCrashes[i] as TimedCrash).done) this.timedCrashes.splice(i, 1);
+    return this.timedCrashes;
+  }
+
+  /** noteUnsynced is called when `node` has just written records it has not synced: a waiting crash may strike. */
+  noteUnsynced(node: ReplicaNode): void {
+    for (const crash of this.pending()) {
+      if (crash.timing === "while-unsynced" && !crash.strikeQueued && crash.watched.has(node.id)) this.queueStrike(crash, node);
+    }
+  }
+
+  /** queueStrike schedules a crash at a drawn moment inside the node's sync window (before the sync can complete). */
+  private queueStrike(crash: TimedCrash, node: ReplicaNode): void {
+    crash.strikeQueued = true;
+    const offsetUs = this.syncUs > 1 ? this.faultRng.nextInt(this.syncUs) : 0;
+    this.context.queue.push(this.context.nowUs + offsetUs, { kind: "timed-crash", crash, node: node.id, incarnation: node.incarnation });
+  }
+
+  /** strikeInWindow strikes at a drawn moment, if the node still holds unsynced writes (else it waits for its next window). */
+  strikeInWindow(crash: TimedCrash, id: NodeId, incarnation: number): void {
+    if (crash.done) return;
+    crash.strikeQueued = false;
+    const node = this.cluster.node(id);
+    const unsynced = node.host !== undefined && node.incarnation === incarnation && (node.storage.unsyncedRecords() > 0 || node.storage.hasStagedSnapshot());
+    // Synced (or crashed) before the drawn moment: wait for the next window.
+    if (!unsynced) return;
+    this.strikeNow(crash, node);
+  }
+
+  /** strikeAfterSync crashes `node` right after its sync if a crash waits for that moment; tells whether it did. */
+  strikeAfterSync(node: ReplicaNode): boolean {
+    const crash = this.pending().find((candidate) => candidate.timing === "after-sync" && candidate.watched.has(node.id));
+    if (crash === undefined) return false;
+    this.strikeNow(crash, node);
+    return true;
+  }
+
+  /**
+   * strikeWhileSending crashes `node` part-way through sending its synced
+   * Ready if a crash waits for that moment and the Ready carries two or more
+   * messages to one peer (a pipeline, or several slots' rounds): a drawn part
+   * of them leaves, at least one and never all, each message on its own (the
+   * simulated network loses messages singly). It tells whether it struck.
+   */
+  strikeWhileSending(node: ReplicaNode, host: ReplicaHost<unknown>): boolean {
+    const messages = (host.inflight as Ready<unknown>).messages;
+    if (messages.length < 2) return false;
+    const crash = this.pending().find((candidate) => candidate.timing === "while-sending" && candidate.watched.has(node.id));
+    if (crash === undefined) return false;
+    const perPeer = new Map<NodeId, number>();
+    let pipelined = false;
+    for (const { to } of messages) {
+      const count = (perPeer.get(to) ?? 0) + 1;
+      perPeer.set(to, count);
+      if (count >= 2) pipelined = true;
+    }
+    if (!pipelined) return false;
+    const leaves = messages.map(() => this.faultRng.nextInt(2) === 0);
+    const sent = leaves.filter(Boolean).length;
+    // At least one leaves and at least one stays: flip one drawn message when the draw made it all or nothing.
+    if (sent === 0 || sent === messages.length) {
+      const flip = this.faultRng.nextInt(messages.length);
+      leaves[flip] = !leaves[flip];
+    }
+    const departing = messages.filter((_, index) => leaves[index]);
+    host.release(departing);
+    this.context.logFault(`crash (while-sending, node ${node.id}: ${departing.length} of ${messages.length} message(s) left)`, [], "");
+    this.strikeNow(crash, node);
+    return true;
+  }
+
+  /** strikeAtDeadline crashes a timed crash's nodes at the end of its window, its moment not having come. */
+  strikeAtDeadline(crash: TimedCrash): void {
+    if (crash.done) return;
+    const live = [...crash.watched].filter((id) => this.cluster.node(id).host !== undefined);
+    const first = live[0];
+    if (first === undefined) {
+      crash.done = true;
+      this.context.logFault(`crash (${crash.timing}) called off`, [], "");
+      this.context.noEffect(crash.record.fault, `its moment (${crash.timing}) did not come within its window, and its nodes were down by then`);
+      this.pending();
+      return;
+    }
+    this.context.logFault(`crash window ended (${crash.timing}: its moment did not come)`, [], "");
+    this.strikeNow(crash, this.cluster.node(first));
+  }
+
+  private strikeNow(crash: TimedCrash, node: ReplicaNode): void {
+    crash.done = true;
+    const record = crash.record;
+    record.hit = crash.all ? this.cluster.allReplicaIds.filter((id) => this.cluster.node(id).host !== undefined) : [node.id];
+    this.context.logFault(`crash (${crash.timing}, node ${node.id} holding ${node.storage.unsyncedRecords()} unsynced record(s))`, record.hit, "");
+    this.strike(record, crash.fault);
+    this.pending();
+  }
+
+  /** callOffAll calls off every timed crash still waiting: after the heal, nodes stay up. */
+  callOffAll(): void {
+    for (const crash of this.pending()) {
+      if (!crash.done) this.context.noEffect(crash.record.fault, `its moment (${crash.timing}) had not come when the scenario healed`);
+      crash.done = true;
+    }
+    this.pending();
+  }
+
+  /** waiting describes the timed crashes whose moment never came, for the report's ineffective faults. */
+  waiting(): string[] {
+    return this.timedCrashes.filter((crash) => !crash.done).map((crash) => `${crash.record.fault.type} (${JSON.stringify(crash.record.fault)}): its moment (${crash.timing}) never came`);
+  }
+}

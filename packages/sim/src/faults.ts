@@ -1,0 +1,191 @@
+import { type NodeId, type Rng, unreachable } from "@concord/core";
+import type { ClientDriver } from "./clients.ts";
+import type { Cluster, ReplicaNode } from "./cluster.ts";
+import { type SimContext, msToUs } from "./context.ts";
+import type { CrashSchedule } from "./crashes.ts";
+import type { Network } from "./links.ts";
+import type { ClusterOperations } from "./operations.ts";
+import type { Fault } from "./scenario.ts";
+
+/** FaultRecord is one fault as it fired: its id (for faults in force at once) and the replicas it hit. */
+export interface FaultRecord {
+  readonly fault: Fault;
+  readonly id: number;
+  hit: NodeId[];
+}
+
+/**
+ * FaultSchedule fires the scenario's faults at their times and lifts those
+ * with a duration: crashes (through the crash schedule) and restarts,
+ * pauses, partitions, link faults, slow nodes, client restarts, and the
+ * operations on the cluster (through the admin hook); then heals them all.
+ */
+export class FaultSchedule {
+  private nextFaultId = 1;
+
+  constructor(
+    private readonly context: SimContext,
+    private readonly cluster: Cluster,
+    private readonly crashes: CrashSchedule,
+    private readonly operations: ClusterOperations,
+    private readonly clients: ClientDriver,
+    private readonly network: Network,
+    private readonly faultRng: Rng,
+  ) {}
+
+  /** fire fires the scenario's fault at `index`. */
+  fire(index: number): void {
+    const context = this.context;
+    const fault = context.scenario.faults[index] as Fault;
+    const record: FaultRecord = { fault, id: this.nextFaultId++, hit: [] };
+    const rng = this.faultRng;
+    switch (fault.type) {
+      case "crash":
+        this.crashes.fire(record, fault);
+        return;
+      case "restart":
+        record.hit = this.cluster.select(fault.target, rng, (node) => node.host === undefined && !node.stopped);
+        for (const id of record.hit) this.cluster.restart(id);
+        break;
+      case "pause":
+        // Only a running replica can be paused: a pause drawn for one already down or paused would do nothing. A pause
+        // aimed at one replica by index may overlap another and so lengthen it.
+        record.hit = this.cluster.select(fault.target, rng, (node) => node.host !== undefined && (!node.paused || typeof fault.target === "object"));
+        for (const id of record.hit) {
+          const node = this.cluster.node(id);
+          node.pauses.add(record.id);
+          node.paused = true;
+        }
+        this.endAfter(fault.durationMs, record);
+        break;
+      case "partition":
+        this.firePartition(record, fault);
+        break;
+      case "link":
+        if (fault.messageTypes === undefined && fault.from === undefined) {
+          this.network.addOverride(record.id, fault.link);
+        } else {
+          if (fault.from !== undefined) record.hit = this.cluster.select(fault.from, rng);
+          this.network.addScopedOverride(record.id, {
+            link: fault.link,
+            ...(fault.messageTypes !== undefined ? { types: new Set(fault.messageTypes) } : {}),
+            ...(fault.from !== undefined ? { from: new Set(record.hit) } : {}),
+          });
+        }
+        this.endAfter(fault.durationMs, record);
+        break;
+      case "slow":
+        record.hit = this.cluster.select(fault.target, rng, (node) => node.host !== undefined);
+        for (const id of record.hit) {
+          const node = this.cluster.node(id);
+          node.slows.set(record.id, { extraLatencyUs: msToUs(fault.extraLatencyMs), cpuFactor: fault.cpuFactor });
+          this.applySlow(node);
+        }
+        this.endAfter(fault.durationMs, record);
+        break;
+      case "transfer":
+      case "reconfigure":
+        // A busy leader: the operation tries again later as the same fault, under the same id.
+        if (this.operations.fire(index, fault) === "retry") this.nextFaultId--;
+        return;
+      case "restart-client":
+        this.clients.restartClient(fault.client === "random" ? this.clients.clientAt(rng.nextInt(this.clients.count)) : this.clients.clientAt(fault.client.index % this.clients.count));
+        return;
+      default:
+        unreachable(fault);
+    }
+    context.logFault(describeFault(fault), record.hit, fault.type === "link" ? JSON.stringify(fault.link) + (fault.messageTypes !== undefined ? ` on ${fault.messageTypes.join(",")}` : "") : "");
+    const acts = fault.type === "link" ? fault.from === undefined || record.hit.length > 0 : record.hit.length > 0;
+    if (!acts) context.noEffect(fault, "no replica it can act on");
+  }
+
+  private endAfter(durationMs: number, record: FaultRecord): void {
+    this.context.queue.push(this.context.nowUs + msToUs(durationMs), { kind: "fault-end", record });
+  }
+
+  private firePartition(record: FaultRecord, fault: Extract<Fault, { type: "partition" }>): void {
+    const isolated = new Set<NodeId>();
+    for (const target of fault.isolate) for (const id of this.cluster.select(target, this.faultRng, () => true, isolated)) isolated.add(id);
+    record.hit = [...isolated].sort((a, b) => a - b);
+    // Clients: with the rest (outside the isolated set), with the isolated replicas, split, or left out of the cut.
+    const exempt = new Set<NodeId>();
+    const clientIds = this.clients.ids();
+    clientIds.forEach((id, index) => {
+      const inside = fault.clients === "isolated" || (fault.clients === "split" && index < Math.ceil(clientIds.length / 2));
+      if (inside) isolated.add(id);
+      if (fault.clients === "both") exempt.add(id);
+    });
+    this.network.addPartition({ id: record.id, isolated, oneWay: fault.oneWay, direction: fault.direction, exempt });
+    this.endAfter(fault.durationMs, record);
+  }
+
+  /** end lifts a fault with a duration (a crash's end is its restart). */
+  end(record: FaultRecord): void {
+    const fault = record.fault;
+    switch (fault.type) {
+      case "crash":
+        for (const id of record.hit) this.cluster.restart(id);
+        break;
+      case "pause":
+        for (const id of record.hit) {
+          const node = this.cluster.node(id);
+          // Overlapping pauses: the node runs again when the last of them ends.
+          if (node.pauses.delete(record.id) && node.pauses.size === 0) this.cluster.resume(id);
+        }
+        break;
+      case "partition":
+        this.network.removePartition(record.id);
+        break;
+      case "link":
+        this.network.removeOverride(record.id);
+        break;
+      case "slow":
+        for (const id of record.hit) {
+          const node = this.cluster.node(id);
+          node.slows.delete(record.id);
+          this.applySlow(node);
+        }
+        break;
+      case "restart":
+      case "transfer":
+      case "reconfigure":
+      case "restart-client":
+        break;
+      default:
+        unreachable(fault);
+    }
+    this.context.logFault(`end ${fault.type}`, record.hit, "");
+  }
+
+  /** healAll lifts every fault: timed crashes still waiting are called off, links heal, every replica is up, running and at full speed. */
+  healAll(): void {
+    this.crashes.callOffAll();
+    this.network.healAll();
+    for (const node of this.cluster.all()) {
+      if (node.host === undefined) this.cluster.restart(node.id);
+      node.pauses.clear();
+      if (node.paused) this.cluster.resume(node.id);
+      node.slows.clear();
+      this.applySlow(node);
+    }
+    this.context.logFault("heal all", [], "");
+  }
+
+  /** applySlow puts the slowest of a node's slow faults in force (none: full speed). */
+  private applySlow(node: ReplicaNode): void {
+    let extraLatencyUs = 0;
+    let cpuFactor = 1;
+    for (const slow of node.slows.values()) {
+      extraLatencyUs = Math.max(extraLatencyUs, slow.extraLatencyUs);
+      cpuFactor = Math.max(cpuFactor, slow.cpuFactor);
+    }
+    this.network.setExtraLatency(node.id, extraLatencyUs);
+    node.cpuFactor = cpuFactor;
+  }
+}
+
+function describeFault(fault: Fault): string {
+  if (fault.type !== "partition") return fault.type;
+  const oneWay = fault.oneWay ? ` (one-way, ${fault.direction})` : "";
+  return `partition${oneWay}${fault.clients === "rest" ? "" : ` (clients: ${fault.clients})`}`;
+}

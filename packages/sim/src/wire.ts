@@ -1,0 +1,51 @@
+import type { MessageCodec, NodeId } from "@concord/core";
+import type { SimContext } from "./context.ts";
+import type { Network } from "./links.ts";
+import type { Metrics } from "./metrics.ts";
+
+/** arrivalsPerMessageMax is how many copies of one message a link can deliver: the message and one duplicate. */
+const arrivalsPerMessageMax = 2;
+
+/**
+ * Wire carries messages between nodes, as TigerBeetle's packet simulator
+ * does: it counts each message, encodes it (so that byte counts are real and
+ * codec bugs surface), and queues its arrivals as the links decide (latency,
+ * loss, duplication, partitions).
+ */
+export class Wire {
+  private readonly arrivalsOut = new Float64Array(arrivalsPerMessageMax);
+
+  constructor(
+    private readonly context: SimContext,
+    private readonly codec: MessageCodec<unknown>,
+    private readonly network: Network,
+    private readonly metrics: Metrics,
+    /** encode: really encode and decode every message (else it travels as the object). */
+    private readonly encode: boolean,
+    /** warmupUs is when the workload starts: traffic before it is counted apart. */
+    private readonly warmupUs: number,
+  ) {}
+
+  /** transmit counts, encodes and hands one message to the network, leaving `from` at `departUs`. */
+  transmit(from: NodeId, to: NodeId, message: unknown, departUs: number): void {
+    const codec = this.codec;
+    const measured = this.context.nowUs >= this.warmupUs;
+    const type = measured || this.network.scopedOverrides() > 0 ? codec.typeName(message) : "";
+    this.metrics.countMessage(measured, type);
+    let delivered = message;
+    let bytes = 0;
+    let encoded: Uint8Array | undefined;
+    if (this.encode) {
+      encoded = codec.encode(message);
+      bytes = encoded.length;
+      delivered = codec.decode(encoded);
+    }
+    this.metrics.countBytes(measured, bytes);
+    const count = this.network.arrivals(from, to, departUs, bytes, this.arrivalsOut, type);
+    for (let i = 0; i < count; i++) {
+      // A duplicate is a second copy on the wire: decode it apart, so that a replica that keeps or changes one copy cannot touch the other.
+      const copy = i > 0 && encoded !== undefined ? codec.decode(encoded) : delivered;
+      this.context.queue.push(this.arrivalsOut[i] as number, { kind: "deliver", to, from, message: copy, bytes });
+    }
+  }
+}
