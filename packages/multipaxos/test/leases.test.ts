@@ -5,7 +5,8 @@
 // leaseTicks each acceptor's grant lasts, which is at most the election timeout.
 import { firstClientId } from "@concord/core";
 import { multipaxos, safeLeaseTicks } from "@concord/multipaxos";
-import { type ScenarioInput, replayCommand, runSimulation } from "@concord/sim";
+import { replayCommand } from "@concord/lab";
+import { type ScenarioInput, runSimulation } from "@concord/sim";
 import { judgeRun } from "@concord/testkit";
 import { describe, expect, test } from "vitest";
 import { type Envelope, type MultiPaxosCluster, multiPaxosCluster, put } from "./kit.ts";

@@ -2,7 +2,8 @@
 // failure names its seed and the command that replays it.
 import { type ProtocolOptions, assert } from "@concord/core";
 import { OneValuePerSlotMonitor, multipaxos } from "@concord/multipaxos";
-import { type SimulationResult, replayCommand, runSimulation, scenarioNames } from "@concord/sim";
+import { replayCommand } from "@concord/lab";
+import { type SimulationResult, runSimulation, scenarioNames } from "@concord/sim";
 import { failuresOf, judgeRun } from "@concord/testkit";
 import { describe, expect, test } from "vitest";
 
