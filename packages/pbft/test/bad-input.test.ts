@@ -1,11 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "@concord/core";
 import { Authenticator, forgeRequestsStrategy, silentStrategy, corruptDigestsStrategy, corruptMacsStrategy, equivocateStrategy, pbft, replayStrategy, type PbftPrepare, type PbftViewChange } from "@concord/pbft";
-import { FakeCrypto, TestCluster } from "./harness.ts";
+import { FakeCrypto, pbftCluster, cryptoOf, type PbftCluster } from "./kit.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-function firstSent<T>(cluster: TestCluster, type: string, to: number): T {
+function firstSent<T>(cluster: PbftCluster, type: string, to: number): T {
   const found = cluster.sent.find((e) => e.message.type === type && e.to === to);
   if (found === undefined) throw new Error(`no ${type} to ${to}`);
   return found.message as T;
@@ -13,7 +13,7 @@ function firstSent<T>(cluster: TestCluster, type: string, to: number): T {
 
 describe("PBFT bad input is dropped and counted, never acted on", () => {
   it("drops a prepare whose MAC does not verify", () => {
-    const cluster = new TestCluster(4);
+    const cluster = pbftCluster(4);
     cluster.submit({ type: "put", key: "x", value: value("1") });
     cluster.deliverAll();
     const prepare = firstSent<PbftPrepare>(cluster, "prepare", 3);
@@ -25,7 +25,7 @@ describe("PBFT bad input is dropped and counted, never acted on", () => {
   });
 
   it("drops a pre-prepare whose digest does not match its batch", () => {
-    const cluster = new TestCluster(4);
+    const cluster = pbftCluster(4);
     cluster.makeByzantine(0, corruptDigestsStrategy);
     cluster.submit({ type: "put", key: "x", value: value("1") });
     cluster.deliverAll();
@@ -36,7 +36,7 @@ describe("PBFT bad input is dropped and counted, never acted on", () => {
   });
 
   it("drops a pre-prepare whose client request was altered by the primary (the client's authenticator fails), and the write survives", () => {
-    const cluster = new TestCluster(4);
+    const cluster = pbftCluster(4);
     cluster.makeByzantine(0, forgeRequestsStrategy);
     // The first request has nothing to be swapped with; the second is pre-prepared carrying the first one's command.
     cluster.submit({ type: "put", key: "x", value: value("1") });
@@ -47,11 +47,11 @@ describe("PBFT bad input is dropped and counted, never acted on", () => {
     cluster.submit({ type: "get", key: "x" });
     cluster.runUntil(() => cluster.idle(), 500);
     expect(cluster.results()).toEqual([{ type: "put" }, { type: "put" }, { type: "get", value: new Uint8Array(value("2")) }]);
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   it("drops an authentic prepare outside the watermarks, and one of an earlier view", () => {
-    const cluster = new TestCluster(4, { checkpointIntervalSeqs: 2, watermarkWindowSeqs: 4 });
+    const cluster = pbftCluster(4, { checkpointIntervalSeqs: 2, watermarkWindowSeqs: 4 });
     cluster.makeByzantine(0, silentStrategy);
     cluster.submit({ type: "put", key: "x", value: value("1") });
     cluster.runUntil(() => cluster.idle(), 500);
@@ -70,7 +70,7 @@ describe("PBFT bad input is dropped and counted, never acted on", () => {
   });
 
   it("counts every copy of a badly signed VIEW-CHANGE but checks its signature once, and still accepts the sender's good one", () => {
-    const cluster = new TestCluster(4);
+    const cluster = pbftCluster(4);
     const replica = cluster.replica(3);
     const viewChange = (from: number): PbftViewChange =>
       new Authenticator(new FakeCrypto(from), from, cluster.ids, "macs").sealBroadcast<PbftViewChange>({
@@ -85,11 +85,11 @@ describe("PBFT bad input is dropped and counted, never acted on", () => {
       });
     const good = viewChange(2);
     const forged = { ...good, signature: Uint8Array.from(good.signature, (b) => b ^ 1) };
-    const verifiesBefore = cluster.cryptoOf(3).verifyCount;
+    const verifiesBefore = cryptoOf(cluster, 3).verifyCount;
     for (let copy = 0; copy < 3; copy++) cluster.inject(2, 3, forged);
     cluster.deliverAll();
     expect(replica.rejections().get("badAuthentication")).toBe(3);
-    expect(cluster.cryptoOf(3).verifyCount - verifiesBefore).toBe(1);
+    expect(cryptoOf(cluster, 3).verifyCount - verifiesBefore).toBe(1);
     expect(replica.status().epoch).toBe(0);
     // f + 1 authentic VIEW-CHANGEs for view 1 (the good one from the same sender among them) move the replica there.
     cluster.inject(2, 3, good);
@@ -101,7 +101,7 @@ describe("PBFT bad input is dropped and counted, never acted on", () => {
   });
 
   it("counts but survives MAC-corrupting, digest-corrupting, equivocating and replaying replicas in one cluster of seven", () => {
-    const cluster = new TestCluster(7, {}, 2);
+    const cluster = pbftCluster(7, {}, 2);
     cluster.makeByzantine(3, corruptMacsStrategy);
     cluster.makeByzantine(6, replayStrategy);
     for (let i = 0; i < 10; i++) {
@@ -110,9 +110,9 @@ describe("PBFT bad input is dropped and counted, never acted on", () => {
     }
     expect(cluster.results(0).length + cluster.results(1).length).toBe(10);
     expect(cluster.replica(0).rejections().get("badAuthentication") ?? 0).toBeGreaterThan(0);
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
 
-    const equivocating = new TestCluster(7, {}, 1);
+    const equivocating = pbftCluster(7, {}, 1);
     equivocating.makeByzantine(0, equivocateStrategy);
     equivocating.makeByzantine(4, corruptDigestsStrategy);
     for (let i = 0; i < 6; i++) {
@@ -120,7 +120,7 @@ describe("PBFT bad input is dropped and counted, never acted on", () => {
       equivocating.runUntil(() => equivocating.idle(), 2000);
     }
     expect(equivocating.results().length).toBe(6);
-    expect(equivocating.monitor.violations()).toEqual([]);
+    expect(equivocating.violations()).toEqual([]);
   });
 });
 
@@ -135,9 +135,9 @@ describe("PBFT configuration", () => {
   });
 
   it("rejects bad options naming the field", () => {
-    expect(() => new TestCluster(4, { checkpointIntervalSeqs: 10, watermarkWindowSeqs: 10 })).toThrow(ConfigError);
-    expect(() => new TestCluster(4, { checkpointIntervalSeqs: 10, watermarkWindowSeqs: 10 })).toThrow(/watermarkWindowSeqs/);
-    expect(() => new TestCluster(4, { batchSizeMax: 0 })).toThrow(/pbft\.batchSizeMax/);
-    expect(() => new TestCluster(4, { viewChangeTimeout: 3 })).toThrow(ConfigError);
+    expect(() => pbftCluster(4, { checkpointIntervalSeqs: 10, watermarkWindowSeqs: 10 })).toThrow(ConfigError);
+    expect(() => pbftCluster(4, { checkpointIntervalSeqs: 10, watermarkWindowSeqs: 10 })).toThrow(/watermarkWindowSeqs/);
+    expect(() => pbftCluster(4, { batchSizeMax: 0 })).toThrow(/pbft\.batchSizeMax/);
+    expect(() => pbftCluster(4, { viewChangeTimeout: 3 })).toThrow(ConfigError);
   });
 });

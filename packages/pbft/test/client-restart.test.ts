@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { pbft } from "@concord/pbft";
 import { runRestartedClient } from "@concord/sim";
-import { FakeCrypto } from "./harness.ts";
+import { FakeCrypto } from "./kit.ts";
 
 describe("a client restarted with its old id (PBFT §4.1 with Raft thesis §6.3 sessions)", () => {
   // Near 2^32 and 2^53 too: every width on the wire and in the log must hold the sequence exactly.

@@ -3,7 +3,7 @@
 import { describe, expect, it } from "vitest";
 import { createRng, firstClientId, type NodeId } from "@concord/core";
 import { Authenticator, PbftClient, type PbftReply, type PbftRequest } from "@concord/pbft";
-import { FakeCrypto } from "./harness.ts";
+import { FakeCrypto } from "./kit.ts";
 
 const replicas = [0, 1, 2, 3];
 const clientId = firstClientId;

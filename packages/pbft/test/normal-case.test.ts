@@ -1,26 +1,26 @@
 import { describe, expect, it } from "vitest";
 import { pbft, pbftMessagesPerBatch } from "@concord/pbft";
-import { TestCluster } from "./harness.ts";
+import { pbftCluster, replicasOf } from "./kit.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 describe("PBFT normal case (PBFT §4.2)", () => {
   it("commits a write through pre-prepare, prepare and commit, and every replica executes it in order", () => {
-    const cluster = new TestCluster(4);
+    const cluster = pbftCluster(4);
     cluster.submit({ type: "put", key: "x", value: value("1") });
     cluster.deliverAll();
     expect(cluster.results()).toEqual([{ type: "put" }]);
-    for (const replica of cluster.replicas) {
+    for (const replica of replicasOf(cluster)) {
       expect(replica.status()).toMatchObject({ epoch: 0, leader: 0, commitIndex: 1, appliedIndex: 1 });
     }
     expect(cluster.replica(0).status().role).toBe("primary");
     expect(cluster.replica(1).status().role).toBe("backup");
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   it("sends exactly 2n^2 - n + 1 messages per single-request batch: 1 request, n-1 pre-prepares, (n-1)^2 prepares, n(n-1) commits, n replies", () => {
     for (const n of [4, 7]) {
-      const cluster = new TestCluster(n, { checkpointIntervalSeqs: 1000, watermarkWindowSeqs: 2000 });
+      const cluster = pbftCluster(n, { checkpointIntervalSeqs: 1000, watermarkWindowSeqs: 2000 });
       cluster.submit({ type: "put", key: "x", value: value("1") });
       cluster.deliverAll();
       expect(cluster.countSent("request")).toBe(1);
@@ -34,7 +34,7 @@ describe("PBFT normal case (PBFT §4.2)", () => {
   });
 
   it("executes the writes of several clients in one sequence order on every replica", () => {
-    const cluster = new TestCluster(4, {}, 3);
+    const cluster = pbftCluster(4, {}, 3);
     for (let round = 0; round < 5; round++) {
       for (let c = 0; c < 3; c++) cluster.submit({ type: "append", key: "log", value: value(`${c}.${round};`) }, c);
       cluster.deliverAll();
@@ -43,13 +43,13 @@ describe("PBFT normal case (PBFT §4.2)", () => {
     cluster.deliverAll();
     const read = cluster.results().at(-1);
     expect(read).toMatchObject({ type: "get" });
-    const applied = cluster.replicas.map((r) => r.status().appliedIndex);
+    const applied = replicasOf(cluster).map((r) => r.status().appliedIndex);
     expect(new Set(applied).size).toBe(1);
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   it("orders requests queued behind a full pipeline in one batch", () => {
-    const cluster = new TestCluster(4, { inflightBatchesMax: 1 }, 5);
+    const cluster = pbftCluster(4, { inflightBatchesMax: 1 }, 5);
     for (let c = 0; c < 5; c++) cluster.submit({ type: "put", key: `k${c}`, value: value("v") }, c);
     cluster.runUntil(() => cluster.idle());
     // The first request is ordered alone; the four that arrived while it was in flight share the next batch.
@@ -60,7 +60,7 @@ describe("PBFT normal case (PBFT §4.2)", () => {
   });
 
   it("serves a read-only request with 2f+1 matching unordered replies and no agreement messages (thesis §5.1.3)", () => {
-    const cluster = new TestCluster(4);
+    const cluster = pbftCluster(4);
     cluster.submit({ type: "put", key: "x", value: value("hello") });
     cluster.deliverAll();
     const before = cluster.sent.length;

@@ -5,13 +5,13 @@
 // linearizable.
 import { describe, expect, it } from "vitest";
 import { staleReadsStrategy } from "@concord/pbft";
-import { TestCluster, firstTestClient } from "./harness.ts";
+import { pbftCluster, firstTestClient, type PbftCluster } from "./kit.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 /** staleCluster has written x = 1, read it once (so the stale reader, replica 3, answers 1 from now on), and stands ready for x = 2. */
-function staleCluster(): TestCluster {
-  const cluster = new TestCluster(4);
+function staleCluster(): PbftCluster {
+  const cluster = pbftCluster(4);
   cluster.makeByzantine(3, staleReadsStrategy);
   cluster.submit({ type: "put", key: "x", value: value("1") });
   cluster.deliverAll();
@@ -25,22 +25,22 @@ describe("PBFT read-only requests against a stale reader (thesis §5.1.3)", () =
   it("does not accept a read on f+1 matching replies: a lagging correct replica and the stale reader agree on the old value", () => {
     const cluster = staleCluster();
     // Replica 2 misses x = 2 entirely; the write completes on the replies of 0, 1 and 3.
-    cluster.filter = (e) => !(e.to === 2 && (e.message.type === "prePrepare" || e.message.type === "prepare" || e.message.type === "commit"));
+    cluster.drop = (e) => e.to === 2 && (e.message.type === "prePrepare" || e.message.type === "prepare" || e.message.type === "commit");
     cluster.submit({ type: "put", key: "x", value: value("2") });
     cluster.deliverAll();
     expect(cluster.results().at(-1)).toEqual({ type: "put" });
     // The read to replica 0 is lost: replica 1 answers 2, replicas 2 (lagging) and 3 (stale) answer 1.
-    cluster.filter = (e) => !(e.from === firstTestClient && e.to === 0 && e.message.type === "request" && e.message.readOnly);
+    cluster.drop = (e) => e.from === firstTestClient && e.to === 0 && e.message.type === "request" && e.message.readOnly;
     cluster.submit({ type: "get", key: "x" });
     cluster.runUntil(() => cluster.idle(), 500);
     expect(cluster.results().at(-1)).toEqual({ type: "get", value: new Uint8Array(value("2")) });
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   it("does not serve a read while the replica holds a prepared batch it has not executed", () => {
     const cluster = staleCluster();
     // Replicas 1 and 2 prepare x = 2 but see no commit; 0 and 3 execute it and the write completes on their replies.
-    cluster.filter = (e) => !((e.to === 1 || e.to === 2) && e.message.type === "commit");
+    cluster.drop = (e) => (e.to === 1 || e.to === 2) && e.message.type === "commit";
     cluster.submit({ type: "put", key: "x", value: value("2") });
     cluster.deliverAll();
     expect(cluster.results().at(-1)).toEqual({ type: "put" });
@@ -49,6 +49,6 @@ describe("PBFT read-only requests against a stale reader (thesis §5.1.3)", () =
     cluster.submit({ type: "get", key: "x" });
     cluster.runUntil(() => cluster.idle(), 500);
     expect(cluster.results().at(-1)).toEqual({ type: "get", value: new Uint8Array(value("2")) });
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 });

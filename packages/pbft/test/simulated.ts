@@ -2,11 +2,11 @@
 // the agreement monitor), linearizability of the client history, and liveness
 // (every operation completes once the network is healthy). A failure names the
 // command that replays the run.
-import { checkKvHistory } from "@concord/check";
 import { pbft } from "@concord/pbft";
 import type { AnyAlgorithm } from "@concord/core";
 import { replayCommand } from "@concord/lab";
 import { runSimulation, type ScenarioInput, type SimulationResult } from "@concord/sim";
+import { judgeRun } from "@concord/testkit";
 
 /** seedCount is how many seeds a randomized test runs: `fallback` unless CONCORD_SEEDS says otherwise. */
 export function seedCount(fallback: number): number {
@@ -31,7 +31,7 @@ export interface SimulatedRun {
   readonly algorithm?: AnyAlgorithm;
 }
 
-/** problemsOf runs one simulation and lists what went wrong, each with the replay command; empty when safe, linearizable and live. */
+/** problemsOf runs one simulation and judges it (safe, linearizable, every operation completed): empty when all holds, else the report with the replay command. */
 export function problemsOf(run: SimulatedRun): { problems: string[]; result: SimulationResult } {
   const result = runSimulation({
     algorithm: run.algorithm ?? pbft,
@@ -45,16 +45,6 @@ export function problemsOf(run: SimulatedRun): { problems: string[]; result: Sim
     ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }),
     ...(run.byzantineNodes === undefined ? {} : { byzantineNodes: run.byzantineNodes }),
   });
-  // Each flag once (--no-encode was written twice here): the options, --byzantine-nodes and --no-encode included; lab notes a scenario object.
-  const replay = replayCommand({ algo: "pbft", ...run });
-  const problems: string[] = [];
-  for (const violation of result.invariantViolations) problems.push(`${violation.invariant}: ${violation.message}`);
-  // An operation a client restart abandoned is indeterminate by design (the simulator's restart-client operation).
-  const abandoned = result.abandonedOperations;
-  if (result.ops.completed + abandoned !== result.ops.invoked || result.ops.failed > 0 || result.ops.indeterminate > abandoned) {
-    problems.push(`liveness: ${JSON.stringify(result.ops)}`);
-  }
-  const verdict = checkKvHistory(result.history);
-  if (verdict.kind !== "linearizable") problems.push(`history is ${verdict.kind}`);
-  return { problems: problems.map((p) => `${p}\n  replay: ${replay}`), result };
+  const verdict = judgeRun(result, { liveness: "completed", unknownIsProblem: true, replay: () => replayCommand({ algo: "pbft", ...run }) });
+  return { problems: verdict.ok ? [] : [verdict.report], result };
 }

@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import { Authenticator, type PbftMessage, type PbftNewView, type PbftViewChange } from "@concord/pbft";
 import type { ByzantineStrategyDefinition, NodeId } from "@concord/core";
-import { TestCluster, type Envelope } from "./harness.ts";
+import { pbftCluster, type Envelope, type PbftCluster } from "./kit.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
 const small = { checkpointIntervalSeqs: 2, watermarkWindowSeqs: 4 };
@@ -45,12 +45,12 @@ function omitAbove(seq: number, checkpointZero: { seq: number; stateDigest: Uint
  * view 2, which replica 2 leads. Returns the cluster once
  * a NEW-VIEW for view 2 was sent, or after 400 ticks without one.
  */
-function runPreparedAboveUnfetchedCheckpoint(options: { faulty?: NodeId; restartLaggards?: boolean } = {}): { cluster: TestCluster; x: string } {
+function runPreparedAboveUnfetchedCheckpoint(options: { faulty?: NodeId; restartLaggards?: boolean } = {}): { cluster: PbftCluster; x: string } {
   const { faulty, restartLaggards = false } = options;
-  const cluster = new TestCluster(4, small, 2);
+  const cluster = pbftCluster(4, small, 2);
   const lagging = (to: NodeId): boolean => to === 0 || to === 3;
   const neverToLagging = (e: Envelope): boolean => lagging(e.to) && (e.message.type === "checkpoint" || e.message.type === "stateTransfer");
-  cluster.filter = (e) => !neverToLagging(e) && !(lagging(e.to) && e.message.type === "commit" && e.message.view === 0);
+  cluster.drop = (e) => neverToLagging(e) || (lagging(e.to) && e.message.type === "commit" && e.message.view === 0);
   for (let i = 1; i <= 4; i++) {
     cluster.submit({ type: "put", key: "k", value: value(`${i}`) });
     cluster.deliverAll();
@@ -63,7 +63,7 @@ function runPreparedAboveUnfetchedCheckpoint(options: { faulty?: NodeId; restart
   // checkpoint 4, which 1 and 2 hold.
   const toTwo = (e: Envelope): boolean => e.to !== 2 || e.message.type === "viewChange";
   const threeToOne = (e: Envelope): boolean => e.from === 3 && e.to === 1 && e.message.type === "viewChange";
-  cluster.filter = (e) => !neverToLagging(e) && !(lagging(e.to) && e.message.type === "commit" && e.message.view === 0) && toTwo(e) && !threeToOne(e);
+  cluster.drop = (e) => neverToLagging(e) || (lagging(e.to) && e.message.type === "commit" && e.message.view === 0) || !toTwo(e) || threeToOne(e);
   cluster.submit({ type: "put", key: "x", value: value("X") }, 0);
   cluster.runUntil(() => [0, 1, 3].every((id) => cluster.replica(id).committedDigestAt(5) !== undefined), 500);
   const newView1 = cluster.sent.find((e) => e.message.type === "newView")?.message as PbftNewView;
@@ -89,18 +89,18 @@ function runPreparedAboveUnfetchedCheckpoint(options: { faulty?: NodeId; restart
   }
   const cutOff = (e: Envelope): boolean => (e.to === 1 && e.message.type !== "request") || (e.from === 1 && e.message.type !== "viewChange");
   const newView1ToTwo = (e: Envelope): boolean => e.to === 2 && e.message.type === "newView" && e.message.view === 1;
-  cluster.filter = (e) => !neverToLagging(e) && !cutOff(e) && !newView1ToTwo(e);
+  cluster.drop = (e) => neverToLagging(e) || cutOff(e) || newView1ToTwo(e);
   cluster.submit({ type: "put", key: "y", value: value("Y") }, 1);
   const newView2Sent = (): boolean => cluster.sent.some((e) => e.message.type === "newView" && e.message.view === 2);
-  for (let tick = 0; tick < 400 && !newView2Sent(); tick++) cluster.tick();
-  cluster.tick(5);
+  for (let tick = 0; tick < 400 && !newView2Sent(); tick++) cluster.tickAndDeliver();
+  cluster.tickAndDeliver(5);
   return { cluster, x };
 }
 
 /** expectOneBatchAt5 checks that every correct replica that committed seq 5 committed the batch view 1 committed there. */
-function expectOneBatchAt5(cluster: TestCluster, x: string, correct: readonly NodeId[]): void {
+function expectOneBatchAt5(cluster: PbftCluster, x: string, correct: readonly NodeId[]): void {
   for (const id of correct) expect([undefined, x]).toContain(cluster.replica(id).committedDigestAt(5));
-  expect(cluster.monitor.violations()).toEqual([]);
+  expect(cluster.violations()).toEqual([]);
 }
 
 describe("PBFT VIEW-CHANGE above a checkpoint adopted from a NEW-VIEW (issue 21, bug 3)", () => {
@@ -113,14 +113,14 @@ describe("PBFT VIEW-CHANGE above a checkpoint adopted from a NEW-VIEW (issue 21,
     expect(newView2.entries.map((e) => e.seq)).toEqual([5]);
     expect(cluster.replica(2).committedDigestAt(5)).toBe(x);
     // Healed, the lagging replicas fetch checkpoint 4 and execute X and Y (replica 1, idle, learns of view 2 later).
-    cluster.filter = () => true;
+    cluster.drop = undefined;
     cluster.runUntil(() => cluster.idle() && [0, 2, 3].every((id) => cluster.replica(id).status().appliedIndex >= 6), 2000);
     expect(cluster.results(0)).toEqual([...Array(4).fill({ type: "put" }), { type: "put" }]);
     expect(cluster.results(1)).toEqual([{ type: "put" }]);
     cluster.submit({ type: "get", key: "x" }, 0);
     cluster.runUntil(() => cluster.idle(), 500);
     expect(cluster.results(0).at(-1)).toEqual({ type: "get", value: new Uint8Array(value("X")) });
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   it("keeps it too when the replicas that adopted checkpoint 4 restart before the view change (the adopted checkpoint is persisted)", () => {
@@ -138,7 +138,7 @@ describe("PBFT VIEW-CHANGE above a checkpoint adopted from a NEW-VIEW (issue 21,
       expectOneBatchAt5(cluster, x, correct);
       // The faulty replica's omission leaves X at 5 with the claims of replica 1 and one correct laggard: still f+1
       // pre-prepared it, so the NEW-VIEW keeps it; healed, the cluster moves on.
-      cluster.filter = () => true;
+      cluster.drop = undefined;
       cluster.runUntil(() => cluster.idle() && correct.every((id) => cluster.replica(id).status().appliedIndex >= 6), 3000);
       expect(cluster.results(1)).toEqual([{ type: "put" }]);
       expectOneBatchAt5(cluster, x, correct);
@@ -148,12 +148,12 @@ describe("PBFT VIEW-CHANGE above a checkpoint adopted from a NEW-VIEW (issue 21,
 
 describe("PBFT checkpoints are stable only on a 2f+1 certificate (issue 21, bug 8)", () => {
   it("lets a view change decide, at n = 7 with f = 2 crashed, after a replica installed a state that only f+1 replicas vouched for", () => {
-    const cluster = new TestCluster(7, small);
+    const cluster = pbftCluster(7, small);
     // Replicas 1, 2 and 4 prepare 1..4 but hear no commit or checkpoint; replica 3 hears only checkpoints and state
     // transfers, and installs the state at 4 on the CHECKPOINTs of 0, 5 and 6 (f + 1 = 3 vouchers).
     const blind = (e: Envelope): boolean => [1, 2, 4].includes(e.to) && (e.message.type === "commit" || e.message.type === "checkpoint");
     const deaf = (e: Envelope): boolean => e.to === 3 && e.message.type !== "checkpoint" && e.message.type !== "stateTransfer";
-    cluster.filter = (e) => !blind(e) && !deaf(e);
+    cluster.drop = (e) => blind(e) || deaf(e);
     for (let i = 1; i <= 4; i++) {
       cluster.submit({ type: "put", key: "k", value: value(`${i}`) });
       cluster.deliverAll();
@@ -165,7 +165,7 @@ describe("PBFT checkpoints are stable only on a 2f+1 certificate (issue 21, bug 
     for (const id of cluster.ids) expect(cluster.replica(id).stableCheckpoint()).toBe(0);
 
     // Healed, with replicas 5 and 6 crashed (f = 2): the primary's window is full, so the next write needs a view change.
-    cluster.filter = () => true;
+    cluster.drop = undefined;
     cluster.crash(5);
     cluster.crash(6);
     cluster.submit({ type: "put", key: "k", value: value("5") });
@@ -175,6 +175,6 @@ describe("PBFT checkpoints are stable only on a 2f+1 certificate (issue 21, bug 
     cluster.submit({ type: "get", key: "k" });
     cluster.runUntil(() => cluster.idle(), 500);
     expect(cluster.results().at(-1)).toEqual({ type: "get", value: new Uint8Array(value("5")) });
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 });

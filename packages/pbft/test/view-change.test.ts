@@ -1,12 +1,12 @@
 import { describe, expect, it } from "vitest";
 import { corruptResultsStrategy, forgeNewViewStrategy, silentStrategy, type PbftNewView } from "@concord/pbft";
-import { TestCluster, firstTestClient } from "./harness.ts";
+import { pbftCluster, firstTestClient } from "./kit.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 describe("PBFT view change (PBFT §4.4, TOCS §4.4)", () => {
   it("replaces a silent primary: the client broadcasts, the backups' timers expire, view 1 starts and the write completes", () => {
-    const cluster = new TestCluster(4);
+    const cluster = pbftCluster(4);
     cluster.makeByzantine(0, silentStrategy);
     cluster.submit({ type: "put", key: "x", value: value("1") });
     cluster.runUntil(() => cluster.idle(), 500);
@@ -27,13 +27,13 @@ describe("PBFT view change (PBFT §4.4, TOCS §4.4)", () => {
 
   it("doubles the view-change timeout when the next primary is silent too, and still gets a view going (PBFT §4.5.2)", () => {
     const baseTicks = 10;
-    const cluster = new TestCluster(7, { viewChangeTimeoutTicks: baseTicks });
+    const cluster = pbftCluster(7, { viewChangeTimeoutTicks: baseTicks });
     cluster.makeByzantine(0, silentStrategy);
     cluster.makeByzantine(1, silentStrategy);
     cluster.submit({ type: "put", key: "x", value: value("1") });
     const enteredAt = new Map<number, number>();
     for (let tick = 0; tick < 500 && !cluster.idle(); tick++) {
-      cluster.tick();
+      cluster.tickAndDeliver();
       const epoch = cluster.replica(4).status().epoch;
       if (!enteredAt.has(epoch)) enteredAt.set(epoch, tick);
     }
@@ -43,39 +43,39 @@ describe("PBFT view change (PBFT §4.4, TOCS §4.4)", () => {
     const waitedTicks = (enteredAt.get(2) ?? 0) - (enteredAt.get(1) ?? 0);
     expect(waitedTicks).toBeGreaterThanOrEqual(2 * baseTicks);
     expect(waitedTicks).toBeLessThan(3 * baseTicks);
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   it("keeps a replica that times out alone in its first view change, and lets it rejoin when the others follow (PBFT §4.5.2)", () => {
-    const cluster = new TestCluster(4);
+    const cluster = pbftCluster(4);
     // Replica 3 is cut off from the other replicas; the client's first send is lost, so it broadcasts.
     let firstSend = true;
-    cluster.filter = (e) => {
-      if (e.from === firstTestClient && e.to === 0 && firstSend) return (firstSend = false);
-      return !((e.to === 3 || e.from === 3) && e.from < firstTestClient && e.to < firstTestClient);
+    cluster.drop = (e) => {
+      if (e.from === firstTestClient && e.to === 0 && firstSend) return !(firstSend = false);
+      return (e.to === 3 || e.from === 3) && e.from < firstTestClient && e.to < firstTestClient;
     };
     cluster.submit({ type: "put", key: "x", value: value("1") });
     cluster.runUntil(() => cluster.idle(), 500);
-    cluster.tick(1000);
+    cluster.tickAndDeliver(1000);
     // Alone, it asked for view 1 and stays there: without 2f+1 view changes its timer does not run.
     expect(cluster.replica(3).status().epoch).toBe(1);
     expect(cluster.replica(3).isViewActive()).toBe(false);
     expect(cluster.replica(0).status().epoch).toBe(0);
     // Healed, and with the primary silent, the others move to view 1 and replica 3's view change counts.
-    cluster.filter = () => true;
+    cluster.drop = undefined;
     cluster.makeByzantine(0, silentStrategy);
     cluster.submit({ type: "put", key: "x", value: value("2") });
     cluster.runUntil(() => cluster.replica(3).isViewActive(), 2000);
     for (const id of [1, 2, 3]) expect(cluster.replica(id).status().epoch).toBe(1);
     cluster.runUntil(() => cluster.idle(), 500);
     expect(cluster.results()).toEqual([{ type: "put" }, { type: "put" }]);
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   it("fills a gap with a null request: a batch pre-prepared at one backup only is not re-issued, the one after it is", () => {
-    const cluster = new TestCluster(4, {}, 2);
+    const cluster = pbftCluster(4, {}, 2);
     // Sequence number 1 reaches only replica 1; sequence number 2 reaches everyone.
-    cluster.filter = (e) => !(e.message.type === "prePrepare" && e.message.seq === 1 && e.to !== 1);
+    cluster.drop = (e) => e.message.type === "prePrepare" && e.message.seq === 1 && e.to !== 1;
     cluster.submit({ type: "put", key: "a", value: value("first") }, 0);
     cluster.deliverAll();
     cluster.submit({ type: "put", key: "b", value: value("second") }, 1);
@@ -94,11 +94,11 @@ describe("PBFT view change (PBFT §4.4, TOCS §4.4)", () => {
     // Client 0's write was re-proposed by the new primary after the gap, and both completed.
     expect(cluster.results(0)).toEqual([{ type: "put" }]);
     expect(cluster.results(1)).toEqual([{ type: "put" }]);
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   it("keeps a batch that committed in the old view at its sequence number in the new view", () => {
-    const cluster = new TestCluster(4);
+    const cluster = pbftCluster(4);
     cluster.submit({ type: "put", key: "x", value: value("1") });
     cluster.deliverAll();
     const digest = cluster.replica(1).committedDigestAt(1);
@@ -106,32 +106,32 @@ describe("PBFT view change (PBFT §4.4, TOCS §4.4)", () => {
     cluster.submit({ type: "put", key: "x", value: value("2") });
     cluster.runUntil(() => cluster.idle(), 500);
     for (const id of [1, 2, 3]) expect(cluster.replica(id).committedDigestAt(1)).toBe(digest);
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   it("makes every backup reject a NEW-VIEW whose re-issued requests differ from what its view changes imply", () => {
-    const cluster = new TestCluster(4, {}, 1);
+    const cluster = pbftCluster(4, {}, 1);
     // Replica 1 will be the primary of view 1 and tampers with its NEW-VIEW; replica 0 is silent.
     cluster.submit({ type: "put", key: "x", value: value("1") });
     cluster.deliverAll();
     // Hold back commits so that sequence number 2 is prepared but not committed when the view changes.
-    cluster.filter = (e) => e.message.type !== "commit";
+    cluster.drop = (e) => e.message.type === "commit";
     cluster.submit({ type: "put", key: "x", value: value("2") });
     cluster.deliverAll();
     cluster.makeByzantine(0, silentStrategy);
     cluster.makeByzantine(1, forgeNewViewStrategy);
     cluster.runUntil(() => cluster.replica(2).status().epoch >= 1, 500);
-    cluster.filter = () => true;
+    cluster.drop = undefined;
     cluster.runUntil(() => cluster.replica(2).status().epoch >= 2 && cluster.replica(2).isViewActive(), 2000);
     for (const id of [2, 3]) expect(cluster.replica(id).rejections().get("badNewView") ?? 0).toBeGreaterThan(0);
     // The tampered view never became active anywhere correct; view 2 re-issued the prepared write.
     cluster.runUntil(() => cluster.idle(), 2000);
     expect(cluster.results()).toEqual([{ type: "put" }, { type: "put" }]);
-    expect(cluster.monitor.violations()).toEqual([]);
+    expect(cluster.violations()).toEqual([]);
   });
 
   it("rejects a NEW-VIEW carrying fewer than 2f+1 view changes", () => {
-    const cluster = new TestCluster(4);
+    const cluster = pbftCluster(4);
     cluster.makeByzantine(0, silentStrategy);
     cluster.submit({ type: "put", key: "x", value: value("1") });
     cluster.runUntil(() => cluster.idle(), 500);
@@ -153,7 +153,7 @@ describe("PBFT client (PBFT §4.1)", () => {
       [4, [3]],
       [7, [5, 6]],
     ] as const) {
-      const cluster = new TestCluster(n);
+      const cluster = pbftCluster(n);
       for (const id of faulty) cluster.makeByzantine(id, corruptResultsStrategy);
       cluster.submit({ type: "put", key: "x", value: value("right") });
       cluster.runUntil(() => cluster.idle(), 100);

@@ -465,11 +465,11 @@ export class TestCluster<M, R extends Replica<M>> {
     return { self: id, replicas: this.ids, rng: this.strategyRng, crypto, replica: this.host(id).replica, timeUs: this.timeUs };
   }
 
-  /** enqueue puts a message on the wire, re-encoded through the algorithm's codec so that codec bugs surface in every test. */
-  private enqueue(from: NodeId, to: NodeId, message: M): void {
+  /** enqueue puts a message on the wire, re-encoded through the algorithm's codec so that codec bugs surface in every test; `sent` records what nodes sent. */
+  private enqueue(from: NodeId, to: NodeId, message: M, recordSent = true): void {
     const { codec } = this.algorithm;
     const envelope = { from, to, message: codec.decode(codec.encode(message)) };
-    this.sent.push(envelope);
+    if (recordSent) this.sent.push(envelope);
     if (to >= firstClientId && this.config.clientLinks === "instant") {
       this.clientInbox.push(envelope);
       this.deliverToClient(envelope);
@@ -485,14 +485,24 @@ export class TestCluster<M, R extends Replica<M>> {
     this.host(id).step(from, message);
   }
 
-  /** inject puts a message on the wire as if `from` had sent it (encoded like any other). */
+  /** inject puts a message on the wire as if `from` had sent it (encoded like any other; `sent` leaves it out: no node sent it). */
   inject(from: NodeId, to: NodeId, message: M): void {
-    this.enqueue(from, to, message);
+    this.enqueue(from, to, message, false);
   }
 
-  /** deliver hands one envelope to its destination unless a filter discards it, and carries out the Readies it causes. */
-  deliver(envelope: Envelope<M>): void {
-    if (this.stepEnvelope(envelope, undefined)) this.drain(envelope.to);
+  /** countSent counts the messages of one type nodes sent so far (after Byzantine rewriting). */
+  countSent(type: string): number {
+    const { codec } = this.algorithm;
+    return this.sent.filter((envelope) => codec.typeName(envelope.message) === type).length;
+  }
+
+  /**
+   * deliver hands one envelope to its destination unless a filter discards
+   * it, and carries out the Readies it causes; with `drain: false` it leaves
+   * them for the test to run (`collect`, `persistReady`, ...).
+   */
+  deliver(envelope: Envelope<M>, options: { readonly drain?: boolean } = {}): void {
+    if (this.stepEnvelope(envelope, undefined) && options.drain !== false) this.drain(envelope.to);
   }
 
   /** stepEnvelope delivers without running the replica's Ready; it tells whether a replica was stepped. */

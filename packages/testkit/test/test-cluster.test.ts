@@ -2,7 +2,7 @@
 // steps a schedule test stops between, crashes that keep only what the Storage
 // rule lets survive, clients, and typed access to the protocol's replica.
 import { firstClientId, solo, SoloReplica, type SoloMessage } from "@concord/core";
-import { TestCluster, type KvClientWire } from "@concord/testkit";
+import { TestCluster, type Envelope, type KvClientWire } from "@concord/testkit";
 import { describe, expect, it } from "vitest";
 import { countingCodec, gossip, GossipReplica, type GossipMessage } from "./gossip.ts";
 
@@ -93,7 +93,20 @@ describe("TestCluster's network", () => {
     // An injected message crosses the wire too.
     cluster.inject(1, 0, { type: "ping", round: 7 });
     expect(countingCodec.encoded - before.encoded).toBe(2);
-    expect(cluster.sent.map((envelope) => envelope.message)).toEqual([{ type: "ping", round: 1 }, { type: "ping", round: 7 }]);
+    expect(cluster.sent.map((envelope) => envelope.message)).toEqual([{ type: "ping", round: 1 }]);
+    expect(cluster.queue.map((envelope) => envelope.message)).toEqual([{ type: "ping", round: 1 }, { type: "ping", round: 7 }]);
+    expect(cluster.countSent("ping")).toBe(1);
+  });
+
+  it("deliver runs the Readies it causes at once, unless asked to leave them to the test", () => {
+    const cluster = gossipCluster(2);
+    cluster.tick(0);
+    const [ping] = cluster.take((envelope) => envelope.to === 1);
+    cluster.deliver(ping as Envelope<GossipMessage>, { drain: false });
+    expect(cluster.queue).toEqual([]);
+    expect(cluster.collect(1)?.messages).toEqual([{ to: 0, message: { type: "pong", round: 1 } }]);
+    cluster.deliver(ping as Envelope<GossipMessage>);
+    expect(cluster.queue).toHaveLength(2);
   });
 
   it("take removes the messages in flight that match", () => {
