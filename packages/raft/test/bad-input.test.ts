@@ -2,7 +2,7 @@
 import { firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
 import type { RaftMessage } from "../src/index.ts";
-import { TestNetwork, logEntry as entry } from "./network.ts";
+import { raftCluster, elect, logEntry as entry, put } from "./kit.ts";
 
 const appendBase = { type: "appendEntries", term: 2, prevLogIndex: 2, prevLogTerm: 1, commit: 0, readContext: 0 } as const;
 
@@ -37,12 +37,12 @@ const cases: [string, number, RaftMessage][] = [
 
 describe("impossible messages (bad input)", () => {
   it.each(cases)("%s is rejected, counted and changes nothing", (_name, from, message) => {
-    const net = new TestNetwork([1, 2, 3]);
-    net.elect(1);
-    net.put(1, "k", "v");
+    const net = raftCluster([1, 2, 3]);
+    elect(net, 1);
+    put(net, 1, "k", "v");
     net.collectAll();
     net.queue = [];
-    const replica = net.node(2);
+    const replica = net.replica(2);
     const before = { hard: replica.hardState(), log: replica.logEntries(), status: replica.status() };
     replica.step(from, message);
     expect(replica.rejectedMessageCount()).toBe(1);
@@ -56,32 +56,32 @@ describe("impossible messages (bad input)", () => {
   it("an acknowledgement of an index beyond the leader's log is rejected and counted, not trusted", () => {
     // Found by the simulator's generic 'corrupt' Byzantine strategy: a forged ack made the leader
     // look for a snapshot below an index it never had, and stop on an assertion.
-    const net = new TestNetwork([1, 2, 3]);
-    net.elect(1);
-    net.put(1, "k", "v");
+    const net = raftCluster([1, 2, 3]);
+    elect(net, 1);
+    put(net, 1, "k", "v");
     net.collectAll();
     net.queue = [];
-    const leader = net.node(1);
+    const leader = net.replica(1);
     const term = leader.status().epoch;
     const before = leader.status();
     leader.step(2, { type: "appendResponse", term, index: 999, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
     expect(leader.rejectedMessageCount()).toBe(1);
     expect(leader.status()).toEqual(before);
-    net.put(1, "k", "w"); // and the leader still works
+    put(net, 1, "k", "w"); // and the leader still works
     expect(leader.raftRole()).toBe("leader");
   });
 
   it("a follower whose leader has been silent for an election timeout accepts a higher-term leader outside its configuration, which may be stale (thesis §4.2.3)", () => {
-    const net = new TestNetwork([1, 2, 3]);
-    net.elect(1);
+    const net = raftCluster([1, 2, 3]);
+    elect(net, 1);
     net.collectAll();
     net.queue = [];
-    const follower = net.node(2);
+    const follower = net.replica(2);
     const electionTimeoutTicks = 10; // the default
     follower.step(7, { type: "heartbeat", term: 9, commit: 0, readContext: 0 });
     expect(follower.rejectedMessageCount()).toBe(1);
     net.isolate(2);
-    for (let tick = 0; tick < electionTimeoutTicks; tick++) net.tick(2);
+    for (let tick = 0; tick < electionTimeoutTicks; tick++) net.tickAndDeliver(1, { only: 2 });
     expect(follower.status().epoch).toBe(1); // pre-vote keeps the term while it cannot win
     follower.step(7, { type: "heartbeat", term: 9, commit: 0, readContext: 0 });
     expect(follower.rejectedMessageCount()).toBe(1);
@@ -89,10 +89,10 @@ describe("impossible messages (bad input)", () => {
   });
 
   it("a second leader claiming the leader's own term is rejected and counted (Election Safety, §5.2)", () => {
-    const net = new TestNetwork([1, 2, 3]);
-    net.elect(1);
-    net.node(1).step(2, { type: "heartbeat", term: 1, commit: 0, readContext: 0 });
-    expect(net.node(1).rejectedMessageCount()).toBe(1);
-    expect(net.node(1).raftRole()).toBe("leader");
+    const net = raftCluster([1, 2, 3]);
+    elect(net, 1);
+    net.replica(1).step(2, { type: "heartbeat", term: 1, commit: 0, readContext: 0 });
+    expect(net.replica(1).rejectedMessageCount()).toBe(1);
+    expect(net.replica(1).raftRole()).toBe("leader");
   });
 });

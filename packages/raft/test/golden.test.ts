@@ -7,7 +7,7 @@ import { join } from "node:path";
 import { firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
 import type { RaftMessage } from "../src/index.ts";
-import { TestNetwork, seedLog, type Envelope } from "./network.ts";
+import { type RaftCluster, type Envelope, raftCluster, elect, put, terms, seedLog } from "./kit.ts";
 
 function describeMessage(message: RaftMessage): string {
   switch (message.type) {
@@ -38,7 +38,7 @@ function describeMessage(message: RaftMessage): string {
   }
 }
 
-function recordTrace(net: TestNetwork, lines: string[]): void {
+function recordTrace(net: RaftCluster, lines: string[]): void {
   net.drop = (envelope: Envelope) => {
     const to = envelope.to >= firstClientId ? `c${envelope.to - firstClientId}` : String(envelope.to);
     lines.push(`  ${envelope.from} -> ${to}: ${describeMessage(envelope.message)}`);
@@ -55,63 +55,63 @@ function compareWithGolden(name: string, lines: readonly string[]): void {
 
 describe("golden traces", () => {
   it("pre-vote election, a write, a ReadIndex read and an idle heartbeat on three nodes", () => {
-    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: true });
+    const net = raftCluster([1, 2, 3], { preVote: true, checkQuorum: true });
     const lines: string[] = [];
     recordTrace(net, lines);
     lines.push("campaign 1");
-    net.elect(1);
+    elect(net, 1);
     lines.push("put k=v via 1");
-    net.put(1, "k", "v");
+    put(net, 1, "k", "v");
     lines.push("get k via 1");
-    net.request(1, firstClientId, 2, { type: "get", key: "k" });
+    net.request(1, { type: "get", key: "k" }, { clientId: firstClientId, sequence: 2, stepOnly: true });
     net.deliverAll();
     lines.push("tick 1 twice");
-    net.tick(1, 2);
+    net.tickAndDeliver(2, { only: 1 });
     compareWithGolden("election-write-read", lines);
   });
 
   it("joint consensus: C_old,new, then C_new proposed by the leader on its own", () => {
-    const net = new TestNetwork([1, 2, 3, 4], { preVote: false, checkQuorum: false }, 1, [1, 2, 3]);
-    net.elect(1);
+    const net = raftCluster([1, 2, 3, 4], { preVote: false, checkQuorum: false }, 1, [1, 2, 3]);
+    elect(net, 1);
     const lines: string[] = [];
     recordTrace(net, lines);
     lines.push("propose add 4, remove 3 via 1");
-    net.node(1).proposeConfigChange([
+    net.replica(1).proposeConfigChange([
       { type: "addVoter", node: 4 },
       { type: "removeVoter", node: 3 },
     ]);
     net.deliverAll();
     lines.push("tick 1 three times");
-    net.tick(1, 3);
-    lines.push(`config at 1: ${JSON.stringify(net.node(1).configuration())}`);
+    net.tickAndDeliver(3, { only: 1 });
+    lines.push(`config at 1: ${JSON.stringify(net.replica(1).configuration())}`);
     compareWithGolden("joint-consensus", lines);
   });
 
   it("leadership transfer to a lagging follower: catch up, then TimeoutNow", () => {
-    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: true });
-    net.elect(1);
+    const net = raftCluster([1, 2, 3], { preVote: true, checkQuorum: true });
+    elect(net, 1);
     net.isolate(3);
-    net.put(1, "k", "v");
+    put(net, 1, "k", "v");
     net.heal();
     const lines: string[] = [];
     recordTrace(net, lines);
     lines.push("transfer 1 -> 3");
-    net.node(1).transferLeadership(3);
+    net.replica(1).transferLeadership(3);
     net.deliverAll();
     lines.push(`leader: ${net.leader()?.id} term ${net.leader()?.status().epoch}`);
     compareWithGolden("transfer", lines);
   });
 
   it("a leader repairs Figure 7's follower (f) with one hinted retry", () => {
-    const net = new TestNetwork([1, 2, 3]);
+    const net = raftCluster([1, 2, 3]);
     seedLog(net, 1, [1, 1, 1, 4, 4, 5, 5, 6, 6, 6], 7);
     seedLog(net, 2, [1, 1, 1, 2, 2, 2, 3, 3, 3, 3, 3], 7);
     seedLog(net, 3, [], 7);
     const lines: string[] = [];
     recordTrace(net, lines);
     lines.push("campaign 1");
-    net.elect(1);
-    lines.push(`log 2: ${net.terms(2).join(" ")}`);
+    elect(net, 1);
+    lines.push(`log 2: ${terms(net, 2).join(" ")}`);
     compareWithGolden("figure7-f", lines);
   });
 });

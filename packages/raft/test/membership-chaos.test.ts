@@ -6,7 +6,7 @@
 import { createRng, firstClientId, type Rng } from "@concord/core";
 import { describe, expect, it } from "vitest";
 import { CommittedEntryMonitor, LeaderPerTermMonitor, type ConfigChange } from "../src/index.ts";
-import { TestNetwork } from "./network.ts";
+import { type RaftCluster, raftCluster } from "./kit.ts";
 
 const seeds = Math.max(40, Math.floor(Number(process.env["CONCORD_SEEDS"] ?? 200) / 2));
 const ids = [1, 2, 3, 4, 5];
@@ -18,8 +18,8 @@ const ids = [1, 2, 3, 4, 5];
  */
 const healTicks = 2000;
 
-function randomChange(rng: Rng, net: TestNetwork, leaderId: number): ConfigChange[] {
-  const config = net.node(leaderId).configuration();
+function randomChange(rng: Rng, net: RaftCluster, leaderId: number): ConfigChange[] {
+  const config = net.replica(leaderId).configuration();
   const node = ids[rng.nextInt(ids.length)] as number;
   const changes: ConfigChange[] = [];
   if (config.voters.includes(node)) changes.push({ type: "removeVoter", node });
@@ -35,10 +35,10 @@ function randomChange(rng: Rng, net: TestNetwork, leaderId: number): ConfigChang
 /** runSeed returns what went wrong in one seeded run, or an empty list. */
 function runSeed(seed: number): string[] {
   const rng = createRng(seed);
-  const net = new TestNetwork(ids, { preVote: rng.chance(1, 2), checkQuorum: rng.chance(1, 2), snapshotEveryEntries: 6, maxBytesPerMessage: 128 }, seed, [1, 2, 3]);
+  const net = raftCluster(ids, { preVote: rng.chance(1, 2), checkQuorum: rng.chance(1, 2), snapshotEveryEntries: 6, maxBytesPerMessage: 128 }, seed, [1, 2, 3]);
   const monitors = [new LeaderPerTermMonitor(), new CommittedEntryMonitor()];
   const observe = (step: number): void => {
-    for (const replica of net.replicas.values()) for (const monitor of monitors) monitor.observeReplica(replica, { timeUs: step, faulty: false });
+    for (const replica of net.running().map((id) => net.replica(id))) for (const monitor of monitors) monitor.observeReplica(replica, { timeUs: step, faulty: false });
   };
   const acknowledged = new Map<string, string>();
   const pending = new Map<number, { key: string; value: string }>();
@@ -56,13 +56,13 @@ function runSeed(seed: number): string[] {
     const roll = rng.nextInt(100);
     const leader = net.leader();
     if (roll < 40) {
-      for (const replica of net.replicas.values()) replica.tick();
+      for (const replica of net.running().map((id) => net.replica(id))) replica.tick();
     } else if (roll < 55 && leader !== undefined) {
       clientSequence++;
       const key = `k${clientSequence}`;
       const value = `v${seed}-${clientSequence}`;
       pending.set(clientSequence, { key, value });
-      net.request(leader.id, firstClientId, clientSequence, { type: "put", key, value: new TextEncoder().encode(value) });
+      net.request(leader.id, { type: "put", key, value: new TextEncoder().encode(value) }, { clientId: firstClientId, sequence: clientSequence, stepOnly: true });
     } else if (roll < 60 && leader !== undefined) {
       leader.proposeConfigChange(randomChange(rng, net, leader.id), { joint: rng.chance(1, 4) });
     } else if (roll < 62 && leader !== undefined) {
@@ -70,7 +70,7 @@ function runSeed(seed: number): string[] {
     } else if (roll < 65) {
       const id = ids[rng.nextInt(ids.length)] as number;
       if (crashed.has(id)) {
-        net.start(id);
+        net.restart(id);
         crashed.delete(id);
       } else if (crashed.size < 2) {
         net.crash(id);
@@ -85,7 +85,7 @@ function runSeed(seed: number): string[] {
     const deliveries = rng.nextInt(net.queue.length + 1);
     for (let i = 0; i < deliveries && net.queue.length > 0; i++) {
       const [envelope] = net.queue.splice(rng.nextInt(net.queue.length), 1);
-      if (envelope !== undefined && !rng.chance(1, 20)) net.deliver(envelope);
+      if (envelope !== undefined && !rng.chance(1, 20)) net.deliver(envelope, { drain: false });
       net.collectAll();
     }
     drainReplies();
@@ -94,10 +94,10 @@ function runSeed(seed: number): string[] {
 
   // Heal everything and check progress: a write through the final leader commits.
   net.heal();
-  for (const id of crashed) net.start(id);
+  for (const id of crashed) net.restart(id);
   let finalLeader: number | undefined;
   for (let round = 0; round < healTicks && finalLeader === undefined; round++) {
-    net.tickAll();
+    net.tickAndDeliver();
     observe(1000 + round);
     drainReplies();
     const leader = net.leader();
@@ -105,7 +105,7 @@ function runSeed(seed: number): string[] {
   }
   const found = monitors.flatMap((m) => m.violations().map((v) => `${v.invariant}: ${v.message}`));
   if (process.env["CONCORD_MEMBERSHIP_DEBUG"] !== undefined) {
-    for (const replica of net.replicas.values()) console.log(replica.id, replica.raftRole(), JSON.stringify(replica.status()), JSON.stringify(replica.configuration()), replica.lastIndex(), replica.snapshotIndex(), JSON.stringify(replica.hardState()), replica.rejectedMessageCount());
+    for (const replica of net.running().map((id) => net.replica(id))) console.log(replica.id, replica.raftRole(), JSON.stringify(replica.status()), JSON.stringify(replica.configuration()), replica.lastIndex(), replica.snapshotIndex(), JSON.stringify(replica.hardState()), replica.rejectedMessageCount());
   }
   if (finalLeader === undefined) return [...found, `no leader committed its log within ${healTicks} ticks after healing`];
   clientSequence++;
@@ -114,21 +114,21 @@ function runSeed(seed: number): string[] {
     // Like a real client, resend now and then: a leader drops proposals while it transfers leadership.
     const target = net.leader()?.id;
     if (round % 10 === 0 && target !== undefined) {
-      net.request(target, firstClientId, clientSequence, { type: "put", key: "final", value: new TextEncoder().encode("done") });
+      net.request(target, { type: "put", key: "final", value: new TextEncoder().encode("done") }, { clientId: firstClientId, sequence: clientSequence, stepOnly: true });
     }
-    net.tickAll();
+    net.tickAndDeliver();
     drainReplies();
   }
   if (!acknowledged.has("final")) found.push("the final write did not commit");
   // No acknowledged write is lost, and the voters that caught up agree.
-  net.tickAll(5);
+  net.tickAndDeliver(5);
   finalLeader = net.leader()?.id ?? finalLeader;
   for (const [key, value] of acknowledged) {
     if (net.value(finalLeader, key) !== value) found.push(`acknowledged ${key}=${value} is missing at leader ${finalLeader}`);
   }
-  const leaderApplied = net.node(finalLeader).status().appliedIndex;
-  for (const id of net.node(finalLeader).configuration().voters) {
-    if (net.node(id).status().appliedIndex !== leaderApplied) continue;
+  const leaderApplied = net.replica(finalLeader).status().appliedIndex;
+  for (const id of net.replica(finalLeader).configuration().voters) {
+    if (net.replica(id).status().appliedIndex !== leaderApplied) continue;
     for (const key of acknowledged.keys()) {
       if (net.value(id, key) !== net.value(finalLeader, key)) found.push(`voter ${id} disagrees with the leader on ${key}`);
     }

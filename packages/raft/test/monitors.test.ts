@@ -3,7 +3,7 @@ import type { Replica, ReplicaStatus } from "@concord/core";
 import { describe, expect, it } from "vitest";
 import { CommittedEntryMonitor, LeaderPerTermMonitor, type RaftMessage } from "../src/index.ts";
 import { encodeEntryRecord, encodeHardState } from "../src/records.ts";
-import { TestNetwork, entriesOfTerms } from "./network.ts";
+import { entriesOfTerms, raftCluster } from "./kit.ts";
 
 const context = { timeUs: 5, faulty: false };
 
@@ -13,11 +13,11 @@ function fakeReplica(status: Partial<ReplicaStatus> & { id: number }): Replica<R
 }
 
 function replicaWithCommittedLog(terms: number[]) {
-  const net = new TestNetwork([1, 2, 3]);
+  const net = raftCluster([1, 2, 3]);
   net.crash(1);
-  const disk = net.disks.get(1)!;
+  const disk = net.disk(1);
   disk.records = [...entriesOfTerms(terms).map(encodeEntryRecord), encodeHardState({ term: terms[terms.length - 1] ?? 0, vote: undefined, commit: terms.length })];
-  return net.start(1);
+  return net.restart(1);
 }
 
 describe("monitors", () => {

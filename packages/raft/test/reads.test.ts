@@ -2,37 +2,37 @@
 import { ConfigError, firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
 import { leaseTicks } from "../src/index.ts";
-import { TestNetwork } from "./network.ts";
+import { type RaftCluster, raftCluster, elect, put } from "./kit.ts";
 
 const reader = firstClientId + 50;
 
-function get(net: TestNetwork, to: number, key: string, sequence = net.nextSequence(reader)): void {
-  net.request(to, reader, sequence, { type: "get", key });
+function get(net: RaftCluster, to: number, key: string, sequence = net.nextSequence(reader)): void {
+  net.request(to, { type: "get", key }, { clientId: reader, sequence, stepOnly: true });
 }
 
 describe("ReadIndex (thesis §6.4)", () => {
   it("a read is served after one heartbeat round, with no log entry", () => {
-    const net = new TestNetwork([1, 2, 3]);
-    net.elect(1);
-    net.put(1, "k", "v");
-    const lastIndex = net.node(1).lastIndex();
+    const net = raftCluster([1, 2, 3]);
+    elect(net, 1);
+    put(net, 1, "k", "v");
+    const lastIndex = net.replica(1).lastIndex();
     get(net, 1, "k");
     net.collect(1);
     expect(net.queue.filter((e) => e.message.type === "heartbeat").length).toBe(2);
     expect(net.repliesTo(reader)).toEqual([]);
     net.deliverAll();
     expect(net.repliesTo(reader)).toMatchObject([{ sequence: 1, result: { type: "get", value: new TextEncoder().encode("v") }, from: 1 }]);
-    expect(net.node(1).lastIndex()).toBe(lastIndex);
+    expect(net.replica(1).lastIndex()).toBe(lastIndex);
   });
 
   it("reads that arrive together share one round, and an append going out anyway carries it", () => {
-    const net = new TestNetwork([1, 2, 3]);
-    net.elect(1);
-    net.put(1, "k", "v");
+    const net = raftCluster([1, 2, 3]);
+    elect(net, 1);
+    put(net, 1, "k", "v");
     net.queue = [];
     get(net, 1, "k");
     get(net, 1, "k");
-    net.request(1, firstClientId + 7, 1, { type: "put", key: "other", value: new Uint8Array(1) });
+    net.request(1, { type: "put", key: "other", value: new Uint8Array(1) }, { clientId: firstClientId + 7, sequence: 1, stepOnly: true });
     net.collect(1);
     expect(net.queue.map((e) => e.message.type)).toEqual(["appendEntries", "appendEntries"]);
     net.deliverAll();
@@ -40,53 +40,53 @@ describe("ReadIndex (thesis §6.4)", () => {
   });
 
   it("a new leader holds reads until it has committed an entry of its own term", () => {
-    const net = new TestNetwork([1, 2, 3]);
-    net.elect(1);
-    net.put(1, "k", "old");
+    const net = raftCluster([1, 2, 3]);
+    elect(net, 1);
+    put(net, 1, "k", "old");
     // Node 2 wins term 2 but its no-op cannot commit while it is cut off from the others.
     net.isolate(3);
-    net.cutLink(2, 1);
-    net.node(2).campaign();
-    net.node(2).step(3, { type: "voteResponse", term: 2, reject: false, preVote: false, commit: 0, commitTerm: 0 });
-    expect(net.node(2).raftRole()).toBe("leader");
+    net.cut(2, 1);
+    net.replica(2).campaign();
+    net.replica(2).step(3, { type: "voteResponse", term: 2, reject: false, preVote: false, commit: 0, commitTerm: 0 });
+    expect(net.replica(2).raftRole()).toBe("leader");
     get(net, 2, "k");
     net.deliverAll();
-    net.tick(2, 3);
+    net.tickAndDeliver(3, { only: 2 });
     expect(net.repliesTo(reader)).toEqual([]);
-    expect(net.node(2).status().commitIndex).toBeLessThan(net.node(2).lastIndex());
+    expect(net.replica(2).status().commitIndex).toBeLessThan(net.replica(2).lastIndex());
     net.heal();
-    net.tick(2, 3);
+    net.tickAndDeliver(3, { only: 2 });
     expect(net.repliesTo(reader)).toMatchObject([{ sequence: 1, result: { type: "get", value: new TextEncoder().encode("old") } }]);
   });
 
   it("a deposed leader cut off from the majority never answers a read", () => {
-    const net = new TestNetwork([1, 2, 3]);
-    net.elect(1);
-    net.put(1, "k", "v1");
+    const net = raftCluster([1, 2, 3]);
+    elect(net, 1);
+    put(net, 1, "k", "v1");
     net.isolate(1);
-    net.elect(2);
-    net.put(2, "k", "v2");
+    elect(net, 2);
+    put(net, 2, "k", "v2");
     get(net, 1, "k");
-    net.tick(1, 5);
+    net.tickAndDeliver(5, { only: 1 });
     expect(net.repliesTo(reader)).toEqual([]);
   });
 
   it("reads wait until the leader has applied up to the read index", () => {
-    const net = new TestNetwork([1, 2, 3]);
-    net.elect(1);
-    net.put(1, "k", "v1");
+    const net = raftCluster([1, 2, 3]);
+    elect(net, 1);
+    put(net, 1, "k", "v1");
     get(net, 1, "k");
-    net.put(1, "k", "v2"); // a later write cannot change the answer of an earlier read
+    put(net, 1, "k", "v2"); // a later write cannot change the answer of an earlier read
     expect(net.repliesTo(reader).map((r) => r.result)).toEqual([{ type: "get", value: new TextEncoder().encode("v1") }]);
   });
 });
 
 describe("lease reads (thesis §6.4.1)", () => {
   it("a leader with a fresh lease answers a read at once, without a heartbeat round", () => {
-    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: true, leaseReads: true });
-    net.elect(1);
-    net.put(1, "k", "v");
-    net.tick(1);
+    const net = raftCluster([1, 2, 3], { preVote: true, checkQuorum: true, leaseReads: true });
+    elect(net, 1);
+    put(net, 1, "k", "v");
+    net.tickAndDeliver(1, { only: 1 });
     net.queue = [];
     get(net, 1, "k");
     net.collect(1);
@@ -94,11 +94,11 @@ describe("lease reads (thesis §6.4.1)", () => {
   });
 
   it("a leader whose lease lapsed falls back to a ReadIndex round", () => {
-    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: true, leaseReads: true });
-    net.elect(1);
+    const net = raftCluster([1, 2, 3], { preVote: true, checkQuorum: true, leaseReads: true });
+    elect(net, 1);
     net.isolate(1);
-    net.tick(1, 6);
-    expect(net.node(1).raftRole()).toBe("leader");
+    net.tickAndDeliver(6, { only: 1 });
+    expect(net.replica(1).raftRole()).toBe("leader");
     net.queue = [];
     get(net, 1, "k");
     net.collect(1);
@@ -106,15 +106,15 @@ describe("lease reads (thesis §6.4.1)", () => {
   });
 
   it("a lease counts from when the acknowledged message was sent, not from when the acknowledgement arrived", () => {
-    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: true, leaseReads: true });
-    net.elect(1);
-    net.put(1, "k", "v");
+    const net = raftCluster([1, 2, 3], { preVote: true, checkQuorum: true, leaseReads: true });
+    elect(net, 1);
+    put(net, 1, "k", "v");
     net.queue = [];
-    net.node(1).tick();
+    net.replica(1).tick();
     net.collect(1);
     const heartbeats = net.queue;
     net.queue = [];
-    for (const envelope of heartbeats) net.deliver(envelope);
+    for (const envelope of heartbeats) net.deliver(envelope, { drain: false });
     net.collect(2);
     net.collect(3);
     const delayedAcks = net.queue; // the acknowledgements are held up in the network
@@ -122,7 +122,7 @@ describe("lease reads (thesis §6.4.1)", () => {
     net.isolate(1);
     net.tick(1, leaseTicks(10, 10)); // the defaults: electionTimeoutTicks 10, clockDriftBoundPercent 10
     net.heal();
-    for (const envelope of delayedAcks) net.deliver(envelope);
+    for (const envelope of delayedAcks) net.deliver(envelope, { drain: false });
     net.queue = [];
     get(net, 1, "k");
     net.collect(1);
@@ -130,14 +130,14 @@ describe("lease reads (thesis §6.4.1)", () => {
   });
 
   it("a leader that sent TimeoutNow no longer trusts its lease, even if the transfer is abandoned", () => {
-    const net = new TestNetwork([1, 2, 3], { preVote: true, checkQuorum: true, leaseReads: true, transferTimeoutTicks: 2 });
-    net.elect(1);
-    net.put(1, "k", "v");
+    const net = raftCluster([1, 2, 3], { preVote: true, checkQuorum: true, leaseReads: true, transferTimeoutTicks: 2 });
+    elect(net, 1);
+    put(net, 1, "k", "v");
     net.drop = (e) => e.message.type === "timeoutNow"; // the TimeoutNow is delayed in the network
-    net.node(1).transferLeadership(2);
+    net.replica(1).transferLeadership(2);
     net.deliverAll();
-    net.tick(1, 2);
-    expect(net.node(1).leadershipTransferee()).toBeUndefined();
+    net.tickAndDeliver(2, { only: 1 });
+    expect(net.replica(1).leadershipTransferee()).toBeUndefined();
     net.queue = [];
     get(net, 1, "k");
     net.collect(1);
@@ -145,8 +145,8 @@ describe("lease reads (thesis §6.4.1)", () => {
   });
 
   it("lease reads without check-quorum are refused as a configuration error", () => {
-    const net = new TestNetwork([1]);
-    expect(() => net.start(1, { leaseReads: true, checkQuorum: false })).toThrow(ConfigError);
-    expect(() => net.start(1, { leaseReads: true, checkQuorum: false })).toThrow(/leaseReads/);
+    const net = raftCluster([1]);
+    expect(() => net.restart(1, { options: { leaseReads: true, checkQuorum: false } })).toThrow(ConfigError);
+    expect(() => net.restart(1, { options: { leaseReads: true, checkQuorum: false } })).toThrow(/leaseReads/);
   });
 });

@@ -2,24 +2,24 @@
 // snapshot must hold each session's sequence at full width (issue 21, bug 6).
 import { describe, expect, it } from "vitest";
 import { firstClientId } from "@concord/core";
-import { TestNetwork } from "./network.ts";
+import { type RaftCluster, raftCluster, elect } from "./kit.ts";
 
 const options = { preVote: false, checkQuorum: false, snapshotEveryEntries: 1 };
 
 /** appendTwice appends `a` to x at `sequence`, restarts the leader from its snapshot, and retries the append. */
-function appendRestartRetry(sequence: number): TestNetwork {
-  const net = new TestNetwork([1, 2, 3], options);
-  net.elect(1);
+function appendRestartRetry(sequence: number): RaftCluster {
+  const net = raftCluster([1, 2, 3], options);
+  elect(net, 1);
   const append = { type: "append", key: "x", value: new TextEncoder().encode("a") } as const;
-  net.request(1, firstClientId, sequence, append);
+  net.request(1, append, { clientId: firstClientId, sequence, stepOnly: true });
   net.deliverAll();
-  expect(net.disks.get(1)?.snapshot, "the leader took a snapshot after the append").toBeDefined();
+  expect(net.disk(1).snapshot, "the leader took a snapshot after the append").toBeDefined();
   net.crash(1);
-  net.start(1);
-  net.elect(1);
-  net.request(1, firstClientId, sequence, append);
+  net.restart(1);
+  elect(net, 1);
+  net.request(1, append, { clientId: firstClientId, sequence, stepOnly: true });
   net.deliverAll();
-  net.tickAll(2);
+  net.tickAndDeliver(2);
   return net;
 }
 

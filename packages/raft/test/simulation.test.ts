@@ -1,10 +1,10 @@
 // Randomized and scenario tests in the deterministic simulator. Every failure
 // names the command that replays it. CONCORD_SEEDS raises the chaos seed count
 // (default 200 per cluster size).
-import { checkKvHistory } from "@concord/check";
 import { assert, type ProtocolOptions } from "@concord/core";
 import { replayCommand } from "@concord/lab";
 import { runSimulation, scenarioNames, type SimulationResult } from "@concord/sim";
+import { judgeRun } from "@concord/testkit";
 import { describe, expect, it } from "vitest";
 import { raft } from "../src/index.ts";
 
@@ -18,27 +18,11 @@ function linkPredictionMs(result: SimulationResult): number {
   return raft.oneWayDelaysPerOp * link.latency.ms;
 }
 
-/** problems lists what is wrong with a run: invariant violations, a non-linearizable history, unfinished operations. */
-function problems(result: SimulationResult): string[] {
-  const found = result.invariantViolations.map((v) => `${v.invariant}: ${v.message}`);
-  const verdict = checkKvHistory(result.history);
-  if (verdict.kind === "not-linearizable") found.push("history is not linearizable");
-  const { invoked, completed, failed, indeterminate } = result.ops;
-  if (completed + failed + indeterminate !== invoked) found.push(`only ${completed + failed + indeterminate} of ${invoked} operations finished`);
-  return found;
-}
-
+/** run judges one run (broken invariants, a non-linearizable history, unfinished operations; a replica's assertion is a failure of this seed, not of the whole test run) and returns its report, if it failed. */
 function run(nodes: number, scenario: string, seed: number, protocolOptions?: ProtocolOptions): string[] {
-  let found: string[];
-  try {
-    found = problems(runSimulation({ algorithm: raft, nodes, scenario, seed, ...(protocolOptions !== undefined ? { protocolOptions } : {}) }));
-  } catch (error) {
-    // An assertion inside a replica is a failure of this seed, not of the whole test run.
-    found = [`threw ${(error as Error).name}: ${(error as Error).message}`];
-  }
-  if (found.length === 0) return [];
-  const replay = replayCommand({ algo: "raft", nodes, scenario, seed, ...(protocolOptions !== undefined ? { protocolOptions } : {}) });
-  return [`${replay}: ${found.slice(0, 3).join("; ")}`];
+  const options = { nodes, scenario, seed, ...(protocolOptions !== undefined ? { protocolOptions } : {}) };
+  const verdict = judgeRun(() => runSimulation({ algorithm: raft, ...options }), { replay: () => replayCommand({ algo: "raft", ...options }) });
+  return verdict.ok ? [] : [verdict.report];
 }
 
 function runSeeds(nodes: number, scenario: string, seeds: number, protocolOptions?: ProtocolOptions): string[] {

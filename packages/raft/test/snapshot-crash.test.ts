@@ -8,7 +8,7 @@
 import type { NodeId, Ready } from "@concord/core";
 import { describe, expect, it } from "vitest";
 import type { RaftMessage } from "../src/index.ts";
-import { TestNetwork } from "./network.ts";
+import { type RaftCluster, raftCluster, elect, put } from "./kit.ts";
 
 const options = { preVote: false, checkQuorum: false, snapshotEveryEntries: 1 };
 
@@ -32,14 +32,14 @@ function crashPoints(ready: Ready<RaftMessage>): CrashPoint[] {
 }
 
 /** crashAt crashes the replica holding a written Ready at `point` and restarts it from its disk. */
-function crashAt(net: TestNetwork, id: NodeId, point: CrashPoint): void {
+function crashAt(net: RaftCluster, id: NodeId, point: CrashPoint): void {
   if (point === "synced") {
     net.syncReady(id);
     net.crash(id);
   } else {
     net.crash(id, point.records);
   }
-  net.start(id);
+  net.restart(id);
 }
 
 /**
@@ -48,39 +48,39 @@ function crashAt(net: TestNetwork, id: NodeId, point: CrashPoint): void {
  * through node 2 alone, node 3 (term 2's leader) being cut off: node 2 voted
  * for 3 in term 2, so node 1 must not be elected in term 2.
  */
-function expectNoSecondVoteInTerm2(net: TestNetwork, point: CrashPoint): void {
+function expectNoSecondVoteInTerm2(net: RaftCluster, point: CrashPoint): void {
   const context = describePoint(point);
-  expect(net.node(3).status(), context).toMatchObject({ role: "leader", epoch: 2 });
+  expect(net.replica(3).status(), context).toMatchObject({ role: "leader", epoch: 2 });
   net.heal();
   net.isolate(3);
   net.crash(1);
-  net.start(1);
-  net.node(1).campaign();
+  net.restart(1);
+  net.replica(1).campaign();
   net.deliverAll();
-  expect(net.node(1).status().epoch, context).toBe(2);
-  expect(net.node(1).raftRole(), context).not.toBe("leader"); // else two leaders in term 2
-  expect(net.node(2).hardState(), context).toMatchObject({ term: 2, vote: 3 });
+  expect(net.replica(1).status().epoch, context).toBe(2);
+  expect(net.replica(1).raftRole(), context).not.toBe("leader"); // else two leaders in term 2
+  expect(net.replica(2).hardState(), context).toMatchObject({ term: 2, vote: 3 });
 }
 
 describe("a crash between a snapshot and the next sync keeps the term, the vote and the log (§5.1; issue 10, bug 1)", () => {
   it("a snapshot taken while voting in a new term: the recovered replica still refuses a second vote in that term", () => {
-    const build = (): TestNetwork => {
-      const net = new TestNetwork([1, 2, 3], options);
-      net.elect(1);
-      net.put(1, "k", "v1"); // entry 2; the append carries commit 1, so both followers snapshot at 1
+    const build = (): RaftCluster => {
+      const net = raftCluster([1, 2, 3], options);
+      elect(net, 1);
+      put(net, 1, "k", "v1"); // entry 2; the append carries commit 1, so both followers snapshot at 1
       // Node 3 learns that entry 2 committed; node 2 does not.
       net.drop = (e) => e.from === 1 && e.to === 2;
-      net.tick(1, 2); // the first round is skipped: the append just sent reset the followers' timers
+      net.tickAndDeliver(2, { only: 1 }); // the first round is skipped: the append just sent reset the followers' timers
       net.drop = undefined;
-      expect(net.node(3).status().commitIndex).toBe(2);
-      expect(net.node(2).status().commitIndex).toBe(1);
+      expect(net.replica(3).status().commitIndex).toBe(2);
+      expect(net.replica(2).status().commitIndex).toBe(1);
       // Node 1 is cut off; node 3 is elected in term 2 with node 2's vote. Its
       // first append brings node 2 the commit of entry 2: node 2 applies it and
       // snapshots in the Ready that persists the term-2 entry and hard state.
       net.isolate(1);
-      net.holdReady = (id, ready) => id === 2 && ready.snapshot !== undefined;
-      net.elect(3);
-      net.holdReady = undefined;
+      net.beforeSync = (id, ready) => (id === 2 && ready.snapshot !== undefined ? "hold" : "sync");
+      elect(net, 3);
+      net.beforeSync = undefined;
       return net;
     };
     const held = build().heldReady(2);
@@ -88,30 +88,30 @@ describe("a crash between a snapshot and the next sync keeps the term, the vote 
     for (const point of crashPoints(held as Ready<RaftMessage>)) {
       const net = build();
       crashAt(net, 2, point);
-      expect(net.node(2).lastIndex(), describePoint(point)).toBeGreaterThanOrEqual(2);
+      expect(net.replica(2).lastIndex(), describePoint(point)).toBeGreaterThanOrEqual(2);
       expectNoSecondVoteInTerm2(net, point);
     }
   });
 
   it("a snapshot installed from the leader (InstallSnapshot): the recovered replica still refuses a second vote in the leader's term", () => {
-    const build = (): TestNetwork => {
-      const net = new TestNetwork([1, 2, 3], options);
-      net.elect(1);
+    const build = (): RaftCluster => {
+      const net = raftCluster([1, 2, 3], options);
+      elect(net, 1);
       // Node 2 misses entries 2 and 3; node 3 applies both and compacts its log past entry 1.
       net.drop = (e) => e.from === 1 && e.to === 2;
-      net.put(1, "k", "v1");
-      net.put(1, "k", "v2");
-      net.tick(1, 2); // the first round is skipped: the append just sent reset the followers' timers
+      put(net, 1, "k", "v1");
+      put(net, 1, "k", "v2");
+      net.tickAndDeliver(2, { only: 1 }); // the first round is skipped: the append just sent reset the followers' timers
       net.drop = undefined;
-      expect(net.node(3).status().appliedIndex).toBe(3);
-      expect(net.node(3).entryTerm(1)).toBeUndefined(); // compacted
-      expect(net.node(2).lastIndex()).toBe(1);
+      expect(net.replica(3).status().appliedIndex).toBe(3);
+      expect(net.replica(3).entryTerm(1)).toBeUndefined(); // compacted
+      expect(net.replica(2).lastIndex()).toBe(1);
       // Node 3 is elected in term 2 with node 2's vote, finds node 2 behind its
       // compacted log and sends it the snapshot at 3; node 2 installs it.
       net.isolate(1);
-      net.holdReady = (id, ready) => id === 2 && ready.snapshot !== undefined;
-      net.elect(3);
-      net.holdReady = undefined;
+      net.beforeSync = (id, ready) => (id === 2 && ready.snapshot !== undefined ? "hold" : "sync");
+      elect(net, 3);
+      net.beforeSync = undefined;
       return net;
     };
     const held = build().heldReady(2);
@@ -120,7 +120,7 @@ describe("a crash between a snapshot and the next sync keeps the term, the vote 
     for (const point of crashPoints(held as Ready<RaftMessage>)) {
       const net = build();
       crashAt(net, 2, point);
-      expect(net.node(2).lastIndex(), describePoint(point)).toBeGreaterThanOrEqual(1);
+      expect(net.replica(2).lastIndex(), describePoint(point)).toBeGreaterThanOrEqual(1);
       expectNoSecondVoteInTerm2(net, point);
     }
   });

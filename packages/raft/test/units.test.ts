@@ -16,7 +16,7 @@ import {
 } from "../src/index.ts";
 import { RaftLog } from "../src/log.ts";
 import { ReadIndexQueue } from "../src/read-index.ts";
-import { entriesOfTerms, noCrypto } from "./network.ts";
+import { entriesOfTerms, noCrypto } from "./kit.ts";
 
 describe("quorum arithmetic (§5.2, §5.4.2, thesis §4.3)", () => {
   it("majorityIndex is the highest index a majority has reached", () => {
