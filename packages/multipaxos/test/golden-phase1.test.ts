@@ -3,13 +3,15 @@
 // test/testdata. A change of behaviour shows up as a readable diff.
 // Regenerate on purpose with CONCORD_UPDATE_GOLDEN=1.
 //
-// The schedule drives the replicas directly (their public constructor, step,
-// tick, ready and advance), so it depends on no harness.
-import { readFileSync, writeFileSync } from "node:fs";
+// The schedule runs the replicas on the test kit (@concord/testkit), which
+// delivers what the test lets through and writes every fate to the trace.
 import { join } from "node:path";
-import { type Crypto, type NodeId, type StateMachine, createRng, emptyDurableState, firstClientId } from "@concord/core";
+import { type Crypto, type NodeId, type StateMachine, createRng, firstClientId } from "@concord/core";
+import { TestCluster, goldenText, type Envelope as KitEnvelope } from "@concord/testkit";
 import { describe, expect, it } from "vitest";
-import { type Command, type MultiPaxosMessage, MultiPaxosReplica, type SlotValue } from "../src/index.ts";
+import { type Command, type MultiPaxosMessage, MultiPaxosReplica, type SlotValue, multipaxos } from "../src/index.ts";
+
+type Envelope = KitEnvelope<MultiPaxosMessage>;
 
 const text = new TextEncoder();
 const fromText = new TextDecoder();
@@ -74,12 +76,6 @@ function describeMessage(message: MultiPaxosMessage): string {
   }
 }
 
-interface Envelope {
-  readonly from: NodeId;
-  readonly to: NodeId;
-  readonly message: MultiPaxosMessage;
-}
-
 const client = firstClientId;
 
 function nodeName(id: NodeId): string {
@@ -87,27 +83,31 @@ function nodeName(id: NodeId): string {
 }
 
 /**
- * Schedule is a minimal driver: replicas built with their public
- * constructor, each Ready taken as synced at once (no crash here loses a
- * record), messages queued in send order and delivered or dropped by hand,
- * each written to the trace.
+ * Schedule runs the replicas on the test kit, each Ready synced at once (no
+ * crash here loses a record); messages are delivered one at a time in send
+ * order, or dropped by hand, each written to the trace with its fate.
  */
 class Schedule {
-  readonly replicas = new Map<NodeId, MultiPaxosReplica>();
+  readonly cluster: TestCluster<MultiPaxosMessage, MultiPaxosReplica, StateMachine>;
   readonly trace: string[] = [];
-  private queue: Envelope[] = [];
-  private readonly crashed = new Set<NodeId>();
+  /** keep decides, during one `deliver`, whether a message that reaches the wire arrives. */
+  private keep: (envelope: Envelope) => boolean = () => true;
 
   constructor(ids: readonly NodeId[]) {
-    for (const id of ids) {
-      this.replicas.set(id, new MultiPaxosReplica({ id, replicas: ids, rng: createRng(100 + id), durable: emptyDurableState, stateMachine: echo, crypto: noCrypto, options: {} }));
-    }
+    this.cluster = new TestCluster({
+      algorithm: multipaxos,
+      ids,
+      rng: (id) => createRng(100 + id),
+      crypto: () => noCrypto,
+      stateMachine: () => echo,
+      monitors: [],
+      createReplica: (context) => new MultiPaxosReplica(context),
+    });
+    this.cluster.drop = (envelope) => this.fate(envelope);
   }
 
   replica(id: NodeId): MultiPaxosReplica {
-    const replica = this.replicas.get(id);
-    if (replica === undefined) throw new Error(`no replica ${id}`);
-    return replica;
+    return this.cluster.replica(id);
   }
 
   note(line: string): void {
@@ -116,27 +116,24 @@ class Schedule {
 
   /** request has client c0 send one write to `to` (sequence numbers from 1, one session). */
   request(to: NodeId, sequence: number, command: string): void {
-    this.step(client, to, { type: "request", clientId: client, session: 1, sequence, command: text.encode(command), readOnly: false });
+    this.cluster.step(to, client, { type: "request", clientId: client, session: 1, sequence, command: text.encode(command), readOnly: false });
+    this.cluster.drain(to);
   }
 
   crash(id: NodeId): void {
-    this.crashed.add(id);
+    this.cluster.crash(id);
   }
 
   /** tick ticks `id` `count` times, queueing what it sends. */
   tick(id: NodeId, count: number): void {
-    for (let tick = 0; tick < count; tick++) {
-      this.replica(id).tick();
-      this.drain(id);
-    }
+    this.cluster.tick(id, count);
   }
 
   /** tickUntil ticks `id` until it has sent a message of `type`, and says how many ticks that took. */
   tickUntil(id: NodeId, type: MultiPaxosMessage["type"], ticksMax = 100): number {
     for (let ticks = 1; ticks <= ticksMax; ticks++) {
-      this.replica(id).tick();
-      this.drain(id);
-      if (this.queue.some((envelope) => envelope.from === id && envelope.message.type === type)) return ticks;
+      this.cluster.tick(id);
+      if (this.cluster.queue.some((envelope) => envelope.from === id && envelope.message.type === type)) return ticks;
     }
     throw new Error(`${id} sent no ${type} in ${ticksMax} ticks`);
   }
@@ -148,46 +145,31 @@ class Schedule {
    * client, which is only written down).
    */
   deliver(keep: (envelope: Envelope) => boolean = () => true): void {
-    while (this.queue.length > 0) {
-      const envelope = this.queue.shift() as Envelope;
-      const line = `  ${nodeName(envelope.from)} -> ${nodeName(envelope.to)}: ${describeMessage(envelope.message)}`;
-      if (this.crashed.has(envelope.from) || this.crashed.has(envelope.to)) {
-        this.note(`${line}  (lost: ${this.crashed.has(envelope.to) ? envelope.to : envelope.from} is down)`);
-        continue;
-      }
-      if (envelope.to >= firstClientId) {
-        this.note(line);
-        continue;
-      }
-      if (!keep(envelope)) {
-        this.note(`${line}  (dropped)`);
-        continue;
-      }
-      this.note(line);
-      this.step(envelope.from, envelope.to, envelope.message);
-    }
+    this.keep = keep;
+    for (let envelope = this.cluster.queue.shift(); envelope !== undefined; envelope = this.cluster.queue.shift()) this.cluster.deliver(envelope);
+    this.keep = () => true;
   }
 
-  private step(from: NodeId, to: NodeId, message: MultiPaxosMessage): void {
-    this.replica(to).step(from, message);
-    this.drain(to);
-  }
-
-  /** drain takes every Ready of `id`, as a runtime would once its records are synced, and queues its messages. */
-  private drain(id: NodeId): void {
-    const replica = this.replica(id);
-    for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
-      for (const { to, message } of ready.messages) this.queue.push({ from: id, to, message });
-      replica.advance(ready);
+  /** fate writes a message that reaches the wire to the trace, and says whether it is lost or dropped (the kit's drop filter). */
+  private fate(envelope: Envelope): boolean {
+    const line = `  ${nodeName(envelope.from)} -> ${nodeName(envelope.to)}: ${describeMessage(envelope.message)}`;
+    const down = [envelope.from, envelope.to].find((id) => id < firstClientId && !this.cluster.isRunning(id));
+    if (down !== undefined) {
+      this.note(`${line}  (lost: ${down} is down)`);
+      return true;
     }
+    if (envelope.to < firstClientId && !this.keep(envelope)) {
+      this.note(`${line}  (dropped)`);
+      return true;
+    }
+    this.note(line);
+    return false;
   }
 }
 
 function compareWithGolden(name: string, lines: readonly string[]): void {
-  const path = join(import.meta.dirname, "testdata", `${name}.txt`);
-  const golden = `${lines.join("\n")}\n`;
-  if (process.env["CONCORD_UPDATE_GOLDEN"] !== undefined) writeFileSync(path, golden);
-  expect(golden).toBe(readFileSync(path, "utf8"));
+  const { actual, golden } = goldenText(join(import.meta.dirname, "testdata", `${name}.txt`), lines);
+  expect(actual).toBe(golden);
 }
 
 describe("golden traces", () => {

@@ -3,14 +3,17 @@
 // test/testdata. A change of behaviour shows up as a readable diff.
 // Regenerate on purpose with CONCORD_UPDATE_GOLDEN=1.
 //
-// The schedule drives the replicas and the client directly (their public
-// constructors, step, tick, ready and advance), so it depends on no harness.
+// The schedule runs the replicas and the client on the test kit
+// (@concord/testkit), which delivers what the test lets through and writes
+// every fate to the trace.
 import { createHash, createHmac } from "node:crypto";
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { type Crypto, type NodeId, type StateMachine, createRng, emptyDurableState, firstClientId } from "@concord/core";
+import { type Client, type Crypto, type NodeId, type StateMachine, createRng, firstClientId } from "@concord/core";
+import { TestCluster, goldenText, type Envelope as KitEnvelope } from "@concord/testkit";
 import { describe, expect, it } from "vitest";
-import { type PbftMessage, type PbftRequest, PbftClient, PbftReplica } from "../src/index.ts";
+import { type PbftMessage, type PbftRequest, PbftReplica, pbft } from "../src/index.ts";
+
+type Envelope = KitEnvelope<PbftMessage>;
 
 const text = new TextEncoder();
 const fromText = new TextDecoder();
@@ -108,12 +111,6 @@ function describeMessage(message: PbftMessage): string {
   }
 }
 
-interface Envelope {
-  readonly from: NodeId;
-  readonly to: NodeId;
-  readonly message: PbftMessage;
-}
-
 const replicaIds = [0, 1, 2, 3];
 const clientId = firstClientId;
 /**
@@ -128,32 +125,36 @@ function nodeName(id: NodeId): string {
 }
 
 /**
- * Schedule is a minimal driver: replicas and one client built with their
- * public constructors, each Ready taken as synced at once (no crash here
- * loses a record), messages queued in send order and delivered or dropped by
- * hand, each written to the trace.
+ * Schedule runs the replicas and one client on the test kit, each Ready
+ * synced at once (no crash here loses a record); messages are delivered one
+ * at a time in send order, or dropped by hand, each written to the trace with
+ * its fate, and so are the client's completions.
  */
 class Schedule {
-  readonly replicas = new Map<NodeId, PbftReplica>();
-  readonly stateMachines = new Map<NodeId, Echo>();
-  readonly client: PbftClient;
+  readonly cluster: TestCluster<PbftMessage, PbftReplica, Echo>;
+  readonly client: Client<PbftMessage>;
   readonly trace: string[] = [];
-  private queue: Envelope[] = [];
-  private readonly crashed = new Set<NodeId>();
+  /** keep decides, during one `deliver`, whether a message that reaches the wire arrives. */
+  private keep: (envelope: Envelope) => boolean = () => true;
+  private completionsNoted = 0;
 
   constructor() {
-    for (const id of replicaIds) {
-      const stateMachine = new Echo();
-      this.stateMachines.set(id, stateMachine);
-      this.replicas.set(id, new PbftReplica({ id, replicas: replicaIds, rng: createRng(100 + id), durable: emptyDurableState, stateMachine, crypto: new TraceCrypto(id), options }));
-    }
-    this.client = new PbftClient({ id: clientId, replicas: replicaIds, rng: createRng(7), crypto: new TraceCrypto(clientId), options, session: 1 });
+    this.cluster = new TestCluster({
+      algorithm: pbft,
+      ids: replicaIds,
+      options,
+      rng: (id) => createRng(100 + id),
+      crypto: (id) => new TraceCrypto(id),
+      stateMachine: () => new Echo(),
+      monitors: [],
+      createReplica: (context) => new PbftReplica(context),
+    });
+    this.client = this.cluster.addClient(clientId, { rng: createRng(7), session: 1 });
+    this.cluster.drop = (envelope) => this.fate(envelope);
   }
 
   replica(id: NodeId): PbftReplica {
-    const replica = this.replicas.get(id);
-    if (replica === undefined) throw new Error(`no replica ${id}`);
-    return replica;
+    return this.cluster.replica(id);
   }
 
   note(line: string): void {
@@ -163,20 +164,19 @@ class Schedule {
   submit(command: string): void {
     const submitted = this.client.submit(text.encode(command), { readOnly: false });
     if (submitted.kind !== "accepted") throw new Error(`submit refused: ${JSON.stringify(submitted)}`);
-    this.drain(clientId);
+    this.cluster.drainClient(clientId);
   }
 
   crash(id: NodeId): void {
-    this.crashed.add(id);
+    this.cluster.crash(id);
   }
 
   /** tick ticks each of `ids` once per round, `rounds` times, queueing what they send. */
   tick(ids: readonly NodeId[], rounds: number): void {
     for (let round = 0; round < rounds; round++) {
       for (const id of ids) {
-        if (id === clientId) this.client.tick();
-        else this.replica(id).tick();
-        this.drain(id);
+        this.cluster.tick(id);
+        this.noteCompletions();
       }
     }
   }
@@ -187,51 +187,44 @@ class Schedule {
    * arrives (a message to or from a crashed replica never does).
    */
   deliver(keep: (envelope: Envelope) => boolean = () => true): void {
-    while (this.queue.length > 0) {
-      const envelope = this.queue.shift() as Envelope;
-      const line = `  ${nodeName(envelope.from)} -> ${nodeName(envelope.to)}: ${describeMessage(envelope.message)}`;
-      const down = [envelope.from, envelope.to].find((id) => this.crashed.has(id));
-      if (down !== undefined) {
-        this.note(`${line}  (lost: ${down} is down)`);
-        continue;
-      }
-      if (!keep(envelope)) {
-        this.note(`${line}  (dropped)`);
-        continue;
-      }
-      this.note(line);
-      if (envelope.to === clientId) this.client.step(envelope.from, envelope.message);
-      else this.replica(envelope.to).step(envelope.from, envelope.message);
-      this.drain(envelope.to);
+    this.keep = keep;
+    for (let envelope = this.cluster.queue.shift(); envelope !== undefined; envelope = this.cluster.queue.shift()) {
+      this.cluster.deliver(envelope);
+      this.noteCompletions();
     }
+    this.keep = () => true;
   }
 
-  /** drain takes every Ready of `id`, as a runtime would once its records are synced, and queues its messages; a client's completions go to the trace. */
-  private drain(id: NodeId): void {
-    if (id === clientId) {
-      for (let ready = this.client.ready(); ready !== undefined; ready = this.client.ready()) {
-        for (const { to, message } of ready.messages) this.queue.push({ from: id, to, message });
-        for (const completion of ready.completions) {
-          const outcome = completion.outcome.kind === "ok" ? `ok ${fromText.decode(completion.outcome.result)}` : completion.outcome.kind;
-          this.note(`c0 completes seq=${completion.sequence}: ${outcome}`);
-        }
-        this.client.advance(ready);
-      }
-      return;
+  /** fate writes a message that reaches the wire to the trace, and says whether it is lost or dropped (the kit's drop filter). */
+  private fate(envelope: Envelope): boolean {
+    const line = `  ${nodeName(envelope.from)} -> ${nodeName(envelope.to)}: ${describeMessage(envelope.message)}`;
+    const down = [envelope.from, envelope.to].find((id) => id < firstClientId && !this.cluster.isRunning(id));
+    if (down !== undefined) {
+      this.note(`${line}  (lost: ${down} is down)`);
+      return true;
     }
-    const replica = this.replica(id);
-    for (let ready = replica.ready(); ready !== undefined; ready = replica.ready()) {
-      for (const { to, message } of ready.messages) this.queue.push({ from: id, to, message });
-      replica.advance(ready);
+    if (!this.keep(envelope)) {
+      this.note(`${line}  (dropped)`);
+      return true;
     }
+    this.note(line);
+    return false;
+  }
+
+  /** noteCompletions writes the client's new completions to the trace. */
+  private noteCompletions(): void {
+    const completions = this.cluster.completions(0);
+    for (const completion of completions.slice(this.completionsNoted)) {
+      const outcome = completion.outcome.kind === "ok" ? `ok ${fromText.decode(completion.outcome.result)}` : completion.outcome.kind;
+      this.note(`c0 completes seq=${completion.sequence}: ${outcome}`);
+    }
+    this.completionsNoted = completions.length;
   }
 }
 
 function compareWithGolden(name: string, lines: readonly string[]): void {
-  const path = join(import.meta.dirname, "testdata", `${name}.txt`);
-  const golden = `${lines.join("\n")}\n`;
-  if (process.env["CONCORD_UPDATE_GOLDEN"] !== undefined) writeFileSync(path, golden);
-  expect(golden).toBe(readFileSync(path, "utf8"));
+  const { actual, golden } = goldenText(join(import.meta.dirname, "testdata", `${name}.txt`), lines);
+  expect(actual).toBe(golden);
 }
 
 describe("golden traces", () => {
@@ -255,14 +248,13 @@ describe("golden traces", () => {
     compareWithGolden("view-change", schedule.trace);
     // The behaviour the trace shows, asserted on its own too: view 1 runs, led by 1, the NEW-VIEW re-issues the
     // prepared batch at seq 1, the client gets its answer, and every live replica applied the write exactly once.
-    // (The new primary also orders the request it holds as waiting again, at seq 2, where it executes as a stale
-    // duplicate that the session table answers from its cache: the trace shows it; the applied count stays 1.)
+    // (The new primary, which still holds the request as waiting, does not order it again: the trace ends at seq 1.)
     expect(statuses.map((status) => [status.epoch, status.leader])).toEqual([
       [1, 1],
       [1, 1],
       [1, 1],
     ]);
-    expect(replicaIds.slice(1).map((id) => schedule.stateMachines.get(id)?.applied)).toEqual([1, 1, 1]);
+    expect(replicaIds.slice(1).map((id) => schedule.cluster.machine(id).applied)).toEqual([1, 1, 1]);
     expect(schedule.client.outstanding()).toBe(false);
     expect(schedule.trace.filter((line) => /^ {2}1 -> [23]: newView view=1 .* O=\[1:[0-9a-f]{8}\[x#1\]\]$/.test(line))).toHaveLength(2);
     expect(schedule.trace).toContain("c0 completes seq=1: ok x");

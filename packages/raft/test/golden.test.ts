@@ -2,9 +2,9 @@
 // delivered message, as text, compared with a file under test/testdata. A
 // change of behaviour shows up as a readable diff. Regenerate on purpose with
 // CONCORD_UPDATE_GOLDEN=1.
-import { readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { firstClientId } from "@concord/core";
+import { goldenText } from "@concord/testkit";
 import { describe, expect, it } from "vitest";
 import type { RaftMessage } from "../src/index.ts";
 import { type RaftCluster, type Envelope, raftCluster, elect, put, terms, seedLog } from "./kit.ts";
@@ -47,10 +47,8 @@ function recordTrace(net: RaftCluster, lines: string[]): void {
 }
 
 function compareWithGolden(name: string, lines: readonly string[]): void {
-  const path = join(import.meta.dirname, "testdata", `${name}.txt`);
-  const text = `${lines.join("\n")}\n`;
-  if (process.env["CONCORD_UPDATE_GOLDEN"] !== undefined) writeFileSync(path, text);
-  expect(text).toBe(readFileSync(path, "utf8"));
+  const { actual, golden } = goldenText(join(import.meta.dirname, "testdata", `${name}.txt`), lines);
+  expect(actual).toBe(golden);
 }
 
 describe("golden traces", () => {

@@ -16,4 +16,5 @@ export {
   runUntilTicksMax,
   zeroCrypto,
 } from "./test-cluster.ts";
+export { goldenText, goldenUpdateVariable } from "./golden.ts";
 export { judgeRun, failuresOf, reportedProblemsMax, type JudgeOptions, type Liveness, type RunVerdict } from "./judge-run.ts";

@@ -27,6 +27,7 @@ import {
   type Replica,
   type ReplicaContext,
   type Rng,
+  type StateMachine,
 } from "@concord/core";
 import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvResult } from "@concord/kv";
 import { MemoryDisk } from "./memory-disk.ts";
@@ -95,7 +96,7 @@ export interface KvReply {
 }
 
 /** TestClusterConfig describes a cluster: the algorithm, the replicas, and how to build each. */
-export interface TestClusterConfig<M, R extends Replica<M>> {
+export interface TestClusterConfig<M, R extends Replica<M>, S extends StateMachine = KvStateMachine> {
   /** algorithm gives the codec, the monitors, the clients and the Byzantine strategies. */
   readonly algorithm: AlgorithmDefinition<M>;
   /** createReplica builds one replica; a protocol's tests pass its replica class here for typed access. */
@@ -107,6 +108,11 @@ export interface TestClusterConfig<M, R extends Replica<M>> {
   readonly options?: ProtocolOptions;
   /** rng gives a replica its random stream, called at every (re)start (default: seeded by the id). */
   readonly rng?: (id: NodeId) => Rng;
+  /**
+   * stateMachine builds the application a replica runs, at every (re)start
+   * (default: the KV store, which `value`, `request` and `results` read).
+   */
+  readonly stateMachine?: (id: NodeId) => S;
   /** crypto gives a replica or client its cryptography, called at every (re)start. */
   readonly crypto?: (id: NodeId) => Crypto;
   /** monitors watch the run (default: the algorithm's own). */
@@ -154,7 +160,7 @@ export const zeroCrypto: Crypto = {
  * handed to a replica with `step` leaves its Ready for `collect`, `drain` or
  * `deliverAll` to carry out; `deliver` and `tick` drain the replica at once.
  */
-export class TestCluster<M, R extends Replica<M>> {
+export class TestCluster<M, R extends Replica<M>, S extends StateMachine = KvStateMachine> {
   readonly ids: readonly NodeId[];
   readonly initialMembers: readonly NodeId[];
   readonly options: ProtocolOptions;
@@ -177,10 +183,10 @@ export class TestCluster<M, R extends Replica<M>> {
   /** timeUs is the virtual time: `tickUs` per tick of the whole cluster. */
   timeUs = 0;
 
-  private readonly config: TestClusterConfig<M, R>;
+  private readonly config: TestClusterConfig<M, R, S>;
   private readonly hosts = new Map<NodeId, ReplicaHost<M>>();
   private readonly replicaObjects = new Map<NodeId, R>();
-  private readonly machines = new Map<NodeId, KvStateMachine>();
+  private readonly machines = new Map<NodeId, S>();
   private readonly disks = new Map<NodeId, MemoryDisk>();
   private readonly cryptos = new Map<NodeId, Crypto>();
   private readonly cuts = new Set<string>();
@@ -192,7 +198,7 @@ export class TestCluster<M, R extends Replica<M>> {
   private readonly sequences = new Map<NodeId, number>();
   private readonly tickUs: number;
 
-  constructor(config: TestClusterConfig<M, R>) {
+  constructor(config: TestClusterConfig<M, R, S>) {
     this.config = config;
     this.algorithm = config.algorithm;
     this.ids = [...config.ids];
@@ -246,7 +252,7 @@ export class TestCluster<M, R extends Replica<M>> {
   }
 
   /** machine returns the state machine of replica `id`'s current incarnation. */
-  machine(id: NodeId): KvStateMachine {
+  machine(id: NodeId): S {
     const machine = this.machines.get(id);
     if (machine === undefined) throw new Error(`no replica ${id}`);
     return machine;
@@ -254,7 +260,9 @@ export class TestCluster<M, R extends Replica<M>> {
 
   /** value reads a key straight from replica `id`'s store, as text. */
   value(id: NodeId, key: string): string | undefined {
-    const bytes = this.machine(id).store.get(key);
+    const machine = this.machine(id);
+    if (!(machine instanceof KvStateMachine)) throw new Error(`value reads a KV store; replica ${id} runs another state machine`);
+    const bytes = machine.store.get(key);
     return bytes === undefined ? undefined : new TextDecoder().decode(bytes);
   }
 
@@ -306,7 +314,7 @@ export class TestCluster<M, R extends Replica<M>> {
    */
   restart(id: NodeId, overrides: { readonly rng?: Rng; readonly options?: ProtocolOptions } = {}): R {
     if (this.hosts.has(id)) this.crash(id);
-    const machine = new KvStateMachine();
+    const machine = this.config.stateMachine?.(id) ?? (new KvStateMachine() as StateMachine as S);
     const crypto = this.config.crypto?.(id) ?? zeroCrypto;
     const rng = overrides.rng ?? this.config.rng?.(id) ?? createRng(id + 1);
     let built: R | undefined;
@@ -556,11 +564,17 @@ export class TestCluster<M, R extends Replica<M>> {
 
   // ---- time ----------------------------------------------------------------------------------
 
-  /** tick advances the clocks of `ids` (running, unpaused replicas) `times` times, carrying out their Readies, delivering nothing. */
+  /** tick advances the clocks of `ids` (running, unpaused replicas, or client objects) `times` times, carrying out their Readies, delivering nothing. */
   tick(ids: NodeId | readonly NodeId[] = this.ids, times = 1): void {
     const list = typeof ids === "number" ? [ids] : ids;
     for (let i = 0; i < times; i++) {
       for (const id of list) {
+        const client = this.clientObjects.get(id);
+        if (client !== undefined) {
+          client.tick();
+          this.drainClient(id);
+          continue;
+        }
         if (!this.isRunning(id) || this.paused.has(id)) continue;
         this.host(id).tick();
         this.drain(id);
@@ -648,7 +662,8 @@ export class TestCluster<M, R extends Replica<M>> {
     this.drainClient(envelope.to);
   }
 
-  private drainClient(id: NodeId): void {
+  /** drainClient sends what client object `id` asks and records its completions, after a test called it directly. */
+  drainClient(id: NodeId): void {
     const client = this.clientObjects.get(id);
     if (client === undefined) return;
     for (let ready = client.ready(); ready !== undefined; ready = client.ready()) {

@@ -221,6 +221,19 @@ describe("TestCluster with a real algorithm (solo)", () => {
     expect(cluster.value(0, "b")).toBe("2");
   });
 
+  it("runs the state machine a test gives it, and ticks client objects on request", () => {
+    const applied: string[] = [];
+    const echo = { apply: (command: Uint8Array) => (applied.push(new TextDecoder().decode(command)), command), query: (command: Uint8Array) => command, snapshot: () => new Uint8Array(), restore: () => {} };
+    const cluster = new TestCluster({ algorithm: solo, ids: [0], clients: 1, stateMachine: () => echo, createReplica: (context) => new SoloReplica(context) });
+    expect(cluster.machine(0)).toBe(echo);
+    expect(() => cluster.value(0, "k")).toThrow(/KV store/);
+    cluster.client(0).submit(new TextEncoder().encode("hello"), { readOnly: false });
+    cluster.tick(firstClientId);
+    cluster.deliverAll();
+    expect(applied).toEqual(["hello"]);
+    expect(cluster.completions(0)).toHaveLength(1);
+  });
+
   it("builds any registered algorithm with TestCluster.of, and its clients through the algorithm", () => {
     const cluster = TestCluster.of(solo, 1, { clients: 2 });
     cluster.submit(put("k", "v"), 1);
