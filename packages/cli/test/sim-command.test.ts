@@ -23,7 +23,8 @@ describe("concord sim", () => {
     for (const field of ["algo", "nodes", "scenario", "seed", "ops", "virtualSeconds", "throughputOpsPerSec", "latencyMs", "messages", "bytes", "leaderChanges", "linearizable", "invariantViolations"]) {
       expect(report).toHaveProperty(field);
     }
-    expect(report.ops).toEqual({ invoked: 58, completed: 58, failed: 0, indeterminate: 0 });
+    expect(report.ops).toEqual({ invoked: 50, completed: 50, failed: 0, indeterminate: 0 });
+    expect(report.finalReads).toEqual({ invoked: 8, completed: 8 });
     expect(Object.keys(report.latencyMs)).toEqual(["p50", "p95", "p99", "max"]);
     expect(Object.keys(report.messages)).toEqual(["total", "perOp", "byType"]);
     expect(report.linearizable).toBe(true);

@@ -7,7 +7,9 @@ export interface SimulationReport {
   readonly nodes: number;
   readonly scenario: string;
   readonly seed: number;
+  /** ops counts the workload's operations; finalReads the reads after it that look for lost writes. */
   readonly ops: SimulationResult["ops"];
+  readonly finalReads: SimulationResult["finalReads"];
   readonly virtualSeconds: number;
   readonly throughputOpsPerSec: number;
   readonly latencyMs: SimulationResult["latencyMs"];
@@ -58,6 +60,7 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     scenario: result.scenario,
     seed: result.seed,
     ops: result.ops,
+    finalReads: result.finalReads,
     virtualSeconds: result.virtualSeconds,
     throughputOpsPerSec: result.throughputOpsPerSec,
     latencyMs: result.latencyMs,

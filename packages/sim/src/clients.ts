@@ -2,6 +2,7 @@ import { type Client, type ClientReady, CorruptionError, type HistoryOperation, 
 import { type KvCommand, type KvResult, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
 import { type SimContext, msToUs, usPerMs, usPerSecond } from "./context.ts";
 import type { Delivery } from "./events.ts";
+import type { FinalReadCounts } from "./result.ts";
 import type { Wire } from "./wire.ts";
 import { type OperationGenerator, keyName } from "./workload.ts";
 
@@ -63,6 +64,8 @@ export class ClientDriver {
   private readonly clients: ClientNode[] = [];
   private readonly clientById = new Map<NodeId, ClientNode>();
   readonly history: MutableOperation[] = [];
+  /** finalReadOperations are the history's final reads, which the workload's counts leave out. */
+  private readonly finalReadOperations = new Set<MutableOperation>();
   /** latenciesUs are the workload's completed-ok latencies (final reads left out). */
   readonly latenciesUs: number[] = [];
   /** openQueue holds open-loop arrivals waiting for an idle client. Invariant: at most the workload's queueLimit. */
@@ -74,8 +77,7 @@ export class ClientDriver {
   private pendingOperations = 0;
   /** idleSinceUs is when pendingOperations last fell to zero. */
   private idleSinceUs = 0;
-  invoked = 0;
-  private workloadInvoked = 0;
+  workloadInvoked = 0;
   private workloadDone = 0;
   private rejected = 0;
   /** abandoned counts operations left outstanding by a client restart. */
@@ -187,8 +189,8 @@ export class ClientDriver {
     client.arrivalUs = arrivalUs;
     this.pendingOperations++;
     client.finalRead = finalRead;
-    this.invoked++;
-    if (!finalRead) this.workloadInvoked++;
+    if (finalRead) this.finalReadOperations.add(operation);
+    else this.workloadInvoked++;
     if (this.firstInvokeUs < 0) this.firstInvokeUs = nowUs;
     this.drainClient(client);
   }
@@ -317,6 +319,18 @@ export class ClientDriver {
     }
     this.maybeFinish();
     context.queue.push(context.nowUs + watchdogPeriodUs, { kind: "watchdog" });
+  }
+
+  /** workloadOperations lists the history's operations of the workload, final reads left out. */
+  workloadOperations(): MutableOperation[] {
+    return this.history.filter((operation) => !this.finalReadOperations.has(operation));
+  }
+
+  /** finalReadCounts counts the final reads invoked and those that completed ok. */
+  finalReadCounts(): FinalReadCounts {
+    let completed = 0;
+    for (const operation of this.finalReadOperations) if (operation.status === "ok") completed++;
+    return { invoked: this.finalReadOperations.size, completed };
   }
 
   /** afterHeal starts the liveness phase: progress is measured from the heal on. */

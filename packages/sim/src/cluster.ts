@@ -443,7 +443,8 @@ export class Cluster {
     const status = host.status();
     const replica = host.replica;
     node.lastStatus = status;
-    if (!faulty && (status.role === "leader" || status.role === "primary")) this.metrics.leaderEpochs.add(status.epoch);
+    // A faulty leader counts too: a view that a silent primary led and lost is a change of view all the same.
+    if (status.role === "leader" || status.role === "primary") this.metrics.leaderEpochs.add(status.epoch);
     const { monitors, pathCounter } = this.setup;
     if (monitors.length === 0 && pathCounter === undefined) return;
     const context = { timeUs: this.context.nowUs, faulty };

@@ -1,7 +1,7 @@
 // @concord/sim: the deterministic discrete-event simulator.
 export { runSimulation, replayCommand, Simulation } from "./simulation.ts";
 export { runRestartedClient, type RestartSetup, type RestartRun } from "./restarted-client.ts";
-export type { SimulationOptions, SimulationResult, LatencySummary, OperationCounts, CrashCounts } from "./result.ts";
+export type { SimulationOptions, SimulationResult, LatencySummary, OperationCounts, FinalReadCounts, CrashCounts } from "./result.ts";
 export {
   scenarioSchema,
   linkSchema,

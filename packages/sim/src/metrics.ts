@@ -20,7 +20,7 @@ export class Metrics {
   warmupMessages = 0;
   warmupBytes = 0;
   readonly messagesByType = new Map<string, number>();
-  /** leaderEpochs are the epochs in which a correct replica was seen leading. */
+  /** leaderEpochs are the epochs in which a replica (a faulty one included) was seen leading. */
   readonly leaderEpochs = new Set<number>();
   private readonly crashTally = { crashes: 0, lostRecords: 0, lostSnapshot: 0, recordsLost: 0, torn: 0 };
 
@@ -84,7 +84,7 @@ export function trafficFigures(metrics: Metrics, completed: number, warmupUs: nu
   };
 }
 
-/** operationCounts splits a history's operations by how they ended. */
+/** operationCounts splits operations by how they ended; `invoked` is how many were started. */
 export function operationCounts(history: readonly { readonly status: string }[], invoked: number): OperationCounts {
   const completed = history.filter((op) => op.status === "ok").length;
   const failed = history.filter((op) => op.status === "fail").length;

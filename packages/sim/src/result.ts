@@ -30,12 +30,22 @@ export interface LatencySummary {
   readonly max: number;
 }
 
-/** OperationCounts splits invoked operations by how they ended. */
+/** OperationCounts splits the workload's invoked operations by how they ended. */
 export interface OperationCounts {
   readonly invoked: number;
   readonly completed: number;
   readonly failed: number;
   readonly indeterminate: number;
+}
+
+/**
+ * FinalReadCounts counts the reads of every key that follow the workload to
+ * find lost writes: how many were invoked (a read that fails is tried again)
+ * and how many completed ok.
+ */
+export interface FinalReadCounts {
+  readonly invoked: number;
+  readonly completed: number;
 }
 
 /**
@@ -58,10 +68,14 @@ export interface SimulationResult {
   readonly nodes: number;
   readonly scenario: string;
   readonly seed: number;
+  /** ops counts the workload's operations only: `--ops 2000` invokes 2,000. */
   readonly ops: OperationCounts;
+  /** finalReads counts the reads after the workload that look for lost writes (in the history too, not in `ops`). */
+  readonly finalReads: FinalReadCounts;
   readonly virtualSeconds: number;
   readonly throughputOpsPerSec: number;
   readonly latencyMs: LatencySummary;
+  /** messages and bytes count the traffic from the workload's start to the run's end; `perOp` divides it by every operation completed ok, final reads included (their traffic is counted too). */
   readonly messages: { readonly total: number; readonly perOp: number; readonly byType: Readonly<Record<string, number>> };
   readonly bytes: { readonly total: number; readonly perOp: number };
   /**
@@ -70,6 +84,11 @@ export interface SimulationResult {
    * operations cost from the workload's start to the end of the run.
    */
   readonly warmup: { readonly seconds: number; readonly messages: number; readonly bytes: number };
+  /**
+   * leaderChanges counts the changes of leader, view or ballot the run saw:
+   * the epochs (term, view, ballot round) in which some replica claimed to
+   * lead, a faulty one included, less the first.
+   */
   readonly leaderChanges: number;
   /** invariantViolations lists every broken safety or liveness property (empty when none). */
   readonly invariantViolations: readonly InvariantViolation[];

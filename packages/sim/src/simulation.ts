@@ -294,8 +294,8 @@ export class Simulation {
 
   private result(): SimulationResult {
     const clients = this.clients;
-    const history = clients.history;
-    const ops = operationCounts(history, clients.invoked);
+    const ops = operationCounts(clients.workloadOperations(), clients.workloadInvoked);
+    const finalReads = clients.finalReadCounts();
     const workloadUs = clients.lastWorkloadCompleteUs - Math.max(0, clients.firstInvokeUs);
     const violations = sortedViolations(this.context.violations, this.oracle.violations(), ...this.monitors.map((monitor) => monitor.violations()));
     return {
@@ -304,13 +304,14 @@ export class Simulation {
       scenario: this.scenario.name,
       seed: this.options.seed,
       ops,
+      finalReads,
       virtualSeconds: seconds(this.context.nowUs),
       throughputOpsPerSec: throughputOpsPerSec(clients.latenciesUs.length, workloadUs),
       latencyMs: summarize(clients.latenciesUs),
-      ...trafficFigures(this.metrics, ops.completed, this.warmupUs),
+      ...trafficFigures(this.metrics, ops.completed + finalReads.completed, this.warmupUs),
       leaderChanges: this.metrics.leaderChanges(),
       invariantViolations: violations,
-      history,
+      history: clients.history,
       byzantineNodes: this.byzantineNodes,
       byzantineStrategy: this.byzantineStrategy,
       healedAtSeconds: seconds(this.healUs),

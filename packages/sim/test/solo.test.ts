@@ -8,12 +8,14 @@ describe("solo through runSimulation", () => {
     const options: SimulationOptions = { algorithm: solo, nodes: 1, scenario: "steady", seed, ops: 1000, clients: 8 };
     const result = runSimulation(options);
     const replay = replayOf(options);
-    expect(result.ops, replay).toEqual({ invoked: 1000 + 8, completed: 1000 + 8, failed: 0, indeterminate: 0 });
+    // The workload's operations only: the final reads of the 8 keys are counted apart.
+    expect(result.ops, replay).toEqual({ invoked: 1000, completed: 1000, failed: 0, indeterminate: 0 });
+    expect(result.finalReads, replay).toEqual({ invoked: 8, completed: 8 });
     expect(result.latencyMs, replay).toEqual({ p50: 2, p95: 2, p99: 2, max: 2 });
     expect(new Set(okLatenciesUs(result)), replay).toEqual(new Set([2000]));
     expect(result.invariantViolations, replay).toEqual([]);
-    // One request and one reply per operation; nothing else.
-    expect(result.messages.total, replay).toBe(2 * result.ops.completed);
+    // One request and one reply per operation, final reads included; nothing else.
+    expect(result.messages.total, replay).toBe(2 * (result.ops.completed + result.finalReads.completed));
     expect(result.messages.perOp, replay).toBe(solo.analyticMessagesPerOp(1, 1));
   });
 
