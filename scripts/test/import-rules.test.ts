@@ -110,6 +110,19 @@ describe("the import-rules checker itself", () => {
     expect(rules(at("check", "test"), 'import { runSimulation } from "@concord/sim";', { ...withAll, name: "@concord/check" })).toEqual([]);
   });
 
+  test("flags the simulator, the test kit or a protocol writing concord's flags, and lets lab and cli write them", () => {
+    const replay = "export const replay = (seed: number): string => `pnpm concord sim --algo raft --seed ${seed}`;";
+    expect(rules(at("sim"), replay, simManifest)).toContain("no-cli-syntax-below-lab");
+    expect(rules(at("sim"), 'parts.push("--no-encode");', simManifest)).toContain("no-cli-syntax-below-lab");
+    expect(rules(at("testkit"), replay, { name: "@concord/testkit", dependencies: [], devDependencies: [] })).toContain("no-cli-syntax-below-lab");
+    expect(rules(at("raft"), replay, protocolManifest)).toContain("no-cli-syntax-below-lab");
+    expect(rules(at("lab"), replay, labManifest)).toEqual([]);
+    expect(rules(at("cli"), replay, cliManifest)).toEqual([]);
+    expect(rules(at("sim", "test"), replay, simManifest)).toEqual([]);
+    // Words in comments and unrelated strings do not count.
+    expect(rules(at("sim"), '// replay with: pnpm concord sim --algo raft --seed 1\nconst text = "the algorithm and the seed";', simManifest)).toEqual([]);
+  });
+
   test("finds a cycle among workspace packages, through a devDependency too", () => {
     const kv = { name: "@concord/kv", dependencies: ["@concord/core"], devDependencies: [] };
     expect(findWorkspaceCycles([{ ...coreManifest, devDependencies: ["@concord/kv"] }, kv])).toEqual([["@concord/core", "@concord/kv", "@concord/core"]]);

@@ -321,6 +321,9 @@ export function checkImports(location: SourceLocation, imports: readonly ImportU
 /** checkSource runs every rule that applies to one file. */
 export function checkSource(location: SourceLocation, source: string, manifest: PackageManifest | undefined): Violation[] {
   const violations = checkImports(location, collectImports(location.file, source), manifest);
+  if (location.kind === "src" && cliSyntaxPackages.includes(location.packageName)) {
+    for (const use of findCliSyntax(location.file, source)) violations.push({ file: location.file, line: use.line, rule: "no-cli-syntax-below-lab", detail: `${location.packageName} ${use.detail}` });
+  }
   if (location.kind === "src") {
     const strictness = deterministicPackages.includes(location.packageName)
       ? "deterministic"
@@ -422,4 +425,26 @@ export function findWorkspaceCycles(manifests: readonly PackageManifest[]): stri
   };
   for (const name of [...edges.keys()].sort()) visit(name, []);
   return cycles;
+}
+
+/** cliSyntaxPackages are the packages below the front ends, which must not write the `concord` command's flags. */
+export const cliSyntaxPackages: readonly string[] = ["core", "kv", "sim", "check", "testkit", ...protocolPackages];
+
+/**
+ * findCliSyntax lists the string literals of a source that write a `concord`
+ * command or one of its flags: replay commands are composed once, in lab
+ * (DESIGN.md: the simulator does not write CLI flag syntax).
+ */
+export function findCliSyntax(file: string, source: string): { line: number; detail: string }[] {
+  const sourceFile = parse(file, source);
+  const found: { line: number; detail: string }[] = [];
+  const visit = (node: ts.Node): void => {
+    if (ts.isStringLiteralLike(node) || ts.isTemplateHead(node) || ts.isTemplateMiddle(node) || ts.isTemplateTail(node)) {
+      const match = /\bconcord (sim|swarm|check)\b|--(algo|scenario|scenario-file|seed|nodes|no-encode|option|byzantine-[a-z]+)\b/.exec(node.text);
+      if (match !== null) found.push({ line: lineOf(sourceFile, node), detail: `writes CLI syntax "${match[0].trim()}"` });
+    }
+    ts.forEachChild(node, visit);
+  };
+  visit(sourceFile);
+  return found;
 }

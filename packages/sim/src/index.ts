@@ -1,5 +1,5 @@
 // @concord/sim: the deterministic discrete-event simulator.
-export { runSimulation, replayCommand, Simulation } from "./simulation.ts";
+export { runSimulation, Simulation } from "./simulation.ts";
 export { runRestartedClient, type RestartSetup, type RestartRun } from "./restarted-client.ts";
 export type { SimulationOptions, SimulationResult, LatencySummary, OperationCounts, FinalReadCounts, CrashCounts } from "./result.ts";
 export {

@@ -339,19 +339,3 @@ export class Simulation {
 export function runSimulation(options: SimulationOptions): SimulationResult {
   return new Simulation(options).run();
 }
-
-/** replayCommand is the CLI command that replays a run with these options. */
-export function replayCommand(
-  options: Pick<SimulationOptions, "nodes" | "seed" | "ops" | "clients" | "byzantineStrategy" | "byzantineNodes" | "protocolOptions" | "encode"> & { algo: string; scenario: string },
-): string {
-  const parts = [`pnpm concord sim --algo ${options.algo} --nodes ${options.nodes} --scenario ${options.scenario} --seed ${options.seed}`];
-  if (options.ops !== undefined) parts.push(`--ops ${options.ops}`);
-  if (options.clients !== undefined) parts.push(`--clients ${options.clients}`);
-  if (options.byzantineStrategy !== undefined) parts.push(`--byzantine-strategy ${options.byzantineStrategy}`);
-  if (options.byzantineNodes !== undefined) parts.push(`--byzantine-nodes ${options.byzantineNodes.join(",")}`);
-  if (options.encode === false) parts.push("--no-encode");
-  for (const [name, value] of Object.entries(options.protocolOptions ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
-    parts.push(`--option ${name}=${typeof value === "string" ? value : JSON.stringify(value)}`);
-  }
-  return parts.join(" ");
-}
