@@ -317,21 +317,14 @@ export class TestCluster<M, R extends Replica<M>, S extends StateMachine = KvSta
     const machine = this.config.stateMachine?.(id) ?? (new KvStateMachine() as StateMachine as S);
     const crypto = this.config.crypto?.(id) ?? zeroCrypto;
     const rng = overrides.rng ?? this.config.rng?.(id) ?? createRng(id + 1);
-    let built: R | undefined;
-    const host = ReplicaHost.boot<M>(
-      this.disk(id),
-      (durable) => {
-        built = this.config.createReplica({ id, replicas: this.initialMembers, rng, durable, stateMachine: machine, crypto, options: overrides.options ?? this.options });
-        return built;
-      },
-      (from, messages) => this.sendFromReplica(from, messages),
-    );
-    this.hosts.set(id, host);
-    this.replicaObjects.set(id, built as R);
+    const disk = this.disk(id);
+    const replica = this.config.createReplica({ id, replicas: this.initialMembers, rng, durable: disk.recover(), stateMachine: machine, crypto, options: overrides.options ?? this.options });
+    this.hosts.set(id, new ReplicaHost<M>(replica, disk, (from, messages) => this.sendFromReplica(from, messages)));
+    this.replicaObjects.set(id, replica);
     this.machines.set(id, machine);
     this.cryptos.set(id, crypto);
     this.drain(id);
-    return built as R;
+    return replica;
   }
 
   /** makeByzantine wraps replica `id` with a strategy, as the simulator does: it rewrites what the replica sends and may hide what it receives. */
