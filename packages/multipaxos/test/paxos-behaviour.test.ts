@@ -12,7 +12,7 @@ import {
   multiPaxosRecordCodec,
 } from "@concord/multipaxos";
 import { describe, expect, test } from "vitest";
-import { type Envelope, type MultiPaxosCluster, multiPaxosCluster, isType, put, restart } from "./kit.ts";
+import { type Envelope, multiPaxosCluster, isType, put, restart } from "./kit.ts";
 
 const client = firstClientId;
 
@@ -27,16 +27,6 @@ function accept(ballotRound: number, ballotNode: number, slot: number, commands:
 
 function sentBy(from: number, type: MultiPaxosMessage["type"]) {
   return (envelope: Envelope): boolean => envelope.from === from && envelope.message.type === type;
-}
-
-/** tickUntil ticks one replica until it sends a message of `type`, which it returns (others stay in flight). */
-function tickUntil(cluster: MultiPaxosCluster, id: number, type: MultiPaxosMessage["type"], maxTicks = 200): Envelope[] {
-  for (let i = 0; i < maxTicks; i++) {
-    cluster.tick([id]);
-    const found = cluster.take(sentBy(id, type));
-    if (found.length > 0) return found;
-  }
-  throw new Error(`replica ${id} sent no ${type} in ${maxTicks} ticks`);
 }
 
 describe("acceptor (PMS §2.2)", () => {
@@ -98,7 +88,7 @@ describe("leader election and phase 1 (PMS §3, PMMC)", () => {
   test("a new leader re-proposes the value accepted in the highest ballot for each slot and fills gaps with no-ops", () => {
     const cluster = multiPaxosCluster(5);
     const candidate = cluster.replica(4);
-    const prepares = tickUntil(cluster, 4, "prepare");
+    const prepares = cluster.tickUntilSent(4, "prepare");
     expect(prepares).toHaveLength(4);
     const prepare = prepares[0]?.message;
     if (prepare?.type !== "prepare") throw new Error("expected a prepare");
@@ -158,7 +148,7 @@ describe("leader election and phase 1 (PMS §3, PMMC)", () => {
     toOne.forEach((envelope) => cluster.deliver(envelope));
     cluster.take(isType("accepted"));
     // Replica 2 runs phase 1 with replica 1: it must adopt A (accepted by 1) rather than its own value.
-    const prepares = tickUntil(cluster, 2, "prepare");
+    const prepares = cluster.tickUntilSent(2, "prepare");
     prepares.filter((envelope) => envelope.to === 1).forEach((envelope) => cluster.deliver(envelope));
     cluster.take(isType("promise")).forEach((envelope) => cluster.deliver(envelope));
     expect(cluster.replica(2).status().role).toBe("leader");
@@ -182,7 +172,7 @@ describe("leader election and phase 1 (PMS §3, PMMC)", () => {
     expect(leader.status().leader).toBeUndefined();
     cluster.tick([0], 14);
     expect(cluster.take(sentBy(0, "prepare"))).toHaveLength(0);
-    const prepares = tickUntil(cluster, 0, "prepare");
+    const prepares = cluster.tickUntilSent(0, "prepare");
     expect(prepares[0]?.message).toMatchObject({ ballotRound: 8, ballotNode: 0 });
   });
 
@@ -342,7 +332,7 @@ describe("catch-up and compaction", () => {
     cluster.pause(0);
     // Replica 2 knows nothing and must not propose no-ops over slots 1..6, which are chosen.
     cluster.queue = [];
-    const prepares = tickUntil(cluster, 2, "prepare");
+    const prepares = cluster.tickUntilSent(2, "prepare");
     prepares.forEach((envelope) => cluster.deliver(envelope));
     cluster.deliverAll();
     cluster.tickAndDeliver(5);
@@ -461,7 +451,7 @@ describe("bad input", () => {
     cluster.request(0, put("a", "1"));
     cluster.tickAndDeliver(3);
     expect(cluster.replica(1).status().commitIndex).toBe(1);
-    const [prepare] = tickUntil(cluster, 1, "prepare");
+    const [prepare] = cluster.tickUntilSent(1, "prepare");
     assert(prepare?.message.type === "prepare", "replica 1 sent a Prepare");
     const { ballotRound, ballotNode, fromSlot } = prepare.message;
     expect(fromSlot).toBe(2);

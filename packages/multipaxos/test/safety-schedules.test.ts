@@ -12,16 +12,6 @@ function sentBy(from: number, type: MultiPaxosMessage["type"]) {
   return (envelope: Envelope): boolean => envelope.from === from && envelope.message.type === type;
 }
 
-/** tickUntil ticks one replica until it sends a message of `type`, which it returns (others stay in flight). */
-function tickUntil(cluster: MultiPaxosCluster, id: number, type: MultiPaxosMessage["type"], maxTicks = 200): Envelope[] {
-  for (let i = 0; i < maxTicks; i++) {
-    cluster.tick([id]);
-    const found = cluster.take(sentBy(id, type));
-    if (found.length > 0) return found;
-  }
-  throw new Error(`replica ${id} sent no ${type} in ${maxTicks} ticks`);
-}
-
 /** exchange delivers only the messages between the replicas of `among` until none is left, and drops every other message. */
 function exchange(cluster: MultiPaxosCluster, among: readonly number[]): void {
   cluster.deliverAll((envelope) => among.includes(envelope.from) && among.includes(envelope.to));
@@ -42,11 +32,11 @@ describe("a chosen watermark vouches only for what was chosen in its ballot (PMM
     cluster.request(0, put("a", "A"));
     cluster.deliverAll();
     expect(cluster.replica(0).status().commitIndex).toBe(1);
-    const delayedHeartbeat = tickUntil(cluster, 0, "heartbeat").filter((envelope) => envelope.to === 1);
+    const delayedHeartbeat = cluster.tickUntilSent(0, "heartbeat").filter((envelope) => envelope.to === 1);
     cluster.queue = [];
 
     // Node 1 wins ballot 2.1 with promises from {1, 2, 3} and proposes X at slot 2; only node 2 accepts it.
-    deliverTo(cluster, tickUntil(cluster, 1, "prepare"), [2, 3]);
+    deliverTo(cluster, cluster.tickUntilSent(1, "prepare"), [2, 3]);
     deliverTo(cluster, cluster.take(sentBy(2, "promise")).concat(cluster.take(sentBy(3, "promise"))), [1]);
     expect(cluster.replica(1).status()).toMatchObject({ role: "leader", epoch: 2 });
     cluster.queue = cluster.queue.filter((envelope) => envelope.to === 2);
@@ -56,13 +46,13 @@ describe("a chosen watermark vouches only for what was chosen in its ballot (PMM
     expect(cluster.replica(1).status().commitIndex).toBe(0);
 
     // Node 4 wins a higher ballot with promises from {0, 3, 4} and gets Y chosen at slot 2; node 0 and 3 learn it.
-    deliverTo(cluster, tickUntil(cluster, 4, "prepare"), [0, 3]);
+    deliverTo(cluster, cluster.tickUntilSent(4, "prepare"), [0, 3]);
     exchange(cluster, [0, 3, 4]);
     expect(cluster.replica(4).status().role).toBe("leader");
     expect(cluster.replica(4).promisedBallot().round).toBe(2);
     cluster.request(4, put("x", "Y"), { clientId: client + 2 });
     exchange(cluster, [0, 3, 4]);
-    deliverTo(cluster, tickUntil(cluster, 4, "heartbeat"), [0, 3]);
+    deliverTo(cluster, cluster.tickUntilSent(4, "heartbeat"), [0, 3]);
     exchange(cluster, [0, 3, 4]);
     expect(cluster.replica(0).status().commitIndex).toBe(2);
     expect(cluster.value(0, "x")).toBe("Y");

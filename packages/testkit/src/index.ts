@@ -14,6 +14,7 @@ export {
   type RequestOptions,
   deliverMessagesMax,
   runUntilTicksMax,
+  tickUntilSentTicksMax,
   zeroCrypto,
 } from "./test-cluster.ts";
 export { goldenText, goldenUpdateVariable } from "./golden.ts";

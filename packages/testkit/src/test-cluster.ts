@@ -136,6 +136,9 @@ export interface TestClusterConfig<M, R extends Replica<M>, S extends StateMachi
 /** deliverMessagesMax bounds one `deliverAll`, so that a cluster that never goes quiet fails the test instead of spinning. */
 export const deliverMessagesMax = 200_000;
 
+/** tickUntilSentTicksMax is `tickUntilSent`'s default bound. */
+export const tickUntilSentTicksMax = 200;
+
 /** runUntilTicksMax is `runUntil`'s default bound. */
 export const runUntilTicksMax = 2000;
 
@@ -573,6 +576,22 @@ export class TestCluster<M, R extends Replica<M>, S extends StateMachine = KvSta
         this.drain(id);
       }
     }
+  }
+
+  /**
+   * tickUntilSent ticks replica `id` (delivering nothing) until it has sent a
+   * message of `type`, and takes those messages off the wire for the test to
+   * deliver or drop; the others it sent stay in flight. It fails after
+   * `ticksMax` ticks.
+   */
+  tickUntilSent(id: NodeId, type: string, ticksMax = tickUntilSentTicksMax): Envelope<M>[] {
+    const { codec } = this.algorithm;
+    for (let tick = 0; tick < ticksMax; tick++) {
+      this.tick(id);
+      const found = this.take((envelope) => envelope.from === id && codec.typeName(envelope.message) === type);
+      if (found.length > 0) return found;
+    }
+    throw new Error(`replica ${id} sent no ${type} in ${ticksMax} ticks`);
   }
 
   /**

@@ -109,6 +109,14 @@ describe("TestCluster's network", () => {
     expect(cluster.queue).toHaveLength(2);
   });
 
+  it("tickUntilSent ticks one replica until it sends a message of a type, and takes those off the wire", () => {
+    const cluster = gossipCluster(3);
+    const pings = cluster.tickUntilSent(1, "ping");
+    expect(pings.map((envelope) => envelope.to)).toEqual([0, 2]);
+    expect(cluster.queue).toEqual([]);
+    expect(() => cluster.tickUntilSent(1, "pong", 3)).toThrow(/sent no pong in 3 ticks/);
+  });
+
   it("take removes the messages in flight that match", () => {
     const cluster = gossipCluster();
     cluster.tick();
