@@ -9,7 +9,7 @@
 import { createHash, createHmac } from "node:crypto";
 import { join } from "node:path";
 import { type Client, type Crypto, type NodeId, type StateMachine, createRng, firstClientId } from "@concord/core";
-import { TestCluster, goldenText, type Envelope as KitEnvelope } from "@concord/testkit";
+import { TestCluster, goldenText, type DeliveryFate, type Envelope as KitEnvelope } from "@concord/testkit";
 import { describe, expect, it } from "vitest";
 import { type PbftMessage, type PbftRequest, PbftReplica, pbft } from "../src/index.ts";
 
@@ -150,7 +150,8 @@ class Schedule {
       createReplica: (context) => new PbftReplica(context),
     });
     this.client = this.cluster.addClient(clientId, { rng: createRng(7), session: 1 });
-    this.cluster.drop = (envelope) => this.fate(envelope);
+    this.cluster.drop = (envelope) => !this.keep(envelope);
+    this.cluster.onDelivery = (envelope, fate) => this.noteDelivery(envelope, fate);
   }
 
   replica(id: NodeId): PbftReplica {
@@ -195,21 +196,12 @@ class Schedule {
     this.keep = () => true;
   }
 
-  /** fate writes a message that reaches the wire to the trace, and says whether it is lost or dropped (the kit's drop filter). */
-  private fate(envelope: Envelope): boolean {
+  /** noteDelivery writes a message the cluster tried to deliver to the trace, with its fate. */
+  private noteDelivery(envelope: Envelope, fate: DeliveryFate): void {
     const line = `  ${nodeName(envelope.from)} -> ${nodeName(envelope.to)}: ${describeMessage(envelope.message)}`;
-    const down = [envelope.from, envelope.to].find((id) => id < firstClientId && !this.cluster.isRunning(id));
-    if (down !== undefined) {
-      this.note(`${line}  (lost: ${down} is down)`);
-      return true;
-    }
-    if (!this.keep(envelope)) {
-      this.note(`${line}  (dropped)`);
-      return true;
-    }
-    this.note(line);
-    return false;
+    this.note(fate === "lost" ? `${line}  (lost: ${envelope.to} is down)` : fate === "dropped" ? `${line}  (dropped)` : line);
   }
+
 
   /** noteCompletions writes the client's new completions to the trace. */
   private noteCompletions(): void {

@@ -7,7 +7,7 @@ import { firstClientId } from "@concord/core";
 import { goldenText } from "@concord/testkit";
 import { describe, expect, it } from "vitest";
 import type { RaftMessage } from "../src/index.ts";
-import { type RaftCluster, type Envelope, raftCluster, elect, put, terms, seedLog } from "./kit.ts";
+import { type RaftCluster, raftCluster, elect, put, terms, seedLog } from "./kit.ts";
 
 function describeMessage(message: RaftMessage): string {
   switch (message.type) {
@@ -38,11 +38,12 @@ function describeMessage(message: RaftMessage): string {
   }
 }
 
+/** recordTrace writes every message the cluster delivers, or finds its destination down, to the trace; a message a cut link dropped never arrived. */
 function recordTrace(net: RaftCluster, lines: string[]): void {
-  net.drop = (envelope: Envelope) => {
+  net.onDelivery = (envelope, fate) => {
+    if (fate === "dropped") return;
     const to = envelope.to >= firstClientId ? `c${envelope.to - firstClientId}` : String(envelope.to);
     lines.push(`  ${envelope.from} -> ${to}: ${describeMessage(envelope.message)}`);
-    return false;
   };
 }
 

@@ -6,6 +6,7 @@ export {
   type TestClusterConfig,
   type Envelope,
   type EnvelopeFilter,
+  type DeliveryFate,
   type SyncDecision,
   type BeforeSync,
   type KvClientWire,

@@ -39,6 +39,13 @@ export interface Envelope<M> {
   readonly message: M;
 }
 
+/**
+ * DeliveryFate is what became of a message the cluster tried to deliver:
+ * `delivered`, `dropped` by a cut, a pause or a filter, or `lost` because the
+ * replica it was sent to is down.
+ */
+export type DeliveryFate = "delivered" | "dropped" | "lost";
+
 /** EnvelopeFilter picks envelopes: for `drop`, true discards the message; for `keep`, false does. */
 export type EnvelopeFilter<M> = (envelope: Envelope<M>) => boolean;
 
@@ -181,6 +188,8 @@ export class TestCluster<M, R extends Replica<M>, S extends StateMachine = KvSta
   readonly readies = new Map<NodeId, Ready<M>[]>();
   /** drop, when set, discards the messages it returns true for, at delivery. */
   drop: EnvelopeFilter<M> | undefined;
+  /** onDelivery, when set, hears what became of every message the cluster tried to deliver, in order (for traces, as golden tests write them). */
+  onDelivery: ((envelope: Envelope<M>, fate: DeliveryFate) => void) | undefined;
   /** beforeSync, when set, decides for every Ready written and not yet synced whether to sync it, hold it or crash there. */
   beforeSync: BeforeSync<M> | undefined;
   /** timeUs is the virtual time: `tickUs` per tick of the whole cluster. */
@@ -511,13 +520,18 @@ export class TestCluster<M, R extends Replica<M>, S extends StateMachine = KvSta
 
   /** stepEnvelope delivers without running the replica's Ready; it tells whether a replica was stepped. */
   private stepEnvelope(envelope: Envelope<M>, keep: EnvelopeFilter<M> | undefined): boolean {
-    if (this.blocked(envelope, keep)) return false;
+    if (this.blocked(envelope, keep)) {
+      this.onDelivery?.(envelope, "dropped");
+      return false;
+    }
     if (envelope.to >= firstClientId) {
+      this.onDelivery?.(envelope, "delivered");
       this.clientInbox.push(envelope);
       this.deliverToClient(envelope);
       return false;
     }
     const host = this.hosts.get(envelope.to);
+    this.onDelivery?.(envelope, host === undefined ? "lost" : "delivered");
     if (host === undefined) return false;
     assert(!host.busy, () => `replica ${envelope.to} has a written Ready not yet sent: sync and send it, or crash the replica`);
     const strategy = this.strategies.get(envelope.to);

@@ -64,6 +64,24 @@ describe("TestCluster's network", () => {
     expect(cluster.delivered.get("ping")).toBe(4);
   });
 
+  it("onDelivery hears every message's fate: delivered, dropped by a cut or a filter, or lost to a replica that is down", () => {
+    const cluster = gossipCluster();
+    const fates: string[] = [];
+    cluster.onDelivery = (envelope, fate) => fates.push(`${envelope.from}>${envelope.to} ${envelope.message.type} ${fate}`);
+    cluster.cut(0, 1);
+    cluster.drop = (envelope) => envelope.to === 2 && envelope.message.type === "pong";
+    cluster.tick(0);
+    cluster.crash(2);
+    cluster.inject(1, 2, { type: "ping", round: 9 });
+    cluster.deliverAll();
+    expect(fates).toEqual(["0>1 ping dropped", "1>2 ping lost"]);
+    fates.length = 0;
+    cluster.restart(2);
+    cluster.tick(2);
+    cluster.deliverAll();
+    expect(fates).toEqual(["2>0 ping delivered", "2>1 ping delivered", "0>2 pong dropped", "1>2 pong dropped"]);
+  });
+
   it("a keep filter given to one deliverAll drops the rest for that call only", () => {
     const cluster = gossipCluster();
     cluster.tick();
