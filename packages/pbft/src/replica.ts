@@ -149,6 +149,18 @@ export class PbftReplica implements Replica<PbftMessage> {
   private highestSeqSeen = 0;
 
   private pending: PbftRequest[] = [];
+  /**
+   * queued maps each session to the highest request sequence that already has
+   * a sequence number in this replica's current view: ordered by it as
+   * primary, accepted from the primary, or re-issued by the NEW-VIEW. The
+   * primary orders only requests above it, so a request the NEW-VIEW carries
+   * is not ordered a second time (it would run as a stale duplicate, wasting a
+   * sequence number and a three-phase round).
+   *
+   * Invariant: it describes the current view only (cleared when a view change
+   * starts or a view is installed), so a request a view change dropped is
+   * ordered again in the next view.
+   */
   private readonly queued = new Map<number, number>();
   private readonly waiting = new Map<number, PbftRequest>();
   private readonly deferredReads: PbftRequest[] = [];
@@ -419,10 +431,20 @@ export class PbftReplica implements Replica<PbftMessage> {
   }
 
   private enqueue(request: PbftRequest): void {
-    if ((this.queued.get(request.session) ?? 0) >= request.sequence) return;
+    if (this.isOrdered(request)) return;
     if (this.pending.length >= this.options.pendingRequestsMax) return;
-    this.queued.set(request.session, request.sequence);
+    this.markOrdered([request]);
     this.pending.push(request);
+  }
+
+  /** isOrdered tells whether `request` (or a later one of its session) already has a sequence number in the current view. */
+  private isOrdered(request: PbftRequest): boolean {
+    return (this.queued.get(request.session) ?? 0) >= request.sequence;
+  }
+
+  /** markOrdered notes that `requests` have a sequence number in the current view, so that the primary does not order them again. */
+  private markOrdered(requests: readonly PbftRequest[]): void {
+    for (const request of requests) if (!this.isOrdered(request)) this.queued.set(request.session, request.sequence);
   }
 
   /** propose orders queued requests in batches while the pipeline and the watermark window have room (PBFT §4.2, batching §5.1.4 of TOCS). */
@@ -583,6 +605,7 @@ export class PbftReplica implements Replica<PbftMessage> {
 
   private acceptPrePrepare(slot: Slot, ref: BatchRef): void {
     slot.current = ref;
+    this.markOrdered(ref.requests);
     const known = slot.prePrepared.get(ref.digestHex);
     if (known === undefined || known.view < ref.view) slot.prePrepared.set(ref.digestHex, ref);
     this.record({ kind: "prePrepared", slot: slotRecord(slot.seq, ref, true) });
@@ -1006,6 +1029,10 @@ export class PbftReplica implements Replica<PbftMessage> {
     this.ownViewChange = undefined;
     for (const [replica, viewChange] of this.viewChanges) if (viewChange.newView <= this.view) this.viewChanges.delete(replica);
     this.record({ kind: "view", view: this.view, active: true });
+    // What was queued belongs to an earlier view (a replica may reach this one by a NEW-VIEW alone, without
+    // startViewChange); every request still waiting is queued again below if it is not re-issued.
+    this.pending = [];
+    this.queued.clear();
     for (const slot of this.slots.values()) {
       slot.current = undefined;
       for (const view of [...slot.votes.keys()]) if (view < this.view) slot.votes.delete(view);
@@ -1015,6 +1042,9 @@ export class PbftReplica implements Replica<PbftMessage> {
     let lastSeq = decision.checkpointSeq;
     for (const entry of decision.entries) {
       lastSeq = Math.max(lastSeq, entry.seq);
+      // A re-issued request keeps the sequence number the NEW-VIEW gives it (acceptPrePrepare notes it); one at or
+      // below this replica's checkpoint committed there, so it is not ordered again either.
+      this.markOrdered(entry.requests);
       if (entry.seq <= low) continue;
       const slot = this.slot(entry.seq);
       const ref: BatchRef = { view: this.view, digest: entry.digest, digestHex: hex(entry.digest), requests: entry.requests };
@@ -1026,6 +1056,7 @@ export class PbftReplica implements Replica<PbftMessage> {
       this.sendPrepare(slot, ref);
     }
     this.nextSeq = Math.max(lastSeq, low) + 1;
+    // Only requests the NEW-VIEW dropped (or never saw) are ordered anew: the rest already hold a sequence number here.
     if (this.isPrimary()) for (const request of this.waiting.values()) this.enqueue(request);
     this.replayStash();
     for (const slot of this.slots.values()) this.checkPrepared(slot);
@@ -1148,7 +1179,10 @@ export class PbftReplica implements Replica<PbftMessage> {
     for (const record of replay) this.replayRecord(record);
     for (const slot of this.slots.values()) {
       if (slot.current !== undefined && slot.current.view !== this.view) slot.current = undefined;
-      if (slot.current !== undefined && this.quorums.primary(this.view) === this.id) this.nextSeq = Math.max(this.nextSeq, slot.seq + 1);
+      if (slot.current === undefined) continue;
+      if (this.quorums.primary(this.view) === this.id) this.nextSeq = Math.max(this.nextSeq, slot.seq + 1);
+      // A restarted primary must not order again a request its log already holds in this view, when the client retransmits it.
+      this.markOrdered(slot.current.requests);
     }
     this.execute();
     this.recovering = false;
