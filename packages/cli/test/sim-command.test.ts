@@ -44,6 +44,8 @@ describe("concord sim", () => {
     expect(code).toBe(0);
     expect(out).toMatch(/throughput \(ops\/s\)/);
     expect(out).toMatch(/linearizable\s+yes/);
+    expect(out).toMatch(/ops invoked \/ ok \/ failed \/ indeterminate\s+20 \/ 20 \/ 0 \/ 0/);
+    expect(out).toMatch(/final reads invoked \/ ok\s+\d+ \/ \d+/);
   });
 
   it.each([

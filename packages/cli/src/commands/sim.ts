@@ -120,6 +120,7 @@ export function renderReport(report: SimCommandReport, wallSeconds: number | und
     ["scenario", report.scenario],
     ["seed", String(report.seed)],
     ["ops invoked / ok / failed / indeterminate", `${report.ops.invoked} / ${report.ops.completed} / ${report.ops.failed} / ${report.ops.indeterminate}`],
+    ["final reads invoked / ok", `${report.finalReads.invoked} / ${report.finalReads.completed}`],
     ["virtual seconds", String(report.virtualSeconds)],
     ["throughput (ops/s)", String(report.throughputOpsPerSec)],
     ["latency p50 / p95 / p99 / max (ms)", `${report.latencyMs.p50} / ${report.latencyMs.p95} / ${report.latencyMs.p99} / ${report.latencyMs.max}`],
