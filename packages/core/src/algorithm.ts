@@ -122,7 +122,15 @@ export interface AlgorithmDefinition<M> {
 
 /**
  * AnyAlgorithm is an algorithm whose message type is hidden, for registries
- * that hold several algorithms at once.
+ * that hold several algorithms at once. It needs no `any`: every member of
+ * AlgorithmDefinition, Replica, Client, MessageCodec, InvariantMonitor and the
+ * admin hook that takes a message is declared as a method, and TypeScript
+ * checks method parameters bivariantly, so a concrete
+ * `AlgorithmDefinition<RaftMessage>` is assignable to it. What a holder gets
+ * back is `unknown` messages, which it can only pass on to the same
+ * algorithm's replicas, codec and monitors (as a runtime does), never read.
+ * Invariant: message-typed members stay method signatures, not function-typed
+ * properties (a property would be checked contravariantly and refuse the
+ * assignment).
  */
-// eslint-disable-next-line @typescript-eslint/no-explicit-any
-export type AnyAlgorithm = AlgorithmDefinition<any>;
+export type AnyAlgorithm = AlgorithmDefinition<unknown>;
