@@ -12,6 +12,16 @@ export {
 } from "./verdict.ts";
 export { checkHistory } from "./checker.ts";
 export { checkKvHistory } from "./kv-check.ts";
+export {
+  runProblems,
+  runThrew,
+  summarizeKvHistory,
+  type JudgedRun,
+  type HistorySummary,
+  type Liveness,
+  type RunJudgementOptions,
+  type RunOperationCounts,
+} from "./run-judgement.ts";
 export { renderEvidence, renderOperation } from "./evidence.ts";
 export {
   registerModel,

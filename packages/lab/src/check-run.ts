@@ -1,4 +1,4 @@
-import { checkKvHistory, defaultMaxSteps, defaultWallClockLimitMs } from "@concord/check";
+import { defaultMaxSteps, defaultWallClockLimitMs, summarizeKvHistory } from "@concord/check";
 import type { HistoryChecker } from "./simulate.ts";
 
 /**
@@ -17,19 +17,9 @@ export const checkRunWallClockLimitMs = defaultWallClockLimitMs;
 
 /**
  * checkRun is the checker every `concord sim` run and benchmark row goes
- * through: the run's KV history against the KV model, key by key, within a
- * step budget. An `unknown` summary names the limit that stopped the search:
- * `unknown (step budget)` is deterministic, `unknown (wall-clock safety net)`
- * is not.
+ * through: @concord/check's summary of the run's KV history (the one the test
+ * kit's judgeRun uses too), within a step budget. An `unknown` summary names
+ * the limit that stopped the search: `unknown (step budget)` is
+ * deterministic, `unknown (wall-clock safety net)` is not.
  */
-export const checkRun: HistoryChecker = (result) => {
-  const verdict = checkKvHistory(result.history, { maxSteps: checkRunMaxSteps, wallClockLimitMs: checkRunWallClockLimitMs });
-  switch (verdict.kind) {
-    case "linearizable":
-      return { linearizable: true, summary: "linearizable" };
-    case "not-linearizable":
-      return { linearizable: false, summary: `not linearizable: ${verdict.evidence.text.split("\n")[0] ?? ""}` };
-    case "unknown":
-      return { linearizable: null, summary: `unknown (${verdict.limit}): ${verdict.reason}` };
-  }
-};
+export const checkRun: HistoryChecker = (result) => summarizeKvHistory(result.history, { maxSteps: checkRunMaxSteps, wallClockLimitMs: checkRunWallClockLimitMs });

@@ -45,6 +45,6 @@ export function problemsOf(run: SimulatedRun): { problems: string[]; result: Sim
     ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }),
     ...(run.byzantineNodes === undefined ? {} : { byzantineNodes: run.byzantineNodes }),
   });
-  const verdict = judgeRun(result, { liveness: "completed", unknownIsProblem: true, replay: () => replayCommand({ algo: "pbft", ...run }) });
+  const verdict = judgeRun(result, { liveness: "completed", undecidedIsBroken: true, replay: () => replayCommand({ algo: "pbft", ...run }) });
   return { problems: verdict.ok ? [] : [verdict.report], result };
 }

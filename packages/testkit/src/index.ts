@@ -19,4 +19,4 @@ export {
   zeroCrypto,
 } from "./test-cluster.ts";
 export { goldenText, goldenUpdateVariable } from "./golden.ts";
-export { judgeRun, failuresOf, reportedProblemsMax, type JudgeOptions, type Liveness, type RunVerdict } from "./judge-run.ts";
+export { judgeRun, failuresOf, reportedProblemsMax, type JudgeOptions, type RunVerdict } from "./judge-run.ts";

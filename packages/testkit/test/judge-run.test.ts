@@ -27,11 +27,20 @@ describe("judgeRun", () => {
     const broken = { ...clean, invariantViolations: [{ invariant: "one-leader", timeUs: 5, message: "two leaders in term 3" }] };
     const verdict = judgeRun(broken, { replay: () => "pnpm concord sim --seed 3" });
     expect(verdict.ok).toBe(false);
-    expect(verdict.report).toBe("one-leader: two leaders in term 3\n  replay: pnpm concord sim --seed 3");
+    expect(verdict.report).toBe("[one-leader] two leaders in term 3\n  replay: pnpm concord sim --seed 3");
   });
 
-  it("reports a history that is not linearizable", () => {
-    expect(judgeRun({ ...clean, history: staleRead }).problems).toEqual(["history is not-linearizable"]);
+  it("reports a history that is not linearizable, in the words of concord sim's report", () => {
+    const problems = judgeRun({ ...clean, history: staleRead }).problems;
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/^not linearizable: /);
+  });
+
+  it("counts a history the checker could not decide only when asked", () => {
+    const undecided = judgeRun({ ...clean, history: staleRead }, { check: { maxSteps: 0 } });
+    expect(undecided.ok).toBe(true);
+    const strict = judgeRun({ ...clean, history: staleRead }, { check: { maxSteps: 0 }, undecidedIsBroken: true });
+    expect(strict.problems).toEqual([expect.stringMatching(/^unknown \(step budget\)/)]);
   });
 
   it("reports unfinished operations by the liveness bar asked for", () => {
@@ -41,7 +50,11 @@ describe("judgeRun", () => {
     const failedOne = { ...clean, ops: { invoked: 10, completed: 9, failed: 1, indeterminate: 0 } };
     expect(judgeRun(failedOne).ok).toBe(true);
     expect(judgeRun(failedOne, { liveness: "completed" }).problems[0]).toMatch(/^liveness: /);
-    const abandoned = { ...clean, ops: { invoked: 10, completed: 9, failed: 0, indeterminate: 1 }, abandonedOperations: 1 };
+    expect(judgeRun(failedOne, { liveness: "none-failed" }).problems).toEqual(["liveness: of 10 operations 1 failed and 0 never ended"]);
+    const unsure = { ...clean, ops: { invoked: 10, completed: 9, failed: 0, indeterminate: 1 } };
+    expect(judgeRun(unsure, { liveness: "none-failed" }).ok).toBe(true);
+    expect(judgeRun(unsure, { liveness: "completed" }).ok).toBe(false);
+    const abandoned = { ...unsure, abandonedOperations: 1 };
     expect(judgeRun(abandoned, { liveness: "completed" }).ok).toBe(true);
   });
 
@@ -49,7 +62,7 @@ describe("judgeRun", () => {
     const verdict = judgeRun(() => {
       throw new RangeError("replica 2 in an impossible state");
     }, { replay: "the replay" });
-    expect(verdict.report).toBe("threw RangeError: replica 2 in an impossible state\n  replay: the replay");
+    expect(verdict.report).toBe("the run threw RangeError: replica 2 in an impossible state\n  replay: the replay");
     const described = judgeRun({ ...clean, history: staleRead });
     expect(described.replay).toBe(`run {"algo":"solo","nodes":1,"scenario":"steady","seed":3,"protocolOptions":${JSON.stringify(clean.protocolOptions)}}`);
   });
