@@ -143,10 +143,12 @@ describe("the import-rules checker itself", () => {
     expect(rules(at("sim"), 'import { createHash } from "node:crypto";', simManifest)).toEqual([]);
   });
 
-  test("flags a path into another package, and a deep import past an exports map", () => {
+  test("flags a path into another package, and a deep import past an exports map (only ./internals is a second entry)", () => {
     expect(rules(at("sim"), 'import { x } from "../../kv/src/state-machine.ts";', simManifest)).toContain("no-cross-package-path");
     expect(rules(at("raft", "test"), 'import { x } from "../../core/src/rng.ts";', protocolManifest)).toContain("no-cross-package-path");
     expect(rules(at("sim"), 'import { x } from "@concord/kv/src/codec.ts";', simManifest)).toContain("no-deep-import");
+    expect(rules(at("sim"), 'import { x } from "@concord/kv/internal";', simManifest)).toContain("no-deep-import");
+    expect(rules(at("sim"), 'import { x } from "@concord/kv/internals";', simManifest)).toEqual([]);
     expect(rules(at("sim"), 'import { x } from "../../../packages/kv/src/codec.ts";', simManifest)).toContain("no-cross-package-path");
   });
 

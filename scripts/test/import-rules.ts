@@ -47,6 +47,13 @@ const frontEnds = new Map([
   ["bench", "@concord/cli"],
 ]);
 
+/**
+ * internalsSubpath is the one export path past a package's name (DESIGN.md
+ * "Import rules"): `@concord/raft/internals` holds the advanced pieces that
+ * the package's public face leaves out.
+ */
+const internalsSubpath = "internals";
+
 /** testKit is the private package of in-memory test clusters: only tests import it. */
 const testKit = "@concord/testkit";
 
@@ -280,7 +287,7 @@ export function checkImports(location: SourceLocation, imports: readonly ImportU
       add(use, "no-cross-package-path", "imports a package's files by path; import its package name");
       continue;
     }
-    if (specifier.startsWith("@concord/") && specifier !== packageOf(specifier)) {
+    if (specifier.startsWith("@concord/") && specifier !== packageOf(specifier) && specifier !== `${packageOf(specifier)}/${internalsSubpath}`) {
       add(use, "no-deep-import", "imports past a package's exports map; import the package name");
       continue;
     }

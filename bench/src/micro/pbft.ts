@@ -3,7 +3,8 @@
 // real SHA-256 and HMAC-SHA256 (the simulator's node:crypto implementation), and the wire codec.
 import { type Crypto, type NodeId, createRng, emptyDurableState, firstClientId } from "@concord/core";
 import { KvStateMachine, encodeCommand } from "@concord/kv";
-import { Authenticator, type PbftMessage, PbftReplica, pbftCodec } from "@concord/pbft";
+import { type PbftMessage, PbftReplica, pbftCodec } from "@concord/pbft";
+import { Authenticator } from "@concord/pbft/internals";
 import { KeyRing, NodeCrypto } from "@concord/sim";
 import type { Bench } from "tinybench";
 import { InProcessNetwork, noCrypto } from "../in-process.ts";

@@ -1,8 +1,8 @@
 import type { AlgorithmDefinition } from "@concord/core";
 import { pbftByzantineStrategies } from "./byzantine.ts";
-import { PbftClient } from "./client.ts";
+import { createPbftClient } from "./client.ts";
 import { pbftCodec, type PbftMessage } from "./messages.ts";
-import { PbftAgreementMonitor } from "./monitor.ts";
+import { createPbftMonitors } from "./monitor.ts";
 import { pbftOptionsSchema } from "./options.ts";
 import { clusterSizeError } from "./quorum.ts";
 import { PbftReplica } from "./replica.ts";
@@ -30,8 +30,8 @@ export const pbft: AlgorithmDefinition<PbftMessage> = {
   replicasToTolerate: (f) => 3 * f + 1,
   faultsTolerated: (n) => Math.max(0, Math.floor((n - 1) / 3)),
   createReplica: (context) => new PbftReplica(context),
-  createClient: (context) => new PbftClient(context),
-  createMonitors: () => [new PbftAgreementMonitor()],
+  createClient: (context) => createPbftClient(context),
+  createMonitors: () => createPbftMonitors(),
   byzantineStrategies: pbftByzantineStrategies,
   optionSpace: pbftOptionSpace,
   hardPaths: pbftHardPaths,

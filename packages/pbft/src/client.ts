@@ -129,3 +129,8 @@ export class PbftClient implements Client<PbftMessage> {
     for (const replica of this.replicas) this.outbox.send(replica, request);
   }
 }
+
+/** createPbftClient builds a {@link PbftClient}. */
+export function createPbftClient(context: ClientContext): PbftClient {
+  return new PbftClient(context);
+}

@@ -1,30 +1,15 @@
 // @concord/pbft: Practical Byzantine Fault Tolerance as a deterministic, I/O-free replica.
-export { pbft, pbftMessagesPerBatch } from "./algorithm.ts";
+// The public face every protocol package shares (docs/architecture.md, "A protocol's public face");
+// the advanced pieces (quorum arithmetic, the authenticator, the view-change decision, each Byzantine
+// strategy on its own) are in @concord/pbft/internals.
+export { pbft } from "./algorithm.ts";
 export { PbftReplica, type CommittedEntry, type PbftRejectionReason } from "./replica.ts";
-export { PbftClient } from "./client.ts";
-export { pbftOptionsSchema, parsePbftOptions, type PbftOptions } from "./options.ts";
-export { Quorums, clusterSizeError } from "./quorum.ts";
-export { Authenticator, type AuthenticationMode } from "./authenticator.ts";
-export { decideNewView, type NewViewDecision } from "./view-change.ts";
-export { PbftAgreementMonitor, agreementInvariant } from "./monitor.ts";
-export {
-  pbftByzantineStrategies,
-  silentStrategy,
-  equivocateStrategy,
-  corruptDigestsStrategy,
-  corruptResultsStrategy,
-  corruptMacsStrategy,
-  replayStrategy,
-  forgeViewChangeStrategy,
-  forgeNewViewStrategy,
-  slowPrimaryStrategy,
-  forgeRequestsStrategy,
-  staleReadsStrategy,
-  inventReadsStrategy,
-} from "./byzantine.ts";
+export { PbftClient, createPbftClient } from "./client.ts";
+export { pbftOptionsSchema, type PbftOptions } from "./options.ts";
+export { createPbftMonitors } from "./monitor.ts";
+export { pbftByzantineStrategies } from "./byzantine.ts";
 export {
   pbftCodec,
-  encodeBatch,
   type PbftMessage,
   type PbftReplicaMessage,
   type PbftRequest,

@@ -39,3 +39,8 @@ export class PbftAgreementMonitor implements InvariantMonitor<PbftMessage> {
     return this.found;
   }
 }
+
+/** createPbftMonitors returns fresh safety monitors for one run of PBFT: the agreement monitor. */
+export function createPbftMonitors(): InvariantMonitor<PbftMessage>[] {
+  return [new PbftAgreementMonitor()];
+}

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { ConfigError } from "@concord/core";
-import { Authenticator, forgeRequestsStrategy, silentStrategy, corruptDigestsStrategy, corruptMacsStrategy, equivocateStrategy, pbft, replayStrategy, type PbftPrepare, type PbftViewChange } from "@concord/pbft";
+import { pbft, type PbftPrepare, type PbftViewChange } from "@concord/pbft";
+import { Authenticator, forgeRequestsStrategy, silentStrategy, corruptDigestsStrategy, corruptMacsStrategy, equivocateStrategy, replayStrategy } from "@concord/pbft/internals";
 import { FakeCrypto, pbftCluster, cryptoOf, type PbftCluster } from "./kit.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);

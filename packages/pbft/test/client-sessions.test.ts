@@ -2,7 +2,8 @@
 // client authenticates, and a client counts only replies for its own session.
 import { describe, expect, it } from "vitest";
 import { createRng, firstClientId, type NodeId } from "@concord/core";
-import { Authenticator, PbftClient, type PbftReply, type PbftRequest } from "@concord/pbft";
+import { PbftClient, type PbftReply, type PbftRequest } from "@concord/pbft";
+import { Authenticator } from "@concord/pbft/internals";
 import { FakeCrypto } from "./kit.ts";
 
 const replicas = [0, 1, 2, 3];

@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { Quorums, decideNewView, type PbftViewChange, type PrePreparedClaim, type PreparedClaim } from "@concord/pbft";
+import { type PbftViewChange, type PrePreparedClaim, type PreparedClaim } from "@concord/pbft";
+import { Quorums, decideNewView } from "@concord/pbft/internals";
 
 const quorums = new Quorums([0, 1, 2, 3]);
 const window = 64;

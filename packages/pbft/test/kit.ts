@@ -4,7 +4,8 @@
 // and crashes are the kit's.
 import { createHash, createHmac } from "node:crypto";
 import { createRng, firstClientId, type Crypto, type NodeId, type ProtocolOptions } from "@concord/core";
-import { PbftAgreementMonitor, PbftReplica, pbft, type PbftMessage } from "@concord/pbft";
+import { PbftReplica, pbft, type PbftMessage } from "@concord/pbft";
+import { PbftAgreementMonitor } from "@concord/pbft/internals";
 import { TestCluster, type Envelope as KitEnvelope } from "@concord/testkit";
 
 /** FakeCrypto is node:crypto's SHA-256 and HMAC-SHA256, with "signatures" that are HMACs under a per-node secret (deterministic, checkable by every node of the test). */

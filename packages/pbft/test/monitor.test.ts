@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { encodeCommand } from "@concord/kv";
-import { Authenticator, agreementInvariant, encodeBatch, type PbftRequest } from "@concord/pbft";
+import { type PbftRequest } from "@concord/pbft";
+import { Authenticator, agreementInvariant, encodeBatch } from "@concord/pbft/internals";
 import { FakeCrypto, pbftCluster, firstTestClient } from "./kit.ts";
 
 const noBytes = new Uint8Array(0);

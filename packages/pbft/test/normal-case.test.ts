@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { pbft, pbftMessagesPerBatch } from "@concord/pbft";
+import { pbft } from "@concord/pbft";
+import { pbftMessagesPerBatch } from "@concord/pbft/internals";
 import { pbftCluster, replicasOf } from "./kit.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);

@@ -4,7 +4,7 @@
 // no read served over a prepared batch not yet executed) keep reads
 // linearizable.
 import { describe, expect, it } from "vitest";
-import { staleReadsStrategy } from "@concord/pbft";
+import { staleReadsStrategy } from "@concord/pbft/internals";
 import { pbftCluster, firstTestClient, type PbftCluster } from "./kit.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);

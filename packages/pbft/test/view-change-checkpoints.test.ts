@@ -2,7 +2,8 @@
 // Castro's thesis §2.3.5 and §5.3): hand-built schedules of issue 21, bugs 3
 // and 8, through the test harness.
 import { describe, expect, it } from "vitest";
-import { Authenticator, type PbftMessage, type PbftNewView, type PbftViewChange } from "@concord/pbft";
+import { type PbftMessage, type PbftNewView, type PbftViewChange } from "@concord/pbft";
+import { Authenticator } from "@concord/pbft/internals";
 import type { ByzantineStrategyDefinition, NodeId } from "@concord/core";
 import { pbftCluster, type Envelope, type PbftCluster } from "./kit.ts";
 

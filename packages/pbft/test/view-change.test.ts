@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { corruptResultsStrategy, forgeNewViewStrategy, silentStrategy, type PbftNewView } from "@concord/pbft";
+import { type PbftNewView } from "@concord/pbft";
+import { corruptResultsStrategy, forgeNewViewStrategy, silentStrategy } from "@concord/pbft/internals";
 import { pbftCluster, firstTestClient } from "./kit.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
