@@ -1,7 +1,8 @@
 // Micro-benchmarks of the simulator itself: its event loop (delivered messages per
 // wall second, encoding off; DESIGN.md's target is 1,000,000) and its event queue.
 import { type AlgorithmDefinition, LeaderClient, type NodeId, type Outbound, type Ready, type Replica, type ReplicaStatus, createRng, solo } from "@concord/core";
-import { EventQueue, runSimulation } from "@concord/sim";
+import { runSimulation } from "@concord/sim";
+import { EventQueue } from "@concord/sim/internals";
 import type { Bench } from "tinybench";
 
 /** TokenMessage is a token passed around a ring of replicas, or the client traffic the ring never serves. */

@@ -1,4 +1,4 @@
-// @concord/sim: the deterministic discrete-event simulator.
+// @concord/sim: the deterministic discrete-event simulator. Its event queue is in @concord/sim/internals.
 export { runSimulation, Simulation } from "./simulation.ts";
 export { runRestartedClient, type RestartSetup, type RestartRun } from "./restarted-client.ts";
 export type { SimulationOptions, SimulationResult, LatencySummary, OperationCounts, FinalReadCounts, CrashCounts } from "./result.ts";
@@ -41,9 +41,8 @@ export {
 } from "./scenarios.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";
-export { EventQueue } from "./event-queue.ts";
 export { SimStorage, type CrashReport } from "./sim-storage.ts";
-export { Network, type Partition, type LinkOverride } from "./links.ts";
+export { Network, type NetworkPartition, type LinkOverride } from "./links.ts";
 export { KeyRing, NodeCrypto, type CryptoCounters } from "./sim-crypto.ts";
 export { AppliedLogOracle, RecordingStateMachine } from "./applied-log.ts";
 export { KeyChooser, OperationGenerator, keyName } from "./workload.ts";

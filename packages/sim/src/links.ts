@@ -2,12 +2,12 @@ import type { NodeId, Rng } from "@concord/core";
 import type { LinkModel } from "./scenario.ts";
 
 /**
- * Partition is one active cut: `isolated` nodes cannot talk to the rest. When
+ * NetworkPartition is one active cut: `isolated` nodes cannot talk to the rest. When
  * oneWay, only one direction is cut: what the isolated nodes send
  * ("outbound", the default) or what they receive ("inbound"). Nodes in
  * `exempt` (clients a partition leaves alone) reach both sides.
  */
-export interface Partition {
+export interface NetworkPartition {
   readonly id: number;
   readonly isolated: ReadonlySet<NodeId>;
   readonly oneWay: boolean;
@@ -35,7 +35,7 @@ export class Network {
   private readonly overrides: { id: number; link: { readonly [K in keyof LinkModel]?: LinkModel[K] | undefined } }[] = [];
   /** scoped holds the overrides that act on some message types or senders only. */
   private readonly scoped: { id: number; override: LinkOverride }[] = [];
-  private readonly partitions: Partition[] = [];
+  private readonly partitions: NetworkPartition[] = [];
   private readonly linkFreeAtUs = new Map<number, number>();
   private readonly extraLatencyUs = new Map<NodeId, number>();
   /** dropped counts messages lost to drops and partitions. */
@@ -78,7 +78,7 @@ export class Network {
     this.recompute();
   }
 
-  addPartition(partition: Partition): void {
+  addPartition(partition: NetworkPartition): void {
     this.partitions.push(partition);
   }
 
@@ -109,7 +109,7 @@ export class Network {
   /** blocked tells whether a partition cuts the link from `from` to `to`. */
   blocked(from: NodeId, to: NodeId): boolean {
     for (let i = 0; i < this.partitions.length; i++) {
-      const partition = this.partitions[i] as Partition;
+      const partition = this.partitions[i] as NetworkPartition;
       if (partition.exempt !== undefined && (partition.exempt.has(from) || partition.exempt.has(to))) continue;
       const fromInside = partition.isolated.has(from);
       const toInside = partition.isolated.has(to);

@@ -1,6 +1,6 @@
 import { describe, expect, test } from "vitest";
 import { createRng } from "@concord/core";
-import { EventQueue } from "@concord/sim";
+import { EventQueue } from "@concord/sim/internals";
 
 interface Pushed {
   readonly timeUs: number;
