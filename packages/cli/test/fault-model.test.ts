@@ -4,7 +4,8 @@
 import { describe, expect, it } from "vitest";
 import type { AlgorithmDefinition, Ready } from "@concord/core";
 import { type ScenarioInput, runSimulation } from "@concord/sim";
-import { algorithms, checkRun, clusterSizes, simulate } from "@concord/lab";
+import { algorithms, checkRun, clusterSizes, replayCommand, simulate } from "@concord/lab";
+import { type JudgeOptions, type RunVerdict, judgeRun } from "@concord/testkit";
 
 const seeds = 20;
 
@@ -27,6 +28,14 @@ describe.each(algorithms.filter((algorithm) => algorithm.name !== "solo").map((a
     expect(name).toBe(algorithm.name);
   });
 });
+
+/** judged runs a registered algorithm and judges the run with the test kit (no undecided history passes), with the command that replays it. */
+function judged(run: { algo: string; nodes: number; scenario: string | ScenarioInput; seed: number; protocolOptions?: Record<string, unknown> }, liveness: NonNullable<JudgeOptions["liveness"]>): RunVerdict {
+  const algorithm = algorithms.find((candidate) => candidate.name === run.algo);
+  if (algorithm === undefined) throw new Error(`${run.algo} is not registered`);
+  const { algo: _algo, ...options } = run;
+  return judgeRun(() => runSimulation({ algorithm, ...options }), { liveness, undecidedIsBroken: true, replay: () => replayCommand(run) });
+}
 
 describe("concord sim --json", () => {
   it("reports what the crashes cost, the faults without effect and the operations client restarts abandoned", () => {
@@ -65,13 +74,11 @@ describe("membership changes and transfers racing crashes, partitions and leases
     if (algorithm === undefined) throw new Error(`${name} is not registered`);
     for (let seed = 1; seed <= 6; seed++) {
       for (const protocolOptions of [{}, name === "raft" ? { leaseReads: true, checkQuorum: true, preVote: true } : { leaseTicks: 10 }]) {
-        const { report, result } = simulate({ algorithm, nodes: 3, scenario, seed, protocolOptions }, checkRun);
-        const replay = `seed ${seed} ${JSON.stringify(protocolOptions)} (the membership-race scenario of this test)`;
-        expect(report.invariantViolations, replay).toEqual([]);
-        expect(report.linearizable, `${replay}: ${report.linearizability}`).toBe(true);
-        expect(result.ops.completed + result.ops.indeterminate, replay).toBe(result.ops.invoked);
-        const taken = result.faultLog.filter((line) => / (reconfigure|transfer) .*\((proposed|acceptors|transfer to)/.test(line)).length;
-        expect(taken, `${replay}\n${result.faultLog.join("\n")}`).toBeGreaterThan(0);
+        const verdict = judged({ algo: name, nodes: 3, scenario, seed, protocolOptions }, "none-failed");
+        expect(verdict.problems, verdict.report).toEqual([]);
+        const faultLog = verdict.result?.faultLog ?? [];
+        const taken = faultLog.filter((line) => / (reconfigure|transfer) .*\((proposed|acceptors|transfer to)/.test(line)).length;
+        expect(taken, `seed ${seed} ${JSON.stringify(protocolOptions)}\n${faultLog.join("\n")}`).toBeGreaterThan(0);
       }
     }
   });
@@ -90,11 +97,9 @@ describe("a lone replica crashed while it holds unsynced writes (issue 21: the l
     const algorithm = algorithms.find((candidate) => candidate.name === name);
     if (algorithm === undefined) throw new Error(`${name} is not registered`);
     for (let seed = 1; seed <= 8; seed++) {
-      const { report, result } = simulate({ algorithm, nodes: 1, scenario, seed }, checkRun);
-      const replay = `seed ${seed} (the lone-crash scenario of this test)`;
-      expect(result.crashes.lostRecords, `${replay}: the crash must land inside a sync window`).toBeGreaterThan(0);
-      expect(report.invariantViolations, replay).toEqual([]);
-      expect(report.linearizable, `${replay}: ${report.linearizability}`).toBe(true);
+      const verdict = judged({ algo: name, nodes: 1, scenario, seed }, "none");
+      expect(verdict.problems, verdict.report).toEqual([]);
+      expect(verdict.result?.crashes.lostRecords, `seed ${seed}: the crash must land inside a sync window`).toBeGreaterThan(0);
     }
   });
 });
@@ -142,11 +147,10 @@ describe("a replica that persists nothing", () => {
     if (algorithm === undefined) throw new Error(`${name} is not registered`);
     const caughtOn: number[] = [];
     for (let seed = 1; seed <= seeds; seed++) {
-      const honest = simulate({ algorithm, nodes, scenario: "leader-crash", seed }, checkRun).report;
-      expect(honest.invariantViolations, `seed ${seed}, honest`).toEqual([]);
-      expect(honest.linearizable, `seed ${seed}, honest`).toBe(true);
-      const { report } = simulate({ algorithm: forgetful(algorithm), nodes, scenario: "leader-crash", seed }, checkRun);
-      if (report.invariantViolations.length > 0 || report.linearizable === false) caughtOn.push(seed);
+      const honest = judged({ algo: name, nodes, scenario: "leader-crash", seed }, "none");
+      expect(honest.problems, honest.report).toEqual([]);
+      const forgot = judgeRun(runSimulation({ algorithm: forgetful(algorithm), nodes, scenario: "leader-crash", seed }), { liveness: "none" });
+      if (!forgot.ok) caughtOn.push(seed);
     }
     expect(caughtOn.length, `caught on seeds ${caughtOn.join(", ")}`).toBeGreaterThanOrEqual(atLeast);
   });

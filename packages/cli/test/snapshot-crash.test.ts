@@ -3,7 +3,9 @@
 // and each protocol's snapshot or checkpoint interval is set to its smallest values, so that
 // crashes land between a snapshot and the sync that makes it durable. CONCORD_SEEDS raises the count.
 import { describe, expect, it } from "vitest";
-import { checkRun, findAlgorithm, replayCommand, simulate } from "@concord/lab";
+import { findAlgorithm, replayCommand } from "@concord/lab";
+import { runSimulation } from "@concord/sim";
+import { failuresOf, judgeRun } from "@concord/testkit";
 
 const seeds = Number(process.env["CONCORD_SEEDS"] ?? 40);
 
@@ -19,17 +21,11 @@ describe.each(cases)("crash-restart with the smallest snapshot intervals: $algo"
   if (algorithm === undefined) throw new Error(`no algorithm named ${algo}`);
   const runs = nodes.flatMap((n) => options.map((protocolOptions) => ({ n, protocolOptions })));
   it.each(runs)("keeps every invariant and stays linearizable on n=$n with $protocolOptions", ({ n, protocolOptions }) => {
-    const failures: string[] = [];
-    for (let seed = 1; seed <= seeds; seed++) {
-      const { report } = simulate({ algorithm, nodes: n, scenario: "crash-restart", seed, protocolOptions }, checkRun);
-      const problems = [
-        ...report.invariantViolations.map((violation) => `[${violation.invariant}] ${violation.message}`),
-        ...(report.linearizable === true ? [] : [report.linearizability]),
-      ];
-      if (problems.length > 0) {
-        failures.push(`seed ${seed}: ${problems.slice(0, 2).join("; ")}\n  replay: ${replayCommand({ algo, nodes: n, scenario: "crash-restart", seed, protocolOptions })}`);
-      }
-    }
+    const verdicts = Array.from({ length: seeds }, (_, index) => {
+      const run = { nodes: n, scenario: "crash-restart", seed: index + 1, protocolOptions };
+      return judgeRun(() => runSimulation({ algorithm, ...run }), { liveness: "none", undecidedIsBroken: true, replay: () => replayCommand({ algo, ...run }) });
+    });
+    const failures = failuresOf(verdicts);
     expect(failures, failures.join("\n")).toEqual([]);
   });
 });

@@ -1,19 +1,22 @@
-import { replayCommand } from "@concord/lab";
+import { replayCommand, replayRunOf } from "@concord/lab";
 import type { SimulationOptions, SimulationResult } from "@concord/sim";
+import { type JudgeOptions, judgeRun } from "@concord/testkit";
+import { expect } from "vitest";
 
-/** replayOf is the message a simulated test prints on failure: the seed and the command that replays the run. */
+/** replayOf is the message a simulated test prints on failure: the seed and lab's command that replays the run. */
 export function replayOf(options: SimulationOptions): string {
-  const scenario = typeof options.scenario === "string" ? options.scenario : options.scenario.name;
-  const command = replayCommand({
-    algo: options.algorithm.name,
-    nodes: options.nodes,
-    scenario,
-    seed: options.seed,
-    ...(options.ops !== undefined ? { ops: options.ops } : {}),
-    ...(options.clients !== undefined ? { clients: options.clients } : {}),
-  });
-  const custom = typeof options.scenario === "string" ? "" : " (a scenario object defined in this test: run it with runSimulation)";
-  return `seed ${options.seed}: ${command}${custom}`;
+  return `seed ${options.seed}: ${replayCommand(replayRunOf(options))}`;
+}
+
+/**
+ * expectGuaranteesKept fails the test unless the run kept every guarantee by
+ * the test kit's judgeRun (the one run judgement): no broken invariant, a
+ * linearizable history, and every operation finished as `liveness` asks
+ * (default `ended`). The failure names the problems and the replay command.
+ */
+export function expectGuaranteesKept(result: SimulationResult, options: SimulationOptions, liveness: JudgeOptions["liveness"] = "ended"): void {
+  const verdict = judgeRun(result, { liveness, undecidedIsBroken: true, replay: () => replayOf(options) });
+  expect(verdict.problems, verdict.report).toEqual([]);
 }
 
 /** okLatenciesUs lists the latency of every operation that completed ok, in microseconds. */

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { ConfigError, solo } from "@concord/core";
 import { type SimulationOptions, byzantineStrategyNames, findByzantineStrategy, runSimulation } from "@concord/sim";
 import { createProbeAlgorithm, type Receipt } from "./probe-algorithm.ts";
-import { replayOf } from "./helpers.ts";
+import { expectGuaranteesKept, replayOf } from "./helpers.ts";
 
 /** pingRun runs three pinging probe replicas for 1 s with node 2 playing `strategy`. */
 function pingRun(strategy: string | undefined, seed = 1): { receipts: Receipt[]; sends: ReturnType<typeof createProbeAlgorithm>["log"]["sends"]; replay: string } {
@@ -80,8 +80,8 @@ describe("the Byzantine hook", () => {
   test("a faulty replica is left out of the applied-prefix check and of leader counting", () => {
     const { algorithm } = createProbeAlgorithm({ divergent: true });
     // Only the divergent backups disagree with the primary: make both of them faulty.
-    const result = runSimulation({ algorithm, nodes: 3, seed: 2, scenario: "steady", byzantineNodes: [2, 3], byzantineStrategy: "delay" });
-    expect(result.invariantViolations).toEqual([]);
+    const options: SimulationOptions = { algorithm, nodes: 3, seed: 2, scenario: "steady", byzantineNodes: [2, 3], byzantineStrategy: "delay" };
+    expectGuaranteesKept(runSimulation(options), options, "none");
   });
 });
 
@@ -99,8 +99,7 @@ describe("invariant hooks", () => {
     const { algorithm } = createProbeAlgorithm({});
     const options: SimulationOptions = { algorithm, nodes: 3, seed: 3, scenario: "steady" };
     const result = runSimulation(options);
-    expect(result.invariantViolations, replayOf(options)).toEqual([]);
-    expect(result.ops.completed).toBe(result.ops.invoked);
+    expectGuaranteesKept(result, options, "completed");
   });
 
   test("a replica restarted from its log re-applies the same sequence, and the check spans its restarts", () => {
@@ -111,8 +110,7 @@ describe("invariant hooks", () => {
       seed: 4,
       scenario: { name: "restart", description: "", disk: { syncMs: 1, tearPercent: 100 }, workload: { ops: 300, spreadMs: 1000 }, faults: [{ type: "crash", atMs: 500, target: "all", restartAfterMs: 100 }] },
     };
-    const result = runSimulation(options);
-    expect(result.invariantViolations, replayOf(options)).toEqual([]);
+    expectGuaranteesKept(runSimulation(options), options, "none");
   });
 
   test("a monitor from createMonitors sees every replica send and inspects replicas after their events", () => {
@@ -176,7 +174,7 @@ describe("liveness checks", () => {
       scenario: { name: "slow-think", description: "", workload: { ops: 6, clients: 1, spreadMs: 240_000 } },
     };
     const closedResult = runSimulation(closed);
-    expect(closedResult.invariantViolations, replayOf(closed)).toEqual([]);
+    expectGuaranteesKept(closedResult, closed, "completed");
     expect(closedResult.ops.completed, replayOf(closed)).toBe(6);
     expect(closedResult.finalReads.completed, replayOf(closed)).toBe(8);
     const open: SimulationOptions = {
@@ -187,7 +185,7 @@ describe("liveness checks", () => {
       scenario: { name: "sparse-arrivals", description: "", workload: { kind: "open", ratePerSec: 0.02, ops: 5, clients: 1 } },
     };
     const openResult = runSimulation(open);
-    expect(openResult.invariantViolations, replayOf(open)).toEqual([]);
+    expectGuaranteesKept(openResult, open, "completed");
     expect(openResult.ops.completed, replayOf(open)).toBe(5);
     expect(openResult.finalReads.completed, replayOf(open)).toBe(8);
   });

@@ -2,7 +2,7 @@ import { describe, expect, test } from "vitest";
 import { solo } from "@concord/core";
 import { type ScenarioInput, type SimulationOptions, runSimulation } from "@concord/sim";
 import { createProbeAlgorithm } from "./probe-algorithm.ts";
-import { replayOf } from "./helpers.ts";
+import { expectGuaranteesKept, replayOf } from "./helpers.ts";
 
 // The probe replica throws an AssertionError from any method called between ready() and advance().
 const faultyTimeline: ScenarioInput = {
@@ -26,7 +26,7 @@ describe("the Ready contract", () => {
     const options: SimulationOptions = { algorithm, nodes: 3, scenario: faultyTimeline, seed };
     const result = runSimulation(options);
     expect(log.replicaObservations, replayOf(options)).toBeGreaterThan(1000);
-    expect(result.invariantViolations, replayOf(options)).toEqual([]);
+    expectGuaranteesKept(result, options, "none");
   });
 
   test("messages that arrive during a sync are taken with the next Ready, even when every Ready persists (no starvation)", () => {
@@ -38,7 +38,7 @@ describe("the Ready contract", () => {
       scenario: { name: "busy-disk", description: "A record every 1 ms tick, 3 ms syncs.", tickMs: 1, disk: { syncMs: 3, tearPercent: 0 }, workload: { ops: 100, clients: 2 } },
     };
     const result = runSimulation(options);
-    expect(result.ops.completed, replayOf(options)).toBe(result.ops.invoked);
+    expectGuaranteesKept(result, options, "completed");
     expect(result.ops.invoked, replayOf(options)).toBe(100);
     expect(result.finalReads, replayOf(options)).toEqual({ invoked: 8, completed: 8 });
     // A write travels 1 ms, waits at most for the sync in flight (3 ms), then for its own (3 ms); its reply
