@@ -1,7 +1,7 @@
 import type { AlgorithmAdmin, AlgorithmDefinition, NodeId } from "@concord/core";
 import { createMultiPaxosClient } from "./client.ts";
 import { type MultiPaxosMessage, multiPaxosCodec } from "./messages.ts";
-import { OneValuePerSlotMonitor } from "./monitor.ts";
+import { createMultiPaxosMonitors } from "./monitor.ts";
 import { MultiPaxosReplica } from "./replica.ts";
 import { createMultiPaxosPathCounter, multiPaxosHardPaths, multiPaxosOptionSpace } from "./swarm.ts";
 
@@ -57,7 +57,7 @@ export const multipaxos: AlgorithmDefinition<MultiPaxosMessage> = {
   faultsTolerated: (n) => Math.floor((n - 1) / 2),
   createReplica: (context) => new MultiPaxosReplica(context),
   createClient: (context) => createMultiPaxosClient(context),
-  createMonitors: () => [new OneValuePerSlotMonitor()],
+  createMonitors: () => createMultiPaxosMonitors(),
   byzantineStrategies: [],
   optionSpace: multiPaxosOptionSpace,
   hardPaths: multiPaxosHardPaths,

@@ -2,8 +2,8 @@ import { type NodeId, assert } from "@concord/core";
 import type { Configuration } from "./messages.ts";
 import { majoritySize } from "./quorum.ts";
 
-/** Membership is one configuration of acceptors with its quorum size. */
-export interface Membership {
+/** EffectiveConfiguration is one configuration of acceptors with its quorum size, in effect from its slot on (core's Membership is what an operator reads). */
+export interface EffectiveConfiguration {
   /** effectiveSlot is the first slot the configuration governs. */
   readonly effectiveSlot: number;
   /** members are the acceptors, in increasing id order. */
@@ -14,7 +14,7 @@ export interface Membership {
   readonly quorum: number;
 }
 
-function membership(configuration: Configuration): Membership {
+function membership(configuration: Configuration): EffectiveConfiguration {
   const members = [...new Set(configuration.members)].sort((a, b) => a - b);
   assert(members.length > 0, "a configuration needs at least one member");
   return { effectiveSlot: configuration.effectiveSlot, members, memberSet: new Set(members), quorum: majoritySize(members.length) };
@@ -31,7 +31,7 @@ function membership(configuration: Configuration): Membership {
  * first slot not yet applied.
  */
 export class ConfigurationHistory {
-  private entries: Membership[];
+  private entries: EffectiveConfiguration[];
   private known: ReadonlySet<NodeId>;
   /** version changes whenever the history does, so that callers can cache what they derive from it. */
   version = 0;
@@ -44,17 +44,17 @@ export class ConfigurationHistory {
   }
 
   /** at returns the configuration that governs `slot`. */
-  at(slot: number): Membership {
+  at(slot: number): EffectiveConfiguration {
     for (let i = this.entries.length - 1; i >= 0; i--) {
-      const entry = this.entries[i] as Membership;
+      const entry = this.entries[i] as EffectiveConfiguration;
       if (entry.effectiveSlot <= slot) return entry;
     }
-    return this.entries[0] as Membership;
+    return this.entries[0] as EffectiveConfiguration;
   }
 
   /** add records a newly chosen configuration that governs from `effectiveSlot` on. */
   add(effectiveSlot: number, members: readonly NodeId[]): void {
-    const last = this.entries[this.entries.length - 1] as Membership;
+    const last = this.entries[this.entries.length - 1] as EffectiveConfiguration;
     assert(effectiveSlot > last.effectiveSlot, () => `configuration at ${effectiveSlot} is not after ${last.effectiveSlot}`);
     this.entries.push(membership({ effectiveSlot, members }));
     this.changed();
@@ -71,7 +71,7 @@ export class ConfigurationHistory {
   /** prune forgets configurations that govern no slot from `firstSlot` on. */
   prune(firstSlot: number): void {
     let drop = 0;
-    while (drop + 1 < this.entries.length && (this.entries[drop + 1] as Membership).effectiveSlot <= firstSlot) drop++;
+    while (drop + 1 < this.entries.length && (this.entries[drop + 1] as EffectiveConfiguration).effectiveSlot <= firstSlot) drop++;
     if (drop === 0) return;
     this.entries = this.entries.slice(drop);
     this.changed();
@@ -81,7 +81,7 @@ export class ConfigurationHistory {
   membersBetween(fromSlot: number, toSlot: number): NodeId[] {
     const found = new Set<NodeId>();
     for (let i = 0; i < this.entries.length; i++) {
-      const entry = this.entries[i] as Membership;
+      const entry = this.entries[i] as EffectiveConfiguration;
       const next = this.entries[i + 1];
       const governsFrom = entry.effectiveSlot;
       const governsTo = next === undefined ? Number.POSITIVE_INFINITY : next.effectiveSlot - 1;
@@ -93,7 +93,7 @@ export class ConfigurationHistory {
 
   /** pendingAfter tells whether a configuration takes effect after `slot`. */
   pendingAfter(slot: number): boolean {
-    return (this.entries[this.entries.length - 1] as Membership).effectiveSlot > slot;
+    return (this.entries[this.entries.length - 1] as EffectiveConfiguration).effectiveSlot > slot;
   }
 
   /** knownMembers is every node of every configuration held: the nodes whose messages are accepted. */
@@ -119,7 +119,7 @@ export class ConfigurationHistory {
 
   private checkOrder(): void {
     for (let i = 1; i < this.entries.length; i++) {
-      assert((this.entries[i] as Membership).effectiveSlot > (this.entries[i - 1] as Membership).effectiveSlot, "configurations out of order");
+      assert((this.entries[i] as EffectiveConfiguration).effectiveSlot > (this.entries[i - 1] as EffectiveConfiguration).effectiveSlot, "configurations out of order");
     }
   }
 }

@@ -1,37 +1,33 @@
 // @concord/multipaxos: Multi-Paxos as a deterministic, I/O-free replica behind core's Replica interface.
-export { multipaxos, multiPaxosMessagesPerOp } from "./algorithm.ts";
+// The public face every protocol package shares (docs/architecture.md, "A protocol's public face");
+// the advanced pieces (leases, ballot arithmetic, message validation, the configuration history,
+// the durable records, the monitor on its own) are in @concord/multipaxos/internals.
+export { multipaxos } from "./algorithm.ts";
 export { MultiPaxosReplica, type MultiPaxosRole, type MultiPaxosCounters, type ReconfigureResult, type AcceptedValue } from "./replica.ts";
-export { ConfigurationHistory, type Membership } from "./configuration.ts";
 export { createMultiPaxosClient } from "./client.ts";
-export { OneValuePerSlotMonitor } from "./monitor.ts";
 export { multiPaxosOptionsSchema, type MultiPaxosOptions } from "./options.ts";
-export { LeaderLease, LeaseGrant, safeLeaseTicks } from "./lease.ts";
-export { type Ballot, compareBallots, ballotEquals, formatBallot, zeroBallot } from "./ballot.ts";
-export { validateMessage, type MultiPaxosMessageRejection, type MultiPaxosRejectionReason } from "./validate.ts";
+export { createMultiPaxosMonitors } from "./monitor.ts";
+export { type Ballot } from "./ballot.ts";
+export { type MultiPaxosRejectionReason } from "./validate.ts";
 export {
+  multiPaxosCodec,
   type MultiPaxosMessage,
   type MultiPaxosRequest,
   type MultiPaxosReply,
   type NotLeaderReply,
-  type PrepareMessage,
-  type PromiseMessage,
-  type NackMessage,
-  type AcceptMessage,
-  type AcceptedMessage,
-  type HeartbeatMessage,
-  type HeartbeatAckMessage,
-  type CatchupRequestMessage,
-  type ChosenMessage,
-  type SnapshotTransferMessage,
+  type MultiPaxosPrepare,
+  type MultiPaxosPromise,
+  type MultiPaxosNack,
+  type MultiPaxosAccept,
+  type MultiPaxosAccepted,
+  type MultiPaxosHeartbeat,
+  type MultiPaxosHeartbeatAck,
+  type MultiPaxosCatchupRequest,
+  type MultiPaxosChosen,
+  type MultiPaxosSnapshotTransfer,
   type Command,
   type Value,
   type Configuration,
   type SlotValue,
   type BallotFields,
-  type MultiPaxosRecord,
-  type PromiseRecord,
-  type AcceptanceRecord,
-  type SnapshotRecord,
-  multiPaxosCodec,
-  multiPaxosRecordCodec,
 } from "./messages.ts";

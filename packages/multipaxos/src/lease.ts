@@ -1,5 +1,5 @@
 import type { NodeId } from "@concord/core";
-import type { Membership } from "./configuration.ts";
+import type { EffectiveConfiguration } from "./configuration.ts";
 import { quorumValue } from "./quorum.ts";
 
 const neverTick = Number.NEGATIVE_INFINITY;
@@ -41,7 +41,7 @@ export class LeaderLease {
   }
 
   /** validAt tells whether the lease is certainly live at `now` in `config` (the leader itself counts as acknowledging now). */
-  validAt(now: number, self: NodeId, config: Membership): boolean {
+  validAt(now: number, self: NodeId, config: EffectiveConfiguration): boolean {
     const start = quorumValue(config.members, config.quorum, (member) => (member === self ? now : (this.ackTick.get(member) ?? neverTick)), neverTick);
     return now < start + this.trustedTicks;
   }

@@ -94,7 +94,7 @@ export interface NotLeaderReply {
 }
 
 /** PrepareMessage is phase 1a (Paxos Made Simple §2.2) for every slot from `fromSlot` on (§3: one phase 1 for all instances). */
-export interface PrepareMessage extends BallotFields {
+export interface MultiPaxosPrepare extends BallotFields {
   /** type tags the message. */
   readonly type: "prepare";
   /** fromSlot is the first slot phase 1 covers: the proposer's watermark plus one. */
@@ -102,7 +102,7 @@ export interface PrepareMessage extends BallotFields {
 }
 
 /** PromiseMessage is phase 1b: the acceptor's accepted values from `fromSlot` on, and its compaction point. */
-export interface PromiseMessage extends BallotFields {
+export interface MultiPaxosPromise extends BallotFields {
   /** type tags the message. */
   readonly type: "promise";
   /** fromSlot echoes the Prepare's first slot. */
@@ -114,13 +114,13 @@ export interface PromiseMessage extends BallotFields {
 }
 
 /** NackMessage refuses a Prepare or an Accept and carries the acceptor's higher promised ballot (PMMC: the leader is preempted). */
-export interface NackMessage extends BallotFields {
+export interface MultiPaxosNack extends BallotFields {
   /** type tags the message. */
   readonly type: "nack";
 }
 
 /** AcceptMessage is phase 2a for one slot; it piggybacks the leader's chosen watermark. */
-export interface AcceptMessage extends BallotFields, Value {
+export interface MultiPaxosAccept extends BallotFields, Value {
   /** type tags the message. */
   readonly type: "accept";
   /** slot is the log position proposed. */
@@ -132,7 +132,7 @@ export interface AcceptMessage extends BallotFields, Value {
 }
 
 /** AcceptedMessage is phase 2b, sent to the ballot's leader only. */
-export interface AcceptedMessage extends BallotFields {
+export interface MultiPaxosAccepted extends BallotFields {
   /** type tags the message. */
   readonly type: "accepted";
   /** slot is the log position accepted. */
@@ -142,7 +142,7 @@ export interface AcceptedMessage extends BallotFields {
 }
 
 /** HeartbeatMessage keeps followers from electing a new leader while phase 2 traffic is idle, and carries the watermark. */
-export interface HeartbeatMessage extends BallotFields {
+export interface MultiPaxosHeartbeat extends BallotFields {
   /** type tags the message. */
   readonly type: "heartbeat";
   /** chosenWatermark is the leader's chosen watermark. */
@@ -152,7 +152,7 @@ export interface HeartbeatMessage extends BallotFields {
 }
 
 /** HeartbeatAckMessage renews a leader lease; followers send it only when leases are on. */
-export interface HeartbeatAckMessage extends BallotFields {
+export interface MultiPaxosHeartbeatAck extends BallotFields {
   /** type tags the message. */
   readonly type: "heartbeatAck";
   /** leaseTick echoes the Heartbeat's leaseTick. */
@@ -160,7 +160,7 @@ export interface HeartbeatAckMessage extends BallotFields {
 }
 
 /** CatchupRequestMessage asks a peer for the chosen values from `fromSlot` on (hole recovery). */
-export interface CatchupRequestMessage {
+export interface MultiPaxosCatchupRequest {
   /** type tags the message. */
   readonly type: "catchupRequest";
   /** fromSlot is the first chosen slot the sender lacks. */
@@ -168,7 +168,7 @@ export interface CatchupRequestMessage {
 }
 
 /** ChosenMessage carries chosen values for hole recovery; the ballot fields of its entries are unused. */
-export interface ChosenMessage {
+export interface MultiPaxosChosen {
   /** type tags the message. */
   readonly type: "chosen";
   /** entries are chosen values in consecutive slots. */
@@ -176,7 +176,7 @@ export interface ChosenMessage {
 }
 
 /** SnapshotTransferMessage carries the replicated state through `slot` to a replica behind the sender's compaction point. */
-export interface SnapshotTransferMessage {
+export interface MultiPaxosSnapshotTransfer {
   /** type tags the message. */
   readonly type: "snapshotTransfer";
   /** slot is the last slot the state includes. */
@@ -192,16 +192,16 @@ export type MultiPaxosMessage =
   | MultiPaxosRequest
   | MultiPaxosReply
   | NotLeaderReply
-  | PrepareMessage
-  | PromiseMessage
-  | NackMessage
-  | AcceptMessage
-  | AcceptedMessage
-  | HeartbeatMessage
-  | HeartbeatAckMessage
-  | CatchupRequestMessage
-  | ChosenMessage
-  | SnapshotTransferMessage;
+  | MultiPaxosPrepare
+  | MultiPaxosPromise
+  | MultiPaxosNack
+  | MultiPaxosAccept
+  | MultiPaxosAccepted
+  | MultiPaxosHeartbeat
+  | MultiPaxosHeartbeatAck
+  | MultiPaxosCatchupRequest
+  | MultiPaxosChosen
+  | MultiPaxosSnapshotTransfer;
 
 /** multiPaxosCodec encodes Multi-Paxos messages with protobufjs. */
 export const multiPaxosCodec: MessageCodec<MultiPaxosMessage> = createProtobufCodec<MultiPaxosMessage>(

@@ -147,3 +147,8 @@ function hashBytes(bytes: Uint8Array): number {
   for (let i = 0; i < bytes.length; i++) hash = Math.imul(hash ^ (bytes[i] as number), 0x01000193) >>> 0;
   return hash;
 }
+
+/** createMultiPaxosMonitors returns fresh safety monitors for one run of Multi-Paxos: at most one value chosen per slot. */
+export function createMultiPaxosMonitors(): InvariantMonitor<MultiPaxosMessage>[] {
+  return [new OneValuePerSlotMonitor()];
+}

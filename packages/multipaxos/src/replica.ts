@@ -16,23 +16,23 @@ import {
   unreachable,
 } from "@concord/core";
 import { type Ballot, ballotEquals, ballotFields, ballotOf, compareBallots, formatBallot, zeroBallot } from "./ballot.ts";
-import { ConfigurationHistory, type Membership } from "./configuration.ts";
+import { ConfigurationHistory, type EffectiveConfiguration } from "./configuration.ts";
 import {
-  type AcceptMessage,
-  type AcceptedMessage,
-  type CatchupRequestMessage,
-  type ChosenMessage,
+  type MultiPaxosAccept,
+  type MultiPaxosAccepted,
+  type MultiPaxosCatchupRequest,
+  type MultiPaxosChosen,
   type Command,
-  type HeartbeatAckMessage,
-  type HeartbeatMessage,
+  type MultiPaxosHeartbeatAck,
+  type MultiPaxosHeartbeat,
   type MultiPaxosMessage,
   type MultiPaxosRecord,
   type MultiPaxosRequest,
-  type NackMessage,
-  type PrepareMessage,
-  type PromiseMessage,
+  type MultiPaxosNack,
+  type MultiPaxosPrepare,
+  type MultiPaxosPromise,
   type SlotValue,
-  type SnapshotTransferMessage,
+  type MultiPaxosSnapshotTransfer,
   type Value,
   multiPaxosCodec,
   multiPaxosRecordCodec,
@@ -99,7 +99,7 @@ interface LogEntry {
 
 interface OpenSlot {
   readonly value: Value;
-  readonly config: Membership;
+  readonly config: EffectiveConfiguration;
   readonly acks: Set<NodeId>;
   sentTick: number;
 }
@@ -513,7 +513,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.send(to, { type: "prepare", ...ballotFields(this.ballot), fromSlot: this.phase1FromSlot });
   }
 
-  private onPrepare(from: NodeId, message: PrepareMessage): void {
+  private onPrepare(from: NodeId, message: MultiPaxosPrepare): void {
     const ballot = ballotOf(message);
     this.noteRound(ballot);
     if (this.refusedForLease(ballot)) return;
@@ -528,7 +528,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   }
 
   /** buildPromise is phase 1b: every value accepted from `fromSlot` on, with the compaction point (PMS §2.2). */
-  private buildPromise(ballot: Ballot, fromSlot: number): PromiseMessage {
+  private buildPromise(ballot: Ballot, fromSlot: number): MultiPaxosPromise {
     const accepted: SlotValue[] = [];
     for (const [slot, entry] of this.log) {
       if (slot < fromSlot || entry.acceptedBallot === undefined || entry.acceptedValue === undefined) continue;
@@ -538,7 +538,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     return { type: "promise", ...ballotFields(ballot), fromSlot, compactedSlot: this.compactedSlot, accepted };
   }
 
-  private onPromise(from: NodeId, message: PromiseMessage): void {
+  private onPromise(from: NodeId, message: MultiPaxosPromise): void {
     if (this.role === "follower" || !ballotEquals(ballotOf(message), this.ballot) || this.promisedBy.has(from)) return;
     this.mergePromise(from, message);
     if (this.role === "candidate") {
@@ -554,7 +554,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
    * slot reported, and the highest compaction point (slots through it are
    * chosen: they are recovered by snapshot, never re-proposed).
    */
-  private mergePromise(from: NodeId, promise: PromiseMessage): void {
+  private mergePromise(from: NodeId, promise: MultiPaxosPromise): void {
     this.promisedBy.add(from);
     if (promise.compactedSlot > this.commitIndex && promise.compactedSlot > this.chosenHint) {
       this.chosenHint = promise.compactedSlot;
@@ -570,11 +570,11 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     }
   }
 
-  private hasPromiseQuorum(config: Membership): boolean {
+  private hasPromiseQuorum(config: EffectiveConfiguration): boolean {
     return quorumReached(config.members, config.quorum, this.promisedBy);
   }
 
-  private onNack(message: NackMessage): void {
+  private onNack(message: MultiPaxosNack): void {
     const ballot = ballotOf(message);
     this.noteRound(ballot);
     if (this.role === "follower" || compareBallots(ballot, this.ballot) <= 0) return;
@@ -737,7 +737,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     return { commands: this.queue.splice(0, this.options.maxBatchCommands), members: [] };
   }
 
-  private askForPromises(config: Membership): void {
+  private askForPromises(config: EffectiveConfiguration): void {
     for (const member of config.members) {
       if (member === this.id || this.promisedBy.has(member)) continue;
       if (this.now - (this.prepareSentTick.get(member) ?? neverTick) < this.options.retransmitTicks) continue;
@@ -746,7 +746,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   }
 
   /** propose runs phase 2 for `slot` in `config`, which includes this leader: it accepts the value itself and asks the other members. */
-  private propose(slot: number, config: Membership, value: Value): void {
+  private propose(slot: number, config: EffectiveConfiguration, value: Value): void {
     assert(this.role === "leader", "only the leader proposes");
     assert(slot > this.compactedSlot, () => `proposal at compacted slot ${slot}`);
     this.acceptLocally(slot, this.ballot, value);
@@ -769,7 +769,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     });
   }
 
-  private onAccept(from: NodeId, message: AcceptMessage): void {
+  private onAccept(from: NodeId, message: MultiPaxosAccept): void {
     const ballot = ballotOf(message);
     if (!this.admitLeaderMessage(from, ballot, message.chosenWatermark)) return;
     this.follow(ballot);
@@ -789,7 +789,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.persist.push(multiPaxosRecordCodec.encode({ type: "acceptance", slot, ...ballotFields(ballot), ...value }));
   }
 
-  private onAccepted(from: NodeId, message: AcceptedMessage): void {
+  private onAccepted(from: NodeId, message: MultiPaxosAccepted): void {
     if (this.role !== "leader" || !ballotEquals(ballotOf(message), this.ballot)) return;
     this.noteLeaseAck(from, message.leaseTick);
     this.countAcceptance(from, message.slot);
@@ -868,7 +868,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     }
   }
 
-  private onHeartbeat(from: NodeId, message: HeartbeatMessage): void {
+  private onHeartbeat(from: NodeId, message: MultiPaxosHeartbeat): void {
     const ballot = ballotOf(message);
     if (!this.admitLeaderMessage(from, ballot, message.chosenWatermark)) return;
     if (compareBallots(ballot, this.promised) > 0) this.promise(ballot);
@@ -892,7 +892,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     return false;
   }
 
-  private onHeartbeatAck(from: NodeId, message: HeartbeatAckMessage): void {
+  private onHeartbeatAck(from: NodeId, message: MultiPaxosHeartbeatAck): void {
     if (this.role !== "leader" || !ballotEquals(ballotOf(message), this.ballot)) return;
     this.noteLeaseAck(from, message.leaseTick);
   }
@@ -1063,7 +1063,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     return peers.length === 0 ? undefined : peers[this.rng.nextInt(peers.length)];
   }
 
-  private onCatchupRequest(from: NodeId, message: CatchupRequestMessage): void {
+  private onCatchupRequest(from: NodeId, message: MultiPaxosCatchupRequest): void {
     if (message.fromSlot <= this.compactedSlot) {
       // The hole was compacted away here: transfer the whole state instead.
       this.counters.snapshotsSent++;
@@ -1080,7 +1080,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (entries.length > 0) this.send(from, { type: "chosen", entries });
   }
 
-  private onChosen(message: ChosenMessage): void {
+  private onChosen(message: MultiPaxosChosen): void {
     for (const value of message.entries) {
       if (value.slot <= this.commitIndex) continue;
       const chosen = { commands: value.commands, members: value.members };
@@ -1092,7 +1092,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.advanceCommit();
   }
 
-  private onSnapshotTransfer(message: SnapshotTransferMessage): void {
+  private onSnapshotTransfer(message: MultiPaxosSnapshotTransfer): void {
     if (message.slot <= this.appliedIndex) return;
     // The snapshot does not say what was chosen in the slots it covers, so an open proposal of this leader's there may have lost.
     for (const slot of this.open.keys()) {

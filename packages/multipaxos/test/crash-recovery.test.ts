@@ -4,7 +4,8 @@
 // promise and acceptance that was synced, since the messages that revealed
 // them may have left (Paxos Made Simple §2.5).
 import { type NodeId, type Ready, firstClientId } from "@concord/core";
-import { type AcceptedValue, type Ballot, type MultiPaxosMessage, compareBallots } from "@concord/multipaxos";
+import { type AcceptedValue, type Ballot, type MultiPaxosMessage } from "@concord/multipaxos";
+import { compareBallots } from "@concord/multipaxos/internals";
 import { describe, expect, test } from "vitest";
 import { encodeCommand } from "@concord/kv";
 import { type Envelope, type MultiPaxosCluster, multiPaxosCluster, put, restart } from "./kit.ts";

@@ -3,7 +3,8 @@
 // The Ready loop, disks, network and crashes are the kit's.
 import { createRng, type NodeId, type ProtocolOptions } from "@concord/core";
 import type { KvCommand } from "@concord/kv";
-import { MultiPaxosReplica, OneValuePerSlotMonitor, multipaxos, type MultiPaxosMessage } from "@concord/multipaxos";
+import { MultiPaxosReplica, multipaxos, type MultiPaxosMessage } from "@concord/multipaxos";
+import { OneValuePerSlotMonitor } from "@concord/multipaxos/internals";
 import { TestCluster, type Envelope as KitEnvelope, type KvClientWire } from "@concord/testkit";
 
 /** Envelope is one Multi-Paxos message in flight. */

@@ -4,7 +4,8 @@
 // safeLeaseTicks = floor(leaseTicks x (1 - 2 x drift)) - 1 ticks, less than the
 // leaseTicks each acceptor's grant lasts, which is at most the election timeout.
 import { firstClientId } from "@concord/core";
-import { multipaxos, safeLeaseTicks } from "@concord/multipaxos";
+import { multipaxos } from "@concord/multipaxos";
+import { safeLeaseTicks } from "@concord/multipaxos/internals";
 import { replayCommand } from "@concord/lab";
 import { type ScenarioInput, runSimulation } from "@concord/sim";
 import { judgeRun } from "@concord/testkit";

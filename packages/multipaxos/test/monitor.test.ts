@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
-import { type MultiPaxosMessage, OneValuePerSlotMonitor } from "@concord/multipaxos";
+import { type MultiPaxosMessage } from "@concord/multipaxos";
+import { OneValuePerSlotMonitor } from "@concord/multipaxos/internals";
 import { multiPaxosCluster, put } from "./kit.ts";
 
 const correct = { timeUs: 0, faulty: false };

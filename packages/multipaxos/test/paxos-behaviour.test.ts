@@ -3,14 +3,8 @@
 // Moderately Complex; PML = Chandra et al., Paxos Made Live.
 import { ConfigError, assert, firstClientId } from "@concord/core";
 import { encodeCommand } from "@concord/kv";
-import {
-  type Command,
-  type MultiPaxosMessage,
-  MultiPaxosReplica,
-  multiPaxosCodec,
-  multiPaxosOptionsSchema,
-  multiPaxosRecordCodec,
-} from "@concord/multipaxos";
+import { type Command, type MultiPaxosMessage, MultiPaxosReplica, multiPaxosCodec, multiPaxosOptionsSchema } from "@concord/multipaxos";
+import { multiPaxosRecordCodec } from "@concord/multipaxos/internals";
 import { describe, expect, test } from "vitest";
 import { type Envelope, multiPaxosCluster, isType, put, restart } from "./kit.ts";
 

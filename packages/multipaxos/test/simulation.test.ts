@@ -1,7 +1,8 @@
 // Randomized and steady-state tests in the deterministic simulator. Every
 // failure names its seed and the command that replays it.
 import { type ProtocolOptions, assert } from "@concord/core";
-import { OneValuePerSlotMonitor, multipaxos } from "@concord/multipaxos";
+import { multipaxos } from "@concord/multipaxos";
+import { OneValuePerSlotMonitor } from "@concord/multipaxos/internals";
 import { replayCommand } from "@concord/lab";
 import { type SimulationResult, runSimulation, scenarioNames } from "@concord/sim";
 import { failuresOf, judgeRun } from "@concord/testkit";

@@ -1,4 +1,7 @@
 // @concord/raft: Raft as a deterministic, I/O-free replica behind core's Replica interface.
+// The public face every protocol package shares (docs/architecture.md, "A protocol's public face");
+// the advanced pieces (progress tracking, in-flight windows, quorum arithmetic, configuration
+// planning, the snapshot record codec, each monitor on its own) are in @concord/raft/internals.
 export { raft } from "./algorithm.ts";
 export { RaftReplica, type RaftRole, type RaftRejectionReason, type ProposalResult, type TransferResult, type ConfigChangeOptions } from "./raft.ts";
 export { RaftClient, createRaftClient, raftClientAdapter } from "./client.ts";
@@ -9,22 +12,20 @@ export {
   type EntryKind,
   type Entry,
   type RaftMessage,
-  type PeerMessage,
-  type AppendEntries,
-  type AppendResponse,
-  type Heartbeat,
-  type HeartbeatResponse,
-  type RequestVote,
-  type VoteResponse,
-  type InstallSnapshot,
-  type SnapshotResponse,
-  type TimeoutNow,
+  type RaftPeerMessage,
+  type RaftAppendEntries,
+  type RaftAppendResponse,
+  type RaftHeartbeat,
+  type RaftHeartbeatResponse,
+  type RaftRequestVote,
+  type RaftVoteResponse,
+  type RaftInstallSnapshot,
+  type RaftSnapshotResponse,
+  type RaftTimeoutNow,
   type ClientRequest,
   type ClientReply,
   type NotLeader,
 } from "./messages.ts";
-export { type ClusterConfig, type ConfigChange, planConfigChange } from "./cluster-config.ts";
-export { type HardState, type RaftSnapshot, encodeSnapshot, decodeSnapshot } from "./records.ts";
-export { LeaderPerTermMonitor, CommittedEntryMonitor, createRaftMonitors } from "./monitors.ts";
-export { majorityIndex, jointIndex, majorityVote, jointVote, majoritySize, type VoteResult } from "./quorum.ts";
-export { Progress, Inflights, type ProgressState } from "./progress.ts";
+export { type ClusterConfig, type ConfigChange } from "./cluster-config.ts";
+export { type HardState } from "./records.ts";
+export { createRaftMonitors } from "./monitors.ts";

@@ -42,7 +42,7 @@ export interface Entry {
 }
 
 /** AppendEntries replicates entries after (prevLogIndex, prevLogTerm) and carries the commit index (§5.3). */
-export interface AppendEntries {
+export interface RaftAppendEntries {
   /** type is the message kind. */
   readonly type: "appendEntries";
   /** term is the leader's term. */
@@ -60,7 +60,7 @@ export interface AppendEntries {
 }
 
 /** AppendResponse acknowledges a match up to `index`, or rejects with a conflict hint for fast back-off. */
-export interface AppendResponse {
+export interface RaftAppendResponse {
   /** type is the message kind. */
   readonly type: "appendResponse";
   /** term is the follower's term. */
@@ -78,7 +78,7 @@ export interface AppendResponse {
 }
 
 /** Heartbeat keeps followers from campaigning, carries the commit index and confirms leadership for reads. */
-export interface Heartbeat {
+export interface RaftHeartbeat {
   /** type is the message kind. */
   readonly type: "heartbeat";
   /** term is the leader's term. */
@@ -90,7 +90,7 @@ export interface Heartbeat {
 }
 
 /** HeartbeatResponse answers a heartbeat, echoing its read context. */
-export interface HeartbeatResponse {
+export interface RaftHeartbeatResponse {
   /** type is the message kind. */
   readonly type: "heartbeatResponse";
   /** term is the follower's term. */
@@ -100,7 +100,7 @@ export interface HeartbeatResponse {
 }
 
 /** RequestVote asks for a vote (§5.2), or a pre-vote (thesis §9.6) when `preVote` is set. */
-export interface RequestVote {
+export interface RaftRequestVote {
   /** type is the message kind. */
   readonly type: "requestVote";
   /** term is the term the candidate campaigns in (for a pre-vote, the term it would campaign in). */
@@ -119,7 +119,7 @@ export interface RequestVote {
  * VoteResponse grants or rejects a vote or pre-vote, and carries the voter's
  * commit index with the term of its entry there (a commit hint, see raft.proto).
  */
-export interface VoteResponse {
+export interface RaftVoteResponse {
   /** type is the message kind. */
   readonly type: "voteResponse";
   /** term is the voter's term, or the pre-vote's term when a pre-vote is granted. */
@@ -135,7 +135,7 @@ export interface VoteResponse {
 }
 
 /** InstallSnapshot carries one chunk of the leader's snapshot to a follower that fell behind its log (§7). */
-export interface InstallSnapshot {
+export interface RaftInstallSnapshot {
   /** type is the message kind. */
   readonly type: "installSnapshot";
   /** term is the leader's term. */
@@ -161,7 +161,7 @@ export interface InstallSnapshot {
 }
 
 /** SnapshotResponse asks for the chunk of snapshot `snapshotIndex` that starts at `offset`. */
-export interface SnapshotResponse {
+export interface RaftSnapshotResponse {
   /** type is the message kind. */
   readonly type: "snapshotResponse";
   /** term is the follower's term. */
@@ -173,7 +173,7 @@ export interface SnapshotResponse {
 }
 
 /** TimeoutNow tells the target of a leadership transfer to start an election now (thesis §3.10). */
-export interface TimeoutNow {
+export interface RaftTimeoutNow {
   /** type is the message kind. */
   readonly type: "timeoutNow";
   /** term is the leader's term. */
@@ -221,19 +221,19 @@ export interface NotLeader {
 }
 
 /** PeerMessage is every message replicas exchange among themselves. */
-export type PeerMessage =
-  | AppendEntries
-  | AppendResponse
-  | Heartbeat
-  | HeartbeatResponse
-  | RequestVote
-  | VoteResponse
-  | InstallSnapshot
-  | SnapshotResponse
-  | TimeoutNow;
+export type RaftPeerMessage =
+  | RaftAppendEntries
+  | RaftAppendResponse
+  | RaftHeartbeat
+  | RaftHeartbeatResponse
+  | RaftRequestVote
+  | RaftVoteResponse
+  | RaftInstallSnapshot
+  | RaftSnapshotResponse
+  | RaftTimeoutNow;
 
 /** RaftMessage is every message Raft sends, defined once in `raft.proto`. */
-export type RaftMessage = PeerMessage | ClientRequest | ClientReply | NotLeader;
+export type RaftMessage = RaftPeerMessage | ClientRequest | ClientReply | NotLeader;
 
 /** raftCodec encodes Raft messages with protobufjs. */
 export const raftCodec = createProtobufCodec<RaftMessage>(descriptor, "concord.raft.RaftMessage");

@@ -21,18 +21,18 @@ import { isJoint, isVoter, members, planConfigChange, sortedIds, type ClusterCon
 import { RaftLog } from "./log.ts";
 import {
   entryKind,
-  type AppendEntries,
-  type AppendResponse,
+  type RaftAppendEntries,
+  type RaftAppendResponse,
   type ClientRequest,
   type Entry,
-  type Heartbeat,
-  type HeartbeatResponse,
-  type InstallSnapshot,
-  type PeerMessage,
+  type RaftHeartbeat,
+  type RaftHeartbeatResponse,
+  type RaftInstallSnapshot,
+  type RaftPeerMessage,
   type RaftMessage,
-  type RequestVote,
-  type SnapshotResponse,
-  type VoteResponse,
+  type RaftRequestVote,
+  type RaftSnapshotResponse,
+  type RaftVoteResponse,
 } from "./messages.ts";
 import { leaseTicks, raftOptionsSchema, type RaftOptions } from "./options.ts";
 import { ReadIndexQueue } from "./read-index.ts";
@@ -357,7 +357,7 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   // ----------------------------------------------------------------- step
 
-  private stepPeer(from: NodeId, message: PeerMessage): void {
+  private stepPeer(from: NodeId, message: RaftPeerMessage): void {
     if (!this.progress.has(from) && this.leaderIsLive() && (message.type === "requestVote" || message.term > this.term)) {
       // Thesis §4.2.3: a server removed from the configuration (or never in
       // it) must not disrupt a cluster that has a live leader, neither by
@@ -415,7 +415,7 @@ export class RaftReplica implements Replica<RaftMessage> {
    * are taken: they prove that a later leader exists. etcd-io/raft ignores
    * only the vote requests.
    */
-  private ignoresHigherTerm(message: PeerMessage): boolean {
+  private ignoresHigherTerm(message: RaftPeerMessage): boolean {
     if (!this.inLease()) return false;
     switch (message.type) {
       case "requestVote":
@@ -443,7 +443,7 @@ export class RaftReplica implements Replica<RaftMessage> {
    * learns the term and steps down even when nothing else would reach it: a
    * replica whose configuration no longer names it, for instance.
    */
-  private stepStale(from: NodeId, message: PeerMessage): void {
+  private stepStale(from: NodeId, message: RaftPeerMessage): void {
     switch (message.type) {
       case "appendEntries":
       case "heartbeat":
@@ -464,7 +464,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
   }
 
-  private handleVoteRequest(from: NodeId, message: RequestVote): void {
+  private handleVoteRequest(from: NodeId, message: RaftRequestVote): void {
     // §5.2: one vote per term; thesis §9.6: a pre-vote for a later term binds nothing.
     const canVote = this.vote === from || (this.vote === undefined && this.leader === undefined) || (message.preVote && message.term > this.term);
     // §5.4.1: vote only for a candidate whose log is at least as up to date.
@@ -489,7 +489,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     return { commit: this.log.committed, commitTerm: this.log.term(this.log.committed) ?? 0 };
   }
 
-  private stepLeader(from: NodeId, message: PeerMessage): void {
+  private stepLeader(from: NodeId, message: RaftPeerMessage): void {
     const progress = this.progress.get(from);
     switch (message.type) {
       case "appendResponse":
@@ -518,7 +518,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
   }
 
-  private stepCandidate(from: NodeId, message: PeerMessage): void {
+  private stepCandidate(from: NodeId, message: RaftPeerMessage): void {
     switch (message.type) {
       case "appendEntries":
       case "heartbeat":
@@ -541,7 +541,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
   }
 
-  private stepFollower(from: NodeId, message: PeerMessage): void {
+  private stepFollower(from: NodeId, message: RaftPeerMessage): void {
     const claimsLeadership = message.type === "appendEntries" || message.type === "heartbeat" || message.type === "installSnapshot";
     if (claimsLeadership && this.leader !== undefined && this.leader !== from) {
       // Election Safety (§5.2): this term already has a leader, and it is not the sender.
@@ -583,7 +583,7 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   // -------------------------------------------------------- follower side
 
-  private handleAppendEntries(from: NodeId, message: AppendEntries): void {
+  private handleAppendEntries(from: NodeId, message: RaftAppendEntries): void {
     const readContext = message.readContext;
     if (message.prevLogIndex < this.log.committed) {
       this.acknowledge(from, this.log.committed, readContext);
@@ -602,13 +602,13 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.acknowledge(from, outcome.lastNewIndex, readContext);
   }
 
-  private handleHeartbeat(from: NodeId, message: Heartbeat): void {
+  private handleHeartbeat(from: NodeId, message: RaftHeartbeat): void {
     // The leader sends min(match, commit), which our log is known to hold.
     this.log.commitTo(Math.min(message.commit, this.log.lastIndex()));
     this.send(from, { type: "heartbeatResponse", term: this.term, readContext: message.readContext });
   }
 
-  private handleInstallSnapshot(from: NodeId, message: InstallSnapshot): void {
+  private handleInstallSnapshot(from: NodeId, message: RaftInstallSnapshot): void {
     if (message.snapshotIndex <= this.log.committed) {
       this.incoming = undefined;
       this.acknowledge(from, this.log.committed, 0);
@@ -679,7 +679,7 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   // ---------------------------------------------------------- leader side
 
-  private handleAppendResponse(from: NodeId, progress: Progress, message: AppendResponse): void {
+  private handleAppendResponse(from: NodeId, progress: Progress, message: RaftAppendResponse): void {
     // Only a lying or broken follower answers about an index this leader never sent in its term.
     if (message.index > this.log.lastIndex()) {
       this.countRejected("appendResponse about an index beyond the leader's log");
@@ -720,7 +720,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
   }
 
-  private handleHeartbeatResponse(from: NodeId, progress: Progress, message: HeartbeatResponse): void {
+  private handleHeartbeatResponse(from: NodeId, progress: Progress, message: RaftHeartbeatResponse): void {
     this.noteActive(progress, message.readContext);
     progress.probeSent = false;
     if (progress.state === "snapshot") this.sendSnapshotChunk(from, progress);
@@ -735,7 +735,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
   }
 
-  private handleSnapshotResponse(from: NodeId, progress: Progress, message: SnapshotResponse): void {
+  private handleSnapshotResponse(from: NodeId, progress: Progress, message: RaftSnapshotResponse): void {
     this.noteActive(progress, 0);
     if (progress.state !== "snapshot" || message.snapshotIndex !== progress.pendingSnapshot) return;
     progress.snapshotOffset = message.offset;
@@ -1245,7 +1245,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
   }
 
-  private handleVoteResponse(from: NodeId, message: VoteResponse): void {
+  private handleVoteResponse(from: NodeId, message: RaftVoteResponse): void {
     if (message.preVote !== (this.role === "preCandidate")) return;
     this.learnCommit(message.commit, message.commitTerm);
     if (!this.promotable()) {

@@ -1,7 +1,7 @@
 // Bad input: a message with an impossible field is rejected, counted and never applied.
 import { firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import type { RaftMessage } from "../src/index.ts";
+import type { RaftMessage } from "@concord/raft";
 import { raftCluster, elect, logEntry as entry, put } from "./kit.ts";
 
 const appendBase = { type: "appendEntries", term: 2, prevLogIndex: 2, prevLogTerm: 1, commit: 0, readContext: 0 } as const;

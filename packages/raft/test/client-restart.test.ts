@@ -1,6 +1,6 @@
 // A client restarted with its old id (thesis §6.3 RegisterClient; issue 21, bug 7).
 import { describe, expect, it } from "vitest";
-import { raft } from "../src/index.ts";
+import { raft } from "@concord/raft";
 import { runRestartedClient } from "@concord/sim";
 
 describe("a client restarted with its old id (thesis §6.3)", () => {

@@ -2,7 +2,7 @@
 // on stable storage before a replica answers) and recovery from the records.
 import { describe, expect, it } from "vitest";
 import type { Ready } from "@concord/core";
-import type { RaftMessage } from "../src/index.ts";
+import type { RaftMessage } from "@concord/raft";
 import { decodeRecord, decodeSnapshot } from "../src/records.ts";
 import { type RaftCluster, raftCluster, elect, put, terms, seedLog, logEntry } from "./kit.ts";
 

@@ -1,14 +1,14 @@
 // Leader election, keyed to the Raft paper (Ongaro and Ousterhout 2014) §5.1,
 // §5.2 and §5.4.1, after etcd-io/raft's raft_paper_test.go.
 import { describe, expect, it } from "vitest";
-import type { RaftMessage, RequestVote } from "../src/index.ts";
+import type { RaftMessage, RaftRequestVote } from "@concord/raft";
 import { raftCluster, elect, put, terms, seedLog } from "./kit.ts";
 
 function heartbeat(term: number): RaftMessage {
   return { type: "heartbeat", term, commit: 0, readContext: 0 };
 }
 
-function voteRequest(term: number, lastLogIndex: number, lastLogTerm: number, preVote = false): RequestVote {
+function voteRequest(term: number, lastLogIndex: number, lastLogTerm: number, preVote = false): RaftRequestVote {
   return { type: "requestVote", term, lastLogIndex, lastLogTerm, preVote, transfer: false };
 }
 

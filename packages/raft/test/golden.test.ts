@@ -6,7 +6,7 @@ import { join } from "node:path";
 import { firstClientId } from "@concord/core";
 import { goldenText } from "@concord/testkit";
 import { describe, expect, it } from "vitest";
-import type { RaftMessage } from "../src/index.ts";
+import type { RaftMessage } from "@concord/raft";
 import { type RaftCluster, raftCluster, elect, put, terms, seedLog } from "./kit.ts";
 
 function describeMessage(message: RaftMessage): string {

@@ -4,7 +4,7 @@
 // preloaded logs). The Ready loop, disks, network and crashes are the kit's.
 import { createRng, type Crypto, type NodeId, type ProtocolOptions } from "@concord/core";
 import { TestCluster, type Envelope as KitEnvelope, type KvClientWire } from "@concord/testkit";
-import { RaftReplica, raft, type Entry, type RaftMessage } from "../src/index.ts";
+import { RaftReplica, raft, type Entry, type RaftMessage } from "@concord/raft";
 import { encodeEntryRecord, encodeHardState } from "../src/records.ts";
 
 /** Envelope is one Raft message in flight. */

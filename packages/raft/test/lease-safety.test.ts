@@ -6,7 +6,7 @@
 // of issue 10, bug 2.
 import { ConfigError, firstClientId, type NodeId } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import { leaseTicks } from "../src/index.ts";
+import { leaseTicks } from "@concord/raft";
 import { type RaftCluster, type Envelope, raftCluster, elect, put } from "./kit.ts";
 
 const leaseOptions = { preVote: true, checkQuorum: true, leaseReads: true };

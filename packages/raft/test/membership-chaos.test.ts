@@ -5,7 +5,8 @@
 // loss and reordering, then heals and checks safety and progress.
 import { createRng, firstClientId, type Rng } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import { CommittedEntryMonitor, LeaderPerTermMonitor, type ConfigChange } from "../src/index.ts";
+import { type ConfigChange } from "@concord/raft";
+import { CommittedEntryMonitor, LeaderPerTermMonitor } from "@concord/raft/internals";
 import { type RaftCluster, raftCluster } from "./kit.ts";
 
 const seeds = Math.max(40, Math.floor(Number(process.env["CONCORD_SEEDS"] ?? 200) / 2));

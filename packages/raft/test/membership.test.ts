@@ -2,7 +2,8 @@
 // learners, and the rules around them.
 import { firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import { entryKind, planConfigChange, type Entry } from "../src/index.ts";
+import { entryKind, type Entry } from "@concord/raft";
+import { planConfigChange } from "@concord/raft/internals";
 import { encodeEntryRecord, encodeHardState } from "../src/records.ts";
 import { type RaftCluster, raftCluster, elect, put, logEntry } from "./kit.ts";
 

@@ -1,7 +1,8 @@
 // The invariant monitors flag what they are meant to flag.
 import type { Replica, ReplicaStatus } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import { CommittedEntryMonitor, LeaderPerTermMonitor, type RaftMessage } from "../src/index.ts";
+import { type RaftMessage } from "@concord/raft";
+import { CommittedEntryMonitor, LeaderPerTermMonitor } from "@concord/raft/internals";
 import { encodeEntryRecord, encodeHardState } from "../src/records.ts";
 import { entriesOfTerms, raftCluster } from "./kit.ts";
 

@@ -1,7 +1,7 @@
 // Linearizable reads without log entries (thesis §6.4 ReadIndex, §6.4.1 leases).
 import { ConfigError, firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import { leaseTicks } from "../src/index.ts";
+import { leaseTicks } from "@concord/raft";
 import { type RaftCluster, raftCluster, elect, put } from "./kit.ts";
 
 const reader = firstClientId + 50;

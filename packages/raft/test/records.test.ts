@@ -1,7 +1,7 @@
 // The durable record formats: the hand-written encoders must match raft.proto.
 import { createProtobufCodec } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import type { Entry } from "../src/index.ts";
+import type { Entry } from "@concord/raft";
 import { descriptor } from "../src/raft-proto.generated.ts";
 import { decodeRecord, encodeEntryRecord, encodeHardState } from "../src/records.ts";
 

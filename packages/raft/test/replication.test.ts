@@ -3,12 +3,12 @@
 import { firstClientId } from "@concord/core";
 import { encodeCommand } from "@concord/kv";
 import { describe, expect, it } from "vitest";
-import type { AppendEntries, Entry, RaftMessage } from "../src/index.ts";
+import type { RaftAppendEntries, Entry, RaftMessage } from "@concord/raft";
 import { type RaftCluster, raftCluster, elect, put, terms, seedLog, entriesOfTerms } from "./kit.ts";
 
 const client = firstClientId;
 
-function append(term: number, prevLogIndex: number, prevLogTerm: number, entries: Entry[], commit = 0): AppendEntries {
+function append(term: number, prevLogIndex: number, prevLogTerm: number, entries: Entry[], commit = 0): RaftAppendEntries {
   return { type: "appendEntries", term, prevLogIndex, prevLogTerm, entries, commit, readContext: 0 };
 }
 
@@ -227,7 +227,7 @@ describe("flow control: batching, pipelining and limits", () => {
     elect(net, 1);
     net.queue = [];
     for (let i = 1; i <= 3; i++) net.request(1, { type: "put", key: `k${i}`, value: new Uint8Array([i]) }, { clientId: client + i, sequence: 1, stepOnly: true });
-    const appends = sent(net, 1).filter((m): m is AppendEntries => m.type === "appendEntries");
+    const appends = sent(net, 1).filter((m): m is RaftAppendEntries => m.type === "appendEntries");
     expect(appends.map((m) => m.entries.length)).toEqual([3, 3]);
   });
 
@@ -252,11 +252,11 @@ describe("flow control: batching, pipelining and limits", () => {
     elect(net, 1);
     net.queue = [];
     for (let i = 1; i <= 5; i++) net.request(1, { type: "put", key: `k${i}`, value: new Uint8Array(10) }, { clientId: client + i, sequence: 1, stepOnly: true });
-    const small = sent(net, 1).filter((m): m is AppendEntries => m.type === "appendEntries" && m.entries.length > 0);
+    const small = sent(net, 1).filter((m): m is RaftAppendEntries => m.type === "appendEntries" && m.entries.length > 0);
     expect(small.every((m) => m.entries.length <= 2)).toBe(true);
     net.deliverAll();
     for (let i = 1; i <= 3; i++) net.request(1, { type: "put", key: `big${i}`, value: new Uint8Array(150) }, { clientId: client + 10 + i, sequence: 1, stepOnly: true });
-    const big = sent(net, 1).filter((m): m is AppendEntries => m.type === "appendEntries" && m.entries.length > 0);
+    const big = sent(net, 1).filter((m): m is RaftAppendEntries => m.type === "appendEntries" && m.entries.length > 0);
     expect(big.length).toBe(6);
     expect(big.every((m) => m.entries.length === 1)).toBe(true);
   });

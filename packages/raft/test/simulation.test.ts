@@ -6,7 +6,7 @@ import { replayCommand } from "@concord/lab";
 import { runSimulation, scenarioNames, type SimulationResult } from "@concord/sim";
 import { judgeRun } from "@concord/testkit";
 import { describe, expect, it } from "vitest";
-import { raft } from "../src/index.ts";
+import { raft } from "@concord/raft";
 
 const chaosSeeds = Number(process.env["CONCORD_SEEDS"] ?? 200);
 const variantSeeds = Math.max(25, Math.floor(chaosSeeds / 8)); // 25 per size by default, to keep the run near a minute

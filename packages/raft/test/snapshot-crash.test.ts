@@ -7,7 +7,7 @@
 // its vote and its log, and so refuses a second vote in the term it voted in.
 import type { NodeId, Ready } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import type { RaftMessage } from "../src/index.ts";
+import type { RaftMessage } from "@concord/raft";
 import { type RaftCluster, raftCluster, elect, put } from "./kit.ts";
 
 const options = { preVote: false, checkQuorum: false, snapshotEveryEntries: 1 };

@@ -1,6 +1,6 @@
 // Snapshots and InstallSnapshot (Raft §7).
 import { describe, expect, it } from "vitest";
-import type { InstallSnapshot } from "../src/index.ts";
+import type { RaftInstallSnapshot } from "@concord/raft";
 import { decodeSnapshot, encodeSnapshot } from "../src/records.ts";
 import { raftCluster, elect, put, terms, seedLog } from "./kit.ts";
 
@@ -73,7 +73,7 @@ describe("InstallSnapshot (§7)", () => {
     expect(net.value(3, "key11")).toBe(`value-11-${"x".repeat(20)}`);
   });
 
-  function snapshotMessage(index: number, term: number, data: Uint8Array): InstallSnapshot {
+  function snapshotMessage(index: number, term: number, data: Uint8Array): RaftInstallSnapshot {
     return { type: "installSnapshot", term: 5, snapshotIndex: index, snapshotTerm: term, voters: [1, 2, 3], outgoing: [], learners: [], offset: 0, data, done: true, totalBytes: data.length };
   }
 

@@ -1,19 +1,8 @@
 // Unit tests of the small pieces: quorum arithmetic, the log, progress and inflights, options, codec, client.
 import { ConfigError, createRng, firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import {
-  Inflights,
-  Progress,
-  createRaftClient,
-  jointIndex,
-  jointVote,
-  majorityIndex,
-  majorityVote,
-  raft,
-  raftCodec,
-  raftOptionsSchema,
-  type RaftMessage,
-} from "../src/index.ts";
+import { createRaftClient, raft, raftCodec, raftOptionsSchema, type RaftMessage } from "@concord/raft";
+import { Inflights, Progress, jointIndex, jointVote, majorityIndex, majorityVote } from "@concord/raft/internals";
 import { RaftLog } from "../src/log.ts";
 import { ReadIndexQueue } from "../src/read-index.ts";
 import { entriesOfTerms, noCrypto } from "./kit.ts";
