@@ -1,4 +1,5 @@
 import { type ReplayRun, brokenGuarantees, checkRun, findAlgorithm, replayCommand, simulate } from "@concord/lab";
+import { runThrew } from "@concord/check";
 import type { ScenarioInput } from "@concord/sim";
 
 /**
@@ -61,8 +62,7 @@ export function runSeedTask(task: SeedTask): SeedOutcome {
     const crashes = { crashes: report.crashes.crashes, lostRecords: report.crashes.lostRecords, torn: report.crashes.torn };
     return { algo, nodes, seed, problems, replay: replayCommand({ ...run, ...usedOptions }, where(task)), paths: report.paths, crashes };
   } catch (error) {
-    const text = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-    return { algo, nodes, seed, problems: [`the run threw ${text}`], replay, paths: {}, crashes: noCrashes };
+    return { algo, nodes, seed, problems: [runThrew(error)], replay, paths: {}, crashes: noCrashes };
   }
 }
 
