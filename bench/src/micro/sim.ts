@@ -1,12 +1,12 @@
 // Micro-benchmarks of the simulator itself: its event loop (delivered messages per
 // wall second, encoding off; DESIGN.md's target is 1,000,000) and its event queue.
-import { type AlgorithmDefinition, LeaderClient, type NodeId, type Outbound, type Ready, type Replica, type ReplicaStatus, createRng, solo } from "@concord/core";
+import { type AlgorithmDefinition, type ClientWireMessage, LeaderClient, type NodeId, type Outbound, type Ready, type Replica, type ReplicaStatus, createRng, solo } from "@concord/core";
 import { runSimulation } from "@concord/sim";
 import { EventQueue } from "@concord/sim/internals";
 import type { Bench } from "tinybench";
 
 /** TokenMessage is a token passed around a ring of replicas, or the client traffic the ring never serves. */
-type TokenMessage = { readonly type: "token" } | { readonly type: "request"; readonly sequence: number } | { readonly type: "reply"; readonly sequence: number };
+type TokenMessage = { readonly type: "token" } | ClientWireMessage;
 
 const token: TokenMessage = { type: "token" };
 
@@ -64,12 +64,7 @@ const tokenRing: AlgorithmDefinition<TokenMessage> = {
   replicasToTolerate: (f) => f + 1,
   faultsTolerated: () => 0,
   createReplica: (context) => new TokenRingReplica(context.id, context.replicas, tokensPerReplica),
-  createClient: (context) =>
-    new LeaderClient<TokenMessage>(
-      context,
-      { request: (request) => ({ type: "request", sequence: request.sequence }), reply: () => undefined },
-      { retryTicks: 10, giveUpTicks: 100 },
-    ),
+  createClient: (context) => new LeaderClient<TokenMessage>(context, { retryTicks: 10, giveUpTicks: 100 }),
   createMonitors: () => [],
   byzantineStrategies: [],
   analyticMessagesPerOp: () => 0,

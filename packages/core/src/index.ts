@@ -61,12 +61,14 @@ export {
 } from "./option-space.ts";
 export { type History, type HistoryOperation, type OperationStatus } from "./history.ts";
 export { nodeIdSchema, replicaSetSchema, parseConfig } from "./config.ts";
+export { LeaderClient, type LeaderClientTiming } from "./leader-client.ts";
 export {
-  LeaderClient,
-  type LeaderClientAdapter,
-  type LeaderClientTiming,
-  type LeaderReply,
-  type LeaderRequest,
-} from "./leader-client.ts";
-export { type SoloMessage, type SoloRequest, type SoloReply, soloCodec } from "./solo/messages.ts";
+  type ClientRequestMessage,
+  type ClientReplyMessage,
+  type NotLeaderMessage,
+  type ClientAnswer,
+  type ClientWireMessage,
+  clientAnswerOf,
+} from "./client-wire.ts";
+export { type SoloMessage, soloCodec } from "./solo/messages.ts";
 export { solo, SoloReplica, createSoloClient, soloOptionsSchema, type SoloOptions, type SoloRejectionReason } from "./solo/solo.ts";

@@ -2,35 +2,9 @@ import type { ClientContext } from "./algorithm.ts";
 import type { Client, ClientReady, SubmitOptions, SubmitResult } from "./client.ts";
 import { ClientOutbox } from "./client-outbox.ts";
 import { ClientSession } from "./client-session.ts";
+import { clientAnswerOf, type ClientRequestMessage, type ClientWireMessage } from "./client-wire.ts";
 import { assert } from "./errors.ts";
 import type { NodeId } from "./ids.ts";
-
-/** LeaderRequest is what a leader-based client sends: one session request. */
-export interface LeaderRequest {
-  /** clientId is where replies go. */
-  readonly clientId: NodeId;
-  /** session is the client object's session key (see ClientSession). */
-  readonly session: number;
-  readonly sequence: number;
-  readonly command: Uint8Array;
-  readonly readOnly: boolean;
-}
-
-/**
- * LeaderReply is a replica's answer as a leader-based client understands it. A
- * result names its session: a result for the same client id and sequence from
- * an earlier client object's session is not this client's answer.
- */
-export type LeaderReply =
-  | { readonly kind: "result"; readonly session: number; readonly sequence: number; readonly result: Uint8Array }
-  | { readonly kind: "notLeader"; readonly sequence: number; readonly leaderHint: NodeId | undefined };
-
-/** LeaderClientAdapter maps a protocol's own client messages to and from the shared client logic. */
-export interface LeaderClientAdapter<M> {
-  request(request: LeaderRequest): M;
-  /** reply interprets a message as a reply, or returns undefined for anything else. */
-  reply(message: M): LeaderReply | undefined;
-}
 
 /** LeaderClientTiming bounds how long a leader-based client waits, in its own ticks. */
 export interface LeaderClientTiming {
@@ -46,16 +20,18 @@ export interface LeaderClientTiming {
  * `notLeader` hints, resend the same (clientId, sequence) to the next replica
  * on timeout (the session table makes retries safe), and after `giveUpTicks`
  * report the outcome as indeterminate, since the request may have executed.
+ * It speaks core's client wire (client-wire.ts), which every such protocol's
+ * message union `M` includes, so no protocol needs an adapter; it ignores
+ * every other message of `M`.
  */
-export class LeaderClient<M> implements Client<M> {
+export class LeaderClient<M extends { readonly type: string } = ClientWireMessage> implements Client<M | ClientRequestMessage> {
   readonly id: NodeId;
   private readonly replicas: readonly NodeId[];
   private leaderGuess: NodeId;
-  private readonly outbox: ClientOutbox<M, LeaderRequest>;
+  private readonly outbox: ClientOutbox<M | ClientRequestMessage, ClientRequestMessage>;
 
   constructor(
     context: ClientContext,
-    private readonly adapter: LeaderClientAdapter<M>,
     private readonly timing: LeaderClientTiming,
   ) {
     assert(context.replicas.length > 0, "a client needs at least one replica");
@@ -73,7 +49,9 @@ export class LeaderClient<M> implements Client<M> {
   }
 
   submit(command: Uint8Array, options: SubmitOptions): SubmitResult {
-    const submitted = this.outbox.open((sequence) => ({ clientId: this.id, session: this.outbox.sessionKey, sequence, command, readOnly: options.readOnly }));
+    const submitted = this.outbox.open(
+      (sequence): ClientRequestMessage => ({ type: "clientRequest", clientId: this.id, session: this.outbox.sessionKey, sequence, command, readOnly: options.readOnly }),
+    );
     if (submitted.kind === "accepted") this.send(this.leaderGuess);
     return submitted;
   }
@@ -85,26 +63,26 @@ export class LeaderClient<M> implements Client<M> {
     this.send(this.leaderGuess);
   }
 
-  step(from: NodeId, message: M): void {
-    const reply = this.adapter.reply(message);
+  step(from: NodeId, message: M | ClientRequestMessage): void {
+    const answer = clientAnswerOf(message);
     const pending = this.outbox.request();
-    if (reply === undefined || pending === undefined || reply.sequence !== pending.sequence) return;
-    if (reply.kind === "result") {
-      if (reply.session !== this.outbox.sessionKey) return; // an earlier client object's answer, sent to the id it shared
+    if (answer === undefined || pending === undefined || answer.sequence !== pending.sequence) return;
+    if (answer.type === "clientReply") {
+      if (answer.session !== this.outbox.sessionKey) return; // an earlier client object's answer, sent to the id it shared
       this.leaderGuess = from;
-      this.outbox.complete(reply.result);
+      this.outbox.complete(answer.result);
       return;
     }
-    const hint = reply.leaderHint;
+    const hint = answer.hasLeaderHint ? answer.leaderHint : undefined;
     this.leaderGuess = hint !== undefined && hint !== from && this.replicas.includes(hint) ? hint : this.nextReplica(from);
     this.send(this.leaderGuess);
   }
 
-  ready(): ClientReady<M> | undefined {
+  ready(): ClientReady<M | ClientRequestMessage> | undefined {
     return this.outbox.ready();
   }
 
-  advance(done: ClientReady<M>): void {
+  advance(done: ClientReady<M | ClientRequestMessage>): void {
     this.outbox.advance(done);
   }
 
@@ -115,7 +93,7 @@ export class LeaderClient<M> implements Client<M> {
   private send(to: NodeId): void {
     const pending = this.outbox.request();
     assert(pending !== undefined, "send without a pending request");
-    this.outbox.send(to, this.adapter.request(pending.state));
+    this.outbox.send(to, pending.state);
   }
 
   private nextReplica(after: NodeId): NodeId {

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { ClientSession, ConfigError, LeaderClient, createRng, drawSessionKey, maxSequence, maxSessionKey, type LeaderClientAdapter, type LeaderRequest } from "@concord/core";
+import { ClientSession, ConfigError, LeaderClient, createRng, drawSessionKey, maxSequence, maxSessionKey, type ClientReplyMessage } from "@concord/core";
 import { bytes, clientContext, type SessionStart } from "./helpers.ts";
 
 const clientId = 1_000_000;
@@ -54,40 +54,38 @@ describe("ClientSession (thesis §6.3; issue 21, bugs 6 and 7)", () => {
   });
 });
 
-type Message = { readonly type: "request"; readonly request: LeaderRequest } | { readonly type: "result"; readonly session: number; readonly sequence: number };
-
-const adapter: LeaderClientAdapter<Message> = {
-  request: (request) => ({ type: "request", request }),
-  reply: (message) => (message.type === "result" ? { kind: "result", session: message.session, sequence: message.sequence, result: bytes("r") } : undefined),
-};
+/** reply is a replica's answer "r" to request `sequence` of `session`. */
+function reply(session: number, sequence: number): ClientReplyMessage {
+  return { type: "clientReply", session, sequence, result: bytes("r") };
+}
 
 describe("LeaderClient sessions", () => {
   const timing = { retryTicks: 5, giveUpTicks: 20 };
 
   test("sends its session key and numbers from firstSequence", () => {
-    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9, firstSequence: 2 ** 53 - 2 }), adapter, timing);
+    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9, firstSequence: 2 ** 53 - 2 }), timing);
     expect(client.sessionKey).toBe(9);
     expect(client.submit(bytes("c"), { readOnly: false })).toEqual({ kind: "accepted", sequence: 2 ** 53 - 2 });
     const sent = client.ready()?.messages[0]?.message;
-    expect(sent).toMatchObject({ type: "request", request: { clientId, session: 9, sequence: 2 ** 53 - 2 } });
+    expect(sent).toMatchObject({ type: "clientRequest", clientId, session: 9, sequence: 2 ** 53 - 2 });
   });
 
   test("ignores a result for its id and sequence that names another session: an earlier client object's answer", () => {
-    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9 }), adapter, timing);
+    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9 }), timing);
     client.submit(bytes("c"), { readOnly: false });
     client.advance(client.ready()!);
-    client.step(0, { type: "result", session: 8, sequence: 1 });
+    client.step(0, reply(8, 1));
     expect(client.ready()).toBeUndefined();
     expect(client.outstanding()).toBe(true);
-    client.step(0, { type: "result", session: 9, sequence: 1 });
+    client.step(0, reply(9, 1));
     expect(client.ready()?.completions).toEqual([{ sequence: 1, outcome: { kind: "ok", result: bytes("r") } }]);
   });
 
   test("refuses to submit past 2^53 - 1 instead of wrapping", () => {
-    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9, firstSequence: maxSequence }), adapter, timing);
+    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9, firstSequence: maxSequence }), timing);
     expect(client.submit(bytes("c"), { readOnly: false })).toEqual({ kind: "accepted", sequence: maxSequence });
     client.advance(client.ready()!);
-    client.step(0, { type: "result", session: 9, sequence: maxSequence });
+    client.step(0, reply(9, maxSequence));
     client.advance(client.ready()!);
     const refused = client.submit(bytes("d"), { readOnly: false });
     expect(refused.kind).toBe("rejected");

@@ -29,11 +29,11 @@ const testDescriptor = {
 const testCodec = createProtobufCodec<TestMessage>(testDescriptor, "test.Envelope");
 
 const soloMessages: SoloMessage[] = [
-  { type: "request", clientId: 1_000_000, session: 1, sequence: 1, command: new Uint8Array([1, 2, 3]), readOnly: false },
-  { type: "request", clientId: 0, session: Number.MAX_SAFE_INTEGER, sequence: 2 ** 40 + 1, command: new Uint8Array(0), readOnly: true },
-  { type: "request", clientId: 1, session: 2 ** 32 + 5, sequence: Number.MAX_SAFE_INTEGER, command: new Uint8Array(0), readOnly: false },
-  { type: "reply", session: 2 ** 52 + 3, sequence: 7, result: new Uint8Array([0xff]) },
-  { type: "reply", session: 0, sequence: 0, result: new Uint8Array(0) },
+  { type: "clientRequest", clientId: 1_000_000, session: 1, sequence: 1, command: new Uint8Array([1, 2, 3]), readOnly: false },
+  { type: "clientRequest", clientId: 0, session: Number.MAX_SAFE_INTEGER, sequence: 2 ** 40 + 1, command: new Uint8Array(0), readOnly: true },
+  { type: "clientRequest", clientId: 1, session: 2 ** 32 + 5, sequence: Number.MAX_SAFE_INTEGER, command: new Uint8Array(0), readOnly: false },
+  { type: "clientReply", session: 2 ** 52 + 3, sequence: 7, result: new Uint8Array([0xff]) },
+  { type: "clientReply", session: 0, sequence: 0, result: new Uint8Array(0) },
 ];
 
 describe("createProtobufCodec", () => {
@@ -82,11 +82,11 @@ describe("createProtobufCodec", () => {
     expect(data).toEqual(new Uint8Array([5, 6]));
 
     const request = soloCodec.decode(soloCodec.encode(soloMessages[0] as SoloMessage));
-    expect(request.type === "request" && request.command.constructor).toBe(Uint8Array);
+    expect(request.type === "clientRequest" && request.command.constructor).toBe(Uint8Array);
   });
 
   test("typeName is the variant's type", () => {
-    expect(soloMessages.map((message) => soloCodec.typeName(message))).toEqual(["request", "request", "request", "reply", "reply"]);
+    expect(soloMessages.map((message) => soloCodec.typeName(message))).toEqual(["clientRequest", "clientRequest", "clientRequest", "clientReply", "clientReply"]);
   });
 
   test("an empty frame carries no message: CorruptionError", () => {
@@ -104,7 +104,7 @@ describe("createProtobufCodec", () => {
 
   test("garbage either decodes to a known message or throws CorruptionError, never anything else", () => {
     const rng = createRng(17);
-    const known = new Set(["request", "reply"]);
+    const known = new Set(["clientRequest", "clientReply"]);
     let corrupt = 0;
     for (let i = 0; i < 3000; i++) {
       const garbage = Uint8Array.from({ length: rng.nextInt(24) }, () => rng.nextInt(256));

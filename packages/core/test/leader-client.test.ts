@@ -1,32 +1,34 @@
 import { describe, expect, test } from "vitest";
-import { AssertionError, LeaderClient, type ClientReady, type Completion, type LeaderClientAdapter, type LeaderRequest, type NodeId } from "@concord/core";
+import {
+  AssertionError,
+  LeaderClient,
+  type ClientReady,
+  type ClientReplyMessage,
+  type ClientWireMessage,
+  type Completion,
+  type NodeId,
+  type NotLeaderMessage,
+} from "@concord/core";
 import { bytes, clientContext, type SessionStart } from "./helpers.ts";
 
-type TestMessage =
-  | { readonly type: "request"; readonly request: LeaderRequest }
-  | { readonly type: "result"; readonly session?: number; readonly sequence: number; readonly result: Uint8Array }
-  | { readonly type: "notLeader"; readonly sequence: number; readonly leaderHint: NodeId | undefined }
-  | { readonly type: "gossip" };
-
-const adapter: LeaderClientAdapter<TestMessage> = {
-  request: (request) => ({ type: "request", request }),
-  reply: (message) => {
-    switch (message.type) {
-      case "result":
-        return { kind: "result", session: message.session ?? session, sequence: message.sequence, result: message.result };
-      case "notLeader":
-        return { kind: "notLeader", sequence: message.sequence, leaderHint: message.leaderHint };
-      default:
-        return undefined;
-    }
-  },
-};
+/** TestMessage is a protocol's union: core's client wire and a message among replicas, which the client ignores. */
+type TestMessage = ClientWireMessage | { readonly type: "gossip" };
 
 const replicas = [0, 1, 2];
 const clientId = 1_000_000;
 /** session is the key the harness pins; results without one are taken to name it. */
 const session = 77;
 const timing = { retryTicks: 5, giveUpTicks: 20 };
+
+/** reply is a replica's answer to `sequence` of the harness's session (or another's). */
+function reply(sequence: number, result: Uint8Array, replySession = session): ClientReplyMessage {
+  return { type: "clientReply", session: replySession, sequence, result };
+}
+
+/** notLeader is a redirection, naming `leaderHint` when it is given. */
+function notLeader(sequence: number, leaderHint: NodeId | undefined): NotLeaderMessage {
+  return { type: "notLeader", sequence, hasLeaderHint: leaderHint !== undefined, leaderHint: leaderHint ?? 0 };
+}
 
 interface Sent {
   to: NodeId;
@@ -38,17 +40,17 @@ class Harness {
   readonly client: LeaderClient<TestMessage>;
 
   constructor(seed = 1, clientTiming = timing, start: SessionStart = { session }) {
-    this.client = new LeaderClient(clientContext(clientId, replicas, seed, {}, start), adapter, clientTiming);
+    this.client = new LeaderClient<TestMessage>(clientContext(clientId, replicas, seed, {}, start), clientTiming);
   }
 
   drain(): { sent: Sent[]; completions: Completion[] } {
     const ready: ClientReady<TestMessage> | undefined = this.client.ready();
     if (ready === undefined) return { sent: [], completions: [] };
     const sent = ready.messages.map(({ to, message }) => {
-      expect(message.type).toBe("request");
-      const request = (message as { request: LeaderRequest }).request;
-      expect(request.clientId).toBe(clientId);
-      return { to, sequence: request.sequence };
+      if (message.type !== "clientRequest") throw new Error(`the client sent a ${message.type}`);
+      expect(message.clientId).toBe(clientId);
+      expect(message.session).toBe(this.client.sessionKey);
+      return { to, sequence: message.sequence };
     });
     const completions = [...ready.completions];
     this.client.advance(ready);
@@ -115,7 +117,7 @@ describe("LeaderClient", () => {
     const first = firstTarget(harness);
     const hint = replicas[(replicas.indexOf(first) + 2) % 3] as NodeId;
     harness.ticks(3);
-    harness.client.step(first, { type: "notLeader", sequence: 1, leaderHint: hint });
+    harness.client.step(first, notLeader(1, hint));
     expect(harness.drain().sent).toEqual([{ to: hint, sequence: 1 }]);
     expect(harness.ticks(timing.retryTicks - 1).sent).toEqual([]);
     expect(harness.ticks(1).sent).toEqual([{ to: replicas[(replicas.indexOf(hint) + 1) % 3], sequence: 1 }]);
@@ -125,7 +127,7 @@ describe("LeaderClient", () => {
     for (const leaderHint of [undefined, "self", 77] as const) {
       const harness = new Harness();
       const first = firstTarget(harness);
-      harness.client.step(first, { type: "notLeader", sequence: 1, leaderHint: leaderHint === "self" ? first : leaderHint });
+      harness.client.step(first, notLeader(1, leaderHint === "self" ? first : leaderHint));
       expect(harness.drain().sent).toEqual([{ to: replicas[(replicas.indexOf(first) + 1) % 3], sequence: 1 }]);
     }
   });
@@ -134,7 +136,7 @@ describe("LeaderClient", () => {
     const harness = new Harness();
     const first = firstTarget(harness);
     const leader = replicas[(replicas.indexOf(first) + 1) % 3] as NodeId;
-    harness.client.step(leader, { type: "result", sequence: 1, result: bytes("ok") });
+    harness.client.step(leader, reply(1, bytes("ok")));
     expect(harness.drain().completions).toEqual([{ sequence: 1, outcome: { kind: "ok", result: bytes("ok") } }]);
     expect(harness.client.outstanding()).toBe(false);
     expect(harness.submit()).toBe(2);
@@ -147,7 +149,7 @@ describe("LeaderClient", () => {
     const completions: Completion[] = [];
     for (let tick = 1; tick <= timing.giveUpTicks; tick++) {
       if (tick % 3 === 0 && harness.client.outstanding()) {
-        harness.client.step(target, { type: "notLeader", sequence: 1, leaderHint: undefined });
+        harness.client.step(target, notLeader(1, undefined));
       }
       const drained = harness.ticks(1);
       completions.push(...drained.completions);
@@ -164,7 +166,7 @@ describe("LeaderClient", () => {
     const harness = new Harness();
     const first = firstTarget(harness);
     harness.ticks(timing.giveUpTicks);
-    harness.client.step(first, { type: "result", sequence: 1, result: bytes("late") });
+    harness.client.step(first, reply(1, bytes("late")));
     expect(harness.client.ready()).toBeUndefined();
   });
 
@@ -173,7 +175,7 @@ describe("LeaderClient", () => {
     const first = firstTarget(harness);
     expect(harness.client.submit(bytes("again"), { readOnly: false })).toEqual({ kind: "rejected", rejection: { kind: "overloaded", limit: 1 } });
     expect(harness.drain()).toEqual({ sent: [], completions: [] });
-    harness.client.step(first, { type: "result", sequence: 1, result: bytes("1") });
+    harness.client.step(first, reply(1, bytes("1")));
     harness.drain();
     expect(harness.submit()).toBe(2);
   });
@@ -181,9 +183,9 @@ describe("LeaderClient", () => {
   test("ignores replies for other sequences and messages that are not replies", () => {
     const harness = new Harness();
     const first = firstTarget(harness);
-    harness.client.step(first, { type: "result", sequence: 2, result: bytes("future") });
-    harness.client.step(first, { type: "result", sequence: 0, result: bytes("past") });
-    harness.client.step(first, { type: "notLeader", sequence: 5, leaderHint: 2 });
+    harness.client.step(first, reply(2, bytes("future")));
+    harness.client.step(first, reply(0, bytes("past")));
+    harness.client.step(first, notLeader(5, 2));
     harness.client.step(first, { type: "gossip" });
     expect(harness.client.ready()).toBeUndefined();
     expect(harness.client.outstanding()).toBe(true);
@@ -191,7 +193,7 @@ describe("LeaderClient", () => {
 
   test("ignores a reply when nothing is outstanding", () => {
     const harness = new Harness();
-    harness.client.step(0, { type: "result", sequence: 1, result: bytes("x") });
+    harness.client.step(0, reply(1, bytes("x")));
     expect(harness.client.ready()).toBeUndefined();
   });
 
@@ -199,7 +201,7 @@ describe("LeaderClient", () => {
     const harness = new Harness();
     harness.client.submit(bytes("read"), { readOnly: true });
     const ready = harness.client.ready();
-    expect(ready?.messages[0]?.message).toEqual({ type: "request", request: { clientId, session, sequence: 1, command: bytes("read"), readOnly: true } });
+    expect(ready?.messages[0]?.message).toEqual({ type: "clientRequest", clientId, session, sequence: 1, command: bytes("read"), readOnly: true });
   });
 
   test("advance clears only the Ready that ready() returned", () => {
@@ -212,8 +214,8 @@ describe("LeaderClient", () => {
   });
 
   test("refuses impossible timing and an empty replica list", () => {
-    expect(() => new LeaderClient(clientContext(clientId, replicas), adapter, { retryTicks: 0, giveUpTicks: 5 })).toThrow(AssertionError);
-    expect(() => new LeaderClient(clientContext(clientId, replicas), adapter, { retryTicks: 10, giveUpTicks: 5 })).toThrow(AssertionError);
-    expect(() => new LeaderClient(clientContext(clientId, []), adapter, timing)).toThrow(AssertionError);
+    expect(() => new LeaderClient(clientContext(clientId, replicas), { retryTicks: 0, giveUpTicks: 5 })).toThrow(AssertionError);
+    expect(() => new LeaderClient(clientContext(clientId, replicas), { retryTicks: 10, giveUpTicks: 5 })).toThrow(AssertionError);
+    expect(() => new LeaderClient(clientContext(clientId, []), timing)).toThrow(AssertionError);
   });
 });

@@ -12,7 +12,7 @@ import {
   type Replica,
   type ReplicaStatus,
   type SoloMessage,
-  type SoloRequest,
+  type ClientRequestMessage,
   type Storage,
 } from "@concord/core";
 import { CountingKv, append, noCrypto } from "./helpers.ts";
@@ -300,8 +300,8 @@ describe("ReplicaHost with a sync that takes time", () => {
 const server: NodeId = 0;
 const alice: NodeId = 1_000_000;
 
-function request(sequence: number, value: string): SoloRequest {
-  return { type: "request", clientId: alice, session: alice, sequence, command: append("log", value), readOnly: false };
+function request(sequence: number, value: string): ClientRequestMessage {
+  return { type: "clientRequest", clientId: alice, session: alice, sequence, command: append("log", value), readOnly: false };
 }
 
 /** bootSolo boots a solo replica from what `storage` recovers, its replies collected in `replies`. */

@@ -15,7 +15,7 @@ import {
   type Ready,
   type Replica,
   type SoloMessage,
-  type SoloRequest,
+  type ClientRequestMessage,
   type Storage,
 } from "@concord/core";
 import { TestKv } from "./test-kv.ts";
@@ -70,8 +70,8 @@ function soloReplica(
 }
 
 /** request builds a solo request; its session key is its client id unless a test says otherwise. */
-function request(clientId: number, sequence: number, command: Uint8Array, readOnly = false, session = clientId): SoloRequest {
-  return { type: "request", clientId, session, sequence, command, readOnly };
+function request(clientId: number, sequence: number, command: Uint8Array, readOnly = false, session = clientId): ClientRequestMessage {
+  return { type: "clientRequest", clientId, session, sequence, command, readOnly };
 }
 
 /** Handled is everything the replica asked for after one input, over all the Readies it took to go quiet. */
@@ -91,7 +91,7 @@ function settle(replica: Replica<SoloMessage>, disk: MemoryDisk): Handled {
 }
 
 /** handle steps one request from its own client, then settles. */
-function handle(replica: Replica<SoloMessage>, disk: MemoryDisk, message: SoloRequest): Handled {
+function handle(replica: Replica<SoloMessage>, disk: MemoryDisk, message: ClientRequestMessage): Handled {
   replica.step(message.clientId, message);
   return settle(replica, disk);
 }
@@ -99,14 +99,14 @@ function handle(replica: Replica<SoloMessage>, disk: MemoryDisk, message: SoloRe
 function replyResult(handled: Handled): unknown {
   expect(handled.messages.length).toBeLessThanOrEqual(1);
   const message = handled.messages[0]?.message;
-  return message?.type === "reply" ? result(message.result) : undefined;
+  return message?.type === "clientReply" ? result(message.result) : undefined;
 }
 
 /** workload is a deterministic mix of writes, retries and stale requests from three clients. */
-function workload(count: number): SoloRequest[] {
+function workload(count: number): ClientRequestMessage[] {
   const rng = createRng(99);
   const sequences = new Map<number, number>();
-  const requests: SoloRequest[] = [];
+  const requests: ClientRequestMessage[] = [];
   for (let i = 0; i < count; i++) {
     const clientId = alice + rng.nextInt(3);
     const last = sequences.get(clientId) ?? 0;
@@ -137,9 +137,9 @@ describe("SoloReplica", () => {
     expect(second?.persist).toEqual([]);
     expect(second?.messages).toHaveLength(1);
     expect(second?.messages[0]?.to).toBe(alice);
-    expect(second?.messages[0]?.message).toMatchObject({ type: "reply", sequence: 1 });
+    expect(second?.messages[0]?.message).toMatchObject({ type: "clientReply", sequence: 1 });
     const reply = second?.messages[0]?.message;
-    expect(reply?.type === "reply" && result(reply.result)).toEqual({ type: "put" });
+    expect(reply?.type === "clientReply" && result(reply.result)).toEqual({ type: "put" });
     replica.advance(second as Ready<SoloMessage>);
     expect(replica.ready()).toBeUndefined();
     expect(replica.status()).toMatchObject({ id: server, role: "leader", leader: server, commitIndex: 1, appliedIndex: 1 });
@@ -153,7 +153,7 @@ describe("SoloReplica", () => {
     replica.step(bob, request(bob, 1, get("x"), true));
     const ready = replica.ready();
     const reply = ready?.messages.find((outbound) => outbound.to === bob)?.message;
-    expect(reply?.type === "reply" && result(reply.result)).toEqual({ type: "get", value: bytes("old") });
+    expect(reply?.type === "clientReply" && result(reply.result)).toEqual({ type: "get", value: bytes("old") });
   });
 
   test("does not re-apply a duplicate: it replies with the cached result", () => {
@@ -172,7 +172,7 @@ describe("SoloReplica", () => {
     replica.step(alice, request(alice, 1, append("x", "a")));
     const handled = settle(replica, new MemoryDisk());
     expect(app.applies).toBe(1);
-    expect(handled.messages.map((outbound) => outbound.message.type === "reply" && result(outbound.message.result))).toEqual([
+    expect(handled.messages.map((outbound) => outbound.message.type === "clientReply" && result(outbound.message.result))).toEqual([
       { type: "append" },
       { type: "append" },
     ]);
@@ -201,7 +201,7 @@ describe("SoloReplica", () => {
   test("ignores a request whose session is not its sender, and replies", () => {
     const { replica } = soloReplica();
     replica.step(bob, request(alice, 1, put("x", "1")));
-    replica.step(alice, { type: "reply", session: alice, sequence: 1, result: new Uint8Array(0) });
+    replica.step(alice, { type: "clientReply", session: alice, sequence: 1, result: new Uint8Array(0) });
     expect(replica.ready()).toBeUndefined();
   });
 

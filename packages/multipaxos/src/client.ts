@@ -4,23 +4,11 @@ import { multiPaxosOptionsSchema } from "./options.ts";
 
 /**
  * createMultiPaxosClient builds the Multi-Paxos client: core's LeaderClient,
- * which sends to the believed leader, follows notLeader hints and retries the
- * same (session, sequence) elsewhere on timeout.
+ * which speaks core's client wire, sends to the believed leader, follows
+ * notLeader hints and retries the same (session, sequence) elsewhere on
+ * timeout, with the patience Multi-Paxos's options configure.
  */
 export function createMultiPaxosClient(context: ClientContext): LeaderClient<MultiPaxosMessage> {
   const options = parseConfig(multiPaxosOptionsSchema, context.options, "multipaxos");
-  return new LeaderClient<MultiPaxosMessage>(
-    context,
-    {
-      request: (request) => ({ type: "request", ...request }),
-      reply: (message) => {
-        if (message.type === "reply") return { kind: "result", session: message.session, sequence: message.sequence, result: message.result };
-        if (message.type === "notLeader") {
-          return { kind: "notLeader", sequence: message.sequence, leaderHint: message.hasLeaderHint ? message.leaderHint : undefined };
-        }
-        return undefined;
-      },
-    },
-    { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks },
-  );
+  return new LeaderClient<MultiPaxosMessage>(context, { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks });
 }

@@ -12,9 +12,6 @@ export { type MultiPaxosRejectionReason } from "./validate.ts";
 export {
   multiPaxosCodec,
   type MultiPaxosMessage,
-  type MultiPaxosRequest,
-  type MultiPaxosReply,
-  type NotLeaderReply,
   type MultiPaxosPrepare,
   type MultiPaxosPromise,
   type MultiPaxosNack,

@@ -1,4 +1,4 @@
-import { createProtobufCodec, type MessageCodec, type NodeId } from "@concord/core";
+import { createProtobufCodec, type ClientWireMessage, type MessageCodec, type NodeId } from "@concord/core";
 import { descriptor } from "./multipaxos-proto.generated.ts";
 
 /** Command is one client request inside a slot's batch, as it travels in Accept messages and log records. */
@@ -51,46 +51,6 @@ export interface BallotFields {
   readonly ballotRound: number;
   /** ballotNode is the ballot's owner, which breaks ties between rounds. */
   readonly ballotNode: NodeId;
-}
-
-/** MultiPaxosRequest is a client request (the shared LeaderClient's request). */
-export interface MultiPaxosRequest {
-  /** type tags the message. */
-  readonly type: "request";
-  /** clientId is the sending client's network id, where replies go. */
-  readonly clientId: NodeId;
-  /** session is the client object's session key (see ClientSession in core), distinct from clientId. */
-  readonly session: number;
-  /** sequence numbers the request within its session. */
-  readonly sequence: number;
-  /** command is the encoded state machine command. */
-  readonly command: Uint8Array;
-  /** readOnly marks a read that does not change the state. */
-  readonly readOnly: boolean;
-}
-
-/** MultiPaxosReply is the leader's answer to the request with `sequence`. */
-export interface MultiPaxosReply {
-  /** type tags the message. */
-  readonly type: "reply";
-  /** session is the session of the request answered. */
-  readonly session: number;
-  /** sequence is the request answered. */
-  readonly sequence: number;
-  /** result is the encoded state machine result. */
-  readonly result: Uint8Array;
-}
-
-/** NotLeaderReply redirects a client to the replica it believes leads, if it knows one. */
-export interface NotLeaderReply {
-  /** type tags the message. */
-  readonly type: "notLeader";
-  /** sequence is the request refused. */
-  readonly sequence: number;
-  /** leaderHint is the replica believed to lead, when hasLeaderHint is set. */
-  readonly leaderHint: NodeId;
-  /** hasLeaderHint tells whether leaderHint names a replica. */
-  readonly hasLeaderHint: boolean;
 }
 
 /** PrepareMessage is phase 1a (Paxos Made Simple §2.2) for every slot from `fromSlot` on (§3: one phase 1 for all instances). */
@@ -187,11 +147,13 @@ export interface MultiPaxosSnapshotTransfer {
   readonly configs: readonly Configuration[];
 }
 
-/** MultiPaxosMessage is every message Multi-Paxos sends, defined once in `multipaxos.proto`. */
+/**
+ * MultiPaxosMessage is every message Multi-Paxos sends, defined once in
+ * `multipaxos.proto`: core's client wire, which the shared LeaderClient
+ * speaks, and the messages among replicas.
+ */
 export type MultiPaxosMessage =
-  | MultiPaxosRequest
-  | MultiPaxosReply
-  | NotLeaderReply
+  | ClientWireMessage
   | MultiPaxosPrepare
   | MultiPaxosPromise
   | MultiPaxosNack

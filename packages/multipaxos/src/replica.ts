@@ -1,4 +1,5 @@
 import {
+  type ClientRequestMessage,
   type NodeId,
   type Outbound,
   type Ready,
@@ -27,7 +28,6 @@ import {
   type MultiPaxosHeartbeat,
   type MultiPaxosMessage,
   type MultiPaxosRecord,
-  type MultiPaxosRequest,
   type MultiPaxosNack,
   type MultiPaxosPrepare,
   type MultiPaxosPromise,
@@ -45,10 +45,12 @@ import { type MultiPaxosMessageRejection, type MultiPaxosRejectionReason, valida
 /** MultiPaxosRole is the role a Multi-Paxos replica plays: a follower, a proposer in phase 1, or the distinguished proposer. */
 export type MultiPaxosRole = "follower" | "candidate" | "leader";
 
-/** MultiPaxosCounters count what a replica refused, elected, served and transferred, for tests and reports. */
+/**
+ * MultiPaxosCounters count what a replica elected, served and transferred, for
+ * tests and reports; what it refused is counted apart, by reason, in
+ * {@link MultiPaxosReplica.rejections} as every protocol's replica does.
+ */
 export interface MultiPaxosCounters {
-  /** rejectedMessages counts malformed input: impossible ballots or slots, non-members, wrong senders (the total of {@link MultiPaxosReplica.rejections}). */
-  rejectedMessages: number;
   /** phase1Started counts the ballots this replica tried to lead. */
   phase1Started: number;
   /** ballotsRefusedForLease counts Prepares, Accepts and Heartbeats of another proposer's higher ballot ignored because a lease granted to another leader may be live. */
@@ -153,7 +155,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private readonly sessions: SessionStateMachine;
   private readonly configs: ConfigurationHistory;
   private readonly rejected = new RejectionCounter<MultiPaxosRejectionReason>();
-  private readonly counters: Omit<MultiPaxosCounters, "rejectedMessages"> = {
+  private readonly counters: MultiPaxosCounters = {
     phase1Started: 0,
     ballotsRefusedForLease: 0,
     leaseReads: 0,
@@ -262,7 +264,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       return;
     }
     switch (message.type) {
-      case "request":
+      case "clientRequest":
         return this.onRequest(message);
       case "prepare":
         return this.onPrepare(from, message);
@@ -284,7 +286,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
         return this.onChosen(message);
       case "snapshotTransfer":
         return this.onSnapshotTransfer(message);
-      case "reply":
+      case "clientReply":
       case "notLeader":
         // validateMessage refuses replies: only clients receive them.
         return;
@@ -425,7 +427,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   // ---- Client requests -------------------------------------------------------------------------
 
-  private onRequest(request: MultiPaxosRequest): void {
+  private onRequest(request: ClientRequestMessage): void {
     if (this.role === "follower") {
       const hint = this.leaderBallot !== undefined && this.leaderBallot.node !== this.id ? this.leaderBallot.node : undefined;
       // With no leader to name, an answer would only send the client round the replicas at network speed while the
@@ -473,7 +475,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   /** sendReply answers a request (or an executed command) at its client's address, naming its session. */
   private sendReply(request: Pick<Command, "clientId" | "session" | "sequence">, result: Uint8Array): void {
-    this.send(request.clientId, { type: "reply", session: request.session, sequence: request.sequence, result });
+    this.send(request.clientId, { type: "clientReply", session: request.session, sequence: request.sequence, result });
   }
 
   private sendNotLeader(clientId: NodeId, sequence: number, hint: NodeId | undefined): void {

@@ -51,7 +51,7 @@ function rejection(reason: MultiPaxosRejectionReason, detail: string): MultiPaxo
  * members it does not know yet.
  */
 export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: NodeId, members: ReadonlySet<NodeId>, alphaSlots: number): MultiPaxosMessageRejection | undefined {
-  if (message.type === "request") {
+  if (message.type === "clientRequest") {
     if (from < firstClientId) return rejection("requestNotFromClient", `request from ${from}, which is not a client`);
     if (message.clientId !== from) return rejection("requestNotFromClient", `request for client ${message.clientId} sent by ${from}`);
     return sequenceError(message.sequence) ?? sessionError(message.session);
@@ -60,7 +60,7 @@ export function validateMessage(from: NodeId, message: MultiPaxosMessage, self: 
   const catchup = message.type === "catchupRequest" || message.type === "chosen" || message.type === "snapshotTransfer";
   if (!catchup && !members.has(from)) return rejection("notFromMember", `${message.type} from ${from}, which is not a member`);
   switch (message.type) {
-    case "reply":
+    case "clientReply":
     case "notLeader":
       return rejection("replyToReplica", `${message.type} sent to a replica`);
     case "prepare":

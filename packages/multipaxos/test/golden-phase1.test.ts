@@ -47,9 +47,9 @@ function describeSlotValue(value: SlotValue): string {
 
 function describeMessage(message: MultiPaxosMessage): string {
   switch (message.type) {
-    case "request":
+    case "clientRequest":
       return `request seq=${message.sequence} ${fromText.decode(message.command)}`;
-    case "reply":
+    case "clientReply":
       return `reply seq=${message.sequence} ${fromText.decode(message.result)}`;
     case "notLeader":
       return `notLeader seq=${message.sequence} hint=${message.hasLeaderHint ? message.leaderHint : "none"}`;
@@ -117,7 +117,7 @@ class Schedule {
 
   /** request has client c0 send one write to `to` (sequence numbers from 1, one session). */
   request(to: NodeId, sequence: number, command: string): void {
-    this.cluster.step(to, client, { type: "request", clientId: client, session: 1, sequence, command: text.encode(command), readOnly: false });
+    this.cluster.step(to, client, { type: "clientRequest", clientId: client, session: 1, sequence, command: text.encode(command), readOnly: false });
     this.cluster.drain(to);
   }
 

@@ -15,8 +15,8 @@ export type MultiPaxosCluster = TestCluster<MultiPaxosMessage, MultiPaxosReplica
 
 /** multiPaxosWire is how Multi-Paxos carries a client's request and reply. */
 export const multiPaxosWire: KvClientWire<MultiPaxosMessage> = {
-  request: (fields) => ({ type: "request", ...fields }),
-  reply: (message) => (message.type === "reply" ? message : undefined),
+  request: (fields) => ({ type: "clientRequest", ...fields }),
+  reply: (message) => (message.type === "clientReply" ? message : undefined),
 };
 
 /** rngFor is replica `id`'s random stream when (re)started with `seed`. */

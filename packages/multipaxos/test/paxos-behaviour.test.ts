@@ -232,7 +232,7 @@ describe("phase 2, batching and clients", () => {
     const cluster = multiPaxosCluster(3);
     const leader = cluster.replica(0);
     // The runtime steps every message of one instant before it asks for the Ready.
-    for (let i = 0; i < 3; i++) leader.step(client + i, { type: "request", ...command(1, `k${i}`, "v", client + i) });
+    for (let i = 0; i < 3; i++) leader.step(client + i, { type: "clientRequest", ...command(1, `k${i}`, "v", client + i) });
     cluster.drain(0);
     const accepts = cluster.take(isType("accept"));
     expect(accepts.map((envelope) => [envelope.to, envelope.message.slot, envelope.message.commands.length])).toEqual([
@@ -257,9 +257,9 @@ describe("phase 2, batching and clients", () => {
     const append = { type: "append" as const, key: "log", value: new TextEncoder().encode("x") };
     const sequence = cluster.request(0, append);
     cluster.deliverAll();
-    cluster.deliver({ from: client, to: 0, message: { type: "request", clientId: client, session: client, sequence, command: encodeCommand(append), readOnly: false } });
+    cluster.deliver({ from: client, to: 0, message: { type: "clientRequest", clientId: client, session: client, sequence, command: encodeCommand(append), readOnly: false } });
     cluster.deliverAll();
-    expect(cluster.clientInbox.filter((envelope) => envelope.message.type === "reply")).toHaveLength(2);
+    expect(cluster.clientInbox.filter((envelope) => envelope.message.type === "clientReply")).toHaveLength(2);
     expect(cluster.value(0, "log")).toBe("x");
     expect(cluster.replica(0).status().commitIndex).toBe(1);
   });
@@ -402,10 +402,10 @@ describe("bad input", () => {
     ["an accept for slot 0", 2, accept(9, 2, 0, [])],
     ["an accept at or below its own watermark", 2, accept(9, 2, 4, [], 4)],
     ["an accept carrying a command of a non-client", 2, accept(9, 2, 1, [command(1, "x", "y", 5)])],
-    ["a request whose client id is not its sender", client + 1, { type: "request", clientId: client, session: 1, sequence: 1, command: new Uint8Array(), readOnly: false }],
-    ["a request without a session key", client, { type: "request", clientId: client, session: 0, sequence: 1, command: new Uint8Array(), readOnly: false }],
-    ["a request from a replica", 2, { type: "request", clientId: 2, session: 1, sequence: 1, command: new Uint8Array(), readOnly: false }],
-    ["a reply sent to a replica", 2, { type: "reply", session: 1, sequence: 1, result: new Uint8Array() }],
+    ["a request whose client id is not its sender", client + 1, { type: "clientRequest", clientId: client, session: 1, sequence: 1, command: new Uint8Array(), readOnly: false }],
+    ["a request without a session key", client, { type: "clientRequest", clientId: client, session: 0, sequence: 1, command: new Uint8Array(), readOnly: false }],
+    ["a request from a replica", 2, { type: "clientRequest", clientId: 2, session: 1, sequence: 1, command: new Uint8Array(), readOnly: false }],
+    ["a reply sent to a replica", 2, { type: "clientReply", session: 1, sequence: 1, result: new Uint8Array() }],
     ["an accepted for someone else's ballot", 2, { type: "accepted", ballotRound: 1, ballotNode: 2, slot: 1, leaseTick: 0 }],
     ["chosen values at slot 0", 2, { type: "chosen", entries: [{ slot: 0, ballotRound: 0, ballotNode: 0, commands: [], members: [] }] }],
     ["an accept for a slot beyond its own watermark plus α", 2, accept(9, 2, 1 + 64, [], 0)],
@@ -420,7 +420,7 @@ describe("bad input", () => {
     expect(ready?.persist ?? []).toEqual([]);
     expect(ready?.snapshot).toBeUndefined();
     expect((ready?.messages ?? []).every((outbound) => outbound.to === from && outbound.message.type === "catchupRequest")).toBe(true);
-    expect(replica.stats().rejectedMessages).toBe(1);
+    expect(replica.rejections().total()).toBe(1);
     expect({ status: replica.status(), promised: replica.promisedBallot() }).toEqual(before);
   });
 
@@ -432,11 +432,11 @@ describe("bad input", () => {
     leader.step(1, { type: "accepted", ballotRound: 1, ballotNode: 0, slot: 2, leaseTick: 0 });
     leader.step(1, { type: "accepted", ballotRound: 7, ballotNode: 0, slot: 1, leaseTick: 0 });
     leader.step(1, { type: "heartbeatAck", ballotRound: 7, ballotNode: 0, leaseTick: 0 });
-    expect(leader.stats().rejectedMessages).toBe(3);
+    expect(leader.rejections().total()).toBe(3);
     expect(leader.status().commitIndex).toBe(0);
     // The real acceptance of slot 1 in ballot 1.0 is taken, and chooses it.
     leader.step(1, { type: "accepted", ballotRound: 1, ballotNode: 0, slot: 1, leaseTick: 0 });
-    expect(leader.stats().rejectedMessages).toBe(3);
+    expect(leader.rejections().total()).toBe(3);
     expect(leader.status().commitIndex).toBe(1);
   });
 
@@ -452,11 +452,11 @@ describe("bad input", () => {
     const candidate = cluster.replica(1);
     const reported = { slot: 1, ballotRound: 1, ballotNode: 0, commands: [command(1, "a", "other")], members: [] };
     candidate.step(2, { type: "promise", ballotRound, ballotNode, fromSlot, compactedSlot: 0, accepted: [reported] });
-    expect(candidate.stats().rejectedMessages).toBe(1);
+    expect(candidate.rejections().total()).toBe(1);
     expect(candidate.status().role).toBe("candidate");
     // The same promise without the impossible report makes it leader.
     candidate.step(2, { type: "promise", ballotRound, ballotNode, fromSlot, compactedSlot: 0, accepted: [] });
-    expect(candidate.stats().rejectedMessages).toBe(1);
+    expect(candidate.rejections().total()).toBe(1);
     expect(candidate.status().role).toBe("leader");
   });
 
@@ -473,8 +473,8 @@ describe("wire format", () => {
   test("every message type survives an encode and decode round trip", () => {
     const commands = [command(3, "k", "v")];
     const messages: MultiPaxosMessage[] = [
-      { type: "request", clientId: client, session: 2 ** 53 - 1, sequence: 3, command: new Uint8Array([1, 2]), readOnly: true },
-      { type: "reply", session: 2 ** 32 + 1, sequence: 3, result: new Uint8Array([4]) },
+      { type: "clientRequest", clientId: client, session: 2 ** 53 - 1, sequence: 3, command: new Uint8Array([1, 2]), readOnly: true },
+      { type: "clientReply", session: 2 ** 32 + 1, sequence: 3, result: new Uint8Array([4]) },
       { type: "notLeader", sequence: 3, leaderHint: 2, hasLeaderHint: true },
       { type: "prepare", ballotRound: 4, ballotNode: 1, fromSlot: 7 },
       { type: "promise", ballotRound: 4, ballotNode: 1, fromSlot: 7, compactedSlot: 2, accepted: [{ slot: 8, ballotRound: 3, ballotNode: 0, commands, members: [] }] },

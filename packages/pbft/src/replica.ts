@@ -265,11 +265,6 @@ export class PbftReplica implements Replica<PbftMessage> {
     return this.rejected;
   }
 
-  /** rejectionTotal counts every input dropped without effect. */
-  rejectionTotal(): number {
-    return this.rejected.total();
-  }
-
   /** watermarks returns the low and high watermarks (h, H = h + L) of the sequence numbers this replica accepts. */
   watermarks(): { low: number; high: number } {
     const low = this.lowWatermark();

@@ -4,7 +4,7 @@
 // planning, the snapshot record codec, each monitor on its own) are in @concord/raft/internals.
 export { raft } from "./algorithm.ts";
 export { RaftReplica, type RaftRole, type RaftRejectionReason, type ProposalResult, type TransferResult, type ConfigChangeOptions } from "./raft.ts";
-export { RaftClient, createRaftClient, raftClientAdapter } from "./client.ts";
+export { RaftClient, createRaftClient } from "./client.ts";
 export { leaseTicks, raftOptionsSchema, type RaftOptions } from "./options.ts";
 export {
   raftCodec,
@@ -22,9 +22,6 @@ export {
   type RaftInstallSnapshot,
   type RaftSnapshotResponse,
   type RaftTimeoutNow,
-  type ClientRequest,
-  type ClientReply,
-  type NotLeader,
 } from "./messages.ts";
 export { type ClusterConfig, type ConfigChange } from "./cluster-config.ts";
 export { type HardState } from "./records.ts";

@@ -1,4 +1,4 @@
-import { createProtobufCodec, type NodeId } from "@concord/core";
+import { createProtobufCodec, type ClientWireMessage, type NodeId } from "@concord/core";
 import { descriptor } from "./raft-proto.generated.ts";
 
 /** entryKind names the kinds of log entry, as numbers on the wire. */
@@ -180,46 +180,6 @@ export interface RaftTimeoutNow {
   readonly term: number;
 }
 
-/** ClientRequest is a client's session request (thesis §6.3). */
-export interface ClientRequest {
-  /** type is the message kind. */
-  readonly type: "clientRequest";
-  /** clientId is the client's network id, where replies go. */
-  readonly clientId: NodeId;
-  /** session is the client object's session key (see ClientSession in core), distinct from clientId. */
-  readonly session: number;
-  /** sequence is the request's number in its session. */
-  readonly sequence: number;
-  /** command is the encoded state machine command. */
-  readonly command: Uint8Array;
-  /** readOnly is whether the command only reads, so it may be served by ReadIndex without a log entry. */
-  readonly readOnly: boolean;
-}
-
-/** ClientReply is the leader's answer to request `sequence`. */
-export interface ClientReply {
-  /** type is the message kind. */
-  readonly type: "clientReply";
-  /** session is the session of the request this answers. */
-  readonly session: number;
-  /** sequence is the request this answers. */
-  readonly sequence: number;
-  /** result is the encoded result of the command. */
-  readonly result: Uint8Array;
-}
-
-/** NotLeader tells a client to try elsewhere, with the replica's guess of the leader. */
-export interface NotLeader {
-  /** type is the message kind. */
-  readonly type: "notLeader";
-  /** sequence is the request this refuses. */
-  readonly sequence: number;
-  /** hasLeaderHint is whether leaderHint names a replica. */
-  readonly hasLeaderHint: boolean;
-  /** leaderHint is the replica this one believes leads, if hasLeaderHint. */
-  readonly leaderHint: NodeId;
-}
-
 /** PeerMessage is every message replicas exchange among themselves. */
 export type RaftPeerMessage =
   | RaftAppendEntries
@@ -232,8 +192,12 @@ export type RaftPeerMessage =
   | RaftSnapshotResponse
   | RaftTimeoutNow;
 
-/** RaftMessage is every message Raft sends, defined once in `raft.proto`. */
-export type RaftMessage = RaftPeerMessage | ClientRequest | ClientReply | NotLeader;
+/**
+ * RaftMessage is every message Raft sends, defined once in `raft.proto`: the
+ * peer messages and core's client wire (thesis §6), which the shared
+ * LeaderClient speaks.
+ */
+export type RaftMessage = RaftPeerMessage | ClientWireMessage;
 
 /** raftCodec encodes Raft messages with protobufjs. */
 export const raftCodec = createProtobufCodec<RaftMessage>(descriptor, "concord.raft.RaftMessage");

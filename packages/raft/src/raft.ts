@@ -7,6 +7,7 @@ import {
   notLeader,
   parseConfig,
   unreachable,
+  type ClientRequestMessage,
   type NodeId,
   type Outbound,
   type Ready,
@@ -23,7 +24,6 @@ import {
   entryKind,
   type RaftAppendEntries,
   type RaftAppendResponse,
-  type ClientRequest,
   type Entry,
   type RaftHeartbeat,
   type RaftHeartbeatResponse,
@@ -151,7 +151,7 @@ export class RaftReplica implements Replica<RaftMessage> {
   /** proposed remembers each session's latest request in this leader's log, so that a retry is not appended twice. */
   private readonly proposed = new Map<number, { sequence: number; index: number }>();
   /** awaitingLeader holds client requests that arrived while no leader was known. */
-  private awaitingLeader: ClientRequest[] = [];
+  private awaitingLeader: ClientRequestMessage[] = [];
 
   /** records are the durable records of the next Ready. */
   private records: Uint8Array[] = [];
@@ -337,20 +337,11 @@ export class RaftReplica implements Replica<RaftMessage> {
   }
 
   /**
-   * rejectedMessages counts impossible messages, by reason: most are rejected
-   * unapplied; a follower's refusal of the entry it acknowledged, which only a
-   * lost or replaced log explains, is acted on (it is probed again).
+   * rejections counts impossible messages, by reason, as every protocol's
+   * replica does: most are rejected unapplied; a follower's refusal of the
+   * entry it acknowledged, which only a lost or replaced log explains, is
+   * acted on (it is probed again).
    */
-  rejectedMessages(): ReadonlyMap<RaftRejectionReason, number> {
-    return this.rejected.byReason();
-  }
-
-  /** rejectedMessageCount is the total of {@link rejectedMessages}. */
-  rejectedMessageCount(): number {
-    return this.rejected.total();
-  }
-
-  /** rejections counts the messages this replica refused, by reason (as every protocol's replica does). */
   rejections(): Rejections<RaftRejectionReason> {
     return this.rejected;
   }
@@ -904,7 +895,7 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   // --------------------------------------------------------- clients, reads
 
-  private handleClientRequest(request: ClientRequest): void {
+  private handleClientRequest(request: ClientRequestMessage): void {
     if (this.role !== "leader") {
       if (this.leader === undefined) {
         // Hold the request until a leader is known, rather than bounce the client around a leaderless cluster.
@@ -942,7 +933,7 @@ export class RaftReplica implements Replica<RaftMessage> {
    * A new leader holds reads until an entry of its term commits, since only
    * then is its commit index known to be current.
    */
-  private handleRead(request: ClientRequest): void {
+  private handleRead(request: ClientRequestMessage): void {
     if (!this.committedInTerm()) {
       this.reads.holdUntilCommit(request);
       return;

@@ -1,8 +1,8 @@
-import type { ClientRequest } from "./messages.ts";
+import type { ClientRequestMessage } from "@concord/core";
 
 /** PendingRead is a read-only request waiting for its ReadIndex round and for the state machine to reach its read index. */
 export interface PendingRead {
-  readonly request: ClientRequest;
+  readonly request: ClientRequestMessage;
   /** context is the read context whose acknowledgement by a quorum confirms leadership for it (0 for a lease read). */
   readonly context: number;
   /** readIndex is the commit index when the read arrived: the state it must at least see (thesis §6.4). */
@@ -31,7 +31,7 @@ export class ReadIndexQueue {
   /** roundNeeded: reads are waiting for a heartbeat round that carries the newest context. */
   roundNeeded = false;
   private readonly createdTick = new Map<number, number>();
-  private awaitingCommit: ClientRequest[] = [];
+  private awaitingCommit: ClientRequestMessage[] = [];
   private pending: PendingRead[] = [];
   private confirmed: PendingRead[] = [];
 
@@ -50,14 +50,14 @@ export class ReadIndexQueue {
   }
 
   /** holdUntilCommit keeps a read until the leader has committed an entry of its term; false when the queue is full. */
-  holdUntilCommit(request: ClientRequest): boolean {
+  holdUntilCommit(request: ClientRequestMessage): boolean {
     if (this.awaitingCommit.length >= this.limit) return false;
     this.awaitingCommit.push(request);
     return true;
   }
 
   /** takeAwaitingCommit returns and forgets the reads held until the term's first commit. */
-  takeAwaitingCommit(): ClientRequest[] {
+  takeAwaitingCommit(): ClientRequestMessage[] {
     const waiting = this.awaitingCommit;
     this.awaitingCommit = [];
     return waiting;
@@ -69,13 +69,13 @@ export class ReadIndexQueue {
   }
 
   /** startRound queues a read behind a new context and asks for a round that carries it. */
-  startRound(request: ClientRequest, readIndex: number, tick: number, confirmedContext: number): void {
+  startRound(request: ClientRequestMessage, readIndex: number, tick: number, confirmedContext: number): void {
     this.pending.push({ request, readIndex, context: this.newContext(tick, confirmedContext) });
     this.roundNeeded = true;
   }
 
   /** addLeaseRead queues a read that a valid lease already confirmed. */
-  addLeaseRead(request: ClientRequest, readIndex: number): void {
+  addLeaseRead(request: ClientRequestMessage, readIndex: number): void {
     this.confirmed.push({ request, readIndex, context: 0 });
   }
 

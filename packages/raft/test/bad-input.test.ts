@@ -45,7 +45,7 @@ describe("impossible messages (bad input)", () => {
     const replica = net.replica(2);
     const before = { hard: replica.hardState(), log: replica.logEntries(), status: replica.status() };
     replica.step(from, message);
-    expect(replica.rejectedMessageCount()).toBe(1);
+    expect(replica.rejections().total()).toBe(1);
     expect(replica.hardState()).toEqual(before.hard);
     expect(replica.logEntries()).toEqual(before.log);
     expect(replica.status()).toEqual(before.status);
@@ -65,7 +65,7 @@ describe("impossible messages (bad input)", () => {
     const term = leader.status().epoch;
     const before = leader.status();
     leader.step(2, { type: "appendResponse", term, index: 999, reject: false, rejectHint: 0, logTerm: 0, readContext: 0 });
-    expect(leader.rejectedMessageCount()).toBe(1);
+    expect(leader.rejections().total()).toBe(1);
     expect(leader.status()).toEqual(before);
     put(net, 1, "k", "w"); // and the leader still works
     expect(leader.raftRole()).toBe("leader");
@@ -79,12 +79,12 @@ describe("impossible messages (bad input)", () => {
     const follower = net.replica(2);
     const electionTimeoutTicks = 10; // the default
     follower.step(7, { type: "heartbeat", term: 9, commit: 0, readContext: 0 });
-    expect(follower.rejectedMessageCount()).toBe(1);
+    expect(follower.rejections().total()).toBe(1);
     net.isolate(2);
     for (let tick = 0; tick < electionTimeoutTicks; tick++) net.tickAndDeliver(1, { only: 2 });
     expect(follower.status().epoch).toBe(1); // pre-vote keeps the term while it cannot win
     follower.step(7, { type: "heartbeat", term: 9, commit: 0, readContext: 0 });
-    expect(follower.rejectedMessageCount()).toBe(1);
+    expect(follower.rejections().total()).toBe(1);
     expect(follower.status()).toMatchObject({ epoch: 9, leader: 7, role: "follower" });
   });
 
@@ -92,7 +92,7 @@ describe("impossible messages (bad input)", () => {
     const net = raftCluster([1, 2, 3]);
     elect(net, 1);
     net.replica(1).step(2, { type: "heartbeat", term: 1, commit: 0, readContext: 0 });
-    expect(net.replica(1).rejectedMessageCount()).toBe(1);
+    expect(net.replica(1).rejections().total()).toBe(1);
     expect(net.replica(1).raftRole()).toBe("leader");
   });
 });

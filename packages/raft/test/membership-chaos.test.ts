@@ -106,7 +106,7 @@ function runSeed(seed: number): string[] {
   }
   const found = monitors.flatMap((m) => m.violations().map((v) => `${v.invariant}: ${v.message}`));
   if (process.env["CONCORD_MEMBERSHIP_DEBUG"] !== undefined) {
-    for (const replica of net.running().map((id) => net.replica(id))) console.log(replica.id, replica.raftRole(), JSON.stringify(replica.status()), JSON.stringify(replica.configuration()), replica.lastIndex(), replica.snapshotIndex(), JSON.stringify(replica.hardState()), replica.rejectedMessageCount());
+    for (const replica of net.running().map((id) => net.replica(id))) console.log(replica.id, replica.raftRole(), JSON.stringify(replica.status()), JSON.stringify(replica.configuration()), replica.lastIndex(), replica.snapshotIndex(), JSON.stringify(replica.hardState()), replica.rejections().total());
   }
   if (finalLeader === undefined) return [...found, `no leader committed its log within ${healTicks} ticks after healing`];
   clientSequence++;

@@ -116,8 +116,8 @@ describe("single-server changes (thesis §4.1)", () => {
     for (let i = 0; i < 60; i++) net.tickAndDeliver();
     expect(net.replica(1).status()).toMatchObject({ role: "leader", epoch: 1 });
     expect(net.replica(3).status().epoch).toBeGreaterThan(1);
-    expect(net.replica(1).rejectedMessageCount() + net.replica(2).rejectedMessageCount()).toBeGreaterThan(0);
-    expect([...net.replica(1).rejectedMessages().keys()].every((reason) => reason.includes("non-member"))).toBe(true);
+    expect(net.replica(1).rejections().total() + net.replica(2).rejections().total()).toBeGreaterThan(0);
+    expect([...net.replica(1).rejections().byReason().keys()].every((reason) => reason.includes("non-member"))).toBe(true);
   });
 
   it("a change is refused until the leader has applied an entry of its own term, and while another is pending", () => {

@@ -216,7 +216,7 @@ describe("a follower whose log is shorter than its match (issue 21)", () => {
       expect(net.replica(3).status().appliedIndex).toBe(net.replica(1).status().appliedIndex);
       expect(net.value(3, "k0")).toBe("v");
       expect(net.value(3, "k3")).toBe("v");
-      expect([...net.replica(1).rejectedMessages().keys()].filter((reason) => reason.includes("lost or replaced"))).toHaveLength(1);
+      expect([...net.replica(1).rejections().byReason().keys()].filter((reason) => reason.includes("lost or replaced"))).toHaveLength(1);
     });
   }
 });

@@ -225,7 +225,7 @@ describe("link faults that pick message types", () => {
     const pingsLost = run(["ping"]);
     expect(pingsLost.pingsDuringFault, pingsLost.replay).toBe(0);
     expect(pingsLost.completedDuringFault, pingsLost.replay).toBe(100);
-    const repliesLost = run(["reply"]);
+    const repliesLost = run(["clientReply"]);
     expect(repliesLost.pingsDuringFault, repliesLost.replay).toBeGreaterThan(100);
     expect(repliesLost.completedDuringFault, repliesLost.replay).toBe(0);
     expect(repliesLost.result.ops.completed, repliesLost.replay).toBe(100);

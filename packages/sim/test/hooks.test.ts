@@ -117,10 +117,10 @@ describe("invariant hooks", () => {
     const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 2 });
     const options: SimulationOptions = { algorithm, nodes: 3, seed: 5, scenario: "steady" };
     const result = runSimulation(options);
-    const clientRequests = result.messages.byType["request"] ?? 0;
+    const clientRequests = result.messages.byType["clientRequest"] ?? 0;
     // Every message but the clients' requests is sent by a replica (warm-up traffic is counted apart).
     expect(log.sends.length, replayOf(options)).toBe(result.messages.total + result.warmup.messages - clientRequests);
-    expect(log.sends.filter((send) => send.type === "reply").length).toBe(result.messages.byType["reply"]);
+    expect(log.sends.filter((send) => send.type === "clientReply").length).toBe(result.messages.byType["clientReply"]);
     expect(log.sends.every((send) => !send.faulty)).toBe(true);
     expect(log.replicaObservations).toBeGreaterThan(log.sends.length / 2);
     expect(log.faultyReplicaObservations).toBe(0);

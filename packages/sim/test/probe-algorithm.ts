@@ -2,6 +2,8 @@ import {
   type AlgorithmDefinition,
   AssertionError,
   type ClientRequest,
+  type ClientRequestMessage,
+  type ClientWireMessage,
   type Crypto,
   type InvariantMonitor,
   type InvariantViolation,
@@ -20,13 +22,12 @@ import { encodeCommand } from "@concord/kv";
 
 /**
  * ProbeMessage is the wire vocabulary of the probe algorithm: pings between
- * replicas (to observe the network), and primary-backup client traffic.
+ * replicas (to observe the network), core's client wire, and primary-backup
+ * replication.
  */
 export type ProbeMessage =
   | { readonly type: "ping"; readonly id: number; readonly sentTick: number }
-  | { readonly type: "request"; readonly clientId: number; readonly session: number; readonly sequence: number; readonly command: Uint8Array; readonly readOnly: boolean }
-  | { readonly type: "reply"; readonly session: number; readonly sequence: number; readonly result: Uint8Array }
-  | { readonly type: "notLeader"; readonly sequence: number; readonly leader: number }
+  | ClientWireMessage
   | { readonly type: "replicate"; readonly index: number; readonly clientId: number; readonly session: number; readonly sequence: number; readonly command: Uint8Array };
 
 /** ProbeOptions switch the probe's behaviours on. */
@@ -107,7 +108,7 @@ class ProbeReplica implements Replica<ProbeMessage> {
     this.crypto = context.crypto;
     for (const record of context.durable.records) {
       const message = probeCodec.decode(record);
-      if (message.type === "request") this.execute(message);
+      if (message.type === "clientRequest") this.execute(message);
     }
     log.replicasCreated++;
   }
@@ -127,14 +128,14 @@ class ProbeReplica implements Replica<ProbeMessage> {
       case "ping":
         this.log.receipts.push({ to: this.id, from, id: message.id, sentTick: message.sentTick, receivedTick: this.ticks, message });
         return;
-      case "request":
+      case "clientRequest":
         this.request(message);
         return;
       case "replicate":
         this.early.set(message.index, message);
         this.applyInOrder();
         return;
-      case "reply":
+      case "clientReply":
       case "notLeader":
         return;
     }
@@ -157,7 +158,7 @@ class ProbeReplica implements Replica<ProbeMessage> {
     this.handedOut = undefined;
     for (const request of synced) {
       const result = this.execute(request);
-      if (result !== undefined) this.outbox.push({ to: request.clientId, message: { type: "reply", session: request.session, sequence: request.sequence, result } });
+      if (result !== undefined) this.outbox.push({ to: request.clientId, message: { type: "clientReply", session: request.session, sequence: request.sequence, result } });
       for (const peer of this.peers) this.outbox.push({ to: peer, message: { type: "replicate", index: this.logIndex, ...request } });
     }
   }
@@ -171,20 +172,20 @@ class ProbeReplica implements Replica<ProbeMessage> {
     if (this.handedOut !== undefined) throw new AssertionError(`replica ${this.id}: ${method}() called between ready() and advance()`);
   }
 
-  private request(message: ProbeMessage & { type: "request" }): void {
+  private request(message: ClientRequestMessage): void {
     if (this.id !== primary) {
-      this.outbox.push({ to: message.clientId, message: { type: "notLeader", sequence: message.sequence, leader: primary } });
+      this.outbox.push({ to: message.clientId, message: { type: "notLeader", sequence: message.sequence, hasLeaderHint: true, leaderHint: primary } });
       return;
     }
     for (let i = 0; i < (this.options.signsPerRequest ?? 0); i++) this.crypto.sign(message.command);
     for (let i = 0; i < (this.options.macsPerRequest ?? 0); i++) this.crypto.mac(this.crypto.macKey(message.clientId), message.command);
     if (message.readOnly) {
-      this.outbox.push({ to: message.clientId, message: { type: "reply", session: message.session, sequence: message.sequence, result: this.sessions.query(message.command) } });
+      this.outbox.push({ to: message.clientId, message: { type: "clientReply", session: message.session, sequence: message.sequence, result: this.sessions.query(message.command) } });
       return;
     }
     const request = { clientId: message.clientId, session: message.session, sequence: message.sequence, command: message.command };
     this.unstable.push(request);
-    this.persist.push(probeCodec.encode({ type: "request", ...request, readOnly: false }));
+    this.persist.push(probeCodec.encode({ type: "clientRequest", ...request, readOnly: false }));
   }
 
   private execute(request: ClientRequest): Uint8Array | undefined {
@@ -267,18 +268,7 @@ export function createProbeAlgorithm(options: ProbeOptions = {}): { algorithm: A
     faultsTolerated: (n) => n - 1,
     createReplica: (context) => new ProbeReplica(context, options, log),
     createClient: (context) =>
-      new LeaderClient<ProbeMessage>(
-        { ...context, replicas: context.replicas.slice(0, 1) },
-        {
-          request: (request) => ({ type: "request", ...request }),
-          reply: (message) => {
-            if (message.type === "reply") return { kind: "result", session: message.session, sequence: message.sequence, result: message.result };
-            if (message.type === "notLeader") return { kind: "notLeader", sequence: message.sequence, leaderHint: message.leader };
-            return undefined;
-          },
-        },
-        { retryTicks: 20, giveUpTicks: 200 },
-      ),
+      new LeaderClient<ProbeMessage>({ ...context, replicas: context.replicas.slice(0, 1) }, { retryTicks: 20, giveUpTicks: 200 }),
     createMonitors: () => [new ProbeMonitor(log)],
     byzantineStrategies: [],
     analyticMessagesPerOp: (n) => 2 + (n - 1),

@@ -11,8 +11,8 @@ function gossipCluster(n = 3): TestCluster<GossipMessage, GossipReplica> {
 }
 
 const soloWire: KvClientWire<SoloMessage> = {
-  request: (fields) => ({ type: "request", ...fields }),
-  reply: (message) => (message.type === "reply" ? message : undefined),
+  request: (fields) => ({ type: "clientRequest", ...fields }),
+  reply: (message) => (message.type === "clientReply" ? message : undefined),
 };
 
 function soloCluster(options = {}): TestCluster<SoloMessage, SoloReplica> {

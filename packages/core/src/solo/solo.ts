@@ -7,7 +7,8 @@ import type { Outbound, Ready, Replica, ReplicaStatus } from "../replica.ts";
 import { SessionStateMachine } from "../sessions.ts";
 import { CorruptionError, assert } from "../errors.ts";
 import { RejectionCounter, type Rejections } from "../rejection-counter.ts";
-import { soloCodec, type SoloMessage, type SoloRequest } from "./messages.ts";
+import type { ClientRequestMessage } from "../client-wire.ts";
+import { soloCodec, type SoloMessage } from "./messages.ts";
 
 /** soloOptionsSchema validates solo's options. */
 export const soloOptionsSchema = z
@@ -48,7 +49,7 @@ export class SoloReplica implements Replica<SoloMessage> {
   private outbox: Outbound<SoloMessage>[] = [];
   private pendingSnapshot: Uint8Array | undefined;
   /** unstable holds requests whose records are in `persist` but not yet synced, in log order. */
-  private unstable: SoloRequest[] = [];
+  private unstable: ClientRequestMessage[] = [];
   private readonly rejected = new RejectionCounter<SoloRejectionReason>();
 
   constructor(context: ReplicaContext) {
@@ -62,7 +63,7 @@ export class SoloReplica implements Replica<SoloMessage> {
   tick(): void {}
 
   step(from: NodeId, message: SoloMessage): void {
-    if (message.type !== "request") {
+    if (message.type !== "clientRequest") {
       this.rejected.count("replyToReplica");
       return;
     }
@@ -99,7 +100,7 @@ export class SoloReplica implements Replica<SoloMessage> {
     if (this.loggedSinceSnapshot >= this.options.snapshotEveryEntries) this.compact();
   }
 
-  private applyRequest(request: SoloRequest): void {
+  private applyRequest(request: ClientRequestMessage): void {
     const execution = this.sessions.execute(request);
     if (execution.kind === "stale") return;
     if (execution.kind === "applied") {
@@ -118,8 +119,8 @@ export class SoloReplica implements Replica<SoloMessage> {
     return { id: this.id, role: "leader", epoch: 1, leader: this.id, commitIndex: this.applied, appliedIndex: this.applied };
   }
 
-  private reply(request: SoloRequest, result: Uint8Array): void {
-    this.outbox.push({ to: request.clientId, message: { type: "reply", session: request.session, sequence: request.sequence, result } });
+  private reply(request: ClientRequestMessage, result: Uint8Array): void {
+    this.outbox.push({ to: request.clientId, message: { type: "clientReply", session: request.session, sequence: request.sequence, result } });
   }
 
   private compact(): void {
@@ -137,7 +138,7 @@ export class SoloReplica implements Replica<SoloMessage> {
     }
     for (const record of records) {
       const message = soloCodec.decode(record);
-      assert(message.type === "request", "solo log holds only requests");
+      assert(message.type === "clientRequest", "solo log holds only requests");
       // Count as advance() does: the log also holds retries and stale requests, which apply nothing.
       if (this.sessions.execute(message).kind !== "applied") continue;
       this.applied++;
@@ -159,18 +160,10 @@ function decodeSnapshot(bytes: Uint8Array): { applied: number; state: Uint8Array
   return { applied, state: bytes.subarray(8) };
 }
 
-/** createSoloClient builds the client of solo: the shared leader-based client with one replica. */
+/** createSoloClient builds the client of solo: the shared leader-based client with one replica and solo's patience. */
 export function createSoloClient(context: ClientContext): LeaderClient<SoloMessage> {
   const options = parseConfig(soloOptionsSchema, context.options, "solo");
-  return new LeaderClient<SoloMessage>(
-    context,
-    {
-      request: (request) => ({ type: "request", ...request }),
-      reply: (message) =>
-        message.type === "reply" ? { kind: "result", session: message.session, sequence: message.sequence, result: message.result } : undefined,
-    },
-    { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks },
-  );
+  return new LeaderClient<SoloMessage>(context, { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks });
 }
 
 /** solo is the unreplicated baseline's {@link AlgorithmDefinition}. */
