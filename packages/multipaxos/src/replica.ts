@@ -361,10 +361,10 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   /** stats returns a copy of the replica's counters. */
   stats(): MultiPaxosCounters {
-    return { rejectedMessages: this.rejected.total(), ...this.counters };
+    return { ...this.counters };
   }
 
-  /** rejections counts the messages this replica refused unapplied, by reason. */
+  /** rejections counts the messages this replica refused unapplied, by reason: impossible ballots or slots, non-members, wrong senders. */
   rejections(): Rejections<MultiPaxosRejectionReason> {
     return this.rejected;
   }
