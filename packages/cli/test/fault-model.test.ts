@@ -134,12 +134,14 @@ function forgetful<M>(algorithm: AlgorithmDefinition<M>): AlgorithmDefinition<M>
 }
 
 describe("a replica that persists nothing", () => {
-  // Raft is caught on every seed (the durable-epoch check below), solo by its lost writes, Multi-Paxos on some
-  // seeds: its restarted replica usually learns back what it forgot before it acts. PBFT is left out on purpose:
-  // one replica that forgets its state is within its f, so no single crash can show it; a chaos swarm's
-  // whole-cluster crashes do (`scripts/mutants/cli/sim-storage-persists-nothing.patch`).
+  // Raft is caught on every seed (the durable-epoch check below), PBFT on every seed by the durable-snapshot check
+  // (one replica that forgets its state is within PBFT's f, so the history cannot show it, but the restarted
+  // replica recovers a stable checkpoint below the one it synced), solo by its lost writes, Multi-Paxos on some
+  // seeds: its restarted replica usually learns back what it forgot before it acts, and with an empty disk it boots
+  // as on its first day, in the ballot it led before.
   it.each([
     { name: "raft", nodes: 3, seeds: 3, atLeast: 3 },
+    { name: "pbft", nodes: 4, seeds: 3, atLeast: 3 },
     { name: "solo", nodes: 1, seeds: 3, atLeast: 3 },
     { name: "multipaxos", nodes: 3, seeds: 10, atLeast: 1 },
   ])("is caught by leader-crash seeds on $name", ({ name, nodes, seeds, atLeast }) => {
@@ -160,5 +162,13 @@ describe("a replica that persists nothing", () => {
     if (raft === undefined) throw new Error("raft is not registered");
     const { report } = simulate({ algorithm: forgetful(raft), nodes: 3, scenario: "leader-crash", seed: 1 }, checkRun);
     expect(report.invariantViolations.map((violation) => violation.invariant)).toContain("durable-epoch");
+  });
+
+  it("is caught on PBFT by the simulator's durable-snapshot check: the restarted primary recovers a stable checkpoint below the one it synced", () => {
+    const pbft = algorithms.find((candidate) => candidate.name === "pbft");
+    if (pbft === undefined) throw new Error("pbft is not registered");
+    const { report } = simulate({ algorithm: forgetful(pbft), nodes: 4, scenario: "leader-crash", seed: 1 }, checkRun);
+    expect(report.linearizable).toBe(true); // within f: the clients saw nothing wrong
+    expect(report.invariantViolations.map((violation) => violation.invariant)).toEqual(["durable-snapshot"]);
   });
 });

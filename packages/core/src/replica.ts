@@ -53,6 +53,15 @@ export interface ReplicaStatus {
   readonly commitIndex: number;
   /** appliedIndex is the highest log position applied to the state machine. */
   readonly appliedIndex: number;
+  /**
+   * durableIndex is the log position through which the replica's state is kept
+   * as a snapshot or stable checkpoint on its disk (Raft's snapshot index, the
+   * Multi-Paxos compaction slot, PBFT's stable checkpoint): once the Ready that
+   * carried it is synced, a restart from that disk recovers at least this much.
+   * A runtime checks it as it checks `epoch`. Undefined when the protocol keeps
+   * no such point.
+   */
+  readonly durableIndex?: number;
 }
 
 /**

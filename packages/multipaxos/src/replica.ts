@@ -356,6 +356,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       leader: this.role === "leader" ? this.id : this.role === "candidate" ? undefined : this.leaderBallot?.node,
       commitIndex: this.commitIndex,
       appliedIndex: this.appliedIndex,
+      durableIndex: this.compactedSlot,
     };
   }
 

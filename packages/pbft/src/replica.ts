@@ -249,6 +249,7 @@ export class PbftReplica implements Replica<PbftMessage> {
       leader: this.quorums.primary(this.view),
       commitIndex: Math.max(this.highestCommittedSeq, this.executedSeq),
       appliedIndex: this.executedSeq,
+      durableIndex: this.stableSeq,
     };
   }
 

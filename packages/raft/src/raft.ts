@@ -243,6 +243,7 @@ export class RaftReplica implements Replica<RaftMessage> {
       leader: this.leader,
       commitIndex: this.log.committed,
       appliedIndex: this.applied,
+      durableIndex: this.log.snapshotIndex,
     };
   }
 

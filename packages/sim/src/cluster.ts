@@ -73,6 +73,12 @@ export interface ReplicaNode {
    * before acting in it, so a restart must recover at least this one.
    */
   syncedEpoch: number;
+  /**
+   * syncedDurableIndex is the highest snapshot or stable checkpoint
+   * (`ReplicaStatus.durableIndex`) the replica reported once a Ready was
+   * synced: a restart must recover at least that far.
+   */
+  syncedDurableIndex: number;
   missedTicks: number;
   readonly strategy: ByzantineStrategy<unknown> | undefined;
   /** pauses holds the ids of the pause faults in force on this node; it runs again when the last one ends. */
@@ -161,6 +167,7 @@ export class Cluster {
         drainPending: false,
         lastStatus: undefined,
         syncedEpoch: 0,
+        syncedDurableIndex: 0,
         missedTicks: 0,
         strategy: parts.strategy,
         pauses: new Set(),
@@ -289,20 +296,34 @@ export class Cluster {
   }
 
   /**
-   * noteSyncedEpoch records the epoch of a replica whose Ready is synced. It
-   * runs between ready() and advance(), when the replica may not be called:
-   * its status from just before ready() stands for the state that Ready holds.
+   * noteSyncedEpoch records the epoch and the durable index of a replica whose
+   * Ready is synced. It runs between ready() and advance(), when the replica
+   * may not be called: its status from just before ready() stands for the
+   * state that Ready holds.
    */
   private noteSyncedEpoch(node: ReplicaNode): void {
-    if (node.lastStatus !== undefined) node.syncedEpoch = Math.max(node.syncedEpoch, node.lastStatus.epoch);
+    if (node.lastStatus === undefined) return;
+    node.syncedEpoch = Math.max(node.syncedEpoch, node.lastStatus.epoch);
+    node.syncedDurableIndex = Math.max(node.syncedDurableIndex, node.lastStatus.durableIndex ?? 0);
   }
 
-  /** checkRecoveredEpoch flags a restarted replica that recovered an epoch below one it had synced: its storage lost a synced write. */
+  /**
+   * checkRecoveredEpoch flags a restarted replica that recovered an epoch, or
+   * a snapshot or stable checkpoint, below one it had synced: its storage lost
+   * a synced write. The second catches a lost write that no single crash can
+   * show in the history, such as a PBFT replica's, which is within f.
+   */
   private checkRecoveredEpoch(node: ReplicaNode, host: ReplicaHost<unknown>): void {
     if (node.strategy !== undefined) return; // a Byzantine replica's claims prove nothing
-    const epoch = host.status().epoch;
+    const { epoch, durableIndex = 0 } = host.status();
     if (epoch < node.syncedEpoch) {
       this.context.violation("durable-epoch", `replica ${node.id} restarted in epoch ${epoch}, below epoch ${node.syncedEpoch}, which it had synced before the crash: a synced write was lost`);
+    }
+    if (durableIndex < node.syncedDurableIndex) {
+      this.context.violation(
+        "durable-snapshot",
+        `replica ${node.id} restarted with its snapshot or stable checkpoint at ${durableIndex}, below ${node.syncedDurableIndex}, which it had synced before the crash: a synced write was lost`,
+      );
     }
   }
 
