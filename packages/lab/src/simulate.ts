@@ -1,3 +1,4 @@
+import type { HistorySummary } from "@concord/check";
 import type { InvariantViolation, ProtocolOptions } from "@concord/core";
 import { type SimulationOptions, type SimulationResult, runSimulation } from "@concord/sim";
 
@@ -41,11 +42,8 @@ export interface SimulationReport {
 /** SimulateOptions select one run: the simulator's options, with a built-in scenario named or a scenario object (from a file). */
 export type SimulateOptions = SimulationOptions;
 
-/** Verdict is what the linearizability check said of a history. */
-export interface HistoryVerdict {
-  readonly linearizable: boolean | null;
-  readonly summary: string;
-}
+/** HistoryVerdict is what the linearizability check said of a history: @concord/check's one-line summary of it. */
+export type HistoryVerdict = HistorySummary;
 
 /** HistoryChecker checks a run's history; the front ends plug in `checkRun`, @concord/check's checker within a step budget. */
 export type HistoryChecker = (result: SimulationResult) => HistoryVerdict;
