@@ -71,4 +71,13 @@ export {
   clientAnswerOf,
 } from "./client-wire.ts";
 export { type SoloMessage, soloCodec } from "./solo/messages.ts";
-export { solo, SoloReplica, createSoloClient, soloOptionsSchema, type SoloOptions, type SoloRejectionReason } from "./solo/solo.ts";
+export {
+  solo,
+  SoloReplica,
+  SoloClient,
+  createSoloClient,
+  createSoloMonitors,
+  soloOptionsSchema,
+  type SoloOptions,
+  type SoloRejectionReason,
+} from "./solo/solo.ts";

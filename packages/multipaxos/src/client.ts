@@ -3,12 +3,19 @@ import type { MultiPaxosMessage } from "./messages.ts";
 import { multiPaxosOptionsSchema } from "./options.ts";
 
 /**
- * createMultiPaxosClient builds the Multi-Paxos client: core's LeaderClient,
- * which speaks core's client wire, sends to the believed leader, follows
- * notLeader hints and retries the same (session, sequence) elsewhere on
- * timeout, with the patience Multi-Paxos's options configure.
+ * MultiPaxosClient is Multi-Paxos's client: core's LeaderClient, which speaks
+ * core's client wire, sends to the believed leader, follows notLeader hints and
+ * retries the same (session, sequence) elsewhere on timeout, with the patience
+ * Multi-Paxos's options configure.
  */
-export function createMultiPaxosClient(context: ClientContext): LeaderClient<MultiPaxosMessage> {
-  const options = parseConfig(multiPaxosOptionsSchema, context.options, "multipaxos");
-  return new LeaderClient<MultiPaxosMessage>(context, { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks });
+export class MultiPaxosClient extends LeaderClient<MultiPaxosMessage> {
+  constructor(context: ClientContext) {
+    const options = parseConfig(multiPaxosOptionsSchema, context.options, "multipaxos");
+    super(context, { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks });
+  }
+}
+
+/** createMultiPaxosClient builds a {@link MultiPaxosClient}. */
+export function createMultiPaxosClient(context: ClientContext): MultiPaxosClient {
+  return new MultiPaxosClient(context);
 }

@@ -4,7 +4,7 @@
 // the durable records, the monitor on its own) are in @concord/multipaxos/internals.
 export { multipaxos } from "./algorithm.ts";
 export { MultiPaxosReplica, type MultiPaxosRole, type MultiPaxosCounters, type ReconfigureResult, type AcceptedValue } from "./replica.ts";
-export { createMultiPaxosClient } from "./client.ts";
+export { MultiPaxosClient, createMultiPaxosClient } from "./client.ts";
 export { multiPaxosOptionsSchema, type MultiPaxosOptions } from "./options.ts";
 export { createMultiPaxosMonitors } from "./monitor.ts";
 export { type Ballot } from "./ballot.ts";

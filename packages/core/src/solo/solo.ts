@@ -3,6 +3,7 @@ import type { AlgorithmDefinition, ClientContext, ReplicaContext } from "../algo
 import { parseConfig } from "../config.ts";
 import { LeaderClient } from "../leader-client.ts";
 import type { NodeId } from "../ids.ts";
+import type { InvariantMonitor } from "../monitor.ts";
 import type { Outbound, Ready, Replica, ReplicaStatus } from "../replica.ts";
 import { SessionStateMachine } from "../sessions.ts";
 import { CorruptionError, assert } from "../errors.ts";
@@ -160,10 +161,26 @@ function decodeSnapshot(bytes: Uint8Array): { applied: number; state: Uint8Array
   return { applied, state: bytes.subarray(8) };
 }
 
-/** createSoloClient builds the client of solo: the shared leader-based client with one replica and solo's patience. */
-export function createSoloClient(context: ClientContext): LeaderClient<SoloMessage> {
-  const options = parseConfig(soloOptionsSchema, context.options, "solo");
-  return new LeaderClient<SoloMessage>(context, { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks });
+/** SoloClient is solo's client: the shared leader-based client, with one replica to send to and solo's patience. */
+export class SoloClient extends LeaderClient<SoloMessage> {
+  constructor(context: ClientContext) {
+    const options = parseConfig(soloOptionsSchema, context.options, "solo");
+    super(context, { retryTicks: options.clientRetryTicks, giveUpTicks: options.clientGiveUpTicks });
+  }
+}
+
+/** createSoloClient builds a {@link SoloClient}. */
+export function createSoloClient(context: ClientContext): SoloClient {
+  return new SoloClient(context);
+}
+
+/**
+ * createSoloMonitors returns solo's safety monitors for one run: none, since a
+ * single replica has no peer to disagree with (its log is the order), and the
+ * history's linearizability check covers what it answers.
+ */
+export function createSoloMonitors(): InvariantMonitor<SoloMessage>[] {
+  return [];
 }
 
 /** solo is the unreplicated baseline's {@link AlgorithmDefinition}. */
@@ -177,7 +194,7 @@ export const solo: AlgorithmDefinition<SoloMessage> = {
   faultsTolerated: () => 0,
   createReplica: (context) => new SoloReplica(context),
   createClient: (context) => createSoloClient(context),
-  createMonitors: () => [],
+  createMonitors: () => createSoloMonitors(),
   byzantineStrategies: [],
   analyticMessagesPerOp: () => 2,
   oneWayDelaysPerOp: 2,
