@@ -17,6 +17,18 @@ export interface MutantHeader {
   readonly testName: string | undefined;
   /** env holds the `Env:` variables set for the run. */
   readonly env: Readonly<Record<string, string>>;
+  /**
+   * swarm lists the `Swarm:` runs (`<algo>` or `<algo>:<nodes>`) that
+   * `--swarm` uses to look for the bug by random simulation; empty means the
+   * project's own algorithm when the project is one, else none.
+   */
+  readonly swarm: readonly SwarmTarget[];
+}
+
+/** SwarmTarget is one algorithm (and cluster size, undefined for its default) a swarm of a mutant runs. */
+export interface SwarmTarget {
+  readonly algo: string;
+  readonly nodes: number | undefined;
 }
 
 /** Mutant is one planted bug: a patch whose tests live in a vitest project. */
@@ -52,6 +64,7 @@ export function parseMutantHeader(patch: string): MutantHeader {
   const tests: string[] = [];
   let testName: string | undefined;
   const env: Record<string, string> = {};
+  const swarm: SwarmTarget[] = [];
   for (const line of lines) {
     const match = /^([A-Za-z-]+):\s*(.*)$/.exec(line.trim());
     if (match === null) continue;
@@ -73,9 +86,27 @@ export function parseMutantHeader(patch: string): MutantHeader {
           env[pair.slice(0, at)] = pair.slice(at + 1);
         }
         break;
+      case "swarm":
+        for (const item of value.split(/\s+/).filter((part) => part !== "")) swarm.push(parseSwarmTarget(item));
+        break;
     }
   }
-  return { description, tests, testName, env };
+  return { description, tests, testName, env, swarm };
+}
+
+function parseSwarmTarget(item: string): SwarmTarget {
+  const match = /^([a-z][a-z0-9-]*)(?::([1-9][0-9]*))?$/.exec(item);
+  if (match === null) throw new Error(`Swarm: expected <algo> or <algo>:<nodes>, got "${item}"`);
+  return { algo: match[1] as string, nodes: match[2] === undefined ? undefined : Number(match[2]) };
+}
+
+/** swarmAlgorithms are the projects whose mutants a swarm looks for by default: each is a registered algorithm of the same name. */
+const swarmAlgorithms: readonly string[] = ["raft", "multipaxos", "pbft"];
+
+/** swarmTargets are the swarms that look for a mutant: the header's `Swarm:` line, else the project's own algorithm. */
+export function swarmTargets(mutant: Mutant): readonly SwarmTarget[] {
+  if (mutant.header.swarm.length > 0) return mutant.header.swarm;
+  return swarmAlgorithms.includes(mutant.project) ? [{ algo: mutant.project, nodes: undefined }] : [];
 }
 
 /** listMutants finds every `scripts/mutants/<project>/<name>.patch`, sorted by id. */
@@ -183,6 +214,59 @@ export async function runMutant(scratch: string, repoRoot: string, mutant: Mutan
   }
 }
 
+/** SwarmPlan says how many seeds (from seed 1) a swarm of each target runs, and on how many worker threads. */
+export interface SwarmPlan {
+  readonly seeds: number;
+  readonly jobs: number;
+}
+
+/**
+ * runMutantSwarm applies one patch to a scratch copy and runs `concord swarm`
+ * (the chaos scenario, options drawn from each seed) for each of its targets
+ * there: caught when some seed breaks a guarantee, missed when every seed of
+ * every target keeps them all. It answers whether random simulation, not a
+ * test written for the bug, finds it. A mutant with no target is an error.
+ */
+export async function runMutantSwarm(scratch: string, repoRoot: string, mutant: Mutant, plan: SwarmPlan): Promise<MutantVerdict> {
+  const startedMs = performance.now();
+  const verdict = (kind: MutantVerdict["kind"], detail: string): MutantVerdict => ({ mutant, kind, detail, seconds: (performance.now() - startedMs) / 1000 });
+  const targets = swarmTargets(mutant);
+  if (targets.length === 0) return verdict("error", "no algorithm to swarm: the project is not one, and the header has no Swarm: line");
+  const patchPath = join(repoRoot, mutant.path);
+  const notApplying = applyError(scratch, patchPath);
+  if (notApplying !== undefined) return verdict("error", `does not apply: ${notApplying}`);
+  execFileSync("git", ["apply", patchPath], { cwd: scratch, stdio: "ignore" });
+  try {
+    const looked: string[] = [];
+    for (const target of targets) {
+      const args = [join(scratch, "node_modules/tsx/dist/cli.mjs"), "packages/cli/src/main.ts", "swarm", "--algo", target.algo, "--seeds", String(plan.seeds), "--jobs", String(plan.jobs), "--json"];
+      if (target.nodes !== undefined) args.push("--nodes", String(target.nodes));
+      const exit = await run(process.execPath, args, scratch, process.env);
+      const name = `${target.algo}${target.nodes === undefined ? "" : ` n=${target.nodes}`}`;
+      if (exit.timedOut) return verdict("error", `the swarm of ${name} ran longer than ${mutantTimeoutMs / 60_000} minutes`);
+      let result: SwarmJson;
+      try {
+        result = JSON.parse(exit.stdout) as SwarmJson;
+      } catch {
+        return verdict("error", `the swarm of ${name} printed no report (exit ${exit.code}): ${exit.stderr.trim().split("\n").slice(-3).join(" / ")}`);
+      }
+      const first = result.failures[0];
+      if (first !== undefined) {
+        return verdict("caught", `${name}: ${result.failures.length} of ${plan.seeds} seeds failed, first seed ${first.seed}: ${first.problems[0] ?? "?"}`);
+      }
+      looked.push(name);
+    }
+    return verdict("missed", `every seed kept every guarantee (${looked.join(", ")}; seeds 1..${plan.seeds})`);
+  } finally {
+    execFileSync("git", ["apply", "-R", patchPath], { cwd: scratch, stdio: "ignore" });
+  }
+}
+
+/** SwarmJson is the part of `concord swarm --json` the verdict reads. */
+interface SwarmJson {
+  readonly failures: readonly { readonly seed: number; readonly problems: readonly string[] }[];
+}
+
 /** VitestJsonReport is the part of vitest's JSON report the verdict reads. */
 interface VitestJsonReport {
   readonly numTotalTests: number;
@@ -205,11 +289,11 @@ function judge(report: VitestJsonReport, verdict: (kind: MutantVerdict["kind"], 
   return verdict("missed", `all ${report.numPassedTests} tests passed`);
 }
 
-function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stderr: string; timedOut: boolean }> {
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, env, timeout: mutantTimeoutMs, maxBuffer: 256 << 20 }, (error, _stdout, stderr) => {
+    execFile(command, args, { cwd, env, timeout: mutantTimeoutMs, maxBuffer: 256 << 20 }, (error, stdout, stderr) => {
       const timedOut = error !== null && (error as { killed?: boolean }).killed === true;
-      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stderr, timedOut });
+      resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr, timedOut });
     });
   });
 }

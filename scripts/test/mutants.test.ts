@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { applyError, listMutants, parseMutantHeader, vitestProjects } from "../mutants/mutants.ts";
+import { type Mutant, applyError, listMutants, parseMutantHeader, swarmTargets, vitestProjects } from "../mutants/mutants.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const mutants = listMutants(repoRoot);
@@ -32,6 +32,7 @@ describe("a mutant's header", () => {
         "Tests: packages/raft/test/c.test.ts",
         "Test-name: persists its vote",
         "Env: CONCORD_SEEDS=20 X=1",
+        "Swarm: raft multipaxos:5",
         "",
         "diff --git a/x.ts b/x.ts",
         "Tests: packages/raft/test/not-a-header.test.ts",
@@ -42,11 +43,29 @@ describe("a mutant's header", () => {
       tests: ["packages/raft/test/a.test.ts", "packages/raft/test/b.test.ts", "packages/raft/test/c.test.ts"],
       testName: "persists its vote",
       env: { CONCORD_SEEDS: "20", X: "1" },
+      swarm: [
+        { algo: "raft", nodes: undefined },
+        { algo: "multipaxos", nodes: 5 },
+      ],
     });
   });
 
   test("is optional: a bare diff runs the whole project", () => {
-    expect(parseMutantHeader("diff --git a/x.ts b/x.ts\n")).toEqual({ description: "", tests: [], testName: undefined, env: {} });
+    expect(parseMutantHeader("diff --git a/x.ts b/x.ts\n")).toEqual({ description: "", tests: [], testName: undefined, env: {}, swarm: [] });
+  });
+
+  test("refuses a Swarm entry that is not <algo> or <algo>:<nodes>", () => {
+    expect(() => parseMutantHeader("Swarm: raft:0\ndiff --git a/x b/x\n")).toThrow(/Swarm: expected <algo> or <algo>:<nodes>, got "raft:0"/);
+  });
+
+  test("swarms a protocol project's own algorithm unless the header names others, and nothing for a project that is not one", () => {
+    const mutant = (project: string, swarm: string): Mutant => ({ id: `${project}/x`, project, name: "x", path: "x.patch", header: parseMutantHeader(`${swarm}diff --git a/x b/x\n`) });
+    expect(swarmTargets(mutant("pbft", ""))).toEqual([{ algo: "pbft", nodes: undefined }]);
+    expect(swarmTargets(mutant("core", ""))).toEqual([]);
+    expect(swarmTargets(mutant("core", "Swarm: solo raft:5\n"))).toEqual([
+      { algo: "solo", nodes: undefined },
+      { algo: "raft", nodes: 5 },
+    ]);
   });
 
   test("refuses an Env entry that is not NAME=value", () => {
