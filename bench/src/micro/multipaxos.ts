@@ -50,7 +50,7 @@ export function register(bench: Bench): void {
     single.propose(1, command);
   });
   // The 64 requests are stepped before the leader's Ready, as a runtime steps messages that arrive together: one slot.
-  const batched = new InProcessCluster(3, { maxBatchCommands: 64 });
+  const batched = new InProcessCluster(3, { batchCommandsMax: 64 });
   bench.add("multipaxos: 3 nodes in one process, 64 proposals stepped together (one batched slot)", () => {
     batched.propose(64, command);
   });

@@ -2,7 +2,7 @@ import { ConfigError, unreachable, type History, type HistoryOperation } from "@
 import { buildEvidence } from "./evidence.ts";
 import type { Model, Partition } from "./model.ts";
 import { searchLinearization } from "./search.ts";
-import { defaultMaxSteps, defaultWallClockLimitMs, type CheckOptions, type UnknownLimit, type Verdict } from "./verdict.ts";
+import { stepsMaxDefault, wallClockLimitMsDefault, type CheckOptions, type UnknownLimit, type Verdict } from "./verdict.ts";
 
 /**
  * checkHistory decides whether `history` is linearizable with respect to
@@ -15,7 +15,7 @@ import { defaultMaxSteps, defaultWallClockLimitMs, type CheckOptions, type Unkno
  * operations that never completed) may have happened at any time after their
  * invocation, with any output. The history is split by `model.partition` and
  * each part is searched apart, smallest first, within one step budget
- * (`maxSteps`, summed over the parts), so that the verdict depends on the
+ * (`stepsMax`, summed over the parts), so that the verdict depends on the
  * history alone; when the budget runs out before a violation is found the
  * verdict is "unknown" with limit "step budget". A wall-clock limit
  * (`wallClockLimitMs`) is kept as a safety net and reported apart.
@@ -25,14 +25,14 @@ import { defaultMaxSteps, defaultWallClockLimitMs, type CheckOptions, type Unkno
  */
 export function checkHistory<S, I, O>(model: Model<S, I, O>, history: History<I, O>, options: CheckOptions = {}): Verdict {
   const now = (): number => performance.now();
-  const maxSteps = options.maxSteps ?? defaultMaxSteps;
-  if (!Number.isSafeInteger(maxSteps) || maxSteps < 0) throw new ConfigError("maxSteps", `must be a non-negative integer (got ${maxSteps})`);
-  const wallClockLimitMs = options.wallClockLimitMs ?? options.budgetMs ?? defaultWallClockLimitMs;
+  const stepsMax = options.stepsMax ?? stepsMaxDefault;
+  if (!Number.isSafeInteger(stepsMax) || stepsMax < 0) throw new ConfigError("stepsMax", `must be a non-negative integer (got ${stepsMax})`);
+  const wallClockLimitMs = options.wallClockLimitMs ?? options.budgetMs ?? wallClockLimitMsDefault;
   const deadlineMs = now() + wallClockLimitMs;
   const parts = preparePartitions(model, history);
   let steps = 0;
   for (const part of parts) {
-    const outcome = searchLinearization(model, part.history, maxSteps - steps, deadlineMs, now);
+    const outcome = searchLinearization(model, part.history, stepsMax - steps, deadlineMs, now);
     steps += outcome.steps;
     switch (outcome.kind) {
       case "linearizable":
@@ -43,7 +43,7 @@ export function checkHistory<S, I, O>(model: Model<S, I, O>, history: History<I,
         const limit = unknownLimits[outcome.why];
         const what =
           outcome.why === "steps"
-            ? `the step budget of ${maxSteps} steps ran out`
+            ? `the step budget of ${stepsMax} steps ran out`
             : outcome.why === "time"
               ? `the wall-clock safety net of ${wallClockLimitMs / 1000} s ran out (this verdict depends on the machine)`
               : "the search's memory limit was reached";

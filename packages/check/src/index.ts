@@ -6,8 +6,8 @@ export {
   type Evidence,
   type EvidenceOperation,
   type CheckOptions,
-  defaultMaxSteps,
-  defaultWallClockLimitMs,
+  stepsMaxDefault,
+  wallClockLimitMsDefault,
   defaultBudgetMs,
 } from "./verdict.ts";
 export { checkHistory } from "./checker.ts";

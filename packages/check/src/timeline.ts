@@ -62,7 +62,7 @@ export function renderTimeline<S, I, O>(model: Model<S, I, O>, history: History<
     body.push(`<div class="region" style="left:calc(var(--u)*${from});width:calc(var(--u)*${to - from} + 2px);height:${top}px"></div>`);
   }
   const axis = axisLabels(columns);
-  const defaultUnitPx = Math.max(2, Math.min(40, Math.floor(1600 / Math.max(1, endColumn))));
+  const unitPxDefault = Math.max(2, Math.min(40, Math.floor(1600 / Math.max(1, endColumn))));
   const summary = verdictSummary(verdict);
 
   return `<!doctype html>
@@ -71,7 +71,7 @@ export function renderTimeline<S, I, O>(model: Model<S, I, O>, history: History<
 <meta charset="utf-8">
 <title>${escapeHtml(title)}</title>
 <style>
-:root { --u: ${defaultUnitPx}px; }
+:root { --u: ${unitPxDefault}px; }
 body { font: 13px system-ui, sans-serif; margin: 16px; color: #222; }
 h1 { font-size: 18px; margin: 0 0 8px; }
 .verdict { font-weight: 600; }
@@ -102,7 +102,7 @@ pre { background: #f6f8fa; padding: 8px; overflow-x: auto; }
 ${verdict.kind === "not-linearizable" ? `<pre>${escapeHtml(verdict.evidence.text)}</pre>` : ""}
 <div>${history.length} operations, ${rows.length} clients, ${parts.length} part(s). Blue: completed; hatched: outcome unknown (may take effect any time after its start); grey: failed (did not happen)${verdict.kind === "not-linearizable" ? "; red: the evidence and the failing region" : ""}.</div>
 <div class="controls">
-<label>zoom <input id="zoom" type="range" min="1" max="60" value="${defaultUnitPx}"></label>
+<label>zoom <input id="zoom" type="range" min="1" max="60" value="${unitPxDefault}"></label>
 <label>show <select id="part"><option value="all">every part</option>${parts.map((label, index) => `<option value="${index}">${escapeHtml(label)}</option>`).join("")}</select></label>
 </div>
 <div class="scroll"><div class="canvas">

@@ -68,15 +68,15 @@ export type Verdict =
 /** CheckOptions tune a check. */
 export interface CheckOptions {
   /**
-   * maxSteps is the search's budget, in steps summed over every part of the
-   * history (default {@link defaultMaxSteps}). A step is one visit of a search
+   * stepsMax is the search's budget, in steps summed over every part of the
+   * history (default {@link stepsMaxDefault}). A step is one visit of a search
    * node; past the budget the verdict is "unknown" with limit "step budget".
    * The budget makes the verdict a function of the history alone.
    */
-  readonly maxSteps?: number;
+  readonly stepsMax?: number;
   /**
    * wallClockLimitMs is the safety net: the wall-clock time after which the
-   * search stops whatever its step budget (default {@link defaultWallClockLimitMs}).
+   * search stops whatever its step budget (default {@link wallClockLimitMsDefault}).
    * A verdict it cuts short is "unknown" with limit "wall-clock safety net",
    * and depends on the machine.
    */
@@ -84,25 +84,25 @@ export interface CheckOptions {
   /**
    * budgetMs is the old name of {@link CheckOptions.wallClockLimitMs}, kept for
    * callers written before the step budget; `wallClockLimitMs` wins when both are given.
-   * @deprecated use wallClockLimitMs (the safety net) or maxSteps (the deterministic budget).
+   * @deprecated use wallClockLimitMs (the safety net) or stepsMax (the deterministic budget).
    */
   readonly budgetMs?: number;
 }
 
 /**
- * defaultMaxSteps is the step budget when {@link CheckOptions.maxSteps} is not
+ * stepsMaxDefault is the step budget when {@link CheckOptions.stepsMax} is not
  * given: 50 million steps, about 40 to 60 s of search on the 2-core machine
  * the figures in docs/checker.md come from (about a million steps a second
  * on hard histories). A simulated run's history takes thousands.
  */
-export const defaultMaxSteps = 50_000_000;
+export const stepsMaxDefault = 50_000_000;
 
-/** defaultWallClockLimitMs is the wall-clock safety net when {@link CheckOptions.wallClockLimitMs} is not given: 10 minutes. */
-export const defaultWallClockLimitMs = 600_000;
+/** wallClockLimitMsDefault is the wall-clock safety net when {@link CheckOptions.wallClockLimitMs} is not given: 10 minutes. */
+export const wallClockLimitMsDefault = 600_000;
 
 /**
  * defaultBudgetMs was the wall-clock budget before the step budget; it now
- * equals {@link defaultWallClockLimitMs}.
- * @deprecated use defaultWallClockLimitMs or defaultMaxSteps.
+ * equals {@link wallClockLimitMsDefault}.
+ * @deprecated use wallClockLimitMsDefault or stepsMaxDefault.
  */
-export const defaultBudgetMs = defaultWallClockLimitMs;
+export const defaultBudgetMs = wallClockLimitMsDefault;

@@ -19,29 +19,29 @@ describe("the step budget", () => {
     expect(verdict.steps).toBeGreaterThan(10_000);
   });
 
-  it("stops at exactly maxSteps: the steps the search needs suffice, one fewer gives 'unknown (step budget)'", () => {
+  it("stops at exactly stepsMax: the steps the search needs suffice, one fewer gives 'unknown (step budget)'", () => {
     const needed = checkKvHistory(history).steps;
-    expect(checkKvHistory(history, { maxSteps: needed }).kind).toBe("linearizable");
-    const short = unknown(checkKvHistory(history, { maxSteps: needed - 1 }));
+    expect(checkKvHistory(history, { stepsMax: needed }).kind).toBe("linearizable");
+    const short = unknown(checkKvHistory(history, { stepsMax: needed - 1 }));
     expect(short.limit).toBe("step budget");
     expect(short.steps).toBe(needed - 1);
     expect(short.reason).toContain(`the step budget of ${needed - 1} steps ran out`);
   });
 
   it("gives the same verdict, word for word, however slow the machine (a wall-clock net far away never fires)", () => {
-    const first = checkKvHistory(history, { maxSteps: 5_000 });
+    const first = checkKvHistory(history, { stepsMax: 5_000 });
     // A busy loop between the runs stands in for a slower machine: the verdict must not move.
     let spin = 0;
     for (let i = 0; i < 5_000_000; i++) spin = (spin + i) % 7;
     expect(spin).toBeGreaterThanOrEqual(0);
-    const second = checkKvHistory(history, { maxSteps: 5_000, wallClockLimitMs: 600_000 });
+    const second = checkKvHistory(history, { stepsMax: 5_000, wallClockLimitMs: 600_000 });
     expect(second).toEqual(first);
     expect(unknown(first).limit).toBe("step budget");
   });
 
   it("refuses a budget that is not a non-negative integer, naming it", () => {
-    expect(() => checkKvHistory(history, { maxSteps: 1.5 })).toThrow(/maxSteps/);
-    expect(() => checkKvHistory(history, { maxSteps: -1 })).toThrow(/maxSteps/);
+    expect(() => checkKvHistory(history, { stepsMax: 1.5 })).toThrow(/stepsMax/);
+    expect(() => checkKvHistory(history, { stepsMax: -1 })).toThrow(/stepsMax/);
   });
 });
 
@@ -58,6 +58,6 @@ describe("the wall-clock safety net", () => {
   });
 
   it("gives way to the step budget when that runs out first", () => {
-    expect(unknown(checkKvHistory(history, { maxSteps: 100, wallClockLimitMs: 0 })).limit).toBe("step budget");
+    expect(unknown(checkKvHistory(history, { stepsMax: 100, wallClockLimitMs: 0 })).limit).toBe("step budget");
   });
 });

@@ -123,7 +123,7 @@ describe("a chaos run with swarm options", () => {
 
   it("prints a failing run's replay command with every option it drew, and that command replays the run", () => {
     // A run cut off at 700 ms of virtual time cannot finish a workload spread over a second: a failing chaos run on demand.
-    const scenario = { name: "short-chaos", description: "", chaos: true, maxVirtualMs: 700, workload: { ops: 20, spreadMs: 1000 } };
+    const scenario = { name: "short-chaos", description: "", chaos: true, virtualMsMax: 700, workload: { ops: 20, spreadMs: 1000 } };
     const io = captureIo({ "chaos.json": JSON.stringify(scenario) });
     expect(runCli(["sim", "--algo", "raft", "--nodes", "3", "--scenario-file", "chaos.json", "--seed", "4", "--option", "preVote=false", "--json"], io)).toBe(1);
     const report = JSON.parse(io.out) as { drawnOptions: Record<string, unknown>; options: Record<string, unknown> };
@@ -140,7 +140,7 @@ describe("a chaos run with swarm options", () => {
   });
 
   it("gives concord swarm's failing seeds replay commands with the options they drew", async () => {
-    const scenario = { name: "short-chaos", description: "", chaos: true, maxVirtualMs: 700, workload: { ops: 20, spreadMs: 1000 } };
+    const scenario = { name: "short-chaos", description: "", chaos: true, virtualMsMax: 700, workload: { ops: 20, spreadMs: 1000 } };
     const io = captureIo({ "chaos.json": JSON.stringify(scenario) });
     expect(await runCli(["swarm", "--algo", "raft", "--nodes", "3", "--scenario-file", "chaos.json", "--seeds", "1", "--first-seed", "4", "--jobs", "1"], io)).toBe(1);
     const drawn = swarmOptions(algorithmNamed("raft"), 4, true, {}).drawn;

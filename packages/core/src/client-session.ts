@@ -5,16 +5,16 @@ import { dropped, type Rejection } from "./results.ts";
 import type { Rng } from "./rng.ts";
 
 /**
- * maxSequence is the last sequence number a session may use: the widest
+ * sequenceMax is the last sequence number a session may use: the widest
  * integer every width agrees on (uint64 on the wire and on disk, a JavaScript
  * number in memory). A client that has used it refuses further requests
  * (see {@link ClientSession.next}) rather than wrap; a new client object opens
  * a new session and numbers from 1 again.
  */
-export const maxSequence = Number.MAX_SAFE_INTEGER;
+export const sequenceMax = Number.MAX_SAFE_INTEGER;
 
-/** maxSessionKey is the largest session key: keys are 53-bit, in [1, 2^53 - 1]. */
-export const maxSessionKey = Number.MAX_SAFE_INTEGER;
+/** sessionKeyMax is the largest session key: keys are 53-bit, in [1, 2^53 - 1]. */
+export const sessionKeyMax = Number.MAX_SAFE_INTEGER;
 
 /**
  * drawSessionKey draws a session key uniformly from [1, 2^53 - 1]. Two client
@@ -33,9 +33,9 @@ export function drawSessionKey(rng: Rng): number {
 const sessionStartSchema = z
   .object({
     /** session pins the session key (tests and simulator scenarios); drawn from the client's Rng when absent. */
-    session: z.number().int().min(1).max(maxSessionKey).optional(),
+    session: z.number().int().min(1).max(sessionKeyMax).optional(),
     /** firstSequence is the sequence of the client's first request, 1 unless a scenario starts near a width boundary. */
-    firstSequence: z.number().int().min(1).max(maxSequence).default(1),
+    firstSequence: z.number().int().min(1).max(sequenceMax).default(1),
   })
   .strict();
 
@@ -47,7 +47,7 @@ const sessionStartSchema = z
  * session and is never answered from its predecessor's cache.
  *
  * Invariant: sequences handed out increase by one from `firstSequence` and
- * never pass {@link maxSequence}.
+ * never pass {@link sequenceMax}.
  */
 export class ClientSession {
   /** key identifies the session in every replica's session table. */
@@ -63,7 +63,7 @@ export class ClientSession {
 
   /** next hands out the next sequence number, or the rejection of a session that has used its last one. */
   next(): { readonly sequence: number } | { readonly rejection: Rejection } {
-    if (this.nextSequence > maxSequence) {
+    if (this.nextSequence > sequenceMax) {
       return { rejection: dropped(`session ${this.key} has used its last sequence (2^53 - 1); open a new client for a new session`) };
     }
     return { sequence: this.nextSequence++ };

@@ -14,8 +14,8 @@ export {
 export { type Client, type ClientReady, type Completion, type SubmitOptions, type SubmitResult } from "./client.ts";
 export { type StateMachine } from "./state-machine.ts";
 export { RejectionCounter, type Rejections } from "./rejection-counter.ts";
-export { type ClientRequest, type Execution, SessionStateMachine, defaultMaxSessions } from "./sessions.ts";
-export { ClientSession, drawSessionKey, maxSequence, maxSessionKey } from "./client-session.ts";
+export { type ClientRequest, type Execution, SessionStateMachine, sessionsMaxDefault } from "./sessions.ts";
+export { ClientSession, drawSessionKey, sequenceMax, sessionKeyMax } from "./client-session.ts";
 export { ClientOutbox, type OutstandingRequest } from "./client-outbox.ts";
 export {
   type DurableState,
@@ -25,7 +25,7 @@ export {
   frameRecord,
   readRecordLog,
   recordHeaderBytes,
-  maxRecordBytes,
+  recordBytesMax,
 } from "./storage.ts";
 export { crc32 } from "./crc32.ts";
 export { type Crypto, bytesEqual } from "./crypto.ts";

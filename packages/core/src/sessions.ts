@@ -38,8 +38,8 @@ interface RetiredSession {
   readonly sequence: number;
 }
 
-/** defaultMaxSessions bounds the session table; the least recently used session is evicted past it. */
-export const defaultMaxSessions = 100_000;
+/** sessionsMaxDefault bounds the session table; the least recently used session is evicted past it. */
+export const sessionsMaxDefault = 100_000;
 
 /**
  * retiredPerSession bounds how many evicted sessions are remembered (as a
@@ -61,11 +61,11 @@ const retiredPerSession = 100;
  * key opens its session, whatever its sequence: the key stands in for the
  * thesis's RegisterClient, so no extra round trip is needed.
  *
- * Past `maxSessions`, the least recently used session is evicted, but its last
+ * Past `sessionsMax`, the least recently used session is evicted, but its last
  * sequence is remembered (retired): a late retry of a request it already
  * executed is then refused as stale (never applied twice, and its client
  * reports the outcome as indeterminate), while a newer request of that session
- * opens it again. Only past `maxSessions * 100` retired sessions is the oldest
+ * opens it again. Only past `sessionsMax * 100` retired sessions is the oldest
  * forgotten for good. Expiry is deterministic: recency is log order.
  *
  * A session belongs to the client id that opened it: a request of another
@@ -88,9 +88,9 @@ export class SessionStateMachine {
 
   constructor(
     private readonly application: StateMachine,
-    private readonly maxSessions: number = defaultMaxSessions,
+    private readonly sessionsMax: number = sessionsMaxDefault,
   ) {
-    assert(maxSessions > 0, "maxSessions must be positive");
+    assert(sessionsMax > 0, "sessionsMax must be positive");
   }
 
   /** execute runs a committed request at most once. */
@@ -111,7 +111,7 @@ export class SessionStateMachine {
       session.result = result;
     } else {
       this.sessions.set(request.session, { owner: request.clientId, sequence: request.sequence, result });
-      if (this.sessions.size > this.maxSessions) this.evictLeastRecentlyUsed();
+      if (this.sessions.size > this.sessionsMax) this.evictLeastRecentlyUsed();
     }
     return { kind: "applied", result };
   }
@@ -204,7 +204,7 @@ export class SessionStateMachine {
     const [victim, session] = oldest.value;
     this.sessions.delete(victim);
     this.retired.set(victim, { owner: session.owner, sequence: session.sequence });
-    if (this.retired.size > this.maxSessions * retiredPerSession) {
+    if (this.retired.size > this.sessionsMax * retiredPerSession) {
       const forgotten = this.retired.keys().next();
       if (forgotten.done !== true) this.retired.delete(forgotten.value);
     }

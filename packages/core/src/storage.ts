@@ -54,13 +54,13 @@ export interface Storage {
  */
 export const recordHeaderBytes = 12;
 
-/** maxRecordBytes bounds one record, so that a corrupted length cannot make recovery allocate gigabytes. */
-export const maxRecordBytes = 64 * 1024 * 1024;
+/** recordBytesMax bounds one record, so that a corrupted length cannot make recovery allocate gigabytes. */
+export const recordBytesMax = 64 * 1024 * 1024;
 
 /** frameRecord encodes one record as `length | crc32(length) | crc32(payload) | payload`, the format both runtimes write. */
 export function frameRecord(record: Uint8Array): Uint8Array {
   // Recovery would refuse a longer record as corruption.
-  assert(record.length <= maxRecordBytes, () => `record of ${record.length} bytes exceeds maxRecordBytes (${maxRecordBytes})`);
+  assert(record.length <= recordBytesMax, () => `record of ${record.length} bytes exceeds recordBytesMax (${recordBytesMax})`);
   const framed = new Uint8Array(recordHeaderBytes + record.length);
   const view = new DataView(framed.buffer);
   view.setUint32(0, record.length, true);
@@ -100,7 +100,7 @@ export function readRecordLog(bytes: Uint8Array, source = "log"): RecordLog {
     if (crc32(bytes, offset, offset + 4) !== headerCrc) {
       throw corruption(source, records.length, offset, `its header fails its CRC (length field ${length})`, remaining);
     }
-    if (length > maxRecordBytes) throw corruption(source, records.length, offset, `its length ${length} exceeds maxRecordBytes`, remaining);
+    if (length > recordBytesMax) throw corruption(source, records.length, offset, `its length ${length} exceeds recordBytesMax`, remaining);
     const end = offset + recordHeaderBytes + length;
     if (end > bytes.length) return torn;
     const expectedCrc = view.getUint32(offset + 8, true);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { ClientSession, ConfigError, LeaderClient, createRng, drawSessionKey, maxSequence, maxSessionKey, type ClientReplyMessage } from "@concord/core";
+import { ClientSession, ConfigError, LeaderClient, createRng, drawSessionKey, sequenceMax, sessionKeyMax, type ClientReplyMessage } from "@concord/core";
 import { bytes, clientContext, type SessionStart } from "./helpers.ts";
 
 const clientId = 1_000_000;
@@ -11,7 +11,7 @@ function session(start: SessionStart = {}, seed = 1): ClientSession {
 describe("ClientSession (thesis §6.3; issue 21, bugs 6 and 7)", () => {
   test("draws a key in [1, 2^53 - 1] from the client's Rng: a new client object under the same id gets a different one", () => {
     const keys = Array.from({ length: 200 }, (_, seed) => session({}, seed).key);
-    for (const key of keys) expect(Number.isSafeInteger(key) && key >= 1 && key <= maxSessionKey).toBe(true);
+    for (const key of keys) expect(Number.isSafeInteger(key) && key >= 1 && key <= sessionKeyMax).toBe(true);
     expect(new Set(keys).size).toBe(keys.length);
     // Keys use the whole width: some lie above 2^32.
     expect(keys.some((key) => key > 2 ** 32)).toBe(true);
@@ -32,9 +32,9 @@ describe("ClientSession (thesis §6.3; issue 21, bugs 6 and 7)", () => {
   });
 
   test("after 2^53 - 1 the session refuses further requests, and never wraps", () => {
-    const last = session({ firstSequence: maxSequence - 1 });
-    expect(last.next()).toEqual({ sequence: maxSequence - 1 });
-    expect(last.next()).toEqual({ sequence: maxSequence });
+    const last = session({ firstSequence: sequenceMax - 1 });
+    expect(last.next()).toEqual({ sequence: sequenceMax - 1 });
+    expect(last.next()).toEqual({ sequence: sequenceMax });
     for (let i = 0; i < 3; i++) {
       const refused = last.next();
       expect("rejection" in refused && refused.rejection.kind).toBe("dropped");
@@ -82,10 +82,10 @@ describe("LeaderClient sessions", () => {
   });
 
   test("refuses to submit past 2^53 - 1 instead of wrapping", () => {
-    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9, firstSequence: maxSequence }), timing);
-    expect(client.submit(bytes("c"), { readOnly: false })).toEqual({ kind: "accepted", sequence: maxSequence });
+    const client = new LeaderClient(clientContext(clientId, [0], 1, {}, { session: 9, firstSequence: sequenceMax }), timing);
+    expect(client.submit(bytes("c"), { readOnly: false })).toEqual({ kind: "accepted", sequence: sequenceMax });
     client.advance(client.ready()!);
-    client.step(0, reply(9, maxSequence));
+    client.step(0, reply(9, sequenceMax));
     client.advance(client.ready()!);
     const refused = client.submit(bytes("d"), { readOnly: false });
     expect(refused.kind).toBe("rejected");

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { CorruptionError, SessionStateMachine, defaultMaxSessions, type ClientRequest } from "@concord/core";
+import { CorruptionError, SessionStateMachine, sessionsMaxDefault, type ClientRequest } from "@concord/core";
 import { CountingKv, append, bytes, get, put, result } from "./helpers.ts";
 
 const alice = 1_000_000;
@@ -10,9 +10,9 @@ function request(clientId: number, sequence: number, command: Uint8Array): Clien
   return { clientId, session: clientId, sequence, command };
 }
 
-function sessionMachine(maxSessions?: number): { app: CountingKv; sessions: SessionStateMachine } {
+function sessionMachine(sessionsMax?: number): { app: CountingKv; sessions: SessionStateMachine } {
   const app = new CountingKv();
-  return { app, sessions: new SessionStateMachine(app, maxSessions) };
+  return { app, sessions: new SessionStateMachine(app, sessionsMax) };
 }
 
 describe("SessionStateMachine.execute", () => {
@@ -84,12 +84,12 @@ describe("SessionStateMachine.execute", () => {
 
   test("refuses a non-positive session bound", () => {
     expect(() => new SessionStateMachine(new CountingKv(), 0)).toThrow();
-    expect(defaultMaxSessions).toBeGreaterThan(0);
+    expect(sessionsMaxDefault).toBeGreaterThan(0);
   });
 });
 
 describe("SessionStateMachine eviction", () => {
-  test("holds at most maxSessions sessions, evicting the least recently used", () => {
+  test("holds at most sessionsMax sessions, evicting the least recently used", () => {
     const { sessions } = sessionMachine(3);
     sessions.execute(request(1, 1, put("a", "1")));
     sessions.execute(request(2, 1, put("b", "1")));

@@ -5,7 +5,7 @@ import {
   CorruptionError,
   crc32,
   frameRecord,
-  maxRecordBytes,
+  recordBytesMax,
   readRecordLog,
   recordHeaderBytes,
 } from "@concord/core";
@@ -82,9 +82,9 @@ describe("frameRecord", () => {
     expect(framed.subarray(recordHeaderBytes)).toEqual(payload);
   });
 
-  test("refuses a record larger than maxRecordBytes, which recovery could not read back", () => {
+  test("refuses a record larger than recordBytesMax, which recovery could not read back", () => {
     // A fake record: only its length is read before the check.
-    const huge = { length: maxRecordBytes + 1 } as unknown as Uint8Array;
+    const huge = { length: recordBytesMax + 1 } as unknown as Uint8Array;
     expect(() => frameRecord(huge)).toThrow(AssertionError);
   });
 });
@@ -224,13 +224,13 @@ describe("readRecordLog", () => {
     expect(refused).toBeGreaterThan(0);
   });
 
-  test("refuses a checked header whose length exceeds maxRecordBytes rather than allocating it", () => {
+  test("refuses a checked header whose length exceeds recordBytesMax rather than allocating it", () => {
     const { bytes } = framedLog(sampleRecords.slice(0, 2));
     const header = new Uint8Array(recordHeaderBytes);
     const view = new DataView(header.buffer);
-    view.setUint32(0, maxRecordBytes + 1, true);
+    view.setUint32(0, recordBytesMax + 1, true);
     view.setUint32(4, crc32(header, 0, 4), true);
-    expect(() => readRecordLog(concat([bytes, header, new Uint8Array(16)]))).toThrow(/exceeds maxRecordBytes/);
+    expect(() => readRecordLog(concat([bytes, header, new Uint8Array(16)]))).toThrow(/exceeds recordBytesMax/);
   });
 
   test("refuses a corrupted length in the middle instead of dropping every later record as a torn tail", () => {

@@ -1,19 +1,19 @@
-import { defaultMaxSteps, defaultWallClockLimitMs, summarizeKvHistory } from "@concord/check";
+import { stepsMaxDefault, wallClockLimitMsDefault, summarizeKvHistory } from "@concord/check";
 import type { HistoryChecker } from "./simulate.ts";
 
 /**
- * checkRunMaxSteps is the step budget of the linearizability check of one
+ * checkRunStepsMax is the step budget of the linearizability check of one
  * simulated run. The budget is in search steps, not time, so that a run's
  * verdict (and `concord sim --json`) is the same on any machine.
  */
-export const checkRunMaxSteps = defaultMaxSteps;
+export const checkRunStepsMax = stepsMaxDefault;
 
 /**
  * checkRunWallClockLimitMs is the check's wall-clock safety net: far above what
  * the step budget takes, it fires only on a machine so slow or loaded that the
  * budget would take more than ten minutes, and the verdict then says so.
  */
-export const checkRunWallClockLimitMs = defaultWallClockLimitMs;
+export const checkRunWallClockLimitMs = wallClockLimitMsDefault;
 
 /**
  * checkRun is the checker every `concord sim` run and benchmark row goes
@@ -22,4 +22,4 @@ export const checkRunWallClockLimitMs = defaultWallClockLimitMs;
  * the limit that stopped the search: `unknown (step budget)` is
  * deterministic, `unknown (wall-clock safety net)` is not.
  */
-export const checkRun: HistoryChecker = (result) => summarizeKvHistory(result.history, { maxSteps: checkRunMaxSteps, wallClockLimitMs: checkRunWallClockLimitMs });
+export const checkRun: HistoryChecker = (result) => summarizeKvHistory(result.history, { stepsMax: checkRunStepsMax, wallClockLimitMs: checkRunWallClockLimitMs });

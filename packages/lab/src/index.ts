@@ -4,7 +4,7 @@
 export { algorithms, algorithmNames, findAlgorithm, isBaseline, clusterSizes } from "./algorithms.ts";
 export { simulate, type SimulationReport, type SimulateOptions, type HistoryChecker, type HistoryVerdict } from "./simulate.ts";
 export { brokenGuarantees, type JudgeReportOptions } from "./broken-guarantees.ts";
-export { checkRun, checkRunMaxSteps, checkRunWallClockLimitMs } from "./check-run.ts";
+export { checkRun, checkRunStepsMax, checkRunWallClockLimitMs } from "./check-run.ts";
 export { applicability, crashLikeStrategies, type Applicability, type ApplicabilityQuestion } from "./applicability.ts";
 export { replayCommand, replayRunOf, shellQuote, type ReplayRun, type ReplayWhere } from "./replay-command.ts";
 export { renderTable } from "./table.ts";

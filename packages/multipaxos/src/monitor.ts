@@ -11,7 +11,7 @@ interface Proposal {
   readonly members: Set<NodeId>;
 }
 
-const maxViolations = 100;
+const violationsMax = 100;
 
 /**
  * OneValuePerSlotMonitor is the Paxos safety oracle (Paxos Made Simple §2.1:
@@ -130,7 +130,7 @@ export class OneValuePerSlotMonitor implements InvariantMonitor<MultiPaxosMessag
   }
 
   private report(context: MonitorEventContext, message: string): void {
-    if (this.found.length < maxViolations) this.found.push({ invariant: this.name, timeUs: context.timeUs, message });
+    if (this.found.length < violationsMax) this.found.push({ invariant: this.name, timeUs: context.timeUs, message });
   }
 }
 

@@ -15,16 +15,16 @@ export const multiPaxosOptionsSchema = z
     windowSlots: z.number().int().min(1).max(10_000).default(64),
     /** alphaSlots is α: a configuration chosen in slot i governs from slot i + α on, so a leader proposes at most α slots past its watermark. */
     alphaSlots: z.number().int().min(1).max(10_000).default(64),
-    /** maxBatchCommands bounds the client commands batched into one slot. */
-    maxBatchCommands: z.number().int().min(1).max(10_000).default(64),
-    /** maxQueuedRequests bounds the client requests a leader holds while its window is full; past it they are dropped. */
-    maxQueuedRequests: z.number().int().min(1).default(10_000),
+    /** batchCommandsMax bounds the client commands batched into one slot. */
+    batchCommandsMax: z.number().int().min(1).max(10_000).default(64),
+    /** queuedRequestsMax bounds the client requests a leader holds while its window is full; past it they are dropped. */
+    queuedRequestsMax: z.number().int().min(1).default(10_000),
     /** retransmitTicks: a slot still open after this long is sent again to the acceptors that have not accepted it. */
     retransmitTicks: z.number().int().min(1).default(5),
     /** catchupRetryTicks: a replica with a hole asks a peer again after this long. */
     catchupRetryTicks: z.number().int().min(1).default(5),
-    /** catchupMaxSlots bounds the chosen values one Chosen message carries. */
-    catchupMaxSlots: z.number().int().min(1).default(256),
+    /** catchupSlotsMax bounds the chosen values one Chosen message carries. */
+    catchupSlotsMax: z.number().int().min(1).default(256),
     /** snapshotEveryEntries: compact the log into a snapshot after this many applied slots. */
     snapshotEveryEntries: z.number().int().min(1).default(1_000),
     /** leaseTicks: leader leases for local reads, off at 0 (reads then go through the log). */

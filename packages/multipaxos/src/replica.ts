@@ -450,7 +450,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       this.sendReply(request, this.sessions.query(request.command));
       return;
     }
-    if (this.queue.length >= this.options.maxQueuedRequests) {
+    if (this.queue.length >= this.options.queuedRequestsMax) {
       this.counters.droppedRequests++;
       return;
     }
@@ -737,7 +737,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       return { commands: [], members };
     }
     if (this.queue.length === 0) return undefined;
-    return { commands: this.queue.splice(0, this.options.maxBatchCommands), members: [] };
+    return { commands: this.queue.splice(0, this.options.batchCommandsMax), members: [] };
   }
 
   private askForPromises(config: EffectiveConfiguration): void {
@@ -1074,7 +1074,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       return;
     }
     const entries: SlotValue[] = [];
-    const last = Math.min(this.commitIndex, message.fromSlot + this.options.catchupMaxSlots - 1);
+    const last = Math.min(this.commitIndex, message.fromSlot + this.options.catchupSlotsMax - 1);
     for (let slot = message.fromSlot; slot <= last; slot++) {
       const chosen = this.log.get(slot)?.chosen;
       assert(chosen !== undefined, () => `slot ${slot} below the watermark has no chosen value`);

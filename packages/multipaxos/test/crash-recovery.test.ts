@@ -149,7 +149,7 @@ describe("a crash at every point between persist and sync after a snapshot keeps
 describe("a crash between persist and sync with no snapshot staged", () => {
   test("keeps whatever prefix of the unsynced records reached the disk, and loses none of the synced ones", () => {
     const schedule = () => {
-      const cluster = multiPaxosCluster(3, { maxBatchCommands: 1 });
+      const cluster = multiPaxosCluster(3, { batchCommandsMax: 1 });
       cluster.request(0, put("k0", "0"), { clientId: client });
       cluster.deliverAll();
       // Two Accepts stepped in one instant: follower 1's next Ready holds two acceptance records.

@@ -188,7 +188,7 @@ describe("leader election and phase 1 (PMS §3, PMMC)", () => {
 
 describe("phase 2, batching and clients", () => {
   test("client commands that arrive while the window is full share one slot", () => {
-    const cluster = multiPaxosCluster(3, { windowSlots: 1, maxBatchCommands: 8 });
+    const cluster = multiPaxosCluster(3, { windowSlots: 1, batchCommandsMax: 8 });
     cluster.request(0, put("a", "1"), { clientId: client });
     cluster.request(0, put("b", "2"), { clientId: client + 1 });
     cluster.request(0, put("c", "3"), { clientId: client + 2 });

@@ -45,7 +45,7 @@ function run(seed: number, withReconfiguration: boolean): string[] {
     alphaSlots: pick(rng, [2, 3, 8]),
     windowSlots: pick(rng, [1, 2, 8]),
     snapshotEveryEntries: pick(rng, [2, 5, 1000]),
-    catchupMaxSlots: pick(rng, [1, 4, 256]),
+    catchupSlotsMax: pick(rng, [1, 4, 256]),
     retransmitTicks: 2,
     catchupRetryTicks: 2,
   };

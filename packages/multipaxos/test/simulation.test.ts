@@ -58,7 +58,7 @@ describe("chaos (swarm testing): at most one value chosen per slot, applied logs
   const variants: [string, ProtocolOptions][] = [
     ["frequent snapshots and state transfer", { snapshotEveryEntries: 4 }],
     ["leader leases and lease reads", { leaseTicks: 10, snapshotEveryEntries: 16 }],
-    ["a window of 2 slots, batches of 2 and catch-up of 2 slots", { windowSlots: 2, maxBatchCommands: 2, catchupMaxSlots: 2, snapshotEveryEntries: 3 }],
+    ["a window of 2 slots, batches of 2 and catch-up of 2 slots", { windowSlots: 2, batchCommandsMax: 2, catchupSlotsMax: 2, snapshotEveryEntries: 3 }],
     ["hair-trigger elections (duelling proposers)", { heartbeatTicks: 1, electionTimeoutTicks: 2 }],
   ];
   const variantSeeds = Math.max(40, Math.floor(seedCount / 5));
@@ -122,7 +122,7 @@ describe("steady state", () => {
   test("with leases on, a read takes two one-way delays and no log slot; writes still take four", () => {
     const nodes = 3;
     // One command per slot, so that the Accept count says exactly how many slots the operations took.
-    const result = simulate({ nodes, scenario: "steady", seed: 1, protocolOptions: { leaseTicks: 10, maxBatchCommands: 1 } });
+    const result = simulate({ nodes, scenario: "steady", seed: 1, protocolOptions: { leaseTicks: 10, batchCommandsMax: 1 } });
     const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
     const latencyMs = (type: "read" | "write"): number =>
       median(
@@ -168,8 +168,8 @@ describe("steady state", () => {
     test(`on ${nodes} nodes with one command per slot each further operation costs exactly the analytic 2(n-1) + 2 messages`, () => {
       // The marginal cost (messages of 400 operations minus those of 200, per operation) leaves out the fixed
       // start-up cost: each client's first request may land on a follower and be redirected once.
-      const small = simulate({ nodes, scenario: "steady", seed: 1, ops: 200, protocolOptions: { maxBatchCommands: 1 } });
-      const large = simulate({ nodes, scenario: "steady", seed: 1, ops: 400, protocolOptions: { maxBatchCommands: 1 } });
+      const small = simulate({ nodes, scenario: "steady", seed: 1, ops: 200, protocolOptions: { batchCommandsMax: 1 } });
+      const large = simulate({ nodes, scenario: "steady", seed: 1, ops: 400, protocolOptions: { batchCommandsMax: 1 } });
       const marginal = (large.messages.total - small.messages.total) / (large.ops.completed - small.ops.completed);
       expect(marginal).toBe(multipaxos.analyticMessagesPerOp(nodes, 1));
       // Beyond the analytic count, a run pays only a fixed start-up cost: one redirect (NotLeader and a resent

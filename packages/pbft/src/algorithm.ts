@@ -8,7 +8,7 @@ import { clusterSizeError } from "./quorum.ts";
 import { PbftReplica } from "./replica.ts";
 import { createPbftPathCounter, pbftHardPaths, pbftOptionSpace } from "./swarm.ts";
 
-const defaultCheckpointIntervalSeqs = pbftOptionsSchema.parse({}).checkpointIntervalSeqs;
+const checkpointIntervalSeqsDefault = pbftOptionsSchema.parse({}).checkpointIntervalSeqs;
 
 /**
  * pbftMessagesPerBatch counts the messages one batch of `batchSize` writes
@@ -16,7 +16,7 @@ const defaultCheckpointIntervalSeqs = pbftOptionsSchema.parse({}).checkpointInte
  * pre-prepares, (n-1)^2 prepares, n(n-1) commits, b*n replies, plus a share
  * n(n-1)/K of the checkpoint messages sent every K sequence numbers.
  */
-export function pbftMessagesPerBatch(n: number, batchSize: number, checkpointIntervalSeqs: number = defaultCheckpointIntervalSeqs): number {
+export function pbftMessagesPerBatch(n: number, batchSize: number, checkpointIntervalSeqs: number = checkpointIntervalSeqsDefault): number {
   return batchSize + (n - 1) + (n - 1) * (n - 1) + n * (n - 1) + batchSize * n + (n * (n - 1)) / checkpointIntervalSeqs;
 }
 

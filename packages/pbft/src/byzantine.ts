@@ -246,11 +246,11 @@ function tamper(message: PbftNewView, context: Context): PbftNewView {
 }
 
 const defaults = pbftOptionsSchema.parse({});
-/** defaultTickUs is the runtime tick the slow primary assumes (the simulator's default 10 ms). */
-const defaultTickUs = 10_000;
+/** tickUsDefault is the runtime tick the slow primary assumes (the simulator's default 10 ms). */
+const tickUsDefault = 10_000;
 
 /** slowPrimaryDelayUs is how long the slow primary holds its messages: just below the backups' default view-change timeout. */
-const slowPrimaryDelayUs = (defaults.viewChangeTimeoutTicks - 4) * defaultTickUs;
+const slowPrimaryDelayUs = (defaults.viewChangeTimeoutTicks - 4) * tickUsDefault;
 
 /** slowPrimaryStrategy holds what it sends other replicas as primary (not its replies) just below the view-change timeout (the performance attack of Aardvark, NSDI 2009). */
 export const slowPrimaryStrategy = define("slow-primary", `as primary, delays every message to other replicas (not its replies) by ${slowPrimaryDelayUs / 1000} ms, just below the default view-change timeout`, () => ({

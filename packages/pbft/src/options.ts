@@ -14,8 +14,8 @@ export const pbftOptionsSchema = z
     watermarkWindowSeqs: z.number().int().min(2).default(64),
     /** viewChangeTimeoutTicks is the first view-change timeout; each further view change without progress doubles it (PBFT §4.5.2). */
     viewChangeTimeoutTicks: z.number().int().min(2).default(40),
-    /** viewChangeBackoffMaxExponent caps the doubling: the timeout never exceeds base * 2^this. */
-    viewChangeBackoffMaxExponent: z.number().int().min(0).max(16).default(5),
+    /** viewChangeBackoffExponentMax caps the doubling: the timeout never exceeds base * 2^this. */
+    viewChangeBackoffExponentMax: z.number().int().min(0).max(16).default(5),
     /** statusTicks: a replica with work but no progress for this long tells its peers where it is, so they retransmit. */
     statusTicks: z.number().int().min(1).default(10),
     /** authentication: `macs` (authenticators) or `signatures` on every replica message. */

@@ -86,8 +86,8 @@ interface StashedMessage {
   readonly message: PbftPrePrepare | PbftPrepare | PbftCommit;
 }
 
-/** maxViewsAhead bounds how far ahead of its view a replica keeps normal-case messages for later. */
-const maxViewsAhead = 4;
+/** viewsAheadMax bounds how far ahead of its view a replica keeps normal-case messages for later. */
+const viewsAheadMax = 4;
 /** readQueueMax bounds the read-only requests a replica holds until its prepared batches are executed. */
 const readQueueMax = 1024;
 
@@ -544,7 +544,7 @@ export class PbftReplica implements Replica<PbftMessage> {
   }
 
   private stashForLater(from: NodeId, message: PbftPrePrepare | PbftPrepare | PbftCommit): void {
-    if (message.view > this.view + maxViewsAhead) {
+    if (message.view > this.view + viewsAheadMax) {
       this.reject("futureView");
       return;
     }
@@ -872,7 +872,7 @@ export class PbftReplica implements Replica<PbftMessage> {
   }
 
   private viewChangeTimeoutTicks(): number {
-    const exponent = Math.min(this.viewChangeAttempts, this.options.viewChangeBackoffMaxExponent);
+    const exponent = Math.min(this.viewChangeAttempts, this.options.viewChangeBackoffExponentMax);
     return this.options.viewChangeTimeoutTicks * 2 ** exponent;
   }
 

@@ -29,7 +29,7 @@ export const pbftOptionSpace: OptionSpace = {
     { name: "checkpointIntervalSeqs", low: 1, high: checkpointIntervalSeqsMax },
     { name: "watermarkWindowSeqs", low: 2, high: watermarkWindowSeqsMax },
     { name: "viewChangeTimeoutTicks", low: 2, high: 100 },
-    { name: "viewChangeBackoffMaxExponent", low: 0, high: 8 },
+    { name: "viewChangeBackoffExponentMax", low: 0, high: 8 },
     { name: "statusTicks", low: 1, high: 20 },
     { name: "authentication", low: "macs", high: "signatures" },
     { name: "readOnlyOptimization", low: false, high: true },
@@ -40,7 +40,7 @@ export const pbftOptionSpace: OptionSpace = {
       ["batchSizeMax", 1, 64],
       ["inflightBatchesMax", 1, 16],
       ["viewChangeTimeoutTicks", 2, 100],
-      ["viewChangeBackoffMaxExponent", 0, 8],
+      ["viewChangeBackoffExponentMax", 0, 8],
       ["statusTicks", 1, 20],
     ] as const) {
       if (fixed[name] === undefined) drawn[name] = drawSwarmInt(rng, low, high);

@@ -3,9 +3,9 @@ import { pbftCluster, replicasOf, type PbftCluster } from "./kit.ts";
 
 const value = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-function write(cluster: PbftCluster, key: string, text: string, maxTicks = 500): void {
+function write(cluster: PbftCluster, key: string, text: string, ticksMax = 500): void {
   cluster.submit({ type: "put", key, value: value(text) });
-  cluster.runUntil(() => cluster.idle(), maxTicks);
+  cluster.runUntil(() => cluster.idle(), ticksMax);
 }
 
 describe("PBFT durable state through Ready.persist", () => {

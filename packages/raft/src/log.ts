@@ -86,17 +86,17 @@ export class RaftLog {
   }
 
   /**
-   * slice returns entries from `from` on, at most `maxEntries` of them and at
-   * most `maxBytes` of commands (but always one, so that progress is made).
+   * slice returns entries from `from` on, at most `entriesMax` of them and at
+   * most `bytesMax` of commands (but always one, so that progress is made).
    */
-  slice(from: number, maxEntries: number, maxBytes: number): Entry[] {
+  slice(from: number, entriesMax: number, bytesMax: number): Entry[] {
     assert(from > this.snapshotIndex, () => `slice from ${from}: compacted up to ${this.snapshotIndex}`);
     const result: Entry[] = [];
     let bytes = 0;
-    for (let k = from - this.snapshotIndex - 1; k < this.entries.length && result.length < maxEntries; k++) {
+    for (let k = from - this.snapshotIndex - 1; k < this.entries.length && result.length < entriesMax; k++) {
       const entry = this.entries[k] as Entry;
       bytes += entry.command.length + entrySizeOverheadBytes;
-      if (result.length > 0 && bytes > maxBytes) break;
+      if (result.length > 0 && bytes > bytesMax) break;
       result.push(entry);
     }
     return result;

@@ -152,7 +152,7 @@ export interface RaftInstallSnapshot {
   readonly learners: readonly NodeId[];
   /** offset is where this chunk starts in the snapshot's data. */
   readonly offset: number;
-  /** data is the chunk, at most maxBytesPerMessage bytes. */
+  /** data is the chunk, at most messageBytesMax bytes. */
   readonly data: Uint8Array;
   /** done is whether this is the last chunk. */
   readonly done: boolean;

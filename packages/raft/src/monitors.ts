@@ -2,7 +2,7 @@ import type { InvariantMonitor, InvariantViolation, MonitorEventContext, NodeId,
 import type { RaftMessage } from "./messages.ts";
 import { RaftReplica } from "./raft.ts";
 
-const maxViolations = 100;
+const violationsMax = 100;
 
 /** LeaderPerTermMonitor checks Election Safety (§5.2, Figure 3): at most one leader per term. */
 export class LeaderPerTermMonitor implements InvariantMonitor<RaftMessage> {
@@ -16,7 +16,7 @@ export class LeaderPerTermMonitor implements InvariantMonitor<RaftMessage> {
     if (status.role !== "leader" || context.faulty) return;
     const known = this.leaders.get(status.epoch);
     if (known === undefined) this.leaders.set(status.epoch, status.id);
-    else if (known !== status.id && this.found.length < maxViolations) {
+    else if (known !== status.id && this.found.length < violationsMax) {
       this.found.push({ invariant: this.name, timeUs: context.timeUs, message: `replicas ${known} and ${status.id} both led term ${status.epoch}` });
     }
   }
@@ -60,7 +60,7 @@ export class CommittedEntryMonitor implements InvariantMonitor<RaftMessage> {
   }
 
   private report(context: MonitorEventContext, message: string): void {
-    if (this.found.length < maxViolations) this.found.push({ invariant: this.name, timeUs: context.timeUs, message });
+    if (this.found.length < violationsMax) this.found.push({ invariant: this.name, timeUs: context.timeUs, message });
   }
 
   violations(): readonly InvariantViolation[] {

@@ -15,16 +15,16 @@ export const raftOptionsSchema = z
     preVote: z.boolean().default(true),
     /** checkQuorum: a leader that has not heard from a quorum for an election timeout steps down (thesis §6.2). */
     checkQuorum: z.boolean().default(true),
-    /** maxInflightMessages bounds the pipelined appends to one follower. */
-    maxInflightMessages: z.number().int().min(1).default(256),
-    /** maxBytesPerMessage bounds the entries of one append and the chunk of one InstallSnapshot. */
-    maxBytesPerMessage: z.number().int().min(64).default(1 << 20),
-    /** maxBatchEntries bounds the entries of one append. */
-    maxBatchEntries: z.number().int().min(1).default(1024),
-    /** maxUncommittedEntries: past this many uncommitted entries the leader drops new proposals. */
-    maxUncommittedEntries: z.number().int().min(1).default(10_000),
-    /** maxPendingReads bounds reads waiting for a ReadIndex round. */
-    maxPendingReads: z.number().int().min(1).default(10_000),
+    /** inflightMessagesMax bounds the pipelined appends to one follower. */
+    inflightMessagesMax: z.number().int().min(1).default(256),
+    /** messageBytesMax bounds the entries of one append and the chunk of one InstallSnapshot. */
+    messageBytesMax: z.number().int().min(64).default(1 << 20),
+    /** batchEntriesMax bounds the entries of one append. */
+    batchEntriesMax: z.number().int().min(1).default(1024),
+    /** uncommittedEntriesMax: past this many uncommitted entries the leader drops new proposals. */
+    uncommittedEntriesMax: z.number().int().min(1).default(10_000),
+    /** pendingReadsMax bounds reads waiting for a ReadIndex round. */
+    pendingReadsMax: z.number().int().min(1).default(10_000),
     /** snapshotEveryEntries: a replica snapshots its state machine and compacts its log after applying this many entries (§7). */
     snapshotEveryEntries: z.number().int().min(1).default(10_000),
     /** leaseReads: serve reads from the leader's lease instead of a ReadIndex round (thesis §6.4.1); needs checkQuorum. */

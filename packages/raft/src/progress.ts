@@ -34,7 +34,7 @@ export class Inflights {
     if (freed > 0) this.lastIndexes.splice(0, freed);
   }
 
-  /** full tells whether the window holds maxInflightMessages appends, so no more may be sent. */
+  /** full tells whether the window holds inflightMessagesMax appends, so no more may be sent. */
   full(): boolean {
     return this.lastIndexes.length >= this.capacity;
   }
@@ -85,10 +85,10 @@ export class Progress {
   constructor(
     readonly id: NodeId,
     lastIndex: number,
-    maxInflightMessages: number,
+    inflightMessagesMax: number,
   ) {
     this.next = lastIndex + 1;
-    this.inflights = new Inflights(maxInflightMessages);
+    this.inflights = new Inflights(inflightMessagesMax);
   }
 
   private resetState(state: ProgressState): void {

@@ -166,7 +166,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     this.options = parseConfig(raftOptionsSchema, context.options, "raft");
     this.rng = context.rng;
     this.sessions = new SessionStateMachine(context.stateMachine);
-    this.reads = new ReadIndexQueue(this.options.maxPendingReads, this.options.leaseReads);
+    this.reads = new ReadIndexQueue(this.options.pendingReadsMax, this.options.leaseReads);
     this.leaseTicks = leaseTicks(this.options.electionTimeoutTicks, this.options.clockDriftBoundPercent);
     this.config = { voters: sortedIds(context.replicas), outgoing: [], learners: [] };
     this.recover(context.durable.snapshot, context.durable.records);
@@ -762,7 +762,7 @@ export class RaftReplica implements Replica<RaftMessage> {
       this.startSnapshot(to, progress);
       return false;
     }
-    const entries = progress.next <= this.log.lastIndex() ? this.log.slice(progress.next, this.options.maxBatchEntries, this.options.maxBytesPerMessage) : [];
+    const entries = progress.next <= this.log.lastIndex() ? this.log.slice(progress.next, this.options.batchEntriesMax, this.options.messageBytesMax) : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
     this.send(to, { type: "appendEntries", term: this.term, prevLogIndex, prevLogTerm, entries, commit: this.log.committed, readContext: this.reads.context });
     progress.sentReadContext = this.reads.context;
@@ -798,7 +798,7 @@ export class RaftReplica implements Replica<RaftMessage> {
       return;
     }
     const offset = Math.min(progress.snapshotOffset, snapshot.data.length);
-    const data = snapshot.data.subarray(offset, offset + this.options.maxBytesPerMessage);
+    const data = snapshot.data.subarray(offset, offset + this.options.messageBytesMax);
     this.send(to, {
       type: "installSnapshot",
       term: this.term,
@@ -900,7 +900,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     if (this.role !== "leader") {
       if (this.leader === undefined) {
         // Hold the request until a leader is known, rather than bounce the client around a leaderless cluster.
-        if (this.awaitingLeader.length < this.options.maxPendingReads) this.awaitingLeader.push(request);
+        if (this.awaitingLeader.length < this.options.pendingReadsMax) this.awaitingLeader.push(request);
         return;
       }
       this.send(request.clientId, { type: "notLeader", sequence: request.sequence, hasLeaderHint: true, leaderHint: this.leader });
@@ -921,7 +921,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     if (request.sequence < this.sessions.lastSequence(request.session)) return;
     const prior = this.proposed.get(request.session);
     if (prior !== undefined && prior.sequence === request.sequence && prior.index > this.applied && this.log.term(prior.index) === this.term) return;
-    if (this.log.lastIndex() - this.log.committed >= this.options.maxUncommittedEntries) return;
+    if (this.log.lastIndex() - this.log.committed >= this.options.uncommittedEntriesMax) return;
     const { clientId, session, sequence, command } = request;
     const index = this.appendAsLeader([{ ...noopBody, kind: entryKind.command, clientId, session, sequence, command }]);
     this.proposed.set(session, { sequence, index });
@@ -1104,7 +1104,7 @@ export class RaftReplica implements Replica<RaftMessage> {
   }
 
   private newProgress(id: NodeId): Progress {
-    const progress = new Progress(id, this.log.lastIndex(), this.options.maxInflightMessages);
+    const progress = new Progress(id, this.log.lastIndex(), this.options.inflightMessagesMax);
     if (id === this.id) progress.match = this.log.lastIndex();
     return progress;
   }

@@ -36,11 +36,11 @@ export const raftOptionSpace: OptionSpace = {
     { name: "checkQuorum", low: false, high: true },
     { name: "leaseReads", low: false, high: true },
     { name: "clockDriftBoundPercent", low: 0, high: clockDriftBoundPercentMax },
-    { name: "maxInflightMessages", low: 1, high: 256 },
-    { name: "maxBytesPerMessage", low: 64, high: 1 << 20 },
-    { name: "maxBatchEntries", low: 1, high: 1024 },
-    { name: "maxUncommittedEntries", low: 1, high: 10_000 },
-    { name: "maxPendingReads", low: 1, high: 10_000 },
+    { name: "inflightMessagesMax", low: 1, high: 256 },
+    { name: "messageBytesMax", low: 64, high: 1 << 20 },
+    { name: "batchEntriesMax", low: 1, high: 1024 },
+    { name: "uncommittedEntriesMax", low: 1, high: 10_000 },
+    { name: "pendingReadsMax", low: 1, high: 10_000 },
     { name: "snapshotEveryEntries", low: 1, high: 10_000 },
   ],
   draw(rng, fixed) {
@@ -63,11 +63,11 @@ export const raftOptionSpace: OptionSpace = {
     const checkQuorum = fixedBoolean(fixed, "checkQuorum") ?? (drawn["checkQuorum"] = leaseFixedOn || rng.chance(1, 2));
     if (fixed["leaseReads"] === undefined) drawn["leaseReads"] = checkQuorum && leaseOutlasts(election, drift, heartbeat) && rng.chance(1, 2);
     for (const [name, low, high] of [
-      ["maxInflightMessages", 1, 256],
-      ["maxBytesPerMessage", 64, 1 << 20],
-      ["maxBatchEntries", 1, 1024],
-      ["maxUncommittedEntries", 1, 10_000],
-      ["maxPendingReads", 1, 10_000],
+      ["inflightMessagesMax", 1, 256],
+      ["messageBytesMax", 64, 1 << 20],
+      ["batchEntriesMax", 1, 1024],
+      ["uncommittedEntriesMax", 1, 10_000],
+      ["pendingReadsMax", 1, 10_000],
       ["snapshotEveryEntries", 1, 10_000],
     ] as const) {
       if (fixed[name] === undefined) drawn[name] = drawSwarmInt(rng, low, high);

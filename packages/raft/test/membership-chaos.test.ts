@@ -36,7 +36,7 @@ function randomChange(rng: Rng, net: RaftCluster, leaderId: number): ConfigChang
 /** runSeed returns what went wrong in one seeded run, or an empty list. */
 function runSeed(seed: number): string[] {
   const rng = createRng(seed);
-  const net = raftCluster(ids, { preVote: rng.chance(1, 2), checkQuorum: rng.chance(1, 2), snapshotEveryEntries: 6, maxBytesPerMessage: 128 }, seed, [1, 2, 3]);
+  const net = raftCluster(ids, { preVote: rng.chance(1, 2), checkQuorum: rng.chance(1, 2), snapshotEveryEntries: 6, messageBytesMax: 128 }, seed, [1, 2, 3]);
   const monitors = [new LeaderPerTermMonitor(), new CommittedEntryMonitor()];
   const observe = (step: number): void => {
     for (const replica of net.running().map((id) => net.replica(id))) for (const monitor of monitors) monitor.observeReplica(replica, { timeUs: step, faulty: false });

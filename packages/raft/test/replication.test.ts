@@ -171,7 +171,7 @@ function expectCommittedPrefixesAgree(net: RaftCluster, ids: readonly number[]):
 
 describe("§5.4.2 played out (Figure 8, (c) to (d))", () => {
   it("a leader that spread an entry of an earlier term to a majority does not commit it, so the next leader's overwrite loses nothing committed", () => {
-    const net = raftCluster([1, 2, 3, 4, 5], { preVote: false, checkQuorum: false, maxBatchEntries: 1 });
+    const net = raftCluster([1, 2, 3, 4, 5], { preVote: false, checkQuorum: false, batchEntriesMax: 1 });
     // (b) S1 led term 2 and wrote index 2 only on itself; S5 led term 3 and wrote index 2 only on itself.
     seedLog(net, 1, [1, 2], 3);
     seedLog(net, 2, [1], 3);
@@ -231,8 +231,8 @@ describe("flow control: batching, pipelining and limits", () => {
     expect(appends.map((m) => m.entries.length)).toEqual([3, 3]);
   });
 
-  it("a leader pipelines appends to a follower in replicate state, up to maxInflightMessages", () => {
-    const net = raftCluster([1, 2, 3], { preVote: false, checkQuorum: false, maxInflightMessages: 2 });
+  it("a leader pipelines appends to a follower in replicate state, up to inflightMessagesMax", () => {
+    const net = raftCluster([1, 2, 3], { preVote: false, checkQuorum: false, inflightMessagesMax: 2 });
     elect(net, 1);
     expect(net.replica(1).progressOf(2)?.state).toBe("replicate");
     net.queue = [];
@@ -247,8 +247,8 @@ describe("flow control: batching, pipelining and limits", () => {
     expect(net.replica(1).status().commitIndex).toBe(5);
   });
 
-  it("maxBatchEntries and maxBytesPerMessage bound one append", () => {
-    const net = raftCluster([1, 2, 3], { preVote: false, checkQuorum: false, maxBatchEntries: 2, maxBytesPerMessage: 200 });
+  it("batchEntriesMax and messageBytesMax bound one append", () => {
+    const net = raftCluster([1, 2, 3], { preVote: false, checkQuorum: false, batchEntriesMax: 2, messageBytesMax: 200 });
     elect(net, 1);
     net.queue = [];
     for (let i = 1; i <= 5; i++) net.request(1, { type: "put", key: `k${i}`, value: new Uint8Array(10) }, { clientId: client + i, sequence: 1, stepOnly: true });
@@ -303,8 +303,8 @@ describe("flow control: batching, pipelining and limits", () => {
     expect(net.clientInbox.map((e) => e.message)).toEqual([{ type: "notLeader", sequence: 1, hasLeaderHint: true, leaderHint: 1 }]);
   });
 
-  it("a leader drops proposals past maxUncommittedEntries until some commit", () => {
-    const net = raftCluster([1, 2, 3], { preVote: false, checkQuorum: false, maxUncommittedEntries: 2 });
+  it("a leader drops proposals past uncommittedEntriesMax until some commit", () => {
+    const net = raftCluster([1, 2, 3], { preVote: false, checkQuorum: false, uncommittedEntriesMax: 2 });
     elect(net, 1);
     net.isolate(1);
     for (let i = 1; i <= 4; i++) net.request(1, { type: "put", key: `k${i}`, value: new Uint8Array(1) }, { clientId: client + i, sequence: 1, stepOnly: true });

@@ -37,9 +37,9 @@ describe("chaos (swarm testing)", () => {
   });
 
   const variants: [string, ProtocolOptions][] = [
-    ["snapshots every 16 entries sent in 64-byte chunks", { snapshotEveryEntries: 16, maxBytesPerMessage: 64 }],
+    ["snapshots every 16 entries sent in 64-byte chunks", { snapshotEveryEntries: 16, messageBytesMax: 64 }],
     ["plain Raft without pre-vote or check-quorum, snapshots every 7 entries", { preVote: false, checkQuorum: false, snapshotEveryEntries: 7 }],
-    ["lease reads, one append in flight, two entries per append", { leaseReads: true, maxInflightMessages: 1, maxBatchEntries: 2 }],
+    ["lease reads, one append in flight, two entries per append", { leaseReads: true, inflightMessagesMax: 1, batchEntriesMax: 2 }],
   ];
   it.each(variants)(`chaos with %s on 3 and 5 nodes (${variantSeeds} seeds each)`, (_name, options) => {
     expect([...runSeeds(3, "chaos", variantSeeds, options), ...runSeeds(5, "chaos", variantSeeds, options)]).toEqual([]);

@@ -4,7 +4,7 @@ import type { RaftInstallSnapshot } from "@concord/raft";
 import { decodeSnapshot, encodeSnapshot } from "../src/records.ts";
 import { raftCluster, elect, put, terms, seedLog } from "./kit.ts";
 
-const options = { preVote: false, checkQuorum: false, snapshotEveryEntries: 5, maxBytesPerMessage: 64 };
+const options = { preVote: false, checkQuorum: false, snapshotEveryEntries: 5, messageBytesMax: 64 };
 
 describe("InstallSnapshot (§7)", () => {
   it("a follower that fell behind the leader's compacted log receives the snapshot in chunks and catches up", () => {
@@ -122,7 +122,7 @@ describe("InstallSnapshot (§7)", () => {
   });
 
   it("a leader does not count a follower's conflicting entries after a matching snapshot towards a commit", () => {
-    const net = raftCluster([1, 2, 3], { ...options, snapshotEveryEntries: 2, maxBytesPerMessage: 1 << 20 });
+    const net = raftCluster([1, 2, 3], { ...options, snapshotEveryEntries: 2, messageBytesMax: 1 << 20 });
     elect(net, 1);
     put(net, 1, "k", "v1"); // entries 1 and 2 of term 1; node 1 snapshots at 2
     // Node 2 holds entries 1 and 2, learned no commit, and then took entries 3 and 4 from a leader of term 2.

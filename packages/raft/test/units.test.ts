@@ -155,7 +155,7 @@ describe("options", () => {
     [{ heartbeatTicks: 10 }, "heartbeatTicks"],
     [{ electionTimeoutTicks: 0 }, "electionTimeoutTicks"],
     [{ leaseReads: true, checkQuorum: false }, "leaseReads"],
-    [{ maxInflightMessages: 0 }, "maxInflightMessages"],
+    [{ inflightMessagesMax: 0 }, "inflightMessagesMax"],
     [{ clientRetryTicks: 50, clientGiveUpTicks: 10 }, "clientGiveUpTicks"],
     [{ unknownOption: 1 }, "raft"],
   ])("%j is a ConfigError naming %s", (input, field) => {

@@ -97,7 +97,7 @@ export class CrashSchedule implements ReadyMoments {
     for (const id of record.hit) this.cluster.crash(id, true);
     if (fault.restartAfterMs === undefined) return;
     const lowUs = msToUs(fault.restartAfterMs);
-    const highUs = msToUs(fault.restartAfterMaxMs ?? fault.restartAfterMs);
+    const highUs = msToUs(fault.restartAfterMsMax ?? fault.restartAfterMs);
     const delayUs = highUs > lowUs ? this.faultRng.nextIntBetween(lowUs, highUs) : lowUs;
     this.context.queue.push(this.context.nowUs + delayUs, { kind: "fault-end", record });
   }

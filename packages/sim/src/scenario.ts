@@ -144,8 +144,8 @@ export const faultSchema = z.discriminatedUnion("type", [
       target: targetSchema,
       /** restartAfterMs: the crashed nodes restart this long after the crash (never, until the scenario heals, when absent). */
       restartAfterMs: z.number().min(0).optional(),
-      /** restartAfterMaxMs: with restartAfterMs, the restart delay is drawn from the seed in [restartAfterMs, restartAfterMaxMs]. */
-      restartAfterMaxMs: z.number().min(0).optional(),
+      /** restartAfterMsMax: with restartAfterMs, the restart delay is drawn from the seed in [restartAfterMs, restartAfterMsMax]. */
+      restartAfterMsMax: z.number().min(0).optional(),
       timing: crashTimingSchema.default("at-once"),
       /** windowMs: a timed crash whose moment has not come this long after atMs is given up, and reported as without effect. */
       windowMs: z.number().min(0).default(1000),
@@ -214,8 +214,8 @@ export const scenarioSchema = z
     healAtMs: z.number().min(0).default(0),
     /** livenessTimeoutMs: after healing, every operation must complete within this long. */
     livenessTimeoutMs: z.number().min(1).default(30_000),
-    /** maxVirtualMs bounds the whole run. */
-    maxVirtualMs: z.number().min(1).default(600_000),
+    /** virtualMsMax bounds the whole run. */
+    virtualMsMax: z.number().min(1).default(600_000),
   })
   .strict();
 

@@ -20,7 +20,7 @@ export const builtInScenarios: readonly ScenarioInput[] = ([
     description:
       "The leader crashes at 500 ms, at a moment it holds writes not yet synced, and restarts after a delay drawn from the seed (10 ms to 1 s): sometimes before the others elect a new leader; the workload spans 2 s.",
     workload: { spreadMs: 2000 },
-    faults: [{ type: "crash", atMs: 500, target: "leader", restartAfterMs: 10, restartAfterMaxMs: 1000, timing: "while-unsynced", windowMs: 200 }],
+    faults: [{ type: "crash", atMs: 500, target: "leader", restartAfterMs: 10, restartAfterMsMax: 1000, timing: "while-unsynced", windowMs: 200 }],
   },
   {
     name: "partition",
@@ -220,7 +220,7 @@ export function drawSyncMs(rng: Rng): number {
 export function faultEndMs(fault: Fault): number {
   switch (fault.type) {
     case "crash": {
-      const restartMs = Math.max(fault.restartAfterMs ?? 0, fault.restartAfterMs === undefined ? 0 : (fault.restartAfterMaxMs ?? 0));
+      const restartMs = Math.max(fault.restartAfterMs ?? 0, fault.restartAfterMs === undefined ? 0 : (fault.restartAfterMsMax ?? 0));
       // A timed crash strikes at the latest at the end of its window.
       return fault.atMs + (fault.timing === "at-once" ? 0 : fault.windowMs) + restartMs;
     }

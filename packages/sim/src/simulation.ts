@@ -196,13 +196,13 @@ export class Simulation {
     this.start();
     const context = this.context;
     const events = context.queue;
-    const stopUs = msToUs(this.scenario.maxVirtualMs);
+    const stopUs = msToUs(this.scenario.virtualMsMax);
     while (!this.clients.finished) {
       const event = events.pop();
       if (event === undefined) break;
       const timeUs = events.poppedTimeUs;
       if (timeUs > stopUs) {
-        context.violation("liveness", `the run reached its limit of ${this.scenario.maxVirtualMs} ms of virtual time before finishing its workload`);
+        context.violation("liveness", `the run reached its limit of ${this.scenario.virtualMsMax} ms of virtual time before finishing its workload`);
         break;
       }
       context.nowUs = timeUs;

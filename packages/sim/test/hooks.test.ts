@@ -135,12 +135,12 @@ describe("invariant hooks", () => {
 });
 
 describe("liveness checks", () => {
-  test("a run that cannot finish its workload within maxVirtualMs reports a liveness violation", () => {
+  test("a run that cannot finish its workload within virtualMsMax reports a liveness violation", () => {
     const options: SimulationOptions = {
       algorithm: solo,
       nodes: 1,
       seed: 7,
-      scenario: { name: "too-slow", description: "", maxVirtualMs: 500, workload: { ops: 100, clients: 1, spreadMs: 5000 } },
+      scenario: { name: "too-slow", description: "", virtualMsMax: 500, workload: { ops: 100, clients: 1, spreadMs: 5000 } },
     };
     const result = runSimulation(options);
     expect(result.invariantViolations.map((violation) => violation.invariant), replayOf(options)).toEqual(["liveness"]);

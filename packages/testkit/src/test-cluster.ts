@@ -149,7 +149,7 @@ export const tickUntilSentTicksMax = 200;
 /** runUntilTicksMax is `runUntil`'s default bound. */
 export const runUntilTicksMax = 2000;
 
-const defaultTickUs = 10_000;
+const tickUsDefault = 10_000;
 
 /** zeroCrypto stands in for a runtime's cryptography where a protocol's tests do not check it: fixed bytes, every check passes. */
 export const zeroCrypto: Crypto = {
@@ -217,7 +217,7 @@ export class TestCluster<M, R extends Replica<M>, S extends StateMachine = KvSta
     this.initialMembers = [...(config.initialMembers ?? config.ids)];
     this.options = config.options ?? {};
     this.monitors = config.monitors ?? config.algorithm.createMonitors();
-    this.tickUs = config.tickUs ?? defaultTickUs;
+    this.tickUs = config.tickUs ?? tickUsDefault;
     for (const id of this.ids) {
       this.disks.set(id, new MemoryDisk());
       this.restart(id);
@@ -633,11 +633,11 @@ export class TestCluster<M, R extends Replica<M>, S extends StateMachine = KvSta
     }
   }
 
-  /** runUntil delivers, then ticks and delivers until `done` holds, failing after `maxTicks`. */
-  runUntil(done: () => boolean, maxTicks = runUntilTicksMax): void {
+  /** runUntil delivers, then ticks and delivers until `done` holds, failing after `ticksMax`. */
+  runUntil(done: () => boolean, ticksMax = runUntilTicksMax): void {
     this.deliverAll();
-    for (let t = 0; t < maxTicks && !done(); t++) this.tickAndDeliver();
-    if (!done()) throw new Error(`runUntil: condition not reached in ${maxTicks} ticks`);
+    for (let t = 0; t < ticksMax && !done(); t++) this.tickAndDeliver();
+    if (!done()) throw new Error(`runUntil: condition not reached in ${ticksMax} ticks`);
   }
 
   // ---- clients -------------------------------------------------------------------------------

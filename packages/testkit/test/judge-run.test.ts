@@ -37,9 +37,9 @@ describe("judgeRun", () => {
   });
 
   it("counts a history the checker could not decide only when asked", () => {
-    const undecided = judgeRun({ ...clean, history: staleRead }, { check: { maxSteps: 0 } });
+    const undecided = judgeRun({ ...clean, history: staleRead }, { check: { stepsMax: 0 } });
     expect(undecided.ok).toBe(true);
-    const strict = judgeRun({ ...clean, history: staleRead }, { check: { maxSteps: 0 }, undecidedIsBroken: true });
+    const strict = judgeRun({ ...clean, history: staleRead }, { check: { stepsMax: 0 }, undecidedIsBroken: true });
     expect(strict.problems).toEqual([expect.stringMatching(/^unknown \(step budget\)/)]);
   });
 

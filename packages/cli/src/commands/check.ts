@@ -3,8 +3,8 @@ import { ConfigError, unreachable, type History } from "@concord/core";
 import {
   HistoryParseError,
   checkHistory,
-  defaultMaxSteps,
-  defaultWallClockLimitMs,
+  stepsMaxDefault,
+  wallClockLimitMsDefault,
   detectFormat,
   kvModel,
   stringKvModel,
@@ -26,7 +26,7 @@ export type CheckCommandIo = CommandIo;
 export const checkExitCodes = { linearizable: 0, notLinearizable: 1, badInput: 2, unknown: 3 } as const;
 
 /** checkUsage is the help text of `concord check`. */
-export const checkUsage = `usage: concord check --model <register|kv> [--max-steps n] [--budget-seconds s] [--html out.html] [--format <edn|jsonl>] FILE
+export const checkUsage = `usage: concord check --model <register|kv> [--steps-max n] [--budget-seconds s] [--html out.html] [--format <edn|jsonl>] FILE
 
 Checks a history for linearizability. FILE is a Jepsen EDN history (a vector of
 op maps, or one op map per line) or a Concord JSON-lines history.
@@ -35,10 +35,10 @@ op maps, or one op map per line) or a Concord JSON-lines history.
                     kv: Concord's key-value store (get, put, append, cas, delete per key);
                         in EDN (Jepsen, porcupine) a missing key reads as "", as in
                         porcupine's model; in JSON lines absent (null) and "" differ
-  --max-steps       the search's budget in steps: past it, "unknown (step budget)", the same
-                    verdict on any machine (default ${defaultMaxSteps})
+  --steps-max       the search's budget in steps: past it, "unknown (step budget)", the same
+                    verdict on any machine (default ${stepsMaxDefault})
   --budget-seconds  the wall-clock safety net: past it, "unknown", a verdict that depends on
-                    the machine (default ${defaultWallClockLimitMs / 1000})
+                    the machine (default ${wallClockLimitMsDefault / 1000})
   --html            also write a timeline of the history to this file
   --format          the file's format (default: from its extension, else its first line)
 
@@ -48,7 +48,7 @@ exit codes: 0 linearizable, 1 not linearizable, 2 bad flags or unreadable file, 
 const flagsSchema = z
   .object({
     model: z.enum(["register", "kv"], { message: 'must be "register" or "kv"' }),
-    "max-steps": z.coerce.number({ message: "must be a whole number of steps" }).int({ message: "must be a whole number of steps" }).nonnegative({ message: "must be a whole number of steps" }).optional(),
+    "steps-max": z.coerce.number({ message: "must be a whole number of steps" }).int({ message: "must be a whole number of steps" }).nonnegative({ message: "must be a whole number of steps" }).optional(),
     "budget-seconds": z.coerce.number({ message: "must be a number of seconds" }).positive({ message: "must be a positive number of seconds" }).optional(),
     html: z.string().min(1, { message: "needs a file name" }).optional(),
     format: z.enum(["edn", "jsonl"], { message: 'must be "edn" or "jsonl"' }).optional(),
@@ -58,10 +58,10 @@ const flagsSchema = z
 
 type CheckFlags = z.output<typeof flagsSchema>;
 
-const valueFlags = new Set(["model", "max-steps", "budget-seconds", "html", "format"]);
+const valueFlags = new Set(["model", "steps-max", "budget-seconds", "html", "format"]);
 
 /**
- * runCheckCommand runs `concord check --model <register|kv> [--max-steps n] [--budget-seconds s]
+ * runCheckCommand runs `concord check --model <register|kv> [--steps-max n] [--budget-seconds s]
  * [--html out.html] [--format <edn|jsonl>] FILE`: it prints `linearizable`, `not linearizable` and the
  * evidence, or `unknown` and why, and returns the exit code (0, 1 or 3; 2 for
  * bad flags or a file it cannot read, with the line number and the reason).
@@ -85,8 +85,8 @@ export function runCheckCommand(args: readonly string[], io: CheckCommandIo): nu
   }
   const format = flags.format ?? detectFormat(text, flags.file);
   const budget: CheckOptions = {
-    maxSteps: flags["max-steps"] ?? defaultMaxSteps,
-    wallClockLimitMs: flags["budget-seconds"] === undefined ? defaultWallClockLimitMs : flags["budget-seconds"] * 1000,
+    stepsMax: flags["steps-max"] ?? stepsMaxDefault,
+    wallClockLimitMs: flags["budget-seconds"] === undefined ? wallClockLimitMsDefault : flags["budget-seconds"] * 1000,
   };
   try {
     return flags.model === "register"

@@ -55,8 +55,8 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const scenarioFile = values["scenario-file"];
   if (scenarioFile !== undefined && scenarioName !== undefined) throw new UsageError("--scenario and --scenario-file exclude each other; give one");
   const scenario = typeof scenarioFile === "string" ? readScenarioFile(scenarioFile, io) : (scenarioName ?? "steady");
-  const defaultNodes = clusterSizes(algorithm, [1])[0] ?? 1;
-  const nodes = integerFlag("nodes", values["nodes"], 1, 256) ?? defaultNodes;
+  const nodesDefault = clusterSizes(algorithm, [1])[0] ?? 1;
+  const nodes = integerFlag("nodes", values["nodes"], 1, 256) ?? nodesDefault;
   const sizeError = algorithm.clusterSizeError(nodes);
   if (sizeError !== undefined) throw new UsageError(`--nodes: ${sizeError}`);
   const seed = integerFlag("seed", values["seed"], 0, Number.MAX_SAFE_INTEGER) ?? 1;

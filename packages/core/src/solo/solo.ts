@@ -26,8 +26,8 @@ export const soloOptionsSchema = z
     path: ["clientGiveUpTicks"],
   });
 
-/** maxUnstableRequests bounds the requests waiting for their sync; past it, requests are dropped and clients retry. */
-const maxUnstableRequests = 10_000;
+/** unstableRequestsMax bounds the requests waiting for their sync; past it, requests are dropped and clients retry. */
+const unstableRequestsMax = 10_000;
 
 /** SoloRejectionReason names why the solo replica refused a message: a reply sent to it, or a request sent by another node than its client. */
 export type SoloRejectionReason = "replyToReplica" | "requestNotFromClient";
@@ -78,7 +78,7 @@ export class SoloReplica implements Replica<SoloMessage> {
       this.reply(message, this.sessions.query(message.command));
       return;
     }
-    if (this.unstable.length >= maxUnstableRequests) return; // overloaded: the client will retry
+    if (this.unstable.length >= unstableRequestsMax) return; // overloaded: the client will retry
     this.unstable.push(message);
     this.persist.push(soloCodec.encode(message));
   }
