@@ -1,23 +1,17 @@
 // Multi-Paxos on the shared test kit (@concord/testkit): how to build a
-// cluster of MultiPaxosReplicas, and the Multi-Paxos spelling of a KV request.
+// cluster of MultiPaxosReplicas; KV requests travel on core's client wire.
 // The Ready loop, disks, network and crashes are the kit's.
 import { createRng, type NodeId, type ProtocolOptions } from "@concord/core";
 import type { KvCommand } from "@concord/kv";
 import { MultiPaxosReplica, multipaxos, type MultiPaxosMessage } from "@concord/multipaxos";
 import { OneValuePerSlotMonitor } from "@concord/multipaxos/internals";
-import { TestCluster, type Envelope as KitEnvelope, type KvClientWire } from "@concord/testkit";
+import { TestCluster, type Envelope as KitEnvelope, coreClientWire } from "@concord/testkit";
 
 /** Envelope is one Multi-Paxos message in flight. */
 export type Envelope = KitEnvelope<MultiPaxosMessage>;
 
 /** MultiPaxosCluster is a kit cluster of MultiPaxosReplicas. */
 export type MultiPaxosCluster = TestCluster<MultiPaxosMessage, MultiPaxosReplica>;
-
-/** multiPaxosWire is how Multi-Paxos carries a client's request and reply. */
-export const multiPaxosWire: KvClientWire<MultiPaxosMessage> = {
-  request: (fields) => ({ type: "clientRequest", ...fields }),
-  reply: (message) => (message.type === "clientReply" ? message : undefined),
-};
 
 /** rngFor is replica `id`'s random stream when (re)started with `seed`. */
 function rngFor(seed: number, id: NodeId) {
@@ -37,7 +31,7 @@ export function multiPaxosCluster(n: number, options: ProtocolOptions = {}, seed
     options,
     rng: (id) => rngFor(seed, id),
     monitors: [new OneValuePerSlotMonitor()],
-    clientWire: multiPaxosWire,
+    clientWire: coreClientWire<MultiPaxosMessage>(),
     clientLinks: "instant",
     createReplica: (context) => new MultiPaxosReplica(context),
   });

@@ -1,9 +1,9 @@
 // Raft on the shared test kit (@concord/testkit): how to build a cluster of
-// RaftReplicas (plain Raft unless a test asks for pre-vote or check-quorum),
-// Raft's spelling of a KV request, and etcd-style conveniences (elect, put,
+// RaftReplicas (plain Raft unless a test asks for pre-vote or check-quorum)
+// with KV requests on core's client wire, and etcd-style conveniences (elect, put,
 // preloaded logs). The Ready loop, disks, network and crashes are the kit's.
 import { createRng, type Crypto, type NodeId, type ProtocolOptions } from "@concord/core";
-import { TestCluster, type Envelope as KitEnvelope, type KvClientWire } from "@concord/testkit";
+import { TestCluster, type Envelope as KitEnvelope, coreClientWire } from "@concord/testkit";
 import { RaftReplica, raft, type Entry, type RaftMessage } from "@concord/raft";
 import { encodeEntryRecord, encodeHardState } from "../src/records.ts";
 
@@ -32,12 +32,6 @@ export const noCrypto: Crypto = {
   },
 };
 
-/** raftWire is how Raft carries a client's request and reply. */
-export const raftWire: KvClientWire<RaftMessage> = {
-  request: (fields) => ({ type: "clientRequest", ...fields }),
-  reply: (message) => (message.type === "clientReply" ? message : undefined),
-};
-
 /** plainOptions turns pre-vote and check-quorum off (the paper's plain Raft) unless a test asks for them. */
 const plainOptions: ProtocolOptions = { preVote: false, checkQuorum: false };
 
@@ -57,7 +51,7 @@ export function raftCluster(ids: readonly NodeId[], options: ProtocolOptions = p
     crypto: () => noCrypto,
     // The rule tests build impossible logs on purpose (seedLog); the monitors are tested on their own and in the simulator.
     monitors: [],
-    clientWire: raftWire,
+    clientWire: coreClientWire<RaftMessage>(),
     createReplica: (context) => new RaftReplica(context),
   });
 }

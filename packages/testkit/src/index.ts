@@ -10,6 +10,7 @@ export {
   type SyncDecision,
   type BeforeSync,
   type KvClientWire,
+  coreClientWire,
   type KvRequestFields,
   type KvReply,
   type RequestOptions,

@@ -15,6 +15,9 @@ import {
   type ByzantineStrategyDefinition,
   type Client,
   type ClientContext,
+  type ClientReplyMessage,
+  type ClientRequestMessage,
+  type ClientWireMessage,
   type Completion,
   type Crypto,
   type InvariantMonitor,
@@ -79,6 +82,22 @@ export interface KvClientWire<M> {
   request(fields: KvRequestFields): M;
   /** reply reads a reply (its sequence and encoded result), or returns undefined for any other message. */
   reply(message: M): { readonly sequence: number; readonly result: Uint8Array } | undefined;
+}
+
+/**
+ * coreClientWire is the {@link KvClientWire} of every protocol whose message
+ * union carries core's client wire (`clientRequest`, `clientReply`): solo,
+ * Raft and Multi-Paxos. A protocol with requests of its own (PBFT's carry
+ * authenticators) writes its own.
+ */
+export function coreClientWire<M extends { readonly type: string }>(): ClientRequestMessage extends M ? KvClientWire<M> : never {
+  const wire: KvClientWire<M | ClientWireMessage> = {
+    request: (fields): ClientRequestMessage => ({ type: "clientRequest", ...fields }),
+    // The tag decides: a message whose type is clientReply is core's reply, whatever else the union holds.
+    reply: (message) => (message.type === "clientReply" ? (message as ClientReplyMessage) : undefined),
+  };
+  // The return type admits only a union M that holds core's request, so the request built above is an M.
+  return wire as ClientRequestMessage extends M ? KvClientWire<M> : never;
 }
 
 /** RequestOptions say who sends a request and how it reaches the replica. */

@@ -2,7 +2,7 @@
 // steps a schedule test stops between, crashes that keep only what the Storage
 // rule lets survive, clients, and typed access to the protocol's replica.
 import { firstClientId, solo, SoloReplica, type SoloMessage } from "@concord/core";
-import { TestCluster, type Envelope, type KvClientWire } from "@concord/testkit";
+import { TestCluster, coreClientWire, type Envelope } from "@concord/testkit";
 import { describe, expect, it } from "vitest";
 import { countingCodec, gossip, GossipReplica, type GossipMessage } from "./gossip.ts";
 
@@ -10,10 +10,7 @@ function gossipCluster(n = 3): TestCluster<GossipMessage, GossipReplica> {
   return new TestCluster({ algorithm: gossip, ids: Array.from({ length: n }, (_, id) => id), createReplica: (context) => new GossipReplica(context) });
 }
 
-const soloWire: KvClientWire<SoloMessage> = {
-  request: (fields) => ({ type: "clientRequest", ...fields }),
-  reply: (message) => (message.type === "clientReply" ? message : undefined),
-};
+const soloWire = coreClientWire<SoloMessage>();
 
 function soloCluster(options = {}): TestCluster<SoloMessage, SoloReplica> {
   return new TestCluster({ algorithm: solo, ids: [0], options, clientWire: soloWire, createReplica: (context) => new SoloReplica(context) });
