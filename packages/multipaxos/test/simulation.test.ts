@@ -110,7 +110,7 @@ describe("the oracle in the simulator", () => {
     let monitor: OneValuePerSlotMonitor | undefined;
     const watched = { ...multipaxos, createMonitors: () => [(monitor = new OneValuePerSlotMonitor())] };
     const result = runSimulation({ algorithm: watched, nodes: 3, scenario: "crash-restart", seed: 1 });
-    expect(result.invariantViolations).toEqual([]);
+    expect(judgeRun(result).problems).toEqual([]);
     assert(monitor !== undefined, "the simulator built the monitor");
     // Every replica learned every committed slot (at least one per operation is shared by a batch, and restarted
     // replicas learn theirs again): more comparisons than slots one replica knows.
@@ -146,12 +146,12 @@ describe("steady state", () => {
       expect(disk.syncMs).toBe(0);
       const predictedMs = multipaxos.oneWayDelaysPerOp * link.latency.ms;
       expect(Math.abs(result.latencyMs.p50 - predictedMs)).toBeLessThanOrEqual(predictedMs * 0.1);
-      expect(result.invariantViolations).toEqual([]);
+      expect(judgeRun(result).problems).toEqual([]);
     });
 
     test(`on ${nodes} nodes the messages per operation that concord sim reports stay at or under the analytic 2(n-1) + 2, because commands arriving together share a slot`, () => {
       const result = simulate({ nodes, scenario: "steady", seed: 1 });
-      expect(result.invariantViolations).toEqual([]);
+      expect(judgeRun(result).problems).toEqual([]);
       expect(result.messages.perOp).toBeLessThanOrEqual(multipaxos.analyticMessagesPerOp(nodes, 1));
       // The traffic counts the final reads after the workload too (reported apart from its operations).
       const completed = result.ops.completed + result.finalReads.completed;
