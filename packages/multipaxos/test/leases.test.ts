@@ -146,7 +146,7 @@ describe("paused leaders in the simulator (issue 10)", () => {
   const pausedLeader: ScenarioInput = {
     name: "paused-leader-lease",
     description: "the leader paused four times for 250 ms, past the election timeout, under 30% loss, with lease reads",
-    link: { latency: { kind: "uniform", minMs: 1, maxMs: 3 } },
+    link: { latency: { kind: "uniform", msMin: 1, msMax: 3 } },
     workload: { clients: 32, ops: 400, spreadMs: 2000, mix: { get: 60, put: 30, append: 10, cas: 0, delete: 0 } },
     warmupMs: 500,
     faults: [

@@ -164,14 +164,14 @@ export class Network {
         delay = Math.round(latency.ms * 1000);
         break;
       case "uniform": {
-        const low = Math.round(Math.min(latency.minMs, latency.maxMs) * 1000);
-        const high = Math.round(Math.max(latency.minMs, latency.maxMs) * 1000);
+        const low = Math.round(Math.min(latency.msMin, latency.msMax) * 1000);
+        const high = Math.round(Math.max(latency.msMin, latency.msMax) * 1000);
         delay = this.rng.nextIntBetween(low, high);
         break;
       }
       case "exponential": {
         const u = (this.rng.nextUint32() + 1) / 0x1_0000_0001;
-        delay = Math.round(latency.minMs * 1000 - Math.log(u) * latency.meanExtraMs * 1000);
+        delay = Math.round(latency.msMin * 1000 - Math.log(u) * latency.msExtraMean * 1000);
         break;
       }
     }

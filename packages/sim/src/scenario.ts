@@ -3,8 +3,8 @@ import { z } from "zod";
 /** latencySchema describes one-way link latency: constant, uniform in [min, max], or exponential around a mean, in milliseconds. */
 export const latencySchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("constant"), ms: z.number().min(0) }).strict(),
-  z.object({ kind: z.literal("uniform"), minMs: z.number().min(0), maxMs: z.number().min(0) }).strict(),
-  z.object({ kind: z.literal("exponential"), minMs: z.number().min(0), meanExtraMs: z.number().min(0) }).strict(),
+  z.object({ kind: z.literal("uniform"), msMin: z.number().min(0), msMax: z.number().min(0) }).strict(),
+  z.object({ kind: z.literal("exponential"), msMin: z.number().min(0), msExtraMean: z.number().min(0) }).strict(),
 ]);
 
 /** linkSchema is the model of every link unless a fault changes it. */

@@ -61,7 +61,7 @@ describe("Network: latency models", () => {
   });
 
   test("uniform latency stays in [min, max] and averages their midpoint (within 20 us, ~6 standard errors)", () => {
-    const { delaysUs } = send(network({ latency: { kind: "uniform", minMs: 1, maxMs: 3 } }), 100_000);
+    const { delaysUs } = send(network({ latency: { kind: "uniform", msMin: 1, msMax: 3 } }), 100_000);
     expect(Math.min(...delaysUs)).toBe(1000);
     expect(Math.max(...delaysUs)).toBe(3000);
     // Standard deviation 2000 / sqrt(12) = 577 us; standard error over 100,000 draws: 1.8 us.
@@ -69,7 +69,7 @@ describe("Network: latency models", () => {
   });
 
   test("exponential latency never goes below its minimum and averages minimum + mean extra (within 35 us, ~5 standard errors)", () => {
-    const { delaysUs } = send(network({ latency: { kind: "exponential", minMs: 1, meanExtraMs: 2 } }), 100_000);
+    const { delaysUs } = send(network({ latency: { kind: "exponential", msMin: 1, msExtraMean: 2 } }), 100_000);
     expect(Math.min(...delaysUs)).toBeGreaterThanOrEqual(1000);
     // An exponential's standard deviation equals its mean (2000 us): standard error 6.3 us.
     expect(Math.abs(mean(delaysUs) - 3000)).toBeLessThan(35);

@@ -34,7 +34,7 @@ describe("solo through runSimulation", () => {
       algorithm: solo,
       nodes: 1,
       seed: 5,
-      scenario: { name: "steady-uniform", description: "Uniform 1-3 ms links.", disk: { syncMs: 0 }, link: { latency: { kind: "uniform", minMs: 1, maxMs: 3 } }, workload: { ops: 3000 } },
+      scenario: { name: "steady-uniform", description: "Uniform 1-3 ms links.", disk: { syncMs: 0 }, link: { latency: { kind: "uniform", msMin: 1, msMax: 3 } }, workload: { ops: 3000 } },
     };
     const result = runSimulation(options);
     const latencies = okLatenciesUs(result);
