@@ -53,7 +53,7 @@ export interface BallotFields {
   readonly ballotNode: NodeId;
 }
 
-/** PrepareMessage is phase 1a (Paxos Made Simple §2.2) for every slot from `fromSlot` on (§3: one phase 1 for all instances). */
+/** MultiPaxosPrepare is phase 1a (Paxos Made Simple §2.2) for every slot from `fromSlot` on (§3: one phase 1 for all instances). */
 export interface MultiPaxosPrepare extends BallotFields {
   /** type tags the message. */
   readonly type: "prepare";
@@ -61,7 +61,7 @@ export interface MultiPaxosPrepare extends BallotFields {
   readonly fromSlot: number;
 }
 
-/** PromiseMessage is phase 1b: the acceptor's accepted values from `fromSlot` on, and its compaction point. */
+/** MultiPaxosPromise is phase 1b: the acceptor's accepted values from `fromSlot` on, and its compaction point. */
 export interface MultiPaxosPromise extends BallotFields {
   /** type tags the message. */
   readonly type: "promise";
@@ -73,13 +73,13 @@ export interface MultiPaxosPromise extends BallotFields {
   readonly accepted: readonly SlotValue[];
 }
 
-/** NackMessage refuses a Prepare or an Accept and carries the acceptor's higher promised ballot (PMMC: the leader is preempted). */
+/** MultiPaxosNack refuses a Prepare or an Accept and carries the acceptor's higher promised ballot (PMMC: the leader is preempted). */
 export interface MultiPaxosNack extends BallotFields {
   /** type tags the message. */
   readonly type: "nack";
 }
 
-/** AcceptMessage is phase 2a for one slot; it piggybacks the leader's chosen watermark. */
+/** MultiPaxosAccept is phase 2a for one slot; it piggybacks the leader's chosen watermark. */
 export interface MultiPaxosAccept extends BallotFields, Value {
   /** type tags the message. */
   readonly type: "accept";
@@ -91,7 +91,7 @@ export interface MultiPaxosAccept extends BallotFields, Value {
   readonly leaseTick: number;
 }
 
-/** AcceptedMessage is phase 2b, sent to the ballot's leader only. */
+/** MultiPaxosAccepted is phase 2b, sent to the ballot's leader only. */
 export interface MultiPaxosAccepted extends BallotFields {
   /** type tags the message. */
   readonly type: "accepted";
@@ -101,7 +101,7 @@ export interface MultiPaxosAccepted extends BallotFields {
   readonly leaseTick: number;
 }
 
-/** HeartbeatMessage keeps followers from electing a new leader while phase 2 traffic is idle, and carries the watermark. */
+/** MultiPaxosHeartbeat keeps followers from electing a new leader while phase 2 traffic is idle, and carries the watermark. */
 export interface MultiPaxosHeartbeat extends BallotFields {
   /** type tags the message. */
   readonly type: "heartbeat";
@@ -111,7 +111,7 @@ export interface MultiPaxosHeartbeat extends BallotFields {
   readonly leaseTick: number;
 }
 
-/** HeartbeatAckMessage renews a leader lease; followers send it only when leases are on. */
+/** MultiPaxosHeartbeatAck renews a leader lease; followers send it only when leases are on. */
 export interface MultiPaxosHeartbeatAck extends BallotFields {
   /** type tags the message. */
   readonly type: "heartbeatAck";
@@ -119,7 +119,7 @@ export interface MultiPaxosHeartbeatAck extends BallotFields {
   readonly leaseTick: number;
 }
 
-/** CatchupRequestMessage asks a peer for the chosen values from `fromSlot` on (hole recovery). */
+/** MultiPaxosCatchupRequest asks a peer for the chosen values from `fromSlot` on (hole recovery). */
 export interface MultiPaxosCatchupRequest {
   /** type tags the message. */
   readonly type: "catchupRequest";
@@ -127,7 +127,7 @@ export interface MultiPaxosCatchupRequest {
   readonly fromSlot: number;
 }
 
-/** ChosenMessage carries chosen values for hole recovery; the ballot fields of its entries are unused. */
+/** MultiPaxosChosen carries chosen values for hole recovery; the ballot fields of its entries are unused. */
 export interface MultiPaxosChosen {
   /** type tags the message. */
   readonly type: "chosen";
@@ -135,7 +135,7 @@ export interface MultiPaxosChosen {
   readonly entries: readonly SlotValue[];
 }
 
-/** SnapshotTransferMessage carries the replicated state through `slot` to a replica behind the sender's compaction point. */
+/** MultiPaxosSnapshotTransfer carries the replicated state through `slot` to a replica behind the sender's compaction point. */
 export interface MultiPaxosSnapshotTransfer {
   /** type tags the message. */
   readonly type: "snapshotTransfer";

@@ -41,7 +41,7 @@ export interface Entry {
   readonly learners: readonly NodeId[];
 }
 
-/** AppendEntries replicates entries after (prevLogIndex, prevLogTerm) and carries the commit index (§5.3). */
+/** RaftAppendEntries replicates entries after (prevLogIndex, prevLogTerm) and carries the commit index (§5.3). */
 export interface RaftAppendEntries {
   /** type is the message kind. */
   readonly type: "appendEntries";
@@ -59,7 +59,7 @@ export interface RaftAppendEntries {
   readonly readContext: number;
 }
 
-/** AppendResponse acknowledges a match up to `index`, or rejects with a conflict hint for fast back-off. */
+/** RaftAppendResponse acknowledges a match up to `index`, or rejects with a conflict hint for fast back-off. */
 export interface RaftAppendResponse {
   /** type is the message kind. */
   readonly type: "appendResponse";
@@ -77,7 +77,7 @@ export interface RaftAppendResponse {
   readonly readContext: number;
 }
 
-/** Heartbeat keeps followers from campaigning, carries the commit index and confirms leadership for reads. */
+/** RaftHeartbeat keeps followers from campaigning, carries the commit index and confirms leadership for reads. */
 export interface RaftHeartbeat {
   /** type is the message kind. */
   readonly type: "heartbeat";
@@ -89,7 +89,7 @@ export interface RaftHeartbeat {
   readonly readContext: number;
 }
 
-/** HeartbeatResponse answers a heartbeat, echoing its read context. */
+/** RaftHeartbeatResponse answers a heartbeat, echoing its read context. */
 export interface RaftHeartbeatResponse {
   /** type is the message kind. */
   readonly type: "heartbeatResponse";
@@ -99,7 +99,7 @@ export interface RaftHeartbeatResponse {
   readonly readContext: number;
 }
 
-/** RequestVote asks for a vote (§5.2), or a pre-vote (thesis §9.6) when `preVote` is set. */
+/** RaftRequestVote asks for a vote (§5.2), or a pre-vote (thesis §9.6) when `preVote` is set. */
 export interface RaftRequestVote {
   /** type is the message kind. */
   readonly type: "requestVote";
@@ -116,7 +116,7 @@ export interface RaftRequestVote {
 }
 
 /**
- * VoteResponse grants or rejects a vote or pre-vote, and carries the voter's
+ * RaftVoteResponse grants or rejects a vote or pre-vote, and carries the voter's
  * commit index with the term of its entry there (a commit hint, see raft.proto).
  */
 export interface RaftVoteResponse {
@@ -134,7 +134,7 @@ export interface RaftVoteResponse {
   readonly commitTerm: number;
 }
 
-/** InstallSnapshot carries one chunk of the leader's snapshot to a follower that fell behind its log (§7). */
+/** RaftInstallSnapshot carries one chunk of the leader's snapshot to a follower that fell behind its log (§7). */
 export interface RaftInstallSnapshot {
   /** type is the message kind. */
   readonly type: "installSnapshot";
@@ -160,7 +160,7 @@ export interface RaftInstallSnapshot {
   readonly totalBytes: number;
 }
 
-/** SnapshotResponse asks for the chunk of snapshot `snapshotIndex` that starts at `offset`. */
+/** RaftSnapshotResponse asks for the chunk of snapshot `snapshotIndex` that starts at `offset`. */
 export interface RaftSnapshotResponse {
   /** type is the message kind. */
   readonly type: "snapshotResponse";
@@ -172,7 +172,7 @@ export interface RaftSnapshotResponse {
   readonly offset: number;
 }
 
-/** TimeoutNow tells the target of a leadership transfer to start an election now (thesis §3.10). */
+/** RaftTimeoutNow tells the target of a leadership transfer to start an election now (thesis §3.10). */
 export interface RaftTimeoutNow {
   /** type is the message kind. */
   readonly type: "timeoutNow";
@@ -180,7 +180,7 @@ export interface RaftTimeoutNow {
   readonly term: number;
 }
 
-/** PeerMessage is every message replicas exchange among themselves. */
+/** RaftPeerMessage is every message replicas exchange among themselves. */
 export type RaftPeerMessage =
   | RaftAppendEntries
   | RaftAppendResponse
