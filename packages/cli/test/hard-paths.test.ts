@@ -14,7 +14,12 @@ import { swarmSeedsFor } from "./swarm-seeds.ts";
  * reach it: a known hole, listed and counted, that the test does not fail on
  * (and says so). Drop an entry once the fault model reaches its path.
  */
-const expectedMissing: Readonly<Record<string, Readonly<Record<string, string>>>> = {};
+const expectedMissing: Readonly<Record<string, Readonly<Record<string, string>>>> = {
+  // At this test's load (20 operations, 2 clients) one seed of 1..1000 reached it before the lease faults of issue 21
+  // (seed 53) and none after them moved the draws; `concord swarm` at its default load reaches it in 6 to 7 seeds of
+  // 1,000 either way. A leader crashed part-way through sending must leave a hole below an accepted slot more often.
+  multipaxos: { "phase1-gap-filled": "a while-sending crash that leaves a slot unaccepted below an accepted one in more than one seed of 1,000" },
+};
 
 const withPaths = algorithms.filter((algorithm) => algorithm.hardPaths !== undefined);
 

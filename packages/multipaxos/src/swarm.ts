@@ -15,13 +15,16 @@ import { type MultiPaxosCounters, MultiPaxosReplica } from "./replica.ts";
 
 const electionTimeoutTicksMax = 50;
 const clockDriftBoundPercentMax = 40;
+/** clientRetryTicksMax is the default client retry, the longest a drawn one is. */
+const clientRetryTicksMax = 20;
 
 /**
  * multiPaxosOptionSpace is the range of Multi-Paxos's options that `chaos`
  * draws from (swarm testing). Every value it draws passes
  * multiPaxosOptionsSchema: the heartbeat stays below the election timeout, and
  * a lease, when drawn on, outlasts the heartbeat after the drift bound and
- * stays within the election timeout. Left out: the client's patience.
+ * stays within the election timeout. The client's retry is drawn too (up to
+ * its default), its give-up time is not.
  */
 export const multiPaxosOptionSpace: OptionSpace = {
   ranges: [
@@ -37,6 +40,7 @@ export const multiPaxosOptionSpace: OptionSpace = {
     { name: "snapshotEveryEntries", low: 1, high: 1_000 },
     { name: "clockDriftBoundPercent", low: 0, high: clockDriftBoundPercentMax },
     { name: "leaseTicks", low: 0, high: electionTimeoutTicksMax },
+    { name: "clientRetryTicks", low: 1, high: clientRetryTicksMax },
   ],
   draw(rng, fixed) {
     const drawn: Record<string, OptionValue> = {};
@@ -68,6 +72,10 @@ export const multiPaxosOptionSpace: OptionSpace = {
       while (shortest <= election && safeLeaseTicks(shortest, drift) <= heartbeat) shortest++;
       drawn["leaseTicks"] = shortest <= election && rng.chance(1, 2) ? drawSwarmInt(rng, shortest, election) : 0;
     }
+    // The client's patience, drawn last so that the draws above stay what they were: a client that waits the default
+    // 20 ticks at a cut-off leader before it tries another replica may never reach the new leader while the old one
+    // still serves reads (issue 21). The give-up time stays at its default, which is never below the retry.
+    if (fixed["clientRetryTicks"] === undefined && fixed["clientGiveUpTicks"] === undefined) drawn["clientRetryTicks"] = drawSwarmInt(rng, 1, clientRetryTicksMax);
     return drawn;
   },
 };

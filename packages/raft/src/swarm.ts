@@ -17,16 +17,17 @@ import { RaftReplica } from "./raft.ts";
 
 const electionTimeoutTicksMax = 50;
 const clockDriftBoundPercentMax = 40;
+/** clientRetryTicksMax is the default client retry, the longest a drawn one is. */
+const clientRetryTicksMax = 20;
 
 /**
  * raftOptionSpace is the range of Raft's options that `chaos` draws from
  * (swarm testing). Every value it draws passes raftOptionsSchema: the
  * heartbeat below the election timeout, lease reads only with check-quorum and
  * a lease that outlasts a heartbeat after the drift bound. The upper bounds are
- * the defaults or what a few seconds of simulated time can still use. Left
- * out: the client's patience (clientRetryTicks, clientGiveUpTicks), which
- * changes what the workload sees rather than what the replicas do, and
- * transferTimeoutTicks, which only matters once a transfer starts.
+ * the defaults or what a few seconds of simulated time can still use. The
+ * client's retry is drawn too (up to its default), its give-up time is not;
+ * left out: transferTimeoutTicks, which only matters once a transfer starts.
  */
 export const raftOptionSpace: OptionSpace = {
   ranges: [
@@ -42,26 +43,32 @@ export const raftOptionSpace: OptionSpace = {
     { name: "uncommittedEntriesMax", low: 1, high: 10_000 },
     { name: "pendingReadsMax", low: 1, high: 10_000 },
     { name: "snapshotEveryEntries", low: 1, high: 10_000 },
+    { name: "clientRetryTicks", low: 1, high: clientRetryTicksMax },
   ],
   draw(rng, fixed) {
     const drawn: Record<string, OptionValue> = {};
     const fixedHeartbeat = fixedNumber(fixed, "heartbeatTicks");
     const fixedElection = fixedNumber(fixed, "electionTimeoutTicks");
-    const leaseFixedOn = fixedBoolean(fixed, "leaseReads") === true;
+    // Lease reads are decided first, in one run of two when left open (and check-quorum is not fixed off), so that
+    // the election timeout, the drift and the heartbeat are drawn to let a lease outlast a heartbeat: drawn last,
+    // after them, leases were on in about one run of eleven, too few for a swarm to reach a lease's bugs (issue 21).
+    const leaseFixed = fixedBoolean(fixed, "leaseReads");
+    const leaseWanted = leaseFixed ?? (fixedBoolean(fixed, "checkQuorum") !== false && rng.chance(1, 2));
     // A lease must outlast a heartbeat after the drift bound (raftOptionsSchema): a fixed lease bounds the drift, the election timeout and the heartbeat.
     const leaseOutlasts = (election: number, drift: number, heartbeat: number): boolean => leaseTicks(election, drift) > heartbeat;
     let widestDrift = clockDriftBoundPercentMax;
-    while (leaseFixedOn && fixedElection !== undefined && widestDrift > 0 && !leaseOutlasts(fixedElection, widestDrift, fixedHeartbeat ?? 1)) widestDrift--;
+    while (leaseWanted && fixedElection !== undefined && widestDrift > 0 && !leaseOutlasts(fixedElection, widestDrift, fixedHeartbeat ?? 1)) widestDrift--;
     const drift = fixedNumber(fixed, "clockDriftBoundPercent") ?? (drawn["clockDriftBoundPercent"] = drawSwarmInt(rng, 0, widestDrift));
     let electionLow = Math.max(2, (fixedHeartbeat ?? 0) + 1);
-    while (leaseFixedOn && electionLow < 10_000 && !leaseOutlasts(electionLow, drift, fixedHeartbeat ?? 1)) electionLow++;
+    while (leaseWanted && electionLow < 10_000 && !leaseOutlasts(electionLow, drift, fixedHeartbeat ?? 1)) electionLow++;
     const election = fixedElection ?? (drawn["electionTimeoutTicks"] = drawSwarmInt(rng, electionLow, Math.max(electionTimeoutTicksMax, electionLow)));
-    const heartbeatHigh = leaseFixedOn ? Math.min(election - 1, leaseTicks(election, drift) - 1) : election - 1;
+    const heartbeatHigh = leaseWanted ? Math.min(election - 1, leaseTicks(election, drift) - 1) : election - 1;
     const heartbeat = fixedHeartbeat ?? (drawn["heartbeatTicks"] = drawSwarmInt(rng, 1, Math.max(1, heartbeatHigh)));
     if (fixed["preVote"] === undefined) drawn["preVote"] = rng.chance(1, 2);
-    // Lease reads need check-quorum: a lease fixed on keeps check-quorum on.
-    const checkQuorum = fixedBoolean(fixed, "checkQuorum") ?? (drawn["checkQuorum"] = leaseFixedOn || rng.chance(1, 2));
-    if (fixed["leaseReads"] === undefined) drawn["leaseReads"] = checkQuorum && leaseOutlasts(election, drift, heartbeat) && rng.chance(1, 2);
+    // Lease reads need check-quorum: a lease wanted keeps check-quorum on.
+    const checkQuorum = fixedBoolean(fixed, "checkQuorum") ?? (drawn["checkQuorum"] = leaseWanted || rng.chance(1, 2));
+    // A wanted lease the fixed options leave no room for (it would not outlast a heartbeat) stays off.
+    if (leaseFixed === undefined) drawn["leaseReads"] = leaseWanted && checkQuorum && leaseOutlasts(election, drift, heartbeat);
     for (const [name, low, high] of [
       ["inflightMessagesMax", 1, 256],
       ["messageBytesMax", 64, 1 << 20],
@@ -72,6 +79,10 @@ export const raftOptionSpace: OptionSpace = {
     ] as const) {
       if (fixed[name] === undefined) drawn[name] = drawSwarmInt(rng, low, high);
     }
+    // The client's patience, drawn last so that the draws above stay what they were: a client that waits the default
+    // 20 ticks at a cut-off leader before it tries another replica may never reach the new leader while the old one
+    // still serves reads (issue 21). The give-up time stays at its default, which is never below the retry.
+    if (fixed["clientRetryTicks"] === undefined && fixed["clientGiveUpTicks"] === undefined) drawn["clientRetryTicks"] = drawSwarmInt(rng, 1, clientRetryTicksMax);
     return drawn;
   },
 };

@@ -57,7 +57,7 @@ export const builtInScenarios: readonly ScenarioInput[] = ([
   {
     name: "chaos",
     description:
-      "Swarm testing: a fault mix drawn from the seed (crashes that lose unsynced writes, all-node crashes, partitions that spare the clients or strand them with a minority, one-way cuts, loss of some message types, duplication, reordering, long pauses, slow nodes, client restarts, leadership transfers and membership changes where the algorithm has them), with the sync latency and the clients' first sequence drawn too.",
+      "Swarm testing: a fault mix drawn from the seed (crashes that lose unsynced writes, all-node crashes, partitions that spare the clients or strand them with a minority, a leader cut off from its peers but not from its clients, one-way cuts, loss of some message types, duplication, reordering, long pauses, slow nodes, client restarts, leadership transfers and membership changes where the algorithm has them), with the sync latency, the clients' first sequence and, sometimes, a split of the clients into readers and writers drawn too.",
     workload: { spreadMs: 3000 },
     disk: { tearPercent: 50 },
     chaos: true,
@@ -94,6 +94,7 @@ const chaosKinds = [
   "crash-while-sending",
   "partition",
   "partition-clients",
+  "cut-leader",
   "one-way",
   "lossy",
   "typed-link",
@@ -113,7 +114,8 @@ type ChaosKind = (typeof chaosKinds)[number];
  * then draws 2 to 8 faults of those kinds over the fault phase. Crashes strike
  * at once, while a replica holds unsynced writes, or between a sync and its
  * sends; some take every replica down. Partitions may leave the clients in
- * touch with both sides or put them with the minority, one-way cuts go either
+ * touch with both sides or put them with the minority (or cut the leader off
+ * from its peers alone, half or all of the clients still with it), one-way cuts go either
  * way, link faults may pick some message types, and pauses may outlast an
  * election. Leadership transfers and membership changes are drawn for
  * algorithms whose admin hook offers them.
@@ -158,6 +160,11 @@ function drawChaosFault(rng: Rng, kind: ChaosKind, atMs: number, durationMs: num
     case "partition-clients":
       // Cut replicas off from their peers but not from the clients, or put clients with the minority (read paths, issue 10).
       return { type: "partition", atMs, isolate: rng.chance(1, 3) ? [target, "random"] : [target], oneWay: false, direction: "outbound", clients: pickOne(rng, ["both", "isolated", "split"] as const), durationMs };
+    case "cut-leader":
+      // The leader alone cut off from its peers while the first half of the clients, or all of them, still reach it:
+      // the others elect a leader and take writes while the deposed one may still serve reads, as long as it trusts
+      // its lease (thesis §6.4.1; PML "Master leases"). It lasts at least a few election timeouts' worth.
+      return { type: "partition", atMs, isolate: ["leader"], oneWay: false, direction: "outbound", clients: rng.chance(1, 2) ? "split" : "both", durationMs: Math.max(durationMs, 300) };
     case "one-way":
       return { type: "partition", atMs, isolate: [target], oneWay: true, direction: rng.chance(1, 2) ? "outbound" : "inbound", clients: rng.chance(1, 2) ? "rest" : "both", durationMs };
     case "lossy":
@@ -192,23 +199,37 @@ function drawChaosFault(rng: Rng, kind: ChaosKind, atMs: number, durationMs: num
   }
 }
 
-/** ChaosSetup is what chaos draws besides the faults: spare replicas for membership changes, and the clients' first sequence. */
+/**
+ * ChaosSetup is what chaos draws besides the faults: spare replicas for
+ * membership changes, the clients' first sequence, and whether the clients
+ * split into readers and writers.
+ */
 export interface ChaosSetup {
   readonly spares: number;
   readonly firstSequence: number | undefined;
+  /** readersAndWriters: the first half of the clients only read and the rest only write (see OperationGenerator). */
+  readonly readersAndWriters: boolean;
 }
 
 /**
- * drawChaosSetup draws spares (for algorithms that change membership) and
- * where the clients' sequence numbers start: at 1, just below 2^32 (so that
- * they cross it), or near 2^53 (leaving room for the run's requests).
+ * drawChaosSetup draws spares (for algorithms that change membership), where
+ * the clients' sequence numbers start: at 1, just below 2^32 (so that they
+ * cross it), or near 2^53 (leaving room for the run's requests), and, in one
+ * run of three, a split of the clients into readers and writers. A client
+ * of the mixed workload stops reading at its first write that a cut-off
+ * leader cannot commit, so a stale read of a leader that outlives its lease
+ * needs a client that keeps reading at it while the others write to the new
+ * leader: the readers are the half a "split" partition puts with the isolated
+ * replicas (issue 21).
  */
 export function drawChaosSetup(rng: Rng, context: ChaosContext): ChaosSetup {
   const spares = context.reconfigure ? rng.nextInt(3) : 0;
   const roll = rng.nextInt(4);
   const firstSequence =
     roll === 0 ? 2 ** 32 - rng.nextIntBetween(1, 20) : roll === 1 ? Number.MAX_SAFE_INTEGER - 2 * context.ops - 10_000 - rng.nextInt(1000) : undefined;
-  return { spares, firstSequence };
+  // Drawn last, so that the spares and the first sequence of a seed stay what they were.
+  const readersAndWriters = rng.chance(1, 3);
+  return { spares, firstSequence, readersAndWriters };
 }
 
 /** drawSyncMs draws a disk's sync latency, 0.1 to 2 ms, for a scenario that does not set one. */

@@ -98,7 +98,7 @@ export class Simulation {
     const faults = scenario.chaos
       ? drawChaosFaults(faultRng, scenario.healAtMs > 0 ? Math.min(chaosPhaseMs, scenario.healAtMs) : chaosPhaseMs, chaosContext)
       : scenario.faults;
-    const setup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined };
+    const setup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
     if (setup.firstSequence !== undefined && workload.firstSequence === undefined) workload.firstSequence = setup.firstSequence;
     // Every run has a sync latency, so that crashes have unsynced writes to lose: drawn from the seed unless the scenario sets one.
     const syncMs = scenario.disk.syncMs ?? drawSyncMs(createRng(deriveSeed(root, "disk")));
@@ -110,7 +110,7 @@ export class Simulation {
     this.tickUs = msToUs(scenario.tickMs);
     const network = new Network(scenario.link, createRng(deriveSeed(root, "network")));
     const keyRing = new KeyRing(deriveSeed(root, "keys"));
-    const generator = new OperationGenerator(workload, createRng(deriveSeed(root, "workload")));
+    const generator = new OperationGenerator(workload, createRng(deriveSeed(root, "workload")), setup.readersAndWriters);
     const replicaIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
     const spareIds = Array.from({ length: spares }, (_, i) => options.nodes + i + 1);
     const allReplicaIds = [...replicaIds, ...spareIds];

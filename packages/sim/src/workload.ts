@@ -50,30 +50,45 @@ const encoder = new TextEncoder();
 /**
  * OperationGenerator draws KV operations from a workload's mix. Written values
  * are unique per (client, op), which lets the checker tell writes apart; a
- * compare-and-set expects the last value its client saw for the key.
+ * compare-and-set expects the last value its client saw for the key. With
+ * `readersAndWriters` the first half of the clients (rounded up; the half a
+ * "split" partition puts with the isolated replicas) only read, and the rest
+ * draw only the mix's writes.
  */
 export class OperationGenerator {
   private readonly chooser: KeyChooser;
   private readonly weights: readonly [KvOperationType, number][];
   private readonly totalWeight: number;
+  /** writeWeights are the mix without reads, for writer clients (a mix of reads alone leaves them the whole mix). */
+  private readonly writeWeights: readonly [KvOperationType, number][];
+  private readonly writeTotalWeight: number;
+  /** readerClients is how many of the first clients only read (0: every client draws the whole mix). */
+  private readonly readerClients: number;
   private readonly lastSeen = new Map<string, Uint8Array | undefined>();
   private counter = 0;
 
   constructor(
     private readonly workload: Workload,
     private readonly rng: Rng,
+    readersAndWriters = false,
   ) {
     this.chooser = new KeyChooser(workload.keys, workload.distribution, workload.zipfExponent);
     const mix = workload.mix;
     // Weights are scaled to integers so that the draw uses the integer Rng only.
     this.weights = (["get", "put", "append", "cas", "delete"] as const).map((type) => [type, Math.round(mix[type] * 1000)] as [KvOperationType, number]);
     this.totalWeight = this.weights.reduce((sum, [, weight]) => sum + weight, 0);
+    const writes = this.weights.filter(([type]) => type !== "get");
+    const writeWeight = writes.reduce((sum, [, weight]) => sum + weight, 0);
+    this.writeWeights = writeWeight > 0 ? writes : this.weights;
+    this.writeTotalWeight = writeWeight > 0 ? writeWeight : this.totalWeight;
+    // A lone client cannot be split: it keeps the whole mix.
+    this.readerClients = readersAndWriters && workload.clients >= 2 ? Math.ceil(workload.clients / 2) : 0;
   }
 
   /** next draws the next operation for client number `clientIndex`. */
   next(clientIndex: number): KvCommand {
     const key = keyName(this.chooser.next(this.rng));
-    const type = this.drawType();
+    const type = this.readerClients === 0 ? this.drawType(this.weights, this.totalWeight) : this.drawRoleType(clientIndex);
     switch (type) {
       case "get":
         return { type, key };
@@ -92,9 +107,14 @@ export class OperationGenerator {
     this.lastSeen.set(`${clientIndex}:${key}`, value);
   }
 
-  private drawType(): KvOperationType {
-    let draw = this.rng.nextInt(this.totalWeight);
-    for (const [type, weight] of this.weights) {
+  /** drawRoleType: a reader reads; a writer draws one of the mix's writes. */
+  private drawRoleType(clientIndex: number): KvOperationType {
+    return clientIndex < this.readerClients ? "get" : this.drawType(this.writeWeights, this.writeTotalWeight);
+  }
+
+  private drawType(weights: readonly [KvOperationType, number][], totalWeight: number): KvOperationType {
+    let draw = this.rng.nextInt(totalWeight);
+    for (const [type, weight] of weights) {
       if (draw < weight) return type;
       draw -= weight;
     }

@@ -2,8 +2,8 @@
 // they did not), link faults that pick message types, partitions that spare the clients, client restarts,
 // and membership changes and leadership transfers through an algorithm's admin hook.
 import { describe, expect, test } from "vitest";
-import { type AdminResult, type AlgorithmDefinition, type Client, type ClientContext, type MembershipChange, type NodeId, createRng, solo } from "@concord/core";
-import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, runSimulation } from "@concord/sim";
+import { type AdminResult, type AlgorithmDefinition, type Client, type ClientContext, type MembershipChange, type NodeId, createRng, deriveSeed, solo } from "@concord/core";
+import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, drawChaosSetup, runSimulation } from "@concord/sim";
 import { type ProbeMessage, createProbeAlgorithm } from "./probe-algorithm.ts";
 import { expectGuaranteesKept, replayOf } from "./helpers.ts";
 
@@ -323,6 +323,33 @@ describe("partitions on the read paths", () => {
       }
     }
     expect([...seen].sort()).toEqual(["clients both", "clients isolated", "clients rest", "clients split", "long pause", "one-way inbound", "one-way outbound"]);
+  });
+
+  test("chaos cuts the leader alone off from its peers with half or all of the clients still reaching it, for at least 300 ms", () => {
+    const placements = new Set<string>();
+    for (let seed = 1; seed <= 60; seed++) {
+      for (const fault of drawChaosFaults(createRng(seed), 3000, { messageTypes: [], transfer: false, reconfigure: false, clientRestarts: false, ops: 5 })) {
+        if (fault.type !== "partition" || fault.oneWay || fault.isolate.length !== 1 || fault.isolate[0] !== "leader" || fault.durationMs < 300) continue;
+        if (fault.clients === "split" || fault.clients === "both") placements.add(fault.clients);
+      }
+    }
+    expect([...placements].sort()).toEqual(["both", "split"]);
+  });
+
+  test("chaos splits the clients into readers and writers in some runs: the readers' operations are reads only", () => {
+    const context = { messageTypes: [], transfer: false, reconfigure: false, clientRestarts: true, ops: 40 };
+    const split = Array.from({ length: 40 }, (_, i) => i + 1).filter((seed) => drawChaosSetup(createRng(deriveSeed(seed, "chaos-setup")), context).readersAndWriters);
+    expect(split.length).toBeGreaterThan(2);
+    expect(split.length).toBeLessThan(25);
+    const seed = split[0]!;
+    const result = runSimulation({ algorithm: solo, nodes: 1, seed, scenario: "chaos", ops: 40 });
+    const readers = result.history.filter((operation) => operation.input.type === "get");
+    const clientIds = [...new Set(result.history.map((operation) => operation.clientId))].sort((a, b) => a - b);
+    const firstHalf = new Set(clientIds.slice(0, Math.ceil(clientIds.length / 2)));
+    const writes = result.history.filter((operation) => operation.input.type !== "get");
+    expect(writes.length, replayOf({ algorithm: solo, nodes: 1, seed, scenario: "chaos", ops: 40 })).toBeGreaterThan(0);
+    for (const write of writes) expect(firstHalf.has(write.clientId)).toBe(false);
+    expect(readers.some((operation) => firstHalf.has(operation.clientId))).toBe(true);
   });
 });
 

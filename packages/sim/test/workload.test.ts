@@ -77,6 +77,20 @@ describe("workload: operations", () => {
     expect(generator.next(1)).toMatchObject({ type: "cas", expected: undefined });
   });
 
+  test("readers and writers: the first half of the clients (rounded up) only read, the rest draw only the mix's writes", () => {
+    const workload = workloadSchema.parse({ clients: 5, keys: 4 });
+    const generator = new OperationGenerator(workload, createRng(8), true);
+    const types = Array.from({ length: 5 }, () => new Set<string>());
+    for (let i = 0; i < 5_000; i++) types[i % 5]!.add(generator.next(i % 5).type);
+    for (const reader of [0, 1, 2]) expect([...types[reader]!]).toEqual(["get"]);
+    for (const writer of [3, 4]) expect([...types[writer]!].sort()).toEqual(["append", "cas", "delete", "put"]);
+    // A lone client cannot be split, and a mix of reads alone leaves the writers reading.
+    const lone = new OperationGenerator(workloadSchema.parse({ clients: 1 }), createRng(9), true);
+    expect(new Set(Array.from({ length: 200 }, () => lone.next(0).type)).size).toBe(5);
+    const readsOnly = new OperationGenerator(workloadSchema.parse({ clients: 2, mix: { get: 100, put: 0, append: 0, cas: 0, delete: 0 } }), createRng(10), true);
+    expect(readsOnly.next(1).type).toBe("get");
+  });
+
   test("written values are padded to valueBytes", () => {
     const workload = workloadSchema.parse({ valueBytes: 32, mix: { get: 0, put: 100, append: 0, cas: 0, delete: 0 } });
     const command = new OperationGenerator(workload, createRng(6)).next(0);
