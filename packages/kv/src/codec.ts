@@ -50,6 +50,10 @@ export function encodeResult(result: KvResult): Uint8Array {
   if (result.type === "get") {
     return resultType.encode({ get: { found: result.value !== undefined, value: result.value ?? empty } }).finish();
   }
+  if (result.type === "put") {
+    // A put without a value encodes as it always has (no fields): only a write-once register's carries one.
+    return resultType.encode({ put: result.value === undefined ? {} : { holdsValue: true, value: result.value } }).finish();
+  }
   return resultType.encode({ [result.type]: result }).finish();
 }
 
@@ -61,7 +65,7 @@ export function decodeResult(bytes: Uint8Array): KvResult {
     case "get":
       return { type: "get", value: body["found"] === true ? asBytes(body["value"]) : undefined };
     case "put":
-      return { type: "put" };
+      return body["holdsValue"] === true ? { type: "put", value: asBytes(body["value"]) } : { type: "put" };
     case "append":
       return { type: "append" };
     case "cas":

@@ -26,6 +26,7 @@ export function describeResult(result: KvResult): string {
     case "get":
       return show(result.value);
     case "put":
+      return result.value === undefined ? "ok" : `ok, holds ${show(result.value)}`;
     case "append":
       return "ok";
     case "cas":

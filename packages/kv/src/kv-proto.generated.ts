@@ -117,7 +117,17 @@ export const descriptor = {
               }
             },
             "PutResult": {
-              "fields": {}
+              "fields": {
+                "holdsValue": {
+                  "type": "bool",
+                  "id": 1,
+                  "protoName": "holds_value"
+                },
+                "value": {
+                  "type": "bytes",
+                  "id": 2
+                }
+              }
             },
             "AppendResult": {
               "fields": {}

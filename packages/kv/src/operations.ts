@@ -10,7 +10,8 @@ export type KvCommand =
 /** KvResult is what a {@link KvCommand} returned. */
 export type KvResult =
   | { readonly type: "get"; readonly value: Uint8Array | undefined }
-  | { readonly type: "put" }
+  /** put's `value`, when present, is the value the key holds after the put: a write-once register (paxos) reports it, since it may be an earlier put's. */
+  | { readonly type: "put"; readonly value?: Uint8Array }
   | { readonly type: "append" }
   | { readonly type: "cas"; readonly ok: boolean }
   | { readonly type: "delete"; readonly existed: boolean }
