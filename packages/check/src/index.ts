@@ -11,7 +11,7 @@ export {
   defaultBudgetMs,
 } from "./verdict.ts";
 export { checkHistory } from "./checker.ts";
-export { checkKvHistory } from "./kv-check.ts";
+export { checkKvHistory, kvModelFor } from "./kv-check.ts";
 export {
   runProblems,
   runThrew,
@@ -32,6 +32,7 @@ export {
   describeRegisterOperation,
 } from "./models/register.ts";
 export { kvModel, stringKvModel, type KvKeyState, binaryString } from "./models/kv.ts";
+export { writeOnceKvModel } from "./models/write-once.ts";
 export { partitionByKey } from "./models/partition.ts";
 export { generateKvHistory, type KvWorkload } from "./generate.ts";
 export { readEdn, EdnKeyword, EdnSymbol, EdnMap, EdnTagged, EdnSyntaxError, type EdnValue, type EdnForm } from "./formats/edn.ts";

@@ -5,7 +5,7 @@
 // it, so a run passes or fails by the same rule wherever it is judged. It lives
 // in check, below both: the test kit cannot import lab (lab imports the
 // protocols, whose tests import the kit), and lab may not import the kit.
-import type { History, InvariantViolation } from "@concord/core";
+import type { History, InvariantViolation, KvSemantics } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
 import { checkKvHistory } from "./kv-check.ts";
 import type { CheckOptions } from "./verdict.ts";
@@ -21,14 +21,16 @@ export interface HistorySummary {
 }
 
 /**
- * summarizeKvHistory checks a run's KV history against the KV model, key by
+ * summarizeKvHistory checks a run's KV history against the model of what its
+ * algorithm's clients see (`semantics`, the AlgorithmDefinition's
+ * `kvSemantics`: the KV store, or a write-once register per key), key by
  * key, and summarizes the verdict in one line: `linearizable`, `not
  * linearizable: <the evidence's first line>`, or `unknown (<limit>): <why>`
  * (`unknown (step budget)` is deterministic, `unknown (wall-clock safety net)`
  * is not).
  */
-export function summarizeKvHistory(history: History<KvCommand, KvResult>, options: CheckOptions = {}): HistorySummary {
-  const verdict = checkKvHistory(history, options);
+export function summarizeKvHistory(history: History<KvCommand, KvResult>, options: CheckOptions = {}, semantics: KvSemantics = "kv"): HistorySummary {
+  const verdict = checkKvHistory(history, options, semantics);
   switch (verdict.kind) {
     case "linearizable":
       return { linearizable: true, summary: "linearizable" };

@@ -81,6 +81,15 @@ export interface AlgorithmAdmin<M> {
 export type FaultModel = "crash" | "byzantine";
 
 /**
+ * KvSemantics is the sequential object an algorithm's clients see in the KV
+ * store, against which their histories are judged: `kv`, the whole store
+ * (every operation of @concord/kv, a put overwrites), or `write-once`, a
+ * register per key that the first put to take effect fixes for ever (each
+ * put answers the value the key holds; only get and put are offered).
+ */
+export type KvSemantics = "kv" | "write-once";
+
+/**
  * AlgorithmDefinition is how a protocol package plugs into the runtimes, the
  * CLI and the benchmarks: one object per algorithm, registered in one place.
  */
@@ -118,6 +127,8 @@ export interface AlgorithmDefinition<M> {
   readonly oneWayDelaysPerOp: number;
   /** admin is the operator's side (membership changes, leadership transfer), for the algorithms that have one. */
   readonly admin?: AlgorithmAdmin<M>;
+  /** kvSemantics is the object the algorithm's KV clients see, which workloads draw from and checkers judge by; `kv` when absent. */
+  readonly kvSemantics?: KvSemantics;
 }
 
 /**

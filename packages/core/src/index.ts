@@ -44,6 +44,7 @@ export {
   type ReplicaContext,
   type ProtocolOptions,
   type FaultModel,
+  type KvSemantics,
   type AlgorithmAdmin,
   type AdminResult,
   type Membership,

@@ -18,8 +18,10 @@ export const checkRunWallClockLimitMs = wallClockLimitMsDefault;
 /**
  * checkRun is the checker every `concord sim` run and benchmark row goes
  * through: @concord/check's summary of the run's KV history (the one the test
- * kit's judgeRun uses too), within a step budget. An `unknown` summary names
+ * kit's judgeRun uses too), judged by the model of what the run's algorithm
+ * offers its clients (its `kvSemantics`), within a step budget. An `unknown` summary names
  * the limit that stopped the search: `unknown (step budget)` is
  * deterministic, `unknown (wall-clock safety net)` is not.
  */
-export const checkRun: HistoryChecker = (result) => summarizeKvHistory(result.history, { stepsMax: checkRunStepsMax, wallClockLimitMs: checkRunWallClockLimitMs });
+export const checkRun: HistoryChecker = (result) =>
+  summarizeKvHistory(result.history, { stepsMax: checkRunStepsMax, wallClockLimitMs: checkRunWallClockLimitMs }, result.kvSemantics);

@@ -1,4 +1,4 @@
-import type { AnyAlgorithm, History, InvariantViolation, NodeId, ProtocolOptions } from "@concord/core";
+import type { AnyAlgorithm, History, InvariantViolation, KvSemantics, NodeId, ProtocolOptions } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
 import type { Scenario, ScenarioInput } from "./scenario.ts";
 
@@ -65,6 +65,8 @@ export interface CrashCounts {
 /** SimulationResult is everything one run measured. It holds no wall-clock figures. */
 export interface SimulationResult {
   readonly algo: string;
+  /** kvSemantics is the object the algorithm's clients saw (its definition's `kvSemantics`, `kv` when it names none): the history is judged by its model. */
+  readonly kvSemantics: KvSemantics;
   readonly nodes: number;
   readonly scenario: string;
   readonly seed: number;

@@ -28,7 +28,7 @@ import { drawChaosFaults, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenari
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { swarmOptions } from "./swarm-options.ts";
 import { Wire } from "./wire.ts";
-import { OperationGenerator } from "./workload.ts";
+import { OperationGenerator, writeOnceMix } from "./workload.ts";
 
 /** chaosPhaseMsMin is the shortest span over which chaos draws its faults, however short the workload's spread. */
 const chaosPhaseMsMin = 1000;
@@ -110,7 +110,12 @@ export class Simulation {
     this.tickUs = msToUs(scenario.tickMs);
     const network = new Network(scenario.link, createRng(deriveSeed(root, "network")));
     const keyRing = new KeyRing(deriveSeed(root, "keys"));
-    const generator = new OperationGenerator(workload, createRng(deriveSeed(root, "workload")), setup.readersAndWriters);
+    // A write-once register offers only get and put: its clients draw from the mix's gets and puts alone.
+    const generator = new OperationGenerator(
+      this.algorithm.kvSemantics === "write-once" ? { ...workload, mix: writeOnceMix(workload.mix) } : workload,
+      createRng(deriveSeed(root, "workload")),
+      setup.readersAndWriters,
+    );
     const replicaIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
     const spareIds = Array.from({ length: spares }, (_, i) => options.nodes + i + 1);
     const allReplicaIds = [...replicaIds, ...spareIds];
@@ -300,6 +305,7 @@ export class Simulation {
     const violations = sortedViolations(this.context.violations, this.oracle.violations(), ...this.monitors.map((monitor) => monitor.violations()));
     return {
       algo: this.algorithm.name,
+      kvSemantics: this.algorithm.kvSemantics ?? "kv",
       nodes: this.options.nodes,
       scenario: this.scenario.name,
       seed: this.options.seed,

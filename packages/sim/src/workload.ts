@@ -48,6 +48,15 @@ export function keyName(index: number): string {
 const encoder = new TextEncoder();
 
 /**
+ * writeOnceMix is a mix for a write-once register per key (an algorithm whose
+ * `kvSemantics` is `write-once`): its gets and puts, the other operations'
+ * weight given to put, so that a mix of writes stays a mix of writes.
+ */
+export function writeOnceMix(mix: Workload["mix"]): Workload["mix"] {
+  return { get: mix.get, put: mix.put + mix.append + mix.cas + mix.delete, append: 0, cas: 0, delete: 0 };
+}
+
+/**
  * OperationGenerator draws KV operations from a workload's mix. Written values
  * are unique per (client, op), which lets the checker tell writes apart; a
  * compare-and-set expects the last value its client saw for the key. With

@@ -70,7 +70,7 @@ export function failuresOf(verdicts: Iterable<RunVerdict>): string[] {
 }
 
 function problemsOf(result: SimulationResult, options: JudgeOptions): string[] {
-  const { linearizable, summary } = summarizeKvHistory(result.history, options.check ?? {});
+  const { linearizable, summary } = summarizeKvHistory(result.history, options.check ?? {}, result.kvSemantics);
   const judged = { ...result, linearizable, linearizability: summary };
   return runProblems(judged, { liveness: options.liveness ?? "ended", undecidedIsBroken: options.undecidedIsBroken ?? false });
 }
