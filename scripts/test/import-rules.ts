@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 
 /** protocolPackages are the consensus protocols: they may import only core (and zod, protobufjs). */
-export const protocolPackages: readonly string[] = ["raft", "multipaxos", "pbft"];
+export const protocolPackages: readonly string[] = ["paxos", "raft", "multipaxos", "pbft"];
 
 /**
  * deterministicPackages must not touch time, randomness, timers, promises or
@@ -25,6 +25,15 @@ export const replayablePackages: readonly string[] = ["sim"];
 
 /** allowedProtocolImports are the bare specifiers a protocol's src may use. */
 const allowedProtocolImports = ["@concord/core", "zod", "protobufjs"];
+
+/**
+ * keyedProtocolImports are what a protocol whose replicated object is the KV
+ * store's keys themselves may import besides: single-decree Paxos runs one
+ * instance per key (a write-once register), so it reads each command's key and
+ * answers in the store's result format, where the log-based protocols apply
+ * opaque commands to a StateMachine. kv imports only core, so the layering holds.
+ */
+const keyedProtocolImports = new Map([["paxos", ["@concord/kv"]]]);
 
 /**
  * runtimePackages are the runtimes and the checker (DESIGN.md "Import
@@ -299,8 +308,8 @@ export function checkImports(location: SourceLocation, imports: readonly ImportU
     if (kind === "src" && packageName === "core" && imported.startsWith("@concord/")) {
       add(use, "core-imports-nothing-of-ours", "core must not import another Concord package");
     }
-    if (kind === "src" && protocolPackages.includes(packageName) && !allowedProtocolImports.includes(imported)) {
-      add(use, "protocol-imports-only-core", `${packageName} may import only @concord/core, zod and protobufjs`);
+    if (kind === "src" && protocolPackages.includes(packageName) && !allowedProtocolImports.includes(imported) && !(keyedProtocolImports.get(packageName) ?? []).includes(imported)) {
+      add(use, "protocol-imports-only-core", `${packageName} may import only @concord/core, zod and protobufjs${keyedProtocolImports.has(packageName) ? ` (and ${(keyedProtocolImports.get(packageName) ?? []).join(", ")})` : ""}`);
     }
     if (kind === "src" && runtimePackages.includes(packageName) && imported.startsWith("@concord/") && !runtimeImports.includes(imported)) {
       add(use, "runtime-imports-core-and-kv", `${packageName} may import of ours only ${runtimeImports.join(" and ")}`);
