@@ -502,6 +502,24 @@ export class PaxosReplica implements Replica<PaxosMessage> {
     instance.retryTick = this.now + 1 + this.rng.nextInt(spanTicks);
   }
 
+  /**
+   * deferTo steps aside for another proposer whose ballot this replica's
+   * acceptor just promised or accepted: its own lower ballot is doomed (its
+   * acceptor will refuse it), and a ballot of its own started now would only
+   * preempt the other's. So it leaves the other a whole ballot's time before
+   * it tries, and tries then only if no value was learned meanwhile. Random
+   * back-off alone (PMS §2.4) can livelock when it is short and every replica
+   * proposes, as when clients retry at every replica.
+   */
+  private deferTo(instance: Instance, ballot: PaxosBallot): void {
+    if (ballot.node === this.id) return;
+    if (instance.attempt !== undefined && compareBallots(instance.attempt.ballot, ballot) < 0) {
+      this.counters.ballotsPreempted++;
+      this.giveUp(instance);
+    }
+    if (instance.attempt === undefined) instance.retryTick = Math.max(instance.retryTick, this.now + this.attemptTimeoutTicks(instance));
+  }
+
   private proposing(): boolean {
     for (const key of this.active) if (this.instances.get(key)?.attempt !== undefined) return true;
     return false;
@@ -522,6 +540,7 @@ export class PaxosReplica implements Replica<PaxosMessage> {
     instance.highestRoundSeen = Math.max(instance.highestRoundSeen, ballot.round);
     if (instance.chosen !== undefined) return this.send(from, { type: "chosen", key: prepare.key, value: instance.chosen });
     if (compareBallots(ballot, instance.promised) < 0) return this.send(from, this.nack(prepare.key, ballot, instance.promised));
+    this.deferTo(instance, ballot);
     this.promise(prepare.key, instance, ballot);
     const accepted = instance.accepted;
     this.send(from, {
@@ -542,6 +561,7 @@ export class PaxosReplica implements Replica<PaxosMessage> {
     instance.highestRoundSeen = Math.max(instance.highestRoundSeen, ballot.round);
     if (instance.chosen !== undefined) return this.send(from, { type: "chosen", key: accept.key, value: instance.chosen });
     if (compareBallots(ballot, instance.promised) < 0) return this.send(from, this.nack(accept.key, ballot, instance.promised));
+    this.deferTo(instance, ballot);
     this.accept(accept.key, instance, ballot, accept.value);
     this.send(from, { type: "accepted", key: accept.key, ...ballotFields(ballot) });
   }

@@ -142,6 +142,8 @@ describe("proposer (PMS §2.2)", () => {
     const cluster = paxosCluster(3);
     cluster.deliver({ from: 3, to: 1, message: prepare("x", 9, 3) });
     cluster.queue = [];
+    // Having promised another proposer's ballot, replica 1 leaves it a ballot's time before proposing itself.
+    cluster.tick(1, 20);
     cluster.request(1, put("x", "a"), { stepOnly: true });
     cluster.drain(1);
     expect(messagesOf(cluster.take(sentBy(1, "prepare")))[0]).toMatchObject({ ballotRound: 10, ballotNode: 1 });
