@@ -9,11 +9,20 @@ import { type JudgeOptions, type RunVerdict, judgeRun } from "@concord/testkit";
 
 const seeds = 20;
 
+/**
+ * seedsFor is how many seeds look for lost and torn records. A write-once register (paxos) writes records only
+ * while a key has no value, and the 8 keys of a run are fixed by its first puts, so its crashes find unsynced
+ * records more rarely: 40 seeds (its first torn record is at seed 23).
+ */
+function seedsFor(algorithm: AlgorithmDefinition<unknown>): number {
+  return algorithm.kvSemantics === "write-once" ? 2 * seeds : seeds;
+}
+
 describe.each(algorithms.filter((algorithm) => algorithm.name !== "solo").map((algorithm) => [algorithm.name, algorithm] as const))("chaos's fault model on %s", (name, algorithm) => {
-  it(`crashes lose unsynced records and tear them within ${seeds} seeds, and operations act`, () => {
+  it(`crashes lose unsynced records and tear them within ${seedsFor(algorithm)} seeds, and operations act`, () => {
     const nodes = clusterSizes(algorithm, [1])[0] as number;
     const totals = { crashes: 0, lostRecords: 0, torn: 0, reconfigured: 0, transferred: 0 };
-    for (let seed = 1; seed <= seeds; seed++) {
+    for (let seed = 1; seed <= seedsFor(algorithm); seed++) {
       const result = runSimulation({ algorithm, nodes, scenario: "chaos", seed, ops: 40, clients: 3 });
       totals.crashes += result.crashes.crashes;
       totals.lostRecords += result.crashes.lostRecords;

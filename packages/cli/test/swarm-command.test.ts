@@ -60,6 +60,7 @@ describe("concord swarm", () => {
       ["raft", 4, 2],
       ["multipaxos", 4, 2],
       ["pbft", 4, 2],
+      ["paxos", 4, 2],
     ]);
     expect(report.failures).toEqual([]);
     expect(code).toBe(0);
@@ -89,7 +90,7 @@ describe("concord swarm", () => {
   });
 
   it.each([
-    [["--seeds", "3"], /--algo is required; allowed: solo, raft, multipaxos, pbft, all/],
+    [["--seeds", "3"], /--algo is required; allowed: solo, raft, multipaxos, pbft, paxos, all/],
     [["--algo", "zab"], /--algo: unknown value "zab"/],
     [["--algo", "raft", "--seeds", "0"], /--seeds: expected an integer from 1 to/],
     [["--algo", "raft", "--jobs", "many"], /--jobs: expected an integer/],

@@ -9,13 +9,14 @@ import { type AnyAlgorithm, type OptionValue, parseConfig } from "@concord/core"
 import { runCli } from "@concord/cli";
 import { algorithms, checkRun, findAlgorithm, replayCommand, simulate } from "@concord/lab";
 import { multiPaxosOptionsSchema } from "@concord/multipaxos";
+import { paxosOptionsSchema } from "@concord/paxos";
 import { pbftOptionsSchema } from "@concord/pbft";
 import { raftOptionsSchema } from "@concord/raft";
 import { swarmOptions } from "@concord/sim";
 import { captureIo } from "./helpers.ts";
 import { swarmSeedsFor } from "./swarm-seeds.ts";
 
-const schemas: Readonly<Record<string, z.ZodType>> = { raft: raftOptionsSchema, multipaxos: multiPaxosOptionsSchema, pbft: pbftOptionsSchema };
+const schemas: Readonly<Record<string, z.ZodType>> = { raft: raftOptionsSchema, multipaxos: multiPaxosOptionsSchema, pbft: pbftOptionsSchema, paxos: paxosOptionsSchema };
 
 const swarmed = algorithms.filter((algorithm) => algorithm.optionSpace !== undefined);
 
@@ -27,7 +28,7 @@ function algorithmNamed(name: string): AnyAlgorithm {
 
 describe("swarm options", () => {
   it("are declared by every replicated protocol", () => {
-    expect(swarmed.map((algorithm) => algorithm.name).sort()).toEqual(["multipaxos", "pbft", "raft"]);
+    expect(swarmed.map((algorithm) => algorithm.name).sort()).toEqual(["multipaxos", "paxos", "pbft", "raft"]);
   });
 
   describe.each(swarmed.map((algorithm) => [algorithm.name, algorithm] as const))("%s", (name, algorithm) => {

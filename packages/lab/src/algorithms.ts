@@ -1,5 +1,6 @@
 import { type AnyAlgorithm, solo } from "@concord/core";
 import { multipaxos } from "@concord/multipaxos";
+import { paxos } from "@concord/paxos";
 import { pbft } from "@concord/pbft";
 import { raft } from "@concord/raft";
 
@@ -8,7 +9,7 @@ import { raft } from "@concord/raft";
  * command, the benchmarks and the tests that run every algorithm all take
  * their list from here.
  */
-export const algorithms: readonly AnyAlgorithm[] = [solo, raft, multipaxos, pbft];
+export const algorithms: readonly AnyAlgorithm[] = [solo, raft, multipaxos, pbft, paxos];
 
 /** algorithmNames lists what `--algo` accepts. */
 export const algorithmNames: readonly string[] = algorithms.map((algorithm) => algorithm.name);
