@@ -9,6 +9,7 @@ import {
   type Outbound,
   type PathCounter,
   type ProtocolOptions,
+  type Ready,
   type Replica,
   ReplicaHost,
   type ReplicaStatus,
@@ -92,8 +93,8 @@ export interface ReplicaNode {
 
 /**
  * ReadyMoments is where the crash schedule watches the Ready contract: a
- * crash timed "while-unsynced", "after-sync" or "while-sending" strikes at
- * the moment it names.
+ * crash timed "while-unsynced", "after-sync", "while-sending" or
+ * "after-answering" strikes at the moment it names.
  */
 export interface ReadyMoments {
   /** armed tells whether any timed crash waits (else the cluster skips the other calls). */
@@ -104,6 +105,10 @@ export interface ReadyMoments {
   strikeAfterSync(node: ReplicaNode): boolean;
   /** strikeWhileSending crashes `node` part-way through sending its synced Ready if a crash waits for that; tells whether it did. */
   strikeWhileSending(node: ReplicaNode, host: ReplicaHost<unknown>): boolean;
+  /** noteStepped: `node` has just stepped a message of type `type`. */
+  noteStepped(node: ReplicaNode, type: string): void;
+  /** strikeAfterAnswering crashes `node` right after it sent messages, if a crash waits for the answer to a message it stepped; tells whether it did. */
+  strikeAfterAnswering(node: ReplicaNode): boolean;
 }
 
 /** ClusterSetup is what the cluster needs to boot and run its replicas. */
@@ -398,6 +403,7 @@ export class Cluster {
     }
     this.setup.pathCounter?.observeDeliver?.(host.replica, delivery.from, message, { timeUs: this.context.nowUs, faulty: node.strategy !== undefined });
     host.step(delivery.from, message);
+    if (this.armed()) this.moments?.noteStepped(node, this.setup.algorithm.codec.typeName(message));
     const cpu = this.context.scenario.cpu;
     this.account(node, host, cpu.perMessageUs + (delivery.bytes / bytesPerKilobyte) * cpu.perKilobyteUs);
   }
@@ -512,7 +518,9 @@ export class Cluster {
    */
   private sendAndAdvance(node: ReplicaNode, host: ReplicaHost<unknown>): boolean {
     if (this.armed() && this.moments?.strikeWhileSending(node, host) === true) return false;
+    const sending = (host.inflight as Ready<unknown>).messages.length;
     host.release();
+    if (sending > 0 && this.armed() && this.moments?.strikeAfterAnswering(node) === true) return false;
     host.advance();
     return true;
   }

@@ -12,14 +12,19 @@ export type CrashFault = Extract<Fault, { type: "crash" }>;
  * `watched` holds unsynced writes ("while-unsynced"), completes a sync
  * with messages still to send ("after-sync"), or sends a Ready that carries
  * two or more messages to one peer, of which only some leave
- * ("while-sending"). With `all`, every live replica crashes then, else the
- * one that triggered it.
+ * ("while-sending"), or has sent the Ready that answered a message of one
+ * of `types` ("after-answering"). With `all`, every live replica crashes
+ * then, else the one that triggered it.
  */
 export interface TimedCrash {
   readonly record: FaultRecord;
   readonly fault: CrashFault;
-  readonly timing: "while-unsynced" | "after-sync" | "while-sending";
+  readonly timing: "while-unsynced" | "after-sync" | "while-sending" | "after-answering";
   readonly watched: ReadonlySet<NodeId>;
+  /** types: for "after-answering", the message types whose answer it waits for (every type when absent). */
+  readonly types: ReadonlySet<string> | undefined;
+  /** answering: for "after-answering", the node (and its incarnation) that has stepped such a message and not yet sent its Ready. */
+  answering: { readonly node: NodeId; readonly incarnation: number } | undefined;
   readonly all: boolean;
   readonly deadlineUs: number;
   /** strikeQueued: a timed-crash event is queued for it. */
@@ -77,6 +82,8 @@ export class CrashSchedule implements ReadyMoments {
       watched,
       all: fault.target === "all",
       deadlineUs: context.nowUs + msToUs(fault.windowMs),
+      types: fault.messageTypes !== undefined ? new Set(fault.messageTypes) : undefined,
+      answering: undefined,
       strikeQueued: false,
       done: false,
     };
@@ -176,6 +183,33 @@ export class CrashSchedule implements ReadyMoments {
     const departing = messages.filter((_, index) => leaves[index]);
     host.release(departing);
     this.context.logFault(`crash (while-sending, node ${node.id}: ${departing.length} of ${messages.length} message(s) left)`, [], "");
+    this.strikeNow(crash, node);
+    return true;
+  }
+
+  /** noteStepped is called when `node` has just stepped a message of type `type`: a crash waiting for its answer is primed. */
+  noteStepped(node: ReplicaNode, type: string): void {
+    for (const crash of this.pending()) {
+      if (crash.timing !== "after-answering" || crash.answering !== undefined || !crash.watched.has(node.id)) continue;
+      if (crash.types === undefined || crash.types.has(type)) crash.answering = { node: node.id, incarnation: node.incarnation };
+    }
+  }
+
+  /**
+   * strikeAfterAnswering crashes `node` right after it sent the messages of
+   * a Ready if a crash was primed by a message it stepped before that Ready
+   * began: the first Ready with messages after the step carries the answer
+   * (in the same Ready, or the next one when the replica answers once its
+   * records are synced); the answer has left, nothing after it has (a voter
+   * that crashes just after its vote left, say, and restarts while other
+   * requests of that round are still on their way). It tells whether it struck.
+   */
+  strikeAfterAnswering(node: ReplicaNode): boolean {
+    const crash = this.pending().find(
+      (candidate) => candidate.timing === "after-answering" && candidate.answering?.node === node.id && candidate.answering.incarnation === node.incarnation,
+    );
+    if (crash === undefined) return false;
+    this.context.logFault(`crash (after-answering, node ${node.id}: its answer left)`, [], "");
     this.strikeNow(crash, node);
     return true;
   }

@@ -62,14 +62,18 @@ export class FaultSchedule {
         this.firePartition(record, fault);
         break;
       case "link":
-        if (fault.messageTypes === undefined && fault.from === undefined) {
+        if (fault.messageTypes === undefined && fault.from === undefined && fault.to === undefined) {
           this.network.addOverride(record.id, fault.link);
         } else {
-          if (fault.from !== undefined) record.hit = this.cluster.select(fault.from, rng);
+          // The replicas a scoped fault names: its senders, else its receivers (a fault names one or the other in chaos).
+          const from = fault.from !== undefined ? this.cluster.select(fault.from, rng) : undefined;
+          const to = fault.to !== undefined ? this.cluster.select(fault.to, rng) : undefined;
+          record.hit = [...(from ?? []), ...(to ?? [])];
           this.network.addScopedOverride(record.id, {
             link: fault.link,
             ...(fault.messageTypes !== undefined ? { types: new Set(fault.messageTypes) } : {}),
-            ...(fault.from !== undefined ? { from: new Set(record.hit) } : {}),
+            ...(from !== undefined ? { from: new Set(from) } : {}),
+            ...(to !== undefined ? { to: new Set(to) } : {}),
           });
         }
         this.endAfter(fault.durationMs, record);
@@ -94,8 +98,8 @@ export class FaultSchedule {
       default:
         unreachable(fault);
     }
-    context.logFault(describeFault(fault), record.hit, fault.type === "link" ? JSON.stringify(fault.link) + (fault.messageTypes !== undefined ? ` on ${fault.messageTypes.join(",")}` : "") : "");
-    const acts = fault.type === "link" ? fault.from === undefined || record.hit.length > 0 : record.hit.length > 0;
+    context.logFault(describeFault(fault), record.hit, fault.type === "link" ? JSON.stringify(fault.link) + (fault.messageTypes !== undefined ? ` on ${fault.messageTypes.join(",")}` : "") + (fault.to !== undefined ? " (to the replicas hit)" : "") : "");
+    const acts = fault.type === "link" ? (fault.from === undefined && fault.to === undefined) || record.hit.length > 0 : record.hit.length > 0;
     if (!acts) context.noEffect(fault, "no replica it can act on");
   }
 

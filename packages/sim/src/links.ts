@@ -15,13 +15,15 @@ export interface NetworkPartition {
   readonly exempt?: ReadonlySet<NodeId>;
 }
 
-/** LinkOverride changes some link properties for a while, for every message or only some types or senders. */
+/** LinkOverride changes some link properties for a while, for every message or only some types, senders or receivers. */
 export interface LinkOverride {
   readonly link: { readonly [K in keyof LinkModel]?: LinkModel[K] | undefined };
   /** types: only messages of these type names; every message when absent. */
   readonly types?: ReadonlySet<string>;
   /** from: only messages these nodes send; every sender when absent. */
   readonly from?: ReadonlySet<NodeId>;
+  /** to: only messages sent to these nodes; every receiver when absent. */
+  readonly to?: ReadonlySet<NodeId>;
 }
 
 /**
@@ -60,12 +62,12 @@ export class Network {
     this.recompute();
   }
 
-  /** addScopedOverride puts an override in force for some message types or senders only. */
+  /** addScopedOverride puts an override in force for some message types, senders or receivers only. */
   addScopedOverride(id: number, override: LinkOverride): void {
     this.scoped.push({ id, override });
   }
 
-  /** scopedOverrides counts the overrides in force that select messages by type or sender. */
+  /** scopedOverrides counts the overrides in force that select messages by type, sender or receiver. */
   scopedOverrides(): number {
     return this.scoped.length;
   }
@@ -133,7 +135,7 @@ export class Network {
       this.dropped++;
       return 0;
     }
-    const link = this.scoped.length > 0 ? this.linkFor(from, type) : this.effective;
+    const link = this.scoped.length > 0 ? this.linkFor(from, to, type) : this.effective;
     if (link.dropPercent > 0 && this.rng.nextInt(1_000_000) < link.dropPercent * 10_000) {
       this.dropped++;
       return 0;
@@ -184,11 +186,12 @@ export class Network {
   }
 
   /** linkFor is the link model for one message: the one in force, with the scoped overrides that select it on top. */
-  private linkFor(from: NodeId, type: string): LinkModel {
+  private linkFor(from: NodeId, to: NodeId, type: string): LinkModel {
     let link = this.effective;
     for (const { override } of this.scoped) {
       if (override.types !== undefined && !override.types.has(type)) continue;
       if (override.from !== undefined && !override.from.has(from)) continue;
+      if (override.to !== undefined && !override.to.has(to)) continue;
       link = { ...link, ...(definedOnly(override.link) as Partial<LinkModel>) };
     }
     return link;

@@ -114,9 +114,11 @@ export const targetSchema = z.union([
  * node holds written but unsynced records or a staged snapshot (for target "all": the moment any node does); or
  * "after-sync", when a chosen node's next sync completes, before the messages that waited for it leave; or
  * "while-sending", part-way through sending a Ready of a chosen node that carries two or more messages to one peer
- * (a drawn part of them leaves, at least one and never all).
+ * (a drawn part of them leaves, at least one and never all); or "after-answering", right after a chosen node, having
+ * stepped a message of one of the crash's `messageTypes`, sends its next Ready with messages (its answer left; the
+ * crash comes before anything else it does, as a process killed just after it wrote to its socket).
  */
-export const crashTimingSchema = z.enum(["at-once", "while-unsynced", "after-sync", "while-sending"]);
+export const crashTimingSchema = z.enum(["at-once", "while-unsynced", "after-sync", "while-sending", "after-answering"]);
 
 /**
  * clientPlacementSchema says which side of a partition the clients are on: "rest" (with the majority, cut off from
@@ -149,6 +151,8 @@ export const faultSchema = z.discriminatedUnion("type", [
       timing: crashTimingSchema.default("at-once"),
       /** windowMs: a timed crash whose moment has not come this long after atMs is given up, and reported as without effect. */
       windowMs: z.number().min(0).default(1000),
+      /** messageTypes: for "after-answering", the message types (the codec's type names) whose answer the crash waits for. */
+      messageTypes: z.array(z.string().min(1)).min(1).optional(),
     })
     .strict(),
   z.object({ type: z.literal("restart"), atMs: z.number().min(0), target: targetSchema }).strict(),
@@ -176,6 +180,8 @@ export const faultSchema = z.discriminatedUnion("type", [
       messageTypes: z.array(z.string().min(1)).min(1).optional(),
       /** from: the override acts only on messages these replicas send; every sender when absent. */
       from: targetSchema.optional(),
+      /** to: the override acts only on messages sent to these replicas; every receiver when absent. */
+      to: targetSchema.optional(),
     })
     .strict(),
   z.object({ type: z.literal("slow"), atMs: z.number().min(0), target: targetSchema, durationMs: z.number().min(0), extraLatencyMs: z.number().min(0), cpuFactor: z.number().min(1).default(1) }).strict(),

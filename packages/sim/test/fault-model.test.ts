@@ -111,6 +111,29 @@ describe("crashes that lose data", () => {
     expectGuaranteesKept(result, options, "none");
   });
 
+  test("a crash after answering strikes just after the Ready that answered a message of its type left, and nothing after it", () => {
+    const { algorithm, log } = createProbeAlgorithm();
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 4,
+      scenario: writes("crash-after-answering", [{ type: "crash", atMs: 300, target: "leader", restartAfterMs: 50, timing: "after-answering", messageTypes: ["clientRequest"] }]),
+    };
+    const result = runSimulation(options);
+    const strike = result.faultLog.find((line) => line.includes("crash (after-answering, node 1: its answer left)"));
+    expect(strike, `${replayOf(options)}\n${result.faultLog.join("\n")}`).toBeDefined();
+    expect(result.crashes.crashes, replayOf(options)).toBe(1);
+    expect(result.faultLog.some((line) => line.includes("window ended")), replayOf(options)).toBe(false);
+    // The probe's primary answers writes once they are synced: the Ready after the one that wrote them carries the
+    // clients' replies and the replicates to the backups, and left in the instant of the crash; the primary sent
+    // nothing more until it restarted 50 ms later.
+    const strikeUs = Math.round(Number(strike?.split(" ms:")[0]) * 1000);
+    const fromPrimary = log.sends.filter((send) => send.from === 1);
+    expect([...new Set(fromPrimary.filter((send) => send.timeUs === strikeUs).map((send) => send.type))].sort(), replayOf(options)).toEqual(["clientReply", "replicate"]);
+    expect(fromPrimary.filter((send) => send.timeUs > strikeUs && send.timeUs < strikeUs + 50_000), replayOf(options)).toEqual([]);
+    expectGuaranteesKept(result, options, "none");
+  });
+
   test("a timed crash whose moment does not come within its window strikes at the window's end, and says so", () => {
     const { algorithm } = createProbeAlgorithm({ pingEveryTicks: 1 });
     const options: SimulationOptions = {
@@ -238,6 +261,28 @@ describe("link faults that pick message types", () => {
     const during = log.receipts.filter((receipt) => receipt.receivedTick > 60 && receipt.receivedTick < 140);
     expect(during.filter((receipt) => receipt.from === 2), replayOf(options)).toEqual([]);
     expect(during.filter((receipt) => receipt.from === 3).length, replayOf(options)).toBeGreaterThan(50);
+  });
+
+  test("a link fault limited to one receiver leaves the messages to the other receivers alone", () => {
+    const { algorithm, log } = createProbeAlgorithm({ pingEveryTicks: 1 });
+    const options: SimulationOptions = {
+      algorithm,
+      nodes: 3,
+      seed: 3,
+      scenario: {
+        name: "to-one",
+        description: "",
+        disk: { syncMs: 0 },
+        workload: { ops: 0 },
+        healAtMs: 1000,
+        faults: [{ type: "link", atMs: 0, durationMs: 1000, link: { dropPercent: 100 }, messageTypes: ["ping"], to: { index: 1 } }],
+      },
+    };
+    runSimulation(options);
+    const during = log.receipts.filter((receipt) => receipt.receivedTick > 60 && receipt.receivedTick < 140);
+    expect(during.filter((receipt) => receipt.to === 2), replayOf(options)).toEqual([]);
+    expect(during.filter((receipt) => receipt.to === 3 && receipt.from === 1).length, replayOf(options)).toBeGreaterThan(30);
+    expect(during.filter((receipt) => receipt.to === 1 && receipt.from === 3).length, replayOf(options)).toBeGreaterThan(30);
   });
 
   test("chaos draws typed link faults from the algorithm's codec type names", () => {
