@@ -93,8 +93,38 @@ export interface AcceptanceRecord extends BallotFields {
   readonly value: Uint8Array;
 }
 
+/** KeyState is one key's durable state in a snapshot. */
+export interface KeyState {
+  /** key names the instance. */
+  readonly key: string;
+  /** promisedRound is the round of the ballot the acceptor promised (0: none). */
+  readonly promisedRound: number;
+  /** promisedNode is the owner of the ballot the acceptor promised. */
+  readonly promisedNode: NodeId;
+  /** hasAccepted tells whether the acceptor accepted a value; the accepted fields are unused when not. */
+  readonly hasAccepted: boolean;
+  /** acceptedRound is the round of the ballot the value was accepted in. */
+  readonly acceptedRound: number;
+  /** acceptedNode is the owner of the ballot the value was accepted in. */
+  readonly acceptedNode: NodeId;
+  /** acceptedValue is the value accepted. */
+  readonly acceptedValue: Uint8Array;
+  /** hasChosen tells whether the replica had learned the key's chosen value. */
+  readonly hasChosen: boolean;
+  /** chosenValue is the value chosen, when hasChosen. */
+  readonly chosenValue: Uint8Array;
+}
+
+/** SnapshotRecord is every key's durable state at once; staged as a Ready's snapshot, it replaces every record before it. */
+export interface SnapshotRecord {
+  /** type tags the record. */
+  readonly type: "snapshot";
+  /** keys holds the state of every key with any, in the order the replica first met them. */
+  readonly keys: readonly KeyState[];
+}
+
 /** PaxosRecord is every durable record a Paxos replica writes. */
-export type PaxosRecord = PromiseRecord | AcceptanceRecord;
+export type PaxosRecord = PromiseRecord | AcceptanceRecord | SnapshotRecord;
 
 /** paxosRecordCodec encodes durable records with protobufjs. */
 export const paxosRecordCodec: MessageCodec<PaxosRecord> = createProtobufCodec<PaxosRecord>(descriptor, "concord.paxos.PaxosRecord");

@@ -14,6 +14,8 @@ export const paxosOptionsSchema = z
     backoffTicksMax: z.number().int().min(1).default(64),
     /** waitingRequestsMax bounds the client requests a replica holds for keys not yet chosen; past it they are dropped (the client retries). */
     waitingRequestsMax: z.number().int().min(1).max(1_000_000).default(10_000),
+    /** compactEveryRecords: once this many records were written since the last snapshot, the next Ready stages a snapshot of every key's state instead (bounding what a restart replays). */
+    compactEveryRecords: z.number().int().min(1).max(1_000_000).default(1_000),
     /** clientRetryTicks: a client resends a request unanswered for this long to the next replica, in its ticks. */
     clientRetryTicks: z.number().int().min(1).default(20),
     /** clientGiveUpTicks: a client reports a request it could not get answered for this long as indeterminate. */

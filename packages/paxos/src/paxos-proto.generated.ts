@@ -242,12 +242,70 @@ export const descriptor = {
                 }
               }
             },
+            "KeyState": {
+              "fields": {
+                "key": {
+                  "type": "string",
+                  "id": 1
+                },
+                "promisedRound": {
+                  "type": "uint64",
+                  "id": 2,
+                  "protoName": "promised_round"
+                },
+                "promisedNode": {
+                  "type": "uint32",
+                  "id": 3,
+                  "protoName": "promised_node"
+                },
+                "hasAccepted": {
+                  "type": "bool",
+                  "id": 4,
+                  "protoName": "has_accepted"
+                },
+                "acceptedRound": {
+                  "type": "uint64",
+                  "id": 5,
+                  "protoName": "accepted_round"
+                },
+                "acceptedNode": {
+                  "type": "uint32",
+                  "id": 6,
+                  "protoName": "accepted_node"
+                },
+                "acceptedValue": {
+                  "type": "bytes",
+                  "id": 7,
+                  "protoName": "accepted_value"
+                },
+                "hasChosen": {
+                  "type": "bool",
+                  "id": 8,
+                  "protoName": "has_chosen"
+                },
+                "chosenValue": {
+                  "type": "bytes",
+                  "id": 9,
+                  "protoName": "chosen_value"
+                }
+              }
+            },
+            "SnapshotRecord": {
+              "fields": {
+                "keys": {
+                  "rule": "repeated",
+                  "type": "KeyState",
+                  "id": 1
+                }
+              }
+            },
             "PaxosRecord": {
               "oneofs": {
                 "body": {
                   "oneof": [
                     "promise",
-                    "acceptance"
+                    "acceptance",
+                    "snapshot"
                   ]
                 }
               },
@@ -259,6 +317,10 @@ export const descriptor = {
                 "acceptance": {
                   "type": "AcceptanceRecord",
                   "id": 2
+                },
+                "snapshot": {
+                  "type": "SnapshotRecord",
+                  "id": 3
                 }
               }
             }

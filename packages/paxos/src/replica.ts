@@ -25,6 +25,8 @@ import {
   type PaxosPrepare,
   type PaxosPromise,
   type PaxosRecord,
+  type KeyState,
+  type SnapshotRecord,
   paxosRecordCodec,
 } from "./messages.ts";
 import { type PaxosOptions, paxosOptionsSchema } from "./options.ts";
@@ -177,6 +179,8 @@ export class PaxosReplica implements Replica<PaxosMessage> {
   /** epochRound is the highest round this replica's acceptors promised for any key (durable, so it never goes back). */
   private epochRound = 0;
   private now = 0;
+  /** recordsSinceSnapshot counts the records written since the last snapshot (or since boot). */
+  private recordsSinceSnapshot = 0;
 
   // Output buffers.
   private persist: Uint8Array[] = [];
@@ -195,9 +199,9 @@ export class PaxosReplica implements Replica<PaxosMessage> {
     this.replicaSet = new Set(this.replicas);
     this.peers = this.replicas.filter((replica) => replica !== this.id);
     this.majority = Math.floor(this.replicas.length / 2) + 1;
-    // Single-decree Paxos here keeps no snapshot: its durable state is the promise and acceptance records.
-    if (context.durable.snapshot !== undefined) throw new CorruptionError("paxos: a durable snapshot, which this protocol never writes");
+    if (context.durable.snapshot !== undefined) this.restore(paxosRecordCodec.decode(context.durable.snapshot));
     for (const bytes of context.durable.records) this.recover(paxosRecordCodec.decode(bytes));
+    this.recordsSinceSnapshot = context.durable.records.length;
   }
 
   /** tick advances the clock: a proposer gives up a ballot that took too long, and starts the next one once its back-off is over. */
@@ -248,7 +252,15 @@ export class PaxosReplica implements Replica<PaxosMessage> {
   /** ready hands out the records to sync and the messages to send after them. */
   ready(): Ready<PaxosMessage> | undefined {
     if (this.persist.length === 0 && this.outbox.length === 0) return undefined;
-    const ready: Ready<PaxosMessage> = { snapshot: undefined, persist: this.persist, messages: this.outbox };
+    let snapshot: Uint8Array | undefined;
+    this.recordsSinceSnapshot += this.persist.length;
+    if (this.persist.length > 0 && this.recordsSinceSnapshot >= this.options.compactEveryRecords) {
+      // The snapshot holds every key's state now, these records' changes included: it replaces them and all before.
+      snapshot = paxosRecordCodec.encode(this.snapshotRecord());
+      this.persist = [];
+      this.recordsSinceSnapshot = 0;
+    }
+    const ready: Ready<PaxosMessage> = { snapshot, persist: this.persist, messages: this.outbox };
     if (this.selfVotes.length > 0) this.selfVotesOf.set(this.persist, this.selfVotes);
     // Handing the buffers out (rather than clearing them in advance) keeps a step between ready() and advance() from losing output.
     this.persist = [];
@@ -643,8 +655,49 @@ export class PaxosReplica implements Replica<PaxosMessage> {
     return instance;
   }
 
+  /** snapshotRecord captures every key's durable state: promise, acceptance, and the chosen value once learned. */
+  private snapshotRecord(): SnapshotRecord {
+    const keys: KeyState[] = [];
+    for (const [key, instance] of this.instances) {
+      if (instance.promised.round === 0 && instance.accepted === undefined && instance.chosen === undefined) continue;
+      keys.push({
+        key,
+        promisedRound: instance.promised.round,
+        promisedNode: instance.promised.node,
+        hasAccepted: instance.accepted !== undefined,
+        acceptedRound: instance.accepted?.ballot.round ?? 0,
+        acceptedNode: instance.accepted?.ballot.node ?? 0,
+        acceptedValue: instance.accepted?.value ?? new Uint8Array(0),
+        hasChosen: instance.chosen !== undefined,
+        chosenValue: instance.chosen ?? new Uint8Array(0),
+      });
+    }
+    return { type: "snapshot", keys };
+  }
+
+  /** restore loads a snapshot: every key's promise and acceptance, and the values learned before it was taken. */
+  private restore(record: PaxosRecord): void {
+    if (record.type !== "snapshot") throw new CorruptionError(`paxos: the durable snapshot holds a ${record.type} record`);
+    for (const state of record.keys) {
+      const instance = this.instanceOf(state.key);
+      instance.promised = { round: state.promisedRound, node: state.promisedNode };
+      instance.accepted = state.hasAccepted ? { ballot: { round: state.acceptedRound, node: state.acceptedNode }, value: state.acceptedValue } : undefined;
+      if (instance.accepted !== undefined && compareBallots(instance.accepted.ballot, instance.promised) > 0) {
+        throw new CorruptionError(`paxos: snapshot of key ${JSON.stringify(state.key)} holds an acceptance above its promise`);
+      }
+      instance.highestRoundSeen = state.promisedRound;
+      this.epochRound = Math.max(this.epochRound, state.promisedRound);
+      if (state.hasChosen) {
+        instance.chosen = state.chosenValue;
+        this.learnedOrder.push(state.key);
+        this.counters.keysLearned++;
+      }
+    }
+  }
+
   /** recover replays one durable record: the highest promise and the latest acceptance per key. */
   private recover(record: PaxosRecord): void {
+    if (record.type === "snapshot") throw new CorruptionError("paxos: a snapshot among the records, where only promises and acceptances are written");
     const instance = this.instanceOf(record.key);
     const ballot = ballotOf(record);
     if (compareBallots(ballot, instance.promised) > 0) instance.promised = ballot;

@@ -6,6 +6,8 @@ const attemptTimeoutTicksMax = 40;
 const backoffTicksBaseMax = 8;
 const backoffTicksMaxMax = 128;
 const waitingRequestsMaxMax = 10_000;
+/** compactEveryRecordsMax is the default compaction interval, the longest a drawn one is. */
+const compactEveryRecordsMax = 1_000;
 /** clientRetryTicksMax is the default client retry, the longest a drawn one is. */
 const clientRetryTicksMax = 20;
 
@@ -13,7 +15,8 @@ const clientRetryTicksMax = 20;
  * paxosOptionSpace is the range of single-decree Paxos's options that `chaos`
  * draws from (swarm testing). Every value it draws passes paxosOptionsSchema:
  * the back-off cap is drawn at or above its base. A ballot timeout of one tick
- * and a back-off of one make proposers duel; a queue of one drops requests.
+ * and a back-off of one make proposers duel; a queue of one drops requests; a
+ * compaction interval of one record stages a snapshot in every Ready.
  */
 export const paxosOptionSpace: OptionSpace = {
   ranges: [
@@ -22,6 +25,7 @@ export const paxosOptionSpace: OptionSpace = {
     { name: "backoffTicksMax", low: 1, high: backoffTicksMaxMax },
     { name: "waitingRequestsMax", low: 1, high: waitingRequestsMaxMax },
     { name: "clientRetryTicks", low: 1, high: clientRetryTicksMax },
+    { name: "compactEveryRecords", low: 1, high: compactEveryRecordsMax },
   ],
   draw(rng, fixed) {
     const drawn: Record<string, OptionValue> = {};
@@ -33,6 +37,8 @@ export const paxosOptionSpace: OptionSpace = {
     if (fixed["waitingRequestsMax"] === undefined) drawn["waitingRequestsMax"] = drawSwarmInt(rng, 1, waitingRequestsMaxMax);
     // The give-up time stays at its default, which is never below the retry.
     if (fixed["clientRetryTicks"] === undefined && fixed["clientGiveUpTicks"] === undefined) drawn["clientRetryTicks"] = drawSwarmInt(rng, 1, clientRetryTicksMax);
+    // Drawn last, so that the draws above stay what they were: a snapshot in every Ready at the low extreme.
+    if (fixed["compactEveryRecords"] === undefined) drawn["compactEveryRecords"] = drawSwarmInt(rng, 1, compactEveryRecordsMax);
     return drawn;
   },
 };

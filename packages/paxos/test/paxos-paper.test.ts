@@ -105,6 +105,24 @@ describe("acceptor (PMS §2.2)", () => {
     expect(restarted.acceptedFor("x")).toBeUndefined();
     expect(cluster.take(sentBy(1, "nack"))).toHaveLength(1);
   });
+
+  test("a snapshot keeps every key's promise and acceptance, and the values learned, across a restart", () => {
+    const cluster = paxosCluster(3, { compactEveryRecords: 1 });
+    cluster.request(1, put("x", "a"));
+    cluster.deliverAll();
+    cluster.deliver({ from: 3, to: 2, message: prepare("y", 6, 3) });
+    cluster.deliver({ from: 3, to: 2, message: accept("z", 4, 3, "w") });
+    expect(cluster.disk(2).recover().snapshot).toBeDefined();
+    expect(cluster.disk(2).recover().records).toEqual([]);
+    const restarted = restart(cluster, 2);
+    expect(restarted.chosenFor("x")).toEqual(bytes("a"));
+    expect(restarted.promisedBallot("y")).toEqual({ round: 6, node: 3 });
+    expect(restarted.acceptedFor("z")).toEqual({ ballot: { round: 4, node: 3 }, value: bytes("w") });
+    expect(restarted.status().epoch).toBe(6);
+    cluster.queue = [];
+    cluster.deliver({ from: 1, to: 2, message: prepare("y", 5, 1) });
+    expect(cluster.take(sentBy(2, "nack"))).toHaveLength(1);
+  });
 });
 
 describe("proposer (PMS §2.2)", () => {

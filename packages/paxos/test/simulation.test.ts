@@ -43,6 +43,10 @@ describe("chaos (swarm testing): one value per key, learners learn only it, hist
     });
   }
 
+  test("chaos with a snapshot in every Ready", () => {
+    expect(sweep(seeds(20, 2001).map((seed) => ({ nodes: 3, scenario: "chaos", seed, protocolOptions: { compactEveryRecords: 1 } })))).toEqual([]);
+  });
+
   test("chaos with hair-trigger ballots (duelling proposers): a one-tick timeout and back-off", () => {
     const protocolOptions = { attemptTimeoutTicks: 1, backoffTicksBase: 1, backoffTicksMax: 1 };
     expect(sweep(seeds(20, 1001).map((seed) => ({ nodes: 3, scenario: "chaos", seed, protocolOptions })))).toEqual([]);
