@@ -1,0 +1,21 @@
+// @concord/explore: a bounded model checker over any registered algorithm's replicas.
+export { World, type Action, type CrashPoint, type InFlight, type WorldSetup, type ActionOutcome } from "./world.ts";
+export {
+  explore,
+  replay,
+  enabledActions,
+  describeAction,
+  nodeName,
+  summarize,
+  type ExploreBounds,
+  type BoundName,
+  type Strategy,
+  type SometimesProperty,
+  type Step,
+  type ExploreProgress,
+  type ExploreOptions,
+  type ExploreResult,
+} from "./search.ts";
+export { worldSetup, defaultWorkload, defaultBounds, defaultSometimes, ticksPerTimeoutMaxDefault, type ExploreSetupOptions } from "./setup.ts";
+export { cloneGraph } from "./clone.ts";
+export { encodeCanonical, fingerprint } from "./fingerprint.ts";

@@ -1,0 +1,304 @@
+import { type NodeId, firstClientId } from "@concord/core";
+import { type Action, type CrashPoint, World, type WorldSetup } from "./world.ts";
+
+/**
+ * ExploreBounds are the limits of one exploration, each with its unit. A
+ * search is exhaustive within them: every state reachable by a path that
+ * stays inside every bound is visited (up to `statesMax`).
+ */
+export interface ExploreBounds {
+  /** depthMax is the most actions on one path. */
+  readonly depthMax: number;
+  /** crashesMax is the most replica crashes on one path. */
+  readonly crashesMax: number;
+  /**
+   * reorderingsMax is the most deliveries on one path of a message other than
+   * the oldest in flight. Infinity makes the network a multiset (every order,
+   * no order kept in the state); a finite bound keeps the order of sending
+   * and explores every schedule that departs from it at most this often.
+   */
+  readonly reorderingsMax: number;
+  /** dropsMax is the most messages the network loses on one path (a message to a crashed node is lost without counting). */
+  readonly dropsMax: number;
+  /** duplicatesMax is the most messages the network duplicates on one path. */
+  readonly duplicatesMax: number;
+  /** timeoutsPerNodeMax is the most timeouts each replica and each client fires on one path. */
+  readonly timeoutsPerNodeMax: number;
+  /** inflightMessagesMax is the most messages in flight in a state the search expands. */
+  readonly inflightMessagesMax: number;
+  /** statesMax is the most unique states the search visits before it stops (a safety net, reported as the bound that cut it). */
+  readonly statesMax: number;
+}
+
+/** BoundName names one bound, for the report of which bounds cut the search. */
+export type BoundName = keyof ExploreBounds;
+
+/** Strategy is the search order: breadth-first finds a shortest counterexample; depth-first uses little memory. */
+export type Strategy = "bfs" | "dfs";
+
+/** SometimesProperty is a state the search should reach, so that a search that never gets anywhere does not pass vacuously. */
+export interface SometimesProperty {
+  readonly name: string;
+  readonly holds: (world: World) => boolean;
+}
+
+/** Step is one action of a counterexample with its description. */
+export interface Step {
+  readonly action: Action;
+  readonly description: string;
+}
+
+/** ExploreProgress is what the search reports while it runs. */
+export interface ExploreProgress {
+  readonly uniqueStates: number;
+  readonly depth: number;
+  readonly queued: number;
+  readonly elapsedMs: number;
+}
+
+/** ExploreOptions are the search's settings beyond the world. */
+export interface ExploreOptions {
+  readonly bounds: ExploreBounds;
+  readonly strategy: Strategy;
+  readonly sometimes?: readonly SometimesProperty[];
+  /** onProgress hears from the search about every `progressEveryStates` unique states. */
+  readonly onProgress?: (progress: ExploreProgress) => void;
+  readonly progressEveryStates?: number;
+}
+
+/** ExploreResult is what a search found. */
+export interface ExploreResult {
+  /** outcome: `violation` (a counterexample), `exhausted` (every state within the bounds visited, none bad), `stopped` (statesMax reached first). */
+  readonly outcome: "violation" | "exhausted" | "stopped";
+  readonly uniqueStates: number;
+  /** transitions counts the actions run (each leads to a new or an already visited state). */
+  readonly transitions: number;
+  readonly depthReached: number;
+  /** cutBy counts, per bound, the actions or states it kept out of the search (zero for a bound that never mattered). */
+  readonly cutBy: Readonly<Record<BoundName, number>>;
+  readonly sometimes: readonly { readonly name: string; readonly reached: boolean; readonly depth: number | undefined }[];
+  readonly violation?: { readonly property: string; readonly message: string; readonly steps: readonly Step[] } | undefined;
+  readonly elapsedMs: number;
+  readonly bounds: ExploreBounds;
+  readonly strategy: Strategy;
+}
+
+/** Node of the search tree: how a state was first reached (for the counterexample, described only once one is found). */
+interface PathNode {
+  readonly parent: PathNode | undefined;
+  readonly action: Action | undefined;
+}
+
+/**
+ * enabledActions lists every action the model allows in `world` within
+ * `bounds`, in a fixed order: deliveries, drops, duplicates, timeouts, client
+ * invocations, crashes and restarts. Crash points inside an action (a crash
+ * before or after one of its syncs) are added by the search once it has seen
+ * what the action writes. It counts in `cut` the actions a bound refused.
+ */
+export function enabledActions(world: World, bounds: ExploreBounds, cut: Record<BoundName, number>): Action[] {
+  const actions: Action[] = [];
+  const spent = world.spent();
+  const keys = [...new Set(world.inFlight().map((envelope) => envelope.key))].sort();
+  const oldest = world.inFlight()[0]?.key;
+  for (const key of keys) {
+    if (key === oldest || spent.reorderings < bounds.reorderingsMax) actions.push({ kind: "deliver", key });
+    else cut.reorderingsMax++;
+  }
+  for (const key of keys) {
+    if (spent.drops < bounds.dropsMax) actions.push({ kind: "drop", key });
+    else if (bounds.dropsMax > 0) cut.dropsMax++;
+  }
+  for (const key of keys) {
+    if (spent.duplicates < bounds.duplicatesMax) actions.push({ kind: "duplicate", key });
+    else if (bounds.duplicatesMax > 0) cut.duplicatesMax++;
+  }
+  const nodes = Array.from({ length: world.setup.nodes }, (_, id) => id);
+  for (const id of [...nodes.filter((node) => world.isUp(node)), ...world.clientIds()]) {
+    if ((spent.timeouts.get(id) ?? 0) < bounds.timeoutsPerNodeMax) actions.push({ kind: "timeout", node: id });
+    else cut.timeoutsPerNodeMax++;
+  }
+  for (const id of world.clientIds()) if (world.canInvoke(id)) actions.push({ kind: "invoke", client: id });
+  for (const id of nodes) {
+    if (world.isUp(id)) {
+      if (spent.crashes < bounds.crashesMax) actions.push({ kind: "crash", node: id });
+      else if (bounds.crashesMax > 0) cut.crashesMax++;
+    } else {
+      actions.push({ kind: "restart", node: id });
+    }
+  }
+  return actions;
+}
+
+/** crashPoints lists the crashes inside an action that wrote `durableReadies`: before each sync (keeping 0..k-1 records) and after it. */
+function crashPoints(durableReadies: readonly { readonly records: number; readonly snapshot: boolean }[]): CrashPoint[] {
+  const points: CrashPoint[] = [];
+  durableReadies.forEach((ready, index) => {
+    const keeps = ready.snapshot ? 1 : Math.max(ready.records, 1);
+    for (let keep = 0; keep < keeps; keep++) points.push({ ready: index, keep });
+    points.push({ ready: index, keep: "after-sync" });
+  });
+  return points;
+}
+
+/** describeAction says in words what an action does in `world` (the state it runs in). */
+export function describeAction(world: World, action: Action): string {
+  const crash = "crash" in action && action.crash !== undefined ? `, then crash ${describeCrash(action.crash)}` : "";
+  switch (action.kind) {
+    case "deliver":
+    case "drop":
+    case "duplicate": {
+      const envelope = world.inFlight().find((candidate) => candidate.key === action.key);
+      const what = envelope === undefined ? action.key : `${envelope.type} ${nodeName(envelope.from)}→${nodeName(envelope.to)} ${summarize(envelope.message)}`;
+      return `${action.kind} ${what}${crash}`;
+    }
+    case "timeout":
+      return `timeout at ${nodeName(action.node)}${crash}`;
+    case "invoke": {
+      return `client ${nodeName(action.client)} invokes its next operation`;
+    }
+    case "crash":
+      return `crash ${nodeName(action.node)}`;
+    case "restart":
+      return `restart ${nodeName(action.node)}${crash}`;
+  }
+}
+
+function describeCrash(point: CrashPoint): string {
+  const which = point.ready === 0 ? "at its first write" : `at its write ${point.ready + 1}`;
+  return point.keep === "after-sync" ? `${which}, after the sync and before sending` : `${which}, before the sync, keeping ${point.keep} of its records`;
+}
+
+/** nodeName writes a replica as its id and a client as c<index>. */
+export function nodeName(id: NodeId): string {
+  return id >= firstClientId ? `c${id - firstClientId}` : String(id);
+}
+
+/** summarize writes a message's fields compactly (bytes as their length), at most 160 characters. */
+export function summarize(message: unknown): string {
+  const text = JSON.stringify(message, (_key, value: unknown) => {
+    if (value instanceof Uint8Array) return `<${value.length} bytes>`;
+    if (typeof value === "bigint") return value.toString();
+    return value;
+  });
+  return text.length > 160 ? `${text.slice(0, 157)}...` : text;
+}
+
+/**
+ * explore searches every state of `setup` reachable within `options.bounds`,
+ * checking in each the algorithm's invariant monitors and the linearizability
+ * of the clients' history, and recording which `sometimes` properties it
+ * reached. It stops at the first violation: breadth-first, that violation's
+ * path is a shortest one.
+ */
+export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResult {
+  const { bounds, strategy } = options;
+  const started = performance.now();
+  const cutBy: Record<BoundName, number> = { depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0 };
+  const sometimes = (options.sometimes ?? []).map((property) => ({ property, depth: undefined as number | undefined }));
+  const progressEvery = options.progressEveryStates ?? 10_000;
+  /** visited maps a fingerprint to the smallest depth it was reached at (depth-first may reach a state again by a shorter path, with more of the depth bound left). */
+  const visited = new Map<string, number>();
+  let transitions = 0;
+  let depthReached = 0;
+  const frontier: { world: World; path: PathNode }[] = [];
+  let head = 0;
+
+  const initial = World.initial(setup);
+  const result = (outcome: ExploreResult["outcome"], violation?: ExploreResult["violation"]): ExploreResult => ({
+    outcome,
+    uniqueStates: visited.size,
+    transitions,
+    depthReached,
+    cutBy,
+    sometimes: sometimes.map(({ property, depth }) => ({ name: property.name, reached: depth !== undefined, depth })),
+    violation,
+    elapsedMs: performance.now() - started,
+    bounds,
+    strategy,
+  });
+  const steps = (path: PathNode): Step[] => {
+    const actions: Action[] = [];
+    for (let node: PathNode | undefined = path; node?.action !== undefined; node = node.parent) actions.push(node.action);
+    actions.reverse();
+    const worlds = replay(setup, actions);
+    return actions.map((action, index) => ({ action, description: describeAction(worlds[index] ?? initial, action) }));
+  };
+  const root: PathNode = { parent: undefined, action: undefined };
+  if (initial.violation !== undefined) return result("violation", { ...initial.violation, steps: [] });
+  visited.set(initial.key(), 0);
+  note(initial);
+  frontier.push({ world: initial, path: root });
+
+  while (head < frontier.length) {
+    const entry = strategy === "bfs" ? frontier[head++] : frontier.pop();
+    if (entry === undefined) break;
+    const { world, path } = entry;
+    if (strategy === "bfs" && head > 4096 && head * 2 > frontier.length) {
+      frontier.splice(0, head);
+      head = 0;
+    }
+    if (world.depth >= bounds.depthMax) {
+      cutBy.depthMax++;
+      continue;
+    }
+    if (world.inFlight().length > bounds.inflightMessagesMax) {
+      cutBy.inflightMessagesMax++;
+      continue;
+    }
+    for (const action of enabledActions(world, bounds, cutBy)) {
+      const next = world.fork();
+      const outcome = next.apply(action);
+      transitions++;
+      if (!outcome.effect) continue;
+      const candidates: { world: World; action: Action }[] = [{ world: next, action }];
+      const crashable = action.kind === "deliver" || action.kind === "timeout" || action.kind === "restart";
+      if (crashable && outcome.durableReadies.length > 0) {
+        if (world.spent().crashes < bounds.crashesMax) {
+          for (const point of crashPoints(outcome.durableReadies)) {
+            const crashed = world.fork();
+            const variant = { ...action, crash: point } as Action;
+            crashed.apply(variant);
+            transitions++;
+            candidates.push({ world: crashed, action: variant });
+          }
+        } else if (bounds.crashesMax > 0) cutBy.crashesMax++;
+      }
+      for (const candidate of candidates) {
+        const node: PathNode = { parent: path, action: candidate.action };
+        if (candidate.world.violation !== undefined) return result("violation", { ...candidate.world.violation, steps: steps(node) });
+        const key = candidate.world.key();
+        const seenAt = visited.get(key);
+        if (seenAt !== undefined && seenAt <= candidate.world.depth) continue;
+        if (seenAt === undefined && visited.size >= bounds.statesMax) {
+          cutBy.statesMax++;
+          return result("stopped");
+        }
+        visited.set(key, candidate.world.depth);
+        depthReached = Math.max(depthReached, candidate.world.depth);
+        note(candidate.world);
+        frontier.push({ world: candidate.world, path: node });
+        if (visited.size % progressEvery === 0) {
+          options.onProgress?.({ uniqueStates: visited.size, depth: depthReached, queued: frontier.length - head, elapsedMs: performance.now() - started });
+        }
+      }
+    }
+  }
+  return result("exhausted");
+
+  function note(world: World): void {
+    for (const entry of sometimes) if (entry.depth === undefined && entry.property.holds(world)) entry.depth = world.depth;
+  }
+}
+
+/** replay runs `actions` from the initial world of `setup` and returns every world along the way (the first is the initial one). */
+export function replay(setup: WorldSetup, actions: readonly Action[]): World[] {
+  let last = World.initial(setup);
+  const worlds = [last];
+  for (const action of actions) {
+    last = last.fork();
+    last.apply(action);
+    worlds.push(last);
+  }
+  return worlds;
+}

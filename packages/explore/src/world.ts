@@ -1,0 +1,662 @@
+import {
+  type AnyAlgorithm,
+  type Client,
+  type Crypto,
+  type DurableState,
+  type History,
+  type HistoryOperation,
+  type InvariantMonitor,
+  type NodeId,
+  type Outbound,
+  type ProtocolOptions,
+  type Ready,
+  type ReplicaStatus,
+  type Storage,
+  ReplicaHost,
+  createRng,
+  deriveSeed,
+  firstClientId,
+} from "@concord/core";
+import type { Verdict } from "@concord/check";
+import { type KvCommand, type KvResult, KvStateMachine, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
+import { cloneGraph } from "./clone.ts";
+import { encodeCanonical, fingerprint } from "./fingerprint.ts";
+
+/**
+ * CrashPoint says where, inside one action, the node that action runs
+ * crashes: at its `ready`-th Ready that writes something (0 = the first),
+ * either before the sync, keeping the first `keep` of that Ready's records
+ * (a torn record is one recovery drops, so "keep k" also stands for "k whole
+ * records and a torn one"), or after the sync and before any of its
+ * messages leave (`keep: "after-sync"`).
+ *
+ * Crashing inside the action loses no interleaving: while a node's Ready is
+ * written and not synced, nothing reaches it (messages wait) and nothing
+ * leaves it, so whatever other nodes do meanwhile commutes with its crash.
+ */
+export interface CrashPoint {
+  readonly ready: number;
+  readonly keep: number | "after-sync";
+}
+
+/**
+ * Action is one step of the model: what the checker may do next in a state.
+ * Messages are named by `key`, their sender, receiver and exact bytes, so
+ * two copies of one message are one action (delivering either leads to the
+ * same state).
+ */
+export type Action =
+  | { readonly kind: "deliver"; readonly key: string; readonly crash?: CrashPoint }
+  | { readonly kind: "drop"; readonly key: string }
+  | { readonly kind: "duplicate"; readonly key: string }
+  | { readonly kind: "timeout"; readonly node: NodeId; readonly crash?: CrashPoint }
+  | { readonly kind: "invoke"; readonly client: NodeId }
+  | { readonly kind: "crash"; readonly node: NodeId }
+  | { readonly kind: "restart"; readonly node: NodeId; readonly crash?: CrashPoint };
+
+/** InFlight is one message on the network: the network is a multiset of them, in no order. */
+export interface InFlight {
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly key: string;
+  readonly type: string;
+  /** message is the decoded message, for reading; a delivery hands the node a fresh decoding of `bytes`, since worlds share what is in flight. */
+  readonly message: unknown;
+  readonly bytes: Uint8Array;
+}
+
+/** WorldSetup is everything fixed for one exploration: the algorithm, the cluster, the workload and the network's powers. */
+export interface WorldSetup {
+  readonly algorithm: AnyAlgorithm;
+  readonly nodes: number;
+  readonly options: ProtocolOptions;
+  /** workload lists each client's commands, in the order it invokes them. */
+  readonly workload: readonly (readonly KvCommand[])[];
+  /** seed derives every replica's and client's random stream and keys. */
+  readonly seed: number;
+  /** crypto builds a node's cryptography (the same object for every incarnation of the node: it holds keys, not state). */
+  readonly crypto: (id: NodeId) => Crypto;
+  /**
+   * ordered: the network keeps its messages in the order they were sent, and
+   * a delivery of any message but the oldest counts as a reordering (the
+   * search bounds them: delay bounding, as CHESS and Coyote bound
+   * preemptions). When false the network is a multiset: every order is free
+   * and two orders of one set of messages are one state.
+   */
+  readonly ordered: boolean;
+  /** ticksPerTimeoutMax bounds the ticks one `timeout` action gives a node before deciding that nothing would happen. */
+  readonly ticksPerTimeoutMax: number;
+  /** checkHistory judges the clients' history (linearizability under the algorithm's model). */
+  readonly checkHistory: (history: History<KvCommand, KvResult>) => Verdict;
+}
+
+/** Budget counts what a path has spent of the bounds that are per path. */
+interface Budget {
+  crashes: number;
+  /** reorderings counts deliveries of a message other than the oldest in flight (see WorldSetup.ordered). */
+  reorderings: number;
+  drops: number;
+  duplicates: number;
+  /** timeouts per node and client id. */
+  timeouts: Map<NodeId, number>;
+}
+
+/** OperationRecord is one client operation of the history, its times the indices of its events. */
+interface OperationRecord {
+  readonly id: number;
+  readonly clientId: NodeId;
+  readonly input: KvCommand;
+  readonly invokeAt: number;
+  completeAt: number | undefined;
+  status: "ok" | "fail" | "info";
+  output: KvResult | undefined;
+}
+
+/**
+ * Router takes what a replica host sends and hands it to the world that is
+ * being stepped now. A host's send callback is a function, which cloneGraph
+ * keeps by reference; routing through one shared object (re-pointed before
+ * every action) is what lets a cloned host send into its own world.
+ */
+class Router {
+  world: World | undefined = undefined;
+  send(from: NodeId, messages: readonly Outbound<unknown>[]): void {
+    this.world?.onReplicaSend(from, messages);
+  }
+}
+
+/** ActionOutcome is what happened when an action ran. */
+export interface ActionOutcome {
+  /** effect is false when the action changed nothing (a timeout that would not fire within the tick bound). */
+  readonly effect: boolean;
+  /** durableReadies lists, for each Ready that wrote something during the action, its record count and whether it staged a snapshot. */
+  readonly durableReadies: readonly { readonly records: number; readonly snapshot: boolean }[];
+}
+
+/**
+ * MemoryStorage is a node's disk in the model: what is synced is kept apart
+ * from what is only written, as core's `Storage` contract says.
+ */
+class MemoryStorage implements Storage {
+  snapshot: Uint8Array | undefined = undefined;
+  records: Uint8Array[] = [];
+  stagedSnapshot: Uint8Array | undefined = undefined;
+  unsynced: Uint8Array[] = [];
+
+  append(record: Uint8Array): void {
+    this.unsynced.push(record);
+  }
+
+  replaceWithSnapshot(snapshot: Uint8Array): void {
+    this.stagedSnapshot = snapshot;
+    this.unsynced = [];
+  }
+
+  sync(): void {
+    if (this.stagedSnapshot !== undefined) {
+      this.snapshot = this.stagedSnapshot;
+      this.records = this.unsynced;
+    } else {
+      this.records.push(...this.unsynced);
+    }
+    this.stagedSnapshot = undefined;
+    this.unsynced = [];
+  }
+
+  /** crash loses what was not synced, but the first `kept` records when no snapshot is staged. */
+  crash(kept: number): void {
+    if (this.stagedSnapshot === undefined) this.records.push(...this.unsynced.slice(0, kept));
+    this.stagedSnapshot = undefined;
+    this.unsynced = [];
+  }
+
+  recover(): DurableState {
+    return { snapshot: this.snapshot, records: [...this.records] };
+  }
+}
+
+/**
+ * World is one state of the model: every replica (behind its ReplicaHost,
+ * with its disk), every client, the messages in flight, the clients' history,
+ * the monitors and what the path has spent of its bounds. `fork()` copies it;
+ * `apply()` runs one action on it.
+ *
+ * Between two actions no Ready is in flight: an action carries out every
+ * Ready it causes, or crashes its node at a chosen Ready (see CrashPoint).
+ */
+export class World {
+  readonly setup: WorldSetup;
+  private readonly router: Router;
+  private readonly opaque: ReadonlySet<object>;
+  private hosts: (ReplicaHost<unknown> | undefined)[];
+  private disks: MemoryStorage[];
+  /** incarnations counts each node's restarts, so that a restarted node draws a fresh random stream. */
+  private incarnations: number[];
+  private clients: Client<unknown>[];
+  /** nextOp is, per client, the index in its workload of the next command to invoke. */
+  private nextOp: number[];
+  /** pendingOp is, per client, the history index of its outstanding operation, or -1. */
+  private pendingOp: number[];
+  private network: InFlight[] = [];
+  private operations: OperationRecord[] = [];
+  private events = 0;
+  private monitors: InvariantMonitor<unknown>[];
+  private budget: Budget = { crashes: 0, reorderings: 0, drops: 0, duplicates: 0, timeouts: new Map() };
+  /** steps counts the actions taken on the path to this state (the monitors' clock). */
+  private steps = 0;
+  /** failure is the first safety failure seen on the path: a monitor's violation, a non-linearizable history, a replica that threw. */
+  private failure: { readonly property: string; readonly message: string } | undefined = undefined;
+  /** nodeEncodings caches each replica's canonical encoding (replica and disk), dropped when an action touches the node. */
+  private nodeEncodings: (string | undefined)[] = [];
+  /** ownedNodes and ownedClients are the nodes and clients this world copied since its fork (see `fork`). */
+  private ownedNodes = new Set<NodeId>();
+  private ownedClients = new Set<number>();
+  /** historyChanged is set when an operation completed during the last action, so the history needs judging. */
+  private historyChanged = false;
+
+  private constructor(setup: WorldSetup, router: Router, opaque: ReadonlySet<object>) {
+    this.setup = setup;
+    this.router = router;
+    this.opaque = opaque;
+    this.hosts = [];
+    this.disks = [];
+    this.incarnations = [];
+    this.clients = [];
+    this.nextOp = [];
+    this.pendingOp = [];
+    this.monitors = setup.algorithm.createMonitors();
+  }
+
+  /** initial builds the world in which every replica has just started and no client has invoked anything. */
+  static initial(setup: WorldSetup): World {
+    const router = new Router();
+    const cryptos = new Map<NodeId, Crypto>();
+    const crypto = (id: NodeId): Crypto => {
+      let made = cryptos.get(id);
+      if (made === undefined) {
+        made = setup.crypto(id);
+        cryptos.set(id, made);
+      }
+      return made;
+    };
+    const wrapped: WorldSetup = { ...setup, crypto };
+    for (let id = 0; id < setup.nodes; id++) crypto(id);
+    for (let index = 0; index < setup.workload.length; index++) crypto(firstClientId + index);
+    const opaque = new Set<object>([router, wrapped, setup, setup.algorithm, setup.options, setup.workload, ...cryptos.values()]);
+    const world = new World(wrapped, router, opaque);
+    router.world = world;
+    const replicas = Array.from({ length: setup.nodes }, (_, id) => id);
+    for (let created = 0; created < replicas.length; created++) {
+      world.disks.push(new MemoryStorage());
+      world.incarnations.push(0);
+      world.hosts.push(undefined);
+    }
+    for (let index = 0; index < setup.workload.length; index++) {
+      const id = firstClientId + index;
+      world.clients.push(setup.algorithm.createClient({ id, replicas, rng: createRng(deriveSeed(setup.seed, `client:${id}`)), crypto: crypto(id), options: setup.options }));
+      world.nextOp.push(0);
+      world.pendingOp.push(-1);
+    }
+    // Not guarded: a replica that cannot even start (bad options) is the caller's error, not a state of the model.
+    for (const id of replicas) world.boot(id, undefined);
+    return world;
+  }
+
+  /**
+   * fork copies the world; the copy and the original run on independently.
+   * Copy-on-write: the copy shares every replica, disk and client with the
+   * original until an action touches it (`own`, `ownClient`), so an action
+   * pays for copying the one node it runs on, the monitors (which see every
+   * node) and the small bookkeeping, not the whole cluster.
+   */
+  fork(): World {
+    const copy = Object.create(World.prototype) as World;
+    Object.assign(copy, this);
+    copy.hosts = [...this.hosts];
+    copy.disks = [...this.disks];
+    copy.incarnations = [...this.incarnations];
+    copy.clients = [...this.clients];
+    copy.nextOp = [...this.nextOp];
+    copy.pendingOp = [...this.pendingOp];
+    copy.network = [...this.network];
+    copy.operations = this.operations.map((operation) => ({ ...operation }));
+    // A monitor that keeps a replica (to compare it with the others later) keeps the world's own replica object, not a copy of it.
+    copy.monitors = cloneGraph(this.monitors, this.withReplicas());
+    copy.budget = { ...this.budget, timeouts: new Map(this.budget.timeouts) };
+    copy.nodeEncodings = [...this.nodeEncodings];
+    copy.ownedNodes = new Set();
+    copy.ownedClients = new Set();
+    return copy;
+  }
+
+  /** withReplicas is the opaque set plus every running replica object: what a monitor refers to, never copies or encodes. */
+  private withReplicas(): ReadonlySet<object> {
+    const set = new Set<object>(this.opaque);
+    for (const host of this.hosts) if (host !== undefined) set.add(host.replica as object);
+    return set;
+  }
+
+  /** own makes replica `id` (its host, replica and disk) this world's own copy before an action changes it. */
+  private own(id: NodeId): void {
+    this.nodeEncodings[id] = undefined;
+    if (this.ownedNodes.has(id)) return;
+    this.ownedNodes.add(id);
+    const [host, disk] = cloneGraph([this.hosts[id], must(this.disks[id], `disk ${id}`)] as const, this.opaque);
+    this.hosts[id] = host;
+    this.disks[id] = disk;
+  }
+
+  /** ownClient makes client number `index` this world's own copy before an action changes it. */
+  private ownClient(index: number): Client<unknown> {
+    if (!this.ownedClients.has(index)) {
+      this.ownedClients.add(index);
+      this.clients[index] = cloneGraph(must(this.clients[index], `client ${index}`), this.opaque);
+    }
+    return must(this.clients[index], `client ${index}`);
+  }
+
+  /** key is the state's fingerprint: replicas, disks, clients, network (as a multiset), history, monitors and spent bounds. */
+  key(): string {
+    const network = this.network.map((envelope) => envelope.key);
+    if (!this.setup.ordered) network.sort();
+    const nodes = this.disks.map((disk, id) => {
+      let encoding = this.nodeEncodings[id];
+      if (encoding === undefined) {
+        encoding = encodeCanonical([this.hosts[id]?.replica ?? null, disk], this.opaque);
+        this.nodeEncodings[id] = encoding;
+      }
+      return encoding;
+    });
+    const state = {
+      nodes,
+      incarnations: this.incarnations,
+      clients: this.clients,
+      nextOp: this.nextOp,
+      pendingOp: this.pendingOp,
+      network,
+      history: this.operations,
+      // The spent timeouts as a sorted list: which node fired first is not part of the state.
+      budget: [this.budget.crashes, this.setup.ordered ? this.budget.reorderings : 0, this.budget.drops, this.budget.duplicates, [...this.budget.timeouts].sort((a, b) => a[0] - b[0])],
+    };
+    return fingerprint(encodeCanonical(state, this.opaque) + encodeCanonical(this.monitors, this.withReplicas()));
+  }
+
+  // ---- reading a state ---------------------------------------------------------------------
+
+  /** depth is how many actions led here. */
+  get depth(): number {
+    return this.steps;
+  }
+
+  /** violation is the first safety failure on the path to this state, if any. */
+  get violation(): { readonly property: string; readonly message: string } | undefined {
+    return this.failure;
+  }
+
+  /** inFlight lists the messages on the network, one entry per copy. */
+  inFlight(): readonly InFlight[] {
+    return this.network;
+  }
+
+  /** isUp tells whether replica `id` is running. */
+  isUp(id: NodeId): boolean {
+    return this.hosts[id] !== undefined;
+  }
+
+  /** status reads replica `id`'s status, or undefined while it is down. */
+  status(id: NodeId): ReplicaStatus | undefined {
+    return this.hosts[id]?.status();
+  }
+
+  /** replica returns replica `id`'s object (for the Explorer's views), or undefined while it is down. */
+  replica(id: NodeId): unknown {
+    return this.hosts[id]?.replica;
+  }
+
+  /** history is the clients' history so far (operations still outstanding are `info`, never completed). */
+  history(): History<KvCommand, KvResult> {
+    return this.operations.map(
+      (operation): HistoryOperation<KvCommand, KvResult> => ({
+        id: operation.id,
+        clientId: operation.clientId,
+        input: operation.input,
+        invokeUs: operation.invokeAt,
+        completeUs: operation.completeAt,
+        status: operation.status,
+        output: operation.output,
+      }),
+    );
+  }
+
+  /** spent reports what the path has spent of the per-path bounds. */
+  spent(): { readonly crashes: number; readonly reorderings: number; readonly drops: number; readonly duplicates: number; readonly timeouts: ReadonlyMap<NodeId, number> } {
+    return this.budget;
+  }
+
+  /** clientIds lists the clients' ids. */
+  clientIds(): NodeId[] {
+    return this.clients.map((client) => client.id);
+  }
+
+  /** canInvoke tells whether client `id` is idle and has a command left. */
+  canInvoke(id: NodeId): boolean {
+    const index = id - firstClientId;
+    return this.pendingOp[index] === -1 && (this.nextOp[index] ?? 0) < (this.setup.workload[index]?.length ?? 0);
+  }
+
+  // ---- running an action -------------------------------------------------------------------
+
+  /**
+   * apply runs one action on this world (fork first to keep the state it
+   * left). A replica that throws is a safety failure of the path, reported
+   * through `violation`, never an exception of the search.
+   */
+  apply(action: Action): ActionOutcome {
+    this.router.world = this;
+    this.steps++;
+    const touched = "node" in action ? action.node : action.kind === "deliver" ? this.find(action.key).to : action.kind === "invoke" ? action.client : undefined;
+    if (touched !== undefined) {
+      if (touched < firstClientId) this.own(touched);
+      else this.ownClient(touched - firstClientId);
+    }
+    const durableReadies: { records: number; snapshot: boolean }[] = [];
+    let effect = true;
+    this.guard(() => {
+      switch (action.kind) {
+        case "deliver":
+          if (this.network[0]?.key !== action.key) this.budget.reorderings++;
+          this.deliver(this.take(action.key), action.crash, durableReadies);
+          return;
+        case "drop":
+          this.take(action.key);
+          this.budget.drops++;
+          return;
+        case "duplicate": {
+          const envelope = this.find(action.key);
+          this.network.push(envelope);
+          this.budget.duplicates++;
+          return;
+        }
+        case "timeout":
+          effect = action.node >= firstClientId ? this.clientTimeout(action.node) : this.replicaTimeout(action.node, action.crash, durableReadies);
+          if (effect) this.budget.timeouts.set(action.node, (this.budget.timeouts.get(action.node) ?? 0) + 1);
+          return;
+        case "invoke":
+          this.invoke(action.client);
+          return;
+        case "crash":
+          this.crash(action.node, 0);
+          return;
+        case "restart":
+          this.boot(action.node, action.crash, durableReadies);
+          return;
+      }
+    });
+    if (this.failure === undefined) this.judge();
+    return { effect, durableReadies };
+  }
+
+  private guard(run: () => void): void {
+    try {
+      run();
+    } catch (error) {
+      if (this.failure !== undefined) return;
+      const message = error instanceof Error ? error.message : String(error);
+      this.failure = { property: "no node throws", message };
+    }
+  }
+
+  private judge(): void {
+    for (const monitor of this.monitors) {
+      const [found] = monitor.violations();
+      if (found !== undefined) {
+        this.failure = { property: found.invariant, message: found.message };
+        return;
+      }
+    }
+    if (!this.historyChanged) return;
+    this.historyChanged = false;
+    const verdict = this.setup.checkHistory(this.history());
+    if (verdict.kind === "not-linearizable") this.failure = { property: "linearizable", message: `the clients' history is not linearizable (${verdict.evidence.operationIds.length} operations in the smallest part that fails)` };
+    else if (verdict.kind === "unknown") this.failure = { property: "linearizable", message: `the checker could not decide the history: ${verdict.reason}` };
+  }
+
+  private find(key: string): InFlight {
+    const envelope = this.network.find((candidate) => candidate.key === key);
+    if (envelope === undefined) throw new Error(`no message ${key.slice(0, 40)}… is in flight`);
+    return envelope;
+  }
+
+  private take(key: string): InFlight {
+    const index = this.network.findIndex((candidate) => candidate.key === key);
+    if (index < 0) throw new Error(`no message ${key.slice(0, 40)}… is in flight`);
+    const [envelope] = this.network.splice(index, 1);
+    return must(envelope, `message ${key.slice(0, 40)}…`);
+  }
+
+  private deliver(envelope: InFlight, crash: CrashPoint | undefined, durableReadies: { records: number; snapshot: boolean }[]): void {
+    if (envelope.to >= firstClientId) {
+      const client = must(this.clients[envelope.to - firstClientId], `client ${envelope.to}`);
+      client.step(envelope.from, this.setup.algorithm.codec.decode(envelope.bytes));
+      this.drainClient(client);
+      return;
+    }
+    const host = this.hosts[envelope.to];
+    if (host === undefined) return;
+    host.step(envelope.from, this.setup.algorithm.codec.decode(envelope.bytes));
+    this.settle(envelope.to, crash, durableReadies);
+  }
+
+  /**
+   * settle carries out replica `id`'s Readies until it has none, crashing it
+   * at `crash` if given; it records every Ready that wrote something.
+   */
+  private settle(id: NodeId, crash: CrashPoint | undefined, durableReadies: { records: number; snapshot: boolean }[], begun?: Ready<unknown>): void {
+    let durableIndex = 0;
+    let first = begun;
+    for (;;) {
+      const host = this.hosts[id];
+      if (host === undefined) return;
+      const ready = first ?? host.begin();
+      first = undefined;
+      if (ready === undefined) break;
+      const durable = ready.persist.length > 0 || ready.snapshot !== undefined;
+      if (durable) {
+        durableReadies.push({ records: ready.persist.length, snapshot: ready.snapshot !== undefined });
+        if (crash !== undefined && crash.ready === durableIndex) {
+          if (crash.keep === "after-sync") host.synced();
+          this.crash(id, crash.keep === "after-sync" ? 0 : crash.keep);
+          return;
+        }
+        durableIndex++;
+      }
+      host.synced();
+      host.release();
+      host.advance();
+    }
+    if (crash !== undefined) throw new Error(`crash point ${crash.ready} was not reached: node ${id} wrote only ${durableIndex} Readies`);
+    const host = this.hosts[id];
+    if (host === undefined) return;
+    const context = { timeUs: this.steps, faulty: false };
+    for (const monitor of this.monitors) monitor.observeReplica?.(host.replica, context);
+  }
+
+  /** onReplicaSend puts what a host releases on the network, after the monitors saw it; called through the Router. */
+  onReplicaSend(from: NodeId, messages: readonly Outbound<unknown>[]): void {
+    const context = { timeUs: this.steps, faulty: false };
+    for (const { to, message } of messages) {
+      for (const monitor of this.monitors) monitor.observeSend?.(from, to, message, context);
+      this.send(from, to, message);
+    }
+  }
+
+  private send(from: NodeId, to: NodeId, message: unknown): void {
+    const { codec } = this.setup.algorithm;
+    // Through the codec and back, as on a real wire: the copy in flight shares nothing with the sender.
+    const bytes = codec.encode(message);
+    const type = codec.typeName(message);
+    this.network.push({ from, to, key: `${from}>${to}:${type}:${Buffer.from(bytes).toString("hex")}`, type, message: codec.decode(bytes), bytes });
+  }
+
+  private replicaTimeout(id: NodeId, crash: CrashPoint | undefined, durableReadies: { records: number; snapshot: boolean }[]): boolean {
+    const host = this.hosts[id];
+    if (host === undefined) return false;
+    const before = statusKey(host.status());
+    for (let tick = 0; tick < this.setup.ticksPerTimeoutMax; tick++) {
+      host.tick();
+      const ready = host.begin();
+      if (ready !== undefined || statusKey(host.status()) !== before) {
+        this.settle(id, crash, durableReadies, ready);
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private clientTimeout(id: NodeId): boolean {
+    const client = must(this.clients[id - firstClientId], `client ${id}`);
+    if (!client.outstanding()) return false;
+    for (let tick = 0; tick < this.setup.ticksPerTimeoutMax; tick++) {
+      client.tick();
+      if (this.drainClient(client)) return true;
+    }
+    return false;
+  }
+
+  private invoke(id: NodeId): void {
+    const index = id - firstClientId;
+    const next = this.nextOp[index] ?? 0;
+    const command = must(this.setup.workload[index]?.[next], `command ${next} of client ${id}`);
+    this.nextOp[index] = next + 1;
+    const client = must(this.clients[index], `client ${id}`);
+    const submitted = client.submit(encodeCommand(command), { readOnly: isReadOnly(command) });
+    if (submitted.kind !== "accepted") throw new Error(`client ${id} refused a request while idle: ${JSON.stringify(submitted.rejection)}`);
+    this.pendingOp[index] = this.operations.length;
+    this.operations.push({ id: this.operations.length, clientId: id, input: command, invokeAt: this.events++, completeAt: undefined, status: "info", output: undefined });
+    this.drainClient(client);
+  }
+
+  /** drainClient sends what a client asks and records its completions; it tells whether the client had anything to do. */
+  private drainClient(client: Client<unknown>): boolean {
+    let any = false;
+    for (let ready = client.ready(); ready !== undefined; ready = client.ready()) {
+      any = true;
+      for (const { to, message } of ready.messages) this.send(client.id, to, message);
+      for (const completion of ready.completions) this.complete(client.id, completion.outcome);
+      client.advance(ready);
+    }
+    return any;
+  }
+
+  private complete(clientId: NodeId, outcome: { readonly kind: "ok" | "failed" | "indeterminate"; readonly result?: Uint8Array }): void {
+    const index = clientId - firstClientId;
+    const at = this.pendingOp[index];
+    if (at === undefined || at < 0) return;
+    const operation = must(this.operations[at], `operation ${at}`);
+    this.pendingOp[index] = -1;
+    if (outcome.kind === "indeterminate") return;
+    operation.completeAt = this.events++;
+    if (outcome.kind === "ok" && outcome.result !== undefined) {
+      operation.status = "ok";
+      operation.output = decodeResult(outcome.result);
+    } else {
+      operation.status = "fail";
+    }
+    this.historyChanged = true;
+  }
+
+  private crash(id: NodeId, keep: number): void {
+    if (this.hosts[id] === undefined) throw new Error(`node ${id} is already down`);
+    this.hosts[id] = undefined;
+    must(this.disks[id], `disk ${id}`).crash(keep);
+    this.budget.crashes++;
+    // A crash breaks the node's connections: what was in flight to it is lost.
+    this.network = this.network.filter((envelope) => envelope.to !== id);
+  }
+
+  private boot(id: NodeId, crash: CrashPoint | undefined, durableReadies: { records: number; snapshot: boolean }[] = []): void {
+    if (this.hosts[id] !== undefined) throw new Error(`node ${id} is already up`);
+    const incarnation = this.incarnations[id] ?? 0;
+    this.incarnations[id] = incarnation + 1;
+    const replicas = Array.from({ length: this.setup.nodes }, (_, node) => node);
+    const { algorithm, options } = this.setup;
+    const rng = createRng(deriveSeed(this.setup.seed, `replica:${id}:${incarnation}`));
+    const router = this.router;
+    this.hosts[id] = ReplicaHost.boot(
+      must(this.disks[id], `disk ${id}`),
+      (durable) => algorithm.createReplica({ id, replicas, rng, durable, stateMachine: new KvStateMachine(), crypto: this.setup.crypto(id), options }),
+      (from, messages) => router.send(from, messages),
+    );
+    this.settle(id, crash, durableReadies);
+  }
+}
+
+/** must reads `array[index]`, which the caller knows is there, and names what is missing if it is not. */
+function must<T>(value: T | undefined, what: string): T {
+  if (value === undefined) throw new Error(`explore: ${what} does not exist`);
+  return value;
+}
+
+function statusKey(status: ReplicaStatus): string {
+  return `${status.role}/${status.epoch}/${status.leader}/${status.commitIndex}/${status.appliedIndex}`;
+}
