@@ -1,10 +1,11 @@
 import { checkRun } from "@concord/lab";
 import { runCheckCommand } from "./commands/check.ts";
+import { runExploreCommand } from "./commands/explore.ts";
 import { runSimCommand } from "./commands/sim.ts";
 import { runSwarmCommand } from "./commands/swarm.ts";
 import { type CommandIo, UsageError } from "./io.ts";
 
-const commands = ["sim", "swarm", "check"] as const;
+const commands = ["sim", "swarm", "check", "explore"] as const;
 
 const usage = `usage: concord <command> [flags]
 
@@ -12,6 +13,7 @@ commands:
   sim     run one simulation and print its figures (concord sim --help)
   swarm   run many seeds in parallel and list the failing ones (concord swarm --help)
   check   check a history file for linearizability (concord check --help)
+  explore walk every interleaving within bounds: a model check (concord explore --help)
 `;
 
 /**
@@ -30,6 +32,8 @@ export function runCli(args: readonly string[], io: CommandIo): number | Promise
         return runSwarmCommand(rest, io).catch((error: unknown) => usageExit(error, io));
       case "check":
         return runCheckCommand(rest, io);
+      case "explore":
+        return runExploreCommand(rest, io);
       case undefined:
       case "help":
       case "--help":

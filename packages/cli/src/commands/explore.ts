@@ -1,0 +1,252 @@
+import { ConfigError, firstClientId } from "@concord/core";
+import {
+  type Action,
+  type ExploreBounds,
+  type ExploreResult,
+  type Strategy,
+  type WorldSetup,
+  defaultBounds,
+  defaultSometimes,
+  describeAction,
+  explore,
+  nodeName,
+  replay,
+  worldSetup,
+} from "@concord/explore";
+import { algorithmNames, clusterSizes, findAlgorithm } from "@concord/lab";
+import { z } from "zod";
+import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
+import { type CommandIo, UsageError } from "../io.ts";
+
+/** exploreExitCodes are the exit codes of `concord explore`. */
+export const exploreExitCodes = { noViolation: 0, violation: 1, badInput: 2, inconclusive: 3 } as const;
+
+const flags: Readonly<Record<string, FlagSpec>> = {
+  algo: { type: "string", description: "algorithm to explore (required)" },
+  nodes: { type: "string", description: "number of replicas (default: the smallest cluster tolerating one fault)" },
+  clients: { type: "string", description: "clients, each with its own operations (default 1)" },
+  ops: { type: "string", description: "operations per client: puts and gets of one key, alternating (default 1)" },
+  crashes: { type: "string", description: "the most replica crashes on one path (default 0)" },
+  drops: { type: "string", description: "the most messages lost on one path (default 0)" },
+  duplicates: { type: "string", description: "the most messages duplicated on one path (default 0)" },
+  reorderings: { type: "string", description: "keep the network's order of sending and allow at most this many deliveries out of it (default: unordered, every order)" },
+  timeouts: { type: "string", description: `the most timeouts each replica and client fires on one path (default ${defaultBounds.timeoutsPerNodeMax})` },
+  depth: { type: "string", description: `the most actions on one path (default ${defaultBounds.depthMax})` },
+  "inflight-max": { type: "string", description: `the most messages in flight in a state the search expands (default ${defaultBounds.inflightMessagesMax})` },
+  "states-max": { type: "string", description: `stop after this many unique states (default ${defaultBounds.statesMax})` },
+  strategy: { type: "string", description: "bfs (a shortest counterexample) or dfs (little memory) (default bfs)" },
+  option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false" },
+  seed: { type: "string", description: "seed of the replicas' random streams and keys (default 1)" },
+  "trace-out": { type: "string", description: "write a counterexample to this file as JSON (replay it with --replay)" },
+  replay: { type: "string", description: "replay a trace written by --trace-out, printing every step" },
+  "progress-every": { type: "string", description: "report progress every this many unique states (default 50000; 0: never)" },
+  json: { type: "boolean", description: "print one JSON object" },
+  help: { type: "boolean", description: "show this help" },
+};
+
+const usage =
+  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--json]\n" +
+  "       concord explore --replay <trace.json>\n\n" +
+  "Walks every state of the algorithm's replicas reachable within the bounds, checking the\n" +
+  "algorithm's invariant monitors and the linearizability of the clients' history in each.\n" +
+  "exit codes: 0 no violation within the bounds, 1 a violation (its steps printed),\n" +
+  "2 bad flags, 3 inconclusive (the state limit stopped the search, or it never reached\n" +
+  "a replica committing or a write completing, so passing would be vacuous)";
+
+/** ExploreRun is everything that fixes one exploration: enough to run it again, and what a trace file holds. */
+export interface ExploreRun {
+  readonly algo: string;
+  readonly nodes: number;
+  readonly clients: number;
+  readonly ops: number;
+  readonly seed: number;
+  readonly options: Record<string, unknown>;
+  readonly ordered: boolean;
+}
+
+const traceSchema = z
+  .object({
+    run: z.object({
+      algo: z.string(),
+      nodes: z.number().int().min(1),
+      clients: z.number().int().min(0),
+      ops: z.number().int().min(0),
+      seed: z.number().int().min(0),
+      options: z.record(z.string(), z.unknown()),
+      ordered: z.boolean(),
+    }),
+    violation: z.object({ property: z.string(), message: z.string() }).optional(),
+    steps: z.array(z.object({ action: z.record(z.string(), z.unknown()), description: z.string() })),
+  })
+  .strict();
+
+/**
+ * runExploreCommand implements `concord explore`: a bounded model check of
+ * one algorithm, or the replay of a counterexample it wrote. It returns the
+ * exit code (see {@link exploreExitCodes}).
+ */
+export function runExploreCommand(args: readonly string[], io: CommandIo): number {
+  const { values } = parseFlags(args, flags, false);
+  if (values["help"] === true) {
+    io.stdout(helpText(usage, flags));
+    return exploreExitCodes.noViolation;
+  }
+  const replayPath = values["replay"];
+  if (typeof replayPath === "string") return replayTrace(replayPath, io);
+  const algoName = choiceFlag("algo", values["algo"], algorithmNames);
+  if (algoName === undefined) throw new UsageError(`--algo is required; allowed: ${algorithmNames.join(", ")}`);
+  const algorithm = findAlgorithm(algoName);
+  if (algorithm === undefined) throw new UsageError(`--algo: unknown algorithm "${algoName}"; allowed: ${algorithmNames.join(", ")}`);
+  const nodes = integerFlag("nodes", values["nodes"], 1, 9) ?? clusterSizes(algorithm, [1])[0] ?? 1;
+  const sizeError = algorithm.clusterSizeError(nodes);
+  if (sizeError !== undefined) throw new UsageError(`--nodes: ${sizeError}`);
+  const reorderings = integerFlag("reorderings", values["reorderings"], 0, 1000);
+  const run: ExploreRun = {
+    algo: algoName,
+    nodes,
+    clients: integerFlag("clients", values["clients"], 0, 8) ?? 1,
+    ops: integerFlag("ops", values["ops"], 0, 16) ?? 1,
+    seed: integerFlag("seed", values["seed"], 0, Number.MAX_SAFE_INTEGER) ?? 1,
+    options: protocolOptionFlags(values["option"]),
+    ordered: reorderings !== undefined,
+  };
+  const bounds: ExploreBounds = {
+    depthMax: integerFlag("depth", values["depth"], 1, 10_000) ?? defaultBounds.depthMax,
+    crashesMax: integerFlag("crashes", values["crashes"], 0, 100) ?? 0,
+    reorderingsMax: reorderings ?? Number.POSITIVE_INFINITY,
+    dropsMax: integerFlag("drops", values["drops"], 0, 100) ?? 0,
+    duplicatesMax: integerFlag("duplicates", values["duplicates"], 0, 100) ?? 0,
+    timeoutsPerNodeMax: integerFlag("timeouts", values["timeouts"], 0, 100) ?? defaultBounds.timeoutsPerNodeMax,
+    inflightMessagesMax: integerFlag("inflight-max", values["inflight-max"], 1, 10_000) ?? defaultBounds.inflightMessagesMax,
+    statesMax: integerFlag("states-max", values["states-max"], 1, 1_000_000_000) ?? defaultBounds.statesMax,
+  };
+  const strategy = (choiceFlag("strategy", values["strategy"], ["bfs", "dfs"]) ?? "bfs") as Strategy;
+  const progressEvery = integerFlag("progress-every", values["progress-every"], 0, 1_000_000_000) ?? 50_000;
+  const setup = setupOf(run);
+  const leaderless = algorithm.kvSemantics === "write-once";
+  let result: ExploreResult;
+  try {
+    result = explore(setup, {
+      bounds,
+      strategy,
+      sometimes: defaultSometimes(leaderless),
+      progressEveryStates: progressEvery === 0 ? Number.MAX_SAFE_INTEGER : progressEvery,
+      onProgress: (progress) => {
+        const rate = Math.round(progress.uniqueStates / Math.max(progress.elapsedMs / 1000, 0.001));
+        const line = `explored ${progress.uniqueStates.toLocaleString("en-US")} unique states (${rate.toLocaleString("en-US")}/s), depth ${progress.depth}, ${progress.queued.toLocaleString("en-US")} queued`;
+        io.stderr(io.stderrIsTty === true ? `\r${line}` : `${line}\n`);
+      },
+    });
+  } catch (error) {
+    if (error instanceof ConfigError) throw new UsageError(error.message);
+    throw error;
+  }
+  if (io.stderrIsTty === true && result.uniqueStates >= progressEvery) io.stderr("\n");
+  const traceOut = values["trace-out"];
+  if (typeof traceOut === "string" && result.violation !== undefined) {
+    io.writeFile(traceOut, JSON.stringify({ run, violation: { property: result.violation.property, message: result.violation.message }, steps: result.violation.steps }, null, 2) + "\n");
+  }
+  const code = exitCode(result);
+  if (values["json"] === true) {
+    io.stdout(JSON.stringify({ run, ...result, bounds: boundsForJson(result.bounds), exitCode: code }) + "\n");
+    return code;
+  }
+  io.stdout(renderResult(run, result, typeof traceOut === "string" ? traceOut : undefined));
+  return code;
+}
+
+function setupOf(run: ExploreRun): WorldSetup {
+  const algorithm = findAlgorithm(run.algo);
+  if (algorithm === undefined) throw new UsageError(`unknown algorithm "${run.algo}"; allowed: ${algorithmNames.join(", ")}`);
+  return worldSetup(algorithm, { nodes: run.nodes, clients: run.clients, ops: run.ops, seed: run.seed, options: run.options, ordered: run.ordered });
+}
+
+function exitCode(result: ExploreResult): number {
+  if (result.outcome === "violation") return exploreExitCodes.violation;
+  if (result.outcome === "stopped") return exploreExitCodes.inconclusive;
+  const vacuous = result.sometimes.some((property) => property.name !== "a replica leads" && !property.reached);
+  return vacuous ? exploreExitCodes.inconclusive : exploreExitCodes.noViolation;
+}
+
+/** boundsForJson writes an unbounded reordering bound as null (JSON has no Infinity). */
+function boundsForJson(bounds: ExploreBounds): Record<string, number | null> {
+  return Object.fromEntries(Object.entries(bounds).map(([name, value]) => [name, Number.isFinite(value) ? value : null]));
+}
+
+/** describeBounds restates the bounds in words, as the verdict holds only within them. */
+function describeBounds(run: ExploreRun, bounds: ExploreBounds): string {
+  const network = Number.isFinite(bounds.reorderingsMax) ? `messages in order of sending but ${bounds.reorderingsMax} overtaking` : "messages in any order";
+  return [
+    `${run.nodes} replicas, ${run.clients} client(s) with ${run.ops} operation(s) each`,
+    `depth <= ${bounds.depthMax} actions, crashes <= ${bounds.crashesMax}, drops <= ${bounds.dropsMax}, duplicates <= ${bounds.duplicatesMax}`,
+    `timeouts <= ${bounds.timeoutsPerNodeMax} per node, <= ${bounds.inflightMessagesMax} messages in flight, ${network}`,
+  ].join("; ");
+}
+
+/** renderResult prints an exploration's verdict, the bounds it holds within, which bounds cut it, and a counterexample's steps. */
+export function renderResult(run: ExploreRun, result: ExploreResult, tracePath: string | undefined): string {
+  const lines: string[] = [];
+  const seconds = (result.elapsedMs / 1000).toFixed(1);
+  const states = result.uniqueStates.toLocaleString("en-US");
+  const speed = Math.round(result.uniqueStates / Math.max(result.elapsedMs / 1000, 0.001)).toLocaleString("en-US");
+  if (result.outcome === "violation" && result.violation !== undefined) {
+    lines.push(`VIOLATION of ${result.violation.property}: ${result.violation.message}`);
+    lines.push(`after ${result.violation.steps.length} steps (${result.strategy === "bfs" ? "no shorter path exists within these bounds" : "depth-first: a shorter path may exist"}), ${states} unique states explored in ${seconds} s:`);
+    result.violation.steps.forEach((step, index) => lines.push(`  ${String(index + 1).padStart(3)}. ${step.description}`));
+    if (tracePath !== undefined) lines.push(`trace written to ${tracePath}; replay it with: pnpm concord explore --replay ${tracePath}`);
+  } else if (result.outcome === "stopped") {
+    lines.push(`STOPPED at the state limit: ${states} unique states in ${seconds} s (${speed}/s), depth ${result.depthReached}; not exhaustive, no violation found so far`);
+  } else {
+    lines.push(`${states} unique states, no violation within these bounds (${seconds} s, ${speed}/s, deepest path ${result.depthReached})`);
+  }
+  lines.push(`bounds: ${describeBounds(run, result.bounds)}`);
+  const cuts = Object.entries(result.cutBy).filter(([, count]) => count > 0);
+  lines.push(cuts.length === 0 ? "no bound cut the search: it is exhaustive for this model" : `cut by: ${cuts.map(([name, count]) => `${name} (${count.toLocaleString("en-US")} times)`).join(", ")}`);
+  for (const property of result.sometimes) {
+    lines.push(property.reached ? `reached: ${property.name} (first at depth ${property.depth})` : `NEVER reached: ${property.name}${property.name === "a replica leads" ? " (the algorithm may have no leader)" : ": a pass here would be vacuous"}`);
+  }
+  return lines.join("\n") + "\n";
+}
+
+/** replayTrace runs a trace's steps again from the initial state, printing each step and the replicas' status after it. */
+function replayTrace(path: string, io: CommandIo): number {
+  let parsed: z.output<typeof traceSchema>;
+  try {
+    parsed = traceSchema.parse(JSON.parse(io.readFile(path)));
+  } catch (error) {
+    if (error instanceof z.ZodError) {
+      const issue = error.issues[0];
+      throw new UsageError(`--replay ${path}: not a trace written by --trace-out: ${issue?.path.join(".") ?? ""} ${issue?.message ?? ""}`.trim());
+    }
+    throw new UsageError(`--replay ${path}: ${(error as Error).message}`);
+  }
+  const setup = setupOf(parsed.run);
+  const actions = parsed.steps.map((step) => step.action as unknown as Action);
+  let worlds;
+  try {
+    worlds = replay(setup, actions);
+  } catch (error) {
+    throw new UsageError(`--replay ${path}: the trace does not replay on this code: ${(error as Error).message}`);
+  }
+  const lines: string[] = [];
+  actions.forEach((action, index) => {
+    const before = worlds[index];
+    const after = worlds[index + 1];
+    if (before === undefined || after === undefined) return;
+    lines.push(`${String(index + 1).padStart(3)}. ${describeAction(before, action)}`);
+    const statuses = Array.from({ length: setup.nodes }, (_, id) => {
+      const status = after.status(id);
+      return status === undefined ? `${id}: down` : `${id}: ${status.role} epoch ${status.epoch} commit ${status.commitIndex}`;
+    });
+    lines.push(`       ${statuses.join(" | ")}; in flight ${after.inFlight().length}`);
+  });
+  const last = worlds[worlds.length - 1];
+  const violation = last?.violation;
+  lines.push(violation === undefined ? "the trace ends with no violation on this code" : `VIOLATION of ${violation.property}: ${violation.message}`);
+  const clients = setup.workload.map((_, index) => nodeName(firstClientId + index));
+  if (clients.length > 0 && last !== undefined) {
+    for (const operation of last.history()) lines.push(`  ${nodeName(operation.clientId)} ${operation.input.type} -> ${operation.status}${operation.output !== undefined ? ` ${JSON.stringify(operation.output, (_key, value: unknown) => (value instanceof Uint8Array ? new TextDecoder().decode(value) : value))}` : ""}`);
+  }
+  io.stdout(lines.join("\n") + "\n");
+  return violation === undefined ? exploreExitCodes.noViolation : exploreExitCodes.violation;
+}

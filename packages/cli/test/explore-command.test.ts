@@ -1,0 +1,66 @@
+import { describe, expect, it } from "vitest";
+import { runCli } from "@concord/cli";
+import { captureIo } from "./helpers.ts";
+
+// Single-decree Paxos, 3 acceptors, one client's put and get, no timeouts: a model small enough to exhaust in a test.
+const small = ["explore", "--algo", "paxos", "--clients", "1", "--ops", "2", "--timeouts", "0", "--inflight-max", "20", "--progress-every", "0"];
+
+describe("concord explore", () => {
+  it("exhausts a small model, restates the bounds it holds within and the bounds that cut it, and exits 0", async () => {
+    const io = captureIo();
+    expect(await runCli(small, io)).toBe(0);
+    expect(io.out).toMatch(/^[\d,]+ unique states, no violation within these bounds/);
+    expect(io.out).toContain("bounds: 3 replicas, 1 client(s) with 2 operation(s) each; depth <= 30 actions, crashes <= 0");
+    expect(io.out).toContain("cut by: timeoutsPerNodeMax");
+    expect(io.out).toContain("reached: a write completes");
+  });
+
+  it("prints one JSON object with --json, unbounded reordering as null", async () => {
+    const io = captureIo();
+    expect(await runCli([...small, "--json", "--strategy", "dfs"], io)).toBe(0);
+    const report = JSON.parse(io.out) as { outcome: string; uniqueStates: number; strategy: string; bounds: { reorderingsMax: number | null; depthMax: number }; exitCode: number; run: { algo: string } };
+    expect(report).toMatchObject({ outcome: "exhausted", strategy: "dfs", exitCode: 0, run: { algo: "paxos" }, bounds: { reorderingsMax: null, depthMax: 30 } });
+    expect(report.uniqueStates).toBeGreaterThan(1000);
+  });
+
+  it("exits 3 when the state limit stops the search, and when it never reaches a write (a pass would be vacuous)", async () => {
+    const stopped = captureIo();
+    expect(await runCli([...small, "--states-max", "50"], stopped)).toBe(3);
+    expect(stopped.out).toContain("STOPPED at the state limit: 50 unique states");
+    const vacuous = captureIo();
+    expect(await runCli(["explore", "--algo", "paxos", "--ops", "0", "--progress-every", "0"], vacuous)).toBe(3);
+    expect(vacuous.out).toContain("NEVER reached: a write completes: a pass here would be vacuous");
+  });
+
+  it("refuses bad flags with exit 2, naming the flag", async () => {
+    for (const [args, message] of [
+      [["explore"], "--algo is required"],
+      [["explore", "--algo", "paxos", "--depth", "0"], "--depth: expected an integer from 1"],
+      [["explore", "--algo", "paxos", "--strategy", "random"], '--strategy: unknown value "random"'],
+      [["explore", "--algo", "pbft", "--nodes", "3"], "--nodes:"],
+      [["explore", "--algo", "raft", "--option", "preVote=maybe"], "preVote"],
+    ] as const) {
+      const io = captureIo();
+      expect(await runCli([...args], io)).toBe(2);
+      expect(io.err).toContain(message);
+    }
+  });
+
+  it("replays a trace step by step, and refuses a file that is not one", async () => {
+    const trace = {
+      run: { algo: "paxos", nodes: 3, clients: 1, ops: 1, seed: 1, options: {}, ordered: false },
+      steps: [{ action: { kind: "invoke", client: 1_000_000 }, description: "client c0 invokes its next operation" }],
+    };
+    const io = captureIo({ "t.json": JSON.stringify(trace) });
+    expect(await runCli(["explore", "--replay", "t.json"], io)).toBe(0);
+    expect(io.out).toContain("1. client c0 invokes its next operation");
+    expect(io.out).toContain("in flight 1");
+    expect(io.out).toContain("the trace ends with no violation on this code");
+    const bad = captureIo({ "b.json": JSON.stringify({ run: { algo: "paxos" } }) });
+    expect(await runCli(["explore", "--replay", "b.json"], bad)).toBe(2);
+    expect(bad.err).toContain("not a trace written by --trace-out");
+    const stale = captureIo({ "s.json": JSON.stringify({ ...trace, steps: [{ action: { kind: "deliver", key: "0>1:nothing" }, description: "" }] }) });
+    expect(await runCli(["explore", "--replay", "s.json"], stale)).toBe(2);
+    expect(stale.err).toContain("does not replay on this code");
+  });
+});
