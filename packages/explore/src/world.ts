@@ -206,8 +206,10 @@ export class World {
   private steps = 0;
   /** failure is the first safety failure seen on the path: a monitor's violation, a non-linearizable history, a replica that threw. */
   private failure: { readonly property: string; readonly message: string } | undefined = undefined;
-  /** nodeEncodings caches each replica's canonical encoding (replica and disk), dropped when an action touches the node. */
-  private nodeEncodings: (string | undefined)[] = [];
+  /** nodeHashes caches each replica's fingerprint (replica and disk), dropped when an action touches the node. */
+  private nodeHashes: (string | undefined)[] = [];
+  /** clientHashes caches each client's fingerprint, dropped when an action touches the client. */
+  private clientHashes: (string | undefined)[] = [];
   /** ownedNodes and ownedClients are the nodes and clients this world copied since its fork (see `fork`). */
   private ownedNodes = new Set<NodeId>();
   private ownedClients = new Set<number>();
@@ -283,7 +285,8 @@ export class World {
     // A monitor that keeps a replica (to compare it with the others later) keeps the world's own replica object, not a copy of it.
     copy.monitors = cloneGraph(this.monitors, this.withReplicas());
     copy.budget = { ...this.budget, timeouts: new Map(this.budget.timeouts) };
-    copy.nodeEncodings = [...this.nodeEncodings];
+    copy.nodeHashes = [...this.nodeHashes];
+    copy.clientHashes = [...this.clientHashes];
     copy.ownedNodes = new Set();
     copy.ownedClients = new Set();
     return copy;
@@ -298,7 +301,7 @@ export class World {
 
   /** own makes replica `id` (its host, replica and disk) this world's own copy before an action changes it. */
   private own(id: NodeId): void {
-    this.nodeEncodings[id] = undefined;
+    this.nodeHashes[id] = undefined;
     if (this.ownedNodes.has(id)) return;
     this.ownedNodes.add(id);
     const [host, disk] = cloneGraph([this.hosts[id], must(this.disks[id], `disk ${id}`)] as const, this.opaque);
@@ -308,6 +311,7 @@ export class World {
 
   /** ownClient makes client number `index` this world's own copy before an action changes it. */
   private ownClient(index: number): Client<unknown> {
+    this.clientHashes[index] = undefined;
     if (!this.ownedClients.has(index)) {
       this.ownedClients.add(index);
       this.clients[index] = cloneGraph(must(this.clients[index], `client ${index}`), this.opaque);
@@ -319,18 +323,27 @@ export class World {
   key(): string {
     const network = this.network.map((envelope) => envelope.key);
     if (!this.setup.ordered) network.sort();
+    // Each node and client is hashed once per change, so that the state's own hash reads a few bytes per node.
     const nodes = this.disks.map((disk, id) => {
-      let encoding = this.nodeEncodings[id];
-      if (encoding === undefined) {
-        encoding = encodeCanonical([this.hosts[id]?.replica ?? null, disk], this.opaque);
-        this.nodeEncodings[id] = encoding;
+      let hash = this.nodeHashes[id];
+      if (hash === undefined) {
+        hash = fingerprint(encodeCanonical([this.hosts[id]?.replica ?? null, disk], this.opaque));
+        this.nodeHashes[id] = hash;
       }
-      return encoding;
+      return hash;
+    });
+    const clients = this.clients.map((client, index) => {
+      let hash = this.clientHashes[index];
+      if (hash === undefined) {
+        hash = fingerprint(encodeCanonical(client, this.opaque));
+        this.clientHashes[index] = hash;
+      }
+      return hash;
     });
     const state = {
       nodes,
       incarnations: this.incarnations,
-      clients: this.clients,
+      clients,
       nextOp: this.nextOp,
       pendingOp: this.pendingOp,
       network,
