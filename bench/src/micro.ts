@@ -34,7 +34,8 @@ console.table(
     const ok = result !== undefined && "throughput" in result;
     return {
       task: task.name,
-      "ops/s": ok ? Math.round(result.throughput.mean).toLocaleString("en-US") : "error",
+      // Tasks slower than ten a second (a whole model checked) keep two decimals, so that their rate is still readable.
+      "ops/s": ok ? result.throughput.mean.toLocaleString("en-US", { maximumFractionDigits: result.throughput.mean < 10 ? 2 : 0 }) : "error",
       "mean (us)": ok ? (result.latency.mean * 1000).toFixed(2) : "",
       "rme (%)": ok ? result.latency.rme.toFixed(2) : "",
       samples: ok ? result.latency.samplesCount : 0,
