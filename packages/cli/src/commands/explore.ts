@@ -17,6 +17,7 @@ import { algorithmNames, clusterSizes, findAlgorithm } from "@concord/lab";
 import { z } from "zod";
 import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
+import { explorerPortDefault, runExplorerUi } from "../explorer/server.ts";
 
 /** exploreExitCodes are the exit codes of `concord explore`. */
 export const exploreExitCodes = { noViolation: 0, violation: 1, badInput: 2, inconclusive: 3 } as const;
@@ -41,12 +42,16 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   replay: { type: "string", description: "replay a trace written by --trace-out, printing every step" },
   "progress-every": { type: "string", description: "report progress every this many unique states (default 50000; 0: never)" },
   json: { type: "boolean", description: "print one JSON object" },
+  ui: { type: "boolean", description: "serve the Explorer, a web page to walk the model one action at a time (docs/explorer.md)" },
+  port: { type: "string", description: `with --ui: the port to listen on, 0 for any free one (default ${explorerPortDefault})` },
+  find: { type: "boolean", description: "with --ui: search within the bounds first, and open the page at a counterexample's first step" },
   help: { type: "boolean", description: "show this help" },
 };
 
 const usage =
   "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--json]\n" +
-  "       concord explore --replay <trace.json>\n\n" +
+  "       concord explore --replay <trace.json>\n" +
+  "       concord explore --ui [--port <p>] [--find] --algo <name> [model flags]\n\n" +
   "Walks every state of the algorithm's replicas reachable within the bounds, checking the\n" +
   "algorithm's invariant monitors and the linearizability of the clients' history in each.\n" +
   "exit codes: 0 no violation within the bounds, 1 a violation (its steps printed),\n" +
@@ -85,7 +90,7 @@ const traceSchema = z
  * one algorithm, or the replay of a counterexample it wrote. It returns the
  * exit code (see {@link exploreExitCodes}).
  */
-export function runExploreCommand(args: readonly string[], io: CommandIo): number {
+export function runExploreCommand(args: readonly string[], io: CommandIo): number | Promise<number> {
   const { values } = parseFlags(args, flags, false);
   if (values["help"] === true) {
     io.stdout(helpText(usage, flags));
@@ -123,6 +128,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   const strategy = (choiceFlag("strategy", values["strategy"], ["bfs", "dfs"]) ?? "bfs") as Strategy;
   const progressEvery = integerFlag("progress-every", values["progress-every"], 0, 1_000_000_000) ?? 50_000;
   const setup = setupOf(run);
+  if (values["ui"] === true) return runExplorerUi({ algo: algoName, setup, bounds, strategy, find: values["find"] === true, port: integerFlag("port", values["port"], 0, 65535) ?? explorerPortDefault }, io);
   const leaderless = algorithm.kvSemantics === "write-once";
   let result: ExploreResult;
   try {
