@@ -90,9 +90,10 @@ export interface ExplorerUiOptions {
  * state (a bad protocol option is a usage error, thrown at once), runs the
  * search first when asked, then serves the Explorer and prints its URL. The
  * promise settles only if the server cannot listen (exit code 2, the reason
- * printed); otherwise the server runs until the process is interrupted.
+ * printed); otherwise the server runs until the process is interrupted
+ * (`started` hands a test the server, to close it).
  */
-export function runExplorerUi(options: ExplorerUiOptions, io: CommandIo): Promise<number> {
+export function runExplorerUi(options: ExplorerUiOptions, io: CommandIo, started?: (server: ExplorerServer) => void): Promise<number> {
   try {
     World.initial(options.setup);
   } catch (error) {
@@ -114,6 +115,7 @@ export function runExplorerUi(options: ExplorerUiOptions, io: CommandIo): Promis
   return startExplorerServer(model, options.port).then(
     (server) => {
       io.stdout(`Explorer for ${options.algo} with ${options.setup.nodes} replicas: ${server.url}\n(press Ctrl-C to stop)\n`);
+      started?.(server);
       return new Promise<number>(() => undefined);
     },
     (error: unknown) => {
