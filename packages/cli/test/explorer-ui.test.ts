@@ -2,6 +2,7 @@ import { defaultBounds, worldSetup } from "@concord/explore";
 import { findAlgorithm } from "@concord/lab";
 import { describe, expect, it } from "vitest";
 import { type ExplorerServer, startExplorerServer } from "../src/explorer/server.ts";
+import { decodePath } from "../src/explorer/view.ts";
 import { type Browser, type CdpSession, chromiumInstallHint, findChromium, launchBrowser } from "./cdp-client.ts";
 
 /** PageState is what the test reads off the rendered page, as a reader would. */
@@ -33,10 +34,10 @@ async function waitForState(page: CdpSession, path: string): Promise<PageState> 
   }
 }
 
-/** click presses and releases the mouse on the action link with this text, as a user would. */
-async function click(page: CdpSession, text: string): Promise<string> {
+/** click presses and releases the mouse on the link (an action's, unless `selector` says otherwise) with this text, as a user would. */
+async function click(page: CdpSession, text: string, selector = "a.action"): Promise<string> {
   const target = await page.evaluate<{ x: number; y: number; path: string } | null>(`(() => {
-    const link = [...document.querySelectorAll("a.action")].find((candidate) => candidate.textContent === ${JSON.stringify(text)});
+    const link = [...document.querySelectorAll(${JSON.stringify(selector)})].find((candidate) => candidate.textContent === ${JSON.stringify(text)});
     if (!link) return null;
     link.scrollIntoView({ block: "center" });
     // The first line's box: a long link wraps, and the middle of its bounding box may fall between its lines.
@@ -69,6 +70,7 @@ describe("the Explorer in headless Chromium", () => {
     if (raft === undefined) throw new Error("raft is not registered");
     const setup = worldSetup(raft, { nodes: 3, clients: 1, ops: 1, options: { preVote: false, checkQuorum: false } });
     let server: ExplorerServer | undefined;
+    let found: ExplorerServer | undefined;
     let browser: Browser | undefined;
     try {
       server = await startExplorerServer({ algo: "raft", setup, bounds: defaultBounds }, 0);
@@ -118,10 +120,21 @@ describe("the Explorer in headless Chromium", () => {
       await page.send("Page.navigate", { url: `${server.url}#/state/${middle.path}` });
       expect(await waitForState(page, middle.path)).toEqual(middle);
 
+      // A counterexample (here the walk's first three steps, standing in for one the search found) opens at its first step.
+      const counterexample = { property: "planted", message: "the test's stand-in", actions: decodePath(middle.path) };
+      found = await startExplorerServer({ algo: "raft", setup, bounds: defaultBounds, counterexample }, 0);
+      await page.send("Page.navigate", { url: found.url });
+      await waitForState(page, "");
+      expect(await page.evaluate<string>(`document.getElementById("counterexample").textContent`)).toContain("This is its step 0 of 3.");
+      shown = await waitForState(page, await click(page, "next step of the counterexample", "#counterexample-next"));
+      expect(shown).toEqual(visited[1]);
+      expect(await page.evaluate<string>(`document.getElementById("counterexample").textContent`)).toContain("This is its step 1 of 3.");
+
       expect(consoleErrors(page)).toEqual([]);
     } finally {
       await browser?.close();
       await server?.close();
+      await found?.close();
     }
   });
 });
