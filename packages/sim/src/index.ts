@@ -33,11 +33,14 @@ export {
   scenarioNames,
   resolveScenario,
   drawChaosFaults,
+  drawChaosRaces,
   drawChaosSetup,
   drawSyncMs,
   faultEndMs,
   type ChaosContext,
   type ChaosSetup,
+  type ChaosRaceKind,
+  type ChaosRace,
 } from "./scenarios.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";

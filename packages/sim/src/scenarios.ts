@@ -199,6 +199,73 @@ function drawChaosFault(rng: Rng, kind: ChaosKind, atMs: number, durationMs: num
   }
 }
 
+const chaosRaceKinds = ["lagging-cut-leader", "follower-returns-as-leader-cut"] as const;
+/** ChaosRaceKind names a race: faults that walk a path only together, in one order, one right after the other. */
+export type ChaosRaceKind = (typeof chaosRaceKinds)[number];
+
+/** ChaosRace is the faults of a race drawn for a run (none in about half of the runs). */
+export interface ChaosRace {
+  readonly kind: ChaosRaceKind | undefined;
+  readonly faults: readonly Fault[];
+}
+
+/**
+ * drawChaosRaces draws, in one run of two, a race: faults placed together
+ * in one order, which drawChaosFaults draws independently and so almost
+ * never lines up (issue 21). Both end with the leader cut off from its peers
+ * while half or all of its clients still reach it, for long enough that the
+ * others elect a successor, and both model real failures:
+ *
+ * - "lagging-cut-leader": the links into the leader grow slow first (its
+ *   peers' messages to it lag 20 to 300 ms, so the acknowledgements of its
+ *   last rounds come back late), then it is cut off: a lease must run from
+ *   when a round was sent, not from when its acknowledgement came back
+ *   (thesis §6.4.1).
+ * - "follower-returns-as-leader-cut": a follower cut off long enough to time
+ *   out comes back in the instant the leader is cut off (a flapping link
+ *   moving from one replica to another), and asks for a new round at once,
+ *   inside the old leader's lease: the others must refuse it until that
+ *   lease is over (PML "Master leases").
+ *
+ * A run with a race splits its clients into readers and writers (see
+ * drawChaosSetup), so that a reader stays with the cut-off leader while the
+ * writers go to its successor. Races come from a stream of their own, so
+ * that the faults drawChaosFaults draws for a seed stay what they were.
+ */
+export function drawChaosRaces(rng: Rng, phaseMs: number, nodes: number): ChaosRace {
+  // A race needs a successor to the leader it cuts off: a cluster of three or more.
+  if (rng.chance(1, 2) || nodes < 3) return { kind: undefined, faults: [] };
+  const kind = pickOne(rng, chaosRaceKinds);
+  // The cut falls inside the fault phase, and the fault before it starts no earlier than the phase.
+  const cutAtMs = rng.nextInt(Math.max(1, Math.floor(phaseMs * 0.8)));
+  const cutMs = rng.nextIntBetween(300, 1000);
+  const clients = rng.chance(1, 2) ? ("split" as const) : ("both" as const);
+  switch (kind) {
+    case "lagging-cut-leader": {
+      const lagMs = rng.nextIntBetween(20, 300);
+      const leadMs = Math.min(cutAtMs, rng.nextIntBetween(20, 300));
+      return {
+        kind,
+        faults: [
+          // Only the replicas' messages lag: the clients' requests to the leader still arrive at once.
+          { type: "link", atMs: cutAtMs - leadMs, durationMs: leadMs + 1, link: { latency: { kind: "constant", ms: lagMs } }, from: "all", to: "leader" },
+          { type: "partition", atMs: cutAtMs, isolate: ["leader"], oneWay: false, direction: "outbound", clients, durationMs: cutMs + lagMs },
+        ],
+      };
+    }
+    case "follower-returns-as-leader-cut": {
+      const awayMs = Math.min(cutAtMs, rng.nextIntBetween(200, 1000));
+      return {
+        kind,
+        faults: [
+          { type: "partition", atMs: cutAtMs - awayMs, isolate: ["follower"], oneWay: false, direction: "outbound", clients: "rest", durationMs: awayMs },
+          { type: "partition", atMs: cutAtMs, isolate: ["leader"], oneWay: false, direction: "outbound", clients, durationMs: cutMs + 500 },
+        ],
+      };
+    }
+  }
+}
+
 /**
  * ChaosSetup is what chaos draws besides the faults: spare replicas for
  * membership changes, the clients' first sequence, and whether the clients

@@ -24,7 +24,7 @@ import { Metrics, operationCounts, seconds, sortedViolations, summarize, through
 import { ClusterOperations } from "./operations.ts";
 import type { SimulationOptions, SimulationResult } from "./result.ts";
 import { type Scenario, workloadSchema } from "./scenario.ts";
-import { drawChaosFaults, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
+import { drawChaosFaults, drawChaosRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { swarmOptions } from "./swarm-options.ts";
 import { Wire } from "./wire.ts";
@@ -95,10 +95,13 @@ export class Simulation {
       clientRestarts: true,
       ops: workload.ops,
     };
-    const faults = scenario.chaos
-      ? drawChaosFaults(faultRng, scenario.healAtMs > 0 ? Math.min(chaosPhaseMs, scenario.healAtMs) : chaosPhaseMs, chaosContext)
-      : scenario.faults;
-    const setup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
+    const chaosSpanMs = scenario.healAtMs > 0 ? Math.min(chaosPhaseMs, scenario.healAtMs) : chaosPhaseMs;
+    // A race comes from a stream of its own, so that a seed's other faults stay what they were; it is sorted in stably.
+    const race = scenario.chaos ? drawChaosRaces(createRng(deriveSeed(root, "chaos-races")), chaosSpanMs, options.nodes) : { kind: undefined, faults: [] };
+    const faults = scenario.chaos ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults].sort((a, b) => a.atMs - b.atMs) : scenario.faults;
+    const drawnSetup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
+    // A race cuts a leader off with readers on its side: its clients split into readers and writers.
+    const setup = race.kind !== undefined ? { ...drawnSetup, readersAndWriters: true } : drawnSetup;
     if (setup.firstSequence !== undefined && workload.firstSequence === undefined) workload.firstSequence = setup.firstSequence;
     // Every run has a sync latency, so that crashes have unsynced writes to lose: drawn from the seed unless the scenario sets one.
     const syncMs = scenario.disk.syncMs ?? drawSyncMs(createRng(deriveSeed(root, "disk")));

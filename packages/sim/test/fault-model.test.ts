@@ -3,7 +3,7 @@
 // and membership changes and leadership transfers through an algorithm's admin hook.
 import { describe, expect, test } from "vitest";
 import { type AdminResult, type AlgorithmDefinition, type Client, type ClientContext, type MembershipChange, type NodeId, createRng, deriveSeed, solo } from "@concord/core";
-import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, drawChaosSetup, runSimulation } from "@concord/sim";
+import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, drawChaosRaces, drawChaosSetup, runSimulation } from "@concord/sim";
 import { type ProbeMessage, createProbeAlgorithm } from "./probe-algorithm.ts";
 import { expectGuaranteesKept, replayOf } from "./helpers.ts";
 
@@ -379,6 +379,54 @@ describe("partitions on the read paths", () => {
       }
     }
     expect([...placements].sort()).toEqual(["both", "split"]);
+  });
+
+  test("chaos races: in about half the runs, the leader's inbound links lag and then it is cut off, or a follower comes back as it is cut off", () => {
+    const kinds = new Map<string, number>();
+    for (let seed = 1; seed <= 60; seed++) {
+      const race = drawChaosRaces(createRng(deriveSeed(seed, "chaos-races")), 3000, 3);
+      kinds.set(race.kind ?? "none", (kinds.get(race.kind ?? "none") ?? 0) + 1);
+      if (race.kind === undefined) {
+        expect(race.faults).toEqual([]);
+        continue;
+      }
+      const [first, cut] = race.faults;
+      // Both end with the leader cut off alone, some or all of its clients still with it, right as the first fault ends.
+      expect(cut).toMatchObject({ type: "partition", isolate: ["leader"], oneWay: false });
+      if (cut?.type !== "partition" || first === undefined) throw new Error("a race ends with a partition");
+      expect(["split", "both"]).toContain(cut.clients);
+      expect(cut.durationMs).toBeGreaterThanOrEqual(300);
+      if (race.kind === "lagging-cut-leader") {
+        // The replicas' messages into the leader lag, the clients' do not, until just after the cut.
+        expect(first).toMatchObject({ type: "link", from: "all", to: "leader" });
+        if (first.type !== "link") throw new Error("a lag is a link fault");
+        expect(first.link.latency?.kind).toBe("constant");
+        expect(first.atMs + first.durationMs).toBe(cut.atMs + 1);
+      } else {
+        expect(first).toMatchObject({ type: "partition", isolate: ["follower"], clients: "rest" });
+        if (first.type !== "partition") throw new Error("a follower away is a partition");
+        expect(first.atMs + first.durationMs).toBe(cut.atMs);
+      }
+    }
+    expect([...kinds.keys()].sort()).toEqual(["follower-returns-as-leader-cut", "lagging-cut-leader", "none"]);
+    expect(kinds.get("none")).toBeGreaterThan(15);
+    expect(kinds.get("none")).toBeLessThan(45);
+  });
+
+  test("a chaos run with a race splits its clients into readers and writers, and has the race's faults; a cluster of one draws none", () => {
+    const context = { messageTypes: [], transfer: false, reconfigure: false, clientRestarts: true, ops: 40 };
+    const seed = Array.from({ length: 40 }, (_, i) => i + 1).find(
+      (candidate) => drawChaosRaces(createRng(deriveSeed(candidate, "chaos-races")), 3000, 3).kind !== undefined && !drawChaosSetup(createRng(deriveSeed(candidate, "chaos-setup")), context).readersAndWriters,
+    )!;
+    const { algorithm } = createProbeAlgorithm();
+    const options: SimulationOptions = { algorithm, nodes: 3, seed, scenario: "chaos", ops: 40 };
+    const result = runSimulation(options);
+    const race = drawChaosRaces(createRng(deriveSeed(seed, "chaos-races")), 3000, 3);
+    for (const fault of race.faults) expect(result.scenarioDefinition.faults, replayOf(options)).toContainEqual(fault);
+    const clientIds = [...new Set(result.history.map((operation) => operation.clientId))].sort((a, b) => a - b);
+    const firstHalf = new Set(clientIds.slice(0, Math.ceil(clientIds.length / 2)));
+    for (const operation of result.history) if (firstHalf.has(operation.clientId)) expect(operation.input.type, replayOf(options)).toBe("get");
+    expect(drawChaosRaces(createRng(deriveSeed(seed, "chaos-races")), 3000, 1).kind).toBeUndefined();
   });
 
   test("chaos splits the clients into readers and writers in some runs: the readers' operations are reads only", () => {
