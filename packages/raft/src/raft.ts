@@ -218,7 +218,23 @@ export class RaftReplica implements Replica<RaftMessage> {
     // The commit index is only a recovery hint (Figure 2 keeps it volatile): it
     // rides along with other records, but never costs a sync of its own.
     const commitRidesAlong = persisted !== undefined && persisted.commit !== hardState.commit && this.records.length > 0;
-    if (termOrVoteChanged || commitRidesAlong) {
+    if (termOrVoteChanged) {
+      // The term and vote go before this Ready's entries. A crash before the
+      // sync may keep any prefix of the unsynced records (Storage), and a
+      // prefix that held an entry of a new term without that term would
+      // recover a replica whose term is below its own log's (which recovery
+      // rightly refuses as a lost synced hard state). Written first, the
+      // record carries the commit point already durable, since the entries it
+      // may cover follow it; the new commit point rides at the end.
+      const entriesFollow = this.records.length > 0;
+      const first: HardState = { ...hardState, commit: Math.min(hardState.commit, persisted?.commit ?? hardState.commit) };
+      this.records.unshift(encodeHardState(first));
+      this.persistedHardState = first;
+      if (first.commit !== hardState.commit && entriesFollow) {
+        this.records.push(encodeHardState(hardState));
+        this.persistedHardState = hardState;
+      }
+    } else if (commitRidesAlong) {
       this.records.push(encodeHardState(hardState));
       this.persistedHardState = hardState;
     }

@@ -212,3 +212,38 @@ describe("compaction (§7)", () => {
     expect(net.value(1, "k2")).toBe("\u0002"); // k2 (index 4) is in the snapshot
   });
 });
+
+describe("a crash before the sync keeps any prefix of the Ready's records (Storage)", () => {
+  // Found by `concord explore --algo raft --crashes 1`: a follower that learned
+  // term 1 from an AppendEntries carrying an entry of term 1 crashed before its
+  // sync keeping the entry record but not the hard state after it, and could
+  // never restart ("recovered term 0 is below the term 1 of the last entry").
+  it("a follower that learns a new term and its entries in one Ready restarts from every prefix, its term never below its log's", () => {
+    let prefixes = 0;
+    for (let kept = 0; ; kept++) {
+      const net = raftCluster([1, 2, 3]);
+      net.replica(1).campaign();
+      net.drain(1);
+      net.take((envelope) => envelope.to === 3); // node 3 never hears the election
+      for (const envelope of net.take((envelope) => envelope.to === 2)) net.deliver(envelope);
+      for (const envelope of net.take((envelope) => envelope.to === 1)) net.deliver(envelope);
+      expect(net.replica(1).status().role).toBe("leader");
+      const [append] = net.take((envelope) => envelope.to === 3 && envelope.message.type === "appendEntries");
+      expect(append).toBeDefined();
+      let written = 0;
+      net.beforeSync = (id, ready) => {
+        if (id !== 3) return "sync";
+        written = ready.persist.length;
+        return { crashKeepingUnsyncedRecords: kept };
+      };
+      if (append !== undefined) net.deliver(append);
+      net.beforeSync = undefined;
+      expect(net.isRunning(3)).toBe(false);
+      const restarted = net.restart(3);
+      expect(restarted.status().epoch).toBeGreaterThanOrEqual(terms(net, 3).at(-1) ?? 0);
+      prefixes++;
+      if (kept + 1 >= written) break;
+    }
+    expect(prefixes).toBeGreaterThanOrEqual(2);
+  });
+});
