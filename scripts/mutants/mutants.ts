@@ -23,6 +23,14 @@ export interface MutantHeader {
    * project's own algorithm when the project is one, else none.
    */
   readonly swarm: readonly SwarmTarget[];
+  /**
+   * explore holds the `Explore:` line's `concord explore` flags, which
+   * `--explore` runs to look for the bug by model checking, or undefined
+   * when the header has none.
+   */
+  readonly explore: readonly string[] | undefined;
+  /** exploreOutOfReach is the `Explore-out-of-reach:` line: why no bounds the model checker can search find the bug. */
+  readonly exploreOutOfReach: string | undefined;
 }
 
 /** SwarmTarget is one algorithm (and cluster size, undefined for its default) a swarm of a mutant runs. */
@@ -42,10 +50,14 @@ export interface Mutant {
   readonly header: MutantHeader;
 }
 
-/** MutantVerdict is how a mutant fared: caught (a test failed), missed (all passed) or an error (it did not apply, or no test ran). */
+/**
+ * MutantVerdict is how a mutant fared: caught (a test failed), missed (all
+ * passed), an error (it did not apply, or no test ran), or, in the explore
+ * mode only, unexplored (its header says why no bounds reach it).
+ */
 export interface MutantVerdict {
   readonly mutant: Mutant;
-  readonly kind: "caught" | "missed" | "error";
+  readonly kind: "caught" | "missed" | "error" | "unexplored";
   readonly detail: string;
   readonly seconds: number;
 }
@@ -65,6 +77,8 @@ export function parseMutantHeader(patch: string): MutantHeader {
   let testName: string | undefined;
   const env: Record<string, string> = {};
   const swarm: SwarmTarget[] = [];
+  let explore: string[] | undefined;
+  let exploreOutOfReach: string | undefined;
   for (const line of lines) {
     const match = /^([A-Za-z-]+):\s*(.*)$/.exec(line.trim());
     if (match === null) continue;
@@ -89,9 +103,20 @@ export function parseMutantHeader(patch: string): MutantHeader {
       case "swarm":
         for (const item of value.split(/\s+/).filter((part) => part !== "")) swarm.push(parseSwarmTarget(item));
         break;
+      case "explore":
+        // One flag set per mutant: the one the mode runs and the docs' table quotes.
+        if (explore !== undefined) throw new Error("Explore: given twice; a mutant names one set of bounds");
+        explore = value.split(/\s+/).filter((flag) => flag !== "");
+        if (explore.length === 0) throw new Error("Explore: expected concord explore flags, got nothing");
+        break;
+      case "explore-out-of-reach":
+        if (exploreOutOfReach !== undefined) throw new Error("Explore-out-of-reach: given twice");
+        if (value.trim() === "") throw new Error("Explore-out-of-reach: expected the reason, got nothing");
+        exploreOutOfReach = value.trim();
+        break;
     }
   }
-  return { description, tests, testName, env, swarm };
+  return { description, tests, testName, env, swarm, explore, exploreOutOfReach };
 }
 
 function parseSwarmTarget(item: string): SwarmTarget {
@@ -107,6 +132,19 @@ const swarmAlgorithms: readonly string[] = ["raft", "multipaxos", "pbft"];
 export function swarmTargets(mutant: Mutant): readonly SwarmTarget[] {
   if (mutant.header.swarm.length > 0) return mutant.header.swarm;
   return swarmAlgorithms.includes(mutant.project) ? [{ algo: mutant.project, nodes: undefined }] : [];
+}
+
+/**
+ * protocolProjects are the projects whose mutants are protocol bugs, each of
+ * which must say whether the model checker reaches it: an `Explore:` line, or
+ * an `Explore-out-of-reach:` line saying why not. Mutants of the simulator,
+ * the checker and the front ends plant no protocol bug and are exempt.
+ */
+export const protocolProjects: readonly string[] = ["raft", "multipaxos", "pbft", "paxos", "core"];
+
+/** isProtocolMutant tells whether a mutant plants a protocol bug (see protocolProjects). */
+export function isProtocolMutant(mutant: Mutant): boolean {
+  return protocolProjects.includes(mutant.project);
 }
 
 /** listMutants finds every `scripts/mutants/<project>/<name>.patch`, sorted by id. */
@@ -262,6 +300,84 @@ export async function runMutantSwarm(scratch: string, repoRoot: string, mutant: 
   }
 }
 
+/** exploreTimeoutMs bounds one `concord explore` run of the mode; the bounds in a header are meant to take under a minute. */
+const exploreTimeoutMs = 10 * 60_000;
+
+/** ExploreRunResult is what one `concord explore --json` run reported, or why it reported nothing. */
+export type ExploreRunResult =
+  | { readonly kind: "ran"; readonly exitCode: number; readonly report: ExploreJson; readonly seconds: number }
+  | { readonly kind: "failed"; readonly detail: string; readonly seconds: number };
+
+/** ExploreJson is the part of `concord explore --json` the verdict reads. */
+export interface ExploreJson {
+  readonly outcome: "violation" | "exhausted" | "stopped";
+  readonly uniqueStates: number;
+  readonly elapsedMs: number;
+  readonly depthReached: number;
+  readonly cutBy: Readonly<Record<string, number>>;
+  readonly sometimes: readonly { readonly name: string; readonly reached: boolean }[];
+  readonly violation?: { readonly property: string; readonly message: string; readonly steps: readonly unknown[] };
+}
+
+/**
+ * runExplore runs `concord explore <flags> --json` in the tree at `dir` and
+ * reads its report: exit 0 (no violation), 1 (a violation), 3 (inconclusive).
+ * Exit 2 (bad flags), a crash or a timeout is a failed run.
+ */
+export async function runExplore(dir: string, flags: readonly string[]): Promise<ExploreRunResult> {
+  const startedMs = performance.now();
+  const seconds = (): number => (performance.now() - startedMs) / 1000;
+  const args = [join(dir, "node_modules/tsx/dist/cli.mjs"), "packages/cli/src/main.ts", "explore", ...flags, "--json", "--progress-every", "0"];
+  const exit = await run(process.execPath, args, dir, process.env, exploreTimeoutMs);
+  if (exit.timedOut) return { kind: "failed", detail: `concord explore ran longer than ${exploreTimeoutMs / 60_000} minutes`, seconds: seconds() };
+  if (![0, 1, 3].includes(exit.code)) return { kind: "failed", detail: `concord explore exited ${exit.code}: ${exit.stderr.trim().split("\n").slice(-3).join(" / ")}`, seconds: seconds() };
+  try {
+    return { kind: "ran", exitCode: exit.code, report: JSON.parse(exit.stdout) as ExploreJson, seconds: seconds() };
+  } catch {
+    return { kind: "failed", detail: `concord explore printed no report (exit ${exit.code}): ${exit.stderr.trim().split("\n").slice(-3).join(" / ")}`, seconds: seconds() };
+  }
+}
+
+/** describeExplore says in one line what an exploration found: the counterexample's length, or how the search ended, with its unique states and seconds. */
+export function describeExplore(result: Extract<ExploreRunResult, { kind: "ran" }>): string {
+  const { report } = result;
+  const size = `${report.uniqueStates.toLocaleString("en-US")} unique states, ${(report.elapsedMs / 1000).toFixed(1)} s`;
+  if (report.violation !== undefined) return `a ${report.violation.steps.length}-step counterexample, ${size}: ${report.violation.property}: ${report.violation.message}`;
+  const cuts = Object.entries(report.cutBy).filter(([, count]) => count > 0).map(([name]) => name);
+  const never = report.sometimes.filter((property) => !property.reached).map((property) => property.name);
+  const how = report.outcome === "stopped" ? "stopped at the state limit" : "no violation within the bounds";
+  return `${how}, ${size}, deepest path ${report.depthReached}${cuts.length > 0 ? `, cut by ${cuts.join(", ")}` : ""}${never.length > 0 ? `, never reached: ${never.join(", ")}` : ""}`;
+}
+
+/**
+ * runMutantExplore applies one patch to a scratch copy and runs `concord
+ * explore` with its header's `Explore:` flags there: caught when the search
+ * finds a violation (exit 1), missed when it finds none within the bounds
+ * (exit 0, or 3 when inconclusive). A mutant with an `Explore-out-of-reach:`
+ * line instead is reported unexplored with its reason, not run; a protocol
+ * mutant with neither line is an error.
+ */
+export async function runMutantExplore(scratch: string, repoRoot: string, mutant: Mutant): Promise<MutantVerdict> {
+  const startedMs = performance.now();
+  const verdict = (kind: MutantVerdict["kind"], detail: string): MutantVerdict => ({ mutant, kind, detail, seconds: (performance.now() - startedMs) / 1000 });
+  const flags = mutant.header.explore;
+  if (flags === undefined) {
+    if (mutant.header.exploreOutOfReach !== undefined) return verdict("unexplored", `out of reach: ${mutant.header.exploreOutOfReach}`);
+    return verdict("error", "the header has neither an Explore: line (the bounds that find it) nor an Explore-out-of-reach: line (why none do)");
+  }
+  const patchPath = join(repoRoot, mutant.path);
+  const notApplying = applyError(scratch, patchPath);
+  if (notApplying !== undefined) return verdict("error", `does not apply: ${notApplying}`);
+  execFileSync("git", ["apply", patchPath], { cwd: scratch, stdio: "ignore" });
+  try {
+    const result = await runExplore(scratch, flags);
+    if (result.kind === "failed") return verdict("error", result.detail);
+    return verdict(result.exitCode === 1 ? "caught" : "missed", describeExplore(result));
+  } finally {
+    execFileSync("git", ["apply", "-R", patchPath], { cwd: scratch, stdio: "ignore" });
+  }
+}
+
 /** SwarmJson is the part of `concord swarm --json` the verdict reads. */
 interface SwarmJson {
   readonly failures: readonly { readonly seed: number; readonly problems: readonly string[] }[];
@@ -289,9 +405,9 @@ function judge(report: VitestJsonReport, verdict: (kind: MutantVerdict["kind"], 
   return verdict("missed", `all ${report.numPassedTests} tests passed`);
 }
 
-function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
+function run(command: string, args: readonly string[], cwd: string, env: NodeJS.ProcessEnv, timeoutMs = mutantTimeoutMs): Promise<{ code: number; stdout: string; stderr: string; timedOut: boolean }> {
   return new Promise((resolve) => {
-    execFile(command, args, { cwd, env, timeout: mutantTimeoutMs, maxBuffer: 256 << 20 }, (error, stdout, stderr) => {
+    execFile(command, args, { cwd, env, timeout: timeoutMs, maxBuffer: 256 << 20 }, (error, stdout, stderr) => {
       const timedOut = error !== null && (error as { killed?: boolean }).killed === true;
       resolve({ code: error === null ? 0 : typeof error.code === "number" ? error.code : 1, stdout, stderr, timedOut });
     });

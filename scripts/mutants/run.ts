@@ -3,7 +3,9 @@
 // scratch copy of the working tree, the project's tests run there, and the
 // mutant is reported caught (a test failed), missed (every test passed) or an
 // error (it does not apply, or no test ran). Exit code 1 unless every mutant
-// is caught; 2 for a bad flag or a filter that matches nothing. See
+// is caught; 2 for a bad flag or a filter that matches nothing. `--swarm` and
+// `--explore` look for the bugs by random simulation and by model checking
+// instead of by the tests. See
 // scripts/mutants/README.md and docs/testing.md.
 import { parseArgs } from "node:util";
 import { fileURLToPath } from "node:url";
@@ -11,10 +13,14 @@ import {
   type Mutant,
   type MutantVerdict,
   type SwarmPlan,
+  describeExplore,
+  isProtocolMutant,
   listMutants,
   makeScratchCopy,
   removeScratchCopy,
+  runExplore,
   runMutant,
+  runMutantExplore,
   runMutantSwarm,
   swarmTargets,
   vitestProjects,
@@ -22,7 +28,7 @@ import {
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
-const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds] [--keep] [--list]
+const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds | --explore] [--keep] [--list]
 
   filter   run only the mutants whose <project>/<name> contains one of these
   --jobs   mutants tested at once, each in its own scratch copy (default 1;
@@ -31,6 +37,12 @@ const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds] 
   --swarm  instead of the tests, look for each planted bug with
            \`concord swarm\` (chaos, seeds 1..seeds) of its project's algorithm
            or its header's Swarm: line: caught when a seed breaks a guarantee
+  --explore  instead of the tests, look for each planted bug with
+           \`concord explore\` and its header's Explore: flags: caught when
+           the model checker finds a violation; a protocol mutant with an
+           Explore-out-of-reach: line instead is listed with its reason. The
+           same flags run once on the unmutated code first, which must show
+           no violation
   --keep   keep the scratch copies (their paths are printed)
   --list   list the mutants and their headers, run nothing
 `;
@@ -38,7 +50,7 @@ const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds] 
 async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { jobs: { type: "string" }, swarm: { type: "string" }, keep: { type: "boolean" }, list: { type: "boolean" }, help: { type: "boolean" } } });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { jobs: { type: "string" }, swarm: { type: "string" }, explore: { type: "boolean" }, keep: { type: "boolean" }, list: { type: "boolean" }, help: { type: "boolean" } } });
   } catch (error) {
     process.stderr.write(`test:mutants: ${(error as Error).message.split("\n")[0]}\n${usage}`);
     return 2;
@@ -58,6 +70,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`test:mutants: --swarm: expected a number of seeds from 1 to 100000, got "${values.swarm}"\n`);
     return 2;
   }
+  const exploring = values.explore === true;
+  if (exploring && swarmSeeds !== undefined) {
+    process.stderr.write(`test:mutants: --swarm and --explore ask different questions: give one\n${usage}`);
+    return 2;
+  }
   const projects = await vitestProjects(repoRoot);
   const all = listMutants(repoRoot);
   const strays = all.filter((mutant) => !projects.includes(mutant.project));
@@ -67,16 +84,19 @@ async function main(argv: readonly string[]): Promise<number> {
   }
   const filtered = filters.length === 0 ? all : all.filter((mutant) => filters.some((filter) => mutant.id.includes(filter)));
   // A swarm looks only for the bugs a simulated run can show: a mutant with no algorithm to swarm is left out.
-  const chosen = swarmSeeds === undefined ? filtered : filtered.filter((mutant) => swarmTargets(mutant).length > 0);
+  // The model checker looks for protocol bugs (and any other mutant whose header gives it bounds).
+  const chosen =
+    swarmSeeds !== undefined ? filtered.filter((mutant) => swarmTargets(mutant).length > 0) : exploring ? filtered.filter((mutant) => isProtocolMutant(mutant) || mutant.header.explore !== undefined) : filtered;
   if (chosen.length === 0) {
     process.stderr.write(`test:mutants: no mutant matches ${filters.map((filter) => `"${filter}"`).join(", ")}; there are: ${all.map((mutant) => mutant.id).join(", ")}\n`);
     return 2;
   }
   if (values.list === true) {
-    for (const mutant of chosen) process.stdout.write(`${mutant.id}: ${mutant.header.description || "(no Mutant: line)"}\n  tests: ${describeSelection(mutant)}\n`);
+    for (const mutant of chosen) process.stdout.write(`${mutant.id}: ${mutant.header.description || "(no Mutant: line)"}\n  ${exploring ? `explore: ${describeExploreFlags(mutant)}` : `tests: ${describeSelection(mutant)}`}\n`);
     return 0;
   }
 
+  if (exploring) return exploreAll(chosen, jobs, values.keep === true);
   if (swarmSeeds !== undefined) {
     const plan: SwarmPlan = { seeds: swarmSeeds, jobs };
     process.stdout.write(`test:mutants: ${chosen.length} mutant${chosen.length === 1 ? "" : "s"} looked for by swarms of ${swarmSeeds} seeds, ${jobs} worker thread${jobs === 1 ? "" : "s"} each\n`);
@@ -117,6 +137,55 @@ async function runAll(
   return verdicts.sort((a, b) => a.mutant.id.localeCompare(b.mutant.id));
 }
 
+/**
+ * exploreAll runs every distinct Explore: flag set on the unmutated code
+ * (each must find no violation: one there is a bug of the protocol or of the
+ * explorer, and would make every catch with those flags meaningless), then
+ * each mutant with its flags. A mutant whose flags fail on the unmutated code
+ * is an error, whatever its own run found.
+ */
+async function exploreAll(mutants: readonly Mutant[], jobs: number, keep: boolean): Promise<number> {
+  const flagSets = [...new Set(mutants.flatMap((mutant) => (mutant.header.explore === undefined ? [] : [mutant.header.explore.join(" ")])))];
+  const explored = mutants.filter((mutant) => mutant.header.explore !== undefined).length;
+  process.stdout.write(`test:mutants: ${mutants.length} mutant${mutants.length === 1 ? "" : "s"}, ${explored} with bounds for concord explore (${flagSets.length} distinct), ${jobs} at a time\n`);
+  process.stdout.write("the bounds on the unmutated code, which must show no violation:\n");
+  const baselines = new Map<string, string | undefined>();
+  await pool(flagSets, jobs, keep, async (scratch, flags) => {
+    const result = await runExplore(scratch, flags.split(" "));
+    const problem = result.kind === "failed" ? result.detail : result.exitCode === 1 ? `the unmutated code violates: ${describeExplore(result)}` : undefined;
+    baselines.set(flags, problem);
+    process.stdout.write(`  ${flags}: ${problem === undefined && result.kind === "ran" ? `clean (exit ${result.exitCode}): ${describeExplore(result)}` : `FAILS: ${problem}`}\n`);
+  });
+  process.stdout.write("the mutants:\n");
+  const run = (scratch: string, mutant: Mutant): Promise<MutantVerdict> => runMutantExplore(scratch, repoRoot, mutant);
+  const verdicts = (await runAll(mutants, jobs, keep, run, describeExploreFlags)).map((verdict): MutantVerdict => {
+    const baseline = verdict.mutant.header.explore === undefined ? undefined : baselines.get(verdict.mutant.header.explore.join(" "));
+    return baseline === undefined ? verdict : { ...verdict, kind: "error", detail: `${baseline}; the mutant: ${verdict.detail}` };
+  });
+  return report(verdicts);
+}
+
+/** pool runs `task` on every item, `jobs` at a time, each worker in its own scratch copy of the unmutated tree. */
+async function pool<T>(items: readonly T[], jobs: number, keep: boolean, task: (scratch: string, item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    const scratch = makeScratchCopy(repoRoot);
+    try {
+      for (let item = items[next++]; item !== undefined; item = items[next++]) await task(scratch, item);
+    } finally {
+      if (keep) process.stdout.write(`  scratch copy kept at ${scratch}\n`);
+      else removeScratchCopy(scratch);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
+}
+
+function describeExploreFlags(mutant: Mutant): string {
+  const { explore, exploreOutOfReach } = mutant.header;
+  if (explore !== undefined) return `concord explore ${explore.join(" ")}`;
+  return exploreOutOfReach === undefined ? "no Explore: line and no Explore-out-of-reach: line" : `out of reach: ${exploreOutOfReach}`;
+}
+
 function describeSelection(mutant: Mutant): string {
   const { tests, testName, env } = mutant.header;
   const parts = [`project ${mutant.project}`, tests.length > 0 ? tests.join(" ") : "every test file"];
@@ -133,10 +202,12 @@ function report(verdicts: readonly MutantVerdict[]): number {
   const count = (kind: MutantVerdict["kind"]): number => verdicts.filter((verdict) => verdict.kind === kind).length;
   process.stdout.write(`\n${"mutant".padEnd(60)}  verdict\n`);
   for (const verdict of verdicts) {
-    process.stdout.write(`${verdict.mutant.id.padEnd(60)}  ${verdict.kind}${verdict.kind === "caught" ? "" : `: ${verdict.detail}`}\n`);
+    process.stdout.write(`${verdict.mutant.id.padEnd(60)}  ${verdict.kind}${verdict.kind === "caught" && !verdict.detail.includes("counterexample") ? "" : `: ${verdict.detail}`}\n`);
   }
-  process.stdout.write(`\n${count("caught")} caught, ${count("missed")} missed, ${count("error")} errors\n`);
-  return count("caught") === verdicts.length ? 0 : 1;
+  const unexplored = count("unexplored");
+  process.stdout.write(`\n${count("caught")} caught, ${count("missed")} missed, ${count("error")} errors${unexplored > 0 ? `, ${unexplored} out of the model checker's reach` : ""}\n`);
+  // An unexplored mutant is not a failure: its header says why no bounds reach it.
+  return count("caught") + unexplored === verdicts.length ? 0 : 1;
 }
 
 process.exitCode = await main(process.argv.slice(2));
