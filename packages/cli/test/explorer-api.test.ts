@@ -1,3 +1,4 @@
+import type { Verdict } from "@concord/check";
 import { runCli } from "@concord/cli";
 import { type Action, type ExploreBounds, defaultBounds, replay, worldSetup } from "@concord/explore";
 import { findAlgorithm } from "@concord/lab";
@@ -144,7 +145,7 @@ describe("the Explorer's API", () => {
     }
   });
 
-  it("with --find searches first and says what it found before serving", async () => {
+  it("with --find and no violation says so and opens at the initial state", async () => {
     const io = captureIo();
     const served = new Promise<string>((resolve) => {
       void runExplorerUi({ algo: "raft", setup, bounds: { ...defaultBounds, depthMax: 2 }, strategy: "bfs", find: true, port: 0 }, io, (server) => {
@@ -154,6 +155,28 @@ describe("the Explorer's API", () => {
     const url = await served;
     expect(io.err).toMatch(/unique states, no violation \(exhausted\); the page opens at the initial state/);
     expect(io.out).toContain(`Explorer for raft with 3 replicas: ${url}`);
+  });
+
+  it("with --find and a violation opens at the counterexample's first step", async () => {
+    const solo = findAlgorithm("solo");
+    if (solo === undefined) throw new Error("solo is not registered");
+    const honest = worldSetup(solo, { nodes: 1, clients: 1, ops: 1 });
+    // A planted bug in the judge, not the replica: the first completed operation makes the history "wrong", so the search must find the path to it.
+    const planted: Verdict = { kind: "unknown", limit: "step budget", reason: "planted: any completed operation", steps: 0 };
+    const buggy = { ...honest, checkHistory: (history: Parameters<typeof honest.checkHistory>[0]) => (history.some((operation) => operation.status === "ok") ? planted : honest.checkHistory(history)) };
+    const io = captureIo();
+    const answer = await new Promise<StateResponse>((resolve, reject) => {
+      void runExplorerUi({ algo: "solo", setup: buggy, bounds: defaultBounds, strategy: "bfs", find: true, port: 0 }, io, (server) => {
+        fetch(`${server.url}api/state?path=`)
+          .then((response) => response.json() as Promise<StateResponse>)
+          .then(resolve, reject)
+          .finally(() => void server.close());
+      });
+    });
+    expect(io.err).toMatch(/VIOLATION of linearizable after \d+ steps; the page opens at the counterexample's first step/);
+    expect(answer.counterexample).toMatchObject({ property: "linearizable", at: 0, next: { description: "client c0 invokes its next operation" } });
+    const end = state({ algo: "solo", setup: buggy, bounds: defaultBounds }, answer.counterexample?.end ?? "");
+    expect(end.state.violation?.property).toBe("linearizable");
   });
 });
 
