@@ -76,7 +76,7 @@ export function explorerState(model: ExplorerModel, token: string): ApiResult {
 
 function respond(model: ExplorerModel, actions: readonly Action[], worlds: readonly World[]): StateResponse {
   const world = worlds[worlds.length - 1] as World;
-  const cut: Record<BoundName, number> = { depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0 };
+  const cut = noCuts();
   const links: ActionLink[] = [];
   let ineffective = 0;
   for (const action of enabledActions(world, model.bounds, cut)) {
@@ -158,7 +158,7 @@ export function replayChecked(model: ExplorerModel, actions: readonly Action[]):
     const step = `step ${index + 1} (${JSON.stringify(action).slice(0, 120)})`;
     const { crash: point, ...base } = action as Action & { crash?: unknown };
     const plain = base as Action;
-    const cut: Record<BoundName, number> = { depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0 };
+    const cut = noCuts();
     if (!enabledActions(world, model.bounds, cut).some((enabled) => sameAction(enabled, plain))) {
       throw new PathError(`path: ${step} is not enabled in the state before it (no such message in flight, a node in the wrong state, or a bound spent)`);
     }
@@ -178,6 +178,11 @@ export function replayChecked(model: ExplorerModel, actions: readonly Action[]):
     world = next;
   });
   return worlds;
+}
+
+/** noCuts is a fresh tally of the actions each bound refuses, for enabledActions to count into. */
+function noCuts(): Record<BoundName, number> {
+  return { depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0 };
 }
 
 function crashable(action: Action): boolean {
