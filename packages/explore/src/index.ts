@@ -4,6 +4,7 @@ export {
   explore,
   replay,
   enabledActions,
+  crashPoints,
   describeAction,
   nodeName,
   summarize,

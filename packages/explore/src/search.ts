@@ -131,7 +131,7 @@ export function enabledActions(world: World, bounds: ExploreBounds, cut: Record<
 }
 
 /** crashPoints lists the crashes inside an action that wrote `durableReadies`: before each sync (keeping 0..k-1 records) and after it. */
-function crashPoints(durableReadies: readonly { readonly records: number; readonly snapshot: boolean }[]): CrashPoint[] {
+export function crashPoints(durableReadies: readonly { readonly records: number; readonly snapshot: boolean }[]): CrashPoint[] {
   const points: CrashPoint[] = [];
   durableReadies.forEach((ready, index) => {
     const keeps = ready.snapshot ? 1 : Math.max(ready.records, 1);

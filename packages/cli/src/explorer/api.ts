@@ -1,5 +1,5 @@
-import { type Action, type BoundName, type ExploreBounds, World, type WorldSetup, describeAction, enabledActions } from "@concord/explore";
-import { PathError, type StateView, crashPointsOf, decodePath, encodePath, stateView } from "./view.ts";
+import { type Action, type BoundName, type ExploreBounds, World, type WorldSetup, crashPoints, describeAction, enabledActions } from "@concord/explore";
+import { PathError, type StateView, decodePath, encodePath, stateView } from "./view.ts";
 
 /** ExplorerModel is what the Explorer walks: one exploration's setup and bounds, and the counterexample its search found, if any. */
 export interface ExplorerModel {
@@ -92,7 +92,7 @@ function respond(model: ExplorerModel, actions: readonly Action[], worlds: reado
         if (model.bounds.crashesMax > 0) cut.crashesMax++;
         continue;
       }
-      for (const point of crashPointsOf(outcome.durableReadies)) {
+      for (const point of crashPoints(outcome.durableReadies)) {
         const variant = { ...action, crash: point } as Action;
         const crashed = world.fork();
         crashed.apply(variant);
@@ -168,7 +168,7 @@ export function replayChecked(model: ExplorerModel, actions: readonly Action[]):
     if (point !== undefined) {
       if (!crashable(plain)) throw new PathError(`path: ${step}: only a delivery, a timeout or a restart can crash inside`);
       if (world.spent().crashes >= model.bounds.crashesMax) throw new PathError(`path: ${step}: the crash bound (${model.bounds.crashesMax}) is spent`);
-      if (!crashPointsOf(outcome.durableReadies).some((offered) => JSON.stringify(offered) === JSON.stringify(point))) {
+      if (!crashPoints(outcome.durableReadies).some((offered) => JSON.stringify(offered) === JSON.stringify(point))) {
         throw new PathError(`path: ${step}: the action writes ${outcome.durableReadies.length} time(s); it offers no such crash point`);
       }
       next = world.fork();

@@ -1,5 +1,5 @@
 import { firstClientId } from "@concord/core";
-import { type Action, type CrashPoint, type World, nodeName, summarize } from "@concord/explore";
+import { type Action, type World, nodeName, summarize } from "@concord/explore";
 import { z } from "zod";
 
 /** viewDepthMax is how deep the Explorer shows a replica's fields: deeper objects are elided, so one huge field cannot stall the page. */
@@ -198,14 +198,3 @@ function withoutUndefined(action: z.output<typeof actionSchema>): Action {
   return action as Action;
 }
 
-/** crashPointsOf lists the crashes inside an action that wrote `durableReadies`, as the search does: before each sync (keeping 0..k-1 records) and after it. */
-export function crashPointsOf(durableReadies: readonly { readonly records: number; readonly snapshot: boolean }[]): CrashPoint[] {
-  // The same enumeration as crashPoints in @concord/explore's search.ts, which does not export it.
-  const points: CrashPoint[] = [];
-  durableReadies.forEach((ready, index) => {
-    const keeps = ready.snapshot ? 1 : Math.max(ready.records, 1);
-    for (let keep = 0; keep < keeps; keep++) points.push({ ready: index, keep });
-    points.push({ ready: index, keep: "after-sync" });
-  });
-  return points;
-}
