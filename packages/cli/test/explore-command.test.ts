@@ -39,6 +39,8 @@ describe("concord explore", () => {
       [["explore", "--algo", "paxos", "--strategy", "random"], '--strategy: unknown value "random"'],
       [["explore", "--algo", "pbft", "--nodes", "3"], "--nodes:"],
       [["explore", "--algo", "raft", "--option", "preVote=maybe"], "preVote"],
+      [["explore", "--algo", "paxos", "--port", "8080"], "--port belongs to the Explorer: add --ui"],
+      [["explore", "--algo", "paxos", "--find"], "--find belongs to the Explorer: add --ui"],
     ] as const) {
       const io = captureIo();
       expect(await runCli([...args], io)).toBe(2);

@@ -128,6 +128,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   const strategy = (choiceFlag("strategy", values["strategy"], ["bfs", "dfs"]) ?? "bfs") as Strategy;
   const progressEvery = integerFlag("progress-every", values["progress-every"], 0, 1_000_000_000) ?? 50_000;
   const setup = setupOf(run);
+  if (values["ui"] !== true && (values["port"] !== undefined || values["find"] === true)) throw new UsageError(`--${values["port"] !== undefined ? "port" : "find"} belongs to the Explorer: add --ui`);
   if (values["ui"] === true) return runExplorerUi({ algo: algoName, setup, bounds, strategy, find: values["find"] === true, port: integerFlag("port", values["port"], 0, 65535) ?? explorerPortDefault }, io);
   const leaderless = algorithm.kvSemantics === "write-once";
   let result: ExploreResult;
