@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { type Mutant, applyError, listMutants, parseMutantHeader, swarmTargets, vitestProjects } from "../mutants/mutants.ts";
+import { type Mutant, applyError, isProtocolMutant, listMutants, parseMutantHeader, swarmTargets, vitestProjects } from "../mutants/mutants.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const mutants = listMutants(repoRoot);
@@ -20,6 +20,18 @@ describe("planted bugs (pnpm test:mutants)", () => {
     expect(await vitestProjects(repoRoot)).toContain(mutant.project);
     expect(mutant.name).toMatch(/^[a-z0-9][a-z0-9-]*$/);
     for (const file of mutant.header.tests) expect(existsSync(join(repoRoot, file)), `${mutant.path} names ${file}, which does not exist`).toBe(true);
+  });
+
+  // The model checker's side of the mutation check (`pnpm test:mutants --explore`): each protocol bug either names the
+  // bounds within which `concord explore` finds it, or says which bound would have to grow and what that costs.
+  test.each(mutants.filter(isProtocolMutant).map((mutant) => [mutant.id, mutant] as const))("%s names the bounds that find it with concord explore, or why none can", (_id, mutant) => {
+    const { explore, exploreOutOfReach } = mutant.header;
+    expect([explore, exploreOutOfReach].filter((line) => line !== undefined).length, `${mutant.path} needs exactly one of an Explore: line and an Explore-out-of-reach: line`).toBe(1);
+    if (explore !== undefined) {
+      expect(explore[0], `${mutant.path}: Explore: must start with --algo`).toBe("--algo");
+      expect(explore, `${mutant.path}: the mode adds --json itself`).not.toContain("--json");
+    }
+    if (exploreOutOfReach !== undefined) expect(exploreOutOfReach.length, `${mutant.path}: say which bound would have to grow and what it costs`).toBeGreaterThan(30);
   });
 });
 
@@ -47,11 +59,20 @@ describe("a mutant's header", () => {
         { algo: "raft", nodes: undefined },
         { algo: "multipaxos", nodes: 5 },
       ],
+      explore: undefined,
+      exploreOutOfReach: undefined,
     });
   });
 
+  test("reads the Explore: flags and the Explore-out-of-reach: reason, and refuses either line twice", () => {
+    expect(parseMutantHeader("Explore: --algo paxos  --clients 2 --timeouts 0\ndiff --git a/x b/x\n").explore).toEqual(["--algo", "paxos", "--clients", "2", "--timeouts", "0"]);
+    expect(parseMutantHeader("Explore-out-of-reach: needs a client restart\ndiff --git a/x b/x\n").exploreOutOfReach).toBe("needs a client restart");
+    expect(() => parseMutantHeader("Explore: --algo raft\nExplore: --algo pbft\ndiff --git a/x b/x\n")).toThrow(/Explore: given twice/);
+    expect(() => parseMutantHeader("Explore-out-of-reach: a\nExplore-out-of-reach: b\ndiff --git a/x b/x\n")).toThrow(/Explore-out-of-reach: given twice/);
+  });
+
   test("is optional: a bare diff runs the whole project", () => {
-    expect(parseMutantHeader("diff --git a/x.ts b/x.ts\n")).toEqual({ description: "", tests: [], testName: undefined, env: {}, swarm: [] });
+    expect(parseMutantHeader("diff --git a/x.ts b/x.ts\n")).toEqual({ description: "", tests: [], testName: undefined, env: {}, swarm: [], explore: undefined, exploreOutOfReach: undefined });
   });
 
   test("refuses a Swarm entry that is not <algo> or <algo>:<nodes>", () => {
