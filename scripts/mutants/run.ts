@@ -118,22 +118,12 @@ async function runAll(
   describe: (mutant: Mutant) => string,
 ): Promise<MutantVerdict[]> {
   const verdicts: MutantVerdict[] = [];
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    const scratch = makeScratchCopy(repoRoot);
-    try {
-      for (let mutant = mutants[next++]; mutant !== undefined; mutant = mutants[next++]) {
-        process.stdout.write(`  ${mutant.id} ... (${describe(mutant)})\n`);
-        const verdict = await runOne(scratch, mutant);
-        verdicts.push(verdict);
-        process.stdout.write(`  ${mutant.id}: ${verdict.kind.toUpperCase()} in ${verdict.seconds.toFixed(0)} s: ${verdict.detail}\n`);
-      }
-    } finally {
-      if (keep) process.stdout.write(`  scratch copy kept at ${scratch}\n`);
-      else removeScratchCopy(scratch);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(jobs, mutants.length) }, worker));
+  await pool(mutants, jobs, keep, async (scratch, mutant) => {
+    process.stdout.write(`  ${mutant.id} ... (${describe(mutant)})\n`);
+    const verdict = await runOne(scratch, mutant);
+    verdicts.push(verdict);
+    process.stdout.write(`  ${mutant.id}: ${verdict.kind.toUpperCase()} in ${verdict.seconds.toFixed(0)} s: ${verdict.detail}\n`);
+  });
   return verdicts.sort((a, b) => a.mutant.id.localeCompare(b.mutant.id));
 }
 
@@ -165,7 +155,7 @@ async function exploreAll(mutants: readonly Mutant[], jobs: number, keep: boolea
   return report(verdicts);
 }
 
-/** pool runs `task` on every item, `jobs` at a time, each worker in its own scratch copy of the unmutated tree. */
+/** pool runs `task` on every item, `jobs` at a time, each worker in its own scratch copy of the working tree (a task that mutates it reverts its change). */
 async function pool<T>(items: readonly T[], jobs: number, keep: boolean, task: (scratch: string, item: T) => Promise<void>): Promise<void> {
   let next = 0;
   const worker = async (): Promise<void> => {
