@@ -283,7 +283,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       case "catchupRequest":
         return this.onCatchupRequest(from, message);
       case "chosen":
-        return this.onChosen(message);
+        return this.onChosen(from, message);
       case "snapshotTransfer":
         return this.onSnapshotTransfer(message);
       case "clientReply":
@@ -430,7 +430,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
 
   private onRequest(request: ClientRequestMessage): void {
     if (this.role === "follower") {
-      const hint = this.leaderBallot !== undefined && this.leaderBallot.node !== this.id ? this.leaderBallot.node : undefined;
+      const hint = this.leaderBallot !== undefined && this.leaderBallot.node !== this.id ? this.leaderBallot.node : this.memberToAsk();
       // With no leader to name, an answer would only send the client round the replicas at network speed while the
       // election runs; it retries on its own timeout instead (as etcd-raft drops proposals without a leader).
       if (hint === undefined) this.counters.droppedRequests++;
@@ -477,6 +477,21 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   /** sendReply answers a request (or an executed command) at its client's address, naming its session. */
   private sendReply(request: Pick<Command, "clientId" | "session" | "sequence">, result: Uint8Array): void {
     this.send(request.clientId, { type: "clientReply", session: request.session, sequence: request.sequence, result });
+  }
+
+  /**
+   * memberToAsk names where a client should go when this replica knows no
+   * leader and is not a member of the configuration of its first unchosen
+   * slot (it was replaced): the lowest member of that configuration. A
+   * removed replica hears no heartbeat of the new leader, and a client that
+   * knows only the initial replicas would otherwise ask it for ever (a
+   * one-replica cluster whose acceptor was replaced by a spare never
+   * completed another operation: chaos seed 420 at --nodes 1).
+   */
+  private memberToAsk(): NodeId | undefined {
+    const members = this.configs.at(this.commitIndex + 1).members;
+    if (members.includes(this.id)) return undefined;
+    return [...members].sort((a, b) => a - b)[0];
   }
 
   private sendNotLeader(clientId: NodeId, sequence: number, hint: NodeId | undefined): void {
@@ -1083,7 +1098,8 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     if (entries.length > 0) this.send(from, { type: "chosen", entries });
   }
 
-  private onChosen(message: MultiPaxosChosen): void {
+  private onChosen(from: NodeId, message: MultiPaxosChosen): void {
+    const before = this.commitIndex;
     for (const value of message.entries) {
       if (value.slot <= this.commitIndex) continue;
       const chosen = { commands: value.commands, members: value.members };
@@ -1093,6 +1109,13 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     }
     this.catchupDueTick = this.now; // more may be missing: ask again on the next tick
     this.advanceCommit();
+    // A replica that is not a member by its own view hears no leader's heartbeat, so no watermark tells it how far
+    // behind it is: while each answer is a full one (catchupSlotsMax entries) that moved it on, it asks the same peer
+    // for the next. Otherwise a spare that became the only acceptor, far behind, learned one batch per election
+    // timeout and could stay behind its own configuration for ever (chaos seed 1277 at --nodes 1).
+    if (this.commitIndex > before && message.entries.length >= this.options.catchupSlotsMax && this.role === "follower" && !this.mayLead()) {
+      this.send(from, { type: "catchupRequest", fromSlot: this.commitIndex + 1 });
+    }
   }
 
   private onSnapshotTransfer(message: MultiPaxosSnapshotTransfer): void {

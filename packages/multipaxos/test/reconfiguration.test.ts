@@ -160,3 +160,56 @@ describe("reconfiguration to a disjoint acceptor set", () => {
     expect(cluster.violations()).toEqual([]);
   });
 });
+
+describe("a replaced acceptor sends clients on", () => {
+  // A swarm at --nodes 1 (chaos seed 420) replaced the lone acceptor 0 with a
+  // spare; replica 0 knew no leader afterwards (it hears no heartbeat of the new
+  // one) and dropped every request, and a client that knows only the initial
+  // replicas asked it for ever: no operation completed again.
+  test("a replica outside the configuration of its next slot, knowing no leader, names a member of that configuration", () => {
+    const cluster = multiPaxosCluster(2, { alphaSlots: 1, windowSlots: 1 }, 1, [0]);
+    write(cluster, 0, 1);
+    expect(reconfigure(cluster, 0, [1])).toEqual({ kind: "proposed" });
+    cluster.deliverAll();
+    write(cluster, 0, 2, 1);
+    const leader = electLeader(cluster, [1]);
+    expect(leader).toBe(1);
+    expect(cluster.replica(0).status().leader).not.toBe(1);
+    const sequence = cluster.request(0, put("after", "x"), { clientId: client + 50 });
+    cluster.deliverAll();
+    const redirect = cluster.clientInbox.find((envelope) => envelope.to === client + 50 && envelope.message.type === "notLeader");
+    expect(redirect?.message).toMatchObject({ type: "notLeader", sequence, hasLeaderHint: true, leaderHint: 1 });
+    expect(cluster.violations()).toEqual([]);
+  });
+});
+
+describe("a spare far behind catches up on its own", () => {
+  // A swarm at --nodes 1 (chaos seeds 1075 and 1277) replaced the lone acceptor
+  // with a spare that was far behind. No leader's heartbeat told the spare how
+  // far; it learned one catch-up batch per election timeout and never reached
+  // the slot that made it the acceptor: no operation completed again.
+  test("a replica that is no member by its own view asks again while each answer is full, catches up within one election timeout of asking, and takes over", () => {
+    const options = { alphaSlots: 1, windowSlots: 1, catchupSlotsMax: 1, electionTimeoutTicks: 50 };
+    const cluster = multiPaxosCluster(2, options, 1, [0]);
+    cluster.isolate(1);
+    write(cluster, 0, 12);
+    expect(reconfigure(cluster, 0, [1])).toEqual({ kind: "proposed" });
+    cluster.deliverAll();
+    write(cluster, 0, 1, 12); // the slot after the boundary, chosen by the old acceptor's last ballot or left to the new one
+    const target = cluster.replica(0).status().commitIndex;
+    expect(cluster.replica(1).status().commitIndex).toBe(0);
+    cluster.heal();
+    // Its first request goes out at an election timeout (drawn in [T, 2T]); every later batch follows at once.
+    let ticks = 0;
+    while (cluster.replica(1).status().commitIndex < target - 1 && ticks < 2 * options.electionTimeoutTicks + 5) {
+      cluster.tickAndDeliver(1);
+      ticks++;
+    }
+    expect(cluster.replica(1).status().commitIndex).toBeGreaterThanOrEqual(target - 1);
+    cluster.runUntil(() => cluster.replica(1).status().role === "leader", 4 * options.electionTimeoutTicks);
+    const sequence = cluster.request(1, put("after", "y"), { clientId: client + 70 });
+    cluster.tickAndDeliver(3);
+    expect(cluster.replyTo(client + 70, sequence)?.type).toBe("put");
+    expect(cluster.violations()).toEqual([]);
+  });
+});
