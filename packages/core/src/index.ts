@@ -27,6 +27,7 @@ export {
   recordHeaderBytes,
   recordBytesMax,
 } from "./storage.ts";
+export { MemoryStorage } from "./memory-storage.ts";
 export { crc32 } from "./crc32.ts";
 export { type Crypto, bytesEqual } from "./crypto.ts";
 export { type MessageCodec, type ProtoDescriptor, createProtobufCodec } from "./codec.ts";

@@ -2,7 +2,6 @@ import {
   type AnyAlgorithm,
   type Client,
   type Crypto,
-  type DurableState,
   type History,
   type HistoryOperation,
   type InvariantMonitor,
@@ -11,7 +10,7 @@ import {
   type ProtocolOptions,
   type Ready,
   type ReplicaStatus,
-  type Storage,
+  MemoryStorage,
   ReplicaHost,
   createRng,
   deriveSeed,
@@ -133,47 +132,6 @@ export interface ActionOutcome {
   readonly durableReadies: readonly { readonly records: number; readonly snapshot: boolean }[];
 }
 
-/**
- * MemoryStorage is a node's disk in the model: what is synced is kept apart
- * from what is only written, as core's `Storage` contract says.
- */
-class MemoryStorage implements Storage {
-  snapshot: Uint8Array | undefined = undefined;
-  records: Uint8Array[] = [];
-  stagedSnapshot: Uint8Array | undefined = undefined;
-  unsynced: Uint8Array[] = [];
-
-  append(record: Uint8Array): void {
-    this.unsynced.push(record);
-  }
-
-  replaceWithSnapshot(snapshot: Uint8Array): void {
-    this.stagedSnapshot = snapshot;
-    this.unsynced = [];
-  }
-
-  sync(): void {
-    if (this.stagedSnapshot !== undefined) {
-      this.snapshot = this.stagedSnapshot;
-      this.records = this.unsynced;
-    } else {
-      this.records.push(...this.unsynced);
-    }
-    this.stagedSnapshot = undefined;
-    this.unsynced = [];
-  }
-
-  /** crash loses what was not synced, but the first `kept` records when no snapshot is staged. */
-  crash(kept: number): void {
-    if (this.stagedSnapshot === undefined) this.records.push(...this.unsynced.slice(0, kept));
-    this.stagedSnapshot = undefined;
-    this.unsynced = [];
-  }
-
-  recover(): DurableState {
-    return { snapshot: this.snapshot, records: [...this.records] };
-  }
-}
 
 /**
  * World is one state of the model: every replica (behind its ReplicaHost,
@@ -327,7 +285,8 @@ export class World {
     const nodes = this.disks.map((disk, id) => {
       let hash = this.nodeHashes[id];
       if (hash === undefined) {
-        hash = fingerprint(encodeCanonical([this.hosts[id]?.replica ?? null, disk], this.opaque));
+        // The disk's durable content only: between actions nothing is unsynced, and its count of syncs is not state.
+        hash = fingerprint(encodeCanonical([this.hosts[id]?.replica ?? null, disk.snapshot ?? null, disk.records], this.opaque));
         this.nodeHashes[id] = hash;
       }
       return hash;

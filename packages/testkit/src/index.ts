@@ -1,6 +1,7 @@
 // @concord/testkit (private, for tests only): an in-memory test cluster for any
 // algorithm, its disks, and one judge for simulated runs (issue 11).
-export { MemoryDisk } from "./memory-disk.ts";
+// MemoryDisk is core's MemoryStorage under the name the tests know it by.
+export { MemoryStorage as MemoryDisk } from "@concord/core";
 export {
   TestCluster,
   type TestClusterConfig,

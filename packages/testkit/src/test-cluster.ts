@@ -33,7 +33,7 @@ import {
   type StateMachine,
 } from "@concord/core";
 import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvResult } from "@concord/kv";
-import { MemoryDisk } from "./memory-disk.ts";
+import { MemoryStorage as MemoryDisk } from "@concord/core";
 
 /** Envelope is one message in flight, or delivered to a client. */
 export interface Envelope<M> {

@@ -1,7 +1,8 @@
-import type { DurableState, Storage } from "@concord/core";
+import type { DurableState, Storage } from "./storage.ts";
 
 /**
- * MemoryDisk is a replica's stable storage in memory, under core's `Storage`
+ * MemoryStorage is a replica's stable storage in memory (the test kit's
+ * `MemoryDisk`, the model checker's disk), under core's `Storage`
  * contract: what was synced is kept apart from what was only written, and a
  * write not yet synced never destroys one that was. A snapshot is staged: it
  * becomes durable only at the next sync, atomically with the records written
@@ -12,7 +13,7 @@ import type { DurableState, Storage } from "@concord/core";
  * Its fields are public so that a test can read (and, to preload a log as
  * etcd-io/raft's tests preload a MemoryStorage, set) what the disk holds.
  */
-export class MemoryDisk implements Storage {
+export class MemoryStorage implements Storage {
   /** snapshot is the durable snapshot. */
   snapshot: Uint8Array | undefined = undefined;
   /** records are the durable records after the durable snapshot. */
