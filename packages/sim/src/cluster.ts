@@ -278,7 +278,8 @@ export class Cluster {
     if (counted) this.metrics.countCrash(report);
     if (report.lostRecords > 0 || report.tornBytes > 0 || report.lostSnapshot) {
       const snapshot = report.lostSnapshot ? " and an unsynced snapshot" : "";
-      this.context.logLine(`node ${id} lost ${report.lostRecords} unsynced record(s)${snapshot}${report.tornBytes > 0 ? `, ${report.tornBytes} torn byte(s) left` : ""}`);
+      const kept = report.keptRecords > 0 ? `, kept ${report.keptRecords} written whole` : "";
+      this.context.logLine(`node ${id} lost ${report.lostRecords} unsynced record(s)${snapshot}${kept}${report.tornBytes > 0 ? `, ${report.tornBytes} torn byte(s) left` : ""}`);
     }
   }
 

@@ -7,6 +7,8 @@ export interface CrashReport {
   /** lostSnapshot: a staged snapshot was lost with them. */
   readonly lostSnapshot: boolean;
   readonly tornBytes: number;
+  /** keptRecords counts the unsynced records the disk had written whole before the crash, which survive it. */
+  readonly keptRecords: number;
 }
 
 /**
@@ -66,19 +68,35 @@ export class SimStorage implements Storage {
     return this.syncedFrames;
   }
 
-  /** crash drops every unsynced record; with `tearPercent` chance it leaves a torn prefix of the first. */
+  /**
+   * crash drops the unsynced records; with `tearPercent` chance the disk had
+   * written some of them before the crash: it keeps a whole prefix of them
+   * (drawn, when there are several) and a torn prefix of the next one, which
+   * recovery truncates. A staged snapshot and its records are lost whole.
+   * Keeping a prefix is what core's `Storage` allows: a replica must recover
+   * from any prefix of a Ready's records (a Raft that wrote its entries before
+   * its new term could not, until 8de07ac).
+   */
   crash(rng: Rng, tearPercent: number): CrashReport {
     const lost = this.unsyncedRecords();
     const lostSnapshot = this.staged !== undefined;
     this.staged = undefined;
-    const firstLost = this.frames[this.syncedFrames];
+    const pending = this.frames.slice(this.syncedFrames);
     this.frames.length = this.syncedFrames;
     let tornBytes = 0;
-    if (firstLost !== undefined && firstLost.length > 1 && rng.nextInt(100) < tearPercent) {
-      tornBytes = 1 + rng.nextInt(firstLost.length - 1);
-      this.tornTail = firstLost.subarray(0, tornBytes);
+    let keptRecords = 0;
+    const first = pending[0];
+    if (first !== undefined && first.length > 1 && rng.nextInt(100) < tearPercent) {
+      // With one unsynced record there is nothing to keep whole, and no draw: those runs are as they were.
+      keptRecords = pending.length > 1 ? rng.nextInt(pending.length) : 0;
+      this.frames.push(...pending.slice(0, keptRecords));
+      // What the disk wrote whole is on the platter now, as the synced records are.
+      this.syncedFrames = this.frames.length;
+      const torn = pending[keptRecords] ?? first;
+      tornBytes = 1 + rng.nextInt(torn.length - 1);
+      this.tornTail = torn.subarray(0, tornBytes);
     }
-    return { lostRecords: lost, lostSnapshot, tornBytes };
+    return { lostRecords: lost - keptRecords, lostSnapshot, tornBytes, keptRecords };
   }
 
   recover(): DurableState {

@@ -15,9 +15,10 @@ function records(from: number, to: number): Uint8Array[] {
 }
 
 describe("SimStorage", () => {
-  test.each([0, 50, 100])("a crash keeps every synced record and loses exactly the unsynced ones (tearPercent %i)", (tearPercent) => {
+  test.each([0, 50, 100])("a crash keeps every synced record and a whole prefix of the unsynced ones, never more (tearPercent %i)", (tearPercent) => {
     const rng = createRng(tearPercent + 1);
-    for (let trial = 0; trial < 50; trial++) {
+    let keptSome = 0;
+    for (let trial = 0; trial < 200; trial++) {
       const storage = new SimStorage();
       const synced = rng.nextInt(20);
       const unsynced = rng.nextInt(5);
@@ -27,41 +28,49 @@ describe("SimStorage", () => {
       expect(storage.syncedRecords()).toBe(synced);
       expect(storage.unsyncedRecords()).toBe(unsynced);
       const report = storage.crash(rng, tearPercent);
-      expect(report.lostRecords).toBe(unsynced);
-      expect(storage.recover().records).toEqual(records(0, synced));
+      expect(report.keptRecords + report.lostRecords).toBe(unsynced);
+      if (tearPercent === 0) expect(report.keptRecords).toBe(0);
+      if (report.keptRecords > 0) keptSome++;
+      // Recovery reads the synced records and then exactly the kept prefix of the unsynced ones, in order.
+      expect(storage.recover().records).toEqual(records(0, synced + report.keptRecords));
     }
+    if (tearPercent === 100) expect(keptSome).toBeGreaterThan(0);
   });
 
-  test("with tearPercent 100 a crash leaves a torn prefix of the first unsynced record, which recover() truncates", () => {
+  test("with tearPercent 100 a crash keeps a whole prefix of the unsynced records and a torn prefix of the next, which recover() truncates", () => {
     const rng = createRng(7);
+    const keptCounts = new Set<number>();
     for (let trial = 0; trial < 50; trial++) {
       const storage = new SimStorage();
       write(storage, 0, 3);
       storage.sync();
       write(storage, 3, 5);
       const report = storage.crash(rng, 100);
-      expect(report).toMatchObject({ lostRecords: 2 });
+      keptCounts.add(report.keptRecords);
+      expect(report.lostRecords).toBe(2 - report.keptRecords);
       // The first lost record is framed as a header and its payload; a torn write keeps 1 to all-but-one byte of it.
       expect(report.tornBytes).toBeGreaterThanOrEqual(1);
-      expect(report.tornBytes).toBeLessThan(recordHeaderBytes + record(3).length);
+      expect(report.tornBytes).toBeLessThan(recordHeaderBytes + record(3 + report.keptRecords).length);
       const image = storage.image();
       const log = readRecordLog(image);
-      expect(log.records).toEqual(records(0, 3));
+      expect(log.records).toEqual(records(0, 3 + report.keptRecords));
       expect(log.tornBytes).toBe(report.tornBytes);
-      expect(storage.recover().records).toEqual(records(0, 3));
+      expect(storage.recover().records).toEqual(records(0, 3 + report.keptRecords));
       // Recovery truncated the tail: the disk image now holds whole records only.
       expect(readRecordLog(storage.image()).tornBytes).toBe(0);
     }
+    // Both outcomes occur: nothing kept whole (the first unsynced record torn), and the first kept (the second torn).
+    expect([...keptCounts].sort()).toEqual([0, 1]);
   });
 
-  test("with tearPercent 0 a crash never tears, and with nothing unsynced there is nothing to tear", () => {
+  test("with tearPercent 0 a crash never tears or keeps, and with nothing unsynced there is nothing to tear", () => {
     const rng = createRng(3);
     const storage = new SimStorage();
     write(storage, 0, 4);
-    expect(storage.crash(rng, 0)).toEqual({ lostRecords: 4, lostSnapshot: false, tornBytes: 0 });
+    expect(storage.crash(rng, 0)).toEqual({ lostRecords: 4, lostSnapshot: false, tornBytes: 0, keptRecords: 0 });
     write(storage, 0, 2);
     storage.sync();
-    expect(storage.crash(rng, 100)).toEqual({ lostRecords: 0, lostSnapshot: false, tornBytes: 0 });
+    expect(storage.crash(rng, 100)).toEqual({ lostRecords: 0, lostSnapshot: false, tornBytes: 0, keptRecords: 0 });
     expect(storage.recover().records).toEqual(records(0, 2));
   });
 
