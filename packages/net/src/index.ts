@@ -2,4 +2,16 @@
 // envelopes, bounded per-peer queues, reconnection, optional mutual TLS), durable file storage (CRC-checked
 // segment files, group commit, atomic snapshots), real crypto, and the runtime that hosts one replica or a
 // set of clients on a tick timer. It imports core (and node's own modules), never a protocol.
-export {};
+export { type FrameSink, type FrameTransport, type PeerBook } from "./frame-transport.ts";
+export {
+  frameKind,
+  type AdminRequest,
+  type AdminResponse,
+  type NodeStatusReport,
+  wrapFrame,
+  encodeAdmin,
+  decodeAdmin,
+} from "./runtime-frame.ts";
+export { ClusterKeys, ClusterCrypto, clusterSecretBytesMin, type CryptoCounts } from "./cluster-crypto.ts";
+export { NodeRuntime, tickMsDefault, parseAddress, type NodeRuntimeSetup, type NodeRuntimeCounts, type TypeTally } from "./node-runtime.ts";
+export { ClientHost, clientIdMax, type ClientHostSetup, type ClientHostCounts } from "./client-host.ts";
