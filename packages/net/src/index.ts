@@ -15,3 +15,12 @@ export {
 export { ClusterKeys, ClusterCrypto, clusterSecretBytesMin, type CryptoCounts } from "./cluster-crypto.ts";
 export { NodeRuntime, tickMsDefault, parseAddress, type NodeRuntimeSetup, type NodeRuntimeCounts, type TypeTally } from "./node-runtime.ts";
 export { ClientHost, clientIdMax, type ClientHostSetup, type ClientHostCounts } from "./client-host.ts";
+export {
+  FileStorage,
+  StorageFailedError,
+  fsyncLatencyBucketBoundsMicros,
+  segmentBytesMaxDefault,
+  type FileStorageCounters,
+  type FileStorageOptions,
+} from "./file-storage.ts";
+export { type FileStorageIdentity } from "./file-storage-identity.ts";
