@@ -3,9 +3,14 @@ import { runCheckCommand } from "./commands/check.ts";
 import { runExploreCommand } from "./commands/explore.ts";
 import { runSimCommand } from "./commands/sim.ts";
 import { runSwarmCommand } from "./commands/swarm.ts";
+import { runNodeCommand } from "./commands/node.ts";
+import { runKvCommand } from "./commands/kv.ts";
+import { runMemberCommand } from "./commands/member.ts";
+import { runLoadCommand } from "./commands/load.ts";
+import { runClusterCommand } from "./commands/cluster.ts";
 import { type CommandIo, UsageError } from "./io.ts";
 
-const commands = ["sim", "swarm", "check", "explore"] as const;
+const commands = ["sim", "swarm", "check", "explore", "node", "kv", "member", "load", "cluster"] as const;
 
 const usage = `usage: concord <command> [flags]
 
@@ -14,13 +19,19 @@ commands:
   swarm   run many seeds in parallel and list the failing ones (concord swarm --help)
   check   check a history file for linearizability (concord check --help)
   explore walk every interleaving within bounds: a model check (concord explore --help)
+  node    run one replica process of a real cluster (concord node --help)
+  cluster start a local cluster of node processes to try things out (concord cluster --help)
+  kv      get, put, append, cas or delete one key on a running cluster, or print its status
+  member  add or remove a replica of a running Raft or Multi-Paxos cluster
+  load    put KV load on a running cluster and check the history (concord load --help)
 `;
 
 /**
  * runCli runs one `concord` invocation and returns its exit code; a usage
- * error prints one line and returns 2. Every command but `swarm` runs
- * synchronously and returns the code itself; `swarm` waits for its worker
- * threads and returns a promise of it.
+ * error prints one line and returns 2. The simulator's commands run
+ * synchronously and return the code itself; `swarm` (which waits for its
+ * worker threads) and the commands that talk to real processes return a
+ * promise of it.
  */
 export function runCli(args: readonly string[], io: CommandIo): number | Promise<number> {
   const [command, ...rest] = args;
@@ -34,6 +45,16 @@ export function runCli(args: readonly string[], io: CommandIo): number | Promise
         return runCheckCommand(rest, io);
       case "explore":
         return runExploreCommand(rest, io);
+      case "node":
+        return runNodeCommand(rest, io).catch((error: unknown) => usageExit(error, io));
+      case "kv":
+        return runKvCommand(rest, io).catch((error: unknown) => usageExit(error, io));
+      case "member":
+        return runMemberCommand(rest, io).catch((error: unknown) => usageExit(error, io));
+      case "load":
+        return runLoadCommand(rest, io).catch((error: unknown) => usageExit(error, io));
+      case "cluster":
+        return runClusterCommand(rest, io).catch((error: unknown) => usageExit(error, io));
       case undefined:
       case "help":
       case "--help":

@@ -26,7 +26,7 @@ export interface ClientHostSetup<M> {
   /** crypto builds one client's crypto (its MAC keys with the replicas). */
   readonly crypto: (clientId: NodeId) => Crypto;
   readonly options: ProtocolOptions;
-  readonly tickMs?: number;
+  readonly tickMs?: number | undefined;
   readonly connect: (sink: FrameSink) => Promise<FrameTransport>;
 }
 

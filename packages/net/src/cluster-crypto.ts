@@ -26,7 +26,7 @@ export class ClusterKeys {
 
   constructor(secret: Uint8Array) {
     if (secret.length < clusterSecretBytesMin) {
-      throw new ConfigError("secret", `the cluster secret has ${secret.length} bytes; it needs at least ${clusterSecretBytesMin} (generate one with \`head -c 32 /dev/urandom > secret\`)`);
+      throw new ConfigError("cluster secret", `it has ${secret.length} bytes; it needs at least ${clusterSecretBytesMin} (generate one with \`head -c 32 /dev/urandom > secret\`)`);
     }
     this.secret = new Uint8Array(secret);
   }

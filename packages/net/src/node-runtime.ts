@@ -54,7 +54,7 @@ export interface NodeRuntimeSetup<M> {
   readonly options: ProtocolOptions;
   /** seed draws the replica's randomized timeouts; any integer, different per node and per start. */
   readonly seed: number;
-  readonly tickMs?: number;
+  readonly tickMs?: number | undefined;
   /** connect builds the transport, handing it the sink the runtime reads frames from. */
   readonly connect: (sink: FrameSink) => Promise<FrameTransport & { setPeers?(peers: ReadonlyMap<NodeId, { host: string; port: number }>): void }>;
   /** log receives one line per event worth an operator's eye (role changes, refused frames, admin orders). */

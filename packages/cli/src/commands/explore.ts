@@ -36,6 +36,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "inflight-max": { type: "string", description: `the most messages in flight in a state the search expands (default ${defaultBounds.inflightMessagesMax})` },
   "states-max": { type: "string", description: `stop after this many unique states (default ${defaultBounds.statesMax})` },
   strategy: { type: "string", description: "bfs (a shortest counterexample) or dfs (little memory) (default bfs)" },
+  por: { type: "boolean", description: "partial-order reduction: sleep sets, and the monitors' memory as sets (docs/explore.md); loses no state" },
   option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false" },
   seed: { type: "string", description: "seed of the replicas' random streams and keys (default 1)" },
   "trace-out": { type: "string", description: "write a counterexample to this file as JSON (replay it with --replay)" },
@@ -49,7 +50,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
 };
 
 const usage =
-  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--json]\n" +
+  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--por] [--json]\n" +
   "       concord explore --replay <trace.json>\n" +
   "       concord explore --ui [--port <p>] [--find] --algo <name> [model flags]\n\n" +
   "Walks every state of the algorithm's replicas reachable within the bounds, checking the\n" +
@@ -129,6 +130,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   const progressEvery = integerFlag("progress-every", values["progress-every"], 0, 1_000_000_000) ?? 50_000;
   const setup = setupOf(run);
   if (values["ui"] !== true && (values["port"] !== undefined || values["find"] === true)) throw new UsageError(`--${values["port"] !== undefined ? "port" : "find"} belongs to the Explorer: add --ui`);
+  if (values["ui"] === true && values["por"] === true) throw new UsageError("--por belongs to the search: the Explorer (--ui) offers every action");
   if (values["ui"] === true) return runExplorerUi({ algo: algoName, setup, bounds, strategy, find: values["find"] === true, port: integerFlag("port", values["port"], 0, 65535) ?? explorerPortDefault }, io);
   const leaderless = algorithm.kvSemantics === "write-once";
   let result: ExploreResult;
@@ -136,6 +138,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
     result = explore(setup, {
       bounds,
       strategy,
+      por: values["por"] === true,
       sometimes: defaultSometimes(leaderless),
       progressEveryStates: progressEvery === 0 ? Number.MAX_SAFE_INTEGER : progressEvery,
       onProgress: (progress) => {
@@ -207,6 +210,7 @@ export function renderResult(run: ExploreRun, result: ExploreResult, tracePath: 
     lines.push(`${states} unique states, no violation within these bounds (${seconds} s, ${speed}/s, deepest path ${result.depthReached})`);
   }
   lines.push(`bounds: ${describeBounds(run, result.bounds)}`);
+  if (result.por) lines.push(`partial-order reduction: ${result.slept.toLocaleString("en-US")} actions asleep (not taken: another order reaches their states), ${result.transitions.toLocaleString("en-US")} taken`);
   const cuts = Object.entries(result.cutBy).filter(([, count]) => count > 0);
   lines.push(cuts.length === 0 ? "no bound cut the search: it is exhaustive for this model" : `cut by: ${cuts.map(([name, count]) => `${name} (${count.toLocaleString("en-US")} times)`).join(", ")}`);
   for (const property of result.sometimes) {

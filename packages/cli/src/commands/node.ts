@@ -1,0 +1,106 @@
+import { NodeMetrics, serveMetrics, startRealNode, type RealNode } from "@concord/lab";
+import { type FlagSpec, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
+import { type CommandIo, UsageError } from "../io.ts";
+import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags } from "./real-flags.ts";
+import { parseAddress } from "@concord/net";
+
+const flags: Readonly<Record<string, FlagSpec>> = {
+  id: { type: "string", description: "this node's replica id (required), one of the ids in --peers" },
+  algo: { type: "string", description: "the algorithm every node of the cluster runs (required)" },
+  listen: { type: "string", description: "host:port to listen on for peers and clients (required)" },
+  peers: { type: "string", description: "id=host:port,... for every replica of the initial configuration, this one included (required)" },
+  data: { type: "string", description: "the data directory: created on first start, refused if another algorithm or node id wrote it (required)" },
+  join: { type: "boolean", description: "start outside the initial configuration and wait to be added (concord member add)" },
+  metrics: { type: "string", description: "host:port to serve Prometheus metrics on (GET /metrics)" },
+  "no-fsync": { type: "boolean", description: "do not fsync (a machine crash then loses acknowledged writes): for measurements that say so" },
+  ...realClusterFlags,
+  help: { type: "boolean", description: "show this help" },
+};
+
+const usage = "concord node --id <id> --algo <name> --listen <host:port> --peers <id=host:port,...> --data <dir> [--tls-cert f --tls-key f --tls-ca f] [--metrics <host:port>]";
+
+/**
+ * runNodeCommand runs one replica process until SIGTERM or SIGINT, then
+ * stops it cleanly (its last Ready synced) and returns 0. A bad flag, a data
+ * directory of another node, or a port in use print one line and return 2.
+ */
+export async function runNodeCommand(args: readonly string[], io: CommandIo): Promise<number> {
+  const { values } = parseFlags(args, flags, false);
+  if (values["help"] === true) {
+    io.stdout(helpText(usage, flags));
+    return 0;
+  }
+  const algorithm = algorithmFlag(values["algo"]);
+  const id = integerFlag("id", values["id"], 0, 999_999);
+  if (id === undefined) throw new UsageError("--id is required: this node's replica id");
+  const listenText = values["listen"];
+  const listen = typeof listenText === "string" ? parseAddress(listenText) : undefined;
+  if (listen === undefined) throw new UsageError(`--listen: expected host:port, got ${listenText === undefined ? "nothing" : `"${String(listenText)}"`}`);
+  const peers = clusterFlag("peers", values["peers"]);
+  const dataDir = values["data"];
+  if (typeof dataDir !== "string") throw new UsageError("--data is required: the node's data directory");
+  const metricsText = values["metrics"];
+  const metricsAddress = metricsText === undefined ? undefined : typeof metricsText === "string" ? parseAddress(metricsText) : undefined;
+  if (metricsText !== undefined && metricsAddress === undefined) throw new UsageError(`--metrics: expected host:port, got "${String(metricsText)}"`);
+  const log = (line: string): void => io.stderr(`${new Date().toISOString()} ${line}\n`);
+  const metrics = metricsAddress === undefined ? undefined : new NodeMetrics();
+  let node: RealNode;
+  try {
+    node = await asUsageAsync(() =>
+      startRealNode({
+        algorithm,
+        id,
+        listen,
+        peers,
+        dataDir,
+        options: protocolOptionFlags(values["option"]),
+        secret: secretFlag(values),
+        tls: tlsFlags(values),
+        tickMs: tickMsFlag(values),
+        join: values["join"] === true,
+        fsync: values["no-fsync"] !== true,
+        ...(metrics === undefined ? {} : { onFsync: metrics.observeFsync }),
+        log,
+      }),
+    );
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === "EADDRINUSE") throw new UsageError(`--listen: ${listenText as string} is in use`);
+    if (code === "EADDRNOTAVAIL") throw new UsageError(`--listen: ${listenText as string} is not an address of this machine`);
+    if (code === "EACCES") throw new UsageError(`--listen: not allowed to listen on ${listenText as string}`);
+    throw error;
+  }
+  metrics?.attach(node);
+  const metricsServer =
+    metrics === undefined || metricsAddress === undefined
+      ? undefined
+      : await serveMetrics(metrics, metricsAddress).catch(async (error: unknown) => {
+          await node.stop();
+          throw new UsageError(`--metrics: cannot listen on ${metricsText as string}: ${(error as Error).message}`);
+        });
+  log(`node ${id} listening on ${node.address.host}:${node.address.port}${metricsServer === undefined ? "" : `, metrics on ${metricsText as string}`}`);
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string): void => {
+      log(`node ${id}: ${signal}, stopping`);
+      process.off("SIGTERM", onTerm);
+      process.off("SIGINT", onInt);
+      resolve();
+    };
+    const onTerm = (): void => stop("SIGTERM");
+    const onInt = (): void => stop("SIGINT");
+    process.on("SIGTERM", onTerm);
+    process.on("SIGINT", onInt);
+  });
+  await new Promise<void>((resolve) => (metricsServer === undefined ? resolve() : metricsServer.close(() => resolve())));
+  await node.stop();
+  log(`node ${id} stopped`);
+  return 0;
+}
+
+/** asUsageAsync is asUsage for a promise: a ConfigError becomes one line and exit 2. */
+async function asUsageAsync<T>(run: () => Promise<T>): Promise<T> {
+  const promise = asUsage(run);
+  return promise.catch((error: unknown) => asUsage(() => {
+    throw error;
+  }));
+}

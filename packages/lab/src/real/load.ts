@@ -1,0 +1,188 @@
+import { randomInt } from "node:crypto";
+import { performance } from "node:perf_hooks";
+import { CorruptionError, type History, type HistoryOperation, type KvSemantics, type NodeId, type Outcome, createRng } from "@concord/core";
+import { type KvCommand, type KvResult, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
+import { OperationGenerator, type Workload, workloadSchema, writeOnceMix } from "@concord/sim";
+import { summarizeKvHistory } from "@concord/check";
+import type { ClientHost } from "@concord/net";
+import { checkRunStepsMax, checkRunWallClockLimitMs } from "../check-run.ts";
+
+/** LoadSetup says what load to put on a running cluster. */
+export interface LoadSetup {
+  readonly clients: number;
+  readonly seconds: number;
+  /** ratePerSec makes the load open-loop: arrivals at this rate, served by the first idle client; absent, each client is closed-loop. */
+  readonly ratePerSec?: number;
+  readonly keys?: number;
+  readonly valueBytes?: number;
+  /** mix weighs the KV operations; the store's default mix when absent. */
+  readonly mix?: Workload["mix"];
+  readonly semantics: KvSemantics;
+  /** seed draws the operations; a fresh one when absent. */
+  readonly seed?: number;
+  /** onProgress is called about once a second with what finished so far. */
+  readonly onProgress?: (progress: LoadProgress) => void;
+}
+
+/** LoadProgress is a load run's tally so far. */
+export interface LoadProgress {
+  readonly elapsedMs: number;
+  readonly completed: number;
+  readonly failed: number;
+  readonly indeterminate: number;
+}
+
+/** LoadReport is what `concord load --json` prints. */
+export interface LoadReport {
+  readonly clients: number;
+  readonly seconds: number;
+  readonly mode: "closed" | "open";
+  readonly ops: { readonly completed: number; readonly failed: number; readonly indeterminate: number };
+  readonly throughputOpsPerSec: number;
+  readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
+  readonly linearizable: boolean | null;
+  readonly check: string;
+  /** keyPrefix is what this run's keys start with: fresh keys per run, so that the history is judged from an empty store. */
+  readonly keyPrefix: string;
+  readonly history: History<KvCommand, KvResult>;
+}
+
+type MutableOperation = { -readonly [K in keyof HistoryOperation<KvCommand, KvResult>]: HistoryOperation<KvCommand, KvResult>[K] };
+
+/**
+ * runLoad puts KV load on a running cluster through `host`'s clients for
+ * `seconds`, records every operation as a history (invocation and
+ * completion times in microseconds since the start), and checks it for
+ * linearizability against the algorithm's model.
+ *
+ * The keys are prefixed with a fresh run id, so the history starts from an
+ * empty store however much the cluster already holds. An operation whose
+ * client gave up is `info` (indeterminate): it may have taken effect, and the
+ * checker allows for both.
+ */
+export async function runLoad(host: ClientHost<unknown>, setup: LoadSetup): Promise<LoadReport> {
+  const seed = setup.seed ?? randomInt(0, 2 ** 31);
+  const baseMix = setup.mix ?? workloadSchema.parse({}).mix;
+  const workload = workloadSchema.parse({
+    clients: setup.clients,
+    keys: setup.keys ?? 8,
+    valueBytes: setup.valueBytes ?? 8,
+    mix: setup.semantics === "write-once" ? writeOnceMix(baseMix) : baseMix,
+  });
+  const generator = new OperationGenerator(workload, createRng(seed));
+  const keyPrefix = `load-${seed.toString(36)}-`;
+  const clientIds: NodeId[] = Array.from({ length: setup.clients }, () => host.newClient());
+  const history: MutableOperation[] = [];
+  const latenciesUs: number[] = [];
+  const tally = { completed: 0, failed: 0, indeterminate: 0 };
+  const startMs = performance.now();
+  const deadlineMs = startMs + setup.seconds * 1000;
+  const nowUs = (): number => Math.round((performance.now() - startMs) * 1000);
+
+  const runOne = async (clientIndex: number): Promise<void> => {
+    const drawn = generator.next(clientIndex);
+    const command: KvCommand = { ...drawn, key: keyPrefix + drawn.key };
+    const operation: MutableOperation = { id: history.length, clientId: clientIds[clientIndex] as NodeId, input: command, invokeUs: nowUs(), completeUs: undefined, status: "info", output: undefined };
+    history.push(operation);
+    const outcome: Outcome = await host.submit(clientIds[clientIndex] as NodeId, encodeCommand(command), isReadOnly(command));
+    const completeUs = nowUs();
+    switch (outcome.kind) {
+      case "ok": {
+        const result = decodeClientResult(outcome.result);
+        operation.status = "ok";
+        operation.output = result;
+        operation.completeUs = completeUs;
+        tally.completed++;
+        latenciesUs.push(completeUs - operation.invokeUs);
+        if (result.type === "get") generator.observe(clientIndex, drawn.key, result.value);
+        break;
+      }
+      case "failed":
+        // It certainly did not take effect: the checker may leave it out.
+        operation.status = "fail";
+        operation.completeUs = completeUs;
+        tally.failed++;
+        break;
+      case "indeterminate":
+        tally.indeterminate++;
+        break;
+    }
+  };
+
+  const progressTimer = setup.onProgress === undefined ? undefined : setInterval(() => setup.onProgress?.({ elapsedMs: performance.now() - startMs, ...tally }), 1000);
+  try {
+    if (setup.ratePerSec === undefined) {
+      await Promise.all(
+        clientIds.map(async (_id, index) => {
+          while (performance.now() < deadlineMs) await runOne(index);
+        }),
+      );
+    } else {
+      await openLoop(setup.ratePerSec, setup.clients, deadlineMs, runOne, () => tally.failed++);
+    }
+  } finally {
+    if (progressTimer !== undefined) clearInterval(progressTimer);
+  }
+  const elapsedSec = (performance.now() - startMs) / 1000;
+  const verdict = summarizeKvHistory(history, { stepsMax: checkRunStepsMax, wallClockLimitMs: checkRunWallClockLimitMs }, setup.semantics);
+  return {
+    clients: setup.clients,
+    seconds: setup.seconds,
+    mode: setup.ratePerSec === undefined ? "closed" : "open",
+    ops: { ...tally },
+    throughputOpsPerSec: Math.round(tally.completed / elapsedSec),
+    latencyMs: latencySummaryMs(latenciesUs),
+    linearizable: verdict.linearizable,
+    check: verdict.summary,
+    keyPrefix,
+    history,
+  };
+}
+
+/**
+ * openLoop starts operations at `ratePerSec` regardless of how fast they
+ * finish, each on the first idle client; an arrival that finds every client
+ * busy is refused and counted failed (never started), as a bounded queue of
+ * zero would, so that the offered load stays what was asked.
+ */
+async function openLoop(ratePerSec: number, clients: number, deadlineMs: number, runOne: (clientIndex: number) => Promise<void>, refuse: () => void): Promise<void> {
+  const idle = Array.from({ length: clients }, (_unused, index) => index);
+  const running = new Set<Promise<void>>();
+  const startMs = performance.now();
+  let started = 0;
+  while (performance.now() < deadlineMs) {
+    const dueMs = startMs + (started * 1000) / ratePerSec;
+    const waitMs = dueMs - performance.now();
+    if (waitMs > 1) await new Promise((resolve) => setTimeout(resolve, waitMs));
+    started++;
+    const client = idle.pop();
+    if (client === undefined) {
+      refuse();
+      continue;
+    }
+    const run: Promise<void> = runOne(client).then(() => {
+      idle.push(client);
+      running.delete(run);
+    });
+    running.add(run);
+  }
+  await Promise.all(running);
+}
+
+/** latencySummaryMs gives the percentiles of completed operations' latencies, in milliseconds to 0.01. */
+export function latencySummaryMs(latenciesUs: readonly number[]): LoadReport["latencyMs"] {
+  if (latenciesUs.length === 0) return { p50: 0, p95: 0, p99: 0, max: 0 };
+  const sorted = [...latenciesUs].sort((a, b) => a - b);
+  const at = (q: number): number => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] as number) / 10) / 100;
+  return { p50: at(0.5), p95: at(0.95), p99: at(0.99), max: Math.round((sorted[sorted.length - 1] as number) / 10) / 100 };
+}
+
+/** decodeClientResult decodes a result a client accepted; bytes that are no result are recorded as `invalid`, for the checker to judge. */
+function decodeClientResult(bytes: Uint8Array): KvResult {
+  try {
+    return decodeResult(bytes);
+  } catch (error) {
+    if (error instanceof CorruptionError) return { type: "invalid", reason: `the client accepted an undecodable result (${error.message})` };
+    throw error;
+  }
+}

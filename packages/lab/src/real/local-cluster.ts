@@ -1,0 +1,159 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import type { NodeId } from "@concord/core";
+import type { PeerAddress } from "@concord/net";
+
+/** NodeLauncher turns `concord node` flags into the command line that runs them (the CLI's own, under tsx or built). */
+export type NodeLauncher = (flags: readonly string[]) => { readonly command: string; readonly args: readonly string[] };
+
+/** LocalClusterSetup describes a cluster of node processes on this machine. */
+export interface LocalClusterSetup {
+  readonly algorithm: string;
+  readonly nodes: number;
+  /** basePort: node i listens on basePort + i; free ports are picked when absent. */
+  readonly basePort?: number | undefined;
+  readonly host?: string | undefined;
+  /** dataDir holds a directory per node, and the cluster's secret. */
+  readonly dataDir: string;
+  /** extraFlags go to every node (say `--no-fsync`, `--option k=v`). */
+  readonly extraFlags?: readonly string[] | undefined;
+  readonly launcher: NodeLauncher;
+  /** onLog receives each line a node writes on stderr. */
+  readonly onLog?: ((id: NodeId, line: string) => void) | undefined;
+  /** startTimeoutMs bounds how long a node may take to say it listens (default 30000). */
+  readonly startTimeoutMs?: number | undefined;
+}
+
+/**
+ * LocalCluster runs one `concord node` process per replica on this machine:
+ * ids 0..n-1, data in `<dataDir>/node-<id>`, one shared secret file in
+ * `<dataDir>/secret` (made on first start). It can kill a node (SIGKILL: no
+ * sync, no goodbye) and restart it on the same data directory, and stops
+ * them all with SIGTERM.
+ */
+export class LocalCluster {
+  private readonly processes = new Map<NodeId, ChildProcess>();
+  readonly peers: ReadonlyMap<NodeId, PeerAddress>;
+  readonly secretFile: string;
+
+  private constructor(
+    private readonly setup: LocalClusterSetup,
+    peers: Map<NodeId, PeerAddress>,
+  ) {
+    this.peers = peers;
+    this.secretFile = join(setup.dataDir, "secret");
+  }
+
+  /** start picks the ports, writes the secret, and starts every node, resolving once each says it listens. */
+  static async start(setup: LocalClusterSetup): Promise<LocalCluster> {
+    const host = setup.host ?? "127.0.0.1";
+    const ports = setup.basePort === undefined ? await freePorts(host, setup.nodes) : Array.from({ length: setup.nodes }, (_unused, i) => (setup.basePort as number) + i);
+    const cluster = new LocalCluster(setup, new Map(ports.map((port, id) => [id, { host, port }])));
+    mkdirSync(setup.dataDir, { recursive: true });
+    if (!existsSync(cluster.secretFile)) writeFileSync(cluster.secretFile, randomBytes(32), { mode: 0o600 });
+    try {
+      await Promise.all([...cluster.peers.keys()].map((id) => cluster.startNode(id)));
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  /** clusterFlag is the `--cluster` value naming every node. */
+  get clusterFlag(): string {
+    return [...this.peers].map(([id, address]) => `${id}=${address.host}:${address.port}`).join(",");
+  }
+
+  /** nodeFlags are the `concord node` flags of node `id`. */
+  nodeFlags(id: NodeId): string[] {
+    const address = this.peers.get(id);
+    if (address === undefined) throw new Error(`no node ${id} in this cluster`);
+    return [
+      "node",
+      "--id",
+      String(id),
+      "--algo",
+      this.setup.algorithm,
+      "--listen",
+      `${address.host}:${address.port}`,
+      "--peers",
+      this.clusterFlag,
+      "--data",
+      join(this.setup.dataDir, `node-${id}`),
+      "--secret-file",
+      this.secretFile,
+      ...(this.setup.extraFlags ?? []),
+    ];
+  }
+
+  /** startNode starts node `id` (again), resolving once it listens. */
+  startNode(id: NodeId): Promise<void> {
+    if (this.processes.has(id)) return Promise.reject(new Error(`node ${id} is already running`));
+    const { command, args } = this.setup.launcher(this.nodeFlags(id));
+    const child = spawn(command, [...args], { stdio: ["ignore", "ignore", "pipe"] });
+    this.processes.set(id, child);
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`node ${id} did not start within ${this.setup.startTimeoutMs ?? 30_000} ms; its log: ${tail.join(" | ")}`)), this.setup.startTimeoutMs ?? 30_000);
+      const tail: string[] = [];
+      let buffered = "";
+      child.stderr?.setEncoding("utf8");
+      child.stderr?.on("data", (chunk: string) => {
+        buffered += chunk;
+        const lines = buffered.split("\n");
+        buffered = lines.pop() ?? "";
+        for (const line of lines) {
+          tail.push(line);
+          if (tail.length > 10) tail.shift();
+          this.setup.onLog?.(id, line);
+          if (line.includes(" listening on ")) {
+            clearTimeout(timer);
+            resolve();
+          }
+        }
+      });
+      child.once("exit", (code, signal) => {
+        if (this.processes.get(id) === child) this.processes.delete(id);
+        clearTimeout(timer);
+        reject(new Error(`node ${id} exited (${signal ?? `code ${code}`}) before it listened; its log: ${tail.join(" | ")}`));
+      });
+    });
+  }
+
+  /** running tells whether node `id`'s process is up. */
+  running(id: NodeId): boolean {
+    return this.processes.has(id);
+  }
+
+  /** kill sends `signal` (SIGKILL by default: the process dies without syncing or closing anything) and waits for the exit. */
+  async kill(id: NodeId, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
+    const child = this.processes.get(id);
+    if (child === undefined) return;
+    const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    child.kill(signal);
+    await exited;
+    this.processes.delete(id);
+  }
+
+  /** stop ends every node with SIGTERM (each syncs and closes) and waits for them. */
+  async stop(): Promise<void> {
+    await Promise.all([...this.processes.keys()].map((id) => this.kill(id, "SIGTERM")));
+  }
+}
+
+/** freePorts asks the kernel for `count` free ports on `host` (free when asked: a busy machine may take one meanwhile). */
+export async function freePorts(host: string, count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from({ length: count }, () => new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+      const server = createServer();
+      server.once("error", reject);
+      server.listen(0, host, () => resolve(server));
+    })),
+  );
+  const ports = servers.map((server) => (server.address() as { port: number }).port);
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
+}

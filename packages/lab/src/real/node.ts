@@ -1,0 +1,103 @@
+import { type AnyAlgorithm, ConfigError, type NodeId, type ProtocolOptions } from "@concord/core";
+import { KvStateMachine } from "@concord/kv";
+import { ClusterCrypto, ClusterKeys, FileStorage, NodeRuntime, TcpTransport, type PeerAddress, type TlsFiles } from "@concord/net";
+
+/**
+ * publicClusterSecret keys a crash-tolerant cluster started without a secret:
+ * its MACs then guard against nothing but corruption, which is all a
+ * crash-fault protocol asks of them. A Byzantine-tolerant algorithm refuses it.
+ */
+export const publicClusterSecret = new TextEncoder().encode("concord: a public secret for crash-tolerant clusters");
+
+/** RealNodeConfig is one node process's configuration, as `concord node` reads it from its flags. */
+export interface RealNodeConfig {
+  readonly algorithm: AnyAlgorithm;
+  readonly id: NodeId;
+  readonly listen: PeerAddress;
+  /** peers are every replica's address, this node's included. */
+  readonly peers: ReadonlyMap<NodeId, PeerAddress>;
+  readonly dataDir: string;
+  readonly options: ProtocolOptions;
+  /** secret keys the cluster's MACs and signatures ({@link ClusterKeys}); required for a Byzantine-tolerant algorithm. */
+  readonly secret: Uint8Array | undefined;
+  readonly tls?: TlsFiles | undefined;
+  readonly tickMs?: number | undefined;
+  /** join: this node is not in the initial configuration; it waits to be added by a membership change. */
+  readonly join?: boolean | undefined;
+  /** fsync: false only for tests and measurements that say so. */
+  readonly fsync?: boolean | undefined;
+  /** onFsync is told each fsync's latency (for a metrics histogram). */
+  readonly onFsync?: ((latencyMicros: number) => void) | undefined;
+  readonly log: (line: string) => void;
+}
+
+/** RealNode is a running node: its runtime, its storage, and how to stop it cleanly. */
+export interface RealNode {
+  readonly runtime: NodeRuntime<unknown>;
+  readonly storage: FileStorage;
+  readonly address: PeerAddress;
+  stop(): Promise<void>;
+}
+
+/** clusterKeysFor returns the keys of a cluster with this secret, refusing a missing one where the algorithm's fault model needs it. */
+export function clusterKeysFor(algorithm: AnyAlgorithm, secret: Uint8Array | undefined): ClusterKeys {
+  if (secret === undefined && algorithm.faultModel === "byzantine") {
+    throw new ConfigError("--secret-file", `${algorithm.name} tolerates Byzantine replicas and authenticates every message: give every node and client the same --secret-file (32 random bytes)`);
+  }
+  return new ClusterKeys(secret ?? publicClusterSecret);
+}
+
+/**
+ * startRealNode starts one replica for real: its data directory (refused if
+ * another algorithm or node id wrote it), its transport listening on
+ * `listen`, and the runtime on a tick timer. Everything is checked before
+ * anything is written.
+ */
+export async function startRealNode(config: RealNodeConfig): Promise<RealNode> {
+  const { algorithm, id, peers } = config;
+  if (!peers.has(id)) throw new ConfigError("--peers", `the peer list (${[...peers.keys()].join(", ")}) does not name this node (${id})`);
+  const replicas = [...peers.keys()].filter((peer) => !(config.join === true && peer === id)).sort((a, b) => a - b);
+  const sizeError = config.join === true ? undefined : algorithm.clusterSizeError(replicas.length);
+  if (sizeError !== undefined) throw new ConfigError("--peers", sizeError);
+  const keys = clusterKeysFor(algorithm, config.secret);
+  const storage = FileStorage.open(config.dataDir, { identity: { algorithm: algorithm.name, nodeId: id }, fsync: config.fsync ?? true, ...(config.onFsync === undefined ? {} : { onFsync: config.onFsync }) });
+  const others = new Map([...peers].filter(([peer]) => peer !== id));
+  let transport: TcpTransport | undefined;
+  let runtime: NodeRuntime<unknown>;
+  try {
+    runtime = await NodeRuntime.start({
+      algorithm,
+      id,
+      replicas,
+      storage,
+      stateMachine: new KvStateMachine(),
+      crypto: new ClusterCrypto(id, keys),
+      options: config.options,
+      seed: (Date.now() ^ (id * 0x9e3779b1)) >>> 0,
+      tickMs: config.tickMs,
+      connect: async (sink) => {
+        transport = await TcpTransport.listen({ self: id, protocol: algorithm.name, listen: config.listen, peers: others, onFrame: sink, ...(config.tls === undefined ? {} : { tls: config.tls }), log: config.log });
+        return transport;
+      },
+      log: config.log,
+    });
+  } catch (error) {
+    await transport?.close();
+    storage.close();
+    throw error;
+  }
+  const address = transport?.address ?? config.listen;
+  let stopping: Promise<void> | undefined;
+  return {
+    runtime,
+    storage,
+    address,
+    stop: () => {
+      stopping ??= (async () => {
+        await runtime.stop();
+        storage.close();
+      })();
+      return stopping;
+    },
+  };
+}
