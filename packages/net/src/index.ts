@@ -24,3 +24,15 @@ export {
   type FileStorageOptions,
 } from "./file-storage.ts";
 export { type FileStorageIdentity } from "./file-storage-identity.ts";
+export {
+  TcpTransport,
+  defaultTransportLimits,
+  type PeerAddress,
+  type TlsFiles,
+  type FrameHandler,
+  type TransportLimits,
+  type TransportCounters,
+  type ListenOptions,
+  type DialerOptions,
+} from "./transport.ts";
+export { nodeCertificateName, clientCertificateName } from "./transport-tls.ts";
