@@ -1,3 +1,4 @@
+import { CorruptionError } from "@concord/core";
 import { NodeMetrics, serveMetrics, startRealNode, type RealNode } from "@concord/lab";
 import { type FlagSpec, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
@@ -64,6 +65,8 @@ export async function runNodeCommand(args: readonly string[], io: CommandIo): Pr
       }),
     );
   } catch (error) {
+    // A data directory that fails its checks is bad input too: one line naming the file and offset, nothing changed.
+    if (error instanceof CorruptionError) throw new UsageError(`--data: ${error.message}`);
     const code = (error as NodeJS.ErrnoException).code;
     if (code === "EADDRINUSE") throw new UsageError(`--listen: ${listenText as string} is in use`);
     if (code === "EADDRNOTAVAIL") throw new UsageError(`--listen: ${listenText as string} is not an address of this machine`);

@@ -20,6 +20,14 @@ export interface LoadSetup {
   readonly semantics: KvSemantics;
   /** seed draws the operations; a fresh one when absent. */
   readonly seed?: number;
+  /**
+   * finalReads: after the load, read every key the run wrote once more (on a
+   * fresh client, retried until one answers or `finalReadTimeoutMs` passes),
+   * so that an acknowledged write the cluster lost shows in the history as a
+   * read the checker cannot explain. Default true.
+   */
+  readonly finalReads?: boolean;
+  readonly finalReadTimeoutMs?: number;
   /** onProgress is called about once a second with what finished so far. */
   readonly onProgress?: (progress: LoadProgress) => void;
 }
@@ -41,6 +49,8 @@ export interface LoadReport {
   readonly throughputOpsPerSec: number;
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
   readonly linearizable: boolean | null;
+  /** finalReads counts the reads of every key after the load (tries included), which the figures above leave out. */
+  readonly finalReads: number;
   readonly check: string;
   /** keyPrefix is what this run's keys start with: fresh keys per run, so that the history is judged from an empty store. */
   readonly keyPrefix: string;
@@ -124,6 +134,8 @@ export async function runLoad(host: ClientHost<unknown>, setup: LoadSetup): Prom
     if (progressTimer !== undefined) clearInterval(progressTimer);
   }
   const elapsedSec = (performance.now() - startMs) / 1000;
+  const loadOperations = history.length;
+  if (setup.finalReads !== false) await readEveryKey(host, history, nowUs, setup.finalReadTimeoutMs ?? 30_000);
   const verdict = summarizeKvHistory(history, { stepsMax: checkRunStepsMax, wallClockLimitMs: checkRunWallClockLimitMs }, setup.semantics);
   return {
     clients: setup.clients,
@@ -133,10 +145,41 @@ export async function runLoad(host: ClientHost<unknown>, setup: LoadSetup): Prom
     throughputOpsPerSec: Math.round(tally.completed / elapsedSec),
     latencyMs: latencySummaryMs(latenciesUs),
     linearizable: verdict.linearizable,
+    finalReads: history.length - loadOperations,
     check: verdict.summary,
     keyPrefix,
     history,
   };
+}
+
+/**
+ * readEveryKey reads each key the history touched, in turn, on a fresh
+ * client, retrying a read that failed or went unanswered (a read changes
+ * nothing, so a retry is always safe) until `timeoutMs` runs out. Each try is
+ * recorded; its latency is not counted in the load's figures.
+ */
+async function readEveryKey(host: ClientHost<unknown>, history: MutableOperation[], nowUs: () => number, timeoutMs: number): Promise<void> {
+  const keys = [...new Set(history.map((operation) => operation.input.key))].sort();
+  const reader = host.newClient();
+  const deadline = performance.now() + timeoutMs;
+  for (const key of keys) {
+    while (performance.now() < deadline) {
+      const command: KvCommand = { type: "get", key };
+      const operation: MutableOperation = { id: history.length, clientId: reader, input: command, invokeUs: nowUs(), completeUs: undefined, status: "info", output: undefined };
+      history.push(operation);
+      const outcome = await host.submit(reader, encodeCommand(command), true);
+      if (outcome.kind === "ok") {
+        operation.status = "ok";
+        operation.output = decodeClientResult(outcome.result);
+        operation.completeUs = nowUs();
+        break;
+      }
+      if (outcome.kind === "failed") {
+        operation.status = "fail";
+        operation.completeUs = nowUs();
+      }
+    }
+  }
 }
 
 /**

@@ -107,7 +107,7 @@ export class LocalCluster {
         buffered = lines.pop() ?? "";
         for (const line of lines) {
           tail.push(line);
-          if (tail.length > 10) tail.shift();
+          if (tail.length > 40) tail.shift();
           this.setup.onLog?.(id, line);
           if (line.includes(" listening on ")) {
             clearTimeout(timer);
