@@ -347,13 +347,14 @@ function decodeEnvelope(bytes: Uint8Array, start: number, end: number, known: Pr
 }
 
 /**
- * decodeFrame decodes one Frame (the bytes after its length prefix). A frame
+ * decodeFrame decodes one Frame (the bytes after its length prefix, in
+ * `bytes[start, end)`, so that a reader need not cut a view per frame). A frame
  * with neither a hello nor an envelope, or with malformed fields, throws a
  * {@link FrameDecodeError}. `known` is the protocol the transport speaks: a
  * name equal to it is returned without decoding a new string.
  */
-export function decodeFrame(bytes: Uint8Array, known: ProtocolName): DecodedFrame {
-  const reader = new ProtobufReader(bytes, 0, bytes.length);
+export function decodeFrame(bytes: Uint8Array, known: ProtocolName, start = 0, end = bytes.length): DecodedFrame {
+  const reader = new ProtobufReader(bytes, start, end);
   let frame: DecodedFrame | undefined;
   while (!reader.done()) {
     const tag = reader.tag();
@@ -367,7 +368,7 @@ export function decodeFrame(bytes: Uint8Array, known: ProtocolName): DecodedFram
       reader.skip(tag & 7);
     }
   }
-  if (frame === undefined) throw new FrameDecodeError(`frame of ${bytes.length} bytes holds neither a hello nor an envelope`);
+  if (frame === undefined) throw new FrameDecodeError(`frame of ${end - start} bytes holds neither a hello nor an envelope`);
   return frame;
 }
 
@@ -395,10 +396,10 @@ export class FrameReader {
 
   /**
    * push reads a chunk and calls `onFrame` for each complete frame in order,
-   * synchronously. It stops and returns the error at the first invalid frame,
+   * synchronously, with the frame at `bytes[start, end)`. It stops and returns the error at the first invalid frame,
    * or when `onFrame` returns false (the connection was closed meanwhile).
    */
-  push(chunk: Buffer, onFrame: (frame: Uint8Array) => boolean): FrameReaderError | undefined {
+  push(chunk: Buffer, onFrame: (bytes: Buffer, start: number, end: number) => boolean): FrameReaderError | undefined {
     if (this.failed) return undefined;
     let data = chunk;
     if (this.pendingBytes > 0) {
@@ -425,7 +426,7 @@ export class FrameReader {
         break;
       }
       at = end;
-      if (!onFrame(data.subarray(prefix.bodyAt, end))) {
+      if (!onFrame(data, prefix.bodyAt, end)) {
         this.failed = true;
         return undefined;
       }

@@ -223,6 +223,8 @@ export class TcpTransport {
   private closing: Promise<void> | undefined = undefined;
   private readonly protocol: ProtocolName;
   private readonly limits: TransportLimits;
+  /** payloadBytesMax is the largest payload whose frame fits frameBytesMax, whatever its ids. */
+  private readonly payloadBytesMax: number;
   private readonly tlsMaterial: TlsMaterial | undefined;
   private readonly onFrame: FrameHandler;
   private readonly log: (line: string) => void;
@@ -233,6 +235,9 @@ export class TcpTransport {
   ) {
     this.protocol = protocolName(options.protocol);
     this.limits = resolveLimits(options.limits);
+    let payloadBytesMax = this.limits.frameBytesMax;
+    while (payloadBytesMax > 0 && envelopeFrameBytesMax(payloadBytesMax, this.protocol.utf8) > this.limits.frameBytesMax) payloadBytesMax -= 1;
+    this.payloadBytesMax = payloadBytesMax;
     this.tlsMaterial = options.tls === undefined ? undefined : readTlsFiles(options.tls);
     this.onFrame = options.onFrame;
     this.log = options.log ?? (() => {});
@@ -296,7 +301,7 @@ export class TcpTransport {
       this.counts.dropped.closed += 1;
       return false;
     }
-    if (envelopeFrameBytesMax(payload.length, this.protocol.utf8) > this.limits.frameBytesMax) {
+    if (payload.length > this.payloadBytesMax) {
       this.counts.dropped.oversized += 1;
       return false;
     }
@@ -553,19 +558,19 @@ export class TcpTransport {
 
   private read(connection: Connection, chunk: Buffer): void {
     this.counts.bytesReceived += chunk.length;
-    const error = connection.reader.push(chunk, (bytes) => this.receive(connection, bytes));
+    const error = connection.reader.push(chunk, (bytes, start, end) => this.receive(connection, bytes, start, end));
     if (error !== undefined) this.refuse(connection, error.kind, error.detail);
   }
 
   /** receive handles one frame; false stops the reader (the connection or the transport is closing). */
-  private receive(connection: Connection, bytes: Uint8Array): boolean {
+  private receive(connection: Connection, bytes: Uint8Array, start: number, end: number): boolean {
     if (connection.closing || this.closing !== undefined) return false;
     let frame: DecodedFrame;
     try {
-      frame = decodeFrame(bytes, this.protocol);
+      frame = decodeFrame(bytes, this.protocol, start, end);
     } catch (error) {
       if (!(error instanceof FrameDecodeError)) throw error;
-      this.refuse(connection, "badFrame", `undecodable frame of ${bytes.length} bytes: ${error.message}`);
+      this.refuse(connection, "badFrame", `undecodable frame of ${end - start} bytes: ${error.message}`);
       return false;
     }
     if (connection.remote === undefined) {
