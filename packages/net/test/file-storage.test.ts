@@ -2,7 +2,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, test } from "vitest";
-import { ConfigError, CorruptionError, frameRecord, recordHeaderBytes } from "@concord/core";
+import { ConfigError, CorruptionError, MemoryStorage, createRng, frameRecord, recordHeaderBytes } from "@concord/core";
 import { FileStorage, StorageFailedError, fsyncLatencyBucketBoundsMicros, type FileStorageOptions } from "@concord/net";
 
 // Each test gets its own directory under the system's temporary directory, removed afterwards.
@@ -164,6 +164,43 @@ describe("FileStorage round trips", () => {
     expect(segmentNames(directory)).toHaveLength(2);
     storage = reopen(storage);
     expect(storage.recover().records).toEqual(records(0, 20));
+  });
+});
+
+describe("FileStorage against core's MemoryStorage", () => {
+  // CONCORD_SEED=17 replays one seed.
+  const onlySeed = process.env["CONCORD_SEED"];
+  const seeds = onlySeed !== undefined ? [Number(onlySeed)] : [1, 2, 3, 4, 5, 6];
+
+  test.each(seeds)("random appends, syncs, snapshots, recovers and crashes give the state MemoryStorage gives (seed %i)", (seed) => {
+    const rng = createRng(seed);
+    const model = new MemoryStorage();
+    const segmentBytesMax = 40 + rng.nextInt(400);
+    let storage = open(freshDirectory(), { segmentBytesMax, fsync: false });
+    let next = 0;
+    for (let step = 0; step < 400; step++) {
+      const replay = `step ${step}, seed ${seed} (replay: CONCORD_SEED=${seed} pnpm vitest run --project net file-storage.test)`;
+      const action = rng.nextInt(20);
+      if (action < 10) {
+        storage.append(record(next));
+        model.append(record(next));
+        next++;
+      } else if (action < 15) {
+        storage.sync();
+        model.sync();
+      } else if (action < 17) {
+        const snapshot = Uint8Array.of(step & 0xff, step >> 8);
+        storage.replaceWithSnapshot(snapshot);
+        model.replaceWithSnapshot(snapshot);
+      } else if (action < 18) {
+        expect(storage.recover(), replay).toEqual(model.recover());
+      } else {
+        // A crash: what was not synced is lost, on the files as in the model.
+        model.crash();
+        storage = reopen(storage, { segmentBytesMax, fsync: false });
+        expect(storage.recover(), replay).toEqual(model.recover());
+      }
+    }
   });
 });
 
