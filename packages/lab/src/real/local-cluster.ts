@@ -36,14 +36,16 @@ export interface LocalClusterSetup {
  */
 export class LocalCluster {
   private readonly processes = new Map<NodeId, ChildProcess>();
-  readonly peers: ReadonlyMap<NodeId, PeerAddress>;
+  private readonly addresses: Map<NodeId, PeerAddress>;
+  /** joined are the nodes started outside the initial configuration, by {@link addNode}. */
+  private readonly joined = new Set<NodeId>();
   readonly secretFile: string;
 
   private constructor(
     private readonly setup: LocalClusterSetup,
     peers: Map<NodeId, PeerAddress>,
   ) {
-    this.peers = peers;
+    this.addresses = peers;
     this.secretFile = join(setup.dataDir, "secret");
   }
 
@@ -51,7 +53,7 @@ export class LocalCluster {
   static async start(setup: LocalClusterSetup): Promise<LocalCluster> {
     const host = setup.host ?? "127.0.0.1";
     const ports = setup.basePort === undefined ? await freePorts(host, setup.nodes) : Array.from({ length: setup.nodes }, (_unused, i) => (setup.basePort as number) + i);
-    const cluster = new LocalCluster(setup, new Map(ports.map((port, id) => [id, { host, port }])));
+    const cluster = new LocalCluster(setup, new Map(ports.map((port, id) => [id, { host, port }] as const)));
     mkdirSync(setup.dataDir, { recursive: true });
     if (!existsSync(cluster.secretFile)) writeFileSync(cluster.secretFile, randomBytes(32), { mode: 0o600 });
     try {
@@ -63,14 +65,35 @@ export class LocalCluster {
     return cluster;
   }
 
+  /** peers are every node's address, the added ones included. */
+  get peers(): ReadonlyMap<NodeId, PeerAddress> {
+    return this.addresses;
+  }
+
+  /**
+   * addNode starts one more node process with `--join` (outside the
+   * configuration, waiting for a membership change to add it) on a free
+   * port, and returns its id and address.
+   */
+  async addNode(): Promise<{ id: NodeId; address: PeerAddress }> {
+    const id = Math.max(...this.addresses.keys()) + 1;
+    const host = this.setup.host ?? "127.0.0.1";
+    const [port] = await freePorts(host, 1);
+    const address = { host, port: port as number };
+    this.addresses.set(id, address);
+    this.joined.add(id);
+    await this.startNode(id);
+    return { id, address };
+  }
+
   /** clusterFlag is the `--cluster` value naming every node. */
   get clusterFlag(): string {
-    return [...this.peers].map(([id, address]) => `${id}=${address.host}:${address.port}`).join(",");
+    return [...this.addresses].map(([id, address]) => `${id}=${address.host}:${address.port}`).join(",");
   }
 
   /** nodeFlags are the `concord node` flags of node `id`. */
   nodeFlags(id: NodeId): string[] {
-    const address = this.peers.get(id);
+    const address = this.addresses.get(id);
     if (address === undefined) throw new Error(`no node ${id} in this cluster`);
     return [
       "node",
@@ -86,6 +109,7 @@ export class LocalCluster {
       join(this.setup.dataDir, `node-${id}`),
       "--secret-file",
       this.secretFile,
+      ...(this.joined.has(id) ? ["--join"] : []),
       ...(this.setup.extraFlags ?? []),
     ];
   }

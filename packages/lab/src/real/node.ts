@@ -1,4 +1,6 @@
 import { type AnyAlgorithm, ConfigError, type NodeId, type ProtocolOptions } from "@concord/core";
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { KvStateMachine } from "@concord/kv";
 import { ClusterCrypto, ClusterKeys, FileStorage, NodeRuntime, TcpTransport, type PeerAddress, type TlsFiles } from "@concord/net";
 
@@ -56,11 +58,12 @@ export function clusterKeysFor(algorithm: AnyAlgorithm, secret: Uint8Array | und
 export async function startRealNode(config: RealNodeConfig): Promise<RealNode> {
   const { algorithm, id, peers } = config;
   if (!peers.has(id)) throw new ConfigError("--peers", `the peer list (${[...peers.keys()].join(", ")}) does not name this node (${id})`);
-  const replicas = [...peers.keys()].filter((peer) => !(config.join === true && peer === id)).sort((a, b) => a - b);
-  const sizeError = config.join === true ? undefined : algorithm.clusterSizeError(replicas.length);
+  const asked = [...peers.keys()].filter((peer) => !(config.join === true && peer === id)).sort((a, b) => a - b);
+  const sizeError = config.join === true ? undefined : algorithm.clusterSizeError(asked.length);
   if (sizeError !== undefined) throw new ConfigError("--peers", sizeError);
   const keys = clusterKeysFor(algorithm, config.secret);
-  const storage = FileStorage.open(config.dataDir, { identity: { algorithm: algorithm.name, nodeId: id }, fsync: config.fsync ?? true, ...(config.onFsync === undefined ? {} : { onFsync: config.onFsync }) });
+  const replicas = claimNodeDirectory(config.dataDir, { algorithm: algorithm.name, id, initialReplicas: asked });
+  const storage = FileStorage.open(join(config.dataDir, "log"), { identity: { algorithm: algorithm.name, nodeId: id }, fsync: config.fsync ?? true, ...(config.onFsync === undefined ? {} : { onFsync: config.onFsync }) });
   const others = new Map([...peers].filter(([peer]) => peer !== id));
   let transport: TcpTransport | undefined;
   let runtime: NodeRuntime<unknown>;
@@ -100,4 +103,60 @@ export async function startRealNode(config: RealNodeConfig): Promise<RealNode> {
       return stopping;
     },
   };
+}
+
+/** NodeRecord is what a node's data directory says about the node, written on its first start: `node.json`. */
+interface NodeRecord {
+  readonly algorithm: string;
+  readonly id: NodeId;
+  /** initialReplicas is the configuration the replica was first built with; a restart builds it with the same, whatever --peers says. */
+  readonly initialReplicas: readonly NodeId[];
+}
+
+const nodeRecordFile = "node.json";
+
+/**
+ * claimNodeDirectory makes `directory` this node's, or checks that it is,
+ * and returns the initial configuration to build the replica with. On the
+ * first start it writes `node.json` (atomically: a temporary file, fsync,
+ * rename, fsync of the directory) before anything else; later starts read it
+ * back, so that a restart after a membership change, whose --peers name the
+ * new members too, still builds the replica with the configuration it was
+ * born with (the log carries every change since, as etcd's data directory
+ * makes --initial-cluster matter only once). A directory that holds other
+ * files and no `node.json`, or whose `node.json` names another algorithm or
+ * node, is refused with a ConfigError, nothing in it changed.
+ */
+function claimNodeDirectory(directory: string, record: NodeRecord): readonly NodeId[] {
+  mkdirSync(directory, { recursive: true });
+  const names = readdirSync(directory);
+  if (names.includes(nodeRecordFile)) {
+    let stored: NodeRecord;
+    try {
+      stored = JSON.parse(readFileSync(join(directory, nodeRecordFile), "utf8")) as NodeRecord;
+    } catch (error) {
+      throw new ConfigError("--data", `${join(directory, nodeRecordFile)} is not readable JSON (${(error as Error).message}); refusing to guess whose directory this is`);
+    }
+    if (stored.algorithm !== record.algorithm || stored.id !== record.id) {
+      throw new ConfigError("--data", `${directory} belongs to node ${stored.id} running ${stored.algorithm}, not node ${record.id} running ${record.algorithm}`);
+    }
+    if (!Array.isArray(stored.initialReplicas) || !stored.initialReplicas.every((replica) => Number.isSafeInteger(replica) && replica >= 0)) {
+      throw new ConfigError("--data", `${join(directory, nodeRecordFile)} has no valid initialReplicas list`);
+    }
+    return stored.initialReplicas;
+  }
+  const foreign = names.filter((name) => name !== `${nodeRecordFile}.tmp`);
+  if (foreign.length > 0) {
+    throw new ConfigError("--data", `${directory} holds ${foreign.length} entries (${foreign.slice(0, 5).join(", ")}) and no ${nodeRecordFile}: it is not a Concord node's directory; give an empty or missing one`);
+  }
+  const temporary = join(directory, `${nodeRecordFile}.tmp`);
+  writeFileSync(temporary, `${JSON.stringify(record)}\n`);
+  const fd = openSync(temporary, "r");
+  fsyncSync(fd);
+  closeSync(fd);
+  renameSync(temporary, join(directory, nodeRecordFile));
+  const dirFd = openSync(directory, "r");
+  fsyncSync(dirFd);
+  closeSync(dirFd);
+  return record.initialReplicas;
 }
