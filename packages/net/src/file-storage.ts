@@ -47,7 +47,7 @@ import { join, resolve } from "node:path";
 import { ConfigError, CorruptionError, frameRecord, readRecordLog, type DurableState, type Storage } from "@concord/core";
 import { concatBytes, removeQuietly, replaceFileAtomically, writeFully, type Syncer } from "./file-storage-files.ts";
 import { claimDirectory, type FileStorageIdentity } from "./file-storage-identity.ts";
-import { planDirectory, segmentFileName, snapshotFileName, type DirectoryPlan } from "./file-storage-layout.ts";
+import { planDirectory, segmentFileName, snapshotFileName } from "./file-storage-layout.ts";
 import { decodeSnapshotFile, encodeSnapshotFile } from "./file-storage-snapshot.ts";
 
 /** segmentBytesMaxDefault is where a segment is cut when the options do not say (etcd's WAL uses the same 64 MiB). */
@@ -252,7 +252,7 @@ export class FileStorage implements Storage {
       this.recovered = { snapshot: undefined, records: [] };
       return;
     }
-    const { state, validBytes, tornBytes } = this.readGeneration(plan);
+    const { state, validBytes, tornBytes } = this.readGeneration();
     this.activeFd = openSync(join(this.directory, segmentFileName(plan.generation, plan.segments.length - 1)), "r+");
     this.activeBytes = validBytes;
     if (tornBytes > 0) {
@@ -265,14 +265,13 @@ export class FileStorage implements Storage {
   }
 
   /**
-   * readGeneration reads the current generation's snapshot and segments.
+   * readGeneration reads the current generation's snapshot and segments
+   * (the fields say which: recovery sets them from the directory first).
    * Every segment but the last must be whole; the last may end torn, which
    * it reports for the caller to truncate.
    */
-  private readGeneration(plan?: DirectoryPlan): { state: DurableState; validBytes: number; tornBytes: number } {
-    const snapshotName = plan?.snapshot ?? this.currentSnapshot;
-    const generation = plan?.generation ?? this.currentGeneration;
-    const segmentCount = plan?.segments.length ?? this.segmentCount;
+  private readGeneration(): { state: DurableState; validBytes: number; tornBytes: number } {
+    const { currentSnapshot: snapshotName, currentGeneration: generation, segmentCount } = this;
     const snapshot = snapshotName === undefined ? undefined : decodeSnapshotFile(readFileSync(join(this.directory, snapshotName)), join(this.directory, snapshotName), generation);
     const records: Uint8Array[] = [];
     let validBytes = 0;
@@ -285,7 +284,8 @@ export class FileStorage implements Storage {
           `${path}: record ${log.records.length} at byte ${log.validBytes} is incomplete or fails its CRC, with ${log.tornBytes} bytes to the end, in a segment that is not the newest (a later one, ${segmentFileName(generation, segmentCount - 1)}, was written after it was synced); refusing to guess`,
         );
       }
-      records.push(...log.records);
+      // A loop, not push(...records): a 64 MiB segment can hold more records than a call has room for arguments.
+      for (const record of log.records) records.push(record);
       validBytes = log.validBytes;
       tornBytes = log.tornBytes;
     }

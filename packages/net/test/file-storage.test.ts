@@ -154,6 +154,18 @@ describe("FileStorage round trips", () => {
     expect(segments).toEqual(segments.map((_, i) => `segment-${"0".repeat(16)}-${i.toString(16).padStart(16, "0")}.wal`));
   });
 
+  test("a segment of 200,000 records recovers whole (more records than one call takes arguments)", () => {
+    const directory = freshDirectory();
+    let storage = open(directory, { fsync: false });
+    for (let i = 0; i < 200_000; i++) storage.append(new Uint8Array(0));
+    storage.append(Uint8Array.of(1));
+    storage.sync();
+    storage = reopen(storage, { fsync: false });
+    const recovered = storage.recover().records;
+    expect(recovered).toHaveLength(200_001);
+    expect(recovered.at(-1)).toEqual(Uint8Array.of(1));
+  });
+
   test("one sync larger than segmentBytesMax goes whole into one new segment", () => {
     const directory = freshDirectory();
     let storage = open(directory, { segmentBytesMax: 64 });
