@@ -132,7 +132,7 @@ function run(seed: number): { acknowledged: string[]; cluster: Cluster; crashes:
   });
   const client = raft.createClient({ id: clientId, replicas, rng: createRng(seed + 77), crypto: noCrypto, options });
   const down = new Map<NodeId, number>();
-  for (let tick = 0; tick < 1500; tick++) {
+  for (let tick = 0; tick < 1000; tick++) {
     if (!client.outstanding()) {
       pendingKey = `k${nextKey++}`;
       client.submit(encodeCommand({ type: "put", key: pendingKey, value: new TextEncoder().encode(`v-${pendingKey}`) }), { readOnly: false });
