@@ -23,6 +23,23 @@ describe("concord explore", () => {
     expect(report.uniqueStates).toBeGreaterThan(1000);
   });
 
+  it("runs the partial-order reduction with --por: the same verdict and sometimes properties, fewer states and actions, and says what it saved", async () => {
+    const full = captureIo();
+    expect(await runCli([...small, "--json"], full)).toBe(0);
+    const reduced = captureIo();
+    expect(await runCli([...small, "--json", "--por"], reduced)).toBe(0);
+    type Report = { outcome: string; uniqueStates: number; transitions: number; slept: number; por: boolean; sometimes: unknown[] };
+    const [before, after] = [JSON.parse(full.out) as Report, JSON.parse(reduced.out) as Report];
+    expect(before).toMatchObject({ por: false, slept: 0 });
+    expect(after).toMatchObject({ outcome: before.outcome, por: true, sometimes: before.sometimes });
+    expect(after.uniqueStates).toBeLessThan(before.uniqueStates);
+    expect(after.transitions).toBeLessThan(before.transitions);
+    expect(after.slept).toBeGreaterThan(0);
+    const text = captureIo();
+    expect(await runCli([...small, "--por"], text)).toBe(0);
+    expect(text.out).toMatch(/partial-order reduction: [\d,]+ actions asleep/);
+  });
+
   it("exits 3 when the state limit stops the search, and when it never reaches a write (a pass would be vacuous)", async () => {
     const stopped = captureIo();
     expect(await runCli([...small, "--states-max", "50"], stopped)).toBe(3);
@@ -41,6 +58,7 @@ describe("concord explore", () => {
       [["explore", "--algo", "raft", "--option", "preVote=maybe"], "preVote"],
       [["explore", "--algo", "paxos", "--port", "8080"], "--port belongs to the Explorer: add --ui"],
       [["explore", "--algo", "paxos", "--find"], "--find belongs to the Explorer: add --ui"],
+      [["explore", "--algo", "paxos", "--ui", "--por"], "--por belongs to the search"],
     ] as const) {
       const io = captureIo();
       expect(await runCli([...args], io)).toBe(2);

@@ -20,8 +20,14 @@ import { createHash } from "node:crypto";
  * Plain objects (no class) have their keys sorted, since their order comes
  * from whoever built them (a decoded message, an options bag), not from a
  * class.
+ *
+ * `unordered` writes every Map and Set as the sorted list of its entries'
+ * own encodings (each entry walked on its own, so sharing between entries
+ * is not recorded): for objects whose collections are sets in meaning,
+ * where the order of insertion tells only the order of events that did not
+ * depend on each other (the monitors, under the partial-order reduction).
  */
-export function encodeCanonical(root: unknown, opaque: ReadonlySet<object> = emptySet): string {
+export function encodeCanonical(root: unknown, opaque: ReadonlySet<object> = emptySet, unordered = false): string {
   const parts: string[] = [];
   const seen = new Map<object, number>();
   write(root);
@@ -75,6 +81,11 @@ export function encodeCanonical(root: unknown, opaque: ReadonlySet<object> = emp
     if (ArrayBuffer.isView(object)) {
       const bytes = new Uint8Array(object.buffer, object.byteOffset, object.byteLength);
       parts.push("x", object.constructor.name, ":", Buffer.from(bytes).toString("hex"), ";");
+      return;
+    }
+    if (unordered && (object instanceof Map || object instanceof Set)) {
+      const entries = [...object].map((entry) => encodeCanonical(entry, opaque, true)).sort();
+      parts.push(object instanceof Map ? "m" : "s", String(entries.length), ":", ...entries, "]");
       return;
     }
     if (object instanceof Map) {

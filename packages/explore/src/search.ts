@@ -1,4 +1,5 @@
 import { type NodeId, firstClientId } from "@concord/core";
+import { type Sleeper, type SleepSet, actionId, emptySleepSet, footprint, intersectSleep, sleepAfter, sleepIncludes } from "./reduction.ts";
 import { type Action, type CrashPoint, World, type WorldSetup } from "./world.ts";
 
 /**
@@ -64,6 +65,15 @@ export interface ExploreOptions {
   /** onProgress hears from the search about every `progressEveryStates` unique states. */
   readonly onProgress?: (progress: ExploreProgress) => void;
   readonly progressEveryStates?: number;
+  /**
+   * por turns on the partial-order reduction: sleep sets (Godefroid), kept
+   * with each visited state and intersected when a state is reached again
+   * (docs/explore.md, "Partial-order reduction", says why no state's
+   * behaviour is lost). Off by default.
+   */
+  readonly por?: boolean;
+  /** onState hears of every state the search adds to its visited set (or visits again with more of the depth bound left), for tests that compare two searches. */
+  readonly onState?: (world: World) => void;
 }
 
 /** ExploreResult is what a search found. */
@@ -73,6 +83,9 @@ export interface ExploreResult {
   readonly uniqueStates: number;
   /** transitions counts the actions run (each leads to a new or an already visited state). */
   readonly transitions: number;
+  /** slept counts the actions the partial-order reduction did not take (zero without it): each would have led to a state reached by another order. */
+  readonly slept: number;
+  readonly por: boolean;
   readonly depthReached: number;
   /** cutBy counts, per bound, the actions or states it kept out of the search (zero for a bound that never mattered). */
   readonly cutBy: Readonly<Record<BoundName, number>>;
@@ -185,23 +198,55 @@ export function summarize(message: unknown): string {
 }
 
 /**
+ * Visit is what the search keeps of one visited state: the smallest depth
+ * it was reached at, its sleep set (the actions it need not take, with the
+ * partial-order reduction), and whether it was expanded yet.
+ */
+interface Visit {
+  depth: number;
+  sleep: SleepSet;
+  expanded: boolean;
+}
+
+/** FrontierEntry is a state waiting to be expanded; `only`, when given, limits the expansion to those actions (a state reached again with fewer of them asleep). */
+interface FrontierEntry {
+  readonly world: World;
+  readonly path: PathNode;
+  readonly visit: Visit;
+  readonly only?: ReadonlySet<string>;
+}
+
+/**
  * explore searches every state of `setup` reachable within `options.bounds`,
  * checking in each the algorithm's invariant monitors and the linearizability
  * of the clients' history, and recording which `sometimes` properties it
  * reached. It stops at the first violation: breadth-first, that violation's
  * path is a shortest one.
+ *
+ * With `options.por`, sleep sets prune actions whose outcome another order
+ * reaches: an action taken at a state is put to sleep in the states its
+ * later siblings lead to, and stays asleep along every path of actions
+ * independent of it (reduction.ts says which are). Every state is still
+ * reached, at its smallest depth; what is saved is the actions that would
+ * lead to it again, and the states that differ from one reached only in the
+ * order the monitors saw independent events. With state caching a state
+ * keeps its sleep set: reached again before it is expanded, the sets are
+ * intersected; reached again after (depth-first), the actions asleep before
+ * and awake now are taken from it then (Godefroid 1996, §5.2).
  */
 export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResult {
   const { bounds, strategy } = options;
+  const por = options.por === true;
   const started = performance.now();
   const cutBy: Record<BoundName, number> = { depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0 };
   const sometimes = (options.sometimes ?? []).map((property) => ({ property, depth: undefined as number | undefined }));
   const progressEvery = options.progressEveryStates ?? 10_000;
-  /** visited maps a fingerprint to the smallest depth it was reached at (depth-first may reach a state again by a shorter path, with more of the depth bound left). */
-  const visited = new Map<string, number>();
+  /** visited maps a fingerprint to its Visit (depth-first may reach a state again by a shorter path, with more of the depth bound left). */
+  const visited = new Map<string, Visit>();
   let transitions = 0;
+  let slept = 0;
   let depthReached = 0;
-  const frontier: { world: World; path: PathNode }[] = [];
+  const frontier: FrontierEntry[] = [];
   let head = 0;
 
   const initial = World.initial(setup);
@@ -209,6 +254,8 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
     outcome,
     uniqueStates: visited.size,
     transitions,
+    slept,
+    por,
     depthReached,
     cutBy,
     sometimes: sometimes.map(({ property, depth }) => ({ name: property.name, reached: depth !== undefined, depth })),
@@ -226,18 +273,22 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
   };
   const root: PathNode = { parent: undefined, action: undefined };
   if (initial.violation !== undefined) return result("violation", { ...initial.violation, steps: [] });
-  visited.set(initial.key(), 0);
+  const rootVisit: Visit = { depth: 0, sleep: emptySleepSet, expanded: false };
+  const identity = por ? "unordered" : "ordered";
+  visited.set(initial.key(identity), rootVisit);
   note(initial);
-  frontier.push({ world: initial, path: root });
+  options.onState?.(initial);
+  frontier.push({ world: initial, path: root, visit: rootVisit });
 
   while (head < frontier.length) {
     const entry = strategy === "bfs" ? frontier[head++] : frontier.pop();
     if (entry === undefined) break;
-    const { world, path } = entry;
+    const { world, path, visit } = entry;
     if (strategy === "bfs" && head > 4096 && head * 2 > frontier.length) {
       frontier.splice(0, head);
       head = 0;
     }
+    visit.expanded = true;
     if (world.depth >= bounds.depthMax) {
       cutBy.depthMax++;
       continue;
@@ -246,40 +297,74 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
       cutBy.inflightMessagesMax++;
       continue;
     }
+    const sleep = visit.sleep;
+    /** taken lists the actions expanded so far that later siblings may put to sleep. */
+    const taken: [string, Sleeper][] = [];
     for (const action of enabledActions(world, bounds, cutBy)) {
-      const next = world.fork();
-      const outcome = next.apply(action);
-      transitions++;
-      if (!outcome.effect) continue;
-      const candidates: { world: World; action: Action }[] = [{ world: next, action }];
+      const id = actionId(action);
+      if (entry.only !== undefined && !entry.only.has(id)) continue;
       const crashable = action.kind === "deliver" || action.kind === "timeout" || action.kind === "restart";
-      if (crashable && outcome.durableReadies.length > 0) {
-        if (world.spent().crashes < bounds.crashesMax) {
-          for (const point of crashPoints(outcome.durableReadies)) {
+      const crashesLeft = world.spent().crashes < bounds.crashesMax;
+      const candidates: { world: World; action: Action; sleep: SleepSet }[] = [];
+      const sleeper = sleep.get(id);
+      let durableReadies: Sleeper["durableReadies"];
+      if (sleeper !== undefined) {
+        // Asleep: not taken. Its crash points still are (a crash depends on every action), from the writes it made where it was taken.
+        slept++;
+        durableReadies = sleeper.durableReadies;
+      } else {
+        const next = world.fork();
+        const outcome = next.apply(action);
+        transitions++;
+        if (!outcome.effect) continue;
+        durableReadies = outcome.durableReadies;
+        const print = footprint(action, setup.ordered);
+        candidates.push({ world: next, action, sleep: por ? sleepAfter([...sleep, ...taken], print) : emptySleepSet });
+        if (por && carriable(world, next)) taken.push([id, { footprint: print, durableReadies }]);
+      }
+      if (crashable && durableReadies.length > 0) {
+        if (crashesLeft) {
+          for (const point of crashPoints(durableReadies)) {
             const crashed = world.fork();
             const variant = { ...action, crash: point } as Action;
             crashed.apply(variant);
             transitions++;
-            candidates.push({ world: crashed, action: variant });
+            // A crash depends on every action: nothing stays asleep after it.
+            candidates.push({ world: crashed, action: variant, sleep: emptySleepSet });
           }
         } else if (bounds.crashesMax > 0) cutBy.crashesMax++;
       }
       for (const candidate of candidates) {
         const node: PathNode = { parent: path, action: candidate.action };
         if (candidate.world.violation !== undefined) return result("violation", { ...candidate.world.violation, steps: steps(node) });
-        const key = candidate.world.key();
-        const seenAt = visited.get(key);
-        if (seenAt !== undefined && seenAt <= candidate.world.depth) continue;
-        if (seenAt === undefined && visited.size >= bounds.statesMax) {
-          cutBy.statesMax++;
-          return result("stopped");
-        }
-        visited.set(key, candidate.world.depth);
-        depthReached = Math.max(depthReached, candidate.world.depth);
-        note(candidate.world);
-        frontier.push({ world: candidate.world, path: node });
-        if (visited.size % progressEvery === 0) {
-          options.onProgress?.({ uniqueStates: visited.size, depth: depthReached, queued: frontier.length - head, elapsedMs: performance.now() - started });
+        const key = candidate.world.key(identity);
+        const depth = candidate.world.depth;
+        const seen = visited.get(key);
+        if (seen === undefined) {
+          if (visited.size >= bounds.statesMax) {
+            cutBy.statesMax++;
+            return result("stopped");
+          }
+          const fresh: Visit = { depth, sleep: candidate.sleep, expanded: false };
+          visited.set(key, fresh);
+          depthReached = Math.max(depthReached, depth);
+          note(candidate.world);
+          options.onState?.(candidate.world);
+          frontier.push({ world: candidate.world, path: node, visit: fresh });
+          if (visited.size % progressEvery === 0) {
+            options.onProgress?.({ uniqueStates: visited.size, depth: depthReached, queued: frontier.length - head, elapsedMs: performance.now() - started });
+          }
+        } else if (depth < seen.depth) {
+          // Depth-first only: reached again by a shorter path, with more of the depth bound left, so expanded again.
+          const again: Visit = { depth, sleep: candidate.sleep, expanded: false };
+          visited.set(key, again);
+          options.onState?.(candidate.world);
+          frontier.push({ world: candidate.world, path: node, visit: again });
+        } else if (por && !sleepIncludes(candidate.sleep, seen.sleep)) {
+          const awake = new Set([...seen.sleep.keys()].filter((slept) => !candidate.sleep.has(slept)));
+          seen.sleep = intersectSleep(seen.sleep, candidate.sleep);
+          // Not yet expanded: it will read the smaller sleep set. Expanded already (depth-first): take now what was asleep then.
+          if (seen.expanded) frontier.push({ world: candidate.world, path: node, visit: seen, only: awake });
         }
       }
     }
@@ -288,6 +373,19 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
 
   function note(world: World): void {
     for (const entry of sometimes) if (entry.depth === undefined && entry.property.holds(world)) entry.depth = world.depth;
+  }
+
+  /**
+   * carriable tells whether the action from `before` to `after` may sleep in
+   * its siblings' states. Taking an action asleep earlier on another path
+   * moves it ahead of actions it commutes with; the states between then
+   * hold its messages sooner, so when it adds messages the in-flight bound
+   * could cut that path where it did not cut this one. An action that adds
+   * no more messages than it takes is carried always; one that adds more
+   * only when no in-flight bound is set.
+   */
+  function carriable(before: World, after: World): boolean {
+    return after.inFlight().length <= before.inFlight().length || bounds.inflightMessagesMax === Number.POSITIVE_INFINITY;
   }
 }
 

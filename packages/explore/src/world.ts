@@ -277,8 +277,16 @@ export class World {
     return must(this.clients[index], `client ${index}`);
   }
 
-  /** key is the state's fingerprint: replicas, disks, clients, network (as a multiset), history, monitors and spent bounds. */
-  key(): string {
+  /**
+   * key is the state's fingerprint: replicas, disks, clients, network (as a
+   * multiset), history, monitors and spent bounds. `monitors` says how the
+   * monitors' memory counts: `ordered` exactly (their Maps and Sets in
+   * insertion order, like every other object), `unordered` with their Maps
+   * and Sets as sets (the partial-order reduction's identity: two orders in
+   * which monitors saw independent events are one state, reduction.ts says
+   * why), `none` not at all (only for comparing two searches in tests).
+   */
+  key(monitors: "ordered" | "unordered" | "none" = "ordered"): string {
     const network = this.network.map((envelope) => envelope.key);
     if (!this.setup.ordered) network.sort();
     // Each node and client is hashed once per change, so that the state's own hash reads a few bytes per node.
@@ -310,7 +318,7 @@ export class World {
       // The spent timeouts as a sorted list: which node fired first is not part of the state.
       budget: [this.budget.crashes, this.setup.ordered ? this.budget.reorderings : 0, this.budget.drops, this.budget.duplicates, [...this.budget.timeouts].sort((a, b) => a[0] - b[0])],
     };
-    return fingerprint(encodeCanonical(state, this.opaque) + encodeCanonical(this.monitors, this.withReplicas()));
+    return fingerprint(encodeCanonical(state, this.opaque) + (monitors === "none" ? "" : encodeCanonical(this.monitors, this.withReplicas(), monitors === "unordered")));
   }
 
   // ---- reading a state ---------------------------------------------------------------------

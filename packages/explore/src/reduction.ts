@@ -1,0 +1,143 @@
+import { firstClientId } from "@concord/core";
+import type { Action } from "./world.ts";
+
+/**
+ * Footprint is what one action of the model may read or write, for the
+ * partial-order reduction: two actions whose footprints share nothing
+ * commute (either order reaches one state) and neither enables or disables
+ * the other. `global` marks an action that conflicts with every other.
+ *
+ * The resources:
+ * - `n<id>`: replica or client `id`'s own state (its object, its disk, its
+ *   timeout budget). Only actions at that node touch it.
+ * - `m<key>`: one message of the network (a delivery or a drop takes a copy,
+ *   a duplicate adds one; taking the last copy disables the others).
+ * - `history`: the clients' history, whose events are numbered in the order
+ *   they happen (real-time order is what linearizability judges), so two
+ *   actions that may invoke or complete an operation never commute.
+ * - `drops`, `duplicates`: the path's budget of each, which one action can
+ *   spend and so disable another.
+ * - `order`: on an ordered network, the order of sending and the oldest
+ *   message, which every send and every delivery changes.
+ *
+ * What is not a resource, and why:
+ * - the network as a whole: unordered, it is a multiset, so two actions
+ *   that each take their own message and add what their node sends leave
+ *   the same multiset in either order;
+ * - the monitors: they see every node, so their memory differs with the
+ *   order of two independent actions (which acceptor's Accepted came first),
+ *   but their verdict does not: each of Concord's monitors judges the set
+ *   of what it saw (a value accepted by a majority, two leaders of one
+ *   term, two digests at one sequence), never the order of two events at
+ *   different nodes. Two such states are one state for the reduction (see
+ *   docs/explore.md), and the search reaches one of them.
+ *
+ * Crashes are global: a crash drops every message in flight to its node,
+ * including those another node's action would add, and spends the crash
+ * budget that every crash point shares.
+ */
+export interface Footprint {
+  readonly global: boolean;
+  readonly resources: readonly string[];
+}
+
+const globalFootprint: Footprint = { global: true, resources: [] };
+
+/** actionId names an action for a sleep set: the action without its crash point (crash points are never put to sleep). */
+export function actionId(action: Action): string {
+  switch (action.kind) {
+    case "deliver":
+    case "drop":
+    case "duplicate":
+      return `${action.kind}:${action.key}`;
+    case "timeout":
+    case "crash":
+    case "restart":
+      return `${action.kind}:${action.node}`;
+    case "invoke":
+      return `invoke:${action.client}`;
+  }
+}
+
+/** receiverOf reads a message key's receiver (keys are `from>to:type:hex`). */
+function receiverOf(key: string): number {
+  const arrow = key.indexOf(">");
+  const colon = key.indexOf(":", arrow);
+  return Number(key.slice(arrow + 1, colon));
+}
+
+/** footprint says what `action` may touch; `ordered` is the network's setting (see WorldSetup.ordered). */
+export function footprint(action: Action, ordered: boolean): Footprint {
+  if (action.kind === "crash" || ("crash" in action && action.crash !== undefined)) return globalFootprint;
+  const resources: string[] = [];
+  const atNode = (id: number): void => {
+    resources.push(`n${id}`);
+    // A client's delivery or timeout may complete its operation, and an invocation starts one: history events.
+    if (id >= firstClientId) resources.push("history");
+  };
+  switch (action.kind) {
+    case "deliver":
+      atNode(receiverOf(action.key));
+      resources.push(`m${action.key}`);
+      break;
+    case "drop":
+      resources.push(`m${action.key}`, "drops");
+      break;
+    case "duplicate":
+      resources.push(`m${action.key}`, "duplicates");
+      break;
+    case "timeout":
+    case "restart":
+      atNode(action.node);
+      break;
+    case "invoke":
+      atNode(action.client);
+      break;
+  }
+  if (ordered) resources.push("order");
+  return { global: false, resources };
+}
+
+/** independent tells whether two footprints commute: neither is global and they share no resource. */
+export function independent(a: Footprint, b: Footprint): boolean {
+  if (a.global || b.global) return false;
+  for (const resource of a.resources) if (b.resources.includes(resource)) return false;
+  return true;
+}
+
+/**
+ * Sleeper is one action asleep: its footprint, and the writes it made where
+ * it was taken (an action stays asleep only while nothing touches its node,
+ * so it would write the same again: its crash points, which are never
+ * asleep, are found from these without running it).
+ */
+export interface Sleeper {
+  readonly footprint: Footprint;
+  readonly durableReadies: readonly { readonly records: number; readonly snapshot: boolean }[];
+}
+
+/** SleepSet is the set of actions a state need not take (Godefroid's sleep sets), by actionId. */
+export type SleepSet = ReadonlyMap<string, Sleeper>;
+
+/** emptySleepSet is the sleep set of the initial state. */
+export const emptySleepSet: SleepSet = new Map();
+
+/** sleepAfter is the sleep set of the state `action` leads to: every sleeping or earlier-explored action independent of it. */
+export function sleepAfter(carried: Iterable<readonly [string, Sleeper]>, taken: Footprint): Map<string, Sleeper> {
+  const next = new Map<string, Sleeper>();
+  for (const [id, sleeper] of carried) if (independent(sleeper.footprint, taken)) next.set(id, sleeper);
+  return next;
+}
+
+/** intersectSleep keeps the actions asleep in both sets: a state reached by two paths may skip only what both may skip. */
+export function intersectSleep(a: SleepSet, b: SleepSet): Map<string, Sleeper> {
+  const next = new Map<string, Sleeper>();
+  for (const [id, sleeper] of a) if (b.has(id)) next.set(id, sleeper);
+  return next;
+}
+
+/** sleepIncludes tells whether every action asleep in `inner` is asleep in `outer`. */
+export function sleepIncludes(outer: SleepSet, inner: SleepSet): boolean {
+  for (const id of inner.keys()) if (!outer.has(id)) return false;
+  return true;
+}
