@@ -72,6 +72,25 @@ describe("the envelope codec", () => {
     expect(decodeAllWithProtobufjs(ours)[0]!["hello"]).toEqual(hello);
   });
 
+  test("unknown fields inside a hello or an envelope are skipped, whatever their wire type", () => {
+    const known = protocolName("raft");
+    // Field 9 varint 300, field 10 bytes "xy", field 11 fixed32, field 12 fixed64: a later version's additions.
+    const unknown = [(9 << 3) | 0, 0xac, 0x02, (10 << 3) | 2, 2, 0x78, 0x79, (11 << 3) | 5, 1, 2, 3, 4, (12 << 3) | 1, 1, 2, 3, 4, 5, 6, 7, 8];
+    const Hello = root.lookupType("concord.net.Hello");
+    const Envelope = root.lookupType("concord.net.Envelope");
+    const hello = { version: 1, protocol: "raft", nodeId: 3, client: false };
+    const envelope = { from: 1_000_001, to: 2, protocol: "raft", payload: new Uint8Array([9, 8, 7]) };
+    const wrap = (field: number, body: Uint8Array): Uint8Array => {
+      // Unknown fields first and last, around the known ones.
+      const inner = [...unknown, ...body, ...unknown];
+      return new Uint8Array([(field << 3) | 2, ...protobuf.Writer.create().uint32(inner.length).finish(), ...inner]);
+    };
+    expect(decodeFrame(wrap(1, Hello.encode(Hello.fromObject(hello)).finish()), known)).toEqual({ kind: "hello", ...hello });
+    const decoded = decodeFrame(wrap(2, Envelope.encode(Envelope.fromObject(envelope)).finish()), known);
+    expect(decoded).toEqual({ kind: "envelope", from: envelope.from, to: 2, protocol: "raft", payload: expect.any(Uint8Array) });
+    if (decoded.kind === "envelope") expect([...decoded.payload]).toEqual([9, 8, 7]);
+  });
+
   test("malformed frames throw a FrameDecodeError naming the problem", () => {
     const known = protocolName("raft");
     expect(() => decodeFrame(new Uint8Array([0xff, 0xff, 0xff]), known)).toThrow(FrameDecodeError);

@@ -40,8 +40,9 @@ async function rawSocket(node: TestNode): Promise<net.Socket> {
   return socket;
 }
 
+/** closedBy waits until the node has closed the raw socket (failing after a few seconds, not the test's two minutes). */
 function closedBy(socket: net.Socket): Promise<void> {
-  return new Promise((resolve) => (socket.closed ? resolve() : socket.once("close", () => resolve())));
+  return waitFor("the node to close the raw connection", () => socket.closed);
 }
 
 describe("three listening nodes", () => {
@@ -245,6 +246,43 @@ describe("write coalescing and backpressure", () => {
   });
 });
 
+describe("frames queued when a connection dies", () => {
+  test("stay queued for the next connection: only what was already written is lost", async () => {
+    // A fake node 2 that answers the hello and reads nothing, so that frames pile up in node 1's queue.
+    const sockets: net.Socket[] = [];
+    const fake = net.createServer((socket) => {
+      sockets.push(socket);
+      socket.once("data", () => {
+        socket.write(encodeHello({ version: wireVersion, protocol: "raft", nodeId: 2, client: false }));
+        socket.pause();
+      });
+    });
+    await new Promise<void>((resolve) => fake.listen(0, "127.0.0.1", () => resolve()));
+    const port = (fake.address() as net.AddressInfo).port;
+    const a = await listenNode(1, { limits: { queueFramesMax: 4_096 } });
+    open.push(a.transport);
+    a.transport.setPeers(new Map([[2, { host: "127.0.0.1", port }]]));
+    await waitFor("connected to the fake node", () => a.transport.connectedPeers().includes(2));
+    const payload = (i: number): Uint8Array => new Uint8Array([...bytes(`#${i} `), ...new Uint8Array(16 * 1_024)]);
+    let sent = 0;
+    while (a.transport.counters.framesSent === sent) {
+      // Until a write is refused, everything goes out; after, the queue holds the rest.
+      for (let i = 0; i < 64; i++) a.transport.send(1, 2, payload(sent++));
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+    for (let i = 0; i < 64; i++) a.transport.send(1, 2, payload(sent++));
+    const written = a.transport.counters.framesSent;
+    expect(written).toBeLessThan(sent);
+    for (const socket of sockets) socket.destroy();
+    await new Promise<void>((resolve) => fake.close(() => resolve()));
+    const b = await listenNode(2, { port });
+    open.push(b.transport);
+    b.transport.setPeers(new Map([[1, a.transport.address!]]));
+    await waitFor("the queued frames at the real node 2", () => b.received.length === sent - written);
+    expect(b.received.map((frame) => frame.text.split(" ")[0])).toEqual(Array.from({ length: sent - written }, (_, i) => `#${written + i}`));
+  });
+});
+
 describe("refusing what is not a frame of this protocol", () => {
   test("random bytes close that connection and the node keeps serving its peers", async () => {
     const [a, b] = await started([1, 2]);
@@ -307,6 +345,20 @@ describe("refusing what is not a frame of this protocol", () => {
     }
     expect(b!.transport.counters.refused.badFrame).toBe(2);
     expect(b!.received).toHaveLength(0);
+  });
+
+  test("a newer connection from a peer replaces the older one, which is closed", async () => {
+    const [a, b] = await started([1, 2]);
+    await connected([a!, b!]);
+    const socket = await rawSocket(b!);
+    socket.write(encodeHello({ version: wireVersion, protocol: "raft", nodeId: 1, client: false }));
+    // Node 2 closes node 1's connection for the newer one; node 1 redials, and its connection replaces the raw one.
+    await waitFor("node 1 to lose its connection", () => a!.transport.counters.connectionsClosed >= 1);
+    await closedBy(socket);
+    expect(b!.transport.counters.connectionsReplaced).toBe(2);
+    await connected([a!, b!]);
+    a!.transport.send(1, 2, bytes("after the replacement"));
+    await waitFor("a frame on the newest connection", () => b!.received.length === 1);
   });
 
   test("nodes and dialers of another protocol are refused, counted and logged on both sides", async () => {
