@@ -10,6 +10,6 @@ export { replayCommand, replayRunOf, shellQuote, type ReplayRun, type ReplayWher
 export { renderTable } from "./table.ts";
 export { startRealNode, clusterKeysFor, publicClusterSecret, type RealNode, type RealNodeConfig } from "./real/node.ts";
 export { connectCluster, parseCluster, type ClusterClientConfig } from "./real/client.ts";
-export { runLoad, latencySummaryMs, type LoadSetup, type LoadReport, type LoadProgress } from "./real/load.ts";
+export { runLoad, latencySummaryMs, type LoadTarget, type LoadSetup, type LoadReport, type LoadProgress } from "./real/load.ts";
 export { NodeMetrics, serveMetrics } from "./real/metrics.ts";
 export { LocalCluster, freePorts, type LocalClusterSetup, type NodeLauncher } from "./real/local-cluster.ts";

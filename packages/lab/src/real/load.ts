@@ -57,6 +57,14 @@ export interface LoadReport {
   readonly history: History<KvCommand, KvResult>;
 }
 
+/**
+ * LoadTarget is what runLoad drives: a cluster's ClientHost, or any client
+ * that takes the same encoded KV commands and answers with the same outcomes
+ * (the bench's etcd adapter), so that every system is loaded by one driver
+ * and judged by one checker.
+ */
+export type LoadTarget = Pick<ClientHost<unknown>, "newClient" | "submit">;
+
 type MutableOperation = { -readonly [K in keyof HistoryOperation<KvCommand, KvResult>]: HistoryOperation<KvCommand, KvResult>[K] };
 
 /**
@@ -70,7 +78,7 @@ type MutableOperation = { -readonly [K in keyof HistoryOperation<KvCommand, KvRe
  * client gave up is `info` (indeterminate): it may have taken effect, and the
  * checker allows for both.
  */
-export async function runLoad(host: ClientHost<unknown>, setup: LoadSetup): Promise<LoadReport> {
+export async function runLoad(host: LoadTarget, setup: LoadSetup): Promise<LoadReport> {
   const seed = setup.seed ?? randomInt(0, 2 ** 31);
   const baseMix = setup.mix ?? workloadSchema.parse({}).mix;
   const workload = workloadSchema.parse({
@@ -158,7 +166,7 @@ export async function runLoad(host: ClientHost<unknown>, setup: LoadSetup): Prom
  * nothing, so a retry is always safe) until `timeoutMs` runs out. Each try is
  * recorded; its latency is not counted in the load's figures.
  */
-async function readEveryKey(host: ClientHost<unknown>, history: MutableOperation[], nowUs: () => number, timeoutMs: number): Promise<void> {
+async function readEveryKey(host: LoadTarget, history: MutableOperation[], nowUs: () => number, timeoutMs: number): Promise<void> {
   const keys = [...new Set(history.map((operation) => operation.input.key))].sort();
   const reader = host.newClient();
   const deadline = performance.now() + timeoutMs;
