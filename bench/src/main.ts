@@ -1,6 +1,7 @@
 // pnpm bench — runs the simulated benchmark matrix (algorithm x cluster size x
 // scenario x seed), shows progress on stderr, prints the summary table and
 // writes bench/results/<run>/{results.json, report.md, report.html}.
+// `pnpm bench --real` runs real clusters instead (real/command.ts).
 import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -9,6 +10,12 @@ import { algorithms } from "@concord/lab";
 import { htmlReport, markdownReport, skippedSummary, summaryTable } from "./report.ts";
 import { buildMatrix, defaultScenarios } from "./matrix.ts";
 import { runMatrix } from "./run-matrix.ts";
+import { runRealCommand } from "./real/command.ts";
+
+// --real measures real clusters (and etcd) instead of the simulated matrix: see real/command.ts.
+if (process.argv.slice(2).includes("--real")) {
+  process.exit(await runRealCommand(process.argv.slice(2), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) }));
+}
 
 function fail(message: string): never {
   console.error(`bench: ${message}`);

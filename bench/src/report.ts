@@ -74,7 +74,7 @@ export function markdownReport(rows: readonly BenchRow[], command: string, skipp
 }
 
 /** barChart draws one horizontal SVG bar chart, inline, with no scripts or network. */
-function barChart(title: string, unit: string, bars: readonly { label: string; value: number }[]): string {
+export function barChart(title: string, unit: string, bars: readonly { label: string; value: number }[]): string {
   const max = Math.max(1e-9, ...bars.map((bar) => bar.value));
   const rowHeight = 18;
   const labelWidth = 260;

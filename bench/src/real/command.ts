@@ -1,0 +1,117 @@
+// pnpm bench --real: real clusters of every algorithm, and etcd where it is
+// on the PATH, side by side under one load driver; prints the summary table
+// and writes bench/results/<run>/{results.json, report.md, report.html}.
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { algorithms } from "@concord/lab";
+import { findOnPath } from "./etcd-cluster.ts";
+import { cliLauncher } from "./launcher.ts";
+import { goalLine, machineLine, realHtmlReport, realMarkdownReport, realSummaryTable } from "./report.ts";
+import { type RealWorkload, etcdSystem, realWorkloadMixes, runRealBench, stopEverything } from "./run-real.ts";
+
+/** RealCommandIo is where the command writes: the process's streams, or a test's buffers. */
+export interface RealCommandIo {
+  stdout(text: string): void;
+  stderr(text: string): void;
+}
+
+const flagNames = "--real, --algo, --seconds, --clients, --rounds, --workload, --keys, --quick, --no-etcd, --out";
+
+/**
+ * defaultSystems puts Raft and etcd side by side at the head of each round
+ * (the pair the goal compares, adjacent so that they see the same machine),
+ * then the other algorithms, and the one-node baseline last.
+ */
+function defaultSystems(): string[] {
+  const names = algorithms.map((algorithm) => algorithm.name);
+  const rest = names.filter((name) => name !== "raft" && name !== "solo");
+  return ["raft", etcdSystem, ...rest, ...(names.includes("solo") ? ["solo"] : [])];
+}
+
+class UsageError extends Error {}
+
+function integer(flag: string, text: string | undefined, min: number, max: number): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < min || value > max) throw new UsageError(`--${flag}: expected an integer from ${min} to ${max}, got "${text}"`);
+  return value;
+}
+
+/** runRealCommand runs `pnpm bench --real` with `args` (the flags after `bench`), returning the exit code: 0 when every run finished with a linearizable history, 1 otherwise, 2 for bad flags. */
+export async function runRealCommand(args: readonly string[], io: RealCommandIo): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...args],
+      options: {
+        real: { type: "boolean" },
+        algo: { type: "string", multiple: true },
+        seconds: { type: "string" },
+        clients: { type: "string" },
+        rounds: { type: "string" },
+        workload: { type: "string" },
+        keys: { type: "string" },
+        quick: { type: "boolean" },
+        "no-etcd": { type: "boolean" },
+        out: { type: "string" },
+      },
+      strict: true,
+    }).values;
+    const allowed = [...algorithms.map((algorithm) => algorithm.name), etcdSystem];
+    for (const name of parsed.algo ?? []) if (!allowed.includes(name)) throw new UsageError(`--algo: unknown system "${name}"; allowed: ${allowed.join(", ")}`);
+    if (parsed.workload !== undefined && !(parsed.workload in realWorkloadMixes)) throw new UsageError(`--workload: expected puts or mixed, got "${parsed.workload}"`);
+  } catch (error) {
+    io.stderr(`bench: ${(error as Error).message.split("\n")[0]}${error instanceof UsageError ? "" : ` (allowed flags: ${flagNames})`}\n`);
+    return 2;
+  }
+  let seconds, clients, rounds, keys;
+  try {
+    seconds = integer("seconds", parsed.seconds, 1, 3_600) ?? (parsed.quick === true ? 3 : 10);
+    clients = integer("clients", parsed.clients, 1, 10_000) ?? 64;
+    rounds = integer("rounds", parsed.rounds, 1, 100) ?? (parsed.quick === true ? 2 : 3);
+    keys = integer("keys", parsed.keys, 1, 1_000_000) ?? 8;
+  } catch (error) {
+    io.stderr(`bench: ${(error as Error).message}\n`);
+    return 2;
+  }
+  const systems = parsed.algo ?? defaultSystems();
+  const etcdPath = parsed["no-etcd"] === true ? undefined : findOnPath("etcd");
+  const etcdMissingReason = parsed["no-etcd"] === true ? "--no-etcd was given" : "etcd is not on the PATH (install etcd 3.4, e.g. Debian's etcd-server, to compare)";
+  const command = ["pnpm bench", ...args].join(" ");
+  const startedMs = performance.now();
+  // Ctrl-C stops the clusters running now rather than leaving node and etcd processes behind.
+  const interrupt = (): void => {
+    io.stderr("\nbench: interrupted; stopping the clusters\n");
+    void stopEverything().finally(() => process.exit(130));
+  };
+  process.once("SIGINT", interrupt);
+  let result;
+  try {
+    result = await runRealBench({
+      systems,
+      clients,
+      seconds,
+      rounds,
+      workload: (parsed.workload ?? "puts") as RealWorkload,
+      keys,
+      etcdPath,
+      etcdMissingReason,
+      launcher: cliLauncher,
+      progress: (line) => io.stderr(`${line}\n`),
+    });
+  } finally {
+    process.off("SIGINT", interrupt);
+  }
+  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+  const outDir = parsed.out ?? join(repoRoot, "bench", "results", `real-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, real: result }, null, 2) + "\n");
+  writeFileSync(join(outDir, "report.md"), realMarkdownReport(result, command));
+  writeFileSync(join(outDir, "report.html"), realHtmlReport(result, command));
+  io.stdout(`${realSummaryTable(result)}${result.skipped.map((skip) => `skipped ${skip.system}: ${skip.reason}\n`).join("")}${goalLine(result)}\nmachine: ${machineLine(result)}\n`);
+  io.stderr(`\n${result.runs.length} runs in ${((performance.now() - startedMs) / 1000).toFixed(1)} s; wrote ${relative(process.cwd(), outDir) || "."}/{results.json,report.md,report.html}\n`);
+  const clean = result.runs.every((run) => run.report !== undefined && run.report.linearizable === true);
+  return clean ? 0 : 1;
+}
