@@ -1,6 +1,7 @@
 import net from "node:net";
 import tls from "node:tls";
 import { firstClientId, type NodeId } from "@concord/core";
+import type { FrameTransport, PeerBook } from "./frame-transport.ts";
 import { Connection } from "./transport-connection.ts";
 import {
   decodeFrame,
@@ -211,7 +212,7 @@ const uint32Max = 0xffffffff;
  *   in one event-loop turn goes out in one socket write (up to writeBytesMax).
  * - Whatever is refused or dropped is counted in {@link TransportCounters}.
  */
-export class TcpTransport {
+export class TcpTransport implements FrameTransport, PeerBook<PeerAddress> {
   private readonly counts = newCounters();
   private readonly links = new Map<NodeId, PeerLink>();
   /** clientRoutes maps a client id to the inbound connection on which it last sent a frame. */
@@ -368,6 +369,17 @@ export class TcpTransport {
     this.dirty.add(queue);
     // Everything sent in this turn (and in the I/O callbacks before the check phase) goes out in one write per connection.
     this.flushScheduled ??= setImmediate(() => this.flushAll());
+  }
+
+  /**
+   * flushNow writes what is queued at once rather than at the end of the
+   * turn: the node runtime calls it for the messages a replica lets leave
+   * before a sync (Ready.messagesBeforeSync), so that they are on the wire
+   * while the fsync blocks the thread, not after it.
+   */
+  flushNow(): void {
+    if (this.flushScheduled !== undefined) clearImmediate(this.flushScheduled);
+    this.flushAll();
   }
 
   private flushAll(): void {

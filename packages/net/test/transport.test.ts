@@ -210,6 +210,18 @@ describe("write coalescing and backpressure", () => {
     expect(b!.received.map((frame) => frame.text)).toEqual(Array.from({ length: 1_000 }, (_, i) => `frame ${i}`));
   });
 
+  test("flushNow writes what this turn queued at once, in one write", async () => {
+    const [a, b] = await started([1, 2]);
+    await connected([a!, b!]);
+    const writesBefore = a!.transport.counters.writes;
+    for (let i = 0; i < 10; i++) a!.transport.send(1, 2, bytes(`now ${i}`));
+    expect(a!.transport.counters.framesSent).toBe(0);
+    a!.transport.flushNow();
+    expect(a!.transport.counters.framesSent).toBe(10);
+    expect(a!.transport.counters.writes - writesBefore).toBe(1);
+    await waitFor("the frames", () => b!.received.length === 10);
+  });
+
   test("a peer that does not read makes the sender stop writing and drop beyond its queue, then catch up when it reads", async () => {
     // A fake node 2 that answers the hello and then reads nothing until told.
     let peerSocket: net.Socket | undefined;
