@@ -51,7 +51,7 @@ export const drainReadiesMax = 10_000;
  * `advance()` tells the replica. A crash is the runtime dropping the host
  * and booting a new one from what its storage recovers.
  *
- * Invariant: no message of a Ready leaves before its snapshot and records
+ * Invariant: no message of a Ready's `messages` leaves before its snapshot and records
  * are synced (`release` refuses).
  * Invariant: between taking a Ready and advancing it, nothing else reaches
  * the replica (`tick`, `step` and `status` refuse): ticks and messages that
@@ -142,13 +142,16 @@ export class ReplicaHost<M> {
    * next: write, sync, send, advance. After each advance it asks again,
    * because advancing may give the replica new work (a Raft leader commits
    * once its own entries are synced). It returns how many Readies it
-   * carried out.
+   * carried out. `beforeSync`, when given, is called with each Ready once it
+   * is written and its `messagesBeforeSync` handed over, before the sync (a
+   * runtime whose network batches writes flushes them there).
    */
-  drain(): number {
+  drain(beforeSync?: (ready: Ready<M>) => void): number {
     let count = 0;
-    while (this.begin() !== undefined) {
+    for (let ready = this.begin(); ready !== undefined; ready = this.begin()) {
       count++;
       assert(count <= drainReadiesMax, () => `replica ${this.id} still had work after ${drainReadiesMax} Readies in one drain: it never goes quiet`);
+      beforeSync?.(ready);
       this.synced();
       this.release();
       this.advance();
@@ -159,7 +162,8 @@ export class ReplicaHost<M> {
   /**
    * begin takes the replica's next Ready, if it has one, and writes it to
    * the storage unsynced: the snapshot staged first, then the records. Until
-   * `synced()`, a crash loses both and keeps the previous durable state.
+   * `synced()`, a crash loses both and keeps the previous durable state. The
+   * Ready's `messagesBeforeSync` are handed to the network at once.
    */
   begin(): Ready<M> | undefined {
     this.assertIdle("begin");
@@ -179,6 +183,12 @@ export class ReplicaHost<M> {
     this.durable = ready.persist.length > 0 || ready.snapshot !== undefined;
     this.inflightReady = ready;
     this.currentPhase = "written";
+    // What the replica declared independent of these records leaves now, in parallel with their sync.
+    const early = ready.messagesBeforeSync;
+    if (early !== undefined && early.length > 0) {
+      tally.messagesSent += early.length;
+      this.send(this.replica.id, early);
+    }
     return ready;
   }
 

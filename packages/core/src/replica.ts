@@ -19,8 +19,11 @@ export interface Outbound<M> {
  *    a vote, an acceptance);
  * 4. call `advance(ready)`.
  *
- * Invariant: the runtime never sends a message of a Ready whose records (or
- * snapshot) are not yet synced.
+ * Invariant: the runtime never sends a message of a Ready's `messages` whose
+ * records (or snapshot) are not yet synced. `messagesBeforeSync` are the
+ * exception the replica declares: messages that promise nothing about this
+ * Ready's records, which the runtime sends as soon as the records are written
+ * (before step 2's sync), so that the disk write and the network overlap.
  * Invariant: between `ready()` and `advance()` the runtime calls no other
  * method of the replica (messages and ticks that arrive meanwhile wait), so a
  * replica may hand out its own buffers in a Ready and start new ones in
@@ -34,6 +37,17 @@ export interface Ready<M> {
   readonly snapshot: Uint8Array | undefined;
   readonly persist: readonly Uint8Array[];
   readonly messages: readonly Outbound<M>[];
+  /**
+   * messagesBeforeSync may leave before this Ready's records are synced: a
+   * replica puts here only messages whose meaning does not depend on those
+   * records surviving a crash. Raft's leader sends its log entries to the
+   * followers in parallel with writing them to its own disk (Raft thesis
+   * §10.2.1; etcd does the same), because it counts its own copy toward a
+   * commit only once synced; and answers to clients about entries already
+   * committed depend on nothing this Ready writes. A vote, an acknowledgement
+   * or a promise never goes here. Sent before `messages`, in this order.
+   */
+  readonly messagesBeforeSync?: readonly Outbound<M>[];
 }
 
 /** ReplicaRole is the role a replica reports; protocols map their own roles onto it. */

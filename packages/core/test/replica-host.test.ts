@@ -169,6 +169,17 @@ describe("ReplicaHost.drain", () => {
     expect(host.phase).toBe("idle");
   });
 
+  test("sends a Ready's messagesBeforeSync once its records are written, before the sync and before its other messages", () => {
+    const early: Ready<string> = { ...readyOf(["entry"], [{ to: 1_000_000, message: "vote" }]), messagesBeforeSync: [{ to: 2, message: "append" }, { to: 3, message: "append" }] };
+    const { host, journal } = scripted([early]);
+    const seenBeforeSync: string[] = [];
+    expect(host.drain((ready) => seenBeforeSync.push(`${ready.messagesBeforeSync?.length} early, journal ${journal.length}`))).toBe(1);
+    expect(journal).toEqual(["ready", "append entry", "send 2:append", "send 3:append", "sync", "send 1000000:vote", "advance", "ready"]);
+    // The hook runs after the early messages were handed over and before the sync.
+    expect(seenBeforeSync).toEqual(["2 early, journal 4"]);
+    expect(host.counts.messagesSent).toBe(3);
+  });
+
   test("asks the replica again after every advance, because advancing may give it new work", () => {
     const { host, replica, journal } = scripted([readyOf(["entry"], [])]);
     // As a Raft leader does: once its own entry is synced, it commits and replies.

@@ -11,6 +11,8 @@ export type FrameSink = (from: NodeId, to: NodeId, payload: Uint8Array) => void;
 export interface FrameTransport {
   /** send queues one frame from the local id `from` to `to`; false when it was dropped (and counted). */
   send(from: NodeId, to: NodeId, payload: Uint8Array): boolean;
+  /** flushNow, where offered, writes the queued frames at once instead of at the end of the turn. */
+  flushNow?(): void;
   /** close ends every connection and timer. */
   close(): Promise<void>;
 }

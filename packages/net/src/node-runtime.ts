@@ -221,7 +221,11 @@ export class NodeRuntime<M> {
 
   private drain(): void {
     this.tally.turns++;
-    this.host.drain();
+    // What the replica lets leave before the sync is flushed to the sockets before the fsync blocks the
+    // thread (the transport would otherwise write it at the end of the turn), so the disk and the network overlap.
+    this.host.drain((ready) => {
+      if ((ready.messagesBeforeSync?.length ?? 0) > 0 && this.host.unsynced) this.transport?.flushNow?.();
+    });
     const status = this.host.status();
     const before = this.lastStatus;
     if (status.role !== before.role || status.epoch !== before.epoch || status.leader !== before.leader) {

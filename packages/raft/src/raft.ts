@@ -159,6 +159,15 @@ export class RaftReplica implements Replica<RaftMessage> {
   private persistedHardState: HardState | undefined;
   private pendingSnapshotBytes: Uint8Array | undefined;
   private outbox: Outbound<RaftMessage>[] = [];
+  /**
+   * earlyOutbox holds what may leave before this Ready's records are synced
+   * (Ready.messagesBeforeSync): the leader's appends, heartbeats and snapshot
+   * chunks (thesis §10.2.1: the leader writes its log in parallel with
+   * replicating it, since it counts its own copy only once synced; see
+   * noteOwnEntriesSynced), and answers to clients, which report entries
+   * already committed or refuse. Votes and acknowledgements never go here.
+   */
+  private earlyOutbox: Outbound<RaftMessage>[] = [];
   private readonly rejected = new RejectionCounter<RaftRejectionReason>();
 
   constructor(context: ReplicaContext) {
@@ -238,8 +247,8 @@ export class RaftReplica implements Replica<RaftMessage> {
       this.records.push(encodeHardState(hardState));
       this.persistedHardState = hardState;
     }
-    if (this.records.length === 0 && this.outbox.length === 0 && this.pendingSnapshotBytes === undefined) return undefined;
-    return { snapshot: this.pendingSnapshotBytes, persist: this.records, messages: this.outbox };
+    if (this.records.length === 0 && this.outbox.length === 0 && this.earlyOutbox.length === 0 && this.pendingSnapshotBytes === undefined) return undefined;
+    return { snapshot: this.pendingSnapshotBytes, persist: this.records, messages: this.outbox, messagesBeforeSync: this.earlyOutbox };
   }
 
   advance(done: Ready<RaftMessage>): void {
@@ -248,6 +257,7 @@ export class RaftReplica implements Replica<RaftMessage> {
       this.noteOwnEntriesSynced();
     }
     if (done.messages === this.outbox) this.outbox = [];
+    if (done.messagesBeforeSync === this.earlyOutbox) this.earlyOutbox = [];
     if (done.snapshot !== undefined && done.snapshot === this.pendingSnapshotBytes) this.pendingSnapshotBytes = undefined;
   }
 
@@ -780,7 +790,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
     const entries = progress.next <= this.log.lastIndex() ? this.log.slice(progress.next, this.options.batchEntriesMax, this.options.messageBytesMax) : [];
     if (entries.length === 0 && !sendIfEmpty) return false;
-    this.send(to, { type: "appendEntries", term: this.term, prevLogIndex, prevLogTerm, entries, commit: this.log.committed, readContext: this.reads.context });
+    this.sendBeforeSync(to, { type: "appendEntries", term: this.term, prevLogIndex, prevLogTerm, entries, commit: this.log.committed, readContext: this.reads.context });
     progress.sentReadContext = this.reads.context;
     progress.sentSinceHeartbeat = true;
     const last = entries[entries.length - 1];
@@ -793,7 +803,7 @@ export class RaftReplica implements Replica<RaftMessage> {
   }
 
   private sendHeartbeat(to: NodeId, progress: Progress): void {
-    this.send(to, { type: "heartbeat", term: this.term, commit: Math.min(progress.match, this.log.committed), readContext: this.reads.context });
+    this.sendBeforeSync(to, { type: "heartbeat", term: this.term, commit: Math.min(progress.match, this.log.committed), readContext: this.reads.context });
     progress.sentReadContext = this.reads.context;
   }
 
@@ -815,7 +825,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     }
     const offset = Math.min(progress.snapshotOffset, snapshot.data.length);
     const data = snapshot.data.subarray(offset, offset + this.options.messageBytesMax);
-    this.send(to, {
+    this.sendBeforeSync(to, {
       type: "installSnapshot",
       term: this.term,
       snapshotIndex: snapshot.index,
@@ -919,7 +929,7 @@ export class RaftReplica implements Replica<RaftMessage> {
         if (this.awaitingLeader.length < this.options.pendingReadsMax) this.awaitingLeader.push(request);
         return;
       }
-      this.send(request.clientId, { type: "notLeader", sequence: request.sequence, hasLeaderHint: true, leaderHint: this.leader });
+      this.sendBeforeSync(request.clientId, { type: "notLeader", sequence: request.sequence, hasLeaderHint: true, leaderHint: this.leader });
       return;
     }
     // Thesis §3.10: no proposals while leadership moves; the client retries.
@@ -1000,7 +1010,7 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   /** reply answers a request (or a command entry) at its client's address, naming its session. */
   private reply(request: { readonly clientId: NodeId; readonly session: number; readonly sequence: number }, result: Uint8Array): void {
-    this.send(request.clientId, { type: "clientReply", session: request.session, sequence: request.sequence, result });
+    this.sendBeforeSync(request.clientId, { type: "clientReply", session: request.session, sequence: request.sequence, result });
   }
 
   // ----------------------------------------------------------------- apply
@@ -1363,6 +1373,11 @@ export class RaftReplica implements Replica<RaftMessage> {
 
   private send(to: NodeId, message: RaftMessage): void {
     this.outbox.push({ to, message });
+  }
+
+  /** sendBeforeSync queues a message that promises nothing about this Ready's records (see earlyOutbox). */
+  private sendBeforeSync(to: NodeId, message: RaftMessage): void {
+    this.earlyOutbox.push({ to, message });
   }
 
   private countRejected(reason: RaftRejectionReason): void {

@@ -70,13 +70,36 @@ describe("persist before send", () => {
     expect(recordsOf(ready).filter((r) => r.type === "entry").map((r) => (r.type === "entry" ? r.entry.index : 0))).toEqual([2]);
   });
 
-  it("a leader's append leaves with the records of its own new entries", () => {
+  it("a leader's append may leave before its own new entries are synced (thesis §10.2.1), and nothing that promises does", () => {
     const net = raftCluster([1, 2, 3]);
     elect(net, 1);
     net.request(1, { type: "put", key: "k", value: new Uint8Array([1]) }, { clientId: 1_000_000, sequence: 1, stepOnly: true });
     const ready = net.collect(1) as Ready<RaftMessage>;
-    expect(ready.messages.some((m) => m.message.type === "appendEntries")).toBe(true);
+    expect(ready.messagesBeforeSync?.some((m) => m.message.type === "appendEntries")).toBe(true);
+    expect(ready.messages.some((m) => m.message.type === "appendEntries")).toBe(false);
     expect(recordsOf(ready).some((r) => r.type === "entry" && r.entry.index === 2)).toBe(true);
+  });
+
+  it("with its appends sent before its sync, a leader counts its own copy toward commit only once synced", () => {
+    const net = raftCluster([1, 2, 3]);
+    elect(net, 1);
+    net.request(1, { type: "put", key: "k", value: new Uint8Array([1]) }, { clientId: 1_000_000, sequence: 1, stepOnly: true });
+    net.persistReady(1); // written, not synced: the appends are already on the wire
+    const appends = net.queue.filter((e) => e.message.type === "appendEntries");
+    expect(appends.map((e) => e.to).sort()).toEqual([2, 3]);
+    net.queue = [];
+    net.deliver(appends.find((e) => e.to === 2)!);
+    const ack2 = net.queue.filter((e) => e.to === 1 && e.message.type === "appendResponse");
+    expect(ack2).toHaveLength(1);
+    net.queue = [];
+    // The follower synced its copy and acknowledged it while the leader's own write is still unsynced.
+    expect(net.heldReady(1)).toBeDefined();
+    net.syncReady(1);
+    net.sendReady(1);
+    expect(net.replica(1).status().commitIndex).toBe(1);
+    net.deliver(ack2[0]!, { drain: false });
+    // One follower's synced copy plus the leader's, now synced too: a majority.
+    expect(net.replica(1).status().commitIndex).toBe(2);
   });
 
   it("a leader's own copy counts toward commit only once synced: a lone voter that crashes before its sync committed nothing", () => {
