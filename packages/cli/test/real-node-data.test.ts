@@ -1,3 +1,5 @@
+import { connect } from "node:net";
+import { randomBytes } from "node:crypto";
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync, truncateSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -109,6 +111,45 @@ describe("concord node and its data directory", () => {
       // Solo persists each command before answering; the torn record was the last one's, so at least the first 19 survive.
       expect(node.runtime.status.appliedIndex).toBeGreaterThanOrEqual(19);
       expect(node.storage.counters.tornBytesTruncated).toBeGreaterThan(0);
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
+describe("concord node and bad bytes on its port", () => {
+  it("closes a connection that sends random bytes or an oversized frame, and keeps serving", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "concord-node-"));
+    dirs.push(dataDir);
+    const [port] = await freePorts("127.0.0.1", 1);
+    const listen = { host: "127.0.0.1", port: port as number };
+    const node = await startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: () => {} });
+    try {
+      // Random bytes, then a length prefix of 2^31 (varint), then a frame that is valid length but not a hello.
+      for (const garbage of [randomBytes(4096), Buffer.from([0x80, 0x80, 0x80, 0x80, 0x08]), Buffer.from([5, 1, 2, 3, 4, 5])]) {
+        const closed = await new Promise<boolean>((resolve) => {
+          const socket = connect(listen.port, listen.host, () => socket.write(garbage));
+          socket.on("data", () => {});
+          socket.on("error", () => {});
+          socket.on("close", () => resolve(true));
+          setTimeout(() => {
+            socket.destroy();
+            resolve(false);
+          }, 5_000);
+        });
+        expect(closed).toBe(true);
+      }
+      const keys = new ClusterKeys(secret);
+      const clients = await ClientHost.start({
+        algorithm: algorithm as NonNullable<typeof algorithm>,
+        replicas: [0],
+        crypto: (id) => new ClusterCrypto(id, keys),
+        options: {},
+        connect: async (sink) => TcpTransport.dialer({ protocol: "solo", peers: new Map([[0, listen]]), onFrame: sink }),
+      });
+      const client = clients.newClient();
+      expect((await clients.submit(client, encodeCommand({ type: "put", key: "after", value: new Uint8Array([1]) }), false)).kind).toBe("ok");
+      await clients.close();
     } finally {
       await node.stop();
     }
