@@ -66,6 +66,22 @@ describe("concord node and its data directory", () => {
     expect(other.err.join("").trim().split("\n")).toHaveLength(1);
   });
 
+  it("refuses a port in use in one line, exit 2", async () => {
+    const [port] = await freePorts("127.0.0.1", 1);
+    const { createServer } = await import("node:net");
+    const holder = createServer();
+    await new Promise<void>((resolve) => holder.listen(port, "127.0.0.1", resolve));
+    const dataDir = mkdtempSync(join(tmpdir(), "concord-node-"));
+    dirs.push(dataDir);
+    try {
+      const { io, err } = capture();
+      expect(await runCli(["node", "--id", "0", "--algo", "solo", "--listen", `127.0.0.1:${port}`, "--peers", `0=127.0.0.1:${port}`, "--data", dataDir], io)).toBe(2);
+      expect(err.join("")).toBe(`concord: --listen: 127.0.0.1:${port} is in use\n`);
+    } finally {
+      await new Promise((resolve) => holder.close(resolve));
+    }
+  });
+
   it("refuses a directory of someone else's files, and a peer list without this node", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "concord-node-"));
     dirs.push(dataDir);
