@@ -13,3 +13,4 @@ export { connectCluster, parseCluster, type ClusterClientConfig } from "./real/c
 export { runLoad, latencySummaryMs, type LoadTarget, type LoadSetup, type LoadReport, type LoadProgress } from "./real/load.ts";
 export { NodeMetrics, serveMetrics } from "./real/metrics.ts";
 export { LocalCluster, freePorts, type LocalClusterSetup, type NodeLauncher } from "./real/local-cluster.ts";
+export { NamespaceNetwork, namespaceSupport, removeStaleNetworks, netnsNamespacePrefix, netnsLinkPrefix, type NamespaceHost, type NamespaceNetworkSetup, type NetemSetup } from "./real/netns.ts";

@@ -1,0 +1,290 @@
+import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { connect as connectTcp } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import type { NodeId } from "@concord/core";
+import { NamespaceNetwork, connectCluster, findAlgorithm, namespaceSupport, netnsLinkPrefix, netnsNamespacePrefix, removeStaleNetworks, runLoad } from "@concord/lab";
+import type { ClientHost, NodeStatusReport, PeerAddress } from "@concord/net";
+import { runCli } from "../src/cli.ts";
+import { testLauncher } from "./real-cluster-helpers.ts";
+
+// Three Raft nodes, each in its own network namespace with its own address:
+// three hosts on one LAN (a bridge), with the test process as a fourth
+// machine on it (the bridge's own address). Nothing listens on 127.0.0.1, and
+// every node listens on the same port of its own address, as on three
+// machines. Partitions are nftables rules inside a node's namespace, which
+// drop packets silently, as a cut network does.
+
+const unsupported = await namespaceSupport({ nft: true });
+const port = 7000;
+const algo = "raft";
+
+interface NetnsCluster {
+  readonly network: NamespaceNetwork;
+  readonly peers: Map<NodeId, PeerAddress>;
+  readonly clusterFlag: string;
+  readonly secretFile: string;
+  readonly logs: string[];
+  readonly processes: Map<NodeId, ChildProcess>;
+}
+
+/** startNode runs `concord node` inside host `id`'s namespace, listening on that host's address, and resolves once it says it listens. */
+function startNode(cluster: NetnsCluster, id: NodeId, dataDir: string): Promise<void> {
+  const address = cluster.network.host(id).address;
+  const { command, args } = testLauncher(["node", "--id", String(id), "--algo", algo, "--listen", `${address}:${port}`, "--peers", cluster.clusterFlag, "--data", join(dataDir, `node-${id}`), "--secret-file", cluster.secretFile]);
+  const child = cluster.network.spawnIn(id, command, args, { stdio: ["ignore", "ignore", "pipe"] });
+  cluster.processes.set(id, child);
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`node ${id} did not start within 30 s:\n${cluster.logs.join("\n")}`)), 30_000);
+    let buffered = "";
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+      const lines = (buffered + chunk).split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) {
+        cluster.logs.push(`[${id}] ${line}`);
+        if (line.includes(" listening on ")) {
+          clearTimeout(timer);
+          resolve();
+        }
+      }
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`node ${id} exited (${signal ?? `code ${code}`}) before it listened:\n${cluster.logs.join("\n")}`));
+    });
+  });
+}
+
+/** stopNodes sends SIGTERM to every node (each syncs and closes) and waits for them, killing any that takes over 5 s. */
+async function stopNodes(cluster: NetnsCluster): Promise<void> {
+  await Promise.all(
+    [...cluster.processes.values()].map(async (child) => {
+      if (child.exitCode !== null || child.signalCode !== null) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+      await exited;
+      clearTimeout(timer);
+    }),
+  );
+}
+
+async function status(clients: ClientHost<unknown>, id: NodeId): Promise<NodeStatusReport | undefined> {
+  const answer = await clients.admin(id, { op: "status" }, 1_000);
+  return answer.ok ? answer.status : undefined;
+}
+
+async function until<T>(what: string, read: () => Promise<T | undefined>, timeoutMs: number, logs: readonly string[]): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last: unknown;
+  while (Date.now() < deadline) {
+    const value = await read().catch((error: unknown) => {
+      last = error;
+      return undefined;
+    });
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${last === undefined ? "" : ` (${String(last)})`}; node logs:\n${logs.slice(-30).join("\n")}`);
+}
+
+async function concord(args: readonly string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const code = await runCli(args, { stdout: (text) => void out.push(text), stderr: (text) => void err.push(text), readFile: () => "", writeFile: () => {} });
+  return { code, stdout: out.join(""), stderr: err.join("") };
+}
+
+/** reaches tells whether a TCP connection to `host:port` gets the server's "pong" within `timeoutMs`. */
+function reaches(host: string, port: number, timeoutMs: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connectTcp({ host, port });
+    const done = (ok: boolean): void => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(timeoutMs, () => done(false));
+    socket.once("data", (data) => done(data.toString() === "pong"));
+    socket.once("error", () => done(false));
+  });
+}
+
+// The same probe from inside a host's namespace, in bash (a node process would take longer to start than the probe lasts).
+const probeScript = 'exec 3<>"/dev/tcp/$0/$1" && read -r -n 4 reply <&3 && [ "$reply" = pong ]';
+
+describe("namespace networks (the plumbing)", () => {
+  if (unsupported !== undefined) {
+    it.skip(`skipped: this machine cannot make network namespaces: ${unsupported}`, () => {});
+    return;
+  }
+
+  it("partitions, one-way cuts, loss and a downed link stop exactly the packets they name, and heal restores them", async () => {
+    const network = await NamespaceNetwork.create({ hosts: 2 });
+    try {
+      const server = network.host(1);
+      const child = network.spawnIn(1, process.execPath, ["-e", `require("node:net").createServer((s) => s.end("pong")).listen(9000, "${server.address}", () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+      await new Promise((resolve) => child.stdout?.once("data", resolve));
+      // A dropped SYN is retried only after a second, so a probe that waits 400 ms tells a cut link; one expected through gets 3 s on a busy machine.
+      const waitMs = (through: boolean): number => (through ? 3_000 : 400);
+      const reachable = async (expected: { fromRoot: boolean; fromHost0: boolean }): Promise<void> => {
+        const fromRoot = await reaches(server.address, 9000, waitMs(expected.fromRoot));
+        const fromHost0 = await network.execIn(0, "timeout", [String(waitMs(expected.fromHost0) / 1000), "bash", "-c", probeScript, server.address, "9000"]).then(() => true, () => false);
+        expect({ fromRoot, fromHost0 }).toEqual(expected);
+      };
+      await reachable({ fromRoot: true, fromHost0: true });
+      await network.cut(0, 1);
+      await reachable({ fromRoot: true, fromHost0: false });
+      await network.heal();
+      await reachable({ fromRoot: true, fromHost0: true });
+      await network.partition([[0], [1]]);
+      await reachable({ fromRoot: true, fromHost0: false });
+      await network.heal();
+      await network.setLoss(1, 100);
+      await reachable({ fromRoot: false, fromHost0: false });
+      await network.setLoss(1, 0);
+      await network.setLinkUp(1, false);
+      await reachable({ fromRoot: false, fromHost0: false });
+      await network.setLinkUp(1, true);
+      await reachable({ fromRoot: true, fromHost0: true });
+    } finally {
+      await network.destroy();
+    }
+    const names = `${execFileSync("ip", ["netns", "list"])}${execFileSync("ip", ["-o", "link", "show"])}`;
+    expect(names).not.toContain(network.bridge);
+    expect(names).not.toContain(network.host(0).namespace);
+  }, 30_000);
+
+  it("a network left by a dead process is removed at the next start; a live process's is kept", async () => {
+    const dead = spawn(process.execPath, ["-e", ""]);
+    const deadPid = await new Promise<number>((resolve) => dead.once("exit", () => resolve(dead.pid ?? 0)));
+    const stale = [`${netnsNamespacePrefix}${deadPid.toString(36)}-zz-0`, `${netnsLinkPrefix}${deadPid.toString(36)}-zz`];
+    const live = [`${netnsNamespacePrefix}${process.pid.toString(36)}-zz-0`, `${netnsLinkPrefix}${process.pid.toString(36)}-zz`];
+    try {
+      for (const [namespace, link] of [stale, live]) {
+        execFileSync("ip", ["netns", "add", namespace as string]);
+        execFileSync("ip", ["link", "add", link as string, "type", "bridge"]);
+      }
+      await removeStaleNetworks();
+      const names = `${execFileSync("ip", ["netns", "list"])}${execFileSync("ip", ["-o", "link", "show"])}`;
+      expect(names).not.toContain(stale[0]);
+      expect(names).not.toContain(`${stale[1]}:`);
+      expect(names).toContain(live[0]);
+      expect(names).toContain(`${live[1]}:`);
+    } finally {
+      for (const [namespace, link] of [stale, live]) {
+        spawnSync("ip", ["netns", "delete", namespace as string]);
+        spawnSync("ip", ["link", "delete", link as string]);
+      }
+    }
+  });
+});
+
+describe("a cluster across network namespaces (three hosts on a bridge)", () => {
+  if (unsupported !== undefined) {
+    console.warn(`real-netns.test.ts skipped: ${unsupported}`);
+    it.skip(`skipped: this machine cannot make network namespaces: ${unsupported}`, () => {});
+    return;
+  }
+
+  it("raft serves linearizably from three addresses, keeps serving on the majority side of a partition, and the cut-off node catches up after the heal", async () => {
+    const algorithm = findAlgorithm(algo);
+    if (algorithm === undefined) throw new Error(algo);
+    const dataDir = mkdtempSync(join(tmpdir(), "concord-netns-"));
+    const network = await NamespaceNetwork.create({ hosts: 3 });
+    const peers = new Map(network.hosts.map((host) => [host.index, { host: host.address, port }] as const));
+    const cluster: NetnsCluster = {
+      network,
+      peers,
+      clusterFlag: [...peers].map(([id, address]) => `${id}=${address.host}:${address.port}`).join(","),
+      secretFile: join(dataDir, "secret"),
+      logs: [],
+      processes: new Map(),
+    };
+    writeFileSync(cluster.secretFile, randomBytes(32), { mode: 0o600 });
+    const secret = new Uint8Array(readFileSync(cluster.secretFile));
+    const opened: ClientHost<unknown>[] = [];
+    const connect = async (ids: readonly NodeId[]): Promise<ClientHost<unknown>> => {
+      const host = await connectCluster({ algorithm, cluster: new Map([...peers].filter(([id]) => ids.includes(id))), options: {}, secret });
+      opened.push(host);
+      return host;
+    };
+    try {
+      await Promise.all([...peers.keys()].map((id) => startNode(cluster, id, dataDir)));
+      const everyone = await connect([...peers.keys()]);
+      const firstLeader = await until("a leader", async () => {
+        const reports = await Promise.all([...peers.keys()].map((id) => status(everyone, id)));
+        return reports.find((report) => report?.role === "leader");
+      }, 20_000, cluster.logs);
+
+      // `concord kv` from the fourth machine, as an operator would run it.
+      const flags = ["--algo", algo, "--cluster", cluster.clusterFlag, "--secret-file", cluster.secretFile];
+      const put = await concord(["kv", ...flags, "put", "greeting", "hello from the bridge"]);
+      expect(put.code, put.stderr).toBe(0);
+      const get = await concord(["kv", ...flags, "get", "greeting"]);
+      expect(get.code, get.stderr).toBe(0);
+      expect(get.stdout).toContain("hello from the bridge");
+      const clusterStatus = await concord(["kv", ...flags, "status"]);
+      expect(clusterStatus.code, clusterStatus.stderr).toBe(0);
+      const nodes = (JSON.parse(clusterStatus.stdout) as { nodes: NodeStatusReport[] }).nodes;
+      expect(nodes.map((node) => node.id)).toEqual([0, 1, 2]);
+      expect(nodes.filter((node) => node.role === "leader")).toHaveLength(1);
+
+      const before = await runLoad(everyone, { clients: 6, seconds: 2, semantics: algorithm.kvSemantics ?? "kv", keys: 4, seed: 11 });
+      expect(before.check, cluster.logs.slice(-20).join("\n")).toBe("linearizable");
+      expect(before.ops.completed).toBeGreaterThan(20);
+
+      // Cut the leader off from the other two hosts (not from this machine, so that it can still be asked for its status).
+      const cutOff = firstLeader.id;
+      const majority = [...peers.keys()].filter((id) => id !== cutOff);
+      await network.isolate(cutOff);
+      // Check-quorum: a leader that hears from no quorum for an election timeout steps down (Raft thesis §6.2).
+      const steppedDown = await until("the cut-off leader to step down", async () => {
+        const report = await status(everyone, cutOff);
+        return report !== undefined && report.role !== "leader" ? report : undefined;
+      }, 10_000, cluster.logs);
+      const newLeader = await until("a leader on the majority side", async () => {
+        const reports = await Promise.all(majority.map((id) => status(everyone, id)));
+        return reports.find((report) => report?.role === "leader" && report.epoch > firstLeader.epoch);
+      }, 10_000, cluster.logs);
+
+      const majorityClients = await connect(majority);
+      const watched: NodeStatusReport[] = [];
+      let loading = true;
+      const watching = (async () => {
+        while (loading) {
+          const report = await status(everyone, cutOff);
+          if (report !== undefined) watched.push(report);
+          await new Promise((resolve) => setTimeout(resolve, 200));
+        }
+      })();
+      const during = await runLoad(majorityClients, { clients: 6, seconds: 2, semantics: algorithm.kvSemantics ?? "kv", keys: 4, seed: 12 });
+      loading = false;
+      await watching;
+      expect(during.check, cluster.logs.slice(-20).join("\n")).toBe("linearizable");
+      expect(during.ops.completed).toBeGreaterThan(20);
+      // The minority side neither leads nor learns of a commit while it is cut off.
+      expect(watched.length).toBeGreaterThan(3);
+      expect(watched.filter((report) => report.role === "leader")).toEqual([]);
+      expect(Math.max(...watched.map((report) => report.commitIndex))).toBe(steppedDown.commitIndex);
+      const majorityCommit = (await status(everyone, newLeader.id))?.commitIndex ?? 0;
+      expect(majorityCommit).toBeGreaterThan(steppedDown.commitIndex + during.ops.completed / 2);
+
+      // Heal: the cut-off node learns of the new term and applies everything committed without it.
+      await network.heal();
+      await until("the cut-off node to catch up", async () => {
+        const report = await status(everyone, cutOff);
+        return report !== undefined && report.role === "follower" && report.leader !== null && report.appliedIndex >= majorityCommit ? report : undefined;
+      }, 20_000, cluster.logs);
+      const after = await concord(["kv", ...flags, "get", "greeting"]);
+      expect(after.stdout).toContain("hello from the bridge");
+    } finally {
+      await Promise.all(opened.map((host) => host.close()));
+      await stopNodes(cluster);
+      await network.destroy();
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

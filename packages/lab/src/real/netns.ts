@@ -1,0 +1,376 @@
+import { type ChildProcess, type SpawnOptions, execFile, spawn } from "node:child_process";
+import { randomInt } from "node:crypto";
+import { accessSync, constants } from "node:fs";
+import { promisify } from "node:util";
+
+// Linux network namespaces as hosts of a test network: each host is a
+// namespace with one veth pair whose other end is enslaved to a bridge in the
+// root namespace, which also holds an address on it (so a client in the test
+// process reaches every host the way a machine on the same LAN would). Faults
+// are the host's own: nftables rules inside its namespace drop packets
+// (partitions, one-way cuts, random loss), or its veth is set down. Jepsen's
+// nemeses do the same with iptables on real machines.
+//
+// Every name carries the creating process's pid (base 36) and a counter, so
+// parallel runs never clash, and a later run can tell a leftover of a killed
+// run (its pid is gone) from a live one and remove it.
+
+const runFile = promisify(execFile);
+
+/** netnsNamespacePrefix starts the name of every namespace this module makes. */
+export const netnsNamespacePrefix = "concord-netns-";
+/** netnsLinkPrefix starts the name of every bridge and veth this module makes (interface names are at most 15 bytes). */
+export const netnsLinkPrefix = "cc-";
+
+const partitionTable = "concord_partition";
+const lossTable = "concord_loss";
+/** hostInterface is the name of the veth end inside each host's namespace. */
+const hostInterface = "eth0";
+const firstHostOctet = 11;
+const hostsMax = 200;
+/** interfaceNameBytesMax is Linux's IFNAMSIZ less its terminating zero. */
+const interfaceNameBytesMax = 15;
+
+let networksMade = 0;
+
+/** FilterRule is one nftables rule in one of a table's two chains. */
+interface FilterRule {
+  readonly chain: "input" | "output";
+  readonly rule: string;
+}
+
+/** NamespaceHost is one host of a {@link NamespaceNetwork}: a namespace with one address on the bridge. */
+export interface NamespaceHost {
+  /** index is the host's position in the network, from 0. */
+  readonly index: number;
+  /** namespace is the network namespace's name, as `ip netns exec` takes it. */
+  readonly namespace: string;
+  /** address is the host's IPv4 address (a /24 shared with the bridge). */
+  readonly address: string;
+  /** hostLink is the root namespace's end of the host's veth pair, a port of the bridge. */
+  readonly hostLink: string;
+}
+
+/** NamespaceNetworkSetup says how many hosts to make, and optionally on which /24. */
+export interface NamespaceNetworkSetup {
+  readonly hosts: number;
+  /** subnet is the first three octets of a /24 such as "10.231.7"; absent, a free one in 10.200.0.0 to 10.254.255.0 is picked. */
+  readonly subnet?: string | undefined;
+}
+
+/** NetemSetup shapes a host's outgoing packets with tc's netem qdisc. */
+export interface NetemSetup {
+  readonly delayMs?: number | undefined;
+  readonly jitterMs?: number | undefined;
+  readonly lossPercent?: number | undefined;
+}
+
+/**
+ * namespaceSupport tells why this machine cannot make namespace networks,
+ * or returns undefined when it can: it looks for `ip` (and `nft` when asked)
+ * and makes and removes a probe namespace, which needs root or
+ * CAP_SYS_ADMIN with CAP_NET_ADMIN. Tests skip with the reason it gives.
+ */
+export async function namespaceSupport(needs: { readonly nft?: boolean } = {}): Promise<string | undefined> {
+  if (process.platform !== "linux") return `network namespaces are Linux's; this is ${process.platform}`;
+  const missing = [["ip", "iproute2"], ...(needs.nft === true ? [["nft", "nftables"]] : [])].filter(([command]) => !commandExists(command as string));
+  if (missing.length > 0) return `${missing.map(([command, pkg]) => `\`${command}\` (Debian package ${pkg})`).join(" and ")} not on the PATH`;
+  const probe = `${netnsNamespacePrefix}${process.pid.toString(36)}-probe`;
+  try {
+    await ip(["netns", "add", probe]);
+  } catch (error) {
+    return `cannot make a network namespace (needs root or CAP_SYS_ADMIN and CAP_NET_ADMIN): ${firstLine(error)}`;
+  }
+  await ip(["netns", "delete", probe]).catch(() => undefined);
+  return undefined;
+}
+
+/**
+ * NamespaceNetwork is a bridge and one namespace per host, made by
+ * {@link NamespaceNetwork.create} and removed by {@link destroy}, which a
+ * caller runs in a `finally` (a run killed before it is removed by the next
+ * run's {@link removeStaleNetworks}).
+ */
+export class NamespaceNetwork {
+  private destroyed = false;
+
+  private constructor(
+    /** bridge is the root namespace's bridge every host's veth is a port of. */
+    readonly bridge: string,
+    /** gatewayAddress is the root namespace's address on the bridge: where a client in this process comes from. */
+    readonly gatewayAddress: string,
+    readonly hosts: readonly NamespaceHost[],
+  ) {}
+
+  /**
+   * create removes stale networks of dead processes, then makes the bridge
+   * and the hosts. Whatever it made is removed again if a step fails.
+   */
+  static async create(setup: NamespaceNetworkSetup): Promise<NamespaceNetwork> {
+    if (!Number.isSafeInteger(setup.hosts) || setup.hosts < 1 || setup.hosts > hostsMax) throw new Error(`NamespaceNetwork: hosts must be 1 to ${hostsMax}, got ${setup.hosts}`);
+    await removeStaleNetworks();
+    if (setup.subnet !== undefined && !/^10\.\d{1,3}\.\d{1,3}$/.test(setup.subnet)) throw new Error(`NamespaceNetwork: subnet must be the first three octets of a /24 in 10.0.0.0/8, such as "10.231.7"; got "${setup.subnet}"`);
+    const subnet = setup.subnet ?? (await freeSubnet());
+    const tag = `${process.pid.toString(36)}-${(networksMade++).toString(36)}`;
+    const hosts = Array.from({ length: setup.hosts }, (_unused, index): NamespaceHost => ({
+      index,
+      namespace: `${netnsNamespacePrefix}${tag}-${index}`,
+      address: `${subnet}.${firstHostOctet + index}`,
+      hostLink: `${netnsLinkPrefix}${tag}-${index}`,
+    }));
+    const network = new NamespaceNetwork(`${netnsLinkPrefix}${tag}`, `${subnet}.1`, hosts);
+    const tooLong = hosts.find((host) => host.hostLink.length > interfaceNameBytesMax);
+    if (tooLong !== undefined) throw new Error(`NamespaceNetwork: interface name ${tooLong.hostLink} is longer than Linux's ${interfaceNameBytesMax} bytes (too many networks made by one process)`);
+    try {
+      // One batch for the root namespace and one per host: `ip` is slow to start on a busy machine.
+      await ipBatch(undefined, [
+        // nf_call_iptables 0: on a machine with br_netfilter loaded (Docker's), bridged packets would otherwise cross the root namespace's iptables FORWARD chain, often a DROP policy.
+        `link add ${network.bridge} type bridge nf_call_iptables 0 nf_call_ip6tables 0 nf_call_arptables 0`,
+        `addr add ${network.gatewayAddress}/24 dev ${network.bridge}`,
+        `link set ${network.bridge} up`,
+        ...hosts.flatMap((host) => [
+          `netns add ${host.namespace}`,
+          `link add ${host.hostLink} type veth peer name ${hostInterface} netns ${host.namespace}`,
+          `link set ${host.hostLink} master ${network.bridge} up`,
+        ]),
+      ]);
+      await Promise.all(hosts.map((host) => ipBatch(host.namespace, [`addr add ${host.address}/24 dev ${hostInterface}`, `link set ${hostInterface} up`, "link set lo up"])));
+    } catch (error) {
+      await network.destroy();
+      throw error;
+    }
+    return network;
+  }
+
+  /** host returns host `index`, throwing on one this network does not have. */
+  host(index: number): NamespaceHost {
+    const host = this.hosts[index];
+    if (host === undefined) throw new Error(`NamespaceNetwork: no host ${index} (hosts 0 to ${this.hosts.length - 1})`);
+    return host;
+  }
+
+  /** spawnIn starts `command` inside host `index`'s namespace (`ip netns exec` execs it, so the child's pid is the command's own). */
+  spawnIn(index: number, command: string, args: readonly string[], options: SpawnOptions = {}): ChildProcess {
+    return spawn("ip", ["netns", "exec", this.host(index).namespace, command, ...args], options);
+  }
+
+  /** execIn runs `command` inside host `index`'s namespace to completion and returns its standard output; a failure throws with its standard error. */
+  async execIn(index: number, command: string, args: readonly string[]): Promise<string> {
+    return (await runFile("ip", ["netns", "exec", this.host(index).namespace, command, ...args])).stdout;
+  }
+
+  /**
+   * partition splits the hosts into `groups` (each host in exactly one):
+   * packets between hosts of different groups are dropped silently, both
+   * ways, as a cut network drops them; within a group, and between any host
+   * and the root namespace, traffic flows. It replaces any earlier partition
+   * or cut.
+   */
+  async partition(groups: readonly (readonly number[])[]): Promise<void> {
+    const groupOf = new Map<number, number>();
+    groups.forEach((group, groupIndex) =>
+      group.forEach((index) => {
+        this.host(index);
+        if (groupOf.has(index)) throw new Error(`NamespaceNetwork.partition: host ${index} is in two groups`);
+        groupOf.set(index, groupIndex);
+      }),
+    );
+    if (groupOf.size !== this.hosts.length) throw new Error(`NamespaceNetwork.partition: every host must be in a group; ${this.hosts.filter((host) => !groupOf.has(host.index)).map((host) => host.index).join(", ")} in none`);
+    await Promise.all(
+      this.hosts.map((host) => {
+        const others = this.hosts.filter((other) => groupOf.get(other.index) !== groupOf.get(host.index));
+        return this.setFilter(host.index, partitionTable, others.flatMap((other) => [{ chain: "input", rule: `ip saddr ${other.address} drop` }, { chain: "output", rule: `ip daddr ${other.address} drop` }]));
+      }),
+    );
+  }
+
+  /** isolate cuts host `index` off from every other host (not from the root namespace): a partition of it against the rest. */
+  isolate(index: number): Promise<void> {
+    return this.partition([[index], this.hosts.map((host) => host.index).filter((other) => other !== index)]);
+  }
+
+  /**
+   * cut drops the packets host `from` sends to host `to`, one way only (in
+   * `to`'s namespace, so `from` still sends them), on top of whatever is cut
+   * already: asymmetric faults, where TCP sees acknowledgements vanish.
+   */
+  async cut(from: number, to: number): Promise<void> {
+    const source = this.host(from);
+    await this.addFilterRules(to, partitionTable, [{ chain: "input", rule: `ip saddr ${source.address} drop` }]);
+  }
+
+  /** heal removes every partition and cut (not the loss set by {@link setLoss}). */
+  async heal(): Promise<void> {
+    await Promise.all(this.hosts.map((host) => this.setFilter(host.index, partitionTable, [])));
+  }
+
+  /**
+   * setLoss drops `percent` of the packets host `index` sends and receives
+   * on its link, at random (nftables' numgen, so no netem is needed); 0
+   * removes it.
+   */
+  async setLoss(index: number, percent: number): Promise<void> {
+    if (!(percent >= 0 && percent <= 100)) throw new Error(`NamespaceNetwork.setLoss: percent must be 0 to 100, got ${percent}`);
+    const below = Math.round(percent * 100);
+    // numgen's values run from 0 to 9999, so 100% is a plain drop.
+    const draw = below === 10_000 ? "" : ` numgen random mod 10000 < ${below}`;
+    const rules: FilterRule[] = below === 0 ? [] : [{ chain: "input", rule: `iifname "${hostInterface}"${draw} drop` }, { chain: "output", rule: `oifname "${hostInterface}"${draw} drop` }];
+    await this.setFilter(index, lossTable, rules);
+  }
+
+  /** setLinkUp sets host `index`'s veth up or down: down, it reaches nobody, the root namespace included, and its sockets see no error. */
+  async setLinkUp(index: number, up: boolean): Promise<void> {
+    await ip(["link", "set", this.host(index).hostLink, up ? "up" : "down"]);
+  }
+
+  /**
+   * setNetem delays (and optionally drops) what host `index` sends, with
+   * tc's netem qdisc on its interface; it throws, naming the cause, on a
+   * kernel without netem (`sch_netem`).
+   */
+  async setNetem(index: number, setup: NetemSetup): Promise<void> {
+    const args = [
+      ...(setup.delayMs === undefined ? [] : ["delay", `${setup.delayMs}ms`, ...(setup.jitterMs === undefined ? [] : [`${setup.jitterMs}ms`])]),
+      ...(setup.lossPercent === undefined ? [] : ["loss", `${setup.lossPercent}%`]),
+    ];
+    try {
+      await runFile("tc", ["-n", this.host(index).namespace, "qdisc", "replace", "dev", hostInterface, "root", "netem", ...args]);
+    } catch (error) {
+      throw new Error(`NamespaceNetwork.setNetem: tc refused netem on host ${index} (a kernel without sch_netem says "Specified qdisc kind is unknown"): ${firstLine(error)}`);
+    }
+  }
+
+  /** clearNetem removes host `index`'s netem qdisc, if it has one. */
+  async clearNetem(index: number): Promise<void> {
+    await runFile("tc", ["-n", this.host(index).namespace, "qdisc", "del", "dev", hostInterface, "root"]).catch(() => undefined);
+  }
+
+  /**
+   * destroy kills what still runs in the hosts' namespaces (SIGKILL: a
+   * namespace with a process in it outlives its name, veth and all), then
+   * removes the namespaces, veths and bridge. It never throws, and a second
+   * call does nothing.
+   */
+  async destroy(): Promise<void> {
+    if (this.destroyed) return;
+    this.destroyed = true;
+    await removeNetwork(this.hosts.map((host) => host.namespace), [...this.hosts.map((host) => host.hostLink), this.bridge]);
+  }
+
+  /** setFilter replaces the rules of `table` in host `index`'s namespace (the table and its two chains made if missing). */
+  private setFilter(index: number, table: string, rules: readonly FilterRule[]): Promise<void> {
+    return this.addFilterRules(index, table, rules, true);
+  }
+
+  /** addFilterRules adds rules to `table` in host `index`'s namespace, after flushing it when `replace`. */
+  private async addFilterRules(index: number, table: string, rules: readonly FilterRule[], replace = false): Promise<void> {
+    await this.nft(index, [
+      `add table inet ${table}`,
+      `add chain inet ${table} input { type filter hook input priority 0; policy accept; }`,
+      `add chain inet ${table} output { type filter hook output priority 0; policy accept; }`,
+      ...(replace ? [`flush table inet ${table}`] : []),
+      ...rules.map(({ chain, rule }) => `add rule inet ${table} ${chain} ${rule}`),
+    ]);
+  }
+
+  /** nft applies a script in host `index`'s namespace in one transaction: all of it or none. */
+  private async nft(index: number, lines: readonly string[]): Promise<void> {
+    await runWithInput("ip", ["netns", "exec", this.host(index).namespace, "nft", "-f", "-"], lines);
+  }
+}
+
+/**
+ * removeStaleNetworks removes the namespaces, veths and bridges this module
+ * made in processes that no longer run (a test run killed before its
+ * `finally`), leaving live processes' networks alone.
+ */
+export async function removeStaleNetworks(): Promise<void> {
+  const namespaces = (await ip(["netns", "list"])).split("\n").map((line) => line.split(" ")[0] ?? "");
+  const links = (await ip(["-o", "link", "show"])).split("\n").map((line) => (line.split(": ")[1] ?? "").split("@")[0] ?? "");
+  const stale = (prefix: string) => (name: string): boolean => name.startsWith(prefix) && !ownerAlive(name.slice(prefix.length));
+  await removeNetwork(namespaces.filter(stale(netnsNamespacePrefix)), links.filter(stale(netnsLinkPrefix)));
+}
+
+/**
+ * removeNetwork kills what runs in the namespaces (SIGKILL: a namespace with
+ * a process in it outlives its name, veth and all), then deletes them and
+ * the links, going on past any that is gone already.
+ */
+async function removeNetwork(namespaces: readonly string[], links: readonly string[]): Promise<void> {
+  if (namespaces.length === 0 && links.length === 0) return;
+  for (const namespace of namespaces) {
+    const pids = (await ip(["netns", "pids", namespace]).catch(() => "")).split("\n").map(Number).filter((pid) => Number.isSafeInteger(pid) && pid > 0);
+    for (const pid of pids) {
+      try {
+        process.kill(pid, "SIGKILL");
+      } catch {
+        // gone already
+      }
+    }
+  }
+  await ipBatch(undefined, [...namespaces.map((namespace) => `netns delete ${namespace}`), ...links.map((link) => `link delete ${link}`)], true).catch(() => undefined);
+}
+
+/** ownerAlive reads the pid at the head of a name's tag (`<pid base 36>-...`) and tells whether that process runs. */
+function ownerAlive(tag: string): boolean {
+  const pid = Number.parseInt(tag.split("-")[0] ?? "", 36);
+  if (!Number.isSafeInteger(pid) || pid <= 0) return true; // not a name of ours after all: leave it
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
+  }
+}
+
+/** freeSubnet picks a /24 in 10.200-254.x that no address or route of the root namespace uses. */
+async function freeSubnet(): Promise<string> {
+  const used = `${await ip(["-4", "-o", "addr", "show"])}\n${await ip(["-4", "route", "show"])}`;
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const subnet = `10.${randomInt(200, 255)}.${randomInt(0, 256)}`;
+    if (!used.includes(`${subnet}.`)) return subnet;
+  }
+  throw new Error("NamespaceNetwork: no free /24 in 10.200.0.0/16 to 10.254.0.0/16");
+}
+
+async function ip(args: readonly string[]): Promise<string> {
+  return (await runFile("ip", [...args])).stdout;
+}
+
+/** ipBatch runs `ip` commands in one process, in `namespace` (the root one when undefined); `force` goes on past failures. */
+function ipBatch(namespace: string | undefined, lines: readonly string[], force = false): Promise<void> {
+  return runWithInput("ip", [...(namespace === undefined ? [] : ["-n", namespace]), ...(force ? ["-force"] : []), "-batch", "-"], lines);
+}
+
+/** runWithInput runs a command with `lines` on its standard input, rejecting with its standard error when it fails. */
+function runWithInput(command: string, args: readonly string[], lines: readonly string[]): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(command, [...args], { stdio: ["pipe", "ignore", "pipe"] });
+    let stderr = "";
+    child.stderr.setEncoding("utf8").on("data", (chunk: string) => (stderr += chunk));
+    child.once("error", reject);
+    child.once("close", (code) => (code === 0 ? resolve() : reject(new Error(`${command} ${args.join(" ")} exited with ${code}: ${stderr.trim()}`))));
+    child.stdin.end(`${lines.join("\n")}\n`);
+  });
+}
+
+function commandExists(command: string): boolean {
+  // Only the PATH: the commands are run by name. (`ip` and `nft` live in /usr/sbin, which a non-root PATH may leave out.)
+  return (process.env["PATH"] ?? "").split(":").some((dir) => dir !== "" && isExecutable(`${dir}/${command}`));
+}
+
+function isExecutable(path: string): boolean {
+  try {
+    // Synchronous on purpose: a handful of stat calls, once per test file.
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function firstLine(error: unknown): string {
+  const stderr = (error as { stderr?: unknown }).stderr;
+  const text = typeof stderr === "string" && stderr.trim() !== "" ? stderr : (error as Error).message;
+  return text.trim().split("\n")[0] ?? "";
+}
