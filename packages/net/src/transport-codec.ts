@@ -101,7 +101,7 @@ function envelopeBodyBytes(envelope: OutgoingEnvelope, protocolBytes: number): n
   return varintFieldSize(envelope.from) + varintFieldSize(envelope.to) + bytesFieldSize(protocolBytes) + bytesFieldSize(envelope.payload.length);
 }
 
-/** frameBytes is the size of one length-prefixed frame around a message body of `bodyBytes`. */
+/** framedBytes is the size of one length-prefixed Frame around a message body of `bodyBytes`. */
 function framedBytes(bodyBytes: number): number {
   const frame = 1 + varintBytes(bodyBytes) + bodyBytes;
   return varintBytes(frame) + frame;
@@ -190,7 +190,7 @@ class ProtobufReader {
     return this.at >= this.end;
   }
 
-  /** varint reads a varint of up to 10 bytes and returns its value modulo 2^32, as a uint32 field keeps. */
+  /** uint32 reads a varint of up to 10 bytes and returns its value modulo 2^32, as a uint32 field keeps. */
   uint32(): number {
     let value = 0;
     let scale = 1;

@@ -170,6 +170,19 @@ describe("reconnection and bounded queues", () => {
     expect(texts(low!.received, 2)).toEqual(Array.from({ length: 10 }, (_, i) => `while down #${i}`));
   });
 
+  test("redials of a peer that stays down back off", async () => {
+    const [low] = await started([1, 2]);
+    await open[1]!.close();
+    // With back-off from 10 ms up to 40 ms, 300 ms hold about a dozen dials; redialing at once would make hundreds.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    const { dials, dialFailures } = low!.transport.counters;
+    expect(dials).toBeGreaterThanOrEqual(3);
+    expect(dials).toBeLessThanOrEqual(40);
+    expect(dialFailures).toBeGreaterThanOrEqual(dials - 1);
+    // The log says so once, not at every dial.
+    expect(low!.log.filter((line) => line.includes("cannot connect")).length).toBeLessThanOrEqual(2);
+  });
+
   test("the queue of a peer that is down is bounded in bytes too", async () => {
     const [low] = await started([1, 2], { limits: { queueBytesMax: 10 * 1_024, queueFramesMax: 1_000 } });
     // Node 2 never existed at that address: close it first.
@@ -343,6 +356,13 @@ describe("refusing what is not a frame of this protocol", () => {
       expect(b!.transport.counters.refused[attempt.counter]).toBe(before + 1);
     }
     expect(b!.received).toHaveLength(0);
+  });
+
+  test("a connection that sends no hello is closed after helloTimeoutMs", async () => {
+    const [b] = await started([2], { limits: { helloTimeoutMs: 100 } });
+    const socket = await rawSocket(b!);
+    await closedBy(socket);
+    expect(b!.transport.counters.refused.helloTimeout).toBe(1);
   });
 
   test("a peer may not send as another node or to another node", async () => {
