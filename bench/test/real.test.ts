@@ -97,6 +97,7 @@ describe("the real bench's summary", () => {
     nodes: 3,
     round,
     startupMs: 1,
+    driverCpuUsPerOp: 100,
     error: undefined,
     report: {
       clients: 64,
@@ -120,11 +121,12 @@ describe("the real bench's summary", () => {
     expect(raft.throughputOpsPerSec).toBe(2000);
     expect(raft.latencyMs.p99).toBe(50);
     expect(raft.ops).toEqual({ completed: 52_000, failed: 3, indeterminate: 0 });
+    expect(raft.driverCpuUsPerOp).toBe(100);
     expect(summarize("etcd", runs).vsEtcd).toBeUndefined();
   });
 
   it("calls a system linearizable only when every run's history is, and counts failed runs", () => {
-    const failed: RealRun = { system: "raft", nodes: 3, round: 3, startupMs: 1, report: undefined, error: "did not start" };
+    const failed: RealRun = { system: "raft", nodes: 3, round: 3, startupMs: 1, driverCpuUsPerOp: undefined, report: undefined, error: "did not start" };
     expect(summarize("raft", [run("raft", 1, 10, 1), run("raft", 2, 10, 1, null)]).linearizable).toBeNull();
     expect(summarize("raft", [run("raft", 1, 10, 1), run("raft", 2, 10, 1, false), run("raft", 3, 10, 1, null)]).linearizable).toBe(false);
     const withFailure = summarize("raft", [run("raft", 1, 10, 1), failed]);

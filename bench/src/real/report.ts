@@ -9,7 +9,7 @@ function verdict(linearizable: boolean | null): string {
 
 /** realSummaryTable renders one row per system (medians over the rounds), as `pnpm bench --real` prints it. */
 export function realSummaryTable(result: RealBenchResult): string {
-  const header = ["system", "n", "runs", "ok", "failed", "indet", "ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "linearizable", "ops/s vs etcd", "p99 vs etcd"];
+  const header = ["system", "n", "runs", "ok", "failed", "indet", "ops/s", "p50 ms", "p95 ms", "p99 ms", "max ms", "driver us/op", "linearizable", "ops/s vs etcd", "p99 vs etcd"];
   return renderTable([
     header,
     ...result.summaries.map((summary) => [
@@ -24,6 +24,7 @@ export function realSummaryTable(result: RealBenchResult): string {
       summary.latencyMs.p95.toFixed(1),
       summary.latencyMs.p99.toFixed(1),
       summary.latencyMs.max.toFixed(1),
+      summary.driverCpuUsPerOp === undefined ? "-" : String(summary.driverCpuUsPerOp),
       verdict(summary.linearizable),
       summary.system === etcdSystem ? "1 (itself)" : summary.vsEtcd === undefined ? "-" : `${summary.vsEtcd.throughputRatio.toFixed(2)}x`,
       summary.system === etcdSystem ? "1 (itself)" : summary.vsEtcd === undefined ? "-" : `${summary.vsEtcd.p99Ratio.toFixed(2)}x`,
@@ -34,10 +35,10 @@ export function realSummaryTable(result: RealBenchResult): string {
 /** realRunsTable renders every run, round by round, so that the medians can be checked and the drift seen. */
 export function realRunsTable(result: RealBenchResult): string {
   return renderTable([
-    ["round", "system", "n", "start s", "ok", "failed", "indet", "ops/s", "p50 ms", "p99 ms", "linearizable"],
+    ["round", "system", "n", "start s", "ok", "failed", "indet", "ops/s", "p50 ms", "p99 ms", "driver us/op", "linearizable"],
     ...result.runs.map((run) =>
       run.report === undefined
-        ? [String(run.round), run.system, String(run.nodes), (run.startupMs / 1000).toFixed(1), "-", "-", "-", "-", "-", "-", `run failed: ${run.error?.slice(0, 120) ?? ""}`]
+        ? [String(run.round), run.system, String(run.nodes), (run.startupMs / 1000).toFixed(1), "-", "-", "-", "-", "-", "-", "-", `run failed: ${run.error?.slice(0, 120) ?? ""}`]
         : [
             String(run.round),
             run.system,
@@ -49,6 +50,7 @@ export function realRunsTable(result: RealBenchResult): string {
             String(run.report.throughputOpsPerSec),
             run.report.latencyMs.p50.toFixed(1),
             run.report.latencyMs.p99.toFixed(1),
+            run.driverCpuUsPerOp === undefined ? "-" : String(run.driverCpuUsPerOp),
             verdict(run.report.linearizable),
           ],
     ),
@@ -103,7 +105,7 @@ export function realMarkdownReport(result: RealBenchResult, command: string): st
     realRunsTable(result).trimEnd(),
     "```",
     "",
-    "How to read it: `ok`, `failed` and `indet` count the load's operations over every round (failed: certainly not applied; indeterminate: the client gave up, so it may have been); `ops/s` is completed operations per second; the latencies are those of completed operations; `start s` is how long the cluster took to start and serve a first read, which the figures leave out.",
+    "How to read it: `ok`, `failed` and `indet` count the load's operations over every round (failed: certainly not applied; indeterminate: the client gave up, so it may have been); `ops/s` is completed operations per second; the latencies are those of completed operations; `start s` is how long the cluster took to start and serve a first read, which the figures leave out; `driver us/op` is the CPU time the load driver's own process spent per completed operation (its clients and the system's client library: Concord's TCP client or etcd3 over gRPC), which the machine's cores also had to give.",
     "",
   ].join("\n");
 }

@@ -67,6 +67,15 @@ export interface RealRun {
   readonly nodes: number;
   readonly round: number;
   readonly startupMs: number;
+  /**
+   * driverCpuUsPerOp is the CPU time the load driver's own process (its
+   * clients, the system's client library, the recording) spent per completed
+   * operation, between the load's first and last progress ticks; undefined
+   * when the run was too short to have two. On a 2-core machine the driver
+   * competes with the cluster, so a client library that costs more per call
+   * leaves its servers less CPU.
+   */
+  readonly driverCpuUsPerOp: number | undefined;
   readonly report: Omit<LoadReport, "history"> | undefined;
   readonly error: string | undefined;
 }
@@ -80,6 +89,8 @@ export interface RealSummary {
   readonly ops: { readonly completed: number; readonly failed: number; readonly indeterminate: number };
   readonly throughputOpsPerSec: number;
   readonly latencyMs: { readonly p50: number; readonly p95: number; readonly p99: number; readonly max: number };
+  /** driverCpuUsPerOp is the median of the runs' (see {@link RealRun}); undefined when no run measured it. */
+  readonly driverCpuUsPerOp: number | undefined;
   /** linearizable: every run's history linearizable (true), any not (false), else undecided (null). */
   readonly linearizable: boolean | null;
   /** vsEtcd: the median over rounds of this system's figure over etcd's in the same round; undefined without etcd. */
@@ -198,17 +209,21 @@ async function runOnce(system: string, round: number, setup: RealBenchSetup, pro
     started = system === etcdSystem ? await startEtcd(setup.etcdPath as string, dataDir) : await startConcord(system, nodes, dataDir, setup.launcher);
     await waitUntilServing(started.target, 30_000);
     const startupMs = Math.round(performance.now() - startedMs);
+    const driverCpu = new DriverCpu();
     const { history: _history, ...report } = await runLoad(started.target, {
       clients: setup.clients,
       seconds: setup.seconds,
       keys: setup.keys,
       mix: realWorkloadMixes[setup.workload],
       semantics: started.semantics,
-      onProgress: (tally) => progress(`${(tally.elapsedMs / 1000).toFixed(0)}/${setup.seconds} s: ${tally.completed} ok, ${tally.failed} failed, ${tally.indeterminate} indeterminate`),
+      onProgress: (tally) => {
+        driverCpu.sample(tally.completed);
+        progress(`${(tally.elapsedMs / 1000).toFixed(0)}/${setup.seconds} s: ${tally.completed} ok, ${tally.failed} failed, ${tally.indeterminate} indeterminate`);
+      },
     });
-    return { system, nodes, round, startupMs, report, error: undefined };
+    return { system, nodes, round, startupMs, driverCpuUsPerOp: driverCpu.usPerOp(), report, error: undefined };
   } catch (error) {
-    return { system, nodes, round, startupMs: Math.round(performance.now() - startedMs), report: undefined, error: (error as Error).message.slice(0, 2_000) };
+    return { system, nodes, round, startupMs: Math.round(performance.now() - startedMs), driverCpuUsPerOp: undefined, report: undefined, error: (error as Error).message.slice(0, 2_000) };
   } finally {
     await cleanup();
   }
@@ -283,10 +298,29 @@ async function waitUntilServing(target: LoadTarget, timeoutMs: number): Promise<
   throw new Error(`the cluster did not serve a read within ${timeoutMs} ms (last: ${last})`);
 }
 
+/** DriverCpu samples this process's CPU time at the load's progress ticks, leaving out the start-up before and the checking after. */
+class DriverCpu {
+  private first: { cpuUs: number; completed: number } | undefined;
+  private last: { cpuUs: number; completed: number } | undefined;
+
+  sample(completed: number): void {
+    const usage = process.cpuUsage();
+    const point = { cpuUs: usage.user + usage.system, completed };
+    if (this.first === undefined) this.first = point;
+    else this.last = point;
+  }
+
+  usPerOp(): number | undefined {
+    if (this.first === undefined || this.last === undefined || this.last.completed <= this.first.completed) return undefined;
+    return Math.round((this.last.cpuUs - this.first.cpuUs) / (this.last.completed - this.first.completed));
+  }
+}
+
 /** summarize folds a system's runs into medians and sums, and its ratios to etcd's runs of the same rounds. */
 export function summarize(system: string, runs: readonly RealRun[]): RealSummary {
   const mine = runs.filter((run) => run.system === system);
   const reports = mine.flatMap((run) => (run.report === undefined ? [] : [run.report]));
+  const driverCpu = mine.flatMap((run) => (run.driverCpuUsPerOp === undefined ? [] : [run.driverCpuUsPerOp]));
   const pairs = mine.flatMap((run) => {
     const etcd = runs.find((other) => other.system === etcdSystem && other.round === run.round)?.report;
     return run.report === undefined || etcd === undefined ? [] : [{ mine: run.report, etcd }];
@@ -308,6 +342,7 @@ export function summarize(system: string, runs: readonly RealRun[]): RealSummary
       p99: round2(median(reports.map((report) => report.latencyMs.p99))),
       max: round2(median(reports.map((report) => report.latencyMs.max))),
     },
+    driverCpuUsPerOp: driverCpu.length === 0 ? undefined : Math.round(median(driverCpu)),
     linearizable: overallVerdict(reports.map((report) => report.linearizable)),
     vsEtcd:
       pairs.length === 0 || system === etcdSystem
