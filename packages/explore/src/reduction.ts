@@ -12,9 +12,13 @@ import type { Action } from "./world.ts";
  *   timeout budget). Only actions at that node touch it.
  * - `m<key>`: one message of the network (a delivery or a drop takes a copy,
  *   a duplicate adds one; taking the last copy disables the others).
- * - `history`: the clients' history, whose events are numbered in the order
- *   they happen (real-time order is what linearizability judges), so two
- *   actions that may invoke or complete an operation never commute.
+ * - `invocations` and `completions` of the clients' history: an action
+ *   that may complete an operation (a delivery to a client, a client's
+ *   timeout) and one that invokes one (a client's invocation) do not
+ *   commute, since whether the one completed before the other was invoked
+ *   is the real-time order linearizability judges. Two invocations, or two
+ *   completions, do commute: under the reduction the history is read as
+ *   that precedence, not as its event numbers (world.ts, `precedenceOf`).
  * - `drops`, `duplicates`: the path's budget of each, which one action can
  *   spend and so disable another.
  * - `order`: on an ordered network, the order of sending and the oldest
@@ -72,8 +76,8 @@ export function footprint(action: Action, ordered: boolean): Footprint {
   const resources: string[] = [];
   const atNode = (id: number): void => {
     resources.push(`n${id}`);
-    // A client's delivery or timeout may complete its operation, and an invocation starts one: history events.
-    if (id >= firstClientId) resources.push("history");
+    // A client's delivery or timeout may complete its operation: it reads the invocations (which complete before it) and writes a completion.
+    if (id >= firstClientId) resources.push(action.kind === "invoke" ? invocations : completions);
   };
   switch (action.kind) {
     case "deliver":
@@ -98,10 +102,19 @@ export function footprint(action: Action, ordered: boolean): Footprint {
   return { global: false, resources };
 }
 
-/** independent tells whether two footprints commute: neither is global and they share no resource. */
+const invocations = "history:invocations";
+const completions = "history:completions";
+
+/** conflicts tells whether two resources are touched in ways that do not commute: the same resource, or one history's invocations against its completions. */
+function conflicts(a: string, b: string): boolean {
+  if (a === invocations || a === completions) return (a === invocations && b === completions) || (a === completions && b === invocations);
+  return a === b;
+}
+
+/** independent tells whether two footprints commute: neither is global and no resource of one conflicts with one of the other. */
 export function independent(a: Footprint, b: Footprint): boolean {
   if (a.global || b.global) return false;
-  for (const resource of a.resources) if (b.resources.includes(resource)) return false;
+  for (const resource of a.resources) for (const other of b.resources) if (conflicts(resource, other)) return false;
   return true;
 }
 

@@ -231,8 +231,9 @@ interface FrontierEntry {
  * lead to it again, and the states that differ from one reached only in the
  * order the monitors saw independent events. With state caching a state
  * keeps its sleep set: reached again before it is expanded, the sets are
- * intersected; reached again after (depth-first), the actions asleep before
- * and awake now are taken from it then (Godefroid 1996, §5.2).
+ * intersected; reached again after (by a longer path, or depth-first), the
+ * actions asleep before and awake now are taken from it on the new path
+ * (Godefroid 1996, ch. 5).
  */
 export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResult {
   const { bounds, strategy } = options;
@@ -363,7 +364,7 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
         } else if (por && !sleepIncludes(candidate.sleep, seen.sleep)) {
           const awake = new Set([...seen.sleep.keys()].filter((slept) => !candidate.sleep.has(slept)));
           seen.sleep = intersectSleep(seen.sleep, candidate.sleep);
-          // Not yet expanded: it will read the smaller sleep set. Expanded already (depth-first): take now what was asleep then.
+          // Not yet expanded: it will read the smaller sleep set. Expanded already: take now, on this path, what was asleep then.
           if (seen.expanded) frontier.push({ world: candidate.world, path: node, visit: seen, only: awake });
         }
       }

@@ -285,6 +285,8 @@ export class World {
    * and Sets as sets (the partial-order reduction's identity: two orders in
    * which monitors saw independent events are one state, reduction.ts says
    * why), `none` not at all (only for comparing two searches in tests).
+   * Under `unordered` and `none` the history, too, is read as what
+   * linearizability judges (see `precedenceOf`), not as its numbering.
    */
   key(monitors: "ordered" | "unordered" | "none" = "ordered"): string {
     const network = this.network.map((envelope) => envelope.key);
@@ -312,9 +314,9 @@ export class World {
       incarnations: this.incarnations,
       clients,
       nextOp: this.nextOp,
-      pendingOp: this.pendingOp,
+      pendingOp: monitors === "ordered" ? this.pendingOp : this.pendingOp.map((at) => at >= 0),
       network,
-      history: this.operations,
+      history: monitors === "ordered" ? this.operations : precedenceOf(this.operations),
       // The spent timeouts as a sorted list: which node fired first is not part of the state.
       budget: [this.budget.crashes, this.setup.ordered ? this.budget.reorderings : 0, this.budget.drops, this.budget.duplicates, [...this.budget.timeouts].sort((a, b) => a[0] - b[0])],
     };
@@ -629,6 +631,36 @@ export class World {
     );
     this.settle(id, crash, durableReadies);
   }
+}
+
+/**
+ * precedenceOf writes a history as what linearizability reads of it: each
+ * operation, named by its client and its place among that client's
+ * operations, with its input, outcome and the operations that completed
+ * before it was invoked (the real-time order: Herlihy and Wing's
+ * precedence), in a fixed order. Two histories that differ only in how
+ * their events are numbered (two invocations, or two completions, in either
+ * order) write the same, and have the same verdict now and after any
+ * further events, since those come after every event already there. The
+ * partial-order reduction relies on it to let two clients' invocations, or
+ * two completions, commute (reduction.ts).
+ */
+function precedenceOf(operations: readonly OperationRecord[]): unknown[] {
+  const placeOf = new Map<number, string>();
+  const counts = new Map<NodeId, number>();
+  for (const operation of operations) {
+    const place = counts.get(operation.clientId) ?? 0;
+    counts.set(operation.clientId, place + 1);
+    placeOf.set(operation.id, `${operation.clientId}.${place}`);
+  }
+  const written = operations.map((operation) => {
+    const before = operations
+      .filter((other) => other.completeAt !== undefined && other.completeAt < operation.invokeAt)
+      .map((other) => placeOf.get(other.id) ?? "")
+      .sort();
+    return [placeOf.get(operation.id) ?? "", operation.input, operation.status, operation.output, before] as const;
+  });
+  return written.sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
 }
 
 /** must reads `array[index]`, which the caller knows is there, and names what is missing if it is not. */
