@@ -51,6 +51,7 @@ describe.skipIf(opensslPath === undefined)("mutual TLS", () => {
     files.set("client", makeCertificate("client", clientCertificateName, "cluster-ca"));
     // Signed by another CA, though it names a cluster member; its CA file is the cluster's.
     files.set("foreign-3", makeCertificate("foreign-3", nodeCertificateName(3), "other-ca"));
+    files.set("foreign-0", makeCertificate("foreign-0", nodeCertificateName(0), "other-ca"));
     // Signed by the cluster's CA, but naming another node than the one it claims to be.
     files.set("misnamed-3", makeCertificate("misnamed-3", nodeCertificateName(9), "cluster-ca"));
   });
@@ -97,15 +98,19 @@ describe.skipIf(opensslPath === undefined)("mutual TLS", () => {
   });
 
   test("a node whose certificate another CA signed cannot join, either side dialing", async () => {
-    const [one, two, three] = [await node(1, "node-1"), await node(2, "node-2"), await node(3, "foreign-3")];
-    const nodes = [one!, two!, three!];
+    const [zero, one, two, three] = [await node(0, "foreign-0"), await node(1, "node-1"), await node(2, "node-2"), await node(3, "foreign-3")];
+    const nodes = [zero!, one!, two!, three!];
     for (const each of nodes) each.transport.setPeers(addressBook(nodes));
     await connected([one!, two!]);
     // 1 and 2 dial 3: they refuse its certificate, and it refuses theirs (its CA file is the cluster's, but its own chain is not).
     for (const sender of [one!, two!]) sender.transport.send(sender.id, 3, bytes("to the foreign node"));
     three!.transport.send(3, 1, bytes("from the foreign node"));
     await waitFor("refusals", () => one!.transport.counters.refused.tlsHandshake > 0 && two!.transport.counters.refused.tlsHandshake > 0);
+    // 0 dials 1 and 2, which refuse its certificate in the handshake.
+    zero!.transport.send(0, 1, bytes("from the other foreign node"));
+    await waitFor("node 0 refused", () => zero!.transport.counters.dialFailures >= 2);
     expect(three!.transport.connectedPeers()).toEqual([]);
+    expect(zero!.transport.connectedPeers()).toEqual([]);
     expect(one!.transport.connectedPeers()).toEqual([2]);
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(three!.received).toEqual([]);
