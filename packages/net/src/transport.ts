@@ -255,7 +255,13 @@ export class TcpTransport implements FrameTransport, PeerBook<PeerAddress> {
     }
     const transport = new TcpTransport({ kind: "node", self: options.self }, options);
     await transport.startServer(options.listen);
-    transport.setPeers(options.peers);
+    try {
+      transport.setPeers(options.peers);
+    } catch (error) {
+      // A bad peer list must not leave the port bound.
+      await transport.close();
+      throw error;
+    }
     return transport;
   }
 

@@ -428,8 +428,16 @@ describe("close", () => {
     await waitFor("node 2 to see node 1 gone", () => b!.transport.connectedPeers().length === 0);
   });
 
-  test("a port in use makes listen fail", async () => {
+  test("a port in use, or a peer list naming a client id, makes listen fail and leaves nothing bound", async () => {
     const [a] = await started([1]);
     await expect(TcpTransport.listen({ self: 2, protocol: "raft", listen: a!.transport.address!, peers: new Map(), onFrame: () => {} })).rejects.toThrow(/EADDRINUSE/);
+    const free = await listenNode(3);
+    const port = free.transport.address!.port;
+    await free.transport.close();
+    const badPeers = new Map([[1_000_000, { host: "127.0.0.1", port: 1 }]]);
+    await expect(TcpTransport.listen({ self: 3, protocol: "raft", listen: { host: "127.0.0.1", port }, peers: badPeers, onFrame: () => {} })).rejects.toThrow(/not a replica id/);
+    const again = await listenNode(3, { port });
+    open.push(again.transport);
+    expect(again.transport.address!.port).toBe(port);
   });
 });
