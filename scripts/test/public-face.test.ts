@@ -10,9 +10,10 @@ import { type PackageExports, type PublicFace, misnamedMessageTypes, protocolPre
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
 let face: PublicFace;
+// Parsing every package's index with the TypeScript compiler takes seconds on a loaded machine: not vitest's default 10 s hook budget.
 beforeAll(() => {
   face = readPublicFace(repoRoot);
-});
+}, 120_000);
 
 /** packageOf finds the package whose index exports the definition under its own name. */
 function packageOf(definitionName: string): PackageExports {
