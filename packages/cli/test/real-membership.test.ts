@@ -43,7 +43,7 @@ describe("concord member add on real processes", () => {
           io,
         );
         expect(code, err.join("")).toBe(0);
-        expect(out.join("")).toContain(`added node ${added}`);
+        expect(out.join("")).toContain(`the leader took the change (add node ${added})`);
         if (algo === "multipaxos") {
           for (let i = 0; i <= alphaSlots; i++) expect((await test.clients.submit(writer, encodeCommand({ type: "put", key: "y", value: encoder.encode(`w${i}`) }), false)).kind).toBe("ok");
         }

@@ -20,7 +20,8 @@ const usage =
   "configuration entries, Multi-Paxos's new acceptor set through the log), asked of the leader.\n" +
   "For add, first start the new node with `concord node --join` and a --peers list that names it\n" +
   "and every current replica; every node is told the new address before the change is proposed.\n" +
-  "exit codes: 0 the leader accepted the change, 1 it was refused or nobody answered, 2 bad flags";
+  "exit codes: 0 the leader took the change (in force once committed: check with concord kv status),\n" +
+  "1 it was refused or nobody answered, 2 bad flags";
 
 /** runMemberCommand adds or removes one replica of a running cluster. */
 export async function runMemberCommand(args: readonly string[], io: CommandIo): Promise<number> {
@@ -65,7 +66,8 @@ export async function runMemberCommand(args: readonly string[], io: CommandIo): 
     const change = op === "add" ? (values["learner"] === true ? "addLearner" : "addVoter") : "removeVoter";
     const result = await askLeader(host, [...cluster.keys()], { op: "reconfigure", changes: [{ type: change, node }], joint: false }, timeoutMs);
     if (result.ok) {
-      io.stdout(`${op === "add" ? "added" : "removed"} node ${node}: ${result.detail}\n`);
+      // The leader took the change; it is in force once committed (Multi-Paxos: α slots after it is chosen).
+      io.stdout(`the leader took the change (${op} node ${node}): ${result.detail}; \`concord kv status\` shows each node's membership once it is in force\n`);
       return 0;
     }
     io.stderr(`concord member: ${result.detail}\n`);

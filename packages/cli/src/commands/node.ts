@@ -83,10 +83,12 @@ export async function runNodeCommand(args: readonly string[], io: CommandIo): Pr
         });
   log(`node ${id} listening on ${node.address.host}:${node.address.port}${metricsServer === undefined ? "" : `, metrics on ${metricsText as string}`}`);
   await new Promise<void>((resolve) => {
+    let stopping = false;
+    // The handlers stay: a second signal while the node syncs and closes must not kill it half-way.
     const stop = (signal: string): void => {
-      log(`node ${id}: ${signal}, stopping`);
-      process.off("SIGTERM", onTerm);
-      process.off("SIGINT", onInt);
+      log(stopping ? `node ${id}: ${signal} again, still stopping` : `node ${id}: ${signal}, stopping`);
+      if (stopping) return;
+      stopping = true;
       resolve();
     };
     const onTerm = (): void => stop("SIGTERM");

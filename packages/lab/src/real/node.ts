@@ -5,9 +5,9 @@ import { KvStateMachine } from "@concord/kv";
 import { ClusterCrypto, ClusterKeys, FileStorage, NodeRuntime, TcpTransport, type PeerAddress, type TlsFiles } from "@concord/net";
 
 /**
- * publicClusterSecret keys a crash-tolerant cluster started without a secret:
- * its MACs then guard against nothing but corruption, which is all a
- * crash-fault protocol asks of them. A Byzantine-tolerant algorithm refuses it.
+ * publicClusterSecret keys a crash-tolerant cluster started without a secret
+ * (its protocols compute no MACs or signatures, so the keys are never used
+ * to protect anything). A Byzantine-tolerant algorithm refuses it.
  */
 export const publicClusterSecret = new TextEncoder().encode("concord: a public secret for crash-tolerant clusters");
 
