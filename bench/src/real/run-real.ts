@@ -183,7 +183,7 @@ export async function runRealBench(setup: RealBenchSetup): Promise<RealBenchResu
       workload: setup.workload,
       mix: realWorkloadMixes[setup.workload],
       keys: setup.keys,
-      fsync: "on: each Concord node's FileStorage fdatasyncs every turn's records before it sends or answers; etcd's defaults (fdatasync on every WAL save)",
+      fsync: "each Concord node's FileStorage fdatasyncs a turn's records before the node sends or answers; etcd runs with its defaults, which fdatasync every WAL save",
     },
     runs,
     summaries,
