@@ -133,6 +133,33 @@ describe("concord node and its data directory", () => {
   });
 });
 
+describe("concord node and the addresses it learns", () => {
+  it("keeps the addresses an operator's peers request gave across a restart with the old --peers", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "concord-node-"));
+    dirs.push(dataDir);
+    const [port, otherPort] = await freePorts("127.0.0.1", 2);
+    const listen = { host: "127.0.0.1", port: port as number };
+    const start = (log: string[]) => startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: (line) => log.push(line) });
+    const first = await start([]);
+    const keys = new ClusterKeys(secret);
+    const clients = await ClientHost.start({
+      algorithm: algorithm as NonNullable<typeof algorithm>,
+      replicas: [0],
+      crypto: (id) => new ClusterCrypto(id, keys),
+      options: {},
+      connect: async (sink) => TcpTransport.dialer({ protocol: "solo", peers: new Map([[0, listen]]), onFrame: sink }),
+    });
+    const answer = await clients.admin(0, { op: "peers", peers: { "0": `127.0.0.1:${port}`, "1": `127.0.0.1:${otherPort}` } }, 2_000);
+    await clients.close();
+    expect(answer.ok).toBe(true);
+    await first.stop();
+    const log: string[] = [];
+    const second = await start(log);
+    await second.stop();
+    expect(log.join("\n")).toContain(`peers learned before this start and not in --peers: 1=127.0.0.1:${otherPort}`);
+  });
+});
+
 describe("concord node and bad bytes on its port", () => {
   it("closes a connection that sends random bytes or an oversized frame, and keeps serving", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "concord-node-"));

@@ -57,6 +57,8 @@ export interface NodeRuntimeSetup<M> {
   readonly tickMs?: number | undefined;
   /** connect builds the transport, handing it the sink the runtime reads frames from. */
   readonly connect: (sink: FrameSink) => Promise<FrameTransport & { setPeers?(peers: ReadonlyMap<NodeId, { host: string; port: number }>): void }>;
+  /** onPeersLearned is told the addresses an operator's `peers` request gave (so a restart can keep them). */
+  readonly onPeersLearned?: ((peers: ReadonlyMap<NodeId, { host: string; port: number }>) => void) | undefined;
   /** log receives one line per event worth an operator's eye (role changes, refused frames, admin orders). */
   readonly log?: (line: string) => void;
 }
@@ -290,6 +292,7 @@ export class NodeRuntime<M> {
         }
         if (this.transport?.setPeers === undefined) return { ok: false, error: "this node's transport cannot learn new peers" };
         this.transport.setPeers(peers);
+        this.setup.onPeersLearned?.(peers);
         this.log(`node ${this.setup.id}: peers are now ${[...peers].map(([id, a]) => `${id}=${a.host}:${a.port}`).join(",")}`);
         return { ok: true, detail: `${peers.size} peers` };
       }

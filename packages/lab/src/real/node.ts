@@ -64,7 +64,7 @@ export async function startRealNode(config: RealNodeConfig): Promise<RealNode> {
   const keys = clusterKeysFor(algorithm, config.secret);
   const replicas = claimNodeDirectory(config.dataDir, { algorithm: algorithm.name, id, initialReplicas: asked });
   const storage = FileStorage.open(join(config.dataDir, "log"), { identity: { algorithm: algorithm.name, nodeId: id }, fsync: config.fsync ?? true, ...(config.onFsync === undefined ? {} : { onFsync: config.onFsync }) });
-  const others = new Map([...peers].filter(([peer]) => peer !== id));
+  const others = new Map([...withLearnedPeers(config.dataDir, peers, config.log)].filter(([peer]) => peer !== id));
   let transport: TcpTransport | undefined;
   let runtime: NodeRuntime<unknown>;
   try {
@@ -78,6 +78,8 @@ export async function startRealNode(config: RealNodeConfig): Promise<RealNode> {
       options: config.options,
       seed: (Date.now() ^ (id * 0x9e3779b1)) >>> 0,
       tickMs: config.tickMs,
+      onPeersLearned: (learned) =>
+        writeFileAtomically(config.dataDir, learnedPeersFile, `${JSON.stringify(Object.fromEntries([...learned].map(([peer, address]) => [String(peer), address])))}\n`),
       connect: async (sink) => {
         transport = await TcpTransport.listen({ self: id, protocol: algorithm.name, listen: config.listen, peers: others, onFrame: sink, ...(config.tls === undefined ? {} : { tls: config.tls }), log: config.log });
         return transport;
@@ -149,14 +151,51 @@ function claimNodeDirectory(directory: string, record: NodeRecord): readonly Nod
   if (foreign.length > 0) {
     throw new ConfigError("--data", `${directory} holds ${foreign.length} entries (${foreign.slice(0, 5).join(", ")}) and no ${nodeRecordFile}: it is not a Concord node's directory; give an empty or missing one`);
   }
-  const temporary = join(directory, `${nodeRecordFile}.tmp`);
-  writeFileSync(temporary, `${JSON.stringify(record)}\n`);
+  writeFileAtomically(directory, nodeRecordFile, `${JSON.stringify(record)}\n`);
+  return record.initialReplicas;
+}
+
+/** writeFileAtomically replaces `directory/name` with `text` so that a crash leaves the old file or the new one: temporary file, fsync, rename, fsync of the directory. */
+function writeFileAtomically(directory: string, name: string, text: string): void {
+  const temporary = join(directory, `${name}.tmp`);
+  writeFileSync(temporary, text);
   const fd = openSync(temporary, "r");
   fsyncSync(fd);
   closeSync(fd);
-  renameSync(temporary, join(directory, nodeRecordFile));
+  renameSync(temporary, join(directory, name));
   const dirFd = openSync(directory, "r");
   fsyncSync(dirFd);
   closeSync(dirFd);
-  return record.initialReplicas;
+}
+
+const learnedPeersFile = "peers.json";
+
+/**
+ * withLearnedPeers adds to `peers` the addresses this node learned from an
+ * operator (`concord member add` tells every node the new member's address)
+ * and kept in `peers.json`, so that a node restarted with the --peers it was
+ * first given still reaches the members added since. An address in --peers
+ * wins over a learned one for the same id (the operator's newer word).
+ */
+function withLearnedPeers(directory: string, peers: ReadonlyMap<NodeId, PeerAddress>, log: (line: string) => void): Map<NodeId, PeerAddress> {
+  const merged = new Map(peers);
+  let stored: Record<string, { host: string; port: number }>;
+  try {
+    stored = JSON.parse(readFileSync(join(directory, learnedPeersFile), "utf8")) as typeof stored;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === "ENOENT") return merged;
+    throw new ConfigError("--data", `${join(directory, learnedPeersFile)} is not readable JSON (${(error as Error).message})`);
+  }
+  const added: string[] = [];
+  for (const [idText, address] of Object.entries(stored)) {
+    const id = Number(idText);
+    if (!Number.isSafeInteger(id) || id < 0 || typeof address?.host !== "string" || !Number.isInteger(address.port)) {
+      throw new ConfigError("--data", `${join(directory, learnedPeersFile)}: bad entry ${idText}`);
+    }
+    if (merged.has(id)) continue;
+    merged.set(id, { host: address.host, port: address.port });
+    added.push(`${id}=${address.host}:${address.port}`);
+  }
+  if (added.length > 0) log(`node: peers learned before this start and not in --peers: ${added.join(",")}`);
+  return merged;
 }
