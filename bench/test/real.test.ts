@@ -1,3 +1,4 @@
+import { spawnSync } from "node:child_process";
 import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,7 +26,7 @@ describe("pnpm bench --real", () => {
   let code = -1;
   let result: RealBenchResult;
   beforeAll(async () => {
-    code = await runRealCommand(["--real", "--algo", "solo", "--algo", "raft", "--algo", "etcd", "--seconds", "2", "--clients", "8", "--rounds", "1", "--out", outDir], io);
+    code = await runRealCommand(["--real", "--algo", "solo", "--algo", "raft", "--algo", "etcd", "--seconds", "2", "--clients", "8", "--rounds", "1", "--histories", "--out", outDir], io);
     result = (JSON.parse(readFileSync(join(outDir, "results.json"), "utf8")) as { real: RealBenchResult }).real;
   }, 90_000);
   afterAll(() => rmSync(outDir, { recursive: true, force: true }));
@@ -71,8 +72,20 @@ describe("pnpm bench --real", () => {
     expect(out.join("")).toMatch(/^system +n +runs +ok +failed +indet +ops\/s +p50 ms/);
   });
 
-  it("leaves no cluster directory behind", () => {
-    expect(readdirSync(tmpdir()).filter((name) => name.startsWith("concord-bench-") && !leftoversBefore.has(name))).toEqual([]);
+  it("keeps each run's history with --histories, under the run's own keys", () => {
+    for (const run of result.runs) {
+      const lines = readFileSync(join(outDir, "histories", `round-1-${run.system}.jsonl`), "utf8").trimEnd().split("\n");
+      expect(lines.length, run.system).toBeGreaterThan(run.report?.ops.completed ?? 0);
+      expect(lines.at(-1), run.system).toContain(run.report?.keyPrefix);
+    }
+  });
+
+  it("leaves no cluster process or directory behind", () => {
+    const ours = (name: string): boolean => name.startsWith("concord-bench-") && !leftoversBefore.has(name);
+    expect(readdirSync(tmpdir()).filter(ours)).toEqual([]);
+    // Every node and etcd member names its data directory on its command line.
+    const processes = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout.split("\n");
+    expect(processes.filter((args) => args.split(/[\s/]/).some(ours))).toEqual([]);
   });
 });
 

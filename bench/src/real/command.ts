@@ -5,11 +5,12 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
+import { kvHistoryToJsonl } from "@concord/check";
 import { algorithms } from "@concord/lab";
 import { findOnPath } from "./etcd-cluster.ts";
 import { cliLauncher } from "./launcher.ts";
 import { goalLine, machineLine, realHtmlReport, realMarkdownReport, realSummaryTable } from "./report.ts";
-import { type RealWorkload, etcdSystem, realWorkloadMixes, runRealBench, stopEverything } from "./run-real.ts";
+import { type RealWorkload, etcdSystem, realWorkloadMixes, killEverythingNow, runRealBench } from "./run-real.ts";
 
 /** RealCommandIo is where the command writes: the process's streams, or a test's buffers. */
 export interface RealCommandIo {
@@ -17,7 +18,7 @@ export interface RealCommandIo {
   stderr(text: string): void;
 }
 
-const flagNames = "--real, --algo, --seconds, --clients, --rounds, --workload, --keys, --quick, --no-etcd, --out";
+const flagNames = "--real, --algo, --seconds, --clients, --rounds, --workload, --keys, --quick, --no-etcd, --histories, --out";
 
 /**
  * defaultSystems puts Raft and etcd side by side at the head of each round
@@ -55,6 +56,7 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
         keys: { type: "string" },
         quick: { type: "boolean" },
         "no-etcd": { type: "boolean" },
+        histories: { type: "boolean" },
         out: { type: "string" },
       },
       strict: true,
@@ -81,12 +83,25 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
   const etcdMissingReason = parsed["no-etcd"] === true ? "--no-etcd was given" : "etcd is not on the PATH (install etcd 3.4, e.g. Debian's etcd-server, to compare)";
   const command = ["pnpm bench", ...args].join(" ");
   const startedMs = performance.now();
-  // Ctrl-C stops the clusters running now rather than leaving node and etcd processes behind.
-  const interrupt = (): void => {
-    io.stderr("\nbench: interrupted; stopping the clusters\n");
-    void stopEverything().finally(() => process.exit(130));
+  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
+  const outDir = parsed.out ?? join(repoRoot, "bench", "results", `real-${new Date().toISOString().replace(/[:.]/g, "-")}`);
+  mkdirSync(outDir, { recursive: true });
+  // --histories keeps each run's history as JSON lines, for `concord check` to judge again.
+  const onHistory =
+    parsed.histories === true
+      ? (system: string, round: number, history: Parameters<typeof kvHistoryToJsonl>[0]): void => {
+          mkdirSync(join(outDir, "histories"), { recursive: true });
+          writeFileSync(join(outDir, "histories", `round-${round}-${system}.jsonl`), kvHistoryToJsonl(history));
+        }
+      : undefined;
+  // Ctrl-C (or a kill's SIGTERM) stops the clusters running now rather than leaving node and etcd processes behind.
+  const interrupt = (signal: NodeJS.Signals): void => {
+    io.stderr(`\nbench: ${signal}; killing the clusters and removing their data\n`);
+    killEverythingNow();
+    process.exit(signal === "SIGINT" ? 130 : 143);
   };
   process.once("SIGINT", interrupt);
+  process.once("SIGTERM", interrupt);
   let result;
   try {
     result = await runRealBench({
@@ -99,14 +114,13 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
       etcdPath,
       etcdMissingReason,
       launcher: cliLauncher,
+      onHistory,
       progress: (line) => io.stderr(`${line}\n`),
     });
   } finally {
     process.off("SIGINT", interrupt);
+    process.off("SIGTERM", interrupt);
   }
-  const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "..");
-  const outDir = parsed.out ?? join(repoRoot, "bench", "results", `real-${new Date().toISOString().replace(/[:.]/g, "-")}`);
-  mkdirSync(outDir, { recursive: true });
   writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, real: result }, null, 2) + "\n");
   writeFileSync(join(outDir, "report.md"), realMarkdownReport(result, command));
   writeFileSync(join(outDir, "report.html"), realHtmlReport(result, command));

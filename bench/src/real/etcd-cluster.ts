@@ -67,11 +67,6 @@ export class EtcdCluster {
     return this.members.map((member) => member.clientUrl);
   }
 
-  /** pids are the members' process ids, for a last-resort kill when the bench itself is stopped. */
-  get pids(): number[] {
-    return [...this.processes.values()].flatMap((child) => (child.pid === undefined ? [] : [child.pid]));
-  }
-
   /**
    * leaderUrl asks each member whom it follows, until one says it leads
    * (within `timeoutMs`): the bench's clients talk to the leader, as the
@@ -94,6 +89,11 @@ export class EtcdCluster {
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
     throw new Error(`no etcd member says it leads within ${timeoutMs} ms; log: ${this.logTail.join(" | ")}`);
+  }
+
+  /** killNow SIGKILLs every member, without waiting: for an interrupted bench. */
+  killNow(): void {
+    for (const child of this.processes.values()) child.kill("SIGKILL");
   }
 
   /** stop ends every member with SIGTERM, and with SIGKILL one that is still up after 5 s. */

@@ -35,6 +35,7 @@ export class EtcdTarget implements LoadTarget {
   private readonly client: Etcd3;
   private readonly callTimeoutMs: number;
   private nextClient: NodeId = firstClientId;
+  private closed = false;
 
   constructor(setup: EtcdTargetSetup) {
     this.callTimeoutMs = setup.callTimeoutMs ?? 5_000;
@@ -53,6 +54,11 @@ export class EtcdTarget implements LoadTarget {
 
   /** submit runs one encoded KV command and answers with its encoded result, as a Concord client would. */
   async submit(_clientId: NodeId, command: Uint8Array, readOnly: boolean): Promise<Outcome> {
+    if (this.closed) {
+      // A closed etcd3 client fails every call at once; answering on a later turn keeps a closed-loop driver from spinning.
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      return { kind: "failed", rejection: dropped("the etcd client is closed") };
+    }
     const decoded = decodeCommand(command);
     if (decoded.type === "append") return { kind: "failed", rejection: dropped("etcd has no atomic append") };
     try {
@@ -65,6 +71,7 @@ export class EtcdTarget implements LoadTarget {
 
   /** close ends the gRPC channel. */
   close(): void {
+    this.closed = true;
     this.client.close();
   }
 

@@ -42,6 +42,8 @@ export interface RealBenchSetup {
   /** etcdMissingReason says why etcdPath is undefined, for the report. */
   readonly etcdMissingReason?: string | undefined;
   readonly launcher: NodeLauncher;
+  /** onHistory receives each finished run's recorded history (to keep it as a file, say), before it is dropped from memory. */
+  readonly onHistory?: ((system: string, round: number, history: LoadReport["history"]) => void) | undefined;
   /** tmpRoot is where the clusters' data directories are made (and removed); the OS's temp dir when absent. */
   readonly tmpRoot?: string | undefined;
   readonly progress: (line: string) => void;
@@ -112,12 +114,17 @@ export interface RealBenchResult {
 const goalThroughputRatioMin = 3;
 const goalP99RatioMax = 1;
 
-/** liveCleanups are the clusters running now, so that an interrupted bench can still stop them. */
-const liveCleanups = new Set<() => Promise<void>>();
+/** liveRuns are the runs under way, each with a synchronous way to end it, so that an interrupted bench still leaves nothing behind. */
+const liveRuns = new Set<() => void>();
 
-/** stopEverything stops every cluster the bench has running (for SIGINT); each cleanup also runs on its own when its run ends. */
-export async function stopEverything(): Promise<void> {
-  await Promise.all([...liveCleanups].map((cleanup) => cleanup()));
+/**
+ * killEverythingNow SIGKILLs every process of the clusters running now and
+ * removes their directories, synchronously: an interrupt cannot wait for an
+ * orderly stop, since the load's clients may keep the event loop busy (a
+ * closed client answers at once), and the runs' data is thrown away anyway.
+ */
+export function killEverythingNow(): void {
+  for (const kill of [...liveRuns]) kill();
 }
 
 /** nodesFor is how many processes a system's cluster has: one for the baseline, enough for f = 1 otherwise (PBFT 4), three etcd members. */
@@ -197,20 +204,18 @@ async function runOnce(system: string, round: number, setup: RealBenchSetup, pro
   const nodes = nodesFor(system);
   const dataDir = mkdtempSync(join(setup.tmpRoot ?? tmpdir(), `concord-bench-${system}-`));
   const startedMs = performance.now();
-  let started: { target: LoadTarget; semantics: "kv" | "write-once"; stop: () => Promise<void> } | undefined;
-  const cleanup = async (): Promise<void> => {
-    liveCleanups.delete(cleanup);
-    await started?.stop();
-    started = undefined;
-    rmSync(dataDir, { recursive: true, force: true });
+  let started: StartedSystem | undefined;
+  const killNow = (): void => {
+    started?.killNow();
+    removeDirectory(dataDir);
   };
-  liveCleanups.add(cleanup);
+  liveRuns.add(killNow);
   try {
     started = system === etcdSystem ? await startEtcd(setup.etcdPath as string, dataDir) : await startConcord(system, nodes, dataDir, setup.launcher);
     await waitUntilServing(started.target, 30_000);
     const startupMs = Math.round(performance.now() - startedMs);
     const driverCpu = new DriverCpu();
-    const { history: _history, ...report } = await runLoad(started.target, {
+    const { history, ...report } = await runLoad(started.target, {
       clients: setup.clients,
       seconds: setup.seconds,
       keys: setup.keys,
@@ -221,16 +226,36 @@ async function runOnce(system: string, round: number, setup: RealBenchSetup, pro
         progress(`${(tally.elapsedMs / 1000).toFixed(0)}/${setup.seconds} s: ${tally.completed} ok, ${tally.failed} failed, ${tally.indeterminate} indeterminate`);
       },
     });
+    setup.onHistory?.(system, round, history);
     return { system, nodes, round, startupMs, driverCpuUsPerOp: driverCpu.usPerOp(), report, error: undefined };
   } catch (error) {
     return { system, nodes, round, startupMs: Math.round(performance.now() - startedMs), driverCpuUsPerOp: undefined, report: undefined, error: (error as Error).message.slice(0, 2_000) };
   } finally {
-    await cleanup();
+    await started?.stop();
+    liveRuns.delete(killNow);
+    removeDirectory(dataDir);
+  }
+}
+
+/** StartedSystem is a running cluster with its client: stopped in order after a run, killed at once on an interrupt. */
+interface StartedSystem {
+  readonly target: LoadTarget;
+  readonly semantics: "kv" | "write-once";
+  stop(): Promise<void>;
+  killNow(): void;
+}
+
+/** removeDirectory deletes a run's data, once more if a dying process wrote into it meanwhile. */
+function removeDirectory(dataDir: string): void {
+  try {
+    rmSync(dataDir, { recursive: true, force: true });
+  } catch {
+    rmSync(dataDir, { recursive: true, force: true, maxRetries: 3 });
   }
 }
 
 /** startConcord starts `nodes` `concord node` processes of `algo` (fsync on, the default) and a client host on them. */
-async function startConcord(algo: string, nodes: number, dataDir: string, launcher: NodeLauncher): Promise<{ target: LoadTarget; semantics: "kv" | "write-once"; stop: () => Promise<void> }> {
+async function startConcord(algo: string, nodes: number, dataDir: string, launcher: NodeLauncher): Promise<StartedSystem> {
   const algorithm = findAlgorithm(algo);
   if (algorithm === undefined) throw new Error(`no algorithm ${algo}`);
   const logTail: string[] = [];
@@ -253,6 +278,10 @@ async function startConcord(algo: string, nodes: number, dataDir: string, launch
         await host.close();
         await cluster.stop();
       },
+      // LocalCluster.kill sends its signal before its first await.
+      killNow: () => {
+        for (const id of cluster.peers.keys()) void cluster.kill(id, "SIGKILL");
+      },
     };
   } catch (error) {
     await cluster.stop();
@@ -261,7 +290,7 @@ async function startConcord(algo: string, nodes: number, dataDir: string, launch
 }
 
 /** startEtcd starts a three-member etcd cluster and a client on its leader. */
-async function startEtcd(etcdPath: string, dataDir: string): Promise<{ target: LoadTarget; semantics: "kv"; stop: () => Promise<void> }> {
+async function startEtcd(etcdPath: string, dataDir: string): Promise<StartedSystem> {
   const cluster = await EtcdCluster.start({ etcdPath, members: nodesFor(etcdSystem), dataDir });
   try {
     const target = new EtcdTarget({ hosts: [await cluster.leaderUrl()] });
@@ -272,6 +301,7 @@ async function startEtcd(etcdPath: string, dataDir: string): Promise<{ target: L
         target.close();
         await cluster.stop();
       },
+      killNow: () => cluster.killNow(),
     };
   } catch (error) {
     await cluster.stop();
