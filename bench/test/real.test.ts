@@ -1,10 +1,11 @@
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findOnPath } from "../src/real/etcd-cluster.ts";
 import { runRealCommand } from "../src/real/command.ts";
+import { summarizeProfile } from "../src/real/profile.ts";
 import { type RealBenchResult, type RealRun, summarize } from "../src/real/run-real.ts";
 
 function capture(): { io: { stdout(text: string): void; stderr(text: string): void }; out: string[]; err: string[] } {
@@ -144,5 +145,36 @@ describe("the real bench's summary", () => {
     expect(summarize("raft", [run("raft", 1, 10, 1), run("raft", 2, 10, 1, false), run("raft", 3, 10, 1, null)]).linearizable).toBe(false);
     const withFailure = summarize("raft", [run("raft", 1, 10, 1), failed]);
     expect(withFailure).toMatchObject({ rounds: 2, failedRuns: 1, linearizable: true });
+  });
+});
+
+describe("the real bench's profile summary", () => {
+  it("leaves out start-up and idle samples, and folds self time by function and by area", () => {
+    const dir = mkdtempSync(join(tmpdir(), "concord-profile-test-"));
+    try {
+      const frame = (id: number, functionName: string, url: string) => ({ id, callFrame: { functionName, url, lineNumber: 9, scriptId: "1", columnNumber: 0 }, hitCount: 0 });
+      const profile = {
+        nodes: [frame(1, "(root)", ""), frame(2, "(idle)", ""), frame(3, "compile", "node:internal/modules/esm/utils"), frame(4, "step", `file://${dir}/packages/raft/src/raft.ts`), frame(5, "fdatasync", "")],
+        startTime: 0,
+        endTime: 100_000,
+        // 10 ms of start-up compiling, then 30 ms idle, 45 ms in Raft's step, 15 ms in fdatasync.
+        samples: [3, 2, 4, 5],
+        timeDeltas: [10_000, 30_000, 45_000, 15_000],
+      };
+      writeFileSync(join(dir, "node.cpuprofile"), JSON.stringify(profile));
+      const summary = summarizeProfile(join(dir, "node.cpuprofile"), { skipMs: 10, fileRoot: dir, sourceRoot: dir });
+      expect(summary).toMatchObject({ file: "node.cpuprofile", busyMs: 60, wallMs: 90 });
+      expect(summary.top).toEqual([
+        { function: "step", where: "packages/raft/src/raft.ts:10", percent: 75 },
+        { function: "fdatasync", where: "", percent: 25 },
+      ]);
+      expect(summary.byArea).toEqual([
+        { area: "@concord/raft", percent: 75 },
+        { area: "(fdatasync)", percent: 25 },
+      ]);
+      expect(summarizeProfile(join(dir, "node.cpuprofile"), { skipMs: 0, fileRoot: dir, sourceRoot: dir }).busyMs).toBe(70);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -18,7 +18,7 @@ export interface RealCommandIo {
   stderr(text: string): void;
 }
 
-const flagNames = "--real, --algo, --seconds, --clients, --rounds, --workload, --keys, --quick, --no-etcd, --histories, --out";
+const flagNames = "--real, --algo, --seconds, --clients, --rounds, --workload, --keys, --quick, --no-etcd, --histories, --profile, --out";
 
 /**
  * defaultSystems puts Raft and etcd side by side at the head of each round
@@ -57,6 +57,7 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
         quick: { type: "boolean" },
         "no-etcd": { type: "boolean" },
         histories: { type: "boolean" },
+        profile: { type: "boolean" },
         out: { type: "string" },
       },
       strict: true,
@@ -115,6 +116,7 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
       etcdMissingReason,
       launcher: cliLauncher,
       onHistory,
+      profileDir: parsed.profile === true ? join(outDir, "profiles") : undefined,
       progress: (line) => io.stderr(`${line}\n`),
     });
   } finally {

@@ -105,9 +105,27 @@ export function realMarkdownReport(result: RealBenchResult, command: string): st
     realRunsTable(result).trimEnd(),
     "```",
     "",
+    ...(profileLines(result).length > 0
+      ? ["### Where the nodes spend their time", "", "The busiest node of each profiled run (`--profile`: `node --cpu-prof` on every node), from the first read served on, its self time by area and its hottest functions, as shares of its busy time (a synchronous system call such as fdatasync counts as busy: the thread waits in it):", "", "```", ...profileLines(result), "```", ""]
+      : []),
     "How to read it: `ok`, `failed` and `indet` count the load's operations over every round (failed: certainly not applied; indeterminate: the client gave up, so it may have been); `ops/s` is completed operations per second; the latencies are those of completed operations; `start s` is how long the cluster took to start and serve a first read, which the figures leave out; `driver us/op` is the CPU time the load driver's own process spent per completed operation (its clients and the system's client library: Concord's TCP client or etcd3 over gRPC), which the machine's cores also had to give.",
     "",
   ].join("\n");
+}
+
+/** profileLines renders, for each run profiled, where its busiest node spent its time. */
+export function profileLines(result: RealBenchResult): string[] {
+  const lines: string[] = [];
+  for (const run of result.runs) {
+    if (run.profile === undefined) continue;
+    const profile = run.profile;
+    lines.push(
+      `round ${run.round} ${run.system}: busiest node ${profile.busyMs} ms busy of ${profile.wallMs} ms sampled (${profile.file})`,
+      `  by area: ${profile.byArea.map((entry) => `${entry.area} ${entry.percent}%`).join(", ")}`,
+      ...profile.top.map((entry) => `  ${entry.percent.toFixed(1).padStart(5)}%  ${entry.function}  ${entry.where}`),
+    );
+  }
+  return lines;
 }
 
 /** realHtmlReport renders report.html for `pnpm bench --real`: the same section, with throughput and p99 charts. */
@@ -116,6 +134,6 @@ export function realHtmlReport(result: RealBenchResult, command: string): string
   const charts =
     barChart("Throughput (median over rounds)", "ops/s", result.summaries.map((summary) => ({ label: label(summary.system, summary.nodes), value: summary.throughputOpsPerSec }))) +
     barChart("p99 latency (median over rounds)", "ms", result.summaries.map((summary) => ({ label: label(summary.system, summary.nodes), value: summary.latencyMs.p99 })));
-  const text = [realSummaryTable(result), ...skippedLines(result), "", realRunsTable(result)].join("\n");
+  const text = [realSummaryTable(result), ...skippedLines(result), "", realRunsTable(result), "", ...profileLines(result)].join("\n");
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Concord benchmark report: real clusters</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}pre{font-size:11px;overflow-x:auto;background:#f6f6f6;padding:1em}figure{margin:1em 0}</style></head><body><h1>Concord benchmark report</h1><h2>Real clusters</h2><p>Produced by <code>${escapeHtml(command)}</code>: ${result.setup.clients} closed-loop clients for ${result.setup.seconds} s per run, the <code>${result.setup.workload}</code> workload, ${result.setup.rounds} interleaved round(s), fsync on, every history checked for linearizability.</p><p>Machine: ${escapeHtml(machineLine(result))}.</p><p>${escapeHtml(goalLine(result))}</p><pre>${escapeHtml(text)}</pre>${charts}</body></html>\n`;
 }

@@ -5,11 +5,16 @@
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { Workload } from "@concord/sim";
 import { encodeCommand } from "@concord/kv";
 import { LocalCluster, type LoadReport, type LoadTarget, type NodeLauncher, connectCluster, findAlgorithm, isBaseline, runLoad } from "@concord/lab";
 import { EtcdCluster, etcdVersion } from "./etcd-cluster.ts";
 import { EtcdTarget } from "./etcd-target.ts";
+import { type ProfileSummary, busiestProfile } from "./profile.ts";
+
+/** repoRoot shortens the source paths that profiles name. */
+const repoRoot = fileURLToPath(new URL("../../..", import.meta.url));
 
 /** etcdSystem is the name the bench gives the etcd cluster among the algorithms. */
 export const etcdSystem = "etcd";
@@ -42,6 +47,13 @@ export interface RealBenchSetup {
   /** etcdMissingReason says why etcdPath is undefined, for the report. */
   readonly etcdMissingReason?: string | undefined;
   readonly launcher: NodeLauncher;
+  /**
+   * profileDir: when set, every Concord node runs under `node --cpu-prof`,
+   * writing its profile to `<profileDir>/round-<r>-<system>/` when it exits,
+   * and each run's summary names the busiest node's hottest functions (the
+   * launcher's command must be node). etcd is not profiled.
+   */
+  readonly profileDir?: string | undefined;
   /** onHistory receives each finished run's recorded history (to keep it as a file, say), before it is dropped from memory. */
   readonly onHistory?: ((system: string, round: number, history: LoadReport["history"]) => void) | undefined;
   /** tmpRoot is where the clusters' data directories are made (and removed); the OS's temp dir when absent. */
@@ -79,6 +91,8 @@ export interface RealRun {
    */
   readonly driverCpuUsPerOp: number | undefined;
   readonly report: Omit<LoadReport, "history"> | undefined;
+  /** profile is the busiest node's CPU profile, folded, with --profile. */
+  readonly profile?: ProfileSummary | undefined;
   readonly error: string | undefined;
 }
 
@@ -211,7 +225,11 @@ async function runOnce(system: string, round: number, setup: RealBenchSetup, pro
   };
   liveRuns.add(killNow);
   try {
-    started = system === etcdSystem ? await startEtcd(setup.etcdPath as string, dataDir) : await startConcord(system, nodes, dataDir, setup.launcher);
+    const profileDir = setup.profileDir === undefined || system === etcdSystem ? undefined : join(setup.profileDir, `round-${round}-${system}`);
+    // A rerun into the same output directory must not read an earlier run's profiles.
+    if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true });
+    const launcher = profileDir === undefined ? setup.launcher : profiled(setup.launcher, profileDir);
+    started = system === etcdSystem ? await startEtcd(setup.etcdPath as string, dataDir) : await startConcord(system, nodes, dataDir, launcher);
     await waitUntilServing(started.target, 30_000);
     const startupMs = Math.round(performance.now() - startedMs);
     const driverCpu = new DriverCpu();
@@ -227,7 +245,11 @@ async function runOnce(system: string, round: number, setup: RealBenchSetup, pro
       },
     });
     setup.onHistory?.(system, round, history);
-    return { system, nodes, round, startupMs, driverCpuUsPerOp: driverCpu.usPerOp(), report, error: undefined };
+    // The nodes write their profiles as they exit, so the cluster stops before they are read.
+    await started.stop();
+    started = undefined;
+    const profile = profileDir === undefined ? undefined : busiestProfile(profileDir, { skipMs: startupMs, fileRoot: setup.profileDir as string, sourceRoot: repoRoot });
+    return { system, nodes, round, startupMs, driverCpuUsPerOp: driverCpu.usPerOp(), report, profile, error: undefined };
   } catch (error) {
     return { system, nodes, round, startupMs: Math.round(performance.now() - startedMs), driverCpuUsPerOp: undefined, report: undefined, error: (error as Error).message.slice(0, 2_000) };
   } finally {
@@ -243,6 +265,14 @@ interface StartedSystem {
   readonly semantics: "kv" | "write-once";
   stop(): Promise<void>;
   killNow(): void;
+}
+
+/** profiled runs a node launcher's processes under V8's CPU profiler, writing into `dir`. */
+function profiled(launcher: NodeLauncher, dir: string): NodeLauncher {
+  return (flags) => {
+    const base = launcher(flags);
+    return { command: base.command, args: ["--cpu-prof", "--cpu-prof-dir", dir, ...base.args] };
+  };
 }
 
 /** removeDirectory deletes a run's data, once more if a dying process wrote into it meanwhile. */
