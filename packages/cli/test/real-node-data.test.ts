@@ -5,8 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { encodeCommand } from "@concord/kv";
-import { findAlgorithm, freePorts, startRealNode } from "@concord/lab";
-import { ClientHost, ClusterCrypto, ClusterKeys, TcpTransport } from "@concord/net";
+import { connectCluster, findAlgorithm, freePorts, startRealNode } from "@concord/lab";
 import { runCli } from "../src/cli.ts";
 
 // What `concord node` does with its data directory when it is not what it
@@ -30,19 +29,17 @@ async function writeSomeRecords(dataDir: string, count: number): Promise<number>
   const [port] = await freePorts("127.0.0.1", 1);
   const listen = { host: "127.0.0.1", port: port as number };
   const node = await startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: () => {} });
-  const keys = new ClusterKeys(secret);
-  const clients = await ClientHost.start({
-    algorithm: algorithm as NonNullable<typeof algorithm>,
-    replicas: [0],
-    crypto: (id) => new ClusterCrypto(id, keys),
-    options: {},
-    connect: async (sink) => TcpTransport.dialer({ protocol: "solo", peers: new Map([[0, listen]]), onFrame: sink }),
-  });
+  const clients = await soloClients(listen);
   const client = clients.newClient();
   for (let i = 0; i < count; i++) expect((await clients.submit(client, encodeCommand({ type: "put", key: `k${i}`, value: new TextEncoder().encode(`value-${i}`) }), false)).kind).toBe("ok");
   await clients.close();
   await node.stop();
   return port as number;
+}
+
+/** soloClients connects a client host to the one-node solo cluster at `listen`. */
+function soloClients(listen: { host: string; port: number }): ReturnType<typeof connectCluster> {
+  return connectCluster({ algorithm: algorithm as NonNullable<typeof algorithm>, cluster: new Map([[0, listen]]), options: {}, secret });
 }
 
 function segmentsOf(dataDir: string): string[] {
@@ -141,14 +138,7 @@ describe("concord node and the addresses it learns", () => {
     const listen = { host: "127.0.0.1", port: port as number };
     const start = (log: string[]) => startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: (line) => log.push(line) });
     const first = await start([]);
-    const keys = new ClusterKeys(secret);
-    const clients = await ClientHost.start({
-      algorithm: algorithm as NonNullable<typeof algorithm>,
-      replicas: [0],
-      crypto: (id) => new ClusterCrypto(id, keys),
-      options: {},
-      connect: async (sink) => TcpTransport.dialer({ protocol: "solo", peers: new Map([[0, listen]]), onFrame: sink }),
-    });
+    const clients = await soloClients(listen);
     const answer = await clients.admin(0, { op: "peers", peers: { "0": `127.0.0.1:${port}`, "1": `127.0.0.1:${otherPort}` } }, 2_000);
     await clients.close();
     expect(answer.ok).toBe(true);
@@ -182,14 +172,7 @@ describe("concord node and bad bytes on its port", () => {
         });
         expect(closed).toBe(true);
       }
-      const keys = new ClusterKeys(secret);
-      const clients = await ClientHost.start({
-        algorithm: algorithm as NonNullable<typeof algorithm>,
-        replicas: [0],
-        crypto: (id) => new ClusterCrypto(id, keys),
-        options: {},
-        connect: async (sink) => TcpTransport.dialer({ protocol: "solo", peers: new Map([[0, listen]]), onFrame: sink }),
-      });
+      const clients = await soloClients(listen);
       const client = clients.newClient();
       expect((await clients.submit(client, encodeCommand({ type: "put", key: "after", value: new Uint8Array([1]) }), false)).kind).toBe("ok");
       await clients.close();
