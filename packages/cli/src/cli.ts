@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { checkRun } from "@concord/lab";
 import { runCheckCommand } from "./commands/check.ts";
 import { runExploreCommand } from "./commands/explore.ts";
@@ -8,7 +9,7 @@ import { runKvCommand } from "./commands/kv.ts";
 import { runMemberCommand } from "./commands/member.ts";
 import { runLoadCommand } from "./commands/load.ts";
 import { runClusterCommand } from "./commands/cluster.ts";
-import { type CommandIo, UsageError } from "./io.ts";
+import { type CommandIo, UsageError, usageExit } from "./io.ts";
 
 const commands = ["sim", "swarm", "check", "explore", "node", "kv", "member", "load", "cluster"] as const;
 
@@ -24,7 +25,15 @@ commands:
   kv      get, put, append, cas or delete one key on a running cluster, or print its status
   member  add or remove a replica of a running Raft or Multi-Paxos cluster
   load    put KV load on a running cluster and check the history (concord load --help)
+
+concord --version prints the version of this command.
 `;
+
+/** cliVersion is the version in @concord/cli's package.json, one folder above this file both in src/ and in the built dist/. */
+function cliVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL("../package.json", import.meta.url), "utf8")) as { version: string };
+  return manifest.version;
+}
 
 /**
  * runCli runs one `concord` invocation and returns its exit code; a usage
@@ -55,6 +64,9 @@ export function runCli(args: readonly string[], io: CommandIo): number | Promise
         return runLoadCommand(rest, io).catch((error: unknown) => usageExit(error, io));
       case "cluster":
         return runClusterCommand(rest, io).catch((error: unknown) => usageExit(error, io));
+      case "--version":
+        io.stdout(`${cliVersion()}\n`);
+        return 0;
       case undefined:
       case "help":
       case "--help":
@@ -66,13 +78,4 @@ export function runCli(args: readonly string[], io: CommandIo): number | Promise
   } catch (error) {
     return usageExit(error, io);
   }
-}
-
-/** usageExit prints a usage error on one line and returns exit code 2; any other error is a bug and is thrown on. */
-function usageExit(error: unknown, io: CommandIo): number {
-  if (error instanceof UsageError) {
-    io.stderr(`concord: ${error.message}\n`);
-    return 2;
-  }
-  throw error;
 }

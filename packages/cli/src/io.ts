@@ -12,3 +12,12 @@ export interface CommandIo {
 export class UsageError extends Error {
   override readonly name = "UsageError";
 }
+
+/** usageExit prints a usage error on one line and returns exit code 2; any other error is a bug and is thrown on. */
+export function usageExit(error: unknown, io: CommandIo): number {
+  if (error instanceof UsageError) {
+    io.stderr(`concord: ${error.message}\n`);
+    return 2;
+  }
+  throw error;
+}

@@ -2,13 +2,14 @@ import { Worker } from "node:worker_threads";
 import { type SeedOutcome, type SeedTask, seedFailure } from "./swarm-seed.ts";
 
 /**
- * workerBootstrap starts a worker thread on swarm-worker.ts. Concord runs its
- * TypeScript through tsx with no build step, and on Node 20 a worker does not
- * inherit the tsx loader of its parent (neither through `execArgv` nor
- * `--import`), so the worker first loads tsx's API and imports the worker
- * module through it.
+ * workerBootstrap is the code a swarm worker thread starts with. Built, it
+ * imports swarm-worker.js. From the sources Concord runs its TypeScript
+ * through tsx with no build step, and on Node 20 a worker does not inherit the
+ * tsx loader of its parent (neither through `execArgv` nor `--import`), so the
+ * worker first loads tsx's API and imports swarm-worker.ts through it.
  */
 function workerBootstrap(): string {
+  if (!import.meta.url.endsWith(".ts")) return `import(${JSON.stringify(new URL("./swarm-worker.js", import.meta.url).href)});`;
   const tsxApi = import.meta.resolve("tsx/esm/api");
   const entry = new URL("./swarm-worker.ts", import.meta.url).href;
   return `import(${JSON.stringify(tsxApi)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}));`;

@@ -19,10 +19,14 @@ const usage =
   "it (for concord kv, load and member), prefixes each node's log lines with its id, and stops them\n" +
   "all on Ctrl-C. Starting again on the same --data resumes the cluster from its disks.";
 
-/** nodeLauncher runs `concord node` the way this process runs: node with the same loader flags (tsx) and this CLI's main. */
+/**
+ * nodeLauncher runs `concord node` the way this process runs: node with the
+ * same loader flags (tsx, for the sources) and this CLI's main, main.ts beside
+ * the sources or main.js in the build.
+ */
 export const nodeLauncher: NodeLauncher = (nodeFlags) => ({
   command: process.execPath,
-  args: [...process.execArgv, fileURLToPath(new URL("../main.ts", import.meta.url)), ...nodeFlags],
+  args: [...process.execArgv, fileURLToPath(new URL(import.meta.url.endsWith(".ts") ? "../main.ts" : "../main.js", import.meta.url)), ...nodeFlags],
 });
 
 /** runClusterCommand runs a local cluster until SIGINT or SIGTERM. */
