@@ -1,0 +1,133 @@
+// The packages as a user outside this repository gets them (issue 13): `pnpm build`, `pnpm pack`
+// every public package, install the tarballs with npm into a fresh project that is no workspace, and
+// use them there with plain `node` (no tsx, no source condition): the README's replicated counter,
+// the `concord` binary's sim and check, and a TypeScript file importing every package under strict.
+// Dependencies such as zod and protobufjs come from npm's cache, or its registry on a fresh machine.
+import { execFileSync } from "node:child_process";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { publicPackageDirs } from "../public-packages.ts";
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+const packageDirs = publicPackageDirs(repoRoot);
+
+/** PackageManifest is the part of a package.json this test reads. */
+interface PackageManifest {
+  readonly name: string;
+  readonly version: string;
+  readonly exports: Readonly<Record<string, unknown>>;
+}
+
+/** manifestOf reads a public package's package.json. */
+function manifestOf(dir: string): PackageManifest {
+  return JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as PackageManifest;
+}
+
+/**
+ * plainEnv is this process's environment without what would make a child
+ * anything but plain Node and plain npm: NODE_OPTIONS (a loader) and the
+ * npm_* settings pnpm passes its scripts.
+ */
+function plainEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== "NODE_OPTIONS" && !key.toLowerCase().startsWith("npm_")));
+}
+
+/** run runs a command to completion and returns its stdout; a non-zero exit fails with its output. */
+function run(command: string, args: readonly string[], cwd: string): string {
+  return execFileSync(command, args, { cwd, env: plainEnv(), encoding: "utf8", maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/** importsFile is a TypeScript file that imports every entry point of every public package and uses a type from one. */
+function importsFile(): string {
+  const lines = ['import { raft } from "@concord/raft";', 'import { ClusterCrypto } from "@concord/net";'];
+  packageDirs.forEach((dir, index) => {
+    const { name, exports } = manifestOf(dir);
+    for (const entry of Object.keys(exports)) lines.push(`import * as entry${index}_${entry === "." ? "index" : entry.slice(2)} from "${name}${entry.slice(1)}";`);
+  });
+  const names = lines.slice(2).map((line) => /import \* as (\w+)/.exec(line)?.[1]);
+  lines.push(`export const entries: readonly object[] = [${names.join(", ")}];`);
+  lines.push("export const algorithmName: string = raft.name;");
+  lines.push("export const cryptoClass: typeof ClusterCrypto = ClusterCrypto;");
+  // The declarations are real types, not `any`: a wrong use must be an error.
+  lines.push("// @ts-expect-error raft.name is a string");
+  lines.push("export const wrong: number = raft.name;");
+  return `${lines.join("\n")}\n`;
+}
+
+const tsconfig = {
+  compilerOptions: {
+    strict: true,
+    target: "ES2022",
+    lib: ["ES2023"],
+    module: "NodeNext",
+    moduleResolution: "NodeNext",
+    outDir: "out",
+    rootDir: ".",
+    // Type-check the packages' declarations too, not only this project's files.
+    skipLibCheck: false,
+    types: ["node"],
+    typeRoots: [join(repoRoot, "node_modules/@types")],
+  },
+  files: ["imports.ts", "replicated-counter.ts"],
+};
+
+let consumer = "";
+
+beforeAll(() => {
+  run("pnpm", ["build"], repoRoot);
+  consumer = mkdtempSync(join(tmpdir(), "concord-packaging-"));
+  const tarballDir = join(consumer, "tarballs");
+  const tarballs = packageDirs.map((dir) => {
+    const printed = run("pnpm", ["pack", "--pack-destination", tarballDir], dir).trim().split("\n");
+    return printed[printed.length - 1]!.trim();
+  });
+  writeFileSync(join(consumer, "package.json"), `${JSON.stringify({ name: "concord-consumer", private: true, type: "module" }, null, 2)}\n`);
+  run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", ...tarballs], consumer);
+}, 600_000);
+
+afterAll(() => {
+  if (consumer !== "") rmSync(consumer, { recursive: true, force: true });
+});
+
+describe("the packed packages, installed with npm outside the workspace", () => {
+  test("ship their built files, declarations and licence, and no tests", () => {
+    for (const dir of packageDirs) {
+      const { name } = manifestOf(dir);
+      const installed = join(consumer, "node_modules", name);
+      const manifest = manifestOf(installed);
+      for (const [entry, target] of Object.entries(manifest.exports)) {
+        expect(target, `${name} exports ${entry} as built JavaScript with declarations`).toEqual({
+          types: expect.stringMatching(/^\.\/dist\/.*\.d\.ts$/),
+          import: expect.stringMatching(/^\.\/dist\/.*\.js$/),
+        });
+      }
+      const listed = run("tar", ["tzf", join(consumer, "tarballs", `${name.slice(1).replace("/", "-")}-${manifest.version}.tgz`)], consumer).split("\n");
+      expect(listed, `${name}'s tarball`).toContain("package/LICENSE");
+      expect(listed.filter((path) => path.startsWith("package/test/") || path.endsWith(".tsbuildinfo")), `${name}'s tarball ships no tests or build state`).toEqual([]);
+    }
+  });
+
+  test("type-check, under strict, a file importing every public package and the README's example", () => {
+    writeFileSync(join(consumer, "imports.ts"), importsFile());
+    copyFileSync(join(repoRoot, "examples/replicated-counter.ts"), join(consumer, "replicated-counter.ts"));
+    writeFileSync(join(consumer, "tsconfig.json"), `${JSON.stringify(tsconfig, null, 2)}\n`);
+    run(process.execPath, [join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], consumer);
+    // The compiled example runs on plain node: three Raft replicas replicate three additions.
+    const output = run(process.execPath, [join("out", "replicated-counter.js")], consumer);
+    expect(output).toMatch(/^replica \d leads term \d+$/m);
+    expect(output).toContain("total is now 42");
+  });
+
+  test("run the concord binary on plain node: --version, a simulation, and a check of its history", () => {
+    const concord = join(consumer, "node_modules/.bin/concord");
+    expect(run(concord, ["--version"], consumer).trim()).toBe(manifestOf(join(repoRoot, "packages/cli")).version);
+    const report = JSON.parse(run(concord, ["sim", "--algo", "raft", "--scenario", "steady", "--seed", "1", "--ops", "30", "--history", "run.jsonl", "--json"], consumer)) as {
+      ops: { completed: number };
+    };
+    expect(report.ops.completed).toBe(30);
+    expect(run(concord, ["check", "--model", "kv", "run.jsonl"], consumer).trim()).toBe("linearizable");
+  });
+});
