@@ -119,14 +119,16 @@ export function independent(a: Footprint, b: Footprint): boolean {
 }
 
 /**
- * Sleeper is one action asleep: its footprint, and the writes it made where
- * it was taken (an action stays asleep only while nothing touches its node,
- * so it would write the same again: its crash points, which are never
- * asleep, are found from these without running it).
+ * Sleeper is one action asleep: its footprint, the writes it made where it
+ * was taken (an action stays asleep only while nothing touches its node, so
+ * it would write the same again: its crash points, which are never asleep,
+ * are found from these without running it), and how many messages it adds
+ * to the network, net of the one it takes (for the in-flight bound).
  */
 export interface Sleeper {
   readonly footprint: Footprint;
   readonly durableReadies: readonly { readonly records: number; readonly snapshot: boolean }[];
+  readonly addedMessages: number;
 }
 
 /** SleepSet is the set of actions a state need not take (Godefroid's sleep sets), by actionId. */
@@ -135,10 +137,26 @@ export type SleepSet = ReadonlyMap<string, Sleeper>;
 /** emptySleepSet is the sleep set of the initial state. */
 export const emptySleepSet: SleepSet = new Map();
 
-/** sleepAfter is the sleep set of the state `action` leads to: every sleeping or earlier-explored action independent of it. */
-export function sleepAfter(carried: Iterable<readonly [string, Sleeper]>, taken: Footprint): Map<string, Sleeper> {
+/**
+ * sleepAfter is the sleep set of the state `action` leads to: every sleeping
+ * or earlier-explored action independent of it, and, under an in-flight
+ * bound, only those whose messages would still fit in that state.
+ *
+ * Why the bound matters: the state an asleep action b would reach from here
+ * is reached by another path on which b was taken earlier, so every state of
+ * that path holds b's messages sooner: it is this path's state plus what b
+ * adds. If one of those passes `inflightMessagesMax`, the search does not
+ * expand it, and the state at the end of the other path is never reached.
+ * So b stays asleep only while each state of this path, with b's messages
+ * added, fits the bound (an action that adds no more than it takes fits
+ * wherever this path does). Measured without this rule: Paxos with 2
+ * clients, depth 9, in-flight bound 3, lost 87 of 373 states.
+ */
+export function sleepAfter(carried: Iterable<readonly [string, Sleeper]>, taken: Footprint, inFlight: number, inflightMessagesMax: number): Map<string, Sleeper> {
   const next = new Map<string, Sleeper>();
-  for (const [id, sleeper] of carried) if (independent(sleeper.footprint, taken)) next.set(id, sleeper);
+  for (const [id, sleeper] of carried) {
+    if (independent(sleeper.footprint, taken) && inFlight + sleeper.addedMessages <= inflightMessagesMax) next.set(id, sleeper);
+  }
   return next;
 }
 

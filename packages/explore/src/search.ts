@@ -320,8 +320,10 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
         if (!outcome.effect) continue;
         durableReadies = outcome.durableReadies;
         const print = footprint(action, setup.ordered);
-        candidates.push({ world: next, action, sleep: por ? sleepAfter([...sleep, ...taken], print) : emptySleepSet });
-        if (por && carriable(world, next)) taken.push([id, { footprint: print, durableReadies }]);
+        const inFlight = next.inFlight().length;
+        candidates.push({ world: next, action, sleep: por ? sleepAfter([...sleep, ...taken], print, inFlight, bounds.inflightMessagesMax) : emptySleepSet });
+        // An action whose own state the bound cuts covers nothing from there: it may not sleep in its siblings' states.
+        if (por && inFlight <= bounds.inflightMessagesMax) taken.push([id, { footprint: print, durableReadies, addedMessages: inFlight - world.inFlight().length }]);
       }
       if (crashable && durableReadies.length > 0) {
         if (crashesLeft) {
@@ -374,19 +376,6 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
 
   function note(world: World): void {
     for (const entry of sometimes) if (entry.depth === undefined && entry.property.holds(world)) entry.depth = world.depth;
-  }
-
-  /**
-   * carriable tells whether the action from `before` to `after` may sleep in
-   * its siblings' states. Taking an action asleep earlier on another path
-   * moves it ahead of actions it commutes with; the states between then
-   * hold its messages sooner, so when it adds messages the in-flight bound
-   * could cut that path where it did not cut this one. An action that adds
-   * no more messages than it takes is carried always; one that adds more
-   * only when no in-flight bound is set.
-   */
-  function carriable(before: World, after: World): boolean {
-    return after.inFlight().length <= before.inFlight().length || bounds.inflightMessagesMax === Number.POSITIVE_INFINITY;
   }
 }
 

@@ -137,8 +137,8 @@ describe("the partial-order reduction loses no state", () => {
     expectSameReach(worldSetup(paxos, { nodes: 3, clients: 2, ops: 1 }), { ...noTimeouts, depthMax: 9, inflightMessagesMax: Number.POSITIVE_INFINITY }, "bfs");
   });
 
-  it("single-decree Paxos, two clients, in-flight bound 3, and with one crash (an action that adds messages may sleep only without an in-flight bound)", () => {
-    // Measured: letting every action sleep under this bound loses 87 of 373 states.
+  it("single-decree Paxos, two clients, in-flight bound 3, and with one crash (an action sleeps only while its messages would fit the bound)", () => {
+    // Measured: letting every action sleep under this bound loses 87 of 373 states; checking only where it was taken, 57.
     const setup = worldSetup(paxos, { nodes: 3, clients: 2, ops: 1 });
     expectSameReach(setup, { ...noTimeouts, depthMax: 9, inflightMessagesMax: 3 }, "bfs");
     expectSameReach(setup, { ...noTimeouts, depthMax: 8, crashesMax: 1, inflightMessagesMax: 4 }, "bfs");
