@@ -3,42 +3,17 @@
 // use them there with plain `node` (no tsx, no source condition): the README's replicated counter,
 // the `concord` binary's sim and check, and a TypeScript file importing every package under strict.
 // Dependencies such as zod and protobufjs come from npm's cache, or its registry on a fresh machine.
-import { execFileSync } from "node:child_process";
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+// The start-up time of the installed binary is a benchmark, not a test: pnpm bench:startup.
+import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
+import { buildPackAndInstall, manifestOf, run } from "../packaging.ts";
 import { publicPackageDirs } from "../public-packages.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const packageDirs = publicPackageDirs(repoRoot);
-
-/** PackageManifest is the part of a package.json this test reads. */
-interface PackageManifest {
-  readonly name: string;
-  readonly version: string;
-  readonly exports: Readonly<Record<string, unknown>>;
-}
-
-/** manifestOf reads a public package's package.json. */
-function manifestOf(dir: string): PackageManifest {
-  return JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as PackageManifest;
-}
-
-/**
- * plainEnv is this process's environment without what would make a child
- * anything but plain Node and plain npm: NODE_OPTIONS (a loader) and the
- * npm_* settings pnpm passes its scripts.
- */
-function plainEnv(): NodeJS.ProcessEnv {
-  return Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== "NODE_OPTIONS" && !key.toLowerCase().startsWith("npm_")));
-}
-
-/** run runs a command to completion and returns its stdout; a non-zero exit fails with its output. */
-function run(command: string, args: readonly string[], cwd: string): string {
-  return execFileSync(command, args, { cwd, env: plainEnv(), encoding: "utf8", maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "pipe"] });
-}
 
 /** importsFile is a TypeScript file that imports every entry point of every public package and uses a type from one. */
 function importsFile(): string {
@@ -77,15 +52,8 @@ const tsconfig = {
 let consumer = "";
 
 beforeAll(() => {
-  run("pnpm", ["build"], repoRoot);
   consumer = mkdtempSync(join(tmpdir(), "concord-packaging-"));
-  const tarballDir = join(consumer, "tarballs");
-  const tarballs = packageDirs.map((dir) => {
-    const printed = run("pnpm", ["pack", "--pack-destination", tarballDir], dir).trim().split("\n");
-    return printed[printed.length - 1]!.trim();
-  });
-  writeFileSync(join(consumer, "package.json"), `${JSON.stringify({ name: "concord-consumer", private: true, type: "module" }, null, 2)}\n`);
-  run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", ...tarballs], consumer);
+  buildPackAndInstall(repoRoot, consumer);
 }, 600_000);
 
 afterAll(() => {

@@ -1,0 +1,49 @@
+import { execFileSync } from "node:child_process";
+import { readFileSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { publicPackageDirs } from "./public-packages.ts";
+
+/** PackageManifest is the part of a package.json the packaging test and benchmark read. */
+export interface PackageManifest {
+  readonly name: string;
+  readonly version: string;
+  readonly exports: Readonly<Record<string, unknown>>;
+}
+
+/** manifestOf reads the package.json in `dir`. */
+export function manifestOf(dir: string): PackageManifest {
+  return JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) as PackageManifest;
+}
+
+/**
+ * plainEnv is this process's environment without what would make a child
+ * anything but plain Node and plain npm: NODE_OPTIONS (a loader such as tsx)
+ * and the npm_* settings pnpm passes its scripts.
+ */
+export function plainEnv(): NodeJS.ProcessEnv {
+  return Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== "NODE_OPTIONS" && !key.toLowerCase().startsWith("npm_")));
+}
+
+/** run runs a command to completion in `cwd` with plainEnv and returns its stdout; a non-zero exit throws with its output. */
+export function run(command: string, args: readonly string[], cwd: string): string {
+  return execFileSync(command, args, { cwd, env: plainEnv(), encoding: "utf8", maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "pipe"] });
+}
+
+/**
+ * buildPackAndInstall does what a user outside the repository gets: it runs
+ * `pnpm build`, packs every public package into `consumer`/tarballs with
+ * `pnpm pack` (which swaps in each package's publishConfig: exports and bin on
+ * dist/), and installs the tarballs with npm into `consumer`, a fresh project
+ * that is no workspace. Their dependencies (zod, protobufjs, prom-client) come
+ * from npm's cache, or from the registry on a fresh machine.
+ */
+export function buildPackAndInstall(repoRoot: string, consumer: string): void {
+  run("pnpm", ["build"], repoRoot);
+  const tarballDir = join(consumer, "tarballs");
+  const tarballs = publicPackageDirs(repoRoot).map((dir) => {
+    const printed = run("pnpm", ["pack", "--pack-destination", tarballDir], dir).trim().split("\n");
+    return printed[printed.length - 1]!.trim();
+  });
+  writeFileSync(join(consumer, "package.json"), `${JSON.stringify({ name: "concord-consumer", private: true, type: "module" }, null, 2)}\n`);
+  run("npm", ["install", "--no-audit", "--no-fund", "--prefer-offline", "--ignore-scripts", ...tarballs], consumer);
+}
