@@ -6,7 +6,8 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { findOnPath } from "../src/real/etcd-cluster.ts";
 import { runRealCommand } from "../src/real/command.ts";
 import { summarizeProfile } from "../src/real/profile.ts";
-import { type RealBenchResult, type RealRun, summarize } from "../src/real/run-real.ts";
+import { cliLauncher } from "../src/real/launcher.ts";
+import { type RealBenchResult, type RealRun, runRealBench, summarize } from "../src/real/run-real.ts";
 
 function capture(): { io: { stdout(text: string): void; stderr(text: string): void }; out: string[]; err: string[] } {
   const out: string[] = [];
@@ -22,15 +23,19 @@ const etcdOnPath = findOnPath("etcd") !== undefined;
 // --real` runs.
 describe("pnpm bench --real", () => {
   const outDir = mkdtempSync(join(tmpdir(), "concord-real-bench-test-"));
-  const leftoversBefore = new Set(readdirSync(tmpdir()).filter((name) => name.startsWith("concord-bench-")));
+  // The clusters' data directories go in a directory of this test's own, so that another bench running meanwhile cannot be mistaken for a leak.
+  const clustersDir = mkdtempSync(join(tmpdir(), "concord-real-bench-clusters-"));
   const { io, out, err } = capture();
   let code = -1;
   let result: RealBenchResult;
   beforeAll(async () => {
-    code = await runRealCommand(["--real", "--algo", "solo", "--algo", "raft", "--algo", "etcd", "--seconds", "2", "--clients", "8", "--rounds", "1", "--histories", "--out", outDir], io);
+    code = await runRealCommand(["--real", "--algo", "solo", "--algo", "raft", "--algo", "etcd", "--seconds", "2", "--clients", "8", "--rounds", "1", "--histories", "--tmp-dir", clustersDir, "--out", outDir], io);
     result = (JSON.parse(readFileSync(join(outDir, "results.json"), "utf8")) as { real: RealBenchResult }).real;
   }, 90_000);
-  afterAll(() => rmSync(outDir, { recursive: true, force: true }));
+  afterAll(() => {
+    rmSync(outDir, { recursive: true, force: true });
+    rmSync(clustersDir, { recursive: true, force: true });
+  });
 
   it("runs every system on real processes and judges every history linearizable", () => {
     expect(code, err.join("")).toBe(0);
@@ -64,6 +69,7 @@ describe("pnpm bench --real", () => {
   it("says the machine, the workload and the setup in results.json and report.md, and prints the table", () => {
     expect(result.machine.cpus).toBeGreaterThan(0);
     expect(result.machine.loadAverageAtStart).toHaveLength(3);
+    expect(result.machine.commit).toMatch(/^([0-9a-f]{12}(\+dirty)?|unknown)$/);
     expect(result.setup).toMatchObject({ clients: 8, seconds: 2, rounds: 1, workload: "puts", mix: { get: 0, put: 1, append: 0, cas: 0, delete: 0 } });
     const markdown = readFileSync(join(outDir, "report.md"), "utf8");
     expect(markdown).toContain("## Real clusters");
@@ -82,12 +88,39 @@ describe("pnpm bench --real", () => {
   });
 
   it("leaves no cluster process or directory behind", () => {
-    const ours = (name: string): boolean => name.startsWith("concord-bench-") && !leftoversBefore.has(name);
-    expect(readdirSync(tmpdir()).filter(ours)).toEqual([]);
+    expect(readdirSync(clustersDir)).toEqual([]);
     // Every node and etcd member names its data directory on its command line.
     const processes = spawnSync("ps", ["-eo", "args"], { encoding: "utf8" }).stdout.split("\n");
-    expect(processes.filter((args) => args.split(/[\s/]/).some(ours))).toEqual([]);
+    expect(processes.filter((args) => args.includes(clustersDir))).toEqual([]);
   });
+});
+
+describe("the real bench's runs", () => {
+  it("retries a cluster that did not start once, on fresh directories, and measures the second", async () => {
+    let launches = 0;
+    const lines: string[] = [];
+    const clustersDir = mkdtempSync(join(tmpdir(), "concord-real-bench-retry-"));
+    try {
+      const result = await runRealBench({
+        systems: ["solo"],
+        clients: 2,
+        seconds: 1,
+        rounds: 1,
+        workload: "puts",
+        keys: 2,
+        etcdPath: undefined,
+        tmpRoot: clustersDir,
+        // The first node launched exits at once, as one whose port was taken would.
+        launcher: (flags) => (launches++ === 0 ? { command: process.execPath, args: ["-e", "process.exit(3)"] } : cliLauncher(flags)),
+        progress: (line) => lines.push(line),
+      });
+      expect(lines.filter((line) => line.includes("retrying once"))).toHaveLength(1);
+      expect(result.runs[0]?.report?.check, lines.join("\n")).toBe("linearizable");
+      expect(readdirSync(clustersDir)).toEqual([]);
+    } finally {
+      rmSync(clustersDir, { recursive: true, force: true });
+    }
+  }, 60_000);
 });
 
 describe("pnpm bench --real's flags", () => {

@@ -18,7 +18,7 @@ export interface RealCommandIo {
   stderr(text: string): void;
 }
 
-const flagNames = "--real, --algo, --seconds, --clients, --rounds, --workload, --keys, --quick, --no-etcd, --histories, --profile, --out";
+const flagNames = "--real, --algo, --seconds, --clients, --rounds, --workload, --keys, --quick, --no-etcd, --histories, --profile, --tmp-dir, --out";
 
 /**
  * defaultSystems puts Raft and etcd side by side at the head of each round
@@ -58,6 +58,7 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
         "no-etcd": { type: "boolean" },
         histories: { type: "boolean" },
         profile: { type: "boolean" },
+        "tmp-dir": { type: "string" },
         out: { type: "string" },
       },
       strict: true,
@@ -116,6 +117,7 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
       etcdMissingReason,
       launcher: cliLauncher,
       onHistory,
+      tmpRoot: parsed["tmp-dir"],
       profileDir: parsed.profile === true ? join(outDir, "profiles") : undefined,
       progress: (line) => io.stderr(`${line}\n`),
     });

@@ -60,7 +60,7 @@ export function realRunsTable(result: RealBenchResult): string {
 /** machineLine says what the figures were measured on, in one line. */
 export function machineLine(result: RealBenchResult): string {
   const machine = result.machine;
-  return `${machine.date}: ${machine.cpus} CPUs (${machine.cpuModel}), load average ${machine.loadAverageAtStart.join(" ")} at the start and ${machine.loadAverageAtEnd.join(" ")} at the end, Linux ${machine.kernel}, Node ${machine.node}${machine.etcd === undefined ? "" : `, ${machine.etcd}`}`;
+  return `${machine.date}: ${machine.cpus} CPUs (${machine.cpuModel}), load average ${machine.loadAverageAtStart.join(" ")} at the start and ${machine.loadAverageAtEnd.join(" ")} at the end, Linux ${machine.kernel}, Node ${machine.node}${machine.etcd === undefined ? "" : `, ${machine.etcd}`}, Concord at ${machine.commit}`;
 }
 
 /** goalLine says whether Raft reached issue 12's target against etcd in this run. */

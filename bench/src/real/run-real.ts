@@ -2,6 +2,7 @@
 // etcd's, loaded one after the other by one load driver (lab's runLoad) and
 // judged by one checker, in interleaved rounds so that the machine's drift
 // cancels in the ratios (the anchors' A B A B).
+import { spawnSync } from "node:child_process";
 import { readFileSync, mkdtempSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
@@ -73,6 +74,8 @@ export interface MachineInfo {
   readonly kernel: string;
   readonly node: string;
   readonly etcd: string | undefined;
+  /** commit is the checkout's commit the nodes ran ("+dirty" when it had uncommitted changes), or "unknown" outside git. */
+  readonly commit: string;
 }
 
 /** RealRun is one system's run in one round: its load report (without the history), or why it failed. */
@@ -160,7 +163,16 @@ function machineInfo(etcdPath: string | undefined, startDate: Date, loadAverageA
     kernel: release(),
     node: process.version,
     etcd: etcdPath === undefined ? undefined : etcdVersion(etcdPath),
+    commit: checkoutCommit(),
   };
+}
+
+/** checkoutCommit names the code measured: the nodes run the checkout's sources, so uncommitted changes are part of it. */
+function checkoutCommit(): string {
+  const head = spawnSync("git", ["-C", repoRoot, "rev-parse", "--short=12", "HEAD"], { encoding: "utf8" });
+  if (head.status !== 0) return "unknown";
+  const status = spawnSync("git", ["-C", repoRoot, "status", "--porcelain", "--untracked-files=no"], { encoding: "utf8" });
+  return `${head.stdout.trim()}${status.stdout.trim() === "" ? "" : "+dirty"}`;
 }
 
 /**
@@ -229,8 +241,19 @@ async function runOnce(system: string, round: number, setup: RealBenchSetup, pro
     // A rerun into the same output directory must not read an earlier run's profiles.
     if (profileDir !== undefined) rmSync(profileDir, { recursive: true, force: true });
     const launcher = profileDir === undefined ? setup.launcher : profiled(setup.launcher, profileDir);
-    started = system === etcdSystem ? await startEtcd(setup.etcdPath as string, dataDir) : await startConcord(system, nodes, dataDir, launcher);
-    await waitUntilServing(started.target, 30_000);
+    // A cluster that does not start (a port taken between picking and binding it, on a busy machine) is no measurement: retry once, on fresh ports and directories.
+    for (let attempt = 1; started === undefined; attempt++) {
+      const attemptDir = join(dataDir, `attempt-${attempt}`);
+      try {
+        started = system === etcdSystem ? await startEtcd(setup.etcdPath as string, attemptDir) : await startConcord(system, nodes, attemptDir, launcher);
+        await waitUntilServing(started.target, 30_000);
+      } catch (error) {
+        await started?.stop();
+        started = undefined;
+        if (attempt >= 2) throw error;
+        progress(`did not start (${(error as Error).message.slice(0, 300)}); retrying once`);
+      }
+    }
     const startupMs = Math.round(performance.now() - startedMs);
     const driverCpu = new DriverCpu();
     const { history, ...report } = await runLoad(started.target, {
