@@ -24,9 +24,13 @@ export function plainEnv(): NodeJS.ProcessEnv {
   return Object.fromEntries(Object.entries(process.env).filter(([key]) => key !== "NODE_OPTIONS" && !key.toLowerCase().startsWith("npm_")));
 }
 
-/** run runs a command to completion in `cwd` with plainEnv and returns its stdout; a non-zero exit throws with its output. */
-export function run(command: string, args: readonly string[], cwd: string): string {
-  return execFileSync(command, args, { cwd, env: plainEnv(), encoding: "utf8", maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "pipe"] });
+/**
+ * run runs a command to completion in `cwd` with plainEnv and returns its
+ * stdout; a non-zero exit, or running past `timeoutMs` (a hung example or
+ * install), throws with its output.
+ */
+export function run(command: string, args: readonly string[], cwd: string, timeoutMs = 300_000): string {
+  return execFileSync(command, args, { cwd, env: plainEnv(), encoding: "utf8", maxBuffer: 64 << 20, stdio: ["ignore", "pipe", "pipe"], timeout: timeoutMs });
 }
 
 /**

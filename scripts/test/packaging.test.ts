@@ -4,7 +4,7 @@
 // the `concord` binary's sim and check, and a TypeScript file importing every package under strict.
 // Dependencies such as zod and protobufjs come from npm's cache, or its registry on a fresh machine.
 // The start-up time of the installed binary is a benchmark, not a test: pnpm bench:startup.
-import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -14,6 +14,15 @@ import { publicPackageDirs } from "../public-packages.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const packageDirs = publicPackageDirs(repoRoot);
+
+/** readmeExample is the TypeScript block of the README's "Use an algorithm in your own code", which says it runs as written. */
+function readmeExample(): string {
+  const readme = readFileSync(join(repoRoot, "README.md"), "utf8");
+  const section = readme.slice(readme.indexOf("## Use an algorithm in your own code"));
+  const block = /```ts\n([\s\S]*?)```/.exec(section);
+  if (block === null) throw new Error("README.md's \"Use an algorithm in your own code\" has no ```ts block");
+  return block[1]!;
+}
 
 /** importsFile is a TypeScript file that imports every entry point of every public package and uses a type from one. */
 function importsFile(): string {
@@ -46,7 +55,7 @@ const tsconfig = {
     types: ["node"],
     typeRoots: [join(repoRoot, "node_modules/@types")],
   },
-  files: ["imports.ts", "replicated-counter.ts"],
+  files: ["imports.ts", "replicated-counter.ts", "readme-example.ts"],
 };
 
 let consumer = "";
@@ -78,15 +87,17 @@ describe("the packed packages, installed with npm outside the workspace", () => 
     }
   });
 
-  test("type-check, under strict, a file importing every public package and the README's example", () => {
+  test("type-check, under strict, a file importing every public package and the two README examples, and run the examples", () => {
     writeFileSync(join(consumer, "imports.ts"), importsFile());
     copyFileSync(join(repoRoot, "examples/replicated-counter.ts"), join(consumer, "replicated-counter.ts"));
+    writeFileSync(join(consumer, "readme-example.ts"), readmeExample());
     writeFileSync(join(consumer, "tsconfig.json"), `${JSON.stringify(tsconfig, null, 2)}\n`);
     run(process.execPath, [join(repoRoot, "node_modules/typescript/bin/tsc"), "-p", "tsconfig.json"], consumer);
-    // The compiled example runs on plain node: three Raft replicas replicate three additions.
+    // The compiled examples run on plain node: three Raft replicas replicate three additions.
     const output = run(process.execPath, [join("out", "replicated-counter.js")], consumer);
     expect(output).toMatch(/^replica \d leads term \d+$/m);
     expect(output).toContain("total is now 42");
+    expect(run(process.execPath, [join("out", "readme-example.js")], consumer)).toBe("total: 5\ntotal: 12\ntotal: 42\n");
   });
 
   test("run the concord binary on plain node: --version, a simulation, and a check of its history", () => {
