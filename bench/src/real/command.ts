@@ -80,7 +80,8 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
     io.stderr(`bench: ${(error as Error).message}\n`);
     return 2;
   }
-  const systems = parsed.algo ?? defaultSystems();
+  // A system named twice would run twice a round and be summarized twice: once is meant.
+  const systems = [...new Set(parsed.algo ?? defaultSystems())];
   const etcdPath = parsed["no-etcd"] === true ? undefined : findOnPath("etcd");
   const etcdMissingReason = parsed["no-etcd"] === true ? "--no-etcd was given" : "etcd is not on the PATH (install etcd 3.4, e.g. Debian's etcd-server, to compare)";
   const command = ["pnpm bench", ...args].join(" ");
