@@ -3,7 +3,7 @@
 // judged by one checker, in interleaved rounds so that the machine's drift
 // cancels in the ratios (the anchors' A B A B).
 import { spawnSync } from "node:child_process";
-import { readFileSync, mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -141,7 +141,32 @@ const liveRuns = new Set<() => void>();
  * closed client answers at once), and the runs' data is thrown away anyway.
  */
 export function killEverythingNow(): void {
+  killChildProcessesNow();
   for (const kill of [...liveRuns]) kill();
+}
+
+/**
+ * killChildProcessesNow SIGKILLs every child of this process, found in
+ * /proc: a cluster still starting has processes that no run holds yet.
+ * Where there is no /proc, the runs' own kills are all there is.
+ */
+function killChildProcessesNow(): void {
+  let entries: string[];
+  try {
+    entries = readdirSync("/proc").filter((name) => /^\d+$/.test(name));
+  } catch {
+    return;
+  }
+  for (const pid of entries) {
+    try {
+      // /proc/<pid>/stat is "pid (comm) state ppid ...", and comm may hold spaces and parentheses.
+      const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+      const ppid = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[1]);
+      if (ppid === process.pid) process.kill(Number(pid), "SIGKILL");
+    } catch {
+      // Gone meanwhile, or not ours to read: nothing to kill.
+    }
+  }
 }
 
 /** nodesFor is how many processes a system's cluster has: one for the baseline, enough for f = 1 otherwise (PBFT 4), three etcd members. */
