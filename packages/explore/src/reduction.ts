@@ -3,9 +3,11 @@ import type { Action } from "./world.ts";
 
 /**
  * Footprint is what one action of the model may read or write, for the
- * partial-order reduction: two actions whose footprints share nothing
- * commute (either order reaches one state) and neither enables or disables
- * the other. `global` marks an action that conflicts with every other.
+ * partial-order reduction: two actions whose footprints do not conflict
+ * (no shared resource, and not a history's invocations against its
+ * completions) commute (either order reaches one state) and neither enables
+ * or disables the other. `global` marks an action that conflicts with every
+ * other.
  *
  * The resources:
  * - `n<id>`: replica or client `id`'s own state (its object, its disk, its
