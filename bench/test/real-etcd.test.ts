@@ -13,17 +13,18 @@ const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 // The etcd adapter must answer each KV command as Concord's store would, or
 // the checker would judge etcd by the wrong model. One real etcd member.
 describe.skipIf(etcdPath === undefined)("the bench's etcd adapter on a real etcd", () => {
-  const dataDir = mkdtempSync(join(tmpdir(), "concord-etcd-target-test-"));
+  let dataDir = "";
   let cluster: EtcdCluster | undefined;
   let target: EtcdTarget | undefined;
   beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), "concord-etcd-target-test-"));
     cluster = await EtcdCluster.start({ etcdPath: etcdPath as string, members: 1, dataDir });
     target = new EtcdTarget({ hosts: [await cluster.leaderUrl()] });
   }, 60_000);
   afterAll(async () => {
     target?.close();
     await cluster?.stop();
-    rmSync(dataDir, { recursive: true, force: true });
+    if (dataDir !== "") rmSync(dataDir, { recursive: true, force: true });
   });
 
   async function run(command: KvCommand): Promise<KvResult | Outcome> {

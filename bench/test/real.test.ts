@@ -22,19 +22,21 @@ const etcdOnPath = findOnPath("etcd") !== undefined;
 // round of 2 s with 8 clients each, through the same command `pnpm bench
 // --real` runs.
 describe("pnpm bench --real", () => {
-  const outDir = mkdtempSync(join(tmpdir(), "concord-real-bench-test-"));
+  // Made in beforeAll, not while collecting, so that a run filtering these tests out leaves no directory behind.
+  let outDir = "";
   // The clusters' data directories go in a directory of this test's own, so that another bench running meanwhile cannot be mistaken for a leak.
-  const clustersDir = mkdtempSync(join(tmpdir(), "concord-real-bench-clusters-"));
+  let clustersDir = "";
   const { io, out, err } = capture();
   let code = -1;
   let result: RealBenchResult;
   beforeAll(async () => {
+    outDir = mkdtempSync(join(tmpdir(), "concord-real-bench-test-"));
+    clustersDir = mkdtempSync(join(tmpdir(), "concord-real-bench-clusters-"));
     code = await runRealCommand(["--real", "--algo", "solo", "--algo", "raft", "--algo", "etcd", "--seconds", "2", "--clients", "8", "--rounds", "1", "--histories", "--tmp-dir", clustersDir, "--out", outDir], io);
     result = (JSON.parse(readFileSync(join(outDir, "results.json"), "utf8")) as { real: RealBenchResult }).real;
   }, 90_000);
   afterAll(() => {
-    rmSync(outDir, { recursive: true, force: true });
-    rmSync(clustersDir, { recursive: true, force: true });
+    for (const dir of [outDir, clustersDir]) if (dir !== "") rmSync(dir, { recursive: true, force: true });
   });
 
   it("runs every system on real processes and judges every history linearizable", () => {
