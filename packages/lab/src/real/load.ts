@@ -120,9 +120,11 @@ export async function runLoad(host: LoadTarget, setup: LoadSetup): Promise<LoadR
         operation.status = "fail";
         operation.completeUs = completeUs;
         tally.failed++;
+        await backOff();
         break;
       case "indeterminate":
         tally.indeterminate++;
+        await backOff();
         break;
     }
   };
@@ -160,6 +162,19 @@ export async function runLoad(host: LoadTarget, setup: LoadSetup): Promise<LoadR
   };
 }
 
+/** failureBackOffMs is how long a client waits after an answer that is not ok before its next operation. */
+const failureBackOffMs = 10;
+
+/**
+ * backOff waits a little after a refusal or a give-up: a target that refuses
+ * at once (a closed client, a cluster without a leader answering in the same
+ * turn) would otherwise spin the closed loop without yielding, starving the
+ * event loop and growing the history without bound.
+ */
+function backOff(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, failureBackOffMs));
+}
+
 /**
  * readEveryKey reads each key the history touched, in turn, on a fresh
  * client, retrying a read that failed or went unanswered (a read changes
@@ -186,6 +201,7 @@ async function readEveryKey(host: LoadTarget, history: MutableOperation[], nowUs
         operation.status = "fail";
         operation.completeUs = nowUs();
       }
+      await backOff();
     }
   }
 }
