@@ -31,7 +31,10 @@ import { encodeCanonical, fingerprint } from "./fingerprint.ts";
  *
  * Crashing inside the action loses no interleaving: while a node's Ready is
  * written and not synced, nothing reaches it (messages wait) and nothing
- * leaves it, so whatever other nodes do meanwhile commutes with its crash.
+ * leaves it but the Ready's `messagesBeforeSync`, which the host sends at the
+ * write, before the crash; whatever other nodes do meanwhile (answering
+ * those included: answers to the crashed node are lost either way) commutes
+ * with its crash.
  */
 export interface CrashPoint {
   readonly ready: number;
