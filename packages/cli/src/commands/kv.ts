@@ -4,7 +4,7 @@ import { connectCluster } from "@concord/lab";
 import type { ClientHost, NodeStatusReport } from "@concord/net";
 import { type FlagSpec, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
-import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags } from "./real-flags.ts";
+import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags, transportProblems } from "./real-flags.ts";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
   cluster: { type: "string", description: "id=host:port,... for every replica (required)" },
@@ -65,7 +65,7 @@ export async function runKvCommand(args: readonly string[], io: CommandIo): Prom
   const command = kvCommandOf(positionals);
   const timeoutMs = integerFlag("timeout-ms", values["timeout-ms"], 1, 3_600_000) ?? 10_000;
   const host = await asUsage(() =>
-    connectCluster({ algorithm, cluster, options: protocolOptionFlags(values["option"]), secret: secretFlag(values), tls: tlsFlags(values), tickMs: tickMsFlag(values) }),
+    connectCluster({ algorithm, cluster, options: protocolOptionFlags(values["option"]), secret: secretFlag(values), tls: tlsFlags(values), tickMs: tickMsFlag(values), log: transportProblems(io) }),
   );
   try {
     if (command === "status") {

@@ -2,7 +2,7 @@ import { kvHistoryToJsonl } from "@concord/check";
 import { connectCluster, runLoad } from "@concord/lab";
 import { type FlagSpec, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
-import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags } from "./real-flags.ts";
+import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags, transportProblems } from "./real-flags.ts";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
   cluster: { type: "string", description: "id=host:port,... for every replica (required)" },
@@ -41,7 +41,7 @@ export async function runLoadCommand(args: readonly string[], io: CommandIo): Pr
   const historyPath = values["history"];
   if (historyPath !== undefined && typeof historyPath !== "string") throw new UsageError("--history: expected a file path");
   const host = await asUsage(() =>
-    connectCluster({ algorithm, cluster, options: protocolOptionFlags(values["option"]), secret: secretFlag(values), tls: tlsFlags(values), tickMs: tickMsFlag(values) }),
+    connectCluster({ algorithm, cluster, options: protocolOptionFlags(values["option"]), secret: secretFlag(values), tls: tlsFlags(values), tickMs: tickMsFlag(values), log: transportProblems(io) }),
   );
   let report;
   try {

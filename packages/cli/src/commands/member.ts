@@ -3,7 +3,7 @@ import { connectCluster, parseCluster } from "@concord/lab";
 import type { AdminRequest, ClientHost, PeerAddress } from "@concord/net";
 import { type FlagSpec, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
-import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags } from "./real-flags.ts";
+import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags, transportProblems } from "./real-flags.ts";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
   cluster: { type: "string", description: "id=host:port,... for every current replica (required)" },
@@ -52,7 +52,7 @@ export async function runMemberCommand(args: readonly string[], io: CommandIo): 
     throw new UsageError(op === undefined ? "expected `add id=host:port` or `remove id`" : `unknown operation "${op}"; expected add or remove`);
   }
   const host = await asUsage(() =>
-    connectCluster({ algorithm, cluster, options: protocolOptionFlags(values["option"]), secret: secretFlag(values), tls: tlsFlags(values), tickMs: tickMsFlag(values) }),
+    connectCluster({ algorithm, cluster, options: protocolOptionFlags(values["option"]), secret: secretFlag(values), tls: tlsFlags(values), tickMs: tickMsFlag(values), log: transportProblems(io) }),
   );
   try {
     if (address !== undefined) {

@@ -67,3 +67,18 @@ export function asUsage<T>(read: () => T): T {
     throw error;
   }
 }
+
+/**
+ * transportProblems passes on the client transport's lines that explain a
+ * silence (a node refusing this client: another protocol, a TLS name, a
+ * closed connection), and not the routine ones (connected, retrying).
+ */
+export function transportProblems(io: { stderr(text: string): void }): (line: string) => void {
+  // The dialer retries: each distinct line is said once.
+  const said = new Set<string>();
+  return (line) => {
+    if (!/refusing|closing/.test(line) || said.has(line)) return;
+    said.add(line);
+    io.stderr(`concord: ${line}\n`);
+  };
+}

@@ -11,6 +11,8 @@ export interface ClusterClientConfig {
   readonly secret: Uint8Array | undefined;
   readonly tls?: TlsFiles | undefined;
   readonly tickMs?: number | undefined;
+  /** log receives the transport's lines (connections, refusals); none when absent. */
+  readonly log?: ((line: string) => void) | undefined;
 }
 
 /** connectCluster starts a client host on one dialer transport to the cluster's replicas. */
@@ -22,7 +24,7 @@ export function connectCluster(config: ClusterClientConfig): Promise<ClientHost<
     crypto: (id) => new ClusterCrypto(id, keys),
     options: config.options,
     tickMs: config.tickMs,
-    connect: async (sink) => TcpTransport.dialer({ protocol: config.algorithm.name, peers: config.cluster, onFrame: sink, ...(config.tls === undefined ? {} : { tls: config.tls }) }),
+    connect: async (sink) => TcpTransport.dialer({ protocol: config.algorithm.name, peers: config.cluster, onFrame: sink, ...(config.tls === undefined ? {} : { tls: config.tls }), log: config.log }),
   });
 }
 
