@@ -150,6 +150,25 @@ describe("concord node and the addresses it learns", () => {
   });
 });
 
+describe("concord kv against a node of another algorithm", () => {
+  it("says the node speaks another protocol, once per node, rather than only timing out", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "concord-node-"));
+    dirs.push(dataDir);
+    const [port] = await freePorts("127.0.0.1", 1);
+    const listen = { host: "127.0.0.1", port: port as number };
+    const node = await startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: () => {} });
+    try {
+      const { io, err } = capture();
+      expect(await runCli(["kv", "--algo", "raft", "--cluster", `0=127.0.0.1:${port}`, "--timeout-ms", "1500", "get", "k"], io)).toBe(1);
+      const refusals = err.join("").split("\n").filter((line) => line.includes("wrongProtocol"));
+      expect(refusals).toHaveLength(1);
+      expect(refusals[0]).toContain('it speaks "solo"');
+    } finally {
+      await node.stop();
+    }
+  });
+});
+
 describe("concord node and bad bytes on its port", () => {
   it("closes a connection that sends random bytes or an oversized frame, and keeps serving", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "concord-node-"));
