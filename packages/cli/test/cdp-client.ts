@@ -34,7 +34,8 @@ export async function launchBrowser(binary: string): Promise<Browser> {
       child.kill("SIGTERM");
       await exited;
     }
-    rmSync(profile, { recursive: true, force: true });
+    // Chromium's helper processes may still be writing the profile for a moment after the browser exits (ENOTEMPTY): retry.
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
     const port = await debuggingPort(child);
