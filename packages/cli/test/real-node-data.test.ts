@@ -177,8 +177,10 @@ describe("concord node and bad bytes on its port", () => {
     const listen = { host: "127.0.0.1", port: port as number };
     const node = await startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: () => {} });
     try {
-      // Random bytes, then a length prefix of 2^31 (varint), then a frame that is valid length but not a hello.
-      for (const garbage of [randomBytes(4096), Buffer.from([0x80, 0x80, 0x80, 0x80, 0x08]), Buffer.from([5, 1, 2, 3, 4, 5])]) {
+      // Random bytes behind a length prefix of 32 (wholly random bytes would often start with a plausible length and
+      // wait for the frame, to be closed only by the hello timeout), then a length prefix of 2^31 (varint), then a
+      // frame of valid length that is no hello.
+      for (const garbage of [Buffer.concat([Buffer.from([32]), randomBytes(4095)]), Buffer.from([0x80, 0x80, 0x80, 0x80, 0x08]), Buffer.from([5, 1, 2, 3, 4, 5])]) {
         const closed = await new Promise<boolean>((resolve) => {
           const socket = connect(listen.port, listen.host, () => socket.write(garbage));
           socket.on("data", () => {});
