@@ -28,13 +28,18 @@ function capture(): { io: Parameters<typeof runCli>[1]; err: string[] } {
 async function writeSomeRecords(dataDir: string, count: number): Promise<number> {
   const [port] = await freePorts("127.0.0.1", 1);
   const listen = { host: "127.0.0.1", port: port as number };
-  const node = await startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: () => {} });
+  const node = await startSolo(dataDir, listen);
   const clients = await soloClients(listen);
   const client = clients.newClient();
   for (let i = 0; i < count; i++) expect((await clients.submit(client, encodeCommand({ type: "put", key: `k${i}`, value: new TextEncoder().encode(`value-${i}`) }), false)).kind).toBe("ok");
   await clients.close();
   await node.stop();
   return port as number;
+}
+
+/** startSolo starts the one-node solo cluster at `listen` on `dataDir` in this process, its log lines into `log` when given. */
+function startSolo(dataDir: string, listen: { host: string; port: number }, log?: string[]): ReturnType<typeof startRealNode> {
+  return startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: (line) => log?.push(line) });
 }
 
 /** soloClients connects a client host to the one-node solo cluster at `listen`. */
@@ -119,7 +124,7 @@ describe("concord node and its data directory", () => {
     truncateSync(last, statSync(last).size - 3);
     const listen = { host: "127.0.0.1", port };
     const logs: string[] = [];
-    const node = await startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: (line) => logs.push(line) });
+    const node = await startSolo(dataDir, listen, logs);
     try {
       // Solo persists each command before answering; the torn record was the last one's, so at least the first 19 survive.
       expect(node.runtime.status.appliedIndex).toBeGreaterThanOrEqual(19);
@@ -136,7 +141,7 @@ describe("concord node and the addresses it learns", () => {
     dirs.push(dataDir);
     const [port, otherPort] = await freePorts("127.0.0.1", 2);
     const listen = { host: "127.0.0.1", port: port as number };
-    const start = (log: string[]) => startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: (line) => log.push(line) });
+    const start = (log: string[]) => startSolo(dataDir, listen, log);
     const first = await start([]);
     const clients = await soloClients(listen);
     const answer = await clients.admin(0, { op: "peers", peers: { "0": `127.0.0.1:${port}`, "1": `127.0.0.1:${otherPort}` } }, 2_000);
@@ -156,7 +161,7 @@ describe("concord kv against a node of another algorithm", () => {
     dirs.push(dataDir);
     const [port] = await freePorts("127.0.0.1", 1);
     const listen = { host: "127.0.0.1", port: port as number };
-    const node = await startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: () => {} });
+    const node = await startSolo(dataDir, listen);
     try {
       const { io, err } = capture();
       expect(await runCli(["kv", "--algo", "raft", "--cluster", `0=127.0.0.1:${port}`, "--timeout-ms", "1500", "get", "k"], io)).toBe(1);
@@ -175,7 +180,7 @@ describe("concord node and bad bytes on its port", () => {
     dirs.push(dataDir);
     const [port] = await freePorts("127.0.0.1", 1);
     const listen = { host: "127.0.0.1", port: port as number };
-    const node = await startRealNode({ algorithm: algorithm as NonNullable<typeof algorithm>, id: 0, listen, peers: new Map([[0, listen]]), dataDir, options: {}, secret, log: () => {} });
+    const node = await startSolo(dataDir, listen);
     try {
       // Random bytes behind a length prefix of 32 (wholly random bytes would often start with a plausible length and
       // wait for the frame, to be closed only by the hello timeout), then a length prefix of 2^31 (varint), then a
