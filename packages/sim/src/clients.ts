@@ -351,6 +351,7 @@ export class ClientDriver {
     const operation = client.pending;
     client.incarnation++;
     client.client = this.setup.createClient(client.id, client.incarnation);
+    this.context.openFault("restart-client", [], true, [client.id]);
     this.context.logFault(`restart client ${client.id}${operation === undefined ? "" : ` (its operation ${operation.id} is indeterminate)`}`, [], "");
     if (operation === undefined) return;
     const nowUs = this.context.nowUs;

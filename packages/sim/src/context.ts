@@ -14,6 +14,23 @@ export function msToUs(ms: number): number {
 }
 
 /**
+ * FaultWindow is one fault as it acted, for reports and for figures measured
+ * around faults (recovery time, availability on each side of a partition):
+ * when it began, its kind, the replicas it hit, and when it was lifted.
+ */
+export interface FaultWindow {
+  /** atMs: when the fault acted, in milliseconds of virtual time from the start of the run (warm-up included). */
+  readonly atMs: number;
+  readonly kind: Fault["type"];
+  /** nodes: the replicas it hit (for a transfer or membership change, the leader that was asked). */
+  readonly nodes: readonly NodeId[];
+  /** untilMs: when it was lifted (its end, a restart, or the heal); `atMs` for an action that has no duration. */
+  untilMs: number;
+  /** clients: for a partition, the clients cut off with the isolated replicas (for a client restart, the client). */
+  readonly clients?: readonly NodeId[];
+}
+
+/**
  * SimContext is what every part of one run shares: the virtual clock, the
  * event queue, the resolved scenario, and the run's written record (the
  * fault log, the faults that did nothing, the broken invariants).
@@ -23,6 +40,8 @@ export class SimContext {
   nowUs = 0;
   readonly queue = new SimEventQueue();
   readonly faultLog: string[] = [];
+  /** faultWindows lists each fault that acted, in the order they acted; a window still open has `untilMs` NaN until it is lifted. */
+  readonly faultWindows: FaultWindow[] = [];
   /** ineffective lists every fault that had no effect, with why. */
   readonly ineffective: string[] = [];
   readonly violations: InvariantViolation[] = [];
@@ -33,6 +52,27 @@ export class SimContext {
   logFault(what: string, nodes: readonly NodeId[], detail: string): void {
     const who = nodes.length > 0 ? ` node${nodes.length > 1 ? "s" : ""} ${nodes.join(",")}` : "";
     this.logLine(`${what}${who}${detail === "" ? "" : ` ${detail}`}`);
+  }
+
+  /**
+   * openFault records that a fault acted now on `nodes`; it stays open until `closeFault` (an action without a
+   * duration is closed at once by passing `instant`).
+   */
+  openFault(kind: Fault["type"], nodes: readonly NodeId[], instant: boolean, clients?: readonly NodeId[]): FaultWindow {
+    const atMs = this.nowUs / usPerMs;
+    const window: FaultWindow = { atMs, kind, nodes: [...nodes], untilMs: instant ? atMs : Number.NaN, ...(clients !== undefined ? { clients: [...clients] } : {}) };
+    this.faultWindows.push(window);
+    return window;
+  }
+
+  /** closeFault marks a fault lifted now (a window already closed keeps its time). */
+  closeFault(window: FaultWindow | undefined): void {
+    if (window !== undefined && Number.isNaN(window.untilMs)) window.untilMs = this.nowUs / usPerMs;
+  }
+
+  /** closeAllFaults lifts every window still open: the heal. */
+  closeAllFaults(): void {
+    for (const window of this.faultWindows) this.closeFault(window);
   }
 
   /** logLine writes one line of the fault log as it is, stamped with the time. */

@@ -102,6 +102,7 @@ export class CrashSchedule implements ReadyMoments {
   /** strike crashes the record's nodes now and schedules their restart. */
   private strike(record: FaultRecord, fault: CrashFault): void {
     for (const id of record.hit) this.cluster.crash(id, true);
+    record.window = this.context.openFault("crash", record.hit, false);
     if (fault.restartAfterMs === undefined) return;
     const lowUs = msToUs(fault.restartAfterMs);
     const highUs = msToUs(fault.restartAfterMsMax ?? fault.restartAfterMs);

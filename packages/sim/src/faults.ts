@@ -1,7 +1,7 @@
 import { type NodeId, type Rng, unreachable } from "@concord/core";
 import type { ClientDriver } from "./clients.ts";
 import type { Cluster, ReplicaNode } from "./cluster.ts";
-import { type SimContext, msToUs } from "./context.ts";
+import { type FaultWindow, type SimContext, msToUs } from "./context.ts";
 import type { CrashSchedule } from "./crashes.ts";
 import type { Network } from "./links.ts";
 import type { ClusterOperations } from "./operations.ts";
@@ -12,6 +12,8 @@ export interface FaultRecord {
   readonly fault: Fault;
   readonly id: number;
   hit: NodeId[];
+  /** window is the fault's entry in the run's fault windows, once it acted. */
+  window?: FaultWindow;
 }
 
 /**
@@ -39,6 +41,7 @@ export class FaultSchedule {
     const fault = context.scenario.faults[index] as Fault;
     const record: FaultRecord = { fault, id: this.nextFaultId++, hit: [] };
     const rng = this.faultRng;
+    let clientsWithIsolated: NodeId[] | undefined;
     switch (fault.type) {
       case "crash":
         this.crashes.fire(record, fault);
@@ -46,6 +49,10 @@ export class FaultSchedule {
       case "restart":
         record.hit = this.cluster.select(fault.target, rng, (node) => node.host === undefined && !node.stopped);
         for (const id of record.hit) this.cluster.restart(id);
+        // A crash that had no restart of its own is lifted by this one, once all its replicas are up again.
+        for (const window of context.faultWindows) {
+          if (window.kind === "crash" && window.nodes.every((id) => this.cluster.node(id).host !== undefined)) context.closeFault(window);
+        }
         break;
       case "pause":
         // Only a running replica can be paused: a pause drawn for one already down or paused would do nothing. A pause
@@ -59,7 +66,7 @@ export class FaultSchedule {
         this.endAfter(fault.durationMs, record);
         break;
       case "partition":
-        this.firePartition(record, fault);
+        clientsWithIsolated = this.firePartition(record, fault);
         break;
       case "link":
         if (fault.messageTypes === undefined && fault.from === undefined && fault.to === undefined) {
@@ -98,6 +105,7 @@ export class FaultSchedule {
       default:
         unreachable(fault);
     }
+    record.window = context.openFault(fault.type, record.hit, fault.type === "restart", clientsWithIsolated);
     context.logFault(describeFault(fault), record.hit, fault.type === "link" ? JSON.stringify(fault.link) + (fault.messageTypes !== undefined ? ` on ${fault.messageTypes.join(",")}` : "") + (fault.to !== undefined ? " (to the replicas hit)" : "") : "");
     const acts = fault.type === "link" ? (fault.from === undefined && fault.to === undefined) || record.hit.length > 0 : record.hit.length > 0;
     if (!acts) context.noEffect(fault, "no replica it can act on");
@@ -107,7 +115,8 @@ export class FaultSchedule {
     this.context.queue.push(this.context.nowUs + msToUs(durationMs), { kind: "fault-end", record });
   }
 
-  private firePartition(record: FaultRecord, fault: Extract<Fault, { type: "partition" }>): void {
+  /** firePartition cuts the partition and returns the clients cut off with the isolated replicas. */
+  private firePartition(record: FaultRecord, fault: Extract<Fault, { type: "partition" }>): NodeId[] {
     const isolated = new Set<NodeId>();
     for (const target of fault.isolate) for (const id of this.cluster.select(target, this.faultRng, () => true, isolated)) isolated.add(id);
     record.hit = [...isolated].sort((a, b) => a - b);
@@ -120,6 +129,8 @@ export class FaultSchedule {
       if (fault.clients === "both") exempt.add(id);
     });
     this.network.addPartition({ id: record.id, isolated, oneWay: fault.oneWay, direction: fault.direction, exempt });
+    this.endAfter(fault.durationMs, record);
+    return clientIds.filter((id) => isolated.has(id));
     this.endAfter(fault.durationMs, record);
   }
 
@@ -158,6 +169,7 @@ export class FaultSchedule {
       default:
         unreachable(fault);
     }
+    this.context.closeFault(record.window);
     this.context.logFault(`end ${fault.type}`, record.hit, "");
   }
 
@@ -172,6 +184,7 @@ export class FaultSchedule {
       node.slows.clear();
       this.applySlow(node);
     }
+    this.context.closeAllFaults();
     this.context.logFault("heal all", [], "");
   }
 

@@ -79,6 +79,7 @@ export class ClusterOperations {
     this.cluster.afterReplicaEvent(leader, 0);
     this.cluster.activeNode = undefined;
     context.logFault(what, [leaderId], outcome === undefined ? "" : `(${outcome.detail})`);
+    if (outcome?.accepted === true) context.openFault(fault.type, [leaderId], true);
     if (outcome === undefined || !outcome.accepted) context.noEffect(fault, outcome?.detail ?? what);
     return "done";
   }

@@ -1,6 +1,7 @@
 import type { AnyAlgorithm, History, InvariantViolation, KvSemantics, NodeId, ProtocolOptions } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
 import type { Scenario, ScenarioInput } from "./scenario.ts";
+import type { FaultWindow } from "./context.ts";
 
 /** SimulationOptions are the inputs of one simulated run. The same options give the same run, byte for byte. */
 export interface SimulationOptions {
@@ -103,6 +104,8 @@ export interface SimulationResult {
   readonly healedAtSeconds: number;
   /** faultLog lists each fault as it fired, for reports and replay. */
   readonly faultLog: readonly string[];
+  /** faults lists each fault that acted, as data: when, what kind, on which replicas (and clients), until when. */
+  readonly faults: readonly FaultWindow[];
   /** abandonedOperations counts the operations a client restart left outstanding: indeterminate in `ops`, they are not a lack of progress. */
   readonly abandonedOperations: number;
   /** crashes counts the crashes of the fault timeline and what they cost stable storage. */

@@ -325,6 +325,7 @@ export class Simulation {
       byzantineStrategy: this.byzantineStrategy,
       healedAtSeconds: seconds(this.healUs),
       faultLog: this.context.faultLog,
+      faults: this.context.faultWindows,
       abandonedOperations: clients.abandoned,
       crashes: this.metrics.crashes(),
       ineffectiveFaults: [...this.context.ineffective, ...this.crashes.waiting()],
