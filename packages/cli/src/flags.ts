@@ -1,4 +1,5 @@
 import { parseArgs } from "node:util";
+import type { AnyAlgorithm } from "@concord/core";
 import { UsageError } from "./io.ts";
 
 /** FlagSpec declares one flag: a string value or a boolean switch. */
@@ -7,6 +8,8 @@ export interface FlagSpec {
   /** multiple: the flag may be given several times; its value is then a list. */
   readonly multiple?: boolean;
   readonly description: string;
+  /** values lists what an enumerated flag accepts, for its help line. */
+  readonly values?: readonly string[];
 }
 
 /**
@@ -34,14 +37,22 @@ export function parseFlags(
       joined.push(arg);
     }
   }
+  let parsed;
   try {
-    const parsed = parseArgs({ args: joined, options, strict: true, allowPositionals });
-    return { values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals };
+    parsed = parseArgs({ args: joined, options, strict: true, allowPositionals, tokens: true });
   } catch (error) {
     const message = (error as Error).message.split("\n")[0] ?? "bad arguments";
     const allowed = Object.keys(specs).map((name) => `--${name}`).join(", ");
     throw new UsageError(`${message.replace(/\. To specify a positional argument.*$/, "")} (allowed flags: ${allowed})`);
   }
+  // node's parser keeps the last of a flag given twice; a script that says `--seed 1 ... --seed 2` more likely has a mistake in it.
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== "option" || specs[token.name]?.multiple === true) continue;
+    if (seen.has(token.name)) throw new UsageError(`--${token.name} is given twice; give it once`);
+    seen.add(token.name);
+  }
+  return { values: parsed.values as Record<string, string | boolean | string[] | undefined>, positionals: parsed.positionals };
 }
 
 /** integerFlag parses an integer flag in [min, max], naming the flag on error. */
@@ -60,11 +71,62 @@ export function choiceFlag(name: string, raw: string | boolean | string[] | unde
   return raw;
 }
 
-/** helpText renders the flags of a command. */
-export function helpText(usage: string, specs: Readonly<Record<string, FlagSpec>>): string {
-  const lines = [`usage: ${usage}`, "", "flags:"];
-  for (const [name, spec] of Object.entries(specs)) lines.push(`  --${name}${spec.type === "string" ? " <value>" : ""}`.padEnd(30) + spec.description);
+/** helpLineWidth is where help text wraps: wide enough for a terminal's 100 columns less a margin. */
+const helpLineWidth = 100;
+
+/**
+ * helpText renders the flags of a command in two aligned columns, each
+ * enumerated flag with the values it accepts, followed by any further
+ * sections (the protocol options, say), each ending with a newline.
+ */
+export function helpText(usage: string, specs: Readonly<Record<string, FlagSpec>>, sections: readonly string[] = []): string {
+  const rows = Object.entries(specs).map(([name, spec]): [string, string] => [
+    `--${name}${spec.type === "string" ? " <value>" : ""}`,
+    spec.values === undefined ? spec.description : `${spec.description}; one of: ${spec.values.join(", ")}`,
+  ]);
+  return `usage: ${usage}\n\nflags:\n${alignedColumns(rows)}${sections.map((section) => `\n${section}`).join("")}`;
+}
+
+/**
+ * alignedColumns renders rows of (term, text) with every text starting in
+ * the same column, long texts wrapped onto lines indented to that column.
+ */
+export function alignedColumns(rows: readonly (readonly [string, string])[], indent = "  ", termWidthMin = 0): string {
+  const termWidth = Math.max(termWidthMin, ...rows.map(([term]) => term.length + 2));
+  const textWidth = Math.max(30, helpLineWidth - indent.length - termWidth);
+  const lines: string[] = [];
+  for (const [term, text] of rows) {
+    wrapWords(text, textWidth).forEach((line, index) => lines.push(`${indent}${(index === 0 ? term : "").padEnd(termWidth)}${line}`.trimEnd()));
+  }
   return lines.join("\n") + "\n";
+}
+
+/** wrapWords breaks text at spaces into lines of at most `width` characters (a longer word keeps its own line). */
+function wrapWords(text: string, width: number): string[] {
+  const lines: string[] = [];
+  let line = "";
+  for (const word of text.split(" ")) {
+    if (line !== "" && line.length + 1 + word.length > width) {
+      lines.push(line);
+      line = word;
+    } else {
+      line = line === "" ? word : `${line} ${word}`;
+    }
+  }
+  lines.push(line);
+  return lines;
+}
+
+/**
+ * faultToleranceWarning says when a replicated algorithm runs on a cluster
+ * that tolerates no fault (Raft on two nodes: either one stopping stops it),
+ * which is legal, and useful to watch, but rarely what was meant.
+ */
+export function faultToleranceWarning(algorithm: AnyAlgorithm, nodes: number): string | undefined {
+  const smallest = algorithm.replicasToTolerate(1);
+  // The baseline (solo) tolerates no fault at any size: it says so itself.
+  if (!Number.isInteger(smallest) || smallest < 1 || algorithm.faultsTolerated(nodes) > 0) return undefined;
+  return `warning: ${algorithm.name} on ${nodes} node${nodes === 1 ? "" : "s"} tolerates no fault (${smallest} tolerate one)`;
 }
 
 /**

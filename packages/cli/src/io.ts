@@ -21,3 +21,18 @@ export function usageExit(error: unknown, io: CommandIo): number {
   }
   throw error;
 }
+
+/**
+ * writeOutputFile writes a file a flag named (`--history`, `--html`,
+ * `--trace-out`); a path that cannot be written (no such directory, no
+ * permission) is the user's to fix, so it becomes a usage error naming the
+ * flag and the path: one line and exit code 2, never a stack trace or exit
+ * code 1, which means a broken guarantee.
+ */
+export function writeOutputFile(io: CommandIo, flag: string, path: string, data: string): void {
+  try {
+    io.writeFile(path, data);
+  } catch (error) {
+    throw new UsageError(`--${flag}: cannot write ${path}: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}

@@ -126,6 +126,6 @@ describe("concord check", () => {
   it("prints its usage with --help and exits 0", () => {
     const io = fakeIo({});
     expect(runCheckCommand(["--help"], io)).toBe(0);
-    expect(io.out).toMatch(/^usage: concord check --model <register\|kv>/);
+    expect(io.out).toMatch(/^usage: concord check \[--model <register\|kv>\]/);
   });
 });

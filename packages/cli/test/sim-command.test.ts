@@ -203,7 +203,12 @@ describe("concord sim --scenario-file", () => {
     const report = JSON.parse(io.out);
     expect(report.scenario).toBe("two-pauses");
     expect(report.ops.invoked).toBeGreaterThanOrEqual(40);
-    expect(report.faults.filter((line: string) => /ms: pause node /.test(line))).toHaveLength(2);
+    expect(report.faultLog.filter((line: string) => /ms: pause node /.test(line))).toHaveLength(2);
+    // The structured faults: each pause an object with its time, kind, replica and end.
+    const pauses = report.faults.filter((fault: { kind: string }) => fault.kind === "pause");
+    expect(pauses).toHaveLength(2);
+    for (const pause of pauses) expect(Object.keys(pause).sort()).toEqual(["atMs", "kind", "nodes", "untilMs"]);
+    expect(pauses[1].untilMs - pauses[1].atMs).toBe(250);
     expect(report.linearizable).toBe(true);
   });
 

@@ -1,6 +1,6 @@
 import type { HistorySummary } from "@concord/check";
 import type { InvariantViolation, ProtocolOptions } from "@concord/core";
-import { type SimulationOptions, type SimulationResult, runSimulation } from "@concord/sim";
+import { type FaultWindow, type SimulationOptions, type SimulationResult, runSimulation } from "@concord/sim";
 
 /** SimulationReport is one run's figures as `concord sim --json` prints them: deterministic, no wall-clock time. */
 export interface SimulationReport {
@@ -24,7 +24,10 @@ export interface SimulationReport {
   readonly linearizability: string;
   readonly invariantViolations: readonly InvariantViolation[];
   readonly byzantine: { readonly nodes: readonly number[]; readonly strategy: string | null };
-  readonly faults: readonly string[];
+  /** faults lists each fault that acted: when (ms of virtual time), what kind, on which replicas, and until when (its `atMs` for an instant one). */
+  readonly faults: readonly FaultWindow[];
+  /** faultLog is the fault log as people read it, one stamped line per event (armed, fired, ended, called off), as `concord sim` prints it. */
+  readonly faultLog: readonly string[];
   /** options are the protocol options the run used: explicit ones over those `chaos` drew from the seed. */
   readonly options: ProtocolOptions;
   /** drawnOptions are the options `chaos` drew from the seed (swarm options); empty in other scenarios. */
@@ -70,7 +73,8 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     linearizability: verdict.summary,
     invariantViolations: result.invariantViolations,
     byzantine: { nodes: result.byzantineNodes, strategy: result.byzantineStrategy ?? null },
-    faults: result.faultLog,
+    faults: result.faults,
+    faultLog: result.faultLog,
     options: result.protocolOptions,
     drawnOptions: result.drawnOptions,
     paths: result.paths,

@@ -1,11 +1,11 @@
 import { fileURLToPath } from "node:url";
-import { LocalCluster, type NodeLauncher } from "@concord/lab";
-import { type FlagSpec, helpText, integerFlag, parseFlags } from "../flags.ts";
+import { LocalCluster, type NodeLauncher, algorithmNames } from "@concord/lab";
+import { type FlagSpec, faultToleranceWarning, helpText, integerFlag, parseFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
 import { algorithmFlag } from "./real-flags.ts";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
-  algo: { type: "string", description: "the algorithm to run (required)" },
+  algo: { type: "string", description: "the algorithm to run (required)", values: algorithmNames },
   nodes: { type: "string", description: "how many node processes (default: the smallest cluster tolerating one fault)" },
   "base-port": { type: "string", description: "node i listens on base-port + i (default 7400)" },
   data: { type: "string", description: "a directory per node and the cluster's secret go here (default ./concord-cluster-<algo>)" },
@@ -40,6 +40,8 @@ export async function runClusterCommand(args: readonly string[], io: CommandIo):
   const nodes = integerFlag("nodes", values["nodes"], 1, 99) ?? Math.max(1, algorithm.replicasToTolerate(1) || 1);
   const sizeError = algorithm.clusterSizeError(nodes);
   if (sizeError !== undefined) throw new UsageError(`--nodes: ${sizeError}`);
+  const warning = faultToleranceWarning(algorithm, nodes);
+  if (warning !== undefined) io.stderr(`concord: ${warning}\n`);
   const basePort = integerFlag("base-port", values["base-port"], 1, 65_535 - nodes) ?? 7400;
   const data = typeof values["data"] === "string" ? values["data"] : `concord-cluster-${algorithm.name}`;
   const cluster = await LocalCluster.start({

@@ -15,15 +15,16 @@ import {
 } from "@concord/explore";
 import { algorithmNames, clusterSizes, findAlgorithm } from "@concord/lab";
 import { z } from "zod";
-import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
-import { type CommandIo, UsageError } from "../io.ts";
+import { type FlagSpec, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
+import { type CommandIo, UsageError, writeOutputFile } from "../io.ts";
+import { protocolOptionsHelp } from "../protocol-options.ts";
 import { explorerPortDefault, runExplorerUi } from "../explorer/server.ts";
 
 /** exploreExitCodes are the exit codes of `concord explore`. */
 export const exploreExitCodes = { noViolation: 0, violation: 1, badInput: 2, inconclusive: 3 } as const;
 
 const flags: Readonly<Record<string, FlagSpec>> = {
-  algo: { type: "string", description: "algorithm to explore (required)" },
+  algo: { type: "string", description: "algorithm to explore (required)", values: algorithmNames },
   nodes: { type: "string", description: "number of replicas (default: the smallest cluster tolerating one fault)" },
   clients: { type: "string", description: "clients, each with its own operations (default 1)" },
   ops: { type: "string", description: "operations per client: puts and gets of one key, alternating (default 1)" },
@@ -35,9 +36,9 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   depth: { type: "string", description: `the most actions on one path (default ${defaultBounds.depthMax})` },
   "inflight-max": { type: "string", description: `the most messages in flight in a state the search expands (default ${defaultBounds.inflightMessagesMax})` },
   "states-max": { type: "string", description: `stop after this many unique states (default ${defaultBounds.statesMax})` },
-  strategy: { type: "string", description: "bfs (a shortest counterexample) or dfs (little memory) (default bfs)" },
+  strategy: { type: "string", description: "bfs (a shortest counterexample) or dfs (little memory) (default bfs)", values: ["bfs", "dfs"] },
   por: { type: "boolean", description: "partial-order reduction: sleep sets, and the monitors' memory as sets (docs/explore.md); loses no state" },
-  option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false" },
+  option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false; each algorithm's are listed below" },
   seed: { type: "string", description: "seed of the replicas' random streams and keys (default 1)" },
   "trace-out": { type: "string", description: "write a counterexample to this file as JSON (replay it with --replay)" },
   replay: { type: "string", description: "replay a trace written by --trace-out, printing every step" },
@@ -94,7 +95,7 @@ const traceSchema = z
 export function runExploreCommand(args: readonly string[], io: CommandIo): number | Promise<number> {
   const { values } = parseFlags(args, flags, false);
   if (values["help"] === true) {
-    io.stdout(helpText(usage, flags));
+    io.stdout(helpText(usage, flags, [protocolOptionsHelp(algorithmNames)]));
     return exploreExitCodes.noViolation;
   }
   const replayPath = values["replay"];
@@ -106,6 +107,8 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   const nodes = integerFlag("nodes", values["nodes"], 1, 9) ?? clusterSizes(algorithm, [1])[0] ?? 1;
   const sizeError = algorithm.clusterSizeError(nodes);
   if (sizeError !== undefined) throw new UsageError(`--nodes: ${sizeError}`);
+  const warning = faultToleranceWarning(algorithm, nodes);
+  if (warning !== undefined) io.stderr(`concord: ${warning}\n`);
   const reorderings = integerFlag("reorderings", values["reorderings"], 0, 1000);
   const run: ExploreRun = {
     algo: algoName,
@@ -154,7 +157,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   if (io.stderrIsTty === true && result.uniqueStates >= progressEvery) io.stderr("\n");
   const traceOut = values["trace-out"];
   if (typeof traceOut === "string" && result.violation !== undefined) {
-    io.writeFile(traceOut, JSON.stringify({ run, violation: { property: result.violation.property, message: result.violation.message }, steps: result.violation.steps }, null, 2) + "\n");
+    writeOutputFile(io, "trace-out", traceOut, JSON.stringify({ run, violation: { property: result.violation.property, message: result.violation.message }, steps: result.violation.steps }, null, 2) + "\n");
   }
   const code = exitCode(result);
   if (values["json"] === true) {

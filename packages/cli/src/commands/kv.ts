@@ -1,14 +1,15 @@
 import type { NodeId } from "@concord/core";
 import { type KvCommand, decodeResult, describeResult, encodeCommand, isReadOnly } from "@concord/kv";
-import { connectCluster } from "@concord/lab";
+import { algorithmNames, connectCluster } from "@concord/lab";
 import type { ClientHost, NodeStatusReport } from "@concord/net";
 import { type FlagSpec, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
+import { protocolOptionsHelp } from "../protocol-options.ts";
 import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags, transportProblems } from "./real-flags.ts";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
   cluster: { type: "string", description: "id=host:port,... for every replica (required)" },
-  algo: { type: "string", description: "the algorithm the cluster runs (required)" },
+  algo: { type: "string", description: "the algorithm the cluster runs (required)", values: algorithmNames },
   "timeout-ms": { type: "string", description: "give up after this long (default 10000)" },
   ...realClusterFlags,
   help: { type: "boolean", description: "show this help" },
@@ -57,7 +58,7 @@ export function kvCommandOf(positionals: readonly string[]): KvCommand | "status
 export async function runKvCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseFlags(args, flags, true);
   if (values["help"] === true) {
-    io.stdout(helpText(usage, flags));
+    io.stdout(helpText(usage, flags, [protocolOptionsHelp(algorithmNames)]));
     return 0;
   }
   const algorithm = algorithmFlag(values["algo"]);

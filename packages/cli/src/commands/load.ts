@@ -1,12 +1,13 @@
 import { kvHistoryToJsonl } from "@concord/check";
-import { connectCluster, runLoad } from "@concord/lab";
+import { algorithmNames, connectCluster, runLoad } from "@concord/lab";
 import { type FlagSpec, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
-import { type CommandIo, UsageError } from "../io.ts";
+import { type CommandIo, UsageError, writeOutputFile } from "../io.ts";
+import { protocolOptionsHelp } from "../protocol-options.ts";
 import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags, transportProblems } from "./real-flags.ts";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
   cluster: { type: "string", description: "id=host:port,... for every replica (required)" },
-  algo: { type: "string", description: "the algorithm the cluster runs (required)" },
+  algo: { type: "string", description: "the algorithm the cluster runs (required)", values: algorithmNames },
   clients: { type: "string", description: "clients, each with one operation outstanding (default 16)" },
   seconds: { type: "string", description: "how long to run (default 10)" },
   rate: { type: "string", description: "open loop: start this many operations per second, each on an idle client (default: closed loop)" },
@@ -28,7 +29,7 @@ const usage =
 export async function runLoadCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, flags, false);
   if (values["help"] === true) {
-    io.stdout(helpText(usage, flags));
+    io.stdout(helpText(usage, flags, [protocolOptionsHelp(algorithmNames)]));
     return 0;
   }
   const algorithm = algorithmFlag(values["algo"]);
@@ -61,7 +62,7 @@ export async function runLoadCommand(args: readonly string[], io: CommandIo): Pr
     await host.close();
   }
   if (io.stderrIsTty === true) io.stderr("\n");
-  if (historyPath !== undefined) io.writeFile(historyPath, kvHistoryToJsonl(report.history));
+  if (historyPath !== undefined) writeOutputFile(io, "history", historyPath, kvHistoryToJsonl(report.history));
   const { history: _history, ...summary } = report;
   if (values["json"] === true) io.stdout(`${JSON.stringify(summary)}\n`);
   else {

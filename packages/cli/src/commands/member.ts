@@ -1,13 +1,17 @@
 import type { NodeId } from "@concord/core";
-import { connectCluster, parseCluster } from "@concord/lab";
+import { algorithms, connectCluster, parseCluster } from "@concord/lab";
 import type { AdminRequest, ClientHost, PeerAddress } from "@concord/net";
 import { type FlagSpec, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
+import { protocolOptionsHelp } from "../protocol-options.ts";
 import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags, transportProblems } from "./real-flags.ts";
+
+/** reconfigurable lists the algorithms with membership changes: the only ones `concord member` takes. */
+const reconfigurable = algorithms.filter((algorithm) => algorithm.admin?.reconfigure !== undefined).map((algorithm) => algorithm.name);
 
 const flags: Readonly<Record<string, FlagSpec>> = {
   cluster: { type: "string", description: "id=host:port,... for every current replica (required)" },
-  algo: { type: "string", description: "the algorithm the cluster runs (required)" },
+  algo: { type: "string", description: "the algorithm the cluster runs (required)", values: reconfigurable },
   learner: { type: "boolean", description: "with add: add the node as a learner (it replicates, does not vote)" },
   "timeout-ms": { type: "string", description: "give up after this long (default 15000)" },
   ...realClusterFlags,
@@ -27,7 +31,7 @@ const usage =
 export async function runMemberCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values, positionals } = parseFlags(args, flags, true);
   if (values["help"] === true) {
-    io.stdout(helpText(usage, flags));
+    io.stdout(helpText(usage, flags, [protocolOptionsHelp(reconfigurable)]));
     return 0;
   }
   const algorithm = algorithmFlag(values["algo"]);

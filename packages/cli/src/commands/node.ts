@@ -1,13 +1,14 @@
 import { CorruptionError } from "@concord/core";
-import { NodeMetrics, serveMetrics, startRealNode, type RealNode } from "@concord/lab";
+import { NodeMetrics, algorithmNames, serveMetrics, startRealNode, type RealNode } from "@concord/lab";
 import { type FlagSpec, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
+import { protocolOptionsHelp } from "../protocol-options.ts";
 import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags } from "./real-flags.ts";
 import { parseAddress } from "@concord/net";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
   id: { type: "string", description: "this node's replica id (required), one of the ids in --peers" },
-  algo: { type: "string", description: "the algorithm every node of the cluster runs (required)" },
+  algo: { type: "string", description: "the algorithm every node of the cluster runs (required)", values: algorithmNames },
   listen: { type: "string", description: "host:port to listen on for peers and clients (required)" },
   peers: { type: "string", description: "id=host:port,... for every replica of the initial configuration, this one included (required)" },
   data: { type: "string", description: "the data directory: created on first start, refused if another algorithm or node id wrote it (required)" },
@@ -28,7 +29,7 @@ const usage = "concord node --id <id> --algo <name> --listen <host:port> --peers
 export async function runNodeCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, flags, false);
   if (values["help"] === true) {
-    io.stdout(helpText(usage, flags));
+    io.stdout(helpText(usage, flags, [protocolOptionsHelp(algorithmNames)]));
     return 0;
   }
   const algorithm = algorithmFlag(values["algo"]);

@@ -15,7 +15,7 @@ export const realClusterFlags: Readonly<Record<string, FlagSpec>> = {
   "tls-key": { type: "string", description: "PEM private key of --tls-cert" },
   "tls-ca": { type: "string", description: "PEM certificate of the CA that signed every member's certificate" },
   "tick-ms": { type: "string", description: "milliseconds per protocol tick (default 10); every node and client of a cluster must agree" },
-  option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable); every node and client must agree" },
+  option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable); every node and client must agree; each algorithm's are listed below" },
 };
 
 /** algorithmFlag resolves --algo, naming the registered algorithms when it is missing or unknown. */

@@ -1,22 +1,23 @@
 import { kvHistoryToJsonl } from "@concord/check";
 import { ConfigError } from "@concord/core";
 import { type SimulationResult, byzantineStrategyNames, scenarioNames } from "@concord/sim";
-import { type Applicability, type HistoryChecker, brokenGuarantees, type SimulationReport, algorithmNames, applicability, clusterSizes, findAlgorithm, renderTable, replayCommand, simulate } from "@concord/lab";
-import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
-import { type CommandIo, UsageError } from "../io.ts";
+import { type Applicability, type HistoryChecker, brokenGuarantees, type SimulationReport, algorithmNames, algorithms, applicability, clusterSizes, findAlgorithm, renderTable, replayCommand, simulate } from "@concord/lab";
+import { type FlagSpec, alignedColumns, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
+import { type CommandIo, UsageError, writeOutputFile } from "../io.ts";
+import { protocolOptionsHelp } from "../protocol-options.ts";
 import { readScenarioFile, scenarioFileUsageError } from "../scenario-file.ts";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
-  algo: { type: "string", description: "algorithm to run (required)" },
+  algo: { type: "string", description: "algorithm to run (required)", values: algorithmNames },
   nodes: { type: "string", description: "number of replicas (default: the smallest cluster tolerating one fault)" },
-  scenario: { type: "string", description: "scenario (default steady)" },
+  scenario: { type: "string", description: "scenario (default steady)", values: scenarioNames },
   "scenario-file": { type: "string", description: "run a scenario written as JSON in this file (see docs/testing.md) instead of a built-in one" },
   seed: { type: "string", description: "root seed; the same seed replays the same run (default 1)" },
   ops: { type: "string", description: "operations to invoke (default: the scenario's)" },
   clients: { type: "string", description: "concurrent clients (default: the scenario's)" },
   "byzantine-nodes": { type: "string", description: "which replicas are Byzantine, as ids like 1,3 (default: the scenario's count, from replica 1)" },
-  "byzantine-strategy": { type: "string", description: "strategy of the Byzantine replicas in the byzantine scenario" },
-  option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false" },
+  "byzantine-strategy": { type: "string", description: "strategy of the Byzantine replicas in the byzantine scenario (default: the algorithm's first); each algorithm's are listed below" },
+  option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false; each algorithm's are listed below" },
   history: { type: "string", description: "also write the run's history to this file as JSON lines (for concord check)" },
   "no-encode": { type: "boolean", description: "do not encode messages (faster; byte counts become 0)" },
   "wall-clock": { type: "boolean", description: "add the run's wall-clock seconds (makes output vary)" },
@@ -44,7 +45,7 @@ export type SimCommandReport = SimulationReport & { readonly applicable: boolean
 export function runSimCommand(args: readonly string[], io: CommandIo, checker: HistoryChecker): number {
   const { values } = parseFlags(args, flags, false);
   if (values["help"] === true) {
-    io.stdout(helpText(usage, flags));
+    io.stdout(helpText(usage, flags, [byzantineStrategiesHelp(), protocolOptionsHelp(algorithmNames)]));
     return 0;
   }
   const algoName = choiceFlag("algo", values["algo"], algorithmNames);
@@ -59,8 +60,10 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const nodes = integerFlag("nodes", values["nodes"], 1, 256) ?? nodesDefault;
   const sizeError = algorithm.clusterSizeError(nodes);
   if (sizeError !== undefined) throw new UsageError(`--nodes: ${sizeError}`);
+  const warning = faultToleranceWarning(algorithm, nodes);
+  if (warning !== undefined) io.stderr(`concord: ${warning}\n`);
   const seed = integerFlag("seed", values["seed"], 0, Number.MAX_SAFE_INTEGER) ?? 1;
-  const ops = integerFlag("ops", values["ops"], 0, 10_000_000);
+  const ops = integerFlag("ops", values["ops"], 1, 10_000_000);
   const clients = integerFlag("clients", values["clients"], 1, 10_000);
   const protocolOptions = protocolOptionFlags(values["option"]);
   const byzantineNodes = byzantineNodesFlag(values["byzantine-nodes"], nodes);
@@ -91,7 +94,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   }
   const wallSeconds = (performance.now() - started) / 1000;
   const historyPath = values["history"];
-  if (typeof historyPath === "string") io.writeFile(historyPath, kvHistoryToJsonl(history));
+  if (typeof historyPath === "string") writeOutputFile(io, "history", historyPath, kvHistoryToJsonl(history));
   // The replay carries every option the run used, those chaos drew included (the same seed would draw them again).
   const usedOptions = Object.keys(report.options).length > 0 ? { protocolOptions: report.options } : {};
   const replay = replayCommand({ algo: algoName, ...run, ...usedOptions }, typeof scenarioFile === "string" ? { scenarioFile } : {});
@@ -109,6 +112,11 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const healthy = brokenGuarantees(report).length === 0;
   if (!healthy) io.stderr(`run broke its guarantees; replay with: ${replay}\n`);
   return healthy ? 0 : 1;
+}
+
+/** byzantineStrategiesHelp lists, per algorithm, the strategies --byzantine-strategy takes: the protocol's own, then the generic ones. */
+function byzantineStrategiesHelp(): string {
+  return `byzantine strategies (--byzantine-strategy):\n${alignedColumns(algorithms.map((algorithm) => [`${algorithm.name}:`, byzantineStrategyNames(algorithm).join(", ")]))}`;
 }
 
 /** renderReport prints one run as a readable table; a run that is not applicable says so, and why, under its verdicts. */
@@ -141,7 +149,7 @@ export function renderReport(report: SimCommandReport, wallSeconds: number | und
   if (drawn.length > 0) out += "\noptions drawn from the seed:\n" + drawn.map(([name, value]) => `  ${name}=${String(value)}`).join("\n") + "\n";
   const paths = Object.entries(report.paths);
   if (paths.length > 0) out += "\n" + renderTable([["hard path", "times reached"], ...paths.map(([name, count]) => [name, String(count)])]);
-  if (report.faults.length > 0) out += "\nfaults:\n" + report.faults.map((line) => `  ${line}`).join("\n") + "\n";
+  if (report.faultLog.length > 0) out += "\nfaults:\n" + report.faultLog.map((line) => `  ${line}`).join("\n") + "\n";
   if (report.invariantViolations.length > 0) {
     out += "\nviolations:\n" + report.invariantViolations.slice(0, 20).map((v) => `  [${v.invariant}] at ${v.timeUs / 1000} ms: ${v.message}`).join("\n") + "\n";
   }

@@ -2,22 +2,23 @@ import { availableParallelism } from "node:os";
 import { type AnyAlgorithm, ConfigError } from "@concord/core";
 import { type ScenarioInput, type SimulationOptions, runSimulation, scenarioNames } from "@concord/sim";
 import { algorithmNames, algorithms, applicability, clusterSizes, findAlgorithm, renderTable } from "@concord/lab";
-import { type FlagSpec, choiceFlag, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
+import { type FlagSpec, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
+import { protocolOptionsHelp } from "../protocol-options.ts";
 import { readScenarioFile, scenarioFileUsageError } from "../scenario-file.ts";
 import { type TimedOutcome, runSeedsOnWorkers } from "../swarm-pool.ts";
 import type { SeedOutcome, SeedTask } from "../swarm-seed.ts";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
-  algo: { type: "string", description: `algorithm to run, or all of them: ${[...algorithmNames, "all"].join(", ")} (required)` },
+  algo: { type: "string", description: "algorithm to run, or all of them (required)", values: [...algorithmNames, "all"] },
   seeds: { type: "string", description: "seeds to run per algorithm (default 100)" },
   "first-seed": { type: "string", description: "the first seed; the swarm runs first-seed .. first-seed+seeds-1 (default 1)" },
-  scenario: { type: "string", description: "scenario (default chaos: the fault mix is drawn from each seed)" },
+  scenario: { type: "string", description: "scenario (default chaos: the fault mix is drawn from each seed)", values: scenarioNames },
   "scenario-file": { type: "string", description: "run a scenario written as JSON in this file instead of a built-in one" },
   nodes: { type: "string", description: "number of replicas (default: each algorithm's smallest cluster tolerating one fault; with --algo all, algorithms that refuse this size are skipped)" },
   ops: { type: "string", description: "operations per run (default: the scenario's)" },
   clients: { type: "string", description: "concurrent clients per run (default: the scenario's)" },
-  option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), passed to every run" },
+  option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), passed to every run; each algorithm's are listed below" },
   jobs: { type: "string", description: "worker threads running seeds in parallel (default: the machine's cores)" },
   "progress-every": { type: "string", description: "when stderr is not a terminal, print a progress line every this many seeds (default: a tenth of the swarm, at most 100)" },
   json: { type: "boolean", description: "print the result as one JSON object (every failing seed, with its replay command)" },
@@ -65,7 +66,7 @@ interface AlgorithmTally {
 export async function runSwarmCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, flags, false);
   if (values["help"] === true) {
-    io.stdout(helpText(usage, flags));
+    io.stdout(helpText(usage, flags, [protocolOptionsHelp(algorithmNames)]));
     return 0;
   }
   const plan = planSwarm(values, io);
@@ -118,7 +119,7 @@ function planSwarm(values: Record<string, string | boolean | string[] | undefine
   const seeds = integerFlag("seeds", values["seeds"], 1, 100_000_000) ?? 100;
   const firstSeed = integerFlag("first-seed", values["first-seed"], 0, Number.MAX_SAFE_INTEGER - seeds) ?? 1;
   const nodesFlag = integerFlag("nodes", values["nodes"], 1, 256);
-  const ops = integerFlag("ops", values["ops"], 0, 10_000_000);
+  const ops = integerFlag("ops", values["ops"], 1, 10_000_000);
   const clients = integerFlag("clients", values["clients"], 1, 10_000);
   const jobs = integerFlag("jobs", values["jobs"], 1, 256) ?? availableParallelism();
   const protocolOptions = protocolOptionFlags(values["option"]);
@@ -140,6 +141,8 @@ function planSwarm(values: Record<string, string | boolean | string[] | undefine
     }
     // A scenario whose faults the algorithm does not promise to tolerate would fail every seed by design: it is skipped, and said so.
     const fit = applicability({ algorithm, nodes, scenario });
+    const warning = fit.applicable ? faultToleranceWarning(algorithm, nodes) : undefined;
+    if (warning !== undefined) io.stderr(`concord: ${warning}\n`);
     if (fit.applicable) clusters.push({ algorithm, nodes });
     else skipped.push(`skipping ${algorithm.name}: not applicable: ${fit.reason}`);
   }
