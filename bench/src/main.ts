@@ -1,64 +1,109 @@
 // pnpm bench — runs the simulated benchmark matrix (algorithm x cluster size x
-// scenario x seed), shows progress on stderr, prints the summary table and
-// writes bench/results/<run>/{results.json, report.md, report.html}.
-// `pnpm bench --real` runs real clusters instead (real/command.ts).
-import { mkdirSync, writeFileSync } from "node:fs";
+// scenario x seed) on worker threads, shows progress on stderr, prints the
+// summary tables and writes bench/results/<run>/{results.json, report.md,
+// report.html}. `pnpm bench --real` runs real clusters instead (real/command.ts).
+import { accessSync, constants, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
-import { parseArgs } from "node:util";
-import { algorithms } from "@concord/lab";
-import { htmlReport, markdownReport, skippedSummary, summaryTable } from "./report.ts";
-import { buildMatrix, defaultScenarios } from "./matrix.ts";
-import { runMatrix } from "./run-matrix.ts";
 import { runRealCommand } from "./real/command.ts";
+import { type BenchFlags, benchUsage, parseBenchFlags } from "./flags.ts";
+import { buildMatrix, findBenchScenario } from "./matrix.ts";
+import { createProgress, formatDuration } from "./progress.ts";
+import { brokenLines, markdownReport, notApplicableLines, plainHtmlReport, summaryTables } from "./report.ts";
+import { assembleResults } from "./results.ts";
+import type { BenchResults } from "./results-schema.ts";
+import { runMatrix } from "./run-matrix.ts";
 
-// --real measures real clusters (and etcd) instead of the simulated matrix: see real/command.ts.
-if (process.argv.slice(2).includes("--real")) {
-  process.exit(await runRealCommand(process.argv.slice(2), { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) }));
-}
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
-function fail(message: string): never {
-  console.error(`bench: ${message}`);
+function usageError(message: string): never {
+  process.stderr.write(`bench: ${message}\n`);
   process.exit(2);
 }
 
-let parsed;
-try {
-  parsed = parseArgs({
-    args: process.argv.slice(2),
-    options: {
-      algo: { type: "string", multiple: true },
-      scenario: { type: "string", multiple: true },
-      seeds: { type: "string", default: "1" },
-      ops: { type: "string" },
-      out: { type: "string" },
-    },
-    strict: true,
-  });
-} catch (error) {
-  fail(`${(error as Error).message.split("\n")[0]} (allowed flags: --algo, --scenario, --seeds, --ops, --out)`);
+/** prepareOut makes the output directory and checks it can be written, before anything runs: a bad --out costs one line, not a whole matrix. */
+function prepareOut(flags: BenchFlags, runId: string): string {
+  const outDir = flags.out ?? join(repoRoot, "bench", "results", runId);
+  try {
+    mkdirSync(outDir, { recursive: true });
+    accessSync(outDir, constants.W_OK);
+  } catch (error) {
+    usageError(`--out: cannot write to ${outDir}: ${(error as Error).message.split("\n")[0]}`);
+  }
+  return outDir;
 }
-const values = parsed.values;
-const names = algorithms.map((algorithm) => algorithm.name);
-for (const name of values.algo ?? []) if (!names.includes(name)) fail(`--algo: unknown algorithm "${name}"; allowed: ${names.join(", ")}`);
-for (const name of values.scenario ?? []) if (!defaultScenarios.includes(name)) fail(`--scenario: unknown scenario "${name}"; allowed: ${defaultScenarios.join(", ")}`);
-const seeds = Number(values.seeds);
-if (!Number.isInteger(seeds) || seeds < 1 || seeds > 1000) fail(`--seeds: expected an integer from 1 to 1000, got "${values.seeds}"`);
-const ops = values.ops === undefined ? undefined : Number(values.ops);
-if (ops !== undefined && (!Number.isInteger(ops) || ops < 1)) fail(`--ops: expected a positive integer, got "${values.ops}"`);
 
-const chosen = values.algo === undefined ? algorithms : algorithms.filter((algorithm) => values.algo?.includes(algorithm.name));
-const cases = buildMatrix({ algorithms: chosen, scenarios: values.scenario ?? defaultScenarios, seeds, faults: [1] });
-const command = ["pnpm bench", ...process.argv.slice(2)].join(" ");
-const started = performance.now();
-const { rows, skipped } = runMatrix(cases, ops, (line) => process.stderr.write(`${line}\n`));
+/**
+ * htmlReportOf draws report.html: with the charted report
+ * (bench/src/html/report.ts's htmlReport) when it is there, else the plain one.
+ * The path is a variable so that this file builds before that one exists.
+ */
+async function htmlReportOf(results: BenchResults): Promise<string> {
+  const charted = "./html/report.ts";
+  if (existsSync(new URL(charted, import.meta.url))) {
+    const module = (await import(charted)) as { htmlReport?: unknown };
+    if (typeof module.htmlReport === "function") return (module.htmlReport as (results: BenchResults) => string)(results);
+  }
+  return plainHtmlReport(results);
+}
 
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
-const runId = new Date().toISOString().replace(/[:.]/g, "-");
-const outDir = values.out ?? join(repoRoot, "bench", "results", runId);
-mkdirSync(outDir, { recursive: true });
-writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, runs: rows.map((row) => ({ comparison: row.comparison, ...row.report })), skipped }, null, 2) + "\n");
-writeFileSync(join(outDir, "report.md"), markdownReport(rows, command, skipped));
-writeFileSync(join(outDir, "report.html"), htmlReport(rows, command, skipped));
-process.stdout.write(summaryTable(rows) + skippedSummary(skipped));
-process.stderr.write(`\n${rows.length} runs${skipped.length > 0 ? ` (${skipped.length} skipped as not applicable)` : ""} in ${((performance.now() - started) / 1000).toFixed(1)} s; wrote ${relative(process.cwd(), outDir) || "."}/{results.json,report.md,report.html}\n`);
+async function main(args: readonly string[]): Promise<number> {
+  // --real measures real clusters (and etcd) instead of the simulated matrix: see real/command.ts.
+  if (args.includes("--real")) process.exit(await runRealCommand(args, { stdout: (text) => process.stdout.write(text), stderr: (text) => process.stderr.write(text) }));
+  const parsed = parseBenchFlags(args);
+  if (parsed.kind === "help") {
+    process.stdout.write(benchUsage());
+    return 0;
+  }
+  if (parsed.kind === "error") usageError(parsed.message);
+  const flags = parsed.flags;
+  const cells = buildMatrix({ algorithms: flags.algorithms, scenarios: flags.scenarios, seeds: flags.seeds, faults: flags.faults, equalN: flags.equalN });
+  if (cells.length === 0) usageError("the flags leave no cell to run (--faults none and --nodes none leave only the baseline, solo)");
+  const startedAt = new Date();
+  const outDir = prepareOut(flags, startedAt.toISOString().replace(/[:.]/g, "-"));
+  const command = ["pnpm bench", ...args].join(" ");
+  const runs = cells.length * flags.seeds.length;
+  process.stderr.write(`bench: ${cells.length} cells x ${flags.seeds.length} seeds = ${runs} runs on ${flags.workers} worker thread${flags.workers === 1 ? "" : "s"}\n`);
+  const started = performance.now();
+  const progress = createProgress(process.stderr, runs, cells.length);
+  const benchCells = await runMatrix(cells, { ops: flags.ops, workers: flags.workers, progress });
+  const wallSeconds = (performance.now() - started) / 1000;
+  const results = assembleResults({
+    command,
+    options: {
+      algorithms: flags.algorithms.map((algorithm) => algorithm.name),
+      faults: [...flags.faults],
+      equalN: [...flags.equalN],
+      nodes: null,
+      scenarios: [...flags.scenarios],
+      seeds: [...flags.seeds],
+      ops: flags.ops,
+      quick: flags.quick,
+    },
+    scenarios: flags.scenarios.map(findBenchScenario),
+    cells: benchCells,
+    startedAt: startedAt.toISOString(),
+    wallSeconds,
+    workers: flags.workers,
+  });
+  writeFileSync(join(outDir, "results.json"), `${JSON.stringify(results)}\n`);
+  writeFileSync(join(outDir, "report.md"), markdownReport(results));
+  writeFileSync(join(outDir, "report.html"), await htmlReportOf(results));
+  process.stdout.write(`${summaryTables(results)}\n`);
+  const notApplicable = notApplicableLines(results);
+  if (notApplicable.length > 0) process.stdout.write(`not applicable (not run):\n${notApplicable.map((line) => `  ${line}\n`).join("")}`);
+  const where = relative(process.cwd(), outDir) || ".";
+  process.stderr.write(`\n${runs - notApplicable.length * flags.seeds.length} runs in ${formatDuration(wallSeconds)}; wrote ${where}/{results.json,report.md,report.html}\n`);
+  if (results.broken.length > 0) {
+    process.stdout.write(`\nBROKEN GUARANTEES in ${results.broken.length} applicable run${results.broken.length === 1 ? "" : "s"}:\n${brokenLines(results).join("\n")}\n`);
+    return 1;
+  }
+  return 0;
+}
+
+try {
+  process.exitCode = await main(process.argv.slice(2));
+} catch (error) {
+  process.stderr.write(`bench: ${(error as Error).message}\n`);
+  process.exitCode = 1;
+}

@@ -1,45 +1,126 @@
+import { readFileSync } from "node:fs";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
 import type { AnyAlgorithm } from "@concord/core";
 import { isBaseline } from "@concord/lab";
-import { scenarioNames } from "@concord/sim";
+import { type ScenarioInput, resolveScenario, scenarioNames } from "@concord/sim";
 
-/** BenchCase is one cell of the benchmark matrix. */
-export interface BenchCase {
-  readonly algorithm: AnyAlgorithm;
-  readonly nodes: number;
-  /** comparison says why this size was picked: equal tolerated faults f, or equal n. */
-  readonly comparison: string;
-  readonly scenario: string;
-  readonly seed: number;
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+
+/**
+ * BenchScenario is a scenario the matrix runs: a built-in one by name, or one
+ * the bench keeps in bench/scenarios/ as JSON (so that `concord sim
+ * --scenario-file` replays it).
+ */
+export interface BenchScenario {
+  readonly name: string;
+  /** run is what the simulator is given: the built-in's name, or the scenario object. */
+  readonly run: string | ScenarioInput;
+  /** file is the scenario's JSON file, relative to the repository root (null for a built-in one). */
+  readonly file: string | null;
 }
 
-/** MatrixOptions narrow the matrix. */
-export interface MatrixOptions {
-  readonly algorithms: readonly AnyAlgorithm[];
-  readonly scenarios: readonly string[];
-  readonly seeds: number;
-  readonly faults: readonly number[];
+function scenarioFromFile(name: string): BenchScenario {
+  const path = join(repoRoot, "bench", "scenarios", `${name}.json`);
+  const input = JSON.parse(readFileSync(path, "utf8")) as ScenarioInput;
+  resolveScenario(input);
+  return { name, run: input, file: relative(repoRoot, path) };
 }
 
 /**
- * buildMatrix lays out algorithm x cluster size x scenario x seed. Clusters are
- * compared at equal tolerated faults f (n = 2f+1 for crash-tolerant
- * algorithms, 3f+1 for Byzantine ones); the unreplicated baseline runs on one
- * node beside them.
+ * benchScenarios are the scenarios `--scenario` accepts: every built-in one,
+ * and "partition-split", the built-in partition with half of the clients on
+ * each side, so that availability can be measured on both sides (the
+ * built-in keeps every client with the majority).
  */
-export function buildMatrix(options: MatrixOptions): BenchCase[] {
-  const cases: BenchCase[] = [];
-  for (const scenario of options.scenarios) {
-    for (const algorithm of options.algorithms) {
-      const sizes = new Map<number, string>();
-      if (isBaseline(algorithm)) sizes.set(1, "baseline");
-      else for (const f of options.faults) sizes.set(algorithm.replicasToTolerate(f), `f=${f}`);
-      for (const [nodes, comparison] of sizes) {
-        for (let seed = 1; seed <= options.seeds; seed++) cases.push({ algorithm, nodes, comparison, scenario, seed });
-      }
-    }
-  }
-  return cases;
+export const benchScenarios: readonly BenchScenario[] = scenarioNames.flatMap((name) => {
+  const builtIn: BenchScenario = { name, run: name, file: null };
+  return name === "partition" ? [builtIn, scenarioFromFile("partition-split")] : [builtIn];
+});
+
+/** benchScenarioNames lists what `--scenario` accepts. */
+export const benchScenarioNames: readonly string[] = benchScenarios.map((scenario) => scenario.name);
+
+/**
+ * defaultScenarios is what `pnpm bench` runs unless told otherwise: every
+ * built-in scenario, with the partition run as "partition-split" (clients on
+ * both sides) rather than the built-in one.
+ */
+export const defaultScenarios: readonly string[] = benchScenarioNames.filter((name) => name !== "partition");
+
+/** findBenchScenario looks a bench scenario up by name. */
+export function findBenchScenario(name: string): BenchScenario {
+  const found = benchScenarios.find((scenario) => scenario.name === name);
+  if (found === undefined) throw new Error(`unknown bench scenario "${name}"`);
+  return found;
 }
 
-/** defaultScenarios is what `pnpm bench` runs unless told otherwise: every built-in scenario. */
-export const defaultScenarios: readonly string[] = scenarioNames;
+/** MatrixCell is one cell of the benchmark matrix: an algorithm at a cluster size in a scenario, run once per seed. */
+export interface MatrixCell {
+  readonly algorithm: AnyAlgorithm;
+  readonly nodes: number;
+  /** comparisons names the groups the cell is compared in: "baseline", "f=<f>" (equal tolerated faults) or "n=<n>" (equal size). */
+  readonly comparisons: readonly string[];
+  readonly scenario: BenchScenario;
+  readonly seeds: readonly number[];
+}
+
+/** MatrixOptions choose the matrix. */
+export interface MatrixOptions {
+  readonly algorithms: readonly AnyAlgorithm[];
+  readonly scenarios: readonly string[];
+  readonly seeds: readonly number[];
+  /** faults lists the f of the equal-fault-tolerance groups: each replicated algorithm at the size that tolerates f. */
+  readonly faults: readonly number[];
+  /** equalN lists the sizes of the equal-size groups: each replicated algorithm at that n. */
+  readonly equalN: readonly number[];
+}
+
+/**
+ * clusterSizesOf lists an algorithm's sizes and the groups each serves.
+ * The baseline runs on one node only. A replicated algorithm runs at
+ * `replicasToTolerate(f)` for each f (Raft and Multi-Paxos 2f+1, PBFT 3f+1),
+ * and at each equal n; a size reached both ways runs once, in both groups.
+ */
+export function clusterSizesOf(algorithm: AnyAlgorithm, faults: readonly number[], equalN: readonly number[]): Map<number, string[]> {
+  const sizes = new Map<number, string[]>();
+  const add = (nodes: number, group: string): void => {
+    const groups = sizes.get(nodes) ?? [];
+    groups.push(group);
+    sizes.set(nodes, groups);
+  };
+  if (isBaseline(algorithm)) {
+    add(1, "baseline");
+    return sizes;
+  }
+  for (const f of faults) add(algorithm.replicasToTolerate(f), `f=${f}`);
+  for (const n of equalN) add(n, `n=${n}`);
+  return new Map([...sizes].sort(([a], [b]) => a - b));
+}
+
+/**
+ * buildMatrix lays out scenario x algorithm x cluster size, each cell with
+ * every seed. The order is fixed by the options alone, so that results.json
+ * lists cells in the same order whatever the number of workers.
+ */
+export function buildMatrix(options: MatrixOptions): MatrixCell[] {
+  const cells: MatrixCell[] = [];
+  for (const name of options.scenarios) {
+    const scenario = findBenchScenario(name);
+    for (const algorithm of options.algorithms) {
+      for (const [nodes, comparisons] of clusterSizesOf(algorithm, options.faults, options.equalN)) cells.push({ algorithm, nodes, comparisons, scenario, seeds: options.seeds });
+    }
+  }
+  return cells;
+}
+
+/** comparisonDescription explains a comparison group in a sentence, for results.json and report.md. */
+export function comparisonDescription(group: string): string {
+  if (group === "baseline") return "solo: one unreplicated node, tolerating no fault; the floor every replicated algorithm's cost is measured against.";
+  if (group.startsWith("f=")) {
+    const f = group.slice(2);
+    return `equal fault tolerance: every algorithm sized to tolerate f = ${f} faults of its own model (crash-tolerant: n = 2f+1; PBFT: n = 3f+1, Byzantine faults).`;
+  }
+  const n = group.slice(2);
+  return `equal cluster size: every replicated algorithm on n = ${n} replicas, whatever it tolerates there (a crash-tolerant one tolerates floor((n-1)/2) crashes, PBFT floor((n-1)/3) Byzantine faults).`;
+}

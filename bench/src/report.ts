@@ -1,76 +1,169 @@
+// The simulated matrix's readable outputs: the summary `pnpm bench` prints,
+// report.md, and (until bench/src/html/report.ts draws the charted one) a
+// plain report.html. All read only results.json's content, so that a report
+// can be redrawn from a results file.
 import { escapeHtml } from "@concord/check";
-import { type SimulationReport, brokenGuarantees, renderTable } from "@concord/lab";
+import { renderTable } from "@concord/lab";
+import type { ApplicableCell, BenchCell, BenchResults, NotApplicableCell, Spread } from "./results-schema.ts";
 
-/** BenchRow is one finished run of the matrix. */
-export interface BenchRow {
-  readonly comparison: string;
-  readonly report: SimulationReport;
+/** formatFigure writes a figure with as many decimals as its size deserves. */
+export function formatFigure(value: number): string {
+  const size = Math.abs(value);
+  if (size >= 100 || Number.isInteger(value)) return Math.round(value).toString();
+  if (size >= 10) return value.toFixed(1);
+  return value.toFixed(2);
 }
 
-/** SkippedCase is a cell of the matrix that did not run: the algorithm does not promise to tolerate its scenario's faults. */
-export interface SkippedCase {
-  readonly algo: string;
-  readonly nodes: number;
-  readonly scenario: string;
-  readonly seed: number;
-  readonly reason: string;
+/** formatSpread writes "median [min–max]", or the median alone when every seed agreed, or "–" when no seed measured it. */
+export function formatSpread(spread: Spread | null, scale = 1): string {
+  if (spread === null) return "–";
+  const median = formatFigure(spread.median * scale);
+  if (spread.min === spread.max) return median;
+  return `${median} [${formatFigure(spread.min * scale)}–${formatFigure(spread.max * scale)}]`;
 }
 
-/** skippedSummary lists the skipped cells, one line per algorithm, size and scenario (the seeds share the reason). */
-export function skippedSummary(skipped: readonly SkippedCase[]): string {
-  const lines = new Map<string, string>();
-  for (const cell of skipped) lines.set(`${cell.algo} n=${cell.nodes} ${cell.scenario}`, cell.reason);
-  return [...lines].map(([cell, reason]) => `skipped ${cell}: not applicable: ${reason}\n`).join("");
+function applicableCells(results: BenchResults): ApplicableCell[] {
+  return results.cells.filter((cell): cell is ApplicableCell => cell.applicable);
 }
 
-/** summaryTable renders the runs as the table `pnpm bench` prints and report.md holds. */
-export function summaryTable(rows: readonly BenchRow[]): string {
-  const header = ["algo", "n", "cmp", "scenario", "seed", "ok/invoked", "ops/s", "p50 ms", "p99 ms", "msgs/op", "bytes/op", "leader chg", "linearizable", "violations"];
-  return renderTable([
-    header,
-    ...rows.map(({ comparison, report }) => [
-      report.algo,
-      String(report.nodes),
-      comparison,
-      report.scenario,
-      String(report.seed),
-      `${report.ops.completed}/${report.ops.invoked}`,
-      report.throughputOpsPerSec.toFixed(1),
-      report.latencyMs.p50.toFixed(2),
-      report.latencyMs.p99.toFixed(2),
-      report.messages.perOp.toFixed(2),
-      report.bytes.perOp.toFixed(0),
-      String(report.leaderChanges),
-      report.linearizable === null ? "unknown" : report.linearizable ? "yes" : "NO",
-      String(report.invariantViolations.length),
-    ]),
-  ]);
+function notApplicableCells(results: BenchResults): NotApplicableCell[] {
+  return results.cells.filter((cell): cell is NotApplicableCell => !cell.applicable);
 }
 
-/** markdownReport renders report.md: how to read it, then the table and any broken guarantees. */
-export function markdownReport(rows: readonly BenchRow[], command: string, skipped: readonly SkippedCase[] = []): string {
+function verdictText(cell: ApplicableCell): string {
+  const broken = cell.summary.brokenSeeds;
+  if (broken.length > 0) return `BROKEN (seed${broken.length > 1 ? "s" : ""} ${broken.join(",")})`;
+  const undecided = cell.runs.filter((run) => run.verdict.linearizable === null).length;
+  return undecided > 0 ? `ok (${undecided} undecided)` : "ok";
+}
+
+/** cellsInGroup lists a comparison group's cells of one scenario, the baseline first (it is the reference of every group). */
+function cellsInGroup(results: BenchResults, group: string, scenario: string): ApplicableCell[] {
+  return applicableCells(results).filter((cell) => cell.scenario === scenario && (cell.comparisons.includes(group) || cell.comparisons.includes("baseline")));
+}
+
+const tableHeader = ["algo", "n", "f", "ops/s", "p50 ms", "p99 ms", "max ms", "msgs/op", "bytes/op", "leader chg", "recovery ms", "1st commit ms", "avail cut-off", "avail rest", "verdict"];
+
+function tableRow(cell: ApplicableCell): string[] {
+  const summary = cell.summary;
+  return [
+    cell.algo,
+    String(cell.nodes),
+    String(cell.f),
+    formatSpread(summary.throughputOpsPerSec),
+    formatSpread(summary.latencyMs.p50),
+    formatSpread(summary.latencyMs.p99),
+    formatSpread(summary.latencyMs.max),
+    formatSpread(summary.messagesPerOp),
+    formatSpread(summary.bytesPerOp),
+    formatSpread(summary.leaderChanges),
+    formatSpread(summary.recoveryMs),
+    formatSpread(summary.firstCommitMs),
+    formatSpread(summary.availability.isolatedSide, 100),
+    formatSpread(summary.availability.otherSide, 100),
+    verdictText(cell),
+  ];
+}
+
+function scenariosOf(results: BenchResults): string[] {
+  return results.scenarios.map((scenario) => scenario.name).filter((name) => results.cells.some((cell) => cell.scenario === name));
+}
+
+/**
+ * summaryTables renders what `pnpm bench` prints on stdout: per scenario, one
+ * table of every cell that ran, medians with min–max across seeds.
+ */
+export function summaryTables(results: BenchResults): string {
+  const parts: string[] = [];
+  for (const scenario of scenariosOf(results)) {
+    const cells = applicableCells(results).filter((cell) => cell.scenario === scenario);
+    if (cells.length === 0) continue;
+    parts.push(`${scenario}:\n${renderTable([["algo", "n", "groups", ...tableHeader.slice(3)], ...cells.map((cell) => [cell.algo, String(cell.nodes), cell.comparisons.join(" "), ...tableRow(cell).slice(3)])])}`);
+  }
+  return parts.join("\n");
+}
+
+/** notApplicableLines lists the cells not run, one line each. */
+export function notApplicableLines(results: BenchResults): string[] {
+  return notApplicableCells(results).map((cell) => `${cell.algo} n=${cell.nodes} ${cell.scenario}: ${cell.reason}`);
+}
+
+/** brokenLines lists every broken run with what it broke and its replay command, one block each. */
+export function brokenLines(results: BenchResults): string[] {
+  return results.broken.map((run) => `${run.algo} n=${run.nodes} ${run.scenario} seed ${run.seed}: ${run.problems.slice(0, 3).join("; ")}\n  replay: ${run.replayCommand}`);
+}
+
+function markdownTable(rows: readonly (readonly string[])[]): string[] {
+  const [header, ...body] = rows;
+  if (header === undefined) return [];
+  const line = (cells: readonly string[]): string => `| ${cells.map((cell) => cell.replaceAll("|", "\\|")).join(" | ")} |`;
+  return [line(header), line(header.map(() => "---")), ...body.map(line)];
+}
+
+function byTypeText(cell: ApplicableCell): string {
+  return Object.entries(cell.summary.messagesPerOpByType)
+    .filter(([, spread]) => spread.median > 0)
+    .map(([type, spread]) => `${type} ${formatFigure(spread.median)}`)
+    .join(", ");
+}
+
+const howToRead = [
+  "## How to read it",
+  "",
+  "Every figure is measured in virtual time by the deterministic simulator: the same code, options and seed give the same figure on any machine. Each cell (algorithm x cluster size x scenario) ran once per seed; a figure is shown as the median across seeds, with the min and max in brackets (the median alone when every seed agreed).",
+  "",
+  "- `ops/s`: workload operations completed ok per second of virtual time, from the first invocation to the last completion.",
+  "- `p50`/`p99`/`max ms`: latency of the operations completed ok.",
+  "- `msgs/op`, `bytes/op`: every message the run sent from the workload's start (client requests and replies included), per operation completed ok (the final reads that look for lost writes included).",
+  "- `leader chg`: changes of leader, view or ballot.",
+  "- `recovery ms`: per fault, from the fault until the throughput over the next 200 ms is back to 90% of its level in the 500 ms before the fault; a seed's figure is its longest over its faults. `1st commit ms`: from the fault to the first completion of an operation invoked after it. `–` where there was no fault, no workload before it, or no recovery before the workload ended.",
+  "- `avail cut-off` / `avail rest` (%): during each partition, the share of the operations invoked by the clients cut off with the isolated replicas (and by all the other clients) that completed ok before the partition healed; a seed's figure is its lowest over its partitions.",
+  "- `verdict`: `ok` when every seed's history was linearizable and no invariant broke (`undecided` when the checker's step budget ran out); `BROKEN` names the seeds that broke a guarantee, listed below with the command that replays each.",
+  "- Comparison groups: `f=<f>` compares the algorithms at equal tolerated faults (crash-tolerant ones with n = 2f+1, PBFT with 3f+1); `n=<n>` at equal cluster size; `baseline` is one unreplicated node, repeated in each group as the floor.",
+  "",
+];
+
+/** markdownReport renders report.md: how to read it, then per comparison group and scenario a table, the messages by type, broken guarantees and the cells not applicable. */
+export function markdownReport(results: BenchResults): string {
   const lines = [
     "# Concord benchmark report",
     "",
-    `Produced by \`${command}\`. Every figure is measured in virtual time by the deterministic simulator, so it is exact and reproducible: replay any row with \`pnpm concord sim --algo <algo> --nodes <n> --scenario <scenario> --seed <seed>\`.`,
+    `Produced by \`${results.command}\` on ${results.machine.cpuModel} (${results.machine.cores} cores, ${(results.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${results.machine.platform}/${results.machine.arch}), Node ${results.machine.nodeVersion}, seeds ${results.options.seeds.join(", ")}, ${results.options.ops ?? "each scenario's"} operations per run.`,
     "",
-    "How to read it: `ops/s` is completed operations per virtual second over the workload; `p50`/`p99` are latency percentiles of completed operations; `msgs/op` and `bytes/op` count every message sent (client requests and replies included) per completed operation; `cmp` says whether the row compares clusters at equal tolerated faults (`f=1`) or is the unreplicated `baseline`; `linearizable` is the checker's verdict on the run's history; `violations` counts broken safety or liveness properties.",
-    "",
-    "```",
-    summaryTable(rows).trimEnd(),
-    "```",
-    "",
+    ...howToRead,
   ];
-  if (skipped.length > 0) lines.push("## Not applicable (skipped)", "", ...skippedSummary(skipped).trimEnd().split("\n").map((line) => `- ${line}`), "");
-  const broken = rows.filter((row) => brokenGuarantees(row.report).length > 0);
-  if (broken.length > 0) {
-    lines.push("## Broken guarantees", "");
-    for (const { report } of broken) {
-      lines.push(`- ${report.algo} n=${report.nodes} ${report.scenario} seed ${report.seed}: ${brokenGuarantees(report).slice(0, 4).join("; ")}`);
+  for (const group of results.comparisons) {
+    if (group.name === "baseline") continue;
+    lines.push(`## ${group.name}`, "", group.description, "");
+    for (const scenario of scenariosOf(results)) {
+      const cells = cellsInGroup(results, group.name, scenario);
+      if (cells.length === 0) continue;
+      lines.push(`### ${group.name}, ${scenario}`, "", ...markdownTable([tableHeader, ...cells.map(tableRow)]), "");
     }
-    lines.push("");
+    const steady = cellsInGroup(results, group.name, scenariosOf(results)[0] ?? "");
+    if (steady.length > 0) {
+      lines.push(`### ${group.name}: messages per operation by type (${steady[0]?.scenario}, medians)`, "", ...markdownTable([["algo", "n", "messages per op by type"], ...steady.map((cell) => [cell.algo, String(cell.nodes), byTypeText(cell)])]), "");
+    }
   }
-  return lines.join("\n");
+  if (results.comparisons.length === 1 && results.comparisons[0]?.name === "baseline") {
+    for (const scenario of scenariosOf(results)) lines.push(`### baseline, ${scenario}`, "", ...markdownTable([tableHeader, ...cellsInGroup(results, "baseline", scenario).map(tableRow)]), "");
+  }
+  lines.push("## Broken guarantees", "");
+  if (results.broken.length === 0) lines.push("None: every applicable run kept every guarantee.", "");
+  else for (const run of results.broken) lines.push(`- ${run.algo} n=${run.nodes} ${run.scenario} seed ${run.seed}: ${run.problems.slice(0, 4).join("; ")}`, `  replay: \`${run.replayCommand}\``);
+  lines.push("", "## Not applicable", "");
+  const notApplicable = notApplicableLines(results);
+  if (notApplicable.length === 0) lines.push("Every cell was applicable.");
+  else lines.push("Cells not run: the algorithm does not promise to tolerate the scenario's faults by design, so a broken guarantee there would not be a bug.", "", ...notApplicable.map((line) => `- ${line}`));
+  lines.push("", "## Scenarios and cost model", "", ...markdownTable([["scenario", "what it does", "CPU cost model (us)"], ...results.scenarios.map((scenario) => [scenario.name, scenario.description, costModelText(scenario.costModel)])]), "");
+  return `${lines.join("\n")}\n`;
+}
+
+function costModelText(model: BenchResults["scenarios"][number]["costModel"]): string {
+  const parts = Object.entries(model)
+    .filter(([, value]) => value > 0)
+    .map(([name, value]) => `${name} ${value}`);
+  return parts.length === 0 ? "none (CPU free)" : parts.join(", ");
 }
 
 /** barChart draws one horizontal SVG bar chart, inline, with no scripts or network. */
@@ -90,16 +183,20 @@ export function barChart(title: string, unit: string, bars: readonly { label: st
   return `<figure><svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif" font-size="11"><text x="0" y="14" font-weight="bold" font-size="13">${escapeHtml(title)}</text>${body}</svg></figure>`;
 }
 
-/** htmlReport renders report.html: self-contained (inline SVG charts), viewable offline. */
-export function htmlReport(rows: readonly BenchRow[], command: string, skipped: readonly SkippedCase[] = []): string {
-  const scenarios = [...new Set(rows.map((row) => row.report.scenario))];
-  const sections = scenarios
+/**
+ * plainHtmlReport renders a plain report.html (inline SVG bars of the medians
+ * and report.md's tables): the fallback while bench/src/html/report.ts, the
+ * charted report, is not there.
+ */
+export function plainHtmlReport(results: BenchResults): string {
+  const sections = scenariosOf(results)
     .map((scenario) => {
-      const inScenario = rows.filter((row) => row.report.scenario === scenario && row.report.seed === 1);
-      const label = (row: BenchRow): string => `${row.report.algo} n=${row.report.nodes} (${row.comparison})`;
-      return `<section><h2>${escapeHtml(scenario)}</h2>${barChart("Throughput", "ops/s", inScenario.map((row) => ({ label: label(row), value: row.report.throughputOpsPerSec })))}${barChart("p99 latency", "ms", inScenario.map((row) => ({ label: label(row), value: row.report.latencyMs.p99 })))}${barChart("Messages per operation", "msgs", inScenario.map((row) => ({ label: label(row), value: row.report.messages.perOp })))}</section>`;
+      const cells = applicableCells(results).filter((cell) => cell.scenario === scenario);
+      const label = (cell: BenchCell): string => `${cell.algo} n=${cell.nodes} (${cell.comparisons.join(", ")})`;
+      return `<section><h2>${escapeHtml(scenario)}</h2>${barChart("Throughput (median)", "ops/s", cells.map((cell) => ({ label: label(cell), value: cell.summary.throughputOpsPerSec.median })))}${barChart("p99 latency (median)", "ms", cells.map((cell) => ({ label: label(cell), value: cell.summary.latencyMs.p99.median })))}${barChart("Messages per operation (median)", "msgs", cells.map((cell) => ({ label: label(cell), value: cell.summary.messagesPerOp.median })))}</section>`;
     })
     .join("\n");
-  const table = `<pre>${escapeHtml(summaryTable(rows) + skippedSummary(skipped))}</pre>`;
-  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Concord benchmark report</title><style>body{font-family:sans-serif;max-width:1000px;margin:2em auto;color:#222}pre{font-size:11px;overflow-x:auto;background:#f6f6f6;padding:1em}figure{margin:1em 0}</style></head><body><h1>Concord benchmark report</h1><p>Produced by <code>${escapeHtml(command)}</code>. Figures are virtual-time measurements from the deterministic simulator: exact and reproducible from the seed.</p>${table}${sections}</body></html>\n`;
+  const broken = results.broken.length === 0 ? "" : `<h2 style="color:#b00">Broken guarantees</h2><pre style="color:#b00">${escapeHtml(brokenLines(results).join("\n"))}</pre>`;
+  const table = `<pre>${escapeHtml(summaryTables(results))}</pre>`;
+  return `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Concord benchmark report</title><style>body{font-family:sans-serif;max-width:1100px;margin:2em auto;color:#222}pre{font-size:11px;overflow-x:auto;background:#f6f6f6;padding:1em}figure{margin:1em 0}</style></head><body><h1>Concord benchmark report</h1><p>Produced by <code>${escapeHtml(results.command)}</code>. Figures are virtual-time measurements from the deterministic simulator (median across seeds): exact and reproducible from the seed.</p>${broken}${table}${sections}</body></html>\n`;
 }

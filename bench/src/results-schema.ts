@@ -120,6 +120,8 @@ export const seedRunSchema = z
     /** finalReadsCompleted counts the reads after the workload that completed ok (their traffic is in the per-operation figures, as the simulator counts it). */
     finalReadsCompleted: z.number().int().min(0),
     virtualSeconds: z.number().min(0),
+    /** workloadSeconds is the span the throughput is measured over: from the workload's first invocation to its last completion. */
+    workloadSeconds: z.number().min(0),
     /** throughputOpsPerSec is the workload's operations completed ok per second of virtual time, as the simulator measures it. */
     throughputOpsPerSec: z.number().min(0),
     latencyMs: latencySummarySchema,

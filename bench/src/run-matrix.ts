@@ -1,38 +1,74 @@
-import { applicability, checkRun, simulate } from "@concord/lab";
-import type { BenchCase } from "./matrix.ts";
-import type { BenchRow, SkippedCase } from "./report.ts";
+import { fileURLToPath } from "node:url";
+import { applicability } from "@concord/lab";
+import Tinypool from "tinypool";
+import type { MatrixCell } from "./matrix.ts";
+import type { Progress } from "./progress.ts";
+import type { BenchCell, SeedRun } from "./results-schema.ts";
+import type { SeedOutcome, SeedTask } from "./seed-run.ts";
+import { summarizeCell } from "./summary.ts";
 
-/** MatrixRun is what running a matrix gave: a row per case that ran, and the cases skipped as not applicable. */
-export interface MatrixRun {
-  readonly rows: BenchRow[];
-  readonly skipped: SkippedCase[];
+/** RunMatrixOptions say how to run the matrix: operations per run, worker threads, and where progress goes. */
+export interface RunMatrixOptions {
+  /** ops overrides every scenario's operation count (null: each scenario's own). */
+  readonly ops: number | null;
+  readonly workers: number;
+  readonly progress: Progress;
+}
+
+const workerFile = fileURLToPath(new URL("./cell-worker.mjs", import.meta.url));
+
+/** cellLabel names a cell for people: "raft n=3 leader-crash (f=1)". */
+export function cellLabel(cell: Pick<MatrixCell, "algorithm" | "nodes" | "scenario" | "comparisons">): string {
+  return `${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} (${cell.comparisons.join(", ")})`;
+}
+
+function cellKey(cell: MatrixCell): Omit<BenchCell, "applicable" | "runs" | "summary" | "reason" | "seeds"> {
+  return { algo: cell.algorithm.name, nodes: cell.nodes, f: cell.algorithm.faultsTolerated(cell.nodes), faultModel: cell.algorithm.faultModel, comparisons: [...cell.comparisons], scenario: cell.scenario.name };
+}
+
+function doneLine(cell: MatrixCell, runs: readonly SeedRun[], wallMs: number): string {
+  const broken = runs.filter((run) => run.verdict.broken.length > 0).map((run) => run.seed);
+  const verdict = broken.length > 0 ? `BROKE a guarantee in seed${broken.length > 1 ? "s" : ""} ${broken.join(", ")}` : "every guarantee kept";
+  return `${cellLabel(cell)}: ${runs.length} seed${runs.length === 1 ? "" : "s"} in ${(wallMs / 1000).toFixed(1)} s, ${verdict}`;
 }
 
 /**
- * runMatrix runs each case of the matrix in order and tells `progress` what
- * happened to each, as one line. A case whose faults the algorithm does not
- * promise to tolerate (solo's only replica lying, in the byzantine scenario)
- * is skipped, with why: run, it would be a broken row by design, not a
- * figure to compare.
+ * runMatrix runs every applicable cell's seeds on a pool of `workers` worker
+ * threads and returns the cells in matrix order. A cell the algorithm does
+ * not promise to tolerate (Raft against a lying replica, solo's only replica
+ * Byzantine) is not run: it is returned with the reason, since its broken
+ * guarantees would be the design's, not a bug. The results depend only on
+ * the cells and seeds: each run is deterministic and is put back in its
+ * place, whichever worker finished it and when.
  */
-export function runMatrix(cases: readonly BenchCase[], ops: number | undefined, progress: (line: string) => void): MatrixRun {
-  const rows: BenchRow[] = [];
-  const skipped: SkippedCase[] = [];
-  cases.forEach((benchCase, index) => {
-    const startedMs = performance.now();
-    const label = `[${index + 1}/${cases.length}] ${benchCase.algorithm.name} n=${benchCase.nodes} ${benchCase.scenario} seed ${benchCase.seed}`;
-    const options = { algorithm: benchCase.algorithm, nodes: benchCase.nodes, scenario: benchCase.scenario, seed: benchCase.seed, ...(ops !== undefined ? { ops } : {}) };
-    const fit = applicability(options);
-    if (!fit.applicable) {
-      progress(`${label} ... skipped, not applicable: ${fit.reason}`);
-      skipped.push({ algo: benchCase.algorithm.name, nodes: benchCase.nodes, scenario: benchCase.scenario, seed: benchCase.seed, reason: fit.reason });
-      return;
-    }
-    const { report } = simulate(options, checkRun);
-    const wallSeconds = (performance.now() - startedMs) / 1000;
-    const verdict = report.linearizable === null ? "unknown" : report.linearizable ? "linearizable" : "NOT linearizable";
-    progress(`${label} ... ${wallSeconds.toFixed(2)} s, ${verdict}, ${report.invariantViolations.length} violations`);
-    rows.push({ comparison: benchCase.comparison, report });
-  });
-  return { rows, skipped };
+export async function runMatrix(cells: readonly MatrixCell[], options: RunMatrixOptions): Promise<BenchCell[]> {
+  const pool = new Tinypool({ filename: workerFile, minThreads: options.workers, maxThreads: options.workers });
+  try {
+    const pending = cells.map(async (cell): Promise<BenchCell> => {
+      const fit = applicability({ algorithm: cell.algorithm, nodes: cell.nodes, scenario: cell.scenario.run });
+      if (!fit.applicable) {
+        options.progress.cellDone(`${cellLabel(cell)}: not applicable: ${fit.reason}`);
+        return { ...cellKey(cell), applicable: false, reason: fit.reason, seeds: [...cell.seeds] };
+      }
+      const outcomes = await Promise.all(cell.seeds.map((seed) => runOnPool(pool, cell, seed, options)));
+      const runs = outcomes.map((outcome) => outcome.run);
+      options.progress.cellDone(doneLine(cell, runs, outcomes.reduce((sum, outcome) => sum + outcome.wallMs, 0)));
+      return { ...cellKey(cell), applicable: true, runs, summary: summarizeCell(runs) };
+    });
+    return await Promise.all(pending);
+  } finally {
+    options.progress.finish();
+    await pool.destroy();
+  }
+}
+
+async function runOnPool(pool: Tinypool, cell: MatrixCell, seed: number, options: RunMatrixOptions): Promise<SeedOutcome> {
+  const task: SeedTask = { algo: cell.algorithm.name, nodes: cell.nodes, scenario: cell.scenario.run, scenarioFile: cell.scenario.file, seed, ops: options.ops };
+  try {
+    const outcome = (await pool.run(task)) as SeedOutcome;
+    options.progress.runDone(`${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} seed ${seed}`);
+    return outcome;
+  } catch (error) {
+    throw new Error(`${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} seed ${seed} threw: ${(error as Error).message}`, { cause: error });
+  }
 }

@@ -1,43 +1,162 @@
 import { beforeAll, describe, expect, it } from "vitest";
 import { solo } from "@concord/core";
-import { brokenGuarantees } from "@concord/lab";
 import { raft } from "@concord/raft";
-import { buildMatrix } from "../src/matrix.ts";
-import { markdownReport, skippedSummary, summaryTable } from "../src/report.ts";
-import { type MatrixRun, runMatrix } from "../src/run-matrix.ts";
+import { buildMatrix, findBenchScenario } from "../src/matrix.ts";
+import { createProgress } from "../src/progress.ts";
+import { markdownReport, notApplicableLines, summaryTables } from "../src/report.ts";
+import { type BenchResults, type SeedRun, benchResultsSchema } from "../src/results-schema.ts";
+import { assembleResults } from "../src/results.ts";
+import { runMatrix } from "../src/run-matrix.ts";
+import { runSeed } from "../src/seed-run.ts";
+
+// A small matrix: the baseline and Raft at f = 1, in a run without faults, a leader crash, the partition with clients
+// on both sides, and the byzantine scenario (not applicable to solo), two seeds each, 60 operations per run (fewer leave gaps of 200 ms between a client's operations, wide enough to hide a leader crash).
+const scenarios = ["steady", "leader-crash", "partition-split", "byzantine"];
+const seeds = [1, 2];
+const ops = 60;
+
+async function runSmallMatrix(workers: number, progressLines: string[] = []): Promise<BenchResults> {
+  const cells = buildMatrix({ algorithms: [solo, raft], scenarios, seeds, faults: [1], equalN: [] });
+  const progress = createProgress({ isTTY: false, write: (text) => progressLines.push(text) }, cells.length * seeds.length, cells.length);
+  const benchCells = await runMatrix(cells, { ops, workers, progress });
+  return assembleResults({
+    command: "pnpm bench (test)",
+    options: { algorithms: ["solo", "raft"], faults: [1], equalN: [], nodes: null, scenarios, seeds, ops, quick: false },
+    scenarios: scenarios.map(findBenchScenario),
+    cells: benchCells,
+    startedAt: new Date().toISOString(),
+    wallSeconds: 0,
+    workers,
+  });
+}
+
+function runsOf(results: BenchResults): { label: string; run: SeedRun }[] {
+  return results.cells.flatMap((cell) => (cell.applicable ? cell.runs.map((run) => ({ label: `${cell.algo} n=${cell.nodes} ${cell.scenario} seed ${run.seed}: ${run.replayCommand}`, run })) : []));
+}
 
 describe("pnpm bench's matrix", () => {
-  const cases = buildMatrix({ algorithms: [solo, raft], scenarios: ["steady", "byzantine"], seeds: 2, faults: [1] });
-  const lines: string[] = [];
-  let rows: MatrixRun["rows"] = [];
-  let skipped: MatrixRun["skipped"] = [];
-  beforeAll(() => {
-    ({ rows, skipped } = runMatrix(cases, 20, (line) => lines.push(line)));
-  });
+  let twoWorkers: BenchResults;
+  let oneWorker: BenchResults;
+  const progressLines: string[] = [];
+  beforeAll(async () => {
+    twoWorkers = await runSmallMatrix(2, progressLines);
+    oneWorker = await runSmallMatrix(1);
+  }, 120_000);
 
-  it("skips the byzantine scenario for solo, seed by seed, and says why", () => {
-    expect(skipped.map((cell) => `${cell.algo} n=${cell.nodes} ${cell.scenario} seed ${cell.seed}`)).toEqual(["solo n=1 byzantine seed 1", "solo n=1 byzantine seed 2"]);
-    expect(lines.filter((line) => line.includes("skipped"))).toEqual([
-      "[5/8] solo n=1 byzantine seed 1 ... skipped, not applicable: solo on 1 node tolerates no faulty replica, and this run makes its only replica Byzantine",
-      "[6/8] solo n=1 byzantine seed 2 ... skipped, not applicable: solo on 1 node tolerates no faulty replica, and this run makes its only replica Byzantine",
+  it("writes results that validate against the exported schema, through JSON and back", () => {
+    expect(() => benchResultsSchema.parse(JSON.parse(JSON.stringify(twoWorkers)))).not.toThrow();
+    expect(twoWorkers.cells.map((cell) => `${cell.algo} n=${cell.nodes} ${cell.scenario} ${cell.comparisons.join(",")} ${cell.applicable}`)).toEqual([
+      "solo n=1 steady baseline true",
+      "raft n=3 steady f=1 true",
+      "solo n=1 leader-crash baseline true",
+      "raft n=3 leader-crash f=1 true",
+      "solo n=1 partition-split baseline true",
+      "raft n=3 partition-split f=1 true",
+      "solo n=1 byzantine baseline false",
+      "raft n=3 byzantine f=1 true",
     ]);
   });
 
-  it("runs every other case, Raft's byzantine scenario (a silent replica) included, and no row breaks a guarantee", () => {
-    expect(rows.map(({ report }) => `${report.algo} ${report.scenario} ${report.seed}`)).toEqual([
-      "solo steady 1",
-      "solo steady 2",
-      "raft steady 1",
-      "raft steady 2",
-      "raft byzantine 1",
-      "raft byzantine 2",
-    ]);
-    for (const { report } of rows) expect(brokenGuarantees(report, { undecidedIsBroken: true }), `${report.algo} ${report.scenario} seed ${report.seed}`).toEqual([]);
+  it("gives identical figures in two runs with the same seeds, on two worker threads and on one", () => {
+    expect(oneWorker.cells).toEqual(twoWorkers.cells);
+    expect(oneWorker.broken).toEqual(twoWorkers.broken);
   });
 
-  it("lists the skipped cells once per algorithm, size and scenario under the table, and in report.md", () => {
-    expect(summaryTable(rows)).not.toContain("solo     1  baseline  byzantine");
-    expect(skippedSummary(skipped)).toBe("skipped solo n=1 byzantine: not applicable: solo on 1 node tolerates no faulty replica, and this run makes its only replica Byzantine\n");
-    expect(markdownReport(rows, "pnpm bench", skipped)).toContain("## Not applicable (skipped)\n\n- skipped solo n=1 byzantine: not applicable: ");
+  it("gives a worker's figures for a run also when the run is made in this thread", () => {
+    const cell = twoWorkers.cells.find((candidate) => candidate.algo === "raft" && candidate.scenario === "leader-crash");
+    expect(cell?.applicable).toBe(true);
+    if (cell?.applicable !== true) return;
+    const here = runSeed({ algo: "raft", nodes: 3, scenario: "leader-crash", scenarioFile: null, seed: 2, ops });
+    expect(here.run).toEqual(cell.runs[1]);
+  });
+
+  it("marks solo's byzantine cell not applicable, with why, and runs none of its seeds", () => {
+    const cell = twoWorkers.cells.find((candidate) => candidate.algo === "solo" && candidate.scenario === "byzantine");
+    expect(cell).toMatchObject({ applicable: false, seeds: [1, 2], reason: "solo on 1 node tolerates no faulty replica, and this run makes its only replica Byzantine" });
+    expect(notApplicableLines(twoWorkers)).toEqual(["solo n=1 byzantine: solo on 1 node tolerates no faulty replica, and this run makes its only replica Byzantine"]);
+  });
+
+  it("keeps every guarantee in every applicable run", () => {
+    for (const { label, run } of runsOf(twoWorkers)) expect(run.verdict.broken, label).toEqual([]);
+    expect(twoWorkers.broken).toEqual([]);
+  });
+
+  it("has consistent figures: throughput is completed operations over the workload's virtual time, the series adds up to them, per-type messages sum to the total", () => {
+    for (const { label, run } of runsOf(twoWorkers)) {
+      expect(run.ops.completed, label).toBeGreaterThan(0);
+      if (run.ops.indeterminate === 0) expect(run.throughputOpsPerSec, label).toBeCloseTo(run.ops.completed / run.workloadSeconds, 1);
+      expect(run.throughputOverTime.startMs / 1000 + run.workloadSeconds, label).toBeLessThanOrEqual(run.virtualSeconds);
+      const series = run.throughputOverTime;
+      const completedInSeries = series.opsPerSec.reduce((sum, rate) => sum + (rate * series.bucketMs) / 1000, 0);
+      expect(completedInSeries, label).toBeCloseTo(run.ops.completed, 6);
+      expect(Object.values(run.messages.byType).reduce((sum, count) => sum + count, 0), label).toBe(run.messages.total);
+      const perOpSum = Object.values(run.messages.perOpByType).reduce((sum, perOp) => sum + perOp, 0);
+      expect(Math.abs(perOpSum - run.messages.perOp), label).toBeLessThan(0.001 * Object.keys(run.messages.byType).length + 0.01);
+      const cdf = run.latencyCdf;
+      expect(cdf.find((point) => point.percentile === 50)?.latencyMs, label).toBeCloseTo(run.latencyMs.p50, 2);
+      expect(cdf.at(-1)?.latencyMs, label).toBeCloseTo(run.latencyMs.max, 2);
+      for (let i = 1; i < cdf.length; i++) expect(cdf[i]?.latencyMs ?? 0, label).toBeGreaterThanOrEqual(cdf[i - 1]?.latencyMs ?? 0);
+    }
+  });
+
+  it("measures recovery inside the run, and a leader crash costs Raft a measurable recovery", () => {
+    for (const { label, run } of runsOf(twoWorkers)) {
+      expect(run.recovery.length, label).toBe(run.faults.length);
+      for (const fault of run.recovery) {
+        for (const figure of [fault.recoveryMs, fault.firstCommitMs]) {
+          if (figure === null) continue;
+          expect(figure, label).toBeGreaterThanOrEqual(0);
+          expect(fault.atMs + figure, label).toBeLessThanOrEqual(run.virtualSeconds * 1000);
+        }
+      }
+    }
+    const crash = twoWorkers.cells.find((cell) => cell.algo === "raft" && cell.scenario === "leader-crash");
+    if (crash?.applicable !== true) throw new Error("Raft's leader-crash cell did not run");
+    for (const run of crash.runs) {
+      expect(run.faults.map((fault) => fault.kind)).toEqual(["crash"]);
+      expect(run.recovery[0]?.recoveryMs, run.replayCommand).toBeGreaterThan(0);
+      expect(run.recovery[0]?.firstCommitMs, run.replayCommand).toBeGreaterThan(0);
+      expect(run.leaderChanges, run.replayCommand).toBeGreaterThanOrEqual(1);
+    }
+    expect(crash.summary.recoveryMs?.seeds).toBe(2);
+  });
+
+  it("measures availability on both sides of the partition: Raft's leader cut off with half the clients serves none of them", () => {
+    for (const { label, run } of runsOf(twoWorkers)) {
+      for (const partition of run.availability) {
+        for (const side of [partition.isolatedSide, partition.otherSide]) {
+          expect(side.ok, label).toBeLessThanOrEqual(side.invoked);
+          expect(side.share === null || (side.share >= 0 && side.share <= 1), label).toBe(true);
+          if (side.share === null) expect(side.invoked, label).toBe(0);
+          else expect(side.share, label).toBeCloseTo(side.ok / side.invoked, 3);
+        }
+      }
+    }
+    const partitioned = twoWorkers.cells.find((cell) => cell.algo === "raft" && cell.scenario === "partition-split");
+    if (partitioned?.applicable !== true) throw new Error("Raft's partition-split cell did not run");
+    for (const run of partitioned.runs) {
+      const [partition] = run.availability;
+      expect(partition?.isolatedSide.clients.length, run.replayCommand).toBeGreaterThan(0);
+      expect(partition?.otherSide.clients.length, run.replayCommand).toBeGreaterThan(0);
+      expect(partition?.isolatedSide.share, run.replayCommand).toBe(0);
+      expect(partition?.otherSide.share, run.replayCommand).toBeGreaterThan(0.5);
+      expect(run.replayCommand).toContain("--scenario-file bench/scenarios/partition-split.json");
+    }
+  });
+
+  it("says one plain line per cell when stderr is not a terminal", () => {
+    expect(progressLines).toHaveLength(8);
+    expect(progressLines.every((line) => /^\[\d\/8\] .+\n$/.test(line))).toBe(true);
+    expect(progressLines.some((line) => line.includes("solo n=1 byzantine (baseline): not applicable: "))).toBe(true);
+  });
+
+  it("renders report.md with a table per group and scenario, median [min–max], and the cells not applicable", () => {
+    const markdown = markdownReport(twoWorkers);
+    expect(markdown).toContain("### f=1, leader-crash");
+    expect(markdown).toContain("| algo | n | f | ops/s |");
+    expect(markdown).toMatch(/\| raft \| 3 \| 1 \| [\d.]+ \[[\d.]+–[\d.]+\] \|/);
+    expect(markdown).toContain("## Not applicable");
+    expect(markdown).toContain("- solo n=1 byzantine: solo on 1 node tolerates no faulty replica");
+    expect(summaryTables(twoWorkers)).toContain("partition-split:");
   });
 });

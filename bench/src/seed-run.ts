@@ -1,0 +1,62 @@
+// One seed of one cell: run the simulation, judge it, and reduce it to the
+// figures results.json keeps (no history). It runs inside a worker thread
+// (cell-worker.mjs) or in the main thread alike, and gives the same record.
+import { brokenGuarantees, checkRun, findAlgorithm, replayCommand, replayRunOf, simulate } from "@concord/lab";
+import type { ScenarioInput } from "@concord/sim";
+import { faultRecovery, latencyCdf, partitionAvailability, perOpByType, roundTo, throughputSeries, workloadOperations, workloadSpanOf } from "./figures.ts";
+import type { SeedRun } from "./results-schema.ts";
+
+/** SeedTask is one run the pool carries out: plain data, since it crosses to a worker thread. */
+export interface SeedTask {
+  readonly algo: string;
+  readonly nodes: number;
+  readonly scenario: string | ScenarioInput;
+  /** scenarioFile is the scenario's JSON file for replay commands (null for a built-in scenario). */
+  readonly scenarioFile: string | null;
+  readonly seed: number;
+  /** ops overrides the scenario's operation count (null: the scenario's own). */
+  readonly ops: number | null;
+}
+
+/** SeedOutcome is a finished run: its figures, and the wall-clock time it took (for the progress bar only, never in results.json's compared fields). */
+export interface SeedOutcome {
+  readonly run: SeedRun;
+  readonly wallMs: number;
+}
+
+/** runSeed runs one seed of a cell and reduces it to a SeedRun. */
+export function runSeed(task: SeedTask): SeedOutcome {
+  const startedMs = performance.now();
+  const algorithm = findAlgorithm(task.algo);
+  if (algorithm === undefined) throw new Error(`unknown algorithm "${task.algo}"`);
+  const options = { algorithm, nodes: task.nodes, scenario: task.scenario, seed: task.seed, ...(task.ops !== null ? { ops: task.ops } : {}) };
+  const { result, report } = simulate(options, checkRun);
+  const operations = workloadOperations(result);
+  const span = workloadSpanOf(operations);
+  const faults = result.faults.map((fault) => ({ atMs: fault.atMs, untilMs: fault.untilMs, kind: fault.kind, nodes: [...fault.nodes], ...(fault.clients !== undefined ? { clients: [...fault.clients] } : {}) }));
+  const run: SeedRun = {
+    seed: task.seed,
+    replayCommand: replayCommand(replayRunOf(options), task.scenarioFile !== null ? { scenarioFile: task.scenarioFile } : {}),
+    ops: { ...result.ops },
+    finalReadsCompleted: result.finalReads.completed,
+    virtualSeconds: result.virtualSeconds,
+    workloadSeconds: roundTo((span.endMs - span.startMs) / 1000, 6),
+    throughputOpsPerSec: result.throughputOpsPerSec,
+    latencyMs: { ...result.latencyMs },
+    messages: { total: result.messages.total, perOp: result.messages.perOp, byType: { ...result.messages.byType }, perOpByType: perOpByType(result) },
+    bytes: { ...result.bytes },
+    leaderChanges: result.leaderChanges,
+    faults,
+    recovery: faultRecovery(operations, faults),
+    availability: partitionAvailability(operations, faults),
+    verdict: {
+      linearizable: report.linearizable,
+      summary: report.linearizability,
+      invariantViolations: result.invariantViolations.map((violation) => ({ invariant: violation.invariant, timeUs: violation.timeUs, message: violation.message })),
+      broken: brokenGuarantees(report),
+    },
+    throughputOverTime: throughputSeries(operations),
+    latencyCdf: latencyCdf(operations),
+  };
+  return { run, wallMs: performance.now() - startedMs };
+}
