@@ -26,11 +26,14 @@ export function formatDuration(seconds: number): string {
 /**
  * createProgress returns the progress display for `runs` runs in `cells`
  * cells. The ETA assumes the runs left take as long on average as those done
- * (the matrix interleaves algorithms, so the average settles early).
+ * (the matrix interleaves algorithms, so the average settles early), timed
+ * from the first run's end, since the workers' start-up (loading the
+ * TypeScript) comes once, before it.
  */
 export function createProgress(stream: ProgressStream, runs: number, cells: number, nowMs: () => number = () => performance.now()): Progress {
   const startedMs = nowMs();
   let runsDone = 0;
+  let firstDoneMs = 0;
   let cellsDone = 0;
   const tty = stream.isTTY === true;
   const barWidth = 30;
@@ -38,13 +41,16 @@ export function createProgress(stream: ProgressStream, runs: number, cells: numb
     const share = runs === 0 ? 1 : runsDone / runs;
     const filled = Math.round(share * barWidth);
     const elapsedS = (nowMs() - startedMs) / 1000;
-    const eta = runsDone === 0 ? "--" : formatDuration((elapsedS / runsDone) * (runs - runsDone));
+    const eta = runsDone < 2 ? "--" : formatDuration(((nowMs() - firstDoneMs) / 1000 / (runsDone - 1)) * (runs - runsDone));
     const line = `[${"#".repeat(filled)}${"-".repeat(barWidth - filled)}] ${runsDone}/${runs} runs ${Math.floor(share * 100)}% elapsed ${formatDuration(elapsedS)} ETA ${eta}  ${label}`;
-    stream.write(`\r\x1b[K${line.slice(0, Math.max(20, (stream.columns ?? 120) - 1))}`);
+    // A pseudo-terminal may report 0 columns: then assume a common width. The label, last, is what a narrow one cuts.
+    const columns = stream.columns !== undefined && stream.columns > 0 ? stream.columns : 120;
+    stream.write(`\r\x1b[K${line.slice(0, Math.max(20, columns - 1))}`);
   };
   return {
     runDone(label) {
       runsDone++;
+      if (runsDone === 1) firstDoneMs = nowMs();
       if (tty) draw(label);
     },
     cellDone(line) {
