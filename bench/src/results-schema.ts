@@ -211,7 +211,7 @@ export const matrixOptionsSchema = z
     faults: z.array(z.number().int().min(1)),
     /** equalN lists the extra cluster sizes every replicated algorithm also ran at (equal-n comparison). */
     equalN: z.array(z.number().int().min(1)),
-    /** nodes, when set, kept only cells of these sizes. */
+    /** nodes is a filter keeping only cells of these sizes; null (no filter) in every run of this version, whose `--nodes` sets `equalN`. */
     nodes: z.array(z.number().int().min(1)).nullable(),
     scenarios: z.array(z.string()),
     seeds: z.array(z.number().int()),

@@ -1,5 +1,5 @@
 import { fileURLToPath } from "node:url";
-import { applicability } from "@concord/lab";
+import { applicability, replayCommand } from "@concord/lab";
 import Tinypool from "tinypool";
 import type { MatrixCell } from "./matrix.ts";
 import type { Progress } from "./progress.ts";
@@ -69,6 +69,7 @@ async function runOnPool(pool: Tinypool, cell: MatrixCell, seed: number, options
     options.progress.runDone(`${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} seed ${seed}`);
     return outcome;
   } catch (error) {
-    throw new Error(`${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} seed ${seed} threw: ${(error as Error).message}`, { cause: error });
+    const replay = replayCommand({ algo: task.algo, nodes: task.nodes, scenario: task.scenario, seed, ...(task.ops !== null ? { ops: task.ops } : {}) }, task.scenarioFile !== null ? { scenarioFile: task.scenarioFile } : {});
+    throw new Error(`${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} seed ${seed} threw: ${(error as Error).message}; replay: ${replay}`, { cause: error });
   }
 }
