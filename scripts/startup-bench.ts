@@ -40,8 +40,9 @@ const consumer = mkdtempSync(join(tmpdir(), "concord-startup-"));
 try {
   console.error("building, packing and installing the packages...");
   buildPackAndInstall(repoRoot, consumer);
-  writeFileSync(join(consumer, "one-op.edn"), "{:type :invoke, :f :write, :value 1, :process 0}\n{:type :ok, :f :write, :value 1, :process 0}\n");
-  const check = [join(consumer, "node_modules/@concord/cli/dist/main.js"), "check", "--model", "register", "one-op.edn"];
+  // A one-operation history in Concord's JSON lines, as `concord sim --history` writes it; its events say the model (kv).
+  writeFileSync(join(consumer, "one-op.jsonl"), '{"process":1,"type":"invoke","f":"put","key":"x","value":"1","time":0}\n{"process":1,"type":"ok","f":"put","key":"x","time":10}\n');
+  const check = [join(consumer, "node_modules/@concord/cli/dist/main.js"), "check", "one-op.jsonl"];
   const bare = ["-e", "console.log('linearizable')"];
   // One untimed run of each warms the file cache.
   timeMs(check, consumer, "linearizable");

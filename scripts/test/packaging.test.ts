@@ -4,12 +4,13 @@
 // the `concord` binary's sim and check, and a TypeScript file importing every package under strict.
 // Dependencies such as zod and protobufjs come from npm's cache, or its registry on a fresh machine.
 // The start-up time of the installed binary is a benchmark, not a test: pnpm bench:startup.
+import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import { buildPackAndInstall, manifestOf, run } from "../packaging.ts";
+import { buildPackAndInstall, manifestOf, plainEnv, run } from "../packaging.ts";
 import { publicPackageDirs } from "../public-packages.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -108,5 +109,11 @@ describe("the packed packages, installed with npm outside the workspace", () => 
     };
     expect(report.ops.completed).toBe(30);
     expect(run(concord, ["check", "--model", "kv", "run.jsonl"], consumer).trim()).toBe("linearizable");
+    // The installed check runs from its one-file bundle (scripts/bundle-check.ts), which must behave as the
+    // command does from the sources: the model read from the history, --json, and an empty history refused.
+    expect(JSON.parse(run(concord, ["check", "--json", "run.jsonl"], consumer))).toMatchObject({ model: "kv", verdict: "linearizable" });
+    writeFileSync(join(consumer, "empty.jsonl"), "");
+    const empty = spawnSync(concord, ["check", "empty.jsonl"], { cwd: consumer, env: plainEnv(), encoding: "utf8" });
+    expect([empty.status, empty.stderr]).toEqual([2, "concord check: empty.jsonl holds no operations: nothing to check\n"]);
   });
 });

@@ -17,10 +17,13 @@ const io: CommandIo = {
  * runCheckAlone runs `concord check` having loaded the checker only. Scripts
  * call it once per history file, and the other commands' modules (the
  * simulator, every algorithm, the real-cluster runtime, prom-client) would
- * double its start-up for nothing.
+ * double its start-up for nothing. Built, it loads dist/check-bundle.js, the
+ * command and what it uses in one file (scripts/bundle-check.ts says why);
+ * from the sources, under tsx, the command's module itself.
  */
 async function runCheckAlone(args: readonly string[]): Promise<number> {
-  const { runCheckCommand } = await import("./commands/check.ts");
+  const built = import.meta.url.endsWith(".js");
+  const { runCheckCommand } = (await import(built ? "./check-bundle.js" : "./commands/check.ts")) as typeof import("./commands/check.ts");
   try {
     return runCheckCommand(args, io);
   } catch (error) {

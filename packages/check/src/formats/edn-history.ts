@@ -1,15 +1,17 @@
-import { z } from "zod";
+// zod/mini, not zod: the same validation and messages, but its functions tree-shake, so that the bundled
+// `concord check` (scripts/bundle-check.ts) loads a few kilobytes of zod rather than all of it.
+import * as z from "zod/mini";
 import { EdnKeyword, EdnMap, EdnSymbol, EdnSyntaxError, EdnTagged, readEdn, type EdnValue } from "./edn.ts";
 import { HistoryParseError, type HistoryEvent } from "./events.ts";
 
 const processMessage = "must be a non-negative integer or :nemesis";
 
 const ednOperationSchema = z.looseObject({
-  process: z.union([z.number().int({ message: processMessage }).min(0, { message: processMessage }), z.literal(":nemesis")], { message: processMessage }),
+  process: z.union([z.int({ message: processMessage }).check(z.minimum(0, { message: processMessage })), z.literal(":nemesis")], { message: processMessage }),
   type: z.enum([":invoke", ":ok", ":fail", ":info"], { message: "must be one of :invoke, :ok, :fail, :info" }),
-  f: z.string({ message: "must be a keyword naming the operation" }).min(2),
-  value: z.unknown().optional(),
-  key: z.unknown().optional(),
+  f: z.string({ message: "must be a keyword naming the operation" }).check(z.minLength(2)),
+  value: z.optional(z.unknown()),
+  key: z.optional(z.unknown()),
 });
 
 /**
