@@ -4,7 +4,7 @@ import { pbft } from "@concord/pbft";
 import { raft } from "@concord/raft";
 import type { CpuModel } from "@concord/sim";
 import { predictSaturation } from "../src/predict-queueing.ts";
-import { planSweeps, runSweepPoint, summarizeSweeps, sweepsSchema } from "../src/sweeps/index.ts";
+import { planSweeps, runSweepPoint, summarizeSweeps, sweepsMarkdown, sweepsSchema } from "../src/sweeps/index.ts";
 import { summarizeCurve } from "../src/sweeps/latency-throughput.ts";
 import { rateLadder, sweepCpu } from "../src/sweeps/plan.ts";
 import { type SweepPointSpec, steadyOpsPerSec, sweepClients } from "../src/sweeps/point.ts";
@@ -87,5 +87,9 @@ describe("the sweeps' plan and section", () => {
     expect(sweepsSchema.safeParse(JSON.parse(JSON.stringify(sweeps))).success).toBe(true);
     expect(sweeps.latencyThroughput[0]?.points).toHaveLength(4);
     expect(sweeps.cpu.perMessageUs).toBe(60);
+    const markdown = sweepsMarkdown(sweeps);
+    expect(markdown).toContain("### Saturation beside the queueing model");
+    expect(markdown).toContain("### solo n=1 (f=0)");
+    expect(markdown).toMatch(/^solo\s+1\s+0\s+[\d,]+/m);
   });
 });

@@ -114,3 +114,5 @@ export async function runSweeps(
   );
   return summarizeSweeps(plan, results.slice(0, plan.latencyThroughput.length), results.slice(plan.latencyThroughput.length));
 }
+
+export { sweepsMarkdown } from "./markdown.ts";
