@@ -83,8 +83,12 @@ describe("the sweeps' plan and section", () => {
 
   it("summarises into a section that validates against sweepsSchema", () => {
     const plan = planSweeps({ algorithms: [solo], quick: true, costModel: { cpu: { perMessageUs: 6, perKilobyteUs: 2, perMacUs: 2, perDigestUs: 1, perSignatureUs: 25, perVerifyUs: 70 }, source: "test" } });
-    const sweeps = summarizeSweeps(plan, plan.latencyThroughput.map(runSweepPoint), plan.scalability.map(runSweepPoint));
+    const latencyThroughput = plan.latencyThroughput.map(runSweepPoint);
+    const scalability = plan.scalability.map(runSweepPoint);
+    const sweeps = summarizeSweeps(plan, latencyThroughput, scalability);
     expect(sweepsSchema.safeParse(JSON.parse(JSON.stringify(sweeps))).success).toBe(true);
+    // A pool hands results back as they finish: the order must not matter.
+    expect(JSON.stringify(summarizeSweeps(plan, [...latencyThroughput].reverse(), [...scalability].reverse()))).toBe(JSON.stringify(sweeps));
     expect(sweeps.latencyThroughput[0]?.points).toHaveLength(4);
     expect(sweeps.cpu.perMessageUs).toBe(60);
     const markdown = sweepsMarkdown(sweeps);

@@ -80,12 +80,12 @@ export function planSweeps(options: SweepOptions): SweepPlan {
   };
 }
 
-/** summarizeSweeps turns the points' results (in any order) into the section. */
+/** summarizeSweeps turns the points' results (in any order) into the section: the same results in another order give the same section. */
 export function summarizeSweeps(plan: SweepPlan, latencyThroughput: readonly SweepPointResult[], scalability: readonly SweepPointResult[]): Sweeps {
   return {
     ...plan.settings,
     latencyThroughput: summarizeLatencyThroughput(plan.curveIds, latencyThroughput, plan.settings.cpu),
-    scalability: summarizeScalability(scalability, plan.settings.cpu, plan.opsMin),
+    scalability: summarizeScalability(plan.scalability, scalability, plan.settings.cpu, plan.opsMin),
   };
 }
 

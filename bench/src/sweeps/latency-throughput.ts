@@ -138,7 +138,7 @@ export function summarizeCurve(id: CurveId, results: readonly SweepPointResult[]
     const offered = group[0]?.spec.ratePerSec ?? 0;
     return {
       offeredOpsPerSec: offered,
-      seeds: group.map((result) => result.spec.seed),
+      seeds: group.map((result) => result.spec.seed).sort((a, b) => a - b),
       achievedOpsPerSec: spread(group.map((result) => result.achievedOpsPerSec)),
       p50Ms: spread(group.map((result) => result.latencyMs.p50)),
       p99Ms: spread(group.map((result) => result.latencyMs.p99)),

@@ -85,9 +85,13 @@ function ratioOrNull(measured: number, predicted: number): number | null {
   return predicted > 0 ? Math.round((measured / predicted) * 1000) / 1000 : null;
 }
 
-/** summarizeScalability turns the point results into one row per algorithm and size, in the plan's order. */
-export function summarizeScalability(results: readonly SweepPointResult[], cpu: CpuModel, opsMin: number): ScalabilityPoint[] {
-  const keys = [...new Set(results.map((result) => `${result.spec.algo}\u0000${result.spec.nodes}`))];
+/**
+ * summarizeScalability turns the point results (in any order: a worker pool
+ * returns them as they finish) into one row per algorithm and size, in the
+ * order of the planned `specs`.
+ */
+export function summarizeScalability(specs: readonly SweepPointSpec[], results: readonly SweepPointResult[], cpu: CpuModel, opsMin: number): ScalabilityPoint[] {
+  const keys = [...new Set(specs.map((spec) => `${spec.algo}\u0000${spec.nodes}`))];
   return keys.map((key) => {
     const [algo = "", nodesText = "0"] = key.split("\u0000");
     const nodes = Number(nodesText);
@@ -106,7 +110,7 @@ export function summarizeScalability(results: readonly SweepPointResult[], cpu: 
     return {
       algo,
       nodes,
-      seeds: [...new Set(mine.map((result) => result.spec.seed))],
+      seeds: [...new Set(mine.map((result) => result.spec.seed))].sort((a, b) => a - b),
       lightOpsPerSec: rates.light,
       overloadOpsPerSec: rates.overload,
       messagesPerOp: messages,
