@@ -76,6 +76,12 @@ export const predictionSchema = z
      * median (the delays of the operation in the middle), which is what a run's p50 is compared with.
      */
     latencyOneWayDelays: z.object({ write: z.number().min(0), read: z.number().min(0), mean: z.number().min(0), median: z.number().min(0) }).strict(),
+    /**
+     * latencyClasses split the operations by critical path: their share, one-way delays, and the disk syncs on the
+     * path (records a replica must sync before it answers or sends on: instant in the steady scenario, drawn from
+     * the seed in the others), so that a latency can be predicted for any link delay and sync time.
+     */
+    latencyClasses: z.array(z.object({ kind: z.string(), share: z.number().min(0).max(1), delays: z.number().min(0), syncs: z.number().min(0) }).strict()),
     bottleneck: bottleneckWorkSchema,
     /** assumptions say what the formulas take for granted, and where the protocol or the simulator may differ. */
     assumptions: z.array(z.string().min(1)),
@@ -96,10 +102,12 @@ const commonAssumptions = [
   "tick-driven traffic (heartbeats of an idle leader, status messages) and a client's first redirect to the leader are not per-operation costs and are left out",
 ];
 
-/** LatencyClass is a kind of operation with its one-way delays and its share of the workload. */
+/** LatencyClass is a kind of operation with its share of the workload, its one-way delays and the disk syncs on its path. */
 interface LatencyClass {
-  readonly delays: number;
+  readonly kind: string;
   readonly share: number;
+  readonly delays: number;
+  readonly syncs: number;
 }
 
 interface Shape {
@@ -107,6 +115,9 @@ interface Shape {
   readonly formula: string;
   readonly write: number;
   readonly read: number;
+  /** writeSyncs and readSyncs are the disk syncs on a write's and a read's critical path. */
+  readonly writeSyncs: number;
+  readonly readSyncs: number;
   /** classes are the operations' latency classes, when more than a write and a read (Paxos's fresh and chosen keys). */
   readonly classes?: readonly LatencyClass[];
   readonly bottleneck: BottleneckWork;
@@ -123,6 +134,8 @@ function soloShape(): Shape {
     formula: "2",
     write: 2,
     read: 2,
+    writeSyncs: 1,
+    readSyncs: 0,
     bottleneck: { replica: "the only replica", receivedMessages: 1, macs: 0, digests: 0, signatures: 0, verifications: 0 },
     assumptions: ["one replica applies and answers every request itself"],
   };
@@ -143,6 +156,9 @@ function raftShape(n: number, w: PredictionWorkload): Shape {
     formula: "2 + 2(n-1)/b",
     write: 4,
     read: 4,
+    // The leader sends its appends before its own sync completes (etcd-raft's order), so only the followers' sync is on the path.
+    writeSyncs: 1,
+    readSyncs: 0,
     bottleneck: { replica: "the leader: every request and every follower's answer", receivedMessages: 1 + peers / b, macs: 0, digests: 0, signatures: 0, verifications: 0 },
     assumptions: [
       "writes: the leader appends and sends one AppendEntries per follower per batch; the new commit index rides on the next append or heartbeat, never a message of its own (Raft §5.3)",
@@ -160,6 +176,9 @@ function multipaxosShape(n: number, w: PredictionWorkload): Shape {
     formula: "2 + 2(n-1)/b",
     write: 4,
     read: 4,
+    // The leader syncs its own acceptance before it sends the Accepts, then each acceptor syncs before it answers.
+    writeSyncs: 2,
+    readSyncs: 2,
     bottleneck: { replica: "the leader: every request and every acceptor's Accepted", receivedMessages: 1 + peers / b, macs: 0, digests: 0, signatures: 0, verifications: 0 },
     assumptions: [
       "a stable leader skips phase 1 (Multi-Paxos): one Accept per acceptor per slot, a slot carrying a batch of b commands",
@@ -185,6 +204,9 @@ function pbftShape(n: number, w: PredictionWorkload): Shape {
     formula: "w(1 + (2n^2 - 2n + n(n-1)/K)/b) + r n + n; at r = 0, b = 1, K = infinity: 2n^2 - n + 1",
     write: 5,
     read: 2,
+    // The pre-prepare, the prepare, the commit and the execution are each logged before the next step goes out.
+    writeSyncs: 4,
+    readSyncs: 0,
     bottleneck: {
       replica: "the primary: the requests and every backup's prepare, commit and checkpoint",
       receivedMessages: wr * (1 + (2 * peers + peers / k) / b) + r,
@@ -224,10 +246,13 @@ function paxosShape(n: number, w: PredictionWorkload): Shape {
     formula: "2 + s(n-1)(2 + 3w)",
     write: s * 6 + (1 - s) * 2,
     read: s * 4 + (1 - s) * 2,
+    writeSyncs: s * 4,
+    readSyncs: s * 2,
+    // The proposer and the acceptors sync each promise and each acceptance before they send on.
     classes: [
-      { delays: 6, share: s * wr },
-      { delays: 4, share: s * r },
-      { delays: 2, share: 1 - s },
+      { kind: "write of a fresh key", delays: 6, syncs: 4, share: s * wr },
+      { kind: "read of a fresh key", delays: 4, syncs: 2, share: s * r },
+      { kind: "operation on a chosen key", delays: 2, syncs: 0, share: 1 - s },
     ],
     bottleneck: {
       replica: "any replica (no leader): with clients spread evenly, 1/n of the operations as proposer and (n-1)/n as acceptor",
@@ -246,16 +271,26 @@ function paxosShape(n: number, w: PredictionWorkload): Shape {
   };
 }
 
-/** medianDelays is the delays of the operation in the middle when the operations are sorted by their delays. */
-function medianDelays(classes: readonly LatencyClass[]): number {
-  const sorted = classes.filter((c) => c.share > 0).sort((a, b) => a.delays - b.delays);
+/** medianOf is the value of the operation in the middle when the classes' operations are sorted by `value`. */
+function medianOf<C extends { readonly share: number }>(classes: readonly C[], value: (c: C) => number): number {
+  const sorted = classes.filter((c) => c.share > 0).sort((a, b) => value(a) - value(b));
   let below = 0;
   for (const c of sorted) {
     below += c.share;
     // The nearest-rank median, as the simulator's summarize takes its p50: the first class that reaches half.
-    if (below >= 0.5 - 1e-9) return c.delays;
+    if (below >= 0.5 - 1e-9) return value(c);
   }
-  return sorted[sorted.length - 1]?.delays ?? 0;
+  const last = sorted[sorted.length - 1];
+  return last === undefined ? 0 : value(last);
+}
+
+/**
+ * predictedLatencyMs is the predicted median latency of an unloaded operation:
+ * each class's one-way delays times `oneWayDelayMs` plus its syncs times
+ * `syncMs`, the median over the classes' shares. Queueing and CPU are left out.
+ */
+export function predictedLatencyMs(prediction: Prediction, oneWayDelayMs: number, syncMs: number): number {
+  return medianOf(prediction.latencyClasses, (c) => c.delays * oneWayDelayMs + c.syncs * syncMs);
 }
 
 /**
@@ -290,8 +325,8 @@ export function predict(algo: string, nodes: number, workload: PredictionWorkloa
   }
   const byType = shape.byType.filter((message) => message.perOp > 0);
   const classes = shape.classes ?? [
-    { delays: shape.write, share: 1 - w.readShare },
-    { delays: shape.read, share: w.readShare },
+    { kind: "write", delays: shape.write, syncs: shape.writeSyncs, share: 1 - w.readShare },
+    { kind: "read", delays: shape.read, syncs: shape.readSyncs, share: w.readShare },
   ];
   return {
     algo,
@@ -300,7 +335,8 @@ export function predict(algo: string, nodes: number, workload: PredictionWorkloa
     messagesPerOp: byType.reduce((sum, message) => sum + message.perOp, 0),
     formula: shape.formula,
     byType,
-    latencyOneWayDelays: { write: shape.write, read: shape.read, mean: classes.reduce((sum, c) => sum + c.delays * c.share, 0), median: medianDelays(classes) },
+    latencyOneWayDelays: { write: shape.write, read: shape.read, mean: classes.reduce((sum, c) => sum + c.delays * c.share, 0), median: medianOf(classes, (c) => c.delays) },
+    latencyClasses: classes.filter((c) => c.share > 0),
     bottleneck: shape.bottleneck,
     assumptions: [...commonAssumptions, ...shape.assumptions],
   };
@@ -349,7 +385,7 @@ export const predictionComparisonSchema = z
     prediction: predictionSchema,
     messagesPerOp: ratioSchema,
     byType: z.array(ratioSchema.extend({ type: z.string() })),
-    /** latencyP50Ms: the measured median latency beside the predicted median of delays x the one-way delay. */
+    /** latencyP50Ms: the measured median latency beside the predicted median (delays x the one-way delay + syncs x the sync time). */
     latencyP50Ms: ratioSchema,
   })
   .strict();
@@ -389,10 +425,12 @@ function ratio(measured: number, predicted: number): Ratio {
  * comparePrediction sets a run's measured figures beside `prediction`: messages
  * per completed operation (in all, and for every type either side has), and
  * the median latency beside the predicted median of one-way delays times
- * `oneWayDelayMs` (1 ms in every built-in scenario), each with the ratio
+ * `oneWayDelayMs` (1 ms in every built-in scenario) plus syncs times `syncMs`
+ * (0 in `steady`; the others draw it from the seed: a SimulationResult's
+ * scenarioDefinition.disk.syncMs), each with the ratio
  * measured / predicted.
  */
-export function comparePrediction(prediction: Prediction, measured: MeasuredFigures, oneWayDelayMs = 1): PredictionComparison {
+export function comparePrediction(prediction: Prediction, measured: MeasuredFigures, timing: { readonly oneWayDelayMs?: number; readonly syncMs?: number } = {}): PredictionComparison {
   const ops = Math.max(1, measured.completedOps);
   const types = [...new Set([...prediction.byType.map((message) => message.type), ...Object.keys(measured.messagesByType)])].sort();
   const total = Object.values(measured.messagesByType).reduce((sum, count) => sum + count, 0);
@@ -400,7 +438,7 @@ export function comparePrediction(prediction: Prediction, measured: MeasuredFigu
     prediction,
     messagesPerOp: ratio(total / ops, prediction.messagesPerOp),
     byType: types.map((name) => ({ type: name, ...ratio((measured.messagesByType[name] ?? 0) / ops, prediction.byType.find((message) => message.type === name)?.perOp ?? 0) })),
-    latencyP50Ms: ratio(measured.latencyP50Ms, prediction.latencyOneWayDelays.median * oneWayDelayMs),
+    latencyP50Ms: ratio(measured.latencyP50Ms, predictedLatencyMs(prediction, timing.oneWayDelayMs ?? 1, timing.syncMs ?? 0)),
   };
 }
 
@@ -411,12 +449,14 @@ export const defaultReadShare = 0.4;
  * predictRun predicts a matrix run and compares: at the run's own mean batch
  * (inferred from its messages, so that the per-operation messages are the
  * check), the given read share (the default mix's 0.4 unless told), and for
- * Paxos the fresh-key share expected of the default workload (8 keys).
+ * Paxos the fresh-key share expected of the default workload (8 keys); pass
+ * the run's `syncMs` for its latency. The p50 of a mix whose read share is near
+ * one half flips between the read and the write class (PBFT: 2 or 5 delays).
  * Returns undefined for an algorithm with no prediction.
  */
 export function predictRun(
   report: RunFigures & { readonly algo: string; readonly nodes: number },
-  context: { readonly readShare?: number; readonly keys?: number; readonly oneWayDelayMs?: number } = {},
+  context: { readonly readShare?: number; readonly keys?: number; readonly oneWayDelayMs?: number; readonly syncMs?: number } = {},
 ): PredictionComparison | undefined {
   if (!isPredicted(report.algo)) return undefined;
   const figures = measuredFigures(report);
@@ -428,5 +468,5 @@ export function predictRun(
     batchOps: inferBatchOps(report.algo, report.nodes, figures.messagesByType, ordered),
     ...(report.algo === "paxos" ? { freshKeyShare: expectedFreshKeyShare(figures.completedOps, context.keys ?? 8, 1 - readShare) } : {}),
   };
-  return comparePrediction(predict(report.algo, report.nodes, workload), figures, context.oneWayDelayMs ?? 1);
+  return comparePrediction(predict(report.algo, report.nodes, workload), figures, { oneWayDelayMs: context.oneWayDelayMs ?? 1, syncMs: context.syncMs ?? 0 });
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { findAlgorithm } from "@concord/lab";
 import { type CpuModel, runSimulation } from "@concord/sim";
-import { comparePrediction, inferBatchOps, measuredFigures, predict, predictRun } from "../src/predict.ts";
+import { comparePrediction, inferBatchOps, measuredFigures, predict, predictRun, predictedLatencyMs } from "../src/predict.ts";
 import { md1LatencyMs, peakOpsPerSec, predictSaturation, serviceTimeUs } from "../src/predict-queueing.ts";
 
 const puts = { get: 0, put: 100, append: 0, cas: 0, delete: 0 };
@@ -12,10 +12,10 @@ const ops = 40;
  * steadyRun runs `ops` operations from one client (so no two share a round: no
  * batching) on a healthy cluster with 1 ms links and instant disks.
  */
-function steadyRun(algo: string, nodes: number, mix: typeof puts) {
+function steadyRun(algo: string, nodes: number, mix: typeof puts, syncMs = 0) {
   const algorithm = findAlgorithm(algo);
   if (algorithm === undefined) throw new Error(`no algorithm ${algo}`);
-  return runSimulation({ algorithm, nodes, seed: 1, scenario: { name: "predict", description: "", warmupMs: 500, disk: { syncMs: 0 }, workload: { clients: 1, ops, mix, finalReads: false } } });
+  return runSimulation({ algorithm, nodes, seed: 1, scenario: { name: "predict", description: "", warmupMs: 500, disk: { syncMs }, workload: { clients: 1, ops, mix, finalReads: false } } });
 }
 
 const replay = (algo: string, nodes: number): string => `replay: steadyRun("${algo}", ${nodes}) in bench/test/predict.test.ts (seed 1)`;
@@ -79,6 +79,24 @@ describe("the analytic predictions against a steady run without batching", () =>
     expect((heartbeats - predicted) / 2).toBeLessThanOrEqual(Math.ceil((result.virtualSeconds - 0.5) * 100) + 1);
     expect(result.messages.byType["heartbeatResponse"]).toBe(heartbeats);
     expect(result.latencyMs.p50).toBe(4);
+  });
+
+  it("counts the disk syncs on each protocol's critical path: with 1 ms syncs every write and read takes the predicted delays plus syncs", () => {
+    for (const [algo, nodes] of [
+      ["solo", 1],
+      ["raft", 3],
+      ["multipaxos", 3],
+      ["pbft", 4],
+    ] as const) {
+      for (const [mix, readShare] of [
+        [puts, 0],
+        [gets, 1],
+      ] as const) {
+        const result = steadyRun(algo, nodes, mix, 1);
+        const expected = predictedLatencyMs(predict(algo, nodes, { readShare }), 1, 1);
+        expect(result.latencyMs.p50, `${algo} n=${nodes} ${readShare === 1 ? "reads" : "writes"} with 1 ms syncs`).toBe(expected);
+      }
+    }
   });
 
   it("single-decree Paxos: a put on a fresh key runs both phases, a put on a chosen key is answered at once", () => {
