@@ -97,3 +97,15 @@ describe("the sweeps' plan and section", () => {
     expect(markdown).toMatch(/^solo\s+1\s+0\s+[\d,]+/m);
   });
 });
+
+describe("the sweeps on a worker pool", () => {
+  it("give the same section on 2 workers as in this thread", async () => {
+    const { runSweeps } = await import("../src/sweeps/index.ts");
+    const { runSweepsOnPool } = await import("../src/sweeps/pool.ts");
+    const options = { algorithms: [solo], quick: true, costModel: { cpu: { perMessageUs: 6, perKilobyteUs: 2, perMacUs: 2, perDigestUs: 1, perSignatureUs: 25, perVerifyUs: 70 }, source: "test" } };
+    const here = JSON.stringify(await runSweeps(options));
+    const lines: string[] = [];
+    expect(JSON.stringify(await runSweepsOnPool(options, 2, (line) => lines.push(line)))).toBe(here);
+    expect(lines).toHaveLength(4);
+  });
+});
