@@ -1,0 +1,75 @@
+import { type Chart, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
+import { groupBy, spreadOf } from "./spread.ts";
+
+/** FaultRecovery is how long one seed's cluster took to recover from one fault; null when it had not recovered when the run ended. */
+export interface FaultRecovery {
+  readonly series: string;
+  readonly scenario: string;
+  /** fault names the fault, e.g. "crash of the leader at 2.0 s"; seeds of a scenario share the names. */
+  readonly fault: string;
+  readonly seed: number;
+  /** toFirstCommitMs runs from the fault to the first operation committed after it. */
+  readonly toFirstCommitMs: number | null;
+  /** toThroughputMs runs from the fault until throughput is back to 90% of its level before the fault. */
+  readonly toThroughputMs: number | null;
+}
+
+/** recoveryMeasures are the two clocks the chart shows, in the order its panels read. */
+const recoveryMeasures = [
+  { name: "until the first commit", value: (run: FaultRecovery) => run.toFirstCommitMs },
+  { name: "until throughput is back to 90%", value: (run: FaultRecovery) => run.toThroughputMs },
+] as const;
+
+/**
+ * recoveryChart draws, per scenario and fault, one bar per cluster for each
+ * clock (to the first commit, to 90% of the throughput before the fault): the
+ * median across the seeds that recovered, with min–max error bars. Seeds that
+ * never recovered are listed in the chart's notes, since a bar cannot show them.
+ */
+export function recoveryChart(runs: readonly FaultRecovery[]): Chart {
+  const rows: Record<string, string | number>[] = [];
+  const notes: string[] = [];
+  for (const [, cell] of groupBy(runs, (run) => `${run.scenario}\u0000${run.fault}\u0000${run.series}`)) {
+    const first = cell[0] as FaultRecovery;
+    for (const measure of recoveryMeasures) {
+      const recovered = cell.flatMap((run) => {
+        const value = measure.value(run);
+        return value === null ? [] : [value];
+      });
+      const stuck = cell.filter((run) => measure.value(run) === null).map((run) => run.seed);
+      if (stuck.length > 0) notes.push(`${first.series}, ${first.scenario}, ${first.fault}: seed${stuck.length > 1 ? "s" : ""} ${stuck.join(", ")} had not recovered ${measure.name} when the run ended`);
+      if (recovered.length === 0) continue;
+      const spread = spreadOf(recovered);
+      rows.push({ panel: `${first.scenario}: ${first.fault}`, measure: measure.name, series: first.series, median: spread.median, min: spread.min, max: spread.max, seeds: `${recovered.length} of ${cell.length}` });
+    }
+  }
+  const xTitle = "time to recover (virtual ms)";
+  const yTitle = "cluster";
+  const y = { field: "series", type: "nominal", title: yTitle, sort: null } as const;
+  const x = { type: "quantitative", title: xTitle } as const;
+  const measures = recoveryMeasures.map((measure) => measure.name);
+  return {
+    id: "recovery",
+    title: "Recovery after each fault",
+    howToRead:
+      "For each fault, how long each cluster took from the fault to its first commit after it (left) and until its throughput was back to 90% of the level before the fault (right): the median across seeds that recovered, whiskers min–max. Shorter is better; seeds that had not recovered when the run ended are listed below.",
+    axisTitles: [xTitle, yTitle],
+    notes,
+    spec: {
+      $schema: vegaLiteSchemaUrl,
+      data: { values: rows },
+      facet: {
+        row: { field: "panel", type: "nominal", title: null, sort: null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top", labelFontWeight: "bold", labelLimit: 600 } },
+        column: { field: "measure", type: "nominal", title: null, sort: measures },
+      },
+      spec: {
+        width: Math.floor((chartWidthPx - 200) / 2),
+        height: { step: 18 },
+        layer: [
+          { mark: { type: "bar", tooltip: true }, encoding: { y, x: { ...x, field: "median" }, color: { field: "measure", type: "nominal", title: "recovered", sort: measures, scale: { range: ["#59a14f", "#4e79a7"] } } } },
+          { mark: { type: "errorbar", ticks: true, color: "black" }, encoding: { y, x: { ...x, field: "min" }, x2: { field: "max" } } },
+        ],
+      },
+    },
+  };
+}

@@ -1,0 +1,171 @@
+import type { ApplicableCell, BenchCell, BenchResults, SeedRun, Spread } from "../results-schema.ts";
+import { type FaultRecovery, recoveryChart } from "./recovery-chart.ts";
+import { type SideAvailability, availabilityChart } from "./availability-chart.ts";
+import type { Chart } from "./chart.ts";
+import { type LatencyThroughputCurve, latencyThroughputChart } from "./latency-throughput-chart.ts";
+import { latencyCdfChart } from "./latency-cdf-chart.ts";
+import { messagesPerOpChart } from "./messages-chart.ts";
+import { type PredictionRow, type ReportSection, type SummaryTable, type TableCell, renderReportPage } from "./page.ts";
+import { type ScalabilityPoint, scalabilityChart } from "./scalability-chart.ts";
+import { throughputOverTimeChart } from "./throughput-chart.ts";
+
+/**
+ * HtmlReportExtras are the sections results.json does not hold yet: the
+ * latency-throughput and scalability sweeps and the measured/predicted
+ * figures. Each is drawn when present and non-empty.
+ */
+export interface HtmlReportExtras {
+  readonly latencyThroughput?: readonly LatencyThroughputCurve[];
+  readonly scalability?: readonly ScalabilityPoint[];
+  readonly predictions?: readonly PredictionRow[];
+}
+
+/** recoveryFaultsPerChartMax bounds the faults a scenario gets a row each for; past it (chaos draws many) each seed's longest recovery stands for them. */
+const recoveryFaultsPerChartMax = 3;
+
+/** htmlReport renders report.html for the simulated matrix's results (and the sweeps, when given): self-contained, opens offline. */
+export function htmlReport(results: BenchResults, extras: HtmlReportExtras = {}): string {
+  const cells = results.cells.filter((cell): cell is ApplicableCell => cell.applicable);
+  const scenarios = results.options.scenarios.filter((scenario) => cells.some((cell) => cell.scenario === scenario));
+  const inScenario = (scenario: string): ApplicableCell[] => cells.filter((cell) => cell.scenario === scenario);
+  const sections: ReportSection[] = [
+    {
+      id: "throughput",
+      title: "Throughput over time",
+      intro: "Operations completed per second of virtual time, in buckets, with every fault window shaded: how deep each fault cuts and how fast each protocol climbs back.",
+      charts: scenarios.map((scenario) => throughputOverTimeChart({ scenario, runs: inScenario(scenario).flatMap((cell) => cell.runs.map((run) => throughputRun(cell, run))) })),
+    },
+    {
+      id: "latency",
+      title: "Latency distributions",
+      charts: scenarios.map((scenario) =>
+        latencyCdfChart({
+          scenario,
+          runs: inScenario(scenario).flatMap((cell) => cell.runs.map((run) => ({ series: seriesName(cell), seed: run.seed, quantiles: run.latencyCdf.map((point) => ({ fraction: point.percentile / 100, latencyMs: point.latencyMs })) }))),
+        }),
+      ),
+    },
+    {
+      id: "messages",
+      title: "Messages per operation",
+      charts: cells.length === 0 ? [] : [messagesPerOpChart(cells.flatMap((cell) => cell.runs.map((run) => ({ series: seriesName(cell), scenario: cell.scenario, seed: run.seed, byType: Object.entries(run.messages.perOpByType).map(([type, perOp]) => ({ type, perOp })) }))))],
+    },
+    { id: "availability", title: "Availability under partition", charts: optionalChart(cells.flatMap(sideAvailability), availabilityChart) },
+    { id: "recovery", title: "Recovery time", charts: optionalChart(cells.flatMap(faultRecoveries), recoveryChart) },
+    { id: "latency-throughput", title: "Latency against throughput", intro: "The open-loop sweep of offered load, up to and past saturation.", charts: optionalChart(extras.latencyThroughput ?? [], latencyThroughputChart) },
+    { id: "scalability", title: "Scalability", intro: "The sweep of cluster sizes n.", charts: optionalChart(extras.scalability ?? [], scalabilityChart) },
+  ];
+  return renderReportPage({
+    header: {
+      command: results.command,
+      machine: `${results.machine.cpuModel}, ${results.machine.cores} cores, ${(results.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${results.machine.platform}/${results.machine.arch}`,
+      seeds: results.options.seeds,
+      facts: [
+        { label: "Node", value: results.machine.nodeVersion },
+        { label: "started", value: `${results.timing.startedAt}, ${results.timing.wallSeconds.toFixed(1)} s on ${results.timing.workers} worker${results.timing.workers === 1 ? "" : "s"}` },
+        { label: "comparisons", value: results.comparisons.map((comparison) => `${comparison.name}: ${comparison.description}`).join("; ") },
+        ...costModels(results),
+        { label: "packages", value: Object.entries(results.packages).map(([name, version]) => `${name} ${version}`).join(", ") },
+      ],
+    },
+    summary: summaryTable(results.cells),
+    broken: results.broken.map((run) => ({ cell: `${run.algo} n=${run.nodes}, ${run.scenario}`, seed: run.seed, problems: run.problems, replay: run.replayCommand })),
+    notApplicable: results.cells.flatMap((cell) => (cell.applicable ? [] : [{ cell: `${cell.algo} n=${cell.nodes} (${cell.comparisons.join(", ")}), ${cell.scenario}`, reason: cell.reason }])),
+    sections,
+    predictions: extras.predictions ?? [],
+  });
+}
+
+/** seriesName names a cluster as every chart's legend does: algorithm, size and the comparison groups it stands in. */
+function seriesName(cell: BenchCell): string {
+  return `${cell.algo} n=${cell.nodes} (${cell.comparisons.join(", ")})`;
+}
+
+function optionalChart<T>(items: readonly T[], chart: (items: readonly T[]) => Chart): Chart[] {
+  return items.length === 0 ? [] : [chart(items)];
+}
+
+/**
+ * throughputRun places each bucket at its midpoint, snapped to a multiple of
+ * the bucket width: seeds start their workload at slightly different moments
+ * (after their own elections), and snapping lines their buckets up so the
+ * median and band are taken across seeds at the same time.
+ */
+function throughputRun(cell: ApplicableCell, run: SeedRun): { series: string; seed: number; samples: { timeMs: number; opsPerSec: number }[]; faults: SeedRun["faults"] } {
+  const { startMs, bucketMs, opsPerSec } = run.throughputOverTime;
+  const samples = opsPerSec.map((value, index) => ({ timeMs: Math.round((startMs + (index + 0.5) * bucketMs) / bucketMs) * bucketMs, opsPerSec: value }));
+  return { series: seriesName(cell), seed: run.seed, samples, faults: run.faults };
+}
+
+/** sideAvailability takes, for each seed and side, the lowest share over the seed's partitions, as the summary does. */
+function sideAvailability(cell: ApplicableCell): SideAvailability[] {
+  return cell.runs.flatMap((run) =>
+    (["isolatedSide", "otherSide"] as const).flatMap((side) => {
+      const shares = run.availability.flatMap((partition) => (partition[side].share === null ? [] : [partition[side].share]));
+      if (shares.length === 0) return [];
+      return [{ series: seriesName(cell), scenario: cell.scenario, side: side === "isolatedSide" ? "isolated side" : "majority side", seed: run.seed, availableShare: Math.min(...shares) }];
+    }),
+  );
+}
+
+/** faultRecoveries lists each fault's recovery, one row per fault while the scenario has few, else each seed's longest over its faults. */
+function faultRecoveries(cell: ApplicableCell): FaultRecovery[] {
+  const faultsMax = Math.max(0, ...cell.runs.map((run) => run.recovery.length));
+  if (faultsMax === 0) return [];
+  return cell.runs.flatMap((run) => {
+    if (faultsMax <= recoveryFaultsPerChartMax) {
+      return run.recovery.map((recovery, index) => ({ series: seriesName(cell), scenario: cell.scenario, fault: `fault ${index + 1} (${recovery.kind})`, seed: run.seed, toFirstCommitMs: recovery.firstCommitMs, toThroughputMs: recovery.recoveryMs }));
+    }
+    const longest = (values: readonly (number | null)[]): number | null => {
+      const measured = values.filter((value): value is number => value !== null);
+      return measured.length === 0 ? null : Math.max(...measured);
+    };
+    return [{ series: seriesName(cell), scenario: cell.scenario, fault: `longest over each seed's faults (up to ${faultsMax})`, seed: run.seed, toFirstCommitMs: longest(run.recovery.map((recovery) => recovery.firstCommitMs)), toThroughputMs: longest(run.recovery.map((recovery) => recovery.recoveryMs)) }];
+  });
+}
+
+/** costModels lists each CPU cost model the scenarios used, with the scenarios that used it. */
+function costModels(results: BenchResults): { label: string; value: string }[] {
+  const models = new Map<string, string[]>();
+  for (const scenario of results.scenarios) {
+    const model = scenario.costModel;
+    const key = `${model.perMessageUs} µs per message, ${model.perKilobyteUs} µs per KB, ${model.perMacUs} µs per MAC, ${model.perDigestUs} µs per digest, ${model.perSignatureUs} µs per signature, ${model.perVerifyUs} µs per verification`;
+    models.set(key, [...(models.get(key) ?? []), scenario.name]);
+  }
+  return [...models].map(([model, scenarios]) => ({ label: "CPU cost model", value: models.size === 1 ? model : `${model} (${scenarios.join(", ")})` }));
+}
+
+function spread(figure: Spread | null, decimals: number): TableCell {
+  if (figure === null) return "–";
+  if (figure.min === figure.max) return figure.median.toFixed(decimals);
+  return { value: figure.median.toFixed(decimals), range: `${figure.min.toFixed(decimals)}–${figure.max.toFixed(decimals)}` };
+}
+
+function summaryTable(cells: readonly BenchCell[]): SummaryTable {
+  return {
+    header: ["cluster", "scenario", "ops/s", "p50 ms", "p99 ms", "msgs/op", "bytes/op", "leader changes", "recovery ms", "first commit ms", "guarantees"],
+    rows: cells.flatMap((cell) => {
+      if (!cell.applicable) return [];
+      const summary = cell.summary;
+      const broken = summary.brokenSeeds.length > 0;
+      return [
+        {
+          broken,
+          cells: [
+            seriesName(cell),
+            cell.scenario,
+            spread(summary.throughputOpsPerSec, 1),
+            spread(summary.latencyMs.p50, 2),
+            spread(summary.latencyMs.p99, 2),
+            spread(summary.messagesPerOp, 2),
+            spread(summary.bytesPerOp, 0),
+            spread(summary.leaderChanges, 0),
+            spread(summary.recoveryMs, 0),
+            spread(summary.firstCommitMs, 0),
+            broken ? `BROKEN: seed${summary.brokenSeeds.length > 1 ? "s" : ""} ${summary.brokenSeeds.join(", ")}` : `kept (${cell.runs.length} seeds)`,
+          ],
+        },
+      ];
+    }),
+  };
+}

@@ -1,0 +1,72 @@
+import { type Chart, seriesColorScheme, vegaLiteSchemaUrl } from "./chart.ts";
+import { groupBy, spreadOf } from "./spread.ts";
+
+/** ScalabilityPoint is one seed's figures for one algorithm at one cluster size, with the analytic predictions when there are any. */
+export interface ScalabilityPoint {
+  readonly algo: string;
+  readonly nodes: number;
+  readonly seed: number;
+  readonly messagesPerOp: number;
+  readonly peakThroughputOpsPerSec: number;
+  readonly predictedMessagesPerOp?: number;
+  readonly predictedPeakThroughputOpsPerSec?: number;
+}
+
+/**
+ * scalabilityChart draws two panels against the cluster size n: messages per
+ * operation and peak throughput, each a line through the median across seeds
+ * with min–max error bars, and the analytic prediction dashed beside it.
+ */
+export function scalabilityChart(points: readonly ScalabilityPoint[]): Chart {
+  const rows: Record<string, string | number>[] = [];
+  for (const [, cell] of groupBy(points, (point) => `${point.algo}\u0000${point.nodes}`)) {
+    const first = cell[0] as ScalabilityPoint;
+    const measures = [
+      { measure: "messages", value: (point: ScalabilityPoint) => point.messagesPerOp, predicted: first.predictedMessagesPerOp },
+      { measure: "peak", value: (point: ScalabilityPoint) => point.peakThroughputOpsPerSec, predicted: first.predictedPeakThroughputOpsPerSec },
+    ];
+    for (const { measure, value, predicted } of measures) {
+      const spread = spreadOf(cell.map(value));
+      rows.push({ measure, algo: first.algo, nodes: first.nodes, source: "measured", median: spread.median, min: spread.min, max: spread.max });
+      if (predicted !== undefined) rows.push({ measure, algo: first.algo, nodes: first.nodes, source: "predicted", median: predicted, min: predicted, max: predicted });
+    }
+  }
+  const xTitle = "cluster size n (replicas)";
+  const messagesTitle = "messages per operation";
+  const peakTitle = "peak throughput (ops/s)";
+  const color = { field: "algo", type: "nominal", title: "algorithm", scale: { scheme: seriesColorScheme } } as const;
+  const panel = (measure: string, yTitle: string) => ({
+    width: 360,
+    height: 260,
+    transform: [{ filter: `datum.measure === '${measure}'` }],
+    layer: [
+      {
+        mark: { type: "line" as const, point: true, tooltip: true },
+        encoding: {
+          x: { field: "nodes", type: "quantitative" as const, title: xTitle, axis: { tickMinStep: 1 }, scale: { zero: false } },
+          y: { field: "median", type: "quantitative" as const, title: yTitle },
+          color,
+          strokeDash: { field: "source", type: "nominal" as const, title: "figure", legend: { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2 }, scale: { domain: ["measured", "predicted"], range: [[1, 0], [5, 4]] } },
+        },
+      },
+      {
+        transform: [{ filter: "datum.source === 'measured'" }],
+        mark: { type: "errorbar" as const, ticks: true },
+        encoding: { x: { field: "nodes", type: "quantitative" as const, title: xTitle }, y: { field: "min", type: "quantitative" as const, title: yTitle }, y2: { field: "max" }, color },
+      },
+    ],
+  });
+  return {
+    id: "scalability",
+    title: "Scalability in n",
+    howToRead:
+      "Left: messages per operation against the cluster size; right: the highest throughput the rate ladder reached. Points are the median across seeds with min–max error bars; dashed lines are the analytic predictions (message count, queueing model). Leader-based protocols grow linearly in n, PBFT's all-to-all phases quadratically.",
+    axisTitles: [xTitle, messagesTitle, peakTitle],
+    notes: [],
+    spec: {
+      $schema: vegaLiteSchemaUrl,
+      data: { values: rows },
+      hconcat: [panel("messages", messagesTitle), panel("peak", peakTitle)],
+    },
+  };
+}

@@ -1,0 +1,79 @@
+import { type Chart, chartId, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
+import { groupBy, spreadOf } from "./spread.ts";
+
+/** ThroughputRun is one seed's throughput over time: completed operations per second in consecutive windows of virtual time. */
+export interface ThroughputRun {
+  /** series names the cluster, e.g. "raft n=3 (f=1)". */
+  readonly series: string;
+  readonly seed: number;
+  /** samples hold each window's end and its throughput; seeds of one series share the window ends. */
+  readonly samples: readonly { readonly timeMs: number; readonly opsPerSec: number }[];
+  /** faults are the run's fault windows; an instant fault has `untilMs` equal to `atMs`. */
+  readonly faults: readonly { readonly kind: string; readonly atMs: number; readonly untilMs: number }[];
+}
+
+/** ThroughputOverTimeInput is one scenario's runs. */
+export interface ThroughputOverTimeInput {
+  readonly scenario: string;
+  readonly runs: readonly ThroughputRun[];
+}
+
+/**
+ * throughputOverTimeChart draws, for each series in its own row, the median
+ * throughput across seeds as a line, the min–max across seeds as a band, and
+ * every fault window shaded by kind (instant faults as a vertical rule).
+ */
+export function throughputOverTimeChart(input: ThroughputOverTimeInput): Chart {
+  const rows: Record<string, string | number>[] = [];
+  const notes: string[] = [];
+  const series = groupBy(input.runs, (run) => run.series);
+  for (const [name, runs] of series) {
+    const byTime = groupBy(
+      runs.flatMap((run) => run.samples),
+      (sample) => String(sample.timeMs),
+    );
+    if (byTime.size === 0) notes.push(`${name}: no throughput samples`);
+    for (const [time, samples] of byTime) {
+      const spread = spreadOf(samples.map((sample) => sample.opsPerSec));
+      rows.push({ layer: "throughput", series: name, timeS: Number(time) / 1000, median: spread.median, min: spread.min, max: spread.max });
+    }
+    // Seeds of a scripted scenario share their fault windows: draw each distinct window once.
+    const windows = new Map<string, { kind: string; atMs: number; untilMs: number }>();
+    for (const fault of runs.flatMap((run) => run.faults)) windows.set(`${fault.kind}@${fault.atMs}-${fault.untilMs}`, fault);
+    for (const fault of windows.values()) {
+      rows.push({ layer: fault.untilMs > fault.atMs ? "window" : "instant", series: name, kind: fault.kind, startS: fault.atMs / 1000, endS: fault.untilMs / 1000 });
+    }
+  }
+  const hasLayer = (layer: string): boolean => rows.some((row) => row["layer"] === layer);
+  const x = { field: "timeS", type: "quantitative", title: "virtual time (s)" } as const;
+  const y = { type: "quantitative", title: "throughput (ops/s)" } as const;
+  const fault = { field: "kind", type: "nominal", title: "fault", scale: { scheme: "set2" } } as const;
+  return {
+    id: chartId("throughput", input.scenario),
+    title: `Throughput over time: ${input.scenario}`,
+    howToRead:
+      "One row per cluster. The line is the median throughput across seeds in each window of virtual time, the band its min–max across seeds; shaded spans are fault windows (coloured by kind), vertical rules instant faults. A dip inside a window and the climb after it are what the recovery chart measures.",
+    axisTitles: [x.title, y.title],
+    notes,
+    spec: {
+      $schema: vegaLiteSchemaUrl,
+      data: { values: rows },
+      facet: { row: { field: "series", type: "nominal", title: null, sort: null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top", labelFontWeight: "bold" } } },
+      spec: {
+        width: chartWidthPx - 60,
+        height: 100,
+        // A layer with no rows draws nothing but makes Vega warn of an infinite extent: leave out fault layers a scenario lacks.
+        layer: [
+          ...(hasLayer("window") ? [{ transform: [{ filter: "datum.layer === 'window'" }], mark: { type: "rect" as const, opacity: 0.3 }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, x2: { field: "endS" }, color: fault } }] : []),
+          ...(hasLayer("instant") ? [{ transform: [{ filter: "datum.layer === 'instant'" }], mark: { type: "rule" as const, strokeWidth: 2, opacity: 0.8 }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, color: fault } }] : []),
+          { transform: [{ filter: "datum.layer === 'throughput'" }], mark: { type: "area", opacity: 0.3, color: "#4c78a8" }, encoding: { x, y: { ...y, field: "min" }, y2: { field: "max" } } },
+          {
+            transform: [{ filter: "datum.layer === 'throughput'" }],
+            mark: { type: "line", color: "#1f4e8c", strokeWidth: 1.5, tooltip: true },
+            encoding: { x, y: { ...y, field: "median" } },
+          },
+        ],
+      },
+    },
+  };
+}

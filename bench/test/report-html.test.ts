@@ -1,0 +1,185 @@
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { pathToFileURL } from "node:url";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type CdpSession, chromiumInstallHint, findChromium } from "../../packages/cli/test/cdp-client.ts";
+import { inlineScript, scriptJson } from "../src/html/escape.ts";
+import { formatBytes } from "../src/html/page.ts";
+import { htmlReport } from "../src/html/report.ts";
+import { spreadOf } from "../src/html/spread.ts";
+import { type ReportBrowser, launchReportBrowser } from "./report-html-browser.ts";
+import { reportFixture } from "./report-html-fixture.ts";
+
+/** RenderedChart is what the test reads off one drawn figure, as a reader's eye would: its SVG's axes and legends. */
+interface RenderedChart {
+  readonly id: string;
+  readonly svg: boolean;
+  readonly declaredAxisTitles: string[];
+  readonly axisTitles: string[];
+  readonly axes: number;
+  readonly tickLabels: number;
+  readonly marks: number;
+  readonly legends: number;
+}
+
+const readCharts = `[...document.querySelectorAll("figure.chart")].map((figure) => {
+  const svg = figure.querySelector(".plot svg");
+  const all = (selector) => svg ? [...svg.querySelectorAll(selector)] : [];
+  return {
+    id: figure.id,
+    svg: svg !== null,
+    declaredAxisTitles: JSON.parse(figure.dataset.axisTitles),
+    axisTitles: [...new Set(all(".role-axis-title text").map((text) => text.textContent))],
+    axes: all(".role-axis").length,
+    tickLabels: all(".role-axis-label text").filter((text) => text.textContent.trim() !== "").length,
+    marks: all(".mark-rect path, .mark-line path, .mark-area path, .mark-rule line, .mark-symbol path").length,
+    legends: all(".role-legend").length,
+  };
+})`;
+
+/** waitForCharts waits until the page says every chart is drawn (or one failed); an answer, not a sleep. */
+async function waitForCharts(page: CdpSession): Promise<string> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const state = await page.evaluate<string>(`document.body ? (document.body.dataset.charts ?? "") : ""`).catch(() => "");
+    if (state !== "") return state;
+    if (Date.now() > deadline) throw new Error("report.html did not finish drawing its charts within 30 s");
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/** pageProblems lists the console errors and warnings, exceptions and network requests the page made (it must make none: it is self-contained). */
+function pageProblems(page: CdpSession, fileUrl: string): string[] {
+  return page.events.flatMap((event) => {
+    if (event.method === "Runtime.exceptionThrown") return [`exception: ${JSON.stringify(event.params["exceptionDetails"]).slice(0, 400)}`];
+    if (event.method === "Runtime.consoleAPICalled" && ["error", "assert", "warning"].includes(String(event.params["type"]))) return [`console.${String(event.params["type"])}: ${JSON.stringify(event.params["args"]).slice(0, 400)}`];
+    if (event.method === "Log.entryAdded") {
+      const entry = event.params["entry"] as { level: string; text: string; url?: string };
+      if (entry.level === "error" || entry.level === "warning") return [`log ${entry.level}: ${entry.text} ${entry.url ?? ""}`];
+    }
+    if (event.method === "Network.requestWillBeSent") {
+      const url = (event.params["request"] as { url: string }).url;
+      if (url !== fileUrl && !url.startsWith("data:") && !url.startsWith("blob:")) return [`network request: ${url}`];
+    }
+    return [];
+  });
+}
+
+/** openReport writes the page to a file and opens it from file://, as a reader would, returning the events seen. */
+async function openReport(page: CdpSession, directory: string, name: string, html: string): Promise<string> {
+  const path = join(directory, name);
+  writeFileSync(path, html);
+  const url = pathToFileURL(path).href;
+  page.events.length = 0;
+  await page.send("Page.navigate", { url });
+  return url;
+}
+
+describe("report.html's pieces", () => {
+  it("scriptJson keeps data from closing the script element or opening a comment, and reads back the same", () => {
+    const hostile = { name: "</script><script>alert(1)</script>", comment: "<!-- x -->", amp: "a&b", separators: "\u2028\u2029" };
+    const written = scriptJson(hostile);
+    expect(written).not.toMatch(/[<>&\u2028\u2029]/);
+    expect(JSON.parse(written)).toEqual(hostile);
+  });
+
+  it("inlineScript refuses library code that would end its element early", () => {
+    expect(() => inlineScript('var s = "</script>";', "bad")).toThrow(/bad contains "<\/script"/);
+    expect(() => inlineScript("var s = '<!--';", "bad")).toThrow(/<!--/);
+    expect(inlineScript("var ok = 1;", "ok")).toContain("var ok = 1;");
+  });
+
+  it("spreadOf gives the median (mean of the middle two for an even count), min and max", () => {
+    expect(spreadOf([3, 1, 2])).toEqual({ median: 2, min: 1, max: 3, count: 3 });
+    expect(spreadOf([4, 1, 2, 3])).toEqual({ median: 2.5, min: 1, max: 4, count: 4 });
+    expect(() => spreadOf([])).toThrow();
+  });
+
+  it("htmlReport inlines the chart libraries, loads nothing, states its own size exactly, and stays under 2 MB", () => {
+    const { results, extras } = reportFixture();
+    const html = htmlReport(results, extras);
+    expect(html).not.toMatch(/<script[^>]*\bsrc=/i);
+    expect(html).not.toMatch(/<link[^>]*\bhref=/i);
+    expect(html).toContain("vega-lite 6.5.0");
+    const bytes = Buffer.byteLength(html, "utf8");
+    expect(html).toContain(`This file: ${formatBytes(bytes)}.`);
+    expect(bytes).toBeLessThan(2 * 1024 * 1024);
+  });
+
+  it("htmlReport lists broken guarantees with their replay commands, and the cells that were not applicable", () => {
+    const { results, extras } = reportFixture();
+    const html = htmlReport(results, extras);
+    expect(html).toContain('class="verdict bad"');
+    expect(html).toContain("multipaxos n=3, partition, seed 2");
+    expect(html).toContain("pnpm concord sim --algo multipaxos --nodes 3 --scenario partition --seed 2");
+    expect(html).toContain('<tr class="broken">');
+    expect(html).toContain("solo n=1 (baseline), leader-crash");
+    const kept = htmlReport({ ...results, broken: [] }, {});
+    expect(kept).toContain('class="verdict ok"');
+    expect(kept).not.toContain('id="latency-throughput"');
+  });
+});
+
+const chromium = findChromium();
+
+describe.skipIf(chromium === undefined)(`report.html in headless Chromium${chromium === undefined ? ` (skipped: no Chromium found; ${chromiumInstallHint})` : ""}`, () => {
+  let browser: ReportBrowser | undefined;
+  let directory = "";
+  beforeAll(async () => {
+    directory = mkdtempSync(join(tmpdir(), "concord-report-html-"));
+    browser = await launchReportBrowser(chromium as string);
+    await Promise.all([browser.page.send("Runtime.enable"), browser.page.send("Log.enable"), browser.page.send("Page.enable"), browser.page.send("Network.enable")]);
+    // A laptop's screen: the report must read there without sideways scrolling.
+    await browser.page.send("Emulation.setDeviceMetricsOverride", { width: 1366, height: 900, deviceScaleFactor: 1, mobile: false });
+  });
+  afterAll(async () => {
+    try {
+      await browser?.close();
+    } finally {
+      if (directory !== "") rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it("draws every chart with its axes, titles, tick labels and marks, offline, with no console error or warning", async () => {
+    const page = (browser as ReportBrowser).page;
+    const { results, extras } = reportFixture();
+    const url = await openReport(page, directory, "report.html", htmlReport(results, extras));
+    expect(await waitForCharts(page)).toBe("drawn");
+    const charts = await page.evaluate<RenderedChart[]>(readCharts);
+    expect(charts.map((chart) => chart.id)).toEqual([
+      "throughput-leader-crash",
+      "throughput-partition",
+      "latency-cdf-leader-crash",
+      "latency-cdf-partition",
+      "messages-per-op",
+      "availability",
+      "recovery",
+      "latency-throughput",
+      "scalability",
+    ]);
+    for (const chart of charts) {
+      expect(chart.svg, `${chart.id} drew no SVG`).toBe(true);
+      expect(chart.axisTitles, `${chart.id}'s axis titles`).toEqual(expect.arrayContaining(chart.declaredAxisTitles));
+      expect(chart.axes, `${chart.id}'s axes`).toBeGreaterThanOrEqual(2);
+      expect(chart.tickLabels, `${chart.id}'s tick labels`).toBeGreaterThan(4);
+      expect(chart.marks, `${chart.id}'s marks`).toBeGreaterThan(0);
+      expect(chart.legends, `${chart.id}'s legends`).toBeGreaterThanOrEqual(1);
+    }
+    const width = await page.evaluate<{ page: number; view: number }>(`({ page: document.documentElement.scrollWidth, view: window.innerWidth })`);
+    expect(width.page, "the report scrolls sideways on a 1366 px screen").toBeLessThanOrEqual(width.view);
+    expect(pageProblems(page, url)).toEqual([]);
+  });
+
+  it("shows hostile text from the results as text: no markup in it runs", async () => {
+    const page = (browser as ReportBrowser).page;
+    const hostile = "</script><script>window.pwned = 1</script><!--";
+    const { results, extras } = reportFixture({ command: `pnpm bench ${hostile}`, problem: `[invariant] ${hostile}`, scenarioSuffix: `-<b>${hostile}</b>` });
+    const url = await openReport(page, directory, "hostile.html", htmlReport(results, extras));
+    expect(await waitForCharts(page)).toBe("drawn");
+    expect(await page.evaluate<string>(`String(window.pwned)`)).toBe("undefined");
+    expect(await page.evaluate<string>(`document.querySelector("#broken-guarantees").textContent`)).toContain(hostile);
+    expect(await page.evaluate<number>(`document.querySelectorAll("b").length`)).toBe(0);
+    expect(pageProblems(page, url)).toEqual([]);
+  });
+});
