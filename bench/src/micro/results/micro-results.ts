@@ -13,6 +13,7 @@ export const microTaskSchema = z
     /** medianUs is the median time per iteration: on a shared machine, steadier than the mean, which preemption and GC pauses drag up. */
     medianUs: z.number().min(0),
     p99Us: z.number().min(0),
+    /** opsPerSec is tinybench's mean throughput: the mean over samples of iterations per second (above 1e6 / meanUs when a few slow samples drag the mean time up). */
     opsPerSec: z.number().min(0),
     rmePercent: z.number().min(0),
     samples: z.number().int().min(0),
