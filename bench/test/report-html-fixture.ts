@@ -170,34 +170,42 @@ export function reportFixture(text: FixtureText = { command: "pnpm bench --seeds
   return { results, extras: sweepsFixture() };
 }
 
+/** spreadOver summarises a figure over the fixture's three seeds, as the sweeps store it. */
+function spreadOver(values: readonly number[]): { median: number; min: number; max: number } {
+  const { median, min, max } = spread(values);
+  return { median, min, max };
+}
+
 function sweepsFixture(): HtmlReportExtras {
   const random = seededRandom(99);
+  const seeds = [1, 2, 3];
   const curve = (series: string, saturation: number, baseMs: number) => ({
     series,
     saturationOpsPerSec: saturation,
     predictedSaturationOpsPerSec: Math.round(saturation * 1.15),
-    steps: [250, 500, 1000, 1500, 2000, 2500, 3000].flatMap((offered) =>
-      [1, 2, 3].map((seed) => {
-        const load = Math.min(offered / saturation, 1.6);
-        const queueing = load < 0.95 ? 1 / (1 - load * 0.9) : 10 + (load - 0.95) * 200;
-        return { offeredOpsPerSec: offered, seed, achievedOpsPerSec: Math.min(offered, saturation) * (0.97 + random() * 0.03), p50Ms: baseMs * queueing * (0.95 + random() * 0.1), p99Ms: baseMs * 3 * queueing * (0.9 + random() * 0.2) };
-      }),
-    ),
+    steps: [250, 500, 1000, 1500, 2000, 2500, 3000].map((offered) => {
+      const load = Math.min(offered / saturation, 1.6);
+      const queueing = load < 0.95 ? 1 / (1 - load * 0.9) : 10 + (load - 0.95) * 200;
+      const modelLoad = offered / (saturation * 1.15);
+      return {
+        offeredOpsPerSec: offered,
+        p50Ms: spreadOver(seeds.map(() => baseMs * queueing * (0.95 + random() * 0.1))),
+        p99Ms: spreadOver(seeds.map(() => baseMs * 3 * queueing * (0.9 + random() * 0.2))),
+        modelLatencyMs: modelLoad < 1 ? baseMs * (1 + modelLoad / (2 * (1 - modelLoad))) : null,
+      };
+    }),
   });
   const scalability = [
     ...[3, 5, 7, 9].map((nodes) => ({ algo: "raft", nodes, perOp: 2 * nodes, peak: 9000 / nodes })),
     ...[4, 7, 10].map((nodes) => ({ algo: "pbft", nodes, perOp: 2 * nodes * nodes, peak: 16_000 / (nodes * nodes) })),
-  ].flatMap((point) =>
-    [1, 2, 3].map((seed) => ({
-      algo: point.algo,
-      nodes: point.nodes,
-      seed,
-      messagesPerOp: point.perOp * (1 + random() * 0.08),
-      peakThroughputOpsPerSec: point.peak * (0.9 + random() * 0.1),
-      predictedMessagesPerOp: point.perOp,
-      predictedPeakThroughputOpsPerSec: point.peak * 1.1,
-    })),
-  );
+  ].map((point) => ({
+    algo: point.algo,
+    nodes: point.nodes,
+    messagesPerOp: spreadOver(seeds.map(() => point.perOp * (1 + random() * 0.08))),
+    peakThroughputOpsPerSec: spreadOver(seeds.map(() => point.peak * (0.9 + random() * 0.1))),
+    predictedMessagesPerOp: point.perOp,
+    predictedPeakThroughputOpsPerSec: point.peak * 1.1,
+  }));
   return {
     latencyThroughput: [curve("raft n=3 (f=1)", 2100, 1.2), curve("pbft n=4 (f=1)", 1300, 2.2)],
     scalability,

@@ -7,7 +7,8 @@ import { latencyCdfChart } from "./latency-cdf-chart.ts";
 import { messagesPerOpChart } from "./messages-chart.ts";
 import { type PredictionRow, type ReportSection, type SummaryTable, type TableCell, renderReportPage } from "./page.ts";
 import { type ScalabilityPoint, scalabilityChart } from "./scalability-chart.ts";
-import { throughputOverTimeChart } from "./throughput-chart.ts";
+import { groupBy } from "./spread.ts";
+import { type ThroughputRun, throughputOverTimeChart } from "./throughput-chart.ts";
 
 /**
  * HtmlReportExtras are the sections results.json does not hold yet: the
@@ -33,7 +34,10 @@ export function htmlReport(results: BenchResults, extras: HtmlReportExtras = {})
       id: "throughput",
       title: "Throughput over time",
       intro: "Operations completed per second of virtual time, in buckets, with every fault window shaded: how deep each fault cuts and how fast each protocol climbs back.",
-      charts: scenarios.map((scenario) => throughputOverTimeChart({ scenario, runs: inScenario(scenario).flatMap((cell) => cell.runs.map((run) => throughputRun(cell, run))) })),
+      charts: scenarios.map((scenario) => {
+        const windowMs = throughputWindowMs(inScenario(scenario));
+        return throughputOverTimeChart({ scenario, windowMs, runs: inScenario(scenario).flatMap((cell) => cell.runs.map((run) => throughputRun(cell, run, windowMs))) });
+      }),
     },
     {
       id: "latency",
@@ -51,7 +55,7 @@ export function htmlReport(results: BenchResults, extras: HtmlReportExtras = {})
       charts: cells.length === 0 ? [] : [messagesPerOpChart(cells.flatMap((cell) => cell.runs.map((run) => ({ series: seriesName(cell), scenario: cell.scenario, seed: run.seed, byType: Object.entries(run.messages.perOpByType).map(([type, perOp]) => ({ type, perOp })) }))))],
     },
     { id: "availability", title: "Availability under partition", charts: optionalChart(cells.flatMap(sideAvailability), availabilityChart) },
-    { id: "recovery", title: "Recovery time", charts: optionalChart(cells.flatMap(faultRecoveries), recoveryChart) },
+    { id: "recovery", title: "Recovery time", charts: optionalChart(faultRecoveries(cells), recoveryChart) },
     { id: "latency-throughput", title: "Latency against throughput", intro: "The open-loop sweep of offered load, up to and past saturation.", charts: optionalChart(extras.latencyThroughput ?? [], latencyThroughputChart) },
     { id: "scalability", title: "Scalability", intro: "The sweep of cluster sizes n.", charts: optionalChart(extras.scalability ?? [], scalabilityChart) },
   ];
@@ -85,15 +89,44 @@ function optionalChart<T>(items: readonly T[], chart: (items: readonly T[]) => C
   return items.length === 0 ? [] : [chart(items)];
 }
 
+/** throughputWindowsMax and throughputWindowOpsMin bound the windows a throughput chart shows: about 60 across the run, each holding about 10 operations on average, so that a line is not a comb of empty and one-operation buckets. */
+const throughputWindowsMax = 60;
+const throughputWindowOpsMin = 10;
+
 /**
- * throughputRun places each bucket at its midpoint, snapped to a multiple of
- * the bucket width: seeds start their workload at slightly different moments
- * (after their own elections), and snapping lines their buckets up so the
- * median and band are taken across seeds at the same time.
+ * throughputWindowMs picks one display window for a scenario, a multiple of
+ * the results' bucket, shared by every cluster and seed in it so their lines
+ * line up: wide enough for about 60 windows over the longest run and for
+ * about 10 operations per window at the scenario's median throughput.
  */
-function throughputRun(cell: ApplicableCell, run: SeedRun): { series: string; seed: number; samples: { timeMs: number; opsPerSec: number }[]; faults: SeedRun["faults"] } {
+function throughputWindowMs(cells: readonly ApplicableCell[]): number {
+  const runs = cells.flatMap((cell) => cell.runs);
+  const bucketMs = Math.max(...runs.map((run) => run.throughputOverTime.bucketMs));
+  const endMs = Math.max(...runs.map((run) => run.throughputOverTime.startMs + run.throughputOverTime.opsPerSec.length * run.throughputOverTime.bucketMs));
+  const rates = runs.map((run) => run.throughputOpsPerSec).sort((a, b) => a - b);
+  const medianRate = Math.max(rates[Math.floor(rates.length / 2)] ?? 0, 1e-9);
+  const forSpan = endMs / throughputWindowsMax;
+  const forOps = (throughputWindowOpsMin * 1000) / medianRate;
+  return bucketMs * Math.max(1, Math.ceil(Math.min(Math.max(forSpan, forOps), endMs) / bucketMs));
+}
+
+/**
+ * throughputRun re-buckets one seed's throughput into windows of `windowMs`
+ * aligned on multiples of it from the start of the run (so every seed and
+ * cluster shares them): each window's rate is the operations in the buckets
+ * whose middle falls in it over those buckets' time, so a window the
+ * workload covers only in part is not drawn low. Each window is placed at
+ * its middle.
+ */
+function throughputRun(cell: ApplicableCell, run: SeedRun, windowMs: number): ThroughputRun {
   const { startMs, bucketMs, opsPerSec } = run.throughputOverTime;
-  const samples = opsPerSec.map((value, index) => ({ timeMs: Math.round((startMs + (index + 0.5) * bucketMs) / bucketMs) * bucketMs, opsPerSec: value }));
+  const windows = new Map<number, { ops: number; spanMs: number }>();
+  for (const [index, rate] of opsPerSec.entries()) {
+    const window = Math.floor((startMs + (index + 0.5) * bucketMs) / windowMs);
+    const sum = windows.get(window) ?? { ops: 0, spanMs: 0 };
+    windows.set(window, { ops: sum.ops + (rate * bucketMs) / 1000, spanMs: sum.spanMs + bucketMs });
+  }
+  const samples = [...windows].map(([window, sum]) => ({ timeMs: (window + 0.5) * windowMs, opsPerSec: (sum.ops * 1000) / sum.spanMs }));
   return { series: seriesName(cell), seed: run.seed, samples, faults: run.faults };
 }
 
@@ -108,20 +141,34 @@ function sideAvailability(cell: ApplicableCell): SideAvailability[] {
   );
 }
 
-/** faultRecoveries lists each fault's recovery, one row per fault while the scenario has few, else each seed's longest over its faults. */
-function faultRecoveries(cell: ApplicableCell): FaultRecovery[] {
-  const faultsMax = Math.max(0, ...cell.runs.map((run) => run.recovery.length));
-  if (faultsMax === 0) return [];
-  return cell.runs.flatMap((run) => {
-    if (faultsMax <= recoveryFaultsPerChartMax) {
-      return run.recovery.map((recovery, index) => ({ series: seriesName(cell), scenario: cell.scenario, fault: `fault ${index + 1} (${recovery.kind})`, seed: run.seed, toFirstCommitMs: recovery.firstCommitMs, toThroughputMs: recovery.recoveryMs }));
-    }
+/**
+ * faultRecoveries lists each fault's recovery, one row per fault when the
+ * scenario's runs have few, else (chaos draws many, at moments that differ
+ * by seed) each seed's longest over its faults. The choice is the
+ * scenario's, so that every cluster in it is read the same way.
+ */
+function faultRecoveries(cells: readonly ApplicableCell[]): FaultRecovery[] {
+  const rows: FaultRecovery[] = [];
+  for (const [scenario, inScenario] of groupBy(cells, (cell) => cell.scenario)) {
+    const faultsMax = Math.max(0, ...inScenario.flatMap((cell) => cell.runs.map((run) => run.recovery.length)));
+    if (faultsMax === 0) continue;
     const longest = (values: readonly (number | null)[]): number | null => {
       const measured = values.filter((value): value is number => value !== null);
       return measured.length === 0 ? null : Math.max(...measured);
     };
-    return [{ series: seriesName(cell), scenario: cell.scenario, fault: `longest over each seed's faults (up to ${faultsMax})`, seed: run.seed, toFirstCommitMs: longest(run.recovery.map((recovery) => recovery.firstCommitMs)), toThroughputMs: longest(run.recovery.map((recovery) => recovery.recoveryMs)) }];
-  });
+    for (const cell of inScenario) {
+      for (const run of cell.runs) {
+        if (faultsMax <= recoveryFaultsPerChartMax) {
+          for (const [index, recovery] of run.recovery.entries()) {
+            rows.push({ series: seriesName(cell), scenario, fault: `fault ${index + 1} (${recovery.kind})`, seed: run.seed, toFirstCommitMs: recovery.firstCommitMs, toThroughputMs: recovery.recoveryMs });
+          }
+        } else if (run.recovery.length > 0) {
+          rows.push({ series: seriesName(cell), scenario, fault: "the longest over each seed's faults", seed: run.seed, toFirstCommitMs: longest(run.recovery.map((recovery) => recovery.firstCommitMs)), toThroughputMs: longest(run.recovery.map((recovery) => recovery.recoveryMs)) });
+        }
+      }
+    }
+  }
+  return rows;
 }
 
 /** costModels lists each CPU cost model the scenarios used, with the scenarios that used it. */

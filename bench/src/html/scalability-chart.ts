@@ -1,13 +1,12 @@
 import { type Chart, seriesColorScheme, vegaLiteSchemaUrl } from "./chart.ts";
-import { groupBy, spreadOf } from "./spread.ts";
+import type { SpreadFigure } from "./latency-throughput-chart.ts";
 
-/** ScalabilityPoint is one seed's figures for one algorithm at one cluster size, with the analytic predictions when there are any. */
+/** ScalabilityPoint is one algorithm at one cluster size: its figures across seeds, with the analytic predictions when there are any. */
 export interface ScalabilityPoint {
   readonly algo: string;
   readonly nodes: number;
-  readonly seed: number;
-  readonly messagesPerOp: number;
-  readonly peakThroughputOpsPerSec: number;
+  readonly messagesPerOp: SpreadFigure;
+  readonly peakThroughputOpsPerSec: SpreadFigure;
   readonly predictedMessagesPerOp?: number;
   readonly predictedPeakThroughputOpsPerSec?: number;
 }
@@ -19,22 +18,21 @@ export interface ScalabilityPoint {
  */
 export function scalabilityChart(points: readonly ScalabilityPoint[]): Chart {
   const rows: Record<string, string | number>[] = [];
-  for (const [, cell] of groupBy(points, (point) => `${point.algo}\u0000${point.nodes}`)) {
-    const first = cell[0] as ScalabilityPoint;
+  for (const point of points) {
     const measures = [
-      { measure: "messages", value: (point: ScalabilityPoint) => point.messagesPerOp, predicted: first.predictedMessagesPerOp },
-      { measure: "peak", value: (point: ScalabilityPoint) => point.peakThroughputOpsPerSec, predicted: first.predictedPeakThroughputOpsPerSec },
+      { measure: "messages", figure: point.messagesPerOp, predicted: point.predictedMessagesPerOp },
+      { measure: "peak", figure: point.peakThroughputOpsPerSec, predicted: point.predictedPeakThroughputOpsPerSec },
     ];
-    for (const { measure, value, predicted } of measures) {
-      const spread = spreadOf(cell.map(value));
-      rows.push({ measure, algo: first.algo, nodes: first.nodes, source: "measured", median: spread.median, min: spread.min, max: spread.max });
-      if (predicted !== undefined) rows.push({ measure, algo: first.algo, nodes: first.nodes, source: "predicted", median: predicted, min: predicted, max: predicted });
+    for (const { measure, figure, predicted } of measures) {
+      rows.push({ measure, algo: point.algo, nodes: point.nodes, source: "measured", median: figure.median, min: figure.min, max: figure.max });
+      if (predicted !== undefined) rows.push({ measure, algo: point.algo, nodes: point.nodes, source: "predicted", median: predicted, min: predicted, max: predicted });
     }
   }
   const xTitle = "cluster size n (replicas)";
   const messagesTitle = "messages per operation";
   const peakTitle = "peak throughput (ops/s)";
   const color = { field: "algo", type: "nominal", title: "algorithm", scale: { scheme: seriesColorScheme } } as const;
+  const sources = rows.some((row) => row["source"] === "predicted") ? ["measured", "predicted"] : ["measured"];
   const panel = (measure: string, yTitle: string) => ({
     width: 360,
     height: 260,
@@ -46,7 +44,7 @@ export function scalabilityChart(points: readonly ScalabilityPoint[]): Chart {
           x: { field: "nodes", type: "quantitative" as const, title: xTitle, axis: { tickMinStep: 1 }, scale: { zero: false } },
           y: { field: "median", type: "quantitative" as const, title: yTitle },
           color,
-          strokeDash: { field: "source", type: "nominal" as const, title: "figure", legend: { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2 }, scale: { domain: ["measured", "predicted"], range: [[1, 0], [5, 4]] } },
+          strokeDash: { field: "source", type: "nominal" as const, title: "figure", legend: { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2 }, scale: { domain: sources, range: [[1, 0], [5, 4]].slice(0, sources.length) } },
         },
       },
       {

@@ -15,6 +15,8 @@ export interface ThroughputRun {
 /** ThroughputOverTimeInput is one scenario's runs. */
 export interface ThroughputOverTimeInput {
   readonly scenario: string;
+  /** windowMs is the width of the samples' windows, said in the caption. */
+  readonly windowMs: number;
   readonly runs: readonly ThroughputRun[];
 }
 
@@ -52,7 +54,7 @@ export function throughputOverTimeChart(input: ThroughputOverTimeInput): Chart {
     id: chartId("throughput", input.scenario),
     title: `Throughput over time: ${input.scenario}`,
     howToRead:
-      "One row per cluster. The line is the median throughput across seeds in each window of virtual time, the band its min–max across seeds; shaded spans are fault windows (coloured by kind), vertical rules instant faults. A dip inside a window and the climb after it are what the recovery chart measures.",
+      `One row per cluster. The line is the median throughput across seeds in each ${input.windowMs} ms window of virtual time, the band its min–max across seeds; shaded spans are fault windows (coloured by kind), vertical rules instant faults. A dip inside a window and the climb after it are what the recovery chart measures.`,
     axisTitles: [x.title, y.title],
     notes,
     spec: {
