@@ -6,11 +6,14 @@
 // that arrive, and carry out what ready() returns, in order: persist (sync),
 // then send, then advance. A ReplicaHost does that last part for you, through
 // a Storage and a send callback. Here the "network" is an in-memory queue and
-// the "disk" is the simulator's in-memory storage; a real deployment puts TCP
-// and files there.
-import { type ClientReady, type NodeId, type Outbound, type StateMachine, ReplicaHost, createRng, firstClientId } from "@concord/core";
+// the "disk" is @concord/core's in-memory storage; a real deployment puts TCP
+// and files there (@concord/net has both). It needs nothing from the
+// simulator: the messages are authenticated with @concord/net's ClusterCrypto,
+// on node:crypto, as on a real cluster.
+import { randomBytes } from "node:crypto";
+import { type ClientReady, type NodeId, type Outbound, type StateMachine, MemoryStorage, ReplicaHost, createRng, firstClientId } from "@concord/core";
+import { ClusterCrypto, ClusterKeys } from "@concord/net";
 import { type RaftMessage, raft } from "@concord/raft";
-import { KeyRing, NodeCrypto, SimStorage } from "@concord/sim";
 
 /** Counter is the application: commands are "add n" as one byte; the result is the new total. */
 class Counter implements StateMachine {
@@ -33,22 +36,23 @@ class Counter implements StateMachine {
 /** runExample replicates a few additions and returns what the client saw. */
 export function runExample(log: (line: string) => void): number[] {
   const ids: NodeId[] = [1, 2, 3];
-  const keys = new KeyRing(7);
+  // Every replica and client derives its keys from one secret, shared out of band.
+  const keys = new ClusterKeys(randomBytes(32));
   const network: { from: NodeId; to: NodeId; message: RaftMessage }[] = [];
   const send = (from: NodeId, messages: readonly Outbound<RaftMessage>[]): void => {
     for (const { to, message } of messages) network.push({ from, to, message });
   };
-  const disks = ids.map(() => new SimStorage());
+  const disks = ids.map(() => new MemoryStorage());
   // Each replica boots from what its disk recovers (nothing, the first time), behind a host.
   const replicas = ids.map((id, index) =>
     ReplicaHost.boot(
       disks[index]!,
-      (durable) => raft.createReplica({ id, replicas: ids, rng: createRng(id), durable, stateMachine: new Counter(), crypto: new NodeCrypto(id, keys), options: {} }),
+      (durable) => raft.createReplica({ id, replicas: ids, rng: createRng(id), durable, stateMachine: new Counter(), crypto: new ClusterCrypto(id, keys), options: {} }),
       send,
     ),
   );
   const clientId = firstClientId;
-  const client = raft.createClient({ id: clientId, replicas: ids, rng: createRng(99), crypto: new NodeCrypto(clientId, keys), options: {} });
+  const client = raft.createClient({ id: clientId, replicas: ids, rng: createRng(99), crypto: new ClusterCrypto(clientId, keys), options: {} });
   const results: number[] = [];
 
   // 1. persist and sync, 2. then send, 3. then advance: the host's drain, until the replica is quiet.
@@ -105,7 +109,7 @@ export function runExample(log: (line: string) => void): number[] {
       });
     }
   }
-  log(`records on each disk: ${disks.map((disk) => disk.syncedRecords()).join(", ")}`);
+  log(`records on each disk: ${disks.map((disk) => disk.records.length).join(", ")}`);
   return results;
 }
 

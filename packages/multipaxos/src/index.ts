@@ -1,3 +1,4 @@
+/** @module @concord/multipaxos */
 // @concord/multipaxos: Multi-Paxos as a deterministic, I/O-free replica behind core's Replica interface.
 // The public face every protocol package shares (docs/architecture.md, "A protocol's public face");
 // the advanced pieces (leases, ballot arithmetic, message validation, the configuration history,

@@ -1,3 +1,4 @@
+/** @module @concord/multipaxos/internals */
 // @concord/multipaxos/internals: the pieces of Multi-Paxos that tests, benchmarks and people studying
 // the protocol reach for, behind their own export path so that the package's public face stays the one
 // every protocol shares. Nothing here is needed to run Multi-Paxos: the definition `multipaxos` wires it all.

@@ -1,3 +1,4 @@
+/** @module @concord/paxos */
 // @concord/paxos: single-decree Paxos (Paxos Made Simple §2), one instance per key, as a deterministic,
 // I/O-free replica behind core's Replica interface. The public face every protocol package shares
 // (docs/architecture.md, "A protocol's public face"); the advanced pieces (ballot arithmetic, message

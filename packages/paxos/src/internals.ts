@@ -1,3 +1,4 @@
+/** @module @concord/paxos/internals */
 // @concord/paxos/internals: the pieces of single-decree Paxos that tests, benchmarks and people studying
 // the protocol reach for, behind their own export path so that the package's public face stays the one
 // every protocol shares. Nothing here is needed to run Paxos: the definition `paxos` wires it all.

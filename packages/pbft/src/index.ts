@@ -1,3 +1,4 @@
+/** @module @concord/pbft */
 // @concord/pbft: Practical Byzantine Fault Tolerance as a deterministic, I/O-free replica.
 // The public face every protocol package shares (docs/architecture.md, "A protocol's public face");
 // the advanced pieces (quorum arithmetic, the authenticator, the view-change decision, each Byzantine

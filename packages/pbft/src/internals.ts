@@ -1,3 +1,4 @@
+/** @module @concord/pbft/internals */
 // @concord/pbft/internals: the pieces of PBFT that tests, benchmarks and people studying the protocol
 // reach for, behind their own export path so that the package's public face stays the one every
 // protocol shares. Nothing here is needed to run PBFT: the definition `pbft` wires it all.

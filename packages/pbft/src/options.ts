@@ -1,6 +1,14 @@
 import { z } from "zod";
 import { parseConfig, type ProtocolOptions } from "@concord/core";
 
+/** pbftAuthentications names how replicas authenticate their messages to each other. */
+const pbftAuthentications = {
+  /** macs: an authenticator on each message, one MAC per replica (PBFT §3; cheap, and what the paper's implementation uses). */
+  macs: "macs",
+  /** signatures: a public-key signature on each message (costly, but any third party can check it). */
+  signatures: "signatures",
+} as const;
+
 /** pbftOptionsSchema validates PBFT's options; every duration is in ticks of the runtime's clock. */
 export const pbftOptionsSchema = z
   .object({
@@ -19,7 +27,7 @@ export const pbftOptionsSchema = z
     /** statusTicks: a replica with work but no progress for this long tells its peers where it is, so they retransmit. */
     statusTicks: z.number().int().min(1).default(10),
     /** authentication: `macs` (authenticators) or `signatures` on every replica message. */
-    authentication: z.enum(["macs", "signatures"]).default("macs"),
+    authentication: z.enum(pbftAuthentications).default("macs"),
     /** pendingRequestsMax bounds the primary's queue of requests waiting for a batch. */
     pendingRequestsMax: z.number().int().min(1).default(10_000),
     /** readOnlyOptimization: clients send read-only requests to every replica and accept 2f+1 matching unordered replies; off, reads are ordered like writes. */

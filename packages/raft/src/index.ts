@@ -1,3 +1,4 @@
+/** @module @concord/raft */
 // @concord/raft: Raft as a deterministic, I/O-free replica behind core's Replica interface.
 // The public face every protocol package shares (docs/architecture.md, "A protocol's public face");
 // the advanced pieces (progress tracking, in-flight windows, quorum arithmetic, configuration

@@ -1,3 +1,4 @@
+/** @module @concord/raft/internals */
 // @concord/raft/internals: the pieces of Raft that tests, benchmarks and people studying the protocol
 // reach for, behind their own export path so that the package's public face stays the one every
 // protocol shares. Nothing here is needed to run Raft: the definition `raft` wires it all.

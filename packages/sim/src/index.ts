@@ -1,3 +1,4 @@
+/** @module @concord/sim */
 // @concord/sim: the deterministic discrete-event simulator. Its event queue is in @concord/sim/internals.
 export { runSimulation, Simulation } from "./simulation.ts";
 export { runRestartedClient, type RestartSetup, type RestartRun } from "./restarted-client.ts";

@@ -73,10 +73,26 @@ export const mixSchema = z
   .strict()
   .refine((mix) => mix.get + mix.put + mix.append + mix.cas + mix.delete > 0, { message: "the operation mix needs a positive weight" });
 
+/** workloadKinds names how clients issue operations; the API reference lists each with its meaning. */
+const workloadKinds = {
+  /** closed: each client waits for its answer (and any think time) before its next operation. */
+  closed: "closed",
+  /** open: operations arrive at `ratePerSec` whatever the answers, each taken by an idle client. */
+  open: "open",
+} as const;
+
+/** keyDistributions names how a workload picks the key of each operation. */
+const keyDistributions = {
+  /** uniform: every key equally often. */
+  uniform: "uniform",
+  /** zipfian: a few hot keys take most operations, with exponent `zipfExponent`. */
+  zipfian: "zipfian",
+} as const;
+
 /** workloadSchema describes the clients: closed-loop (each waits for its answer) or open-loop (arrivals at a rate). */
 export const workloadSchema = z
   .object({
-    kind: z.enum(["closed", "open"]).default("closed"),
+    kind: z.enum(workloadKinds).default("closed"),
     clients: z.number().int().min(1).max(10_000).default(4),
     ops: z.number().int().min(0).max(10_000_000).default(200),
     /** spreadMs paces a closed-loop workload over this long (think time between ops), so that it overlaps the faults. */
@@ -86,7 +102,7 @@ export const workloadSchema = z
     /** queueLimit bounds open-loop arrivals waiting for an idle client; past it they are rejected. */
     queueLimit: z.number().int().min(0).default(1000),
     keys: z.number().int().min(1).default(8),
-    distribution: z.enum(["uniform", "zipfian"]).default("uniform"),
+    distribution: z.enum(keyDistributions).default("uniform"),
     zipfExponent: z.number().min(0).default(0.99),
     valueBytes: z.number().int().min(1).max(1 << 20).default(8),
     mix: mixSchema.default({ get: 40, put: 30, append: 10, cas: 15, delete: 5 }),
@@ -109,6 +125,24 @@ export const targetSchema = z.union([
   z.object({ index: z.number().int().min(0) }).strict(),
 ]);
 
+/** crashTimings names the moments a crash may strike once it fires. */
+const crashTimings = {
+  /** at-once: when it fires. */
+  "at-once": "at-once",
+  /** while-unsynced: at the next moment a chosen node holds written but unsynced records or a staged snapshot (for target "all": the moment any node does). */
+  "while-unsynced": "while-unsynced",
+  /** after-sync: when a chosen node's next sync completes, before the messages that waited for it leave. */
+  "after-sync": "after-sync",
+  /** while-sending: part-way through sending a Ready of a chosen node that carries two or more messages to one peer (a drawn part of them leaves, at least one and never all). */
+  "while-sending": "while-sending",
+  /**
+   * after-answering: right after a chosen node, having stepped a message of one of the crash's `messageTypes`, sends
+   * its next Ready with messages (its answer left; the crash comes before anything else it does, as a process killed
+   * just after it wrote to its socket).
+   */
+  "after-answering": "after-answering",
+} as const;
+
 /**
  * crashTimingSchema says when a crash strikes once it fires: "at-once"; "while-unsynced", at the next moment a chosen
  * node holds written but unsynced records or a staged snapshot (for target "all": the moment any node does); or
@@ -118,21 +152,43 @@ export const targetSchema = z.union([
  * stepped a message of one of the crash's `messageTypes`, sends its next Ready with messages (its answer left; the
  * crash comes before anything else it does, as a process killed just after it wrote to its socket).
  */
-export const crashTimingSchema = z.enum(["at-once", "while-unsynced", "after-sync", "while-sending", "after-answering"]);
+export const crashTimingSchema = z.enum(crashTimings);
 
 /**
  * clientPlacementSchema says which side of a partition the clients are on: "rest" (with the majority, cut off from
  * the isolated replicas), "isolated" (with the isolated replicas), "split" (the first half of the clients with the
  * isolated replicas, the rest outside), or "both" (the partition cuts replicas off from peers, not from clients).
  */
-export const clientPlacementSchema = z.enum(["rest", "isolated", "split", "both"]);
+export const clientPlacementSchema = z.enum({
+  /** rest: the clients are with the majority, cut off from the isolated replicas. */
+  rest: "rest",
+  /** isolated: the clients are with the isolated replicas. */
+  isolated: "isolated",
+  /** split: the first half of the clients are with the isolated replicas, the rest outside. */
+  split: "split",
+  /** both: the partition cuts replicas off from peers, not from clients. */
+  both: "both",
+} as const);
 
 /**
  * reconfigureChangeSchema names a membership change, resolved against the configuration in force when it fires:
  * add a spare as a voter, remove a random follower voter, remove the leader, add a spare as a learner, promote a
  * learner, or replace a majority of the voters by spares (a joint change in Raft, a new acceptor set in Multi-Paxos).
  */
-export const reconfigureChangeSchema = z.enum(["add-voter", "remove-voter", "remove-leader", "add-learner", "promote-learner", "replace"]);
+export const reconfigureChangeSchema = z.enum({
+  /** add-voter: add a spare as a voter. */
+  "add-voter": "add-voter",
+  /** remove-voter: remove a random follower voter. */
+  "remove-voter": "remove-voter",
+  /** remove-leader: remove the leader. */
+  "remove-leader": "remove-leader",
+  /** add-learner: add a spare as a learner. */
+  "add-learner": "add-learner",
+  /** promote-learner: promote a learner to a voter. */
+  "promote-learner": "promote-learner",
+  /** replace: replace a majority of the voters by spares (a joint change in Raft, a new acceptor set in Multi-Paxos). */
+  replace: "replace",
+} as const);
 
 /** clientTargetSchema picks a client: the i-th, or a seeded random one. */
 export const clientTargetSchema = z.union([z.literal("random"), z.object({ index: z.number().int().min(0) }).strict()]);
