@@ -2,12 +2,15 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
+import { findAlgorithm } from "@concord/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CdpSession, chromiumInstallHint, findChromium } from "../../packages/cli/test/cdp-client.ts";
 import { inlineScript, scriptJson } from "../src/html/escape.ts";
 import { formatBytes } from "../src/html/page.ts";
 import { htmlReport } from "../src/html/report.ts";
 import { spreadOf } from "../src/html/spread.ts";
+import { sweepsHtmlExtras } from "../src/html/sweeps-extras.ts";
+import { type Sweeps, runSweeps } from "../src/sweeps/index.ts";
 import { type ReportBrowser, launchReportBrowser } from "./report-html-browser.ts";
 import { reportFixture } from "./report-html-fixture.ts";
 
@@ -180,6 +183,26 @@ describe.skipIf(chromium === undefined)(`report.html in headless Chromium${chrom
     expect(await page.evaluate<string>(`String(window.pwned)`)).toBe("undefined");
     expect(await page.evaluate<string>(`document.querySelector("#broken-guarantees").textContent`)).toContain(hostile);
     expect(await page.evaluate<number>(`document.querySelectorAll("b").length`)).toBe(0);
+    expect(pageProblems(page, url)).toEqual([]);
+  });
+
+  it("draws a real quick sweep of Raft and PBFT through sweepsHtmlExtras: curves with the model beside them, scalability in n, the measured/predicted table", async () => {
+    const page = (browser as ReportBrowser).page;
+    const sweeps: Sweeps = await runSweeps({ algorithms: ["raft", "pbft"].map((name) => findAlgorithm(name)).filter((algorithm) => algorithm !== undefined), quick: true });
+    const extras = sweepsHtmlExtras(sweeps);
+    expect(extras.latencyThroughput.map((curve) => curve.series)).toEqual(sweeps.latencyThroughput.map((curve) => `${curve.algo} n=${curve.nodes} (f=${curve.f})`));
+    expect(extras.scalability.length).toBe(sweeps.scalability.length);
+    expect(extras.predictions.length).toBeGreaterThan(0);
+    const { results } = reportFixture();
+    const url = await openReport(page, directory, "sweeps.html", htmlReport(results, extras));
+    expect(await waitForCharts(page)).toBe("drawn");
+    const charts = (await page.evaluate<RenderedChart[]>(readCharts)).filter((chart) => chart.id === "latency-throughput" || chart.id === "scalability");
+    expect(charts.map((chart) => chart.id)).toEqual(["latency-throughput", "scalability"]);
+    for (const chart of charts) {
+      expect(chart.axisTitles, `${chart.id}'s axis titles`).toEqual(expect.arrayContaining(chart.declaredAxisTitles));
+      expect(chart.marks, `${chart.id}'s marks`).toBeGreaterThan(0);
+    }
+    expect(await page.evaluate<number>(`document.querySelectorAll("#predictions tbody tr").length`)).toBe(extras.predictions.length);
     expect(pageProblems(page, url)).toEqual([]);
   });
 });

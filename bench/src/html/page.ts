@@ -120,9 +120,9 @@ export function renderReportPage(page: ReportPage): string {
   const libraries = chartLibraries();
   const sections = page.sections.filter((section) => section.charts.length > 0);
   const toc = [
-    ["summary", "Summary"],
     ["guarantees", "Guarantees"],
     ...sections.map((section) => [section.id, section.title]),
+    ["summary", "Summary table"],
     ...(page.predictions.length > 0 ? [["predictions", "Measured / predicted"]] : []),
     ...(page.notApplicable.length > 0 ? [["not-applicable", "Not applicable"]] : []),
   ];
@@ -131,9 +131,10 @@ export function renderReportPage(page: ReportPage): string {
     `<p class="muted">Every figure is measured in virtual time by the deterministic simulator, so it is exact and reproduces from its seed.</p>`,
     renderHeader(page.header),
     `<nav class="toc">${toc.map(([id, title]) => `<a href="#${escapeHtml(id as string)}">${escapeHtml(title as string)}</a>`).join("")}</nav></header>`,
-    `<section id="summary"><h2>Summary</h2><p class="muted">One row per cell: the median across seeds, with the min–max under it where the seeds differ. Latencies are of operations completed ok; recovery and first commit are each seed's longest over its faults, in virtual ms.</p>${renderTable(page.summary)}</section>`,
+    // The verdict first, then the pictures, then the table that holds every figure.
     `<section id="guarantees"><h2>Guarantees</h2>${renderBroken(page.broken)}</section>`,
     ...sections.map(renderSection),
+    `<section id="summary"><h2>Summary</h2><p class="muted">One row per cell: the median across seeds, with the min–max under it where the seeds differ. Latencies are of operations completed ok; recovery and first commit are each seed's longest over its faults, in virtual ms.</p>${renderTable(page.summary)}</section>`,
     page.predictions.length > 0 ? renderPredictions(page.predictions) : "",
     page.notApplicable.length > 0 ? renderNotApplicable(page.notApplicable) : "",
   ].join("\n");

@@ -1,0 +1,58 @@
+// Regenerates docs/images/bench-report.png, the picture of report.html in docs/benchmarks.md:
+//
+//   pnpm bench --quick --out /tmp/bench-quick
+//   pnpm tsx bench/test/report-html-screenshot.ts /tmp/bench-quick/results.json [sweeps.json]
+//
+// It renders report.html from the results (and the sweeps' section, when given: a JSON file holding it, or
+// results.json itself when it carries a `sweeps` field), opens it in headless Chromium at a laptop's width,
+// waits for every chart, and captures the top of the page: the header, the verdict and the first charts.
+import { readFileSync, writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
+import { fileURLToPath, pathToFileURL } from "node:url";
+import { chromiumInstallHint, findChromium } from "../../packages/cli/test/cdp-client.ts";
+import { htmlReport } from "../src/html/report.ts";
+import { sweepsHtmlExtras } from "../src/html/sweeps-extras.ts";
+import { benchResultsSchema } from "../src/results-schema.ts";
+import { sweepsSchema } from "../src/sweeps/index.ts";
+import { launchReportBrowser } from "./report-html-browser.ts";
+
+const [resultsPath, sweepsPath] = process.argv.slice(2);
+if (resultsPath === undefined) {
+  console.error("usage: pnpm tsx bench/test/report-html-screenshot.ts <results.json> [sweeps.json]");
+  process.exit(2);
+}
+const chromium = findChromium();
+if (chromium === undefined) {
+  console.error(`no Chromium: ${chromiumInstallHint}`);
+  process.exit(1);
+}
+const { sweeps: embeddedSweeps, ...results } = JSON.parse(readFileSync(resultsPath, "utf8")) as Record<string, unknown>;
+const sweepsJson = sweepsPath === undefined ? embeddedSweeps : JSON.parse(readFileSync(sweepsPath, "utf8"));
+const extras = sweepsJson === undefined ? {} : sweepsHtmlExtras(sweepsSchema.parse(sweepsJson));
+const html = htmlReport(benchResultsSchema.parse(results), extras);
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+const pagePath = join(dirname(resultsPath), "report-screenshot.html");
+writeFileSync(pagePath, html);
+
+const widthPx = 1366;
+const heightPx = 2000;
+const browser = await launchReportBrowser(chromium);
+try {
+  const { page } = browser;
+  await page.send("Page.enable");
+  await page.send("Emulation.setDeviceMetricsOverride", { width: widthPx, height: 900, deviceScaleFactor: 1, mobile: false });
+  await page.send("Page.navigate", { url: pathToFileURL(pagePath).href });
+  const deadline = Date.now() + 60_000;
+  let state = "";
+  while (state === "" && Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    state = await page.evaluate<string>(`document.body ? (document.body.dataset.charts ?? "") : ""`).catch(() => "");
+  }
+  if (state !== "drawn") throw new Error(`the report's charts were not drawn (state "${state}")`);
+  const shot = await page.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true, clip: { x: 0, y: 0, width: widthPx, height: heightPx, scale: 1 } });
+  const target = join(repoRoot, "docs", "images", "bench-report.png");
+  writeFileSync(target, Buffer.from(shot["data"] as string, "base64"));
+  console.log(`wrote ${target} (${widthPx}x${heightPx}) from ${resultsPath}`);
+} finally {
+  await browser.close();
+}
