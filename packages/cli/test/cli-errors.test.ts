@@ -58,6 +58,14 @@ describe("an output file that cannot be written", () => {
     expectUsageError(await run(["sim", "--algo", "solo", "--ops", "5", "--history", `${unwritable}.jsonl`]), /^concord: --history: cannot write \/nonexistent-concord-dir\/out\.jsonl: ENOENT/);
   });
 
+  it("is one line and exit 2 for concord node --data and concord cluster --data", async () => {
+    // A file where the directory should be: mkdir fails with ENOTDIR even for root.
+    const file = join(dir, "a-file");
+    writeFileSync(file, "");
+    expectUsageError(await run(["node", "--id", "1", "--algo", "raft", "--listen", "127.0.0.1:0", "--peers", "1=127.0.0.1:7999", "--data", `${file}/node`]), /^concord: --data: ENOTDIR: not a directory, mkdir '.*a-file\/node'$/m);
+    expectUsageError(await run(["cluster", "--algo", "raft", "--data", `${file}/cluster`]), /^concord: ENOTDIR: not a directory, mkdir '.*a-file\/cluster'$/m);
+  });
+
   it("is one line and exit 2 for concord check --html", async () => {
     const history = join(dir, "one.jsonl");
     writeFileSync(history, oneOpKv);
