@@ -2,7 +2,7 @@
 // scenarios over three seeds, a baseline that is not applicable, one broken run, and sweeps beside them.
 // Its figures are shaped like the simulator's (a dip at the fault, a slow tail) but drawn from a seeded
 // generator, so the page's tests need no matrix run and stay fast.
-import { type ApplicableCell, type BenchCell, type BenchResults, type SeedRun, type Spread, benchResultsSchema, seedRunSchema } from "../src/results-schema.ts";
+import { type ApplicableCell, type BenchCell, type BenchResults, type SeedRun, type Spread, benchResultsSchema, cellSummarySchema, seedRunSchema } from "../src/results-schema.ts";
 import type { HtmlReportExtras } from "../src/html/report.ts";
 
 /** seededRandom is mulberry32: a tiny PRNG, so the fixture is the same on every run. */
@@ -88,9 +88,19 @@ function seedRun(shape: AlgoShape, scenario: string, seed: number, broken: reado
     verdict: { linearizable: broken.length === 0, summary: broken.length === 0 ? "linearizable" : "NOT linearizable", invariantViolations: [], broken: [...broken] },
     throughputOverTime: { startMs, bucketMs, opsPerSec },
     latencyCdf: cdf,
+    prediction: null,
   };
-  // The schema is strict and still growing: keep only the fields it knows, so the fixture follows it.
-  return seedRunSchema.parse(Object.fromEntries(Object.entries(run).filter(([key]) => key in seedRunSchema.shape)));
+  return seedRunSchema.parse(knownFields(seedRunSchema.shape, run));
+}
+
+/**
+ * knownFields keeps the fields a strict schema knows. The schema is still
+ * growing (predictions and sweeps are being added beside the matrix's
+ * figures): the fixture carries the new fields as null, and this keeps it
+ * valid against the schema both before and after they land.
+ */
+function knownFields<T extends object>(shape: object, value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([key]) => key in shape)) as Partial<T>;
 }
 
 function spread(values: readonly number[]): Spread {
@@ -118,7 +128,8 @@ function cell(shape: AlgoShape, scenario: string, seeds: readonly number[], brok
     scenario,
     applicable: true,
     runs,
-    summary: {
+    summary: cellSummarySchema.parse(knownFields(cellSummarySchema.shape, {
+      prediction: null,
       throughputOpsPerSec: spread(runs.map((run) => run.throughputOpsPerSec)),
       latencyMs: { p50: spread(runs.map((run) => run.latencyMs.p50)), p95: spread(runs.map((run) => run.latencyMs.p95)), p99: spread(runs.map((run) => run.latencyMs.p99)), max: spread(runs.map((run) => run.latencyMs.max)) },
       messagesPerOp: spread(runs.map((run) => run.messages.perOp)),
@@ -129,7 +140,7 @@ function cell(shape: AlgoShape, scenario: string, seeds: readonly number[], brok
       firstCommitMs: optionalSpread(runs.map((run) => Math.max(...run.recovery.map((entry) => entry.firstCommitMs ?? 0)))),
       availability: { isolatedSide: lowest("isolatedSide"), otherSide: lowest("otherSide") },
       brokenSeeds: runs.filter((run) => run.verdict.broken.length > 0).map((run) => run.seed),
-    },
+    })),
   };
 }
 
@@ -149,7 +160,8 @@ export function reportFixture(text: FixtureText = { command: "pnpm bench --seeds
     for (const shape of shapes) cells.push(cell(shape, scenario, seeds, (seed) => (shape.algo === "multipaxos" && scenario.startsWith("partition") && seed === 2 ? [text.problem] : [])));
     cells.push({ algo: "solo", nodes: 1, f: 0, faultModel: "none", comparisons: ["baseline"], scenario, applicable: false, reason: "solo is one replica and tolerates no faults; its clients would only wait out the fault", seeds });
   }
-  const results = benchResultsSchema.parse({
+  const results = benchResultsSchema.parse(knownFields(benchResultsSchema.shape, {
+    sweeps: null,
     schemaVersion: 1,
     kind: "simulated-matrix",
     command: text.command,
@@ -166,7 +178,7 @@ export function reportFixture(text: FixtureText = { command: "pnpm bench --seeds
     broken: cells.flatMap((entry) =>
       entry.applicable ? entry.runs.filter((run) => run.verdict.broken.length > 0).map((run) => ({ algo: entry.algo, nodes: entry.nodes, scenario: entry.scenario, seed: run.seed, problems: run.verdict.broken, replayCommand: run.replayCommand })) : [],
     ),
-  });
+  }));
   return { results, extras: sweepsFixture() };
 }
 

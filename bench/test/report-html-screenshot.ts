@@ -29,7 +29,9 @@ if (chromium === undefined) {
 const { sweeps: embeddedSweeps, ...results } = JSON.parse(readFileSync(resultsPath, "utf8")) as Record<string, unknown>;
 const sweepsJson = sweepsPath === undefined ? embeddedSweeps : JSON.parse(readFileSync(sweepsPath, "utf8"));
 const extras = sweepsJson === undefined ? {} : sweepsHtmlExtras(sweepsSchema.parse(sweepsJson));
-const html = htmlReport(benchResultsSchema.parse(results), extras);
+// results.json carries its sweeps once the bench writes them there; the schema before that has no such field.
+const withSweeps = "sweeps" in benchResultsSchema.shape ? { ...results, sweeps: sweepsJson ?? null } : results;
+const html = htmlReport(benchResultsSchema.parse(withSweeps), extras);
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const pagePath = join(dirname(resultsPath), "report-screenshot.html");
 writeFileSync(pagePath, html);

@@ -120,11 +120,16 @@ function throughputWindowMs(cells: readonly ApplicableCell[]): number {
  */
 function throughputRun(cell: ApplicableCell, run: SeedRun, windowMs: number): ThroughputRun {
   const { startMs, bucketMs, opsPerSec } = run.throughputOverTime;
+  // The last bucket ends with the workload, usually short of a whole bucket (its stored rate divides by the
+  // whole one): count its time as the workload's remainder, so the line does not fall at the end; and leave
+  // it out when it holds less than half a bucket, where a handful of completions would read as a spike.
+  const lastBucketMs = Math.min(bucketMs, run.workloadSeconds * 1000 - (opsPerSec.length - 1) * bucketMs);
+  const buckets = lastBucketMs < bucketMs / 2 && opsPerSec.length > 1 ? opsPerSec.slice(0, -1) : opsPerSec;
   const windows = new Map<number, { ops: number; spanMs: number }>();
-  for (const [index, rate] of opsPerSec.entries()) {
+  for (const [index, rate] of buckets.entries()) {
     const window = Math.floor((startMs + (index + 0.5) * bucketMs) / windowMs);
     const sum = windows.get(window) ?? { ops: 0, spanMs: 0 };
-    windows.set(window, { ops: sum.ops + (rate * bucketMs) / 1000, spanMs: sum.spanMs + bucketMs });
+    windows.set(window, { ops: sum.ops + (rate * bucketMs) / 1000, spanMs: sum.spanMs + (index === opsPerSec.length - 1 ? Math.max(lastBucketMs, bucketMs / 2) : bucketMs) });
   }
   const samples = [...windows].map(([window, sum]) => ({ timeMs: (window + 0.5) * windowMs, opsPerSec: (sum.ops * 1000) / sum.spanMs }));
   return { series: seriesName(cell), seed: run.seed, samples, faults: run.faults };

@@ -54,16 +54,18 @@ export function throughputOverTimeChart(input: ThroughputOverTimeInput): Chart {
     id: chartId("throughput", input.scenario),
     title: `Throughput over time: ${input.scenario}`,
     howToRead:
-      `One row per cluster. The line is the median throughput across seeds in each ${input.windowMs} ms window of virtual time, the band its min–max across seeds; shaded spans are fault windows (coloured by kind), vertical rules instant faults. A dip inside a window and the climb after it are what the recovery chart measures.`,
+      `One panel per cluster. The line is the median throughput across seeds in each ${input.windowMs} ms window of virtual time, the band its min–max across seeds; shaded spans are fault windows (coloured by kind), vertical rules instant faults. A dip inside a window and the climb after it are what the recovery chart measures.`,
     axisTitles: [x.title, y.title],
     notes,
     spec: {
       $schema: vegaLiteSchemaUrl,
       data: { values: rows },
-      facet: { row: { field: "series", type: "nominal", title: null, sort: null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top", labelFontWeight: "bold" } } },
+      // Two clusters a row: a scenario of the default matrix has sixteen, which in one column would fill three screens.
+      facet: { field: "series", type: "nominal", title: null, sort: null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top", labelFontWeight: "bold" } },
+      columns: 2,
       spec: {
-        width: chartWidthPx - 60,
-        height: 100,
+        width: Math.floor((chartWidthPx - 120) / 2),
+        height: 70,
         // A layer with no rows draws nothing but makes Vega warn of an infinite extent: leave out fault layers a scenario lacks.
         layer: [
           ...(hasLayer("window") ? [{ transform: [{ filter: "datum.layer === 'window'" }], mark: { type: "rect" as const, opacity: 0.3 }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, x2: { field: "endS" }, color: fault } }] : []),
