@@ -10,7 +10,8 @@ import { alignedColumns } from "./flags.ts";
  * protocolOptionSchemas maps each algorithm's name to the zod schema that
  * validates its `--option name=value` flags. The help reads each option's
  * default and type from it, so that it cannot drift from what the protocol
- * accepts.
+ * accepts. An algorithm added to the registry (@concord/lab) needs its line
+ * here: test/cli-errors.test.ts fails until it has one.
  */
 const protocolOptionSchemas: ReadonlyMap<string, z.ZodObject> = new Map<string, z.ZodObject>([
   ["solo", soloOptionsSchema],
@@ -29,10 +30,10 @@ export interface ProtocolOptionDefault {
   readonly kind: string;
 }
 
-/** protocolOptionDefaults lists an algorithm's options with their defaults, in the schema's order; empty for an unknown algorithm. */
-export function protocolOptionDefaults(algorithmName: string): ProtocolOptionDefault[] {
+/** protocolOptionDefaults lists an algorithm's options with their defaults, in the schema's order; undefined for an algorithm whose schema is not listed here. */
+export function protocolOptionDefaults(algorithmName: string): ProtocolOptionDefault[] | undefined {
   const schema = protocolOptionSchemas.get(algorithmName);
-  if (schema === undefined) return [];
+  if (schema === undefined) return undefined;
   return Object.entries(schema.shape).map(([name, field]) => {
     const defaultValue = field instanceof z.ZodDefault ? (field.def.defaultValue as unknown) : undefined;
     return { name, defaultValue, kind: kindOf(field) };
@@ -55,7 +56,9 @@ function kindOf(field: z.core.$ZodType): string {
  */
 export function protocolOptionsHelp(algorithmNames: readonly string[]): string {
   const rowsOf = (algorithm: string): [string, string][] =>
-    protocolOptionDefaults(algorithm).map(({ name, defaultValue, kind }) => [`${name}=<${kind}>`, defaultValue === undefined ? "default: unset" : `default: ${String(defaultValue)}`]);
+    protocolOptionDefaults(algorithm)?.map(({ name, defaultValue, kind }): [string, string] => [`${name}=<${kind}>`, defaultValue === undefined ? "default: unset" : `default: ${String(defaultValue)}`]) ?? [
+      ["(not listed)", "the protocol names any option it refuses"],
+    ];
   // One column for every algorithm's block, so that the blocks line up with each other too.
   const termWidth = Math.max(0, ...algorithmNames.flatMap((algorithm) => rowsOf(algorithm).map(([term]) => term.length + 2)));
   const blocks = algorithmNames.map((algorithm) => `  ${algorithm}:\n${alignedColumns(rowsOf(algorithm), "    ", termWidth)}`);

@@ -15,6 +15,7 @@ import { raftOptionsSchema } from "@concord/raft";
 import { byzantineStrategyNames, scenarioNames } from "@concord/sim";
 import { algorithmNames, algorithms } from "@concord/lab";
 import { type CommandIo, runCli } from "@concord/cli";
+import { protocolOptionDefaults } from "../src/protocol-options.ts";
 
 let dir = "";
 beforeAll(() => {
@@ -212,6 +213,8 @@ describe("--help", () => {
       for (const [name, value] of Object.entries(defaults)) expect(block(algorithm), `${algorithm} ${name}`).toMatch(new RegExp(`\\n? {4}${name}=<[^>]+> +default: ${String(value)}(\\n|$)`));
     }
     expect(block("raft")).toMatch(/transferTimeoutTicks=<integer> +default: unset/);
+    // Every registered algorithm's options are listed: a new one needs its schema in src/protocol-options.ts.
+    for (const algorithm of algorithmNames) expect(protocolOptionDefaults(algorithm), `${algorithm}'s options schema is not in packages/cli/src/protocol-options.ts`).toBeDefined();
     expect(block("pbft")).toMatch(/authentication=<macs\|signatures> +default: macs/);
   });
 });
