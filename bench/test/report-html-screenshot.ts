@@ -1,11 +1,12 @@
 // Regenerates docs/images/bench-report.png, the picture of report.html in docs/benchmarks.md:
 //
 //   pnpm bench --quick --out /tmp/bench-quick
-//   pnpm tsx bench/test/report-html-screenshot.ts /tmp/bench-quick/results.json [sweeps.json]
+//   pnpm tsx bench/test/report-html-screenshot.ts /tmp/bench-quick/results.json [sweeps.json] [--from=<element id>]
 //
 // It renders report.html from the results (and the sweeps' section, when given: a JSON file holding it, or
 // results.json itself when it carries a `sweeps` field), opens it in headless Chromium at a laptop's width,
-// waits for every chart, and captures the top of the page: the header, the verdict and the first charts.
+// waits for every chart, and captures 2000 px of the page from its top, or from the element --from names
+// (docs/images/bench-report.png starts at throughput-leader-crash, where the first fault windows are).
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
@@ -16,7 +17,8 @@ import { benchResultsSchema } from "../src/results-schema.ts";
 import { sweepsSchema } from "../src/sweeps/index.ts";
 import { launchReportBrowser } from "./report-html-browser.ts";
 
-const [resultsPath, sweepsPath] = process.argv.slice(2);
+const from = process.argv.slice(2).find((arg) => arg.startsWith("--from="))?.slice("--from=".length);
+const [resultsPath, sweepsPath] = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
 if (resultsPath === undefined) {
   console.error("usage: pnpm tsx bench/test/report-html-screenshot.ts <results.json> [sweeps.json]");
   process.exit(2);
@@ -51,10 +53,11 @@ try {
     state = await page.evaluate<string>(`document.body ? (document.body.dataset.charts ?? "") : ""`).catch(() => "");
   }
   if (state !== "drawn") throw new Error(`the report's charts were not drawn (state "${state}")`);
-  const shot = await page.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true, clip: { x: 0, y: 0, width: widthPx, height: heightPx, scale: 1 } });
+  const topPx = from === undefined ? 0 : await page.evaluate<number>(`(() => { const element = document.getElementById(${JSON.stringify(from)}); if (!element) throw new Error("no element #" + ${JSON.stringify(from)}); return Math.max(0, element.getBoundingClientRect().top + window.scrollY - 12); })()`);
+  const shot = await page.send("Page.captureScreenshot", { format: "png", captureBeyondViewport: true, clip: { x: 0, y: topPx, width: widthPx, height: heightPx, scale: 1 } });
   const target = join(repoRoot, "docs", "images", "bench-report.png");
   writeFileSync(target, Buffer.from(shot["data"] as string, "base64"));
-  console.log(`wrote ${target} (${widthPx}x${heightPx}) from ${resultsPath}`);
+  console.log(`wrote ${target} (${widthPx}x${heightPx} from ${from === undefined ? "the top" : `#${from}`}) from ${resultsPath}`);
 } finally {
   await browser.close();
 }

@@ -64,7 +64,7 @@ export function throughputOverTimeChart(input: ThroughputOverTimeInput): Chart {
       facet: { field: "series", type: "nominal", title: null, sort: null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top", labelFontWeight: "bold" } },
       columns: 2,
       spec: {
-        width: Math.floor((chartWidthPx - 120) / 2),
+        width: Math.floor((chartWidthPx - 20) / 2),
         height: 70,
         // A layer with no rows draws nothing but makes Vega warn of an infinite extent: leave out fault layers a scenario lacks.
         layer: [
