@@ -129,7 +129,7 @@ function cell(shape: AlgoShape, scenario: string, seeds: readonly number[], brok
     applicable: true,
     runs,
     summary: cellSummarySchema.parse(knownFields(cellSummarySchema.shape, {
-      prediction: null,
+      prediction: { messagesPerOp: spread(runs.map((run) => run.messages.perOp / Object.values(shape.messages).reduce((sum, value) => sum + value, 0))), latencyP50Ms: spread(runs.map((run) => run.latencyMs.p50 / (shape.latencyMs * 0.8))) },
       throughputOpsPerSec: spread(runs.map((run) => run.throughputOpsPerSec)),
       latencyMs: { p50: spread(runs.map((run) => run.latencyMs.p50)), p95: spread(runs.map((run) => run.latencyMs.p95)), p99: spread(runs.map((run) => run.latencyMs.p99)), max: spread(runs.map((run) => run.latencyMs.max)) },
       messagesPerOp: spread(runs.map((run) => run.messages.perOp)),

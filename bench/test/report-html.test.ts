@@ -6,10 +6,12 @@ import { findAlgorithm } from "@concord/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CdpSession, chromiumInstallHint, findChromium } from "../../packages/cli/test/cdp-client.ts";
 import { inlineScript, scriptJson } from "../src/html/escape.ts";
-import { formatBytes } from "../src/html/page.ts";
+import { latencyThroughputChart } from "../src/html/latency-throughput-chart.ts";
+import { formatBytes, renderReportPage } from "../src/html/page.ts";
 import { htmlReport } from "../src/html/report.ts";
 import { spreadOf } from "../src/html/spread.ts";
 import { sweepsHtmlExtras } from "../src/html/sweeps-extras.ts";
+import { cellSummarySchema } from "../src/results-schema.ts";
 import { type Sweeps, runSweeps } from "../src/sweeps/index.ts";
 import { type ReportBrowser, launchReportBrowser } from "./report-html-browser.ts";
 import { reportFixture } from "./report-html-fixture.ts";
@@ -110,6 +112,14 @@ describe("report.html's pieces", () => {
     expect(bytes).toBeLessThan(2 * 1024 * 1024);
   });
 
+  it("renderReportPage refuses a section and a chart that would share an element id", () => {
+    const { results, extras } = reportFixture();
+    const chart = latencyThroughputChart(extras.latencyThroughput ?? []);
+    const page = { header: { command: "c", machine: "m", seeds: [1], facts: [] }, summary: { header: [], rows: [] }, broken: [], notApplicable: [], predictions: [] };
+    expect(() => renderReportPage({ ...page, sections: [{ id: chart.id, title: "t", charts: [chart] }] })).toThrow(/share the id "latency-throughput"/);
+    expect(htmlReport(results, extras)).toContain('id="latency-throughput"');
+  });
+
   it("htmlReport lists broken guarantees with their replay commands, and the cells that were not applicable", () => {
     const { results, extras } = reportFixture();
     const html = htmlReport(results, extras);
@@ -158,6 +168,8 @@ describe.skipIf(chromium === undefined)(`report.html in headless Chromium${chrom
       "messages-per-op",
       "availability",
       "recovery",
+      // Results record per-cell predictions from the schema that has them on; the fixture follows the schema.
+      ...("prediction" in cellSummarySchema.shape ? ["prediction-ratios"] : []),
       "latency-throughput",
       "scalability",
     ]);
@@ -169,6 +181,8 @@ describe.skipIf(chromium === undefined)(`report.html in headless Chromium${chrom
       expect(chart.marks, `${chart.id}'s marks`).toBeGreaterThan(0);
       expect(chart.legends, `${chart.id}'s legends`).toBeGreaterThanOrEqual(1);
     }
+    const ids = await page.evaluate<string[]>(`[...document.querySelectorAll("[id]")].map((element) => element.id)`);
+    expect(ids.filter((id, index) => ids.indexOf(id) !== index), "element ids used twice").toEqual([]);
     const width = await page.evaluate<{ page: number; view: number }>(`({ page: document.documentElement.scrollWidth, view: window.innerWidth })`);
     expect(width.page, "the report scrolls sideways on a 1366 px screen").toBeLessThanOrEqual(width.view);
     expect(pageProblems(page, url)).toEqual([]);

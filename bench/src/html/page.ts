@@ -112,10 +112,11 @@ const drawCharts = `
 /** renderReportPage renders report.html: self-contained, with the chart libraries and every chart's data inlined, so it opens offline from file://. */
 export function renderReportPage(page: ReportPage): string {
   const charts = page.sections.flatMap((section) => section.charts);
-  const ids = new Set<string>();
-  for (const chart of charts) {
-    if (ids.has(chart.id)) throw new Error(`renderReportPage: two charts share the id "${chart.id}"`);
-    ids.add(chart.id);
+  // Element ids must be unique in the page: the charts are found by theirs, the table of contents links to the sections'.
+  const ids = new Set<string>(["guarantees", "broken-guarantees", "summary", "predictions", "not-applicable", "chart-config", "chart-specs"]);
+  for (const id of [...page.sections.map((section) => section.id), ...charts.map((chart) => chart.id)]) {
+    if (ids.has(id)) throw new Error(`renderReportPage: two elements would share the id "${id}"`);
+    ids.add(id);
   }
   const libraries = chartLibraries();
   const sections = page.sections.filter((section) => section.charts.length > 0);

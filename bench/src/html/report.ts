@@ -6,7 +6,9 @@ import { type LatencyThroughputCurve, latencyThroughputChart } from "./latency-t
 import { latencyCdfChart } from "./latency-cdf-chart.ts";
 import { messagesPerOpChart } from "./messages-chart.ts";
 import { type PredictionRow, type ReportSection, type SummaryTable, type TableCell, renderReportPage } from "./page.ts";
+import { type PredictionRatio, predictionRatioChart } from "./prediction-chart.ts";
 import { type ScalabilityPoint, scalabilityChart } from "./scalability-chart.ts";
+import type { SpreadFigure } from "./latency-throughput-chart.ts";
 import { groupBy } from "./spread.ts";
 import { type ThroughputRun, throughputOverTimeChart } from "./throughput-chart.ts";
 
@@ -31,7 +33,7 @@ export function htmlReport(results: BenchResults, extras: HtmlReportExtras = {})
   const inScenario = (scenario: string): ApplicableCell[] => cells.filter((cell) => cell.scenario === scenario);
   const sections: ReportSection[] = [
     {
-      id: "throughput",
+      id: "throughput-over-time",
       title: "Throughput over time",
       intro: "Operations completed per second of virtual time, in buckets, with every fault window shaded: how deep each fault cuts and how fast each protocol climbs back.",
       charts: scenarios.map((scenario) => {
@@ -40,7 +42,7 @@ export function htmlReport(results: BenchResults, extras: HtmlReportExtras = {})
       }),
     },
     {
-      id: "latency",
+      id: "latency-distributions",
       title: "Latency distributions",
       charts: scenarios.map((scenario) =>
         latencyCdfChart({
@@ -50,14 +52,20 @@ export function htmlReport(results: BenchResults, extras: HtmlReportExtras = {})
       ),
     },
     {
-      id: "messages",
+      id: "messages-by-type",
       title: "Messages per operation",
       charts: cells.length === 0 ? [] : [messagesPerOpChart(cells.flatMap((cell) => cell.runs.map((run) => ({ series: seriesName(cell), scenario: cell.scenario, seed: run.seed, byType: Object.entries(run.messages.perOpByType).map(([type, perOp]) => ({ type, perOp })) }))))],
     },
-    { id: "availability", title: "Availability under partition", charts: optionalChart(cells.flatMap(sideAvailability), availabilityChart) },
-    { id: "recovery", title: "Recovery time", charts: optionalChart(faultRecoveries(cells), recoveryChart) },
-    { id: "latency-throughput", title: "Latency against throughput", intro: "The open-loop sweep of offered load, up to and past saturation.", charts: optionalChart(extras.latencyThroughput ?? [], latencyThroughputChart) },
-    { id: "scalability", title: "Scalability", intro: "The sweep of cluster sizes n.", charts: optionalChart(extras.scalability ?? [], scalabilityChart) },
+    { id: "availability-under-partition", title: "Availability under partition", charts: optionalChart(cells.flatMap(sideAvailability), availabilityChart) },
+    { id: "recovery-time", title: "Recovery time", charts: optionalChart(faultRecoveries(cells), recoveryChart) },
+    {
+      id: "predictions-per-cell",
+      title: "Predictions per cell",
+      intro: "Messages per operation and median latency against the analytic count and one-way delays for that protocol at that n (see the predictions section of docs/benchmarks.md).",
+      charts: optionalChart(predictionRatios(cells), predictionRatioChart),
+    },
+    { id: "latency-against-throughput", title: "Latency against throughput", intro: "The open-loop sweep of offered load, up to and past saturation.", charts: optionalChart(extras.latencyThroughput ?? [], latencyThroughputChart) },
+    { id: "scalability-in-n", title: "Scalability", intro: "The sweep of cluster sizes n.", charts: optionalChart(extras.scalability ?? [], scalabilityChart) },
   ];
   return renderReportPage({
     header: {
@@ -174,6 +182,29 @@ function faultRecoveries(cells: readonly ApplicableCell[]): FaultRecovery[] {
     }
   }
   return rows;
+}
+
+/**
+ * CellPredictions is the shape of a cell summary's measured / predicted
+ * ratios. It is read structurally, so that the report draws them from
+ * results that carry them and leaves the chart out for results written
+ * before the bench recorded predictions.
+ */
+interface CellPredictions {
+  readonly prediction?: { readonly messagesPerOp: SpreadFigure | null; readonly latencyP50Ms: SpreadFigure | null } | null;
+}
+
+/** predictionRatios lists each cell's measured / predicted ratios, for the algorithms the predictions cover. */
+function predictionRatios(cells: readonly ApplicableCell[]): PredictionRatio[] {
+  return cells.flatMap((cell) => {
+    const prediction = (cell.summary as ApplicableCell["summary"] & CellPredictions).prediction;
+    if (prediction === undefined || prediction === null) return [];
+    const figures = [
+      { figure: "messages per operation", ratio: prediction.messagesPerOp },
+      { figure: "median latency", ratio: prediction.latencyP50Ms },
+    ];
+    return figures.flatMap(({ figure, ratio }) => (ratio === null ? [] : [{ series: seriesName(cell), scenario: cell.scenario, figure, ratio }]));
+  });
 }
 
 /** costModels lists each CPU cost model the scenarios used, with the scenarios that used it. */
