@@ -7,6 +7,7 @@ import { mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { availableParallelism, cpus, loadavg, release, tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { KvSemantics } from "@concord/core";
 import type { Workload } from "@concord/sim";
 import { encodeCommand } from "@concord/kv";
 import { LocalCluster, type LoadReport, type LoadTarget, type NodeLauncher, connectCluster, findAlgorithm, isBaseline, runLoad } from "@concord/lab";
@@ -310,7 +311,7 @@ async function runOnce(system: string, round: number, setup: RealBenchSetup, pro
 /** StartedSystem is a running cluster with its client: stopped in order after a run, killed at once on an interrupt. */
 interface StartedSystem {
   readonly target: LoadTarget;
-  readonly semantics: "kv" | "write-once";
+  readonly semantics: KvSemantics;
   stop(): Promise<void>;
   killNow(): void;
 }

@@ -8,6 +8,7 @@ import type { CheckOptions, Verdict } from "./verdict.ts";
 
 /** kvModelFor is the model of the object an algorithm's KV clients see (its AlgorithmDefinition's `kvSemantics`). */
 export function kvModelFor(semantics: KvSemantics): Model<KvKeyState, KvCommand, KvResult> {
+  // `registers` offers get, put and delete of the whole store, with the same meaning: the KV model judges them.
   return semantics === "write-once" ? writeOnceKvModel : kvModel;
 }
 

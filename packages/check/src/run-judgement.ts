@@ -74,6 +74,8 @@ export interface JudgedRun {
   readonly ops: RunOperationCounts;
   /** abandonedOperations counts operations a client restart left indeterminate by design. */
   readonly abandonedOperations: number;
+  /** promisesLinearizability is false for an algorithm that does not promise linearizable histories (true when absent). */
+  readonly promisesLinearizability?: boolean;
 }
 
 /** RunJudgementOptions say how strict the judgement of a run is. */
@@ -92,13 +94,15 @@ export interface RunJudgementOptions {
 /**
  * runProblems lists what a run broke, one line each: every invariant
  * violation as `[invariant] message`, then the checker's summary of a history
- * that is not linearizable (or, when asked, undecided), then the operations
+ * that is not linearizable (or, when asked, undecided) when the algorithm promises linearizability, then the operations
  * left unfinished below the liveness bar. Empty when the run kept every
  * guarantee asked for.
  */
 export function runProblems(run: JudgedRun, options: RunJudgementOptions = {}): string[] {
   const problems = run.invariantViolations.map((violation) => `[${violation.invariant}] ${violation.message}`);
-  const historyBroken = run.linearizable === false || (run.linearizable === null && options.undecidedIsBroken === true);
+  // An eventually consistent store's stale reads are its verdict, reported as such, not a broken promise.
+  const promised = run.promisesLinearizability !== false;
+  const historyBroken = promised && (run.linearizable === false || (run.linearizable === null && options.undecidedIsBroken === true));
   if (historyBroken) problems.push(run.linearizability);
   const unfinished = unfinishedOperations(run, options.liveness ?? "none");
   if (unfinished !== undefined) problems.push(unfinished);

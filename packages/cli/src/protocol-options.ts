@@ -1,4 +1,5 @@
 import { soloOptionsSchema } from "@concord/core";
+import { eventualOptionsSchema } from "@concord/leaderless";
 import { multiPaxosOptionsSchema } from "@concord/multipaxos";
 import { paxosOptionsSchema } from "@concord/paxos";
 import { pbftOptionsSchema } from "@concord/pbft";
@@ -19,6 +20,7 @@ const protocolOptionSchemas: ReadonlyMap<string, z.ZodObject> = new Map<string, 
   ["multipaxos", multiPaxosOptionsSchema],
   ["pbft", pbftOptionsSchema],
   ["paxos", paxosOptionsSchema],
+  ["eventual", eventualOptionsSchema],
 ]);
 
 /** ProtocolOptionDefault is one option as the help shows it: its name, default and kind of value. */

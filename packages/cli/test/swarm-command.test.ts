@@ -61,6 +61,7 @@ describe("concord swarm", () => {
       ["multipaxos", 4, 2],
       ["pbft", 4, 2],
       ["paxos", 4, 2],
+      ["eventual", 4, 2],
     ]);
     expect(report.failures).toEqual([]);
     expect(code).toBe(0);
@@ -90,7 +91,7 @@ describe("concord swarm", () => {
   });
 
   it.each([
-    [["--seeds", "3"], /--algo is required; allowed: solo, raft, multipaxos, pbft, paxos, all/],
+    [["--seeds", "3"], /--algo is required; allowed: solo, raft, multipaxos, pbft, paxos, eventual, all/],
     [["--algo", "zab"], /--algo: unknown value "zab"/],
     [["--algo", "raft", "--seeds", "0"], /--seeds: expected an integer from 1 to/],
     [["--algo", "raft", "--jobs", "many"], /--jobs: expected an integer/],

@@ -85,9 +85,12 @@ export type FaultModel = "crash" | "byzantine";
  * store, against which their histories are judged: `kv`, the whole store
  * (every operation of @concord/kv, a put overwrites), or `write-once`, a
  * register per key that the first put to take effect fixes for ever (each
- * put answers the value the key holds; only get and put are offered).
+ * put answers the value the key holds; only get and put are offered), or
+ * `registers`, a register per key that each put overwrites and a delete
+ * clears (get, put and delete only: the leaderless stores, which cannot make
+ * cas or append atomic without consensus, and refuse them).
  */
-export type KvSemantics = "kv" | "write-once";
+export type KvSemantics = "kv" | "write-once" | "registers";
 
 /**
  * AlgorithmDefinition is how a protocol package plugs into the runtimes, the
@@ -129,6 +132,12 @@ export interface AlgorithmDefinition<M> {
   readonly admin?: AlgorithmAdmin<M>;
   /** kvSemantics is the object the algorithm's KV clients see, which workloads draw from and checkers judge by; `kv` when absent. */
   readonly kvSemantics?: KvSemantics;
+  /**
+   * promisesLinearizability tells whether the algorithm, with these options, promises linearizable histories (true
+   * when absent). An eventually consistent store does not: its runs are still checked and their verdict reported,
+   * but a history that is not linearizable is then what it promises, not a broken guarantee.
+   */
+  promisesLinearizability?(options: ProtocolOptions): boolean;
 }
 
 /**

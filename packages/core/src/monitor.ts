@@ -26,6 +26,17 @@ export interface InvariantMonitor<M> {
   observeSend?(from: NodeId, to: NodeId, message: M, context: MonitorEventContext): void;
   /** observeReplica inspects a replica after it handled an event. */
   observeReplica?(replica: Replica<M>, context: MonitorEventContext): void;
+  /**
+   * observeHealed tells the monitor that every fault has been lifted now (at the start of the workload when the run
+   * has no faults), so that it can judge properties that hold only once the network heals, such as convergence.
+   */
+  observeHealed?(context: MonitorEventContext): void;
+  /**
+   * awaiting tells whether the monitor needs the run to go on before it can judge its property (an eventually
+   * consistent store not yet converged): the runtime keeps running, up to its limit, while any monitor awaits. A
+   * monitor that awaits must itself record a violation once its bound has passed, and then stop awaiting.
+   */
+  awaiting?(timeUs: number): boolean;
   /** violations lists what has been broken so far. */
   violations(): readonly InvariantViolation[];
 }

@@ -22,6 +22,8 @@ export interface SimulationReport {
   /** linearizable is the checker's verdict on the run's history: null when it could not decide. */
   readonly linearizable: boolean | null;
   readonly linearizability: string;
+  /** promisesLinearizability is false for an algorithm that does not promise it (an eventually consistent store): a history that is not linearizable is then its verdict, not a broken guarantee. */
+  readonly promisesLinearizability: boolean;
   readonly invariantViolations: readonly InvariantViolation[];
   readonly byzantine: { readonly nodes: readonly number[]; readonly strategy: string | null };
   /** faults lists each fault that acted: when (ms of virtual time), what kind, on which replicas, and until when (its `atMs` for an instant one). */
@@ -71,6 +73,7 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     leaderChanges: result.leaderChanges,
     linearizable: verdict.linearizable,
     linearizability: verdict.summary,
+    promisesLinearizability: result.promisesLinearizability,
     invariantViolations: result.invariantViolations,
     byzantine: { nodes: result.byzantineNodes, strategy: result.byzantineStrategy ?? null },
     faults: result.faults,

@@ -50,4 +50,4 @@ export { SimStorage, type CrashReport } from "./sim-storage.ts";
 export { Network, type NetworkPartition, type LinkOverride } from "./links.ts";
 export { KeyRing, NodeCrypto, type CryptoCounters } from "./sim-crypto.ts";
 export { AppliedLogOracle, RecordingStateMachine } from "./applied-log.ts";
-export { KeyChooser, OperationGenerator, keyName, writeOnceMix } from "./workload.ts";
+export { KeyChooser, OperationGenerator, keyName, writeOnceMix, registersMix, semanticsWorkload } from "./workload.ts";

@@ -68,6 +68,8 @@ export interface SimulationResult {
   readonly algo: string;
   /** kvSemantics is the object the algorithm's clients saw (its definition's `kvSemantics`, `kv` when it names none): the history is judged by its model. */
   readonly kvSemantics: KvSemantics;
+  /** promisesLinearizability: whether the algorithm, with the options it ran with, promises a linearizable history (see AlgorithmDefinition). */
+  readonly promisesLinearizability: boolean;
   readonly nodes: number;
   readonly scenario: string;
   readonly seed: number;

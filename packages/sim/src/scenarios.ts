@@ -24,9 +24,10 @@ export const builtInScenarios: readonly ScenarioInput[] = ([
   },
   {
     name: "partition",
-    description: "The leader is cut off in a minority of one from 500 ms to 2 s, then the partition heals.",
+    description:
+      "The leader is cut off in a minority of one from 500 ms to 2 s, with half the clients on its side, then the partition heals: a CP algorithm serves only the majority side meanwhile, an AP store both.",
     workload: { spreadMs: 2500 },
-    faults: [{ type: "partition", atMs: 500, isolate: ["leader"], durationMs: 1500 }],
+    faults: [{ type: "partition", atMs: 500, isolate: ["leader"], clients: "split", durationMs: 1500 }],
   },
   {
     name: "lossy",

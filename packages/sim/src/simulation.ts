@@ -28,7 +28,7 @@ import { drawChaosFaults, drawChaosRaces, drawChaosSetup, drawSyncMs, faultEndMs
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { swarmOptions } from "./swarm-options.ts";
 import { Wire } from "./wire.ts";
-import { OperationGenerator, writeOnceMix } from "./workload.ts";
+import { OperationGenerator, semanticsWorkload } from "./workload.ts";
 
 /** chaosPhaseMsMin is the shortest span over which chaos draws its faults, however short the workload's spread. */
 const chaosPhaseMsMin = 1000;
@@ -113,9 +113,9 @@ export class Simulation {
     this.tickUs = msToUs(scenario.tickMs);
     const network = new Network(scenario.link, createRng(deriveSeed(root, "network")));
     const keyRing = new KeyRing(deriveSeed(root, "keys"));
-    // A write-once register offers only get and put: its clients draw from the mix's gets and puts alone.
+    // A write-once register offers only get and put, registers get, put and delete: the clients draw from those alone.
     const generator = new OperationGenerator(
-      this.algorithm.kvSemantics === "write-once" ? { ...workload, mix: writeOnceMix(workload.mix) } : workload,
+      semanticsWorkload(workload, this.algorithm.kvSemantics ?? "kv"),
       createRng(deriveSeed(root, "workload")),
       setup.readersAndWriters,
     );
@@ -205,12 +205,19 @@ export class Simulation {
     const context = this.context;
     const events = context.queue;
     const stopUs = msToUs(this.scenario.virtualMsMax);
-    while (!this.clients.finished) {
+    // A monitor that judges a property only once the run has healed (convergence) may keep the run going past its workload.
+    while (!this.clients.finished || this.monitors.some((monitor) => monitor.awaiting?.(context.nowUs) === true)) {
       const event = events.pop();
       if (event === undefined) break;
       const timeUs = events.poppedTimeUs;
       if (timeUs > stopUs) {
-        context.violation("liveness", `the run reached its limit of ${this.scenario.virtualMsMax} ms of virtual time before finishing its workload`);
+        const awaited = this.monitors.filter((monitor) => monitor.awaiting?.(context.nowUs) === true).map((monitor) => monitor.name);
+        context.violation(
+          "liveness",
+          this.clients.finished
+            ? `the run reached its limit of ${this.scenario.virtualMsMax} ms of virtual time while ${awaited.join(", ")} still awaited its property`
+            : `the run reached its limit of ${this.scenario.virtualMsMax} ms of virtual time before finishing its workload`,
+        );
         break;
       }
       context.nowUs = timeUs;
@@ -240,6 +247,7 @@ export class Simulation {
       queue.push(this.warmupUs + msToUs(fault.atMs), { kind: "fault", index });
     });
     if (this.healUs > 0) queue.push(this.healUs, { kind: "heal-all" });
+    else this.observeHealed();
     queue.push(watchdogPeriodUs, { kind: "watchdog" });
     this.clients.startWorkload();
   }
@@ -288,6 +296,7 @@ export class Simulation {
         return;
       case "heal-all":
         this.faults.healAll();
+        this.observeHealed();
         this.clients.afterHeal();
         return;
       case "watchdog":
@@ -296,6 +305,11 @@ export class Simulation {
       default:
         unreachable(event);
     }
+  }
+
+  /** observeHealed tells the monitors that every fault is lifted now (at the start, for a run without faults). */
+  private observeHealed(): void {
+    for (const monitor of this.monitors) monitor.observeHealed?.({ timeUs: this.context.nowUs, faulty: false });
   }
 
   // ----- results --------------------------------------------------------
@@ -309,6 +323,7 @@ export class Simulation {
     return {
       algo: this.algorithm.name,
       kvSemantics: this.algorithm.kvSemantics ?? "kv",
+      promisesLinearizability: this.algorithm.promisesLinearizability?.(this.protocolOptions) ?? true,
       nodes: this.options.nodes,
       scenario: this.scenario.name,
       seed: this.options.seed,

@@ -1,4 +1,4 @@
-import type { Rng } from "@concord/core";
+import type { KvSemantics, Rng } from "@concord/core";
 import type { KvCommand, KvOperationType } from "@concord/kv";
 import type { Workload } from "./scenario.ts";
 
@@ -54,6 +54,26 @@ const encoder = new TextEncoder();
  */
 export function writeOnceMix(mix: Workload["mix"]): Workload["mix"] {
   return { get: mix.get, put: mix.put + mix.append + mix.cas + mix.delete, append: 0, cas: 0, delete: 0 };
+}
+
+/**
+ * registersMix is a mix for registers per key (an algorithm whose `kvSemantics` is `registers`, the leaderless
+ * stores): gets, puts and deletes, the weight of cas and append given to put.
+ */
+export function registersMix(mix: Workload["mix"]): Workload["mix"] {
+  return { get: mix.get, put: mix.put + mix.append + mix.cas, append: 0, cas: 0, delete: mix.delete };
+}
+
+/** semanticsWorkload narrows a workload's mix to the operations an algorithm's `kvSemantics` offers. */
+export function semanticsWorkload(workload: Workload, semantics: KvSemantics): Workload {
+  switch (semantics) {
+    case "kv":
+      return workload;
+    case "write-once":
+      return { ...workload, mix: writeOnceMix(workload.mix) };
+    case "registers":
+      return { ...workload, mix: registersMix(workload.mix) };
+  }
 }
 
 /**

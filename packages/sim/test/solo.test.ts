@@ -96,7 +96,7 @@ describe("scenarios", () => {
     const restarted = Number.parseFloat(leaderCrash.find((line) => line.includes("end crash")) ?? "");
     expect(restarted - struck).toBeGreaterThanOrEqual(10);
     expect(restarted - struck).toBeLessThanOrEqual(1000);
-    expect(log("partition")).toEqual(expect.arrayContaining(["1000.000 ms: partition node 1", "2500.000 ms: end partition node 1"]));
+    expect(log("partition")).toEqual(expect.arrayContaining(["1000.000 ms: partition (clients: split) node 1", "2500.000 ms: end partition node 1"]));
   });
 
   test("the workload starts after the warm-up, so the first operation is invoked at warmupMs", () => {

@@ -2,7 +2,7 @@ import { randomInt } from "node:crypto";
 import { performance } from "node:perf_hooks";
 import { CorruptionError, type History, type HistoryOperation, type KvSemantics, type NodeId, type Outcome, createRng } from "@concord/core";
 import { type KvCommand, type KvResult, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
-import { OperationGenerator, type Workload, workloadSchema, writeOnceMix } from "@concord/sim";
+import { OperationGenerator, type Workload, workloadSchema, semanticsWorkload } from "@concord/sim";
 import { summarizeKvHistory } from "@concord/check";
 import type { ClientHost } from "@concord/net";
 import { checkRunStepsMax, checkRunWallClockLimitMs } from "../check-run.ts";
@@ -81,12 +81,7 @@ type MutableOperation = { -readonly [K in keyof HistoryOperation<KvCommand, KvRe
 export async function runLoad(host: LoadTarget, setup: LoadSetup): Promise<LoadReport> {
   const seed = setup.seed ?? randomInt(0, 2 ** 31);
   const baseMix = setup.mix ?? workloadSchema.parse({}).mix;
-  const workload = workloadSchema.parse({
-    clients: setup.clients,
-    keys: setup.keys ?? 8,
-    valueBytes: setup.valueBytes ?? 8,
-    mix: setup.semantics === "write-once" ? writeOnceMix(baseMix) : baseMix,
-  });
+  const workload = semanticsWorkload(workloadSchema.parse({ clients: setup.clients, keys: setup.keys ?? 8, valueBytes: setup.valueBytes ?? 8, mix: baseMix }), setup.semantics);
   const generator = new OperationGenerator(workload, createRng(seed));
   const keyPrefix = `load-${seed.toString(36)}-`;
   const clientIds: NodeId[] = Array.from({ length: setup.clients }, () => host.newClient());
