@@ -15,6 +15,8 @@ export interface BenchFlags {
   readonly seeds: readonly number[];
   readonly ops: number | null;
   readonly quick: boolean;
+  /** sweeps: run the latency-throughput and scalability sweeps after the matrix (off with --no-sweeps). */
+  readonly sweeps: boolean;
   readonly workers: number;
   /** out is the directory to write to (null: bench/results/<time>). */
   readonly out: string | null;
@@ -37,7 +39,7 @@ export const defaultSeedCount = 5;
  */
 export const quickDefaults = { faults: [1], equalN: [] as number[], seedCount: 2, ops: 100 } as const;
 
-const flagNames = ["--algo", "--nodes", "--faults", "--scenario", "--seeds", "--ops", "--quick", "--workers", "--out", "--real", "--help"];
+const flagNames = ["--algo", "--nodes", "--faults", "--scenario", "--seeds", "--ops", "--quick", "--no-sweeps", "--workers", "--out", "--real", "--help"];
 
 /** benchUsage is `pnpm bench --help`'s text: every flag, its default, and the values allowed. */
 export function benchUsage(): string {
@@ -53,6 +55,7 @@ export function benchUsage(): string {
     `  --seeds <count>     seeds 1..count per cell (default: ${defaultSeedCount})`,
     "  --ops <k>           operations per run (default: each scenario's own, 200)",
     `  --quick             a small matrix, under a minute on two cores: f=${quickDefaults.faults.join(",")}, no equal-n group, ${quickDefaults.seedCount} seeds, ${quickDefaults.ops} ops`,
+    "  --no-sweeps         skip the latency-throughput and scalability sweeps (run after the matrix; quick ones with --quick)",
     `  --workers <n>       worker threads (default: the cores, here ${availableParallelism()}); the results do not depend on it`,
     "  --out <dir>         where results.json, report.md and report.html go (default: bench/results/<time>)",
     "  --help              this text",
@@ -97,6 +100,7 @@ export function parseBenchFlags(args: readonly string[]): ParsedFlags {
         seeds: { type: "string" },
         ops: { type: "string" },
         quick: { type: "boolean" },
+        "no-sweeps": { type: "boolean" },
         workers: { type: "string" },
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -126,6 +130,7 @@ export function parseBenchFlags(args: readonly string[]): ParsedFlags {
         seeds: Array.from({ length: seedCount }, (_, index) => index + 1),
         ops,
         quick,
+        sweeps: values["no-sweeps"] !== true,
         workers,
         out: values.out ?? null,
       },

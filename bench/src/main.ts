@@ -13,6 +13,8 @@ import { brokenLines, markdownReport, notApplicableLines, plainHtmlReport, summa
 import { assembleResults } from "./results.ts";
 import type { BenchResults } from "./results-schema.ts";
 import { runMatrix } from "./run-matrix.ts";
+import { type Sweeps, runSweeps } from "./sweeps/index.ts";
+import { runSweepsOnPool } from "./sweeps/pool.ts";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 
@@ -67,6 +69,15 @@ async function main(args: readonly string[]): Promise<number> {
   const started = performance.now();
   const progress = createProgress(process.stderr, runs, cells.length);
   const benchCells = await runMatrix(cells, { ops: flags.ops, workers: flags.workers, progress });
+  // The sweeps run after the matrix, under the calibrated cost model (quick ones with --quick, in this thread, where
+  // the workers' start-up would cost more than their points; the full ones on the pool).
+  let sweeps: Sweeps | null = null;
+  if (flags.sweeps) {
+    const sweepOptions = { algorithms: flags.algorithms, quick: flags.quick };
+    const line = (text: string): void => void process.stderr.write(process.stderr.isTTY ? `\r\u001b[K${text}` : `${text}\n`);
+    sweeps = flags.quick || flags.workers === 1 ? await runSweeps(sweepOptions, line) : await runSweepsOnPool(sweepOptions, flags.workers, line);
+    if (process.stderr.isTTY) process.stderr.write("\n");
+  }
   const wallSeconds = (performance.now() - started) / 1000;
   const results = assembleResults({
     command,
@@ -85,6 +96,7 @@ async function main(args: readonly string[]): Promise<number> {
     startedAt: startedAt.toISOString(),
     wallSeconds,
     workers: flags.workers,
+    sweeps,
   });
   writeFileSync(join(outDir, "results.json"), `${JSON.stringify(results)}\n`);
   writeFileSync(join(outDir, "report.md"), markdownReport(results));

@@ -1,16 +1,11 @@
-import { readFileSync } from "node:fs";
-import { dirname, join, relative } from "node:path";
-import { fileURLToPath } from "node:url";
 import type { AnyAlgorithm } from "@concord/core";
 import { isBaseline } from "@concord/lab";
-import { type ScenarioInput, resolveScenario, scenarioNames } from "@concord/sim";
-
-const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
+import { type ScenarioInput, scenarioNames } from "@concord/sim";
 
 /**
- * BenchScenario is a scenario the matrix runs: a built-in one by name, or one
- * the bench keeps in bench/scenarios/ as JSON (so that `concord sim
- * --scenario-file` replays it).
+ * BenchScenario is a scenario the matrix runs: a built-in one by name, or a
+ * scenario object kept as a JSON file (so that `concord sim --scenario-file`
+ * replays it).
  */
 export interface BenchScenario {
   readonly name: string;
@@ -20,33 +15,17 @@ export interface BenchScenario {
   readonly file: string | null;
 }
 
-function scenarioFromFile(name: string): BenchScenario {
-  const path = join(repoRoot, "bench", "scenarios", `${name}.json`);
-  const input = JSON.parse(readFileSync(path, "utf8")) as ScenarioInput;
-  resolveScenario(input);
-  return { name, run: input, file: relative(repoRoot, path) };
-}
-
 /**
- * benchScenarios are the scenarios `--scenario` accepts: every built-in one,
- * and "partition-split", the built-in partition with half of the clients on
- * each side, so that availability can be measured on both sides (the
- * built-in keeps every client with the majority).
+ * benchScenarios are the scenarios `--scenario` accepts: every built-in one (the partition puts half of the clients
+ * on each side, so that availability is measured on both).
  */
-export const benchScenarios: readonly BenchScenario[] = scenarioNames.flatMap((name) => {
-  const builtIn: BenchScenario = { name, run: name, file: null };
-  return name === "partition" ? [builtIn, scenarioFromFile("partition-split")] : [builtIn];
-});
+export const benchScenarios: readonly BenchScenario[] = scenarioNames.map((name) => ({ name, run: name, file: null }));
 
 /** benchScenarioNames lists what `--scenario` accepts. */
 export const benchScenarioNames: readonly string[] = benchScenarios.map((scenario) => scenario.name);
 
-/**
- * defaultScenarios is what `pnpm bench` runs unless told otherwise: every
- * built-in scenario, with the partition run as "partition-split" (clients on
- * both sides) rather than the built-in one.
- */
-export const defaultScenarios: readonly string[] = benchScenarioNames.filter((name) => name !== "partition");
+/** defaultScenarios is what `pnpm bench` runs unless told otherwise: every built-in scenario. */
+export const defaultScenarios: readonly string[] = benchScenarioNames;
 
 /** findBenchScenario looks a bench scenario up by name. */
 export function findBenchScenario(name: string): BenchScenario {

@@ -3,6 +3,7 @@
 // plain report.html. All read only results.json's content, so that a report
 // can be redrawn from a results file.
 import { escapeHtml } from "@concord/check";
+import { sweepsMarkdown } from "./sweeps/index.ts";
 import { renderTable } from "@concord/lab";
 import type { ApplicableCell, BenchCell, BenchResults, NotApplicableCell, Spread } from "./results-schema.ts";
 
@@ -42,7 +43,7 @@ function cellsInGroup(results: BenchResults, group: string, scenario: string): A
   return applicableCells(results).filter((cell) => cell.scenario === scenario && (cell.comparisons.includes(group) || cell.comparisons.includes("baseline")));
 }
 
-const tableHeader = ["algo", "n", "f", "ops/s", "p50 ms", "p99 ms", "max ms", "msgs/op", "bytes/op", "leader chg", "recovery ms", "1st commit ms", "avail cut-off", "avail rest", "verdict"];
+const tableHeader = ["algo", "n", "f", "ops/s", "p50 ms", "p99 ms", "max ms", "msgs/op", "msgs/op ÷ predicted", "bytes/op", "leader chg", "recovery ms", "1st commit ms", "avail cut-off", "avail rest", "verdict"];
 
 function tableRow(cell: ApplicableCell): string[] {
   const summary = cell.summary;
@@ -55,6 +56,7 @@ function tableRow(cell: ApplicableCell): string[] {
     formatSpread(summary.latencyMs.p99),
     formatSpread(summary.latencyMs.max),
     formatSpread(summary.messagesPerOp),
+    summary.prediction === null ? "-" : formatSpread(summary.prediction.messagesPerOp),
     formatSpread(summary.bytesPerOp),
     formatSpread(summary.leaderChanges),
     formatSpread(summary.recoveryMs),
@@ -148,6 +150,8 @@ export function markdownReport(results: BenchResults): string {
   if (results.comparisons.length === 1 && results.comparisons[0]?.name === "baseline") {
     for (const scenario of scenariosOf(results)) lines.push(`### baseline, ${scenario}`, "", ...markdownTable([tableHeader, ...cellsInGroup(results, "baseline", scenario).map(tableRow)]), "");
   }
+  lines.push(...predictionSection(results));
+  if (results.sweeps !== null) lines.push(sweepsMarkdown(results.sweeps).trimEnd(), "");
   lines.push("## Broken guarantees", "");
   if (results.broken.length === 0) lines.push("None: every applicable run kept every guarantee.", "");
   else for (const run of results.broken) lines.push(`- ${run.algo} n=${run.nodes} ${run.scenario} seed ${run.seed}: ${run.problems.slice(0, 4).join("; ")}`, `  replay: \`${run.replayCommand}\``);
@@ -157,6 +161,38 @@ export function markdownReport(results: BenchResults): string {
   else lines.push("Cells not run: the algorithm does not promise to tolerate the scenario's faults by design, so a broken guarantee there would not be a bug.", "", ...notApplicable.map((line) => `- ${line}`));
   lines.push("", "## Scenarios and cost model", "", ...markdownTable([["scenario", "what it does", "CPU cost model (us)"], ...results.scenarios.map((scenario) => [scenario.name, scenario.description, costModelText(scenario.costModel)])]), "");
   return `${lines.join("\n")}\n`;
+}
+
+/**
+ * predictionSection sets each algorithm's measured messages per operation and median latency beside the analytic
+ * ones (predict.ts) in the first scenario (steady by default), one row per algorithm and size.
+ */
+function predictionSection(results: BenchResults): string[] {
+  const scenario = scenariosOf(results)[0];
+  const cells = results.cells.filter((cell): cell is ApplicableCell => cell.applicable && cell.scenario === scenario && cell.runs.some((run) => run.prediction !== null));
+  if (cells.length === 0) return [];
+  const rows = cells.map((cell) => {
+    const first = cell.runs.find((run) => run.prediction !== null)?.prediction;
+    const prediction = cell.summary.prediction;
+    return [
+      cell.algo,
+      String(cell.nodes),
+      first === null || first === undefined ? "-" : first.messagesPerOp.predicted.toFixed(2),
+      formatSpread(cell.summary.messagesPerOp),
+      prediction === null ? "-" : formatSpread(prediction.messagesPerOp),
+      first === null || first === undefined ? "-" : `${first.prediction.latencyOneWayDelays.median} delays, ${first.latencyP50Ms.predicted.toFixed(2)} ms`,
+      formatSpread(cell.summary.latencyMs.p50),
+      prediction === null ? "-" : formatSpread(prediction.latencyP50Ms),
+    ];
+  });
+  return [
+    `## Predictions beside the measurements (${scenario})`,
+    "",
+    "The analytic messages per committed operation and median latency in one-way delays (and syncs) for each protocol at this n, at the run's own batch size and share of reads (docs/benchmarks.md, \"Predictions\"), beside the measured medians; ratio = measured / predicted, median [min-max] over seeds.",
+    "",
+    ...markdownTable([["algo", "n", "predicted msgs/op", "measured msgs/op", "ratio", "predicted p50", "measured p50 ms", "ratio"], ...rows]),
+    "",
+  ];
 }
 
 function costModelText(model: BenchResults["scenarios"][number]["costModel"]): string {

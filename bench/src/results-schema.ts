@@ -3,6 +3,8 @@
 // bench) validates what it reads, and so that other sections (sweeps,
 // predictions) can be added beside these without touching them.
 import { z } from "zod";
+import { predictionComparisonSchema } from "./predict.ts";
+import { sweepsSchema } from "./sweeps/index.ts";
 
 /** spreadSchema summarises one figure across the seeds of a cell: its median, min and max, and how many seeds had it. */
 export const spreadSchema = z
@@ -143,6 +145,8 @@ export const seedRunSchema = z
     verdict: verdictSchema,
     throughputOverTime: throughputSeriesSchema,
     latencyCdf: z.array(latencyCdfPointSchema),
+    /** prediction sets the run's messages per operation (all and by type) and median latency beside the analytic ones (predict.ts); null for an algorithm with no prediction. */
+    prediction: predictionComparisonSchema.nullable(),
   })
   .strict();
 
@@ -165,6 +169,8 @@ export const cellSummarySchema = z
     firstCommitMs: spreadSchema.nullable(),
     /** availability summarises each seed's lowest share over its partitions, per side. */
     availability: z.object({ isolatedSide: spreadSchema.nullable(), otherSide: spreadSchema.nullable() }).strict(),
+    /** prediction summarises the seeds' measured / predicted ratios (predict.ts); null for an algorithm with no prediction. */
+    prediction: z.object({ messagesPerOp: spreadSchema.nullable(), latencyP50Ms: spreadSchema.nullable() }).strict().nullable(),
     /** brokenSeeds lists the seeds that broke a guarantee. */
     brokenSeeds: z.array(z.number().int()),
   })
@@ -272,6 +278,8 @@ export const benchResultsSchema = z
     scenarios: z.array(scenarioInfoSchema),
     cells: z.array(cellSchema),
     broken: z.array(brokenRunSchema),
+    /** sweeps are the latency-throughput and scalability sweeps (sweeps/index.ts), under the calibrated cost model; null with --no-sweeps. */
+    sweeps: sweepsSchema.nullable(),
   })
   .strict();
 

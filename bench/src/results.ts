@@ -1,6 +1,7 @@
 // Assembles results.json: the cells, and what a reader needs to trust and
 // repeat them (command, options, package versions, machine, cost model).
 import { readFileSync, readdirSync } from "node:fs";
+import type { Sweeps } from "./sweeps/index.ts";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -63,6 +64,8 @@ export interface ResultsInput {
   readonly startedAt: string;
   readonly wallSeconds: number;
   readonly workers: number;
+  /** sweeps are the latency-throughput and scalability sweeps, null when they did not run. */
+  readonly sweeps: Sweeps | null;
 }
 
 /** assembleResults builds results.json's content and validates it against the schema (a bench bug fails here, not in a reader). */
@@ -82,5 +85,6 @@ export function assembleResults(input: ResultsInput): BenchResults {
     scenarios: input.scenarios.map(scenarioInfo),
     cells: input.cells,
     broken: brokenRuns(input.cells),
+    sweeps: input.sweeps,
   });
 }

@@ -4,7 +4,27 @@
 import { brokenGuarantees, checkRun, findAlgorithm, replayCommand, replayRunOf, simulate } from "@concord/lab";
 import type { ScenarioInput } from "@concord/sim";
 import { faultRecovery, latencyCdf, partitionAvailability, perOpByType, roundTo, throughputSeries, workloadOperations, workloadSpanOf } from "./figures.ts";
+import { type PredictionComparison, predictRun } from "./predict.ts";
 import type { SeedRun } from "./results-schema.ts";
+
+/**
+ * predictionOf sets the run beside the analytic prediction at its own share of reads, key count, one-way delay (a
+ * constant link latency; none for a drawn one, whose median the formula does not give) and sync time.
+ */
+function predictionOf(report: Parameters<typeof predictRun>[0], result: ReturnType<typeof simulate>["result"]): PredictionComparison | null {
+  const scenario = result.scenarioDefinition;
+  const latency = scenario.link.latency;
+  const mix = scenario.workload.mix;
+  const total = mix.get + mix.put + mix.append + mix.cas + mix.delete;
+  return (
+    predictRun(report, {
+      readShare: total > 0 ? mix.get / total : 0,
+      keys: scenario.workload.keys,
+      ...(latency.kind === "constant" ? { oneWayDelayMs: latency.ms + scenario.link.jitterMs / 2 } : {}),
+      syncMs: scenario.disk.syncMs ?? 0,
+    }) ?? null
+  );
+}
 
 /** SeedTask is one run the pool carries out: plain data, since it crosses to a worker thread. */
 export interface SeedTask {
@@ -57,6 +77,7 @@ export function runSeed(task: SeedTask): SeedOutcome {
     },
     throughputOverTime: throughputSeries(operations),
     latencyCdf: latencyCdf(operations),
+    prediction: predictionOf(report, result),
   };
   return { run, wallMs: performance.now() - startedMs };
 }

@@ -55,6 +55,12 @@ export function summarizeCell(runs: readonly SeedRun[]): CellSummary {
       isolatedSide: spreadOf(runs.map((run) => lowest(run.availability.map((partition) => partition.isolatedSide.share)))),
       otherSide: spreadOf(runs.map((run) => lowest(run.availability.map((partition) => partition.otherSide.share)))),
     },
+    prediction: runs.every((run) => run.prediction === null)
+      ? null
+      : {
+          messagesPerOp: spreadOf(runs.map((run) => run.prediction?.messagesPerOp.ratio ?? null)),
+          latencyP50Ms: spreadOf(runs.map((run) => run.prediction?.latencyP50Ms.ratio ?? null)),
+        },
     brokenSeeds: runs.filter((run) => run.verdict.broken.length > 0).map((run) => run.seed),
   };
 }

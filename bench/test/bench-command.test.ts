@@ -130,6 +130,10 @@ describe("pnpm bench's exit codes", () => {
     const help = runBench(["--help"]);
     expect(help.status).toBe(0);
     expect(help.stdout).toBe(benchUsage());
+    const realHelp = runBench(["--real", "--help"]);
+    expect(realHelp.status).toBe(0);
+    expect(realHelp.stdout).toMatch(/^usage: pnpm bench --real \[flags\]/);
+    expect(realHelp.stdout).toContain(`allowed: ${algorithmNames.join(", ")}, etcd`);
   });
 
   it("lists each broken run with what it broke and the command that replays it", () => {

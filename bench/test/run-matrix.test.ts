@@ -11,7 +11,7 @@ import { runSeed } from "../src/seed-run.ts";
 
 // A small matrix: the baseline and Raft at f = 1, in a run without faults, a leader crash, the partition with clients
 // on both sides, and the byzantine scenario (not applicable to solo), two seeds each, 60 operations per run (fewer leave gaps of 200 ms between a client's operations, wide enough to hide a leader crash).
-const scenarios = ["steady", "leader-crash", "partition-split", "byzantine"];
+const scenarios = ["steady", "leader-crash", "partition", "byzantine"];
 const seeds = [1, 2];
 const ops = 60;
 
@@ -27,6 +27,7 @@ async function runSmallMatrix(workers: number, progressLines: string[] = []): Pr
     startedAt: new Date().toISOString(),
     wallSeconds: 0,
     workers,
+    sweeps: null,
   });
 }
 
@@ -50,8 +51,8 @@ describe("pnpm bench's matrix", () => {
       "raft n=3 steady f=1 true",
       "solo n=1 leader-crash baseline true",
       "raft n=3 leader-crash f=1 true",
-      "solo n=1 partition-split baseline true",
-      "raft n=3 partition-split f=1 true",
+      "solo n=1 partition baseline true",
+      "raft n=3 partition f=1 true",
       "solo n=1 byzantine baseline false",
       "raft n=3 byzantine f=1 true",
     ]);
@@ -132,15 +133,29 @@ describe("pnpm bench's matrix", () => {
         }
       }
     }
-    const partitioned = twoWorkers.cells.find((cell) => cell.algo === "raft" && cell.scenario === "partition-split");
-    if (partitioned?.applicable !== true) throw new Error("Raft's partition-split cell did not run");
+    const partitioned = twoWorkers.cells.find((cell) => cell.algo === "raft" && cell.scenario === "partition");
+    if (partitioned?.applicable !== true) throw new Error("Raft's partition cell did not run");
     for (const run of partitioned.runs) {
       const [partition] = run.availability;
       expect(partition?.isolatedSide.clients.length, run.replayCommand).toBeGreaterThan(0);
       expect(partition?.otherSide.clients.length, run.replayCommand).toBeGreaterThan(0);
       expect(partition?.isolatedSide.share, run.replayCommand).toBe(0);
       expect(partition?.otherSide.share, run.replayCommand).toBeGreaterThan(0.5);
-      expect(run.replayCommand).toContain("--scenario-file bench/scenarios/partition-split.json");
+      expect(run.replayCommand).toContain("--scenario partition ");
+    }
+  });
+
+  it("sets every run beside its prediction, the ratio being measured over predicted, and steady Raft and solo within 10% of theirs", () => {
+    for (const { label, run } of runsOf(twoWorkers)) {
+      const prediction = run.prediction;
+      if (prediction === null) throw new Error(`${label}: no prediction for a predicted algorithm`);
+      expect(prediction.messagesPerOp.measured, label).toBeCloseTo(run.messages.perOp, 2);
+      expect(prediction.messagesPerOp.ratio, label).toBeCloseTo(prediction.messagesPerOp.measured / prediction.messagesPerOp.predicted, 2);
+    }
+    for (const cell of twoWorkers.cells) {
+      if (!cell.applicable || cell.scenario !== "steady") continue;
+      expect(cell.summary.prediction?.messagesPerOp?.median, cell.algo).toBeGreaterThan(0.9);
+      expect(cell.summary.prediction?.messagesPerOp?.median, cell.algo).toBeLessThan(1.1);
     }
   });
 
@@ -157,6 +172,6 @@ describe("pnpm bench's matrix", () => {
     expect(markdown).toMatch(/\| raft \| 3 \| 1 \| [\d.]+ \[[\d.]+–[\d.]+\] \|/);
     expect(markdown).toContain("## Not applicable");
     expect(markdown).toContain("- solo n=1 byzantine: solo on 1 node tolerates no faulty replica");
-    expect(summaryTables(twoWorkers)).toContain("partition-split:");
+    expect(summaryTables(twoWorkers)).toContain("partition:");
   });
 });
