@@ -128,6 +128,7 @@ describe("report.html's pieces", () => {
     expect(html).toContain("pnpm concord sim --algo multipaxos --nodes 3 --scenario partition --seed 2");
     expect(html).toContain('<tr class="broken">');
     expect(html).toContain("solo n=1 (baseline), leader-crash");
+    expect(html).toContain("leader-crash, fault 1 (crash): no recovery until throughput is back to 90% before the workload ended, for pbft n=4 (f=1) (seed 3)");
     const kept = htmlReport({ ...results, broken: [] }, {});
     expect(kept).toContain('class="verdict ok"');
     expect(kept).not.toContain('id="latency-throughput"');
@@ -165,7 +166,9 @@ describe.skipIf(chromium === undefined)(`report.html in headless Chromium${chrom
       "throughput-partition",
       "latency-cdf-leader-crash",
       "latency-cdf-partition",
-      "messages-per-op",
+      "messages-raft",
+      "messages-multipaxos",
+      "messages-pbft",
       "availability",
       "recovery",
       // Results record per-cell predictions from the schema that has them on; the fixture follows the schema.

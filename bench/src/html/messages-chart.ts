@@ -1,4 +1,4 @@
-import { type Chart, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
+import { type Chart, chartId, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
 import { groupBy, spreadOf } from "./spread.ts";
 
 /** MessagesRun is one seed's messages per committed operation, split by message type. */
@@ -9,15 +9,22 @@ export interface MessagesRun {
   readonly byType: readonly { readonly type: string; readonly perOp: number }[];
 }
 
+/** MessagesPerOpInput is the runs of one chart: one algorithm's clusters in every scenario, since each protocol has its own message types (the default matrix has 33 in all, more than any palette tells apart). */
+export interface MessagesPerOpInput {
+  /** label names the chart, e.g. the algorithm. */
+  readonly label: string;
+  readonly runs: readonly MessagesRun[];
+}
+
 /**
  * messagesPerOpChart draws one horizontal bar per cluster and scenario, stacked
  * by message type (each segment the median across seeds of that type's
  * messages per operation), with a whisker over the min–max across seeds of
  * the total.
  */
-export function messagesPerOpChart(runs: readonly MessagesRun[]): Chart {
+export function messagesPerOpChart(input: MessagesPerOpInput): Chart {
   const rows: Record<string, string | number>[] = [];
-  for (const [, cell] of groupBy(runs, (run) => `${run.scenario}\u0000${run.series}`)) {
+  for (const [, cell] of groupBy(input.runs, (run) => `${run.scenario}\u0000${run.series}`)) {
     const first = cell[0] as MessagesRun;
     const byType = groupBy(
       cell.flatMap((run) => run.byType),
@@ -35,8 +42,8 @@ export function messagesPerOpChart(runs: readonly MessagesRun[]): Chart {
   const yTitle = "cluster";
   const y = { field: "series", type: "nominal", title: yTitle, sort: null } as const;
   return {
-    id: "messages-per-op",
-    title: "Messages per operation, by message type",
+    id: chartId("messages", input.label),
+    title: `Messages per operation, by message type: ${input.label}`,
     howToRead:
       "Each bar counts every message sent (client requests and replies included) per committed operation, stacked by message type: each segment is that type's median across seeds; the black whisker spans the min–max of the total across seeds. Longer bars cost the network more per operation.",
     axisTitles: [xTitle, yTitle],
@@ -47,7 +54,7 @@ export function messagesPerOpChart(runs: readonly MessagesRun[]): Chart {
       facet: { row: { field: "scenario", type: "nominal", title: null, sort: null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top", labelFontWeight: "bold" } } },
       spec: {
         width: chartWidthPx - 160,
-        height: { step: 18 },
+        height: { step: 16 },
         layer: [
           {
             transform: [{ filter: "datum.layer === 'type'" }],

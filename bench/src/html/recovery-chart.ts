@@ -28,7 +28,6 @@ const recoveryMeasures = [
  */
 export function recoveryChart(runs: readonly FaultRecovery[]): Chart {
   const rows: Record<string, string | number>[] = [];
-  const notes: string[] = [];
   for (const [, cell] of groupBy(runs, (run) => `${run.scenario}\u0000${run.fault}\u0000${run.series}`)) {
     const first = cell[0] as FaultRecovery;
     for (const measure of recoveryMeasures) {
@@ -36,8 +35,6 @@ export function recoveryChart(runs: readonly FaultRecovery[]): Chart {
         const value = measure.value(run);
         return value === null ? [] : [value];
       });
-      const stuck = cell.filter((run) => measure.value(run) === null).map((run) => run.seed);
-      if (stuck.length > 0) notes.push(`${first.series}, ${first.scenario}, ${first.fault}: seed${stuck.length > 1 ? "s" : ""} ${stuck.join(", ")} had not recovered ${measure.name} when the run ended`);
       if (recovered.length === 0) continue;
       const spread = spreadOf(recovered);
       rows.push({ panel: `${first.scenario}: ${first.fault}`, measure: measure.name, series: first.series, median: spread.median, min: spread.min, max: spread.max, seeds: `${recovered.length} of ${cell.length}` });
@@ -50,11 +47,11 @@ export function recoveryChart(runs: readonly FaultRecovery[]): Chart {
   const measures = recoveryMeasures.map((measure) => measure.name);
   return {
     id: "recovery",
+    notes: unrecoveredNotes(runs),
     title: "Recovery after each fault",
     howToRead:
-      "For each fault, how long each cluster took from the fault to its first commit after it (left) and until its throughput was back to 90% of the level before the fault (right): the median across seeds that recovered, whiskers min–max. Shorter is better; seeds that had not recovered when the run ended are listed below.",
+      "For each fault, how long each cluster took from the fault to its first commit after it (left) and until its throughput was back to 90% of the level before the fault (right): the median across seeds that recovered, whiskers min–max. Shorter is better; seeds with no recovery before the workload ended are listed above the chart.",
     axisTitles: [xTitle, yTitle],
-    notes,
     spec: {
       $schema: vegaLiteSchemaUrl,
       data: { values: rows },
@@ -72,4 +69,29 @@ export function recoveryChart(runs: readonly FaultRecovery[]): Chart {
       },
     },
   };
+}
+
+/**
+ * unrecoveredNotes says which seeds had no recovery time, one line per
+ * scenario, fault and clock: "every cluster, every seed" when none recovered
+ * (a fault that lasts to the end, such as a lossy link), else the clusters
+ * and their seeds.
+ */
+function unrecoveredNotes(runs: readonly FaultRecovery[]): string[] {
+  const notes: string[] = [];
+  for (const [, panel] of groupBy(runs, (run) => `${run.scenario}\u0000${run.fault}`)) {
+    const first = panel[0] as FaultRecovery;
+    for (const measure of recoveryMeasures) {
+      const stuck = panel.filter((run) => measure.value(run) === null);
+      if (stuck.length === 0) continue;
+      const where = `${first.scenario}, ${first.fault}: no recovery ${measure.name} before the workload ended`;
+      if (stuck.length === panel.length) {
+        notes.push(`${where}, for every cluster on every seed`);
+        continue;
+      }
+      const bySeries = [...groupBy(stuck, (run) => run.series)].map(([series, seeds]) => `${series} (seed${seeds.length > 1 ? "s" : ""} ${seeds.map((run) => run.seed).join(", ")})`);
+      notes.push(`${where}, for ${bySeries.join("; ")}`);
+    }
+  }
+  return notes;
 }

@@ -54,7 +54,10 @@ export function htmlReport(results: BenchResults, extras: HtmlReportExtras = {})
     {
       id: "messages-by-type",
       title: "Messages per operation",
-      charts: cells.length === 0 ? [] : [messagesPerOpChart(cells.flatMap((cell) => cell.runs.map((run) => ({ series: seriesName(cell), scenario: cell.scenario, seed: run.seed, byType: Object.entries(run.messages.perOpByType).map(([type, perOp]) => ({ type, perOp })) }))))],
+      // One chart per algorithm: each protocol has its own message types, too many together for one palette.
+      charts: [...groupBy(cells, (cell) => cell.algo)].map(([algo, ofAlgo]) =>
+        messagesPerOpChart({ label: algo, runs: ofAlgo.flatMap((cell) => cell.runs.map((run) => ({ series: seriesName(cell), scenario: cell.scenario, seed: run.seed, byType: Object.entries(run.messages.perOpByType).map(([type, perOp]) => ({ type, perOp })) }))) }),
+      ),
     },
     { id: "availability-under-partition", title: "Availability under partition", charts: optionalChart(cells.flatMap(sideAvailability), availabilityChart) },
     { id: "recovery-time", title: "Recovery time", charts: optionalChart(faultRecoveries(cells), recoveryChart) },
