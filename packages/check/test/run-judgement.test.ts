@@ -27,6 +27,15 @@ describe("runProblems", () => {
     expect(runProblems(broken)).toHaveLength(2); // no liveness bar unless asked
   });
 
+  it("does not call a stale history broken for an algorithm that does not promise linearizability, but still its broken invariants", () => {
+    const stale: JudgedRun = { ...kept, linearizable: false, linearizability: "not linearizable: get x read a stale value" };
+    expect(runProblems({ ...stale, promisesLinearizability: false })).toEqual([]);
+    expect(runProblems({ ...stale, promisesLinearizability: true })).toEqual(["not linearizable: get x read a stale value"]);
+    expect(runProblems(stale)).toEqual(["not linearizable: get x read a stale value"]); // a promise is the default
+    const diverged = { ...stale, promisesLinearizability: false, invariantViolations: [{ invariant: "eventual-convergence", timeUs: 9, message: "the replicas still disagree" }] };
+    expect(runProblems(diverged)).toEqual(["[eventual-convergence] the replicas still disagree"]);
+  });
+
   it("counts an undecided history only when asked", () => {
     const undecided = { ...kept, linearizable: null, linearizability: "unknown (step budget): the step budget ran out" };
     expect(runProblems(undecided)).toEqual([]);
