@@ -93,12 +93,7 @@ function seedRun(shape: AlgoShape, scenario: string, seed: number, broken: reado
   return seedRunSchema.parse(knownFields(seedRunSchema.shape, run));
 }
 
-/**
- * knownFields keeps the fields a strict schema knows. The schema is still
- * growing (predictions and sweeps are being added beside the matrix's
- * figures): the fixture carries the new fields as null, and this keeps it
- * valid against the schema both before and after they land.
- */
+/** knownFields keeps the fields a strict schema knows, so the fixture can be written once for the schema as it grows. */
 function knownFields<T extends object>(shape: object, value: T): Partial<T> {
   return Object.fromEntries(Object.entries(value).filter(([key]) => key in shape)) as Partial<T>;
 }

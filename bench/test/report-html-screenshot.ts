@@ -3,8 +3,8 @@
 //   pnpm bench --quick --out /tmp/bench-quick
 //   pnpm tsx bench/test/report-html-screenshot.ts /tmp/bench-quick/results.json [sweeps.json] [--from=<element id>]
 //
-// It renders report.html from the results (and the sweeps' section, when given: a JSON file holding it, or
-// results.json itself when it carries a `sweeps` field), opens it in headless Chromium at a laptop's width,
+// It renders report.html from the results (with their sweeps, or those of a JSON file holding a sweeps
+// section in their place), opens it in headless Chromium at a laptop's width,
 // waits for every chart, and captures 2000 px of the page from its top, or from the element --from names
 // (docs/images/bench-report.png starts at throughput-leader-crash, where the first fault windows are).
 import { readFileSync, writeFileSync } from "node:fs";
@@ -12,9 +12,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { chromiumInstallHint, findChromium } from "../../packages/cli/test/cdp-client.ts";
 import { htmlReport } from "../src/html/report.ts";
-import { sweepsHtmlExtras } from "../src/html/sweeps-extras.ts";
 import { benchResultsSchema } from "../src/results-schema.ts";
-import { sweepsSchema } from "../src/sweeps/index.ts";
 import { launchReportBrowser } from "./report-html-browser.ts";
 
 const from = process.argv.slice(2).find((arg) => arg.startsWith("--from="))?.slice("--from=".length);
@@ -28,12 +26,8 @@ if (chromium === undefined) {
   console.error(`no Chromium: ${chromiumInstallHint}`);
   process.exit(1);
 }
-const { sweeps: embeddedSweeps, ...results } = JSON.parse(readFileSync(resultsPath, "utf8")) as Record<string, unknown>;
-const sweepsJson = sweepsPath === undefined ? embeddedSweeps : JSON.parse(readFileSync(sweepsPath, "utf8"));
-const extras = sweepsJson === undefined ? {} : sweepsHtmlExtras(sweepsSchema.parse(sweepsJson));
-// results.json carries its sweeps once the bench writes them there; the schema before that has no such field.
-const withSweeps = "sweeps" in benchResultsSchema.shape ? { ...results, sweeps: sweepsJson ?? null } : results;
-const html = htmlReport(benchResultsSchema.parse(withSweeps), extras);
+const raw = JSON.parse(readFileSync(resultsPath, "utf8")) as Record<string, unknown>;
+const html = htmlReport(benchResultsSchema.parse(sweepsPath === undefined ? raw : { ...raw, sweeps: JSON.parse(readFileSync(sweepsPath, "utf8")) }));
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
 const pagePath = join(dirname(resultsPath), "report-screenshot.html");
 writeFileSync(pagePath, html);

@@ -52,7 +52,7 @@ export function latencyThroughputChart(curves: readonly LatencyThroughputCurve[]
   const x = { field: "offered", type: "quantitative", title: xTitle } as const;
   const y = { type: "quantitative", title: yTitle, scale: { type: "log" } } as const;
   const color = { field: "series", type: "nominal", title: "cluster", sort: null, scale: { scheme: seriesColorScheme }, legend: { symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2.5 } } as const;
-  const dashLegend = { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2 } as const;
+  const dashLegend = { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2, symbolOpacity: 1, symbolSize: 400 } as const;
   const lines = ["p50 measured", "p99 measured", ...(has("model") ? ["queueing model"] : [])];
   const lineDashes = [[1, 0], [6, 3], [1, 3]].slice(0, lines.length);
   return {
@@ -72,9 +72,11 @@ export function latencyThroughputChart(curves: readonly LatencyThroughputCurve[]
         { transform: [{ filter: "datum.layer === 'curve'" }], mark: { type: "area", opacity: 0.15 }, encoding: { x, y: { ...y, field: "min" }, y2: { field: "max" }, color, detail: { field: "line", type: "nominal" } } },
         {
           transform: [{ filter: "datum.layer === 'curve' || datum.layer === 'model'" }],
-          mark: { type: "line", point: true, strokeWidth: 1.8, tooltip: true },
+          mark: { type: "line", strokeWidth: 1.8 },
           encoding: { x, y: { ...y, field: "median" }, color, strokeDash: { field: "line", type: "nominal", title: "line", legend: dashLegend, scale: { domain: lines, range: lineDashes } } },
         },
+        // The points apart from the lines: a line with point markers draws its dash legend's symbols blank.
+        { transform: [{ filter: "datum.layer === 'curve'" }], mark: { type: "point", filled: true, size: 24, tooltip: true }, encoding: { x, y: { ...y, field: "median" }, color, detail: { field: "line", type: "nominal" } } },
         ...(has("saturation")
           ? [
               {

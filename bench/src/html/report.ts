@@ -8,8 +8,8 @@ import { messagesPerOpChart } from "./messages-chart.ts";
 import { type PredictionRow, type ReportSection, type SummaryTable, type TableCell, renderReportPage } from "./page.ts";
 import { type PredictionRatio, predictionRatioChart } from "./prediction-chart.ts";
 import { type ScalabilityPoint, scalabilityChart } from "./scalability-chart.ts";
-import type { SpreadFigure } from "./latency-throughput-chart.ts";
 import { groupBy } from "./spread.ts";
+import { sweepsHtmlExtras } from "./sweeps-extras.ts";
 import { type ThroughputRun, throughputOverTimeChart } from "./throughput-chart.ts";
 
 /**
@@ -26,8 +26,14 @@ export interface HtmlReportExtras {
 /** recoveryFaultsPerChartMax bounds the faults a scenario gets a row each for; past it (chaos draws many) each seed's longest recovery stands for them. */
 const recoveryFaultsPerChartMax = 3;
 
-/** htmlReport renders report.html for the simulated matrix's results (and the sweeps, when given): self-contained, opens offline. */
-export function htmlReport(results: BenchResults, extras: HtmlReportExtras = {}): string {
+/**
+ * htmlReport renders report.html for the simulated matrix's results,
+ * self-contained, opening offline. The sweeps are drawn from results.sweeps
+ * when it holds them; `extras` adds or replaces sections (a test's fixture,
+ * a sweep run apart).
+ */
+export function htmlReport(results: BenchResults, extrasGiven: HtmlReportExtras = {}): string {
+  const extras: HtmlReportExtras = { ...(results.sweeps === null ? {} : sweepsHtmlExtras(results.sweeps)), ...extrasGiven };
   const cells = results.cells.filter((cell): cell is ApplicableCell => cell.applicable);
   const scenarios = results.options.scenarios.filter((scenario) => cells.some((cell) => cell.scenario === scenario));
   const inScenario = (scenario: string): ApplicableCell[] => cells.filter((cell) => cell.scenario === scenario);
@@ -187,21 +193,11 @@ function faultRecoveries(cells: readonly ApplicableCell[]): FaultRecovery[] {
   return rows;
 }
 
-/**
- * CellPredictions is the shape of a cell summary's measured / predicted
- * ratios. It is read structurally, so that the report draws them from
- * results that carry them and leaves the chart out for results written
- * before the bench recorded predictions.
- */
-interface CellPredictions {
-  readonly prediction?: { readonly messagesPerOp: SpreadFigure | null; readonly latencyP50Ms: SpreadFigure | null } | null;
-}
-
 /** predictionRatios lists each cell's measured / predicted ratios, for the algorithms the predictions cover. */
 function predictionRatios(cells: readonly ApplicableCell[]): PredictionRatio[] {
   return cells.flatMap((cell) => {
-    const prediction = (cell.summary as ApplicableCell["summary"] & CellPredictions).prediction;
-    if (prediction === undefined || prediction === null) return [];
+    const prediction = cell.summary.prediction;
+    if (prediction === null) return [];
     const figures = [
       { figure: "messages per operation", ratio: prediction.messagesPerOp },
       { figure: "median latency", ratio: prediction.latencyP50Ms },

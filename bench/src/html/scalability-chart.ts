@@ -39,13 +39,18 @@ export function scalabilityChart(points: readonly ScalabilityPoint[]): Chart {
     transform: [{ filter: `datum.measure === '${measure}'` }],
     layer: [
       {
-        mark: { type: "line" as const, point: true, tooltip: true },
+        mark: { type: "line" as const },
         encoding: {
           x: { field: "nodes", type: "quantitative" as const, title: xTitle, axis: { tickMinStep: 1 }, scale: { zero: false } },
           y: { field: "median", type: "quantitative" as const, title: yTitle },
           color,
-          strokeDash: { field: "source", type: "nominal" as const, title: "figure", legend: { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2 }, scale: { domain: sources, range: [[1, 0], [5, 4]].slice(0, sources.length) } },
+          strokeDash: { field: "source", type: "nominal" as const, title: "figure", legend: { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2, symbolOpacity: 1, symbolSize: 400 }, scale: { domain: sources, range: [[1, 0], [5, 4]].slice(0, sources.length) } },
         },
+      },
+      // Points apart from the lines: a line with point markers draws its dash legend's symbols blank.
+      {
+        mark: { type: "point" as const, filled: true, size: 30, tooltip: true },
+        encoding: { x: { field: "nodes", type: "quantitative" as const, title: xTitle }, y: { field: "median", type: "quantitative" as const, title: yTitle }, color },
       },
       {
         transform: [{ filter: "datum.source === 'measured'" }],
