@@ -12,6 +12,7 @@ import { createProgress, formatDuration } from "./progress.ts";
 import { brokenLines, markdownReport, notApplicableLines, plainHtmlReport, summaryTables } from "./report.ts";
 import { assembleResults } from "./results.ts";
 import type { BenchResults } from "./results-schema.ts";
+import { isPredicted } from "./predict.ts";
 import { runMatrix } from "./run-matrix.ts";
 import { type Sweeps, runSweeps } from "./sweeps/index.ts";
 import { runSweepsOnPool } from "./sweeps/pool.ts";
@@ -73,7 +74,11 @@ async function main(args: readonly string[]): Promise<number> {
   // the workers' start-up would cost more than their points; the full ones on the pool).
   let sweeps: Sweeps | null = null;
   if (flags.sweeps) {
-    const sweepOptions = { algorithms: flags.algorithms, quick: flags.quick };
+    // The sweeps set each curve beside its queueing model: an algorithm with no prediction (eventual) is left out.
+    const swept = flags.algorithms.filter((algorithm) => isPredicted(algorithm.name));
+    const unswept = flags.algorithms.filter((algorithm) => !isPredicted(algorithm.name)).map((algorithm) => algorithm.name);
+    if (unswept.length > 0) process.stderr.write(`bench: the sweeps leave out ${unswept.join(", ")}: no analytic model to set beside the curve\n`);
+    const sweepOptions = { algorithms: swept, quick: flags.quick };
     const line = (text: string): void => void process.stderr.write(process.stderr.isTTY ? `\r\u001b[K${text}` : `${text}\n`);
     sweeps = flags.quick || flags.workers === 1 ? await runSweeps(sweepOptions, line) : await runSweepsOnPool(sweepOptions, flags.workers, line);
     if (process.stderr.isTTY) process.stderr.write("\n");

@@ -10,10 +10,9 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { chromiumInstallHint, findChromium } from "../../packages/cli/test/cdp-client.ts";
+import { chromiumInstallHint, findChromium, launchBrowser } from "../../packages/cli/test/cdp-client.ts";
 import { htmlReport } from "../src/html/report.ts";
 import { benchResultsSchema } from "../src/results-schema.ts";
-import { launchReportBrowser } from "./report-html-browser.ts";
 
 const from = process.argv.slice(2).find((arg) => arg.startsWith("--from="))?.slice("--from=".length);
 const [resultsPath, sweepsPath] = process.argv.slice(2).filter((arg) => !arg.startsWith("--"));
@@ -34,7 +33,7 @@ writeFileSync(pagePath, html);
 
 const widthPx = 1366;
 const heightPx = 2000;
-const browser = await launchReportBrowser(chromium);
+const browser = await launchBrowser(chromium, ["--hide-scrollbars"]);
 try {
   const { page } = browser;
   await page.send("Page.enable");

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { findAlgorithm } from "@concord/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type CdpSession, chromiumInstallHint, findChromium } from "../../packages/cli/test/cdp-client.ts";
+import { type Browser as ReportBrowser, type CdpSession, chromiumInstallHint, findChromium, launchBrowser } from "../../packages/cli/test/cdp-client.ts";
 import { inlineScript, scriptJson } from "../src/html/escape.ts";
 import { latencyThroughputChart } from "../src/html/latency-throughput-chart.ts";
 import { formatBytes, renderReportPage } from "../src/html/page.ts";
@@ -12,7 +12,6 @@ import { htmlReport } from "../src/html/report.ts";
 import { spreadOf } from "../src/html/spread.ts";
 import { sweepsHtmlExtras } from "../src/html/sweeps-extras.ts";
 import { type Sweeps, runSweeps } from "../src/sweeps/index.ts";
-import { type ReportBrowser, launchReportBrowser } from "./report-html-browser.ts";
 import { reportFixture } from "./report-html-fixture.ts";
 
 /** RenderedChart is what the test reads off one drawn figure, as a reader's eye would: its SVG's axes and legends. */
@@ -141,7 +140,7 @@ describe.skipIf(chromium === undefined)(`report.html in headless Chromium${chrom
   let directory = "";
   beforeAll(async () => {
     directory = mkdtempSync(join(tmpdir(), "concord-report-html-"));
-    browser = await launchReportBrowser(chromium as string);
+    browser = await launchBrowser(chromium as string, ["--hide-scrollbars"]);
     await Promise.all([browser.page.send("Runtime.enable"), browser.page.send("Log.enable"), browser.page.send("Page.enable"), browser.page.send("Network.enable")]);
     // A laptop's screen: the report must read there without sideways scrolling.
     await browser.page.send("Emulation.setDeviceMetricsOverride", { width: 1366, height: 900, deviceScaleFactor: 1, mobile: false });

@@ -23,18 +23,21 @@ export interface Browser {
   close(): Promise<void>;
 }
 
-/** launchBrowser starts headless Chromium on a free debugging port and attaches to its first page. */
-export async function launchBrowser(binary: string): Promise<Browser> {
-  const profile = mkdtempSync(join(tmpdir(), "concord-explorer-chromium-"));
+/**
+ * launchBrowser starts headless Chromium on a free debugging port, in a process group of its own, and attaches to
+ * its first page. Closing it waits until every process of that group has exited before removing the profile:
+ * Chromium's helper processes outlive the browser for a moment and keep writing the profile, so removing it at
+ * once failed now and then (ENOTEMPTY). `extraArgs` go on Chromium's command line (say, --hide-scrollbars).
+ */
+export async function launchBrowser(binary: string, extraArgs: readonly string[] = []): Promise<Browser> {
+  const profile = mkdtempSync(join(tmpdir(), "concord-chromium-"));
   // --no-sandbox: CI runs as root, where Chromium's sandbox refuses to start.
-  const child = spawn(binary, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", "--remote-debugging-port=0", `--user-data-dir=${profile}`, "about:blank"], { stdio: ["ignore", "ignore", "pipe"] });
+  const child = spawn(binary, ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run", ...extraArgs, "--remote-debugging-port=0", `--user-data-dir=${profile}`, "about:blank"], {
+    stdio: ["ignore", "ignore", "pipe"],
+    detached: true,
+  });
   const stop = async (): Promise<void> => {
-    if (child.exitCode === null && child.signalCode === null) {
-      const exited = new Promise((resolve) => child.once("exit", resolve));
-      child.kill("SIGTERM");
-      await exited;
-    }
-    // Chromium's helper processes may still be writing the profile for a moment after the browser exits (ENOTEMPTY): retry.
+    await stopGroup(child);
     rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
   };
   try {
@@ -54,6 +57,32 @@ export async function launchBrowser(binary: string): Promise<Browser> {
     await stop();
     throw error;
   }
+}
+
+/** stopGroup sends SIGTERM to the browser's process group and waits (up to 10 s, then SIGKILL) until none of it is left. */
+async function stopGroup(child: ChildProcess): Promise<void> {
+  const group = child.pid;
+  if (group === undefined) return;
+  const alive = (): boolean => {
+    try {
+      process.kill(-group, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  const signal = (name: NodeJS.Signals): void => {
+    try {
+      process.kill(-group, name);
+    } catch {
+      // The group is already gone.
+    }
+  };
+  signal("SIGTERM");
+  const deadline = Date.now() + 10_000;
+  while (alive() && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 50));
+  if (alive()) signal("SIGKILL");
+  while (alive()) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
 /** debuggingPort reads the port Chromium chose from its "DevTools listening on ws://..." line. */
