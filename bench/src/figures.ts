@@ -5,7 +5,7 @@
 // same on every machine.
 import type { HistoryOperation } from "@concord/core";
 import type { FaultWindow, SimulationResult } from "@concord/sim";
-import type { FaultRecovery, LatencyCdfPoint, PartitionAvailability, ThroughputSeries } from "./results-schema.ts";
+import type { FaultRecovery, LatencyCdfPoint, ThroughputSeries } from "./results-schema.ts";
 
 /** WorkloadOperation is one operation of a run's history. */
 type WorkloadOperation = HistoryOperation<unknown, unknown>;
@@ -167,28 +167,8 @@ function firstCommitMs(operations: readonly WorkloadOperation[], faultMs: number
   return firstMs === Number.POSITIVE_INFINITY ? null : roundTo(firstMs - faultMs, 3);
 }
 
-/**
- * partitionAvailability measures, for each partition of the run, the share of
- * the operations invoked during it (from its start until it healed) that
- * completed ok before it healed, on each side: the clients the partition cut
- * off with the isolated replicas, and every other client of the run.
- */
-export function partitionAvailability(operations: readonly WorkloadOperation[], faults: readonly FaultWindow[]): PartitionAvailability[] {
-  const allClients = [...new Set(operations.map((operation) => operation.clientId))].sort((a, b) => a - b);
-  const availability: PartitionAvailability[] = [];
-  faults.forEach((fault, index) => {
-    if (fault.kind !== "partition") return;
-    const isolated = [...(fault.clients ?? [])].sort((a, b) => a - b);
-    const others = allClients.filter((client) => !isolated.includes(client));
-    const side = (clients: readonly number[]): PartitionAvailability["isolatedSide"] => {
-      const during = operations.filter((operation) => clients.includes(operation.clientId) && operation.invokeUs / usPerMs >= fault.atMs && operation.invokeUs / usPerMs < fault.untilMs);
-      const ok = during.filter((operation) => operation.status === "ok" && operation.completeUs !== undefined && operation.completeUs / usPerMs <= fault.untilMs).length;
-      return { clients: [...clients], invoked: during.length, ok, share: during.length > 0 ? roundTo(ok / during.length, 4) : null };
-    };
-    availability.push({ fault: index, atMs: fault.atMs, untilMs: fault.untilMs, isolatedReplicas: [...fault.nodes], isolatedSide: side(isolated), otherSide: side(others) });
-  });
-  return availability;
-}
+/** partitionAvailability is lab's measure of availability on each side of each partition (see @concord/lab). */
+export { partitionAvailability } from "@concord/lab";
 
 /** perOpByType divides each message type's count by the operations the simulator divides `messages.perOp` by (the ok ones, final reads included). */
 export function perOpByType(result: Pick<SimulationResult, "messages" | "ops" | "finalReads">): Record<string, number> {

@@ -3,6 +3,7 @@
 // algorithm promises to tolerate, and the command that replays a run.
 export { algorithms, algorithmNames, findAlgorithm, isBaseline, clusterSizes } from "./algorithms.ts";
 export { simulate, type SimulationReport, type SimulateOptions, type HistoryChecker, type HistoryVerdict } from "./simulate.ts";
+export { partitionAvailability, type PartitionAvailability, type SideAvailability } from "./availability.ts";
 export { brokenGuarantees, type JudgeReportOptions } from "./broken-guarantees.ts";
 export { checkRun, checkRunStepsMax, checkRunWallClockLimitMs } from "./check-run.ts";
 export { applicability, crashLikeStrategies, type Applicability, type ApplicabilityQuestion } from "./applicability.ts";

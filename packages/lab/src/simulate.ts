@@ -1,4 +1,5 @@
 import type { HistorySummary } from "@concord/check";
+import { type PartitionAvailability, partitionAvailability } from "./availability.ts";
 import type { InvariantViolation, ProtocolOptions } from "@concord/core";
 import { type FaultWindow, type SimulationOptions, type SimulationResult, runSimulation } from "@concord/sim";
 
@@ -26,6 +27,11 @@ export interface SimulationReport {
   readonly promisesLinearizability: boolean;
   readonly invariantViolations: readonly InvariantViolation[];
   readonly byzantine: { readonly nodes: readonly number[]; readonly strategy: string | null };
+  /**
+   * availability is, for each partition of the run, the share of the operations invoked during it that completed
+   * ok before it healed, on the side of the clients cut off with the isolated replicas and on the other side.
+   */
+  readonly availability: readonly PartitionAvailability[];
   /** faults lists each fault that acted: when (ms of virtual time), what kind, on which replicas, and until when (its `atMs` for an instant one). */
   readonly faults: readonly FaultWindow[];
   /** faultLog is the fault log as people read it, one stamped line per event (armed, fired, ended, called off), as `concord sim` prints it. */
@@ -76,6 +82,7 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     promisesLinearizability: result.promisesLinearizability,
     invariantViolations: result.invariantViolations,
     byzantine: { nodes: result.byzantineNodes, strategy: result.byzantineStrategy ?? null },
+    availability: partitionAvailability(result.history.slice(0, result.history.length - result.finalReads.invoked), result.faults),
     faults: result.faults,
     faultLog: result.faultLog,
     options: result.protocolOptions,
