@@ -2,12 +2,15 @@ import { AssertionError, type NodeId } from "@concord/core";
 import { EventQueue } from "./event-queue.ts";
 import type { FaultRecord } from "./faults.ts";
 import type { TimedCrash } from "./crashes.ts";
+import type { MessageArrival } from "./message-trace.ts";
 
 /** Delivery is a message in flight to a node, as it waits in the node's socket buffer. */
 export interface Delivery {
   readonly from: NodeId;
   readonly message: unknown;
   readonly bytes: number;
+  /** arrival: this copy's record in the run's message trace, when the run records one (marked received when a live process takes it). */
+  readonly arrival?: MessageArrival;
 }
 
 /**

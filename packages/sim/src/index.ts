@@ -4,6 +4,7 @@ export { runSimulation, Simulation } from "./simulation.ts";
 export { runRestartedClient, type RestartSetup, type RestartRun } from "./restarted-client.ts";
 export type { SimulationOptions, SimulationResult, LatencySummary, OperationCounts, FinalReadCounts, CrashCounts } from "./result.ts";
 export type { FaultWindow } from "./context.ts";
+export type { MessageTrace, MessageTraceWindow, TracedMessage, MessageArrival } from "./message-trace.ts";
 export {
   scenarioSchema,
   linkSchema,

@@ -2,6 +2,7 @@ import type { AnyAlgorithm, History, InvariantViolation, KvSemantics, NodeId, Pr
 import type { KvCommand, KvResult } from "@concord/kv";
 import type { Scenario, ScenarioInput } from "./scenario.ts";
 import type { FaultWindow } from "./context.ts";
+import type { MessageTrace, MessageTraceWindow } from "./message-trace.ts";
 
 /** SimulationOptions are the inputs of one simulated run. The same options give the same run, byte for byte. */
 export interface SimulationOptions {
@@ -21,6 +22,8 @@ export interface SimulationOptions {
   readonly byzantineNodes?: readonly NodeId[];
   /** encode: really encode and decode every message (default true); off for raw speed. */
   readonly encode?: boolean;
+  /** recordMessages: record the messages sent in this window into the result's `messageTrace` (off by default; it changes nothing else). */
+  readonly recordMessages?: MessageTraceWindow;
 }
 
 /** LatencySummary holds latency percentiles of completed operations, in milliseconds of virtual time. */
@@ -126,4 +129,6 @@ export interface SimulationResult {
   readonly drawnOptions: ProtocolOptions;
   /** paths counts how often the run walked each of the protocol's hard paths (issue 21), in the protocol's order. */
   readonly paths: Readonly<Record<string, number>>;
+  /** messageTrace lists the messages of the window `recordMessages` asked for (absent when the run recorded none). */
+  readonly messageTrace?: MessageTrace;
 }

@@ -20,6 +20,7 @@ import { CrashSchedule } from "./crashes.ts";
 import type { SimEvent } from "./events.ts";
 import { FaultSchedule } from "./faults.ts";
 import { Network } from "./links.ts";
+import { MessageRecorder } from "./message-trace.ts";
 import { Metrics, operationCounts, seconds, sortedViolations, summarize, throughputOpsPerSec, trafficFigures } from "./metrics.ts";
 import { ClusterOperations } from "./operations.ts";
 import type { SimulationOptions, SimulationResult } from "./result.ts";
@@ -66,6 +67,8 @@ export class Simulation {
   private readonly tickUs: number;
   private readonly warmupUs: number;
   private readonly healUs: number;
+  /** recorder records the run's messages when the options ask for a trace. */
+  private readonly recorder: MessageRecorder | undefined;
 
   constructor(options: SimulationOptions) {
     this.options = options;
@@ -148,7 +151,8 @@ export class Simulation {
     this.warmupUs = msToUs(scenario.warmupMs);
     this.healUs = healMs > 0 ? this.warmupUs + msToUs(healMs) : 0;
 
-    const wire = (this.wire = new Wire(this.context, this.algorithm.codec, network, this.metrics, options.encode ?? true, this.warmupUs));
+    this.recorder = options.recordMessages !== undefined ? new MessageRecorder(options.recordMessages) : undefined;
+    const wire = (this.wire = new Wire(this.context, this.algorithm.codec, network, this.metrics, options.encode ?? true, this.warmupUs, this.recorder));
     const byzantineNodes = this.byzantineNodes;
     this.cluster = new Cluster(
       this.context,
@@ -256,6 +260,8 @@ export class Simulation {
     const nowUs = this.context.nowUs;
     switch (event.kind) {
       case "deliver":
+        // A traced copy is received when a live process takes it: a replica that is down loses it.
+        if (event.arrival !== undefined) event.arrival.received = this.clients.isClient(event.to) || this.cluster.node(event.to).host !== undefined;
         if (this.clients.isClient(event.to)) this.clients.deliver(event.to, event);
         else this.cluster.deliver(event.to, event);
         return;
@@ -348,6 +354,7 @@ export class Simulation {
       protocolOptions: this.protocolOptions,
       drawnOptions: this.drawnOptions,
       paths: this.pathCounts(),
+      ...(this.recorder !== undefined ? { messageTrace: this.recorder.trace } : {}),
     };
   }
 

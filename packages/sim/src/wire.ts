@@ -1,6 +1,7 @@
 import type { MessageCodec, NodeId } from "@concord/core";
-import type { SimContext } from "./context.ts";
+import { type SimContext, usPerMs } from "./context.ts";
 import type { Network } from "./links.ts";
+import type { MessageRecorder, TracedMessage } from "./message-trace.ts";
 import type { Metrics } from "./metrics.ts";
 
 /** arrivalsPerMessageMax is how many copies of one message a link can deliver: the message and one duplicate. */
@@ -24,6 +25,8 @@ export class Wire {
     private readonly encode: boolean,
     /** warmupUs is when the workload starts: traffic before it is counted apart. */
     private readonly warmupUs: number,
+    /** recorder: records the messages of a window when the run asks for a trace; undefined (and free) otherwise. */
+    private readonly recorder: MessageRecorder | undefined = undefined,
   ) {}
 
   /** transmit counts, encodes and hands one message to the network, leaving `from` at `departUs`. */
@@ -41,11 +44,52 @@ export class Wire {
       delivered = codec.decode(encoded);
     }
     this.metrics.countBytes(measured, bytes);
+    if (this.recorder !== undefined && this.recorder.wants(this.context.nowUs)) {
+      this.transmitTraced(this.recorder, from, to, delivered, encoded, bytes, departUs, type, type === "" ? codec.typeName(message) : type);
+      return;
+    }
     const count = this.network.arrivals(from, to, departUs, bytes, this.arrivalsOut, type);
     for (let i = 0; i < count; i++) {
       // A duplicate is a second copy on the wire: decode it apart, so that a replica that keeps or changes one copy cannot touch the other.
       const copy = i > 0 && encoded !== undefined ? codec.decode(encoded) : delivered;
       this.context.queue.push(this.arrivalsOut[i] as number, { kind: "deliver", to, from, message: copy, bytes });
+    }
+  }
+
+  /**
+   * transmitTraced is transmit's second half for a message the trace records: the network decides its fate
+   * with the same draws as for any other, and each arrival carries the record it marks received.
+   */
+  private transmitTraced(
+    recorder: MessageRecorder,
+    from: NodeId,
+    to: NodeId,
+    delivered: unknown,
+    encoded: Uint8Array | undefined,
+    bytes: number,
+    departUs: number,
+    networkType: string,
+    traceType: string,
+  ): void {
+    // blocked only reads the partitions: asking it draws nothing, so the run stays the same.
+    const partitioned = this.network.activePartitions() > 0 && this.network.blocked(from, to);
+    const count = this.network.arrivals(from, to, departUs, bytes, this.arrivalsOut, networkType);
+    const record: TracedMessage = {
+      sentMs: departUs / usPerMs,
+      from,
+      to,
+      type: traceType,
+      bytes,
+      arrivals: [],
+      ...(count === 0 ? { dropped: partitioned ? "partition" : "loss" } : {}),
+    };
+    recorder.record(record);
+    for (let i = 0; i < count; i++) {
+      const copy = i > 0 && encoded !== undefined ? this.codec.decode(encoded) : delivered;
+      const atUs = this.arrivalsOut[i] as number;
+      const arrival = { atMs: atUs / usPerMs, received: false };
+      record.arrivals.push(arrival);
+      this.context.queue.push(atUs, { kind: "deliver", to, from, message: copy, bytes, arrival });
     }
   }
 }
