@@ -4,6 +4,7 @@ import { type SimulationResult, byzantineStrategyNames, scenarioNames } from "@c
 import { type Applicability, type HistoryChecker, brokenGuarantees, type SimulationReport, algorithmNames, algorithms, applicability, clusterSizes, findAlgorithm, renderTable, replayCommand, simulate } from "@concord/lab";
 import { type FlagSpec, alignedColumns, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError, writeOutputFile } from "../io.ts";
+import { diagramMessagesMax, renderMessageDiagram } from "../diagram.ts";
 import { protocolOptionsHelp } from "../protocol-options.ts";
 import { readScenarioFile, scenarioFileUsageError } from "../scenario-file.ts";
 
@@ -19,13 +20,16 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "byzantine-strategy": { type: "string", description: "strategy of the Byzantine replicas in the byzantine scenario (default: the algorithm's first); each algorithm's are listed below" },
   option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false; each algorithm's are listed below" },
   history: { type: "string", description: "also write the run's history to this file as JSON lines (for concord check)" },
+  diagram: { type: "string", description: `also draw the run's messages as a space-time diagram into this SVG file (at most ${diagramMessagesMax} messages: narrow with --from-ms/--to-ms)` },
+  "from-ms": { type: "string", description: "with --diagram: draw the messages sent from this virtual millisecond of the run, warm-up included (default 0)" },
+  "to-ms": { type: "string", description: "with --diagram: draw the messages sent up to this virtual millisecond (default: the end of the run)" },
   "no-encode": { type: "boolean", description: "do not encode messages (faster; byte counts become 0)" },
   "wall-clock": { type: "boolean", description: "add the run's wall-clock seconds (makes output vary)" },
   json: { type: "boolean", description: "print one JSON object instead of a table" },
   help: { type: "boolean", description: "show this help" },
 };
 
-const usage = "concord sim --algo <name> [--nodes <n>] [--scenario <name> | --scenario-file <path>] [--seed <s>] [--ops <k>] [--clients <c>] [--json]";
+const usage = "concord sim --algo <name> [--nodes <n>] [--scenario <name> | --scenario-file <path>] [--seed <s>] [--ops <k>] [--clients <c>] [--diagram <file.svg> [--from-ms <a>] [--to-ms <b>]] [--json]";
 
 /**
  * SimCommandReport is what `concord sim --json` prints: the run's report, and
@@ -68,6 +72,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const protocolOptions = protocolOptionFlags(values["option"]);
   const byzantineNodes = byzantineNodesFlag(values["byzantine-nodes"], nodes);
   const byzantineStrategy = choiceFlag("byzantine-strategy", values["byzantine-strategy"], byzantineStrategyNames(algorithm));
+  const diagram = diagramFlags(values["diagram"], values["from-ms"], values["to-ms"]);
 
   // One description of the run serves the simulation and its replay command.
   const run = {
@@ -84,17 +89,20 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   let fit: Applicability;
   const started = performance.now();
   let report: SimulationReport;
-  let history: SimulationResult["history"];
+  let result: SimulationResult;
   try {
     fit = applicability({ algorithm, ...run });
-    ({ report, result: { history } } = simulate({ algorithm, ...run }, checker));
+    // The trace is asked for apart from `run`: it changes nothing in the run, so the replay command leaves it out.
+    const trace = diagram !== undefined ? { recordMessages: { fromMs: diagram.fromMs, ...(diagram.toMs !== undefined ? { toMs: diagram.toMs } : {}), messagesMax: diagramMessagesMax } } : {};
+    ({ report, result } = simulate({ algorithm, ...run, ...trace }, checker));
   } catch (error) {
     if (error instanceof ConfigError) throw scenarioFileUsageError(error, typeof scenarioFile === "string" ? scenarioFile : undefined);
     throw error;
   }
   const wallSeconds = (performance.now() - started) / 1000;
   const historyPath = values["history"];
-  if (typeof historyPath === "string") writeOutputFile(io, "history", historyPath, kvHistoryToJsonl(history));
+  if (typeof historyPath === "string") writeOutputFile(io, "history", historyPath, kvHistoryToJsonl(result.history));
+  if (diagram !== undefined) writeDiagram(io, diagram, result);
   // The replay carries every option the run used, those chaos drew included (the same seed would draw them again).
   const usedOptions = Object.keys(report.options).length > 0 ? { protocolOptions: report.options } : {};
   const replay = replayCommand({ algo: algoName, ...run, ...usedOptions }, typeof scenarioFile === "string" ? { scenarioFile } : {});
@@ -112,6 +120,44 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const healthy = brokenGuarantees(report).length === 0;
   if (!healthy) io.stderr(`run broke its guarantees; replay with: ${replay}\n`);
   return healthy ? 0 : 1;
+}
+
+/** DiagramRequest is what --diagram, --from-ms and --to-ms ask for. */
+interface DiagramRequest {
+  readonly path: string;
+  readonly fromMs: number;
+  readonly toMs: number | undefined;
+}
+
+/** diagramFlags checks --diagram's window: --from-ms and --to-ms need --diagram, and the window must not be empty. */
+function diagramFlags(path: string | boolean | string[] | undefined, rawFromMs: string | boolean | string[] | undefined, rawToMs: string | boolean | string[] | undefined): DiagramRequest | undefined {
+  const fromMs = integerFlag("from-ms", rawFromMs, 0, Number.MAX_SAFE_INTEGER);
+  const toMs = integerFlag("to-ms", rawToMs, 0, Number.MAX_SAFE_INTEGER);
+  if (typeof path !== "string") {
+    if (fromMs !== undefined || toMs !== undefined) throw new UsageError("--from-ms and --to-ms choose the window of --diagram; give --diagram <file.svg> too");
+    return undefined;
+  }
+  if (fromMs !== undefined && toMs !== undefined && toMs <= fromMs) throw new UsageError(`--to-ms: must be after --from-ms (${fromMs}), got ${toMs}`);
+  return { path, fromMs: fromMs ?? 0, toMs };
+}
+
+/** writeDiagram draws the traced window into --diagram's file, or refuses a window too busy to draw (exit 2, naming the flags that narrow it). */
+function writeDiagram(io: CommandIo, request: DiagramRequest, result: SimulationResult): void {
+  const trace = result.messageTrace;
+  if (trace === undefined) throw new Error("the run recorded no message trace although --diagram asked for one");
+  const window = `from ${request.fromMs} ms to ${request.toMs === undefined ? "the end" : `${request.toMs} ms`}`;
+  if (trace.truncated) {
+    throw new UsageError(`--diagram: the window ${window} holds more than ${diagramMessagesMax} messages, too many to draw; narrow it with --from-ms/--to-ms`);
+  }
+  const svg = renderMessageDiagram({
+    title: `${result.algo}, ${result.nodes} nodes, ${result.scenario}, seed ${result.seed}: messages ${window}`,
+    replicas: Array.from({ length: result.nodes }, (_, index) => index + 1),
+    messages: trace.messages,
+    faults: result.faults,
+    fromMs: request.fromMs,
+    toMs: request.toMs ?? Number.POSITIVE_INFINITY,
+  });
+  writeOutputFile(io, "diagram", request.path, svg);
 }
 
 /** byzantineStrategiesHelp lists, per algorithm, the strategies --byzantine-strategy takes: the protocol's own, then the generic ones. */
