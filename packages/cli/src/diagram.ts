@@ -20,7 +20,7 @@ const laneGapPx = 130;
 const marginLeftPx = 70;
 const marginTopPx = 92;
 const marginBottomPx = 30;
-const plotHeightMinPx = 360;
+const plotHeightMinPx = 560;
 const plotHeightMaxPx = 4000;
 /** pxPerMessage: the height each message gets, so that a busy window grows tall rather than dense. */
 const pxPerMessage = 14;
