@@ -44,7 +44,7 @@ const colors = {
  * document, as Maelstrom draws its messages.svg: one vertical lane per
  * replica and client, time flowing down, one arrow per copy of a message from
  * its send to its arrival labelled by its type, a message the network lost
- * drawn as an arrow that ends in a cross (a copy that reached a replica that
+ * drawn as an arrow that ends in a cross half a lane short of its receiver (a copy that reached a replica that
  * was down in purple), and the faults over the lanes: crashes, pauses and
  * slow replicas as bands on their lanes, partitions as shaded spans naming
  * who was cut off. Labels are thinned where they would overlap.
@@ -129,8 +129,8 @@ function formatMs(ms: number): string {
 }
 
 /**
- * arrows draws one arrow per copy of each message; a lost message goes half
- * way to its receiver and ends in a cross. A label is drawn at the middle of
+ * arrows draws one arrow per copy of each message; a lost message stops half
+ * a lane short of its receiver and ends in a cross. A label is drawn at the middle of
  * its arrow unless it would overlap a label already drawn.
  */
 function arrows(messages: readonly TracedMessage[], x: (id: NodeId) => number, y: (ms: number) => number, endMs: number): string[] {
@@ -151,8 +151,10 @@ function arrows(messages: readonly TracedMessage[], x: (id: NodeId) => number, y
     const x1 = x(message.from);
     const y1 = y(message.sentMs);
     if (message.arrivals.length === 0) {
-      const x2 = x1 + (x(message.to) - x1) / 2;
-      const y2 = y(Math.min(endMs, message.sentMs + lostLatencyMs / 2));
+      // It stops half a lane short of its receiver, between two lanes, so that the cross sits on no one's lane.
+      const xTo = x(message.to);
+      const x2 = xTo === x1 ? x1 + laneGapPx / 2 : xTo - (Math.sign(xTo - x1) * laneGapPx) / 2;
+      const y2 = y(Math.min(endMs, message.sentMs + (lostLatencyMs * 3) / 4));
       out.push(`<g><title>${escapeXml(`${message.type}: ${laneName(message.from)} → ${laneName(message.to)} at ${formatMs(message.sentMs)} ms, lost (${message.dropped ?? "?"})`)}</title>`);
       out.push(`<line x1="${x1}" y1="${y1.toFixed(1)}" x2="${x2.toFixed(1)}" y2="${y2.toFixed(1)}" stroke="${colors.lost}" stroke-dasharray="3,2"/>${cross(x2, y2, colors.lost)}</g>`);
       label(message.type, (x1 + x2) / 2, (y1 + y2) / 2, colors.lost);
@@ -171,7 +173,7 @@ function arrows(messages: readonly TracedMessage[], x: (id: NodeId) => number, y
   return out;
 }
 
-/** typicalLatencyMs is the median delay of the copies that arrived, how far a lost message's arrow is drawn (half of it). */
+/** typicalLatencyMs is the median delay of the copies that arrived, how far down a lost message's arrow is drawn (three quarters of it). */
 function typicalLatencyMs(messages: readonly TracedMessage[]): number {
   const delays = messages.flatMap((message) => message.arrivals.map((arrival) => arrival.atMs - message.sentMs)).sort((a, b) => a - b);
   return delays[Math.floor(delays.length / 2)] ?? 1;
