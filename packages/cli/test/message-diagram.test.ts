@@ -5,6 +5,7 @@ import { firstClientId } from "@concord/core";
 import { findAlgorithm } from "@concord/lab";
 import { type FaultWindow, type TracedMessage, runSimulation } from "@concord/sim";
 import { diagramMessagesMax, renderMessageDiagram } from "../src/diagram.ts";
+import { chromiumInstallHint, findChromium, launchBrowser } from "./cdp-client.ts";
 import { captureIo } from "./helpers.ts";
 
 /**
@@ -71,6 +72,18 @@ describe("message diagram", () => {
     for (const type of ["clientRequest", "appendEntries", "appendResponse", "clientReply"]) expect(svg).toContain(`>${type}</text>`);
   });
 
+  it("ends a lost message's arrow between lanes, not on a bystander's lane", () => {
+    const laneXs = [...svg.matchAll(/<line x1="([\d.]+)" y1="[\d.]+" x2="\1" y2="[\d.]+" stroke="#555"/g)].map((match) => Number(match[1]));
+    expect(laneXs).toHaveLength(4);
+    const lost = /lost \(partition\)<\/title>\s*<line x1="([\d.]+)" y1="[\d.]+" x2="([\d.]+)"/.exec(svg);
+    expect(lost).not.toBeNull();
+    const [fromX, endX] = [Number(lost?.[1]), Number(lost?.[2])];
+    // n1 to n3 passes n2: the arrow ends past n2, between n2 and n3, on no lane.
+    expect(endX).toBeGreaterThan(laneXs[1] as number);
+    expect(endX).toBeLessThan(laneXs[2] as number);
+    expect(fromX).toBe(laneXs[0]);
+  });
+
   it("marks the faults in the window and leaves out those outside it", () => {
     expect(svg).toContain("<title>partition n3 5–12 ms</title>");
     expect(svg).toContain("<title>crash n2 14–18 ms</title>");
@@ -105,6 +118,24 @@ function expectUsageError(result: { code: number; out: string; err: string }, me
   expect(result.err.trimEnd().split("\n"), result.err).toHaveLength(1);
   expect(result.err.trimEnd()).toMatch(message);
 }
+
+describe("a message diagram in headless Chromium", () => {
+  it("parses as SVG with no error and holds its lanes and arrows", async () => {
+    const chromium = findChromium();
+    // Not a skip: a machine without the browser would pass this test vacuously.
+    if (chromium === undefined) throw new Error(`the diagram's browser test needs Chromium: ${chromiumInstallHint}`);
+    const svg = renderMessageDiagram({ title: "hand <run> & co", replicas: [1, 2, 3], messages: handMessages, faults: handFaults, fromMs: 0, toMs: 20 });
+    const browser = await launchBrowser(chromium);
+    try {
+      const expression = `(() => { const doc = new DOMParser().parseFromString(${JSON.stringify(svg)}, "image/svg+xml");
+        return JSON.stringify({ errors: doc.getElementsByTagName("parsererror").length, root: doc.documentElement.tagName, groups: doc.querySelectorAll("g > title").length }); })()`;
+      const reply = (await browser.page.send("Runtime.evaluate", { expression, returnByValue: true })) as { result?: { value?: string } };
+      expect(JSON.parse(reply.result?.value ?? "null")).toEqual({ errors: 0, root: "svg", groups: handMessages.length + 2 });
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+});
 
 describe("concord sim --diagram", () => {
   it("draws an arrow for every message the run sent in the window, and lanes for every replica", () => {
