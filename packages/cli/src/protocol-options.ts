@@ -1,5 +1,5 @@
 import { soloOptionsSchema } from "@concord/core";
-import { eventualOptionsSchema } from "@concord/leaderless";
+import { eventualOptionsSchema, quorumOptionsSchema } from "@concord/leaderless";
 import { multiPaxosOptionsSchema } from "@concord/multipaxos";
 import { paxosOptionsSchema } from "@concord/paxos";
 import { pbftOptionsSchema } from "@concord/pbft";
@@ -21,6 +21,7 @@ const protocolOptionSchemas: ReadonlyMap<string, z.ZodObject> = new Map<string, 
   ["pbft", pbftOptionsSchema],
   ["paxos", paxosOptionsSchema],
   ["eventual", eventualOptionsSchema],
+  ["quorum", quorumOptionsSchema],
 ]);
 
 /** ProtocolOptionDefault is one option as the help shows it: its name, default and kind of value. */

@@ -62,6 +62,7 @@ describe("concord swarm", () => {
       ["pbft", 4, 2],
       ["paxos", 4, 2],
       ["eventual", 4, 2],
+      ["quorum", 4, 2],
     ]);
     expect(report.failures).toEqual([]);
     expect(code).toBe(0);
@@ -91,7 +92,7 @@ describe("concord swarm", () => {
   });
 
   it.each([
-    [["--seeds", "3"], /--algo is required; allowed: solo, raft, multipaxos, pbft, paxos, eventual, all/],
+    [["--seeds", "3"], /--algo is required; allowed: solo, raft, multipaxos, pbft, paxos, eventual, quorum, all/],
     [["--algo", "zab"], /--algo: unknown value "zab"/],
     [["--algo", "raft", "--seeds", "0"], /--seeds: expected an integer from 1 to/],
     [["--algo", "raft", "--jobs", "many"], /--jobs: expected an integer/],

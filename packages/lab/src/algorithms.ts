@@ -1,5 +1,5 @@
 import { type AnyAlgorithm, solo } from "@concord/core";
-import { eventual } from "@concord/leaderless";
+import { eventual, quorum } from "@concord/leaderless";
 import { multipaxos } from "@concord/multipaxos";
 import { paxos } from "@concord/paxos";
 import { pbft } from "@concord/pbft";
@@ -10,7 +10,7 @@ import { raft } from "@concord/raft";
  * command, the benchmarks and the tests that run every algorithm all take
  * their list from here.
  */
-export const algorithms: readonly AnyAlgorithm[] = [solo, raft, multipaxos, pbft, paxos, eventual];
+export const algorithms: readonly AnyAlgorithm[] = [solo, raft, multipaxos, pbft, paxos, eventual, quorum];
 
 /** algorithmNames lists what `--algo` accepts. */
 export const algorithmNames: readonly string[] = algorithms.map((algorithm) => algorithm.name);

@@ -1,8 +1,9 @@
 import type { AlgorithmDefinition } from "@concord/core";
-import { EventualClient } from "./client.ts";
+import { EventualClient, QuorumClient } from "./client.ts";
 import { EventualReplica } from "./eventual.ts";
-import { type LeaderlessMessage, leaderlessCodec } from "./messages.ts";
-import { createEventualMonitors } from "./monitor.ts";
+import { type LeaderlessMessage, eventualCodec, leaderlessCodec } from "./messages.ts";
+import { createEventualMonitors, createQuorumMonitors } from "./monitor.ts";
+import { QuorumReplica } from "./quorum.ts";
 
 /**
  * eventualMessagesPerOp is the message count of a write (docs/leaderless.md): the client's request, an Update to
@@ -19,7 +20,7 @@ export const eventual: AlgorithmDefinition<LeaderlessMessage> = {
   description:
     "Eventually consistent last-writer-wins store (hybrid logical clocks, anti-entropy): every replica answers at once, on both sides of a partition, and may be stale (an AP baseline; promises convergence, not linearizability).",
   faultModel: "crash",
-  codec: leaderlessCodec,
+  codec: eventualCodec,
   clusterSizeError: (n) => (Number.isInteger(n) && n >= 1 ? undefined : `eventual needs at least 1 node, not ${n}`),
   // Every replica serves alone: n replicas keep serving with n - 1 down, but what they serve may be stale.
   replicasToTolerate: (f) => f + 1,
@@ -32,5 +33,40 @@ export const eventual: AlgorithmDefinition<LeaderlessMessage> = {
   // client -> replica, replica -> client: a write is answered before it spreads.
   oneWayDelaysPerOp: 2,
   kvSemantics: "registers",
+  promisesLinearizability: () => false,
+};
+
+/**
+ * quorumMessagesPerOp is the message count of a plain write of `quorum` (docs/leaderless.md): the client's request,
+ * a QuorumWrite to each peer, an ack from each, and the reply (2n); a plain get costs the same (QuorumRead and its
+ * replies). `atomic` adds a second round to every operation (4n - 2), which this count, taking no options, leaves out.
+ */
+export function quorumMessagesPerOp(n: number, _batchSize: number): number {
+  return 2 * n;
+}
+
+/** quorum is the Dynamo-style store's {@link AlgorithmDefinition}: N/R/W quorums, read repair, and ABD's `atomic` option. */
+export const quorum: AlgorithmDefinition<LeaderlessMessage> = {
+  name: "quorum",
+  description:
+    "Dynamo-style leaderless replication (N, R, W quorums, read repair, anti-entropy): the replica a client reaches coordinates; with atomic, multi-writer ABD makes get/put linearizable (a delete's existed answer is not, so it promises no linearizability).",
+  faultModel: "crash",
+  codec: leaderlessCodec,
+  clusterSizeError: (n) => (Number.isInteger(n) && n >= 1 ? undefined : `quorum needs at least 1 node, not ${n}`),
+  // With the default majority quorums, a minority may be down; smaller r and w tolerate more, and promise less.
+  replicasToTolerate: (f) => 2 * f + 1,
+  faultsTolerated: (n) => Math.floor((n - 1) / 2),
+  createReplica: (context) => new QuorumReplica(context),
+  createClient: (context) => new QuorumClient(context),
+  createMonitors: () => createQuorumMonitors(),
+  byzantineStrategies: [],
+  analyticMessagesPerOp: quorumMessagesPerOp,
+  // client -> coordinator -> replicas -> coordinator -> client.
+  oneWayDelaysPerOp: 4,
+  kvSemantics: "registers",
+  // Not even with atomic: atomic makes get and put linearizable (ABD; R and W raised to a majority), but a delete
+  // answers whether the key existed, a test-and-set of consensus number 2 (Herlihy 1991) that no emulation of
+  // registers makes atomic, and the workloads draw deletes (docs/leaderless.md). The tests check get/put with
+  // the deletes' answers masked.
   promisesLinearizability: () => false,
 };

@@ -20,7 +20,7 @@ import { HybridClock, compareStamps } from "./stamp.ts";
 import { LwwStore } from "./store.ts";
 
 /** EventualRejectionReason names why a replica refused a message unapplied. */
-export type EventualRejectionReason = "replyToReplica" | "requestNotFromClient" | "peerMessageFromStranger" | "stampFromStranger";
+export type EventualRejectionReason = "replyToReplica" | "requestNotFromClient" | "peerMessageFromStranger" | "stampFromStranger" | "quorumMessage";
 
 /** EventualCounters count what a replica took, spread and refused, for tests, reports and the swarm's hard paths. */
 export interface EventualCounters {
@@ -140,7 +140,11 @@ export class EventualReplica implements Replica<LeaderlessMessage> {
         return;
       case "clientReply":
       case "notLeader":
-        return; // validate refuses replies: only clients receive them
+      case "quorumRead":
+      case "quorumReadReply":
+      case "quorumWrite":
+      case "quorumAck":
+        return; // validate refuses replies (only clients receive them) and `quorum`'s messages
       default:
         return unreachable(message);
     }
@@ -214,6 +218,11 @@ export class EventualReplica implements Replica<LeaderlessMessage> {
         return message.entries.every((entry) => this.replicaSet.has(entry.node)) ? undefined : "stampFromStranger";
       case "digest":
         return this.replicaSet.has(from) ? undefined : "peerMessageFromStranger";
+      case "quorumRead":
+      case "quorumReadReply":
+      case "quorumWrite":
+      case "quorumAck":
+        return "quorumMessage";
       default:
         return unreachable(message);
     }

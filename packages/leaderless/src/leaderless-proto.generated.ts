@@ -96,6 +96,51 @@ export const descriptor = {
                 }
               }
             },
+            "QuorumRead": {
+              "fields": {
+                "op": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "key": {
+                  "type": "string",
+                  "id": 2
+                }
+              }
+            },
+            "QuorumReadReply": {
+              "fields": {
+                "op": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "entries": {
+                  "rule": "repeated",
+                  "type": "Entry",
+                  "id": 2
+                }
+              }
+            },
+            "QuorumWrite": {
+              "fields": {
+                "op": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "entry": {
+                  "type": "Entry",
+                  "id": 2
+                }
+              }
+            },
+            "QuorumAck": {
+              "fields": {
+                "op": {
+                  "type": "uint64",
+                  "id": 1
+                }
+              }
+            },
             "LeaderlessMessage": {
               "oneofs": {
                 "body": {
@@ -105,7 +150,11 @@ export const descriptor = {
                     "notLeader",
                     "update",
                     "digest",
-                    "repair"
+                    "repair",
+                    "quorumRead",
+                    "quorumReadReply",
+                    "quorumWrite",
+                    "quorumAck"
                   ]
                 }
               },
@@ -136,6 +185,26 @@ export const descriptor = {
                 "repair": {
                   "type": "Repair",
                   "id": 6
+                },
+                "quorumRead": {
+                  "type": "QuorumRead",
+                  "id": 7,
+                  "protoName": "quorum_read"
+                },
+                "quorumReadReply": {
+                  "type": "QuorumReadReply",
+                  "id": 8,
+                  "protoName": "quorum_read_reply"
+                },
+                "quorumWrite": {
+                  "type": "QuorumWrite",
+                  "id": 9,
+                  "protoName": "quorum_write"
+                },
+                "quorumAck": {
+                  "type": "QuorumAck",
+                  "id": 10,
+                  "protoName": "quorum_ack"
                 }
               }
             },

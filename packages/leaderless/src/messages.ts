@@ -60,11 +60,61 @@ export interface LeaderlessRepair {
   readonly want: readonly string[];
 }
 
-/** LeaderlessMessage is every message the leaderless stores send: core's client wire, updates and anti-entropy. */
-export type LeaderlessMessage = ClientWireMessage | LeaderlessUpdate | LeaderlessDigest | LeaderlessRepair;
+/** QuorumRead asks a replica of `quorum` for the entry it holds of a key (a read, or an `atomic` write's query of the highest stamp). */
+export interface QuorumRead {
+  /** type tags the message. */
+  readonly type: "quorumRead";
+  /** op numbers the coordinator's operation, which the reply carries back. */
+  readonly op: number;
+  /** key is the KV key. */
+  readonly key: string;
+}
+
+/** QuorumReadReply answers a QuorumRead with the entry held: none, or one. */
+export interface QuorumReadReply {
+  /** type tags the message. */
+  readonly type: "quorumReadReply";
+  /** op is the QuorumRead's. */
+  readonly op: number;
+  /** entries holds the key's entry, or nothing when the replica never saw a write of it. */
+  readonly entries: readonly LeaderlessEntry[];
+}
+
+/** QuorumWrite asks a replica of `quorum` to keep an entry: a client's write, or an `atomic` read's write-back. */
+export interface QuorumWrite {
+  /** type tags the message. */
+  readonly type: "quorumWrite";
+  /** op numbers the coordinator's operation, which the ack carries back. */
+  readonly op: number;
+  /** entry is the write, stamped by the coordinator. */
+  readonly entry: LeaderlessEntry;
+}
+
+/** QuorumAck acknowledges a QuorumWrite once its entry, or a newer one of its key, is synced. */
+export interface QuorumAck {
+  /** type tags the message. */
+  readonly type: "quorumAck";
+  /** op is the QuorumWrite's. */
+  readonly op: number;
+}
+
+/** LeaderlessMessage is every message the leaderless stores send: core's client wire, updates, anti-entropy and `quorum`'s reads and writes. */
+export type LeaderlessMessage = ClientWireMessage | LeaderlessUpdate | LeaderlessDigest | LeaderlessRepair | QuorumRead | QuorumReadReply | QuorumWrite | QuorumAck;
 
 /** leaderlessCodec encodes the leaderless stores' messages with protobufjs. */
 export const leaderlessCodec: MessageCodec<LeaderlessMessage> = createProtobufCodec<LeaderlessMessage>(descriptor, "concord.leaderless.LeaderlessMessage");
+
+/** quorumTypeNames are the message types only `quorum` sends. */
+const quorumTypeNames: ReadonlySet<string> = new Set(["quorumRead", "quorumReadReply", "quorumWrite", "quorumAck"]);
+
+/**
+ * eventualCodec is leaderlessCodec as `eventual` declares it: its `typeNames` leave out `quorum`'s messages, which
+ * eventual never sends, so that the chaos scenario's typed link faults draw only among the types it does send.
+ */
+export const eventualCodec: MessageCodec<LeaderlessMessage> = {
+  ...leaderlessCodec,
+  typeNames: (leaderlessCodec.typeNames ?? []).filter((name) => !quorumTypeNames.has(name)),
+};
 
 /** EntryRecord is a write a replica took, from a client or a peer, persisted before anything that depends on it leaves. */
 export interface EntryRecord extends LeaderlessEntry {

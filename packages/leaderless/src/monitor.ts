@@ -1,12 +1,14 @@
 import type { InvariantMonitor, InvariantViolation, MonitorEventContext, NodeId, Replica } from "@concord/core";
 import { EventualReplica } from "./eventual.ts";
 import type { LeaderlessMessage } from "./messages.ts";
+import { QuorumReplica } from "./quorum.ts";
 
 /** convergenceBoundUs is how long after the heal (or the last write, if later) the replicas may still disagree: 5 s of virtual time. */
 export const convergenceBoundUs = 5_000_000;
 
 /**
- * ConvergenceMonitor is the eventual store's liveness property (what "eventual" promises): once every fault is
+ * ConvergenceMonitor is the leaderless stores' liveness property (what "eventual" promises, and `quorum` with its
+ * anti-entropy): once every fault is
  * lifted, every correct replica holds the same entry for every key within `boundUs` of the heal or of the last
  * write taken anywhere, whichever is later. It compares the replicas' fingerprints (every key with its stamp) after
  * each of their events; until they agree, it keeps the run going (`awaiting`), and once the bound has passed it
@@ -14,7 +16,7 @@ export const convergenceBoundUs = 5_000_000;
  */
 export class ConvergenceMonitor implements InvariantMonitor<LeaderlessMessage> {
   /** name labels the violations this monitor reports. */
-  readonly name = "eventual-convergence";
+  readonly name: string;
   private readonly fingerprints = new Map<NodeId, string>();
   private readonly writes = new Map<NodeId, number>();
   private readonly faulty = new Set<NodeId>();
@@ -24,18 +26,23 @@ export class ConvergenceMonitor implements InvariantMonitor<LeaderlessMessage> {
   private lastWriteUs = 0;
   private reported = false;
 
-  constructor(private readonly boundUs: number = convergenceBoundUs) {}
+  constructor(
+    private readonly boundUs: number = convergenceBoundUs,
+    name = "eventual-convergence",
+  ) {
+    this.name = name;
+  }
 
   /** observeReplica notes the replica's store, and reports a disagreement that outlived the bound. */
   observeReplica(replica: Replica<LeaderlessMessage>, context: MonitorEventContext): void {
-    if (!(replica instanceof EventualReplica)) return;
+    if (!(replica instanceof EventualReplica) && !(replica instanceof QuorumReplica)) return;
     if (context.faulty) {
       this.faulty.add(replica.id);
       return;
     }
     this.replicaCount ??= replica.replicaCount();
     this.fingerprints.set(replica.id, replica.fingerprint());
-    const writes = replica.eventualCounters().writesTaken;
+    const writes = replica instanceof EventualReplica ? replica.eventualCounters().writesTaken : replica.quorumCounters().writesTaken;
     if (this.writes.get(replica.id) !== writes) {
       this.writes.set(replica.id, writes);
       this.lastWriteUs = context.timeUs;
@@ -82,4 +89,9 @@ export class ConvergenceMonitor implements InvariantMonitor<LeaderlessMessage> {
 /** createEventualMonitors returns `eventual`'s monitors for one run: convergence after the heal. */
 export function createEventualMonitors(): InvariantMonitor<LeaderlessMessage>[] {
   return [new ConvergenceMonitor()];
+}
+
+/** createQuorumMonitors returns `quorum`'s monitors for one run: convergence after the heal (its anti-entropy's promise). */
+export function createQuorumMonitors(): InvariantMonitor<LeaderlessMessage>[] {
+  return [new ConvergenceMonitor(convergenceBoundUs, "quorum-convergence")];
 }
