@@ -10,7 +10,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { fileURLToPath, pathToFileURL } from "node:url";
-import { chromiumInstallHint, findChromium, launchBrowser } from "../../packages/cli/test/cdp-client.ts";
+import { chromiumInstallHint, findChromium, launchBrowser } from "@concord/testkit";
 import { htmlReport } from "../src/html/report.ts";
 import { benchResultsSchema } from "../src/results-schema.ts";
 

@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { findAlgorithm } from "@concord/lab";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { type Browser as ReportBrowser, type CdpSession, chromiumInstallHint, findChromium, launchBrowser } from "../../packages/cli/test/cdp-client.ts";
+import { type Browser as ReportBrowser, type CdpSession, chromiumInstallHint, findChromium, launchBrowser } from "@concord/testkit";
 import { inlineScript, scriptJson } from "../src/html/escape.ts";
 import { latencyThroughputChart } from "../src/html/latency-throughput-chart.ts";
 import { formatBytes, renderReportPage } from "../src/html/page.ts";

@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 
 /** protocolPackages are the consensus protocols: they may import only core (and zod, protobufjs). */
-export const protocolPackages: readonly string[] = ["paxos", "raft", "multipaxos", "pbft"];
+export const protocolPackages: readonly string[] = ["paxos", "raft", "multipaxos", "pbft", "leaderless"];
 
 /**
  * deterministicPackages must not touch time, randomness, timers, promises or
@@ -31,9 +31,13 @@ const allowedProtocolImports = ["@concord/core", "zod", "protobufjs"];
  * store's keys themselves may import besides: single-decree Paxos runs one
  * instance per key (a write-once register), so it reads each command's key and
  * answers in the store's result format, where the log-based protocols apply
- * opaque commands to a StateMachine. kv imports only core, so the layering holds.
+ * opaque commands to a StateMachine; the leaderless stores keep a last-writer-wins register per key alike. kv
+ * imports only core, so the layering holds.
  */
-const keyedProtocolImports = new Map([["paxos", ["@concord/kv"]]]);
+const keyedProtocolImports = new Map([
+  ["paxos", ["@concord/kv"]],
+  ["leaderless", ["@concord/kv"]],
+]);
 
 /**
  * runtimePackages are the runtimes and the checker (DESIGN.md "Import

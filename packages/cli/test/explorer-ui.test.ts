@@ -3,7 +3,7 @@ import { findAlgorithm } from "@concord/lab";
 import { describe, expect, it } from "vitest";
 import { type ExplorerServer, startExplorerServer } from "../src/explorer/server.ts";
 import { decodePath } from "../src/explorer/view.ts";
-import { type Browser, type CdpSession, chromiumInstallHint, findChromium, launchBrowser } from "./cdp-client.ts";
+import { type Browser, type CdpSession, chromiumInstallHint, findChromium, launchBrowser } from "@concord/testkit";
 
 /** PageState is what the test reads off the rendered page, as a reader would. */
 interface PageState {

@@ -5,7 +5,7 @@ import { firstClientId } from "@concord/core";
 import { findAlgorithm } from "@concord/lab";
 import { type FaultWindow, type TracedMessage, runSimulation } from "@concord/sim";
 import { diagramMessagesMax, renderMessageDiagram } from "../src/diagram.ts";
-import { chromiumInstallHint, findChromium, launchBrowser } from "./cdp-client.ts";
+import { chromiumInstallHint, findChromium, launchBrowser } from "@concord/testkit";
 import { captureIo } from "./helpers.ts";
 
 /**

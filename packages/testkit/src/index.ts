@@ -22,3 +22,4 @@ export {
 } from "./test-cluster.ts";
 export { goldenText, goldenUpdateVariable } from "./golden.ts";
 export { judgeRun, failuresOf, reportedProblemsMax, type JudgeOptions, type RunVerdict } from "./judge-run.ts";
+export { launchBrowser, findChromium, chromiumInstallHint, CdpSession, type Browser, type CdpEvent } from "./browser.ts";

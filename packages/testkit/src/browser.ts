@@ -1,6 +1,6 @@
-// A small Chrome DevTools Protocol client for the Explorer's browser test: headless Chromium, driven over a
-// WebSocket written here on node:net (Node 20 has no global WebSocket, and ~100 lines spare the repository a
-// dependency for one test).
+// A small Chrome DevTools Protocol client for the browser tests (the Explorer, report.html, message diagrams):
+// headless Chromium, driven over a WebSocket written here on node:net (Node 20 has no global WebSocket, and ~100
+// lines spare the repository a dependency for a few tests).
 import { type ChildProcess, spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
