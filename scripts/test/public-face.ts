@@ -123,10 +123,17 @@ export function requiredNames(definitionName: string, prefix: string): FaceName[
   ];
 }
 
+/** sharedPrefixOf is the prefix of the messages a package's algorithms share: its name's last part, capitalized (@concord/leaderless: Leaderless). */
+function sharedPrefixOf(packageName: string): string {
+  const last = packageName.slice(packageName.lastIndexOf("/") + 1);
+  return last.charAt(0).toUpperCase() + last.slice(1);
+}
+
 /**
  * misnamedMessageTypes lists the members of a protocol's message union that
  * break the naming rule: each member declared in the protocol's own package
- * must be named `<Prefix><Name>` and be exported by its index. Members declared
+ * must be named `<Prefix><Name>` (or, in a package that holds several algorithms, after the package:
+ * `Leaderless<Name>`) and be exported by its index. Members declared
  * elsewhere (core's client wire, shared by every leader-based protocol) are
  * the other package's to name.
  */
@@ -144,7 +151,9 @@ export function misnamedMessageTypes(face: PublicFace, exports: PackageExports, 
     const declaredIn = symbol?.declarations?.[0]?.getSourceFile().fileName ?? "";
     if (!declaredIn.startsWith(ownDirectory)) continue;
     const name = symbol?.name ?? face.checker.typeToString(member);
-    if (!new RegExp(`^${prefix}[A-Z]`).test(name)) problems.push(`${name} is not named ${prefix}<Name>`);
+    // A package that holds several algorithms (@concord/leaderless) names the messages they share after itself.
+    const packagePrefix = sharedPrefixOf(exports.packageName);
+    if (!new RegExp(`^(${prefix}|${packagePrefix})[A-Z]`).test(name)) problems.push(`${name} is not named ${prefix}<Name>${packagePrefix === prefix ? "" : ` or ${packagePrefix}<Name>`}`);
     else if (!exports.names.has(name)) problems.push(`${name} is not exported by ${exports.packageName}'s index`);
   }
   return problems;

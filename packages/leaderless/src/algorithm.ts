@@ -1,7 +1,7 @@
 import type { AlgorithmDefinition } from "@concord/core";
-import { EventualClient, QuorumClient } from "./client.ts";
+import { createEventualClient, createQuorumClient } from "./client.ts";
 import { EventualReplica } from "./eventual.ts";
-import { type LeaderlessMessage, eventualCodec, leaderlessCodec } from "./messages.ts";
+import { type LeaderlessMessage, eventualCodec, quorumCodec } from "./messages.ts";
 import { createEventualMonitors, createQuorumMonitors } from "./monitor.ts";
 import { QuorumReplica } from "./quorum.ts";
 
@@ -26,7 +26,7 @@ export const eventual: AlgorithmDefinition<LeaderlessMessage> = {
   replicasToTolerate: (f) => f + 1,
   faultsTolerated: (n) => n - 1,
   createReplica: (context) => new EventualReplica(context),
-  createClient: (context) => new EventualClient(context),
+  createClient: (context) => createEventualClient(context),
   createMonitors: () => createEventualMonitors(),
   byzantineStrategies: [],
   analyticMessagesPerOp: eventualMessagesPerOp,
@@ -51,13 +51,13 @@ export const quorum: AlgorithmDefinition<LeaderlessMessage> = {
   description:
     "Dynamo-style leaderless replication (N, R, W quorums, read repair, anti-entropy): the replica a client reaches coordinates; with atomic, multi-writer ABD makes get/put linearizable (a delete's existed answer is not, so it promises no linearizability).",
   faultModel: "crash",
-  codec: leaderlessCodec,
+  codec: quorumCodec,
   clusterSizeError: (n) => (Number.isInteger(n) && n >= 1 ? undefined : `quorum needs at least 1 node, not ${n}`),
   // With the default majority quorums, a minority may be down; smaller r and w tolerate more, and promise less.
   replicasToTolerate: (f) => 2 * f + 1,
   faultsTolerated: (n) => Math.floor((n - 1) / 2),
   createReplica: (context) => new QuorumReplica(context),
-  createClient: (context) => new QuorumClient(context),
+  createClient: (context) => createQuorumClient(context),
   createMonitors: () => createQuorumMonitors(),
   byzantineStrategies: [],
   analyticMessagesPerOp: quorumMessagesPerOp,

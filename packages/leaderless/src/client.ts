@@ -27,3 +27,13 @@ export class QuorumClient extends LeaderClient<LeaderlessMessage> {
     super(context, { retryTicks, giveUpTicks: options.clientGiveUpTicks });
   }
 }
+
+/** createEventualClient builds an {@link EventualClient}. */
+export function createEventualClient(context: ClientContext): EventualClient {
+  return new EventualClient(context);
+}
+
+/** createQuorumClient builds a {@link QuorumClient}. */
+export function createQuorumClient(context: ClientContext): QuorumClient {
+  return new QuorumClient(context);
+}

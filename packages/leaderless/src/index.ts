@@ -5,7 +5,7 @@
 export { eventual, eventualMessagesPerOp, quorum, quorumMessagesPerOp } from "./algorithm.ts";
 export { QuorumReplica, type QuorumCounters, type QuorumRejectionReason } from "./quorum.ts";
 export { EventualReplica, type EventualCounters, type EventualRejectionReason } from "./eventual.ts";
-export { EventualClient, QuorumClient } from "./client.ts";
+export { EventualClient, QuorumClient, createEventualClient, createQuorumClient } from "./client.ts";
 export { eventualOptionsSchema, type EventualOptions, quorumOptionsSchema, type QuorumOptions } from "./options.ts";
 export { ConvergenceMonitor, createEventualMonitors, createQuorumMonitors, convergenceBoundUs } from "./monitor.ts";
 export { HybridClock, compareStamps, type Stamp } from "./stamp.ts";
@@ -13,6 +13,9 @@ export { LwwStore } from "./store.ts";
 export {
   leaderlessCodec,
   eventualCodec,
+  quorumCodec,
+  type EventualMessage,
+  type QuorumMessage,
   leaderlessRecordCodec,
   type LeaderlessMessage,
   type LeaderlessEntry,

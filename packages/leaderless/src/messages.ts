@@ -101,8 +101,17 @@ export interface QuorumAck {
 /** LeaderlessMessage is every message the leaderless stores send: core's client wire, updates, anti-entropy and `quorum`'s reads and writes. */
 export type LeaderlessMessage = ClientWireMessage | LeaderlessUpdate | LeaderlessDigest | LeaderlessRepair | QuorumRead | QuorumReadReply | QuorumWrite | QuorumAck;
 
+/** EventualMessage is every message `eventual` sends: core's client wire, pushed updates and anti-entropy. */
+export type EventualMessage = ClientWireMessage | LeaderlessUpdate | LeaderlessDigest | LeaderlessRepair;
+
+/** QuorumMessage is every message `quorum` sends: core's client wire, its reads and writes, read repair's updates and anti-entropy. */
+export type QuorumMessage = ClientWireMessage | LeaderlessUpdate | LeaderlessDigest | LeaderlessRepair | QuorumRead | QuorumReadReply | QuorumWrite | QuorumAck;
+
 /** leaderlessCodec encodes the leaderless stores' messages with protobufjs. */
 export const leaderlessCodec: MessageCodec<LeaderlessMessage> = createProtobufCodec<LeaderlessMessage>(descriptor, "concord.leaderless.LeaderlessMessage");
+
+/** quorumCodec is the codec `quorum` declares: leaderlessCodec itself, since quorum sends every type of the envelope. */
+export const quorumCodec: MessageCodec<LeaderlessMessage> = leaderlessCodec;
 
 /** quorumTypeNames are the message types only `quorum` sends. */
 const quorumTypeNames: ReadonlySet<string> = new Set(["quorumRead", "quorumReadReply", "quorumWrite", "quorumAck"]);
