@@ -300,6 +300,12 @@ describe("quorum in the simulator", () => {
     expect(healed.invariantViolations).toEqual([]);
   });
 
+  test("with atomic, chaos seed 28: a delete concurrent with a put answers that the key did not exist, though its stamp orders it after the put; with the answer masked the run is linearizable", () => {
+    const result = runSimulation({ algorithm: quorum, nodes: 3, scenario: "chaos", seed: 28, protocolOptions: { atomic: true } });
+    expect(summarizeKvHistory(result.history, {}, result.kvSemantics).linearizable).toBe(false);
+    expect(summarizeKvHistory(maskDeletes(result.history), {}, result.kvSemantics).linearizable).toBe(true);
+  });
+
   test("promises no linearizability, not even atomic: a delete's answer (whether the key existed) is a test-and-set that ABD cannot make atomic", () => {
     expect(quorum.promisesLinearizability?.({ atomic: true })).toBe(false);
     expect(quorum.promisesLinearizability?.({})).toBe(false);
