@@ -8,6 +8,7 @@ import {
   type ReplicaContext,
   type ReplicaStatus,
   type Rng,
+  ConfigError,
   RejectionCounter,
   assert,
   parseConfig,
@@ -154,7 +155,9 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
     const n = context.replicas.length;
     const r = this.options.r ?? majorityOf(n);
     const w = this.options.w ?? majorityOf(n);
-    assert(r <= n && w <= n, `quorum: r=${r} and w=${w} must not exceed the ${n} replicas (strict quorums only)`);
+    // Strict quorums only: a quorum larger than the cluster could never gather (sloppy quorums are out of scope).
+    if (r > n) throw new ConfigError("quorum.r", `r=${r} exceeds the ${n} replicas (strict quorums only)`);
+    if (w > n) throw new ConfigError("quorum.w", `w=${w} exceeds the ${n} replicas (strict quorums only)`);
     this.readQuorum = this.options.atomic ? Math.max(r, majorityOf(n)) : r;
     this.writeQuorum = this.options.atomic ? Math.max(w, majorityOf(n)) : w;
     this.rng = context.rng;
