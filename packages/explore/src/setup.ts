@@ -50,6 +50,7 @@ export function worldSetup(algorithm: AnyAlgorithm, choice: ExploreSetupOptions)
     ticksPerTimeoutMax: choice.ticksPerTimeoutMax ?? ticksPerTimeoutMaxDefault,
     ordered: choice.ordered ?? false,
     checkHistory: (history) => checkKvHistory(history, { stepsMax: checkerStepsMax }, algorithm.kvSemantics ?? "kv"),
+    promisesLinearizability: algorithm.promisesLinearizability?.(choice.options ?? {}) ?? true,
   };
 }
 

@@ -90,6 +90,11 @@ export interface WorldSetup {
   readonly ticksPerTimeoutMax: number;
   /** checkHistory judges the clients' history (linearizability under the algorithm's model). */
   readonly checkHistory: (history: History<KvCommand, KvResult>) => Verdict;
+  /**
+   * promisesLinearizability is false for an algorithm that does not promise linearizable histories (an eventually
+   * consistent store, see AlgorithmDefinition): its history is then no property to break, and is not checked.
+   */
+  readonly promisesLinearizability?: boolean;
 }
 
 /** Budget counts what a path has spent of the bounds that are per path. */
@@ -459,7 +464,7 @@ export class World {
         return;
       }
     }
-    if (!this.historyChanged) return;
+    if (!this.historyChanged || this.setup.promisesLinearizability === false) return;
     this.historyChanged = false;
     const verdict = this.setup.checkHistory(this.history());
     if (verdict.kind === "not-linearizable") this.failure = { property: "linearizable", message: `the clients' history is not linearizable (${verdict.evidence.operationIds.length} operations in the smallest part that fails)` };

@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { AnyAlgorithm, Replica } from "@concord/core";
 import { paxos, type PaxosMessage } from "@concord/paxos";
 import { raft } from "@concord/raft";
+import { eventual } from "@concord/leaderless";
 import { type Action, type ExploreBounds, World, cloneGraph, defaultBounds, defaultSometimes, enabledActions, explore, replay, worldSetup } from "../src/index.ts";
 
 const raftSetup = worldSetup(raft, { nodes: 3, clients: 1, ops: 1, options: { preVote: false, checkQuorum: false } });
@@ -101,6 +102,20 @@ describe("World", () => {
     expect(result.outcome).toBe("violation");
     expect(result.violation?.property).toBe("no node throws");
     expect(result.violation?.message).toContain("planted");
+  });
+});
+
+describe("an algorithm that does not promise linearizability", () => {
+  it("has its history left unchecked, while one that promises it fails on the same verdict", () => {
+    expect(worldSetup(eventual, { nodes: 2 }).promisesLinearizability).toBe(false);
+    expect(worldSetup(raft, { nodes: 3 }).promisesLinearizability).toBe(true);
+    // A checker that calls every history stale: a broken promise for a store that makes it, nothing for one that does not.
+    const stale = { kind: "not-linearizable" } as unknown as ReturnType<ReturnType<typeof worldSetup>["checkHistory"]>;
+    const setup = { ...worldSetup(eventual, { nodes: 2, clients: 1, ops: 1 }), checkHistory: () => stale };
+    const bounds = { ...defaultBounds, timeoutsPerNodeMax: 0, depthMax: 6 };
+    expect(explore(setup, { bounds, strategy: "bfs" }).outcome).not.toBe("violation");
+    const promised = explore({ ...setup, checkHistory: () => ({ ...stale, evidence: { operationIds: [1], text: "stale" } }), promisesLinearizability: true }, { bounds, strategy: "bfs" });
+    expect(promised.violation?.property).toBe("linearizable");
   });
 });
 
