@@ -114,7 +114,8 @@ describe("an algorithm that does not promise linearizability", () => {
     const setup = { ...worldSetup(eventual, { nodes: 2, clients: 1, ops: 1 }), checkHistory: () => stale };
     const bounds = { ...defaultBounds, timeoutsPerNodeMax: 0, depthMax: 6 };
     expect(explore(setup, { bounds, strategy: "bfs" }).outcome).not.toBe("violation");
-    const promised = explore({ ...setup, checkHistory: () => ({ ...stale, evidence: { operationIds: [1], text: "stale" } }), promisesLinearizability: true }, { bounds, strategy: "bfs" });
+    const staleWithEvidence = { kind: "not-linearizable", evidence: { operationIds: [1], text: "stale" } } as unknown as typeof stale;
+    const promised = explore({ ...setup, checkHistory: () => staleWithEvidence, promisesLinearizability: true }, { bounds, strategy: "bfs" });
     expect(promised.violation?.property).toBe("linearizable");
   });
 });
