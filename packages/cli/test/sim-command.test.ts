@@ -40,6 +40,29 @@ describe("concord sim", () => {
     expect(run(["sim", "--algo", "solo", "--scenario", "chaos", "--seed", "12", "--json"]).out).not.toBe(first.out);
   });
 
+  it("charges the CPU cost model --cpu gives, and its replay command carries it", () => {
+    const free = JSON.parse(run(["sim", "--algo", "raft", "--nodes", "3", "--ops", "20", "--json"]).out);
+    const charged = run(["sim", "--algo", "raft", "--nodes", "3", "--ops", "20", "--cpu", "perMessageUs=100", "--json"]);
+    expect(charged.code).toBe(0);
+    // An unbatched write steps a message at the leader, one at a follower and its answer back at the leader: 300 us.
+    expect(JSON.parse(charged.out).latencyMs.p50).toBeCloseTo(free.latencyMs.p50 + 0.3, 6);
+    const io = captureIo({ "down.json": JSON.stringify(soloCrashedForGood) });
+    expect(runCli(["sim", "--algo", "solo", "--scenario-file", "down.json", "--seed", "2", "--ops", "10", "--cpu", "perMessageUs=7", "--json"], io)).toBe(1);
+    expect(/replay with: (.*)$/m.exec(io.err)?.[1]).toBe("pnpm concord sim --algo solo --nodes 1 --scenario-file down.json --seed 2 --ops 10 --cpu perMessageUs=7");
+  });
+
+  it.each([
+    ["perFooUs=1", /--cpu: unknown figure "perFooUs"; allowed: perMessageUs, perKilobyteUs/],
+    ["perMacUs=-1", /--cpu: perMacUs must be a non-negative number of microseconds, not "-1"/],
+    ["perMacUs", /--cpu: perMacUs must be a non-negative number/],
+    [",", /--cpu: expected name=microseconds pairs/],
+  ])("refuses --cpu %s with exit code 2 and one line", (value, message) => {
+    const { code, err } = run(["sim", "--algo", "raft", "--cpu", value]);
+    expect(code).toBe(2);
+    expect(err.trim().split("\n")).toHaveLength(1);
+    expect(err).toMatch(message);
+  });
+
   it("prints a readable table without --json", () => {
     const { code, out } = run(["sim", "--algo", "solo", "--scenario", "steady", "--ops", "20"]);
     expect(code).toBe(0);

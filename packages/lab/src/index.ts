@@ -7,7 +7,7 @@ export { partitionAvailability, type PartitionAvailability, type SideAvailabilit
 export { brokenGuarantees, type JudgeReportOptions } from "./broken-guarantees.ts";
 export { checkRun, checkRunStepsMax, checkRunWallClockLimitMs } from "./check-run.ts";
 export { applicability, crashLikeStrategies, type Applicability, type ApplicabilityQuestion } from "./applicability.ts";
-export { replayCommand, replayRunOf, shellQuote, type ReplayRun, type ReplayWhere } from "./replay-command.ts";
+export { cpuFlagValue, replayCommand, replayRunOf, shellQuote, type ReplayRun, type ReplayWhere } from "./replay-command.ts";
 export { renderTable } from "./table.ts";
 export { startRealNode, clusterKeysFor, publicClusterSecret, type RealNode, type RealNodeConfig } from "./real/node.ts";
 export { connectCluster, parseCluster, type ClusterClientConfig } from "./real/client.ts";

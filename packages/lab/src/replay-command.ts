@@ -1,5 +1,5 @@
 import type { ProtocolOptions } from "@concord/core";
-import type { ScenarioInput, SimulationOptions } from "@concord/sim";
+import type { CpuModelInput, ScenarioInput, SimulationOptions } from "@concord/sim";
 
 /**
  * ReplayRun is what a replay command needs of a run: the choices that, with
@@ -18,6 +18,16 @@ export interface ReplayRun {
   readonly protocolOptions?: ProtocolOptions;
   /** encode false replays with `--no-encode`; absent or true, messages are encoded (the default). */
   readonly encode?: boolean;
+  /** cpu is the CPU cost model that replaced the scenario's (`--cpu perMessageUs=5.9,...`). */
+  readonly cpu?: CpuModelInput;
+}
+
+/** cpuFlagValue writes a CPU cost model as `--cpu` takes it: `name=microseconds` pairs, comma-separated. */
+export function cpuFlagValue(cpu: CpuModelInput): string {
+  return Object.entries(cpu)
+    .filter(([, value]) => value !== undefined)
+    .map(([name, value]) => `${name}=${String(value)}`)
+    .join(",");
 }
 
 /** ReplayWhere says where a scenario object came from, so that the command can carry it. */
@@ -47,6 +57,7 @@ export function replayCommand(run: ReplayRun, where: ReplayWhere = {}): string {
   if (run.byzantineStrategy !== undefined) flags.set("--byzantine-strategy", run.byzantineStrategy);
   if (run.byzantineNodes !== undefined) flags.set("--byzantine-nodes", run.byzantineNodes.join(","));
   if (run.encode === false) flags.set("--no-encode", undefined);
+  if (run.cpu !== undefined) flags.set("--cpu", cpuFlagValue(run.cpu));
   const words = ["pnpm concord sim"];
   for (const [flag, value] of flags) words.push(value === undefined ? flag : `${flag} ${value}`);
   for (const [name, value] of Object.entries(run.protocolOptions ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -70,6 +81,7 @@ export function replayRunOf(options: SimulationOptions): ReplayRun {
     ...(options.byzantineNodes !== undefined ? { byzantineNodes: options.byzantineNodes } : {}),
     ...(options.protocolOptions !== undefined ? { protocolOptions: options.protocolOptions } : {}),
     ...(options.encode !== undefined ? { encode: options.encode } : {}),
+    ...(options.cpu !== undefined ? { cpu: options.cpu } : {}),
   };
 }
 

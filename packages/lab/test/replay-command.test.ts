@@ -63,6 +63,13 @@ describe("replayCommand", () => {
   });
 });
 
+describe("replayCommand's --cpu", () => {
+  it("carries a CPU cost model that replaced the scenario's, as name=microseconds pairs the shell leaves whole", () => {
+    const run = replayRunOf({ algorithm: pbft, nodes: 4, scenario: "steady", seed: 2, cpu: { perMessageUs: 5.949, perMacUs: 2.174 } });
+    expect(replayCommand(run)).toBe("pnpm concord sim --algo pbft --nodes 4 --scenario steady --seed 2 --cpu perMessageUs=5.949,perMacUs=2.174");
+  });
+});
+
 describe("shellQuote", () => {
   it("leaves a safe word alone and quotes anything else, single quotes included", () => {
     expect(shellQuote("runs/a-1.json")).toBe("runs/a-1.json");

@@ -29,6 +29,7 @@ export {
   type Target,
   type LinkModel,
   type CpuModel,
+  type CpuModelInput,
   type Workload,
 } from "./scenario.ts";
 export {

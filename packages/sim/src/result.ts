@@ -1,6 +1,6 @@
 import type { AnyAlgorithm, History, InvariantViolation, KvSemantics, NodeId, ProtocolOptions } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
-import type { Scenario, ScenarioInput } from "./scenario.ts";
+import type { CpuModelInput, Scenario, ScenarioInput } from "./scenario.ts";
 import type { FaultWindow } from "./context.ts";
 import type { MessageTrace, MessageTraceWindow } from "./message-trace.ts";
 
@@ -20,6 +20,11 @@ export interface SimulationOptions {
   readonly byzantineStrategy?: string;
   /** byzantineNodes overrides which replicas are Byzantine (default: the scenario's count, the first primary among them). */
   readonly byzantineNodes?: readonly NodeId[];
+  /**
+   * cpu replaces the scenario's CPU cost model, every figure of it (one left out is 0): how a benchmark charges the
+   * same, calibrated costs in every scenario. Absent, the scenario's own model (zero unless it sets one) is charged.
+   */
+  readonly cpu?: CpuModelInput;
   /** encode: really encode and decode every message (default true); off for raw speed. */
   readonly encode?: boolean;
   /** recordMessages: record the messages sent in this window into the result's `messageTrace` (off by default; it changes nothing else). */

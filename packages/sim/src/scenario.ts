@@ -297,6 +297,8 @@ export type ReconfigureChange = z.output<typeof reconfigureChangeSchema>;
 export type Target = z.output<typeof targetSchema>;
 /** LinkModel is a validated link model. */
 export type LinkModel = z.output<typeof linkSchema>;
+/** CpuModelInput is a CPU cost model as written: a figure left out is 0. */
+export type CpuModelInput = z.input<typeof cpuSchema>;
 /** CpuModel is a validated CPU cost model. */
 export type CpuModel = z.output<typeof cpuSchema>;
 /** Workload is a validated workload. */

@@ -106,4 +106,17 @@ describe("NodeCrypto", () => {
     expect(new NodeCrypto(1, new KeyRing(8)).sign(data)).not.toEqual(one);
     expect(new NodeCrypto(1, new KeyRing(7)).macKey(2)).not.toEqual(new NodeCrypto(1, new KeyRing(7)).macKey(3));
   });
+
+  test("the cpu option replaces the scenario's cost model whole: what it leaves out is 0, and the run records what it charged", () => {
+    // slow-node charges 20 us a message of its own; the option's 100 us replaces it, and its MACs are 0.
+    const options: SimulationOptions = { algorithm: solo, nodes: 1, seed: 4, scenario: "steady", ops: 20, cpu: { perMessageUs: 100 } };
+    const charged = runSimulation(options);
+    const free = runSimulation({ ...options, cpu: {} });
+    expect(charged.scenarioDefinition.cpu, replayOf(options)).toEqual({ perMessageUs: 100, perKilobyteUs: 0, perMacUs: 0, perDigestUs: 0, perSignatureUs: 0, perVerifyUs: 0 });
+    // One request into the idle node: its latency is the two one-way delays plus the 100 us it was charged.
+    expect(charged.latencyMs.p50, replayOf(options)).toBe(2.1);
+    expect(free.latencyMs.p50).toBe(2);
+    expect(runSimulation({ ...options, scenario: "slow-node", cpu: { perMessageUs: 0 } }).scenarioDefinition.cpu.perMessageUs).toBe(0);
+    expect(() => runSimulation({ ...options, cpu: { perMessageUs: -1 } })).toThrow(/cpu\.perMessageUs/);
+  });
 });

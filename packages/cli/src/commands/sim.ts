@@ -1,6 +1,6 @@
 import { kvHistoryToJsonl } from "@concord/check";
 import { ConfigError } from "@concord/core";
-import { type SimulationResult, byzantineStrategyNames, scenarioNames } from "@concord/sim";
+import { type CpuModelInput, type SimulationResult, byzantineStrategyNames, cpuSchema, scenarioNames } from "@concord/sim";
 import { type Applicability, type HistoryChecker, brokenGuarantees, type SimulationReport, algorithmNames, algorithms, applicability, clusterSizes, findAlgorithm, renderTable, replayCommand, simulate } from "@concord/lab";
 import { type FlagSpec, alignedColumns, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError, writeOutputFile } from "../io.ts";
@@ -24,6 +24,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "from-ms": { type: "string", description: "with --diagram: draw the messages sent from this virtual millisecond of the run, warm-up included (default 0)" },
   "to-ms": { type: "string", description: "with --diagram: draw the messages sent up to this virtual millisecond (default: the end of the run)" },
   "no-encode": { type: "boolean", description: "do not encode messages (faster; byte counts become 0)" },
+  cpu: { type: "string", description: `charge this CPU cost model instead of the scenario's, as name=microseconds pairs (a figure left out is 0), e.g. perMessageUs=5.9,perMacUs=2.2; names: ${Object.keys(cpuSchema.shape).join(", ")}` },
   "wall-clock": { type: "boolean", description: "add the run's wall-clock seconds (makes output vary)" },
   json: { type: "boolean", description: "print one JSON object instead of a table" },
   help: { type: "boolean", description: "show this help" },
@@ -73,6 +74,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const byzantineNodes = byzantineNodesFlag(values["byzantine-nodes"], nodes);
   const byzantineStrategy = choiceFlag("byzantine-strategy", values["byzantine-strategy"], byzantineStrategyNames(algorithm));
   const diagram = diagramFlags(values["diagram"], values["from-ms"], values["to-ms"]);
+  const cpu = cpuFlag(values["cpu"]);
 
   // One description of the run serves the simulation and its replay command.
   const run = {
@@ -85,6 +87,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
     ...(byzantineNodes !== undefined ? { byzantineNodes } : {}),
     ...(Object.keys(protocolOptions).length > 0 ? { protocolOptions } : {}),
     ...(values["no-encode"] === true ? { encode: false } : {}),
+    ...(cpu !== undefined ? { cpu } : {}),
   };
   let fit: Applicability;
   const started = performance.now();
@@ -158,6 +161,22 @@ function writeDiagram(io: CommandIo, request: DiagramRequest, result: Simulation
     toMs: request.toMs ?? Number.POSITIVE_INFINITY,
   });
   writeOutputFile(io, "diagram", request.path, svg);
+}
+
+/** cpuFlag reads `--cpu name=us,...` into a CPU cost model, refusing an unknown name or a value that is not a non-negative number. */
+function cpuFlag(value: unknown): CpuModelInput | undefined {
+  if (typeof value !== "string") return undefined;
+  const names = Object.keys(cpuSchema.shape);
+  const cpu: Record<string, number> = {};
+  for (const pair of value.split(",").filter((part) => part.trim() !== "")) {
+    const [name = "", figure, ...rest] = pair.split("=").map((part) => part.trim());
+    if (!names.includes(name)) throw new UsageError(`--cpu: unknown figure "${name}"; allowed: ${names.join(", ")}`);
+    const us = Number(figure);
+    if (figure === undefined || figure === "" || rest.length > 0 || !Number.isFinite(us) || us < 0) throw new UsageError(`--cpu: ${name} must be a non-negative number of microseconds, not "${figure ?? ""}"`);
+    cpu[name] = us;
+  }
+  if (Object.keys(cpu).length === 0) throw new UsageError(`--cpu: expected name=microseconds pairs, e.g. perMessageUs=5.9; names: ${names.join(", ")}`);
+  return cpu as CpuModelInput;
 }
 
 /** byzantineStrategiesHelp lists, per algorithm, the strategies --byzantine-strategy takes: the protocol's own, then the generic ones. */
