@@ -4,7 +4,9 @@
 // the busiest replica does per operation (the input of predict-queueing.ts).
 // Each formula was checked against the protocol's code and against the
 // simulator's messages.byType for a steady run (bench/test/predict.test.ts).
+import type { CpuModel } from "@concord/sim";
 import { z } from "zod";
+import { criticalPathCpuMs, criticalPathWork } from "./predict-cpu.ts";
 
 /** predictedAlgorithms are the protocols with a prediction, by their registry names. */
 export const predictedAlgorithms = ["solo", "raft", "multipaxos", "pbft", "paxos"] as const;
@@ -284,13 +286,26 @@ function medianOf<C extends { readonly share: number }>(classes: readonly C[], v
   return last === undefined ? 0 : value(last);
 }
 
+/** ChargedCpu is the CPU cost model a run charged, and the mean size of its messages (for perKilobyteUs). */
+export interface ChargedCpu {
+  readonly model: CpuModel;
+  readonly bytesPerMessage: number;
+}
+
 /**
  * predictedLatencyMs is the predicted median latency of an unloaded operation:
  * each class's one-way delays times `oneWayDelayMs` plus its syncs times
- * `syncMs`, the median over the classes' shares. Queueing and CPU are left out.
+ * `syncMs` plus, when `cpu` is given, the CPU service times on its critical
+ * path (predict-cpu.ts), the median over the classes' shares. Queueing is left out.
  */
-export function predictedLatencyMs(prediction: Prediction, oneWayDelayMs: number, syncMs: number): number {
-  return medianOf(prediction.latencyClasses, (c) => c.delays * oneWayDelayMs + c.syncs * syncMs);
+export function predictedLatencyMs(prediction: Prediction, oneWayDelayMs: number, syncMs: number, cpu?: ChargedCpu): number {
+  return medianOf(prediction.latencyClasses, (c) => c.delays * oneWayDelayMs + c.syncs * syncMs + classCpuMs(prediction, c.kind, cpu));
+}
+
+/** classCpuMs is the CPU on the critical path of one latency class under `cpu` (0 without one, or for a class with no count). */
+function classCpuMs(prediction: Prediction, kind: string, cpu: ChargedCpu | undefined): number {
+  const work = cpu === undefined ? undefined : criticalPathWork(prediction.algo, prediction.nodes, kind);
+  return work === undefined || cpu === undefined ? 0 : criticalPathCpuMs(work, cpu.model, cpu.bytesPerMessage);
 }
 
 /**
@@ -385,8 +400,10 @@ export const predictionComparisonSchema = z
     prediction: predictionSchema,
     messagesPerOp: ratioSchema,
     byType: z.array(ratioSchema.extend({ type: z.string() })),
-    /** latencyP50Ms: the measured median latency beside the predicted median (delays x the one-way delay + syncs x the sync time). */
+    /** latencyP50Ms: the measured median latency beside the predicted median (delays x the one-way delay + syncs x the sync time + the CPU on the critical path). */
     latencyP50Ms: ratioSchema,
+    /** cpuOnPathMs is the CPU service time the predicted median holds (predict-cpu.ts): 0 when the run charged no CPU. */
+    cpuOnPathMs: z.number().min(0),
   })
   .strict();
 
@@ -430,15 +447,23 @@ function ratio(measured: number, predicted: number): Ratio {
  * scenarioDefinition.disk.syncMs), each with the ratio
  * measured / predicted.
  */
-export function comparePrediction(prediction: Prediction, measured: MeasuredFigures, timing: { readonly oneWayDelayMs?: number; readonly syncMs?: number } = {}): PredictionComparison {
+export function comparePrediction(
+  prediction: Prediction,
+  measured: MeasuredFigures,
+  timing: { readonly oneWayDelayMs?: number; readonly syncMs?: number; readonly cpu?: ChargedCpu } = {},
+): PredictionComparison {
   const ops = Math.max(1, measured.completedOps);
   const types = [...new Set([...prediction.byType.map((message) => message.type), ...Object.keys(measured.messagesByType)])].sort();
   const total = Object.values(measured.messagesByType).reduce((sum, count) => sum + count, 0);
+  const oneWayDelayMs = timing.oneWayDelayMs ?? 1;
+  const syncMs = timing.syncMs ?? 0;
+  const predicted = predictedLatencyMs(prediction, oneWayDelayMs, syncMs, timing.cpu);
   return {
     prediction,
     messagesPerOp: ratio(total / ops, prediction.messagesPerOp),
     byType: types.map((name) => ({ type: name, ...ratio((measured.messagesByType[name] ?? 0) / ops, prediction.byType.find((message) => message.type === name)?.perOp ?? 0) })),
-    latencyP50Ms: ratio(measured.latencyP50Ms, predictedLatencyMs(prediction, timing.oneWayDelayMs ?? 1, timing.syncMs ?? 0)),
+    latencyP50Ms: ratio(measured.latencyP50Ms, predicted),
+    cpuOnPathMs: Math.round(Math.max(0, predicted - predictedLatencyMs(prediction, oneWayDelayMs, syncMs)) * 1e6) / 1e6,
   };
 }
 
@@ -450,13 +475,13 @@ export const defaultReadShare = 0.4;
  * (inferred from its messages, so that the per-operation messages are the
  * check), the given read share (the default mix's 0.4 unless told), and for
  * Paxos the fresh-key share expected of the default workload (8 keys); pass
- * the run's `syncMs` for its latency. The p50 of a mix whose read share is near
+ * the run's `syncMs` for its latency, and the `cpu` it charged (its model and mean message size). The p50 of a mix whose read share is near
  * one half flips between the read and the write class (PBFT: 2 or 5 delays).
  * Returns undefined for an algorithm with no prediction.
  */
 export function predictRun(
   report: RunFigures & { readonly algo: string; readonly nodes: number },
-  context: { readonly readShare?: number; readonly keys?: number; readonly oneWayDelayMs?: number; readonly syncMs?: number } = {},
+  context: { readonly readShare?: number; readonly keys?: number; readonly oneWayDelayMs?: number; readonly syncMs?: number; readonly cpu?: ChargedCpu } = {},
 ): PredictionComparison | undefined {
   if (!isPredicted(report.algo)) return undefined;
   const figures = measuredFigures(report);
@@ -468,5 +493,5 @@ export function predictRun(
     batchOps: inferBatchOps(report.algo, report.nodes, figures.messagesByType, ordered),
     ...(report.algo === "paxos" ? { freshKeyShare: expectedFreshKeyShare(figures.completedOps, context.keys ?? 8, 1 - readShare) } : {}),
   };
-  return comparePrediction(predict(report.algo, report.nodes, workload), figures, { oneWayDelayMs: context.oneWayDelayMs ?? 1, syncMs: context.syncMs ?? 0 });
+  return comparePrediction(predict(report.algo, report.nodes, workload), figures, { oneWayDelayMs: context.oneWayDelayMs ?? 1, syncMs: context.syncMs ?? 0, ...(context.cpu !== undefined ? { cpu: context.cpu } : {}) });
 }
