@@ -1,8 +1,10 @@
 // The in-process cluster the step-function micro-benchmarks share: replicas
 // stepped against each other through an in-memory queue, with no simulator,
-// no encoding and no disk (persisted records are dropped), as etcd-io/raft's
-// BenchmarkProposal3Nodes measures. Each replica is driven through core's
-// ReplicaHost, as every runtime drives one.
+// no encoding and no disk (persisted records are dropped), run until quiet so
+// that every proposal is committed and applied on every replica (etcd's
+// BenchmarkProposal3Nodes does not wait for commit: not this shape; `pnpm
+// bench:anchors` drives etcd-raft's RawNode in this one). Each replica is
+// driven through core's ReplicaHost, as every runtime drives one.
 import { type Crypto, type NodeId, type Outbound, type Replica, type Storage, ReplicaHost, emptyDurableState, firstClientId } from "@concord/core";
 
 const zeros32 = new Uint8Array(32);

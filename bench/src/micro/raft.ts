@@ -1,7 +1,9 @@
 // Micro-benchmarks of Raft's hot paths: a 3-node cluster stepping in one
-// process with no simulator and no encoding (the shape of etcd-io/raft's
-// BenchmarkProposal3Nodes; DESIGN.md's reference is 11.2 us per proposal), and
-// the wire codec.
+// process with no simulator and no encoding, each proposal committed and
+// applied on all three before the next, and the wire codec. `pnpm
+// bench:anchors` runs etcd-raft 3.4's RawNode in this same shape beside it
+// (etcd's own BenchmarkProposal3Nodes is not this shape: it does not wait for
+// commit).
 import { createRng, emptyDurableState, firstClientId } from "@concord/core";
 import { KvStateMachine, encodeCommand } from "@concord/kv";
 import { type RaftMessage, RaftReplica, raftCodec } from "@concord/raft";
@@ -9,7 +11,7 @@ import type { Bench } from "tinybench";
 import { InProcessNetwork, noCrypto } from "../in-process.ts";
 
 /** InProcessRaft steps n Raft replicas against each other through an in-memory queue; persisted records are dropped. */
-class InProcessRaft {
+export class InProcessRaft {
   private readonly replicas: RaftReplica[];
   private readonly network: InProcessNetwork<RaftMessage>;
   private sequence = 0;

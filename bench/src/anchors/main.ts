@@ -1,0 +1,334 @@
+// pnpm bench:anchors — Concord's hot paths side by side with their Go anchors
+// in one run, each pair interleaved run by run (A B A B), so that the shared
+// machine's drift falls on both sides alike. See --help.
+import { mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, relative } from "node:path";
+import { fileURLToPath } from "node:url";
+import { parseArgs } from "node:util";
+import { type Model, type Verdict, checkHistory, generateKvHistory, kvModel } from "@concord/check";
+import type { History } from "@concord/core";
+import { type KvCommand, type KvResult, encodeCommand } from "@concord/kv";
+import { currentMachine } from "../cost-model.ts";
+import { InProcessRaft } from "../micro/raft.ts";
+import { compareVerdicts, median } from "./compare.ts";
+import { type BuildResult, Porcheck, buildPorcheck, buildRawnode, etcdRaftSource, findGo, runRawnode } from "./go.ts";
+import { readPorcupineHistory } from "./porcupine-histories.ts";
+
+const here = dirname(fileURLToPath(import.meta.url));
+const repoRoot = join(here, "..", "..", "..");
+const anchorsDir = join(repoRoot, "bench", "anchors");
+const testData = join(anchorsDir, "porcupine", "test_data");
+
+const usage = `usage: pnpm bench:anchors [--only checker|raft] [--histories <words>] [--rounds <n>] [--proposals <n>] [--out <dir>]
+
+Runs Concord's hot paths beside their Go anchors, interleaved run by run
+(anchor, Concord, anchor, Concord, ...), prints each pair's medians and the
+ratio Concord / anchor (below 1: Concord is faster), and writes anchors.json
+to bench/results/<time>/ or --out.
+
+  checker  porcupine (vendored, MIT, in bench/anchors/porcupine) and Concord's
+           checkHistory, both in process, on porcupine's own histories
+           (test_data/kv: its KV model, a missing key reads as ""; test_data/jepsen:
+           Jepsen's etcd logs, its cas-register model) and on Concord's generated
+           KV histories (10,000 operations, 10 keys; Concord's KV model on both
+           sides). A side's time is the mean of one check, parsing excluded; a
+           check repeats until a sample takes about 20 ms. porcupine checks a
+           history's partitions in parallel goroutines (GOMAXPROCS is printed);
+           Concord checks them one after another on one thread. The verdicts
+           must agree: a mismatch is an error (exit 1).
+  raft     etcd-raft 3.4's RawNode (Debian's golang-etcd-server-dev, GOPATH
+           mode) against Concord's Raft, both as \`pnpm bench:micro raft\` steps
+           it: 3 replicas in one process, messages delivered in waves until
+           quiet, no encoding, no disk, every proposal committed and applied on
+           all three. Each sample is a fresh cluster, a warm-up pass, then
+           --proposals proposals timed: one at a time, and in batches of 64
+           (etcd-raft both with each proposal its own MsgProp and with the 64
+           entries in one MsgProp; Concord's 64 client requests to the leader).
+
+Where Go (or etcd-raft's source) is missing it says so in one line and runs
+Concord's side alone.
+
+  --only <section>     checker or raft (default both)
+  --histories <words>  only the histories whose names contain one of these
+                       comma-separated words (c50-ok,etcd_002,generated)
+  --rounds <n>         samples per side and pair (default 5)
+  --proposals <n>      proposals per Raft sample (default 20000)
+  --out <dir>          write anchors.json to this directory
+  --help               print this
+`;
+
+function fail(message: string): never {
+  process.stderr.write(`bench:anchors: ${message} (see --help)\n`);
+  process.exit(2);
+}
+
+let parsed;
+try {
+  parsed = parseArgs({
+    args: process.argv.slice(2),
+    options: {
+      only: { type: "string" },
+      histories: { type: "string" },
+      rounds: { type: "string", default: "5" },
+      proposals: { type: "string", default: "20000" },
+      out: { type: "string" },
+      help: { type: "boolean", default: false },
+    },
+    allowPositionals: false,
+    strict: true,
+  });
+} catch (error) {
+  fail((error as Error).message.split("\n")[0]?.split(". ")[0] ?? "bad flags");
+}
+const { values } = parsed;
+if (values.help) {
+  process.stdout.write(usage);
+  process.exit(0);
+}
+const positiveInteger = (flag: string, text: string): number => {
+  const value = Number(text);
+  if (!Number.isSafeInteger(value) || value <= 0) fail(`--${flag}: expected a positive integer, got "${text}"`);
+  return value;
+};
+const rounds = positiveInteger("rounds", values.rounds);
+const proposals = positiveInteger("proposals", values.proposals);
+if (values.only !== undefined && values.only !== "checker" && values.only !== "raft") fail(`--only: expected checker or raft, got "${values.only}"`);
+const sections = values.only === undefined ? ["checker", "raft"] : [values.only];
+const historyWords = values.histories?.split(",").filter((word) => word !== "");
+
+// ---- Go ----
+const go = findGo();
+const buildDir = join(tmpdir(), "concord-anchors");
+let porcheckBuild: BuildResult | undefined;
+let rawnodeBuild: BuildResult | undefined;
+if (!go.found) {
+  process.stderr.write(`bench:anchors: no Go toolchain (${go.why}): running Concord's side alone, no ratios\n`);
+} else {
+  process.stderr.write(`bench:anchors: ${go.version}; building the anchors in ${buildDir}...\n`);
+  if (sections.includes("checker")) porcheckBuild = buildPorcheck(go.go, anchorsDir, buildDir);
+  if (sections.includes("raft")) rawnodeBuild = buildRawnode(go.go, anchorsDir, buildDir);
+  for (const [name, build] of [["porcupine", porcheckBuild], ["etcd-raft", rawnodeBuild]] as const) {
+    if (build !== undefined && !build.ok) process.stderr.write(`bench:anchors: no ${name} anchor (${build.why}): running Concord's side alone\n`);
+  }
+}
+
+interface Figures {
+  readonly medianUs: number;
+  readonly samplesUs: number[];
+}
+
+const figures = (samplesUs: number[]): Figures => ({ medianUs: median(samplesUs), samplesUs });
+const ratioOf = (concord: Figures, anchor: Figures | undefined): number | undefined => (anchor === undefined ? undefined : concord.medianUs / anchor.medianUs);
+const show = (us: number): string => (us >= 10_000 ? `${(us / 1000).toFixed(0)} ms` : us >= 1000 ? `${(us / 1000).toFixed(1)} ms` : `${us.toFixed(us >= 100 ? 0 : 1)} us`);
+const showRatio = (ratio: number | undefined): string => (ratio === undefined ? "-" : ratio.toFixed(2));
+
+// ---- the checker ----
+interface CheckerRow {
+  readonly history: string;
+  readonly corpus: "porcupine kv" | "porcupine etcd" | "concord generated";
+  readonly operations: number;
+  readonly verdict: string;
+  readonly verdictsAgree: boolean | undefined;
+  readonly concord: Figures;
+  readonly porcupine: Figures | undefined;
+  readonly ratio: number | undefined;
+}
+
+interface CheckerCase {
+  readonly name: string;
+  readonly corpus: CheckerRow["corpus"];
+  readonly model: Model<unknown, unknown, unknown>;
+  readonly history: History<unknown, unknown>;
+  readonly porcupineKind: "kv" | "etcd" | "concord";
+  readonly file: string;
+}
+
+const targetSampleMs = 20;
+
+function checkerCases(): CheckerCase[] {
+  const cases: CheckerCase[] = [];
+  for (const [kind, folder, corpus] of [["kv", "kv", "porcupine kv"], ["etcd", "jepsen", "porcupine etcd"]] as const) {
+    for (const name of readdirSync(join(testData, folder)).filter((file) => /\.(txt|log)$/.test(file)).sort()) {
+      const file = join(testData, folder, name);
+      const read = readPorcupineHistory(kind, readFileSync(file, "utf8"));
+      cases.push({ name, corpus, model: read.model as Model<unknown, unknown, unknown>, history: read.history, porcupineKind: kind, file });
+    }
+  }
+  const generated = [
+    { name: "generated-10-clients", clients: 10 },
+    { name: "generated-50-clients", clients: 50 },
+    { name: "generated-50-clients-2%-info-2%-fail", clients: 50, indeterminatePercent: 2, failedPercent: 2 },
+  ];
+  for (const workload of generated) {
+    if (historyWords !== undefined && !historyWords.some((word) => workload.name.includes(word))) continue;
+    const history = generateKvHistory({ operations: 10_000, keys: 10, seed: 1, ...workload });
+    const file = join(buildDir, `${workload.name}.json`);
+    mkdirSync(buildDir, { recursive: true });
+    writeFileSync(file, JSON.stringify(history.map(forPorcupine)));
+    cases.push({ name: workload.name, corpus: "concord generated", model: kvModel as Model<unknown, unknown, unknown>, history: history as History<unknown, unknown>, porcupineKind: "concord", file });
+  }
+  return cases.filter((entry) => historyWords === undefined || historyWords.some((word) => entry.name.includes(word)));
+}
+
+const decoder = new TextDecoder();
+const text = (bytes: Uint8Array | undefined): string | null => (bytes === undefined ? null : decoder.decode(bytes));
+
+// A generated operation as porcheck's Concord model reads it (the generator's values are ASCII).
+function forPorcupine(operation: History<KvCommand, KvResult>[number]): unknown {
+  const input = operation.input;
+  const output = operation.output;
+  return {
+    client: operation.clientId,
+    status: operation.status,
+    invokeUs: operation.invokeUs,
+    completeUs: operation.completeUs ?? null,
+    input: { type: input.type, key: input.key, value: "value" in input ? text(input.value) : null, expected: input.type === "cas" ? text(input.expected) : null },
+    output:
+      output === undefined
+        ? null
+        : { type: output.type, value: output.type === "get" ? text(output.value) : null, ok: output.type === "cas" && output.ok, existed: output.type === "delete" && output.existed },
+  };
+}
+
+function concordCheck(entry: CheckerCase, repeat: number): { verdict: Verdict; us: number } {
+  const start = performance.now();
+  let verdict = checkHistory(entry.model, entry.history);
+  for (let i = 1; i < repeat; i++) verdict = checkHistory(entry.model, entry.history);
+  return { verdict, us: ((performance.now() - start) * 1000) / repeat };
+}
+
+const repeatFor = (us: number): number => Math.max(1, Math.min(1000, Math.ceil((targetSampleMs * 1000) / Math.max(us, 1))));
+
+async function runChecker(porcheck: Porcheck | undefined): Promise<{ rows: CheckerRow[]; errors: string[] }> {
+  const rows: CheckerRow[] = [];
+  const errors: string[] = [];
+  for (const entry of checkerCases()) {
+    // Warm-up: one check each, which also gives the verdicts and the repeat counts.
+    const warm = concordCheck(entry, 1);
+    const concordRepeat = repeatFor(warm.us);
+    let porcupineRepeat = 1;
+    let agree: boolean | undefined;
+    let verdict: string = warm.verdict.kind;
+    if (porcheck !== undefined) {
+      const answer = await porcheck.check(entry.porcupineKind, entry.file, 1);
+      porcupineRepeat = repeatFor(answer.ms * 1000);
+      const comparison = compareVerdicts(entry.name, warm.verdict, answer.linearizable);
+      agree = comparison.agree;
+      if (comparison.agree) verdict = comparison.verdict;
+      else errors.push(comparison.error);
+    }
+    const concordUs: number[] = [];
+    const porcupineUs: number[] = [];
+    for (let round = 0; round < rounds; round++) {
+      if (porcheck !== undefined) porcupineUs.push((await porcheck.check(entry.porcupineKind, entry.file, porcupineRepeat)).ms * 1000);
+      concordUs.push(concordCheck(entry, concordRepeat).us);
+    }
+    const concord = figures(concordUs);
+    const porcupine = porcheck === undefined ? undefined : figures(porcupineUs);
+    const row: CheckerRow = { history: entry.name, corpus: entry.corpus, operations: entry.history.length, verdict, verdictsAgree: agree, concord, porcupine, ratio: ratioOf(concord, porcupine) };
+    rows.push(row);
+    process.stdout.write(
+      `${row.history.padEnd(40)} ${String(row.operations).padStart(6)} ops  ${verdict.padEnd(17)} porcupine ${(porcupine === undefined ? "-" : show(porcupine.medianUs)).padStart(8)}  Concord ${show(concord.medianUs).padStart(8)}  ratio ${showRatio(row.ratio)}${agree === false ? "  VERDICTS DIFFER" : ""}\n`,
+    );
+  }
+  return { rows, errors };
+}
+
+// ---- Raft ----
+interface RaftRow {
+  readonly name: string;
+  readonly anchor: string;
+  readonly concord: Figures;
+  readonly etcdRaft: Figures | undefined;
+  readonly ratio: number | undefined;
+}
+
+const batch = 64;
+// The command `pnpm bench:micro raft` proposes: a put of 8 bytes under "key".
+const command = encodeCommand({ type: "put", key: "key", value: new Uint8Array(8) });
+
+function concordRaftSample(size: number): number {
+  const cluster = new InProcessRaft(3, {});
+  const total = Math.ceil(proposals / size) * size;
+  const pass = (): number => {
+    const start = performance.now();
+    for (let done = 0; done < total; done += size) cluster.propose(size, command);
+    return ((performance.now() - start) * 1000) / total;
+  };
+  pass(); // warm-up, as rawnode's
+  return pass();
+}
+
+function runRaft(binary: string | undefined): RaftRow[] {
+  const pairs = [
+    { name: "one proposal at a time", size: 1, mode: "single", anchor: "RawNode.Propose of one entry, run until quiet" },
+    { name: "batches of 64, each its own MsgProp", size: batch, mode: "batch", anchor: "64 RawNode.Propose calls, then run until quiet" },
+    { name: "batches of 64, the batch in one MsgProp", size: batch, mode: "onemsgprop", anchor: "one MsgProp of 64 entries stepped into the leader, then run until quiet" },
+  ] as const;
+  const samples = pairs.map(() => ({ concord: [] as number[], anchor: [] as number[] }));
+  for (let round = 0; round < rounds; round++) {
+    // Concord's batch of 64 is one sample for both batched pairs (it has one way to batch: 64 client requests to the leader).
+    let concordBatchUs: number | undefined;
+    pairs.forEach((pair, index) => {
+      const sample = samples[index]!;
+      if (binary !== undefined) sample.anchor.push(runRawnode(binary, pair.mode, proposals, pair.size).usPerProposal);
+      if (pair.size === 1) sample.concord.push(concordRaftSample(1));
+      else sample.concord.push((concordBatchUs ??= concordRaftSample(batch)));
+    });
+  }
+  return pairs.map((pair, index) => {
+    const concord = figures(samples[index]!.concord);
+    const etcdRaft = binary === undefined ? undefined : figures(samples[index]!.anchor);
+    const row: RaftRow = { name: pair.name, anchor: pair.anchor, concord, etcdRaft, ratio: ratioOf(concord, etcdRaft) };
+    process.stdout.write(
+      `raft, ${row.name.padEnd(42)} etcd-raft ${(etcdRaft === undefined ? "-" : show(etcdRaft.medianUs)).padStart(8)}  Concord ${show(concord.medianUs).padStart(8)} per proposal  ratio ${showRatio(row.ratio)}\n`,
+    );
+    return row;
+  });
+}
+
+// ---- the run ----
+const startedAt = new Date().toISOString();
+const result: Record<string, unknown> = {
+  command: ["pnpm bench:anchors", ...process.argv.slice(2)].join(" "),
+  startedAt,
+  machine: currentMachine(),
+  go: go.found ? go.version : null,
+  rounds,
+  ratio: "median of Concord's samples / median of the anchor's samples (below 1: Concord is faster)",
+};
+let errors: string[] = [];
+if (sections.includes("checker")) {
+  const porcheck = porcheckBuild?.ok === true ? new Porcheck(porcheckBuild.binary) : undefined;
+  await porcheck?.ready();
+  process.stdout.write(`checker: porcupine ${porcheck === undefined ? "not run" : `in process, GOMAXPROCS=${porcheck.gomaxprocs}`}; Concord in process, one thread; median time of one check over ${rounds} samples each\n`);
+  const checker = await runChecker(porcheck);
+  porcheck?.close();
+  errors = checker.errors;
+  const ratios = checker.rows.map((row) => row.ratio).filter((ratio) => ratio !== undefined);
+  if (ratios.length > 0) {
+    const over = checker.rows.filter((row) => row.ratio !== undefined && row.ratio > 1);
+    process.stdout.write(`checker: ${checker.rows.length} histories, ratio median ${median(ratios).toFixed(2)}, worst ${Math.max(...ratios).toFixed(2)}; ${over.length} above 1.0${over.length > 0 ? `: ${over.map((row) => row.history).join(", ")}` : ""}\n`);
+  }
+  result["checker"] = {
+    measures: "time of one in-process check, parsing excluded, after one warm-up check; porcupine: CheckEvents (its histories) or CheckOperations (generated), partitions in parallel goroutines; Concord: checkHistory with the default options, one thread",
+    gomaxprocs: porcheck?.gomaxprocs ?? null,
+    histories: checker.rows,
+  };
+}
+if (sections.includes("raft")) {
+  const binary = rawnodeBuild?.ok === true ? rawnodeBuild.binary : undefined;
+  process.stdout.write(`raft: 3 replicas in one process, until quiet, committed and applied on all; ${proposals} proposals per sample, ${rounds} samples each; etcd-raft ${binary === undefined ? "not run" : `3.4 from ${etcdRaftSource}`}\n`);
+  result["raft"] = {
+    measures: "microseconds per proposal: a fresh 3-node cluster, a warm-up pass, then the timed pass of --proposals proposals, each committed and applied on all three replicas (messages delivered in waves until quiet, no encoding, no disk)",
+    proposals,
+    pairs: runRaft(binary),
+  };
+}
+const outDir = values.out ?? join(repoRoot, "bench", "results", startedAt.replace(/[:.]/g, "-"));
+mkdirSync(outDir, { recursive: true });
+writeFileSync(join(outDir, "anchors.json"), JSON.stringify({ ...result, errors }, null, 2) + "\n");
+process.stderr.write(`wrote ${relative(process.cwd(), join(outDir, "anchors.json"))}\n`);
+for (const error of errors) process.stderr.write(`bench:anchors: verdicts differ: ${error}\n`);
+process.exit(errors.length > 0 ? 1 : 0);
