@@ -14,6 +14,7 @@ import { assembleResults } from "./results.ts";
 import type { BenchResults } from "./results-schema.ts";
 import { isPredicted } from "./predict.ts";
 import { runMatrix } from "./run-matrix.ts";
+import { benchCostModel } from "./cost-model.ts";
 import { type Sweeps, runSweeps } from "./sweeps/index.ts";
 import { runSweepsOnPool } from "./sweeps/pool.ts";
 
@@ -69,7 +70,9 @@ async function main(args: readonly string[]): Promise<number> {
   process.stderr.write(`bench: ${cells.length} cells x ${flags.seeds.length} seeds = ${runs} runs on ${flags.workers} worker thread${flags.workers === 1 ? "" : "s"}\n`);
   const started = performance.now();
   const progress = createProgress(process.stderr, runs, cells.length);
-  const benchCells = await runMatrix(cells, { ops: flags.ops, workers: flags.workers, progress });
+  // Every cell charges the calibrated CPU cost model (bench/cost-model.json), the same for every algorithm and scenario.
+  const costModel = benchCostModel();
+  const benchCells = await runMatrix(cells, { ops: flags.ops, workers: flags.workers, progress, cpu: costModel.cpu });
   // The sweeps run after the matrix, under the calibrated cost model (quick ones with --quick, in this thread, where
   // the workers' start-up would cost more than their points; the full ones on the pool).
   let sweeps: Sweeps | null = null;
@@ -78,7 +81,7 @@ async function main(args: readonly string[]): Promise<number> {
     const swept = flags.algorithms.filter((algorithm) => isPredicted(algorithm.name));
     const unswept = flags.algorithms.filter((algorithm) => !isPredicted(algorithm.name)).map((algorithm) => algorithm.name);
     if (unswept.length > 0) process.stderr.write(`bench: the sweeps leave out ${unswept.join(", ")}: no analytic model to set beside the curve\n`);
-    const sweepOptions = { algorithms: swept, quick: flags.quick };
+    const sweepOptions = { algorithms: swept, quick: flags.quick, costModel };
     const line = (text: string): void => void process.stderr.write(process.stderr.isTTY ? `\r\u001b[K${text}` : `${text}\n`);
     sweeps = flags.quick || flags.workers === 1 ? await runSweeps(sweepOptions, line) : await runSweepsOnPool(sweepOptions, flags.workers, line);
     if (process.stderr.isTTY) process.stderr.write("\n");
@@ -102,6 +105,7 @@ async function main(args: readonly string[]): Promise<number> {
     wallSeconds,
     workers: flags.workers,
     sweeps,
+    costModel,
   });
   writeFileSync(join(outDir, "results.json"), `${JSON.stringify(results)}\n`);
   writeFileSync(join(outDir, "report.md"), markdownReport(results));

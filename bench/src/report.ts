@@ -132,6 +132,8 @@ export function markdownReport(results: BenchResults): string {
     "",
     `Produced by \`${results.command}\` on ${results.machine.cpuModel} (${results.machine.cores} cores, ${(results.machine.memoryBytes / 2 ** 30).toFixed(1)} GiB, ${results.machine.platform}/${results.machine.arch}), Node ${results.machine.nodeVersion}, seeds ${results.options.seeds.join(", ")}, ${results.options.ops ?? "each scenario's"} operations per run.`,
     "",
+    `CPU cost model charged by every cell, in place of each scenario's own (the same for every algorithm and scenario): ${costModelText(results.costModel.cpu)} (microseconds); ${results.costModel.source}.`,
+    "",
     ...howToRead,
   ];
   for (const group of results.comparisons) {
@@ -159,7 +161,7 @@ export function markdownReport(results: BenchResults): string {
   const notApplicable = notApplicableLines(results);
   if (notApplicable.length === 0) lines.push("Every cell was applicable.");
   else lines.push("Cells not run: the algorithm does not promise to tolerate the scenario's faults by design, so a broken guarantee there would not be a bug.", "", ...notApplicable.map((line) => `- ${line}`));
-  lines.push("", "## Scenarios and cost model", "", ...markdownTable([["scenario", "what it does", "CPU cost model (us)"], ...results.scenarios.map((scenario) => [scenario.name, scenario.description, costModelText(scenario.costModel)])]), "");
+  lines.push("", "## Scenarios and cost model", "", `Every run charged the CPU cost model above, ${results.costModel.source}; the table gives what each scenario's runs charged.`, "", ...markdownTable([["scenario", "what it does", "CPU cost model charged (us)"], ...results.scenarios.map((scenario) => [scenario.name, scenario.description, costModelText(scenario.costModel)])]), "");
   return `${lines.join("\n")}\n`;
 }
 
@@ -180,7 +182,7 @@ function predictionSection(results: BenchResults): string[] {
       first === null || first === undefined ? "-" : first.messagesPerOp.predicted.toFixed(2),
       formatSpread(cell.summary.messagesPerOp),
       prediction === null ? "-" : formatSpread(prediction.messagesPerOp),
-      first === null || first === undefined ? "-" : `${first.prediction.latencyOneWayDelays.median} delays, ${first.latencyP50Ms.predicted.toFixed(2)} ms`,
+      first === null || first === undefined ? "-" : `${first.prediction.latencyOneWayDelays.median} delays, ${first.latencyP50Ms.predicted.toFixed(3)} ms (CPU ${(first.cpuOnPathMs * 1000).toFixed(0)} us)`,
       formatSpread(cell.summary.latencyMs.p50),
       prediction === null ? "-" : formatSpread(prediction.latencyP50Ms),
     ];
@@ -188,7 +190,7 @@ function predictionSection(results: BenchResults): string[] {
   return [
     `## Predictions beside the measurements (${scenario})`,
     "",
-    "The analytic messages per committed operation and median latency in one-way delays (and syncs) for each protocol at this n, at the run's own batch size and share of reads (docs/benchmarks.md, \"Predictions\"), beside the measured medians; ratio = measured / predicted, median [min-max] over seeds.",
+    "The analytic messages per committed operation and median latency for each protocol at this n: one-way delays x the link delay + the disk syncs on the path + the CPU service times on the path under the charged cost model, at the run's own batch size and share of reads (docs/benchmarks.md, \"Predictions\"), beside the measured medians; ratio = measured / predicted, median [min-max] over seeds.",
     "",
     ...markdownTable([["algo", "n", "predicted msgs/op", "measured msgs/op", "ratio", "predicted p50", "measured p50 ms", "ratio"], ...rows]),
     "",

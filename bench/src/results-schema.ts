@@ -3,6 +3,7 @@
 // bench) validates what it reads, and so that other sections (sweeps,
 // predictions) can be added beside these without touching them.
 import { z } from "zod";
+import { benchCostModelSchema } from "./cost-model.ts";
 import { predictionComparisonSchema } from "./predict.ts";
 import { sweepsSchema } from "./sweeps/index.ts";
 
@@ -230,7 +231,7 @@ export const matrixOptionsSchema = z
 /** comparisonSchema explains one comparison group. */
 export const comparisonSchema = z.object({ name: z.string(), description: z.string() }).strict();
 
-/** scenarioInfoSchema says what a scenario does and which CPU cost model its runs used (the simulator's microseconds per message, per kilobyte, per MAC, digest, signature and verification). */
+/** scenarioInfoSchema says what a scenario does and which CPU cost model its runs charged (the simulator's microseconds per message, per kilobyte, per MAC, digest, signature and verification): the bench's, in place of the scenario's own. */
 export const scenarioInfoSchema = z
   .object({
     name: z.string(),
@@ -280,6 +281,12 @@ export const benchResultsSchema = z
     broken: z.array(brokenRunSchema),
     /** sweeps are the latency-throughput and scalability sweeps (sweeps/index.ts), under the calibrated cost model; null with --no-sweeps. */
     sweeps: sweepsSchema.nullable(),
+    /**
+     * costModel is the CPU cost model every cell charged, in place of its scenario's own (the same for every
+     * algorithm and scenario), with where its figures came from: the calibration (bench/cost-model.json, by `pnpm
+     * bench:micro --calibrate`) with its machine and date, or the stated fallback figures.
+     */
+    costModel: benchCostModelSchema,
   })
   .strict();
 

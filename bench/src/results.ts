@@ -5,7 +5,8 @@ import type { Sweeps } from "./sweeps/index.ts";
 import { cpus, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { resolveScenario } from "@concord/sim";
+import { type CpuModel, resolveScenario } from "@concord/sim";
+import type { BenchCostModel } from "./cost-model.ts";
 import { type BenchScenario, comparisonDescription } from "./matrix.ts";
 import { type BenchCell, type BenchResults, type BrokenRun, type Machine, type MatrixOptionsRecord, type ScenarioInfo, benchResultsSchema } from "./results-schema.ts";
 
@@ -40,10 +41,10 @@ export function machineFacts(): Machine {
   return { cpuModel: cores[0]?.model.trim() ?? "unknown", cores: Math.max(1, cores.length), memoryBytes: totalmem(), platform: process.platform, arch: process.arch, nodeVersion: process.version };
 }
 
-/** scenarioInfo says what a scenario does and the CPU cost model its runs used. */
-export function scenarioInfo(scenario: BenchScenario): ScenarioInfo {
+/** scenarioInfo says what a scenario does and the CPU cost model its runs charged (`cpu`, the bench's, in place of the scenario's own). */
+export function scenarioInfo(scenario: BenchScenario, cpu: CpuModel): ScenarioInfo {
   const resolved = resolveScenario(scenario.run);
-  return { name: scenario.name, description: resolved.description, scenarioFile: scenario.file, costModel: { ...resolved.cpu } };
+  return { name: scenario.name, description: resolved.description, scenarioFile: scenario.file, costModel: { ...cpu } };
 }
 
 /** brokenRuns lists every applicable run that broke a guarantee, in matrix order. */
@@ -66,6 +67,8 @@ export interface ResultsInput {
   readonly workers: number;
   /** sweeps are the latency-throughput and scalability sweeps, null when they did not run. */
   readonly sweeps: Sweeps | null;
+  /** costModel is the CPU cost model every cell charged, with where it came from. */
+  readonly costModel: BenchCostModel;
 }
 
 /** assembleResults builds results.json's content and validates it against the schema (a bench bug fails here, not in a reader). */
@@ -82,9 +85,10 @@ export function assembleResults(input: ResultsInput): BenchResults {
     machine: machineFacts(),
     timing: { startedAt: input.startedAt, wallSeconds: Math.round(input.wallSeconds * 10) / 10, workers: input.workers },
     comparisons: groups.map((name) => ({ name, description: comparisonDescription(name) })),
-    scenarios: input.scenarios.map(scenarioInfo),
+    scenarios: input.scenarios.map((scenario) => scenarioInfo(scenario, input.costModel.cpu)),
     cells: input.cells,
     broken: brokenRuns(input.cells),
     sweeps: input.sweeps,
+    costModel: input.costModel,
   });
 }

@@ -1,5 +1,6 @@
 import { fileURLToPath } from "node:url";
 import { applicability, replayCommand } from "@concord/lab";
+import type { CpuModel } from "@concord/sim";
 import Tinypool from "tinypool";
 import type { MatrixCell } from "./matrix.ts";
 import type { Progress } from "./progress.ts";
@@ -13,6 +14,8 @@ export interface RunMatrixOptions {
   readonly ops: number | null;
   readonly workers: number;
   readonly progress: Progress;
+  /** cpu is the CPU cost model every cell charges, whatever its scenario's own (benchCostModel(): the calibrated one). */
+  readonly cpu: CpuModel;
 }
 
 const workerFile = fileURLToPath(new URL("./cell-worker.mjs", import.meta.url));
@@ -63,13 +66,13 @@ export async function runMatrix(cells: readonly MatrixCell[], options: RunMatrix
 }
 
 async function runOnPool(pool: Tinypool, cell: MatrixCell, seed: number, options: RunMatrixOptions): Promise<SeedOutcome> {
-  const task: SeedTask = { algo: cell.algorithm.name, nodes: cell.nodes, scenario: cell.scenario.run, scenarioFile: cell.scenario.file, seed, ops: options.ops };
+  const task: SeedTask = { algo: cell.algorithm.name, nodes: cell.nodes, scenario: cell.scenario.run, scenarioFile: cell.scenario.file, seed, ops: options.ops, cpu: options.cpu };
   try {
     const outcome = (await pool.run(task)) as SeedOutcome;
     options.progress.runDone(`${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} seed ${seed}`);
     return outcome;
   } catch (error) {
-    const replay = replayCommand({ algo: task.algo, nodes: task.nodes, scenario: task.scenario, seed, ...(task.ops !== null ? { ops: task.ops } : {}) }, task.scenarioFile !== null ? { scenarioFile: task.scenarioFile } : {});
+    const replay = replayCommand({ algo: task.algo, nodes: task.nodes, scenario: task.scenario, seed, cpu: task.cpu, ...(task.ops !== null ? { ops: task.ops } : {}) }, task.scenarioFile !== null ? { scenarioFile: task.scenarioFile } : {});
     throw new Error(`${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} seed ${seed} threw: ${(error as Error).message}; replay: ${replay}`, { cause: error });
   }
 }

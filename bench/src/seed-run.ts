@@ -2,14 +2,15 @@
 // figures results.json keeps (no history). It runs inside a worker thread
 // (cell-worker.mjs) or in the main thread alike, and gives the same record.
 import { brokenGuarantees, checkRun, findAlgorithm, replayCommand, replayRunOf, simulate } from "@concord/lab";
-import type { ScenarioInput } from "@concord/sim";
+import type { CpuModel, ScenarioInput } from "@concord/sim";
 import { faultRecovery, latencyCdf, partitionAvailability, perOpByType, roundTo, throughputSeries, workloadOperations, workloadSpanOf } from "./figures.ts";
 import { type PredictionComparison, predictRun } from "./predict.ts";
 import type { SeedRun } from "./results-schema.ts";
 
 /**
  * predictionOf sets the run beside the analytic prediction at its own share of reads, key count, one-way delay (a
- * constant link latency; none for a drawn one, whose median the formula does not give) and sync time.
+ * constant link latency; none for a drawn one, whose median the formula does not give), sync time and the CPU cost
+ * model it charged (at its own mean message size).
  */
 function predictionOf(report: Parameters<typeof predictRun>[0], result: ReturnType<typeof simulate>["result"]): PredictionComparison | null {
   const scenario = result.scenarioDefinition;
@@ -22,6 +23,7 @@ function predictionOf(report: Parameters<typeof predictRun>[0], result: ReturnTy
       keys: scenario.workload.keys,
       ...(latency.kind === "constant" ? { oneWayDelayMs: latency.ms + scenario.link.jitterMs / 2 } : {}),
       syncMs: scenario.disk.syncMs ?? 0,
+      cpu: { model: scenario.cpu, bytesPerMessage: result.messages.total > 0 ? result.bytes.total / result.messages.total : 0 },
     }) ?? null
   );
 }
@@ -36,6 +38,8 @@ export interface SeedTask {
   readonly seed: number;
   /** ops overrides the scenario's operation count (null: the scenario's own). */
   readonly ops: number | null;
+  /** cpu is the CPU cost model charged instead of the scenario's: the bench's calibrated one, the same for every cell. */
+  readonly cpu: CpuModel;
 }
 
 /** SeedOutcome is a finished run: its figures, and the wall-clock time it took (for the progress bar only, never in results.json's compared fields). */
@@ -49,7 +53,7 @@ export function runSeed(task: SeedTask): SeedOutcome {
   const startedMs = performance.now();
   const algorithm = findAlgorithm(task.algo);
   if (algorithm === undefined) throw new Error(`unknown algorithm "${task.algo}"`);
-  const options = { algorithm, nodes: task.nodes, scenario: task.scenario, seed: task.seed, ...(task.ops !== null ? { ops: task.ops } : {}) };
+  const options = { algorithm, nodes: task.nodes, scenario: task.scenario, seed: task.seed, cpu: { ...task.cpu }, ...(task.ops !== null ? { ops: task.ops } : {}) };
   const { result, report } = simulate(options, checkRun);
   const operations = workloadOperations(result);
   const span = workloadSpanOf(operations);

@@ -8,6 +8,10 @@ import { type BenchResults, type SeedRun, benchResultsSchema } from "../src/resu
 import { assembleResults } from "../src/results.ts";
 import { runMatrix } from "../src/run-matrix.ts";
 import { runSeed } from "../src/seed-run.ts";
+import { benchCostModel } from "../src/cost-model.ts";
+import { cpuFlagValue } from "@concord/lab";
+
+const costModel = benchCostModel();
 
 // A small matrix: the baseline and Raft at f = 1, in a run without faults, a leader crash, the partition with clients
 // on both sides, and the byzantine scenario (not applicable to solo), two seeds each, 60 operations per run (fewer leave gaps of 200 ms between a client's operations, wide enough to hide a leader crash).
@@ -18,7 +22,7 @@ const ops = 60;
 async function runSmallMatrix(workers: number, progressLines: string[] = []): Promise<BenchResults> {
   const cells = buildMatrix({ algorithms: [solo, raft], scenarios, seeds, faults: [1], equalN: [] });
   const progress = createProgress({ isTTY: false, write: (text) => progressLines.push(text) }, cells.length * seeds.length, cells.length);
-  const benchCells = await runMatrix(cells, { ops, workers, progress });
+  const benchCells = await runMatrix(cells, { ops, workers, progress, cpu: costModel.cpu });
   return assembleResults({
     command: "pnpm bench (test)",
     options: { algorithms: ["solo", "raft"], faults: [1], equalN: [], nodes: null, scenarios, seeds, ops, quick: false },
@@ -28,6 +32,7 @@ async function runSmallMatrix(workers: number, progressLines: string[] = []): Pr
     wallSeconds: 0,
     workers,
     sweeps: null,
+    costModel,
   });
 }
 
@@ -67,8 +72,20 @@ describe("pnpm bench's matrix", () => {
     const cell = twoWorkers.cells.find((candidate) => candidate.algo === "raft" && candidate.scenario === "leader-crash");
     expect(cell?.applicable).toBe(true);
     if (cell?.applicable !== true) return;
-    const here = runSeed({ algo: "raft", nodes: 3, scenario: "leader-crash", scenarioFile: null, seed: 2, ops });
+    const here = runSeed({ algo: "raft", nodes: 3, scenario: "leader-crash", scenarioFile: null, seed: 2, ops, cpu: costModel.cpu });
     expect(here.run).toEqual(cell.runs[1]);
+  });
+
+  it("charges every cell the calibrated CPU cost model, says so, and replays each run with it", () => {
+    expect(costModel.source).toMatch(/^calibrated by `pnpm bench:micro --calibrate/);
+    expect(twoWorkers.costModel).toEqual(costModel);
+    for (const scenario of twoWorkers.scenarios) expect(scenario.costModel, scenario.name).toEqual(costModel.cpu);
+    for (const { label, run } of runsOf(twoWorkers)) {
+      expect(run.replayCommand, label).toContain(` --cpu ${cpuFlagValue(costModel.cpu)}`);
+      // The prediction beside each run holds the CPU on its critical path (solo's one request, Raft's three steps and more).
+      if (run.prediction !== null) expect(run.prediction.cpuOnPathMs, label).toBeGreaterThan(0);
+    }
+    expect(markdownReport(twoWorkers)).toContain(costModel.source);
   });
 
   it("marks solo's byzantine cell not applicable, with why, and runs none of its seeds", () => {

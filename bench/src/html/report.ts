@@ -206,15 +206,11 @@ function predictionRatios(cells: readonly ApplicableCell[]): PredictionRatio[] {
   });
 }
 
-/** costModels lists each CPU cost model the scenarios used, with the scenarios that used it. */
+/** costModels says which CPU cost model every cell charged (the same for every algorithm and scenario) and where its figures came from. */
 function costModels(results: BenchResults): { label: string; value: string }[] {
-  const models = new Map<string, string[]>();
-  for (const scenario of results.scenarios) {
-    const model = scenario.costModel;
-    const key = `${model.perMessageUs} µs per message, ${model.perKilobyteUs} µs per KB, ${model.perMacUs} µs per MAC, ${model.perDigestUs} µs per digest, ${model.perSignatureUs} µs per signature, ${model.perVerifyUs} µs per verification`;
-    models.set(key, [...(models.get(key) ?? []), scenario.name]);
-  }
-  return [...models].map(([model, scenarios]) => ({ label: "CPU cost model", value: models.size === 1 ? model : `${model} (${scenarios.join(", ")})` }));
+  const model = results.costModel.cpu;
+  const figures = `${model.perMessageUs} µs per message, ${model.perKilobyteUs} µs per KB, ${model.perMacUs} µs per MAC, ${model.perDigestUs} µs per digest, ${model.perSignatureUs} µs per signature, ${model.perVerifyUs} µs per verification`;
+  return [{ label: "CPU cost model", value: `${figures}, charged by every cell in place of its scenario's own; ${results.costModel.source}` }];
 }
 
 function spread(figure: Spread | null, decimals: number): TableCell {
