@@ -17,6 +17,8 @@ export interface BenchFlags {
   readonly quick: boolean;
   /** sweeps: run the latency-throughput and scalability sweeps after the matrix (off with --no-sweeps). */
   readonly sweeps: boolean;
+  /** includeNotApplicable: also run the cells not applicable by design, and judge them as if they were (--include-not-applicable). */
+  readonly includeNotApplicable: boolean;
   readonly workers: number;
   /** out is the directory to write to (null: bench/results/<time>). */
   readonly out: string | null;
@@ -39,7 +41,7 @@ export const defaultSeedCount = 5;
  */
 export const quickDefaults = { faults: [1], equalN: [] as number[], seedCount: 2, ops: 100 } as const;
 
-const flagNames = ["--algo", "--nodes", "--faults", "--scenario", "--seeds", "--ops", "--quick", "--no-sweeps", "--workers", "--out", "--real", "--help"];
+const flagNames = ["--algo", "--nodes", "--faults", "--scenario", "--seeds", "--ops", "--quick", "--no-sweeps", "--include-not-applicable", "--workers", "--out", "--real", "--help"];
 
 /** benchUsage is `pnpm bench --help`'s text: every flag, its default, and the values allowed. */
 export function benchUsage(): string {
@@ -56,6 +58,9 @@ export function benchUsage(): string {
     "  --ops <k>           operations per run (default: each scenario's own, 200)",
     `  --quick             a small matrix, under a minute on two cores: f=${quickDefaults.faults.join(",")}, no equal-n group, ${quickDefaults.seedCount} seeds, ${quickDefaults.ops} ops`,
     "  --no-sweeps         skip the latency-throughput and scalability sweeps (run after the matrix; quick ones with --quick)",
+    "  --include-not-applicable",
+    "                      also run the cells whose faults the algorithm does not promise to tolerate, and judge them as",
+    "                      if it did: what breaks when it meets them (their broken guarantees then count for the exit code)",
     `  --workers <n>       worker threads (default: the cores, here ${availableParallelism()}); the results do not depend on it`,
     "  --out <dir>         where results.json, report.md and report.html go (default: bench/results/<time>)",
     "  --help              this text",
@@ -101,6 +106,7 @@ export function parseBenchFlags(args: readonly string[]): ParsedFlags {
         ops: { type: "string" },
         quick: { type: "boolean" },
         "no-sweeps": { type: "boolean" },
+        "include-not-applicable": { type: "boolean" },
         workers: { type: "string" },
         out: { type: "string" },
         help: { type: "boolean", short: "h" },
@@ -131,6 +137,7 @@ export function parseBenchFlags(args: readonly string[]): ParsedFlags {
         ops,
         quick,
         sweeps: values["no-sweeps"] !== true,
+        includeNotApplicable: values["include-not-applicable"] === true,
         workers,
         out: values.out ?? null,
       },

@@ -72,7 +72,7 @@ async function main(args: readonly string[]): Promise<number> {
   const progress = createProgress(process.stderr, runs, cells.length);
   // Every cell charges the calibrated CPU cost model (bench/cost-model.json), the same for every algorithm and scenario.
   const costModel = benchCostModel();
-  const benchCells = await runMatrix(cells, { ops: flags.ops, workers: flags.workers, progress, cpu: costModel.cpu });
+  const benchCells = await runMatrix(cells, { ops: flags.ops, workers: flags.workers, progress, cpu: costModel.cpu, includeNotApplicable: flags.includeNotApplicable });
   // The sweeps run after the matrix, under the calibrated cost model (quick ones with --quick, in this thread, where
   // the workers' start-up would cost more than their points; the full ones on the pool).
   let sweeps: Sweeps | null = null;
@@ -98,6 +98,7 @@ async function main(args: readonly string[]): Promise<number> {
       seeds: [...flags.seeds],
       ops: flags.ops,
       quick: flags.quick,
+      includeNotApplicable: flags.includeNotApplicable,
     },
     scenarios: flags.scenarios.map(findBenchScenario),
     cells: benchCells,

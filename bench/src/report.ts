@@ -32,6 +32,11 @@ function notApplicableCells(results: BenchResults): NotApplicableCell[] {
 }
 
 function verdictText(cell: ApplicableCell): string {
+  const forced = cell.notApplicableByDesign === undefined ? "" : " (not applicable by design; run by --include-not-applicable)";
+  return `${seedsVerdict(cell)}${forced}`;
+}
+
+function seedsVerdict(cell: ApplicableCell): string {
   const broken = cell.summary.brokenSeeds;
   if (broken.length > 0) return `BROKEN (seed${broken.length > 1 ? "s" : ""} ${broken.join(",")})`;
   const undecided = cell.runs.filter((run) => run.verdict.linearizable === null).length;

@@ -190,7 +190,16 @@ const cellKeyShape = {
 };
 
 /** applicableCellSchema is a cell that ran: every seed's figures and their summary. */
-export const applicableCellSchema = z.object({ ...cellKeyShape, applicable: z.literal(true), runs: z.array(seedRunSchema).min(1), summary: cellSummarySchema }).strict();
+export const applicableCellSchema = z
+  .object({
+    ...cellKeyShape,
+    applicable: z.literal(true),
+    /** notApplicableByDesign: why the algorithm does not promise to tolerate this cell's faults, when --include-not-applicable ran and judged it all the same. */
+    notApplicableByDesign: z.string().optional(),
+    runs: z.array(seedRunSchema).min(1),
+    summary: cellSummarySchema,
+  })
+  .strict();
 
 /** notApplicableCellSchema is a cell the algorithm does not promise to tolerate by design: not run, with why. */
 export const notApplicableCellSchema = z.object({ ...cellKeyShape, applicable: z.literal(false), reason: z.string(), seeds: z.array(z.number().int()) }).strict();
@@ -225,6 +234,8 @@ export const matrixOptionsSchema = z
     /** ops is the operations per run (null: each scenario's own count). */
     ops: z.number().int().min(1).nullable(),
     quick: z.boolean(),
+    /** includeNotApplicable: the cells not applicable by design were run and judged too (--include-not-applicable). */
+    includeNotApplicable: z.boolean().default(false),
   })
   .strict();
 

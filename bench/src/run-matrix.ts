@@ -16,6 +16,8 @@ export interface RunMatrixOptions {
   readonly progress: Progress;
   /** cpu is the CPU cost model every cell charges, whatever its scenario's own (benchCostModel(): the calibrated one). */
   readonly cpu: CpuModel;
+  /** includeNotApplicable runs the cells not applicable by design too, judged as if they were (--include-not-applicable). */
+  readonly includeNotApplicable?: boolean;
 }
 
 const workerFile = fileURLToPath(new URL("./cell-worker.mjs", import.meta.url));
@@ -49,14 +51,14 @@ export async function runMatrix(cells: readonly MatrixCell[], options: RunMatrix
   try {
     const pending = cells.map(async (cell): Promise<BenchCell> => {
       const fit = applicability({ algorithm: cell.algorithm, nodes: cell.nodes, scenario: cell.scenario.run });
-      if (!fit.applicable) {
+      if (!fit.applicable && options.includeNotApplicable !== true) {
         options.progress.cellDone(`${cellLabel(cell)}: not applicable: ${fit.reason}`);
         return { ...cellKey(cell), applicable: false, reason: fit.reason, seeds: [...cell.seeds] };
       }
       const outcomes = await Promise.all(cell.seeds.map((seed) => runOnPool(pool, cell, seed, options)));
       const runs = outcomes.map((outcome) => outcome.run);
       options.progress.cellDone(doneLine(cell, runs, outcomes.reduce((sum, outcome) => sum + outcome.wallMs, 0)));
-      return { ...cellKey(cell), applicable: true, runs, summary: summarizeCell(runs) };
+      return { ...cellKey(cell), applicable: true, ...(fit.applicable ? {} : { notApplicableByDesign: fit.reason }), runs, summary: summarizeCell(runs) };
     });
     return await Promise.all(pending);
   } finally {

@@ -11,6 +11,10 @@ import { createProgress } from "../src/progress.ts";
 import { brokenLines } from "../src/report.ts";
 import type { BenchResults } from "../src/results-schema.ts";
 import { brokenRuns } from "../src/results.ts";
+import { readFileSync } from "node:fs";
+import { benchResultsSchema } from "../src/results-schema.ts";
+import { benchCostModel } from "../src/cost-model.ts";
+import { cpuFlagValue } from "@concord/lab";
 import { raft } from "@concord/raft";
 import { pbft } from "@concord/pbft";
 import { solo } from "@concord/core";
@@ -134,6 +138,31 @@ describe("pnpm bench's exit codes", () => {
     expect(realHelp.status).toBe(0);
     expect(realHelp.stdout).toMatch(/^usage: pnpm bench --real \[flags\]/);
     expect(realHelp.stdout).toContain(`allowed: ${algorithmNames.join(", ")}, etcd`);
+  });
+
+  it("exits 1 when a cell breaks a guarantee, naming the cell and the command that replays it (solo's only replica Byzantine, run with --include-not-applicable)", () => {
+    const out = join(scratch, "broken");
+    const args = ["--algo", "solo", "--scenario", "byzantine", "--seeds", "1", "--ops", "20", "--no-sweeps", "--workers", "1"];
+    // By design the cell is not applicable: not run, and the bench exits 0.
+    const skipped = runBench([...args, "--out", join(scratch, "skipped")]);
+    expect(skipped.status, skipped.stderr).toBe(0);
+    expect(skipped.stdout).toContain("solo n=1 byzantine: solo on 1 node tolerates no faulty replica");
+    // Judged as if solo promised to tolerate it: its silent replica answers nothing, which the liveness check reports.
+    const { status, stdout, stderr } = runBench([...args, "--include-not-applicable", "--out", out]);
+    expect(status, stderr).toBe(1);
+    const replay = `pnpm concord sim --algo solo --nodes 1 --scenario byzantine --seed 1 --ops 20 --cpu ${cpuFlagValue(benchCostModel().cpu)}`;
+    expect(stdout).toContain("BROKEN GUARANTEES in 1 applicable run:\nsolo n=1 byzantine seed 1: [liveness]");
+    expect(stdout).toContain(`\n  replay: ${replay}\n`);
+    const results = benchResultsSchema.parse(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
+    expect(results.broken).toEqual([expect.objectContaining({ algo: "solo", nodes: 1, scenario: "byzantine", seed: 1, replayCommand: replay })]);
+    expect(results.cells[0]).toMatchObject({ applicable: true, notApplicableByDesign: expect.stringContaining("tolerates no faulty replica") });
+    expect(readFileSync(join(out, "report.md"), "utf8")).toContain(`replay: \`${replay}\``);
+    expect(readFileSync(join(out, "report.html"), "utf8")).toContain(replay);
+    // The replay command repeats the run: the same liveness violation (concord sim exits 0 on a cell not applicable by design).
+    const again = spawnSync(process.execPath, ["--import", "tsx", "packages/cli/src/main.ts", ...replay.replace(/^pnpm concord /, "").split(" "), "--json"], { cwd: repoRoot, encoding: "utf8", timeout: 60_000 });
+    const report = JSON.parse(again.stdout) as { invariantViolations: { invariant: string }[]; applicable: boolean };
+    expect(report.applicable).toBe(false);
+    expect(report.invariantViolations.map((violation) => violation.invariant)).toContain("liveness");
   });
 
   it("lists each broken run with what it broke and the command that replays it", () => {

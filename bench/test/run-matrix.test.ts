@@ -25,7 +25,7 @@ async function runSmallMatrix(workers: number, progressLines: string[] = []): Pr
   const benchCells = await runMatrix(cells, { ops, workers, progress, cpu: costModel.cpu });
   return assembleResults({
     command: "pnpm bench (test)",
-    options: { algorithms: ["solo", "raft"], faults: [1], equalN: [], nodes: null, scenarios, seeds, ops, quick: false },
+    options: { algorithms: ["solo", "raft"], faults: [1], equalN: [], nodes: null, scenarios, seeds, ops, quick: false, includeNotApplicable: false },
     scenarios: scenarios.map(findBenchScenario),
     cells: benchCells,
     startedAt: new Date().toISOString(),
