@@ -13,6 +13,28 @@ import { spreadOf } from "../src/html/spread.ts";
 import { sweepsHtmlExtras } from "../src/html/sweeps-extras.ts";
 import { type Sweeps, runSweeps } from "../src/sweeps/index.ts";
 import { reportFixture } from "./report-html-fixture.ts";
+import { spawnSync } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { algorithmColors } from "../src/html/chart.ts";
+import { benchResultsSchema } from "../src/results-schema.ts";
+
+const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
+
+/** readAlgorithmLegends reads, per chart, each "algorithm" legend's entries: the label and the colour of its symbol. */
+const readAlgorithmLegends = `[...document.querySelectorAll("figure.chart")].map((figure) => ({
+  id: figure.id,
+  entries: [...figure.querySelectorAll(".plot svg .role-legend")]
+    .filter((legend) => legend.querySelector(".role-legend-title text")?.textContent === "algorithm")
+    .flatMap((legend) => {
+      const labels = [...legend.querySelectorAll(".role-legend-label text")].map((text) => text.textContent);
+      const symbols = [...legend.querySelectorAll(".role-legend-symbol path")].map((path) => {
+        const fill = path.getAttribute("fill");
+        return fill !== null && fill !== "none" && fill !== "transparent" ? fill : path.getAttribute("stroke");
+      });
+      return labels.map((label, index) => ({ label, colour: symbols[index] }));
+    }),
+}))`;
 
 /** RenderedChart is what the test reads off one drawn figure, as a reader's eye would: its SVG's axes and legends. */
 interface RenderedChart {
@@ -187,6 +209,51 @@ describe.skipIf(chromium === undefined)(`report.html in headless Chromium${chrom
     expect(width.page, "the report scrolls sideways on a 1366 px screen").toBeLessThanOrEqual(width.view);
     expect(pageProblems(page, url)).toEqual([]);
   });
+
+  it("draws every chart of a real small pnpm bench run with its axes, each algorithm in its own colour in every chart, with no console error", async () => {
+    const page = (browser as ReportBrowser).page;
+    const out = join(directory, "real-run");
+    const args = ["--quick", "--algo", "solo,raft,eventual", "--scenario", "steady,leader-crash,partition", "--seeds", "2", "--ops", "60", "--workers", "1", "--out", out];
+    const bench = spawnSync(process.execPath, ["--import", "tsx", "bench/src/main.ts", ...args], { cwd: repoRoot, encoding: "utf8", timeout: 120_000 });
+    expect(bench.status, bench.stderr).toBe(0);
+    const results = benchResultsSchema.parse(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));
+    const url = await openReport(page, directory, "real-run.html", readFileSync(join(out, "report.html"), "utf8"));
+    expect(await waitForCharts(page)).toBe("drawn");
+    const charts = await page.evaluate<RenderedChart[]>(readCharts);
+    expect(charts.map((chart) => chart.id)).toEqual([
+      "throughput-steady",
+      "throughput-leader-crash",
+      "throughput-partition",
+      "latency-cdf-steady",
+      "latency-cdf-leader-crash",
+      "latency-cdf-partition",
+      "messages-solo",
+      "messages-raft",
+      "messages-eventual",
+      "availability",
+      "recovery",
+      "prediction-ratios",
+      "latency-throughput",
+      "scalability",
+    ]);
+    for (const chart of charts) {
+      expect(chart.svg, `${chart.id} drew no SVG`).toBe(true);
+      expect(chart.axisTitles, `${chart.id}'s axis titles`).toEqual(expect.arrayContaining(chart.declaredAxisTitles));
+      expect(chart.axes, `${chart.id}'s axes`).toBeGreaterThanOrEqual(2);
+      expect(chart.tickLabels, `${chart.id}'s tick labels`).toBeGreaterThan(4);
+      expect(chart.marks, `${chart.id}'s marks`).toBeGreaterThan(0);
+      expect(chart.legends, `${chart.id}'s legends`).toBeGreaterThanOrEqual(1);
+    }
+    // One colour per algorithm: every chart that tells the algorithms apart by colour says so in an "algorithm" legend, in the same colours.
+    const legends = await page.evaluate<{ id: string; entries: { label: string; colour: string | null }[] }[]>(readAlgorithmLegends);
+    const coloured = legends.filter((legend) => legend.entries.length > 0);
+    expect(coloured.map((legend) => legend.id)).toEqual(charts.map((chart) => chart.id).filter((id) => !id.startsWith("messages-")));
+    for (const legend of coloured) {
+      for (const entry of legend.entries) expect(entry.colour?.toLowerCase(), `${entry.label} in ${legend.id}`).toBe(algorithmColors[entry.label]);
+    }
+    expect(new Set(coloured.flatMap((legend) => legend.entries.map((entry) => entry.label)))).toEqual(new Set(results.options.algorithms));
+    expect(pageProblems(page, url)).toEqual([]);
+  }, 180_000);
 
   it("shows hostile text from the results as text: no markup in it runs", async () => {
     const page = (browser as ReportBrowser).page;

@@ -1,4 +1,4 @@
-import { type Chart, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
+import { type Chart, algorithmColorEncoding, algorithmOf, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
 import { groupBy, spreadOf } from "./spread.ts";
 
 /** SideAvailability is one seed's availability on one side of a partition: the share of operations invoked there during it that succeeded. */
@@ -28,12 +28,14 @@ export function availabilityChart(runs: readonly SideAvailability[]): Chart {
   const xTitle = "operations ok during the partition";
   const yTitle = "cluster";
   const y = { field: "series", type: "nominal", title: yTitle, sort: null } as const;
+  for (const row of rows) row["algo"] = algorithmOf(String(row["series"]));
+  const color = algorithmColorEncoding(rows.map((row) => String(row["algo"])));
   const x = { type: "quantitative" as const, title: xTitle, axis: { format: ".0%" }, scale: { domain: [0, 1] } };
   return {
     id: "availability",
     title: "Availability on each side of a partition",
     howToRead:
-      "For each partition scenario, the share of operations invoked on each side of the partition while it lasted that succeeded (median across seeds, whiskers min–max). A quorum-based protocol should keep the majority side available and refuse on the minority side rather than answer wrongly.",
+      "Bars in each algorithm's colour (the same in every chart), a column per side. For each partition scenario, the share of operations invoked on each side of the partition while it lasted that succeeded (median across seeds, whiskers min–max). A quorum-based protocol should keep the majority side available and refuse on the minority side rather than answer wrongly.",
     axisTitles: [xTitle, yTitle],
     notes: [],
     spec: {
@@ -47,7 +49,7 @@ export function availabilityChart(runs: readonly SideAvailability[]): Chart {
         width: Math.floor((chartWidthPx - 200) / Math.max(1, sides.length)),
         height: { step: 18 },
         layer: [
-          { mark: { type: "bar", tooltip: true }, encoding: { y, x: { ...x, field: "median" }, color: { field: "side", type: "nominal", title: "partition side", sort: sides, scale: { scheme: "set1" } } } },
+          { mark: { type: "bar", tooltip: true }, encoding: { y, x: { ...x, field: "median" }, color } },
           { mark: { type: "errorbar", ticks: true, color: "black" }, encoding: { y, x: { ...x, field: "min" }, x2: { field: "max" } } },
         ],
       },

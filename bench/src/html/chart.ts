@@ -29,5 +29,43 @@ export function chartId(kind: string, label: string): string {
   return `${kind}-${label.toLowerCase().replace(/[^a-z0-9]+/g, "-").replace(/^-|-$/g, "")}`;
 }
 
-/** seriesColorScheme colours algorithms and sizes; Tableau's ten are told apart by most readers, colour-blind ones included. */
-export const seriesColorScheme = "tableau10";
+/**
+ * algorithmColors gives every algorithm its own colour from Tableau's ten
+ * (told apart by most readers, colour-blind ones included),
+ * the same in every chart of every report (red is left for broken
+ * guarantees); an algorithm not listed takes the spare colours in turn.
+ */
+export const algorithmColors: Readonly<Record<string, string>> = {
+  solo: "#79706e",
+  raft: "#4e79a7",
+  multipaxos: "#f28e2b",
+  pbft: "#76b7b2",
+  paxos: "#59a14f",
+  eventual: "#b07aa1",
+  quorum: "#9c755f",
+  vr: "#ff9da7",
+};
+const spareColors = ["#edc948", "#bab0ac", "#d37295", "#a0cbe8", "#8cd17d"];
+
+/** algorithmOf reads the algorithm off a cluster's label ("raft n=3 (f=1)"): its first word. */
+export function algorithmOf(series: string): string {
+  return series.split(" ")[0] ?? series;
+}
+
+/** algorithmColor is one algorithm's colour: its own, or a spare one fixed by its place among the unlisted `others`. */
+export function algorithmColor(algo: string, others: readonly string[] = []): string {
+  const own = algorithmColors[algo];
+  if (own !== undefined) return own;
+  const unlisted = others.filter((name) => algorithmColors[name] === undefined).sort();
+  return spareColors[Math.max(0, unlisted.indexOf(algo)) % spareColors.length] as string;
+}
+
+/**
+ * algorithmColorEncoding colours marks by their `algo` field, each algorithm
+ * in its own colour (the same in every chart), with a legend that lists the
+ * algorithms drawn, in the order given.
+ */
+export function algorithmColorEncoding(algos: readonly string[], legend: Record<string, unknown> = {}) {
+  const domain = [...new Set(algos)];
+  return { field: "algo", type: "nominal", title: "algorithm", sort: domain, scale: { domain, range: domain.map((algo) => algorithmColor(algo, domain)) }, legend } as const;
+}

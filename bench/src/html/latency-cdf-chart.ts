@@ -1,5 +1,13 @@
-import { type Chart, chartId, chartWidthPx, seriesColorScheme, vegaLiteSchemaUrl } from "./chart.ts";
+import { type Chart, algorithmColorEncoding, algorithmOf, chartId, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
 import { groupBy, spreadOf } from "./spread.ts";
+
+/** groupDashes draw the comparison groups: the first solid, then dashed, dotted, dash-dotted. */
+const groupDashes: readonly number[][] = [[1, 0], [6, 3], [2, 2], [6, 2, 2, 2]];
+
+/** groupOf reads a cluster's first comparison group off its label ("pbft n=4 (f=1, n=4)" is f=1). */
+function groupOf(series: string): string {
+  return /\(([^,)]+)/.exec(series)?.[1] ?? series;
+}
 
 /** LatencyQuantiles is one seed's latency distribution: the latency under which each fraction of completed operations finished. */
 export interface LatencyQuantiles {
@@ -32,7 +40,7 @@ export function latencyCdfChart(input: LatencyCdfInput): Chart {
     if (byFraction.size === 0) notes.push(`${series}: no completed operations, so no latency distribution`);
     for (const [fraction, points] of byFraction) {
       const spread = spreadOf(points.map((point) => point.latencyMs));
-      rows.push({ series, fraction: Number(fraction), median: spread.median, min: spread.min, max: spread.max });
+      rows.push({ series, algo: algorithmOf(series), group: groupOf(series), fraction: Number(fraction), median: spread.median, min: spread.min, max: spread.max });
     }
   }
   const latencies = rows.flatMap((row) => [Number(row["min"]), Number(row["max"])]);
@@ -42,12 +50,14 @@ export function latencyCdfChart(input: LatencyCdfInput): Chart {
   const yTitle = "operations completed within (%)";
   const x = { type: "quantitative", title: xTitle, scale: { type: logarithmic ? "log" : "linear" } } as const;
   const y = { field: "fraction", type: "quantitative" as const, title: yTitle, axis: { format: ".0%" }, scale: { domain: [0, 1] } };
-  const color = { field: "series", type: "nominal", title: "cluster", sort: null, scale: { scheme: seriesColorScheme }, legend: { symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2.5 } } as const;
+  const color = algorithmColorEncoding(rows.map((row) => String(row["algo"])), { symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2.5 });
+  const groups = [...new Set(rows.map((row) => String(row["group"])))];
+  const strokeDash = { field: "group", type: "nominal", title: "comparison group", sort: groups, scale: { domain: groups, range: groups.map((_, index) => groupDashes[index % groupDashes.length] as number[]) }, legend: { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2, symbolOpacity: 1, symbolSize: 400 } } as const;
   return {
     id: chartId("latency-cdf", input.scenario),
     title: `Latency distribution: ${input.scenario}`,
     howToRead:
-      "For each latency on the horizontal axis, the share of completed operations that finished within it (higher and further left is better). The line is the median across seeds, the band the min–max across seeds; where the line flattens near 100% is the tail (p99, max).",
+      "For each latency on the horizontal axis, the share of completed operations that finished within it (higher and further left is better). Colour is the algorithm (the same in every chart), the dash the comparison group its cluster size stands in; the line is the median across seeds, the band the min–max across seeds; where the line flattens near 100% is the tail (p99, max).",
     axisTitles: [xTitle, yTitle],
     notes,
     spec: {
@@ -56,8 +66,8 @@ export function latencyCdfChart(input: LatencyCdfInput): Chart {
       height: 300,
       data: { values: rows },
       layer: [
-        { mark: { type: "area", orient: "horizontal", opacity: 0.2 }, encoding: { y, x: { ...x, field: "min" }, x2: { field: "max" }, color } },
-        { mark: { type: "line", strokeWidth: 1.8, tooltip: true }, encoding: { y, x: { ...x, field: "median" }, color, order: { field: "fraction" } } },
+        { mark: { type: "area", orient: "horizontal", opacity: 0.2 }, encoding: { y, x: { ...x, field: "min" }, x2: { field: "max" }, color, detail: { field: "series", type: "nominal" } } },
+        { mark: { type: "line", strokeWidth: 1.8, tooltip: true }, encoding: { y, x: { ...x, field: "median" }, color, strokeDash, detail: { field: "series", type: "nominal" }, order: { field: "fraction" } } },
       ],
     },
   };

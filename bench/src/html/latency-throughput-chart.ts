@@ -1,4 +1,4 @@
-import { type Chart, chartWidthPx, seriesColorScheme, vegaLiteSchemaUrl } from "./chart.ts";
+import { type Chart, algorithmColorEncoding, algorithmOf, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
 import type { Spread } from "./spread.ts";
 
 /** SpreadFigure is a figure across seeds as the sweeps store it: median, min and max. */
@@ -51,7 +51,15 @@ export function latencyThroughputChart(curves: readonly LatencyThroughputCurve[]
   const yTitle = "latency (ms, log scale)";
   const x = { field: "offered", type: "quantitative", title: xTitle } as const;
   const y = { type: "quantitative", title: yTitle, scale: { type: "log" } } as const;
-  const color = { field: "series", type: "nominal", title: "cluster", sort: null, scale: { scheme: seriesColorScheme }, legend: { symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2.5 } } as const;
+  for (const row of rows) {
+    row["algo"] = algorithmOf(String(row["series"]));
+    row["cluster"] = String(row["series"]).replace(/^\S+ /, "");
+  }
+  const color = algorithmColorEncoding(rows.map((row) => String(row["algo"])), { symbolType: "stroke", symbolOpacity: 1, symbolStrokeWidth: 2.5 });
+  // An algorithm's curves at f = 1 and f = 2 share its colour: the points' shape tells the sizes apart.
+  const clusters = [...new Set(rows.map((row) => String(row["cluster"])))];
+  const shape = { field: "cluster", type: "nominal", title: "cluster size", sort: clusters } as const;
+  const series = { field: "series", type: "nominal" } as const;
   const dashLegend = { symbolType: "stroke", symbolStrokeColor: "#333", symbolStrokeWidth: 2, symbolOpacity: 1, symbolSize: 400 } as const;
   const lines = ["p50 measured", "p99 measured", ...(has("model") ? ["queueing model"] : [])];
   const lineDashes = [[1, 0], [6, 3], [1, 3]].slice(0, lines.length);
@@ -59,7 +67,7 @@ export function latencyThroughputChart(curves: readonly LatencyThroughputCurve[]
     id: "latency-throughput",
     title: "Latency against offered load",
     howToRead:
-      "Each cluster is driven open-loop at a ladder of offered loads. Solid lines are p50 latency, dashed lines p99 (median across seeds, band min–max), dotted lines the queueing model's latency. Latency stays flat until the cluster saturates, then climbs steeply; the solid vertical rule marks the measured saturation point, the dotted one the queueing model's prediction.",
+      "Each cluster is driven open-loop at a ladder of offered loads. Colour is the algorithm (the same in every chart), the points' shape the cluster size. Solid lines are p50 latency, dashed lines p99 (median across seeds, band min–max), dotted lines the queueing model's latency. Latency stays flat until the cluster saturates, then climbs steeply; the solid vertical rule marks the measured saturation point, the dotted one the queueing model's prediction.",
     axisTitles: [xTitle, yTitle],
     notes: [],
     spec: {
@@ -69,20 +77,20 @@ export function latencyThroughputChart(curves: readonly LatencyThroughputCurve[]
       data: { values: rows },
       // Vega warns of an infinite extent for a layer with no rows: the model and rule layers only when there is something to draw.
       layer: [
-        { transform: [{ filter: "datum.layer === 'curve'" }], mark: { type: "area", opacity: 0.15 }, encoding: { x, y: { ...y, field: "min" }, y2: { field: "max" }, color, detail: { field: "line", type: "nominal" } } },
+        { transform: [{ filter: "datum.layer === 'curve'" }], mark: { type: "area", opacity: 0.15 }, encoding: { x, y: { ...y, field: "min" }, y2: { field: "max" }, color, detail: [series, { field: "line", type: "nominal" }] } },
         {
           transform: [{ filter: "datum.layer === 'curve' || datum.layer === 'model'" }],
           mark: { type: "line", strokeWidth: 1.8 },
-          encoding: { x, y: { ...y, field: "median" }, color, strokeDash: { field: "line", type: "nominal", title: "line", legend: dashLegend, scale: { domain: lines, range: lineDashes } } },
+          encoding: { x, y: { ...y, field: "median" }, color, detail: series, strokeDash: { field: "line", type: "nominal", title: "line", legend: dashLegend, scale: { domain: lines, range: lineDashes } } },
         },
         // The points apart from the lines: a line with point markers draws its dash legend's symbols blank.
-        { transform: [{ filter: "datum.layer === 'curve'" }], mark: { type: "point", filled: true, size: 24, tooltip: true }, encoding: { x, y: { ...y, field: "median" }, color, detail: { field: "line", type: "nominal" } } },
+        { transform: [{ filter: "datum.layer === 'curve'" }], mark: { type: "point", filled: true, size: 30, tooltip: true }, encoding: { x, y: { ...y, field: "median" }, color, shape, detail: [series, { field: "line", type: "nominal" }] } },
         ...(has("saturation")
           ? [
               {
                 transform: [{ filter: "datum.layer === 'saturation'" }],
                 mark: { type: "rule" as const, strokeWidth: 1.5, tooltip: true },
-                encoding: { x, color, strokeDash: { field: "source", type: "nominal" as const, title: "saturation point", legend: dashLegend, scale: { domain: ["measured", "predicted (queueing model)"], range: [[1, 0], [2, 2]] } } },
+                encoding: { x, color, detail: series, strokeDash: { field: "source", type: "nominal" as const, title: "saturation point", legend: dashLegend, scale: { domain: ["measured", "predicted (queueing model)"], range: [[1, 0], [2, 2]] } } },
               },
             ]
           : []),

@@ -1,4 +1,4 @@
-import { type Chart, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
+import { type Chart, algorithmColorEncoding, algorithmOf, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
 import { groupBy, spreadOf } from "./spread.ts";
 
 /** FaultRecovery is how long one seed's cluster took to recover from one fault; null when it had not recovered when the run ended. */
@@ -37,7 +37,7 @@ export function recoveryChart(runs: readonly FaultRecovery[]): Chart {
       });
       if (recovered.length === 0) continue;
       const spread = spreadOf(recovered);
-      rows.push({ panel: `${first.scenario}: ${first.fault}`, measure: measure.name, series: first.series, median: spread.median, min: spread.min, max: spread.max, seeds: `${recovered.length} of ${cell.length}` });
+      rows.push({ panel: `${first.scenario}: ${first.fault}`, measure: measure.name, series: first.series, algo: algorithmOf(first.series), median: spread.median, min: spread.min, max: spread.max, seeds: `${recovered.length} of ${cell.length}` });
     }
   }
   const xTitle = "time to recover (virtual ms)";
@@ -50,7 +50,7 @@ export function recoveryChart(runs: readonly FaultRecovery[]): Chart {
     notes: unrecoveredNotes(runs),
     title: "Recovery after each fault",
     howToRead:
-      "For each fault, how long each cluster took from the fault to its first commit after it (left) and until its throughput was back to 90% of the level before the fault (right): the median across seeds that recovered, whiskers min–max. Shorter is better; seeds with no recovery before the workload ended are listed above the chart.",
+      "Bars in each algorithm's colour (the same in every chart). For each fault, how long each cluster took from the fault to its first commit after it (left) and until its throughput was back to 90% of the level before the fault (right): the median across seeds that recovered, whiskers min–max. Shorter is better; seeds with no recovery before the workload ended are listed above the chart.",
     axisTitles: [xTitle, yTitle],
     spec: {
       $schema: vegaLiteSchemaUrl,
@@ -63,7 +63,7 @@ export function recoveryChart(runs: readonly FaultRecovery[]): Chart {
         width: Math.floor((chartWidthPx - 200) / 2),
         height: { step: 18 },
         layer: [
-          { mark: { type: "bar", tooltip: true }, encoding: { y, x: { ...x, field: "median" }, color: { field: "measure", type: "nominal", title: "recovered", sort: measures, scale: { range: ["#59a14f", "#4e79a7"] } } } },
+          { mark: { type: "bar", tooltip: true }, encoding: { y, x: { ...x, field: "median" }, color: algorithmColorEncoding(rows.map((row) => String(row["algo"]))) } },
           { mark: { type: "errorbar", ticks: true, color: "black" }, encoding: { y, x: { ...x, field: "min" }, x2: { field: "max" } } },
         ],
       },

@@ -1,4 +1,4 @@
-import { type Chart, seriesColorScheme, vegaLiteSchemaUrl } from "./chart.ts";
+import { type Chart, algorithmColorEncoding, vegaLiteSchemaUrl } from "./chart.ts";
 import type { SpreadFigure } from "./latency-throughput-chart.ts";
 
 /** ScalabilityPoint is one algorithm at one cluster size: its figures across seeds, with the analytic predictions when there are any. */
@@ -31,7 +31,7 @@ export function scalabilityChart(points: readonly ScalabilityPoint[]): Chart {
   const xTitle = "cluster size n (replicas)";
   const messagesTitle = "messages per operation";
   const peakTitle = "peak throughput (ops/s)";
-  const color = { field: "algo", type: "nominal", title: "algorithm", scale: { scheme: seriesColorScheme } } as const;
+  const color = algorithmColorEncoding(rows.map((row) => String(row["algo"])));
   const sources = rows.some((row) => row["source"] === "predicted") ? ["measured", "predicted"] : ["measured"];
   const panel = (measure: string, yTitle: string) => ({
     width: 360,

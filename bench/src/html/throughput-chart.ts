@@ -1,4 +1,4 @@
-import { type Chart, chartId, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
+import { type Chart, algorithmColorEncoding, algorithmOf, chartId, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
 import { groupBy, spreadOf } from "./spread.ts";
 
 /** ThroughputRun is one seed's throughput over time: completed operations per second in consecutive windows of virtual time. */
@@ -37,7 +37,7 @@ export function throughputOverTimeChart(input: ThroughputOverTimeInput): Chart {
     if (byTime.size === 0) notes.push(`${name}: no throughput samples`);
     for (const [time, samples] of byTime) {
       const spread = spreadOf(samples.map((sample) => sample.opsPerSec));
-      rows.push({ layer: "throughput", series: name, timeS: Number(time) / 1000, median: spread.median, min: spread.min, max: spread.max });
+      rows.push({ layer: "throughput", series: name, algo: algorithmOf(name), timeS: Number(time) / 1000, median: spread.median, min: spread.min, max: spread.max });
     }
     // Seeds of a scripted scenario share their fault windows: draw each distinct window once.
     const windows = new Map<string, { kind: string; atMs: number; untilMs: number }>();
@@ -50,11 +50,12 @@ export function throughputOverTimeChart(input: ThroughputOverTimeInput): Chart {
   const x = { field: "timeS", type: "quantitative", title: "virtual time (s)" } as const;
   const y = { type: "quantitative", title: "throughput (ops/s)" } as const;
   const fault = { field: "kind", type: "nominal", title: "fault", scale: { scheme: "set2" } } as const;
+  const algorithm = algorithmColorEncoding(rows.flatMap((row) => (row["layer"] === "throughput" ? [String(row["algo"])] : [])));
   return {
     id: chartId("throughput", input.scenario),
     title: `Throughput over time: ${input.scenario}`,
     howToRead:
-      `One panel per cluster. The line is the median throughput across seeds in each ${input.windowMs} ms window of virtual time, the band its min–max across seeds; shaded spans are fault windows (coloured by kind), vertical rules instant faults. A dip inside a window and the climb after it are what the recovery chart measures.`,
+      `One panel per cluster, in its algorithm's colour (the same in every chart). The line is the median throughput across seeds in each ${input.windowMs} ms window of virtual time, the band its min–max across seeds; shaded spans are fault windows (coloured by kind), vertical rules instant faults. A dip inside a window and the climb after it are what the recovery chart measures.`,
     axisTitles: [x.title, y.title],
     notes,
     spec: {
@@ -70,13 +71,15 @@ export function throughputOverTimeChart(input: ThroughputOverTimeInput): Chart {
         layer: [
           ...(hasLayer("window") ? [{ transform: [{ filter: "datum.layer === 'window'" }], mark: { type: "rect" as const, opacity: 0.3 }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, x2: { field: "endS" }, color: fault } }] : []),
           ...(hasLayer("instant") ? [{ transform: [{ filter: "datum.layer === 'instant'" }], mark: { type: "rule" as const, strokeWidth: 2, opacity: 0.8 }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, color: fault } }] : []),
-          { transform: [{ filter: "datum.layer === 'throughput'" }], mark: { type: "area", opacity: 0.3, color: "#4c78a8" }, encoding: { x, y: { ...y, field: "min" }, y2: { field: "max" } } },
+          { transform: [{ filter: "datum.layer === 'throughput'" }], mark: { type: "area", opacity: 0.25 }, encoding: { x, y: { ...y, field: "min" }, y2: { field: "max" }, color: algorithm } },
           {
             transform: [{ filter: "datum.layer === 'throughput'" }],
-            mark: { type: "line", color: "#1f4e8c", strokeWidth: 1.5, tooltip: true },
-            encoding: { x, y: { ...y, field: "median" } },
+            mark: { type: "line", strokeWidth: 1.6, tooltip: true },
+            encoding: { x, y: { ...y, field: "median" }, color: algorithm },
           },
         ],
+        // The faults' kinds and the algorithms each have a colour scale and a legend of their own.
+        resolve: { scale: { color: "independent" } },
       },
     },
   };
