@@ -36,7 +36,7 @@ class InProcessCluster {
       this.sequence++;
       const clientId = firstClientId + i;
       // A real client's session key is a random 53-bit number: as wide on the wire.
-      leader.step(clientId, { type: "clientRequest", clientId, session: 2 ** 52 + clientId, sequence: this.sequence, command, readOnly: false });
+      leader.step(clientId, { type: "clientRequest", clientId, session: 2 ** 52 + clientId, sequence: this.sequence, command, readOnly: false, readLevel: 0 });
     }
     this.network.run(leader);
   }

@@ -1,5 +1,5 @@
 import type { ByzantineStrategyDefinition } from "./byzantine.ts";
-import type { Client } from "./client.ts";
+import type { Client, ReadLevel } from "./client.ts";
 import type { MessageCodec } from "./codec.ts";
 import type { Crypto } from "./crypto.ts";
 import type { NodeId } from "./ids.ts";
@@ -138,6 +138,14 @@ export interface AlgorithmDefinition<M> {
    * but a history that is not linearizable is then what it promises, not a broken guarantee.
    */
   promisesLinearizability?(options: ProtocolOptions): boolean;
+  /**
+   * servedReadLevel is the level at which the algorithm's replicas, with these options, serve a read asked at
+   * `requested` (see {@link ReadLevel}): an algorithm without leases serves `lease` as `linearizable`, one whose
+   * every read is linearizable serves `stale` as `linearizable` too. Runtimes record the served level in the
+   * history, and a history with a `stale` read promises no linearizability. When absent, every read is served
+   * `linearizable` (an algorithm that ignores the level answers every read as it always has).
+   */
+  servedReadLevel?(requested: ReadLevel, options: ProtocolOptions): ReadLevel;
 }
 
 /**

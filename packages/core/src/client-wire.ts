@@ -2,6 +2,7 @@
 // defined once in `client-wire.proto`. Each protocol's message union includes
 // these types and its envelope carries them under the same oneof field names,
 // so that one client (LeaderClient) speaks to all of them without an adapter.
+import type { ReadLevel } from "./client.ts";
 import type { NodeId } from "./ids.ts";
 
 /** ClientRequestMessage is a client's session request (Raft thesis §6.3); the session table executes it at most once. */
@@ -18,6 +19,22 @@ export interface ClientRequestMessage {
   readonly command: Uint8Array;
   /** readOnly marks a command that changes nothing, which a protocol may serve without a log entry. */
   readonly readOnly: boolean;
+  /**
+   * readLevel is the code of the consistency a read-only request asks for (see {@link readLevelCode}): 0, the
+   * proto3 default, for `linearizable` and for every write, so that such a request's bytes are what they were
+   * before the field existed.
+   */
+  readonly readLevel: number;
+}
+
+/** readLevelCode is the wire code of `level`: 0 `linearizable`, 1 `lease`, 2 `stale`. */
+export function readLevelCode(level: ReadLevel): number {
+  return level === "stale" ? 2 : level === "lease" ? 1 : 0;
+}
+
+/** readLevelOfCode is the level a request's wire code asks for; a code it does not know is served as `linearizable`, the strongest. */
+export function readLevelOfCode(code: number): ReadLevel {
+  return code === 2 ? "stale" : code === 1 ? "lease" : "linearizable";
 }
 
 /** ClientReplyMessage is a replica's answer to request `sequence` of `session`. */

@@ -14,10 +14,40 @@ export interface ClientReady<M> {
   readonly completions: readonly Completion[];
 }
 
+/**
+ * ReadLevel is the consistency a read asks for, the PACELC "else" choice
+ * between latency and consistency when there is no partition:
+ * - `linearizable`: the read sees every write that completed before it began
+ *   (Raft's ReadIndex, Multi-Paxos through the log, PBFT's 2f+1 matching
+ *   read-only replies); the default;
+ * - `lease`: linearizable as long as clocks drift no more than the protocol's
+ *   bound, served by a leader holding a lease without a round of messages;
+ *   a protocol without leases serves it as `linearizable`;
+ * - `stale`: served at once from the applied state of whichever replica the
+ *   client reaches (etcd's serializable reads), which may miss completed
+ *   writes, so a history holding stale reads promises no linearizability.
+ */
+export type ReadLevel = "linearizable" | "lease" | "stale";
+
+/** readLevels lists every {@link ReadLevel}, strongest first. */
+export const readLevels: readonly ReadLevel[] = ["linearizable", "lease", "stale"];
+
+/** isReadLevel tells whether `value` names a {@link ReadLevel}. */
+export function isReadLevel(value: unknown): value is ReadLevel {
+  return value === "linearizable" || value === "lease" || value === "stale";
+}
+
 /** SubmitOptions describe a request beyond its command bytes. */
 export interface SubmitOptions {
   /** readOnly marks a command that does not change state, so that protocols may serve it without a log entry. */
   readonly readOnly: boolean;
+  /** readLevel is the consistency a read-only request asks for, `linearizable` when absent; writes ignore it. */
+  readonly readLevel?: ReadLevel;
+}
+
+/** readLevelOf is the level a request with `options` asks for: its readLevel for a read, `linearizable` for a write. */
+export function readLevelOf(options: SubmitOptions): ReadLevel {
+  return options.readOnly ? (options.readLevel ?? "linearizable") : "linearizable";
 }
 
 /**

@@ -1,3 +1,4 @@
+import type { ReadLevel } from "./client.ts";
 import type { NodeId } from "./ids.ts";
 
 /**
@@ -22,6 +23,11 @@ export interface HistoryOperation<I, O> {
   readonly status: OperationStatus;
   /** output is set when status is `ok`. */
   readonly output: O | undefined;
+  /**
+   * readLevel is the level a read-only operation was served at (see AlgorithmDefinition.servedReadLevel); absent for
+   * writes and for reads of runtimes that record no level, which are `linearizable`.
+   */
+  readonly readLevel?: ReadLevel;
 }
 
 /** History is every operation of a run, in invocation order. */

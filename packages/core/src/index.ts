@@ -11,7 +11,17 @@ export {
   type SendMessages,
   drainReadiesMax,
 } from "./replica-host.ts";
-export { type Client, type ClientReady, type Completion, type SubmitOptions, type SubmitResult } from "./client.ts";
+export {
+  type Client,
+  type ClientReady,
+  type Completion,
+  type ReadLevel,
+  type SubmitOptions,
+  type SubmitResult,
+  isReadLevel,
+  readLevelOf,
+  readLevels,
+} from "./client.ts";
 export { type StateMachine } from "./state-machine.ts";
 export { RejectionCounter, type Rejections } from "./rejection-counter.ts";
 export { type ClientRequest, type Execution, SessionStateMachine, sessionsMaxDefault } from "./sessions.ts";
@@ -71,6 +81,8 @@ export {
   type ClientAnswer,
   type ClientWireMessage,
   clientAnswerOf,
+  readLevelCode,
+  readLevelOfCode,
 } from "./client-wire.ts";
 export { type SoloMessage, soloCodec } from "./solo/messages.ts";
 export {

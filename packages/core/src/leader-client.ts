@@ -1,8 +1,8 @@
 import type { ClientContext } from "./algorithm.ts";
-import type { Client, ClientReady, SubmitOptions, SubmitResult } from "./client.ts";
+import { type Client, type ClientReady, readLevelOf, type SubmitOptions, type SubmitResult } from "./client.ts";
 import { ClientOutbox } from "./client-outbox.ts";
 import { ClientSession } from "./client-session.ts";
-import { clientAnswerOf, type ClientRequestMessage, type ClientWireMessage } from "./client-wire.ts";
+import { clientAnswerOf, type ClientRequestMessage, type ClientWireMessage, readLevelCode } from "./client-wire.ts";
 import { assert } from "./errors.ts";
 import type { NodeId } from "./ids.ts";
 
@@ -50,7 +50,15 @@ export class LeaderClient<M extends { readonly type: string } = ClientWireMessag
 
   submit(command: Uint8Array, options: SubmitOptions): SubmitResult {
     const submitted = this.outbox.open(
-      (sequence): ClientRequestMessage => ({ type: "clientRequest", clientId: this.id, session: this.outbox.sessionKey, sequence, command, readOnly: options.readOnly }),
+      (sequence): ClientRequestMessage => ({
+        type: "clientRequest",
+        clientId: this.id,
+        session: this.outbox.sessionKey,
+        sequence,
+        command,
+        readOnly: options.readOnly,
+        readLevel: readLevelCode(readLevelOf(options)),
+      }),
     );
     if (submitted.kind === "accepted") this.send(this.leaderGuess);
     return submitted;

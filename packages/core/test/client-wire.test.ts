@@ -4,6 +4,9 @@
 import { describe, expect, test } from "vitest";
 import {
   clientAnswerOf,
+  readLevelCode,
+  readLevelOfCode,
+  readLevels,
   createProtobufCodec,
   soloCodec,
   type ClientWireMessage,
@@ -35,12 +38,13 @@ const codec = createProtobufCodec<ClientWireMessage>(envelopeDescriptor, "test.E
 const hex = (bytes: Uint8Array): string => Array.from(bytes, (byte) => byte.toString(16).padStart(2, "0")).join("");
 
 const messages: ClientWireMessage[] = [
-  { type: "clientRequest", clientId: 1_000_000, session: 2 ** 40 + 3, sequence: 7, command: new Uint8Array([1, 2, 3]), readOnly: true },
-  { type: "clientRequest", clientId: 0, session: Number.MAX_SAFE_INTEGER, sequence: Number.MAX_SAFE_INTEGER, command: new Uint8Array(0), readOnly: false },
+  { type: "clientRequest", clientId: 1_000_000, session: 2 ** 40 + 3, sequence: 7, command: new Uint8Array([1, 2, 3]), readOnly: true, readLevel: 0 },
+  { type: "clientRequest", clientId: 0, session: Number.MAX_SAFE_INTEGER, sequence: Number.MAX_SAFE_INTEGER, command: new Uint8Array(0), readOnly: false, readLevel: 0 },
   { type: "clientReply", session: 2 ** 40 + 3, sequence: 7, result: new Uint8Array([9]) },
   { type: "notLeader", sequence: 7, hasLeaderHint: true, leaderHint: 2 },
   { type: "notLeader", sequence: 8, hasLeaderHint: true, leaderHint: 0 },
   { type: "notLeader", sequence: 9, hasLeaderHint: false, leaderHint: 0 },
+  { type: "clientRequest", clientId: 5, session: 1, sequence: 1, command: new Uint8Array(0), readOnly: true, readLevel: 2 },
 ];
 
 describe("the client wire", () => {
@@ -58,6 +62,14 @@ describe("the client wire", () => {
     if (request.type !== "clientRequest" || reply.type !== "clientReply") throw new Error("the samples changed");
     expect(hex(soloCodec.encode(request))).toBe(hex(codec.encode(request)));
     expect(hex(soloCodec.encode(reply))).toBe(hex(codec.encode(reply)));
+  });
+
+  test("a read's level travels as a code: 0, the default, is linearizable and adds no bytes; an unknown code is served linearizably", () => {
+    expect(readLevels.map((level) => readLevelOfCode(readLevelCode(level)))).toEqual(readLevels);
+    expect(readLevelCode("linearizable")).toBe(0);
+    expect(readLevelOfCode(7)).toBe("linearizable");
+    const base = { type: "clientRequest", clientId: 5, session: 1, sequence: 1, command: new Uint8Array(0), readOnly: true } as const;
+    expect(codec.encode({ ...base, readLevel: readLevelCode("stale") }).length).toBe(codec.encode({ ...base, readLevel: 0 }).length + 2);
   });
 
   test("clientAnswerOf takes a reply or a redirection, and nothing else", () => {

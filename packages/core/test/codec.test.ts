@@ -29,9 +29,9 @@ const testDescriptor = {
 const testCodec = createProtobufCodec<TestMessage>(testDescriptor, "test.Envelope");
 
 const soloMessages: SoloMessage[] = [
-  { type: "clientRequest", clientId: 1_000_000, session: 1, sequence: 1, command: new Uint8Array([1, 2, 3]), readOnly: false },
-  { type: "clientRequest", clientId: 0, session: Number.MAX_SAFE_INTEGER, sequence: 2 ** 40 + 1, command: new Uint8Array(0), readOnly: true },
-  { type: "clientRequest", clientId: 1, session: 2 ** 32 + 5, sequence: Number.MAX_SAFE_INTEGER, command: new Uint8Array(0), readOnly: false },
+  { type: "clientRequest", clientId: 1_000_000, session: 1, sequence: 1, command: new Uint8Array([1, 2, 3]), readOnly: false, readLevel: 0 },
+  { type: "clientRequest", clientId: 0, session: Number.MAX_SAFE_INTEGER, sequence: 2 ** 40 + 1, command: new Uint8Array(0), readOnly: true, readLevel: 0 },
+  { type: "clientRequest", clientId: 1, session: 2 ** 32 + 5, sequence: Number.MAX_SAFE_INTEGER, command: new Uint8Array(0), readOnly: false, readLevel: 0 },
   { type: "clientReply", session: 2 ** 52 + 3, sequence: 7, result: new Uint8Array([0xff]) },
   { type: "clientReply", session: 0, sequence: 0, result: new Uint8Array(0) },
 ];

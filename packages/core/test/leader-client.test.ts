@@ -2,6 +2,7 @@ import { describe, expect, test } from "vitest";
 import {
   AssertionError,
   LeaderClient,
+  readLevelCode,
   type ClientReady,
   type ClientReplyMessage,
   type ClientWireMessage,
@@ -201,7 +202,19 @@ describe("LeaderClient", () => {
     const harness = new Harness();
     harness.client.submit(bytes("read"), { readOnly: true });
     const ready = harness.client.ready();
-    expect(ready?.messages[0]?.message).toEqual({ type: "clientRequest", clientId, session, sequence: 1, command: bytes("read"), readOnly: true });
+    expect(ready?.messages[0]?.message).toEqual({ type: "clientRequest", clientId, session, sequence: 1, command: bytes("read"), readOnly: true, readLevel: 0 });
+  });
+
+  test("carries a read's level in the request, and a write's as linearizable whatever the options say", () => {
+    const stale = new Harness();
+    stale.client.submit(bytes("read"), { readOnly: true, readLevel: "stale" });
+    expect(stale.client.ready()?.messages[0]?.message).toMatchObject({ readOnly: true, readLevel: readLevelCode("stale") });
+    const lease = new Harness();
+    lease.client.submit(bytes("read"), { readOnly: true, readLevel: "lease" });
+    expect(lease.client.ready()?.messages[0]?.message).toMatchObject({ readOnly: true, readLevel: readLevelCode("lease") });
+    const write = new Harness();
+    write.client.submit(bytes("write"), { readOnly: false, readLevel: "stale" });
+    expect(write.client.ready()?.messages[0]?.message).toMatchObject({ readOnly: false, readLevel: 0 });
   });
 
   test("advance clears only the Ready that ready() returned", () => {

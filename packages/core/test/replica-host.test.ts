@@ -312,7 +312,7 @@ const server: NodeId = 0;
 const alice: NodeId = 1_000_000;
 
 function request(sequence: number, value: string): ClientRequestMessage {
-  return { type: "clientRequest", clientId: alice, session: alice, sequence, command: append("log", value), readOnly: false };
+  return { type: "clientRequest", clientId: alice, session: alice, sequence, command: append("log", value), readOnly: false, readLevel: 0 };
 }
 
 /** bootSolo boots a solo replica from what `storage` recovers, its replies collected in `replies`. */

@@ -18,13 +18,13 @@ describe("SoloReplica refuses what only a client may receive or send, counted by
   test("a reply sent to the replica and a request sent on another client's behalf are counted and change nothing", () => {
     const replica = soloReplica();
     replica.step(alice, { type: "clientReply", session: 1, sequence: 1, result: new Uint8Array() });
-    replica.step(alice + 1, { type: "clientRequest", clientId: alice, session: 1, sequence: 1, command: new Uint8Array([1]), readOnly: false });
+    replica.step(alice + 1, { type: "clientRequest", clientId: alice, session: 1, sequence: 1, command: new Uint8Array([1]), readOnly: false, readLevel: 0 });
     expect(replica.ready()).toBeUndefined();
     expect([...replica.rejections().byReason()]).toEqual([
       ["replyToReplica", 1],
       ["requestNotFromClient", 1],
     ]);
-    replica.step(alice, { type: "clientRequest", clientId: alice, session: 1, sequence: 1, command: new Uint8Array([1]), readOnly: false });
+    replica.step(alice, { type: "clientRequest", clientId: alice, session: 1, sequence: 1, command: new Uint8Array([1]), readOnly: false, readLevel: 0 });
     expect(replica.ready()?.persist).toHaveLength(1);
     expect(replica.rejections().total()).toBe(2);
   });

@@ -71,7 +71,7 @@ function soloReplica(
 
 /** request builds a solo request; its session key is its client id unless a test says otherwise. */
 function request(clientId: number, sequence: number, command: Uint8Array, readOnly = false, session = clientId): ClientRequestMessage {
-  return { type: "clientRequest", clientId, session, sequence, command, readOnly };
+  return { type: "clientRequest", clientId, session, sequence, command, readOnly, readLevel: 0 };
 }
 
 /** Handled is everything the replica asked for after one input, over all the Readies it took to go quiet. */

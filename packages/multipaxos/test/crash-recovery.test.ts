@@ -195,7 +195,7 @@ describe("a leader's own acceptance counts toward a quorum only once synced (PMS
     const replica = cluster.replica(0);
     const chosenBefore = replica.status().commitIndex;
     const lost = put("k", "lost");
-    replica.step(client, { type: "clientRequest", clientId: client, session: client, sequence: 1, command: encodeCommand(lost), readOnly: false });
+    replica.step(client, { type: "clientRequest", clientId: client, session: client, sequence: 1, command: encodeCommand(lost), readOnly: false, readLevel: 0 });
     const ready = replica.ready() as Ready<MultiPaxosMessage>;
     expect(ready.persist.length).toBeGreaterThan(0);
     expect(replica.status().commitIndex).toBe(chosenBefore);

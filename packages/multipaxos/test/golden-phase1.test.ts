@@ -117,7 +117,7 @@ class Schedule {
 
   /** request has client c0 send one write to `to` (sequence numbers from 1, one session). */
   request(to: NodeId, sequence: number, command: string): void {
-    this.cluster.step(to, client, { type: "clientRequest", clientId: client, session: 1, sequence, command: text.encode(command), readOnly: false });
+    this.cluster.step(to, client, { type: "clientRequest", clientId: client, session: 1, sequence, command: text.encode(command), readOnly: false, readLevel: 0 });
     this.cluster.drain(to);
   }
 

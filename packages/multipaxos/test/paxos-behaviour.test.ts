@@ -232,7 +232,7 @@ describe("phase 2, batching and clients", () => {
     const cluster = multiPaxosCluster(3);
     const leader = cluster.replica(0);
     // The runtime steps every message of one instant before it asks for the Ready.
-    for (let i = 0; i < 3; i++) leader.step(client + i, { type: "clientRequest", ...command(1, `k${i}`, "v", client + i) });
+    for (let i = 0; i < 3; i++) leader.step(client + i, { type: "clientRequest", ...command(1, `k${i}`, "v", client + i), readLevel: 0 });
     cluster.drain(0);
     const accepts = cluster.take(isType("accept"));
     expect(accepts.map((envelope) => [envelope.to, envelope.message.slot, envelope.message.commands.length])).toEqual([
@@ -257,7 +257,7 @@ describe("phase 2, batching and clients", () => {
     const append = { type: "append" as const, key: "log", value: new TextEncoder().encode("x") };
     const sequence = cluster.request(0, append);
     cluster.deliverAll();
-    cluster.deliver({ from: client, to: 0, message: { type: "clientRequest", clientId: client, session: client, sequence, command: encodeCommand(append), readOnly: false } });
+    cluster.deliver({ from: client, to: 0, message: { type: "clientRequest", clientId: client, session: client, sequence, command: encodeCommand(append), readOnly: false, readLevel: 0 } });
     cluster.deliverAll();
     expect(cluster.clientInbox.filter((envelope) => envelope.message.type === "clientReply")).toHaveLength(2);
     expect(cluster.value(0, "log")).toBe("x");
@@ -402,9 +402,9 @@ describe("bad input", () => {
     ["an accept for slot 0", 2, accept(9, 2, 0, [])],
     ["an accept at or below its own watermark", 2, accept(9, 2, 4, [], 4)],
     ["an accept carrying a command of a non-client", 2, accept(9, 2, 1, [command(1, "x", "y", 5)])],
-    ["a request whose client id is not its sender", client + 1, { type: "clientRequest", clientId: client, session: 1, sequence: 1, command: new Uint8Array(), readOnly: false }],
-    ["a request without a session key", client, { type: "clientRequest", clientId: client, session: 0, sequence: 1, command: new Uint8Array(), readOnly: false }],
-    ["a request from a replica", 2, { type: "clientRequest", clientId: 2, session: 1, sequence: 1, command: new Uint8Array(), readOnly: false }],
+    ["a request whose client id is not its sender", client + 1, { type: "clientRequest", clientId: client, session: 1, sequence: 1, command: new Uint8Array(), readOnly: false, readLevel: 0 }],
+    ["a request without a session key", client, { type: "clientRequest", clientId: client, session: 0, sequence: 1, command: new Uint8Array(), readOnly: false, readLevel: 0 }],
+    ["a request from a replica", 2, { type: "clientRequest", clientId: 2, session: 1, sequence: 1, command: new Uint8Array(), readOnly: false, readLevel: 0 }],
     ["a reply sent to a replica", 2, { type: "clientReply", session: 1, sequence: 1, result: new Uint8Array() }],
     ["an accepted for someone else's ballot", 2, { type: "accepted", ballotRound: 1, ballotNode: 2, slot: 1, leaseTick: 0 }],
     ["chosen values at slot 0", 2, { type: "chosen", entries: [{ slot: 0, ballotRound: 0, ballotNode: 0, commands: [], members: [] }] }],
@@ -473,7 +473,7 @@ describe("wire format", () => {
   test("every message type survives an encode and decode round trip", () => {
     const commands = [command(3, "k", "v")];
     const messages: MultiPaxosMessage[] = [
-      { type: "clientRequest", clientId: client, session: 2 ** 53 - 1, sequence: 3, command: new Uint8Array([1, 2]), readOnly: true },
+      { type: "clientRequest", clientId: client, session: 2 ** 53 - 1, sequence: 3, command: new Uint8Array([1, 2]), readOnly: true, readLevel: 0 },
       { type: "clientReply", session: 2 ** 32 + 1, sequence: 3, result: new Uint8Array([4]) },
       { type: "notLeader", sequence: 3, leaderHint: 2, hasLeaderHint: true },
       { type: "prepare", ballotRound: 4, ballotNode: 1, fromSlot: 7 },

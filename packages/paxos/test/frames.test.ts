@@ -16,7 +16,7 @@ describe("the codec", () => {
       { type: "accept", key: "x", ballotRound: 3, ballotNode: 2, value: bytes("v") },
       { type: "accepted", key: "x", ballotRound: 3, ballotNode: 2 },
       { type: "chosen", key: "x", value: bytes("v") },
-      { type: "clientRequest", clientId: firstClientId, session: 9, sequence: 1, command: bytes("c"), readOnly: false },
+      { type: "clientRequest", clientId: firstClientId, session: 9, sequence: 1, command: bytes("c"), readOnly: false, readLevel: 0 },
       { type: "clientReply", session: 9, sequence: 1, result: bytes("r") },
     ];
     for (const message of messages) expect(paxosCodec.decode(paxosCodec.encode(message))).toEqual(message);
@@ -51,8 +51,8 @@ describe("validation", () => {
     ["an Accepted for a ballot the receiver never used", 2, { type: "accepted", key: "x", ballotRound: 4, ballotNode: 1 }, "unaskedReply"],
     ["a Nack that names no higher promise", 2, { type: "nack", key: "x", ballotRound: 4, ballotNode: 1, promisedRound: 3, promisedNode: 2 }, "impossibleBallot"],
     ["a client reply sent to a replica", 2, { type: "clientReply", session: 1, sequence: 1, result: bytes("") }, "replyToReplica"],
-    ["a request for another client", firstClientId, { type: "clientRequest", clientId: firstClientId + 1, session: 1, sequence: 1, command: bytes(""), readOnly: false }, "requestNotFromClient"],
-    ["a request of sequence 0", firstClientId, { type: "clientRequest", clientId: firstClientId, session: 1, sequence: 0, command: bytes(""), readOnly: false }, "impossibleRequest"],
+    ["a request for another client", firstClientId, { type: "clientRequest", clientId: firstClientId + 1, session: 1, sequence: 1, command: bytes(""), readOnly: false, readLevel: 0 }, "requestNotFromClient"],
+    ["a request of sequence 0", firstClientId, { type: "clientRequest", clientId: firstClientId, session: 1, sequence: 0, command: bytes(""), readOnly: false, readLevel: 0 }, "impossibleRequest"],
   ];
   for (const [what, from, message, reason] of refusals) {
     test(`${what} is refused as ${reason}, and changes nothing`, () => {
@@ -77,7 +77,7 @@ describe("validation", () => {
 
   test("an undecodable client command is answered with an invalid result, not a crash", () => {
     const cluster = paxosCluster(3);
-    cluster.deliver({ from: firstClientId, to: 1, message: { type: "clientRequest", clientId: firstClientId, session: 1, sequence: 1, command: new Uint8Array([0xff, 0xff]), readOnly: false } });
+    cluster.deliver({ from: firstClientId, to: 1, message: { type: "clientRequest", clientId: firstClientId, session: 1, sequence: 1, command: new Uint8Array([0xff, 0xff]), readOnly: false, readLevel: 0 } });
     expect(cluster.replyTo(firstClientId, 1)?.type).toBe("invalid");
   });
 });

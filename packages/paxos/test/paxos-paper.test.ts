@@ -184,7 +184,7 @@ describe("proposer (PMS §2.2)", () => {
 
   test("a proposer's own promise and acceptance count only once synced: a lone replica answers only after its sync", () => {
     const replica = paxosCluster(1).replica(1);
-    replica.step(client, { type: "clientRequest", clientId: client, session: 7, sequence: 1, command: encodeCommand(put("x", "a")), readOnly: false });
+    replica.step(client, { type: "clientRequest", clientId: client, session: 7, sequence: 1, command: encodeCommand(put("x", "a")), readOnly: false, readLevel: 0 });
     const promised = replica.ready();
     expect(promised?.messages).toEqual([]);
     expect(replica.ready()).toBeUndefined(); // nothing more until the promise is synced

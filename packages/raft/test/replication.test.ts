@@ -285,9 +285,9 @@ describe("flow control: batching, pipelining and limits", () => {
     const net = raftCluster([1, 2, 3]);
     elect(net, 1);
     const command = encodeCommand({ type: "append", key: "k", value: new Uint8Array([7]) });
-    for (let i = 0; i < 3; i++) net.replica(1).step(client, { type: "clientRequest", clientId: client, session: client, sequence: 1, command, readOnly: false });
+    for (let i = 0; i < 3; i++) net.replica(1).step(client, { type: "clientRequest", clientId: client, session: client, sequence: 1, command, readOnly: false, readLevel: 0 });
     net.deliverAll();
-    net.replica(1).step(client, { type: "clientRequest", clientId: client, session: client, sequence: 1, command, readOnly: false });
+    net.replica(1).step(client, { type: "clientRequest", clientId: client, session: client, sequence: 1, command, readOnly: false, readLevel: 0 });
     net.deliverAll();
     expect(net.replica(1).lastIndex()).toBe(2);
     expect(net.machine(1).store.get("k")).toEqual(new Uint8Array([7]));

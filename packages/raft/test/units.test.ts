@@ -103,7 +103,7 @@ describe("Progress and Inflights (flow control)", () => {
 });
 
 describe("ReadIndexQueue (thesis §6.4)", () => {
-  const request = (sequence: number) => ({ type: "clientRequest" as const, clientId: firstClientId, session: 1, sequence, command: new Uint8Array(0), readOnly: true });
+  const request = (sequence: number) => ({ type: "clientRequest" as const, clientId: firstClientId, session: 1, sequence, command: new Uint8Array(0), readOnly: true, readLevel: 0 });
 
   it("a read is confirmed by an echo of its own context or a later one, and served once applied", () => {
     const queue = new ReadIndexQueue(10, false);
@@ -176,7 +176,7 @@ describe("codec and client", () => {
     { type: "installSnapshot", term: 3, snapshotIndex: 9, snapshotTerm: 2, voters: [1, 2, 3], outgoing: [], learners: [], offset: 0, data: new Uint8Array([1, 2]), done: true, totalBytes: 2 },
     { type: "snapshotResponse", term: 3, snapshotIndex: 9, offset: 2 },
     { type: "timeoutNow", term: 3 },
-    { type: "clientRequest", clientId: firstClientId, session: 2 ** 53 - 1, sequence: 7, command: new Uint8Array([1]), readOnly: true },
+    { type: "clientRequest", clientId: firstClientId, session: 2 ** 53 - 1, sequence: 7, command: new Uint8Array([1]), readOnly: true, readLevel: 0 },
     { type: "clientReply", session: 2 ** 32 + 1, sequence: 7, result: new Uint8Array([2]) },
     { type: "notLeader", sequence: 7, hasLeaderHint: true, leaderHint: 2 },
   ];

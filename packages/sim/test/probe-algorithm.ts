@@ -185,7 +185,7 @@ class ProbeReplica implements Replica<ProbeMessage> {
     }
     const request = { clientId: message.clientId, session: message.session, sequence: message.sequence, command: message.command };
     this.unstable.push(request);
-    this.persist.push(probeCodec.encode({ type: "clientRequest", ...request, readOnly: false }));
+    this.persist.push(probeCodec.encode({ type: "clientRequest", ...request, readOnly: false, readLevel: 0 }));
   }
 
   private execute(request: ClientRequest): Uint8Array | undefined {

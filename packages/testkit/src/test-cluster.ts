@@ -27,10 +27,12 @@ import {
   type Outbound,
   type ProtocolOptions,
   type Ready,
+  type ReadLevel,
   type Replica,
   type ReplicaContext,
   type Rng,
   type StateMachine,
+  readLevelCode,
 } from "@concord/core";
 import { KvStateMachine, decodeResult, encodeCommand, type KvCommand, type KvResult } from "@concord/kv";
 import { MemoryStorage as MemoryDisk } from "@concord/core";
@@ -71,6 +73,8 @@ export interface KvRequestFields {
   readonly sequence: number;
   readonly command: Uint8Array;
   readonly readOnly: boolean;
+  /** readLevel is the consistency a read asks for; `linearizable` when absent. */
+  readonly readLevel?: ReadLevel;
 }
 
 /**
@@ -92,7 +96,7 @@ export interface KvClientWire<M> {
  */
 export function coreClientWire<M extends { readonly type: string }>(): ClientRequestMessage extends M ? KvClientWire<M> : never {
   const wire: KvClientWire<M | ClientWireMessage> = {
-    request: (fields): ClientRequestMessage => ({ type: "clientRequest", ...fields }),
+    request: (fields): ClientRequestMessage => ({ type: "clientRequest", ...fields, readLevel: readLevelCode(fields.readLevel ?? "linearizable") }),
     // The tag decides: a message whose type is clientReply is core's reply, whatever else the union holds.
     reply: (message) => (message.type === "clientReply" ? (message as ClientReplyMessage) : undefined),
   };

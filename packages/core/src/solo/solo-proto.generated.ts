@@ -57,6 +57,11 @@ export const descriptor = {
                 "session": {
                   "type": "uint64",
                   "id": 5
+                },
+                "readLevel": {
+                  "type": "uint32",
+                  "id": 6,
+                  "protoName": "read_level"
                 }
               }
             },
