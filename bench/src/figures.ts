@@ -98,6 +98,35 @@ export function latencyCdf(operations: readonly WorkloadOperation[]): LatencyCdf
   });
 }
 
+/** KindLatency is the latency of one kind of operation (reads or writes) completed ok: p50 and p99, nearest rank, and how many. */
+export interface KindLatency {
+  readonly p50: number;
+  readonly p99: number;
+  readonly count: number;
+}
+
+/**
+ * latencyByKind splits the workload's ok operations into reads (get) and
+ * writes (put, append, cas, delete) and gives each kind's p50 and p99
+ * (nearest rank, as the simulator's own), null for a kind with none: the
+ * PACELC table's latency against consistency.
+ */
+export function latencyByKind(operations: readonly WorkloadOperation[]): { read: KindLatency | null; write: KindLatency | null } {
+  const latencies = { read: [] as number[], write: [] as number[] };
+  for (const operation of operations) {
+    if (operation.status !== "ok" || operation.completeUs === undefined) continue;
+    const type = (operation.input as { readonly type?: unknown } | undefined)?.type;
+    latencies[type === "get" ? "read" : "write"].push((operation.completeUs - operation.invokeUs) / usPerMs);
+  }
+  const summary = (values: number[]): KindLatency | null => {
+    if (values.length === 0) return null;
+    values.sort((a, b) => a - b);
+    const at = (percentile: number): number => roundTo(values[Math.min(values.length, Math.max(1, Math.ceil((percentile / 100) * values.length))) - 1] as number, 3);
+    return { p50: at(50), p99: at(99), count: values.length };
+  };
+  return { read: summary(latencies.read), write: summary(latencies.write) };
+}
+
 /** countIn counts the sorted times in (fromMs, toMs]. */
 function countIn(sortedMs: readonly number[], fromMs: number, toMs: number): number {
   return upperBound(sortedMs, toMs) - upperBound(sortedMs, fromMs);

@@ -1,4 +1,4 @@
-import type { AnyAlgorithm } from "@concord/core";
+import type { AnyAlgorithm, ProtocolOptions } from "@concord/core";
 import { isBaseline } from "@concord/lab";
 import { type ScenarioInput, scenarioNames } from "@concord/sim";
 
@@ -34,9 +34,38 @@ export function findBenchScenario(name: string): BenchScenario {
   return found;
 }
 
+/**
+ * CellVariant is a way of running an algorithm other than with its defaults, for the PACELC table: a read
+ * consistency level its clients ask for, or protocol options (quorum with R + W <= N).
+ */
+export interface CellVariant {
+  /** name labels the variant in the tables and charts: "r=1,w=1", "stale". */
+  readonly name: string;
+  readonly protocolOptions?: ProtocolOptions;
+  /** readLevel is the read consistency level the clients ask for (linearizable, lease, stale). */
+  readonly readLevel?: string;
+}
+
+/** pacelcScenarios are the scenarios the PACELC table reads: latency with no partition, availability on each side of one. */
+export const pacelcScenarios: readonly string[] = ["steady", "partition"];
+
+/** pacelcGroup is the comparison group of the PACELC variants' cells. */
+export const pacelcGroup = "pacelc";
+
+/**
+ * pacelcVariants lists the ways the PACELC table runs an algorithm besides its defaults: quorum with one-replica reads
+ * and writes (R + W <= N, the Dynamo setting that serves both sides of a partition).
+ */
+export function pacelcVariants(algorithm: AnyAlgorithm): CellVariant[] {
+  if (algorithm.name === "quorum") return [{ name: "r=1,w=1", protocolOptions: { r: 1, w: 1 } }];
+  return [];
+}
+
 /** MatrixCell is one cell of the benchmark matrix: an algorithm at a cluster size in a scenario, run once per seed. */
 export interface MatrixCell {
   readonly algorithm: AnyAlgorithm;
+  /** variant runs the algorithm other than with its defaults (the PACELC table's read levels and options); absent: its defaults. */
+  readonly variant?: CellVariant;
   readonly nodes: number;
   /** comparisons names the groups the cell is compared in: "baseline", "f=<f>" (equal tolerated faults) or "n=<n>" (equal size). */
   readonly comparisons: readonly string[];
@@ -89,12 +118,20 @@ export function buildMatrix(options: MatrixOptions): MatrixCell[] {
     for (const algorithm of options.algorithms) {
       for (const [nodes, comparisons] of clusterSizesOf(algorithm, options.faults, options.equalN)) cells.push({ algorithm, nodes, comparisons, scenario, seeds: options.seeds });
     }
+    // The PACELC table's variants, at the smallest f's size, in the scenarios it reads.
+    const f = Math.min(...options.faults);
+    if (!pacelcScenarios.includes(name) || !Number.isFinite(f)) continue;
+    for (const algorithm of options.algorithms) {
+      if (isBaseline(algorithm)) continue;
+      for (const variant of pacelcVariants(algorithm)) cells.push({ algorithm, variant, nodes: algorithm.replicasToTolerate(f), comparisons: [pacelcGroup], scenario, seeds: options.seeds });
+    }
   }
   return cells;
 }
 
 /** comparisonDescription explains a comparison group in a sentence, for results.json and report.md. */
 export function comparisonDescription(group: string): string {
+  if (group === pacelcGroup) return "the PACELC table's variants: an algorithm run with a read consistency level or protocol options other than its defaults (quorum with R + W <= N), at the size that tolerates the smallest f, in the steady and partition scenarios.";
   if (group === "baseline") return "solo: one unreplicated node, tolerating no fault; the floor every replicated algorithm's cost is measured against.";
   if (group.startsWith("f=")) {
     const f = group.slice(2);

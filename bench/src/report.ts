@@ -53,7 +53,7 @@ const tableHeader = ["algo", "n", "f", "ops/s", "p50 ms", "p99 ms", "max ms", "m
 function tableRow(cell: ApplicableCell): string[] {
   const summary = cell.summary;
   return [
-    cell.algo,
+    cell.variant === undefined ? cell.algo : `${cell.algo} ${cell.variant.name}`,
     String(cell.nodes),
     String(cell.f),
     formatSpread(summary.throughputOpsPerSec),
@@ -85,7 +85,7 @@ export function summaryTables(results: BenchResults): string {
   for (const scenario of scenariosOf(results)) {
     const cells = applicableCells(results).filter((cell) => cell.scenario === scenario);
     if (cells.length === 0) continue;
-    parts.push(`${scenario}:\n${renderTable([["algo", "n", "groups", ...tableHeader.slice(3)], ...cells.map((cell) => [cell.algo, String(cell.nodes), cell.comparisons.join(" "), ...tableRow(cell).slice(3)])])}`);
+    parts.push(`${scenario}:\n${renderTable([["algo", "n", "groups", ...tableHeader.slice(3)], ...cells.map((cell) => [...tableRow(cell).slice(0, 2), cell.comparisons.join(" "), ...tableRow(cell).slice(3)])])}`);
   }
   return parts.join("\n");
 }
@@ -157,6 +157,7 @@ export function markdownReport(results: BenchResults): string {
   if (results.comparisons.length === 1 && results.comparisons[0]?.name === "baseline") {
     for (const scenario of scenariosOf(results)) lines.push(`### baseline, ${scenario}`, "", ...markdownTable([tableHeader, ...cellsInGroup(results, "baseline", scenario).map(tableRow)]), "");
   }
+  lines.push(...pacelcSection(results));
   lines.push(...predictionSection(results));
   if (results.sweeps !== null) lines.push(sweepsMarkdown(results.sweeps).trimEnd(), "");
   lines.push("## Broken guarantees", "");
@@ -168,6 +169,36 @@ export function markdownReport(results: BenchResults): string {
   else lines.push("Cells not run: the algorithm does not promise to tolerate the scenario's faults by design, so a broken guarantee there would not be a bug.", "", ...notApplicable.map((line) => `- ${line}`));
   lines.push("", "## Scenarios and cost model", "", `Every run charged the CPU cost model above, ${results.costModel.source}; the table gives what each scenario's runs charged.`, "", ...markdownTable([["scenario", "what it does", "CPU cost model charged (us)"], ...results.scenarios.map((scenario) => [scenario.name, scenario.description, costModelText(scenario.costModel)])]), "");
   return `${lines.join("\n")}\n`;
+}
+
+/** pacelcHeader is the PACELC table's header, shared by report.md and report.html. */
+export const pacelcHeader = ["algo", "n", "read level / variant", "read p50 ms", "read p99 ms", "write p50 ms", "write p99 ms", "ok on majority side %", "ok on minority side %", "checker's verdict"];
+
+/** pacelcCells writes one PACELC row's cells: latencies as median [min–max] over seeds, availability in percent. */
+export function pacelcCells(row: BenchResults["pacelc"][number]): string[] {
+  const e = row.noPartition;
+  const p = row.partition;
+  return [
+    row.algo,
+    String(row.nodes),
+    row.variant ?? (row.readLevel ?? "default"),
+    e === null ? "not run" : formatSpread(e.readP50Ms),
+    e === null ? "not run" : formatSpread(e.readP99Ms),
+    e === null ? "not run" : formatSpread(e.writeP50Ms),
+    e === null ? "not run" : formatSpread(e.writeP99Ms),
+    p === null ? "not run" : formatSpread(p.majoritySide, 100),
+    p === null ? "not run" : formatSpread(p.minoritySide, 100),
+    row.verdict.text,
+  ];
+}
+
+/** pacelcIntro says what the PACELC table measures and how to read it. */
+export const pacelcIntro =
+  "PACELC, measured in this run: with no partition (the steady scenario), what each algorithm and read level costs in read and write latency (E: latency against consistency); during the partition scenario's partition (the old leader cut off with half of the clients), the share of operations that succeeded on the majority side and on the minority side (P: availability against consistency); and the checker's verdict over both scenarios' runs. A CP algorithm stays linearizable and refuses the minority side; an AP store (eventual, quorum with R + W <= N) serves both sides and is not linearizable. The minority side is the clients cut off with the old leader (solo's only replica: there the cut-off side is served and the other side, with no replica, is not). Latencies are medians over seeds of each seed's p50 and p99, with min–max; availability the median over seeds of the share of operations invoked on that side during the partition that completed ok before it healed.";
+
+function pacelcSection(results: BenchResults): string[] {
+  if (results.pacelc.length === 0) return [];
+  return ["## PACELC", "", pacelcIntro, "", ...markdownTable([pacelcHeader, ...results.pacelc.map(pacelcCells)]), ""];
 }
 
 /**

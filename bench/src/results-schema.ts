@@ -21,6 +21,9 @@ export const spreadSchema = z
 /** latencySummarySchema holds latency percentiles of operations completed ok, in milliseconds of virtual time. */
 export const latencySummarySchema = z.object({ p50: z.number().min(0), p95: z.number().min(0), p99: z.number().min(0), max: z.number().min(0) }).strict();
 
+/** kindLatencySchema is the latency of one kind of operation completed ok: p50, p99 (ms of virtual time) and how many. */
+export const kindLatencySchema = z.object({ p50: z.number().min(0), p99: z.number().min(0), count: z.number().int().min(1) }).strict();
+
 /** faultWindowSchema is one fault as it acted (the simulator's FaultWindow): times in milliseconds of virtual time from the start of the run. */
 export const faultWindowSchema = z
   .object({
@@ -128,6 +131,8 @@ export const seedRunSchema = z
     /** throughputOpsPerSec is the workload's operations completed ok per second of virtual time, as the simulator measures it. */
     throughputOpsPerSec: z.number().min(0),
     latencyMs: latencySummarySchema,
+    /** latencyByKind: p50 and p99 of the reads (get) and of the writes (put, append, cas, delete) completed ok; null for a kind with none. */
+    latencyByKind: z.object({ read: kindLatencySchema.nullable(), write: kindLatencySchema.nullable() }).strict(),
     messages: z
       .object({
         total: z.number().int().min(0),
@@ -180,6 +185,11 @@ export const cellSummarySchema = z
 /** cellKeySchema names a cell: algorithm, cluster size and scenario, and the comparison groups it belongs to. */
 const cellKeyShape = {
   algo: z.string(),
+  /** variant: the algorithm run other than with its defaults, for the PACELC table (a read level, protocol options); absent: its defaults. */
+  variant: z
+    .object({ name: z.string().min(1), protocolOptions: z.record(z.string(), z.unknown()).optional(), readLevel: z.string().optional() })
+    .strict()
+    .optional(),
   nodes: z.number().int().min(1),
   /** f is how many faults of the algorithm's model this cluster tolerates. */
   f: z.number().int().min(0),
@@ -262,6 +272,55 @@ export const scenarioInfoSchema = z
   })
   .strict();
 
+/** pacelcRowSchema is one row of the PACELC table (pacelc.ts): an algorithm with its defaults or one variant. */
+export const pacelcRowSchema = z
+  .object({
+    algo: z.string(),
+    /** variant names the read level or options the row ran with (null: the algorithm's defaults). */
+    variant: z.string().nullable(),
+    /** readLevel is the read consistency level its clients asked for (null: the default, linearizable where the algorithm has levels). */
+    readLevel: z.string().nullable(),
+    nodes: z.number().int().min(1),
+    /** noPartition: latency by kind in the steady scenario, each the median over seeds of a seed's figure, with min and max (null when not run). */
+    noPartition: z
+      .object({
+        scenario: z.string(),
+        seeds: z.number().int().min(1),
+        readP50Ms: spreadSchema.nullable(),
+        readP99Ms: spreadSchema.nullable(),
+        writeP50Ms: spreadSchema.nullable(),
+        writeP99Ms: spreadSchema.nullable(),
+      })
+      .strict()
+      .nullable(),
+    /** partition: the share of operations that succeeded on each side during the partition scenario's partition (null when not run). */
+    partition: z
+      .object({
+        scenario: z.string(),
+        seeds: z.number().int().min(1),
+        /** minoritySide: the clients cut off with the isolated replicas (the old leader's side). */
+        minoritySide: spreadSchema.nullable(),
+        /** majoritySide: every other client, with the rest of the replicas. */
+        majoritySide: spreadSchema.nullable(),
+      })
+      .strict()
+      .nullable(),
+    /** verdict: the checker's verdicts over the runs of both scenarios. */
+    verdict: z
+      .object({
+        runs: z.number().int().min(0),
+        linearizable: z.number().int().min(0),
+        notLinearizable: z.number().int().min(0),
+        undecided: z.number().int().min(0),
+        /** broken counts the runs that broke a guarantee the algorithm makes (a history that is not linearizable is one only where it promises linearizability). */
+        broken: z.number().int().min(0),
+        text: z.string(),
+      })
+      .strict(),
+  })
+  .strict();
+
+
 /** brokenRunSchema is one applicable run that broke a guarantee, with the command that replays it. */
 export const brokenRunSchema = z
   .object({ algo: z.string(), nodes: z.number().int(), scenario: z.string(), seed: z.number().int(), problems: z.array(z.string()), replayCommand: z.string() })
@@ -298,6 +357,8 @@ export const benchResultsSchema = z
      * bench:micro --calibrate`) with its machine and date, or the stated fallback figures.
      */
     costModel: benchCostModelSchema,
+    /** pacelc is the PACELC table (pacelc.ts): per algorithm and read level or variant, latency with no partition, availability on each side of one, and the checker's verdict. */
+    pacelc: z.array(pacelcRowSchema),
   })
   .strict();
 
@@ -329,5 +390,7 @@ export type Machine = z.infer<typeof machineSchema>;
 export type MatrixOptionsRecord = z.infer<typeof matrixOptionsSchema>;
 /** ScenarioInfo describes one scenario of the results. */
 export type ScenarioInfo = z.infer<typeof scenarioInfoSchema>;
+/** PacelcRow is one row of the PACELC table. */
+export type PacelcRow = z.infer<typeof pacelcRowSchema>;
 /** BrokenRun is one run that broke a guarantee. */
 export type BrokenRun = z.infer<typeof brokenRunSchema>;

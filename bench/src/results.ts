@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { type CpuModel, resolveScenario } from "@concord/sim";
 import type { BenchCostModel } from "./cost-model.ts";
 import { type BenchScenario, comparisonDescription } from "./matrix.ts";
+import { pacelcTable } from "./pacelc.ts";
 import { type BenchCell, type BenchResults, type BrokenRun, type Machine, type MatrixOptionsRecord, type ScenarioInfo, benchResultsSchema } from "./results-schema.ts";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -74,7 +75,7 @@ export interface ResultsInput {
 /** assembleResults builds results.json's content and validates it against the schema (a bench bug fails here, not in a reader). */
 export function assembleResults(input: ResultsInput): BenchResults {
   const groups = [...new Set(input.cells.flatMap((cell) => cell.comparisons))];
-  const order = (group: string): number => (group === "baseline" ? 0 : group.startsWith("f=") ? 1 : 2);
+  const order = (group: string): number => (group === "baseline" ? 0 : group.startsWith("f=") ? 1 : group.startsWith("n=") ? 2 : 3);
   groups.sort((a, b) => order(a) - order(b) || Number(a.slice(2)) - Number(b.slice(2)));
   return benchResultsSchema.parse({
     schemaVersion: 1,
@@ -90,5 +91,6 @@ export function assembleResults(input: ResultsInput): BenchResults {
     broken: brokenRuns(input.cells),
     sweeps: input.sweeps,
     costModel: input.costModel,
+    pacelc: pacelcTable(input.cells),
   });
 }

@@ -22,13 +22,21 @@ export interface RunMatrixOptions {
 
 const workerFile = fileURLToPath(new URL("./cell-worker.mjs", import.meta.url));
 
-/** cellLabel names a cell for people: "raft n=3 leader-crash (f=1)". */
-export function cellLabel(cell: Pick<MatrixCell, "algorithm" | "nodes" | "scenario" | "comparisons">): string {
-  return `${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} (${cell.comparisons.join(", ")})`;
+/** cellLabel names a cell for people: "raft n=3 leader-crash (f=1)", "quorum n=3 r=1,w=1 partition (pacelc)". */
+export function cellLabel(cell: Pick<MatrixCell, "algorithm" | "nodes" | "scenario" | "comparisons" | "variant">): string {
+  return `${cell.algorithm.name} n=${cell.nodes}${cell.variant === undefined ? "" : ` ${cell.variant.name}`} ${cell.scenario.name} (${cell.comparisons.join(", ")})`;
 }
 
 function cellKey(cell: MatrixCell): Omit<BenchCell, "applicable" | "runs" | "summary" | "reason" | "seeds"> {
-  return { algo: cell.algorithm.name, nodes: cell.nodes, f: cell.algorithm.faultsTolerated(cell.nodes), faultModel: cell.algorithm.faultModel, comparisons: [...cell.comparisons], scenario: cell.scenario.name };
+  return {
+    algo: cell.algorithm.name,
+    ...(cell.variant === undefined ? {} : { variant: { name: cell.variant.name, ...(cell.variant.protocolOptions !== undefined ? { protocolOptions: { ...cell.variant.protocolOptions } } : {}), ...(cell.variant.readLevel !== undefined ? { readLevel: cell.variant.readLevel } : {}) } }),
+    nodes: cell.nodes,
+    f: cell.algorithm.faultsTolerated(cell.nodes),
+    faultModel: cell.algorithm.faultModel,
+    comparisons: [...cell.comparisons],
+    scenario: cell.scenario.name,
+  };
 }
 
 function doneLine(cell: MatrixCell, runs: readonly SeedRun[], wallMs: number): string {
@@ -50,7 +58,7 @@ export async function runMatrix(cells: readonly MatrixCell[], options: RunMatrix
   const pool = new Tinypool({ filename: workerFile, minThreads: options.workers, maxThreads: options.workers });
   try {
     const pending = cells.map(async (cell): Promise<BenchCell> => {
-      const fit = applicability({ algorithm: cell.algorithm, nodes: cell.nodes, scenario: cell.scenario.run });
+      const fit = applicability({ algorithm: cell.algorithm, nodes: cell.nodes, scenario: cell.scenario.run, ...(cell.variant?.protocolOptions !== undefined ? { protocolOptions: cell.variant.protocolOptions } : {}) });
       if (!fit.applicable && options.includeNotApplicable !== true) {
         options.progress.cellDone(`${cellLabel(cell)}: not applicable: ${fit.reason}`);
         return { ...cellKey(cell), applicable: false, reason: fit.reason, seeds: [...cell.seeds] };
@@ -68,13 +76,23 @@ export async function runMatrix(cells: readonly MatrixCell[], options: RunMatrix
 }
 
 async function runOnPool(pool: Tinypool, cell: MatrixCell, seed: number, options: RunMatrixOptions): Promise<SeedOutcome> {
-  const task: SeedTask = { algo: cell.algorithm.name, nodes: cell.nodes, scenario: cell.scenario.run, scenarioFile: cell.scenario.file, seed, ops: options.ops, cpu: options.cpu };
+  const task: SeedTask = {
+    algo: cell.algorithm.name,
+    nodes: cell.nodes,
+    scenario: cell.scenario.run,
+    scenarioFile: cell.scenario.file,
+    seed,
+    ops: options.ops,
+    cpu: options.cpu,
+    ...(cell.variant?.protocolOptions !== undefined ? { protocolOptions: { ...cell.variant.protocolOptions } } : {}),
+    ...(cell.variant?.readLevel !== undefined ? { readLevel: cell.variant.readLevel } : {}),
+  };
   try {
     const outcome = (await pool.run(task)) as SeedOutcome;
-    options.progress.runDone(`${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} seed ${seed}`);
+    options.progress.runDone(`${cell.algorithm.name} n=${cell.nodes}${cell.variant === undefined ? "" : ` ${cell.variant.name}`} ${cell.scenario.name} seed ${seed}`);
     return outcome;
   } catch (error) {
-    const replay = replayCommand({ algo: task.algo, nodes: task.nodes, scenario: task.scenario, seed, cpu: task.cpu, ...(task.ops !== null ? { ops: task.ops } : {}) }, task.scenarioFile !== null ? { scenarioFile: task.scenarioFile } : {});
-    throw new Error(`${cell.algorithm.name} n=${cell.nodes} ${cell.scenario.name} seed ${seed} threw: ${(error as Error).message}; replay: ${replay}`, { cause: error });
+    const replay = replayCommand({ algo: task.algo, nodes: task.nodes, scenario: task.scenario, seed, cpu: task.cpu, ...(task.ops !== null ? { ops: task.ops } : {}), ...(task.protocolOptions !== undefined ? { protocolOptions: task.protocolOptions } : {}) }, task.scenarioFile !== null ? { scenarioFile: task.scenarioFile } : {});
+    throw new Error(`${cellLabel(cell)} seed ${seed} threw: ${(error as Error).message}; replay: ${replay}`, { cause: error });
   }
 }

@@ -2,8 +2,9 @@
 // figures results.json keeps (no history). It runs inside a worker thread
 // (cell-worker.mjs) or in the main thread alike, and gives the same record.
 import { brokenGuarantees, checkRun, findAlgorithm, replayCommand, replayRunOf, simulate } from "@concord/lab";
+import type { ProtocolOptions } from "@concord/core";
 import type { CpuModel, ScenarioInput } from "@concord/sim";
-import { faultRecovery, latencyCdf, partitionAvailability, perOpByType, roundTo, throughputSeries, workloadOperations, workloadSpanOf } from "./figures.ts";
+import { faultRecovery, latencyByKind, latencyCdf, partitionAvailability, perOpByType, roundTo, throughputSeries, workloadOperations, workloadSpanOf } from "./figures.ts";
 import { type PredictionComparison, predictRun } from "./predict.ts";
 import type { SeedRun } from "./results-schema.ts";
 
@@ -40,6 +41,10 @@ export interface SeedTask {
   readonly ops: number | null;
   /** cpu is the CPU cost model charged instead of the scenario's: the bench's calibrated one, the same for every cell. */
   readonly cpu: CpuModel;
+  /** protocolOptions are a PACELC variant's options (quorum's r and w); absent: the algorithm's defaults. */
+  readonly protocolOptions?: ProtocolOptions;
+  /** readLevel is the read consistency level a PACELC variant's clients ask for; absent: the default (linearizable). */
+  readonly readLevel?: string;
 }
 
 /** SeedOutcome is a finished run: its figures, and the wall-clock time it took (for the progress bar only, never in results.json's compared fields). */
@@ -53,7 +58,16 @@ export function runSeed(task: SeedTask): SeedOutcome {
   const startedMs = performance.now();
   const algorithm = findAlgorithm(task.algo);
   if (algorithm === undefined) throw new Error(`unknown algorithm "${task.algo}"`);
-  const options = { algorithm, nodes: task.nodes, scenario: task.scenario, seed: task.seed, cpu: { ...task.cpu }, ...(task.ops !== null ? { ops: task.ops } : {}) };
+  if (task.readLevel !== undefined) throw new Error(`read level "${task.readLevel}": the simulator has no read-level option yet`);
+  const options = {
+    algorithm,
+    nodes: task.nodes,
+    scenario: task.scenario,
+    seed: task.seed,
+    cpu: { ...task.cpu },
+    ...(task.ops !== null ? { ops: task.ops } : {}),
+    ...(task.protocolOptions !== undefined ? { protocolOptions: task.protocolOptions } : {}),
+  };
   const { result, report } = simulate(options, checkRun);
   const operations = workloadOperations(result);
   const span = workloadSpanOf(operations);
@@ -67,6 +81,7 @@ export function runSeed(task: SeedTask): SeedOutcome {
     workloadSeconds: roundTo((span.endMs - span.startMs) / 1000, 6),
     throughputOpsPerSec: result.throughputOpsPerSec,
     latencyMs: { ...result.latencyMs },
+    latencyByKind: latencyByKind(operations),
     messages: { total: result.messages.total, perOp: result.messages.perOp, byType: { ...result.messages.byType }, perOpByType: perOpByType(result) },
     bytes: { ...result.bytes },
     leaderChanges: result.leaderChanges,

@@ -4,6 +4,7 @@
 // generator, so the page's tests need no matrix run and stay fast.
 import { type ApplicableCell, type BenchCell, type BenchResults, type SeedRun, type Spread, benchResultsSchema, cellSummarySchema, seedRunSchema } from "../src/results-schema.ts";
 import type { HtmlReportExtras } from "../src/html/report.ts";
+import { pacelcTable } from "../src/pacelc.ts";
 
 /** seededRandom is mulberry32: a tiny PRNG, so the fixture is the same on every run. */
 function seededRandom(seed: number): () => number {
@@ -65,6 +66,7 @@ function seedRun(shape: AlgoShape, scenario: string, seed: number, broken: reado
     workloadSeconds: 5,
     throughputOpsPerSec: Math.round((completed / 5) * 10) / 10,
     latencyMs: { p50: latency(50), p95: latency(95), p99: latency(99), max: latency(100) },
+    latencyByKind: { read: { p50: latency(40), p99: latency(98), count: Math.round(completed * 0.4) }, write: { p50: latency(60), p99: latency(99), count: Math.round(completed * 0.6) } },
     messages: { total: Math.round(perOp * completed), perOp, byType: Object.fromEntries(Object.entries(perOpByType).map(([type, value]) => [type, Math.round(value * completed)])), perOpByType },
     bytes: { total: Math.round(perOp * completed * 96), perOp: Math.round(perOp * 96) },
     leaderChanges: 1 + Math.floor(random() * 2),
@@ -157,6 +159,7 @@ export function reportFixture(text: FixtureText = { command: "pnpm bench --seeds
   }
   const results = benchResultsSchema.parse(knownFields(benchResultsSchema.shape, {
     sweeps: null,
+    pacelc: pacelcTable(cells),
     costModel: { cpu: { perMessageUs: 4, perKilobyteUs: 1.5, perMacUs: 0.6, perDigestUs: 0.9, perSignatureUs: 40, perVerifyUs: 60 }, source: "the fixture's own figures" },
     schemaVersion: 1,
     kind: "simulated-matrix",

@@ -252,6 +252,9 @@ describe.skipIf(chromium === undefined)(`report.html in headless Chromium${chrom
       for (const entry of legend.entries) expect(entry.colour?.toLowerCase(), `${entry.label} in ${legend.id}`).toBe(algorithmColors[entry.label]);
     }
     expect(new Set(coloured.flatMap((legend) => legend.entries.map((entry) => entry.label)))).toEqual(new Set(results.options.algorithms));
+    // The PACELC table: a row per algorithm (none has a variant here), solo, Raft and eventual.
+    expect(await page.evaluate<string[]>(`[...document.querySelectorAll("#pacelc tbody tr td:first-child")].map((cell) => cell.textContent)`)).toEqual(results.pacelc.map((row) => row.algo));
+    expect(results.pacelc.map((row) => row.algo)).toEqual(["solo", "raft", "eventual"]);
     expect(pageProblems(page, url)).toEqual([]);
   }, 180_000);
 

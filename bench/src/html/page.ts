@@ -60,6 +60,8 @@ export interface ReportPage {
   readonly notApplicable: readonly NotApplicableCell[];
   readonly sections: readonly ReportSection[];
   readonly predictions: readonly PredictionRow[];
+  /** pacelc is the PACELC table, drawn after the guarantees when it has rows. */
+  readonly pacelc?: { readonly intro: string; readonly table: SummaryTable };
 }
 
 const styles = `
@@ -113,7 +115,7 @@ const drawCharts = `
 export function renderReportPage(page: ReportPage): string {
   const charts = page.sections.flatMap((section) => section.charts);
   // Element ids must be unique in the page: the charts are found by theirs, the table of contents links to the sections'.
-  const ids = new Set<string>(["guarantees", "broken-guarantees", "summary", "predictions", "not-applicable", "chart-config", "chart-specs"]);
+  const ids = new Set<string>(["guarantees", "broken-guarantees", "pacelc", "summary", "predictions", "not-applicable", "chart-config", "chart-specs"]);
   for (const id of [...page.sections.map((section) => section.id), ...charts.map((chart) => chart.id)]) {
     if (ids.has(id)) throw new Error(`renderReportPage: two elements would share the id "${id}"`);
     ids.add(id);
@@ -122,6 +124,7 @@ export function renderReportPage(page: ReportPage): string {
   const sections = page.sections.filter((section) => section.charts.length > 0);
   const toc = [
     ["guarantees", "Guarantees"],
+    ...(page.pacelc !== undefined && page.pacelc.table.rows.length > 0 ? [["pacelc", "PACELC"]] : []),
     ...sections.map((section) => [section.id, section.title]),
     ["summary", "Summary table"],
     ...(page.predictions.length > 0 ? [["predictions", "Measured / predicted"]] : []),
@@ -134,6 +137,7 @@ export function renderReportPage(page: ReportPage): string {
     `<nav class="toc">${toc.map(([id, title]) => `<a href="#${escapeHtml(id as string)}">${escapeHtml(title as string)}</a>`).join("")}</nav></header>`,
     // The verdict first, then the pictures, then the table that holds every figure.
     `<section id="guarantees"><h2>Guarantees</h2>${renderBroken(page.broken)}</section>`,
+    page.pacelc !== undefined && page.pacelc.table.rows.length > 0 ? `<section id="pacelc"><h2>PACELC, measured</h2><p class="muted">${escapeHtml(page.pacelc.intro)}</p>${renderTable(page.pacelc.table)}</section>` : "",
     ...sections.map(renderSection),
     `<section id="summary"><h2>Summary</h2><p class="muted">One row per cell: the median across seeds, with the min–max under it where the seeds differ. Latencies are of operations completed ok; recovery and first commit are each seed's longest over its faults, in virtual ms.</p>${renderTable(page.summary)}</section>`,
     page.predictions.length > 0 ? renderPredictions(page.predictions) : "",

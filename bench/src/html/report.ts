@@ -1,4 +1,5 @@
 import type { ApplicableCell, BenchCell, BenchResults, SeedRun, Spread } from "../results-schema.ts";
+import { pacelcCells, pacelcHeader, pacelcIntro } from "../report.ts";
 import { type FaultRecovery, recoveryChart } from "./recovery-chart.ts";
 import { type SideAvailability, availabilityChart } from "./availability-chart.ts";
 import type { Chart } from "./chart.ts";
@@ -90,6 +91,7 @@ export function htmlReport(results: BenchResults, extrasGiven: HtmlReportExtras 
       ],
     },
     summary: summaryTable(results.cells),
+    pacelc: { intro: pacelcIntro, table: { header: pacelcHeader, rows: results.pacelc.map((row) => ({ cells: pacelcCells(row), broken: row.verdict.broken > 0 })) } },
     broken: results.broken.map((run) => ({ cell: `${run.algo} n=${run.nodes}, ${run.scenario}`, seed: run.seed, problems: run.problems, replay: run.replayCommand })),
     notApplicable: results.cells.flatMap((cell) => (cell.applicable ? [] : [{ cell: `${cell.algo} n=${cell.nodes} (${cell.comparisons.join(", ")}), ${cell.scenario}`, reason: cell.reason }])),
     sections,
@@ -99,7 +101,7 @@ export function htmlReport(results: BenchResults, extrasGiven: HtmlReportExtras 
 
 /** seriesName names a cluster as every chart's legend does: algorithm, size and the comparison groups it stands in. */
 function seriesName(cell: BenchCell): string {
-  return `${cell.algo} n=${cell.nodes} (${cell.comparisons.join(", ")})`;
+  return `${cell.algo} n=${cell.nodes}${cell.variant === undefined ? "" : ` ${cell.variant.name}`} (${cell.comparisons.join(", ")})`;
 }
 
 function optionalChart<T>(items: readonly T[], chart: (items: readonly T[]) => Chart): Chart[] {
