@@ -7,6 +7,19 @@ import type { Verdict } from "./verdict.ts";
 export interface TimelineOptions {
   /** title heads the page (default "Concord history"). */
   readonly title?: string;
+  /**
+   * windows are spans of time to shade behind the operations, each labelled:
+   * a nemesis's fault windows, say. On the ordinal axis a window runs from
+   * the first event at or after its start to the last before its end.
+   */
+  readonly windows?: readonly TimelineWindow[];
+}
+
+/** TimelineWindow is one shaded span of a timeline, in the history's microseconds. */
+export interface TimelineWindow {
+  readonly label: string;
+  readonly fromUs: number;
+  readonly toUs: number;
 }
 
 const laneHeightPx = 22;
@@ -61,6 +74,28 @@ export function renderTimeline<S, I, O>(model: Model<S, I, O>, history: History<
     const to = Math.max(column(toUs), from);
     body.push(`<div class="region" style="left:calc(var(--u)*${from});width:calc(var(--u)*${to - from} + 2px);height:${top}px"></div>`);
   }
+  const windows = options.windows ?? [];
+  const times = [...columns.keys()];
+  // firstColumnAtOrAfter: times are in ascending order, so a binary search finds the column.
+  const firstColumnAtOrAfter = (us: number): number => {
+    let low = 0;
+    let high = times.length;
+    while (low < high) {
+      const middle = (low + high) >> 1;
+      if ((times[middle] as number) < us) low = middle + 1;
+      else high = middle;
+    }
+    return low;
+  };
+  windows.forEach((window, index) => {
+    const from = firstColumnAtOrAfter(window.fromUs);
+    const to = Math.max(from, firstColumnAtOrAfter(window.toUs));
+    const tip = `${window.label} [${window.fromUs}, ${window.toUs}]`;
+    body.push(
+      `<div class="window" title="${escapeHtml(tip)}" style="left:calc(var(--u)*${from});width:calc(var(--u)*${to - from} + 1px);height:${top}px">` +
+        `<span class="window-label" style="top:${(index % 3) * 14}px">${escapeHtml(window.label)}</span></div>`,
+    );
+  });
   const axis = axisLabels(columns);
   const unitPxDefault = Math.max(2, Math.min(40, Math.floor(1600 / Math.max(1, endColumn))));
   const summary = verdictSummary(verdict);
@@ -92,6 +127,9 @@ pre { background: #f6f8fa; padding: 8px; overflow-x: auto; }
 }
 .op.evidence .label { background: #fde8e8; padding-right: 4px; border-radius: 2px; }
 .op.dim { opacity: 0.12; }
+.window { position: absolute; top: 0; background: rgba(120, 80, 200, 0.10); border-left: 1px dashed rgba(90, 50, 170, 0.7);
+  border-right: 1px dashed rgba(90, 50, 170, 0.7); z-index: 0; }
+.window-label { position: absolute; left: 2px; font-size: 10px; color: #4a2a8a; white-space: nowrap; background: rgba(255, 255, 255, 0.8); }
 .region { position: absolute; top: 0; background: rgba(198, 40, 40, 0.12); border-left: 2px solid rgba(198, 40, 40, 0.6);
   border-right: 2px solid rgba(198, 40, 40, 0.6); pointer-events: none; z-index: 1; }
 </style>
@@ -100,7 +138,7 @@ pre { background: #f6f8fa; padding: 8px; overflow-x: auto; }
 <h1>${escapeHtml(title)}</h1>
 <div class="verdict ${verdict.kind}">${escapeHtml(summary)}</div>
 ${verdict.kind === "not-linearizable" ? `<pre>${escapeHtml(verdict.evidence.text)}</pre>` : ""}
-<div>${history.length} operations, ${rows.length} clients, ${parts.length} part(s). Blue: completed; hatched: outcome unknown (may take effect any time after its start); grey: failed (did not happen)${verdict.kind === "not-linearizable" ? "; red: the evidence and the failing region" : ""}.</div>
+<div>${history.length} operations, ${rows.length} clients, ${parts.length} part(s). Blue: completed; hatched: outcome unknown (may take effect any time after its start); grey: failed (did not happen)${windows.length > 0 ? "; purple bands: the faults, from when each was in force to when it was healed" : ""}${verdict.kind === "not-linearizable" ? "; red: the evidence and the failing region" : ""}.</div>
 <div class="controls">
 <label>zoom <input id="zoom" type="range" min="1" max="60" value="${unitPxDefault}"></label>
 <label>show <select id="part"><option value="all">every part</option>${parts.map((label, index) => `<option value="${index}">${escapeHtml(label)}</option>`).join("")}</select></label>

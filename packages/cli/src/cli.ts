@@ -9,9 +9,10 @@ import { runKvCommand } from "./commands/kv.ts";
 import { runMemberCommand } from "./commands/member.ts";
 import { runLoadCommand } from "./commands/load.ts";
 import { runClusterCommand } from "./commands/cluster.ts";
+import { runTestCommand } from "./commands/test.ts";
 import { type CommandIo, UsageError, usageExit } from "./io.ts";
 
-const commands = ["sim", "swarm", "check", "explore", "node", "kv", "member", "load", "cluster"] as const;
+const commands = ["sim", "swarm", "check", "explore", "node", "kv", "member", "load", "cluster", "test"] as const;
 
 const usage = `usage: concord <command> [flags]
 
@@ -25,6 +26,7 @@ commands:
   kv      get, put, append, cas or delete one key on a running cluster, or print its status
   member  add or remove a replica of a running Raft or Multi-Paxos cluster
   load    put KV load on a running cluster and check the history (concord load --help)
+  test    a Jepsen-style test: a cluster in network namespaces under a nemesis (concord test --help)
 
 concord --version prints the version of this command.
 `;
@@ -64,6 +66,8 @@ export function runCli(args: readonly string[], io: CommandIo): number | Promise
         return runLoadCommand(rest, io).catch((error: unknown) => usageExit(error, io));
       case "cluster":
         return runClusterCommand(rest, io).catch((error: unknown) => usageExit(error, io));
+      case "test":
+        return runTestCommand(rest, io).catch((error: unknown) => usageExit(error, io));
       case "--version":
         io.stdout(`${cliVersion()}\n`);
         return 0;

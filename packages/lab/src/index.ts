@@ -15,3 +15,7 @@ export { runLoad, latencySummaryMs, type LoadTarget, type LoadSetup, type LoadRe
 export { NodeMetrics, serveMetrics } from "./real/metrics.ts";
 export { LocalCluster, freePorts, type LocalClusterSetup, type NodeLauncher } from "./real/local-cluster.ts";
 export { NamespaceNetwork, namespaceSupport, removeStaleNetworks, netnsNamespacePrefix, netnsLinkPrefix, type NamespaceHost, type NamespaceNetworkSetup, type NetemSetup } from "./real/netns.ts";
+export { EtcdCluster, etcdVersion, findOnPath, type EtcdClusterSetup } from "./real/etcd-cluster.ts";
+export { EtcdTarget, type EtcdTargetSetup } from "./real/etcd-target.ts";
+export { nemesisKinds, partitionShapes, planNemesis, runNemesis, netemSupport, type NemesisKind, type PartitionShape, type PlannedFault, type NemesisPlanSetup, type NemesisTarget, type FaultRecord } from "./real/nemesis.ts";
+export { NemesisTest, etcdSystemName, windowFigures, type NemesisTestSetup, type NemesisTestResult, type WindowFigures } from "./real/nemesis-test.ts";

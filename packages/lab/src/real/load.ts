@@ -28,6 +28,10 @@ export interface LoadSetup {
    */
   readonly finalReads?: boolean;
   readonly finalReadTimeoutMs?: number;
+  /** originMs is the performance.now() reading the history's times count from (say, a nemesis's schedule's origin); the load's start when absent. */
+  readonly originMs?: number;
+  /** beforeFinalReads is awaited after the load and before the final reads (a nemesis heals the cluster there). */
+  readonly beforeFinalReads?: () => Promise<void>;
   /** onProgress is called about once a second with what finished so far. */
   readonly onProgress?: (progress: LoadProgress) => void;
 }
@@ -90,7 +94,8 @@ export async function runLoad(host: LoadTarget, setup: LoadSetup): Promise<LoadR
   const tally = { completed: 0, failed: 0, indeterminate: 0 };
   const startMs = performance.now();
   const deadlineMs = startMs + setup.seconds * 1000;
-  const nowUs = (): number => Math.round((performance.now() - startMs) * 1000);
+  const originMs = setup.originMs ?? startMs;
+  const nowUs = (): number => Math.round((performance.now() - originMs) * 1000);
 
   const runOne = async (clientIndex: number): Promise<void> => {
     const drawn = generator.next(clientIndex);
@@ -140,6 +145,7 @@ export async function runLoad(host: LoadTarget, setup: LoadSetup): Promise<LoadR
   }
   const elapsedSec = (performance.now() - startMs) / 1000;
   const loadOperations = history.length;
+  await setup.beforeFinalReads?.();
   if (setup.finalReads !== false) await readEveryKey(host, history, nowUs, setup.finalReadTimeoutMs ?? 30_000);
   const verdict = summarizeKvHistory(history, { stepsMax: checkRunStepsMax, wallClockLimitMs: checkRunWallClockLimitMs }, setup.semantics);
   return {

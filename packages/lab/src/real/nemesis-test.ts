@@ -1,0 +1,425 @@
+import { type ChildProcess } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { History, KvSemantics, NodeId } from "@concord/core";
+import type { KvCommand, KvResult } from "@concord/kv";
+import { type NemesisEvent, type Verdict, checkHistory, kvHistoryToEdn, kvHistoryToJsonl, kvModelFor, parseKvHistory, renderTimeline } from "@concord/check";
+import type { ClientHost } from "@concord/net";
+import { findAlgorithm } from "../algorithms.ts";
+import { checkRunStepsMax, checkRunWallClockLimitMs } from "../check-run.ts";
+import { connectCluster } from "./client.ts";
+import { EtcdCluster } from "./etcd-cluster.ts";
+import { EtcdTarget } from "./etcd-target.ts";
+import { type LoadReport, type LoadTarget, latencySummaryMs, runLoad } from "./load.ts";
+import type { NodeLauncher } from "./local-cluster.ts";
+import { type FaultRecord, type NemesisKind, type NemesisTarget, type PlannedFault, planNemesis, quietEndMs, runNemesis } from "./nemesis.ts";
+import { NamespaceNetwork } from "./netns.ts";
+
+// `concord test`: a Jepsen-style test of a cluster of real processes, each in
+// its own network namespace, under a nemesis drawn from a seed, with
+// closed-loop KV clients in this process (the root namespace, outside every
+// node's), the history written as Jepsen EDN and Concord JSON lines, checked
+// as `concord check` checks it, and availability and latency per fault window.
+
+/** etcdSystemName is what `--algo` takes for etcd. */
+export const etcdSystemName = "etcd";
+
+/** NemesisTestSetup is one test run. */
+export interface NemesisTestSetup {
+  /** system is an algorithm's name or {@link etcdSystemName}. */
+  readonly system: string;
+  readonly nodes: number;
+  readonly nemesis: readonly NemesisKind[];
+  readonly seconds: number;
+  readonly seed: number;
+  readonly clients: number;
+  readonly keys: number;
+  /** outDir receives history.edn, history.jsonl, results.json, timeline.html and logs/. */
+  readonly outDir: string;
+  /** launcher runs `concord node` (the CLI's own). */
+  readonly launcher: NodeLauncher;
+  /** nodeFlags go to every Concord node (say `--option leaseReads=true`). */
+  readonly nodeFlags?: readonly string[] | undefined;
+  /** clientOptions are the protocol options the clients use (the same as the nodes'). */
+  readonly clientOptions?: Readonly<Record<string, unknown>> | undefined;
+  /** etcdPath is the etcd binary, for {@link etcdSystemName}. */
+  readonly etcdPath?: string | undefined;
+  /** replay is the command line that runs this test again, for results.json. */
+  readonly replay: string;
+  readonly progress: (line: string) => void;
+}
+
+/** WindowFigures are what the clients saw in one window of the run: a fault's, or a calm one between faults. */
+export interface WindowFigures {
+  /** label names the fault (its description) or "calm". */
+  readonly label: string;
+  readonly kind: NemesisKind | "calm";
+  readonly fromMs: number;
+  readonly toMs: number;
+  /** invoked counts the operations invoked in the window; ok, failed and indeterminate how they ended. */
+  readonly invoked: number;
+  readonly ok: number;
+  readonly failed: number;
+  readonly indeterminate: number;
+  /** availability is ok over invoked (null when nothing was invoked). */
+  readonly availability: number | null;
+  readonly latencyMs: LoadReport["latencyMs"];
+}
+
+/** NemesisTestResult is what results.json holds. */
+export interface NemesisTestResult {
+  readonly system: string;
+  readonly nodes: number;
+  readonly nemesis: readonly NemesisKind[];
+  readonly seconds: number;
+  readonly seed: number;
+  readonly clients: number;
+  readonly replay: string;
+  /** schedule is the plan drawn from the seed, which replays; faults are what happened, whose timing does not. */
+  readonly schedule: readonly PlannedFault[];
+  readonly faults: readonly FaultRecord[];
+  readonly ops: LoadReport["ops"];
+  readonly throughputOpsPerSec: number;
+  readonly latencyMs: LoadReport["latencyMs"];
+  /** finalReads: the keys written, and how many of them a read after the heal answered (each unanswered one leaves lost writes unchecked). */
+  readonly finalReads: { readonly keys: number; readonly answered: number };
+  /** verdict: the checker's on history.jsonl read back, with the kv model as `concord check` uses it. */
+  readonly verdict: { readonly linearizable: boolean | null; readonly summary: string; readonly ednOperations: number; readonly jsonlOperations: number };
+  /** passed: linearizable and every key read back after the heal. */
+  readonly passed: boolean;
+  readonly windows: readonly WindowFigures[];
+  readonly files: readonly string[];
+}
+
+/** ClusterUnderTest is a running system: its load target and its processes for the nemesis. */
+interface ClusterUnderTest extends Omit<NemesisTarget, "network" | "nodes"> {
+  readonly target: LoadTarget;
+  readonly semantics: KvSemantics;
+  stop(): Promise<void>;
+}
+
+/**
+ * NemesisTest runs one test; {@link abort} (from a signal handler) kills
+ * every process and removes the network and the data, so that an
+ * interrupted run leaves nothing behind.
+ */
+export class NemesisTest {
+  private network: NamespaceNetwork | undefined;
+  private dataDir: string | undefined;
+  private aborted = false;
+
+  constructor(private readonly setup: NemesisTestSetup) {}
+
+  /** run makes the network, starts the cluster, loads it under the nemesis, checks and writes the results, and removes what it made. */
+  async run(): Promise<NemesisTestResult> {
+    const { setup } = this;
+    const logsDir = join(setup.outDir, "logs");
+    mkdirSync(logsDir, { recursive: true });
+    const log = (index: number, line: string): void => appendFileSync(join(logsDir, `${setup.system === etcdSystemName ? "member" : "node"}-${index}.log`), `${line}\n`);
+    const nemesisLog: string[] = [];
+    const schedule = planNemesis({ kinds: setup.nemesis, nodes: setup.nodes, seconds: setup.seconds, seed: setup.seed });
+    this.dataDir = mkdtempSync(join(tmpdir(), "concord-test-"));
+    let cluster: ClusterUnderTest | undefined;
+    try {
+      setup.progress(`making ${setup.nodes} network namespaces on a bridge`);
+      this.network = await NamespaceNetwork.create({ hosts: setup.nodes });
+      const network = this.network;
+      setup.progress(`starting ${setup.nodes} ${setup.system} ${setup.system === etcdSystemName ? "members" : "nodes"}, one per namespace`);
+      cluster = setup.system === etcdSystemName ? await startEtcd(setup, network, this.dataDir, log) : await startConcord(setup, network, this.dataDir, log);
+      await waitForLeader(cluster, setup.system);
+      setup.progress(`load for ${setup.seconds} s with ${setup.clients} clients; ${schedule.length} faults scheduled from seed ${setup.seed}`);
+      const target: NemesisTarget = { ...cluster, nodes: setup.nodes, network };
+      const originMs = performance.now();
+      let stopNemesis = false;
+      const nemesisDone = runNemesis(target, schedule, originMs, (line) => {
+        nemesisLog.push(line);
+        setup.progress(line);
+      }, () => stopNemesis || this.aborted, setup.seconds * 1000 - quietEndMs);
+      const report = await runLoad(cluster.target, {
+        clients: setup.clients,
+        seconds: setup.seconds,
+        semantics: cluster.semantics,
+        keys: setup.keys,
+        mix: testMix,
+        seed: setup.seed,
+        originMs,
+        finalReadTimeoutMs: 30_000,
+        beforeFinalReads: async () => {
+          stopNemesis = true;
+          await nemesisDone;
+          await healEverything(target);
+          setup.progress("healed; reading every key");
+        },
+      });
+      const faults = await nemesisDone;
+      writeFileSync(join(logsDir, "nemesis.log"), `${nemesisLog.join("\n")}\n`);
+      return writeResults(setup, cluster.semantics, schedule, faults, report);
+    } finally {
+      await cluster?.stop().catch(() => undefined);
+      await this.cleanUp();
+    }
+  }
+
+  /** abort stops the run where it is: every process in the namespaces is killed and the network and data removed. */
+  async abort(): Promise<void> {
+    this.aborted = true;
+    await this.cleanUp();
+  }
+
+  private async cleanUp(): Promise<void> {
+    await this.network?.destroy();
+    if (this.dataDir !== undefined) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+}
+
+/** healEverything removes every partition and loss, continues every paused process and restarts every dead one. */
+async function healEverything(target: NemesisTarget): Promise<void> {
+  await target.network.heal();
+  for (let index = 0; index < target.nodes; index++) {
+    await target.network.setLoss(index, 0);
+    await target.network.clearNetem(index);
+    const pid = target.pid(index);
+    if (pid === undefined) await target.restart(index);
+    else {
+      try {
+        process.kill(pid, "SIGCONT");
+      } catch {
+        // gone already
+      }
+    }
+  }
+}
+
+async function waitForLeader(cluster: ClusterUnderTest, system: string, timeoutMs = 30_000): Promise<void> {
+  if (!leaderful(system)) return;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if ((await cluster.leader()) !== undefined) return;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`no ${system} node said it leads within ${timeoutMs / 1000} s of starting (see the logs)`);
+}
+
+/** leaderful tells whether a system has a leader (or primary) to wait for: the leaderless stores have none. */
+function leaderful(system: string): boolean {
+  return system !== "eventual" && system !== "quorum";
+}
+
+/**
+ * testMix is every system's operation mix, so that etcd and the Concord
+ * algorithms get the same load: the store's default mix with append's weight
+ * given to put, as the real bench's `mixed` (etcd has no atomic append).
+ */
+export const testMix = { get: 40, put: 40, append: 0, cas: 15, delete: 5 } as const;
+
+const concordPort = 7000;
+
+async function startConcord(setup: NemesisTestSetup, network: NamespaceNetwork, dataDir: string, log: (index: number, line: string) => void): Promise<ClusterUnderTest> {
+  const algorithm = findAlgorithm(setup.system);
+  if (algorithm === undefined) throw new Error(`no algorithm ${setup.system}`);
+  const peers = new Map(network.hosts.map((host) => [host.index, { host: host.address, port: concordPort }] as const));
+  const clusterFlag = [...peers].map(([id, address]) => `${id}=${address.host}:${address.port}`).join(",");
+  const secretFile = join(dataDir, "secret");
+  writeFileSync(secretFile, randomBytes(32), { mode: 0o600 });
+  const processes = new Map<NodeId, ChildProcess>();
+  const start = (id: NodeId): Promise<void> => {
+    const flags = ["node", "--id", String(id), "--algo", algorithm.name, "--listen", `${peers.get(id)?.host}:${concordPort}`, "--peers", clusterFlag, "--data", join(dataDir, `node-${id}`), "--secret-file", secretFile, ...(setup.nodeFlags ?? [])];
+    const { command, args } = setup.launcher(flags);
+    const child = network.spawnIn(id, command, args, { stdio: ["ignore", "ignore", "pipe"] });
+    processes.set(id, child);
+    log(id, `--- concord ${flags.join(" ")}`);
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`node ${id} did not start within 30 s (see its log)`)), 30_000);
+      let buffered = "";
+      child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
+        const lines = (buffered + chunk).split("\n");
+        buffered = lines.pop() ?? "";
+        for (const line of lines) {
+          log(id, line);
+          if (line.includes(" listening on ")) {
+            clearTimeout(timer);
+            resolve();
+          }
+        }
+      });
+      child.once("exit", (code, signal) => {
+        if (processes.get(id) === child) processes.delete(id);
+        log(id, `--- exited (${signal ?? `code ${code}`})`);
+        clearTimeout(timer);
+        reject(new Error(`node ${id} exited (${signal ?? `code ${code}`}) before it listened (see its log)`));
+      });
+    });
+  };
+  const stopAll = async (): Promise<void> => {
+    await Promise.all(
+      [...processes.values()].map(async (child) => {
+        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+        child.kill("SIGCONT");
+        child.kill("SIGTERM");
+        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
+        await exited;
+        clearTimeout(timer);
+      }),
+    );
+  };
+  let clients: ClientHost<unknown> | undefined;
+  try {
+    await Promise.all([...peers.keys()].map((id) => start(id)));
+    clients = await connectCluster({ algorithm, cluster: peers, options: setup.clientOptions ?? {}, secret: new Uint8Array(readFileSync(secretFile)) });
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+  const host = clients;
+  return {
+    target: host,
+    semantics: algorithm.kvSemantics ?? "kv",
+    leader: async () => {
+      const answers = await Promise.all([...processes.keys()].map((id) => host.admin(id, { op: "status" }, 500)));
+      const leaders = answers.flatMap((answer) => (answer.ok && answer.status !== undefined && (answer.status.role === "leader" || answer.status.role === "primary") ? [answer.status] : []));
+      // Two may claim it for a moment (an old leader cut off, not yet stepped down): the highest epoch is the real one.
+      leaders.sort((a, b) => b.epoch - a.epoch);
+      return leaders[0]?.id;
+    },
+    pid: (id) => processes.get(id)?.pid,
+    kill: async (id) => {
+      const child = processes.get(id);
+      if (child === undefined) return;
+      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+      child.kill("SIGKILL");
+      await exited;
+      processes.delete(id);
+    },
+    restart: (id) => start(id),
+    stop: async () => {
+      await host.close();
+      await stopAll();
+    },
+  };
+}
+
+async function startEtcd(setup: NemesisTestSetup, network: NamespaceNetwork, dataDir: string, log: (index: number, line: string) => void): Promise<ClusterUnderTest> {
+  if (setup.etcdPath === undefined) throw new Error("etcd is not on the PATH (Debian's etcd-server package installs it)");
+  const cluster = await EtcdCluster.start({ etcdPath: setup.etcdPath, members: setup.nodes, dataDir, network, onLog: log });
+  const target = new EtcdTarget({ hosts: cluster.clientUrls, callTimeoutMs: 2_000 });
+  return {
+    target,
+    semantics: "kv",
+    leader: () => cluster.leaderIndex(500),
+    pid: (index) => cluster.pid(index),
+    kill: (index) => cluster.kill(index),
+    restart: (index) => cluster.restart(index),
+    stop: async () => {
+      target.close();
+      await cluster.stop();
+    },
+  };
+}
+
+/** nemesisEvents are the history files' nemesis lines: each fault's start and end. */
+function nemesisEvents(faults: readonly FaultRecord[]): NemesisEvent[] {
+  return faults.flatMap((fault) => [
+    { timeUs: fault.startMs * 1000, f: `start-${fault.kind}`, value: fault.description },
+    { timeUs: fault.endMs * 1000, f: `stop-${fault.kind}`, value: fault.description },
+  ]);
+}
+
+/** jsonlWithNemesis is kvHistoryToJsonl's lines with the nemesis's merged in by time (`"process": "nemesis"`, which checkers skip). */
+function jsonlWithNemesis(history: History<KvCommand, KvResult>, events: readonly NemesisEvent[]): string {
+  const lines = kvHistoryToJsonl(history).split("\n").filter((line) => line !== "");
+  const timeOf = (line: string): number => (JSON.parse(line) as { time: number }).time;
+  const nemesisLines = events.map((event) => ({ time: event.timeUs, line: JSON.stringify({ process: "nemesis", type: "info", f: event.f, value: event.value, time: event.timeUs }) }));
+  const merged = [...lines.map((line, order) => ({ time: timeOf(line), order, line })), ...nemesisLines.map((entry, order) => ({ ...entry, order: -1 - order }))];
+  merged.sort((a, b) => a.time - b.time || a.order - b.order);
+  return merged.map((entry) => entry.line).join("\n") + "\n";
+}
+
+/** writeResults writes the history files, checks history.jsonl read back as `concord check` would, and writes results.json and timeline.html. */
+function writeResults(setup: NemesisTestSetup, semantics: KvSemantics, schedule: readonly PlannedFault[], faults: readonly FaultRecord[], report: LoadReport): NemesisTestResult {
+  const events = nemesisEvents(faults);
+  const jsonl = jsonlWithNemesis(report.history, events);
+  const edn = kvHistoryToEdn(report.history, events);
+  writeFileSync(join(setup.outDir, "history.jsonl"), jsonl);
+  writeFileSync(join(setup.outDir, "history.edn"), edn);
+  const readBack = parseKvHistory(readFileSync(join(setup.outDir, "history.jsonl"), "utf8"), "jsonl");
+  const ednOperations = parseKvHistory(readFileSync(join(setup.outDir, "history.edn"), "utf8"), "edn").length;
+  const model = kvModelFor(semantics);
+  const budget = { stepsMax: checkRunStepsMax, wallClockLimitMs: checkRunWallClockLimitMs };
+  setup.progress(`checking ${readBack.length} operations`);
+  const verdict = checkHistory(model, readBack, budget);
+  const linearizable = verdict.kind === "linearizable" ? true : verdict.kind === "not-linearizable" ? false : null;
+  const loadOperations = report.history.length - report.finalReads;
+  const finalReadOps = report.history.slice(loadOperations);
+  const keys = new Set(report.history.slice(0, loadOperations).map((operation) => operation.input.key));
+  const answered = new Set(finalReadOps.filter((operation) => operation.status === "ok").map((operation) => operation.input.key));
+  const windows = windowFigures(report.history.slice(0, loadOperations), faults, setup.seconds * 1000);
+  writeFileSync(
+    join(setup.outDir, "timeline.html"),
+    renderTimeline(model, readBack, verdict, {
+      title: `concord test --algo ${setup.system} --nemesis ${setup.nemesis.join(",")} --seed ${setup.seed}`,
+      windows: faults.map((fault) => ({ label: fault.description, fromUs: fault.startMs * 1000, toUs: fault.endMs * 1000 })),
+    }),
+  );
+  const result: NemesisTestResult = {
+    system: setup.system,
+    nodes: setup.nodes,
+    nemesis: setup.nemesis,
+    seconds: setup.seconds,
+    seed: setup.seed,
+    clients: setup.clients,
+    replay: setup.replay,
+    schedule,
+    faults,
+    ops: report.ops,
+    throughputOpsPerSec: report.throughputOpsPerSec,
+    latencyMs: report.latencyMs,
+    finalReads: { keys: keys.size, answered: [...keys].filter((key) => answered.has(key)).length },
+    verdict: { linearizable, summary: verdictSummary(verdict), ednOperations, jsonlOperations: readBack.length },
+    passed: linearizable === true && [...keys].every((key) => answered.has(key)),
+    windows,
+    files: ["history.edn", "history.jsonl", "results.json", "timeline.html", "logs/"],
+  };
+  writeFileSync(join(setup.outDir, "results.json"), `${JSON.stringify(result, null, 2)}\n`);
+  return result;
+}
+
+function verdictSummary(verdict: Verdict): string {
+  switch (verdict.kind) {
+    case "linearizable":
+      return "linearizable";
+    case "not-linearizable":
+      return `not linearizable: ${verdict.evidence.text.split("\n")[0] ?? ""}`;
+    case "unknown":
+      return `unknown (${verdict.limit}): ${verdict.reason}`;
+  }
+}
+
+/** windowFigures splits the run into fault windows and the calm between them, and counts what the operations invoked in each did. */
+export function windowFigures(history: History<KvCommand, KvResult>, faults: readonly FaultRecord[], runMs: number): WindowFigures[] {
+  const windows: { label: string; kind: NemesisKind | "calm"; fromMs: number; toMs: number }[] = [];
+  let atMs = 0;
+  for (const fault of [...faults].sort((a, b) => a.startMs - b.startMs)) {
+    if (fault.startMs > atMs) windows.push({ label: "calm", kind: "calm", fromMs: atMs, toMs: fault.startMs });
+    windows.push({ label: fault.description, kind: fault.kind, fromMs: fault.startMs, toMs: fault.endMs });
+    atMs = Math.max(atMs, fault.endMs);
+  }
+  // The last window runs to the end of the load, or past the last invocation (one a hair after the deadline).
+  const endMs = history.reduce((latest, operation) => Math.max(latest, Math.floor(operation.invokeUs / 1000) + 1), runMs);
+  if (endMs > atMs) windows.push({ label: "calm", kind: "calm", fromMs: atMs, toMs: endMs });
+  return windows.map((window) => {
+    const inside = history.filter((operation) => operation.invokeUs >= window.fromMs * 1000 && operation.invokeUs < window.toMs * 1000);
+    const ok = inside.filter((operation) => operation.status === "ok" && operation.completeUs !== undefined);
+    const failed = inside.filter((operation) => operation.status === "fail").length;
+    return {
+      ...window,
+      invoked: inside.length,
+      ok: ok.length,
+      failed,
+      indeterminate: inside.length - ok.length - failed,
+      availability: inside.length === 0 ? null : Math.round((ok.length / inside.length) * 1000) / 1000,
+      latencyMs: latencySummaryMs(ok.map((operation) => (operation.completeUs as number) - operation.invokeUs)),
+    };
+  });
+}

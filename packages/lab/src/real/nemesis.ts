@@ -1,0 +1,272 @@
+import { type Rng, createRng } from "@concord/core";
+import type { NamespaceNetwork } from "./netns.ts";
+
+// A Jepsen-style nemesis for clusters of real processes in network
+// namespaces: a schedule of faults drawn from a seed (which replays: the same
+// seed gives the same faults at the same offsets on the same nodes, a leader
+// aside, which is whoever leads when the fault starts), and an executor that
+// applies each to the kernel and the processes and records when it really
+// started and ended.
+
+/** nemesisKinds are the faults `concord test --nemesis` takes. */
+export const nemesisKinds = ["partition", "kill", "pause", "loss", "latency"] as const;
+export type NemesisKind = (typeof nemesisKinds)[number];
+
+/** partitionShapes are the partitions the nemesis draws from. */
+export const partitionShapes = ["majority-minority", "isolate-leader", "bridge", "one-way"] as const;
+export type PartitionShape = (typeof partitionShapes)[number];
+
+/** PlannedFault is one fault of a schedule: what, to whom, and when (milliseconds from the load's start). */
+export interface PlannedFault {
+  readonly kind: NemesisKind;
+  /**
+   * shape says how: a {@link PartitionShape}, or for kill and pause `leader`,
+   * `random` or `majority` (kill only), or for loss and latency `one` or `all`.
+   */
+  readonly shape: string;
+  /** nodes are the nodes the seed chose, in the order the shape reads them; a leader-targeted fault picks at run time and falls back to these. */
+  readonly nodes: readonly number[];
+  readonly startMs: number;
+  readonly endMs: number;
+  /** percent of packets dropped (loss) or milliseconds of delay (latency). */
+  readonly amount?: number | undefined;
+}
+
+/** NemesisPlanSetup is what a schedule is drawn from. */
+export interface NemesisPlanSetup {
+  readonly kinds: readonly NemesisKind[];
+  readonly nodes: number;
+  readonly seconds: number;
+  readonly seed: number;
+}
+
+/** quietStartMs is how long the load runs before the first fault: the cluster's calm baseline. */
+const quietStartMs = 1_000;
+/** quietEndMs is how long before the load's end the last fault is planned to be healed. */
+export const quietEndMs = 1_000;
+const faultMsMin = 700;
+const faultMsMax = 2_500;
+const gapMsMin = 500;
+const gapMsMax = 1_500;
+
+/**
+ * planNemesis draws a schedule from the seed: faults one at a time from 1 s
+ * into the load until 1 s before its end, each 0.7 to 2.5 s long with 0.5 to
+ * 1.5 s of calm between them; the kinds take turns in an order the seed
+ * shuffles, so that a short run still sees each kind once before any repeats.
+ * The same setup gives the same schedule.
+ */
+export function planNemesis(setup: NemesisPlanSetup): PlannedFault[] {
+  if (setup.kinds.length === 0) return [];
+  const rng = createRng(setup.seed).fork("nemesis");
+  const endMs = setup.seconds * 1000 - quietEndMs;
+  const faults: PlannedFault[] = [];
+  let turn: NemesisKind[] = [];
+  for (let atMs = quietStartMs; endMs - atMs >= faultMsMin / 2; ) {
+    if (turn.length === 0) turn = shuffle(rng, [...new Set(setup.kinds)]);
+    const kind = turn.shift() as NemesisKind;
+    const durationMs = Math.min(rng.nextIntBetween(faultMsMin, faultMsMax), endMs - atMs);
+    faults.push({ ...drawTarget(rng, kind, setup.nodes), startMs: atMs, endMs: atMs + durationMs });
+    atMs += durationMs + rng.nextIntBetween(gapMsMin, gapMsMax);
+  }
+  return faults;
+}
+
+function drawTarget(rng: Rng, kind: NemesisKind, n: number): Pick<PlannedFault, "kind" | "shape" | "nodes" | "amount"> {
+  const order = shuffle(rng, Array.from({ length: n }, (_unused, i) => i));
+  switch (kind) {
+    case "partition": {
+      const shapes = partitionShapes.filter((shape) => shape !== "bridge" || n >= 3);
+      return { kind, shape: shapes[rng.nextInt(shapes.length)] as PartitionShape, nodes: order };
+    }
+    case "kill": {
+      const shapes = ["leader", "random", "majority"];
+      return { kind, shape: shapes[rng.nextInt(shapes.length)] as string, nodes: order };
+    }
+    case "pause":
+      return { kind, shape: rng.chance(1, 2) ? "leader" : "random", nodes: order };
+    case "loss":
+      return { kind, shape: rng.chance(1, 2) ? "one" : "all", nodes: order, amount: 10 * rng.nextIntBetween(1, 4) };
+    case "latency":
+      return { kind, shape: rng.chance(1, 2) ? "one" : "all", nodes: order, amount: 25 * rng.nextIntBetween(2, 8) };
+  }
+}
+
+function shuffle<T>(rng: Rng, items: T[]): T[] {
+  for (let i = items.length - 1; i > 0; i--) {
+    const j = rng.nextInt(i + 1);
+    [items[i], items[j]] = [items[j] as T, items[i] as T];
+  }
+  return items;
+}
+
+/** NemesisTarget is what the executor acts on: the cluster's processes and its network. */
+export interface NemesisTarget {
+  readonly nodes: number;
+  readonly network: NamespaceNetwork;
+  /** leader is the node that says it leads (or is primary) now, or undefined (none, or a leaderless algorithm). */
+  leader(): Promise<number | undefined>;
+  /** pid is node `index`'s process id, or undefined when it is down. */
+  pid(index: number): number | undefined;
+  /** kill SIGKILLs node `index` and waits for it to exit. */
+  kill(index: number): Promise<void>;
+  /** restart starts node `index` again on its data directory, resolving once it serves. */
+  restart(index: number): Promise<void>;
+}
+
+/** FaultRecord is one fault as it happened: times in milliseconds from the load's start, when it was in force. */
+export interface FaultRecord {
+  readonly kind: NemesisKind;
+  readonly shape: string;
+  /** nodes are the nodes it acted on (for a partition, the first group's). */
+  readonly nodes: readonly number[];
+  /** description says it in full: "isolate-leader: [1] | [0 2]". */
+  readonly description: string;
+  readonly plannedStartMs: number;
+  readonly plannedEndMs: number;
+  /** startMs is when the fault was in force (its rules applied, its signal sent). */
+  readonly startMs: number;
+  /** endMs is when it was healed (rules removed, the node restarted or continued). */
+  readonly endMs: number;
+  readonly amount?: number | undefined;
+  /** note says what differed from the plan (no leader to target, say). */
+  readonly note?: string | undefined;
+}
+
+/**
+ * runNemesis applies the schedule to `target`: waits for each fault's start
+ * (from `originMs`, a performance.now() reading), applies it, waits for its
+ * end and heals it, and returns what it did. A fault runs late when healing
+ * the one before took longer than planned (a restarted node slow to start),
+ * and is left out, saying so, when it could only start after `lastStartMs`.
+ * `stopped` cuts the waits short (the faults in force are still healed).
+ */
+export async function runNemesis(target: NemesisTarget, schedule: readonly PlannedFault[], originMs: number, log: (line: string) => void, stopped: () => boolean = () => false, lastStartMs = Number.POSITIVE_INFINITY): Promise<FaultRecord[]> {
+  const records: FaultRecord[] = [];
+  const now = (): number => Math.round(performance.now() - originMs);
+  for (const fault of schedule) {
+    await sleepUntil(originMs + fault.startMs, stopped);
+    if (stopped()) break;
+    if (now() > lastStartMs) {
+      log(`nemesis ${now()} ms: ${fault.kind} planned for ${fault.startMs} ms left out: healing the faults before it ran past ${lastStartMs} ms`);
+      continue;
+    }
+    const applied = await applyFault(target, fault);
+    const startMs = now();
+    log(`nemesis ${startMs} ms: ${applied.description}${applied.note === undefined ? "" : ` (${applied.note})`}`);
+    await sleepUntil(originMs + fault.endMs, stopped);
+    await applied.heal();
+    const endMs = now();
+    log(`nemesis ${endMs} ms: healed ${fault.kind}`);
+    records.push({ kind: fault.kind, shape: fault.shape, nodes: applied.nodes, description: applied.description, plannedStartMs: fault.startMs, plannedEndMs: fault.endMs, startMs, endMs, amount: fault.amount, note: applied.note });
+  }
+  return records;
+}
+
+interface AppliedFault {
+  readonly nodes: readonly number[];
+  readonly description: string;
+  readonly note?: string | undefined;
+  heal(): Promise<void>;
+}
+
+async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<AppliedFault> {
+  const { network } = target;
+  const n = target.nodes;
+  const list = (nodes: readonly number[]): string => `[${[...nodes].sort((a, b) => a - b).join(" ")}]`;
+  const leaderFirst = async (): Promise<{ order: number[]; note: string | undefined }> => {
+    const leader = await target.leader();
+    if (leader === undefined) return { order: [...fault.nodes], note: `no node said it leads: node ${fault.nodes[0]} instead, as the seed drew` };
+    return { order: [leader, ...fault.nodes.filter((node) => node !== leader)], note: undefined };
+  };
+  switch (fault.kind) {
+    case "partition": {
+      const healPartition = () => network.heal();
+      const minoritySize = Math.floor((n - 1) / 2) || 1;
+      if (fault.shape === "majority-minority" || fault.shape === "isolate-leader") {
+        const { order, note } = fault.shape === "isolate-leader" ? await leaderFirst() : { order: [...fault.nodes], note: undefined };
+        const cutOff = fault.shape === "isolate-leader" ? order.slice(0, 1) : order.slice(0, minoritySize);
+        const rest = order.filter((node) => !cutOff.includes(node));
+        await network.partition([cutOff, rest]);
+        return { nodes: cutOff, description: `partition ${fault.shape}: ${list(cutOff)} | ${list(rest)}`, note, heal: healPartition };
+      }
+      if (fault.shape === "bridge") {
+        // Jepsen's bridge: two halves that cannot talk, and one node that talks to both.
+        const [bridge, ...others] = fault.nodes as [number, ...number[]];
+        const half = Math.floor(others.length / 2);
+        const left = others.slice(0, half);
+        const right = others.slice(half);
+        await Promise.all(left.flatMap((a) => right.flatMap((b) => [network.cut(a, b), network.cut(b, a)])));
+        return { nodes: [bridge], description: `partition bridge: ${list(left)} | ${list(right)}, node ${bridge} reaching both`, heal: healPartition };
+      }
+      // one-way: a minority hears nothing from the rest, which still hear it.
+      const deaf = fault.nodes.slice(0, minoritySize);
+      const rest = fault.nodes.filter((node) => !deaf.includes(node));
+      await Promise.all(rest.flatMap((from) => deaf.map((to) => network.cut(from, to))));
+      return { nodes: deaf, description: `partition one-way: ${list(deaf)} hear nothing from ${list(rest)} (which still hear them)`, heal: healPartition };
+    }
+    case "kill": {
+      const { order, note } = fault.shape === "leader" ? await leaderFirst() : { order: [...fault.nodes], note: undefined };
+      const victims = order.slice(0, fault.shape === "majority" ? Math.floor(n / 2) + 1 : 1);
+      await Promise.all(victims.map((node) => target.kill(node)));
+      return { nodes: victims, description: `kill ${fault.shape}: SIGKILL ${list(victims)}, restarted on the same data directory at the end`, note, heal: async () => void (await Promise.all(victims.map((node) => target.restart(node)))) };
+    }
+    case "pause": {
+      const { order, note } = fault.shape === "leader" ? await leaderFirst() : { order: [...fault.nodes], note: undefined };
+      const victim = order[0] as number;
+      const pid = target.pid(victim);
+      if (pid !== undefined) process.kill(pid, "SIGSTOP");
+      return {
+        nodes: [victim],
+        description: `pause ${fault.shape}: SIGSTOP node ${victim}, SIGCONT at the end`,
+        note: pid === undefined ? `node ${victim} was down; nothing paused` : note,
+        heal: async () => {
+          if (pid !== undefined) signalIfAlive(pid, "SIGCONT");
+        },
+      };
+    }
+    case "loss": {
+      const nodes = fault.shape === "all" ? [...fault.nodes] : fault.nodes.slice(0, 1);
+      const percent = fault.amount ?? 20;
+      await Promise.all(nodes.map((node) => network.setLoss(node, percent)));
+      return { nodes, description: `loss ${fault.shape}: ${percent}% of the packets in and out of ${list(nodes)} dropped`, heal: async () => void (await Promise.all(nodes.map((node) => network.setLoss(node, 0)))) };
+    }
+    case "latency": {
+      const nodes = fault.shape === "all" ? [...fault.nodes] : fault.nodes.slice(0, 1);
+      const delayMs = fault.amount ?? 100;
+      await Promise.all(nodes.map((node) => network.setNetem(node, { delayMs, jitterMs: Math.round(delayMs / 5) })));
+      return { nodes, description: `latency ${fault.shape}: ${delayMs} ms (jitter ${Math.round(delayMs / 5)} ms) on what ${list(nodes)} send`, heal: async () => void (await Promise.all(nodes.map((node) => network.clearNetem(node)))) };
+    }
+  }
+}
+
+function signalIfAlive(pid: number, signal: NodeJS.Signals): void {
+  try {
+    process.kill(pid, signal);
+  } catch {
+    // gone already
+  }
+}
+
+async function sleepUntil(deadlineMs: number, stopped: () => boolean): Promise<void> {
+  while (!stopped()) {
+    const leftMs = deadlineMs - performance.now();
+    if (leftMs <= 0) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(leftMs, 100)));
+  }
+}
+
+/**
+ * netemSupport tells why tc's netem qdisc cannot be used here (a kernel built
+ * without sch_netem), or undefined when it can: it adds and removes a netem
+ * qdisc on the loopback of a probe namespace.
+ */
+export async function netemSupport(network: NamespaceNetwork): Promise<string | undefined> {
+  try {
+    await network.setNetem(0, { delayMs: 1 });
+  } catch (error) {
+    return (error as Error).message;
+  }
+  await network.clearNetem(0);
+  return undefined;
+}

@@ -1,0 +1,57 @@
+import { describe, expect, it } from "vitest";
+import type { HistoryOperation } from "@concord/core";
+import type { KvCommand, KvResult } from "@concord/kv";
+import { type FaultRecord, nemesisKinds, planNemesis, windowFigures } from "@concord/lab";
+
+describe("the nemesis schedule", () => {
+  it("is drawn from the seed: the same setup gives the same schedule, another seed another", () => {
+    const setup = { kinds: ["partition", "kill", "pause"] as const, nodes: 5, seconds: 30, seed: 7 };
+    expect(planNemesis(setup)).toEqual(planNemesis(setup));
+    expect(planNemesis({ ...setup, seed: 8 })).not.toEqual(planNemesis(setup));
+  });
+
+  it("runs one fault at a time from 1 s in to 1 s before the end, each kind once before any repeats", () => {
+    for (let seed = 1; seed <= 50; seed++) {
+      const schedule = planNemesis({ kinds: nemesisKinds, nodes: 3, seconds: 20, seed });
+      expect(schedule.length).toBeGreaterThanOrEqual(nemesisKinds.length);
+      expect(new Set(schedule.slice(0, nemesisKinds.length).map((fault) => fault.kind)).size).toBe(nemesisKinds.length);
+      schedule.forEach((fault, index) => {
+        expect(fault.startMs).toBeGreaterThanOrEqual(1_000);
+        expect(fault.endMs).toBeLessThanOrEqual(19_000);
+        expect(fault.endMs).toBeGreaterThan(fault.startMs);
+        if (index > 0) expect(fault.startMs).toBeGreaterThanOrEqual((schedule[index - 1] as (typeof schedule)[number]).endMs + 500);
+        expect([...fault.nodes].sort()).toEqual([0, 1, 2]);
+      });
+    }
+  });
+
+  it("draws a bridge only where there are three nodes to make one of", () => {
+    const shapes = new Set(Array.from({ length: 60 }, (_unused, seed) => planNemesis({ kinds: ["partition"], nodes: 2, seconds: 10, seed })).flat().map((fault) => fault.shape));
+    expect(shapes.has("bridge")).toBe(false);
+    expect(shapes.has("majority-minority")).toBe(true);
+    expect(planNemesis({ kinds: [], nodes: 3, seconds: 10, seed: 1 })).toEqual([]);
+  });
+});
+
+describe("availability and latency per fault window", () => {
+  const op = (id: number, invokeMs: number, completeMs: number | undefined, status: "ok" | "fail" | "info"): HistoryOperation<KvCommand, KvResult> => ({
+    id,
+    clientId: 1,
+    input: { type: "get", key: "k" },
+    invokeUs: invokeMs * 1000,
+    completeUs: completeMs === undefined ? undefined : completeMs * 1000,
+    status,
+    output: status === "ok" ? { type: "get", value: undefined } : undefined,
+  });
+  const fault: FaultRecord = { kind: "kill", shape: "leader", nodes: [0], description: "kill leader: [0]", plannedStartMs: 1000, plannedEndMs: 2000, startMs: 1000, endMs: 2000 };
+
+  it("splits the run into calm and fault windows and counts the operations invoked in each", () => {
+    const windows = windowFigures([op(0, 100, 110, "ok"), op(1, 1100, 1400, "ok"), op(2, 1500, undefined, "info"), op(3, 1600, 1700, "fail"), op(4, 2500, 2520, "ok")], [fault], 3000);
+    expect(windows.map((window) => [window.kind, window.fromMs, window.toMs, window.invoked, window.ok, window.failed, window.indeterminate, window.availability])).toEqual([
+      ["calm", 0, 1000, 1, 1, 0, 0, 1],
+      ["kill", 1000, 2000, 3, 1, 1, 1, 0.333],
+      ["calm", 2000, 3000, 1, 1, 0, 0, 1],
+    ]);
+    expect(windows[1]?.latencyMs.max).toBe(300);
+  });
+});
