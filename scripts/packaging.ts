@@ -1,5 +1,5 @@
 import { execFileSync } from "node:child_process";
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { publicPackageDirs } from "./public-packages.ts";
 
@@ -34,6 +34,34 @@ export function run(command: string, args: readonly string[], cwd: string, timeo
 }
 
 /**
+ * buildLocked runs `pnpm build` in `repoRoot` while holding a lock directory, so that two tests running at once
+ * (the packaging test and the documentation site's) never compile into the same dist/ together: tsc -b rewrites
+ * every output it finds stale, and the other's reader between two writes could see a half-written file. The
+ * second to come waits, then finds everything up to date. A lock older than `staleMs` (its holder was killed) is
+ * taken over.
+ */
+export function buildLocked(repoRoot: string, staleMs = 600_000): void {
+  const lock = join(repoRoot, "node_modules", ".concord-build-lock");
+  const deadline = Date.now() + staleMs;
+  for (;;) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== "EEXIST") throw error;
+      const heldMs = Date.now() - (statSync(lock, { throwIfNoEntry: false })?.mtimeMs ?? Date.now());
+      if (heldMs > staleMs || Date.now() > deadline) rmSync(lock, { recursive: true, force: true });
+      else Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 200);
+    }
+  }
+  try {
+    run("pnpm", ["build"], repoRoot);
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
+  }
+}
+
+/**
  * buildPackAndInstall does what a user outside the repository gets: it runs
  * `pnpm build`, packs every public package into `consumer`/tarballs with
  * `pnpm pack` (which swaps in each package's publishConfig: exports and bin on
@@ -42,7 +70,7 @@ export function run(command: string, args: readonly string[], cwd: string, timeo
  * from npm's cache, or from the registry on a fresh machine.
  */
 export function buildPackAndInstall(repoRoot: string, consumer: string): void {
-  run("pnpm", ["build"], repoRoot);
+  buildLocked(repoRoot);
   const tarballDir = join(consumer, "tarballs");
   const tarballs = publicPackageDirs(repoRoot).map((dir) => {
     const printed = run("pnpm", ["pack", "--pack-destination", tarballDir], dir).trim().split("\n");

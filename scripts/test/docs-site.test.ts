@@ -10,6 +10,7 @@ import { fileURLToPath, pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type CdpSession, chromiumInstallHint, findChromium, launchBrowser } from "@concord/testkit";
 import { firstHeading, orderedGuides } from "../docs.ts";
+import { buildLocked } from "../packaging.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const site = mkdtempSync(join(tmpdir(), "concord-docs-site-"));
@@ -46,7 +47,7 @@ async function open(page: CdpSession, path: string): Promise<{ navigation: { tex
 }
 
 beforeAll(() => {
-  execFileSync("pnpm", ["build"], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
+  buildLocked(repoRoot);
   execFileSync(process.execPath, [join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), join(repoRoot, "scripts", "docs.ts"), "--out", site], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
 }, 240_000);
 
