@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { HistoryOperation } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
-import { type FaultRecord, nemesisKinds, planNemesis, windowFigures } from "@concord/lab";
+import { type FaultRecord, type NamespaceNetwork, type PlannedFault, nemesisKinds, planNemesis, runNemesis, windowFigures } from "@concord/lab";
 
 describe("the nemesis schedule", () => {
   it("is drawn from the seed: the same setup gives the same schedule, another seed another", () => {
@@ -33,6 +33,34 @@ describe("the nemesis schedule", () => {
   });
 });
 
+describe("running the schedule", () => {
+  it("keeps each fault's planned length and the calm before it when healing the one before ran late, and leaves out one that would start too late", async () => {
+    const events: string[] = [];
+    const target = {
+      nodes: 3,
+      network: undefined as unknown as NamespaceNetwork, // kill touches only the processes
+      leader: async () => 2,
+      pid: () => 1,
+      kill: async (node: number) => void events.push(`kill ${node}`),
+      // A restart that takes 150 ms, as a node under tsx on a busy machine takes seconds.
+      restart: async (node: number) => {
+        await new Promise((resolve) => setTimeout(resolve, 150));
+        events.push(`restart ${node}`);
+      },
+    };
+    const kill = (startMs: number, endMs: number): PlannedFault => ({ kind: "kill", shape: "leader", nodes: [0, 1, 2], startMs, endMs });
+    const records = await runNemesis(target, [kill(10, 40), kill(80, 120), kill(400, 420)], performance.now(), () => {}, () => false, 300);
+    expect(events).toEqual(["kill 2", "restart 2", "kill 2", "restart 2"]);
+    expect(records).toHaveLength(2);
+    const [first, second] = records as [FaultRecord, FaultRecord];
+    expect(first.endMs).toBeGreaterThanOrEqual(40 + 150);
+    // The second starts its planned 40 ms of calm after the first really ended, and is in force its planned 40 ms before its heal begins.
+    expect(second.startMs).toBeGreaterThanOrEqual(first.endMs + 40 - 1);
+    expect(second.endMs - second.startMs).toBeGreaterThanOrEqual(40 + 150 - 1);
+    expect(second.plannedStartMs).toBe(80);
+  });
+});
+
 describe("availability and latency per fault window", () => {
   const op = (id: number, invokeMs: number, completeMs: number | undefined, status: "ok" | "fail" | "info"): HistoryOperation<KvCommand, KvResult> => ({
     id,
@@ -53,5 +81,6 @@ describe("availability and latency per fault window", () => {
       ["calm", 2000, 3000, 1, 1, 0, 0, 1],
     ]);
     expect(windows[1]?.latencyMs.max).toBe(300);
+    expect(windows.map((window) => window.okPerSecond)).toEqual([1, 1, 1]);
   });
 });

@@ -151,8 +151,8 @@ function report(result: NemesisTestResult, out: string): string {
     `${result.system}, ${result.nodes} nodes, ${result.seconds} s, nemesis ${result.nemesis.join(",") || "none"}, seed ${result.seed}: ${result.verdict.summary}`,
     `${result.ops.completed} ok, ${result.ops.failed} failed, ${result.ops.indeterminate} indeterminate; ${result.throughputOpsPerSec} ops/s; latency ms p50 ${result.latencyMs.p50}, p99 ${result.latencyMs.p99}, max ${result.latencyMs.max}`,
     `final reads: ${result.finalReads.answered} of ${result.finalReads.keys} keys read back after the heal`,
-    "windows (ms from the load's start; availability = ok / invoked in the window):",
-    ...result.windows.map((window) => `  ${String(window.fromMs).padStart(6)}-${String(window.toMs).padEnd(6)} ${window.availability === null ? "   -  " : window.availability.toFixed(3)}  ${String(window.ok).padStart(5)}/${String(window.invoked).padEnd(5)} p99 ${String(window.latencyMs.p99).padStart(7)} ms  ${window.label}`),
+    "windows (ms from the load's start; of the operations invoked in each: ok/invoked, ok per second, p99 latency):",
+    ...result.windows.map((window) => `  ${String(window.fromMs).padStart(6)}-${String(window.toMs).padEnd(6)} ${String(window.ok).padStart(5)}/${String(window.invoked).padEnd(5)} ${String(window.okPerSecond).padStart(5)}/s  p99 ${String(window.latencyMs.p99).padStart(7)} ms  ${window.label}`),
     `results in ${out}: history.edn, history.jsonl, results.json, timeline.html, logs/`,
     `replay the schedule: ${result.replay}`,
   ];

@@ -63,8 +63,15 @@ export interface WindowFigures {
   readonly ok: number;
   readonly failed: number;
   readonly indeterminate: number;
-  /** availability is ok over invoked (null when nothing was invoked). */
+  /**
+   * availability is ok over invoked (null when nothing was invoked). Closed-loop
+   * clients stuck on a dead node invoke nothing new, so read it with
+   * okPerSecond: a window where few were invoked and all came back is not an
+   * available one.
+   */
   readonly availability: number | null;
+  /** okPerSecond is the operations invoked in the window that completed, per second of the window. */
+  readonly okPerSecond: number;
   readonly latencyMs: LoadReport["latencyMs"];
 }
 
@@ -419,6 +426,7 @@ export function windowFigures(history: History<KvCommand, KvResult>, faults: rea
       failed,
       indeterminate: inside.length - ok.length - failed,
       availability: inside.length === 0 ? null : Math.round((ok.length / inside.length) * 1000) / 1000,
+      okPerSecond: window.toMs > window.fromMs ? Math.round((ok.length * 1000) / (window.toMs - window.fromMs)) : 0,
       latencyMs: latencySummaryMs(ok.map((operation) => (operation.completeUs as number) - operation.invokeUs)),
     };
   });

@@ -136,27 +136,31 @@ export interface FaultRecord {
 /**
  * runNemesis applies the schedule to `target`: waits for each fault's start
  * (from `originMs`, a performance.now() reading), applies it, waits for its
- * end and heals it, and returns what it did. A fault runs late when healing
- * the one before took longer than planned (a restarted node slow to start),
- * and is left out, saying so, when it could only start after `lastStartMs`.
- * `stopped` cuts the waits short (the faults in force are still healed).
+ * end and heals it, and returns what it did. Healing may take longer than
+ * planned (a killed node restarted under load takes seconds to listen
+ * again): the faults after it then keep their planned lengths and the calm
+ * between them, shifted by the delay, and one that could only start after
+ * `lastStartMs` is left out, saying so. `stopped` cuts the waits short (the
+ * faults in force are still healed).
  */
 export async function runNemesis(target: NemesisTarget, schedule: readonly PlannedFault[], originMs: number, log: (line: string) => void, stopped: () => boolean = () => false, lastStartMs = Number.POSITIVE_INFINITY): Promise<FaultRecord[]> {
   const records: FaultRecord[] = [];
   const now = (): number => Math.round(performance.now() - originMs);
+  let lateMs = 0;
   for (const fault of schedule) {
-    await sleepUntil(originMs + fault.startMs, stopped);
+    await sleepUntil(originMs + fault.startMs + lateMs, stopped);
     if (stopped()) break;
     if (now() > lastStartMs) {
-      log(`nemesis ${now()} ms: ${fault.kind} planned for ${fault.startMs} ms left out: healing the faults before it ran past ${lastStartMs} ms`);
+      log(`nemesis ${now()} ms: ${fault.kind} planned for ${fault.startMs} ms left out: healing the faults before it ran ${lateMs} ms late, past ${lastStartMs} ms`);
       continue;
     }
     const applied = await applyFault(target, fault);
     const startMs = now();
     log(`nemesis ${startMs} ms: ${applied.description}${applied.note === undefined ? "" : ` (${applied.note})`}`);
-    await sleepUntil(originMs + fault.endMs, stopped);
+    await sleepUntil(originMs + startMs + (fault.endMs - fault.startMs), stopped);
     await applied.heal();
     const endMs = now();
+    lateMs = Math.max(0, endMs - fault.endMs);
     log(`nemesis ${endMs} ms: healed ${fault.kind}`);
     records.push({ kind: fault.kind, shape: fault.shape, nodes: applied.nodes, description: applied.description, plannedStartMs: fault.startMs, plannedEndMs: fault.endMs, startMs, endMs, amount: fault.amount, note: applied.note });
   }
