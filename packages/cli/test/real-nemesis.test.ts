@@ -94,6 +94,16 @@ describe("concord test: real processes in network namespaces under a nemesis", (
     rmSync(outDir, { recursive: true, force: true });
   }, 120_000);
 
+  it(`raft, 3 nodes, disk (seed 1: ${describeSchedule(3, ["disk"], 1)}; a data directory filled to ENOSPC): linearizable, no acknowledged write lost, no tmpfs left mounted`, async () => {
+    const { result, outDir } = await runTest("raft", 3, ["disk"], 1);
+    try {
+      expectPassed(result, outDir, ["disk"]);
+      expect(readFileSync("/proc/mounts", "utf8")).not.toContain(`concord-test-${process.pid.toString(36)}-`);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  }, 120_000);
+
   it("a store that serves reads from whichever replica a client reaches (eventual) is caught as not linearizable under partition", async () => {
     const { result, outDir } = await runTest("eventual", 3, ["partition"], 4);
     try {

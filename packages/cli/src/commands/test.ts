@@ -39,7 +39,9 @@ const usage =
   "  pause      SIGSTOP the leader or a random node, SIGCONT at the end (a GC pause, a stalled VM)\n" +
   "  loss       nftables drops 10-40% of the packets in and out of one node or all, at random\n" +
   "  latency    tc netem delay with jitter on one node or all; needs a kernel with sch_netem,\n" +
-  "             and says so in one line (exit 2) where it has none\n\n" +
+  "             and says so in one line (exit 2) where it has none\n" +
+  "  disk       each data directory on a 64 MiB tmpfs; fill the leader's or a random node's until\n" +
+  "             ENOSPC, free it at the end (restarting the node if it died)\n\n" +
   "Writes to --out: history.edn (Jepsen), history.jsonl (concord check reads both), results.json\n" +
   "(the schedule, the faults as they happened, the verdict, availability and latency per fault\n" +
   "window), timeline.html (the operations with the fault windows over them) and logs/.\n" +

@@ -1,6 +1,7 @@
-import { type ChildProcess } from "node:child_process";
+import { type ChildProcess, execFile } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { History, KvSemantics, NodeId } from "@concord/core";
@@ -115,6 +116,7 @@ interface ClusterUnderTest extends Omit<NemesisTarget, "network" | "nodes"> {
 export class NemesisTest {
   private network: NamespaceNetwork | undefined;
   private dataDir: string | undefined;
+  private readonly mounts: string[] = [];
   private aborted = false;
 
   constructor(private readonly setup: NemesisTestSetup) {}
@@ -127,9 +129,11 @@ export class NemesisTest {
     const log = (index: number, line: string): void => appendFileSync(join(logsDir, `${setup.system === etcdSystemName ? "member" : "node"}-${index}.log`), `${line}\n`);
     const nemesisLog: string[] = [];
     const schedule = planNemesis({ kinds: setup.nemesis, nodes: setup.nodes, seconds: setup.seconds, seed: setup.seed });
-    this.dataDir = mkdtempSync(join(tmpdir(), "concord-test-"));
+    await removeStaleMounts();
+    this.dataDir = mkdtempSync(join(tmpdir(), `${dataDirPrefix}${process.pid.toString(36)}-`));
     let cluster: ClusterUnderTest | undefined;
     try {
+      if (setup.nemesis.includes("disk")) await this.mountDataDirs();
       setup.progress(`making ${setup.nodes} network namespaces on a bridge`);
       this.network = await NamespaceNetwork.create({ hosts: setup.nodes });
       const network = this.network;
@@ -137,7 +141,7 @@ export class NemesisTest {
       cluster = setup.system === etcdSystemName ? await startEtcd(setup, network, this.dataDir, log) : await startConcord(setup, network, this.dataDir, log);
       await waitForLeader(cluster, setup.system);
       setup.progress(`load for ${setup.seconds} s with ${setup.clients} clients; ${schedule.length} faults scheduled from seed ${setup.seed}`);
-      const target: NemesisTarget = { ...cluster, nodes: setup.nodes, network };
+      const target: NemesisTarget = { ...cluster, nodes: setup.nodes, network, fillDisk: setup.nemesis.includes("disk") ? (index) => fillDirectory(this.nodeDirectory(index)) : undefined };
       const originMs = performance.now();
       let stopNemesis = false;
       const nemesisDone = runNemesis(target, schedule, originMs, (line) => {
@@ -177,7 +181,74 @@ export class NemesisTest {
 
   private async cleanUp(): Promise<void> {
     await this.network?.destroy();
+    for (const mount of this.mounts.splice(0)) await run("umount", ["-l", mount]).catch(() => undefined);
     if (this.dataDir !== undefined) rmSync(this.dataDir, { recursive: true, force: true });
+  }
+
+  /** nodeDirectory is node `index`'s data directory (etcd's members are m0, m1, ...). */
+  private nodeDirectory(index: number): string {
+    return join(this.dataDir as string, this.setup.system === etcdSystemName ? `m${index}` : `node-${index}`);
+  }
+
+  /** mountDataDirs puts each node's data directory on a tmpfs of its own, of {@link dataDirBytes}, for the disk nemesis to fill. */
+  private async mountDataDirs(): Promise<void> {
+    for (let index = 0; index < this.setup.nodes; index++) {
+      const directory = this.nodeDirectory(index);
+      mkdirSync(directory, { recursive: true });
+      await run("mount", ["-t", "tmpfs", "-o", `size=${dataDirBytes},mode=0700`, "tmpfs", directory]);
+      this.mounts.push(directory);
+    }
+  }
+}
+
+const run = promisify(execFile);
+
+/** dataDirPrefix starts the name of each run's data directory, followed by the pid in base 36: a later run can tell a dead run's. */
+const dataDirPrefix = "concord-test-";
+/** dataDirBytes is the size of each node's tmpfs under the disk nemesis: room for a 20-second run's log and snapshots, little enough to fill at once. */
+const dataDirBytes = 64 * 1024 * 1024;
+
+/**
+ * fillDirectory writes a file of zeros into `directory` until its file
+ * system refuses with ENOSPC (in ever smaller writes, down to one byte), and
+ * returns what removes it.
+ */
+async function fillDirectory(directory: string): Promise<() => Promise<void>> {
+  const filler = join(directory, "concord-nemesis-filler");
+  const fd = openSync(filler, "w");
+  try {
+    for (let chunk = 1 << 20; chunk >= 1; ) {
+      try {
+        writeSync(fd, Buffer.alloc(chunk));
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code !== "ENOSPC") throw error;
+        chunk = Math.floor(chunk / 2);
+      }
+    }
+  } finally {
+    closeSync(fd);
+  }
+  return async () => unlinkSync(filler);
+}
+
+/** removeStaleMounts unmounts and removes the data directories of runs whose process is gone (killed before it could clean up). */
+async function removeStaleMounts(): Promise<void> {
+  const root = join(tmpdir(), dataDirPrefix);
+  const mounts = readFileSync("/proc/mounts", "utf8").split("\n").map((line) => line.split(" ")[1] ?? "").filter((path) => path.startsWith(root));
+  const stale = mounts.filter((mount) => {
+    const pid = Number.parseInt(mount.slice(root.length).split("-")[0] ?? "", 36);
+    return Number.isSafeInteger(pid) && pid > 0 && !processAlive(pid);
+  });
+  for (const mount of stale) await run("umount", ["-l", mount]).catch(() => undefined);
+  for (const directory of new Set(stale.map((mount) => join(mount, "..")))) rmSync(directory, { recursive: true, force: true });
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === "EPERM";
   }
 }
 

@@ -9,7 +9,7 @@ import type { NamespaceNetwork } from "./netns.ts";
 // started and ended.
 
 /** nemesisKinds are the faults `concord test --nemesis` takes. */
-export const nemesisKinds = ["partition", "kill", "pause", "loss", "latency"] as const;
+export const nemesisKinds = ["partition", "kill", "pause", "loss", "latency", "disk"] as const;
 export type NemesisKind = (typeof nemesisKinds)[number];
 
 /** partitionShapes are the partitions the nemesis draws from. */
@@ -89,6 +89,8 @@ function drawTarget(rng: Rng, kind: NemesisKind, n: number): Pick<PlannedFault, 
       return { kind, shape: rng.chance(1, 2) ? "one" : "all", nodes: order, amount: 10 * rng.nextIntBetween(1, 4) };
     case "latency":
       return { kind, shape: rng.chance(1, 2) ? "one" : "all", nodes: order, amount: 25 * rng.nextIntBetween(2, 8) };
+    case "disk":
+      return { kind, shape: rng.chance(1, 2) ? "leader" : "random", nodes: order };
   }
 }
 
@@ -112,6 +114,12 @@ export interface NemesisTarget {
   kill(index: number): Promise<void>;
   /** restart starts node `index` again on its data directory, resolving once it serves. */
   restart(index: number): Promise<void>;
+  /**
+   * fillDisk fills node `index`'s data directory, a size-limited tmpfs, until
+   * writes fail with ENOSPC, and returns what frees it again; undefined when
+   * the data directories are not on their own file systems.
+   */
+  readonly fillDisk?: ((index: number) => Promise<() => Promise<void>>) | undefined;
 }
 
 /** FaultRecord is one fault as it happened: times in milliseconds from the load's start, when it was in force. */
@@ -234,6 +242,21 @@ async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<A
       const percent = fault.amount ?? 20;
       await Promise.all(nodes.map((node) => network.setLoss(node, percent)));
       return { nodes, description: `loss ${fault.shape}: ${percent}% of the packets in and out of ${list(nodes)} dropped`, heal: async () => void (await Promise.all(nodes.map((node) => network.setLoss(node, 0)))) };
+    }
+    case "disk": {
+      const { order, note } = fault.shape === "leader" ? await leaderFirst() : { order: [...fault.nodes], note: undefined };
+      const victim = order[0] as number;
+      if (target.fillDisk === undefined) throw new Error("the disk nemesis needs the data directories on their own tmpfs");
+      const free = await target.fillDisk(victim);
+      return {
+        nodes: [victim],
+        description: `disk ${fault.shape}: node ${victim}'s data directory filled (ENOSPC), freed at the end (and the node restarted if it died)`,
+        note,
+        heal: async () => {
+          await free();
+          if (target.pid(victim) === undefined) await target.restart(victim);
+        },
+      };
     }
     case "latency": {
       const nodes = fault.shape === "all" ? [...fault.nodes] : fault.nodes.slice(0, 1);
