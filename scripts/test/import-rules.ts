@@ -8,7 +8,7 @@ import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
 
 /** protocolPackages are the consensus protocols: they may import only core (and zod, protobufjs). */
-export const protocolPackages: readonly string[] = ["paxos", "raft", "multipaxos", "pbft", "leaderless"];
+export const protocolPackages: readonly string[] = ["paxos", "raft", "multipaxos", "pbft", "leaderless", "vr"];
 
 /**
  * deterministicPackages must not touch time, randomness, timers, promises or

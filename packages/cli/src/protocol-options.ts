@@ -4,6 +4,7 @@ import { multiPaxosOptionsSchema } from "@concord/multipaxos";
 import { paxosOptionsSchema } from "@concord/paxos";
 import { pbftOptionsSchema } from "@concord/pbft";
 import { raftOptionsSchema } from "@concord/raft";
+import { vrOptionsSchema } from "@concord/vr";
 import { z } from "zod";
 import { alignedColumns } from "./flags.ts";
 
@@ -22,6 +23,7 @@ const protocolOptionSchemas: ReadonlyMap<string, z.ZodObject> = new Map<string, 
   ["paxos", paxosOptionsSchema],
   ["eventual", eventualOptionsSchema],
   ["quorum", quorumOptionsSchema],
+  ["vr", vrOptionsSchema],
 ]);
 
 /** ProtocolOptionDefault is one option as the help shows it: its name, default and kind of value. */

@@ -28,7 +28,7 @@ const loadFor: Readonly<Record<string, { readonly ops?: number; readonly clients
 
 describe("hard paths", () => {
   it("are listed by every replicated protocol, with unique names", () => {
-    expect(withPaths.map((algorithm) => algorithm.name).sort()).toEqual(["multipaxos", "paxos", "pbft", "raft"]);
+    expect(withPaths.map((algorithm) => algorithm.name).sort()).toEqual(["multipaxos", "paxos", "pbft", "raft", "vr"]);
     for (const algorithm of withPaths) {
       const names = algorithm.hardPaths!.map((path) => path.name);
       expect(new Set(names).size, `${algorithm.name}: ${names.join(", ")}`).toBe(names.length);

@@ -63,6 +63,7 @@ describe("concord swarm", () => {
       ["paxos", 4, 2],
       ["eventual", 4, 2],
       ["quorum", 4, 2],
+      ["vr", 4, 2],
     ]);
     expect(report.failures).toEqual([]);
     expect(code).toBe(0);
@@ -92,7 +93,7 @@ describe("concord swarm", () => {
   });
 
   it.each([
-    [["--seeds", "3"], /--algo is required; allowed: solo, raft, multipaxos, pbft, paxos, eventual, quorum, all/],
+    [["--seeds", "3"], /--algo is required; allowed: solo, raft, multipaxos, pbft, paxos, eventual, quorum, vr, all/],
     [["--algo", "zab"], /--algo: unknown value "zab"/],
     [["--algo", "raft", "--seeds", "0"], /--seeds: expected an integer from 1 to/],
     [["--algo", "raft", "--jobs", "many"], /--jobs: expected an integer/],

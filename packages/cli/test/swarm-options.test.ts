@@ -12,11 +12,12 @@ import { multiPaxosOptionsSchema } from "@concord/multipaxos";
 import { paxosOptionsSchema } from "@concord/paxos";
 import { pbftOptionsSchema } from "@concord/pbft";
 import { raftOptionsSchema } from "@concord/raft";
+import { vrOptionsSchema } from "@concord/vr";
 import { swarmOptions } from "@concord/sim";
 import { captureIo } from "./helpers.ts";
 import { swarmSeedsFor } from "./swarm-seeds.ts";
 
-const schemas: Readonly<Record<string, z.ZodType>> = { raft: raftOptionsSchema, multipaxos: multiPaxosOptionsSchema, pbft: pbftOptionsSchema, paxos: paxosOptionsSchema };
+const schemas: Readonly<Record<string, z.ZodType>> = { raft: raftOptionsSchema, multipaxos: multiPaxosOptionsSchema, pbft: pbftOptionsSchema, paxos: paxosOptionsSchema, vr: vrOptionsSchema };
 
 const swarmed = algorithms.filter((algorithm) => algorithm.optionSpace !== undefined);
 
@@ -28,7 +29,7 @@ function algorithmNamed(name: string): AnyAlgorithm {
 
 describe("swarm options", () => {
   it("are declared by every replicated protocol", () => {
-    expect(swarmed.map((algorithm) => algorithm.name).sort()).toEqual(["multipaxos", "paxos", "pbft", "raft"]);
+    expect(swarmed.map((algorithm) => algorithm.name).sort()).toEqual(["multipaxos", "paxos", "pbft", "raft", "vr"]);
   });
 
   describe.each(swarmed.map((algorithm) => [algorithm.name, algorithm] as const))("%s", (name, algorithm) => {

@@ -4,13 +4,14 @@ import { multipaxos } from "@concord/multipaxos";
 import { paxos } from "@concord/paxos";
 import { pbft } from "@concord/pbft";
 import { raft } from "@concord/raft";
+import { vr } from "@concord/vr";
 
 /**
  * algorithms is the one place where an algorithm is registered: the concord
  * command, the benchmarks and the tests that run every algorithm all take
  * their list from here.
  */
-export const algorithms: readonly AnyAlgorithm[] = [solo, raft, multipaxos, pbft, paxos, eventual, quorum];
+export const algorithms: readonly AnyAlgorithm[] = [solo, raft, multipaxos, pbft, paxos, eventual, quorum, vr];
 
 /** algorithmNames lists what `--algo` accepts. */
 export const algorithmNames: readonly string[] = algorithms.map((algorithm) => algorithm.name);

@@ -6,7 +6,7 @@ import { algorithmNames, algorithms, clusterSizes, findAlgorithm, isBaseline } f
 
 describe("the algorithm registry", () => {
   it("registers each algorithm once, under its own name", () => {
-    expect(algorithmNames).toEqual(["solo", "raft", "multipaxos", "pbft", "paxos", "eventual", "quorum"]);
+    expect(algorithmNames).toEqual(["solo", "raft", "multipaxos", "pbft", "paxos", "eventual", "quorum", "vr"]);
     for (const algorithm of algorithms) expect(findAlgorithm(algorithm.name)).toBe(algorithm);
     expect(findAlgorithm("zab")).toBeUndefined();
   });

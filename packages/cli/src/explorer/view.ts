@@ -70,7 +70,7 @@ function capped<T>(items: readonly T[], map: (item: T) => unknown): unknown[] {
 }
 
 /** epochNames says what each algorithm calls its epoch, so the page reads as the paper does. */
-const epochNames: Readonly<Record<string, string>> = { raft: "term", multipaxos: "ballot", paxos: "round", pbft: "view" };
+const epochNames: Readonly<Record<string, string>> = { raft: "term", multipaxos: "ballot", paxos: "round", pbft: "view", vr: "view" };
 
 /** epochName is the word for `algorithm`'s epoch (Raft's term, Paxos' round, PBFT's view), "epoch" for any other. */
 export function epochName(algorithm: string): string {

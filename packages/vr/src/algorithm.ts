@@ -1,0 +1,47 @@
+import type { AlgorithmDefinition, ProtocolOptions, ReadLevel } from "@concord/core";
+import { createVrClient } from "./client.ts";
+import { type VrMessage, vrCodec } from "./messages.ts";
+import { createVrMonitors } from "./monitor.ts";
+import { VrReplica } from "./replica.ts";
+import { createVrPathCounter, vrHardPaths, vrOptionSpace } from "./swarm.ts";
+
+/**
+ * vrMessagesPerOp is the steady-state message count per committed operation
+ * (docs/vr.md): one Prepare and one PrepareOk per backup per op, shared by the
+ * `batchSize` requests of the op, plus each request and its reply. The
+ * commit-number rides on the next Prepare; Commit messages go out only when
+ * the primary is idle. The same count as Multi-Paxos's and Raft's.
+ */
+export function vrMessagesPerOp(n: number, batchSize: number): number {
+  return (2 * (n - 1)) / batchSize + 2;
+}
+
+/**
+ * vrServedReadLevel: a stale read is any replica's executed state; every other read goes through the log (§4: VR
+ * Revisited's reads are ordinary operations; it has no leases here), so a `lease` read is served linearizably.
+ */
+export function vrServedReadLevel(requested: ReadLevel, _options: ProtocolOptions): ReadLevel {
+  return requested === "stale" ? "stale" : "linearizable";
+}
+
+/** vr is Viewstamped Replication's {@link AlgorithmDefinition}. */
+export const vr: AlgorithmDefinition<VrMessage> = {
+  name: "vr",
+  description: "Viewstamped Replication Revisited: primary = view mod n, view changes by the largest last normal view, recovery from peers or from disk (tolerates f crashes with 2f+1 nodes).",
+  faultModel: "crash",
+  codec: vrCodec,
+  clusterSizeError: (n) => (Number.isInteger(n) && n >= 1 ? undefined : `vr needs at least 1 node, not ${n}`),
+  replicasToTolerate: (f) => 2 * f + 1,
+  faultsTolerated: (n) => Math.floor((n - 1) / 2),
+  createReplica: (context) => new VrReplica(context),
+  createClient: (context) => createVrClient(context),
+  createMonitors: () => createVrMonitors(),
+  byzantineStrategies: [],
+  optionSpace: vrOptionSpace,
+  hardPaths: vrHardPaths,
+  createPathCounter: (_options: ProtocolOptions) => createVrPathCounter(),
+  analyticMessagesPerOp: vrMessagesPerOp,
+  // client -> primary, Prepare, PrepareOk, primary -> client.
+  oneWayDelaysPerOp: 4,
+  servedReadLevel: vrServedReadLevel,
+};

@@ -1,0 +1,10 @@
+/** @module @concord/vr/internals */
+// @concord/vr/internals: the pieces of VR that tests, benchmarks and people studying the protocol reach for, behind
+// their own export path so that the package's public face stays the one every protocol shares. Nothing here is
+// needed to run VR: the definition `vr` wires it all.
+export { vrMessagesPerOp } from "./algorithm.ts";
+export { isBetterLog } from "./replica.ts";
+export { OneOpPerNumberMonitor, OnePrimaryPerViewMonitor } from "./monitor.ts";
+export { validateMessage, lastOpOf, type VrMessageRejection } from "./validate.ts";
+export { vrOptionSpace, vrHardPaths } from "./swarm.ts";
+export { vrRecordCodec, type VrRecord, type ViewRecord, type EntriesRecord, type SnapshotRecord } from "./messages.ts";

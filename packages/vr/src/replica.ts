@@ -1,0 +1,1069 @@
+import {
+  type ClientRequestMessage,
+  type NodeId,
+  type Outbound,
+  type Ready,
+  type Replica,
+  type ReplicaContext,
+  type ReplicaStatus,
+  type Rejections,
+  type Rng,
+  RejectionCounter,
+  SessionStateMachine,
+  assert,
+  parseConfig,
+  readLevelOfCode,
+  unreachable,
+} from "@concord/core";
+import {
+  type VrCommand,
+  type VrEntry,
+  type VrLogSuffix,
+  type VrCommit,
+  type VrDoViewChange,
+  type VrGetState,
+  type VrMessage,
+  type VrNewState,
+  type VrPrepare,
+  type VrPrepareOk,
+  type VrRecord,
+  type VrRecovery,
+  type VrRecoveryResponse,
+  type VrStartView,
+  vrRecordCodec,
+} from "./messages.ts";
+import { type VrOptions, vrOptionsSchema } from "./options.ts";
+import { type VrMessageRejection, type VrRejectionReason, lastOpOf, validateMessage } from "./validate.ts";
+
+/** VrStatus is a replica's status (§4): normal, in a view change, or recovering after a crash (§4.3). */
+export type VrStatus = "normal" | "viewChange" | "recovering";
+
+/**
+ * VrCounters count what a replica did, for tests, reports and swarm paths;
+ * what it refused is counted apart, by reason, in {@link VrReplica.rejections}.
+ */
+export interface VrCounters {
+  /** viewChangesStarted counts the view changes this replica started or joined (§4.2). */
+  viewChangesStarted: number;
+  /** viewsStarted counts the views this replica started as their new primary (§4.2 step 3). */
+  viewsStarted: number;
+  /** recoveries counts the recoveries from peers this replica completed (§4.3). */
+  recoveries: number;
+  /**
+   * recoveriesAbandoned counts the recoveries this replica gave up (memory mode): every other replica answered, and
+   * more than f of the group, itself included, had lost their memory at once, so no f + 1 normal replicas will ever
+   * answer. It rejoins with an empty log through a view change; writes that only the crashed replicas held are lost.
+   */
+  recoveriesAbandoned: number;
+  /** stateTransfers counts the NewState messages this replica took (§5.2). */
+  stateTransfers: number;
+  /** checkpointsInstalled counts the checkpoints this replica installed from a peer rather than by executing. */
+  checkpointsInstalled: number;
+  /** checkpointsTaken counts the checkpoints this replica took, truncating its log (§5.1). */
+  checkpointsTaken: number;
+  /** duplicatesAnswered counts requests answered from the client table (§4). */
+  duplicatesAnswered: number;
+  /** staleReads counts reads asked at the `stale` level, answered from this replica's own executed state. */
+  staleReads: number;
+  /** droppedRequests counts client requests dropped: the primary's queue was full, or the replica is recovering. */
+  droppedRequests: number;
+}
+
+/** PrimaryProgress is what the primary of a view knows of one backup. */
+interface BackupProgress {
+  /** acked is the highest op the backup reported holding in this view (PrepareOk). */
+  acked: number;
+  /** lastSentTick is when the primary last sent it anything. */
+  lastSentTick: number;
+  /** lastPrepareTick is when the primary last sent it Prepares. */
+  lastPrepareTick: number;
+}
+
+const neverTick = Number.NEGATIVE_INFINITY;
+
+/**
+ * VrReplica is one Viewstamped Replication replica (Liskov and Cowling, "Viewstamped
+ * Replication Revisited", 2012), a deterministic, I/O-free state machine.
+ *
+ * - Normal operation (§4.1): the primary of view v is replicas[v mod n]. It
+ *   assigns the next op-number to a batch of requests, appends it and sends
+ *   PREPARE; a backup appends strictly in op order and answers PREPAREOK; the
+ *   primary commits an op once f backups hold it (and, persisting, once its own
+ *   copy is synced), executes in op order and replies. The commit-number rides
+ *   on PREPARE, or on COMMIT when the primary is idle.
+ * - View change (§4.2): a backup that hears no primary starts view v+1
+ *   (STARTVIEWCHANGE); with f+1 of them it sends DOVIEWCHANGE to the new
+ *   primary, which, with f+1 of those, takes the log of the largest last normal
+ *   view, then the largest op-number, and the largest commit-number, and sends
+ *   STARTVIEW.
+ * - Recovery (§4.3, `durability: "memory"`): nothing is written on the normal
+ *   path; a restarted replica takes part in nothing until f+1 replicas answered
+ *   its RECOVERY with its nonce, one of them the primary of the latest view.
+ *   With `durability: "persist"` it resumes from its disk instead.
+ * - State transfer (§5.2) and checkpoints (§5.1): a backup that lacks ops asks
+ *   a peer (GETSTATE); every checkpointEveryOps executed ops the replica keeps
+ *   a checkpoint of the state machine and truncates its log.
+ *
+ * Invariant: checkpointOp <= appliedOp <= commitNumber <= opNumber, and the log
+ * holds exactly the ops checkpointOp + 1 .. opNumber.
+ */
+export class VrReplica implements Replica<VrMessage> {
+  /** id is this replica's node id. */
+  readonly id: NodeId;
+  private readonly options: VrOptions;
+  private readonly rng: Rng;
+  private readonly replicas: readonly NodeId[];
+  /** quorum is a majority of the group: f + 1 when n = 2f + 1 (§4), and never less than a majority for an even n. */
+  private readonly quorum: number;
+  private readonly sessions: SessionStateMachine;
+  private readonly rejected = new RejectionCounter<VrRejectionReason>();
+  private readonly counters: VrCounters = {
+    viewChangesStarted: 0,
+    viewsStarted: 0,
+    recoveries: 0,
+    recoveriesAbandoned: 0,
+    stateTransfers: 0,
+    checkpointsInstalled: 0,
+    checkpointsTaken: 0,
+    duplicatesAnswered: 0,
+    staleReads: 0,
+    droppedRequests: 0,
+  };
+  private readonly persisting: boolean;
+
+  // Replica state (§4, Figure 2).
+  private view = 0;
+  private phase: VrStatus = "normal";
+  private lastNormalView = 0;
+  private checkpointOp = 0;
+  private checkpointState: Uint8Array;
+  /** log holds the ops checkpointOp + 1 .. opNumber. */
+  private log: VrEntry[] = [];
+  private commitNumber = 0;
+  private appliedOp = 0;
+  private now = 0;
+  /** viewDeadlineTick: a backup (or a replica in a view change) that hears nothing of its view by then moves to the next view. */
+  private viewDeadlineTick = 0;
+
+  // View change (§4.2).
+  private readonly startViewChangeFrom = new Set<NodeId>();
+  private readonly doViewChanges = new Map<NodeId, VrDoViewChange>();
+  private doViewChangeSent = false;
+  private viewChangeSentTick = neverTick;
+  private catchUpSentTick = neverTick;
+
+  // Primary.
+  private readonly backups = new Map<NodeId, BackupProgress>();
+  /** durableOp is the highest op of this view synced to the primary's own disk (persisting mode): its own copy counts only then. */
+  private durableOp = 0;
+  private queue: VrCommand[] = [];
+  /** inflight maps a session to the request-number queued or prepared for it, so that a retry is not prepared twice. */
+  private readonly inflight = new Map<number, number>();
+  private proposalsDue = false;
+
+  // Backup: state transfer (§5.2).
+  /** heardOp is the highest op the primary of this view is known to hold: past opNumber, this replica asks for state. */
+  private heardOp = 0;
+  private stateRequestDueTick = 0;
+
+  // Recovery (§4.3).
+  private recoveryNonce = 0;
+  private recoverySentTick = neverTick;
+  private readonly recoveryResponses = new Map<NodeId, VrRecoveryResponse>();
+
+  // Output buffers.
+  private persist: Uint8Array[] = [];
+  private outbox: Outbound<VrMessage>[] = [];
+  private outboxBeforeSync: Outbound<VrMessage>[] = [];
+  private pendingSnapshot: Uint8Array | undefined;
+  /** The (view, op) each handed-out Ready makes durable, keyed by its persist list, until advance() reports it synced. */
+  private readonly durableOf = new WeakMap<readonly Uint8Array[], { view: number; op: number }>();
+
+  constructor(context: ReplicaContext) {
+    assert(context.replicas.length > 0, "a group needs at least one replica");
+    assert(context.replicas.includes(context.id), () => `replica ${context.id} is not in the group [${context.replicas.join(",")}]`);
+    this.id = context.id;
+    this.options = parseConfig(vrOptionsSchema, context.options, "vr");
+    this.persisting = this.options.durability === "persist";
+    this.rng = context.rng;
+    this.replicas = [...context.replicas].sort((a, b) => a - b);
+    this.quorum = Math.floor(this.replicas.length / 2) + 1;
+    this.sessions = new SessionStateMachine(context.stateMachine);
+    this.checkpointState = this.sessions.snapshot();
+    const firstBoot = context.durable.snapshot === undefined && context.durable.records.length === 0;
+    if (firstBoot) {
+      // One record at the first boot, in both modes: a restart finds it and knows it lost its memory (§4.3).
+      this.persist.push(this.viewRecord());
+      this.resetViewDeadline();
+    } else if (this.persisting) {
+      this.recoverFromDisk(context.durable.snapshot, context.durable.records);
+    } else {
+      this.recoverViewFromDisk(context.durable.snapshot, context.durable.records);
+      this.startRecovery();
+    }
+  }
+
+  // ---- The Replica interface ---------------------------------------------------------------
+
+  /** tick advances the logical clock: the primary retransmits and sends commits, the others watch for a silent primary. */
+  tick(): void {
+    this.now++;
+    switch (this.phase) {
+      case "recovering":
+        if (this.now - this.recoverySentTick >= this.options.retransmitTicks) this.sendRecovery();
+        return;
+      case "viewChange":
+        if (this.now >= this.viewDeadlineTick) this.startViewChange(this.view + 1);
+        else if (this.now - this.viewChangeSentTick >= this.options.retransmitTicks) this.retransmitViewChange();
+        return;
+      case "normal":
+        if (this.isPrimary()) {
+          this.retransmitPrepares();
+          this.sendCommits();
+          this.scheduleProposals();
+        } else if (this.now >= this.viewDeadlineTick) {
+          this.startViewChange(this.view + 1);
+        } else {
+          this.requestStateIfBehind();
+        }
+        return;
+      default:
+        unreachable(this.phase);
+    }
+  }
+
+  /** step handles one message from a peer or a client; a message that fails validation is counted and changes nothing. */
+  step(from: NodeId, message: VrMessage): void {
+    const rejection = validateMessage(from, message, this.id, this.replicas) ?? this.ownHistoryError(message);
+    if (rejection !== undefined) {
+      this.rejected.count(rejection.reason);
+      return;
+    }
+    if (this.phase === "recovering") {
+      // §4.3: a recovering replica takes part in nothing (no vote, no prepare) until its recovery completes.
+      if (message.type === "recoveryResponse") this.onRecoveryResponse(from, message);
+      else if (message.type === "recovery") this.answerRecovery(from, message);
+      else if (message.type === "clientRequest") this.counters.droppedRequests++;
+      return;
+    }
+    switch (message.type) {
+      case "clientRequest":
+        return this.onRequest(message);
+      case "prepare":
+        return this.onPrepare(from, message);
+      case "prepareOk":
+        return this.onPrepareOk(from, message);
+      case "commit":
+        return this.onCommit(from, message);
+      case "startViewChange":
+        return this.onStartViewChange(from, message.view);
+      case "doViewChange":
+        return this.onDoViewChange(from, message);
+      case "startView":
+        return this.onStartView(from, message);
+      case "getState":
+        return this.onGetState(from, message);
+      case "newState":
+        return this.onNewState(message);
+      case "recovery":
+        return this.answerRecovery(from, message);
+      case "recoveryResponse":
+        return; // a late answer to a recovery this replica completed
+      case "clientReply":
+      case "notLeader":
+        return; // validateMessage refuses replies: only clients receive them
+      default:
+        return unreachable(message);
+    }
+  }
+
+  /** ready prepares what the primary holds (so that requests stepped together share an op), then hands out the records, the snapshot and the messages. */
+  ready(): Ready<VrMessage> | undefined {
+    while (this.proposalsDue) {
+      this.proposalsDue = false;
+      this.prepareNext();
+    }
+    if (this.persist.length === 0 && this.outbox.length === 0 && this.outboxBeforeSync.length === 0 && this.pendingSnapshot === undefined) return undefined;
+    const ready: Ready<VrMessage> = {
+      snapshot: this.pendingSnapshot,
+      persist: this.persist,
+      messages: this.outbox,
+      ...(this.outboxBeforeSync.length === 0 ? {} : { messagesBeforeSync: this.outboxBeforeSync }),
+    };
+    if (this.isPrimary() && (this.persist.length > 0 || this.pendingSnapshot !== undefined)) this.durableOf.set(this.persist, { view: this.view, op: this.opNumber() });
+    // Handing the buffers out (rather than clearing them in advance) keeps a step between ready() and advance() from losing output.
+    this.persist = [];
+    this.outbox = [];
+    this.outboxBeforeSync = [];
+    this.pendingSnapshot = undefined;
+    return ready;
+  }
+
+  /** advance counts the primary's own copy of the ops `done` made durable (persisting mode) and commits what that completes. */
+  advance(done: Ready<VrMessage>): void {
+    const synced = this.durableOf.get(done.persist);
+    if (synced === undefined) return;
+    this.durableOf.delete(done.persist);
+    if (!this.isPrimary() || synced.view !== this.view) return;
+    this.durableOp = Math.max(this.durableOp, Math.min(synced.op, this.opNumber()));
+    this.commitReady();
+  }
+
+  /** status reports the role, the view as epoch, the primary of the view, the commit-number and the executed op. */
+  status(): ReplicaStatus {
+    const role = this.phase === "recovering" ? "learner" : this.phase === "viewChange" ? "candidate" : this.isPrimary() ? "primary" : "backup";
+    return {
+      id: this.id,
+      role,
+      epoch: this.view,
+      leader: this.phase === "normal" ? this.primaryOf(this.view) : undefined,
+      commitIndex: this.commitNumber,
+      appliedIndex: this.appliedOp,
+      ...(this.persisting ? { durableIndex: this.checkpointOp } : {}),
+    };
+  }
+
+  // ---- Read-only views, for tests and monitors ----------------------------------------------
+
+  /** stats returns a copy of the replica's counters. */
+  stats(): VrCounters {
+    return { ...this.counters };
+  }
+
+  /** rejections counts the messages this replica refused unapplied, by reason. */
+  rejections(): Rejections<VrRejectionReason> {
+    return this.rejected;
+  }
+
+  /** vrStatus is the replica's status (§4). */
+  vrStatus(): VrStatus {
+    return this.phase;
+  }
+
+  /** currentView is the replica's view-number. */
+  currentView(): number {
+    return this.view;
+  }
+
+  /** lastNormal is the last view in which this replica's status was normal (§4.2). */
+  lastNormal(): number {
+    return this.lastNormalView;
+  }
+
+  /** opNumber is the op-number of the last entry in the log. */
+  opNumber(): number {
+    return this.checkpointOp + this.log.length;
+  }
+
+  /** checkpoint is the op through which the log was truncated into a checkpoint (§5.1). */
+  checkpoint(): number {
+    return this.checkpointOp;
+  }
+
+  /** entryAt returns the log entry of `op` if the log still holds it. */
+  entryAt(op: number): VrEntry | undefined {
+    return op > this.checkpointOp ? this.log[op - this.checkpointOp - 1] : undefined;
+  }
+
+  /** isPrimary tells whether this replica is the primary of its view in normal status. */
+  isPrimary(): boolean {
+    return this.phase === "normal" && this.primaryOf(this.view) === this.id;
+  }
+
+  /** primaryOf is the primary of `view`: the replica at view mod n in id order (§4). */
+  primaryOf(view: number): NodeId {
+    return this.replicas[view % this.replicas.length] as NodeId;
+  }
+
+  // ---- Client requests (§4, §4.1 steps 1-2) -----------------------------------------------------
+
+  private onRequest(request: ClientRequestMessage): void {
+    if (request.readOnly && readLevelOfCode(request.readLevel) === "stale") {
+      // A stale read is answered at once from this replica's executed state, whatever its status (a recovering
+      // replica, which holds no state, never gets here): no message to any other replica, so it may miss writes.
+      this.counters.staleReads++;
+      this.sendReply(request, this.sessions.query(request.command));
+      return;
+    }
+    if (!this.isPrimary()) {
+      // §4: only the primary takes requests; the client is told which replica is the primary of the view it knows.
+      this.send(request.clientId, { type: "notLeader", sequence: request.sequence, leaderHint: this.primaryOf(this.view), hasLeaderHint: true });
+      return;
+    }
+    // §4.1 step 2: the client table answers the latest request of a session again, and drops an older one.
+    const cached = this.sessions.cachedResult(request);
+    if (cached !== undefined) {
+      this.counters.duplicatesAnswered++;
+      this.sendReply(request, cached);
+      return;
+    }
+    if (request.sequence < this.sessions.lastSequence(request.session)) return;
+    if (this.inflight.get(request.session) === request.sequence) return; // already queued or prepared
+    if (this.queue.length >= this.options.queuedRequestsMax) {
+      this.counters.droppedRequests++;
+      return;
+    }
+    const { clientId, session, sequence, command, readOnly } = request;
+    this.queue.push({ clientId, session, sequence, command, readOnly });
+    this.inflight.set(session, sequence);
+    this.scheduleProposals();
+  }
+
+  private sendReply(request: Pick<VrCommand, "clientId" | "session" | "sequence">, result: Uint8Array): void {
+    this.send(request.clientId, { type: "clientReply", session: request.session, sequence: request.sequence, result });
+  }
+
+  // ---- Normal operation (§4.1) --------------------------------------------------------------
+
+  private scheduleProposals(): void {
+    this.proposalsDue = true;
+  }
+
+  /** prepareNext assigns op-numbers to batches of queued requests while the pipeline has room (§4.1 step 3). */
+  private prepareNext(): void {
+    while (this.isPrimary() && this.queue.length > 0 && this.opNumber() - this.commitNumber < this.options.windowOps) {
+      const entry: VrEntry = { commands: this.queue.splice(0, this.options.batchCommandsMax) };
+      this.log.push(entry);
+      const op = this.opNumber();
+      this.persistEntries(op, [entry]);
+      for (const backup of this.otherReplicas()) this.sendPrepare(backup, op, this.outboxBeforeSync);
+      if (!this.persisting) this.durableOp = op;
+    }
+    this.commitReady();
+  }
+
+  /**
+   * sendPrepare sends op to a backup. The primary's Prepares leave before its
+   * own copy is synced (`messagesBeforeSync`): they promise nothing about it,
+   * since the primary counts its own copy toward a commit only once synced.
+   */
+  private sendPrepare(to: NodeId, op: number, into: Outbound<VrMessage>[]): void {
+    const entry = this.entryAt(op);
+    assert(entry !== undefined, () => `prepare of op ${op}, which the log does not hold`);
+    const progress = this.progressOf(to);
+    progress.lastSentTick = this.now;
+    progress.lastPrepareTick = this.now;
+    into.push({ to, message: { type: "prepare", view: this.view, op, entry, commit: this.commitNumber } });
+  }
+
+  private onPrepare(from: NodeId, message: VrPrepare): void {
+    if (!this.admitPrimaryMessage(message.view)) return;
+    this.resetViewDeadline();
+    this.heardOp = Math.max(this.heardOp, message.op);
+    const op = this.opNumber();
+    if (message.op === op + 1) {
+      // §4.1 step 4: a backup appends only the op right after its own, never out of order.
+      this.log.push(message.entry);
+      this.persistEntries(message.op, [message.entry]);
+      this.send(from, { type: "prepareOk", view: this.view, op: message.op });
+    } else if (message.op <= op) {
+      // A retransmission: this backup already holds the op; its PrepareOk may have been lost.
+      this.send(from, { type: "prepareOk", view: this.view, op });
+    }
+    // Past op + 1 there is a gap: the op waits, and requestStateIfBehind asks for the ops missing (§5.2).
+    this.learnCommit(message.commit);
+    this.requestStateIfBehind();
+  }
+
+  private onCommit(_from: NodeId, message: VrCommit): void {
+    if (!this.admitPrimaryMessage(message.view)) return;
+    this.resetViewDeadline();
+    this.heardOp = Math.max(this.heardOp, message.commit);
+    this.learnCommit(message.commit);
+    this.requestStateIfBehind();
+  }
+
+  /**
+   * admitPrimaryMessage decides what a Prepare or Commit of `view` means here:
+   * one of an older view is ignored; one of this view is acted on in normal
+   * status; one of a newer view (or of this view while this replica is still
+   * in its view change) means the view started without it, so it asks the new
+   * primary for the view's log (catchUpToView) and acts on nothing until then.
+   */
+  private admitPrimaryMessage(view: number): boolean {
+    if (view < this.view) return false;
+    if (view === this.view && this.phase === "normal") return !this.isPrimary();
+    this.catchUpToView(view);
+    return false;
+  }
+
+  /**
+   * catchUpToView joins `view`, which started without this replica, and asks
+   * its primary for the view's log with a DoViewChange (§4.2: a primary in
+   * normal status answers one with StartView). The replica keeps its log and
+   * its last normal view meanwhile. §5.2 would instead cut the log back to the
+   * commit-number and fetch the rest; but a replica that then claimed the new
+   * view as its last normal view with a log shorter than the view's start
+   * could win the next view change over a replica of the previous view that
+   * holds an op committed there, and lose it.
+   */
+  private catchUpToView(view: number): void {
+    if (view > this.view) {
+      this.startViewChange(view);
+    } else if (this.phase !== "viewChange") {
+      this.phase = "viewChange";
+      this.persistViewRecord();
+    }
+    // Sent again on the view change's retransmission timer until the StartView comes.
+    this.doViewChangeSent = true;
+    if (this.now - this.catchUpSentTick < this.options.retransmitTicks) return;
+    this.catchUpSentTick = this.now;
+    this.sendDoViewChange();
+  }
+
+  private onPrepareOk(from: NodeId, message: VrPrepareOk): void {
+    if (message.view !== this.view || !this.isPrimary()) return;
+    const progress = this.progressOf(from);
+    if (message.op > progress.acked) progress.acked = message.op;
+    this.commitReady();
+  }
+
+  /**
+   * commitReady commits every op that f backups hold in this view, and that
+   * the primary holds durably itself (§4.1 step 5: f PREPAREOKs, the primary's
+   * own copy making f + 1), then executes them in op order and replies.
+   */
+  private commitReady(): void {
+    if (!this.isPrimary()) return;
+    const acked = this.otherReplicas()
+      .map((backup) => this.backups.get(backup)?.acked ?? 0)
+      .sort((a, b) => b - a);
+    const backupsNeeded = this.quorum - 1;
+    const heldByF = backupsNeeded === 0 ? this.opNumber() : (acked[backupsNeeded - 1] ?? 0);
+    const committable = Math.min(heldByF, this.durableOp, this.opNumber());
+    if (committable <= this.commitNumber) return;
+    this.commitNumber = committable;
+    this.execute();
+    this.scheduleProposals();
+  }
+
+  /** learnCommit raises a backup's commit-number to what the primary says, within the ops it holds (§4.1 step 7). */
+  private learnCommit(commit: number): void {
+    const known = Math.min(commit, this.opNumber());
+    if (known <= this.commitNumber) return;
+    this.commitNumber = known;
+    this.execute();
+  }
+
+  /** execute runs the committed ops in op order through the client table (§4.1 step 5, §4); only the primary replies. */
+  private execute(): void {
+    while (this.appliedOp < this.commitNumber) {
+      const op = this.appliedOp + 1;
+      const entry = this.entryAt(op);
+      assert(entry !== undefined, () => `op ${op} is committed but not in the log (checkpoint ${this.checkpointOp}, op-number ${this.opNumber()})`);
+      for (const command of entry.commands) {
+        const execution = this.sessions.execute(command);
+        if (this.inflight.get(command.session) === command.sequence) this.inflight.delete(command.session);
+        if (!this.isPrimary() || execution.kind === "stale") continue;
+        this.sendReply(command, execution.result);
+      }
+      this.appliedOp = op;
+    }
+    this.maybeCheckpoint();
+  }
+
+  private retransmitPrepares(): void {
+    const op = this.opNumber();
+    for (const backup of this.otherReplicas()) {
+      const progress = this.progressOf(backup);
+      if (progress.acked >= op || this.now - progress.lastPrepareTick < this.options.retransmitTicks) continue;
+      const first = Math.max(progress.acked, this.checkpointOp) + 1;
+      const last = Math.min(op, first + this.options.windowOps - 1);
+      for (let next = first; next <= last; next++) this.sendPrepare(backup, next, this.outbox);
+    }
+  }
+
+  /** sendCommits tells a backup the commit-number when nothing else went to it for commitTicks (§4.1 step 6): it is also the primary's heartbeat. */
+  private sendCommits(): void {
+    for (const backup of this.otherReplicas()) {
+      const progress = this.progressOf(backup);
+      if (this.now - progress.lastSentTick < this.options.commitTicks) continue;
+      progress.lastSentTick = this.now;
+      this.send(backup, { type: "commit", view: this.view, commit: this.commitNumber });
+    }
+  }
+
+  private progressOf(backup: NodeId): BackupProgress {
+    let progress = this.backups.get(backup);
+    if (progress === undefined) {
+      progress = { acked: 0, lastSentTick: neverTick, lastPrepareTick: neverTick };
+      this.backups.set(backup, progress);
+    }
+    return progress;
+  }
+
+  // ---- View change (§4.2) -------------------------------------------------------------------
+
+  /** startViewChange moves to `view` in view-change status and tells the others (§4.2 step 1). */
+  private startViewChange(view: number): void {
+    assert(view > this.view, () => `a view change to view ${view} from view ${this.view}`);
+    this.leavePrimaryRole();
+    this.counters.viewChangesStarted++;
+    this.view = view;
+    this.phase = "viewChange";
+    this.startViewChangeFrom.clear();
+    this.startViewChangeFrom.add(this.id);
+    this.doViewChanges.clear();
+    this.doViewChangeSent = false;
+    this.persistViewRecord();
+    this.resetViewDeadline();
+    this.retransmitViewChange();
+  }
+
+  private retransmitViewChange(): void {
+    this.viewChangeSentTick = this.now;
+    for (const peer of this.otherReplicas()) {
+      if (!this.startViewChangeFrom.has(peer)) this.send(peer, { type: "startViewChange", view: this.view });
+    }
+    if (this.doViewChangeSent) this.sendDoViewChange();
+    else this.maybeSendDoViewChange();
+  }
+
+  private onStartViewChange(from: NodeId, view: number): void {
+    if (view < this.view || (view === this.view && this.phase === "normal")) return;
+    if (view > this.view) this.startViewChange(view);
+    this.startViewChangeFrom.add(from);
+    this.maybeSendDoViewChange();
+  }
+
+  /** maybeSendDoViewChange sends DOVIEWCHANGE once f other replicas joined the view change (§4.2 step 2). */
+  private maybeSendDoViewChange(): void {
+    if (this.doViewChangeSent || this.startViewChangeFrom.size < this.quorum) return;
+    this.doViewChangeSent = true;
+    this.sendDoViewChange();
+  }
+
+  private sendDoViewChange(): void {
+    const message: VrDoViewChange = {
+      type: "doViewChange",
+      view: this.view,
+      lastNormalView: this.lastNormalView,
+      commit: this.commitNumber,
+      log: this.logSuffix(this.checkpointOp + 1, true),
+    };
+    const primary = this.primaryOf(this.view);
+    if (primary === this.id) this.onDoViewChange(this.id, message);
+    else this.send(primary, message);
+  }
+
+  private onDoViewChange(from: NodeId, message: VrDoViewChange): void {
+    if (message.view < this.view) return;
+    if (message.view === this.view && this.phase === "normal") {
+      // The view started: the sender missed its StartView.
+      if (this.isPrimary() && from !== this.id) this.sendStartView(from, message.commit);
+      return;
+    }
+    if (message.view > this.view) this.startViewChange(message.view);
+    // A DoViewChange says its sender joined the view change too.
+    this.startViewChangeFrom.add(from);
+    this.doViewChanges.set(from, message);
+    this.maybeSendDoViewChange();
+    if (this.doViewChanges.size >= this.quorum && this.doViewChanges.has(this.id)) this.startView();
+  }
+
+  /**
+   * startView makes this replica the primary of the new view (§4.2 step 3): it
+   * takes the log of the DoViewChange with the largest last normal view, and
+   * among those the largest op-number, and the largest commit-number of all.
+   * Choosing by op-number alone could take a longer log of an older view,
+   * whose ops past the commit point a later view overwrote, and lose an op
+   * committed there.
+   */
+  private startView(): void {
+    let best: VrDoViewChange | undefined;
+    let commit = 0;
+    for (const candidate of this.doViewChanges.values()) {
+      commit = Math.max(commit, candidate.commit);
+      if (best === undefined || isBetterLog(candidate, best)) best = candidate;
+    }
+    assert(best !== undefined, "a view started without DoViewChanges");
+    const chosen = best;
+    assert(lastOpOf(chosen.log) >= commit, () => `view ${this.view}: the chosen log ends at op ${lastOpOf(chosen.log)}, below the commit-number ${commit}`);
+    const reported = new Map<NodeId, number>();
+    for (const [sender, message] of this.doViewChanges) reported.set(sender, message.commit);
+    this.adoptLog(chosen.log);
+    this.phase = "normal";
+    this.lastNormalView = this.view;
+    this.counters.viewsStarted++;
+    this.backups.clear();
+    this.durableOp = this.persisting ? this.commitNumber : this.opNumber();
+    this.persistViewRecord();
+    for (const backup of this.otherReplicas()) this.sendStartView(backup, reported.get(backup));
+    this.learnCommitAsPrimary(commit);
+  }
+
+  /** learnCommitAsPrimary executes what the view change found committed, replying to the clients (§4.2 step 3). */
+  private learnCommitAsPrimary(commit: number): void {
+    if (commit > this.commitNumber) {
+      this.commitNumber = commit;
+      this.execute();
+    }
+    this.scheduleProposals();
+  }
+
+  /** sendStartView sends the new view's log, with the checkpoint's state when the backup may lack it (`knownCommit` is what it reported). */
+  private sendStartView(to: NodeId, knownCommit: number | undefined): void {
+    const withState = knownCommit === undefined || knownCommit < this.checkpointOp;
+    this.progressOf(to).lastSentTick = this.now;
+    this.send(to, { type: "startView", view: this.view, commit: this.commitNumber, log: this.logSuffix(this.checkpointOp + 1, withState) });
+  }
+
+  private onStartView(from: NodeId, message: VrStartView): void {
+    if (message.view < this.view || (message.view === this.view && this.phase === "normal")) return;
+    this.leavePrimaryRole();
+    if (!this.adoptLog(message.log)) {
+      // The log starts past what this replica executed and came without the state: its DoViewChange, which reports
+      // its commit-number, gets the StartView again with the checkpoint.
+      this.catchUpToView(message.view);
+      return;
+    }
+    this.view = message.view;
+    this.phase = "normal";
+    this.resetViewDeadline();
+    this.lastNormalView = message.view;
+    this.persistViewRecord();
+    this.heardOp = this.opNumber();
+    this.learnCommit(message.commit);
+    // §4.2 step 5: the ops not yet committed are acknowledged to the new primary, which commits them in this view.
+    if (this.opNumber() > this.commitNumber) this.send(from, { type: "prepareOk", view: this.view, op: this.opNumber() });
+  }
+
+  /**
+   * adoptLog replaces this replica's log with `suffix`, a log that holds every
+   * op committed before it was sent. Ops this replica already executed are
+   * committed, so they are the same in both and stay; when the suffix starts
+   * past them, its checkpoint's state is installed, or, without it, nothing
+   * changes and it returns false.
+   */
+  private adoptLog(suffix: VrLogSuffix): boolean {
+    const last = lastOpOf(suffix);
+    assert(last >= this.appliedOp, () => `adopting a log that ends at op ${last}, below op ${this.appliedOp} this replica executed`);
+    if (suffix.checkpointOp > this.appliedOp) {
+      if (!suffix.hasState) return false;
+      this.installCheckpoint(suffix.checkpointOp, suffix.state, suffix.entries);
+      return true;
+    }
+    const kept = this.log.slice(0, this.appliedOp - this.checkpointOp);
+    const taken = suffix.entries.slice(this.appliedOp - suffix.checkpointOp);
+    this.log = kept.concat(taken);
+    this.commitNumber = this.appliedOp;
+    this.persistEntries(this.appliedOp + 1, taken);
+    return true;
+  }
+
+  /** installCheckpoint takes a peer's checkpoint through `op` and the log above it, replacing the state machine (§5.2). */
+  private installCheckpoint(op: number, state: Uint8Array, entries: readonly VrEntry[]): void {
+    this.counters.checkpointsInstalled++;
+    this.sessions.restore(state);
+    this.checkpointOp = op;
+    this.checkpointState = state;
+    this.appliedOp = op;
+    this.commitNumber = op;
+    this.log = [...entries];
+    this.persistSnapshot();
+  }
+
+  // ---- State transfer (§5.2) ----------------------------------------------------------------
+
+  private requestStateIfBehind(): void {
+    if (this.phase !== "normal" || this.isPrimary() || this.heardOp <= this.opNumber() || this.now < this.stateRequestDueTick) return;
+    this.stateRequestDueTick = this.now + this.options.retransmitTicks;
+    // Mostly the primary, which holds every op of the view; sometimes another backup, in case the primary is cut off from it.
+    const peers = this.otherReplicas();
+    const primary = this.primaryOf(this.view);
+    const to = this.rng.chance(3, 4) ? primary : (peers[this.rng.nextInt(peers.length)] as NodeId);
+    this.send(to, { type: "getState", view: this.view, fromOp: this.opNumber() + 1 });
+  }
+
+  private onGetState(from: NodeId, message: VrGetState): void {
+    // §5.2: only a replica normal in the same view answers: its log is then a prefix of the primary's.
+    if (this.phase !== "normal" || message.view !== this.view) return;
+    const withState = message.fromOp <= this.checkpointOp;
+    const log = this.logSuffix(withState ? this.checkpointOp + 1 : message.fromOp, withState, this.options.stateTransferOpsMax);
+    if (!withState && log.entries.length === 0) return;
+    this.send(from, { type: "newState", view: this.view, commit: Math.min(this.commitNumber, lastOpOf(log)), fromOp: message.fromOp, log });
+  }
+
+  private onNewState(message: VrNewState): void {
+    if (this.phase !== "normal" || message.view !== this.view) return;
+    const before = this.opNumber();
+    const log = message.log;
+    const last = lastOpOf(log);
+    if (log.hasState && log.checkpointOp > this.appliedOp) {
+      // Both logs are prefixes of this view's primary's: keep the ops this replica holds past the transfer (it may have acknowledged them).
+      const tail = last < before ? this.log.slice(last - this.checkpointOp) : [];
+      this.installCheckpoint(log.checkpointOp, log.state, [...log.entries, ...tail]);
+    } else if (log.checkpointOp <= before && last > before) {
+      const taken = log.entries.slice(before - log.checkpointOp);
+      this.log.push(...taken);
+      this.persistEntries(before + 1, taken);
+    } else if (last <= before) {
+      return;
+    }
+    this.counters.stateTransfers++;
+    this.learnCommit(message.commit);
+    this.stateRequestDueTick = this.now; // more may be missing: ask again on the next tick
+    const primary = this.primaryOf(this.view);
+    if (this.opNumber() > before && primary !== this.id) this.send(primary, { type: "prepareOk", view: this.view, op: this.opNumber() });
+  }
+
+  // ---- Recovery (§4.3) ----------------------------------------------------------------------
+
+  private startRecovery(): void {
+    this.phase = "recovering";
+    this.sendRecovery();
+  }
+
+  /** sendRecovery starts a round of RECOVERY with a fresh nonce; answers to earlier rounds no longer count. */
+  private sendRecovery(): void {
+    this.recoverySentTick = this.now;
+    this.recoveryNonce = this.rng.nextInt(0x7fff_ffff) + 1;
+    this.recoveryResponses.clear();
+    for (const peer of this.otherReplicas()) this.send(peer, { type: "recovery", nonce: this.recoveryNonce });
+    this.maybeFinishRecovery();
+  }
+
+  /**
+   * answerRecovery answers RECOVERY (§4.3 step 2): in normal status with the
+   * view, the primary adding its log. Not in normal status, it answers that
+   * it is not (the paper's replica stays silent), which counts for nothing
+   * toward the recovery but tells the recovering replica who lost their memory.
+   */
+  private answerRecovery(from: NodeId, message: VrRecovery): void {
+    const primary = this.isPrimary();
+    const log = primary ? this.logSuffix(this.checkpointOp + 1, this.checkpointOp > 0) : emptySuffix;
+    this.send(from, {
+      type: "recoveryResponse",
+      view: this.view,
+      nonce: message.nonce,
+      hasLog: primary,
+      commit: primary ? this.commitNumber : 0,
+      log,
+      recovering: this.phase === "recovering",
+      viewChange: this.phase === "viewChange",
+    });
+  }
+
+  private onRecoveryResponse(from: NodeId, message: VrRecoveryResponse): void {
+    if (message.nonce !== this.recoveryNonce) return;
+    this.recoveryResponses.set(from, message);
+    this.maybeFinishRecovery();
+  }
+
+  /**
+   * maybeFinishRecovery completes recovery with f+1 answers from replicas in
+   * normal status, one of them from the primary of the latest view they name
+   * (§4.3 step 3). Then it is a backup of that view, or, if it had itself
+   * reached a later view before its crash, it starts a view change past it
+   * (views only grow).
+   *
+   * When every other replica answered and more than f of the group, itself
+   * included, are recovering, no f + 1 normal replicas will ever answer: the
+   * paper's recovery waits for ever. This replica gives up instead: it joins a
+   * view change with an empty log, and the group goes on with what its
+   * surviving replicas hold (counted as recoveriesAbandoned, since writes only
+   * the crashed replicas held are lost: memory mode tolerates f such crashes at
+   * once, not more).
+   */
+  private maybeFinishRecovery(): void {
+    const responses = [...this.recoveryResponses.values()];
+    const normal = responses.filter((response) => !response.recovering && !response.viewChange);
+    // f + 1 answers when n = 2f + 1: enough to meet every quorum that may have acted without this replica.
+    if (normal.length >= this.replicas.length - this.quorum + 1) {
+      const latest = Math.max(...normal.map((response) => response.view));
+      const primary = this.recoveryResponses.get(this.primaryOf(latest));
+      if (primary === undefined || !primary.hasLog || primary.view !== latest) return;
+      const adopted = this.adoptLog(primary.log);
+      assert(adopted, "the primary's recovery response carries its checkpoint");
+      this.counters.recoveries++;
+      this.lastNormalView = latest;
+      if (latest < this.view) {
+        this.startViewChange(this.view + 1);
+        return;
+      }
+      this.view = latest;
+      this.phase = "normal";
+      this.heardOp = this.opNumber();
+      this.learnCommit(primary.commit);
+      this.persistViewRecord();
+      this.resetViewDeadline();
+      return;
+    }
+    const recovering = 1 + responses.filter((response) => response.recovering).length;
+    const f = this.replicas.length - this.quorum;
+    if (responses.length === this.replicas.length - 1 && recovering > f) {
+      this.counters.recoveriesAbandoned++;
+      this.view = Math.max(this.view, ...responses.map((response) => response.view));
+      this.lastNormalView = 0;
+      this.startViewChange(this.view + 1);
+    }
+  }
+
+  // ---- Checkpoints (§5.1) and durability ----------------------------------------------------
+
+  private maybeCheckpoint(): void {
+    if (this.appliedOp - this.checkpointOp < this.options.checkpointEveryOps) return;
+    this.counters.checkpointsTaken++;
+    this.checkpointState = this.sessions.snapshot();
+    this.log = this.log.slice(this.appliedOp - this.checkpointOp);
+    this.checkpointOp = this.appliedOp;
+    this.persistSnapshot();
+  }
+
+  /** logSuffix is the log from `fromOp` on (at most `entriesMax` entries), with the checkpoint's state when asked. */
+  private logSuffix(fromOp: number, withState: boolean, entriesMax = Number.POSITIVE_INFINITY): VrLogSuffix {
+    if (withState) {
+      return { checkpointOp: this.checkpointOp, hasState: true, state: this.checkpointState, entries: this.log.slice(0, entriesMax) };
+    }
+    assert(fromOp > this.checkpointOp, () => `a log suffix from op ${fromOp}, inside the checkpoint through ${this.checkpointOp}`);
+    const start = fromOp - this.checkpointOp - 1;
+    return { checkpointOp: fromOp - 1, hasState: false, state: emptyBytes, entries: this.log.slice(start, start + entriesMax) };
+  }
+
+  /**
+   * persistViewRecord writes the view state. Persisting, it is a record beside
+   * the log's. In memory mode it is the only thing on disk, a snapshot without
+   * state that replaces the one before: written at view changes, never on the
+   * normal path, so that a restarted replica knows the view it had reached.
+   */
+  private persistViewRecord(): void {
+    if (this.persisting) {
+      this.persist.push(this.viewRecord());
+      return;
+    }
+    this.pendingSnapshot = vrRecordCodec.encode({ type: "snapshot", view: this.viewFields(), checkpointOp: 0, state: emptyBytes, entries: [] });
+  }
+
+  private viewFields(): { readonly view: number; readonly lastNormalView: number; readonly viewChange: boolean } {
+    return { view: this.view, lastNormalView: this.lastNormalView, viewChange: this.phase === "viewChange" };
+  }
+
+  private viewRecord(): Uint8Array {
+    return vrRecordCodec.encode({ type: "view", ...this.viewFields() });
+  }
+
+  private persistEntries(fromOp: number, entries: readonly VrEntry[]): void {
+    if (this.persisting) this.persist.push(vrRecordCodec.encode({ type: "entries", fromOp, entries }));
+  }
+
+  private persistSnapshot(): void {
+    if (!this.persisting) return;
+    // The snapshot replaces everything written before, this Ready's records included: they are folded into it.
+    this.persist = [];
+    this.pendingSnapshot = vrRecordCodec.encode({
+      type: "snapshot",
+      view: this.viewFields(),
+      checkpointOp: this.checkpointOp,
+      state: this.checkpointState,
+      entries: this.log,
+    });
+  }
+
+  /**
+   * recoverFromDisk rebuilds a persisting replica: the checkpoint, then the
+   * view records and log records in the order written. A replica that was the
+   * primary of its view does not resume as one (it lost the acknowledgements it
+   * counted): it starts a view change to the next view.
+   */
+  private recoverFromDisk(snapshot: Uint8Array | undefined, records: readonly Uint8Array[]): void {
+    if (snapshot !== undefined) {
+      const decoded = vrRecordCodec.decode(snapshot);
+      assert(decoded.type === "snapshot", () => `vr snapshot holds a ${decoded.type} record`);
+      this.sessions.restore(decoded.state);
+      this.checkpointState = decoded.state;
+      this.checkpointOp = decoded.checkpointOp;
+      this.appliedOp = decoded.checkpointOp;
+      this.commitNumber = decoded.checkpointOp;
+      this.log = [...decoded.entries];
+      this.recoverViewRecord(decoded.view);
+    }
+    for (const bytes of records) {
+      const record: VrRecord = vrRecordCodec.decode(bytes);
+      switch (record.type) {
+        case "view":
+          this.recoverViewRecord(record);
+          break;
+        case "entries":
+          assert(record.fromOp > this.checkpointOp && record.fromOp <= this.opNumber() + 1, () => `entries record from op ${record.fromOp} beside a log of ops ${this.checkpointOp + 1}..${this.opNumber()}`);
+          this.log.length = record.fromOp - this.checkpointOp - 1;
+          this.log.push(...record.entries);
+          break;
+        case "snapshot":
+          assert(false, "a snapshot record among the records");
+          break;
+        default:
+          unreachable(record);
+      }
+    }
+    this.resetViewDeadline();
+    if (this.phase === "viewChange") {
+      this.startViewChangeFrom.add(this.id);
+      this.viewChangeSentTick = neverTick;
+    } else if (this.primaryOf(this.view) === this.id && this.replicas.length > 1) {
+      this.startViewChange(this.view + 1);
+    } else if (this.primaryOf(this.view) === this.id) {
+      // Alone, its disk holds every op it committed.
+      this.commitNumber = this.opNumber();
+      this.durableOp = this.opNumber();
+      this.execute();
+    }
+  }
+
+  /** recoverViewFromDisk reads, in memory mode, the view a restarted replica had reached: its only durable state. */
+  private recoverViewFromDisk(snapshot: Uint8Array | undefined, records: readonly Uint8Array[]): void {
+    const written = [...(snapshot === undefined ? [] : [snapshot]), ...records].map((bytes) => vrRecordCodec.decode(bytes));
+    for (const record of written) {
+      if (record.type === "snapshot") this.view = Math.max(this.view, record.view.view);
+      else if (record.type === "view") this.view = Math.max(this.view, record.view);
+    }
+  }
+
+  private recoverViewRecord(record: { readonly view: number; readonly lastNormalView: number; readonly viewChange: boolean }): void {
+    this.view = record.view;
+    this.lastNormalView = record.lastNormalView;
+    this.phase = record.viewChange ? "viewChange" : "normal";
+  }
+
+  // ---- Helpers ------------------------------------------------------------------------------
+
+  /**
+   * ownHistoryError refuses what this replica's own history rules out: a
+   * PrepareOk in its view for an op it has not prepared.
+   */
+  private ownHistoryError(message: VrMessage): VrMessageRejection | undefined {
+    if (message.type === "prepareOk" && message.view === this.view && this.phase === "normal" && message.op > this.opNumber()) {
+      return { reason: "impossibleOp", detail: `prepareOk for op ${message.op}, past this primary's op-number ${this.opNumber()}` };
+    }
+    return undefined;
+  }
+
+  /** leavePrimaryRole drops what only a primary holds: the queue and the backups' progress; clients retry elsewhere. */
+  private leavePrimaryRole(): void {
+    this.queue = [];
+    this.inflight.clear();
+    this.backups.clear();
+    this.durableOp = 0;
+  }
+
+  private resetViewDeadline(): void {
+    const base = this.options.viewChangeTimeoutTicks;
+    this.viewDeadlineTick = this.now + this.rng.nextIntBetween(base, 2 * base - 1);
+  }
+
+  private otherReplicas(): readonly NodeId[] {
+    return this.replicas.filter((replica) => replica !== this.id);
+  }
+
+  private send(to: NodeId, message: VrMessage): void {
+    this.outbox.push({ to, message });
+  }
+}
+
+const emptyBytes = new Uint8Array(0);
+const emptySuffix: VrLogSuffix = { checkpointOp: 0, hasState: false, state: emptyBytes, entries: [] };
+
+/** isBetterLog orders DoViewChange logs as §4.2 step 3 does: the largest last normal view, then the largest op-number. */
+export function isBetterLog(a: Pick<VrDoViewChange, "lastNormalView" | "log">, b: Pick<VrDoViewChange, "lastNormalView" | "log">): boolean {
+  if (a.lastNormalView !== b.lastNormalView) return a.lastNormalView > b.lastNormalView;
+  return lastOpOf(a.log) > lastOpOf(b.log);
+}

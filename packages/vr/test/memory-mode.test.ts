@@ -1,0 +1,129 @@
+// VR in memory mode (§4.3: nothing on disk, a restarted replica recovers from
+// its peers) in the deterministic simulator: safe while at most f replicas are
+// without their memory at once; beyond that the loss is reported. Every
+// failure names the command that replays it.
+import { assert, type InvariantMonitor, type MonitorEventContext, type NodeId, type ProtocolOptions, type Replica } from "@concord/core";
+import { replayCommand } from "@concord/lab";
+import { type SimulationResult, runSimulation } from "@concord/sim";
+import { type RunVerdict, judgeRun } from "@concord/testkit";
+import { type VrMessage, VrReplica, vr } from "@concord/vr";
+import { OneOpPerNumberMonitor, OnePrimaryPerViewMonitor } from "@concord/vr/internals";
+import { describe, expect, test } from "vitest";
+
+/** memorySeeds is 60 per cluster size in the regular run (the persisting mode's chaos runs 200); CONCORD_SEEDS=2000 runs 600. */
+const memorySeeds = Math.max(60, Math.floor(Number(process.env["CONCORD_SEEDS"] ?? 200) * 0.3));
+
+interface Run {
+  readonly nodes: number;
+  readonly scenario: string;
+  readonly seed: number;
+  readonly protocolOptions?: ProtocolOptions;
+}
+
+function replayOf(run: Run): string {
+  return replayCommand({ algo: "vr", nodes: run.nodes, scenario: run.scenario, seed: run.seed, ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }) });
+}
+
+function seeds(count: number, first = 1): number[] {
+  return Array.from({ length: count }, (_, i) => first + i);
+}
+
+/**
+ * RecoveryWatch records when each replica leaves the recovering status, so
+ * that a test can tell how long a restarted replica was without its memory.
+ */
+class RecoveryWatch implements InvariantMonitor<VrMessage> {
+  readonly name = "vr-recovery-watch";
+  readonly recoveredAtMs = new Map<NodeId, number[]>();
+  private readonly last = new Map<NodeId, string>();
+
+  observeReplica(replica: Replica<VrMessage>, context: MonitorEventContext): void {
+    if (!(replica instanceof VrReplica)) return;
+    const status = replica.vrStatus();
+    if (this.last.get(replica.id) === "recovering" && status !== "recovering") {
+      this.recoveredAtMs.set(replica.id, [...(this.recoveredAtMs.get(replica.id) ?? []), context.timeUs / 1000]);
+    }
+    this.last.set(replica.id, status);
+  }
+
+  violations(): readonly never[] {
+    return [];
+  }
+}
+
+/**
+ * mostWithoutMemory is the largest number of replicas that were without their
+ * memory at once: each from its crash until it left the recovering status
+ * after its restart (the end of the run if it never did).
+ */
+function mostWithoutMemory(result: SimulationResult, watch: RecoveryWatch): number {
+  const changes: [number, number][] = [];
+  for (const fault of result.faults) {
+    if (fault.kind !== "crash") continue;
+    for (const node of fault.nodes) {
+      const restartedMs = Number.isNaN(fault.untilMs) ? Number.POSITIVE_INFINITY : fault.untilMs;
+      const backMs = (watch.recoveredAtMs.get(node) ?? []).find((ms) => ms >= restartedMs) ?? Number.POSITIVE_INFINITY;
+      changes.push([fault.atMs, 1], [backMs, -1]);
+    }
+  }
+  changes.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  let down = 0;
+  let most = 0;
+  for (const [, change] of changes) {
+    down += change;
+    most = Math.max(most, down);
+  }
+  return most;
+}
+
+interface MemoryVerdict {
+  readonly verdict: RunVerdict;
+  /** abandoned counts the recoveries given up because more than f replicas had lost their memory. */
+  readonly abandoned: number;
+  readonly mostWithoutMemory: number;
+}
+
+function judgeMemoryRun(run: Run): MemoryVerdict {
+  let oracle: OneOpPerNumberMonitor | undefined;
+  let watch: RecoveryWatch | undefined;
+  const algorithm = { ...vr, createMonitors: () => [(oracle = new OneOpPerNumberMonitor()), new OnePrimaryPerViewMonitor(), (watch = new RecoveryWatch())] };
+  const verdict = judgeRun(() => runSimulation({ algorithm, ...run }), { replay: () => replayOf(run) });
+  assert(oracle !== undefined && watch !== undefined && verdict.result !== undefined, "the run built its monitors and finished");
+  return { verdict, abandoned: oracle.amnesiaSeen(), mostWithoutMemory: mostWithoutMemory(verdict.result, watch) };
+}
+
+describe("chaos in memory mode (§4.3): writes are lost only when more than f replicas were without their memory at once, and then reported", () => {
+  for (const nodes of [3, 5]) {
+    test(`${memorySeeds} seeds of chaos on ${nodes} nodes`, () => {
+      const f = vr.faultsTolerated(nodes);
+      const problems: string[] = [];
+      let lossy = 0;
+      for (const seed of seeds(memorySeeds)) {
+        const run = { nodes, scenario: "chaos", seed, protocolOptions: { durability: "memory" } };
+        const { verdict, abandoned, mostWithoutMemory } = judgeMemoryRun(run);
+        if (abandoned > 0) lossy++;
+        // A run where no recovery was abandoned must be faultless, whatever crashed; one was abandoned only when
+        // more than f replicas had lost their memory at once (then its history may lose writes: reported, not judged).
+        if (abandoned === 0 && !verdict.ok) problems.push(verdict.report);
+        if (abandoned > 0 && mostWithoutMemory <= f) problems.push(`a recovery was abandoned with at most ${mostWithoutMemory} replicas without memory\n  replay: ${verdict.replay || replayOf(run)}`);
+      }
+      expect(problems).toEqual([]);
+      // The sweep has teeth both ways: chaos crashes every node at once in some runs, and spares the others.
+      expect(lossy).toBeGreaterThan(0);
+      expect(lossy).toBeLessThan(memorySeeds);
+    });
+  }
+});
+
+describe("crash-restart in memory mode", () => {
+  test("crash-restart in memory mode: every node restarts without memory at once, so every recovery is abandoned and the group starts over, reported", () => {
+    for (const nodes of [3, 5]) {
+      const { verdict, abandoned, mostWithoutMemory } = judgeMemoryRun({ nodes, scenario: "crash-restart", seed: 101, protocolOptions: { durability: "memory" } });
+      expect(mostWithoutMemory).toBe(nodes);
+      expect(abandoned).toBeGreaterThanOrEqual(nodes - vr.faultsTolerated(nodes));
+      // What was acknowledged before the crash is gone: the history says so (a read after it misses a write).
+      expect(verdict.problems.some((problem) => /linearizab/.test(problem))).toBe(true);
+    }
+  });
+
+});
