@@ -61,7 +61,7 @@ describe("the documentation site", () => {
     expect(readdirSync(join(site, "modules")).some((name) => name.includes("concord_raft"))).toBe(true);
   });
 
-  it("opens from disk in headless Chromium: the index and a guide show no console error, the guides come first in reading order, and guides and API pages link each other", async () => {
+  it("opens from disk in headless Chromium: the index, two guides and an API page show no console error and fetch nothing from the network, the guides come first in reading order on every page, and a guide's diagram shows", async () => {
     const chromium = findChromium();
     // Not a skip: a machine without the browser would pass this test vacuously.
     if (chromium === undefined) throw new Error(`the documentation site's browser test needs Chromium: ${chromiumInstallHint}`);
@@ -83,14 +83,25 @@ describe("the documentation site", () => {
       if (gettingStarted === undefined) throw new Error("no link to the first guide");
       expect(await page.evaluate<boolean>(`[...document.querySelectorAll(".tsd-typography a")].some((link) => link.href.includes("/documents/"))`), "the index (README) links the guides").toBe(true);
 
-      const guide = await open(page, gettingStarted.href.slice(pathToFileURL(site).href.length + 1));
+      const relativeOf = (href: string): string => href.slice(pathToFileURL(site).href.length + 1);
+      const guide = await open(page, relativeOf(gettingStarted.href));
       expect(guide.title).toContain(guideTitles[0]);
-      expect(await page.evaluate<boolean>(`[...document.querySelectorAll(".tsd-typography a")].some((link) => /\\/(modules|classes|functions|interfaces)\\//.test(link.href) || link.href.includes("/documents/"))`), "the guide links other pages of the site").toBe(true);
+      expect(await page.evaluate<boolean>(`[...document.querySelectorAll(".tsd-typography a")].some((link) => link.href.includes("/documents/"))`), "the guide links other guides").toBe(true);
+
+      // A guide with a message diagram shows it (the SVG copied beside the pages), and an API page lists the guides too.
+      const raftGuide = index.navigation.find((link) => link.text === "Raft in Concord");
+      const raftModule = index.navigation.find((link) => link.href.includes("/modules/") && link.text.endsWith("raft"));
+      if (raftGuide === undefined || raftModule === undefined) throw new Error(`no link to Raft's guide or to @concord/raft's API page in ${JSON.stringify(texts)}`);
+      const withDiagram = await open(page, relativeOf(raftGuide.href));
       const images = await page.evaluate<{ src: string; loaded: boolean }[]>(`[...document.images].map((image) => ({ src: image.src, loaded: image.complete && image.naturalWidth > 0 }))`);
+      expect(images.some((image) => image.src.endsWith(".svg"))).toBe(true);
       expect(images.filter((image) => !image.loaded)).toEqual([]);
+      const api = await open(page, relativeOf(raftModule.href));
+      expect(api.title).toContain("raft");
+      expect(api.navigation.map((link) => link.text).slice(1, 1 + guideTitles.length)).toEqual(guideTitles);
 
       expect(consoleErrors(page)).toEqual([]);
-      const requests = [...index.requests, ...guide.requests];
+      const requests = [index, guide, withDiagram, api].flatMap((opened) => opened.requests);
       expect(requests.length).toBeGreaterThan(0);
       expect(requests.filter((url) => !url.startsWith("file:") && !url.startsWith("data:"))).toEqual([]);
     } finally {
