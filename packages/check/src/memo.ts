@@ -1,3 +1,5 @@
+import { Scratch, int32Slot } from "./scratch.ts";
+
 /**
  * Memo is the search's record of every (linearized set, model state) pair it
  * has already expanded (Lowe, "Testing for linearizability" §4: two search
@@ -17,25 +19,27 @@ export class Memo<S> {
   private heads: Int32Array;
   private mask: number;
   private count = 0;
-  private keys: Int32Array;
-  private nexts: Int32Array;
-  private highs: Int32Array;
-  private sizes: Int32Array;
-  private zeroStarts: Int32Array;
+  /** entries holds `fields` numbers an entry: its key, the next entry in its bucket, high, size and where its zeros start. */
+  private entries: Int32Array;
   private readonly states: S[] = [];
   private zeros: Int32Array;
   private zerosUsed = 0;
 
-  constructor(private readonly equal: (a: S, b: S) => boolean) {
-    const capacity = 1024;
-    this.heads = new Int32Array(capacity).fill(-1);
+  /**
+   * `expected` guesses how many entries the memo will hold (it grows past
+   * that): a small partition's search then allocates a small memo.
+   */
+  constructor(
+    private readonly equal: (a: S, b: S) => boolean,
+    expected = 1024,
+    private readonly scratch: Scratch = new Scratch(),
+  ) {
+    let capacity = 16;
+    while (capacity < expected && capacity < 1024) capacity *= 2;
+    this.heads = scratch.int32(int32Slot.memoHeads, capacity).fill(-1);
     this.mask = capacity - 1;
-    this.keys = new Int32Array(capacity);
-    this.nexts = new Int32Array(capacity);
-    this.highs = new Int32Array(capacity);
-    this.sizes = new Int32Array(capacity);
-    this.zeroStarts = new Int32Array(capacity);
-    this.zeros = new Int32Array(4096);
+    this.entries = scratch.int32(int32Slot.memoEntries, capacity * fields);
+    this.zeros = scratch.int32(int32Slot.memoZeros, capacity * 4);
   }
 
   /** size counts the entries. */
@@ -48,21 +52,22 @@ export class Memo<S> {
    * an equal pair is already recorded. `set` is a bitset of `size` members
    * whose highest member is `high - 1`; `key` hashes the set and the state.
    */
-  addIfAbsent(key: number, set: Uint32Array, size: number, high: number, state: S): boolean {
+  addIfAbsent(key: number, set: Int32Array | Uint32Array, size: number, high: number, state: S): boolean {
     const bucket = key & this.mask;
-    for (let entry = this.heads[bucket]!; entry !== -1; entry = this.nexts[entry]!) {
-      if (this.keys[entry] !== key || this.highs[entry] !== high || this.sizes[entry] !== size) continue;
+    const entries = this.entries;
+    for (let entry = this.heads[bucket]!; entry !== -1; entry = entries[entry * fields + nextField]!) {
+      const at = entry * fields;
+      if (entries[at] !== key || entries[at + highField] !== high || entries[at + sizeField] !== size) continue;
       if (!this.equal(this.states[entry]!, state)) continue;
-      if (this.sameSet(entry, set, high - size)) return false;
+      if (this.sameSet(entries[at + zerosField]!, set, high - size)) return false;
     }
     this.insert(key, bucket, set, size, high, state);
     return true;
   }
 
   // Two sets of equal size below the same `high` are equal when every
-  // non-member of the stored one is a non-member of the probe.
-  private sameSet(entry: number, set: Uint32Array, zeroCount: number): boolean {
-    const start = this.zeroStarts[entry]!;
+  // non-member of the stored one (its zeros from `start`) is a non-member of the probe.
+  private sameSet(start: number, set: Int32Array | Uint32Array, zeroCount: number): boolean {
     const zeros = this.zeros;
     for (let i = start; i < start + zeroCount; i++) {
       const bit = zeros[i]!;
@@ -71,59 +76,51 @@ export class Memo<S> {
     return true;
   }
 
-  private insert(key: number, bucket: number, set: Uint32Array, size: number, high: number, state: S): void {
-    if (this.count === this.keys.length) this.grow();
+  private insert(key: number, bucket: number, set: Int32Array | Uint32Array, size: number, high: number, state: S): void {
+    if (this.count * fields === this.entries.length) this.entries = this.scratch.grownInt32(int32Slot.memoEntries, this.entries, this.entries.length * 2);
     const entry = this.count++;
     const zeroCount = high - size;
     if (this.zerosUsed + zeroCount > this.zeros.length) {
-      const bigger = new Int32Array(Math.max(this.zeros.length * 2, this.zerosUsed + zeroCount));
-      bigger.set(this.zeros.subarray(0, this.zerosUsed));
-      this.zeros = bigger;
+      this.zeros = this.scratch.grownInt32(int32Slot.memoZeros, this.zeros, Math.max(this.zeros.length * 2, this.zerosUsed + zeroCount));
     }
-    this.zeroStarts[entry] = this.zerosUsed;
+    const at = entry * fields;
+    const entries = this.entries;
+    entries[at] = key;
+    entries[at + highField] = high;
+    entries[at + sizeField] = size;
+    entries[at + zerosField] = this.zerosUsed;
     if (zeroCount > 0) this.zerosUsed = collectZeros(set, high, this.zeros, this.zerosUsed);
-    this.keys[entry] = key;
-    this.highs[entry] = high;
-    this.sizes[entry] = size;
     this.states[entry] = state;
     if (this.count > (this.heads.length >>> 1) + (this.heads.length >>> 2)) {
       this.rehash();
     } else {
-      this.nexts[entry] = this.heads[bucket]!;
+      entries[at + nextField] = this.heads[bucket]!;
       this.heads[bucket] = entry;
     }
-  }
-
-  private grow(): void {
-    const capacity = this.keys.length * 2;
-    this.keys = resized(this.keys, capacity);
-    this.nexts = resized(this.nexts, capacity);
-    this.highs = resized(this.highs, capacity);
-    this.sizes = resized(this.sizes, capacity);
-    this.zeroStarts = resized(this.zeroStarts, capacity);
   }
 
   // Rebuilds the bucket chains at twice the width, entry included.
   private rehash(): void {
     const width = this.heads.length * 2;
-    this.heads = new Int32Array(width).fill(-1);
+    this.heads = this.scratch.int32(int32Slot.memoHeads, width).fill(-1);
     this.mask = width - 1;
+    const entries = this.entries;
     for (let entry = 0; entry < this.count; entry++) {
-      const bucket = this.keys[entry]! & this.mask;
-      this.nexts[entry] = this.heads[bucket]!;
+      const bucket = entries[entry * fields]! & this.mask;
+      entries[entry * fields + nextField] = this.heads[bucket]!;
       this.heads[bucket] = entry;
     }
   }
 }
 
-function resized(array: Int32Array, capacity: number): Int32Array {
-  const bigger = new Int32Array(capacity);
-  bigger.set(array);
-  return bigger;
-}
+const fields = 5;
+const nextField = 1;
+const highField = 2;
+const sizeField = 3;
+const zerosField = 4;
 
 // Appends every non-member of `set` below `high` to `out` from `at`; returns the new end.
-function collectZeros(set: Uint32Array, high: number, out: Int32Array, at: number): number {
+function collectZeros(set: Int32Array | Uint32Array, high: number, out: Int32Array, at: number): number {
   const lastWord = (high - 1) >>> 5;
   for (let word = 0; word <= lastWord; word++) {
     let missing = ~set[word]!;

@@ -39,6 +39,14 @@ export interface Model<S, I, O> {
   /** hash returns a 32-bit integer hash of a state, consistent with {@link Model.equal}. */
   hash(state: S): number;
   /**
+   * hashAfter returns hash(after) from hash(before), where `after` is the
+   * state step(before, input, ...) returned: an incremental hash for a model
+   * whose states grow (a KV append), so that the search need not read a whole
+   * state to hash it. Optional (the search calls hash); when present it must
+   * equal hash(after).
+   */
+  hashAfter?(beforeHash: number, before: S, input: I, after: S): number;
+  /**
    * partition splits a history into parts that can be checked apart: a history
    * is linearizable exactly when each part is (Herlihy and Wing §3.3, locality).
    * Without it the history is one part.

@@ -1,6 +1,7 @@
 import { assert, type HistoryOperation } from "@concord/core";
 import { Memo } from "./memo.ts";
 import type { Model } from "./model.ts";
+import { type Scratch, borrowScratch, float64Slot, int32Slot, returnScratch } from "./scratch.ts";
 
 /** Deepest is where a failed search got furthest: the prefix it ordered, the state after it, and the frontier it could not pass. */
 export interface Deepest<S> {
@@ -53,13 +54,29 @@ export function searchLinearization<S, I, O>(
   deadlineMs: number,
   now: () => number,
 ): SearchOutcome<S> {
+  const scratch = borrowScratch();
+  try {
+    return search(model, operations, stepLimit, deadlineMs, now, scratch);
+  } finally {
+    returnScratch(scratch);
+  }
+}
+
+function search<S, I, O>(
+  model: Model<S, I, O>,
+  operations: readonly HistoryOperation<I, O>[],
+  stepLimit: number,
+  deadlineMs: number,
+  now: () => number,
+  scratch: Scratch,
+): SearchOutcome<S> {
   const n = operations.length;
   const head = 2 * n;
-  const { next, prev, tryRank } = linkEvents(operations);
+  const { next, prev, tryRank } = linkEvents(operations, scratch);
   const inputs: I[] = new Array<I>(n);
   const outputs: (O | undefined)[] = new Array<O | undefined>(n);
-  const readOnly = new Uint8Array(n);
-  const zobrist = new Int32Array(n);
+  const readOnly = scratch.int32(int32Slot.readOnly, n);
+  const zobrist = scratch.int32(int32Slot.zobrist, n);
   let seed = 0x2545f491;
   for (let i = 0; i < n; i++) {
     const operation = operations[i]!;
@@ -70,17 +87,18 @@ export function searchLinearization<S, I, O>(
     zobrist[i] = seed;
   }
 
-  const linearized = new Uint32Array((n + 31) >>> 5);
+  const linearized = scratch.int32(int32Slot.linearized, (n + 31) >>> 5).fill(0);
   // The stack: one frame per linearized operation, holding what undoes it and
   // the parent node's remaining candidates (a slice of `candidates`).
-  const stackEntry = new Int32Array(n);
-  const stackHigh = new Int32Array(n);
+  const stackEntry = scratch.int32(int32Slot.stackEntry, n);
+  const stackHigh = scratch.int32(int32Slot.stackHigh, n);
   const stackState: S[] = new Array<S>(n);
-  const stackHash = new Int32Array(n);
-  const stackCursor = new Int32Array(n);
-  const stackEnd = new Int32Array(n);
-  let candidates: Int32Array = new Int32Array(1024);
-  const memo = new Memo<S>((a, b) => model.equal(a, b));
+  const stackHash = scratch.int32(int32Slot.stackHash, n);
+  const stackCursor = scratch.int32(int32Slot.stackCursor, n);
+  const stackEnd = scratch.int32(int32Slot.stackEnd, n);
+  let candidates = scratch.int32(int32Slot.candidates, Math.min(1024, 2 * n + 16));
+  // A search memoizes at least one entry per operation; most histories need a few times that.
+  const memo = new Memo<S>((a, b) => model.equal(a, b), 4 * n, scratch);
 
   let depth = 0;
   let high = 0;
@@ -108,7 +126,7 @@ export function searchLinearization<S, I, O>(
       fresh = false;
       const start = end;
       for (let entry = next[head]!; entry < n; entry = next[entry]!) {
-        if (end === candidates.length) candidates = grown(candidates, end + 1);
+        if (end === candidates.length) candidates = scratch.grownInt32(int32Slot.candidates, candidates, 2 * candidates.length);
         if (readOnly[entry] !== 1) {
           candidates[end++] = entry;
         } else if (model.step(state, inputs[entry]!, outputs[entry]).ok) {
@@ -137,9 +155,11 @@ export function searchLinearization<S, I, O>(
       const bit = 1 << (entry & 31);
       linearized[word]! |= bit;
       const newSetHash = setHash ^ zobrist[entry]!;
-      const newStateHash = newState === state ? stateHash : model.hash(newState) | 0;
+      const newStateHash =
+        newState === state ? stateHash : (model.hashAfter === undefined ? model.hash(newState) : model.hashAfter(stateHash, state, inputs[entry]!, newState)) | 0;
       const newHigh = entry + 1 > high ? entry + 1 : high;
-      const key = (newSetHash ^ Math.imul(newStateHash, 0x9e3779b1)) | 0;
+      // The memo's buckets take the key's low bits: mix the state hash's high bits into them.
+      const key = newSetHash ^ mix32(newStateHash);
       if (memo.addIfAbsent(key, linearized, depth + 1, newHigh, newState)) {
         stackEntry[depth] = entry;
         stackHigh[depth] = high;
@@ -188,12 +208,6 @@ export function searchLinearization<S, I, O>(
   return { kind: "illegal", deepest: best, steps };
 }
 
-function grown(array: Int32Array, atLeast: number): Int32Array {
-  const bigger = new Int32Array(Math.max(array.length * 2, atLeast));
-  bigger.set(array);
-  return bigger;
-}
-
 // Orders candidates[start, end) by `rank`, lowest first.
 function sortByRank(candidates: Int32Array, start: number, end: number, rank: Int32Array): void {
   if (end - start > 32) {
@@ -223,14 +237,14 @@ function deepestHere<S>(stackEntry: Int32Array, depth: number, state: S, n: numb
 // by its invocation): the order in which the search tries candidates. Any
 // order is correct; this one guesses the real order of effects well (measured
 // on generated and simulated histories against invocation and return order).
-function rankByMidpoint(times: Float64Array, n: number): Int32Array {
-  const midpoints = new Float64Array(n);
+function rankByMidpoint(times: Float64Array, n: number, scratch: Scratch): Int32Array {
+  const midpoints = scratch.float64(float64Slot.midpoints, n);
   for (let i = 0; i < n; i++) {
     const returnUs = times[n + i]!;
     midpoints[i] = returnUs === Number.POSITIVE_INFINITY ? times[i]! : (times[i]! + returnUs) / 2;
   }
-  const order = Int32Array.from({ length: n }, (_, i) => i).sort((a, b) => midpoints[a]! - midpoints[b]! || a - b);
-  const rank = new Int32Array(n);
+  const order = sortedByKey(midpoints, n, scratch);
+  const rank = scratch.int32(int32Slot.rank, n);
   for (let k = 0; k < n; k++) rank[order[k]!] = k;
   return rank;
 }
@@ -239,31 +253,23 @@ function rankByMidpoint(times: Float64Array, n: number): Int32Array {
 // return at the same time (so touching operations count as concurrent, as in
 // porcupine), and an indeterminate operation's return at infinity. Entry i < n
 // is operation i's call, entry n + i its return, entry 2n the head.
-function linkEvents<I, O>(operations: readonly HistoryOperation<I, O>[]): {
+function linkEvents<I, O>(operations: readonly HistoryOperation<I, O>[], scratch: Scratch): {
   next: Int32Array;
   prev: Int32Array;
   tryRank: Int32Array;
 } {
   const n = operations.length;
-  const times = new Float64Array(2 * n);
-  const order = new Int32Array(2 * n);
+  const times = scratch.float64(float64Slot.times, 2 * n);
   for (let i = 0; i < n; i++) {
     const operation = operations[i]!;
     times[i] = operation.invokeUs;
     const returns = operation.status === "ok" && operation.completeUs !== undefined;
     times[n + i] = returns ? operation.completeUs! : Number.POSITIVE_INFINITY;
-    order[i] = i;
-    order[n + i] = n + i;
   }
-  order.sort((a, b) => {
-    const byTime = times[a]! - times[b]!;
-    if (byTime !== 0 && !Number.isNaN(byTime)) return byTime;
-    const aReturn = a >= n ? 1 : 0;
-    const bReturn = b >= n ? 1 : 0;
-    return aReturn !== bReturn ? aReturn - bReturn : a - b;
-  });
-  const next = new Int32Array(2 * n + 1);
-  const prev = new Int32Array(2 * n + 1);
+  // By time, ties by entry: calls (entries below n) before returns, each in operation order.
+  const order = sortedByKey(times, 2 * n, scratch);
+  const next = scratch.int32(int32Slot.next, 2 * n + 1);
+  const prev = scratch.int32(int32Slot.prev, 2 * n + 1);
   let last = 2 * n;
   prev[last] = noEntry;
   for (let k = 0; k < order.length; k++) {
@@ -273,7 +279,51 @@ function linkEvents<I, O>(operations: readonly HistoryOperation<I, O>[]): {
     last = entry;
   }
   next[last] = noEntry;
-  return { next, prev, tryRank: rankByMidpoint(times, n) };
+  // (The event order is used up: the rank's sort may reuse its arrays.)
+  return { next, prev, tryRank: rankByMidpoint(times, n, scratch) };
+}
+
+/**
+ * sortedByKey returns the indexes 0 to count - 1 ordered by `keys` (no NaN),
+ * ties in index order: a stable bottom-up merge sort, its comparisons inline
+ * (a typed array's sort with a comparator calls a closure per comparison).
+ * The result is one of the scratch's sort arrays: valid until the next sort.
+ */
+export function sortedByKey(keys: Float64Array, count: number, scratch: Scratch): Int32Array {
+  let from = scratch.int32(int32Slot.sortFrom, count);
+  let to = scratch.int32(int32Slot.sortTo, count);
+  for (let i = 0; i < count; i++) from[i] = i;
+  // Runs already in order cost one comparison each: events arrive nearly sorted.
+  for (let width = 1; width < count; width *= 2) {
+    for (let low = 0; low < count; low += 2 * width) {
+      const middle = Math.min(low + width, count);
+      const high = Math.min(low + 2 * width, count);
+      let left = low;
+      let right = middle;
+      let out = low;
+      if (middle < high && keys[from[middle - 1]!]! <= keys[from[middle]!]!) {
+        for (let i = low; i < high; i++) to[i] = from[i]!;
+        continue;
+      }
+      while (left < middle && right < high) {
+        const a = from[left]!;
+        const b = from[right]!;
+        if (keys[b]! < keys[a]!) {
+          to[out++] = b;
+          right++;
+        } else {
+          to[out++] = a;
+          left++;
+        }
+      }
+      while (left < middle) to[out++] = from[left++]!;
+      while (right < high) to[out++] = from[right++]!;
+    }
+    const swap = from;
+    from = to;
+    to = swap;
+  }
+  return from;
 }
 
 function lift(call: number, n: number, next: Int32Array, prev: Int32Array): void {
@@ -294,6 +344,13 @@ function unlift(call: number, n: number, next: Int32Array, prev: Int32Array): vo
   if (after !== noEntry) prev[after] = ret;
   next[prev[call]!] = call;
   prev[next[call]!] = call;
+}
+
+// murmur3's 32-bit finalizer: every input bit reaches every output bit.
+function mix32(x: number): number {
+  x = Math.imul(x ^ (x >>> 16), 0x85ebca6b);
+  x = Math.imul(x ^ (x >>> 13), 0xc2b2ae35);
+  return x ^ (x >>> 16);
 }
 
 function xorshift32(x: number): number {

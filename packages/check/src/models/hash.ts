@@ -1,14 +1,23 @@
+/** emptyStringHash is {@link hashString} of "": where {@link appendHash} starts. */
+export const emptyStringHash = 0x811c9dc5 | 0;
+
 /**
- * hashString hashes a string (FNV-1a over its length, first 8 and last 24
- * characters), so that long values (an append-only log) hash in constant
- * time. Equal strings get equal hashes; the memo compares states in full.
+ * hashString hashes a whole string (32-bit FNV-1a over its characters), so
+ * that states differing anywhere, say appended values in another order in the
+ * middle of a log, hash apart. Equal strings get equal hashes; the memo
+ * compares states in full.
  */
 export function hashString(value: string): number {
-  const length = value.length;
-  let hash = Math.imul(0x811c9dc5 ^ length, 0x01000193);
-  const headEnd = length < 8 ? length : 8;
-  for (let i = 0; i < headEnd; i++) hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193);
-  const tailStart = length - 24 > headEnd ? length - 24 : headEnd;
-  for (let i = tailStart; i < length; i++) hash = Math.imul(hash ^ value.charCodeAt(i), 0x01000193);
+  return appendHash(emptyStringHash, value);
+}
+
+/**
+ * appendHash continues a string's hash over `suffix`: appendHash(hashString(a), b)
+ * === hashString(a + b), so that a model whose states grow by appending (a KV
+ * append) hashes each new state in the time of its suffix, without reading
+ * (or flattening) the whole state.
+ */
+export function appendHash(hash: number, suffix: string): number {
+  for (let i = 0; i < suffix.length; i++) hash = Math.imul(hash ^ suffix.charCodeAt(i), 0x01000193);
   return hash;
 }

@@ -1,7 +1,7 @@
 import { unreachable, type History } from "@concord/core";
 import { describeCommand, describeResult, type KvCommand, type KvResult } from "@concord/kv";
 import type { Model, Partition, StepResult } from "../model.ts";
-import { hashString } from "./hash.ts";
+import { appendHash, hashString } from "./hash.ts";
 import { partitionByKey } from "./partition.ts";
 
 /**
@@ -46,7 +46,8 @@ export const kvModel: Model<KvKeyState, KvCommand, KvResult> = {
   init: () => undefined,
   step: stepKv,
   equal: (a, b) => a === b,
-  hash: (state) => (state === undefined ? 0x5bd1e995 : hashString(state)),
+  hash: hashKvState,
+  hashAfter: hashKvAfter,
   partition: (history: History<KvCommand, KvResult>): readonly Partition<KvCommand, KvResult>[] =>
     partitionByKey(history, (command) => command.key, "no key"),
   readOnly: (command, result) =>
@@ -81,6 +82,18 @@ const absentRead: KvResult = { type: "get", value: undefined };
 
 function emptyAsAbsent(command: KvCommand): KvCommand {
   return command.type === "cas" && command.expected?.length === 0 ? { ...command, expected: undefined } : command;
+}
+
+function hashKvState(state: KvKeyState): number {
+  return state === undefined ? 0x5bd1e995 : hashString(state);
+}
+
+// An append's state is the state before it and the appended value (stepKv):
+// its hash continues the hash before over the value alone.
+function hashKvAfter(beforeHash: number, before: KvKeyState, command: KvCommand, after: KvKeyState): number {
+  if (after === before) return beforeHash;
+  if (command.type === "append" && before !== undefined) return appendHash(beforeHash, binaryString(command.value));
+  return hashKvState(after);
 }
 
 function stepKv(state: KvKeyState, command: KvCommand, result: KvResult | undefined): StepResult<KvKeyState> {
