@@ -1,12 +1,13 @@
 import { spawnSync } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { checkHistory } from "@concord/check";
+import { checkHistory, checkKvHistory, generateKvHistory } from "@concord/check";
+import { createRng } from "@concord/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareVerdicts, median } from "../src/anchors/compare.ts";
-import { Porcheck, buildPorcheck, findGo } from "../src/anchors/go.ts";
+import { Porcheck, buildPorcheck, findGo, porcheckJson } from "../src/anchors/go.ts";
 import { parseEtcdLog, readPorcupineHistory } from "../src/anchors/porcupine-histories.ts";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -108,6 +109,27 @@ describe.skipIf(!go.found)(`porcupine itself (skipped without Go: ${go.found ? "
       expect(answer.operations, file).toBe(history.length);
       expect(compareVerdicts(file, checkHistory(model as never, history as never), answer.linearizable), file).toMatchObject({ agree: true });
     }
+  });
+
+  it("agrees with Concord's checker on random small KV histories, half of them with one get's value changed", async () => {
+    const folder = join(tmpdir(), "concord-anchors-test", "random");
+    mkdirSync(folder, { recursive: true });
+    const verdicts = new Set<boolean>();
+    for (let seed = 0; seed < 60; seed++) {
+      const rng = createRng(seed + 9_000);
+      let history = generateKvHistory({ clients: 4, operations: 24, keys: 2, seed, valueCount: 3, indeterminatePercent: 8, failedPercent: 4 });
+      if (rng.chance(1, 2)) {
+        const gets = history.filter((operation) => operation.output?.type === "get");
+        const victim = gets[rng.nextInt(Math.max(1, gets.length))];
+        history = history.map((operation) => (operation === victim ? { ...operation, output: { type: "get", value: new TextEncoder().encode(`v${rng.nextInt(3)}`) } } : operation));
+      }
+      const file = join(folder, `seed-${seed}.json`);
+      writeFileSync(file, porcheckJson(history));
+      const answer = await porcheck!.check("concord", file, 1);
+      verdicts.add(answer.linearizable);
+      expect(compareVerdicts(`seed ${seed}`, checkKvHistory(history), answer.linearizable), `seed ${seed}`).toMatchObject({ agree: true });
+    }
+    expect([...verdicts].sort()).toEqual([false, true]);
   });
 
   it("answers a bad request with an error, not a verdict", async () => {

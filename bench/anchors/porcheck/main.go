@@ -3,14 +3,16 @@
 // It serves requests on stdin, one a line, so that the suite can interleave it with
 // Concord's checker run by run without paying a process start per check:
 //
-//	kv <repeat> <file>       porcupine's test_data/kv format, porcupine's own KV model (a missing key reads as "")
-//	etcd <repeat> <file>     porcupine's test_data/jepsen etcd logs, porcupine's own etcd model
-//	concord <repeat> <file>  a JSON array of Concord KV operations (the suite's dump of a generated history),
-//	                         Concord's KV model (a missing key is not "")
+//	kv <repeat> <batches> <file>       porcupine's test_data/kv format, porcupine's own KV model (a missing key reads as "")
+//	etcd <repeat> <batches> <file>     porcupine's test_data/jepsen etcd logs, porcupine's own etcd model
+//	concord <repeat> <batches> <file>  a JSON array of Concord KV operations (the suite's dump of a generated history),
+//	                                   Concord's KV model (a missing key is not "")
 //
-// and answers each with one JSON line: {"linearizable":bool,"ms":float,"operations":int}, ms being the
-// mean time of `repeat` checks by porcupine alone (CheckEvents or CheckOperations; the file is parsed
-// once and cached), or {"error":"..."}. The parsers read the formats the way porcupine's own tests do (porcupine_test.go's
+// and answers each with one JSON line: {"linearizable":bool,"ms":float,"cpuMs":float,"operations":int}, ms
+// being the median over `batches` batches of the mean wall time of `repeat` checks by porcupine alone
+// (CheckEvents or CheckOperations; the file is parsed once and cached), cpuMs the same of the process's
+// CPU time (user and system, every thread: the goroutines that check partitions in parallel and the
+// garbage collector's), or {"error":"..."}. The parsers read the formats the way porcupine's own tests do (porcupine_test.go's
 // parseKvLog and parseJepsenLog): same events, same meaning.
 package main
 
@@ -22,8 +24,10 @@ import (
 	"os"
 	"regexp"
 	"runtime"
+	"sort"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -48,38 +52,63 @@ func main() {
 	}
 	reply(map[string]interface{}{"ready": true, "gomaxprocs": runtime.GOMAXPROCS(0), "go": runtime.Version()})
 	for in.Scan() {
-		fields := strings.SplitN(in.Text(), " ", 3)
-		repeat := 0
-		if len(fields) == 3 {
+		fields := strings.SplitN(in.Text(), " ", 4)
+		repeat, batches := 0, 0
+		if len(fields) == 4 {
 			repeat, _ = strconv.Atoi(fields[1])
+			batches, _ = strconv.Atoi(fields[2])
 		}
-		if repeat <= 0 {
-			reply(map[string]string{"error": fmt.Sprintf("expected \"<kind> <repeat> <file>\", got %q", in.Text())})
+		if repeat <= 0 || batches <= 0 {
+			reply(map[string]string{"error": fmt.Sprintf("expected \"<kind> <repeat> <batches> <file>\", got %q", in.Text())})
 			continue
 		}
-		key := fields[0] + " " + fields[2]
+		key := fields[0] + " " + fields[3]
 		p, ok := cache[key]
 		if !ok {
 			var err error
-			p, err = load(fields[0], fields[2])
+			p, err = load(fields[0], fields[3])
 			if err != nil {
 				reply(map[string]string{"error": err.Error()})
 				continue
 			}
 			cache[key] = p
 		}
-		start := time.Now()
 		var linearizable bool
-		for i := 0; i < repeat; i++ {
-			if p.events != nil {
-				linearizable = porcupine.CheckEvents(p.model, p.events)
-			} else {
-				linearizable = porcupine.CheckOperations(p.model, p.ops)
+		means := make([]float64, batches)
+		cpuMeans := make([]float64, batches)
+		for b := range means {
+			startCPU := cpuTime()
+			start := time.Now()
+			for i := 0; i < repeat; i++ {
+				if p.events != nil {
+					linearizable = porcupine.CheckEvents(p.model, p.events)
+				} else {
+					linearizable = porcupine.CheckOperations(p.model, p.ops)
+				}
 			}
+			means[b] = float64(time.Since(start).Nanoseconds()) / 1e6 / float64(repeat)
+			cpuMeans[b] = float64((cpuTime() - startCPU).Nanoseconds()) / 1e6 / float64(repeat)
 		}
-		ms := float64(time.Since(start).Nanoseconds()) / 1e6 / float64(repeat)
-		reply(map[string]interface{}{"linearizable": linearizable, "ms": ms, "operations": p.count})
+		reply(map[string]interface{}{"linearizable": linearizable, "ms": median(means), "cpuMs": median(cpuMeans), "operations": p.count})
 	}
+}
+
+func median(values []float64) float64 {
+	sort.Float64s(values)
+	middle := len(values) / 2
+	if len(values)%2 == 0 {
+		return (values[middle-1] + values[middle]) / 2
+	}
+	return values[middle]
+}
+
+// cpuTime is the CPU time the process has used, every thread, user and system.
+func cpuTime() time.Duration {
+	var usage syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &usage); err != nil {
+		panic(err)
+	}
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }
 
 func load(kind, file string) (*parsed, error) {

@@ -6,6 +6,8 @@ import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:chil
 import { existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { createInterface, type Interface } from "node:readline";
+import type { History } from "@concord/core";
+import type { KvCommand, KvResult } from "@concord/kv";
 
 /** GoToolchain is the Go this machine has, or why there is none. */
 export type GoToolchain = { readonly found: true; readonly go: string; readonly version: string } | { readonly found: false; readonly why: string };
@@ -45,10 +47,12 @@ export function buildRawnode(go: string, anchorsDir: string, buildDir: string): 
   return goBuild(go, join(anchorsDir, "rawnode"), join(buildDir, "rawnode"), ["main.go"], { GO111MODULE: "off", GOPATH: etcdGopath, GOFLAGS: "" });
 }
 
-/** PorcupineAnswer is porcupine's verdict on a history and the mean time of one check. */
+/** PorcupineAnswer is porcupine's verdict on a history and the time of one check (the median over batches of a batch's mean). */
 export interface PorcupineAnswer {
   readonly linearizable: boolean;
+  /** ms is wall time; cpuMs the process's CPU time, every thread. */
   readonly ms: number;
+  readonly cpuMs: number;
   readonly operations: number;
 }
 
@@ -78,10 +82,10 @@ export class Porcheck {
     this.gomaxprocs = greeting.gomaxprocs ?? 0;
   }
 
-  /** check has porcupine check `file` (of `kind`) `repeat` times and returns its verdict and mean time. */
-  async check(kind: "kv" | "etcd" | "concord", file: string, repeat: number): Promise<PorcupineAnswer> {
+  /** check has porcupine check `file` (of `kind`) in `batches` batches of `repeat` checks, and returns its verdict and the median batch's mean. */
+  async check(kind: "kv" | "etcd" | "concord", file: string, repeat: number, batches = 1): Promise<PorcupineAnswer> {
     const answer = this.next();
-    this.child.stdin.write(`${kind} ${repeat} ${file}\n`);
+    this.child.stdin.write(`${kind} ${repeat} ${batches} ${file}\n`);
     const parsed = JSON.parse(await answer) as PorcupineAnswer & { error?: string };
     if (parsed.error !== undefined) throw new Error(`porcupine on ${file}: ${parsed.error}`);
     return parsed;
@@ -105,4 +109,28 @@ export function runRawnode(binary: string, mode: RawnodeMode, proposals: number,
   const run = spawnSync(binary, mode === "single" ? [mode, String(proposals)] : [mode, String(proposals), String(batch)], { encoding: "utf8" });
   if (run.error !== undefined || run.status !== 0) throw new Error(`rawnode ${mode} failed: ${(run.error?.message ?? run.stderr).trim()}`);
   return JSON.parse(run.stdout) as { usPerProposal: number; messagesPerProposal: number };
+}
+
+const decoder = new TextDecoder();
+const text = (bytes: Uint8Array | undefined): string | null => (bytes === undefined ? null : decoder.decode(bytes));
+
+/** porcheckJson writes a Concord KV history as porcheck's `concord` kind reads it (values as UTF-8 text: the generator's are ASCII). */
+export function porcheckJson(history: History<KvCommand, KvResult>): string {
+  return JSON.stringify(
+    history.map((operation) => {
+      const input = operation.input;
+      const output = operation.output;
+      return {
+        client: operation.clientId,
+        status: operation.status,
+        invokeUs: operation.invokeUs,
+        completeUs: operation.completeUs ?? null,
+        input: { type: input.type, key: input.key, value: "value" in input ? text(input.value) : null, expected: input.type === "cas" ? text(input.expected) : null },
+        output:
+          output === undefined
+            ? null
+            : { type: output.type, value: output.type === "get" ? text(output.value) : null, ok: output.type === "cas" && output.ok, existed: output.type === "delete" && output.existed },
+      };
+    }),
+  );
 }

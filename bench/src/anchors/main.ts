@@ -8,11 +8,11 @@ import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { type Model, type Verdict, checkHistory, generateKvHistory, kvModel } from "@concord/check";
 import type { History } from "@concord/core";
-import { type KvCommand, type KvResult, encodeCommand } from "@concord/kv";
+import { encodeCommand } from "@concord/kv";
 import { currentMachine } from "../cost-model.ts";
 import { InProcessRaft } from "../micro/raft.ts";
 import { compareVerdicts, median } from "./compare.ts";
-import { type BuildResult, Porcheck, buildPorcheck, buildRawnode, etcdRaftSource, findGo, runRawnode } from "./go.ts";
+import { type BuildResult, Porcheck, buildPorcheck, buildRawnode, etcdRaftSource, findGo, porcheckJson, runRawnode } from "./go.ts";
 import { readPorcupineHistory } from "./porcupine-histories.ts";
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -32,8 +32,14 @@ to bench/results/<time>/ or --out.
            (test_data/kv: its KV model, a missing key reads as ""; test_data/jepsen:
            Jepsen's etcd logs, its cas-register model) and on Concord's generated
            KV histories (10,000 operations, 10 keys; Concord's KV model on both
-           sides). A side's time is the mean of one check, parsing excluded; a
-           check repeats until a sample takes about 20 ms. porcupine checks a
+           sides). A side's time is that of one check in process, parsing
+           excluded, after a warm-up (Concord's JIT: every history checked
+           once first, then about 100 ms of checks of each before its samples):
+           each sample is up to 9 batches of about 2 ms of checks, the sample's
+           figure the median batch's mean (so that a batch the scheduler
+           preempted is left out), then the median over samples; wall time,
+           and CPU time (the process's, every thread), which a loaded machine
+           disturbs less. porcupine checks a
            history's partitions in parallel goroutines (GOMAXPROCS is printed);
            Concord checks them one after another on one thread. The verdicts
            must agree: a mismatch is an error (exit 1).
@@ -130,9 +136,14 @@ interface CheckerRow {
   readonly operations: number;
   readonly verdict: string;
   readonly verdictsAgree: boolean | undefined;
+  /** concord and porcupine are wall times; ratio theirs. */
   readonly concord: Figures;
   readonly porcupine: Figures | undefined;
   readonly ratio: number | undefined;
+  /** concordCpu and porcupineCpu are the process's CPU times (every thread); cpuRatio theirs. */
+  readonly concordCpu: Figures;
+  readonly porcupineCpu: Figures | undefined;
+  readonly cpuRatio: number | undefined;
 }
 
 interface CheckerCase {
@@ -145,6 +156,8 @@ interface CheckerCase {
 }
 
 const targetSampleMs = 20;
+const batchMs = 2;
+const warmUpMs = 100;
 
 function checkerCases(): CheckerCase[] {
   const cases: CheckerCase[] = [];
@@ -165,71 +178,121 @@ function checkerCases(): CheckerCase[] {
     const history = generateKvHistory({ operations: 10_000, keys: 10, seed: 1, ...workload });
     const file = join(buildDir, `${workload.name}.json`);
     mkdirSync(buildDir, { recursive: true });
-    writeFileSync(file, JSON.stringify(history.map(forPorcupine)));
+    writeFileSync(file, porcheckJson(history));
     cases.push({ name: workload.name, corpus: "concord generated", model: kvModel as Model<unknown, unknown, unknown>, history: history as History<unknown, unknown>, porcupineKind: "concord", file });
   }
   return cases.filter((entry) => historyWords === undefined || historyWords.some((word) => entry.name.includes(word)));
 }
 
-const decoder = new TextDecoder();
-const text = (bytes: Uint8Array | undefined): string | null => (bytes === undefined ? null : decoder.decode(bytes));
-
-// A generated operation as porcheck's Concord model reads it (the generator's values are ASCII).
-function forPorcupine(operation: History<KvCommand, KvResult>[number]): unknown {
-  const input = operation.input;
-  const output = operation.output;
-  return {
-    client: operation.clientId,
-    status: operation.status,
-    invokeUs: operation.invokeUs,
-    completeUs: operation.completeUs ?? null,
-    input: { type: input.type, key: input.key, value: "value" in input ? text(input.value) : null, expected: input.type === "cas" ? text(input.expected) : null },
-    output:
-      output === undefined
-        ? null
-        : { type: output.type, value: output.type === "get" ? text(output.value) : null, ok: output.type === "cas" && output.ok, existed: output.type === "delete" && output.existed },
-  };
-}
-
-function concordCheck(entry: CheckerCase, repeat: number): { verdict: Verdict; us: number } {
+function concordCheck(entry: CheckerCase, repeat: number): { verdict: Verdict; us: number; cpuUs: number } {
+  const startCpu = process.cpuUsage();
   const start = performance.now();
   let verdict = checkHistory(entry.model, entry.history);
   for (let i = 1; i < repeat; i++) verdict = checkHistory(entry.model, entry.history);
-  return { verdict, us: ((performance.now() - start) * 1000) / repeat };
+  const us = ((performance.now() - start) * 1000) / repeat;
+  const cpu = process.cpuUsage(startCpu);
+  return { verdict, us, cpuUs: (cpu.user + cpu.system) / repeat };
 }
 
-const repeatFor = (us: number): number => Math.max(1, Math.min(1000, Math.ceil((targetSampleMs * 1000) / Math.max(us, 1))));
+/** concordSample is the median over `batches` batches of the mean wall and CPU time of `repeat` checks, as porcheck measures porcupine. */
+function concordSample(entry: CheckerCase, shape: SampleShape): { us: number; cpuUs: number } {
+  const means: number[] = [];
+  const cpuMeans: number[] = [];
+  for (let batch = 0; batch < shape.batches; batch++) {
+    const { us, cpuUs } = concordCheck(entry, shape.repeat);
+    means.push(us);
+    cpuMeans.push(cpuUs);
+  }
+  return { us: median(means), cpuUs: median(cpuMeans) };
+}
+
+/**
+ * SampleShape is how a sample is taken: `batches` batches of `repeat` checks,
+ * a batch lasting about 2 ms and a sample about 20 ms, the sample's figure
+ * being the median batch's mean: on a shared machine a batch that the
+ * scheduler preempted is an outlier the median leaves out, while a batch is
+ * long enough to include its share of garbage collection.
+ */
+interface SampleShape {
+  readonly repeat: number;
+  readonly batches: number;
+}
+
+function sampleShape(us: number): SampleShape {
+  const repeat = Math.max(1, Math.min(1000, Math.ceil((batchMs * 1000) / Math.max(us, 1))));
+  return { repeat, batches: Math.max(1, Math.min(9, Math.floor((targetSampleMs * 1000) / (repeat * Math.max(us, 1))))) };
+}
 
 async function runChecker(porcheck: Porcheck | undefined): Promise<{ rows: CheckerRow[]; errors: string[] }> {
   const rows: CheckerRow[] = [];
   const errors: string[] = [];
-  for (const entry of checkerCases()) {
-    // Warm-up: one check each, which also gives the verdicts and the repeat counts.
-    const warm = concordCheck(entry, 1);
-    const concordRepeat = repeatFor(warm.us);
-    let porcupineRepeat = 1;
+  const cases = checkerCases();
+  // Every history checked once first, so that the JIT has seen every path (kv and register models, both
+  // verdicts) before any is timed, rather than deoptimizing at the first history of a new kind.
+  for (const entry of cases) concordCheck(entry, 1);
+  for (const entry of cases) {
+    // Warm-up: Concord's checks for about 100 ms (its JIT compiles the search on the way), one of porcupine's
+    // (compiled ahead of time); the last of each gives the verdicts and the repeat counts.
+    // The sample shapes come from the mean CPU time over the warm-up, not from one check's wall time,
+    // which the scheduler may have stretched.
+    const warmStart = performance.now();
+    let warm = concordCheck(entry, 1);
+    let warmCpuUs = 0;
+    let warmChecks = 0;
+    while (performance.now() < warmStart + warmUpMs || warmChecks < 3) {
+      warm = concordCheck(entry, 1);
+      warmCpuUs += warm.cpuUs;
+      warmChecks++;
+    }
+    const concordShape = sampleShape(warmCpuUs / warmChecks);
+    let porcupineShape: SampleShape = { repeat: 1, batches: 1 };
     let agree: boolean | undefined;
     let verdict: string = warm.verdict.kind;
     if (porcheck !== undefined) {
       const answer = await porcheck.check(entry.porcupineKind, entry.file, 1);
-      porcupineRepeat = repeatFor(answer.ms * 1000);
+      porcupineShape = sampleShape(answer.cpuMs * 1000);
+      if (porcupineShape.repeat > 1) porcupineShape = sampleShape((await porcheck.check(entry.porcupineKind, entry.file, porcupineShape.repeat)).cpuMs * 1000);
       const comparison = compareVerdicts(entry.name, warm.verdict, answer.linearizable);
       agree = comparison.agree;
       if (comparison.agree) verdict = comparison.verdict;
       else errors.push(comparison.error);
     }
     const concordUs: number[] = [];
+    const concordCpuUs: number[] = [];
     const porcupineUs: number[] = [];
+    const porcupineCpuUs: number[] = [];
     for (let round = 0; round < rounds; round++) {
-      if (porcheck !== undefined) porcupineUs.push((await porcheck.check(entry.porcupineKind, entry.file, porcupineRepeat)).ms * 1000);
-      concordUs.push(concordCheck(entry, concordRepeat).us);
+      if (porcheck !== undefined) {
+        const answer = await porcheck.check(entry.porcupineKind, entry.file, porcupineShape.repeat, porcupineShape.batches);
+        porcupineUs.push(answer.ms * 1000);
+        porcupineCpuUs.push(answer.cpuMs * 1000);
+      }
+      const sample = concordSample(entry, concordShape);
+      concordUs.push(sample.us);
+      concordCpuUs.push(sample.cpuUs);
     }
     const concord = figures(concordUs);
+    const concordCpu = figures(concordCpuUs);
     const porcupine = porcheck === undefined ? undefined : figures(porcupineUs);
-    const row: CheckerRow = { history: entry.name, corpus: entry.corpus, operations: entry.history.length, verdict, verdictsAgree: agree, concord, porcupine, ratio: ratioOf(concord, porcupine) };
+    const porcupineCpu = porcheck === undefined ? undefined : figures(porcupineCpuUs);
+    const row: CheckerRow = {
+      history: entry.name,
+      corpus: entry.corpus,
+      operations: entry.history.length,
+      verdict,
+      verdictsAgree: agree,
+      concord,
+      porcupine,
+      ratio: ratioOf(concord, porcupine),
+      concordCpu,
+      porcupineCpu,
+      cpuRatio: ratioOf(concordCpu, porcupineCpu),
+    };
     rows.push(row);
+    const pair = (anchor: Figures | undefined, mine: Figures, ratio: number | undefined): string =>
+      `${(anchor === undefined ? "-" : show(anchor.medianUs)).padStart(8)} ${show(mine.medianUs).padStart(8)} ${showRatio(ratio).padStart(5)}`;
     process.stdout.write(
-      `${row.history.padEnd(40)} ${String(row.operations).padStart(6)} ops  ${verdict.padEnd(17)} porcupine ${(porcupine === undefined ? "-" : show(porcupine.medianUs)).padStart(8)}  Concord ${show(concord.medianUs).padStart(8)}  ratio ${showRatio(row.ratio)}${agree === false ? "  VERDICTS DIFFER" : ""}\n`,
+      `${row.history.padEnd(38)} ${String(row.operations).padStart(6)} ${verdict.padEnd(17)} ${pair(porcupine, concord, row.ratio)}   ${pair(porcupineCpu, concordCpu, row.cpuRatio)}${agree === false ? "  VERDICTS DIFFER" : ""}\n`,
     );
   }
   return { rows, errors };
@@ -303,16 +366,21 @@ if (sections.includes("checker")) {
   const porcheck = porcheckBuild?.ok === true ? new Porcheck(porcheckBuild.binary) : undefined;
   await porcheck?.ready();
   process.stdout.write(`checker: porcupine ${porcheck === undefined ? "not run" : `in process, GOMAXPROCS=${porcheck.gomaxprocs}`}; Concord in process, one thread; median time of one check over ${rounds} samples each\n`);
+  process.stdout.write(`${"history".padEnd(38)} ${"ops".padStart(6)} ${"verdict".padEnd(17)} ${"wall: porcupine  Concord ratio".padStart(30)}   ${"CPU: porcupine  Concord ratio".padStart(30)}\n`);
   const checker = await runChecker(porcheck);
   porcheck?.close();
   errors = checker.errors;
-  const ratios = checker.rows.map((row) => row.ratio).filter((ratio) => ratio !== undefined);
-  if (ratios.length > 0) {
-    const over = checker.rows.filter((row) => row.ratio !== undefined && row.ratio > 1);
-    process.stdout.write(`checker: ${checker.rows.length} histories, ratio median ${median(ratios).toFixed(2)}, worst ${Math.max(...ratios).toFixed(2)}; ${over.length} above 1.0${over.length > 0 ? `: ${over.map((row) => row.history).join(", ")}` : ""}\n`);
+  for (const [what, ratioOf] of [["wall", (row: CheckerRow) => row.ratio], ["CPU", (row: CheckerRow) => row.cpuRatio]] as const) {
+    const ratios = checker.rows.map(ratioOf).filter((ratio) => ratio !== undefined);
+    if (ratios.length === 0) continue;
+    const over = checker.rows.filter((row) => (ratioOf(row) ?? 0) > 1);
+    process.stdout.write(
+      `checker, ${what} time: ${checker.rows.length} histories, ratio median ${median(ratios).toFixed(2)}, worst ${Math.max(...ratios).toFixed(2)}; ${over.length} above 1.0${over.length > 0 ? `: ${over.map((row) => `${row.history} ${ratioOf(row)!.toFixed(2)}`).join(", ")}` : ""}\n`,
+    );
   }
   result["checker"] = {
-    measures: "time of one in-process check, parsing excluded, after one warm-up check; porcupine: CheckEvents (its histories) or CheckOperations (generated), partitions in parallel goroutines; Concord: checkHistory with the default options, one thread",
+    measures:
+      "time of one in-process check, parsing excluded, after a warm-up (porcupine: one check; Concord: about 100 ms of checks, for its JIT); a sample is the median over up to 9 batches (about 2 ms each) of a batch's mean, a figure the median over samples; wall time, and the process's CPU time over every thread (porcupine's parallel goroutines and both sides' garbage collectors); porcupine: CheckEvents (its histories) or CheckOperations (generated); Concord: checkHistory with the default options, one thread",
     gomaxprocs: porcheck?.gomaxprocs ?? null,
     histories: checker.rows,
   };
