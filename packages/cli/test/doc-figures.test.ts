@@ -64,6 +64,7 @@ function shown(ms: number): string {
 const stale = (guide: string, row: readonly string[]): string => `docs/${guide} row "${row[0]}" no longer matches its run: run its command and update the table`;
 const verdict = (cell: string): boolean => cell.replaceAll("*", "").startsWith("true");
 const cap = readFileSync(join(docsDir, "cap.md"), "utf8");
+const leaderless = readFileSync(join(docsDir, "leaderless.md"), "utf8");
 const choosing = readFileSync(join(docsDir, "choosing.md"), "utf8");
 
 describe("docs/cap.md's measured tables", () => {
@@ -98,5 +99,17 @@ describe("docs/choosing.md's measured tables", () => {
     expect(words.slice(-2)).toEqual(["--seed", seed]);
     const report = await sim(words.slice(0, -2));
     expect([report.linearizable, `${shown(report.latencyMs.p50)} / ${shown(report.latencyMs.p99)}`, String(report.applicable)], stale("choosing.md", row)).toEqual([verdict(row[1] as string), row[2], row[3]]);
+  });
+});
+
+describe("docs/leaderless.md's measured table", () => {
+  const rows = tableRows(leaderless, "| figure | analytic | measured |").filter((row) => /^`\w+`, messages per operation, steady, n = /.test(row[0] as string));
+  it("has a row for each store", () => expect(rows.length).toBe(2));
+  it.each(rows.map((row) => [row[0] as string, row] as const))("%s", async (_figure, row) => {
+    const sizes = (/n = ([\d /]+)$/.exec(row[0] as string)?.[1] ?? "").split(" / ");
+    const measured = (row[2] as string).split(" (")[0]?.split(" / ");
+    const shownPerOp: string[] = [];
+    for (const nodes of sizes) shownPerOp.push((await sim([...algoArgs(row[0] as string), "--nodes", nodes, "--scenario", "steady"])).messages.perOp.toFixed(2));
+    expect(shownPerOp, stale("leaderless.md", row)).toEqual(measured);
   });
 });
