@@ -11,6 +11,7 @@ import { findOnPath } from "./etcd-cluster.ts";
 import { cliLauncher } from "./launcher.ts";
 import { goalLine, machineLine, realHtmlReport, realMarkdownReport, realSummaryTable } from "./report.ts";
 import { type RealWorkload, etcdSystem, realWorkloadMixes, killEverythingNow, runRealBench } from "./run-real.ts";
+import { type NemesisBench, nemesisFaultsFlag, nemesisHtml, nemesisMarkdown, nemesisTable, runNemesisBench } from "./nemesis.ts";
 
 /** RealCommandIo is where the command writes: the process's streams, or a test's buffers. */
 export interface RealCommandIo {
@@ -18,7 +19,7 @@ export interface RealCommandIo {
   stderr(text: string): void;
 }
 
-const flagNames = "--real, --algo, --seconds, --clients, --rounds, --workload, --keys, --quick, --no-etcd, --histories, --profile, --tmp-dir, --out, --help";
+const flagNames = "--real, --algo, --seconds, --clients, --rounds, --workload, --keys, --quick, --no-etcd, --histories, --profile, --tmp-dir, --out, --nemesis, --faults, --nemesis-seconds, --seed, --help";
 
 /** promisesLinearizability tells whether a system promises linearizable histories (etcd and the consensus algorithms do; an eventually consistent store does not). */
 function promisesLinearizability(system: string): boolean {
@@ -43,6 +44,11 @@ function realUsage(): string {
     "  --profile           profile the node processes (docs/benchmarks.md)",
     "  --tmp-dir <dir>     where the clusters' data directories go",
     "  --out <dir>         where results.json, report.md and report.html go (default bench/results/real-<time>)",
+    "  --nemesis           then run each system (but solo) once more under concord test's nemesis, in network",
+    "                      namespaces (needs root), and add those runs to the report (docs/testing.md)",
+    "  --faults <list>     the nemesis's faults, comma-separated (default partition,kill)",
+    "  --nemesis-seconds <s>  seconds of load under the nemesis per system (default 20, --quick 6)",
+    "  --seed <s>          the nemesis's seed, one schedule for every system (default 17)",
     "  --help              this text",
     "",
     "exit codes: 0 every run finished with a history its system promises (linearizable, except for an eventually consistent store); 1 otherwise; 2 bad flags.",
@@ -91,6 +97,10 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
         profile: { type: "boolean" },
         "tmp-dir": { type: "string" },
         out: { type: "string" },
+        nemesis: { type: "boolean" },
+        faults: { type: "string" },
+        "nemesis-seconds": { type: "string" },
+        seed: { type: "string" },
         help: { type: "boolean", short: "h" },
       },
       strict: true,
@@ -106,8 +116,11 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
     io.stderr(`bench: ${(error as Error).message.split("\n")[0]}${error instanceof UsageError ? "" : ` (allowed flags: ${flagNames})`}\n`);
     return 2;
   }
-  let seconds, clients, rounds, keys;
+  let seconds, clients, rounds, keys, faults, nemesisSeconds, seed;
   try {
+    faults = nemesisFaultsFlag(parsed.faults);
+    nemesisSeconds = integer("nemesis-seconds", parsed["nemesis-seconds"], 2, 3_600) ?? (parsed.quick === true ? 6 : 20);
+    seed = integer("seed", parsed.seed, 0, 2 ** 31 - 1) ?? 17;
     seconds = integer("seconds", parsed.seconds, 1, 3_600) ?? (parsed.quick === true ? 3 : 10);
     clients = integer("clients", parsed.clients, 1, 10_000) ?? 64;
     rounds = integer("rounds", parsed.rounds, 1, 100) ?? (parsed.quick === true ? 2 : 3);
@@ -162,11 +175,24 @@ export async function runRealCommand(args: readonly string[], io: RealCommandIo)
     process.off("SIGINT", interrupt);
     process.off("SIGTERM", interrupt);
   }
-  writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, real: result }, null, 2) + "\n");
-  writeFileSync(join(outDir, "report.md"), realMarkdownReport(result, command));
-  writeFileSync(join(outDir, "report.html"), realHtmlReport(result, command));
+  let nemesis: NemesisBench | undefined;
+  if (parsed.nemesis === true) {
+    process.once("SIGINT", interrupt);
+    process.once("SIGTERM", interrupt);
+    try {
+      nemesis = await runNemesisBench({ systems, faults, seconds: nemesisSeconds, seed, clients: 5, keys: 5, outDir, etcdPath, launcher: cliLauncher, progress: (line) => io.stderr(`${line}\n`) });
+    } finally {
+      process.off("SIGINT", interrupt);
+      process.off("SIGTERM", interrupt);
+    }
+  }
+  writeFileSync(join(outDir, "results.json"), JSON.stringify({ command, real: result, ...(nemesis === undefined ? {} : { nemesis }) }, null, 2) + "\n");
+  writeFileSync(join(outDir, "report.md"), realMarkdownReport(result, command) + (nemesis === undefined ? "" : `\n${nemesisMarkdown(nemesis)}`));
+  writeFileSync(join(outDir, "report.html"), nemesis === undefined ? realHtmlReport(result, command) : realHtmlReport(result, command).replace("</body>", `${nemesisHtml(nemesis)}</body>`));
   io.stdout(`${realSummaryTable(result)}${result.skipped.map((skip) => `skipped ${skip.system}: ${skip.reason}\n`).join("")}${goalLine(result)}\nmachine: ${machineLine(result)}\n`);
+  if (nemesis !== undefined) io.stdout(nemesis.skipped === undefined ? `\nunder a nemesis (${faults.join(",")}, seed ${seed}, ${nemesisSeconds} s):\n${nemesisTable(nemesis)}` : `\nnemesis not run: ${nemesis.skipped}\n`);
   io.stderr(`\n${result.runs.length} runs in ${((performance.now() - startedMs) / 1000).toFixed(1)} s; wrote ${relative(process.cwd(), outDir) || "."}/{results.json,report.md,report.html}\n`);
   const clean = result.runs.every((run) => run.report !== undefined && (run.report.linearizable === true || !promisesLinearizability(run.system)));
-  return clean ? 0 : 1;
+  const nemesisClean = (nemesis?.runs ?? []).every((run) => run.result !== undefined && (run.result.passed || !promisesLinearizability(run.system)));
+  return clean && nemesisClean ? 0 : 1;
 }
