@@ -148,6 +148,8 @@ export class NemesisTest {
         nemesisLog.push(line);
         setup.progress(line);
       }, () => stopNemesis || this.aborted, setup.seconds * 1000 - quietEndMs);
+      // A fault that fails (a node that will not restart) is reported when the nemesis is awaited, before the final reads; until then it must not end the process as an unhandled rejection, which would skip the clean-up.
+      nemesisDone.catch(() => undefined);
       const report = await runLoad(cluster.target, {
         clients: setup.clients,
         seconds: setup.seconds,
