@@ -44,7 +44,8 @@ export function criticalPathWork(algo: string, nodes: number, kind: string): Cri
       return { messages: 1, ...none };
     case "raft":
     case "multipaxos":
-      // The request at the leader, the append (accept) or heartbeat at each follower, and the followers' answers at the
+    case "vr":
+      // The request at the leader, the append (accept, prepare) or heartbeat at each follower, and the followers' answers at the
       // leader until a majority has answered (ReadIndex's heartbeat round and a write's append alike).
       return { messages: 2 + quorumSteps(majorityOfOthers, n - 1), ...none };
     case "paxos": {

@@ -9,7 +9,7 @@ import { z } from "zod";
 import { criticalPathCpuMs, criticalPathWork } from "./predict-cpu.ts";
 
 /** predictedAlgorithms are the protocols with a prediction, by their registry names. */
-export const predictedAlgorithms = ["solo", "raft", "multipaxos", "pbft", "paxos"] as const;
+export const predictedAlgorithms = ["solo", "raft", "multipaxos", "pbft", "paxos", "vr"] as const;
 
 /** PredictedAlgorithm names a protocol with a prediction. */
 export type PredictedAlgorithm = (typeof predictedAlgorithms)[number];
@@ -190,6 +190,27 @@ function multipaxosShape(n: number, w: PredictionWorkload): Shape {
   };
 }
 
+function vrShape(n: number, w: PredictionWorkload): Shape {
+  const peers = n - 1;
+  const b = w.batchOps;
+  return {
+    byType: [type("clientRequest", 1, "1"), type("prepare", peers / b, "(n-1)/b"), type("prepareOk", peers / b, "(n-1)/b"), type("clientReply", 1, "1")],
+    formula: "2 + 2(n-1)/b",
+    write: 4,
+    read: 4,
+    // The primary sends its Prepares before its own copy is synced and counts that copy once it is: the backups' sync
+    // before their PrepareOk is the one on the path (persisting mode, the default; memory mode writes nothing).
+    writeSyncs: 1,
+    readSyncs: 1,
+    bottleneck: { replica: "the primary: every request and every backup's PrepareOk", receivedMessages: 1 + peers / b, macs: 0, digests: 0, signatures: 0, verifications: 0 },
+    assumptions: [
+      "VR Revisited §4.1: one Prepare per backup per op, an op carrying a batch of b requests, and one PrepareOk back; the commit-number rides on the next Prepare, a Commit goes out only when the primary is idle",
+      "reads go through the log like writes (the paper's reads; no leases): the read share changes nothing, except stale reads, which any replica answers at once",
+      "latency: client -> primary -> backups -> primary -> client; the primary commits after f PrepareOks and its own synced copy",
+    ],
+  };
+}
+
 function pbftShape(n: number, w: PredictionWorkload): Shape {
   const { readShare: r, batchOps: b, checkpointIntervalSeqs: k } = w;
   const wr = 1 - r;
@@ -335,6 +356,9 @@ export function predict(algo: string, nodes: number, workload: PredictionWorkloa
     case "paxos":
       shape = paxosShape(nodes, w);
       break;
+    case "vr":
+      shape = vrShape(nodes, w);
+      break;
     default:
       throw new Error(`predict: no prediction for "${algo}"; predicted: ${predictedAlgorithms.join(", ")}`);
   }
@@ -365,6 +389,7 @@ export function predict(algo: string, nodes: number, workload: PredictionWorkloa
 const batchTypes: Readonly<Record<string, { readonly types: readonly string[]; readonly perRound: (n: number) => number }>> = {
   raft: { types: ["appendEntries", "heartbeat"], perRound: (n) => n - 1 },
   multipaxos: { types: ["accept"], perRound: (n) => n - 1 },
+  vr: { types: ["prepare"], perRound: (n) => n - 1 },
   pbft: { types: ["prePrepare"], perRound: (n) => n - 1 },
 };
 

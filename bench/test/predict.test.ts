@@ -32,6 +32,8 @@ describe("the analytic predictions against a steady run without batching", () =>
     ["multipaxos", 5],
     ["pbft", 4],
     ["pbft", 7],
+    ["vr", 3],
+    ["vr", 5],
   ];
   for (const [algo, nodes] of cases) {
     it(`${algo} n=${nodes}: writes cost exactly the predicted messages of each type, and the predicted one-way delays`, () => {
@@ -87,6 +89,7 @@ describe("the analytic predictions against a steady run without batching", () =>
       ["raft", 3],
       ["multipaxos", 3],
       ["pbft", 4],
+      ["vr", 3],
     ] as const) {
       for (const [mix, readShare] of [
         [puts, 0],
@@ -102,7 +105,7 @@ describe("the analytic predictions against a steady run without batching", () =>
   it("adds the CPU on each protocol's critical path: with a CPU model charged, every write and read takes the predicted delays, syncs and service times", () => {
     // Whole microseconds, and no per-kilobyte price, so that the simulator's rounding and the messages' sizes do not enter.
     const cpu: CpuModel = { perMessageUs: 100, perKilobyteUs: 0, perMacUs: 20, perDigestUs: 30, perSignatureUs: 0, perVerifyUs: 0 };
-    const sizes: [string, number][] = [["solo", 1], ["raft", 3], ["raft", 5], ["raft", 7], ["raft", 9], ["multipaxos", 3], ["multipaxos", 5], ["multipaxos", 7], ["pbft", 4], ["pbft", 7], ["pbft", 10]];
+    const sizes: [string, number][] = [["solo", 1], ["raft", 3], ["raft", 5], ["raft", 7], ["raft", 9], ["multipaxos", 3], ["multipaxos", 5], ["multipaxos", 7], ["pbft", 4], ["pbft", 7], ["pbft", 10], ["vr", 3], ["vr", 5]];
     for (const [algo, nodes] of sizes) {
       for (const [mix, readShare] of [
         [puts, 0],

@@ -3,6 +3,7 @@
 import { multiPaxosOptionsSchema } from "@concord/multipaxos";
 import { pbftOptionsSchema } from "@concord/pbft";
 import { raftOptionsSchema } from "@concord/raft";
+import { vrOptionsSchema } from "@concord/vr";
 import type { CpuModel } from "@concord/sim";
 import { z } from "zod";
 import { expectedFreshKeyShare, type PredictionWorkloadInput } from "../predict.ts";
@@ -54,6 +55,8 @@ export function batchCapOps(algo: string): number {
       return multiPaxosOptionsSchema.parse({}).batchCommandsMax;
     case "pbft":
       return pbftOptionsSchema.parse({}).batchSizeMax;
+    case "vr":
+      return vrOptionsSchema.parse({}).batchCommandsMax;
     default:
       return 1;
   }
