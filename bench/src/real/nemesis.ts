@@ -102,7 +102,7 @@ export async function runNemesisBench(setup: NemesisBenchSetup): Promise<Nemesis
 export function nemesisTable(bench: NemesisBench): string {
   const rows = bench.runs.map((run) => {
     const result = run.result;
-    if (result === undefined) return [run.system, String(run.nodes), "-", "-", "-", "-", "-", "-", "-", "-", "-", `did not run: ${run.error?.slice(0, 100) ?? ""}`];
+    if (result === undefined) return [run.system, String(run.nodes), "-", "-", "-", "-", "-", "-", "-", "-", "-", `did not run: ${run.error?.slice(0, 60) ?? ""}`];
     const faultWindows = result.windows.filter((window) => window.kind !== "calm");
     const worst = faultWindows.reduce<(typeof faultWindows)[number] | undefined>((low, window) => (low === undefined || window.okPerSecond < low.okPerSecond ? window : low), undefined);
     return [

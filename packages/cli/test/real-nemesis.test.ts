@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { type NemesisKind, NemesisTest, type NemesisTestResult, namespaceSupport, netnsNamespacePrefix, planNemesis } from "@concord/lab";
+import type { ReadLevel } from "@concord/core";
+import { type NemesisKind, NemesisTest, type NemesisTestResult, findOnPath, namespaceSupport, netnsNamespacePrefix, planNemesis } from "@concord/lab";
 import { runCli } from "../src/cli.ts";
 import { repoRoot, testLauncher } from "./real-cluster-helpers.ts";
 
@@ -16,12 +17,13 @@ import { repoRoot, testLauncher } from "./real-cluster-helpers.ts";
 // fit: the schedule is the seed's; the timing of the real run is not.
 
 const unsupported = await namespaceSupport({ nft: true });
+const etcdPath = findOnPath("etcd");
 
-async function runTest(system: string, nodes: number, nemesis: readonly NemesisKind[], seed: number): Promise<{ result: NemesisTestResult; outDir: string }> {
+async function runTest(system: string, nodes: number, nemesis: readonly NemesisKind[], seed: number, readLevel?: ReadLevel): Promise<{ result: NemesisTestResult; outDir: string }> {
   const outDir = mkdtempSync(join(tmpdir(), `concord-test-${system}-`));
   const progress: string[] = [];
   try {
-    const result = await new NemesisTest({ system, nodes, nemesis, seconds: 6, seed, clients: 4, keys: 4, outDir, launcher: testLauncher, replay: "", progress: (line) => progress.push(line) }).run();
+    const result = await new NemesisTest({ system, nodes, nemesis, seconds: 6, seed, clients: 4, keys: 4, outDir, launcher: testLauncher, readLevel, etcdPath, replay: "", progress: (line) => progress.push(line) }).run();
     return { result, outDir };
   } catch (error) {
     throw new Error(`${(error as Error).message}\nprogress:\n${progress.join("\n")}`);
@@ -116,6 +118,17 @@ describe("concord test: real processes in network namespaces under a nemesis", (
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
+  }, 120_000);
+
+  it.skipIf(etcdPath === undefined)(`etcd, 3 nodes, partition (seed 4: ${describeSchedule(3, ["partition"], 4)}): linearizable reads pass; stale (serializable) reads, answered by whichever member a client reaches, are caught as not linearizable`, async () => {
+    const linearizable = await runTest("etcd", 3, ["partition"], 4);
+    rmSync(linearizable.outDir, { recursive: true, force: true });
+    expectPassed(linearizable.result, linearizable.outDir, ["partition"]);
+    const stale = await runTest("etcd", 3, ["partition"], 4, "stale");
+    rmSync(stale.outDir, { recursive: true, force: true });
+    expect(stale.result.readLevel).toBe("stale");
+    expect(stale.result.verdict.linearizable, JSON.stringify(stale.result.verdict)).toBe(false);
+    expect(stale.result.passed).toBe(false);
   }, 120_000);
 
   it("Ctrl-C during a run kills the nodes and removes the namespaces, and the command exits 130", async () => {

@@ -7,6 +7,7 @@ import {
   type NodeId,
   type Outcome,
   type ProtocolOptions,
+  type ReadLevel,
   createRng,
   firstClientId,
   timedOut,
@@ -97,13 +98,15 @@ export class ClientHost<M> {
   /**
    * submit sends one command from client `id` and resolves with its outcome:
    * `ok` with the result, `failed` (it certainly did not take effect) or
-   * `indeterminate` (it may have: the client gave up waiting).
+   * `indeterminate` (it may have: the client gave up waiting). `readLevel`
+   * is the consistency a read asks for (`linearizable` when absent; see
+   * core's ReadLevel); a write ignores it.
    */
-  submit(id: NodeId, command: Uint8Array, readOnly: boolean): Promise<Outcome> {
+  submit(id: NodeId, command: Uint8Array, readOnly: boolean, readLevel?: ReadLevel): Promise<Outcome> {
     const hosted = this.clients.get(id);
     if (hosted === undefined) throw new Error(`no client ${id} in this host`);
     if (this.closed) return Promise.resolve({ kind: "failed", rejection: { kind: "dropped", reason: "the client host is closed" } });
-    const submitted = hosted.client.submit(command, { readOnly });
+    const submitted = hosted.client.submit(command, readLevel === undefined ? { readOnly } : { readOnly, readLevel });
     if (submitted.kind === "rejected") return Promise.resolve({ kind: "failed", rejection: submitted.rejection });
     const promise = new Promise<Outcome>((resolve) => hosted.waiting.set(submitted.sequence, resolve));
     this.flush(hosted);

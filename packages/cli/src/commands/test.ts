@@ -1,8 +1,9 @@
 import { randomInt } from "node:crypto";
+import { type ReadLevel, readLevels } from "@concord/core";
 import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type NemesisKind, NamespaceNetwork, NemesisTest, type NemesisTestResult, algorithmNames, etcdSystemName, findOnPath, namespaceSupport, nemesisKinds, netemSupport, shellQuote } from "@concord/lab";
-import { type FlagSpec, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
+import { type FlagSpec, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
 import { protocolOptionsHelp } from "../protocol-options.ts";
 import { nodeLauncher } from "./cluster.ts";
@@ -19,6 +20,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   clients: { type: "string", description: "closed-loop clients, each with one operation outstanding (default 5)" },
   keys: { type: "string", description: "distinct keys (default 5)" },
   out: { type: "string", description: "directory for the results (default test-results/<algo>-<nemesis>-<seed>-<time>)" },
+  "read-level": { type: "string", description: "what the load's reads ask for (default linearizable); stale: served by whichever node a client reaches (etcd: serializable reads), which no system promises to keep linearizable", values: readLevels },
   option: { type: "string", multiple: true, description: "a protocol option as name=value for every node and client (repeatable)" },
   json: { type: "boolean", description: "print results.json's summary as one JSON object" },
   help: { type: "boolean", description: "show this help" },
@@ -67,6 +69,7 @@ export async function runTestCommand(args: readonly string[], io: CommandIo): Pr
   const clients = integerFlag("clients", values["clients"], 1, 1_000) ?? 5;
   const keys = integerFlag("keys", values["keys"], 1, 10_000) ?? 5;
   const options = protocolOptionFlags(values["option"]);
+  const readLevel = values["read-level"] === undefined ? undefined : (choiceFlag("read-level", values["read-level"], readLevels) as ReadLevel);
   if (algorithm === undefined && Object.keys(options).length > 0) throw new UsageError("--option sets a Concord algorithm's protocol options; etcd takes none");
   const out = typeof values["out"] === "string" ? values["out"] : join("test-results", `${system}-${nemesis.join("+") || "none"}-${seed}-${new Date().toISOString().replace(/[:.]/g, "-")}`);
   if (algorithm !== undefined) {
@@ -89,6 +92,7 @@ export async function runTestCommand(args: readonly string[], io: CommandIo): Pr
   }
   const replay = [
     "pnpm concord test --algo", system, "--nodes", String(nodes), "--nemesis", nemesis.join(",") || "none", "--seconds", String(seconds), "--seed", String(seed), "--clients", String(clients), "--keys", String(keys),
+    ...(readLevel === undefined ? [] : ["--read-level", readLevel]),
     ...Object.entries(options).flatMap(([name, value]) => ["--option", shellQuote(`${name}=${String(value)}`)]),
   ].join(" ");
   const test = new NemesisTest({
@@ -103,6 +107,7 @@ export async function runTestCommand(args: readonly string[], io: CommandIo): Pr
     launcher: nodeLauncher,
     nodeFlags: Object.entries(options).flatMap(([name, value]) => ["--option", `${name}=${String(value)}`]),
     clientOptions: options,
+    readLevel,
     etcdPath,
     replay,
     progress: (line) => io.stderr(`${line}\n`),
@@ -150,7 +155,7 @@ function summaryOf(result: NemesisTestResult): Record<string, unknown> {
 
 function report(result: NemesisTestResult, out: string): string {
   const lines = [
-    `${result.system}, ${result.nodes} nodes, ${result.seconds} s, nemesis ${result.nemesis.join(",") || "none"}, seed ${result.seed}: ${result.verdict.summary}`,
+    `${result.system}, ${result.nodes} nodes, ${result.seconds} s, nemesis ${result.nemesis.join(",") || "none"}, seed ${result.seed}${result.readLevel === "linearizable" ? "" : `, ${result.readLevel} reads`}: ${result.verdict.summary}`,
     `${result.ops.completed} ok, ${result.ops.failed} failed, ${result.ops.indeterminate} indeterminate; ${result.throughputOpsPerSec} ops/s; latency ms p50 ${result.latencyMs.p50}, p99 ${result.latencyMs.p99}, max ${result.latencyMs.max}`,
     `final reads: ${result.finalReads.answered} of ${result.finalReads.keys} keys read back after the heal`,
     "windows (ms from the load's start; of the operations invoked in each: ok/invoked, ok per second, p99 latency):",

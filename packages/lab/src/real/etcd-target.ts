@@ -3,7 +3,7 @@
 // client, and the answers encoded back as Concord's KV results, so that the
 // driver records etcd's history like any other and the same checker judges
 // it.
-import { type NodeId, type Outcome, dropped, firstClientId } from "@concord/core";
+import { type NodeId, type Outcome, type ReadLevel, dropped, firstClientId } from "@concord/core";
 import { type KvCommand, type KvResult, decodeCommand, encodeResult } from "@concord/kv";
 import type { Etcd3 } from "etcd3";
 import { loadEtcd3 } from "./etcd-cluster.ts";
@@ -18,7 +18,9 @@ export interface EtcdTargetSetup {
 
 /**
  * EtcdTarget runs KV commands on an etcd cluster:
- * - `get` is a linearizable range read of the key (etcd's default, not serializable);
+ * - `get` is a linearizable range read of the key (etcd's default), or with
+ *   read level `stale` a serializable one, which the member the call reaches
+ *   answers from its own state (etcd's stale read); `lease` is linearizable;
  * - `put` a put; `delete` a delete-range of the key (existed: one was deleted);
  * - `cas` a transaction comparing the key's value to the expected one (or its
  *   create revision to 0 for "absent") and putting the new value if it holds;
@@ -57,7 +59,7 @@ export class EtcdTarget implements LoadTarget {
   }
 
   /** submit runs one encoded KV command and answers with its encoded result, as a Concord client would. */
-  async submit(_clientId: NodeId, command: Uint8Array, readOnly: boolean): Promise<Outcome> {
+  async submit(_clientId: NodeId, command: Uint8Array, readOnly: boolean, readLevel?: ReadLevel): Promise<Outcome> {
     if (this.closed) {
       // A closed etcd3 client fails every call at once; answering on a later turn keeps a closed-loop driver from spinning.
       await new Promise((resolve) => setTimeout(resolve, 10));
@@ -66,7 +68,7 @@ export class EtcdTarget implements LoadTarget {
     const decoded = decodeCommand(command);
     if (decoded.type === "append") return { kind: "failed", rejection: dropped("etcd has no atomic append") };
     try {
-      return { kind: "ok", result: encodeResult(await this.run(decoded)) };
+      return { kind: "ok", result: encodeResult(await this.run(decoded, readOnly && readLevel === "stale")) };
     } catch (error) {
       const rejection = dropped(`etcd: ${(error as Error).message.split("\n")[0] ?? "error"}`);
       return readOnly ? { kind: "failed", rejection } : { kind: "indeterminate", rejection };
@@ -79,11 +81,11 @@ export class EtcdTarget implements LoadTarget {
     void this.client.then((client) => client.close());
   }
 
-  private async run(command: Exclude<KvCommand, { type: "append" }>): Promise<KvResult> {
+  private async run(command: Exclude<KvCommand, { type: "append" }>, serializable: boolean): Promise<KvResult> {
     const client = await this.client;
     switch (command.type) {
       case "get": {
-        const value = await client.get(command.key).buffer();
+        const value = await client.get(command.key).serializable(serializable).buffer();
         return { type: "get", value: value === null ? undefined : new Uint8Array(value) };
       }
       case "put":

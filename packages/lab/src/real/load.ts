@@ -1,6 +1,6 @@
 import { randomInt } from "node:crypto";
 import { performance } from "node:perf_hooks";
-import { CorruptionError, type History, type HistoryOperation, type KvSemantics, type NodeId, type Outcome, createRng } from "@concord/core";
+import { CorruptionError, type History, type HistoryOperation, type KvSemantics, type NodeId, type Outcome, type ReadLevel, createRng } from "@concord/core";
 import { type KvCommand, type KvResult, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
 import { OperationGenerator, type Workload, workloadSchema, semanticsWorkload } from "@concord/sim";
 import { summarizeKvHistory } from "@concord/check";
@@ -28,6 +28,8 @@ export interface LoadSetup {
    */
   readonly finalReads?: boolean;
   readonly finalReadTimeoutMs?: number;
+  /** readLevel is what the load's reads ask for (`linearizable` when absent); the final reads always ask for `linearizable`, since they look for lost writes. */
+  readonly readLevel?: ReadLevel;
   /** originMs is the performance.now() reading the history's times count from (say, a nemesis's schedule's origin); the load's start when absent. */
   readonly originMs?: number;
   /** beforeFinalReads is awaited after the load and before the final reads (a nemesis heals the cluster there). */
@@ -102,7 +104,8 @@ export async function runLoad(host: LoadTarget, setup: LoadSetup): Promise<LoadR
     const command: KvCommand = { ...drawn, key: keyPrefix + drawn.key };
     const operation: MutableOperation = { id: history.length, clientId: clientIds[clientIndex] as NodeId, input: command, invokeUs: nowUs(), completeUs: undefined, status: "info", output: undefined };
     history.push(operation);
-    const outcome: Outcome = await host.submit(clientIds[clientIndex] as NodeId, encodeCommand(command), isReadOnly(command));
+    const readOnly = isReadOnly(command);
+    const outcome: Outcome = await (readOnly && setup.readLevel !== undefined ? host.submit(clientIds[clientIndex] as NodeId, encodeCommand(command), true, setup.readLevel) : host.submit(clientIds[clientIndex] as NodeId, encodeCommand(command), readOnly));
     const completeUs = nowUs();
     switch (outcome.kind) {
       case "ok": {

@@ -4,7 +4,7 @@ import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSy
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { History, KvSemantics, NodeId } from "@concord/core";
+import type { History, KvSemantics, NodeId, ReadLevel } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
 import { type NemesisEvent, type Verdict, checkHistory, kvHistoryToEdn, kvHistoryToJsonl, kvModelFor, parseKvHistory, renderTimeline } from "@concord/check";
 import type { ClientHost } from "@concord/net";
@@ -45,6 +45,8 @@ export interface NemesisTestSetup {
   readonly nodeFlags?: readonly string[] | undefined;
   /** clientOptions are the protocol options the clients use (the same as the nodes'). */
   readonly clientOptions?: Readonly<Record<string, unknown>> | undefined;
+  /** readLevel is what the load's reads ask for (`linearizable` when absent): `stale` reads are served by whichever node a client reaches (etcd's serializable reads). */
+  readonly readLevel?: ReadLevel | undefined;
   /** etcdPath is the etcd binary, for {@link etcdSystemName}. */
   readonly etcdPath?: string | undefined;
   /** replay is the command line that runs this test again, for results.json. */
@@ -84,6 +86,7 @@ export interface NemesisTestResult {
   readonly seconds: number;
   readonly seed: number;
   readonly clients: number;
+  readonly readLevel: ReadLevel;
   readonly replay: string;
   /** schedule is the plan drawn from the seed, which replays; faults are what happened, whose timing does not. */
   readonly schedule: readonly PlannedFault[];
@@ -157,6 +160,7 @@ export class NemesisTest {
         keys: setup.keys,
         mix: testMix,
         seed: setup.seed,
+        ...(setup.readLevel === undefined ? {} : { readLevel: setup.readLevel }),
         originMs,
         finalReadTimeoutMs: 30_000,
         beforeFinalReads: async () => {
@@ -282,9 +286,13 @@ async function waitForLeader(cluster: ClusterUnderTest, system: string, timeoutM
   throw new Error(`no ${system} node said it leads within ${timeoutMs / 1000} s of starting (see the logs)`);
 }
 
-/** leaderful tells whether a system has a leader (or primary) to wait for: the leaderless stores have none. */
+/**
+ * leaderful tells whether a system has a leader (or primary) to wait for
+ * before the load: single-decree Paxos (a proposer per key, whoever a client
+ * asks) and the leaderless stores have none, and report none.
+ */
 function leaderful(system: string): boolean {
-  return system !== "eventual" && system !== "quorum";
+  return system !== "paxos" && system !== "eventual" && system !== "quorum";
 }
 
 /**
@@ -449,6 +457,7 @@ function writeResults(setup: NemesisTestSetup, semantics: KvSemantics, schedule:
     seconds: setup.seconds,
     seed: setup.seed,
     clients: setup.clients,
+    readLevel: setup.readLevel ?? "linearizable",
     replay: setup.replay,
     schedule,
     faults,
