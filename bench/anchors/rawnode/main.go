@@ -9,7 +9,8 @@
 //	rawnode onemsgprop N B  N proposals in batches of B, the batch's entries in one MsgProp
 //
 // It runs one warm-up pass of the same size, then the measured one, and prints one JSON line:
-// {"usPerProposal":float,"messagesPerProposal":float,"proposals":int}.
+// {"usPerProposal":float,"cpuUsPerProposal":float,"messagesPerProposal":float,"proposals":int}, the
+// CPU time being the process's (every thread, user and system).
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"syscall"
 	"time"
 
 	"go.etcd.io/etcd/raft"
@@ -90,13 +92,14 @@ func (c *cluster) run() {
 	}
 }
 
-// propose runs `total` proposals in batches of `batch`, returning the wall time.
-func (c *cluster) propose(total, batch int, oneMsgProp bool) time.Duration {
+// propose runs `total` proposals in batches of `batch`, returning the wall and CPU time.
+func (c *cluster) propose(total, batch int, oneMsgProp bool) (time.Duration, time.Duration) {
 	data := make([]byte, 17) // the size of the command Concord proposes: a put of 8 bytes under "key"
 	entries := make([]pb.Entry, batch)
 	for j := range entries {
 		entries[j].Data = data
 	}
+	startCPU := cpuTime()
 	start := time.Now()
 	for done := 0; done < total; done += batch {
 		if oneMsgProp {
@@ -108,7 +111,14 @@ func (c *cluster) propose(total, batch int, oneMsgProp bool) time.Duration {
 		}
 		c.run()
 	}
-	return time.Since(start)
+	return time.Since(start), cpuTime() - startCPU
+}
+
+// cpuTime is the CPU time the process has used, every thread, user and system.
+func cpuTime() time.Duration {
+	var usage syscall.Rusage
+	must(syscall.Getrusage(syscall.RUSAGE_SELF, &usage))
+	return time.Duration(usage.Utime.Nano() + usage.Stime.Nano())
 }
 
 func main() {
@@ -138,12 +148,13 @@ func main() {
 	oneMsgProp := os.Args[1] == "onemsgprop"
 	c.propose(total, batch, oneMsgProp) // warm-up
 	c.applied, c.messages = 0, 0
-	elapsed := c.propose(total, batch, oneMsgProp)
+	elapsed, cpu := c.propose(total, batch, oneMsgProp)
 	if c.applied != 3*total {
 		fail(fmt.Sprintf("applied %d entries on the three nodes, want %d", c.applied, 3*total))
 	}
 	out, _ := json.Marshal(map[string]interface{}{
 		"usPerProposal":       float64(elapsed.Nanoseconds()) / 1e3 / float64(total),
+		"cpuUsPerProposal":    float64(cpu.Nanoseconds()) / 1e3 / float64(total),
 		"messagesPerProposal": float64(c.messages) / float64(total),
 		"proposals":           total,
 	})

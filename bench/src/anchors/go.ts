@@ -105,10 +105,10 @@ export class Porcheck {
 export type RawnodeMode = "single" | "batch" | "onemsgprop";
 
 /** runRawnode runs the etcd-raft driver once (a warm-up pass, then `proposals` measured) and returns microseconds per proposal. */
-export function runRawnode(binary: string, mode: RawnodeMode, proposals: number, batch: number): { usPerProposal: number; messagesPerProposal: number } {
+export function runRawnode(binary: string, mode: RawnodeMode, proposals: number, batch: number): { usPerProposal: number; cpuUsPerProposal: number; messagesPerProposal: number } {
   const run = spawnSync(binary, mode === "single" ? [mode, String(proposals)] : [mode, String(proposals), String(batch)], { encoding: "utf8" });
   if (run.error !== undefined || run.status !== 0) throw new Error(`rawnode ${mode} failed: ${(run.error?.message ?? run.stderr).trim()}`);
-  return JSON.parse(run.stdout) as { usPerProposal: number; messagesPerProposal: number };
+  return JSON.parse(run.stdout) as { usPerProposal: number; cpuUsPerProposal: number; messagesPerProposal: number };
 }
 
 const decoder = new TextDecoder();

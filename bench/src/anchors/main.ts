@@ -39,10 +39,10 @@ to bench/results/<time>/ or --out.
            figure the median batch's mean (so that a batch the scheduler
            preempted is left out), then the median over samples; wall time,
            and CPU time (the process's, every thread), which a loaded machine
-           disturbs less. porcupine checks a
-           history's partitions in parallel goroutines (GOMAXPROCS is printed);
-           Concord checks them one after another on one thread. The verdicts
-           must agree: a mismatch is an error (exit 1).
+           disturbs less. porcupine checks a history's partitions in parallel
+           goroutines (GOMAXPROCS is printed); Concord checks them one after
+           another on one thread. The verdicts must agree: a mismatch is an
+           error (exit 1).
   raft     etcd-raft 3.4's RawNode (Debian's golang-etcd-server-dev, GOPATH
            mode) against Concord's Raft, both as \`pnpm bench:micro raft\` steps
            it: 3 replicas in one process, messages delivered in waves until
@@ -51,6 +51,7 @@ to bench/results/<time>/ or --out.
            --proposals proposals timed: one at a time, and in batches of 64
            (etcd-raft both with each proposal its own MsgProp and with the 64
            entries in one MsgProp; Concord's 64 client requests to the leader).
+           Wall time and the process's CPU time per proposal (every thread).
 
 Where Go (or etcd-raft's source) is missing it says so in one line and runs
 Concord's side alone.
@@ -302,22 +303,30 @@ async function runChecker(porcheck: Porcheck | undefined): Promise<{ rows: Check
 interface RaftRow {
   readonly name: string;
   readonly anchor: string;
+  /** concord and etcdRaft are wall times per proposal; ratio theirs. */
   readonly concord: Figures;
   readonly etcdRaft: Figures | undefined;
   readonly ratio: number | undefined;
+  /** concordCpu and etcdRaftCpu are the process's CPU times per proposal (every thread); cpuRatio theirs. */
+  readonly concordCpu: Figures;
+  readonly etcdRaftCpu: Figures | undefined;
+  readonly cpuRatio: number | undefined;
 }
 
 const batch = 64;
 // The command `pnpm bench:micro raft` proposes: a put of 8 bytes under "key".
 const command = encodeCommand({ type: "put", key: "key", value: new Uint8Array(8) });
 
-function concordRaftSample(size: number): number {
+function concordRaftSample(size: number): { us: number; cpuUs: number } {
   const cluster = new InProcessRaft(3, {});
   const total = Math.ceil(proposals / size) * size;
-  const pass = (): number => {
+  const pass = (): { us: number; cpuUs: number } => {
+    const startCpu = process.cpuUsage();
     const start = performance.now();
     for (let done = 0; done < total; done += size) cluster.propose(size, command);
-    return ((performance.now() - start) * 1000) / total;
+    const us = ((performance.now() - start) * 1000) / total;
+    const cpu = process.cpuUsage(startCpu);
+    return { us, cpuUs: (cpu.user + cpu.system) / total };
   };
   pass(); // warm-up, as rawnode's
   return pass();
@@ -329,24 +338,32 @@ function runRaft(binary: string | undefined): RaftRow[] {
     { name: "batches of 64, each its own MsgProp", size: batch, mode: "batch", anchor: "64 RawNode.Propose calls, then run until quiet" },
     { name: "batches of 64, the batch in one MsgProp", size: batch, mode: "onemsgprop", anchor: "one MsgProp of 64 entries stepped into the leader, then run until quiet" },
   ] as const;
-  const samples = pairs.map(() => ({ concord: [] as number[], anchor: [] as number[] }));
+  const samples = pairs.map(() => ({ concord: [] as number[], concordCpu: [] as number[], anchor: [] as number[], anchorCpu: [] as number[] }));
   for (let round = 0; round < rounds; round++) {
     // Concord's batch of 64 is one sample for both batched pairs (it has one way to batch: 64 client requests to the leader).
-    let concordBatchUs: number | undefined;
+    let concordBatch: { us: number; cpuUs: number } | undefined;
     pairs.forEach((pair, index) => {
       const sample = samples[index]!;
-      if (binary !== undefined) sample.anchor.push(runRawnode(binary, pair.mode, proposals, pair.size).usPerProposal);
-      if (pair.size === 1) sample.concord.push(concordRaftSample(1));
-      else sample.concord.push((concordBatchUs ??= concordRaftSample(batch)));
+      if (binary !== undefined) {
+        const anchor = runRawnode(binary, pair.mode, proposals, pair.size);
+        sample.anchor.push(anchor.usPerProposal);
+        sample.anchorCpu.push(anchor.cpuUsPerProposal);
+      }
+      const mine = pair.size === 1 ? concordRaftSample(1) : (concordBatch ??= concordRaftSample(batch));
+      sample.concord.push(mine.us);
+      sample.concordCpu.push(mine.cpuUs);
     });
   }
   return pairs.map((pair, index) => {
-    const concord = figures(samples[index]!.concord);
-    const etcdRaft = binary === undefined ? undefined : figures(samples[index]!.anchor);
-    const row: RaftRow = { name: pair.name, anchor: pair.anchor, concord, etcdRaft, ratio: ratioOf(concord, etcdRaft) };
-    process.stdout.write(
-      `raft, ${row.name.padEnd(42)} etcd-raft ${(etcdRaft === undefined ? "-" : show(etcdRaft.medianUs)).padStart(8)}  Concord ${show(concord.medianUs).padStart(8)} per proposal  ratio ${showRatio(row.ratio)}\n`,
-    );
+    const sample = samples[index]!;
+    const concord = figures(sample.concord);
+    const concordCpu = figures(sample.concordCpu);
+    const etcdRaft = binary === undefined ? undefined : figures(sample.anchor);
+    const etcdRaftCpu = binary === undefined ? undefined : figures(sample.anchorCpu);
+    const row: RaftRow = { name: pair.name, anchor: pair.anchor, concord, etcdRaft, ratio: ratioOf(concord, etcdRaft), concordCpu, etcdRaftCpu, cpuRatio: ratioOf(concordCpu, etcdRaftCpu) };
+    const pairText = (anchor: Figures | undefined, mine: Figures, ratio: number | undefined): string =>
+      `${(anchor === undefined ? "-" : show(anchor.medianUs)).padStart(8)} ${show(mine.medianUs).padStart(8)} ${showRatio(ratio).padStart(5)}`;
+    process.stdout.write(`raft, ${row.name.padEnd(40)} ${pairText(etcdRaft, concord, row.ratio)}   ${pairText(etcdRaftCpu, concordCpu, row.cpuRatio)}\n`);
     return row;
   });
 }
@@ -388,8 +405,10 @@ if (sections.includes("checker")) {
 if (sections.includes("raft")) {
   const binary = rawnodeBuild?.ok === true ? rawnodeBuild.binary : undefined;
   process.stdout.write(`raft: 3 replicas in one process, until quiet, committed and applied on all; ${proposals} proposals per sample, ${rounds} samples each; etcd-raft ${binary === undefined ? "not run" : `3.4 from ${etcdRaftSource}`}\n`);
+  process.stdout.write(`${"raft, per proposal".padEnd(46)} ${"wall: etcd-raft  Concord ratio".padStart(30)}   ${"CPU: etcd-raft  Concord ratio".padStart(30)}\n`);
   result["raft"] = {
-    measures: "microseconds per proposal: a fresh 3-node cluster, a warm-up pass, then the timed pass of --proposals proposals, each committed and applied on all three replicas (messages delivered in waves until quiet, no encoding, no disk)",
+    measures:
+      "microseconds per proposal, wall and the process's CPU time (every thread): a fresh 3-node cluster, a warm-up pass, then the timed pass of --proposals proposals, each committed and applied on all three replicas (messages delivered in waves until quiet, no encoding, no disk)",
     proposals,
     pairs: runRaft(binary),
   };
