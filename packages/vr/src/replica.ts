@@ -409,8 +409,14 @@ export class VrReplica implements Replica<VrMessage> {
     this.scheduleProposals();
   }
 
+  /**
+   * sendReply answers a client. A reply leaves before the Ready's records are
+   * synced (`messagesBeforeSync`): it speaks of an op already committed (or of
+   * the state already executed), which depends on nothing the Ready writes, so
+   * it need not wait behind the sync of the next op (Raft's leader does the same).
+   */
   private sendReply(request: Pick<VrCommand, "clientId" | "session" | "sequence">, result: Uint8Array): void {
-    this.send(request.clientId, { type: "clientReply", session: request.session, sequence: request.sequence, result });
+    this.outboxBeforeSync.push({ to: request.clientId, message: { type: "clientReply", session: request.session, sequence: request.sequence, result } });
   }
 
   // ---- Normal operation (§4.1) --------------------------------------------------------------
@@ -519,18 +525,17 @@ export class VrReplica implements Replica<VrMessage> {
   }
 
   /**
-   * commitReady commits every op that f backups hold in this view, and that
-   * the primary holds durably itself (§4.1 step 5: f PREPAREOKs, the primary's
-   * own copy making f + 1), then executes them in op order and replies.
+   * commitReady commits every op that a majority of the group holds in this
+   * view (§4.1 step 5: f PREPAREOKs and the primary's own copy make f + 1).
+   * Persisting, the primary's copy counts once it is synced, as a backup's
+   * counts once its PrepareOk (sent after its sync) arrives; so with a slow
+   * disk at the primary, f + 1 backups' copies commit an op as well. Then it
+   * executes them in op order and replies.
    */
   private commitReady(): void {
     if (!this.isPrimary()) return;
-    const acked = this.otherReplicas()
-      .map((backup) => this.backups.get(backup)?.acked ?? 0)
-      .sort((a, b) => b - a);
-    const backupsNeeded = this.quorum - 1;
-    const heldByF = backupsNeeded === 0 ? this.opNumber() : (acked[backupsNeeded - 1] ?? 0);
-    const committable = Math.min(heldByF, this.durableOp, this.opNumber());
+    const held = [Math.min(this.durableOp, this.opNumber()), ...this.otherReplicas().map((backup) => this.backups.get(backup)?.acked ?? 0)].sort((a, b) => b - a);
+    const committable = held[this.quorum - 1] ?? 0;
     if (committable <= this.commitNumber) return;
     this.commitNumber = committable;
     this.execute();
