@@ -12,8 +12,8 @@ import { spreadOf } from "./summary.ts";
 function verdictText(runs: number, linearizable: number, notLinearizable: number, undecided: number, broken: number): string {
   const undecidedText = undecided > 0 ? `, ${undecided} undecided` : "";
   if (broken > 0) return `BROKE a guarantee in ${broken} of ${runs} runs`;
-  if (notLinearizable === 0) return `linearizable in ${linearizable} of ${runs} runs${undecidedText}`;
-  return `not linearizable in ${notLinearizable} of ${runs} runs (it promises no linearizability)${undecidedText}`;
+  if (notLinearizable === 0) return `linearizable: ${linearizable} of ${runs} runs${undecidedText}`;
+  return `not linearizable: ${notLinearizable} of ${runs} runs (promises none)${undecidedText}`;
 }
 
 /**
@@ -32,7 +32,10 @@ export function pacelcTable(cells: readonly BenchCell[]): PacelcRow[] {
     if (current === undefined || cell.nodes < current.nodes) entry.cells.set(cell.scenario, cell);
     chosen.set(key, entry);
   }
-  return [...chosen.values()].map(({ algo, variant, cells: byScenario }) => {
+  // An algorithm's rows together, its defaults first, in the order the matrix lists the algorithms.
+  const algorithmOrder = [...new Set(cells.map((cell) => cell.algo))];
+  const entries = [...chosen.values()].sort((a, b) => algorithmOrder.indexOf(a.algo) - algorithmOrder.indexOf(b.algo) || Number(a.variant !== undefined) - Number(b.variant !== undefined));
+  return entries.map(({ algo, variant, cells: byScenario }) => {
     const steady = byScenario.get("steady");
     const partition = byScenario.get("partition");
     const runs = [...(steady?.runs ?? []), ...(partition?.runs ?? [])];

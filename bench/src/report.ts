@@ -172,7 +172,7 @@ export function markdownReport(results: BenchResults): string {
 }
 
 /** pacelcHeader is the PACELC table's header, shared by report.md and report.html. */
-export const pacelcHeader = ["algo", "n", "read level / variant", "read p50 ms", "read p99 ms", "write p50 ms", "write p99 ms", "ok on majority side %", "ok on minority side %", "checker's verdict"];
+export const pacelcHeader = ["algo", "n", "reads served (asked)", "checker's verdict", "read p50 ms", "read p99 ms", "write p50 ms", "write p99 ms", "ok on majority side %", "ok on minority side %"];
 
 /** pacelcCells writes one PACELC row's cells: latencies as median [min–max] over seeds, availability in percent. */
 export function pacelcCells(row: BenchResults["pacelc"][number]): string[] {
@@ -181,14 +181,14 @@ export function pacelcCells(row: BenchResults["pacelc"][number]): string[] {
   return [
     row.algo,
     String(row.nodes),
-    row.variant ?? (row.readLevel ?? "default"),
+    row.readLevel === null ? (row.variant ?? "default") : `${row.readLevel}${row.variant === null ? " (default)" : row.variant === row.readLevel ? "" : ` (${row.variant})`}`,
+    row.verdict.text,
     e === null ? "not run" : formatSpread(e.readP50Ms),
     e === null ? "not run" : formatSpread(e.readP99Ms),
     e === null ? "not run" : formatSpread(e.writeP50Ms),
     e === null ? "not run" : formatSpread(e.writeP99Ms),
     p === null ? "not run" : formatSpread(p.majoritySide, 100),
     p === null ? "not run" : formatSpread(p.minoritySide, 100),
-    row.verdict.text,
   ];
 }
 
@@ -213,7 +213,7 @@ function predictionSection(results: BenchResults): string[] {
     const first = cell.runs.find((run) => run.prediction !== null)?.prediction;
     const prediction = cell.summary.prediction;
     return [
-      cell.algo,
+      cell.variant === undefined ? cell.algo : `${cell.algo} ${cell.variant.name}`,
       String(cell.nodes),
       first === null || first === undefined ? "-" : first.messagesPerOp.predicted.toFixed(2),
       formatSpread(cell.summary.messagesPerOp),

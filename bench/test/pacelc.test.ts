@@ -67,7 +67,7 @@ describe("the PACELC table, measured", () => {
       expect(entry.partition?.majoritySide?.min, label).toBeGreaterThan(0.9);
       expect(entry.verdict.notLinearizable, label).toBeGreaterThan(0);
       expect(entry.verdict.broken, label).toBe(0);
-      expect(entry.verdict.text, label).toMatch(/^not linearizable in \d of 6 runs \(it promises no linearizability\)/);
+      expect(entry.verdict.text, label).toMatch(/^not linearizable: \d of 6 runs \(promises none\)/);
     }
     // An AP store answers at once: a read or write costs the client's round trip to one replica, less than Raft's.
     expect(row("eventual", null).noPartition?.readP50Ms?.median).toBeLessThan(row("raft", null).noPartition?.readP50Ms?.median ?? 0);

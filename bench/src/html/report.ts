@@ -5,6 +5,7 @@ import { type SideAvailability, availabilityChart } from "./availability-chart.t
 import type { Chart } from "./chart.ts";
 import { type LatencyThroughputCurve, latencyThroughputChart } from "./latency-throughput-chart.ts";
 import { latencyCdfChart } from "./latency-cdf-chart.ts";
+import { pacelcChart } from "./pacelc-chart.ts";
 import { messagesPerOpChart } from "./messages-chart.ts";
 import { type PredictionRow, type ReportSection, type SummaryTable, type TableCell, renderReportPage } from "./page.ts";
 import { type PredictionRatio, predictionRatioChart } from "./prediction-chart.ts";
@@ -66,6 +67,12 @@ export function htmlReport(results: BenchResults, extrasGiven: HtmlReportExtras 
         messagesPerOpChart({ label: algo, runs: ofAlgo.flatMap((cell) => cell.runs.map((run) => ({ series: seriesName(cell), scenario: cell.scenario, seed: run.seed, byType: Object.entries(run.messages.perOpByType).map(([type, perOp]) => ({ type, perOp })) }))) }),
       ),
     },
+    {
+      id: "pacelc-at-a-glance",
+      title: "PACELC at a glance",
+      intro: "The PACELC table (above) drawn: latency with no partition against availability during one, per algorithm and read level.",
+      charts: optionalChart(results.pacelc, pacelcChart),
+    },
     { id: "availability-under-partition", title: "Availability under partition", charts: optionalChart(cells.flatMap(sideAvailability), availabilityChart) },
     { id: "recovery-time", title: "Recovery time", charts: optionalChart(faultRecoveries(cells), recoveryChart) },
     {
@@ -91,7 +98,7 @@ export function htmlReport(results: BenchResults, extrasGiven: HtmlReportExtras 
       ],
     },
     summary: summaryTable(results.cells),
-    pacelc: { intro: pacelcIntro, table: { header: pacelcHeader, rows: results.pacelc.map((row) => ({ cells: pacelcCells(row), broken: row.verdict.broken > 0 })) } },
+    pacelc: { intro: pacelcIntro, table: { header: pacelcHeader, rows: results.pacelc.map((row) => ({ cells: pacelcHtmlCells(row), broken: row.verdict.broken > 0 })) } },
     broken: results.broken.map((run) => ({ cell: `${run.algo} n=${run.nodes}, ${run.scenario}`, seed: run.seed, problems: run.problems, replay: run.replayCommand })),
     notApplicable: results.cells.flatMap((cell) => (cell.applicable ? [] : [{ cell: `${cell.algo} n=${cell.nodes} (${cell.comparisons.join(", ")}), ${cell.scenario}`, reason: cell.reason }])),
     sections,
@@ -213,6 +220,19 @@ function costModels(results: BenchResults): { label: string; value: string }[] {
   const model = results.costModel.cpu;
   const figures = `${model.perMessageUs} µs per message, ${model.perKilobyteUs} µs per KB, ${model.perMacUs} µs per MAC, ${model.perDigestUs} µs per digest, ${model.perSignatureUs} µs per signature, ${model.perVerifyUs} µs per verification`;
   return [{ label: "CPU cost model", value: `${figures}, charged by every cell in place of its scenario's own; ${results.costModel.source}` }];
+}
+
+/** pacelcHtmlCells are report.md's PACELC cells with each spread's min–max drawn small under its median, so the table fits the page. */
+function pacelcHtmlCells(row: BenchResults["pacelc"][number]): TableCell[] {
+  const text = pacelcCells(row);
+  const percent = (figure: Spread | null): Spread | null => (figure === null ? null : { ...figure, median: figure.median * 100, min: figure.min * 100, max: figure.max * 100 });
+  const e = row.noPartition;
+  const p = row.partition;
+  const figures: TableCell[] = [
+    ...[e?.readP50Ms, e?.readP99Ms, e?.writeP50Ms, e?.writeP99Ms].map((figure) => (e === null ? "not run" : spread(figure ?? null, 2))),
+    ...[p?.majoritySide, p?.minoritySide].map((figure) => (p === null ? "not run" : spread(percent(figure ?? null), 0))),
+  ];
+  return [...text.slice(0, 4), ...figures];
 }
 
 function spread(figure: Spread | null, decimals: number): TableCell {

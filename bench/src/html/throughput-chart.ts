@@ -55,7 +55,7 @@ export function throughputOverTimeChart(input: ThroughputOverTimeInput): Chart {
     id: chartId("throughput", input.scenario),
     title: `Throughput over time: ${input.scenario}`,
     howToRead:
-      `One panel per cluster, in its algorithm's colour (the same in every chart). The line is the median throughput across seeds in each ${input.windowMs} ms window of virtual time, the band its min–max across seeds; shaded spans are fault windows (coloured by kind), vertical rules instant faults. A dip inside a window and the climb after it are what the recovery chart measures.`,
+      `One panel per cluster, in its algorithm's colour (the same in every chart). The line is the median throughput across seeds in each ${input.windowMs} ms window of virtual time, the grey band its min–max across seeds; shaded spans are fault windows (coloured by kind), vertical rules instant faults. A dip inside a window and the climb after it are what the recovery chart measures.`,
     axisTitles: [x.title, y.title],
     notes,
     spec: {
@@ -71,15 +71,14 @@ export function throughputOverTimeChart(input: ThroughputOverTimeInput): Chart {
         layer: [
           ...(hasLayer("window") ? [{ transform: [{ filter: "datum.layer === 'window'" }], mark: { type: "rect" as const, opacity: 0.3 }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, x2: { field: "endS" }, color: fault } }] : []),
           ...(hasLayer("instant") ? [{ transform: [{ filter: "datum.layer === 'instant'" }], mark: { type: "rule" as const, strokeWidth: 2, opacity: 0.8 }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, color: fault } }] : []),
-          { transform: [{ filter: "datum.layer === 'throughput'" }], mark: { type: "area", opacity: 0.25 }, encoding: { x, y: { ...y, field: "min" }, y2: { field: "max" }, color: algorithm } },
+          { transform: [{ filter: "datum.layer === 'throughput'" }], mark: { type: "area", opacity: 0.25, color: "#9aa3b0" }, encoding: { x, y: { ...y, field: "min" }, y2: { field: "max" } } },
+          // The line's stroke is the algorithm's colour, a scale and legend apart from the fault windows' fill.
           {
             transform: [{ filter: "datum.layer === 'throughput'" }],
-            mark: { type: "line", strokeWidth: 1.6, tooltip: true },
-            encoding: { x, y: { ...y, field: "median" }, color: algorithm },
+            mark: { type: "line", strokeWidth: 1.8, tooltip: true },
+            encoding: { x, y: { ...y, field: "median" }, stroke: algorithm },
           },
         ],
-        // The faults' kinds and the algorithms each have a colour scale and a legend of their own.
-        resolve: { scale: { color: "independent" } },
       },
     },
   };
