@@ -2,7 +2,7 @@
 // build first, as `pnpm run docs` runs it, then scripts/docs.ts with --out), opened from disk in headless Chromium with
 // no server, its index and a guide shown with no console error, the guides first in the navigation and linked
 // with the API pages, and nothing fetched from the network.
-import { execFileSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,8 +48,13 @@ async function open(page: CdpSession, path: string): Promise<{ navigation: { tex
 
 beforeAll(() => {
   buildLocked(repoRoot);
-  execFileSync(process.execPath, [join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), join(repoRoot, "scripts", "docs.ts"), "--out", site], { cwd: repoRoot, stdio: ["ignore", "pipe", "pipe"], timeout: 120_000 });
-}, 240_000);
+  const docs = spawnSync(process.execPath, [join(repoRoot, "node_modules", "tsx", "dist", "cli.mjs"), join(repoRoot, "scripts", "docs.ts"), "--out", site], { cwd: repoRoot, encoding: "utf8", timeout: 300_000 });
+  if (docs.status !== 0) {
+    // typedoc's warnings and errors say what to fix: an export without a doc comment, a broken link...
+    const said = `${docs.stdout}${docs.stderr}`.split("\n").filter((line) => /warning|error/i.test(line)).slice(0, 20).join("\n");
+    throw new Error(`scripts/docs.ts --out exited ${String(docs.status)}${docs.error === undefined ? "" : ` (${docs.error.message})`}:\n${said}`);
+  }
+}, 420_000);
 
 afterAll(() => rmSync(site, { recursive: true, force: true }));
 
