@@ -25,6 +25,11 @@ describe("the nemesis schedule", () => {
     }
   });
 
+  it("runs a clock at a quarter, half, twice or four times real time", () => {
+    const rates = new Set(Array.from({ length: 40 }, (_unused, seed) => planNemesis({ kinds: ["clock"], nodes: 3, seconds: 10, seed })).flat().map((fault) => fault.amount));
+    expect([...rates].sort()).toEqual([0.25, 0.5, 2, 4]);
+  });
+
   it("draws a bridge only where there are three nodes to make one of", () => {
     const shapes = new Set(Array.from({ length: 60 }, (_unused, seed) => planNemesis({ kinds: ["partition"], nodes: 2, seconds: 10, seed })).flat().map((fault) => fault.shape));
     expect(shapes.has("bridge")).toBe(false);
@@ -49,7 +54,8 @@ describe("running the schedule", () => {
       },
     };
     const kill = (startMs: number, endMs: number): PlannedFault => ({ kind: "kill", shape: "leader", nodes: [0, 1, 2], startMs, endMs });
-    const records = await runNemesis(target, [kill(10, 40), kill(80, 120), kill(400, 420)], performance.now(), () => {}, () => false, 300);
+    // The third is planned at 900 ms, and starts no earlier than 1050 ms after the first ran 150 ms late: past the last start, 800 ms.
+    const records = await runNemesis(target, [kill(10, 40), kill(80, 120), kill(900, 920)], performance.now(), () => {}, () => false, 800);
     expect(events).toEqual(["kill 2", "restart 2", "kill 2", "restart 2"]);
     expect(records).toHaveLength(2);
     const [first, second] = records as [FaultRecord, FaultRecord];

@@ -63,6 +63,10 @@ export interface NodeRuntimeSetup<M> {
   readonly log?: (line: string) => void;
 }
 
+/** clockRateMin and clockRateMax bound the `clock` admin order's rate: a clock 20 times slow or fast. */
+const clockRateMin = 0.05;
+const clockRateMax = 20;
+
 const adminRequestSchema = z.discriminatedUnion("op", [
   z.object({ op: z.literal("status") }),
   z.object({ op: z.literal("peers"), peers: z.record(z.string(), z.string()) }),
@@ -72,6 +76,7 @@ const adminRequestSchema = z.discriminatedUnion("op", [
     joint: z.boolean(),
   }),
   z.object({ op: z.literal("transfer"), target: z.number().int().nonnegative() }),
+  z.object({ op: z.literal("clock"), rate: z.number().min(clockRateMin).max(clockRateMax) }),
 ]);
 
 /**
@@ -301,6 +306,15 @@ export class NodeRuntime<M> {
         const result = admin.reconfigure(this.host.replica, request.changes, { joint: request.joint });
         this.log(`node ${this.setup.id}: reconfigure ${JSON.stringify(request.changes)}: ${result.detail}`);
         return result.accepted ? { ok: true, detail: result.detail } : { ok: false, error: result.detail, leader: this.host.status().leader ?? null };
+      }
+      case "clock": {
+        // The protocol counts time in ticks; a tick every tickMs / rate real milliseconds is a clock running at `rate`.
+        const periodMs = (this.setup.tickMs ?? tickMsDefault) / request.rate;
+        if (this.stopped) return { ok: false, error: "the node is stopping" };
+        if (this.timer !== undefined) clearInterval(this.timer);
+        this.timer = setInterval(() => this.tick(), periodMs);
+        this.log(`node ${this.setup.id}: tick timer at ${request.rate} times real time (a tick every ${periodMs.toFixed(2)} ms)`);
+        return { ok: true, detail: `a tick every ${periodMs.toFixed(2)} ms` };
       }
       case "transfer": {
         if (admin?.transferLeadership === undefined) return { ok: false, error: `${this.setup.algorithm.name} has no leadership transfer` };

@@ -17,7 +17,9 @@ export type AdminRequest =
       readonly changes: readonly { readonly type: "addVoter" | "removeVoter" | "addLearner" | "removeLearner"; readonly node: NodeId }[];
       readonly joint: boolean;
     }
-  | { readonly op: "transfer"; readonly target: NodeId };
+  | { readonly op: "transfer"; readonly target: NodeId }
+  /** clock runs the node's tick timer at `rate` times real time (0.25: a clock four times slow; 2: twice fast), a fault for tests of leases; 1 restores it. */
+  | { readonly op: "clock"; readonly rate: number };
 
 /** NodeStatusReport is what a node says of itself to `status`. */
 export interface NodeStatusReport {

@@ -43,7 +43,9 @@ const usage =
   "  latency    tc netem delay with jitter on one node or all; needs a kernel with sch_netem,\n" +
   "             and says so in one line (exit 2) where it has none\n" +
   "  disk       each data directory on a 64 MiB tmpfs; fill the leader's or a random node's until\n" +
-  "             ENOSPC, free it at the end (restarting the node if it died)\n\n" +
+  "             ENOSPC, free it at the end (restarting the node if it died)\n" +
+  "  clock      run the leader's or a random node's tick timer at 0.25, 0.5, 2 or 4 times real time\n" +
+  "             (the protocols count time in ticks: timeouts, leases); not for etcd\n\n" +
   "Writes to --out: history.edn (Jepsen), history.jsonl (concord check reads both), results.json\n" +
   "(the schedule, the faults as they happened, the verdict, availability and latency per fault\n" +
   "window), timeline.html (the operations with the fault windows over them) and logs/.\n" +
@@ -76,6 +78,7 @@ export async function runTestCommand(args: readonly string[], io: CommandIo): Pr
     const warning = faultToleranceWarning(algorithm, nodes);
     if (warning !== undefined) io.stderr(`concord: ${warning}\n`);
   }
+  if (system === etcdSystemName && nemesis.includes("clock")) throw new UsageError("--nemesis clock sets a Concord node's tick timer; etcd's clock is the machine's, which it cannot set per member");
   const etcdPath = system === etcdSystemName ? findOnPath("etcd") : undefined;
   if (system === etcdSystemName && etcdPath === undefined) throw new UsageError("--algo etcd: no etcd on the PATH (Debian's etcd-server package installs it)");
   const unsupported = await namespaceSupport({ nft: true });

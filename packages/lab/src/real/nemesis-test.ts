@@ -372,6 +372,10 @@ async function startConcord(setup: NemesisTestSetup, network: NamespaceNetwork, 
       return leaders[0]?.id;
     },
     pid: (id) => processes.get(id)?.pid,
+    setClock: async (id, rate) => {
+      const answer = await host.admin(id, { op: "clock", rate }, 2_000);
+      if (!answer.ok) throw new Error(`node ${id} refused to set its clock: ${answer.error}`);
+    },
     kill: async (id) => {
       const child = processes.get(id);
       if (child === undefined) return;

@@ -9,7 +9,7 @@ import type { NamespaceNetwork } from "./netns.ts";
 // started and ended.
 
 /** nemesisKinds are the faults `concord test --nemesis` takes. */
-export const nemesisKinds = ["partition", "kill", "pause", "loss", "latency", "disk"] as const;
+export const nemesisKinds = ["partition", "kill", "pause", "loss", "latency", "disk", "clock"] as const;
 export type NemesisKind = (typeof nemesisKinds)[number];
 
 /** partitionShapes are the partitions the nemesis draws from. */
@@ -28,7 +28,7 @@ export interface PlannedFault {
   readonly nodes: readonly number[];
   readonly startMs: number;
   readonly endMs: number;
-  /** percent of packets dropped (loss) or milliseconds of delay (latency). */
+  /** percent of packets dropped (loss), milliseconds of delay (latency), or the clock's rate against real time (clock). */
   readonly amount?: number | undefined;
 }
 
@@ -91,6 +91,10 @@ function drawTarget(rng: Rng, kind: NemesisKind, n: number): Pick<PlannedFault, 
       return { kind, shape: rng.chance(1, 2) ? "one" : "all", nodes: order, amount: 25 * rng.nextIntBetween(2, 8) };
     case "disk":
       return { kind, shape: rng.chance(1, 2) ? "leader" : "random", nodes: order };
+    case "clock": {
+      const rates = [0.25, 0.5, 2, 4];
+      return { kind, shape: rng.chance(1, 2) ? "leader" : "random", nodes: order, amount: rates[rng.nextInt(rates.length)] as number };
+    }
   }
 }
 
@@ -120,6 +124,8 @@ export interface NemesisTarget {
    * the data directories are not on their own file systems.
    */
   readonly fillDisk?: ((index: number) => Promise<() => Promise<void>>) | undefined;
+  /** setClock runs node `index`'s tick timer at `rate` times real time (1 restores it); undefined for a system whose clock cannot be set (etcd). */
+  readonly setClock?: ((index: number, rate: number) => Promise<void>) | undefined;
 }
 
 /** FaultRecord is one fault as it happened: times in milliseconds from the load's start, when it was in force. */
@@ -256,6 +262,21 @@ async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<A
           await free();
           if (target.pid(victim) === undefined) await target.restart(victim);
         },
+      };
+    }
+    case "clock": {
+      const { order, note } = fault.shape === "leader" ? await leaderFirst() : { order: [...fault.nodes], note: undefined };
+      const victim = order[0] as number;
+      const rate = fault.amount ?? 0.5;
+      if (target.setClock === undefined) throw new Error("the clock nemesis needs a system whose tick timer it can set");
+      const setClock = target.setClock;
+      await setClock(victim, rate);
+      return {
+        nodes: [victim],
+        description: `clock ${fault.shape}: node ${victim}'s tick timer at ${rate} times real time (${rate < 1 ? "slow" : "fast"}), restored at the end`,
+        note,
+        // A node killed meanwhile restarts with a clock at 1 anyway; one that does not answer keeps the rate until it restarts.
+        heal: () => setClock(victim, 1).catch(() => undefined),
       };
     }
     case "latency": {
