@@ -1,5 +1,13 @@
 import { z } from "zod";
 
+/** vrDurabilities names where a replica keeps its view and log. */
+const vrDurabilities = {
+  /** persist: the view and the log are written through Ready.persist before any message that depends on them. */
+  persist: "persist",
+  /** memory: the paper's mode (§4.3): nothing is written, and a restarted replica recovers from its peers. */
+  memory: "memory",
+} as const;
+
 /**
  * vrOptionsSchema validates VR's options. Times are in ticks of the runtime's
  * clock; every limit is bounded.
@@ -11,7 +19,7 @@ export const vrOptionsSchema = z
      * recovers its state from its peers; `persist` writes the view and the log through Ready.persist before any
      * message that depends on them, as Raft does, and a restarted replica resumes from its disk.
      */
-    durability: z.enum(["persist", "memory"]).default("persist"),
+    durability: z.enum(vrDurabilities).default("persist"),
     /** commitTicks: an idle primary sends a Commit to a backup it sent nothing to for this long (§4.1 step 6). */
     commitTicks: z.number().int().min(1).default(3),
     /** viewChangeTimeoutTicks: a backup that hears no primary for a random time in [this, 2 x this) starts a view change (§4.2). */
