@@ -376,7 +376,7 @@ const result: Record<string, unknown> = {
   machine: currentMachine(),
   go: go.found ? go.version : null,
   rounds,
-  ratio: "median of Concord's samples / median of the anchor's samples (below 1: Concord is faster)",
+  ratio: "ratio (wall time) and cpuRatio (the process's CPU time, every thread): median of Concord's samples / median of the anchor's samples (below 1: Concord is faster)",
 };
 let errors: string[] = [];
 if (sections.includes("checker")) {
