@@ -1,4 +1,4 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
@@ -25,6 +25,10 @@ export interface LocalClusterSetup {
   readonly onLog?: ((id: NodeId, line: string) => void) | undefined;
   /** startTimeoutMs bounds how long a node may take to say it listens (default 30000). */
   readonly startTimeoutMs?: number | undefined;
+  /** addresses gives each node's address (ids 0..nodes-1), overriding host, basePort and the free ports: say, one per network namespace. */
+  readonly addresses?: ReadonlyMap<NodeId, PeerAddress> | undefined;
+  /** spawn starts node `id`'s process (say, inside its network namespace); node's child_process.spawn when absent. */
+  readonly spawn?: ((id: NodeId, command: string, args: readonly string[], options: SpawnOptions) => ChildProcess) | undefined;
 }
 
 /**
@@ -52,8 +56,9 @@ export class LocalCluster {
   /** start picks the ports, writes the secret, and starts every node, resolving once each says it listens. */
   static async start(setup: LocalClusterSetup): Promise<LocalCluster> {
     const host = setup.host ?? "127.0.0.1";
-    const ports = setup.basePort === undefined ? await freePorts(host, setup.nodes) : Array.from({ length: setup.nodes }, (_unused, i) => (setup.basePort as number) + i);
-    const cluster = new LocalCluster(setup, new Map(ports.map((port, id) => [id, { host, port }] as const)));
+    const ports =
+      setup.addresses !== undefined ? [] : setup.basePort === undefined ? await freePorts(host, setup.nodes) : Array.from({ length: setup.nodes }, (_unused, i) => (setup.basePort as number) + i);
+    const cluster = new LocalCluster(setup, setup.addresses !== undefined ? new Map(setup.addresses) : new Map(ports.map((port, id) => [id, { host, port }] as const)));
     mkdirSync(setup.dataDir, { recursive: true });
     if (!existsSync(cluster.secretFile)) writeFileSync(cluster.secretFile, randomBytes(32), { mode: 0o600 });
     try {
@@ -118,7 +123,8 @@ export class LocalCluster {
   startNode(id: NodeId): Promise<void> {
     if (this.processes.has(id)) return Promise.reject(new Error(`node ${id} is already running`));
     const { command, args } = this.setup.launcher(this.nodeFlags(id));
-    const child = spawn(command, [...args], { stdio: ["ignore", "ignore", "pipe"] });
+    const options: SpawnOptions = { stdio: ["ignore", "ignore", "pipe"] };
+    const child = this.setup.spawn === undefined ? spawn(command, [...args], options) : this.setup.spawn(id, command, args, options);
     this.processes.set(id, child);
     return new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`node ${id} did not start within ${this.setup.startTimeoutMs ?? 30_000} ms; its log: ${tail.join(" | ")}`)), this.setup.startTimeoutMs ?? 30_000);
@@ -152,11 +158,18 @@ export class LocalCluster {
     return this.processes.has(id);
   }
 
+  /** pid is node `id`'s process id, or undefined when it is down. */
+  pid(id: NodeId): number | undefined {
+    return this.processes.get(id)?.pid;
+  }
+
   /** kill sends `signal` (SIGKILL by default: the process dies without syncing or closing anything) and waits for the exit. */
   async kill(id: NodeId, signal: NodeJS.Signals = "SIGKILL"): Promise<void> {
     const child = this.processes.get(id);
     if (child === undefined) return;
     const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
+    // A stopped (SIGSTOP) process acts on no signal but SIGKILL until it is continued.
+    if (signal !== "SIGKILL") child.kill("SIGCONT");
     child.kill(signal);
     await exited;
     this.processes.delete(id);

@@ -1,10 +1,9 @@
-import { type ChildProcess, execFile } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { execFile } from "node:child_process";
 import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import type { History, KvSemantics, NodeId, ReadLevel } from "@concord/core";
+import type { History, KvSemantics, ReadLevel } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
 import { type NemesisEvent, type Verdict, checkHistory, kvHistoryToEdn, kvHistoryToJsonl, kvModelFor, parseKvHistory, renderTimeline } from "@concord/check";
 import type { ClientHost } from "@concord/net";
@@ -14,7 +13,7 @@ import { connectCluster } from "./client.ts";
 import { EtcdCluster } from "./etcd-cluster.ts";
 import { EtcdTarget } from "./etcd-target.ts";
 import { type LoadReport, type LoadTarget, latencySummaryMs, runLoad } from "./load.ts";
-import type { NodeLauncher } from "./local-cluster.ts";
+import { LocalCluster, type NodeLauncher } from "./local-cluster.ts";
 import { type FaultRecord, type NemesisKind, type NemesisTarget, type PlannedFault, planNemesis, quietEndMs, runNemesis } from "./nemesis.ts";
 import { NamespaceNetwork } from "./netns.ts";
 
@@ -307,89 +306,66 @@ const concordPort = 7000;
 async function startConcord(setup: NemesisTestSetup, network: NamespaceNetwork, dataDir: string, log: (index: number, line: string) => void): Promise<ClusterUnderTest> {
   const algorithm = findAlgorithm(setup.system);
   if (algorithm === undefined) throw new Error(`no algorithm ${setup.system}`);
-  const peers = new Map(network.hosts.map((host) => [host.index, { host: host.address, port: concordPort }] as const));
-  const clusterFlag = [...peers].map(([id, address]) => `${id}=${address.host}:${address.port}`).join(",");
-  const secretFile = join(dataDir, "secret");
-  writeFileSync(secretFile, randomBytes(32), { mode: 0o600 });
-  const processes = new Map<NodeId, ChildProcess>();
-  const start = (id: NodeId): Promise<void> => {
-    const flags = ["node", "--id", String(id), "--algo", algorithm.name, "--listen", `${peers.get(id)?.host}:${concordPort}`, "--peers", clusterFlag, "--data", join(dataDir, `node-${id}`), "--secret-file", secretFile, ...(setup.nodeFlags ?? [])];
-    const { command, args } = setup.launcher(flags);
-    const child = network.spawnIn(id, command, args, { stdio: ["ignore", "ignore", "pipe"] });
-    processes.set(id, child);
-    log(id, `--- concord ${flags.join(" ")}`);
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`node ${id} did not start within 30 s (see its log)`)), 30_000);
-      let buffered = "";
-      child.stderr?.setEncoding("utf8").on("data", (chunk: string) => {
-        const lines = (buffered + chunk).split("\n");
-        buffered = lines.pop() ?? "";
-        for (const line of lines) {
-          log(id, line);
-          if (line.includes(" listening on ")) {
-            clearTimeout(timer);
-            resolve();
-          }
-        }
-      });
-      child.once("exit", (code, signal) => {
-        if (processes.get(id) === child) processes.delete(id);
-        log(id, `--- exited (${signal ?? `code ${code}`})`);
-        clearTimeout(timer);
-        reject(new Error(`node ${id} exited (${signal ?? `code ${code}`}) before it listened (see its log)`));
-      });
-    });
-  };
-  const stopAll = async (): Promise<void> => {
-    await Promise.all(
-      [...processes.values()].map(async (child) => {
-        const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-        child.kill("SIGCONT");
-        child.kill("SIGTERM");
-        const timer = setTimeout(() => child.kill("SIGKILL"), 5_000);
-        await exited;
-        clearTimeout(timer);
-      }),
-    );
-  };
-  let clients: ClientHost<unknown> | undefined;
+  // One node per namespace, each on the same port of its own address, as on machines of one LAN.
+  const cluster = await LocalCluster.start({
+    algorithm: algorithm.name,
+    nodes: setup.nodes,
+    dataDir,
+    addresses: new Map(network.hosts.map((host) => [host.index, { host: host.address, port: concordPort }] as const)),
+    spawn: (id, command, args, options) => {
+      log(id, `--- starting: concord ${args.slice(args.indexOf("node")).join(" ")}`);
+      return network.spawnIn(id, command, args, options);
+    },
+    extraFlags: setup.nodeFlags,
+    launcher: setup.launcher,
+    onLog: log,
+  });
+  let host: ClientHost<unknown>;
   try {
-    await Promise.all([...peers.keys()].map((id) => start(id)));
-    clients = await connectCluster({ algorithm, cluster: peers, options: setup.clientOptions ?? {}, secret: new Uint8Array(readFileSync(secretFile)) });
+    host = await connectCluster({ algorithm, cluster: cluster.peers, options: setup.clientOptions ?? {}, secret: new Uint8Array(readFileSync(cluster.secretFile)) });
   } catch (error) {
-    await stopAll();
+    await stopWithin(cluster.stop(), log);
     throw error;
   }
-  const host = clients;
   return {
     target: host,
     semantics: algorithm.kvSemantics ?? "kv",
     leader: async () => {
-      const answers = await Promise.all([...processes.keys()].map((id) => host.admin(id, { op: "status" }, 500)));
+      const ids = [...cluster.peers.keys()].filter((id) => cluster.running(id));
+      const answers = await Promise.all(ids.map((id) => host.admin(id, { op: "status" }, 500)));
       const leaders = answers.flatMap((answer) => (answer.ok && answer.status !== undefined && (answer.status.role === "leader" || answer.status.role === "primary") ? [answer.status] : []));
       // Two may claim it for a moment (an old leader cut off, not yet stepped down): the highest epoch is the real one.
       leaders.sort((a, b) => b.epoch - a.epoch);
       return leaders[0]?.id;
     },
-    pid: (id) => processes.get(id)?.pid,
+    pid: (id) => cluster.pid(id),
     setClock: async (id, rate) => {
       const answer = await host.admin(id, { op: "clock", rate }, 2_000);
       if (!answer.ok) throw new Error(`node ${id} refused to set its clock: ${answer.error}`);
     },
     kill: async (id) => {
-      const child = processes.get(id);
-      if (child === undefined) return;
-      const exited = new Promise<void>((resolve) => child.once("exit", () => resolve()));
-      child.kill("SIGKILL");
-      await exited;
-      processes.delete(id);
+      await cluster.kill(id);
+      log(id, "--- killed (SIGKILL)");
     },
-    restart: (id) => start(id),
+    restart: (id) => cluster.startNode(id),
     stop: async () => {
       await host.close();
-      await stopAll();
+      await stopWithin(cluster.stop(), log);
     },
   };
+}
+
+/** stopWithin waits up to 5 s for the nodes' orderly stop; the network's removal then SIGKILLs whatever still runs. */
+async function stopWithin(stopping: Promise<void>, log: (index: number, line: string) => void): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      log(0, "--- the nodes did not stop within 5 s of SIGTERM; they are killed with the namespaces");
+      resolve();
+    }, 5_000);
+  });
+  await Promise.race([stopping, late]);
+  clearTimeout(timer);
 }
 
 async function startEtcd(setup: NemesisTestSetup, network: NamespaceNetwork, dataDir: string, log: (index: number, line: string) => void): Promise<ClusterUnderTest> {
