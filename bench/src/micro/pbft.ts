@@ -40,7 +40,7 @@ class InProcessPbft {
       const client = this.clients[i] as Authenticator;
       const clientId = firstClientId + i;
       // A real client's session key is a random 53-bit number: as wide on the wire.
-      primary.step(clientId, client.sealRequest({ type: "request", clientId, session: 2 ** 52 + clientId, sequence: this.sequence, command, readOnly: false, macs: [] }));
+      primary.step(clientId, client.sealRequest({ type: "request", clientId, session: 2 ** 52 + clientId, sequence: this.sequence, command, readOnly: false, readLevel: 0, macs: [] }));
     }
     this.network.run(primary);
   }
@@ -73,7 +73,7 @@ export function register(bench: Bench): void {
     });
   }
   const auth = new Authenticator(noCrypto, 0, [0, 1, 2, 3], "macs");
-  const request = new Authenticator(noCrypto, firstClientId, [0, 1, 2, 3], "macs").sealRequest({ type: "request", clientId: firstClientId, session: 2 ** 52 + 1, sequence: 1, command, readOnly: false, macs: [] });
+  const request = new Authenticator(noCrypto, firstClientId, [0, 1, 2, 3], "macs").sealRequest({ type: "request", clientId: firstClientId, session: 2 ** 52 + 1, sequence: 1, command, readOnly: false, readLevel: 0, macs: [] });
   const prePrepare = auth.sealBroadcast({ type: "prePrepare", view: 0, seq: 1, digest: new Uint8Array(32), requests: [request], replica: 0, macs: [], signature: new Uint8Array(0) });
   const bytes = pbftCodec.encode(prePrepare);
   bench.add("pbft: encode a pre-prepare with one request and its authenticators", () => {

@@ -22,7 +22,7 @@ export {
   type RunJudgementOptions,
   type RunOperationCounts,
 } from "./run-judgement.ts";
-export { renderEvidence, renderOperation } from "./evidence.ts";
+export { renderEvidence, renderOperation, findStaleReads, staleReadsShownMax, type StaleRead } from "./evidence.ts";
 export {
   registerModel,
   type RegisterValue,

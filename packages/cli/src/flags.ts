@@ -1,5 +1,5 @@
 import { parseArgs } from "node:util";
-import type { AnyAlgorithm } from "@concord/core";
+import { type AnyAlgorithm, type ReadLevel, readLevels } from "@concord/core";
 import { UsageError } from "./io.ts";
 
 /** FlagSpec declares one flag: a string value or a boolean switch. */
@@ -70,6 +70,20 @@ export function choiceFlag(name: string, raw: string | boolean | string[] | unde
   if (typeof raw !== "string" || !allowed.includes(raw)) throw new UsageError(`--${name}: unknown value "${String(raw)}"; allowed: ${allowed.join(", ")}`);
   return raw;
 }
+
+/** readLevelFlag parses --read: one of core's read levels, or undefined when the flag is absent. */
+export function readLevelFlag(raw: string | boolean | string[] | undefined): ReadLevel | undefined {
+  const level = choiceFlag("read", raw, readLevels);
+  return level === undefined ? undefined : readLevels.find((known) => known === level);
+}
+
+/** readFlagSpec is --read as `concord sim` and `concord swarm` take it. */
+export const readFlagSpec: FlagSpec = {
+  type: "string",
+  description:
+    "consistency the workload's reads ask for (default linearizable): lease where the algorithm has leases, stale from whichever replica the client reaches (a stale run promises no linearizability; its stale reads are named)",
+  values: readLevels,
+};
 
 /** helpLineWidth is where help text wraps: wide enough for a terminal's 100 columns less a margin. */
 const helpLineWidth = 100;

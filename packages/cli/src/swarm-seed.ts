@@ -1,5 +1,6 @@
 import { type ReplayRun, brokenGuarantees, checkRun, findAlgorithm, replayCommand, simulate } from "@concord/lab";
 import { runThrew } from "@concord/check";
+import type { ReadLevel } from "@concord/core";
 import type { ScenarioInput } from "@concord/sim";
 
 /**
@@ -16,6 +17,8 @@ export interface SeedTask {
   readonly ops?: number;
   readonly clients?: number;
   readonly protocolOptions?: Readonly<Record<string, unknown>>;
+  /** readLevel is the level the workload's reads ask for (`--read`). */
+  readonly readLevel?: ReadLevel;
 }
 
 /** SeedOutcome is what one seed showed: its problems (none when it kept every guarantee) and the command that replays it. */

@@ -1,4 +1,4 @@
-import type { ProtocolOptions } from "@concord/core";
+import type { ProtocolOptions, ReadLevel } from "@concord/core";
 import type { CpuModelInput, ScenarioInput, SimulationOptions } from "@concord/sim";
 
 /**
@@ -20,6 +20,8 @@ export interface ReplayRun {
   readonly encode?: boolean;
   /** cpu is the CPU cost model that replaced the scenario's (`--cpu perMessageUs=5.9,...`). */
   readonly cpu?: CpuModelInput;
+  /** readLevel is the level the workload's reads asked for (`--read`); absent or `linearizable`, the flag is left out. */
+  readonly readLevel?: ReadLevel;
 }
 
 /** cpuFlagValue writes a CPU cost model as `--cpu` takes it: `name=microseconds` pairs, comma-separated. */
@@ -58,6 +60,7 @@ export function replayCommand(run: ReplayRun, where: ReplayWhere = {}): string {
   if (run.byzantineNodes !== undefined) flags.set("--byzantine-nodes", run.byzantineNodes.join(","));
   if (run.encode === false) flags.set("--no-encode", undefined);
   if (run.cpu !== undefined) flags.set("--cpu", cpuFlagValue(run.cpu));
+  if (run.readLevel !== undefined && run.readLevel !== "linearizable") flags.set("--read", run.readLevel);
   const words = ["pnpm concord sim"];
   for (const [flag, value] of flags) words.push(value === undefined ? flag : `${flag} ${value}`);
   for (const [name, value] of Object.entries(run.protocolOptions ?? {}).sort(([a], [b]) => (a < b ? -1 : 1))) {
@@ -78,6 +81,7 @@ export function replayRunOf(options: SimulationOptions): ReplayRun {
     ...(options.ops !== undefined ? { ops: options.ops } : {}),
     ...(options.clients !== undefined ? { clients: options.clients } : {}),
     ...(options.byzantineStrategy !== undefined ? { byzantineStrategy: options.byzantineStrategy } : {}),
+    ...(options.readLevel !== undefined ? { readLevel: options.readLevel } : {}),
     ...(options.byzantineNodes !== undefined ? { byzantineNodes: options.byzantineNodes } : {}),
     ...(options.protocolOptions !== undefined ? { protocolOptions: options.protocolOptions } : {}),
     ...(options.encode !== undefined ? { encode: options.encode } : {}),

@@ -1,6 +1,6 @@
-import type { HistorySummary } from "@concord/check";
+import { findStaleReads, type HistorySummary, type StaleRead } from "@concord/check";
 import { type PartitionAvailability, partitionAvailability } from "./availability.ts";
-import type { InvariantViolation, ProtocolOptions } from "@concord/core";
+import type { InvariantViolation, ProtocolOptions, ReadLevel } from "@concord/core";
 import { type FaultWindow, type SimulationOptions, type SimulationResult, runSimulation } from "@concord/sim";
 
 /** SimulationReport is one run's figures as `concord sim --json` prints them: deterministic, no wall-clock time. */
@@ -23,8 +23,22 @@ export interface SimulationReport {
   /** linearizable is the checker's verdict on the run's history: null when it could not decide. */
   readonly linearizable: boolean | null;
   readonly linearizability: string;
-  /** promisesLinearizability is false for an algorithm that does not promise it (an eventually consistent store): a history that is not linearizable is then its verdict, not a broken guarantee. */
+  /**
+   * promisesLinearizability is false for an algorithm that does not promise it (an eventually consistent store), and
+   * for a run whose reads were served stale: a history that is not linearizable is then its verdict, not a broken
+   * guarantee.
+   */
   readonly promisesLinearizability: boolean;
+  /** readLevel is the consistency the workload's reads asked for (`concord sim --read`); readLevelServed the level the algorithm served them at. */
+  readonly readLevel: ReadLevel;
+  readonly readLevelServed: ReadLevel;
+  /**
+   * staleReads names each read that certainly returned an overwritten value: which read, what it returned, and
+   * which write, completed before the read began, it missed (@concord/check's findStaleReads; the first
+   * staleReadsShownMax of them, staleReadCount counts all). Each one alone makes the history not linearizable.
+   */
+  readonly staleReads: readonly StaleRead[];
+  readonly staleReadCount: number;
   readonly invariantViolations: readonly InvariantViolation[];
   readonly byzantine: { readonly nodes: readonly number[]; readonly strategy: string | null };
   /**
@@ -63,6 +77,7 @@ export type HistoryChecker = (result: SimulationResult) => HistoryVerdict;
 export function simulate(options: SimulateOptions, checker: HistoryChecker): { result: SimulationResult; report: SimulationReport } {
   const result = runSimulation(options);
   const verdict = checker(result);
+  const stale = findStaleReads(result.history, result.kvSemantics);
   const report: SimulationReport = {
     algo: result.algo,
     nodes: result.nodes,
@@ -80,6 +95,10 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     linearizable: verdict.linearizable,
     linearizability: verdict.summary,
     promisesLinearizability: result.promisesLinearizability,
+    readLevel: result.readLevel,
+    readLevelServed: result.readLevelServed,
+    staleReads: stale.staleReads,
+    staleReadCount: stale.total,
     invariantViolations: result.invariantViolations,
     byzantine: { nodes: result.byzantineNodes, strategy: result.byzantineStrategy ?? null },
     availability: partitionAvailability(result.history.slice(0, result.history.length - result.finalReads.invoked), result.faults),

@@ -1,8 +1,9 @@
-import type { AlgorithmDefinition } from "@concord/core";
+import { type AlgorithmDefinition, parseConfig } from "@concord/core";
 import { createEventualClient, createQuorumClient } from "./client.ts";
 import { EventualReplica } from "./eventual.ts";
 import { type LeaderlessMessage, eventualCodec, quorumCodec } from "./messages.ts";
 import { createEventualMonitors, createQuorumMonitors } from "./monitor.ts";
+import { quorumOptionsSchema } from "./options.ts";
 import { QuorumReplica } from "./quorum.ts";
 
 /**
@@ -34,6 +35,8 @@ export const eventual: AlgorithmDefinition<LeaderlessMessage> = {
   oneWayDelaysPerOp: 2,
   kvSemantics: "registers",
   promisesLinearizability: () => false,
+  // Whatever a read asks for, the replica it reaches answers at once from its own state.
+  servedReadLevel: () => "stale",
 };
 
 /**
@@ -69,4 +72,7 @@ export const quorum: AlgorithmDefinition<LeaderlessMessage> = {
   // registers makes atomic, and the workloads draw deletes (docs/leaderless.md). The tests check get/put with
   // the deletes' answers masked.
   promisesLinearizability: () => false,
+  // A get of R replicas may miss a write acknowledged by W others (stale unless R + W > N, and even then a read may
+  // see a write in progress and a later one miss it); with atomic, ABD's write-back makes every get linearizable.
+  servedReadLevel: (_requested, options) => (parseConfig(quorumOptionsSchema, options, "quorum").atomic ? "linearizable" : "stale"),
 };

@@ -1,9 +1,20 @@
-import type { AlgorithmAdmin, AlgorithmDefinition, NodeId } from "@concord/core";
+import { type AlgorithmAdmin, type AlgorithmDefinition, type NodeId, type ProtocolOptions, type ReadLevel, parseConfig } from "@concord/core";
 import { createMultiPaxosClient } from "./client.ts";
 import { type MultiPaxosMessage, multiPaxosCodec } from "./messages.ts";
 import { createMultiPaxosMonitors } from "./monitor.ts";
+import { multiPaxosOptionsSchema } from "./options.ts";
 import { MultiPaxosReplica } from "./replica.ts";
 import { createMultiPaxosPathCounter, multiPaxosHardPaths, multiPaxosOptionSpace } from "./swarm.ts";
+
+/**
+ * multiPaxosServedReadLevel: a stale read is any replica's applied state; with leaseTicks above 0 a leader holding
+ * its lease answers every other read from its own state (Paxos Made Live's master leases); without a lease, every
+ * other read, a lease read included, goes through the log as a command of its own slot.
+ */
+export function multiPaxosServedReadLevel(requested: ReadLevel, options: ProtocolOptions): ReadLevel {
+  if (requested === "stale") return "stale";
+  return parseConfig(multiPaxosOptionsSchema, options, "multipaxos").leaseTicks > 0 ? "lease" : "linearizable";
+}
 
 /**
  * multiPaxosMessagesPerOp is the steady-state message count per committed
@@ -66,4 +77,5 @@ export const multipaxos: AlgorithmDefinition<MultiPaxosMessage> = {
   // client -> leader, Accept, Accepted, leader -> client.
   oneWayDelaysPerOp: 4,
   admin: multiPaxosAdmin,
+  servedReadLevel: multiPaxosServedReadLevel,
 };

@@ -13,6 +13,7 @@ import {
   assert,
   firstClientId,
   parseConfig,
+  readLevelOfCode,
   replicaSetSchema,
   unreachable,
 } from "@concord/core";
@@ -429,6 +430,12 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   // ---- Client requests -------------------------------------------------------------------------
 
   private onRequest(request: ClientRequestMessage): void {
+    if (request.readOnly && readLevelOfCode(request.readLevel) === "stale") {
+      // A stale read is answered at once from this replica's applied slots, leader or not: no slot, no lease, no
+      // message to another replica, so it may miss writes that completed elsewhere.
+      this.sendReply(request, this.sessions.query(request.command));
+      return;
+    }
     if (this.role === "follower") {
       const hint = this.leaderBallot !== undefined && this.leaderBallot.node !== this.id ? this.leaderBallot.node : this.memberToAsk();
       // With no leader to name, an answer would only send the client round the replicas at network speed while the

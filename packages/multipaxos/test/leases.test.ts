@@ -172,3 +172,33 @@ describe("paused leaders in the simulator (issue 10)", () => {
     expect(reads).toBeGreaterThan(seeds * 10);
   });
 });
+
+describe("read levels (issue 15)", () => {
+  test("a follower cut off from the leader answers a stale read at once from its applied slots, with no message to any replica", () => {
+    const cluster = leaderWithLease();
+    cluster.tickAndDeliver(4); // the chosen watermark reaches the followers, which apply x = old
+    expect(cluster.replica(2).status().appliedIndex).toBe(cluster.replica(0).status().appliedIndex);
+    cluster.isolate(2);
+    const write = cluster.request(0, put("x", "new"), { clientId: client + 1 });
+    cluster.deliverAll();
+    expect(cluster.replyTo(client + 1, write)?.type).toBe("put");
+    cluster.queue = [];
+    const read = cluster.request(2, get("x"), { clientId: client, stepOnly: true, readLevel: "stale" });
+    cluster.collect(2);
+    // Client links are instant here: the reply has arrived, and nothing went to another replica.
+    expect(cluster.queue).toEqual([]);
+    expect(cluster.replyTo(client, read)).toEqual({ type: "get", value: text("old") });
+    // Asked linearizably, the same follower sends the client to the leader and answers nothing.
+    const linearizable = cluster.request(2, get("x"), { clientId: client, stepOnly: true });
+    cluster.collect(2);
+    expect(cluster.replyTo(client, linearizable)).toBeUndefined();
+  });
+
+  test("a lease read is served by the lease where leaseTicks is set, through the log where not; a stale read as stale", () => {
+    expect(multipaxos.servedReadLevel?.("lease", leases)).toBe("lease");
+    expect(multipaxos.servedReadLevel?.("linearizable", leases)).toBe("lease");
+    expect(multipaxos.servedReadLevel?.("lease", {})).toBe("linearizable");
+    expect(multipaxos.servedReadLevel?.("linearizable", {})).toBe("linearizable");
+    expect(multipaxos.servedReadLevel?.("stale", leases)).toBe("stale");
+  });
+});

@@ -36,5 +36,7 @@ export const paxos: AlgorithmDefinition<PaxosMessage> = {
   analyticMessagesPerOp: paxosMessagesPerOp,
   // client -> replica, Prepare, Promise, Accept, Accepted, replica -> client.
   oneWayDelaysPerOp: 6,
+  // No leases: a lease read runs a ballot as a linearizable one does; a stale get answers from what the replica learned.
+  servedReadLevel: (requested) => (requested === "stale" ? "stale" : "linearizable"),
   kvSemantics: "write-once",
 };

@@ -13,6 +13,7 @@ import {
   assert,
   bytesEqual,
   parseConfig,
+  readLevelOfCode,
   unreachable,
 } from "@concord/core";
 import { type KvCommand, decodeCommand, encodeResult } from "@concord/kv";
@@ -356,6 +357,8 @@ export class PaxosReplica implements Replica<PaxosMessage> {
     const instance = this.instanceOf(command.key);
     const put = command.type === "put" ? command.value : undefined;
     if (instance.chosen !== undefined) return this.reply(request, answerFor(put !== undefined, instance.chosen));
+    // A stale get answers at once with what this replica has learned, nothing yet here, without a ballot.
+    if (command.type === "get" && request.readOnly && readLevelOfCode(request.readLevel) === "stale") return this.reply(request, encodeResult({ type: "get", value: undefined }));
     // A retry that reaches the replica where its first send still waits waits once.
     if (instance.waiters.some((waiter) => waiter.session === request.session && waiter.sequence === request.sequence)) return;
     if (this.waitingCount >= this.options.waitingRequestsMax) {

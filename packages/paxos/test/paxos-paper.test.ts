@@ -285,3 +285,25 @@ describe("clients and commands", () => {
     ]);
   });
 });
+
+describe("read levels (issue 15)", () => {
+  test("a stale get is answered at once from what the replica learned, without a ballot; a linearizable one is not answered alone", () => {
+    const cluster = paxosCluster(3);
+    // Replica 3 is cut off before x = a is chosen by 1 and 2, so it never learns it.
+    cluster.isolate(3);
+    const write = cluster.request(1, put("x", "a"));
+    cluster.runUntil(() => cluster.replyTo(client, write) !== undefined);
+    cluster.queue = [];
+    const stale = cluster.request(3, get("x"), { clientId: otherClient, stepOnly: true, readLevel: "stale" });
+    cluster.drain(3);
+    expect(cluster.queue).toEqual([]);
+    expect(cluster.replyTo(otherClient, stale)).toEqual({ type: "get", value: undefined });
+    // Asked of replica 1, which chose x = a, a stale get answers it.
+    const fresh = cluster.request(1, get("x"), { clientId: otherClient, stepOnly: true, readLevel: "stale" });
+    cluster.drain(1);
+    expect(cluster.replyTo(otherClient, fresh)).toEqual({ type: "get", value: bytes("a") });
+    const linearizable = cluster.request(3, get("x"), { clientId: otherClient, stepOnly: true });
+    cluster.tickAndDeliver(20);
+    expect(cluster.replyTo(otherClient, linearizable)).toBeUndefined();
+  });
+});

@@ -1,4 +1,4 @@
-import type { AlgorithmDefinition } from "@concord/core";
+import type { AlgorithmDefinition, ReadLevel } from "@concord/core";
 import { pbftByzantineStrategies } from "./byzantine.ts";
 import { createPbftClient } from "./client.ts";
 import { pbftCodec, type PbftMessage } from "./messages.ts";
@@ -20,6 +20,14 @@ export function pbftMessagesPerBatch(n: number, batchSize: number, checkpointInt
   return batchSize + (n - 1) + (n - 1) * (n - 1) + n * (n - 1) + batchSize * n + (n * (n - 1)) / checkpointIntervalSeqs;
 }
 
+/**
+ * pbftServedReadLevel: PBFT has no leases, so a lease read is served as a linearizable one (2f+1 matching read-only
+ * replies, or ordered like a write); a stale read takes the first authentic reply of any replica.
+ */
+export function pbftServedReadLevel(requested: ReadLevel): ReadLevel {
+  return requested === "stale" ? "stale" : "linearizable";
+}
+
 /** pbft is PBFT's {@link AlgorithmDefinition}: `--algo pbft`. */
 export const pbft: AlgorithmDefinition<PbftMessage> = {
   name: "pbft",
@@ -38,4 +46,5 @@ export const pbft: AlgorithmDefinition<PbftMessage> = {
   createPathCounter: () => createPbftPathCounter(),
   analyticMessagesPerOp: (n, batchSize) => pbftMessagesPerBatch(n, batchSize) / batchSize,
   oneWayDelaysPerOp: 5,
+  servedReadLevel: pbftServedReadLevel,
 };

@@ -56,8 +56,8 @@ function encodeWithoutSeal(message: PbftMessage): Uint8Array {
  * named one by one.
  */
 function requestBytes(request: PbftRequest): Uint8Array {
-  const { clientId, session, sequence, command, readOnly } = request;
-  return pbftCodec.encode({ type: "request", clientId, session, sequence, command, readOnly, macs: [] });
+  const { clientId, session, sequence, command, readOnly, readLevel } = request;
+  return pbftCodec.encode({ type: "request", clientId, session, sequence, command, readOnly, readLevel, macs: [] });
 }
 
 /** alwaysSigned tells whether a message type is signed in every authentication mode. */

@@ -154,7 +154,7 @@ export const replayStrategy = define("replay", "also re-sends a few of its old m
 function fakeRequest(context: Context): PbftRequest {
   const command = new Uint8Array(8);
   for (let i = 0; i < command.length; i++) command[i] = context.rng.nextInt(256);
-  return { type: "request", clientId: 999_999_999, session: 999_999_999, sequence: 1 + context.rng.nextInt(1000), command, readOnly: false, macs: [] };
+  return { type: "request", clientId: 999_999_999, session: 999_999_999, sequence: 1 + context.rng.nextInt(1000), command, readOnly: false, readLevel: 0, macs: [] };
 }
 
 function forgedViewChange(newView: number, context: Context): PbftViewChange {

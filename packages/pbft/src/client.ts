@@ -7,6 +7,8 @@ import {
   type NodeId,
   type SubmitOptions,
   type SubmitResult,
+  readLevelCode,
+  readLevelOf,
 } from "@concord/core";
 import { Authenticator } from "./authenticator.ts";
 import { hex } from "./bytes.ts";
@@ -19,6 +21,8 @@ interface PbftPending {
   request: PbftRequest;
   /** ordered is false while a read-only request waits for 2f+1 unordered replies. */
   ordered: boolean;
+  /** stale marks a stale read: the first authentic reply of any replica answers it, and it is never ordered. */
+  readonly stale: boolean;
   /** replies holds, per replica, the hex of the result it sent and its view. */
   readonly replies: Map<NodeId, { resultHex: string; view: number }>;
 }
@@ -29,7 +33,10 @@ interface PbftPending {
  * one of them correct) send the same one, and on timeout broadcasts the
  * request to every replica, which relay it and start their view-change timers.
  * A read-only request goes to every replica and needs 2f+1 matching replies;
- * without them in time it is retried as an ordered request. The session, the
+ * without them in time it is retried as an ordered request. A stale read
+ * goes to every replica too and takes the first authentic reply (whichever
+ * replica answers first, from its executed state): it trusts one replica, so
+ * a Byzantine one can feed it any value. The session, the
  * outstanding request, giving up and the Ready are core's ClientOutbox, as
  * for the leader-based protocols.
  */
@@ -57,10 +64,12 @@ export class PbftClient implements Client<PbftMessage> {
   }
 
   submit(command: Uint8Array, options: SubmitOptions): SubmitResult {
-    const unordered = options.readOnly && this.options.readOnlyOptimization;
+    const stale = readLevelOf(options) === "stale";
+    const unordered = options.readOnly && (stale || this.options.readOnlyOptimization);
     const submitted = this.outbox.open((sequence) => ({
-      request: this.auth.sealRequest({ type: "request", clientId: this.id, session: this.outbox.sessionKey, sequence, command, readOnly: unordered, macs: [] }),
+      request: this.auth.sealRequest({ type: "request", clientId: this.id, session: this.outbox.sessionKey, sequence, command, readOnly: unordered, readLevel: stale ? readLevelCode("stale") : 0, macs: [] }),
       ordered: !unordered,
+      stale,
       replies: new Map(),
     }));
     const pending = this.outbox.request();
@@ -74,6 +83,11 @@ export class PbftClient implements Client<PbftMessage> {
     const pending = this.outbox.tick();
     if (pending === undefined) return;
     const state = pending.state;
+    if (state.stale) {
+      // A stale read never waits for agreement: it asks every replica again until one answers.
+      if (pending.ticksSinceSend >= this.options.clientRetryTicks) this.broadcast(state.request);
+      return;
+    }
     if (!state.ordered && pending.ticksSinceSend >= this.options.clientReadTicks) {
       // Concurrent writes kept 2f+1 replies from matching: order the read like a write (thesis §5.1.3).
       state.ordered = true;
@@ -98,9 +112,10 @@ export class PbftClient implements Client<PbftMessage> {
       matching++;
       lowestView = Math.min(lowestView, reply.view);
     }
-    if (matching < (pending.ordered ? this.quorums.weak : this.quorums.quorum)) return;
+    if (matching < (pending.stale ? 1 : pending.ordered ? this.quorums.weak : this.quorums.quorum)) return;
     // f+1 matching replies include a correct replica, whose view is a safe lower bound.
-    this.viewGuess = Math.max(this.viewGuess, lowestView);
+    // One reply (a stale read's) may come from a faulty replica: only f+1 move the view guess.
+    if (matching >= this.quorums.weak) this.viewGuess = Math.max(this.viewGuess, lowestView);
     this.outbox.complete(message.result);
   }
 

@@ -12,6 +12,8 @@ export interface PbftRequest {
   readonly sequence: number;
   readonly command: Uint8Array;
   readonly readOnly: boolean;
+  /** readLevel is the code of the level a read-only request asks for (core's readLevelCode): 2, stale, is answered at once. */
+  readonly readLevel: number;
   readonly macs: readonly Uint8Array[];
 }
 

@@ -36,6 +36,11 @@ export const descriptor = {
                 "session": {
                   "type": "uint64",
                   "id": 6
+                },
+                "readLevel": {
+                  "type": "uint32",
+                  "id": 7,
+                  "protoName": "read_level"
                 }
               }
             },

@@ -12,6 +12,7 @@ import {
   type Replica,
   type ReplicaContext,
   type ReplicaStatus,
+  readLevelOfCode,
 } from "@concord/core";
 import { Authenticator, authenticatedBytes } from "./authenticator.ts";
 import { hex } from "./bytes.ts";
@@ -467,7 +468,9 @@ export class PbftReplica implements Replica<PbftMessage> {
   // ---- Read-only optimization (Castro's thesis §5.1.3) ----------------------------------------
 
   private onRead(request: PbftRequest): void {
-    if (this.canServeReads()) {
+    // A stale read is answered at once from the executed state, even in a view change or over a prepared batch not
+    // yet executed: its client takes the first authentic reply and asked for no more.
+    if (readLevelOfCode(request.readLevel) === "stale" || this.canServeReads()) {
       this.sendReply(request, this.sessions.query(request.command), true);
       return;
     }

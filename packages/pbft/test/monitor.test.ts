@@ -12,7 +12,7 @@ describe("PBFT agreement monitor", () => {
     const cluster = pbftCluster(4);
     const client = new Authenticator(new FakeCrypto(firstTestClient), firstTestClient, cluster.ids, "macs");
     const request = (text: string): PbftRequest =>
-      client.sealRequest({ type: "request", clientId: firstTestClient, session: firstTestClient, sequence: 1, command: encodeCommand({ type: "put", key: "x", value: new TextEncoder().encode(text) }), readOnly: false, macs: [] });
+      client.sealRequest({ type: "request", clientId: firstTestClient, session: firstTestClient, sequence: 1, command: encodeCommand({ type: "put", key: "x", value: new TextEncoder().encode(text) }), readOnly: false, readLevel: 0, macs: [] });
     const batches = { 2: [request("a")], 3: [request("b")] };
     for (const victim of [2, 3] as const) {
       const requests = batches[victim];

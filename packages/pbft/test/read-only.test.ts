@@ -4,6 +4,7 @@
 // no read served over a prepared batch not yet executed) keep reads
 // linearizable.
 import { describe, expect, it } from "vitest";
+import { pbft } from "@concord/pbft";
 import { staleReadsStrategy } from "@concord/pbft/internals";
 import { pbftCluster, firstTestClient, type PbftCluster } from "./kit.ts";
 
@@ -50,5 +51,40 @@ describe("PBFT read-only requests against a stale reader (thesis §5.1.3)", () =
     cluster.runUntil(() => cluster.idle(), 500);
     expect(cluster.results().at(-1)).toEqual({ type: "get", value: new Uint8Array(value("2")) });
     expect(cluster.violations()).toEqual([]);
+  });
+});
+
+describe("PBFT read levels (issue 15)", () => {
+  it("a stale read takes the first authentic reply: a backup that missed a write answers the old value, alone, without the others", () => {
+    const cluster = pbftCluster(4);
+    cluster.submit({ type: "put", key: "x", value: value("1") });
+    cluster.deliverAll();
+    // Replica 2 misses x = 2 entirely; the write completes on the replies of 0, 1 and 3.
+    cluster.drop = (e) => e.to === 2 && (e.message.type === "prePrepare" || e.message.type === "prepare" || e.message.type === "commit");
+    cluster.submit({ type: "put", key: "x", value: value("2") });
+    cluster.deliverAll();
+    expect(cluster.results().at(-1)).toEqual({ type: "put" });
+    // Only replica 2 hears the read: its one reply answers it.
+    cluster.drop = (e) => e.from === firstTestClient && e.to !== 2;
+    cluster.submit({ type: "get", key: "x" }, 0, true, "stale");
+    cluster.deliverAll();
+    expect(cluster.results().at(-1)).toEqual({ type: "get", value: new Uint8Array(value("1")) });
+    expect(cluster.violations()).toEqual([]);
+  });
+
+  it("a linearizable read that only the lagging replica hears is never answered by it alone", () => {
+    const cluster = pbftCluster(4);
+    cluster.submit({ type: "put", key: "x", value: value("1") });
+    cluster.deliverAll();
+    cluster.drop = (e) => e.from === firstTestClient && e.to !== 2;
+    cluster.submit({ type: "get", key: "x" }, 0, true, "linearizable");
+    cluster.deliverAll();
+    expect(cluster.results()).toHaveLength(1);
+  });
+
+  it("a lease read is served as a linearizable one (PBFT has no leases), a stale one as stale", () => {
+    expect(pbft.servedReadLevel?.("lease", {})).toBe("linearizable");
+    expect(pbft.servedReadLevel?.("linearizable", {})).toBe("linearizable");
+    expect(pbft.servedReadLevel?.("stale", {})).toBe("stale");
   });
 });

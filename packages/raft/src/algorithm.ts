@@ -1,7 +1,8 @@
-import type { AdminResult, AlgorithmAdmin, AlgorithmDefinition, Rejection } from "@concord/core";
+import { type AdminResult, type AlgorithmAdmin, type AlgorithmDefinition, type ProtocolOptions, type ReadLevel, type Rejection, parseConfig } from "@concord/core";
 import { createRaftClient } from "./client.ts";
 import { raftCodec, type RaftMessage } from "./messages.ts";
 import { createRaftMonitors } from "./monitors.ts";
+import { raftOptionsSchema } from "./options.ts";
 import { RaftReplica } from "./raft.ts";
 import { createRaftPathCounter, raftHardPaths, raftOptionSpace } from "./swarm.ts";
 
@@ -35,6 +36,18 @@ export const raftAdmin: AlgorithmAdmin<RaftMessage> = {
 };
 
 /**
+ * raftServedReadLevel: a stale read is any replica's applied state; with leaseReads every other read goes by the
+ * leader's lease; without it, a lease read does where check-quorum is on (the lease needs followers that refuse
+ * votes while they hear from a leader) and by ReadIndex otherwise, as every linearizable read does.
+ */
+export function raftServedReadLevel(requested: ReadLevel, options: ProtocolOptions): ReadLevel {
+  if (requested === "stale") return "stale";
+  const parsed = parseConfig(raftOptionsSchema, options, "raft");
+  if (parsed.leaseReads) return "lease";
+  return requested === "lease" && parsed.checkQuorum ? "lease" : "linearizable";
+}
+
+/**
  * raft is Raft's {@link AlgorithmDefinition}. In steady state a batch costs
  * one append and one acknowledgement per follower, 2(n-1) messages, plus the
  * client's request and reply; a write takes four one-way delays (request,
@@ -58,4 +71,5 @@ export const raft: AlgorithmDefinition<RaftMessage> = {
   analyticMessagesPerOp: (n, batchSize) => (2 * (n - 1)) / batchSize + 2,
   oneWayDelaysPerOp: 4,
   admin: raftAdmin,
+  servedReadLevel: raftServedReadLevel,
 };

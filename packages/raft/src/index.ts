@@ -3,7 +3,7 @@
 // The public face every protocol package shares (docs/architecture.md, "A protocol's public face");
 // the advanced pieces (progress tracking, in-flight windows, quorum arithmetic, configuration
 // planning, the snapshot record codec, each monitor on its own) are in @concord/raft/internals.
-export { raft } from "./algorithm.ts";
+export { raft, raftServedReadLevel } from "./algorithm.ts";
 export { RaftReplica, type RaftRole, type RaftRejectionReason, type ProposalResult, type TransferResult, type ConfigChangeOptions } from "./raft.ts";
 export { RaftClient, createRaftClient } from "./client.ts";
 export { leaseTicks, raftOptionsSchema, type RaftOptions } from "./options.ts";

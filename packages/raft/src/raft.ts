@@ -6,6 +6,7 @@ import {
   dropped,
   notLeader,
   parseConfig,
+  readLevelOfCode,
   unreachable,
   type ClientRequestMessage,
   type NodeId,
@@ -923,6 +924,12 @@ export class RaftReplica implements Replica<RaftMessage> {
   // --------------------------------------------------------- clients, reads
 
   private handleClientRequest(request: ClientRequestMessage): void {
+    if (request.readOnly && readLevelOfCode(request.readLevel) === "stale") {
+      // A stale read (etcd's serializable read) is answered at once from this replica's applied state, whatever its
+      // role and whether or not it knows a leader: no message to any other replica, so it may miss completed writes.
+      this.reply(request, this.sessions.query(request.command));
+      return;
+    }
     if (this.role !== "leader") {
       if (this.leader === undefined) {
         // Hold the request until a leader is known, rather than bounce the client around a leaderless cluster.
@@ -966,7 +973,12 @@ export class RaftReplica implements Replica<RaftMessage> {
       return;
     }
     if (this.reads.full()) return;
-    if (this.options.leaseReads && !this.timeoutNowSent && this.leaseValid()) {
+    // leaseReads serves every read by lease; without it, a read that asks for the lease level gets one where
+    // check-quorum keeps followers from voting while they hear from this leader (thesis §6.4.1). The first such read
+    // starts the lease bookkeeping and goes by ReadIndex, as does any read while the lease is not (yet) valid.
+    const byLease = this.options.leaseReads || (this.options.checkQuorum && readLevelOfCode(request.readLevel) === "lease");
+    if (byLease) this.reads.trackLeases();
+    if (byLease && !this.timeoutNowSent && this.leaseValid()) {
       this.reads.addLeaseRead(request, this.log.committed);
       this.serveReads();
       return;
@@ -1193,7 +1205,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     if (this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       // A lease is renewed by acknowledgements of messages sent at a known tick: give each round its own context.
-      if (this.options.leaseReads) this.reads.newContext(this.ticks, this.confirmedReadContext());
+      if (this.reads.tracksLeases) this.reads.newContext(this.ticks, this.confirmedReadContext());
       this.bcastHeartbeat();
     }
   }

@@ -37,8 +37,22 @@ export class ReadIndexQueue {
 
   constructor(
     private readonly limit: number,
-    private readonly trackLeases: boolean,
-  ) {}
+    trackLeases: boolean,
+  ) {
+    this.leases = trackLeases;
+  }
+
+  private leases: boolean;
+
+  /** tracksLeases tells whether each context remembers its tick, as a lease needs (from the start with leaseReads, else from the first lease read). */
+  get tracksLeases(): boolean {
+    return this.leases;
+  }
+
+  /** trackLeases starts remembering the tick of each new context; a lease counts only from a context created after. */
+  trackLeases(): void {
+    this.leases = true;
+  }
 
   /** reset drops every read (a new term: their clients retry) but keeps the context counter. */
   reset(): void {
@@ -82,7 +96,7 @@ export class ReadIndexQueue {
   /** newContext starts a read context at `tick` (for leases, which need one per heartbeat round too). */
   newContext(tick: number, confirmedContext: number): number {
     this.context++;
-    if (this.trackLeases) {
+    if (this.leases) {
       this.createdTick.set(this.context, tick);
       // Only the newest confirmed context and later ones can serve a future lease check.
       for (const context of this.createdTick.keys()) {

@@ -10,6 +10,7 @@ import {
   drawSwarmInt,
   fixedBoolean,
   fixedNumber,
+  readLevelOfCode,
 } from "@concord/core";
 import type { RaftMessage } from "./messages.ts";
 import { leaseTicks } from "./options.ts";
@@ -105,8 +106,8 @@ export const raftHardPaths: readonly HardPath[] = [
  */
 class RaftPathCounter implements PathCounter<RaftMessage> {
   private readonly found = new Map<string, number>(raftHardPaths.map((path) => [path.name, 0]));
-  /** pendingReads maps `node:session:sequence` of a read handed to a replica to when it was handed over. */
-  private readonly pendingReads = new Map<string, number>();
+  /** pendingReads maps `node:session:sequence` of a read handed to a replica to when it was handed over, and whether a lease may serve it. */
+  private readonly pendingReads = new Map<string, { readonly handedUs: number; readonly byLease: boolean }>();
   /** installing maps a replica to the snapshot index of the last chunk it was just handed. */
   private readonly installing = new Map<NodeId, number>();
   private readonly joint = new WeakMap<Replica<RaftMessage>, boolean>();
@@ -127,13 +128,13 @@ class RaftPathCounter implements PathCounter<RaftMessage> {
         return;
       case "clientReply": {
         const key = `${from}:${message.session}:${message.sequence}`;
-        const handedUs = this.pendingReads.get(key);
-        if (handedUs === undefined) return;
+        const read = this.pendingReads.get(key);
+        if (read === undefined) return;
         this.pendingReads.delete(key);
         // Only a lease lets a leader of several voters answer a read in the instant it arrives;
-        // with lease reads off every such answer waited for its ReadIndex round.
-        if (!this.leaseReads) this.count("read-index-read");
-        else if (handedUs === context.timeUs) this.count("lease-read");
+        // a read no lease may serve waited for its ReadIndex round.
+        if (!read.byLease) this.count("read-index-read");
+        else if (read.handedUs === context.timeUs) this.count("lease-read");
         return;
       }
       default:
@@ -143,7 +144,11 @@ class RaftPathCounter implements PathCounter<RaftMessage> {
 
   observeDeliver(replica: Replica<RaftMessage>, _from: NodeId, message: RaftMessage, context: MonitorEventContext): void {
     if (context.faulty) return;
-    if (message.type === "clientRequest" && message.readOnly) this.pendingReads.set(`${replica.id}:${message.session}:${message.sequence}`, context.timeUs);
+    if (message.type === "clientRequest" && message.readOnly) {
+      // A stale read is no ReadIndex or lease read: any replica answers it at once.
+      const level = readLevelOfCode(message.readLevel);
+      if (level !== "stale") this.pendingReads.set(`${replica.id}:${message.session}:${message.sequence}`, { handedUs: context.timeUs, byLease: this.leaseReads || level === "lease" });
+    }
     if (message.type === "installSnapshot" && message.done && replica instanceof RaftReplica && replica.snapshotIndex() < message.snapshotIndex) {
       this.installing.set(replica.id, message.snapshotIndex);
     }

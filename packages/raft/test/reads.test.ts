@@ -1,7 +1,7 @@
 // Linearizable reads without log entries (thesis §6.4 ReadIndex, §6.4.1 leases).
 import { ConfigError, firstClientId } from "@concord/core";
 import { describe, expect, it } from "vitest";
-import { leaseTicks } from "@concord/raft";
+import { leaseTicks, raftServedReadLevel } from "@concord/raft";
 import { type RaftCluster, raftCluster, elect, put } from "./kit.ts";
 
 const reader = firstClientId + 50;
@@ -148,5 +148,87 @@ describe("lease reads (thesis §6.4.1)", () => {
     const net = raftCluster([1]);
     expect(() => net.restart(1, { options: { leaseReads: true, checkQuorum: false } })).toThrow(ConfigError);
     expect(() => net.restart(1, { options: { leaseReads: true, checkQuorum: false } })).toThrow(/leaseReads/);
+  });
+});
+
+describe("read levels (issue 15)", () => {
+  const text = (value: string) => new TextEncoder().encode(value);
+  function read(net: RaftCluster, to: number, key: string, readLevel: "linearizable" | "lease" | "stale"): number {
+    const sequence = net.nextSequence(reader);
+    net.request(to, { type: "get", key }, { clientId: reader, sequence, stepOnly: true, readLevel });
+    return sequence;
+  }
+
+  it("a follower cut off from the leader answers a stale read at once from its own applied state, with no message to any replica", () => {
+    const net = raftCluster([1, 2, 3], { preVote: true, checkQuorum: true });
+    elect(net, 1);
+    put(net, 1, "k", "v1");
+    net.tickAndDeliver(3, { only: 1 }); // a heartbeat carries the commit index to the followers, which apply v1
+    expect(net.replica(3).status().appliedIndex).toBe(net.replica(1).status().appliedIndex);
+    net.isolate(3);
+    put(net, 1, "k", "v2"); // committed by 1 and 2; 3 never hears of it
+    net.queue = [];
+    const sequence = read(net, 3, "k", "stale");
+    net.collect(3);
+    expect(net.queue.map((e) => [e.message.type, e.to])).toEqual([["clientReply", reader]]);
+    net.deliverAll();
+    expect(net.replyTo(reader, sequence)).toEqual({ type: "get", value: text("v1") });
+    // The same read asked linearizably of the follower is redirected to the leader instead.
+    net.queue = [];
+    read(net, 3, "k", "linearizable");
+    net.collect(3);
+    expect(net.queue.map((e) => e.message.type)).toEqual(["notLeader"]);
+  });
+
+  it("a follower that knows no leader answers a stale read rather than hold it", () => {
+    const net = raftCluster([1, 2, 3], { preVote: true, checkQuorum: true });
+    const sequence = read(net, 2, "k", "stale");
+    net.deliverAll();
+    expect(net.replyTo(reader, sequence)).toEqual({ type: "get", value: undefined });
+  });
+
+  it("without leaseReads, a lease read goes by ReadIndex until a round confirms the lease, then by the lease alone", () => {
+    const net = raftCluster([1, 2, 3], { preVote: true, checkQuorum: true });
+    elect(net, 1);
+    put(net, 1, "k", "v");
+    net.queue = [];
+    const first = read(net, 1, "k", "lease");
+    net.collect(1);
+    expect(net.queue.map((e) => e.message.type)).toEqual(["heartbeat", "heartbeat"]);
+    net.deliverAll();
+    expect(net.replyTo(reader, first)).toEqual({ type: "get", value: text("v") });
+    net.queue = [];
+    const second = read(net, 1, "k", "lease");
+    net.collect(1);
+    expect(net.queue.map((e) => e.message.type)).toEqual(["clientReply"]);
+    net.deliverAll();
+    expect(net.replyTo(reader, second)).toEqual({ type: "get", value: text("v") });
+    // A linearizable read still takes its ReadIndex round.
+    net.queue = [];
+    read(net, 1, "k", "linearizable");
+    net.collect(1);
+    expect(net.queue.map((e) => e.message.type)).toEqual(["heartbeat", "heartbeat"]);
+  });
+
+  it("without check-quorum, a lease read is a ReadIndex read every time (no follower promises to hold its vote)", () => {
+    const net = raftCluster([1, 2, 3], { preVote: true, checkQuorum: false });
+    elect(net, 1);
+    put(net, 1, "k", "v");
+    for (let i = 0; i < 2; i++) {
+      net.queue = [];
+      read(net, 1, "k", "lease");
+      net.collect(1);
+      expect(net.queue.map((e) => e.message.type)).toEqual(["heartbeat", "heartbeat"]);
+      net.deliverAll();
+    }
+  });
+
+  it("the level each read is served at, as the history records it", () => {
+    expect(raftServedReadLevel("stale", {})).toBe("stale");
+    expect(raftServedReadLevel("linearizable", {})).toBe("linearizable");
+    expect(raftServedReadLevel("lease", {})).toBe("lease");
+    expect(raftServedReadLevel("lease", { checkQuorum: false })).toBe("linearizable");
+    expect(raftServedReadLevel("linearizable", { leaseReads: true })).toBe("lease");
+    expect(raftServedReadLevel("stale", { leaseReads: true })).toBe("stale");
   });
 });

@@ -1,4 +1,4 @@
-import { type Client, type ClientReady, CorruptionError, type HistoryOperation, type NodeId, type Outcome, type Rng, assert } from "@concord/core";
+import { type Client, type ClientReady, CorruptionError, type HistoryOperation, type NodeId, type Outcome, type ReadLevel, type Rng, assert } from "@concord/core";
 import { type KvCommand, type KvResult, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
 import { type SimContext, msToUs, usPerMs, usPerSecond } from "./context.ts";
 import type { Delivery } from "./events.ts";
@@ -50,6 +50,10 @@ export interface ClientDriverSetup {
   readonly warmupUs: number;
   /** healUs is when the faults are all healed (0: no faults to heal). */
   readonly healUs: number;
+  /** readLevel is the level the workload's reads ask for; the final reads, which look for lost writes, ask `linearizable`. */
+  readonly readLevel: ReadLevel;
+  /** servedReadLevel is the level the algorithm serves a read asked at `level`, which the history records. */
+  readonly servedReadLevel: (level: ReadLevel) => ReadLevel;
 }
 
 /**
@@ -170,7 +174,9 @@ export class ClientDriver {
   /** submit starts an operation on an idle client; `arrivalUs` is when an open-loop arrival was queued (latency counts from it). */
   private submit(client: ClientNode, command: KvCommand, finalRead: boolean, arrivalUs: number = this.context.nowUs): void {
     const nowUs = this.context.nowUs;
-    const result = client.client.submit(encodeCommand(command), { readOnly: isReadOnly(command) });
+    const readOnly = isReadOnly(command);
+    const readLevel: ReadLevel = finalRead ? "linearizable" : this.setup.readLevel;
+    const result = client.client.submit(encodeCommand(command), { readOnly, readLevel });
     assert(result.kind === "accepted", () => `client ${client.id} refused a request while idle`);
     const operation: MutableOperation = {
       id: this.history.length,
@@ -181,6 +187,7 @@ export class ClientDriver {
       status: "info",
       output: undefined,
     };
+    if (readOnly) operation.readLevel = this.setup.servedReadLevel(readLevel);
     this.history.push(operation);
     // The liveness clock stands still while no operation is outstanding (think time, gaps between
     // arrivals): move the last progress forward by the idle spell that ends now.

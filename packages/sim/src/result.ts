@@ -1,4 +1,4 @@
-import type { AnyAlgorithm, History, InvariantViolation, KvSemantics, NodeId, ProtocolOptions } from "@concord/core";
+import type { AnyAlgorithm, History, InvariantViolation, KvSemantics, NodeId, ProtocolOptions, ReadLevel } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
 import type { CpuModelInput, Scenario, ScenarioInput } from "./scenario.ts";
 import type { FaultWindow } from "./context.ts";
@@ -29,6 +29,13 @@ export interface SimulationOptions {
   readonly encode?: boolean;
   /** recordMessages: record the messages sent in this window into the result's `messageTrace` (off by default; it changes nothing else). */
   readonly recordMessages?: MessageTraceWindow;
+  /**
+   * readLevel is the consistency the workload's reads ask for (`concord sim --read`; `linearizable` when absent):
+   * the history records the level each read was served at (AlgorithmDefinition.servedReadLevel), and a run whose
+   * reads are served `stale` promises no linearizability. The final reads that look for lost writes always ask
+   * `linearizable`.
+   */
+  readonly readLevel?: ReadLevel;
 }
 
 /** LatencySummary holds latency percentiles of completed operations, in milliseconds of virtual time. */
@@ -76,8 +83,14 @@ export interface SimulationResult {
   readonly algo: string;
   /** kvSemantics is the object the algorithm's clients saw (its definition's `kvSemantics`, `kv` when it names none): the history is judged by its model. */
   readonly kvSemantics: KvSemantics;
-  /** promisesLinearizability: whether the algorithm, with the options it ran with, promises a linearizable history (see AlgorithmDefinition). */
+  /**
+   * promisesLinearizability: whether the algorithm, with the options it ran with, promises a linearizable history
+   * (see AlgorithmDefinition), and the workload's reads were not served `stale`.
+   */
   readonly promisesLinearizability: boolean;
+  /** readLevel is the level the workload's reads asked for; readLevelServed the level the algorithm served them at. */
+  readonly readLevel: ReadLevel;
+  readonly readLevelServed: ReadLevel;
   readonly nodes: number;
   readonly scenario: string;
   readonly seed: number;

@@ -5,10 +5,13 @@ import {
   type NodeId,
   type PathCounter,
   type ProtocolOptions,
+  type ReadLevel,
   createRng,
   deriveSeed,
   firstClientId,
+  isReadLevel,
   parseConfig,
+  readLevels,
   unreachable,
 } from "@concord/core";
 import { AppliedLogOracle } from "./applied-log.ts";
@@ -82,6 +85,9 @@ export class Simulation {
     };
     if (!Number.isSafeInteger(options.seed) || options.seed < 0) throw new ConfigError("seed", `must be a non-negative integer (got ${options.seed})`);
     if (!Number.isInteger(options.nodes) || options.nodes < 1) throw new ConfigError("nodes", `must be a positive integer (got ${options.nodes})`);
+    if (options.readLevel !== undefined && !isReadLevel(options.readLevel)) {
+      throw new ConfigError("readLevel", `must be one of ${readLevels.join(", ")} (got ${String(options.readLevel)})`);
+    }
     const sizeError = this.algorithm.clusterSizeError(options.nodes);
     if (sizeError !== undefined) throw new ConfigError("nodes", sizeError);
 
@@ -196,6 +202,8 @@ export class Simulation {
         arrivalRng,
         warmupUs: this.warmupUs,
         healUs: this.healUs,
+        readLevel: this.readLevel(),
+        servedReadLevel: (level) => this.servedReadLevel(level),
       },
       wire,
     );
@@ -322,6 +330,16 @@ export class Simulation {
 
   // ----- results --------------------------------------------------------
 
+  /** readLevel is the level the workload's reads ask for. */
+  private readLevel(): ReadLevel {
+    return this.options.readLevel ?? "linearizable";
+  }
+
+  /** servedReadLevel is the level the algorithm, with this run's options, serves a read asked at `level`. */
+  private servedReadLevel(level: ReadLevel): ReadLevel {
+    return this.algorithm.servedReadLevel?.(level, this.protocolOptions) ?? "linearizable";
+  }
+
   private result(): SimulationResult {
     const clients = this.clients;
     const ops = operationCounts(clients.workloadOperations(), clients.workloadInvoked);
@@ -331,7 +349,9 @@ export class Simulation {
     return {
       algo: this.algorithm.name,
       kvSemantics: this.algorithm.kvSemantics ?? "kv",
-      promisesLinearizability: this.algorithm.promisesLinearizability?.(this.protocolOptions) ?? true,
+      promisesLinearizability: (this.algorithm.promisesLinearizability?.(this.protocolOptions) ?? true) && this.servedReadLevel(this.readLevel()) !== "stale",
+      readLevel: this.readLevel(),
+      readLevelServed: this.servedReadLevel(this.readLevel()),
       nodes: this.options.nodes,
       scenario: this.scenario.name,
       seed: this.options.seed,

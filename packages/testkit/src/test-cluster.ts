@@ -114,6 +114,8 @@ export interface RequestOptions {
   readonly session?: number;
   /** readOnly defaults to true for a get. */
   readonly readOnly?: boolean;
+  /** readLevel is the consistency a read asks for (default linearizable). */
+  readonly readLevel?: ReadLevel;
   /** stepOnly hands the request straight to the replica, bypassing the filters, and leaves its Ready for the test to run. */
   readonly stepOnly?: boolean;
 }
@@ -687,9 +689,9 @@ export class TestCluster<M, R extends Replica<M>, S extends StateMachine = KvSta
     return this.completionLists.get(firstClientId + index) ?? [];
   }
 
-  /** submit starts a KV command on client `index` and sends what it asks (delivering nothing yet). */
-  submit(command: KvCommand, index = 0, readOnly = command.type === "get"): void {
-    const result = this.client(index).submit(encodeCommand(command), { readOnly });
+  /** submit starts a KV command on client `index` (a read at `readLevel`, linearizable when absent) and sends what it asks (delivering nothing yet). */
+  submit(command: KvCommand, index = 0, readOnly = command.type === "get", readLevel?: ReadLevel): void {
+    const result = this.client(index).submit(encodeCommand(command), { readOnly, ...(readLevel !== undefined ? { readLevel } : {}) });
     if (result.kind !== "accepted") throw new Error(`submit rejected: ${JSON.stringify(result)}`);
     this.drainClient(firstClientId + index);
   }
@@ -742,7 +744,7 @@ export class TestCluster<M, R extends Replica<M>, S extends StateMachine = KvSta
     const sequence = options.sequence ?? this.nextSequence(clientId);
     const wire = this.config.clientWire;
     if (wire === undefined) throw new Error("request needs the cluster's clientWire");
-    const message = wire.request({ clientId, session: options.session ?? clientId, sequence, command: encodeCommand(command), readOnly: options.readOnly ?? command.type === "get" });
+    const message = wire.request({ clientId, session: options.session ?? clientId, sequence, command: encodeCommand(command), readOnly: options.readOnly ?? command.type === "get", ...(options.readLevel !== undefined ? { readLevel: options.readLevel } : {}) });
     if (options.stepOnly === true) this.step(to, clientId, message);
     else this.deliver({ from: clientId, to, message });
     return sequence;

@@ -2,7 +2,7 @@ import { kvHistoryToJsonl } from "@concord/check";
 import { ConfigError } from "@concord/core";
 import { type CpuModelInput, type SimulationResult, byzantineStrategyNames, cpuSchema, scenarioNames } from "@concord/sim";
 import { type Applicability, type HistoryChecker, brokenGuarantees, type SimulationReport, algorithmNames, algorithms, applicability, clusterSizes, findAlgorithm, renderTable, replayCommand, simulate } from "@concord/lab";
-import { type FlagSpec, alignedColumns, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
+import { type FlagSpec, alignedColumns, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags, readFlagSpec, readLevelFlag } from "../flags.ts";
 import { type CommandIo, UsageError, writeOutputFile } from "../io.ts";
 import { diagramMessagesMax, renderMessageDiagram } from "../diagram.ts";
 import { protocolOptionsHelp } from "../protocol-options.ts";
@@ -23,6 +23,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   diagram: { type: "string", description: `also draw the run's messages as a space-time diagram into this SVG file (at most ${diagramMessagesMax} messages: narrow with --from-ms/--to-ms)` },
   "from-ms": { type: "string", description: "with --diagram: draw the messages sent from this virtual millisecond of the run, warm-up included (default 0)" },
   "to-ms": { type: "string", description: "with --diagram: draw the messages sent up to this virtual millisecond (default: the end of the run)" },
+  read: readFlagSpec,
   "no-encode": { type: "boolean", description: "do not encode messages (faster; byte counts become 0)" },
   cpu: { type: "string", description: `charge this CPU cost model instead of the scenario's, as name=microseconds pairs (a figure left out is 0), e.g. perMessageUs=5.9,perMacUs=2.2; names: ${Object.keys(cpuSchema.shape).join(", ")}` },
   "wall-clock": { type: "boolean", description: "add the run's wall-clock seconds (makes output vary)" },
@@ -30,7 +31,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   help: { type: "boolean", description: "show this help" },
 };
 
-const usage = "concord sim --algo <name> [--nodes <n>] [--scenario <name> | --scenario-file <path>] [--seed <s>] [--ops <k>] [--clients <c>] [--diagram <file.svg> [--from-ms <a>] [--to-ms <b>]] [--json]";
+const usage = "concord sim --algo <name> [--nodes <n>] [--scenario <name> | --scenario-file <path>] [--seed <s>] [--ops <k>] [--clients <c>] [--read <level>] [--diagram <file.svg> [--from-ms <a>] [--to-ms <b>]] [--json]";
 
 /**
  * SimCommandReport is what `concord sim --json` prints: the run's report, and
@@ -75,6 +76,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const byzantineStrategy = choiceFlag("byzantine-strategy", values["byzantine-strategy"], byzantineStrategyNames(algorithm));
   const diagram = diagramFlags(values["diagram"], values["from-ms"], values["to-ms"]);
   const cpu = cpuFlag(values["cpu"]);
+  const readLevel = readLevelFlag(values["read"]);
 
   // One description of the run serves the simulation and its replay command.
   const run = {
@@ -88,6 +90,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
     ...(Object.keys(protocolOptions).length > 0 ? { protocolOptions } : {}),
     ...(values["no-encode"] === true ? { encode: false } : {}),
     ...(cpu !== undefined ? { cpu } : {}),
+    ...(readLevel !== undefined ? { readLevel } : {}),
   };
   let fit: Applicability;
   const started = performance.now();
@@ -201,7 +204,9 @@ export function renderReport(report: SimCommandReport, wallSeconds: number | und
     ["bytes (total, per op)", `${report.bytes.total}, ${report.bytes.perOp}`],
     ["warm-up (s, messages, bytes; not counted above)", `${report.warmup.seconds}, ${report.warmup.messages}, ${report.warmup.bytes}`],
     ["leader changes", String(report.leaderChanges)],
+    ["reads asked / served", `${report.readLevel} / ${report.readLevelServed}`],
     ["linearizable", report.linearizable === null ? `unknown (${report.linearizability})` : report.linearizable ? "yes" : `NO (${report.linearizability})`],
+    ["stale reads found", String(report.staleReadCount)],
     ["invariant violations", String(report.invariantViolations.length)],
     ["applicable", report.applicable ? "yes" : `NO: ${report.notApplicableReason ?? "?"}`],
   ];
@@ -215,6 +220,10 @@ export function renderReport(report: SimCommandReport, wallSeconds: number | und
   const paths = Object.entries(report.paths);
   if (paths.length > 0) out += "\n" + renderTable([["hard path", "times reached"], ...paths.map(([name, count]) => [name, String(count)])]);
   if (report.faultLog.length > 0) out += "\nfaults:\n" + report.faultLog.map((line) => `  ${line}`).join("\n") + "\n";
+  if (report.staleReads.length > 0) {
+    out += "\nstale reads (each read returned a value overwritten before it began):\n" + report.staleReads.slice(0, 10).map((stale) => `  ${stale.text}`).join("\n") + "\n";
+    if (report.staleReadCount > 10) out += `  ... ${report.staleReadCount - 10} more (--json lists up to ${report.staleReads.length})\n`;
+  }
   if (report.invariantViolations.length > 0) {
     out += "\nviolations:\n" + report.invariantViolations.slice(0, 20).map((v) => `  [${v.invariant}] at ${v.timeUs / 1000} ms: ${v.message}`).join("\n") + "\n";
   }

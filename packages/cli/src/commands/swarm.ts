@@ -2,7 +2,7 @@ import { availableParallelism } from "node:os";
 import { type AnyAlgorithm, ConfigError } from "@concord/core";
 import { type ScenarioInput, type SimulationOptions, runSimulation, scenarioNames } from "@concord/sim";
 import { algorithmNames, algorithms, applicability, clusterSizes, findAlgorithm, renderTable } from "@concord/lab";
-import { type FlagSpec, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
+import { type FlagSpec, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags, readFlagSpec, readLevelFlag } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
 import { protocolOptionsHelp } from "../protocol-options.ts";
 import { readScenarioFile, scenarioFileUsageError } from "../scenario-file.ts";
@@ -19,13 +19,14 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   ops: { type: "string", description: "operations per run (default: the scenario's)" },
   clients: { type: "string", description: "concurrent clients per run (default: the scenario's)" },
   option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), passed to every run; each algorithm's are listed below" },
+  read: readFlagSpec,
   jobs: { type: "string", description: "worker threads running seeds in parallel (default: the machine's cores)" },
   "progress-every": { type: "string", description: "when stderr is not a terminal, print a progress line every this many seeds (default: a tenth of the swarm, at most 100)" },
   json: { type: "boolean", description: "print the result as one JSON object (every failing seed, with its replay command)" },
   help: { type: "boolean", description: "show this help" },
 };
 
-const usage = "concord swarm --algo <name|all> [--seeds <n>] [--first-seed <s>] [--scenario <name> | --scenario-file <path>] [--nodes <n>] [--jobs <j>] [--option name=value]";
+const usage = "concord swarm --algo <name|all> [--seeds <n>] [--first-seed <s>] [--scenario <name> | --scenario-file <path>] [--nodes <n>] [--jobs <j>] [--option name=value] [--read <level>]";
 
 /** failuresShownMax bounds the failing seeds the text output lists; --json lists them all. */
 const failuresShownMax = 50;
@@ -123,6 +124,7 @@ function planSwarm(values: Record<string, string | boolean | string[] | undefine
   const clients = integerFlag("clients", values["clients"], 1, 10_000);
   const jobs = integerFlag("jobs", values["jobs"], 1, 256) ?? availableParallelism();
   const protocolOptions = protocolOptionFlags(values["option"]);
+  const readLevel = readLevelFlag(values["read"]);
   const scenarioFlag = choiceFlag("scenario", values["scenario"], scenarioNames);
   const scenarioFile = values["scenario-file"];
   if (scenarioFile !== undefined && scenarioFlag !== undefined) throw new UsageError("--scenario and --scenario-file exclude each other; give one");
@@ -147,7 +149,7 @@ function planSwarm(values: Record<string, string | boolean | string[] | undefine
     else skipped.push(`skipping ${algorithm.name}: not applicable: ${fit.reason}`);
   }
   if (clusters.length === 0 && !skipped.some((line) => line.includes(": not applicable: "))) throw new UsageError(`--nodes: no algorithm runs on ${nodesFlag} nodes`);
-  for (const { algorithm, nodes } of clusters) probeRun({ algorithm, nodes, scenario, seed: firstSeed, protocolOptions }, typeof scenarioFile === "string" ? scenarioFile : undefined);
+  for (const { algorithm, nodes } of clusters) probeRun({ algorithm, nodes, scenario, seed: firstSeed, protocolOptions, ...(readLevel !== undefined ? { readLevel } : {}) }, typeof scenarioFile === "string" ? scenarioFile : undefined);
 
   const tasks: SeedTask[] = [];
   for (const { algorithm, nodes } of clusters) {
@@ -161,6 +163,7 @@ function planSwarm(values: Record<string, string | boolean | string[] | undefine
         ...(ops !== undefined ? { ops } : {}),
         ...(clients !== undefined ? { clients } : {}),
         ...(Object.keys(protocolOptions).length > 0 ? { protocolOptions } : {}),
+        ...(readLevel !== undefined ? { readLevel } : {}),
       });
     }
   }
