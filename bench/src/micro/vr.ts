@@ -64,6 +64,7 @@ export function register(bench: Bench): void {
     op: 12345,
     entry: { commands: [{ clientId: firstClientId, session: 2 ** 52 + 1, sequence: 42, command, readOnly: false }] },
     commit: 12344,
+    leaseTick: 0,
   };
   bench.add("vr: encode and decode a Prepare of one request", () => {
     vrCodec.decode(vrCodec.encode(prepare));

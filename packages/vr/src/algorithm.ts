@@ -1,4 +1,5 @@
-import type { AlgorithmDefinition, ProtocolOptions, ReadLevel } from "@concord/core";
+import { type AlgorithmDefinition, type ProtocolOptions, type ReadLevel, parseConfig } from "@concord/core";
+import { vrOptionsSchema } from "./options.ts";
 import { createVrClient } from "./client.ts";
 import { type VrMessage, vrCodec } from "./messages.ts";
 import { createVrMonitors } from "./monitor.ts";
@@ -17,11 +18,13 @@ export function vrMessagesPerOp(n: number, batchSize: number): number {
 }
 
 /**
- * vrServedReadLevel: a stale read is any replica's executed state; every other read goes through the log (§4: VR
- * Revisited's reads are ordinary operations; it has no leases here), so a `lease` read is served linearizably.
+ * vrServedReadLevel: a stale read is any replica's executed state; with leaseTicks every other read is answered by
+ * the primary under its lease; without it, every other read goes through the log (§4: VR Revisited's reads are
+ * ordinary operations), so a `lease` read is served linearizably.
  */
-export function vrServedReadLevel(requested: ReadLevel, _options: ProtocolOptions): ReadLevel {
-  return requested === "stale" ? "stale" : "linearizable";
+export function vrServedReadLevel(requested: ReadLevel, options: ProtocolOptions): ReadLevel {
+  if (requested === "stale") return "stale";
+  return parseConfig(vrOptionsSchema, options, "vr").leaseTicks > 0 ? "lease" : "linearizable";
 }
 
 /** vr is Viewstamped Replication's {@link AlgorithmDefinition}. */

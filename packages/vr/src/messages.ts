@@ -44,6 +44,8 @@ export interface VrPrepare {
   readonly op: number;
   readonly entry: VrEntry;
   readonly commit: number;
+  /** leaseTick is the primary's tick when it sent this plus one, echoed in PrepareOk to renew its lease (0 with leases off). */
+  readonly leaseTick: number;
 }
 
 /** VrPrepareOk is §4.1 step 4: the backup holds every op through `op` in `view`. */
@@ -51,6 +53,8 @@ export interface VrPrepareOk {
   readonly type: "prepareOk";
   readonly view: number;
   readonly op: number;
+  /** leaseTick echoes the Prepare's or Commit's leaseTick. */
+  readonly leaseTick: number;
 }
 
 /** VrCommit is §4.1 step 6: the primary's commit-number, sent when no Prepare has gone out for a while. */
@@ -58,6 +62,8 @@ export interface VrCommit {
   readonly type: "commit";
   readonly view: number;
   readonly commit: number;
+  /** leaseTick is the primary's tick when it sent this plus one (0 with leases off); with leases on, backups answer a Commit with a PrepareOk echoing it. */
+  readonly leaseTick: number;
 }
 
 /** VrStartViewChange is §4.2 step 1. */

@@ -1,5 +1,16 @@
 import { z } from "zod";
 
+/**
+ * safeLeaseTicks is how long a primary may count on a lease granted at its tick
+ * t: backups hold the grant for leaseTicks of their own clock from when they
+ * received the message (after t), and two clocks may differ in rate by up to
+ * the drift bound each way, so the primary trusts only leaseTicks x (1 - 2 x
+ * drift), less one tick for the granularity of tick counting (Multi-Paxos's rule).
+ */
+export function safeLeaseTicks(leaseTicks: number, clockDriftBoundPercent: number): number {
+  return Math.floor((leaseTicks * (100 - 2 * clockDriftBoundPercent)) / 100) - 1;
+}
+
 /** vrDurabilities names where a replica keeps its view and log. */
 const vrDurabilities = {
   /** persist: the view and the log are written through Ready.persist before any message that depends on them. */
@@ -36,6 +47,14 @@ export const vrOptionsSchema = z
     checkpointEveryOps: z.number().int().min(1).default(1_000),
     /** stateTransferOpsMax bounds the entries one NewState carries (§5.2). */
     stateTransferOpsMax: z.number().int().min(1).default(256),
+    /**
+     * leaseTicks: the primary's read lease, off at 0 (reads then go through the log). A backup that took a Prepare or
+     * Commit from its primary joins no view change for this many of its ticks, so the primary, while a majority's
+     * grants last (less the drift bound), answers reads from its own state without a round of messages.
+     */
+    leaseTicks: z.number().int().min(0).default(0),
+    /** clockDriftBoundPercent is the assumed bound on how much two replicas' tick rates differ, each way. */
+    clockDriftBoundPercent: z.number().int().min(0).max(40).default(10),
     /** clientRetryTicks: a client resends a request unanswered for this long, in its ticks. */
     clientRetryTicks: z.number().int().min(1).default(20),
     /** clientGiveUpTicks: a client reports a request it could not get answered for this long as indeterminate. */
@@ -45,6 +64,14 @@ export const vrOptionsSchema = z
   .refine((options) => options.commitTicks < options.viewChangeTimeoutTicks, {
     message: "commitTicks must be below viewChangeTimeoutTicks",
     path: ["commitTicks"],
+  })
+  .refine((options) => options.leaseTicks === 0 || safeLeaseTicks(options.leaseTicks, options.clockDriftBoundPercent) > options.commitTicks, {
+    message: "leaseTicks, less the clock drift bound, must outlast commitTicks so that the primary's Commits can renew the lease",
+    path: ["leaseTicks"],
+  })
+  .refine((options) => options.leaseTicks <= options.viewChangeTimeoutTicks, {
+    message: "leaseTicks must not exceed viewChangeTimeoutTicks (a backup waits out its grant before it joins a view change)",
+    path: ["leaseTicks"],
   })
   .refine((options) => options.clientGiveUpTicks >= options.clientRetryTicks, {
     message: "clientGiveUpTicks must be at least clientRetryTicks",

@@ -32,7 +32,7 @@ import {
   type VrStartView,
   vrRecordCodec,
 } from "./messages.ts";
-import { type VrOptions, vrOptionsSchema } from "./options.ts";
+import { type VrOptions, safeLeaseTicks, vrOptionsSchema } from "./options.ts";
 import { type VrMessageRejection, type VrRejectionReason, lastOpOf, validateMessage } from "./validate.ts";
 
 /** VrStatus is a replica's status (§4): normal, in a view change, or recovering after a crash (§4.3). */
@@ -63,9 +63,13 @@ export interface VrCounters {
   checkpointsTaken: number;
   /** duplicatesAnswered counts requests answered from the client table (§4). */
   duplicatesAnswered: number;
+  /** leaseReads counts reads the primary answered from its own state under its lease. */
+  leaseReads: number;
+  /** viewChangesRefusedForLease counts StartViewChanges and DoViewChanges ignored because this replica's lease grant to its primary may be live. */
+  viewChangesRefusedForLease: number;
   /** staleReads counts reads asked at the `stale` level, answered from this replica's own executed state. */
   staleReads: number;
-  /** droppedRequests counts client requests dropped: the primary's queue was full, or the replica is recovering. */
+  /** droppedRequests counts client requests dropped: the primary's queue was full, or the replica is recovering or in a view change. */
   droppedRequests: number;
 }
 
@@ -126,6 +130,8 @@ export class VrReplica implements Replica<VrMessage> {
     checkpointsInstalled: 0,
     checkpointsTaken: 0,
     duplicatesAnswered: 0,
+    leaseReads: 0,
+    viewChangesRefusedForLease: 0,
     staleReads: 0,
     droppedRequests: 0,
   };
@@ -161,6 +167,13 @@ export class VrReplica implements Replica<VrMessage> {
   private readonly inflight = new Map<number, number>();
   private proposalsDue = false;
 
+  // Leases (opt-in). The primary: the latest of its send ticks each backup acknowledged in this view, and the op-number
+  // at the start of the view (a lease read waits until every op of the view's log is committed). A backup: until when
+  // it joins no view change, having taken a Prepare or Commit from its primary.
+  private readonly leaseAckTick = new Map<NodeId, number>();
+  private viewStartOp = 0;
+  private grantUntilTick = 0;
+
   // Backup: state transfer (§5.2).
   /** heardOp is the highest op the primary of this view is known to hold: past opNumber, this replica asks for state. */
   private heardOp = 0;
@@ -191,6 +204,8 @@ export class VrReplica implements Replica<VrMessage> {
     this.sessions = new SessionStateMachine(context.stateMachine);
     this.checkpointState = this.sessions.snapshot();
     const firstBoot = context.durable.snapshot === undefined && context.durable.records.length === 0;
+    // A restarted replica does not know which lease it granted: it joins no view change for a whole lease.
+    if (!firstBoot) this.grantUntilTick = this.options.leaseTicks;
     if (firstBoot) {
       // One record at the first boot, in both modes: a restart finds it and knows it lost its memory (§4.3).
       this.persist.push(this.viewRecord());
@@ -221,6 +236,8 @@ export class VrReplica implements Replica<VrMessage> {
           this.retransmitPrepares();
           this.sendCommits();
           this.scheduleProposals();
+        } else if (this.now >= this.viewDeadlineTick && this.now < this.grantUntilTick) {
+          this.viewDeadlineTick = this.grantUntilTick;
         } else if (this.now >= this.viewDeadlineTick) {
           this.startViewChange(this.view + 1);
         } else {
@@ -385,8 +402,16 @@ export class VrReplica implements Replica<VrMessage> {
       this.sendReply(request, this.sessions.query(request.command));
       return;
     }
+    if (this.phase === "viewChange") {
+      // No primary to name while the view changes: a hint would send the client round the replicas at network speed
+      // (each in the same view change naming the next), so it retries on its own timeout instead.
+      this.counters.droppedRequests++;
+      return;
+    }
     if (!this.isPrimary()) {
       // §4: only the primary takes requests; the client is told which replica is the primary of the view it knows.
+      // A chain of such hints ends: a backup normal in view v names the primary of v, which started v and so is in
+      // view v or a later one, where it is the primary, a backup of that later view, or in a view change.
       this.send(request.clientId, { type: "notLeader", sequence: request.sequence, leaderHint: this.primaryOf(this.view), hasLeaderHint: true });
       return;
     }
@@ -399,6 +424,11 @@ export class VrReplica implements Replica<VrMessage> {
     }
     if (request.sequence < this.sessions.lastSequence(request.session)) return;
     if (this.inflight.get(request.session) === request.sequence) return; // already queued or prepared
+    if (request.readOnly && this.canServeLeaseRead()) {
+      this.counters.leaseReads++;
+      this.sendReply(request, this.sessions.query(request.command));
+      return;
+    }
     if (this.queue.length >= this.options.queuedRequestsMax) {
       this.counters.droppedRequests++;
       return;
@@ -449,31 +479,35 @@ export class VrReplica implements Replica<VrMessage> {
     const progress = this.progressOf(to);
     progress.lastSentTick = this.now;
     progress.lastPrepareTick = this.now;
-    into.push({ to, message: { type: "prepare", view: this.view, op, entry, commit: this.commitNumber } });
+    into.push({ to, message: { type: "prepare", view: this.view, op, entry, commit: this.commitNumber, leaseTick: this.leaseTick() } });
   }
 
   private onPrepare(from: NodeId, message: VrPrepare): void {
     if (!this.admitPrimaryMessage(message.view)) return;
     this.resetViewDeadline();
+    this.grantLease();
     this.heardOp = Math.max(this.heardOp, message.op);
     const op = this.opNumber();
     if (message.op === op + 1) {
       // §4.1 step 4: a backup appends only the op right after its own, never out of order.
       this.log.push(message.entry);
       this.persistEntries(message.op, [message.entry]);
-      this.send(from, { type: "prepareOk", view: this.view, op: message.op });
+      this.send(from, { type: "prepareOk", view: this.view, op: message.op, leaseTick: message.leaseTick });
     } else if (message.op <= op) {
       // A retransmission: this backup already holds the op; its PrepareOk may have been lost.
-      this.send(from, { type: "prepareOk", view: this.view, op });
+      this.send(from, { type: "prepareOk", view: this.view, op, leaseTick: message.leaseTick });
     }
     // Past op + 1 there is a gap: the op waits, and requestStateIfBehind asks for the ops missing (§5.2).
     this.learnCommit(message.commit);
     this.requestStateIfBehind();
   }
 
-  private onCommit(_from: NodeId, message: VrCommit): void {
+  private onCommit(from: NodeId, message: VrCommit): void {
     if (!this.admitPrimaryMessage(message.view)) return;
     this.resetViewDeadline();
+    this.grantLease();
+    // With leases on, a Commit (the idle primary's heartbeat) is acknowledged, so that it renews the lease.
+    if (this.options.leaseTicks > 0) this.send(from, { type: "prepareOk", view: this.view, op: this.opNumber(), leaseTick: message.leaseTick });
     this.heardOp = Math.max(this.heardOp, message.commit);
     this.learnCommit(message.commit);
     this.requestStateIfBehind();
@@ -521,6 +555,9 @@ export class VrReplica implements Replica<VrMessage> {
     if (message.view !== this.view || !this.isPrimary()) return;
     const progress = this.progressOf(from);
     if (message.op > progress.acked) progress.acked = message.op;
+    // The stamp is the primary's send tick plus one (0: no lease); one from its future is not its own.
+    const sentTick = message.leaseTick - 1;
+    if (message.leaseTick > 0 && sentTick <= this.now && sentTick > (this.leaseAckTick.get(from) ?? -1)) this.leaseAckTick.set(from, sentTick);
     this.commitReady();
   }
 
@@ -584,7 +621,7 @@ export class VrReplica implements Replica<VrMessage> {
       const progress = this.progressOf(backup);
       if (this.now - progress.lastSentTick < this.options.commitTicks) continue;
       progress.lastSentTick = this.now;
-      this.send(backup, { type: "commit", view: this.view, commit: this.commitNumber });
+      this.send(backup, { type: "commit", view: this.view, commit: this.commitNumber, leaseTick: this.leaseTick() });
     }
   }
 
@@ -626,6 +663,7 @@ export class VrReplica implements Replica<VrMessage> {
 
   private onStartViewChange(from: NodeId, view: number): void {
     if (view < this.view || (view === this.view && this.phase === "normal")) return;
+    if (this.refusedForLease(view)) return;
     if (view > this.view) this.startViewChange(view);
     this.startViewChangeFrom.add(from);
     this.maybeSendDoViewChange();
@@ -653,6 +691,7 @@ export class VrReplica implements Replica<VrMessage> {
 
   private onDoViewChange(from: NodeId, message: VrDoViewChange): void {
     if (message.view < this.view) return;
+    if (from !== this.id && this.refusedForLease(message.view)) return;
     if (message.view === this.view && this.phase === "normal") {
       // The view started: the sender missed its StartView.
       if (this.isPrimary() && from !== this.id) this.sendStartView(from, message.commit);
@@ -691,6 +730,8 @@ export class VrReplica implements Replica<VrMessage> {
     this.lastNormalView = this.view;
     this.counters.viewsStarted++;
     this.backups.clear();
+    this.leaseAckTick.clear();
+    this.viewStartOp = this.opNumber();
     this.durableOp = this.persisting ? this.commitNumber : this.opNumber();
     this.persistViewRecord();
     for (const backup of this.otherReplicas()) this.sendStartView(backup, reported.get(backup));
@@ -730,7 +771,7 @@ export class VrReplica implements Replica<VrMessage> {
     this.heardOp = this.opNumber();
     this.learnCommit(message.commit);
     // §4.2 step 5: the ops not yet committed are acknowledged to the new primary, which commits them in this view.
-    if (this.opNumber() > this.commitNumber) this.send(from, { type: "prepareOk", view: this.view, op: this.opNumber() });
+    if (this.opNumber() > this.commitNumber) this.send(from, { type: "prepareOk", view: this.view, op: this.opNumber(), leaseTick: 0 });
   }
 
   /**
@@ -809,7 +850,7 @@ export class VrReplica implements Replica<VrMessage> {
     this.learnCommit(message.commit);
     this.stateRequestDueTick = this.now; // more may be missing: ask again on the next tick
     const primary = this.primaryOf(this.view);
-    if (this.opNumber() > before && primary !== this.id) this.send(primary, { type: "prepareOk", view: this.view, op: this.opNumber() });
+    if (this.opNumber() > before && primary !== this.id) this.send(primary, { type: "prepareOk", view: this.view, op: this.opNumber(), leaseTick: 0 });
   }
 
   // ---- Recovery (§4.3) ----------------------------------------------------------------------
@@ -1042,8 +1083,54 @@ export class VrReplica implements Replica<VrMessage> {
     return undefined;
   }
 
+  /** leaseTick is what the primary stamps on a Prepare or Commit for its lease: its tick plus one, or 0 with leases off (nothing on the wire). */
+  private leaseTick(): number {
+    return this.options.leaseTicks > 0 ? this.now + 1 : 0;
+  }
+
+  /** grantLease: a backup that took its primary's Prepare or Commit joins no view change for leaseTicks of its ticks. */
+  private grantLease(): void {
+    if (this.options.leaseTicks > 0) this.grantUntilTick = Math.max(this.grantUntilTick, this.now + this.options.leaseTicks);
+  }
+
+  /**
+   * refusedForLease: while its grant may be live, a replica ignores a view
+   * change to a later view (it neither joins nor answers it): otherwise a
+   * new primary could commit writes while the old one still answers reads
+   * from its lease. The others send their StartViewChange again, and it joins
+   * once its grant has run out.
+   */
+  private refusedForLease(view: number): boolean {
+    if (view <= this.view || this.now >= this.grantUntilTick) return false;
+    this.counters.viewChangesRefusedForLease++;
+    return true;
+  }
+
+  /**
+   * leaseValid: the primary's lease runs from the latest of its send ticks
+   * that a majority (itself counting as now) acknowledged in this view, for
+   * safeLeaseTicks (leaseTicks less the drift bound each way, less a tick).
+   */
+  leaseValid(): boolean {
+    if (!this.isPrimary() || this.options.leaseTicks === 0) return false;
+    const acked = [this.now, ...this.otherReplicas().map((backup) => this.leaseAckTick.get(backup) ?? Number.NEGATIVE_INFINITY)].sort((a, b) => b - a);
+    const start = acked[this.quorum - 1] ?? Number.NEGATIVE_INFINITY;
+    return this.now < start + safeLeaseTicks(this.options.leaseTicks, this.options.clockDriftBoundPercent);
+  }
+
+  /**
+   * canServeLeaseRead: a read is answered from the primary's state while its
+   * lease holds (no other primary can have started a view: a majority joins
+   * none meanwhile) and once every op of the view's starting log is committed
+   * and executed, so that every write acknowledged in an earlier view is in it.
+   */
+  private canServeLeaseRead(): boolean {
+    return this.leaseValid() && this.commitNumber >= this.viewStartOp;
+  }
+
   /** leavePrimaryRole drops what only a primary holds: the queue and the backups' progress; clients retry elsewhere. */
   private leavePrimaryRole(): void {
+    this.leaseAckTick.clear();
     this.queue = [];
     this.inflight.clear();
     this.backups.clear();

@@ -9,15 +9,19 @@ import {
   fixedNumber,
 } from "@concord/core";
 import type { VrMessage } from "./messages.ts";
+import { safeLeaseTicks } from "./options.ts";
 import { type VrCounters, VrReplica } from "./replica.ts";
 
 const viewChangeTimeoutTicksMax = 50;
 const clientRetryTicksMax = 20;
+const clockDriftBoundPercentMax = 40;
 
 /**
  * vrOptionSpace is the range of VR's options that `chaos` draws from (swarm
  * testing). Every value it draws passes vrOptionsSchema: the commit interval
- * stays below the view-change timeout. The durability mode is not drawn: it
+ * stays below the view-change timeout, and a lease, when drawn on, outlasts the
+ * commit interval after the drift bound and stays within the view-change
+ * timeout. The durability mode is not drawn: it
  * changes what a run promises (memory mode loses the group's state when every
  * replica crashes at once), so a run names it.
  */
@@ -30,13 +34,22 @@ export const vrOptionSpace: OptionSpace = {
     { name: "retransmitTicks", low: 1, high: 20 },
     { name: "checkpointEveryOps", low: 1, high: 1_000 },
     { name: "stateTransferOpsMax", low: 1, high: 256 },
+    { name: "clockDriftBoundPercent", low: 0, high: clockDriftBoundPercentMax },
+    { name: "leaseTicks", low: 0, high: viewChangeTimeoutTicksMax },
     { name: "clientRetryTicks", low: 1, high: clientRetryTicksMax },
   ],
   draw(rng, fixed) {
     const drawn: Record<string, OptionValue> = {};
     const fixedCommit = fixedNumber(fixed, "commitTicks");
-    const timeout = fixedNumber(fixed, "viewChangeTimeoutTicks") ?? (drawn["viewChangeTimeoutTicks"] = drawSwarmInt(rng, Math.max(2, (fixedCommit ?? 0) + 1), viewChangeTimeoutTicksMax));
-    if (fixedCommit === undefined) drawn["commitTicks"] = drawSwarmInt(rng, 1, timeout - 1);
+    const fixedLease = fixedNumber(fixed, "leaseTicks") ?? 0;
+    // A fixed lease bounds the others: the timeout at least the lease, the drift low enough that the lease still outlasts a commit interval.
+    let widestDrift = clockDriftBoundPercentMax;
+    while (fixedLease > 0 && widestDrift > 0 && safeLeaseTicks(fixedLease, widestDrift) <= (fixedCommit ?? 1)) widestDrift--;
+    const drift = fixedNumber(fixed, "clockDriftBoundPercent") ?? (drawn["clockDriftBoundPercent"] = drawSwarmInt(rng, 0, widestDrift));
+    const timeoutLow = Math.max(2, (fixedCommit ?? 0) + 1, fixedLease);
+    const timeout = fixedNumber(fixed, "viewChangeTimeoutTicks") ?? (drawn["viewChangeTimeoutTicks"] = drawSwarmInt(rng, timeoutLow, Math.max(viewChangeTimeoutTicksMax, timeoutLow)));
+    const commitHigh = fixedLease > 0 ? Math.min(timeout - 1, safeLeaseTicks(fixedLease, drift) - 1) : timeout - 1;
+    const commit = fixedCommit ?? (drawn["commitTicks"] = drawSwarmInt(rng, 1, Math.max(1, commitHigh)));
     for (const [name, low, high] of [
       ["windowOps", 1, 64],
       ["batchCommandsMax", 1, 64],
@@ -45,6 +58,12 @@ export const vrOptionSpace: OptionSpace = {
       ["stateTransferOpsMax", 1, 256],
     ] as const) {
       if (fixed[name] === undefined) drawn[name] = drawSwarmInt(rng, low, high);
+    }
+    if (fixed["leaseTicks"] === undefined) {
+      // A lease, when on, must outlast a commit interval after the drift bound and stay within the view-change timeout.
+      let shortest = 1;
+      while (shortest <= timeout && safeLeaseTicks(shortest, drift) <= commit) shortest++;
+      drawn["leaseTicks"] = shortest <= timeout && rng.chance(1, 2) ? drawSwarmInt(rng, shortest, timeout) : 0;
     }
     if (fixed["clientRetryTicks"] === undefined && fixed["clientGiveUpTicks"] === undefined) drawn["clientRetryTicks"] = drawSwarmInt(rng, 1, clientRetryTicksMax);
     return drawn;
@@ -61,6 +80,8 @@ export const vrHardPaths: readonly HardPath[] = [
   { name: "state-transfer", description: "a backup took missing ops from a peer's NewState (§5.2)" },
   { name: "checkpoint-install", description: "a replica installed a peer's checkpoint instead of executing the ops it covers (§5.1, §5.2)" },
   { name: "duplicate-answered", description: "a primary answered a retried request from the client table (§4)" },
+  { name: "lease-read", description: "a primary answered a read from its own state under its lease" },
+  { name: "view-change-refused-for-lease", description: "a replica held back from a view change while its lease grant to its primary could be live" },
 ];
 
 const counterPaths: readonly (readonly [keyof VrCounters, string])[] = [
@@ -68,6 +89,8 @@ const counterPaths: readonly (readonly [keyof VrCounters, string])[] = [
   ["stateTransfers", "state-transfer"],
   ["checkpointsInstalled", "checkpoint-install"],
   ["duplicatesAnswered", "duplicate-answered"],
+  ["leaseReads", "lease-read"],
+  ["viewChangesRefusedForLease", "view-change-refused-for-lease"],
 ];
 
 /** VrPathCounter counts {@link vrHardPaths} from the counters every replica keeps (their growth after each event). */

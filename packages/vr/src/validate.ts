@@ -62,7 +62,8 @@ export function validateMessage(from: NodeId, message: VrMessage, self: NodeId, 
         entryError(message.entry)
       );
     case "prepareOk":
-      return toPrimary(message.view) ?? opError(message.op, "op");
+      // op 0: a backup with an empty log acknowledging a Commit, to renew a lease.
+      return toPrimary(message.view) ?? (Number.isSafeInteger(message.op) && message.op >= 0 ? undefined : rejection("impossibleOp", `impossible op ${message.op}`));
     case "commit":
       return fromPrimary(message.view);
     case "startViewChange":

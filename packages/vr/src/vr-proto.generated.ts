@@ -83,6 +83,11 @@ export const descriptor = {
                 "commit": {
                   "type": "uint64",
                   "id": 4
+                },
+                "leaseTick": {
+                  "type": "uint64",
+                  "id": 5,
+                  "protoName": "lease_tick"
                 }
               }
             },
@@ -95,6 +100,11 @@ export const descriptor = {
                 "op": {
                   "type": "uint64",
                   "id": 2
+                },
+                "leaseTick": {
+                  "type": "uint64",
+                  "id": 3,
+                  "protoName": "lease_tick"
                 }
               }
             },
@@ -107,6 +117,11 @@ export const descriptor = {
                 "commit": {
                   "type": "uint64",
                   "id": 2
+                },
+                "leaseTick": {
+                  "type": "uint64",
+                  "id": 3,
+                  "protoName": "lease_tick"
                 }
               }
             },

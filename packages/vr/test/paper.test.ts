@@ -1,8 +1,9 @@
 // Behaviour tests keyed to the sections of Liskov and Cowling, "Viewstamped
 // Replication Revisited" (MIT-CSAIL-TR-2012-021), driving replicas directly
 // on the test kit. Each test names the rule it checks.
-import { type ReadLevel, assert, firstClientId, readLevelCode } from "@concord/core";
-import { encodeCommand } from "@concord/kv";
+import { type ReadLevel, assert, createRng, emptyDurableState, firstClientId, readLevelCode } from "@concord/core";
+import { KvStateMachine, encodeCommand } from "@concord/kv";
+import { zeroCrypto } from "@concord/testkit";
 import { type VrDoViewChange, type VrMessage, type VrRejectionReason, vr, vrCodec } from "@concord/vr";
 import { isBetterLog, vrRecordCodec } from "@concord/vr/internals";
 import { describe, expect, test } from "vitest";
@@ -10,11 +11,15 @@ import { command, entry, isType, logOf, put, restart, sentBy, suffix, vrCluster 
 
 const client = firstClientId;
 
+function contextFor(id: number) {
+  return { id, replicas: [0, 1, 2], rng: createRng(1), durable: emptyDurableState, stateMachine: new KvStateMachine(), crypto: zeroCrypto, options: {} };
+}
+
 describe("normal operation (§4.1)", () => {
   test("a backup never prepares out of order: an op past a gap waits, unacknowledged, until the ops before it arrive", () => {
     const cluster = vrCluster(3);
     const backup = cluster.replica(1);
-    const prepare = (op: number, value: string): VrMessage => ({ type: "prepare", view: 0, op, entry: entry(op, "k", value), commit: 0 });
+    const prepare = (op: number, value: string): VrMessage => ({ type: "prepare", view: 0, op, entry: entry(op, "k", value), commit: 0, leaseTick: 0 });
     cluster.deliver({ from: 0, to: 1, message: prepare(2, "second") });
     expect(backup.opNumber()).toBe(0);
     expect(cluster.take(sentBy(1, "prepareOk"))).toEqual([]);
@@ -23,16 +28,16 @@ describe("normal operation (§4.1)", () => {
 
     cluster.deliver({ from: 0, to: 1, message: prepare(1, "first") });
     expect(logOf(backup)).toEqual(["first"]);
-    expect(cluster.take(sentBy(1, "prepareOk")).map((envelope) => envelope.message)).toEqual([{ type: "prepareOk", view: 0, op: 1 }]);
+    expect(cluster.take(sentBy(1, "prepareOk")).map((envelope) => envelope.message)).toEqual([{ type: "prepareOk", view: 0, op: 1, leaseTick: 0 }]);
     cluster.deliver({ from: 0, to: 1, message: prepare(2, "second") });
     expect(logOf(backup)).toEqual(["first", "second"]);
-    expect(cluster.take(sentBy(1, "prepareOk")).map((envelope) => envelope.message)).toEqual([{ type: "prepareOk", view: 0, op: 2 }]);
+    expect(cluster.take(sentBy(1, "prepareOk")).map((envelope) => envelope.message)).toEqual([{ type: "prepareOk", view: 0, op: 2, leaseTick: 0 }]);
   });
 
   test("in the persisting mode a backup's PrepareOk leaves only after its copy of the op is synced", () => {
     const cluster = vrCluster(3);
     const backup = cluster.replica(1);
-    backup.step(0, { type: "prepare", view: 0, op: 1, entry: entry(1, "k", "v"), commit: 0 });
+    backup.step(0, { type: "prepare", view: 0, op: 1, entry: entry(1, "k", "v"), commit: 0, leaseTick: 0 });
     const ready = backup.ready();
     assert(ready !== undefined, "the backup has work");
     expect(ready.messages.map((outbound) => outbound.message.type)).toEqual(["prepareOk"]);
@@ -149,6 +154,58 @@ describe("reads", () => {
   });
 });
 
+describe("leases (opt-in, with a clock-drift bound)", () => {
+  const read = (sequence: number): VrMessage => ({
+    type: "clientRequest",
+    clientId: client + 9,
+    session: client + 9,
+    sequence,
+    command: new Uint8Array(encodeCommand({ type: "get", key: "x" })),
+    readOnly: true,
+    readLevel: readLevelCode("lease"),
+  });
+
+  test("the primary answers a read from its own state while a majority's grants last, and through the log once they lapse", () => {
+    const cluster = vrCluster(3, { leaseTicks: 10, clockDriftBoundPercent: 10 });
+    const primary = cluster.replica(0);
+    cluster.request(0, put("x", "1"));
+    cluster.deliverAll();
+    expect(primary.leaseValid()).toBe(true);
+    cluster.deliver({ from: client + 9, to: 0, message: read(1) });
+    expect(cluster.take(isType("prepare"))).toEqual([]);
+    expect(cluster.replyTo(client + 9, 1)).toEqual({ type: "get", value: new TextEncoder().encode("1") });
+    expect(primary.stats().leaseReads).toBe(1);
+    expect(vr.servedReadLevel?.("linearizable", { leaseTicks: 10 })).toBe("lease");
+    // Cut off from its backups, the primary trusts the lease for 10 x (1 - 2 x 10%) - 1 = 7 ticks, then orders reads again.
+    cluster.isolate(0);
+    cluster.tick(0, 7);
+    expect(primary.leaseValid()).toBe(false);
+    cluster.deliver({ from: client + 9, to: 0, message: read(2) }, { drain: true });
+    expect(primary.stats().leaseReads).toBe(1);
+    expect(primary.opNumber()).toBe(2);
+  });
+
+  test("a backup that granted its primary a lease joins no view change until the grant runs out", () => {
+    const cluster = vrCluster(3, { leaseTicks: 10 });
+    const backup = cluster.replica(1);
+    cluster.request(0, put("x", "1"));
+    cluster.deliverAll();
+    cluster.queue = [];
+    cluster.deliver({ from: 2, to: 1, message: { type: "startViewChange", view: 1 } });
+    expect(backup.vrStatus()).toBe("normal");
+    expect(backup.stats().viewChangesRefusedForLease).toBe(1);
+    expect(cluster.take(sentBy(1, "startViewChange"))).toEqual([]);
+    cluster.tick(1, 10);
+    cluster.deliver({ from: 2, to: 1, message: { type: "startViewChange", view: 1 } });
+    expect(backup.vrStatus()).toBe("viewChange");
+  });
+
+  test("a lease must outlast the commit interval after the drift bound, and fit within the view-change timeout", () => {
+    expect(() => vr.createReplica({ ...contextFor(0), options: { leaseTicks: 4, commitTicks: 3 } })).toThrow(/leaseTicks/);
+    expect(() => vr.createReplica({ ...contextFor(0), options: { leaseTicks: 20, viewChangeTimeoutTicks: 15 } })).toThrow(/leaseTicks/);
+  });
+});
+
 describe("view change (§4.2)", () => {
   test("a backup that hears no primary starts a view change; the primary of view v is replica v mod n, and the new view commits", () => {
     const cluster = vrCluster(3);
@@ -175,8 +232,8 @@ describe("view change (§4.2)", () => {
     const cluster = vrCluster(5);
     const newPrimary = cluster.replica(2);
     cluster.deliver({ from: 1, to: 2, message: { type: "startView", view: 1, commit: 1, log: suffix([entry(1, "k", "A")]) } });
-    cluster.deliver({ from: 1, to: 2, message: { type: "prepare", view: 1, op: 2, entry: entry(2, "k", "D"), commit: 1 } });
-    cluster.deliver({ from: 1, to: 2, message: { type: "commit", view: 1, commit: 2 } });
+    cluster.deliver({ from: 1, to: 2, message: { type: "prepare", view: 1, op: 2, entry: entry(2, "k", "D"), commit: 1, leaseTick: 0 } });
+    cluster.deliver({ from: 1, to: 2, message: { type: "commit", view: 1, commit: 2, leaseTick: 0 } });
     expect(logOf(newPrimary, 1)).toEqual(["A", "D"]);
     expect(newPrimary.lastNormal()).toBe(1);
     cluster.queue = [];
@@ -224,7 +281,7 @@ describe("view change (§4.2)", () => {
     const cluster = vrCluster(3);
     const backup = cluster.replica(2);
     cluster.deliver({ from: 1, to: 2, message: { type: "startViewChange", view: 1 } });
-    cluster.deliver({ from: 0, to: 2, message: { type: "prepare", view: 0, op: 1, entry: entry(1, "k", "late"), commit: 0 } });
+    cluster.deliver({ from: 0, to: 2, message: { type: "prepare", view: 0, op: 1, entry: entry(1, "k", "late"), commit: 0, leaseTick: 0 } });
     expect(backup.opNumber()).toBe(0);
     expect(cluster.take(sentBy(2, "prepareOk"))).toEqual([]);
   });
@@ -242,7 +299,7 @@ describe("recovery (§4.3, memory mode)", () => {
     expect(recoveries.map((envelope) => envelope.to).sort()).toEqual([0, 1]);
 
     // Neither a Prepare nor a view change gets an answer: no PrepareOk, no vote.
-    cluster.deliver({ from: 0, to: 2, message: { type: "prepare", view: 0, op: 2, entry: entry(2, "y", "2"), commit: 1 } });
+    cluster.deliver({ from: 0, to: 2, message: { type: "prepare", view: 0, op: 2, entry: entry(2, "y", "2"), commit: 1, leaseTick: 0 } });
     cluster.deliver({ from: 1, to: 2, message: { type: "startViewChange", view: 1 } });
     cluster.deliver({ from: 1, to: 2, message: { type: "doViewChange", view: 2, lastNormalView: 0, commit: 0, log: suffix([]) } });
     expect(cluster.take((envelope) => envelope.from === 2)).toEqual([]);
@@ -361,15 +418,15 @@ describe("checkpoints and state transfer (§5.1, §5.2)", () => {
 
 describe("bad input is rejected and counted, never applied", () => {
   const cases: [string, number, VrMessage, VrRejectionReason][] = [
-    ["a Prepare from a replica that is not the view's primary", 2, { type: "prepare", view: 0, op: 1, entry: entry(1, "k", "v"), commit: 0 }, "notPrimaryOfView"],
-    ["a Prepare whose commit-number is not below its op", 0, { type: "prepare", view: 0, op: 1, entry: entry(1, "k", "v"), commit: 1 }, "impossibleOp"],
-    ["a Prepare of op 0", 0, { type: "prepare", view: 0, op: 0, entry: entry(1, "k", "v"), commit: 0 }, "impossibleOp"],
+    ["a Prepare from a replica that is not the view's primary", 2, { type: "prepare", view: 0, op: 1, entry: entry(1, "k", "v"), commit: 0, leaseTick: 0 }, "notPrimaryOfView"],
+    ["a Prepare whose commit-number is not below its op", 0, { type: "prepare", view: 0, op: 1, entry: entry(1, "k", "v"), commit: 1, leaseTick: 0 }, "impossibleOp"],
+    ["a Prepare of op 0", 0, { type: "prepare", view: 0, op: 0, entry: entry(1, "k", "v"), commit: 0, leaseTick: 0 }, "impossibleOp"],
     ["a message from a node outside the group", 7, { type: "startViewChange", view: 1 }, "notFromMember"],
     ["a view change to view 0", 2, { type: "startViewChange", view: 0 }, "impossibleView"],
     ["a DoViewChange sent to a replica that is not the new primary", 2, { type: "doViewChange", view: 3, lastNormalView: 0, commit: 0, log: suffix([]) }, "notToPrimary"],
     ["a DoViewChange whose last normal view is not below its view", 2, { type: "doViewChange", view: 5, lastNormalView: 5, commit: 0, log: suffix([]) }, "impossibleView"],
     ["a StartView whose commit-number is past its log", 2, { type: "startView", view: 6, commit: 3, log: suffix([entry(1, "k", "v")]) }, "impossibleOp"],
-    ["a Prepare carrying a command of a replica id", 0, { type: "prepare", view: 0, op: 1, entry: { commands: [command(1, "k", "v", 2)] }, commit: 0 }, "impossibleRequest"],
+    ["a Prepare carrying a command of a replica id", 0, { type: "prepare", view: 0, op: 1, entry: { commands: [command(1, "k", "v", 2)] }, commit: 0, leaseTick: 0 }, "impossibleRequest"],
     ["a reply sent to a replica", 0, { type: "clientReply", session: 1, sequence: 1, result: new Uint8Array(0) }, "replyToReplica"],
   ];
   for (const [name, from, message, reason] of cases) {
@@ -387,7 +444,7 @@ describe("bad input is rejected and counted, never applied", () => {
 
   test("a PrepareOk for an op the primary never prepared is rejected", () => {
     const cluster = vrCluster(3);
-    cluster.deliver({ from: 1, to: 0, message: { type: "prepareOk", view: 0, op: 5 } });
+    cluster.deliver({ from: 1, to: 0, message: { type: "prepareOk", view: 0, op: 5, leaseTick: 0 } });
     expect(cluster.replica(0).rejections().get("impossibleOp")).toBe(1);
     expect(cluster.replica(0).status().commitIndex).toBe(0);
   });

@@ -52,6 +52,7 @@ describe("chaos (swarm testing), persisting mode: one op per op-number, one prim
   const variants: [string, ProtocolOptions][] = [
     ["a checkpoint every 2 ops and state transfers of 1 op", { checkpointEveryOps: 2, stateTransferOpsMax: 1 }],
     ["a pipeline of one op of one request, and hair-trigger view changes", { windowOps: 1, batchCommandsMax: 1, commitTicks: 1, viewChangeTimeoutTicks: 2 }],
+    ["primary leases and lease reads", { leaseTicks: 10, clockDriftBoundPercent: 10 }],
   ];
   const variantSeeds = Math.max(25, Math.floor(seedCount / 8));
   for (const [name, protocolOptions] of variants) {
@@ -92,6 +93,19 @@ describe("built-in scenarios", () => {
 });
 
 describe("steady state (§4.1)", () => {
+  test("with leases on, a read takes two one-way delays and no op; writes still take four", () => {
+    const nodes = 3;
+    const result = simulate({ nodes, scenario: "steady", seed: 1, protocolOptions: { leaseTicks: 10, batchCommandsMax: 1 } });
+    const median = (values: number[]): number => values.sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? Number.NaN;
+    const latencyMs = (reads: boolean): number =>
+      median(result.history.filter((op) => op.status === "ok" && (op.input.type === "get") === reads && op.completeUs !== undefined).map((op) => ((op.completeUs as number) - op.invokeUs) / 1000));
+    expect(latencyMs(true)).toBeCloseTo(2, 1);
+    expect(latencyMs(false)).toBeCloseTo(4, 1);
+    const writes = result.history.filter((op) => op.input.type !== "get").length;
+    expect(result.messages.byType["prepare"]).toBe((nodes - 1) * writes);
+    expect(judgeRun(result).problems).toEqual([]);
+  });
+
   for (const nodes of [3, 5]) {
     test(`on ${nodes} nodes the median latency is the link model's 4 one-way delays, within 10%`, () => {
       const result = simulate({ nodes, scenario: "steady", seed: 1 });
