@@ -12,6 +12,7 @@ import {
   createRng,
 } from "@concord/core";
 import { z } from "zod";
+import { TickClock } from "./tick-clock.ts";
 import type { FrameSink, FrameTransport } from "./frame-transport.ts";
 import {
   type AdminRequest,
@@ -55,6 +56,11 @@ export interface NodeRuntimeSetup<M> {
   /** seed draws the replica's randomized timeouts; any integer, different per node and per start. */
   readonly seed: number;
   readonly tickMs?: number | undefined;
+  /**
+   * monotonicNow reads the real-time clock the ticks are counted from, in milliseconds (`performance.now` when
+   * absent): the replica is handed as many ticks as this clock says have passed, also across a pause of the process.
+   */
+  readonly monotonicNow?: (() => number) | undefined;
   /** connect builds the transport, handing it the sink the runtime reads frames from. */
   readonly connect: (sink: FrameSink) => Promise<FrameTransport & { setPeers?(peers: ReadonlyMap<NodeId, { host: string; port: number }>): void }>;
   /** onPeersLearned is told the addresses an operator's `peers` request gave (so a restart can keep them). */
@@ -96,6 +102,7 @@ export class NodeRuntime<M> {
   private readonly host: ReplicaHost<M>;
   private transport: (FrameTransport & { setPeers?(peers: ReadonlyMap<NodeId, { host: string; port: number }>): void }) | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private readonly clock: TickClock;
   private drainScheduled = false;
   private stopped = false;
   private lastStatus: ReplicaStatus;
@@ -115,6 +122,7 @@ export class NodeRuntime<M> {
 
   private constructor(private readonly setup: NodeRuntimeSetup<M>) {
     this.log = setup.log ?? (() => {});
+    this.clock = new TickClock(setup.tickMs ?? tickMsDefault, setup.monotonicNow ?? (() => performance.now()));
     const { algorithm, id } = setup;
     this.host = ReplicaHost.boot(
       setup.storage,
@@ -139,7 +147,7 @@ export class NodeRuntime<M> {
     runtime.transport = await setup.connect((from, to, payload) => runtime.receive(from, to, payload));
     const status = runtime.lastStatus;
     runtime.log(`node ${setup.id} (${setup.algorithm.name}) started as ${status.role} in epoch ${status.epoch}, commit ${status.commitIndex}`);
-    runtime.timer = setInterval(() => runtime.tick(), setup.tickMs ?? tickMsDefault);
+    runtime.timer = setInterval(() => runtime.tick(), runtime.clock.periodMs);
     runtime.scheduleDrain();
     return runtime;
   }
@@ -177,10 +185,18 @@ export class NodeRuntime<M> {
     await this.transport?.close();
   }
 
+  /**
+   * tick hands the replica every tick real time owes it: one per firing of the timer as a rule, and all that were
+   * missed after the process was paused (SIGSTOP, a long GC pause), as the simulator's pause does.
+   */
   private tick(): void {
     if (this.stopped) return;
-    this.tally.ticks++;
-    this.host.tick();
+    const due = this.clock.due();
+    if (this.tally.ticks >= due) return;
+    while (this.tally.ticks < due) {
+      this.tally.ticks++;
+      this.host.tick();
+    }
     this.scheduleDrain();
   }
 
@@ -309,8 +325,9 @@ export class NodeRuntime<M> {
       }
       case "clock": {
         // The protocol counts time in ticks; a tick every tickMs / rate real milliseconds is a clock running at `rate`.
-        const periodMs = (this.setup.tickMs ?? tickMsDefault) / request.rate;
         if (this.stopped) return { ok: false, error: "the node is stopping" };
+        this.clock.setRate(request.rate);
+        const periodMs = this.clock.periodMs;
         if (this.timer !== undefined) clearInterval(this.timer);
         this.timer = setInterval(() => this.tick(), periodMs);
         this.log(`node ${this.setup.id}: tick timer at ${request.rate} times real time (a tick every ${periodMs.toFixed(2)} ms)`);
