@@ -1,4 +1,4 @@
-import type { AnyAlgorithm, ProtocolOptions } from "@concord/core";
+import { type AnyAlgorithm, type ProtocolOptions, readLevels } from "@concord/core";
 import { isBaseline } from "@concord/lab";
 import { type ScenarioInput, scenarioNames } from "@concord/sim";
 
@@ -53,12 +53,15 @@ export const pacelcScenarios: readonly string[] = ["steady", "partition"];
 export const pacelcGroup = "pacelc";
 
 /**
- * pacelcVariants lists the ways the PACELC table runs an algorithm besides its defaults: quorum with one-replica reads
- * and writes (R + W <= N, the Dynamo setting that serves both sides of a partition).
+ * pacelcVariants lists the ways the PACELC table runs an algorithm besides its defaults: each read level it serves as
+ * asked (lease, stale) that its default reads are not already served at, and quorum with one-replica reads and writes
+ * (R + W <= N, the Dynamo setting that serves both sides of a partition).
  */
 export function pacelcVariants(algorithm: AnyAlgorithm): CellVariant[] {
-  if (algorithm.name === "quorum") return [{ name: "r=1,w=1", protocolOptions: { r: 1, w: 1 } }];
-  return [];
+  const served = (level: (typeof readLevels)[number]): string => algorithm.servedReadLevel?.(level, {}) ?? "linearizable";
+  const levels = readLevels.filter((level) => level !== "linearizable" && served(level) === level && served("linearizable") !== level).map((level) => ({ name: level, readLevel: level }));
+  if (algorithm.name === "quorum") return [...levels, { name: "r=1,w=1", protocolOptions: { r: 1, w: 1 } }];
+  return levels;
 }
 
 /** MatrixCell is one cell of the benchmark matrix: an algorithm at a cluster size in a scenario, run once per seed. */

@@ -46,7 +46,7 @@ export function pacelcTable(cells: readonly BenchCell[]): PacelcRow[] {
     return {
       algo,
       variant: variant?.name ?? null,
-      readLevel: variant?.readLevel ?? null,
+      readLevel: runs[0]?.readLevel.served ?? variant?.readLevel ?? null,
       nodes: (steady ?? partition)?.nodes ?? 1,
       noPartition:
         steady === undefined

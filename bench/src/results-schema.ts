@@ -133,6 +133,8 @@ export const seedRunSchema = z
     latencyMs: latencySummarySchema,
     /** latencyByKind: p50 and p99 of the reads (get) and of the writes (put, append, cas, delete) completed ok; null for a kind with none. */
     latencyByKind: z.object({ read: kindLatencySchema.nullable(), write: kindLatencySchema.nullable() }).strict(),
+    /** readLevel: the consistency level the workload's reads asked for, and the level the algorithm served them at (its servedReadLevel). */
+    readLevel: z.object({ requested: z.string(), served: z.string() }).strict(),
     messages: z
       .object({
         total: z.number().int().min(0),
@@ -278,7 +280,7 @@ export const pacelcRowSchema = z
     algo: z.string(),
     /** variant names the read level or options the row ran with (null: the algorithm's defaults). */
     variant: z.string().nullable(),
-    /** readLevel is the read consistency level its clients asked for (null: the default, linearizable where the algorithm has levels). */
+    /** readLevel is the level the algorithm served its reads at, asked at the variant's level (linearizable by default); null when no run recorded one. */
     readLevel: z.string().nullable(),
     nodes: z.number().int().min(1),
     /** noPartition: latency by kind in the steady scenario, each the median over seeds of a seed's figure, with min and max (null when not run). */

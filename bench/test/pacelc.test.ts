@@ -43,12 +43,29 @@ describe("the PACELC table, measured", () => {
 
   it("has a row per algorithm and variant, at the f = 1 size, validated by the results schema", () => {
     expect(() => benchResultsSchema.parse(JSON.parse(JSON.stringify(results)))).not.toThrow();
-    expect(results.pacelc.map((entry) => `${entry.algo} n=${entry.nodes} ${entry.variant ?? "default"}`)).toEqual(["raft n=3 default", "eventual n=2 default", "quorum n=3 default", "quorum n=3 r=1,w=1"]);
+    // Raft serves lease and stale reads as asked; eventual and quorum serve every read stale already, so they have no level rows.
+    expect(results.pacelc.map((entry) => `${entry.algo} n=${entry.nodes} ${entry.variant ?? "default"}: reads ${entry.readLevel}`)).toEqual([
+      "raft n=3 default: reads linearizable",
+      "raft n=3 lease: reads lease",
+      "raft n=3 stale: reads stale",
+      "eventual n=2 default: reads stale",
+      "quorum n=3 default: reads stale",
+      "quorum n=3 r=1,w=1: reads stale",
+    ]);
     for (const entry of results.pacelc) {
       expect(entry.noPartition?.seeds, entry.algo).toBe(3);
       expect(entry.partition?.seeds, entry.algo).toBe(3);
       expect(entry.verdict.runs, entry.algo).toBe(6);
     }
+  });
+
+  it("Raft's reads cost less as they ask less: ReadIndex's round for linearizable reads, none for lease and stale ones", () => {
+    const readP50 = (variant: string | null): number => row("raft", variant).noPartition?.readP50Ms?.median ?? Number.NaN;
+    expect(readP50(null)).toBeGreaterThanOrEqual(4);
+    expect(readP50("lease")).toBeLessThan(readP50(null));
+    expect(readP50("stale")).toBeLessThan(readP50(null));
+    // Asking less breaks nothing Raft promises: a run whose reads are served stale promises no linearizability.
+    expect(row("raft", "stale").verdict.broken).toBe(0);
   });
 
   it("Raft stays linearizable and refuses the minority side, serving the majority", () => {
@@ -80,7 +97,8 @@ describe("the PACELC table, measured", () => {
   it("goes into report.md, and each variant's runs replay with its options", () => {
     const report = markdownReport(results);
     expect(report).toContain("## PACELC");
-    expect(report).toMatch(/\| quorum \| 3 \| r=1,w=1 \|/);
+    expect(report).toMatch(/\| quorum \| 3 \| stale \(r=1,w=1\) \|/);
+    expect(report).toMatch(/\| raft \| 3 \| linearizable \(default\) \|/);
     const variantCell = results.cells.find((cell) => cell.variant?.name === "r=1,w=1" && cell.scenario === "partition");
     expect(variantCell?.applicable && variantCell.runs[0]?.replayCommand).toContain("--option r=1 --option w=1");
   });

@@ -66,6 +66,7 @@ function seedRun(shape: AlgoShape, scenario: string, seed: number, broken: reado
     workloadSeconds: 5,
     throughputOpsPerSec: Math.round((completed / 5) * 10) / 10,
     latencyMs: { p50: latency(50), p95: latency(95), p99: latency(99), max: latency(100) },
+    readLevel: { requested: "linearizable", served: "linearizable" },
     latencyByKind: { read: { p50: latency(40), p99: latency(98), count: Math.round(completed * 0.4) }, write: { p50: latency(60), p99: latency(99), count: Math.round(completed * 0.6) } },
     messages: { total: Math.round(perOp * completed), perOp, byType: Object.fromEntries(Object.entries(perOpByType).map(([type, value]) => [type, Math.round(value * completed)])), perOpByType },
     bytes: { total: Math.round(perOp * completed * 96), perOp: Math.round(perOp * 96) },

@@ -254,9 +254,9 @@ describe.skipIf(chromium === undefined)(`report.html in headless Chromium${chrom
       for (const entry of legend.entries) expect(entry.colour?.toLowerCase(), `${entry.label} in ${legend.id}`).toBe(algorithmColors[entry.label]);
     }
     expect(new Set(coloured.flatMap((legend) => legend.entries.map((entry) => entry.label)))).toEqual(new Set(results.options.algorithms));
-    // The PACELC table: a row per algorithm (none has a variant here), solo, Raft and eventual.
+    // The PACELC table: a row per algorithm and read level, Raft's lease and stale reads after its default ones.
     expect(await page.evaluate<string[]>(`[...document.querySelectorAll("#pacelc tbody tr td:first-child")].map((cell) => cell.textContent)`)).toEqual(results.pacelc.map((row) => row.algo));
-    expect(results.pacelc.map((row) => row.algo)).toEqual(["solo", "raft", "eventual"]);
+    expect(results.pacelc.map((row) => `${row.algo} ${row.readLevel}`)).toEqual(["solo linearizable", "raft linearizable", "raft lease", "raft stale", "eventual stale"]);
     expect(pageProblems(page, url)).toEqual([]);
   }, 180_000);
 
