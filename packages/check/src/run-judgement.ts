@@ -76,6 +76,12 @@ export interface JudgedRun {
   readonly abandonedOperations: number;
   /** promisesLinearizability is false for an algorithm that does not promise linearizable histories (true when absent). */
   readonly promisesLinearizability?: boolean;
+  /**
+   * withoutStaleReads is the checker's verdict on the history with its stale reads left out, for a run of an
+   * algorithm that promises linearizability whose reads were served stale (absent otherwise): the writes and the
+   * linearizable reads must still be linearizable.
+   */
+  readonly withoutStaleReads?: { readonly linearizable: boolean | null; readonly linearizability: string };
 }
 
 /** RunJudgementOptions say how strict the judgement of a run is. */
@@ -104,6 +110,10 @@ export function runProblems(run: JudgedRun, options: RunJudgementOptions = {}): 
   const promised = run.promisesLinearizability !== false;
   const historyBroken = promised && (run.linearizable === false || (run.linearizable === null && options.undecidedIsBroken === true));
   if (historyBroken) problems.push(run.linearizability);
+  const rest = run.withoutStaleReads;
+  if (rest !== undefined && (rest.linearizable === false || (rest.linearizable === null && options.undecidedIsBroken === true))) {
+    problems.push(`stale reads left out: ${rest.linearizability}`);
+  }
   const unfinished = unfinishedOperations(run, options.liveness ?? "none");
   if (unfinished !== undefined) problems.push(unfinished);
   return problems;

@@ -1,7 +1,7 @@
 // findStaleReads names the reads that certainly returned an overwritten value (issue 15): each is a violation on its
 // own, whatever the order of concurrent operations, and nothing else is named.
 import { describe, expect, it } from "vitest";
-import { checkKvHistory, findStaleReads } from "@concord/check";
+import { checkKvHistory, findStaleReads, runProblems } from "@concord/check";
 import type { HistoryOperation } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
 import { KvHistory } from "./builders.ts";
@@ -73,5 +73,23 @@ describe("findStaleReads", () => {
     history.get(3, 40, 50, "x", "a").get(3, 60, 70, "x", undefined);
     const found = findStaleReads(history.operations, "write-once");
     expect(found.staleReads.map((stale) => stale.read.id)).toEqual([3]);
+  });
+});
+
+describe("runProblems of a run whose reads were served stale", () => {
+  const run = {
+    invariantViolations: [],
+    linearizable: false,
+    linearizability: "not linearizable: a stale read",
+    ops: { invoked: 1, completed: 1, failed: 0, indeterminate: 0 },
+    abandonedOperations: 0,
+    promisesLinearizability: false,
+  };
+  it("passes a history whose only violations are its stale reads, and flags one whose other operations are not linearizable", () => {
+    expect(runProblems({ ...run, withoutStaleReads: { linearizable: true, linearizability: "linearizable" } })).toEqual([]);
+    expect(runProblems({ ...run, withoutStaleReads: { linearizable: false, linearizability: "not linearizable: a lost write" } })).toEqual([
+      "stale reads left out: not linearizable: a lost write",
+    ]);
+    expect(runProblems({ ...run, withoutStaleReads: { linearizable: null, linearizability: "unknown (step budget)" } }, { undecidedIsBroken: true })).toHaveLength(1);
   });
 });

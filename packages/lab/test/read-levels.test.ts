@@ -33,6 +33,8 @@ describe("the issue's run: eventual under the partition, seed 271828", () => {
     expect(report.promisesLinearizability).toBe(false);
     expect(brokenGuarantees(report)).toEqual([]);
     expect(report.readLevelServed).toBe("stale");
+    // eventual promises no linearizability at any level: there is no rest of the history to hold to it.
+    expect(report.withoutStaleReads).toBeUndefined();
     expect(report.staleReadCount).toBeGreaterThan(0);
     expect(report.staleReads).toHaveLength(report.staleReadCount);
     const byId = new Map(result.history.map((operation) => [operation.id, operation]));
@@ -68,6 +70,8 @@ describe("stale reads in the CP algorithms: a replica cut off with a minority an
       expect(report.linearizable).toBe(false);
       expect(report.promisesLinearizability).toBe(false);
       expect(brokenGuarantees(report)).toEqual([]);
+      // The rest of the history, the writes and the final reads, is still linearizable, and still judged.
+      expect(report.withoutStaleReads).toEqual({ linearizable: true, linearizability: "linearizable" });
       // The history records each read's level: the workload's stale, the final reads (which look for lost writes) linearizable.
       const reads = result.history.filter((operation) => operation.input.type === "get");
       const finalReads = reads.slice(reads.length - result.finalReads.invoked);
@@ -100,10 +104,12 @@ describe("stale reads in PBFT: the cut-off primary answers from its executed sta
     expect(minorityStaleReads(report).length).toBeGreaterThan(0);
     expect(report.availability[0]?.isolatedSide.ok).toBeGreaterThan(0);
     expect(report.linearizable).toBe(false);
+    expect(report.withoutStaleReads?.linearizable).toBe(true);
     expect(brokenGuarantees(report)).toEqual([]);
     const linearizable = simulate({ algorithm: algorithm("pbft"), nodes: 4, scenario: readMostlyPartition, seed: 1 }, checkRun).report;
     expect(linearizable.linearizable).toBe(true);
     expect(linearizable.staleReadCount).toBe(0);
+    expect(linearizable.withoutStaleReads).toBeUndefined();
   });
 });
 

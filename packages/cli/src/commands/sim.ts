@@ -207,6 +207,9 @@ export function renderReport(report: SimCommandReport, wallSeconds: number | und
     ["reads asked / served", `${report.readLevel} / ${report.readLevelServed}`],
     ["linearizable", report.linearizable === null ? `unknown (${report.linearizability})` : report.linearizable ? "yes" : `NO (${report.linearizability})`],
     ["stale reads found", String(report.staleReadCount)],
+    ...(report.withoutStaleReads !== undefined
+      ? [["linearizable without the stale reads", report.withoutStaleReads.linearizable === null ? `unknown (${report.withoutStaleReads.linearizability})` : report.withoutStaleReads.linearizable ? "yes" : `NO (${report.withoutStaleReads.linearizability})`]]
+      : []),
     ["invariant violations", String(report.invariantViolations.length)],
     ["applicable", report.applicable ? "yes" : `NO: ${report.notApplicableReason ?? "?"}`],
   ];
