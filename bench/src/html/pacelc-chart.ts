@@ -13,12 +13,12 @@ export function pacelcRowLabel(row: PacelcRow): string {
  * with no partition (E, whiskers min–max over seeds), and the share of the
  * minority side's operations served during the partition (P). Bars are in the
  * algorithm's colour; a row whose history the checker found not linearizable
- * is drawn paler, and says so in its label.
+ * is drawn paler (the legend says so).
  */
 export function pacelcChart(rows: readonly PacelcRow[]): Chart {
   const data: Record<string, string | number>[] = [];
   for (const row of rows) {
-    const label = `${pacelcRowLabel(row)}${row.verdict.notLinearizable > 0 ? " ✗ not linearizable" : ""}`;
+    const label = pacelcRowLabel(row);
     const consistency = row.verdict.notLinearizable > 0 ? "not linearizable" : "linearizable";
     const add = (panel: string, spread: { median: number; min: number; max: number } | null | undefined, scale: number): void => {
       if (spread === null || spread === undefined) return;
@@ -42,7 +42,7 @@ export function pacelcChart(rows: readonly PacelcRow[]): Chart {
     width: Math.floor((chartWidthPx - 300) / panels.length),
     height: { step: 18 },
     transform: [{ filter: `datum.panel === '${name}'` }],
-    encoding: { y: { field: "label", type: "nominal" as const, title: withAxis ? yTitle : null, sort: labels, axis: withAxis ? { labelLimit: 320 } : { labels: false, ticks: false, domain: false } } },
+    encoding: { y: { field: "label", type: "nominal" as const, title: withAxis ? yTitle : null, sort: labels, axis: withAxis ? { labelLimit: 240, titlePadding: 8 } : { labels: false, ticks: false, domain: false } } },
     layer: [
       {
         mark: { type: "bar" as const, tooltip: true },
