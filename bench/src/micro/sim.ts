@@ -1,6 +1,9 @@
 // Micro-benchmarks of the simulator itself: its event loop (delivered messages per
-// wall second, encoding off; DESIGN.md's target is 1,000,000) and its event queue.
+// wall second, encoding off; DESIGN.md's target is 1,000,000), whole runs of Raft and
+// PBFT under `steady` (simulated operations per wall second, issue 18) and its event queue.
 import { type AlgorithmDefinition, type ClientWireMessage, LeaderClient, type NodeId, type Outbound, type Ready, type Replica, type ReplicaStatus, createRng, solo } from "@concord/core";
+import { pbft } from "@concord/pbft";
+import { raft } from "@concord/raft";
 import { runSimulation } from "@concord/sim";
 import { EventQueue } from "@concord/sim/internals";
 import type { Bench } from "tinybench";
@@ -97,6 +100,16 @@ function runSolo(encode: boolean): void {
   if (result.ops.completed !== 10_000) throw new Error(`solo completed ${result.ops.completed} operations`);
 }
 
+/** steadyOps is how many operations one run of an algorithm under `steady` completes (issue 18 measures operations per wall second). */
+const steadyOps = { raft: 2000, pbft: 1000 } as const;
+
+/** runSteady runs an algorithm under `steady` with encoding on, as `concord sim` does. */
+function runSteady(name: keyof typeof steadyOps, nodes: number): void {
+  const ops = steadyOps[name];
+  const result = runSimulation({ algorithm: name === "raft" ? raft : pbft, nodes, seed: 1, scenario: "steady", ops });
+  if (result.ops.completed !== ops) throw new Error(`${name} completed ${result.ops.completed} of ${ops} operations`);
+}
+
 const queueSize = 1024;
 const queueRounds = 1000;
 const queue = new EventQueue(queueSize);
@@ -119,5 +132,7 @@ export function register(bench: Bench): void {
   bench.add(`sim: event loop, token ring, ${ringMessages.toLocaleString("en-US")} delivered messages per op (encode off)`, runRing);
   bench.add("sim: solo steady, 10,000 operations (20,000 messages) per op (encode off)", () => runSolo(false));
   bench.add("sim: solo steady, 10,000 operations (20,000 messages) per op (encode on)", () => runSolo(true));
+  bench.add(`sim: raft n = 3 steady, ${steadyOps.raft.toLocaleString("en-US")} operations per op (encode on)`, () => runSteady("raft", 3));
+  bench.add(`sim: pbft n = 4 steady, ${steadyOps.pbft.toLocaleString("en-US")} operations per op (encode on)`, () => runSteady("pbft", 4));
   bench.add(`sim: EventQueue pop + push at ${queueSize} queued, ${queueRounds} pairs per op`, churnQueue);
 }
