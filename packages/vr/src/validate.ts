@@ -55,12 +55,9 @@ export function validateMessage(from: NodeId, message: VrMessage, self: NodeId, 
     case "notLeader":
       return rejection("replyToReplica", `${message.type} sent to a replica`);
     case "prepare":
-      return (
-        fromPrimary(message.view) ??
-        opError(message.op, "op") ??
-        (message.commit >= message.op ? rejection("impossibleOp", `prepare of op ${message.op} with commit-number ${message.commit}, not below it`) : undefined) ??
-        entryError(message.entry)
-      );
+      // The commit-number may be at or past op: a primary sends an op again, with its commit-number of now, to a
+      // backup that has not acknowledged it (after a view change, every op from the first one the backup may lack).
+      return fromPrimary(message.view) ?? opError(message.op, "op") ?? entryError(message.entry);
     case "prepareOk":
       // op 0: a backup with an empty log acknowledging a Commit, to renew a lease.
       return toPrimary(message.view) ?? (Number.isSafeInteger(message.op) && message.op >= 0 ? undefined : rejection("impossibleOp", `impossible op ${message.op}`));

@@ -419,7 +419,6 @@ describe("checkpoints and state transfer (§5.1, §5.2)", () => {
 describe("bad input is rejected and counted, never applied", () => {
   const cases: [string, number, VrMessage, VrRejectionReason][] = [
     ["a Prepare from a replica that is not the view's primary", 2, { type: "prepare", view: 0, op: 1, entry: entry(1, "k", "v"), commit: 0, leaseTick: 0 }, "notPrimaryOfView"],
-    ["a Prepare whose commit-number is not below its op", 0, { type: "prepare", view: 0, op: 1, entry: entry(1, "k", "v"), commit: 1, leaseTick: 0 }, "impossibleOp"],
     ["a Prepare of op 0", 0, { type: "prepare", view: 0, op: 0, entry: entry(1, "k", "v"), commit: 0, leaseTick: 0 }, "impossibleOp"],
     ["a message from a node outside the group", 7, { type: "startViewChange", view: 1 }, "notFromMember"],
     ["a view change to view 0", 2, { type: "startViewChange", view: 0 }, "impossibleView"],
@@ -441,6 +440,17 @@ describe("bad input is rejected and counted, never applied", () => {
       expect(cluster.take((envelope) => envelope.from === 1)).toEqual([]);
     });
   }
+
+  test("a Prepare sent again for an op already committed is answered (its commit-number is past the op): chaos seed 1820", () => {
+    const cluster = vrCluster(3);
+    cluster.request(0, put("x", "1"));
+    cluster.request(0, put("x", "2"));
+    cluster.deliverAll();
+    cluster.queue = [];
+    cluster.deliver({ from: 0, to: 1, message: { type: "prepare", view: 0, op: 1, entry: entry(1, "x", "1"), commit: 2, leaseTick: 0 } });
+    expect(cluster.replica(1).rejections().total()).toBe(0);
+    expect(cluster.take(sentBy(1, "prepareOk")).map((envelope) => envelope.message)).toEqual([{ type: "prepareOk", view: 0, op: 2, leaseTick: 0 }]);
+  });
 
   test("a PrepareOk for an op the primary never prepared is rejected", () => {
     const cluster = vrCluster(3);
