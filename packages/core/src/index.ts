@@ -67,7 +67,11 @@ export {
   type OptionSpace,
   type HardPath,
   type PathCounter,
+  type LeaseTimingSpace,
+  type LeaseTimings,
   drawSwarmInt,
+  drawLeaseTimings,
+  drawLeaseTicks,
   fixedNumber,
   fixedBoolean,
 } from "./option-space.ts";

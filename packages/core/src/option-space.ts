@@ -55,6 +55,70 @@ export function fixedNumber(fixed: Readonly<Record<string, unknown>>, name: stri
   return typeof value === "number" ? value : undefined;
 }
 
+/**
+ * LeaseTimingSpace names the options a leader lease ties together, for
+ * {@link drawLeaseTimings} and {@link drawLeaseTicks}: the timeout after which
+ * followers replace a silent leader (`timeout`, drawn up to `timeoutMax`), the
+ * interval at which the leader renews the lease (`interval`), and the options
+ * `clockDriftBoundPercent` (up to `driftMax`) and `leaseTicks`, as Multi-Paxos
+ * and VR name them. `safeLeaseTicks` is how long the leader may count on a lease
+ * of `leaseTicks` under a drift bound.
+ */
+export interface LeaseTimingSpace {
+  /** timeout names the option after which followers replace a silent leader. */
+  readonly timeout: string;
+  /** timeoutMax is the longest timeout drawn. */
+  readonly timeoutMax: number;
+  /** interval names the option at which the leader renews its lease. */
+  readonly interval: string;
+  /** driftMax is the widest clock drift bound drawn, in percent. */
+  readonly driftMax: number;
+  /** safeLeaseTicks is how long the leader may count on a lease of `leaseTicks` under a drift bound. */
+  readonly safeLeaseTicks: (leaseTicks: number, clockDriftBoundPercent: number) => number;
+}
+
+/** LeaseTimings are the drift bound, timeout and renewal interval a run takes, drawn or fixed. */
+export interface LeaseTimings {
+  /** drift is the clock drift bound, in percent. */
+  readonly drift: number;
+  /** timeout is the leader-replacement timeout, in ticks. */
+  readonly timeout: number;
+  /** interval is the lease-renewal interval, in ticks. */
+  readonly interval: number;
+}
+
+/**
+ * drawLeaseTimings draws, in this order, the drift bound, the timeout and the
+ * renewal interval that are not fixed, into `drawn`, so that every draw passes
+ * the protocol's schema: the interval below the timeout, and a fixed lease at
+ * most the timeout and, after the drift bound, still outlasting the interval.
+ */
+export function drawLeaseTimings(rng: Rng, fixed: Readonly<Record<string, unknown>>, drawn: Record<string, OptionValue>, space: LeaseTimingSpace): LeaseTimings {
+  const fixedInterval = fixedNumber(fixed, space.interval);
+  const fixedLease = fixedNumber(fixed, "leaseTicks") ?? 0;
+  // A fixed lease bounds the others: the timeout at least the lease, the drift low enough that the lease still outlasts an interval.
+  let widestDrift = space.driftMax;
+  while (fixedLease > 0 && widestDrift > 0 && space.safeLeaseTicks(fixedLease, widestDrift) <= (fixedInterval ?? 1)) widestDrift--;
+  const drift = fixedNumber(fixed, "clockDriftBoundPercent") ?? (drawn["clockDriftBoundPercent"] = drawSwarmInt(rng, 0, widestDrift));
+  const timeoutLow = Math.max(2, (fixedInterval ?? 0) + 1, fixedLease);
+  const timeout = fixedNumber(fixed, space.timeout) ?? (drawn[space.timeout] = drawSwarmInt(rng, timeoutLow, Math.max(space.timeoutMax, timeoutLow)));
+  const intervalHigh = fixedLease > 0 ? Math.min(timeout - 1, space.safeLeaseTicks(fixedLease, drift) - 1) : timeout - 1;
+  const interval = fixedInterval ?? (drawn[space.interval] = drawSwarmInt(rng, 1, Math.max(1, intervalHigh)));
+  return { drift, timeout, interval };
+}
+
+/**
+ * drawLeaseTicks draws `leaseTicks` when it is not fixed: off half the time,
+ * else a lease that, after the drift bound, outlasts the renewal interval and
+ * stays within the timeout (off when no such lease exists).
+ */
+export function drawLeaseTicks(rng: Rng, fixed: Readonly<Record<string, unknown>>, drawn: Record<string, OptionValue>, space: LeaseTimingSpace, timings: LeaseTimings): void {
+  if (fixed["leaseTicks"] !== undefined) return;
+  let shortest = 1;
+  while (shortest <= timings.timeout && space.safeLeaseTicks(shortest, timings.drift) <= timings.interval) shortest++;
+  drawn["leaseTicks"] = shortest <= timings.timeout && rng.chance(1, 2) ? drawSwarmInt(rng, shortest, timings.timeout) : 0;
+}
+
 /** fixedBoolean reads a fixed option that is a boolean, or undefined. */
 export function fixedBoolean(fixed: Readonly<Record<string, unknown>>, name: string): boolean | undefined {
   const value = fixed[name];

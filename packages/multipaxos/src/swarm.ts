@@ -6,8 +6,10 @@ import {
   type OptionValue,
   type PathCounter,
   type Replica,
+  type LeaseTimingSpace,
+  drawLeaseTicks,
+  drawLeaseTimings,
   drawSwarmInt,
-  fixedNumber,
 } from "@concord/core";
 import { safeLeaseTicks } from "./lease.ts";
 import type { MultiPaxosMessage } from "./messages.ts";
@@ -15,6 +17,8 @@ import { type MultiPaxosCounters, MultiPaxosReplica } from "./replica.ts";
 
 const electionTimeoutTicksMax = 50;
 const clockDriftBoundPercentMax = 40;
+/** leaseTimingSpace names the options a lease ties together, for core's drawLeaseTimings and drawLeaseTicks. */
+const leaseTimingSpace: LeaseTimingSpace = { timeout: "electionTimeoutTicks", timeoutMax: electionTimeoutTicksMax, interval: "heartbeatTicks", driftMax: clockDriftBoundPercentMax, safeLeaseTicks };
 /** clientRetryTicksMax is the default client retry, the longest a drawn one is. */
 const clientRetryTicksMax = 20;
 
@@ -44,16 +48,7 @@ export const multiPaxosOptionSpace: OptionSpace = {
   ],
   draw(rng, fixed) {
     const drawn: Record<string, OptionValue> = {};
-    const fixedHeartbeat = fixedNumber(fixed, "heartbeatTicks");
-    const fixedLease = fixedNumber(fixed, "leaseTicks") ?? 0;
-    // A fixed lease bounds the others: the election timeout at least the lease, the drift low enough that the lease still outlasts a heartbeat.
-    let widestDrift = clockDriftBoundPercentMax;
-    while (fixedLease > 0 && widestDrift > 0 && safeLeaseTicks(fixedLease, widestDrift) <= (fixedHeartbeat ?? 1)) widestDrift--;
-    const drift = fixedNumber(fixed, "clockDriftBoundPercent") ?? (drawn["clockDriftBoundPercent"] = drawSwarmInt(rng, 0, widestDrift));
-    const electionLow = Math.max(2, (fixedHeartbeat ?? 0) + 1, fixedLease);
-    const election = fixedNumber(fixed, "electionTimeoutTicks") ?? (drawn["electionTimeoutTicks"] = drawSwarmInt(rng, electionLow, Math.max(electionTimeoutTicksMax, electionLow)));
-    const heartbeatHigh = fixedLease > 0 ? Math.min(election - 1, safeLeaseTicks(fixedLease, drift) - 1) : election - 1;
-    const heartbeat = fixedHeartbeat ?? (drawn["heartbeatTicks"] = drawSwarmInt(rng, 1, Math.max(1, heartbeatHigh)));
+    const timings = drawLeaseTimings(rng, fixed, drawn, leaseTimingSpace);
     for (const [name, low, high] of [
       ["windowSlots", 1, 64],
       ["alphaSlots", 1, 64],
@@ -66,12 +61,8 @@ export const multiPaxosOptionSpace: OptionSpace = {
     ] as const) {
       if (fixed[name] === undefined) drawn[name] = drawSwarmInt(rng, low, high);
     }
-    if (fixed["leaseTicks"] === undefined) {
-      // A lease, when on, must outlast a heartbeat after the drift bound and stay within the election timeout.
-      let shortest = 1;
-      while (shortest <= election && safeLeaseTicks(shortest, drift) <= heartbeat) shortest++;
-      drawn["leaseTicks"] = shortest <= election && rng.chance(1, 2) ? drawSwarmInt(rng, shortest, election) : 0;
-    }
+    // A lease, when on, must outlast a heartbeat after the drift bound and stay within the election timeout.
+    drawLeaseTicks(rng, fixed, drawn, leaseTimingSpace, timings);
     // The client's patience, drawn last so that the draws above stay what they were: a client that waits the default
     // 20 ticks at a cut-off leader before it tries another replica may never reach the new leader while the old one
     // still serves reads (issue 21). The give-up time stays at its default, which is never below the retry.

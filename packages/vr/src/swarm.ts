@@ -5,8 +5,10 @@ import {
   type OptionValue,
   type PathCounter,
   type Replica,
+  type LeaseTimingSpace,
+  drawLeaseTicks,
+  drawLeaseTimings,
   drawSwarmInt,
-  fixedNumber,
 } from "@concord/core";
 import type { VrMessage } from "./messages.ts";
 import { safeLeaseTicks } from "./options.ts";
@@ -15,6 +17,8 @@ import { type VrCounters, VrReplica } from "./replica.ts";
 const viewChangeTimeoutTicksMax = 50;
 const clientRetryTicksMax = 20;
 const clockDriftBoundPercentMax = 40;
+/** leaseTimingSpace names the options a lease ties together, for core's drawLeaseTimings and drawLeaseTicks. */
+const leaseTimingSpace: LeaseTimingSpace = { timeout: "viewChangeTimeoutTicks", timeoutMax: viewChangeTimeoutTicksMax, interval: "commitTicks", driftMax: clockDriftBoundPercentMax, safeLeaseTicks };
 
 /**
  * vrOptionSpace is the range of VR's options that `chaos` draws from (swarm
@@ -40,16 +44,7 @@ export const vrOptionSpace: OptionSpace = {
   ],
   draw(rng, fixed) {
     const drawn: Record<string, OptionValue> = {};
-    const fixedCommit = fixedNumber(fixed, "commitTicks");
-    const fixedLease = fixedNumber(fixed, "leaseTicks") ?? 0;
-    // A fixed lease bounds the others: the timeout at least the lease, the drift low enough that the lease still outlasts a commit interval.
-    let widestDrift = clockDriftBoundPercentMax;
-    while (fixedLease > 0 && widestDrift > 0 && safeLeaseTicks(fixedLease, widestDrift) <= (fixedCommit ?? 1)) widestDrift--;
-    const drift = fixedNumber(fixed, "clockDriftBoundPercent") ?? (drawn["clockDriftBoundPercent"] = drawSwarmInt(rng, 0, widestDrift));
-    const timeoutLow = Math.max(2, (fixedCommit ?? 0) + 1, fixedLease);
-    const timeout = fixedNumber(fixed, "viewChangeTimeoutTicks") ?? (drawn["viewChangeTimeoutTicks"] = drawSwarmInt(rng, timeoutLow, Math.max(viewChangeTimeoutTicksMax, timeoutLow)));
-    const commitHigh = fixedLease > 0 ? Math.min(timeout - 1, safeLeaseTicks(fixedLease, drift) - 1) : timeout - 1;
-    const commit = fixedCommit ?? (drawn["commitTicks"] = drawSwarmInt(rng, 1, Math.max(1, commitHigh)));
+    const timings = drawLeaseTimings(rng, fixed, drawn, leaseTimingSpace);
     for (const [name, low, high] of [
       ["windowOps", 1, 64],
       ["batchCommandsMax", 1, 64],
@@ -59,12 +54,8 @@ export const vrOptionSpace: OptionSpace = {
     ] as const) {
       if (fixed[name] === undefined) drawn[name] = drawSwarmInt(rng, low, high);
     }
-    if (fixed["leaseTicks"] === undefined) {
-      // A lease, when on, must outlast a commit interval after the drift bound and stay within the view-change timeout.
-      let shortest = 1;
-      while (shortest <= timeout && safeLeaseTicks(shortest, drift) <= commit) shortest++;
-      drawn["leaseTicks"] = shortest <= timeout && rng.chance(1, 2) ? drawSwarmInt(rng, shortest, timeout) : 0;
-    }
+    // A lease, when on, must outlast a commit interval after the drift bound and stay within the view-change timeout.
+    drawLeaseTicks(rng, fixed, drawn, leaseTimingSpace, timings);
     if (fixed["clientRetryTicks"] === undefined && fixed["clientGiveUpTicks"] === undefined) drawn["clientRetryTicks"] = drawSwarmInt(rng, 1, clientRetryTicksMax);
     return drawn;
   },
