@@ -106,6 +106,11 @@ describe("concord test: real processes in network namespaces under a nemesis", (
       const log = readFileSync(join(outDir, "logs", `node-${clock?.nodes[0]}.log`), "utf8");
       expect(log).toContain("tick timer at 0.5 times real time (a tick every 20.00 ms)");
       expect(log).toContain("tick timer at 1 times real time");
+      // The node whose directory filled halts with one line (no stack trace) and exit 75, and is restarted.
+      const disk = result.faults.find((fault) => fault.kind === "disk");
+      const diskLog = readFileSync(join(outDir, "logs", `node-${disk?.nodes[0]}.log`), "utf8");
+      expect(diskLog).toMatch(/is full \(ENOSPC\): halting without sending what was not synced/);
+      expect(diskLog).not.toMatch(/^\s+at /m);
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }

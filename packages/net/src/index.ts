@@ -13,7 +13,7 @@ export {
   decodeAdmin,
 } from "./runtime-frame.ts";
 export { ClusterKeys, ClusterCrypto, clusterSecretBytesMin, type CryptoCounts } from "./cluster-crypto.ts";
-export { NodeRuntime, tickMsDefault, parseAddress, type NodeRuntimeSetup, type NodeRuntimeCounts, type TypeTally } from "./node-runtime.ts";
+export { NodeRuntime, tickMsDefault, parseAddress, diskFullCode, diskFullExitCode, type NodeRuntimeSetup, type NodeRuntimeCounts, type TypeTally } from "./node-runtime.ts";
 export { ClientHost, clientIdMax, type ClientHostSetup, type ClientHostCounts } from "./client-host.ts";
 export {
   FileStorage,

@@ -67,6 +67,27 @@ export interface NodeRuntimeSetup<M> {
   readonly onPeersLearned?: ((peers: ReadonlyMap<NodeId, { host: string; port: number }>) => void) | undefined;
   /** log receives one line per event worth an operator's eye (role changes, refused frames, admin orders). */
   readonly log?: (line: string) => void;
+  /**
+   * onDiskFull, when given, is told that a sync failed because the disk is full (ENOSPC or EDQUOT): the node has
+   * halted (no more ticks, frames or sends; the unsynced Ready's messages never leave; its transport closes), and
+   * the caller ends the process (the CLI exits with {@link diskFullExitCode}); a restart recovers what was synced.
+   * Without it, such an error is thrown on like any other.
+   */
+  readonly onDiskFull?: ((error: Error) => void) | undefined;
+  /** storageName names the storage in the disk-full line (the data directory). */
+  readonly storageName?: string | undefined;
+}
+
+/** diskFullExitCode is what `concord node` exits with after a disk-full halt: EX_TEMPFAIL, "try again" once space is freed. */
+export const diskFullExitCode = 75;
+
+/** diskFullCode is ENOSPC or EDQUOT when `error` (or an error it was caused by) is a full disk or an exhausted quota. */
+export function diskFullCode(error: unknown): "ENOSPC" | "EDQUOT" | undefined {
+  for (let cause = error, depth = 0; cause instanceof Error && depth < 5; cause = cause.cause, depth++) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    if (code === "ENOSPC" || code === "EDQUOT") return code;
+  }
+  return undefined;
 }
 
 /** clockRateMin and clockRateMax bound the `clock` admin order's rate: a clock 20 times slow or fast. */
@@ -105,6 +126,9 @@ export class NodeRuntime<M> {
   private readonly clock: TickClock;
   private drainScheduled = false;
   private stopped = false;
+  /** haltedOnDiskFull: a sync failed on a full disk; the host keeps that Ready unreleased and is never touched again. */
+  private haltedOnDiskFull = false;
+  private closing: Promise<void> | undefined;
   private lastStatus: ReplicaStatus;
   private readonly startedAtMs = Date.now();
   private readonly tally = {
@@ -178,7 +202,7 @@ export class NodeRuntime<M> {
    * transport is closed. The caller closes the storage.
    */
   async stop(): Promise<void> {
-    if (this.stopped) return;
+    if (this.stopped) return this.closing;
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
     this.drain();
@@ -243,18 +267,41 @@ export class NodeRuntime<M> {
   }
 
   private drain(): void {
+    if (this.haltedOnDiskFull) return;
     this.tally.turns++;
     // What the replica lets leave before the sync is flushed to the sockets before the fsync blocks the
     // thread (the transport would otherwise write it at the end of the turn), so the disk and the network overlap.
-    this.host.drain((ready) => {
-      if ((ready.messagesBeforeSync?.length ?? 0) > 0 && this.host.unsynced) this.transport?.flushNow?.();
-    });
+    try {
+      this.host.drain((ready) => {
+        if ((ready.messagesBeforeSync?.length ?? 0) > 0 && this.host.unsynced) this.transport?.flushNow?.();
+      });
+    } catch (error) {
+      const code = diskFullCode(error);
+      if (code === undefined || this.setup.onDiskFull === undefined) throw error;
+      this.haltOnDiskFull(error as Error, code);
+      return;
+    }
     const status = this.host.status();
     const before = this.lastStatus;
     if (status.role !== before.role || status.epoch !== before.epoch || status.leader !== before.leader) {
       this.log(`node ${this.setup.id}: ${status.role} in epoch ${status.epoch}, leader ${status.leader ?? "unknown"}, commit ${status.commitIndex}`);
     }
     this.lastStatus = status;
+  }
+
+  /**
+   * haltOnDiskFull stops the node after a sync failed on a full disk. The failed Ready stays unreleased (its
+   * messages never leave: what they would acknowledge is not durable), and the storage refuses further use after a
+   * failed sync anyway (what it wrote is in doubt until recovery), so the simplest safe rule is to take no more
+   * input at all and let the process end; a restart recovers exactly what was synced.
+   */
+  private haltOnDiskFull(error: Error, code: string): void {
+    this.haltedOnDiskFull = true;
+    this.stopped = true;
+    if (this.timer !== undefined) clearInterval(this.timer);
+    this.log(`node ${this.setup.id}: ${this.setup.storageName ?? "the data directory"} is full (${code}): halting without sending what was not synced; restart once space is freed`);
+    this.closing = this.transport?.close();
+    this.setup.onDiskFull?.(error);
   }
 
   private sendAll(from: NodeId, messages: readonly Outbound<M>[]): void {

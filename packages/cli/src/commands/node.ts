@@ -4,7 +4,7 @@ import { type FlagSpec, helpText, integerFlag, parseFlags, protocolOptionFlags }
 import { type CommandIo, UsageError } from "../io.ts";
 import { protocolOptionsHelp } from "../protocol-options.ts";
 import { algorithmFlag, asUsage, clusterFlag, realClusterFlags, secretFlag, tickMsFlag, tlsFlags } from "./real-flags.ts";
-import { parseAddress } from "@concord/net";
+import { diskFullExitCode, parseAddress } from "@concord/net";
 
 const flags: Readonly<Record<string, FlagSpec>> = {
   id: { type: "string", description: "this node's replica id (required), one of the ids in --peers" },
@@ -47,6 +47,9 @@ export async function runNodeCommand(args: readonly string[], io: CommandIo): Pr
   const log = (line: string): void => io.stderr(`${new Date().toISOString()} ${line}\n`);
   const metrics = metricsAddress === undefined ? undefined : new NodeMetrics();
   let node: RealNode;
+  // A full data directory halts the node (nothing unsynced leaves) and ends the wait below: exit diskFullExitCode.
+  let diskFull = false;
+  let endWait = (): void => {};
   try {
     node = await asUsageAsync(() =>
       startRealNode({
@@ -62,6 +65,10 @@ export async function runNodeCommand(args: readonly string[], io: CommandIo): Pr
         join: values["join"] === true,
         fsync: values["no-fsync"] !== true,
         ...(metrics === undefined ? {} : { onFsync: metrics.observeFsync }),
+        onDiskFull: () => {
+          diskFull = true;
+          endWait();
+        },
         log,
       }),
     );
@@ -87,6 +94,8 @@ export async function runNodeCommand(args: readonly string[], io: CommandIo): Pr
         });
   log(`node ${id} listening on ${node.address.host}:${node.address.port}${metricsServer === undefined ? "" : `, metrics on ${metricsText as string}`}`);
   await new Promise<void>((resolve) => {
+    endWait = resolve;
+    if (diskFull) resolve();
     let stopping = false;
     // The handlers stay: a second signal while the node syncs and closes must not kill it half-way.
     const stop = (signal: string): void => {
@@ -102,6 +111,10 @@ export async function runNodeCommand(args: readonly string[], io: CommandIo): Pr
   });
   await new Promise<void>((resolve) => (metricsServer === undefined ? resolve() : metricsServer.close(() => resolve())));
   await node.stop();
+  if (diskFull) {
+    log(`node ${id} stopped (exit ${diskFullExitCode}: data directory full)`);
+    return diskFullExitCode;
+  }
   log(`node ${id} stopped`);
   return 0;
 }

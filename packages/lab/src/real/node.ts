@@ -30,6 +30,8 @@ export interface RealNodeConfig {
   readonly fsync?: boolean | undefined;
   /** onFsync is told each fsync's latency (for a metrics histogram). */
   readonly onFsync?: ((latencyMicros: number) => void) | undefined;
+  /** onDiskFull is told that the node halted because its data directory is full (see NodeRuntimeSetup's onDiskFull); the caller stops it and ends the process. */
+  readonly onDiskFull?: (() => void) | undefined;
   readonly log: (line: string) => void;
 }
 
@@ -85,6 +87,8 @@ export async function startRealNode(config: RealNodeConfig): Promise<RealNode> {
         return transport;
       },
       log: config.log,
+      storageName: config.dataDir,
+      ...(config.onDiskFull === undefined ? {} : { onDiskFull: config.onDiskFull }),
     });
   } catch (error) {
     await transport?.close();
