@@ -39,6 +39,12 @@ export function createProtobufCodec<M extends { readonly type: string }>(
       throw new Error(`${envelopeName}: ${variant} has a field named 'type', which the codec uses as the discriminant`);
     }
   }
+  // Each variant's message type, looked up once rather than on every decode.
+  const bodyTypes = new Map<string, protobuf.Type>();
+  for (const variant of variants) {
+    const body = envelope.fields[variant]?.resolve().resolvedType;
+    if (body instanceof protobuf.Type) bodyTypes.set(variant, body);
+  }
   const conversion: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true, oneofs: true };
   return {
     typeNames: [...variants],
@@ -57,10 +63,11 @@ export function createProtobufCodec<M extends { readonly type: string }>(
       if (typeof type !== "string" || !variants.has(type)) {
         throw new CorruptionError(`${envelopeName}: frame carries no known message (body=${String(type)})`);
       }
-      const body = envelope.fields[type]?.resolve().resolvedType;
-      if (body instanceof protobuf.Type) {
+      const body = bodyTypes.get(type);
+      if (body !== undefined) {
         const unsafe = unsafeInteger(body, object[type], type);
         if (unsafe !== undefined) throw new CorruptionError(`${envelopeName}: ${unsafe}`);
+        return { type, ...(ownBytesOf(body, object[type]) as object) } as unknown as M;
       }
       return { type, ...(ownBytes(object[type]) as object) } as unknown as M;
     },
@@ -81,22 +88,78 @@ const longTypes = new Set(["int64", "uint64", "sint64", "fixed64", "sfixed64"]);
  * problem, or undefined.
  */
 function unsafeInteger(type: protobuf.Type, value: unknown, path: string): string | undefined {
-  if (value === null || typeof value !== "object" || !holdsLongs(type)) return undefined;
+  const found = unsafeIn(type, value);
+  if (found === undefined) return undefined;
+  return `${path}.${found.names.reverse().join(".")} is ${found.value}, beyond the largest safe integer (2^53 - 1)`;
+}
+
+/** An UnsafeFound is a 64-bit value beyond 2^53 - 1 and the field names leading to it, innermost first. */
+interface UnsafeFound {
+  readonly names: string[];
+  readonly value: number;
+}
+
+/** A LongField is a field of a message type that unsafeIn must look at: a 64-bit one, or a message that holds one. */
+interface LongField {
+  readonly name: string;
+  readonly long: boolean;
+  readonly nested: protobuf.Type | undefined;
+}
+
+const longFieldsCache = new WeakMap<protobuf.Type, readonly LongField[]>();
+
+/**
+ * longFields lists, in declaration order, the fields of a type that
+ * unsafeInteger looks at: those of a 64-bit type and those whose message type
+ * holds one (the others can carry no unsafe integer). Worked out once a type.
+ */
+function longFields(type: protobuf.Type): readonly LongField[] {
+  let known = longFieldsCache.get(type);
+  if (known === undefined) {
+    const fields: LongField[] = [];
+    if (holdsLongs(type)) {
+      for (const field of type.fieldsArray) {
+        const resolved = field.resolve().resolvedType;
+        const nested = resolved instanceof protobuf.Type && holdsLongs(resolved) ? resolved : undefined;
+        const long = longTypes.has(field.type);
+        if (long || nested !== undefined) fields.push({ name: field.name, long, nested });
+      }
+    }
+    longFieldsCache.set(type, fields);
+    known = fields;
+  }
+  return known;
+}
+
+/** unsafeIn walks a decoded value of a type for unsafeInteger, building no path unless it finds a problem. */
+function unsafeIn(type: protobuf.Type, value: unknown): UnsafeFound | undefined {
+  if (value === null || typeof value !== "object") return undefined;
+  const fields = longFields(type);
+  if (fields.length === 0) return undefined;
   const record = value as Record<string, unknown>;
-  for (const field of type.fieldsArray) {
+  for (const field of fields) {
     const fieldValue = record[field.name];
     if (fieldValue === undefined || fieldValue === null) continue;
-    const values = Array.isArray(fieldValue) ? fieldValue : [fieldValue];
-    const resolved = field.resolve().resolvedType;
-    for (const item of values) {
-      const where = `${path}.${field.name}`;
-      if (longTypes.has(field.type) && typeof item === "number" && !Number.isSafeInteger(item)) {
-        return `${where} is ${item}, beyond the largest safe integer (2^53 - 1)`;
+    if (Array.isArray(fieldValue)) {
+      for (const item of fieldValue) {
+        const found = unsafeItem(field, item);
+        if (found !== undefined) return found;
       }
-      if (resolved instanceof protobuf.Type) {
-        const nested = unsafeInteger(resolved, item, where);
-        if (nested !== undefined) return nested;
-      }
+    } else {
+      const found = unsafeItem(field, fieldValue);
+      if (found !== undefined) return found;
+    }
+  }
+  return undefined;
+}
+
+function unsafeItem(field: LongField, item: unknown): UnsafeFound | undefined {
+  if (field.long && typeof item === "number" && !Number.isSafeInteger(item)) return { names: [field.name], value: item };
+  if (field.nested !== undefined) {
+    const found = unsafeIn(field.nested, item);
+    if (found !== undefined) {
+      found.names.push(field.name);
+      return found;
     }
   }
   return undefined;
@@ -137,4 +200,72 @@ function ownBytes(value: unknown): unknown {
     for (const key of Object.keys(record)) record[key] = ownBytes(record[key]);
   }
   return value;
+}
+
+/** A BytesField is a field of a message type that ownBytesOf must look at: a bytes one, or a message that holds one. */
+interface BytesField {
+  readonly name: string;
+  readonly nested: protobuf.Type | undefined;
+}
+
+const bytesFieldsCache = new WeakMap<protobuf.Type, readonly BytesField[] | null>();
+
+/**
+ * bytesFields lists the fields of a type that can hold a bytes value, itself
+ * or nested, or null when the type has a map field (ownBytesOf then walks the
+ * object as ownBytes does). Worked out once a type.
+ */
+function bytesFields(type: protobuf.Type, visiting: Set<protobuf.Type> = new Set()): readonly BytesField[] | null {
+  const known = bytesFieldsCache.get(type);
+  if (known !== undefined) return known;
+  if (visiting.has(type)) return null; // a recursive type: walked generically
+  visiting.add(type);
+  let fields: BytesField[] | null = [];
+  for (const field of type.fieldsArray) {
+    if (field instanceof protobuf.MapField) {
+      fields = null;
+      break;
+    }
+    if (field.type === "bytes") {
+      fields.push({ name: field.name, nested: undefined });
+      continue;
+    }
+    const resolved = field.resolve().resolvedType;
+    if (!(resolved instanceof protobuf.Type)) continue;
+    const nested = bytesFields(resolved, visiting);
+    if (nested === null) {
+      fields = null;
+      break;
+    }
+    if (nested.length > 0) fields.push({ name: field.name, nested: resolved });
+  }
+  visiting.delete(type);
+  bytesFieldsCache.set(type, fields);
+  return fields;
+}
+
+/**
+ * ownBytesOf does what {@link ownBytes} does to a decoded value of a known
+ * message type, visiting only the fields that can hold bytes.
+ */
+function ownBytesOf(type: protobuf.Type, value: unknown): unknown {
+  if (value === null || typeof value !== "object" || value instanceof Uint8Array || Array.isArray(value)) return ownBytes(value);
+  const fields = bytesFields(type);
+  if (fields === null) return ownBytes(value);
+  const record = value as Record<string, unknown>;
+  for (const field of fields) {
+    const fieldValue = record[field.name];
+    if (fieldValue === undefined) continue;
+    if (Array.isArray(fieldValue)) {
+      for (let i = 0; i < fieldValue.length; i++) fieldValue[i] = ownField(field, fieldValue[i]);
+    } else {
+      record[field.name] = ownField(field, fieldValue);
+    }
+  }
+  return value;
+}
+
+function ownField(field: BytesField, value: unknown): unknown {
+  if (value instanceof Uint8Array) return new Uint8Array(value);
+  return field.nested === undefined ? value : ownBytesOf(field.nested, value);
 }
