@@ -77,7 +77,8 @@ describe("NodeRuntime's ticks follow real time", () => {
       // A pause of 2 s (SIGSTOP, a GC pause): the timer fires once after it, and the replica sees all 400 ticks.
       now += 2_000;
       const deadline = Date.now() + 5_000;
-      while (node.counts.ticks < 400 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+      // The status is the replica's as of the runtime's last turn, which follows the ticks' turn: wait for both.
+      while ((node.counts.ticks < 400 || node.status.role === "follower") && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
       expect(node.counts.ticks).toBe(400);
       // A lone candidate of three: 2 s is many election timeouts, so it has stood for election (pre-vote first).
       expect(node.status.role).not.toBe("follower");
