@@ -63,7 +63,10 @@ export interface NodeRuntimeSetup<M> {
   readonly monotonicNow?: (() => number) | undefined;
   /** connect builds the transport, handing it the sink the runtime reads frames from. */
   readonly connect: (sink: FrameSink) => Promise<FrameTransport & { setPeers?(peers: ReadonlyMap<NodeId, { host: string; port: number }>): void }>;
-  /** onPeersLearned is told the addresses an operator's `peers` request gave (so a restart can keep them). */
+  /**
+   * onPeersLearned is told the addresses an operator's `peers` request gave, before the transport uses them, so that
+   * a restart can keep them; if it throws (a full disk), the request is refused and the old peers stay.
+   */
   readonly onPeersLearned?: ((peers: ReadonlyMap<NodeId, { host: string; port: number }>) => void) | undefined;
   /** log receives one line per event worth an operator's eye (role changes, refused frames, admin orders). */
   readonly log?: (line: string) => void;
@@ -359,8 +362,16 @@ export class NodeRuntime<M> {
           peers.set(node, parsed);
         }
         if (this.transport?.setPeers === undefined) return { ok: false, error: "this node's transport cannot learn new peers" };
+        // Kept on disk first (a restart must find them), then used: a disk that refuses them (ENOSPC) leaves the node
+        // running with its old peers, what its disk still says, and the operator told why.
+        try {
+          this.setup.onPeersLearned?.(peers);
+        } catch (error) {
+          const reason = error instanceof Error ? error.message : String(error);
+          this.log(`node ${this.setup.id}: could not keep the new peers on disk, keeping the old ones: ${reason}`);
+          return { ok: false, error: `could not keep the new peers on disk (${reason}); the node keeps its old ones` };
+        }
         this.transport.setPeers(peers);
-        this.setup.onPeersLearned?.(peers);
         this.log(`node ${this.setup.id}: peers are now ${[...peers].map(([id, a]) => `${id}=${a.host}:${a.port}`).join(",")}`);
         return { ok: true, detail: `${peers.size} peers` };
       }
