@@ -65,6 +65,8 @@ describe("an output file that cannot be written", () => {
     writeFileSync(file, "");
     expectUsageError(await run(["node", "--id", "1", "--algo", "raft", "--listen", "127.0.0.1:0", "--peers", "1=127.0.0.1:7999", "--data", `${file}/node`]), /^concord: --data: ENOTDIR: not a directory, mkdir '.*a-file\/node'$/m);
     expectUsageError(await run(["cluster", "--algo", "raft", "--data", `${file}/cluster`]), /^concord: ENOTDIR: not a directory, mkdir '.*a-file\/cluster'$/m);
+    // A file system that refuses every new name with ENOENT: Node's recursive mkdir never returned for /proc/<new>.
+    expectUsageError(await run(["node", "--id", "1", "--algo", "raft", "--listen", "127.0.0.1:0", "--peers", "1=127.0.0.1:7999", "--data", "/proc/concord-test/node"]), /^concord: --data: ENOENT: no such file or directory, mkdir '\/proc\/concord-test'$/m);
   });
 
   it("is one line and exit 2 for concord check --html", async () => {

@@ -2,10 +2,11 @@
 // once, when the directory is first claimed, and checked on every open, so
 // that a node never recovers another node's log, nor a Raft replica a PBFT
 // log, and so that FileStorage never writes into a directory it did not make.
-import { mkdirSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync, readdirSync, statSync } from "node:fs";
 import { dirname, join } from "node:path";
 import { ConfigError, CorruptionError, isNodeId, type NodeId } from "@concord/core";
 import { replaceFileAtomically, syncDirectoryOnce, type Syncer } from "./file-storage-files.ts";
+import { makeDirectories } from "./make-directories.ts";
 import { identityFileName, temporarySuffix } from "./file-storage-layout.ts";
 
 /** FileStorageIdentity names the owner of a data directory: the algorithm its replica runs and its node id. */
@@ -55,9 +56,8 @@ function listOrCreate(directory: string, identity: FileStorageIdentity, fsync: b
     isDirectory = statSync(directory).isDirectory();
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-    mkdirSync(directory, { recursive: true });
-    // The new directory's own name must survive a crash, or the log in it would vanish with it.
-    if (fsync) syncDirectoryOnce(dirname(directory));
+    // Each new directory's name must survive a crash, or the log in it would vanish with it.
+    for (const made of makeDirectories(directory)) if (fsync) syncDirectoryOnce(dirname(made));
     return [];
   }
   if (!isDirectory) throw new ConfigError("data", `${directory} is not a directory; ${describe(identity)} needs a directory for its storage`);

@@ -24,6 +24,7 @@ export {
   type FileStorageOptions,
 } from "./file-storage.ts";
 export { type FileStorageIdentity } from "./file-storage-identity.ts";
+export { makeDirectories } from "./make-directories.ts";
 export {
   TcpTransport,
   defaultTransportLimits,

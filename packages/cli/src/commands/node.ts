@@ -80,7 +80,7 @@ export async function runNodeCommand(args: readonly string[], io: CommandIo): Pr
     const { code, path, syscall } = error as NodeJS.ErrnoException;
     // A data directory the process cannot create, read or write (a file in the way, no permission, a full disk) is
     // the user's to fix: one line naming it, exit 2. Its message names the operation and the path.
-    if (typeof path === "string" && syscall !== "listen") throw new UsageError(`${path === dataDir || path.startsWith(`${dataDir}/`) ? "--data: " : ""}${(error as Error).message}`);
+    if (typeof path === "string" && syscall !== "listen") throw new UsageError(`${path === dataDir || path.startsWith(`${dataDir}/`) || dataDir.startsWith(`${path}/`) ? "--data: " : ""}${(error as Error).message}`);
     if (code === "EADDRINUSE") throw new UsageError(`--listen: ${listenText as string} is in use`);
     if (code === "EADDRNOTAVAIL") throw new UsageError(`--listen: ${listenText as string} is not an address of this machine`);
     if (code === "EACCES") throw new UsageError(`--listen: not allowed to listen on ${listenText as string}`);

@@ -1,8 +1,8 @@
 import { randomInt } from "node:crypto";
 import { type ReadLevel, readLevels } from "@concord/core";
-import { mkdirSync } from "node:fs";
 import { join } from "node:path";
 import { type NemesisKind, NamespaceNetwork, NemesisTest, type NemesisTestResult, algorithmNames, etcdSystemName, findOnPath, namespaceSupport, nemesisKinds, netemSupport, shellQuote } from "@concord/lab";
+import { makeDirectories } from "@concord/net";
 import { type FlagSpec, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags } from "../flags.ts";
 import { type CommandIo, UsageError } from "../io.ts";
 import { protocolOptionsHelp } from "../protocol-options.ts";
@@ -89,7 +89,7 @@ export async function runTestCommand(args: readonly string[], io: CommandIo): Pr
     if (noNetem !== undefined) throw new UsageError(`--nemesis latency needs tc's netem qdisc, which this kernel lacks (${noNetem.replace(/^.*?: /, "")}); loss works without it`);
   }
   try {
-    mkdirSync(out, { recursive: true });
+    makeDirectories(out);
   } catch (error) {
     throw new UsageError(`--out: cannot make ${out}: ${(error as Error).message}`);
   }

@@ -1,10 +1,10 @@
 import { type ChildProcess, type SpawnOptions, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, mkdirSync, writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import type { NodeId } from "@concord/core";
-import type { PeerAddress } from "@concord/net";
+import { type PeerAddress, makeDirectories } from "@concord/net";
 
 /** NodeLauncher turns `concord node` flags into the command line that runs them (the CLI's own, under tsx or built). */
 export type NodeLauncher = (flags: readonly string[]) => { readonly command: string; readonly args: readonly string[] };
@@ -59,7 +59,7 @@ export class LocalCluster {
     const ports =
       setup.addresses !== undefined ? [] : setup.basePort === undefined ? await freePorts(host, setup.nodes) : Array.from({ length: setup.nodes }, (_unused, i) => (setup.basePort as number) + i);
     const cluster = new LocalCluster(setup, setup.addresses !== undefined ? new Map(setup.addresses) : new Map(ports.map((port, id) => [id, { host, port }] as const)));
-    mkdirSync(setup.dataDir, { recursive: true });
+    makeDirectories(setup.dataDir);
     if (!existsSync(cluster.secretFile)) writeFileSync(cluster.secretFile, randomBytes(32), { mode: 0o600 });
     try {
       await Promise.all([...cluster.peers.keys()].map((id) => cluster.startNode(id)));

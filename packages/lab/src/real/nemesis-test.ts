@@ -1,12 +1,12 @@
 import { execFile } from "node:child_process";
-import { appendFileSync, closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
+import { appendFileSync, closeSync, mkdtempSync, openSync, readFileSync, rmSync, unlinkSync, writeFileSync, writeSync } from "node:fs";
 import { promisify } from "node:util";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import type { History, KvSemantics, ReadLevel } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
 import { type NemesisEvent, type Verdict, checkHistory, kvHistoryToEdn, kvHistoryToJsonl, kvModelFor, parseKvHistory, renderTimeline } from "@concord/check";
-import type { ClientHost } from "@concord/net";
+import { type ClientHost, makeDirectories } from "@concord/net";
 import { findAlgorithm } from "../algorithms.ts";
 import { checkRunStepsMax, checkRunWallClockLimitMs } from "../check-run.ts";
 import { connectCluster } from "./client.ts";
@@ -127,7 +127,7 @@ export class NemesisTest {
   async run(): Promise<NemesisTestResult> {
     const { setup } = this;
     const logsDir = join(setup.outDir, "logs");
-    mkdirSync(logsDir, { recursive: true });
+    makeDirectories(logsDir);
     const log = (index: number, line: string): void => appendFileSync(join(logsDir, `${setup.system === etcdSystemName ? "member" : "node"}-${index}.log`), `${line}\n`);
     const nemesisLog: string[] = [];
     const schedule = planNemesis({ kinds: setup.nemesis, nodes: setup.nodes, seconds: setup.seconds, seed: setup.seed });
@@ -199,7 +199,7 @@ export class NemesisTest {
   private async mountDataDirs(): Promise<void> {
     for (let index = 0; index < this.setup.nodes; index++) {
       const directory = this.nodeDirectory(index);
-      mkdirSync(directory, { recursive: true });
+      makeDirectories(directory);
       await run("mount", ["-t", "tmpfs", "-o", `size=${dataDirBytes},mode=0700`, "tmpfs", directory]);
       this.mounts.push(directory);
     }

@@ -1,8 +1,8 @@
 import { type AnyAlgorithm, ConfigError, type NodeId, type ProtocolOptions } from "@concord/core";
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
+import { closeSync, fsyncSync, openSync, readFileSync, readdirSync, renameSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { KvStateMachine } from "@concord/kv";
-import { ClusterCrypto, ClusterKeys, FileStorage, NodeRuntime, TcpTransport, type PeerAddress, type TlsFiles } from "@concord/net";
+import { ClusterCrypto, ClusterKeys, FileStorage, NodeRuntime, makeDirectories, TcpTransport, type PeerAddress, type TlsFiles } from "@concord/net";
 
 /**
  * publicClusterSecret keys a crash-tolerant cluster started without a secret
@@ -134,7 +134,7 @@ const nodeRecordFile = "node.json";
  * node, is refused with a ConfigError, nothing in it changed.
  */
 function claimNodeDirectory(directory: string, record: NodeRecord): readonly NodeId[] {
-  mkdirSync(directory, { recursive: true });
+  makeDirectories(directory);
   const names = readdirSync(directory);
   if (names.includes(nodeRecordFile)) {
     let stored: NodeRecord;
