@@ -1,24 +1,22 @@
 import {
   type ClientRequestMessage,
   type NodeId,
-  type Outbound,
   type Ready,
   type Rejections,
   type Replica,
   type ReplicaContext,
   type ReplicaStatus,
-  type Rng,
   ConfigError,
   RejectionCounter,
   assert,
   parseConfig,
   unreachable,
 } from "@concord/core";
-import { type KvCommand, type KvResult, decodeCommand, encodeResult } from "@concord/kv";
-import { type LeaderlessEntry, type LeaderlessMessage, type LeaderlessRecord, type LeaderlessStamp, leaderlessRecordCodec } from "./messages.ts";
+import { type KvCommand, type KvResult, decodeCommand } from "@concord/kv";
+import type { LeaderlessEntry, LeaderlessMessage } from "./messages.ts";
 import { type QuorumOptions, quorumOptionsSchema } from "./options.ts";
-import { HybridClock, compareStamps } from "./stamp.ts";
-import { LwwStore } from "./store.ts";
+import { LeaderlessCore } from "./replica-core.ts";
+import { compareStamps } from "./stamp.ts";
 
 /** QuorumRejectionReason names why a replica of `quorum` refused a message unapplied. */
 export type QuorumRejectionReason = "replyToReplica" | "requestNotFromClient" | "peerMessageFromStranger" | "stampFromStranger";
@@ -71,15 +69,6 @@ interface Pending {
   lastSentTick: number;
 }
 
-/** CachedReply is the client table's entry for one session: its latest request answered, and the answer. */
-interface CachedReply {
-  readonly sequence: number;
-  readonly result: Uint8Array;
-}
-
-/** clientTableMax bounds the client table; past it the oldest sessions are forgotten. */
-const clientTableMax = 10_000;
-
 /** refusal is the answer to a command the store cannot make atomic without consensus. */
 const refusal: KvResult = { type: "invalid", reason: "quorum offers get, put and delete only: cas and append cannot be made atomic without consensus" };
 
@@ -111,15 +100,10 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
   /** id is this replica's node id. */
   readonly id: NodeId;
   private readonly options: QuorumOptions;
-  private readonly rng: Rng;
-  private readonly replicaSet: ReadonlySet<NodeId>;
-  private readonly peers: readonly NodeId[];
+  private readonly core: LeaderlessCore;
   /** readQuorum and writeQuorum are R and W as this replica applies them (at least a majority when atomic). */
   private readonly readQuorum: number;
   private readonly writeQuorum: number;
-  private readonly clock: HybridClock;
-  private readonly store = new LwwStore();
-  private readonly clientTable = new Map<number, CachedReply>();
   private readonly pending = new Map<number, Pending>();
   private readonly rejected = new RejectionCounter<QuorumRejectionReason>();
   private readonly counters: QuorumCounters = {
@@ -134,15 +118,7 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
     refusedCommands: 0,
     retriesAnswered: 0,
   };
-  private now = 0;
   private nextOp = 1;
-  private round = 0;
-  private nextRoundTick: number;
-  private recordsSinceSnapshot = 0;
-
-  // Output buffers.
-  private persist: Uint8Array[] = [];
-  private outbox: Outbound<LeaderlessMessage>[] = [];
   /** ownAcks are the write phases whose local record goes into the next Ready: this replica acknowledges them once it is synced. */
   private ownAcks: number[] = [];
   /** syncingAcks are the ownAcks of the Ready handed out and not yet advanced. */
@@ -160,33 +136,22 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
     if (w > n) throw new ConfigError("quorum.w", `w=${w} exceeds the ${n} replicas (strict quorums only)`);
     this.readQuorum = this.options.atomic ? Math.max(r, majorityOf(n)) : r;
     this.writeQuorum = this.options.atomic ? Math.max(w, majorityOf(n)) : w;
-    this.rng = context.rng;
-    this.replicaSet = new Set(context.replicas);
-    this.peers = context.replicas.filter((replica) => replica !== this.id);
-    this.clock = new HybridClock(this.id);
-    this.nextRoundTick = 1 + this.rng.nextInt(this.options.antiEntropyTicks);
-    if (context.durable.snapshot !== undefined) this.recover(leaderlessRecordCodec.decode(context.durable.snapshot));
-    for (const bytes of context.durable.records) this.recover(leaderlessRecordCodec.decode(bytes));
-    this.recordsSinceSnapshot = context.durable.records.length;
+    this.core = new LeaderlessCore(context, this.options);
   }
 
   /** tick advances the clock, resends or drops overdue operations, and opens an anti-entropy round when one is due. */
   tick(): void {
-    this.now++;
+    this.core.advanceClock();
     for (const [op, pending] of this.pending) {
-      if (this.now - pending.startedTick >= this.options.operationTimeoutTicks) {
+      if (this.core.now - pending.startedTick >= this.options.operationTimeoutTicks) {
         // Unanswered: the client reports it indeterminate; a write may still have reached some replicas.
         this.pending.delete(op);
         this.counters.operationsTimedOut++;
-      } else if (this.now - pending.lastSentTick >= this.options.resendTicks) {
+      } else if (this.core.now - pending.lastSentTick >= this.options.resendTicks) {
         this.sendPhase(op, pending);
       }
     }
-    if (this.now < this.nextRoundTick || this.peers.length === 0) return;
-    this.nextRoundTick = this.now + this.options.antiEntropyTicks;
-    this.round++;
-    const peer = this.peers[this.rng.nextInt(this.peers.length)] as NodeId;
-    this.outbox.push({ to: peer, message: { type: "digest", round: this.round, stamps: this.store.digest() } });
+    this.core.openRoundIfDue();
   }
 
   /** step handles one message from a client or a peer; a message that fails validation is counted and changes nothing. */
@@ -200,27 +165,27 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
       case "clientRequest":
         return this.onRequest(message);
       case "quorumRead": {
-        const held = this.store.get(message.key);
-        this.outbox.push({ to: from, message: { type: "quorumReadReply", op: message.op, entries: held === undefined ? [] : [held] } });
+        const held = this.core.store.get(message.key);
+        this.core.outbox.push({ to: from, message: { type: "quorumReadReply", op: message.op, entries: held === undefined ? [] : [held] } });
         return;
       }
       case "quorumReadReply":
         return this.onReadReply(from, message.op, message.entries[0]);
       case "quorumWrite":
-        this.take(message.entry);
+        if (this.core.take(message.entry)) this.counters.entriesMerged++;
         // In `messages`: the ack leaves after this Ready's records (the entry's, if it was newer) are synced.
-        this.outbox.push({ to: from, message: { type: "quorumAck", op: message.op } });
+        this.core.outbox.push({ to: from, message: { type: "quorumAck", op: message.op } });
         return;
       case "quorumAck":
         return this.onAck(from, message.op);
       case "update":
-        for (const entry of message.entries) this.take(entry);
+        for (const entry of message.entries) if (this.core.take(entry)) this.counters.entriesMerged++;
         return;
       case "digest":
-        return this.onDigest(from, message.round, message.stamps);
+        this.core.onDigest(from, message.round, message.stamps);
+        return;
       case "repair":
-        for (const entry of message.entries) this.take(entry);
-        if (message.want.length > 0) this.sendEntries(from, message.round, message.want, []);
+        this.counters.entriesMerged += this.core.onRepair(from, message).kept;
         return;
       case "clientReply":
       case "notLeader":
@@ -232,20 +197,10 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
 
   /** ready hands out the records to sync and the messages to send after them. */
   ready(): Ready<LeaderlessMessage> | undefined {
-    if (this.persist.length === 0 && this.outbox.length === 0 && this.ownAcks.length === 0) return undefined;
-    let snapshot: Uint8Array | undefined;
-    this.recordsSinceSnapshot += this.persist.length;
-    if (this.persist.length > 0 && this.recordsSinceSnapshot >= this.options.compactEveryRecords) {
-      snapshot = leaderlessRecordCodec.encode({ type: "snapshot", entries: this.store.all() });
-      this.persist = [];
-      this.recordsSinceSnapshot = 0;
-    }
-    const ready: Ready<LeaderlessMessage> = { snapshot, persist: this.persist, messages: this.outbox };
+    if (this.core.idle() && this.ownAcks.length === 0) return undefined;
     this.syncingAcks = this.ownAcks;
     this.ownAcks = [];
-    this.persist = [];
-    this.outbox = [];
-    return ready;
+    return this.core.ready();
   }
 
   /** advance learns that a Ready was carried out: its records are synced, so this replica's own acknowledgements count now. */
@@ -257,13 +212,12 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
 
   /** status reports a leaderless replica: no leader, no epoch; commitIndex and appliedIndex count the writes it holds taken. */
   status(): ReplicaStatus {
-    const taken = this.counters.writesTaken + this.counters.entriesMerged;
-    return { id: this.id, role: "follower", epoch: 0, leader: undefined, commitIndex: taken, appliedIndex: taken };
+    return this.core.status(this.counters.writesTaken + this.counters.entriesMerged);
   }
 
   /** replicaCount is the number of replicas in the cluster, this one included. */
   replicaCount(): number {
-    return this.replicaSet.size;
+    return this.core.replicaSet.size;
   }
 
   /** quorums reports R and W as this replica applies them: r and w, raised to a majority when atomic. */
@@ -273,12 +227,12 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
 
   /** fingerprint names the store's contents (every key with its stamp): equal on replicas that converged. */
   fingerprint(): string {
-    return this.store.fingerprint();
+    return this.core.store.fingerprint();
   }
 
   /** entry returns the key's latest write this replica holds, for tests and monitors. */
   entry(key: string): LeaderlessEntry | undefined {
-    return this.store.get(key);
+    return this.core.store.get(key);
   }
 
   /** pendingOperations counts the operations this replica coordinates and has not finished. */
@@ -305,32 +259,23 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
         return "replyToReplica";
       case "update":
       case "repair":
-        if (!this.replicaSet.has(from)) return "peerMessageFromStranger";
-        return message.entries.every((entry) => this.replicaSet.has(entry.node)) ? undefined : "stampFromStranger";
       case "quorumReadReply":
-        if (!this.replicaSet.has(from)) return "peerMessageFromStranger";
-        return message.entries.every((entry) => this.replicaSet.has(entry.node)) ? undefined : "stampFromStranger";
+        return this.core.fromMember(from, message.entries);
       case "quorumWrite":
-        if (!this.replicaSet.has(from)) return "peerMessageFromStranger";
-        return this.replicaSet.has(message.entry.node) ? undefined : "stampFromStranger";
+        return this.core.fromMember(from, [message.entry]);
       case "digest":
       case "quorumRead":
       case "quorumAck":
-        return this.replicaSet.has(from) ? undefined : "peerMessageFromStranger";
+        return this.core.fromMember(from, []);
       default:
         return unreachable(message);
     }
   }
 
   private onRequest(request: ClientRequestMessage): void {
-    const cached = this.clientTable.get(request.session);
-    if (cached !== undefined && request.sequence <= cached.sequence) {
-      if (request.sequence === cached.sequence) {
-        this.counters.retriesAnswered++;
-        this.reply(request, cached.result);
-      }
-      return;
-    }
+    const retried = this.core.retried(request);
+    if (retried === "answered") this.counters.retriesAnswered++;
+    if (retried !== undefined) return;
     for (const pending of this.pending.values()) {
       // A retry (or a duplicate) of an operation under way is answered when the operation finishes, not started twice.
       if (pending.request.session === request.session && pending.request.sequence === request.sequence) return;
@@ -339,7 +284,7 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
     try {
       command = decodeCommand(request.command);
     } catch (error) {
-      return this.answer(request, { type: "invalid", reason: `undecodable command: ${(error as Error).message}` });
+      return this.core.answer(request, { type: "invalid", reason: `undecodable command: ${(error as Error).message}` });
     }
     switch (command.type) {
       case "get":
@@ -354,7 +299,7 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
       case "cas":
       case "append":
         this.counters.refusedCommands++;
-        return this.answer(request, refusal);
+        return this.core.answer(request, refusal);
       default:
         return unreachable(command);
     }
@@ -363,15 +308,15 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
   /** start opens an operation: a get's (or an atomic write's) read phase, or a plain write's write phase. */
   private start(request: ClientRequestMessage, command: KvCommand & { type: "get" | "put" | "delete" }): void {
     const op = this.nextOp++;
-    const pending: Pending = { request, command, phase: "read", entry: undefined, replies: new Map(), acks: new Set(), result: undefined, startedTick: this.now, lastSentTick: this.now };
+    const pending: Pending = { request, command, phase: "read", entry: undefined, replies: new Map(), acks: new Set(), result: undefined, startedTick: this.core.now, lastSentTick: this.core.now };
     this.pending.set(op, pending);
     if (command.type === "get" || this.options.atomic) {
       this.sendPhase(op, pending);
       // The coordinator's own store is one of the replies, read at once.
-      this.onReadReply(this.id, op, this.store.get(command.key));
+      this.onReadReply(this.id, op, this.core.store.get(command.key));
       return;
     }
-    const held = this.store.get(command.key);
+    const held = this.core.store.get(command.key);
     // A plain delete reports what the coordinator held, as `eventual`'s does: possibly stale.
     const result: KvResult = command.type === "put" ? { type: "put" } : { type: "delete", existed: held !== undefined && !held.deleted };
     this.startWrite(op, pending, this.stamp(command), result);
@@ -380,7 +325,7 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
   /** stamp stamps a client's write with this replica's clock, past every stamp heard (an atomic write's query included). */
   private stamp(command: KvCommand & { type: "put" | "delete" | "get" }): LeaderlessEntry {
     assert(command.type !== "get", "only writes are stamped");
-    const stamp = this.clock.now(this.now);
+    const stamp = this.core.stampNow();
     this.counters.writesTaken++;
     return command.type === "put" ? { key: command.key, value: command.value, deleted: false, ...stamp } : { key: command.key, value: new Uint8Array(0), deleted: true, ...stamp };
   }
@@ -390,8 +335,8 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
     pending.phase = "write";
     pending.entry = entry;
     pending.result = result;
-    pending.lastSentTick = this.now;
-    this.take(entry, false);
+    pending.lastSentTick = this.core.now;
+    this.core.take(entry);
     // The own acknowledgement counts once this Ready's records (the entry's, or an earlier one's at least as new) are synced.
     this.ownAcks.push(op);
     this.sendPhase(op, pending);
@@ -399,17 +344,17 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
 
   /** sendPhase sends the operation's current phase to every peer that has not answered it. */
   private sendPhase(op: number, pending: Pending): void {
-    pending.lastSentTick = this.now;
-    for (const peer of this.peers) {
-      if (pending.phase === "read" && !pending.replies.has(peer)) this.outbox.push({ to: peer, message: { type: "quorumRead", op, key: pending.command.key } });
-      if (pending.phase === "write" && !pending.acks.has(peer) && pending.entry !== undefined) this.outbox.push({ to: peer, message: { type: "quorumWrite", op, entry: pending.entry } });
+    pending.lastSentTick = this.core.now;
+    for (const peer of this.core.peers) {
+      if (pending.phase === "read" && !pending.replies.has(peer)) this.core.outbox.push({ to: peer, message: { type: "quorumRead", op, key: pending.command.key } });
+      if (pending.phase === "write" && !pending.acks.has(peer) && pending.entry !== undefined) this.core.outbox.push({ to: peer, message: { type: "quorumWrite", op, entry: pending.entry } });
     }
   }
 
   private onReadReply(from: NodeId, op: number, entry: LeaderlessEntry | undefined): void {
     const pending = this.pending.get(op);
     if (pending === undefined || pending.phase !== "read" || pending.replies.has(from)) return;
-    if (entry !== undefined) this.clock.observe(entry, this.now);
+    if (entry !== undefined) this.core.clock.observe(entry, this.core.now);
     pending.replies.set(from, entry);
     if (pending.replies.size < this.readQuorum) return;
     let highest: LeaderlessEntry | undefined;
@@ -425,10 +370,10 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
         for (const [replica, held] of pending.replies) {
           if (replica === this.id || (held !== undefined && compareStamps(held, highest) >= 0)) continue;
           this.counters.readRepairs++;
-          this.outbox.push({ to: replica, message: { type: "update", entries: [highest] } });
+          this.core.outbox.push({ to: replica, message: { type: "update", entries: [highest] } });
         }
       }
-      this.take(highest);
+      if (this.core.take(highest)) this.counters.entriesMerged++;
     }
     const result: KvResult = { type: "get", value: highest === undefined || highest.deleted ? undefined : highest.value };
     if (this.options.atomic && highest !== undefined) {
@@ -456,64 +401,6 @@ export class QuorumReplica implements Replica<LeaderlessMessage> {
     this.pending.delete(op);
     if (pending.command.type === "get") this.counters.readsAnswered++;
     else this.counters.writesAnswered++;
-    this.answer(pending.request, result);
-  }
-
-  /** take keeps an entry when it is newer than what its key holds, persisting it; `merged` counts it as heard from a peer. */
-  private take(entry: LeaderlessEntry, merged = true): void {
-    this.clock.observe(entry, this.now);
-    if (!this.store.merge(entry)) return;
-    if (merged) this.counters.entriesMerged++;
-    this.persist.push(leaderlessRecordCodec.encode({ type: "entry", ...entry }));
-  }
-
-  /** onDigest answers a digest: the entries held newer or missing there, and the keys held newer there. */
-  private onDigest(from: NodeId, round: number, stamps: readonly LeaderlessStamp[]): void {
-    const theirs = new Map(stamps.map((stamp) => [stamp.key, stamp]));
-    const newer: string[] = [];
-    const want: string[] = [];
-    for (const stamp of this.store.digest()) {
-      const their = theirs.get(stamp.key);
-      if (their === undefined || compareStamps(stamp, their) > 0) newer.push(stamp.key);
-    }
-    for (const their of stamps) {
-      const held = this.store.get(their.key);
-      if (held === undefined || compareStamps(their, held) > 0) want.push(their.key);
-    }
-    if (newer.length > 0 || want.length > 0) this.sendEntries(from, round, newer, want);
-  }
-
-  private sendEntries(to: NodeId, round: number, keys: readonly string[], want: readonly string[]): void {
-    const entries: LeaderlessEntry[] = [];
-    for (const key of keys) {
-      const held = this.store.get(key);
-      if (held !== undefined) entries.push(held);
-    }
-    this.outbox.push({ to, message: { type: "repair", round, entries, want } });
-  }
-
-  private answer(request: ClientRequestMessage, result: KvResult): void {
-    const bytes = encodeResult(result);
-    this.clientTable.delete(request.session);
-    this.clientTable.set(request.session, { sequence: request.sequence, result: bytes });
-    if (this.clientTable.size > clientTableMax) {
-      const oldest = this.clientTable.keys().next();
-      if (oldest.done !== true) this.clientTable.delete(oldest.value);
-    }
-    this.reply(request, bytes);
-  }
-
-  private reply(request: ClientRequestMessage, result: Uint8Array): void {
-    // In `messages`, sent after this Ready's records are synced.
-    this.outbox.push({ to: request.clientId, message: { type: "clientReply", session: request.session, sequence: request.sequence, result } });
-  }
-
-  private recover(record: LeaderlessRecord): void {
-    const entries = record.type === "snapshot" ? record.entries : [record];
-    for (const entry of entries) {
-      const kept: LeaderlessEntry = { key: entry.key, value: entry.value, deleted: entry.deleted, wall: entry.wall, logical: entry.logical, node: entry.node };
-      this.store.merge(kept);
-      this.clock.observe(kept, this.now);
-    }
+    this.core.answer(pending.request, result);
   }
 }
