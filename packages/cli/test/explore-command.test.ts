@@ -40,6 +40,21 @@ describe("concord explore", () => {
     expect(text.out).toMatch(/partial-order reduction: [\d,]+ actions asleep/);
   });
 
+  it("checks bounded eventually with --eventually k: passes with room to finish, and a k too small gives a counterexample whose trace replays to the same verdict", async () => {
+    const roomy = captureIo();
+    expect(await runCli([...small, "--eventually", "300"], roomy)).toBe(0);
+    expect(roomy.out).toMatch(/eventually \(within 300 fault-free steps\): checked in [\d,]+ states/);
+    const tight = captureIo();
+    expect(await runCli([...small, "--eventually", "4", "--trace-out", "e.json"], tight)).toBe(1);
+    expect(tight.out).toContain("VIOLATION of eventually: every client operation completes within 4 fault-free steps");
+    expect(tight.out).toContain("from step 1 on, the fault-free continuation");
+    const trace = JSON.parse(tight.files["e.json"] ?? "{}") as { violation: { continuationFrom: number } };
+    expect(trace.violation.continuationFrom).toBe(0);
+    const replayed = captureIo({ "e.json": tight.files["e.json"] ?? "" });
+    expect(await runCli(["explore", "--replay", "e.json"], replayed)).toBe(1);
+    expect(replayed.out).toContain("VIOLATION of eventually: every client operation completes within 4 fault-free steps: after the trace's fault-free continuation c0's put is outstanding");
+  });
+
   it("exits 3 when the state limit stops the search, and when it never reaches a write (a pass would be vacuous)", async () => {
     const stopped = captureIo();
     expect(await runCli([...small, "--states-max", "50"], stopped)).toBe(3);
@@ -59,6 +74,8 @@ describe("concord explore", () => {
       [["explore", "--algo", "paxos", "--port", "8080"], "--port belongs to the Explorer: add --ui"],
       [["explore", "--algo", "paxos", "--find"], "--find belongs to the Explorer: add --ui"],
       [["explore", "--algo", "paxos", "--ui", "--por"], "--por belongs to the search"],
+      [["explore", "--algo", "paxos", "--ui", "--eventually", "50"], "--eventually belongs to the search"],
+      [["explore", "--algo", "paxos", "--eventually", "0"], "--eventually: expected an integer from 1"],
     ] as const) {
       const io = captureIo();
       expect(await runCli([...args], io)).toBe(2);

@@ -18,5 +18,6 @@ export {
   type ExploreResult,
 } from "./search.ts";
 export { worldSetup, defaultWorkload, defaultBounds, defaultSometimes, ticksPerTimeoutMaxDefault, type ExploreSetupOptions } from "./setup.ts";
+export { checkEventually, eventuallyProperty, type EventuallyFailure, type EventuallyOutcome } from "./eventually.ts";
 export { cloneGraph } from "./clone.ts";
 export { encodeCanonical, fingerprint } from "./fingerprint.ts";

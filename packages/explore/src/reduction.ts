@@ -62,6 +62,8 @@ export function actionId(action: Action): string {
       return `${action.kind}:${action.node}`;
     case "invoke":
       return `invoke:${action.client}`;
+    case "tick":
+      return "tick";
   }
 }
 
@@ -74,7 +76,8 @@ function receiverOf(key: string): number {
 
 /** footprint says what `action` may touch; `ordered` is the network's setting (see WorldSetup.ordered). */
 export function footprint(action: Action, ordered: boolean): Footprint {
-  if (action.kind === "crash" || ("crash" in action && action.crash !== undefined)) return globalFootprint;
+  // A tick runs every node (the search never takes it: only the "eventually" continuation does).
+  if (action.kind === "crash" || action.kind === "tick" || ("crash" in action && action.crash !== undefined)) return globalFootprint;
   const resources: string[] = [];
   const atNode = (id: number): void => {
     resources.push(`n${id}`);

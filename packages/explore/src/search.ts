@@ -1,5 +1,6 @@
 import { type NodeId, firstClientId } from "@concord/core";
 import { type Sleeper, type SleepSet, actionId, emptySleepSet, footprint, intersectSleep, sleepAfter, sleepIncludes } from "./reduction.ts";
+import { checkEventually } from "./eventually.ts";
 import { type Action, type CrashPoint, World, type WorldSetup } from "./world.ts";
 
 /**
@@ -72,6 +73,14 @@ export interface ExploreOptions {
    * behaviour is lost). Off by default.
    */
   readonly por?: boolean;
+  /**
+   * eventually, when given, checks the bounded "eventually" property in
+   * every state the search adds: with no fault from there on, every client
+   * operation completes within this many steps of the fault-free
+   * continuation (eventually.ts says which schedule that is). Off when
+   * undefined.
+   */
+  readonly eventually?: number;
   /** onState hears of every state the search adds to its visited set (or visits again with more of the depth bound left), for tests that compare two searches. */
   readonly onState?: (world: World) => void;
 }
@@ -90,10 +99,13 @@ export interface ExploreResult {
   /** cutBy counts, per bound, the actions or states it kept out of the search (zero for a bound that never mattered). */
   readonly cutBy: Readonly<Record<BoundName, number>>;
   readonly sometimes: readonly { readonly name: string; readonly reached: boolean; readonly depth: number | undefined }[];
-  readonly violation?: { readonly property: string; readonly message: string; readonly steps: readonly Step[] } | undefined;
+  /** violation is the counterexample; for the bounded "eventually" property, `continuationFrom` is the index of its first step of the fault-free continuation (the steps before lead to the state the check started in). */
+  readonly violation?: { readonly property: string; readonly message: string; readonly steps: readonly Step[]; readonly continuationFrom?: number } | undefined;
   readonly elapsedMs: number;
   readonly bounds: ExploreBounds;
   readonly strategy: Strategy;
+  /** eventually reports the bounded "eventually" check, when asked: its step bound, the states it checked and the continuation steps it ran. */
+  readonly eventually?: { readonly stepsMax: number; readonly checked: number; readonly steps: number } | undefined;
 }
 
 /** Node of the search tree: how a state was first reached (for the counterexample, described only once one is found). */
@@ -174,6 +186,8 @@ export function describeAction(world: World, action: Action): string {
       return `crash ${nodeName(action.node)}`;
     case "restart":
       return `restart ${nodeName(action.node)}${crash}`;
+    case "tick":
+      return "time passes for every node until one acts";
   }
 }
 
@@ -247,6 +261,8 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
   let transitions = 0;
   let slept = 0;
   let depthReached = 0;
+  let eventuallyChecked = 0;
+  let eventuallySteps = 0;
   const frontier: FrontierEntry[] = [];
   let head = 0;
 
@@ -264,21 +280,36 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
     elapsedMs: performance.now() - started,
     bounds,
     strategy,
+    eventually: options.eventually === undefined ? undefined : { stepsMax: options.eventually, checked: eventuallyChecked, steps: eventuallySteps },
   });
-  const steps = (path: PathNode): Step[] => {
+  const steps = (path: PathNode, continuation: readonly Action[] = []): Step[] => {
     const actions: Action[] = [];
     for (let node: PathNode | undefined = path; node?.action !== undefined; node = node.parent) actions.push(node.action);
     actions.reverse();
+    actions.push(...continuation);
     const worlds = replay(setup, actions);
     return actions.map((action, index) => ({ action, description: describeAction(worlds[index] ?? initial, action) }));
   };
   const root: PathNode = { parent: undefined, action: undefined };
   if (initial.violation !== undefined) return result("violation", { ...initial.violation, steps: [] });
+  /** stuck runs the bounded "eventually" check on a state the search adds, if asked. */
+  const stuck = (world: World, path: PathNode): ExploreResult | undefined => {
+    if (options.eventually === undefined) return undefined;
+    eventuallyChecked++;
+    const { steps: ran, failure } = checkEventually(world, options.eventually);
+    eventuallySteps += ran;
+    if (failure === undefined) return undefined;
+    const all = steps(path, failure.actions);
+    return result("violation", { property: failure.property, message: failure.message, steps: all, continuationFrom: all.length - failure.actions.length });
+  };
+
   const rootVisit: Visit = { depth: 0, sleep: emptySleepSet, expanded: false };
   const identity = por ? "unordered" : "ordered";
   visited.set(initial.key(identity), rootVisit);
   note(initial);
   options.onState?.(initial);
+  const stuckInitially = stuck(initial, root);
+  if (stuckInitially !== undefined) return stuckInitially;
   frontier.push({ world: initial, path: root, visit: rootVisit });
 
   while (head < frontier.length) {
@@ -353,6 +384,8 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
           depthReached = Math.max(depthReached, depth);
           note(candidate.world);
           options.onState?.(candidate.world);
+          const failed = stuck(candidate.world, node);
+          if (failed !== undefined) return failed;
           frontier.push({ world: candidate.world, path: node, visit: fresh });
           if (visited.size % progressEvery === 0) {
             options.onProgress?.({ uniqueStates: visited.size, depth: depthReached, queued: frontier.length - head, elapsedMs: performance.now() - started });

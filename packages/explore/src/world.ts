@@ -54,7 +54,15 @@ export type Action =
   | { readonly kind: "timeout"; readonly node: NodeId; readonly crash?: CrashPoint }
   | { readonly kind: "invoke"; readonly client: NodeId }
   | { readonly kind: "crash"; readonly node: NodeId }
-  | { readonly kind: "restart"; readonly node: NodeId; readonly crash?: CrashPoint };
+  | { readonly kind: "restart"; readonly node: NodeId; readonly crash?: CrashPoint }
+  /**
+   * tick: time passes for every node together (one shared clock: each
+   * running replica, and each client with a request outstanding, ticks once
+   * per round) until a round in which one of them acts. The search never
+   * takes it (there a node's clock moves only in its own timeout); the
+   * bounded "eventually" check's fault-free continuation does (eventually.ts).
+   */
+  | { readonly kind: "tick" };
 
 /** InFlight is one message on the network: the network is a multiset of them, in no order. */
 export interface InFlight {
@@ -388,6 +396,27 @@ export class World {
     return this.clients.map((client) => client.id);
   }
 
+  /**
+   * unfinished says, for each client that is not done, what it still has to
+   * do: an operation outstanding, or operations not yet invoked (empty when
+   * every client has had every operation of its workload answered).
+   */
+  unfinished(): string[] {
+    const left: string[] = [];
+    this.clients.forEach((client, index) => {
+      const at = this.pendingOp[index] ?? -1;
+      const remaining = (this.setup.workload[index]?.length ?? 0) - (this.nextOp[index] ?? 0);
+      if (at >= 0) left.push(`${clientName(client.id)}'s ${this.operations[at]?.input.type ?? "operation"} is outstanding`);
+      if (remaining > 0) left.push(`${clientName(client.id)} has ${remaining} operation(s) not yet invoked`);
+    });
+    return left;
+  }
+
+  /** gaveUp lists the history ids of the operations whose client gave up on them (reported indeterminate: no longer waited for, never completed). */
+  gaveUp(): number[] {
+    return this.operations.filter((operation) => operation.status === "info" && !this.pendingOp.includes(operation.id)).map((operation) => operation.id);
+  }
+
   /** canInvoke tells whether client `id` is idle and has a command left. */
   canInvoke(id: NodeId): boolean {
     const index = id - firstClientId;
@@ -405,7 +434,10 @@ export class World {
     this.router.world = this;
     this.steps++;
     const touched = "node" in action ? action.node : action.kind === "deliver" ? this.find(action.key).to : action.kind === "invoke" ? action.client : undefined;
-    if (touched !== undefined) {
+    if (action.kind === "tick") {
+      this.hosts.forEach((host, id) => host !== undefined && this.own(id));
+      this.clients.forEach((_, index) => this.ownClient(index));
+    } else if (touched !== undefined) {
       if (touched < firstClientId) this.own(touched);
       else this.ownClient(touched - firstClientId);
     }
@@ -439,6 +471,9 @@ export class World {
           return;
         case "restart":
           this.boot(action.node, action.crash, durableReadies);
+          return;
+        case "tick":
+          effect = this.tickAll(durableReadies);
           return;
       }
     });
@@ -563,6 +598,30 @@ export class World {
     return false;
   }
 
+  /** tickAll runs the shared clock (see the `tick` action): every running replica and every waiting client ticks once per round, until a round in which one acts. */
+  private tickAll(durableReadies: { records: number; snapshot: boolean }[]): boolean {
+    const before = this.hosts.map((host) => (host === undefined ? "" : statusKey(host.status())));
+    for (let tick = 0; tick < this.setup.ticksPerTimeoutMax; tick++) {
+      let acted = false;
+      this.hosts.forEach((host, id) => {
+        if (host === undefined || this.failure !== undefined) return;
+        host.tick();
+        const ready = host.begin();
+        if (ready !== undefined || statusKey(host.status()) !== before[id]) {
+          this.settle(id, undefined, durableReadies, ready);
+          acted = true;
+        }
+      });
+      for (const client of this.clients) {
+        if (!client.outstanding()) continue;
+        client.tick();
+        if (this.drainClient(client)) acted = true;
+      }
+      if (acted) return true;
+    }
+    return false;
+  }
+
   private clientTimeout(id: NodeId): boolean {
     const client = must(this.clients[id - firstClientId], `client ${id}`);
     if (!client.outstanding()) return false;
@@ -675,6 +734,10 @@ function precedenceOf(operations: readonly OperationRecord[]): unknown[] {
 function must<T>(value: T | undefined, what: string): T {
   if (value === undefined) throw new Error(`explore: ${what} does not exist`);
   return value;
+}
+
+function clientName(id: NodeId): string {
+  return `c${id - firstClientId}`;
 }
 
 function statusKey(status: ReplicaStatus): string {

@@ -3,7 +3,7 @@ import type { AnyAlgorithm, Replica } from "@concord/core";
 import { paxos, type PaxosMessage } from "@concord/paxos";
 import { raft } from "@concord/raft";
 import { eventual } from "@concord/leaderless";
-import { type Action, type ExploreBounds, World, cloneGraph, defaultBounds, defaultSometimes, enabledActions, explore, replay, worldSetup } from "../src/index.ts";
+import { type Action, type ExploreBounds, World, checkEventually, cloneGraph, defaultBounds, defaultSometimes, enabledActions, eventuallyProperty, explore, replay, worldSetup } from "../src/index.ts";
 
 const raftSetup = worldSetup(raft, { nodes: 3, clients: 1, ops: 1, options: { preVote: false, checkQuorum: false } });
 const noCuts = (): Parameters<typeof enabledActions>[2] => ({ depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0 });
@@ -161,5 +161,61 @@ describe("explore", () => {
     expect(result.outcome).toBe("stopped");
     expect(result.uniqueStates).toBe(200);
     expect(result.cutBy.statesMax).toBe(1);
+  });
+});
+
+describe("bounded eventually", () => {
+  /** forgetful plants a liveness bug in a protocol's clients: they never tick, so a request the network lost is never sent again. */
+  const forgetful = (algorithm: AnyAlgorithm): AnyAlgorithm => ({
+    ...algorithm,
+    createClient(context) {
+      const client = algorithm.createClient(context);
+      client.tick = () => {};
+      return client;
+    },
+  });
+  const bounds: ExploreBounds = { ...defaultBounds, timeoutsPerNodeMax: 0, dropsMax: 1, depthMax: 8 };
+
+  it("finds a client that never retries a lost request, with the path to the fault and the fault-free continuation that leaves its put outstanding", () => {
+    const setup = worldSetup(forgetful(paxos), { nodes: 3, clients: 1, ops: 1 });
+    // Safety alone cannot see it: nothing wrong ever happens, the put just never completes.
+    expect(explore(setup, { bounds, strategy: "bfs" }).outcome).toBe("exhausted");
+    const found = explore(setup, { bounds, strategy: "bfs", eventually: 300 });
+    expect(found.outcome).toBe("violation");
+    expect(found.violation?.property).toBe(eventuallyProperty(300));
+    expect(found.violation?.message).toContain("c0's put is outstanding");
+    // The shortest path to a stuck state: invoke, and the network drops the request; then the continuation, in which nothing acts again.
+    expect(found.violation?.continuationFrom).toBe(2);
+    expect(found.violation?.steps.map((step) => step.action.kind)).toEqual(["invoke", "drop", "tick"]);
+    const worlds = replay(setup, found.violation?.steps.map((step) => step.action) ?? []);
+    expect(worlds.at(-1)?.unfinished()).toEqual(["c0's put is outstanding"]);
+  });
+
+  it("passes the correct protocol within the same bounds, checking every state it adds, and fails it when k is too small to finish", () => {
+    const setup = worldSetup(paxos, { nodes: 3, clients: 1, ops: 1 });
+    const plain = explore(setup, { bounds, strategy: "bfs" });
+    const checked = explore(setup, { bounds, strategy: "bfs", eventually: 300 });
+    expect(checked.outcome).toBe("exhausted");
+    expect(checked.uniqueStates).toBe(plain.uniqueStates);
+    expect(checked.eventually?.checked).toBe(checked.uniqueStates);
+    expect(checked.eventually?.steps).toBeGreaterThan(checked.uniqueStates);
+    // One client's put needs more than three steps from the initial state (invoke, request, prepares...): a bound too small fails at once.
+    const tight = explore(setup, { bounds, strategy: "bfs", eventually: 3 });
+    expect(tight.violation?.continuationFrom).toBe(0);
+    expect(tight.violation?.steps).toHaveLength(3);
+  });
+
+  it("restarts a crashed replica in the continuation (recovery is no fault) and leaves the state it checked as it was", () => {
+    const setup = worldSetup(raft, { nodes: 3, clients: 1, ops: 1, options: { preVote: false, checkQuorum: false } });
+    const world = World.initial(setup);
+    world.apply({ kind: "invoke", client: world.clientIds()[0] as number });
+    world.apply({ kind: "crash", node: 0 });
+    world.apply({ kind: "crash", node: 1 });
+    const before = world.key();
+    const outcome = checkEventually(world, 300);
+    expect(outcome.failure).toBeUndefined();
+    expect(outcome.steps).toBeGreaterThan(2);
+    expect(world.key()).toBe(before);
+    expect(world.isUp(0)).toBe(false);
   });
 });

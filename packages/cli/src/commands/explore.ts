@@ -38,6 +38,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "states-max": { type: "string", description: `stop after this many unique states (default ${defaultBounds.statesMax})` },
   strategy: { type: "string", description: "bfs (a shortest counterexample) or dfs (little memory) (default bfs)", values: ["bfs", "dfs"] },
   por: { type: "boolean", description: "partial-order reduction: sleep sets, and the monitors' memory as sets (docs/explore.md); loses no state" },
+  eventually: { type: "string", description: "bounded eventually: in every state, with no fault from there on (down replicas restart, messages delivered oldest first, one shared clock), every client operation completes within this many steps (docs/explore.md)" },
   option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false; each algorithm's are listed below" },
   seed: { type: "string", description: "seed of the replicas' random streams and keys (default 1)" },
   "trace-out": { type: "string", description: "write a counterexample to this file as JSON (replay it with --replay)" },
@@ -51,7 +52,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
 };
 
 const usage =
-  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--por] [--json]\n" +
+  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--por] [--eventually <k>] [--json]\n" +
   "       concord explore --replay <trace.json>\n" +
   "       concord explore --ui [--port <p>] [--find] --algo <name> [model flags]\n\n" +
   "Walks every state of the algorithm's replicas reachable within the bounds, checking the\n" +
@@ -82,7 +83,7 @@ const traceSchema = z
       options: z.record(z.string(), z.unknown()),
       ordered: z.boolean(),
     }),
-    violation: z.object({ property: z.string(), message: z.string() }).optional(),
+    violation: z.object({ property: z.string(), message: z.string(), continuationFrom: z.number().int().min(0).optional() }).optional(),
     steps: z.array(z.object({ action: z.record(z.string(), z.unknown()), description: z.string() })),
   })
   .strict();
@@ -134,6 +135,8 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   const setup = setupOf(run);
   if (values["ui"] !== true && (values["port"] !== undefined || values["find"] === true)) throw new UsageError(`--${values["port"] !== undefined ? "port" : "find"} belongs to the Explorer: add --ui`);
   if (values["ui"] === true && values["por"] === true) throw new UsageError("--por belongs to the search: the Explorer (--ui) offers every action");
+  const eventually = integerFlag("eventually", values["eventually"], 1, 100_000);
+  if (values["ui"] === true && eventually !== undefined) throw new UsageError("--eventually belongs to the search: the Explorer (--ui) walks the model's own actions, and the check's continuation runs a shared clock the model does not offer");
   if (values["ui"] === true) return runExplorerUi({ algo: algoName, setup, bounds, strategy, find: values["find"] === true, port: integerFlag("port", values["port"], 0, 65535) ?? explorerPortDefault }, io);
   const leaderless = algorithm.kvSemantics === "write-once";
   let result: ExploreResult;
@@ -142,6 +145,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
       bounds,
       strategy,
       por: values["por"] === true,
+      ...(eventually === undefined ? {} : { eventually }),
       sometimes: defaultSometimes(leaderless),
       progressEveryStates: progressEvery === 0 ? Number.MAX_SAFE_INTEGER : progressEvery,
       onProgress: (progress) => {
@@ -157,7 +161,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   if (io.stderrIsTty === true && result.uniqueStates >= progressEvery) io.stderr("\n");
   const traceOut = values["trace-out"];
   if (typeof traceOut === "string" && result.violation !== undefined) {
-    writeOutputFile(io, "trace-out", traceOut, JSON.stringify({ run, violation: { property: result.violation.property, message: result.violation.message }, steps: result.violation.steps }, null, 2) + "\n");
+    writeOutputFile(io, "trace-out", traceOut, JSON.stringify({ run, violation: { property: result.violation.property, message: result.violation.message, ...(result.violation.continuationFrom === undefined ? {} : { continuationFrom: result.violation.continuationFrom }) }, steps: result.violation.steps }, null, 2) + "\n");
   }
   const code = exitCode(result);
   if (values["json"] === true) {
@@ -205,7 +209,9 @@ export function renderResult(run: ExploreRun, result: ExploreResult, tracePath: 
   if (result.outcome === "violation" && result.violation !== undefined) {
     lines.push(`VIOLATION of ${result.violation.property}: ${result.violation.message}`);
     lines.push(`after ${result.violation.steps.length} steps (${result.strategy === "bfs" ? "no shorter path exists within these bounds" : "depth-first: a shorter path may exist"}), ${states} unique states explored in ${seconds} s:`);
-    result.violation.steps.forEach((step, index) => lines.push(`  ${String(index + 1).padStart(3)}. ${step.description}`));
+    const from = result.violation.continuationFrom;
+    if (from !== undefined) lines.push(`  (steps 1-${from} lead to the state the check started in, the shortest such path; from step ${from + 1} on, the fault-free continuation)`);
+    result.violation.steps.forEach((step, index) => lines.push(`  ${String(index + 1).padStart(3)}. ${from === index ? "then, with no fault: " : ""}${step.description}`));
     if (tracePath !== undefined) lines.push(`trace written to ${tracePath}; replay it with: pnpm concord explore --replay ${tracePath}`);
   } else if (result.outcome === "stopped") {
     lines.push(`STOPPED at the state limit: ${states} unique states in ${seconds} s (${speed}/s), depth ${result.depthReached}; not exhaustive, no violation found so far`);
@@ -213,6 +219,10 @@ export function renderResult(run: ExploreRun, result: ExploreResult, tracePath: 
     lines.push(`${states} unique states, no violation within these bounds (${seconds} s, ${speed}/s, deepest path ${result.depthReached})`);
   }
   lines.push(`bounds: ${describeBounds(run, result.bounds)}`);
+  if (result.eventually !== undefined) {
+    const { stepsMax, checked, steps } = result.eventually;
+    lines.push(`eventually (within ${stepsMax} fault-free steps): checked in ${checked.toLocaleString("en-US")} states, ${steps.toLocaleString("en-US")} continuation steps run (${checked === 0 ? 0 : (steps / checked).toFixed(1)} a state)`);
+  }
   if (result.por) lines.push(`partial-order reduction: ${result.slept.toLocaleString("en-US")} actions asleep (not taken: another order reaches their states), ${result.transitions.toLocaleString("en-US")} taken`);
   const cuts = Object.entries(result.cutBy).filter(([, count]) => count > 0);
   lines.push(cuts.length === 0 ? "no bound cut the search: it is exhaustive for this model" : `cut by: ${cuts.map(([name, count]) => `${name} (${count.toLocaleString("en-US")} times)`).join(", ")}`);
@@ -255,7 +265,12 @@ function replayTrace(path: string, io: CommandIo): number {
     lines.push(`       ${statuses.join(" | ")}; in flight ${after.inFlight().length}`);
   });
   const last = worlds[worlds.length - 1];
-  const violation = last?.violation;
+  // A bounded "eventually" counterexample ends in no bad state: its verdict is the work still left after its fault-free continuation.
+  const from = parsed.violation?.continuationFrom;
+  const start = from === undefined ? undefined : worlds[from];
+  const gaveUp = start === undefined || last === undefined ? [] : last.gaveUp().filter((id) => !start.gaveUp().includes(id)).map((id) => `operation ${id} was given up (indeterminate)`);
+  const left = start !== undefined && last !== undefined ? [...gaveUp, ...last.unfinished()] : [];
+  const violation = last?.violation ?? (left.length > 0 ? { property: parsed.violation?.property ?? "eventually", message: `after the trace's fault-free continuation ${left.join(", ")}` } : undefined);
   lines.push(violation === undefined ? "the trace ends with no violation on this code" : `VIOLATION of ${violation.property}: ${violation.message}`);
   const clients = setup.workload.map((_, index) => nodeName(firstClientId + index));
   if (clients.length > 0 && last !== undefined) {
