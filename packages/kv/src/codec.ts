@@ -21,8 +21,8 @@ export function encodeCommand(command: KvCommand): Uint8Array {
 
 /** decodeCommand decodes a command, throwing a {@link CorruptionError} that says why it cannot. */
 export function decodeCommand(bytes: Uint8Array): KvCommand {
-  const object = decodeOneof(commandType, bytes, "command");
-  const body = object.body as Record<string, unknown>;
+  const object = decodeOneof(commandType, commandMembers, bytes, "command");
+  const body = object.body;
   const key = body["key"] as string;
   switch (object.type) {
     case "get":
@@ -45,6 +45,10 @@ export function decodeCommand(bytes: Uint8Array): KvCommand {
   }
 }
 
+// Result's put and append fields (numbers 2 and 3), length-delimited: (number << 3) | 2.
+const putResultTag = (2 << 3) | 2;
+const appendResultTag = (3 << 3) | 2;
+
 /** encodeResult encodes a result for a reply. */
 export function encodeResult(result: KvResult): Uint8Array {
   if (result.type === "get") {
@@ -52,15 +56,18 @@ export function encodeResult(result: KvResult): Uint8Array {
   }
   if (result.type === "put") {
     // A put without a value encodes as it always has (no fields): only a write-once register's carries one.
-    return resultType.encode({ put: result.value === undefined ? {} : { holdsValue: true, value: result.value } }).finish();
+    // Every write answers so: its two bytes (field 2, an empty message) are written out rather than encoded.
+    if (result.value === undefined) return Uint8Array.of(putResultTag, 0);
+    return resultType.encode({ put: { holdsValue: true, value: result.value } }).finish();
   }
+  if (result.type === "append") return Uint8Array.of(appendResultTag, 0);
   return resultType.encode({ [result.type]: result }).finish();
 }
 
 /** decodeResult decodes a result, throwing a {@link CorruptionError} that says why it cannot. */
 export function decodeResult(bytes: Uint8Array): KvResult {
-  const object = decodeOneof(resultType, bytes, "result");
-  const body = object.body as Record<string, unknown>;
+  const object = decodeOneof(resultType, resultMembers, bytes, "result");
+  const body = object.body;
   switch (object.type) {
     case "get":
       return { type: "get", value: body["found"] === true ? asBytes(body["value"]) : undefined };
@@ -96,18 +103,41 @@ export function decodeSnapshotEntries(bytes: Uint8Array): [string, Uint8Array][]
   return object.entries.map((entry) => [entry.key, asBytes(entry.value)]);
 }
 
-function decodeOneof(type: protobuf.Type, bytes: Uint8Array, what: string): { type: string; body: unknown } {
+/** oneofMembers lists the members of a type's `oneof body` in field-number order, as toObject visits them. */
+function oneofMembers(type: protobuf.Type): readonly string[] {
+  const members = type.oneofs?.["body"]?.fieldsArray ?? [];
+  return [...members].sort((a, b) => a.id - b.id).map((member) => member.name);
+}
+
+const commandMembers = oneofMembers(commandType);
+const resultMembers = oneofMembers(resultType);
+
+/**
+ * decodeOneof decodes a message whose `oneof body` names the operation and
+ * returns the operation and its decoded body, read as `toObject` with
+ * `defaults` would give them without building that object (which makes an
+ * empty Buffer for every absent bytes field): where more than one member of
+ * the oneof is set, the last by field number is the operation. The decoder
+ * sets only the fields on the wire; the others read as the defaults its
+ * message prototypes hold (null for a message, "" for a string, false for a
+ * bool, an empty array for bytes), which are toObject's defaults.
+ */
+function decodeOneof(type: protobuf.Type, members: readonly string[], bytes: Uint8Array, what: string): { type: string; body: Fields } {
   let decoded: protobuf.Message;
   try {
     decoded = type.decode(bytes);
   } catch (error) {
     throw new CorruptionError(`kv ${what}: undecodable ${bytes.length} bytes (${(error as Error).message})`);
   }
-  const object = type.toObject(decoded, conversion) as Record<string, unknown>;
-  const which = object["body"];
-  if (typeof which !== "string") throw new CorruptionError(`kv ${what}: no operation set`);
-  return { type: which, body: object[which] };
+  const fields = decoded as unknown as Record<string, Fields | null>;
+  let which: string | undefined;
+  for (const member of members) if (fields[member] != null) which = member;
+  if (which === undefined) throw new CorruptionError(`kv ${what}: no operation set`);
+  return { type: which, body: fields[which] as Fields };
 }
+
+/** Fields are a decoded message's fields by name (set or the prototype's default). */
+type Fields = Readonly<Record<string, unknown>>;
 
 /**
  * asBytes copies a decoded bytes field into a plain Uint8Array. protobufjs
