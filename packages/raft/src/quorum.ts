@@ -16,14 +16,20 @@ export function majoritySize(voterCount: number): number {
  * incoming half).
  */
 export function majorityIndex(voters: readonly number[], indexOf: (voter: number) => number): number {
-  if (voters.length === 0) return Number.POSITIVE_INFINITY;
-  const indexes = voters.map(indexOf).sort((a, b) => b - a);
-  return indexes[majoritySize(voters.length) - 1] as number;
+  const count = voters.length;
+  if (count === 0) return Number.POSITIVE_INFINITY;
+  // A Float64Array sorts numerically, ascending, without a comparator call per
+  // pair: the majority's index is the (count - majority + 1)-th from the top.
+  const indexes = new Float64Array(count);
+  for (let i = 0; i < count; i++) indexes[i] = indexOf(voters[i] as number);
+  indexes.sort();
+  return indexes[count - majoritySize(count)] as number;
 }
 
 /** jointIndex is the index both halves of a joint configuration have reached by majority (thesis §4.3). */
 export function jointIndex(incoming: readonly number[], outgoing: readonly number[], indexOf: (voter: number) => number): number {
-  return Math.min(majorityIndex(incoming, indexOf), majorityIndex(outgoing, indexOf));
+  const index = majorityIndex(incoming, indexOf);
+  return outgoing.length === 0 ? index : Math.min(index, majorityIndex(outgoing, indexOf));
 }
 
 /** majorityVote counts the votes of `voters` (true granted, false rejected, absent not yet heard). */

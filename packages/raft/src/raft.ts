@@ -90,6 +90,25 @@ type EntryBody = Omit<Entry, "term" | "index">;
 
 const noopBody: EntryBody = { kind: entryKind.noop, clientId: 0, session: 0, sequence: 0, command: new Uint8Array(0), voters: [], outgoing: [], learners: [] };
 
+/**
+ * entryOf is `{ ...body, term, index }` written out (a spread copies by a slow
+ * generic path, and every proposal makes one): the same keys in the same order.
+ */
+function entryOf(body: EntryBody, term: number, index: number): Entry {
+  return {
+    kind: body.kind,
+    clientId: body.clientId,
+    session: body.session,
+    sequence: body.sequence,
+    command: body.command,
+    voters: body.voters,
+    outgoing: body.outgoing,
+    learners: body.learners,
+    term,
+    index,
+  };
+}
+
 function configBody(config: ClusterConfig): EntryBody {
   return { ...noopBody, kind: entryKind.config, voters: config.voters, outgoing: config.outgoing, learners: config.learners };
 }
@@ -889,9 +908,10 @@ export class RaftReplica implements Replica<RaftMessage> {
   private appendAsLeader(bodies: readonly EntryBody[]): number {
     assert(this.role === "leader", "only a leader appends its own entries");
     const first = this.log.lastIndex() + 1;
-    const entries: Entry[] = bodies.map((body, k) => ({ ...body, term: this.term, index: first + k }));
+    const entries: Entry[] = [];
+    for (let k = 0; k < bodies.length; k++) entries.push(entryOf(bodies[k] as EntryBody, this.term, first + k));
     this.log.append(entries);
-    this.persistEntriesFrom(first);
+    for (const entry of entries) this.records.push(encodeEntryRecord(entry));
     // The leader's own copy counts toward a quorum only once it is synced
     // (advance → noteOwnEntriesSynced): counted earlier, a lone voter would
     // commit and apply an entry that a crash before the sync then loses.
@@ -956,7 +976,7 @@ export class RaftReplica implements Replica<RaftMessage> {
     if (prior !== undefined && prior.sequence === request.sequence && prior.index > this.applied && this.log.term(prior.index) === this.term) return;
     if (this.log.lastIndex() - this.log.committed >= this.options.uncommittedEntriesMax) return;
     const { clientId, session, sequence, command } = request;
-    const index = this.appendAsLeader([{ ...noopBody, kind: entryKind.command, clientId, session, sequence, command }]);
+    const index = this.appendAsLeader([{ kind: entryKind.command, clientId, session, sequence, command, voters: noopBody.voters, outgoing: noopBody.outgoing, learners: noopBody.learners }]);
     this.proposed.set(session, { sequence, index });
   }
 

@@ -87,7 +87,11 @@ const lengthDelimited = 2;
 
 /** varintBytes is the length of a protobuf varint holding a non-negative safe integer. */
 function varintBytes(value: number): number {
-  let bytes = 1;
+  if (value < 0x80) return 1;
+  if (value < 0x4000) return 2;
+  if (value < 0x20_0000) return 3;
+  let bytes = 4;
+  value = Math.floor(value / 0x20_0000);
   while (value >= 128) {
     value = Math.floor(value / 128);
     bytes++;
@@ -117,11 +121,19 @@ class ByteWriter {
   }
 
   varint(value: number): this {
-    while (value >= 128) {
-      this.buffer[this.position++] = (value % 128) | 128;
+    const buffer = this.buffer;
+    let position = this.position;
+    // Above 2^31 - 1 a value no longer fits the bit operators' 32 bits: divide until it does.
+    while (value > 0x7fff_ffff) {
+      buffer[position++] = (value % 128) | 128;
       value = Math.floor(value / 128);
     }
-    this.buffer[this.position++] = value;
+    while (value >= 128) {
+      buffer[position++] = (value & 127) | 128;
+      value >>>= 7;
+    }
+    buffer[position++] = value;
+    this.position = position;
     return this;
   }
 
