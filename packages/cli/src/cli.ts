@@ -10,9 +10,10 @@ import { runMemberCommand } from "./commands/member.ts";
 import { runLoadCommand } from "./commands/load.ts";
 import { runClusterCommand } from "./commands/cluster.ts";
 import { runTestCommand } from "./commands/test.ts";
+import { runRelayCommand } from "./commands/relay.ts";
 import { type CommandIo, UsageError, usageExit } from "./io.ts";
 
-const commands = ["sim", "swarm", "check", "explore", "node", "kv", "member", "load", "cluster", "test"] as const;
+const commands = ["sim", "swarm", "check", "explore", "node", "kv", "member", "load", "cluster", "test", "relay"] as const;
 
 const usage = `usage: concord <command> [flags]
 
@@ -27,6 +28,7 @@ commands:
   member  add or remove a replica of a running Raft or Multi-Paxos cluster
   load    put KV load on a running cluster and check the history (concord load --help)
   test    a Jepsen-style test: a cluster in network namespaces under a nemesis (concord test --help)
+  relay   the delaying TCP relay concord test runs per node where the kernel has no netem
 
 concord --version prints the version of this command.
 `;
@@ -68,6 +70,8 @@ export function runCli(args: readonly string[], io: CommandIo): number | Promise
         return runClusterCommand(rest, io).catch((error: unknown) => usageExit(error, io));
       case "test":
         return runTestCommand(rest, io).catch((error: unknown) => usageExit(error, io));
+      case "relay":
+        return runRelayCommand(rest, io).catch((error: unknown) => usageExit(error, io));
       case "--version":
         io.stdout(`${cliVersion()}\n`);
         return 0;

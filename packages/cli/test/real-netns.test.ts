@@ -112,6 +112,16 @@ function reaches(host: string, port: number, timeoutMs: number): Promise<boolean
   });
 }
 
+// A pinger for inside a host's namespace: one connection to $1:$2, and for each line "n" on its input, n one-byte round trips timed, printed as a JSON array of milliseconds.
+const pingerScript = `
+const socket = require("node:net").connect({ host: process.argv[1], port: Number(process.argv[2]), noDelay: true });
+let queue = Promise.resolve();
+const roundTrip = () => new Promise((resolve) => { const start = performance.now(); socket.once("data", () => resolve(performance.now() - start)); socket.write("x"); });
+require("node:readline").createInterface({ input: process.stdin }).on("line", (line) => {
+  queue = queue.then(async () => { const times = []; for (let i = 0; i < Number(line); i++) times.push(Math.round((await roundTrip()) * 10) / 10); console.log(JSON.stringify(times)); });
+});
+`;
+
 // The same probe from inside a host's namespace, in bash (a node process would take longer to start than the probe lasts).
 const probeScript = 'exec 3<>"/dev/tcp/$0/$1" && read -r -n 4 reply <&3 && [ "$reply" = pong ]';
 
@@ -155,6 +165,62 @@ describe("namespace networks (the plumbing)", () => {
     const names = `${execFileSync("ip", ["netns", "list"])}${execFileSync("ip", ["-o", "link", "show"])}`;
     expect(names).not.toContain(network.bridge);
     expect(names).not.toContain(network.host(0).namespace);
+  }, 30_000);
+
+  it("a delay set through the relays adds what it says to the round trip between two namespaces, on a connection made before it, each way, and is gone when cleared", async () => {
+    const network = await NamespaceNetwork.create({ hosts: 2 });
+    const children: ChildProcess[] = [];
+    try {
+      const server = network.host(1);
+      const echo = network.spawnIn(1, process.execPath, ["-e", `require("node:net").createServer((s) => s.pipe(s)).listen(9000, "${server.address}", () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+      children.push(echo);
+      await new Promise((resolve) => echo.stdout?.once("data", resolve));
+      await network.startDelayRelays([9000], testLauncher);
+      expect(network.delayMechanism).toBe("relay");
+      // One connection from host 0, made before any delay: each line "n" on its input times n one-byte round trips on it.
+      const pinger = network.spawnIn(0, process.execPath, ["-e", pingerScript, server.address, "9000"], { stdio: ["pipe", "pipe", "inherit"] });
+      children.push(pinger);
+      const answers: string[] = [];
+      let wake: () => void = () => {};
+      let buffered = "";
+      pinger.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+        const lines = (buffered + chunk).split("\n");
+        buffered = lines.pop() ?? "";
+        answers.push(...lines);
+        wake();
+      });
+      const roundTripsMs = async (count: number): Promise<number[]> => {
+        pinger.stdin?.write(`${count}\n`);
+        while (answers.length === 0) await new Promise<void>((resolve) => (wake = resolve));
+        return JSON.parse(answers.shift() as string) as number[];
+      };
+      const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] as number;
+      const before = await roundTripsMs(10);
+      await network.takeDelayStats();
+      // What host 0 sends waits 80 to 120 ms in host 1's relay; what host 1 answers, 40 to 60 ms more.
+      await network.setDelay(0, { delayMs: 100, jitterMs: 20 });
+      const oneWay = await roundTripsMs(10);
+      await network.setDelay(1, { delayMs: 50, jitterMs: 10 });
+      const bothWays = await roundTripsMs(10);
+      const stats = await network.takeDelayStats();
+      await network.setDelay(0, undefined);
+      await network.setDelay(1, undefined);
+      const after = await roundTripsMs(10);
+      const figures = JSON.stringify({ before, oneWay, bothWays, after, stats });
+      // Never less than the delay less its jitter (a chunk is never released early; 2 ms for the timers' rounding), and within a generous bound of the delay plus its jitter.
+      expect(Math.min(...oneWay), figures).toBeGreaterThanOrEqual(78);
+      expect(median(oneWay) - median(before), figures).toBeLessThan(120 + 500);
+      expect(Math.min(...bothWays), figures).toBeGreaterThanOrEqual(78 + 38);
+      expect(median(bothWays) - median(before), figures).toBeLessThan(180 + 500);
+      expect(median(after) - median(before), figures).toBeLessThan(60);
+      // The relays' own account: the 30 delayed chunks (ten pings of host 0's, then ten pings each way) each held no less than its delay less the jitter.
+      expect(stats?.delayedChunks, figures).toBe(30);
+      expect(stats?.addedMsMin, figures).toBeGreaterThanOrEqual(38);
+      expect(stats?.addedMsMax, figures).toBeGreaterThanOrEqual(78);
+    } finally {
+      for (const child of children) child.kill("SIGKILL");
+      await network.destroy();
+    }
   }, 30_000);
 
   it("a network left by a dead process is removed at the next start; a live process's is kept", async () => {

@@ -36,8 +36,8 @@ interface Member {
 }
 
 /** etcdClientPort and etcdPeerPort are etcd's registered ports, used when each member has an address of its own. */
-const etcdClientPort = 2379;
-const etcdPeerPort = 2380;
+export const etcdClientPort = 2379;
+export const etcdPeerPort = 2380;
 
 /** loadEtcd3 imports the etcd v3 client on first use: it takes most of a second to load, which no other command should pay. */
 export function loadEtcd3(): Promise<typeof import("etcd3")> {

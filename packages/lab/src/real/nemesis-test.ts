@@ -10,11 +10,11 @@ import { type ClientHost, makeDirectories } from "@concord/net";
 import { findAlgorithm } from "../algorithms.ts";
 import { checkRunStepsMax, checkRunWallClockLimitMs } from "../check-run.ts";
 import { connectCluster } from "./client.ts";
-import { EtcdCluster } from "./etcd-cluster.ts";
+import { EtcdCluster, etcdClientPort, etcdPeerPort } from "./etcd-cluster.ts";
 import { EtcdTarget } from "./etcd-target.ts";
 import { type LoadReport, type LoadTarget, latencySummaryMs, runLoad } from "./load.ts";
 import { LocalCluster, type NodeLauncher } from "./local-cluster.ts";
-import { type FaultRecord, type NemesisKind, type NemesisTarget, type PlannedFault, planNemesis, quietEndMs, runNemesis } from "./nemesis.ts";
+import { type FaultMeasurement, type FaultRecord, type NemesisKind, type NemesisTarget, type PlannedFault, netemSupport, planNemesis, quietEndMs, runNemesis } from "./nemesis.ts";
 import { NamespaceNetwork } from "./netns.ts";
 
 // `concord test`: a Jepsen-style test of a cluster of real processes, each in
@@ -75,6 +75,8 @@ export interface WindowFigures {
   /** okPerSecond is the operations invoked in the window that completed, per second of the window. */
   readonly okPerSecond: number;
   readonly latencyMs: LoadReport["latencyMs"];
+  /** measured is the fault's own measurement, where its mechanism gives one (latency through the relays). */
+  readonly measured?: FaultMeasurement | undefined;
 }
 
 /** NemesisTestResult is what results.json holds. */
@@ -139,6 +141,14 @@ export class NemesisTest {
       setup.progress(`making ${setup.nodes} network namespaces on a bridge`);
       this.network = await NamespaceNetwork.create({ hosts: setup.nodes });
       const network = this.network;
+      if (setup.nemesis.includes("latency")) {
+        // netem where the kernel has it; else a relay in front of each node, in the path before any connection is made.
+        const noNetem = await netemSupport(network);
+        if (noNetem !== undefined) {
+          setup.progress("no netem on this kernel: latency through a delaying relay in front of each node");
+          await network.startDelayRelays(setup.system === etcdSystemName ? [etcdClientPort, etcdPeerPort] : [concordPort], setup.launcher);
+        }
+      }
       setup.progress(`starting ${setup.nodes} ${setup.system} ${setup.system === etcdSystemName ? "members" : "nodes"}, one per namespace`);
       cluster = setup.system === etcdSystemName ? await startEtcd(setup, network, this.dataDir, log) : await startConcord(setup, network, this.dataDir, log);
       await waitForLeader(cluster, setup.system);
@@ -262,7 +272,7 @@ async function healEverything(target: NemesisTarget): Promise<void> {
   await target.network.heal();
   for (let index = 0; index < target.nodes; index++) {
     await target.network.setLoss(index, 0);
-    await target.network.clearNetem(index);
+    await target.network.setDelay(index, undefined);
     const pid = target.pid(index);
     if (pid === undefined) await target.restart(index);
     else {
@@ -467,11 +477,11 @@ function verdictSummary(verdict: Verdict): string {
 
 /** windowFigures splits the run into fault windows and the calm between them, and counts what the operations invoked in each did. */
 export function windowFigures(history: History<KvCommand, KvResult>, faults: readonly FaultRecord[], runMs: number): WindowFigures[] {
-  const windows: { label: string; kind: NemesisKind | "calm"; fromMs: number; toMs: number }[] = [];
+  const windows: { label: string; kind: NemesisKind | "calm"; fromMs: number; toMs: number; measured?: FaultMeasurement | undefined }[] = [];
   let atMs = 0;
   for (const fault of [...faults].sort((a, b) => a.startMs - b.startMs)) {
     if (fault.startMs > atMs) windows.push({ label: "calm", kind: "calm", fromMs: atMs, toMs: fault.startMs });
-    windows.push({ label: fault.description, kind: fault.kind, fromMs: fault.startMs, toMs: fault.endMs });
+    windows.push({ label: fault.description, kind: fault.kind, fromMs: fault.startMs, toMs: fault.endMs, ...(fault.measured === undefined ? {} : { measured: fault.measured }) });
     atMs = Math.max(atMs, fault.endMs);
   }
   // The last window runs to the end of the load, or past the last invocation (one a hair after the deadline).

@@ -1,4 +1,5 @@
 import { type Rng, createRng } from "@concord/core";
+import type { RelayStats } from "./delay-relay.ts";
 import type { NamespaceNetwork } from "./netns.ts";
 
 // A Jepsen-style nemesis for clusters of real processes in network
@@ -145,7 +146,12 @@ export interface FaultRecord {
   readonly amount?: number | undefined;
   /** note says what differed from the plan (no leader to target, say). */
   readonly note?: string | undefined;
+  /** measured is what the delaying relays did while a latency fault was in force (absent with netem, which reports nothing). */
+  readonly measured?: FaultMeasurement | undefined;
 }
+
+/** FaultMeasurement is what a fault's mechanism measured of itself: for latency through the relays, the delay each chunk really spent in them. */
+export type FaultMeasurement = { readonly mechanism: "relay" } & RelayStats;
 
 /**
  * runNemesis applies the schedule to `target`: waits for each fault's start
@@ -174,9 +180,10 @@ export async function runNemesis(target: NemesisTarget, schedule: readonly Plann
     await sleepUntil(originMs + startMs + (fault.endMs - fault.startMs), stopped);
     await applied.heal();
     const endMs = now();
+    const measured = await applied.measure?.();
     lateMs = Math.max(0, endMs - fault.endMs);
     log(`nemesis ${endMs} ms: healed ${fault.kind}`);
-    records.push({ kind: fault.kind, shape: fault.shape, nodes: applied.nodes, description: applied.description, plannedStartMs: fault.startMs, plannedEndMs: fault.endMs, startMs, endMs, amount: fault.amount, note: applied.note });
+    records.push({ kind: fault.kind, shape: fault.shape, nodes: applied.nodes, description: applied.description, plannedStartMs: fault.startMs, plannedEndMs: fault.endMs, startMs, endMs, amount: fault.amount, note: applied.note, ...(measured === undefined ? {} : { measured }) });
   }
   return records;
 }
@@ -186,6 +193,8 @@ interface AppliedFault {
   readonly description: string;
   readonly note?: string | undefined;
   heal(): Promise<void>;
+  /** measure, after the heal, reads what the fault's mechanism measured of it. */
+  measure?(): Promise<FaultMeasurement | undefined>;
 }
 
 async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<AppliedFault> {
@@ -281,9 +290,20 @@ async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<A
     }
     case "latency": {
       const nodes = fault.shape === "all" ? [...fault.nodes] : fault.nodes.slice(0, 1);
-      const delayMs = fault.amount ?? 100;
-      await Promise.all(nodes.map((node) => network.setNetem(node, { delayMs, jitterMs: Math.round(delayMs / 5) })));
-      return { nodes, description: `latency ${fault.shape}: ${delayMs} ms (jitter ${Math.round(delayMs / 5)} ms) on what ${list(nodes)} send`, heal: async () => void (await Promise.all(nodes.map((node) => network.clearNetem(node)))) };
+      const delay = { delayMs: fault.amount ?? 100, jitterMs: Math.round((fault.amount ?? 100) / 5) };
+      // Count afresh: what the relays delayed before this fault is not its.
+      await network.takeDelayStats();
+      await Promise.all(nodes.map((node) => network.setDelay(node, delay)));
+      const by = network.delayMechanism === "netem" ? "tc netem on their links" : "the delaying relays in front of every node (no sch_netem)";
+      return {
+        nodes,
+        description: `latency ${fault.shape}: ${delay.delayMs} ms (jitter ${delay.jitterMs} ms) on what ${list(nodes)} send, by ${by}`,
+        heal: async () => void (await Promise.all(nodes.map((node) => network.setDelay(node, undefined)))),
+        measure: async () => {
+          const stats = await network.takeDelayStats();
+          return stats === undefined ? undefined : { mechanism: "relay", ...stats };
+        },
+      };
     }
   }
 }

@@ -2,6 +2,8 @@ import { type ChildProcess, type SpawnOptions, execFile, spawn } from "node:chil
 import { randomInt } from "node:crypto";
 import { accessSync, constants } from "node:fs";
 import { promisify } from "node:util";
+import { type LinkDelay, type RelayStats, relayPortOffset, sumRelayStats } from "./delay-relay.ts";
+import type { NodeLauncher } from "./local-cluster.ts";
 
 // Linux network namespaces as hosts of a test network: each host is a
 // namespace with one veth pair whose other end is enslaved to a bridge in the
@@ -24,6 +26,9 @@ export const netnsLinkPrefix = "cc-";
 
 const partitionTable = "concord_partition";
 const lossTable = "concord_loss";
+const relayTable = "concord_relay";
+/** relayOrderTimeoutMs bounds how long a relay may take to answer an order (it answers at once unless its host is paused or gone). */
+const relayOrderTimeoutMs = 5_000;
 /** hostInterface is the name of the veth end inside each host's namespace. */
 const hostInterface = "eth0";
 const firstHostOctet = 11;
@@ -93,6 +98,10 @@ export async function namespaceSupport(needs: { readonly nft?: boolean } = {}): 
  */
 export class NamespaceNetwork {
   private destroyed = false;
+  /** relays are the delaying relays of {@link startDelayRelays}, one per host, when started. */
+  private relays: RelayProcess[] | undefined;
+  /** relayDelays are the delays the relays apply, by the sending host's address. */
+  private readonly relayDelays = new Map<string, LinkDelay>();
 
   private constructor(
     /** bridge is the root namespace's bridge every host's veth is a port of. */
@@ -246,6 +255,63 @@ export class NamespaceNetwork {
   }
 
   /**
+   * startDelayRelays puts a {@link DelayRelay} (run as `concord relay` by
+   * `launcher`) inside every host's namespace, in front of `ports`: an
+   * nftables rule redirects every TCP connection arriving on the host's link
+   * for one of them to the relay, which passes it on to the real port. From
+   * then on {@link setDelay} delays through the relays, for a kernel without
+   * netem. Start them before the connections they must carry are made.
+   */
+  async startDelayRelays(ports: readonly number[], launcher: NodeLauncher): Promise<void> {
+    if (this.relays !== undefined) throw new Error("NamespaceNetwork.startDelayRelays: the relays run already");
+    this.relays = [];
+    for (const host of this.hosts) {
+      const { command, args } = launcher(["relay", "--address", host.address, "--ports", ports.join(","), "--seed", String(host.index)]);
+      this.relays.push(new RelayProcess(host.index, this.spawnIn(host.index, command, args, { stdio: ["pipe", "pipe", "pipe"] })));
+    }
+    await Promise.all(this.relays.map((relay) => relay.ready));
+    await Promise.all(
+      this.hosts.map((host) =>
+        this.nft(host.index, [
+          `add table inet ${relayTable}`,
+          `add chain inet ${relayTable} prerouting { type nat hook prerouting priority dstnat; policy accept; }`,
+          ...ports.map((port) => `add rule inet ${relayTable} prerouting iifname "${hostInterface}" tcp dport ${port} redirect to :${port + relayPortOffset}`),
+        ]),
+      ),
+    );
+  }
+
+  /** delayMechanism says how {@link setDelay} delays: through the relays when they run, else with netem. */
+  get delayMechanism(): "relay" | "netem" {
+    return this.relays === undefined ? "netem" : "relay";
+  }
+
+  /**
+   * setDelay delays what host `index` sends (undefined: no more), through
+   * the relays when {@link startDelayRelays} started them, else with netem
+   * ({@link setNetem}, which throws on a kernel without it).
+   */
+  async setDelay(index: number, delay: LinkDelay | undefined): Promise<void> {
+    const host = this.host(index);
+    if (this.relays === undefined) {
+      if (delay === undefined) await this.clearNetem(index);
+      else await this.setNetem(index, delay);
+      return;
+    }
+    if (delay === undefined) this.relayDelays.delete(host.address);
+    else this.relayDelays.set(host.address, delay);
+    const delays = Object.fromEntries(this.relayDelays);
+    await Promise.all(this.relays.map((relay) => relay.order({ op: "delays", delays })));
+  }
+
+  /** takeDelayStats sums what every relay delayed since the last call (undefined without relays: netem tells nothing). */
+  async takeDelayStats(): Promise<RelayStats | undefined> {
+    if (this.relays === undefined) return undefined;
+    const answers = await Promise.all(this.relays.map((relay) => relay.order({ op: "stats" })));
+    return sumRelayStats(answers.map((answer) => answer["stats"] as RelayStats));
+  }
+
+  /**
    * destroy kills what still runs in the hosts' namespaces (SIGKILL: a
    * namespace with a process in it outlives its name, veth and all), then
    * removes the namespaces, veths and bridge. It never throws, and a second
@@ -254,6 +320,7 @@ export class NamespaceNetwork {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
+    for (const relay of this.relays ?? []) relay.close();
     await removeNetwork(this.hosts.map((host) => host.namespace), [...this.hosts.map((host) => host.hostLink), this.bridge]);
   }
 
@@ -373,4 +440,77 @@ function firstLine(error: unknown): string {
   const stderr = (error as { stderr?: unknown }).stderr;
   const text = typeof stderr === "string" && stderr.trim() !== "" ? stderr : (error as Error).message;
   return text.trim().split("\n")[0] ?? "";
+}
+
+/** RelayProcess is one `concord relay` process: orders on its standard input, one answer per line on its output. */
+class RelayProcess {
+  /** ready resolves when the relay listens, and rejects if it exits or says nothing within the order timeout. */
+  readonly ready: Promise<void>;
+  private readonly waiting: { resolve(answer: Record<string, unknown>): void; reject(error: Error): void }[] = [];
+  private stderr = "";
+  private exited: string | undefined;
+
+  constructor(
+    private readonly index: number,
+    private readonly child: ChildProcess,
+  ) {
+    let buffered = "";
+    let readyResolve: () => void = () => {};
+    let readyReject: (error: Error) => void = () => {};
+    this.ready = new Promise<void>((resolve, reject) => {
+      readyResolve = resolve;
+      readyReject = reject;
+    });
+    let isReady = false;
+    const timer = setTimeout(() => readyReject(new Error(`the delaying relay of host ${index} did not start within ${relayOrderTimeoutMs * 6} ms: ${this.stderr.trim()}`)), relayOrderTimeoutMs * 6);
+    child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (this.stderr = (this.stderr + chunk).slice(-2_000)));
+    child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      const lines = (buffered + chunk).split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) {
+        const answer = JSON.parse(line) as Record<string, unknown>;
+        if (!isReady && answer["ready"] === true) {
+          isReady = true;
+          clearTimeout(timer);
+          readyResolve();
+        } else this.waiting.shift()?.resolve(answer);
+      }
+    });
+    child.once("exit", (code, signal) => {
+      clearTimeout(timer);
+      this.exited = `the delaying relay of host ${index} exited (${signal ?? `code ${code}`}): ${this.stderr.trim().split("\n").slice(-1)[0] ?? ""}`;
+      readyReject(new Error(this.exited));
+      for (const waiter of this.waiting.splice(0)) waiter.reject(new Error(this.exited));
+    });
+    this.ready.catch(() => undefined);
+  }
+
+  /** order sends one order and resolves with its answer, rejecting on a refusal, an exit or silence. */
+  order(order: Record<string, unknown>): Promise<Record<string, unknown>> {
+    if (this.exited !== undefined) return Promise.reject(new Error(this.exited));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        // A late answer would be taken for the next order's: the relay is not asked again.
+        this.exited = `the delaying relay of host ${this.index} did not answer ${JSON.stringify(order)} within ${relayOrderTimeoutMs} ms`;
+        for (const waiter of this.waiting.splice(0)) waiter.reject(new Error(this.exited));
+      }, relayOrderTimeoutMs);
+      this.waiting.push({
+        resolve: (answer) => {
+          clearTimeout(timer);
+          if (answer["ok"] === true) resolve(answer);
+          else reject(new Error(`the delaying relay of host ${this.index} refused ${JSON.stringify(order)}: ${String(answer["error"])}`));
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      });
+      this.child.stdin?.write(`${JSON.stringify(order)}\n`);
+    });
+  }
+
+  /** close ends the relay's input, on which it closes and exits. */
+  close(): void {
+    this.child.stdin?.end();
+  }
 }
