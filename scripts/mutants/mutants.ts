@@ -312,6 +312,8 @@ export type ExploreRunResult =
 export interface ExploreJson {
   readonly outcome: "violation" | "exhausted" | "stopped";
   readonly uniqueStates: number;
+  /** por tells whether the partial-order reduction was on (the default), so that the counts say which model they count. */
+  readonly por?: boolean;
   readonly elapsedMs: number;
   readonly depthReached: number;
   readonly cutBy: Readonly<Record<string, number>>;
@@ -341,12 +343,25 @@ export async function runExplore(dir: string, flags: readonly string[]): Promise
 /** describeExplore says in one line what an exploration found: the counterexample's length, or how the search ended, with its unique states and seconds. */
 export function describeExplore(result: Extract<ExploreRunResult, { kind: "ran" }>): string {
   const { report } = result;
-  const size = `${report.uniqueStates.toLocaleString("en-US")} unique states, ${(report.elapsedMs / 1000).toFixed(1)} s`;
+  const size = `${report.uniqueStates.toLocaleString("en-US")} unique states${report.por === true ? " (partial-order reduction on)" : report.por === false ? " (no reduction)" : ""}, ${(report.elapsedMs / 1000).toFixed(1)} s`;
   if (report.violation !== undefined) return `a ${report.violation.steps.length}-step counterexample, ${size}: ${report.violation.property}: ${report.violation.message}`;
   const cuts = Object.entries(report.cutBy).filter(([, count]) => count > 0).map(([name]) => name);
   const never = report.sometimes.filter((property) => !property.reached).map((property) => property.name);
   const how = report.outcome === "stopped" ? "stopped at the state limit" : "no violation within the bounds";
   return `${how}, ${size}, deepest path ${report.depthReached}${cuts.length > 0 ? `, cut by ${cuts.join(", ")}` : ""}${never.length > 0 ? `, never reached: ${never.join(", ")}` : ""}`;
+}
+
+/**
+ * exploreFlagsOf is the `concord explore` flags a mutant runs with: its
+ * header's `Explore:` flags as given (a `--no-por` or `--eventually` there is
+ * honoured), then each of `extra` the header does not already give; undefined
+ * when the header has no `Explore:` line.
+ */
+export function exploreFlagsOf(mutant: Mutant, extra: readonly string[] = []): readonly string[] | undefined {
+  const own = mutant.header.explore;
+  if (own === undefined) return undefined;
+  const contradicts = (flag: string): boolean => (flag === "--no-por" && own.includes("--por")) || (flag === "--por" && own.includes("--no-por"));
+  return [...own, ...extra.filter((flag) => !own.includes(flag) && !contradicts(flag))];
 }
 
 /**
@@ -357,10 +372,10 @@ export function describeExplore(result: Extract<ExploreRunResult, { kind: "ran" 
  * line instead is reported unexplored with its reason, not run; a protocol
  * mutant with neither line is an error.
  */
-export async function runMutantExplore(scratch: string, repoRoot: string, mutant: Mutant): Promise<MutantVerdict> {
+export async function runMutantExplore(scratch: string, repoRoot: string, mutant: Mutant, extra: readonly string[] = []): Promise<MutantVerdict> {
   const startedMs = performance.now();
   const verdict = (kind: MutantVerdict["kind"], detail: string): MutantVerdict => ({ mutant, kind, detail, seconds: (performance.now() - startedMs) / 1000 });
-  const flags = mutant.header.explore;
+  const flags = exploreFlagsOf(mutant, extra);
   if (flags === undefined) {
     if (mutant.header.exploreOutOfReach !== undefined) return verdict("unexplored", `out of reach: ${mutant.header.exploreOutOfReach}`);
     return verdict("error", "the header has neither an Explore: line (the bounds that find it) nor an Explore-out-of-reach: line (why none do)");

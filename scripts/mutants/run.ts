@@ -14,6 +14,7 @@ import {
   type MutantVerdict,
   type SwarmPlan,
   describeExplore,
+  exploreFlagsOf,
   isProtocolMutant,
   listMutants,
   makeScratchCopy,
@@ -28,7 +29,7 @@ import {
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
-const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds | --explore] [--keep] [--list]
+const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds | --explore [--no-por]] [--keep] [--list]
 
   filter   run only the mutants whose <project>/<name> contains one of these
   --jobs   mutants tested at once, each in its own scratch copy (default 1;
@@ -43,6 +44,9 @@ const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds |
            Explore-out-of-reach: line instead is listed with its reason. The
            same flags run once on the unmutated code first, which must show
            no violation
+  --no-por   with --explore: run concord explore without its partial-order
+           reduction (on by default), baselines and mutants alike, to see
+           the full model's counts; a header's own flags are kept as given
   --keep   keep the scratch copies (their paths are printed)
   --list   list the mutants and their headers, run nothing
 `;
@@ -50,7 +54,7 @@ const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds |
 async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { jobs: { type: "string" }, swarm: { type: "string" }, explore: { type: "boolean" }, keep: { type: "boolean" }, list: { type: "boolean" }, help: { type: "boolean" } } });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { jobs: { type: "string" }, swarm: { type: "string" }, explore: { type: "boolean" }, "no-por": { type: "boolean" }, keep: { type: "boolean" }, list: { type: "boolean" }, help: { type: "boolean" } } });
   } catch (error) {
     process.stderr.write(`test:mutants: ${(error as Error).message.split("\n")[0]}\n${usage}`);
     return 2;
@@ -75,6 +79,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`test:mutants: --swarm and --explore ask different questions: give one\n${usage}`);
     return 2;
   }
+  if (values["no-por"] === true && !exploring) {
+    process.stderr.write(`test:mutants: --no-por belongs to --explore (it is concord explore's flag)\n${usage}`);
+    return 2;
+  }
+  const extraExploreFlags = values["no-por"] === true ? ["--no-por"] : [];
   const projects = await vitestProjects(repoRoot);
   const all = listMutants(repoRoot);
   const strays = all.filter((mutant) => !projects.includes(mutant.project));
@@ -96,7 +105,7 @@ async function main(argv: readonly string[]): Promise<number> {
     return 0;
   }
 
-  if (exploring) return exploreAll(chosen, jobs, values.keep === true);
+  if (exploring) return exploreAll(chosen, jobs, values.keep === true, extraExploreFlags);
   if (swarmSeeds !== undefined) {
     const plan: SwarmPlan = { seeds: swarmSeeds, jobs };
     process.stdout.write(`test:mutants: ${chosen.length} mutant${chosen.length === 1 ? "" : "s"} looked for by swarms of ${swarmSeeds} seeds, ${jobs} worker thread${jobs === 1 ? "" : "s"} each\n`);
@@ -134,8 +143,8 @@ async function runAll(
  * each mutant with its flags. A mutant whose flags fail on the unmutated code
  * is an error, whatever its own run found.
  */
-async function exploreAll(mutants: readonly Mutant[], jobs: number, keep: boolean): Promise<number> {
-  const flagSets = [...new Set(mutants.flatMap((mutant) => (mutant.header.explore === undefined ? [] : [mutant.header.explore.join(" ")])))];
+async function exploreAll(mutants: readonly Mutant[], jobs: number, keep: boolean, extra: readonly string[]): Promise<number> {
+  const flagSets = [...new Set(mutants.flatMap((mutant) => { const flags = exploreFlagsOf(mutant, extra); return flags === undefined ? [] : [flags.join(" ")]; }))];
   const explored = mutants.filter((mutant) => mutant.header.explore !== undefined).length;
   process.stdout.write(`test:mutants: ${mutants.length} mutant${mutants.length === 1 ? "" : "s"}, ${explored} with bounds for concord explore (${flagSets.length} distinct), ${jobs} at a time\n`);
   process.stdout.write("the bounds on the unmutated code, which must show no violation:\n");
@@ -147,9 +156,10 @@ async function exploreAll(mutants: readonly Mutant[], jobs: number, keep: boolea
     process.stdout.write(`  ${flags}: ${problem === undefined && result.kind === "ran" ? `clean (exit ${result.exitCode}): ${describeExplore(result)}` : `FAILS: ${problem}`}\n`);
   });
   process.stdout.write("the mutants:\n");
-  const run = (scratch: string, mutant: Mutant): Promise<MutantVerdict> => runMutantExplore(scratch, repoRoot, mutant);
-  const verdicts = (await runAll(mutants, jobs, keep, run, describeExploreFlags)).map((verdict): MutantVerdict => {
-    const baseline = verdict.mutant.header.explore === undefined ? undefined : baselines.get(verdict.mutant.header.explore.join(" "));
+  const run = (scratch: string, mutant: Mutant): Promise<MutantVerdict> => runMutantExplore(scratch, repoRoot, mutant, extra);
+  const verdicts = (await runAll(mutants, jobs, keep, run, (mutant) => describeExploreFlags(mutant, extra))).map((verdict): MutantVerdict => {
+    const flags = exploreFlagsOf(verdict.mutant, extra);
+    const baseline = flags === undefined ? undefined : baselines.get(flags.join(" "));
     return baseline === undefined ? verdict : { ...verdict, kind: "error", detail: `${baseline}; the mutant: ${verdict.detail}` };
   });
   return report(verdicts);
@@ -170,8 +180,9 @@ async function pool<T>(items: readonly T[], jobs: number, keep: boolean, task: (
   await Promise.all(Array.from({ length: Math.min(jobs, items.length) }, worker));
 }
 
-function describeExploreFlags(mutant: Mutant): string {
-  const { explore, exploreOutOfReach } = mutant.header;
+function describeExploreFlags(mutant: Mutant, extra: readonly string[] = []): string {
+  const { exploreOutOfReach } = mutant.header;
+  const explore = exploreFlagsOf(mutant, extra);
   if (explore !== undefined) return `concord explore ${explore.join(" ")}`;
   return exploreOutOfReach === undefined ? "no Explore: line and no Explore-out-of-reach: line" : `out of reach: ${exploreOutOfReach}`;
 }

@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { type Mutant, applyError, isProtocolMutant, listMutants, parseMutantHeader, swarmTargets, vitestProjects } from "../mutants/mutants.ts";
+import { type Mutant, applyError, exploreFlagsOf, isProtocolMutant, listMutants, parseMutantHeader, swarmTargets, vitestProjects } from "../mutants/mutants.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const mutants = listMutants(repoRoot);
@@ -69,6 +69,15 @@ describe("a mutant's header", () => {
     expect(parseMutantHeader("Explore-out-of-reach: needs a client restart\ndiff --git a/x b/x\n").exploreOutOfReach).toBe("needs a client restart");
     expect(() => parseMutantHeader("Explore: --algo raft\nExplore: --algo pbft\ndiff --git a/x b/x\n")).toThrow(/Explore: given twice/);
     expect(() => parseMutantHeader("Explore-out-of-reach: a\nExplore-out-of-reach: b\ndiff --git a/x b/x\n")).toThrow(/Explore-out-of-reach: given twice/);
+  });
+
+  test("runs the Explore: flags as the header gives them (its --no-por honoured), adding the mode's --no-por only where the header says nothing of the reduction", () => {
+    const of = (line: string): Mutant => ({ id: "p/x", project: "p", name: "x", path: "x.patch", header: parseMutantHeader(`${line}\ndiff --git a/x b/x\n`) });
+    expect(exploreFlagsOf(of("Explore: --algo paxos --no-por"))).toEqual(["--algo", "paxos", "--no-por"]);
+    expect(exploreFlagsOf(of("Explore: --algo paxos"), ["--no-por"])).toEqual(["--algo", "paxos", "--no-por"]);
+    expect(exploreFlagsOf(of("Explore: --algo paxos --no-por"), ["--no-por"])).toEqual(["--algo", "paxos", "--no-por"]);
+    expect(exploreFlagsOf(of("Explore: --algo paxos --por"), ["--no-por"])).toEqual(["--algo", "paxos", "--por"]);
+    expect(exploreFlagsOf(of("Explore-out-of-reach: needs a client restart"), ["--no-por"])).toBeUndefined();
   });
 
   test("is optional: a bare diff runs the whole project", () => {

@@ -23,11 +23,14 @@ describe("concord explore", () => {
     expect(report.uniqueStates).toBeGreaterThan(1000);
   });
 
-  it("runs the partial-order reduction with --por: the same verdict and sometimes properties, fewer states and actions, and says what it saved", async () => {
+  it("runs the partial-order reduction by default (--no-por turns it off): the same verdict and sometimes properties, fewer states and actions, and says which counts it gives", async () => {
     const full = captureIo();
-    expect(await runCli([...small, "--json"], full)).toBe(0);
+    expect(await runCli([...small, "--json", "--no-por"], full)).toBe(0);
     const reduced = captureIo();
-    expect(await runCli([...small, "--json", "--por"], reduced)).toBe(0);
+    expect(await runCli([...small, "--json"], reduced)).toBe(0);
+    const explicit = captureIo();
+    expect(await runCli([...small, "--json", "--por"], explicit)).toBe(0);
+    expect((JSON.parse(explicit.out) as { uniqueStates: number }).uniqueStates).toBe((JSON.parse(reduced.out) as { uniqueStates: number }).uniqueStates);
     type Report = { outcome: string; uniqueStates: number; transitions: number; slept: number; por: boolean; sometimes: unknown[] };
     const [before, after] = [JSON.parse(full.out) as Report, JSON.parse(reduced.out) as Report];
     expect(before).toMatchObject({ por: false, slept: 0 });
@@ -36,8 +39,11 @@ describe("concord explore", () => {
     expect(after.transitions).toBeLessThan(before.transitions);
     expect(after.slept).toBeGreaterThan(0);
     const text = captureIo();
-    expect(await runCli([...small, "--por"], text)).toBe(0);
-    expect(text.out).toMatch(/partial-order reduction: [\d,]+ actions asleep/);
+    expect(await runCli(small, text)).toBe(0);
+    expect(text.out).toMatch(/partial-order reduction on \(--no-por turns it off\): states counted as the reduction sees them .*, [\d,]+ actions asleep/);
+    const off = captureIo();
+    expect(await runCli([...small, "--no-por"], off)).toBe(0);
+    expect(off.out).toContain("partial-order reduction off: every order of events is its own state");
   });
 
   it("checks bounded eventually with --eventually k: passes with room to finish, and a k too small gives a counterexample whose trace replays to the same verdict", async () => {
@@ -74,6 +80,8 @@ describe("concord explore", () => {
       [["explore", "--algo", "paxos", "--port", "8080"], "--port belongs to the Explorer: add --ui"],
       [["explore", "--algo", "paxos", "--find"], "--find belongs to the Explorer: add --ui"],
       [["explore", "--algo", "paxos", "--ui", "--por"], "--por belongs to the search"],
+      [["explore", "--algo", "paxos", "--ui", "--no-por"], "--no-por belongs to the search"],
+      [["explore", "--algo", "paxos", "--por", "--no-por"], "--por and --no-por contradict each other"],
       [["explore", "--algo", "paxos", "--ui", "--eventually", "50"], "--eventually belongs to the search"],
       [["explore", "--algo", "paxos", "--eventually", "0"], "--eventually: expected an integer from 1"],
     ] as const) {

@@ -37,7 +37,8 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "inflight-max": { type: "string", description: `the most messages in flight in a state the search expands (default ${defaultBounds.inflightMessagesMax})` },
   "states-max": { type: "string", description: `stop after this many unique states (default ${defaultBounds.statesMax})` },
   strategy: { type: "string", description: "bfs (a shortest counterexample) or dfs (little memory) (default bfs)", values: ["bfs", "dfs"] },
-  por: { type: "boolean", description: "partial-order reduction: sleep sets, and the monitors' memory as sets (docs/explore.md); loses no state" },
+  por: { type: "boolean", description: "partial-order reduction, the default: sleep sets, the monitors' memory read as sets and the history as its real-time precedence (docs/explore.md); loses no state and no violation" },
+  "no-por": { type: "boolean", description: "turn the partial-order reduction off: every order of events is its own state (the counts of the full model)" },
   eventually: { type: "string", description: "bounded eventually: in every state, with no fault from there on (down replicas restart, messages delivered oldest first, one shared clock), every client operation completes within this many steps (docs/explore.md)" },
   option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false; each algorithm's are listed below" },
   seed: { type: "string", description: "seed of the replicas' random streams and keys (default 1)" },
@@ -52,7 +53,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
 };
 
 const usage =
-  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--por] [--eventually <k>] [--json]\n" +
+  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--no-por] [--eventually <k>] [--json]\n" +
   "       concord explore --replay <trace.json>\n" +
   "       concord explore --ui [--port <p>] [--find] --algo <name> [model flags]\n\n" +
   "Walks every state of the algorithm's replicas reachable within the bounds, checking the\n" +
@@ -134,7 +135,8 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   const progressEvery = integerFlag("progress-every", values["progress-every"], 0, 1_000_000_000) ?? 50_000;
   const setup = setupOf(run);
   if (values["ui"] !== true && (values["port"] !== undefined || values["find"] === true)) throw new UsageError(`--${values["port"] !== undefined ? "port" : "find"} belongs to the Explorer: add --ui`);
-  if (values["ui"] === true && values["por"] === true) throw new UsageError("--por belongs to the search: the Explorer (--ui) offers every action");
+  if (values["por"] === true && values["no-por"] === true) throw new UsageError("--por and --no-por contradict each other: give one (the reduction is on by default)");
+  if (values["ui"] === true && (values["por"] === true || values["no-por"] === true)) throw new UsageError(`--${values["por"] === true ? "por" : "no-por"} belongs to the search: the Explorer (--ui) offers every action`);
   const eventually = integerFlag("eventually", values["eventually"], 1, 100_000);
   if (values["ui"] === true && eventually !== undefined) throw new UsageError("--eventually belongs to the search: the Explorer (--ui) walks the model's own actions, and the check's continuation runs a shared clock the model does not offer");
   if (values["ui"] === true) return runExplorerUi({ algo: algoName, setup, bounds, strategy, find: values["find"] === true, port: integerFlag("port", values["port"], 0, 65535) ?? explorerPortDefault }, io);
@@ -144,7 +146,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
     result = explore(setup, {
       bounds,
       strategy,
-      por: values["por"] === true,
+      por: values["no-por"] !== true,
       ...(eventually === undefined ? {} : { eventually }),
       sometimes: defaultSometimes(leaderless),
       progressEveryStates: progressEvery === 0 ? Number.MAX_SAFE_INTEGER : progressEvery,
@@ -223,7 +225,11 @@ export function renderResult(run: ExploreRun, result: ExploreResult, tracePath: 
     const { stepsMax, checked, steps } = result.eventually;
     lines.push(`eventually (within ${stepsMax} fault-free steps): checked in ${checked.toLocaleString("en-US")} states, ${steps.toLocaleString("en-US")} continuation steps run (${checked === 0 ? 0 : (steps / checked).toFixed(1)} a state)`);
   }
-  if (result.por) lines.push(`partial-order reduction: ${result.slept.toLocaleString("en-US")} actions asleep (not taken: another order reaches their states), ${result.transitions.toLocaleString("en-US")} taken`);
+  lines.push(
+    result.por
+      ? `partial-order reduction on (--no-por turns it off): states counted as the reduction sees them (the monitors' memory as sets, the history as its real-time precedence), ${result.slept.toLocaleString("en-US")} actions asleep (not taken: another order reaches their states), ${result.transitions.toLocaleString("en-US")} taken`
+      : `partial-order reduction off: every order of events is its own state, ${result.transitions.toLocaleString("en-US")} actions taken`,
+  );
   const cuts = Object.entries(result.cutBy).filter(([, count]) => count > 0);
   lines.push(cuts.length === 0 ? "no bound cut the search: it is exhaustive for this model" : `cut by: ${cuts.map(([name, count]) => `${name} (${count.toLocaleString("en-US")} times)`).join(", ")}`);
   for (const property of result.sometimes) {
