@@ -16,7 +16,8 @@ import { reportFixture } from "./report-html-fixture.ts";
 import { spawnSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
-import { algorithmColors } from "../src/html/chart.ts";
+import { algorithmColors, faultColors, faultFallbackColor, instantFaultColor, spareColors } from "../src/html/chart.ts";
+import { throughputOverTimeChart } from "../src/html/throughput-chart.ts";
 import { benchResultsSchema } from "../src/results-schema.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
@@ -138,6 +139,27 @@ describe("report.html's pieces", () => {
     const page = { header: { command: "c", machine: "m", seeds: [1], facts: [] }, summary: { header: [], rows: [] }, broken: [], notApplicable: [], predictions: [] };
     expect(() => renderReportPage({ ...page, sections: [{ id: chart.id, title: "t", charts: [chart] }] })).toThrow(/share the id "latency-throughput"/);
     expect(htmlReport(results, extras)).toContain('id="latency-throughput"');
+  });
+
+  it("throughput over time draws its panels in the runs' order (the matrix's: the solo baseline first), not alphabetically", () => {
+    const run = (series: string) => ({ series, seed: 1, samples: [{ timeMs: 50, opsPerSec: 10 }], faults: [{ kind: "crash", atMs: 10, untilMs: 30 }] });
+    const chart = throughputOverTimeChart({ scenario: "leader-crash", windowMs: 50, runs: ["solo n=1 (baseline)", "raft n=3 (f=1)", "multipaxos n=3 (f=1)", "eventual n=2 (f=1)"].map(run) });
+    expect((chart.spec as unknown as { facet: { sort: unknown } }).facet.sort).toEqual(["solo n=1 (baseline)", "raft n=3 (f=1)", "multipaxos n=3 (f=1)", "eventual n=2 (f=1)"]);
+  });
+
+  it("shades fault windows in colours far from every algorithm's (and from red, kept for broken guarantees)", () => {
+    const rgb = (hex: string): number[] => [1, 3, 5].map((at) => Number.parseInt(hex.slice(at, at + 2), 16));
+    // The "redmean" distance, a cheap approximation of how far apart two colours look; Tableau's teal and set2's green, the old crash shading, were 39 apart.
+    const distance = (a: string, b: string): number => {
+      const [r1 = 0, g1 = 0, b1 = 0] = rgb(a);
+      const [r2 = 0, g2 = 0, b2 = 0] = rgb(b);
+      const r = (r1 + r2) / 2;
+      return Math.sqrt((2 + r / 256) * (r1 - r2) ** 2 + 4 * (g1 - g2) ** 2 + (2 + (255 - r) / 256) * (b1 - b2) ** 2);
+    };
+    const series = [...Object.values(algorithmColors), ...spareColors, "#d62728"];
+    for (const [kind, colour] of [...Object.entries(faultColors), ["other", faultFallbackColor], ["instant", instantFaultColor]] as const) {
+      for (const other of series) expect(distance(colour, other), `${kind} ${colour} against ${other}`).toBeGreaterThan(80);
+    }
   });
 
   it("htmlReport lists broken guarantees with their replay commands, and the cells that were not applicable", () => {

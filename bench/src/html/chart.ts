@@ -45,7 +45,28 @@ export const algorithmColors: Readonly<Record<string, string>> = {
   quorum: "#9c755f",
   vr: "#ff9da7",
 };
-const spareColors = ["#edc948", "#bab0ac", "#d37295", "#a0cbe8", "#8cd17d"];
+// Tableau's yellow is left out of the spares: the fault windows (faultColors) take the yellows.
+export const spareColors: readonly string[] = ["#bab0ac", "#d37295", "#a0cbe8", "#8cd17d"];
+
+/**
+ * faultColors shade each kind of fault window, the same in every chart, in hues no algorithm's line takes (nor red,
+ * which is kept for broken guarantees): the faults of a node (crash, pause, slow) in yellows, those of the network
+ * (partition, link) in violets, so that a window never reads as a series and the two families read apart. Drawn at
+ * {@link faultWindowOpacity} under the lines.
+ */
+export const faultColors: Readonly<Record<string, string>> = {
+  crash: "#e8bb12",
+  pause: "#a88a16",
+  slow: "#f2dc7d",
+  partition: "#7b5fc9",
+  link: "#cf9ff2",
+};
+/** faultFallbackColor shades a window of a kind faultColors does not list. */
+export const faultFallbackColor = "#c8c85a";
+/** faultWindowOpacity is the fault windows' opacity over the white plot, under the lines and bands. */
+export const faultWindowOpacity = 0.25;
+/** instantFaultColor draws an instant fault (a restart, a transfer, a reconfiguration) as a dark rule, dashed by kind: no algorithm is drawn in it. */
+export const instantFaultColor = "#3b3b3b";
 
 /** algorithmOf reads the algorithm off a cluster's label ("raft n=3 (f=1)"): its first word. */
 export function algorithmOf(series: string): string {

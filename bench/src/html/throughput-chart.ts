@@ -1,4 +1,4 @@
-import { type Chart, algorithmColorEncoding, algorithmOf, chartId, chartWidthPx, vegaLiteSchemaUrl } from "./chart.ts";
+import { type Chart, algorithmColorEncoding, algorithmOf, chartId, chartWidthPx, faultColors, faultFallbackColor, faultWindowOpacity, instantFaultColor, vegaLiteSchemaUrl } from "./chart.ts";
 import { groupBy, spreadOf } from "./spread.ts";
 
 /** ThroughputRun is one seed's throughput over time: completed operations per second in consecutive windows of virtual time. */
@@ -43,34 +43,50 @@ export function throughputOverTimeChart(input: ThroughputOverTimeInput): Chart {
     const windows = new Map<string, { kind: string; atMs: number; untilMs: number }>();
     for (const fault of runs.flatMap((run) => run.faults)) windows.set(`${fault.kind}@${fault.atMs}-${fault.untilMs}`, fault);
     for (const fault of windows.values()) {
-      rows.push({ layer: fault.untilMs > fault.atMs ? "window" : "instant", series: name, kind: fault.kind, startS: fault.atMs / 1000, endS: fault.untilMs / 1000 });
+      // A window's kind and an instant's are fields apart, so that each gets a legend of its own (fills; dashes).
+      const window = fault.untilMs > fault.atMs;
+      rows.push({ layer: window ? "window" : "instant", series: name, [window ? "kind" : "instantKind"]: fault.kind, startS: fault.atMs / 1000, endS: fault.untilMs / 1000 });
     }
   }
   const hasLayer = (layer: string): boolean => rows.some((row) => row["layer"] === layer);
   const x = { field: "timeS", type: "quantitative", title: "virtual time (s)" } as const;
-  const y = { type: "quantitative", title: "throughput (ops/s)" } as const;
-  const fault = { field: "kind", type: "nominal", title: "fault", scale: { scheme: "set2" } } as const;
+  // A short title: each panel is 70 px high, and a longer one ran into the next row's.
+  const y = { type: "quantitative", title: "ops/s" } as const;
+  const windowKinds = [...new Set(rows.flatMap((row) => (row["layer"] === "window" ? [String(row["kind"])] : [])))];
+  const fault = { field: "kind", type: "nominal", title: "fault window", scale: { domain: windowKinds, range: windowKinds.map((kind) => faultColors[kind] ?? faultFallbackColor) } } as const;
+  const instantKinds = [...new Set(rows.flatMap((row) => (row["layer"] === "instant" ? [String(row["instantKind"])] : [])))];
+  const dashes = [[1, 0], [4, 3], [1, 2], [6, 2, 1, 2]];
+  const instant = {
+    field: "instantKind",
+    type: "nominal",
+    title: "instant fault",
+    scale: { domain: instantKinds, range: instantKinds.map((_, index) => dashes[index % dashes.length]) },
+    legend: { symbolType: "stroke", symbolStrokeColor: instantFaultColor, symbolStrokeWidth: 1.5 },
+  } as const;
   const algorithm = algorithmColorEncoding(rows.flatMap((row) => (row["layer"] === "throughput" ? [String(row["algo"])] : [])));
   return {
     id: chartId("throughput", input.scenario),
     title: `Throughput over time: ${input.scenario}`,
     howToRead:
-      `One panel per cluster, in its algorithm's colour (the same in every chart). The line is the median throughput across seeds in each ${input.windowMs} ms window of virtual time, the grey band its min–max across seeds; shaded spans are fault windows (coloured by kind), vertical rules instant faults. A dip inside a window and the climb after it are what the recovery chart measures.`,
+      `One panel per cluster, in its algorithm's colour (the same in every chart). The line is the median throughput across seeds in each ${input.windowMs} ms window of virtual time, the grey band its min–max across seeds; shaded spans are fault windows (yellow: a node's fault; violet: the network's), dark vertical rules instant faults (dashed by kind). A dip inside a window and the climb after it are what the recovery chart measures.`,
     axisTitles: [x.title, y.title],
     notes,
     spec: {
       $schema: vegaLiteSchemaUrl,
       data: { values: rows },
       // Two clusters a row: a scenario of the default matrix has sixteen, which in one column would fill three screens.
-      facet: { field: "series", type: "nominal", title: null, sort: null, header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top", labelFontWeight: "bold" } },
+      // The panels in the order of the runs given (the matrix's: the solo baseline, then each algorithm as every table lists it).
+      facet: { field: "series", type: "nominal", title: null, sort: [...series.keys()], header: { labelAngle: 0, labelAlign: "left", labelAnchor: "start", labelOrient: "top", labelFontWeight: "bold" } },
       columns: 2,
       spec: {
         width: Math.floor((chartWidthPx - 20) / 2),
         height: 70,
         // A layer with no rows draws nothing but makes Vega warn of an infinite extent: leave out fault layers a scenario lacks.
         layer: [
-          ...(hasLayer("window") ? [{ transform: [{ filter: "datum.layer === 'window'" }], mark: { type: "rect" as const, opacity: 0.3 }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, x2: { field: "endS" }, color: fault } }] : []),
-          ...(hasLayer("instant") ? [{ transform: [{ filter: "datum.layer === 'instant'" }], mark: { type: "rule" as const, strokeWidth: 2, opacity: 0.8 }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, color: fault } }] : []),
+          ...(hasLayer("window") ? [{ transform: [{ filter: "datum.layer === 'window'" }], mark: { type: "rect" as const, opacity: faultWindowOpacity }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, x2: { field: "endS" }, fill: fault } }] : []),
+          ...(hasLayer("instant")
+            ? [{ transform: [{ filter: "datum.layer === 'instant'" }], mark: { type: "rule" as const, strokeWidth: 1.5, color: instantFaultColor }, encoding: { x: { field: "startS", type: "quantitative" as const, title: x.title }, strokeDash: instant } }]
+            : []),
           { transform: [{ filter: "datum.layer === 'throughput'" }], mark: { type: "area", opacity: 0.25, color: "#9aa3b0" }, encoding: { x, y: { ...y, field: "min" }, y2: { field: "max" } } },
           // The line's stroke is the algorithm's colour, a scale and legend apart from the fault windows' fill.
           {
