@@ -19,19 +19,19 @@ import { repoRoot, testLauncher } from "./real-cluster-helpers.ts";
 const unsupported = await namespaceSupport({ nft: true });
 const etcdPath = findOnPath("etcd");
 
-async function runTest(system: string, nodes: number, nemesis: readonly NemesisKind[], seed: number, readLevel?: ReadLevel): Promise<{ result: NemesisTestResult; outDir: string }> {
+async function runTest(system: string, nodes: number, nemesis: readonly NemesisKind[], seed: number, readLevel?: ReadLevel, seconds = 6): Promise<{ result: NemesisTestResult; outDir: string }> {
   const outDir = mkdtempSync(join(tmpdir(), `concord-test-${system}-`));
   const progress: string[] = [];
   try {
-    const result = await new NemesisTest({ system, nodes, nemesis, seconds: 6, seed, clients: 4, keys: 4, outDir, launcher: testLauncher, readLevel, etcdPath, replay: "", progress: (line) => progress.push(line) }).run();
+    const result = await new NemesisTest({ system, nodes, nemesis, seconds, seed, clients: 4, keys: 4, outDir, launcher: testLauncher, readLevel, etcdPath, replay: "", progress: (line) => progress.push(line) }).run();
     return { result, outDir };
   } catch (error) {
     throw new Error(`${(error as Error).message}\nprogress:\n${progress.join("\n")}`);
   }
 }
 
-function describeSchedule(nodes: number, kinds: readonly NemesisKind[], seed: number): string {
-  return planNemesis({ kinds, nodes, seconds: 6, seed }).map((fault) => `${fault.kind} ${fault.shape}`).join(", ");
+function describeSchedule(nodes: number, kinds: readonly NemesisKind[], seed: number, seconds = 6): string {
+  return planNemesis({ kinds, nodes, seconds, seed }).map((fault) => `${fault.kind} ${fault.shape}`).join(", ");
 }
 
 /** namespacesOf lists the namespaces a process made (their names carry its pid in base 36). */
@@ -136,6 +136,28 @@ describe("concord test: real processes in network namespaces under a nemesis", (
       rmSync(outDir, { recursive: true, force: true });
     }
   }, 120_000);
+
+  // 12 s: each damaged log's heal restarts its node (twice for the corrupted one), seconds each under tsx, and the faults after it wait.
+  it(`raft, 3 nodes, disk (seed 2, 12 s: ${describeSchedule(3, ["disk"], 2, 12)}): a torn tail is dropped with a line naming where it was, corrupted synced data refuses the start naming the file and offset; linearizable, no acknowledged write lost`, async () => {
+    const { result, outDir } = await runTest("raft", 3, ["disk"], 2, undefined, 12);
+    try {
+      expectPassed(result, outDir, ["disk"]);
+      const context = JSON.stringify(result.faults);
+      const torn = result.faults.find((fault) => fault.shape === "torn");
+      const corrupt = result.faults.find((fault) => fault.shape === "corrupt");
+      expect(torn?.description, context).toMatch(/^disk torn: SIGKILL node \d, a torn record of \d+ of its \d+ bytes appended at byte \d+ of \S+\.wal, restarted on it at the end$/);
+      const tornAt = /appended at byte (\d+) of (\S+\.wal)/.exec(torn?.description ?? "");
+      expect(torn?.outcome, context).toContain(`recovery dropped a torn tail of `);
+      expect(torn?.outcome, context).toContain(`bytes at byte ${tornAt?.[1]} of ${tornAt?.[2]}`);
+      // The nemesis fails the run if the node starts on corrupted synced data; here it says what refused it.
+      expect(corrupt?.description, context).toMatch(/^disk corrupt: SIGKILL node \d, every bit of byte \d+ of \S+, in the (payload|length field) of the record at byte \d+ flipped, restarted on it at the end$|of the snapshot file/);
+      expect(corrupt?.outcome, context).toMatch(/^refused to start, naming the damage: --data: \S+: record \d+ at byte \d+ is corrupt: .*; the byte put back \(a disk restored from a copy\) and restarted$/);
+      const log = readFileSync(join(outDir, "logs", `node-${corrupt?.nodes[0]}.log`), "utf8");
+      expect(log).not.toMatch(/^\s+at /m);
+    } finally {
+      rmSync(outDir, { recursive: true, force: true });
+    }
+  }, 150_000);
 
   it("a store that serves reads from whichever replica a client reaches (eventual) is caught as not linearizable under partition", async () => {
     const { result, outDir } = await runTest("eventual", 3, ["partition"], 4);

@@ -17,6 +17,6 @@ export { LocalCluster, freePorts, type LocalClusterSetup, type NodeLauncher } fr
 export { NamespaceNetwork, namespaceSupport, removeStaleNetworks, netnsNamespacePrefix, netnsLinkPrefix, type NamespaceHost, type NamespaceNetworkSetup, type NetemSetup } from "./real/netns.ts";
 export { EtcdCluster, etcdVersion, findOnPath, type EtcdClusterSetup } from "./real/etcd-cluster.ts";
 export { EtcdTarget, type EtcdTargetSetup } from "./real/etcd-target.ts";
-export { nemesisKinds, partitionShapes, planNemesis, runNemesis, netemSupport, type NemesisKind, type PartitionShape, type PlannedFault, type NemesisPlanSetup, type NemesisTarget, type FaultRecord, type FaultMeasurement } from "./real/nemesis.ts";
+export { nemesisKinds, partitionShapes, diskShapes, planNemesis, runNemesis, netemSupport, type NemesisKind, type PartitionShape, type DiskShape, type PlannedFault, type NemesisPlanSetup, type NemesisTarget, type FaultRecord, type FaultMeasurement } from "./real/nemesis.ts";
 export { DelayRelay, serveDelayRelay, sumRelayStats, relayPortOffset, type LinkDelay, type RelayStats, type DelayRelaySetup, type RelayOrder } from "./real/delay-relay.ts";
 export { NemesisTest, etcdSystemName, windowFigures, type NemesisTestSetup, type NemesisTestResult, type WindowFigures } from "./real/nemesis-test.ts";

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { HistoryOperation } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
-import { type FaultRecord, type NamespaceNetwork, type PlannedFault, nemesisKinds, planNemesis, runNemesis, windowFigures } from "@concord/lab";
+import { type FaultRecord, type NamespaceNetwork, type PlannedFault, diskShapes, nemesisKinds, planNemesis, runNemesis, windowFigures } from "@concord/lab";
 
 describe("the nemesis schedule", () => {
   it("is drawn from the seed: the same setup gives the same schedule, another seed another", () => {
@@ -28,6 +28,11 @@ describe("the nemesis schedule", () => {
   it("runs a clock at a quarter, half, twice or four times real time", () => {
     const rates = new Set(Array.from({ length: 40 }, (_unused, seed) => planNemesis({ kinds: ["clock"], nodes: 3, seconds: 10, seed })).flat().map((fault) => fault.amount));
     expect([...rates].sort()).toEqual([0.25, 0.5, 2, 4]);
+  });
+
+  it("fills a disk (the leader's or a random node's) or damages a killed node's log (torn or corrupt)", () => {
+    const shapes = new Set(Array.from({ length: 40 }, (_unused, seed) => planNemesis({ kinds: ["disk"], nodes: 3, seconds: 10, seed })).flat().map((fault) => fault.shape));
+    expect([...shapes].sort()).toEqual([...diskShapes].sort());
   });
 
   it("draws a bridge only where there are three nodes to make one of", () => {

@@ -95,6 +95,13 @@ export interface FileStorageCounters {
   readonly fsyncLatencyBuckets: readonly number[];
 }
 
+/** TornTail is where a torn last record was found on opening, and how many bytes of it recovery cut off: an append a crash cut short, never synced. */
+export interface TornTail {
+  readonly file: string;
+  readonly offset: number;
+  readonly bytes: number;
+}
+
 /** StorageFailedError reports a FileStorage used after a sync failed: what that sync wrote is in doubt until the storage is reopened. */
 export class StorageFailedError extends Error {
   override readonly name = "StorageFailedError";
@@ -135,6 +142,7 @@ export class FileStorage implements Storage {
   private recovered: DurableState | undefined;
   private failure: Error | undefined;
   private closed = false;
+  private tornTail: TornTail | undefined;
   private readonly tally = { syncs: 0, fsyncs: 0, directoryFsyncs: 0, bytesWritten: 0, recordsWritten: 0, snapshotsInstalled: 0, segmentsCreated: 0, tornBytesTruncated: 0, fsyncLatencyMicrosTotal: 0, fsyncLatencyMicrosMax: 0 };
   private readonly latencyBuckets: number[] = fsyncLatencyBucketBoundsMicros.map(() => 0).concat(0);
   private readonly syncer: Syncer = { file: (fd) => this.syncFile(fd), directory: () => this.syncDirectory() };
@@ -175,6 +183,11 @@ export class FileStorage implements Storage {
   /** generation is the current generation: how many snapshots this directory has committed. */
   get generation(): number {
     return this.currentGeneration;
+  }
+
+  /** recoveredTornTail is the torn tail opening cut off the newest segment, if there was one: where it was and how long. */
+  get recoveredTornTail(): TornTail | undefined {
+    return this.tornTail;
   }
 
   /** counters reports what the storage did since it was opened. */
@@ -253,9 +266,11 @@ export class FileStorage implements Storage {
       return;
     }
     const { state, validBytes, tornBytes } = this.readGeneration();
-    this.activeFd = openSync(join(this.directory, segmentFileName(plan.generation, plan.segments.length - 1)), "r+");
+    const activePath = join(this.directory, segmentFileName(plan.generation, plan.segments.length - 1));
+    this.activeFd = openSync(activePath, "r+");
     this.activeBytes = validBytes;
     if (tornBytes > 0) {
+      this.tornTail = { file: activePath, offset: validBytes, bytes: tornBytes };
       // The torn tail goes before anything is appended, or the next record would follow garbage and be lost with it.
       ftruncateSync(this.activeFd, validBytes);
       this.syncFile(this.activeFd);

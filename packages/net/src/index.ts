@@ -21,10 +21,12 @@ export {
   fsyncLatencyBucketBoundsMicros,
   segmentBytesMaxDefault,
   type FileStorageCounters,
+  type TornTail,
   type FileStorageOptions,
 } from "./file-storage.ts";
 export { type FileStorageIdentity } from "./file-storage-identity.ts";
 export { makeDirectories } from "./make-directories.ts";
+export { damageFileStorage, type StorageDamage } from "./file-storage-damage.ts";
 export {
   TcpTransport,
   defaultTransportLimits,

@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { History, KvSemantics, ReadLevel } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
 import { type NemesisEvent, type Verdict, checkHistory, kvHistoryToEdn, kvHistoryToJsonl, kvModelFor, parseKvHistory, renderTimeline } from "@concord/check";
-import { type ClientHost, makeDirectories } from "@concord/net";
+import { type ClientHost, damageFileStorage, makeDirectories } from "@concord/net";
 import { findAlgorithm } from "../algorithms.ts";
 import { checkRunStepsMax, checkRunWallClockLimitMs } from "../check-run.ts";
 import { connectCluster } from "./client.ts";
@@ -312,10 +312,22 @@ function leaderful(system: string): boolean {
 export const testMix = { get: 40, put: 40, append: 0, cas: 15, delete: 5 } as const;
 
 const concordPort = 7000;
+/** logTailLines is how many of each node's last lines are kept in memory. */
+const logTailLines = 2_000;
 
 async function startConcord(setup: NemesisTestSetup, network: NamespaceNetwork, dataDir: string, log: (index: number, line: string) => void): Promise<ClusterUnderTest> {
   const algorithm = findAlgorithm(setup.system);
   if (algorithm === undefined) throw new Error(`no algorithm ${setup.system}`);
+  // The last lines of each node, for what a restart says of a damaged log.
+  const tails = new Map<number, { lines: string[]; total: number }>();
+  const logAndKeep = (id: number, line: string): void => {
+    const tail = tails.get(id) ?? { lines: [], total: 0 };
+    tail.lines.push(line);
+    tail.total++;
+    if (tail.lines.length > logTailLines) tail.lines.splice(0, tail.lines.length - logTailLines);
+    tails.set(id, tail);
+    log(id, line);
+  };
   // One node per namespace, each on the same port of its own address, as on machines of one LAN.
   const cluster = await LocalCluster.start({
     algorithm: algorithm.name,
@@ -323,12 +335,12 @@ async function startConcord(setup: NemesisTestSetup, network: NamespaceNetwork, 
     dataDir,
     addresses: new Map(network.hosts.map((host) => [host.index, { host: host.address, port: concordPort }] as const)),
     spawn: (id, command, args, options) => {
-      log(id, `--- starting: concord ${args.slice(args.indexOf("node")).join(" ")}`);
+      logAndKeep(id, `--- starting: concord ${args.slice(args.indexOf("node")).join(" ")}`);
       return network.spawnIn(id, command, args, options);
     },
     extraFlags: setup.nodeFlags,
     launcher: setup.launcher,
-    onLog: log,
+    onLog: logAndKeep,
   });
   let host: ClientHost<unknown>;
   try {
@@ -358,6 +370,18 @@ async function startConcord(setup: NemesisTestSetup, network: NamespaceNetwork, 
       log(id, "--- killed (SIGKILL)");
     },
     restart: (id) => cluster.startNode(id),
+    damageStorage: (id, kind) => {
+      const damage = damageFileStorage(join(dataDir, `node-${id}`, "log"), kind);
+      if (damage !== undefined) logAndKeep(id, `--- damaged while down: ${damage.description}`);
+      return damage;
+    },
+    nodeLog: {
+      mark: (id) => tails.get(id)?.total ?? 0,
+      since: (id, mark) => {
+        const tail = tails.get(id) ?? { lines: [], total: 0 };
+        return tail.lines.slice(Math.max(0, tail.lines.length - (tail.total - mark)));
+      },
+    },
     stop: async () => {
       await host.close();
       await stopWithin(cluster.stop(), log);

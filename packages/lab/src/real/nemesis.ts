@@ -1,4 +1,5 @@
 import { type Rng, createRng } from "@concord/core";
+import type { StorageDamage } from "@concord/net";
 import type { RelayStats } from "./delay-relay.ts";
 import type { NamespaceNetwork } from "./netns.ts";
 
@@ -17,12 +18,22 @@ export type NemesisKind = (typeof nemesisKinds)[number];
 export const partitionShapes = ["majority-minority", "isolate-leader", "bridge", "one-way"] as const;
 export type PartitionShape = (typeof partitionShapes)[number];
 
+/**
+ * diskShapes are the disk faults: the leader's or a random node's data
+ * directory filled to ENOSPC; or a random node killed, its log damaged while
+ * it is down (a torn last append, or a byte of synced data changed) and
+ * restarted on it at the end.
+ */
+export const diskShapes = ["leader", "random", "torn", "corrupt"] as const;
+export type DiskShape = (typeof diskShapes)[number];
+
 /** PlannedFault is one fault of a schedule: what, to whom, and when (milliseconds from the load's start). */
 export interface PlannedFault {
   readonly kind: NemesisKind;
   /**
    * shape says how: a {@link PartitionShape}, or for kill and pause `leader`,
-   * `random` or `majority` (kill only), or for loss and latency `one` or `all`.
+   * `random` or `majority` (kill only), for loss and latency `one` or `all`,
+   * or a {@link DiskShape}.
    */
   readonly shape: string;
   /** nodes are the nodes the seed chose, in the order the shape reads them; a leader-targeted fault picks at run time and falls back to these. */
@@ -91,7 +102,7 @@ function drawTarget(rng: Rng, kind: NemesisKind, n: number): Pick<PlannedFault, 
     case "latency":
       return { kind, shape: rng.chance(1, 2) ? "one" : "all", nodes: order, amount: 25 * rng.nextIntBetween(2, 8) };
     case "disk":
-      return { kind, shape: rng.chance(1, 2) ? "leader" : "random", nodes: order };
+      return { kind, shape: diskShapes[rng.nextInt(diskShapes.length)] as DiskShape, nodes: order };
     case "clock": {
       const rates = [0.25, 0.5, 2, 4];
       return { kind, shape: rng.chance(1, 2) ? "leader" : "random", nodes: order, amount: rates[rng.nextInt(rates.length)] as number };
@@ -125,6 +136,15 @@ export interface NemesisTarget {
    * the data directories are not on their own file systems.
    */
   readonly fillDisk?: ((index: number) => Promise<() => Promise<void>>) | undefined;
+  /**
+   * damageStorage damages the log of node `index`, which is down (see net's
+   * damageFileStorage): a torn last append, or a byte of synced data changed
+   * (undefined when it holds nothing to change); undefined for a system whose
+   * log format this does not know (etcd).
+   */
+  readonly damageStorage?: ((index: number, kind: "torn" | "corrupt") => StorageDamage | undefined) | undefined;
+  /** nodeLog reads what node `index` logged since a mark (for what a restart said of the damage; the last couple of thousand lines are kept). */
+  readonly nodeLog?: { mark(index: number): number; since(index: number, mark: number): readonly string[] } | undefined;
   /** setClock runs node `index`'s tick timer at `rate` times real time (1 restores it); undefined for a system whose clock cannot be set (etcd). */
   readonly setClock?: ((index: number, rate: number) => Promise<void>) | undefined;
 }
@@ -146,6 +166,8 @@ export interface FaultRecord {
   readonly amount?: number | undefined;
   /** note says what differed from the plan (no leader to target, say). */
   readonly note?: string | undefined;
+  /** outcome is what healing found: for a damaged log, what the restarted node said of it. */
+  readonly outcome?: string | undefined;
   /** measured is what the delaying relays did while a latency fault was in force (absent with netem, which reports nothing). */
   readonly measured?: FaultMeasurement | undefined;
 }
@@ -178,12 +200,12 @@ export async function runNemesis(target: NemesisTarget, schedule: readonly Plann
     const startMs = now();
     log(`nemesis ${startMs} ms: ${applied.description}${applied.note === undefined ? "" : ` (${applied.note})`}`);
     await sleepUntil(originMs + startMs + (fault.endMs - fault.startMs), stopped);
-    await applied.heal();
+    const outcome = await applied.heal();
     const endMs = now();
     const measured = await applied.measure?.();
     lateMs = Math.max(0, endMs - fault.endMs);
-    log(`nemesis ${endMs} ms: healed ${fault.kind}`);
-    records.push({ kind: fault.kind, shape: fault.shape, nodes: applied.nodes, description: applied.description, plannedStartMs: fault.startMs, plannedEndMs: fault.endMs, startMs, endMs, amount: fault.amount, note: applied.note, ...(measured === undefined ? {} : { measured }) });
+    log(`nemesis ${endMs} ms: healed ${fault.kind}${outcome === undefined ? "" : `: ${outcome}`}`);
+    records.push({ kind: fault.kind, shape: fault.shape, nodes: applied.nodes, description: applied.description, plannedStartMs: fault.startMs, plannedEndMs: fault.endMs, startMs, endMs, amount: fault.amount, note: applied.note, ...(outcome === undefined ? {} : { outcome }), ...(measured === undefined ? {} : { measured }) });
   }
   return records;
 }
@@ -192,7 +214,8 @@ interface AppliedFault {
   readonly nodes: readonly number[];
   readonly description: string;
   readonly note?: string | undefined;
-  heal(): Promise<void>;
+  /** heal ends the fault, and may say what it found (the outcome of a damaged log's restart). */
+  heal(): Promise<string | undefined | void>;
   /** measure, after the heal, reads what the fault's mechanism measured of it. */
   measure?(): Promise<FaultMeasurement | undefined>;
 }
@@ -259,7 +282,10 @@ async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<A
       return { nodes, description: `loss ${fault.shape}: ${percent}% of the packets in and out of ${list(nodes)} dropped`, heal: async () => void (await Promise.all(nodes.map((node) => network.setLoss(node, 0)))) };
     }
     case "disk": {
-      const { order, note } = fault.shape === "leader" ? await leaderFirst() : { order: [...fault.nodes], note: undefined };
+      if ((fault.shape === "torn" || fault.shape === "corrupt") && target.damageStorage !== undefined) return damageLog(target, fault.shape, fault.nodes[0] as number);
+      const { order, note: leaderNote } = fault.shape === "leader" ? await leaderFirst() : { order: [...fault.nodes], note: undefined };
+      // A system whose log this cannot damage (etcd) gets its directory filled instead, and the record says so.
+      const note = fault.shape === "torn" || fault.shape === "corrupt" ? `no ${fault.shape} record for this system (its log is not FileStorage's): its data directory filled instead` : leaderNote;
       const victim = order[0] as number;
       if (target.fillDisk === undefined) throw new Error("the disk nemesis needs the data directories on their own tmpfs");
       const free = await target.fillDisk(victim);
@@ -306,6 +332,50 @@ async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<A
       };
     }
   }
+}
+
+/**
+ * damageLog kills `victim`, damages its log while it is down, and at the
+ * heal restarts it and checks what it did: a torn tail must be dropped with
+ * a line naming where it was; a changed byte of synced data must stop the
+ * start with a line naming the file and the offset, after which the byte is
+ * put back (a disk restored from a copy) and the node started again. A node
+ * that starts on a corrupted log, or drops a torn tail without saying so,
+ * fails the heal, and with it the run.
+ */
+async function damageLog(target: NemesisTarget, kind: "torn" | "corrupt", victim: number): Promise<AppliedFault> {
+  const damageStorage = target.damageStorage as NonNullable<NemesisTarget["damageStorage"]>;
+  const wasUp = target.pid(victim) !== undefined;
+  await target.kill(victim);
+  const damage = damageStorage(victim, kind);
+  const description = `disk ${kind}: SIGKILL node ${victim}, ${damage === undefined ? "nothing synced to corrupt in its log" : damage.description}, restarted on it at the end`;
+  const note = wasUp ? undefined : `node ${victim} was down already`;
+  const mark = target.nodeLog?.mark(victim) ?? 0;
+  const saidSince = (pattern: RegExp): string | undefined => target.nodeLog?.since(victim, mark).find((line) => pattern.test(line));
+  return {
+    nodes: [victim],
+    description,
+    note,
+    heal: async () => {
+      if (damage === undefined) return void (await target.restart(victim));
+      if (damage.kind === "torn") {
+        await target.restart(victim);
+        const line = saidSince(/recovery dropped a torn tail/);
+        if (line === undefined || !line.includes(`at byte ${damage.offset} of ${damage.file}`)) throw new Error(`node ${victim} restarted on a log with ${damage.description} without a line saying it dropped it there${line === undefined ? "" : ` (it said: ${line})`}`);
+        return `restarted, dropping the torn tail: ${line.replace(/^\S+Z /, "")}`;
+      }
+      const refused = await target.restart(victim).then(
+        () => undefined,
+        (error: unknown) => (error as Error).message,
+      );
+      if (refused === undefined) throw new Error(`node ${victim} started on a log with ${damage.description}: it must refuse corrupted synced data`);
+      const line = saidSince(/is corrupt|is damaged/);
+      if (line === undefined || !line.includes(damage.file)) throw new Error(`node ${victim} did not start on a log with ${damage.description}, but no line named the file: ${refused}`);
+      damage.repair();
+      await target.restart(victim);
+      return `refused to start, naming the damage: ${line.replace(/^concord: /, "")}; the byte put back (a disk restored from a copy) and restarted`;
+    },
+  };
 }
 
 function signalIfAlive(pid: number, signal: NodeJS.Signals): void {

@@ -66,6 +66,8 @@ export async function startRealNode(config: RealNodeConfig): Promise<RealNode> {
   const keys = clusterKeysFor(algorithm, config.secret);
   const replicas = claimNodeDirectory(config.dataDir, { algorithm: algorithm.name, id, initialReplicas: asked });
   const storage = FileStorage.open(join(config.dataDir, "log"), { identity: { algorithm: algorithm.name, nodeId: id }, fsync: config.fsync ?? true, ...(config.onFsync === undefined ? {} : { onFsync: config.onFsync }) });
+  const torn = storage.recoveredTornTail;
+  if (torn !== undefined) config.log(`node ${id}: recovery dropped a torn tail of ${torn.bytes} bytes at byte ${torn.offset} of ${torn.file} (an append a crash cut short, never synced); every record before it recovered`);
   const others = new Map([...withLearnedPeers(config.dataDir, peers, config.log)].filter(([peer]) => peer !== id));
   let transport: TcpTransport | undefined;
   let runtime: NodeRuntime<unknown>;
