@@ -46,6 +46,13 @@ export function createProtobufCodec<M extends { readonly type: string }>(
     if (body instanceof protobuf.Type) bodyTypes.set(variant, body);
   }
   const conversion: protobuf.IConversionOptions = { longs: Number, enums: String, defaults: true, arrays: true, oneofs: true };
+  // The oneof's members in field-number order, each with its plain converter (undefined: toObject's path).
+  const members = [...oneof.fieldsArray]
+    .sort((a, b) => a.id - b.id)
+    .map((field) => {
+      const body = bodyTypes.get(field.name);
+      return { name: field.name, body, plain: body === undefined ? undefined : plainFields(body) };
+    });
   return {
     typeNames: [...variants],
     encode(message: M): Uint8Array {
@@ -57,6 +64,17 @@ export function createProtobufCodec<M extends { readonly type: string }>(
         decoded = envelope.decode(bytes);
       } catch (error) {
         throw new CorruptionError(`${envelopeName}: undecodable frame of ${bytes.length} bytes: ${(error as Error).message}`);
+      }
+      // toObject names the last member set, by field number, and converts it: so does the plain path, alone.
+      const fields = decoded as unknown as Record<string, unknown>;
+      let member: (typeof members)[number] | undefined;
+      for (const candidate of members) if (isSet(fields, candidate.name)) member = candidate;
+      if (member?.plain !== undefined) {
+        const plain: Record<string, unknown> = { type: member.name };
+        convertPlain(member.plain, fields[member.name] as Record<string, unknown>, plain);
+        const unsafe = unsafeInteger(member.body as protobuf.Type, plain, member.name);
+        if (unsafe !== undefined) throw new CorruptionError(`${envelopeName}: ${unsafe}`);
+        return plain as unknown as M;
       }
       const object = envelope.toObject(decoded, conversion) as Record<string, unknown>;
       const type = object["body"];
@@ -268,4 +286,126 @@ function ownBytesOf(type: protobuf.Type, value: unknown): unknown {
 function ownField(field: BytesField, value: unknown): unknown {
   if (value instanceof Uint8Array) return new Uint8Array(value);
   return field.nested === undefined ? value : ownBytesOf(field.nested, value);
+}
+
+/** isSet tells whether a decoded message has a field set, as toObject asks: an own property, not null. */
+function isSet(message: Record<string, unknown>, name: string): boolean {
+  const value = message[name];
+  return value !== undefined && value !== null && Object.prototype.hasOwnProperty.call(message, name);
+}
+
+/**
+ * A PlainField is how {@link convertPlain} makes one field of a decoded
+ * message: `absent` is toObject's default for it (with defaults on), a
+ * `nested` field holds messages, a `bytes` one is copied into a plain
+ * Uint8Array (as ownBytes then did).
+ */
+interface PlainField {
+  readonly name: string;
+  readonly repeated: boolean;
+  readonly bytes: boolean;
+  readonly nested: readonly PlainField[] | undefined;
+  /** long: a 64-bit field, which the decoder hands out as a Long where a Long library is loaded; unsigned: uint64 or fixed64. */
+  readonly long: boolean;
+  readonly unsigned: boolean;
+  readonly absent: unknown;
+}
+
+const plainFieldsCache = new WeakMap<protobuf.Type, readonly PlainField[] | null>();
+
+/** plainScalarTypes are the scalar types whose decoded value toObject (longs as Number) hands over as it is, or as a Number for a Long. */
+const plainScalarTypes = new Set(["int32", "uint32", "sint32", "fixed32", "sfixed32", "bool", "string", "bytes", ...longTypes]);
+
+/**
+ * plainFields lists, once per type, the fields {@link convertPlain} makes, in
+ * the order toObject adds their keys (repeated fields, then the others, each
+ * by field number), with toObject's own defaults for them (read from its
+ * conversion of an empty message). It returns undefined for a type it does
+ * not reproduce toObject on (a map, an enum, a oneof, a float or double, a
+ * recursive type): such a type keeps toObject's path.
+ */
+function plainFields(type: protobuf.Type, visiting: Set<protobuf.Type> = new Set()): readonly PlainField[] | undefined {
+  const known = plainFieldsCache.get(type);
+  if (known !== undefined) return known ?? undefined;
+  if (visiting.has(type)) return undefined;
+  visiting.add(type);
+  const defaults = type.toObject(type.decode(new Uint8Array(0)), { longs: Number, enums: String, defaults: true, arrays: true, oneofs: true }) as Record<string, unknown>;
+  const repeated: PlainField[] = [];
+  const single: PlainField[] = [];
+  let supported = true;
+  for (const field of [...type.fieldsArray].sort((a, b) => a.id - b.id)) {
+    field.resolve();
+    if (field.map || field.partOf !== null || !(field.name in defaults)) {
+      supported = false;
+      break;
+    }
+    let nested: readonly PlainField[] | undefined;
+    if (field.resolvedType instanceof protobuf.Type) {
+      nested = plainFields(field.resolvedType, visiting);
+      if (nested === undefined) {
+        supported = false;
+        break;
+      }
+    } else if (field.resolvedType !== null || !plainScalarTypes.has(field.type)) {
+      supported = false;
+      break;
+    }
+    const plain: PlainField = {
+      name: field.name,
+      repeated: field.repeated,
+      bytes: field.type === "bytes",
+      nested,
+      long: longTypes.has(field.type),
+      unsigned: field.type === "uint64" || field.type === "fixed64",
+      absent: field.repeated ? undefined : defaults[field.name],
+    };
+    (field.repeated ? repeated : single).push(plain);
+  }
+  visiting.delete(type);
+  const fields = supported ? [...repeated, ...single] : null;
+  plainFieldsCache.set(type, fields);
+  return fields ?? undefined;
+}
+
+/**
+ * convertPlain writes into `out` what toObject (longs as Number, enums as
+ * String, defaults, arrays and oneofs on) followed by ownBytes made of a
+ * decoded message, without toObject's intermediate object or its empty
+ * Buffer for each absent bytes field: every bytes value is a plain
+ * Uint8Array copy, no view of the frame.
+ */
+function convertPlain(fields: readonly PlainField[], message: Record<string, unknown>, out: Record<string, unknown>): Record<string, unknown> {
+  for (const field of fields) {
+    const value = message[field.name];
+    if (field.repeated) {
+      const items = value as readonly unknown[] | undefined | null;
+      if (items === undefined || items === null || items.length === 0) {
+        out[field.name] = [];
+        continue;
+      }
+      const converted = new Array<unknown>(items.length);
+      for (let i = 0; i < items.length; i++) converted[i] = plainValue(field, items[i]);
+      out[field.name] = converted;
+    } else if (value !== undefined && value !== null && Object.prototype.hasOwnProperty.call(message, field.name)) {
+      out[field.name] = plainValue(field, value);
+    } else {
+      out[field.name] = field.bytes ? new Uint8Array(0) : field.absent;
+    }
+  }
+  return out;
+}
+
+function plainValue(field: PlainField, value: unknown): unknown {
+  if (field.nested !== undefined) return convertPlain(field.nested, value as Record<string, unknown>, {});
+  if (field.bytes) return new Uint8Array(value as Uint8Array);
+  if (field.long && typeof value !== "number") return longToNumber(value as { readonly low: number; readonly high: number }, field.unsigned);
+  return value;
+}
+
+/** longToNumber is toObject's Number of a Long (util.LongBits's toNumber): the nearest Number, as for any 64-bit value. */
+function longToNumber(long: { readonly low: number; readonly high: number }, unsigned: boolean): number {
+  const low = long.low >>> 0;
+  const high = long.high >>> 0;
+  if (unsigned) return low + high * 4294967296;
+  return new protobuf.util.LongBits(low, high).toNumber(false);
 }
