@@ -21,6 +21,8 @@ export function encodeCommand(command: KvCommand): Uint8Array {
 
 /** decodeCommand decodes a command, throwing a {@link CorruptionError} that says why it cannot. */
 export function decodeCommand(bytes: Uint8Array): KvCommand {
+  const simple = decodeSimpleCommand(bytes);
+  if (simple !== undefined) return simple;
   const object = decodeOneof(commandType, commandMembers, bytes, "command");
   const body = object.body;
   const key = body["key"] as string;
@@ -43,6 +45,47 @@ export function decodeCommand(bytes: Uint8Array): KvCommand {
     default:
       throw new CorruptionError(`kv command: unknown operation ${object.type}`);
   }
+}
+
+// Command's fields: get 1, put 2, append 3, cas 4, delete 5; in each operation, key 1 and value 2.
+const simpleOperations: readonly (undefined | "get" | "put" | "append" | "delete")[] = [undefined, "get", "put", "append", undefined, "delete"];
+const keyTag = (1 << 3) | 2;
+const valueTag = (2 << 3) | 2;
+
+/**
+ * decodeSimpleCommand decodes, without protobufjs, the commands every
+ * client sends as encodeCommand writes them: a get, put, append or delete
+ * whose body is its key (ASCII, under 128 bytes) and, for a put or an
+ * append, then its value (under 128 bytes), each length in one byte, and
+ * nothing else. It returns undefined for any other frame, which then goes
+ * through protobufjs (so every other frame, well-formed or not, decodes or is
+ * refused exactly as before). protobufjs's decoder builds a message object
+ * per level and deletes the oneof's other members from it (which makes the
+ * object slow): every replica decodes every command it applies.
+ */
+function decodeSimpleCommand(bytes: Uint8Array): KvCommand | undefined {
+  const length = bytes.length;
+  if (length < 4 || length > 127) return undefined;
+  const tag = bytes[0] as number;
+  const operation = (tag & 7) === 2 ? simpleOperations[tag >> 3] : undefined;
+  if (operation === undefined || bytes[1] !== length - 2 || bytes[2] !== keyTag) return undefined;
+  const keyLength = bytes[3] as number;
+  const keyEnd = 4 + keyLength;
+  if (keyLength > 127 || keyEnd > length) return undefined;
+  let key = "";
+  for (let i = 4; i < keyEnd; i++) {
+    const byte = bytes[i] as number;
+    if (byte > 127) return undefined;
+    key += String.fromCharCode(byte);
+  }
+  if (operation === "get" || operation === "delete") return keyEnd === length ? { type: operation, key } : undefined;
+  if (keyEnd === length) return { type: operation, key, value: new Uint8Array(0) };
+  if (bytes[keyEnd] !== valueTag || keyEnd + 2 > length) return undefined;
+  const valueLength = bytes[keyEnd + 1] as number;
+  if (valueLength > 127 || keyEnd + 2 + valueLength !== length) return undefined;
+  const value = new Uint8Array(valueLength);
+  for (let i = 0; i < valueLength; i++) value[i] = bytes[keyEnd + 2 + i] as number;
+  return { type: operation, key, value };
 }
 
 // Result's put and append fields (numbers 2 and 3), length-delimited: (number << 3) | 2.
