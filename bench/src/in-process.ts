@@ -46,6 +46,8 @@ export class InProcessNetwork<M> {
   private readonly hosts: readonly ReplicaHost<M>[];
   /** replies counts the messages sent to clients. */
   replies = 0;
+  /** peerMessages counts the messages sent from replica to replica (what etcd-raft's rawnode driver counts as its messages). */
+  peerMessages = 0;
 
   constructor(replicas: readonly Replica<M>[]) {
     const route = (from: NodeId, messages: readonly Outbound<M>[]): void => this.route(from, messages);
@@ -75,7 +77,10 @@ export class InProcessNetwork<M> {
   private route(from: NodeId, messages: readonly Outbound<M>[]): void {
     for (const { to, message } of messages) {
       if (to >= firstClientId) this.replies++;
-      else this.queue.push({ from, to, message });
+      else {
+        this.peerMessages++;
+        this.queue.push({ from, to, message });
+      }
     }
   }
 }

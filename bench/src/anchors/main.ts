@@ -46,12 +46,21 @@ to bench/results/<time>/ or --out.
   raft     etcd-raft 3.4's RawNode (Debian's golang-etcd-server-dev, GOPATH
            mode) against Concord's Raft, both as \`pnpm bench:micro raft\` steps
            it: 3 replicas in one process, messages delivered in waves until
-           quiet, no encoding, no disk, every proposal committed and applied on
-           all three. Each sample is a fresh cluster, a warm-up pass, then
-           --proposals proposals timed: one at a time, and in batches of 64
-           (etcd-raft both with each proposal its own MsgProp and with the 64
-           entries in one MsgProp; Concord's 64 client requests to the leader).
-           Wall time and the process's CPU time per proposal (every thread).
+           quiet, no encoding, no disk (etcd-raft appends to its MemoryStorage;
+           Concord's replicas encode their records, which the bench's storage
+           drops), every proposal committed, applied and answered on the leader
+           before the next. etcd-raft's leader broadcasts each new commit index
+           at once, so its followers apply within the same run; Concord's sends
+           it with the next append or heartbeat, so its followers apply each
+           entry one proposal (or batch) later: the same applies per proposal
+           in a long run, half the messages. Each sample is a fresh cluster, a
+           warm-up pass, then --proposals proposals timed: one at a time, and
+           in batches of 64 (etcd-raft both with each proposal its own MsgProp
+           and with the 64 entries in one MsgProp; Concord's 64 client
+           requests stepped into the leader one by one, which it appends in one
+           Ready and sends in one append per follower, the shape of etcd's one
+           MsgProp). Wall time and the process's CPU time per proposal (every
+           thread), and peer messages per proposal.
 
 Where Go (or etcd-raft's source) is missing it says so in one line and runs
 Concord's side alone.
@@ -311,22 +320,26 @@ interface RaftRow {
   readonly concordCpu: Figures;
   readonly etcdRaftCpu: Figures | undefined;
   readonly cpuRatio: number | undefined;
+  /** concordMessages and etcdRaftMessages are the peer messages per proposal of the last sample. */
+  readonly concordMessages: number;
+  readonly etcdRaftMessages: number | undefined;
 }
 
 const batch = 64;
 // The command `pnpm bench:micro raft` proposes: a put of 8 bytes under "key".
 const command = encodeCommand({ type: "put", key: "key", value: new Uint8Array(8) });
 
-function concordRaftSample(size: number): { us: number; cpuUs: number } {
+function concordRaftSample(size: number): { us: number; cpuUs: number; messages: number } {
   const cluster = new InProcessRaft(3, {});
   const total = Math.ceil(proposals / size) * size;
-  const pass = (): { us: number; cpuUs: number } => {
+  const pass = (): { us: number; cpuUs: number; messages: number } => {
+    const messagesBefore = cluster.network.peerMessages;
     const startCpu = process.cpuUsage();
     const start = performance.now();
     for (let done = 0; done < total; done += size) cluster.propose(size, command);
     const us = ((performance.now() - start) * 1000) / total;
     const cpu = process.cpuUsage(startCpu);
-    return { us, cpuUs: (cpu.user + cpu.system) / total };
+    return { us, cpuUs: (cpu.user + cpu.system) / total, messages: (cluster.network.peerMessages - messagesBefore) / total };
   };
   pass(); // warm-up, as rawnode's
   return pass();
@@ -338,20 +351,22 @@ function runRaft(binary: string | undefined): RaftRow[] {
     { name: "batches of 64, each its own MsgProp", size: batch, mode: "batch", anchor: "64 RawNode.Propose calls, then run until quiet" },
     { name: "batches of 64, the batch in one MsgProp", size: batch, mode: "onemsgprop", anchor: "one MsgProp of 64 entries stepped into the leader, then run until quiet" },
   ] as const;
-  const samples = pairs.map(() => ({ concord: [] as number[], concordCpu: [] as number[], anchor: [] as number[], anchorCpu: [] as number[] }));
+  const samples = pairs.map(() => ({ concord: [] as number[], concordCpu: [] as number[], anchor: [] as number[], anchorCpu: [] as number[], concordMessages: 0, anchorMessages: undefined as number | undefined }));
   for (let round = 0; round < rounds; round++) {
     // Concord's batch of 64 is one sample for both batched pairs (it has one way to batch: 64 client requests to the leader).
-    let concordBatch: { us: number; cpuUs: number } | undefined;
+    let concordBatch: { us: number; cpuUs: number; messages: number } | undefined;
     pairs.forEach((pair, index) => {
       const sample = samples[index]!;
       if (binary !== undefined) {
         const anchor = runRawnode(binary, pair.mode, proposals, pair.size);
         sample.anchor.push(anchor.usPerProposal);
         sample.anchorCpu.push(anchor.cpuUsPerProposal);
+        sample.anchorMessages = anchor.messagesPerProposal;
       }
       const mine = pair.size === 1 ? concordRaftSample(1) : (concordBatch ??= concordRaftSample(batch));
       sample.concord.push(mine.us);
       sample.concordCpu.push(mine.cpuUs);
+      sample.concordMessages = mine.messages;
     });
   }
   return pairs.map((pair, index) => {
@@ -360,10 +375,22 @@ function runRaft(binary: string | undefined): RaftRow[] {
     const concordCpu = figures(sample.concordCpu);
     const etcdRaft = binary === undefined ? undefined : figures(sample.anchor);
     const etcdRaftCpu = binary === undefined ? undefined : figures(sample.anchorCpu);
-    const row: RaftRow = { name: pair.name, anchor: pair.anchor, concord, etcdRaft, ratio: ratioOf(concord, etcdRaft), concordCpu, etcdRaftCpu, cpuRatio: ratioOf(concordCpu, etcdRaftCpu) };
+    const row: RaftRow = {
+      name: pair.name,
+      anchor: pair.anchor,
+      concord,
+      etcdRaft,
+      ratio: ratioOf(concord, etcdRaft),
+      concordCpu,
+      etcdRaftCpu,
+      cpuRatio: ratioOf(concordCpu, etcdRaftCpu),
+      concordMessages: sample.concordMessages,
+      etcdRaftMessages: sample.anchorMessages,
+    };
     const pairText = (anchor: Figures | undefined, mine: Figures, ratio: number | undefined): string =>
       `${(anchor === undefined ? "-" : show(anchor.medianUs)).padStart(8)} ${show(mine.medianUs).padStart(8)} ${showRatio(ratio).padStart(5)}`;
-    process.stdout.write(`raft, ${row.name.padEnd(40)} ${pairText(etcdRaft, concord, row.ratio)}   ${pairText(etcdRaftCpu, concordCpu, row.cpuRatio)}\n`);
+    const messagesText = `${row.etcdRaftMessages === undefined ? "-" : row.etcdRaftMessages.toFixed(3)} ${row.concordMessages.toFixed(3)}`;
+    process.stdout.write(`raft, ${row.name.padEnd(40)} ${pairText(etcdRaft, concord, row.ratio)}   ${pairText(etcdRaftCpu, concordCpu, row.cpuRatio)}   ${messagesText.padStart(12)}\n`);
     return row;
   });
 }
@@ -404,11 +431,11 @@ if (sections.includes("checker")) {
 }
 if (sections.includes("raft")) {
   const binary = rawnodeBuild?.ok === true ? rawnodeBuild.binary : undefined;
-  process.stdout.write(`raft: 3 replicas in one process, until quiet, committed and applied on all; ${proposals} proposals per sample, ${rounds} samples each; etcd-raft ${binary === undefined ? "not run" : `3.4 from ${etcdRaftSource}`}\n`);
-  process.stdout.write(`${"raft, per proposal".padEnd(46)} ${"wall: etcd-raft  Concord ratio".padStart(30)}   ${"CPU: etcd-raft  Concord ratio".padStart(30)}\n`);
+  process.stdout.write(`raft: 3 replicas in one process, until quiet, each proposal committed, applied and answered on the leader before the next; ${proposals} proposals per sample, ${rounds} samples each; etcd-raft ${binary === undefined ? "not run" : `3.4 from ${etcdRaftSource}`}\n`);
+  process.stdout.write(`${"raft, per proposal".padEnd(46)} ${"wall: etcd-raft  Concord ratio".padStart(30)}   ${"CPU: etcd-raft  Concord ratio".padStart(30)}   messages: etcd-raft Concord\n`);
   result["raft"] = {
     measures:
-      "microseconds per proposal, wall and the process's CPU time (every thread): a fresh 3-node cluster, a warm-up pass, then the timed pass of --proposals proposals, each committed and applied on all three replicas (messages delivered in waves until quiet, no encoding, no disk)",
+      "microseconds per proposal, wall and the process's CPU time (every thread), and peer messages per proposal: a fresh 3-node cluster, a warm-up pass, then the timed pass of --proposals proposals (messages delivered in waves until quiet, no encoding, no disk), each committed, applied and answered on the leader before the next; etcd-raft's leader broadcasts each commit at once and its followers apply it in the same run, Concord's followers apply it when the next append or heartbeat brings the commit index (one proposal or batch later: the same work per proposal over a long run, half the messages); Concord's batch is 64 client requests stepped into the leader one by one, appended in one Ready and sent in one append per follower",
     proposals,
     pairs: runRaft(binary),
   };

@@ -1,9 +1,14 @@
 // Micro-benchmarks of Raft's hot paths: a 3-node cluster stepping in one
-// process with no simulator and no encoding, each proposal committed and
-// applied on all three before the next, and the wire codec. `pnpm
-// bench:anchors` runs etcd-raft 3.4's RawNode in this same shape beside it
-// (etcd's own BenchmarkProposal3Nodes is not this shape: it does not wait for
-// commit).
+// process with no simulator and no encoding, run until quiet after each
+// proposal (or batch), and the wire codec. Each proposal is committed, applied
+// and answered on the leader before the next; the followers apply it when the
+// next append or heartbeat carries the new commit index (Concord's leader sends
+// no message for a commit alone), so in a long run every replica applies one
+// entry per proposal, one proposal behind the leader: 4 peer messages per
+// proposal one at a time, 4 per batch of 64. `pnpm bench:anchors` runs
+// etcd-raft 3.4's RawNode in this shape beside it (its leader broadcasts each
+// commit at once: 8 messages per proposal or per one-MsgProp batch; etcd's own
+// BenchmarkProposal3Nodes is not this shape: it does not wait for commit).
 import { createRng, emptyDurableState, firstClientId } from "@concord/core";
 import { KvStateMachine, encodeCommand } from "@concord/kv";
 import { type RaftMessage, RaftReplica, raftCodec } from "@concord/raft";
@@ -13,7 +18,7 @@ import { InProcessNetwork, noCrypto } from "../in-process.ts";
 /** InProcessRaft steps n Raft replicas against each other through an in-memory queue; persisted records are dropped. */
 export class InProcessRaft {
   private readonly replicas: RaftReplica[];
-  private readonly network: InProcessNetwork<RaftMessage>;
+  readonly network: InProcessNetwork<RaftMessage>;
   private sequence = 0;
 
   constructor(n: number, options: Record<string, unknown>) {
@@ -28,7 +33,11 @@ export class InProcessRaft {
     if (first.status().role !== "leader") throw new Error("replica 0 did not win the first election");
   }
 
-  /** propose steps `count` client requests into the leader and runs the cluster until it is quiet. */
+  /**
+   * propose steps `count` client requests into the leader, one message each,
+   * and runs the cluster until it is quiet: the leader appends them in one
+   * Ready and sends each follower one append holding all of them.
+   */
   propose(count: number, command: Uint8Array): void {
     const leader = this.replicas[0] as RaftReplica;
     for (let i = 0; i < count; i++) {
