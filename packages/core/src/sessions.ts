@@ -85,6 +85,12 @@ export class SessionStateMachine {
   private readonly sessions = new Map<number, Session>();
   /** retired maps the keys of evicted sessions to their last executed sequence, oldest eviction first. */
   private readonly retired = new Map<number, RetiredSession>();
+  /** newest is the session the last touch made the most recent, as of a table of newestSize sessions after newestEvictions evictions. */
+  private newest: Session | undefined;
+  private newestSize = 0;
+  private newestEvictions = 0;
+  /** evictions counts the sessions evicted from the table. */
+  private evictions = 0;
 
   constructor(
     private readonly application: StateMachine,
@@ -192,16 +198,28 @@ export class SessionStateMachine {
     }
   }
 
-  /** touch makes a session the most recently used. */
+  /**
+   * touch makes a session the most recently used. A session that the last
+   * touch made most recent is still the most recent while no session was
+   * added, evicted or restored since (each changes the table's size or its
+   * count of evictions, and a restore makes new session objects): moving it
+   * again would change nothing, and a client that sends request after
+   * request is the common case.
+   */
   private touch(key: number, session: Session): void {
+    if (session === this.newest && this.sessions.size === this.newestSize && this.evictions === this.newestEvictions) return;
     this.sessions.delete(key);
     this.sessions.set(key, session);
+    this.newest = session;
+    this.newestSize = this.sessions.size;
+    this.newestEvictions = this.evictions;
   }
 
   private evictLeastRecentlyUsed(): void {
     const oldest = this.sessions.entries().next();
     if (oldest.done === true) return;
     const [victim, session] = oldest.value;
+    this.evictions++;
     this.sessions.delete(victim);
     this.retired.set(victim, { owner: session.owner, sequence: session.sequence });
     if (this.retired.size > this.sessionsMax * retiredPerSession) {
