@@ -146,6 +146,15 @@ export interface AlgorithmDefinition<M> {
    * `linearizable` (an algorithm that ignores the level answers every read as it always has).
    */
   servedReadLevel?(requested: ReadLevel, options: ProtocolOptions): ReadLevel;
+  /**
+   * crashAllowed tells whether, with these options, the replica `target` may crash now without the algorithm losing
+   * what it acknowledged, given every replica of the run (`undefined`: down). An algorithm that keeps its state on
+   * disk needs no such bound and leaves it out; one that keeps it in memory (VR's memory mode, §4.3 of VR Revisited)
+   * assumes at most f replicas are without their memory at once, counting a restarted one until it has recovered.
+   * Chaos (swarm testing) crashes only what this allows, so that a drawn run stays within the algorithm's own
+   * assumptions; a scenario that names its crashes is not bound by it (it may mean to show the loss).
+   */
+  crashAllowed?(options: ProtocolOptions, target: NodeId, replicas: ReadonlyMap<NodeId, Replica<M> | undefined>): boolean;
 }
 
 /**

@@ -51,6 +51,11 @@ export class CrashSchedule implements ReadyMoments {
     private readonly faultRng: Rng,
     /** syncUs is the disk's sync latency: the window inside which a "while-unsynced" crash draws its moment. */
     private readonly syncUs: number,
+    /**
+     * allowed tells whether a replica may crash now, every replica of `down` counted as down already (the
+     * algorithm's crashAllowed, in chaos runs); absent, every crash is allowed.
+     */
+    private readonly allowed?: (target: NodeId, down: ReadonlySet<NodeId>) => boolean,
   ) {
     this.timedCrashesMax = context.scenario.faults.length;
   }
@@ -99,8 +104,29 @@ export class CrashSchedule implements ReadyMoments {
     }
   }
 
-  /** strike crashes the record's nodes now and schedules their restart. */
+  /**
+   * strike crashes the record's nodes now and schedules their restart. With a
+   * crash bound (the algorithm's crashAllowed, in chaos), it spares the nodes
+   * that would take down more than the algorithm's options tolerate at once.
+   */
   private strike(record: FaultRecord, fault: CrashFault): void {
+    if (this.allowed !== undefined) {
+      const allowed = this.allowed;
+      const down = new Set<NodeId>();
+      const spared: NodeId[] = [];
+      for (const id of record.hit) {
+        if (allowed(id, down)) down.add(id);
+        else spared.push(id);
+      }
+      if (spared.length > 0) {
+        record.hit = record.hit.filter((id) => down.has(id));
+        this.context.logFault("crash spared (more down at once than the options tolerate)", spared, "");
+        if (record.hit.length === 0) {
+          this.context.noEffect(fault, "it would take down more replicas at once than the algorithm's options tolerate");
+          return;
+        }
+      }
+    }
     for (const id of record.hit) this.cluster.crash(id, true);
     record.window = this.context.openFault("crash", record.hit, false);
     if (fault.restartAfterMs === undefined) return;
@@ -150,8 +176,7 @@ export class CrashSchedule implements ReadyMoments {
   strikeAfterSync(node: ReplicaNode): boolean {
     const crash = this.pending().find((candidate) => candidate.timing === "after-sync" && candidate.watched.has(node.id));
     if (crash === undefined) return false;
-    this.strikeNow(crash, node);
-    return true;
+    return this.strikeNow(crash, node);
   }
 
   /**
@@ -173,7 +198,7 @@ export class CrashSchedule implements ReadyMoments {
       perPeer.set(to, count);
       if (count >= 2) pipelined = true;
     }
-    if (!pipelined) return false;
+    if (!pipelined || !this.mayStrike(node)) return false;
     const leaves = messages.map(() => this.faultRng.nextInt(2) === 0);
     const sent = leaves.filter(Boolean).length;
     // At least one leaves and at least one stays: flip one drawn message when the draw made it all or nothing.
@@ -210,16 +235,23 @@ export class CrashSchedule implements ReadyMoments {
       (candidate) => candidate.timing === "after-answering" && candidate.answering?.node === node.id && candidate.answering.incarnation === node.incarnation,
     );
     if (crash === undefined) return false;
+    if (!this.mayStrike(node)) return false;
     this.context.logFault(`crash (after-answering, node ${node.id}: its answer left)`, [], "");
-    this.strikeNow(crash, node);
-    return true;
+    return this.strikeNow(crash, node);
   }
 
   /** strikeAtDeadline crashes a timed crash's nodes at the end of its window, its moment not having come. */
   strikeAtDeadline(crash: TimedCrash): void {
     if (crash.done) return;
     const live = [...crash.watched].filter((id) => this.cluster.node(id).host !== undefined);
-    const first = live[0];
+    const first = live.find((id) => this.mayStrike(this.cluster.node(id)));
+    if (first === undefined && live.length > 0) {
+      crash.done = true;
+      this.context.logFault(`crash (${crash.timing}) spared (more down at once than the options tolerate)`, live, "");
+      this.context.noEffect(crash.record.fault, "it would take down more replicas at once than the algorithm's options tolerate");
+      this.pending();
+      return;
+    }
     if (first === undefined) {
       crash.done = true;
       this.context.logFault(`crash (${crash.timing}) called off`, [], "");
@@ -231,13 +263,26 @@ export class CrashSchedule implements ReadyMoments {
     this.strikeNow(crash, this.cluster.node(first));
   }
 
-  private strikeNow(crash: TimedCrash, node: ReplicaNode): void {
+  /** mayStrike tells whether the crash bound (if any) lets `node` crash now, alone. */
+  private mayStrike(node: ReplicaNode): boolean {
+    return this.allowed === undefined || this.allowed(node.id, new Set());
+  }
+
+  /**
+   * strikeNow crashes the timed crash's node (and, for `all`, every live one) at its moment, and tells whether it
+   * did: under a crash bound a node it may not crash now is left running, and the crash waits for a later moment.
+   */
+  private strikeNow(crash: TimedCrash, node: ReplicaNode): boolean {
+    if (!this.mayStrike(node)) return false;
     crash.done = true;
     const record = crash.record;
-    record.hit = crash.all ? this.cluster.allReplicaIds.filter((id) => this.cluster.node(id).host !== undefined) : [node.id];
+    const live = this.cluster.allReplicaIds.filter((id) => this.cluster.node(id).host !== undefined);
+    // Under a crash bound the node whose moment it is goes first, so that it is the one crashed.
+    record.hit = !crash.all ? [node.id] : this.allowed === undefined ? live : [node.id, ...live.filter((id) => id !== node.id)];
     this.context.logFault(`crash (${crash.timing}, node ${node.id} holding ${node.storage.unsyncedRecords()} unsynced record(s))`, record.hit, "");
     this.strike(record, crash.fault);
     this.pending();
+    return true;
   }
 
   /** callOffAll calls off every timed crash still waiting: after the heal, nodes stay up. */

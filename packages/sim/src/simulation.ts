@@ -209,7 +209,16 @@ export class Simulation {
       },
       wire,
     );
-    this.crashes = new CrashSchedule(this.context, this.cluster, faultRng, syncUs);
+    // Chaos keeps within the algorithm's own crash assumptions (VR's memory mode: at most f without memory at once).
+    const crashAllowed = this.algorithm.crashAllowed;
+    const cluster = this.cluster;
+    const protocolOptions = this.protocolOptions;
+    const allowed =
+      scenario.chaos && crashAllowed !== undefined
+        ? (target: NodeId, down: ReadonlySet<NodeId>): boolean =>
+            crashAllowed.call(this.algorithm, protocolOptions, target, new Map([...cluster.all()].map((node) => [node.id, down.has(node.id) ? undefined : node.host?.replica])))
+        : undefined;
+    this.crashes = new CrashSchedule(this.context, this.cluster, faultRng, syncUs, allowed);
     this.cluster.moments = this.crashes;
     const operations = new ClusterOperations(this.context, this.cluster, this.algorithm, faultRng);
     this.faults = new FaultSchedule(this.context, this.cluster, this.crashes, operations, this.clients, network, faultRng);

@@ -181,6 +181,44 @@ describe("crashes that lose data", () => {
   });
 });
 
+describe("an algorithm's crash bound (AlgorithmDefinition.crashAllowed)", () => {
+  /** mostDown is the largest number of replicas a run's crash windows had down at once. */
+  function mostDown(faults: readonly { readonly kind: string; readonly nodes: readonly NodeId[]; readonly atMs: number; readonly untilMs: number }[]): number {
+    const changes: [number, number][] = [];
+    for (const fault of faults) {
+      if (fault.kind !== "crash") continue;
+      for (const _ of fault.nodes) changes.push([fault.atMs, 1], [Number.isNaN(fault.untilMs) ? Number.POSITIVE_INFINITY : fault.untilMs, -1]);
+    }
+    changes.sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+    let down = 0;
+    let most = 0;
+    for (const [, change] of changes) most = Math.max(most, (down += change));
+    return most;
+  }
+
+  test("chaos crashes only what the bound allows (here one replica down at a time), all-node crashes included; a scenario that names its crashes is not bound", () => {
+    const { algorithm } = createProbeAlgorithm();
+    // One replica down at a time: the target may crash only while every other replica is up.
+    const bounded: AlgorithmDefinition<ProbeMessage> = { ...algorithm, crashAllowed: (_options, target, replicas) => [...replicas].every(([id, replica]) => id === target || replica !== undefined) };
+    let spared = 0;
+    let allNodeDrawn = 0;
+    let crashed = 0;
+    for (let seed = 1; seed <= 40; seed++) {
+      const options: SimulationOptions = { algorithm: bounded, nodes: 3, seed, scenario: "chaos", ops: 40 };
+      const result = runSimulation(options);
+      expect(mostDown(result.faults), replayOf(options)).toBeLessThanOrEqual(1);
+      allNodeDrawn += result.scenarioDefinition.faults.filter((fault) => fault.type === "crash" && fault.target === "all").length;
+      crashed += result.faults.filter((fault) => fault.kind === "crash").length;
+      spared += result.ineffectiveFaults.filter((line) => line.includes("more replicas at once than the algorithm's options tolerate")).length;
+    }
+    expect(allNodeDrawn).toBeGreaterThan(0);
+    expect(crashed).toBeGreaterThan(0);
+    expect(spared).toBeGreaterThan(0);
+    const named = runSimulation({ algorithm: bounded, nodes: 3, seed: 1, scenario: writes("all-at-once", [{ type: "crash", atMs: 200, target: "all", restartAfterMs: 100 }]) });
+    expect(mostDown(named.faults)).toBe(3);
+  });
+});
+
 describe("every drawn fault acts, and says so", () => {
   test("a crash or pause aimed at a random replica picks one it can act on: never one already down or paused", () => {
     const { algorithm } = createProbeAlgorithm({ pingEveryTicks: 1 });
