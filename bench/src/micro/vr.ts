@@ -62,7 +62,7 @@ export function register(bench: Bench): void {
     type: "prepare",
     view: 3,
     op: 12345,
-    entry: { commands: [{ clientId: firstClientId, session: 2 ** 52 + 1, sequence: 42, command, readOnly: false }] },
+    entry: { commands: [{ clientId: firstClientId, session: 2 ** 52 + 1, sequence: 42, command, readOnly: false }], config: [] },
     commit: 12344,
     leaseTick: 0,
   };

@@ -192,7 +192,7 @@ describe("--help", () => {
     expect(columns.length).toBeGreaterThan(3);
     expect(new Set(columns).size, help.out).toBe(1);
     const flat = help.out.replace(/\s+/g, " ");
-    expect(flat).toContain(command === "member" ? "; one of: raft, multipaxos --learner" : `one of: ${algorithmNames.join(", ")}${command === "swarm" ? ", all" : ""}`);
+    expect(flat).toContain(command === "member" ? "; one of: raft, multipaxos, vr --learner" : `one of: ${algorithmNames.join(", ")}${command === "swarm" ? ", all" : ""}`);
   });
 
   it("lists the scenarios, the Byzantine strategies of each algorithm and the search strategies", async () => {

@@ -22,7 +22,7 @@ async function until<T>(what: string, read: () => Promise<T | undefined>, timeou
 // votes: with four voters a quorum is three, so once the old leader is killed
 // no new leader can be elected, and no write committed, without the new node.
 describe("concord member add on real processes", () => {
-  for (const algo of ["raft", "multipaxos"] as const) {
+  for (const algo of ["raft", "multipaxos", "vr"] as const) {
     it(`${algo}: a node added to a running cluster catches up and votes`, async () => {
       // Multi-Paxos: a configuration chosen in slot i governs from slot i + α (PMS §3); a small α keeps the writes that carry it there few.
       const alphaSlots = 8;

@@ -1,10 +1,10 @@
-import { type AlgorithmDefinition, type ProtocolOptions, type ReadLevel, parseConfig } from "@concord/core";
+import { type AlgorithmAdmin, type AlgorithmDefinition, type NodeId, type ProtocolOptions, type ReadLevel, type Replica, parseConfig } from "@concord/core";
 import { vrOptionsSchema } from "./options.ts";
 import { createVrClient } from "./client.ts";
 import { type VrMessage, vrCodec } from "./messages.ts";
 import { createVrMonitors } from "./monitor.ts";
 import { VrReplica } from "./replica.ts";
-import { createVrPathCounter, vrHardPaths, vrOptionSpace } from "./swarm.ts";
+import { createVrPathCounter, vrCrashAllowed, vrHardPaths, vrOptionSpace } from "./swarm.ts";
 
 /**
  * vrMessagesPerOp is the steady-state message count per committed operation
@@ -27,10 +27,39 @@ export function vrServedReadLevel(requested: ReadLevel, options: ProtocolOptions
   return parseConfig(vrOptionsSchema, options, "vr").leaseTicks > 0 ? "lease" : "linearizable";
 }
 
+function asVr(replica: Replica<VrMessage>): VrReplica {
+  if (!(replica instanceof VrReplica)) throw new TypeError("vr's admin hook was handed a replica of another algorithm");
+  return replica;
+}
+
+/**
+ * vrAdmin drives reconfigurations (§7.1): the changes are applied to the
+ * group of the primary's epoch, and the primary commits the whole new group
+ * through its log, which ends the epoch. VR has no learners (a new replica is
+ * brought up to date before its epoch starts) and no leadership transfer (the
+ * primary of a view is view mod n).
+ */
+export const vrAdmin: AlgorithmAdmin<VrMessage> = {
+  membership(replica) {
+    return { voters: [...asVr(replica).members()], learners: [] };
+  },
+  reconfigure(replica, changes) {
+    const primary = asVr(replica);
+    const members = new Set<NodeId>(primary.members());
+    for (const change of changes) {
+      if (change.type === "addVoter") members.add(change.node);
+      else if (change.type === "removeVoter") members.delete(change.node);
+      else return { accepted: false, detail: `refused: vr has no learners (${change.type} ${change.node})` };
+    }
+    const result = primary.reconfigure([...members]);
+    return result.kind === "proposed" ? { accepted: true, detail: `group [${result.members.join(",")}] proposed for epoch ${primary.epoch() + 1}` } : { accepted: false, detail: `refused: ${result.reason}` };
+  },
+};
+
 /** vr is Viewstamped Replication's {@link AlgorithmDefinition}. */
 export const vr: AlgorithmDefinition<VrMessage> = {
   name: "vr",
-  description: "Viewstamped Replication Revisited: primary = view mod n, view changes by the largest last normal view, recovery from peers or from disk (tolerates f crashes with 2f+1 nodes).",
+  description: "Viewstamped Replication Revisited: primary = view mod n, view changes by the largest last normal view, recovery from peers or from disk, reconfiguration by epochs (tolerates f crashes with 2f+1 nodes).",
   faultModel: "crash",
   codec: vrCodec,
   clusterSizeError: (n) => (Number.isInteger(n) && n >= 1 ? undefined : `vr needs at least 1 node, not ${n}`),
@@ -47,4 +76,6 @@ export const vr: AlgorithmDefinition<VrMessage> = {
   // client -> primary, Prepare, PrepareOk, primary -> client.
   oneWayDelaysPerOp: 4,
   servedReadLevel: vrServedReadLevel,
+  crashAllowed: vrCrashAllowed,
+  admin: vrAdmin,
 };

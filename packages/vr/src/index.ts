@@ -3,7 +3,7 @@
 // Replica interface. The public face every protocol package shares (docs/architecture.md, "A protocol's public face");
 // the advanced pieces (message validation, the durable records, the monitors on their own) are in @concord/vr/internals.
 export { vr } from "./algorithm.ts";
-export { VrReplica, type VrStatus, type VrCounters } from "./replica.ts";
+export { VrReplica, type VrStatus, type VrCounters, type VrReconfigureResult, epochOfView, firstViewOfEpoch } from "./replica.ts";
 export { VrClient, createVrClient } from "./client.ts";
 export { vrOptionsSchema, type VrOptions } from "./options.ts";
 export { createVrMonitors } from "./monitor.ts";
@@ -21,6 +21,8 @@ export {
   type VrNewState,
   type VrRecovery,
   type VrRecoveryResponse,
+  type VrStartEpoch,
+  type VrEpochStarted,
   type VrCommand,
   type VrEntry,
   type VrLogSuffix,

@@ -4,7 +4,9 @@
 // needed to run VR: the definition `vr` wires it all.
 export { vrMessagesPerOp } from "./algorithm.ts";
 export { isBetterLog } from "./replica.ts";
-export { OneOpPerNumberMonitor, OnePrimaryPerViewMonitor } from "./monitor.ts";
+export { OneOpPerNumberMonitor, OnePrimaryPerViewMonitor, EpochMonitor } from "./monitor.ts";
 export { validateMessage, lastOpOf, type VrMessageRejection } from "./validate.ts";
-export { vrOptionSpace, vrHardPaths } from "./swarm.ts";
+export { vrOptionSpace, vrHardPaths, vrCrashAllowed } from "./swarm.ts";
+export { vrAdmin } from "./algorithm.ts";
+export { startEpochError } from "./validate.ts";
 export { vrRecordCodec, type VrRecord, type ViewRecord, type EntriesRecord, type SnapshotRecord } from "./messages.ts";

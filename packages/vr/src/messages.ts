@@ -15,10 +15,12 @@ export interface VrCommand {
   readonly readOnly: boolean;
 }
 
-/** VrEntry is one op of the log: a batch of client requests executed in order (§4.1, batching). */
+/** VrEntry is one op of the log: a batch of client requests executed in order (§4.1, batching), or a reconfiguration (§7.1). */
 export interface VrEntry {
-  /** commands is the batch, in execution order. */
+  /** commands is the batch, in execution order (none in a reconfiguration). */
   readonly commands: readonly VrCommand[];
+  /** config is, in a reconfiguration, the group of the next epoch in id order: executing it ends the epoch (§7.1); empty otherwise. */
+  readonly config: readonly NodeId[];
 }
 
 /**
@@ -94,6 +96,8 @@ export interface VrGetState {
   readonly type: "getState";
   readonly view: number;
   readonly fromOp: number;
+  /** committed: a replica of a new epoch asks any replica for committed ops only, whatever its view (§7.1). */
+  readonly committed: boolean;
 }
 
 /** VrNewState is §5.2's answer, from a replica normal in `view`; `fromOp` echoes the request. */
@@ -109,6 +113,27 @@ export interface VrNewState {
 export interface VrRecovery {
   readonly type: "recovery";
   readonly nonce: number;
+  /** view is the view the sender's disk recorded: it names its epoch, and a replica of a later epoch answers with StartEpoch (§7.2). */
+  readonly view: number;
+}
+
+/**
+ * VrStartEpoch is §7.1's STARTEPOCH: the epoch whose first view is `view` started at op-number `op` (its
+ * reconfiguration), moving the group from `oldConfig` to `newConfig`. The old group sends it to the new replicas, and
+ * any replica sends it to a replica it hears from in an earlier epoch (§7.2).
+ */
+export interface VrStartEpoch {
+  readonly type: "startEpoch";
+  readonly view: number;
+  readonly op: number;
+  readonly oldConfig: readonly NodeId[];
+  readonly newConfig: readonly NodeId[];
+}
+
+/** VrEpochStarted is §7.1's EPOCHSTARTED: a replica of the new group holds the state through the start of the epoch of `view`. */
+export interface VrEpochStarted {
+  readonly type: "epochStarted";
+  readonly view: number;
 }
 
 /**
@@ -142,17 +167,26 @@ export type VrMessage =
   | VrGetState
   | VrNewState
   | VrRecovery
-  | VrRecoveryResponse;
+  | VrRecoveryResponse
+  | VrStartEpoch
+  | VrEpochStarted;
 
 /** vrCodec encodes VR messages with protobufjs. */
 export const vrCodec: MessageCodec<VrMessage> = createProtobufCodec<VrMessage>(descriptor, "concord.vr.VrMessage");
 
-/** ViewRecord is the durable view state: the view, the last normal view, and whether a view change is under way. */
+/**
+ * ViewRecord is the durable view state: the view, the last normal view, and whether a view change is under way; from
+ * the first reconfiguration on, the epoch's group, the previous epoch's and the op-number the epoch started at (§7;
+ * empty in epoch 0, whose group the runtime gives).
+ */
 export interface ViewRecord {
   readonly type: "view";
   readonly view: number;
   readonly lastNormalView: number;
   readonly viewChange: boolean;
+  readonly config: readonly NodeId[];
+  readonly oldConfig: readonly NodeId[];
+  readonly epochStartOp: number;
 }
 
 /** EntriesRecord says the log from `fromOp` on is `entries`: an append, or a replaced suffix. */

@@ -1,6 +1,6 @@
 import type { InvariantMonitor, InvariantViolation, MonitorEventContext, NodeId, Replica } from "@concord/core";
 import type { VrEntry, VrMessage } from "./messages.ts";
-import { VrReplica } from "./replica.ts";
+import { VrReplica, epochOfView } from "./replica.ts";
 
 const violationsMax = 100;
 
@@ -106,8 +106,69 @@ export class OnePrimaryPerViewMonitor implements InvariantMonitor<VrMessage> {
   }
 }
 
+/**
+ * EpochMonitor follows the configuration (§7): every replica that reaches an
+ * epoch names the same group for it and the same op-number for its start; a
+ * replica takes part in an epoch (normal status, or a view change) only once
+ * it holds every op through the epoch's start (§7.1: a new replica is
+ * brought up to date before the epoch starts); and only the epoch's group acts
+ * in its views (a Prepare, Commit, StartView, PrepareOk or DoViewChange from a
+ * replica outside it is a violation: the old replicas that left stop).
+ */
+export class EpochMonitor implements InvariantMonitor<VrMessage> {
+  /** name labels the violations this monitor reports. */
+  readonly name = "vr-epochs";
+  private readonly epochs = new Map<number, { readonly start: number; readonly members: readonly NodeId[] }>();
+  private readonly found: InvariantViolation[] = [];
+  private checks = 0;
+
+  /** epochsSeen is the highest epoch any replica reached (so that a test can see reconfigurations ran). */
+  epochsSeen(): number {
+    return Math.max(0, ...this.epochs.keys());
+  }
+
+  /** checksMade counts the replica states and messages checked. */
+  checksMade(): number {
+    return this.checks;
+  }
+
+  observeReplica(replica: Replica<VrMessage>, context: MonitorEventContext): void {
+    if (context.faulty || !(replica instanceof VrReplica)) return;
+    this.checks++;
+    const epoch = replica.epoch();
+    const members = replica.members();
+    const known = this.epochs.get(epoch);
+    if (known === undefined) this.epochs.set(epoch, { start: replica.epochStart(), members: [...members] });
+    else if (known.start !== replica.epochStart() || known.members.join(",") !== members.join(",")) {
+      this.report(context, `replica ${replica.id} holds epoch ${epoch} as group [${members.join(",")}] from op ${replica.epochStart()}, another as [${known.members.join(",")}] from op ${known.start}`);
+    }
+    const status = replica.vrStatus();
+    // Its log (or checkpoint) holds the ops: a replica that recovered into a view change holds them unexecuted (§4.3).
+    if ((status === "normal" || status === "viewChange") && replica.opNumber() < replica.epochStart()) {
+      this.report(context, `replica ${replica.id} takes part in epoch ${epoch} (${status}) holding only ops through ${replica.opNumber()}, before the epoch's start at op ${replica.epochStart()}`);
+    }
+  }
+
+  observeSend(from: NodeId, _to: NodeId, message: VrMessage, context: MonitorEventContext): void {
+    if (context.faulty) return;
+    if (message.type !== "prepare" && message.type !== "commit" && message.type !== "startView" && message.type !== "prepareOk" && message.type !== "doViewChange") return;
+    this.checks++;
+    const epoch = epochOfView(message.view);
+    const known = this.epochs.get(epoch);
+    if (known !== undefined && !known.members.includes(from)) this.report(context, `replica ${from}, not in epoch ${epoch}'s group [${known.members.join(",")}], sent a ${message.type} of view ${message.view}`);
+  }
+
+  violations(): readonly InvariantViolation[] {
+    return this.found;
+  }
+
+  private report(context: MonitorEventContext, message: string): void {
+    if (this.found.length < violationsMax) this.found.push({ invariant: this.name, timeUs: context.timeUs, message });
+  }
+}
+
 function entryKey(entry: VrEntry): string {
-  let key = "";
+  let key = entry.config.length > 0 ? `config:${entry.config.join(",")};` : "";
   for (const command of entry.commands) key += `${command.clientId}:${command.session}:${command.sequence}:${hashBytes(command.command)};`;
   return key;
 }
@@ -118,7 +179,7 @@ function hashBytes(bytes: Uint8Array): number {
   return hash;
 }
 
-/** createVrMonitors returns fresh safety monitors for one run of VR: one op per op-number, one primary per view. */
+/** createVrMonitors returns fresh safety monitors for one run of VR: one op per op-number, one primary per view, the epochs' groups followed. */
 export function createVrMonitors(): InvariantMonitor<VrMessage>[] {
-  return [new OneOpPerNumberMonitor(), new OnePrimaryPerViewMonitor()];
+  return [new OneOpPerNumberMonitor(), new OnePrimaryPerViewMonitor(), new EpochMonitor()];
 }

@@ -11,6 +11,7 @@ import {
   RejectionCounter,
   SessionStateMachine,
   assert,
+  isNodeId,
   parseConfig,
   readLevelOfCode,
   unreachable,
@@ -27,16 +28,49 @@ import {
   type VrPrepare,
   type VrPrepareOk,
   type VrRecord,
+  type ViewRecord,
   type VrRecovery,
   type VrRecoveryResponse,
+  type VrStartEpoch,
   type VrStartView,
   vrRecordCodec,
 } from "./messages.ts";
 import { type VrOptions, safeLeaseTicks, vrOptionsSchema } from "./options.ts";
-import { type VrMessageRejection, type VrRejectionReason, lastOpOf, validateMessage } from "./validate.ts";
+import { type VrMessageRejection, type VrRejectionReason, lastOpOf, startEpochError, validateMessage } from "./validate.ts";
 
-/** VrStatus is a replica's status (§4): normal, in a view change, or recovering after a crash (§4.3). */
-export type VrStatus = "normal" | "viewChange" | "recovering";
+/**
+ * VrStatus is a replica's status (§4): normal, in a view change, or recovering after a crash (§4.3); and, with
+ * reconfiguration (§7.1), transitioning (a replica of a new epoch fetching the state through the epoch's start),
+ * leaving (an old replica that is not in the new group, serving the state until f'+1 new replicas said EPOCHSTARTED)
+ * or outside (not in the latest group it knows: shut down after leaving, or a spare no epoch has added yet).
+ */
+export type VrStatus = "normal" | "viewChange" | "recovering" | "transitioning" | "leaving" | "outside";
+
+/**
+ * epochViews is how many views an epoch holds: a view-number is epoch x 2^32 + the view within the epoch, so that
+ * view-numbers grow across epochs (the runtimes read them as the replica's epoch) and every message's view names the
+ * epoch it belongs to (§7.2's epoch-number on every message). An epoch starts at its view 0 (§7.1).
+ */
+export const epochViews = 2 ** 32;
+
+/** epochOfView is the epoch a view-number belongs to. */
+export function epochOfView(view: number): number {
+  return Math.floor(view / epochViews);
+}
+
+/** firstViewOfEpoch is the view-number of an epoch's view 0. */
+export function firstViewOfEpoch(epoch: number): number {
+  return epoch * epochViews;
+}
+
+/** VrReconfigureResult says whether a primary took a reconfiguration (§7.1), or why not. */
+export type VrReconfigureResult =
+  | { readonly kind: "proposed"; readonly members: readonly NodeId[] }
+  | {
+      readonly kind: "rejected";
+      /** reason: this replica is not the primary, a reconfiguration is already under way, the group is the same, or the members are not a set of node ids. */
+      readonly reason: "notPrimary" | "changePending" | "unchanged" | "invalidMembers";
+    };
 
 /**
  * VrCounters count what a replica did, for tests, reports and swarm paths;
@@ -69,8 +103,14 @@ export interface VrCounters {
   viewChangesRefusedForLease: number;
   /** staleReads counts reads asked at the `stale` level, answered from this replica's own executed state. */
   staleReads: number;
-  /** droppedRequests counts client requests dropped: the primary's queue was full, or the replica is recovering or in a view change. */
+  /** droppedRequests counts client requests dropped: the primary's queue was full or a reconfiguration is under way, or the replica is recovering, transitioning or in a view change. */
   droppedRequests: number;
+  /** epochsEntered counts the epochs this replica moved to (§7.1), by executing a reconfiguration or from a StartEpoch. */
+  epochsEntered: number;
+  /** epochTransitions counts the epochs this replica joined as a new replica, fetching the state before it started (§7.1). */
+  epochTransitions: number;
+  /** laterEpochMessages counts messages of an epoch this replica has not reached, ignored until a StartEpoch tells it the epoch's group (§7.2). */
+  laterEpochMessages: number;
 }
 
 /** PrimaryProgress is what the primary of a view knows of one backup. */
@@ -116,9 +156,21 @@ export class VrReplica implements Replica<VrMessage> {
   readonly id: NodeId;
   private readonly options: VrOptions;
   private readonly rng: Rng;
-  private readonly replicas: readonly NodeId[];
+  /** replicas is the group of this replica's epoch in id order (§7: the configuration). */
+  private replicas: readonly NodeId[];
   /** quorum is a majority of the group: f + 1 when n = 2f + 1 (§4), and never less than a majority for an even n. */
-  private readonly quorum: number;
+  private quorum: number;
+  // Reconfiguration (§7): the previous epoch's group, the op-number of the reconfiguration that started this epoch
+  // (0 in epoch 0), a reconfiguration the primary has yet to prepare, the new replicas that said EPOCHSTARTED, when
+  // each peer was last sent a StartEpoch, and when a transitioning replica next asks for the state.
+  private oldReplicas: readonly NodeId[] = [];
+  private epochStartOp = 0;
+  private pendingConfig: readonly NodeId[] | undefined;
+  /** epochDue is a reconfiguration just executed: the replica moves to its epoch once the event that executed it is done. */
+  private epochDue: { readonly op: number; readonly config: readonly NodeId[] } | undefined;
+  private readonly epochStartedFrom = new Set<NodeId>();
+  private readonly startEpochSentTick = new Map<NodeId, number>();
+  private epochStateDueTick = 0;
   private readonly sessions: SessionStateMachine;
   private readonly rejected = new RejectionCounter<VrRejectionReason>();
   private readonly counters: VrCounters = {
@@ -134,6 +186,9 @@ export class VrReplica implements Replica<VrMessage> {
     viewChangesRefusedForLease: 0,
     staleReads: 0,
     droppedRequests: 0,
+    epochsEntered: 0,
+    epochTransitions: 0,
+    laterEpochMessages: 0,
   };
   private readonly persisting: boolean;
 
@@ -194,7 +249,7 @@ export class VrReplica implements Replica<VrMessage> {
 
   constructor(context: ReplicaContext) {
     assert(context.replicas.length > 0, "a group needs at least one replica");
-    assert(context.replicas.includes(context.id), () => `replica ${context.id} is not in the group [${context.replicas.join(",")}]`);
+    // A replica outside the group (a spare) boots outside it, until a StartEpoch adds it (§7.1).
     this.id = context.id;
     this.options = parseConfig(vrOptionsSchema, context.options, "vr");
     this.persisting = this.options.durability === "persist";
@@ -208,14 +263,18 @@ export class VrReplica implements Replica<VrMessage> {
     if (!firstBoot) this.grantUntilTick = this.options.leaseTicks;
     if (firstBoot) {
       // One record at the first boot, in both modes: a restart finds it and knows it lost its memory (§4.3).
+      if (!this.isMember()) this.phase = "outside";
       this.persist.push(this.viewRecord());
       this.resetViewDeadline();
     } else if (this.persisting) {
       this.recoverFromDisk(context.durable.snapshot, context.durable.records);
     } else {
       this.recoverViewFromDisk(context.durable.snapshot, context.durable.records);
-      this.startRecovery();
+      // Not in its epoch's group, it holds nothing anyone needs: it stays out (§7.1).
+      if (this.isMember()) this.startRecovery();
+      else this.phase = "outside";
     }
+    this.afterEvent();
   }
 
   // ---- The Replica interface ---------------------------------------------------------------
@@ -223,7 +282,20 @@ export class VrReplica implements Replica<VrMessage> {
   /** tick advances the logical clock: the primary retransmits and sends commits, the others watch for a silent primary. */
   tick(): void {
     this.now++;
+    this.onTick();
+    this.afterEvent();
+  }
+
+  private onTick(): void {
     switch (this.phase) {
+      case "transitioning":
+        if (this.now >= this.epochStateDueTick) this.requestEpochState();
+        return;
+      case "leaving":
+        this.sendStartEpochs();
+        return;
+      case "outside":
+        return;
       case "recovering":
         if (this.now - this.recoverySentTick >= this.options.retransmitTicks) this.sendRecovery();
         return;
@@ -232,6 +304,7 @@ export class VrReplica implements Replica<VrMessage> {
         else if (this.now - this.viewChangeSentTick >= this.options.retransmitTicks) this.retransmitViewChange();
         return;
       case "normal":
+        this.sendStartEpochs();
         if (this.isPrimary()) {
           this.retransmitPrepares();
           this.sendCommits();
@@ -251,9 +324,54 @@ export class VrReplica implements Replica<VrMessage> {
 
   /** step handles one message from a peer or a client; a message that fails validation is counted and changes nothing. */
   step(from: NodeId, message: VrMessage): void {
+    this.onMessage(from, message);
+    this.afterEvent();
+  }
+
+  private onMessage(from: NodeId, message: VrMessage): void {
+    if (message.type === "startEpoch") {
+      const error = startEpochError(from, message);
+      if (error !== undefined) this.rejected.count(error.reason);
+      else this.onStartEpoch(from, message);
+      return;
+    }
+    const view = viewOfMessage(message);
+    if (view !== undefined && isNodeId(from)) {
+      // §7.2: a message of an earlier epoch is answered with this epoch's StartEpoch; one of a later epoch waits
+      // until a StartEpoch tells this replica that epoch's group.
+      const epoch = epochOfView(view);
+      if (epoch < this.epoch()) {
+        this.answerEarlierEpoch(from);
+        return;
+      }
+      if (epoch > this.epoch()) {
+        this.counters.laterEpochMessages++;
+        return;
+      }
+      if (message.type === "getState" && message.committed) {
+        // §7.1: a replica of this epoch fetching the state through its start, maybe not in this replica's group yet.
+        const error = validateMessage(from, message, this.id, [from]);
+        if (error !== undefined) this.rejected.count(error.reason);
+        else this.answerCommittedState(from, message);
+        return;
+      }
+    }
+    if (this.phase === "transitioning" && message.type === "newState") {
+      const error = validateMessage(from, message, this.id, [from]);
+      if (error !== undefined) this.rejected.count(error.reason);
+      else this.onEpochState(message);
+      return;
+    }
     const rejection = validateMessage(from, message, this.id, this.replicas) ?? this.ownHistoryError(message);
     if (rejection !== undefined) {
       this.rejected.count(rejection.reason);
+      return;
+    }
+    if (this.phase === "transitioning" || this.phase === "leaving" || this.phase === "outside") {
+      // §7.1: no part in the group's normal protocol: a new replica until it holds the state, an old one for good.
+      if (message.type === "epochStarted") this.onEpochStarted(from);
+      else if (message.type === "recovery") this.answerRecovery(from, message);
+      else if (message.type === "clientRequest") this.redirectClient(message);
       return;
     }
     if (this.phase === "recovering") {
@@ -286,6 +404,8 @@ export class VrReplica implements Replica<VrMessage> {
         return this.answerRecovery(from, message);
       case "recoveryResponse":
         return; // a late answer to a recovery this replica completed
+      case "epochStarted":
+        return this.onEpochStarted(from);
       case "clientReply":
       case "notLeader":
         return; // validateMessage refuses replies: only clients receive them
@@ -299,6 +419,7 @@ export class VrReplica implements Replica<VrMessage> {
     while (this.proposalsDue) {
       this.proposalsDue = false;
       this.prepareNext();
+      this.afterEvent();
     }
     if (this.persist.length === 0 && this.outbox.length === 0 && this.outboxBeforeSync.length === 0 && this.pendingSnapshot === undefined) return undefined;
     const ready: Ready<VrMessage> = {
@@ -324,11 +445,21 @@ export class VrReplica implements Replica<VrMessage> {
     if (!this.isPrimary() || synced.view !== this.view) return;
     this.durableOp = Math.max(this.durableOp, Math.min(synced.op, this.opNumber()));
     this.commitReady();
+    this.afterEvent();
   }
 
   /** status reports the role, the view as epoch, the primary of the view, the commit-number and the executed op. */
   status(): ReplicaStatus {
-    const role = this.phase === "recovering" ? "learner" : this.phase === "viewChange" ? "candidate" : this.isPrimary() ? "primary" : "backup";
+    const role =
+      this.phase === "recovering" || this.phase === "transitioning"
+        ? "learner"
+        : this.phase === "leaving" || this.phase === "outside"
+          ? "stopped"
+          : this.phase === "viewChange"
+            ? "candidate"
+            : this.isPrimary()
+              ? "primary"
+              : "backup";
     return {
       id: this.id,
       role,
@@ -355,6 +486,36 @@ export class VrReplica implements Replica<VrMessage> {
   /** vrStatus is the replica's status (§4). */
   vrStatus(): VrStatus {
     return this.phase;
+  }
+
+  /** members is the group of this replica's epoch (its configuration, §7), in id order. */
+  members(): readonly NodeId[] {
+    return this.replicas;
+  }
+
+  /** previousMembers is the group of the epoch before this replica's (§7.1), empty in epoch 0. */
+  previousMembers(): readonly NodeId[] {
+    return this.oldReplicas;
+  }
+
+  /** epoch is the epoch this replica is in (§7). */
+  epoch(): number {
+    return epochOfView(this.view);
+  }
+
+  /** epochStart is the op-number of the reconfiguration that started this replica's epoch (§7.1), 0 in epoch 0. */
+  epochStart(): number {
+    return this.epochStartOp;
+  }
+
+  /** holdsState tells whether the replica holds the group's state: not recovering it from its peers (§4.3), nor fetching it for a new epoch (§7.1). */
+  holdsState(): boolean {
+    return this.phase === "normal" || this.phase === "viewChange" || this.phase === "leaving";
+  }
+
+  /** isMember tells whether this replica is in the group of its epoch. */
+  private isMember(): boolean {
+    return this.replicas.includes(this.id);
   }
 
   /** currentView is the replica's view-number. */
@@ -424,6 +585,12 @@ export class VrReplica implements Replica<VrMessage> {
     }
     if (request.sequence < this.sessions.lastSequence(request.session)) return;
     if (this.inflight.get(request.session) === request.sequence) return; // already queued or prepared
+    if (this.reconfigurationAhead()) {
+      // §7.1: once it has a reconfiguration to prepare or commit, the primary takes no more requests; the client
+      // retries, and finds the new group through the hints of the old replicas.
+      this.counters.droppedRequests++;
+      return;
+    }
     if (request.readOnly && this.canServeLeaseRead()) {
       this.counters.leaseReads++;
       this.sendReply(request, this.sessions.query(request.command));
@@ -457,8 +624,13 @@ export class VrReplica implements Replica<VrMessage> {
 
   /** prepareNext assigns op-numbers to batches of queued requests while the pipeline has room (§4.1 step 3). */
   private prepareNext(): void {
-    while (this.isPrimary() && this.queue.length > 0 && this.opNumber() - this.commitNumber < this.options.windowOps) {
-      const entry: VrEntry = { commands: this.queue.splice(0, this.options.batchCommandsMax) };
+    while (this.isPrimary() && this.opNumber() - this.commitNumber < this.options.windowOps && this.unexecutedConfigOp() === undefined) {
+      // The requests queued before a reconfiguration go first; the reconfiguration is the epoch's last op (§7.1).
+      let entry: VrEntry;
+      if (this.queue.length > 0) entry = { commands: this.queue.splice(0, this.options.batchCommandsMax), config: [] };
+      else if (this.pendingConfig !== undefined) entry = { commands: [], config: this.pendingConfig };
+      else break;
+      if (entry.config.length > 0) this.pendingConfig = undefined;
       this.log.push(entry);
       const op = this.opNumber();
       this.persistEntries(op, [entry]);
@@ -600,6 +772,11 @@ export class VrReplica implements Replica<VrMessage> {
         this.sendReply(command, execution.result);
       }
       this.appliedOp = op;
+      if (entry.config.length > 0 && op > this.epochStartOp) {
+        // §7.1: executing the reconfiguration ends the epoch; the replica moves on once this event is done.
+        this.epochDue = { op, config: entry.config };
+        break;
+      }
     }
     this.maybeCheckpoint();
   }
@@ -818,7 +995,7 @@ export class VrReplica implements Replica<VrMessage> {
     const peers = this.otherReplicas();
     const primary = this.primaryOf(this.view);
     const to = this.rng.chance(3, 4) ? primary : (peers[this.rng.nextInt(peers.length)] as NodeId);
-    this.send(to, { type: "getState", view: this.view, fromOp: this.opNumber() + 1 });
+    this.send(to, { type: "getState", view: this.view, fromOp: this.opNumber() + 1, committed: false });
   }
 
   private onGetState(from: NodeId, message: VrGetState): void {
@@ -853,6 +1030,248 @@ export class VrReplica implements Replica<VrMessage> {
     if (this.opNumber() > before && primary !== this.id) this.send(primary, { type: "prepareOk", view: this.view, op: this.opNumber(), leaseTick: 0 });
   }
 
+  // ---- Reconfiguration (§7) ----------------------------------------------------------------
+
+  /**
+   * reconfigure asks the primary to move the group to `members` (§7.1): the
+   * requests it has queued are prepared first, then the reconfiguration as an
+   * op of its own, after which it takes no more requests. Once committed and
+   * executed, the epoch ends: the old replicas move to the next epoch, which
+   * starts at view 0 with the new group, and the new replicas hear of it by
+   * StartEpoch. One reconfiguration at a time.
+   */
+  reconfigure(members: readonly NodeId[]): VrReconfigureResult {
+    const next = [...members].sort((a, b) => a - b);
+    if (next.length === 0 || next.some((id, i) => !isNodeId(id) || (i > 0 && next[i - 1] === id))) return { kind: "rejected", reason: "invalidMembers" };
+    if (!this.isPrimary()) return { kind: "rejected", reason: "notPrimary" };
+    if (this.reconfigurationAhead()) return { kind: "rejected", reason: "changePending" };
+    if (next.length === this.replicas.length && next.every((id, i) => id === this.replicas[i])) return { kind: "rejected", reason: "unchanged" };
+    this.pendingConfig = next;
+    this.scheduleProposals();
+    return { kind: "proposed", members: next };
+  }
+
+  /** reconfigurationAhead tells whether this replica has a reconfiguration to prepare, or one in its log not yet executed. */
+  private reconfigurationAhead(): boolean {
+    return this.pendingConfig !== undefined || this.unexecutedConfigOp() !== undefined;
+  }
+
+  /** unexecutedConfigOp is the op-number of a reconfiguration in the log past the executed ops, if there is one. */
+  private unexecutedConfigOp(): number | undefined {
+    for (let op = this.appliedOp + 1; op <= this.opNumber(); op++) if ((this.entryAt(op)?.config.length ?? 0) > 0) return op;
+    return undefined;
+  }
+
+  private setConfig(config: readonly NodeId[]): void {
+    this.replicas = [...config].sort((a, b) => a - b);
+    this.quorum = Math.floor(this.replicas.length / 2) + 1;
+  }
+
+  /** afterEvent moves to the next epoch once an event has executed a reconfiguration (§7.1). */
+  private afterEvent(): void {
+    const due = this.epochDue;
+    if (due === undefined) return;
+    this.epochDue = undefined;
+    this.enterNextEpoch(due.op, due.config);
+  }
+
+  /**
+   * enterNextEpoch is §7.1 at a replica that executed the reconfiguration at
+   * `op`: the epoch-number goes up, the view is the new epoch's view 0, and the
+   * group is `config`. A replica of the new group is up to date (it executed
+   * every op through the reconfiguration) and goes on in normal status, the
+   * primary of view 0 as primary; one that is not in it leaves, serving the
+   * state until f'+1 new replicas have it. The new replicas hear of the epoch
+   * by StartEpoch, sent again until each says EpochStarted.
+   */
+  private enterNextEpoch(op: number, config: readonly NodeId[]): void {
+    if (this.isPrimary()) {
+      // §7.1: the old primary tells the old replicas the reconfiguration committed, so that they execute it and move on too.
+      for (const old of this.otherReplicas()) this.send(old, { type: "commit", view: this.view, commit: op, leaseTick: 0 });
+    }
+    this.leaveEpochRoles();
+    this.oldReplicas = this.replicas;
+    this.setConfig(config);
+    this.epochStartOp = op;
+    this.counters.epochsEntered++;
+    // Nothing follows a reconfiguration in its epoch's log (the primary prepares nothing after it).
+    assert(this.opNumber() === op, () => `replica ${this.id} executed the reconfiguration at op ${op} with ops through ${this.opNumber()} in its log`);
+    this.view = firstViewOfEpoch(this.epoch() + 1);
+    this.lastNormalView = this.view;
+    if (this.isMember()) this.startEpochUpToDate();
+    else {
+      this.phase = "leaving";
+      this.persistViewRecord();
+    }
+    this.sendStartEpochs();
+  }
+
+  /** leaveEpochRoles drops what belongs to the epoch being left: the primary's state, a view change, the epoch's bookkeeping. */
+  private leaveEpochRoles(): void {
+    this.leavePrimaryRole();
+    this.pendingConfig = undefined;
+    this.startViewChangeFrom.clear();
+    this.doViewChanges.clear();
+    this.doViewChangeSent = false;
+    this.recoveryResponses.clear();
+    this.epochStartedFrom.clear();
+    this.startEpochSentTick.clear();
+  }
+
+  /** startEpochUpToDate starts this replica's part in its epoch's view 0, holding every op through the epoch's start. */
+  private startEpochUpToDate(): void {
+    this.phase = "normal";
+    this.heardOp = this.opNumber();
+    this.resetViewDeadline();
+    this.persistViewRecord();
+    if (this.isPrimary()) this.takeOverAsPrimary();
+  }
+
+  /** takeOverAsPrimary makes this replica the primary of its view with the log it holds, every op of which is committed. */
+  private takeOverAsPrimary(): void {
+    this.backups.clear();
+    this.leaseAckTick.clear();
+    this.viewStartOp = this.opNumber();
+    this.durableOp = this.opNumber();
+    this.scheduleProposals();
+  }
+
+  /**
+   * onStartEpoch: a StartEpoch of a later epoch than this replica's moves it
+   * there (§7.1, §7.2). Ops it executed are committed and stay; the rest of
+   * its log is cut (the ops of its old epoch past the reconfiguration never
+   * committed). Not in the new group, it is outside; in it and already
+   * holding every op through the epoch's start, it starts at once; else it is
+   * transitioning and fetches them first. One of its own epoch is answered with
+   * EpochStarted if this replica has started (the sender missed it).
+   */
+  private onStartEpoch(from: NodeId, message: VrStartEpoch): void {
+    const epoch = epochOfView(message.view);
+    if (epoch < this.epoch()) return;
+    if (epoch === this.epoch()) {
+      if (this.phase === "normal" || this.phase === "viewChange") this.send(from, { type: "epochStarted", view: firstViewOfEpoch(epoch) });
+      return;
+    }
+    this.leaveEpochRoles();
+    this.setConfig(message.newConfig);
+    this.oldReplicas = [...message.oldConfig];
+    this.epochStartOp = message.op;
+    this.counters.epochsEntered++;
+    this.view = message.view;
+    this.lastNormalView = message.view;
+    if (this.log.length > this.appliedOp - this.checkpointOp) {
+      this.log.length = this.appliedOp - this.checkpointOp;
+      this.persistEntries(this.appliedOp + 1, []);
+    }
+    this.commitNumber = this.appliedOp;
+    if (!this.isMember()) {
+      this.phase = "outside";
+      this.persistViewRecord();
+    } else if (this.appliedOp >= message.op) {
+      this.startEpochUpToDate();
+      this.sendEpochStarted();
+    } else {
+      this.counters.epochTransitions++;
+      this.phase = "transitioning";
+      this.persistViewRecord();
+      this.requestEpochState();
+    }
+  }
+
+  /** answerEarlierEpoch tells a replica heard from in an earlier epoch that this one started (§7.2), at most once per retransmission interval. */
+  private answerEarlierEpoch(to: NodeId): void {
+    if (this.epochStartOp === 0 || this.now - (this.startEpochSentTick.get(to) ?? neverTick) < this.options.retransmitTicks) return;
+    this.sendStartEpoch(to);
+  }
+
+  private sendStartEpoch(to: NodeId): void {
+    this.startEpochSentTick.set(to, this.now);
+    this.send(to, { type: "startEpoch", view: firstViewOfEpoch(this.epoch()), op: this.epochStartOp, oldConfig: this.oldReplicas, newConfig: this.replicas });
+  }
+
+  /**
+   * sendStartEpochs: a replica of the old group that holds the state sends
+   * StartEpoch to each new replica (§7.1) that has not yet said EpochStarted,
+   * again every retransmission interval (the primary's may be lost).
+   */
+  private sendStartEpochs(): void {
+    if (this.epochStartOp === 0 || !this.oldReplicas.includes(this.id)) return;
+    for (const member of this.replicas) {
+      if (this.oldReplicas.includes(member) || this.epochStartedFrom.has(member)) continue;
+      if (this.now - (this.startEpochSentTick.get(member) ?? neverTick) >= this.options.retransmitTicks) this.sendStartEpoch(member);
+    }
+  }
+
+  /** requestEpochState asks a replica of the old group (now and then one of the new) for the committed ops this transitioning replica lacks (§7.1, §5.2). */
+  private requestEpochState(): void {
+    this.epochStateDueTick = this.now + this.options.retransmitTicks;
+    const old = this.oldReplicas.filter((id) => id !== this.id);
+    const peers = old.length > 0 && this.rng.chance(3, 4) ? old : this.otherReplicas();
+    if (peers.length === 0) return;
+    const to = peers[this.rng.nextInt(peers.length)] as NodeId;
+    this.send(to, { type: "getState", view: this.view, fromOp: this.appliedOp + 1, committed: true });
+  }
+
+  /** answerCommittedState answers a new replica's GetState with committed ops only (§7.1), from a replica that holds the state. */
+  private answerCommittedState(from: NodeId, message: VrGetState): void {
+    if (!this.holdsState() || message.fromOp > this.commitNumber) return;
+    const withState = message.fromOp <= this.checkpointOp;
+    const suffix = this.logSuffix(withState ? this.checkpointOp + 1 : message.fromOp, withState, this.options.stateTransferOpsMax);
+    const entries = suffix.entries.slice(0, Math.max(0, this.commitNumber - suffix.checkpointOp));
+    if (!withState && entries.length === 0) return;
+    const log = { ...suffix, entries };
+    this.send(from, { type: "newState", view: this.view, commit: lastOpOf(log), fromOp: message.fromOp, log });
+  }
+
+  /** onEpochState takes committed ops for a transitioning replica; once it holds every op through its epoch's start, it starts (§7.1). */
+  private onEpochState(message: VrNewState): void {
+    const log = message.log;
+    const last = Math.max(log.checkpointOp, Math.min(lastOpOf(log), message.commit));
+    if (log.hasState && log.checkpointOp > this.appliedOp) {
+      this.installCheckpoint(log.checkpointOp, log.state, log.entries.slice(0, last - log.checkpointOp));
+    } else if (log.checkpointOp <= this.opNumber() && last > this.opNumber()) {
+      const taken = log.entries.slice(this.opNumber() - log.checkpointOp, last - log.checkpointOp);
+      this.log.push(...taken);
+      this.persistEntries(this.opNumber() - taken.length + 1, taken);
+    } else {
+      return;
+    }
+    this.counters.stateTransfers++;
+    this.commitNumber = Math.max(this.commitNumber, last);
+    this.execute();
+    if (this.epochDue !== undefined) return; // the state reached a later epoch's reconfiguration: afterEvent moves on
+    if (this.appliedOp >= this.epochStartOp) {
+      this.startEpochUpToDate();
+      this.sendEpochStarted();
+    } else {
+      this.epochStateDueTick = this.now; // more to fetch: ask again on the next tick
+    }
+  }
+
+  /** sendEpochStarted tells the old group that this new replica holds the state (§7.1): those leaving shut down after f'+1 such. */
+  private sendEpochStarted(): void {
+    for (const old of this.oldReplicas) if (old !== this.id) this.send(old, { type: "epochStarted", view: firstViewOfEpoch(this.epoch()) });
+  }
+
+  /** onEpochStarted counts a new replica that holds the state; a leaving replica shuts down after f'+1 of them (§7.1). */
+  private onEpochStarted(from: NodeId): void {
+    this.epochStartedFrom.add(from);
+    if (this.phase === "leaving" && [...this.epochStartedFrom].filter((id) => this.replicas.includes(id)).length >= this.quorum) {
+      this.phase = "outside";
+      this.persistViewRecord();
+    }
+  }
+
+  /** redirectClient: a replica outside the group tells a client the primary of the group it knows, if another (§7.3). */
+  private redirectClient(request: ClientRequestMessage): void {
+    if (this.phase === "transitioning") {
+      this.counters.droppedRequests++;
+      return;
+    }
+    const primary = this.primaryOf(this.view);
+    this.send(request.clientId, { type: "notLeader", sequence: request.sequence, leaderHint: primary, hasLeaderHint: primary !== this.id });
+  }
+
   // ---- Recovery (§4.3) ----------------------------------------------------------------------
 
   private startRecovery(): void {
@@ -865,7 +1284,7 @@ export class VrReplica implements Replica<VrMessage> {
     this.recoverySentTick = this.now;
     this.recoveryNonce = this.rng.nextInt(0x7fff_ffff) + 1;
     this.recoveryResponses.clear();
-    for (const peer of this.otherReplicas()) this.send(peer, { type: "recovery", nonce: this.recoveryNonce });
+    for (const peer of this.otherReplicas()) this.send(peer, { type: "recovery", nonce: this.recoveryNonce, view: this.view });
     this.maybeFinishRecovery();
   }
 
@@ -886,7 +1305,9 @@ export class VrReplica implements Replica<VrMessage> {
       commit: primary ? this.commitNumber : 0,
       log,
       recovering: this.phase === "recovering",
-      viewChange: this.phase === "viewChange",
+      // A new replica still fetching the epoch's state (§7.1) took part in none of its views: like a replica in a
+      // view change it counts for nothing toward a recovery, but it lost nothing either.
+      viewChange: this.phase === "viewChange" || this.phase === "transitioning",
     });
   }
 
@@ -980,8 +1401,17 @@ export class VrReplica implements Replica<VrMessage> {
     this.pendingSnapshot = vrRecordCodec.encode({ type: "snapshot", view: this.viewFields(), checkpointOp: 0, state: emptyBytes, entries: [] });
   }
 
-  private viewFields(): { readonly view: number; readonly lastNormalView: number; readonly viewChange: boolean } {
-    return { view: this.view, lastNormalView: this.lastNormalView, viewChange: this.phase === "viewChange" };
+  private viewFields(): Omit<ViewRecord, "type"> {
+    // Epoch 0's group is the runtime's to give: nothing of it is written, and the records are as before epochs.
+    const reconfigured = this.epochStartOp > 0;
+    return {
+      view: this.view,
+      lastNormalView: this.lastNormalView,
+      viewChange: this.phase === "viewChange",
+      config: reconfigured ? this.replicas : [],
+      oldConfig: reconfigured ? this.oldReplicas : [],
+      epochStartOp: this.epochStartOp,
+    };
   }
 
   private viewRecord(): Uint8Array {
@@ -1041,8 +1471,19 @@ export class VrReplica implements Replica<VrMessage> {
           unreachable(record);
       }
     }
+    if (this.opNumber() >= this.epochStartOp && this.commitNumber < this.epochStartOp) {
+      // Every op through the epoch's start is committed: the epoch started from them (§7.1).
+      this.commitNumber = this.epochStartOp;
+      this.execute();
+    }
     this.resetViewDeadline();
-    if (this.phase === "viewChange") {
+    if (!this.isMember()) {
+      // An old replica of the group before this epoch: it still holds the state, and serves it until the new replicas have it (§7.1).
+      this.phase = "leaving";
+    } else if (this.opNumber() < this.epochStartOp) {
+      // A new replica that had not yet fetched the state through its epoch's start (§7.1).
+      this.phase = "transitioning";
+    } else if (this.phase === "viewChange") {
       this.startViewChangeFrom.add(this.id);
       this.viewChangeSentTick = neverTick;
     } else if (this.primaryOf(this.view) === this.id && this.replicas.length > 1) {
@@ -1055,19 +1496,30 @@ export class VrReplica implements Replica<VrMessage> {
     }
   }
 
-  /** recoverViewFromDisk reads, in memory mode, the view a restarted replica had reached: its only durable state. */
+  /** recoverViewFromDisk reads, in memory mode, the view a restarted replica had reached and its epoch's group: its only durable state. */
   private recoverViewFromDisk(snapshot: Uint8Array | undefined, records: readonly Uint8Array[]): void {
     const written = [...(snapshot === undefined ? [] : [snapshot]), ...records].map((bytes) => vrRecordCodec.decode(bytes));
     for (const record of written) {
-      if (record.type === "snapshot") this.view = Math.max(this.view, record.view.view);
-      else if (record.type === "view") this.view = Math.max(this.view, record.view);
+      const fields = record.type === "snapshot" ? record.view : record.type === "view" ? record : undefined;
+      if (fields === undefined || fields.view < this.view) continue;
+      this.view = fields.view;
+      this.recoverEpoch(fields);
     }
   }
 
-  private recoverViewRecord(record: { readonly view: number; readonly lastNormalView: number; readonly viewChange: boolean }): void {
+  private recoverViewRecord(record: Omit<ViewRecord, "type">): void {
     this.view = record.view;
     this.lastNormalView = record.lastNormalView;
     this.phase = record.viewChange ? "viewChange" : "normal";
+    this.recoverEpoch(record);
+  }
+
+  /** recoverEpoch takes the epoch's group from a view record (§7), which names one from the first reconfiguration on. */
+  private recoverEpoch(record: Omit<ViewRecord, "type">): void {
+    if (record.epochStartOp === 0) return;
+    this.setConfig(record.config);
+    this.oldReplicas = [...record.oldConfig];
+    this.epochStartOp = record.epochStartOp;
   }
 
   // ---- Helpers ------------------------------------------------------------------------------
@@ -1148,6 +1600,19 @@ export class VrReplica implements Replica<VrMessage> {
 
   private send(to: NodeId, message: VrMessage): void {
     this.outbox.push({ to, message });
+  }
+}
+
+/** viewOfMessage is the view-number a replica's message carries (which names its epoch, §7.2), or undefined for the client wire. */
+function viewOfMessage(message: VrMessage): number | undefined {
+  switch (message.type) {
+    case "clientRequest":
+    case "clientReply":
+    case "notLeader":
+    case "startEpoch":
+      return undefined;
+    default:
+      return message.view;
   }
 }
 

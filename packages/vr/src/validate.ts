@@ -1,5 +1,8 @@
 import { type NodeId, firstClientId, isNodeId, unreachable } from "@concord/core";
-import type { VrCommand, VrEntry, VrLogSuffix, VrMessage } from "./messages.ts";
+import type { VrCommand, VrEntry, VrLogSuffix, VrMessage, VrStartEpoch } from "./messages.ts";
+
+/** epochViewCount is how many views an epoch holds (the replica's epochViews): an epoch's view 0 is a multiple of it. */
+const epochViewCount = 2 ** 32;
 
 /** VrRejectionReason names why a replica refused a message unapplied; a fixed set, so that counting stays bounded. */
 export type VrRejectionReason =
@@ -18,7 +21,9 @@ export type VrRejectionReason =
   /** impossibleView: a view change to view 0, or a last normal view at or past the view it is reported in. */
   | "impossibleView"
   /** impossibleOp: an op-number below 1, a commit-number past the op-number, or a checkpoint past the commit-number. */
-  | "impossibleOp";
+  | "impossibleOp"
+  /** impossibleConfig: a group (in a reconfiguration or a StartEpoch) that is empty, out of id order, repeats an id or names a non-replica, or a reconfiguration that carries requests. */
+  | "impossibleConfig";
 
 /** VrMessageRejection is why a message is refused: the reason counted, and a detail with the offending values for people. */
 export interface VrMessageRejection {
@@ -80,6 +85,10 @@ export function validateMessage(from: NodeId, message: VrMessage, self: NodeId, 
       return opError(message.fromOp, "fromOp") ?? logError(message.log, message.commit);
     case "recovery":
       return undefined;
+    case "startEpoch":
+      return startEpochError(from, message);
+    case "epochStarted":
+      return message.view % epochViewCount === 0 && message.view > 0 ? undefined : rejection("impossibleView", `epochStarted for view ${message.view}, which starts no epoch after the first`);
     case "recoveryResponse":
       if (!message.hasLog) return undefined;
       return fromPrimary(message.view) ?? logError(message.log, message.commit);
@@ -94,7 +103,32 @@ export function lastOpOf(log: VrLogSuffix): number {
 }
 
 function viewChangeError(view: number): VrMessageRejection | undefined {
-  return view >= 1 ? undefined : rejection("impossibleView", "a view change to view 0, the initial view");
+  return view % epochViewCount !== 0 ? undefined : rejection("impossibleView", `a view change to view ${view}, an epoch's initial view`);
+}
+
+/**
+ * startEpochError checks a StartEpoch (§7.1) on its own, since a replica that is not in the new group yet cannot
+ * check its sender against it: the sender is in the old or the new group, the view starts an epoch after the first,
+ * the op is possible and both groups are sets of replica ids in order.
+ */
+export function startEpochError(from: NodeId, message: VrStartEpoch): VrMessageRejection | undefined {
+  if (message.view === 0 || message.view % epochViewCount !== 0) return rejection("impossibleView", `startEpoch for view ${message.view}, which starts no epoch after the first`);
+  return (
+    opError(message.op, "op") ??
+    configError(message.oldConfig) ??
+    configError(message.newConfig) ??
+    (message.oldConfig.includes(from) || message.newConfig.includes(from) ? undefined : rejection("notFromMember", `startEpoch from ${from}, in neither group`))
+  );
+}
+
+function configError(config: readonly NodeId[]): VrMessageRejection | undefined {
+  if (config.length === 0) return rejection("impossibleConfig", "an empty group");
+  for (let i = 0; i < config.length; i++) {
+    const id = config[i] as NodeId;
+    if (!isNodeId(id) || id >= firstClientId) return rejection("impossibleConfig", `group [${config.join(",")}] names ${id}, which is not a replica id`);
+    if (i > 0 && (config[i - 1] as NodeId) >= id) return rejection("impossibleConfig", `group [${config.join(",")}] is not a set in id order`);
+  }
+  return undefined;
 }
 
 function opError(op: number, field: string): VrMessageRejection | undefined {
@@ -115,6 +149,7 @@ function logError(log: VrLogSuffix, commit: number): VrMessageRejection | undefi
 }
 
 function entryError(entry: VrEntry): VrMessageRejection | undefined {
+  if (entry.config.length > 0) return entry.commands.length > 0 ? rejection("impossibleConfig", "a reconfiguration carrying requests") : configError(entry.config);
   for (const command of entry.commands) {
     const error = commandError(command);
     if (error !== undefined) return error;

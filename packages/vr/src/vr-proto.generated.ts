@@ -40,6 +40,11 @@ export const descriptor = {
                   "rule": "repeated",
                   "type": "Command",
                   "id": 1
+                },
+                "config": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 2
                 }
               }
             },
@@ -180,6 +185,10 @@ export const descriptor = {
                   "type": "uint64",
                   "id": 2,
                   "protoName": "from_op"
+                },
+                "committed": {
+                  "type": "bool",
+                  "id": 3
                 }
               }
             },
@@ -207,6 +216,42 @@ export const descriptor = {
             "Recovery": {
               "fields": {
                 "nonce": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "view": {
+                  "type": "uint64",
+                  "id": 2
+                }
+              }
+            },
+            "StartEpoch": {
+              "fields": {
+                "view": {
+                  "type": "uint64",
+                  "id": 1
+                },
+                "op": {
+                  "type": "uint64",
+                  "id": 2
+                },
+                "oldConfig": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 3,
+                  "protoName": "old_config"
+                },
+                "newConfig": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 4,
+                  "protoName": "new_config"
+                }
+              }
+            },
+            "EpochStarted": {
+              "fields": {
+                "view": {
                   "type": "uint64",
                   "id": 1
                 }
@@ -262,7 +307,9 @@ export const descriptor = {
                     "getState",
                     "newState",
                     "recovery",
-                    "recoveryResponse"
+                    "recoveryResponse",
+                    "startEpoch",
+                    "epochStarted"
                   ]
                 }
               },
@@ -328,6 +375,16 @@ export const descriptor = {
                   "type": "RecoveryResponse",
                   "id": 13,
                   "protoName": "recovery_response"
+                },
+                "startEpoch": {
+                  "type": "StartEpoch",
+                  "id": 14,
+                  "protoName": "start_epoch"
+                },
+                "epochStarted": {
+                  "type": "EpochStarted",
+                  "id": 15,
+                  "protoName": "epoch_started"
                 }
               }
             },
@@ -346,6 +403,22 @@ export const descriptor = {
                   "type": "bool",
                   "id": 3,
                   "protoName": "view_change"
+                },
+                "config": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 4
+                },
+                "oldConfig": {
+                  "rule": "repeated",
+                  "type": "uint32",
+                  "id": 5,
+                  "protoName": "old_config"
+                },
+                "epochStartOp": {
+                  "type": "uint64",
+                  "id": 6,
+                  "protoName": "epoch_start_op"
                 }
               }
             },

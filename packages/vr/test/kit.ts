@@ -4,7 +4,7 @@
 import { createRng, firstClientId, type NodeId, type ProtocolOptions } from "@concord/core";
 import { decodeCommand, encodeCommand, type KvCommand } from "@concord/kv";
 import { type VrCommand, type VrEntry, type VrLogSuffix, VrReplica, vr, type VrMessage } from "@concord/vr";
-import { OneOpPerNumberMonitor, OnePrimaryPerViewMonitor } from "@concord/vr/internals";
+import { EpochMonitor, OneOpPerNumberMonitor, OnePrimaryPerViewMonitor } from "@concord/vr/internals";
 import { TestCluster, type Envelope as KitEnvelope, coreClientWire } from "@concord/testkit";
 
 /** Envelope is one VR message in flight. */
@@ -17,14 +17,19 @@ function rngFor(seed: number, id: NodeId) {
   return createRng(seed * 1000 + id);
 }
 
-/** vrCluster builds `n` replicas (ids 0..n-1) watched by VR's two monitors. */
-export function vrCluster(n: number, options: ProtocolOptions = {}, seed = 1): VrCluster {
+/**
+ * vrCluster builds `n` replicas (ids 0..n-1) watched by VR's monitors; with `spares`, the last `spares` of them boot
+ * outside the group (ids n - spares .. n - 1), for reconfigurations to add (§7).
+ */
+export function vrCluster(n: number, options: ProtocolOptions = {}, seed = 1, spares = 0): VrCluster {
+  const ids = Array.from({ length: n }, (_, id) => id);
   return new TestCluster({
     algorithm: vr,
-    ids: Array.from({ length: n }, (_, id) => id),
+    ids,
+    initialMembers: ids.slice(0, n - spares),
     options,
     rng: (id) => rngFor(seed, id),
-    monitors: [new OneOpPerNumberMonitor(), new OnePrimaryPerViewMonitor()],
+    monitors: [new OneOpPerNumberMonitor(), new OnePrimaryPerViewMonitor(), new EpochMonitor()],
     clientWire: coreClientWire<VrMessage>(),
     clientLinks: "instant",
     createReplica: (context) => new VrReplica(context),
@@ -49,7 +54,7 @@ export function command(sequence: number, key: string, value: string, clientId =
 
 /** entry builds a one-request log entry. */
 export function entry(sequence: number, key: string, value: string): VrEntry {
-  return { commands: [command(sequence, key, value)] };
+  return { commands: [command(sequence, key, value)], config: [] };
 }
 
 /** suffix builds a log suffix without state from its entries, starting after `checkpointOp`. */

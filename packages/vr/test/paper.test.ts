@@ -425,7 +425,7 @@ describe("bad input is rejected and counted, never applied", () => {
     ["a DoViewChange sent to a replica that is not the new primary", 2, { type: "doViewChange", view: 3, lastNormalView: 0, commit: 0, log: suffix([]) }, "notToPrimary"],
     ["a DoViewChange whose last normal view is not below its view", 2, { type: "doViewChange", view: 5, lastNormalView: 5, commit: 0, log: suffix([]) }, "impossibleView"],
     ["a StartView whose commit-number is past its log", 2, { type: "startView", view: 6, commit: 3, log: suffix([entry(1, "k", "v")]) }, "impossibleOp"],
-    ["a Prepare carrying a command of a replica id", 0, { type: "prepare", view: 0, op: 1, entry: { commands: [command(1, "k", "v", 2)] }, commit: 0, leaseTick: 0 }, "impossibleRequest"],
+    ["a Prepare carrying a command of a replica id", 0, { type: "prepare", view: 0, op: 1, entry: { commands: [command(1, "k", "v", 2)], config: [] }, commit: 0, leaseTick: 0 }, "impossibleRequest"],
     ["a reply sent to a replica", 0, { type: "clientReply", session: 1, sequence: 1, result: new Uint8Array(0) }, "replyToReplica"],
   ];
   for (const [name, from, message, reason] of cases) {

@@ -21,7 +21,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
 const usage =
   "concord member --cluster <id=host:port,...> --algo <name> add <id=host:port> [--learner] | remove <id>\n\n" +
   "Changes the membership of a running cluster through the protocol's own reconfiguration (Raft's\n" +
-  "configuration entries, Multi-Paxos's new acceptor set through the log), asked of the leader.\n" +
+  "configuration entries, Multi-Paxos's new acceptor set through the log, VR's new epoch), asked of the leader.\n" +
   "For add, first start the new node with `concord node --join` and a --peers list that names it\n" +
   "and every current replica; every node is told the new address before the change is proposed.\n" +
   "exit codes: 0 the leader took the change (in force once committed: check with concord kv status),\n" +
