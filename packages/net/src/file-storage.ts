@@ -143,6 +143,8 @@ export class FileStorage implements Storage {
   private failure: Error | undefined;
   private closed = false;
   private tornTail: TornTail | undefined;
+  /** retryableFailure is the error of a sync that left the storage as it was before it (see writePending), for sync() not to hold against it. */
+  private retryableFailure: unknown;
   private readonly tally = { syncs: 0, fsyncs: 0, directoryFsyncs: 0, bytesWritten: 0, recordsWritten: 0, snapshotsInstalled: 0, segmentsCreated: 0, tornBytesTruncated: 0, fsyncLatencyMicrosTotal: 0, fsyncLatencyMicrosMax: 0 };
   private readonly latencyBuckets: number[] = fsyncLatencyBucketBoundsMicros.map(() => 0).concat(0);
   private readonly syncer: Syncer = { file: (fd) => this.syncFile(fd), directory: () => this.syncDirectory() };
@@ -216,6 +218,10 @@ export class FileStorage implements Storage {
    * them as a new generation, then returns. A sync with nothing appended or
    * staged does nothing. If it fails, the storage refuses every later call
    * ({@link StorageFailedError}): reopen it, and recovery keeps what is whole.
+   * One failure is retryable instead: the write of appended records to the
+   * newest segment refused with ENOSPC or EDQUOT, which the storage undoes
+   * before it throws the error on; the records stay appended, and a later
+   * sync (once space is freed) writes them whole where that write began.
    */
   sync(): void {
     this.assertUsable("sync");
@@ -225,7 +231,9 @@ export class FileStorage implements Storage {
       else this.writePending();
     } catch (error) {
       // After a failed write or fsync the page cache may hold what the disk does not (PostgreSQL's "fsyncgate"): trust nothing until recovery.
-      this.failure = error instanceof Error ? error : new Error(String(error));
+      // The one exception: a write to the active segment refused for want of space, whose bytes were cut off again (retryableFailure).
+      if (error !== this.retryableFailure) this.failure = error instanceof Error ? error : new Error(String(error));
+      this.retryableFailure = undefined;
       throw error;
     }
     this.tally.syncs++;
@@ -317,11 +325,36 @@ export class FileStorage implements Storage {
       closeSync(previousFd);
     }
     const bytes = concatBytes(this.pending, this.pendingBytes);
-    writeFully(this.activeFd, bytes, this.activeBytes);
+    try {
+      writeFully(this.activeFd, bytes, this.activeBytes);
+    } catch (error) {
+      if (!newSegment) this.undoRefusedAppend(error);
+      throw error;
+    }
     this.syncFile(this.activeFd);
     if (newSegment) this.syncDirectory();
     this.activeBytes += bytes.length;
     this.countWritten(bytes.length, this.pending.length);
+  }
+
+  /**
+   * undoRefusedAppend makes a write to the active segment that the file
+   * system refused for want of space (ENOSPC, EDQUOT) retryable: it cuts off
+   * whatever part of it was written, so that the segment ends where the last
+   * sync left it, and the pending records stay for the next sync to write
+   * again, whole, at the same place. Nothing was fsynced, and no earlier
+   * byte was touched, so there is nothing in doubt (unlike a failed fsync).
+   * A cut that fails leaves the failure sticky.
+   */
+  private undoRefusedAppend(error: unknown): void {
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code !== "ENOSPC" && code !== "EDQUOT") return;
+    try {
+      ftruncateSync(this.activeFd, this.activeBytes);
+    } catch {
+      return;
+    }
+    this.retryableFailure = error;
   }
 
   /** commitGeneration carries out steps 1 to 4 of the header comment: the new generation's first segment, its snapshot, the rename, the compaction. */

@@ -13,6 +13,7 @@ import {
 } from "@concord/core";
 import { z } from "zod";
 import { TickClock } from "./tick-clock.ts";
+import { StorageFailedError } from "./file-storage.ts";
 import type { FrameSink, FrameTransport } from "./frame-transport.ts";
 import {
   type AdminRequest,
@@ -71,10 +72,12 @@ export interface NodeRuntimeSetup<M> {
   /** log receives one line per event worth an operator's eye (role changes, refused frames, admin orders). */
   readonly log?: (line: string) => void;
   /**
-   * onDiskFull, when given, is told that a sync failed because the disk is full (ENOSPC or EDQUOT): the node has
-   * halted (no more ticks, frames or sends; the unsynced Ready's messages never leave; its transport closes), and
-   * the caller ends the process (the CLI exits with {@link diskFullExitCode}); a restart recovers what was synced.
-   * Without it, such an error is thrown on like any other.
+   * onDiskFull, when given, makes a full disk (ENOSPC or EDQUOT on a sync) survivable: the node holds the Ready it
+   * could not sync (its messages never leave) and retries the sync until it succeeds, taking no ticks or frames
+   * meanwhile; and it is told when the storage refuses to retry (a failed sync it cannot undo): the node has then
+   * halted (no more ticks, frames or sends; its transport closes), and the caller ends the process (the CLI exits
+   * with {@link diskFullExitCode}); a restart recovers what was synced. Without it, such an error is thrown on like
+   * any other.
    */
   readonly onDiskFull?: ((error: Error) => void) | undefined;
   /** storageName names the storage in the disk-full line (the data directory). */
@@ -83,6 +86,9 @@ export interface NodeRuntimeSetup<M> {
 
 /** diskFullExitCode is what `concord node` exits with after a disk-full halt: EX_TEMPFAIL, "try again" once space is freed. */
 export const diskFullExitCode = 75;
+
+/** diskFullRetryMs is how often a node waiting for space on its disk retries the sync the disk refused. */
+export const diskFullRetryMs = 250;
 
 /** diskFullCode is ENOSPC or EDQUOT when `error` (or an error it was caused by) is a full disk or an exhausted quota. */
 export function diskFullCode(error: unknown): "ENOSPC" | "EDQUOT" | undefined {
@@ -129,8 +135,14 @@ export class NodeRuntime<M> {
   private readonly clock: TickClock;
   private drainScheduled = false;
   private stopped = false;
-  /** haltedOnDiskFull: a sync failed on a full disk; the host keeps that Ready unreleased and is never touched again. */
+  /** haltedOnDiskFull: a sync failed on a full disk for good; the host keeps that Ready unreleased and is never touched again. */
   private haltedOnDiskFull = false;
+  /**
+   * waitingForSpace: a sync failed on a full disk and the storage can retry it. Until a retry succeeds the Ready
+   * stays unreleased, the replica takes no ticks and no frames (peers' and clients' are dropped, as a paused
+   * node's would go unanswered), and `status` says the disk is full.
+   */
+  private waitingForSpace: { readonly code: string; readonly sinceMs: number; readonly timer: NodeJS.Timeout; dropped: number } | undefined;
   private closing: Promise<void> | undefined;
   private lastStatus: ReplicaStatus;
   private readonly startedAtMs = Date.now();
@@ -208,6 +220,8 @@ export class NodeRuntime<M> {
     if (this.stopped) return this.closing;
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
+    // A Ready still waiting for space is dropped unsynced, as a crash drops it: none of its messages left.
+    if (this.waitingForSpace !== undefined) clearInterval(this.waitingForSpace.timer);
     this.drain();
     await this.transport?.close();
   }
@@ -217,7 +231,8 @@ export class NodeRuntime<M> {
    * missed after the process was paused (SIGSTOP, a long GC pause), as the simulator's pause does.
    */
   private tick(): void {
-    if (this.stopped) return;
+    // Waiting for space, the ticks are owed, not lost: the replica gets them all once it resumes, as after a pause.
+    if (this.stopped || this.waitingForSpace !== undefined) return;
     const due = this.clock.due();
     if (this.tally.ticks >= due) return;
     while (this.tally.ticks < due) {
@@ -241,6 +256,10 @@ export class NodeRuntime<M> {
           throw error;
         }
         this.countType(this.tally.received, this.setup.algorithm.codec.typeName(message), body.length);
+        if (this.waitingForSpace !== undefined) {
+          this.waitingForSpace.dropped++;
+          return;
+        }
         this.host.step(from, message);
         this.scheduleDrain();
         return;
@@ -270,7 +289,7 @@ export class NodeRuntime<M> {
   }
 
   private drain(): void {
-    if (this.haltedOnDiskFull) return;
+    if (this.haltedOnDiskFull || this.waitingForSpace !== undefined) return;
     this.tally.turns++;
     // What the replica lets leave before the sync is flushed to the sockets before the fsync blocks the
     // thread (the transport would otherwise write it at the end of the turn), so the disk and the network overlap.
@@ -281,9 +300,47 @@ export class NodeRuntime<M> {
     } catch (error) {
       const code = diskFullCode(error);
       if (code === undefined || this.setup.onDiskFull === undefined) throw error;
-      this.haltOnDiskFull(error as Error, code);
+      this.waitForSpace(code);
       return;
     }
+    this.noteStatus();
+  }
+
+  /**
+   * waitForSpace holds the Ready whose sync the full disk refused (its messages unsent: what they would
+   * acknowledge is not durable) and retries the sync every diskFullRetryMs. A retry that succeeds sends them
+   * and resumes the node; one the storage refuses for good (a failed sync it cannot undo) halts it.
+   */
+  private waitForSpace(code: string): void {
+    const sinceMs = Date.now();
+    this.log(`node ${this.setup.id}: ${this.setup.storageName ?? "the data directory"} is full (${code}): holding what was not synced (none of it sent), taking no ticks or frames, retrying the sync every ${diskFullRetryMs} ms`);
+    const timer = setInterval(() => this.retrySync(), diskFullRetryMs);
+    this.waitingForSpace = { code, sinceMs, timer, dropped: 0 };
+  }
+
+  private retrySync(): void {
+    const waiting = this.waitingForSpace;
+    if (waiting === undefined || this.stopped) return;
+    try {
+      this.host.synced();
+    } catch (error) {
+      const code = diskFullCode(error);
+      if (code === undefined) throw error;
+      if (!(error instanceof StorageFailedError)) return; // still full
+      clearInterval(waiting.timer);
+      this.waitingForSpace = undefined;
+      this.haltOnDiskFull(error, code);
+      return;
+    }
+    clearInterval(waiting.timer);
+    this.waitingForSpace = undefined;
+    this.log(`node ${this.setup.id}: space freed: synced what was held after ${Date.now() - waiting.sinceMs} ms (${waiting.dropped} frames dropped meanwhile); resuming`);
+    this.host.release();
+    this.host.advance();
+    this.scheduleDrain();
+  }
+
+  private noteStatus(): void {
     const status = this.host.status();
     const before = this.lastStatus;
     if (status.role !== before.role || status.epoch !== before.epoch || status.leader !== before.leader) {
@@ -293,16 +350,16 @@ export class NodeRuntime<M> {
   }
 
   /**
-   * haltOnDiskFull stops the node after a sync failed on a full disk. The failed Ready stays unreleased (its
-   * messages never leave: what they would acknowledge is not durable), and the storage refuses further use after a
-   * failed sync anyway (what it wrote is in doubt until recovery), so the simplest safe rule is to take no more
-   * input at all and let the process end; a restart recovers exactly what was synced.
+   * haltOnDiskFull stops the node after a sync failed on a full disk and the storage refuses to retry it (a failed
+   * fsync, a snapshot: what it wrote is in doubt until recovery). The failed Ready stays unreleased (its messages
+   * never leave: what they would acknowledge is not durable), the node takes no more input at all, and the process
+   * ends; a restart recovers exactly what was synced.
    */
   private haltOnDiskFull(error: Error, code: string): void {
     this.haltedOnDiskFull = true;
     this.stopped = true;
     if (this.timer !== undefined) clearInterval(this.timer);
-    this.log(`node ${this.setup.id}: ${this.setup.storageName ?? "the data directory"} is full (${code}): halting without sending what was not synced; restart once space is freed`);
+    this.log(`node ${this.setup.id}: ${this.setup.storageName ?? "the data directory"} is full (${code}) and the storage cannot retry the failed sync: halting without sending what was not synced; restart once space is freed`);
     this.closing = this.transport?.close();
     this.setup.onDiskFull?.(error);
   }
@@ -376,6 +433,7 @@ export class NodeRuntime<M> {
         return { ok: true, detail: `${peers.size} peers` };
       }
       case "reconfigure": {
+        if (this.waitingForSpace !== undefined) return { ok: false, error: "the node's disk is full: it takes no orders to its replica until a sync succeeds" };
         if (admin?.reconfigure === undefined) return { ok: false, error: `${this.setup.algorithm.name} has no membership changes` };
         const result = admin.reconfigure(this.host.replica, request.changes, { joint: request.joint });
         this.log(`node ${this.setup.id}: reconfigure ${JSON.stringify(request.changes)}: ${result.detail}`);
@@ -392,6 +450,7 @@ export class NodeRuntime<M> {
         return { ok: true, detail: `a tick every ${periodMs.toFixed(2)} ms` };
       }
       case "transfer": {
+        if (this.waitingForSpace !== undefined) return { ok: false, error: "the node's disk is full: it takes no orders to its replica until a sync succeeds" };
         if (admin?.transferLeadership === undefined) return { ok: false, error: `${this.setup.algorithm.name} has no leadership transfer` };
         const result = admin.transferLeadership(this.host.replica, request.target);
         this.log(`node ${this.setup.id}: transfer to ${request.target}: ${result.detail}`);
@@ -402,8 +461,10 @@ export class NodeRuntime<M> {
 
   /** statusReport is what `status` answers. */
   statusReport(): NodeStatusReport {
-    const status = this.host.status();
-    const membership = this.membership();
+    // A Ready in flight (held for space) forbids asking the replica: the status of the last turn, and no membership.
+    const waiting = this.waitingForSpace !== undefined;
+    const status = waiting ? this.lastStatus : this.host.status();
+    const membership = waiting ? undefined : this.membership();
     return {
       id: this.setup.id,
       algorithm: this.setup.algorithm.name,
@@ -414,6 +475,7 @@ export class NodeRuntime<M> {
       appliedIndex: status.appliedIndex,
       membership: membership === undefined ? null : { voters: [...membership.voters], learners: [...membership.learners] },
       uptimeMs: Date.now() - this.startedAtMs,
+      diskFull: this.waitingForSpace !== undefined,
     };
   }
 

@@ -32,6 +32,8 @@ export interface NodeStatusReport {
   readonly appliedIndex: number;
   readonly membership: { readonly voters: readonly NodeId[]; readonly learners: readonly NodeId[] } | null;
   readonly uptimeMs: number;
+  /** diskFull: the node's disk refused a sync, and it holds that Ready, taking no input, until a retry succeeds. */
+  readonly diskFull?: boolean;
 }
 
 /** AdminResponse answers one AdminRequest: `ok` with what the node did or knows, or an error in words. */

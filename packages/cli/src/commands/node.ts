@@ -25,8 +25,10 @@ const usage = "concord node --id <id> --algo <name> --listen <host:port> --peers
  * runNodeCommand runs one replica process until SIGTERM or SIGINT, then
  * stops it cleanly (its last Ready synced) and returns 0. A bad flag, a data
  * directory of another node, or a port in use print one line and return 2.
- * A full data directory (ENOSPC or EDQUOT on a sync) halts the node with one
- * line, nothing unsynced sent, and returns diskFullExitCode (75).
+ * A full data directory (ENOSPC or EDQUOT on a sync) keeps the node up,
+ * holding what it could not sync until a retry succeeds; a failed sync the
+ * storage cannot retry halts it with one line, nothing unsynced sent, and
+ * returns diskFullExitCode (75).
  */
 export async function runNodeCommand(args: readonly string[], io: CommandIo): Promise<number> {
   const { values } = parseFlags(args, flags, false);
