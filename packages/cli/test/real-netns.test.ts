@@ -223,6 +223,40 @@ describe("namespace networks (the plumbing)", () => {
     }
   }, 30_000);
 
+  it("duplication sends a copy of each packet a host sends (UDP shows it), and nothing more once removed", async () => {
+    const network = await NamespaceNetwork.create({ hosts: 2 });
+    const children: ChildProcess[] = [];
+    try {
+      const receiver = network.host(1);
+      // A UDP receiver that prints a line per datagram: UDP, unlike TCP, shows a duplicate to the application.
+      const listener = network.spawnIn(1, process.execPath, ["-e", `const s = require("node:dgram").createSocket("udp4"); s.on("message", (m) => console.log(String(m))); s.bind(9001, "${receiver.address}", () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
+      children.push(listener);
+      const received: string[] = [];
+      let buffered = "";
+      await new Promise<void>((resolve) => {
+        listener.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+          const lines = (buffered + chunk).split("\n");
+          buffered = lines.pop() ?? "";
+          for (const line of lines) if (line === "up") resolve();
+          else received.push(line);
+        });
+      });
+      const send = (tag: string): Promise<string> => network.execIn(0, process.execPath, ["-e", `const s = require("node:dgram").createSocket("udp4"); let n = 0; const next = () => n === 10 ? s.close() : s.send("${tag}" + n++, 9001, "${receiver.address}", next); next();`]);
+      const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 500));
+      await network.setDuplication(0, 100);
+      await send("dup");
+      await settle();
+      await network.setDuplication(0, 0);
+      await send("one");
+      await settle();
+      const count = (tag: string): number => received.filter((line) => line.startsWith(tag)).length;
+      expect({ duplicated: count("dup"), single: count("one") }, received.join(" ")).toEqual({ duplicated: 20, single: 10 });
+    } finally {
+      for (const child of children) child.kill("SIGKILL");
+      await network.destroy();
+    }
+  }, 30_000);
+
   it("a network left by a dead process is removed at the next start; a live process's is kept", async () => {
     const dead = spawn(process.execPath, ["-e", ""]);
     const deadPid = await new Promise<number>((resolve) => dead.once("exit", () => resolve(dead.pid ?? 0)));

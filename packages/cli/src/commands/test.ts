@@ -39,7 +39,8 @@ const usage =
   "             bridge (two halves and one node reaching both), one-way (a minority hears nothing)\n" +
   "  kill       SIGKILL the leader, a random node or a majority; restart on the same data directory\n" +
   "  pause      SIGSTOP the leader or a random node, SIGCONT at the end (a GC pause, a stalled VM)\n" +
-  "  loss       nftables drops 10-40% of the packets in and out of one node or all, at random\n" +
+  "  loss       nftables drops 10-40% of the packets in and out of one node or all, at random, and\n" +
+  "             sends a quarter as many of those they send twice (nftables dup)\n" +
   "  latency    50-200 ms of delay, jitter a fifth of it, on what one node or all send: tc netem\n" +
   "             on their links, or, on a kernel without sch_netem, a delaying TCP relay in front\n" +
   "             of each node (nftables redirects its port to it from the start of the run), whose\n" +

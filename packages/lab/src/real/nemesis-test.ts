@@ -272,6 +272,7 @@ async function healEverything(target: NemesisTarget): Promise<void> {
   await target.network.heal();
   for (let index = 0; index < target.nodes; index++) {
     await target.network.setLoss(index, 0);
+    await target.network.setDuplication(index, 0);
     await target.network.setDelay(index, undefined);
     const pid = target.pid(index);
     if (pid === undefined) await target.restart(index);

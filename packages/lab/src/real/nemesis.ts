@@ -278,8 +278,22 @@ async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<A
     case "loss": {
       const nodes = fault.shape === "all" ? [...fault.nodes] : fault.nodes.slice(0, 1);
       const percent = fault.amount ?? 20;
-      await Promise.all(nodes.map((node) => network.setLoss(node, percent)));
-      return { nodes, description: `loss ${fault.shape}: ${percent}% of the packets in and out of ${list(nodes)} dropped`, heal: async () => void (await Promise.all(nodes.map((node) => network.setLoss(node, 0)))) };
+      // A quarter as many duplicated as dropped, from the amount drawn, so that the schedule's draws are as before.
+      const duplicatePercent = percent / 4;
+      await Promise.all(nodes.map(async (node) => {
+        await network.setLoss(node, percent);
+        await network.setDuplication(node, duplicatePercent);
+      }));
+      return {
+        nodes,
+        description: `loss ${fault.shape}: ${percent}% of the packets in and out of ${list(nodes)} dropped, ${duplicatePercent}% of those they send duplicated`,
+        heal: async () => {
+          await Promise.all(nodes.map(async (node) => {
+            await network.setLoss(node, 0);
+            await network.setDuplication(node, 0);
+          }));
+        },
+      };
     }
     case "disk": {
       if ((fault.shape === "torn" || fault.shape === "corrupt") && target.damageStorage !== undefined) return damageLog(target, fault.shape, fault.nodes[0] as number);

@@ -27,6 +27,7 @@ export const netnsLinkPrefix = "cc-";
 const partitionTable = "concord_partition";
 const lossTable = "concord_loss";
 const relayTable = "concord_relay";
+const duplicateTable = "concord_duplicate";
 /** relayOrderTimeoutMs bounds how long a relay may take to answer an order (it answers at once unless its host is paused or gone). */
 const relayOrderTimeoutMs = 5_000;
 /** hostInterface is the name of the veth end inside each host's namespace. */
@@ -225,6 +226,26 @@ export class NamespaceNetwork {
     const draw = below === 10_000 ? "" : ` numgen random mod 10000 < ${below}`;
     const rules: FilterRule[] = below === 0 ? [] : [{ chain: "input", rule: `iifname "${hostInterface}"${draw} drop` }, { chain: "output", rule: `oifname "${hostInterface}"${draw} drop` }];
     await this.setFilter(index, lossTable, rules);
+  }
+
+  /**
+   * setDuplication sends a copy of `percent` of the packets host `index`
+   * sends on its link, at random (nftables' `dup`, table `ip
+   * concord_duplicate`); 0 removes it. Only outgoing packets can be copied
+   * so (a copy is sent out of a device), so a host's duplication is what it
+   * sends. No counter: a copy passes the rule again (nf_dup keeps it from
+   * being copied twice), so a counter would count copies with originals.
+   */
+  async setDuplication(index: number, percent: number): Promise<void> {
+    if (!(percent >= 0 && percent <= 100)) throw new Error(`NamespaceNetwork.setDuplication: percent must be 0 to 100, got ${percent}`);
+    const below = Math.round(percent * 100);
+    const draw = below === 10_000 ? "" : ` numgen random mod 10000 < ${below}`;
+    await this.nft(index, [
+      `add table ip ${duplicateTable}`,
+      `add chain ip ${duplicateTable} output { type filter hook output priority 0; policy accept; }`,
+      `flush table ip ${duplicateTable}`,
+      ...(below === 0 ? [] : [`add rule ip ${duplicateTable} output oifname "${hostInterface}"${draw} dup to ip daddr device "${hostInterface}"`]),
+    ]);
   }
 
   /** setLinkUp sets host `index`'s veth up or down: down, it reaches nobody, the root namespace included, and its sockets see no error. */
