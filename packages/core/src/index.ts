@@ -25,6 +25,7 @@ export {
 export { type StateMachine } from "./state-machine.ts";
 export { RejectionCounter, type Rejections } from "./rejection-counter.ts";
 export { type ClientRequest, type Execution, SessionStateMachine, sessionsMaxDefault } from "./sessions.ts";
+export { type QueuedRequest, RequestQueue } from "./request-queue.ts";
 export { ClientSession, drawSessionKey, sequenceMax, sessionKeyMax } from "./client-session.ts";
 export { ClientOutbox, type OutstandingRequest } from "./client-outbox.ts";
 export {

@@ -9,6 +9,7 @@ import {
   type Rejections,
   type Rng,
   RejectionCounter,
+  RequestQueue,
   SessionStateMachine,
   assert,
   firstClientId,
@@ -201,9 +202,8 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   private promisedCompactedSlot = 0;
   private readonly open = new Map<number, OpenSlot>();
   private nextSlot = 1;
-  private queue: Command[] = [];
-  /** inflight maps a session to the sequence this leader queued or proposed for it, so that retries are not proposed twice. */
-  private readonly inflight = new Map<number, number>();
+  /** requests are the client requests waiting for a slot, and per session the one this leader queued or proposed, so that retries are not proposed twice. */
+  private readonly requests: RequestQueue;
   private pendingReconfiguration: readonly NodeId[] | undefined;
   private readonly lastSentTick = new Map<NodeId, number>();
   private readonly lease: LeaderLease;
@@ -228,6 +228,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     assert(context.replicas.length > 0, "a cluster needs at least one replica");
     this.id = context.id;
     this.options = parseConfig(multiPaxosOptionsSchema, context.options, "multipaxos");
+    this.requests = new RequestQueue(this.options.queuedRequestsMax);
     this.rng = context.rng;
     this.sessions = new SessionStateMachine(context.stateMachine);
     this.configs = new ConfigurationHistory([{ effectiveSlot: 1, members: context.replicas }]);
@@ -451,19 +452,16 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       return;
     }
     if (request.sequence < this.sessions.lastSequence(request.session)) return; // its client has moved on
-    if (this.inflight.get(request.session) === request.sequence) return; // already queued or proposed
+    if (this.requests.holds(request)) return; // already queued or proposed
     if (request.readOnly && this.canServeLeaseRead()) {
       this.counters.leaseReads++;
       this.sendReply(request, this.sessions.query(request.command));
       return;
     }
-    if (this.queue.length >= this.options.queuedRequestsMax) {
+    if (!this.requests.add(request)) {
       this.counters.droppedRequests++;
       return;
     }
-    const { clientId, session, sequence, command, readOnly } = request;
-    this.queue.push({ clientId, session, sequence, command, readOnly });
-    this.inflight.set(session, sequence);
     this.scheduleProposals();
   }
 
@@ -692,11 +690,9 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
     this.promisedBy.clear();
     this.recovered.clear();
     this.pendingReconfiguration = undefined;
-    const waiting: Command[] = [...this.queue];
+    const waiting: Command[] = this.requests.clear();
     for (const slot of this.open.values()) waiting.push(...slot.value.commands);
     this.open.clear();
-    this.queue = [];
-    this.inflight.clear();
     const redirect = hint !== undefined && hint !== this.id ? hint : undefined;
     for (const command of waiting) this.sendNotLeader(command.clientId, command.sequence, redirect);
     this.resetElectionDeadline();
@@ -758,8 +754,8 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       this.pendingReconfiguration = undefined;
       return { commands: [], members };
     }
-    if (this.queue.length === 0) return undefined;
-    return { commands: this.queue.splice(0, this.options.batchCommandsMax), members: [] };
+    if (this.requests.length === 0) return undefined;
+    return { commands: this.requests.take(this.options.batchCommandsMax), members: [] };
   }
 
   private askForPromises(config: EffectiveConfiguration): void {
@@ -851,9 +847,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
   }
 
   private forgetInflight(commands: readonly Command[]): void {
-    for (const command of commands) {
-      if (this.inflight.get(command.session) === command.sequence) this.inflight.delete(command.session);
-    }
+    for (const command of commands) this.requests.settle(command);
   }
 
   private reconfigurationOpen(): boolean {
@@ -1034,7 +1028,7 @@ export class MultiPaxosReplica implements Replica<MultiPaxosMessage> {
       }
       for (const command of value.commands) {
         const execution = this.sessions.execute(command);
-        if (this.inflight.get(command.session) === command.sequence) this.inflight.delete(command.session);
+        this.requests.settle(command);
         if (this.role !== "leader" || execution.kind === "stale") continue;
         this.sendReply(command, execution.result);
       }

@@ -9,6 +9,7 @@ import {
   type Rejections,
   type Rng,
   RejectionCounter,
+  RequestQueue,
   SessionStateMachine,
   assert,
   isNodeId,
@@ -217,9 +218,8 @@ export class VrReplica implements Replica<VrMessage> {
   private readonly backups = new Map<NodeId, BackupProgress>();
   /** durableOp is the highest op of this view synced to the primary's own disk (persisting mode): its own copy counts only then. */
   private durableOp = 0;
-  private queue: VrCommand[] = [];
-  /** inflight maps a session to the request-number queued or prepared for it, so that a retry is not prepared twice. */
-  private readonly inflight = new Map<number, number>();
+  /** requests are the client requests waiting for an op, and per session the one queued or prepared, so that a retry is not prepared twice. */
+  private readonly requests: RequestQueue;
   private proposalsDue = false;
 
   // Leases (opt-in). The primary: the latest of its send ticks each backup acknowledged in this view, and the op-number
@@ -252,6 +252,7 @@ export class VrReplica implements Replica<VrMessage> {
     // A replica outside the group (a spare) boots outside it, until a StartEpoch adds it (§7.1).
     this.id = context.id;
     this.options = parseConfig(vrOptionsSchema, context.options, "vr");
+    this.requests = new RequestQueue(this.options.queuedRequestsMax);
     this.persisting = this.options.durability === "persist";
     this.rng = context.rng;
     this.replicas = [...context.replicas].sort((a, b) => a - b);
@@ -584,7 +585,7 @@ export class VrReplica implements Replica<VrMessage> {
       return;
     }
     if (request.sequence < this.sessions.lastSequence(request.session)) return;
-    if (this.inflight.get(request.session) === request.sequence) return; // already queued or prepared
+    if (this.requests.holds(request)) return; // already queued or prepared
     if (this.reconfigurationAhead()) {
       // §7.1: once it has a reconfiguration to prepare or commit, the primary takes no more requests; the client
       // retries, and finds the new group through the hints of the old replicas.
@@ -596,13 +597,10 @@ export class VrReplica implements Replica<VrMessage> {
       this.sendReply(request, this.sessions.query(request.command));
       return;
     }
-    if (this.queue.length >= this.options.queuedRequestsMax) {
+    if (!this.requests.add(request)) {
       this.counters.droppedRequests++;
       return;
     }
-    const { clientId, session, sequence, command, readOnly } = request;
-    this.queue.push({ clientId, session, sequence, command, readOnly });
-    this.inflight.set(session, sequence);
     this.scheduleProposals();
   }
 
@@ -627,7 +625,7 @@ export class VrReplica implements Replica<VrMessage> {
     while (this.isPrimary() && this.opNumber() - this.commitNumber < this.options.windowOps && this.unexecutedConfigOp() === undefined) {
       // The requests queued before a reconfiguration go first; the reconfiguration is the epoch's last op (§7.1).
       let entry: VrEntry;
-      if (this.queue.length > 0) entry = { commands: this.queue.splice(0, this.options.batchCommandsMax), config: [] };
+      if (this.requests.length > 0) entry = { commands: this.requests.take(this.options.batchCommandsMax), config: [] };
       else if (this.pendingConfig !== undefined) entry = { commands: [], config: this.pendingConfig };
       else break;
       if (entry.config.length > 0) this.pendingConfig = undefined;
@@ -767,7 +765,7 @@ export class VrReplica implements Replica<VrMessage> {
       assert(entry !== undefined, () => `op ${op} is committed but not in the log (checkpoint ${this.checkpointOp}, op-number ${this.opNumber()})`);
       for (const command of entry.commands) {
         const execution = this.sessions.execute(command);
-        if (this.inflight.get(command.session) === command.sequence) this.inflight.delete(command.session);
+        this.requests.settle(command);
         if (!this.isPrimary() || execution.kind === "stale") continue;
         this.sendReply(command, execution.result);
       }
@@ -1583,8 +1581,7 @@ export class VrReplica implements Replica<VrMessage> {
   /** leavePrimaryRole drops what only a primary holds: the queue and the backups' progress; clients retry elsewhere. */
   private leavePrimaryRole(): void {
     this.leaseAckTick.clear();
-    this.queue = [];
-    this.inflight.clear();
+    this.requests.clear();
     this.backups.clear();
     this.durableOp = 0;
   }
