@@ -123,10 +123,19 @@ class ByteWriter {
   varint(value: number): this {
     const buffer = this.buffer;
     let position = this.position;
-    // Above 2^31 - 1 a value no longer fits the bit operators' 32 bits: divide until it does.
-    while (value > 0x7fff_ffff) {
-      buffer[position++] = (value % 128) | 128;
-      value = Math.floor(value / 128);
+    // Above 2^31 - 1 a value no longer fits the bit operators' 32 bits: its low 28 bits go out as four
+    // bytes of seven, and the rest (under 2^25 for a safe integer) goes on with shifts.
+    if (value > 0x7fff_ffff) {
+      const low = value % 0x1000_0000;
+      buffer[position++] = (low & 127) | 128;
+      buffer[position++] = ((low >>> 7) & 127) | 128;
+      buffer[position++] = ((low >>> 14) & 127) | 128;
+      buffer[position++] = ((low >>> 21) & 127) | 128;
+      value = Math.floor(value / 0x1000_0000);
+      while (value > 0x7fff_ffff) {
+        buffer[position++] = (value % 128) | 128;
+        value = Math.floor(value / 128);
+      }
     }
     while (value >= 128) {
       buffer[position++] = (value & 127) | 128;
