@@ -46,7 +46,8 @@ const usage =
   "             of each node (nftables redirects its port to it from the start of the run), whose\n" +
   "             measured delay results.json records in the fault\n" +
   "  disk       each data directory on a 64 MiB tmpfs; fill the leader's or a random node's until\n" +
-  "             ENOSPC, free it at the end (restarting the node if it died); or SIGKILL a random\n" +
+  "             ENOSPC, free it at the end (a Concord node holds what it cannot sync, says\n" +
+  "             diskFull in its status, and resumes; one that died is restarted); or SIGKILL a random\n" +
   "             node and damage its log while it is down: a torn last append, which its restart\n" +
   "             must drop with a line saying where, or a flipped byte of synced data, which must\n" +
   "             stop its start with a line naming the file and offset (the byte is then put back\n" +
