@@ -6,7 +6,7 @@ import { join } from "node:path";
 import type { NodeId } from "@concord/core";
 import { type PeerAddress, makeDirectories } from "@concord/net";
 
-/** NodeLauncher turns `concord node` flags into the command line that runs them (the CLI's own, under tsx or built). */
+/** NodeLauncher turns `concord` arguments (`node` and its flags; `relay` and its, for the latency nemesis) into the command line that runs them (the CLI's own, under tsx or built). */
 export type NodeLauncher = (flags: readonly string[]) => { readonly command: string; readonly args: readonly string[] };
 
 /** LocalClusterSetup describes a cluster of node processes on this machine. */
