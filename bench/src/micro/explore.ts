@@ -12,6 +12,9 @@
 // removed (counted when the tasks are registered); the two tasks' ops/s give the
 // time saved. Sleep sets alone visit every state: the states removed are those
 // that differ only in the order of events no verdict reads.
+//
+// Eventually: one model searched without and with the bounded "eventually"
+// check (--eventually 300), so that the two tasks' ops/s give its cost.
 import type { AnyAlgorithm } from "@concord/core";
 import { type ExploreBounds, defaultBounds, explore, worldSetup } from "@concord/explore";
 import { multipaxos } from "@concord/multipaxos";
@@ -54,8 +57,44 @@ const reductionTasks: readonly ReductionTask[] = [
   { name: "pbft n=4, 1 put, depth <= 8", algorithm: pbft, nodes: 4, clients: 1, bounds: { ...defaultBounds, timeoutsPerNodeMax: 0, depthMax: 8 } },
 ];
 
+/**
+ * eventuallyTask is one model searched without and with the bounded
+ * "eventually" check (--eventually 300: in every state, the fault-free
+ * continuation must complete every operation within 300 steps), with the
+ * partial-order reduction on as concord explore runs by default: the two
+ * tasks' ops/s give what the check costs.
+ */
+const eventuallyTask = {
+  name: "paxos n=3, 2 clients x 1 put, 1 crash, depth <= 8",
+  algorithm: paxos,
+  nodes: 3,
+  clients: 2,
+  bounds: { ...defaultBounds, timeoutsPerNodeMax: 0, crashesMax: 1, depthMax: 8 },
+  eventually: 300,
+} as const;
+
 const count = (value: number): string => value.toLocaleString("en-US");
 const removed = (kept: number, of: number): string => `${Math.round((100 * (of - kept)) / of)}% removed`;
+
+/** registerEventually adds the pair of eventuallyTask (counted first, to name the continuation steps the check runs). */
+function registerEventually(bench: Bench): void {
+  const task = eventuallyTask;
+  const setup = worldSetup(task.algorithm, { nodes: task.nodes, clients: task.clients, ops: 1 });
+  const counted = explore(setup, { bounds: task.bounds, strategy: "bfs", por: true, eventually: task.eventually });
+  const steps = counted.eventually?.steps ?? 0;
+  for (const eventually of [undefined, task.eventually]) {
+    const name =
+      eventually === undefined
+        ? `explore --por: ${task.name}: ${count(counted.uniqueStates)} unique states, no eventually check`
+        : `explore --por --eventually ${eventually}: ${task.name}: ${count(counted.uniqueStates)} unique states, ${count(steps)} continuation steps (${(steps / counted.uniqueStates).toFixed(1)} a state)`;
+    bench.add(name, () => {
+      const result = explore(setup, { bounds: task.bounds, strategy: "bfs", por: true, ...(eventually === undefined ? {} : { eventually }) });
+      if (result.outcome !== "exhausted" || result.uniqueStates !== counted.uniqueStates || (eventually !== undefined && result.eventually?.steps !== steps)) {
+        throw new Error(`${name}: got ${result.outcome} after ${result.uniqueStates} states`);
+      }
+    });
+  }
+}
 
 /** register adds one speed task per protocol and one pair of reduction tasks per protocol (counted first, to name the share removed); each checks that the search counted exactly what its name says. */
 export function register(bench: Bench): void {
@@ -90,4 +129,5 @@ export function register(bench: Bench): void {
       });
     }
   }
+  registerEventually(bench);
 }
