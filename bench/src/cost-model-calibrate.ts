@@ -1,5 +1,6 @@
 // Derives the simulator's CPU cost model from `pnpm bench:micro` measurements
-// (`pnpm bench:micro --calibrate` writes the result to bench/cost-model.json).
+// (`pnpm bench:micro --calibrate` writes the result to packages/sim/src/calibrated-cpu.ts,
+// the simulator's default).
 import type { CpuModel } from "@concord/sim";
 import { type CostModelFile, type Machine, costModelFileSchema } from "./cost-model.ts";
 import { calibrationTaskNames } from "./micro/calibration.ts";

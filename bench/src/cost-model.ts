@@ -1,16 +1,16 @@
 // The simulator's CPU cost model as the benchmarks use it: calibrated on this
 // machine by `pnpm bench:micro --calibrate` (cost-model-calibrate.ts) and
-// committed as bench/cost-model.json, so that every `pnpm bench` charges the
-// same, stated costs, and a report can say which figures it used.
-import { existsSync, readFileSync } from "node:fs";
+// committed as the simulator's own default (packages/sim/src/calibrated-cpu.ts),
+// so that every `pnpm bench` and every `concord sim` charge the same, stated
+// costs, and a report can say which figures it used.
 import { arch, cpus, platform, release, totalmem } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { type CpuModel, cpuSchema } from "@concord/sim";
+import { type CpuCalibration, calibrationSource, cpuCalibration, cpuSchema } from "@concord/sim";
 import { z } from "zod";
 
-/** costModelPath is where the committed calibration lives: bench/cost-model.json. */
-export const costModelPath: string = join(dirname(fileURLToPath(import.meta.url)), "..", "cost-model.json");
+/** calibratedCpuPath is the one file that holds the calibrated figures: the simulator's calibrated-cpu.ts, which `pnpm bench:micro --calibrate` writes. */
+export const calibratedCpuPath: string = join(dirname(fileURLToPath(import.meta.url)), "..", "..", "packages", "sim", "src", "calibrated-cpu.ts");
 
 /** calibrationTermSchema says how one figure of the cost model was derived: from which micro-benchmark tasks, by what arithmetic. */
 export const calibrationTermSchema = z
@@ -38,7 +38,7 @@ export const machineSchema = z
   })
   .strict();
 
-/** costModelFileSchema validates bench/cost-model.json: the CPU model, where and when it was measured, and how each figure was derived. */
+/** costModelFileSchema validates a calibration (the simulator's cpuCalibration): the CPU model, where and when it was measured, and how each figure was derived. */
 export const costModelFileSchema = z
   .object({
     cpu: cpuSchema.required(),
@@ -49,7 +49,7 @@ export const costModelFileSchema = z
   })
   .strict();
 
-/** CostModelFile is a validated bench/cost-model.json. */
+/** CostModelFile is a validated calibration, as calibrated-cpu.ts holds it. */
 export type CostModelFile = z.output<typeof costModelFileSchema>;
 /** Machine describes the machine a measurement was taken on. */
 export type Machine = z.output<typeof machineSchema>;
@@ -72,7 +72,7 @@ export function currentMachine(): Machine {
 export const benchCostModelSchema = z
   .object({
     cpu: cpuSchema.required(),
-    /** source says where the figures came from: the calibration file with its machine and date, or the fallback. */
+    /** source says where the figures came from: the calibration's command, machine, Node version and date. */
     source: z.string().min(1),
   })
   .strict();
@@ -81,34 +81,25 @@ export const benchCostModelSchema = z
 export type BenchCostModel = z.output<typeof benchCostModelSchema>;
 
 /**
- * fallbackCpu is charged when bench/cost-model.json is absent or invalid: round
- * figures of the order the calibration measured on a 2-core EPYC (December
- * 2026), so that saturation still exists; `source` says it is the fallback.
+ * benchCostModel returns the CPU cost model the benchmarks charge: the simulator's calibrated default
+ * (cpuCalibration, the figures `concord sim` charges too), with a `source` that says on what machine, when and by
+ * what command it was measured.
  */
-export const fallbackCpu: CpuModel = { perMessageUs: 5, perKilobyteUs: 1, perMacUs: 2, perDigestUs: 2, perSignatureUs: 40, perVerifyUs: 90 };
-
-/** readCostModelFile reads and validates a calibration file, throwing an error that names the field when it is invalid. */
-export function readCostModelFile(path: string = costModelPath): CostModelFile {
-  const parsed = costModelFileSchema.safeParse(JSON.parse(readFileSync(path, "utf8")));
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0];
-    throw new Error(`${path}: ${issue === undefined ? "invalid" : `${issue.path.join(".") || "(root)"}: ${issue.message}`}`);
-  }
-  return parsed.data;
+export function benchCostModel(calibration: CpuCalibration = cpuCalibration): BenchCostModel {
+  return { cpu: { ...calibration.cpu }, source: calibrationSource(calibration) };
 }
 
 /**
- * benchCostModel returns the CPU cost model the benchmarks charge: the
- * committed calibration (bench/cost-model.json) when it is present and valid,
- * else {@link fallbackCpu}, with a `source` that says which, and for a
- * calibration, on what machine and when it was measured.
+ * calibratedCpuModule is the text of packages/sim/src/calibrated-cpu.ts for a calibration: what
+ * `pnpm bench:micro --calibrate` writes, so that the figures live in one place, the simulator's default.
  */
-export function benchCostModel(path: string = costModelPath): BenchCostModel {
-  if (!existsSync(path)) return { cpu: fallbackCpu, source: `fallback figures (no ${path})` };
-  try {
-    const file = readCostModelFile(path);
-    return { cpu: file.cpu, source: `calibrated by \`${file.command}\` on ${file.machine.cpus}x ${file.machine.cpuModel}, Node ${file.machine.node}, at ${file.measuredAt}` };
-  } catch (error) {
-    return { cpu: fallbackCpu, source: `fallback figures (${(error as Error).message})` };
-  }
+export function calibratedCpuModule(calibration: CostModelFile): string {
+  return `// Generated by \`pnpm bench:micro --calibrate\` (bench/src/cost-model-calibrate.ts) from the tinybench
+// measurements it ran: recalibrate rather than edit. These are the simulator's default CPU cost model (a scenario
+// that sets no \`cpu\` charges them; \`cpu: "none"\` charges nothing) and the figures \`pnpm bench\` charges every cell.
+import type { CpuCalibration } from "./cpu-calibration.ts";
+
+/** cpuCalibration is the calibrated CPU cost model: the figures, and where, when and how they were measured. */
+export const cpuCalibration: CpuCalibration = ${JSON.stringify(calibration, null, 2)};
+`;
 }

@@ -70,7 +70,7 @@ async function main(args: readonly string[]): Promise<number> {
   process.stderr.write(`bench: ${cells.length} cells x ${flags.seeds.length} seeds = ${runs} runs on ${flags.workers} worker thread${flags.workers === 1 ? "" : "s"}\n`);
   const started = performance.now();
   const progress = createProgress(process.stderr, runs, cells.length);
-  // Every cell charges the calibrated CPU cost model (bench/cost-model.json), the same for every algorithm and scenario.
+  // Every cell charges the calibrated CPU cost model (the simulator's default), the same for every algorithm and scenario.
   const costModel = benchCostModel();
   const benchCells = await runMatrix(cells, { ops: flags.ops, workers: flags.workers, progress, cpu: costModel.cpu, includeNotApplicable: flags.includeNotApplicable });
   // The sweeps run after the matrix, under the calibrated cost model (quick ones with --quick, in this thread, where

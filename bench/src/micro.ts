@@ -1,14 +1,15 @@
 // pnpm bench:micro — tinybench micro-benchmarks of the hot paths. Every module in
 // ./micro is a suite that registers its tasks; results print as a table and are
 // written to bench/results/<run>/micro.json (or --out). --calibrate derives the
-// simulator's CPU cost model from them and writes bench/cost-model.json.
+// simulator's CPU cost model from them and writes it as the simulator's default
+// (packages/sim/src/calibrated-cpu.ts).
 import { mkdirSync, readdirSync, writeFileSync } from "node:fs";
 import { dirname, join, relative } from "node:path";
 import { fileURLToPath } from "node:url";
 import { parseArgs } from "node:util";
 import { Bench } from "tinybench";
 import { calibrate, calibrationSuites } from "./cost-model-calibrate.ts";
-import { costModelPath, currentMachine } from "./cost-model.ts";
+import { calibratedCpuModule, calibratedCpuPath, currentMachine } from "./cost-model.ts";
 import { largeAppendKilobytes } from "./micro/calibration.ts";
 import { type MicroResults, microResultsSchema, taskResult } from "./micro/results/micro-results.ts";
 
@@ -32,7 +33,7 @@ machine) to bench/results/<time>/ or --out.
                    (suites: ${suites.join(", ")})
   --out <dir>      write micro.json (and nothing else) to this directory
   --calibrate      run the suites the CPU cost model is calibrated from
-                   (${calibrationSuites.join(", ")}) and write ${relative(process.cwd(), costModelPath) || costModelPath}
+                   (${calibrationSuites.join(", ")}) and write ${relative(process.cwd(), calibratedCpuPath) || calibratedCpuPath}
   --time-ms <ms>   how long each task is sampled (default 1000, or CONCORD_BENCH_MS)
   --help           print this
 `;
@@ -105,8 +106,8 @@ for (const task of errored) process.stderr.write(`bench:micro: task "${task.name
 if (values.calibrate) {
   if (errored.length > 0) fail("a task failed, so the cost model was not calibrated");
   const file = calibrate(tasks, { machine: results.machine, command, measuredAt: startedAt, largeAppendKilobytes: largeAppendKilobytes() });
-  writeFileSync(costModelPath, JSON.stringify(file, null, 2) + "\n");
+  writeFileSync(calibratedCpuPath, calibratedCpuModule(file));
   process.stdout.write(`cost model: ${JSON.stringify(file.cpu)}\n`);
-  process.stderr.write(`wrote ${relative(process.cwd(), costModelPath)}\n`);
+  process.stderr.write(`wrote ${relative(process.cwd(), calibratedCpuPath)}: the simulator's default CPU cost model, which moves every simulated figure that charges CPU (regenerate figures.json, the docs' tables and docs/results/simulated)\n`);
 }
 process.exit(errored.length > 0 ? 1 : 0);

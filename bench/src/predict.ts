@@ -313,6 +313,11 @@ export interface ChargedCpu {
   readonly bytesPerMessage: number;
 }
 
+/** chargedCpuOf is the CPU a simulated run charged, as the predictions take it: its scenario's model (the calibrated default unless the run or the scenario set another), at the run's mean message size. */
+export function chargedCpuOf(result: { readonly scenarioDefinition: { readonly cpu: CpuModel }; readonly messages: { readonly total: number }; readonly bytes: { readonly total: number } }): ChargedCpu {
+  return { model: result.scenarioDefinition.cpu, bytesPerMessage: result.messages.total > 0 ? result.bytes.total / result.messages.total : 0 };
+}
+
 /**
  * predictedLatencyMs is the predicted median latency of an unloaded operation:
  * each class's one-way delays times `oneWayDelayMs` plus its syncs times

@@ -354,9 +354,9 @@ export const benchResultsSchema = z
     /** sweeps are the latency-throughput and scalability sweeps (sweeps/index.ts), under the calibrated cost model; null with --no-sweeps. */
     sweeps: sweepsSchema.nullable(),
     /**
-     * costModel is the CPU cost model every cell charged, in place of its scenario's own (the same for every
-     * algorithm and scenario), with where its figures came from: the calibration (bench/cost-model.json, by `pnpm
-     * bench:micro --calibrate`) with its machine and date, or the stated fallback figures.
+     * costModel is the CPU cost model every cell charged, whatever its scenario's own (the same for every algorithm
+     * and scenario: the simulator's calibrated default, by `pnpm bench:micro --calibrate`), with where its figures
+     * came from: the calibration's command, machine and date.
      */
     costModel: benchCostModelSchema,
     /** pacelc is the PACELC table (pacelc.ts): per algorithm and read level or variant, latency with no partition, availability on each side of one, and the checker's verdict. */

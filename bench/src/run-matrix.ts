@@ -5,7 +5,7 @@ import Tinypool from "tinypool";
 import type { MatrixCell } from "./matrix.ts";
 import type { Progress } from "./progress.ts";
 import type { BenchCell, SeedRun } from "./results-schema.ts";
-import type { SeedOutcome, SeedTask } from "./seed-run.ts";
+import { type SeedOutcome, type SeedTask, cpuOverride } from "./seed-run.ts";
 import { summarizeCell } from "./summary.ts";
 
 /** RunMatrixOptions say how to run the matrix: operations per run, worker threads, and where progress goes. */
@@ -14,7 +14,7 @@ export interface RunMatrixOptions {
   readonly ops: number | null;
   readonly workers: number;
   readonly progress: Progress;
-  /** cpu is the CPU cost model every cell charges, whatever its scenario's own (benchCostModel(): the calibrated one). */
+  /** cpu is the CPU cost model every cell charges, whatever its scenario's own (benchCostModel(): the simulator's calibrated default). */
   readonly cpu: CpuModel;
   /** includeNotApplicable runs the cells not applicable by design too, judged as if they were (--include-not-applicable). */
   readonly includeNotApplicable?: boolean;
@@ -92,7 +92,7 @@ async function runOnPool(pool: Tinypool, cell: MatrixCell, seed: number, options
     options.progress.runDone(`${cell.algorithm.name} n=${cell.nodes}${cell.variant === undefined ? "" : ` ${cell.variant.name}`} ${cell.scenario.name} seed ${seed}`);
     return outcome;
   } catch (error) {
-    const replay = replayCommand({ algo: task.algo, nodes: task.nodes, scenario: task.scenario, seed, cpu: task.cpu, ...(task.ops !== null ? { ops: task.ops } : {}), ...(task.protocolOptions !== undefined ? { protocolOptions: task.protocolOptions } : {}) }, task.scenarioFile !== null ? { scenarioFile: task.scenarioFile } : {});
+    const replay = replayCommand({ algo: task.algo, nodes: task.nodes, scenario: task.scenario, seed, ...cpuOverride(task), ...(task.ops !== null ? { ops: task.ops } : {}), ...(task.protocolOptions !== undefined ? { protocolOptions: task.protocolOptions } : {}) }, task.scenarioFile !== null ? { scenarioFile: task.scenarioFile } : {});
     throw new Error(`${cellLabel(cell)} seed ${seed} threw: ${(error as Error).message}; replay: ${replay}`, { cause: error });
   }
 }

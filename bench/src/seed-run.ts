@@ -3,9 +3,9 @@
 // (cell-worker.mjs) or in the main thread alike, and gives the same record.
 import { brokenGuarantees, checkRun, findAlgorithm, replayCommand, replayRunOf, simulate } from "@concord/lab";
 import { type ProtocolOptions, isReadLevel } from "@concord/core";
-import type { CpuModel, ScenarioInput } from "@concord/sim";
+import { type CpuModel, type ScenarioInput, resolveScenario, sameCpu } from "@concord/sim";
 import { faultRecovery, latencyByKind, latencyCdf, partitionAvailability, perOpByType, roundTo, throughputSeries, workloadOperations, workloadSpanOf } from "./figures.ts";
-import { type PredictionComparison, predictRun } from "./predict.ts";
+import { type PredictionComparison, chargedCpuOf, predictRun } from "./predict.ts";
 import type { SeedRun } from "./results-schema.ts";
 
 /**
@@ -24,7 +24,7 @@ function predictionOf(report: Parameters<typeof predictRun>[0], result: ReturnTy
       keys: scenario.workload.keys,
       ...(latency.kind === "constant" ? { oneWayDelayMs: latency.ms + scenario.link.jitterMs / 2 } : {}),
       syncMs: scenario.disk.syncMs ?? 0,
-      cpu: { model: scenario.cpu, bytesPerMessage: result.messages.total > 0 ? result.bytes.total / result.messages.total : 0 },
+      cpu: chargedCpuOf(result),
     }) ?? null
   );
 }
@@ -47,6 +47,15 @@ export interface SeedTask {
   readonly readLevel?: string;
 }
 
+/**
+ * cpuOverride is the run's cpu option: none when the scenario already charges the bench's model (the simulator's
+ * calibrated default, which every built-in scenario charges), so that the replay command is the plain `concord sim`
+ * command a user would type; the model itself when the scenario sets another, so that every cell charges the same.
+ */
+export function cpuOverride(task: Pick<SeedTask, "scenario" | "cpu">): { cpu?: CpuModel } {
+  return sameCpu(resolveScenario(task.scenario).cpu, task.cpu) ? {} : { cpu: { ...task.cpu } };
+}
+
 /** SeedOutcome is a finished run: its figures, and the wall-clock time it took (for the progress bar only, never in results.json's compared fields). */
 export interface SeedOutcome {
   readonly run: SeedRun;
@@ -64,7 +73,7 @@ export function runSeed(task: SeedTask): SeedOutcome {
     nodes: task.nodes,
     scenario: task.scenario,
     seed: task.seed,
-    cpu: { ...task.cpu },
+    ...cpuOverride(task),
     ...(task.ops !== null ? { ops: task.ops } : {}),
     ...(task.protocolOptions !== undefined ? { protocolOptions: task.protocolOptions } : {}),
     ...(task.readLevel !== undefined && isReadLevel(task.readLevel) ? { readLevel: task.readLevel } : {}),

@@ -13,8 +13,6 @@ import type { BenchResults } from "../src/results-schema.ts";
 import { brokenRuns } from "../src/results.ts";
 import { readFileSync } from "node:fs";
 import { benchResultsSchema } from "../src/results-schema.ts";
-import { benchCostModel } from "../src/cost-model.ts";
-import { cpuFlagValue } from "@concord/lab";
 import { raft } from "@concord/raft";
 import { pbft } from "@concord/pbft";
 import { solo } from "@concord/core";
@@ -158,7 +156,8 @@ describe("pnpm bench's exit codes", () => {
     // Judged as if solo promised to tolerate it: its silent replica answers nothing, which the liveness check reports.
     const { status, stdout, stderr } = runBench([...args, "--include-not-applicable", "--out", out]);
     expect(status, stderr).toBe(1);
-    const replay = `pnpm concord sim --algo solo --nodes 1 --scenario byzantine --seed 1 --ops 20 --cpu ${cpuFlagValue(benchCostModel().cpu)}`;
+    // The bench charges the simulator's calibrated default, so the replay command needs no --cpu.
+    const replay = "pnpm concord sim --algo solo --nodes 1 --scenario byzantine --seed 1 --ops 20";
     expect(stdout).toContain("BROKEN GUARANTEES in 1 applicable run:\nsolo n=1 byzantine seed 1: [liveness]");
     expect(stdout).toContain(`\n  replay: ${replay}\n`);
     const results = benchResultsSchema.parse(JSON.parse(readFileSync(join(out, "results.json"), "utf8")));

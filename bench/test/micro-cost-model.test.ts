@@ -1,9 +1,8 @@
-import { mkdtempSync, writeFileSync } from "node:fs";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { readFileSync } from "node:fs";
+import { cpuCalibration, resolveScenario, scenarioNames } from "@concord/sim";
 import { describe, expect, it } from "vitest";
 import { calibrate, codecTasks, stepTasks } from "../src/cost-model-calibrate.ts";
-import { benchCostModel, costModelFileSchema, costModelPath, currentMachine, fallbackCpu, readCostModelFile } from "../src/cost-model.ts";
+import { benchCostModel, calibratedCpuModule, calibratedCpuPath, costModelFileSchema, currentMachine } from "../src/cost-model.ts";
 import { calibrationTaskNames } from "../src/micro/calibration.ts";
 import type { MicroTask } from "../src/micro/results/micro-results.ts";
 
@@ -12,24 +11,21 @@ function task(name: string, medianUs: number): MicroTask {
 }
 
 describe("the CPU cost model", () => {
-  it("committed in bench/cost-model.json validates, names its machine and date, and is what benchCostModel returns", () => {
-    const file = readCostModelFile();
-    expect(costModelFileSchema.safeParse(file).success).toBe(true);
+  it("committed as the simulator's calibrated default validates, names its machine and date, and is what the bench and a scenario without its own charge", () => {
+    const file = costModelFileSchema.parse(cpuCalibration);
     expect(file.machine.cpus).toBeGreaterThan(0);
     expect(Date.parse(file.measuredAt)).toBeGreaterThan(Date.parse("2026-01-01"));
     for (const value of Object.values(file.cpu)) expect(value).toBeGreaterThan(0);
     const model = benchCostModel();
     expect(model.cpu).toEqual(file.cpu);
     expect(model.source).toContain(file.measuredAt);
+    expect(resolveScenario({ name: "plain", description: "" }).cpu).toEqual(file.cpu);
+    for (const name of scenarioNames) expect(resolveScenario(name).cpu, name).toEqual(file.cpu);
+    expect(resolveScenario({ name: "free", description: "", cpu: "none" }).cpu).toEqual({ perMessageUs: 0, perKilobyteUs: 0, perMacUs: 0, perDigestUs: 0, perSignatureUs: 0, perVerifyUs: 0 });
   });
 
-  it("falls back to stated figures, and says why, when the file is missing or invalid", () => {
-    const dir = mkdtempSync(join(tmpdir(), "cost-model-"));
-    expect(benchCostModel(join(dir, "absent.json"))).toEqual({ cpu: fallbackCpu, source: expect.stringContaining("fallback figures (no ") });
-    const bad = join(dir, "bad.json");
-    writeFileSync(bad, JSON.stringify({ cpu: { perMessageUs: -1 } }));
-    expect(benchCostModel(bad).source).toMatch(/fallback figures \(.*cpu/);
-    expect(costModelPath.endsWith(join("bench", "cost-model.json"))).toBe(true);
+  it("is written by --calibrate as the module the simulator imports, byte for byte what is committed", () => {
+    expect(calibratedCpuModule(costModelFileSchema.parse(cpuCalibration))).toBe(readFileSync(calibratedCpuPath, "utf8"));
   });
 
   it("is calibrated from the micro-benchmarks: step cost per message plus a codec round trip, the codec's slope, the crypto primitives", () => {

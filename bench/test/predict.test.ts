@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { findAlgorithm } from "@concord/lab";
-import { type CpuModel, runSimulation } from "@concord/sim";
-import { comparePrediction, inferBatchOps, measuredFigures, predict, predictRun, predictedLatencyMs } from "../src/predict.ts";
+import { type CpuModel, cpuCalibration, runSimulation } from "@concord/sim";
+import { chargedCpuOf, comparePrediction, inferBatchOps, measuredFigures, predict, predictRun, predictedLatencyMs } from "../src/predict.ts";
 import { md1LatencyMs, peakOpsPerSec, predictSaturation, serviceTimeUs } from "../src/predict-queueing.ts";
 
 const puts = { get: 0, put: 100, append: 0, cas: 0, delete: 0 };
@@ -10,12 +10,13 @@ const ops = 40;
 
 /**
  * steadyRun runs `ops` operations from one client (so no two share a round: no
- * batching) on a healthy cluster with 1 ms links and instant disks.
+ * batching) on a healthy cluster with 1 ms links and instant disks, charging
+ * `cpu` (none by default, so that a latency is exactly its delays and syncs).
  */
-function steadyRun(algo: string, nodes: number, mix: typeof puts, syncMs = 0, cpu?: CpuModel) {
+function steadyRun(algo: string, nodes: number, mix: typeof puts, syncMs = 0, cpu: CpuModel | "none" = "none") {
   const algorithm = findAlgorithm(algo);
   if (algorithm === undefined) throw new Error(`no algorithm ${algo}`);
-  return runSimulation({ algorithm, nodes, seed: 1, ...(cpu !== undefined ? { cpu } : {}), scenario: { name: "predict", description: "", warmupMs: 500, disk: { syncMs }, workload: { clients: 1, ops, mix, finalReads: false } } });
+  return runSimulation({ algorithm, nodes, seed: 1, cpu, scenario: { name: "predict", description: "", warmupMs: 500, disk: { syncMs }, workload: { clients: 1, ops, mix, finalReads: false } } });
 }
 
 const replay = (algo: string, nodes: number): string => `replay: steadyRun("${algo}", ${nodes}) in bench/test/predict.test.ts (seed 1)`;
@@ -123,7 +124,7 @@ describe("the analytic predictions against a steady run without batching", () =>
       expect(steadyRun("paxos", nodes, gets, 0, cpu).latencyMs.p50, `paxos n=${nodes} reads`).toBeCloseTo(predictedLatencyMs(predict("paxos", nodes, { readShare: 1 }), 1, 0, { model: cpu, bytesPerMessage: 0 }), 9);
     }
     // The calibrated model's fractional figures are rounded to whole microseconds a charge by the simulator: within 0.5%.
-    const calibrated: CpuModel = { perMessageUs: 5.949, perKilobyteUs: 2.075, perMacUs: 2.174, perDigestUs: 1.112, perSignatureUs: 24.818, perVerifyUs: 70.023 };
+    const calibrated: CpuModel = cpuCalibration.cpu;
     for (const [algo, nodes] of sizes) {
       const result = steadyRun(algo, nodes, puts, 0, calibrated);
       const comparison = comparePrediction(predict(algo, nodes), measuredFigures(result), { cpu: { model: calibrated, bytesPerMessage: result.bytes.total / result.messages.total } });
@@ -143,7 +144,7 @@ describe("the analytic predictions against a steady run without batching", () =>
   it("the default steady scenario (4 clients, the default mix) is within 3% of the prediction at the run's own batch", () => {
     for (const [algo, nodes] of cases.filter(([, nodes]) => nodes <= 4)) {
       const result = runSimulation({ algorithm: findAlgorithm(algo) ?? (undefined as never), nodes, seed: 1, scenario: "steady" });
-      const comparison = predictRun(result);
+      const comparison = predictRun(result, { cpu: chargedCpuOf(result) });
       expect(comparison?.messagesPerOp.ratio, `${algo} n=${nodes}, scenario steady seed 1`).toBeGreaterThan(0.97);
       expect(comparison?.messagesPerOp.ratio, `${algo} n=${nodes}, scenario steady seed 1`).toBeLessThan(1.03);
       expect(comparison?.latencyP50Ms.ratio, `${algo} n=${nodes}, scenario steady seed 1`).toBe(1);

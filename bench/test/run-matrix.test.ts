@@ -7,9 +7,8 @@ import { markdownReport, notApplicableLines, summaryTables } from "../src/report
 import { type BenchResults, type SeedRun, benchResultsSchema } from "../src/results-schema.ts";
 import { assembleResults } from "../src/results.ts";
 import { runMatrix } from "../src/run-matrix.ts";
-import { runSeed } from "../src/seed-run.ts";
+import { cpuOverride, runSeed } from "../src/seed-run.ts";
 import { benchCostModel } from "../src/cost-model.ts";
-import { cpuFlagValue } from "@concord/lab";
 
 const costModel = benchCostModel();
 
@@ -82,11 +81,19 @@ describe("pnpm bench's matrix", () => {
     expect(twoWorkers.costModel).toEqual(costModel);
     for (const scenario of twoWorkers.scenarios) expect(scenario.costModel, scenario.name).toEqual(costModel.cpu);
     for (const { label, run } of runsOf(twoWorkers)) {
-      expect(run.replayCommand, label).toContain(` --cpu ${cpuFlagValue(costModel.cpu)}`);
+      // The simulator's default is the calibrated model: the replay command is the plain one, and charges the same.
+      expect(run.replayCommand, label).not.toContain("--cpu");
       // The prediction beside each run holds the CPU on its critical path (solo's one request, Raft's three steps and more).
       if (run.prediction !== null) expect(run.prediction.cpuOnPathMs, label).toBeGreaterThan(0);
     }
     expect(markdownReport(twoWorkers)).toContain(costModel.source);
+  });
+
+  it("charges the calibrated model also in a scenario that sets its own, and then says so in the run's options", () => {
+    expect(cpuOverride({ scenario: "slow-node", cpu: costModel.cpu })).toEqual({});
+    const ownModel = { name: "own-cpu", description: "", cpu: { perMessageUs: 20 } };
+    expect(cpuOverride({ scenario: ownModel, cpu: costModel.cpu })).toEqual({ cpu: costModel.cpu });
+    expect(cpuOverride({ scenario: { ...ownModel, cpu: "none" }, cpu: costModel.cpu })).toEqual({ cpu: costModel.cpu });
   });
 
   it("marks solo's byzantine cell not applicable, with why, and runs none of its seeds", () => {

@@ -9,7 +9,7 @@ import { summarizeCurve } from "../src/sweeps/latency-throughput.ts";
 import { rateLadder, sweepCpu } from "../src/sweeps/plan.ts";
 import { type SweepPointSpec, steadyOpsPerSec, sweepClients } from "../src/sweeps/point.ts";
 
-/** cpu is a fixed model (the calibration's order of magnitude, scaled as the sweeps scale it), so that the test does not move with bench/cost-model.json. */
+/** cpu is a fixed model (the calibration's order of magnitude, scaled as the sweeps scale it), so that the test does not move with a recalibration (packages/sim/src/calibrated-cpu.ts). */
 const cpu: CpuModel = sweepCpu({ perMessageUs: 6, perKilobyteUs: 2, perMacUs: 2.2, perDigestUs: 1.1, perSignatureUs: 25, perVerifyUs: 70 });
 
 function spec(algo: string, nodes: number, ratePerSec: number, seed = 1): SweepPointSpec {

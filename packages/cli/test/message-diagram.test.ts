@@ -145,7 +145,7 @@ describe("concord sim --diagram", () => {
     const svg = files["d.svg"] as string;
     expect(wellFormedError(svg)).toBeUndefined();
     for (const lane of ["n1", "n2", "n3", "c0"]) expect(svg).toContain(`>${lane}</text><line`);
-    expect(svg).toMatch(/<title>crash n\d 1000\.19–/);
+    expect(svg).toMatch(/<title>crash n\d 1001\.054–/);
     const algorithm = findAlgorithm("raft");
     if (algorithm === undefined) throw new Error("raft is not registered");
     const trace = runSimulation({ algorithm, nodes: 3, scenario: "leader-crash", seed: 1, recordMessages: { fromMs: 995, toMs: 1150 } }).messageTrace;

@@ -2,7 +2,8 @@ import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { runCli } from "@concord/cli";
-import { brokenGuarantees } from "@concord/lab";
+import { brokenGuarantees, cpuFlagValue } from "@concord/lab";
+import { cpuCalibration } from "@concord/sim";
 import { captureIo } from "./helpers.ts";
 
 /** soloCrashedForGood crashes solo's only server at once and never restarts it. */
@@ -40,15 +41,31 @@ describe("concord sim", () => {
     expect(run(["sim", "--algo", "solo", "--scenario", "chaos", "--seed", "12", "--json"]).out).not.toBe(first.out);
   });
 
-  it("charges the CPU cost model --cpu gives, and its replay command carries it", () => {
-    const free = JSON.parse(run(["sim", "--algo", "raft", "--nodes", "3", "--ops", "20", "--json"]).out);
-    const charged = run(["sim", "--algo", "raft", "--nodes", "3", "--ops", "20", "--cpu", "perMessageUs=100", "--json"]);
+  it("charges the calibrated CPU cost model by default, --cpu's instead, or none with --cpu none, says which, and its replay command carries the flag", () => {
+    const raft = ["sim", "--algo", "raft", "--nodes", "3", "--ops", "20"];
+    const free = JSON.parse(run([...raft, "--cpu", "none", "--json"]).out);
+    const byDefault = JSON.parse(run([...raft, "--json"]).out);
+    const calibrated = JSON.parse(run([...raft, "--cpu", cpuFlagValue(cpuCalibration.cpu), "--json"]).out);
+    expect(byDefault.cpu).toEqual(cpuCalibration.cpu);
+    expect(free.cpu).toEqual({ perMessageUs: 0, perKilobyteUs: 0, perMacUs: 0, perDigestUs: 0, perSignatureUs: 0, perVerifyUs: 0 });
+    expect([byDefault.latencyMs, byDefault.messages]).toEqual([calibrated.latencyMs, calibrated.messages]);
+    // An unbatched write steps three messages on its path (the request, the append at a follower, its answer): some 18 us.
+    expect(byDefault.latencyMs.p50).toBeGreaterThan(free.latencyMs.p50);
+    expect(byDefault.latencyMs.p50).toBeLessThan(free.latencyMs.p50 + 0.05);
+    expect(run(raft).out).toMatch(/CPU cost model\s+calibrated\n/);
+    expect(run([...raft, "--cpu", "none"]).out).toMatch(/CPU cost model\s+none\n/);
+    const charged = run([...raft, "--cpu", "perMessageUs=100", "--json"]);
     expect(charged.code).toBe(0);
     // An unbatched write steps a message at the leader, one at a follower and its answer back at the leader: 300 us.
     expect(JSON.parse(charged.out).latencyMs.p50).toBeCloseTo(free.latencyMs.p50 + 0.3, 6);
-    const io = captureIo({ "down.json": JSON.stringify(soloCrashedForGood) });
-    expect(runCli(["sim", "--algo", "solo", "--scenario-file", "down.json", "--seed", "2", "--ops", "10", "--cpu", "perMessageUs=7", "--json"], io)).toBe(1);
-    expect(/replay with: (.*)$/m.exec(io.err)?.[1]).toBe("pnpm concord sim --algo solo --nodes 1 --scenario-file down.json --seed 2 --ops 10 --cpu perMessageUs=7");
+    for (const [flag, replayed] of [
+      ["perMessageUs=7", "--cpu perMessageUs=7"],
+      ["none", "--cpu none"],
+    ] as const) {
+      const io = captureIo({ "down.json": JSON.stringify(soloCrashedForGood) });
+      expect(runCli(["sim", "--algo", "solo", "--scenario-file", "down.json", "--seed", "2", "--ops", "10", "--cpu", flag, "--json"], io)).toBe(1);
+      expect(/replay with: (.*)$/m.exec(io.err)?.[1]).toBe(`pnpm concord sim --algo solo --nodes 1 --scenario-file down.json --seed 2 --ops 10 ${replayed}`);
+    }
   });
 
   it.each([

@@ -1,5 +1,5 @@
 import type { ProtocolOptions, ReadLevel } from "@concord/core";
-import type { CpuModelInput, ScenarioInput, SimulationOptions } from "@concord/sim";
+import type { CpuChoice, ScenarioInput, SimulationOptions } from "@concord/sim";
 
 /**
  * ReplayRun is what a replay command needs of a run: the choices that, with
@@ -18,14 +18,15 @@ export interface ReplayRun {
   readonly protocolOptions?: ProtocolOptions;
   /** encode false replays with `--no-encode`; absent or true, messages are encoded (the default). */
   readonly encode?: boolean;
-  /** cpu is the CPU cost model that replaced the scenario's (`--cpu perMessageUs=5.9,...`). */
-  readonly cpu?: CpuModelInput;
+  /** cpu is the CPU cost model that replaced the scenario's (`--cpu perMessageUs=5.9,...`, or `--cpu none`). */
+  readonly cpu?: CpuChoice;
   /** readLevel is the level the workload's reads asked for (`--read`); absent or `linearizable`, the flag is left out. */
   readonly readLevel?: ReadLevel;
 }
 
-/** cpuFlagValue writes a CPU cost model as `--cpu` takes it: `name=microseconds` pairs, comma-separated. */
-export function cpuFlagValue(cpu: CpuModelInput): string {
+/** cpuFlagValue writes a CPU cost model as `--cpu` takes it: `name=microseconds` pairs, comma-separated, or `none`. */
+export function cpuFlagValue(cpu: CpuChoice): string {
+  if (cpu === "none") return "none";
   return Object.entries(cpu)
     .filter(([, value]) => value !== undefined)
     .map(([name, value]) => `${name}=${String(value)}`)

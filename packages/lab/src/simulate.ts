@@ -1,7 +1,7 @@
 import { findStaleReads, type HistorySummary, type StaleRead } from "@concord/check";
 import { type PartitionAvailability, partitionAvailability } from "./availability.ts";
 import type { InvariantViolation, ProtocolOptions, ReadLevel } from "@concord/core";
-import { type FaultWindow, type SimulationOptions, type SimulationResult, runSimulation } from "@concord/sim";
+import { type CpuModel, type FaultWindow, type SimulationOptions, type SimulationResult, runSimulation } from "@concord/sim";
 
 /** SimulationReport is one run's figures as `concord sim --json` prints them: deterministic, no wall-clock time. */
 export interface SimulationReport {
@@ -68,6 +68,8 @@ export interface SimulationReport {
   readonly ineffectiveFaults: readonly string[];
   /** abandonedOperations counts operations a client restart left indeterminate. */
   readonly abandonedOperations: number;
+  /** cpu is the CPU cost model the run charged: the simulator's calibrated default, the scenario's own, the run's `cpu` option, or all zeros for "none". */
+  readonly cpu: CpuModel;
 }
 
 /** SimulateOptions select one run: the simulator's options, with a built-in scenario named or a scenario object (from a file). */
@@ -121,6 +123,7 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     crashes: result.crashes,
     ineffectiveFaults: result.ineffectiveFaults,
     abandonedOperations: result.abandonedOperations,
+    cpu: result.scenarioDefinition.cpu,
   };
   return { result, report };
 }

@@ -59,7 +59,7 @@ describe("stale reads in the CP algorithms: a replica cut off with a minority an
   // Runs of the built-in partition scenario with 16 clients (8 on the isolated side), as
   // `concord sim --algo <algo> --scenario partition --clients 16 --seed <seed> --read stale`.
   for (const [name, seed] of [
-    ["raft", 14],
+    ["raft", 12],
     ["multipaxos", 35],
   ] as const) {
     it(`${name}, seed ${seed}: a cut-off client's stale read during the partition is found, and the run promises no linearizability`, () => {

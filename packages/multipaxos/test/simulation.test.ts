@@ -17,6 +17,7 @@ interface Run {
   readonly seed: number;
   readonly ops?: number;
   readonly protocolOptions?: ProtocolOptions;
+  readonly cpu?: "none";
 }
 
 function simulate(run: Run): SimulationResult {
@@ -149,8 +150,11 @@ describe("steady state", () => {
       expect(judgeRun(result).problems).toEqual([]);
     });
 
-    test(`on ${nodes} nodes the messages per operation that concord sim reports stay at or under the analytic 2(n-1) + 2, because commands arriving together share a slot`, () => {
-      const result = simulate({ nodes, scenario: "steady", seed: 1 });
+    test(`on ${nodes} nodes the messages per operation that concord sim --cpu none reports stay at or under the analytic 2(n-1) + 2, because commands arriving together share a slot`, () => {
+      // With no CPU charged the four clients run in lockstep, and their commands reach the leader in one instant. (The
+      // default, calibrated CPU model steps the first of them alone, which sets the clients apart by microseconds:
+      // from then on each command arrives alone and takes a slot of its own.)
+      const result = simulate({ nodes, scenario: "steady", seed: 1, cpu: "none" });
       expect(judgeRun(result).problems).toEqual([]);
       expect(result.messages.perOp).toBeLessThanOrEqual(multipaxos.analyticMessagesPerOp(nodes, 1));
       // The traffic counts the final reads after the workload too (reported apart from its operations).

@@ -65,9 +65,11 @@ describe("built-in scenarios", () => {
 
 describe("steady state cost (Raft §5.3, thesis §6.4)", () => {
   it.each([3, 5])("messages per committed operation stay at the analytic 2(n-1)/batch + 2 on %i nodes", (nodes) => {
-    // The marginal cost of more operations excludes the one-off election.
-    const small = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed: 3, ops: 200 });
-    const large = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed: 3, ops: 600 });
+    // The marginal cost of more operations excludes the one-off election. With the CPU off, so that the clients run in
+    // lockstep and nothing is left over: under the default CPU model each operation takes its own round, and the idle
+    // leader's tick heartbeats between them, which the analytic count leaves out, add some 0.005 a operation at n = 3.
+    const small = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed: 3, ops: 200, cpu: "none" });
+    const large = runSimulation({ algorithm: raft, nodes, scenario: "steady", seed: 3, ops: 600, cpu: "none" });
     const marginal = (large.messages.total - small.messages.total) / (large.ops.completed - small.ops.completed);
     // (The whole run also holds the election and the idle heartbeats of the simulator's warm-up, which no operation causes.)
     expect(marginal).toBeLessThanOrEqual(raft.analyticMessagesPerOp(nodes, 1) + 1e-9);

@@ -11,6 +11,7 @@ export {
   linkOverrideSchema,
   latencySchema,
   cpuSchema,
+  cpuChoiceSchema,
   diskSchema,
   workloadSchema,
   faultSchema,
@@ -30,8 +31,11 @@ export {
   type LinkModel,
   type CpuModel,
   type CpuModelInput,
+  type CpuChoice,
   type Workload,
 } from "./scenario.ts";
+export { cpuCalibration } from "./calibrated-cpu.ts";
+export { noCpu, calibrationSource, sameCpu, type CpuCalibration, type CpuCalibrationMachine, type CpuCalibrationTerm } from "./cpu-calibration.ts";
 export {
   builtInScenarios,
   scenarioNames,

@@ -1,6 +1,6 @@
 import type { AnyAlgorithm, History, InvariantViolation, KvSemantics, NodeId, ProtocolOptions, ReadLevel } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
-import type { CpuModelInput, Scenario, ScenarioInput } from "./scenario.ts";
+import type { CpuChoice, Scenario, ScenarioInput } from "./scenario.ts";
 import type { FaultWindow } from "./context.ts";
 import type { MessageTrace, MessageTraceWindow } from "./message-trace.ts";
 
@@ -21,10 +21,11 @@ export interface SimulationOptions {
   /** byzantineNodes overrides which replicas are Byzantine (default: the scenario's count, the first primary among them). */
   readonly byzantineNodes?: readonly NodeId[];
   /**
-   * cpu replaces the scenario's CPU cost model, every figure of it (one left out is 0): how a benchmark charges the
-   * same, calibrated costs in every scenario. Absent, the scenario's own model (zero unless it sets one) is charged.
+   * cpu replaces the scenario's CPU cost model, every figure of it (one left out is 0), or with "none" charges no CPU
+   * at all (only links and disks take time: for a test that pins exact delays). Absent, the scenario's own model is
+   * charged: the calibrated one (`cpuCalibration`, measured by `pnpm bench:micro --calibrate`) unless it sets one.
    */
-  readonly cpu?: CpuModelInput;
+  readonly cpu?: CpuChoice;
   /** encode: really encode and decode every message (default true); off for raw speed. */
   readonly encode?: boolean;
   /** recordMessages: record the messages sent in this window into the result's `messageTrace` (off by default; it changes nothing else). */

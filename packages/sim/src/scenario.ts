@@ -1,4 +1,6 @@
 import { z } from "zod";
+import { cpuCalibration } from "./calibrated-cpu.ts";
+import { noCpu } from "./cpu-calibration.ts";
 
 /** latencySchema describes one-way link latency: constant, uniform in [min, max], or exponential around a mean, in milliseconds. */
 export const latencySchema = z.discriminatedUnion("kind", [
@@ -36,7 +38,7 @@ export const linkOverrideSchema = z
   })
   .strict();
 
-/** cpuSchema is the per-node CPU cost model: time a node is busy handling each message. */
+/** cpuSchema is the per-node CPU cost model: time a node is busy handling each message. A figure left out is 0. */
 export const cpuSchema = z
   .object({
     perMessageUs: z.number().min(0).default(0),
@@ -47,6 +49,12 @@ export const cpuSchema = z
     perVerifyUs: z.number().min(0).default(0),
   })
   .strict();
+
+/**
+ * cpuChoiceSchema is a CPU cost model as a scenario or a run gives it: the figures, or "none" for a free CPU (every
+ * figure 0, only links and disks take time).
+ */
+export const cpuChoiceSchema = z.union([z.literal("none").transform(() => ({ ...noCpu })), cpuSchema]);
 
 /**
  * diskSchema models stable storage: how long a sync takes and how often a
@@ -256,7 +264,8 @@ export const scenarioSchema = z
     description: z.string(),
     tickMs: z.number().min(0.1).default(10),
     link: linkSchema.default(linkSchema.parse({})),
-    cpu: cpuSchema.default(cpuSchema.parse({})),
+    /** cpu is the CPU cost model: the calibrated one (calibrated-cpu.ts, `pnpm bench:micro --calibrate`) unless the scenario sets one. */
+    cpu: cpuChoiceSchema.default(() => ({ ...cpuCalibration.cpu })),
     disk: diskSchema.default(diskSchema.parse({})),
     workload: workloadSchema.default(workloadSchema.parse({})),
     faults: z.array(faultSchema).default([]),
@@ -299,6 +308,8 @@ export type Target = z.output<typeof targetSchema>;
 export type LinkModel = z.output<typeof linkSchema>;
 /** CpuModelInput is a CPU cost model as written: a figure left out is 0. */
 export type CpuModelInput = z.input<typeof cpuSchema>;
+/** CpuChoice is a CPU cost model as a run or a scenario may give it: figures, or "none" for a free CPU. */
+export type CpuChoice = z.input<typeof cpuChoiceSchema>;
 /** CpuModel is a validated CPU cost model. */
 export type CpuModel = z.output<typeof cpuSchema>;
 /** Workload is a validated workload. */

@@ -37,9 +37,8 @@ export const builtInScenarios: readonly ScenarioInput[] = ([
   },
   {
     name: "slow-node",
-    description: "One follower is slow (20 ms extra latency each way, 5x CPU cost) for the fault phase.",
+    description: "One follower is slow (20 ms extra latency each way, 5x the CPU cost model's costs) for the fault phase.",
     workload: { spreadMs: 2000 },
-    cpu: { perMessageUs: 20 },
     faults: [{ type: "slow", atMs: 0, target: "follower", durationMs: 2500, extraLatencyMs: 20, cpuFactor: 5 }],
   },
   {

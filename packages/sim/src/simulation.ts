@@ -27,7 +27,7 @@ import { MessageRecorder } from "./message-trace.ts";
 import { Metrics, operationCounts, seconds, sortedViolations, summarize, throughputOpsPerSec, trafficFigures } from "./metrics.ts";
 import { ClusterOperations } from "./operations.ts";
 import type { SimulationOptions, SimulationResult } from "./result.ts";
-import { type Scenario, cpuSchema, workloadSchema } from "./scenario.ts";
+import { type Scenario, cpuChoiceSchema, workloadSchema } from "./scenario.ts";
 import { drawChaosFaults, drawChaosRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { swarmOptions } from "./swarm-options.ts";
@@ -119,7 +119,7 @@ export class Simulation {
     // Spares make sense only for an algorithm whose membership an operator can change.
     const spares = admin?.reconfigure !== undefined ? Math.max(scenario.spares, setup.spares) : 0;
     // A cpu option replaces the scenario's cost model whole, checked by the scenario's own schema.
-    const cpu = options.cpu !== undefined ? parseConfig(cpuSchema, options.cpu, "cpu") : scenario.cpu;
+    const cpu = options.cpu !== undefined ? parseConfig(cpuChoiceSchema, options.cpu, "cpu") : scenario.cpu;
     this.scenario = { ...scenario, cpu, workload, faults, spares, disk: { ...scenario.disk, syncMs } };
     this.context = new SimContext(this.scenario);
     const syncUs = msToUs(syncMs);

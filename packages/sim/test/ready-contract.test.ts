@@ -93,8 +93,9 @@ describe("messages that arrive in the same instant", () => {
         };
       },
     };
-    // Four closed-loop clients in lockstep over equal links: their writes reach the server together.
-    const writes = { name: "writes", description: "", disk: { syncMs: 0 }, workload: { clients: 4, ops: 40, finalReads: false, mix: { get: 0, put: 100, append: 0, cas: 0, delete: 0 } } };
+    // Four closed-loop clients in lockstep over equal links: their writes reach the server together. With the CPU off:
+    // a node whose CPU is busy steps what arrived while it was busy together, after the first.
+    const writes = { name: "writes", description: "", cpu: "none" as const, disk: { syncMs: 0 }, workload: { clients: 4, ops: 40, finalReads: false, mix: { get: 0, put: 100, append: 0, cas: 0, delete: 0 } } };
     const result = runSimulation({ algorithm: counting, nodes: 1, seed: 1, scenario: writes });
     expect(result.ops.completed).toBe(40);
     expect(persistSizes.reduce((sum, size) => sum + size, 0)).toBe(40);

@@ -16,6 +16,7 @@ interface Run {
   readonly seed: number;
   readonly ops?: number;
   readonly protocolOptions?: ProtocolOptions;
+  readonly cpu?: "none";
 }
 
 function replayOf(run: Run): string {
@@ -26,6 +27,7 @@ function replayOf(run: Run): string {
     seed: run.seed,
     ...(run.ops === undefined ? {} : { ops: run.ops }),
     ...(run.protocolOptions === undefined ? {} : { protocolOptions: run.protocolOptions }),
+    ...(run.cpu === undefined ? {} : { cpu: run.cpu }),
   });
 }
 
@@ -118,7 +120,9 @@ describe("steady state (§4.1)", () => {
     });
 
     test(`on ${nodes} nodes the messages per operation stay at or under the analytic 2(n-1) + 2`, () => {
-      const result = simulate({ nodes, scenario: "steady", seed: 1 });
+      // With the CPU off the four clients run in lockstep and their requests share ops. (Under the default, calibrated
+      // model the primary steps the first of two simultaneous requests alone, and from then on each arrives alone.)
+      const result = simulate({ nodes, scenario: "steady", seed: 1, cpu: "none" });
       expect(judgeRun(result).problems).toEqual([]);
       expect(result.messages.perOp).toBeLessThanOrEqual(vr.analyticMessagesPerOp(nodes, 1));
       // Batching shows: fewer ops (one Prepare per backup each) than committed requests.

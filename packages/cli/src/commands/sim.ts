@@ -1,6 +1,6 @@
 import { kvHistoryToJsonl } from "@concord/check";
 import { ConfigError } from "@concord/core";
-import { type CpuModelInput, type SimulationResult, byzantineStrategyNames, cpuSchema, scenarioNames } from "@concord/sim";
+import { type CpuChoice, type CpuModel, type CpuModelInput, type SimulationResult, byzantineStrategyNames, cpuCalibration, cpuSchema, sameCpu, scenarioNames } from "@concord/sim";
 import { type Applicability, type HistoryChecker, brokenGuarantees, type SimulationReport, algorithmNames, algorithms, applicability, clusterSizes, findAlgorithm, renderTable, replayCommand, simulate } from "@concord/lab";
 import { type FlagSpec, alignedColumns, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags, readFlagSpec, readLevelFlag } from "../flags.ts";
 import { type CommandIo, UsageError, writeOutputFile } from "../io.ts";
@@ -25,7 +25,10 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "to-ms": { type: "string", description: "with --diagram: draw the messages sent up to this virtual millisecond (default: the end of the run)" },
   read: readFlagSpec,
   "no-encode": { type: "boolean", description: "do not encode messages (faster; byte counts become 0)" },
-  cpu: { type: "string", description: `charge this CPU cost model instead of the scenario's, as name=microseconds pairs (a figure left out is 0), e.g. perMessageUs=5.9,perMacUs=2.2; names: ${Object.keys(cpuSchema.shape).join(", ")}` },
+  cpu: {
+    type: "string",
+    description: `charge this CPU cost model instead of the scenario's (by default the calibrated one, which pnpm bench charges too), as name=microseconds pairs (a figure left out is 0), e.g. perMessageUs=5.9,perMacUs=2.2, or none for a free CPU; names: ${Object.keys(cpuSchema.shape).join(", ")}`,
+  },
   "wall-clock": { type: "boolean", description: "add the run's wall-clock seconds (makes output vary)" },
   json: { type: "boolean", description: "print one JSON object instead of a table" },
   help: { type: "boolean", description: "show this help" },
@@ -166,9 +169,10 @@ function writeDiagram(io: CommandIo, request: DiagramRequest, result: Simulation
   writeOutputFile(io, "diagram", request.path, svg);
 }
 
-/** cpuFlag reads `--cpu name=us,...` into a CPU cost model, refusing an unknown name or a value that is not a non-negative number. */
-function cpuFlag(value: unknown): CpuModelInput | undefined {
+/** cpuFlag reads `--cpu name=us,...` (or `--cpu none`) into a CPU cost model, refusing an unknown name or a value that is not a non-negative number. */
+function cpuFlag(value: unknown): CpuChoice | undefined {
   if (typeof value !== "string") return undefined;
+  if (value.trim() === "none") return "none";
   const names = Object.keys(cpuSchema.shape);
   const cpu: Record<string, number> = {};
   for (const pair of value.split(",").filter((part) => part.trim() !== "")) {
@@ -204,6 +208,7 @@ export function renderReport(report: SimCommandReport, wallSeconds: number | und
     ["bytes (total, per op)", `${report.bytes.total}, ${report.bytes.perOp}`],
     ["warm-up (s, messages, bytes; not counted above)", `${report.warmup.seconds}, ${report.warmup.messages}, ${report.warmup.bytes}`],
     ["leader changes", String(report.leaderChanges)],
+    ["CPU cost model", cpuModelText(report.cpu)],
     ["reads asked / served", `${report.readLevel} / ${report.readLevelServed}`],
     ["linearizable", report.linearizable === null ? `unknown (${report.linearizability})` : report.linearizable ? "yes" : `NO (${report.linearizability})`],
     ["stale reads found", String(report.staleReadCount)],
@@ -231,6 +236,16 @@ export function renderReport(report: SimCommandReport, wallSeconds: number | und
     out += "\nviolations:\n" + report.invariantViolations.slice(0, 20).map((v) => `  [${v.invariant}] at ${v.timeUs / 1000} ms: ${v.message}`).join("\n") + "\n";
   }
   return out;
+}
+
+/**
+ * cpuModelText says in a few words which CPU cost model a run charged: "calibrated" (the default, pnpm bench's; the
+ * figures are in --json's `cpu`), "none", or the figures given that are not 0, in microseconds.
+ */
+export function cpuModelText(cpu: CpuModel): string {
+  if (sameCpu(cpu, cpuCalibration.cpu)) return "calibrated";
+  const given = Object.entries(cpu).filter(([, us]) => us > 0);
+  return given.length === 0 ? "none" : given.map(([name, us]) => `${name}=${us}`).join(",");
 }
 
 /** byzantineNodesFlag parses `--byzantine-nodes 1,3`: distinct replica ids from 1 to n. */
