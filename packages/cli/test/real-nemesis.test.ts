@@ -60,8 +60,8 @@ describe("concord test: real processes in network namespaces under a nemesis", (
     return;
   }
 
-  it(`raft, 3 nodes, partition and kill (seed 3: ${describeSchedule(3, ["partition", "kill"], 3)}): linearizable, no acknowledged write lost, results written`, async () => {
-    const { result, outDir } = await runTest("raft", 3, ["partition", "kill"], 3);
+  it(`raft, 3 nodes, partition and kill for 20 s (seed 3: ${describeSchedule(3, ["partition", "kill"], 3, 20)}): linearizable, no acknowledged write lost, results written`, async () => {
+    const { result, outDir } = await runTest("raft", 3, ["partition", "kill"], 3, undefined, 20);
     try {
       expectPassed(result, outDir, ["partition", "kill"]);
       for (const file of ["history.edn", "history.jsonl", "results.json", "timeline.html", "logs/node-0.log", "logs/nemesis.log"]) expect(existsSync(join(outDir, file)), file).toBe(true);
@@ -78,23 +78,23 @@ describe("concord test: real processes in network namespaces under a nemesis", (
       expect(timeline).toContain("partition bridge");
       const results = JSON.parse(readFileSync(join(outDir, "results.json"), "utf8")) as NemesisTestResult;
       expect(results.windows.filter((window) => window.kind !== "calm").map((window) => window.label)).toEqual(result.faults.map((fault) => fault.description));
-      expect(results.schedule).toEqual(planNemesis({ kinds: ["partition", "kill"], nodes: 3, seconds: 6, seed: 3 }));
+      expect(results.schedule).toEqual(planNemesis({ kinds: ["partition", "kill"], nodes: 3, seconds: 20, seed: 3 }));
     } finally {
       rmSync(outDir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 240_000);
 
-  it(`multipaxos, 3 nodes, partition and kill (seed 10: ${describeSchedule(3, ["partition", "kill"], 10)}): linearizable, no acknowledged write lost`, async () => {
-    const { result, outDir } = await runTest("multipaxos", 3, ["partition", "kill"], 10);
+  it(`multipaxos, 3 nodes, partition and kill for 20 s (seed 10: ${describeSchedule(3, ["partition", "kill"], 10, 20)}): linearizable, no acknowledged write lost`, async () => {
+    const { result, outDir } = await runTest("multipaxos", 3, ["partition", "kill"], 10, undefined, 20);
     expectPassed(result, outDir, ["partition", "kill"]);
     rmSync(outDir, { recursive: true, force: true });
-  }, 120_000);
+  }, 240_000);
 
-  it(`pbft, 4 nodes, partition and kill (seed 1: ${describeSchedule(4, ["partition", "kill"], 1)}): linearizable, no acknowledged write lost`, async () => {
-    const { result, outDir } = await runTest("pbft", 4, ["partition", "kill"], 1);
+  it(`pbft, 4 nodes, partition and kill for 20 s (seed 1: ${describeSchedule(4, ["partition", "kill"], 1, 20)}): linearizable, no acknowledged write lost`, async () => {
+    const { result, outDir } = await runTest("pbft", 4, ["partition", "kill"], 1, undefined, 20);
     expectPassed(result, outDir, ["partition", "kill"]);
     rmSync(outDir, { recursive: true, force: true });
-  }, 120_000);
+  }, 240_000);
 
   // The clock first: a node that dies of the full disk takes seconds to restart on a busy machine, which would push a later fault past the run's end.
   it(`raft, 3 nodes, clock and disk (seed 4: ${describeSchedule(3, ["disk", "clock"], 4)}; a tick timer run at half speed, a data directory filled to ENOSPC, its node staying up and resuming once it is freed): linearizable, no acknowledged write lost, no tmpfs left mounted`, async () => {
