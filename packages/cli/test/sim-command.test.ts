@@ -182,7 +182,7 @@ describe("crash-fault-tolerant algorithms under Byzantine strategies", () => {
       const io = captureIo();
       const code = runCli(["sim", "--algo", algo, "--scenario", "byzantine", "--byzantine-strategy", strategy, "--seed", "1", "--ops", "40", "--json"], io);
       const report = JSON.parse(io.out);
-      expect(report.byzantine).toEqual({ nodes: [1], strategy });
+      expect(report.byzantine).toEqual({ nodes: [1], strategy, client: null });
       expect(typeof report.linearizable).toBe("boolean");
       // A replica that goes quiet or slow fails as a crash-fault model allows; the others lie, and the run is not applicable.
       expect(report.applicable).toBe(strategy === "silent" || strategy === "delay");
@@ -208,7 +208,7 @@ describe("concord sim --byzantine-nodes", () => {
     const io = captureIo();
     const code = runCli(["sim", "--algo", "pbft", "--nodes", "7", "--scenario", "byzantine", "--byzantine-nodes", "2,5", "--byzantine-strategy", "equivocate", "--ops", "30", "--json"], io);
     const report = JSON.parse(io.out);
-    expect(report.byzantine).toEqual({ nodes: [2, 5], strategy: "equivocate" });
+    expect(report.byzantine).toEqual({ nodes: [2, 5], strategy: "equivocate", client: null });
     expect(code).toBe(0);
     expect(report.linearizable).toBe(true);
   });

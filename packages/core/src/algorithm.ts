@@ -1,4 +1,4 @@
-import type { ByzantineStrategyDefinition } from "./byzantine.ts";
+import type { ByzantineClient, ByzantineStrategyDefinition } from "./byzantine.ts";
 import type { Client, ReadLevel } from "./client.ts";
 import type { MessageCodec } from "./codec.ts";
 import type { Crypto } from "./crypto.ts";
@@ -155,6 +155,29 @@ export interface AlgorithmDefinition<M> {
    * assumptions; a scenario that names its crashes is not bound by it (it may mean to show the loss).
    */
   crashAllowed?(options: ProtocolOptions, target: NodeId, replicas: ReadonlyMap<NodeId, Replica<M> | undefined>): boolean;
+  /** createByzantineClient builds a faulty client playing `strategy` (one of `chaosFaults.byzantineClientStrategies`). */
+  createByzantineClient?(context: ClientContext, strategy: string): ByzantineClient<M>;
+  /** chaosFaults is what `chaos` draws for this algorithm beyond the shared fault kinds (issue 21); nothing more when absent. */
+  readonly chaosFaults?: ChaosFaultHints;
+}
+
+/**
+ * ChaosFaultHints names the faults aimed at one protocol's checks that `chaos`
+ * draws for it: the Byzantine strategies its faulty replicas play (only for an
+ * algorithm whose fault model is `byzantine`, never more liars than it
+ * tolerates), and groups of message types that are lost together on their way
+ * to a few replicas for a long window (only checkpoints and state transfer,
+ * only commits), which random loss of every type almost never produces.
+ */
+export interface ChaosFaultHints {
+  /** byzantineStrategies are names from the algorithm's `byzantineStrategies`. */
+  readonly byzantineStrategies?: readonly string[];
+  /** leaderStrategies are those of `byzantineStrategies` that act only while leading: their liars include the first leader. */
+  readonly leaderStrategies?: readonly string[];
+  /** byzantineClientStrategies are what a faulty client may do, built by the algorithm's `createByzantineClient`. */
+  readonly byzantineClientStrategies?: readonly string[];
+  /** lossGroups are groups of the codec's type names, each lost as one. */
+  readonly lossGroups?: readonly (readonly string[])[];
 }
 
 /**

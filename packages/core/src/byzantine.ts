@@ -1,3 +1,4 @@
+import type { Client } from "./client.ts";
 import type { Crypto } from "./crypto.ts";
 import type { NodeId } from "./ids.ts";
 import type { Outbound, Replica } from "./replica.ts";
@@ -35,4 +36,18 @@ export interface ByzantineStrategyDefinition<M> {
   readonly name: string;
   readonly description: string;
   create(self: NodeId): ByzantineStrategy<M>;
+}
+
+/**
+ * ByzantineClient is a faulty client: a Client, whose own operations run
+ * honestly and are judged with the others', that the runtime also lets
+ * overhear what the other clients send (requests travel in clear: an
+ * authenticator proves who sent a request, it does not hide it), and that
+ * sends requests of its own making beside its operations.
+ */
+export interface ByzantineClient<M> extends Client<M> {
+  /** strategy names what the faulty client does. */
+  readonly strategy: string;
+  /** overhear hands it a message another client sent. */
+  overhear(from: NodeId, message: M): void;
 }

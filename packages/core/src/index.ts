@@ -48,10 +48,12 @@ export {
   type ByzantineStrategyDefinition,
   type ByzantineContext,
   type ByzantineOutbound,
+  type ByzantineClient,
 } from "./byzantine.ts";
 export {
   type AlgorithmDefinition,
   type AnyAlgorithm,
+  type ChaosFaultHints,
   type ClientContext,
   type ReplicaContext,
   type ProtocolOptions,

@@ -46,7 +46,8 @@ export interface SimulationReport {
    */
   readonly withoutStaleReads?: { readonly linearizable: boolean | null; readonly linearizability: string };
   readonly invariantViolations: readonly InvariantViolation[];
-  readonly byzantine: { readonly nodes: readonly number[]; readonly strategy: string | null };
+  /** byzantine names the faulty replicas and their strategy, and the faulty client (chaos draws one for PBFT), if any. */
+  readonly byzantine: { readonly nodes: readonly number[]; readonly strategy: string | null; readonly client: { readonly id: number; readonly strategy: string } | null };
   /**
    * availability is, for each partition of the run, the share of the operations invoked during it that completed
    * ok before it healed, on the side of the clients cut off with the isolated replicas and on the other side.
@@ -113,7 +114,7 @@ export function simulate(options: SimulateOptions, checker: HistoryChecker): { r
     staleReadCount: stale.total,
     ...(rest !== undefined ? { withoutStaleReads: { linearizable: rest.linearizable, linearizability: rest.summary } } : {}),
     invariantViolations: result.invariantViolations,
-    byzantine: { nodes: result.byzantineNodes, strategy: result.byzantineStrategy ?? null },
+    byzantine: { nodes: result.byzantineNodes, strategy: result.byzantineStrategy ?? null, client: result.byzantineClient ?? null },
     availability: partitionAvailability(result.history.slice(0, result.history.length - result.finalReads.invoked), result.faults),
     faults: result.faults,
     faultLog: result.faultLog,

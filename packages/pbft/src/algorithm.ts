@@ -1,5 +1,6 @@
 import type { AlgorithmDefinition, ReadLevel } from "@concord/core";
-import { pbftByzantineStrategies } from "./byzantine.ts";
+import { pbftByzantineStrategies, pbftChaosStrategies, pbftLeaderStrategies } from "./byzantine.ts";
+import { createPbftByzantineClient, pbftByzantineClientStrategies } from "./byzantine-client.ts";
 import { createPbftClient } from "./client.ts";
 import { pbftCodec, type PbftMessage } from "./messages.ts";
 import { createPbftMonitors } from "./monitor.ts";
@@ -39,6 +40,7 @@ export const pbft: AlgorithmDefinition<PbftMessage> = {
   faultsTolerated: (n) => Math.max(0, Math.floor((n - 1) / 3)),
   createReplica: (context) => new PbftReplica(context),
   createClient: (context) => createPbftClient(context),
+  createByzantineClient: (context, strategy) => createPbftByzantineClient(context, strategy),
   createMonitors: () => createPbftMonitors(),
   byzantineStrategies: pbftByzantineStrategies,
   optionSpace: pbftOptionSpace,
@@ -47,4 +49,13 @@ export const pbft: AlgorithmDefinition<PbftMessage> = {
   analyticMessagesPerOp: (n, batchSize) => pbftMessagesPerBatch(n, batchSize) / batchSize,
   oneWayDelaysPerOp: 5,
   servedReadLevel: pbftServedReadLevel,
+  // Chaos plays liars (replicas, and a client that borrows other clients' sessions) against the checks of issue 21's
+  // planted bugs, and starves a few replicas of checkpoints and state
+  // transfer, or of commits, for a long window (bugs 3 and 8).
+  chaosFaults: {
+    byzantineStrategies: pbftChaosStrategies,
+    leaderStrategies: pbftLeaderStrategies,
+    byzantineClientStrategies: pbftByzantineClientStrategies,
+    lossGroups: [["checkpoint", "fetchState", "stateTransfer"], ["commit"]],
+  },
 };

@@ -1,6 +1,6 @@
 import type { ByzantineContext, ByzantineOutbound, ByzantineStrategy, ByzantineStrategyDefinition, NodeId, Outbound } from "@concord/core";
 import { alwaysSigned, Authenticator, type AuthenticationMode } from "./authenticator.ts";
-import { encodeBatch, type PbftMessage, type PbftNewView, type PbftRequest, type PbftViewChange } from "./messages.ts";
+import { encodeBatch, type PbftMessage, type PbftNewView, type PbftPrePrepare, type PbftRequest, type PbftViewChange } from "./messages.ts";
 import { pbftOptionsSchema } from "./options.ts";
 
 type Context = ByzantineContext<PbftMessage>;
@@ -341,6 +341,115 @@ export const inventReadsStrategy = define("invent-reads", "answers read-only req
     mapEach(messages, (message, to) => (message.type === "reply" && message.readOnly ? reseal({ ...message, result: flipped(message.result) }, to, context) : message)),
 }));
 
+/**
+ * alterBatches returns an outbound filter that, as primary, changes the batch of each pre-prepare once (every backup
+ * sees the same altered batch, so that it can prepare) and reseals it for each receiver with a digest that matches.
+ */
+function alterBatches(alter: (requests: readonly PbftRequest[], context: Context) => PbftRequest[]) {
+  const altered = new WeakMap<PbftPrePrepare, PbftPrePrepare>();
+  return (messages: readonly Outbound<PbftMessage>[], context: Context): ByzantineOutbound<PbftMessage>[] =>
+    mapEach(messages, (message, to) => {
+      if (message.type !== "prePrepare" || !isReplica(to, context)) return message;
+      let changed = altered.get(message);
+      if (changed === undefined) {
+        const requests = alter(message.requests, context);
+        changed = { ...message, requests, digest: context.crypto.digest(encodeBatch(requests)) };
+        altered.set(message, changed);
+      }
+      return reseal(changed, to, context);
+    });
+}
+
+/** requestKey names a client request by its client and sequence number, whatever its session. */
+function requestKey(request: PbftRequest): string {
+  return `${request.clientId}:${request.sequence}`;
+}
+
+/**
+ * replayRequestsStrategy, as primary, puts old client requests back into its
+ * pre-prepares, authentic and in their own sessions (a replay attack): when a
+ * batch holds a request whose client and sequence number match one it saw
+ * earlier in another session (a restarted client numbers its new session
+ * from the same first sequence), that earlier request goes first in the
+ * batch; otherwise, in one batch of four, any earlier request does. The
+ * session table must answer a replay from its cache (to the old session) or
+ * drop it, and a client must count only replies that name its own session
+ * (thesis §6.3; issue 21, bug 7).
+ */
+export const replayRequestsStrategy = define("replay-requests", "as primary, puts old client requests back into its pre-prepares, first those of another session of the same client and sequence number", () => {
+  const bySequence = new Map<string, PbftRequest[]>();
+  const seen: PbftRequest[] = [];
+  const note = (request: PbftRequest): void => {
+    if (request.readOnly) return;
+    const key = requestKey(request);
+    const known = bySequence.get(key) ?? [];
+    if (known.some((other) => other.session === request.session)) return;
+    remember(bySequence, key, [...known, request]);
+    if (seen.length < historyMax) seen.push(request);
+    else seen[seen.length % historyMax] = request;
+  };
+  return {
+    name: "replay-requests",
+    inbound: (_from, message) => {
+      if (message.type === "request") note(message);
+      else if (message.type === "prePrepare") message.requests.forEach(note);
+      return message;
+    },
+    outbound: alterBatches((requests, context) => {
+      for (const request of requests) {
+        const other = bySequence.get(requestKey(request))?.find((earlier) => earlier.session !== request.session);
+        if (other !== undefined) return [other, ...requests];
+      }
+      if (seen.length === 0 || !context.rng.chance(1, 4)) return [...requests];
+      return [seen[context.rng.nextInt(seen.length)] as PbftRequest, ...requests];
+    }),
+  };
+});
+
+/**
+ * moveSessionsStrategy, as primary, moves each client request in its
+ * pre-prepares to a fresh session key of its own drawing, keeping the
+ * client's authenticator, and also orders it unmoved: a request executed
+ * twice, once in a session its client never opened, unless the backups'
+ * check of the authenticator (which covers the session key) refuses the
+ * batch (PBFT §4.2; issue 21, bug 7).
+ */
+export const moveSessionsStrategy = define("move-sessions", "as primary, orders each client request twice, once moved to a fresh session key with the client's authenticator kept", () => ({
+  name: "move-sessions",
+  outbound: alterBatches((requests, context) => [...requests, ...requests.map((request) => ({ ...request, session: 1 + context.rng.nextInt(0x7fff_ffff) }))]),
+}));
+
+/**
+ * omitPreparedStrategy sends VIEW-CHANGEs that claim nothing prepared or
+ * pre-prepared above its stable checkpoint (signed, so authentic): a liar
+ * trying to have committed work replaced by null requests. Only a decision
+ * that needs 2f+1 VIEW-CHANGEs without a claim before it chooses the null
+ * request, and that counts every claim above the reported checkpoint, keeps
+ * a committed batch in the new view (PBFT §4.4; issue 21, bug 3).
+ */
+export const omitPreparedStrategy = define("omit-prepared", "sends VIEW-CHANGEs that claim nothing prepared or pre-prepared above its stable checkpoint", () => ({
+  name: "omit-prepared",
+  outbound: (messages, context) =>
+    mapEach(messages, (message, to) =>
+      message.type === "viewChange" && message.replica === context.self && (message.prepared.length > 0 || message.prePrepared.length > 0)
+        ? reseal({ ...message, prepared: [], prePrepared: [] }, to, context)
+        : message,
+    ),
+}));
+
+/**
+ * pbftChaosStrategies are the strategies `chaos` draws for a faulty PBFT
+ * replica: each plays against one check that issue 21's planted bugs remove
+ * (the client authenticator of a request in a pre-prepare and the session key
+ * it covers, a client's count of replies for its own session, the 2f+1
+ * matching replies of a read and a replica's refusal to read over a prepared
+ * batch, the decision's 2f+1 VIEW-CHANGEs before a null request).
+ */
+export const pbftChaosStrategies: readonly string[] = ["forge-requests", "move-sessions", "replay-requests", "stale-reads", "omit-prepared"];
+
+/** pbftLeaderStrategies are those of pbftChaosStrategies that act only as primary. */
+export const pbftLeaderStrategies: readonly string[] = ["forge-requests", "move-sessions", "replay-requests"];
+
 /** pbftByzantineStrategies lists every way a faulty PBFT replica lies in the simulator's `byzantine` scenario. */
 export const pbftByzantineStrategies: readonly ByzantineStrategyDefinition<PbftMessage>[] = [
   silentStrategy,
@@ -355,4 +464,7 @@ export const pbftByzantineStrategies: readonly ByzantineStrategyDefinition<PbftM
   forgeRequestsStrategy,
   staleReadsStrategy,
   inventReadsStrategy,
+  replayRequestsStrategy,
+  moveSessionsStrategy,
+  omitPreparedStrategy,
 ];

@@ -6,6 +6,7 @@
 export { pbft } from "./algorithm.ts";
 export { PbftReplica, type CommittedEntry, type PbftRejectionReason } from "./replica.ts";
 export { PbftClient, createPbftClient } from "./client.ts";
+export { PbftByzantineClient, createPbftByzantineClient, pbftByzantineClientStrategies } from "./byzantine-client.ts";
 export { pbftOptionsSchema, type PbftOptions } from "./options.ts";
 export { createPbftMonitors } from "./monitor.ts";
 export { pbftByzantineStrategies } from "./byzantine.ts";

@@ -93,6 +93,17 @@ const viewsAheadMax = 4;
 const readQueueMax = 1024;
 
 /**
+ * sessionSlot names a request's session together with the client that sent it. A faulty client may name another
+ * client's session key in a request of its own (keys travel in clear); the session table refuses such a request when
+ * it runs (its owner check, thesis §6.3), but until then the replica's own bookkeeping of what waits and what is
+ * ordered must not let it stand in for the owner's request: a primary that took the owner's next request for one
+ * already ordered would leave it to a view change (issue 21).
+ */
+function sessionSlot(request: Pick<PbftRequest, "clientId" | "session">): string {
+  return `${request.clientId}:${request.session}`;
+}
+
+/**
  * PbftReplica is one PBFT replica (Castro and Liskov, OSDI 1999 and TOCS
  * 2002) as a deterministic, I/O-free state machine: the three-phase normal
  * case with batching, checkpoints with watermarks and garbage collection,
@@ -151,7 +162,7 @@ export class PbftReplica implements Replica<PbftMessage> {
 
   private pending: PbftRequest[] = [];
   /**
-   * queued maps each session to the highest request sequence that already has
+   * queued maps each session (with its client: see sessionSlot) to the highest request sequence that already has
    * a sequence number in this replica's current view: ordered by it as
    * primary, accepted from the primary, or re-issued by the NEW-VIEW. The
    * primary orders only requests above it, so a request the NEW-VIEW carries
@@ -162,8 +173,9 @@ export class PbftReplica implements Replica<PbftMessage> {
    * starts or a view is installed), so a request a view change dropped is
    * ordered again in the next view.
    */
-  private readonly queued = new Map<number, number>();
-  private readonly waiting = new Map<number, PbftRequest>();
+  private readonly queued = new Map<string, number>();
+  /** waiting holds, per session and client (see sessionSlot), the latest request not yet executed that this replica has heard of. */
+  private readonly waiting = new Map<string, PbftRequest>();
   private readonly deferredReads: PbftRequest[] = [];
   private stash: StashedMessage[] = [];
 
@@ -413,10 +425,10 @@ export class PbftReplica implements Replica<PbftMessage> {
       if (cached !== undefined && fromClient) this.sendReply(request, cached, false);
       return;
     }
-    const known = this.waiting.get(request.session);
+    const known = this.waiting.get(sessionSlot(request));
     if (known === undefined || known.sequence < request.sequence) {
       if (this.waiting.size === 0) this.viewChangeTimerTicks = 0;
-      this.waiting.set(request.session, request);
+      this.waiting.set(sessionSlot(request), request);
     }
     if (this.active && this.isPrimary()) {
       this.enqueue(request);
@@ -436,12 +448,12 @@ export class PbftReplica implements Replica<PbftMessage> {
 
   /** isOrdered tells whether `request` (or a later one of its session) already has a sequence number in the current view. */
   private isOrdered(request: PbftRequest): boolean {
-    return (this.queued.get(request.session) ?? 0) >= request.sequence;
+    return (this.queued.get(sessionSlot(request)) ?? 0) >= request.sequence;
   }
 
   /** markOrdered notes that `requests` have a sequence number in the current view, so that the primary does not order them again. */
   private markOrdered(requests: readonly PbftRequest[]): void {
-    for (const request of requests) if (!this.isOrdered(request)) this.queued.set(request.session, request.sequence);
+    for (const request of requests) if (!this.isOrdered(request)) this.queued.set(sessionSlot(request), request.sequence);
   }
 
   /** propose orders queued requests in batches while the pipeline and the watermark window have room (PBFT §4.2, batching §5.1.4 of TOCS). */
@@ -668,8 +680,8 @@ export class PbftReplica implements Replica<PbftMessage> {
       for (const request of batch.requests) {
         const execution = this.sessions.execute(request);
         if (execution.kind !== "stale") this.sendReply(request, execution.result, false);
-        const waiting = this.waiting.get(request.session);
-        if (waiting !== undefined && waiting.sequence <= request.sequence) this.waiting.delete(request.session);
+        const waiting = this.waiting.get(sessionSlot(request));
+        if (waiting !== undefined && waiting.sequence <= request.sequence) this.waiting.delete(sessionSlot(request));
       }
       this.executedSeq++;
       progressed = true;
@@ -857,7 +869,7 @@ export class PbftReplica implements Replica<PbftMessage> {
     for (const [holder, latest] of this.latestCheckpoint) if (latest.seq === seq && !votes.has(holder)) votes.set(holder, latest.digestHex);
     if (this.isNewViewCheckpoint(seq, checkpoint.digestHex)) this.advanceStable(seq, checkpoint);
     else this.tryStabilize(seq);
-    for (const [session, request] of this.waiting) if (this.sessions.lastSequence(session) >= request.sequence) this.waiting.delete(session);
+    for (const [slot, request] of this.waiting) if (this.sessions.lastSequence(request.session) >= request.sequence) this.waiting.delete(slot);
     this.broadcast({ type: "checkpoint", seq, stateDigest: checkpoint.digest, replica: this.id, macs: [], signature: noBytes });
     this.stuckTicks = 0;
     this.viewChangeTimerTicks = 0;

@@ -2,9 +2,10 @@
 // client authenticates, and a client counts only replies for its own session.
 import { describe, expect, it } from "vitest";
 import { createRng, firstClientId, type NodeId } from "@concord/core";
+import { encodeCommand } from "@concord/kv";
 import { PbftClient, type PbftReply, type PbftRequest } from "@concord/pbft";
 import { Authenticator } from "@concord/pbft/internals";
-import { FakeCrypto } from "./kit.ts";
+import { FakeCrypto, pbftCluster } from "./kit.ts";
 
 const replicas = [0, 1, 2, 3];
 const clientId = firstClientId;
@@ -40,5 +41,35 @@ describe("PBFT client sessions", () => {
       expect(auth.verifyRequest({ ...sent }), `replica ${replica}, as sent`).toBe(true);
       expect(auth.verifyRequest({ ...sent, session: 6 }), `replica ${replica}, moved`).toBe(false);
     }
+  });
+
+  it("a request in another client's name that names this client's session neither runs nor holds back this client's next request (no view change)", () => {
+    const cluster = pbftCluster(4, {}, 2);
+    cluster.submit({ type: "put", key: "x", value: new TextEncoder().encode("1") });
+    cluster.runUntil(() => cluster.idle(), 500);
+    const victim = cluster.client(0) as PbftClient;
+    // The second client borrows the first one's session at its next sequence number, authentically in its own name.
+    const borrower = firstClientId + 1;
+    const borrowed = new Authenticator(new FakeCrypto(borrower), borrower, replicas, "macs").sealRequest({
+      type: "request",
+      clientId: borrower,
+      session: victim.sessionKey,
+      sequence: 2,
+      command: encodeCommand({ type: "put", key: "x", value: new TextEncoder().encode("borrowed") }),
+      readOnly: false,
+      readLevel: 0,
+      macs: [],
+    });
+    for (const replica of replicas) cluster.inject(borrower, replica, borrowed);
+    cluster.deliverAll();
+    cluster.submit({ type: "put", key: "x", value: new TextEncoder().encode("2") });
+    // Well inside the view-change timeout: the primary of view 0 orders the victim's own request at once.
+    cluster.runUntil(() => cluster.idle(), 20);
+    expect(cluster.results(0)).toEqual([{ type: "put" }, { type: "put" }]);
+    for (const replica of replicas) {
+      expect(cluster.replica(replica).status().epoch, `replica ${replica}'s view`).toBe(0);
+      expect(cluster.value(replica, "x"), `replica ${replica}`).toBe("2");
+    }
+    expect(cluster.violations()).toEqual([]);
   });
 });

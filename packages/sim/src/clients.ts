@@ -1,4 +1,4 @@
-import { type Client, type ClientReady, CorruptionError, type HistoryOperation, type NodeId, type Outcome, type ReadLevel, type Rng, assert } from "@concord/core";
+import { type ByzantineClient, type Client, type ClientReady, CorruptionError, type HistoryOperation, type NodeId, type Outcome, type ReadLevel, type Rng, assert } from "@concord/core";
 import { type KvCommand, type KvResult, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
 import { type SimContext, msToUs, usPerMs, usPerSecond } from "./context.ts";
 import type { Delivery } from "./events.ts";
@@ -54,6 +54,8 @@ export interface ClientDriverSetup {
   readonly readLevel: ReadLevel;
   /** servedReadLevel is the level the algorithm serves a read asked at `level`, which the history records. */
   readonly servedReadLevel: (level: ReadLevel) => ReadLevel;
+  /** byzantineClient is the faulty client's id, if the run has one: it overhears what the other clients send. */
+  readonly byzantineClient?: NodeId;
 }
 
 /**
@@ -167,8 +169,18 @@ export class ClientDriver {
       const { messages, completions } = ready;
       client.client.advance(ready);
       for (const outbound of messages) this.wire.transmit(client.id, outbound.to, outbound.message, this.context.nowUs);
+      this.overheard(client, messages);
       for (const completion of completions) this.complete(client, completion.outcome);
     }
+  }
+
+  /** overheard lets the faulty client, if any, hear what another client sent, and sends what it makes of it. */
+  private overheard(client: ClientNode, messages: ClientReady<unknown>["messages"]): void {
+    const spyId = this.setup.byzantineClient;
+    if (spyId === undefined || spyId === client.id || messages.length === 0) return;
+    const spy = this.clientById.get(spyId) as ClientNode;
+    for (const outbound of messages) (spy.client as ByzantineClient<unknown>).overhear(client.id, outbound.message);
+    this.drainClient(spy);
   }
 
   /** submit starts an operation on an idle client; `arrivalUs` is when an open-loop arrival was queued (latency counts from it). */

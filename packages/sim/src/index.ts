@@ -43,12 +43,17 @@ export {
   drawChaosFaults,
   drawChaosRaces,
   drawChaosSetup,
+  drawChaosByzantine,
+  drawChaosByzantineClient,
+  drawChaosLossWindows,
   drawSyncMs,
   faultEndMs,
   type ChaosContext,
   type ChaosSetup,
   type ChaosRaceKind,
   type ChaosRace,
+  type ChaosByzantine,
+  type ChaosByzantineClient,
 } from "./scenarios.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";

@@ -124,6 +124,8 @@ export interface SimulationResult {
   /** byzantineNodes lists the replicas that ran a Byzantine strategy. */
   readonly byzantineNodes: readonly NodeId[];
   readonly byzantineStrategy: string | undefined;
+  /** byzantineClient is the faulty client of the run (its id and strategy), if it has one: its own operations are in the history, judged like any other's. */
+  readonly byzantineClient: { readonly id: NodeId; readonly strategy: string } | undefined;
   /** healedAtSeconds is when every fault had been lifted (virtual time). */
   readonly healedAtSeconds: number;
   /** faultLog lists each fault as it fired, for reports and replay. */

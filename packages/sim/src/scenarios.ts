@@ -1,4 +1,4 @@
-import { ConfigError, parseConfig, type Rng } from "@concord/core";
+import { type ChaosFaultHints, ConfigError, type NodeId, parseConfig, type Rng } from "@concord/core";
 import { type Fault, type Scenario, type ScenarioInput, scenarioSchema } from "./scenario.ts";
 
 /** builtInWarmupMs lets the first leader be elected before the workload and the faults begin. */
@@ -323,4 +323,79 @@ export function faultEndMs(fault: Fault): number {
     case "slow":
       return fault.atMs + fault.durationMs;
   }
+}
+
+/** ChaosByzantine is the Byzantine replicas chaos drew for a run: none, or at most f of them and the strategy they play. */
+export interface ChaosByzantine {
+  readonly nodes: readonly NodeId[];
+  readonly strategy: string | undefined;
+}
+
+/**
+ * drawChaosByzantine draws, in one run of two, Byzantine replicas for an
+ * algorithm that names strategies in its chaos hints (PBFT): one to f of
+ * them (f being what the cluster tolerates, so that the run stays inside the
+ * fault model and must keep every guarantee), all playing one strategy drawn
+ * from the hints, each aimed at one of the protocol's checks (issue 21). A
+ * strategy that acts only while leading has the first leader (replica 1)
+ * among its liars; any other has it in one run of two. Drawn from a stream of
+ * its own, so that a seed's other draws stay what they were.
+ */
+export function drawChaosByzantine(rng: Rng, replicaIds: readonly NodeId[], tolerated: number, hints: ChaosFaultHints | undefined): ChaosByzantine {
+  const strategies = hints?.byzantineStrategies ?? [];
+  if (strategies.length === 0 || tolerated < 1 || replicaIds.length === 0 || rng.chance(1, 2)) return { nodes: [], strategy: undefined };
+  const strategy = pickOne(rng, strategies);
+  const count = rng.nextIntBetween(1, Math.min(tolerated, replicaIds.length));
+  const nodes = new Set<NodeId>();
+  if (hints?.leaderStrategies?.includes(strategy) === true || rng.chance(1, 2)) nodes.add(replicaIds[0] as NodeId);
+  while (nodes.size < count) nodes.add(pickOne(rng, replicaIds));
+  return { nodes: [...nodes].sort((a, b) => a - b), strategy };
+}
+
+/**
+ * drawChaosLossWindows draws, in one run of two, one or two windows in which
+ * one group of message types from the algorithm's chaos hints (only
+ * checkpoints and state transfer, only commits) is lost on its way to one to
+ * f+1 replicas, for a quarter to three quarters of the fault phase: the
+ * schedules of issue 21's PBFT bugs 3 and 8, which random loss of every type,
+ * or of a type to every replica, almost never produces. Each window is one
+ * link fault per replica it starves (from every sender), all with one start
+ * and one length. Drawn from a stream of its own.
+ */
+export function drawChaosLossWindows(rng: Rng, phaseMs: number, nodes: number, tolerated: number, hints: ChaosFaultHints | undefined): Fault[] {
+  const groups = hints?.lossGroups ?? [];
+  if (groups.length === 0 || nodes < 2 || rng.chance(1, 2)) return [];
+  const faults: Fault[] = [];
+  const windows = rng.nextIntBetween(1, 2);
+  for (let window = 0; window < windows; window++) {
+    const group = pickOne(rng, groups);
+    const atMs = rng.nextInt(Math.max(1, Math.floor(phaseMs / 2)));
+    const durationMs = rng.nextIntBetween(Math.floor(phaseMs / 4), Math.max(Math.floor(phaseMs / 4), Math.floor((phaseMs * 3) / 4)));
+    const starved = new Set<number>();
+    const count = rng.nextIntBetween(1, Math.min(nodes - 1, tolerated + 1));
+    while (starved.size < count) starved.add(rng.nextInt(nodes));
+    for (const index of [...starved].sort((a, b) => a - b)) {
+      faults.push({ type: "link", atMs, durationMs, link: { dropPercent: 100 }, messageTypes: [...group], to: { index } });
+    }
+  }
+  return faults;
+}
+
+/** ChaosByzantineClient is the faulty client chaos drew for a run: which of the clients, and what it does. */
+export interface ChaosByzantineClient {
+  readonly index: number;
+  readonly strategy: string;
+}
+
+/**
+ * drawChaosByzantineClient draws, in one run of two, a faulty client for an
+ * algorithm whose chaos hints name client strategies: one of the run's
+ * clients (never the only one, whose sessions it would have no other to
+ * attack), playing a strategy drawn from the hints. Drawn from a stream of its
+ * own.
+ */
+export function drawChaosByzantineClient(rng: Rng, clients: number, hints: ChaosFaultHints | undefined): ChaosByzantineClient | undefined {
+  const strategies = hints?.byzantineClientStrategies ?? [];
+  if (strategies.length === 0 || clients < 2 || rng.chance(1, 2)) return undefined;
+  return { index: rng.nextInt(clients), strategy: pickOne(rng, strategies) };
 }

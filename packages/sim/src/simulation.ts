@@ -28,7 +28,7 @@ import { Metrics, operationCounts, seconds, sortedViolations, summarize, through
 import { ClusterOperations } from "./operations.ts";
 import type { SimulationOptions, SimulationResult } from "./result.ts";
 import { type Scenario, cpuChoiceSchema, workloadSchema } from "./scenario.ts";
-import { drawChaosFaults, drawChaosRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
+import { drawChaosByzantine, drawChaosByzantineClient, drawChaosFaults, drawChaosLossWindows, drawChaosRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { swarmOptions } from "./swarm-options.ts";
 import { Wire } from "./wire.ts";
@@ -67,6 +67,8 @@ export class Simulation {
   private readonly oracle = new AppliedLogOracle();
   private readonly byzantineNodes: NodeId[];
   private readonly byzantineStrategy: string | undefined;
+  /** byzantineClient is the faulty client chaos drew, if any. */
+  private readonly byzantineClient: { readonly id: NodeId; readonly strategy: string } | undefined;
   private readonly tickUs: number;
   private readonly warmupUs: number;
   private readonly healUs: number;
@@ -109,7 +111,10 @@ export class Simulation {
     const chaosSpanMs = scenario.healAtMs > 0 ? Math.min(chaosPhaseMs, scenario.healAtMs) : chaosPhaseMs;
     // A race comes from a stream of its own, so that a seed's other faults stay what they were; it is sorted in stably.
     const race = scenario.chaos ? drawChaosRaces(createRng(deriveSeed(root, "chaos-races")), chaosSpanMs, options.nodes) : { kind: undefined, faults: [] };
-    const faults = scenario.chaos ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults].sort((a, b) => a.atMs - b.atMs) : scenario.faults;
+    const tolerated = this.algorithm.faultsTolerated(options.nodes);
+    // Loss windows aimed at the protocol's message types (issue 21) come from a stream of their own too.
+    const lossWindows = scenario.chaos ? drawChaosLossWindows(createRng(deriveSeed(root, "chaos-loss-windows")), chaosSpanMs, options.nodes, tolerated, this.algorithm.chaosFaults) : [];
+    const faults = scenario.chaos ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows].sort((a, b) => a.atMs - b.atMs) : scenario.faults;
     const drawnSetup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
     // A race cuts a leader off with readers on its side: its clients split into readers and writers.
     const setup = race.kind !== undefined ? { ...drawnSetup, readersAndWriters: true } : drawnSetup;
@@ -142,12 +147,17 @@ export class Simulation {
     this.drawnOptions = swarm.drawn;
     this.pathCounter = this.algorithm.createPathCounter?.(swarm.options) as PathCounter<unknown> | undefined;
 
-    const byzantineCount = scenario.byzantine === "f" ? Math.max(1, this.algorithm.faultsTolerated(options.nodes)) : scenario.byzantine;
-    this.byzantineNodes = [...(options.byzantineNodes ?? replicaIds.slice(0, Math.min(byzantineCount, options.nodes)))];
+    const byzantineCount = scenario.byzantine === "f" ? Math.max(1, tolerated) : scenario.byzantine;
+    // Chaos draws liars (at most f) for a protocol whose hints name strategies, unless the run names its own.
+    const drawnByzantine =
+      scenario.chaos && byzantineCount === 0 && options.byzantineNodes === undefined && options.byzantineStrategy === undefined
+        ? drawChaosByzantine(createRng(deriveSeed(root, "chaos-byzantine")), replicaIds, tolerated, this.algorithm.chaosFaults)
+        : undefined;
+    this.byzantineNodes = [...(options.byzantineNodes ?? (drawnByzantine?.strategy !== undefined ? drawnByzantine.nodes : replicaIds.slice(0, Math.min(byzantineCount, options.nodes))))];
     for (const node of this.byzantineNodes) {
       if (!replicaIds.includes(node)) throw new ConfigError("byzantineNodes", `node ${node} is not a replica (replicas are ${replicaIds.join(", ")})`);
     }
-    const strategyDefinition = this.byzantineNodes.length > 0 ? findByzantineStrategy(this.algorithm, options.byzantineStrategy) : undefined;
+    const strategyDefinition = this.byzantineNodes.length > 0 ? findByzantineStrategy(this.algorithm, options.byzantineStrategy ?? drawnByzantine?.strategy) : undefined;
     this.byzantineStrategy = strategyDefinition?.name;
 
     const faultEnds = this.scenario.faults.map(faultEndMs);
@@ -185,12 +195,19 @@ export class Simulation {
       wire,
     );
     const firstSequence = workload.firstSequence;
+    const clientIds = Array.from({ length: workload.clients }, (_, index) => firstClientId + index);
+    // A faulty client (issue 21), for an algorithm that can build one; from a stream of its own.
+    const createByzantineClient = this.algorithm.createByzantineClient?.bind(this.algorithm);
+    const drawnClient =
+      scenario.chaos && createByzantineClient !== undefined ? drawChaosByzantineClient(createRng(deriveSeed(root, "chaos-byzantine-client")), workload.clients, this.algorithm.chaosFaults) : undefined;
+    const byzantineClient = drawnClient !== undefined ? { id: clientIds[drawnClient.index] as NodeId, strategy: drawnClient.strategy } : undefined;
+    this.byzantineClient = byzantineClient;
     this.clients = new ClientDriver(
       this.context,
       {
         /** Each client incarnation draws from its own stream (a fresh session). */
-        createClient: (id, incarnation) =>
-          this.algorithm.createClient({
+        createClient: (id, incarnation) => {
+          const clientContext = {
             id,
             // Clients know the spares too: a membership change can move the leader onto one.
             replicas: allReplicaIds,
@@ -198,8 +215,13 @@ export class Simulation {
             crypto: new NodeCrypto(id, keyRing),
             options: this.protocolOptions,
             ...(firstSequence !== undefined ? { firstSequence } : {}),
-          }),
-        clientIds: Array.from({ length: workload.clients }, (_, index) => firstClientId + index),
+          };
+          // A restarted faulty client stays faulty.
+          if (byzantineClient !== undefined && createByzantineClient !== undefined && id === byzantineClient.id) return createByzantineClient(clientContext, byzantineClient.strategy);
+          return this.algorithm.createClient(clientContext);
+        },
+        clientIds,
+        ...(byzantineClient !== undefined ? { byzantineClient: byzantineClient.id } : {}),
         generator,
         arrivalRng,
         warmupUs: this.warmupUs,
@@ -386,6 +408,7 @@ export class Simulation {
       history: clients.history,
       byzantineNodes: this.byzantineNodes,
       byzantineStrategy: this.byzantineStrategy,
+      byzantineClient: this.byzantineClient,
       healedAtSeconds: seconds(this.healUs),
       faultLog: this.context.faultLog,
       faults: this.context.faultWindows,

@@ -219,6 +219,7 @@ export function renderReport(report: SimCommandReport, wallSeconds: number | und
     ["applicable", report.applicable ? "yes" : `NO: ${report.notApplicableReason ?? "?"}`],
   ];
   if (report.byzantine.nodes.length > 0) rows.push(["byzantine", `nodes ${report.byzantine.nodes.join(",")} play ${report.byzantine.strategy ?? "?"}`]);
+  if (report.byzantine.client !== null) rows.push(["byzantine client", `client ${report.byzantine.client.id} plays ${report.byzantine.client.strategy}`]);
   if (wallSeconds !== undefined) rows.push(["wall seconds", wallSeconds.toFixed(3)]);
   let out = renderTable(rows);
   const types = Object.entries(report.messages.byType);

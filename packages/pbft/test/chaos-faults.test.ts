@@ -1,0 +1,248 @@
+// The faults chaos draws against PBFT's own checks (issue 21): liars playing
+// strategies aimed at one check each, a faulty client that borrows other
+// clients' sessions, and windows in which only checkpoints and state transfer,
+// or only commits, are lost on their way to a few replicas. Each test fails if
+// chaos stops drawing a fault, or if the fault stops acting.
+import { describe, expect, it } from "vitest";
+import { type AnyAlgorithm, type NodeId, createRng, deriveSeed, firstClientId } from "@concord/core";
+import { type PbftMessage, PbftByzantineClient, PbftReplica, type PbftRequest, pbft } from "@concord/pbft";
+import { Authenticator } from "@concord/pbft/internals";
+import { drawChaosByzantine, drawChaosByzantineClient, drawChaosLossWindows, runSimulation } from "@concord/sim";
+import { FakeCrypto } from "./kit.ts";
+import { problemsOf } from "./simulated.ts";
+
+const hints = pbft.chaosFaults;
+
+/** chaosSeedDrawing returns the first seed from 1 whose chaos run draws liars playing `strategy` (at n = 4). */
+function chaosSeedDrawing(strategy: string): number {
+  for (let seed = 1; seed <= 1000; seed++) {
+    if (drawChaosByzantine(createRng(deriveSeed(seed, "chaos-byzantine")), [1, 2, 3, 4], 1, hints).strategy === strategy) return seed;
+  }
+  throw new Error(`no seed of 1000 draws ${strategy}`);
+}
+
+/** Stepped records, per correct replica, every message it was handed, with its sender. */
+class Stepped {
+  readonly requests: { readonly from: NodeId; readonly request: PbftRequest }[] = [];
+  readonly prePrepares: { readonly from: NodeId; readonly requests: readonly PbftRequest[] }[] = [];
+  readonly viewChanges: { readonly from: NodeId; readonly claims: number }[] = [];
+  /** written holds the VIEW-CHANGEs each replica's own code put in its Ready, before any strategy touched them. */
+  readonly written: { readonly from: NodeId; readonly claims: number }[] = [];
+  readonly replicas: PbftReplica[] = [];
+
+  /** algorithm is PBFT with each replica's step recorded here. */
+  algorithm(): AnyAlgorithm {
+    const algorithm = {
+      ...pbft,
+      createReplica: (context: Parameters<typeof pbft.createReplica>[0]) => {
+        const replica = pbft.createReplica(context) as PbftReplica;
+        this.replicas.push(replica);
+        const ready = replica.ready.bind(replica);
+        replica.ready = () => {
+          const out = ready();
+          for (const { message } of out?.messages ?? []) {
+            if (message.type === "viewChange") this.written.push({ from: replica.id, claims: message.prepared.length + message.prePrepared.length });
+          }
+          return out;
+        };
+        const step = replica.step.bind(replica);
+        replica.step = (from: NodeId, message: PbftMessage) => {
+          if (message.type === "request") this.requests.push({ from, request: message });
+          if (message.type === "prePrepare") this.prePrepares.push({ from, requests: message.requests });
+          if (message.type === "viewChange") this.viewChanges.push({ from, claims: message.prepared.length + message.prePrepared.length });
+          step(from, message);
+        };
+        return replica;
+      },
+    };
+    return algorithm as AnyAlgorithm;
+  }
+}
+
+describe("what chaos draws against PBFT", () => {
+  it("liars in about half the runs, at most f of them, each strategy aimed at a check, the first primary among those that act as primary", () => {
+    for (const nodes of [4, 7]) {
+      const f = pbft.faultsTolerated(nodes);
+      const ids = Array.from({ length: nodes }, (_, index) => index + 1);
+      const strategies = new Map<string, number>();
+      let runs = 0;
+      for (let seed = 1; seed <= 300; seed++) {
+        const drawn = drawChaosByzantine(createRng(deriveSeed(seed, "chaos-byzantine")), ids, f, hints);
+        if (drawn.strategy === undefined) {
+          expect(drawn.nodes).toEqual([]);
+          continue;
+        }
+        runs++;
+        strategies.set(drawn.strategy, (strategies.get(drawn.strategy) ?? 0) + 1);
+        expect(drawn.nodes.length).toBeGreaterThanOrEqual(1);
+        expect(drawn.nodes.length).toBeLessThanOrEqual(f);
+        for (const node of drawn.nodes) expect(ids).toContain(node);
+        if (hints?.leaderStrategies?.includes(drawn.strategy) === true) expect(drawn.nodes).toContain(1);
+      }
+      expect(runs).toBeGreaterThan(100);
+      expect(runs).toBeLessThan(200);
+      expect([...strategies.keys()].sort()).toEqual([...(hints?.byzantineStrategies ?? [])].sort());
+      for (const name of strategies.keys()) expect(pbft.byzantineStrategies.map((strategy) => strategy.name)).toContain(name);
+    }
+    // A crash-fault algorithm names none: chaos draws no liar for it.
+    expect(drawChaosByzantine(createRng(1), [1, 2, 3], 1, undefined)).toEqual({ nodes: [], strategy: undefined });
+  });
+
+  it("a faulty client in about half the runs of two clients or more, never of one", () => {
+    let drawn = 0;
+    for (let seed = 1; seed <= 200; seed++) {
+      const client = drawChaosByzantineClient(createRng(deriveSeed(seed, "chaos-byzantine-client")), 4, hints);
+      expect(drawChaosByzantineClient(createRng(deriveSeed(seed, "chaos-byzantine-client")), 1, hints)).toBeUndefined();
+      if (client === undefined) continue;
+      drawn++;
+      expect(client.index).toBeLessThan(4);
+      expect(hints?.byzantineClientStrategies).toContain(client.strategy);
+    }
+    expect(drawn).toBeGreaterThan(60);
+    expect(drawn).toBeLessThan(140);
+  });
+
+  it("windows that drop only checkpoints and state transfer, or only commits, to one to f+1 replicas, all of one window alike", () => {
+    for (const nodes of [4, 7]) {
+      const f = pbft.faultsTolerated(nodes);
+      const groups = new Set<string>();
+      const starved = new Set<number>();
+      for (let seed = 1; seed <= 200; seed++) {
+        const faults = drawChaosLossWindows(createRng(deriveSeed(seed, "chaos-loss-windows")), 3000, nodes, f, hints);
+        const windows = new Map<string, number[]>();
+        for (const fault of faults) {
+          if (fault.type !== "link" || fault.to === undefined || typeof fault.to !== "object") throw new Error(`a loss window is a link fault to one replica (got ${JSON.stringify(fault)})`);
+          expect(fault.link).toEqual({ dropPercent: 100 });
+          expect(fault.from).toBeUndefined();
+          expect(fault.durationMs).toBeGreaterThanOrEqual(750);
+          groups.add(fault.messageTypes?.join("+") ?? "");
+          const window = `${fault.atMs}/${fault.durationMs}/${fault.messageTypes?.join("+")}`;
+          windows.set(window, [...(windows.get(window) ?? []), fault.to.index]);
+        }
+        for (const victims of windows.values()) {
+          expect(victims.length).toBeLessThanOrEqual(f + 1);
+          expect(victims.length).toBeLessThan(nodes);
+          for (const victim of victims) starved.add(victim);
+        }
+      }
+      expect([...groups].sort()).toEqual(["checkpoint+fetchState+stateTransfer", "commit"]);
+      expect(starved.size).toBe(nodes);
+    }
+  });
+
+  it("a chaos run plays what was drawn for it: its liars and their strategy, its faulty client", () => {
+    const seed = chaosSeedDrawing("omit-prepared");
+    const result = runSimulation({ algorithm: pbft, nodes: 4, seed, scenario: "chaos", ops: 20, encode: false });
+    const drawn = drawChaosByzantine(createRng(deriveSeed(seed, "chaos-byzantine")), [1, 2, 3, 4], 1, hints);
+    expect(result.byzantineStrategy).toBe("omit-prepared");
+    expect(result.byzantineNodes).toEqual(drawn.nodes);
+    const client = drawChaosByzantineClient(createRng(deriveSeed(seed, "chaos-byzantine-client")), 4, hints);
+    expect(result.byzantineClient).toEqual(client === undefined ? undefined : { id: firstClientId + client.index, strategy: client.strategy });
+  });
+});
+
+describe("the faults act", () => {
+  it("move-sessions: the primary's batches carry requests moved to another session, and the backups refuse them by the client's authenticator", () => {
+    const stepped = new Stepped();
+    const { problems } = problemsOf({ nodes: 4, scenario: "byzantine", seed: 1, ops: 8, clients: 2, byzantineStrategy: "move-sessions", algorithm: stepped.algorithm() });
+    expect(problems).toEqual([]);
+    const fromLiar = stepped.prePrepares.filter((message) => message.from === 1);
+    expect(fromLiar.length).toBeGreaterThan(0);
+    // Each request is there twice, once in a session its client never opened.
+    for (const message of fromLiar) {
+      const bySequence = new Map<string, Set<number>>();
+      for (const request of message.requests) {
+        const key = `${request.clientId}:${request.sequence}`;
+        bySequence.set(key, (bySequence.get(key) ?? new Set()).add(request.session));
+      }
+      for (const sessions of bySequence.values()) expect(sessions.size).toBe(2);
+    }
+    const badRequests = stepped.replicas.filter((replica) => replica.id !== 1).map((replica) => replica.rejections().byReason().get("badRequest") ?? 0);
+    for (const count of badRequests) expect(count).toBeGreaterThan(0);
+  });
+
+  it("replay-requests: the primary's batches carry requests its clients sent earlier, and every run stays safe, linearizable and live", () => {
+    const stepped = new Stepped();
+    const { problems } = problemsOf({ nodes: 4, scenario: "byzantine", seed: 1, ops: 24, clients: 2, byzantineStrategy: "replay-requests", algorithm: stepped.algorithm() });
+    expect(problems).toEqual([]);
+    const ordered = new Set<string>();
+    let replays = 0;
+    for (const message of stepped.prePrepares.filter((prePrepare) => prePrepare.from === 1)) {
+      for (const request of message.requests) {
+        const key = `${request.clientId}:${request.session}:${request.sequence}`;
+        if (ordered.has(key)) replays++;
+        ordered.add(key);
+      }
+    }
+    expect(replays).toBeGreaterThan(0);
+  });
+
+  it("omit-prepared: the VIEW-CHANGEs a liar's own code writes carry claims, and those the others receive from it carry none", () => {
+    const stepped = new Stepped();
+    const algorithm = stepped.algorithm();
+    // The primary crashes with batches prepared, so the backups change view; replica 3 lies in its VIEW-CHANGEs.
+    const scenario = {
+      name: "primary-crash",
+      description: "the first primary crashes as the workload starts, for 1.5 s",
+      warmupMs: 500,
+      workload: { spreadMs: 2000 },
+      byzantine: 1,
+      faults: [{ type: "crash" as const, atMs: 30, target: { index: 0 }, restartAfterMs: 1500 }],
+    };
+    for (let seed = 1; seed <= 5 && !stepped.written.some((message) => message.from === 3 && message.claims > 0); seed++) {
+      const { problems } = problemsOf({ nodes: 4, scenario, seed, ops: 30, clients: 4, byzantineStrategy: "omit-prepared", byzantineNodes: [3], algorithm });
+      expect(problems).toEqual([]);
+    }
+    expect(stepped.written.some((message) => message.from === 3 && message.claims > 0)).toBe(true);
+    const received = stepped.viewChanges.filter((message) => message.from === 3);
+    expect(received.length).toBeGreaterThan(0);
+    for (const message of received) expect(message.claims).toBe(0);
+    expect(stepped.viewChanges.some((message) => message.from !== 3 && message.claims > 0)).toBe(true);
+  });
+
+  it("borrow-session: a faulty client sends, in its own name and authentically, requests in another client's session at its next sequence number", () => {
+    const replicas = [0, 1, 2, 3];
+    const spyId = firstClientId + 1;
+    const spy = new PbftByzantineClient({ id: spyId, replicas, rng: createRng(1), crypto: new FakeCrypto(spyId), options: {} }, "borrow-session");
+    const victim = (sequence: number, command: number): PbftRequest =>
+      new Authenticator(new FakeCrypto(firstClientId), firstClientId, replicas, "macs").sealRequest({
+        type: "request",
+        clientId: firstClientId,
+        session: 77,
+        sequence,
+        command: new Uint8Array([command]),
+        readOnly: false,
+        readLevel: 0,
+        macs: [],
+      });
+    spy.overhear(firstClientId, victim(1, 5));
+    expect(spy.ready()).toBeUndefined();
+    spy.overhear(firstClientId, victim(2, 6));
+    const ready = spy.ready();
+    expect(ready?.messages.map((outbound) => outbound.to)).toEqual(replicas);
+    const borrowed = ready?.messages[0]?.message as PbftRequest;
+    expect(borrowed).toMatchObject({ clientId: spyId, session: 77, sequence: 3 });
+    for (const replica of replicas) expect(new Authenticator(new FakeCrypto(replica), replica, replicas, "macs").verifyRequest(borrowed)).toBe(true);
+    spy.advance(ready!);
+    expect(spy.ready()).toBeUndefined();
+  });
+
+  it("borrow-session in chaos: the faulty client's requests reach the replicas in other clients' sessions, and the run keeps every guarantee", () => {
+    let seed = 1;
+    while (drawChaosByzantineClient(createRng(deriveSeed(seed, "chaos-byzantine-client")), 4, hints) === undefined) seed++;
+    const stepped = new Stepped();
+    const result = runSimulation({ algorithm: stepped.algorithm(), nodes: 4, seed, scenario: "chaos", ops: 40, encode: false });
+    expect(result.invariantViolations).toEqual([]);
+    const spy = result.byzantineClient?.id;
+    expect(spy).toBeDefined();
+    const owners = new Map<number, NodeId>();
+    let borrowed = 0;
+    for (const { from, request } of stepped.requests) {
+      if (from !== request.clientId) continue;
+      const owner = owners.get(request.session);
+      if (owner === undefined) owners.set(request.session, from);
+      else if (owner !== from && from === spy) borrowed++;
+    }
+    expect(borrowed).toBeGreaterThan(0);
+  });
+});
