@@ -26,7 +26,7 @@ export interface SimulationOptions {
    * charged: the calibrated one (`cpuCalibration`, measured by `pnpm bench:micro --calibrate`) unless it sets one.
    */
   readonly cpu?: CpuChoice;
-  /** encode: really encode and decode every message (default true); off for raw speed. */
+  /** encode: really encode and decode every message (default true); off for raw speed, which also leaves every message 0 bytes for the CPU model's per-KiB charge, so that a run's timing may differ from the encoded run's. */
   readonly encode?: boolean;
   /** recordMessages: record the messages sent in this window into the result's `messageTrace` (off by default; it changes nothing else). */
   readonly recordMessages?: MessageTraceWindow;

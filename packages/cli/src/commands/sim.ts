@@ -24,7 +24,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "from-ms": { type: "string", description: "with --diagram: draw the messages sent from this virtual millisecond of the run, warm-up included (default 0)" },
   "to-ms": { type: "string", description: "with --diagram: draw the messages sent up to this virtual millisecond (default: the end of the run)" },
   read: readFlagSpec,
-  "no-encode": { type: "boolean", description: "do not encode messages (faster; byte counts become 0)" },
+  "no-encode": { type: "boolean", description: "do not encode messages (faster; byte counts become 0, and so does the CPU model's per-KiB charge, so timings may differ from an encoded run)" },
   cpu: {
     type: "string",
     description: `charge this CPU cost model instead of the scenario's (by default the calibrated one, which pnpm bench charges too), as name=microseconds pairs (a figure left out is 0), e.g. perMessageUs=5.9,perMacUs=2.2, or none for a free CPU; names: ${Object.keys(cpuSchema.shape).join(", ")}`,
