@@ -1,5 +1,6 @@
 // The planted bugs that `pnpm test:mutants --explore` finds, found again by
-// `concord explore` as it runs by default, with the partial-order reduction on:
+// `concord explore` as it runs by default (this file sits with the mutation check,
+// whose helpers it uses; it tests packages/explore), with the partial-order reduction on:
 // each mutant's patch is applied in a scratch copy of the working tree (the
 // mutation check's own scratchCopy and runExplore, scripts/mutants/mutants.ts),
 // and `concord explore` runs there with the patch header's own `Explore:` flags.
@@ -7,9 +8,9 @@ import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { makeScratchCopy, parseMutantHeader, removeScratchCopy, runExplore } from "../../../scripts/mutants/mutants.ts";
+import { makeScratchCopy, parseMutantHeader, removeScratchCopy, runExplore } from "../mutants/mutants.ts";
 
-const repoRoot = join(import.meta.dirname, "../../..");
+const repoRoot = join(import.meta.dirname, "../..");
 
 /** mutants are those whose header has an `Explore:` line (docs/testing.md, "Does the model checker find them?"). */
 const mutants = ["paxos/accepts-below-promise", "paxos/proposer-ignores-promised-values", "paxos/promise-not-persisted-before-reply", "paxos/snapshot-forgets-promise", "raft/hard-state-after-entries"];
