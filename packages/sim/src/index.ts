@@ -42,6 +42,7 @@ export {
   resolveScenario,
   drawChaosFaults,
   drawChaosRaces,
+  drawChaosMembershipRaces,
   drawChaosSetup,
   drawChaosByzantine,
   drawChaosByzantineClient,
@@ -54,6 +55,8 @@ export {
   type ChaosRace,
   type ChaosByzantine,
   type ChaosByzantineClient,
+  type ChaosMembershipRaceKind,
+  type ChaosMembershipRace,
 } from "./scenarios.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";

@@ -72,7 +72,8 @@ export class ClusterOperations {
       what = `transfer ${leaderId} -> ${target ?? "nobody"}`;
       if (target !== undefined) outcome = admin.transferLeadership?.(replica, target);
     } else {
-      const changes = this.planChanges(fault.change, membership, leaderId);
+      const keep = fault.keep !== undefined ? this.cluster.select(fault.keep, this.faultRng) : [];
+      const changes = this.planChanges(fault.change, membership, leaderId, keep);
       what = `reconfigure ${fault.change}${fault.joint ? " (joint)" : ""}: ${changes.map((change) => `${change.type} ${change.node}`).join(", ") || "nothing to change"}`;
       if (changes.length > 0) outcome = admin.reconfigure?.(replica, changes, { joint: fault.joint });
     }
@@ -85,7 +86,12 @@ export class ClusterOperations {
   }
 
   /** planChanges resolves a named membership change against the membership in force. */
-  private planChanges(change: Extract<Fault, { type: "reconfigure" }>["change"], membership: { voters: readonly NodeId[]; learners: readonly NodeId[] }, leader: NodeId): MembershipChange[] {
+  private planChanges(
+    change: Extract<Fault, { type: "reconfigure" }>["change"],
+    membership: { voters: readonly NodeId[]; learners: readonly NodeId[] },
+    leader: NodeId,
+    keep: readonly NodeId[],
+  ): MembershipChange[] {
     const rng = this.faultRng;
     const pick = (ids: readonly NodeId[]): NodeId | undefined => (ids.length === 0 ? undefined : ids[rng.nextInt(ids.length)]);
     const outsiders = this.cluster.allReplicaIds.filter((id) => !membership.voters.includes(id) && !membership.learners.includes(id) && !this.cluster.node(id).stopped);
@@ -110,9 +116,10 @@ export class ClusterOperations {
         return node === undefined ? [] : [{ type: "addVoter", node }];
       }
       case "replace": {
-        // Replace a majority of the voters (the leader among the candidates) by outsiders, as far as there are outsiders.
-        const count = Math.min(outsiders.length, Math.floor(membership.voters.length / 2) + 1);
-        const leaving = [...membership.voters];
+        // Replace a majority of the voters (the leader among the candidates, the kept replica not) by outsiders, as far as
+        // there are outsiders.
+        const leaving = membership.voters.filter((id) => !keep.includes(id));
+        const count = Math.min(outsiders.length, leaving.length, Math.floor(membership.voters.length / 2) + 1);
         const arriving = [...outsiders];
         const changes: MembershipChange[] = [];
         for (let i = 0; i < count; i++) {

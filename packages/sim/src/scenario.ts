@@ -252,7 +252,16 @@ export const faultSchema = z.discriminatedUnion("type", [
   /** transfer asks the leader to hand leadership to `to` (a random follower when absent), through the algorithm's admin hook. */
   z.object({ type: z.literal("transfer"), atMs: z.number().min(0), to: targetSchema.optional() }).strict(),
   /** reconfigure asks the leader for a membership change through the algorithm's admin hook; `joint` forces a joint change (Raft). */
-  z.object({ type: z.literal("reconfigure"), atMs: z.number().min(0), change: reconfigureChangeSchema, joint: z.boolean().default(false) }).strict(),
+  z
+    .object({
+      type: z.literal("reconfigure"),
+      atMs: z.number().min(0),
+      change: reconfigureChangeSchema,
+      joint: z.boolean().default(false),
+      /** keep: a "replace" leaves this replica among the voters (when it is one). */
+      keep: targetSchema.optional(),
+    })
+    .strict(),
   /** restart-client replaces a client by a fresh object with the same network id; its outstanding request is recorded as indeterminate. */
   z.object({ type: z.literal("restart-client"), atMs: z.number().min(0), client: clientTargetSchema.default("random") }).strict(),
 ]);

@@ -266,6 +266,90 @@ export function drawChaosRaces(rng: Rng, phaseMs: number, nodes: number): ChaosR
   }
 }
 
+const chaosMembershipRaceKinds = ["member-returns-as-new-leader-cut", "member-returns-cut-from-new-leader"] as const;
+/** ChaosMembershipRaceKind names a race around a membership change. */
+export type ChaosMembershipRaceKind = (typeof chaosMembershipRaceKinds)[number];
+
+/** ChaosMembershipRace is the faults of a membership race drawn for a run, and the spares it needs. */
+export interface ChaosMembershipRace {
+  readonly kind: ChaosMembershipRaceKind | undefined;
+  readonly faults: readonly Fault[];
+  /** spares: the run needs at least this many spare replicas (0 without a race). */
+  readonly spares: number;
+}
+
+/**
+ * drawChaosMembershipRaces draws, for an algorithm that changes its
+ * membership, in one run of two among those without a race of
+ * drawChaosRaces, a race around a change of the voters, which the
+ * independent draws of drawChaosFaults (a partition here, a change there)
+ * never lined up in 2,000 seeds (issue 21, bug 2). Both start alike: one of
+ * the initial voters after the first is cut off for 1 to 2 s, and 10 to
+ * 100 ms into its absence the leader is asked to replace a majority of the
+ * voters by spares, keeping the absent one (the run gets the spares it
+ * needs), so that it misses the change while the new voters elect a leader
+ * of their own and take writes. It comes back to run for leader with the
+ * removed voters, which never heard the new voters' ballots, and, once it
+ * has learned the change, heartbeats the new voters:
+ *
+ * - "member-returns-as-new-leader-cut": in the instant it returns, the new
+ *   voters' leader is cut off alone (half or all of its clients still with
+ *   it, for 0.6 to 1.5 s), and in one run of two the spares' Promises are
+ *   lost meanwhile, so that a new voter answers the returning leader's
+ *   heartbeats while nothing tells it what the new voters chose: a lease
+ *   must count only acceptors that promised its ballot in phase 1, and a
+ *   voter inside the cut-off leader's lease must not take the returning
+ *   leader's ballot from a heartbeat (Paxos Made Live, "Master leases").
+ * - "member-returns-cut-from-new-leader": it returns cut off from the new
+ *   voters' leader alone, both ways, for 0.6 to 1.5 s, and the spares' Nacks
+ *   are lost meanwhile: that leader keeps leading, and serving reads from its
+ *   lease, while the returning one asks its voters for their promises.
+ *
+ * It comes from a stream of its own, drawn only when drawChaosRaces drew no
+ * race, so that the runs with one of those stay what they were.
+ */
+export function drawChaosMembershipRaces(rng: Rng, phaseMs: number, nodes: number, context: ChaosContext): ChaosMembershipRace {
+  // A majority of the voters replaced needs a cluster of three or more, and an algorithm that changes membership.
+  if (!context.reconfigure || nodes < 3 || rng.chance(1, 2)) return { kind: undefined, faults: [], spares: 0 };
+  const kind = pickOne(rng, chaosMembershipRaceKinds);
+  // The member that misses the change is named by its index, one of the initial voters after the first (the first
+  // leader, most often), so that the change can keep it.
+  const away = { index: rng.nextIntBetween(1, nodes - 1) };
+  const awayAtMs = rng.nextInt(Math.max(1, Math.floor(phaseMs * 0.2)));
+  const awayMs = rng.nextIntBetween(1000, 2000);
+  const returnAtMs = awayAtMs + awayMs;
+  const cutMs = rng.nextIntBetween(600, 1500);
+  const spares = Math.floor(nodes / 2) + 1;
+  const faults: Fault[] = [
+    { type: "partition", atMs: awayAtMs, isolate: [away], oneWay: false, direction: "outbound", clients: "rest", durationMs: awayMs },
+    { type: "reconfigure", atMs: awayAtMs + rng.nextIntBetween(10, 100), change: "replace", joint: false, keep: away },
+  ];
+  switch (kind) {
+    case "member-returns-as-new-leader-cut":
+      faults.push({ type: "partition", atMs: returnAtMs, isolate: ["leader"], oneWay: false, direction: "outbound", clients: rng.chance(2, 3) ? "both" : "split", durationMs: cutMs });
+      if (rng.chance(1, 2) && context.messageTypes.includes("promise")) {
+        // In one run of two the new voters' promises are lost while the cut lasts, their other messages not.
+        for (let spare = 0; spare < spares; spare++) {
+          faults.push({ type: "link", atMs: returnAtMs, durationMs: cutMs, link: { dropPercent: 100 }, messageTypes: ["promise"], from: { index: nodes + spare } });
+        }
+      }
+      break;
+    case "member-returns-cut-from-new-leader":
+      faults.push(
+        { type: "link", atMs: returnAtMs, durationMs: cutMs, link: { dropPercent: 100 }, from: away, to: "leader" },
+        { type: "link", atMs: returnAtMs, durationMs: cutMs, link: { dropPercent: 100 }, from: "leader", to: away },
+      );
+      if (context.messageTypes.includes("nack")) {
+        // The new voters' refusals are lost while the cut lasts: the new leader hears no Nack from a voter that moved on.
+        for (let spare = 0; spare < spares; spare++) {
+          faults.push({ type: "link", atMs: returnAtMs, durationMs: cutMs, link: { dropPercent: 100 }, messageTypes: ["nack"], from: { index: nodes + spare } });
+        }
+      }
+      break;
+  }
+  return { kind, faults, spares };
+}
+
 /**
  * ChaosSetup is what chaos draws besides the faults: spare replicas for
  * membership changes, the clients' first sequence, and whether the clients

@@ -28,7 +28,7 @@ import { Metrics, operationCounts, seconds, sortedViolations, summarize, through
 import { ClusterOperations } from "./operations.ts";
 import type { SimulationOptions, SimulationResult } from "./result.ts";
 import { type Scenario, cpuChoiceSchema, workloadSchema } from "./scenario.ts";
-import { drawChaosByzantine, drawChaosByzantineClient, drawChaosFaults, drawChaosLossWindows, drawChaosRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
+import { drawChaosByzantine, drawChaosByzantineClient, drawChaosFaults, drawChaosLossWindows, drawChaosMembershipRaces, drawChaosRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { swarmOptions } from "./swarm-options.ts";
 import { Wire } from "./wire.ts";
@@ -114,10 +114,20 @@ export class Simulation {
     const tolerated = this.algorithm.faultsTolerated(options.nodes);
     // Loss windows aimed at the protocol's message types (issue 21) come from a stream of their own too.
     const lossWindows = scenario.chaos ? drawChaosLossWindows(createRng(deriveSeed(root, "chaos-loss-windows")), chaosSpanMs, options.nodes, tolerated, this.algorithm.chaosFaults) : [];
-    const faults = scenario.chaos ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows].sort((a, b) => a.atMs - b.atMs) : scenario.faults;
+    // A membership race, from a stream of its own too, only where there is no race of the first kind.
+    const membershipRace =
+      scenario.chaos && race.kind === undefined
+        ? drawChaosMembershipRaces(createRng(deriveSeed(root, "chaos-membership-races")), chaosSpanMs, options.nodes, chaosContext)
+        : { kind: undefined, faults: [], spares: 0 };
+    const faults = scenario.chaos
+      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults].sort((a, b) => a.atMs - b.atMs)
+      : scenario.faults;
     const drawnSetup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
-    // A race cuts a leader off with readers on its side: its clients split into readers and writers.
-    const setup = race.kind !== undefined ? { ...drawnSetup, readersAndWriters: true } : drawnSetup;
+    // A race cuts a leader off with readers on its side: its clients split into readers and writers; a membership race needs its spares.
+    const setup =
+      race.kind !== undefined || membershipRace.kind !== undefined
+        ? { ...drawnSetup, readersAndWriters: true, spares: Math.max(drawnSetup.spares, membershipRace.spares) }
+        : drawnSetup;
     if (setup.firstSequence !== undefined && workload.firstSequence === undefined) workload.firstSequence = setup.firstSequence;
     // Every run has a sync latency, so that crashes have unsynced writes to lose: drawn from the seed unless the scenario sets one.
     const syncMs = scenario.disk.syncMs ?? drawSyncMs(createRng(deriveSeed(root, "disk")));

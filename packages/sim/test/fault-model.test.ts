@@ -3,7 +3,7 @@
 // and membership changes and leadership transfers through an algorithm's admin hook.
 import { describe, expect, test } from "vitest";
 import { type AdminResult, type AlgorithmDefinition, type Client, type ClientContext, type MembershipChange, type NodeId, createRng, deriveSeed, solo } from "@concord/core";
-import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, drawChaosRaces, drawChaosSetup, runSimulation } from "@concord/sim";
+import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, drawChaosMembershipRaces, drawChaosRaces, drawChaosSetup, runSimulation } from "@concord/sim";
 import { type ProbeMessage, createProbeAlgorithm } from "./probe-algorithm.ts";
 import { expectGuaranteesKept, replayOf } from "./helpers.ts";
 
@@ -469,6 +469,61 @@ describe("partitions on the read paths", () => {
     expect(drawChaosRaces(createRng(deriveSeed(seed, "chaos-races")), 3000, 1).kind).toBeUndefined();
   });
 
+  test("chaos membership races: in about half the runs, a voter is cut off across a replace that keeps it and returns as the new leader is cut off, or cut off from it alone", () => {
+    const context = { messageTypes: ["promise", "nack"], transfer: false, reconfigure: true, clientRestarts: true, ops: 40 };
+    const kinds = new Map<string, number>();
+    let promisesLost = 0;
+    for (let seed = 1; seed <= 60; seed++) {
+      const race = drawChaosMembershipRaces(createRng(deriveSeed(seed, "chaos-membership-races")), 3000, 3, context);
+      kinds.set(race.kind ?? "none", (kinds.get(race.kind ?? "none") ?? 0) + 1);
+      if (race.kind === undefined) {
+        expect(race).toEqual({ kind: undefined, faults: [], spares: 0 });
+        continue;
+      }
+      // Two spares: a majority of three voters replaced.
+      expect(race.spares).toBe(2);
+      const [away, change, ...atReturn] = race.faults;
+      if (away?.type !== "partition" || change?.type !== "reconfigure") throw new Error("a membership race starts with a voter cut off and a replace");
+      const member = away.isolate[0];
+      // One of the initial voters after the first, by index, away with no client, for one to two seconds.
+      expect(away).toMatchObject({ isolate: [{ index: expect.any(Number) }], oneWay: false, clients: "rest" });
+      if (typeof member !== "object") throw new Error("the member away is named by index");
+      expect(member.index).toBeGreaterThanOrEqual(1);
+      expect(member.index).toBeLessThan(3);
+      expect(away.durationMs).toBeGreaterThanOrEqual(1000);
+      // The replace comes 10 to 100 ms into the absence and keeps the member away.
+      expect(change).toMatchObject({ change: "replace", keep: member });
+      expect(change.atMs - away.atMs).toBeGreaterThanOrEqual(10);
+      expect(change.atMs - away.atMs).toBeLessThanOrEqual(100);
+      const returnAtMs = away.atMs + away.durationMs;
+      for (const fault of atReturn) expect(fault.atMs).toBe(returnAtMs);
+      if (race.kind === "member-returns-as-new-leader-cut") {
+        expect(atReturn[0]).toMatchObject({ type: "partition", isolate: ["leader"], oneWay: false });
+        // In some runs every spare's promises are lost while the cut lasts.
+        const lost = atReturn.slice(1);
+        if (lost.length > 0) promisesLost++;
+        if (lost.length > 0) expect(lost).toEqual([3, 4].map((index) => expect.objectContaining({ type: "link", link: { dropPercent: 100 }, messageTypes: ["promise"], from: { index } })));
+      } else {
+        // The returning member and the new leader cannot hear each other; the spares' Nacks are lost.
+        expect(atReturn.slice(0, 2)).toEqual([
+          expect.objectContaining({ type: "link", link: { dropPercent: 100 }, from: member, to: "leader" }),
+          expect.objectContaining({ type: "link", link: { dropPercent: 100 }, from: "leader", to: member }),
+        ]);
+        expect(atReturn.slice(2)).toEqual([3, 4].map((index) => expect.objectContaining({ type: "link", messageTypes: ["nack"], from: { index } })));
+      }
+    }
+    expect([...kinds.keys()].sort()).toEqual(["member-returns-as-new-leader-cut", "member-returns-cut-from-new-leader", "none"]);
+    expect(promisesLost).toBeGreaterThan(0);
+    expect(promisesLost).toBeLessThan(kinds.get("member-returns-as-new-leader-cut")!);
+    expect(kinds.get("none")).toBeGreaterThan(15);
+    expect(kinds.get("none")).toBeLessThan(45);
+    // None for an algorithm that cannot change its membership, or a cluster too small to replace a majority of.
+    for (let seed = 1; seed <= 20; seed++) {
+      expect(drawChaosMembershipRaces(createRng(deriveSeed(seed, "chaos-membership-races")), 3000, 3, { ...context, reconfigure: false }).kind).toBeUndefined();
+      expect(drawChaosMembershipRaces(createRng(deriveSeed(seed, "chaos-membership-races")), 3000, 2, context).kind).toBeUndefined();
+    }
+  });
+
   test("chaos splits the clients into readers and writers in some runs: the readers' operations are reads only", () => {
     const context = { messageTypes: [], transfer: false, reconfigure: false, clientRestarts: true, ops: 40 };
     const split = Array.from({ length: 40 }, (_, i) => i + 1).filter((seed) => drawChaosSetup(createRng(deriveSeed(seed, "chaos-setup")), context).readersAndWriters);
@@ -619,6 +674,25 @@ describe("membership changes and leadership transfers through the admin hook", (
     expect(calls[3], replayOf(options)).toMatch(/^reconfigure at 1 joint: removeVoter \d, addVoter \d, removeVoter \d, addVoter \d$/);
     expect(calls[4], replayOf(options)).toBe("transfer 1 -> 2");
     expect(result.ineffectiveFaults, replayOf(options)).toEqual([]);
+  });
+
+  test("a replace that keeps a voter replaces a majority of the others, never the kept one", () => {
+    const kept = new Set<string>();
+    for (let seed = 1; seed <= 12; seed++) {
+      const { algorithm, calls } = withAdmin(true);
+      const options: SimulationOptions = {
+        algorithm,
+        nodes: 3,
+        seed,
+        scenario: { name: "keep", description: "", spares: 2, workload: { ops: 0 }, healAtMs: 1000, faults: [{ type: "reconfigure", atMs: 100, change: "replace", keep: { index: 1 } }] },
+      };
+      runSimulation(options);
+      expect(calls, replayOf(options)).toHaveLength(1);
+      expect(calls[0], replayOf(options)).toMatch(/^reconfigure at 1: removeVoter [13], addVoter [45], removeVoter [13], addVoter [45]$/);
+      kept.add(calls[0]!);
+    }
+    // Both orders of removal are drawn: the kept voter is excluded, not the draw fixed.
+    expect(kept.size).toBeGreaterThan(1);
   });
 
   test("a refused operation is listed as without effect, with the algorithm's words", () => {
