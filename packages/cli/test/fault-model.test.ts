@@ -27,7 +27,7 @@ describe.each(algorithms.filter((algorithm) => algorithm.name !== "solo").map((a
       totals.crashes += result.crashes.crashes;
       totals.lostRecords += result.crashes.lostRecords;
       totals.torn += result.crashes.torn;
-      totals.reconfigured += result.faultLog.filter((line) => / reconfigure .*\((proposed|acceptors)/.test(line)).length;
+      totals.reconfigured += result.faultLog.filter((line) => / reconfigure .*\((proposed|acceptors|group)/.test(line)).length;
       totals.transferred += result.faultLog.filter((line) => / transfer .*\(transfer to \d+ started\)/.test(line)).length;
     }
     expect(totals.lostRecords, JSON.stringify(totals)).toBeGreaterThan(0);
