@@ -45,14 +45,15 @@ const usage =
   "             on their links, or, on a kernel without sch_netem, a delaying TCP relay in front\n" +
   "             of each node (nftables redirects its port to it from the start of the run), whose\n" +
   "             measured delay results.json records in the fault\n" +
-  "  disk       each data directory on a 64 MiB tmpfs; fill the leader's or a random node's until\n" +
-  "             ENOSPC, free it at the end (a Concord node holds what it cannot sync, says\n" +
-  "             diskFull in its status, and resumes; one that died is restarted); or SIGKILL a random\n" +
-  "             node and damage its log while it is down: a torn last append, which its restart\n" +
-  "             must drop with a line saying where, or a flipped byte of synced data, which must\n" +
-  "             stop its start with a line naming the file and offset (the byte is then put back\n" +
-  "             and the node restarted); a node that does otherwise fails the run. etcd's log is\n" +
-  "             not Concord's: for etcd those two fill its directory instead, and say so\n" +
+  "  disk       each data directory on a 64 MiB tmpfs (etcd's: 256); fill the leader's or a random\n" +
+  "             node's until ENOSPC, free it at the end (a Concord node holds what it cannot sync,\n" +
+  "             says diskFull in its status, and resumes; one that died is restarted); or SIGKILL a\n" +
+  "             random node and damage its log while it is down: a torn last append, which its\n" +
+  "             restart must drop with a line saying where, or a flipped byte of synced data, which\n" +
+  "             must stop its start with a line naming the file and offset (the byte is then put\n" +
+  "             back and the node restarted); a node that does otherwise fails the run. For etcd the\n" +
+  "             same in its WAL: the torn append must be repaired (its \"repaired\" line), the flipped\n" +
+  "             byte must end its start with \"walpb: crc mismatch\"\n" +
   "  clock      run the leader's or a random node's tick timer at 0.25, 0.5, 2 or 4 times real time\n" +
   "             (the protocols count time in ticks: timeouts, leases); not for etcd\n\n" +
   "Writes to --out: history.edn (Jepsen), history.jsonl (concord check reads both), results.json\n" +

@@ -217,7 +217,8 @@ export class EtcdCluster {
         clearTimeout(timer);
         reject(new Error(`etcd member ${member.name} could not start: ${error.message}`));
       });
-      child.once("exit", (code, signal) => {
+      // "close", not "exit": by then every line it wrote has been read (a member that refuses to start says why on its way out).
+      child.once("close", (code, signal) => {
         if (this.processes.get(member.index) === child) this.processes.delete(member.index);
         clearTimeout(timer);
         reject(new Error(`etcd member ${member.name} exited (${signal ?? `code ${code}`}) before serving; log: ${this.logTail.join(" | ")}`));

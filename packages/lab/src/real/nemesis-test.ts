@@ -12,6 +12,7 @@ import { checkRunStepsMax, checkRunWallClockLimitMs } from "../check-run.ts";
 import { connectCluster } from "./client.ts";
 import { EtcdCluster, etcdClientPort, etcdPeerPort } from "./etcd-cluster.ts";
 import { EtcdTarget } from "./etcd-target.ts";
+import { damageEtcdWal } from "./etcd-wal-damage.ts";
 import { type LoadReport, type LoadTarget, latencySummaryMs, runLoad } from "./load.ts";
 import { LocalCluster, type NodeLauncher } from "./local-cluster.ts";
 import { type FaultMeasurement, type FaultRecord, type NemesisKind, type NemesisTarget, type PlannedFault, netemSupport, planNemesis, quietEndMs, runNemesis } from "./nemesis.ts";
@@ -205,12 +206,13 @@ export class NemesisTest {
     return join(this.dataDir as string, this.setup.system === etcdSystemName ? `m${index}` : `node-${index}`);
   }
 
-  /** mountDataDirs puts each node's data directory on a tmpfs of its own, of {@link dataDirBytes}, for the disk nemesis to fill. */
+  /** mountDataDirs puts each node's data directory on a tmpfs of its own, of {@link dataDirBytes} ({@link etcdDataDirBytes} for etcd), for the disk nemesis to fill. */
   private async mountDataDirs(): Promise<void> {
+    const bytes = this.setup.system === etcdSystemName ? etcdDataDirBytes : dataDirBytes;
     for (let index = 0; index < this.setup.nodes; index++) {
       const directory = this.nodeDirectory(index);
       makeDirectories(directory);
-      await run("mount", ["-t", "tmpfs", "-o", `size=${dataDirBytes},mode=0700`, "tmpfs", directory]);
+      await run("mount", ["-t", "tmpfs", "-o", `size=${bytes},mode=0700`, "tmpfs", directory]);
       this.mounts.push(directory);
     }
   }
@@ -222,6 +224,13 @@ const run = promisify(execFile);
 const dataDirPrefix = "concord-test-";
 /** dataDirBytes is the size of each node's tmpfs under the disk nemesis: room for a 20-second run's log and snapshots, little enough to fill at once. */
 const dataDirBytes = 64 * 1024 * 1024;
+/**
+ * etcdDataDirBytes is an etcd member's: its WAL segment and the next, each
+ * preallocated to 64 MB, its backend, and the 64 MB copy of the segment that
+ * its repair of a torn tail writes first (wal.Repair's <segment>.broken; on
+ * 64 MiB that copy fails with ENOSPC and the member cannot start).
+ */
+const etcdDataDirBytes = 256 * 1024 * 1024;
 
 /**
  * fillDirectory writes a file of zeros into `directory` until its file
@@ -316,19 +325,32 @@ const concordPort = 7000;
 /** logTailLines is how many of each node's last lines are kept in memory. */
 const logTailLines = 2_000;
 
+/** keepLogTails wraps `log` so that it also keeps each node's last {@link logTailLines} lines, for what a restart says of a damaged log. */
+function keepLogTails(log: (index: number, line: string) => void): { logAndKeep: (index: number, line: string) => void; nodeLog: NonNullable<NemesisTarget["nodeLog"]> } {
+  const tails = new Map<number, { lines: string[]; total: number }>();
+  return {
+    logAndKeep: (index, line) => {
+      const tail = tails.get(index) ?? { lines: [], total: 0 };
+      tail.lines.push(line);
+      tail.total++;
+      if (tail.lines.length > logTailLines) tail.lines.splice(0, tail.lines.length - logTailLines);
+      tails.set(index, tail);
+      log(index, line);
+    },
+    nodeLog: {
+      mark: (index) => tails.get(index)?.total ?? 0,
+      since: (index, mark) => {
+        const tail = tails.get(index) ?? { lines: [], total: 0 };
+        return tail.lines.slice(Math.max(0, tail.lines.length - (tail.total - mark)));
+      },
+    },
+  };
+}
+
 async function startConcord(setup: NemesisTestSetup, network: NamespaceNetwork, dataDir: string, log: (index: number, line: string) => void): Promise<ClusterUnderTest> {
   const algorithm = findAlgorithm(setup.system);
   if (algorithm === undefined) throw new Error(`no algorithm ${setup.system}`);
-  // The last lines of each node, for what a restart says of a damaged log.
-  const tails = new Map<number, { lines: string[]; total: number }>();
-  const logAndKeep = (id: number, line: string): void => {
-    const tail = tails.get(id) ?? { lines: [], total: 0 };
-    tail.lines.push(line);
-    tail.total++;
-    if (tail.lines.length > logTailLines) tail.lines.splice(0, tail.lines.length - logTailLines);
-    tails.set(id, tail);
-    log(id, line);
-  };
+  const { logAndKeep, nodeLog } = keepLogTails(log);
   // One node per namespace, each on the same port of its own address, as on machines of one LAN.
   const cluster = await LocalCluster.start({
     algorithm: algorithm.name,
@@ -376,13 +398,7 @@ async function startConcord(setup: NemesisTestSetup, network: NamespaceNetwork, 
       if (damage !== undefined) logAndKeep(id, `--- damaged while down: ${damage.description}`);
       return damage;
     },
-    nodeLog: {
-      mark: (id) => tails.get(id)?.total ?? 0,
-      since: (id, mark) => {
-        const tail = tails.get(id) ?? { lines: [], total: 0 };
-        return tail.lines.slice(Math.max(0, tail.lines.length - (tail.total - mark)));
-      },
-    },
+    nodeLog,
     stop: async () => {
       await host.close();
       await stopWithin(cluster.stop(), log);
@@ -405,15 +421,25 @@ async function stopWithin(stopping: Promise<void>, log: (index: number, line: st
 
 async function startEtcd(setup: NemesisTestSetup, network: NamespaceNetwork, dataDir: string, log: (index: number, line: string) => void): Promise<ClusterUnderTest> {
   if (setup.etcdPath === undefined) throw new Error("etcd is not on the PATH (Debian's etcd-server package installs it)");
-  const cluster = await EtcdCluster.start({ etcdPath: setup.etcdPath, members: setup.nodes, dataDir, network, onLog: log });
+  const { logAndKeep, nodeLog } = keepLogTails(log);
+  const cluster = await EtcdCluster.start({ etcdPath: setup.etcdPath, members: setup.nodes, dataDir, network, onLog: logAndKeep });
   const target = new EtcdTarget({ hosts: cluster.clientUrls, callTimeoutMs: 2_000 });
   return {
     target,
     semantics: "kv",
     leader: () => cluster.leaderIndex(500),
     pid: (index) => cluster.pid(index),
-    kill: (index) => cluster.kill(index),
+    kill: async (index) => {
+      await cluster.kill(index);
+      log(index, "--- killed (SIGKILL)");
+    },
     restart: (index) => cluster.restart(index),
+    damageStorage: (index, kind) => {
+      const damage = damageEtcdWal(join(dataDir, `m${index}`, "member", "wal"), kind);
+      if (damage !== undefined) logAndKeep(index, `--- damaged while down: ${damage.description}`);
+      return damage;
+    },
+    nodeLog,
     stop: async () => {
       target.close();
       await cluster.stop();

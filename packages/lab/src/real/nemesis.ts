@@ -139,14 +139,24 @@ export interface NemesisTarget {
   /**
    * damageStorage damages the log of node `index`, which is down (see net's
    * damageFileStorage): a torn last append, or a byte of synced data changed
-   * (undefined when it holds nothing to change); undefined for a system whose
-   * log format this does not know (etcd).
+   * (undefined when it holds nothing to change); etcd's WAL is damaged by
+   * damageEtcdWal.
    */
-  readonly damageStorage?: ((index: number, kind: "torn" | "corrupt") => StorageDamage | undefined) | undefined;
+  readonly damageStorage?: ((index: number, kind: "torn" | "corrupt") => NamedStorageDamage | undefined) | undefined;
   /** nodeLog reads what node `index` logged since a mark (for what a restart said of the damage; the last couple of thousand lines are kept). */
   readonly nodeLog?: { mark(index: number): number; since(index: number, mark: number): readonly string[] } | undefined;
   /** setClock runs node `index`'s tick timer at `rate` times real time (1 restores it); undefined for a system whose clock cannot be set (etcd). */
   readonly setClock?: ((index: number, rate: number) => Promise<void>) | undefined;
+}
+
+/**
+ * NamedStorageDamage is a damaged log, and, for a system whose log lines are
+ * not Concord's (etcd), which line of its restart names the damage: absent,
+ * a Concord node's (`recovery dropped a torn tail ... at byte O of F`, or a
+ * line naming the file with `is corrupt` or `is damaged`).
+ */
+export interface NamedStorageDamage extends StorageDamage {
+  readonly names?: ((line: string) => boolean) | undefined;
 }
 
 /** FaultRecord is one fault as it happened: times in milliseconds from the load's start, when it was in force. */
@@ -298,8 +308,8 @@ async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<A
     case "disk": {
       if ((fault.shape === "torn" || fault.shape === "corrupt") && target.damageStorage !== undefined) return damageLog(target, fault.shape, fault.nodes[0] as number);
       const { order, note: leaderNote } = fault.shape === "leader" ? await leaderFirst() : { order: [...fault.nodes], note: undefined };
-      // A system whose log this cannot damage (etcd) gets its directory filled instead, and the record says so.
-      const note = fault.shape === "torn" || fault.shape === "corrupt" ? `no ${fault.shape} record for this system (its log is not FileStorage's): its data directory filled instead` : leaderNote;
+      // A system whose log this cannot damage gets its directory filled instead, and the record says so.
+      const note = fault.shape === "torn" || fault.shape === "corrupt" ? `no ${fault.shape} record for this system (no damageStorage for its log): its data directory filled instead` : leaderNote;
       const victim = order[0] as number;
       if (target.fillDisk === undefined) throw new Error("the disk nemesis needs the data directories on their own tmpfs");
       const free = await target.fillDisk(victim);
@@ -355,7 +365,9 @@ async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<A
  * start with a line naming the file and the offset, after which the byte is
  * put back (a disk restored from a copy) and the node started again. A node
  * that starts on a corrupted log, or drops a torn tail without saying so,
- * fails the heal, and with it the run.
+ * fails the heal, and with it the run. Where the damage says which line
+ * names it (etcd's, whose lines name the file but no offset), that line is
+ * the one looked for.
  */
 async function damageLog(target: NemesisTarget, kind: "torn" | "corrupt", victim: number): Promise<AppliedFault> {
   const damageStorage = target.damageStorage as NonNullable<NemesisTarget["damageStorage"]>;
@@ -365,17 +377,18 @@ async function damageLog(target: NemesisTarget, kind: "torn" | "corrupt", victim
   const description = `disk ${kind}: SIGKILL node ${victim}, ${damage === undefined ? "nothing synced to corrupt in its log" : damage.description}, restarted on it at the end`;
   const note = wasUp ? undefined : `node ${victim} was down already`;
   const mark = target.nodeLog?.mark(victim) ?? 0;
-  const saidSince = (pattern: RegExp): string | undefined => target.nodeLog?.since(victim, mark).find((line) => pattern.test(line));
+  const saidSince = (matches: (line: string) => boolean): string | undefined => target.nodeLog?.since(victim, mark).find(matches);
   return {
     nodes: [victim],
     description,
     note,
     heal: async () => {
       if (damage === undefined) return void (await target.restart(victim));
+      const named = damage.names;
       if (damage.kind === "torn") {
         await target.restart(victim);
-        const line = saidSince(/recovery dropped a torn tail/);
-        if (line === undefined || !line.includes(`at byte ${damage.offset} of ${damage.file}`)) throw new Error(`node ${victim} restarted on a log with ${damage.description} without a line saying it dropped it there${line === undefined ? "" : ` (it said: ${line})`}`);
+        const line = saidSince(named ?? ((said) => said.includes("recovery dropped a torn tail")));
+        if (line === undefined || (named === undefined && !line.includes(`at byte ${damage.offset} of ${damage.file}`))) throw new Error(`node ${victim} restarted on a log with ${damage.description} without a line saying it dropped it there${line === undefined ? "" : ` (it said: ${line})`}`);
         return `restarted, dropping the torn tail: ${line.replace(/^\S+Z /, "")}`;
       }
       const refused = await target.restart(victim).then(
@@ -383,11 +396,11 @@ async function damageLog(target: NemesisTarget, kind: "torn" | "corrupt", victim
         (error: unknown) => (error as Error).message,
       );
       if (refused === undefined) throw new Error(`node ${victim} started on a log with ${damage.description}: it must refuse corrupted synced data`);
-      const line = saidSince(/is corrupt|is damaged/);
-      if (line === undefined || !line.includes(damage.file)) throw new Error(`node ${victim} did not start on a log with ${damage.description}, but no line named the file: ${refused}`);
+      const line = saidSince(named ?? ((said) => /is corrupt|is damaged/.test(said)));
+      if (line === undefined || (named === undefined && !line.includes(damage.file))) throw new Error(`node ${victim} did not start on a log with ${damage.description}, but no line named ${named === undefined ? "the file" : "the damage"}: ${refused}`);
       damage.repair();
       await target.restart(victim);
-      return `refused to start, naming the damage: ${line.replace(/^concord: /, "")}; the byte put back (a disk restored from a copy) and restarted`;
+      return `refused to start, naming the damage: ${line.replace(/^concord: /, "").replace(/,"stacktrace":.*\}$/, "}")}; the byte put back (a disk restored from a copy) and restarted`;
     },
   };
 }
