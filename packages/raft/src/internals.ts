@@ -4,6 +4,6 @@
 // protocol shares. Nothing here is needed to run Raft: the definition `raft` wires it all.
 export { planConfigChange, type ConfigPlan } from "./cluster-config.ts";
 export { type RaftSnapshot, encodeSnapshot, decodeSnapshot } from "./records.ts";
-export { LeaderPerTermMonitor, CommittedEntryMonitor } from "./monitors.ts";
+export { LeaderPerTermMonitor, CommittedEntryMonitor, ConfigurationMonitor } from "./monitors.ts";
 export { majorityIndex, jointIndex, majorityVote, jointVote, majoritySize, type VoteResult } from "./quorum.ts";
 export { Progress, Inflights, type ProgressState } from "./progress.ts";

@@ -1,4 +1,5 @@
 import type { InvariantMonitor, InvariantViolation, MonitorEventContext, NodeId, Replica } from "@concord/core";
+import type { ClusterConfig } from "./cluster-config.ts";
 import type { RaftMessage } from "./messages.ts";
 import { RaftReplica } from "./raft.ts";
 
@@ -68,7 +69,55 @@ export class CommittedEntryMonitor implements InvariantMonitor<RaftMessage> {
   }
 }
 
+/**
+ * ConfigurationMonitor follows each replica's configuration (issue 21):
+ * every configuration a replica holds, in force or only in its log, keeps
+ * the Invariant of cluster-config.ts (no node is a voter, in either half of
+ * a joint configuration, and a learner at once: a demotion is refused, since
+ * a node that counts as an outgoing voter while it takes itself for a
+ * learner breaks the quorum arithmetic); and a leader tells a node to
+ * campaign (TimeoutNow, thesis §3.10) only while the latest configuration in
+ * its log keeps that node a voter (among the incoming voters of a joint
+ * one), since a node whose removal is in the log would campaign under the
+ * configuration it has not yet applied (thesis §4.2.3).
+ */
+export class ConfigurationMonitor implements InvariantMonitor<RaftMessage> {
+  /** name is the invariant this monitor reports violations under. */
+  readonly name = "raft-configuration";
+  /** replicas are the replicas as last observed, by id, so that a send can be judged against its sender's log. */
+  private readonly replicas = new Map<NodeId, RaftReplica>();
+  private readonly found: InvariantViolation[] = [];
+
+  observeReplica(replica: Replica<RaftMessage>, context: MonitorEventContext): void {
+    if (!(replica instanceof RaftReplica) || context.faulty) return;
+    this.replicas.set(replica.id, replica);
+    this.check(replica.id, "in force", replica.configuration(), context);
+    this.check(replica.id, "latest", replica.latestConfiguration(), context);
+  }
+
+  observeSend(from: NodeId, to: NodeId, message: RaftMessage, context: MonitorEventContext): void {
+    if (message.type !== "timeoutNow" || context.faulty) return;
+    const sender = this.replicas.get(from);
+    if (sender === undefined) return;
+    const latest = sender.latestConfiguration();
+    if (!latest.voters.includes(to)) this.report(context, `replica ${from} sent TimeoutNow to ${to}, which the latest configuration in its log (voters [${latest.voters.join(",")}], outgoing [${latest.outgoing.join(",")}]) leaves out`);
+  }
+
+  private check(id: NodeId, which: string, config: ClusterConfig, context: MonitorEventContext): void {
+    const both = config.learners.filter((node) => config.voters.includes(node) || config.outgoing.includes(node));
+    if (both.length > 0) this.report(context, `replica ${id}'s configuration ${which} makes ${both.join(", ")} a voter and a learner at once`);
+  }
+
+  private report(context: MonitorEventContext, message: string): void {
+    if (this.found.length < violationsMax) this.found.push({ invariant: this.name, timeUs: context.timeUs, message });
+  }
+
+  violations(): readonly InvariantViolation[] {
+    return this.found;
+  }
+}
+
 /** createRaftMonitors returns fresh monitors for one run. */
 export function createRaftMonitors(): InvariantMonitor<RaftMessage>[] {
-  return [new LeaderPerTermMonitor(), new CommittedEntryMonitor()];
+  return [new LeaderPerTermMonitor(), new CommittedEntryMonitor(), new ConfigurationMonitor()];
 }

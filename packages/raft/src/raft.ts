@@ -353,6 +353,11 @@ export class RaftReplica implements Replica<RaftMessage> {
     return this.config;
   }
 
+  /** latestConfiguration is the configuration of the last configuration entry in the log, applied or not. */
+  latestConfiguration(): ClusterConfig {
+    return this.latestConfig();
+  }
+
   /** logEntries lists the entries held after the snapshot. */
   logEntries(): readonly Entry[] {
     return this.log.entriesAfter(this.log.snapshotIndex);
@@ -866,7 +871,10 @@ export class RaftReplica implements Replica<RaftMessage> {
     // the target catch up can be the removal's own): a target told to
     // campaign now would campaign under its stale configuration (thesis
     // §4.2.3). The transfer waits instead, and applying the removal aborts it.
-    if (!isVoter(this.latestConfig(), to)) return;
+    // A joint configuration that keeps the target only among the outgoing
+    // voters removes it too: once it commits, leaving it is automatic (the
+    // leader appends the new configuration in the step that applies it).
+    if (!this.latestConfig().voters.includes(to)) return;
     // The target's campaign may pass the other replicas' lease check, so this
     // leader's lease proves nothing for the rest of its term.
     this.timeoutNowSent = true;

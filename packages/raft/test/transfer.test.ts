@@ -87,4 +87,23 @@ describe("leadership transfer (thesis §3.10)", () => {
     expect(net.replica(3).raftRole()).not.toBe("leader");
     expect(net.replica(1).raftRole()).toBe("leader");
   });
+
+  it("a target that a joint configuration keeps only among the outgoing voters is not told to campaign when that configuration commits (issue 21)", () => {
+    const net = raftCluster([1, 2, 3], options);
+    elect(net, 1);
+    put(net, 1, "k", "v");
+    // The joint removal of node 3 reaches neither follower; the transfer to node 3 waits for it to catch up.
+    net.drop = (e) => e.from === 1 && e.message.type === "appendEntries";
+    expect(net.replica(1).proposeConfigChange([{ type: "removeVoter", node: 3 }], { joint: true })).toMatchObject({ kind: "accepted" });
+    net.deliverAll();
+    expect(net.replica(1).transferLeadership(3)).toEqual({ kind: "started" });
+    net.deliverAll();
+    // Only node 3 gets appends now: its acknowledgement commits the joint configuration (the configuration in force,
+    // {1, 2, 3}, counts it) and brings it up to date in one step; leaving the joint configuration is then automatic.
+    net.drop = (e) => e.from === 1 && e.to === 2 && e.message.type === "appendEntries";
+    net.tickAndDeliver(3, { only: 1 });
+    expect(net.replica(1).configuration()).toMatchObject({ voters: [1, 2], outgoing: [1, 2, 3] });
+    expect(net.delivered.get("timeoutNow") ?? 0).toBe(0);
+    expect(net.replica(1).raftRole()).toBe("leader");
+  });
 });
