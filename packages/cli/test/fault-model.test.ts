@@ -3,7 +3,8 @@
 // taken by the leaders that chaos asks, and concord sim --json reports what the crashes cost.
 import { describe, expect, it } from "vitest";
 import type { AlgorithmDefinition, Ready } from "@concord/core";
-import { type ScenarioInput, runSimulation } from "@concord/sim";
+import { createRng, deriveSeed } from "@concord/core";
+import { type ScenarioInput, drawChaosOperationRaces, runSimulation } from "@concord/sim";
 import { algorithms, checkRun, clusterSizes, replayCommand, simulate } from "@concord/lab";
 import { type JudgeOptions, type RunVerdict, judgeRun } from "@concord/testkit";
 
@@ -90,6 +91,38 @@ describe("membership changes and transfers racing crashes, partitions and leases
         expect(taken, `seed ${seed} ${JSON.stringify(protocolOptions)}\n${faultLog.join("\n")}`).toBeGreaterThan(0);
       }
     }
+  });
+});
+
+describe("chaos's operation races on Raft (issue 21)", () => {
+  const raft = algorithms.find((algorithm) => algorithm.name === "raft");
+  if (raft === undefined) throw new Error("raft is not registered");
+  const context = { messageTypes: [], transfer: true, reconfigure: true, clientRestarts: true, ops: 40 };
+  const seedsOf = (kind: string): number[] =>
+    Array.from({ length: 80 }, (_, i) => i + 1)
+      .filter((seed) => drawChaosOperationRaces(createRng(deriveSeed(seed, "chaos-operation-races")), 3000, context).kind === kind)
+      .slice(0, 5);
+
+  it("a demotion in one change is asked of the leader and refused, and the run keeps every guarantee", () => {
+    const refused = seedsOf("demotion-attempt").filter((seed) => {
+      const verdict = judged({ algo: "raft", nodes: 3, scenario: "chaos", seed }, "none-failed");
+      expect(verdict.problems, verdict.report).toEqual([]);
+      return (verdict.result?.ineffectiveFaults ?? []).some((line) => /reconfigure .*"demote".*remove it rather than demote it/.test(line));
+    });
+    expect(refused.length).toBeGreaterThan(0);
+  });
+
+  it("a transfer aims at the voter whose removal was asked in the same instant, and the run keeps every guarantee", () => {
+    const raced = seedsOf("transfer-to-removed").filter((seed) => {
+      const verdict = judged({ algo: "raft", nodes: 3, scenario: "chaos", seed }, "none-failed");
+      expect(verdict.problems, verdict.report).toEqual([]);
+      const log = verdict.result?.faultLog ?? [];
+      return log.some((line, index) => {
+        const removed = / reconfigure remove-voter: removeVoter (\d+) .*\(proposed/.exec(line)?.[1];
+        return removed !== undefined && log.slice(index + 1).some((later) => new RegExp(` transfer \\d+ -> ${removed} .*\\(transfer to ${removed} started\\)`).test(later));
+      });
+    });
+    expect(raced.length).toBeGreaterThan(0);
   });
 });
 

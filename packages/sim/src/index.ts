@@ -43,6 +43,7 @@ export {
   drawChaosFaults,
   drawChaosRaces,
   drawChaosMembershipRaces,
+  drawChaosOperationRaces,
   drawChaosSetup,
   drawChaosByzantine,
   drawChaosByzantineClient,
@@ -57,6 +58,8 @@ export {
   type ChaosByzantineClient,
   type ChaosMembershipRaceKind,
   type ChaosMembershipRace,
+  type ChaosOperationRace,
+  type ChaosOperationRaceKind,
 } from "./scenarios.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";

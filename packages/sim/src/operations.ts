@@ -20,6 +20,8 @@ const operationAttemptsMax = 50;
 export class ClusterOperations {
   /** attempts counts how often an operation waited for a busy leader, by fault index. */
   private readonly attempts = new Map<number, number>();
+  /** removing is the voter that the last membership change asked to remove (the target of a transfer `to: "removed"`). */
+  private removing: NodeId | undefined;
 
   constructor(
     private readonly context: SimContext,
@@ -67,7 +69,12 @@ export class ClusterOperations {
     let what: string;
     if (fault.type === "transfer") {
       const followers = membership.voters.filter((id) => id !== leaderId);
-      const chosen = fault.to === undefined ? followers : this.cluster.select(fault.to, this.faultRng).filter((id) => id !== leaderId);
+      const chosen =
+        fault.to === undefined
+          ? followers
+          : fault.to === "removed"
+            ? [this.removing].filter((id): id is NodeId => id !== undefined && id !== leaderId)
+            : this.cluster.select(fault.to, this.faultRng).filter((id) => id !== leaderId);
       const target = chosen.length === 0 ? undefined : (chosen[this.faultRng.nextInt(chosen.length)] as NodeId);
       what = `transfer ${leaderId} -> ${target ?? "nobody"}`;
       if (target !== undefined) outcome = admin.transferLeadership?.(replica, target);
@@ -76,6 +83,9 @@ export class ClusterOperations {
       const changes = this.planChanges(fault.change, membership, leaderId, keep);
       what = `reconfigure ${fault.change}${fault.joint ? " (joint)" : ""}: ${changes.map((change) => `${change.type} ${change.node}`).join(", ") || "nothing to change"}`;
       if (changes.length > 0) outcome = admin.reconfigure?.(replica, changes, { joint: fault.joint });
+      // Asked, accepted or not: a transfer racing this change aims at the voter it removes, as an operator's script would.
+      const removed = changes.find((change) => change.type === "removeVoter");
+      if (removed !== undefined) this.removing = removed.node;
     }
     this.cluster.afterReplicaEvent(leader, 0);
     this.cluster.activeNode = undefined;
@@ -107,6 +117,11 @@ export class ClusterOperations {
       }
       case "remove-leader":
         return membership.voters.length > 1 ? [{ type: "removeVoter", node: leader }] : [];
+      case "demote": {
+        // One change that removes a voter and adds it as a learner: a demotion, which must be refused.
+        const node = pick(followers);
+        return node === undefined ? [] : [{ type: "removeVoter", node }, { type: "addLearner", node }];
+      }
       case "add-learner": {
         const node = pick(outsiders);
         return node === undefined ? [] : [{ type: "addLearner", node }];

@@ -181,7 +181,8 @@ export const clientPlacementSchema = z.enum({
 /**
  * reconfigureChangeSchema names a membership change, resolved against the configuration in force when it fires:
  * add a spare as a voter, remove a random follower voter, remove the leader, add a spare as a learner, promote a
- * learner, or replace a majority of the voters by spares (a joint change in Raft, a new acceptor set in Multi-Paxos).
+ * learner, replace a majority of the voters by spares (a joint change in Raft, a new acceptor set in Multi-Paxos), or
+ * demote a follower voter to a learner in one change (which Raft must refuse).
  */
 export const reconfigureChangeSchema = z.enum({
   /** add-voter: add a spare as a voter. */
@@ -196,7 +197,18 @@ export const reconfigureChangeSchema = z.enum({
   "promote-learner": "promote-learner",
   /** replace: replace a majority of the voters by spares (a joint change in Raft, a new acceptor set in Multi-Paxos). */
   replace: "replace",
+  /**
+   * demote: remove a random follower voter and add it back as a learner in one change: a demotion, which Raft must
+   * refuse (a node cannot be an outgoing voter and a learner at once); Multi-Paxos has no learners and refuses it too.
+   */
+  demote: "demote",
 } as const);
+
+/**
+ * transferTargetSchema picks a transfer's target: a replica target, or "removed", the voter that the run's last
+ * membership change asked to remove (a transfer racing its target's removal).
+ */
+export const transferTargetSchema = z.union([targetSchema, z.literal("removed")]);
 
 /** clientTargetSchema picks a client: the i-th, or a seeded random one. */
 export const clientTargetSchema = z.union([z.literal("random"), z.object({ index: z.number().int().min(0) }).strict()]);
@@ -249,8 +261,11 @@ export const faultSchema = z.discriminatedUnion("type", [
     })
     .strict(),
   z.object({ type: z.literal("slow"), atMs: z.number().min(0), target: targetSchema, durationMs: z.number().min(0), extraLatencyMs: z.number().min(0), cpuFactor: z.number().min(1).default(1) }).strict(),
-  /** transfer asks the leader to hand leadership to `to` (a random follower when absent), through the algorithm's admin hook. */
-  z.object({ type: z.literal("transfer"), atMs: z.number().min(0), to: targetSchema.optional() }).strict(),
+  /**
+   * transfer asks the leader to hand leadership to `to` (a random follower when absent; "removed": the voter the last
+   * membership change asked to remove), through the algorithm's admin hook.
+   */
+  z.object({ type: z.literal("transfer"), atMs: z.number().min(0), to: transferTargetSchema.optional() }).strict(),
   /** reconfigure asks the leader for a membership change through the algorithm's admin hook; `joint` forces a joint change (Raft). */
   z
     .object({

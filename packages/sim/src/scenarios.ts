@@ -350,6 +350,55 @@ export function drawChaosMembershipRaces(rng: Rng, phaseMs: number, nodes: numbe
   return { kind, faults, spares };
 }
 
+const chaosOperationRaceKinds = ["demotion-attempt", "transfer-to-removed"] as const;
+/** ChaosOperationRaceKind names a race of operations on the cluster: membership changes and transfers drawn together. */
+export type ChaosOperationRaceKind = (typeof chaosOperationRaceKinds)[number];
+
+/** ChaosOperationRace is the operations of such a race drawn for a run (none in most runs). */
+export interface ChaosOperationRace {
+  readonly kind: ChaosOperationRaceKind | undefined;
+  readonly faults: readonly Fault[];
+}
+
+/**
+ * drawChaosOperationRaces draws, in one run of three of an algorithm whose
+ * membership an operator can change, a race of operations that an operator's
+ * script issues together and that drawChaosFaults draws only apart (issue 21):
+ *
+ * - "demotion-attempt": one membership change that removes a follower voter
+ *   and adds it back as a learner (an operator demoting a voter in one step),
+ *   in a single-server or a joint change. Correct code refuses it: a node
+ *   cannot be an outgoing voter and a learner at once (Raft's
+ *   cluster-config.ts); the run lists it among the faults without effect.
+ * - "transfer-to-removed": the removal of a follower voter, and in the same
+ *   instant a leadership transfer to that voter (an operator draining a node
+ *   moves leadership onto it by mistake, or two scripts race). The transfer
+ *   waits for the target to catch up, and the acknowledgement that catches
+ *   it up may be the one that commits its removal: the leader must not tell
+ *   a voter it is removing to campaign (thesis §4.2.3).
+ *
+ * They come from a stream of their own, so that a seed's other faults and
+ * races stay what they were.
+ */
+export function drawChaosOperationRaces(rng: Rng, phaseMs: number, context: ChaosContext): ChaosOperationRace {
+  if (!context.reconfigure || !rng.chance(1, 3)) return { kind: undefined, faults: [] };
+  const kinds = chaosOperationRaceKinds.filter((kind) => kind !== "transfer-to-removed" || context.transfer);
+  const kind = pickOne(rng, kinds);
+  const atMs = rng.nextInt(Math.max(1, Math.floor(phaseMs * 0.8)));
+  switch (kind) {
+    case "demotion-attempt":
+      return { kind, faults: [{ type: "reconfigure", atMs, change: "demote", joint: rng.chance(1, 2) }] };
+    case "transfer-to-removed":
+      return {
+        kind,
+        faults: [
+          { type: "reconfigure", atMs, change: "remove-voter", joint: rng.chance(1, 4) },
+          { type: "transfer", atMs, to: "removed" },
+        ],
+      };
+  }
+}
+
 /**
  * ChaosSetup is what chaos draws besides the faults: spare replicas for
  * membership changes, the clients' first sequence, and whether the clients

@@ -3,7 +3,7 @@
 // and membership changes and leadership transfers through an algorithm's admin hook.
 import { describe, expect, test } from "vitest";
 import { type AdminResult, type AlgorithmDefinition, type Client, type ClientContext, type MembershipChange, type NodeId, createRng, deriveSeed, solo } from "@concord/core";
-import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, drawChaosMembershipRaces, drawChaosRaces, drawChaosSetup, runSimulation } from "@concord/sim";
+import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, drawChaosMembershipRaces, drawChaosOperationRaces, drawChaosRaces, drawChaosSetup, runSimulation } from "@concord/sim";
 import { type ProbeMessage, createProbeAlgorithm } from "./probe-algorithm.ts";
 import { expectGuaranteesKept, replayOf } from "./helpers.ts";
 
@@ -451,6 +451,28 @@ describe("partitions on the read paths", () => {
     expect([...kinds.keys()].sort()).toEqual(["follower-returns-as-leader-cut", "lagging-cut-leader", "none"]);
     expect(kinds.get("none")).toBeGreaterThan(15);
     expect(kinds.get("none")).toBeLessThan(45);
+  });
+
+  test("chaos's operation races: in about a third of the runs of an algorithm with membership changes, a demotion in one change, or a removal and a transfer to the voter it removes, in one instant", () => {
+    const operations = { messageTypes: [], transfer: true, reconfigure: true, clientRestarts: true, ops: 40 };
+    const kinds = new Map<string, number>();
+    for (let seed = 1; seed <= 90; seed++) {
+      const race = drawChaosOperationRaces(createRng(deriveSeed(seed, "chaos-operation-races")), 3000, operations);
+      kinds.set(race.kind ?? "none", (kinds.get(race.kind ?? "none") ?? 0) + 1);
+      if (race.kind === "demotion-attempt") expect(race.faults).toMatchObject([{ type: "reconfigure", change: "demote" }]);
+      if (race.kind === "transfer-to-removed") {
+        const [removal, transfer] = race.faults;
+        expect(removal).toMatchObject({ type: "reconfigure", change: "remove-voter" });
+        expect(transfer).toMatchObject({ type: "transfer", to: "removed" });
+        expect(transfer?.atMs).toBe(removal?.atMs);
+      }
+      // Without membership changes nothing is drawn; without transfers no transfer.
+      expect(drawChaosOperationRaces(createRng(deriveSeed(seed, "chaos-operation-races")), 3000, { ...operations, reconfigure: false }).kind).toBeUndefined();
+      expect(drawChaosOperationRaces(createRng(deriveSeed(seed, "chaos-operation-races")), 3000, { ...operations, transfer: false }).kind).not.toBe("transfer-to-removed");
+    }
+    expect([...kinds.keys()].sort()).toEqual(["demotion-attempt", "none", "transfer-to-removed"]);
+    expect(kinds.get("none")).toBeGreaterThan(45);
+    expect(kinds.get("none")).toBeLessThan(75);
   });
 
   test("a chaos run with a race splits its clients into readers and writers, and has the race's faults; a cluster of one draws none", () => {
