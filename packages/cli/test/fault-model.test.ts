@@ -4,7 +4,7 @@
 import { describe, expect, it } from "vitest";
 import type { AlgorithmDefinition, Ready } from "@concord/core";
 import { createRng, deriveSeed } from "@concord/core";
-import { type ScenarioInput, drawChaosOperationRaces, runSimulation } from "@concord/sim";
+import { type ScenarioInput, drawChaosOperationRaces, drawChaosSuccessionRaces, runSimulation } from "@concord/sim";
 import { algorithms, checkRun, clusterSizes, replayCommand, simulate } from "@concord/lab";
 import { type JudgeOptions, type RunVerdict, judgeRun } from "@concord/testkit";
 
@@ -123,6 +123,26 @@ describe("chaos's operation races on Raft (issue 21)", () => {
       });
     });
     expect(raced.length).toBeGreaterThan(0);
+  });
+});
+
+describe("chaos's succession race on Raft (issue 21, Figure 8)", () => {
+  it("cuts off the successor the moment it leads and crashes the leader after it as it first commits, and the runs keep every guarantee", () => {
+    const seeds = Array.from({ length: 60 }, (_, i) => i + 1)
+      .filter((seed) => drawChaosSuccessionRaces(createRng(deriveSeed(seed, "chaos-succession-races")), 3000, 3).kind !== undefined)
+      .slice(0, 6);
+    let moved = 0;
+    let crashedAfterCommit = 0;
+    for (const seed of seeds) {
+      // One entry per append, as the race needs for a new leader to spread an old entry alone (Figure 8's (c)).
+      const verdict = judged({ algo: "raft", nodes: 3, scenario: "chaos", seed, protocolOptions: { batchEntriesMax: 1 } }, "none-failed");
+      expect(verdict.problems, verdict.report).toEqual([]);
+      const log = verdict.result?.faultLog ?? [];
+      if (log.some((line) => /\(the next leader, epoch \d+\)/.test(line))) moved++;
+      if (log.some((line) => / crash \(after-commit, node \d+: commit \d+ -> \d+\)/.test(line))) crashedAfterCommit++;
+    }
+    expect(moved, `seeds ${seeds.join(", ")}`).toBeGreaterThan(0);
+    expect(crashedAfterCommit, `seeds ${seeds.join(", ")}`).toBeGreaterThan(0);
   });
 });
 

@@ -109,6 +109,8 @@ export interface ReadyMoments {
   noteStepped(node: ReplicaNode, type: string): void;
   /** strikeAfterAnswering crashes `node` right after it sent messages, if a crash waits for the answer to a message it stepped; tells whether it did. */
   strikeAfterAnswering(node: ReplicaNode): boolean;
+  /** strikeAfterCommit crashes `node` before its next Ready, if a crash waits for its commit point to advance and it did; tells whether it did. */
+  strikeAfterCommit(node: ReplicaNode): boolean;
 }
 
 /** ClusterSetup is what the cluster needs to boot and run its replicas. */
@@ -145,6 +147,8 @@ export class Cluster {
   activeNode: ReplicaNode | undefined;
   /** moments is the crash schedule's hook into the Ready contract. */
   moments: ReadyMoments | undefined;
+  /** onLeading is called after every event of a replica that leads, before its Ready is taken (cuts that wait for the next leader). */
+  onLeading: ((node: ReplicaNode, epoch: number) => void) | undefined;
 
   constructor(
     private readonly context: SimContext,
@@ -472,7 +476,10 @@ export class Cluster {
     const replica = host.replica;
     node.lastStatus = status;
     // A faulty leader counts too: a view that a silent primary led and lost is a change of view all the same.
-    if (status.role === "leader" || status.role === "primary") this.metrics.leaderEpochs.add(status.epoch);
+    if (status.role === "leader" || status.role === "primary") {
+      this.metrics.leaderEpochs.add(status.epoch);
+      this.onLeading?.(node, status.epoch);
+    }
     const { monitors, pathCounter } = this.setup;
     if (monitors.length === 0 && pathCounter === undefined) return;
     const context = { timeUs: this.context.nowUs, faulty };
@@ -494,6 +501,8 @@ export class Cluster {
     if (host === undefined) return;
     const syncUs = this.setup.syncUs;
     while (!host.busy) {
+      // A crash right after the commit point advanced: the Ready that would tell the others never begins.
+      if (this.armed() && this.moments?.strikeAfterCommit(node) === true) return;
       const ready = host.begin();
       if (ready === undefined) return;
       // Crypto work done while building this Ready (or in the last advance) delays what it sends.
@@ -589,6 +598,15 @@ export class Cluster {
   }
 
   // ----- queries ----------------------------------------------------------
+
+  /** highestLiveEpoch is the highest epoch (term, ballot round, view) a live replica last reported. */
+  highestLiveEpoch(): number {
+    let highest = 0;
+    for (const node of this.nodes.values()) {
+      if (node.host !== undefined && node.lastStatus !== undefined) highest = Math.max(highest, node.lastStatus.epoch);
+    }
+    return highest;
+  }
 
   /** currentLeader is the live, correct replica that claims leadership in the highest epoch. */
   currentLeader(): NodeId | undefined {

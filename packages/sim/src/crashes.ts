@@ -19,13 +19,17 @@ export type CrashFault = Extract<Fault, { type: "crash" }>;
 export interface TimedCrash {
   readonly record: FaultRecord;
   readonly fault: CrashFault;
-  readonly timing: "while-unsynced" | "after-sync" | "while-sending" | "after-answering";
+  readonly timing: "while-unsynced" | "after-sync" | "while-sending" | "after-answering" | "after-commit";
   readonly watched: ReadonlySet<NodeId>;
   /** types: for "after-answering", the message types whose answer it waits for (every type when absent). */
   readonly types: ReadonlySet<string> | undefined;
   /** answering: for "after-answering", the node (and its incarnation) that has stepped such a message and not yet sent its Ready. */
   answering: { readonly node: NodeId; readonly incarnation: number } | undefined;
   readonly all: boolean;
+  /** leaderEpochAbove: for a `nextLeader` crash, a watched node meets its moment only while it leads an epoch above this. */
+  readonly leaderEpochAbove: number | undefined;
+  /** commitSeen: for "after-commit", each watched node's commit point as last seen (with its incarnation). */
+  readonly commitSeen: Map<NodeId, { readonly incarnation: number; readonly commit: number }>;
   readonly deadlineUs: number;
   /** strikeQueued: a timed-crash event is queued for it. */
   strikeQueued: boolean;
@@ -74,8 +78,10 @@ export class CrashSchedule implements ReadyMoments {
       this.strike(record, fault);
       return;
     }
-    const watched = new Set(this.cluster.select(fault.target, this.faultRng, live));
-    context.logFault(`crash armed (${fault.timing})`, [...watched].sort((a, b) => a - b), "");
+    // A crash for the next leader watches replicas that are down too: the next leader may be one that restarts.
+    const nextLeader = fault.nextLeader === true;
+    const watched = new Set(this.cluster.select(fault.target, this.faultRng, nextLeader ? () => true : live));
+    context.logFault(`crash armed (${fault.timing}${nextLeader ? ", next leader" : ""})`, [...watched].sort((a, b) => a - b), "");
     if (watched.size === 0) {
       context.noEffect(fault, "no live replica to crash");
       return;
@@ -85,7 +91,9 @@ export class CrashSchedule implements ReadyMoments {
       fault,
       timing: fault.timing,
       watched,
-      all: fault.target === "all",
+      all: fault.target === "all" && !nextLeader,
+      leaderEpochAbove: nextLeader ? this.cluster.highestLiveEpoch() : undefined,
+      commitSeen: new Map(),
       deadlineUs: context.nowUs + msToUs(fault.windowMs),
       types: fault.messageTypes !== undefined ? new Set(fault.messageTypes) : undefined,
       answering: undefined,
@@ -172,9 +180,17 @@ export class CrashSchedule implements ReadyMoments {
     this.strikeNow(crash, node);
   }
 
+  /** leads tells whether `node` may meet a crash's moment: any watched node, or for a `nextLeader` crash a later leader. */
+  private leads(crash: TimedCrash, node: ReplicaNode): boolean {
+    if (!crash.watched.has(node.id)) return false;
+    if (crash.leaderEpochAbove === undefined) return true;
+    const status = node.lastStatus;
+    return status !== undefined && (status.role === "leader" || status.role === "primary") && status.epoch > crash.leaderEpochAbove;
+  }
+
   /** strikeAfterSync crashes `node` right after its sync if a crash waits for that moment; tells whether it did. */
   strikeAfterSync(node: ReplicaNode): boolean {
-    const crash = this.pending().find((candidate) => candidate.timing === "after-sync" && candidate.watched.has(node.id));
+    const crash = this.pending().find((candidate) => candidate.timing === "after-sync" && this.leads(candidate, node));
     if (crash === undefined) return false;
     return this.strikeNow(crash, node);
   }
@@ -240,11 +256,37 @@ export class CrashSchedule implements ReadyMoments {
     return this.strikeNow(crash, node);
   }
 
+  /**
+   * strikeAfterCommit crashes `node` if a crash waits for its commit point to
+   * advance and it has since the crash last saw it (in this incarnation),
+   * before the Ready that would carry the news is taken: a leader that
+   * committed and died before telling anyone. It tells whether it struck.
+   */
+  strikeAfterCommit(node: ReplicaNode): boolean {
+    const commit = node.lastStatus?.commitIndex;
+    if (commit === undefined) return false;
+    for (const crash of this.pending()) {
+      if (crash.timing !== "after-commit" || !crash.watched.has(node.id)) continue;
+      const seen = crash.commitSeen.get(node.id);
+      crash.commitSeen.set(node.id, { incarnation: node.incarnation, commit });
+      if (seen === undefined || seen.incarnation !== node.incarnation || commit <= seen.commit || !this.leads(crash, node)) continue;
+      if (!this.mayStrike(node)) continue;
+      this.context.logFault(`crash (after-commit, node ${node.id}: commit ${seen.commit} -> ${commit})`, [], "");
+      return this.strikeNow(crash, node);
+    }
+    return false;
+  }
+
   /** strikeAtDeadline crashes a timed crash's nodes at the end of its window, its moment not having come. */
   strikeAtDeadline(crash: TimedCrash): void {
     if (crash.done) return;
     const live = [...crash.watched].filter((id) => this.cluster.node(id).host !== undefined);
-    const first = live.find((id) => this.mayStrike(this.cluster.node(id)));
+    // A crash for the next leader that never came strikes the leader of now, if it watches it (and may crash it).
+    const leader = this.cluster.currentLeader();
+    const first =
+      crash.leaderEpochAbove !== undefined && leader !== undefined && live.includes(leader) && this.mayStrike(this.cluster.node(leader))
+        ? leader
+        : live.find((id) => this.mayStrike(this.cluster.node(id)));
     if (first === undefined && live.length > 0) {
       crash.done = true;
       this.context.logFault(`crash (${crash.timing}) spared (more down at once than the options tolerate)`, live, "");

@@ -6,6 +6,7 @@ import type { CrashSchedule } from "./crashes.ts";
 import type { Network } from "./links.ts";
 import type { ClusterOperations } from "./operations.ts";
 import type { Fault } from "./scenario.ts";
+import { nextLeaderWindowMsDefault } from "./scenarios.ts";
 
 /** FaultRecord is one fault as it fired: its id (for faults in force at once) and the replicas it hit. */
 export interface FaultRecord {
@@ -24,6 +25,8 @@ export interface FaultRecord {
  */
 export class FaultSchedule {
   private nextFaultId = 1;
+  /** waitingCuts are the partitions that wait for the next leader, with the epoch it must lead above and their deadline. */
+  private readonly waitingCuts: { record: FaultRecord; fault: Extract<Fault, { type: "partition" }>; epochAbove: number; deadlineUs: number }[] = [];
 
   constructor(
     private readonly context: SimContext,
@@ -66,6 +69,10 @@ export class FaultSchedule {
         this.endAfter(fault.durationMs, record);
         break;
       case "partition":
+        if (fault.nextLeader === true) {
+          this.waitForNextLeader(record, fault);
+          return;
+        }
         clientsWithIsolated = this.firePartition(record, fault);
         break;
       case "link":
@@ -111,14 +118,36 @@ export class FaultSchedule {
     if (!acts) context.noEffect(fault, "no replica it can act on");
   }
 
+  /** waitForNextLeader arms a cut for the next replica to lead an epoch above any a live replica holds now. */
+  private waitForNextLeader(record: FaultRecord, fault: Extract<Fault, { type: "partition" }>): void {
+    const epochAbove = this.cluster.highestLiveEpoch();
+    this.waitingCuts.push({ record, fault, epochAbove, deadlineUs: this.context.nowUs + msToUs(fault.windowMs ?? nextLeaderWindowMsDefault) });
+    this.context.logFault(`partition armed (next leader above epoch ${epochAbove})`, [], "");
+    this.cluster.onLeading = (node, epoch) => this.cutNextLeader(node, epoch);
+  }
+
+  /** cutNextLeader cuts `node` off, in the instant it leads, for every waiting cut whose epoch it leads above. */
+  private cutNextLeader(node: ReplicaNode, epoch: number): void {
+    for (let i = 0; i < this.waitingCuts.length; i++) {
+      const waiting = this.waitingCuts[i] as (typeof this.waitingCuts)[number];
+      if (this.context.nowUs > waiting.deadlineUs || epoch <= waiting.epochAbove) continue;
+      this.waitingCuts.splice(i--, 1);
+      const { record, fault } = waiting;
+      const clientsWithIsolated = this.firePartition(record, fault, [node.id]);
+      record.window = this.context.openFault(fault.type, record.hit, false, clientsWithIsolated);
+      this.context.logFault(`${describeFault(fault)} (the next leader, epoch ${epoch})`, record.hit, "");
+    }
+    if (this.waitingCuts.length === 0) this.cluster.onLeading = undefined;
+  }
+
   private endAfter(durationMs: number, record: FaultRecord): void {
     this.context.queue.push(this.context.nowUs + msToUs(durationMs), { kind: "fault-end", record });
   }
 
-  /** firePartition cuts the partition and returns the clients cut off with the isolated replicas. */
-  private firePartition(record: FaultRecord, fault: Extract<Fault, { type: "partition" }>): NodeId[] {
-    const isolated = new Set<NodeId>();
-    for (const target of fault.isolate) for (const id of this.cluster.select(target, this.faultRng, () => true, isolated)) isolated.add(id);
+  /** firePartition cuts the partition (off `replicas` when given, else its targets') and returns the clients cut off with the isolated replicas. */
+  private firePartition(record: FaultRecord, fault: Extract<Fault, { type: "partition" }>, replicas?: readonly NodeId[]): NodeId[] {
+    const isolated = new Set<NodeId>(replicas ?? []);
+    if (replicas === undefined) for (const target of fault.isolate) for (const id of this.cluster.select(target, this.faultRng, () => true, isolated)) isolated.add(id);
     record.hit = [...isolated].sort((a, b) => a - b);
     // Clients: with the rest (outside the isolated set), with the isolated replicas, split, or left out of the cut.
     const exempt = new Set<NodeId>();
@@ -176,6 +205,9 @@ export class FaultSchedule {
   /** healAll lifts every fault: timed crashes still waiting are called off, links heal, every replica is up, running and at full speed. */
   healAll(): void {
     this.crashes.callOffAll();
+    for (const { fault } of this.waitingCuts) this.context.noEffect(fault, "no new leader came within its window");
+    this.waitingCuts.length = 0;
+    this.cluster.onLeading = undefined;
     this.network.healAll();
     for (const node of this.cluster.all()) {
       if (node.host === undefined) this.cluster.restart(node.id);

@@ -44,6 +44,7 @@ export {
   drawChaosRaces,
   drawChaosMembershipRaces,
   drawChaosOperationRaces,
+  drawChaosSuccessionRaces,
   drawChaosSetup,
   drawChaosByzantine,
   drawChaosByzantineClient,
@@ -60,6 +61,8 @@ export {
   type ChaosMembershipRace,
   type ChaosOperationRace,
   type ChaosOperationRaceKind,
+  type ChaosSuccessionRace,
+  type ChaosSuccessionRaceKind,
 } from "./scenarios.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";

@@ -149,6 +149,11 @@ const crashTimings = {
    * just after it wrote to its socket).
    */
   "after-answering": "after-answering",
+  /**
+   * after-commit: right after a chosen node's commit point advances, before the Ready that would carry the news
+   * leaves (a leader that commits and dies before telling anyone: the next leader must hold what it committed).
+   */
+  "after-commit": "after-commit",
 } as const;
 
 /**
@@ -158,7 +163,8 @@ const crashTimings = {
  * "while-sending", part-way through sending a Ready of a chosen node that carries two or more messages to one peer
  * (a drawn part of them leaves, at least one and never all); or "after-answering", right after a chosen node, having
  * stepped a message of one of the crash's `messageTypes`, sends its next Ready with messages (its answer left; the
- * crash comes before anything else it does, as a process killed just after it wrote to its socket).
+ * crash comes before anything else it does, as a process killed just after it wrote to its socket); or
+ * "after-commit", right after a chosen node's commit point advances, before the Ready that would carry the news leaves.
  */
 export const crashTimingSchema = z.enum(crashTimings);
 
@@ -229,6 +235,12 @@ export const faultSchema = z.discriminatedUnion("type", [
       windowMs: z.number().min(0).default(1000),
       /** messageTypes: for "after-answering", the message types (the codec's type names) whose answer the crash waits for. */
       messageTypes: z.array(z.string().min(1)).min(1).optional(),
+      /**
+       * nextLeader: a timed crash watches every replica the target names, up or down, and strikes the first of them
+       * that meets its moment while leading an epoch later than any a live replica held when the crash fired: a
+       * successor elected after the crash fired, not the leader of then.
+       */
+      nextLeader: z.boolean().optional(),
     })
     .strict(),
   z.object({ type: z.literal("restart"), atMs: z.number().min(0), target: targetSchema }).strict(),
@@ -244,6 +256,14 @@ export const faultSchema = z.discriminatedUnion("type", [
       direction: z.enum(["outbound", "inbound"]).default("outbound"),
       clients: clientPlacementSchema.default("rest"),
       durationMs: z.number().min(0),
+      /**
+       * nextLeader: the cut waits (up to windowMs) for a replica to lead an epoch later than any a live replica held
+       * when it fired, and cuts that new leader off in the instant it leads, before anything it sends as leader
+       * leaves (a flapping link that moves onto the successor), for durationMs from then; `isolate` is ignored.
+       */
+      nextLeader: z.boolean().optional(),
+      /** windowMs: with nextLeader, a cut whose new leader has not come this long after atMs is given up, and reported as without effect. */
+      windowMs: z.number().min(0).optional(),
     })
     .strict(),
   z

@@ -399,6 +399,66 @@ export function drawChaosOperationRaces(rng: Rng, phaseMs: number, context: Chao
   }
 }
 
+const chaosSuccessionRaceKinds = ["successive-leaders-cut"] as const;
+/** ChaosSuccessionRaceKind names a race of faults that follow the leadership from one replica to the next. */
+export type ChaosSuccessionRaceKind = (typeof chaosSuccessionRaceKinds)[number];
+
+/** ChaosSuccessionRace is the faults of such a race drawn for a run (none in most runs). */
+export interface ChaosSuccessionRace {
+  readonly kind: ChaosSuccessionRaceKind | undefined;
+  readonly faults: readonly Fault[];
+}
+
+/**
+ * drawChaosSuccessionRaces draws, in one run of four of a cluster of three
+ * or more, faults that follow the leadership from one replica to the next,
+ * which drawChaosFaults's faults (each aimed at the leader of the moment it
+ * fires) meet together almost never (issue 21):
+ *
+ * - "successive-leaders-cut": the leader is cut off from its peers (its
+ *   clients still reach it, so it writes their entries on itself alone);
+ *   the moment the others elect a successor, the cut moves onto it (a
+ *   flapping link: the successor's first entry, its no-op, stays on it
+ *   alone), and the first leader comes back when its own cut ends; and the
+ *   next replica to lead crashes right after its commit point first
+ *   advances, before it tells anyone, staying down for a while. This is
+ *   Figure 8 of the Raft paper (§5.4.2): the first leader, elected again,
+ *   spreads its old entry to a majority, and must not count it committed
+ *   before an entry of its own term is there too, since the second one,
+ *   back, can still be elected and overwrite it.
+ *
+ * It comes from a stream of its own, so that a seed's other faults and races
+ * stay what they were.
+ */
+export function drawChaosSuccessionRaces(rng: Rng, phaseMs: number, nodes: number): ChaosSuccessionRace {
+  if (nodes < 3 || !rng.chance(1, 4)) return { kind: undefined, faults: [] };
+  const kind = pickOne(rng, chaosSuccessionRaceKinds);
+  const atMs = rng.nextInt(Math.max(1, Math.floor(phaseMs * 0.6)));
+  switch (kind) {
+    case "successive-leaders-cut": {
+      const firstCutMs = rng.nextIntBetween(300, 1500);
+      return {
+        kind,
+        faults: [
+          { type: "partition", atMs, isolate: ["leader"], oneWay: false, direction: "outbound", clients: "both", durationMs: firstCutMs },
+          {
+            type: "partition",
+            atMs,
+            isolate: ["leader"],
+            nextLeader: true,
+            windowMs: firstCutMs,
+            oneWay: false,
+            direction: "outbound",
+            clients: "both",
+            durationMs: firstCutMs + rng.nextIntBetween(300, 2000),
+          },
+          { type: "crash", atMs, target: "all", timing: "after-commit", nextLeader: true, windowMs: 4000, restartAfterMs: rng.nextIntBetween(500, 2500) },
+        ],
+      };
+    }
+  }
+}
+
 /**
  * ChaosSetup is what chaos draws besides the faults: spare replicas for
  * membership changes, the clients' first sequence, and whether the clients
@@ -437,6 +497,9 @@ export function drawSyncMs(rng: Rng): number {
   return rng.nextIntBetween(1, 20) / 10;
 }
 
+/** nextLeaderWindowMsDefault is how long a cut for the next leader waits for one when its fault sets no window. */
+export const nextLeaderWindowMsDefault = 1000;
+
 /** faultEndMs is when a fault's effect ends on its own (its time, plus its duration or restart delay). */
 export function faultEndMs(fault: Fault): number {
   switch (fault.type) {
@@ -450,8 +513,10 @@ export function faultEndMs(fault: Fault): number {
     case "reconfigure":
     case "restart-client":
       return fault.atMs;
-    case "pause":
     case "partition":
+      // A cut that waits for the next leader strikes at the latest at the end of its window.
+      return fault.atMs + (fault.nextLeader === true ? (fault.windowMs ?? nextLeaderWindowMsDefault) : 0) + fault.durationMs;
+    case "pause":
     case "link":
     case "slow":
       return fault.atMs + fault.durationMs;

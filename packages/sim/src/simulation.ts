@@ -28,7 +28,7 @@ import { Metrics, operationCounts, seconds, sortedViolations, summarize, through
 import { ClusterOperations } from "./operations.ts";
 import type { SimulationOptions, SimulationResult } from "./result.ts";
 import { type Scenario, cpuChoiceSchema, workloadSchema } from "./scenario.ts";
-import { drawChaosByzantine, drawChaosByzantineClient, drawChaosFaults, drawChaosLossWindows, drawChaosMembershipRaces, drawChaosOperationRaces, drawChaosRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
+import { drawChaosByzantine, drawChaosByzantineClient, drawChaosFaults, drawChaosLossWindows, drawChaosMembershipRaces, drawChaosOperationRaces, drawChaosRaces, drawChaosSuccessionRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { swarmOptions } from "./swarm-options.ts";
 import { Wire } from "./wire.ts";
@@ -120,8 +120,9 @@ export class Simulation {
         ? drawChaosMembershipRaces(createRng(deriveSeed(root, "chaos-membership-races")), chaosSpanMs, options.nodes, chaosContext)
         : { kind: undefined, faults: [], spares: 0 };
     const operationRace = scenario.chaos ? drawChaosOperationRaces(createRng(deriveSeed(root, "chaos-operation-races")), chaosSpanMs, chaosContext) : { kind: undefined, faults: [] };
+    const successionRace = scenario.chaos ? drawChaosSuccessionRaces(createRng(deriveSeed(root, "chaos-succession-races")), chaosSpanMs, options.nodes) : { kind: undefined, faults: [] };
     const faults = scenario.chaos
-      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults].sort((a, b) => a.atMs - b.atMs)
+      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults].sort((a, b) => a.atMs - b.atMs)
       : scenario.faults;
     const drawnSetup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
     // A race cuts a leader off with readers on its side: its clients split into readers and writers; a membership race needs its spares.

@@ -3,7 +3,7 @@
 // and membership changes and leadership transfers through an algorithm's admin hook.
 import { describe, expect, test } from "vitest";
 import { type AdminResult, type AlgorithmDefinition, type Client, type ClientContext, type MembershipChange, type NodeId, createRng, deriveSeed, solo } from "@concord/core";
-import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, drawChaosMembershipRaces, drawChaosOperationRaces, drawChaosRaces, drawChaosSetup, runSimulation } from "@concord/sim";
+import { type FaultInput, type ScenarioInput, type SimulationOptions, drawChaosFaults, drawChaosMembershipRaces, drawChaosOperationRaces, drawChaosSuccessionRaces, drawChaosRaces, drawChaosSetup, runSimulation } from "@concord/sim";
 import { type ProbeMessage, createProbeAlgorithm } from "./probe-algorithm.ts";
 import { expectGuaranteesKept, replayOf } from "./helpers.ts";
 
@@ -473,6 +473,26 @@ describe("partitions on the read paths", () => {
     expect([...kinds.keys()].sort()).toEqual(["demotion-attempt", "none", "transfer-to-removed"]);
     expect(kinds.get("none")).toBeGreaterThan(45);
     expect(kinds.get("none")).toBeLessThan(75);
+  });
+
+  test("chaos's succession race: in about a quarter of the runs of three or more replicas, the leader cut off, the cut moved onto its successor, and the leader after that crashed as it first commits", () => {
+    let drawn = 0;
+    for (let seed = 1; seed <= 80; seed++) {
+      const race = drawChaosSuccessionRaces(createRng(deriveSeed(seed, "chaos-succession-races")), 3000, 3);
+      expect(drawChaosSuccessionRaces(createRng(deriveSeed(seed, "chaos-succession-races")), 3000, 2).kind).toBeUndefined();
+      if (race.kind === undefined) continue;
+      drawn++;
+      const [cut, moved, crash] = race.faults;
+      expect(cut).toMatchObject({ type: "partition", isolate: ["leader"], clients: "both" });
+      expect(moved).toMatchObject({ type: "partition", nextLeader: true, clients: "both" });
+      expect(crash).toMatchObject({ type: "crash", timing: "after-commit", nextLeader: true, target: "all" });
+      if (cut?.type !== "partition" || moved?.type !== "partition") throw new Error("a succession race starts with two cuts");
+      // The successor is cut off while the first leader's cut lasts, and stays cut off after it ends.
+      expect(moved.windowMs).toBe(cut.durationMs);
+      expect(moved.durationMs).toBeGreaterThan(cut.durationMs);
+    }
+    expect(drawn).toBeGreaterThan(8);
+    expect(drawn).toBeLessThan(35);
   });
 
   test("a chaos run with a race splits its clients into readers and writers, and has the race's faults; a cluster of one draws none", () => {
