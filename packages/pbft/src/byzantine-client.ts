@@ -26,12 +26,13 @@ const heardMax = 64;
  * the first was answered, and the session is open at every correct replica
  * that executes what is ordered after it), it sends every replica a request
  * in its own name and with its own authenticator that names that session
- * and the victim's next sequence number, carrying a write it overheard from
- * a third client (or the victim). Those requests are no operation of the
- * history: nobody invoked them. A session's owner check must leave them
- * without effect (thesis §6.3): otherwise the write is applied where no
- * correct client wrote it, and the victim's own next request is answered
- * from the cache with the borrowed request's result.
+ * and the victim's next sequence number, carrying an ordered command (a
+ * write, or a read ordered like one) it overheard from a third client (or the
+ * victim). Those requests are no operation of the history: nobody invoked
+ * them. A session's owner check must leave them without effect (thesis
+ * §6.3): otherwise the command is applied where no correct client asked for
+ * it, and the victim's own next request is answered from the cache with the
+ * borrowed request's result.
  */
 export class PbftByzantineClient implements ByzantineClient<PbftMessage> {
   readonly id: NodeId;
