@@ -35,11 +35,22 @@ function seeds(count: number, first = 1): number[] {
 class RecoveryWatch implements InvariantMonitor<VrMessage> {
   readonly name = "vr-recovery-watch";
   readonly recoveredAtMs = new Map<NodeId, number[]>();
+  /** leftAtMs is when a replica in normal status first named a group, of a later epoch than any seen before, that leaves the node out (§7). */
+  readonly leftAtMs = new Map<NodeId, number>();
   private readonly last = new Map<NodeId, string>();
+  private latestEpoch = 0;
+  private latestMembers = new Set<NodeId>();
 
   observeReplica(replica: Replica<VrMessage>, context: MonitorEventContext): void {
     if (!(replica instanceof VrReplica)) return;
     const status = replica.vrStatus();
+    if (status === "normal" && replica.epoch() > this.latestEpoch) {
+      this.latestEpoch = replica.epoch();
+      const members = new Set(replica.members());
+      for (const node of [...this.latestMembers, ...replica.previousMembers()]) if (!members.has(node) && !this.leftAtMs.has(node)) this.leftAtMs.set(node, context.timeUs / 1000);
+      this.latestMembers = members;
+    }
+    if (this.latestMembers.size === 0) this.latestMembers = new Set(replica.members());
     if (this.last.get(replica.id) === "recovering" && status !== "recovering") {
       this.recoveredAtMs.set(replica.id, [...(this.recoveredAtMs.get(replica.id) ?? []), context.timeUs / 1000]);
     }
@@ -54,7 +65,9 @@ class RecoveryWatch implements InvariantMonitor<VrMessage> {
 /**
  * mostWithoutMemory is the largest number of replicas that were without their
  * memory at once: each from its crash until it left the recovering status
- * after its restart (the end of the run if it never did).
+ * after its restart (the end of the run if it never did), or until a later
+ * epoch's group left it out: the paper's bound is on the replicas of the group
+ * (§4.3, §7), and a replica reconfigured out of it takes part in nothing.
  */
 function mostWithoutMemory(result: SimulationResult, watch: RecoveryWatch): number {
   // Each replica's spans without memory, merged: a replica crashed again before it recovered is one replica down.
@@ -63,8 +76,8 @@ function mostWithoutMemory(result: SimulationResult, watch: RecoveryWatch): numb
     if (fault.kind !== "crash") continue;
     for (const node of fault.nodes) {
       const restartedMs = Number.isNaN(fault.untilMs) ? Number.POSITIVE_INFINITY : fault.untilMs;
-      const backMs = (watch.recoveredAtMs.get(node) ?? []).find((ms) => ms >= restartedMs) ?? Number.POSITIVE_INFINITY;
-      spans.set(node, [...(spans.get(node) ?? []), [fault.atMs, backMs]]);
+      const backMs = Math.min((watch.recoveredAtMs.get(node) ?? []).find((ms) => ms >= restartedMs) ?? Number.POSITIVE_INFINITY, watch.leftAtMs.get(node) ?? Number.POSITIVE_INFINITY);
+      if (backMs > fault.atMs) spans.set(node, [...(spans.get(node) ?? []), [fault.atMs, backMs]]);
     }
   }
   const changes: [number, number][] = [];
