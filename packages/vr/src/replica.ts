@@ -1227,10 +1227,14 @@ export class VrReplica implements Replica<VrMessage> {
     const last = Math.max(log.checkpointOp, Math.min(lastOpOf(log), message.commit));
     if (log.hasState && log.checkpointOp > this.appliedOp) {
       this.installCheckpoint(log.checkpointOp, log.state, log.entries.slice(0, last - log.checkpointOp));
-    } else if (log.checkpointOp <= this.opNumber() && last > this.opNumber()) {
-      const taken = log.entries.slice(this.opNumber() - log.checkpointOp, last - log.checkpointOp);
+    } else if (log.checkpointOp <= this.appliedOp && last > this.appliedOp) {
+      // Committed ops from the first this replica has not applied: they replace whatever it holds above that point,
+      // which nothing committed here. Counted from the last op held instead, a replica holding one op it never
+      // applied, asking for one op at a time (stateTransferOpsMax = 1), got back only that op and never moved on.
+      const taken = log.entries.slice(this.appliedOp - log.checkpointOp, last - log.checkpointOp);
+      this.log.length = this.appliedOp - this.checkpointOp;
       this.log.push(...taken);
-      this.persistEntries(this.opNumber() - taken.length + 1, taken);
+      this.persistEntries(this.appliedOp + 1, taken);
     } else {
       return;
     }

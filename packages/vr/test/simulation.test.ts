@@ -45,6 +45,18 @@ function seeds(count: number, first = 1): number[] {
 }
 
 describe("chaos (swarm testing), persisting mode: one op per op-number, one primary per view, applied logs are prefixes, linearizable, live after healing", () => {
+  // Two seeds of a 2,000-seed swarm whose new replicas each held one op they had never applied and fetched one op at a
+  // time (stateTransferOpsMax = 1): asked from the op after the last held, they got that op back and never moved
+  // on, and the new group changed view for ever. A transitioning replica now takes committed ops from its applied point.
+  test("a new replica holding an op it never applied, fetching one op at a time, still reaches its epoch's start (seeds 1109 and 919)", () => {
+    const options = { stateTransferOpsMax: 1, retransmitTicks: 20, viewChangeTimeoutTicks: 12, durability: "persist" };
+    const runs: Run[] = [
+      { nodes: 3, scenario: "chaos", seed: 1109, protocolOptions: { ...options, batchCommandsMax: 1, checkpointEveryOps: 565, clientRetryTicks: 20, clockDriftBoundPercent: 40, commitTicks: 11, leaseTicks: 0, windowOps: 62 } },
+      { nodes: 5, scenario: "chaos", seed: 919, protocolOptions: { ...options, batchCommandsMax: 31, checkpointEveryOps: 1000, clientRetryTicks: 15, clockDriftBoundPercent: 0, commitTicks: 1, leaseTicks: 3, retransmitTicks: 12, windowOps: 55 } },
+    ];
+    expect(sweep(runs)).toEqual([]);
+  });
+
   for (const nodes of [3, 5]) {
     test(`${seedCount} seeds of chaos on ${nodes} nodes`, () => {
       expect(sweep(seeds(seedCount).map((seed) => ({ nodes, scenario: "chaos", seed })))).toEqual([]);
