@@ -26,10 +26,15 @@ export type Execution =
   | { readonly kind: "stale" };
 
 interface Session {
+  /** key is the session key the table holds it under. */
+  readonly key: number;
   /** owner is the client id that opened the session: only its requests may use it. */
   readonly owner: NodeId;
   sequence: number;
   result: Uint8Array;
+  /** older and newer link the live sessions in recency order (undefined at either end). */
+  older: Session | undefined;
+  newer: Session | undefined;
 }
 
 /** RetiredSession is what is remembered of an evicted session. */
@@ -81,16 +86,20 @@ const retiredPerSession = 100;
  * wire and in snapshots; a snapshot holding a wider one is corrupt.
  */
 export class SessionStateMachine {
-  /** sessions in recency order: a session used again moves to the end, so the first is the least recently used. */
+  /** sessions finds a live session by its key; their recency order is the list from `oldest` to `newest`. */
   private readonly sessions = new Map<number, Session>();
+  /**
+   * oldest and newest are the ends of the live sessions' list in recency
+   * order: a session used again moves to the newest end, so the oldest is the
+   * least recently used. A list, not the Map's insertion order (delete and set
+   * again to move a key): with many clients taking turns, every execution
+   * moved a key, and the Map's deleted slots then cost a rehash of the whole
+   * table every few dozen executions.
+   */
+  private oldest: Session | undefined;
+  private newest: Session | undefined;
   /** retired maps the keys of evicted sessions to their last executed sequence, oldest eviction first. */
   private readonly retired = new Map<number, RetiredSession>();
-  /** newest is the session the last touch made the most recent, as of a table of newestSize sessions after newestEvictions evictions. */
-  private newest: Session | undefined;
-  private newestSize = 0;
-  private newestEvictions = 0;
-  /** evictions counts the sessions evicted from the table. */
-  private evictions = 0;
 
   constructor(
     private readonly application: StateMachine,
@@ -104,7 +113,7 @@ export class SessionStateMachine {
     const session = this.sessions.get(request.session);
     if (session !== undefined) {
       if (session.owner !== request.clientId || request.sequence < session.sequence) return { kind: "stale" };
-      this.touch(request.session, session);
+      this.touch(session);
       if (request.sequence === session.sequence) return { kind: "duplicate", result: session.result };
     } else {
       const retired = this.retired.get(request.session);
@@ -116,7 +125,8 @@ export class SessionStateMachine {
       session.sequence = request.sequence;
       session.result = result;
     } else {
-      this.sessions.set(request.session, { owner: request.clientId, sequence: request.sequence, result });
+      const added: Session = { key: request.session, owner: request.clientId, sequence: request.sequence, result, older: this.newest, newer: undefined };
+      this.link(added);
       if (this.sessions.size > this.sessionsMax) this.evictLeastRecentlyUsed();
     }
     return { kind: "applied", result };
@@ -155,7 +165,9 @@ export class SessionStateMachine {
     // Sessions in recency order: restoring them in this order restores which is evicted next.
     writer.uint32(this.sessions.size);
     // Keys and sequences are uint64 here as on the wire: a narrower width would wrap them (issue 21, bug 6).
-    for (const [key, session] of this.sessions) writer.uint64(key).uint64(session.owner).uint64(session.sequence).bytes(session.result);
+    for (let session = this.oldest; session !== undefined; session = session.newer) {
+      writer.uint64(session.key).uint64(session.owner).uint64(session.sequence).bytes(session.result);
+    }
     writer.uint32(this.retired.size);
     for (const [key, retired] of this.retired) writer.uint64(key).uint64(retired.owner).uint64(retired.sequence);
     writer.bytes(this.application.snapshot());
@@ -169,7 +181,7 @@ export class SessionStateMachine {
       const version = reader.uint32();
       if (version !== snapshotVersion) throw new CorruptionError(`session snapshot: unknown version ${version}`);
       const count = reader.uint32();
-      const sessions = new Map<number, Session>();
+      const sessions = new Map<number, { readonly owner: NodeId; readonly sequence: number; readonly result: Uint8Array }>();
       for (let i = 0; i < count; i++) {
         const key = readSafeInteger(reader, "session key");
         const owner = readSafeInteger(reader, "client id");
@@ -189,7 +201,10 @@ export class SessionStateMachine {
       if (reader.pos !== reader.len) throw new CorruptionError(`session snapshot: ${reader.len - reader.pos} unexpected trailing bytes`);
       this.application.restore(application);
       this.sessions.clear();
-      for (const [id, session] of sessions) this.sessions.set(id, session);
+      this.oldest = undefined;
+      this.newest = undefined;
+      // In the order read (a key listed twice keeps its first place and its last values, as a Map keeps them).
+      for (const [key, { owner, sequence, result }] of sessions) this.link({ key, owner, sequence, result, older: this.newest, newer: undefined });
       this.retired.clear();
       for (const [id, entry] of retired) this.retired.set(id, entry);
     } catch (error) {
@@ -198,30 +213,37 @@ export class SessionStateMachine {
     }
   }
 
-  /**
-   * touch makes a session the most recently used. A session that the last
-   * touch made most recent is still the most recent while no session was
-   * added, evicted or restored since (each changes the table's size or its
-   * count of evictions, and a restore makes new session objects): moving it
-   * again would change nothing, and a client that sends request after
-   * request is the common case.
-   */
-  private touch(key: number, session: Session): void {
-    if (session === this.newest && this.sessions.size === this.newestSize && this.evictions === this.newestEvictions) return;
-    this.sessions.delete(key);
-    this.sessions.set(key, session);
+  /** link adds a session at the newest end of the list; its `older` must be the current newest. */
+  private link(session: Session): void {
+    if (this.newest === undefined) this.oldest = session;
+    else this.newest.newer = session;
     this.newest = session;
-    this.newestSize = this.sessions.size;
-    this.newestEvictions = this.evictions;
+    this.sessions.set(session.key, session);
+  }
+
+  /** touch makes a live session the most recently used, moving it to the newest end of the list. */
+  private touch(session: Session): void {
+    if (session === this.newest) return;
+    // Not the newest, so it has a newer neighbour.
+    const newer = session.newer as Session;
+    newer.older = session.older;
+    if (session.older === undefined) this.oldest = newer;
+    else session.older.newer = newer;
+    session.older = this.newest;
+    session.newer = undefined;
+    (this.newest as Session).newer = session;
+    this.newest = session;
   }
 
   private evictLeastRecentlyUsed(): void {
-    const oldest = this.sessions.entries().next();
-    if (oldest.done === true) return;
-    const [victim, session] = oldest.value;
-    this.evictions++;
-    this.sessions.delete(victim);
-    this.retired.set(victim, { owner: session.owner, sequence: session.sequence });
+    const session = this.oldest;
+    if (session === undefined) return;
+    this.oldest = session.newer;
+    if (session.newer === undefined) this.newest = undefined;
+    else session.newer.older = undefined;
+    session.newer = undefined;
+    this.sessions.delete(session.key);
+    this.retired.set(session.key, { owner: session.owner, sequence: session.sequence });
     if (this.retired.size > this.sessionsMax * retiredPerSession) {
       const forgotten = this.retired.keys().next();
       if (forgotten.done !== true) this.retired.delete(forgotten.value);

@@ -1,5 +1,5 @@
 import { describe, expect, test } from "vitest";
-import { CorruptionError, SessionStateMachine, sessionsMaxDefault, type ClientRequest } from "@concord/core";
+import { CorruptionError, SessionStateMachine, createRng, sessionsMaxDefault, type ClientRequest } from "@concord/core";
 import { CountingKv, append, bytes, get, put, result } from "./helpers.ts";
 
 const alice = 1_000_000;
@@ -165,6 +165,32 @@ describe("SessionStateMachine eviction", () => {
     for (const each of workload.slice(cut)) rebuilt.execute(each);
 
     expect(rebuilt.snapshot()).toEqual(straight.snapshot());
+  });
+  test("evicts in the order of a reference LRU list over random turns of many clients, through snapshots", () => {
+    // The table keeps recency in a linked list of its own (issue 18); the reference keeps it in an array.
+    for (let seed = 1; seed <= 40; seed++) {
+      const rng = createRng(seed);
+      const sessionsMax = 1 + rng.nextInt(8);
+      let sessions = new SessionStateMachine(new CountingKv(), sessionsMax);
+      const recency: number[] = []; // live session keys, least recently used first
+      const lastSequence = new Map<number, number>();
+      for (let i = 0; i < 300; i++) {
+        const key = 1 + rng.nextInt(12);
+        const sequence = Math.max(1, (lastSequence.get(key) ?? 0) + rng.nextInt(3));
+        const execution = sessions.execute(request(key, sequence, append("k", String(i))));
+        const live = recency.indexOf(key);
+        if (live >= 0 && execution.kind !== "stale") recency.splice(live, 1);
+        if (execution.kind !== "stale" && (live >= 0 || execution.kind === "applied")) recency.push(key);
+        if (recency.length > sessionsMax) recency.shift();
+        if (execution.kind === "applied") lastSequence.set(key, sequence);
+        for (let other = 1; other <= 12; other++) expect(sessions.hasSession(other)).toBe(recency.includes(other));
+        if (rng.nextInt(25) === 0) {
+          const restored = new SessionStateMachine(new CountingKv(), sessionsMax);
+          restored.restore(sessions.snapshot());
+          sessions = restored;
+        }
+      }
+    }
   });
 });
 
