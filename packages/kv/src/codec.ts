@@ -100,11 +100,18 @@ export function encodeResult(result: KvResult): Uint8Array {
   if (result.type === "put") {
     // A put without a value encodes as it always has (no fields): only a write-once register's carries one.
     // Every write answers so: its two bytes (field 2, an empty message) are written out rather than encoded.
-    if (result.value === undefined) return Uint8Array.of(putResultTag, 0);
+    if (result.value === undefined) return emptyMessageField(putResultTag);
     return resultType.encode({ put: { holdsValue: true, value: result.value } }).finish();
   }
-  if (result.type === "append") return Uint8Array.of(appendResultTag, 0);
+  if (result.type === "append") return emptyMessageField(appendResultTag);
   return resultType.encode({ [result.type]: result }).finish();
+}
+
+/** emptyMessageField is a field holding an empty message: its tag and a zero length (Uint8Array.of's generic path cost more than the write). */
+function emptyMessageField(tag: number): Uint8Array {
+  const out = new Uint8Array(2);
+  out[0] = tag;
+  return out;
 }
 
 /** decodeResult decodes a result, throwing a {@link CorruptionError} that says why it cannot. */

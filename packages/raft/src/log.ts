@@ -85,6 +85,14 @@ export class RaftLog {
     for (const entry of entries) this.entries.push(entry);
   }
 
+  /** appendNext adds one entry right after the last (a leader's new entry): append of one entry without a conflict to cut. */
+  appendNext(entry: Entry): void {
+    if (entry.index !== this.lastIndex() + 1 || entry.index <= this.committed) {
+      assert(false, `append of one entry at ${entry.index} after ${this.lastIndex()} (commit ${this.committed})`);
+    }
+    this.entries.push(entry);
+  }
+
   /**
    * slice returns entries from `from` on, at most `entriesMax` of them and at
    * most `bytesMax` of commands (but always one, so that progress is made).

@@ -920,6 +920,36 @@ export class RaftReplica implements Replica<RaftMessage> {
     for (let k = 0; k < bodies.length; k++) entries.push(entryOf(bodies[k] as EntryBody, this.term, first + k));
     this.log.append(entries);
     for (const entry of entries) this.records.push(encodeEntryRecord(entry));
+    return this.appendedAsLeader();
+  }
+
+  /**
+   * appendCommandAsLeader is appendAsLeader for one client request: the entry
+   * built at once (the keys in entryOf's order), without the body and the two
+   * arrays appendAsLeader's callers and loop would make for it (once per
+   * proposal).
+   */
+  private appendCommandAsLeader(request: ClientRequestMessage): number {
+    assert(this.role === "leader", "only a leader appends its own entries");
+    const entry: Entry = {
+      kind: entryKind.command,
+      clientId: request.clientId,
+      session: request.session,
+      sequence: request.sequence,
+      command: request.command,
+      voters: noopBody.voters,
+      outgoing: noopBody.outgoing,
+      learners: noopBody.learners,
+      term: this.term,
+      index: this.log.lastIndex() + 1,
+    };
+    this.log.appendNext(entry);
+    this.records.push(encodeEntryRecord(entry));
+    return this.appendedAsLeader();
+  }
+
+  /** appendedAsLeader ends both ways of appending as leader: the new entries go out with the next broadcast; it returns the last index. */
+  private appendedAsLeader(): number {
     // The leader's own copy counts toward a quorum only once it is synced
     // (advance → noteOwnEntriesSynced): counted earlier, a lone voter would
     // commit and apply an entry that a crash before the sync then loses.
@@ -983,9 +1013,13 @@ export class RaftReplica implements Replica<RaftMessage> {
     const prior = this.proposed.get(request.session);
     if (prior !== undefined && prior.sequence === request.sequence && prior.index > this.applied && this.log.term(prior.index) === this.term) return;
     if (this.log.lastIndex() - this.log.committed >= this.options.uncommittedEntriesMax) return;
-    const { clientId, session, sequence, command } = request;
-    const index = this.appendAsLeader([{ kind: entryKind.command, clientId, session, sequence, command, voters: noopBody.voters, outgoing: noopBody.outgoing, learners: noopBody.learners }]);
-    this.proposed.set(session, { sequence, index });
+    const { session, sequence } = request;
+    const index = this.appendCommandAsLeader(request);
+    if (prior === undefined) this.proposed.set(session, { sequence, index });
+    else {
+      prior.sequence = sequence;
+      prior.index = index;
+    }
   }
 
   /**

@@ -9,6 +9,10 @@ export interface PendingRead {
   readonly readIndex: number;
 }
 
+/** noReads and noPendingReads are what the take methods return when nothing is taken (never written to). */
+const noReads: readonly ClientRequestMessage[] = [];
+const noPendingReads: readonly PendingRead[] = [];
+
 /**
  * ReadIndexQueue is a leader's bookkeeping for linearizable reads without log
  * entries (thesis §6.4). Each read gets a read context, a number that rides on
@@ -71,7 +75,9 @@ export class ReadIndexQueue {
   }
 
   /** takeAwaitingCommit returns and forgets the reads held until the term's first commit. */
-  takeAwaitingCommit(): ClientRequestMessage[] {
+  takeAwaitingCommit(): readonly ClientRequestMessage[] {
+    // Asked after every step of a leader: with nothing held, no new array is made.
+    if (this.awaitingCommit.length === 0) return noReads;
     const waiting = this.awaitingCommit;
     this.awaitingCommit = [];
     return waiting;
@@ -116,10 +122,10 @@ export class ReadIndexQueue {
   }
 
   /** takeServable returns and forgets the confirmed reads whose read index the state machine has reached. */
-  takeServable(applied: number): PendingRead[] {
+  takeServable(applied: number): readonly PendingRead[] {
     let k = 0;
     while (k < this.confirmed.length && (this.confirmed[k] as PendingRead).readIndex <= applied) k++;
-    return k === 0 ? [] : this.confirmed.splice(0, k);
+    return k === 0 ? noPendingReads : this.confirmed.splice(0, k);
   }
 
   /** hasPending tells whether reads await confirmation. */

@@ -44,127 +44,152 @@ export function encodeHardState(state: HardState): Uint8Array {
   if (state.term !== 0) body += 1 + varintBytes(state.term);
   if (state.vote !== undefined) body += (state.vote !== 0 ? 1 + varintBytes(state.vote) : 0) + 2;
   if (state.commit !== 0) body += 1 + varintBytes(state.commit);
-  const out = new ByteWriter(1 + varintBytes(body) + body);
-  out.tag(1, lengthDelimited).varint(body);
-  if (state.term !== 0) out.tag(1, varint).varint(state.term);
-  if (state.vote !== undefined && state.vote !== 0) out.tag(2, varint).varint(state.vote);
-  if (state.vote !== undefined) out.tag(3, varint).varint(1);
-  if (state.commit !== 0) out.tag(4, varint).varint(state.commit);
-  return out.finish();
+  const out = new Uint8Array(1 + varintBytes(body) + body);
+  out[0] = tag(1, lengthDelimited);
+  let at = writeVarint(out, 1, body);
+  if (state.term !== 0) {
+    out[at++] = tag(1, varint);
+    at = writeVarint(out, at, state.term);
+  }
+  if (state.vote !== undefined && state.vote !== 0) {
+    out[at++] = tag(2, varint);
+    at = writeVarint(out, at, state.vote);
+  }
+  if (state.vote !== undefined) {
+    out[at++] = tag(3, varint);
+    out[at++] = 1;
+  }
+  if (state.commit !== 0) {
+    out[at++] = tag(4, varint);
+    at = writeVarint(out, at, state.commit);
+  }
+  return finished(out, at);
 }
 
-/** encodeEntryRecord encodes an entry record. */
+/**
+ * encodeEntryRecord encodes an entry record. Every replica writes one per
+ * entry it appends, so it is written by hand like encodeHardState, in one pass
+ * into a buffer of the size computed first, each varint by comparisons and
+ * shifts (a command entry's session key is near 2^52: eight bytes); the layout
+ * is RaftRecord.entry of raft.proto, as protobufjs writes it (records.test.ts
+ * compares the two over random entries).
+ */
 export function encodeEntryRecord(entry: Entry): Uint8Array {
-  // Written by hand like encodeHardState; the layout is RaftRecord.entry of raft.proto.
-  const body = entryBodyBytes(entry);
-  const out = new ByteWriter(1 + varintBytes(body) + body);
-  out.tag(2, lengthDelimited).varint(body);
-  if (entry.term !== 0) out.tag(1, varint).varint(entry.term);
-  if (entry.index !== 0) out.tag(2, varint).varint(entry.index);
-  if (entry.kind !== 0) out.tag(3, varint).varint(entry.kind);
-  if (entry.clientId !== 0) out.tag(4, varint).varint(entry.clientId);
-  if (entry.sequence !== 0) out.tag(5, varint).varint(entry.sequence);
-  if (entry.command.length !== 0) out.tag(6, lengthDelimited).varint(entry.command.length).bytes(entry.command);
-  out.packed(7, entry.voters).packed(8, entry.outgoing).packed(9, entry.learners);
-  if (entry.session !== 0) out.tag(10, varint).varint(entry.session);
-  return out.finish();
-}
-
-function entryBodyBytes(entry: Entry): number {
-  let size = 0;
-  if (entry.term !== 0) size += 1 + varintBytes(entry.term);
-  if (entry.index !== 0) size += 1 + varintBytes(entry.index);
-  if (entry.kind !== 0) size += 1 + varintBytes(entry.kind);
-  if (entry.clientId !== 0) size += 1 + varintBytes(entry.clientId);
-  if (entry.sequence !== 0) size += 1 + varintBytes(entry.sequence);
-  if (entry.command.length !== 0) size += 1 + varintBytes(entry.command.length) + entry.command.length;
-  if (entry.session !== 0) size += 1 + varintBytes(entry.session);
-  return size + packedBytes(entry.voters) + packedBytes(entry.outgoing) + packedBytes(entry.learners);
+  const { term, index, kind, clientId, sequence, command, session } = entry;
+  const commandLength = command.length;
+  let body = 0;
+  if (term !== 0) body += 1 + varintBytes(term);
+  if (index !== 0) body += 1 + varintBytes(index);
+  if (kind !== 0) body += 1 + varintBytes(kind);
+  if (clientId !== 0) body += 1 + varintBytes(clientId);
+  if (sequence !== 0) body += 1 + varintBytes(sequence);
+  if (commandLength !== 0) body += 1 + varintBytes(commandLength) + commandLength;
+  if (session !== 0) body += 1 + varintBytes(session);
+  const voters = packedBodyBytes(entry.voters);
+  const outgoing = packedBodyBytes(entry.outgoing);
+  const learners = packedBodyBytes(entry.learners);
+  if (voters !== 0) body += 1 + varintBytes(voters) + voters;
+  if (outgoing !== 0) body += 1 + varintBytes(outgoing) + outgoing;
+  if (learners !== 0) body += 1 + varintBytes(learners) + learners;
+  const out = new Uint8Array(1 + varintBytes(body) + body);
+  out[0] = tag(2, lengthDelimited);
+  let at = writeVarint(out, 1, body);
+  if (term !== 0) {
+    out[at++] = tag(1, varint);
+    at = writeVarint(out, at, term);
+  }
+  if (index !== 0) {
+    out[at++] = tag(2, varint);
+    at = writeVarint(out, at, index);
+  }
+  if (kind !== 0) {
+    out[at++] = tag(3, varint);
+    at = writeVarint(out, at, kind);
+  }
+  if (clientId !== 0) {
+    out[at++] = tag(4, varint);
+    at = writeVarint(out, at, clientId);
+  }
+  if (sequence !== 0) {
+    out[at++] = tag(5, varint);
+    at = writeVarint(out, at, sequence);
+  }
+  if (commandLength !== 0) {
+    out[at++] = tag(6, lengthDelimited);
+    at = writeVarint(out, at, commandLength);
+    // A command is a few dozen bytes: a loop copies that faster than set(), which has a call's fixed cost.
+    if (commandLength <= 64) for (let k = 0; k < commandLength; k++) out[at + k] = command[k] as number;
+    else out.set(command, at);
+    at += commandLength;
+  }
+  if (voters !== 0) at = writePacked(out, at, tag(7, lengthDelimited), voters, entry.voters);
+  if (outgoing !== 0) at = writePacked(out, at, tag(8, lengthDelimited), outgoing, entry.outgoing);
+  if (learners !== 0) at = writePacked(out, at, tag(9, lengthDelimited), learners, entry.learners);
+  if (session !== 0) {
+    out[at++] = tag(10, varint);
+    at = writeVarint(out, at, session);
+  }
+  return finished(out, at);
 }
 
 const varint = 0;
 const lengthDelimited = 2;
+
+/** tag is a field's key byte (field numbers below 16 only). */
+function tag(field: number, wireType: number): number {
+  return (field << 3) | wireType;
+}
 
 /** varintBytes is the length of a protobuf varint holding a non-negative safe integer. */
 function varintBytes(value: number): number {
   if (value < 0x80) return 1;
   if (value < 0x4000) return 2;
   if (value < 0x20_0000) return 3;
-  let bytes = 4;
-  value = Math.floor(value / 0x20_0000);
-  while (value >= 128) {
-    value = Math.floor(value / 128);
-    bytes++;
-  }
-  return bytes;
+  if (value < 0x1000_0000) return 4;
+  if (value < 0x8_0000_0000) return 5;
+  if (value < 0x400_0000_0000) return 6;
+  if (value < 0x2_0000_0000_0000) return 7;
+  return 8; // below 2^56, which holds every safe integer
 }
 
-function packedBytes(values: readonly number[]): number {
-  if (values.length === 0) return 0;
+/** packedBodyBytes is the length of a packed repeated field's body, 0 for an empty one (which is not written). */
+function packedBodyBytes(values: readonly number[]): number {
   let body = 0;
-  for (const value of values) body += varintBytes(value);
-  return 1 + varintBytes(body) + body;
+  for (let k = 0; k < values.length; k++) body += varintBytes(values[k] as number);
+  return body;
 }
 
-/** ByteWriter writes protobuf wire format into a buffer of known size (field numbers below 16 only). */
-class ByteWriter {
-  private readonly buffer: Uint8Array;
-  private position = 0;
+function writePacked(out: Uint8Array, at: number, key: number, body: number, values: readonly number[]): number {
+  out[at++] = key;
+  at = writeVarint(out, at, body);
+  for (let k = 0; k < values.length; k++) at = writeVarint(out, at, values[k] as number);
+  return at;
+}
 
-  constructor(size: number) {
-    this.buffer = new Uint8Array(size);
+/** writeVarint writes a non-negative safe integer as a protobuf varint at `at` and returns the position after it. */
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  if (value > 0x7fff_ffff) {
+    // Past 31 bits the bit operators no longer hold the value: its low 32 bits (ToUint32 is the value modulo
+    // 2^32) give the first four bytes of seven bits, and bits 28 up (under 2^25 for a safe integer) go on below.
+    const low = value >>> 0;
+    const high = (value - low) / 0x1_0000_0000;
+    out[at++] = (low & 127) | 128;
+    out[at++] = ((low >>> 7) & 127) | 128;
+    out[at++] = ((low >>> 14) & 127) | 128;
+    out[at++] = ((low >>> 21) & 127) | 128;
+    value = (low >>> 28) | (high << 4);
   }
+  while (value >= 128) {
+    out[at++] = (value & 127) | 128;
+    value >>>= 7;
+  }
+  out[at++] = value;
+  return at;
+}
 
-  tag(field: number, wireType: number): this {
-    this.buffer[this.position++] = (field << 3) | wireType;
-    return this;
-  }
-
-  varint(value: number): this {
-    const buffer = this.buffer;
-    let position = this.position;
-    // Above 2^31 - 1 a value no longer fits the bit operators' 32 bits: its low 28 bits go out as four
-    // bytes of seven, and the rest (under 2^25 for a safe integer) goes on with shifts.
-    if (value > 0x7fff_ffff) {
-      const low = value % 0x1000_0000;
-      buffer[position++] = (low & 127) | 128;
-      buffer[position++] = ((low >>> 7) & 127) | 128;
-      buffer[position++] = ((low >>> 14) & 127) | 128;
-      buffer[position++] = ((low >>> 21) & 127) | 128;
-      value = Math.floor(value / 0x1000_0000);
-      while (value > 0x7fff_ffff) {
-        buffer[position++] = (value % 128) | 128;
-        value = Math.floor(value / 128);
-      }
-    }
-    while (value >= 128) {
-      buffer[position++] = (value & 127) | 128;
-      value >>>= 7;
-    }
-    buffer[position++] = value;
-    this.position = position;
-    return this;
-  }
-
-  bytes(value: Uint8Array): this {
-    this.buffer.set(value, this.position);
-    this.position += value.length;
-    return this;
-  }
-
-  packed(field: number, values: readonly number[]): this {
-    if (values.length === 0) return this;
-    let body = 0;
-    for (const value of values) body += varintBytes(value);
-    this.tag(field, lengthDelimited).varint(body);
-    for (const value of values) this.varint(value);
-    return this;
-  }
-
-  finish(): Uint8Array {
-    assert(this.position === this.buffer.length, () => `record encoder wrote ${this.position} of ${this.buffer.length} bytes`);
-    return this.buffer;
-  }
+function finished(out: Uint8Array, at: number): Uint8Array {
+  if (at !== out.length) assert(false, `record encoder wrote ${at} of ${out.length} bytes`);
+  return out;
 }
 
 /** decodeRecord decodes a durable record, throwing a CorruptionError for bytes that are not one. */

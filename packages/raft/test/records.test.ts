@@ -1,5 +1,5 @@
 // The durable record formats: the hand-written encoders must match raft.proto.
-import { createProtobufCodec } from "@concord/core";
+import { createProtobufCodec, createRng } from "@concord/core";
 import { describe, expect, it } from "vitest";
 import type { Entry } from "@concord/raft";
 import { descriptor } from "../src/raft-proto.generated.ts";
@@ -29,5 +29,26 @@ describe("durable records", () => {
     expect(decodeRecord(bytes)).toEqual({ type: "hardState", hardState });
     const wire = { type: "hardState", term: hardState.term, vote: hardState.vote ?? 0, hasVote: hardState.vote !== undefined, commit: hardState.commit };
     expect([...bytes]).toEqual([...generic.encode(wire)]);
+  });
+  it("entry and hard-state records match the generic protobuf encoding over random values of every width", () => {
+    // The hand-written encoders write varints past 2^31 from two 32-bit halves (issue 18): every width from 0 to
+    // 53 bits, the edges of each byte count, and commands of every size around the copy loop's limit.
+    const rng = createRng(18);
+    const edges = [0, 1, 127, 128, 2 ** 14, 2 ** 21, 2 ** 28 - 1, 2 ** 28, 2 ** 31 - 1, 2 ** 31, 2 ** 32 - 1, 2 ** 32, 2 ** 35, 2 ** 42, 2 ** 49, 2 ** 52 + 7, 2 ** 53 - 1];
+    const value = (): number => {
+      if (rng.nextInt(4) === 0) return edges[rng.nextInt(edges.length)] as number;
+      const bits = rng.nextInt(54);
+      return Math.floor(((rng.nextUint32() & 0x1f_ffff) * 2 ** 32 + rng.nextUint32()) / 2 ** (53 - bits));
+    };
+    const ids = (): number[] => Array.from({ length: rng.nextInt(3) === 0 ? rng.nextInt(5) : 0 }, () => rng.nextUint32());
+    for (let i = 0; i < 5000; i++) {
+      const command = new Uint8Array(rng.nextInt(4) === 0 ? rng.nextInt(300) : rng.nextInt(70));
+      for (let k = 0; k < command.length; k++) command[k] = rng.nextInt(256);
+      const entry: Entry = { term: value(), index: value(), kind: rng.nextInt(3), clientId: rng.nextUint32(), session: value(), sequence: value(), command, voters: ids(), outgoing: ids(), learners: ids() };
+      expect([...encodeEntryRecord(entry)]).toEqual([...generic.encode({ type: "entry", ...entry })]);
+      const hardState = { term: value(), vote: rng.nextInt(3) === 0 ? undefined : rng.nextUint32(), commit: value() };
+      const wire = { type: "hardState", term: hardState.term, vote: hardState.vote ?? 0, hasVote: hardState.vote !== undefined, commit: hardState.commit };
+      expect([...encodeHardState(hardState)]).toEqual([...generic.encode(wire)]);
+    }
   });
 });
