@@ -117,7 +117,7 @@ describe("concord test: real processes in network namespaces under a nemesis", (
     }
   }, 120_000);
 
-  it(`raft, 3 nodes, latency and loss (seed 1: ${describeSchedule(3, ["latency", "loss"], 1)}): linearizable, no acknowledged write lost, the delay measured in its fault window`, async () => {
+  it(`raft, 3 nodes, latency and loss (seed 1: ${describeSchedule(3, ["latency", "loss"], 1)}): linearizable, no acknowledged write lost, the delay, the reordering and the duplicates measured in its fault window`, async () => {
     const { result, outDir } = await runTest("raft", 3, ["latency", "loss"], 1);
     try {
       expectPassed(result, outDir, ["latency", "loss"]);
@@ -131,6 +131,14 @@ describe("concord test: real processes in network namespaces under a nemesis", (
         expect(latency.measured?.delayedChunks, context).toBeGreaterThan(10);
         // Never released before the delay less its jitter (200 - 40 ms; 2 ms for the timers' rounding).
         expect(latency.measured?.addedMsMin, context).toBeGreaterThanOrEqual(158);
+        // 40% of what the delayed node sends held back by its wire for 1 to 40 ms while the rest overtook it, 4% sent twice: the nodes' kernels got TCP segments out of order, and segments they had already.
+        expect(latency.description, context).toContain("40% of their packets reordered and 4% sent twice");
+        const wire = latency.measured?.wire;
+        expect(wire?.heldPackets, context).toBeGreaterThan(10);
+        expect(wire?.heldMsMin, context).toBeGreaterThanOrEqual(1);
+        expect(wire?.duplicatedPackets, context).toBeGreaterThan(0);
+        expect(wire?.outOfOrderSegments, context).toBeGreaterThan(0);
+        expect(wire?.duplicateSegments, context).toBeGreaterThan(0);
         expect(result.windows.find((window) => window.kind === "latency")?.measured).toEqual(latency.measured);
       } else expect(latency?.description, context).toContain("by tc netem");
     } finally {

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { connect as connectTcp } from "node:net";
 import { tmpdir } from "node:os";
@@ -110,6 +110,26 @@ function reaches(host: string, port: number, timeoutMs: number): Promise<boolean
     socket.once("data", (data) => done(data.toString() === "pong"));
     socket.once("error", () => done(false));
   });
+}
+
+/**
+ * startListener runs a node script inside host `index`'s namespace that prints "up" when it listens and a line per
+ * thing it receives; it resolves, once "up" is printed, with the array the later lines are pushed to.
+ */
+async function startListener(network: NamespaceNetwork, index: number, script: string, children: ChildProcess[]): Promise<string[]> {
+  const listener = network.spawnIn(index, process.execPath, ["-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+  children.push(listener);
+  const received: string[] = [];
+  let buffered = "";
+  await new Promise<void>((resolve) => {
+    listener.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
+      const lines = (buffered + chunk).split("\n");
+      buffered = lines.pop() ?? "";
+      for (const line of lines) if (line === "up") resolve();
+      else received.push(line);
+    });
+  });
+  return received;
 }
 
 // A pinger for inside a host's namespace: one connection to $1:$2, and for each line "n" on its input, n one-byte round trips timed, printed as a JSON array of milliseconds.
@@ -229,18 +249,7 @@ describe("namespace networks (the plumbing)", () => {
     try {
       const receiver = network.host(1);
       // A UDP receiver that prints a line per datagram: UDP, unlike TCP, shows a duplicate to the application.
-      const listener = network.spawnIn(1, process.execPath, ["-e", `const s = require("node:dgram").createSocket("udp4"); s.on("message", (m) => console.log(String(m))); s.bind(9001, "${receiver.address}", () => console.log("up"))`], { stdio: ["ignore", "pipe", "inherit"] });
-      children.push(listener);
-      const received: string[] = [];
-      let buffered = "";
-      await new Promise<void>((resolve) => {
-        listener.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
-          const lines = (buffered + chunk).split("\n");
-          buffered = lines.pop() ?? "";
-          for (const line of lines) if (line === "up") resolve();
-          else received.push(line);
-        });
-      });
+      const received = await startListener(network, 1, `const s = require("node:dgram").createSocket("udp4"); s.on("message", (m) => console.log(String(m))); s.bind(9001, "${receiver.address}", () => console.log("up"))`, children);
       const send = (tag: string): Promise<string> => network.execIn(0, process.execPath, ["-e", `const s = require("node:dgram").createSocket("udp4"); let n = 0; const next = () => n === 10 ? s.close() : s.send("${tag}" + n++, 9001, "${receiver.address}", next); next();`]);
       const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 500));
       await network.setDuplication(0, 100);
@@ -255,6 +264,75 @@ describe("namespace networks (the plumbing)", () => {
       for (const child of children) child.kill("SIGKILL");
       await network.destroy();
     }
+  }, 30_000);
+
+  it("the reordering wire makes a share of what a host sends arrive after later packets and a share twice (UDP shows both, TCP queues segments out of order and still delivers every byte), and nothing once cleared", async () => {
+    const network = await NamespaceNetwork.create({ hosts: 2 });
+    const children: ChildProcess[] = [];
+    try {
+      const receiver = network.host(1);
+      await network.startReorderWires();
+      expect(network.reorderMechanism).toBe("wire");
+      // A UDP receiver that prints each datagram's number, and a TCP one that prints how many bytes it read and their hash at each connection's end.
+      const received = await startListener(network, 1, `
+        const udp = require("node:dgram").createSocket("udp4");
+        udp.on("message", (m) => console.log(String(m)));
+        udp.bind(9001, "${receiver.address}", () => require("node:net").createServer((s) => {
+          const hash = require("node:crypto").createHash("sha256"); let bytes = 0;
+          s.on("data", (d) => { hash.update(d); bytes += d.length; });
+          s.on("end", () => { console.log("tcp " + bytes + " " + hash.digest("hex")); s.end(); });
+        }).listen(9002, "${receiver.address}", () => console.log("up")));`, children);
+      // 400 datagrams a millisecond apart (datagram n is "<tag> n"), then a 300 ms wait, longer than any hold.
+      const sendDatagrams = async (tag: string): Promise<{ received: number; distinct: number; afterALaterOne: number }> => {
+        await network.execIn(0, process.execPath, ["-e", `const s = require("node:dgram").createSocket("udp4"); let n = 0; const next = () => n === 400 ? setTimeout(() => s.close(), 300) : s.send("${tag} " + n++, 9001, "${receiver.address}", () => setTimeout(next, 1)); next();`]);
+        const numbers = received.filter((line) => line.startsWith(`${tag} `)).map((line) => Number(line.slice(tag.length + 1)));
+        let highest = -1;
+        let afterALaterOne = 0;
+        for (const number of numbers) {
+          if (number < highest) afterALaterOne++;
+          highest = Math.max(highest, number);
+        }
+        return { received: numbers.length, distinct: new Set(numbers).size, afterALaterOne };
+      };
+      const before = await sendDatagrams("calm");
+      await network.takeWireStats();
+      // A quarter of what host 0 sends held for 1 to 20 ms, a fifth of those (5% of all) written twice.
+      await network.setDelay(0, { delayMs: 0, jitterMs: 20, reorderPercent: 25, duplicatePercent: 5 });
+      const disordered = await sendDatagrams("wire");
+      const udpStats = await network.takeWireStats();
+      // 4 MiB of a pattern that does not repeat within a window, made the same way on both sides.
+      const payload = Buffer.alloc(4 * 1024 * 1024).map((_, i) => (i * 7 + (i >>> 10)) & 255);
+      await network.execIn(0, process.execPath, ["-e", `const s = require("node:net").connect(9002, "${receiver.address}", () => s.end(Buffer.alloc(4 * 1024 * 1024).map((_, i) => (i * 7 + (i >>> 10)) & 255))); s.resume();`]);
+      const expectedTcp = `tcp ${payload.length} ${createHash("sha256").update(payload).digest("hex")}`;
+      await until("the TCP receiver to read the stream's end", async () => (received.includes(expectedTcp) ? true : undefined), 10_000, received);
+      await network.setDelay(0, undefined);
+      // The packets held when the rule went are let go within the hold.
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      const tcpStats = await network.takeWireStats();
+      const after = await sendDatagrams("cleared");
+      const afterStats = await network.takeWireStats();
+      const figures = JSON.stringify({ before, disordered, udpStats, tcpStats, after, afterStats });
+      // Calm and cleared: every datagram once, in order.
+      expect(before, figures).toEqual({ received: 400, distinct: 400, afterALaterOne: 0 });
+      expect(after, figures).toEqual({ received: 400, distinct: 400, afterALaterOne: 0 });
+      expect(afterStats?.heldPackets, figures).toBe(0);
+      // Through the wire: some datagrams after later ones, some twice (about 100 and 20 expected), and the wire's account agrees.
+      expect(disordered.distinct, figures).toBeGreaterThanOrEqual(390);
+      expect(disordered.afterALaterOne, figures).toBeGreaterThan(10);
+      expect(disordered.received - disordered.distinct, figures).toBeGreaterThan(2);
+      expect(udpStats?.heldPackets, figures).toBeGreaterThan(40);
+      expect(udpStats?.duplicatedPackets, figures).toBeGreaterThan(2);
+      expect(udpStats?.heldMsMin, figures).toBeGreaterThanOrEqual(1);
+      expect(udpStats?.heldMsMean, figures).toBeLessThan(20 + 50);
+      // TCP: every byte, in order, and the receiving kernel queued segments that arrived out of order.
+      expect(tcpStats?.heldPackets, figures).toBeGreaterThan(100);
+      expect(tcpStats?.outOfOrderSegments, figures).toBeGreaterThan(0);
+    } finally {
+      for (const child of children) child.kill("SIGKILL");
+      await network.destroy();
+    }
+    const names = execFileSync("ip", ["netns", "list"], { encoding: "utf8" });
+    expect(names).not.toContain(network.host(0).namespace);
   }, 30_000);
 
   it("a network left by a dead process is removed at the next start; a live process's is kept", async () => {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import type { HistoryOperation } from "@concord/core";
 import type { KvCommand, KvResult } from "@concord/kv";
-import { type FaultRecord, type NamespaceNetwork, type PlannedFault, diskShapes, nemesisKinds, planNemesis, runNemesis, windowFigures } from "@concord/lab";
+import { type FaultRecord, type LinkShaping, type NamespaceNetwork, type PlannedFault, diskShapes, nemesisKinds, netemArguments, planNemesis, runNemesis, windowFigures } from "@concord/lab";
 
 describe("the nemesis schedule", () => {
   it("is drawn from the seed: the same setup gives the same schedule, another seed another", () => {
@@ -69,6 +69,32 @@ describe("running the schedule", () => {
     expect(second.startMs).toBeGreaterThanOrEqual(first.endMs + 40 - 1);
     expect(second.endMs - second.startMs).toBeGreaterThanOrEqual(40 + 150 - 1);
     expect(second.plannedStartMs).toBe(80);
+  });
+});
+
+describe("latency, reordering and duplicates", () => {
+  it("a latency fault shapes what its nodes send with the delay drawn, a fifth of it as jitter, a fifth of it in percent reordered and a fiftieth sent twice, and clears it at the heal", async () => {
+    const calls: [number, LinkShaping | undefined][] = [];
+    const network = {
+      delayMechanism: "netem",
+      setDelay: async (node: number, shaping: LinkShaping | undefined) => void calls.push([node, shaping]),
+      takeDelayStats: async () => undefined,
+      takeWireStats: async () => undefined,
+    } as unknown as NamespaceNetwork;
+    const target = { nodes: 3, network, leader: async () => undefined, pid: () => 1, kill: async () => {}, restart: async () => {} };
+    const records = await runNemesis(target, [{ kind: "latency", shape: "all", nodes: [2, 0, 1], startMs: 0, endMs: 10, amount: 150 }], performance.now(), () => {});
+    const shaping = { delayMs: 150, jitterMs: 30, reorderPercent: 30, duplicatePercent: 3 };
+    expect(calls).toEqual([[2, shaping], [0, shaping], [1, shaping], [2, undefined], [0, undefined], [1, undefined]]);
+    expect(records[0]?.description).toBe("latency all: 150 ms (jitter 30 ms) on what [0 1 2] send, 30% of their packets reordered and 3% sent twice, by tc netem on their links");
+  });
+
+  it("where the kernel has netem, tc is asked for its delay with jitter, reorder and duplicate", () => {
+    expect(netemArguments({ delayMs: 200, jitterMs: 40, reorderPercent: 40, duplicatePercent: 4 })).toEqual(["delay", "200ms", "40ms", "reorder", "40%", "duplicate", "4%"]);
+    expect(netemArguments({ delayMs: 1 })).toEqual(["delay", "1ms"]);
+    expect(netemArguments({ delayMs: 50, jitterMs: 10, reorderPercent: 0, duplicatePercent: 0, lossPercent: 5 })).toEqual(["delay", "50ms", "10ms", "loss", "5%"]);
+    // netem reorders by sending a share without the delay the rest wait: no delay, nothing to reorder.
+    expect(() => netemArguments({ reorderPercent: 10 })).toThrow("reorderPercent needs a delay");
+    expect(() => netemArguments({ delayMs: 10, duplicatePercent: 120 })).toThrow("duplicatePercent must be 0 to 100, got 120");
   });
 });
 

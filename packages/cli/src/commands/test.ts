@@ -33,7 +33,8 @@ const usage =
   "namespace), a nemesis drawn from the seed, a closed-loop KV workload, and the history\n" +
   "checked for linearizability with a read of every key after the heal. The namespaces are\n" +
   "made at the start and removed at the end, on Ctrl-C too; a killed run's are removed by the\n" +
-  "next. Needs root (or CAP_SYS_ADMIN and CAP_NET_ADMIN), iproute2 and nftables.\n\n" +
+  "next. Needs root (or CAP_SYS_ADMIN and CAP_NET_ADMIN), iproute2 and nftables (and python3\n" +
+  "for latency on a kernel without sch_netem).\n\n" +
   "nemesis (one fault at a time, 0.7 to 2.5 s each, 0.5 to 1.5 s apart, kinds in turn):\n" +
   "  partition  nftables drop rules inside the namespaces: majority/minority, isolate the leader,\n" +
   "             bridge (two halves and one node reaching both), one-way (a minority hears nothing)\n" +
@@ -41,10 +42,14 @@ const usage =
   "  pause      SIGSTOP the leader or a random node, SIGCONT at the end (a GC pause, a stalled VM)\n" +
   "  loss       nftables drops 10-40% of the packets in and out of one node or all, at random, and\n" +
   "             sends a quarter as many of those they send twice (nftables dup)\n" +
-  "  latency    50-200 ms of delay, jitter a fifth of it, on what one node or all send: tc netem\n" +
-  "             on their links, or, on a kernel without sch_netem, a delaying TCP relay in front\n" +
-  "             of each node (nftables redirects its port to it from the start of the run), whose\n" +
-  "             measured delay results.json records in the fault\n" +
+  "  latency    50-200 ms of delay, jitter a fifth of it, on what one node or all send, with 10-40%\n" +
+  "             of their packets reordered and 1-4% sent twice (a fifth and a fiftieth of the delay):\n" +
+  "             tc netem (delay, reorder, duplicate) on their links, or, on a kernel without\n" +
+  "             sch_netem, a delaying TCP relay in front of each node (nftables redirects its port\n" +
+  "             to it from the start of the run) and a reordering wire in each node's namespace (a\n" +
+  "             TUN device run by python3: nftables marks the share of packets it holds for 1 ms\n" +
+  "             to the jitter while the rest overtake them, some written twice); results.json\n" +
+  "             records what the relays and wires measured in the fault\n" +
   "  disk       each data directory on a 64 MiB tmpfs (etcd's: 256); fill the leader's or a random\n" +
   "             node's until ENOSPC, free it at the end (a Concord node holds what it cannot sync,\n" +
   "             says diskFull in its status, and resumes; one that died is restarted); or SIGKILL a\n" +
@@ -176,5 +181,8 @@ function report(result: NemesisTestResult, out: string): string {
 
 function measuredText(measured: WindowFigures["measured"]): string {
   if (measured === undefined) return "";
-  return measured.delayedChunks === 0 ? " (the relays held nothing)" : ` (the relays held ${measured.delayedChunks} chunks ${measured.addedMsMin}-${measured.addedMsMax} ms, mean ${measured.addedMsMean})`;
+  const relays = measured.delayedChunks === 0 ? "the relays held nothing" : `the relays held ${measured.delayedChunks} chunks ${measured.addedMsMin}-${measured.addedMsMax} ms, mean ${measured.addedMsMean}`;
+  const wire = measured.wire;
+  const wires = wire === undefined ? "" : `; the wires held ${wire.heldPackets} packets ${wire.heldMsMin}-${wire.heldMsMax} ms and sent ${wire.duplicatedPackets} twice; the nodes got ${wire.outOfOrderSegments} TCP segments out of order and ${wire.duplicateSegments} they had already`;
+  return ` (${relays}${wires})`;
 }

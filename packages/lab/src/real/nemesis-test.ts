@@ -143,11 +143,12 @@ export class NemesisTest {
       this.network = await NamespaceNetwork.create({ hosts: setup.nodes });
       const network = this.network;
       if (setup.nemesis.includes("latency")) {
-        // netem where the kernel has it; else a relay in front of each node, in the path before any connection is made.
+        // netem where the kernel has it; else a relay in front of each node, in the path before any connection is made, and a reordering wire beside it.
         const noNetem = await netemSupport(network);
         if (noNetem !== undefined) {
-          setup.progress("no netem on this kernel: latency through a delaying relay in front of each node");
+          setup.progress("no netem on this kernel: latency through a delaying relay in front of each node, reordering and duplicates through a wire (a TUN device) in each namespace");
           await network.startDelayRelays(setup.system === etcdSystemName ? [etcdClientPort, etcdPeerPort] : [concordPort], setup.launcher);
+          await network.startReorderWires();
         }
       }
       setup.progress(`starting ${setup.nodes} ${setup.system} ${setup.system === etcdSystemName ? "members" : "nodes"}, one per namespace`);

@@ -1,7 +1,7 @@
 import { type Rng, createRng } from "@concord/core";
 import type { StorageDamage } from "@concord/net";
 import type { RelayStats } from "./delay-relay.ts";
-import type { NamespaceNetwork } from "./netns.ts";
+import type { NamespaceNetwork, WireStats } from "./netns.ts";
 
 // A Jepsen-style nemesis for clusters of real processes in network
 // namespaces: a schedule of faults drawn from a seed (which replays: the same
@@ -178,12 +178,18 @@ export interface FaultRecord {
   readonly note?: string | undefined;
   /** outcome is what healing found: for a damaged log, what the restarted node said of it. */
   readonly outcome?: string | undefined;
-  /** measured is what the delaying relays did while a latency fault was in force (absent with netem, which reports nothing). */
+  /** measured is what the delaying relays and reordering wires did while a latency fault was in force (absent with netem, which reports nothing). */
   readonly measured?: FaultMeasurement | undefined;
 }
 
-/** FaultMeasurement is what a fault's mechanism measured of itself: for latency through the relays, the delay each chunk really spent in them. */
-export type FaultMeasurement = { readonly mechanism: "relay" } & RelayStats;
+/**
+ * FaultMeasurement is what a fault's mechanism measured of itself: for
+ * latency through the relays, the delay each chunk really spent in them,
+ * and in `wire`, the packets the reordering wires held back and wrote
+ * twice, and the TCP segments the nodes received out of order or twice
+ * meanwhile.
+ */
+export type FaultMeasurement = { readonly mechanism: "relay" } & RelayStats & { readonly wire?: WireStats | undefined };
 
 /**
  * runNemesis applies the schedule to `target`: waits for each fault's start
@@ -340,18 +346,22 @@ async function applyFault(target: NemesisTarget, fault: PlannedFault): Promise<A
     }
     case "latency": {
       const nodes = fault.shape === "all" ? [...fault.nodes] : fault.nodes.slice(0, 1);
-      const delay = { delayMs: fault.amount ?? 100, jitterMs: Math.round((fault.amount ?? 100) / 5) };
-      // Count afresh: what the relays delayed before this fault is not its.
+      const delayMs = fault.amount ?? 100;
+      // Jitter, the share reordered and the share duplicated all follow from the delay drawn, so that the schedule's draws are as before: 50 ms gives 10 ms, 10% and 1%; 200 ms gives 40 ms, 40% and 4%.
+      const shaping = { delayMs, jitterMs: Math.round(delayMs / 5), reorderPercent: delayMs / 5, duplicatePercent: delayMs / 50 };
+      // Count afresh: what the relays and wires did before this fault is not its.
       await network.takeDelayStats();
-      await Promise.all(nodes.map((node) => network.setDelay(node, delay)));
-      const by = network.delayMechanism === "netem" ? "tc netem on their links" : "the delaying relays in front of every node (no sch_netem)";
+      await network.takeWireStats();
+      await Promise.all(nodes.map((node) => network.setDelay(node, shaping)));
+      const by = network.delayMechanism === "netem" ? "tc netem on their links" : "the delaying relays in front of every node and a reordering wire in the namespace of each node named (no sch_netem)";
       return {
         nodes,
-        description: `latency ${fault.shape}: ${delay.delayMs} ms (jitter ${delay.jitterMs} ms) on what ${list(nodes)} send, by ${by}`,
+        description: `latency ${fault.shape}: ${delayMs} ms (jitter ${shaping.jitterMs} ms) on what ${list(nodes)} send, ${shaping.reorderPercent}% of their packets reordered and ${shaping.duplicatePercent}% sent twice, by ${by}`,
         heal: async () => void (await Promise.all(nodes.map((node) => network.setDelay(node, undefined)))),
         measure: async () => {
           const stats = await network.takeDelayStats();
-          return stats === undefined ? undefined : { mechanism: "relay", ...stats };
+          const wire = await network.takeWireStats();
+          return stats === undefined ? undefined : { mechanism: "relay", ...stats, ...(wire === undefined ? {} : { wire }) };
         },
       };
     }

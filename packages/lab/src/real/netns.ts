@@ -1,6 +1,7 @@
 import { type ChildProcess, type SpawnOptions, execFile, spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
 import { accessSync, constants } from "node:fs";
+import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type LinkDelay, type RelayStats, relayPortOffset, sumRelayStats } from "./delay-relay.ts";
 import type { NodeLauncher } from "./local-cluster.ts";
@@ -28,8 +29,16 @@ const partitionTable = "concord_partition";
 const lossTable = "concord_loss";
 const relayTable = "concord_relay";
 const duplicateTable = "concord_duplicate";
-/** relayOrderTimeoutMs bounds how long a relay may take to answer an order (it answers at once unless its host is paused or gone). */
-const relayOrderTimeoutMs = 5_000;
+const reorderTable = "concord_reorder";
+/** wireDevice is the TUN device the reordering wire makes in each host's namespace. */
+const wireDevice = "wire0";
+/** wireMark marks the packets the reordering rule sends through the wire; wireRouteTable routes them there. */
+const wireMark = 0x7117;
+const wireRouteTable = 7117;
+/** wireScript is the reordering wire, run by python3 in each host's namespace (build-assets copies it beside the compiled module). */
+const wireScript = fileURLToPath(new URL("./reorder-wire.py", import.meta.url));
+/** orderTimeoutMs bounds how long a relay or wire may take to answer an order (it answers at once unless its host is paused or gone). */
+const orderTimeoutMs = 5_000;
 /** hostInterface is the name of the veth end inside each host's namespace. */
 const hostInterface = "eth0";
 const firstHostOctet = 11;
@@ -69,6 +78,54 @@ export interface NetemSetup {
   readonly delayMs?: number | undefined;
   readonly jitterMs?: number | undefined;
   readonly lossPercent?: number | undefined;
+  /** reorderPercent of the packets are sent at once, ahead of the delayed rest (netem's `reorder`, which needs a delay). */
+  readonly reorderPercent?: number | undefined;
+  /** duplicatePercent of the packets are sent twice (netem's `duplicate`). */
+  readonly duplicatePercent?: number | undefined;
+}
+
+/**
+ * LinkShaping is what the latency nemesis does to what one host sends: a
+ * delay with jitter, and a share of the packets reordered and a share sent
+ * twice (with netem, its `reorder` and `duplicate`; through the relays, by
+ * the reordering wire of {@link NamespaceNetwork.startReorderWires}).
+ */
+export interface LinkShaping extends LinkDelay {
+  readonly reorderPercent?: number | undefined;
+  readonly duplicatePercent?: number | undefined;
+}
+
+/** WireStats is what the reordering wires (summed) did since they were last asked, and what the receivers' TCP saw meanwhile. */
+export interface WireStats {
+  /** heldPackets counts the packets a wire held back while later ones went out past them. */
+  readonly heldPackets: number;
+  /** duplicatedPackets counts those it wrote twice. */
+  readonly duplicatedPackets: number;
+  /** heldMs: how long each was held, min, mean and max (0 when none). */
+  readonly heldMsMin: number;
+  readonly heldMsMean: number;
+  readonly heldMsMax: number;
+  /** outOfOrderSegments: the TCP segments the hosts received out of order and queued (TcpExt TCPOFOQueue, summed over the hosts' namespaces; clients outside them are not counted). */
+  readonly outOfOrderSegments: number;
+  /** duplicateSegments: the TCP segments the hosts received that they held already and told the sender so (TcpExt TCPDSACKOldSent and TCPDSACKOfoSent): duplicates, the wire's and TCP's own retransmissions of what was only late. */
+  readonly duplicateSegments: number;
+}
+
+/** netemArguments are tc's words after `netem` for a setup: `delay 100ms 20ms reorder 25% 50% duplicate 5% loss 1%`. */
+export function netemArguments(setup: NetemSetup): string[] {
+  for (const [name, value] of [["reorderPercent", setup.reorderPercent], ["duplicatePercent", setup.duplicatePercent], ["lossPercent", setup.lossPercent]] as const) {
+    if (value !== undefined && !(value >= 0 && value <= 100)) throw new Error(`NetemSetup.${name} must be 0 to 100, got ${value}`);
+  }
+  const reorders = setup.reorderPercent !== undefined && setup.reorderPercent > 0;
+  // netem reorders by sending some packets without the delay the rest wait: with no delay there is nothing to overtake.
+  if (reorders && !(setup.delayMs !== undefined && setup.delayMs > 0)) throw new Error(`NetemSetup.reorderPercent needs a delay (netem reorders by sending a share without it), got delayMs ${setup.delayMs}`);
+  const percent = (value: number): string => `${value}%`;
+  return [
+    ...(setup.delayMs === undefined ? [] : ["delay", `${setup.delayMs}ms`, ...(setup.jitterMs === undefined ? [] : [`${setup.jitterMs}ms`])]),
+    ...(reorders ? ["reorder", percent(setup.reorderPercent as number)] : []),
+    ...(setup.duplicatePercent === undefined || setup.duplicatePercent === 0 ? [] : ["duplicate", percent(setup.duplicatePercent)]),
+    ...(setup.lossPercent === undefined ? [] : ["loss", percent(setup.lossPercent)]),
+  ];
 }
 
 /**
@@ -100,9 +157,11 @@ export async function namespaceSupport(needs: { readonly nft?: boolean } = {}): 
 export class NamespaceNetwork {
   private destroyed = false;
   /** relays are the delaying relays of {@link startDelayRelays}, one per host, when started. */
-  private relays: RelayProcess[] | undefined;
+  private relays: OrderedProcess[] | undefined;
   /** relayDelays are the delays the relays apply, by the sending host's address. */
   private readonly relayDelays = new Map<string, LinkDelay>();
+  /** wires are the reordering wires of {@link startReorderWires}, one per host, when started. */
+  private wires: OrderedProcess[] | undefined;
 
   private constructor(
     /** bridge is the root namespace's bridge every host's veth is a port of. */
@@ -254,15 +313,12 @@ export class NamespaceNetwork {
   }
 
   /**
-   * setNetem delays (and optionally drops) what host `index` sends, with
-   * tc's netem qdisc on its interface; it throws, naming the cause, on a
-   * kernel without netem (`sch_netem`).
+   * setNetem delays (and optionally reorders, duplicates and drops) what
+   * host `index` sends, with tc's netem qdisc on its interface; it throws,
+   * naming the cause, on a kernel without netem (`sch_netem`).
    */
   async setNetem(index: number, setup: NetemSetup): Promise<void> {
-    const args = [
-      ...(setup.delayMs === undefined ? [] : ["delay", `${setup.delayMs}ms`, ...(setup.jitterMs === undefined ? [] : [`${setup.jitterMs}ms`])]),
-      ...(setup.lossPercent === undefined ? [] : ["loss", `${setup.lossPercent}%`]),
-    ];
+    const args = netemArguments(setup);
     try {
       await runFile("tc", ["-n", this.host(index).namespace, "qdisc", "replace", "dev", hostInterface, "root", "netem", ...args]);
     } catch (error) {
@@ -288,7 +344,7 @@ export class NamespaceNetwork {
     this.relays = [];
     for (const host of this.hosts) {
       const { command, args } = launcher(["relay", "--address", host.address, "--ports", ports.join(","), "--seed", String(host.index)]);
-      this.relays.push(new RelayProcess(host.index, this.spawnIn(host.index, command, args, { stdio: ["pipe", "pipe", "pipe"] })));
+      this.relays.push(new OrderedProcess(`the delaying relay of host ${host.index}`, this.spawnIn(host.index, command, args, { stdio: ["pipe", "pipe", "pipe"] })));
     }
     await Promise.all(this.relays.map((relay) => relay.ready));
     await Promise.all(
@@ -308,21 +364,108 @@ export class NamespaceNetwork {
   }
 
   /**
-   * setDelay delays what host `index` sends (undefined: no more), through
-   * the relays when {@link startDelayRelays} started them, else with netem
-   * ({@link setNetem}, which throws on a kernel without it).
+   * startReorderWires puts a reordering wire (reorder-wire.py, run by
+   * python3) in every host's namespace, for a kernel without netem: a TUN
+   * device, `wire0`, that a process holds each packet in before passing it
+   * back to the kernel, which forwards it out of the host's link. Packets
+   * marked by the table `ip concord_reorder` (empty until {@link setDelay}
+   * asks for reordering) are routed into it by a rule of the namespace's
+   * (fwmark 0x7117, table 7117); those it passes back are untracked, so that
+   * connection tracking and NAT see each packet once. Everything it makes
+   * lives in the namespaces and goes with them; a wire that dies takes its
+   * device and route with it, and the marked packets then go out unheld.
    */
-  async setDelay(index: number, delay: LinkDelay | undefined): Promise<void> {
+  async startReorderWires(): Promise<void> {
+    if (this.wires !== undefined) throw new Error("NamespaceNetwork.startReorderWires: the wires run already");
+    if (!commandExists("python3")) throw new Error("NamespaceNetwork.startReorderWires: `python3` (Debian package python3) is not on the PATH; the reordering wire for a kernel without netem is a Python script");
+    this.wires = this.hosts.map((host) => new OrderedProcess(`the reordering wire of host ${host.index}`, this.spawnIn(host.index, "python3", [wireScript, "--device", wireDevice, "--seed", String(host.index)], { stdio: ["pipe", "pipe", "pipe"] })));
+    await Promise.all(this.wires.map((wire) => wire.ready));
+    const subnet = `${this.gatewayAddress.slice(0, this.gatewayAddress.lastIndexOf("."))}.0/24`;
+    await Promise.all(
+      this.hosts.map(async (host) => {
+        await ipBatch(host.namespace, [`link set ${wireDevice} up`, `rule add fwmark ${wireMark} lookup ${wireRouteTable} priority 100`, `route add ${subnet} dev ${wireDevice} table ${wireRouteTable}`]);
+        await this.nft(host.index, [
+          `add table ip ${reorderTable}`,
+          // A route chain: a packet whose mark it changes is routed again, into the wire. After the filter chains (priority 0), which see it on the host's link.
+          `add chain ip ${reorderTable} output { type route hook output priority 10; policy accept; }`,
+          `add chain ip ${reorderTable} prerouting { type filter hook prerouting priority raw; policy accept; }`,
+          `add rule ip ${reorderTable} prerouting iifname "${wireDevice}" notrack`,
+        ]);
+      }),
+    );
+  }
+
+  /** reorderMechanism says how {@link setDelay} reorders and duplicates: through the wires when they run, else with netem. */
+  get reorderMechanism(): "wire" | "netem" {
+    return this.wires === undefined ? "netem" : "wire";
+  }
+
+  /**
+   * setDelay shapes what host `index` sends (undefined: no more): delays it
+   * through the relays when {@link startDelayRelays} started them, and
+   * reorders and duplicates its share through the wires when
+   * {@link startReorderWires} did (the wire holds the share for 1 ms to the
+   * jitter, at least 1 ms, and writes `duplicatePercent` of all packets,
+   * at most the share, twice); else all with netem ({@link setNetem},
+   * which throws on a kernel without it).
+   */
+  async setDelay(index: number, shaping: LinkShaping | undefined): Promise<void> {
     const host = this.host(index);
-    if (this.relays === undefined) {
-      if (delay === undefined) await this.clearNetem(index);
-      else await this.setNetem(index, delay);
+    if (this.relays === undefined && this.wires === undefined) {
+      if (shaping === undefined) await this.clearNetem(index);
+      else await this.setNetem(index, shaping);
       return;
     }
-    if (delay === undefined) this.relayDelays.delete(host.address);
-    else this.relayDelays.set(host.address, delay);
-    const delays = Object.fromEntries(this.relayDelays);
-    await Promise.all(this.relays.map((relay) => relay.order({ op: "delays", delays })));
+    if (this.relays !== undefined) {
+      if (shaping === undefined) this.relayDelays.delete(host.address);
+      else this.relayDelays.set(host.address, { delayMs: shaping.delayMs, jitterMs: shaping.jitterMs });
+      const delays = Object.fromEntries(this.relayDelays);
+      await Promise.all(this.relays.map((relay) => relay.order({ op: "delays", delays })));
+    } else if (shaping !== undefined && shaping.delayMs > 0) throw new Error("NamespaceNetwork.setDelay: a delay without netem needs the relays of startDelayRelays");
+    await this.setDisorder(index, shaping);
+  }
+
+  /** setDisorder sets (or, undefined, clears) the share of host `index`'s packets its wire holds back and duplicates. */
+  private async setDisorder(index: number, shaping: LinkShaping | undefined): Promise<void> {
+    const reorderPercent = shaping?.reorderPercent ?? 0;
+    const duplicatePercent = shaping?.duplicatePercent ?? 0;
+    if (!(reorderPercent >= 0 && reorderPercent <= 100)) throw new Error(`NamespaceNetwork.setDelay: reorderPercent must be 0 to 100, got ${reorderPercent}`);
+    if (!(duplicatePercent >= 0 && duplicatePercent <= reorderPercent)) throw new Error(`NamespaceNetwork.setDelay: duplicatePercent must be 0 to reorderPercent (${reorderPercent}): the wire duplicates what it holds, got ${duplicatePercent}`);
+    const wire = this.wires?.[index];
+    if (wire === undefined) {
+      if (reorderPercent > 0) throw new Error("NamespaceNetwork.setDelay: reordering without netem needs the wires of startReorderWires");
+      return;
+    }
+    const below = Math.round(reorderPercent * 100);
+    const draw = below === 10_000 ? "" : ` numgen random mod 10000 < ${below}`;
+    const route = (): Promise<void> => this.nft(index, [`flush chain ip ${reorderTable} output`, ...(below === 0 ? [] : [`add rule ip ${reorderTable} output oifname "${hostInterface}"${draw} meta mark set ${wireMark}`])]);
+    const order = (): Promise<unknown> => wire.order({ op: "disorder", holdMsMin: below === 0 ? 0 : 1, holdMsMax: below === 0 ? 0 : Math.max(1, shaping?.jitterMs ?? 0), duplicatePercent: below === 0 ? 0 : (100 * duplicatePercent) / reorderPercent });
+    // The wire's hold is set before packets are routed to it, and cleared after they no longer are (the packets it holds keep theirs).
+    if (below === 0) {
+      await route();
+      await order();
+    } else {
+      await order();
+      await route();
+    }
+  }
+
+  /** takeWireStats sums what every wire held since the last call, and the TCP counters of out-of-order and duplicate arrival in the hosts' namespaces meanwhile (undefined without wires). */
+  async takeWireStats(): Promise<WireStats | undefined> {
+    if (this.wires === undefined) return undefined;
+    const all = (await Promise.all(this.wires.map((wire) => wire.order({ op: "stats" })))).map((answer) => answer["stats"] as WireStats);
+    const held = all.filter((stats) => stats.heldPackets > 0);
+    const heldPackets = held.reduce((sum, stats) => sum + stats.heldPackets, 0);
+    const sum = (field: "duplicatedPackets" | "outOfOrderSegments" | "duplicateSegments"): number => all.reduce((total, stats) => total + stats[field], 0);
+    return {
+      heldPackets,
+      duplicatedPackets: sum("duplicatedPackets"),
+      heldMsMin: held.length === 0 ? 0 : Math.min(...held.map((stats) => stats.heldMsMin)),
+      heldMsMean: heldPackets === 0 ? 0 : Math.round((held.reduce((total, stats) => total + stats.heldMsMean * stats.heldPackets, 0) / heldPackets) * 10) / 10,
+      heldMsMax: held.length === 0 ? 0 : Math.max(...held.map((stats) => stats.heldMsMax)),
+      outOfOrderSegments: sum("outOfOrderSegments"),
+      duplicateSegments: sum("duplicateSegments"),
+    };
   }
 
   /** takeDelayStats sums what every relay delayed since the last call (undefined without relays: netem tells nothing). */
@@ -341,7 +484,7 @@ export class NamespaceNetwork {
   async destroy(): Promise<void> {
     if (this.destroyed) return;
     this.destroyed = true;
-    for (const relay of this.relays ?? []) relay.close();
+    for (const helper of [...(this.relays ?? []), ...(this.wires ?? [])]) helper.close();
     await removeNetwork(this.hosts.map((host) => host.namespace), [...this.hosts.map((host) => host.hostLink), this.bridge]);
   }
 
@@ -463,16 +606,16 @@ function firstLine(error: unknown): string {
   return text.trim().split("\n")[0] ?? "";
 }
 
-/** RelayProcess is one `concord relay` process: orders on its standard input, one answer per line on its output. */
-class RelayProcess {
-  /** ready resolves when the relay listens, and rejects if it exits or says nothing within the order timeout. */
+/** OrderedProcess is a helper in a host's namespace (a `concord relay`, a reordering wire): orders on its standard input, one answer per line on its output. */
+class OrderedProcess {
+  /** ready resolves when the helper says it is ready (the relay listens, the wire's device is made), and rejects if it exits or says nothing within the order timeout. */
   readonly ready: Promise<void>;
   private readonly waiting: { resolve(answer: Record<string, unknown>): void; reject(error: Error): void }[] = [];
   private stderr = "";
   private exited: string | undefined;
 
   constructor(
-    private readonly index: number,
+    private readonly name: string,
     private readonly child: ChildProcess,
   ) {
     let buffered = "";
@@ -483,7 +626,7 @@ class RelayProcess {
       readyReject = reject;
     });
     let isReady = false;
-    const timer = setTimeout(() => readyReject(new Error(`the delaying relay of host ${index} did not start within ${relayOrderTimeoutMs * 6} ms: ${this.stderr.trim()}`)), relayOrderTimeoutMs * 6);
+    const timer = setTimeout(() => readyReject(new Error(`${name} did not start within ${orderTimeoutMs * 6} ms: ${this.stderr.trim()}`)), orderTimeoutMs * 6);
     child.stderr?.setEncoding("utf8").on("data", (chunk: string) => (this.stderr = (this.stderr + chunk).slice(-2_000)));
     child.stdout?.setEncoding("utf8").on("data", (chunk: string) => {
       const lines = (buffered + chunk).split("\n");
@@ -499,7 +642,7 @@ class RelayProcess {
     });
     child.once("exit", (code, signal) => {
       clearTimeout(timer);
-      this.exited = `the delaying relay of host ${index} exited (${signal ?? `code ${code}`}): ${this.stderr.trim().split("\n").slice(-1)[0] ?? ""}`;
+      this.exited = `${name} exited (${signal ?? `code ${code}`}): ${this.stderr.trim().split("\n").slice(-1)[0] ?? ""}`;
       readyReject(new Error(this.exited));
       for (const waiter of this.waiting.splice(0)) waiter.reject(new Error(this.exited));
     });
@@ -511,15 +654,15 @@ class RelayProcess {
     if (this.exited !== undefined) return Promise.reject(new Error(this.exited));
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        // A late answer would be taken for the next order's: the relay is not asked again.
-        this.exited = `the delaying relay of host ${this.index} did not answer ${JSON.stringify(order)} within ${relayOrderTimeoutMs} ms`;
+        // A late answer would be taken for the next order's: the helper is not asked again.
+        this.exited = `${this.name} did not answer ${JSON.stringify(order)} within ${orderTimeoutMs} ms`;
         for (const waiter of this.waiting.splice(0)) waiter.reject(new Error(this.exited));
-      }, relayOrderTimeoutMs);
+      }, orderTimeoutMs);
       this.waiting.push({
         resolve: (answer) => {
           clearTimeout(timer);
           if (answer["ok"] === true) resolve(answer);
-          else reject(new Error(`the delaying relay of host ${this.index} refused ${JSON.stringify(order)}: ${String(answer["error"])}`));
+          else reject(new Error(`${this.name} refused ${JSON.stringify(order)}: ${String(answer["error"])}`));
         },
         reject: (error) => {
           clearTimeout(timer);
@@ -530,7 +673,7 @@ class RelayProcess {
     });
   }
 
-  /** close ends the relay's input, on which it closes and exits. */
+  /** close ends the helper's input, on which it closes and exits. */
   close(): void {
     this.child.stdin?.end();
   }
