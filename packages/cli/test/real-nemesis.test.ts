@@ -232,9 +232,10 @@ describe("concord test: real processes in network namespaces under a nemesis", (
     }
   }, 120_000);
 
-  it("Ctrl-C during a run kills the nodes and removes the namespaces, and the command exits 130", async () => {
+  // With latency in the list, on a kernel without netem, the relays and the reordering wires run in the namespaces too, and must go with them.
+  it("Ctrl-C during a run kills the nodes (and the relays and wires of the latency nemesis) and removes the namespaces, and the command exits 130", async () => {
     const outDir = mkdtempSync(join(tmpdir(), "concord-test-sigint-"));
-    const child = spawn(process.execPath, ["--import", join(repoRoot, "node_modules/tsx/dist/esm/index.mjs"), fileURLToPath(new URL("../src/main.ts", import.meta.url)), "test", "--algo", "raft", "--nemesis", "kill", "--seconds", "60", "--seed", "5", "--out", outDir], { stdio: ["ignore", "ignore", "pipe"] });
+    const child = spawn(process.execPath, ["--import", join(repoRoot, "node_modules/tsx/dist/esm/index.mjs"), fileURLToPath(new URL("../src/main.ts", import.meta.url)), "test", "--algo", "raft", "--nemesis", "kill,latency", "--seconds", "60", "--seed", "5", "--out", outDir], { stdio: ["ignore", "ignore", "pipe"] });
     let stderr = "";
     try {
       const loading = new Promise<void>((resolve, reject) => {
@@ -245,11 +246,18 @@ describe("concord test: real processes in network namespaces under a nemesis", (
         child.once("exit", (code) => reject(new Error(`concord test exited (${code}) before its load started:\n${stderr}`)));
       });
       await loading;
-      expect(namespacesOf(child.pid as number)).toHaveLength(3);
+      const namespaces = namespacesOf(child.pid as number);
+      expect(namespaces).toHaveLength(3);
+      const inside = namespaces.flatMap((namespace) => execFileSync("ip", ["netns", "pids", namespace], { encoding: "utf8" }).split("\n").filter((line) => line !== "").map(Number));
+      const commandLine = (pid: number): string => readFileSync(`/proc/${pid}/cmdline`, "utf8").replaceAll("\0", " ");
+      const wires = inside.filter((pid) => commandLine(pid).includes("reorder-wire.py"));
+      if (stderr.includes("no netem on this kernel")) expect(wires, inside.map(commandLine).join("\n")).toHaveLength(3);
       const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
       child.kill("SIGINT");
       expect(await exited, stderr).toBe(130);
       expect(namespacesOf(child.pid as number)).toEqual([]);
+      // Every process that ran in the namespaces (nodes, relays, wires) is gone.
+      expect(inside.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
       expect(stderr).toContain("SIGINT: stopping the nodes and removing the namespaces");
     } finally {
       child.kill("SIGKILL");
