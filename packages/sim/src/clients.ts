@@ -168,7 +168,7 @@ export class ClientDriver {
       // Advance first: handling a completion may submit the next request, which re-enters this drain.
       const { messages, completions } = ready;
       client.client.advance(ready);
-      for (const outbound of messages) this.wire.transmit(client.id, outbound.to, outbound.message, this.context.nowUs);
+      messages.forEach((outbound, index) => this.wire.transmit(client.id, outbound.to, outbound.message, this.context.nowUs, index > 0));
       this.overheard(client, messages);
       for (const completion of completions) this.complete(client, completion.outcome);
     }

@@ -571,6 +571,7 @@ export class Cluster {
     if (node.strategy !== undefined) outgoing = node.strategy.outbound(messages, this.byzantineContext(node));
     const faulty = node.strategy !== undefined;
     const { monitors, pathCounter } = this.setup;
+    let again = false;
     for (const outbound of outgoing) {
       if (monitors.length > 0 || pathCounter !== undefined) {
         const context = { timeUs: this.context.nowUs, faulty };
@@ -581,7 +582,8 @@ export class Cluster {
       if (delayUs > 0) {
         this.context.queue.push(departUs + Math.round(delayUs), { kind: "byzantine-send", from: node.id, to: outbound.to, message: outbound.message });
       } else {
-        this.wire.transmit(node.id, outbound.to, outbound.message, departUs);
+        this.wire.transmit(node.id, outbound.to, outbound.message, departUs, again);
+        again = true;
       }
     }
   }

@@ -21,9 +21,24 @@ export class KeyRing {
   private readonly publicKeys = new Map<NodeId, KeyObject>();
   private readonly macKeys = new Map<string, Uint8Array>();
   /** hmac computes the run's MACs. */
-  readonly hmac = new HmacSha256();
+  readonly hmac: HmacSha256;
+  /** digests remembers the run's recent SHA-256 digests (undefined: every digest is computed). */
+  readonly digests: ByteMemo | undefined;
 
-  constructor(private readonly seed: number) {}
+  /**
+   * A KeyRing with `memo` (the default) remembers recent digests and MACs for every node of the run: the
+   * receivers of a message compute again what its sender computed (a MAC over the same bytes, the digest of
+   * the same batch), and both are pure functions of their inputs, so the run is the same byte for byte. The
+   * CPU cost model still charges each one (NodeCrypto counts calls, not computations). The calibration of
+   * that model turns it off, to time the computation itself.
+   */
+  constructor(
+    private readonly seed: number,
+    { memo = true }: { readonly memo?: boolean } = {},
+  ) {
+    this.hmac = new HmacSha256(memo ? new ByteMemo() : undefined);
+    this.digests = memo ? new ByteMemo() : undefined;
+  }
 
   privateKey(node: NodeId): KeyObject {
     let key = this.privateKeys.get(node);
@@ -75,7 +90,12 @@ export class NodeCrypto implements Crypto {
 
   digest(data: Uint8Array): Uint8Array {
     this.counters.digests++;
-    return new Uint8Array(createHash("sha256").update(data).digest());
+    const memo = this.keys.digests;
+    const known = memo?.get(0, data);
+    if (known !== undefined) return known;
+    const digest = new Uint8Array(createHash("sha256").update(data).digest());
+    memo?.set(0, data, digest);
+    return digest;
   }
 
   mac(key: Uint8Array, data: Uint8Array): Uint8Array {
@@ -201,6 +221,137 @@ interface HmacKey {
   readonly key: Uint8Array;
   readonly inner: Int32Array;
   readonly outer: Int32Array;
+  /** id tells this key's entries apart from other keys' in the MAC memo. */
+  readonly id: number;
+}
+
+/** memoSlots is the size of one memo generation's open-addressed table (a power of two), which it fills at most half. */
+const memoSlots = 1024;
+
+/** memoEntriesPerGeneration bounds the memo: it holds this generation's entries and the last generation's. */
+const memoEntriesPerGeneration = memoSlots / 2;
+
+/** memoArenaBytes is the room one generation has for the inputs and outputs it keeps. */
+const memoArenaBytes = 64 * 1024;
+
+/** memoInputBytesMax: longer inputs (whole checkpointed states) are not remembered, to bound the memo's memory. */
+const memoInputBytesMax = 1024;
+
+/**
+ * MemoGeneration is one generation of a {@link ByteMemo}: a table of entries, each a (salt, input) with its
+ * output, whose bytes are copied into an arena, so that remembering allocates nothing (a typed array costs
+ * more to allocate than a short MAC's hash). Invariant: at most {@link memoEntriesPerGeneration} entries, so
+ * a probe always meets an empty slot.
+ */
+class MemoGeneration {
+  private readonly hashes = new Int32Array(memoSlots);
+  private readonly salts = new Int32Array(memoSlots);
+  /** starts holds each entry's input offset in the arena plus one (its output follows the input); 0 is an empty slot. */
+  private readonly starts = new Int32Array(memoSlots);
+  private readonly inputLengths = new Int32Array(memoSlots);
+  private readonly outputLengths = new Int32Array(memoSlots);
+  private readonly arena = new Uint8Array(memoArenaBytes);
+  private entries = 0;
+  private used = 0;
+
+  /** find returns a copy of the output remembered for `salt` and `input`, whose hash is `hash`. */
+  find(hash: number, salt: number, input: Uint8Array): Uint8Array | undefined {
+    for (let slot = hash & (memoSlots - 1); ; slot = (slot + 1) & (memoSlots - 1)) {
+      const start = this.starts[slot] as number;
+      if (start === 0) return undefined;
+      if (this.hashes[slot] === hash && this.salts[slot] === salt && this.inputLengths[slot] === input.length && this.holds(start - 1, input)) {
+        const outputStart = start - 1 + input.length;
+        return this.arena.slice(outputStart, outputStart + (this.outputLengths[slot] as number));
+      }
+    }
+  }
+
+  /** fits tells whether the generation has room for one more entry of these sizes. */
+  fits(inputBytes: number, outputBytes: number): boolean {
+    return this.entries < memoEntriesPerGeneration && this.used + inputBytes + outputBytes <= memoArenaBytes;
+  }
+
+  /** add remembers `output` for `salt` and `input`; the caller checked that it fits. */
+  add(hash: number, salt: number, input: Uint8Array, output: Uint8Array): void {
+    let slot = hash & (memoSlots - 1);
+    while (this.starts[slot] !== 0) slot = (slot + 1) & (memoSlots - 1);
+    this.hashes[slot] = hash;
+    this.salts[slot] = salt;
+    this.starts[slot] = this.used + 1;
+    this.inputLengths[slot] = input.length;
+    this.outputLengths[slot] = output.length;
+    this.arena.set(input, this.used);
+    this.arena.set(output, this.used + input.length);
+    this.used += input.length + output.length;
+    this.entries++;
+  }
+
+  /** clear forgets every entry. */
+  clear(): void {
+    this.starts.fill(0);
+    this.entries = 0;
+    this.used = 0;
+  }
+
+  private holds(start: number, input: Uint8Array): boolean {
+    const arena = this.arena;
+    for (let i = 0; i < input.length; i++) if (arena[start + i] !== input[i]) return false;
+    return true;
+  }
+}
+
+/**
+ * ByteMemo remembers the outputs of a pure function of (salt, bytes) for recent inputs, in two generations
+ * (the current one and the last), looked up by an FNV-1a hash and confirmed byte for byte. It keeps copies:
+ * what it hands out and what its callers later change are never shared.
+ */
+class ByteMemo {
+  private current: MemoGeneration | undefined;
+  private previous: MemoGeneration | undefined;
+  /** The last lookup's input, salt and hash: a miss is followed by a set of the same input, which need not hash it again. */
+  private lastInput: Uint8Array | undefined;
+  private lastSalt = 0;
+  private lastHash = 0;
+
+  /** get returns the output remembered for `salt` and `input`, a copy of its own. */
+  get(salt: number, input: Uint8Array): Uint8Array | undefined {
+    if (input.length > memoInputBytesMax) return undefined;
+    const hash = memoHash(salt, input);
+    this.lastInput = input;
+    this.lastSalt = salt;
+    this.lastHash = hash;
+    return this.current?.find(hash, salt, input) ?? this.previous?.find(hash, salt, input);
+  }
+
+  /** set remembers `output` for `salt` and `input` (copies of both). */
+  set(salt: number, input: Uint8Array, output: Uint8Array): void {
+    if (input.length > memoInputBytesMax) return;
+    let current = (this.current ??= new MemoGeneration());
+    if (!current.fits(input.length, output.length)) {
+      // The last generation is forgotten, and its room serves the next one.
+      const next = this.previous ?? new MemoGeneration();
+      next.clear();
+      this.previous = current;
+      this.current = current = next;
+    }
+    // The input cannot have changed since the lookup that missed: the function computed from it in between is pure.
+    const hash = input === this.lastInput && salt === this.lastSalt ? this.lastHash : memoHash(salt, input);
+    this.lastInput = undefined;
+    current.add(hash, salt, input, output);
+  }
+}
+
+/** memoHash is FNV-1a over `input` taken four bytes at a time (a quarter of the multiplications), seeded by `salt` and the length. */
+function memoHash(salt: number, input: Uint8Array): number {
+  let hash = Math.imul((0x811c9dc5 ^ salt) | 0, 0x01000193) ^ input.length;
+  const words = input.length & ~3;
+  let i = 0;
+  for (; i < words; i += 4) {
+    const word = (input[i] as number) | ((input[i + 1] as number) << 8) | ((input[i + 2] as number) << 16) | ((input[i + 3] as number) << 24);
+    hash = Math.imul(hash ^ word, 0x01000193);
+  }
+  for (; i < input.length; i++) hash = Math.imul(hash ^ (input[i] as number), 0x01000193);
+  return hash ^ (hash >>> 15);
 }
 
 /**
@@ -216,9 +367,22 @@ export class HmacSha256 {
   private readonly keys = new WeakMap<Uint8Array, HmacKey>();
   private readonly state = new Int32Array(8);
   private readonly innerDigest = new Uint8Array(32);
+  private nextKeyId = 1;
+
+  /** memo, when given, remembers recent MACs by key and data (a receiver checks the MAC its sender computed). */
+  constructor(private readonly memo: ByteMemo | undefined = undefined) {}
 
   mac(key: Uint8Array, data: Uint8Array): Uint8Array {
     const pads = this.pads(key);
+    const memo = this.memo;
+    const known = memo?.get(pads.id, data);
+    if (known !== undefined) return known;
+    const mac = this.compute(pads, data);
+    memo?.set(pads.id, data, mac);
+    return mac;
+  }
+
+  private compute(pads: HmacKey, data: Uint8Array): Uint8Array {
     const state = this.state;
     state.set(pads.inner);
     sha256Finish(state, sha256BlockBytes, data, this.innerDigest, 0);
@@ -244,7 +408,7 @@ export class HmacSha256 {
       compress(state, block.map((byte) => byte ^ xor), 0);
       return state;
     };
-    const pads = { key: new Uint8Array(key), inner: padded(0x36), outer: padded(0x5c) };
+    const pads = { key: new Uint8Array(key), inner: padded(0x36), outer: padded(0x5c), id: this.nextKeyId++ };
     this.keys.set(key, pads);
     return pads;
   }

@@ -15,6 +15,9 @@ const arrivalsPerMessageMax = 2;
  */
 export class Wire {
   private readonly arrivalsOut = new Float64Array(arrivalsPerMessageMax);
+  /** The message transmit encoded last, with its encoding, for the next copies of a broadcast. */
+  private lastMessage: unknown = undefined;
+  private lastEncoded: Uint8Array | undefined = undefined;
 
   constructor(
     private readonly context: SimContext,
@@ -29,8 +32,13 @@ export class Wire {
     private readonly recorder: MessageRecorder | undefined = undefined,
   ) {}
 
-  /** transmit counts, encodes and hands one message to the network, leaving `from` at `departUs`. */
-  transmit(from: NodeId, to: NodeId, message: unknown, departUs: number): void {
+  /**
+   * transmit counts, encodes and hands one message to the network, leaving `from` at `departUs`. `again` says
+   * that the caller sends the same batch of messages as its last call did (the next recipient of a broadcast):
+   * the very message object of that call is not encoded a second time, since nothing could change it in between
+   * (each recipient still decodes a copy of its own).
+   */
+  transmit(from: NodeId, to: NodeId, message: unknown, departUs: number, again = false): void {
     const codec = this.codec;
     const measured = this.context.nowUs >= this.warmupUs;
     const type = measured || this.network.scopedOverrides() > 0 ? codec.typeName(message) : "";
@@ -39,7 +47,9 @@ export class Wire {
     let bytes = 0;
     let encoded: Uint8Array | undefined;
     if (this.encode) {
-      encoded = codec.encode(message);
+      encoded = again && message === this.lastMessage && this.lastEncoded !== undefined ? this.lastEncoded : codec.encode(message);
+      this.lastMessage = message;
+      this.lastEncoded = encoded;
       bytes = encoded.length;
       delivered = codec.decode(encoded);
     }

@@ -1,4 +1,4 @@
-import { createHmac } from "node:crypto";
+import { createHash, createHmac } from "node:crypto";
 import { createRng } from "@concord/core";
 import { describe, expect, it } from "vitest";
 import { HmacSha256, KeyRing, NodeCrypto } from "../src/sim-crypto.ts";
@@ -45,5 +45,45 @@ describe("NodeCrypto.mac", () => {
     expect(receiver.mac(receiver.macKey(1), data)).toEqual(sent);
     expect(sender.counters.macs).toBe(1);
     expect(receiver.counters.macs).toBe(1);
+  });
+});
+
+describe("KeyRing's memo of digests and MACs", () => {
+  it("gives node:crypto's MACs and digests for inputs seen again across many generations, counting every call", () => {
+    const rng = createRng(11);
+    const inputs = Array.from({ length: 120 }, () => Uint8Array.from({ length: rng.nextInt(1200) }, () => rng.nextInt(256)));
+    const ring = new KeyRing(1);
+    const nodes = [1, 2, 3].map((id) => new NodeCrypto(id, ring));
+    let calls = 0;
+    // Each input many times, from every node and every key, far enough apart to outlive the memo's generations.
+    for (let round = 0; round < 2; round++) {
+      for (const data of inputs) {
+        for (const node of nodes) {
+          for (const peer of [1, 2, 3]) {
+            if (peer === 1 && node === nodes[0]) continue;
+            const key = node.macKey(peer);
+            expect(node.mac(key, data)).toEqual(nodeHmac(key, data));
+            calls++;
+          }
+          expect(node.digest(data)).toEqual(new Uint8Array(createHash("sha256").update(data).digest()));
+        }
+      }
+    }
+    expect(nodes.reduce((sum, node) => sum + node.counters.macs, 0)).toBe(calls);
+    expect(nodes.reduce((sum, node) => sum + node.counters.digests, 0)).toBe(2 * inputs.length * nodes.length);
+  });
+
+  it("hands out a copy each time: a caller that changes its MAC, digest or input changes nothing remembered", () => {
+    const ring = new KeyRing(1);
+    const crypto = new NodeCrypto(1, ring);
+    const key = crypto.macKey(2);
+    const data = Uint8Array.from([1, 2, 3, 4, 5]);
+    crypto.mac(key, data).fill(0);
+    crypto.digest(data).fill(0);
+    expect(crypto.mac(key, data)).toEqual(nodeHmac(key, data));
+    expect(crypto.digest(data)).toEqual(new Uint8Array(createHash("sha256").update(data).digest()));
+    data[0] = 9;
+    expect(crypto.mac(key, data)).toEqual(nodeHmac(key, data));
+    expect(crypto.digest(data)).toEqual(new Uint8Array(createHash("sha256").update(data).digest()));
   });
 });
