@@ -140,7 +140,7 @@ export function swarmTargets(mutant: Mutant): readonly SwarmTarget[] {
  * an `Explore-out-of-reach:` line saying why not. Mutants of the simulator,
  * the checker and the front ends plant no protocol bug and are exempt.
  */
-export const protocolProjects: readonly string[] = ["raft", "multipaxos", "pbft", "paxos", "core"];
+export const protocolProjects: readonly string[] = ["raft", "multipaxos", "pbft", "paxos", "core", "vr"];
 
 /** isProtocolMutant tells whether a mutant plants a protocol bug (see protocolProjects). */
 export function isProtocolMutant(mutant: Mutant): boolean {

@@ -71,7 +71,7 @@ export function checkEventually(world: World, stepsMax: number): EventuallyOutco
 
 /** nextAction is the continuation's next step in `world` (see checkEventually). */
 function nextAction(world: World): Action {
-  for (let id = 0; id < world.setup.nodes; id++) if (!world.isUp(id)) return { kind: "restart", node: id };
+  for (let id = 0; id < world.nodeCount(); id++) if (!world.isUp(id)) return { kind: "restart", node: id };
   for (const id of world.clientIds()) if (world.canInvoke(id)) return { kind: "invoke", client: id };
   const oldest = world.inFlight()[0];
   if (oldest !== undefined) return { kind: "deliver", key: oldest.key };

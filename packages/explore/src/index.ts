@@ -2,6 +2,7 @@
 export { World, type Action, type CrashPoint, type InFlight, type WorldSetup, type ActionOutcome } from "./world.ts";
 export {
   explore,
+  noCuts,
   replay,
   enabledActions,
   crashPoints,

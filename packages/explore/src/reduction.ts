@@ -61,7 +61,12 @@ export function actionId(action: Action): string {
     case "restart":
       return `${action.kind}:${action.node}`;
     case "invoke":
-      return `invoke:${action.client}`;
+    case "client-restart":
+      return `${action.kind}:${action.client}`;
+    case "reconfigure":
+      return `reconfigure:${action.node}:${action.changes.map((change) => `${change.type}${change.node}`).join("+")}${action.joint ? ":joint" : ""}`;
+    case "transfer":
+      return `transfer:${action.node}>${action.target}`;
     case "tick":
       return "tick";
   }
@@ -101,6 +106,16 @@ export function footprint(action: Action, ordered: boolean): Footprint {
       break;
     case "invoke":
       atNode(action.client);
+      break;
+    // A client restart touches its client alone: it replaces the object and gives up its operation (no history event).
+    case "client-restart":
+      resources.push(`n${action.client}`);
+      break;
+    // An operator's request runs at one leader, as its timeout does, and spends a budget of its own.
+    case "reconfigure":
+    case "transfer":
+      atNode(action.node);
+      resources.push(action.kind);
       break;
   }
   if (ordered) resources.push("order");

@@ -1,6 +1,7 @@
 import { type NodeId, firstClientId } from "@concord/core";
 import { type Sleeper, type SleepSet, actionId, emptySleepSet, footprint, intersectSleep, sleepAfter, sleepIncludes } from "./reduction.ts";
 import { checkEventually } from "./eventually.ts";
+import { describeChanges, operatorActions } from "./operations.ts";
 import { type Action, type CrashPoint, World, type WorldSetup } from "./world.ts";
 
 /**
@@ -30,6 +31,12 @@ export interface ExploreBounds {
   readonly inflightMessagesMax: number;
   /** statesMax is the most unique states the search visits before it stops (a safety net, reported as the bound that cut it). */
   readonly statesMax: number;
+  /** clientRestartsMax is the most client restarts on one path (a client losing its session and starting again); none when absent. */
+  readonly clientRestartsMax?: number;
+  /** reconfigurationsMax is the most membership changes an operator asks a leader for on one path (each one accepted counts); none when absent. */
+  readonly reconfigurationsMax?: number;
+  /** transfersMax is the most leadership transfers an operator asks a leader for on one path (each one accepted counts); none when absent. */
+  readonly transfersMax?: number;
 }
 
 /** BoundName names one bound, for the report of which bounds cut the search. */
@@ -108,6 +115,11 @@ export interface ExploreResult {
   readonly eventually?: { readonly stepsMax: number; readonly checked: number; readonly steps: number } | undefined;
 }
 
+/** noCuts is a fresh tally of the actions and states each bound refuses, for enabledActions and the search to count into. */
+export function noCuts(): Record<BoundName, number> {
+  return { depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0, clientRestartsMax: 0, reconfigurationsMax: 0, transfersMax: 0 };
+}
+
 /** Node of the search tree: how a state was first reached (for the counterexample, described only once one is found). */
 interface PathNode {
   readonly parent: PathNode | undefined;
@@ -138,7 +150,7 @@ export function enabledActions(world: World, bounds: ExploreBounds, cut: Record<
     if (spent.duplicates < bounds.duplicatesMax) actions.push({ kind: "duplicate", key });
     else if (bounds.duplicatesMax > 0) cut.duplicatesMax++;
   }
-  const nodes = Array.from({ length: world.setup.nodes }, (_, id) => id);
+  const nodes = Array.from({ length: world.nodeCount() }, (_, id) => id);
   for (const id of [...nodes.filter((node) => world.isUp(node)), ...world.clientIds()]) {
     if ((spent.timeouts.get(id) ?? 0) < bounds.timeoutsPerNodeMax) actions.push({ kind: "timeout", node: id });
     else cut.timeoutsPerNodeMax++;
@@ -152,6 +164,7 @@ export function enabledActions(world: World, bounds: ExploreBounds, cut: Record<
       actions.push({ kind: "restart", node: id });
     }
   }
+  actions.push(...operatorActions(world, bounds, cut));
   return actions;
 }
 
@@ -186,6 +199,12 @@ export function describeAction(world: World, action: Action): string {
       return `crash ${nodeName(action.node)}`;
     case "restart":
       return `restart ${nodeName(action.node)}${crash}`;
+    case "client-restart":
+      return `client ${nodeName(action.client)} restarts: a new session under its old id`;
+    case "reconfigure":
+      return `operator asks leader ${nodeName(action.node)} for a membership change: ${describeChanges(action.changes)}${action.joint ? " (joint)" : ""}`;
+    case "transfer":
+      return `operator asks leader ${nodeName(action.node)} to transfer its leadership to ${nodeName(action.target)}`;
     case "tick":
       return "time passes for every node until one acts";
   }
@@ -253,7 +272,7 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
   const { bounds, strategy } = options;
   const por = options.por === true;
   const started = performance.now();
-  const cutBy: Record<BoundName, number> = { depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0 };
+  const cutBy = noCuts();
   const sometimes = (options.sometimes ?? []).map((property) => ({ property, depth: undefined as number | undefined }));
   const progressEvery = options.progressEveryStates ?? 10_000;
   /** visited maps a fingerprint to its Visit (depth-first may reach a state again by a shorter path, with more of the depth bound left). */

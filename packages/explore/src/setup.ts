@@ -34,6 +34,8 @@ export interface ExploreSetupOptions {
   readonly ticksPerTimeoutMax?: number;
   /** ordered: keep the network's order of sending (for a finite reorderingsMax); default false, a multiset. */
   readonly ordered?: boolean;
+  /** spares: replicas booted outside the initial configuration, for membership changes to add (WorldSetup.spares); default 0. */
+  readonly spares?: number;
 }
 
 /** worldSetup builds the setup of an exploration of `algorithm`: real (seeded) cryptography, the KV linearizability check. */
@@ -49,6 +51,7 @@ export function worldSetup(algorithm: AnyAlgorithm, choice: ExploreSetupOptions)
     crypto: (id) => new NodeCrypto(id, keys),
     ticksPerTimeoutMax: choice.ticksPerTimeoutMax ?? ticksPerTimeoutMaxDefault,
     ordered: choice.ordered ?? false,
+    ...(choice.spares === undefined || choice.spares === 0 ? {} : { spares: choice.spares }),
     checkHistory: (history) => checkKvHistory(history, { stepsMax: checkerStepsMax }, algorithm.kvSemantics ?? "kv"),
     promisesLinearizability: algorithm.promisesLinearizability?.(choice.options ?? {}) ?? true,
   };

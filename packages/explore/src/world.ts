@@ -5,6 +5,7 @@ import {
   type History,
   type HistoryOperation,
   type InvariantMonitor,
+  type MembershipChange,
   type NodeId,
   type Outbound,
   type ProtocolOptions,
@@ -56,6 +57,19 @@ export type Action =
   | { readonly kind: "crash"; readonly node: NodeId }
   | { readonly kind: "restart"; readonly node: NodeId; readonly crash?: CrashPoint }
   /**
+   * client-restart: client `client` loses its session state and starts
+   * again under its old id (a fresh Client object with a new session, its
+   * sequences from the start, as packages/sim/src/restarted-client.ts does):
+   * its outstanding operation, if any, is given up (indeterminate), and the
+   * new object goes on with the next operation of the workload. Messages in
+   * flight to the old object reach the new one.
+   */
+  | { readonly kind: "client-restart"; readonly client: NodeId }
+  /** reconfigure: an operator asks replica `node` (a leader) for one membership change through the algorithm's admin hook. */
+  | { readonly kind: "reconfigure"; readonly node: NodeId; readonly changes: readonly MembershipChange[]; readonly joint: boolean }
+  /** transfer: an operator asks replica `node` (a leader) to hand its leadership to `target`. */
+  | { readonly kind: "transfer"; readonly node: NodeId; readonly target: NodeId }
+  /**
    * tick: time passes for every node together (one shared clock: each
    * running replica, and each client with a request outstanding, ticks once
    * per round) until a round in which one of them acts. The search never
@@ -103,6 +117,11 @@ export interface WorldSetup {
    * consistent store, see AlgorithmDefinition): its history is then no property to break, and is not checked.
    */
   readonly promisesLinearizability?: boolean;
+  /**
+   * spares are replicas booted outside the initial configuration (ids `nodes` to `nodes + spares - 1`), for a
+   * membership change to add, as the simulator's spares are; 0 when absent. Clients know them too.
+   */
+  readonly spares?: number;
 }
 
 /** Budget counts what a path has spent of the bounds that are per path. */
@@ -114,6 +133,10 @@ interface Budget {
   duplicates: number;
   /** timeouts per node and client id. */
   timeouts: Map<NodeId, number>;
+  /** clientRestarts, reconfigurations and transfers count the operator's and the clients' restarts on the path (each accepted one). */
+  clientRestarts: number;
+  reconfigurations: number;
+  transfers: number;
 }
 
 /** OperationRecord is one client operation of the history, its times the indices of its events. */
@@ -175,7 +198,9 @@ export class World {
   private operations: OperationRecord[] = [];
   private events = 0;
   private monitors: InvariantMonitor<unknown>[];
-  private budget: Budget = { crashes: 0, reorderings: 0, drops: 0, duplicates: 0, timeouts: new Map() };
+  private budget: Budget = { crashes: 0, reorderings: 0, drops: 0, duplicates: 0, timeouts: new Map(), clientRestarts: 0, reconfigurations: 0, transfers: 0 };
+  /** clientIncarnations counts each client's restarts, so that a restarted client draws a fresh random stream (a new session). */
+  private clientIncarnations: number[] = [];
   /** steps counts the actions taken on the path to this state (the monitors' clock). */
   private steps = 0;
   /** failure is the first safety failure seen on the path: a monitor's violation, a non-linearizable history, a replica that threw. */
@@ -216,22 +241,24 @@ export class World {
       return made;
     };
     const wrapped: WorldSetup = { ...setup, crypto };
-    for (let id = 0; id < setup.nodes; id++) crypto(id);
+    const total = setup.nodes + (setup.spares ?? 0);
+    for (let id = 0; id < total; id++) crypto(id);
     for (let index = 0; index < setup.workload.length; index++) crypto(firstClientId + index);
     const opaque = new Set<object>([router, wrapped, setup, setup.algorithm, setup.options, setup.workload, ...cryptos.values()]);
     const world = new World(wrapped, router, opaque);
     router.world = world;
-    const replicas = Array.from({ length: setup.nodes }, (_, id) => id);
+    // Clients know the spares too: a membership change can move the leader onto one.
+    const replicas = Array.from({ length: total }, (_, id) => id);
     for (let created = 0; created < replicas.length; created++) {
       world.disks.push(new MemoryStorage());
       world.incarnations.push(0);
       world.hosts.push(undefined);
     }
     for (let index = 0; index < setup.workload.length; index++) {
-      const id = firstClientId + index;
-      world.clients.push(setup.algorithm.createClient({ id, replicas, rng: createRng(deriveSeed(setup.seed, `client:${id}`)), crypto: crypto(id), options: setup.options }));
+      world.clients.push(world.newClient(index, 0));
       world.nextOp.push(0);
       world.pendingOp.push(-1);
+      world.clientIncarnations.push(0);
     }
     // Not guarded: a replica that cannot even start (bad options) is the caller's error, not a state of the model.
     for (const id of replicas) world.boot(id, undefined);
@@ -254,6 +281,7 @@ export class World {
     copy.clients = [...this.clients];
     copy.nextOp = [...this.nextOp];
     copy.pendingOp = [...this.pendingOp];
+    copy.clientIncarnations = [...this.clientIncarnations];
     copy.network = [...this.network];
     copy.operations = this.operations.map((operation) => ({ ...operation }));
     // A monitor that keeps a replica (to compare it with the others later) keeps the world's own replica object, not a copy of it.
@@ -335,6 +363,10 @@ export class World {
       history: monitors === "ordered" ? this.operations : precedenceOf(this.operations),
       // The spent timeouts as a sorted list: which node fired first is not part of the state.
       budget: [this.budget.crashes, this.setup.ordered ? this.budget.reorderings : 0, this.budget.drops, this.budget.duplicates, [...this.budget.timeouts].sort((a, b) => a[0] - b[0])],
+      // Only when spent, so that a search without these actions encodes its states as before.
+      ...(this.budget.clientRestarts + this.budget.reconfigurations + this.budget.transfers > 0
+        ? { operations: [this.budget.clientRestarts, this.budget.reconfigurations, this.budget.transfers, this.clientIncarnations] }
+        : {}),
     };
     return fingerprint(encodeCanonical(state, this.opaque) + (monitors === "none" ? "" : encodeCanonical(this.monitors, this.withReplicas(), monitors === "unordered")));
   }
@@ -387,8 +419,22 @@ export class World {
   }
 
   /** spent reports what the path has spent of the per-path bounds. */
-  spent(): { readonly crashes: number; readonly reorderings: number; readonly drops: number; readonly duplicates: number; readonly timeouts: ReadonlyMap<NodeId, number> } {
+  spent(): {
+    readonly crashes: number;
+    readonly reorderings: number;
+    readonly drops: number;
+    readonly duplicates: number;
+    readonly timeouts: ReadonlyMap<NodeId, number>;
+    readonly clientRestarts: number;
+    readonly reconfigurations: number;
+    readonly transfers: number;
+  } {
     return this.budget;
+  }
+
+  /** nodeCount is the number of replicas, spares included (ids 0 to nodeCount - 1). */
+  nodeCount(): number {
+    return this.setup.nodes + (this.setup.spares ?? 0);
   }
 
   /** clientIds lists the clients' ids. */
@@ -471,6 +517,13 @@ export class World {
           return;
         case "restart":
           this.boot(action.node, action.crash, durableReadies);
+          return;
+        case "client-restart":
+          this.restartClient(action.client);
+          return;
+        case "reconfigure":
+        case "transfer":
+          effect = this.operate(action, durableReadies);
           return;
         case "tick":
           effect = this.tickAll(durableReadies);
@@ -632,6 +685,46 @@ export class World {
     return false;
   }
 
+  /** newClient builds client number `index`'s object for its `incarnation`-th life (a restart draws a fresh stream: a new session). */
+  private newClient(index: number, incarnation: number): Client<unknown> {
+    const id = firstClientId + index;
+    const replicas = Array.from({ length: this.nodeCount() }, (_, node) => node);
+    const stream = incarnation === 0 ? `client:${id}` : `client:${id}:incarnation:${incarnation}`;
+    return this.setup.algorithm.createClient({ id, replicas, rng: createRng(deriveSeed(this.setup.seed, stream)), crypto: this.setup.crypto(id), options: this.setup.options });
+  }
+
+  /** restartClient replaces client `id`'s object by a fresh one under the same id; its outstanding operation is given up. */
+  private restartClient(id: NodeId): void {
+    const index = id - firstClientId;
+    const incarnation = (this.clientIncarnations[index] ?? 0) + 1;
+    this.clientIncarnations[index] = incarnation;
+    this.clients[index] = this.newClient(index, incarnation);
+    this.ownedClients.add(index);
+    this.clientHashes[index] = undefined;
+    // The operation stays in the history as `info`: it may have taken effect, and no answer will come for it.
+    this.pendingOp[index] = -1;
+    this.budget.clientRestarts++;
+  }
+
+  /**
+   * operate asks a leader for a membership change or a leadership transfer
+   * through the algorithm's admin hook, then carries out its Readies. It has
+   * no effect when the replica refuses (a correct replica refuses what its
+   * protocol does not allow: a demotion in one change, a transfer to a node
+   * outside its configuration), so a refusal adds no state.
+   */
+  private operate(action: Extract<Action, { kind: "reconfigure" | "transfer" }>, durableReadies: { records: number; snapshot: boolean }[]): boolean {
+    const host = this.hosts[action.node];
+    const admin = this.setup.algorithm.admin;
+    if (host === undefined || admin === undefined) return false;
+    const outcome = action.kind === "reconfigure" ? admin.reconfigure?.(host.replica, action.changes, { joint: action.joint }) : admin.transferLeadership?.(host.replica, action.target);
+    if (outcome === undefined || !outcome.accepted) return false;
+    if (action.kind === "reconfigure") this.budget.reconfigurations++;
+    else this.budget.transfers++;
+    this.settle(action.node, undefined, durableReadies);
+    return true;
+  }
+
   private invoke(id: NodeId): void {
     const index = id - firstClientId;
     const next = this.nextOp[index] ?? 0;
@@ -687,6 +780,7 @@ export class World {
     if (this.hosts[id] !== undefined) throw new Error(`node ${id} is already up`);
     const incarnation = this.incarnations[id] ?? 0;
     this.incarnations[id] = incarnation + 1;
+    // A spare boots knowing the initial configuration, outside it, until a membership change adds it.
     const replicas = Array.from({ length: this.setup.nodes }, (_, node) => node);
     const { algorithm, options } = this.setup;
     const rng = createRng(deriveSeed(this.setup.seed, `replica:${id}:${incarnation}`));

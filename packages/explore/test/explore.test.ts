@@ -3,10 +3,9 @@ import type { AnyAlgorithm, Replica } from "@concord/core";
 import { paxos, type PaxosMessage } from "@concord/paxos";
 import { raft } from "@concord/raft";
 import { eventual } from "@concord/leaderless";
-import { type Action, type ExploreBounds, World, checkEventually, cloneGraph, defaultBounds, defaultSometimes, enabledActions, eventuallyProperty, explore, replay, worldSetup } from "../src/index.ts";
+import { type Action, type ExploreBounds, World, checkEventually, cloneGraph, defaultBounds, defaultSometimes, enabledActions, eventuallyProperty, explore, noCuts, replay, worldSetup } from "../src/index.ts";
 
 const raftSetup = worldSetup(raft, { nodes: 3, clients: 1, ops: 1, options: { preVote: false, checkQuorum: false } });
-const noCuts = (): Parameters<typeof enabledActions>[2] => ({ depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0 });
 const deliveries = (world: World, bounds: ExploreBounds = defaultBounds): Action[] => enabledActions(world, bounds, noCuts()).filter((action) => action.kind === "deliver");
 
 /**

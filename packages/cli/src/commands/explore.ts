@@ -32,6 +32,10 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   drops: { type: "string", description: "the most messages lost on one path (default 0)" },
   duplicates: { type: "string", description: "the most messages duplicated on one path (default 0)" },
   reorderings: { type: "string", description: "keep the network's order of sending and allow at most this many deliveries out of it (default: unordered, every order)" },
+  "client-restarts": { type: "string", description: "the most client restarts on one path: a client loses its session and starts again under its old id, giving up its outstanding operation (default 0)" },
+  reconfigurations: { type: "string", description: "the most membership changes an operator asks a leader for on one path, for algorithms with an admin hook (default 0)" },
+  transfers: { type: "string", description: "the most leadership transfers an operator asks a leader for on one path, for algorithms with an admin hook (default 0)" },
+  spares: { type: "string", description: "replicas booted outside the initial configuration, for a membership change to add (default 0)" },
   timeouts: { type: "string", description: `the most timeouts each replica and client fires on one path (default ${defaultBounds.timeoutsPerNodeMax})` },
   depth: { type: "string", description: `the most actions on one path (default ${defaultBounds.depthMax})` },
   "inflight-max": { type: "string", description: `the most messages in flight in a state the search expands (default ${defaultBounds.inflightMessagesMax})` },
@@ -53,7 +57,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
 };
 
 const usage =
-  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--no-por] [--eventually <k>] [--json]\n" +
+  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--client-restarts <r>] [--reconfigurations <m>] [--transfers <t>] [--spares <s>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--no-por] [--eventually <k>] [--json]\n" +
   "       concord explore --replay <trace.json>\n" +
   "       concord explore --ui [--port <p>] [--find] --algo <name> [model flags]\n\n" +
   "Walks every state of the algorithm's replicas reachable within the bounds, checking the\n" +
@@ -71,6 +75,8 @@ export interface ExploreRun {
   readonly seed: number;
   readonly options: Record<string, unknown>;
   readonly ordered: boolean;
+  /** spares: replicas outside the initial configuration (absent: none). */
+  readonly spares?: number;
 }
 
 const traceSchema = z
@@ -83,6 +89,7 @@ const traceSchema = z
       seed: z.number().int().min(0),
       options: z.record(z.string(), z.unknown()),
       ordered: z.boolean(),
+      spares: z.number().int().min(0).optional(),
     }),
     violation: z.object({ property: z.string(), message: z.string(), continuationFrom: z.number().int().min(0).optional() }).optional(),
     steps: z.array(z.object({ action: z.record(z.string(), z.unknown()), description: z.string() })),
@@ -112,6 +119,13 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   const warning = faultToleranceWarning(algorithm, nodes);
   if (warning !== undefined) io.stderr(`concord: ${warning}\n`);
   const reorderings = integerFlag("reorderings", values["reorderings"], 0, 1000);
+  const spares = integerFlag("spares", values["spares"], 0, 4) ?? 0;
+  const reconfigurations = integerFlag("reconfigurations", values["reconfigurations"], 0, 100) ?? 0;
+  const transfers = integerFlag("transfers", values["transfers"], 0, 100) ?? 0;
+  if ((reconfigurations > 0 || transfers > 0) && algorithm.admin?.membership === undefined) throw new UsageError(`--${reconfigurations > 0 ? "reconfigurations" : "transfers"}: ${algoName} has no admin hook (no membership changes or leadership transfers)`);
+  if (reconfigurations > 0 && algorithm.admin?.reconfigure === undefined) throw new UsageError(`--reconfigurations: ${algoName} has no membership changes`);
+  if (transfers > 0 && algorithm.admin?.transferLeadership === undefined) throw new UsageError(`--transfers: ${algoName} has no leadership transfer`);
+  if (spares > 0 && algorithm.admin?.reconfigure === undefined) throw new UsageError(`--spares: ${algoName} has no membership changes to add a spare`);
   const run: ExploreRun = {
     algo: algoName,
     nodes,
@@ -120,6 +134,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
     seed: integerFlag("seed", values["seed"], 0, Number.MAX_SAFE_INTEGER) ?? 1,
     options: protocolOptionFlags(values["option"]),
     ordered: reorderings !== undefined,
+    ...(spares > 0 ? { spares } : {}),
   };
   const bounds: ExploreBounds = {
     depthMax: integerFlag("depth", values["depth"], 1, 10_000) ?? defaultBounds.depthMax,
@@ -130,6 +145,9 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
     timeoutsPerNodeMax: integerFlag("timeouts", values["timeouts"], 0, 100) ?? defaultBounds.timeoutsPerNodeMax,
     inflightMessagesMax: integerFlag("inflight-max", values["inflight-max"], 1, 10_000) ?? defaultBounds.inflightMessagesMax,
     statesMax: integerFlag("states-max", values["states-max"], 1, 1_000_000_000) ?? defaultBounds.statesMax,
+    clientRestartsMax: integerFlag("client-restarts", values["client-restarts"], 0, 100) ?? 0,
+    reconfigurationsMax: reconfigurations,
+    transfersMax: transfers,
   };
   const strategy = (choiceFlag("strategy", values["strategy"], ["bfs", "dfs"]) ?? "bfs") as Strategy;
   const progressEvery = integerFlag("progress-every", values["progress-every"], 0, 1_000_000_000) ?? 50_000;
@@ -177,7 +195,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
 function setupOf(run: ExploreRun): WorldSetup {
   const algorithm = findAlgorithm(run.algo);
   if (algorithm === undefined) throw new UsageError(`unknown algorithm "${run.algo}"; allowed: ${algorithmNames.join(", ")}`);
-  return worldSetup(algorithm, { nodes: run.nodes, clients: run.clients, ops: run.ops, seed: run.seed, options: run.options, ordered: run.ordered });
+  return worldSetup(algorithm, { nodes: run.nodes, clients: run.clients, ops: run.ops, seed: run.seed, options: run.options, ordered: run.ordered, ...(run.spares === undefined ? {} : { spares: run.spares }) });
 }
 
 function exitCode(result: ExploreResult): number {
@@ -189,7 +207,17 @@ function exitCode(result: ExploreResult): number {
 
 /** boundsForJson writes an unbounded reordering bound as null (JSON has no Infinity). */
 function boundsForJson(bounds: ExploreBounds): Record<string, number | null> {
-  return Object.fromEntries(Object.entries(bounds).map(([name, value]) => [name, Number.isFinite(value) ? value : null]));
+  return Object.fromEntries(Object.entries(bounds).map(([name, value]) => [name, Number.isFinite(value) ? (value ?? 0) : null]));
+}
+
+/** describeOperations restates the bounds of the operator's and the clients' restarts, when any is offered. */
+function describeOperations(run: ExploreRun, bounds: ExploreBounds): string | undefined {
+  const parts: string[] = [];
+  if ((bounds.clientRestartsMax ?? 0) > 0) parts.push(`client restarts <= ${bounds.clientRestartsMax}`);
+  if ((bounds.reconfigurationsMax ?? 0) > 0) parts.push(`membership changes <= ${bounds.reconfigurationsMax}`);
+  if ((bounds.transfersMax ?? 0) > 0) parts.push(`leadership transfers <= ${bounds.transfersMax}`);
+  if ((run.spares ?? 0) > 0) parts.push(`${run.spares} spare replica(s) outside the configuration`);
+  return parts.length === 0 ? undefined : parts.join(", ");
 }
 
 /** describeBounds restates the bounds in words, as the verdict holds only within them. */
@@ -199,6 +227,7 @@ function describeBounds(run: ExploreRun, bounds: ExploreBounds): string {
     `${run.nodes} replicas, ${run.clients} client(s) with ${run.ops} operation(s) each`,
     `depth <= ${bounds.depthMax} actions, crashes <= ${bounds.crashesMax}, drops <= ${bounds.dropsMax}, duplicates <= ${bounds.duplicatesMax}`,
     `timeouts <= ${bounds.timeoutsPerNodeMax} per node, <= ${bounds.inflightMessagesMax} messages in flight, ${network}`,
+    ...[describeOperations(run, bounds)].filter((part): part is string => part !== undefined),
   ].join("; ");
 }
 
@@ -250,7 +279,8 @@ function replayTrace(path: string, io: CommandIo): number {
     }
     throw new UsageError(`--replay ${path}: ${(error as Error).message}`);
   }
-  const setup = setupOf(parsed.run);
+  const { spares, ...fixed } = parsed.run;
+  const setup = setupOf(spares === undefined ? fixed : { ...fixed, spares });
   const actions = parsed.steps.map((step) => step.action as unknown as Action);
   let worlds;
   try {

@@ -1,4 +1,4 @@
-import { type Action, type BoundName, type ExploreBounds, World, type WorldSetup, crashPoints, describeAction, enabledActions } from "@concord/explore";
+import { type Action, type BoundName, type ExploreBounds, World, type WorldSetup, crashPoints, describeAction, enabledActions, noCuts } from "@concord/explore";
 import { PathError, type StateView, decodePath, encodePath, stateView } from "./view.ts";
 
 /** ExplorerModel is what the Explorer walks: one exploration's setup and bounds, and the counterexample its search found, if any. */
@@ -178,11 +178,6 @@ export function replayChecked(model: ExplorerModel, actions: readonly Action[]):
     world = next;
   });
   return worlds;
-}
-
-/** noCuts is a fresh tally of the actions each bound refuses, for enabledActions to count into. */
-function noCuts(): Record<BoundName, number> {
-  return { depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0 };
 }
 
 function crashable(action: Action): boolean {

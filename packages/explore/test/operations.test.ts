@@ -1,0 +1,88 @@
+import { findAlgorithm } from "@concord/lab";
+import { raft } from "@concord/raft";
+import { describe, expect, it } from "vitest";
+import { World, defaultBounds, defaultSometimes, enabledActions, explore, noCuts, worldSetup } from "../src/index.ts";
+import { membershipChanges } from "../src/operations.ts";
+
+// VR through the registry: @concord/explore does not depend on the vr package itself.
+const vr = findAlgorithm("vr") ?? raft;
+
+describe("the model's operator and client-restart actions", () => {
+  it("runs VR (the registry has it)", () => {
+    expect(vr.name).toBe("vr");
+  });
+
+  it("lists every one-step membership change of a leader: removals, demotions, additions, promotions and one-for-one replacements", () => {
+    const changes = membershipChanges({ voters: [0, 1, 2], learners: [4] }, [0, 1, 2, 3, 4], 0).map((set) => set.map((change) => `${change.type} ${change.node}`).join(" + "));
+    expect(changes).toEqual([
+      "removeVoter 1",
+      "removeVoter 1 + addLearner 1",
+      "removeVoter 2",
+      "removeVoter 2 + addLearner 2",
+      "addVoter 3",
+      "addLearner 3",
+      "addVoter 4",
+      "removeVoter 1 + addVoter 3",
+      "removeVoter 2 + addVoter 3",
+    ]);
+  });
+
+  it("offers none of them without a bound, and transfers only to an algorithm that has them", () => {
+    const world = World.initial(worldSetup(vr, { nodes: 3, clients: 1, ops: 1, spares: 1 }));
+    const kinds = (bounds: typeof defaultBounds): string[] => [...new Set(enabledActions(world, bounds, noCuts()).map((action) => action.kind))].sort();
+    expect(kinds(defaultBounds)).not.toContain("reconfigure");
+    expect(kinds(defaultBounds)).not.toContain("client-restart");
+    // VR's primary of view 0 leads from the start; VR has membership changes but no leadership transfer.
+    expect(kinds({ ...defaultBounds, reconfigurationsMax: 1, transfersMax: 1, clientRestartsMax: 1 })).toEqual(expect.arrayContaining(["client-restart", "reconfigure"]));
+    expect(kinds({ ...defaultBounds, reconfigurationsMax: 1, transfersMax: 1 })).not.toContain("transfer");
+    expect(world.nodeCount()).toBe(4);
+  });
+
+  it("a client restart gives up the outstanding operation and starts a new session; VR keeps every guarantee within the bounds", () => {
+    const setup = worldSetup(vr, { nodes: 3, clients: 1, ops: 2 });
+    let gaveUp = 0;
+    const result = explore(setup, {
+      bounds: { ...defaultBounds, depthMax: 8, timeoutsPerNodeMax: 0, clientRestartsMax: 1 },
+      strategy: "bfs",
+      por: true,
+      sometimes: defaultSometimes(),
+      onState: (world) => {
+        if (world.gaveUp().length > 0) gaveUp++;
+      },
+    });
+    expect(result.outcome).toBe("exhausted");
+    expect(result.cutBy.clientRestartsMax).toBeGreaterThan(0);
+    expect(gaveUp).toBeGreaterThan(0);
+    expect(result.sometimes.every((property) => property.reached)).toBe(true);
+  });
+
+  it("Raft refuses a demotion in one change (no state), accepts a removal, and keeps every guarantee with one change and one transfer", () => {
+    const setup = worldSetup(raft, { nodes: 3, clients: 0, options: { preVote: false, checkQuorum: false } });
+    let changed = 0;
+    let transferred = 0;
+    let leading: World | undefined;
+    const result = explore(setup, {
+      bounds: { ...defaultBounds, depthMax: 6, timeoutsPerNodeMax: 1, reconfigurationsMax: 1, transfersMax: 1 },
+      strategy: "bfs",
+      por: true,
+      onState: (world) => {
+        if (world.spent().reconfigurations > 0) changed++;
+        if (world.spent().transfers > 0) transferred++;
+        if (leading === undefined && world.status(0)?.role === "leader" && (world.status(0)?.commitIndex ?? 0) > 0) leading = world;
+      },
+    });
+    expect(result.outcome).toBe("exhausted");
+    expect(changed).toBeGreaterThan(0);
+    expect(transferred).toBeGreaterThan(0);
+    if (leading === undefined) throw new Error("no state with node 0 leading after a commit");
+    for (const joint of [false, true]) {
+      const demoted = leading.fork();
+      const outcome = demoted.apply({ kind: "reconfigure", node: 0, changes: [{ type: "removeVoter", node: 1 }, { type: "addLearner", node: 1 }], joint });
+      expect(outcome.effect, `a demotion (joint: ${joint}) is refused`).toBe(false);
+      expect(demoted.spent().reconfigurations).toBe(0);
+    }
+    const removed = leading.fork();
+    expect(removed.apply({ kind: "reconfigure", node: 0, changes: [{ type: "removeVoter", node: 1 }], joint: false }).effect).toBe(true);
+    expect(removed.spent().reconfigurations).toBe(1);
+  });
+});
