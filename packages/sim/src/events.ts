@@ -1,6 +1,6 @@
 import { AssertionError, type NodeId } from "@concord/core";
 import { EventQueue } from "./event-queue.ts";
-import type { FaultRecord } from "./faults.ts";
+import type { FaultRecord, WaitingCut } from "./faults.ts";
 import type { TimedCrash } from "./crashes.ts";
 import type { MessageArrival } from "./message-trace.ts";
 
@@ -35,6 +35,8 @@ export type SimEvent =
   | { readonly kind: "fault"; readonly index: number }
   /** fault-end: a fault with a duration ends (a crash's restart, a pause's resume, a partition's heal). */
   | { readonly kind: "fault-end"; readonly record: FaultRecord }
+  /** next-leader-cut: a cut that waited for the next leader strikes now, afterLeadsMs after `node` first led `epoch`. */
+  | { readonly kind: "next-leader-cut"; readonly cut: WaitingCut; readonly node: NodeId; readonly epoch: number }
   /** timed-crash: a drawn moment inside `node`'s sync window, for a crash waiting for unsynced writes. */
   | { readonly kind: "timed-crash"; readonly crash: TimedCrash; readonly node: NodeId; readonly incarnation: number }
   /** timed-crash-deadline: the end of a timed crash's window; it strikes now if its moment never came. */

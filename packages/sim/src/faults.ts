@@ -3,10 +3,11 @@ import type { ClientDriver } from "./clients.ts";
 import type { Cluster, ReplicaNode } from "./cluster.ts";
 import { type FaultWindow, type SimContext, msToUs } from "./context.ts";
 import type { CrashSchedule } from "./crashes.ts";
-import type { Network } from "./links.ts";
+import type { HoldScope, Network, NetworkPartition } from "./links.ts";
 import type { ClusterOperations } from "./operations.ts";
 import type { Fault } from "./scenario.ts";
 import { nextLeaderWindowMsDefault } from "./scenarios.ts";
+import type { Wire } from "./wire.ts";
 
 /** FaultRecord is one fault as it fired: its id (for faults in force at once) and the replicas it hit. */
 export interface FaultRecord {
@@ -15,6 +16,21 @@ export interface FaultRecord {
   hit: NodeId[];
   /** window is the fault's entry in the run's fault windows, once it acted. */
   window?: FaultWindow;
+  /** cut is a partition's cut, once it struck. */
+  cut?: NetworkPartition;
+  /** heldFrom is the former leader whose messages a cut for the next leader held. */
+  heldFrom?: NodeId;
+  /** healedFirst: the cut has healed towards heldFrom, and heals for the rest at its next end. */
+  healedFirst?: boolean;
+}
+
+/** WaitingCut is a partition waiting for the next leader: the epoch it must lead above, its deadline, and the leader of when it fired (whose messages it may hold). */
+export interface WaitingCut {
+  readonly record: FaultRecord;
+  readonly fault: Extract<Fault, { type: "partition" }>;
+  readonly epochAbove: number;
+  readonly deadlineUs: number;
+  readonly formerLeader: NodeId | undefined;
 }
 
 /**
@@ -26,7 +42,7 @@ export interface FaultRecord {
 export class FaultSchedule {
   private nextFaultId = 1;
   /** waitingCuts are the partitions that wait for the next leader, with the epoch it must lead above and their deadline. */
-  private readonly waitingCuts: { record: FaultRecord; fault: Extract<Fault, { type: "partition" }>; epochAbove: number; deadlineUs: number }[] = [];
+  private readonly waitingCuts: WaitingCut[] = [];
 
   constructor(
     private readonly context: SimContext,
@@ -36,6 +52,7 @@ export class FaultSchedule {
     private readonly clients: ClientDriver,
     private readonly network: Network,
     private readonly faultRng: Rng,
+    private readonly wire: Wire,
   ) {}
 
   /** fire fires the scenario's fault at `index`. */
@@ -75,23 +92,20 @@ export class FaultSchedule {
         }
         clientsWithIsolated = this.firePartition(record, fault);
         break;
-      case "link":
-        if (fault.messageTypes === undefined && fault.from === undefined && fault.to === undefined) {
+      case "link": {
+        // The replicas a scoped fault names: its senders, else its receivers (a fault names one or the other in chaos).
+        const from = fault.from !== undefined ? this.cluster.select(fault.from, rng) : undefined;
+        const to = fault.to !== undefined ? this.cluster.select(fault.to, rng) : undefined;
+        if (fault.messageTypes === undefined && from === undefined && to === undefined) {
           this.network.addOverride(record.id, fault.link);
         } else {
-          // The replicas a scoped fault names: its senders, else its receivers (a fault names one or the other in chaos).
-          const from = fault.from !== undefined ? this.cluster.select(fault.from, rng) : undefined;
-          const to = fault.to !== undefined ? this.cluster.select(fault.to, rng) : undefined;
           record.hit = [...(from ?? []), ...(to ?? [])];
-          this.network.addScopedOverride(record.id, {
-            link: fault.link,
-            ...(fault.messageTypes !== undefined ? { types: new Set(fault.messageTypes) } : {}),
-            ...(from !== undefined ? { from: new Set(from) } : {}),
-            ...(to !== undefined ? { to: new Set(to) } : {}),
-          });
+          this.network.addScopedOverride(record.id, { link: fault.link, ...holdScope(fault.messageTypes, from, to) });
         }
+        if (fault.hold === true) this.network.addHold(record.id, holdScope(fault.messageTypes, from, to));
         this.endAfter(fault.durationMs, record);
         break;
+      }
       case "slow":
         record.hit = this.cluster.select(fault.target, rng, (node) => node.host !== undefined);
         for (const id of record.hit) {
@@ -118,26 +132,63 @@ export class FaultSchedule {
     if (!acts) context.noEffect(fault, "no replica it can act on");
   }
 
-  /** waitForNextLeader arms a cut for the next replica to lead an epoch above any a live replica holds now. */
+  /**
+   * waitForNextLeader arms a cut for the next replica to lead an epoch above any a live replica holds now; with
+   * holdLeader, what the leader of now sends to the other replicas is held in the network from now on.
+   */
   private waitForNextLeader(record: FaultRecord, fault: Extract<Fault, { type: "partition" }>): void {
     const epochAbove = this.cluster.highestLiveEpoch();
-    this.waitingCuts.push({ record, fault, epochAbove, deadlineUs: this.context.nowUs + msToUs(fault.windowMs ?? nextLeaderWindowMsDefault) });
-    this.context.logFault(`partition armed (next leader above epoch ${epochAbove})`, [], "");
+    const formerLeader = this.cluster.currentLeader();
+    this.waitingCuts.push({ record, fault, epochAbove, deadlineUs: this.context.nowUs + msToUs(fault.windowMs ?? nextLeaderWindowMsDefault), formerLeader });
+    const held = fault.holdLeader !== undefined && formerLeader !== undefined ? this.cluster.select(fault.holdLeader, this.faultRng, () => true, new Set([formerLeader])) : [];
+    if (formerLeader !== undefined && held.length > 0) {
+      record.heldFrom = formerLeader;
+      this.network.addHold(record.id, { from: new Set([formerLeader]), to: new Set(held) });
+    }
+    const holding = held.length > 0 ? `, holding what leader ${formerLeader} sends to node${held.length > 1 ? "s" : ""} ${held.join(",")}` : "";
+    this.context.logFault(`partition armed (next leader above epoch ${epochAbove}${holding})`, [], "");
     this.cluster.onLeading = (node, epoch) => this.cutNextLeader(node, epoch);
   }
 
-  /** cutNextLeader cuts `node` off, in the instant it leads, for every waiting cut whose epoch it leads above. */
+  /** cutNextLeader cuts `node` off, in the instant it leads (or afterLeadsMs later), for every waiting cut whose epoch it leads above. */
   private cutNextLeader(node: ReplicaNode, epoch: number): void {
     for (let i = 0; i < this.waitingCuts.length; i++) {
-      const waiting = this.waitingCuts[i] as (typeof this.waitingCuts)[number];
+      const waiting = this.waitingCuts[i] as WaitingCut;
       if (this.context.nowUs > waiting.deadlineUs || epoch <= waiting.epochAbove) continue;
       this.waitingCuts.splice(i--, 1);
-      const { record, fault } = waiting;
-      const clientsWithIsolated = this.firePartition(record, fault, [node.id]);
-      record.window = this.context.openFault(fault.type, record.hit, false, clientsWithIsolated);
-      this.context.logFault(`${describeFault(fault)} (the next leader, epoch ${epoch})`, record.hit, "");
+      const afterUs = msToUs(waiting.fault.afterLeadsMs ?? 0);
+      if (afterUs > 0) this.context.queue.push(this.context.nowUs + afterUs, { kind: "next-leader-cut", cut: waiting, node: node.id, epoch });
+      else this.strikeNextLeaderCut(waiting, node.id, epoch);
     }
     if (this.waitingCuts.length === 0) this.cluster.onLeading = undefined;
+  }
+
+  /**
+   * strikeNextLeaderCut cuts the new leader `leader` off, with the cut's companions (drawn among the replicas up,
+   * never the former leader), and lets what the cut held of the former leader's messages leave for the replicas
+   * outside it; what it held for those cut off leaves when the cut ends.
+   */
+  strikeNextLeaderCut(waiting: WaitingCut, leader: NodeId, epoch: number): void {
+    const { record, fault, formerLeader } = waiting;
+    const isolated = [leader];
+    const exclude = new Set<NodeId>([leader, ...(formerLeader !== undefined ? [formerLeader] : [])]);
+    for (let i = 0; i < (fault.companions ?? 0); i++) {
+      const [companion] = this.cluster.select("random", this.faultRng, (node) => node.host !== undefined, exclude);
+      if (companion === undefined) break;
+      isolated.push(companion);
+      exclude.add(companion);
+    }
+    const clientsWithIsolated = this.firePartition(record, fault, isolated);
+    record.window = this.context.openFault(fault.type, record.hit, false, clientsWithIsolated);
+    let detail = "";
+    if (record.heldFrom !== undefined) {
+      this.network.removeHold(record.id);
+      const cutOff = new Set(record.hit);
+      const leaving = this.network.release(record.id, (to) => !cutOff.has(to));
+      this.wire.sendHeld(leaving);
+      detail = `(${leaving.length} held messages of node ${record.heldFrom} leave now, the rest when the cut ends)`;
+    }
+    this.context.logFault(`${describeFault(fault)} (the next leader, epoch ${epoch})`, record.hit, detail);
   }
 
   private endAfter(durationMs: number, record: FaultRecord): void {
@@ -157,7 +208,8 @@ export class FaultSchedule {
       if (inside) isolated.add(id);
       if (fault.clients === "both") exempt.add(id);
     });
-    this.network.addPartition({ id: record.id, isolated, oneWay: fault.oneWay, direction: fault.direction, exempt });
+    record.cut = { id: record.id, isolated, oneWay: fault.oneWay, direction: fault.direction, exempt };
+    this.network.addPartition(record.cut);
     this.endAfter(fault.durationMs, record);
     return clientIds.filter((id) => isolated.has(id));
     this.endAfter(fault.durationMs, record);
@@ -179,9 +231,16 @@ export class FaultSchedule {
         break;
       case "partition":
         this.network.removePartition(record.id);
+        if (this.healTowardsFormerLeader(record)) return;
+        // A cut that held an older leader's messages lets the rest of them leave now that it heals.
+        if (record.heldFrom !== undefined) this.wire.sendHeld(this.network.release(record.id));
         break;
       case "link":
         this.network.removeOverride(record.id);
+        if (fault.hold === true) {
+          this.network.removeHold(record.id);
+          this.wire.sendHeld(this.network.release(record.id));
+        }
         break;
       case "slow":
         for (const id of record.hit) {
@@ -202,6 +261,23 @@ export class FaultSchedule {
     this.context.logFault(`end ${fault.type}`, record.hit, "");
   }
 
+  /**
+   * healTowardsFormerLeader takes the first step of a cut that heals towards the former leader whose messages it held
+   * formerLeaderHealsFirstMs before it heals for the rest: that leader reaches both sides, and what the cut held of
+   * its messages leaves now. It tells whether it took that step (the cut then ends again later).
+   */
+  private healTowardsFormerLeader(record: FaultRecord): boolean {
+    const { fault, cut, heldFrom } = record;
+    const firstMs = fault.type === "partition" ? (fault.formerLeaderHealsFirstMs ?? 0) : 0;
+    if (cut === undefined || heldFrom === undefined || firstMs <= 0 || record.healedFirst === true) return false;
+    record.healedFirst = true;
+    this.network.addPartition({ ...cut, exempt: new Set([...(cut.exempt ?? []), heldFrom]) });
+    this.wire.sendHeld(this.network.release(record.id));
+    this.context.logFault(`partition heals towards node ${heldFrom} first`, record.hit, `(for the rest in ${firstMs} ms)`);
+    this.endAfter(firstMs, record);
+    return true;
+  }
+
   /** healAll lifts every fault: timed crashes still waiting are called off, links heal, every replica is up, running and at full speed. */
   healAll(): void {
     this.crashes.callOffAll();
@@ -209,6 +285,8 @@ export class FaultSchedule {
     this.waitingCuts.length = 0;
     this.cluster.onLeading = undefined;
     this.network.healAll();
+    // What the holds kept leaves now, through the healed links.
+    this.wire.sendHeld(this.network.release(undefined));
     for (const node of this.cluster.all()) {
       if (node.host === undefined) this.cluster.restart(node.id);
       node.pauses.clear();
@@ -231,6 +309,15 @@ export class FaultSchedule {
     this.network.setExtraLatency(node.id, extraLatencyUs);
     node.cpuFactor = cpuFactor;
   }
+}
+
+/** holdScope selects messages by type, sender and receiver (each: any when absent). */
+function holdScope(types: readonly string[] | undefined, from: readonly NodeId[] | undefined, to: readonly NodeId[] | undefined): HoldScope {
+  return {
+    ...(types !== undefined ? { types: new Set(types) } : {}),
+    ...(from !== undefined ? { from: new Set(from) } : {}),
+    ...(to !== undefined ? { to: new Set(to) } : {}),
+  };
 }
 
 function describeFault(fault: Fault): string {

@@ -67,7 +67,7 @@ export {
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";
 export { SimStorage, type CrashReport } from "./sim-storage.ts";
-export { Network, type NetworkPartition, type LinkOverride } from "./links.ts";
+export { Network, type NetworkPartition, type LinkOverride, type HoldScope, type HeldMessage } from "./links.ts";
 export { KeyRing, NodeCrypto, type CryptoCounters } from "./sim-crypto.ts";
 export { AppliedLogOracle, RecordingStateMachine } from "./applied-log.ts";
 export { KeyChooser, OperationGenerator, keyName, writeOnceMix, registersMix, semanticsWorkload } from "./workload.ts";

@@ -26,6 +26,24 @@ export interface LinkOverride {
   readonly to?: ReadonlySet<NodeId>;
 }
 
+/** HoldScope selects the messages a hold keeps in the network: from these senders, to these receivers, of these types (each: any when absent). */
+export interface HoldScope {
+  readonly from?: ReadonlySet<NodeId>;
+  readonly to?: ReadonlySet<NodeId>;
+  readonly types?: ReadonlySet<string>;
+}
+
+/** HeldMessage is a message a hold keeps in the network: it has left its sender and not reached its receiver. */
+export interface HeldMessage {
+  readonly hold: number;
+  readonly from: NodeId;
+  readonly to: NodeId;
+  readonly message: unknown;
+  readonly encoded: Uint8Array | undefined;
+  readonly bytes: number;
+  readonly type: string;
+}
+
 /**
  * Network holds the link model and the active partitions, and decides for
  * each message whether it arrives, when, and how many times. All randomness
@@ -38,6 +56,10 @@ export class Network {
   /** scoped holds the overrides that act on some message types or senders only. */
   private readonly scoped: { id: number; override: LinkOverride }[] = [];
   private readonly partitions: NetworkPartition[] = [];
+  /** holds are the holds in force: each keeps the messages it selects until it is released (see HeldMessage). */
+  private readonly holds: { id: number; scope: HoldScope }[] = [];
+  /** held are the messages the holds keep, in the order they were sent (a released hold's messages may stay until their part is released). */
+  private held: HeldMessage[] = [];
   private readonly linkFreeAtUs = new Map<number, number>();
   private readonly extraLatencyUs = new Map<NodeId, number>();
   /** dropped counts messages lost to drops and partitions. */
@@ -89,14 +111,61 @@ export class Network {
     if (index >= 0) this.partitions.splice(index, 1);
   }
 
+  /** addHold starts keeping the messages `scope` selects in the network instead of delivering them (a stalled link that delivers its backlog later). */
+  addHold(id: number, scope: HoldScope): void {
+    this.holds.push({ id, scope });
+  }
+
+  /** removeHold stops hold `id` from keeping more messages; those it holds stay until released. */
+  removeHold(id: number): void {
+    const index = this.holds.findIndex((hold) => hold.id === id);
+    if (index >= 0) this.holds.splice(index, 1);
+  }
+
+  /** activeHolds counts the holds in force. */
+  activeHolds(): number {
+    return this.holds.length;
+  }
+
+  /**
+   * holdFor names the hold that keeps a message from `from` to `to` of `type`, if one does. A message whose link a
+   * partition cuts is lost, not held: the partition acts first, as it does on every other message.
+   */
+  holdFor(from: NodeId, to: NodeId, type: string): number | undefined {
+    if (this.holds.length === 0 || (this.partitions.length > 0 && this.blocked(from, to))) return undefined;
+    for (const { id, scope } of this.holds) {
+      if ((scope.from === undefined || scope.from.has(from)) && (scope.to === undefined || scope.to.has(to)) && (scope.types === undefined || scope.types.has(type))) return id;
+    }
+    return undefined;
+  }
+
+  /** keep adds a message to what its hold keeps. */
+  keep(message: HeldMessage): void {
+    this.held.push(message);
+  }
+
+  /**
+   * release takes out, in the order they were sent, the messages hold `id` keeps (only those to receivers `to`
+   * accepts, when given): the caller sends them on through the links as they are now. Every hold's messages when
+   * `id` is undefined.
+   */
+  release(id: number | undefined, to: (receiver: NodeId) => boolean = () => true): HeldMessage[] {
+    const out: HeldMessage[] = [];
+    const kept: HeldMessage[] = [];
+    for (const message of this.held) ((id === undefined || message.hold === id) && to(message.to) ? out : kept).push(message);
+    this.held = kept;
+    return out;
+  }
+
   setExtraLatency(node: NodeId, extraUs: number): void {
     if (extraUs > 0) this.extraLatencyUs.set(node, extraUs);
     else this.extraLatencyUs.delete(node);
   }
 
-  /** healAll lifts every partition, link fault and slow link. */
+  /** healAll lifts every partition, link fault, hold and slow link; what the holds kept stays for the caller to release. */
   healAll(): void {
     this.partitions.length = 0;
+    this.holds.length = 0;
     this.overrides.length = 0;
     this.scoped.length = 0;
     this.extraLatencyUs.clear();

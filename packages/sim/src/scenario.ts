@@ -264,6 +264,30 @@ export const faultSchema = z.discriminatedUnion("type", [
       nextLeader: z.boolean().optional(),
       /** windowMs: with nextLeader, a cut whose new leader has not come this long after atMs is given up, and reported as without effect. */
       windowMs: z.number().min(0).optional(),
+      /**
+       * afterLeadsMs: with nextLeader, the cut strikes this long after the new leader first leads (0, the default: in
+       * that instant), so that what it sends in its first moments as leader (a round trip's worth) may still leave.
+       */
+      afterLeadsMs: z.number().min(0).optional(),
+      /**
+       * companions: with nextLeader, this many other replicas (drawn from the seed among those up, never the leader of
+       * when the cut fired) are cut off with the new leader, on its side of the cut.
+       */
+      companions: z.number().int().min(0).optional(),
+      /**
+       * holdLeader: with nextLeader, from when the cut fires, what the leader of that moment sends to these replicas
+       * ("follower": one follower drawn from the seed; "all": every other replica) is held in the network (a stalled
+       * link: they stop hearing it and may elect another); when the cut strikes, what it held for the replicas left
+       * outside the cut leaves, and what it held for those cut off leaves when the cut ends: an older leader's delayed
+       * messages reach a successor that was cut off right after its election.
+       */
+      holdLeader: targetSchema.optional(),
+      /**
+       * formerLeaderHealsFirstMs: with holdLeader, the cut heals towards the leader whose messages it held this long
+       * before it heals towards the other replicas (its stalled links recover first, and their backlog arrives
+       * before anything from the rest of the cluster).
+       */
+      formerLeaderHealsFirstMs: z.number().min(0).optional(),
     })
     .strict(),
   z
@@ -278,6 +302,12 @@ export const faultSchema = z.discriminatedUnion("type", [
       from: targetSchema.optional(),
       /** to: the override acts only on messages sent to these replicas; every receiver when absent. */
       to: targetSchema.optional(),
+      /**
+       * hold: the messages the fault selects are held in the network instead of delivered, and leave, in the order
+       * they were sent, when the fault ends (or at the heal): a stalled link delivering its backlog. A partition in
+       * force when one is sent loses it; one in force when it leaves loses it too.
+       */
+      hold: z.boolean().optional(),
     })
     .strict(),
   z.object({ type: z.literal("slow"), atMs: z.number().min(0), target: targetSchema, durationMs: z.number().min(0), extraLatencyMs: z.number().min(0), cpuFactor: z.number().min(1).default(1) }).strict(),

@@ -515,7 +515,7 @@ export function faultEndMs(fault: Fault): number {
       return fault.atMs;
     case "partition":
       // A cut that waits for the next leader strikes at the latest at the end of its window.
-      return fault.atMs + (fault.nextLeader === true ? (fault.windowMs ?? nextLeaderWindowMsDefault) : 0) + fault.durationMs;
+      return fault.atMs + (fault.nextLeader === true ? (fault.windowMs ?? nextLeaderWindowMsDefault) + (fault.afterLeadsMs ?? 0) : 0) + fault.durationMs;
     case "pause":
     case "link":
     case "slow":

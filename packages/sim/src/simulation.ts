@@ -255,7 +255,7 @@ export class Simulation {
     this.crashes = new CrashSchedule(this.context, this.cluster, faultRng, syncUs, allowed);
     this.cluster.moments = this.crashes;
     const operations = new ClusterOperations(this.context, this.cluster, this.algorithm, faultRng);
-    this.faults = new FaultSchedule(this.context, this.cluster, this.crashes, operations, this.clients, network, faultRng);
+    this.faults = new FaultSchedule(this.context, this.cluster, this.crashes, operations, this.clients, network, faultRng, wire);
   }
 
   /** run executes the simulation to its end and returns what it measured. */
@@ -342,6 +342,9 @@ export class Simulation {
         return;
       case "fault-end":
         this.faults.end(event.record);
+        return;
+      case "next-leader-cut":
+        this.faults.strikeNextLeaderCut(event.cut, event.node, event.epoch);
         return;
       case "timed-crash":
         this.crashes.strikeInWindow(event.crash, event.node, event.incarnation);

@@ -1,6 +1,6 @@
 import type { MessageCodec, NodeId } from "@concord/core";
 import { type SimContext, usPerMs } from "./context.ts";
-import type { Network } from "./links.ts";
+import type { HeldMessage, Network } from "./links.ts";
 import type { MessageRecorder, TracedMessage } from "./message-trace.ts";
 import type { Metrics } from "./metrics.ts";
 
@@ -41,7 +41,8 @@ export class Wire {
   transmit(from: NodeId, to: NodeId, message: unknown, departUs: number, again = false): void {
     const codec = this.codec;
     const measured = this.context.nowUs >= this.warmupUs;
-    const type = measured || this.network.scopedOverrides() > 0 ? codec.typeName(message) : "";
+    const network = this.network;
+    const type = measured || network.scopedOverrides() > 0 || network.activeHolds() > 0 ? codec.typeName(message) : "";
     this.metrics.countMessage(measured, type);
     let delivered = message;
     let bytes = 0;
@@ -54,10 +55,35 @@ export class Wire {
       delivered = codec.decode(encoded);
     }
     this.metrics.countBytes(measured, bytes);
+    if (network.activeHolds() > 0) {
+      const hold = network.holdFor(from, to, type);
+      if (hold !== undefined) {
+        network.keep({ hold, from, to, message: delivered, encoded, bytes, type });
+        return;
+      }
+    }
     if (this.recorder !== undefined && this.recorder.wants(this.context.nowUs)) {
       this.transmitTraced(this.recorder, from, to, delivered, encoded, bytes, departUs, type, type === "" ? codec.typeName(message) : type);
       return;
     }
+    this.send(from, to, delivered, encoded, bytes, departUs, type);
+  }
+
+  /**
+   * sendHeld sends on, leaving now through the links as they are now, messages a hold kept: counted and encoded
+   * when they were first sent, they are traced (when the trace wants this moment) as they leave the hold.
+   */
+  sendHeld(messages: readonly HeldMessage[]): void {
+    const nowUs = this.context.nowUs;
+    for (const { from, to, message, encoded, bytes, type } of messages) {
+      if (this.recorder !== undefined && this.recorder.wants(nowUs)) this.transmitTraced(this.recorder, from, to, message, encoded, bytes, nowUs, type, type === "" ? this.codec.typeName(message) : type);
+      else this.send(from, to, message, encoded, bytes, nowUs, type);
+    }
+  }
+
+  /** send queues the arrivals the network decides for one message. */
+  private send(from: NodeId, to: NodeId, delivered: unknown, encoded: Uint8Array | undefined, bytes: number, departUs: number, type: string): void {
+    const codec = this.codec;
     const count = this.network.arrivals(from, to, departUs, bytes, this.arrivalsOut, type);
     for (let i = 0; i < count; i++) {
       // A duplicate is a second copy on the wire: decode it apart, so that a replica that keeps or changes one copy cannot touch the other.
