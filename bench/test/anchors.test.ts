@@ -1,5 +1,5 @@
 import { spawnSync } from "node:child_process";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -7,7 +7,7 @@ import { checkHistory, checkKvHistory, generateKvHistory } from "@concord/check"
 import { createRng } from "@concord/core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compareVerdicts, median } from "../src/anchors/compare.ts";
-import { Porcheck, buildPorcheck, findGo, porcheckJson } from "../src/anchors/go.ts";
+import { Porcheck, buildPorcheck, buildRawnode, etcdRaftSource, findGo, porcheckJson, runRawnode } from "../src/anchors/go.ts";
 import { parseEtcdLog, readPorcupineHistory } from "../src/anchors/porcupine-histories.ts";
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), "..", "..");
@@ -135,4 +135,24 @@ describe.skipIf(!go.found)(`porcupine itself (skipped without Go: ${go.found ? "
   it("answers a bad request with an error, not a verdict", async () => {
     await expect(porcheck!.check("kv", join(testData, "no-such-file.txt"), 1)).rejects.toThrow(/no-such-file/);
   });
+});
+
+describe.skipIf(!go.found || !existsSync(etcdRaftSource))(`etcd-raft's RawNode driver (skipped without Go or etcd-raft 3.4's source)`, () => {
+  it("commits and applies every proposal on the three nodes, compacts every 10,000 applied entries, and marshals what it persists only when asked", () => {
+    if (!go.found) return;
+    const build = buildRawnode(go.go, anchorsDir, join(tmpdir(), "concord-anchors-test"));
+    if (!build.ok) throw new Error(build.why);
+    // rawnode exits 2 unless every proposal was applied on all three nodes.
+    const plain = runRawnode(build.binary, "onemsgprop", 30_000, 64, false);
+    const encoded = runRawnode(build.binary, "onemsgprop", 30_000, 64, true);
+    for (const result of [plain, encoded]) {
+      expect(result.proposals).toBe(30_016);
+      expect(result.messagesPerProposal).toBe(8 / 64);
+      // Each node passes 30,000 more applied entries in the measured pass: three snapshots each.
+      expect(result.snapshots).toBe(9);
+    }
+    expect(plain.encodedBytesPerProposal).toBe(0);
+    // Three copies of each 17-byte entry with its term, index and framing, and the hard states.
+    expect(encoded.encodedBytesPerProposal).toBeGreaterThan(3 * 17);
+  }, 120_000);
 });

@@ -8,9 +8,20 @@
 //	rawnode batch N B       N proposals in batches of B, each proposal its own MsgProp (RawNode.Propose)
 //	rawnode onemsgprop N B  N proposals in batches of B, the batch's entries in one MsgProp
 //
+// With "encode" after the arguments, each node also marshals every entry and hard state it persists,
+// as etcd's WAL does (walpb records of entry.Marshal() and HardState.Marshal(); the bytes are dropped,
+// as Concord's in-process replicas encode their records and the bench's storage drops them).
+//
+// Each node compacts as Concord's replicas do by default (snapshotEveryEntries = 10,000): after
+// applying 10,000 entries since its last snapshot it takes a snapshot at its applied index
+// (MemoryStorage.CreateSnapshot, the store's value as data) and compacts its MemoryStorage up to the
+// previous snapshot, so that the log held in memory stays between 10,000 and 20,000 entries on both
+// sides instead of growing with the run (a longer run then cost etcd-raft more garbage collection).
+//
 // It runs one warm-up pass of the same size, then the measured one, and prints one JSON line:
-// {"usPerProposal":float,"cpuUsPerProposal":float,"messagesPerProposal":float,"proposals":int}, the
-// CPU time being the process's (every thread, user and system).
+// {"usPerProposal":float,"cpuUsPerProposal":float,"messagesPerProposal":float,"proposals":int,
+// "encodedBytesPerProposal":float,"snapshots":int}, the CPU time being the process's (every thread,
+// user and system), the counts those of the measured pass.
 package main
 
 import (
@@ -25,6 +36,11 @@ import (
 	pb "go.etcd.io/etcd/raft/raftpb"
 )
 
+// snapshotEveryEntries is Concord's Raft default: a replica snapshots after applying this many entries.
+const snapshotEveryEntries = 10_000
+
+var voters = []uint64{1, 2, 3}
+
 type cluster struct {
 	nodes    []*raft.RawNode
 	stores   []*raft.MemoryStorage
@@ -32,11 +48,18 @@ type cluster struct {
 	queue    []pb.Message
 	applied  int
 	messages int
+	// appliedIndex and snapshotIndex are each node's last applied index and last snapshot's index.
+	appliedIndex  []uint64
+	snapshotIndex []uint64
+	// encode marshals what each node persists, as etcd's WAL does; encodedBytes sums the bytes.
+	encode       bool
+	encodedBytes int
+	// snapshots counts the snapshots the nodes took.
+	snapshots int
 }
 
-func newCluster() *cluster {
-	c := &cluster{}
-	voters := []uint64{1, 2, 3}
+func newCluster(encode bool) *cluster {
+	c := &cluster{encode: encode}
 	for _, id := range voters {
 		storage := raft.NewMemoryStorage()
 		must(storage.ApplySnapshot(pb.Snapshot{Metadata: pb.SnapshotMetadata{Index: 1, Term: 1, ConfState: pb.ConfState{Voters: voters}}}))
@@ -48,6 +71,8 @@ func newCluster() *cluster {
 		c.nodes = append(c.nodes, node)
 		c.stores = append(c.stores, storage)
 		c.state = append(c.state, map[string][]byte{})
+		c.appliedIndex = append(c.appliedIndex, 1)
+		c.snapshotIndex = append(c.snapshotIndex, 1)
 	}
 	must(c.nodes[0].Campaign())
 	c.run()
@@ -64,8 +89,16 @@ func (c *cluster) drain(i int) {
 		rd := node.Ready()
 		if !raft.IsEmptyHardState(rd.HardState) {
 			must(c.stores[i].SetHardState(rd.HardState))
+			if c.encode {
+				c.encodedBytes += len(mustMarshal(rd.HardState.Marshal()))
+			}
 		}
 		must(c.stores[i].Append(rd.Entries))
+		if c.encode {
+			for j := range rd.Entries {
+				c.encodedBytes += len(mustMarshal(rd.Entries[j].Marshal()))
+			}
+		}
 		c.queue = append(c.queue, rd.Messages...)
 		c.messages += len(rd.Messages)
 		for _, entry := range rd.CommittedEntries {
@@ -73,9 +106,33 @@ func (c *cluster) drain(i int) {
 				c.state[i]["key"] = entry.Data
 				c.applied++
 			}
+			c.appliedIndex[i] = entry.Index
 		}
 		node.Advance(rd)
+		c.maybeSnapshot(i)
 	}
+}
+
+// maybeSnapshot snapshots node i at its applied index once it applied snapshotEveryEntries entries
+// since its last snapshot, and compacts its storage up to that last snapshot (Concord's policy).
+func (c *cluster) maybeSnapshot(i int) {
+	applied, previous := c.appliedIndex[i], c.snapshotIndex[i]
+	if applied-previous < snapshotEveryEntries {
+		return
+	}
+	data := append([]byte(nil), c.state[i]["key"]...)
+	_, err := c.stores[i].CreateSnapshot(applied, &pb.ConfState{Voters: voters}, data)
+	must(err)
+	if previous > 1 {
+		must(c.stores[i].Compact(previous))
+	}
+	c.snapshotIndex[i] = applied
+	c.snapshots++
+}
+
+func mustMarshal(bytes []byte, err error) []byte {
+	must(err)
+	return bytes
 }
 
 func (c *cluster) run() {
@@ -122,8 +179,12 @@ func cpuTime() time.Duration {
 }
 
 func main() {
+	encode := len(os.Args) > 3 && os.Args[len(os.Args)-1] == "encode"
+	if encode {
+		os.Args = os.Args[:len(os.Args)-1]
+	}
 	if len(os.Args) < 3 {
-		fail("usage: rawnode single N | batch N B | onemsgprop N B")
+		fail("usage: rawnode single N | batch N B | onemsgprop N B, each optionally followed by encode")
 	}
 	total, err := strconv.Atoi(os.Args[2])
 	if err != nil || total <= 0 {
@@ -144,19 +205,21 @@ func main() {
 		fail(fmt.Sprintf("unknown mode %q (single, batch or onemsgprop)", os.Args[1]))
 	}
 	total = (total + batch - 1) / batch * batch
-	c := newCluster()
+	c := newCluster(encode)
 	oneMsgProp := os.Args[1] == "onemsgprop"
 	c.propose(total, batch, oneMsgProp) // warm-up
-	c.applied, c.messages = 0, 0
+	c.applied, c.messages, c.encodedBytes, c.snapshots = 0, 0, 0, 0
 	elapsed, cpu := c.propose(total, batch, oneMsgProp)
 	if c.applied != 3*total {
 		fail(fmt.Sprintf("applied %d entries on the three nodes, want %d", c.applied, 3*total))
 	}
 	out, _ := json.Marshal(map[string]interface{}{
-		"usPerProposal":       float64(elapsed.Nanoseconds()) / 1e3 / float64(total),
-		"cpuUsPerProposal":    float64(cpu.Nanoseconds()) / 1e3 / float64(total),
-		"messagesPerProposal": float64(c.messages) / float64(total),
-		"proposals":           total,
+		"usPerProposal":           float64(elapsed.Nanoseconds()) / 1e3 / float64(total),
+		"cpuUsPerProposal":        float64(cpu.Nanoseconds()) / 1e3 / float64(total),
+		"messagesPerProposal":     float64(c.messages) / float64(total),
+		"proposals":               total,
+		"encodedBytesPerProposal": float64(c.encodedBytes) / float64(total),
+		"snapshots":               c.snapshots,
 	})
 	fmt.Println(string(out))
 }

@@ -104,11 +104,33 @@ export class Porcheck {
 /** RawnodeMode is how rawnode proposes: one at a time, a batch of MsgProps, or a batch in one MsgProp. */
 export type RawnodeMode = "single" | "batch" | "onemsgprop";
 
-/** runRawnode runs the etcd-raft driver once (a warm-up pass, then `proposals` measured) and returns microseconds per proposal. */
-export function runRawnode(binary: string, mode: RawnodeMode, proposals: number, batch: number): { usPerProposal: number; cpuUsPerProposal: number; messagesPerProposal: number } {
-  const run = spawnSync(binary, mode === "single" ? [mode, String(proposals)] : [mode, String(proposals), String(batch)], { encoding: "utf8" });
+/** RawnodeResult is what rawnode prints of its measured pass. */
+export interface RawnodeResult {
+  readonly usPerProposal: number;
+  readonly cpuUsPerProposal: number;
+  readonly messagesPerProposal: number;
+  readonly proposals: number;
+  /** encodedBytesPerProposal is what the nodes marshalled per proposal (0 without `encode`). */
+  readonly encodedBytesPerProposal: number;
+  /** snapshots counts the snapshots the three nodes took (each after applying 10,000 entries since its last). */
+  readonly snapshots: number;
+}
+
+/**
+ * runRawnode runs the etcd-raft driver once (a warm-up pass, then `proposals` measured) and returns microseconds per
+ * proposal; with `encode`, each node also marshals every entry and hard state it persists, as etcd's WAL does.
+ */
+export function runRawnode(
+  binary: string,
+  mode: RawnodeMode,
+  proposals: number,
+  batch: number,
+  encode: boolean,
+): RawnodeResult {
+  const args = mode === "single" ? [mode, String(proposals)] : [mode, String(proposals), String(batch)];
+  const run = spawnSync(binary, encode ? [...args, "encode"] : args, { encoding: "utf8" });
   if (run.error !== undefined || run.status !== 0) throw new Error(`rawnode ${mode} failed: ${(run.error?.message ?? run.stderr).trim()}`);
-  return JSON.parse(run.stdout) as { usPerProposal: number; cpuUsPerProposal: number; messagesPerProposal: number };
+  return JSON.parse(run.stdout) as RawnodeResult;
 }
 
 const decoder = new TextDecoder();

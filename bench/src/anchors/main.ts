@@ -46,16 +46,25 @@ to bench/results/<time>/ or --out.
   raft     etcd-raft 3.4's RawNode (Debian's golang-etcd-server-dev, GOPATH
            mode) against Concord's Raft, both as \`pnpm bench:micro raft\` steps
            it: 3 replicas in one process, messages delivered in waves until
-           quiet, no encoding, no disk (etcd-raft appends to its MemoryStorage;
-           Concord's replicas encode their records, which the bench's storage
-           drops), every proposal committed, applied and answered on the leader
-           before the next. etcd-raft's leader broadcasts each new commit index
-           at once, so its followers apply within the same run; Concord's sends
-           it with the next append or heartbeat, so its followers apply each
-           entry one proposal (or batch) later: the same applies per proposal
-           in a long run, half the messages. Each sample is a fresh cluster, a
-           warm-up pass, then --proposals proposals timed: one at a time, and
-           in batches of 64 (etcd-raft both with each proposal its own MsgProp
+           quiet, no message encoding, no disk, every proposal committed and
+           applied on all three before the next. Concord's replicas encode
+           their durable records, which the bench's storage drops; etcd-raft
+           appends to its MemoryStorage, and marshals every entry and hard
+           state it persists (as etcd's WAL does) only in the last row. Both
+           sides snapshot after applying 10,000 entries and compact their logs
+           up to the snapshot before (Concord's default snapshotEveryEntries;
+           MemoryStorage's CreateSnapshot and Compact in the driver), so that
+           neither holds a log that grows with the run. Concord's replicas
+           apply through their session table (each command decoded, its result
+           encoded and cached) and its leader answers the client; etcd-raft's
+           driver sets a map entry to each entry's data and answers no one.
+           etcd-raft's leader broadcasts each new commit index at once, so its
+           followers apply within the same run; Concord's sends it with the
+           next append or heartbeat, so its followers apply each entry one
+           proposal (or batch) later: the same applies per proposal in a long
+           run, half the messages. Each sample is a fresh cluster, a warm-up
+           pass, then --proposals proposals timed: one at a time, and in
+           batches of 64 (etcd-raft both with each proposal its own MsgProp
            and with the 64 entries in one MsgProp; Concord's 64 client
            requests stepped into the leader one by one, which it appends in one
            Ready and sends in one append per follower, the shape of etcd's one
@@ -69,7 +78,7 @@ Concord's side alone.
   --histories <words>  only the histories whose names contain one of these
                        comma-separated words (c50-ok,etcd_002,generated)
   --rounds <n>         samples per side and pair (default 5)
-  --proposals <n>      proposals per Raft sample (default 20000)
+  --proposals <n>      proposals per Raft sample (default 100000)
   --out <dir>          write anchors.json to this directory
   --help               print this
 `;
@@ -87,7 +96,7 @@ try {
       only: { type: "string" },
       histories: { type: "string" },
       rounds: { type: "string", default: "5" },
-      proposals: { type: "string", default: "20000" },
+      proposals: { type: "string", default: "100000" },
       out: { type: "string" },
       help: { type: "boolean", default: false },
     },
@@ -350,6 +359,13 @@ function runRaft(binary: string | undefined): RaftRow[] {
     { name: "one proposal at a time", size: 1, mode: "single", anchor: "RawNode.Propose of one entry, run until quiet" },
     { name: "batches of 64, each its own MsgProp", size: batch, mode: "batch", anchor: "64 RawNode.Propose calls, then run until quiet" },
     { name: "batches of 64, the batch in one MsgProp", size: batch, mode: "onemsgprop", anchor: "one MsgProp of 64 entries stepped into the leader, then run until quiet" },
+    {
+      name: "batch in one MsgProp, etcd-raft encoding",
+      size: batch,
+      mode: "onemsgprop",
+      encode: true,
+      anchor: "one MsgProp of 64 entries stepped into the leader, then run until quiet; every node marshals each entry and hard state it persists (as etcd's WAL does), as Concord's replicas encode their records",
+    },
   ] as const;
   const samples = pairs.map(() => ({ concord: [] as number[], concordCpu: [] as number[], anchor: [] as number[], anchorCpu: [] as number[], concordMessages: 0, anchorMessages: undefined as number | undefined }));
   for (let round = 0; round < rounds; round++) {
@@ -358,7 +374,7 @@ function runRaft(binary: string | undefined): RaftRow[] {
     pairs.forEach((pair, index) => {
       const sample = samples[index]!;
       if (binary !== undefined) {
-        const anchor = runRawnode(binary, pair.mode, proposals, pair.size);
+        const anchor = runRawnode(binary, pair.mode, proposals, pair.size, "encode" in pair && pair.encode);
         sample.anchor.push(anchor.usPerProposal);
         sample.anchorCpu.push(anchor.cpuUsPerProposal);
         sample.anchorMessages = anchor.messagesPerProposal;
@@ -435,7 +451,7 @@ if (sections.includes("raft")) {
   process.stdout.write(`${"raft, per proposal".padEnd(46)} ${"wall: etcd-raft  Concord ratio".padStart(30)}   ${"CPU: etcd-raft  Concord ratio".padStart(30)}   messages: etcd-raft Concord\n`);
   result["raft"] = {
     measures:
-      "microseconds per proposal, wall and the process's CPU time (every thread), and peer messages per proposal: a fresh 3-node cluster, a warm-up pass, then the timed pass of --proposals proposals (messages delivered in waves until quiet, no encoding, no disk), each committed, applied and answered on the leader before the next; etcd-raft's leader broadcasts each commit at once and its followers apply it in the same run, Concord's followers apply it when the next append or heartbeat brings the commit index (one proposal or batch later: the same work per proposal over a long run, half the messages); Concord's batch is 64 client requests stepped into the leader one by one, appended in one Ready and sent in one append per follower",
+      "microseconds per proposal, wall and the process's CPU time (every thread), and peer messages per proposal: a fresh 3-node cluster, a warm-up pass, then the timed pass of --proposals proposals (messages delivered in waves until quiet, no message encoding, no disk), each committed, applied and answered on the leader before the next; both sides snapshot every 10,000 applied entries and compact their logs up to the snapshot before; Concord's replicas encode their durable records (dropped by the bench's storage), etcd-raft's nodes marshal what they persist only in the last pair (as etcd's WAL does); Concord applies through its session table (a KV command decoded, its result encoded and cached) and its leader answers the client, etcd-raft's driver sets a map entry and answers no one; etcd-raft's leader broadcasts each commit at once and its followers apply it in the same run, Concord's followers apply it when the next append or heartbeat brings the commit index (one proposal or batch later: the same work per proposal over a long run, half the messages); Concord's batch is 64 client requests stepped into the leader one by one, appended in one Ready and sent in one append per follower",
     proposals,
     pairs: runRaft(binary),
   };
