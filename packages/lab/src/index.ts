@@ -14,7 +14,7 @@ export { connectCluster, parseCluster, type ClusterClientConfig } from "./real/c
 export { runLoad, latencySummaryMs, type LoadTarget, type LoadSetup, type LoadReport, type LoadProgress } from "./real/load.ts";
 export { NodeMetrics, serveMetrics } from "./real/metrics.ts";
 export { LocalCluster, freePorts, type LocalClusterSetup, type NodeLauncher } from "./real/local-cluster.ts";
-export { NamespaceNetwork, namespaceSupport, removeStaleNetworks, netemArguments, netnsNamespacePrefix, netnsLinkPrefix, type NamespaceHost, type NamespaceNetworkSetup, type NetemSetup, type LinkShaping, type WireStats } from "./real/netns.ts";
+export { NamespaceNetwork, namespaceSupport, reorderWireSupport, removeStaleNetworks, netemArguments, netnsNamespacePrefix, netnsLinkPrefix, type NamespaceHost, type NamespaceNetworkSetup, type NetemSetup, type LinkShaping, type WireStats } from "./real/netns.ts";
 export { EtcdCluster, etcdVersion, findOnPath, type EtcdClusterSetup } from "./real/etcd-cluster.ts";
 export { damageEtcdWal, parseWalFrames, type EtcdWalDamage, type WalRecord } from "./real/etcd-wal-damage.ts";
 export { EtcdTarget, type EtcdTargetSetup } from "./real/etcd-target.ts";

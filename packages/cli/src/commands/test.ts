@@ -183,6 +183,6 @@ function measuredText(measured: WindowFigures["measured"]): string {
   if (measured === undefined) return "";
   const relays = measured.delayedChunks === 0 ? "the relays held nothing" : `the relays held ${measured.delayedChunks} chunks ${measured.addedMsMin}-${measured.addedMsMax} ms, mean ${measured.addedMsMean}`;
   const wire = measured.wire;
-  const wires = wire === undefined ? "" : `; the wires held ${wire.heldPackets} packets ${wire.heldMsMin}-${wire.heldMsMax} ms and sent ${wire.duplicatedPackets} twice; the nodes got ${wire.outOfOrderSegments} TCP segments out of order and ${wire.duplicateSegments} they had already`;
+  const wires = wire === undefined ? "" : `; the wires held ${wire.heldPackets} packets ${wire.heldMsMin}-${wire.heldMsMax} ms and sent ${wire.duplicatedPackets} twice${wire.droppedPackets === 0 ? "" : ` (${wire.droppedPackets} dropped, a wire's queue full)`}; the nodes got ${wire.outOfOrderSegments} TCP segments out of order and ${wire.duplicateSegments} they had already`;
   return ` (${relays}${wires})`;
 }

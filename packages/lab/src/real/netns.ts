@@ -1,6 +1,6 @@
 import { type ChildProcess, type SpawnOptions, execFile, spawn } from "node:child_process";
 import { randomInt } from "node:crypto";
-import { accessSync, constants } from "node:fs";
+import { accessSync, constants, existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { type LinkDelay, type RelayStats, relayPortOffset, sumRelayStats } from "./delay-relay.ts";
@@ -105,6 +105,8 @@ export interface WireStats {
   readonly heldMsMin: number;
   readonly heldMsMean: number;
   readonly heldMsMax: number;
+  /** droppedPackets counts the packets the kernel dropped instead of routing them into a wire whose queue was full (a wire too slow for the traffic: loss beside the reordering). */
+  readonly droppedPackets: number;
   /** outOfOrderSegments: the TCP segments the hosts received out of order and queued (TcpExt TCPOFOQueue, summed over the hosts' namespaces; clients outside them are not counted). */
   readonly outOfOrderSegments: number;
   /** duplicateSegments: the TCP segments the hosts received that they held already and told the sender so (TcpExt TCPDSACKOldSent and TCPDSACKOfoSent): duplicates, the wire's and TCP's own retransmissions of what was only late. */
@@ -145,6 +147,18 @@ export async function namespaceSupport(needs: { readonly nft?: boolean } = {}): 
     return `cannot make a network namespace (needs root or CAP_SYS_ADMIN and CAP_NET_ADMIN): ${firstLine(error)}`;
   }
   await ip(["netns", "delete", probe]).catch(() => undefined);
+  return undefined;
+}
+
+/**
+ * reorderWireSupport tells why this machine cannot run the reordering wires
+ * of {@link NamespaceNetwork.startReorderWires} (no python3, no TUN device
+ * node), or returns undefined when it can (namespaces aside: see
+ * {@link namespaceSupport}).
+ */
+export function reorderWireSupport(): string | undefined {
+  if (!commandExists("python3")) return "`python3` (Debian package python3) is not on the PATH; the reordering wire for a kernel without netem is a Python script";
+  if (!existsSync("/dev/net/tun")) return "no /dev/net/tun: the reordering wire is a TUN device (a container needs it passed in)";
   return undefined;
 }
 
@@ -377,7 +391,8 @@ export class NamespaceNetwork {
    */
   async startReorderWires(): Promise<void> {
     if (this.wires !== undefined) throw new Error("NamespaceNetwork.startReorderWires: the wires run already");
-    if (!commandExists("python3")) throw new Error("NamespaceNetwork.startReorderWires: `python3` (Debian package python3) is not on the PATH; the reordering wire for a kernel without netem is a Python script");
+    const unsupported = reorderWireSupport();
+    if (unsupported !== undefined) throw new Error(`NamespaceNetwork.startReorderWires: ${unsupported}`);
     this.wires = this.hosts.map((host) => new OrderedProcess(`the reordering wire of host ${host.index}`, this.spawnIn(host.index, "python3", [wireScript, "--device", wireDevice, "--seed", String(host.index)], { stdio: ["pipe", "pipe", "pipe"] })));
     await Promise.all(this.wires.map((wire) => wire.ready));
     const subnet = `${this.gatewayAddress.slice(0, this.gatewayAddress.lastIndexOf("."))}.0/24`;
@@ -456,13 +471,14 @@ export class NamespaceNetwork {
     const all = (await Promise.all(this.wires.map((wire) => wire.order({ op: "stats" })))).map((answer) => answer["stats"] as WireStats);
     const held = all.filter((stats) => stats.heldPackets > 0);
     const heldPackets = held.reduce((sum, stats) => sum + stats.heldPackets, 0);
-    const sum = (field: "duplicatedPackets" | "outOfOrderSegments" | "duplicateSegments"): number => all.reduce((total, stats) => total + stats[field], 0);
+    const sum = (field: "duplicatedPackets" | "droppedPackets" | "outOfOrderSegments" | "duplicateSegments"): number => all.reduce((total, stats) => total + stats[field], 0);
     return {
       heldPackets,
       duplicatedPackets: sum("duplicatedPackets"),
       heldMsMin: held.length === 0 ? 0 : Math.min(...held.map((stats) => stats.heldMsMin)),
       heldMsMean: heldPackets === 0 ? 0 : Math.round((held.reduce((total, stats) => total + stats.heldMsMean * stats.heldPackets, 0) / heldPackets) * 10) / 10,
       heldMsMax: held.length === 0 ? 0 : Math.max(...held.map((stats) => stats.heldMsMax)),
+      droppedPackets: sum("droppedPackets"),
       outOfOrderSegments: sum("outOfOrderSegments"),
       duplicateSegments: sum("duplicateSegments"),
     };

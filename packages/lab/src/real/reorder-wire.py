@@ -20,8 +20,10 @@ standard input, each answered with one line on standard output:
   {"op":"disorder","holdMsMin":1,"holdMsMax":20,"duplicatePercent":10}
       the hold drawn, and the share written twice, for packets read from now on
   {"op":"stats"}
-      what it held since the last stats order, and how this namespace's TCP
-      counters of segments that arrived out of order or twice moved since then
+      what it held since the last stats order, how many packets the kernel
+      dropped because the device's queue was full, and how this namespace's
+      TCP counters of segments that arrived out of order or twice moved since
+      then
 It writes {"ready":true,"device":"wire0"} once the device is made, and when
 its input ends (the process that started it is gone) it writes every held
 packet and exits; the device goes with it.
@@ -50,12 +52,16 @@ OUT_OF_ORDER_COUNTERS = ("TCPOFOQueue",)
 DUPLICATE_COUNTERS = ("TCPDSACKOldSent", "TCPDSACKOfoSent")
 
 
-def tcp_counters():
-    """tcp_counters reads this namespace's TcpExt counters (/proc/net follows the reader's namespace)."""
+def counters(device):
+    """counters reads this namespace's TcpExt counters (/proc/net follows the reader's namespace) and the device's drops."""
     with open("/proc/net/netstat") as stats:
         lines = [line.split() for line in stats if line.startswith("TcpExt:")]
     values = dict(zip(lines[0][1:], (int(value) for value in lines[1][1:])))
+    # The kernel drops what it would route into the device while the device's queue is full: a wire too slow for the traffic.
+    with open(f"/sys/class/net/{device}/statistics/tx_dropped") as dropped:
+        dropped_packets = int(dropped.read())
     return {
+        "droppedPackets": dropped_packets,
         "outOfOrderSegments": sum(values.get(name, 0) for name in OUT_OF_ORDER_COUNTERS),
         "duplicateSegments": sum(values.get(name, 0) for name in DUPLICATE_COUNTERS),
     }
@@ -88,10 +94,10 @@ class Wire:
 
     def reset_stats(self):
         self.tally = {"heldPackets": 0, "duplicatedPackets": 0, "heldMsTotal": 0.0, "heldMsMin": float("inf"), "heldMsMax": 0.0}
-        self.counters = tcp_counters()
+        self.counters = counters(self.device)
 
     def take_stats(self):
-        tally, counters = self.tally, tcp_counters()
+        tally, now = self.tally, counters(self.device)
         held = tally["heldPackets"]
         stats = {
             "heldPackets": held,
@@ -100,7 +106,7 @@ class Wire:
             "heldMsMean": round(tally["heldMsTotal"] / held, 1) if held else 0,
             "heldMsMax": round(tally["heldMsMax"], 1),
         }
-        for name, value in counters.items():
+        for name, value in now.items():
             stats[name] = value - self.counters[name]
         self.reset_stats()
         return stats
