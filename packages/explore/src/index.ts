@@ -22,3 +22,4 @@ export { worldSetup, defaultWorkload, defaultBounds, defaultSometimes, ticksPerT
 export { checkEventually, eventuallyProperty, type EventuallyFailure, type EventuallyOutcome } from "./eventually.ts";
 export { cloneGraph } from "./clone.ts";
 export { encodeCanonical, fingerprint } from "./fingerprint.ts";
+export { counterexampleScenario } from "./counterexample.ts";

@@ -34,6 +34,19 @@ export {
   type CpuChoice,
   type Workload,
 } from "./scenario.ts";
+export {
+  scriptSchema,
+  scriptStepSchema,
+  scriptCrashSchema,
+  scriptCommandSchema,
+  endpointSchema,
+  type Script,
+  type ScriptInput,
+  type ScriptStep,
+  type ScriptCrash,
+  type ScriptCommand,
+} from "./script.ts";
+export { runScriptedSimulation } from "./scripted-run.ts";
 export { cpuCalibration } from "./calibrated-cpu.ts";
 export { noCpu, calibrationSource, sameCpu, type CpuCalibration, type CpuCalibrationMachine, type CpuCalibrationTerm } from "./cpu-calibration.ts";
 export {

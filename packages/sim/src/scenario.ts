@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { cpuCalibration } from "./calibrated-cpu.ts";
 import { noCpu } from "./cpu-calibration.ts";
+import { scriptSchema } from "./script.ts";
 
 /** latencySchema describes one-way link latency: constant, uniform in [min, max], or exponential around a mean, in milliseconds. */
 export const latencySchema = z.discriminatedUnion("kind", [
@@ -361,6 +362,12 @@ export const scenarioSchema = z
     livenessTimeoutMs: z.number().min(1).default(30_000),
     /** virtualMsMax bounds the whole run. */
     virtualMsMax: z.number().min(1).default(600_000),
+    /**
+     * script: a run of named steps instead of timed ones (script.ts): every message held until a step delivers, drops
+     * or copies it, each replica's clock moved only by its own timeout step. `concord explore --counterexample-out`
+     * writes one; the faults are then the steps', and `faults` and `chaos` must be left out.
+     */
+    script: scriptSchema.optional(),
   })
   .strict();
 

@@ -99,6 +99,18 @@ export class SimStorage implements Storage {
     return { lostRecords: lost - keptRecords, lostSnapshot, tornBytes, keptRecords };
   }
 
+  /**
+   * crashKeeping makes a crash keep exactly the first `keep` unsynced records, whole, and lose the rest (a staged
+   * snapshot and its records are lost whole, as in every crash): the model checker's crash points, which a
+   * scripted run replays (scripted-run.ts), name how many records the disk had written. A `crash` after it finds
+   * nothing unsynced and draws nothing.
+   */
+  crashKeeping(keep: number): void {
+    if (this.staged === undefined) this.frames.length = Math.min(this.frames.length, this.syncedFrames + keep);
+    this.staged = undefined;
+    this.syncedFrames = this.frames.length;
+  }
+
   recover(): DurableState {
     const bytes = this.image();
     const log = readRecordLog(bytes, "simulated log");

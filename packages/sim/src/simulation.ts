@@ -30,6 +30,7 @@ import type { SimulationOptions, SimulationResult } from "./result.ts";
 import { type Scenario, cpuChoiceSchema, workloadSchema } from "./scenario.ts";
 import { drawChaosByzantine, drawChaosByzantineClient, drawChaosFaults, drawChaosLossWindows, drawChaosMembershipRaces, drawChaosOperationRaces, drawChaosRaces, drawChaosSuccessionRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
+import { runScriptedSimulation } from "./scripted-run.ts";
 import { swarmOptions } from "./swarm-options.ts";
 import { Wire } from "./wire.ts";
 import { OperationGenerator, semanticsWorkload } from "./workload.ts";
@@ -449,5 +450,10 @@ export class Simulation {
 
 /** runSimulation runs one simulation to completion. */
 export function runSimulation(options: SimulationOptions): SimulationResult {
+  // A scenario with a script runs its named steps instead of the timed event loop (scripted-run.ts).
+  if (typeof options.scenario === "object" && options.scenario.script !== undefined) {
+    const scenario = resolveScenario(options.scenario);
+    if (scenario.script !== undefined) return runScriptedSimulation(options, scenario, scenario.script);
+  }
   return new Simulation(options).run();
 }

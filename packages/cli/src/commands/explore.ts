@@ -19,6 +19,7 @@ import { type FlagSpec, choiceFlag, faultToleranceWarning, helpText, integerFlag
 import { type CommandIo, UsageError, writeOutputFile } from "../io.ts";
 import { protocolOptionsHelp } from "../protocol-options.ts";
 import { explorerPortDefault, runExplorerUi } from "../explorer/server.ts";
+import { writeCounterexample } from "../counterexample-out.ts";
 
 /** exploreExitCodes are the exit codes of `concord explore`. */
 export const exploreExitCodes = { noViolation: 0, violation: 1, badInput: 2, inconclusive: 3 } as const;
@@ -47,6 +48,8 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false; each algorithm's are listed below" },
   seed: { type: "string", description: "seed of the replicas' random streams and keys (default 1)" },
   "trace-out": { type: "string", description: "write a counterexample to this file as JSON (replay it with --replay)" },
+  "counterexample-out": { type: "string", description: "write a counterexample as a simulator scenario to this JSON file: concord sim --scenario-file replays it step by step (docs/explore.md)" },
+  diagram: { type: "string", description: "draw a counterexample as a message diagram into this SVG file (the simulator's replay of it, one step to the millisecond)" },
   replay: { type: "string", description: "replay a trace written by --trace-out, printing every step" },
   "progress-every": { type: "string", description: "report progress every this many unique states (default 50000; 0: never)" },
   json: { type: "boolean", description: "print one JSON object" },
@@ -157,6 +160,9 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   if (values["ui"] === true && (values["por"] === true || values["no-por"] === true)) throw new UsageError(`--${values["por"] === true ? "por" : "no-por"} belongs to the search: the Explorer (--ui) offers every action`);
   const eventually = integerFlag("eventually", values["eventually"], 1, 100_000);
   if (values["ui"] === true && eventually !== undefined) throw new UsageError("--eventually belongs to the search: the Explorer (--ui) walks the model's own actions, and the check's continuation runs a shared clock the model does not offer");
+  for (const output of ["counterexample-out", "diagram"]) {
+    if (values["ui"] === true && values[output] !== undefined) throw new UsageError(`--${output} belongs to the search: the Explorer (--ui) shows a counterexample as a page`);
+  }
   if (values["ui"] === true) return runExplorerUi({ algo: algoName, setup, bounds, strategy, find: values["find"] === true, port: integerFlag("port", values["port"], 0, 65535) ?? explorerPortDefault }, io);
   const leaderless = algorithm.kvSemantics === "write-once";
   let result: ExploreResult;
@@ -183,13 +189,19 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   if (typeof traceOut === "string" && result.violation !== undefined) {
     writeOutputFile(io, "trace-out", traceOut, JSON.stringify({ run, violation: { property: result.violation.property, message: result.violation.message, ...(result.violation.continuationFrom === undefined ? {} : { continuationFrom: result.violation.continuationFrom }) }, steps: result.violation.steps }, null, 2) + "\n");
   }
+  const written = result.violation === undefined ? [] : writeCounterexample(io, { scenarioPath: stringFlag(values["counterexample-out"]), diagramPath: stringFlag(values["diagram"]) }, setup, result.violation);
   const code = exitCode(result);
   if (values["json"] === true) {
     io.stdout(JSON.stringify({ run, ...result, bounds: boundsForJson(result.bounds), exitCode: code }) + "\n");
     return code;
   }
-  io.stdout(renderResult(run, result, typeof traceOut === "string" ? traceOut : undefined));
+  io.stdout(renderResult(run, result, typeof traceOut === "string" ? traceOut : undefined) + written.map((line) => `${line}\n`).join(""));
   return code;
+}
+
+/** stringFlag reads a flag that takes a path. */
+function stringFlag(value: unknown): string | undefined {
+  return typeof value === "string" ? value : undefined;
 }
 
 function setupOf(run: ExploreRun): WorldSetup {

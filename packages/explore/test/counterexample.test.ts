@@ -1,0 +1,121 @@
+import { describe, expect, it } from "vitest";
+import { type AnyAlgorithm, ConfigError, type Replica } from "@concord/core";
+import { paxos, type PaxosMessage } from "@concord/paxos";
+import { raft } from "@concord/raft";
+import { type ScenarioInput, type ScriptInput, runSimulation } from "@concord/sim";
+import { type Action, type ExploreBounds, type Step, World, cloneGraph, counterexampleScenario, defaultBounds, describeAction, explore, worldSetup } from "../src/index.ts";
+
+/** withStep plants a bug in an algorithm's replicas (as explore.test.ts does): each message passes through `rewrite` first. */
+function withStep<M>(algorithm: AnyAlgorithm, rewrite: (message: M) => M): AnyAlgorithm {
+  return {
+    ...algorithm,
+    createReplica(context) {
+      const replica = algorithm.createReplica(context) as Replica<M>;
+      const own = Object.getPrototypeOf(replica) as Replica<M>;
+      replica.step = function (this: Replica<M>, from, message) {
+        own.step.call(this, from, rewrite(message));
+      };
+      return replica as Replica<unknown>;
+    },
+  };
+}
+
+/** forgetsPromises is a Paxos whose proposer is told that no promise carried an accepted value (PMS §2.2 broken). */
+const forgetsPromises = withStep<PaxosMessage>(paxos, (message) => (message.type === "promise" ? Object.assign(cloneGraph(message), { hasAccepted: false }) : message));
+const bounds: ExploreBounds = { ...defaultBounds, timeoutsPerNodeMax: 0, inflightMessagesMax: 20, depthMax: 10 };
+
+function scriptOf(scenario: ScenarioInput): ScriptInput {
+  if (scenario.script === undefined) throw new Error("the scenario has no script");
+  return scenario.script;
+}
+
+describe("a counterexample written as a simulator script", () => {
+  const setup = worldSetup(forgetsPromises, { nodes: 3, clients: 2, ops: 1 });
+  const found = explore(setup, { bounds, strategy: "bfs" });
+  const violation = found.violation;
+  if (violation === undefined) throw new Error("the planted bug was not found");
+  const scenario = counterexampleScenario(setup, violation.steps, violation);
+
+  it("names each of the explorer's steps, and replays in the simulator to the same monitor's violation", () => {
+    const script = scriptOf(scenario);
+    expect(script.steps).toHaveLength(violation.steps.length);
+    expect(script.steps.map((step) => step.note)).toEqual(violation.steps.map((step) => step.description));
+    expect(script.expected?.property).toBe("paxos-one-value-per-key");
+    const result = runSimulation({ algorithm: forgetsPromises, nodes: 3, scenario, seed: 1 });
+    expect(result.invariantViolations.map((found) => found.invariant)).toContain("paxos-one-value-per-key");
+    // Each message the script named was delivered, byte for byte the one the explorer delivered (else the run stops on the step).
+    expect(result.history.map((operation) => operation.clientId)).toHaveLength(2);
+  });
+
+  it("keeps every invariant on the correct protocol, which sends other messages: the replay says where it left the path", () => {
+    expect(() => runSimulation({ algorithm: paxos, nodes: 3, scenario, seed: 1 })).toThrow(/scenario\.script\.steps\.\d+: .*(bytes differ|is in flight)/);
+  });
+
+  it("refuses a run that cannot be the script's, naming what is wrong", () => {
+    const expectError = (run: () => unknown, pattern: RegExp): void => {
+      let error: unknown;
+      try {
+        run();
+      } catch (caught) {
+        error = caught;
+      }
+      expect(error).toBeInstanceOf(ConfigError);
+      expect((error as Error).message).toMatch(pattern);
+    };
+    expectError(() => runSimulation({ algorithm: forgetsPromises, nodes: 3, scenario, seed: 2 }), /derive from seed 1: run it with that seed \(got 2\)/);
+    expectError(() => runSimulation({ algorithm: forgetsPromises, nodes: 5, scenario, seed: 1 }), /written for 3 replicas: run it on 3 \(got 5\)/);
+    const script = scriptOf(scenario);
+    const first = script.steps[0];
+    const wrongMessage = { ...scenario, script: { ...script, steps: [{ step: "deliver", from: 0, to: 1, type: "accept" }] } } as ScenarioInput;
+    expectError(() => runSimulation({ algorithm: forgetsPromises, nodes: 3, scenario: wrongMessage, seed: 1 }), /steps\.0: no accept 0→1 number 0 is in flight \(0 such; in flight: nothing\)/);
+    const crashDown = { ...scenario, script: { ...script, steps: [{ step: "crash", node: 1 }, { step: "crash", node: 1 }] } } as ScenarioInput;
+    expectError(() => runSimulation({ algorithm: forgetsPromises, nodes: 3, scenario: crashDown, seed: 1 }), /steps\.1: replica 1 is already down/);
+    const badShape = { ...scenario, script: { ...script, steps: [{ step: "deliver", from: "x1", to: 0, type: "prepare" }] } } as ScenarioInput;
+    expectError(() => runSimulation({ algorithm: forgetsPromises, nodes: 3, scenario: badShape, seed: 1 }), /scenario\.script\.steps\.0\.from/);
+    expect(first?.step).toBe("invoke");
+  });
+});
+
+describe("a path through crash points inside writes", () => {
+  const options = { preVote: false, checkQuorum: false };
+  const setup = worldSetup(raft, { nodes: 3, clients: 1, ops: 1, options });
+  /** steps is a path built one action at a time in the model, each with its description, as a counterexample's steps are. */
+  const steps: Step[] = [];
+  let world = World.initial(setup);
+  const take = (action: Action): void => {
+    steps.push({ action, description: describeAction(world, action) });
+    world = world.fork();
+    world.apply(action);
+  };
+  const deliverAll = (): void => {
+    for (let envelope = world.inFlight()[0]; envelope !== undefined; envelope = world.inFlight()[0]) take({ kind: "deliver", key: envelope.key });
+  };
+  // Node 0 campaigns and crashes before syncing its new term (keeping none of the record), restarts, campaigns and crashes after the sync, restarts and wins.
+  take({ kind: "timeout", node: 0, crash: { ready: 0, keep: 0 } });
+  take({ kind: "restart", node: 0 });
+  take({ kind: "timeout", node: 0, crash: { ready: 0, keep: "after-sync" } });
+  take({ kind: "restart", node: 0 });
+  take({ kind: "timeout", node: 0 });
+  deliverAll();
+  take({ kind: "invoke", client: world.clientIds()[0] ?? 0 });
+  deliverAll();
+
+  it("replays in the simulator byte for byte: each message it delivers is the one the model sent", () => {
+    expect(world.status(0)?.role).toBe("leader");
+    expect(world.history()[0]?.status).toBe("ok");
+    const result = runSimulation({ algorithm: raft, nodes: 3, scenario: counterexampleScenario(setup, steps), seed: 1 });
+    expect(result.invariantViolations).toEqual([]);
+    expect(result.crashes.crashes).toBe(2);
+    expect(result.history.map((operation) => operation.status)).toEqual(["ok"]);
+    expect(result.faultLog.filter((line) => line.includes("crash node 0"))).toHaveLength(2);
+  });
+
+  it("leaves the path, and says at which step, when a crash point keeps what the model lost", () => {
+    const scenario = counterexampleScenario(setup, steps);
+    const script = scriptOf(scenario);
+    const first = script.steps[0];
+    if (first?.step !== "timeout") throw new Error("the path begins with a timeout");
+    const kept = { ...scenario, script: { ...script, steps: [{ ...first, crash: { write: 0, keep: "after-sync" as const } }, ...script.steps.slice(1)] } };
+    expect(() => runSimulation({ algorithm: raft, nodes: 3, scenario: kept, seed: 1 })).toThrow(/scenario\.script\.steps\.\d+: .*bytes differ/);
+  });
+});
