@@ -33,7 +33,7 @@ interface Task {
 }
 
 const tasks: readonly Task[] = [
-  { algorithm: paxos, nodes: 3, ops: 2, states: 2_628, outcome: "exhausted" },
+  { algorithm: paxos, nodes: 3, ops: 2, states: 2_568, outcome: "exhausted" },
   { algorithm: raft, nodes: 3, ops: 1, states: 2_000, outcome: "stopped", options: { preVote: false, checkQuorum: false } },
   { algorithm: multipaxos, nodes: 3, ops: 1, states: 2_000, outcome: "stopped" },
   { algorithm: pbft, nodes: 4, ops: 1, states: 1_000, outcome: "stopped" },
