@@ -168,7 +168,10 @@ export class ClientDriver {
       // Advance first: handling a completion may submit the next request, which re-enters this drain.
       const { messages, completions } = ready;
       client.client.advance(ready);
-      messages.forEach((outbound, index) => this.wire.transmit(client.id, outbound.to, outbound.message, this.context.nowUs, index > 0));
+      for (let i = 0; i < messages.length; i++) {
+        const outbound = messages[i] as (typeof messages)[number];
+        this.wire.transmit(client.id, outbound.to, outbound.message, this.context.nowUs, i > 0);
+      }
       this.overheard(client, messages);
       for (const completion of completions) this.complete(client, completion.outcome);
     }

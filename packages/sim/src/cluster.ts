@@ -571,10 +571,11 @@ export class Cluster {
     if (node.strategy !== undefined) outgoing = node.strategy.outbound(messages, this.byzantineContext(node));
     const faulty = node.strategy !== undefined;
     const { monitors, pathCounter } = this.setup;
+    // One context for the whole batch: every message of it leaves in this instant, from this node.
+    const context = monitors.length > 0 || pathCounter !== undefined ? { timeUs: this.context.nowUs, faulty } : undefined;
     let again = false;
     for (const outbound of outgoing) {
-      if (monitors.length > 0 || pathCounter !== undefined) {
-        const context = { timeUs: this.context.nowUs, faulty };
+      if (context !== undefined) {
         pathCounter?.observeSend?.(node.id, outbound.to, outbound.message, context);
         for (const monitor of monitors) monitor.observeSend?.(node.id, outbound.to, outbound.message, context);
       }

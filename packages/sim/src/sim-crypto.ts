@@ -1,6 +1,6 @@
 import { createHash, createPrivateKey, createPublicKey, sign, verify, type KeyObject } from "node:crypto";
 import type { Crypto, NodeId } from "@concord/core";
-import { bytesEqual, deriveSeed } from "@concord/core";
+import { assert, bytesEqual, deriveSeed } from "@concord/core";
 
 /** CryptoCounters tallies the cryptographic work of one node, which the CPU cost model charges. */
 export interface CryptoCounters {
@@ -9,6 +9,9 @@ export interface CryptoCounters {
   signatures: number;
   verifications: number;
 }
+
+/** macPairRadix spaces the pairs of node ids apart in one number: node ids are below it (2^26; a pair stays a safe integer). */
+const macPairRadix = 2 ** 26;
 
 const pkcs8Ed25519Prefix = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70, 0x04, 0x22, 0x04, 0x20]);
 
@@ -19,7 +22,8 @@ const pkcs8Ed25519Prefix = Uint8Array.from([0x30, 0x2e, 0x02, 0x01, 0x00, 0x30, 
 export class KeyRing {
   private readonly privateKeys = new Map<NodeId, KeyObject>();
   private readonly publicKeys = new Map<NodeId, KeyObject>();
-  private readonly macKeys = new Map<string, Uint8Array>();
+  /** macKeys holds each pair's key by low * macPairRadix + high. */
+  private readonly macKeys = new Map<number, Uint8Array>();
   /** hmac computes the run's MACs. */
   readonly hmac: HmacSha256;
   /** digests remembers the run's recent SHA-256 digests (undefined: every digest is computed). */
@@ -65,11 +69,13 @@ export class KeyRing {
   macKey(a: NodeId, b: NodeId): Uint8Array {
     const low = Math.min(a, b);
     const high = Math.max(a, b);
-    const name = `${low}-${high}`;
-    let key = this.macKeys.get(name);
+    // Looked up by a number (every MAC asks for its key); the label that derives the key is built once per pair.
+    assert(low >= 0 && high < macPairRadix, () => `node ids for MAC keys must be in [0, ${macPairRadix}) (got ${low} and ${high})`);
+    const pair = low * macPairRadix + high;
+    let key = this.macKeys.get(pair);
     if (key === undefined) {
-      key = this.secret(`mac:${name}`);
-      this.macKeys.set(name, key);
+      key = this.secret(`mac:${low}-${high}`);
+      this.macKeys.set(pair, key);
     }
     return key;
   }
