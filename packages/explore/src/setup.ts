@@ -1,4 +1,4 @@
-import type { AnyAlgorithm, ProtocolOptions } from "@concord/core";
+import type { AnyAlgorithm, ProtocolOptions, ReadLevel } from "@concord/core";
 import { checkKvHistory } from "@concord/check";
 import type { KvCommand } from "@concord/kv";
 import { KeyRing, NodeCrypto } from "@concord/sim";
@@ -36,6 +36,8 @@ export interface ExploreSetupOptions {
   readonly ordered?: boolean;
   /** spares: replicas booted outside the initial configuration, for membership changes to add (WorldSetup.spares); default 0. */
   readonly spares?: number;
+  /** readLevel: the level every read asks for (WorldSetup.readLevel); default linearizable. */
+  readonly readLevel?: ReadLevel;
 }
 
 /** worldSetup builds the setup of an exploration of `algorithm`: real (seeded) cryptography, the KV linearizability check. */
@@ -52,6 +54,7 @@ export function worldSetup(algorithm: AnyAlgorithm, choice: ExploreSetupOptions)
     ticksPerTimeoutMax: choice.ticksPerTimeoutMax ?? ticksPerTimeoutMaxDefault,
     ordered: choice.ordered ?? false,
     ...(choice.spares === undefined || choice.spares === 0 ? {} : { spares: choice.spares }),
+    ...(choice.readLevel === undefined || choice.readLevel === "linearizable" ? {} : { readLevel: choice.readLevel }),
     checkHistory: (history) => checkKvHistory(history, { stepsMax: checkerStepsMax }, algorithm.kvSemantics ?? "kv"),
     promisesLinearizability: algorithm.promisesLinearizability?.(choice.options ?? {}) ?? true,
   };

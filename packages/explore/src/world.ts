@@ -9,6 +9,7 @@ import {
   type NodeId,
   type Outbound,
   type ProtocolOptions,
+  type ReadLevel,
   type Ready,
   type ReplicaStatus,
   MemoryStorage,
@@ -122,6 +123,13 @@ export interface WorldSetup {
    * membership change to add, as the simulator's spares are; 0 when absent. Clients know them too.
    */
   readonly spares?: number;
+  /**
+   * readLevel is the level every read of the workload asks for (`linearizable` when absent). The history records
+   * the level the algorithm serves it at (AlgorithmDefinition.servedReadLevel), and the linearizability check leaves
+   * out the reads served `stale`, which promise nothing about recency (the simulator does not check a run whose
+   * reads are served stale at all; here the writes and the other reads are still checked).
+   */
+  readonly readLevel?: ReadLevel;
 }
 
 /** Budget counts what a path has spent of the bounds that are per path. */
@@ -148,6 +156,8 @@ interface OperationRecord {
   completeAt: number | undefined;
   status: "ok" | "fail" | "info";
   output: KvResult | undefined;
+  /** readLevel is the level a read was served at; absent for writes and for linearizable reads. */
+  readonly readLevel?: ReadLevel;
 }
 
 /**
@@ -414,6 +424,7 @@ export class World {
         completeUs: operation.completeAt,
         status: operation.status,
         output: operation.output,
+        ...(operation.readLevel === undefined ? {} : { readLevel: operation.readLevel }),
       }),
     );
   }
@@ -554,7 +565,8 @@ export class World {
     }
     if (!this.historyChanged || this.setup.promisesLinearizability === false) return;
     this.historyChanged = false;
-    const verdict = this.setup.checkHistory(this.history());
+    // A read served stale promises no recency: it is left out, and the writes and the other reads are judged.
+    const verdict = this.setup.checkHistory(this.history().filter((operation) => operation.readLevel !== "stale"));
     if (verdict.kind === "not-linearizable") this.failure = { property: "linearizable", message: `the clients' history is not linearizable (${verdict.evidence.operationIds.length} operations in the smallest part that fails)` };
     else if (verdict.kind === "unknown") this.failure = { property: "linearizable", message: `the checker could not decide the history: ${verdict.reason}` };
   }
@@ -731,10 +743,22 @@ export class World {
     const command = must(this.setup.workload[index]?.[next], `command ${next} of client ${id}`);
     this.nextOp[index] = next + 1;
     const client = must(this.clients[index], `client ${id}`);
-    const submitted = client.submit(encodeCommand(command), { readOnly: isReadOnly(command) });
+    const readOnly = isReadOnly(command);
+    const requested = this.setup.readLevel ?? "linearizable";
+    const submitted = client.submit(encodeCommand(command), requested === "linearizable" ? { readOnly } : { readOnly, readLevel: requested });
     if (submitted.kind !== "accepted") throw new Error(`client ${id} refused a request while idle: ${JSON.stringify(submitted.rejection)}`);
+    const served = readOnly && requested !== "linearizable" ? (this.setup.algorithm.servedReadLevel?.(requested, this.setup.options) ?? "linearizable") : "linearizable";
     this.pendingOp[index] = this.operations.length;
-    this.operations.push({ id: this.operations.length, clientId: id, input: command, invokeAt: this.events++, completeAt: undefined, status: "info", output: undefined });
+    this.operations.push({
+      id: this.operations.length,
+      clientId: id,
+      input: command,
+      invokeAt: this.events++,
+      completeAt: undefined,
+      status: "info",
+      output: undefined,
+      ...(served === "linearizable" ? {} : { readLevel: served }),
+    });
     this.drainClient(client);
   }
 

@@ -86,3 +86,26 @@ describe("the model's operator and client-restart actions", () => {
     expect(removed.spent().reconfigurations).toBe(1);
   });
 });
+
+describe("read levels", () => {
+  it("a read asked stale is served by a backup and left out of the linearizability check; the history would fail without leaving it out", () => {
+    const encoder = new TextEncoder();
+    // c1 writes, c0 reads: c0 asks backup 1 first (its first guess at this seed), which answers from what it executed, nothing yet.
+    const setup = worldSetup(vr, { nodes: 3, workload: [[{ type: "get", key: "x" }], [{ type: "put", key: "x", value: encoder.encode("a") }]], readLevel: "stale" });
+    let staleAfterWrite = 0;
+    const result = explore(setup, {
+      bounds: { ...defaultBounds, depthMax: 11, timeoutsPerNodeMax: 0 },
+      strategy: "bfs",
+      por: true,
+      onState: (world) => {
+        const history = world.history();
+        const read = history.find((operation) => operation.input.type === "get" && operation.status === "ok");
+        if (read === undefined) return;
+        expect(read.readLevel).toBe("stale");
+        if (setup.checkHistory(history).kind === "not-linearizable") staleAfterWrite++;
+      },
+    });
+    expect(result.outcome).toBe("exhausted");
+    expect(staleAfterWrite).toBeGreaterThan(0);
+  });
+});

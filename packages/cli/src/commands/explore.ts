@@ -36,6 +36,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "client-restarts": { type: "string", description: "the most client restarts on one path: a client loses its session and starts again under its old id, giving up its outstanding operation (default 0)" },
   reconfigurations: { type: "string", description: "the most membership changes an operator asks a leader for on one path, for algorithms with an admin hook (default 0)" },
   transfers: { type: "string", description: "the most leadership transfers an operator asks a leader for on one path, for algorithms with an admin hook (default 0)" },
+  "read-level": { type: "string", description: "the level every read of the workload asks for: linearizable (default), lease or stale; reads served stale are left out of the linearizability check", values: ["linearizable", "lease", "stale"] },
   spares: { type: "string", description: "replicas booted outside the initial configuration, for a membership change to add (default 0)" },
   timeouts: { type: "string", description: `the most timeouts each replica and client fires on one path (default ${defaultBounds.timeoutsPerNodeMax})` },
   depth: { type: "string", description: `the most actions on one path (default ${defaultBounds.depthMax})` },
@@ -80,6 +81,8 @@ export interface ExploreRun {
   readonly ordered: boolean;
   /** spares: replicas outside the initial configuration (absent: none). */
   readonly spares?: number;
+  /** readLevel: the level every read asks for (absent: linearizable). */
+  readonly readLevel?: "lease" | "stale";
 }
 
 const traceSchema = z
@@ -93,6 +96,7 @@ const traceSchema = z
       options: z.record(z.string(), z.unknown()),
       ordered: z.boolean(),
       spares: z.number().int().min(0).optional(),
+      readLevel: z.enum(["lease", "stale"]).optional(),
     }),
     violation: z.object({ property: z.string(), message: z.string(), continuationFrom: z.number().int().min(0).optional() }).optional(),
     steps: z.array(z.object({ action: z.record(z.string(), z.unknown()), description: z.string() })),
@@ -123,6 +127,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   if (warning !== undefined) io.stderr(`concord: ${warning}\n`);
   const reorderings = integerFlag("reorderings", values["reorderings"], 0, 1000);
   const spares = integerFlag("spares", values["spares"], 0, 4) ?? 0;
+  const readLevel = choiceFlag("read-level", values["read-level"], ["linearizable", "lease", "stale"]);
   const reconfigurations = integerFlag("reconfigurations", values["reconfigurations"], 0, 100) ?? 0;
   const transfers = integerFlag("transfers", values["transfers"], 0, 100) ?? 0;
   if ((reconfigurations > 0 || transfers > 0) && algorithm.admin?.membership === undefined) throw new UsageError(`--${reconfigurations > 0 ? "reconfigurations" : "transfers"}: ${algoName} has no admin hook (no membership changes or leadership transfers)`);
@@ -138,6 +143,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
     options: protocolOptionFlags(values["option"]),
     ordered: reorderings !== undefined,
     ...(spares > 0 ? { spares } : {}),
+    ...(readLevel === "lease" || readLevel === "stale" ? { readLevel } : {}),
   };
   const bounds: ExploreBounds = {
     depthMax: integerFlag("depth", values["depth"], 1, 10_000) ?? defaultBounds.depthMax,
@@ -207,7 +213,7 @@ function stringFlag(value: unknown): string | undefined {
 function setupOf(run: ExploreRun): WorldSetup {
   const algorithm = findAlgorithm(run.algo);
   if (algorithm === undefined) throw new UsageError(`unknown algorithm "${run.algo}"; allowed: ${algorithmNames.join(", ")}`);
-  return worldSetup(algorithm, { nodes: run.nodes, clients: run.clients, ops: run.ops, seed: run.seed, options: run.options, ordered: run.ordered, ...(run.spares === undefined ? {} : { spares: run.spares }) });
+  return worldSetup(algorithm, { nodes: run.nodes, clients: run.clients, ops: run.ops, seed: run.seed, options: run.options, ordered: run.ordered, ...(run.spares === undefined ? {} : { spares: run.spares }), ...(run.readLevel === undefined ? {} : { readLevel: run.readLevel }) });
 }
 
 function exitCode(result: ExploreResult): number {
@@ -229,6 +235,7 @@ function describeOperations(run: ExploreRun, bounds: ExploreBounds): string | un
   if ((bounds.reconfigurationsMax ?? 0) > 0) parts.push(`membership changes <= ${bounds.reconfigurationsMax}`);
   if ((bounds.transfersMax ?? 0) > 0) parts.push(`leadership transfers <= ${bounds.transfersMax}`);
   if ((run.spares ?? 0) > 0) parts.push(`${run.spares} spare replica(s) outside the configuration`);
+  if (run.readLevel !== undefined) parts.push(`reads asked at the ${run.readLevel} level (stale-served reads left out of the linearizability check)`);
   return parts.length === 0 ? undefined : parts.join(", ");
 }
 
@@ -291,8 +298,8 @@ function replayTrace(path: string, io: CommandIo): number {
     }
     throw new UsageError(`--replay ${path}: ${(error as Error).message}`);
   }
-  const { spares, ...fixed } = parsed.run;
-  const setup = setupOf(spares === undefined ? fixed : { ...fixed, spares });
+  const { spares, readLevel, ...fixed } = parsed.run;
+  const setup = setupOf({ ...fixed, ...(spares === undefined ? {} : { spares }), ...(readLevel === undefined ? {} : { readLevel }) });
   const actions = parsed.steps.map((step) => step.action as unknown as Action);
   let worlds;
   try {
