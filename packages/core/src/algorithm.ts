@@ -178,6 +178,12 @@ export interface ChaosFaultHints {
   readonly byzantineClientStrategies?: readonly string[];
   /** lossGroups are groups of the codec's type names, each lost as one. */
   readonly lossGroups?: readonly (readonly string[])[];
+  /**
+   * electionTimeoutTicks tells, for a run's options, how many ticks a follower waits without hearing its leader
+   * before it campaigns (the shortest of its randomized timeouts): chaos sizes the faults it times around an
+   * election and a leader's lease by it (issue 21).
+   */
+  electionTimeoutTicks?(options: ProtocolOptions): number;
 }
 
 /**

@@ -72,4 +72,8 @@ export const raft: AlgorithmDefinition<RaftMessage> = {
   oneWayDelaysPerOp: 4,
   admin: raftAdmin,
   servedReadLevel: raftServedReadLevel,
+  chaosFaults: {
+    // A follower campaigns after [electionTimeoutTicks, 2 * electionTimeoutTicks) ticks without its leader (§5.2).
+    electionTimeoutTicks: (options) => parseConfig(raftOptionsSchema, options, "raft").electionTimeoutTicks,
+  },
 };

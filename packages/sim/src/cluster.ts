@@ -149,6 +149,8 @@ export class Cluster {
   moments: ReadyMoments | undefined;
   /** onLeading is called after every event of a replica that leads, before its Ready is taken (cuts that wait for the next leader). */
   onLeading: ((node: ReplicaNode, epoch: number) => void) | undefined;
+  /** onCampaigning is called after the event in which a replica starts a campaign, before its Ready is taken (faults timed by an election). */
+  onCampaigning: ((node: ReplicaNode) => void) | undefined;
 
   constructor(
     private readonly context: SimContext,
@@ -474,7 +476,9 @@ export class Cluster {
     const faulty = node.strategy !== undefined;
     const status = host.status();
     const replica = host.replica;
+    const campaigns = status.role === "candidate" && node.lastStatus?.role !== "candidate";
     node.lastStatus = status;
+    if (campaigns) this.onCampaigning?.(node);
     // A faulty leader counts too: a view that a silent primary led and lost is a change of view all the same.
     if (status.role === "leader" || status.role === "primary") {
       this.metrics.leaderEpochs.add(status.epoch);

@@ -64,6 +64,21 @@ export class CrashSchedule implements ReadyMoments {
     this.timedCrashesMax = context.scenario.faults.length;
   }
 
+  /**
+   * fireAtCampaign strikes an `atCampaign` crash in the instant `campaigner` started a campaign: at once, one of its
+   * targets that is up and follows a leader (so neither the campaigner nor a spare outside the configuration).
+   */
+  fireAtCampaign(record: FaultRecord, fault: CrashFault, campaigner: NodeId): void {
+    const follows = (node: ReplicaNode): boolean => node.host !== undefined && node.lastStatus?.role === "follower" && node.lastStatus.leader !== undefined;
+    record.hit = this.cluster.select(fault.target, this.faultRng, follows, new Set([campaigner]));
+    this.context.logFault("crash (at a campaign)", record.hit, "");
+    if (record.hit.length === 0) {
+      this.context.noEffect(fault, "no live follower of a leader to crash when the campaign began");
+      return;
+    }
+    this.strike(record, fault);
+  }
+
   /** fire strikes a crash fault now, or arms it for its moment. */
   fire(record: FaultRecord, fault: CrashFault): void {
     const context = this.context;

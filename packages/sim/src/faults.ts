@@ -2,6 +2,7 @@ import { type NodeId, type Rng, unreachable } from "@concord/core";
 import type { ClientDriver } from "./clients.ts";
 import type { Cluster, ReplicaNode } from "./cluster.ts";
 import { type FaultWindow, type SimContext, msToUs } from "./context.ts";
+import { type CampaignFault, CampaignTrigger } from "./campaign-trigger.ts";
 import type { CrashSchedule } from "./crashes.ts";
 import type { HoldScope, Network, NetworkPartition } from "./links.ts";
 import type { ClusterOperations } from "./operations.ts";
@@ -41,6 +42,8 @@ export interface WaitingCut {
  */
 export class FaultSchedule {
   private nextFaultId = 1;
+  /** campaigns holds the faults timed by an election (`atCampaign`) until a replica starts campaigning. */
+  private readonly campaigns: CampaignTrigger;
   /** waitingCuts are the partitions that wait for the next leader, with the epoch it must lead above and their deadline. */
   private readonly waitingCuts: WaitingCut[] = [];
 
@@ -53,7 +56,21 @@ export class FaultSchedule {
     private readonly network: Network,
     private readonly faultRng: Rng,
     private readonly wire: Wire,
-  ) {}
+  ) {
+    this.campaigns = new CampaignTrigger(context, cluster, (record, fault, campaigner) => this.fireAtCampaign(record, fault, campaigner));
+  }
+
+  /** fireAtCampaign acts a fault timed by an election in the instant a campaign began (the campaigner is the trigger's). */
+  private fireAtCampaign(record: FaultRecord, fault: CampaignFault, campaigner: NodeId): void {
+    if (fault.type === "crash") {
+      this.crashes.fireAtCampaign(record, fault, campaigner);
+      return;
+    }
+    const clientsWithIsolated = this.firePartition(record, fault);
+    record.window = this.context.openFault(fault.type, record.hit, false, clientsWithIsolated);
+    this.context.logFault(`${describeFault(fault)} (at a campaign)`, record.hit, "");
+    if (record.hit.length === 0) this.context.noEffect(fault, "no replica it can act on");
+  }
 
   /** fire fires the scenario's fault at `index`. */
   fire(index: number): void {
@@ -64,6 +81,10 @@ export class FaultSchedule {
     let clientsWithIsolated: NodeId[] | undefined;
     switch (fault.type) {
       case "crash":
+        if (fault.atCampaign === true) {
+          this.campaigns.arm(record, fault);
+          return;
+        }
         this.crashes.fire(record, fault);
         return;
       case "restart":
@@ -88,6 +109,10 @@ export class FaultSchedule {
       case "partition":
         if (fault.nextLeader === true) {
           this.waitForNextLeader(record, fault);
+          return;
+        }
+        if (fault.atCampaign === true) {
+          this.campaigns.arm(record, fault);
           return;
         }
         clientsWithIsolated = this.firePartition(record, fault);
@@ -281,6 +306,7 @@ export class FaultSchedule {
   /** healAll lifts every fault: timed crashes still waiting are called off, links heal, every replica is up, running and at full speed. */
   healAll(): void {
     this.crashes.callOffAll();
+    this.campaigns.healAll();
     for (const { fault } of this.waitingCuts) this.context.noEffect(fault, "no new leader came within its window");
     this.waitingCuts.length = 0;
     this.cluster.onLeading = undefined;

@@ -47,6 +47,7 @@ export {
   type ScriptCommand,
 } from "./script.ts";
 export { runScriptedSimulation } from "./scripted-run.ts";
+export { drawChaosLeaseRaces, type ChaosLeaseRace, type ChaosLeaseRaceKind } from "./lease-races.ts";
 export { cpuCalibration } from "./calibrated-cpu.ts";
 export { noCpu, calibrationSource, sameCpu, type CpuCalibration, type CpuCalibrationMachine, type CpuCalibrationTerm } from "./cpu-calibration.ts";
 export {

@@ -242,6 +242,12 @@ export const faultSchema = z.discriminatedUnion("type", [
        * successor elected after the crash fired, not the leader of then.
        */
       nextLeader: z.boolean().optional(),
+      /**
+       * atCampaign: the crash waits (up to windowMs) for a replica to start campaigning, and in that instant, before
+       * its requests leave, strikes at once one of its targets that follows a leader, never the campaigner: a voter
+       * that restarts just as another replica's election timer fires (timing must be "at-once").
+       */
+      atCampaign: z.boolean().optional(),
     })
     .strict(),
   z.object({ type: z.literal("restart"), atMs: z.number().min(0), target: targetSchema }).strict(),
@@ -263,7 +269,12 @@ export const faultSchema = z.discriminatedUnion("type", [
        * leaves (a flapping link that moves onto the successor), for durationMs from then; `isolate` is ignored.
        */
       nextLeader: z.boolean().optional(),
-      /** windowMs: with nextLeader, a cut whose new leader has not come this long after atMs is given up, and reported as without effect. */
+      /**
+       * atCampaign: the cut waits (up to windowMs) for a replica to start campaigning, and cuts its targets off in that
+       * instant, before the campaigner's requests leave ("leader": the leader the campaigner stopped hearing).
+       */
+      atCampaign: z.boolean().optional(),
+      /** windowMs: with nextLeader or atCampaign, a cut whose moment has not come this long after atMs is given up, and reported as without effect. */
       windowMs: z.number().min(0).optional(),
       /**
        * afterLeadsMs: with nextLeader, the cut strikes this long after the new leader first leads (0, the default: in

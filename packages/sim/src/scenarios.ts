@@ -506,7 +506,7 @@ export function faultEndMs(fault: Fault): number {
     case "crash": {
       const restartMs = Math.max(fault.restartAfterMs ?? 0, fault.restartAfterMs === undefined ? 0 : (fault.restartAfterMsMax ?? 0));
       // A timed crash strikes at the latest at the end of its window.
-      return fault.atMs + (fault.timing === "at-once" ? 0 : fault.windowMs) + restartMs;
+      return fault.atMs + (fault.timing === "at-once" && fault.atCampaign !== true ? 0 : fault.windowMs) + restartMs;
     }
     case "restart":
     case "transfer":
@@ -514,8 +514,8 @@ export function faultEndMs(fault: Fault): number {
     case "restart-client":
       return fault.atMs;
     case "partition":
-      // A cut that waits for the next leader strikes at the latest at the end of its window.
-      return fault.atMs + (fault.nextLeader === true ? (fault.windowMs ?? nextLeaderWindowMsDefault) + (fault.afterLeadsMs ?? 0) : 0) + fault.durationMs;
+      // A cut that waits for the next leader or for a campaign strikes at the latest at the end of its window.
+      return fault.atMs + (fault.nextLeader === true ? (fault.windowMs ?? nextLeaderWindowMsDefault) + (fault.afterLeadsMs ?? 0) : fault.atCampaign === true ? (fault.windowMs ?? nextLeaderWindowMsDefault) : 0) + fault.durationMs;
     case "pause":
     case "link":
     case "slow":

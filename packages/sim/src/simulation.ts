@@ -28,6 +28,7 @@ import { Metrics, operationCounts, seconds, sortedViolations, summarize, through
 import { ClusterOperations } from "./operations.ts";
 import type { SimulationOptions, SimulationResult } from "./result.ts";
 import { type Scenario, cpuChoiceSchema, workloadSchema } from "./scenario.ts";
+import { drawChaosLeaseRaces } from "./lease-races.ts";
 import { drawChaosByzantine, drawChaosByzantineClient, drawChaosFaults, drawChaosLossWindows, drawChaosMembershipRaces, drawChaosOperationRaces, drawChaosRaces, drawChaosSuccessionRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { runScriptedSimulation } from "./scripted-run.ts";
@@ -122,13 +123,20 @@ export class Simulation {
         : { kind: undefined, faults: [], spares: 0 };
     const operationRace = scenario.chaos ? drawChaosOperationRaces(createRng(deriveSeed(root, "chaos-operation-races")), chaosSpanMs, chaosContext) : { kind: undefined, faults: [] };
     const successionRace = scenario.chaos ? drawChaosSuccessionRaces(createRng(deriveSeed(root, "chaos-succession-races")), chaosSpanMs, options.nodes) : { kind: undefined, faults: [] };
+    // Swarm options (issue 10): chaos draws the protocol's options too, from a stream of their own; explicit ones win.
+    const swarm = swarmOptions(this.algorithm, root, scenario.chaos, options.protocolOptions ?? {});
+    // A race sized by the election timeout under those options (issue 21), from a stream of its own too.
+    const electionTicks = this.algorithm.chaosFaults?.electionTimeoutTicks?.(swarm.options);
+    const leaseRace = scenario.chaos
+      ? drawChaosLeaseRaces(createRng(deriveSeed(root, "chaos-lease-races")), chaosSpanMs, options.nodes, electionTicks === undefined ? undefined : electionTicks * scenario.tickMs, chaosContext.messageTypes)
+      : { kind: undefined, faults: [] };
     const faults = scenario.chaos
-      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults].sort((a, b) => a.atMs - b.atMs)
+      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults].sort((a, b) => a.atMs - b.atMs)
       : scenario.faults;
     const drawnSetup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
     // A race cuts a leader off with readers on its side: its clients split into readers and writers; a membership race needs its spares.
     const setup =
-      race.kind !== undefined || membershipRace.kind !== undefined
+      race.kind !== undefined || membershipRace.kind !== undefined || leaseRace.kind !== undefined
         ? { ...drawnSetup, readersAndWriters: true, spares: Math.max(drawnSetup.spares, membershipRace.spares) }
         : drawnSetup;
     if (setup.firstSequence !== undefined && workload.firstSequence === undefined) workload.firstSequence = setup.firstSequence;
@@ -154,8 +162,6 @@ export class Simulation {
     const spareIds = Array.from({ length: spares }, (_, i) => options.nodes + i + 1);
     const allReplicaIds = [...replicaIds, ...spareIds];
     this.monitors = this.algorithm.createMonitors() as InvariantMonitor<unknown>[];
-    // Swarm options (issue 10): chaos draws the protocol's options too, from a stream of their own; explicit ones win.
-    const swarm = swarmOptions(this.algorithm, root, scenario.chaos, options.protocolOptions ?? {});
     this.protocolOptions = swarm.options;
     this.drawnOptions = swarm.drawn;
     this.pathCounter = this.algorithm.createPathCounter?.(swarm.options) as PathCounter<unknown> | undefined;
@@ -177,6 +183,9 @@ export class Simulation {
     const healMs = scenario.healAtMs > 0 ? scenario.healAtMs : Math.max(0, ...faultEnds);
     // healAtMs promises that every fault is lifted by then: a fault that starts later would break it.
     this.scenario.faults.forEach((fault, index) => {
+      if (fault.type === "crash" && fault.atCampaign === true && fault.timing !== "at-once") {
+        throw new ConfigError(`scenario.faults.${index}.timing`, `a crash with atCampaign strikes at once, in the instant the campaign begins (got "${fault.timing}")`);
+      }
       if (!scenario.chaos && scenario.healAtMs > 0 && fault.atMs > scenario.healAtMs) {
         throw new ConfigError(`scenario.faults.${index}.atMs`, `must not be after healAtMs (${scenario.healAtMs}) (got ${fault.atMs})`);
       }
