@@ -1,5 +1,5 @@
 // @concord/explore: a bounded model checker over any registered algorithm's replicas.
-export { World, type Action, type CrashPoint, type InFlight, type WorldSetup, type ActionOutcome } from "./world.ts";
+export { World, modelledStrategies, type Action, type CrashPoint, type InFlight, type WorldSetup, type ActionOutcome } from "./world.ts";
 export {
   explore,
   noCuts,

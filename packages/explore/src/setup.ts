@@ -38,6 +38,8 @@ export interface ExploreSetupOptions {
   readonly spares?: number;
   /** readLevel: the level every read asks for (WorldSetup.readLevel); default linearizable. */
   readonly readLevel?: ReadLevel;
+  /** byzantine: replicas that lie from the start, each playing the strategy (WorldSetup.byzantine). */
+  readonly byzantine?: { readonly nodes: readonly number[]; readonly strategy: string };
 }
 
 /** worldSetup builds the setup of an exploration of `algorithm`: real (seeded) cryptography, the KV linearizability check. */
@@ -55,6 +57,7 @@ export function worldSetup(algorithm: AnyAlgorithm, choice: ExploreSetupOptions)
     ordered: choice.ordered ?? false,
     ...(choice.spares === undefined || choice.spares === 0 ? {} : { spares: choice.spares }),
     ...(choice.readLevel === undefined || choice.readLevel === "linearizable" ? {} : { readLevel: choice.readLevel }),
+    ...(choice.byzantine === undefined || choice.byzantine.nodes.length === 0 ? {} : { byzantine: choice.byzantine }),
     checkHistory: (history) => checkKvHistory(history, { stepsMax: checkerStepsMax }, algorithm.kvSemantics ?? "kv"),
     promisesLinearizability: algorithm.promisesLinearizability?.(choice.options ?? {}) ?? true,
   };

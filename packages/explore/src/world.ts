@@ -1,5 +1,7 @@
 import {
   type AnyAlgorithm,
+  type ByzantineContext,
+  type ByzantineStrategy,
   type Client,
   type Crypto,
   type History,
@@ -12,6 +14,7 @@ import {
   type ReadLevel,
   type Ready,
   type ReplicaStatus,
+  type Rng,
   MemoryStorage,
   ReplicaHost,
   createRng,
@@ -20,6 +23,7 @@ import {
 } from "@concord/core";
 import type { Verdict } from "@concord/check";
 import { type KvCommand, type KvResult, KvStateMachine, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
+import { findByzantineStrategy } from "@concord/sim";
 import { cloneGraph } from "./clone.ts";
 import { encodeCanonical, fingerprint } from "./fingerprint.ts";
 
@@ -130,6 +134,30 @@ export interface WorldSetup {
    * reads are served stale at all; here the writes and the other reads are still checked).
    */
   readonly readLevel?: ReadLevel;
+  /**
+   * byzantine makes `nodes` liars from the start, each playing `strategy` (one of the algorithm's
+   * byzantineStrategies or the simulator's generic ones, packages/sim/src/byzantine.ts) over its honest code, as
+   * the simulator's faulty replicas do: the strategy sees every message the replica sends (and, if it has an
+   * inbound hook, every one it receives) and its state is part of the node's. Monitors see a liar's events as
+   * faulty; the clients' history is judged as always. A delay a strategy asks for is ignored: the network of the
+   * model delivers in every order anyway.
+   */
+  readonly byzantine?: { readonly nodes: readonly NodeId[]; readonly strategy: string };
+}
+
+/**
+ * modelledStrategies are the Byzantine strategies the model can play: those whose `create` keeps no state in a
+ * closure (read in packages/pbft/src/byzantine.ts and packages/sim/src/byzantine.ts). A world's copy clones a
+ * strategy object's fields but shares its functions, so a strategy that remembers what it saw in a closure (replay,
+ * forge-requests, stale-reads, ...) would share that memory among every state and hide it from the fingerprint:
+ * unsound, and refused. Their random draws come from the Liar's own stream, which is copied.
+ */
+export const modelledStrategies: readonly string[] = ["silent", "equivocate", "corrupt-digests", "corrupt-results", "corrupt-macs", "move-sessions", "omit-prepared"];
+
+/** Liar is a Byzantine replica's strategy and the random stream it draws from (both part of the node's state). */
+interface Liar {
+  readonly strategy: ByzantineStrategy<unknown>;
+  readonly rng: Rng;
 }
 
 /** Budget counts what a path has spent of the bounds that are per path. */
@@ -209,6 +237,8 @@ export class World {
   private events = 0;
   private monitors: InvariantMonitor<unknown>[];
   private budget: Budget = { crashes: 0, reorderings: 0, drops: 0, duplicates: 0, timeouts: new Map(), clientRestarts: 0, reconfigurations: 0, transfers: 0 };
+  /** liars holds, per replica, its Byzantine strategy, or undefined for a correct replica (see WorldSetup.byzantine). */
+  private liars: (Liar | undefined)[] = [];
   /** clientIncarnations counts each client's restarts, so that a restarted client draws a fresh random stream (a new session). */
   private clientIncarnations: number[] = [];
   /** steps counts the actions taken on the path to this state (the monitors' clock). */
@@ -259,10 +289,16 @@ export class World {
     router.world = world;
     // Clients know the spares too: a membership change can move the leader onto one.
     const replicas = Array.from({ length: total }, (_, id) => id);
+    const liarDefinition = setup.byzantine === undefined || setup.byzantine.nodes.length === 0 ? undefined : findByzantineStrategy(setup.algorithm, setup.byzantine.strategy);
+    if (liarDefinition !== undefined && !modelledStrategies.includes(liarDefinition.name)) {
+      throw new Error(`explore: the Byzantine strategy "${liarDefinition.name}" keeps state the model cannot copy; it plays ${modelledStrategies.join(", ")}`);
+    }
     for (let created = 0; created < replicas.length; created++) {
       world.disks.push(new MemoryStorage());
       world.incarnations.push(0);
       world.hosts.push(undefined);
+      const lies = liarDefinition !== undefined && (setup.byzantine?.nodes.includes(created) ?? false);
+      world.liars.push(lies ? { strategy: liarDefinition.create(created) as ByzantineStrategy<unknown>, rng: createRng(deriveSeed(setup.seed, `byzantine:${created}`)) } : undefined);
     }
     for (let index = 0; index < setup.workload.length; index++) {
       world.clients.push(world.newClient(index, 0));
@@ -287,6 +323,7 @@ export class World {
     Object.assign(copy, this);
     copy.hosts = [...this.hosts];
     copy.disks = [...this.disks];
+    copy.liars = [...this.liars];
     copy.incarnations = [...this.incarnations];
     copy.clients = [...this.clients];
     copy.nextOp = [...this.nextOp];
@@ -316,9 +353,10 @@ export class World {
     this.nodeHashes[id] = undefined;
     if (this.ownedNodes.has(id)) return;
     this.ownedNodes.add(id);
-    const [host, disk] = cloneGraph([this.hosts[id], must(this.disks[id], `disk ${id}`)] as const, this.opaque);
+    const [host, disk, liar] = cloneGraph([this.hosts[id], must(this.disks[id], `disk ${id}`), this.liars[id]] as const, this.opaque);
     this.hosts[id] = host;
     this.disks[id] = disk;
+    this.liars[id] = liar;
   }
 
   /** ownClient makes client number `index` this world's own copy before an action changes it. */
@@ -350,7 +388,8 @@ export class World {
       let hash = this.nodeHashes[id];
       if (hash === undefined) {
         // The disk's durable content only: between actions nothing is unsynced, and its count of syncs is not state.
-        hash = fingerprint(encodeCanonical([this.hosts[id]?.replica ?? null, disk.snapshot ?? null, disk.records], this.opaque));
+        const liar = this.liars[id];
+        hash = fingerprint(encodeCanonical(liar === undefined ? [this.hosts[id]?.replica ?? null, disk.snapshot ?? null, disk.records] : [this.hosts[id]?.replica ?? null, disk.snapshot ?? null, disk.records, liar], this.opaque));
         this.nodeHashes[id] = hash;
       }
       return hash;
@@ -593,7 +632,13 @@ export class World {
     }
     const host = this.hosts[envelope.to];
     if (host === undefined) return;
-    host.step(envelope.from, this.setup.algorithm.codec.decode(envelope.bytes));
+    let message: unknown = this.setup.algorithm.codec.decode(envelope.bytes);
+    const liar = this.liars[envelope.to];
+    if (liar?.strategy.inbound !== undefined) {
+      message = liar.strategy.inbound(envelope.from, message, this.byzantineContext(envelope.to, liar));
+      if (message === undefined) return;
+    }
+    host.step(envelope.from, message);
     this.settle(envelope.to, crash, durableReadies);
   }
 
@@ -627,14 +672,22 @@ export class World {
     if (crash !== undefined) throw new Error(`crash point ${crash.ready} was not reached: node ${id} wrote only ${durableIndex} Readies`);
     const host = this.hosts[id];
     if (host === undefined) return;
-    const context = { timeUs: this.steps, faulty: false };
+    const context = { timeUs: this.steps, faulty: this.liars[id] !== undefined };
     for (const monitor of this.monitors) monitor.observeReplica?.(host.replica, context);
+  }
+
+  /** byzantineContext is what a liar's strategy knows: itself, the initial replicas, its stream, its keys, its honest replica. */
+  private byzantineContext(id: NodeId, liar: Liar): ByzantineContext<unknown> {
+    const host = must(this.hosts[id], `replica ${id}`);
+    return { self: id, replicas: Array.from({ length: this.setup.nodes }, (_, node) => node), rng: liar.rng, crypto: this.setup.crypto(id), replica: host.replica, timeUs: this.steps };
   }
 
   /** onReplicaSend puts what a host releases on the network, after the monitors saw it; called through the Router. */
   onReplicaSend(from: NodeId, messages: readonly Outbound<unknown>[]): void {
-    const context = { timeUs: this.steps, faulty: false };
-    for (const { to, message } of messages) {
+    const liar = this.liars[from];
+    const outgoing = liar === undefined ? messages : liar.strategy.outbound(messages, this.byzantineContext(from, liar));
+    const context = { timeUs: this.steps, faulty: liar !== undefined };
+    for (const { to, message } of outgoing) {
       for (const monitor of this.monitors) monitor.observeSend?.(from, to, message, context);
       this.send(from, to, message);
     }
@@ -784,7 +837,13 @@ export class World {
     operation.completeAt = this.events++;
     if (outcome.kind === "ok" && outcome.result !== undefined) {
       operation.status = "ok";
-      operation.output = decodeResult(outcome.result);
+      try {
+        operation.output = decodeResult(outcome.result);
+      } catch (error) {
+        // No state machine wrote it (a liar's forgery reached the client): the history is broken whatever the order.
+        if (this.failure === undefined) this.failure = { property: "linearizable", message: `client ${clientName(clientId)} accepted a result no state machine produced (${error instanceof Error ? error.message : String(error)})` };
+        return;
+      }
     } else {
       operation.status = "fail";
     }

@@ -1,4 +1,5 @@
 import { findAlgorithm } from "@concord/lab";
+import { pbft } from "@concord/pbft";
 import { raft } from "@concord/raft";
 import { describe, expect, it } from "vitest";
 import { World, defaultBounds, defaultSometimes, enabledActions, explore, noCuts, worldSetup } from "../src/index.ts";
@@ -107,5 +108,23 @@ describe("read levels", () => {
     });
     expect(result.outcome).toBe("exhausted");
     expect(staleAfterWrite).toBeGreaterThan(0);
+  });
+});
+
+describe("Byzantine replicas", () => {
+  const liars = (nodes: number[], strategy = "corrupt-results") => worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true, byzantine: { nodes, strategy } });
+  const bounds = { ...defaultBounds, depthMax: 60, timeoutsPerNodeMax: 0, reorderingsMax: 0, inflightMessagesMax: 60 };
+
+  it("PBFT keeps every guarantee with f = 1 liar answering wrong results, and loses linearizability with f + 1", () => {
+    const one = explore(liars([1]), { bounds, strategy: "bfs", por: true, sometimes: defaultSometimes() });
+    expect(one.outcome).toBe("exhausted");
+    expect(one.sometimes.every((property) => property.reached)).toBe(true);
+    const two = explore(liars([1, 2]), { bounds, strategy: "bfs", por: true });
+    expect(two.outcome).toBe("violation");
+    expect(two.violation?.property).toBe("linearizable");
+  });
+
+  it("refuses a strategy that keeps state the model cannot copy", () => {
+    expect(() => World.initial(liars([1], "replay"))).toThrow(/keeps state the model cannot copy/);
   });
 });

@@ -8,6 +8,7 @@ import {
   defaultBounds,
   defaultSometimes,
   describeAction,
+  modelledStrategies,
   explore,
   nodeName,
   replay,
@@ -37,6 +38,8 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   reconfigurations: { type: "string", description: "the most membership changes an operator asks a leader for on one path, for algorithms with an admin hook (default 0)" },
   transfers: { type: "string", description: "the most leadership transfers an operator asks a leader for on one path, for algorithms with an admin hook (default 0)" },
   "read-level": { type: "string", description: "the level every read of the workload asks for: linearizable (default), lease or stale; reads served stale are left out of the linearizability check", values: ["linearizable", "lease", "stale"] },
+  byzantine: { type: "string", description: `the Byzantine strategy the --byzantine-nodes play from the start, one whose state the model can copy: ${modelledStrategies.join(", ")}` },
+  "byzantine-nodes": { type: "string", description: "with --byzantine: the lying replicas, comma-separated (default 0, the first primary)" },
   spares: { type: "string", description: "replicas booted outside the initial configuration, for a membership change to add (default 0)" },
   timeouts: { type: "string", description: `the most timeouts each replica and client fires on one path (default ${defaultBounds.timeoutsPerNodeMax})` },
   depth: { type: "string", description: `the most actions on one path (default ${defaultBounds.depthMax})` },
@@ -83,6 +86,8 @@ export interface ExploreRun {
   readonly spares?: number;
   /** readLevel: the level every read asks for (absent: linearizable). */
   readonly readLevel?: "lease" | "stale";
+  /** byzantine: the lying replicas and their strategy (absent: every replica correct). */
+  readonly byzantine?: { readonly nodes: readonly number[]; readonly strategy: string };
 }
 
 const traceSchema = z
@@ -97,6 +102,7 @@ const traceSchema = z
       ordered: z.boolean(),
       spares: z.number().int().min(0).optional(),
       readLevel: z.enum(["lease", "stale"]).optional(),
+      byzantine: z.object({ nodes: z.array(z.number().int().min(0)), strategy: z.string() }).optional(),
     }),
     violation: z.object({ property: z.string(), message: z.string(), continuationFrom: z.number().int().min(0).optional() }).optional(),
     steps: z.array(z.object({ action: z.record(z.string(), z.unknown()), description: z.string() })),
@@ -128,6 +134,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   const reorderings = integerFlag("reorderings", values["reorderings"], 0, 1000);
   const spares = integerFlag("spares", values["spares"], 0, 4) ?? 0;
   const readLevel = choiceFlag("read-level", values["read-level"], ["linearizable", "lease", "stale"]);
+  const byzantine = byzantineFlags(values["byzantine"], values["byzantine-nodes"], nodes, algoName);
   const reconfigurations = integerFlag("reconfigurations", values["reconfigurations"], 0, 100) ?? 0;
   const transfers = integerFlag("transfers", values["transfers"], 0, 100) ?? 0;
   if ((reconfigurations > 0 || transfers > 0) && algorithm.admin?.membership === undefined) throw new UsageError(`--${reconfigurations > 0 ? "reconfigurations" : "transfers"}: ${algoName} has no admin hook (no membership changes or leadership transfers)`);
@@ -144,6 +151,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
     ordered: reorderings !== undefined,
     ...(spares > 0 ? { spares } : {}),
     ...(readLevel === "lease" || readLevel === "stale" ? { readLevel } : {}),
+    ...(byzantine === undefined ? {} : { byzantine }),
   };
   const bounds: ExploreBounds = {
     depthMax: integerFlag("depth", values["depth"], 1, 10_000) ?? defaultBounds.depthMax,
@@ -213,7 +221,7 @@ function stringFlag(value: unknown): string | undefined {
 function setupOf(run: ExploreRun): WorldSetup {
   const algorithm = findAlgorithm(run.algo);
   if (algorithm === undefined) throw new UsageError(`unknown algorithm "${run.algo}"; allowed: ${algorithmNames.join(", ")}`);
-  return worldSetup(algorithm, { nodes: run.nodes, clients: run.clients, ops: run.ops, seed: run.seed, options: run.options, ordered: run.ordered, ...(run.spares === undefined ? {} : { spares: run.spares }), ...(run.readLevel === undefined ? {} : { readLevel: run.readLevel }) });
+  return worldSetup(algorithm, { nodes: run.nodes, clients: run.clients, ops: run.ops, seed: run.seed, options: run.options, ordered: run.ordered, ...(run.spares === undefined ? {} : { spares: run.spares }), ...(run.readLevel === undefined ? {} : { readLevel: run.readLevel }), ...(run.byzantine === undefined ? {} : { byzantine: run.byzantine }) });
 }
 
 function exitCode(result: ExploreResult): number {
@@ -228,6 +236,20 @@ function boundsForJson(bounds: ExploreBounds): Record<string, number | null> {
   return Object.fromEntries(Object.entries(bounds).map(([name, value]) => [name, Number.isFinite(value) ? (value ?? 0) : null]));
 }
 
+/** byzantineFlags reads --byzantine and --byzantine-nodes: a strategy the model can play, on replicas of the cluster. */
+function byzantineFlags(strategy: unknown, nodesFlag: unknown, nodes: number, algoName: string): { readonly nodes: readonly number[]; readonly strategy: string } | undefined {
+  if (strategy === undefined) {
+    if (nodesFlag !== undefined) throw new UsageError("--byzantine-nodes needs --byzantine <strategy>");
+    return undefined;
+  }
+  if (typeof strategy !== "string" || !modelledStrategies.includes(strategy)) throw new UsageError(`--byzantine: "${String(strategy)}" is not a strategy the model can play; allowed: ${modelledStrategies.join(", ")}`);
+  const algorithm = findAlgorithm(algoName);
+  if (algorithm !== undefined && strategy !== "silent" && !algorithm.byzantineStrategies.some((definition) => definition.name === strategy)) throw new UsageError(`--byzantine: ${algoName} has no strategy "${strategy}"`);
+  const ids = typeof nodesFlag === "string" ? nodesFlag.split(",").map((part) => Number(part.trim())) : [0];
+  for (const id of ids) if (!Number.isInteger(id) || id < 0 || id >= nodes) throw new UsageError(`--byzantine-nodes: ${String(nodesFlag)} names no replica of 0..${nodes - 1}`);
+  return { nodes: [...new Set(ids)].sort((a, b) => a - b), strategy };
+}
+
 /** describeOperations restates the bounds of the operator's and the clients' restarts, when any is offered. */
 function describeOperations(run: ExploreRun, bounds: ExploreBounds): string | undefined {
   const parts: string[] = [];
@@ -235,6 +257,7 @@ function describeOperations(run: ExploreRun, bounds: ExploreBounds): string | un
   if ((bounds.reconfigurationsMax ?? 0) > 0) parts.push(`membership changes <= ${bounds.reconfigurationsMax}`);
   if ((bounds.transfersMax ?? 0) > 0) parts.push(`leadership transfers <= ${bounds.transfersMax}`);
   if ((run.spares ?? 0) > 0) parts.push(`${run.spares} spare replica(s) outside the configuration`);
+  if (run.byzantine !== undefined) parts.push(`replica(s) ${run.byzantine.nodes.join(", ")} Byzantine, playing ${run.byzantine.strategy}`);
   if (run.readLevel !== undefined) parts.push(`reads asked at the ${run.readLevel} level (stale-served reads left out of the linearizability check)`);
   return parts.length === 0 ? undefined : parts.join(", ");
 }
@@ -298,8 +321,8 @@ function replayTrace(path: string, io: CommandIo): number {
     }
     throw new UsageError(`--replay ${path}: ${(error as Error).message}`);
   }
-  const { spares, readLevel, ...fixed } = parsed.run;
-  const setup = setupOf({ ...fixed, ...(spares === undefined ? {} : { spares }), ...(readLevel === undefined ? {} : { readLevel }) });
+  const { spares, readLevel, byzantine, ...fixed } = parsed.run;
+  const setup = setupOf({ ...fixed, ...(spares === undefined ? {} : { spares }), ...(readLevel === undefined ? {} : { readLevel }), ...(byzantine === undefined ? {} : { byzantine }) });
   const actions = parsed.steps.map((step) => step.action as unknown as Action);
   let worlds;
   try {
