@@ -113,7 +113,7 @@ export interface WireStats {
   readonly duplicateSegments: number;
 }
 
-/** netemArguments are tc's words after `netem` for a setup: `delay 100ms 20ms reorder 25% 50% duplicate 5% loss 1%`. */
+/** netemArguments are tc's words after `netem` for a setup: `delay 100ms 20ms reorder 25% duplicate 5% loss 1%`. */
 export function netemArguments(setup: NetemSetup): string[] {
   for (const [name, value] of [["reorderPercent", setup.reorderPercent], ["duplicatePercent", setup.duplicatePercent], ["lossPercent", setup.lossPercent]] as const) {
     if (value !== undefined && !(value >= 0 && value <= 100)) throw new Error(`NetemSetup.${name} must be 0 to 100, got ${value}`);
