@@ -85,6 +85,16 @@ describe("createProtobufCodec", () => {
     expect(request.type === "clientRequest" && request.command.constructor).toBe(Uint8Array);
   });
 
+  test("a frame holding two members of the oneof decodes as the last one on the wire, as protobuf's oneof rule says", () => {
+    // core installs its own oneof setter in protobufjs (it deletes only the members a message holds): the last
+    // member read must still clear the one before it, whichever field number each has.
+    const batch = testCodec.encode({ type: "batch", term: 3, entries: [] });
+    const ping = testCodec.encode({ type: "ping", note: "hi" });
+    const join = (a: Uint8Array, b: Uint8Array): Uint8Array => Uint8Array.of(...a, ...b);
+    expect(testCodec.decode(join(batch, ping))).toEqual({ type: "ping", note: "hi" });
+    expect(testCodec.decode(join(ping, batch))).toEqual({ type: "batch", term: 3, entries: [] });
+  });
+
   test("typeName is the variant's type", () => {
     expect(soloMessages.map((message) => soloCodec.typeName(message))).toEqual(["clientRequest", "clientRequest", "clientRequest", "clientReply", "clientReply"]);
   });
