@@ -130,6 +130,12 @@ export class LearnedValueMonitor implements InvariantMonitor<PaxosMessage> {
    * harmless: its value was compared with the chosen one, or noted as chosen, the first time.
    */
   private readonly compared = new Set<string>();
+  /**
+   * comparedThrough is, per replica object, how many of its learned keys were looked at: only a shortcut, so that an
+   * event costs the keys newly learned, not every key (a restarted replica is a new object, looked at again). A copy
+   * of the monitor that loses it (the model checker's fork) looks at every key again and `compared` skips them.
+   */
+  private readonly comparedThrough = new WeakMap<PaxosReplica, number>();
 
   constructor(private readonly choices: OneValuePerKeyMonitor) {}
 
@@ -143,7 +149,8 @@ export class LearnedValueMonitor implements InvariantMonitor<PaxosMessage> {
     if (context.faulty || !(replica instanceof PaxosReplica)) return;
     this.choices.observeReplica(replica);
     const learned = replica.learnedKeys();
-    for (const key of learned) {
+    for (let index = this.comparedThrough.get(replica) ?? 0; index < learned.length; index++) {
+      const key = learned[index] as string;
       const value = replica.chosenFor(key);
       if (value === undefined) continue;
       const valueKey = binaryKey(value);
@@ -161,6 +168,7 @@ export class LearnedValueMonitor implements InvariantMonitor<PaxosMessage> {
         this.choices.noteChosen(key, valueKey, `learned by replica ${replica.id}`, context);
       }
     }
+    this.comparedThrough.set(replica, learned.length);
   }
 
   /** violations lists what was found so far (at most 100). */
