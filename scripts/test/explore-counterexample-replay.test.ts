@@ -70,6 +70,13 @@ describe("a counterexample replays in the simulator to the same violation", () =
         expect(sim.status, `concord sim exits 1 on the replayed violation (stderr: ${sim.stderr})`).toBe(1);
         const replay = JSON.parse(sim.stdout) as SimReplay;
         expect(sameViolation(violation.property, replay), `the replay breaks ${violation.property}: ${JSON.stringify(replay.invariantViolations)}`).toBe(true);
+        if (mutant === "paxos/accepts-below-promise") {
+          // The parallel search (--jobs 2, breadth-first level by level) finds a counterexample as short, of the same property.
+          const parallel = await runExplore(scratch, [...flags, "--jobs", "2"]);
+          if (parallel.kind === "failed") throw new Error(parallel.detail);
+          expect(parallel.report.violation?.property).toBe(violation.property);
+          expect(parallel.report.violation?.steps).toHaveLength(violation.steps.length);
+        }
         const svg = readFileSync(diagramPath, "utf8");
         expect(svg).toContain("<svg");
         expect(svg).toContain(`counterexample to ${violation.property}`);

@@ -2,16 +2,17 @@ import { Worker } from "node:worker_threads";
 import { type SeedOutcome, type SeedTask, seedFailure } from "./swarm-seed.ts";
 
 /**
- * workerBootstrap is the code a swarm worker thread starts with. Built, it
- * imports swarm-worker.js. From the sources Concord runs its TypeScript
+ * workerBootstrap is the code a worker thread of this package starts with
+ * (`concord swarm`'s swarm-worker, `concord explore --jobs`'s explore-worker).
+ * Built, it imports `<module>.js`. From the sources Concord runs its TypeScript
  * through tsx with no build step, and on Node 20 a worker does not inherit the
  * tsx loader of its parent (neither through `execArgv` nor `--import`), so the
- * worker first loads tsx's API and imports swarm-worker.ts through it.
+ * worker first loads tsx's API and imports `<module>.ts` through it.
  */
-function workerBootstrap(): string {
-  if (!import.meta.url.endsWith(".ts")) return `import(${JSON.stringify(new URL("./swarm-worker.js", import.meta.url).href)});`;
+export function workerBootstrap(module = "swarm-worker"): string {
+  if (!import.meta.url.endsWith(".ts")) return `import(${JSON.stringify(new URL(`./${module}.js`, import.meta.url).href)});`;
   const tsxApi = import.meta.resolve("tsx/esm/api");
-  const entry = new URL("./swarm-worker.ts", import.meta.url).href;
+  const entry = new URL(`./${module}.ts`, import.meta.url).href;
   return `import(${JSON.stringify(tsxApi)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry)}, ${JSON.stringify(import.meta.url)}));`;
 }
 

@@ -23,3 +23,4 @@ export { checkEventually, eventuallyProperty, type EventuallyFailure, type Event
 export { cloneGraph } from "./clone.ts";
 export { encodeCanonical, fingerprint } from "./fingerprint.ts";
 export { counterexampleScenario } from "./counterexample.ts";
+export { successors, type Successor } from "./expand.ts";

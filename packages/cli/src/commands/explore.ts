@@ -2,6 +2,7 @@ import { ConfigError, firstClientId } from "@concord/core";
 import {
   type Action,
   type ExploreBounds,
+  type ExploreProgress,
   type ExploreResult,
   type Strategy,
   type WorldSetup,
@@ -21,6 +22,7 @@ import { type CommandIo, UsageError, writeOutputFile } from "../io.ts";
 import { protocolOptionsHelp } from "../protocol-options.ts";
 import { explorerPortDefault, runExplorerUi } from "../explorer/server.ts";
 import { writeCounterexample } from "../counterexample-out.ts";
+import { exploreInParallel } from "../explore-parallel.ts";
 
 /** exploreExitCodes are the exit codes of `concord explore`. */
 export const exploreExitCodes = { noViolation: 0, violation: 1, badInput: 2, inconclusive: 3 } as const;
@@ -55,6 +57,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "counterexample-out": { type: "string", description: "write a counterexample as a simulator scenario to this JSON file: concord sim --scenario-file replays it step by step (docs/explore.md)" },
   diagram: { type: "string", description: "draw a counterexample as a message diagram into this SVG file (the simulator's replay of it, one step to the millisecond)" },
   replay: { type: "string", description: "replay a trace written by --trace-out, printing every step" },
+  jobs: { type: "string", description: "search breadth-first on this many worker threads (default 1): the same states and verdicts, every action taken (no sleep sets)" },
   "progress-every": { type: "string", description: "report progress every this many unique states (default 50000; 0: never)" },
   json: { type: "boolean", description: "print one JSON object" },
   ui: { type: "boolean", description: "serve the Explorer, a web page to walk the model one action at a time (docs/explorer.md)" },
@@ -179,6 +182,27 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   }
   if (values["ui"] === true) return runExplorerUi({ algo: algoName, setup, bounds, strategy, find: values["find"] === true, port: integerFlag("port", values["port"], 0, 65535) ?? explorerPortDefault }, io);
   const leaderless = algorithm.kvSemantics === "write-once";
+  const jobs = integerFlag("jobs", values["jobs"], 1, 64) ?? 1;
+  const onProgress = (progress: ExploreProgress): void => {
+    const rate = Math.round(progress.uniqueStates / Math.max(progress.elapsedMs / 1000, 0.001));
+    const line = `explored ${progress.uniqueStates.toLocaleString("en-US")} unique states (${rate.toLocaleString("en-US")}/s), depth ${progress.depth}, ${progress.queued.toLocaleString("en-US")} queued`;
+    io.stderr(io.stderrIsTty === true ? `\r${line}` : `${line}\n`);
+  };
+  if (jobs > 1) {
+    if (strategy !== "bfs") throw new UsageError("--jobs searches breadth-first: leave out --strategy dfs");
+    if (eventually !== undefined) throw new UsageError("--jobs and --eventually exclude each other: the bounded eventually check runs in the single search");
+    const parallel = exploreInParallel({
+      run,
+      setup,
+      bounds,
+      identity: values["no-por"] === true ? "ordered" : "unordered",
+      jobs,
+      sometimes: defaultSometimes(leaderless),
+      progressEveryStates: progressEvery === 0 ? Number.MAX_SAFE_INTEGER : progressEvery,
+      onProgress,
+    });
+    return parallel.then((result) => report(result, jobs));
+  }
   let result: ExploreResult;
   try {
     result = explore(setup, {
@@ -188,29 +212,31 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
       ...(eventually === undefined ? {} : { eventually }),
       sometimes: defaultSometimes(leaderless),
       progressEveryStates: progressEvery === 0 ? Number.MAX_SAFE_INTEGER : progressEvery,
-      onProgress: (progress) => {
-        const rate = Math.round(progress.uniqueStates / Math.max(progress.elapsedMs / 1000, 0.001));
-        const line = `explored ${progress.uniqueStates.toLocaleString("en-US")} unique states (${rate.toLocaleString("en-US")}/s), depth ${progress.depth}, ${progress.queued.toLocaleString("en-US")} queued`;
-        io.stderr(io.stderrIsTty === true ? `\r${line}` : `${line}\n`);
-      },
+      onProgress,
     });
   } catch (error) {
     if (error instanceof ConfigError) throw new UsageError(error.message);
     throw error;
   }
-  if (io.stderrIsTty === true && result.uniqueStates >= progressEvery) io.stderr("\n");
-  const traceOut = values["trace-out"];
-  if (typeof traceOut === "string" && result.violation !== undefined) {
-    writeOutputFile(io, "trace-out", traceOut, JSON.stringify({ run, violation: { property: result.violation.property, message: result.violation.message, ...(result.violation.continuationFrom === undefined ? {} : { continuationFrom: result.violation.continuationFrom }) }, steps: result.violation.steps }, null, 2) + "\n");
-  }
-  const written = result.violation === undefined ? [] : writeCounterexample(io, { scenarioPath: stringFlag(values["counterexample-out"]), diagramPath: stringFlag(values["diagram"]) }, setup, result.violation);
-  const code = exitCode(result);
-  if (values["json"] === true) {
-    io.stdout(JSON.stringify({ run, ...result, bounds: boundsForJson(result.bounds), exitCode: code }) + "\n");
+  return report(result, 1);
+
+  /** report prints the search's verdict (and writes what was asked of a counterexample), returning the exit code. */
+  function report(result: ExploreResult, workers: number): number {
+    if (io.stderrIsTty === true && result.uniqueStates >= progressEvery) io.stderr("\n");
+    const traceOut = values["trace-out"];
+    if (typeof traceOut === "string" && result.violation !== undefined) {
+      writeOutputFile(io, "trace-out", traceOut, JSON.stringify({ run, violation: { property: result.violation.property, message: result.violation.message, ...(result.violation.continuationFrom === undefined ? {} : { continuationFrom: result.violation.continuationFrom }) }, steps: result.violation.steps }, null, 2) + "\n");
+    }
+    const written = result.violation === undefined ? [] : writeCounterexample(io, { scenarioPath: stringFlag(values["counterexample-out"]), diagramPath: stringFlag(values["diagram"]) }, setup, result.violation);
+    const code = exitCode(result);
+    if (values["json"] === true) {
+      io.stdout(JSON.stringify({ run, ...result, bounds: boundsForJson(result.bounds), jobs: workers, exitCode: code }) + "\n");
+      return code;
+    }
+    const parallel = workers > 1 ? [`parallel search on ${workers} worker threads: every action taken (no sleep sets), states counted by the ${result.por ? "reduction's" : "full model's"} identity, as the single search counts them`] : [];
+    io.stdout(renderResult(run, result, typeof traceOut === "string" ? traceOut : undefined) + [...parallel, ...written].map((line) => `${line}\n`).join(""));
     return code;
   }
-  io.stdout(renderResult(run, result, typeof traceOut === "string" ? traceOut : undefined) + written.map((line) => `${line}\n`).join(""));
-  return code;
 }
 
 /** stringFlag reads a flag that takes a path. */
@@ -218,7 +244,8 @@ function stringFlag(value: unknown): string | undefined {
   return typeof value === "string" ? value : undefined;
 }
 
-function setupOf(run: ExploreRun): WorldSetup {
+/** setupOf builds the world of a run (the command, a trace file, each worker of a parallel search). */
+export function setupOf(run: ExploreRun): WorldSetup {
   const algorithm = findAlgorithm(run.algo);
   if (algorithm === undefined) throw new UsageError(`unknown algorithm "${run.algo}"; allowed: ${algorithmNames.join(", ")}`);
   return worldSetup(algorithm, { nodes: run.nodes, clients: run.clients, ops: run.ops, seed: run.seed, options: run.options, ordered: run.ordered, ...(run.spares === undefined ? {} : { spares: run.spares }), ...(run.readLevel === undefined ? {} : { readLevel: run.readLevel }), ...(run.byzantine === undefined ? {} : { byzantine: run.byzantine }) });
