@@ -25,6 +25,7 @@ export function counterexampleScenario(setup: WorldSetup, steps: readonly Step[]
     ...(setup.spares === undefined || setup.spares === 0 ? {} : { spares: setup.spares }),
     seed: setup.seed,
     protocolOptions: { ...setup.options },
+    ...(setup.readLevel === undefined || setup.readLevel === "linearizable" ? {} : { readLevel: setup.readLevel }),
     clients: setup.workload.map((commands) => commands.map(scriptCommand)),
     ticksPerTimeoutMax: setup.ticksPerTimeoutMax,
     steps: steps.map((step, index) => scriptStep(must(worlds[index], index), step.action)),

@@ -76,6 +76,38 @@ describe("a counterexample written as a simulator script", () => {
   });
 });
 
+describe("a path whose reads ask the lease level", () => {
+  it("replays byte for byte, each read asked at the script's level and recorded at the level served", () => {
+    const options = { preVote: false, checkQuorum: true, leaseReads: true };
+    const setup = worldSetup(raft, { nodes: 3, clients: 1, ops: 2, options, readLevel: "lease" });
+    const steps: Step[] = [];
+    let world = World.initial(setup);
+    const take = (action: Action): void => {
+      steps.push({ action, description: describeAction(world, action) });
+      world = world.fork();
+      world.apply(action);
+    };
+    const deliverAll = (): void => {
+      for (let envelope = world.inFlight()[0]; envelope !== undefined; envelope = world.inFlight()[0]) take({ kind: "deliver", key: envelope.key });
+    };
+    take({ kind: "timeout", node: 0 });
+    deliverAll();
+    for (let op = 0; op < 2; op++) {
+      take({ kind: "invoke", client: world.clientIds()[0] ?? 0 });
+      deliverAll();
+    }
+    const modelLevels = world.history().map((operation) => operation.readLevel);
+    expect(modelLevels).toEqual([undefined, "lease"]);
+    const scenario = counterexampleScenario(setup, steps);
+    expect(scriptOf(scenario).readLevel).toBe("lease");
+    const result = runSimulation({ algorithm: raft, nodes: 3, scenario, seed: 1 });
+    expect(result.invariantViolations).toEqual([]);
+    expect(result.history.map((operation) => operation.status)).toEqual(["ok", "ok"]);
+    expect(result.history.map((operation) => operation.readLevel)).toEqual(modelLevels);
+    expect(result.readLevel).toBe("lease");
+  });
+});
+
 describe("a path through crash points inside writes", () => {
   const options = { preVote: false, checkQuorum: false };
   const setup = worldSetup(raft, { nodes: 3, clients: 1, ops: 1, options });

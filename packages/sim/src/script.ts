@@ -101,6 +101,17 @@ export const scriptSchema = z
     seed: z.number().int().min(0),
     /** protocolOptions: the options the replicas and clients run with (a run's explicit options override them). */
     protocolOptions: z.record(z.string(), z.unknown()).default({}),
+    /** readLevel: the level every read asks for, as the model checker's `--read-level` (stale-served reads are left out of the linearizability check). */
+    readLevel: z
+      .enum({
+        /** linearizable: every read goes through the protocol's linearizable path. */
+        linearizable: "linearizable",
+        /** lease: reads ask a leader's lease (served linearizable where the protocol has no lease). */
+        lease: "lease",
+        /** stale: reads may be served by any replica; the history leaves them out of the linearizability check. */
+        stale: "stale",
+      } as const)
+      .default("linearizable"),
     /** clients: each client's commands, in the order it invokes them. */
     clients: z.array(z.array(scriptCommandSchema)).max(64),
     /** ticksPerTimeoutMax: the most ticks a timeout step gives its node before the run says it never acted. */

@@ -9,6 +9,7 @@ import {
   type NodeId,
   type PathCounter,
   type ProtocolOptions,
+  type ReadLevel,
   type ReplicaStatus,
   type Rng,
   createRng,
@@ -416,11 +417,29 @@ class ScriptedRun {
     if (client.pending >= 0) this.fail(`client ${name(client.client.id)} is still waiting for its operation`);
     if (command === undefined) this.fail(`client ${name(client.client.id)} has no command left (it has ${client.commands.length})`);
     client.next++;
-    const submitted = client.client.submit(encodeCommand(command), { readOnly: isReadOnly(command) });
+    const readOnly = isReadOnly(command);
+    const requested = this.script.readLevel;
+    const submitted = client.client.submit(encodeCommand(command), requested === "linearizable" ? { readOnly } : { readOnly, readLevel: requested });
     if (submitted.kind !== "accepted") this.fail(`client ${name(client.client.id)} refused its command: ${JSON.stringify(submitted.rejection)}`);
     client.pending = this.history.length;
-    this.history.push({ id: this.history.length, clientId: client.client.id, input: command, invokeUs: this.context.nowUs, completeUs: undefined, status: "info", output: undefined });
+    const served = readOnly ? this.servedReadLevel() : "linearizable";
+    this.history.push({
+      id: this.history.length,
+      clientId: client.client.id,
+      input: command,
+      invokeUs: this.context.nowUs,
+      completeUs: undefined,
+      status: "info",
+      output: undefined,
+      ...(served === "linearizable" ? {} : { readLevel: served }),
+    });
     this.drainClient(client);
+  }
+
+  /** servedReadLevel is the level the algorithm, with the run's options, serves the script's reads at. */
+  private servedReadLevel(): ReadLevel {
+    const requested = this.script.readLevel;
+    return requested === "linearizable" ? "linearizable" : (this.algorithm.servedReadLevel?.(requested, this.protocolOptions) ?? "linearizable");
   }
 
   /** drainClient sends what a client asks and records its completions; it tells whether the client had anything to do. */
@@ -562,9 +581,9 @@ class ScriptedRun {
     return {
       algo: this.algorithm.name,
       kvSemantics: this.algorithm.kvSemantics ?? "kv",
-      promisesLinearizability: this.algorithm.promisesLinearizability?.(this.protocolOptions) ?? true,
-      readLevel: "linearizable",
-      readLevelServed: "linearizable",
+      promisesLinearizability: (this.algorithm.promisesLinearizability?.(this.protocolOptions) ?? true) && this.servedReadLevel() !== "stale",
+      readLevel: this.script.readLevel,
+      readLevelServed: this.servedReadLevel(),
       nodes: this.options.nodes,
       scenario: this.scenario.name,
       seed: this.options.seed,
