@@ -19,6 +19,7 @@ type ScriptStepInput = ScriptInput["steps"][number];
  * elsewhere. Each step carries the model checker's own description.
  */
 export function counterexampleScenario(setup: WorldSetup, steps: readonly Step[], violation?: { readonly property: string; readonly message: string }): ScenarioInput {
+  if ((setup.byzantine?.nodes.length ?? 0) > 0) throw new Error("explore: a path with Byzantine replicas cannot be written as a simulator script: the script format has no liars yet");
   const worlds = replay(setup, steps.map((step) => step.action));
   const script: ScriptInput = {
     nodes: setup.nodes,
