@@ -184,6 +184,8 @@ export interface ChaosFaultHints {
    * election and a leader's lease by it (issue 21).
    */
   electionTimeoutTicks?(options: ProtocolOptions): number;
+  /** clientRestartLoops: a client in a crash loop, restarted several times in quick succession (sessions numbered again from the start). */
+  readonly clientRestartLoops?: boolean;
 }
 
 /**

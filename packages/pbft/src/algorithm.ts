@@ -51,11 +51,13 @@ export const pbft: AlgorithmDefinition<PbftMessage> = {
   servedReadLevel: pbftServedReadLevel,
   // Chaos plays liars (replicas, and a client that borrows other clients' sessions) against the checks of issue 21's
   // planted bugs, and starves a few replicas of checkpoints and state
-  // transfer, or of commits, for a long window (bugs 3 and 8).
+  // transfer, or of commits, for a long window (bugs 3 and 8); the liars get an ally in the network, and a client
+  // restarts in a loop.
   chaosFaults: {
     byzantineStrategies: pbftChaosStrategies,
     leaderStrategies: pbftLeaderStrategies,
     byzantineClientStrategies: pbftByzantineClientStrategies,
     lossGroups: [["checkpoint", "fetchState", "stateTransfer"], ["commit"]],
+    clientRestartLoops: true,
   },
 };

@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { type AnyAlgorithm, type NodeId, createRng, deriveSeed, firstClientId } from "@concord/core";
 import { type PbftMessage, PbftByzantineClient, PbftReplica, type PbftRequest, pbft } from "@concord/pbft";
 import { Authenticator } from "@concord/pbft/internals";
-import { drawChaosByzantine, drawChaosByzantineClient, drawChaosLossWindows, runSimulation } from "@concord/sim";
+import { drawChaosAdversary, drawChaosByzantine, drawChaosClientLoop, drawChaosByzantineClient, drawChaosLossWindows, runSimulation } from "@concord/sim";
 import { FakeCrypto } from "./kit.ts";
 import { problemsOf } from "./simulated.ts";
 
@@ -130,6 +130,76 @@ describe("what chaos draws against PBFT", () => {
     }
   });
 
+  it("the liars' ally in the network: in about half the runs with liars, one window starving every correct replica but the f+1 - liars kept up, never a liar", () => {
+    for (const nodes of [4, 7]) {
+      const f = pbft.faultsTolerated(nodes);
+      const ids = Array.from({ length: nodes }, (_, index) => index + 1);
+      const groups = new Set<string>();
+      let withLiars = 0;
+      let drawn = 0;
+      for (let seed = 1; seed <= 300; seed++) {
+        const liars = drawChaosByzantine(createRng(deriveSeed(seed, "chaos-byzantine")), ids, f, hints).nodes;
+        const faults = drawChaosAdversary(createRng(deriveSeed(seed, "chaos-adversary")), 3000, ids, liars, f, hints);
+        if (liars.length === 0) {
+          expect(faults).toEqual([]);
+          continue;
+        }
+        withLiars++;
+        if (faults.length === 0) continue;
+        drawn++;
+        const starved = new Set<NodeId>();
+        for (const fault of faults) {
+          if (fault.type !== "link" || fault.to === undefined || typeof fault.to !== "object") throw new Error(`the adversary's window is a link fault to one replica (got ${JSON.stringify(fault)})`);
+          expect(fault.link).toEqual({ dropPercent: 100 });
+          expect(fault.from).toBeUndefined();
+          expect(fault.durationMs).toBeGreaterThanOrEqual(750);
+          const first = faults[0];
+          if (first?.type !== "link") throw new Error("the adversary's window is link faults");
+          expect(`${fault.atMs}/${fault.durationMs}/${fault.messageTypes?.join("+")}`).toBe(`${first.atMs}/${first.durationMs}/${first.messageTypes?.join("+")}`);
+          groups.add(fault.messageTypes?.join("+") ?? "");
+          starved.add(ids[fault.to.index] as NodeId);
+        }
+        for (const liar of liars) expect(starved.has(liar)).toBe(false);
+        // Exactly f+1 replicas hear what the others lose: the liars and the correct replicas kept up.
+        expect(nodes - starved.size).toBe(f + 1);
+      }
+      expect(drawn).toBeGreaterThan(withLiars / 4);
+      expect(drawn).toBeLessThan((withLiars * 3) / 4);
+      expect([...groups].sort()).toEqual(["checkpoint+fetchState+stateTransfer", "checkpoint+fetchState+stateTransfer+commit", "commit"]);
+    }
+    expect(drawChaosAdversary(createRng(1), 3000, [1, 2, 3, 4], [], 1, hints)).toEqual([]);
+    expect(drawChaosAdversary(createRng(1), 3000, [1, 2, 3], [1], 1, undefined)).toEqual([]);
+  });
+
+  it("a client in a crash loop in about half the runs: one client restarted three to six times, 100 to 400 ms apart, within the fault phase", () => {
+    let drawn = 0;
+    for (let seed = 1; seed <= 200; seed++) {
+      const faults = drawChaosClientLoop(createRng(deriveSeed(seed, "chaos-client-loop")), 3000, 4, hints);
+      if (faults.length === 0) continue;
+      drawn++;
+      const clients = new Set<number>();
+      let previous: number | undefined;
+      for (const fault of faults) {
+        if (fault.type !== "restart-client" || typeof fault.client !== "object") throw new Error(`a crash loop restarts one client (got ${JSON.stringify(fault)})`);
+        clients.add(fault.client.index);
+        expect(fault.atMs).toBeLessThan(3000);
+        if (previous !== undefined) {
+          expect(fault.atMs - previous).toBeGreaterThanOrEqual(100);
+          expect(fault.atMs - previous).toBeLessThanOrEqual(400);
+        }
+        previous = fault.atMs;
+      }
+      expect(clients.size).toBe(1);
+      expect([...clients][0]).toBeLessThan(4);
+      expect(faults.length).toBeGreaterThanOrEqual(3);
+      expect(faults.length).toBeLessThanOrEqual(6);
+    }
+    expect(drawn).toBeGreaterThan(60);
+    expect(drawn).toBeLessThan(140);
+    // Only an algorithm whose hints ask for it.
+    expect(drawChaosClientLoop(createRng(1), 3000, 4, undefined)).toEqual([]);
+  });
+
   it("a chaos run plays what was drawn for it: its liars and their strategy, its faulty client", () => {
     const seed = chaosSeedDrawing("omit-prepared");
     const result = runSimulation({ algorithm: pbft, nodes: 4, seed, scenario: "chaos", ops: 20, encode: false });
@@ -198,6 +268,65 @@ describe("the faults act", () => {
     expect(received.length).toBeGreaterThan(0);
     for (const message of received) expect(message.claims).toBe(0);
     expect(stepped.viewChanges.some((message) => message.from !== 3 && message.claims > 0)).toBe(true);
+  });
+
+  it("the liars' ally: a stale-reads liar's correct peers, starved of commits, hold batches the kept-up replicas executed while reads reach them, and the run keeps every guarantee", () => {
+    const ids = [1, 2, 3, 4];
+    let seed = 1;
+    let starved: NodeId[] = [];
+    for (; seed <= 1000; seed++) {
+      const liars = drawChaosByzantine(createRng(deriveSeed(seed, "chaos-byzantine")), ids, 1, hints);
+      if (liars.strategy !== "stale-reads") continue;
+      const faults = drawChaosAdversary(createRng(deriveSeed(seed, "chaos-adversary")), 2000, ids, liars.nodes, 1, hints);
+      if (faults.length === 0 || faults[0]?.type !== "link" || faults[0].messageTypes?.join("+") !== "commit") continue;
+      starved = faults.map((fault) => (fault.type === "link" && typeof fault.to === "object" ? (ids[fault.to.index] as NodeId) : 0));
+      break;
+    }
+    expect(starved.length).toBe(2);
+    const replicas = new Map<NodeId, PbftReplica>();
+    let lagging = 0;
+    const algorithm = {
+      ...pbft,
+      createReplica: (context: Parameters<typeof pbft.createReplica>[0]) => {
+        const replica = pbft.createReplica(context) as PbftReplica;
+        replicas.set(replica.id, replica);
+        const step = replica.step.bind(replica);
+        replica.step = (from: NodeId, message: PbftMessage) => {
+          // A read reaches a starved replica while every starved replica is behind a batch that a replica kept up executed.
+          if (message.type === "request" && message.readOnly && starved.includes(replica.id)) {
+            const ahead = Math.max(...[...replicas.values()].filter((other) => !starved.includes(other.id)).map((other) => other.status().appliedIndex));
+            if (starved.every((id) => (replicas.get(id)?.status().appliedIndex ?? ahead) < ahead)) lagging++;
+          }
+          step(from, message);
+        };
+        return replica;
+      },
+    } as AnyAlgorithm;
+    const { problems } = problemsOf({ nodes: 4, scenario: "chaos", seed, ops: 200, clients: 4, algorithm, protocolOptions: { readOnlyOptimization: true } });
+    expect(problems).toEqual([]);
+    expect(lagging).toBeGreaterThan(0);
+  });
+
+  it("a client in a crash loop: its sessions number their requests from the same first sequence, so a session's successor reaches its last request's number, and the run keeps every guarantee", () => {
+    let seed = 1;
+    while (drawChaosClientLoop(createRng(deriveSeed(seed, "chaos-client-loop")), 2000, 4, hints).length < 4) seed++;
+    const loop = drawChaosClientLoop(createRng(deriveSeed(seed, "chaos-client-loop")), 2000, 4, hints)[0];
+    const looping = firstClientId + (loop?.type === "restart-client" && typeof loop.client === "object" ? loop.client.index : 0);
+    const stepped = new Stepped();
+    const { problems, result } = problemsOf({ nodes: 4, scenario: "chaos", seed, ops: 40, clients: 4, algorithm: stepped.algorithm() });
+    expect(problems).toEqual([]);
+    expect(result.faultLog.filter((line) => line.includes(`restart client ${looping}`)).length).toBeGreaterThanOrEqual(3);
+    // Each session's last sequence number, and whether a later session of the same client sent a request with it.
+    const lastOf = new Map<number, number>();
+    const order: number[] = [];
+    for (const { from, request } of stepped.requests) {
+      if (from !== looping || request.clientId !== looping) continue;
+      if (!lastOf.has(request.session)) order.push(request.session);
+      lastOf.set(request.session, Math.max(lastOf.get(request.session) ?? 0, request.sequence));
+    }
+    expect(order.length).toBeGreaterThanOrEqual(3);
+    const reached = order.slice(0, -1).some((session, index) => order.slice(index + 1).some((later) => (lastOf.get(later) ?? 0) >= (lastOf.get(session) ?? 0)));
+    expect(reached).toBe(true);
   });
 
   it("borrow-session: a faulty client sends, in its own name and authentically, requests in another client's session at its next sequence number", () => {

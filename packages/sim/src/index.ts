@@ -78,6 +78,8 @@ export {
   type ChaosSuccessionRace,
   type ChaosSuccessionRaceKind,
 } from "./scenarios.ts";
+export { drawChaosAdversary } from "./chaos-adversary.ts";
+export { drawChaosClientLoop } from "./chaos-client-loop.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";
 export { SimStorage, type CrashReport } from "./sim-storage.ts";

@@ -16,6 +16,8 @@ import {
 } from "@concord/core";
 import { AppliedLogOracle } from "./applied-log.ts";
 import { findByzantineStrategy } from "./byzantine.ts";
+import { drawChaosAdversary } from "./chaos-adversary.ts";
+import { drawChaosClientLoop } from "./chaos-client-loop.ts";
 import { ClientDriver, watchdogPeriodUs } from "./clients.ts";
 import { Cluster } from "./cluster.ts";
 import { SimContext, msToUs } from "./context.ts";
@@ -130,8 +132,19 @@ export class Simulation {
     const leaseRace = scenario.chaos
       ? drawChaosLeaseRaces(createRng(deriveSeed(root, "chaos-lease-races")), chaosSpanMs, options.nodes, electionTicks === undefined ? undefined : electionTicks * scenario.tickMs, chaosContext.messageTypes)
       : { kind: undefined, faults: [] };
+    const replicaIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
+    const byzantineCount = scenario.byzantine === "f" ? Math.max(1, tolerated) : scenario.byzantine;
+    // Chaos draws liars (at most f) for a protocol whose hints name strategies, unless the run names its own.
+    const drawnByzantine =
+      scenario.chaos && byzantineCount === 0 && options.byzantineNodes === undefined && options.byzantineStrategy === undefined
+        ? drawChaosByzantine(createRng(deriveSeed(root, "chaos-byzantine")), replicaIds, tolerated, this.algorithm.chaosFaults)
+        : undefined;
+    // The liars' ally in the network (chaos-adversary.ts), from a stream of its own too.
+    const adversary = drawnByzantine !== undefined ? drawChaosAdversary(createRng(deriveSeed(root, "chaos-adversary")), chaosSpanMs, replicaIds, drawnByzantine.nodes, tolerated, this.algorithm.chaosFaults) : [];
+    // A client in a crash loop (chaos-client-loop.ts), from a stream of its own too.
+    const clientLoop = scenario.chaos ? drawChaosClientLoop(createRng(deriveSeed(root, "chaos-client-loop")), chaosSpanMs, workload.clients, this.algorithm.chaosFaults) : [];
     const faults = scenario.chaos
-      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults].sort((a, b) => a.atMs - b.atMs)
+      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults, ...adversary, ...clientLoop].sort((a, b) => a.atMs - b.atMs)
       : scenario.faults;
     const drawnSetup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
     // A race cuts a leader off with readers on its side: its clients split into readers and writers; a membership race needs its spares.
@@ -158,7 +171,6 @@ export class Simulation {
       createRng(deriveSeed(root, "workload")),
       setup.readersAndWriters,
     );
-    const replicaIds = Array.from({ length: options.nodes }, (_, i) => i + 1);
     const spareIds = Array.from({ length: spares }, (_, i) => options.nodes + i + 1);
     const allReplicaIds = [...replicaIds, ...spareIds];
     this.monitors = this.algorithm.createMonitors() as InvariantMonitor<unknown>[];
@@ -166,12 +178,6 @@ export class Simulation {
     this.drawnOptions = swarm.drawn;
     this.pathCounter = this.algorithm.createPathCounter?.(swarm.options) as PathCounter<unknown> | undefined;
 
-    const byzantineCount = scenario.byzantine === "f" ? Math.max(1, tolerated) : scenario.byzantine;
-    // Chaos draws liars (at most f) for a protocol whose hints name strategies, unless the run names its own.
-    const drawnByzantine =
-      scenario.chaos && byzantineCount === 0 && options.byzantineNodes === undefined && options.byzantineStrategy === undefined
-        ? drawChaosByzantine(createRng(deriveSeed(root, "chaos-byzantine")), replicaIds, tolerated, this.algorithm.chaosFaults)
-        : undefined;
     this.byzantineNodes = [...(options.byzantineNodes ?? (drawnByzantine?.strategy !== undefined ? drawnByzantine.nodes : replicaIds.slice(0, Math.min(byzantineCount, options.nodes))))];
     for (const node of this.byzantineNodes) {
       if (!replicaIds.includes(node)) throw new ConfigError("byzantineNodes", `node ${node} is not a replica (replicas are ${replicaIds.join(", ")})`);
