@@ -19,6 +19,7 @@ import { findByzantineStrategy } from "./byzantine.ts";
 import { drawChaosAdversary } from "./chaos-adversary.ts";
 import { drawChaosClientLoop } from "./chaos-client-loop.ts";
 import { ClientDriver, watchdogPeriodUs } from "./clients.ts";
+import { drawChaosElectionRaces } from "./election-races.ts";
 import { Cluster } from "./cluster.ts";
 import { SimContext, msToUs } from "./context.ts";
 import { CrashSchedule } from "./crashes.ts";
@@ -143,8 +144,14 @@ export class Simulation {
     const adversary = drawnByzantine !== undefined ? drawChaosAdversary(createRng(deriveSeed(root, "chaos-adversary")), chaosSpanMs, replicaIds, drawnByzantine.nodes, tolerated, this.algorithm.chaosFaults) : [];
     // A client in a crash loop (chaos-client-loop.ts), from a stream of its own too.
     const clientLoop = scenario.chaos ? drawChaosClientLoop(createRng(deriveSeed(root, "chaos-client-loop")), chaosSpanMs, workload.clients, this.algorithm.chaosFaults) : [];
+    // A race timed by an election (issue 21), from a stream of its own too, only where there is no membership race (whose
+    // voter away across a change it would cut off again, and whose seeds' measured reach it would change).
+    const electionRace =
+      scenario.chaos && membershipRace.kind === undefined
+        ? drawChaosElectionRaces(createRng(deriveSeed(root, "chaos-election-races")), chaosSpanMs, options.nodes)
+        : { kind: undefined, faults: [] };
     const faults = scenario.chaos
-      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults, ...adversary, ...clientLoop].sort((a, b) => a.atMs - b.atMs)
+      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults, ...adversary, ...clientLoop, ...electionRace.faults].sort((a, b) => a.atMs - b.atMs)
       : scenario.faults;
     const drawnSetup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
     // A race cuts a leader off with readers on its side: its clients split into readers and writers; a membership race needs its spares.
