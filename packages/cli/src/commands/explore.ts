@@ -67,7 +67,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
 };
 
 const usage =
-  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--client-restarts <r>] [--reconfigurations <m>] [--transfers <t>] [--spares <s>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--depth <d>] [--strategy bfs|dfs] [--no-por] [--eventually <k>] [--json]\n" +
+  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--client-restarts <r>] [--reconfigurations <m>] [--transfers <t>] [--spares <s>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--read-level <level>] [--byzantine <strategy>] [--depth <d>] [--strategy bfs|dfs] [--jobs <j>] [--no-por] [--eventually <k>] [--counterexample-out <file>] [--diagram <file>] [--json]\n" +
   "       concord explore --replay <trace.json>\n" +
   "       concord explore --ui [--port <p>] [--find] --algo <name> [model flags]\n\n" +
   "Walks every state of the algorithm's replicas reachable within the bounds, checking the\n" +
