@@ -274,6 +274,39 @@ describe("concord sim --scenario-file", () => {
     expect(io.err).toMatch(message);
   });
 
+  describe("with a script (a model checker's counterexample)", () => {
+    const scripted = {
+      name: "one-put",
+      description: "solo's client writes once, step by step",
+      script: { nodes: 1, seed: 4, clients: [[{ type: "put", key: "x", value: "1" }]], steps: [{ step: "invoke", client: "c0" }, { step: "deliver", from: "c0", to: 0, type: "clientRequest" }, { step: "deliver", from: 0, to: "c0", type: "clientReply" }] },
+    };
+    const base = ["sim", "--algo", "solo", "--nodes", "1", "--seed", "4", "--scenario-file", "one-put.json", "--json"];
+
+    it("runs the script's own workload, and honours the flags that agree with it", () => {
+      for (const extra of [[], ["--read", "linearizable"]]) {
+        const io = captureIo({ "one-put.json": JSON.stringify(scripted) });
+        expect(runCli([...base, ...extra], io), io.err).toBe(0);
+        expect(JSON.parse(io.out).ops).toEqual({ invoked: 1, completed: 1, failed: 0, indeterminate: 0 });
+      }
+    });
+
+    it.each([
+      [["--ops", "50"], /^concord: --ops: one-put\.json is a scripted scenario, which cannot honour it: the script's clients invoke exactly the commands it lists\n$/],
+      [["--clients", "3"], /^concord: --clients: .*the script lists its clients/],
+      [["--cpu", "none"], /^concord: --cpu: .*charges no CPU/],
+      [["--read", "stale"], /^concord: --read: .*the script's readLevel is the level of every read/],
+      [["--no-encode"], /^concord: --no-encode: .*encodes every message/],
+      [["--byzantine-nodes", "1"], /^concord: --byzantine-nodes: .*liars included/],
+      [["--byzantine-strategy", "silent"], /^concord: --byzantine-strategy: .*liars included/],
+    ])("refuses %j, which the script would override, with exit 2 and one line naming the flag and why", (extra, message) => {
+      const io = captureIo({ "one-put.json": JSON.stringify(scripted) });
+      expect(runCli([...base, ...extra], io)).toBe(2);
+      expect(io.out).toBe("");
+      expect(io.err.trim().split("\n")).toHaveLength(1);
+      expect(io.err).toMatch(message);
+    });
+  });
+
   it("refuses --scenario and --scenario-file together", () => {
     const io = captureIo({ "s.json": JSON.stringify(scenario) });
     expect(runCli(["sim", "--algo", "raft", "--scenario", "steady", "--scenario-file", "s.json"], io)).toBe(2);

@@ -64,6 +64,10 @@ describe("a counterexample written as a simulator script", () => {
     };
     expectError(() => runSimulation({ algorithm: forgetsPromises, nodes: 3, scenario, seed: 2 }), /derive from seed 1: run it with that seed \(got 2\)/);
     expectError(() => runSimulation({ algorithm: forgetsPromises, nodes: 5, scenario, seed: 1 }), /written for 3 replicas: run it on 3 \(got 5\)/);
+    // A run option the script would override is refused, not ignored.
+    expectError(() => runSimulation({ algorithm: forgetsPromises, nodes: 3, scenario, seed: 1, ops: 50 }), /^ops: a scripted run cannot honour this option: the script's clients invoke exactly the commands it lists$/);
+    expectError(() => runSimulation({ algorithm: forgetsPromises, nodes: 3, scenario, seed: 1, readLevel: "stale" }), /^readLevel: .*the level of every read/);
+    expect(runSimulation({ algorithm: forgetsPromises, nodes: 3, scenario, seed: 1, readLevel: "linearizable", encode: true }).history).toHaveLength(2);
     const script = scriptOf(scenario);
     const first = script.steps[0];
     const wrongMessage = { ...scenario, script: { ...script, steps: [{ step: "deliver", from: 0, to: 1, type: "accept" }] } } as ScenarioInput;

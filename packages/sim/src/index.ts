@@ -46,7 +46,7 @@ export {
   type ScriptCrash,
   type ScriptCommand,
 } from "./script.ts";
-export { runScriptedSimulation } from "./scripted-run.ts";
+export { type ScriptedRunRefusal, runScriptedSimulation, scriptedRunRefusal } from "./scripted-run.ts";
 export { drawChaosLeaseRaces, type ChaosLeaseRace, type ChaosLeaseRaceKind } from "./lease-races.ts";
 export { cpuCalibration } from "./calibrated-cpu.ts";
 export { noCpu, calibrationSource, sameCpu, type CpuCalibration, type CpuCalibrationMachine, type CpuCalibrationTerm } from "./cpu-calibration.ts";

@@ -173,6 +173,44 @@ interface ScriptClient {
 type MutableOperation = { -readonly [K in keyof HistoryOperation<KvCommand, KvResult>]: HistoryOperation<KvCommand, KvResult>[K] };
 
 /**
+ * scriptedRunRefuses names the run options a scripted run cannot honour, each
+ * with why: the script fixes its workload, the level of its reads, its
+ * liars and the bytes of its messages, and its time only orders the steps.
+ * The run refuses them rather than ignore them (a `--ops 50` that ran the
+ * script's two operations would say nothing); `concord sim` names the flag.
+ */
+const scriptedRunRefuses = {
+  ops: "the script's clients invoke exactly the commands it lists",
+  clients: "the script lists its clients and each one's commands",
+  cpu: "a scripted run charges no CPU: its virtual time only orders the steps, one to the millisecond",
+  readLevel: "the script's readLevel is the level of every read, the one its messages were recorded at",
+  encode: "a scripted run encodes every message, to name each by the hash of its bytes",
+  byzantineNodes: "a scripted run's replicas are the script's, liars included",
+  byzantineStrategy: "a scripted run's replicas are the script's, liars included",
+} as const satisfies Partial<Record<keyof SimulationOptions, string>>;
+
+/** ScriptedRunRefusal is a run option a scripted run refuses, and why. */
+export interface ScriptedRunRefusal {
+  readonly option: keyof typeof scriptedRunRefuses;
+  readonly why: string;
+}
+
+/**
+ * scriptedRunRefusal finds the first option of `options` that a run of
+ * `script` would have to ignore (see scriptedRunRefuses): one given at all,
+ * or, for `encode` and `readLevel`, one that differs from what the script
+ * does (encoding, at the script's read level).
+ */
+export function scriptedRunRefusal(options: Partial<SimulationOptions>, script: Pick<Script, "readLevel">): ScriptedRunRefusal | undefined {
+  for (const [option, why] of Object.entries(scriptedRunRefuses) as [keyof typeof scriptedRunRefuses, string][]) {
+    const value = options[option];
+    const honoured = value === undefined || (option === "encode" && value === true) || (option === "readLevel" && value === script.readLevel);
+    if (!honoured) return { option, why };
+  }
+  return undefined;
+}
+
+/**
  * runScriptedSimulation runs a scenario's script (script.ts): the
  * simulator's cluster (its replica hosts, disks, monitors, applied-log
  * oracle and recovered-epoch checks) driven one named step at a time, with
@@ -217,7 +255,9 @@ class ScriptedRun {
     if (scenario.faults.length > 0) throw new ConfigError("scenario.faults", `a scripted scenario takes every fault from its steps: faults must be empty (got ${scenario.faults.length})`);
     if (options.nodes !== script.nodes) throw new ConfigError("scenario.script.nodes", `the script is written for ${script.nodes} replicas: run it on ${script.nodes} (got ${options.nodes})`);
     if (options.seed !== script.seed) throw new ConfigError("scenario.script.seed", `the script's random streams and keys derive from seed ${script.seed}: run it with that seed (got ${options.seed})`);
-    if ((options.byzantineNodes?.length ?? 0) > 0 || scenario.byzantine !== 0) throw new ConfigError("scenario.byzantine", "a scripted run has no Byzantine replicas");
+    const refused = scriptedRunRefusal(options, script);
+    if (refused !== undefined) throw new ConfigError(refused.option, `a scripted run cannot honour this option: ${refused.why}`);
+    if (scenario.byzantine !== 0) throw new ConfigError("scenario.byzantine", "a scripted run has no Byzantine replicas");
     const sizeError = this.algorithm.clusterSizeError(options.nodes);
     if (sizeError !== undefined) throw new ConfigError("nodes", sizeError);
     this.protocolOptions = { ...script.protocolOptions, ...(options.protocolOptions ?? {}) };

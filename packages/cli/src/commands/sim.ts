@@ -1,6 +1,6 @@
 import { kvHistoryToJsonl } from "@concord/check";
-import { ConfigError } from "@concord/core";
-import { type CpuChoice, type CpuModel, type CpuModelInput, type SimulationResult, byzantineStrategyNames, cpuCalibration, cpuSchema, sameCpu, scenarioNames } from "@concord/sim";
+import { ConfigError, type ReadLevel } from "@concord/core";
+import { type CpuChoice, type CpuModel, type CpuModelInput, type ScriptedRunRefusal, type SimulationOptions, type SimulationResult, byzantineStrategyNames, cpuCalibration, cpuSchema, sameCpu, scenarioNames, scriptedRunRefusal } from "@concord/sim";
 import { type Applicability, type HistoryChecker, brokenGuarantees, type SimulationReport, algorithmNames, algorithms, applicability, clusterSizes, findAlgorithm, renderTable, replayCommand, simulate } from "@concord/lab";
 import { type FlagSpec, alignedColumns, choiceFlag, faultToleranceWarning, helpText, integerFlag, parseFlags, protocolOptionFlags, readFlagSpec, readLevelFlag } from "../flags.ts";
 import { type CommandIo, UsageError, writeOutputFile } from "../io.ts";
@@ -95,6 +95,7 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
     ...(cpu !== undefined ? { cpu } : {}),
     ...(readLevel !== undefined ? { readLevel } : {}),
   };
+  if (typeof scenario === "object" && scenario.script !== undefined) refuseScriptedFlags(run, scenario.script, String(scenarioFile));
   let fit: Applicability;
   const started = performance.now();
   let report: SimulationReport;
@@ -129,6 +130,27 @@ export function runSimCommand(args: readonly string[], io: CommandIo, checker: H
   const healthy = brokenGuarantees(report).length === 0;
   if (!healthy) io.stderr(`run broke its guarantees; replay with: ${replay}\n`);
   return healthy ? 0 : 1;
+}
+
+/** scriptedRunFlags names the flag of each run option a scripted run refuses (scriptedRunRefusal). */
+const scriptedRunFlags: Readonly<Record<ScriptedRunRefusal["option"], string>> = {
+  ops: "--ops",
+  clients: "--clients",
+  cpu: "--cpu",
+  readLevel: "--read",
+  encode: "--no-encode",
+  byzantineNodes: "--byzantine-nodes",
+  byzantineStrategy: "--byzantine-strategy",
+};
+
+/**
+ * refuseScriptedFlags refuses, with exit 2 and one line naming the flag and
+ * why, a flag that a scenario file's script would silently override: the
+ * run would be the script's whatever the flag said.
+ */
+function refuseScriptedFlags(run: Partial<SimulationOptions>, script: { readonly readLevel?: ReadLevel | undefined }, path: string): void {
+  const refused = scriptedRunRefusal(run, { readLevel: script.readLevel ?? "linearizable" });
+  if (refused !== undefined) throw new UsageError(`${scriptedRunFlags[refused.option]}: ${path} is a scripted scenario, which cannot honour it: ${refused.why}`);
 }
 
 /** DiagramRequest is what --diagram, --from-ms and --to-ms ask for. */
