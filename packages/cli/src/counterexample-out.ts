@@ -21,8 +21,6 @@ export interface CounterexampleRequest {
  */
 export function writeCounterexample(io: CommandIo, request: CounterexampleRequest, setup: WorldSetup, violation: NonNullable<ExploreResult["violation"]>): string[] {
   if (request.scenarioPath === undefined && request.diagramPath === undefined) return [];
-  // The script has no liars yet: a run with Byzantine replicas would leave the path at their first lie.
-  if ((setup.byzantine?.nodes.length ?? 0) > 0) return ["counterexample not written as a simulator scenario or diagram: the script format has no Byzantine replicas yet (docs/explore.md)"];
   const scenario = counterexampleScenario(setup, violation.steps, violation);
   const lines: string[] = [];
   if (request.scenarioPath !== undefined) {

@@ -91,6 +91,20 @@ describe("concord explore", () => {
     }
   });
 
+  it("writes a counterexample with Byzantine replicas as a scenario and a diagram, which concord sim replays to the same broken history", async () => {
+    const io = captureIo();
+    const args = ["explore", "--algo", "pbft", "--nodes", "4", "--clients", "1", "--ops", "1", "--timeouts", "0", "--reorderings", "0", "--depth", "60", "--inflight-max", "60", "--progress-every", "0"];
+    expect(await runCli([...args, "--byzantine", "corrupt-results", "--byzantine-nodes", "1,2", "--counterexample-out", "cx.json", "--diagram", "cx.svg"], io)).toBe(1);
+    expect(io.out).toMatch(/accepted a result no state machine produced/);
+    expect(io.out).toContain("counterexample written as a simulator scenario to cx.json; replay it step by step with: pnpm concord sim --algo pbft --nodes 4 --seed 1 --scenario-file cx.json");
+    expect(io.files["cx.svg"]).toMatch(/^<svg/);
+    const sim = captureIo(io.files);
+    expect(runCli(["sim", "--algo", "pbft", "--nodes", "4", "--seed", "1", "--scenario-file", "cx.json", "--json"], sim)).toBe(1);
+    const report = JSON.parse(sim.out) as { linearizable: boolean; byzantine: { nodes: number[]; strategy: string } };
+    expect(report.linearizable).toBe(false);
+    expect(report.byzantine).toMatchObject({ nodes: [1, 2], strategy: "corrupt-results" });
+  });
+
   it("replays a trace step by step, and refuses a file that is not one", async () => {
     const trace = {
       run: { algo: "paxos", nodes: 3, clients: 1, ops: 1, seed: 1, options: {}, ordered: false },

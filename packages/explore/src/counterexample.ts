@@ -19,7 +19,6 @@ type ScriptStepInput = ScriptInput["steps"][number];
  * elsewhere. Each step carries the model checker's own description.
  */
 export function counterexampleScenario(setup: WorldSetup, steps: readonly Step[], violation?: { readonly property: string; readonly message: string }): ScenarioInput {
-  if ((setup.byzantine?.nodes.length ?? 0) > 0) throw new Error("explore: a path with Byzantine replicas cannot be written as a simulator script: the script format has no liars yet");
   const worlds = replay(setup, steps.map((step) => step.action));
   const script: ScriptInput = {
     nodes: setup.nodes,
@@ -27,6 +26,8 @@ export function counterexampleScenario(setup: WorldSetup, steps: readonly Step[]
     seed: setup.seed,
     protocolOptions: { ...setup.options },
     ...(setup.readLevel === undefined || setup.readLevel === "linearizable" ? {} : { readLevel: setup.readLevel }),
+    // The liars, each replayed with its strategy drawing from the model's stream for it, so that it lies byte for byte alike.
+    ...(setup.byzantine === undefined || setup.byzantine.nodes.length === 0 ? {} : { byzantine: { nodes: [...setup.byzantine.nodes], strategy: setup.byzantine.strategy } }),
     clients: setup.workload.map((commands) => commands.map(scriptCommand)),
     ticksPerTimeoutMax: setup.ticksPerTimeoutMax,
     steps: steps.map((step, index) => scriptStep(must(worlds[index], index), step.action)),

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { type AnyAlgorithm, ConfigError, type Replica } from "@concord/core";
 import { paxos, type PaxosMessage } from "@concord/paxos";
+import { pbft } from "@concord/pbft";
 import { raft } from "@concord/raft";
 import { type ScenarioInput, type ScriptInput, runSimulation } from "@concord/sim";
 import { type Action, type ExploreBounds, type Step, World, cloneGraph, counterexampleScenario, defaultBounds, describeAction, explore, worldSetup } from "../src/index.ts";
@@ -153,5 +154,67 @@ describe("a path through crash points inside writes", () => {
     if (first?.step !== "timeout") throw new Error("the path begins with a timeout");
     const kept = { ...scenario, script: { ...script, steps: [{ ...first, crash: { write: 0, keep: "after-sync" as const } }, ...script.steps.slice(1)] } };
     expect(() => runSimulation({ algorithm: raft, nodes: 3, scenario: kept, seed: 1 })).toThrow(/scenario\.script\.steps\.\d+: .*bytes differ/);
+  });
+});
+
+describe("a counterexample with Byzantine replicas", () => {
+  /** pathOf builds a path one action at a time in the model, each with its description, as a counterexample's steps are. */
+  function pathOf(setup: ReturnType<typeof worldSetup>, build: (take: (action: Action) => void, world: () => World) => void): { steps: Step[]; world: World } {
+    const steps: Step[] = [];
+    let world = World.initial(setup);
+    build(
+      (action) => {
+        steps.push({ action, description: describeAction(world, action) });
+        world = world.fork();
+        world.apply(action);
+      },
+      () => world,
+    );
+    return { steps, world };
+  }
+
+  it("replays two liars answering wrong results to the same violation: the client accepts a result no state machine produced", () => {
+    const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true, byzantine: { nodes: [1, 2], strategy: "corrupt-results" } });
+    const found = explore(setup, { bounds: { ...defaultBounds, depthMax: 60, timeoutsPerNodeMax: 0, reorderingsMax: 0, inflightMessagesMax: 60 }, strategy: "bfs", por: true });
+    const violation = found.violation;
+    if (violation === undefined) throw new Error("two liars of four were not found out");
+    expect(violation.property).toBe("linearizable");
+    expect(violation.message).toMatch(/accepted a result no state machine produced/);
+    const scenario = counterexampleScenario(setup, violation.steps, violation);
+    expect(scriptOf(scenario).byzantine).toEqual({ nodes: [1, 2], strategy: "corrupt-results" });
+    const result = runSimulation({ algorithm: pbft, nodes: 4, scenario, seed: 1 });
+    expect(result.byzantineNodes).toEqual([1, 2]);
+    expect(result.byzantineStrategy).toBe("corrupt-results");
+    // The simulator records the forged result as the timed run does (an invalid result), and its checker finds the history broken.
+    expect(result.history.map((operation) => [operation.status, operation.output?.type])).toEqual([["ok", "invalid"]]);
+    expect(setup.checkHistory(result.history).kind).toBe("not-linearizable");
+    // Without the liars the same script leaves the path where the first forged reply was named.
+    const honest = { ...scenario, script: { ...scriptOf(scenario), byzantine: undefined } };
+    expect(() => runSimulation({ algorithm: pbft, nodes: 4, scenario: honest, seed: 1 })).toThrow(/bytes differ/);
+  });
+
+  it("replays a liar's random draws byte for byte: a primary moving requests to sessions drawn from the model's stream for it", () => {
+    const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true, byzantine: { nodes: [0], strategy: "move-sessions" } });
+    const { steps, world } = pathOf(setup, (take, now) => {
+      take({ kind: "invoke", client: now().clientIds()[0] ?? 0 });
+      for (let envelope = now().inFlight()[0]; envelope !== undefined; envelope = now().inFlight()[0]) take({ kind: "deliver", key: envelope.key });
+    });
+    // The liar orders the request twice, once in a session it drew; the backups refuse the batch (the authenticator covers the session key).
+    expect(steps.filter((step) => step.description.startsWith("deliver prePrepare 0→"))).toHaveLength(3);
+    expect(world.violation).toBeUndefined();
+    const scenario = counterexampleScenario(setup, steps);
+    // Every step names its message's hash: the moved sessions in the pre-prepares are the model's draws, else the run stops at the first (tried: with the replica's own stream it does).
+    const result = runSimulation({ algorithm: pbft, nodes: 4, scenario, seed: 1 });
+    expect(result.invariantViolations).toEqual([]);
+    expect(result.history.map((operation) => operation.status)).toEqual(["info"]);
+  });
+
+  it("refuses a script whose liars the run cannot have, naming the field", () => {
+    const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true, byzantine: { nodes: [1], strategy: "corrupt-results" } });
+    const { steps } = pathOf(setup, (take, now) => take({ kind: "invoke", client: now().clientIds()[0] ?? 0 }));
+    const scenario = counterexampleScenario(setup, steps);
+    const script = scriptOf(scenario);
+    expect(() => runSimulation({ algorithm: pbft, nodes: 4, scenario: { ...scenario, script: { ...script, byzantine: { nodes: [4], strategy: "silent" } } }, seed: 1 })).toThrow(/^scenario\.script\.byzantine\.nodes: there is no replica 4 \(replicas are 0 to 3\)$/);
+    expect(() => runSimulation({ algorithm: pbft, nodes: 4, scenario: { ...scenario, script: { ...script, byzantine: { nodes: [1], strategy: "lie-a-lot" } } }, seed: 1 })).toThrow(/^scenario\.script\.byzantine\.strategy: unknown strategy "lie-a-lot" for pbft/);
   });
 });

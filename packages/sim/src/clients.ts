@@ -397,7 +397,7 @@ export class ClientDriver {
  * replica can make a crash-tolerant client accept garbage: that is recorded as
  * an `invalid` result, for the checker to judge, rather than stopping the run.
  */
-function decodeClientResult(bytes: Uint8Array): KvResult {
+export function decodeClientResult(bytes: Uint8Array): KvResult {
   try {
     return decodeResult(bytes);
   } catch (error) {

@@ -82,6 +82,8 @@ export interface ReplicaNode {
   syncedDurableIndex: number;
   missedTicks: number;
   readonly strategy: ByzantineStrategy<unknown> | undefined;
+  /** strategyRng is the stream the strategy draws from, when it is not the node's own (a scripted run draws it as the model checker does). */
+  readonly strategyRng: Rng | undefined;
   /** pauses holds the ids of the pause faults in force on this node; it runs again when the last one ends. */
   readonly pauses: Set<number>;
   /** slows holds the slow faults in force on this node, by fault id; the slowest of them applies. */
@@ -127,7 +129,7 @@ export interface ClusterSetup {
   /** syncUs is the disk's sync latency: a Ready that wrote records waits for it. */
   readonly syncUs: number;
   /** nodeParts gives each replica its Rng, its crypto and its Byzantine strategy (if it is faulty). */
-  readonly nodeParts: (id: NodeId) => { readonly rng: Rng; readonly crypto: NodeCrypto; readonly strategy: ByzantineStrategy<unknown> | undefined };
+  readonly nodeParts: (id: NodeId) => { readonly rng: Rng; readonly crypto: NodeCrypto; readonly strategy: ByzantineStrategy<unknown> | undefined; readonly strategyRng?: Rng };
 }
 
 /**
@@ -181,6 +183,7 @@ export class Cluster {
         syncedDurableIndex: 0,
         missedTicks: 0,
         strategy: parts.strategy,
+        strategyRng: parts.strategyRng,
         pauses: new Set(),
         slows: new Map(),
         cpuFactor: 1,
@@ -597,7 +600,7 @@ export class Cluster {
     return {
       self: node.id,
       replicas: this.replicaIds,
-      rng: node.rng,
+      rng: node.strategyRng ?? node.rng,
       crypto: node.crypto,
       replica: (node.host as ReplicaHost<unknown>).replica,
       timeUs: this.context.nowUs,

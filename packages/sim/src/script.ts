@@ -112,6 +112,14 @@ export const scriptSchema = z
         stale: "stale",
       } as const)
       .default("linearizable"),
+    /**
+     * byzantine: the replicas that lie from the first step, each playing `strategy` over its honest code (one of
+     * the algorithm's strategies the model checker plays, `--byzantine`), drawing from the model's stream for it.
+     */
+    byzantine: z
+      .object({ nodes: z.array(z.number().int().min(0)).min(1), strategy: z.string().min(1) })
+      .strict()
+      .optional(),
     /** clients: each client's commands, in the order it invokes them. */
     clients: z.array(z.array(scriptCommandSchema)).max(64),
     /** ticksPerTimeoutMax: the most ticks a timeout step gives its node before the run says it never acted. */

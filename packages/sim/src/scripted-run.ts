@@ -1,6 +1,8 @@
 import { createHash } from "node:crypto";
 import {
   type AnyAlgorithm,
+  type ByzantineStrategy,
+  type ByzantineStrategyDefinition,
   type Client,
   ConfigError,
   type HistoryOperation,
@@ -16,8 +18,10 @@ import {
   deriveSeed,
   firstClientId,
 } from "@concord/core";
-import { type KvCommand, type KvResult, decodeResult, encodeCommand, isReadOnly } from "@concord/kv";
+import { type KvCommand, type KvResult, encodeCommand, isReadOnly } from "@concord/kv";
 import { AppliedLogOracle } from "./applied-log.ts";
+import { findByzantineStrategy } from "./byzantine.ts";
+import { decodeClientResult } from "./clients.ts";
 import { Cluster, type ReadyMoments, type ReplicaNode } from "./cluster.ts";
 import { SimContext, type FaultWindow, usPerMs } from "./context.ts";
 import { noCpu } from "./cpu-calibration.ts";
@@ -257,7 +261,7 @@ class ScriptedRun {
     if (options.seed !== script.seed) throw new ConfigError("scenario.script.seed", `the script's random streams and keys derive from seed ${script.seed}: run it with that seed (got ${options.seed})`);
     const refused = scriptedRunRefusal(options, script);
     if (refused !== undefined) throw new ConfigError(refused.option, `a scripted run cannot honour this option: ${refused.why}`);
-    if (scenario.byzantine !== 0) throw new ConfigError("scenario.byzantine", "a scripted run has no Byzantine replicas");
+    if (scenario.byzantine !== 0) throw new ConfigError("scenario.byzantine", "a scripted run's liars are the script's own (script.byzantine): the scenario's count must be 0");
     const sizeError = this.algorithm.clusterSizeError(options.nodes);
     if (sizeError !== undefined) throw new ConfigError("nodes", sizeError);
     this.protocolOptions = { ...script.protocolOptions, ...(options.protocolOptions ?? {}) };
@@ -270,6 +274,7 @@ class ScriptedRun {
     const keyRing = new KeyRing(script.seed);
     const replicaIds = Array.from({ length: script.nodes }, (_, id) => id);
     const spareIds = Array.from({ length: script.spares }, (_, index) => script.nodes + index);
+    const liars = this.liars(script);
     this.cluster = new Cluster(
       this.context,
       {
@@ -281,7 +286,13 @@ class ScriptedRun {
         pathCounter: this.pathCounter,
         oracle: this.oracle,
         syncUs,
-        nodeParts: (id) => ({ rng: incarnationStreams(script.seed, id), crypto: new NodeCrypto(id, keyRing), strategy: undefined }),
+        // A liar's strategy draws from the stream the model checker gives it (world.ts), apart from the replica's own.
+        nodeParts: (id) => ({
+          rng: incarnationStreams(script.seed, id),
+          crypto: new NodeCrypto(id, keyRing),
+          strategy: liars !== undefined && liars.nodes.includes(id) ? (liars.definition.create(id) as ByzantineStrategy<unknown>) : undefined,
+          strategyRng: createRng(deriveSeed(script.seed, `byzantine:${id}`)),
+        }),
       },
       this.metrics,
       this.wire,
@@ -290,6 +301,20 @@ class ScriptedRun {
     this.cluster.moments = this.crashPoint;
     this.keyRing = keyRing;
     this.clients = script.clients.map((commands, index) => ({ client: this.newClient(firstClientId + index, 0), commands: commands.map(commandOf), next: 0, pending: -1, incarnation: 0 }));
+  }
+
+  /** liars reads the script's Byzantine replicas: ids of the run, and a strategy the algorithm plays. */
+  private liars(script: Script): { readonly nodes: readonly NodeId[]; readonly definition: ByzantineStrategyDefinition<unknown> } | undefined {
+    if (script.byzantine === undefined) return undefined;
+    const total = script.nodes + script.spares;
+    const outside = script.byzantine.nodes.find((id) => id >= total);
+    if (outside !== undefined) throw new ConfigError("scenario.script.byzantine.nodes", `there is no replica ${outside} (replicas are 0 to ${total - 1})`);
+    try {
+      return { nodes: script.byzantine.nodes, definition: findByzantineStrategy(this.algorithm, script.byzantine.strategy) };
+    } catch (error) {
+      if (error instanceof ConfigError) throw new ConfigError("scenario.script.byzantine.strategy", error.message.replace(/^byzantineStrategy: /, ""));
+      throw error;
+    }
   }
 
   run(): SimulationResult {
@@ -503,7 +528,7 @@ class ScriptedRun {
     this.latenciesUs.push(operation.completeUs - operation.invokeUs);
     if (outcome.kind === "ok" && outcome.result !== undefined) {
       operation.status = "ok";
-      operation.output = decodeResult(outcome.result);
+      operation.output = decodeClientResult(outcome.result);
     } else {
       operation.status = "fail";
     }
@@ -543,6 +568,10 @@ class ScriptedRun {
             return;
           case "cpu-free":
             this.cluster.cpuFree(event.node);
+            return;
+          case "byzantine-send":
+            // A liar's delay: the script is the network, so the message is held like any other (the model ignores delays too).
+            this.wire.transmit(event.from, event.to, event.message);
             return;
           default:
             throw new Error(`a scripted run queued a ${event.kind} event, which only a timed run has`);
@@ -636,8 +665,8 @@ class ScriptedRun {
       leaderChanges: this.metrics.leaderChanges(),
       invariantViolations: sortedViolations(this.context.violations, this.oracle.violations(), ...this.monitors.map((monitor) => monitor.violations())),
       history,
-      byzantineNodes: [],
-      byzantineStrategy: undefined,
+      byzantineNodes: [...(this.script.byzantine?.nodes ?? [])],
+      byzantineStrategy: this.script.byzantine?.strategy,
       byzantineClient: undefined,
       healedAtSeconds: 0,
       faultLog: this.context.faultLog,
