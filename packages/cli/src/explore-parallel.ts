@@ -7,33 +7,57 @@ import {
   type ExploreResult,
   type SometimesProperty,
   type Step,
+  type SleepSet,
   type WorldSetup,
   World,
   describeAction,
+  emptySleepSet,
+  intersectSleep,
   noCuts,
   replay,
+  sleepIncludes,
 } from "@concord/explore";
 import type { ExploreRun } from "./commands/explore.ts";
 import { workerBootstrap } from "./swarm-pool.ts";
+
+/** HeldState is a state a worker is to expand next: a successor it made (by index), or one it rebuilds from a path, with its sleep set and the actions it is limited to. */
+export interface HeldSleep {
+  /** sleep is the state's sleep set when it is handed over (the coordinator re-expands it if the set shrinks before its turn). */
+  readonly sleep: SleepSet;
+  /** only limits the expansion to these actions: a state reached again, with them awake, after it was expanded. */
+  readonly only: ReadonlySet<string> | undefined;
+}
 
 /** WorkerRequest is what the coordinator of a parallel search asks one of its workers (explore-worker.ts). */
 export type WorkerRequest =
   | { readonly type: "init"; readonly run: ExploreRun; readonly bounds: ExploreBounds; readonly identity: "ordered" | "unordered"; readonly root: boolean }
   | { readonly type: "expand" }
-  | { readonly type: "keep"; readonly indices: readonly number[] }
+  | { readonly type: "reexpand"; readonly parent: number; readonly sleep: SleepSet }
+  | { readonly type: "keep"; readonly states: readonly (HeldSleep & { readonly index: number })[] }
   | { readonly type: "paths"; readonly indices: readonly number[] }
-  | { readonly type: "adopt"; readonly paths: readonly (readonly Action[])[] };
+  | { readonly type: "adopt"; readonly states: readonly (HeldSleep & { readonly path: readonly Action[] })[] };
 
-/** WorkerReply is a worker's answer to "expand" and "paths" (the other requests need none). */
+/** ParentTally is what expanding one state cost: actions run and slept, and what each bound cut (only the bounds that cut). */
+export interface ParentTally {
+  readonly transitions: number;
+  readonly slept: number;
+  readonly cut: readonly (readonly [BoundName, number])[];
+}
+
+/** WorkerReply is a worker's answer to "expand", "reexpand" and "paths" (the other requests need none). */
 export type WorkerReply =
   | {
       readonly type: "expanded";
+      /** first is the index of the first successor reported here among the worker's successors of this level. */
+      readonly first: number;
       readonly keys: readonly string[];
       readonly parents: readonly number[];
       readonly flags: readonly number[];
+      /** sleeps holds each successor's sleep set (empty without the reduction). */
+      readonly sleeps: readonly SleepSet[];
       readonly violations: readonly { readonly index: number; readonly property: string; readonly message: string }[];
-      readonly cut: Readonly<Record<BoundName, number>>;
-      readonly transitions: number;
+      /** tallies holds, per state expanded (by its place in the worker's share), what its expansion cost. */
+      readonly tallies: readonly ParentTally[];
     }
   | { readonly type: "paths"; readonly paths: readonly (readonly Action[])[] };
 
@@ -42,7 +66,7 @@ export interface ParallelExplore {
   readonly run: ExploreRun;
   readonly setup: WorldSetup;
   readonly bounds: ExploreBounds;
-  /** identity: the state identity, "unordered" (the partial-order reduction's) or "ordered" (the full model's, --no-por). */
+  /** identity: "unordered", the partial-order reduction (its state identity and sleep sets), or "ordered", the full model (--no-por). */
   readonly identity: "ordered" | "unordered";
   readonly jobs: number;
   readonly sometimes: readonly SometimesProperty[];
@@ -53,39 +77,81 @@ export interface ParallelExplore {
 /** rebalanceSlack is how far above an even share a worker's part of a level may grow before states move (a moved state is rebuilt by replaying its path). */
 const rebalanceSlack = 1.1;
 
+/** Visit is what the coordinator keeps of a visited state, as the single search does: its sleep set, and whether it was expanded yet. */
+interface Visit {
+  sleep: SleepSet;
+  expanded: boolean;
+}
+
+/** LevelEntry is one state of a breadth-first level: the worker that holds it, its visit, and the sleep set and action limit it was handed with. */
+interface LevelEntry {
+  readonly worker: number;
+  readonly visit: Visit;
+  readonly sent: SleepSet;
+  readonly only: ReadonlySet<string> | undefined;
+}
+
+/** Accepted is a successor that makes the next level: where it is, the visit it expands, and the actions it is limited to. */
+interface Accepted {
+  readonly worker: number;
+  readonly index: number;
+  readonly visit: Visit;
+  readonly only: ReadonlySet<string> | undefined;
+}
+
+/** Candidates gathers one worker's successors of a level, indexed as the worker numbers them (a re-expansion appends). */
+interface Candidates {
+  readonly keys: string[];
+  readonly flags: number[];
+  readonly sleeps: SleepSet[];
+  readonly violations: Map<number, { readonly property: string; readonly message: string }>;
+  /** byParent lists, per state of the worker's share, its successors' indices in order. */
+  readonly byParent: number[][];
+  readonly tallies: ParentTally[];
+}
+
 /**
  * exploreInParallel is `concord explore --jobs j`: a breadth-first search
  * over j worker threads, level by level (Stern and Dill's parallel Murphi
  * keeps states where they are made, as here). Each worker holds its share of
- * a level's states as live worlds, expands them with `successors` (every
- * action, no sleep set) and reports each successor's key; the coordinator
- * visits the successors in the order the single search would (by their
- * parent's place in the level, then by the order of the parent's actions),
- * keeps the first of each key, and tells each worker which of its successors
- * make the next level. A worker whose share grows past its even part hands
+ * a level's states as live worlds, each with its sleep set, expands them with
+ * `expansion` (the single search's own expansion) and reports each
+ * successor's key and sleep set; the coordinator visits the successors in
+ * the order the single search would (by their parent's place in the level,
+ * then by the order of the parent's actions), keeps the first of each key,
+ * intersects the sleep sets of a state reached again as the single search
+ * does, and tells each worker which of its successors make the next level,
+ * with their sleep sets. A worker whose share grows past its even part hands
  * the surplus to the others, which rebuild each from its path.
  *
- * Visiting in the single search's order makes the result the single
- * search's without the partial-order reduction, state for state: the same
- * unique states, the same first violation (a shortest one) and the same
- * stop at the state limit. With the reduction's state identity it reaches
- * the states the reduced single search reaches (sleep sets remove actions,
- * never states; docs/explore.md), taking every action.
+ * Sleep sets are per path, so the one thing the level-by-level order cannot
+ * know in advance is a sleep set that shrinks after the state was handed
+ * out: a successor of an earlier state of the same level reaching it again
+ * (by a path one action longer) before its turn. The single search would
+ * expand it with the smaller set; the coordinator, reaching it in order,
+ * asks its worker to expand it again with that set and uses those
+ * successors instead. So the result is the single breadth-first search's,
+ * state for state and action for action, with the reduction or without it:
+ * the same unique states, actions run and slept, cuts, first violation (a
+ * shortest one) and stop at the state limit.
  */
 export async function exploreInParallel(request: ParallelExplore): Promise<ExploreResult> {
   const { setup, bounds, identity, sometimes } = request;
+  const por = identity === "unordered";
   const started = performance.now();
   const cutBy = noCuts();
   const reached = sometimes.map(() => undefined as number | undefined);
-  const visited = new Set<string>();
+  const visited = new Map<string, Visit>();
   let transitions = 0;
+  let slept = 0;
   let depthReached = 0;
+  let reexpanded = 0;
   const result = (outcome: ExploreResult["outcome"], violation?: ExploreResult["violation"]): ExploreResult => ({
     outcome,
     uniqueStates: visited.size,
     transitions,
-    slept: 0,
-    por: identity === "unordered",
+    slept,
+    por,
     depthReached,
     cutBy,
     sometimes: sometimes.map((property, index) => ({ name: property.name, reached: reached[index] !== undefined, depth: reached[index] })),
@@ -94,11 +160,13 @@ export async function exploreInParallel(request: ParallelExplore): Promise<Explo
     bounds,
     strategy: "bfs",
     eventually: undefined,
+    reexpanded,
   });
 
   const initial = World.initial(setup);
   if (initial.violation !== undefined) return result("violation", { ...initial.violation, steps: [] });
-  visited.add(initial.key(identity));
+  const root: Visit = { sleep: emptySleepSet, expanded: false };
+  visited.set(initial.key(identity), root);
   sometimes.forEach((property, index) => {
     if (property.holds(initial)) reached[index] = 0;
   });
@@ -106,44 +174,72 @@ export async function exploreInParallel(request: ParallelExplore): Promise<Explo
   const workers = Array.from({ length: request.jobs }, () => new WorkerConnection(new Worker(workerBootstrap("explore-worker"), { eval: true })));
   try {
     workers.forEach((worker, index) => worker.post({ type: "init", run: request.run, bounds, identity, root: index === 0 }));
-    /** order[w][i] is the place in the level of worker w's i-th state. */
-    let order: number[][] = workers.map((_, index) => (index === 0 ? [0] : []));
-    for (let level = 0; order.some((places) => places.length > 0); level++) {
+    /** level lists the states of this level in the single search's order; held[w][i] is the place in it of worker w's i-th state. */
+    let level: LevelEntry[] = [{ worker: 0, visit: root, sent: root.sleep, only: undefined }];
+    let held: number[][] = workers.map((_, index) => (index === 0 ? [0] : []));
+    for (let depth = 0; level.length > 0; depth++) {
       const replies = await Promise.all(workers.map((worker) => worker.ask({ type: "expand" })));
-      const expanded = replies.map((reply) => (reply.type === "expanded" ? reply : unexpected(reply.type)));
-      for (const reply of expanded) {
-        transitions += reply.transitions;
-        for (const [bound, count] of Object.entries(reply.cut)) cutBy[bound as BoundName] += count;
-      }
-      // The single search's order: by the parent's place in the level, then by the parent's own order of actions.
-      const refs: { readonly worker: number; readonly index: number; readonly place: number }[] = [];
-      expanded.forEach((reply, worker) => reply.parents.forEach((parent, index) => refs.push({ worker, index, place: order[worker]?.[parent] ?? 0 })));
-      refs.sort((a, b) => a.place - b.place || a.index - b.index);
-      const violations = expanded.map((reply) => new Map(reply.violations.map((violation) => [violation.index, violation])));
-      const accepted: { readonly worker: number; readonly index: number }[] = [];
-      for (const ref of refs) {
-        const violation = violations[ref.worker]?.get(ref.index);
-        if (violation !== undefined) {
-          const [actions = []] = await pathsOf(must(workers[ref.worker]), [ref.index]);
-          return result("violation", { property: violation.property, message: violation.message, steps: describe(setup, actions) });
+      const candidates = replies.map((reply, worker): Candidates => {
+        const expanded = reply.type === "expanded" ? reply : unexpected(reply.type);
+        const gathered: Candidates = { keys: [], flags: [], sleeps: [], violations: new Map(), byParent: (held[worker] ?? []).map(() => []), tallies: [...expanded.tallies] };
+        gather(gathered, expanded);
+        return gathered;
+      });
+      /** position[place] is that state's index in its worker's share. */
+      const position: number[] = [];
+      held.forEach((places) => places.forEach((place, index) => (position[place] = index)));
+      const accepted: Accepted[] = [];
+      for (let place = 0; place < level.length; place++) {
+        const entry = must(level[place]);
+        const own = must(candidates[entry.worker]);
+        const parent = must(position[place]);
+        entry.visit.expanded = true;
+        let children = must(own.byParent[parent]);
+        let tally = must(own.tallies[parent]);
+        if (entry.visit.sleep !== entry.sent) {
+          // Reached again since it was handed out, with fewer actions asleep: expanded as the single search would expand it now.
+          reexpanded++;
+          const reply = await must(workers[entry.worker]).ask({ type: "reexpand", parent, sleep: entry.visit.sleep });
+          const again = reply.type === "expanded" ? reply : unexpected(reply.type);
+          gather(own, again);
+          children = again.keys.map((_, offset) => again.first + offset);
+          tally = must(again.tallies[0]);
         }
-        const reply = must(expanded[ref.worker]);
-        const key = must(reply.keys[ref.index]);
-        if (visited.has(key)) continue;
-        if (visited.size >= bounds.statesMax) {
-          cutBy.statesMax++;
-          return result("stopped");
+        transitions += tally.transitions;
+        slept += tally.slept;
+        for (const [bound, count] of tally.cut) cutBy[bound] += count;
+        for (const index of children) {
+          const violation = own.violations.get(index);
+          if (violation !== undefined) {
+            const [actions = []] = await pathsOf(must(workers[entry.worker]), [index]);
+            return result("violation", { property: violation.property, message: violation.message, steps: describe(setup, actions) });
+          }
+          const key = must(own.keys[index]);
+          const sleep = must(own.sleeps[index]);
+          const seen = visited.get(key);
+          if (seen === undefined) {
+            if (visited.size >= bounds.statesMax) {
+              cutBy.statesMax++;
+              return result("stopped");
+            }
+            const fresh: Visit = { sleep, expanded: false };
+            visited.set(key, fresh);
+            depthReached = depth + 1;
+            const flags = own.flags[index] ?? 0;
+            sometimes.forEach((_, bit) => {
+              if (reached[bit] === undefined && (flags & (1 << bit)) !== 0) reached[bit] = depth + 1;
+            });
+            accepted.push({ worker: entry.worker, index, visit: fresh, only: undefined });
+            if (visited.size % request.progressEveryStates === 0) request.onProgress?.({ uniqueStates: visited.size, depth: depthReached, queued: accepted.length + level.length - place - 1, elapsedMs: performance.now() - started });
+          } else if (por && !sleepIncludes(sleep, seen.sleep)) {
+            // As the single search: the sleep sets intersect; a state expanded already takes, on this path, what was asleep then.
+            const awake = new Set([...seen.sleep.keys()].filter((id) => !sleep.has(id)));
+            seen.sleep = intersectSleep(seen.sleep, sleep);
+            if (seen.expanded) accepted.push({ worker: entry.worker, index, visit: seen, only: awake });
+          }
         }
-        visited.add(key);
-        depthReached = level + 1;
-        const flags = reply.flags[ref.index] ?? 0;
-        sometimes.forEach((_, bit) => {
-          if (reached[bit] === undefined && (flags & (1 << bit)) !== 0) reached[bit] = level + 1;
-        });
-        accepted.push(ref);
-        if (visited.size % request.progressEveryStates === 0) request.onProgress?.({ uniqueStates: visited.size, depth: depthReached, queued: accepted.length, elapsedMs: performance.now() - started });
       }
-      order = await nextLevel(workers, accepted);
+      ({ level, held } = await nextLevel(workers, accepted));
     }
     return result("exhausted");
   } finally {
@@ -151,11 +247,24 @@ export async function exploreInParallel(request: ParallelExplore): Promise<Explo
   }
 }
 
+/** gather adds a worker's expansion reply to what the coordinator holds of its successors. */
+function gather(into: Candidates, reply: Extract<WorkerReply, { type: "expanded" }>): void {
+  reply.keys.forEach((key, offset) => {
+    const index = reply.first + offset;
+    into.keys[index] = key;
+    into.flags[index] = reply.flags[offset] ?? 0;
+    into.sleeps[index] = reply.sleeps[offset] ?? emptySleepSet;
+    if (reply.first === 0) must(into.byParent[must(reply.parents[offset])]).push(index);
+  });
+  for (const violation of reply.violations) into.violations.set(violation.index, violation);
+}
+
 /**
- * nextLevel tells each worker which of its successors make the next level, moving a surplus above an even share
- * to the workers below it, and returns each worker's states' places in the level.
+ * nextLevel tells each worker which of its successors make the next level, with each one's sleep set as it stands
+ * now, moving a surplus above an even share to the workers below it; it returns the level in the single search's
+ * order and each worker's states' places in it.
  */
-async function nextLevel(workers: readonly WorkerConnection[], accepted: readonly { readonly worker: number; readonly index: number }[]): Promise<number[][]> {
+async function nextLevel(workers: readonly WorkerConnection[], accepted: readonly Accepted[]): Promise<{ level: LevelEntry[]; held: number[][] }> {
   const share = Math.ceil(accepted.length / workers.length);
   const kept: { index: number; place: number }[][] = workers.map(() => []);
   accepted.forEach((ref, place) => must(kept[ref.worker]).push({ index: ref.index, place }));
@@ -171,14 +280,26 @@ async function nextLevel(workers: readonly WorkerConnection[], accepted: readonl
   const paths = await Promise.all(workers.map((worker, from) => pathsOf(worker, adopted.flat().filter((entry) => entry.from === from).map((entry) => entry.index))));
   const pathAt = new Map<string, readonly Action[]>();
   workers.forEach((_, from) => adopted.flat().filter((entry) => entry.from === from).forEach((entry, at) => pathAt.set(`${from}:${entry.index}`, paths[from]?.[at] ?? [])));
-  return workers.map((worker, index) => {
+  const level: LevelEntry[] = [];
+  const held = workers.map((worker, index) => {
     const own = must(kept[index]);
     const taken = must(adopted[index]);
-    worker.post({ type: "keep", indices: [...own.map((entry) => entry.index), ...taken.filter((entry) => entry.from === index).map((entry) => entry.index)] });
+    const staying = [...own, ...taken.filter((entry) => entry.from === index)];
     const foreign = taken.filter((entry) => entry.from !== index);
-    if (foreign.length > 0) worker.post({ type: "adopt", paths: foreign.map((entry) => pathAt.get(`${entry.from}:${entry.index}`) ?? []) });
-    return [...own.map((entry) => entry.place), ...taken.filter((entry) => entry.from === index).map((entry) => entry.place), ...foreign.map((entry) => entry.place)];
+    const places = [...staying.map((entry) => entry.place), ...foreign.map((entry) => entry.place)];
+    for (const place of places) {
+      const ref = must(accepted[place]);
+      level[place] = { worker: index, visit: ref.visit, sent: ref.visit.sleep, only: ref.only };
+    }
+    const handed = (place: number): HeldSleep => {
+      const ref = must(accepted[place]);
+      return { sleep: ref.visit.sleep, only: ref.only };
+    };
+    worker.post({ type: "keep", states: staying.map((entry) => ({ index: entry.index, ...handed(entry.place) })) });
+    if (foreign.length > 0) worker.post({ type: "adopt", states: foreign.map((entry) => ({ path: pathAt.get(`${entry.from}:${entry.index}`) ?? [], ...handed(entry.place) })) });
+    return places;
   });
+  return { level, held };
 }
 
 async function pathsOf(worker: WorkerConnection, indices: readonly number[]): Promise<readonly (readonly Action[])[]> {

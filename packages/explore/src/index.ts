@@ -23,4 +23,5 @@ export { checkEventually, eventuallyProperty, type EventuallyFailure, type Event
 export { cloneGraph } from "./clone.ts";
 export { encodeCanonical, fingerprint } from "./fingerprint.ts";
 export { counterexampleScenario } from "./counterexample.ts";
-export { successors, type Successor } from "./expand.ts";
+export { expansion, type ExpandRequest, type ExpansionTally, type Successor } from "./expand.ts";
+export { emptySleepSet, intersectSleep, sleepIncludes, type SleepSet, type Sleeper } from "./reduction.ts";

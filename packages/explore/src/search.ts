@@ -1,5 +1,6 @@
 import { type NodeId, firstClientId } from "@concord/core";
-import { type Sleeper, type SleepSet, actionId, emptySleepSet, footprint, intersectSleep, sleepAfter, sleepIncludes } from "./reduction.ts";
+import { type SleepSet, emptySleepSet, intersectSleep, sleepIncludes } from "./reduction.ts";
+import { type ExpansionTally, expansion } from "./expand.ts";
 import { checkEventually } from "./eventually.ts";
 import { describeChanges, operatorActions } from "./operations.ts";
 import { type Action, type CrashPoint, World, type WorldSetup } from "./world.ts";
@@ -113,6 +114,8 @@ export interface ExploreResult {
   readonly strategy: Strategy;
   /** eventually reports the bounded "eventually" check, when asked: its step bound, the states it checked and the continuation steps it ran. */
   readonly eventually?: { readonly stepsMax: number; readonly checked: number; readonly steps: number } | undefined;
+  /** reexpanded: in a parallel search (concord explore --jobs), the states expanded twice because their sleep set shrank after they were handed to a worker. */
+  readonly reexpanded?: number;
 }
 
 /** noCuts is a fresh tally of the actions and states each bound refuses, for enabledActions and the search to count into. */
@@ -277,8 +280,8 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
   const progressEvery = options.progressEveryStates ?? 10_000;
   /** visited maps a fingerprint to its Visit (depth-first may reach a state again by a shorter path, with more of the depth bound left). */
   const visited = new Map<string, Visit>();
-  let transitions = 0;
-  let slept = 0;
+  /** tally counts the actions run and those left asleep (expand.ts counts into it). */
+  const tally: ExpansionTally = { transitions: 0, slept: 0 };
   let depthReached = 0;
   let eventuallyChecked = 0;
   let eventuallySteps = 0;
@@ -289,8 +292,8 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
   const result = (outcome: ExploreResult["outcome"], violation?: ExploreResult["violation"]): ExploreResult => ({
     outcome,
     uniqueStates: visited.size,
-    transitions,
-    slept,
+    transitions: tally.transitions,
+    slept: tally.slept,
     por,
     depthReached,
     cutBy,
@@ -340,87 +343,39 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
       head = 0;
     }
     visit.expanded = true;
-    if (world.depth >= bounds.depthMax) {
-      cutBy.depthMax++;
-      continue;
-    }
-    if (world.inFlight().length > bounds.inflightMessagesMax) {
-      cutBy.inflightMessagesMax++;
-      continue;
-    }
-    const sleep = visit.sleep;
-    /** taken lists the actions expanded so far that later siblings may put to sleep. */
-    const taken: [string, Sleeper][] = [];
-    for (const action of enabledActions(world, bounds, cutBy)) {
-      const id = actionId(action);
-      if (entry.only !== undefined && !entry.only.has(id)) continue;
-      const crashable = action.kind === "deliver" || action.kind === "timeout" || action.kind === "restart";
-      const crashesLeft = world.spent().crashes < bounds.crashesMax;
-      const candidates: { world: World; action: Action; sleep: SleepSet }[] = [];
-      const sleeper = sleep.get(id);
-      let durableReadies: Sleeper["durableReadies"];
-      if (sleeper !== undefined) {
-        // Asleep: not taken. Its crash points still are (a crash depends on every action), from the writes it made where it was taken.
-        slept++;
-        durableReadies = sleeper.durableReadies;
-      } else {
-        const next = world.fork();
-        const outcome = next.apply(action);
-        transitions++;
-        if (!outcome.effect) continue;
-        durableReadies = outcome.durableReadies;
-        const print = footprint(action, setup.ordered);
-        const inFlight = next.inFlight().length;
-        candidates.push({ world: next, action, sleep: por ? sleepAfter([...sleep, ...taken], print, inFlight, bounds.inflightMessagesMax) : emptySleepSet });
-        // An action whose own state the bound cuts covers nothing from there: it may not sleep in its siblings' states.
-        if (por && inFlight <= bounds.inflightMessagesMax) taken.push([id, { footprint: print, durableReadies, addedMessages: inFlight - world.inFlight().length }]);
-      }
-      if (crashable && durableReadies.length > 0) {
-        if (crashesLeft) {
-          for (const point of crashPoints(durableReadies)) {
-            const crashed = world.fork();
-            const variant = { ...action, crash: point } as Action;
-            crashed.apply(variant);
-            transitions++;
-            // A crash depends on every action: nothing stays asleep after it.
-            candidates.push({ world: crashed, action: variant, sleep: emptySleepSet });
-          }
-        } else if (bounds.crashesMax > 0) cutBy.crashesMax++;
-      }
-      for (const candidate of candidates) {
-        const node: PathNode = { parent: path, action: candidate.action };
-        if (candidate.world.violation !== undefined) return result("violation", { ...candidate.world.violation, steps: steps(node) });
-        const key = candidate.world.key(identity);
-        const depth = candidate.world.depth;
-        const seen = visited.get(key);
-        if (seen === undefined) {
-          if (visited.size >= bounds.statesMax) {
-            cutBy.statesMax++;
-            return result("stopped");
-          }
-          const fresh: Visit = { depth, sleep: candidate.sleep, expanded: false };
-          visited.set(key, fresh);
-          depthReached = Math.max(depthReached, depth);
-          note(candidate.world);
-          options.onState?.(candidate.world);
-          const failed = stuck(candidate.world, node);
-          if (failed !== undefined) return failed;
-          frontier.push({ world: candidate.world, path: node, visit: fresh });
-          if (visited.size % progressEvery === 0) {
-            options.onProgress?.({ uniqueStates: visited.size, depth: depthReached, queued: frontier.length - head, elapsedMs: performance.now() - started });
-          }
-        } else if (depth < seen.depth) {
-          // Depth-first only: reached again by a shorter path, with more of the depth bound left, so expanded again.
-          const again: Visit = { depth, sleep: candidate.sleep, expanded: false };
-          visited.set(key, again);
-          options.onState?.(candidate.world);
-          frontier.push({ world: candidate.world, path: node, visit: again });
-        } else if (por && !sleepIncludes(candidate.sleep, seen.sleep)) {
-          const awake = new Set([...seen.sleep.keys()].filter((slept) => !candidate.sleep.has(slept)));
-          seen.sleep = intersectSleep(seen.sleep, candidate.sleep);
-          // Not yet expanded: it will read the smaller sleep set. Expanded already: take now, on this path, what was asleep then.
-          if (seen.expanded) frontier.push({ world: candidate.world, path: node, visit: seen, only: awake });
+    for (const candidate of expansion({ world, sleep: visit.sleep, only: entry.only, bounds, por }, cutBy, tally)) {
+      const node: PathNode = { parent: path, action: candidate.action };
+      if (candidate.world.violation !== undefined) return result("violation", { ...candidate.world.violation, steps: steps(node) });
+      const key = candidate.world.key(identity);
+      const depth = candidate.world.depth;
+      const seen = visited.get(key);
+      if (seen === undefined) {
+        if (visited.size >= bounds.statesMax) {
+          cutBy.statesMax++;
+          return result("stopped");
         }
+        const fresh: Visit = { depth, sleep: candidate.sleep, expanded: false };
+        visited.set(key, fresh);
+        depthReached = Math.max(depthReached, depth);
+        note(candidate.world);
+        options.onState?.(candidate.world);
+        const failed = stuck(candidate.world, node);
+        if (failed !== undefined) return failed;
+        frontier.push({ world: candidate.world, path: node, visit: fresh });
+        if (visited.size % progressEvery === 0) {
+          options.onProgress?.({ uniqueStates: visited.size, depth: depthReached, queued: frontier.length - head, elapsedMs: performance.now() - started });
+        }
+      } else if (depth < seen.depth) {
+        // Depth-first only: reached again by a shorter path, with more of the depth bound left, so expanded again.
+        const again: Visit = { depth, sleep: candidate.sleep, expanded: false };
+        visited.set(key, again);
+        options.onState?.(candidate.world);
+        frontier.push({ world: candidate.world, path: node, visit: again });
+      } else if (por && !sleepIncludes(candidate.sleep, seen.sleep)) {
+        const awake = new Set([...seen.sleep.keys()].filter((slept) => !candidate.sleep.has(slept)));
+        seen.sleep = intersectSleep(seen.sleep, candidate.sleep);
+        // Not yet expanded: it will read the smaller sleep set. Expanded already: take now, on this path, what was asleep then.
+        if (seen.expanded) frontier.push({ world: candidate.world, path: node, visit: seen, only: awake });
       }
     }
   }

@@ -57,7 +57,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "counterexample-out": { type: "string", description: "write a counterexample as a simulator scenario to this JSON file: concord sim --scenario-file replays it step by step (docs/explore.md)" },
   diagram: { type: "string", description: "draw a counterexample as a message diagram into this SVG file (the simulator's replay of it, one step to the millisecond)" },
   replay: { type: "string", description: "replay a trace written by --trace-out, printing every step" },
-  jobs: { type: "string", description: "search breadth-first on this many worker threads (default 1): the same states and verdicts, every action taken (no sleep sets)" },
+  jobs: { type: "string", description: "search breadth-first on this many worker threads (default 1): the single breadth-first search's states, actions and verdict, with or without the reduction" },
   "progress-every": { type: "string", description: "report progress every this many unique states (default 50000; 0: never)" },
   json: { type: "boolean", description: "print one JSON object" },
   ui: { type: "boolean", description: "serve the Explorer, a web page to walk the model one action at a time (docs/explorer.md)" },
@@ -233,7 +233,10 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
       io.stdout(JSON.stringify({ run, ...result, bounds: boundsForJson(result.bounds), jobs: workers, exitCode: code }) + "\n");
       return code;
     }
-    const parallel = workers > 1 ? [`parallel search on ${workers} worker threads: every action taken (no sleep sets), states counted by the ${result.por ? "reduction's" : "full model's"} identity, as the single search counts them`] : [];
+    const parallel =
+      workers > 1
+        ? [`parallel search on ${workers} worker threads, the single breadth-first search's states and actions${result.por ? `; ${result.reexpanded ?? 0} state(s) expanded again because their sleep set shrank after they were handed out` : ""}`]
+        : [];
     io.stdout(renderResult(run, result, typeof traceOut === "string" ? traceOut : undefined) + [...parallel, ...written].map((line) => `${line}\n`).join(""));
     return code;
   }
