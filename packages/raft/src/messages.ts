@@ -1,4 +1,5 @@
 import { createProtobufCodec, type ClientWireMessage, type NodeId } from "@concord/core";
+import { createRaftCodec } from "./codec.ts";
 import { descriptor } from "./raft-proto.generated.ts";
 
 /** entryKind names the kinds of log entry, as numbers on the wire. */
@@ -199,5 +200,11 @@ export type RaftPeerMessage =
  */
 export type RaftMessage = RaftPeerMessage | ClientWireMessage;
 
-/** raftCodec encodes Raft messages with protobufjs. */
-export const raftCodec = createProtobufCodec<RaftMessage>(descriptor, "concord.raft.RaftMessage");
+/** raftProtobufCodec encodes Raft messages with protobufjs, as raft.proto's RaftMessage: the reference raftCodec matches. */
+export const raftProtobufCodec = createProtobufCodec<RaftMessage>(descriptor, "concord.raft.RaftMessage");
+
+/**
+ * raftCodec encodes Raft messages as raft.proto's RaftMessage: by hand (codec.ts) to the bytes and objects
+ * protobufjs gives, which it leaves the frames and values outside the canonical encoding to (issue 18).
+ */
+export const raftCodec = createRaftCodec(raftProtobufCodec);

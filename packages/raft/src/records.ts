@@ -141,7 +141,7 @@ function tag(field: number, wireType: number): number {
 }
 
 /** varintBytes is the length of a protobuf varint holding a non-negative safe integer. */
-function varintBytes(value: number): number {
+export function varintBytes(value: number): number {
   if (value < 0x80) return 1;
   if (value < 0x4000) return 2;
   if (value < 0x20_0000) return 3;
@@ -153,13 +153,13 @@ function varintBytes(value: number): number {
 }
 
 /** packedBodyBytes is the length of a packed repeated field's body, 0 for an empty one (which is not written). */
-function packedBodyBytes(values: readonly number[]): number {
+export function packedBodyBytes(values: readonly number[]): number {
   let body = 0;
   for (let k = 0; k < values.length; k++) body += varintBytes(values[k] as number);
   return body;
 }
 
-function writePacked(out: Uint8Array, at: number, key: number, body: number, values: readonly number[]): number {
+export function writePacked(out: Uint8Array, at: number, key: number, body: number, values: readonly number[]): number {
   out[at++] = key;
   at = writeVarint(out, at, body);
   for (let k = 0; k < values.length; k++) at = writeVarint(out, at, values[k] as number);
@@ -167,7 +167,7 @@ function writePacked(out: Uint8Array, at: number, key: number, body: number, val
 }
 
 /** writeVarint writes a non-negative safe integer as a protobuf varint at `at` and returns the position after it. */
-function writeVarint(out: Uint8Array, at: number, value: number): number {
+export function writeVarint(out: Uint8Array, at: number, value: number): number {
   if (value > 0x7fff_ffff) {
     // Past 31 bits the bit operators no longer hold the value: its low 32 bits (ToUint32 is the value modulo
     // 2^32) give the first four bytes of seven bits, and bits 28 up (under 2^25 for a safe integer) go on below.
