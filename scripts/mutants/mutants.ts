@@ -318,7 +318,7 @@ export interface ExploreJson {
   readonly depthReached: number;
   readonly cutBy: Readonly<Record<string, number>>;
   readonly sometimes: readonly { readonly name: string; readonly reached: boolean }[];
-  readonly violation?: { readonly property: string; readonly message: string; readonly steps: readonly unknown[] };
+  readonly violation?: { readonly property: string; readonly message: string; readonly steps: readonly unknown[]; readonly continuationFrom?: number };
 }
 
 /**

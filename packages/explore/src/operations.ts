@@ -15,7 +15,9 @@ import type { Action, World } from "./world.ts";
  *   refuses: the model then adds no state); add each node outside the
  *   configuration (a spare, or one removed) as a voter and as a learner;
  *   promote each learner; replace each other voter by each node outside
- *   the configuration (removeVoter and addVoter in one change). Each is asked twice, with `joint: false` (a
+ *   the configuration (removeVoter and addVoter in one change); replace a
+ *   majority of the voters, or more, the leader among them or not, by as
+ *   many nodes outside the configuration in one change. Each is asked twice, with `joint: false` (a
  *   protocol that needs a joint configuration for it makes one itself) and
  *   with `joint: true` (forced through a joint configuration where the
  *   protocol has one; a protocol without joint configurations ignores it,
@@ -89,7 +91,23 @@ export function membershipChanges(membership: { readonly voters: readonly NodeId
       ]);
     }
   }
+  // A majority replaced in one change (the simulator's `replace` of several voters): every set of voters at least a
+  // majority of the configuration, the leader among them or not, leaves as as many nodes outside it join (the lowest
+  // ids: nodes outside the configuration are interchangeable here), when there are enough of them.
+  const outside = nodes.filter((node) => !membership.voters.includes(node) && !membership.learners.includes(node));
+  const majority = Math.floor(membership.voters.length / 2) + 1;
+  for (const leaving of subsets(membership.voters)) {
+    if (leaving.length < Math.max(2, majority) || leaving.length > outside.length) continue;
+    changes.push([...leaving.map((node): MembershipChange => ({ type: "removeVoter", node })), ...outside.slice(0, leaving.length).map((node): MembershipChange => ({ type: "addVoter", node }))]);
+  }
   return changes;
+}
+
+/** subsets lists every non-empty subset of `items`, smaller ones first, each in the items' order. */
+function subsets<T>(items: readonly T[]): T[][] {
+  const all: T[][] = [];
+  for (let mask = 1; mask < 1 << items.length; mask++) all.push(items.filter((_, index) => (mask & (1 << index)) !== 0));
+  return all.sort((a, b) => a.length - b.length);
 }
 
 /** describeChanges writes a membership change as its steps. */

@@ -28,6 +28,17 @@ describe("the model's operator and client-restart actions", () => {
     ]);
   });
 
+  it("replaces a majority of the voters or more in one change, the leader among them or not, when enough nodes are outside", () => {
+    const replacements = (outside: number): string[] =>
+      membershipChanges({ voters: [0, 1, 2], learners: [] }, Array.from({ length: 3 + outside }, (_, id) => id), 0)
+        .filter((set) => set.filter((change) => change.type === "removeVoter").length >= 2)
+        .map((set) => set.map((change) => `${change.type} ${change.node}`).join(" + "));
+    expect(replacements(1)).toEqual([]);
+    expect(replacements(2)).toEqual(["removeVoter 0 + removeVoter 1 + addVoter 3 + addVoter 4", "removeVoter 0 + removeVoter 2 + addVoter 3 + addVoter 4", "removeVoter 1 + removeVoter 2 + addVoter 3 + addVoter 4"]);
+    expect(replacements(3)).toContain("removeVoter 0 + removeVoter 1 + removeVoter 2 + addVoter 3 + addVoter 4 + addVoter 5");
+    expect(replacements(3)).toHaveLength(4);
+  });
+
   it("offers none of them without a bound, and transfers only to an algorithm that has them", () => {
     const world = World.initial(worldSetup(vr, { nodes: 3, clients: 1, ops: 1, spares: 1 }));
     const kinds = (bounds: typeof defaultBounds): string[] => [...new Set(enabledActions(world, bounds, noCuts()).map((action) => action.kind))].sort();
