@@ -2,6 +2,7 @@ import { type NodeId, firstClientId } from "@concord/core";
 import { type SleepSet, emptySleepSet, intersectSleep, sleepIncludes } from "./reduction.ts";
 import { type ExpansionTally, expansion } from "./expand.ts";
 import { checkEventually } from "./eventually.ts";
+import { type ProtocolSymmetry, protocolSymmetries, symmetricKey } from "./symmetry.ts";
 import { describeChanges, operatorActions } from "./operations.ts";
 import { type Action, type CrashPoint, World, type WorldSetup } from "./world.ts";
 
@@ -89,6 +90,18 @@ export interface ExploreOptions {
    * undefined.
    */
   readonly eventually?: number;
+  /**
+   * symmetry turns on symmetry reduction (symmetry.ts): the model seeds every
+   * replica's random stream by its incarnation alone (WorldSetup.symmetricStreams),
+   * and a state is keyed by the least encoding over the permutations of the
+   * replicas' ids that map the model onto itself, so one state of each orbit
+   * is visited. Its identity reads the monitors' memory as sets and the
+   * history as its real-time precedence, as the partial-order reduction's
+   * does. Off by default; refused with `eventually`. A ProtocolSymmetry in
+   * place of `true` replaces the algorithm's own (protocolSymmetries), for
+   * tests that show a wrong one is caught.
+   */
+  readonly symmetry?: boolean | ProtocolSymmetry;
   /** onState hears of every state the search adds to its visited set (or visits again with more of the depth bound left), for tests that compare two searches. */
   readonly onState?: (world: World) => void;
 }
@@ -103,6 +116,9 @@ export interface ExploreResult {
   /** slept counts the actions the partial-order reduction did not take (zero without it): each would have led to a state reached by another order. */
   readonly slept: number;
   readonly por: boolean;
+  /** symmetry is whether the search ran with symmetry reduction; `symmetric` then counts the unique states whose group was more than the identity. */
+  readonly symmetry?: boolean;
+  readonly symmetric?: number;
   readonly depthReached: number;
   /** cutBy counts, per bound, the actions or states it kept out of the search (zero for a bound that never mattered). */
   readonly cutBy: Readonly<Record<BoundName, number>>;
@@ -242,6 +258,8 @@ interface Visit {
   depth: number;
   sleep: SleepSet;
   expanded: boolean;
+  /** exact is, under symmetry, the key of the state itself (not its orbit's): the state whose ids `sleep` names. */
+  exact?: string;
 }
 
 /** FrontierEntry is a state waiting to be expanded; `only`, when given, limits the expansion to those actions (a state reached again with fewer of them asleep). */
@@ -271,9 +289,16 @@ interface FrontierEntry {
  * actions asleep before and awake now are taken from it on the new path
  * (Godefroid 1996, ch. 5).
  */
-export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResult {
+export function explore(given: WorldSetup, options: ExploreOptions): ExploreResult {
   const { bounds, strategy } = options;
   const por = options.por === true;
+  const symmetry = options.symmetry !== undefined && options.symmetry !== false;
+  const symmetrySpec = typeof options.symmetry === "object" ? options.symmetry : undefined;
+  if (symmetry && options.eventually !== undefined) {
+    throw new Error("explore: symmetry reduction and the bounded eventually check do not go together (the continuation ticks and delivers in id order)");
+  }
+  const setup: WorldSetup = symmetry ? { ...given, symmetricStreams: true } : given;
+  let symmetric = 0;
   const started = performance.now();
   const cutBy = noCuts();
   const sometimes = (options.sometimes ?? []).map((property) => ({ property, depth: undefined as number | undefined }));
@@ -295,6 +320,7 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
     transitions: tally.transitions,
     slept: tally.slept,
     por,
+    ...(symmetry ? { symmetry, symmetric } : {}),
     depthReached,
     cutBy,
     sometimes: sometimes.map(({ property, depth }) => ({ name: property.name, reached: depth !== undefined, depth })),
@@ -325,9 +351,13 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
     return result("violation", { property: failure.property, message: failure.message, steps: all, continuationFrom: all.length - failure.actions.length });
   };
 
-  const rootVisit: Visit = { depth: 0, sleep: emptySleepSet, expanded: false };
   const identity = por ? "unordered" : "ordered";
-  visited.set(initial.key(identity), rootVisit);
+  /** keyOf is a state's key in the visited set and, under symmetry, its own key (which names the ids its sleep set uses). */
+  const keyOf = (world: World): { key: string; exact?: string; group?: number } => (symmetry ? symmetricKey(world, bounds, symmetrySpec ?? protocolSymmetries.get(setup.algorithm.name)) : { key: world.key(identity) });
+  const initialKey = keyOf(initial);
+  const rootVisit: Visit = { depth: 0, sleep: emptySleepSet, expanded: false, ...(initialKey.exact === undefined ? {} : { exact: initialKey.exact }) };
+  visited.set(initialKey.key, rootVisit);
+  if ((initialKey.group ?? 1) > 1) symmetric++;
   note(initial);
   options.onState?.(initial);
   const stuckInitially = stuck(initial, root);
@@ -346,7 +376,9 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
     for (const candidate of expansion({ world, sleep: visit.sleep, only: entry.only, bounds, por }, cutBy, tally)) {
       const node: PathNode = { parent: path, action: candidate.action };
       if (candidate.world.violation !== undefined) return result("violation", { ...candidate.world.violation, steps: steps(node) });
-      const key = candidate.world.key(identity);
+      const keyed = keyOf(candidate.world);
+      const key = keyed.key;
+      const exact = keyed.exact === undefined ? {} : { exact: keyed.exact };
       const depth = candidate.world.depth;
       const seen = visited.get(key);
       if (seen === undefined) {
@@ -354,7 +386,8 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
           cutBy.statesMax++;
           return result("stopped");
         }
-        const fresh: Visit = { depth, sleep: candidate.sleep, expanded: false };
+        if ((keyed.group ?? 1) > 1) symmetric++;
+        const fresh: Visit = { depth, sleep: candidate.sleep, expanded: false, ...exact };
         visited.set(key, fresh);
         depthReached = Math.max(depthReached, depth);
         note(candidate.world);
@@ -367,10 +400,18 @@ export function explore(setup: WorldSetup, options: ExploreOptions): ExploreResu
         }
       } else if (depth < seen.depth) {
         // Depth-first only: reached again by a shorter path, with more of the depth bound left, so expanded again.
-        const again: Visit = { depth, sleep: candidate.sleep, expanded: false };
+        const again: Visit = { depth, sleep: candidate.sleep, expanded: false, ...exact };
         visited.set(key, again);
         options.onState?.(candidate.world);
         frontier.push({ world: candidate.world, path: node, visit: again });
+      } else if (por && seen.exact !== keyed.exact) {
+        // Another state of the orbit: the two sleep sets name actions by two namings of the replicas, which cannot be
+        // intersected. As if nothing were asleep here: not yet expanded, the stored state is expanded with every action;
+        // expanded already, this renamed copy is, which reaches the renamings of what slept there.
+        if (seen.sleep.size > 0) {
+          seen.sleep = emptySleepSet;
+          if (seen.expanded) frontier.push({ world: candidate.world, path: node, visit: seen });
+        }
       } else if (por && !sleepIncludes(candidate.sleep, seen.sleep)) {
         const awake = new Set([...seen.sleep.keys()].filter((slept) => !candidate.sleep.has(slept)));
         seen.sleep = intersectSleep(seen.sleep, candidate.sleep);

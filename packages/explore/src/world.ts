@@ -143,6 +143,13 @@ export interface WorldSetup {
    * model delivers in every order anyway.
    */
   readonly byzantine?: { readonly nodes: readonly NodeId[]; readonly strategy: string };
+  /**
+   * symmetricStreams seeds every replica's random stream by its incarnation alone, not by its id
+   * (`replica:any:<incarnation>` instead of `replica:<id>:<incarnation>`), so that two replicas that lived the same
+   * life drew the same numbers: the model that symmetry reduction needs (symmetry.ts; docs/explore.md). A model of
+   * its own: its timeouts draw other numbers than the simulator's replicas of the same seed.
+   */
+  readonly symmetricStreams?: boolean;
 }
 
 /**
@@ -161,7 +168,7 @@ interface Liar {
 }
 
 /** Budget counts what a path has spent of the bounds that are per path. */
-interface Budget {
+export interface Budget {
   crashes: number;
   /** reorderings counts deliveries of a message other than the oldest in flight (see WorldSetup.ordered). */
   reorderings: number;
@@ -199,6 +206,25 @@ class Router {
   send(from: NodeId, messages: readonly Outbound<unknown>[]): void {
     this.world?.onReplicaSend(from, messages);
   }
+}
+
+/** SymmetryView is a state's parts, for symmetry.ts (see `World.symmetryView`). */
+export interface SymmetryView {
+  readonly replicas: readonly unknown[];
+  readonly disks: readonly MemoryStorage[];
+  readonly liars: boolean;
+  readonly incarnations: readonly number[];
+  readonly clients: readonly Client<unknown>[];
+  readonly nextOp: readonly number[];
+  readonly pendingOp: readonly number[];
+  readonly workloadLengths: readonly number[];
+  readonly network: readonly InFlight[];
+  readonly precedence: unknown[];
+  readonly budget: Readonly<Budget>;
+  readonly clientIncarnations: readonly number[];
+  readonly monitors: readonly InvariantMonitor<unknown>[];
+  readonly opaque: ReadonlySet<object>;
+  readonly monitorOpaque: ReadonlySet<object>;
 }
 
 /** ActionOutcome is what happened when an action ran. */
@@ -418,6 +444,31 @@ export class World {
         : {}),
     };
     return fingerprint(encodeCanonical(state, this.opaque) + (monitors === "none" ? "" : encodeCanonical(this.monitors, this.withReplicas(), monitors === "unordered")));
+  }
+
+  /**
+   * symmetryView hands symmetry.ts what a state is made of, to fingerprint it under a renaming of node ids
+   * (read only: nothing of it may be changed). The history comes as `key("unordered")` reads it, its real-time
+   * precedence; the monitors with the set of objects their encoding leaves out.
+   */
+  symmetryView(): SymmetryView {
+    return {
+      replicas: this.hosts.map((host) => host?.replica),
+      disks: this.disks,
+      liars: this.liars.some((liar) => liar !== undefined),
+      incarnations: this.incarnations,
+      clients: this.clients,
+      nextOp: this.nextOp,
+      pendingOp: this.pendingOp,
+      workloadLengths: this.setup.workload.map((commands) => commands.length),
+      network: this.network,
+      precedence: precedenceOf(this.operations),
+      budget: this.budget,
+      clientIncarnations: this.clientIncarnations,
+      monitors: this.monitors,
+      opaque: this.opaque,
+      monitorOpaque: this.withReplicas(),
+    };
   }
 
   // ---- reading a state ---------------------------------------------------------------------
@@ -866,7 +917,7 @@ export class World {
     // A spare boots knowing the initial configuration, outside it, until a membership change adds it.
     const replicas = Array.from({ length: this.setup.nodes }, (_, node) => node);
     const { algorithm, options } = this.setup;
-    const rng = createRng(deriveSeed(this.setup.seed, `replica:${id}:${incarnation}`));
+    const rng = createRng(deriveSeed(this.setup.seed, this.setup.symmetricStreams === true ? `replica:any:${incarnation}` : `replica:${id}:${incarnation}`));
     const router = this.router;
     this.hosts[id] = ReplicaHost.boot(
       must(this.disks[id], `disk ${id}`),
