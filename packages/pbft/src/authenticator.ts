@@ -1,5 +1,6 @@
 import { bytesEqual, type Crypto, type NodeId } from "@concord/core";
 import { pbftCodec, type PbftMessage, type PbftReply, type PbftReplicaMessage, type PbftRequest } from "./messages.ts";
+import { sealedBytes, sealless } from "./sealed-bytes.ts";
 
 /**
  * AuthenticationMode says how replica-to-replica messages are authenticated:
@@ -12,20 +13,13 @@ export type AuthenticationMode = "macs" | "signatures";
 
 const noBytes = new Uint8Array(0);
 
-/**
- * sealedBytes remembers, per message object (sealed here or checked once), the
- * bytes its seal covers, so that receivers of the very same object (in-process
- * runs without wire encoding) and repeated checks need not encode it again. Messages are immutable, so the identity
- * of the object fixes its bytes.
- */
-const sealedBytes = new WeakMap<object, Uint8Array>();
-
 /** authenticatedBytes returns the bytes a message's MACs or signature cover: its encoding with those fields emptied. */
 export function authenticatedBytes(message: PbftMessage): Uint8Array {
   const known = sealedBytes.get(message);
   if (known !== undefined) return known;
-  // A received message is checked more than once (a retransmitted VIEW-CHANGE against the held one, the view
-  // changes nested in a NEW-VIEW); messages are immutable, so its bytes are computed once.
+  // Known for a message sealed here or decoded from a canonical frame (sealed-bytes.ts). A received message is
+  // checked more than once (a retransmitted VIEW-CHANGE against the held one, the view changes nested in a
+  // NEW-VIEW); messages are immutable, so its bytes are computed once.
   const bytes = encodeWithoutSeal(message);
   sealedBytes.set(message, bytes);
   return bytes;
@@ -37,27 +31,16 @@ function remember<T extends object>(sealed: T, bytes: Uint8Array): T {
 }
 
 function encodeWithoutSeal(message: PbftMessage): Uint8Array {
-  switch (message.type) {
-    case "reply":
-      return pbftCodec.encode({ ...message, mac: noBytes });
-    case "request":
-      return requestBytes(message);
-    case "viewChange":
-    case "newView":
-      return pbftCodec.encode({ ...message, signature: noBytes });
-    default:
-      return pbftCodec.encode({ ...message, macs: [], signature: noBytes });
-  }
+  return pbftCodec.encode(sealless(message));
 }
 
 /**
  * requestBytes returns the bytes a client's authenticator covers. Requests
- * nested in a pre-prepare decode without their `type` tag, so the fields are
- * named one by one.
+ * nested in a pre-prepare decode without their `type` tag, which the
+ * encoding of a request alone needs.
  */
 function requestBytes(request: PbftRequest): Uint8Array {
-  const { clientId, session, sequence, command, readOnly, readLevel } = request;
-  return pbftCodec.encode({ type: "request", clientId, session, sequence, command, readOnly, readLevel, macs: [] });
+  return pbftCodec.encode(sealless<PbftRequest>({ ...request, type: "request" }));
 }
 
 /** alwaysSigned tells whether a message type is signed in every authentication mode. */

@@ -5,7 +5,7 @@
 export { pbftMessagesPerBatch } from "./algorithm.ts";
 export { parsePbftOptions } from "./options.ts";
 export { Quorums, clusterSizeError } from "./quorum.ts";
-export { Authenticator, type AuthenticationMode } from "./authenticator.ts";
+export { Authenticator, authenticatedBytes, type AuthenticationMode } from "./authenticator.ts";
 export { decideNewView, type NewViewDecision } from "./view-change.ts";
 export { PbftAgreementMonitor, agreementInvariant } from "./monitor.ts";
 export {
@@ -22,4 +22,5 @@ export {
   staleReadsStrategy,
   inventReadsStrategy,
 } from "./byzantine.ts";
-export { encodeBatch } from "./messages.ts";
+export { encodeBatch, pbftCodec, pbftProtobufCodec } from "./messages.ts";
+export { sealedBytesOf } from "./sealed-bytes.ts";

@@ -1,6 +1,7 @@
 import protobuf from "protobufjs/light.js";
 import { CorruptionError, createProtobufCodec, type MessageCodec } from "@concord/core";
 import { descriptor } from "./pbft-proto.generated.ts";
+import { decodeCanonical, encodeSealed } from "./sealed-bytes.ts";
 
 /** PbftRequest is a client request (PBFT §4.1), authenticated by the client with one MAC per replica. */
 export interface PbftRequest {
@@ -177,8 +178,28 @@ export type PbftMessage =
 /** PbftReplicaMessage is a message replicas send one another (everything but requests and replies). */
 export type PbftReplicaMessage = Exclude<PbftMessage, PbftRequest | PbftReply>;
 
-/** pbftCodec encodes PBFT messages with protobufjs. */
-export const pbftCodec: MessageCodec<PbftMessage> = createProtobufCodec<PbftMessage>(descriptor, "concord.pbft.PbftMessage");
+/** pbftProtobufCodec is protobufjs's codec of PBFT messages alone, which pbftCodec's shortcuts must match byte for byte. */
+export const pbftProtobufCodec: MessageCodec<PbftMessage> = createProtobufCodec<PbftMessage>(descriptor, "concord.pbft.PbftMessage");
+
+/**
+ * pbftCodec encodes PBFT messages with protobufjs. It also hands the
+ * authenticator the bytes each message's seal covers, so that they are not
+ * encoded again (issue 18): a canonical frame (exactly what the codec writes,
+ * see sealed-bytes.ts) is decoded in one pass that also cuts them from it, and
+ * a message sealed by the authenticator is encoded by putting its MACs or
+ * signature back between the bytes they cover. Any other frame takes
+ * protobufjs's path, and its seal is checked over its re-encoding.
+ */
+export const pbftCodec: MessageCodec<PbftMessage> = {
+  typeNames: pbftProtobufCodec.typeNames ?? [],
+  typeName: (message) => message.type,
+  encode(message: PbftMessage): Uint8Array {
+    return encodeSealed(message) ?? pbftProtobufCodec.encode(message);
+  },
+  decode(bytes: Uint8Array): PbftMessage {
+    return decodeCanonical(bytes) ?? pbftProtobufCodec.decode(bytes);
+  },
+};
 
 const root = protobuf.Root.fromJSON(descriptor);
 const batchType = root.lookupType("concord.pbft.Batch");

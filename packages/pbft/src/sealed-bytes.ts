@@ -1,0 +1,444 @@
+import type { PbftMessage } from "./messages.ts";
+import { descriptor } from "./pbft-proto.generated.ts";
+
+/**
+ * sealedBytes remembers, per message object, the bytes its seal (its MACs or
+ * signature) covers: its encoding with those fields at their defaults (for a
+ * request nested in a pre-prepare, the encoding of that request alone, as its
+ * client sends it). A message sealed by the authenticator, decoded from a
+ * canonical frame, or checked once is not encoded again to be checked or
+ * sent (issue 18). Messages are immutable, so the identity of the object
+ * fixes its bytes.
+ *
+ * Invariant: sealedBytes.get(message) is, byte for byte, the encoding of
+ * {@link sealless}(message) (of a nested request, with `type: "request"`).
+ */
+export const sealedBytes = new WeakMap<object, Uint8Array>();
+
+/** sealedBytesOf returns the bytes remembered for a message (sealed, decoded or checked), for tests that compare them with an encoding. */
+export function sealedBytesOf(message: object): Uint8Array | undefined {
+  return sealedBytes.get(message);
+}
+
+/**
+ * sealFields names, per message type, the fields its seal is made of: the
+ * authenticator (TOCS §3.2, one MAC per receiving replica), a replica's MAC
+ * on a reply, or a signature (OSDI §4). The bytes the seal covers are the
+ * message's encoding with these fields at their defaults, which the encoding
+ * leaves out. This is the one definition of what a seal covers: the
+ * authenticator encodes by it ({@link sealless}), the codec cuts decoded
+ * frames and splices encodings by it.
+ */
+export const sealFields: { readonly [Type in PbftMessage["type"]]: readonly string[] } = {
+  request: ["macs"],
+  reply: ["mac"],
+  prePrepare: ["macs", "signature"],
+  prepare: ["macs", "signature"],
+  commit: ["macs", "signature"],
+  checkpoint: ["macs", "signature"],
+  viewChange: ["signature"],
+  newView: ["signature"],
+  status: ["macs", "signature"],
+  fetchState: ["macs", "signature"],
+  stateTransfer: ["macs", "signature"],
+};
+
+/** The kinds of field the canonical decoder reads. */
+const kindUint32 = 0;
+const kindUint64 = 1;
+const kindBool = 2;
+const kindBytes = 3;
+const kindMessage = 4;
+
+/**
+ * emptyBytes is every decoded message's absent byte string: one array, frozen, of no bytes. A decoded message's
+ * byte strings are never written to (messages are immutable), and an empty one has nothing to write.
+ */
+const emptyBytes = Object.freeze(new Uint8Array(0)) as Uint8Array;
+
+function defaultOf(kind: number): unknown {
+  switch (kind) {
+    case kindBool:
+      return false;
+    case kindBytes:
+      return emptyBytes;
+    case kindMessage:
+      return null;
+    default:
+      return 0;
+  }
+}
+
+interface FieldRule {
+  readonly name: string;
+  readonly id: number;
+  readonly kind: number;
+  readonly repeated: boolean;
+  readonly nested: TypeRule | undefined;
+}
+
+interface TypeRule {
+  /** byId holds the fields by field number (each below 16, so that every tag is one byte). */
+  readonly byId: readonly (FieldRule | undefined)[];
+  /** order lists the fields in the order of the keys of a decoded message: repeated ones, then the others, each by number. */
+  readonly order: readonly FieldRule[];
+  /** repeated lists the repeated fields, each of which a decoded message holds an array of its own for. */
+  readonly repeated: readonly FieldRule[];
+  /** template is a decoded message of this type with every field at its default (arrays shared: each copy gets its own). */
+  readonly template: Readonly<Record<string, unknown>>;
+}
+
+/** A Member is a message type of the envelope's oneof, by the tag that frames it. */
+interface Member {
+  readonly type: PbftMessage["type"];
+  readonly rule: TypeRule;
+  /** seal: the seal's fields, by ascending number. */
+  readonly seal: readonly FieldRule[];
+}
+
+interface DescriptorType {
+  readonly fields?: Record<string, { readonly type: string; readonly id: number; readonly rule?: string }>;
+  readonly oneofs?: Record<string, { readonly oneof: readonly string[] }>;
+}
+
+const scalarKinds: Record<string, number> = { uint32: kindUint32, uint64: kindUint64, bool: kindBool, bytes: kindBytes };
+
+/**
+ * compileMembers builds the decoder's and splicer's view of pbft.proto, by
+ * envelope tag. A type with a field they do not read (another scalar type, a
+ * oneof, a repeated number, which would be packed, a field number above 15)
+ * is left out with every type that holds it: its messages always take
+ * protobufjs's path.
+ */
+function compileMembers(): readonly (Member | undefined)[] {
+  const types = (descriptor as { nested: { concord: { nested: { pbft: { nested: Record<string, DescriptorType> } } } } }).nested.concord.nested.pbft.nested;
+  const compiled = new Map<string, TypeRule | null>();
+  const compile = (name: string, depth: number): TypeRule | undefined => {
+    const known = compiled.get(name);
+    if (known !== undefined) return known ?? undefined;
+    const type = types[name];
+    let rule: TypeRule | null = null;
+    if (type?.fields !== undefined && type.oneofs === undefined && depth < 8) {
+      const byId: (FieldRule | undefined)[] = [];
+      const fields: FieldRule[] = [];
+      for (const [fieldName, field] of Object.entries(type.fields)) {
+        const repeated = field.rule === "repeated";
+        const scalar = scalarKinds[field.type];
+        const nested = scalar === undefined ? compile(field.type, depth + 1) : undefined;
+        const readable = scalar === undefined ? nested !== undefined : !repeated || scalar === kindBytes;
+        if (!readable || field.id < 1 || field.id > 15 || byId[field.id] !== undefined) {
+          compiled.set(name, null);
+          return undefined;
+        }
+        const fieldRule = { name: fieldName, id: field.id, kind: scalar ?? kindMessage, repeated, nested };
+        byId[field.id] = fieldRule;
+        fields.push(fieldRule);
+      }
+      fields.sort((a, b) => a.id - b.id);
+      const order = [...fields.filter((f) => f.repeated), ...fields.filter((f) => !f.repeated)];
+      const template: Record<string, unknown> = {};
+      for (const field of order) template[field.name] = field.repeated ? [] : defaultOf(field.kind);
+      rule = { byId, order, repeated: order.filter((f) => f.repeated), template };
+    }
+    compiled.set(name, rule);
+    return rule ?? undefined;
+  };
+  const envelope = types["PbftMessage"];
+  const members: (Member | undefined)[] = [];
+  for (const memberName of envelope?.oneofs?.["body"]?.oneof ?? []) {
+    const field = envelope?.fields?.[memberName];
+    const type = memberName as PbftMessage["type"];
+    const rule = field === undefined ? undefined : compile(field.type, 0);
+    if (field === undefined || rule === undefined || field.id < 1 || field.id > 15 || !(type in sealFields)) continue;
+    const seal = sealFields[type].map((name) => rule.order.find((f) => f.name === name));
+    if (seal.some((f) => f === undefined)) continue;
+    members[(field.id << 3) | 2] = { type, rule, seal: (seal as FieldRule[]).sort((a, b) => a.id - b.id) };
+  }
+  return members;
+}
+
+const members = compileMembers();
+const memberByType = new Map(members.flatMap((member) => (member === undefined ? [] : [[member.type, member] as const])));
+const requestTag = members.findIndex((member) => member?.type === "request");
+const requestMember = members[requestTag];
+
+/** sealless returns a copy of a message with its seal's fields at their defaults: the message whose encoding its seal covers. */
+export function sealless<M extends PbftMessage>(message: M): M {
+  const copy: Record<string, unknown> = { ...message };
+  const member = memberByType.get(message.type);
+  if (member === undefined) throw new Error(`pbft: no seal known for messages of type ${String(message.type)}`);
+  for (const field of member.seal) copy[field.name] = field.repeated ? [] : field.kind === kindBytes ? new Uint8Array(0) : defaultOf(field.kind);
+  return copy as M;
+}
+
+const safeIntegerMax = Number.MAX_SAFE_INTEGER;
+
+/** A PendingRequest is a request of a pre-prepare being decoded, with where its body lies in the frame. */
+interface PendingRequest {
+  readonly request: object;
+  readonly start: number;
+  readonly end: number;
+}
+
+/**
+ * decodeCanonical decodes a canonical frame: exactly what the codec writes
+ * for the message it holds, field for field (each field known, of its wire
+ * type, in ascending number and at most once, a repeated field's items
+ * together, none at its default, which the codec leaves out, every varint in
+ * its shortest form and within its type, a boolean 1, every nested message
+ * canonical too). The message is the object protobufjs's path makes of the
+ * frame (the same keys in the same order, the same values, each byte string a
+ * copy of its own), and since re-encoding it gives the frame back, the bytes
+ * its seal covers are cut from the frame and remembered, and so are those of
+ * each request of a pre-prepare. Any other frame (unknown fields, a padded
+ * varint, fields out of order or twice, what another encoder or a faulty
+ * sender may send, or no message at all) gives undefined: protobufjs decodes
+ * or refuses it as before, and its seal is checked over its re-encoding, so
+ * that every frame's check covers exactly the bytes it covered before.
+ */
+export function decodeCanonical(frame: Uint8Array): PbftMessage | undefined {
+  const tag = frame[0];
+  if (tag === undefined) return undefined;
+  const member = members[tag];
+  if (member === undefined) return undefined;
+  const lengthEnd = varintEnd(frame, 1, frame.length, 5);
+  if (lengthEnd < 0 || varintValue(frame, 1, lengthEnd) !== frame.length - lengthEnd) return undefined;
+  const message = newObject(member.rule, member.type);
+  const requests: PendingRequest[] | undefined = member.type === "prePrepare" ? [] : undefined;
+  if (!decodeBody(member.rule, frame, lengthEnd, frame.length, message, requests)) return undefined;
+  sealedBytes.set(message, withoutSeal(member, tag, frame, lengthEnd, frame.length));
+  if (requests !== undefined && requestMember !== undefined) {
+    for (const { request, start, end } of requests) sealedBytes.set(request, withoutSeal(requestMember, requestTag, frame, start, end));
+  }
+  return message as unknown as PbftMessage;
+}
+
+/** newObject makes a message with every field at its default, keyed in protobufjs's order (`type` first, at the top). */
+function newObject(rule: TypeRule, type: string | undefined): Record<string, unknown> {
+  const out: Record<string, unknown> = type === undefined ? { ...rule.template } : { type, ...rule.template };
+  const repeated = rule.repeated;
+  for (let i = 0; i < repeated.length; i++) out[(repeated[i] as FieldRule).name] = [];
+  return out;
+}
+
+function decodeBody(rule: TypeRule, bytes: Uint8Array, start: number, end: number, out: Record<string, unknown>, requests: PendingRequest[] | undefined): boolean {
+  let pos = start;
+  let lastId = 0;
+  while (pos < end) {
+    const tag = bytes[pos++] as number;
+    if (tag >= 0x80) return false;
+    const id = tag >>> 3;
+    const field = rule.byId[id];
+    if (field === undefined || id < lastId || (id === lastId && !field.repeated)) return false;
+    lastId = id;
+    const wire = tag & 7;
+    const kind = field.kind;
+    if (kind === kindBytes || kind === kindMessage) {
+      if (wire !== 2) return false;
+      const lengthEnd = varintEnd(bytes, pos, end, 5);
+      if (lengthEnd < 0) return false;
+      const length = varintValue(bytes, pos, lengthEnd);
+      pos = lengthEnd;
+      if (length > end - pos) return false;
+      let value: unknown;
+      if (kind === kindBytes) {
+        if (length === 0 && !field.repeated) return false;
+        value = copyOf(bytes, pos, pos + length);
+      } else {
+        const nested = field.nested as TypeRule;
+        const item = newObject(nested, undefined);
+        if (!decodeBody(nested, bytes, pos, pos + length, item, undefined)) return false;
+        if (requests !== undefined && nested === requestMember?.rule) requests.push({ request: item, start: pos, end: pos + length });
+        value = item;
+      }
+      pos += length;
+      if (field.repeated) (out[field.name] as unknown[]).push(value);
+      else out[field.name] = value;
+      continue;
+    }
+    if (wire !== 0) return false;
+    const valueEnd = varintEnd(bytes, pos, end, kind === kindUint64 ? 8 : 5);
+    if (valueEnd < 0) return false;
+    const value = varintValue(bytes, pos, valueEnd);
+    pos = valueEnd;
+    if (value === 0) return false;
+    if (kind === kindBool) {
+      if (value !== 1) return false;
+      out[field.name] = true;
+    } else {
+      if (kind === kindUint32 ? value > 0xffffffff : value > safeIntegerMax) return false;
+      out[field.name] = value;
+    }
+  }
+  return pos === end;
+}
+
+/** copyOf copies bytes[from, to) into a plain Uint8Array of its own (never a view of the frame, which may be a Buffer). */
+function copyOf(bytes: Uint8Array, from: number, to: number): Uint8Array {
+  const copy = new Uint8Array(to - from);
+  if (to - from > 64) copy.set(bytes.subarray(from, to));
+  else for (let i = from; i < to; i++) copy[i - from] = bytes[i] as number;
+  return copy;
+}
+
+/** varintEnd returns where the varint at `pos` ends, or -1 when it runs past `end`, is longer than `bytesMax` or is not in its shortest form. */
+function varintEnd(bytes: Uint8Array, pos: number, end: number, bytesMax: number): number {
+  const limit = Math.min(end, pos + bytesMax);
+  for (let i = pos; i < limit; i++) {
+    const byte = bytes[i] as number;
+    if (byte < 0x80) return byte === 0 && i > pos ? -1 : i + 1;
+  }
+  return -1;
+}
+
+/** varintValue reads a varint already bounded by {@link varintEnd} (at most 8 bytes: exact up to 2^53, and above it still greater). */
+function varintValue(bytes: Uint8Array, pos: number, end: number): number {
+  let value = 0;
+  let scale = 1;
+  for (let i = pos; i < end; i++) {
+    value += ((bytes[i] as number) & 0x7f) * scale;
+    scale *= 128;
+  }
+  return value;
+}
+
+/** fieldEnd returns where the field whose tag is at `pos` ends, in bytes already found canonical (or written by the codec). */
+function fieldEnd(bytes: Uint8Array, pos: number): number {
+  const wire = (bytes[pos] as number) & 7;
+  let at = pos + 1;
+  if (wire === 0) {
+    while ((bytes[at++] as number) >= 0x80);
+    return at;
+  }
+  let length = 0;
+  let scale = 1;
+  let byte: number;
+  do {
+    byte = bytes[at++] as number;
+    length += (byte & 0x7f) * scale;
+    scale *= 128;
+  } while (byte >= 0x80);
+  return at + length;
+}
+
+function varintSize(value: number): number {
+  let size = 1;
+  while (value >= 0x80) {
+    value = Math.floor(value / 128);
+    size++;
+  }
+  return size;
+}
+
+function writeVarint(out: Uint8Array, pos: number, value: number): number {
+  while (value >= 0x80) {
+    out[pos++] = (value & 0x7f) | 0x80;
+    value = Math.floor(value / 128);
+  }
+  out[pos++] = value;
+  return pos;
+}
+
+function copyRange(out: Uint8Array, at: number, bytes: Uint8Array, from: number, to: number): number {
+  if (to - from > 64) out.set(bytes.subarray(from, to), at);
+  else for (let i = from; i < to; i++) out[at + i - from] = bytes[i] as number;
+  return at + to - from;
+}
+
+function isSeal(member: Member, id: number): boolean {
+  const seal = member.seal;
+  for (let i = 0; i < seal.length; i++) if ((seal[i] as FieldRule).id === id) return true;
+  return false;
+}
+
+/** withoutSeal cuts the seal's fields out of a canonical message body and frames the rest under `tag`: what its seal covers. */
+function withoutSeal(member: Member, tag: number, bytes: Uint8Array, start: number, end: number): Uint8Array {
+  let sealLength = 0;
+  for (let pos = start; pos < end; ) {
+    const next = fieldEnd(bytes, pos);
+    if (isSeal(member, (bytes[pos] as number) >>> 3)) sealLength += next - pos;
+    pos = next;
+  }
+  const bodyLength = end - start - sealLength;
+  const out = new Uint8Array(1 + varintSize(bodyLength) + bodyLength);
+  out[0] = tag;
+  let at = writeVarint(out, 1, bodyLength);
+  let runStart = start;
+  for (let pos = start; pos < end; ) {
+    const next = fieldEnd(bytes, pos);
+    if (isSeal(member, (bytes[pos] as number) >>> 3)) {
+      at = copyRange(out, at, bytes, runStart, pos);
+      runStart = next;
+    }
+    pos = next;
+  }
+  copyRange(out, at, bytes, runStart, end);
+  return out;
+}
+
+/**
+ * encodeSealed encodes a message whose sealless bytes are remembered by
+ * putting its seal's fields back between them where the codec writes them
+ * (by field number; a signature or MAC only when not empty, each MAC of a
+ * vector as an item of its own): the bytes encoding the whole message gives.
+ * It returns undefined for a message it knows no bytes of, or whose seal is
+ * not byte strings, which the caller then encodes in full.
+ */
+export function encodeSealed(message: PbftMessage): Uint8Array | undefined {
+  const base = sealedBytes.get(message);
+  if (base === undefined) return undefined;
+  const tag = base[0] as number;
+  const member = members[tag];
+  if (member === undefined || member.type !== message.type) return undefined;
+  const fields = message as unknown as Record<string, unknown>;
+  let sealLength = 0;
+  for (const field of member.seal) {
+    const value = fields[field.name];
+    if (value === undefined || value === null) continue;
+    if (field.kind !== kindBytes) return undefined;
+    if (field.repeated) {
+      if (!Array.isArray(value)) return undefined;
+      for (const item of value) {
+        if (!(item instanceof Uint8Array)) return undefined;
+        sealLength += 1 + varintSize(item.length) + item.length;
+      }
+    } else {
+      if (!(value instanceof Uint8Array)) return undefined;
+      if (value.length > 0) sealLength += 1 + varintSize(value.length) + value.length;
+    }
+  }
+  const lengthEnd = varintEnd(base, 1, base.length, 5);
+  const bodyLength = base.length - lengthEnd + sealLength;
+  const out = new Uint8Array(1 + varintSize(bodyLength) + bodyLength);
+  out[0] = tag;
+  let at = writeVarint(out, 1, bodyLength);
+  const seal = member.seal;
+  let sealIndex = 0;
+  let runStart = lengthEnd;
+  for (let pos = lengthEnd; pos < base.length; pos = fieldEnd(base, pos)) {
+    const id = (base[pos] as number) >>> 3;
+    if (sealIndex < seal.length && (seal[sealIndex] as FieldRule).id < id) {
+      at = copyRange(out, at, base, runStart, pos);
+      runStart = pos;
+      while (sealIndex < seal.length && (seal[sealIndex] as FieldRule).id < id) at = writeSeal(out, at, seal[sealIndex++] as FieldRule, fields);
+    }
+  }
+  at = copyRange(out, at, base, runStart, base.length);
+  while (sealIndex < seal.length) at = writeSeal(out, at, seal[sealIndex++] as FieldRule, fields);
+  return out;
+}
+
+function writeSeal(out: Uint8Array, at: number, field: FieldRule, fields: Record<string, unknown>): number {
+  const value = fields[field.name] as Uint8Array | readonly Uint8Array[] | undefined | null;
+  if (value === undefined || value === null) return at;
+  if (!field.repeated) return (value as Uint8Array).length === 0 ? at : writeBytesField(out, at, field.id, value as Uint8Array);
+  for (const item of value as readonly Uint8Array[]) at = writeBytesField(out, at, field.id, item);
+  return at;
+}
+
+function writeBytesField(out: Uint8Array, at: number, id: number, item: Uint8Array): number {
+  out[at++] = (id << 3) | 2;
+  at = writeVarint(out, at, item.length);
+  out.set(item, at);
+  return at + item.length;
+}
