@@ -34,6 +34,7 @@ export {
   type RecordLog,
   emptyDurableState,
   frameRecord,
+  frameRecordInto,
   readRecordLog,
   recordHeaderBytes,
   recordBytesMax,

@@ -5,6 +5,7 @@ import {
   CorruptionError,
   crc32,
   frameRecord,
+  frameRecordInto,
   recordBytesMax,
   readRecordLog,
   recordHeaderBytes,
@@ -82,10 +83,21 @@ describe("frameRecord", () => {
     expect(framed.subarray(recordHeaderBytes)).toEqual(payload);
   });
 
+  test("frameRecordInto writes the same frame in place at an offset, touching nothing around it, and returns the offset after it", () => {
+    for (let length = 0; length <= 200; length += 7) {
+      const payload = Uint8Array.from({ length }, (_, i) => (i * 13 + length) & 0xff);
+      const out = new Uint8Array(5 + recordHeaderBytes + length + 5).fill(0xee);
+      expect(frameRecordInto(payload, out, 5)).toBe(5 + recordHeaderBytes + length);
+      expect(out.subarray(5, 5 + recordHeaderBytes + length)).toEqual(frameRecord(payload));
+      expect([...out.subarray(0, 5), ...out.subarray(5 + recordHeaderBytes + length)]).toEqual(new Array(10).fill(0xee));
+    }
+  });
+
   test("refuses a record larger than recordBytesMax, which recovery could not read back", () => {
     // A fake record: only its length is read before the check.
     const huge = { length: recordBytesMax + 1 } as unknown as Uint8Array;
     expect(() => frameRecord(huge)).toThrow(AssertionError);
+    expect(() => frameRecordInto(huge, new Uint8Array(16), 0)).toThrow(AssertionError);
   });
 });
 

@@ -1,4 +1,4 @@
-import { type DurableState, type Rng, type Storage, frameRecord, readRecordLog } from "@concord/core";
+import { type DurableState, type Rng, type Storage, frameRecordInto, readRecordLog, recordHeaderBytes } from "@concord/core";
 
 /** CrashReport says what a simulated crash did to one node's storage. */
 export interface CrashReport {
@@ -25,37 +25,35 @@ export interface CrashReport {
  * `Storage` invariant: a write not yet synced never destroys one that was).
  */
 export class SimStorage implements Storage {
-  private frames: Uint8Array[] = [];
+  private log = new FrameLog();
   private syncedFrames = 0;
   private tornTail: Uint8Array | undefined;
   private snapshot: Uint8Array | undefined;
   /** staged holds a snapshot written but not yet synced, and the frames appended after it. */
-  private staged: { snapshot: Uint8Array; frames: Uint8Array[] } | undefined;
+  private staged: { snapshot: Uint8Array; log: FrameLog } | undefined;
 
   append(record: Uint8Array): void {
-    const frame = frameRecord(record);
-    if (this.staged !== undefined) this.staged.frames.push(frame);
-    else this.frames.push(frame);
+    (this.staged?.log ?? this.log).append(record);
   }
 
   sync(): void {
     if (this.staged !== undefined) {
       this.snapshot = this.staged.snapshot;
-      this.frames = this.staged.frames;
+      this.log = this.staged.log;
       this.tornTail = undefined;
       this.staged = undefined;
     }
-    this.syncedFrames = this.frames.length;
+    this.syncedFrames = this.log.count;
   }
 
   replaceWithSnapshot(snapshot: Uint8Array): void {
     // A later snapshot before the sync supersedes the staged one and what followed it.
-    this.staged = { snapshot: snapshot.slice(), frames: [] };
+    this.staged = { snapshot: snapshot.slice(), log: new FrameLog() };
   }
 
   /** unsyncedRecords counts records written since the last sync (a staged snapshot's followers included). */
   unsyncedRecords(): number {
-    return this.frames.length - this.syncedFrames + (this.staged?.frames.length ?? 0);
+    return this.log.count - this.syncedFrames + (this.staged?.log.count ?? 0);
   }
 
   /** hasStagedSnapshot says whether a snapshot waits for the next sync: a crash now loses it. */
@@ -81,21 +79,21 @@ export class SimStorage implements Storage {
     const lost = this.unsyncedRecords();
     const lostSnapshot = this.staged !== undefined;
     this.staged = undefined;
-    const pending = this.frames.slice(this.syncedFrames);
-    this.frames.length = this.syncedFrames;
+    const log = this.log;
+    const pending = log.count - this.syncedFrames;
     let tornBytes = 0;
     let keptRecords = 0;
-    const first = pending[0];
-    if (first !== undefined && first.length > 1 && rng.nextInt(100) < tearPercent) {
+    if (pending > 0 && log.frameBytes(this.syncedFrames) > 1 && rng.nextInt(100) < tearPercent) {
       // With one unsynced record there is nothing to keep whole, and no draw: those runs are as they were.
-      keptRecords = pending.length > 1 ? rng.nextInt(pending.length) : 0;
-      this.frames.push(...pending.slice(0, keptRecords));
+      keptRecords = pending > 1 ? rng.nextInt(pending) : 0;
       // What the disk wrote whole is on the platter now, as the synced records are.
-      this.syncedFrames = this.frames.length;
-      const torn = pending[keptRecords] ?? first;
-      tornBytes = 1 + rng.nextInt(torn.length - 1);
-      this.tornTail = torn.subarray(0, tornBytes);
+      this.syncedFrames += keptRecords;
+      const torn = this.syncedFrames;
+      tornBytes = 1 + rng.nextInt(log.frameBytes(torn) - 1);
+      // A copy: the log's buffer past the kept frames takes the next appends.
+      this.tornTail = log.bytes.slice(log.start(torn), log.start(torn) + tornBytes);
     }
+    log.truncate(this.syncedFrames);
     return { lostRecords: lost - keptRecords, lostSnapshot, tornBytes, keptRecords };
   }
 
@@ -106,9 +104,9 @@ export class SimStorage implements Storage {
    * nothing unsynced and draws nothing.
    */
   crashKeeping(keep: number): void {
-    if (this.staged === undefined) this.frames.length = Math.min(this.frames.length, this.syncedFrames + keep);
+    if (this.staged === undefined) this.log.truncate(Math.min(this.log.count, this.syncedFrames + keep));
     this.staged = undefined;
-    this.syncedFrames = this.frames.length;
+    this.syncedFrames = this.log.count;
   }
 
   recover(): DurableState {
@@ -117,23 +115,58 @@ export class SimStorage implements Storage {
     // Recovery truncates the torn tail, as the file storage does, and knows nothing of a snapshot never synced.
     this.tornTail = undefined;
     this.staged = undefined;
-    this.frames = this.frames.slice(0, log.records.length);
-    this.syncedFrames = this.frames.length;
+    this.log.truncate(Math.min(this.log.count, log.records.length));
+    this.syncedFrames = this.log.count;
     return { snapshot: this.snapshot, records: log.records };
   }
 
   /** image returns the log's bytes as a disk would hold them after a crash: synced frames, then any torn tail. */
   image(): Uint8Array {
-    let length = this.tornTail?.length ?? 0;
-    for (let i = 0; i < this.syncedFrames; i++) length += (this.frames[i] as Uint8Array).length;
-    const bytes = new Uint8Array(length);
-    let offset = 0;
-    for (let i = 0; i < this.syncedFrames; i++) {
-      const frame = this.frames[i] as Uint8Array;
-      bytes.set(frame, offset);
-      offset += frame.length;
-    }
-    if (this.tornTail !== undefined) bytes.set(this.tornTail, offset);
+    const syncedBytes = this.log.start(this.syncedFrames);
+    const bytes = new Uint8Array(syncedBytes + (this.tornTail?.length ?? 0));
+    bytes.set(this.log.bytes.subarray(0, syncedBytes));
+    if (this.tornTail !== undefined) bytes.set(this.tornTail, syncedBytes);
     return bytes;
+  }
+}
+
+/**
+ * FrameLog holds a log's framed records back to back in one buffer that doubles as it fills, and where each
+ * ends: one typed array for the whole log rather than one per record (each of which outlived the young
+ * generation, for the garbage collector to copy and promote: every record a replica writes is kept until its
+ * next snapshot; issue 18).
+ */
+class FrameLog {
+  bytes = new Uint8Array(4096);
+  /** ends holds where each frame ends: frame i is bytes[start(i), ends[i]). */
+  private readonly ends: number[] = [];
+
+  get count(): number {
+    return this.ends.length;
+  }
+
+  /** start is where frame i starts (the end of the log for i = count). */
+  start(i: number): number {
+    return i === 0 ? 0 : (this.ends[i - 1] as number);
+  }
+
+  frameBytes(i: number): number {
+    return (this.ends[i] as number) - this.start(i);
+  }
+
+  append(record: Uint8Array): void {
+    const at = this.start(this.ends.length);
+    const end = at + recordHeaderBytes + record.length;
+    if (end > this.bytes.length) {
+      const grown = new Uint8Array(Math.max(end, 2 * this.bytes.length));
+      grown.set(this.bytes.subarray(0, at));
+      this.bytes = grown;
+    }
+    this.ends.push(frameRecordInto(record, this.bytes, at));
+  }
+
+  /** truncate keeps the first `count` frames; the next append overwrites what followed them. */
+  truncate(count: number): void {
+    this.ends.length = count;
   }
 }
