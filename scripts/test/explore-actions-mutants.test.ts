@@ -1,5 +1,5 @@
 // The model checker's actions beyond the network, the clocks and the crashes (issue 20: a client restart, a membership
-// change, a leadership transfer; packages/explore/src/operations.ts), each tested by a planted bug that only it reaches:
+// change, a leadership transfer, a lasting partition; packages/explore/src/operations.ts), each tested by a planted bug that only it reaches:
 // with the patch applied in a scratch copy of the working tree (the mutation check's own helpers,
 // scripts/mutants/mutants.ts), `concord explore` with the header's `Explore:` flags finds a counterexample that takes
 // the action, and the same flags with the action's bound at 0 find none (the bug is out of the search's reach without it).
@@ -18,6 +18,8 @@ const cases = [
   { mutant: "vr/new-epoch-starts-before-state", flag: "--reconfigurations", kind: "reconfigure" },
   // A majority replaced in one change (every voter, here), then the bounded "eventually" check's continuation.
   { mutant: "vr/leaving-replica-shuts-down-at-once", flag: "--reconfigurations", kind: "reconfigure" },
+  // A client cut off with one replica for good, then the continuation, which keeps the cut.
+  { mutant: "pbft/stale-read-waits-for-f-plus-1", flag: "--partitions", kind: "partition" },
 ] as const;
 
 /** withBound returns `flags` with `flag`'s value replaced by `value`. */

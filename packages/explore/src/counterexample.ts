@@ -73,6 +73,10 @@ function scriptStep(world: World, action: Action): ScriptStepInput {
       return { step: "reconfigure", node: action.node, changes: action.changes.map((change) => ({ type: change.type, node: change.node })), joint: action.joint, note };
     case "transfer":
       return { step: "transfer", node: action.node, target: action.target, note };
+    case "partition":
+      return { step: "partition", side: action.side.map(endpoint), note };
+    case "heal":
+      return { step: "heal", note };
   }
 }
 

@@ -1,4 +1,5 @@
 import { firstClientId } from "@concord/core";
+import { nodeName } from "./search.ts";
 import type { Action, World } from "./world.ts";
 
 /**
@@ -46,7 +47,7 @@ export interface EventuallyOutcome {
  */
 export function checkEventually(world: World, stepsMax: number): EventuallyOutcome {
   const property = eventuallyProperty(stepsMax);
-  if (world.violation !== undefined || world.unfinished().length === 0) return { steps: 0 };
+  if (world.violation !== undefined || world.owed().length === 0) return { steps: 0 };
   const run = world.fork();
   const gaveUpBefore = new Set(run.gaveUp());
   const actions: Action[] = [];
@@ -56,24 +57,30 @@ export function checkEventually(world: World, stepsMax: number): EventuallyOutco
     const outcome = run.apply(action);
     const failed = (failure: EventuallyFailure): EventuallyOutcome => ({ steps: step + 1, failure });
     if (run.violation !== undefined) return failed({ ...run.violation, actions });
-    const gaveUp = run.gaveUp().filter((id) => !gaveUpBefore.has(id));
+    const gaveUp = run.gaveUp().filter((id) => !gaveUpBefore.has(id) && run.owes(id));
     if (gaveUp.length > 0) {
       const operation = run.history()[gaveUp[0] as number];
-      return failed({ property, message: `with no fault after this state, c${(operation?.clientId ?? firstClientId) - firstClientId}'s ${operation?.input.type ?? "operation"} was given up (indeterminate) after ${step + 1} steps`, actions });
+      return failed({ property, message: `${noFault(run)}, c${(operation?.clientId ?? firstClientId) - firstClientId}'s ${operation?.input.type ?? "operation"} was given up (indeterminate) after ${step + 1} steps`, actions });
     }
-    if (run.unfinished().length === 0) return { steps: step + 1 };
+    if (run.owed().length === 0) return { steps: step + 1 };
     if (action.kind === "tick" && !outcome.effect) {
-      return failed({ property, message: `with no fault after this state, every node falls silent after ${step + 1} steps (none acts within ${world.setup.ticksPerTimeoutMax} ticks) while ${run.unfinished().join(", ")}`, actions });
+      return failed({ property, message: `${noFault(run)}, every node falls silent after ${step + 1} steps (none acts within ${world.setup.ticksPerTimeoutMax} ticks) while ${run.owed().join(", ")}`, actions });
     }
   }
-  return { steps: stepsMax, failure: { property, message: `with no fault after this state, ${stepsMax} steps of fair delivery later ${run.unfinished().join(", ")}`, actions } };
+  return { steps: stepsMax, failure: { property, message: `${noFault(run)}, ${stepsMax} steps of fair delivery later ${run.owed().join(", ")}`, actions } };
 }
 
-/** nextAction is the continuation's next step in `world` (see checkEventually). */
+/** noFault says which faults the continuation has: none, or none but the standing cut. */
+function noFault(world: World): string {
+  const cut = world.partitioned();
+  return cut === undefined ? "with no fault after this state" : `with no fault after this state but the standing cut of ${cut.map(nodeName).join(", ")}`;
+}
+
+/** nextAction is the continuation's next step in `world` (see checkEventually); a standing cut stays, and what crosses it waits. */
 function nextAction(world: World): Action {
   for (let id = 0; id < world.nodeCount(); id++) if (!world.isUp(id)) return { kind: "restart", node: id };
   for (const id of world.clientIds()) if (world.canInvoke(id)) return { kind: "invoke", client: id };
-  const oldest = world.inFlight()[0];
+  const oldest = world.inFlight().find((envelope) => !world.crosses(envelope.from, envelope.to));
   if (oldest !== undefined) return { kind: "deliver", key: oldest.key };
   return { kind: "tick" };
 }

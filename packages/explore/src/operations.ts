@@ -114,3 +114,28 @@ function subsets<T>(items: readonly T[]): T[][] {
 export function describeChanges(changes: readonly MembershipChange[]): string {
   return changes.map((change) => `${change.type} ${change.node}`).join(" + ");
 }
+
+/**
+ * partitionActions lists the lasting partitions (`partitionsMax`, cuts made on one path): while the network is
+ * whole, a cut of each replica of the initial configuration, alone or with any set of the clients, from all the
+ * others (a replica isolated, or a client that reaches one replica and nothing else: the schedules of the
+ * availability bugs of stale reads and of a message held for an election); while a cut stands, its heal. A cut of
+ * several replicas is not offered (it would multiply the branching; a minority of one is the case of n = 3).
+ */
+export function partitionActions(world: World, bounds: ExploreBounds, cut: Record<BoundName, number>): Action[] {
+  const partitionsMax = bounds.partitionsMax ?? 0;
+  if (partitionsMax === 0) return [];
+  if (world.partitioned() !== undefined) return [{ kind: "heal" }];
+  if (world.spent().partitions >= partitionsMax) {
+    cut.partitionsMax = (cut.partitionsMax ?? 0) + 1;
+    return [];
+  }
+  const clients = world.clientIds();
+  const actions: Action[] = [];
+  for (let replica = 0; replica < world.setup.nodes; replica++) {
+    for (let mask = 0; mask < 1 << clients.length; mask++) {
+      actions.push({ kind: "partition", side: [replica, ...clients.filter((_, index) => (mask & (1 << index)) !== 0)] });
+    }
+  }
+  return actions;
+}

@@ -69,6 +69,10 @@ export function actionId(action: Action): string {
       return `transfer:${action.node}>${action.target}`;
     case "tick":
       return "tick";
+    case "partition":
+      return `partition:${action.side.join(",")}`;
+    case "heal":
+      return "heal";
   }
 }
 
@@ -82,7 +86,8 @@ function receiverOf(key: string): number {
 /** footprint says what `action` may touch; `ordered` is the network's setting (see WorldSetup.ordered). */
 export function footprint(action: Action, ordered: boolean): Footprint {
   // A tick runs every node (the search never takes it: only the "eventually" continuation does).
-  if (action.kind === "crash" || action.kind === "tick" || ("crash" in action && action.crash !== undefined)) return globalFootprint;
+  // A partition or a heal changes which messages can be delivered, anywhere: it conflicts with every action, as a crash does.
+  if (action.kind === "crash" || action.kind === "tick" || action.kind === "partition" || action.kind === "heal" || ("crash" in action && action.crash !== undefined)) return globalFootprint;
   const resources: string[] = [];
   const atNode = (id: number): void => {
     resources.push(`n${id}`);

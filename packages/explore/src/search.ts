@@ -3,7 +3,7 @@ import { type SleepSet, emptySleepSet, intersectSleep, sleepIncludes } from "./r
 import { type ExpansionTally, expansion } from "./expand.ts";
 import { checkEventually } from "./eventually.ts";
 import { type ProtocolSymmetry, protocolSymmetries, symmetricKey } from "./symmetry.ts";
-import { describeChanges, operatorActions } from "./operations.ts";
+import { describeChanges, operatorActions, partitionActions } from "./operations.ts";
 import { type Action, type CrashPoint, World, type WorldSetup } from "./world.ts";
 
 /**
@@ -39,6 +39,8 @@ export interface ExploreBounds {
   readonly reconfigurationsMax?: number;
   /** transfersMax is the most leadership transfers an operator asks a leader for on one path (each one accepted counts); none when absent. */
   readonly transfersMax?: number;
+  /** partitionsMax is the most lasting partitions on one path (cuts that stand until a heal action; see the `partition` action); none when absent. */
+  readonly partitionsMax?: number;
 }
 
 /** BoundName names one bound, for the report of which bounds cut the search. */
@@ -136,7 +138,7 @@ export interface ExploreResult {
 
 /** noCuts is a fresh tally of the actions and states each bound refuses, for enabledActions and the search to count into. */
 export function noCuts(): Record<BoundName, number> {
-  return { depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0, clientRestartsMax: 0, reconfigurationsMax: 0, transfersMax: 0 };
+  return { depthMax: 0, crashesMax: 0, reorderingsMax: 0, dropsMax: 0, duplicatesMax: 0, timeoutsPerNodeMax: 0, inflightMessagesMax: 0, statesMax: 0, clientRestartsMax: 0, reconfigurationsMax: 0, transfersMax: 0, partitionsMax: 0 };
 }
 
 /** Node of the search tree: how a state was first reached (for the counterexample, described only once one is found). */
@@ -157,7 +159,10 @@ export function enabledActions(world: World, bounds: ExploreBounds, cut: Record<
   const spent = world.spent();
   const keys = [...new Set(world.inFlight().map((envelope) => envelope.key))].sort();
   const oldest = world.inFlight()[0]?.key;
+  // A message across a standing partition waits for the heal (it is no bound's cut: the partition holds it).
+  const held = new Set(world.partitioned() === undefined ? [] : world.inFlight().filter((envelope) => world.crosses(envelope.from, envelope.to)).map((envelope) => envelope.key));
   for (const key of keys) {
+    if (held.has(key)) continue;
     if (key === oldest || spent.reorderings < bounds.reorderingsMax) actions.push({ kind: "deliver", key });
     else cut.reorderingsMax++;
   }
@@ -184,6 +189,7 @@ export function enabledActions(world: World, bounds: ExploreBounds, cut: Record<
     }
   }
   actions.push(...operatorActions(world, bounds, cut));
+  actions.push(...partitionActions(world, bounds, cut));
   return actions;
 }
 
@@ -226,6 +232,10 @@ export function describeAction(world: World, action: Action): string {
       return `operator asks leader ${nodeName(action.node)} to transfer its leadership to ${nodeName(action.target)}`;
     case "tick":
       return "time passes for every node until one acts";
+    case "partition":
+      return `partition: ${action.side.map(nodeName).join(", ")} cut off from the rest until healed`;
+    case "heal":
+      return `heal the partition of ${(world.partitioned() ?? []).map(nodeName).join(", ")}: what it held can be delivered`;
   }
 }
 

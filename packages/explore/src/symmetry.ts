@@ -214,6 +214,8 @@ export function symmetryGroup(view: SymmetryView, setup: WorldSetup, bounds: Exp
     view.liars ||
     (bounds.reconfigurationsMax ?? 0) > 0 ||
     (bounds.transfersMax ?? 0) > 0 ||
+    // A lasting partition names its side by ids (and World.key keys it; encodeUnder does not rename it): identity alone.
+    (bounds.partitionsMax ?? 0) > 0 ||
     view.budget.clientRestarts < (bounds.clientRestartsMax ?? 0)
   ) {
     return [identity];

@@ -75,6 +75,15 @@ export type Action =
   /** transfer: an operator asks replica `node` (a leader) to hand its leadership to `target`. */
   | { readonly kind: "transfer"; readonly node: NodeId; readonly target: NodeId }
   /**
+   * partition: the network is cut between the nodes of `side` (replicas and clients, ids ascending) and all the
+   * others, and the cut stands until a `heal`: a message across it stays in flight, undeliverable (it may still be
+   * dropped or duplicated), and is deliverable again once healed (a partition that delivers what it held at its
+   * heal). One cut at a time; the search bounds the cuts of a path (`partitionsMax`).
+   */
+  | { readonly kind: "partition"; readonly side: readonly NodeId[] }
+  /** heal: the standing cut is healed. */
+  | { readonly kind: "heal" }
+  /**
    * tick: time passes for every node together (one shared clock: each
    * running replica, and each client with a request outstanding, ticks once
    * per round) until a round in which one of them acts. The search never
@@ -180,6 +189,8 @@ export interface Budget {
   clientRestarts: number;
   reconfigurations: number;
   transfers: number;
+  /** partitions counts the cuts made on the path (see the `partition` action). */
+  partitions: number;
 }
 
 /** OperationRecord is one client operation of the history, its times the indices of its events. */
@@ -262,7 +273,9 @@ export class World {
   private operations: OperationRecord[] = [];
   private events = 0;
   private monitors: InvariantMonitor<unknown>[];
-  private budget: Budget = { crashes: 0, reorderings: 0, drops: 0, duplicates: 0, timeouts: new Map(), clientRestarts: 0, reconfigurations: 0, transfers: 0 };
+  private budget: Budget = { crashes: 0, reorderings: 0, drops: 0, duplicates: 0, timeouts: new Map(), clientRestarts: 0, reconfigurations: 0, transfers: 0, partitions: 0 };
+  /** cut is the side of the standing partition (ids ascending), or undefined while the network is whole. */
+  private cut: readonly NodeId[] | undefined = undefined;
   /** liars holds, per replica, its Byzantine strategy, or undefined for a correct replica (see WorldSetup.byzantine). */
   private liars: (Liar | undefined)[] = [];
   /** clientIncarnations counts each client's restarts, so that a restarted client draws a fresh random stream (a new session). */
@@ -442,6 +455,7 @@ export class World {
       ...(this.budget.clientRestarts + this.budget.reconfigurations + this.budget.transfers > 0
         ? { operations: [this.budget.clientRestarts, this.budget.reconfigurations, this.budget.transfers, this.clientIncarnations] }
         : {}),
+      ...(this.budget.partitions > 0 ? { partitions: [this.budget.partitions, this.cut ?? null] } : {}),
     };
     return fingerprint(encodeCanonical(state, this.opaque) + (monitors === "none" ? "" : encodeCanonical(this.monitors, this.withReplicas(), monitors === "unordered")));
   }
@@ -488,6 +502,17 @@ export class World {
     return this.network;
   }
 
+  /** partitioned is the side of the standing cut (ids ascending), or undefined while the network is whole (see the `partition` action). */
+  partitioned(): readonly NodeId[] | undefined {
+    return this.cut;
+  }
+
+  /** crosses tells whether a message from `from` to `to` would cross the standing cut (and so cannot be delivered now). */
+  crosses(from: NodeId, to: NodeId): boolean {
+    const cut = this.cut;
+    return cut !== undefined && cut.includes(from) !== cut.includes(to);
+  }
+
   /** isUp tells whether replica `id` is running. */
   isUp(id: NodeId): boolean {
     return this.hosts[id] !== undefined;
@@ -529,6 +554,7 @@ export class World {
     readonly clientRestarts: number;
     readonly reconfigurations: number;
     readonly transfers: number;
+    readonly partitions: number;
   } {
     return this.budget;
   }
@@ -559,6 +585,65 @@ export class World {
     return left;
   }
 
+  /**
+   * owed is `unfinished` through the standing cut: the work a correct protocol must still finish while the cut
+   * stands. A client on a side holding a majority of the initial replicas owes all of its work; a client on the
+   * other side owes only its reads served stale, while its side holds a replica (such a read needs no quorum), and
+   * nothing from an operation of another kind on (which may wait for the heal). With no cut, `unfinished`.
+   */
+  owed(): string[] {
+    if (this.cut === undefined) return this.unfinished();
+    const left: string[] = [];
+    this.clients.forEach((client, index) => {
+      const at = this.pendingOp[index] ?? -1;
+      const next = this.nextOp[index] ?? 0;
+      const commands = this.setup.workload[index] ?? [];
+      if (this.sideHoldsMajority(client.id)) {
+        if (at >= 0) left.push(`${clientName(client.id)}'s ${this.operations[at]?.input.type ?? "operation"} is outstanding`);
+        if (commands.length > next) left.push(`${clientName(client.id)} has ${commands.length - next} operation(s) not yet invoked`);
+        return;
+      }
+      const operation = at >= 0 ? this.operations[at] : undefined;
+      if (operation !== undefined) {
+        if (this.owes(operation.id)) left.push(`${clientName(client.id)}'s stale read, cut off with a replica, is outstanding`);
+        return;
+      }
+      const command = commands[next];
+      if (command !== undefined && isReadOnly(command) && this.servedReadLevel() === "stale" && this.sideHoldsReplica(client.id)) left.push(`${clientName(client.id)}'s stale read, cut off with a replica, is not yet invoked`);
+    });
+    return left;
+  }
+
+  /** owes tells whether operation `id` must complete through the standing cut (see `owed`); with no cut, every one. */
+  owes(id: number): boolean {
+    const operation = this.operations[id];
+    if (operation === undefined || this.cut === undefined) return true;
+    return this.sideHoldsMajority(operation.clientId) || (operation.readLevel === "stale" && this.sideHoldsReplica(operation.clientId));
+  }
+
+  /** servedReadLevel is the level the algorithm serves the workload's reads at. */
+  private servedReadLevel(): ReadLevel {
+    const requested = this.setup.readLevel ?? "linearizable";
+    return requested === "linearizable" ? "linearizable" : (this.setup.algorithm.servedReadLevel?.(requested, this.setup.options) ?? "linearizable");
+  }
+
+  /** sideReplicas counts the replicas of the initial configuration on node `id`'s side of the standing cut. */
+  private sideReplicas(id: NodeId): number {
+    const cut = this.cut ?? [];
+    const inside = cut.includes(id);
+    let count = 0;
+    for (let replica = 0; replica < this.setup.nodes; replica++) if (cut.includes(replica) === inside) count++;
+    return count;
+  }
+
+  private sideHoldsMajority(id: NodeId): boolean {
+    return this.sideReplicas(id) * 2 > this.setup.nodes;
+  }
+
+  private sideHoldsReplica(id: NodeId): boolean {
+    return this.sideReplicas(id) > 0;
+  }
+
   /** gaveUp lists the history ids of the operations whose client gave up on them (reported indeterminate: no longer waited for, never completed). */
   gaveUp(): number[] {
     return this.operations.filter((operation) => operation.status === "info" && !this.pendingOp.includes(operation.id)).map((operation) => operation.id);
@@ -581,6 +666,10 @@ export class World {
     this.router.world = this;
     this.steps++;
     const touched = "node" in action ? action.node : action.kind === "deliver" ? this.find(action.key).to : action.kind === "invoke" ? action.client : undefined;
+    if (action.kind === "deliver") {
+      const envelope = this.find(action.key);
+      if (this.crosses(envelope.from, envelope.to)) throw new Error(`explore: ${envelope.type} ${envelope.from}→${envelope.to} crosses the standing partition: it cannot be delivered`);
+    }
     if (action.kind === "tick") {
       this.hosts.forEach((host, id) => host !== undefined && this.own(id));
       this.clients.forEach((_, index) => this.ownClient(index));
@@ -628,6 +717,15 @@ export class World {
           return;
         case "tick":
           effect = this.tickAll(durableReadies);
+          return;
+        case "partition":
+          if (this.cut !== undefined) throw new Error("explore: a partition already stands; heal it first");
+          this.cut = [...action.side].sort((a, b) => a - b);
+          this.budget.partitions++;
+          return;
+        case "heal":
+          effect = this.cut !== undefined;
+          this.cut = undefined;
           return;
       }
     });

@@ -218,3 +218,39 @@ describe("a counterexample with Byzantine replicas", () => {
     expect(() => runSimulation({ algorithm: pbft, nodes: 4, scenario: { ...scenario, script: { ...script, byzantine: { nodes: [1], strategy: "lie-a-lot" } } }, seed: 1 })).toThrow(/^scenario\.script\.byzantine\.strategy: unknown strategy "lie-a-lot" for pbft/);
   });
 });
+
+describe("a path through a lasting partition", () => {
+  it("replays the cut and its heal: what crossed it waits and is delivered after, and a script that delivers across the cut stops there", () => {
+    const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true });
+    const steps: Step[] = [];
+    let world = World.initial(setup);
+    const take = (action: Action): void => {
+      steps.push({ action, description: describeAction(world, action) });
+      world = world.fork();
+      world.apply(action);
+    };
+    const deliverAll = (): void => {
+      for (let envelope = world.inFlight().find((held) => !world.crosses(held.from, held.to)); envelope !== undefined; envelope = world.inFlight().find((held) => !world.crosses(held.from, held.to))) take({ kind: "deliver", key: envelope.key });
+    };
+    take({ kind: "partition", side: [3] });
+    take({ kind: "invoke", client: world.clientIds()[0] ?? 0 });
+    deliverAll();
+    // Replica 3 heard nothing; the client's put completed with the other three.
+    const waiting = world.inFlight().filter((envelope) => envelope.to === 3).length;
+    expect(waiting).toBeGreaterThan(0);
+    expect(world.history()[0]?.status).toBe("ok");
+    take({ kind: "heal" });
+    deliverAll();
+    expect(world.inFlight()).toHaveLength(0);
+    const scenario = counterexampleScenario(setup, steps);
+    const result = runSimulation({ algorithm: pbft, nodes: 4, scenario, seed: 1 });
+    expect(result.invariantViolations).toEqual([]);
+    expect(result.history.map((operation) => operation.status)).toEqual(["ok"]);
+    expect(result.faults.filter((fault) => fault.kind === "partition").map((fault) => fault.nodes)).toEqual([[3]]);
+    // The heal moved to the end: the first delivery to replica 3 now crosses the standing cut.
+    const script = scriptOf(scenario);
+    const heal = script.steps.findIndex((step) => step.step === "heal");
+    const late = { ...scenario, script: { ...script, steps: [...script.steps.slice(0, heal), ...script.steps.slice(heal + 1), script.steps[heal]] } } as ScenarioInput;
+    expect(() => runSimulation({ algorithm: pbft, nodes: 4, scenario: late, seed: 1 })).toThrow(new RegExp(`scenario\\.script\\.steps\\.${heal}: the .* crosses the standing partition`));
+  });
+});

@@ -139,3 +139,43 @@ describe("Byzantine replicas", () => {
     expect(() => World.initial(liars([1], "replay"))).toThrow(/keeps state the model cannot copy/);
   });
 });
+
+describe("lasting partitions", () => {
+  const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 2, ordered: true, readLevel: "stale" });
+  const bounds = { ...defaultBounds, depthMax: 40, timeoutsPerNodeMax: 0, reorderingsMax: 0, inflightMessagesMax: 60, partitionsMax: 1 };
+
+  it("cuts one replica, alone or with clients, off until a heal; what crosses the cut waits, and is delivered after the heal", () => {
+    let world = World.initial(setup);
+    const kinds = (): string[] => enabledActions(world, bounds, noCuts()).map((action) => (action.kind === "partition" ? `partition ${action.side.join(",")}` : action.kind));
+    expect(kinds().filter((kind) => kind.startsWith("partition"))).toEqual(["partition 0", `partition 0,${world.clientIds()[0]}`, "partition 1", `partition 1,${world.clientIds()[0]}`, "partition 2", `partition 2,${world.clientIds()[0]}`, "partition 3", `partition 3,${world.clientIds()[0]}`]);
+    const step = (action: Parameters<World["apply"]>[0]): void => {
+      world = world.fork();
+      world.apply(action);
+    };
+    step({ kind: "partition", side: [0] });
+    step({ kind: "invoke", client: world.clientIds()[0] ?? 0 });
+    // The client's request to the primary (replica 0) crosses the cut: it stays in flight, not deliverable; only the heal is offered of the partition actions.
+    const request = world.inFlight()[0];
+    expect(request?.to).toBe(0);
+    expect(world.crosses(request?.from ?? 0, 0)).toBe(true);
+    expect(kinds()).not.toContain("deliver");
+    expect(kinds()).toContain("heal");
+    expect(kinds().some((kind) => kind.startsWith("partition"))).toBe(false);
+    expect(() => world.fork().apply({ kind: "deliver", key: request?.key ?? "" })).toThrow(/crosses the standing partition/);
+    step({ kind: "heal" });
+    expect(world.partitioned()).toBeUndefined();
+    expect(kinds()).toContain("deliver");
+    // One cut on the path, spent: no more partition actions, and the bound says it cut.
+    const cut = noCuts();
+    expect(enabledActions(world, bounds, cut).some((action) => action.kind === "partition")).toBe(false);
+    expect(cut.partitionsMax).toBe(1);
+  });
+
+  it("PBFT serves a stale read to a client cut off with one replica: the bounded eventually check holds through the cut", () => {
+    const result = explore(setup, { bounds, strategy: "bfs", por: true, eventually: 300, sometimes: defaultSometimes() });
+    expect(result.outcome).toBe("exhausted");
+    expect(result.cutBy.partitionsMax).toBeGreaterThan(0);
+    expect(result.sometimes.every((property) => property.reached)).toBe(true);
+    expect(result.eventually?.checked).toBe(result.uniqueStates);
+  });
+});

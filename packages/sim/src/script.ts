@@ -70,6 +70,10 @@ export const scriptStepSchema = z.discriminatedUnion("step", [
     .strict(),
   /** transfer: an operator asks replica `node` (a leader) to hand its leadership to `target`. */
   z.object({ step: z.literal("transfer"), node: z.number().int().min(0), target: z.number().int().min(0), note }).strict(),
+  /** partition: the nodes of `side` are cut off from all the others until a `heal` step; no step may deliver a message across the cut meanwhile. */
+  z.object({ step: z.literal("partition"), side: z.array(endpointSchema).min(1), note }).strict(),
+  /** heal: the standing partition is healed. */
+  z.object({ step: z.literal("heal"), note }).strict(),
 ]);
 
 /** scriptCommandSchema is one client command of a script, values as text. */

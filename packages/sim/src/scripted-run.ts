@@ -244,6 +244,8 @@ class ScriptedRun {
   private readonly protocolOptions: ProtocolOptions;
   private readonly recorder: MessageRecorder | undefined;
   private readonly crashWindows = new Map<NodeId, FaultWindow>();
+  /** cut is the standing partition's side and its fault window, while one stands. */
+  private cut: { readonly side: readonly NodeId[]; readonly window: FaultWindow } | undefined;
   private readonly latenciesUs: number[] = [];
   private readonly keyRing: KeyRing;
   /** stepIndex is the step running now, for errors that name it. */
@@ -335,6 +337,7 @@ class ScriptedRun {
     switch (step.step) {
       case "deliver": {
         const held = this.take(step);
+        if (this.cut !== undefined && this.cut.side.includes(held.from) !== this.cut.side.includes(held.to)) this.fail(`the ${held.type} ${name(held.from)}→${name(held.to)} crosses the standing partition`);
         if (held.trace !== undefined) held.trace.arrivals.push({ atMs: this.context.nowUs / usPerMs, received: held.to >= firstClientId || this.cluster.node(held.to).host !== undefined });
         const message = this.algorithm.codec.decode(held.bytes);
         if (held.to >= firstClientId) {
@@ -395,6 +398,21 @@ class ScriptedRun {
         this.context.logFault("client restart", [], name(client.client.id));
         return;
       }
+      case "partition": {
+        if (this.cut !== undefined) this.fail("a partition already stands: heal it first");
+        const side = step.side.map(nodeId);
+        const replicas = side.filter((id) => id < firstClientId);
+        const window = this.context.openFault("partition", replicas, false, side.filter((id) => id >= firstClientId));
+        this.cut = { side, window };
+        this.context.logFault("partition", replicas, `${side.map(name).join(", ")} cut off from the rest until healed`);
+        return;
+      }
+      case "heal":
+        if (this.cut === undefined) this.fail("no partition stands to heal");
+        this.context.closeFault(this.cut.window);
+        this.context.logFault("heal", this.cut.side.filter((id) => id < firstClientId), "");
+        this.cut = undefined;
+        return;
       case "reconfigure":
       case "transfer": {
         const node = this.replica(step.node);

@@ -39,6 +39,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "client-restarts": { type: "string", description: "the most client restarts on one path: a client loses its session and starts again under its old id, giving up its outstanding operation (default 0)" },
   reconfigurations: { type: "string", description: "the most membership changes an operator asks a leader for on one path, for algorithms with an admin hook (default 0)" },
   transfers: { type: "string", description: "the most leadership transfers an operator asks a leader for on one path, for algorithms with an admin hook (default 0)" },
+  partitions: { type: "string", description: "the most lasting partitions on one path: a replica, alone or with clients, cut off from the rest until a heal action; --eventually then asks progress through a standing cut of the majority's clients and of stale reads (default 0)" },
   "read-level": { type: "string", description: "the level every read of the workload asks for: linearizable (default), lease or stale; reads served stale are left out of the linearizability check", values: ["linearizable", "lease", "stale"] },
   byzantine: { type: "string", description: `the Byzantine strategy the --byzantine-nodes play from the start, one whose state the model can copy: ${modelledStrategies.join(", ")}` },
   "byzantine-nodes": { type: "string", description: "with --byzantine: the lying replicas, comma-separated (default 0, the first primary)" },
@@ -67,7 +68,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
 };
 
 const usage =
-  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--client-restarts <r>] [--reconfigurations <m>] [--transfers <t>] [--spares <s>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--read-level <level>] [--byzantine <strategy>] [--depth <d>] [--strategy bfs|dfs] [--jobs <j>] [--no-por] [--eventually <k>] [--counterexample-out <file>] [--diagram <file>] [--json]\n" +
+  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--client-restarts <r>] [--reconfigurations <m>] [--transfers <t>] [--partitions <p>] [--spares <s>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--read-level <level>] [--byzantine <strategy>] [--depth <d>] [--strategy bfs|dfs] [--jobs <j>] [--no-por] [--eventually <k>] [--counterexample-out <file>] [--diagram <file>] [--json]\n" +
   "       concord explore --replay <trace.json>\n" +
   "       concord explore --ui [--port <p>] [--find] --algo <name> [model flags]\n\n" +
   "Walks every state of the algorithm's replicas reachable within the bounds, checking the\n" +
@@ -168,6 +169,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
     clientRestartsMax: integerFlag("client-restarts", values["client-restarts"], 0, 100) ?? 0,
     reconfigurationsMax: reconfigurations,
     transfersMax: transfers,
+    partitionsMax: integerFlag("partitions", values["partitions"], 0, 100) ?? 0,
   };
   const strategy = (choiceFlag("strategy", values["strategy"], ["bfs", "dfs"]) ?? "bfs") as Strategy;
   const progressEvery = integerFlag("progress-every", values["progress-every"], 0, 1_000_000_000) ?? 50_000;
@@ -286,6 +288,7 @@ function describeOperations(run: ExploreRun, bounds: ExploreBounds): string | un
   if ((bounds.clientRestartsMax ?? 0) > 0) parts.push(`client restarts <= ${bounds.clientRestartsMax}`);
   if ((bounds.reconfigurationsMax ?? 0) > 0) parts.push(`membership changes <= ${bounds.reconfigurationsMax}`);
   if ((bounds.transfersMax ?? 0) > 0) parts.push(`leadership transfers <= ${bounds.transfersMax}`);
+  if ((bounds.partitionsMax ?? 0) > 0) parts.push(`lasting partitions <= ${bounds.partitionsMax} (each a cut of one replica, with any clients, until healed)`);
   if ((run.spares ?? 0) > 0) parts.push(`${run.spares} spare replica(s) outside the configuration`);
   if (run.byzantine !== undefined) parts.push(`replica(s) ${run.byzantine.nodes.join(", ")} Byzantine, playing ${run.byzantine.strategy}`);
   if (run.readLevel !== undefined) parts.push(`reads asked at the ${run.readLevel} level (stale-served reads left out of the linearizability check)`);
