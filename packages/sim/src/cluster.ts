@@ -153,6 +153,11 @@ export class Cluster {
   onLeading: ((node: ReplicaNode, epoch: number) => void) | undefined;
   /** onCampaigning is called after the event in which a replica starts a campaign, before its Ready is taken (faults timed by an election). */
   onCampaigning: ((node: ReplicaNode) => void) | undefined;
+  /**
+   * onStatus is called after every event of every replica, with its new status, before its Ready is taken (the held
+   * races of held-races.ts, whose stages each wait for an election event); `campaigns`: the event started a campaign.
+   */
+  onStatus: ((node: ReplicaNode, campaigns: boolean) => void) | undefined;
 
   constructor(
     private readonly context: SimContext,
@@ -482,6 +487,7 @@ export class Cluster {
     const campaigns = status.role === "candidate" && node.lastStatus?.role !== "candidate";
     node.lastStatus = status;
     if (campaigns) this.onCampaigning?.(node);
+    this.onStatus?.(node, campaigns);
     // A faulty leader counts too: a view that a silent primary led and lost is a change of view all the same.
     if (status.role === "leader" || status.role === "primary") {
       this.metrics.leaderEpochs.add(status.epoch);

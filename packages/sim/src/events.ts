@@ -37,6 +37,8 @@ export type SimEvent =
   | { readonly kind: "fault-end"; readonly record: FaultRecord }
   /** next-leader-cut: a cut that waited for the next leader strikes now, afterLeadsMs after `node` first led `epoch`. */
   | { readonly kind: "next-leader-cut"; readonly cut: WaitingCut; readonly node: NodeId; readonly epoch: number }
+  /** race-step: the next stage of a held race (held-races.ts), or the end of one of its windows, comes now. */
+  | { readonly kind: "race-step"; readonly step: () => void }
   /** timed-crash: a drawn moment inside `node`'s sync window, for a crash waiting for unsynced writes. */
   | { readonly kind: "timed-crash"; readonly crash: TimedCrash; readonly node: NodeId; readonly incarnation: number }
   /** timed-crash-deadline: the end of a timed crash's window; it strikes now if its moment never came. */

@@ -9,6 +9,7 @@ import type { ClusterOperations } from "./operations.ts";
 import type { Fault } from "./scenario.ts";
 import { nextLeaderWindowMsDefault } from "./scenarios.ts";
 import type { Wire } from "./wire.ts";
+import { HeldRaces } from "./held-races.ts";
 
 /** FaultRecord is one fault as it fired: its id (for faults in force at once) and the replicas it hit. */
 export interface FaultRecord {
@@ -46,6 +47,8 @@ export class FaultSchedule {
   private readonly campaigns: CampaignTrigger;
   /** waitingCuts are the partitions that wait for the next leader, with the epoch it must lead above and their deadline. */
   private readonly waitingCuts: WaitingCut[] = [];
+  /** heldRaces plays the races of messages held in the network (held-races.ts). */
+  private readonly heldRaces: HeldRaces;
 
   constructor(
     private readonly context: SimContext,
@@ -58,6 +61,7 @@ export class FaultSchedule {
     private readonly wire: Wire,
   ) {
     this.campaigns = new CampaignTrigger(context, cluster, (record, fault, campaigner) => this.fireAtCampaign(record, fault, campaigner));
+    this.heldRaces = new HeldRaces({ context, cluster, network, wire, rng: faultRng, clientIds: () => clients.ids(), newId: () => this.nextFaultId++ });
   }
 
   /** fireAtCampaign acts a fault timed by an election in the instant a campaign began (the campaigner is the trigger's). */
@@ -144,6 +148,9 @@ export class FaultSchedule {
       case "reconfigure":
         // A busy leader: the operation tries again later as the same fault, under the same id.
         if (this.operations.fire(index, fault) === "retry") this.nextFaultId--;
+        return;
+      case "held-race":
+        this.heldRaces.fire(fault, record);
         return;
       case "restart-client":
         this.clients.restartClient(fault.client === "random" ? this.clients.clientAt(rng.nextInt(this.clients.count)) : this.clients.clientAt(fault.client.index % this.clients.count));
@@ -278,6 +285,7 @@ export class FaultSchedule {
       case "transfer":
       case "reconfigure":
       case "restart-client":
+      case "held-race":
         break;
       default:
         unreachable(fault);
@@ -307,6 +315,7 @@ export class FaultSchedule {
   healAll(): void {
     this.crashes.callOffAll();
     this.campaigns.healAll();
+    this.heldRaces.healAll();
     for (const { fault } of this.waitingCuts) this.context.noEffect(fault, "no new leader came within its window");
     this.waitingCuts.length = 0;
     this.cluster.onLeading = undefined;

@@ -48,6 +48,7 @@ export {
 } from "./script.ts";
 export { type ScriptedRunRefusal, runScriptedSimulation, scriptedRunRefusal } from "./scripted-run.ts";
 export { drawChaosLeaseRaces, type ChaosLeaseRace, type ChaosLeaseRaceKind } from "./lease-races.ts";
+export { drawChaosHeldRaces, type ChaosHeldRace } from "./held-races.ts";
 export { cpuCalibration } from "./calibrated-cpu.ts";
 export { noCpu, calibrationSource, sameCpu, type CpuCalibration, type CpuCalibrationMachine, type CpuCalibrationTerm } from "./cpu-calibration.ts";
 export {

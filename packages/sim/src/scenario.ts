@@ -217,6 +217,28 @@ export const reconfigureChangeSchema = z.enum({
  */
 export const transferTargetSchema = z.union([targetSchema, z.literal("removed")]);
 
+/** heldRaceKinds names the races a "held-race" fault plays (held-races.ts describes each). */
+const heldRaceKinds = {
+  /**
+   * former-leader-returns: the leader's messages are held in the network; once another replica leads, what was held
+   * for its side leaves, and the rest waits until a replica it no longer reaches climbs to a higher epoch and
+   * campaigns: then the former leader's stale messages reach that replica and its answers reach the former leader,
+   * now a follower inside the new leader's lease, and the new leader is cut off.
+   */
+  "former-leader-returns": "former-leader-returns",
+  /**
+   * former-leader-restarts-between-candidates: the leader's messages are held in the network (and its clients cut
+   * off); in the instant a replica campaigns in a later epoch, what was held for its side leaves (and its answers
+   * carry the new epoch to the former leader before its vote request does), while the other side hears neither of
+   * them; in the instant a replica of the other side campaigns, the former leader crashes and restarts at once, and
+   * then hears it.
+   */
+  "former-leader-restarts-between-candidates": "former-leader-restarts-between-candidates",
+} as const;
+
+/** heldRaceKindSchema names a race a "held-race" fault plays. */
+export const heldRaceKindSchema = z.enum(heldRaceKinds);
+
 /** clientTargetSchema picks a client: the i-th, or a seeded random one. */
 export const clientTargetSchema = z.union([z.literal("random"), z.object({ index: z.number().int().min(0) }).strict()]);
 
@@ -322,6 +344,36 @@ export const faultSchema = z.discriminatedUnion("type", [
       hold: z.boolean().optional(),
     })
     .strict(),
+  z
+    .object({
+      type: z.literal("held-race"),
+      atMs: z.number().min(0),
+      /** kind: which race it plays (heldRaceKindSchema). */
+      kind: heldRaceKindSchema,
+      /** windowMs: each stage waits this long for its election event; a stage whose event does not come ends the race, reported as without effect. */
+      windowMs: z.number().min(0),
+      /** settleMs: the race's second stage comes this long after the new leader first leads (its first round has reached its followers). */
+      settleMs: z.number().min(0),
+      /**
+       * outsiders: former-leader-returns: how many of the new leader's followers the second stage parts from it (those
+       * that then climb to a higher epoch); the other kind puts on the outsiders' side every replica that the first
+       * candidate's side (a majority with the former leader) leaves.
+       */
+      outsiders: z.number().int().min(1),
+      /** delayMs: in the last stage, what the outsiders send to the former leader is held this long. */
+      delayMs: z.number().min(0),
+      /** cutMs: in the last stage, the new leader is cut off this long. */
+      cutMs: z.number().min(0),
+      clients: clientPlacementSchema.default("split"),
+      /** messageTypes: from the second stage, the new leader's messages of these types are lost (its appends, while its heartbeats flow). */
+      messageTypes: z.array(z.string().min(1)).min(1).optional(),
+      /**
+       * campaignTypes: in the last stage, only what the outsiders send the former leader of these types (their vote
+       * requests) is held delayMs, so that their answers to its stale messages reach it first; everything when absent.
+       */
+      campaignTypes: z.array(z.string().min(1)).min(1).optional(),
+    })
+    .strict(),
   z.object({ type: z.literal("slow"), atMs: z.number().min(0), target: targetSchema, durationMs: z.number().min(0), extraLatencyMs: z.number().min(0), cpuFactor: z.number().min(1).default(1) }).strict(),
   /**
    * transfer asks the leader to hand leadership to `to` (a random follower when absent; "removed": the voter the last
@@ -390,6 +442,8 @@ export type ScenarioInput = z.input<typeof scenarioSchema>;
 export type Fault = z.output<typeof faultSchema>;
 /** FaultInput is a timeline action as written, before defaults are filled in. */
 export type FaultInput = z.input<typeof faultSchema>;
+/** HeldRaceKind names a race a "held-race" fault plays. */
+export type HeldRaceKind = z.output<typeof heldRaceKindSchema>;
 /** CrashTiming says when a crash strikes once it fires. */
 export type CrashTiming = z.output<typeof crashTimingSchema>;
 /** ReconfigureChange names a membership change a scenario asks for. */

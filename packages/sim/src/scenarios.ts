@@ -520,6 +520,9 @@ export function faultEndMs(fault: Fault): number {
     case "link":
     case "slow":
       return fault.atMs + fault.durationMs;
+    case "held-race":
+      // Each of its two waits lasts at most windowMs; then the cut, and the held messages of its last stage.
+      return fault.atMs + 2 * fault.windowMs + fault.settleMs + Math.max(fault.cutMs, fault.delayMs);
   }
 }
 

@@ -32,6 +32,7 @@ import { ClusterOperations } from "./operations.ts";
 import type { SimulationOptions, SimulationResult } from "./result.ts";
 import { type Scenario, cpuChoiceSchema, workloadSchema } from "./scenario.ts";
 import { drawChaosLeaseRaces } from "./lease-races.ts";
+import { drawChaosHeldRaces } from "./held-races.ts";
 import { drawChaosByzantine, drawChaosByzantineClient, drawChaosFaults, drawChaosLossWindows, drawChaosMembershipRaces, drawChaosOperationRaces, drawChaosRaces, drawChaosSuccessionRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { runScriptedSimulation } from "./scripted-run.ts";
@@ -150,13 +151,20 @@ export class Simulation {
       scenario.chaos && membershipRace.kind === undefined
         ? drawChaosElectionRaces(createRng(deriveSeed(root, "chaos-election-races")), chaosSpanMs, options.nodes)
         : { kind: undefined, faults: [] };
+    // A race of messages held for about an election timeout (issue 21), from a stream of its own too, only where there
+    // is no membership race (whose change would move the voters it parts).
+    const heldRace =
+      scenario.chaos && membershipRace.kind === undefined
+        ? drawChaosHeldRaces(createRng(deriveSeed(root, "chaos-held-races")), chaosSpanMs, options.nodes, electionTicks === undefined ? undefined : electionTicks * scenario.tickMs, chaosContext.messageTypes)
+        : { kind: undefined, faults: [] };
     const faults = scenario.chaos
-      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults, ...adversary, ...clientLoop, ...electionRace.faults].sort((a, b) => a.atMs - b.atMs)
+      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults, ...adversary, ...clientLoop, ...electionRace.faults, ...heldRace.faults].sort((a, b) => a.atMs - b.atMs)
       : scenario.faults;
     const drawnSetup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
-    // A race cuts a leader off with readers on its side: its clients split into readers and writers; a membership race needs its spares.
+    // A race cuts a leader off with readers on its side: its clients split into readers and writers (a held race written
+    // in a scenario too); a membership race needs its spares.
     const setup =
-      race.kind !== undefined || membershipRace.kind !== undefined || leaseRace.kind !== undefined
+      race.kind !== undefined || membershipRace.kind !== undefined || leaseRace.kind !== undefined || faults.some((fault) => fault.type === "held-race")
         ? { ...drawnSetup, readersAndWriters: true, spares: Math.max(drawnSetup.spares, membershipRace.spares) }
         : drawnSetup;
     if (setup.firstSequence !== undefined && workload.firstSequence === undefined) workload.firstSequence = setup.firstSequence;
@@ -368,6 +376,9 @@ export class Simulation {
         return;
       case "next-leader-cut":
         this.faults.strikeNextLeaderCut(event.cut, event.node, event.epoch);
+        return;
+      case "race-step":
+        event.step();
         return;
       case "timed-crash":
         this.crashes.strikeInWindow(event.crash, event.node, event.incarnation);
