@@ -354,13 +354,15 @@ export function describeExplore(result: Extract<ExploreRunResult, { kind: "ran" 
 /**
  * exploreFlagsOf is the `concord explore` flags a mutant runs with: its
  * header's `Explore:` flags as given (a `--no-por` or `--eventually` there is
- * honoured), then each of `extra` the header does not already give; undefined
- * when the header has no `Explore:` line.
+ * honoured), then each of `extra` the header does not already give and does
+ * not exclude (`--symmetry` where it asks `--eventually`); undefined when the
+ * header has no `Explore:` line.
  */
 export function exploreFlagsOf(mutant: Mutant, extra: readonly string[] = []): readonly string[] | undefined {
   const own = mutant.header.explore;
   if (own === undefined) return undefined;
-  const contradicts = (flag: string): boolean => (flag === "--no-por" && own.includes("--por")) || (flag === "--por" && own.includes("--no-por"));
+  const contradicts = (flag: string): boolean =>
+    (flag === "--no-por" && own.includes("--por")) || (flag === "--por" && own.includes("--no-por")) || (flag === "--symmetry" && own.includes("--eventually"));
   return [...own, ...extra.filter((flag) => !own.includes(flag) && !contradicts(flag))];
 }
 

@@ -29,7 +29,7 @@ import {
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 
-const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds | --explore [--no-por]] [--keep] [--list]
+const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds | --explore [--no-por] [--symmetry]] [--keep] [--list]
 
   filter   run only the mutants whose <project>/<name> contains one of these
   --jobs   mutants tested at once, each in its own scratch copy (default 1;
@@ -47,6 +47,10 @@ const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds |
   --no-por   with --explore: run concord explore without its partial-order
            reduction (on by default), baselines and mutants alike, to see
            the full model's counts; a header's own flags are kept as given
+  --symmetry with --explore: run concord explore with its symmetry reduction
+           (off by default), baselines and mutants alike, to show that it
+           loses no planted bug; left out where a header asks --eventually,
+           which it excludes
   --keep   keep the scratch copies (their paths are printed)
   --list   list the mutants and their headers, run nothing
 `;
@@ -54,7 +58,7 @@ const usage = `usage: pnpm test:mutants [filter ...] [--jobs n] [--swarm seeds |
 async function main(argv: readonly string[]): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { jobs: { type: "string" }, swarm: { type: "string" }, explore: { type: "boolean" }, "no-por": { type: "boolean" }, keep: { type: "boolean" }, list: { type: "boolean" }, help: { type: "boolean" } } });
+    parsed = parseArgs({ args: [...argv], allowPositionals: true, options: { jobs: { type: "string" }, swarm: { type: "string" }, explore: { type: "boolean" }, "no-por": { type: "boolean" }, symmetry: { type: "boolean" }, keep: { type: "boolean" }, list: { type: "boolean" }, help: { type: "boolean" } } });
   } catch (error) {
     process.stderr.write(`test:mutants: ${(error as Error).message.split("\n")[0]}\n${usage}`);
     return 2;
@@ -83,7 +87,11 @@ async function main(argv: readonly string[]): Promise<number> {
     process.stderr.write(`test:mutants: --no-por belongs to --explore (it is concord explore's flag)\n${usage}`);
     return 2;
   }
-  const extraExploreFlags = values["no-por"] === true ? ["--no-por"] : [];
+  if (values.symmetry === true && !exploring) {
+    process.stderr.write(`test:mutants: --symmetry belongs to --explore (it is concord explore's flag)\n${usage}`);
+    return 2;
+  }
+  const extraExploreFlags = [...(values["no-por"] === true ? ["--no-por"] : []), ...(values.symmetry === true ? ["--symmetry"] : [])];
   const projects = await vitestProjects(repoRoot);
   const all = listMutants(repoRoot);
   const strays = all.filter((mutant) => !projects.includes(mutant.project));

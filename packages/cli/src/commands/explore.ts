@@ -51,6 +51,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   strategy: { type: "string", description: "bfs (a shortest counterexample) or dfs (little memory) (default bfs)", values: ["bfs", "dfs"] },
   por: { type: "boolean", description: "partial-order reduction, the default: sleep sets, the monitors' memory read as sets and the history as its real-time precedence (docs/explore.md); loses no state and no violation" },
   "no-por": { type: "boolean", description: "turn the partial-order reduction off: every order of events is its own state (the counts of the full model)" },
+  symmetry: { type: "boolean", description: "symmetry reduction: one state per orbit of the permutations of the replicas' ids that map the model onto itself (Raft, Paxos; the identity alone elsewhere), in the model whose replicas draw from streams seeded by incarnation, not id (docs/explore.md)" },
   eventually: { type: "string", description: "bounded eventually: in every state, with no fault from there on (down replicas restart, messages delivered oldest first, one shared clock), every client operation completes within this many steps (docs/explore.md)" },
   option: { type: "string", multiple: true, description: "a protocol option as name=value (repeatable), e.g. --option preVote=false; each algorithm's are listed below" },
   seed: { type: "string", description: "seed of the replicas' random streams and keys (default 1)" },
@@ -68,7 +69,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
 };
 
 const usage =
-  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--client-restarts <r>] [--reconfigurations <m>] [--transfers <t>] [--partitions <p>] [--spares <s>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--read-level <level>] [--byzantine <strategy>] [--depth <d>] [--strategy bfs|dfs] [--jobs <j>] [--no-por] [--eventually <k>] [--counterexample-out <file>] [--diagram <file>] [--json]\n" +
+  "concord explore --algo <name> [--nodes <n>] [--clients <c>] [--ops <k>] [--crashes <x>] [--client-restarts <r>] [--reconfigurations <m>] [--transfers <t>] [--partitions <p>] [--spares <s>] [--drops <d>] [--duplicates <u>] [--reorderings <r>] [--timeouts <t>] [--read-level <level>] [--byzantine <strategy>] [--depth <d>] [--strategy bfs|dfs] [--jobs <j>] [--no-por] [--symmetry] [--eventually <k>] [--counterexample-out <file>] [--diagram <file>] [--json]\n" +
   "       concord explore --replay <trace.json>\n" +
   "       concord explore --ui [--port <p>] [--find] --algo <name> [model flags]\n\n" +
   "Walks every state of the algorithm's replicas reachable within the bounds, checking the\n" +
@@ -92,6 +93,8 @@ export interface ExploreRun {
   readonly readLevel?: "lease" | "stale";
   /** byzantine: the lying replicas and their strategy (absent: every replica correct). */
   readonly byzantine?: { readonly nodes: readonly number[]; readonly strategy: string };
+  /** symmetry: searched with symmetry reduction, in the model whose replicas' streams are seeded by incarnation (WorldSetup.symmetricStreams); absent: not. */
+  readonly symmetry?: boolean;
 }
 
 const traceSchema = z
@@ -107,6 +110,7 @@ const traceSchema = z
       spares: z.number().int().min(0).optional(),
       readLevel: z.enum(["lease", "stale"]).optional(),
       byzantine: z.object({ nodes: z.array(z.number().int().min(0)), strategy: z.string() }).optional(),
+      symmetry: z.boolean().optional(),
     }),
     violation: z.object({ property: z.string(), message: z.string(), continuationFrom: z.number().int().min(0).optional() }).optional(),
     steps: z.array(z.object({ action: z.record(z.string(), z.unknown()), description: z.string() })),
@@ -156,6 +160,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
     ...(spares > 0 ? { spares } : {}),
     ...(readLevel === "lease" || readLevel === "stale" ? { readLevel } : {}),
     ...(byzantine === undefined ? {} : { byzantine }),
+    ...(values["symmetry"] === true ? { symmetry: true } : {}),
   };
   const bounds: ExploreBounds = {
     depthMax: integerFlag("depth", values["depth"], 1, 10_000) ?? defaultBounds.depthMax,
@@ -182,6 +187,13 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   for (const output of ["counterexample-out", "diagram"]) {
     if (values["ui"] === true && values[output] !== undefined) throw new UsageError(`--${output} belongs to the search: the Explorer (--ui) shows a counterexample as a page`);
   }
+  if (run.symmetry === true) {
+    if (values["ui"] === true) throw new UsageError("--symmetry belongs to the search: the Explorer (--ui) offers every state");
+    if (eventually !== undefined) throw new UsageError("--symmetry and --eventually exclude each other: the check's continuation ticks replicas and delivers messages in id order, which no renaming of the ids preserves");
+    for (const output of ["counterexample-out", "diagram"]) {
+      if (values[output] !== undefined) throw new UsageError(`--${output} and --symmetry exclude each other: under symmetry the replicas draw from streams seeded by incarnation, the simulator's by id, so its replay could leave the path (--trace-out and --replay keep the model)`);
+    }
+  }
   if (values["ui"] === true) return runExplorerUi({ algo: algoName, setup, bounds, strategy, find: values["find"] === true, port: integerFlag("port", values["port"], 0, 65535) ?? explorerPortDefault }, io);
   const leaderless = algorithm.kvSemantics === "write-once";
   const jobs = integerFlag("jobs", values["jobs"], 1, 64) ?? 1;
@@ -193,6 +205,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   if (jobs > 1) {
     if (strategy !== "bfs") throw new UsageError("--jobs searches breadth-first: leave out --strategy dfs");
     if (eventually !== undefined) throw new UsageError("--jobs and --eventually exclude each other: the bounded eventually check runs in the single search");
+    if (run.symmetry === true) throw new UsageError("--jobs and --symmetry exclude each other: the parallel search keys states by World.key, not by orbit");
     const parallel = exploreInParallel({
       run,
       setup,
@@ -211,6 +224,7 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
       bounds,
       strategy,
       por: values["no-por"] !== true,
+      ...(run.symmetry === true ? { symmetry: true } : {}),
       ...(eventually === undefined ? {} : { eventually }),
       sometimes: defaultSometimes(leaderless),
       progressEveryStates: progressEvery === 0 ? Number.MAX_SAFE_INTEGER : progressEvery,
@@ -253,7 +267,8 @@ function stringFlag(value: unknown): string | undefined {
 export function setupOf(run: ExploreRun): WorldSetup {
   const algorithm = findAlgorithm(run.algo);
   if (algorithm === undefined) throw new UsageError(`unknown algorithm "${run.algo}"; allowed: ${algorithmNames.join(", ")}`);
-  return worldSetup(algorithm, { nodes: run.nodes, clients: run.clients, ops: run.ops, seed: run.seed, options: run.options, ordered: run.ordered, ...(run.spares === undefined ? {} : { spares: run.spares }), ...(run.readLevel === undefined ? {} : { readLevel: run.readLevel }), ...(run.byzantine === undefined ? {} : { byzantine: run.byzantine }) });
+  const setup = worldSetup(algorithm, { nodes: run.nodes, clients: run.clients, ops: run.ops, seed: run.seed, options: run.options, ordered: run.ordered, ...(run.spares === undefined ? {} : { spares: run.spares }), ...(run.readLevel === undefined ? {} : { readLevel: run.readLevel }), ...(run.byzantine === undefined ? {} : { byzantine: run.byzantine }) });
+  return run.symmetry === true ? { ...setup, symmetricStreams: true } : setup;
 }
 
 function exitCode(result: ExploreResult): number {
@@ -334,6 +349,11 @@ export function renderResult(run: ExploreRun, result: ExploreResult, tracePath: 
       ? `partial-order reduction on (--no-por turns it off): states counted as the reduction sees them (the monitors' memory as sets, the history as its real-time precedence), ${result.slept.toLocaleString("en-US")} actions asleep (not taken: another order reaches their states), ${result.transitions.toLocaleString("en-US")} taken`
       : `partial-order reduction off: every order of events is its own state, ${result.transitions.toLocaleString("en-US")} actions taken`,
   );
+  if (result.symmetry === true) {
+    lines.push(
+      `symmetry reduction on: one state per orbit of the permutations of the replicas' ids that map the model onto itself, in the model whose replicas' streams are seeded by incarnation; ${(result.symmetric ?? 0).toLocaleString("en-US")} of the states had more than the identity (docs/explore.md says where ids are not interchangeable)`,
+    );
+  }
   const cuts = Object.entries(result.cutBy).filter(([, count]) => count > 0);
   lines.push(cuts.length === 0 ? "no bound cut the search: it is exhaustive for this model" : `cut by: ${cuts.map(([name, count]) => `${name} (${count.toLocaleString("en-US")} times)`).join(", ")}`);
   for (const property of result.sometimes) {
@@ -354,8 +374,8 @@ function replayTrace(path: string, io: CommandIo): number {
     }
     throw new UsageError(`--replay ${path}: ${(error as Error).message}`);
   }
-  const { spares, readLevel, byzantine, ...fixed } = parsed.run;
-  const setup = setupOf({ ...fixed, ...(spares === undefined ? {} : { spares }), ...(readLevel === undefined ? {} : { readLevel }), ...(byzantine === undefined ? {} : { byzantine }) });
+  const { spares, readLevel, byzantine, symmetry, ...fixed } = parsed.run;
+  const setup = setupOf({ ...fixed, ...(spares === undefined ? {} : { spares }), ...(readLevel === undefined ? {} : { readLevel }), ...(byzantine === undefined ? {} : { byzantine }), ...(symmetry === undefined ? {} : { symmetry }) });
   const actions = parsed.steps.map((step) => step.action as unknown as Action);
   let worlds;
   try {
