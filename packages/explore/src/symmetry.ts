@@ -158,18 +158,31 @@ const paxosSymmetry: ProtocolSymmetry = {
   disk: (records, snapshot) => [records.map((record) => paxosRecordCodec.decode(record)), snapshot === undefined ? null : paxosRecordCodec.decode(snapshot)],
   ordered: (view) => {
     const owners = new Set<NodeId>();
-    const collect = (root: unknown): void => collectFields(root, paxosBallotRounds, owners);
-    view.replicas.forEach((replica, id) => {
-      collect(replica);
-      // A replica holding a client's request may start a ballot for it (on the request, or on a tick after its back-off).
-      const instances = (replica as { instances?: Map<string, { waiters: readonly unknown[]; attempt: unknown }> } | undefined)?.instances;
-      if (instances !== undefined) for (const instance of instances.values()) if (instance.waiters.length > 0 || instance.attempt !== undefined) owners.add(id);
+    // What a replica (with its disk) and a message name is kept with the object, which an action copies before changing it.
+    view.disks.forEach((disk, id) => {
+      const replica = view.replicas[id];
+      for (const owner of remembered(ownersCache, disk, () => {
+        const found = new Set<NodeId>();
+        collectFields(replica, paxosBallotRounds, found);
+        collectFields(decodedDisk(paxosSymmetry, disk), paxosBallotRounds, found);
+        // A replica holding a client's request may start a ballot for it (on the request, or on a tick after its back-off).
+        const instances = (replica as { instances?: Map<string, { waiters: readonly unknown[]; attempt: unknown }> } | undefined)?.instances;
+        if (instances !== undefined) for (const instance of instances.values()) if (instance.waiters.length > 0 || instance.attempt !== undefined) found.add(id);
+        return found;
+      })) {
+        owners.add(owner);
+      }
     });
-    for (const disk of view.disks) collect(decodedDisk(paxosSymmetry, disk));
     for (const envelope of view.network) {
-      collect(envelope.message);
-      // A client's request in flight reaches a replica that proposes for it.
-      if (envelope.from >= firstClientId) owners.add(envelope.to);
+      for (const owner of remembered(ownersCache, envelope, () => {
+        const found = new Set<NodeId>();
+        collectFields(envelope.message, paxosBallotRounds, found);
+        // A client's request in flight reaches a replica that proposes for it.
+        if (envelope.from >= firstClientId) found.add(envelope.to);
+        return found;
+      })) {
+        owners.add(owner);
+      }
     }
     // OneValuePerKeyMonitor keys its proposals `<key>@<round>.<node>`.
     collectFields(view.monitors, new Map(), owners, (key) => {
@@ -265,7 +278,7 @@ function permutations(items: readonly NodeId[]): NodeId[][] {
 export interface SymmetricKey {
   readonly key: string;
   readonly exact: string;
-  /** orbit is the size of the group the key was taken over (1: no symmetry in this state). */
+  /** group is the size of the group the key was taken over (1: no symmetry in this state). */
   readonly group: number;
 }
 
@@ -274,6 +287,17 @@ const nodeCache = new WeakMap<object, Map<string, string>>();
 const clientCache = new WeakMap<object, Map<string, string>>();
 const messageCache = new WeakMap<object, Map<string, string>>();
 const diskCache = new WeakMap<object, unknown>();
+const ownersCache = new WeakMap<object, ReadonlySet<NodeId>>();
+
+/** remembered reads `cache` for `owner`, computing and keeping the value the first time. */
+function remembered<T>(cache: WeakMap<object, T>, owner: object, compute: () => T): T {
+  let value = cache.get(owner);
+  if (value === undefined) {
+    value = compute();
+    cache.set(owner, value);
+  }
+  return value;
+}
 
 function decodedDisk(spec: ProtocolSymmetry, disk: SymmetryView["disks"][number]): unknown {
   let decoded = diskCache.get(disk);
@@ -307,12 +331,12 @@ function cached(cache: WeakMap<object, Map<string, string>>, owner: object, name
  * symmetry (protocolSymmetries), or another for a test.
  */
 export function symmetricKey(world: World, bounds: ExploreBounds, spec = protocolSymmetries.get(world.setup.algorithm.name)): SymmetricKey {
-  const view = world.symmetryView();
-  const group = symmetryGroup(view, world.setup, bounds, spec);
   if (spec === undefined) {
     const key = world.key("unordered");
     return { key, exact: key, group: 1 };
   }
+  const view = world.symmetryView();
+  const group = symmetryGroup(view, world.setup, bounds, spec);
   if (group.length === 1) {
     // No symmetry in this state (nor in any state of its orbit: the group is the orbit's): its own key, cheaply.
     const key = world.key("unordered");
@@ -353,11 +377,11 @@ function encodeUnder(view: SymmetryView, spec: ProtocolSymmetry, permutation: re
     nextOp: view.nextOp,
     pendingOp: view.pendingOp.map((at) => at >= 0),
     network,
-    history: view.precedence,
+    history: view.precedence(),
     budget: [view.budget.crashes, view.budget.drops, view.budget.duplicates, timeouts],
     operations: [view.budget.clientRestarts, view.budget.reconfigurations, view.budget.transfers, view.clientIncarnations],
   };
-  return encodeCanonical(state, view.opaque) + encodeCanonical(view.monitors, view.monitorOpaque, true, renaming);
+  return encodeCanonical(state, view.opaque) + encodeCanonical(view.monitors, view.monitorOpaque(), true, renaming);
 }
 
 /**

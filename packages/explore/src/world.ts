@@ -230,12 +230,13 @@ export interface SymmetryView {
   readonly pendingOp: readonly number[];
   readonly workloadLengths: readonly number[];
   readonly network: readonly InFlight[];
-  readonly precedence: unknown[];
+  /** precedence computes the history as its real-time precedence (only a state with more than the identity needs it). */
+  readonly precedence: () => unknown[];
   readonly budget: Readonly<Budget>;
   readonly clientIncarnations: readonly number[];
   readonly monitors: readonly InvariantMonitor<unknown>[];
   readonly opaque: ReadonlySet<object>;
-  readonly monitorOpaque: ReadonlySet<object>;
+  readonly monitorOpaque: () => ReadonlySet<object>;
 }
 
 /** ActionOutcome is what happened when an action ran. */
@@ -476,12 +477,12 @@ export class World {
       pendingOp: this.pendingOp,
       workloadLengths: this.setup.workload.map((commands) => commands.length),
       network: this.network,
-      precedence: precedenceOf(this.operations),
+      precedence: () => precedenceOf(this.operations),
       budget: this.budget,
       clientIncarnations: this.clientIncarnations,
       monitors: this.monitors,
       opaque: this.opaque,
-      monitorOpaque: this.withReplicas(),
+      monitorOpaque: () => this.withReplicas(),
     };
   }
 
