@@ -1,6 +1,6 @@
 import { bytesEqual, type Crypto, type NodeId } from "@concord/core";
 import { pbftCodec, type PbftMessage, type PbftReply, type PbftReplicaMessage, type PbftRequest } from "./messages.ts";
-import { sealedBytes, sealless } from "./sealed-bytes.ts";
+import { encodeCanonical, sealedBytes, sealless } from "./sealed-bytes.ts";
 
 /**
  * AuthenticationMode says how replica-to-replica messages are authenticated:
@@ -31,7 +31,7 @@ function remember<T extends object>(sealed: T, bytes: Uint8Array): T {
 }
 
 function encodeWithoutSeal(message: PbftMessage): Uint8Array {
-  return pbftCodec.encode(sealless(message));
+  return encodeCanonical(message, true) ?? pbftCodec.encode(sealless(message));
 }
 
 /**
@@ -40,7 +40,7 @@ function encodeWithoutSeal(message: PbftMessage): Uint8Array {
  * encoding of a request alone needs.
  */
 function requestBytes(request: PbftRequest): Uint8Array {
-  return pbftCodec.encode(sealless<PbftRequest>({ ...request, type: "request" }));
+  return encodeWithoutSeal({ ...request, type: "request" });
 }
 
 /** alwaysSigned tells whether a message type is signed in every authentication mode. */

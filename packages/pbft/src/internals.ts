@@ -22,5 +22,6 @@ export {
   staleReadsStrategy,
   inventReadsStrategy,
 } from "./byzantine.ts";
-export { encodeBatch, pbftCodec, pbftProtobufCodec } from "./messages.ts";
-export { sealedBytesOf } from "./sealed-bytes.ts";
+export { encodeBatch, encodeDurableRecord, decodeDurableRecord, pbftCodec, pbftProtobufCodec, type DurableRecord } from "./messages.ts";
+export { descriptor as pbftProtoDescriptor } from "./pbft-proto.generated.ts";
+export { sealedBytesOf, sealless } from "./sealed-bytes.ts";

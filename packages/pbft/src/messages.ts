@@ -1,7 +1,7 @@
 import protobuf from "protobufjs/light.js";
 import { CorruptionError, createProtobufCodec, type MessageCodec } from "@concord/core";
 import { descriptor } from "./pbft-proto.generated.ts";
-import { decodeCanonical, encodeSealed } from "./sealed-bytes.ts";
+import { decodeCanonical, encodeCanonical, encodeProtoValue, encodeSealed } from "./sealed-bytes.ts";
 
 /** PbftRequest is a client request (PBFT §4.1), authenticated by the client with one MAC per replica. */
 export interface PbftRequest {
@@ -194,7 +194,7 @@ export const pbftCodec: MessageCodec<PbftMessage> = {
   typeNames: pbftProtobufCodec.typeNames ?? [],
   typeName: (message) => message.type,
   encode(message: PbftMessage): Uint8Array {
-    return encodeSealed(message) ?? pbftProtobufCodec.encode(message);
+    return encodeSealed(message) ?? encodeCanonical(message, false) ?? pbftProtobufCodec.encode(message);
   },
   decode(bytes: Uint8Array): PbftMessage {
     return decodeCanonical(bytes) ?? pbftProtobufCodec.decode(bytes);
@@ -209,9 +209,8 @@ const conversion: protobuf.IConversionOptions = { longs: Number, enums: String, 
 
 /** encodeBatch encodes a batch without the requests' authenticators: the bytes whose SHA-256 is the batch digest. */
 export function encodeBatch(requests: readonly PbftRequest[]): Uint8Array {
-  return batchType
-    .encode({ requests: requests.map((r) => ({ clientId: r.clientId, session: r.session, sequence: r.sequence, command: r.command, readOnly: r.readOnly })) })
-    .finish();
+  const batch = { requests: requests.map((r) => ({ clientId: r.clientId, session: r.session, sequence: r.sequence, command: r.command, readOnly: r.readOnly })) };
+  return encodeProtoValue("Batch", batch) ?? batchType.encode(batch).finish();
 }
 
 /** SlotRecord is a durable promise about one sequence number: what was pre-prepared, prepared or committed there. */
@@ -280,7 +279,9 @@ function slotFromObject(slot: SlotRecord): SlotRecord {
 
 /** encodeDurableRecord encodes one persisted record. */
 export function encodeDurableRecord(record: DurableRecord): Uint8Array {
-  return recordType.encode(recordObject(record)).finish();
+  const object = recordObject(record);
+  // Written as protobufjs writes it, without its writer's pooled buffers (issue 18); by protobufjs for values it writes otherwise.
+  return encodeProtoValue("DurableRecord", object[record.kind] as object, record.kind) ?? recordType.encode(object).finish();
 }
 
 /** decodeDurableRecord decodes one persisted record, throwing a CorruptionError for bytes that are not one. */

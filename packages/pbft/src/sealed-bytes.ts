@@ -72,6 +72,8 @@ function defaultOf(kind: number): unknown {
 interface FieldRule {
   readonly name: string;
   readonly id: number;
+  /** tag: the field's one-byte tag, its number and wire type. */
+  readonly tag: number;
   readonly kind: number;
   readonly repeated: boolean;
   readonly nested: TypeRule | undefined;
@@ -82,6 +84,8 @@ interface TypeRule {
   readonly byId: readonly (FieldRule | undefined)[];
   /** order lists the fields in the order of the keys of a decoded message: repeated ones, then the others, each by number. */
   readonly order: readonly FieldRule[];
+  /** sorted lists the fields by number, the order the codec writes them in. */
+  readonly sorted: readonly FieldRule[];
   /** repeated lists the repeated fields, each of which a decoded message holds an array of its own for. */
   readonly repeated: readonly FieldRule[];
   /** template is a decoded message of this type with every field at its default (arrays shared: each copy gets its own). */
@@ -91,6 +95,7 @@ interface TypeRule {
 /** A Member is a message type of the envelope's oneof, by the tag that frames it. */
 interface Member {
   readonly type: PbftMessage["type"];
+  readonly tag: number;
   readonly rule: TypeRule;
   /** seal: the seal's fields, by ascending number. */
   readonly seal: readonly FieldRule[];
@@ -103,56 +108,60 @@ interface DescriptorType {
 
 const scalarKinds: Record<string, number> = { uint32: kindUint32, uint64: kindUint64, bool: kindBool, bytes: kindBytes };
 
+const protoTypes = (descriptor as { nested: { concord: { nested: { pbft: { nested: Record<string, DescriptorType> } } } } }).nested.concord.nested.pbft.nested;
+const compiledTypes = new Map<string, TypeRule | null>();
+
 /**
- * compileMembers builds the decoder's and splicer's view of pbft.proto, by
- * envelope tag. A type with a field they do not read (another scalar type, a
- * oneof, a repeated number, which would be packed, a field number above 15)
- * is left out with every type that holds it: its messages always take
- * protobufjs's path.
+ * compileType builds the decoder's and encoder's view of a type of pbft.proto,
+ * once. A type with a field they do not read (another scalar type, a oneof, a
+ * repeated number, which would be packed, a field number above 15) is left
+ * out with every type that holds it: its values always take protobufjs's path.
  */
-function compileMembers(): readonly (Member | undefined)[] {
-  const types = (descriptor as { nested: { concord: { nested: { pbft: { nested: Record<string, DescriptorType> } } } } }).nested.concord.nested.pbft.nested;
-  const compiled = new Map<string, TypeRule | null>();
-  const compile = (name: string, depth: number): TypeRule | undefined => {
-    const known = compiled.get(name);
-    if (known !== undefined) return known ?? undefined;
-    const type = types[name];
-    let rule: TypeRule | null = null;
-    if (type?.fields !== undefined && type.oneofs === undefined && depth < 8) {
-      const byId: (FieldRule | undefined)[] = [];
-      const fields: FieldRule[] = [];
-      for (const [fieldName, field] of Object.entries(type.fields)) {
-        const repeated = field.rule === "repeated";
-        const scalar = scalarKinds[field.type];
-        const nested = scalar === undefined ? compile(field.type, depth + 1) : undefined;
-        const readable = scalar === undefined ? nested !== undefined : !repeated || scalar === kindBytes;
-        if (!readable || field.id < 1 || field.id > 15 || byId[field.id] !== undefined) {
-          compiled.set(name, null);
-          return undefined;
-        }
-        const fieldRule = { name: fieldName, id: field.id, kind: scalar ?? kindMessage, repeated, nested };
-        byId[field.id] = fieldRule;
-        fields.push(fieldRule);
+function compileType(name: string, depth = 0): TypeRule | undefined {
+  const known = compiledTypes.get(name);
+  if (known !== undefined) return known ?? undefined;
+  const type = protoTypes[name];
+  let rule: TypeRule | null = null;
+  if (type?.fields !== undefined && type.oneofs === undefined && depth < 8) {
+    const byId: (FieldRule | undefined)[] = [];
+    const fields: FieldRule[] = [];
+    for (const [fieldName, field] of Object.entries(type.fields)) {
+      const repeated = field.rule === "repeated";
+      const scalar = scalarKinds[field.type];
+      const nested = scalar === undefined ? compileType(field.type, depth + 1) : undefined;
+      const readable = scalar === undefined ? nested !== undefined : !repeated || scalar === kindBytes;
+      if (!readable || field.id < 1 || field.id > 15 || byId[field.id] !== undefined) {
+        compiledTypes.set(name, null);
+        return undefined;
       }
-      fields.sort((a, b) => a.id - b.id);
-      const order = [...fields.filter((f) => f.repeated), ...fields.filter((f) => !f.repeated)];
-      const template: Record<string, unknown> = {};
-      for (const field of order) template[field.name] = field.repeated ? [] : defaultOf(field.kind);
-      rule = { byId, order, repeated: order.filter((f) => f.repeated), template };
+      const kind = scalar ?? kindMessage;
+      const fieldRule = { name: fieldName, id: field.id, tag: (field.id << 3) | (kind === kindBytes || kind === kindMessage ? 2 : 0), kind, repeated, nested };
+      byId[field.id] = fieldRule;
+      fields.push(fieldRule);
     }
-    compiled.set(name, rule);
-    return rule ?? undefined;
-  };
-  const envelope = types["PbftMessage"];
+    fields.sort((a, b) => a.id - b.id);
+    const order = [...fields.filter((f) => f.repeated), ...fields.filter((f) => !f.repeated)];
+    const template: Record<string, unknown> = {};
+    for (const field of order) template[field.name] = field.repeated ? [] : defaultOf(field.kind);
+    rule = { byId, order, sorted: fields, repeated: order.filter((f) => f.repeated), template };
+  }
+  compiledTypes.set(name, rule);
+  return rule ?? undefined;
+}
+
+/** compileMembers lists the message types of the envelope's oneof, by the tag that frames each, with its seal. */
+function compileMembers(): readonly (Member | undefined)[] {
+  const envelope = protoTypes["PbftMessage"];
   const members: (Member | undefined)[] = [];
   for (const memberName of envelope?.oneofs?.["body"]?.oneof ?? []) {
     const field = envelope?.fields?.[memberName];
     const type = memberName as PbftMessage["type"];
-    const rule = field === undefined ? undefined : compile(field.type, 0);
+    const rule = field === undefined ? undefined : compileType(field.type);
     if (field === undefined || rule === undefined || field.id < 1 || field.id > 15 || !(type in sealFields)) continue;
     const seal = sealFields[type].map((name) => rule.order.find((f) => f.name === name));
     if (seal.some((f) => f === undefined)) continue;
-    members[(field.id << 3) | 2] = { type, rule, seal: (seal as FieldRule[]).sort((a, b) => a.id - b.id) };
+    const tag = (field.id << 3) | 2;
+    members[tag] = { type, tag, rule, seal: (seal as FieldRule[]).sort((a, b) => a.id - b.id) };
   }
   return members;
 }
@@ -441,4 +450,183 @@ function writeBytesField(out: Uint8Array, at: number, id: number, item: Uint8Arr
   at = writeVarint(out, at, item.length);
   out.set(item, at);
   return at + item.length;
+}
+
+/**
+ * encodeCanonical writes a message's frame as protobufjs writes it, byte for byte, in one pass over its
+ * values (its size first, then its bytes, into one array), leaving out its seal's fields when `leaveSealOut`
+ * (the bytes the seal covers). It returns undefined for a message holding a value protobufjs would write
+ * differently from a plain one (a number negative, fractional or above 2^53 - 1 or a Long, a byte string that
+ * is not a Uint8Array, a boolean that is not one, unknown fields kept from a decode): protobufjs encodes it.
+ */
+export function encodeCanonical(message: PbftMessage, leaveSealOut: boolean): Uint8Array | undefined {
+  const member = memberByType.get(message.type);
+  if (member === undefined) return undefined;
+  return encodeFramed(member.rule, message as unknown as Record<string, unknown>, leaveSealOut ? member.seal : noFields, member.tag);
+}
+
+/** encodeFramed writes a value's body ({@link encodeCanonical}), framed under `tag` as a member of a oneof unless it is -1. */
+function encodeFramed(rule: TypeRule, value: Record<string, unknown>, skip: readonly FieldRule[], tag: number): Uint8Array | undefined {
+  const bodyLength = sizeOf(rule, value, skip);
+  if (bodyLength < 0) return undefined;
+  const headerLength = tag < 0 ? 0 : 1 + varintSize(bodyLength);
+  const out = new Uint8Array(headerLength + bodyLength);
+  if (tag >= 0) {
+    out[0] = tag;
+    writeVarint(out, 1, bodyLength);
+  }
+  writeBody(rule, value, skip, out, headerLength);
+  return out;
+}
+
+/** A OneofMember is a member of a oneof of pbft.proto: the tag that frames it and its type's rule. */
+interface OneofMember {
+  readonly tag: number;
+  readonly rule: TypeRule | undefined;
+}
+
+const oneofMembers = new Map<string, Map<string, OneofMember>>();
+
+/**
+ * encodeProtoValue writes a value of a type of pbft.proto as protobufjs writes it, byte for byte, alone or
+ * (with `member`) as that member of the oneof of an envelope type (a durable record's body), or returns
+ * undefined for a value protobufjs would write differently from a plain one ({@link encodeCanonical}).
+ */
+export function encodeProtoValue(typeName: string, value: object, member?: string): Uint8Array | undefined {
+  if (member === undefined) {
+    const rule = compileType(typeName);
+    return rule === undefined ? undefined : encodeFramed(rule, value as Record<string, unknown>, noFields, -1);
+  }
+  let byMember = oneofMembers.get(typeName);
+  if (byMember === undefined) {
+    byMember = new Map();
+    const envelope = protoTypes[typeName];
+    const names = Object.values(envelope?.oneofs ?? {}).flatMap((oneof) => oneof.oneof);
+    // Only an envelope whose fields all belong to its one oneof: encoding one member writes the whole value.
+    if (envelope?.fields !== undefined && Object.keys(envelope.oneofs ?? {}).length === 1 && names.length === Object.keys(envelope.fields).length) {
+      for (const name of names) {
+        const field = envelope.fields[name];
+        if (field !== undefined && field.rule === undefined && field.id >= 1 && field.id <= 15) byMember.set(name, { tag: (field.id << 3) | 2, rule: compileType(field.type) });
+      }
+    }
+    oneofMembers.set(typeName, byMember);
+  }
+  const found = byMember.get(member);
+  if (found?.rule === undefined) return undefined;
+  return encodeFramed(found.rule, value as Record<string, unknown>, noFields, found.tag);
+}
+
+const noFields: readonly FieldRule[] = [];
+
+const hasOwn = Object.prototype.hasOwnProperty;
+
+/** sizeOf returns the length of a message's body as protobufjs writes it, or -1 for a value it would write differently ({@link encodeCanonical}). */
+function sizeOf(rule: TypeRule, message: Record<string, unknown>, skip: readonly FieldRule[]): number {
+  if (message["$unknowns"] !== undefined) return -1;
+  let size = 0;
+  const fields = rule.sorted;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as FieldRule;
+    if (skip.length > 0 && skip.includes(field)) continue;
+    const value = message[field.name];
+    if (value === undefined || value === null) continue;
+    if (field.repeated) {
+      if (!Array.isArray(value)) return -1;
+      for (let j = 0; j < value.length; j++) {
+        const item: unknown = value[j];
+        let length: number;
+        if (field.kind === kindBytes) {
+          if (!(item instanceof Uint8Array)) return -1;
+          length = item.length;
+        } else {
+          if (item === null || typeof item !== "object") return -1;
+          length = sizeOf(field.nested as TypeRule, item as Record<string, unknown>, noFields);
+          if (length < 0) return -1;
+        }
+        size += 1 + varintSize(length) + length;
+      }
+      continue;
+    }
+    if (!hasOwn.call(message, field.name)) continue;
+    const length = valueSize(field, value);
+    if (length < 0) return -1;
+    size += length;
+  }
+  return size;
+}
+
+/** valueSize returns what a singular field's value takes on the wire with its tag (0 at its default, which is left out), or -1. */
+function valueSize(field: FieldRule, value: unknown): number {
+  switch (field.kind) {
+    case kindUint32:
+    case kindUint64: {
+      if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > (field.kind === kindUint32 ? 0xffffffff : safeIntegerMax)) return -1;
+      return value === 0 ? 0 : 1 + varintSize(value);
+    }
+    case kindBool:
+      if (typeof value !== "boolean") return -1;
+      return value ? 2 : 0;
+    case kindBytes:
+      if (!(value instanceof Uint8Array)) return -1;
+      return value.length === 0 ? 0 : 1 + varintSize(value.length) + value.length;
+    default: {
+      if (typeof value !== "object") return -1;
+      const length = sizeOf(field.nested as TypeRule, value as Record<string, unknown>, noFields);
+      return length < 0 ? -1 : 1 + varintSize(length) + length;
+    }
+  }
+}
+
+/** writeBody writes a body {@link sizeOf} measured, at `at`, and returns where it ends. */
+function writeBody(rule: TypeRule, message: Record<string, unknown>, skip: readonly FieldRule[], out: Uint8Array, at: number): number {
+  const fields = rule.sorted;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as FieldRule;
+    if (skip.length > 0 && skip.includes(field)) continue;
+    const value = message[field.name];
+    if (value === undefined || value === null) continue;
+    const tag = field.tag;
+    if (field.repeated) {
+      const items = value as readonly unknown[];
+      for (let j = 0; j < items.length; j++) {
+        out[at++] = tag;
+        if (field.kind === kindBytes) at = writeBytes(out, at, items[j] as Uint8Array);
+        else at = writeNested(field.nested as TypeRule, items[j] as Record<string, unknown>, out, at);
+      }
+      continue;
+    }
+    if (!hasOwn.call(message, field.name)) continue;
+    switch (field.kind) {
+      case kindUint32:
+      case kindUint64:
+        if (value === 0) break;
+        out[at++] = tag;
+        at = writeVarint(out, at, value as number);
+        break;
+      case kindBool:
+        if (value === false) break;
+        out[at++] = tag;
+        out[at++] = 1;
+        break;
+      case kindBytes:
+        if ((value as Uint8Array).length === 0) break;
+        out[at++] = tag;
+        at = writeBytes(out, at, value as Uint8Array);
+        break;
+      default:
+        out[at++] = tag;
+        at = writeNested(field.nested as TypeRule, value as Record<string, unknown>, out, at);
+    }
+  }
+  return at;
+}
+
+function writeNested(rule: TypeRule, message: Record<string, unknown>, out: Uint8Array, at: number): number {
+  at = writeVarint(out, at, sizeOf(rule, message, noFields));
+  return writeBody(rule, message, noFields, out, at);
+}
+
+function writeBytes(out: Uint8Array, at: number, bytes: Uint8Array): number {
+  at = writeVarint(out, at, bytes.length);
+  return copyRange(out, at, bytes, 0, bytes.length);
 }
