@@ -13,6 +13,19 @@
 // time saved. Sleep sets alone visit every state: the states removed are those
 // that differ only in the order of events no verdict reads.
 //
+// Symmetry: models explored to the end with the partial-order reduction, without
+// and with symmetry reduction (--symmetry: one state per orbit of the permutations
+// of the replicas' ids that map the model onto itself), both in the model whose
+// replicas' streams are seeded by incarnation (the reduction's own model; its
+// counts equal the default model's on these four). The reduced task's name gives
+// the share of unique states it removed. Raft and Paxos at the reduction tasks'
+// bounds, where it removes nothing (an active Raft client moves to the next
+// replica in id order, leaving only rotations, which map no reachable state onto
+// another; Paxos's two clients ask two replicas, both ballot owners, and the
+// third has no partner), and two models where it acts. Multi-Paxos and PBFT have
+// no symmetry (docs/explore.md: ballots ordered by id and a catch-up peer drawn
+// in id order; the primary is v mod n): --symmetry keys their states as --por does.
+//
 // Eventually: one model searched without and with the bounded "eventually"
 // check (--eventually 300), so that the two tasks' ops/s give its cost.
 import type { AnyAlgorithm } from "@concord/core";
@@ -45,6 +58,8 @@ interface ReductionTask {
   readonly algorithm: AnyAlgorithm;
   readonly nodes: number;
   readonly clients: number;
+  /** ops is each client's operations (1 when absent). */
+  readonly ops?: number;
   readonly options?: Record<string, unknown>;
   readonly bounds: ExploreBounds;
 }
@@ -56,6 +71,32 @@ const reductionTasks: readonly ReductionTask[] = [
   { name: "multipaxos n=3, 1 put, 1 crash, 1 timeout per node, depth <= 5", algorithm: multipaxos, nodes: 3, clients: 1, bounds: { ...defaultBounds, timeoutsPerNodeMax: 1, crashesMax: 1, depthMax: 5 } },
   { name: "pbft n=4, 1 put, depth <= 8", algorithm: pbft, nodes: 4, clients: 1, bounds: { ...defaultBounds, timeoutsPerNodeMax: 0, depthMax: 8 } },
 ];
+
+/** symmetryTasks are explored to the end without and with symmetry reduction (both with the partial-order reduction). */
+const symmetryTasks: readonly ReductionTask[] = [
+  ...reductionTasks.filter((task) => task.algorithm === paxos || task.algorithm === raft),
+  { name: "paxos n=3, 1 client's put and get", algorithm: paxos, nodes: 3, clients: 1, ops: 2, bounds: { ...defaultBounds, timeoutsPerNodeMax: 0, inflightMessagesMax: 20 } },
+  { name: "raft n=3, no clients, 1 crash, 1 timeout per node, depth <= 5", algorithm: raft, nodes: 3, clients: 0, options: raftOptions, bounds: { ...defaultBounds, timeoutsPerNodeMax: 1, crashesMax: 1, depthMax: 5 } },
+];
+
+/** registerSymmetry adds one pair per symmetry task (counted first, to name the share of states removed); each timed run must count the same. */
+function registerSymmetry(bench: Bench): void {
+  for (const task of symmetryTasks) {
+    const setup = { ...worldSetup(task.algorithm, { nodes: task.nodes, clients: task.clients, ops: task.ops ?? 1, options: task.options ?? {} }), symmetricStreams: true };
+    const counts = [false, true].map((symmetry) => explore(setup, { bounds: task.bounds, strategy: "bfs", por: true, symmetry }).uniqueStates);
+    const [full, reduced] = counts as [number, number];
+    for (const symmetry of [false, true]) {
+      const expected = symmetry ? reduced : full;
+      const name = symmetry
+        ? `explore --por --symmetry: ${task.name}: ${count(reduced)} of ${count(full)} unique states (${removed(reduced, full)})`
+        : `explore --por, streams seeded by incarnation: ${task.name}: ${count(full)} unique states`;
+      bench.add(name, () => {
+        const result = explore(setup, { bounds: task.bounds, strategy: "bfs", por: true, symmetry });
+        if (result.outcome !== "exhausted" || result.uniqueStates !== expected) throw new Error(`${name}: got ${result.outcome} after ${result.uniqueStates} states`);
+      });
+    }
+  }
+}
 
 /**
  * eventuallyTask is one model searched without and with the bounded
@@ -129,5 +170,6 @@ export function register(bench: Bench): void {
       });
     }
   }
+  registerSymmetry(bench);
   registerEventually(bench);
 }
