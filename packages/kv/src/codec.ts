@@ -12,6 +12,11 @@ const empty = new Uint8Array(0);
 
 /** encodeCommand encodes a command for a log entry or a request. */
 export function encodeCommand(command: KvCommand): Uint8Array {
+  return encodeSimpleCommand(command) ?? encodeCommandWithProtobuf(command);
+}
+
+/** encodeCommandWithProtobuf is encodeCommand's protobufjs path: every command, the reference for the others (codec.test.ts). */
+export function encodeCommandWithProtobuf(command: KvCommand): Uint8Array {
   if (command.type === "cas") {
     const { key, expected, value } = command;
     return commandType.encode({ cas: { key, expectPresent: expected !== undefined, expected: expected ?? empty, value } }).finish();
@@ -45,6 +50,47 @@ export function decodeCommand(bytes: Uint8Array): KvCommand {
     default:
       throw new CorruptionError(`kv command: unknown operation ${object.type}`);
   }
+}
+
+/**
+ * encodeSimpleCommand writes, without protobufjs, what decodeSimpleCommand reads: a get, put, append or delete
+ * whose key is ASCII of 1 to 127 characters and whose value (a put's or an append's) is under 128 bytes, its
+ * body under 128 bytes, as protobufjs writes it (the key, then the value unless it is empty). Every client
+ * encodes every command it sends (issue 18). It returns undefined for any other command.
+ */
+function encodeSimpleCommand(command: KvCommand): Uint8Array | undefined {
+  const type = command.type;
+  const operation = type === "get" ? 1 : type === "put" ? 2 : type === "append" ? 3 : type === "delete" ? 5 : undefined;
+  const key: unknown = command.key;
+  if (operation === undefined || typeof key !== "string") return undefined;
+  const keyLength = key.length;
+  if (keyLength === 0 || keyLength > 127) return undefined;
+  let valueLength = 0;
+  let value: Uint8Array | undefined;
+  if (command.type === "put" || command.type === "append") {
+    value = command.value;
+    if (!(value instanceof Uint8Array)) return undefined;
+    valueLength = value.length;
+  }
+  const body = 2 + keyLength + (valueLength === 0 ? 0 : 2 + valueLength);
+  if (valueLength > 127 || body > 127) return undefined;
+  const out = new Uint8Array(2 + body);
+  out[0] = (operation << 3) | 2;
+  out[1] = body;
+  out[2] = keyTag;
+  out[3] = keyLength;
+  for (let i = 0; i < keyLength; i++) {
+    const code = key.charCodeAt(i);
+    if (code > 127) return undefined;
+    out[4 + i] = code;
+  }
+  if (value !== undefined && valueLength !== 0) {
+    const at = 4 + keyLength;
+    out[at] = valueTag;
+    out[at + 1] = valueLength;
+    for (let i = 0; i < valueLength; i++) out[at + 2 + i] = value[i] as number;
+  }
+  return out;
 }
 
 // Command's fields: get 1, put 2, append 3, cas 4, delete 5; in each operation, key 1 and value 2.
@@ -88,12 +134,42 @@ function decodeSimpleCommand(bytes: Uint8Array): KvCommand | undefined {
   return { type: operation, key, value };
 }
 
-// Result's put and append fields (numbers 2 and 3), length-delimited: (number << 3) | 2.
+// Result's get, put, append, cas and delete fields (numbers 1 to 5), length-delimited: (number << 3) | 2; a
+// GetResult's found (1, a varint) and value (2); a CasResult's ok and a DeleteResult's existed are field 1 too.
+const getResultTag = (1 << 3) | 2;
 const putResultTag = (2 << 3) | 2;
 const appendResultTag = (3 << 3) | 2;
+const casResultTag = (4 << 3) | 2;
+const deleteResultTag = (5 << 3) | 2;
+const foundTag = 1 << 3;
 
 /** encodeResult encodes a result for a reply. */
 export function encodeResult(result: KvResult): Uint8Array {
+  if (result.type === "get") {
+    const value: unknown = result.value;
+    // A get's answer as protobufjs writes it (found, then the value unless empty), when it fits in 127 bytes.
+    if (value === undefined) return emptyMessageField(getResultTag);
+    if (value instanceof Uint8Array && value.length <= 123) {
+      const length = value.length;
+      const out = new Uint8Array(length === 0 ? 4 : 6 + length);
+      out[0] = getResultTag;
+      out[1] = out.length - 2;
+      out[2] = foundTag;
+      out[3] = 1;
+      if (length !== 0) {
+        out[4] = valueTag;
+        out[5] = length;
+        for (let i = 0; i < length; i++) out[6 + i] = value[i] as number;
+      }
+      return out;
+    }
+    return encodeResultWithProtobuf(result);
+  }
+  return encodeResultWithProtobuf(result);
+}
+
+/** encodeResultWithProtobuf is encodeResult's path for every result but a short get's, the reference for it (codec.test.ts). */
+export function encodeResultWithProtobuf(result: KvResult): Uint8Array {
   if (result.type === "get") {
     return resultType.encode({ get: { found: result.value !== undefined, value: result.value ?? empty } }).finish();
   }
@@ -116,6 +192,43 @@ function emptyMessageField(tag: number): Uint8Array {
 
 /** decodeResult decodes a result, throwing a {@link CorruptionError} that says why it cannot. */
 export function decodeResult(bytes: Uint8Array): KvResult {
+  return decodeSimpleResult(bytes) ?? decodeResultWithProtobuf(bytes);
+}
+
+/**
+ * decodeSimpleResult decodes, without protobufjs, the results replicas send as encodeResult writes them: a get's
+ * (found set, then a value of 1 to 127 bytes or none; or nothing found), a put's or an append's without fields, a
+ * cas's or a delete's with its flag set or not. Every client decodes every reply (issue 18). It returns
+ * undefined for any other frame, which then goes through protobufjs, decoded or refused as before.
+ */
+function decodeSimpleResult(bytes: Uint8Array): KvResult | undefined {
+  const length = bytes.length;
+  // One member of the oneof whose length is one byte, filling the frame.
+  if (length < 2 || length > 129 || bytes[1] !== length - 2) return undefined;
+  const tag = bytes[0] as number;
+  if (length === 2) {
+    if (tag === getResultTag) return { type: "get", value: undefined };
+    if (tag === putResultTag) return { type: "put" };
+    if (tag === appendResultTag) return { type: "append" };
+    if (tag === casResultTag) return { type: "cas", ok: false };
+    if (tag === deleteResultTag) return { type: "delete", existed: false };
+    return undefined;
+  }
+  if (length < 4 || bytes[2] !== foundTag || bytes[3] !== 1) return undefined;
+  if (length === 4) {
+    if (tag === getResultTag) return { type: "get", value: new Uint8Array(0) };
+    if (tag === casResultTag) return { type: "cas", ok: true };
+    if (tag === deleteResultTag) return { type: "delete", existed: true };
+    return undefined;
+  }
+  if (tag !== getResultTag || bytes[4] !== valueTag || bytes[5] !== length - 6) return undefined;
+  const value = new Uint8Array(length - 6);
+  for (let i = 0; i < value.length; i++) value[i] = bytes[6 + i] as number;
+  return { type: "get", value };
+}
+
+/** decodeResultWithProtobuf is decodeResult's path for every frame but the simple ones, the reference for them (codec.test.ts). */
+export function decodeResultWithProtobuf(bytes: Uint8Array): KvResult {
   const object = decodeOneof(resultType, resultMembers, bytes, "result");
   const body = object.body;
   switch (object.type) {

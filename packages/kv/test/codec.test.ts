@@ -12,6 +12,7 @@ import {
   type KvCommand,
   type KvResult,
 } from "@concord/kv";
+import { decodeResultWithProtobuf, encodeCommandWithProtobuf, encodeResultWithProtobuf } from "../src/codec.ts";
 
 const text = new TextEncoder();
 const v = (value: string): Uint8Array => text.encode(value);
@@ -101,6 +102,100 @@ describe("result codec", () => {
   test("an empty frame, or garbage, is a CorruptionError", () => {
     expect(() => decodeResult(empty)).toThrow(CorruptionError);
     expect(() => decodeResult(new Uint8Array([0xff, 0xff, 0xff]))).toThrow(CorruptionError);
+  });
+});
+
+describe("the paths written by hand against protobufjs (issue 18)", () => {
+  const rng = createRng(18);
+  const randomKey = (): string => {
+    const draw = rng.nextInt(8);
+    if (draw === 0) return keys[rng.nextInt(keys.length)] as string;
+    const length = draw < 6 ? 1 + rng.nextInt(20) : rng.nextInt(140);
+    return Array.from({ length }, () => String.fromCharCode(rng.nextInt(8) === 0 ? 32 + rng.nextInt(300) : 32 + rng.nextInt(95))).join("");
+  };
+  const randomValue = (): Uint8Array => Uint8Array.from({ length: rng.nextInt(4) === 0 ? rng.nextInt(300) : rng.nextInt(130) }, () => rng.nextInt(256));
+  const randomCommand = (): KvCommand => {
+    const key = randomKey();
+    switch (rng.nextInt(5)) {
+      case 0:
+        return { type: "get", key };
+      case 1:
+        return { type: "put", key, value: randomValue() };
+      case 2:
+        return { type: "append", key, value: randomValue() };
+      case 3:
+        return { type: "cas", key, expected: rng.nextInt(2) === 0 ? undefined : randomValue(), value: randomValue() };
+      default:
+        return { type: "delete", key };
+    }
+  };
+  const randomResult = (): KvResult => {
+    switch (rng.nextInt(7)) {
+      case 0:
+      case 1:
+        return { type: "get", value: rng.nextInt(5) === 0 ? undefined : randomValue() };
+      case 2:
+        return rng.nextInt(2) === 0 ? { type: "put" } : { type: "put", value: randomValue() };
+      case 3:
+        return { type: "append" };
+      case 4:
+        return { type: "cas", ok: rng.nextInt(2) === 0 };
+      case 5:
+        return { type: "delete", existed: rng.nextInt(2) === 0 };
+      default:
+        return { type: "invalid", reason: randomKey() };
+    }
+  };
+  const outcome = (run: () => unknown): string => {
+    try {
+      return `ok ${JSON.stringify(run(), (_key, value: unknown) => (value instanceof Uint8Array ? { [value.constructor.name]: [...value] } : value))}`;
+    } catch (error) {
+      return `${(error as Error).constructor.name}: ${(error as Error).message}`;
+    }
+  };
+  const damage = (frame: Uint8Array): Uint8Array => {
+    const bytes = [...frame];
+    switch (rng.nextInt(5)) {
+      case 0:
+        if (bytes.length > 0) bytes[rng.nextInt(bytes.length)] = rng.nextInt(256);
+        return Uint8Array.from(bytes);
+      case 1:
+        return Uint8Array.from(bytes.slice(0, rng.nextInt(bytes.length + 1)));
+      case 2:
+        return Uint8Array.from([...bytes, ...Array.from({ length: 1 + rng.nextInt(3) }, () => rng.nextInt(256))]);
+      case 3:
+        // A second member of the oneof, or a field of the member's, after it.
+        return Uint8Array.from(rng.nextInt(2) === 0 ? [...bytes, ((1 + rng.nextInt(6)) << 3) | 2, 0] : [bytes[0] ?? 10, (bytes[1] ?? 0) + 2, ...bytes.slice(2), rng.nextInt(4) << 3, rng.nextInt(3)]);
+      default:
+        return Uint8Array.from({ length: rng.nextInt(10) }, () => rng.nextInt(256));
+    }
+  };
+
+  test("commands and results encode to protobufjs's bytes, and results (whole or damaged) decode as protobufjs's path decodes them", () => {
+    let simpleCommands = 0;
+    let simpleResults = 0;
+    for (let i = 0; i < 6000; i++) {
+      const command = randomCommand();
+      const bytes = encodeCommand(command);
+      expect([...bytes]).toEqual([...encodeCommandWithProtobuf(command)]);
+      if (command.type !== "cas" && command.key.length < 100 && /^[\x00-\x7f]+$/.test(command.key)) simpleCommands++;
+      expect(decodeCommand(bytes)).toEqual(command);
+      const result = randomResult();
+      const frame = encodeResult(result);
+      expect([...frame]).toEqual([...encodeResultWithProtobuf(result)]);
+      if (result.type === "get" && (result.value?.length ?? 0) <= 123) simpleResults++;
+      for (const input of [frame, damage(frame), damage(frame)]) {
+        expect(outcome(() => decodeResult(input))).toBe(outcome(() => decodeResultWithProtobuf(input)));
+      }
+    }
+    expect(simpleCommands).toBeGreaterThan(1500);
+    expect(simpleResults).toBeGreaterThan(1000);
+  });
+
+  test("a result frame whose length byte would be the first of two is left to protobufjs, which refuses it", () => {
+    // 132 bytes laid out as a get of 126 bytes, but 0x82 0x08 is a length of 1,026.
+    const frame = Uint8Array.from([0x0a, 0x82, 0x08, 0x01, 0x12, 126, ...new Array<number>(126).fill(7)]);
+    expect(() => decodeResult(frame)).toThrow(CorruptionError);
   });
 });
 
