@@ -23,11 +23,11 @@ import {
 const raftOptions = { preVote: false, checkQuorum: false };
 
 /** orbitsOf runs one search and keys every state it adds by its orbit (symmetricKey), keeping the smallest depth each orbit was reached at. */
-function orbitsOf(setup: WorldSetup, bounds: ExploreBounds, por: boolean, symmetry: boolean | ProtocolSymmetry, spec?: ProtocolSymmetry): { result: ExploreResult; orbits: Map<string, number> } {
+function orbitsOf(setup: WorldSetup, bounds: ExploreBounds, por: boolean, symmetry: boolean | ProtocolSymmetry, spec?: ProtocolSymmetry, strategy: "bfs" | "dfs" = "bfs"): { result: ExploreResult; orbits: Map<string, number> } {
   const orbits = new Map<string, number>();
   const result = explore(setup, {
     bounds,
-    strategy: "bfs",
+    strategy,
     por,
     symmetry,
     sometimes: defaultSometimes(setup.algorithm.kvSemantics === "write-once"),
@@ -72,6 +72,16 @@ describe("symmetry reduction", () => {
       expect(reduced.uniqueStates * 4).toBeLessThan(full.uniqueStates);
       expect(reduced.symmetric).toBe(reduced.uniqueStates);
     }
+  });
+
+  it("reaches every orbit depth-first too, each at its smallest depth (a state reached again by a shorter path is expanded again)", () => {
+    const setup = { ...worldSetup(raft, { nodes: 3, clients: 0, options: raftOptions }), symmetricStreams: true };
+    const bounds: ExploreBounds = { ...defaultBounds, timeoutsPerNodeMax: 1, crashesMax: 1, depthMax: 4 };
+    const full = orbitsOf(setup, bounds, true, false);
+    const reduced = orbitsOf(setup, bounds, true, true, undefined, "dfs");
+    expect(reduced.result.outcome).toBe("exhausted");
+    expect([...full.orbits].filter(([key, depth]) => reduced.orbits.get(key) !== depth)).toHaveLength(0);
+    expect(reduced.orbits.size).toBe(full.orbits.size);
   });
 
   it("reaches every orbit of Paxos with one client's put and get, where the two acceptors its replica does not ask first are interchangeable", () => {
