@@ -137,6 +137,10 @@ describe("Byzantine replicas", () => {
 
   it("refuses a strategy that keeps state the model cannot copy", () => {
     expect(() => World.initial(liars([1], "replay"))).toThrow(/keeps state the model cannot copy/);
+    // Raft has no equivocate of its own: the simulator's generic one draws once, in a closure, whom it lies to.
+    expect(() => World.initial(worldSetup(raft, { nodes: 3, byzantine: { nodes: [1], strategy: "equivocate" } }))).toThrow(/"equivocate" of raft keeps state the model cannot copy/);
+    expect(World.initial(worldSetup(raft, { nodes: 3, byzantine: { nodes: [1], strategy: "silent" } })).inFlight()).toEqual([]);
+    expect(() => World.initial(liars([1], "equivocate"))).not.toThrow();
   });
 });
 
