@@ -289,37 +289,22 @@ const messageCache = new WeakMap<object, Map<string, string>>();
 const diskCache = new WeakMap<object, unknown>();
 const ownersCache = new WeakMap<object, ReadonlySet<NodeId>>();
 
-/** remembered reads `cache` for `owner`, computing and keeping the value the first time. */
-function remembered<T>(cache: WeakMap<object, T>, owner: object, compute: () => T): T {
-  let value = cache.get(owner);
+/** remembered reads `cache` (a Map or a WeakMap) at `key`, computing and keeping the value the first time. */
+function remembered<K, V>(cache: { get(key: K): V | undefined; set(key: K, value: V): unknown }, key: K, compute: () => V): V {
+  let value = cache.get(key);
   if (value === undefined) {
     value = compute();
-    cache.set(owner, value);
+    cache.set(key, value);
   }
   return value;
 }
 
 function decodedDisk(spec: ProtocolSymmetry, disk: SymmetryView["disks"][number]): unknown {
-  let decoded = diskCache.get(disk);
-  if (decoded === undefined) {
-    decoded = spec.disk(disk.records, disk.snapshot);
-    diskCache.set(disk, decoded);
-  }
-  return decoded;
+  return remembered(diskCache, disk, () => spec.disk(disk.records, disk.snapshot));
 }
 
 function cached(cache: WeakMap<object, Map<string, string>>, owner: object, name: string, compute: () => string): string {
-  let byPermutation = cache.get(owner);
-  if (byPermutation === undefined) {
-    byPermutation = new Map();
-    cache.set(owner, byPermutation);
-  }
-  let value = byPermutation.get(name);
-  if (value === undefined) {
-    value = compute();
-    byPermutation.set(name, value);
-  }
-  return value;
+  return remembered(remembered(cache, owner, () => new Map<string, string>()), name, compute);
 }
 
 /**
