@@ -9,7 +9,9 @@ import {
   type Step,
   type SleepSet,
   type WorldSetup,
+  type EventuallyOutcome,
   World,
+  checkEventually,
   describeAction,
   emptySleepSet,
   intersectSleep,
@@ -35,6 +37,8 @@ export type WorkerRequest =
   | { readonly type: "reexpand"; readonly parent: number; readonly sleep: SleepSet }
   | { readonly type: "keep"; readonly states: readonly (HeldSleep & { readonly index: number })[] }
   | { readonly type: "paths"; readonly indices: readonly number[] }
+  /** eventually: run the bounded eventually check (checkEventually) on these successors of the level. */
+  | { readonly type: "eventually"; readonly indices: readonly number[]; readonly stepsMax: number }
   | { readonly type: "adopt"; readonly states: readonly (HeldSleep & { readonly path: readonly Action[] })[] };
 
 /** ParentTally is what expanding one state cost: actions run and slept, and what each bound cut (only the bounds that cut). */
@@ -59,7 +63,8 @@ export type WorkerReply =
       /** tallies holds, per state expanded (by its place in the worker's share), what its expansion cost. */
       readonly tallies: readonly ParentTally[];
     }
-  | { readonly type: "paths"; readonly paths: readonly (readonly Action[])[] };
+  | { readonly type: "paths"; readonly paths: readonly (readonly Action[])[] }
+  | { readonly type: "eventually"; readonly outcomes: readonly EventuallyOutcome[] };
 
 /** ParallelExplore is what a parallel search needs: the run (which each worker rebuilds its world from), the bounds and the number of workers. */
 export interface ParallelExplore {
@@ -72,6 +77,8 @@ export interface ParallelExplore {
   readonly sometimes: readonly SometimesProperty[];
   readonly progressEveryStates: number;
   readonly onProgress?: (progress: ExploreProgress) => void;
+  /** eventually: the bounded eventually check's step bound, checked in every state the search adds (absent: not checked). */
+  readonly eventually?: number;
 }
 
 /** rebalanceSlack is how far above an even share a worker's part of a level may grow before states move (a moved state is rebuilt by replaying its path). */
@@ -146,20 +153,26 @@ export async function exploreInParallel(request: ParallelExplore): Promise<Explo
   let slept = 0;
   let depthReached = 0;
   let reexpanded = 0;
-  const result = (outcome: ExploreResult["outcome"], violation?: ExploreResult["violation"]): ExploreResult => ({
+  let eventuallyChecked = 0;
+  let eventuallySteps = 0;
+  /** result reports the search; `at`, for a failure of the eventually check, is the search as it stood when the failing state was added. */
+  const result = (outcome: ExploreResult["outcome"], violation?: ExploreResult["violation"], at?: FreshState): ExploreResult => ({
     outcome,
-    uniqueStates: visited.size,
+    uniqueStates: at?.uniqueStates ?? visited.size,
     transitions,
     slept,
     por,
     depthReached,
     cutBy,
-    sometimes: sometimes.map((property, index) => ({ name: property.name, reached: reached[index] !== undefined, depth: reached[index] })),
+    sometimes: sometimes.map((property, index) => {
+      const depth = at === undefined ? reached[index] : at.reached[index];
+      return { name: property.name, reached: depth !== undefined, depth };
+    }),
     violation,
     elapsedMs: performance.now() - started,
     bounds,
     strategy: "bfs",
-    eventually: undefined,
+    eventually: request.eventually === undefined ? undefined : { stepsMax: request.eventually, checked: eventuallyChecked, steps: eventuallySteps },
     reexpanded,
   });
 
@@ -170,6 +183,12 @@ export async function exploreInParallel(request: ParallelExplore): Promise<Explo
   sometimes.forEach((property, index) => {
     if (property.holds(initial)) reached[index] = 0;
   });
+  if (request.eventually !== undefined) {
+    eventuallyChecked++;
+    const { steps: ran, failure } = checkEventually(initial, request.eventually);
+    eventuallySteps += ran;
+    if (failure !== undefined) return result("violation", { property: failure.property, message: failure.message, steps: describe(setup, failure.actions), continuationFrom: 0 });
+  }
 
   const workers = Array.from({ length: request.jobs }, () => new WorkerConnection(new Worker(workerBootstrap("explore-worker"), { eval: true })));
   try {
@@ -189,7 +208,11 @@ export async function exploreInParallel(request: ParallelExplore): Promise<Explo
       const position: number[] = [];
       held.forEach((places) => places.forEach((place, index) => (position[place] = index)));
       const accepted: Accepted[] = [];
-      for (let place = 0; place < level.length; place++) {
+      /** fresh lists the states this level added, in the order the single search adds them (for the eventually check). */
+      const newStates: FreshState[] = [];
+      /** ending is how the level ends before its last successor: a violation or the state limit (after the eventually check of what was added before). */
+      let ending: (() => Promise<ExploreResult>) | undefined;
+      levelLoop: for (let place = 0; place < level.length; place++) {
         const entry = must(level[place]);
         const own = must(candidates[entry.worker]);
         const parent = must(position[place]);
@@ -211,8 +234,12 @@ export async function exploreInParallel(request: ParallelExplore): Promise<Explo
         for (const index of children) {
           const violation = own.violations.get(index);
           if (violation !== undefined) {
-            const [actions = []] = await pathsOf(must(workers[entry.worker]), [index]);
-            return result("violation", { property: violation.property, message: violation.message, steps: describe(setup, actions) });
+            const worker = must(workers[entry.worker]);
+            ending = async () => {
+              const [actions = []] = await pathsOf(worker, [index]);
+              return result("violation", { property: violation.property, message: violation.message, steps: describe(setup, actions) });
+            };
+            break levelLoop;
           }
           const key = must(own.keys[index]);
           const sleep = must(own.sleeps[index]);
@@ -220,7 +247,8 @@ export async function exploreInParallel(request: ParallelExplore): Promise<Explo
           if (seen === undefined) {
             if (visited.size >= bounds.statesMax) {
               cutBy.statesMax++;
-              return result("stopped");
+              ending = () => Promise.resolve(result("stopped"));
+              break levelLoop;
             }
             const fresh: Visit = { sleep, expanded: false };
             visited.set(key, fresh);
@@ -230,6 +258,7 @@ export async function exploreInParallel(request: ParallelExplore): Promise<Explo
               if (reached[bit] === undefined && (flags & (1 << bit)) !== 0) reached[bit] = depth + 1;
             });
             accepted.push({ worker: entry.worker, index, visit: fresh, only: undefined });
+            if (request.eventually !== undefined) newStates.push({ worker: entry.worker, index, uniqueStates: visited.size, reached: [...reached] });
             if (visited.size % request.progressEveryStates === 0) request.onProgress?.({ uniqueStates: visited.size, depth: depthReached, queued: accepted.length + level.length - place - 1, elapsedMs: performance.now() - started });
           } else if (por && !sleepIncludes(sleep, seen.sleep)) {
             // As the single search: the sleep sets intersect; a state expanded already takes, on this path, what was asleep then.
@@ -239,12 +268,63 @@ export async function exploreInParallel(request: ParallelExplore): Promise<Explo
           }
         }
       }
+      // The eventually check of the states added, in the order they were added, before what ended the level: the single search checks each as it adds it.
+      if (request.eventually !== undefined) {
+        const failed = await checkAdded(workers, newStates, request.eventually, (ran) => {
+          eventuallyChecked++;
+          eventuallySteps += ran;
+        });
+        if (failed !== undefined) {
+          const [path = []] = await pathsOf(must(workers[failed.state.worker]), [failed.state.index]);
+          const { failure } = failed;
+          return result("violation", { property: failure.property, message: failure.message, steps: describe(setup, [...path, ...failure.actions]), continuationFrom: path.length }, failed.state);
+        }
+      }
+      if (ending !== undefined) return await ending();
       ({ level, held } = await nextLevel(workers, accepted));
     }
     return result("exhausted");
   } finally {
     await Promise.all(workers.map((worker) => worker.terminate()));
   }
+}
+
+/** FreshState is a state a level added (by its worker and index there), with the search's unique states and sometimes depths as they stood once it was added. */
+interface FreshState {
+  readonly worker: number;
+  readonly index: number;
+  readonly uniqueStates: number;
+  readonly reached: readonly (number | undefined)[];
+}
+
+/**
+ * checkAdded runs the bounded eventually check on the states a level added, each on the worker that holds it (all
+ * workers at once), and walks the outcomes in the order the states were added, counting each into `count`, up to
+ * the first that fails.
+ */
+async function checkAdded(
+  workers: readonly WorkerConnection[],
+  states: readonly FreshState[],
+  stepsMax: number,
+  count: (steps: number) => void,
+): Promise<{ readonly state: FreshState; readonly failure: NonNullable<EventuallyOutcome["failure"]> } | undefined> {
+  const replies = await Promise.all(
+    workers.map(async (worker, index) => {
+      const indices = states.filter((state) => state.worker === index).map((state) => state.index);
+      if (indices.length === 0) return [];
+      const reply = await worker.ask({ type: "eventually", indices, stepsMax });
+      return reply.type === "eventually" ? reply.outcomes : unexpected(reply.type);
+    }),
+  );
+  const next = workers.map(() => 0);
+  for (const state of states) {
+    const at = must(next[state.worker]);
+    next[state.worker] = at + 1;
+    const outcome = must(must(replies[state.worker])[at]);
+    count(outcome.steps);
+    if (outcome.failure !== undefined) return { state, failure: outcome.failure };
+  }
+  return undefined;
 }
 
 /** gather adds a worker's expansion reply to what the coordinator holds of its successors. */

@@ -2,7 +2,7 @@
 // level's states, expands them when told, keeps the successors the coordinator found new, and hands out a state's
 // path when the coordinator moves the state to another worker or reports it as a counterexample.
 import { parentPort } from "node:worker_threads";
-import { type Action, type BoundName, type SleepSet, type SometimesProperty, type World, type WorldSetup, World as Worlds, defaultSometimes, emptySleepSet, expansion, noCuts, replay } from "@concord/explore";
+import { type Action, type BoundName, type SleepSet, type SometimesProperty, type World, type WorldSetup, World as Worlds, checkEventually, defaultSometimes, emptySleepSet, expansion, noCuts, replay } from "@concord/explore";
 import { setupOf } from "./commands/explore.ts";
 import type { ParentTally, WorkerReply, WorkerRequest } from "./explore-parallel.ts";
 
@@ -54,6 +54,8 @@ function handle(message: WorkerRequest): WorkerReply | undefined {
       return undefined;
     case "paths":
       return { type: "paths", paths: message.indices.map((index) => actionsOf(must(candidates[index]).path)) };
+    case "eventually":
+      return { type: "eventually", outcomes: message.indices.map((index) => checkEventually(must(candidates[index]).world, message.stepsMax)) };
     case "adopt":
       for (const state of message.states) states.push({ ...rebuild(state.path), sleep: state.sleep, only: state.only });
       return undefined;

@@ -14,6 +14,8 @@ interface Report {
   readonly sometimes: readonly { readonly name: string; readonly reached: boolean; readonly depth?: number }[];
   readonly jobs: number;
   readonly exitCode: number;
+  readonly eventually?: { readonly stepsMax: number; readonly checked: number; readonly steps: number };
+  readonly violation?: { readonly property: string; readonly message: string; readonly steps: readonly unknown[]; readonly continuationFrom?: number };
 }
 
 async function explore(args: readonly string[]): Promise<Report> {
@@ -72,10 +74,26 @@ describe("concord explore --jobs", () => {
     expect(parallel).toMatchObject({ outcome: "stopped", uniqueStates: 300, exitCode: 3, depthReached: single.depthReached });
   });
 
+  it.each([
+    ["VR's leaving replica, a majority replaced: every state passes", ["--algo", "vr", "--spares", "3", "--clients", "1", "--ops", "1", "--reconfigurations", "1", "--timeouts", "0", "--depth", "4", "--eventually", "300"]],
+    ["Paxos with a crash and k too small: the first state that fails (at depth 5, the 225th), in the single search's order", ["--algo", "paxos", "--clients", "2", "--ops", "1", "--timeouts", "0", "--crashes", "1", "--depth", "6", "--eventually", "24"]],
+  ])("checks bounded eventually in every state it adds, as the single search does (%s)", async (_name, model) => {
+    const single = await explore(model);
+    const parallel = await explore([...model, "--jobs", "2"]);
+    expect(parallel.outcome).toBe(single.outcome);
+    expect(parallel.uniqueStates).toBe(single.uniqueStates);
+    expect(parallel.sometimes).toEqual(single.sometimes);
+    expect(parallel.eventually).toEqual(single.eventually);
+    expect(parallel.violation?.property).toBe(single.violation?.property);
+    expect(parallel.violation?.message).toBe(single.violation?.message);
+    expect(parallel.violation?.steps.length).toBe(single.violation?.steps.length);
+    expect(parallel.violation?.continuationFrom).toBe(single.violation?.continuationFrom);
+    expect(single.eventually?.checked).toBeGreaterThan(1);
+  });
+
   it("refuses what it cannot search in parallel, in one line", async () => {
     for (const [flags, message] of [
       [["--strategy", "dfs"], "--jobs searches breadth-first"],
-      [["--eventually", "100"], "--jobs and --eventually exclude each other"],
     ] as const) {
       const io = captureIo();
       expect(await runCli(["explore", ...paxos, "--jobs", "2", ...flags], io)).toBe(2);

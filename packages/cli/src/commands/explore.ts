@@ -204,9 +204,9 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   };
   if (jobs > 1) {
     if (strategy !== "bfs") throw new UsageError("--jobs searches breadth-first: leave out --strategy dfs");
-    if (eventually !== undefined) throw new UsageError("--jobs and --eventually exclude each other: the bounded eventually check runs in the single search");
     if (run.symmetry === true) throw new UsageError("--jobs and --symmetry exclude each other: the parallel search keys states by World.key, not by orbit");
     const parallel = exploreInParallel({
+      ...(eventually !== undefined ? { eventually } : {}),
       run,
       setup,
       bounds,
