@@ -26,8 +26,11 @@ export function encodeCommandWithProtobuf(command: KvCommand): Uint8Array {
 
 /** decodeCommand decodes a command, throwing a {@link CorruptionError} that says why it cannot. */
 export function decodeCommand(bytes: Uint8Array): KvCommand {
-  const simple = decodeSimpleCommand(bytes);
-  if (simple !== undefined) return simple;
+  return decodeSimpleCommand(bytes) ?? decodeCommandWithProtobuf(bytes);
+}
+
+/** decodeCommandWithProtobuf is decodeCommand's path for every frame but the simple ones, the reference for them (codec.test.ts). */
+export function decodeCommandWithProtobuf(bytes: Uint8Array): KvCommand {
   const object = decodeOneof(commandType, commandMembers, bytes, "command");
   const body = object.body;
   const key = body["key"] as string;
@@ -53,27 +56,32 @@ export function decodeCommand(bytes: Uint8Array): KvCommand {
 }
 
 /**
- * encodeSimpleCommand writes, without protobufjs, what decodeSimpleCommand reads: a get, put, append or delete
- * whose key is ASCII of 1 to 127 characters and whose value (a put's or an append's) is under 128 bytes, its
- * body under 128 bytes, as protobufjs writes it (the key, then the value unless it is empty). Every client
+ * encodeSimpleCommand writes, without protobufjs, what decodeSimpleCommand reads: a command whose key is ASCII
+ * of 1 to 127 characters and whose body is under 128 bytes, as protobufjs writes it (the key, then a cas's
+ * expect_present when set and its expected value, then the value, each left out when empty). Every client
  * encodes every command it sends (issue 18). It returns undefined for any other command.
  */
 function encodeSimpleCommand(command: KvCommand): Uint8Array | undefined {
   const type = command.type;
-  const operation = type === "get" ? 1 : type === "put" ? 2 : type === "append" ? 3 : type === "delete" ? 5 : undefined;
+  const operation = type === "get" ? 1 : type === "put" ? 2 : type === "append" ? 3 : type === "cas" ? 4 : type === "delete" ? 5 : undefined;
   const key: unknown = command.key;
   if (operation === undefined || typeof key !== "string") return undefined;
   const keyLength = key.length;
   if (keyLength === 0 || keyLength > 127) return undefined;
-  let valueLength = 0;
   let value: Uint8Array | undefined;
-  if (command.type === "put" || command.type === "append") {
+  let expected: Uint8Array | undefined;
+  let body = 2 + keyLength;
+  if (command.type === "put" || command.type === "append" || command.type === "cas") {
     value = command.value;
     if (!(value instanceof Uint8Array)) return undefined;
-    valueLength = value.length;
+    body += shortFieldBytes(value);
   }
-  const body = 2 + keyLength + (valueLength === 0 ? 0 : 2 + valueLength);
-  if (valueLength > 127 || body > 127) return undefined;
+  if (command.type === "cas" && command.expected !== undefined) {
+    expected = command.expected;
+    if (!(expected instanceof Uint8Array)) return undefined;
+    body += 2 + shortFieldBytes(expected);
+  }
+  if (body > 127) return undefined;
   const out = new Uint8Array(2 + body);
   out[0] = (operation << 3) | 2;
   out[1] = body;
@@ -84,17 +92,33 @@ function encodeSimpleCommand(command: KvCommand): Uint8Array | undefined {
     if (code > 127) return undefined;
     out[4 + i] = code;
   }
-  if (value !== undefined && valueLength !== 0) {
-    const at = 4 + keyLength;
-    out[at] = valueTag;
-    out[at + 1] = valueLength;
-    for (let i = 0; i < valueLength; i++) out[at + 2 + i] = value[i] as number;
+  let at = 4 + keyLength;
+  if (expected !== undefined) {
+    out[at++] = expectPresentTag;
+    out[at++] = 1;
+    at = writeShortField(out, at, expectedTag, expected);
   }
+  if (value !== undefined) writeShortField(out, at, operation === 4 ? casValueTag : valueTag, value);
   return out;
 }
 
-// Command's fields: get 1, put 2, append 3, cas 4, delete 5; in each operation, key 1 and value 2.
-const simpleOperations: readonly (undefined | "get" | "put" | "append" | "delete")[] = [undefined, "get", "put", "append", undefined, "delete"];
+/** shortFieldBytes is the size of a bytes field of under 128 bytes (128, more than a body may hold, when longer), 0 when empty. */
+function shortFieldBytes(value: Uint8Array): number {
+  const length = value.length;
+  return length === 0 ? 0 : length > 127 ? 128 : 2 + length;
+}
+
+function writeShortField(out: Uint8Array, at: number, tag: number, value: Uint8Array): number {
+  const length = value.length;
+  if (length === 0) return at;
+  out[at] = tag;
+  out[at + 1] = length;
+  for (let i = 0; i < length; i++) out[at + 2 + i] = value[i] as number;
+  return at + 2 + length;
+}
+
+// Command's fields: get 1, put 2, append 3, cas 4, delete 5; in each operation, key 1 and value 2 (a cas's 4).
+const simpleOperations: readonly (undefined | KvCommand["type"])[] = [undefined, "get", "put", "append", "cas", "delete"];
 const keyTag = (1 << 3) | 2;
 const valueTag = (2 << 3) | 2;
 
@@ -125,6 +149,7 @@ function decodeSimpleCommand(bytes: Uint8Array): KvCommand | undefined {
     key += String.fromCharCode(byte);
   }
   if (operation === "get" || operation === "delete") return keyEnd === length ? { type: operation, key } : undefined;
+  if (operation === "cas") return decodeSimpleCas(bytes, key, keyEnd);
   if (keyEnd === length) return { type: operation, key, value: new Uint8Array(0) };
   if (bytes[keyEnd] !== valueTag || keyEnd + 2 > length) return undefined;
   const valueLength = bytes[keyEnd + 1] as number;
@@ -132,6 +157,44 @@ function decodeSimpleCommand(bytes: Uint8Array): KvCommand | undefined {
   const value = new Uint8Array(valueLength);
   for (let i = 0; i < valueLength; i++) value[i] = bytes[keyEnd + 2 + i] as number;
   return { type: operation, key, value };
+}
+
+/** decodeSimpleCas reads a cas's fields after its key (at `at`): expect_present when set, expected, value, each as encodeSimpleCommand writes it. */
+function decodeSimpleCas(bytes: Uint8Array, key: string, at: number): KvCommand | undefined {
+  const length = bytes.length;
+  let expected: Uint8Array | undefined;
+  if (bytes[at] === expectPresentTag) {
+    if (bytes[at + 1] !== 1) return undefined;
+    at += 2;
+    expected = new Uint8Array(0);
+    if (bytes[at] === expectedTag) {
+      expected = shortField(bytes, at);
+      if (expected === undefined) return undefined;
+      at = fieldEnd;
+    }
+  }
+  let value: Uint8Array = new Uint8Array(0);
+  if (at < length) {
+    if (bytes[at] !== casValueTag) return undefined;
+    const read = shortField(bytes, at);
+    if (read === undefined) return undefined;
+    value = read;
+    at = fieldEnd;
+  }
+  return at === length ? { type: "cas", key, expected, value } : undefined;
+}
+
+/** fieldEnd is set by shortField to where the field it read ends. */
+let fieldEnd = 0;
+
+/** shortField copies the bytes field of under 128 bytes whose tag is at `at`, or returns undefined if it runs past the frame. */
+function shortField(bytes: Uint8Array, at: number): Uint8Array | undefined {
+  const length = bytes[at + 1];
+  if (length === undefined || length > 127 || at + 2 + length > bytes.length) return undefined;
+  const value = new Uint8Array(length);
+  for (let i = 0; i < length; i++) value[i] = bytes[at + 2 + i] as number;
+  fieldEnd = at + 2 + length;
+  return value;
 }
 
 // Result's get, put, append, cas and delete fields (numbers 1 to 5), length-delimited: (number << 3) | 2; a
@@ -142,30 +205,96 @@ const appendResultTag = (3 << 3) | 2;
 const casResultTag = (4 << 3) | 2;
 const deleteResultTag = (5 << 3) | 2;
 const foundTag = 1 << 3;
+// Cas's fields: key 1, expect_present 2 (a varint), expected 3, value 4.
+const expectPresentTag = 2 << 3;
+const expectedTag = (3 << 3) | 2;
+const casValueTag = (4 << 3) | 2;
 
 /** encodeResult encodes a result for a reply. */
 export function encodeResult(result: KvResult): Uint8Array {
-  if (result.type === "get") {
-    const value: unknown = result.value;
-    // A get's answer as protobufjs writes it (found, then the value unless empty), when it fits in 127 bytes.
-    if (value === undefined) return emptyMessageField(getResultTag);
-    if (value instanceof Uint8Array && value.length <= 123) {
-      const length = value.length;
-      const out = new Uint8Array(length === 0 ? 4 : 6 + length);
-      out[0] = getResultTag;
-      out[1] = out.length - 2;
-      out[2] = foundTag;
-      out[3] = 1;
-      if (length !== 0) {
-        out[4] = valueTag;
-        out[5] = length;
-        for (let i = 0; i < length; i++) out[6 + i] = value[i] as number;
-      }
-      return out;
+  // Every replica answers every command it executes (issue 18): a get's, a cas's and a delete's answers are
+  // written here as protobufjs writes them; a put's and an append's without a value are two bytes.
+  switch (result.type) {
+    case "get": {
+      const value: unknown = result.value;
+      if (value === undefined) return emptyMessageField(getResultTag);
+      if (value instanceof Uint8Array) return encodeGetResult(value);
+      break;
     }
-    return encodeResultWithProtobuf(result);
+    case "put":
+      // A put without a value encodes as it always has (no fields): only a write-once register's carries one.
+      if (result.value === undefined) return emptyMessageField(putResultTag);
+      break;
+    case "append":
+      return emptyMessageField(appendResultTag);
+    case "cas":
+      if (typeof result.ok === "boolean") return flagResult(casResultTag, result.ok);
+      break;
+    case "delete":
+      if (typeof result.existed === "boolean") return flagResult(deleteResultTag, result.existed);
+      break;
   }
   return encodeResultWithProtobuf(result);
+}
+
+/** encodeGetResult writes Result{get: GetResult{found: true, value}}: found, then the value unless it is empty. */
+function encodeGetResult(value: Uint8Array): Uint8Array {
+  const length = value.length;
+  const body = 2 + (length === 0 ? 0 : 1 + varintBytes(length) + length);
+  const out = new Uint8Array(1 + varintBytes(body) + body);
+  out[0] = getResultTag;
+  let at = writeVarint(out, 1, body);
+  out[at++] = foundTag;
+  out[at++] = 1;
+  if (length !== 0) {
+    out[at++] = valueTag;
+    at = writeVarint(out, at, length);
+    if (length <= 64) for (let i = 0; i < length; i++) out[at + i] = value[i] as number;
+    else out.set(value, at);
+  }
+  return out;
+}
+
+/** flagResult writes a result whose message holds one bool as field 1 (a cas's ok, a delete's existed), left out when false. */
+function flagResult(tag: number, flag: boolean): Uint8Array {
+  if (!flag) return emptyMessageField(tag);
+  const out = new Uint8Array(4);
+  out[0] = tag;
+  out[1] = 2;
+  out[2] = foundTag;
+  out[3] = 1;
+  return out;
+}
+
+/** varintBytes is the length of a varint holding `value` (a length: under 2^31). */
+function varintBytes(value: number): number {
+  return value < 0x80 ? 1 : value < 0x4000 ? 2 : value < 0x20_0000 ? 3 : value < 0x1000_0000 ? 4 : 5;
+}
+
+function writeVarint(out: Uint8Array, at: number, value: number): number {
+  while (value >= 0x80) {
+    out[at++] = (value & 0x7f) | 0x80;
+    value >>>= 7;
+  }
+  out[at++] = value;
+  return at;
+}
+
+/** varintEnd is set by readLength to where the varint it read ends. */
+let varintEnd = 0;
+
+/** readLength reads a varint of at most 4 bytes at `at` (ending before `end`), or returns -1. */
+function readLength(bytes: Uint8Array, at: number, end: number): number {
+  let value = 0;
+  for (let shift = 0; shift < 28 && at < end; shift += 7) {
+    const byte = bytes[at++] as number;
+    value |= (byte & 0x7f) << shift;
+    if (byte < 0x80) {
+      varintEnd = at;
+      return value;
+    }
+  }
+  return -1;
 }
 
 /** encodeResultWithProtobuf is encodeResult's path for every result but a short get's, the reference for it (codec.test.ts). */
@@ -197,16 +326,18 @@ export function decodeResult(bytes: Uint8Array): KvResult {
 
 /**
  * decodeSimpleResult decodes, without protobufjs, the results replicas send as encodeResult writes them: a get's
- * (found set, then a value of 1 to 127 bytes or none; or nothing found), a put's or an append's without fields, a
- * cas's or a delete's with its flag set or not. Every client decodes every reply (issue 18). It returns
- * undefined for any other frame, which then goes through protobufjs, decoded or refused as before.
+ * (found set, then a value or none; or nothing found), a put's or an append's without fields, a cas's or a
+ * delete's with its flag set or not. Every client decodes every reply (issue 18). It returns undefined for any
+ * other frame, which then goes through protobufjs, decoded or refused as before.
  */
 function decodeSimpleResult(bytes: Uint8Array): KvResult | undefined {
   const length = bytes.length;
-  // One member of the oneof whose length is one byte, filling the frame.
-  if (length < 2 || length > 129 || bytes[1] !== length - 2) return undefined;
+  // One member of the oneof, filling the frame.
   const tag = bytes[0] as number;
-  if (length === 2) {
+  const body = readLength(bytes, 1, length);
+  if (body < 0 || varintEnd + body !== length) return undefined;
+  const at = varintEnd;
+  if (body === 0) {
     if (tag === getResultTag) return { type: "get", value: undefined };
     if (tag === putResultTag) return { type: "put" };
     if (tag === appendResultTag) return { type: "append" };
@@ -214,16 +345,19 @@ function decodeSimpleResult(bytes: Uint8Array): KvResult | undefined {
     if (tag === deleteResultTag) return { type: "delete", existed: false };
     return undefined;
   }
-  if (length < 4 || bytes[2] !== foundTag || bytes[3] !== 1) return undefined;
-  if (length === 4) {
+  if (body < 2 || bytes[at] !== foundTag || bytes[at + 1] !== 1) return undefined;
+  if (body === 2) {
     if (tag === getResultTag) return { type: "get", value: new Uint8Array(0) };
     if (tag === casResultTag) return { type: "cas", ok: true };
     if (tag === deleteResultTag) return { type: "delete", existed: true };
     return undefined;
   }
-  if (tag !== getResultTag || bytes[4] !== valueTag || bytes[5] !== length - 6) return undefined;
-  const value = new Uint8Array(length - 6);
-  for (let i = 0; i < value.length; i++) value[i] = bytes[6 + i] as number;
+  if (tag !== getResultTag || bytes[at + 2] !== valueTag) return undefined;
+  const valueLength = readLength(bytes, at + 3, length);
+  if (valueLength < 0 || varintEnd + valueLength !== length) return undefined;
+  const value = new Uint8Array(valueLength);
+  if (valueLength <= 64) for (let i = 0; i < valueLength; i++) value[i] = bytes[varintEnd + i] as number;
+  else value.set(bytes.subarray(varintEnd, length));
   return { type: "get", value };
 }
 
