@@ -91,6 +91,22 @@ describe("held races on Raft", () => {
     }
   });
 
+  it("a race fired while no replica leads waits for a leader to stall, within its first window", () => {
+    const options = { electionTimeoutTicks, heartbeatTicks: 2, preVote: false, checkQuorum: true };
+    const input: ScenarioInput = { ...scenario("former-leader-restarts-between-candidates"), warmupMs: 0 };
+    const race = input.faults?.[0];
+    if (race === undefined) throw new Error("no race");
+    input.faults = [{ ...race, atMs: 0 }];
+    const { problems, report, lines, ineffective } = played(input, 1, options);
+    expect(problems, report).toEqual([]);
+    expect(ineffective, report).toEqual([]);
+    const waits = lines.findIndex((line) => /held-race \(former-leader-restarts-between-candidates\) waits for a leader/.test(line));
+    const holds = lines.findIndex((line) => /holds what leader \d+ sends/.test(line));
+    expect(waits, report).toBe(0);
+    expect(holds, report).toBeGreaterThan(waits);
+    expect(parseFloat(lines[holds] ?? ""), report).toBeGreaterThan(0);
+  });
+
   it.each(["former-leader-returns", "former-leader-restarts-between-candidates"])("%s: chaos draws it from the run's election timeout and lists it among its faults, every guarantee kept", (kind) => {
     const draw = (seed: number, ms: number): ReturnType<typeof drawChaosHeldRaces> =>
       drawChaosHeldRaces(createRng(deriveSeed(seed, "chaos-held-races")), 3000, 3, ms, algorithm.codec.typeNames ?? []);

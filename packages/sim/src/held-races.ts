@@ -140,18 +140,42 @@ interface Race {
  */
 export class HeldRaces {
   private readonly races: Race[] = [];
+  /** waiting are the races fired when no replica led, each waiting for a leader to stall. */
+  private readonly waiting: { readonly fault: HeldRaceFault; readonly record: { hit: NodeId[] }; readonly deadlineUs: number }[] = [];
 
   constructor(private readonly parts: HeldRaceParts) {}
 
-  /** fire starts a held race: what the leader of now sends its peers is held from now on. */
+  /**
+   * fire starts a held race: what the leader of now sends its peers is held from now on. With no leader now (an
+   * election under way, every replica down), it waits for one, up to its window.
+   */
   fire(fault: HeldRaceFault, record: { hit: NodeId[] }): void {
-    const { context, cluster, network } = this.parts;
+    const { context, cluster } = this.parts;
     const former = cluster.currentLeader();
-    if (former === undefined) {
-      context.logFault(`held-race (${fault.kind})`, [], "(no leader)");
-      context.noEffect(fault, "no leader whose messages it could hold");
+    // The first stage's window runs from now, whether the race starts now or waits for a leader.
+    const deadlineUs = context.nowUs + msToUs(fault.windowMs);
+    if (former !== undefined) {
+      this.start(fault, record, former, deadlineUs);
       return;
     }
+    const waiting = { fault, record, deadlineUs };
+    this.waiting.push(waiting);
+    context.logFault(`held-race (${fault.kind}) waits for a leader`, [], "");
+    cluster.onStatus = (node, campaigns) => this.observe(node, campaigns);
+    context.queue.push(deadlineUs, {
+      kind: "race-step",
+      step: () => {
+        const index = this.waiting.indexOf(waiting);
+        if (index < 0) return;
+        this.waiting.splice(index, 1);
+        context.noEffect(fault, "no leader whose messages it could hold came within its window");
+      },
+    });
+  }
+
+  /** start stalls `former`'s links to its peers and sets the race off. */
+  private start(fault: HeldRaceFault, record: { hit: NodeId[] }, former: NodeId, deadlineUs: number): void {
+    const { context, cluster, network } = this.parts;
     const hold = this.parts.newId();
     const peers = cluster.allReplicaIds.filter((id) => id !== former);
     network.addHold(hold, { from: new Set([former]), to: new Set(peers) });
@@ -163,7 +187,7 @@ export class HeldRaces {
       epochAbove: cluster.highestLiveEpoch(),
       hold,
       stage: "leader",
-      deadlineUs: context.nowUs + msToUs(fault.windowMs),
+      deadlineUs,
       overrides: [],
       holds: [],
     };
@@ -188,6 +212,10 @@ export class HeldRaces {
   private observe(node: ReplicaNode, campaigns: boolean): void {
     const status = node.lastStatus;
     if (status === undefined) return;
+    if (this.waiting.length > 0) {
+      const leader = this.parts.cluster.currentLeader();
+      if (leader !== undefined) for (const { fault, record, deadlineUs } of this.waiting.splice(0)) this.start(fault, record, leader, deadlineUs);
+    }
     for (const race of this.races) {
       if (race.stage === "leader" && node.id !== race.former && (status.role === "leader" || status.role === "primary") && status.epoch > race.epochAbove) {
         race.stage = "settling";
@@ -196,6 +224,8 @@ export class HeldRaces {
         this.after(race.fault.settleMs, () => {
           if (race.stage !== "settling") return;
           race.stage = "followers";
+          // The watcher was let go while the race settled: it waits for followers now, at every replica's event.
+          this.parts.cluster.onStatus = (other, campaigns) => this.observe(other, campaigns);
           this.part(race);
         });
       } else if (race.stage === "followers") {
@@ -208,7 +238,7 @@ export class HeldRaces {
         this.secondCandidate(race, node.id);
       }
     }
-    if (this.races.every((race) => race.stage === "settling" || race.stage === "cut" || race.stage === "over")) this.parts.cluster.onStatus = undefined;
+    if (this.waiting.length === 0 && this.races.every((race) => race.stage === "settling" || race.stage === "cut" || race.stage === "over")) this.parts.cluster.onStatus = undefined;
   }
 
   /**
@@ -402,6 +432,7 @@ export class HeldRaces {
 
   /** healAll ends every race still running: the heal lifts its holds and cuts, and the run releases what they kept. */
   healAll(): void {
+    for (const { fault } of this.waiting.splice(0)) this.parts.context.noEffect(fault, "no leader whose messages it could hold came before the heal");
     for (const race of this.races) {
       if (race.stage === "over") continue;
       const why =
