@@ -186,6 +186,12 @@ export interface ChaosFaultHints {
   electionTimeoutTicks?(options: ProtocolOptions): number;
   /** clientRestartLoops: a client in a crash loop, restarted several times in quick succession (sessions numbered again from the start). */
   readonly clientRestartLoops?: boolean;
+  /**
+   * snapshotInterval names the option that sets after how many applied entries a replica compacts its log, and the
+   * largest value chaos's election race draws for it: in one run of two that draws the race, the interval is drawn
+   * at most this, so that the catch-up the race starts is answered by a snapshot (issue 21).
+   */
+  readonly snapshotInterval?: { readonly option: string; readonly max: number };
 }
 
 /**

@@ -71,6 +71,13 @@ export const multiPaxosOptionSpace: OptionSpace = {
   },
 };
 
+/**
+ * electionRaceSnapshotEveryEntriesMax is the largest snapshot interval chaos's election race draws, in one run of two
+ * that draws it: the cut-off leader's catch-up starts from its watermark, which trails the former leader's by a
+ * round or so, and an interval of a few slots leaves the former leader compacted past it.
+ */
+export const electionRaceSnapshotEveryEntriesMax = 4;
+
 /** multiPaxosHardPaths are the paths of Multi-Paxos a swarm of runs should reach (issue 21). */
 export const multiPaxosHardPaths: readonly HardPath[] = [
   { name: "phase1-gap-filled", description: "a new leader filled a slot that phase 1 found no value for with a no-op (Paxos Made Simple §3)" },

@@ -629,9 +629,8 @@ export class Cluster {
     let best: NodeId | undefined;
     let bestEpoch = -1;
     for (const node of this.nodes.values()) {
-      if (node.host === undefined || node.strategy !== undefined) continue;
-      // The replica's contract forbids calls between ready() and advance(): read its last status then.
-      const status = node.host.busy ? node.lastStatus : node.host.status();
+      if (node.strategy !== undefined) continue;
+      const status = liveStatus(node);
       if (status === undefined) continue;
       if ((status.role === "leader" || status.role === "primary") && status.epoch > bestEpoch) {
         best = node.id;
@@ -639,6 +638,22 @@ export class Cluster {
       }
     }
     return best;
+  }
+
+  /**
+   * followersOf lists, in id order, the live correct replicas that follow `leader` in its own epoch: the members of
+   * its configuration that hear it. A spare outside the configuration, or a replica removed from it, may still name
+   * the leader it last knew (Multi-Paxos's spares name the initial leader from boot), but holds an older epoch.
+   */
+  followersOf(leader: NodeId): NodeId[] {
+    const epoch = liveStatus(this.node(leader))?.epoch;
+    const followers: NodeId[] = [];
+    for (const node of this.nodes.values()) {
+      if (node.id === leader || node.strategy !== undefined) continue;
+      const status = liveStatus(node);
+      if (status !== undefined && status.leader === leader && status.epoch === epoch) followers.push(node.id);
+    }
+    return followers.sort((a, b) => a - b);
   }
 
   /**
@@ -662,4 +677,10 @@ export class Cluster {
     }
     return [candidates[rng.nextInt(candidates.length)] as NodeId];
   }
+}
+
+/** liveStatus is a live replica's status, undefined for one that is down. The replica's contract forbids calls between ready() and advance(): its last status is read then. */
+function liveStatus(node: ReplicaNode): ReplicaStatus | undefined {
+  if (node.host === undefined) return undefined;
+  return node.host.busy ? node.lastStatus : node.host.status();
 }

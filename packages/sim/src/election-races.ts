@@ -1,4 +1,4 @@
-import type { Rng } from "@concord/core";
+import type { ChaosFaultHints, ProtocolOptions, Rng } from "@concord/core";
 import type { Fault } from "./scenario.ts";
 
 const chaosElectionRaceKinds = ["stalled-leader-successor-cut"] as const;
@@ -15,21 +15,37 @@ export interface ChaosElectionRace {
 const electionRaceWindowMs = 2000;
 
 /**
- * drawChaosElectionRaces draws, in one run of four of a cluster of three or
+ * formerLeaderHealsFirstMsMin and formerLeaderHealsFirstMsMax bound how long the cut heals towards the former leader
+ * alone, reaching past the longest heartbeat interval the swarm draws (Multi-Paxos: 49 ticks of 10 ms), so that a
+ * cut-off leader still leading once the former leader's backlog and the catch-up it starts have arrived sends its
+ * companions its next heartbeat before the majority's leader reaches it. With 20 to 200 ms (the first layout) a
+ * leader drawing a heartbeat of 20 ticks or more was mostly reached by the majority's leader first.
+ */
+const formerLeaderHealsFirstMsMin = 60;
+const formerLeaderHealsFirstMsMax = 600;
+
+/**
+ * drawChaosElectionRaces draws, in one run of two of a cluster of three or
  * more, a race timed by an election, which faults timed by the clock meet
  * almost never (issue 21):
  *
- * - "stalled-leader-successor-cut": the leader's links to its peers stall
- *   (what it sends them is held in the network, not lost), so they stop
- *   hearing it and elect another; the new leader is cut off from the
- *   majority, with as many companions as still leave a majority outside (in
- *   two runs of three; fewer otherwise), in the instant it leads or 1 to 3 ms
+ * - "stalled-leader-successor-cut": the leader's links to one of its
+ *   followers (three runs of four; to every peer otherwise) stall (what it
+ *   sends is held in the network, not lost), so the follower stops hearing
+ *   it and runs; the new leader is cut off from the majority, with as many
+ *   companions (followers of the former leader, members of its
+ *   configuration) as still leave a majority outside (in three runs of
+ *   four; fewer otherwise), in the instant it leads or 1 to 3 ms
  *   later (within a round trip of its election, before the first round of
  *   its reign completes); what the stalled links held for the replicas left
  *   outside arrives then, and what they held for those cut off arrives when
- *   the cut ends, after the majority elected a leader of its own. A leader
+ *   the cut ends, after the majority elected a leader of its own: towards
+ *   the former leader first, 60 to 600 ms before the rest (three runs of
+ *   four), long enough for a heartbeat of the cut-off leader's. A leader
  *   that learns from such a delayed message of an older leader (Multi-Paxos:
- *   a lower ballot's Accept or Heartbeat, whose watermark starts a catch-up)
+ *   a lower ballot's Accept or Heartbeat, or the Promise to its own
+ *   Prepare, which start a catch-up, answered by a snapshot when the former
+ *   leader compacted past the cut-off leader's watermark)
  *   that a higher ballot chose another value where it proposed must step
  *   down before its own watermark vouches for its proposal there (issue 21,
  *   bug 1; PMMC's decisions).
@@ -57,7 +73,7 @@ export function drawChaosElectionRaces(rng: Rng, phaseMs: number, nodes: number)
         isolate: ["leader"],
         nextLeader: true,
         holdLeader: rng.chance(3, 4) ? "follower" : "all",
-        formerLeaderHealsFirstMs: rng.chance(1, 4) ? 0 : rng.nextIntBetween(20, 200),
+        formerLeaderHealsFirstMs: rng.chance(1, 4) ? 0 : rng.nextIntBetween(formerLeaderHealsFirstMsMin, formerLeaderHealsFirstMsMax),
         windowMs: electionRaceWindowMs,
         afterLeadsMs,
         companions,
@@ -68,4 +84,18 @@ export function drawChaosElectionRaces(rng: Rng, phaseMs: number, nodes: number)
       },
     ],
   };
+}
+
+/**
+ * drawElectionRaceOptions draws, for a run that draws the election race, the protocol options the race asks for: in
+ * one run of two, a snapshot interval of 1 to the hints' `snapshotInterval.max` applied entries (unless the run fixes
+ * it), so that the replica the cut-off leader asks for what it missed has compacted past it and answers with a
+ * snapshot, whose slots the leader cannot compare with its own proposals (Multi-Paxos: issue 21, bug 1 by snapshot
+ * transfer; the option space draws its lowest value in one run of four, mostly hundreds otherwise). From a stream of
+ * its own, so that the options the seed drew stay what they were.
+ */
+export function drawElectionRaceOptions(rng: Rng, hints: ChaosFaultHints | undefined, explicit: ProtocolOptions): ProtocolOptions {
+  const interval = hints?.snapshotInterval;
+  if (interval === undefined || explicit[interval.option] !== undefined || !rng.chance(1, 2)) return {};
+  return { [interval.option]: rng.nextIntBetween(1, interval.max) };
 }

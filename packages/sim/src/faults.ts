@@ -6,7 +6,7 @@ import { type CampaignFault, CampaignTrigger } from "./campaign-trigger.ts";
 import type { CrashSchedule } from "./crashes.ts";
 import type { HoldScope, Network, NetworkPartition } from "./links.ts";
 import type { ClusterOperations } from "./operations.ts";
-import type { Fault } from "./scenario.ts";
+import type { Fault, Target } from "./scenario.ts";
 import { nextLeaderWindowMsDefault } from "./scenarios.ts";
 import type { Wire } from "./wire.ts";
 import { HeldRaces } from "./held-races.ts";
@@ -33,6 +33,8 @@ export interface WaitingCut {
   readonly epochAbove: number;
   readonly deadlineUs: number;
   readonly formerLeader: NodeId | undefined;
+  /** followers are the replicas that followed the former leader in its epoch when the cut was armed: its configuration's members. */
+  readonly followers: readonly NodeId[];
 }
 
 /**
@@ -171,8 +173,9 @@ export class FaultSchedule {
   private waitForNextLeader(record: FaultRecord, fault: Extract<Fault, { type: "partition" }>): void {
     const epochAbove = this.cluster.highestLiveEpoch();
     const formerLeader = this.cluster.currentLeader();
-    this.waitingCuts.push({ record, fault, epochAbove, deadlineUs: this.context.nowUs + msToUs(fault.windowMs ?? nextLeaderWindowMsDefault), formerLeader });
-    const held = fault.holdLeader !== undefined && formerLeader !== undefined ? this.cluster.select(fault.holdLeader, this.faultRng, () => true, new Set([formerLeader])) : [];
+    const followers = formerLeader !== undefined ? this.cluster.followersOf(formerLeader) : [];
+    this.waitingCuts.push({ record, fault, epochAbove, deadlineUs: this.context.nowUs + msToUs(fault.windowMs ?? nextLeaderWindowMsDefault), formerLeader, followers });
+    const held = fault.holdLeader !== undefined && formerLeader !== undefined ? this.heldReplicas(fault.holdLeader, formerLeader, followers) : [];
     if (formerLeader !== undefined && held.length > 0) {
       record.heldFrom = formerLeader;
       this.network.addHold(record.id, { from: new Set([formerLeader]), to: new Set(held) });
@@ -180,6 +183,16 @@ export class FaultSchedule {
     const holding = held.length > 0 ? `, holding what leader ${formerLeader} sends to node${held.length > 1 ? "s" : ""} ${held.join(",")}` : "";
     this.context.logFault(`partition armed (next leader above epoch ${epochAbove}${holding})`, [], "");
     this.cluster.onLeading = (node, epoch) => this.cutNextLeader(node, epoch);
+  }
+
+  /**
+   * heldReplicas resolves a cut's holdLeader: a "follower" is drawn among the former leader's followers (a spare
+   * outside its configuration, which select might draw, never runs for leader, so its stalled link would start no
+   * election), with the one draw select makes; any other target, or none following, as select resolves it.
+   */
+  private heldReplicas(target: Target, formerLeader: NodeId, followers: readonly NodeId[]): NodeId[] {
+    if (target !== "follower" || followers.length === 0) return this.cluster.select(target, this.faultRng, () => true, new Set([formerLeader]));
+    return [followers[this.faultRng.nextInt(followers.length)] as NodeId];
   }
 
   /** cutNextLeader cuts `node` off, in the instant it leads (or afterLeadsMs later), for every waiting cut whose epoch it leads above. */
@@ -196,16 +209,19 @@ export class FaultSchedule {
   }
 
   /**
-   * strikeNextLeaderCut cuts the new leader `leader` off, with the cut's companions (drawn among the replicas up,
-   * never the former leader), and lets what the cut held of the former leader's messages leave for the replicas
-   * outside it; what it held for those cut off leaves when the cut ends.
+   * strikeNextLeaderCut cuts the new leader `leader` off, with the cut's companions (drawn among the former leader's
+   * followers that are up, the members of its configuration, else among the replicas up; never the former leader: a
+   * spare outside the configuration would hold none of the new leader's acceptances), and lets what the cut held of
+   * the former leader's messages leave for the replicas outside it; what it held for those cut off leaves when the
+   * cut ends.
    */
   strikeNextLeaderCut(waiting: WaitingCut, leader: NodeId, epoch: number): void {
     const { record, fault, formerLeader } = waiting;
     const isolated = [leader];
     const exclude = new Set<NodeId>([leader, ...(formerLeader !== undefined ? [formerLeader] : [])]);
     for (let i = 0; i < (fault.companions ?? 0); i++) {
-      const [companion] = this.cluster.select("random", this.faultRng, (node) => node.host !== undefined, exclude);
+      const members = waiting.followers.filter((id) => !exclude.has(id) && this.cluster.node(id).host !== undefined);
+      const [companion] = members.length > 0 ? [members[this.faultRng.nextInt(members.length)] as NodeId] : this.cluster.select("random", this.faultRng, (node) => node.host !== undefined, exclude);
       if (companion === undefined) break;
       isolated.push(companion);
       exclude.add(companion);

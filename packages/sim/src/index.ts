@@ -81,7 +81,7 @@ export {
 } from "./scenarios.ts";
 export { drawChaosAdversary } from "./chaos-adversary.ts";
 export { drawChaosClientLoop } from "./chaos-client-loop.ts";
-export { drawChaosElectionRaces, type ChaosElectionRace, type ChaosElectionRaceKind } from "./election-races.ts";
+export { drawChaosElectionRaces, drawElectionRaceOptions, type ChaosElectionRace, type ChaosElectionRaceKind } from "./election-races.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";
 export { SimStorage, type CrashReport } from "./sim-storage.ts";

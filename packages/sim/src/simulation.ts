@@ -19,7 +19,7 @@ import { findByzantineStrategy } from "./byzantine.ts";
 import { drawChaosAdversary } from "./chaos-adversary.ts";
 import { drawChaosClientLoop } from "./chaos-client-loop.ts";
 import { ClientDriver, watchdogPeriodUs } from "./clients.ts";
-import { drawChaosElectionRaces } from "./election-races.ts";
+import { drawChaosElectionRaces, drawElectionRaceOptions } from "./election-races.ts";
 import { Cluster } from "./cluster.ts";
 import { SimContext, msToUs } from "./context.ts";
 import { CrashSchedule } from "./crashes.ts";
@@ -36,7 +36,7 @@ import { drawChaosHeldRaces } from "./held-races.ts";
 import { drawChaosByzantine, drawChaosByzantineClient, drawChaosFaults, drawChaosLossWindows, drawChaosMembershipRaces, drawChaosOperationRaces, drawChaosRaces, drawChaosSuccessionRaces, drawChaosSetup, drawSyncMs, faultEndMs, resolveScenario } from "./scenarios.ts";
 import { KeyRing, NodeCrypto } from "./sim-crypto.ts";
 import { runScriptedSimulation } from "./scripted-run.ts";
-import { swarmOptions } from "./swarm-options.ts";
+import { swarmOptions, withRaceOptions } from "./swarm-options.ts";
 import { Wire } from "./wire.ts";
 import { OperationGenerator, semanticsWorkload } from "./workload.ts";
 
@@ -128,9 +128,9 @@ export class Simulation {
     const operationRace = scenario.chaos ? drawChaosOperationRaces(createRng(deriveSeed(root, "chaos-operation-races")), chaosSpanMs, chaosContext) : { kind: undefined, faults: [] };
     const successionRace = scenario.chaos ? drawChaosSuccessionRaces(createRng(deriveSeed(root, "chaos-succession-races")), chaosSpanMs, options.nodes) : { kind: undefined, faults: [] };
     // Swarm options (issue 10): chaos draws the protocol's options too, from a stream of their own; explicit ones win.
-    const swarm = swarmOptions(this.algorithm, root, scenario.chaos, options.protocolOptions ?? {});
+    const seedOptions = swarmOptions(this.algorithm, root, scenario.chaos, options.protocolOptions ?? {});
     // A race sized by the election timeout under those options (issue 21), from a stream of its own too.
-    const electionTicks = this.algorithm.chaosFaults?.electionTimeoutTicks?.(swarm.options);
+    const electionTicks = this.algorithm.chaosFaults?.electionTimeoutTicks?.(seedOptions.options);
     const leaseRace = scenario.chaos
       ? drawChaosLeaseRaces(createRng(deriveSeed(root, "chaos-lease-races")), chaosSpanMs, options.nodes, electionTicks === undefined ? undefined : electionTicks * scenario.tickMs, chaosContext.messageTypes)
       : { kind: undefined, faults: [] };
@@ -157,6 +157,11 @@ export class Simulation {
       scenario.chaos && membershipRace.kind === undefined
         ? drawChaosHeldRaces(createRng(deriveSeed(root, "chaos-held-races")), chaosSpanMs, options.nodes, electionTicks === undefined ? undefined : electionTicks * scenario.tickMs, chaosContext.messageTypes)
         : { kind: undefined, faults: [] };
+    // The options that race asks for (a snapshot interval small enough that its catch-up is answered by a snapshot), from a stream of their own too.
+    const swarm =
+      electionRace.kind !== undefined
+        ? withRaceOptions(seedOptions, drawElectionRaceOptions(createRng(deriveSeed(root, "chaos-election-race-options")), this.algorithm.chaosFaults, options.protocolOptions ?? {}))
+        : seedOptions;
     const faults = scenario.chaos
       ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults, ...adversary, ...clientLoop, ...electionRace.faults, ...heldRace.faults].sort((a, b) => a.atMs - b.atMs)
       : scenario.faults;

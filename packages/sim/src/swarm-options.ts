@@ -30,3 +30,9 @@ export function swarmOptions(algorithm: AnyAlgorithm, seed: number, chaos: boole
 function sorted(options: ProtocolOptions): ProtocolOptions {
   return Object.fromEntries(Object.entries(options).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
 }
+
+/** withRaceOptions adds to a run's swarm options those a race drew for it (drawn too; an explicit option still wins, and a race draws none it fixes). */
+export function withRaceOptions(swarm: SwarmOptions, raceOptions: ProtocolOptions): SwarmOptions {
+  if (Object.keys(raceOptions).length === 0) return swarm;
+  return { options: sorted({ ...swarm.options, ...raceOptions }), drawn: sorted({ ...swarm.drawn, ...raceOptions }) };
+}
