@@ -168,7 +168,7 @@ export interface WorldSetup {
  * forge-requests, stale-reads, ...) would share that memory among every state and hide it from the fingerprint:
  * unsound, and refused. Their random draws come from the Liar's own stream, which is copied.
  */
-export const modelledStrategies: readonly string[] = ["silent", "equivocate", "corrupt-digests", "corrupt-results", "corrupt-macs", "move-sessions", "omit-prepared"];
+export const modelledStrategies: readonly string[] = ["silent", "equivocate", "corrupt-digests", "corrupt-results", "corrupt-macs", "move-sessions", "omit-prepared", "forge-requests"];
 
 /** Liar is a Byzantine replica's strategy and the random stream it draws from (both part of the node's state). */
 interface Liar {

@@ -283,27 +283,27 @@ function bytesKey(bytes: Uint8Array): string {
  * digest is recomputed and the pre-prepare resealed, so only the backups'
  * check of each request's client authenticator can catch it (PBFT §4.2).
  */
-export const forgeRequestsStrategy = define("forge-requests", "as primary, swaps the command of each client request in its pre-prepares for another it has seen, keeping the client's authenticator", () => {
-  const seen = new Map<string, Uint8Array>();
-  const forge = (request: PbftRequest): PbftRequest => {
-    const original = bytesKey(request.command);
-    for (const [key, command] of seen) if (key !== original) return { ...request, command };
-    return request;
-  };
-  return {
-    name: "forge-requests",
-    inbound: (_from, message) => {
-      if (message.type === "request" && !message.readOnly) remember(seen, bytesKey(message.command), message.command);
-      return message;
-    },
-    outbound: (messages, context) =>
-      mapEach(messages, (message, to) => {
-        if (message.type !== "prePrepare" || !isReplica(to, context)) return message;
-        const requests = message.requests.map(forge);
-        return reseal({ ...message, requests, digest: context.crypto.digest(encodeBatch(requests)) }, to, context);
-      }),
-  };
-});
+export const forgeRequestsStrategy = define("forge-requests", "as primary, swaps the command of each client request in its pre-prepares for another it has seen, keeping the client's authenticator", () => ({
+  name: "forge-requests",
+  // Its memory is a field, not a closure, so that a copy of the strategy (the model checker copies a replica's state with its liar) copies what it saw.
+  seen: new Map<string, Uint8Array>(),
+  inbound(this: { readonly seen: Map<string, Uint8Array> }, _from: NodeId, message: PbftMessage) {
+    if (message.type === "request" && !message.readOnly) remember(this.seen, bytesKey(message.command), message.command);
+    return message;
+  },
+  outbound(this: { readonly seen: Map<string, Uint8Array> }, messages: readonly Outbound<PbftMessage>[], context: Context) {
+    const forge = (request: PbftRequest): PbftRequest => {
+      const original = bytesKey(request.command);
+      for (const [key, command] of this.seen) if (key !== original) return { ...request, command };
+      return request;
+    };
+    return mapEach(messages, (message, to) => {
+      if (message.type !== "prePrepare" || !isReplica(to, context)) return message;
+      const requests = message.requests.map(forge);
+      return reseal({ ...message, requests, digest: context.crypto.digest(encodeBatch(requests)) }, to, context);
+    });
+  },
+}));
 
 /**
  * staleReadsStrategy answers each read-only request with the result it gave
