@@ -169,6 +169,29 @@ export async function vitestProjects(repoRoot: string): Promise<string[]> {
   return (config.default.test?.projects ?? []).map((project) => project.test?.name ?? "").filter((name) => name !== "");
 }
 
+/**
+ * projectTestFolder is the folder (from the repository root) whose test files
+ * a vitest project runs, as vitest.config.ts lays them out: a package's
+ * `packages/<name>/test/`, the bench's `bench/test/`, the repository's
+ * `scripts/test/`.
+ */
+export function projectTestFolder(project: string): string {
+  if (project === "bench") return "bench/test/";
+  if (project === "repo") return "scripts/test/";
+  return `packages/${project}/test/`;
+}
+
+/**
+ * testsOutsideProject lists the header's `Tests:` files that the mutant's
+ * project does not run. runMutant hands them to vitest with `--project`, which
+ * would skip them without a word: a test named there but living in another
+ * project would never be run against the bug it claims to catch.
+ */
+export function testsOutsideProject(mutant: Mutant): string[] {
+  const folder = projectTestFolder(mutant.project);
+  return mutant.header.tests.filter((file) => !file.startsWith(folder) || !file.endsWith(".test.ts"));
+}
+
 /** applyError returns why a patch does not apply to the tree at `dir` (`git apply --check`), or undefined when it does. */
 export function applyError(dir: string, patchPath: string): string | undefined {
   try {

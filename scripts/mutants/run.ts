@@ -18,12 +18,14 @@ import {
   isProtocolMutant,
   listMutants,
   makeScratchCopy,
+  projectTestFolder,
   removeScratchCopy,
   runExplore,
   runMutant,
   runMutantExplore,
   runMutantSwarm,
   swarmTargets,
+  testsOutsideProject,
   vitestProjects,
 } from "./mutants.ts";
 
@@ -97,6 +99,12 @@ async function main(argv: readonly string[]): Promise<number> {
   const strays = all.filter((mutant) => !projects.includes(mutant.project));
   if (strays.length > 0) {
     process.stderr.write(`test:mutants: ${strays.map((mutant) => mutant.path).join(", ")}: the folder must be a vitest project (${projects.join(", ")})\n`);
+    return 2;
+  }
+  const misplaced = all.filter((mutant) => testsOutsideProject(mutant).length > 0);
+  if (misplaced.length > 0) {
+    const lines = misplaced.map((mutant) => `${mutant.path} names ${testsOutsideProject(mutant).join(", ")}, which its project ${mutant.project} does not run (its tests are ${projectTestFolder(mutant.project)}**/*.test.ts)`);
+    process.stderr.write(`test:mutants: ${lines.join("; ")}\n`);
     return 2;
   }
   const filtered = filters.length === 0 ? all : all.filter((mutant) => filters.some((filter) => mutant.id.includes(filter)));

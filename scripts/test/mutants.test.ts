@@ -5,7 +5,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, test } from "vitest";
-import { type Mutant, applyError, exploreFlagsOf, isProtocolMutant, listMutants, parseMutantHeader, swarmTargets, vitestProjects } from "../mutants/mutants.ts";
+import { type Mutant, applyError, exploreFlagsOf, isProtocolMutant, listMutants, parseMutantHeader, swarmTargets, testsOutsideProject, vitestProjects } from "../mutants/mutants.ts";
 
 const repoRoot = fileURLToPath(new URL("../..", import.meta.url));
 const mutants = listMutants(repoRoot);
@@ -20,6 +20,7 @@ describe("planted bugs (pnpm test:mutants)", () => {
     expect(await vitestProjects(repoRoot)).toContain(mutant.project);
     expect(mutant.name).toMatch(/^[a-z0-9][a-z0-9-]*$/);
     for (const file of mutant.header.tests) expect(existsSync(join(repoRoot, file)), `${mutant.path} names ${file}, which does not exist`).toBe(true);
+    expect(testsOutsideProject(mutant), `${mutant.path} names tests its project ${mutant.project} does not run (vitest --project would skip them)`).toEqual([]);
   });
 
   // The model checker's side of the mutation check (`pnpm test:mutants --explore`): each protocol bug either names the
@@ -62,6 +63,15 @@ describe("a mutant's header", () => {
       explore: undefined,
       exploreOutOfReach: undefined,
     });
+  });
+
+  test("finds a Tests: file its project does not run, which vitest --project would skip without a word", () => {
+    const mutant = (project: string, tests: string[]): Mutant => ({ id: `${project}/x`, project, name: "x", path: `scripts/mutants/${project}/x.patch`, header: { ...parseMutantHeader("diff --git a/x b/x\n"), tests } });
+    expect(testsOutsideProject(mutant("raft", ["packages/raft/test/held-races.test.ts"]))).toEqual([]);
+    expect(testsOutsideProject(mutant("raft", ["packages/raft/test/a.test.ts", "packages/cli/test/held-races.test.ts"]))).toEqual(["packages/cli/test/held-races.test.ts"]);
+    expect(testsOutsideProject(mutant("raft", ["packages/raft/test/helpers.ts"]))).toEqual(["packages/raft/test/helpers.ts"]);
+    expect(testsOutsideProject(mutant("repo", ["scripts/test/mutants.test.ts"]))).toEqual([]);
+    expect(testsOutsideProject(mutant("bench", ["packages/sim/test/x.test.ts"]))).toEqual(["packages/sim/test/x.test.ts"]);
   });
 
   test("reads the Explore: flags and the Explore-out-of-reach: reason, and refuses either line twice", () => {
