@@ -99,6 +99,9 @@ interface Member {
   readonly rule: TypeRule;
   /** seal: the seal's fields, by ascending number. */
   readonly seal: readonly FieldRule[];
+  /** sealFromId: the lowest number of a seal field; sealLast: every other field's number is below it, so the seal ends a canonical body. */
+  readonly sealFromId: number;
+  readonly sealLast: boolean;
 }
 
 interface DescriptorType {
@@ -161,7 +164,10 @@ function compileMembers(): readonly (Member | undefined)[] {
     const seal = sealFields[type].map((name) => rule.order.find((f) => f.name === name));
     if (seal.some((f) => f === undefined)) continue;
     const tag = (field.id << 3) | 2;
-    members[tag] = { type, tag, rule, seal: (seal as FieldRule[]).sort((a, b) => a.id - b.id) };
+    const sorted = (seal as FieldRule[]).sort((a, b) => a.id - b.id);
+    const sealFromId = sorted[0]?.id ?? 16;
+    const sealLast = rule.sorted.every((field) => sorted.includes(field) || field.id < sealFromId);
+    members[tag] = { type, tag, rule, seal: sorted, sealFromId, sealLast };
   }
   return members;
 }
@@ -214,8 +220,11 @@ export function decodeCanonical(frame: Uint8Array): PbftMessage | undefined {
   if (lengthEnd < 0 || varintValue(frame, 1, lengthEnd) !== frame.length - lengthEnd) return undefined;
   const message = newObject(member.rule, member.type);
   const requests: PendingRequest[] | undefined = member.type === "prePrepare" ? [] : undefined;
-  if (!decodeBody(member.rule, frame, lengthEnd, frame.length, message, requests)) return undefined;
-  sealedBytes.set(message, withoutSeal(member, tag, frame, lengthEnd, frame.length));
+  sealStart = -1;
+  if (!decodeBody(member.rule, frame, lengthEnd, frame.length, message, requests, member.sealLast ? member.sealFromId : 0)) return undefined;
+  // Where the seal ends the body, the bytes it covers are the body up to it.
+  const covered = member.sealLast ? framed(tag, frame, lengthEnd, sealStart < 0 ? frame.length : sealStart) : withoutSeal(member, tag, frame, lengthEnd, frame.length);
+  sealedBytes.set(message, covered);
   if (requests !== undefined && requestMember !== undefined) {
     for (const { request, start, end } of requests) sealedBytes.set(request, withoutSeal(requestMember, requestTag, frame, start, end));
   }
@@ -230,7 +239,18 @@ function newObject(rule: TypeRule, type: string | undefined): Record<string, unk
   return out;
 }
 
-function decodeBody(rule: TypeRule, bytes: Uint8Array, start: number, end: number, out: Record<string, unknown>, requests: PendingRequest[] | undefined): boolean {
+/** sealStart is where decodeBody met the first field numbered `sealFromId` or above, or -1. */
+let sealStart = -1;
+
+function decodeBody(
+  rule: TypeRule,
+  bytes: Uint8Array,
+  start: number,
+  end: number,
+  out: Record<string, unknown>,
+  requests: PendingRequest[] | undefined,
+  sealFromId: number,
+): boolean {
   let pos = start;
   let lastId = 0;
   while (pos < end) {
@@ -239,6 +259,7 @@ function decodeBody(rule: TypeRule, bytes: Uint8Array, start: number, end: numbe
     const id = tag >>> 3;
     const field = rule.byId[id];
     if (field === undefined || id < lastId || (id === lastId && !field.repeated)) return false;
+    if (sealFromId > 0 && id >= sealFromId && lastId < sealFromId) sealStart = pos - 1;
     lastId = id;
     const wire = tag & 7;
     const kind = field.kind;
@@ -256,7 +277,7 @@ function decodeBody(rule: TypeRule, bytes: Uint8Array, start: number, end: numbe
       } else {
         const nested = field.nested as TypeRule;
         const item = newObject(nested, undefined);
-        if (!decodeBody(nested, bytes, pos, pos + length, item, undefined)) return false;
+        if (!decodeBody(nested, bytes, pos, pos + length, item, undefined, 0)) return false;
         if (requests !== undefined && nested === requestMember?.rule) requests.push({ request: item, start: pos, end: pos + length });
         value = item;
       }
@@ -360,6 +381,15 @@ function isSeal(member: Member, id: number): boolean {
   return false;
 }
 
+/** framed copies bytes[start, end) under `tag` and their length. */
+function framed(tag: number, bytes: Uint8Array, start: number, end: number): Uint8Array {
+  const length = end - start;
+  const out = new Uint8Array(1 + varintSize(length) + length);
+  out[0] = tag;
+  copyRange(out, writeVarint(out, 1, length), bytes, start, end);
+  return out;
+}
+
 /** withoutSeal cuts the seal's fields out of a canonical message body and frames the rest under `tag`: what its seal covers. */
 function withoutSeal(member: Member, tag: number, bytes: Uint8Array, start: number, end: number): Uint8Array {
   let sealLength = 0;
@@ -424,7 +454,8 @@ export function encodeSealed(message: PbftMessage): Uint8Array | undefined {
   const seal = member.seal;
   let sealIndex = 0;
   let runStart = lengthEnd;
-  for (let pos = lengthEnd; pos < base.length; pos = fieldEnd(base, pos)) {
+  // Where the seal ends the body, it goes after all of it; elsewhere each seal field goes before the first field numbered above it.
+  for (let pos = member.sealLast ? base.length : lengthEnd; pos < base.length; pos = fieldEnd(base, pos)) {
     const id = (base[pos] as number) >>> 3;
     if (sealIndex < seal.length && (seal[sealIndex] as FieldRule).id < id) {
       at = copyRange(out, at, base, runStart, pos);
