@@ -17,6 +17,18 @@ describe("quorum arithmetic (§5.2, §5.4.2, thesis §4.3)", () => {
     expect(majorityIndex([], () => 0)).toBe(Number.POSITIVE_INFINITY);
   });
 
+  it("majorityIndex is the (count - majority + 1)-th highest index for any indexes of 1 to 40 voters (issue 18: sorted in place up to 16)", () => {
+    const rng = createRng(18);
+    for (let trial = 0; trial < 3000; trial++) {
+      const count = 1 + rng.nextInt(trial % 10 === 0 ? 40 : 9);
+      const voters = Array.from({ length: count }, (_, i) => i + 1);
+      const match = voters.map(() => (rng.nextInt(4) === 0 ? 2 ** 40 + rng.nextInt(5) : rng.nextInt(8)));
+      if (rng.nextInt(50) === 0) match[rng.nextInt(count)] = Number.NaN;
+      const expected = Float64Array.from(match).sort()[count - (Math.floor(count / 2) + 1)];
+      expect(majorityIndex(voters, (id) => match[id - 1] as number)).toBe(expected);
+    }
+  });
+
   it("jointIndex needs both halves of a joint configuration", () => {
     const match = new Map([[1, 9], [2, 9], [3, 1], [4, 1], [5, 1]]);
     expect(jointIndex([1, 4, 5], [1, 2, 3], (id) => match.get(id) ?? 0)).toBe(1);
