@@ -340,6 +340,13 @@ function encodeMessage(message: RaftMessage): Uint8Array | undefined {
 // type, alike in shape as protobufjs's generated decoders are: a reader driven by a table of each type's fields
 // (kinds by field number, read into slots, then a maker per type) cost 10% more CPU per simulated Raft operation.
 
+/**
+ * noIds is every decoded entry's absent id list (a command's voters, outgoing and learners): one array shared
+ * as the leader's own entries share theirs (raft.ts's noopBody), where each list was an array of its own that
+ * the follower's log then kept (issue 18). Entries are read-only.
+ */
+const noIds: readonly number[] = [];
+
 let frame: Uint8Array = new Uint8Array(0);
 let pos = 0;
 let failed = false;
@@ -479,9 +486,9 @@ function readEntry(end: number): Entry {
     }
   }
   return {
-    voters: voters ?? [],
-    outgoing: outgoing ?? [],
-    learners: learners ?? [],
+    voters: voters ?? noIds,
+    outgoing: outgoing ?? noIds,
+    learners: learners ?? noIds,
     term,
     index,
     kind,
