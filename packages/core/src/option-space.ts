@@ -34,6 +34,13 @@ export interface OptionSpace {
    * election timeout), and returns only what it drew.
    */
   draw(rng: Rng, fixed: Readonly<Record<string, unknown>>): Readonly<Record<string, OptionValue>>;
+  /**
+   * corner, where a protocol has one, draws from a stream of its own a corner of the space that `draw`'s independent
+   * choices almost never meet and a hard path needs, in some runs, over `draw`'s values: a few of `ranges`' options
+   * (none that `fixed` sets), each within its range, together passing the protocol's validation; nothing in the other
+   * runs.
+   */
+  corner?(rng: Rng, fixed: Readonly<Record<string, unknown>>): Readonly<Record<string, OptionValue>>;
 }
 
 /**

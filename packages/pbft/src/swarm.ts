@@ -55,6 +55,17 @@ export const pbftOptionSpace: OptionSpace = {
     if (fixed["readOnlyOptimization"] === undefined) drawn["readOnlyOptimization"] = rng.chance(1, 2);
     return drawn;
   },
+  // In one run of two, the tightest windows in which a checkpoint does not cover every sequence number: an interval
+  // of 2 to 4 and a window of twice that. A replica that hears no commits and no checkpoints (chaos's loss windows and
+  // the liars' ally) then fills its window within a few batches, the next view starts from a checkpoint it adopts
+  // without its state, and it prepares past its old window before the view after: issue 21, bug 3's schedule, which
+  // independent draws reach in about one run of 128 (an interval of 1 puts a checkpoint on every sequence number, so
+  // nothing a view commits lies above the next view's checkpoint; a window of 2 to 128 is rarely twice the interval).
+  corner(rng, fixed) {
+    if (fixed["checkpointIntervalSeqs"] !== undefined || fixed["watermarkWindowSeqs"] !== undefined || !rng.chance(1, 2)) return {};
+    const interval = rng.nextIntBetween(2, 4);
+    return { checkpointIntervalSeqs: interval, watermarkWindowSeqs: 2 * interval };
+  },
 };
 
 /** pbftHardPaths are the paths of PBFT a swarm of runs should reach (issue 21). */

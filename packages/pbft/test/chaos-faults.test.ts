@@ -7,7 +7,7 @@ import { describe, expect, it } from "vitest";
 import { type AnyAlgorithm, type NodeId, createRng, deriveSeed, firstClientId } from "@concord/core";
 import { type PbftMessage, PbftByzantineClient, PbftReplica, type PbftRequest, pbft } from "@concord/pbft";
 import { Authenticator } from "@concord/pbft/internals";
-import { drawChaosAdversary, drawChaosByzantine, drawChaosClientLoop, drawChaosByzantineClient, drawChaosLossWindows, runSimulation } from "@concord/sim";
+import { drawChaosAdversary, drawChaosByzantine, drawChaosClientLoop, drawChaosByzantineClient, drawChaosLossWindows, runSimulation, swarmOptions } from "@concord/sim";
 import { FakeCrypto } from "./kit.ts";
 import { problemsOf } from "./simulated.ts";
 
@@ -373,5 +373,93 @@ describe("the faults act", () => {
       else if (owner !== from && from === spy) borrowed++;
     }
     expect(borrowed).toBeGreaterThan(0);
+  });
+});
+
+/** pastWindowClaims runs PBFT with, per correct replica, the VIEW-CHANGEs it wrote that claim sequence numbers above its stable checkpoint plus the window. */
+function pastWindowClaims(): { algorithm: AnyAlgorithm; found: { from: NodeId; newView: number; claims: number }[] } {
+  const found: { from: NodeId; newView: number; claims: number }[] = [];
+  const algorithm = {
+    ...pbft,
+    createReplica: (context: Parameters<typeof pbft.createReplica>[0]) => {
+      const replica = pbft.createReplica(context) as PbftReplica;
+      const ready = replica.ready.bind(replica);
+      replica.ready = () => {
+        const out = ready();
+        const { low, high } = replica.watermarks();
+        const beyond = replica.stableCheckpoint() + (high - low);
+        for (const { message } of out?.messages ?? []) {
+          if (message.type !== "viewChange") continue;
+          // Claims above the old window exist only above a checkpoint adopted from a NEW-VIEW (the low watermark).
+          const claims = message.prepared.filter((claim) => claim.seq > beyond).length;
+          if (claims > 0) found.push({ from: replica.id, newView: message.newView, claims });
+        }
+        return out;
+      };
+      return replica;
+    },
+  };
+  return { algorithm: algorithm as AnyAlgorithm, found };
+}
+
+describe("the option corner chaos draws for PBFT (issue 21, bug 3)", () => {
+  const space = pbft.optionSpace!;
+
+  it("in about half the runs, a checkpoint interval of 2 to 4 and a window of twice it, from a stream of its own, over the ordinary draw of every other option", () => {
+    let corners = 0;
+    const intervals = new Set<number>();
+    for (let seed = 1; seed <= 400; seed++) {
+      const ordinary = space.draw(createRng(deriveSeed(seed, "options")), {});
+      const corner = space.corner!(createRng(deriveSeed(seed, "options-corner")), {});
+      const { options, drawn } = swarmOptions(pbft, seed, true, {});
+      expect(drawn).toEqual(options);
+      if (Object.keys(corner).length === 0) {
+        expect(options).toEqual(ordinary);
+        continue;
+      }
+      corners++;
+      const interval = corner["checkpointIntervalSeqs"] as number;
+      intervals.add(interval);
+      expect(corner).toEqual({ checkpointIntervalSeqs: interval, watermarkWindowSeqs: 2 * interval });
+      expect(options).toEqual({ ...ordinary, ...corner });
+    }
+    expect(corners).toBeGreaterThan(160);
+    expect(corners).toBeLessThan(240);
+    expect([...intervals].sort()).toEqual([2, 3, 4]);
+    // Never over an option the run fixes: the corner moves both together or neither.
+    for (let seed = 1; seed <= 40; seed++) {
+      expect(space.corner!(createRng(deriveSeed(seed, "options-corner")), { checkpointIntervalSeqs: 8 })).toEqual({});
+      expect(space.corner!(createRng(deriveSeed(seed, "options-corner")), { watermarkWindowSeqs: 100 })).toEqual({});
+      expect(swarmOptions(pbft, seed, true, { checkpointIntervalSeqs: 8 }).options["checkpointIntervalSeqs"]).toBe(8);
+    }
+  });
+
+  it("acts: with the liars' ally starving two correct replicas, both adopt a NEW-VIEW's checkpoint without its state and claim past their old window in a later VIEW-CHANGE, which the same seed with the ordinary options never does, and the run keeps every guarantee", () => {
+    // Seed 239 at n = 4: a forge-requests liar (replica 1, the first primary), the ally losing commits, checkpoints
+    // and state transfer on their way to replicas 2 and 4 (3 kept up), and the corner's interval of 4. With a
+    // VIEW-CHANGE that leaves out the claims above the old window (the planted bug
+    // view-change-omits-claims-above-adopted-checkpoint), a later NEW-VIEW re-issues 35, which replica 3 committed,
+    // as the null request: the one seed of 1..1000 in which chaos's swarm catches that bug.
+    const seed = 239;
+    const liars = drawChaosByzantine(createRng(deriveSeed(seed, "chaos-byzantine")), [1, 2, 3, 4], 1, hints);
+    expect(liars).toEqual({ nodes: [1], strategy: "forge-requests" });
+    const ally = drawChaosAdversary(createRng(deriveSeed(seed, "chaos-adversary")), 3000, [1, 2, 3, 4], liars.nodes, 1, hints);
+    expect(ally.map((fault) => (fault.type === "link" ? [fault.to, fault.messageTypes] : undefined))).toEqual([
+      [{ index: 1 }, ["checkpoint", "fetchState", "stateTransfer", "commit"]],
+      [{ index: 3 }, ["checkpoint", "fetchState", "stateTransfer", "commit"]],
+    ]);
+    expect(space.corner!(createRng(deriveSeed(seed, "options-corner")), {})).toEqual({ checkpointIntervalSeqs: 4, watermarkWindowSeqs: 8 });
+
+    const withCorner = pastWindowClaims();
+    const { problems } = problemsOf({ nodes: 4, scenario: "chaos", seed, ops: 200, clients: 4, encode: false, algorithm: withCorner.algorithm });
+    expect(problems).toEqual([]);
+    const views = new Map<number, Set<NodeId>>();
+    for (const { from, newView } of withCorner.found) views.set(newView, new Set([...(views.get(newView) ?? []), from]));
+    expect([...views.values()].some((senders) => senders.has(2) && senders.has(4))).toBe(true);
+
+    const ordinary = pastWindowClaims();
+    const options = space.draw(createRng(deriveSeed(seed, "options")), {});
+    expect(problemsOf({ nodes: 4, scenario: "chaos", seed, ops: 200, clients: 4, encode: false, algorithm: ordinary.algorithm, protocolOptions: options }).problems).toEqual([]);
+    expect(ordinary.found).toEqual([]);
   });
 });

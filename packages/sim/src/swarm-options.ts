@@ -13,7 +13,9 @@ export interface SwarmOptions {
  * does (Groce et al., ISSTA 2012; TigerBeetle's VOPR): in a `chaos` run every
  * option of the algorithm's option space that `explicit` leaves open is drawn
  * from its legal range, from a stream of its own (`options`), so that the
- * fault draws of a seed do not move. The draw is a function of the seed and
+ * fault draws of a seed do not move; in some runs a corner of the space that
+ * independent draws almost never meet replaces a few of them
+ * (`OptionSpace.corner`, from a stream of its own too). The draw is a function of the seed and
  * the explicit options alone, so a replay that passes every drawn option
  * explicitly draws nothing and runs the same options: both replay routes agree.
  * Outside `chaos`, or for an algorithm without an option space, the run uses
@@ -22,8 +24,9 @@ export interface SwarmOptions {
 export function swarmOptions(algorithm: AnyAlgorithm, seed: number, chaos: boolean, explicit: ProtocolOptions): SwarmOptions {
   const space = algorithm.optionSpace;
   if (!chaos || space === undefined) return { options: explicit, drawn: {} };
-  const drawn = space.draw(createRng(deriveSeed(seed, "options")), explicit);
-  return { options: { ...sorted(drawn), ...explicit }, drawn: sorted(drawn) };
+  // A corner of the space (OptionSpace.corner) comes from a stream of its own, so that the other seeds' options stay what they were.
+  const drawn = sorted({ ...space.draw(createRng(deriveSeed(seed, "options")), explicit), ...space.corner?.(createRng(deriveSeed(seed, "options-corner")), explicit) });
+  return { options: { ...drawn, ...explicit }, drawn };
 }
 
 /** sorted copies options in name order, so that reports and replay commands list them the same way every time. */
