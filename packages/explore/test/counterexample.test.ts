@@ -4,7 +4,7 @@ import { paxos, type PaxosMessage } from "@concord/paxos";
 import { pbft } from "@concord/pbft";
 import { raft } from "@concord/raft";
 import { type ScenarioInput, type ScriptInput, runSimulation } from "@concord/sim";
-import { type Action, type ExploreBounds, type Step, World, cloneGraph, counterexampleScenario, defaultBounds, describeAction, explore, worldSetup } from "../src/index.ts";
+import { type Action, type ExploreBounds, type InFlight, type Step, World, cloneGraph, counterexampleScenario, defaultBounds, describeAction, explore, worldSetup } from "../src/index.ts";
 
 /** withStep plants a bug in an algorithm's replicas (as explore.test.ts does): each message passes through `rewrite` first. */
 function withStep<M>(algorithm: AnyAlgorithm, rewrite: (message: M) => M): AnyAlgorithm {
@@ -28,6 +28,36 @@ const bounds: ExploreBounds = { ...defaultBounds, timeoutsPerNodeMax: 0, infligh
 function scriptOf(scenario: ScenarioInput): ScriptInput {
   if (scenario.script === undefined) throw new Error("the scenario has no script");
   return scenario.script;
+}
+
+/** Path is a path built one action at a time in the model, each step with its description, as a counterexample's steps are. */
+interface Path {
+  readonly steps: Step[];
+  readonly world: World;
+  take(action: Action): void;
+  /** deliverAll delivers, oldest first, every message in flight that no standing partition holds, and what they cause. */
+  deliverAll(): void;
+}
+
+function pathFrom(setup: ReturnType<typeof worldSetup>): Path {
+  const steps: Step[] = [];
+  let world = World.initial(setup);
+  const next = (): InFlight | undefined => world.inFlight().find((held) => !world.crosses(held.from, held.to));
+  const path: Path = {
+    steps,
+    get world() {
+      return world;
+    },
+    take(action) {
+      steps.push({ action, description: describeAction(world, action) });
+      world = world.fork();
+      world.apply(action);
+    },
+    deliverAll() {
+      for (let envelope = next(); envelope !== undefined; envelope = next()) path.take({ kind: "deliver", key: envelope.key });
+    },
+  };
+  return path;
 }
 
 describe("a counterexample written as a simulator script", () => {
@@ -85,22 +115,14 @@ describe("a path whose reads ask the lease level", () => {
   it("replays byte for byte, each read asked at the script's level and recorded at the level served", () => {
     const options = { preVote: false, checkQuorum: true, leaseReads: true };
     const setup = worldSetup(raft, { nodes: 3, clients: 1, ops: 2, options, readLevel: "lease" });
-    const steps: Step[] = [];
-    let world = World.initial(setup);
-    const take = (action: Action): void => {
-      steps.push({ action, description: describeAction(world, action) });
-      world = world.fork();
-      world.apply(action);
-    };
-    const deliverAll = (): void => {
-      for (let envelope = world.inFlight()[0]; envelope !== undefined; envelope = world.inFlight()[0]) take({ kind: "deliver", key: envelope.key });
-    };
-    take({ kind: "timeout", node: 0 });
-    deliverAll();
+    const path = pathFrom(setup);
+    path.take({ kind: "timeout", node: 0 });
+    path.deliverAll();
     for (let op = 0; op < 2; op++) {
-      take({ kind: "invoke", client: world.clientIds()[0] ?? 0 });
-      deliverAll();
+      path.take({ kind: "invoke", client: path.world.clientIds()[0] ?? 0 });
+      path.deliverAll();
     }
+    const { steps, world } = path;
     const modelLevels = world.history().map((operation) => operation.readLevel);
     expect(modelLevels).toEqual([undefined, "lease"]);
     const scenario = counterexampleScenario(setup, steps);
@@ -158,21 +180,6 @@ describe("a path through crash points inside writes", () => {
 });
 
 describe("a counterexample with Byzantine replicas", () => {
-  /** pathOf builds a path one action at a time in the model, each with its description, as a counterexample's steps are. */
-  function pathOf(setup: ReturnType<typeof worldSetup>, build: (take: (action: Action) => void, world: () => World) => void): { steps: Step[]; world: World } {
-    const steps: Step[] = [];
-    let world = World.initial(setup);
-    build(
-      (action) => {
-        steps.push({ action, description: describeAction(world, action) });
-        world = world.fork();
-        world.apply(action);
-      },
-      () => world,
-    );
-    return { steps, world };
-  }
-
   it("replays two liars answering wrong results to the same violation: the client accepts a result no state machine produced", () => {
     const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true, byzantine: { nodes: [1, 2], strategy: "corrupt-results" } });
     const found = explore(setup, { bounds: { ...defaultBounds, depthMax: 60, timeoutsPerNodeMax: 0, reorderingsMax: 0, inflightMessagesMax: 60 }, strategy: "bfs", por: true });
@@ -195,10 +202,10 @@ describe("a counterexample with Byzantine replicas", () => {
 
   it("replays a liar's random draws byte for byte: a primary moving requests to sessions drawn from the model's stream for it", () => {
     const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true, byzantine: { nodes: [0], strategy: "move-sessions" } });
-    const { steps, world } = pathOf(setup, (take, now) => {
-      take({ kind: "invoke", client: now().clientIds()[0] ?? 0 });
-      for (let envelope = now().inFlight()[0]; envelope !== undefined; envelope = now().inFlight()[0]) take({ kind: "deliver", key: envelope.key });
-    });
+    const path = pathFrom(setup);
+    path.take({ kind: "invoke", client: path.world.clientIds()[0] ?? 0 });
+    path.deliverAll();
+    const { steps, world } = path;
     // The liar orders the request twice, once in a session it drew; the backups refuse the batch (the authenticator covers the session key).
     expect(steps.filter((step) => step.description.startsWith("deliver prePrepare 0→"))).toHaveLength(3);
     expect(world.violation).toBeUndefined();
@@ -211,7 +218,9 @@ describe("a counterexample with Byzantine replicas", () => {
 
   it("refuses a script whose liars the run cannot have, naming the field", () => {
     const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true, byzantine: { nodes: [1], strategy: "corrupt-results" } });
-    const { steps } = pathOf(setup, (take, now) => take({ kind: "invoke", client: now().clientIds()[0] ?? 0 }));
+    const path = pathFrom(setup);
+    path.take({ kind: "invoke", client: path.world.clientIds()[0] ?? 0 });
+    const { steps } = path;
     const scenario = counterexampleScenario(setup, steps);
     const script = scriptOf(scenario);
     expect(() => runSimulation({ algorithm: pbft, nodes: 4, scenario: { ...scenario, script: { ...script, byzantine: { nodes: [4], strategy: "silent" } } }, seed: 1 })).toThrow(/^scenario\.script\.byzantine\.nodes: there is no replica 4 \(replicas are 0 to 3\)$/);
@@ -222,27 +231,17 @@ describe("a counterexample with Byzantine replicas", () => {
 describe("a path through a lasting partition", () => {
   it("replays the cut and its heal: what crossed it waits and is delivered after, and a script that delivers across the cut stops there", () => {
     const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true });
-    const steps: Step[] = [];
-    let world = World.initial(setup);
-    const take = (action: Action): void => {
-      steps.push({ action, description: describeAction(world, action) });
-      world = world.fork();
-      world.apply(action);
-    };
-    const deliverAll = (): void => {
-      for (let envelope = world.inFlight().find((held) => !world.crosses(held.from, held.to)); envelope !== undefined; envelope = world.inFlight().find((held) => !world.crosses(held.from, held.to))) take({ kind: "deliver", key: envelope.key });
-    };
-    take({ kind: "partition", side: [3] });
-    take({ kind: "invoke", client: world.clientIds()[0] ?? 0 });
-    deliverAll();
+    const path = pathFrom(setup);
+    path.take({ kind: "partition", side: [3] });
+    path.take({ kind: "invoke", client: path.world.clientIds()[0] ?? 0 });
+    path.deliverAll();
     // Replica 3 heard nothing; the client's put completed with the other three.
-    const waiting = world.inFlight().filter((envelope) => envelope.to === 3).length;
-    expect(waiting).toBeGreaterThan(0);
-    expect(world.history()[0]?.status).toBe("ok");
-    take({ kind: "heal" });
-    deliverAll();
-    expect(world.inFlight()).toHaveLength(0);
-    const scenario = counterexampleScenario(setup, steps);
+    expect(path.world.inFlight().filter((envelope) => envelope.to === 3).length).toBeGreaterThan(0);
+    expect(path.world.history()[0]?.status).toBe("ok");
+    path.take({ kind: "heal" });
+    path.deliverAll();
+    expect(path.world.inFlight()).toHaveLength(0);
+    const scenario = counterexampleScenario(setup, path.steps);
     const result = runSimulation({ algorithm: pbft, nodes: 4, scenario, seed: 1 });
     expect(result.invariantViolations).toEqual([]);
     expect(result.history.map((operation) => operation.status)).toEqual(["ok"]);
