@@ -1,4 +1,5 @@
 import type { Verdict } from "@concord/check";
+import { firstClientId } from "@concord/core";
 import { runCli } from "@concord/cli";
 import { type Action, type ExploreBounds, defaultBounds, replay, worldSetup } from "@concord/explore";
 import { findAlgorithm } from "@concord/lab";
@@ -79,6 +80,19 @@ describe("the Explorer's API", () => {
     expect(afterSync.state.spent.crashes).toBe(1);
     expect(afterSync.actions.some((action) => action.crash || action.kind === "crash")).toBe(false);
     expect(afterSync.actions.some((action) => action.description === "restart 0")).toBe(true);
+  });
+
+  it("follows a lasting partition and its heal (and the other actions beyond the network) through their links", () => {
+    const explorer = model({ partitionsMax: 1, clientRestartsMax: 1 });
+    const initial = state(explorer, "");
+    expect(initial.actions.map((action) => action.description)).toContain("client c0 restarts: a new session under its old id");
+    const cut = state(explorer, follow(initial, "partition: 0, c0 cut off from the rest until healed"));
+    expect(cut.steps.map((step) => step.description)).toEqual(["partition: 0, c0 cut off from the rest until healed"]);
+    const heal = cut.actions.filter((action) => action.kind === "heal");
+    expect(heal.map((action) => action.description)).toEqual(["heal the partition of 0, c0: what it held can be delivered"]);
+    const healed = state(explorer, heal[0]?.path ?? "");
+    expect(decodePath(heal[0]?.path ?? "")).toEqual([{ kind: "partition", side: [0, firstClientId] }, { kind: "heal" }]);
+    expect(healed.actions.some((action) => action.kind === "partition")).toBe(false);
   });
 
   it("answers a path that does not decode or replay with 400 and a message naming what is wrong", () => {

@@ -159,6 +159,12 @@ const actionSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("invoke"), client: nodeIdSchema.min(firstClientId) }).strict(),
   z.object({ kind: z.literal("crash"), node: nodeIdSchema }).strict(),
   z.object({ kind: z.literal("restart"), node: nodeIdSchema, crash: crashPointSchema.optional() }).strict(),
+  // The operator's and the clients' actions and the lasting partitions, which the Explorer offers when their bounds allow.
+  z.object({ kind: z.literal("client-restart"), client: nodeIdSchema.min(firstClientId) }).strict(),
+  z.object({ kind: z.literal("reconfigure"), node: nodeIdSchema, changes: z.array(z.object({ type: z.enum(["addVoter", "removeVoter", "addLearner", "removeLearner"]), node: nodeIdSchema }).strict()).min(1), joint: z.boolean() }).strict(),
+  z.object({ kind: z.literal("transfer"), node: nodeIdSchema, target: nodeIdSchema }).strict(),
+  z.object({ kind: z.literal("partition"), side: z.array(nodeIdSchema).min(1) }).strict(),
+  z.object({ kind: z.literal("heal") }).strict(),
 ]);
 
 /** PathError is a path that does not decode or does not replay: the API answers it with 400 and its message. */
