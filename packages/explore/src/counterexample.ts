@@ -27,7 +27,7 @@ export function counterexampleScenario(setup: WorldSetup, steps: readonly Step[]
     protocolOptions: { ...setup.options },
     ...(setup.readLevel === undefined || setup.readLevel === "linearizable" ? {} : { readLevel: setup.readLevel }),
     // The liars, each replayed with its strategy drawing from the model's stream for it, so that it lies byte for byte alike.
-    ...(setup.byzantine === undefined || setup.byzantine.nodes.length === 0 ? {} : { byzantine: { nodes: [...setup.byzantine.nodes], strategy: setup.byzantine.strategy } }),
+    ...(setup.byzantine === undefined || setup.byzantine.nodes.length === 0 ? {} : { byzantine: { nodes: [...setup.byzantine.nodes], strategy: setup.byzantine.strategy, ...(setup.byzantine.midPath === true ? { midPath: true } : {}) } }),
     clients: setup.workload.map((commands) => commands.map(scriptCommand)),
     ticksPerTimeoutMax: setup.ticksPerTimeoutMax,
     steps: steps.map((step, index) => scriptStep(must(worlds[index], index), step.action)),
@@ -77,6 +77,8 @@ function scriptStep(world: World, action: Action): ScriptStepInput {
       return { step: "partition", side: action.side.map(endpoint), note };
     case "heal":
       return { step: "heal", note };
+    case "turn-liar":
+      return { step: "turn-liar", node: action.node, note };
   }
 }
 

@@ -73,6 +73,8 @@ export function actionId(action: Action): string {
       return `partition:${action.side.join(",")}`;
     case "heal":
       return "heal";
+    case "turn-liar":
+      return `turn-liar:${action.node}`;
   }
 }
 
@@ -108,6 +110,10 @@ export function footprint(action: Action, ordered: boolean): Footprint {
     case "timeout":
     case "restart":
       atNode(action.node);
+      break;
+    // Turning liar changes what that replica sends from then on, its own state alone.
+    case "turn-liar":
+      resources.push(`n${action.node}`);
       break;
     case "invoke":
       atNode(action.client);

@@ -190,6 +190,8 @@ export function enabledActions(world: World, bounds: ExploreBounds, cut: Record<
   }
   actions.push(...operatorActions(world, bounds, cut));
   actions.push(...partitionActions(world, bounds, cut));
+  // A replica compromised mid-path (WorldSetup.byzantine.midPath): each of the named replicas may turn liar once; the named replicas are the bound.
+  for (const id of nodes) if (world.canTurnLiar(id)) actions.push({ kind: "turn-liar", node: id });
   return actions;
 }
 
@@ -234,6 +236,8 @@ export function describeAction(world: World, action: Action): string {
       return "time passes for every node until one acts";
     case "partition":
       return `partition: ${action.side.map(nodeName).join(", ")} cut off from the rest until healed`;
+    case "turn-liar":
+      return `replica ${nodeName(action.node)} turns liar, playing ${world.setup.byzantine?.strategy ?? "?"} from now on`;
     case "heal":
       return `heal the partition of ${(world.partitioned() ?? []).map(nodeName).join(", ")}: what it held can be delivered`;
   }

@@ -38,8 +38,8 @@ export interface ExploreSetupOptions {
   readonly spares?: number;
   /** readLevel: the level every read asks for (WorldSetup.readLevel); default linearizable. */
   readonly readLevel?: ReadLevel;
-  /** byzantine: replicas that lie from the start, each playing the strategy (WorldSetup.byzantine). */
-  readonly byzantine?: { readonly nodes: readonly number[]; readonly strategy: string };
+  /** byzantine: replicas that lie from the start, or with `midPath` turn liar at a step of the path, each playing the strategy (WorldSetup.byzantine). */
+  readonly byzantine?: { readonly nodes: readonly number[]; readonly strategy: string; readonly midPath?: boolean | undefined };
 }
 
 /** worldSetup builds the setup of an exploration of `algorithm`: real (seeded) cryptography, the KV linearizability check. */

@@ -225,6 +225,8 @@ export function symmetryGroup(view: SymmetryView, setup: WorldSetup, bounds: Exp
     setup.ordered ||
     (setup.spares ?? 0) > 0 ||
     view.liars ||
+    // Replicas named to turn liar mid-path are told apart before they do.
+    (setup.byzantine?.nodes.length ?? 0) > 0 ||
     (bounds.reconfigurationsMax ?? 0) > 0 ||
     (bounds.transfersMax ?? 0) > 0 ||
     // A lasting partition names its side by ids (and World.key keys it; encodeUnder does not rename it): identity alone.

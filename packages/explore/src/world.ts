@@ -83,6 +83,8 @@ export type Action =
   | { readonly kind: "partition"; readonly side: readonly NodeId[] }
   /** heal: the standing cut is healed. */
   | { readonly kind: "heal" }
+  /** turn-liar: replica `node`, one of WorldSetup.byzantine's nodes with `midPath`, starts lying (see WorldSetup.byzantine). */
+  | { readonly kind: "turn-liar"; readonly node: NodeId }
   /**
    * tick: time passes for every node together (one shared clock: each
    * running replica, and each client with a request outstanding, ticks once
@@ -151,7 +153,16 @@ export interface WorldSetup {
    * faulty; the clients' history is judged as always. A delay a strategy asks for is ignored: the network of the
    * model delivers in every order anyway.
    */
-  readonly byzantine?: { readonly nodes: readonly NodeId[]; readonly strategy: string };
+  readonly byzantine?: {
+    readonly nodes: readonly NodeId[];
+    readonly strategy: string;
+    /**
+     * midPath: the `nodes` start correct, and each may turn liar at any step of a path (the `turn-liar` action),
+     * playing `strategy` from then on, its draws from the same stream as a liar from the start: a replica
+     * compromised while the cluster runs, after it has taken part honestly.
+     */
+    readonly midPath?: boolean | undefined;
+  };
   /**
    * symmetricStreams seeds every replica's random stream by its incarnation alone, not by its id
    * (`replica:any:<incarnation>` instead of `replica:<id>:<incarnation>`), so that two replicas that lived the same
@@ -174,6 +185,11 @@ export const modelledStrategies: readonly string[] = ["silent", "equivocate", "c
 interface Liar {
   readonly strategy: ByzantineStrategy<unknown>;
   readonly rng: Rng;
+}
+
+/** newLiar makes replica `id` a liar playing `definition`, drawing from its own stream of the seed (`byzantine:<id>`, as the scripted simulator run draws it). */
+function newLiar(definition: { readonly create: (self: NodeId) => unknown }, id: NodeId, seed: number): Liar {
+  return { strategy: definition.create(id) as ByzantineStrategy<unknown>, rng: createRng(deriveSeed(seed, `byzantine:${id}`)) };
 }
 
 /** Budget counts what a path has spent of the bounds that are per path. */
@@ -339,8 +355,8 @@ export class World {
       world.disks.push(new MemoryStorage());
       world.incarnations.push(0);
       world.hosts.push(undefined);
-      const lies = liarDefinition !== undefined && (setup.byzantine?.nodes.includes(created) ?? false);
-      world.liars.push(lies ? { strategy: liarDefinition.create(created) as ByzantineStrategy<unknown>, rng: createRng(deriveSeed(setup.seed, `byzantine:${created}`)) } : undefined);
+      const lies = liarDefinition !== undefined && setup.byzantine?.midPath !== true && (setup.byzantine?.nodes.includes(created) ?? false);
+      world.liars.push(lies ? newLiar(liarDefinition, created, setup.seed) : undefined);
     }
     for (let index = 0; index < setup.workload.length; index++) {
       world.clients.push(world.newClient(index, 0));
@@ -514,6 +530,12 @@ export class World {
   crosses(from: NodeId, to: NodeId): boolean {
     const cut = this.cut;
     return cut !== undefined && cut.includes(from) !== cut.includes(to);
+  }
+
+  /** canTurnLiar tells whether replica `id` may still turn liar on this path (WorldSetup.byzantine with `midPath`). */
+  canTurnLiar(id: NodeId): boolean {
+    const byzantine = this.setup.byzantine;
+    return byzantine?.midPath === true && byzantine.nodes.includes(id) && this.liars[id] === undefined;
   }
 
   /** isUp tells whether replica `id` is running. */
@@ -730,6 +752,12 @@ export class World {
           effect = this.cut !== undefined;
           this.cut = undefined;
           return;
+        case "turn-liar": {
+          const byzantine = this.setup.byzantine;
+          if (byzantine === undefined || !this.canTurnLiar(action.node)) throw new Error(`explore: replica ${action.node} cannot turn liar on this path`);
+          this.liars[action.node] = newLiar(findByzantineStrategy(this.setup.algorithm, byzantine.strategy), action.node, this.setup.seed);
+          return;
+        }
       }
     });
     if (this.failure === undefined) this.judge();

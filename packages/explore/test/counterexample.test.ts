@@ -200,6 +200,24 @@ describe("a counterexample with Byzantine replicas", () => {
     expect(() => runSimulation({ algorithm: pbft, nodes: 4, scenario: honest, seed: 1 })).toThrow(/bytes differ/);
   });
 
+  it("replays replicas that turn liar mid-path: honest up to their turn-liar step, lying after it, to the same violation", () => {
+    const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true, byzantine: { nodes: [1, 2], strategy: "corrupt-results", midPath: true } });
+    const found = explore(setup, { bounds: { ...defaultBounds, depthMax: 60, timeoutsPerNodeMax: 0, reorderingsMax: 0, inflightMessagesMax: 60 }, strategy: "bfs", por: true });
+    const violation = found.violation;
+    if (violation === undefined) throw new Error("two replicas turning liar were not found out");
+    const scenario = counterexampleScenario(setup, violation.steps, violation);
+    const script = scriptOf(scenario);
+    expect(script.byzantine).toEqual({ nodes: [1, 2], strategy: "corrupt-results", midPath: true });
+    expect(script.steps.filter((step) => step.step === "turn-liar").map((step) => (step.step === "turn-liar" ? step.node : -1))).toEqual([1, 2]);
+    const result = runSimulation({ algorithm: pbft, nodes: 4, scenario, seed: 1 });
+    expect(result.history.map((operation) => operation.output?.type)).toEqual(["invalid"]);
+    expect(setup.checkHistory(result.history).kind).toBe("not-linearizable");
+    expect(result.faultLog.filter((line) => line.includes("turn liar"))).toHaveLength(2);
+    // Without replica 2's turn, its reply is honest and the script leaves the path where it names the forged one.
+    const honestTwo = { ...scenario, script: { ...script, steps: script.steps.filter((step) => !(step.step === "turn-liar" && step.node === 2)) } } as ScenarioInput;
+    expect(() => runSimulation({ algorithm: pbft, nodes: 4, scenario: honestTwo, seed: 1 })).toThrow(/bytes differ/);
+  });
+
   it("replays a liar's random draws byte for byte: a primary moving requests to sessions drawn from the model's stream for it", () => {
     const setup = worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true, byzantine: { nodes: [0], strategy: "move-sessions" } });
     const path = pathFrom(setup);

@@ -135,6 +135,24 @@ describe("Byzantine replicas", () => {
     expect(two.violation?.property).toBe("linearizable");
   });
 
+  it("turns a named replica liar at any step of a path, once, with --byzantine-mid-path: f = 1 keeps every guarantee, f + 1 loses linearizability", () => {
+    const midPath = (nodes: number[]) => worldSetup(pbft, { nodes: 4, clients: 1, ops: 1, ordered: true, byzantine: { nodes, strategy: "corrupt-results", midPath: true } });
+    const world = World.initial(midPath([1, 2]));
+    const turns = (from: World): string[] => enabledActions(from, bounds, noCuts()).flatMap((action) => (action.kind === "turn-liar" ? [String(action.node)] : []));
+    expect(turns(world)).toEqual(["1", "2"]);
+    const turned = world.fork();
+    turned.apply({ kind: "turn-liar", node: 1 });
+    expect(turns(turned)).toEqual(["2"]);
+    expect(turned.key()).not.toBe(world.key());
+    const one = explore(midPath([1]), { bounds, strategy: "bfs", por: true, sometimes: defaultSometimes() });
+    expect(one.outcome).toBe("exhausted");
+    expect(one.sometimes.every((property) => property.reached)).toBe(true);
+    const two = explore(midPath([1, 2]), { bounds, strategy: "bfs", por: true });
+    expect(two.outcome).toBe("violation");
+    expect(two.violation?.property).toBe("linearizable");
+    expect(two.violation?.steps.filter((step) => step.action.kind === "turn-liar")).toHaveLength(2);
+  });
+
   it("refuses a strategy that keeps state the model cannot copy", () => {
     expect(() => World.initial(liars([1], "replay"))).toThrow(/keeps state the model cannot copy/);
     // Raft has no equivocate of its own: the simulator's generic one draws once, in a closure, whom it lies to.

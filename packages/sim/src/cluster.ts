@@ -81,7 +81,8 @@ export interface ReplicaNode {
    */
   syncedDurableIndex: number;
   missedTicks: number;
-  readonly strategy: ByzantineStrategy<unknown> | undefined;
+  /** strategy is the replica's Byzantine strategy, if it lies (a scripted run may make it lie mid-run: Cluster.turnLiar). */
+  strategy: ByzantineStrategy<unknown> | undefined;
   /** strategyRng is the stream the strategy draws from, when it is not the node's own (a scripted run draws it as the model checker does). */
   readonly strategyRng: Rng | undefined;
   /** pauses holds the ids of the pause faults in force on this node; it runs again when the last one ends. */
@@ -421,6 +422,11 @@ export class Cluster {
     if (this.armed()) this.moments?.noteStepped(node, this.setup.algorithm.codec.typeName(message));
     const cpu = this.context.scenario.cpu;
     this.account(node, host, cpu.perMessageUs + (delivery.bytes / bytesPerKilobyte) * cpu.perKilobyteUs);
+  }
+
+  /** turnLiar makes replica `id` play `strategy` over its honest code from now on (a replica compromised mid-run, as the model checker's turn-liar action). */
+  turnLiar(id: NodeId, strategy: ByzantineStrategy<unknown>): void {
+    this.node(id).strategy = strategy;
   }
 
   /** tick hands a replica one tick, or counts it missed while the node is paused or busy with a Ready. */

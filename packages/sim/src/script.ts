@@ -74,6 +74,8 @@ export const scriptStepSchema = z.discriminatedUnion("step", [
   z.object({ step: z.literal("partition"), side: z.array(endpointSchema).min(1), note }).strict(),
   /** heal: the standing partition is healed. */
   z.object({ step: z.literal("heal"), note }).strict(),
+  /** turn-liar: replica `node`, one of the script's `byzantine.nodes` with `midPath`, lies from this step on. */
+  z.object({ step: z.literal("turn-liar"), node: z.number().int().min(0), note }).strict(),
 ]);
 
 /** scriptCommandSchema is one client command of a script, values as text. */
@@ -121,7 +123,12 @@ export const scriptSchema = z
      * the algorithm's strategies the model checker plays, `--byzantine`), drawing from the model's stream for it.
      */
     byzantine: z
-      .object({ nodes: z.array(z.number().int().min(0)).min(1), strategy: z.string().min(1) })
+      .object({
+        nodes: z.array(z.number().int().min(0)).min(1),
+        strategy: z.string().min(1),
+        /** midPath: the nodes start correct, and each lies from its `turn-liar` step on. */
+        midPath: z.boolean().default(false),
+      })
       .strict()
       .optional(),
     /** clients: each client's commands, in the order it invokes them. */

@@ -292,7 +292,7 @@ class ScriptedRun {
         nodeParts: (id) => ({
           rng: incarnationStreams(script.seed, id),
           crypto: new NodeCrypto(id, keyRing),
-          strategy: liars !== undefined && liars.nodes.includes(id) ? (liars.definition.create(id) as ByzantineStrategy<unknown>) : undefined,
+          strategy: liars !== undefined && !liars.midPath && liars.nodes.includes(id) ? (liars.definition.create(id) as ByzantineStrategy<unknown>) : undefined,
           strategyRng: createRng(deriveSeed(script.seed, `byzantine:${id}`)),
         }),
       },
@@ -306,13 +306,13 @@ class ScriptedRun {
   }
 
   /** liars reads the script's Byzantine replicas: ids of the run, and a strategy the algorithm plays. */
-  private liars(script: Script): { readonly nodes: readonly NodeId[]; readonly definition: ByzantineStrategyDefinition<unknown> } | undefined {
+  private liars(script: Script): { readonly nodes: readonly NodeId[]; readonly definition: ByzantineStrategyDefinition<unknown>; readonly midPath: boolean } | undefined {
     if (script.byzantine === undefined) return undefined;
     const total = script.nodes + script.spares;
     const outside = script.byzantine.nodes.find((id) => id >= total);
     if (outside !== undefined) throw new ConfigError("scenario.script.byzantine.nodes", `there is no replica ${outside} (replicas are 0 to ${total - 1})`);
     try {
-      return { nodes: script.byzantine.nodes, definition: findByzantineStrategy(this.algorithm, script.byzantine.strategy) };
+      return { nodes: script.byzantine.nodes, definition: findByzantineStrategy(this.algorithm, script.byzantine.strategy), midPath: script.byzantine.midPath };
     } catch (error) {
       if (error instanceof ConfigError) throw new ConfigError("scenario.script.byzantine.strategy", error.message.replace(/^byzantineStrategy: /, ""));
       throw error;
@@ -405,6 +405,15 @@ class ScriptedRun {
         const window = this.context.openFault("partition", replicas, false, side.filter((id) => id >= firstClientId));
         this.cut = { side, window };
         this.context.logFault("partition", replicas, `${side.map(name).join(", ")} cut off from the rest until healed`);
+        return;
+      }
+      case "turn-liar": {
+        const liars = this.script.byzantine;
+        const node = this.replica(step.node);
+        if (liars === undefined || !liars.midPath || !liars.nodes.includes(step.node)) this.fail(`replica ${step.node} is not one of the script's byzantine.nodes that turn liar mid-path`);
+        if (node.strategy !== undefined) this.fail(`replica ${step.node} already lies`);
+        this.cluster.turnLiar(step.node, findByzantineStrategy(this.algorithm, liars.strategy).create(step.node) as ByzantineStrategy<unknown>);
+        this.context.logFault("turn liar", [step.node], liars.strategy);
         return;
       }
       case "heal":

@@ -43,6 +43,7 @@ const flags: Readonly<Record<string, FlagSpec>> = {
   "read-level": { type: "string", description: "the level every read of the workload asks for: linearizable (default), lease or stale; reads served stale are left out of the linearizability check", values: ["linearizable", "lease", "stale"] },
   byzantine: { type: "string", description: `the Byzantine strategy the --byzantine-nodes play from the start, one whose state the model can copy: ${modelledStrategies.join(", ")}` },
   "byzantine-nodes": { type: "string", description: "with --byzantine: the lying replicas, comma-separated (default 0, the first primary)" },
+  "byzantine-mid-path": { type: "boolean", description: "with --byzantine: the --byzantine-nodes start correct and each may turn liar at any step of a path (an action; the named replicas are its bound)" },
   spares: { type: "string", description: "replicas booted outside the initial configuration, for a membership change to add (default 0)" },
   timeouts: { type: "string", description: `the most timeouts each replica and client fires on one path (default ${defaultBounds.timeoutsPerNodeMax})` },
   depth: { type: "string", description: `the most actions on one path (default ${defaultBounds.depthMax})` },
@@ -92,7 +93,7 @@ export interface ExploreRun {
   /** readLevel: the level every read asks for (absent: linearizable). */
   readonly readLevel?: "lease" | "stale";
   /** byzantine: the lying replicas and their strategy (absent: every replica correct). */
-  readonly byzantine?: { readonly nodes: readonly number[]; readonly strategy: string };
+  readonly byzantine?: { readonly nodes: readonly number[]; readonly strategy: string; readonly midPath?: boolean | undefined };
   /** symmetry: searched with symmetry reduction, in the model whose replicas' streams are seeded by incarnation (WorldSetup.symmetricStreams); absent: not. */
   readonly symmetry?: boolean;
 }
@@ -109,7 +110,7 @@ const traceSchema = z
       ordered: z.boolean(),
       spares: z.number().int().min(0).optional(),
       readLevel: z.enum(["lease", "stale"]).optional(),
-      byzantine: z.object({ nodes: z.array(z.number().int().min(0)), strategy: z.string() }).optional(),
+      byzantine: z.object({ nodes: z.array(z.number().int().min(0)), strategy: z.string(), midPath: z.boolean().optional() }).optional(),
       symmetry: z.boolean().optional(),
     }),
     violation: z.object({ property: z.string(), message: z.string(), continuationFrom: z.number().int().min(0).optional() }).optional(),
@@ -142,7 +143,9 @@ export function runExploreCommand(args: readonly string[], io: CommandIo): numbe
   const reorderings = integerFlag("reorderings", values["reorderings"], 0, 1000);
   const spares = integerFlag("spares", values["spares"], 0, 4) ?? 0;
   const readLevel = choiceFlag("read-level", values["read-level"], ["linearizable", "lease", "stale"]);
-  const byzantine = byzantineFlags(values["byzantine"], values["byzantine-nodes"], nodes, algoName);
+  const liars = byzantineFlags(values["byzantine"], values["byzantine-nodes"], nodes, algoName);
+  if (values["byzantine-mid-path"] === true && liars === undefined) throw new UsageError("--byzantine-mid-path needs --byzantine <strategy>");
+  const byzantine = liars !== undefined && values["byzantine-mid-path"] === true ? { ...liars, midPath: true } : liars;
   const reconfigurations = integerFlag("reconfigurations", values["reconfigurations"], 0, 100) ?? 0;
   const transfers = integerFlag("transfers", values["transfers"], 0, 100) ?? 0;
   if ((reconfigurations > 0 || transfers > 0) && algorithm.admin?.membership === undefined) throw new UsageError(`--${reconfigurations > 0 ? "reconfigurations" : "transfers"}: ${algoName} has no admin hook (no membership changes or leadership transfers)`);
@@ -305,7 +308,7 @@ function describeOperations(run: ExploreRun, bounds: ExploreBounds): string | un
   if ((bounds.transfersMax ?? 0) > 0) parts.push(`leadership transfers <= ${bounds.transfersMax}`);
   if ((bounds.partitionsMax ?? 0) > 0) parts.push(`lasting partitions <= ${bounds.partitionsMax} (each a cut of one replica, with any clients, until healed)`);
   if ((run.spares ?? 0) > 0) parts.push(`${run.spares} spare replica(s) outside the configuration`);
-  if (run.byzantine !== undefined) parts.push(`replica(s) ${run.byzantine.nodes.join(", ")} Byzantine, playing ${run.byzantine.strategy}`);
+  if (run.byzantine !== undefined) parts.push(`replica(s) ${run.byzantine.nodes.join(", ")} Byzantine, playing ${run.byzantine.strategy}${run.byzantine.midPath === true ? " from a step of the path on (each turns liar once, or never)" : ""}`);
   if (run.readLevel !== undefined) parts.push(`reads asked at the ${run.readLevel} level (stale-served reads left out of the linearizability check)`);
   return parts.length === 0 ? undefined : parts.join(", ");
 }

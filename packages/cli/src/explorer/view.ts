@@ -165,6 +165,7 @@ const actionSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("transfer"), node: nodeIdSchema, target: nodeIdSchema }).strict(),
   z.object({ kind: z.literal("partition"), side: z.array(nodeIdSchema).min(1) }).strict(),
   z.object({ kind: z.literal("heal") }).strict(),
+  z.object({ kind: z.literal("turn-liar"), node: nodeIdSchema }).strict(),
 ]);
 
 /** PathError is a path that does not decode or does not replay: the API answers it with 400 and its message. */
