@@ -19,11 +19,11 @@ import { repoRoot, testLauncher } from "./real-cluster-helpers.ts";
 const unsupported = await namespaceSupport({ nft: true });
 const etcdPath = findOnPath("etcd");
 
-async function runTest(system: string, nodes: number, nemesis: readonly NemesisKind[], seed: number, readLevel?: ReadLevel, seconds = 6): Promise<{ result: NemesisTestResult; outDir: string }> {
+async function runTest(system: string, nodes: number, nemesis: readonly NemesisKind[], seed: number, readLevel?: ReadLevel, seconds = 6, clients = 4): Promise<{ result: NemesisTestResult; outDir: string }> {
   const outDir = mkdtempSync(join(tmpdir(), `concord-test-${system}-`));
   const progress: string[] = [];
   try {
-    const result = await new NemesisTest({ system, nodes, nemesis, seconds, seed, clients: 4, keys: 4, outDir, launcher: testLauncher, readLevel, etcdPath, replay: "", progress: (line) => progress.push(line) }).run();
+    const result = await new NemesisTest({ system, nodes, nemesis, seconds, seed, clients, keys: 4, outDir, launcher: testLauncher, readLevel, etcdPath, replay: "", progress: (line) => progress.push(line) }).run();
     return { result, outDir };
   } catch (error) {
     throw new Error(`${(error as Error).message}\nprogress:\n${progress.join("\n")}`);
@@ -182,8 +182,13 @@ describe("concord test: real processes in network namespaces under a nemesis", (
 
   // 10 s, five partitions (seed 4): in a 6 s run's two, one CI run once saw no read that no order explains (a stale read
   // needs a client to read on one side a key written on the other during a cut); each partition is another chance.
+  // Eight clients, not four: a real client draws its first replica at random (not from the seed) and keeps the one
+  // that answers, so all four land on one replica in about 1 run of 27, and a store whose clients all use one
+  // replica is linearizable whatever the partitions do (the likely cause of a CI run at 7f041a2 that found 113,380
+  // operations linearizable with all five partitions applied; not confirmed, the run's directory was removed);
+  // with eight, 1 run of 2,187.
   it(`a store that serves reads from whichever replica a client reaches (eventual) is caught as not linearizable under partition (seed 4, 10 s: ${describeSchedule(3, ["partition"], 4, 10)})`, async () => {
-    const { result, outDir } = await runTest("eventual", 3, ["partition"], 4, undefined, 10);
+    const { result, outDir } = await runTest("eventual", 3, ["partition"], 4, undefined, 10, 8);
     try {
       expect(result.faults.length).toBeGreaterThan(0);
       expect(result.verdict.linearizable, JSON.stringify(result.verdict)).toBe(false);
