@@ -360,6 +360,33 @@ describe("the bytes a seal covers, cut from frames and spliced back to encode", 
     expect(nestedCut).toBeGreaterThan(20);
   });
 
+  it("keeps the bytes on the message where no copy, key list, JSON or equality sees them, and encodes a frozen message's bytes when asked", () => {
+    const sender = new Authenticator(new FakeCrypto(1), 1, [0, 1, 2, 3], "macs");
+    const prepare = sender.sealBroadcast<PbftPrepare>({ type: "prepare", view: 3, seq: 7, digest: new Uint8Array(32).fill(9), replica: 1, macs: [], signature: new Uint8Array(0) });
+    const decoded = pbftCodec.decode(pbftCodec.encode(prepare)) as PbftPrepare;
+    const reference = pbftProtobufCodec.decode(pbftProtobufCodec.encode(prepare));
+    for (const message of [prepare, decoded]) {
+      const bytes = sealedBytesOf(message);
+      expect(bytes).toBeDefined();
+      expect(Object.keys(message).sort()).toEqual(Object.keys(reference).sort());
+      expect(Object.getOwnPropertySymbols(message).filter((key) => Object.prototype.propertyIsEnumerable.call(message, key))).toEqual([]);
+      expect(message).toEqual(reference);
+      // A copy with a field changed is another message: it carries no bytes of its own, and its seal covers its own encoding.
+      const forged = { ...message, seq: 8 };
+      expect(sealedBytesOf(forged)).toBeUndefined();
+      expect(sealedBytesOf(structuredClone(message))).toBeUndefined();
+      expect(sealedBytesOf(Object.assign({}, message))).toBeUndefined();
+      expect(plain(authenticatedBytes(forged))).toEqual(plain(pbftProtobufCodec.encode(sealless(forged))));
+      expect(plain(authenticatedBytes(forged))).not.toEqual(plain(bytes));
+    }
+    expect(decoded).toStrictEqual(reference);
+    expect(json(decoded)).toBe(json(reference));
+    const frozen = Object.freeze({ ...decoded });
+    expect(sealedBytesOf(frozen)).toBeUndefined();
+    expect(plain(authenticatedBytes(frozen))).toEqual(plain(sealedBytesOf(decoded)));
+    expect(plain(pbftCodec.encode(frozen))).toEqual(plain(pbftProtobufCodec.encode(frozen)));
+  });
+
   it("checks a re-encoded (non-canonical) frame of an honest prepare over what its sender authenticated, and fails a tampered one", () => {
     const replicas = [0, 1, 2, 3];
     const sender = new Authenticator(new FakeCrypto(1), 1, replicas, "macs");

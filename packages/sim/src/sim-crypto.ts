@@ -142,16 +142,25 @@ const sha256RoundConstants = Int32Array.from([
 const sha256InitialState = Int32Array.from([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 
 const sha256BlockBytes = 64;
-const schedule = new Int32Array(64);
-const tailBlocks = new Uint8Array(2 * sha256BlockBytes);
 
-/** compress runs SHA-256's compression function on the 64-byte block at `offset` of `bytes`, into `state`. */
-function compress(state: Int32Array, bytes: Uint8Array, offset: number): void {
+/**
+ * schedule is SHA-256's message schedule W: a block's sixteen big-endian words go in its first sixteen entries,
+ * from the message's bytes or straight from a digest's words (HMAC's outer hash), and {@link compress} extends it.
+ */
+const schedule = new Int32Array(64);
+
+/** loadBlock puts the 64-byte block at `offset` of `bytes` into the schedule's first sixteen words. */
+function loadBlock(bytes: Uint8Array, offset: number): void {
   const w = schedule;
   for (let i = 0; i < 16; i++) {
     const j = offset + 4 * i;
     w[i] = ((bytes[j] as number) << 24) | ((bytes[j + 1] as number) << 16) | ((bytes[j + 2] as number) << 8) | (bytes[j + 3] as number);
   }
+}
+
+/** compress runs SHA-256's compression function (FIPS 180-4 §6.2.2) on the block in the schedule's first sixteen words, into `state`. */
+function compress(state: Int32Array): void {
+  const w = schedule;
   for (let i = 16; i < 64; i++) {
     const x = w[i - 15] as number;
     const y = w[i - 2] as number;
@@ -192,27 +201,35 @@ function compress(state: Int32Array, bytes: Uint8Array, offset: number): void {
 }
 
 /**
- * sha256Finish hashes `data` into `state`, which has absorbed `absorbed` bytes already (a multiple of 64), pads
- * the message (FIPS 180-4 §5.1.1) and writes the 32-byte digest to `out` at `outOffset`.
+ * sha256Absorb hashes `data` into `state`, which has absorbed `absorbed` bytes already (a multiple of 64), and
+ * pads the message (FIPS 180-4 §5.1.1): the state is then the digest's eight words. The last block is built
+ * in the schedule word by word, with no buffer to copy the message's tail into.
  */
-function sha256Finish(state: Int32Array, absorbed: number, data: Uint8Array, out: Uint8Array, outOffset: number): void {
+function sha256Absorb(state: Int32Array, absorbed: number, data: Uint8Array): void {
+  const length = data.length;
   let offset = 0;
-  for (; offset + sha256BlockBytes <= data.length; offset += sha256BlockBytes) compress(state, data, offset);
-  const rest = data.length - offset;
-  const tail = tailBlocks;
-  tail.fill(0);
-  tail.set(data.subarray(offset), 0);
-  tail[rest] = 0x80;
-  const tailBytes = rest + 9 <= sha256BlockBytes ? sha256BlockBytes : 2 * sha256BlockBytes;
-  const bits = (absorbed + data.length) * 8;
-  const high = Math.floor(bits / 0x1_0000_0000);
-  const low = bits >>> 0;
-  for (let i = 0; i < 4; i++) {
-    tail[tailBytes - 8 + i] = (high >>> (24 - 8 * i)) & 0xff;
-    tail[tailBytes - 4 + i] = (low >>> (24 - 8 * i)) & 0xff;
+  for (; offset + sha256BlockBytes <= length; offset += sha256BlockBytes) {
+    loadBlock(data, offset);
+    compress(state);
   }
-  compress(state, tail, 0);
-  if (tailBytes > sha256BlockBytes) compress(state, tail, sha256BlockBytes);
+  const w = schedule;
+  w.fill(0, 0, 16);
+  const rest = length - offset;
+  for (let i = 0; i < rest; i++) w[i >>> 2] = (w[i >>> 2] as number) | ((data[offset + i] as number) << (24 - 8 * (i & 3)));
+  w[rest >>> 2] = (w[rest >>> 2] as number) | (0x80 << (24 - 8 * (rest & 3)));
+  if (rest + 9 > sha256BlockBytes) {
+    // The length does not fit after the 0x80: it goes in a block of its own.
+    compress(state);
+    w.fill(0, 0, 16);
+  }
+  const bits = (absorbed + length) * 8;
+  w[14] = Math.floor(bits / 0x1_0000_0000) | 0;
+  w[15] = bits | 0;
+  compress(state);
+}
+
+/** writeDigest writes a state's eight words, big-endian, to `out` at `outOffset`. */
+function writeDigest(state: Int32Array, out: Uint8Array, outOffset: number): void {
   for (let i = 0; i < 8; i++) {
     const word = state[i] as number;
     out[outOffset + 4 * i] = word >>> 24;
@@ -221,6 +238,9 @@ function sha256Finish(state: Int32Array, absorbed: number, data: Uint8Array, out
     out[outOffset + 4 * i + 3] = word & 0xff;
   }
 }
+
+/** hmacOuterBits is the length in bits of HMAC's outer message: the outer pad's block and the inner digest. */
+const hmacOuterBits = (sha256BlockBytes + 32) * 8;
 
 /** HmacKey is a key's HMAC pads, each already through SHA-256's compression (RFC 2104), with the key they came from. */
 interface HmacKey {
@@ -372,7 +392,6 @@ export class HmacSha256 {
   /** keys: each key's pads, by the key object (a KeyRing hands out one per pair), checked against its bytes on use. */
   private readonly keys = new WeakMap<Uint8Array, HmacKey>();
   private readonly state = new Int32Array(8);
-  private readonly innerDigest = new Uint8Array(32);
   private nextKeyId = 1;
 
   /** memo, when given, remembers recent MACs by key and data (a receiver checks the MAC its sender computed). */
@@ -391,10 +410,18 @@ export class HmacSha256 {
   private compute(pads: HmacKey, data: Uint8Array): Uint8Array {
     const state = this.state;
     state.set(pads.inner);
-    sha256Finish(state, sha256BlockBytes, data, this.innerDigest, 0);
+    sha256Absorb(state, sha256BlockBytes, data);
+    // The outer hash's one block is the inner digest's eight words, the padding's 1 bit and the length: built
+    // in the schedule from the inner state, never written out as bytes.
+    const w = schedule;
+    for (let i = 0; i < 8; i++) w[i] = state[i] as number;
+    w[8] = 0x80000000 | 0;
+    w.fill(0, 9, 15);
+    w[15] = hmacOuterBits;
     state.set(pads.outer);
+    compress(state);
     const mac = new Uint8Array(32);
-    sha256Finish(state, sha256BlockBytes, this.innerDigest, mac, 0);
+    writeDigest(state, mac, 0);
     return mac;
   }
 
@@ -405,13 +432,15 @@ export class HmacSha256 {
     const block = new Uint8Array(sha256BlockBytes);
     if (key.length > sha256BlockBytes) {
       const state = Int32Array.from(sha256InitialState);
-      sha256Finish(state, 0, key, block, 0);
+      sha256Absorb(state, 0, key);
+      writeDigest(state, block, 0);
     } else {
       block.set(key);
     }
     const padded = (xor: number): Int32Array => {
       const state = Int32Array.from(sha256InitialState);
-      compress(state, block.map((byte) => byte ^ xor), 0);
+      loadBlock(block.map((byte) => byte ^ xor), 0);
+      compress(state);
       return state;
     };
     const pads = { key: new Uint8Array(key), inner: padded(0x36), outer: padded(0x5c), id: this.nextKeyId++ };
