@@ -142,12 +142,8 @@ function decodeSimpleCommand(bytes: Uint8Array): KvCommand | undefined {
   const keyLength = bytes[3] as number;
   const keyEnd = 4 + keyLength;
   if (keyLength > 127 || keyEnd > length) return undefined;
-  let key = "";
-  for (let i = 4; i < keyEnd; i++) {
-    const byte = bytes[i] as number;
-    if (byte > 127) return undefined;
-    key += String.fromCharCode(byte);
-  }
+  const key = asciiKey(bytes, keyLength);
+  if (key === undefined) return undefined;
   if (operation === "get" || operation === "delete") return keyEnd === length ? { type: operation, key } : undefined;
   if (operation === "cas") return decodeSimpleCas(bytes, key, keyEnd);
   if (keyEnd === length) return { type: operation, key, value: new Uint8Array(0) };
@@ -157,6 +153,40 @@ function decodeSimpleCommand(bytes: Uint8Array): KvCommand | undefined {
   const value = new Uint8Array(valueLength);
   for (let i = 0; i < valueLength; i++) value[i] = bytes[keyEnd + 2 + i] as number;
   return { type: operation, key, value };
+}
+
+/**
+ * recentKeys holds the last key decodeSimpleCommand read into each of its
+ * slots (a slot is drawn from the key's length and three of its bytes). A
+ * store's commands name the same few keys again and again, and every replica
+ * decodes every command it applies: a key found here is the string already
+ * made (its hash computed, the store's Map compares it by identity), where a
+ * new one cost a string per character and a hash (issue 18). Only the
+ * string's identity differs: its characters are compared with the bytes.
+ */
+const recentKeys: (string | undefined)[] = new Array<string | undefined>(256).fill(undefined);
+
+/** asciiKey is the key of `keyLength` bytes at offset 4, or undefined when one of them is not ASCII. */
+function asciiKey(bytes: Uint8Array, keyLength: number): string | undefined {
+  if (keyLength === 0) return "";
+  const first = bytes[4] as number;
+  const last = bytes[3 + keyLength] as number;
+  const middle = bytes[4 + (keyLength >> 1)] as number;
+  const slot = (keyLength * 7 + first * 3 + middle * 5 + last * 11) & 255;
+  const recent = recentKeys[slot];
+  if (recent !== undefined && recent.length === keyLength) {
+    let k = 0;
+    while (k < keyLength && recent.charCodeAt(k) === bytes[4 + k]) k++;
+    if (k === keyLength) return recent;
+  }
+  let key = "";
+  for (let i = 4; i < 4 + keyLength; i++) {
+    const byte = bytes[i] as number;
+    if (byte > 127) return undefined;
+    key += String.fromCharCode(byte);
+  }
+  recentKeys[slot] = key;
+  return key;
 }
 
 /** decodeSimpleCas reads a cas's fields after its key (at `at`): expect_present when set, expected, value, each as encodeSimpleCommand writes it. */
@@ -312,12 +342,38 @@ export function encodeResultWithProtobuf(result: KvResult): Uint8Array {
   return resultType.encode({ [result.type]: result }).finish();
 }
 
-/** emptyMessageField is a field holding an empty message: its tag and a zero length (Uint8Array.of's generic path cost more than the write). */
+/**
+ * emptyMessageField is a field holding an empty message: its tag and a zero
+ * length, the answer to every put and append (and to a get of nothing, a
+ * failed cas, a delete of nothing). Each is one array made once and handed to
+ * every caller, as every replica answers every command it executes and a new
+ * array of two bytes cost more than the rest of the encoding (issue 18): an
+ * encoded result is never written after it is made (a Byzantine replica that
+ * corrupts results corrupts a copy), and codec.test.ts checks that these keep
+ * their bytes through a run of the store.
+ */
 function emptyMessageField(tag: number): Uint8Array {
-  const out = new Uint8Array(2);
-  out[0] = tag;
-  return out;
+  switch (tag) {
+    case getResultTag:
+      return emptyGetResult;
+    case putResultTag:
+      return emptyPutResult;
+    case appendResultTag:
+      return emptyAppendResult;
+    case casResultTag:
+      return emptyCasResult;
+    case deleteResultTag:
+      return emptyDeleteResult;
+    default:
+      return Uint8Array.of(tag, 0);
+  }
 }
+
+const emptyGetResult = Uint8Array.of(getResultTag, 0);
+const emptyPutResult = Uint8Array.of(putResultTag, 0);
+const emptyAppendResult = Uint8Array.of(appendResultTag, 0);
+const emptyCasResult = Uint8Array.of(casResultTag, 0);
+const emptyDeleteResult = Uint8Array.of(deleteResultTag, 0);
 
 /** decodeResult decodes a result, throwing a {@link CorruptionError} that says why it cannot. */
 export function decodeResult(bytes: Uint8Array): KvResult {

@@ -69,31 +69,22 @@ export function encodeHardState(state: HardState): Uint8Array {
 /**
  * encodeEntryRecord encodes an entry record. Every replica writes one per
  * entry it appends, so it is written by hand like encodeHardState, in one pass
- * into a buffer of the size computed first, each varint by comparisons and
- * shifts (a command entry's session key is near 2^52: eight bytes); the layout
- * is RaftRecord.entry of raft.proto, as protobufjs writes it (records.test.ts
- * compares the two over random entries).
+ * into the record slab: the body first (headerRoom bytes on, each varint by
+ * comparisons and shifts; a command entry's session key is near 2^52: eight
+ * bytes), then its key and length right before it, and the record is a view
+ * of those bytes. That costs less than sizing the record first and filling a
+ * new array of its own (issue 18). The layout is RaftRecord.entry of
+ * raft.proto, as protobufjs writes it (records.test.ts compares the two over
+ * random entries).
  */
 export function encodeEntryRecord(entry: Entry): Uint8Array {
-  const { term, index, kind, clientId, sequence, command, session } = entry;
+  const { term, index, kind, clientId, sequence, command, session, voters, outgoing, learners } = entry;
   const commandLength = command.length;
-  let body = 0;
-  if (term !== 0) body += 1 + varintBytes(term);
-  if (index !== 0) body += 1 + varintBytes(index);
-  if (kind !== 0) body += 1 + varintBytes(kind);
-  if (clientId !== 0) body += 1 + varintBytes(clientId);
-  if (sequence !== 0) body += 1 + varintBytes(sequence);
-  if (commandLength !== 0) body += 1 + varintBytes(commandLength) + commandLength;
-  if (session !== 0) body += 1 + varintBytes(session);
-  const voters = packedBodyBytes(entry.voters);
-  const outgoing = packedBodyBytes(entry.outgoing);
-  const learners = packedBodyBytes(entry.learners);
-  if (voters !== 0) body += 1 + varintBytes(voters) + voters;
-  if (outgoing !== 0) body += 1 + varintBytes(outgoing) + outgoing;
-  if (learners !== 0) body += 1 + varintBytes(learners) + learners;
-  const out = new Uint8Array(1 + varintBytes(body) + body);
-  out[0] = tag(2, lengthDelimited);
-  let at = writeVarint(out, 1, body);
+  // Each varint takes at most 8 bytes and its key 1; each id at most 10.
+  const most = headerRoom + 9 * 6 + 9 + commandLength + 3 * 9 + 10 * (voters.length + outgoing.length + learners.length);
+  const out = slabWithRoom(most);
+  const bodyStart = slabUsed + headerRoom;
+  let at = bodyStart;
   if (term !== 0) {
     out[at++] = tag(1, varint);
     at = writeVarint(out, at, term);
@@ -117,19 +108,49 @@ export function encodeEntryRecord(entry: Entry): Uint8Array {
   if (commandLength !== 0) {
     out[at++] = tag(6, lengthDelimited);
     at = writeVarint(out, at, commandLength);
-    // A command is a few dozen bytes: a loop copies that faster than set(), which has a call's fixed cost.
-    if (commandLength <= 64) for (let k = 0; k < commandLength; k++) out[at + k] = command[k] as number;
+    // Below 16 bytes a loop copies faster than set(), which has a call's fixed cost; above, set() is faster.
+    if (commandLength < 16) for (let k = 0; k < commandLength; k++) out[at + k] = command[k] as number;
     else out.set(command, at);
     at += commandLength;
   }
-  if (voters !== 0) at = writePacked(out, at, tag(7, lengthDelimited), voters, entry.voters);
-  if (outgoing !== 0) at = writePacked(out, at, tag(8, lengthDelimited), outgoing, entry.outgoing);
-  if (learners !== 0) at = writePacked(out, at, tag(9, lengthDelimited), learners, entry.learners);
+  if (voters.length !== 0) at = writePacked(out, at, tag(7, lengthDelimited), packedBodyBytes(voters), voters);
+  if (outgoing.length !== 0) at = writePacked(out, at, tag(8, lengthDelimited), packedBodyBytes(outgoing), outgoing);
+  if (learners.length !== 0) at = writePacked(out, at, tag(9, lengthDelimited), packedBodyBytes(learners), learners);
   if (session !== 0) {
     out[at++] = tag(10, varint);
     at = writeVarint(out, at, session);
   }
-  return finished(out, at);
+  const body = at - bodyStart;
+  const start = bodyStart - 1 - varintBytes(body);
+  out[start] = tag(2, lengthDelimited);
+  writeVarint(out, start + 1, body);
+  slabUsed = at;
+  return new Uint8Array(out.buffer, start, at - start);
+}
+
+/** headerRoom is how far past slabUsed encodeEntryRecord starts a record's body: room for its key and the body's length (at most 5 bytes). */
+const headerRoom = 6;
+
+/**
+ * The entry records are views of a slab shared by every replica of the
+ * process, each written once and never again: a full slab is left to the
+ * records that view it (collected with the last of them) and a new one taken.
+ * A view costs one object, where an array of its own costs its buffer too. A
+ * storage copies a record it keeps (into its file or frames), or keeps the
+ * view (MemoryStorage), and with it the slab.
+ */
+const slabBytes = 1 << 16;
+let slab = new Uint8Array(slabBytes);
+/** slabUsed is where the slab's unwritten part starts. */
+let slabUsed = 0;
+
+/** slabWithRoom returns the slab, with at least `bytes` unwritten from slabUsed on (a new one when it has not). */
+function slabWithRoom(bytes: number): Uint8Array {
+  if (slabUsed + bytes > slab.length) {
+    slab = new Uint8Array(Math.max(slabBytes, bytes));
+    slabUsed = 0;
+  }
+  return slab;
 }
 
 const varint = 0;
