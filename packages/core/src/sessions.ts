@@ -35,6 +35,8 @@ interface Session {
   /** older and newer link the live sessions in recency order (undefined at either end). */
   older: Session | undefined;
   newer: Session | undefined;
+  /** nextInBucket links the live sessions whose keys share a bucket (see SessionStateMachine.buckets). */
+  nextInBucket: Session | undefined;
 }
 
 /** RetiredSession is what is remembered of an evicted session. */
@@ -86,8 +88,18 @@ const retiredPerSession = 100;
  * wire and in snapshots; a snapshot holding a wider one is corrupt.
  */
 export class SessionStateMachine {
-  /** sessions finds a live session by its key; their recency order is the list from `oldest` to `newest`. */
-  private readonly sessions = new Map<number, Session>();
+  /**
+   * buckets finds a live session by its key: a Map from the key's bucket (a
+   * small integer made from the key's bits, see bucketOf) to the sessions of
+   * that bucket, linked by nextInBucket. A key is a 53-bit number, which a
+   * Map hashes and compares as a boxed double, where a bucket is a small
+   * integer it takes at once: every replica looks a session up for every
+   * request it executes, and a leader twice more for every request it is
+   * sent (issue 18). Their recency order is the list from `oldest` to `newest`.
+   */
+  private readonly buckets = new Map<number, Session>();
+  /** liveCount counts the live sessions. */
+  private liveCount = 0;
   /**
    * oldest and newest are the ends of the live sessions' list in recency
    * order: a session used again moves to the newest end, so the oldest is the
@@ -110,7 +122,7 @@ export class SessionStateMachine {
 
   /** execute runs a committed request at most once. */
   execute(request: ClientRequest): Execution {
-    const session = this.sessions.get(request.session);
+    const session = this.live(request.session);
     if (session !== undefined) {
       if (session.owner !== request.clientId || request.sequence < session.sequence) return { kind: "stale" };
       this.touch(session);
@@ -125,9 +137,9 @@ export class SessionStateMachine {
       session.sequence = request.sequence;
       session.result = result;
     } else {
-      const added: Session = { key: request.session, owner: request.clientId, sequence: request.sequence, result, older: this.newest, newer: undefined };
+      const added: Session = { key: request.session, owner: request.clientId, sequence: request.sequence, result, older: this.newest, newer: undefined, nextInBucket: undefined };
       this.link(added);
-      if (this.sessions.size > this.sessionsMax) this.evictLeastRecentlyUsed();
+      if (this.liveCount > this.sessionsMax) this.evictLeastRecentlyUsed();
     }
     return { kind: "applied", result };
   }
@@ -139,13 +151,13 @@ export class SessionStateMachine {
 
   /** cachedResult returns the cached result of a request already executed, if it is its session's latest and the session is its client's. */
   cachedResult(request: Pick<ClientRequest, "clientId" | "session" | "sequence">): Uint8Array | undefined {
-    const live = this.sessions.get(request.session);
+    const live = this.live(request.session);
     return live !== undefined && live.owner === request.clientId && live.sequence === request.sequence ? live.result : undefined;
   }
 
   /** hasSession tells whether a session is live (with its cached result) in the table. */
   hasSession(session: number): boolean {
-    return this.sessions.has(session);
+    return this.live(session) !== undefined;
   }
 
   /** retiredCount counts the evicted sessions whose last sequence is still remembered. */
@@ -155,7 +167,7 @@ export class SessionStateMachine {
 
   /** lastSequence returns the newest sequence executed in a session (live or retired), or 0. */
   lastSequence(session: number): number {
-    return this.sessions.get(session)?.sequence ?? this.retired.get(session)?.sequence ?? 0;
+    return this.live(session)?.sequence ?? this.retired.get(session)?.sequence ?? 0;
   }
 
   /** snapshot encodes the session table and the application's snapshot together. */
@@ -163,7 +175,7 @@ export class SessionStateMachine {
     const writer = protobuf.Writer.create();
     writer.uint32(snapshotVersion);
     // Sessions in recency order: restoring them in this order restores which is evicted next.
-    writer.uint32(this.sessions.size);
+    writer.uint32(this.liveCount);
     // Keys and sequences are uint64 here as on the wire: a narrower width would wrap them (issue 21, bug 6).
     for (let session = this.oldest; session !== undefined; session = session.newer) {
       writer.uint64(session.key).uint64(session.owner).uint64(session.sequence).bytes(session.result);
@@ -200,11 +212,12 @@ export class SessionStateMachine {
       // Checked before anything changes: bytes past the end mean the snapshot is not what was written.
       if (reader.pos !== reader.len) throw new CorruptionError(`session snapshot: ${reader.len - reader.pos} unexpected trailing bytes`);
       this.application.restore(application);
-      this.sessions.clear();
+      this.buckets.clear();
+      this.liveCount = 0;
       this.oldest = undefined;
       this.newest = undefined;
       // In the order read (a key listed twice keeps its first place and its last values, as a Map keeps them).
-      for (const [key, { owner, sequence, result }] of sessions) this.link({ key, owner, sequence, result, older: this.newest, newer: undefined });
+      for (const [key, { owner, sequence, result }] of sessions) this.link({ key, owner, sequence, result, older: this.newest, newer: undefined, nextInBucket: undefined });
       this.retired.clear();
       for (const [id, entry] of retired) this.retired.set(id, entry);
     } catch (error) {
@@ -213,12 +226,39 @@ export class SessionStateMachine {
     }
   }
 
-  /** link adds a session at the newest end of the list; its `older` must be the current newest. */
+  /** live finds the live session of a key, if there is one. */
+  private live(key: number): Session | undefined {
+    let session = this.buckets.get(bucketOf(key));
+    while (session !== undefined && !sameValueZero(session.key, key)) session = session.nextInBucket;
+    return session;
+  }
+
+  /** link adds a session, whose key has no live session, at the newest end of the list; its `older` must be the current newest. */
   private link(session: Session): void {
     if (this.newest === undefined) this.oldest = session;
     else this.newest.newer = session;
     this.newest = session;
-    this.sessions.set(session.key, session);
+    const bucket = bucketOf(session.key);
+    session.nextInBucket = this.buckets.get(bucket);
+    this.buckets.set(bucket, session);
+    this.liveCount++;
+  }
+
+  /** unlinkFromBucket removes a live session from its bucket's chain. */
+  private unlinkFromBucket(session: Session): void {
+    const bucket = bucketOf(session.key);
+    const first = this.buckets.get(bucket);
+    if (first === session) {
+      if (session.nextInBucket === undefined) this.buckets.delete(bucket);
+      else this.buckets.set(bucket, session.nextInBucket);
+    } else {
+      let before = first;
+      while (before !== undefined && before.nextInBucket !== session) before = before.nextInBucket;
+      assert(before !== undefined, "an evicted session is in its bucket");
+      before.nextInBucket = session.nextInBucket;
+    }
+    session.nextInBucket = undefined;
+    this.liveCount--;
   }
 
   /** touch makes a live session the most recently used, moving it to the newest end of the list. */
@@ -242,13 +282,29 @@ export class SessionStateMachine {
     if (session.newer === undefined) this.newest = undefined;
     else session.newer.older = undefined;
     session.newer = undefined;
-    this.sessions.delete(session.key);
+    this.unlinkFromBucket(session);
     this.retired.set(session.key, { owner: session.owner, sequence: session.sequence });
     if (this.retired.size > this.sessionsMax * retiredPerSession) {
       const forgotten = this.retired.keys().next();
       if (forgotten.done !== true) this.retired.delete(forgotten.value);
     }
   }
+}
+
+/**
+ * bucketOf is the bucket of a session key: its low 32 bits mixed with the
+ * bits above them, cut to 30 bits, so that the Map takes it as a small
+ * integer. Any number has a bucket (a key outside [1, 2^53 - 1] is refused
+ * elsewhere, and would only share a bucket).
+ */
+function bucketOf(key: number): number {
+  const low = key >>> 0;
+  return (low ^ ((key - low) / 0x1_0000_0000)) & 0x3fff_ffff;
+}
+
+/** sameValueZero compares keys as a Map does: NaN is NaN, and 0 is -0. */
+function sameValueZero(a: number, b: number): boolean {
+  return a === b || (a !== a && b !== b);
 }
 
 /**

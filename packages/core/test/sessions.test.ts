@@ -166,7 +166,12 @@ describe("SessionStateMachine eviction", () => {
 
     expect(rebuilt.snapshot()).toEqual(straight.snapshot());
   });
-  test("evicts in the order of a reference LRU list over random turns of many clients, through snapshots", () => {
+  // j * (2^32 + 1) has j both as its low 32 bits and above them: the table's buckets (issue 18) put all twelve in one.
+  const oneBucket = Array.from({ length: 12 }, (_, j) => (j + 1) * (2 ** 32 + 1));
+  test.each([
+    ["keys 1 to 12", Array.from({ length: 12 }, (_, j) => j + 1)],
+    ["twelve 53-bit keys that share one bucket", oneBucket],
+  ])("evicts in the order of a reference LRU list over random turns of many clients, through snapshots (%s)", (_name, keys) => {
     // The table keeps recency in a linked list of its own (issue 18); the reference keeps it in an array.
     for (let seed = 1; seed <= 40; seed++) {
       const rng = createRng(seed);
@@ -175,7 +180,7 @@ describe("SessionStateMachine eviction", () => {
       const recency: number[] = []; // live session keys, least recently used first
       const lastSequence = new Map<number, number>();
       for (let i = 0; i < 300; i++) {
-        const key = 1 + rng.nextInt(12);
+        const key = keys[rng.nextInt(12)] as number;
         const sequence = Math.max(1, (lastSequence.get(key) ?? 0) + rng.nextInt(3));
         const execution = sessions.execute(request(key, sequence, append("k", String(i))));
         const live = recency.indexOf(key);
@@ -183,7 +188,10 @@ describe("SessionStateMachine eviction", () => {
         if (execution.kind !== "stale" && (live >= 0 || execution.kind === "applied")) recency.push(key);
         if (recency.length > sessionsMax) recency.shift();
         if (execution.kind === "applied") lastSequence.set(key, sequence);
-        for (let other = 1; other <= 12; other++) expect(sessions.hasSession(other)).toBe(recency.includes(other));
+        for (const other of keys) {
+          expect(sessions.hasSession(other)).toBe(recency.includes(other));
+          expect(sessions.lastSequence(other)).toBe(lastSequence.get(other) ?? 0);
+        }
         if (rng.nextInt(25) === 0) {
           const restored = new SessionStateMachine(new CountingKv(), sessionsMax);
           restored.restore(sessions.snapshot());

@@ -189,6 +189,27 @@ export function writePacked(out: Uint8Array, at: number, key: number, body: numb
 
 /** writeVarint writes a non-negative safe integer as a protobuf varint at `at` and returns the position after it. */
 export function writeVarint(out: Uint8Array, at: number, value: number): number {
+  // Most varints are under 2^21 (terms, indexes, lengths, client ids, sequences): each byte written without a loop.
+  if (value < 0x80) {
+    out[at] = value;
+    return at + 1;
+  }
+  if (value < 0x4000) {
+    out[at] = (value & 127) | 128;
+    out[at + 1] = value >>> 7;
+    return at + 2;
+  }
+  if (value < 0x20_0000) {
+    out[at] = (value & 127) | 128;
+    out[at + 1] = ((value >>> 7) & 127) | 128;
+    out[at + 2] = value >>> 14;
+    return at + 3;
+  }
+  return writeLongVarint(out, at, value);
+}
+
+/** writeLongVarint is writeVarint for any non-negative safe integer. */
+function writeLongVarint(out: Uint8Array, at: number, value: number): number {
   if (value > 0x7fff_ffff) {
     // Past 31 bits the bit operators no longer hold the value: its low 32 bits (ToUint32 is the value modulo
     // 2^32) give the first four bytes of seven bits, and bits 28 up (under 2^25 for a safe integer) go on below.
