@@ -2,6 +2,10 @@ import { CorruptionError, type StateMachine } from "@concord/core";
 import { decodeCommand, decodeSnapshotEntries, encodeResult, encodeSnapshotEntries } from "./codec.ts";
 import type { KvCommand, KvResult } from "./operations.ts";
 
+/** putDone and appendDone are every put's and append's result: one frozen object each, not one per command. */
+const putDone: KvResult = Object.freeze({ type: "put" });
+const appendDone: KvResult = Object.freeze({ type: "append" });
+
 /**
  * KvStore is the key-value store's logic on decoded commands: deterministic,
  * no I/O. {@link KvStateMachine} wraps it with the wire codec.
@@ -16,11 +20,11 @@ export class KvStore {
         return { type: "get", value: this.entries.get(command.key) };
       case "put":
         this.entries.set(command.key, command.value);
-        return { type: "put" };
+        return putDone;
       case "append": {
         const current = this.entries.get(command.key);
         this.entries.set(command.key, current === undefined ? command.value : concat(current, command.value));
-        return { type: "append" };
+        return appendDone;
       }
       case "cas": {
         const current = this.entries.get(command.key);

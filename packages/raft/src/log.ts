@@ -71,7 +71,8 @@ export class RaftLog {
     }
     if (conflict === undefined) return { kind: "ok", lastNewIndex, appendedFrom: undefined };
     assert(conflict > this.committed, () => `entry ${conflict} conflicts with a committed entry (commit ${this.committed})`);
-    this.append(entries.slice(conflict - prevIndex - 1));
+    // Usually every entry is new (the conflict is the first): appended as they came, without a copy.
+    this.append(conflict === prevIndex + 1 ? entries : entries.slice(conflict - prevIndex - 1));
     return { kind: "ok", lastNewIndex, appendedFrom: conflict };
   }
 

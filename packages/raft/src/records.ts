@@ -125,7 +125,7 @@ export function encodeEntryRecord(entry: Entry): Uint8Array {
   out[start] = tag(2, lengthDelimited);
   writeVarint(out, start + 1, body);
   slabUsed = at;
-  return new Uint8Array(out.buffer, start, at - start);
+  return new Uint8Array(slabBuffer, start, at - start);
 }
 
 /** headerRoom is how far past slabUsed encodeEntryRecord starts a record's body: room for its key and the body's length (at most 5 bytes). */
@@ -141,6 +141,8 @@ const headerRoom = 6;
  */
 const slabBytes = 1 << 16;
 let slab = new Uint8Array(slabBytes);
+/** slabBuffer is slab's buffer, kept apart so that a record's view does not ask the slab for it. */
+let slabBuffer = slab.buffer;
 /** slabUsed is where the slab's unwritten part starts. */
 let slabUsed = 0;
 
@@ -148,6 +150,7 @@ let slabUsed = 0;
 function slabWithRoom(bytes: number): Uint8Array {
   if (slabUsed + bytes > slab.length) {
     slab = new Uint8Array(Math.max(slabBytes, bytes));
+    slabBuffer = slab.buffer;
     slabUsed = 0;
   }
   return slab;
