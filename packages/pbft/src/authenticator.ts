@@ -63,7 +63,13 @@ export class Authenticator {
 
   /** macVector returns one MAC of `bytes` for every replica (the authenticator); this node's own entry is empty. */
   macVector(bytes: Uint8Array): Uint8Array[] {
-    return this.replicas.map((replica) => (replica === this.self ? noBytes : this.crypto.mac(this.crypto.macKey(replica), bytes)));
+    const replicas = this.replicas;
+    const macs: Uint8Array[] = [];
+    for (let i = 0; i < replicas.length; i++) {
+      const replica = replicas[i] as NodeId;
+      macs.push(replica === this.self ? noBytes : this.crypto.mac(this.crypto.macKey(replica), bytes));
+    }
+    return macs;
   }
 
   /** sealBroadcast authenticates a replica message for every replica. */

@@ -88,6 +88,7 @@ export class KeyRing {
 /** NodeCrypto is core's {@link Crypto} on node:crypto for one node, counting its work for the CPU cost model. */
 export class NodeCrypto implements Crypto {
   readonly counters: CryptoCounters = { digests: 0, macs: 0, signatures: 0, verifications: 0 };
+  private readonly macKeys = new Map<number, Uint8Array>();
 
   constructor(
     private readonly self: NodeId,
@@ -124,7 +125,13 @@ export class NodeCrypto implements Crypto {
   }
 
   macKey(peer: number): Uint8Array {
-    return this.keys.macKey(this.self, peer);
+    // Every MAC asks for its key: this node's keys are kept by peer (the ring hands out one object per pair).
+    let key = this.macKeys.get(peer);
+    if (key === undefined) {
+      key = this.keys.macKey(this.self, peer);
+      this.macKeys.set(peer, key);
+    }
+    return key;
   }
 }
 
@@ -158,6 +165,16 @@ function loadBlock(bytes: Uint8Array, offset: number): void {
   }
 }
 
+/** bigSigma0 is SHA-256's Σ0 (FIPS 180-4 §4.1.2). */
+function bigSigma0(x: number): number {
+  return ((x >>> 2) | (x << 30)) ^ ((x >>> 13) | (x << 19)) ^ ((x >>> 22) | (x << 10));
+}
+
+/** bigSigma1 is SHA-256's Σ1 (FIPS 180-4 §4.1.2). */
+function bigSigma1(x: number): number {
+  return ((x >>> 6) | (x << 26)) ^ ((x >>> 11) | (x << 21)) ^ ((x >>> 25) | (x << 7));
+}
+
 /** compress runs SHA-256's compression function (FIPS 180-4 §6.2.2) on the block in the schedule's first sixteen words, into `state`. */
 function compress(state: Int32Array): void {
   const w = schedule;
@@ -176,19 +193,34 @@ function compress(state: Int32Array): void {
   let f = state[5] as number;
   let g = state[6] as number;
   let h = state[7] as number;
-  for (let i = 0; i < 64; i++) {
-    const s1 = ((e >>> 6) | (e << 26)) ^ ((e >>> 11) | (e << 21)) ^ ((e >>> 25) | (e << 7));
-    const t1 = (h + s1 + ((e & f) ^ (~e & g)) + (sha256RoundConstants[i] as number) + (w[i] as number)) | 0;
-    const s0 = ((a >>> 2) | (a << 30)) ^ ((a >>> 13) | (a << 19)) ^ ((a >>> 22) | (a << 10));
-    const t2 = (s0 + ((a & b) ^ (a & c) ^ (b & c))) | 0;
-    h = g;
-    g = f;
-    f = e;
-    e = (d + t1) | 0;
-    d = c;
-    c = b;
-    b = a;
-    a = (t1 + t2) | 0;
+  const k = sha256RoundConstants;
+  // Eight rounds a turn, each in place (d += T1, h = T1 + T2) with the roles of the eight words moved on by one
+  // round, so that no word is copied between rounds: after eight the roles are where they started.
+  for (let i = 0; i < 64; i += 8) {
+    let t = (h + bigSigma1(e) + ((e & f) ^ (~e & g)) + (k[i] as number) + (w[i] as number)) | 0;
+    d = (d + t) | 0;
+    h = (t + bigSigma0(a) + ((a & b) ^ (a & c) ^ (b & c))) | 0;
+    t = (g + bigSigma1(d) + ((d & e) ^ (~d & f)) + (k[i + 1] as number) + (w[i + 1] as number)) | 0;
+    c = (c + t) | 0;
+    g = (t + bigSigma0(h) + ((h & a) ^ (h & b) ^ (a & b))) | 0;
+    t = (f + bigSigma1(c) + ((c & d) ^ (~c & e)) + (k[i + 2] as number) + (w[i + 2] as number)) | 0;
+    b = (b + t) | 0;
+    f = (t + bigSigma0(g) + ((g & h) ^ (g & a) ^ (h & a))) | 0;
+    t = (e + bigSigma1(b) + ((b & c) ^ (~b & d)) + (k[i + 3] as number) + (w[i + 3] as number)) | 0;
+    a = (a + t) | 0;
+    e = (t + bigSigma0(f) + ((f & g) ^ (f & h) ^ (g & h))) | 0;
+    t = (d + bigSigma1(a) + ((a & b) ^ (~a & c)) + (k[i + 4] as number) + (w[i + 4] as number)) | 0;
+    h = (h + t) | 0;
+    d = (t + bigSigma0(e) + ((e & f) ^ (e & g) ^ (f & g))) | 0;
+    t = (c + bigSigma1(h) + ((h & a) ^ (~h & b)) + (k[i + 5] as number) + (w[i + 5] as number)) | 0;
+    g = (g + t) | 0;
+    c = (t + bigSigma0(d) + ((d & e) ^ (d & f) ^ (e & f))) | 0;
+    t = (b + bigSigma1(g) + ((g & h) ^ (~g & a)) + (k[i + 6] as number) + (w[i + 6] as number)) | 0;
+    f = (f + t) | 0;
+    b = (t + bigSigma0(c) + ((c & d) ^ (c & e) ^ (d & e))) | 0;
+    t = (a + bigSigma1(f) + ((f & g) ^ (~f & h)) + (k[i + 7] as number) + (w[i + 7] as number)) | 0;
+    e = (e + t) | 0;
+    a = (t + bigSigma0(b) + ((b & c) ^ (b & d) ^ (c & d))) | 0;
   }
   state[0] = ((state[0] as number) + a) | 0;
   state[1] = ((state[1] as number) + b) | 0;
@@ -393,12 +425,17 @@ export class HmacSha256 {
   private readonly keys = new WeakMap<Uint8Array, HmacKey>();
   private readonly state = new Int32Array(8);
   private nextKeyId = 1;
+  /** The key of the last MAC and its pads: a node's MACs in a row often share a key (a reply's, a point-to-point message's). */
+  private lastKey: Uint8Array | undefined = undefined;
+  private lastPads: HmacKey = { key: new Uint8Array(0), inner: new Int32Array(8), outer: new Int32Array(8), id: 0 };
 
   /** memo, when given, remembers recent MACs by key and data (a receiver checks the MAC its sender computed). */
   constructor(private readonly memo: ByteMemo | undefined = undefined) {}
 
   mac(key: Uint8Array, data: Uint8Array): Uint8Array {
-    const pads = this.pads(key);
+    const pads = this.lastKey === key && bytesEqual(this.lastPads.key, key) ? this.lastPads : this.pads(key);
+    this.lastKey = key;
+    this.lastPads = pads;
     const memo = this.memo;
     const known = memo?.get(pads.id, data);
     if (known !== undefined) return known;
