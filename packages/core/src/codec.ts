@@ -13,6 +13,12 @@ export interface MessageCodec<M> {
   typeName(message: M): string;
   /** typeNames lists every type name `typeName` can return, for runtimes that pick messages by type (optional). */
   readonly typeNames?: readonly string[];
+  /**
+   * copy returns, for a message `decode` has just returned, what decoding the same bytes again would give,
+   * sharing nothing a receiver may change with it, or undefined when it cannot tell (optional). The
+   * simulator gives the other recipients of a broadcast such copies instead of decoding its frame for each.
+   */
+  copy?(decoded: M): M | undefined;
 }
 
 /**

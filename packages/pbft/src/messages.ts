@@ -1,7 +1,7 @@
 import protobuf from "protobufjs/light.js";
 import { CorruptionError, createProtobufCodec, type MessageCodec } from "@concord/core";
 import { descriptor } from "./pbft-proto.generated.ts";
-import { decodeCanonical, encodeCanonical, encodeProtoValue, encodeSealed } from "./sealed-bytes.ts";
+import { copyDecoded, decodeCanonical, encodeCanonical, encodeProtoValue, encodeSealed } from "./sealed-bytes.ts";
 
 /** PbftRequest is a client request (PBFT §4.1), authenticated by the client with one MAC per replica. */
 export interface PbftRequest {
@@ -188,7 +188,9 @@ export const pbftProtobufCodec: MessageCodec<PbftMessage> = createProtobufCodec<
  * see sealed-bytes.ts) is decoded in one pass that also cuts them from it, and
  * a message sealed by the authenticator is encoded by putting its MACs or
  * signature back between the bytes they cover. Any other frame takes
- * protobufjs's path, and its seal is checked over its re-encoding.
+ * protobufjs's path, and its seal is checked over its re-encoding. The
+ * message it decoded last from a canonical frame it can copy, as decoding
+ * that frame again would give it, without reading the frame.
  */
 export const pbftCodec: MessageCodec<PbftMessage> = {
   typeNames: pbftProtobufCodec.typeNames ?? [],
@@ -199,6 +201,7 @@ export const pbftCodec: MessageCodec<PbftMessage> = {
   decode(bytes: Uint8Array): PbftMessage {
     return decodeCanonical(bytes) ?? pbftProtobufCodec.decode(bytes);
   },
+  copy: copyDecoded,
 };
 
 const root = protobuf.Root.fromJSON(descriptor);

@@ -1,10 +1,35 @@
 import type { PbftMessage } from "./messages.ts";
 import { descriptor } from "./pbft-proto.generated.ts";
 
-const sealedKey = Symbol("sealedBytes");
+/** ReturnsItsArgument is a base class whose constructor returns the object it is given, so that a subclass's private fields go on that object. */
+class ReturnsItsArgument {
+  constructor(target: object) {
+    // The return override: a subclass's constructor then defines its private fields on `target` (ECMA-262 §10.2.1.3).
+    return target;
+  }
+}
 
-/** sealedDescriptor is the one descriptor {@link sealedBytes} defines with, its value set for each call (no object per message). */
-const sealedDescriptor: PropertyDescriptor = { value: undefined, enumerable: false, writable: false, configurable: true };
+/**
+ * SealedBytesStamp puts a message's sealed bytes on the message itself, in a private field: no key, symbol,
+ * spread, JSON, structuredClone or equality check sees it, and a copy of the message never carries it.
+ */
+class SealedBytesStamp extends ReturnsItsArgument {
+  #bytes: Uint8Array;
+
+  private constructor(target: object, bytes: Uint8Array) {
+    super(target);
+    this.#bytes = bytes;
+  }
+
+  static get(message: object): Uint8Array | undefined {
+    return #bytes in message ? (message as SealedBytesStamp).#bytes : undefined;
+  }
+
+  static set(message: object, bytes: Uint8Array): void {
+    if (#bytes in message) (message as SealedBytesStamp).#bytes = bytes;
+    else if (Object.isExtensible(message)) new SealedBytesStamp(message, bytes);
+  }
+}
 
 /**
  * sealedBytes remembers, per message object, the bytes its seal (its MACs or
@@ -15,29 +40,20 @@ const sealedDescriptor: PropertyDescriptor = { value: undefined, enumerable: fal
  * sent (issue 18). Messages are immutable, so the identity of the object
  * fixes its bytes.
  *
- * The bytes are kept on the message itself, under a symbol and not
- * enumerable: invisible to Object.keys, JSON, spreads, structuredClone and
- * test equality, so that a copy of a message (a spread with a field changed)
- * never carries them. Before, a WeakMap held them: its entries, one per
- * message and some 30 per operation of a PBFT run, cost the garbage collector
- * about 5% of the run (ephemeron tables; issue 18). A message that cannot be
- * extended (frozen) is not remembered, and its bytes are encoded when asked.
+ * The bytes are kept on the message itself, in a private field of a class
+ * whose constructor returns the message ({@link SealedBytesStamp}): invisible
+ * to keys, JSON, spreads, structuredClone and test equality, so that a copy of
+ * a message (a spread with a field changed) never carries them. Before, a
+ * WeakMap held them: its entries, one per message and some 30 per operation
+ * of a PBFT run, cost the garbage collector about 5% of the run (ephemeron
+ * tables; issue 18), and a non-enumerable property after it cost about as
+ * much to define. A message that cannot be extended (frozen) is not
+ * remembered, and its bytes are encoded when asked.
  *
  * Invariant: sealedBytes.get(message) is, byte for byte, the encoding of
  * {@link sealless}(message) (of a nested request, with `type: "request"`).
  */
-export const sealedBytes = {
-  get(message: object): Uint8Array | undefined {
-    return (message as { [sealedKey]?: Uint8Array })[sealedKey];
-  },
-  set(message: object, bytes: Uint8Array): void {
-    if (!Object.isExtensible(message)) return;
-    sealedDescriptor.value = bytes;
-    Object.defineProperty(message, sealedKey, sealedDescriptor);
-    sealedDescriptor.value = undefined;
-  },
-};
-
+export const sealedBytes = { get: SealedBytesStamp.get, set: SealedBytesStamp.set };
 
 /** sealedBytesOf returns the bytes remembered for a message (sealed, decoded or checked), for tests that compare them with an encoding. */
 export function sealedBytesOf(message: object): Uint8Array | undefined {
@@ -106,6 +122,8 @@ interface FieldRule {
 interface TypeRule {
   /** byId holds the fields by field number (each below 16, so that every tag is one byte). */
   readonly byId: readonly (FieldRule | undefined)[];
+  /** byTag holds the fields by their one-byte tag (number and wire type): a tag of another wire type finds none. */
+  readonly byTag: readonly (FieldRule | undefined)[];
   /** order lists the fields in the order of the keys of a decoded message: repeated ones, then the others, each by number. */
   readonly order: readonly FieldRule[];
   /** sorted lists the fields by number, the order the codec writes them in. */
@@ -126,6 +144,12 @@ interface Member {
   /** sealFromId: the lowest number of a seal field; sealLast: every other field's number is below it, so the seal ends a canonical body. */
   readonly sealFromId: number;
   readonly sealLast: boolean;
+  /**
+   * sealToId: the highest number of a seal field; sealRun: every field numbered from sealFromId to sealToId is a
+   * seal field, so the seal is one run of a canonical body's bytes (a request's MACs, a reply's MAC), which the
+   * decoder notes as it reads (0 where the seal is not one run).
+   */
+  readonly sealToId: number;
 }
 
 interface DescriptorType {
@@ -170,7 +194,9 @@ function compileType(name: string, depth = 0): TypeRule | undefined {
     const order = [...fields.filter((f) => f.repeated), ...fields.filter((f) => !f.repeated)];
     const template: Record<string, unknown> = {};
     for (const field of order) template[field.name] = field.repeated ? [] : defaultOf(field.kind);
-    rule = { byId, order, sorted: fields, repeated: order.filter((f) => f.repeated), template };
+    const byTag: (FieldRule | undefined)[] = Array.from({ length: 128 }, () => undefined);
+    for (const field of fields) byTag[field.tag] = field;
+    rule = { byId, byTag, order, sorted: fields, repeated: order.filter((f) => f.repeated), template };
   }
   compiledTypes.set(name, rule);
   return rule ?? undefined;
@@ -191,7 +217,9 @@ function compileMembers(): readonly (Member | undefined)[] {
     const sorted = (seal as FieldRule[]).sort((a, b) => a.id - b.id);
     const sealFromId = sorted[0]?.id ?? 16;
     const sealLast = rule.sorted.every((field) => sorted.includes(field) || field.id < sealFromId);
-    members[tag] = { type, tag, rule, seal: sorted, sealFromId, sealLast };
+    const highest = sorted.at(-1)?.id ?? 0;
+    const sealRun = rule.sorted.every((field) => sorted.includes(field) || field.id < sealFromId || field.id > highest);
+    members[tag] = { type, tag, rule, seal: sorted, sealFromId, sealLast, sealToId: sealRun ? highest : 0 };
   }
   return members;
 }
@@ -212,11 +240,13 @@ export function sealless<M extends PbftMessage>(message: M): M {
 
 const safeIntegerMax = Number.MAX_SAFE_INTEGER;
 
-/** A PendingRequest is a request of a pre-prepare being decoded, with where its body lies in the frame. */
+/** A PendingRequest is a request of a pre-prepare being decoded, with where its body and its seal's run lie in the frame. */
 interface PendingRequest {
   readonly request: object;
   readonly start: number;
   readonly end: number;
+  readonly sealStart: number;
+  readonly sealEnd: number;
 }
 
 /**
@@ -245,14 +275,78 @@ export function decodeCanonical(frame: Uint8Array): PbftMessage | undefined {
   const message = newObject(member.rule, member.type);
   const requests: PendingRequest[] | undefined = member.type === "prePrepare" ? [] : undefined;
   sealStart = -1;
-  if (!decodeBody(member.rule, frame, lengthEnd, frame.length, message, requests, member.sealLast ? member.sealFromId : 0)) return undefined;
-  // Where the seal ends the body, the bytes it covers are the body up to it.
-  const covered = member.sealLast ? framed(tag, frame, lengthEnd, sealStart < 0 ? frame.length : sealStart) : withoutSeal(member, tag, frame, lengthEnd, frame.length);
+  sealEnd = -1;
+  if (!decodeBody(member.rule, frame, lengthEnd, frame.length, message, requests, member.sealToId > 0 ? member.sealFromId : 0, member.sealToId)) return undefined;
+  // Where the seal is one run of the body (it ends the body, or is a request's MACs), the bytes it covers are the body around it.
+  const covered = member.sealToId > 0 ? cutRun(tag, frame, lengthEnd, sealStart, sealEnd, frame.length) : withoutSeal(member, tag, frame, lengthEnd, frame.length);
   sealedBytes.set(message, covered);
+  lastCanonical = message;
   if (requests !== undefined && requestMember !== undefined) {
-    for (const { request, start, end } of requests) sealedBytes.set(request, withoutSeal(requestMember, requestTag, frame, start, end));
+    for (const request of requests) {
+      const bytes = requestMember.sealToId > 0 ? cutRun(requestTag, frame, request.start, request.sealStart, request.sealEnd, request.end) : withoutSeal(requestMember, requestTag, frame, request.start, request.end);
+      sealedBytes.set(request.request, bytes);
+    }
   }
   return message as unknown as PbftMessage;
+}
+
+/** lastCanonical is the message {@link decodeCanonical} made last, untouched by any other decode since: the one {@link copyDecoded} copies. */
+let lastCanonical: object | undefined;
+
+/**
+ * copyDecoded returns a copy of the message {@link decodeCanonical} decoded last, equal to what decoding its frame
+ * again gives (the same keys in the same order, the same values, each byte string a copy of its own, the same
+ * bytes remembered for its seal and for each request of a pre-prepare) and sharing nothing with it but those
+ * remembered bytes, which nothing changes. The simulator hands the other recipients of a broadcast such copies
+ * of the first one's message instead of decoding the one frame again for each (issue 18). Any other message,
+ * or one that another decode has followed, gives undefined: its frame is then decoded again.
+ */
+export function copyDecoded(message: PbftMessage): PbftMessage | undefined {
+  if (message !== lastCanonical) return undefined;
+  const member = memberByType.get(message.type);
+  const covered = sealedBytes.get(message);
+  if (member === undefined || covered === undefined) return undefined;
+  const copy = copyMessage(member.rule, message as unknown as Record<string, unknown>, member.type);
+  sealedBytes.set(copy, covered);
+  if (message.type === "prePrepare") {
+    const requests = (copy as unknown as PbftMessage & { type: "prePrepare" }).requests;
+    message.requests.forEach((request, i) => {
+      const bytes = sealedBytes.get(request);
+      if (bytes !== undefined) sealedBytes.set(requests[i] as object, bytes);
+    });
+  }
+  return copy as unknown as PbftMessage;
+}
+
+/** copyMessage copies a decoded value of a type field by field into a new object of the decoder's shape. */
+function copyMessage(rule: TypeRule, source: Record<string, unknown>, type: string | undefined): Record<string, unknown> {
+  const out = newObject(rule, type);
+  const fields = rule.sorted;
+  for (let i = 0; i < fields.length; i++) {
+    const field = fields[i] as FieldRule;
+    const value = source[field.name];
+    if (field.repeated) {
+      const items = value as readonly unknown[];
+      const list = out[field.name] as unknown[];
+      for (let j = 0; j < items.length; j++) list.push(copyField(field, items[j]));
+    } else out[field.name] = copyField(field, value);
+  }
+  return out;
+}
+
+/** copyField copies one decoded value of a field (an item, for a repeated one). */
+function copyField(field: FieldRule, value: unknown): unknown {
+  switch (field.kind) {
+    case kindBytes: {
+      // A decoded absent byte string is the one frozen empty array, which stays shared; any other is copied.
+      const bytes = value as Uint8Array;
+      return bytes === emptyBytes ? emptyBytes : copyOf(bytes, 0, bytes.length);
+    }
+    case kindMessage:
+      return value === null ? null : copyMessage(field.nested as TypeRule, value as Record<string, unknown>, undefined);
+    default:
+      return value;
+  }
 }
 
 /** newObject makes a message with every field at its default, keyed in protobufjs's order (`type` first, at the top). */
@@ -266,6 +360,9 @@ function newObject(rule: TypeRule, type: string | undefined): Record<string, unk
 /** sealStart is where decodeBody met the first field numbered `sealFromId` or above, or -1. */
 let sealStart = -1;
 
+/** sealEnd is where decodeBody met the first field numbered above `sealToId`, or -1. */
+let sealEnd = -1;
+
 function decodeBody(
   rule: TypeRule,
   bytes: Uint8Array,
@@ -274,47 +371,62 @@ function decodeBody(
   out: Record<string, unknown>,
   requests: PendingRequest[] | undefined,
   sealFromId: number,
+  sealToId: number,
 ): boolean {
+  const byTag = rule.byTag;
   let pos = start;
   let lastId = 0;
   while (pos < end) {
-    const tag = bytes[pos++] as number;
-    if (tag >= 0x80) return false;
-    const id = tag >>> 3;
-    const field = rule.byId[id];
-    if (field === undefined || id < lastId || (id === lastId && !field.repeated)) return false;
-    if (sealFromId > 0 && id >= sealFromId && lastId < sealFromId) sealStart = pos - 1;
+    const tagAt = pos;
+    // A tag of one byte names a field of its wire type; any other (unknown, of another wire type, longer) is not canonical.
+    const field = byTag[bytes[pos++] as number];
+    if (field === undefined) return false;
+    const id = field.id;
+    if (id < lastId || (id === lastId && !field.repeated)) return false;
+    if (sealFromId > 0 && lastId < id) {
+      if (id >= sealFromId && lastId < sealFromId) sealStart = tagAt;
+      if (id > sealToId && lastId <= sealToId) sealEnd = tagAt;
+    }
     lastId = id;
-    const wire = tag & 7;
     const kind = field.kind;
+    // Every varint in one byte is in its shortest form; longer ones take varintEnd's checks.
+    let value = pos < end ? (bytes[pos] as number) : 0x80;
+    if (value < 0x80) pos++;
+    else {
+      const valueEnd = varintEnd(bytes, pos, end, kind === kindUint64 ? 8 : 5);
+      if (valueEnd < 0) return false;
+      value = varintValue(bytes, pos, valueEnd);
+      pos = valueEnd;
+    }
     if (kind === kindBytes || kind === kindMessage) {
-      if (wire !== 2) return false;
-      const lengthEnd = varintEnd(bytes, pos, end, 5);
-      if (lengthEnd < 0) return false;
-      const length = varintValue(bytes, pos, lengthEnd);
-      pos = lengthEnd;
+      const length = value;
       if (length > end - pos) return false;
-      let value: unknown;
+      let item: unknown;
       if (kind === kindBytes) {
         if (length === 0 && !field.repeated) return false;
-        value = copyOf(bytes, pos, pos + length);
+        item = copyOf(bytes, pos, pos + length);
       } else {
         const nested = field.nested as TypeRule;
-        const item = newObject(nested, undefined);
-        if (!decodeBody(nested, bytes, pos, pos + length, item, undefined, 0)) return false;
-        if (requests !== undefined && nested === requestMember?.rule) requests.push({ request: item, start: pos, end: pos + length });
-        value = item;
+        const message = newObject(nested, undefined);
+        if (requests !== undefined && nested === requestMember?.rule) {
+          // A request of a pre-prepare: where its own seal's run lies, for the bytes its client's authenticator covers.
+          const outerStart = sealStart;
+          const outerEnd = sealEnd;
+          sealStart = -1;
+          sealEnd = -1;
+          const requestSeal = requestMember.sealToId;
+          if (!decodeBody(nested, bytes, pos, pos + length, message, undefined, requestSeal > 0 ? requestMember.sealFromId : 0, requestSeal)) return false;
+          requests.push({ request: message, start: pos, end: pos + length, sealStart, sealEnd });
+          sealStart = outerStart;
+          sealEnd = outerEnd;
+        } else if (!decodeBody(nested, bytes, pos, pos + length, message, undefined, 0, 0)) return false;
+        item = message;
       }
       pos += length;
-      if (field.repeated) (out[field.name] as unknown[]).push(value);
-      else out[field.name] = value;
+      if (field.repeated) (out[field.name] as unknown[]).push(item);
+      else out[field.name] = item;
       continue;
     }
-    if (wire !== 0) return false;
-    const valueEnd = varintEnd(bytes, pos, end, kind === kindUint64 ? 8 : 5);
-    if (valueEnd < 0) return false;
-    const value = varintValue(bytes, pos, valueEnd);
-    pos = valueEnd;
     if (value === 0) return false;
     if (kind === kindBool) {
       if (value !== 1) return false;
@@ -325,6 +437,21 @@ function decodeBody(
     }
   }
   return pos === end;
+}
+
+/**
+ * cutRun frames under `tag` the body bytes[start, end) without the run [sealStart, sealEnd) of its seal's fields
+ * (none when sealStart is -1; up to the end when sealEnd is -1): the bytes the seal covers.
+ */
+function cutRun(tag: number, bytes: Uint8Array, start: number, sealStart: number, sealEnd: number, end: number): Uint8Array {
+  const runStart = sealStart < 0 ? end : sealStart;
+  const runEnd = sealStart < 0 || sealEnd < 0 ? end : sealEnd;
+  const length = runStart - start + (end - runEnd);
+  const out = new Uint8Array(1 + varintSize(length) + length);
+  out[0] = tag;
+  const at = copyRange(out, writeVarint(out, 1, length), bytes, start, runStart);
+  copyRange(out, at, bytes, runEnd, end);
+  return out;
 }
 
 /** copyOf copies bytes[from, to) into a plain Uint8Array of its own (never a view of the frame, which may be a Buffer). */
@@ -403,15 +530,6 @@ function isSeal(member: Member, id: number): boolean {
   const seal = member.seal;
   for (let i = 0; i < seal.length; i++) if ((seal[i] as FieldRule).id === id) return true;
   return false;
-}
-
-/** framed copies bytes[start, end) under `tag` and their length. */
-function framed(tag: number, bytes: Uint8Array, start: number, end: number): Uint8Array {
-  const length = end - start;
-  const out = new Uint8Array(1 + varintSize(length) + length);
-  out[0] = tag;
-  copyRange(out, writeVarint(out, 1, length), bytes, start, end);
-  return out;
 }
 
 /** withoutSeal cuts the seal's fields out of a canonical message body and frames the rest under `tag`: what its seal covers. */

@@ -360,6 +360,53 @@ describe("the bytes a seal covers, cut from frames and spliced back to encode", 
     expect(nestedCut).toBeGreaterThan(20);
   });
 
+  it("copies the message it decoded last as decoding its frame again gives it, sharing no object or byte string, and nothing else", () => {
+    const rng = createRng(seed + 2);
+    let copied = 0;
+    let notCopied = 0;
+    /** objects lists every object, array and byte string a decoded value holds. */
+    const objects = (value: unknown, into: unknown[] = []): unknown[] => {
+      if (value === null || typeof value !== "object") return into;
+      into.push(value);
+      if (!(value instanceof Uint8Array)) for (const item of Object.values(value)) objects(item, into);
+      return into;
+    };
+    for (let i = 0; i < 330; i++) {
+      for (const frame of variants(rng, pbftProtobufCodec.encode(randomMessage(rng, i)))) {
+        let original: PbftMessage;
+        try {
+          original = pbftCodec.decode(frame);
+        } catch {
+          continue;
+        }
+        const copy = pbftCodec.copy?.(original);
+        if (sealedBytesOf(original) === undefined) {
+          // Decoded by protobufjs (not canonical): not copied, its frame is decoded again.
+          expect(copy).toBeUndefined();
+          notCopied++;
+          continue;
+        }
+        if (copy === undefined) throw new Error(`message ${i} decoded from a canonical frame was not copied`);
+        copied++;
+        const again = pbftCodec.decode(frame);
+        expect(json(copy)).toBe(json(again));
+        expect(copy).toStrictEqual(again);
+        expect(plain(sealedBytesOf(copy))).toEqual(plain(sealedBytesOf(again)));
+        if (copy.type === "prePrepare" && again.type === "prePrepare") {
+          copy.requests.forEach((request, j) => expect(plain(sealedBytesOf(request))).toEqual(plain(sealedBytesOf(again.requests[j] as PbftRequest))));
+        }
+        // Nothing shared but the one frozen empty byte string of absent fields.
+        const mine = new Set(objects(original));
+        for (const object of objects(copy)) if (mine.has(object)) expect(Object.isFrozen(object) && (object as Uint8Array).length === 0, `message ${i} shares an object`).toBe(true);
+        // Another decode since: the message it decoded last is another, so this one is not copied.
+        expect(pbftCodec.copy?.(original)).toBeUndefined();
+        expect(pbftCodec.copy?.(copy)).toBeUndefined();
+      }
+    }
+    expect(copied).toBeGreaterThan(330);
+    expect(notCopied).toBeGreaterThan(100);
+  });
+
   it("keeps the bytes on the message where no copy, key list, JSON or equality sees them, and encodes a frozen message's bytes when asked", () => {
     const sender = new Authenticator(new FakeCrypto(1), 1, [0, 1, 2, 3], "macs");
     const prepare = sender.sealBroadcast<PbftPrepare>({ type: "prepare", view: 3, seq: 7, digest: new Uint8Array(32).fill(9), replica: 1, macs: [], signature: new Uint8Array(0) });

@@ -18,6 +18,8 @@ export class Wire {
   /** The message transmit encoded last, with its encoding, for the next copies of a broadcast. */
   private lastMessage: unknown = undefined;
   private lastEncoded: Uint8Array | undefined = undefined;
+  /** What the last call's recipient got from decoding lastEncoded, which the codec may copy for the next. */
+  private lastDecoded: unknown = undefined;
 
   constructor(
     private readonly context: SimContext,
@@ -36,7 +38,8 @@ export class Wire {
    * transmit counts, encodes and hands one message to the network, leaving `from` at `departUs`. `again` says
    * that the caller sends the same batch of messages as its last call did (the next recipient of a broadcast):
    * the very message object of that call is not encoded a second time, since nothing could change it in between
-   * (each recipient still decodes a copy of its own).
+   * (each recipient still gets a copy of its own: decoded from the frame, or the codec's copy of what the last
+   * recipient decoded, which is the same message).
    */
   transmit(from: NodeId, to: NodeId, message: unknown, departUs: number, again = false): void {
     const codec = this.codec;
@@ -48,11 +51,21 @@ export class Wire {
     let bytes = 0;
     let encoded: Uint8Array | undefined;
     if (this.encode) {
-      encoded = again && message === this.lastMessage && this.lastEncoded !== undefined ? this.lastEncoded : codec.encode(message);
-      this.lastMessage = message;
-      this.lastEncoded = encoded;
+      if (again && message === this.lastMessage && this.lastEncoded !== undefined) {
+        // The next recipient of a broadcast: a copy of what the last one decoded (untouched: nothing has run since)
+        // is what decoding the frame again would give, where the codec can make one.
+        encoded = this.lastEncoded;
+        const copy = codec.copy === undefined ? undefined : codec.copy(this.lastDecoded);
+        delivered = copy ?? codec.decode(encoded);
+        if (copy === undefined) this.lastDecoded = delivered;
+      } else {
+        encoded = codec.encode(message);
+        delivered = codec.decode(encoded);
+        this.lastMessage = message;
+        this.lastEncoded = encoded;
+        this.lastDecoded = delivered;
+      }
       bytes = encoded.length;
-      delivered = codec.decode(encoded);
     }
     this.metrics.countBytes(measured, bytes);
     if (network.activeHolds() > 0) {

@@ -55,3 +55,36 @@ describe("Wire", () => {
     expect(arrived[4]?.message).toEqual({ type: "prepare", values: [1, 2, 9] });
   });
 });
+
+describe("Wire with a codec that copies what it decoded", () => {
+  it("gives the next recipients of a broadcast copies of the first one's message, decoding the frame where the codec cannot copy", () => {
+    const scenario = resolveScenario("steady");
+    const context = new SimContext(scenario);
+    let decodes = 0;
+    let copies = 0;
+    const codec: MessageCodec<Note> = {
+      ...countingCodec(),
+      decode(bytes: Uint8Array): Note {
+        decodes++;
+        return JSON.parse(new TextDecoder().decode(bytes)) as Note;
+      },
+      // Copies only messages whose first value is odd; the others are decoded again.
+      copy(decoded: Note): Note | undefined {
+        if ((decoded.values[0] ?? 0) % 2 === 0) return undefined;
+        copies++;
+        return { type: decoded.type, values: [...decoded.values] };
+      },
+    };
+    const wire = new Wire(context, codec as MessageCodec<unknown>, new Network(scenario.link, createRng(1)), new Metrics(), true, 0);
+    const copied: Note = { type: "prepare", values: [1, 2] };
+    for (const to of [2, 3, 4]) wire.transmit(1, to, copied, 0, to > 2);
+    expect([decodes, copies]).toEqual([1, 2]);
+    const decoded: Note = { type: "commit", values: [2, 4] };
+    for (const to of [2, 3, 4]) wire.transmit(1, to, decoded, 0, to > 2);
+    expect([decodes, copies]).toEqual([4, 2]);
+    const arrived = deliveries(context).map((event) => event.message as Note);
+    expect(arrived.filter((note) => note.type === "prepare")).toEqual([copied, copied, copied]);
+    expect(arrived.filter((note) => note.type === "commit")).toEqual([decoded, decoded, decoded]);
+    expect(new Set(arrived).size).toBe(6);
+  });
+});
