@@ -8,6 +8,11 @@ export interface Crypto {
   digest(data: Uint8Array): Uint8Array;
   /** mac returns HMAC-SHA256(key, data). */
   mac(key: Uint8Array, data: Uint8Array): Uint8Array;
+  /**
+   * macMatches tells whether `mac` is HMAC-SHA256(key, data), the same answer as comparing {@link mac}'s result
+   * with it, and costs as much as one MAC (optional: a runtime that can check without making the MAC gives it).
+   */
+  macMatches?(key: Uint8Array, data: Uint8Array, mac: Uint8Array): boolean;
   /** sign returns an Ed25519 signature of `data` under this node's private key. */
   sign(data: Uint8Array): Uint8Array;
   /** verify checks an Ed25519 signature by `signer` over `data`. */

@@ -110,6 +110,12 @@ export class NodeCrypto implements Crypto {
     return this.keys.hmac.mac(key, data);
   }
 
+  macMatches(key: Uint8Array, data: Uint8Array, mac: Uint8Array): boolean {
+    // Counted as the MAC it checks: the CPU cost model charges a check as it charged making the MAC to compare.
+    this.counters.macs++;
+    return this.keys.hmac.matches(key, data, mac);
+  }
+
   sign(data: Uint8Array): Uint8Array {
     this.counters.signatures++;
     return new Uint8Array(sign(null, data, this.keys.privateKey(this.self)));
@@ -324,6 +330,18 @@ class MemoGeneration {
     }
   }
 
+  /** matches compares `output` with the output remembered for `salt` and `input`: 1 equal, 0 not, -1 none remembered. */
+  matches(hash: number, salt: number, input: Uint8Array, output: Uint8Array): number {
+    for (let slot = hash & (memoSlots - 1); ; slot = (slot + 1) & (memoSlots - 1)) {
+      const start = this.starts[slot] as number;
+      if (start === 0) return -1;
+      if (this.hashes[slot] === hash && this.salts[slot] === salt && this.inputLengths[slot] === input.length && this.holds(start - 1, input)) {
+        if (this.outputLengths[slot] !== output.length) return 0;
+        return this.holds(start - 1 + input.length, output) ? 1 : 0;
+      }
+    }
+  }
+
   /** fits tells whether the generation has room for one more entry of these sizes. */
   fits(inputBytes: number, outputBytes: number): boolean {
     return this.entries < memoEntriesPerGeneration && this.used + inputBytes + outputBytes <= memoArenaBytes;
@@ -381,6 +399,20 @@ class ByteMemo {
     return this.current?.find(hash, salt, input) ?? this.previous?.find(hash, salt, input);
   }
 
+  /**
+   * matches compares `output` with the output remembered for `salt` and `input`, where it lies: 1 when they are
+   * equal, 0 when not, -1 when nothing is remembered (a following set need not hash the input again).
+   */
+  matches(salt: number, input: Uint8Array, output: Uint8Array): number {
+    if (input.length > memoInputBytesMax) return -1;
+    const hash = memoHash(salt, input);
+    this.lastInput = input;
+    this.lastSalt = salt;
+    this.lastHash = hash;
+    const current = this.current?.matches(hash, salt, input, output) ?? -1;
+    return current >= 0 ? current : (this.previous?.matches(hash, salt, input, output) ?? -1);
+  }
+
   /** set remembers `output` for `salt` and `input` (copies of both). */
   set(salt: number, input: Uint8Array, output: Uint8Array): void {
     if (input.length > memoInputBytesMax) return;
@@ -433,15 +465,24 @@ export class HmacSha256 {
   constructor(private readonly memo: ByteMemo | undefined = undefined) {}
 
   mac(key: Uint8Array, data: Uint8Array): Uint8Array {
-    const pads = this.lastKey === key && bytesEqual(this.lastPads.key, key) ? this.lastPads : this.pads(key);
-    this.lastKey = key;
-    this.lastPads = pads;
+    const pads = this.padsOf(key);
     const memo = this.memo;
     const known = memo?.get(pads.id, data);
     if (known !== undefined) return known;
     const mac = this.compute(pads, data);
     memo?.set(pads.id, data, mac);
     return mac;
+  }
+
+  /** matches tells whether `mac` is the MAC of `data` under `key`: a remembered MAC is compared where it lies, not copied out. */
+  matches(key: Uint8Array, data: Uint8Array, mac: Uint8Array): boolean {
+    const pads = this.padsOf(key);
+    const memo = this.memo;
+    const known = memo === undefined ? -1 : memo.matches(pads.id, data, mac);
+    if (known >= 0) return known === 1;
+    const computed = this.compute(pads, data);
+    memo?.set(pads.id, data, computed);
+    return bytesEqual(computed, mac);
   }
 
   private compute(pads: HmacKey, data: Uint8Array): Uint8Array {
@@ -460,6 +501,13 @@ export class HmacSha256 {
     const mac = new Uint8Array(32);
     writeDigest(state, mac, 0);
     return mac;
+  }
+
+  private padsOf(key: Uint8Array): HmacKey {
+    const pads = this.lastKey === key && bytesEqual(this.lastPads.key, key) ? this.lastPads : this.pads(key);
+    this.lastKey = key;
+    this.lastPads = pads;
+    return pads;
   }
 
   private pads(key: Uint8Array): HmacKey {

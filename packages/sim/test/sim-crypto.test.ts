@@ -85,6 +85,30 @@ describe("KeyRing's memo of digests and MACs", () => {
     expect(nodes.reduce((sum, node) => sum + node.counters.digests, 0)).toBe(2 * inputs.length * nodes.length);
   });
 
+  it("checks a MAC as comparing node:crypto's would, remembered or not, from the memo's every generation, counting each check as a MAC", () => {
+    const rng = createRng(12);
+    const inputs = Array.from({ length: 700 }, () => Uint8Array.from({ length: rng.nextInt(1100) }, () => rng.nextInt(256)));
+    const ring = new KeyRing(1);
+    const sender = new NodeCrypto(1, ring);
+    const receiver = new NodeCrypto(2, ring);
+    const fresh = new NodeCrypto(2, new KeyRing(1, { memo: false }));
+    let checks = 0;
+    inputs.forEach((data, i) => {
+      const key = receiver.macKey(1);
+      const right = nodeHmac(key, data);
+      // Most inputs were MACed by the sender first (a hit, some from the last generation); the others are not remembered.
+      if (i % 4 !== 0) sender.mac(sender.macKey(2), data);
+      const flipped = right.map((byte, j) => (j === i % 32 ? byte ^ 1 : byte));
+      for (const [mac, expected] of [[right, true], [flipped, false], [right.subarray(0, 31), false], [new Uint8Array(0), false]] as const) {
+        expect(receiver.macMatches(key, data, mac), `input ${i} (${data.length} bytes), ${mac.length}-byte MAC`).toBe(expected);
+        expect(fresh.macMatches(fresh.macKey(1), data, mac)).toBe(expected);
+        checks++;
+      }
+    });
+    expect(receiver.counters.macs).toBe(checks);
+    expect(fresh.counters.macs).toBe(checks);
+  });
+
   it("hands out a copy each time: a caller that changes its MAC, digest or input changes nothing remembered", () => {
     const ring = new KeyRing(1);
     const crypto = new NodeCrypto(1, ring);
