@@ -179,6 +179,12 @@ export interface ChaosFaultHints {
   /** lossGroups are groups of the codec's type names, each lost as one. */
   readonly lossGroups?: readonly (readonly string[])[];
   /**
+   * stateTransferTypes are the codec's type names by which a replica that fell behind learns of and fetches the
+   * state its peers vouch for (PBFT: checkpoints and state transfer): chaos's split starvation lets one replica hear
+   * only these while others lose every loss group (issue 21, bug 8).
+   */
+  readonly stateTransferTypes?: readonly string[];
+  /**
    * electionTimeoutTicks tells, for a run's options, how many ticks a follower waits without hearing its leader
    * before it campaigns (the shortest of its randomized timeouts): chaos sizes the faults it times around an
    * election and a leader's lease by it (issue 21).

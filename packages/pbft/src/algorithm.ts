@@ -52,12 +52,14 @@ export const pbft: AlgorithmDefinition<PbftMessage> = {
   // Chaos plays liars (replicas, and a client that borrows other clients' sessions) against the checks of issue 21's
   // planted bugs, and starves a few replicas of checkpoints and state
   // transfer, or of commits, for a long window (bugs 3 and 8); the liars get an ally in the network, and a client
-  // restarts in a loop.
+  // restarts in a loop; a split starvation lets one replica hear only checkpoints and state transfer while others
+  // hear neither, and then crashes f replicas that vouched, for good (bug 8).
   chaosFaults: {
     byzantineStrategies: pbftChaosStrategies,
     leaderStrategies: pbftLeaderStrategies,
     byzantineClientStrategies: pbftByzantineClientStrategies,
     lossGroups: [["checkpoint", "fetchState", "stateTransfer"], ["commit"]],
+    stateTransferTypes: ["checkpoint", "fetchState", "stateTransfer"],
     clientRestartLoops: true,
   },
 };

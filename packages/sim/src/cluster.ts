@@ -66,6 +66,8 @@ export interface ReplicaNode {
   drainPending: boolean;
   /** stopped is set once the replica threw: it is never restarted. */
   stopped: boolean;
+  /** downForGood is set by a crash that outlasts the heal (`outlastsHeal`): the replica is never restarted. */
+  downForGood: boolean;
   /** lastStatus is the replica's status after its latest event, for readers that may not call it during a Ready. */
   lastStatus: ReplicaStatus | undefined;
   /**
@@ -183,6 +185,7 @@ export class Cluster {
         cpuWakePending: false,
         busyUntilUs: 0,
         stopped: false,
+        downForGood: false,
         drainPending: false,
         lastStatus: undefined,
         syncedEpoch: 0,
@@ -264,10 +267,10 @@ export class Cluster {
     this.activeNode = undefined;
   }
 
-  /** restart boots a crashed replica again (a stopped one stays down). */
+  /** restart boots a crashed replica again (a stopped one, or one down for good, stays down). */
   restart(id: NodeId): void {
     const node = this.node(id);
-    if (node.host !== undefined || node.stopped) return;
+    if (node.host !== undefined || node.stopped || node.downForGood) return;
     this.boot(node);
   }
 

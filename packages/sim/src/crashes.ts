@@ -84,10 +84,12 @@ export class CrashSchedule implements ReadyMoments {
     const context = this.context;
     const live = (node: ReplicaNode): boolean => node.host !== undefined;
     if (fault.timing === "at-once") {
-      record.hit = this.cluster.select(fault.target, this.faultRng, live);
-      context.logFault("crash", record.hit, "");
+      // A crash for good acts on a replica that another fault has down for now too: it will not come back.
+      const lasting = fault.outlastsHeal === true;
+      record.hit = this.cluster.select(fault.target, this.faultRng, lasting ? (node) => !node.stopped && !node.downForGood : live);
+      context.logFault(lasting ? "crash (outlasts the heal)" : "crash", record.hit, "");
       if (record.hit.length === 0) {
-        context.noEffect(fault, "no live replica to crash");
+        context.noEffect(fault, lasting ? "no replica left that is not down for good" : "no live replica to crash");
         return;
       }
       this.strike(record, fault);
@@ -152,6 +154,7 @@ export class CrashSchedule implements ReadyMoments {
     }
     for (const id of record.hit) this.cluster.crash(id, true);
     record.window = this.context.openFault("crash", record.hit, false);
+    if (fault.outlastsHeal === true) for (const id of record.hit) this.cluster.node(id).downForGood = true;
     if (fault.restartAfterMs === undefined) return;
     const lowUs = msToUs(fault.restartAfterMs);
     const highUs = msToUs(fault.restartAfterMsMax ?? fault.restartAfterMs);

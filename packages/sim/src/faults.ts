@@ -347,6 +347,9 @@ export class FaultSchedule {
     }
     this.context.closeAllFaults();
     this.context.logFault("heal all", [], "");
+    // Crashes that outlast the heal leave their replicas down to the end of the run.
+    const downForGood = [...this.cluster.all()].filter((node) => node.downForGood).map((node) => node.id);
+    if (downForGood.length > 0) this.context.logFault("still down (crashed for good)", downForGood, "");
   }
 
   /** applySlow puts the slowest of a node's slow faults in force (none: full speed). */

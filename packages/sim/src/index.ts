@@ -80,6 +80,7 @@ export {
   type ChaosSuccessionRaceKind,
 } from "./scenarios.ts";
 export { drawChaosAdversary } from "./chaos-adversary.ts";
+export { checkLastingCrashes, drawChaosSplitStarvation } from "./chaos-split-starvation.ts";
 export { drawChaosClientLoop } from "./chaos-client-loop.ts";
 export { drawChaosElectionRaces, drawElectionRaceOptions, type ChaosElectionRace, type ChaosElectionRaceKind } from "./election-races.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";

@@ -270,6 +270,13 @@ export const faultSchema = z.discriminatedUnion("type", [
        * that restarts just as another replica's election timer fires (timing must be "at-once").
        */
       atCampaign: z.boolean().optional(),
+      /**
+       * outlastsHeal: the crashed replica stays down through the heal to the end of the run (restartAfterMs must be
+       * absent, the target one replica): it counts, with the Byzantine replicas, among the f faulty replicas the
+       * run's liveness judgement (progress once the faults heal) tolerates, and a run whose lasting crashes and liars
+       * exceed f is refused.
+       */
+      outlastsHeal: z.boolean().optional(),
     })
     .strict(),
   z.object({ type: z.literal("restart"), atMs: z.number().min(0), target: targetSchema }).strict(),

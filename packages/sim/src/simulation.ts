@@ -17,6 +17,7 @@ import {
 import { AppliedLogOracle } from "./applied-log.ts";
 import { findByzantineStrategy } from "./byzantine.ts";
 import { drawChaosAdversary } from "./chaos-adversary.ts";
+import { checkLastingCrashes, drawChaosSplitStarvation } from "./chaos-split-starvation.ts";
 import { drawChaosClientLoop } from "./chaos-client-loop.ts";
 import { ClientDriver, watchdogPeriodUs } from "./clients.ts";
 import { drawChaosElectionRaces, drawElectionRaceOptions } from "./election-races.ts";
@@ -143,6 +144,12 @@ export class Simulation {
         : undefined;
     // The liars' ally in the network (chaos-adversary.ts), from a stream of its own too.
     const adversary = drawnByzantine !== undefined ? drawChaosAdversary(createRng(deriveSeed(root, "chaos-adversary")), chaosSpanMs, replicaIds, drawnByzantine.nodes, tolerated, this.algorithm.chaosFaults) : [];
+    // The replicas that lie in this run: those named, else those chaos drew, else the scenario's first ones.
+    const liars = options.byzantineNodes ?? (drawnByzantine?.strategy !== undefined ? drawnByzantine.nodes : replicaIds.slice(0, Math.min(byzantineCount, options.nodes)));
+    // A split starvation and the crashes for good after it (chaos-split-starvation.ts), from a stream of its own too.
+    const splitStarvation = scenario.chaos
+      ? drawChaosSplitStarvation(createRng(deriveSeed(root, "chaos-split-starvation")), chaosSpanMs, replicaIds, liars, tolerated, this.algorithm.chaosFaults, chaosContext.messageTypes)
+      : [];
     // A client in a crash loop (chaos-client-loop.ts), from a stream of its own too.
     const clientLoop = scenario.chaos ? drawChaosClientLoop(createRng(deriveSeed(root, "chaos-client-loop")), chaosSpanMs, workload.clients, this.algorithm.chaosFaults) : [];
     // A race timed by an election (issue 21), from a stream of its own too, only where there is no membership race (whose
@@ -163,7 +170,7 @@ export class Simulation {
         ? withRaceOptions(seedOptions, drawElectionRaceOptions(createRng(deriveSeed(root, "chaos-election-race-options")), this.algorithm.chaosFaults, options.protocolOptions ?? {}))
         : seedOptions;
     const faults = scenario.chaos
-      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults, ...adversary, ...clientLoop, ...electionRace.faults, ...heldRace.faults].sort((a, b) => a.atMs - b.atMs)
+      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults, ...adversary, ...clientLoop, ...electionRace.faults, ...heldRace.faults, ...splitStarvation].sort((a, b) => a.atMs - b.atMs)
       : scenario.faults;
     const drawnSetup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
     // A race cuts a leader off with readers on its side: its clients split into readers and writers (a held race written
@@ -198,7 +205,7 @@ export class Simulation {
     this.drawnOptions = swarm.drawn;
     this.pathCounter = this.algorithm.createPathCounter?.(swarm.options) as PathCounter<unknown> | undefined;
 
-    this.byzantineNodes = [...(options.byzantineNodes ?? (drawnByzantine?.strategy !== undefined ? drawnByzantine.nodes : replicaIds.slice(0, Math.min(byzantineCount, options.nodes))))];
+    this.byzantineNodes = [...liars];
     for (const node of this.byzantineNodes) {
       if (!replicaIds.includes(node)) throw new ConfigError("byzantineNodes", `node ${node} is not a replica (replicas are ${replicaIds.join(", ")})`);
     }
@@ -216,6 +223,7 @@ export class Simulation {
         throw new ConfigError(`scenario.faults.${index}.atMs`, `must not be after healAtMs (${scenario.healAtMs}) (got ${fault.atMs})`);
       }
     });
+    checkLastingCrashes(this.scenario.faults, this.byzantineNodes.length, tolerated);
     this.warmupUs = msToUs(scenario.warmupMs);
     this.healUs = healMs > 0 ? this.warmupUs + msToUs(healMs) : 0;
 
