@@ -253,8 +253,15 @@ function sha256Absorb(state: Int32Array, absorbed: number, data: Uint8Array): vo
   const w = schedule;
   w.fill(0, 0, 16);
   const rest = length - offset;
-  for (let i = 0; i < rest; i++) w[i >>> 2] = (w[i >>> 2] as number) | ((data[offset + i] as number) << (24 - 8 * (i & 3)));
-  w[rest >>> 2] = (w[rest >>> 2] as number) | (0x80 << (24 - 8 * (rest & 3)));
+  // The tail's whole words at once, then its last bytes and the padding's 1 bit into the word after them.
+  const words = rest >>> 2;
+  for (let i = 0; i < words; i++) {
+    const j = offset + 4 * i;
+    w[i] = ((data[j] as number) << 24) | ((data[j + 1] as number) << 16) | ((data[j + 2] as number) << 8) | (data[j + 3] as number);
+  }
+  let last = 0;
+  for (let i = 4 * words; i < rest; i++) last |= (data[offset + i] as number) << (24 - 8 * (i & 3));
+  w[words] = last | (0x80 << (24 - 8 * (rest & 3)));
   if (rest + 9 > sha256BlockBytes) {
     // The length does not fit after the 0x80: it goes in a block of its own.
     compress(state);
