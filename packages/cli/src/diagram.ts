@@ -223,7 +223,8 @@ function faultMarks(
       if (untilMs > fault.atMs) out.push(`<rect x="${x(id) - 5}" y="${top.toFixed(1)}" width="10" height="${(bottom - top).toFixed(1)}" fill="${color}" fill-opacity="0.3"/>`);
       out.push(`<line x1="${x(id) - 14}" y1="${top.toFixed(1)}" x2="${x(id) + 14}" y2="${top.toFixed(1)}" stroke="${color}" stroke-width="3"/>`);
       out.push(`<text x="${x(id) + 16}" y="${(top + 3).toFixed(1)}" fill="${color}" font-weight="bold">${escapeXml(fault.kind)}</text>`);
-      if (untilMs > fault.atMs && untilMs <= endMs && fault.kind === "crash") {
+      // A crash still open at the end (one that outlasts the heal) has no restart to mark.
+      if (untilMs > fault.atMs && untilMs <= endMs && fault.kind === "crash" && !Number.isNaN(fault.untilMs)) {
         out.push(`<line x1="${x(id) - 14}" y1="${bottom.toFixed(1)}" x2="${x(id) + 14}" y2="${bottom.toFixed(1)}" stroke="${color}" stroke-width="3" stroke-dasharray="4,2"/>`);
         out.push(`<text x="${x(id) + 16}" y="${(bottom + 3).toFixed(1)}" fill="${color}">restart</text>`);
       }

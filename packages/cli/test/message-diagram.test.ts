@@ -91,6 +91,12 @@ describe("message diagram", () => {
     expect(svg).not.toContain("100–120");
   });
 
+  it("draws a crash that outlasts the heal (its window never closed) to the end of the window, with no restart", () => {
+    const lasting = renderMessageDiagram({ title: "lasting", replicas: [1, 2, 3], messages: handMessages, faults: [{ atMs: 14, kind: "crash", nodes: [2], untilMs: Number.NaN }], fromMs: 0, toMs: 20 });
+    expect(lasting).toMatch(/<title>crash n2 14–\d+(\.\d+)? ms<\/title>/);
+    expect(lasting).not.toContain(">restart</text>");
+  });
+
   it("escapes text", () => {
     expect(svg).toContain("<title>hand &lt;run&gt; &amp; co</title>");
     expect(svg).toContain(">heartbeat &lt;&amp;&gt;</text>");

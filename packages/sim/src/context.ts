@@ -24,7 +24,10 @@ export interface FaultWindow {
   readonly kind: Fault["type"];
   /** nodes: the replicas it hit (for a transfer or membership change, the leader that was asked). */
   readonly nodes: readonly NodeId[];
-  /** untilMs: when it was lifted (its end, a restart, or the heal); `atMs` for an action that has no duration. */
+  /**
+   * untilMs: when it was lifted (its end, a restart, or the heal); `atMs` for an action that has no duration; NaN
+   * (null in JSON) for a crash that outlasts the heal (`outlastsHeal`), whose replica is down to the end of the run.
+   */
   untilMs: number;
   /** clients: for a partition, the clients cut off with the isolated replicas (for a client restart, the client). */
   readonly clients?: readonly NodeId[];
@@ -70,9 +73,9 @@ export class SimContext {
     if (window !== undefined && Number.isNaN(window.untilMs)) window.untilMs = this.nowUs / usPerMs;
   }
 
-  /** closeAllFaults lifts every window still open: the heal. */
-  closeAllFaults(): void {
-    for (const window of this.faultWindows) this.closeFault(window);
+  /** closeAllFaults lifts every window still open but those `stillOpen` keeps: the heal. */
+  closeAllFaults(stillOpen: (window: FaultWindow) => boolean): void {
+    for (const window of this.faultWindows) if (!stillOpen(window)) this.closeFault(window);
   }
 
   /** logLine writes one line of the fault log as it is, stamped with the time. */

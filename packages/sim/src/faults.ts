@@ -345,7 +345,8 @@ export class FaultSchedule {
       node.slows.clear();
       this.applySlow(node);
     }
-    this.context.closeAllFaults();
+    // A crash for good is not lifted by the heal: its window stays open to the end of the run.
+    this.context.closeAllFaults((window) => window.kind === "crash" && window.nodes.every((id) => this.cluster.node(id).downForGood));
     this.context.logFault("heal all", [], "");
     // Crashes that outlast the heal leave their replicas down to the end of the run.
     const downForGood = [...this.cluster.all()].filter((node) => node.downForGood).map((node) => node.id);

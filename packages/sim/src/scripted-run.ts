@@ -327,7 +327,7 @@ class ScriptedRun {
       this.context.nowUs = Math.max(this.context.nowUs, (index + 1) * stepUs);
       this.runStep(step);
     });
-    this.context.closeAllFaults();
+    this.context.closeAllFaults(() => false);
     return this.result();
   }
 

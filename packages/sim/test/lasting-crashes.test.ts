@@ -39,6 +39,11 @@ describe("crashes that outlast the heal", () => {
     expect(result.faultLog, replay).toContain("600.000 ms: still down (crashed for good) node 3");
     expect(result.faultLog.filter((line) => line.includes("crash (outlasts the heal) node 3")), replay).toHaveLength(1);
     expect(result.ops.completed, replay).toBe(result.ops.invoked);
+    // Its fault window stays open (the replica was never lifted); the other crash's closes at the heal.
+    const windows = result.faults.filter((window) => window.kind === "crash");
+    expect(windows.map((window) => window.nodes), replay).toEqual([[3], [4]]);
+    expect(windows[0]?.untilMs, replay).toBeNaN();
+    expect(windows[1]?.untilMs, replay).toBe(600);
   });
 
   test("a crash for good acts on a replica another fault has down for now: it does not come back when that fault ends", () => {
