@@ -198,6 +198,11 @@ export interface ChaosFaultHints {
    * at most this, so that the catch-up the race starts is answered by a snapshot (issue 21).
    */
   readonly snapshotInterval?: { readonly option: string; readonly max: number };
+  /**
+   * crashPaths are names of the algorithm's `hardPaths` after which chaos may crash the replicas that walk them
+   * (sim's path-crashes.ts): a path whose effect a replica must keep across a restart (issue 21).
+   */
+  readonly crashPaths?: readonly string[];
 }
 
 /**

@@ -53,7 +53,8 @@ export const pbft: AlgorithmDefinition<PbftMessage> = {
   // planted bugs, and starves a few replicas of checkpoints and state
   // transfer, or of commits, for a long window (bugs 3 and 8); the liars get an ally in the network, and a client
   // restarts in a loop; a split starvation lets one replica hear only checkpoints and state transfer while others
-  // hear neither, and then crashes f replicas that vouched, for good (bug 8).
+  // hear neither, and then crashes f replicas that vouched, for good (bug 8); a replica that enters a view whose
+  // NEW-VIEW chose a checkpoint above its stable one crashes soon after (bug 3 after a restart).
   chaosFaults: {
     byzantineStrategies: pbftChaosStrategies,
     leaderStrategies: pbftLeaderStrategies,
@@ -61,5 +62,6 @@ export const pbft: AlgorithmDefinition<PbftMessage> = {
     lossGroups: [["checkpoint", "fetchState", "stateTransfer"], ["commit"]],
     stateTransferTypes: ["checkpoint", "fetchState", "stateTransfer"],
     clientRestartLoops: true,
+    crashPaths: ["checkpoint-from-new-view"],
   },
 };

@@ -7,7 +7,7 @@ export { parsePbftOptions } from "./options.ts";
 export { Quorums, clusterSizeError } from "./quorum.ts";
 export { Authenticator, authenticatedBytes, type AuthenticationMode } from "./authenticator.ts";
 export { decideNewView, type NewViewDecision } from "./view-change.ts";
-export { PbftAgreementMonitor, agreementInvariant } from "./monitor.ts";
+export { PbftAgreementMonitor, PbftDurableWatermarkMonitor, agreementInvariant, durableWatermarkInvariant } from "./monitor.ts";
 export {
   silentStrategy,
   equivocateStrategy,

@@ -10,6 +10,7 @@ import type { Fault, Target } from "./scenario.ts";
 import { nextLeaderWindowMsDefault } from "./scenarios.ts";
 import type { Wire } from "./wire.ts";
 import { HeldRaces } from "./held-races.ts";
+import { PathCrashes } from "./path-crashes.ts";
 
 /** FaultRecord is one fault as it fired: its id (for faults in force at once) and the replicas it hit. */
 export interface FaultRecord {
@@ -51,6 +52,8 @@ export class FaultSchedule {
   private readonly waitingCuts: WaitingCut[] = [];
   /** heldRaces plays the races of messages held in the network (held-races.ts). */
   private readonly heldRaces: HeldRaces;
+  /** pathCrashes plays the crashes timed by a replica's walk of a hard path (path-crashes.ts). */
+  private readonly pathCrashes: PathCrashes;
 
   constructor(
     private readonly context: SimContext,
@@ -64,6 +67,12 @@ export class FaultSchedule {
   ) {
     this.campaigns = new CampaignTrigger(context, cluster, (record, fault, campaigner) => this.fireAtCampaign(record, fault, campaigner));
     this.heldRaces = new HeldRaces({ context, cluster, network, wire, rng: faultRng, clientIds: () => clients.ids(), newId: () => this.nextFaultId++ });
+    this.pathCrashes = new PathCrashes({ context, cluster, crashes, rng: faultRng, newId: () => this.nextFaultId++ });
+  }
+
+  /** pathWalked is told that replica `id` walked the hard path `path` in the event being handled (path crashes wait for it). */
+  pathWalked(path: string, id: NodeId): void {
+    this.pathCrashes.walked(path, id);
   }
 
   /** fireAtCampaign acts a fault timed by an election in the instant a campaign began (the campaigner is the trigger's). */
@@ -153,6 +162,9 @@ export class FaultSchedule {
         return;
       case "held-race":
         this.heldRaces.fire(fault, record);
+        return;
+      case "path-crash":
+        this.pathCrashes.fire(fault);
         return;
       case "restart-client":
         this.clients.restartClient(fault.client === "random" ? this.clients.clientAt(rng.nextInt(this.clients.count)) : this.clients.clientAt(fault.client.index % this.clients.count));
@@ -302,6 +314,7 @@ export class FaultSchedule {
       case "reconfigure":
       case "restart-client":
       case "held-race":
+      case "path-crash":
         break;
       default:
         unreachable(fault);
@@ -332,6 +345,7 @@ export class FaultSchedule {
     this.crashes.callOffAll();
     this.campaigns.healAll();
     this.heldRaces.healAll();
+    this.pathCrashes.healAll();
     for (const { fault } of this.waitingCuts) this.context.noEffect(fault, "no new leader came within its window");
     this.waitingCuts.length = 0;
     this.cluster.onLeading = undefined;

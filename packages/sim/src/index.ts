@@ -82,6 +82,7 @@ export {
 export { drawChaosAdversary } from "./chaos-adversary.ts";
 export { checkLastingCrashes, drawChaosSplitStarvation } from "./chaos-split-starvation.ts";
 export { drawChaosClientLoop } from "./chaos-client-loop.ts";
+export { PathWalks, drawChaosPathCrash, type PathCrashFault } from "./path-crashes.ts";
 export { drawChaosElectionRaces, drawElectionRaceOptions, type ChaosElectionRace, type ChaosElectionRaceKind } from "./election-races.ts";
 export { genericByzantineStrategies, byzantineStrategyNames, findByzantineStrategy, corruptFields } from "./byzantine.ts";
 export { swarmOptions, type SwarmOptions } from "./swarm-options.ts";

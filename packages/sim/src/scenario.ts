@@ -381,6 +381,29 @@ export const faultSchema = z.discriminatedUnion("type", [
       campaignTypes: z.array(z.string().min(1)).min(1).optional(),
     })
     .strict(),
+  /**
+   * path-crash crashes the replicas that walk one of the algorithm's hard paths (its `hardPaths`, as the run's path
+   * counter counts them), each afterPathMs after the event in which it walked it, and restarts each restartAfterMs
+   * later: a crash timed by the replica's own progress (path-crashes.ts).
+   */
+  z
+    .object({
+      type: z.literal("path-crash"),
+      atMs: z.number().min(0),
+      /** path: the name of one of the algorithm's hard paths. */
+      path: z.string().min(1),
+      /** target: the replicas it watches (every replica by default); resolved when it fires. */
+      target: targetSchema.default("all"),
+      /** count: it crashes at most this many replicas, each the first time it walks the path (a replica it watches that is down then may walk it again later). */
+      count: z.number().int().min(1).default(1),
+      /** afterPathMs: each crash comes this long after the event in which its replica walked the path. */
+      afterPathMs: z.number().min(0).default(0),
+      /** restartAfterMs: each crashed replica restarts this long after its crash. */
+      restartAfterMs: z.number().min(0),
+      /** windowMs: walks of the path later than this after atMs are not watched; with none before, it is reported as without effect. */
+      windowMs: z.number().min(0),
+    })
+    .strict(),
   z.object({ type: z.literal("slow"), atMs: z.number().min(0), target: targetSchema, durationMs: z.number().min(0), extraLatencyMs: z.number().min(0), cpuFactor: z.number().min(1).default(1) }).strict(),
   /**
    * transfer asks the leader to hand leadership to `to` (a random follower when absent; "removed": the voter the last

@@ -520,6 +520,9 @@ export function faultEndMs(fault: Fault): number {
     case "link":
     case "slow":
       return fault.atMs + fault.durationMs;
+    case "path-crash":
+      // The last walk it watches comes at the end of its window; that replica is down afterPathMs later, for restartAfterMs.
+      return fault.atMs + fault.windowMs + fault.afterPathMs + fault.restartAfterMs;
     case "held-race":
       // Each of its two waits lasts at most windowMs; then the cut, and the held messages of its last stage.
       return fault.atMs + 2 * fault.windowMs + fault.settleMs + Math.max(fault.cutMs, fault.delayMs);

@@ -19,6 +19,7 @@ import { findByzantineStrategy } from "./byzantine.ts";
 import { drawChaosAdversary } from "./chaos-adversary.ts";
 import { checkLastingCrashes, drawChaosSplitStarvation } from "./chaos-split-starvation.ts";
 import { drawChaosClientLoop } from "./chaos-client-loop.ts";
+import { PathWalks, drawChaosPathCrash } from "./path-crashes.ts";
 import { ClientDriver, watchdogPeriodUs } from "./clients.ts";
 import { drawChaosElectionRaces, drawElectionRaceOptions } from "./election-races.ts";
 import { Cluster } from "./cluster.ts";
@@ -152,6 +153,8 @@ export class Simulation {
       : [];
     // A client in a crash loop (chaos-client-loop.ts), from a stream of its own too.
     const clientLoop = scenario.chaos ? drawChaosClientLoop(createRng(deriveSeed(root, "chaos-client-loop")), chaosSpanMs, workload.clients, this.algorithm.chaosFaults) : [];
+    // A crash timed by a replica's walk of a hard path (path-crashes.ts), from a stream of its own too.
+    const pathCrash = scenario.chaos ? drawChaosPathCrash(createRng(deriveSeed(root, "chaos-path-crashes")), chaosSpanMs, tolerated, this.algorithm.chaosFaults) : [];
     // A race timed by an election (issue 21), from a stream of its own too, only where there is no membership race (whose
     // voter away across a change it would cut off again, and whose seeds' measured reach it would change).
     const electionRace =
@@ -170,7 +173,7 @@ export class Simulation {
         ? withRaceOptions(seedOptions, drawElectionRaceOptions(createRng(deriveSeed(root, "chaos-election-race-options")), this.algorithm.chaosFaults, options.protocolOptions ?? {}))
         : seedOptions;
     const faults = scenario.chaos
-      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults, ...adversary, ...clientLoop, ...electionRace.faults, ...heldRace.faults, ...splitStarvation].sort((a, b) => a.atMs - b.atMs)
+      ? [...drawChaosFaults(faultRng, chaosSpanMs, chaosContext), ...race.faults, ...lossWindows, ...membershipRace.faults, ...operationRace.faults, ...successionRace.faults, ...leaseRace.faults, ...adversary, ...clientLoop, ...electionRace.faults, ...heldRace.faults, ...splitStarvation, ...pathCrash].sort((a, b) => a.atMs - b.atMs)
       : scenario.faults;
     const drawnSetup = scenario.chaos ? drawChaosSetup(createRng(deriveSeed(root, "chaos-setup")), chaosContext) : { spares: scenario.spares, firstSequence: undefined, readersAndWriters: false };
     // A race cuts a leader off with readers on its side: its clients split into readers and writers (a held race written
@@ -203,7 +206,11 @@ export class Simulation {
     this.monitors = this.algorithm.createMonitors() as InvariantMonitor<unknown>[];
     this.protocolOptions = swarm.options;
     this.drawnOptions = swarm.drawn;
-    this.pathCounter = this.algorithm.createPathCounter?.(swarm.options) as PathCounter<unknown> | undefined;
+    const pathCounter = this.algorithm.createPathCounter?.(swarm.options) as PathCounter<unknown> | undefined;
+    // Path crashes learn who walked their path from the path counter, wrapped only in runs that have one.
+    const crashPaths = [...new Set(faults.flatMap((fault) => (fault.type === "path-crash" ? [fault.path] : [])))];
+    const pathWalks = pathCounter !== undefined && crashPaths.length > 0 ? new PathWalks(pathCounter, crashPaths) : undefined;
+    this.pathCounter = pathWalks ?? pathCounter;
 
     this.byzantineNodes = [...liars];
     for (const node of this.byzantineNodes) {
@@ -218,6 +225,10 @@ export class Simulation {
     this.scenario.faults.forEach((fault, index) => {
       if (fault.type === "crash" && fault.atCampaign === true && fault.timing !== "at-once") {
         throw new ConfigError(`scenario.faults.${index}.timing`, `a crash with atCampaign strikes at once, in the instant the campaign begins (got "${fault.timing}")`);
+      }
+      if (fault.type === "path-crash" && (pathCounter === undefined || !(this.algorithm.hardPaths ?? []).some((path) => path.name === fault.path))) {
+        const paths = (this.algorithm.hardPaths ?? []).map((path) => path.name);
+        throw new ConfigError(`scenario.faults.${index}.path`, `must name one of ${this.algorithm.name}'s hard paths (${paths.length > 0 ? paths.join(", ") : "it counts none"}) (got "${fault.path}")`);
       }
       if (!scenario.chaos && scenario.healAtMs > 0 && fault.atMs > scenario.healAtMs) {
         throw new ConfigError(`scenario.faults.${index}.atMs`, `must not be after healAtMs (${scenario.healAtMs}) (got ${fault.atMs})`);
@@ -300,6 +311,7 @@ export class Simulation {
     this.cluster.moments = this.crashes;
     const operations = new ClusterOperations(this.context, this.cluster, this.algorithm, faultRng);
     this.faults = new FaultSchedule(this.context, this.cluster, this.crashes, operations, this.clients, network, faultRng, wire);
+    if (pathWalks !== undefined) pathWalks.listener = (path, id) => this.faults.pathWalked(path, id);
   }
 
   /** run executes the simulation to its end and returns what it measured. */
