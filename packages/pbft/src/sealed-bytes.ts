@@ -134,6 +134,8 @@ interface TypeRule {
   readonly make: () => Record<string, unknown>;
   /** copy copies a decoded value of this type ({@link compileCopy}). */
   readonly copy: (source: Record<string, unknown>) => Record<string, unknown>;
+  /** encoder writes a value of this type as protobufjs does ({@link compileEncoder}). */
+  readonly encoder: Encoder;
 }
 
 /** A Member is a message type of the envelope's oneof, by the tag that frames it. */
@@ -155,6 +157,8 @@ interface Member {
   /** make and copy: the rule's, with the message's `type` key first ({@link compileMake}, {@link compileCopy}). */
   readonly make: () => Record<string, unknown>;
   readonly copy: (source: Record<string, unknown>) => Record<string, unknown>;
+  /** sealless writes the message without its seal's fields: the bytes its seal covers ({@link compileEncoder}). */
+  readonly sealless: Encoder;
 }
 
 interface DescriptorType {
@@ -199,7 +203,7 @@ function compileType(name: string, depth = 0): TypeRule | undefined {
     const order = [...fields.filter((f) => f.repeated), ...fields.filter((f) => !f.repeated)];
     const byTag: (FieldRule | undefined)[] = Array.from({ length: 128 }, () => undefined);
     for (const field of fields) byTag[field.tag] = field;
-    rule = { byId, byTag, order, sorted: fields, repeated: order.filter((f) => f.repeated), make: compileMake(order, undefined), copy: compileCopy(order, undefined) };
+    rule = { byId, byTag, order, sorted: fields, repeated: order.filter((f) => f.repeated), make: compileMake(order, undefined), copy: compileCopy(order, undefined), encoder: compileEncoder(fields) };
   }
   compiledTypes.set(name, rule);
   return rule ?? undefined;
@@ -222,7 +226,7 @@ function compileMembers(): readonly (Member | undefined)[] {
     const sealLast = rule.sorted.every((field) => sorted.includes(field) || field.id < sealFromId);
     const highest = sorted.at(-1)?.id ?? 0;
     const sealRun = rule.sorted.every((field) => sorted.includes(field) || field.id < sealFromId || field.id > highest);
-    members[tag] = { type, tag, rule, seal: sorted, sealFromId, sealLast, sealToId: sealRun ? highest : 0, make: compileMake(rule.order, type), copy: compileCopy(rule.order, type) };
+    members[tag] = { type, tag, rule, seal: sorted, sealFromId, sealLast, sealToId: sealRun ? highest : 0, make: compileMake(rule.order, type), copy: compileCopy(rule.order, type), sealless: compileEncoder(rule.sorted.filter((field) => !sorted.includes(field))) };
   }
   return members;
 }
@@ -662,12 +666,12 @@ function writeBytesField(out: Uint8Array, at: number, id: number, item: Uint8Arr
 export function encodeCanonical(message: PbftMessage, leaveSealOut: boolean): Uint8Array | undefined {
   const member = memberByType.get(message.type);
   if (member === undefined) return undefined;
-  return encodeFramed(member.rule, message as unknown as Record<string, unknown>, leaveSealOut ? member.seal : noFields, member.tag);
+  return encodeFramed(leaveSealOut ? member.sealless : member.rule.encoder, message as unknown as Record<string, unknown>, member.tag);
 }
 
 /** encodeFramed writes a value's body ({@link encodeCanonical}), framed under `tag` as a member of a oneof unless it is -1. */
-function encodeFramed(rule: TypeRule, value: Record<string, unknown>, skip: readonly FieldRule[], tag: number): Uint8Array | undefined {
-  const bodyLength = sizeOf(rule, value, skip);
+function encodeFramed(encoder: Encoder, value: Record<string, unknown>, tag: number): Uint8Array | undefined {
+  const bodyLength = encoder.size(value);
   if (bodyLength < 0) return undefined;
   const headerLength = tag < 0 ? 0 : 1 + varintSize(bodyLength);
   const out = new Uint8Array(headerLength + bodyLength);
@@ -675,7 +679,7 @@ function encodeFramed(rule: TypeRule, value: Record<string, unknown>, skip: read
     out[0] = tag;
     writeVarint(out, 1, bodyLength);
   }
-  writeBody(rule, value, skip, out, headerLength);
+  encoder.write(value, out, headerLength);
   return out;
 }
 
@@ -695,7 +699,7 @@ const oneofMembers = new Map<string, Map<string, OneofMember>>();
 export function encodeProtoValue(typeName: string, value: object, member?: string): Uint8Array | undefined {
   if (member === undefined) {
     const rule = compileType(typeName);
-    return rule === undefined ? undefined : encodeFramed(rule, value as Record<string, unknown>, noFields, -1);
+    return rule === undefined ? undefined : encodeFramed(rule.encoder, value as Record<string, unknown>, -1);
   }
   let byMember = oneofMembers.get(typeName);
   if (byMember === undefined) {
@@ -713,117 +717,76 @@ export function encodeProtoValue(typeName: string, value: object, member?: strin
   }
   const found = byMember.get(member);
   if (found?.rule === undefined) return undefined;
-  return encodeFramed(found.rule, value as Record<string, unknown>, noFields, found.tag);
+  return encodeFramed(found.rule.encoder, value as Record<string, unknown>, found.tag);
 }
 
-const noFields: readonly FieldRule[] = [];
-
-const hasOwn = Object.prototype.hasOwnProperty;
-
-/** sizeOf returns the length of a message's body as protobufjs writes it, or -1 for a value it would write differently ({@link encodeCanonical}). */
-function sizeOf(rule: TypeRule, message: Record<string, unknown>, skip: readonly FieldRule[]): number {
-  if (message["$unknowns"] !== undefined) return -1;
-  let size = 0;
-  const fields = rule.sorted;
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i] as FieldRule;
-    if (skip.length > 0 && skip.includes(field)) continue;
-    const value = message[field.name];
-    if (value === undefined || value === null) continue;
-    if (field.repeated) {
-      if (!Array.isArray(value)) return -1;
-      for (let j = 0; j < value.length; j++) {
-        const item: unknown = value[j];
-        let length: number;
-        if (field.kind === kindBytes) {
-          if (!(item instanceof Uint8Array)) return -1;
-          length = item.length;
-        } else {
-          if (item === null || typeof item !== "object") return -1;
-          length = sizeOf(field.nested as TypeRule, item as Record<string, unknown>, noFields);
-          if (length < 0) return -1;
-        }
-        size += 1 + varintSize(length) + length;
-      }
-      continue;
-    }
-    if (!hasOwn.call(message, field.name)) continue;
-    const length = valueSize(field, value);
-    if (length < 0) return -1;
-    size += length;
-  }
-  return size;
+/** An Encoder sizes and writes the body of a value of one type (without some of its fields, for the bytes a seal covers). */
+interface Encoder {
+  /** size returns the length of the value's body as protobufjs writes it, or -1 for a value it would write differently ({@link encodeCanonical}). */
+  readonly size: (value: Record<string, unknown>) => number;
+  /** write writes a body `size` measured, at `at`, and returns where it ends. */
+  readonly write: (value: Record<string, unknown>, out: Uint8Array, at: number) => number;
 }
 
-/** valueSize returns what a singular field's value takes on the wire with its tag (0 at its default, which is left out), or -1. */
-function valueSize(field: FieldRule, value: unknown): number {
-  switch (field.kind) {
-    case kindUint32:
-    case kindUint64: {
-      if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > (field.kind === kindUint32 ? 0xffffffff : safeIntegerMax)) return -1;
-      return value === 0 ? 0 : 1 + varintSize(value);
-    }
-    case kindBool:
-      if (typeof value !== "boolean") return -1;
-      return value ? 2 : 0;
-    case kindBytes:
-      if (!(value instanceof Uint8Array)) return -1;
-      return value.length === 0 ? 0 : 1 + varintSize(value.length) + value.length;
-    default: {
-      if (typeof value !== "object") return -1;
-      const length = sizeOf(field.nested as TypeRule, value as Record<string, unknown>, noFields);
-      return length < 0 ? -1 : 1 + varintSize(length) + length;
-    }
-  }
-}
-
-/** writeBody writes a body {@link sizeOf} measured, at `at`, and returns where it ends. */
-function writeBody(rule: TypeRule, message: Record<string, unknown>, skip: readonly FieldRule[], out: Uint8Array, at: number): number {
-  const fields = rule.sorted;
-  for (let i = 0; i < fields.length; i++) {
-    const field = fields[i] as FieldRule;
-    if (skip.length > 0 && skip.includes(field)) continue;
-    const value = message[field.name];
-    if (value === undefined || value === null) continue;
+/**
+ * compileEncoder compiles, once per type (and per seal left out), the functions that size and write a value's
+ * body field by field in ascending number, as protobufjs writes it: a field undefined or null is left out, a
+ * singular one too unless it is the value's own property or at its default (0, false, an empty byte string),
+ * each item of a repeated one is written, a nested value by its type's encoder; a value protobufjs would write
+ * differently from a plain one (a number negative, fractional or above its type's range, a byte string that is
+ * not a Uint8Array, a boolean that is not one, a repeated field that is not an array, unknown fields kept from
+ * a decode) makes `size` -1. One function of named loads per type, where a loop over the fields read each
+ * through a keyed load whose names vary (issue 18); the bytes are the same.
+ */
+function compileEncoder(fields: readonly FieldRule[]): Encoder {
+  const nested: Encoder[] = [];
+  const sizes: string[] = [];
+  const writes: string[] = [];
+  for (const field of fields) {
+    const key = JSON.stringify(field.name);
     const tag = field.tag;
+    let k = -1;
+    if (field.kind === kindMessage) {
+      nested.push((field.nested as TypeRule).encoder);
+      k = nested.length - 1;
+    }
+    let size: string;
+    let write: string;
     if (field.repeated) {
-      const items = value as readonly unknown[];
-      for (let j = 0; j < items.length; j++) {
-        out[at++] = tag;
-        if (field.kind === kindBytes) at = writeBytes(out, at, items[j] as Uint8Array);
-        else at = writeNested(field.nested as TypeRule, items[j] as Record<string, unknown>, out, at);
+      const check = field.kind === kindBytes ? "if (!(item instanceof Uint8Array)) return -1; n = item.length;" : `if (item === null || typeof item !== "object") return -1; n = nested[${k}].size(item); if (n < 0) return -1;`;
+      size = `if (!Array.isArray(v)) return -1; for (let j = 0; j < v.length; j++) { const item = v[j]; ${check} size += 1 + varintSize(n) + n; }`;
+      write = `for (let j = 0; j < v.length; j++) { out[at++] = ${tag}; ${field.kind === kindBytes ? "at = writeBytes(out, at, v[j]);" : `at = writeVarint(out, at, nested[${k}].size(v[j])); at = nested[${k}].write(v[j], out, at);`} }`;
+    } else {
+      switch (field.kind) {
+        case kindUint32:
+        case kindUint64:
+          size = `if (typeof v !== "number" || !Number.isInteger(v) || v < 0 || v > ${field.kind === kindUint32 ? 0xffffffff : Number.MAX_SAFE_INTEGER}) return -1; if (v !== 0) size += 1 + varintSize(v);`;
+          write = `if (v !== 0) { out[at++] = ${tag}; at = writeVarint(out, at, v); }`;
+          break;
+        case kindBool:
+          size = `if (typeof v !== "boolean") return -1; if (v) size += 2;`;
+          write = `if (v !== false) { out[at++] = ${tag}; out[at++] = 1; }`;
+          break;
+        case kindBytes:
+          size = `if (!(v instanceof Uint8Array)) return -1; if (v.length !== 0) size += 1 + varintSize(v.length) + v.length;`;
+          write = `if (v.length !== 0) { out[at++] = ${tag}; at = writeBytes(out, at, v); }`;
+          break;
+        default:
+          size = `if (typeof v !== "object") return -1; n = nested[${k}].size(v); if (n < 0) return -1; size += 1 + varintSize(n) + n;`;
+          write = `out[at++] = ${tag}; at = writeVarint(out, at, nested[${k}].size(v)); at = nested[${k}].write(v, out, at);`;
       }
-      continue;
+      size = `if (hasOwn.call(m, ${key})) { ${size} }`;
+      write = `if (hasOwn.call(m, ${key})) { ${write} }`;
     }
-    if (!hasOwn.call(message, field.name)) continue;
-    switch (field.kind) {
-      case kindUint32:
-      case kindUint64:
-        if (value === 0) break;
-        out[at++] = tag;
-        at = writeVarint(out, at, value as number);
-        break;
-      case kindBool:
-        if (value === false) break;
-        out[at++] = tag;
-        out[at++] = 1;
-        break;
-      case kindBytes:
-        if ((value as Uint8Array).length === 0) break;
-        out[at++] = tag;
-        at = writeBytes(out, at, value as Uint8Array);
-        break;
-      default:
-        out[at++] = tag;
-        at = writeNested(field.nested as TypeRule, value as Record<string, unknown>, out, at);
-    }
+    sizes.push(`v = m[${key}]; if (v !== undefined && v !== null) { ${size} }`);
+    writes.push(`v = m[${key}]; if (v !== undefined && v !== null) { ${write} }`);
   }
-  return at;
-}
-
-function writeNested(rule: TypeRule, message: Record<string, unknown>, out: Uint8Array, at: number): number {
-  at = writeVarint(out, at, sizeOf(rule, message, noFields));
-  return writeBody(rule, message, noFields, out, at);
+  const body = [
+    `function size(m) { if (m["$unknowns"] !== undefined) return -1; let size = 0; let n = 0; let v; ${sizes.join(" ")} return size; }`,
+    `function write(m, out, at) { let v; ${writes.join(" ")} return at; }`,
+    "return { size, write };",
+  ].join("\n");
+  return new Function("hasOwn", "varintSize", "writeVarint", "writeBytes", "nested", body)(Object.prototype.hasOwnProperty, varintSize, writeVarint, writeBytes, nested) as Encoder;
 }
 
 function writeBytes(out: Uint8Array, at: number, bytes: Uint8Array): number {

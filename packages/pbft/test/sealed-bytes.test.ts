@@ -293,6 +293,11 @@ describe("the bytes a seal covers, cut from frames and spliced back to encode", 
       { type: "status", view: 1, active: 0, executedSeq: 0, stableSeq: 0, replica: 1, macs: [], signature: new Uint8Array(0) },
       Object.assign(Object.create({ view: 9 }) as object, { type: "prepare", seq: 2, replica: 1 }),
       { type: "prePrepare", view: 1, seq: 1, digest: new Uint8Array(0), requests: [{ clientId: 1, session: 2 ** 60, sequence: 1 }], replica: 0, macs: [], signature: new Uint8Array(0) },
+      // A uint32 above its range (protobufjs writes it cut to 32 bits), unknown fields kept from a decode (written raw), a batch's odd items.
+      ...[2 ** 32, 2 ** 32 + 5, 2 ** 40].map((value) => ({ ...prepare, replica: value })),
+      { ...prepare, $unknowns: [Uint8Array.of(0x78, 0x01)] },
+      ...[null, 7, "x"].map((item) => ({ type: "prePrepare", view: 1, seq: 1, digest: Uint8Array.of(1), requests: [item], replica: 0, macs: [], signature: new Uint8Array(0) })),
+      { type: "prePrepare", view: 1, seq: 1, digest: Uint8Array.of(1), requests: [{ clientId: 1, session: 1, sequence: 1, $unknowns: [Uint8Array.of(0x78, 0x01)] }], replica: 0, macs: [], signature: new Uint8Array(0) },
     ];
     let written = 0;
     for (const message of cases) {
