@@ -9,7 +9,7 @@ export interface Crypto {
   /** mac returns HMAC-SHA256(key, data). */
   mac(key: Uint8Array, data: Uint8Array): Uint8Array;
   /**
-   * macMatches tells whether `mac` is HMAC-SHA256(key, data), the same answer as comparing {@link mac}'s result
+   * macMatches tells whether `mac` is HMAC-SHA256(key, data), the same answer as comparing {@link Crypto.mac}'s result
    * with it, and costs as much as one MAC (optional: a runtime that can check without making the MAC gives it).
    */
   macMatches?(key: Uint8Array, data: Uint8Array, mac: Uint8Array): boolean;
