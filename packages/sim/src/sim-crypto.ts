@@ -288,6 +288,9 @@ function writeDigest(state: Int32Array, out: Uint8Array, outOffset: number): voi
 const hmacOuterBits = (sha256BlockBytes + 32) * 8;
 
 /** HmacKey is a key's HMAC pads, each already through SHA-256's compression (RFC 2104), with the key they came from. */
+/** recentKeysMax is how many keys' pads HmacSha256 finds by identity before its WeakMap. */
+const recentKeysMax = 8;
+
 interface HmacKey {
   readonly key: Uint8Array;
   readonly inner: Int32Array;
@@ -467,6 +470,10 @@ export class HmacSha256 {
   /** The key of the last MAC and its pads: a node's MACs in a row often share a key (a reply's, a point-to-point message's). */
   private lastKey: Uint8Array | undefined = undefined;
   private lastPads: HmacKey = { key: new Uint8Array(0), inner: new Int32Array(8), outer: new Int32Array(8), id: 0 };
+  /** The last recentKeysMax keys whose pads were looked up, each beside its pads, replaced in turn. */
+  private readonly recentKeys: Uint8Array[] = [];
+  private readonly recentPads: HmacKey[] = [];
+  private recentNext = 0;
 
   /** memo, when given, remembers recent MACs by key and data (a receiver checks the MAC its sender computed). */
   constructor(private readonly memo: ByteMemo | undefined = undefined) {}
@@ -511,7 +518,25 @@ export class HmacSha256 {
   }
 
   private padsOf(key: Uint8Array): HmacKey {
-    const pads = this.lastKey === key && bytesEqual(this.lastPads.key, key) ? this.lastPads : this.pads(key);
+    let pads: HmacKey | undefined;
+    if (this.lastKey === key) pads = this.lastPads;
+    else {
+      // A broadcast's MACs and their checks take turns among a few keys: the recent ones are found by identity
+      // before the WeakMap is asked (issue 18).
+      const recent = this.recentKeys;
+      for (let i = 0; i < recent.length; i++) {
+        if (recent[i] === key) {
+          pads = this.recentPads[i];
+          break;
+        }
+      }
+    }
+    if (pads === undefined || !bytesEqual(pads.key, key)) {
+      pads = this.pads(key);
+      this.recentKeys[this.recentNext] = key;
+      this.recentPads[this.recentNext] = pads;
+      this.recentNext = (this.recentNext + 1) % recentKeysMax;
+    }
     this.lastKey = key;
     this.lastPads = pads;
     return pads;

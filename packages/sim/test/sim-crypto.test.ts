@@ -43,6 +43,18 @@ describe("HmacSha256", () => {
     key[0] = 2;
     expect(hmac.mac(key, data)).toEqual(nodeHmac(key, data));
     expect(hmac.mac(key, data)).toEqual(nodeHmac(key, data));
+    // Keys taking turns (found among the recent keys, not as the last one, and past the recent ones), each changed in place after use.
+    const keys = Array.from({ length: 12 }, (_, i) => new Uint8Array(32).fill(10 + i));
+    for (let round = 0; round < 3; round++) {
+      for (const [i, turn] of keys.entries()) {
+        if (i >= 3 && round === 0) continue;
+        expect(hmac.mac(turn, data)).toEqual(nodeHmac(turn, data));
+        expect(hmac.matches(turn, data, nodeHmac(turn, data))).toBe(true);
+        turn[round] = (turn[round] as number) ^ 0x5a;
+      }
+      expect(hmac.mac(key, data)).toEqual(nodeHmac(key, data));
+      key[round + 1] = 7;
+    }
   });
 });
 
