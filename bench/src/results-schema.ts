@@ -28,7 +28,7 @@ export const kindLatencySchema = z.object({ p50: z.number().min(0), p99: z.numbe
 export const faultWindowSchema = z
   .object({
     atMs: z.number().min(0),
-    /** untilMs: when the fault was lifted; `atMs` for an action that has no duration. */
+    /** untilMs: when the fault was lifted; `atMs` for an action that has no duration; the end of the run for a crash that outlasts the heal. */
     untilMs: z.number().min(0),
     kind: z.string(),
     nodes: z.array(z.number().int().min(0)),

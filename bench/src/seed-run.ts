@@ -81,7 +81,9 @@ export function runSeed(task: SeedTask): SeedOutcome {
   const { result, report } = simulate(options, checkRun);
   const operations = workloadOperations(result);
   const span = workloadSpanOf(operations);
-  const faults = result.faults.map((fault) => ({ atMs: fault.atMs, untilMs: fault.untilMs, kind: fault.kind, nodes: [...fault.nodes], ...(fault.clients !== undefined ? { clients: [...fault.clients] } : {}) }));
+  // A crash that outlasts the heal is never lifted (its window's untilMs is NaN): it lasts to the end of the run.
+  const endMs = result.virtualSeconds * 1000;
+  const faults = result.faults.map((fault) => ({ atMs: fault.atMs, untilMs: Number.isNaN(fault.untilMs) ? endMs : fault.untilMs, kind: fault.kind, nodes: [...fault.nodes], ...(fault.clients !== undefined ? { clients: [...fault.clients] } : {}) }));
   const run: SeedRun = {
     seed: task.seed,
     replayCommand: replayCommand(replayRunOf(options), task.scenarioFile !== null ? { scenarioFile: task.scenarioFile } : {}),

@@ -76,6 +76,16 @@ describe("pnpm bench's matrix", () => {
     expect(here.run).toEqual(cell.runs[1]);
   });
 
+  it("gives a crash that outlasts the heal a window to the end of the run, which the schema takes", () => {
+    const scenario = { name: "lasting-crash", description: "", workload: { ops: 40 }, healAtMs: 1500, faults: [{ type: "crash" as const, atMs: 800, target: { index: 1 }, outlastsHeal: true }] };
+    const { run } = runSeed({ algo: "raft", nodes: 3, scenario, scenarioFile: "lasting-crash.json", seed: 1, ops: null, cpu: costModel.cpu });
+    const crash = run.faults.find((fault) => fault.kind === "crash");
+    expect(crash?.untilMs).toBe(run.virtualSeconds * 1000);
+    expect(crash?.untilMs).toBeGreaterThan(1500);
+    const written = { ...twoWorkers, cells: [{ ...(twoWorkers.cells[0] as BenchResults["cells"][number]), runs: [run] }] };
+    expect(benchResultsSchema.safeParse(JSON.parse(JSON.stringify(written))).success).toBe(true);
+  });
+
   it("charges every cell the calibrated CPU cost model, says so, and replays each run with it", () => {
     expect(costModel.source).toMatch(/^calibrated by `pnpm bench:micro --calibrate/);
     expect(twoWorkers.costModel).toEqual(costModel);
