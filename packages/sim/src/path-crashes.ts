@@ -113,6 +113,8 @@ interface ArmedPathCrash {
   /** coming are the replicas that walked the path and whose crash comes afterPathMs later. */
   readonly coming: Set<NodeId>;
   readonly struck: Set<NodeId>;
+  /** walked: a watched replica walked the path within the window. */
+  walked: boolean;
 }
 
 /** PathCrashParts is what path crashes act through: the run's replicas and crash schedule, and fresh fault ids. */
@@ -144,7 +146,7 @@ export class PathCrashes {
   fire(fault: PathCrashFault): void {
     const { context, cluster } = this.parts;
     const watched = new Set(cluster.select(fault.target, this.parts.rng));
-    const crash: ArmedPathCrash = { fault, watched, deadlineUs: context.nowUs + msToUs(fault.windowMs), coming: new Set(), struck: new Set() };
+    const crash: ArmedPathCrash = { fault, watched, deadlineUs: context.nowUs + msToUs(fault.windowMs), coming: new Set(), struck: new Set(), walked: false };
     this.armed.push(crash);
     const nodes = [...watched].sort((a, b) => a - b);
     context.logFault(`path-crash armed (${fault.path}, up to ${fault.count}, ${fault.afterPathMs} ms after the walk, down ${fault.restartAfterMs} ms)`, nodes, "");
@@ -160,6 +162,7 @@ export class PathCrashes {
       if (fault.path !== path || context.nowUs > crash.deadlineUs || !crash.watched.has(id)) continue;
       if (crash.coming.has(id) || crash.struck.has(id) || crash.coming.size + crash.struck.size >= fault.count) continue;
       crash.coming.add(id);
+      crash.walked = true;
       const incarnation = cluster.node(id).incarnation;
       context.logFault(`path-crash: node ${id} walked ${path}; it crashes in ${fault.afterPathMs} ms`, [], "");
       context.queue.push(context.nowUs + msToUs(fault.afterPathMs), { kind: "race-step", step: () => this.strike(crash, id, incarnation) });
@@ -174,19 +177,30 @@ export class PathCrashes {
     const node = cluster.node(id);
     if (node.host === undefined || node.incarnation !== incarnation) {
       context.logFault(`path-crash: node ${id} went down before its crash`, [], "");
-      return;
+    } else {
+      const { fault } = crash;
+      const crashFault: Fault = { type: "crash", atMs: fault.atMs, target: { index: cluster.allReplicaIds.indexOf(id) }, restartAfterMs: fault.restartAfterMs, timing: "at-once", windowMs: 0 };
+      const record: FaultRecord = { fault: crashFault, id: this.parts.newId(), hit: [] };
+      crashes.fire(record, crashFault);
+      if (record.hit.includes(id)) crash.struck.add(id);
     }
-    const { fault } = crash;
-    const crashFault: Fault = { type: "crash", atMs: fault.atMs, target: { index: cluster.allReplicaIds.indexOf(id) }, restartAfterMs: fault.restartAfterMs, timing: "at-once", windowMs: 0 };
-    const record: FaultRecord = { fault: crashFault, id: this.parts.newId(), hit: [] };
-    crashes.fire(record, crashFault);
-    if (record.hit.includes(id)) crash.struck.add(id);
+    this.settle(crash);
   }
 
-  /** windowEnds reports a path crash whose path no replica it watches walked within its window. */
+  /** windowEnds reports, at the end of its window, a path crash that crashed nothing and has no crash on its way. */
   private windowEnds(crash: ArmedPathCrash): void {
-    if (this.healed || crash.struck.size > 0 || crash.coming.size > 0) return;
-    this.parts.context.noEffect(crash.fault, `no replica it watches walked ${crash.fault.path} within its window`);
+    this.settle(crash);
+  }
+
+  /**
+   * settle reports a path crash as without effect once its window is over, no crash of it is on its way and none
+   * struck: no watched replica walked the path, or those that did were down (or past the crash bound) when their
+   * crash came. Each path crash is settled once: at its window's end, or at its last crash after that.
+   */
+  private settle(crash: ArmedPathCrash): void {
+    if (this.healed || crash.struck.size > 0 || crash.coming.size > 0 || this.parts.context.nowUs < crash.deadlineUs) return;
+    const { path } = crash.fault;
+    this.parts.context.noEffect(crash.fault, crash.walked ? `the replicas that walked ${path} were down, or past the crash bound, when their crash came` : `no replica it watches walked ${path} within its window`);
   }
 
   /** healAll: crashes still on their way are called off (after the heal, replicas stay up). */

@@ -112,6 +112,19 @@ describe("crashes timed by a walk of a hard path", () => {
     expect(result.ineffectiveFaults[0]).toContain("no replica it watches walked never-walked within its window");
   });
 
+  it("are listed as without effect when the replica that walked the path is down when its crash comes after the window", () => {
+    const { options, result } = run([
+      { type: "path-crash", atMs: 200, path: "ping-heard", target: { index: 1 }, afterPathMs: 50, restartAfterMs: 100, windowMs: 20 },
+      { type: "crash", atMs: 230, target: { index: 1 }, restartAfterMs: 100 },
+    ]);
+    const lines = result.faultLog;
+    const replay = `${replayOf(options)}\n${lines.join("\n")}`;
+    expect(lines.filter((line) => line.includes("path-crash: node 2 went down before its crash")), replay).toHaveLength(1);
+    expect(lines.filter((line) => /: crash node/.test(line)), replay).toHaveLength(1);
+    expect(result.ineffectiveFaults, replay).toHaveLength(1);
+    expect(result.ineffectiveFaults[0], replay).toContain("the replicas that walked ping-heard were down, or past the crash bound, when their crash came");
+  });
+
   it("refuse a path the algorithm does not count, naming its paths", () => {
     expect(() => run([{ type: "path-crash", atMs: 200, path: "no-such-path", restartAfterMs: 100, windowMs: 500 }])).toThrow(
       /scenario\.faults\.0\.path: must name one of probe's hard paths \(ping-heard, never-walked\) \(got "no-such-path"\)/,
